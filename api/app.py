@@ -1,0 +1,52 @@
+"""The FastAPI application: one Temporal client and one DB engine per process, opened in lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from transbordo.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    client: Client | None = None,
+) -> FastAPI:
+    """Build the app; tests pass their own engine and Temporal client, `up` passes neither."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from store.db import open_database
+        from transbordo.temporal import connect
+
+        app.state.settings = settings
+        app.state.engine = engine or open_database(settings.effective_database_url)
+        app.state.temporal = client or await connect(settings)
+        from api.startup import publish_flows_dir
+
+        publish_flows_dir(app.state.engine, settings)
+        yield
+        if engine is None:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Transbordo",
+        description="Chatbot conversations on Temporal, with handoff to human agents.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    from api.routes import agent, bots, channel, omni
+
+    for module in (channel, bots, omni, agent):
+        app.include_router(module.router, prefix="/api")
+    return app

@@ -1,0 +1,51 @@
+"""FastAPI dependencies as Annotated aliases: the settings, the DB engine, the Temporal client, auth."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from transbordo.settings import Settings
+
+bearer = HTTPBearer(auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_client(request: Request) -> Client:
+    return request.app.state.temporal
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+ClientDep = Annotated[Client, Depends(get_client)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+UNAUTHORIZED = HTTPException(
+    status.HTTP_401_UNAUTHORIZED,
+    detail="missing or invalid credentials",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+def require_admin(settings: SettingsDep, credentials: Credentials) -> None:
+    """Admin routes need the admin token, compared in constant time."""
+    expected = settings.admin_token
+    if not expected or credentials is None:
+        raise UNAUTHORIZED
+    if not secrets.compare_digest(credentials.credentials.encode(), expected.encode()):
+        raise UNAUTHORIZED
+
+
+AdminDep = Annotated[None, Depends(require_admin)]

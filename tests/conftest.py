@@ -1,0 +1,122 @@
+"""Shared fixtures: real Temporal servers (time-skipping and dev), a real SQL database, real HTTP."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from store.db import open_database
+from transbordo.settings import Settings
+from transbordo.temporal import SEARCH_ATTRIBUTES
+
+ADMIN_TOKEN = "test-admin-token"
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The Temporal test server with time skipping (for timers)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=shutil.which("temporal-test-server")
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server, with Transbordo's search attributes registered."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=shutil.which("temporal"),
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_log_level="error",
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+def pydantic_client(env: WorkflowEnvironment) -> Client:
+    """The environment's client, speaking the pydantic data converter like production."""
+    return Client(**{**env.client.config(), "data_converter": pydantic_data_converter})
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"tq-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, task_queue: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        admin_token=ADMIN_TOKEN,
+        task_queue=task_queue,
+        flows_dir=tmp_path / "no-flows",
+        reply_timeout_seconds=10,
+    )
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[sa.Engine]:
+    """A fresh, migrated SQLite file per test."""
+    engine = open_database(settings.effective_database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_engine() -> Iterator[sa.Engine]:
+    """A freshly migrated PostgreSQL schema; skipped only off CI when no server answers."""
+    try:
+        probe = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
+        with probe.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        probe.dispose()
+    except Exception as exc:  # noqa: BLE001
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL server at {POSTGRES_URL}: {exc}")
+    engine = open_database(POSTGRES_URL)
+    yield engine
+    engine.dispose()
+
+
+@asynccontextmanager
+async def api_client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    """Real HTTP semantics over ASGI, with the app's lifespan run around it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest.fixture
+async def admin_api(settings: Settings, engine: sa.Engine, time_env: WorkflowEnvironment):
+    """The API app (no worker) with a real SQLite DB, for admin routes."""
+    from api.app import create_app
+
+    app = create_app(settings, engine=engine, client=pydantic_client(time_env))
+    async with api_client(app) as client:
+        yield client
+
+
+__all__ = ["Client", "admin_headers", "api_client"]

@@ -1,0 +1,54 @@
+"""One Settings object, read from the environment in one place."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of Transbordo; `transbordo up` flags override these."""
+
+    model_config = SettingsConfigDict(env_prefix="TRANSBORDO_", extra="ignore")
+
+    data_dir: Path = Path(".data")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "TRANSBORDO_DATABASE_URL")
+    )
+    temporal_address: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMPORAL_ADDRESS", "TRANSBORDO_TEMPORAL_ADDRESS"),
+    )
+    temporal_namespace: str = Field(
+        default="default",
+        validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "TRANSBORDO_TEMPORAL_NAMESPACE"),
+    )
+    temporal_api_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMPORAL_API_KEY", "TRANSBORDO_TEMPORAL_API_KEY"),
+    )
+    task_queue: str = "transbordo"
+    admin_token: str | None = None
+    flows_dir: Path = Path("flows")
+    reply_timeout_seconds: float = Field(default=5.0, gt=0)
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+
+    @property
+    def effective_database_url(self) -> str:
+        """SQLite file under the data folder unless DATABASE_URL says otherwise."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'transbordo.db'}"
+
+    @property
+    def effective_temporal_address(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

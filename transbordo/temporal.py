@@ -1,0 +1,27 @@
+"""Connecting to Temporal: one client factory, the data converter and the search attributes."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from transbordo.settings import Settings
+
+BOT = SearchAttributeKey.for_keyword("Bot")
+SERVICE = SearchAttributeKey.for_keyword("Service")
+STATUS = SearchAttributeKey.for_keyword("ConversationStatus")
+AGENT = SearchAttributeKey.for_keyword("Agent")
+CONTACT = SearchAttributeKey.for_keyword("ContactId")
+SEARCH_ATTRIBUTES = (BOT, SERVICE, STATUS, AGENT, CONTACT)
+
+
+async def connect(settings: Settings) -> Client:
+    """A client with the pydantic converter, so models cross the workflow boundary as models."""
+    return await Client.connect(
+        settings.effective_temporal_address,
+        namespace=settings.temporal_namespace,
+        api_key=settings.temporal_api_key,
+        tls=bool(settings.temporal_api_key),
+        data_converter=pydantic_data_converter,
+    )
