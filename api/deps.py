@@ -10,6 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from omni.models import AgentPublic
+from store.omni import agent_by_token
 from transbordo.settings import Settings
 
 bearer = HTTPBearer(auto_error=False)
@@ -49,3 +51,16 @@ def require_admin(settings: SettingsDep, credentials: Credentials) -> None:
 
 
 AdminDep = Annotated[None, Depends(require_admin)]
+
+
+def require_agent(engine: EngineDep, credentials: Credentials) -> AgentPublic:
+    """Agent routes need an agent's bearer token: looked up by hash, compared in constant time."""
+    if credentials is None:
+        raise UNAUTHORIZED
+    agent = agent_by_token(engine, credentials.credentials)
+    if agent is None:
+        raise UNAUTHORIZED
+    return agent
+
+
+AgentDep = Annotated[AgentPublic, Depends(require_agent)]

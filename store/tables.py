@@ -44,3 +44,99 @@ messages = sa.Table(
     sa.Column("data", sa.JSON),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+
+# --- Omni (migration 0002): services, integrations, agents, the waiting list ------------------
+
+services = sa.Table(
+    "services",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("service_level_percent", sa.Integer, nullable=False),
+    sa.Column("answer_time_seconds", sa.Integer, nullable=False),
+    sa.Column("abandon_seconds", sa.Integer, nullable=False),
+    sa.Column("voicemail_seconds", sa.Integer, nullable=False),
+    sa.Column("extension", sa.String(3), unique=True),
+    sa.Column("agent_screen", sa.Boolean, nullable=False),
+    sa.Column("hidden", sa.Boolean, nullable=False),
+    sa.Column("webhook_enabled", sa.Boolean, nullable=False),
+    sa.Column("webhook_url", sa.Text),
+    sa.Column("webhook_secret", sa.Text),
+    sa.Column("queue_notifications", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+service_transfer_targets = sa.Table(
+    "service_transfer_targets",
+    metadata,
+    sa.Column(
+        "service_id", sa.String(40), sa.ForeignKey("services.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "target_id", sa.String(40), sa.ForeignKey("services.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+)
+
+integrations = sa.Table(
+    "integrations",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("bot", sa.String(64), nullable=False, index=True),
+    sa.Column("service_id", sa.String(40), sa.ForeignKey("services.id", ondelete="SET NULL")),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("key_prefix", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("rotated_at", sa.DateTime(timezone=True)),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+)
+
+agents = sa.Table(
+    "agents",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("status_changed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+agent_services = sa.Table(
+    "agent_services",
+    metadata,
+    sa.Column(
+        "agent_id", sa.String(40), sa.ForeignKey("agents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "service_id", sa.String(40), sa.ForeignKey("services.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+)
+
+queue_entries = sa.Table(
+    "queue_entries",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("conversation_id", sa.String(64), nullable=False, index=True),
+    sa.Column("workflow_id", sa.String(300), nullable=False),
+    sa.Column("service_id", sa.String(40), sa.ForeignKey("services.id", ondelete="SET NULL")),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("agent_id", sa.String(40), sa.ForeignKey("agents.id", ondelete="SET NULL")),
+    sa.Column("enqueued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("picked_up_at", sa.DateTime(timezone=True)),
+    sa.Column("ended_at", sa.DateTime(timezone=True)),
+    sa.Column("preview", sa.Text),
+    sa.CheckConstraint(
+        "status IN ('waiting', 'in_service', 'finished', 'abandoned', 'transferred', 'voicemail')",
+        name="ck_queue_entries_status",
+    ),
+    sa.Index("ix_queue_entries_service_status", "service_id", "status", "enqueued_at"),
+    sa.Index("ix_queue_entries_agent_status", "agent_id", "status"),
+)

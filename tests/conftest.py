@@ -120,3 +120,19 @@ async def admin_api(settings: Settings, engine: sa.Engine, time_env: WorkflowEnv
 
 
 __all__ = ["Client", "admin_headers", "api_client"]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_engine(request: pytest.FixtureRequest) -> sa.Engine:
+    """The SQLite file, then the PostgreSQL schema: store and admin tests run on both."""
+    return request.getfixturevalue("engine" if request.param == "sqlite" else "postgres_engine")
+
+
+@pytest.fixture
+async def any_admin_api(settings: Settings, any_engine: sa.Engine, time_env: WorkflowEnvironment):
+    """Like ``admin_api``, on each database of ``any_engine``."""
+    from api.app import create_app
+
+    app = create_app(settings, engine=any_engine, client=pydantic_client(time_env))
+    async with api_client(app) as client:
+        yield client

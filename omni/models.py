@@ -1,0 +1,331 @@
+"""Omni's request and response models: the Create / Update / Public family of each resource.
+
+Request bodies refer to services by name (as the seed's forms select them); responses carry the
+``id`` and the ``name``. Every field of the seed's "Novo Serviço" form is here, validated so a bad
+value answers 422 naming the field. Secrets appear only in the ``...Created`` models, which are
+returned once, by the request that made them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from omni.keys import webhook_secret_bytes
+
+MAX_SECONDS = 7 * 24 * 3600
+"""Upper bound of every time field (a week): larger values are typos, not policies."""
+MAX_CARDS = 10
+MAX_BUTTONS = 3
+MAX_TRANSFER_GROUP = 100
+BOT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+"""Same rule as ``bots.models.BotFlow.bot`` (the Omni "Nome bot")."""
+
+AgentStatus = Literal["available", "paused", "offline"]
+QueueStatus = Literal["waiting", "in_service", "finished", "abandoned", "transferred", "voicemail"]
+OPEN_QUEUE_STATUSES: tuple[str, ...] = ("waiting", "in_service")
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value
+
+
+def _strip_name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("may not be blank")
+    return value
+
+
+def _webhook_secret(value: str) -> str:
+    webhook_secret_bytes(value)
+    return value
+
+
+HttpUrl = Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
+ServiceName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_strip_name)]
+AgentName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_strip_name)]
+BotName = Annotated[str, Field(pattern=BOT_NAME_PATTERN)]
+Extension = Annotated[str, Field(pattern=r"^[0-9]{3}$", description="Ramal: exactly 3 digits.")]
+Seconds = Annotated[int, Field(strict=True, gt=0, le=MAX_SECONDS)]
+Percent = Annotated[int, Field(strict=True, ge=0, le=100)]
+Flag = Annotated[bool, Field(strict=True)]
+WebhookSecret = Annotated[str, Field(max_length=500), AfterValidator(_webhook_secret)]
+
+
+class Model(BaseModel):
+    """Base of the request models: unknown keys are 422s, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- services: nested parts -------------------------------------------------------------------
+
+
+class Button(Model):
+    """A card button: opens ``url`` or sends ``payload`` back as the customer's answer."""
+
+    label: str = Field(min_length=1, max_length=40)
+    url: HttpUrl | None = None
+    payload: str | None = Field(default=None, min_length=1, max_length=1000)
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Button:
+        if (self.url is None) == (self.payload is None):
+            raise ValueError("a button has either url or payload")
+        return self
+
+
+class Card(Model):
+    """One card of the waiting-queue carousel."""
+
+    title: str = Field(min_length=1, max_length=80)
+    text: str = Field(min_length=1, max_length=1000)
+    image_url: HttpUrl | None = None
+    buttons: list[Button] = Field(default_factory=list, max_length=MAX_BUTTONS)
+
+
+class QueueNotifications(Model):
+    """The "Notificar usuário na fila de espera" carousel, sent every ``interval_seconds``."""
+
+    enabled: Flag = False
+    interval_seconds: Seconds = 60
+    cards: list[Card] = Field(default_factory=list, max_length=MAX_CARDS)
+
+    @model_validator(mode="after")
+    def _cards_when_enabled(self) -> QueueNotifications:
+        if self.enabled and not self.cards:
+            raise ValueError("cards: at least one card is needed when enabled")
+        return self
+
+
+class WebhookSettings(Model):
+    """The "Habilitar integração Webhook Externo" settings as sent by the admin.
+
+    ``secret`` may be supplied (``whsec_`` + base64); when the webhook has a URL and no secret
+    is stored yet, one is generated and returned once.
+    """
+
+    enabled: Flag = False
+    url: HttpUrl | None = None
+    secret: WebhookSecret | None = None
+
+    @model_validator(mode="after")
+    def _url_when_enabled(self) -> WebhookSettings:
+        if self.enabled and self.url is None:
+            raise ValueError("url: an enabled webhook needs a url")
+        return self
+
+
+class WebhookPublic(BaseModel):
+    """The webhook as shown after creation: never the secret, only whether there is one."""
+
+    enabled: bool
+    url: str | None
+    has_secret: bool
+
+
+class WebhookCreated(WebhookPublic):
+    """The webhook in the response that generated its secret (shown this once)."""
+
+    secret: str | None = None
+
+
+class WebhookTarget(BaseModel):
+    """What the worker needs to deliver and sign a service's events (never leaves the server)."""
+
+    service_id: str
+    url: str
+    secret: str
+
+
+# --- services ---------------------------------------------------------------------------------
+
+
+def _no_duplicates(names: list[str]) -> list[str]:
+    if len(set(names)) != len(names):
+        raise ValueError("lists a service twice")
+    return names
+
+
+TransferGroup = Annotated[
+    list[ServiceName], Field(max_length=MAX_TRANSFER_GROUP), AfterValidator(_no_duplicates)
+]
+
+
+class ServiceCreate(Model):
+    """The "Novo Serviço" form."""
+
+    name: ServiceName
+    service_level_percent: Percent = 80
+    answer_time_seconds: Seconds = 60
+    abandon_seconds: Seconds = 300
+    voicemail_seconds: Annotated[int, Field(strict=True, ge=0, le=MAX_SECONDS)] = 0
+    extension: Extension | None = None
+    agent_screen: Flag = True
+    transfer_group: TransferGroup = Field(default_factory=list)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    hidden: Flag = False
+    queue_notifications: QueueNotifications = Field(default_factory=QueueNotifications)
+
+
+class ServiceUpdate(Model):
+    """A partial change: only the fields sent are changed; ``extension: null`` removes it.
+
+    ``webhook`` and ``queue_notifications`` are replaced as a whole (the stored webhook secret
+    is kept unless a new one is sent).
+    """
+
+    name: ServiceName | None = None
+    service_level_percent: Percent | None = None
+    answer_time_seconds: Seconds | None = None
+    abandon_seconds: Seconds | None = None
+    voicemail_seconds: Annotated[int, Field(strict=True, ge=0, le=MAX_SECONDS)] | None = None
+    extension: Extension | None = None
+    agent_screen: Flag | None = None
+    transfer_group: TransferGroup | None = None
+    webhook: WebhookSettings | None = None
+    hidden: Flag | None = None
+    queue_notifications: QueueNotifications | None = None
+
+    @field_validator(
+        "name",
+        "service_level_percent",
+        "answer_time_seconds",
+        "abandon_seconds",
+        "voicemail_seconds",
+        "agent_screen",
+        "transfer_group",
+        "webhook",
+        "hidden",
+        "queue_notifications",
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class ServicePublic(BaseModel):
+    """A service as the API returns it; ``transfer_group`` lists service names."""
+
+    id: str
+    name: str
+    service_level_percent: int
+    answer_time_seconds: int
+    abandon_seconds: int
+    voicemail_seconds: int
+    extension: str | None
+    agent_screen: bool
+    transfer_group: list[str]
+    webhook: WebhookPublic
+    hidden: bool
+    queue_notifications: QueueNotifications
+    created_at: datetime
+    updated_at: datetime
+
+
+class ServiceCreated(ServicePublic):
+    """Create/update response: ``webhook.secret`` is set when this request generated it."""
+
+    webhook: WebhookCreated
+
+
+# --- integrations -----------------------------------------------------------------------------
+
+
+class IntegrationCreate(Model):
+    """The "Integrações → Digital Contact Bots → Criar novo" form: Serviço + Nome bot."""
+
+    service: ServiceName
+    bot: BotName
+
+
+class IntegrationPublic(BaseModel):
+    """An integration as listed: the key masked to its display prefix."""
+
+    id: str
+    bot: str
+    service: str | None = Field(description="Service name; null once the service was deleted.")
+    service_id: str | None
+    key_prefix: str
+    created_at: datetime
+    rotated_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class IntegrationCreated(IntegrationPublic):
+    """Create/rotate response: the only time ``api_key`` is shown ("Copiar API Key")."""
+
+    api_key: str
+
+
+class ResolvedIntegration(BaseModel):
+    """What the Humano block learns from a valid key: the bot and the service to queue in."""
+
+    integration_id: str = Field(description="The integration of ``service`` (bot + service).")
+    key_integration_id: str = Field(description="The integration the key belongs to.")
+    bot: str
+    service: ServicePublic
+
+
+# --- agents -----------------------------------------------------------------------------------
+
+
+class AgentCreate(Model):
+    """A human agent: the services it works and how many conversations at once."""
+
+    name: AgentName
+    services: Annotated[list[ServiceName], AfterValidator(_no_duplicates)] = Field(
+        default_factory=list, max_length=MAX_TRANSFER_GROUP
+    )
+    capacity: Annotated[int, Field(strict=True, ge=1, le=100)] = 1
+
+
+class AgentUpdate(Model):
+    """A partial change of an agent."""
+
+    name: AgentName | None = None
+    services: Annotated[list[ServiceName], AfterValidator(_no_duplicates)] | None = Field(
+        default=None, max_length=MAX_TRANSFER_GROUP
+    )
+    capacity: Annotated[int, Field(strict=True, ge=1, le=100)] | None = None
+    status: AgentStatus | None = None
+
+    @field_validator("name", "services", "capacity", "status")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class AgentStatusChange(Model):
+    """``POST /api/agent/status``."""
+
+    status: AgentStatus
+
+
+class AgentPublic(BaseModel):
+    """An agent as the API returns it (never the token)."""
+
+    id: str
+    name: str
+    services: list[str]
+    capacity: int
+    status: AgentStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+class AgentCreated(AgentPublic):
+    """Create / new-token response: the only time ``token`` is shown."""
+
+    token: str

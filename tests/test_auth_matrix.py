@@ -1,0 +1,115 @@
+"""Every route of the app needs its credential, except an explicit list of public ones.
+
+A new route that answers without credentials fails this test until it is guarded or added to
+PUBLIC on purpose.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI, routing
+from starlette.routing import Mount
+
+from tests.conftest import admin_headers
+
+PUBLIC_EXACT = {
+    ("POST", "/api/bots/{bot}/messages"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/redoc"),
+}
+PUBLIC_PREFIXES = ("/api/conversations/",)
+"""The customer side (channel + web chat) is public: a conversation id is its capability."""
+
+WRONG = [
+    {"Authorization": "Bearer wrong-token"},
+    {"Authorization": "Basic YWRtaW46YWRtaW4="},
+    {"Authorization": "Bearer "},
+]
+
+
+def is_public(method: str, path: str) -> bool:
+    return (method, path) in PUBLIC_EXACT or path.startswith(PUBLIC_PREFIXES)
+
+
+def endpoints(app: FastAPI) -> Iterator[tuple[str, str]]:
+    """(method, path) of every route, through included routers (FastAPI >= 0.16x nests them)."""
+    contexts = getattr(routing, "iter_route_contexts", None)
+    for route in contexts(app.routes) if contexts else app.routes:
+        if isinstance(getattr(route, "original_route", route), Mount):
+            continue  # static files (agent screen, web chat assets)
+        assert route.path and route.methods is not None, route
+        for method in sorted(route.methods):
+            if method != "HEAD":
+                yield method, route.path
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x", path)
+
+
+@pytest.fixture
+async def app_and_api(settings, engine, time_env):  # type: ignore[no-untyped-def]
+    from api.app import create_app
+    from tests.conftest import api_client, pydantic_client
+
+    app = create_app(settings, engine=engine, client=pydantic_client(time_env))
+    async with api_client(app) as api:
+        yield app, api
+
+
+async def test_every_route_needs_its_credential(app_and_api) -> None:  # type: ignore[no-untyped-def]
+    app, api = app_and_api
+    agent = await api.post("/api/omni/agents", json={"name": "Ana"}, headers=admin_headers())
+    agent_auth = {"Authorization": f"Bearer {agent.json()['token']}"}
+    guarded = {"omni": 0, "agent": 0, "other": 0}
+    for method, path in endpoints(app):
+        if is_public(method, path):
+            continue
+        url = concrete(path)
+        kind = path.split("/")[2] if path.startswith("/api/") else "other"
+        kind = kind if kind in guarded else "other"
+        # the admin token does not open agent routes, an agent token does not open admin ones
+        other_credential = admin_headers() if kind == "agent" else agent_auth
+        for headers in [{}, *WRONG, other_credential]:
+            response = await api.request(method, url, headers=headers, json={})
+            assert response.status_code == 401, (method, path, headers, response.text)
+            assert response.headers.get("www-authenticate") == "Bearer"
+        guarded[kind] += 1
+    assert guarded["omni"] >= 15 and guarded["agent"] >= 2, guarded
+
+
+async def test_the_right_credential_opens_them(app_and_api) -> None:  # type: ignore[no-untyped-def]
+    _, api = app_and_api
+    assert (await api.get("/api/omni/services", headers=admin_headers())).status_code == 200
+    agent = await api.post("/api/omni/agents", json={"name": "Ana"}, headers=admin_headers())
+    auth = {"Authorization": f"Bearer {agent.json()['token']}"}
+    assert (await api.get("/api/agent/me", headers=auth)).status_code == 200
+
+
+async def test_no_admin_token_configured_locks_admin_routes(settings, engine, time_env) -> None:  # type: ignore[no-untyped-def]
+    from api.app import create_app
+    from tests.conftest import api_client, pydantic_client
+
+    app = create_app(
+        settings.model_copy(update={"admin_token": None}),
+        engine=engine,
+        client=pydantic_client(time_env),
+    )
+    async with api_client(app) as api:
+        response = await api.get("/api/omni/services", headers={"Authorization": "Bearer "})
+        assert response.status_code == 401
+        response = await api.get("/api/omni/services", headers={"Authorization": "Bearer None"})
+        assert response.status_code == 401
+
+
+def test_public_list_names_real_routes() -> None:
+    """The allowlist is not stale: each exact public entry is a route of the app."""
+    from api.app import create_app
+
+    present = set(endpoints(create_app()))
+    assert present >= PUBLIC_EXACT, PUBLIC_EXACT - present
