@@ -25,9 +25,12 @@ VariableName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_len
 
 
 class Strict(BaseModel):
-    """Base for every flow model: unknown keys are errors, values are not coerced silently."""
+    """Base for every flow model: unknown keys are errors, values are not coerced silently.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    A number where text is expected (``label: 1``) is taken as its text.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
 
 class HumanService(Strict):

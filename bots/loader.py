@@ -1,0 +1,429 @@
+"""Load bot files: YAML → :class:`BotFlow`, every problem reported as file:line:column.
+
+Steps: compose the YAML 1.2 node tree, build plain data (duplicate keys reported), substitute
+``${VAR}`` where secrets belong, validate with the models (errors mapped back to nodes), then
+check the rules the models cannot see (:mod:`bots.validation`). All issues of a file are
+collected before :class:`FlowError` is raised. Pure: no network, nothing logged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import types
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+from yaml.nodes import MappingNode, Node
+
+from bots.errors import FlowError, FlowIssue
+from bots.models import BotFlow
+from bots.schema import flow_json_schema
+from bots.validation import BLOCK_TYPES, check_rules, located
+from bots.yaml_nodes import Builder, Locator, PathItem, TooLarge, child, compose, position
+
+__all__ = [
+    "FlowError",
+    "FlowIssue",
+    "flow_json_schema",
+    "flow_issues",
+    "load_flow",
+    "load_flow_file",
+    "validate_path",
+]
+
+FLOW_SUFFIXES = (".yaml", ".yml")
+_ENV_REFERENCE = re.compile(r"\$\{([^}]*)\}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+_EXPECTED = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+    "list_type": "a list",
+}
+_PATTERN_HINTS = {
+    BotFlow.model_fields["bot"].metadata[0].pattern: (
+        "is not a valid bot name (lowercase letters, digits, - and _)"
+    ),
+    r"^[A-Za-z_][A-Za-z0-9_]*$": (
+        "is not a valid variable name (letters, digits and _, not starting with a digit)"
+    ),
+}
+
+
+@dataclass
+class _Loaded:
+    flow: BotFlow | None
+    issues: list[FlowIssue]
+    locator: Locator | None
+
+
+def load_flow(
+    source: str, filename: str = "<flow>", env: Mapping[str, str] | None = None
+) -> BotFlow:
+    """Parse and validate a bot file's text; raises FlowError listing every problem."""
+    loaded = _load(source, filename, env)
+    if loaded.issues or loaded.flow is None:
+        raise FlowError(loaded.issues)
+    return loaded.flow
+
+
+def load_flow_file(path: Path, env: Mapping[str, str] | None = None) -> BotFlow:
+    """Read and load one bot file."""
+    source, issues = _read(path)
+    if source is None:
+        raise FlowError(issues)
+    return load_flow(source, str(path), env)
+
+
+def flow_issues(
+    source: str, filename: str = "<flow>", env: Mapping[str, str] | None = None
+) -> list[FlowIssue]:
+    """Every problem of a bot file's text (empty when it is valid)."""
+    return _load(source, filename, env).issues
+
+
+def validate_path(path: Path, env: Mapping[str, str] | None = None) -> dict[Path, list[FlowIssue]]:
+    """The issues of one bot file, or of every ``*.yaml``/``*.yml`` under a folder.
+
+    A ``tests/`` subfolder and ``*.test.yaml`` files are skipped. Two files of the same ``bot``
+    name are an error at the second one's ``bot:``.
+    """
+    files = [path] if path.is_file() else _flow_files(path)
+    results: dict[Path, list[FlowIssue]] = {}
+    bots: dict[str, Path] = {}
+    for file in files:
+        source, issues = _read(file)
+        if source is not None:
+            loaded = _load(source, str(file), env)
+            issues = loaded.issues
+            if loaded.flow is not None and loaded.locator is not None:
+                first = bots.setdefault(loaded.flow.bot, file)
+                if first != file:
+                    message = f"bot: {loaded.flow.bot!r} is already the bot of {first}"
+                    issues = [*issues, loaded.locator.at(("bot",), message)]
+        results[file] = issues
+    return results
+
+
+def _flow_files(folder: Path) -> list[Path]:
+    found = []
+    for file in sorted(folder.rglob("*")):
+        inner = file.relative_to(folder).parts[:-1]
+        if (
+            file.suffix in FLOW_SUFFIXES
+            and file.is_file()
+            and not file.name.endswith((".test.yaml", ".test.yml"))
+            and "tests" not in inner
+            and not any(part.startswith(".") for part in file.relative_to(folder).parts)
+        ):
+            found.append(file)
+    return found
+
+
+def _read(path: Path) -> tuple[str | None, list[FlowIssue]]:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        message = "the file is not UTF-8 text (save it as UTF-8)"
+        return None, [FlowIssue(file=str(path), line=line, column=column, message=message)]
+
+
+def _load(source: str, filename: str, env: Mapping[str, str] | None) -> _Loaded:
+    def fail(line: int, column: int, message: str) -> _Loaded:
+        issue = FlowIssue(file=filename, line=line, column=column, message=message)
+        return _Loaded(None, [issue], None)
+
+    try:
+        root = compose(source)
+    except yaml.MarkedYAMLError as exc:
+        line, column, message = _syntax_error(exc)
+        return fail(line, column, message)
+    except yaml.reader.ReaderError as exc:
+        line = source.count("\n", 0, exc.position) + 1
+        column = exc.position - (source.rfind("\n", 0, exc.position) + 1) + 1
+        return fail(line, column, f"character {exc.character!r} is not allowed in YAML")
+    except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error above carries a mark
+        return fail(1, 1, f"YAML error: {exc}")
+    if root is None:
+        return fail(1, 1, "the file is empty (a bot file starts with `bot: <name>`)")
+    if not isinstance(root, MappingNode):
+        line, column = position(root)
+        return fail(line, column, "a bot file is a mapping (bot:, start:, blocks:, ...)")
+    builder = Builder(filename)
+    try:
+        data = builder.build(root)
+    except TooLarge as exc:
+        line, column = position(exc.node)
+        return fail(line, column, str(exc))
+    locator = Locator(root, filename)
+    issues = list(builder.issues)
+    secrets = _substitute_env(data, os.environ if env is None else env, locator, issues)
+    flow = None
+    try:
+        flow = BotFlow.model_validate(data)
+    except ValidationError as exc:
+        issues += (_model_issue(error, locator, secrets) for error in exc.errors(include_url=False))
+    issues += check_rules(data, locator)
+    return _Loaded(flow, _ordered(issues), locator)
+
+
+def _ordered(issues: Iterable[FlowIssue]) -> list[FlowIssue]:
+    unique = dict.fromkeys(issues)
+    return sorted(unique, key=lambda issue: (issue.line, issue.column))
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError) -> tuple[int, int, str]:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = exc.problem or exc.context or "invalid YAML"
+    if "'\\t'" in problem:
+        return line, column, "YAML syntax error: a tab character; indent with spaces"
+    if isinstance(exc, yaml.composer.ComposerError) and "another document" in problem:
+        return line, column, "YAML syntax error: a bot file holds one document (remove '---')"
+    message = f"YAML syntax error: {problem}"
+    if exc.context and exc.problem and exc.context_mark:
+        message += f" ({exc.context} started on line {exc.context_mark.line + 1})"
+    if exc.context and "flow" in exc.context:
+        message += "; inside { } or [ ], put texts with , : # [ ] { } in quotes"
+    return line, column, message
+
+
+# ---------------------------------------------------------------- ${VAR} substitution
+
+
+def _substitute_env(
+    data: dict[str, Any], env: Mapping[str, str], locator: Locator, issues: list[FlowIssue]
+) -> set[tuple[PathItem, ...]]:
+    """Replace ``${VAR}`` in omni_key and http url/headers; returns the paths that got secrets."""
+    targets: list[tuple[dict[str, Any], str, tuple[PathItem, ...]]] = []
+    human_service = data.get("human_service")
+    if isinstance(human_service, dict):
+        targets.append((human_service, "omni_key", ("human_service", "omni_key")))
+    blocks = data.get("blocks")
+    for name, block in blocks.items() if isinstance(blocks, dict) else ():
+        if isinstance(block, dict) and block.get("type") == "http":
+            targets.append((block, "url", ("blocks", name, "url")))
+            headers = block.get("headers")
+            if isinstance(headers, dict):
+                for header in headers:
+                    targets.append((headers, header, ("blocks", name, "headers", header)))
+    substituted = set()
+    for container, key, path in targets:
+        value = container.get(key)
+        if not isinstance(value, str) or "$" not in value:
+            continue
+        expanded, problems = _expand(value, env)
+        issues.extend(locator.at(path, located(path, problem)) for problem in problems)
+        if not problems:
+            container[key] = expanded
+            substituted.add(path)
+    return substituted
+
+
+def _expand(value: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
+    """``value`` with its ``${VAR}`` replaced, and what went wrong."""
+    problems: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if not _ENV_NAME.fullmatch(name):
+            problems.append(f"bad environment reference {match.group(0)!r} (write ${{NAME}})")
+        elif name not in env:
+            problems.append(f"environment variable {name} is not set")
+        else:
+            return env[name]
+        return match.group(0)
+
+    expanded = _ENV_REFERENCE.sub(replace, value)
+    if "${" in _ENV_REFERENCE.sub("", value):
+        problems.append("unclosed ${ (write ${NAME})")
+    return expanded, problems
+
+
+# ---------------------------------------------------------------- model errors → issues
+
+
+def _unwrap(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def _members(annotation: Any) -> list[Any]:
+    annotation = _unwrap(annotation)
+    if get_origin(annotation) in (Union, types.UnionType):
+        return [_unwrap(a) for a in get_args(annotation) if a is not type(None)]
+    return [annotation]
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _tagged_member(annotation: Any, item: PathItem) -> Any:
+    """The member of a discriminated union that pydantic names by its tag in ``loc``."""
+    members = _members(annotation)
+    if len(members) < 2:
+        return None
+    for member in members:
+        if (
+            _is_model(member)
+            and "type" in member.model_fields
+            and item in get_args(member.model_fields["type"].annotation)
+        ):
+            return member
+    return None
+
+
+def _field_annotation(annotation: Any, item: PathItem) -> Any:
+    members = _members(annotation)
+    if len(members) != 1:
+        return None
+    annotation = members[0]
+    if _is_model(annotation):
+        for name, info in annotation.model_fields.items():
+            if item in (name, info.alias):
+                return info.annotation
+        return None
+    if get_origin(annotation) is list and isinstance(item, int):
+        return get_args(annotation)[0]
+    if get_origin(annotation) is dict:
+        return get_args(annotation)[1]
+    return None
+
+
+def _allowed_keys(annotation: Any) -> list[str]:
+    members = _members(annotation)
+    if len(members) != 1 or not _is_model(members[0]):
+        return []
+    return [info.alias or name for name, info in members[0].model_fields.items()]
+
+
+@dataclass
+class _Spot:
+    """Where an error's ``loc`` is written in the file."""
+
+    key: Node | None
+    node: Node
+    path: list[PathItem]  # the part of loc written in the file, union tags left out
+    missing: PathItem | None  # the last item of loc, when it is not written
+    owner: Any  # the annotation holding the last item
+    on_key: bool  # the error is about a mapping key ("[key]")
+
+
+def _spot(root: Node, loc: tuple[int | str, ...]) -> _Spot:
+    key: Node | None = None
+    node = root
+    path: list[PathItem] = []
+    missing: PathItem | None = None
+    annotation: Any = BotFlow
+    owner: Any = None
+    for index, item in enumerate(loc):
+        if item == "[key]":
+            return _Spot(key, node, path, None, owner, True)
+        member = _tagged_member(annotation, item)
+        if member is not None:
+            annotation = member
+            continue
+        owner, annotation = annotation, _field_annotation(annotation, item)
+        found = child(node, item)
+        if found is None:
+            if index == len(loc) - 1:
+                missing = item
+            continue  # a union member's label, or the missing field itself
+        key, node = found
+        path.append(item)
+    return _Spot(key, node, path, missing, owner, False)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    return "a list" if isinstance(value, list) else "a mapping"
+
+
+def _problem(error: ErrorDetails, show_input: bool) -> str:
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error["input"]
+    shown = repr(value) if show_input else "this value"
+    if kind in _EXPECTED:
+        got = f", got {_describe(value)}" if show_input else ""
+        return f"expected {_EXPECTED[kind]}{got}"
+    if kind == "literal_error":
+        return f"{shown} is not allowed (expected {ctx['expected']})"
+    if kind == "string_pattern_mismatch":
+        hint = _PATTERN_HINTS.get(ctx["pattern"], f"does not match {ctx['pattern']}")
+        return f"{shown} {hint}"
+    if kind == "string_too_short":
+        n = ctx["min_length"]
+        return "must not be empty" if n == 1 else f"must have at least {n} characters"
+    if kind == "string_too_long":
+        return f"is too long (at most {ctx['max_length']} characters)"
+    if kind == "too_short":
+        n = ctx["min_length"]
+        return f"needs at least {n} item{'s' if n != 1 else ''}"
+    bounds = {
+        "greater_than": "greater than",
+        "greater_than_equal": "at least",
+        "less_than": "less than",
+        "less_than_equal": "at most",
+    }
+    if kind in bounds:
+        limit = next(iter(ctx.values()))
+        return f"must be {bounds[kind]} {limit}" + (f" (got {value})" if show_input else "")
+    message = error["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    message = message.replace("Input should be", "should be")
+    return message[:1].lower() + message[1:]
+
+
+def _model_issue(
+    error: ErrorDetails, locator: Locator, secrets: set[tuple[PathItem, ...]]
+) -> FlowIssue:
+    spot = _spot(locator.root, error["loc"])
+    kind = error["type"]
+    show_input = tuple(spot.path) not in secrets
+    if spot.on_key:
+        name = spot.path[-1]
+        problem = _problem(error, show_input).replace(repr(name), f"key {name!r}", 1)
+        return locator.at_node(spot.key or spot.node, located(spot.path[:-1], problem))
+    if kind == "missing":
+        return locator.at_node(spot.node, located(spot.path, f"{spot.missing!r} is required"))
+    if kind == "extra_forbidden" and spot.key is not None:
+        allowed = ", ".join(_allowed_keys(spot.owner))
+        message = f"unknown key {spot.path[-1]!r}" + (f" (allowed: {allowed})" if allowed else "")
+        return locator.at_node(spot.key, located(spot.path[:-1], message))
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        types_ = ", ".join(BLOCK_TYPES)
+        found = child(spot.node, "type")
+        if kind == "union_tag_invalid" and found is not None:
+            tag = (error.get("ctx") or {}).get("tag")
+            message = f"unknown block type {tag!r} (block types: {types_})"
+            return locator.at_node(found[1], located(spot.path, message))
+        message = f"'type' is required (block types: {types_})"
+        return locator.at_node(spot.node, located(spot.path, message))
+    return locator.at_node(spot.node, located(spot.path, _problem(error, show_input)))

@@ -1,0 +1,361 @@
+"""Flow rules the models cannot see: references, reachability, loops, templates, names.
+
+The rules run on the parts of a file that are valid on their own, so a broken block does not
+hide the problems of the others. Rules that need the whole graph (reachability) run only when
+every block is valid.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any, get_args
+
+from pydantic import TypeAdapter, ValidationError
+
+from bots.errors import FlowIssue
+from bots.models import (
+    RESERVED_VARIABLES,
+    Block,
+    ConditionBlock,
+    EndBlock,
+    EscapeRoute,
+    HttpBlock,
+    HumanBlock,
+    MenuBlock,
+    MessageBlock,
+    QuestionBlock,
+    SetBlock,
+)
+from bots.templates import expression_error, template_error
+from bots.yaml_nodes import Locator, PathItem
+
+BLOCK_MODELS: tuple[type[Any], ...] = get_args(get_args(Block)[0])
+BLOCK_TYPES: tuple[str, ...] = tuple(
+    get_args(model.model_fields["type"].annotation)[0] for model in BLOCK_MODELS
+)
+WAITLESS_TYPES = (MessageBlock, ConditionBlock, SetBlock, HttpBlock)
+"""Blocks that run and go on without waiting for the customer."""
+
+BLOCK_ADAPTER: TypeAdapter[Any] = TypeAdapter(Block)
+
+Path = tuple[PathItem, ...]
+
+
+def describe_path(path: Sequence[PathItem]) -> str:
+    """``("blocks", "menu", "options", 0, "next")`` → ``block 'menu', options[0].next``."""
+    head = ""
+    if len(path) >= 2 and path[0] == "blocks":
+        head, path = f"block {path[1]!r}", path[2:]
+    tail = ""
+    for item in path:
+        tail += f"[{item}]" if isinstance(item, int) else (f".{item}" if tail else str(item))
+    return ", ".join(part for part in (head, tail) if part)
+
+
+def located(path: Sequence[PathItem], message: str) -> str:
+    where = describe_path(path)
+    return f"{where}: {message}" if where else message
+
+
+@dataclass
+class FlowParts:
+    """The valid parts of a (possibly invalid) bot file."""
+
+    start: str | None
+    names: list[str]
+    blocks: dict[str, Any]
+    escape_routes: dict[int, EscapeRoute]
+    has_human_service: bool
+    complete: bool
+
+
+def _as_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def flow_parts(data: dict[str, Any]) -> FlowParts:
+    """Validate each block and escape route on its own; keep those that are valid."""
+    raw_blocks = data.get("blocks")
+    raw_blocks = raw_blocks if isinstance(raw_blocks, dict) else {}
+    blocks: dict[str, Any] = {}
+    for name, raw in raw_blocks.items():
+        with suppress(ValidationError):
+            blocks[name] = BLOCK_ADAPTER.validate_python(raw)
+    raw_routes = data.get("escape_routes")
+    raw_routes = raw_routes if isinstance(raw_routes, list) else []
+    routes: dict[int, EscapeRoute] = {}
+    for index, raw in enumerate(raw_routes):
+        with suppress(ValidationError):
+            routes[index] = EscapeRoute.model_validate(raw)
+    start = _as_text(data.get("start"))
+    return FlowParts(
+        start=start,
+        names=list(raw_blocks),
+        blocks=blocks,
+        escape_routes=routes,
+        has_human_service=data.get("human_service") is not None,
+        complete=start is not None
+        and len(blocks) == len(raw_blocks)
+        and len(routes) == len(raw_routes),
+    )
+
+
+def block_targets(block: Any) -> list[tuple[Path, str]]:
+    """Every block name a block may go to, with its path inside the block (YAML names)."""
+    targets: list[tuple[Path, str | None]] = []
+    match block:
+        case MessageBlock() | SetBlock():
+            targets = [(("next",), block.next)]
+        case QuestionBlock():
+            targets = [
+                (("on_invalid",), block.on_invalid),
+                (("on_timeout",), block.on_timeout),
+                (("next",), block.next),
+            ]
+        case MenuBlock():
+            targets = [(("options", i, "next"), o.next) for i, o in enumerate(block.options)]
+            targets += [(("on_invalid",), block.on_invalid), (("on_timeout",), block.on_timeout)]
+        case ConditionBlock():
+            targets = [(("branches", i, "next"), b.next) for i, b in enumerate(block.branches)]
+            targets.append((("else",), block.otherwise))
+        case HttpBlock():
+            targets = [(("next",), block.next), (("on_error",), block.on_error)]
+        case HumanBlock():
+            targets = [(("on", outcome), name) for outcome, name in block.on.items()]
+            targets.append((("next",), block.next))
+        case EndBlock():
+            targets = []
+    return [(path, name) for path, name in targets if name is not None]
+
+
+def block_texts(block: Any) -> Iterator[tuple[Path, str, bool]]:
+    """(path, source, is_expression) of every template and condition in a block."""
+    match block:
+        case MessageBlock() | EndBlock() | HumanBlock():
+            if block.text is not None:
+                yield ("text",), block.text, False
+        case QuestionBlock():
+            yield ("text",), block.text, False
+            yield ("retry_text",), block.retry_text, False
+        case MenuBlock():
+            yield ("text",), block.text, False
+            yield ("invalid_text",), block.invalid_text, False
+            for i, option in enumerate(block.options):
+                yield ("options", i, "label"), option.label, False
+        case ConditionBlock():
+            for i, branch in enumerate(block.branches):
+                yield ("branches", i, "if"), branch.when, True
+        case SetBlock():
+            for name, value in block.values.items():
+                yield ("values", name), value, False
+        case HttpBlock():
+            yield ("url",), block.url, False
+            for name, value in block.headers.items():
+                yield ("headers", name), value, False
+            yield from ((path, text, False) for path, text in _strings(block.body, ("body",)))
+
+
+def _strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, index))
+
+
+def normalize(text: str) -> str:
+    """Lower case, no accents, punctuation as spaces: how the runtime compares keywords."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w]+", " ", plain).split())
+
+
+class _Rules:
+    def __init__(self, parts: FlowParts, locator: Locator) -> None:
+        self.parts = parts
+        self.locator = locator
+        self.issues: list[FlowIssue] = []
+
+    def report(self, path: Sequence[PathItem], message: str, *, key: bool = False) -> None:
+        self.issues.append(self.locator.at(path, located(path, message), key=key))
+
+    def run(self) -> list[FlowIssue]:
+        self.references()
+        self.reachability()
+        self.waitless_loops()
+        for name, block in self.parts.blocks.items():
+            self.block_rules(name, block)
+        self.escape_routes()
+        return self.issues
+
+    def _check_target(self, path: Path, target: str) -> None:
+        if target in self.parts.names:
+            return
+        close = difflib.get_close_matches(target, self.parts.names, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        self.report(path, f"unknown block {target!r}{hint}")
+
+    def references(self) -> None:
+        if self.parts.start is not None:
+            self._check_target(("start",), self.parts.start)
+        for name, block in self.parts.blocks.items():
+            for path, target in block_targets(block):
+                self._check_target(("blocks", name, *path), target)
+        for index, route in self.parts.escape_routes.items():
+            if route.goto is not None:
+                self._check_target(("escape_routes", index, "goto"), route.goto)
+
+    def reachability(self) -> None:
+        if not self.parts.complete or self.parts.start not in self.parts.blocks:
+            return  # an unknown start is reported already; every block would be unreachable
+        roots = [self.parts.start] + [
+            r.goto for r in self.parts.escape_routes.values() if r.goto is not None
+        ]
+        seen: set[str] = set()
+        queue = deque(roots)
+        while queue:
+            name = queue.popleft()
+            if name in seen or name not in self.parts.blocks:
+                continue
+            seen.add(name)
+            queue.extend(target for _, target in block_targets(self.parts.blocks[name]))
+        for name in self.parts.names:
+            if name not in seen:
+                self.report(
+                    ("blocks", name),
+                    f"never reached from start {self.parts.start!r} (no block leads here)",
+                    key=True,
+                )
+
+    def _waitless_edges(self) -> dict[str, list[str]]:
+        nodes = {n for n, b in self.parts.blocks.items() if isinstance(b, WAITLESS_TYPES)}
+        return {
+            name: [t for _, t in block_targets(self.parts.blocks[name]) if t in nodes]
+            for name in self.parts.names
+            if name in nodes
+        }
+
+    def waitless_loops(self) -> None:
+        edges = self._waitless_edges()
+        reach = {name: _reachable(edges, name) for name in edges}
+        reported: set[str] = set()
+        for name in edges:  # file order
+            if name in reported or name not in reach[name]:
+                continue
+            reported |= {other for other in reach[name] if name in reach[other]}
+            cycle = " → ".join(_cycle(edges, name))
+            self.report(
+                ("blocks", name),
+                f"the loop {cycle} never waits for the customer "
+                "(add a question, menu or human block to it, or an end)",
+                key=True,
+            )
+
+    def block_rules(self, name: str, block: Any) -> None:
+        base: Path = ("blocks", name)
+        save_as = getattr(block, "save_as", None)
+        if save_as in RESERVED_VARIABLES:
+            self.report((*base, "save_as"), _reserved(save_as))
+        if isinstance(block, SetBlock):
+            for variable in block.values:
+                if variable in RESERVED_VARIABLES:
+                    self.report((*base, "values", variable), _reserved(variable), key=True)
+        for path, source, is_expression in block_texts(block):
+            error = expression_error(source) if is_expression else template_error(source)
+            if error:
+                self.report((*base, *path), error)
+        if isinstance(block, QuestionBlock) and block.pattern is not None:
+            try:
+                re.compile(block.pattern)
+            except re.error as exc:
+                at = f" at position {exc.pos}" if exc.pos is not None else ""
+                self.report((*base, "pattern"), f"not a valid regular expression: {exc.msg}{at}")
+        if isinstance(block, MenuBlock):
+            labels: dict[str, int] = {}
+            for index, option in enumerate(block.options):
+                label = normalize(option.label)
+                if label in labels:
+                    self.report(
+                        (*base, "options", index, "label"),
+                        f"the same label as options[{labels[label]}]",
+                    )
+                labels.setdefault(label, index)
+        if isinstance(block, HumanBlock) and not self.parts.has_human_service:
+            self.report(
+                base,
+                "the bot has no human_service (Atendimento Humano) settings "
+                "(add human_service with platform and omni_key)",
+                key=True,
+            )
+
+    def escape_routes(self) -> None:
+        routes = self.parts.escape_routes
+        keywords: dict[str, int] = {}
+        for index, route in routes.items():
+            same = next((i for i, r in routes.items() if i < index and r == route), None)
+            if same is not None:
+                self.report(("escape_routes", index), f"the same route as escape_routes[{same}]")
+                continue
+            for k, keyword in enumerate(route.keywords):
+                path = ("escape_routes", index, "keywords", k)
+                word = normalize(keyword)
+                if not word:
+                    self.report(path, "empty keyword (only spaces or punctuation)")
+                elif word in keywords:
+                    used = f"escape_routes[{keywords[word]}]"
+                    self.report(path, f"keyword {keyword!r} is already used by {used}")
+                else:
+                    keywords[word] = index
+
+
+def _reserved(name: str) -> str:
+    names = ", ".join(sorted(RESERVED_VARIABLES))
+    return f"{name!r} is a name the runtime provides and cannot be saved to (reserved: {names})"
+
+
+def _reachable(edges: dict[str, list[str]], start: str) -> set[str]:
+    """Blocks reachable from ``start`` in one or more steps."""
+    seen: set[str] = set()
+    queue = deque(edges[start])
+    while queue:
+        name = queue.popleft()
+        if name not in seen:
+            seen.add(name)
+            queue.extend(edges[name])
+    return seen
+
+
+def _cycle(edges: dict[str, list[str]], start: str) -> list[str]:
+    """A shortest path start → ... → start."""
+    parent: dict[str, str] = {}
+    queue = deque([start])
+    while queue:
+        name = queue.popleft()
+        for target in edges[name]:
+            if target == start:
+                path = [name]
+                while path[-1] != start:
+                    path.append(parent[path[-1]])
+                return [*reversed(path), start]
+            if target not in parent:
+                parent[target] = name
+                queue.append(target)
+    return [start]  # pragma: no cover - callers pass a block on a cycle
+
+
+def check_rules(data: dict[str, Any], locator: Locator) -> list[FlowIssue]:
+    """Every semantic problem of a flow's valid parts."""
+    return _Rules(flow_parts(data), locator).run()
