@@ -387,6 +387,19 @@ def create_integration(engine: Engine, body: IntegrationCreate) -> IntegrationCr
     """Bind a bot name to a service with a fresh API key, returned this once."""
     key = keys.new_api_key()
     integration_id = _new_id("int")
+    try:
+        public = _insert_integration(engine, body, integration_id, key)
+    except IntegrityError:
+        raise Conflict(
+            f"bot {body.bot!r} already has a live integration with service {body.service!r}"
+        ) from None
+    log.info("integration created: bot %s, service %s (%s)", body.bot, body.service, public.id)
+    return IntegrationCreated(**public.model_dump(), api_key=key)
+
+
+def _insert_integration(
+    engine: Engine, body: IntegrationCreate, integration_id: str, key: str
+) -> IntegrationPublic:
     with engine.begin() as conn:
         service_id = _service_ids(conn, [body.service], "service")[body.service]
         live = conn.execute(
@@ -411,9 +424,7 @@ def create_integration(engine: Engine, body: IntegrationCreate) -> IntegrationCr
                 created_at=_now(),
             )
         )
-        public = _integration(conn, integration_id)
-    log.info("integration created: bot %s, service %s (%s)", body.bot, body.service, public.id)
-    return IntegrationCreated(**public.model_dump(), api_key=key)
+        return _integration(conn, integration_id)
 
 
 def list_integrations(engine: Engine, *, include_revoked: bool = False) -> list[IntegrationPublic]:

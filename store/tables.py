@@ -92,6 +92,14 @@ integrations = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("rotated_at", sa.DateTime(timezone=True)),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Index(
+        "uq_integrations_live_bot_service",
+        "bot",
+        "service_id",
+        unique=True,
+        sqlite_where=sa.text("revoked_at IS NULL"),
+        postgresql_where=sa.text("revoked_at IS NULL"),
+    ),
 )
 
 agents = sa.Table(

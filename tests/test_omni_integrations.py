@@ -161,3 +161,28 @@ def test_key_warning(any_engine: sa.Engine) -> None:
     store.revoke_integration(any_engine, live.id)
     revoked = store.key_warning(any_engine, "loja", live.api_key)
     assert revoked and "revoked" in revoked
+
+
+def test_database_allows_one_live_integration_per_bot_and_service(any_engine: sa.Engine) -> None:
+    """The partial unique index settles a race the application check could lose."""
+    from datetime import UTC, datetime
+
+    from store.tables import integrations
+
+    created = store.create_service(any_engine, ServiceCreate(name="Suporte"))
+    row = {
+        "bot": "loja",
+        "service_id": created.id,
+        "key_prefix": "tbk_x",
+        "created_at": datetime.now(UTC),
+    }
+    with any_engine.begin() as conn:
+        conn.execute(sa.insert(integrations).values(id="int_a", key_hash="a" * 64, **row))
+    with pytest.raises(sa.exc.IntegrityError), any_engine.begin() as conn:
+        conn.execute(sa.insert(integrations).values(id="int_b", key_hash="b" * 64, **row))
+    with any_engine.begin() as conn:
+        conn.execute(
+            sa.insert(integrations).values(
+                id="int_c", key_hash="c" * 64, revoked_at=datetime.now(UTC), **row
+            )
+        )

@@ -56,6 +56,15 @@ def upgrade() -> None:
         sa.UniqueConstraint("key_hash", name="uq_integrations_key_hash"),
     )
     op.create_index("ix_integrations_bot", "integrations", ["bot"])
+    live = sa.text("revoked_at IS NULL")
+    op.create_index(
+        "uq_integrations_live_bot_service",
+        "integrations",
+        ["bot", "service_id"],
+        unique=True,
+        sqlite_where=live,
+        postgresql_where=live,
+    )
     op.create_table(
         "agents",
         sa.Column("id", sa.String(40), primary_key=True),
