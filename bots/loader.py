@@ -147,6 +147,14 @@ def _read(path: Path) -> tuple[str | None, list[FlowIssue]]:
 
 
 def _load(source: str, filename: str, env: Mapping[str, str] | None) -> _Loaded:
+    try:
+        return _load_unguarded(source, filename, env)
+    except RecursionError:
+        message = "the document is nested too deeply"
+        return _Loaded(None, [FlowIssue(file=filename, line=1, column=1, message=message)], None)
+
+
+def _load_unguarded(source: str, filename: str, env: Mapping[str, str] | None) -> _Loaded:
     def fail(line: int, column: int, message: str) -> _Loaded:
         issue = FlowIssue(file=filename, line=line, column=column, message=message)
         return _Loaded(None, [issue], None)

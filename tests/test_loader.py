@@ -120,6 +120,11 @@ def test_alias_bomb_is_refused() -> None:
     assert "too large" in found[0].message
 
 
+def test_deep_nesting_is_an_issue_not_a_crash() -> None:
+    found = issues("a: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert [str(i) for i in found] == ["bot.yaml:1:1: the document is nested too deeply"]
+
+
 # ---------------------------------------------------------------- YAML 1.1 traps
 
 
