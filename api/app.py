@@ -1,4 +1,4 @@
-"""The FastAPI application: one Temporal client and one DB engine per process, opened in lifespan."""
+"""The FastAPI application: one Temporal client and one DB engine per process, from lifespan."""
 
 from __future__ import annotations
 

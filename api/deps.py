@@ -1,4 +1,4 @@
-"""FastAPI dependencies as Annotated aliases: the settings, the DB engine, the Temporal client, auth."""
+"""FastAPI dependencies as Annotated aliases: settings, DB engine, Temporal client, auth."""
 
 from __future__ import annotations
 

@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Timestamps stored in UTC and read back time-zone aware, on SQLite too."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime; use datetime.now(UTC)")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
 
 metadata = sa.MetaData()
 
@@ -13,7 +33,7 @@ bot_versions = sa.Table(
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("flow", sa.JSON, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
 )
 
 conversations = sa.Table(
@@ -29,8 +49,8 @@ conversations = sa.Table(
     sa.Column("service", sa.String(100)),
     sa.Column("agent", sa.String(100)),
     sa.Column("last_seq", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 messages = sa.Table(
@@ -41,10 +61,10 @@ messages = sa.Table(
     sa.Column("sender", sa.String(16), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("text", sa.Text),
+    sa.Column("message_id", sa.String(200)),
     sa.Column("data", sa.JSON),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
 )
-
 
 # --- Omni (migration 0002): services, integrations, agents, the waiting list ------------------
 
@@ -64,19 +84,23 @@ services = sa.Table(
     sa.Column("webhook_url", sa.Text),
     sa.Column("webhook_secret", sa.Text),
     sa.Column("queue_notifications", sa.JSON, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 service_transfer_targets = sa.Table(
     "service_transfer_targets",
     metadata,
     sa.Column(
-        "service_id", sa.String(40), sa.ForeignKey("services.id", ondelete="CASCADE"),
+        "service_id",
+        sa.String(40),
+        sa.ForeignKey("services.id", ondelete="CASCADE"),
         primary_key=True,
     ),
     sa.Column(
-        "target_id", sa.String(40), sa.ForeignKey("services.id", ondelete="CASCADE"),
+        "target_id",
+        sa.String(40),
+        sa.ForeignKey("services.id", ondelete="CASCADE"),
         primary_key=True,
     ),
 )
@@ -89,9 +113,9 @@ integrations = sa.Table(
     sa.Column("service_id", sa.String(40), sa.ForeignKey("services.id", ondelete="SET NULL")),
     sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("key_prefix", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("rotated_at", sa.DateTime(timezone=True)),
-    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("rotated_at", UtcDateTime()),
+    sa.Column("revoked_at", UtcDateTime()),
     sa.Index(
         "uq_integrations_live_bot_service",
         "bot",
@@ -110,20 +134,24 @@ agents = sa.Table(
     sa.Column("capacity", sa.Integer, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("status_changed_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status_changed_at", UtcDateTime(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 agent_services = sa.Table(
     "agent_services",
     metadata,
     sa.Column(
-        "agent_id", sa.String(40), sa.ForeignKey("agents.id", ondelete="CASCADE"),
+        "agent_id",
+        sa.String(40),
+        sa.ForeignKey("agents.id", ondelete="CASCADE"),
         primary_key=True,
     ),
     sa.Column(
-        "service_id", sa.String(40), sa.ForeignKey("services.id", ondelete="CASCADE"),
+        "service_id",
+        sa.String(40),
+        sa.ForeignKey("services.id", ondelete="CASCADE"),
         primary_key=True,
     ),
 )
@@ -137,9 +165,9 @@ queue_entries = sa.Table(
     sa.Column("service_id", sa.String(40), sa.ForeignKey("services.id", ondelete="SET NULL")),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("agent_id", sa.String(40), sa.ForeignKey("agents.id", ondelete="SET NULL")),
-    sa.Column("enqueued_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("picked_up_at", sa.DateTime(timezone=True)),
-    sa.Column("ended_at", sa.DateTime(timezone=True)),
+    sa.Column("enqueued_at", UtcDateTime(), nullable=False),
+    sa.Column("picked_up_at", UtcDateTime()),
+    sa.Column("ended_at", UtcDateTime()),
     sa.Column("preview", sa.Text),
     sa.CheckConstraint(
         "status IN ('waiting', 'in_service', 'finished', 'abandoned', 'transferred', 'voicemail')",

@@ -1,4 +1,4 @@
-"""Shared fixtures: real Temporal servers (time-skipping and dev), a real SQL database, real HTTP."""
+"""Shared fixtures: real Temporal servers (time-skipping, dev), a real SQL database, real HTTP."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from store.db import open_database
 from transbordo.settings import Settings
-from transbordo.temporal import SEARCH_ATTRIBUTES
+from transbordo.temporal import SEARCH_ATTRIBUTES, register_search_attributes
 
 ADMIN_TOKEN = "test-admin-token"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -30,6 +30,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=shutil.which("temporal-test-server")
     )
+    await register_search_attributes(env.client, env.client.namespace)
     try:
         yield env
     finally:
@@ -136,3 +137,65 @@ async def any_admin_api(settings: Settings, any_engine: sa.Engine, time_env: Wor
     app = create_app(settings, engine=any_engine, client=pydantic_client(time_env))
     async with api_client(app) as client:
         yield client
+
+
+@asynccontextmanager
+async def running_stack(
+    env: WorkflowEnvironment, settings: Settings, engine: sa.Engine, *flows: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Worker + API on `env`, with `flows` (YAML sources) published; yields the HTTP client."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api.app import create_app
+    from api.publishing import publish_source
+    from worker import build_worker
+
+    client = pydantic_client(env)
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        async with build_worker(client, engine, settings.task_queue, executor):
+            for source in flows:
+                bot = source.split("bot:", 1)[1].split()[0]
+                publish_source(engine, bot, source)
+            app = create_app(settings, engine=engine, client=client)
+            try:
+                async with api_client(app) as http:
+                    yield http
+            finally:
+                await _end_open_conversations(client, engine)
+
+
+async def _end_open_conversations(client: Client, engine: sa.Engine) -> None:
+    """Leave no running workflow behind. Conversations are ended by their own `leave` path
+    (not terminated): a workflow terminated while its recording activity is in flight keeps
+    the shared time-skipping server from skipping time for the tests that follow."""
+    from temporalio.client import WorkflowExecutionStatus
+
+    from store.tables import conversations
+    from workflows.conversation import ConversationWorkflow
+
+    with engine.connect() as conn:
+        ids = set(conn.scalars(sa.select(conversations.c.workflow_id)))
+    for workflow_id in ids:
+        handle = client.get_workflow_handle(workflow_id)
+        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+            await handle.signal(ConversationWorkflow.leave)
+            await handle.result()
+
+
+_exit_status = 0
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Exit with pytest's own status before interpreter teardown: the Temporal SDK can crash
+    at exit (sdk-python#300, PyGILState_Release) after every test passed, which would turn a
+    green run red (or hide a red one behind a signal)."""
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_exit_status)

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     flows_dir: Path = Path("flows")
     reply_timeout_seconds: float = Field(default=5.0, gt=0)
+    max_messages_per_run: int = Field(default=1000, ge=1, le=1800)
+    """Customer messages per run before continue-as-new (the server caps updates at 2,000)."""
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     temporal_port: int = 7233

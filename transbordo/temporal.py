@@ -25,3 +25,16 @@ async def connect(settings: Settings) -> Client:
         tls=bool(settings.temporal_api_key),
         data_converter=pydantic_data_converter,
     )
+
+
+async def register_search_attributes(client: Client, namespace: str) -> None:
+    """Register Transbordo's Keyword search attributes (the time-skipping server needs this)."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    keyword = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=namespace, search_attributes={key.name: keyword for key in SEARCH_ATTRIBUTES}
+        )
+    )

@@ -50,9 +50,11 @@ def upgrade() -> None:
         sa.Column("sender", sa.String(16), nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("text", sa.Text),
+        sa.Column("message_id", sa.String(200)),
         sa.Column("data", sa.JSON),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_index("ix_messages_message_id", "messages", ["message_id"])
 
 
 def downgrade() -> None:

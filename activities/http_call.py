@@ -1,0 +1,98 @@
+"""Activity: the flow's `http` block — timeouts, a response size cap, and no private targets.
+
+A bot designer's URL must not become a way into the operator's own network, so loopback,
+private, link-local and other special addresses are refused unless the bot's config allows them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import socket
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from workflows.interpreter import HttpRequest, HttpResult
+
+MAX_RESPONSE_BYTES = 1_000_000
+RETRYABLE_STATUS = {429, 502, 503, 504}
+
+
+class HttpCall(BaseModel):
+    request: HttpRequest
+    allow_private_addresses: bool = False
+
+
+class BlockedAddress(Exception):
+    """The URL resolves to an address a flow may not reach."""
+
+
+async def check_target(url: str, allow_private: bool) -> None:
+    """Refuse non-http(s) URLs and, unless allowed, hosts that resolve to non-public addresses."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BlockedAddress(f"only http(s) URLs with a host are allowed: {url!r}")
+    if allow_private:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            parts.hostname, port, type=socket.SOCK_STREAM
+        )
+    except socket.gaierror as exc:
+        raise BlockedAddress(f"cannot resolve {parts.hostname}: {exc}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise BlockedAddress(
+                f"{parts.hostname} resolves to {address}, a non-public address; set"
+                " `http: {allow_private_addresses: true}` in the bot to allow it"
+            )
+
+
+@activity.defn(name="call_http")
+async def call_http(call: HttpCall) -> HttpResult:
+    """Run one HTTP request; final failures come back as `ok: false` for the flow to branch on."""
+    request = call.request
+    try:
+        await check_target(request.url, call.allow_private_addresses)
+    except BlockedAddress as exc:
+        return HttpResult(ok=False, error=str(exc))
+    timeout = httpx.Timeout(request.timeout_seconds)
+    body = request.body
+    try:
+        async with (
+            httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client,
+            client.stream(
+                request.method,
+                request.url,
+                headers=request.headers,
+                json=body if body is not None and not isinstance(body, str) else None,
+                content=body if isinstance(body, str) else None,
+            ) as response,
+        ):
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    return HttpResult(
+                        ok=False,
+                        status=response.status_code,
+                        error=f"response larger than {MAX_RESPONSE_BYTES} bytes",
+                    )
+                chunks.append(chunk)
+    except httpx.TransportError as exc:
+        raise ApplicationError(f"{type(exc).__name__}: {exc}") from exc  # retried by policy
+    if response.status_code in RETRYABLE_STATUS and activity.info().attempt < 3:
+        raise ApplicationError(f"HTTP {response.status_code}")
+    raw = b"".join(chunks)
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = raw.decode(errors="replace")
+    return HttpResult(ok=response.is_success, status=response.status_code, body=parsed)

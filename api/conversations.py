@@ -1,0 +1,209 @@
+"""Delivering customer messages to conversation workflows (the channel's one hard job).
+
+The fast path is update-with-start: the reply comes back in the HTTP response. When no worker
+answers in time, the message is handed over as a Signal-with-start instead, which the server
+stores durably, so it is processed as soon as a worker is back: accepted (202), nothing lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
+from temporalio.service import RPCError
+
+from api.schemas import MessageIn, MessagePublic, TurnPublic
+from store import bots as bot_store
+from store import conversations as log
+from transbordo.settings import Settings
+from transbordo.temporal import BOT, CONTACT, STATUS
+from workflows.contracts import Contact, ConversationInput, CustomerMessage, Message, TurnReply
+from workflows.conversation import ENDED, ConversationWorkflow
+
+logger = logging.getLogger(__name__)
+
+
+class UnknownBot(Exception):
+    """No published bot by that name."""
+
+
+class MessageRejected(Exception):
+    """The conversation refused the message (bad input); the text says why."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    turn: TurnPublic
+    accepted_only: bool
+    """True when no worker answered in time: the message is stored, the replies come later."""
+
+
+def workflow_id(bot: str, contact_id: str) -> str:
+    return f"conversation:{bot}:{contact_id}"
+
+
+async def send(
+    client: Client, engine: Engine, settings: Settings, bot: str, body: MessageIn
+) -> Delivery:
+    """Deliver one customer message, starting the conversation if none is open."""
+    recorded = log.answer_of(engine, bot, body.contact_id, body.message_id)
+    if recorded is not None:
+        conversation, replies = recorded
+        return Delivery(_turn(conversation.id, conversation.status, replies), accepted_only=False)
+    version = bot_store.latest(engine, bot)
+    if version is None:
+        raise UnknownBot(bot)
+    contact = Contact(
+        id=body.contact_id,
+        name=body.contact.name if body.contact else None,
+        extra=body.contact.model_extra or {} if body.contact else {},
+    )
+    message = CustomerMessage(message_id=body.message_id, text=body.text, contact=contact)
+    start_input = ConversationInput(
+        conversation_id=uuid.uuid4().hex,
+        bot=bot,
+        bot_version=version.version,
+        flow=version.flow,
+        contact=contact,
+        max_updates_per_run=settings.max_messages_per_run,
+    )
+    wid = workflow_id(bot, body.contact_id)
+    start_options = {
+        "id": wid,
+        "task_queue": settings.task_queue,
+        "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
+        "search_attributes": TypedSearchAttributes(
+            [
+                SearchAttributePair(BOT, bot),
+                SearchAttributePair(CONTACT, body.contact_id),
+                SearchAttributePair(STATUS, "bot"),
+            ]
+        ),
+        "static_summary": f"Conversation with {body.contact_id} on bot {bot} v{version.version}",
+    }
+    for attempt in range(2):
+        operation = WithStartWorkflowOperation(
+            ConversationWorkflow.run, start_input, **start_options
+        )
+        try:
+            reply: TurnReply = await asyncio.wait_for(
+                client.execute_update_with_start_workflow(
+                    ConversationWorkflow.message,
+                    message,
+                    start_workflow_operation=operation,
+                    id=body.message_id,
+                ),
+                timeout=settings.reply_timeout_seconds,
+            )
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            return await _accept_durably(client, start_input, message, start_options, engine)
+        except WorkflowUpdateFailedError as exc:
+            reason = getattr(exc.cause, "message", str(exc.cause))
+            if reason == ENDED and attempt == 0:
+                await _wait_closed(client, wid)
+                continue
+            raise MessageRejected(reason) from exc
+        if reply.started:
+            log.ensure_conversation(
+                engine,
+                conversation_id=reply.conversation_id,
+                workflow_id=wid,
+                bot=bot,
+                bot_version=reply.bot_version,
+                contact_id=body.contact_id,
+                status=reply.status,
+            )
+        return Delivery(
+            TurnPublic(
+                conversation_id=reply.conversation_id,
+                status=reply.status,
+                replies=[_public(m) for m in reply.replies],
+            ),
+            accepted_only=False,
+        )
+    raise MessageRejected("the conversation is ending; send the message again")
+
+
+async def leave(client: Client, workflow_id_: str) -> None:
+    try:
+        await client.get_workflow_handle(workflow_id_).signal(ConversationWorkflow.leave)
+    except RPCError as exc:  # already closed: leaving twice is harmless
+        logger.info("leave on closed conversation %s: %s", workflow_id_, exc.message)
+
+
+async def _accept_durably(
+    client: Client,
+    start_input: ConversationInput,
+    message: CustomerMessage,
+    start_options: dict,  # type: ignore[type-arg]
+    engine: Engine,
+) -> Delivery:
+    logger.warning("no worker answered in time; message %s accepted by signal", message.message_id)
+    await client.start_workflow(
+        ConversationWorkflow.run,
+        start_input,
+        start_signal="deliver",
+        start_signal_args=[message],
+        **start_options,
+    )
+    existing = log.latest_conversation(engine, start_input.bot, start_input.contact.id)
+    open_id = existing.id if existing is not None and existing.status != "ended" else None
+    return Delivery(TurnPublic(conversation_id=open_id, status="accepted", replies=[]), True)
+
+
+async def _wait_closed(client: Client, wid: str) -> None:
+    """Let a conversation that is finishing close, so the next message starts a new one."""
+    handle = client.get_workflow_handle(wid)
+    try:
+        await asyncio.wait_for(handle.result(), timeout=10)
+    except Exception:  # noqa: BLE001 - any end state will do
+        return
+
+
+def _public(message: Message | object) -> MessagePublic:
+    if isinstance(message, Message):
+        return MessagePublic(
+            seq=message.seq,
+            sender=message.sender,
+            kind=message.kind,
+            text=message.text,
+            options=message.options,
+            data=message.data,
+            at=message.at,
+        )
+    return public_row(message)
+
+
+def public_row(row: object) -> MessagePublic:
+    """A message row of the SQL log as the public model."""
+    data = dict(getattr(row, "data", None) or {})
+    options = data.pop("options", None)
+    return MessagePublic(
+        seq=row.seq,  # type: ignore[attr-defined]
+        sender=row.sender,  # type: ignore[attr-defined]
+        kind=row.kind,  # type: ignore[attr-defined]
+        text=row.text,  # type: ignore[attr-defined]
+        options=options,
+        data=data or None,
+        at=row.created_at,  # type: ignore[attr-defined]
+    )
+
+
+def _turn(conversation_id: str, status: str, rows: list) -> TurnPublic:  # type: ignore[type-arg]
+    return TurnPublic(
+        conversation_id=conversation_id, status=status, replies=[public_row(r) for r in rows]
+    )

@@ -1,0 +1,75 @@
+"""Public request/response models of the channel and bot APIs (the HTTP contract)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workflows.contracts import MAX_MESSAGE_ID_LENGTH, MAX_TEXT_LENGTH
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str | None = Field(default=None, max_length=200)
+
+
+class MessageIn(BaseModel):
+    """A customer message from a channel."""
+
+    contact_id: str = Field(min_length=1, max_length=200)
+    message_id: str = Field(min_length=1, max_length=MAX_MESSAGE_ID_LENGTH)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH)
+    contact: ContactIn | None = None
+
+
+class MessagePublic(BaseModel):
+    seq: int
+    sender: str = Field(serialization_alias="from")
+    kind: str
+    text: str | None = None
+    options: list[str] | None = None
+    data: dict[str, Any] | None = None
+    at: datetime
+
+
+class TurnPublic(BaseModel):
+    conversation_id: str | None
+    status: str
+    replies: list[MessagePublic]
+
+
+class ConversationPublic(BaseModel):
+    conversation_id: str
+    status: str
+    bot: str
+    bot_version: int
+    contact_id: str
+    block: str | None
+    service: str | None
+    agent: str | None
+    position: int | None = None
+    estimated_wait_seconds: int | None = None
+    last_seq: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class FlowIssuePublic(BaseModel):
+    line: int
+    column: int
+    message: str
+
+
+class BotPublic(BaseModel):
+    bot: str
+    version: int
+    created_at: datetime
+    warnings: list[str] = Field(default_factory=list)
+
+
+class BotDetail(BotPublic):
+    source: str
+    flow: dict[str, Any]

@@ -1,0 +1,83 @@
+"""Bot versions in SQL: publishing a flow makes a new version only when its source changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from bots.models import BotFlow
+from store.tables import bot_versions
+
+
+@dataclass(frozen=True)
+class BotVersion:
+    bot: str
+    version: int
+    source: str
+    flow: BotFlow
+    created_at: datetime
+
+
+def publish(engine: Engine, flow: BotFlow, source: str) -> tuple[BotVersion, bool]:
+    """Store `flow` as the bot's newest version; returns (version, whether it is new).
+
+    The same source with the same resolved flow (`${VAR}` values included) is not a new version.
+    """
+    flow_json = flow.model_dump(mode="json", by_alias=True)
+    with engine.begin() as conn:
+        latest = conn.execute(_latest_query(flow.bot)).first()
+        if latest is not None and latest.source == source and latest.flow == flow_json:
+            return _version(latest), False
+        number = (latest.version if latest else 0) + 1
+        row: dict[str, Any] = {
+            "bot": flow.bot,
+            "version": number,
+            "source": source,
+            "flow": flow_json,
+            "created_at": datetime.now(UTC),
+        }
+        conn.execute(bot_versions.insert().values(**row))
+    return BotVersion(flow=flow, **{k: v for k, v in row.items() if k != "flow"}), True
+
+
+def latest(engine: Engine, bot: str) -> BotVersion | None:
+    with engine.connect() as conn:
+        row = conn.execute(_latest_query(bot)).first()
+    return _version(row) if row else None
+
+
+def list_latest(engine: Engine) -> list[BotVersion]:
+    newest = (
+        sa.select(bot_versions.c.bot, sa.func.max(bot_versions.c.version).label("version"))
+        .group_by(bot_versions.c.bot)
+        .subquery()
+    )
+    query = sa.select(bot_versions).join(
+        newest,
+        (bot_versions.c.bot == newest.c.bot) & (bot_versions.c.version == newest.c.version),
+    )
+    with engine.connect() as conn:
+        return [_version(row) for row in conn.execute(query.order_by(bot_versions.c.bot))]
+
+
+def _latest_query(bot: str) -> sa.Select[Any]:
+    return (
+        sa.select(bot_versions)
+        .where(bot_versions.c.bot == bot)
+        .order_by(bot_versions.c.version.desc())
+        .limit(1)
+    )
+
+
+def _version(row: sa.Row[Any]) -> BotVersion:
+    return BotVersion(
+        bot=row.bot,
+        version=row.version,
+        source=row.source,
+        flow=BotFlow.model_validate(row.flow),
+        created_at=row.created_at,
+    )

