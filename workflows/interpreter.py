@@ -215,11 +215,12 @@ def _answer_question(flow: BotFlow, state: FlowState, block: QuestionBlock, text
 def _answer_menu(flow: BotFlow, state: FlowState, block: MenuBlock, text: str) -> Turn:
     choice = normalize(text)
     for number, option in enumerate(block.options, start=1):
-        names = {str(number), normalize(option.label), *(normalize(k) for k in option.keywords)}
+        label = render(option.label, state.context())  # as the customer saw it in the prompt
+        names = {str(number), normalize(label), *(normalize(k) for k in option.keywords)}
         if choice in names:
             variables = dict(state.variables)
             if block.save_as:
-                variables[block.save_as] = option.label
+                variables[block.save_as] = label
             state = state.model_copy(update={"variables": variables, "retries": 0})
             return _run(flow, state, option.next, [])
     return _retry(flow, state, block, block.invalid_text)

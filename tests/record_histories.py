@@ -1,0 +1,428 @@
+"""Record histories of real conversations for the replay tests: `python -m tests.record_histories`.
+
+Starts the real Temporal dev server, the worker and the API (over ASGI) on a temporary SQLite
+database, drives a few conversations through the HTTP API, then writes the history of every
+workflow run to ``tests/histories/<name>.json`` (a conversation that continued as new gives one
+file per run: ``<name>.run1.json``, ``<name>.run2.json``, ...). ``tests/test_replay.py`` replays
+them against the current workflow code, so a change that breaks running conversations fails CI.
+
+Re-record only on purpose: the point of the files is that they were made by older code. To
+record from a commit while the work tree is being edited, run the script from an export of that
+commit and write here: ``git archive HEAD | tar -x -C /tmp/head``, then, in /tmp/head,
+``python -m tests.record_histories --out /path/to/repo/tests/histories``. Takes about 20 seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import traceback
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.publishing import publish_source
+from store.db import open_database
+from transbordo.settings import Settings
+from transbordo.temporal import SEARCH_ATTRIBUTES
+from worker import build_worker
+from workflows.contracts import ConversationSnapshot, CustomerMessage
+from workflows.conversation import ConversationWorkflow
+
+log = logging.getLogger("record_histories")
+
+HISTORIES = Path(__file__).parent / "histories"
+QUESTION_TIMEOUT_SECONDS = 2
+
+LOJA = """
+bot: loja
+escape_routes:
+  - {keywords: [ajuda], text: "Responda à pergunta, {{ contact.name }}."}
+  - {keywords: [menu, voltar], goto: menu}
+start: inicio
+blocks:
+  inicio: {type: message, text: "Olá, {{ contact.name }}!", next: menu}
+  menu:
+    type: menu
+    text: Como posso ajudar?
+    save_as: assunto
+    options:
+      - {label: Segunda via de boleto, next: cpf, keywords: [boleto]}
+      - {label: Horário da loja, next: horario}
+  cpf:
+    type: question
+    text: Qual o seu CPF?
+    save_as: cpf
+    pattern: '\\d{11}'
+    retry_text: CPF inválido, digite só os 11 números.
+    timeout_seconds: 300
+    on_timeout: sumiu
+    next: confirma
+  confirma:
+    type: condition
+    branches:
+      - {if: "cpf.startswith('0')", next: especial}
+    else: fim
+  especial: {type: set, values: {protocolo: "P-{{ cpf[-4:] }}"}, next: aviso}
+  aviso: {type: message, text: "CPF especial, protocolo {{ protocolo }}.", next: fim}
+  horario: {type: message, text: Abrimos às 8h., next: menu}
+  sumiu: {type: end, text: Encerrando por falta de resposta.}
+  fim: {type: end, text: "Boleto ({{ assunto }}) do CPF {{ cpf }} enviado. Obrigado!"}
+"""
+
+MENU = "Como posso ajudar?\n1. Segunda via de boleto\n2. Horário da loja"
+
+PRESSA = f"""
+bot: pressa
+start: nome
+blocks:
+  nome:
+    type: question
+    text: Qual o seu nome?
+    save_as: nome
+    timeout_seconds: {QUESTION_TIMEOUT_SECONDS}
+    on_timeout: sumiu
+    next: fim
+  sumiu: {{type: end, text: Encerrando por falta de resposta.}}
+  fim: {{type: end, text: "Até logo, {{{{ nome }}}}."}}
+"""
+
+
+def pedidos_flow(base_url: str, closed_url: str) -> str:
+    return f"""
+bot: pedidos
+http: {{allow_private_addresses: true}}
+start: cpf
+blocks:
+  cpf: {{type: question, text: Qual o CPF?, save_as: cpf, next: consulta}}
+  consulta:
+    type: http
+    method: POST
+    url: "{base_url}/pedidos"
+    headers: {{X-Contato: "{{{{ contact.id }}}}"}}
+    body: {{cpf: "{{{{ cpf }}}}"}}
+    save_as: pedido
+    next: situacao
+    on_error: erro
+  situacao:
+    type: message
+    text: "Pedido {{{{ pedido.body.pedido }}}}: {{{{ pedido.body.situacao }}}}"
+    next: rastreio
+  rastreio:
+    type: http
+    url: "{base_url}/falha"
+    save_as: rastreio
+    next: fim
+    on_error: sem_rastreio
+  sem_rastreio:
+    type: message
+    text: "Rastreio indisponível (HTTP {{{{ rastreio.status }}}})."
+    next: legado
+  legado:
+    type: http
+    url: "{closed_url}/legado"
+    timeout_seconds: 2
+    save_as: legado
+    next: fim
+    on_error: erro
+  erro: {{type: end, text: "Sistema indisponível."}}
+  fim: {{type: end, text: Obrigado!}}
+"""
+
+
+def say(contact: str, message_id: str, text: str, name: str | None = None) -> dict:
+    body: dict = {"contact_id": contact, "message_id": message_id, "text": text}
+    if name:
+        body["contact"] = {"name": name}
+    return body
+
+
+class Recorder:
+    """Drives conversations through the API and keeps the workflow id of each scenario."""
+
+    def __init__(self, http: httpx.AsyncClient, client: Client, settings: Settings) -> None:
+        self.http = http
+        self.client = client
+        self.settings = settings
+
+    async def post(self, bot: str, body: dict) -> dict:
+        response = await self.http.post(f"/api/bots/{bot}/messages", json=body)
+        if response.status_code != 200:
+            raise RuntimeError(f"{bot} {body}: HTTP {response.status_code} {response.text}")
+        return response.json()
+
+    def handle(self, workflow_id: str) -> WorkflowHandle[Any, ConversationSnapshot]:
+        return self.client.get_workflow_handle_for(ConversationWorkflow.run, workflow_id)
+
+    async def ended(self, workflow_id: str) -> ConversationSnapshot:
+        snapshot = await asyncio.wait_for(self.handle(workflow_id).result(), timeout=60)
+        if snapshot.status != "ended":
+            raise RuntimeError(f"{workflow_id} finished as {snapshot.status}")
+        return snapshot
+
+    async def seen(self, workflow_id: str, message_id: str) -> None:
+        """Wait until the workflow has taken in a message (queries add nothing to history)."""
+        for _ in range(200):
+            transcript = await self.handle(workflow_id).query(ConversationWorkflow.transcript, 0)
+            if any(m.message_id == message_id for m in transcript):
+                return
+            await asyncio.sleep(0.05)
+        raise RuntimeError(f"{workflow_id} never took in {message_id}")
+
+
+def expect(turn: dict, *texts: str) -> None:
+    said = [reply["text"] for reply in turn["replies"]]
+    if said != list(texts):
+        raise RuntimeError(f"expected {list(texts)}, got {said}")
+
+
+async def menu_question_walk(rec: Recorder) -> str:
+    """Every block of the menu/question flow, escape routes, a duplicate id, signal delivery."""
+    contact = "walk-5511"
+    turn = await rec.post("loja", say(contact, "m1", "oi", "Ana"))
+    expect(turn, "Olá, Ana!", MENU)
+    turn = await rec.post("loja", say(contact, "m2", "HORARIO da loja"))
+    expect(turn, "Abrimos às 8h.", MENU)
+    turn = await rec.post("loja", say(contact, "m3", "9"))
+    if not turn["replies"][0]["text"].startswith("Opção inválida"):
+        raise RuntimeError(f"menu accepted '9': {turn}")
+    expect(await rec.post("loja", say(contact, "m4", "Boleto!")), "Qual o seu CPF?")
+    expect(
+        await rec.post("loja", say(contact, "m5", "123")),
+        "CPF inválido, digite só os 11 números.",
+        "Qual o seu CPF?",
+    )
+    expect(await rec.post("loja", say(contact, "m6", "ajuda")), "Responda à pergunta, Ana.")
+    turn = await rec.post("loja", say(contact, "m7", "quero voltar"))
+    expect(turn, MENU)
+    once = await rec.post("loja", say(contact, "m8", "1"))
+    again = await rec.post("loja", say(contact, "m8", "1"))
+    if [r["text"] for r in again["replies"]] != [r["text"] for r in once["replies"]]:
+        raise RuntimeError(f"duplicate m8 answered differently: {once} / {again}")
+    workflow_id = f"conversation:loja:{contact}"
+    handle = rec.handle(workflow_id)
+    # The API's fallback path: a message as a Signal, then the same message again (ignored).
+    await handle.signal(ConversationWorkflow.deliver, CustomerMessage(message_id="m9", text="x"))
+    await handle.signal(ConversationWorkflow.deliver, CustomerMessage(message_id="m9", text="x"))
+    await rec.seen(workflow_id, "m9")
+    turn = await rec.post("loja", say(contact, "m10", "01234567890"))
+    expect(
+        turn,
+        "CPF especial, protocolo P-7890.",
+        "Boleto (Segunda via de boleto) do CPF 01234567890 enviado. Obrigado!",
+    )
+    await rec.ended(workflow_id)
+    return workflow_id
+
+
+async def question_timeout(rec: Recorder) -> str:
+    """A question's timer fires (a real wait of a few seconds) and takes on_timeout."""
+    expect(await rec.post("pressa", say("timeout-1", "t1", "oi")), "Qual o seu nome?")
+    workflow_id = "conversation:pressa:timeout-1"
+    await rec.ended(workflow_id)
+    return workflow_id
+
+
+async def http_blocks(rec: Recorder) -> str:
+    """HTTP blocks: a 200 with JSON, a 500 (on_error), a refused connection retried, then failed."""
+    await rec.post("pedidos", say("http-1", "h1", "oi"))
+    turn = await rec.post("pedidos", say("http-1", "h2", "123"))
+    expect(
+        turn,
+        "Pedido 123: enviado",
+        "Rastreio indisponível (HTTP 500).",
+        "Sistema indisponível.",
+    )
+    workflow_id = "conversation:pedidos:http-1"
+    await rec.ended(workflow_id)
+    return workflow_id
+
+
+async def leave(rec: Recorder) -> str:
+    """The customer leaves in the middle of a question."""
+    await rec.post("loja", say("leave-1", "l1", "oi"))
+    turn = await rec.post("loja", say("leave-1", "l2", "1"))
+    left = await rec.http.post(f"/api/conversations/{turn['conversation_id']}/leave")
+    if left.status_code != 202:
+        raise RuntimeError(f"leave: HTTP {left.status_code} {left.text}")
+    workflow_id = "conversation:loja:leave-1"
+    await rec.ended(workflow_id)
+    return workflow_id
+
+
+async def continue_as_new(rec: Recorder) -> str:
+    """Two customer messages per run: three runs, state and answered ids carried along."""
+    previous = rec.settings.max_messages_per_run
+    rec.settings.max_messages_per_run = 2
+    try:
+        contact = "can-1"
+        for message_id, text in [("1", "oi"), ("2", "2"), ("3", "2"), ("4", "1")]:
+            await rec.post("loja", say(contact, message_id, text))
+        workflow_id = f"conversation:loja:{contact}"
+        # A message id answered in an earlier run, sent past the API's SQL lookup.
+        replay = await rec.handle(workflow_id).execute_update(
+            ConversationWorkflow.message, CustomerMessage(message_id="2", text="2"), id="2"
+        )
+        if not replay.replies or replay.replies[0].text != "Abrimos às 8h.":
+            raise RuntimeError(f"replayed id 2 answered {replay}")
+        turn = await rec.post("loja", say(contact, "5", "12345678901"))
+        expect(turn, "Boleto (Segunda via de boleto) do CPF 12345678901 enviado. Obrigado!")
+        await rec.ended(workflow_id)
+        return workflow_id
+    finally:
+        rec.settings.max_messages_per_run = previous
+
+
+SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
+    "menu_question_walk": menu_question_walk,
+    "question_timeout": question_timeout,
+    "http_blocks": http_blocks,
+    "leave": leave,
+    "continue_as_new": continue_as_new,
+}
+
+
+@contextmanager
+def backend() -> Iterator[tuple[str, str]]:
+    """A customer's back-end on loopback, and the URL of a port where nothing listens."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length", 0))
+            body = json.loads(self.rfile.read(length) or b"{}")
+            self._send(200, {"pedido": body.get("cpf"), "situacao": "enviado"})
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._send(500, {"erro": "indisponível"})
+
+        def _send(self, status: int, payload: object) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    closed = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    closed_url = f"http://127.0.0.1:{closed.server_address[1]}"
+    closed.server_close()  # the port was free a moment ago: connections are refused
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", closed_url
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@asynccontextmanager
+async def stack(env: WorkflowEnvironment, data_dir: Path) -> AsyncIterator[Recorder]:
+    settings = Settings(
+        data_dir=data_dir,
+        admin_token="record-histories",
+        task_queue=f"record-{uuid.uuid4().hex[:8]}",
+        flows_dir=data_dir / "no-flows",
+        reply_timeout_seconds=10,
+    )
+    engine = open_database(settings.effective_database_url)
+    client = Client(**{**env.client.config(), "data_converter": pydantic_data_converter})
+    try:
+        with ThreadPoolExecutor(max_workers=8) as executor:
+            async with build_worker(client, engine, settings.task_queue, executor):
+                app = create_app(settings, engine=engine, client=client)
+                async with app.router.lifespan_context(app):
+                    transport = httpx.ASGITransport(app=app)
+                    async with httpx.AsyncClient(transport=transport, base_url="http://test") as h:
+                        yield Recorder(h, client, settings)
+    finally:
+        engine.dispose()
+
+
+async def run_histories(client: Client, workflow_id: str) -> list[str]:
+    """The JSON history of every run of a workflow, oldest first (following continue-as-new)."""
+    histories: list[str] = []
+    run_id: str | None = None
+    while True:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        histories.append(history.to_json())
+        started = history.events[0].workflow_execution_started_event_attributes
+        run_id = started.continued_execution_run_id
+        if not run_id:
+            return list(reversed(histories))
+
+
+def write(out: Path, name: str, histories: list[str]) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in [*out.glob(f"{name}.json"), *out.glob(f"{name}.run*.json")]:
+        stale.unlink()
+    if len(histories) == 1:
+        paths = [out / f"{name}.json"]
+    else:
+        paths = [out / f"{name}.run{n}.json" for n in range(1, len(histories) + 1)]
+    for path, text in zip(paths, histories, strict=True):
+        path.write_text(json.dumps(json.loads(text), indent=1, ensure_ascii=False) + "\n")
+    return paths
+
+
+async def record(out: Path) -> None:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=shutil.which("temporal"),
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_log_level="error",
+    )
+    try:
+        with tempfile.TemporaryDirectory() as tmp, backend() as (base_url, closed_url):
+            async with stack(env, Path(tmp)) as rec:
+                engine = open_database(rec.settings.effective_database_url)
+                for source in (LOJA, PRESSA, pedidos_flow(base_url, closed_url)):
+                    publish_source(engine, source.split("bot:", 1)[1].split()[0], source)
+                engine.dispose()
+                for name, scenario in SCENARIOS.items():
+                    workflow_id = await scenario(rec)
+                    for path in write(out, name, await run_histories(rec.client, workflow_id)):
+                        log.info("recorded %s", path)
+    finally:
+        await env.shutdown()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HISTORIES, help="default: %(default)s")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    for noisy in ("httpx", "alembic", "temporalio.activity"):  # expected failures, by design
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    asyncio.run(record(args.out.resolve()))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        code = main()
+    except Exception:  # noqa: BLE001 - report, then exit without the SDK's teardown
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # the SDK can crash at interpreter exit after all work is done (sdk-python#300)

@@ -1,0 +1,84 @@
+"""Recorded conversation histories replay against the current ConversationWorkflow.
+
+The files under ``tests/histories/`` were recorded from real runs on the dev server by
+``python -m tests.record_histories``. A change to the workflow that would break conversations
+already running (a new activity, timer or branch without ``workflow.patched``) fails here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from workflows.conversation import ConversationWorkflow
+from workflows.sandbox import workflow_runner
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.contracts import ConversationInput, ConversationSnapshot
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def load(path: Path) -> WorkflowHistory:
+    workflow_id = path.stem.split(".")[0]
+    return WorkflowHistory.from_json(f"conversation:{workflow_id}", path.read_text())
+
+
+def replayer(*workflows: type) -> Replayer:
+    return Replayer(
+        workflows=list(workflows),
+        workflow_runner=workflow_runner(),
+        data_converter=pydantic_data_converter,
+    )
+
+
+def test_the_recorded_histories_are_there() -> None:
+    names = {path.stem.split(".")[0] for path in HISTORIES}
+    assert {
+        "menu_question_walk",
+        "question_timeout",
+        "http_blocks",
+        "leave",
+        "continue_as_new",
+    } <= names
+
+
+async def test_recorded_histories_replay() -> None:
+    """One replayer for all files (as a worker would see them); each result named by its file."""
+    files = {load(path).run_id: path.name for path in HISTORIES}
+
+    async def histories() -> AsyncIterator[WorkflowHistory]:
+        for path in HISTORIES:
+            yield load(path)
+
+    replayed: dict[str, str | None] = {}
+    async with replayer(ConversationWorkflow).workflow_replay_iterator(histories()) as results:
+        async for result in results:
+            failure = result.replay_failure
+            replayed[files[result.history.run_id]] = None if failure is None else repr(failure)
+    assert sorted(replayed) == sorted(files.values())
+    assert {name: failure for name, failure in replayed.items() if failure} == {}
+
+
+@workflow.defn(name="ConversationWorkflow")
+class SleepsFirst(ConversationWorkflow):
+    """The conversation workflow with one change nobody patched: a timer before anything else."""
+
+    @workflow.run
+    async def run(self, input: ConversationInput) -> ConversationSnapshot:
+        await workflow.sleep(timedelta(seconds=1))
+        return await super().run(input)
+
+
+async def test_the_replayer_catches_an_unpatched_change() -> None:
+    path = next(p for p in HISTORIES if p.stem == "question_timeout")
+    result = await replayer(SleepsFirst).replay_workflow(load(path), raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, NondeterminismError)
+    assert "Nondeterminism" in str(result.replay_failure)
