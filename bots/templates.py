@@ -10,10 +10,12 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import ChainableUndefined, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-_env = ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+_env = ImmutableSandboxedEnvironment(
+    autoescape=False, keep_trailing_newline=False, undefined=ChainableUndefined
+)
 
 
 @lru_cache(maxsize=2048)
@@ -30,7 +32,10 @@ def render(source: str, context: Mapping[str, Any]) -> str:
     """Render a text; plain texts (no `{{`/`{%`) are returned as they are."""
     if "{" not in source:
         return source
-    return _template(source).render(**context)
+    try:
+        return _template(source).render(**context)
+    except Exception:  # noqa: BLE001 - a bad runtime value must not break the conversation
+        return ""
 
 
 def evaluate(expression: str, context: Mapping[str, Any]) -> bool:

@@ -53,6 +53,8 @@ class Carried(BaseModel):
     answered: dict[str, tuple[int, int]]
     last_customer_at: datetime | None = None
     timeout_generation: int = 0
+    handoff: Handoff | None = None
+    replied_through: int = 0
 
 
 class ConversationInput(BaseModel):
@@ -107,3 +109,53 @@ class RecordBatch(BaseModel):
     service: str | None = None
     agent: str | None = None
     messages: list[Message]
+
+
+class Handoff(BaseModel):
+    """A Humano block in progress: the queue entry, its service and who has it."""
+
+    block: str
+    service_id: str
+    service_name: str
+    entry_id: str
+    abandon_seconds: int
+    show_agent_name: bool = True
+    enqueued_at: datetime
+    agent_id: str | None = None
+    agent_name: str | None = None
+    notification_interval_seconds: int = 0
+    notification_cards: list[dict[str, Any]] = Field(default_factory=list)
+    last_notification_at: datetime | None = None
+
+
+class PickupRequest(BaseModel):
+    agent_id: str
+    agent_name: str
+
+
+class PickupResult(BaseModel):
+    conversation_id: str
+    transcript: list[Message]
+    variables: dict[str, Any]
+    service: str
+    waited_seconds: int
+
+
+class AgentMessage(BaseModel):
+    agent_id: str
+    text: str
+    message_id: str | None = None
+
+
+class TransferRequest(BaseModel):
+    agent_id: str
+    service: str | None = None
+    extension: str | None = None
+
+
+class FinishRequest(BaseModel):
+    agent_id: str
+    return_to_bot: bool = True
+
+
+Carried.model_rebuild()

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -20,19 +21,39 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.conversation_log import ConversationLog
     from activities.http_call import HttpCall, call_http
-    from transbordo.temporal import STATUS
+    from activities.omni_queue import (
+        ClaimRequest,
+        CloseRequest,
+        EnqueueRequest,
+        HandoffTarget,
+        OmniActivities,
+        ResolveRequest,
+        WaitEstimate,
+    )
+    from activities.omni_queue import TransferRequest as QueueTransfer
+    from activities.omni_queue import TransferResult as QueueTransferResult
+    from bots.models import HumanBlock
+    from bots.schedule import describe_opening, is_open, next_opening
+    from bots.templates import render
+    from transbordo.temporal import AGENT, SERVICE, STATUS
     from workflows import interpreter
     from workflows.contracts import (
         MAX_MESSAGE_ID_LENGTH,
         MAX_TEXT_LENGTH,
+        AgentMessage,
         Carried,
         ConversationInput,
         ConversationSnapshot,
         CustomerMessage,
+        FinishRequest,
+        Handoff,
         Message,
+        PickupRequest,
+        PickupResult,
         RecordBatch,
         Sender,
         Status,
+        TransferRequest,
         TurnReply,
     )
     from workflows.interpreter import FlowState, Turn
@@ -49,6 +70,15 @@ RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
 HTTP_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1))
+OMNI_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
+OMNI_TIMEOUT = timedelta(seconds=10)
+
+
+class Unset:
+    """Marks a keyword argument that was not given (None means "clear it")."""
+
+
+UNSET = Unset()
 
 
 @workflow.defn
@@ -66,6 +96,8 @@ class ConversationWorkflow:
         self._answered: dict[str, tuple[int, int]] = dict(carried.answered) if carried else {}
         self._last_customer_at: datetime | None = carried.last_customer_at if carried else None
         self._generation = carried.timeout_generation if carried else 0
+        self._handoff: Handoff | None = carried.handoff if carried else None
+        self._replied_through = carried.replied_through if carried else 0
         self._deadline: datetime | None = None
         self._outbox: list[Message] = []
         self._status_dirty = True
@@ -89,8 +121,7 @@ class ConversationWorkflow:
                 await self._on_timer(generation)
             if self._left and not self._state.ended:
                 async with self._lock:
-                    self._append("system", kind="notice", text="O cliente saiu da conversa.")
-                    self._end()
+                    await self._customer_left()
         await workflow.wait_condition(self._idle)
         pump.cancel()
         return self._snapshot()
@@ -140,7 +171,8 @@ class ConversationWorkflow:
         return [m for m in self._recent if m.seq > after]
 
     async def _handle_customer(self, msg: CustomerMessage) -> TurnReply:
-        own = self._append("customer", text=msg.text, message_id=msg.message_id)
+        since = self._replied_through
+        self._append("customer", text=msg.text, message_id=msg.message_id)
         self._last_customer_at = workflow.now()
         self._messages_this_run += 1
         if msg.contact and msg.contact.name:
@@ -155,7 +187,8 @@ class ConversationWorkflow:
                 await self._follow(lambda: interpreter.escape(flow, state, route))
             else:
                 await self._follow(lambda: interpreter.answer(flow, state, msg.text))
-        self._answered[msg.message_id] = (own.seq, self._seq)
+        self._answered[msg.message_id] = (since, self._seq)
+        self._replied_through = self._seq
         while len(self._answered) > ANSWERED_IDS:
             del self._answered[next(iter(self._answered))]
         self._generation += 1
@@ -183,6 +216,8 @@ class ConversationWorkflow:
                     turn = interpreter.http_done(self._input.flow, self._state, result)
                     continue
                 outcome = await self._hand_over(wait.block)
+                if outcome is None:  # queued: the main loop waits for the agent
+                    return
                 turn = interpreter.human_done(self._input.flow, self._state, outcome)
         except interpreter.FlowLoopError as exc:
             workflow.logger.error("flow loop in %s: %s", self._input.bot, exc)
@@ -204,10 +239,239 @@ class ConversationWorkflow:
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
             return interpreter.HttpResult(ok=False, error=cause)
 
-    async def _hand_over(self, block: str) -> str:
-        """The Humano block. Until Omni queues are wired in, human service is unavailable."""
-        workflow.logger.info("human block %s: no Omni runtime yet, outcome unavailable", block)
-        return "unavailable"
+    async def _hand_over(self, name: str) -> str | None:
+        """Start the Humano block: an outcome at once (unavailable, closed, no_agents), or None
+        once the customer waits in the service's queue."""
+        flow = self._input.flow
+        block = flow.blocks[name]
+        assert isinstance(block, HumanBlock)
+        if flow.human_service is None:
+            return "unavailable"
+        target: HandoffTarget | None = await self._omni(
+            OmniActivities.resolve,
+            ResolveRequest(
+                bot=flow.bot, omni_key=flow.human_service.omni_key, service=block.service
+            ),
+        )
+        if target is None:
+            return "unavailable"
+        now = workflow.now()
+        if block.check_hours and flow.schedule is not None and not is_open(flow.schedule, now):
+            opening = next_opening(flow.schedule, now)
+            text = describe_opening(flow.schedule, opening, now) if opening else ""
+            self._state = self._state.model_copy(update={"next_opening": text})
+            return "closed"
+        if block.check_agents_online and target.agents_logged_in == 0:
+            return "no_agents"
+        preview = next((m.text or "" for m in reversed(self._recent) if m.sender == "customer"), "")
+        entry_id: str = await self._omni(
+            OmniActivities.enqueue,
+            EnqueueRequest(
+                conversation_id=self._input.conversation_id,
+                workflow_id=workflow.info().workflow_id,
+                service_id=target.service_id,
+                preview=preview,
+            ),
+        )
+        self._handoff = Handoff(
+            block=name,
+            service_id=target.service_id,
+            service_name=target.service_name,
+            entry_id=entry_id,
+            abandon_seconds=target.abandon_seconds,
+            show_agent_name=block.show_agent_name,
+            enqueued_at=now,
+            notification_interval_seconds=(
+                target.notification_interval_seconds if target.notifications_enabled else 0
+            ),
+            notification_cards=target.notification_cards,
+        )
+        self._set_status("waiting", service=target.service_name)
+        if block.text:
+            self._append("bot", text=render(block.text, self._state.context()))
+        if flow.human_service.wait_time_notice == "once":
+            estimate: WaitEstimate = await self._omni(OmniActivities.wait_estimate, entry_id)
+            if estimate.estimated_wait_seconds is not None:
+                self._append(
+                    "bot",
+                    kind="wait_time_notice",
+                    text=_wait_text(estimate.estimated_wait_seconds),
+                    data={
+                        "estimated_wait_seconds": estimate.estimated_wait_seconds,
+                        "position": estimate.position,
+                    },
+                )
+        self._generation += 1
+        return None
+
+    async def _omni(self, activity, arg):  # type: ignore[no-untyped-def]
+        """A short Omni SQL step, as a local activity (it sits on the reply's path)."""
+        return await workflow.execute_local_activity_method(
+            activity, arg, start_to_close_timeout=OMNI_TIMEOUT, retry_policy=OMNI_RETRY
+        )
+
+    async def _end_handoff(self, outcome: str) -> None:
+        """The Humano block ended: the flow goes on from its `on.<outcome>` route."""
+        self._handoff = None
+        self._set_status("bot", service=None, agent=None)
+        flow, state = self._input.flow, self._state
+        await self._follow(lambda: interpreter.human_done(flow, state, outcome))
+
+    async def _customer_left(self) -> None:
+        """Leaving while waiting is abandonment; in service it finishes the contact."""
+        handoff = self._handoff
+        if handoff is not None and handoff.agent_id is None:
+            await self._omni(
+                OmniActivities.close_waiting,
+                CloseRequest(entry_id=handoff.entry_id, status="abandoned"),
+            )
+        elif handoff is not None:
+            await self._omni(OmniActivities.finish, handoff.entry_id)
+        self._handoff = None
+        self._append("system", kind="notice", text="O cliente saiu da conversa.")
+        self._end()
+
+    async def _abandon_if_still_waiting(self) -> None:
+        """Abandonment timer: SQL says whether it beat a pickup; if not, the agent has it."""
+        handoff = self._handoff
+        assert handoff is not None
+        closed = await self._omni(
+            OmniActivities.close_waiting,
+            CloseRequest(entry_id=handoff.entry_id, status="abandoned"),
+        )
+        if closed:
+            self._append("system", kind="notice", text="Atendimento encerrado por inatividade.")
+            await self._end_handoff("abandoned")
+
+    def _notify_queue(self) -> None:
+        """The service's carousel of cards, sent to the waiting customer at its interval."""
+        handoff = self._handoff
+        assert handoff is not None
+        cards = handoff.notification_cards
+        self._append(
+            "bot", kind="card", text=cards[0].get("title") if cards else None, data={"cards": cards}
+        )
+        self._handoff = handoff.model_copy(update={"last_notification_at": workflow.now()})
+
+    # --- agents (Updates sent by the agent API) ---------------------------------------
+
+    @workflow.update
+    async def pickup(self, request: PickupRequest) -> PickupResult:
+        """An agent takes the waiting conversation; SQL decides between racing agents."""
+        async with self._lock:
+            handoff = self._handoff
+            if handoff is None or handoff.agent_id is not None:
+                raise ApplicationError("the conversation is not waiting", type="taken")
+            claim = await self._omni(
+                OmniActivities.claim,
+                ClaimRequest(entry_id=handoff.entry_id, agent_id=request.agent_id),
+            )
+            if claim.code != "ok":
+                raise ApplicationError(claim.reason, type=claim.code, non_retryable=True)
+            now = workflow.now()
+            self._handoff = handoff.model_copy(
+                update={"agent_id": request.agent_id, "agent_name": request.agent_name}
+            )
+            self._state = self._state.model_copy(update={"agent": {"name": request.agent_name}})
+            self._set_status("in_service", agent=request.agent_name)
+            who = request.agent_name if handoff.show_agent_name else "um de nossos especialistas"
+            self._append("system", kind="notice", text=f"Você está sendo atendido por {who}.")
+            self._generation += 1
+            return PickupResult(
+                conversation_id=self._input.conversation_id,
+                transcript=list(self._recent),
+                variables=self._state.variables,
+                service=handoff.service_name,
+                waited_seconds=int((now - handoff.enqueued_at).total_seconds()),
+            )
+
+    @pickup.validator
+    def _validate_pickup(self, request: PickupRequest) -> None:
+        if self._handoff is None or self._handoff.agent_id is not None:
+            raise ApplicationError("the conversation is not waiting", type="taken")
+
+    @workflow.update
+    def agent_message(self, request: AgentMessage) -> Message:
+        """The agent's text, to the customer (with the agent's name when the block says so)."""
+        handoff = self._check_agent(request.agent_id)
+        data = {"agent": handoff.agent_name} if handoff.show_agent_name else None
+        return self._append("agent", text=request.text, data=data)
+
+    @agent_message.validator
+    def _validate_agent_message(self, request: AgentMessage) -> None:
+        self._check_agent(request.agent_id)
+        if not request.text.strip() or len(request.text) > MAX_TEXT_LENGTH:
+            raise ApplicationError(
+                f"text must have 1 to {MAX_TEXT_LENGTH} characters", type="bad_request"
+            )
+
+    @workflow.update
+    async def transfer(self, request: TransferRequest) -> str:
+        """Move the conversation to the back of another service's queue; frees the agent."""
+        async with self._lock:
+            handoff = self._check_agent(request.agent_id)
+            result: QueueTransferResult = await self._omni(
+                OmniActivities.transfer,
+                QueueTransfer(
+                    entry_id=handoff.entry_id,
+                    from_service_id=handoff.service_id,
+                    service=request.service,
+                    extension=request.extension,
+                ),
+            )
+            if not result.ok:
+                kind = "not_found" if result.not_found else "forbidden"
+                raise ApplicationError(result.reason, type=kind, non_retryable=True)
+            assert result.entry_id and result.service_id and result.service_name
+            self._handoff = handoff.model_copy(
+                update={
+                    "service_id": result.service_id,
+                    "service_name": result.service_name,
+                    "entry_id": result.entry_id,
+                    "abandon_seconds": result.abandon_seconds,
+                    "enqueued_at": workflow.now(),
+                    "agent_id": None,
+                    "agent_name": None,
+                    "last_notification_at": None,
+                }
+            )
+            self._set_status("waiting", service=result.service_name, agent=None)
+            self._append("system", kind="notice", text=f"Transferindo para {result.service_name}.")
+            self._generation += 1
+            return result.service_name
+
+    @transfer.validator
+    def _validate_transfer(self, request: TransferRequest) -> None:
+        self._check_agent(request.agent_id)
+        if (request.service is None) == (request.extension is None):
+            raise ApplicationError("give either service or extension", type="bad_request")
+
+    @workflow.update
+    async def finish(self, request: FinishRequest) -> str:
+        """The agent is done: back to the bot (outcome `finished`) or the conversation ends."""
+        async with self._lock:
+            handoff = self._check_agent(request.agent_id)
+            await self._omni(OmniActivities.finish, handoff.entry_id)
+            self._append("system", kind="notice", text="Atendimento humano encerrado.")
+            if request.return_to_bot:
+                await self._end_handoff("finished")
+            else:
+                self._handoff = None
+                self._end()
+            self._generation += 1
+            return self._status
+
+    @finish.validator
+    def _validate_finish(self, request: FinishRequest) -> None:
+        self._check_agent(request.agent_id)
+
+    def _check_agent(self, agent_id: str) -> Handoff:
+        handoff = self._handoff
+        if handoff is None or handoff.agent_id is None:
+            raise ApplicationError("the conversation is not in service", type="conflict")
+        if handoff.agent_id != agent_id:
+            raise ApplicationError("another agent has this conversation", type="forbidden")
+        return handoff
 
     def _something_changed(self, generation: int) -> bool:
         """Wake the main loop: the conversation moved on, ended, or should continue as new."""
@@ -229,20 +493,48 @@ class ConversationWorkflow:
             if generation != self._generation or self._state.ended:
                 return
             now = workflow.now()
-            if self._deadline and now >= self._deadline:
+            handoff = self._handoff
+            if handoff is not None and handoff.agent_id is None:
+                if now >= self._abandon_deadline(handoff):
+                    await self._abandon_if_still_waiting()
+                elif (notify_at := self._notification_deadline(handoff)) and now >= notify_at:
+                    self._notify_queue()
+                self._generation += 1
+            elif self._deadline and now >= self._deadline:
                 self._deadline = None
                 flow, state = self._input.flow, self._state
                 await self._follow(lambda: interpreter.timeout(flow, state))
-            elif now >= self._idle_deadline():
+            elif handoff is None and now >= self._idle_deadline():
                 self._append("system", kind="notice", text="Conversa encerrada por inatividade.")
                 self._end()
 
-    def _time_left(self) -> timedelta:
+    def _time_left(self) -> timedelta | None:
+        """Until the next timer: a question's timeout, idleness, or while waiting for an agent,
+        abandonment and the next queue notification. None while an agent has the chat."""
         now = workflow.now()
-        deadline = self._idle_deadline()
-        if self._deadline is not None:
-            deadline = min(deadline, self._deadline)
-        return max(deadline - now, timedelta(0))
+        handoff = self._handoff
+        if handoff is not None:
+            if handoff.agent_id is not None:
+                return None
+            deadlines = [self._abandon_deadline(handoff)]
+            if notify_at := self._notification_deadline(handoff):
+                deadlines.append(notify_at)
+        else:
+            deadlines = [self._idle_deadline()]
+            if self._deadline is not None:
+                deadlines.append(self._deadline)
+        return max(min(deadlines) - now, timedelta(0))
+
+    def _abandon_deadline(self, handoff: Handoff) -> datetime:
+        """`abandon_seconds` after the customer's last sign of life (or the queueing)."""
+        last = max(handoff.enqueued_at, self._last_customer_at or handoff.enqueued_at)
+        return last + timedelta(seconds=handoff.abandon_seconds)
+
+    def _notification_deadline(self, handoff: Handoff) -> datetime | None:
+        if not handoff.notification_interval_seconds or not handoff.notification_cards:
+            return None
+        last = handoff.last_notification_at or handoff.enqueued_at
+        return last + timedelta(seconds=handoff.notification_interval_seconds)
 
     def _idle_deadline(self) -> datetime:
         return (self._last_customer_at or workflow.now()) + IDLE_LIMIT
@@ -261,6 +553,7 @@ class ConversationWorkflow:
         text: str | None,
         kind: str = "text",
         options: list[str] | None = None,
+        data: dict[str, Any] | None = None,
         message_id: str | None = None,
     ) -> Message:
         self._seq += 1
@@ -270,6 +563,7 @@ class ConversationWorkflow:
             kind=kind,
             text=text,
             options=options,
+            data=data,
             message_id=message_id,
             at=workflow.now(),
         )
@@ -278,12 +572,25 @@ class ConversationWorkflow:
         self._outbox.append(message)
         return message
 
-    def _set_status(self, status: Status) -> None:
-        if status == self._status:
-            return
-        self._status = status
-        self._status_dirty = True
-        workflow.upsert_search_attributes([STATUS.value_set(status)])
+    def _set_status(
+        self,
+        status: Status,
+        *,
+        service: str | None | Unset = UNSET,
+        agent: str | None | Unset = UNSET,
+    ) -> None:
+        """Change the status (and service/agent), for the SQL log and the Temporal UI's filters."""
+        updates = []
+        if status != self._status:
+            self._status = status
+            updates.append(STATUS.value_set(status))
+        if not isinstance(service, Unset):
+            updates.append(SERVICE.value_set(service) if service else SERVICE.value_unset())
+        if not isinstance(agent, Unset):
+            updates.append(AGENT.value_set(agent) if agent else AGENT.value_unset())
+        if updates:
+            self._status_dirty = True
+            workflow.upsert_search_attributes(updates)
 
     async def _pump(self) -> None:
         """Record new messages and status in the SQL log, in order, one batch at a time."""
@@ -304,6 +611,8 @@ class ConversationWorkflow:
                         contact_id=self._input.contact.id,
                         status=self._status,
                         block=self._state.block,
+                        service=self._handoff.service_name if self._handoff else None,
+                        agent=self._handoff.agent_name if self._handoff else None,
                         messages=batch,
                     ),
                     start_to_close_timeout=timedelta(seconds=30),
@@ -346,20 +655,24 @@ class ConversationWorkflow:
             answered=self._answered,
             last_customer_at=self._last_customer_at,
             timeout_generation=self._generation,
+            handoff=self._handoff,
+            replied_through=self._replied_through,
         )
         workflow.continue_as_new(self._input.model_copy(update={"carried": carried}))
 
     # --- answers -----------------------------------------------------------------------
 
     def _reply_for(self, message_id: str) -> TurnReply:
-        first, last = self._answered[message_id]
-        replies = [m for m in self._recent if first < m.seq <= last and m.sender != "customer"]
+        """What the customer had not been answered yet up to this message: the bot's replies,
+        and agent messages and notices that arrived since the previous answer."""
+        since, last = self._answered[message_id]
+        replies = [m for m in self._recent if since < m.seq <= last and m.sender != "customer"]
         return TurnReply(
             conversation_id=self._input.conversation_id,
             status=self._status,
             replies=replies,
             bot_version=self._input.bot_version,
-            started=first == 1,
+            started=since == 0,
         )
 
     def _snapshot(self) -> ConversationSnapshot:
@@ -373,6 +686,13 @@ class ConversationWorkflow:
             variables=self._state.variables,
             last_seq=self._seq,
         )
+
+
+def _wait_text(seconds: int) -> str:
+    """The estimated-wait notice, in words a customer reads at a glance."""
+    minutes = max(1, round(seconds / 60))
+    unit = "minuto" if minutes == 1 else "minutos"
+    return f"Tempo estimado de espera: cerca de {minutes} {unit}."
 
 
 def _message_problem(msg: CustomerMessage) -> str | None:

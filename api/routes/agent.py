@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from datetime import UTC, datetime
+from typing import Any
 
-from api.deps import AgentDep, EngineDep, require_agent
+from fastapi import APIRouter, Depends, HTTPException, status
+from pydantic import BaseModel, Field, model_validator
+
+from api import agent_actions as actions
+from api.deps import AgentDep, ClientDep, EngineDep, require_agent
+from api.schemas import MessagePublic
 from omni.models import AgentPublic, AgentStatusChange
 from store import omni as store
+from store import queue
+from workflows.contracts import (
+    MAX_TEXT_LENGTH,
+    AgentMessage,
+    FinishRequest,
+    Message,
+    PickupRequest,
+    TransferRequest,
+)
+
+NEXT_ATTEMPTS = 5
+"""`next` tries this many of the oldest entries before saying nothing is waiting."""
 
 router = APIRouter(prefix="/agent", tags=["agent"], dependencies=[Depends(require_agent)])
 
@@ -21,3 +39,133 @@ def me(agent: AgentDep) -> AgentPublic:
 def set_status(body: AgentStatusChange, agent: AgentDep, engine: EngineDep) -> AgentPublic:
     """Go ``available``, ``paused`` (stay logged in, take nothing new) or ``offline``."""
     return store.set_agent_status(engine, agent.id, body.status)
+
+
+# --- working conversations --------------------------------------------------------------------
+
+
+class QueueItem(BaseModel):
+    conversation_id: str
+    service: str
+    waiting_seconds: int
+    preview: str | None
+
+
+class PickupPublic(BaseModel):
+    conversation_id: str
+    transcript: list[MessagePublic]
+    variables: dict[str, Any]
+    service: str
+    waited_seconds: int
+
+
+class AgentText(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH)
+
+
+class TransferBody(BaseModel):
+    service: str | None = Field(default=None, min_length=1)
+    extension: str | None = Field(default=None, pattern=r"^\d{3}$")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TransferBody:
+        if (self.service is None) == (self.extension is None):
+            raise ValueError("give either service or extension")
+        return self
+
+
+class FinishBody(BaseModel):
+    return_to_bot: bool = True
+
+
+@router.get("/queue", response_model=list[QueueItem])
+def waiting(agent: AgentDep, engine: EngineDep) -> list[QueueItem]:
+    """Waiting conversations of the agent's services, oldest first."""
+    now = datetime.now(UTC)
+    return [
+        QueueItem(
+            conversation_id=entry.conversation_id,
+            service=entry.service_name,
+            waiting_seconds=int((now - entry.enqueued_at).total_seconds()),
+            preview=entry.preview,
+        )
+        for entry in queue.waiting_for_agent(engine, agent.id)
+    ]
+
+
+@router.post("/next", response_model=PickupPublic)
+async def take_next(agent: AgentDep, engine: EngineDep, client: ClientDep) -> PickupPublic:
+    """Pick up the oldest waiting conversation the agent may take (409 when there is none)."""
+    for entry in queue.waiting_for_agent(engine, agent.id, limit=NEXT_ATTEMPTS):
+        try:
+            return await _pickup(client, agent, entry.workflow_id)
+        except actions.Taken:
+            continue
+    raise HTTPException(status.HTTP_409_CONFLICT, "no conversation is waiting for you")
+
+
+@router.post("/conversations/{conversation_id}/pickup", response_model=PickupPublic)
+async def pickup(
+    conversation_id: str, agent: AgentDep, engine: EngineDep, client: ClientDep
+) -> PickupPublic:
+    """Take a waiting conversation: 409 if another agent has it, 403 if not your service."""
+    entry = actions.conversation_for(engine, agent, conversation_id)
+    return await _pickup(client, agent, entry.workflow_id)
+
+
+@router.post("/conversations/{conversation_id}/messages", response_model=MessagePublic)
+async def say(
+    conversation_id: str, body: AgentText, agent: AgentDep, engine: EngineDep, client: ClientDep
+) -> MessagePublic:
+    """Send a message to the customer of a conversation the agent has."""
+    entry = actions.conversation_for(engine, agent, conversation_id)
+    message = await actions.update(
+        client, entry.workflow_id, "agent_message", AgentMessage(agent_id=agent.id, text=body.text)
+    )
+    return _public(message)
+
+
+@router.post("/conversations/{conversation_id}/transfer")
+async def transfer(
+    conversation_id: str, body: TransferBody, agent: AgentDep, engine: EngineDep, client: ClientDep
+) -> dict[str, str]:
+    """Move the conversation to another service (by name or 3-digit extension)."""
+    entry = actions.conversation_for(engine, agent, conversation_id)
+    request = TransferRequest(agent_id=agent.id, service=body.service, extension=body.extension)
+    service = await actions.update(client, entry.workflow_id, "transfer", request)
+    return {"conversation_id": conversation_id, "service": service}
+
+
+@router.post("/conversations/{conversation_id}/finish")
+async def finish(
+    conversation_id: str, body: FinishBody, agent: AgentDep, engine: EngineDep, client: ClientDep
+) -> dict[str, str]:
+    """End human service: back to the bot (`return_to_bot`) or the conversation ends."""
+    entry = actions.conversation_for(engine, agent, conversation_id)
+    request = FinishRequest(agent_id=agent.id, return_to_bot=body.return_to_bot)
+    result = await actions.update(client, entry.workflow_id, "finish", request)
+    return {"conversation_id": conversation_id, "status": result}
+
+
+async def _pickup(client: ClientDep, agent: AgentPublic, workflow_id: str) -> PickupPublic:
+    request = PickupRequest(agent_id=agent.id, agent_name=agent.name)
+    result = await actions.update(client, workflow_id, "pickup", request)
+    return PickupPublic(
+        conversation_id=result.conversation_id,
+        transcript=[_public(m) for m in result.transcript],
+        variables=result.variables,
+        service=result.service,
+        waited_seconds=result.waited_seconds,
+    )
+
+
+def _public(message: Message) -> MessagePublic:
+    return MessagePublic(
+        seq=message.seq,
+        sender=message.sender,
+        kind=message.kind,
+        text=message.text,
+        options=message.options,
+        data=message.data,
+        at=message.at,
+    )

@@ -14,6 +14,7 @@ from api import conversations
 from api.deps import ClientDep, EngineDep, SettingsDep
 from api.schemas import ConversationPublic, MessageIn, MessagePublic, TurnPublic
 from store import conversations as log
+from store import queue
 
 router = APIRouter(tags=["channel"])
 
@@ -58,14 +59,23 @@ def _conversation(engine: EngineDep, conversation_id: str):  # type: ignore[no-u
 @router.get("/conversations/{conversation_id}", response_model=ConversationPublic)
 def get_conversation(conversation_id: str, engine: EngineDep) -> ConversationPublic:
     row = _conversation(engine, conversation_id)
+    current, service, place, wait = row.status, row.service, None, None
+    entry = queue.open_entry(engine, conversation_id) if row.status != "ended" else None
+    if entry is not None:  # the queue is written synchronously: it is the freshest truth
+        current, service = entry.status, entry.service_name
+        place = queue.position(engine, entry.id)
+        if place is not None:
+            wait = queue.estimated_wait_seconds(engine, entry.service_id, place)
     return ConversationPublic(
+        position=place,
+        estimated_wait_seconds=wait,
         conversation_id=row.id,
-        status=row.status,
+        status=current,
         bot=row.bot,
         bot_version=row.bot_version,
         contact_id=row.contact_id,
         block=row.block,
-        service=row.service,
+        service=service,
         agent=row.agent,
         last_seq=row.last_seq,
         created_at=row.created_at,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 
 from api.deps import EngineDep, require_admin
@@ -20,6 +22,7 @@ from omni.models import (
     ServiceUpdate,
 )
 from store import omni as store
+from store import queue
 
 router = APIRouter(prefix="/omni", tags=["omni"], dependencies=[Depends(require_admin)])
 
@@ -59,6 +62,17 @@ def get_service(service_id: str, engine: EngineDep) -> ServicePublic:
         return store.get_service(engine, service_id)
     except OmniError as exc:
         raise http_error(exc) from None
+
+
+@router.get("/services/{service_id}/metrics")
+def service_metrics(service_id: str, engine: EngineDep) -> dict[str, Any]:
+    """SLA figures from the service's queue entries: waiting, in service, answered (within the
+    answer-time target), service level %, abandoned, average and estimated wait."""
+    try:
+        store.get_service(engine, service_id)
+    except OmniError as exc:
+        raise http_error(exc) from exc
+    return queue.metrics(engine, service_id)
 
 
 @router.patch("/services/{service_id}", response_model=ServiceCreated)

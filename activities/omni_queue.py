@@ -1,0 +1,187 @@
+"""Activities of the Humano block: resolve the integration, queue, claim, transfer, finish.
+
+Each is a short SQL transaction (store/queue.py, store/omni.py); the workflow calls them with
+retry policies and follows their answers, so every race is decided once, in SQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+from temporalio import activity
+
+from omni.errors import NotFound
+from omni.policy import transfer_refusal
+from store import omni as omni_store
+from store import queue
+
+KEY_HASH_PREFIX = "sha256:"
+
+
+class ResolveRequest(BaseModel):
+    bot: str
+    omni_key: str
+    service: str | None = None
+
+
+class HandoffTarget(BaseModel):
+    """The service a Humano block hands over to, with what the workflow needs of it."""
+
+    service_id: str
+    service_name: str
+    abandon_seconds: int
+    voicemail_seconds: int
+    notifications_enabled: bool = False
+    notification_interval_seconds: int = 0
+    notification_cards: list[dict[str, Any]] = Field(default_factory=list)
+    agents_logged_in: int
+    agents_available: int
+
+
+class EnqueueRequest(BaseModel):
+    conversation_id: str
+    workflow_id: str
+    service_id: str
+    preview: str
+
+
+class ClaimRequest(BaseModel):
+    entry_id: str
+    agent_id: str
+
+
+class ClaimResult(BaseModel):
+    code: Literal["ok", "taken", "not_your_service", "not_available", "at_capacity"]
+    reason: str = ""
+
+
+class CloseRequest(BaseModel):
+    entry_id: str
+    status: Literal["abandoned", "voicemail"]
+
+
+class TransferRequest(BaseModel):
+    entry_id: str
+    from_service_id: str
+    service: str | None = None
+    extension: str | None = None
+
+
+class TransferResult(BaseModel):
+    ok: bool
+    reason: str = ""
+    not_found: bool = False
+    entry_id: str | None = None
+    service_id: str | None = None
+    service_name: str | None = None
+    abandon_seconds: int = 0
+
+
+class WaitEstimate(BaseModel):
+    position: int | None
+    estimated_wait_seconds: int | None
+
+
+class OmniActivities:
+    """Holds the DB engine the Humano block's activities work with."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @activity.defn(name="omni_resolve")
+    def resolve(self, request: ResolveRequest) -> HandoffTarget | None:
+        """The key proves the bot; None when it is missing, invalid or revoked (`unavailable`)."""
+        if not request.omni_key.startswith(KEY_HASH_PREFIX):
+            return None
+        resolved = omni_store.resolve_integration(
+            self._engine,
+            request.bot,
+            request.omni_key.removeprefix(KEY_HASH_PREFIX),
+            request.service,
+        )
+        if resolved is None:
+            return None
+        service = resolved.service
+        staff = queue.staffing(self._engine, service.id)
+        notes = service.queue_notifications
+        return HandoffTarget(
+            service_id=service.id,
+            service_name=service.name,
+            abandon_seconds=service.abandon_seconds,
+            voicemail_seconds=service.voicemail_seconds,
+            notifications_enabled=notes.enabled,
+            notification_interval_seconds=notes.interval_seconds or 0,
+            notification_cards=[card.model_dump(mode="json") for card in notes.cards],
+            agents_logged_in=staff.logged_in,
+            agents_available=staff.available,
+        )
+
+    @activity.defn(name="omni_enqueue")
+    def enqueue(self, request: EnqueueRequest) -> str:
+        return queue.enqueue(
+            self._engine,
+            conversation_id=request.conversation_id,
+            workflow_id=request.workflow_id,
+            service_id=request.service_id,
+            preview=request.preview,
+        )
+
+    @activity.defn(name="omni_claim")
+    def claim(self, request: ClaimRequest) -> ClaimResult:
+        result = queue.claim(self._engine, request.entry_id, request.agent_id)
+        return ClaimResult(code=result.code, reason=result.reason)
+
+    @activity.defn(name="omni_close_waiting")
+    def close_waiting(self, request: CloseRequest) -> bool:
+        return queue.close_waiting(self._engine, request.entry_id, request.status)
+
+    @activity.defn(name="omni_finish")
+    def finish(self, entry_id: str) -> None:
+        queue.finish(self._engine, entry_id)
+
+    @activity.defn(name="omni_transfer")
+    def transfer(self, request: TransferRequest) -> TransferResult:
+        """Check the transfer rules (hidden, transfer group, same service), then move the entry."""
+        target = omni_store.find_service(
+            self._engine, name=request.service, extension=request.extension
+        )
+        if target is None:
+            wanted = request.service or f"extension {request.extension}"
+            return TransferResult(ok=False, not_found=True, reason=f"no service {wanted!r}")
+        try:
+            source = omni_store.get_service(self._engine, request.from_service_id)
+        except NotFound:
+            return TransferResult(ok=False, reason="the conversation's service no longer exists")
+        refusal = transfer_refusal(source, target)
+        if refusal:
+            return TransferResult(ok=False, reason=refusal)
+        entry_id = queue.transfer(self._engine, request.entry_id, target.id)
+        return TransferResult(
+            ok=True,
+            entry_id=entry_id,
+            service_id=target.id,
+            service_name=target.name,
+            abandon_seconds=target.abandon_seconds,
+        )
+
+    @activity.defn(name="omni_wait_estimate")
+    def wait_estimate(self, entry_id: str) -> WaitEstimate:
+        place = queue.position(self._engine, entry_id)
+        if place is None:
+            return WaitEstimate(position=None, estimated_wait_seconds=None)
+        entry = queue.open_entry_by_id(self._engine, entry_id)
+        seconds = queue.estimated_wait_seconds(self._engine, entry.service_id, place)
+        return WaitEstimate(position=place, estimated_wait_seconds=seconds)
+
+    def all(self) -> list[Any]:
+        return [
+            self.resolve,
+            self.enqueue,
+            self.claim,
+            self.close_waiting,
+            self.finish,
+            self.transfer,
+            self.wait_estimate,
+        ]

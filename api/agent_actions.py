@@ -1,0 +1,70 @@
+"""What agents do to conversations: each action is an Update on the conversation's workflow.
+
+The workflow (and, through it, SQL) decides; this module checks that the conversation belongs to
+one of the agent's services and turns the workflow's refusals into HTTP answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import HTTPException, status
+from sqlalchemy import Engine
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from omni.models import AgentPublic
+from store import conversations as log
+from store import queue
+from workflows.conversation import ConversationWorkflow
+
+REFUSAL_STATUS = {
+    "taken": status.HTTP_409_CONFLICT,
+    "conflict": status.HTTP_409_CONFLICT,
+    "not_available": status.HTTP_409_CONFLICT,
+    "at_capacity": status.HTTP_409_CONFLICT,
+    "not_your_service": status.HTTP_403_FORBIDDEN,
+    "forbidden": status.HTTP_403_FORBIDDEN,
+    "not_found": status.HTTP_404_NOT_FOUND,
+    "bad_request": status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
+
+
+class Taken(HTTPException):
+    """409: another agent has the conversation, or it stopped waiting."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(status.HTTP_409_CONFLICT, reason)
+
+
+def conversation_for(engine: Engine, agent: AgentPublic, conversation_id: str) -> Any:
+    """The conversation's open queue entry, if it is in one of the agent's services."""
+    entry = queue.open_entry(engine, conversation_id)
+    if entry is None:
+        if log.get_conversation(engine, conversation_id) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such conversation")
+        raise HTTPException(status.HTTP_409_CONFLICT, "the conversation is not with human service")
+    if entry.service_name not in agent.services:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "the conversation is not in one of your services"
+        )
+    return entry
+
+
+async def update(client: Client, workflow_id: str, update_name: str, request: Any) -> Any:
+    """Send an agent's Update; refusals become 4xx with the workflow's reason."""
+    handle = client.get_workflow_handle(workflow_id)
+    method = getattr(ConversationWorkflow, update_name)
+    try:
+        return await handle.execute_update(method, request)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == "taken":
+            raise Taken(cause.message) from exc
+        if isinstance(cause, ApplicationError) and cause.type in REFUSAL_STATUS:
+            raise HTTPException(REFUSAL_STATUS[cause.type], cause.message) from exc
+        reason = getattr(cause, "message", str(cause))
+        raise HTTPException(status.HTTP_409_CONFLICT, reason) from exc
+    except RPCError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, "the conversation has ended") from exc

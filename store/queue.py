@@ -1,0 +1,292 @@
+"""The waiting list of each Omni service, in SQL: enqueue, claim, close, transfer, figures.
+
+Races (two agents picking the same conversation, a pickup against abandonment) are decided
+here, in one transaction each, by conditional updates: the row that is still `waiting` goes to
+exactly one winner, and the workflow follows the answer.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+
+from store.tables import agent_services, agents, queue_entries, services
+
+RECENT_FOR_ESTIMATE = 20
+"""Answered contacts of a service whose waits feed the estimated wait."""
+
+ClaimCode = Literal["ok", "taken", "not_your_service", "not_available", "at_capacity"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    code: ClaimCode
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Staffing:
+    logged_in: int
+    """Agents of the service not offline (available or paused)."""
+    available: int
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def enqueue(
+    engine: Engine, *, conversation_id: str, workflow_id: str, service_id: str, preview: str
+) -> str:
+    """Put a conversation at the back of a service's queue; returns the entry id."""
+    entry_id = f"q_{uuid.uuid4().hex}"
+    with engine.begin() as conn:
+        conn.execute(
+            queue_entries.insert().values(
+                id=entry_id,
+                conversation_id=conversation_id,
+                workflow_id=workflow_id,
+                service_id=service_id,
+                status="waiting",
+                enqueued_at=_now(),
+                preview=preview[:200],
+            )
+        )
+    return entry_id
+
+
+def claim(engine: Engine, entry_id: str, agent_id: str) -> Claim:
+    """Give the waiting entry to the agent if it is still waiting and the agent may take it."""
+    with engine.begin() as conn:
+        _lock_agent(conn, agent_id)
+        agent = conn.execute(sa.select(agents).where(agents.c.id == agent_id)).first()
+        entry = conn.execute(sa.select(queue_entries).where(queue_entries.c.id == entry_id)).first()
+        if agent is None or entry is None:
+            return Claim("taken", "the conversation is not waiting")
+        serves = conn.execute(
+            sa.select(agent_services.c.service_id).where(
+                agent_services.c.agent_id == agent_id,
+                agent_services.c.service_id == entry.service_id,
+            )
+        ).first()
+        if serves is None:
+            return Claim("not_your_service", "the conversation is not in one of your services")
+        if agent.status != "available":
+            return Claim("not_available", f"you are {agent.status}; go available to take contacts")
+        busy = _in_service_count(conn, agent_id)
+        if busy >= agent.capacity:
+            return Claim("at_capacity", f"you already have {busy} of {agent.capacity} contacts")
+        taken = conn.execute(
+            queue_entries.update()
+            .where(queue_entries.c.id == entry_id, queue_entries.c.status == "waiting")
+            .values(status="in_service", agent_id=agent_id, picked_up_at=_now())
+        )
+        if taken.rowcount != 1:
+            return Claim("taken", "another agent took the conversation, or it ended")
+    return Claim("ok")
+
+
+def close_waiting(engine: Engine, entry_id: str, status: str) -> bool:
+    """Close a still-waiting entry (abandoned, voicemail); False when a pickup came first."""
+    with engine.begin() as conn:
+        closed = conn.execute(
+            queue_entries.update()
+            .where(queue_entries.c.id == entry_id, queue_entries.c.status == "waiting")
+            .values(status=status, ended_at=_now())
+        )
+    return closed.rowcount == 1
+
+
+def finish(engine: Engine, entry_id: str) -> None:
+    """The agent finished: the entry is done and the agent's slot is free."""
+    with engine.begin() as conn:
+        conn.execute(
+            queue_entries.update()
+            .where(queue_entries.c.id == entry_id, queue_entries.c.status == "in_service")
+            .values(status="finished", ended_at=_now())
+        )
+
+
+def transfer(engine: Engine, entry_id: str, target_service_id: str) -> str:
+    """Close the entry as transferred (freeing the agent) and queue at the back of the target."""
+    with engine.begin() as conn:
+        entry = conn.execute(
+            sa.select(queue_entries).where(queue_entries.c.id == entry_id)
+        ).one()
+        conn.execute(
+            queue_entries.update()
+            .where(queue_entries.c.id == entry_id)
+            .values(status="transferred", ended_at=_now())
+        )
+        new_id = f"q_{uuid.uuid4().hex}"
+        conn.execute(
+            queue_entries.insert().values(
+                id=new_id,
+                conversation_id=entry.conversation_id,
+                workflow_id=entry.workflow_id,
+                service_id=target_service_id,
+                status="waiting",
+                enqueued_at=_now(),
+                preview=entry.preview,
+            )
+        )
+    return new_id
+
+
+def staffing(engine: Engine, service_id: str) -> Staffing:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(agents.c.status, sa.func.count())
+            .join(agent_services, agent_services.c.agent_id == agents.c.id)
+            .where(agent_services.c.service_id == service_id)
+            .group_by(agents.c.status)
+        ).all()
+    counts = {status: count for status, count in rows}
+    return Staffing(
+        logged_in=counts.get("available", 0) + counts.get("paused", 0),
+        available=counts.get("available", 0),
+    )
+
+
+def open_entry(engine: Engine, conversation_id: str) -> Any | None:
+    """The conversation's waiting or in-service entry, if any."""
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(queue_entries, services.c.name.label("service_name"))
+            .join(services, services.c.id == queue_entries.c.service_id, isouter=True)
+            .where(
+                queue_entries.c.conversation_id == conversation_id,
+                queue_entries.c.status.in_(("waiting", "in_service")),
+            )
+            .order_by(queue_entries.c.enqueued_at.desc())
+            .limit(1)
+        ).first()
+
+
+def position(engine: Engine, entry_id: str) -> int | None:
+    """1 for the next in line; None when the entry is no longer waiting."""
+    with engine.connect() as conn:
+        entry = conn.execute(sa.select(queue_entries).where(queue_entries.c.id == entry_id)).first()
+        if entry is None or entry.status != "waiting":
+            return None
+        ahead = conn.scalar(
+            sa.select(sa.func.count()).where(
+                queue_entries.c.service_id == entry.service_id,
+                queue_entries.c.status == "waiting",
+                queue_entries.c.enqueued_at < entry.enqueued_at,
+            )
+        )
+    return int(ahead or 0) + 1
+
+
+def estimated_wait_seconds(engine: Engine, service_id: str, place: int) -> int:
+    """Recent average wait of answered contacts, scaled by the place in line over the agents
+    available (at least one); the service's answer-time target when nothing was answered yet."""
+    with engine.connect() as conn:
+        recent = conn.execute(
+            sa.select(queue_entries.c.enqueued_at, queue_entries.c.picked_up_at)
+            .where(
+                queue_entries.c.service_id == service_id,
+                queue_entries.c.picked_up_at.is_not(None),
+            )
+            .order_by(queue_entries.c.picked_up_at.desc())
+            .limit(RECENT_FOR_ESTIMATE)
+        ).all()
+        target = conn.scalar(
+            sa.select(services.c.answer_time_seconds).where(services.c.id == service_id)
+        )
+    if recent:
+        average = sum((_aware(p) - _aware(e)).total_seconds() for e, p in recent) / len(recent)
+    else:
+        average = float(target or 60)
+    available = max(staffing(engine, service_id).available, 1)
+    return max(int(math.ceil(average * place / available)), 0)
+
+
+def waiting_for_agent(engine: Engine, agent_id: str, limit: int = 100) -> list[Any]:
+    """Waiting entries of the agent's services, oldest first."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                sa.select(queue_entries, services.c.name.label("service_name"))
+                .join(services, services.c.id == queue_entries.c.service_id)
+                .join(agent_services, agent_services.c.service_id == services.c.id)
+                .where(agent_services.c.agent_id == agent_id, queue_entries.c.status == "waiting")
+                .order_by(queue_entries.c.enqueued_at)
+                .limit(limit)
+            )
+        )
+
+
+def in_service_for_agent(engine: Engine, agent_id: str) -> list[Any]:
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                sa.select(queue_entries).where(
+                    queue_entries.c.agent_id == agent_id, queue_entries.c.status == "in_service"
+                )
+            )
+        )
+
+
+def metrics(engine: Engine, service_id: str) -> dict[str, Any]:
+    """The service's SLA figures, from its queue entries."""
+    with engine.connect() as conn:
+        service = conn.execute(sa.select(services).where(services.c.id == service_id)).one()
+        rows = conn.execute(
+            sa.select(
+                queue_entries.c.status, queue_entries.c.enqueued_at, queue_entries.c.picked_up_at
+            ).where(queue_entries.c.service_id == service_id)
+        ).all()
+    waits = [(_aware(p) - _aware(e)).total_seconds() for _, e, p in rows if p is not None]
+    answered = len(waits)
+    within = sum(1 for w in waits if w <= service.answer_time_seconds)
+    abandoned = sum(1 for s, _, _ in rows if s == "abandoned")
+    waiting = sum(1 for s, _, _ in rows if s == "waiting")
+    offered = answered + abandoned
+    return {
+        "service": service.name,
+        "waiting": waiting,
+        "in_service": sum(1 for s, _, _ in rows if s == "in_service"),
+        "answered": answered,
+        "answered_within_target": within,
+        "service_level_percent": round(100 * within / offered, 1) if offered else None,
+        "target_service_level_percent": service.service_level_percent,
+        "answer_time_seconds": service.answer_time_seconds,
+        "abandoned": abandoned,
+        "average_wait_seconds": round(sum(waits) / answered, 1) if answered else None,
+        "estimated_wait_seconds": estimated_wait_seconds(engine, service_id, waiting + 1),
+    }
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _in_service_count(conn: Connection, agent_id: str) -> int:
+    return int(
+        conn.scalar(
+            sa.select(sa.func.count()).where(
+                queue_entries.c.agent_id == agent_id, queue_entries.c.status == "in_service"
+            )
+        )
+        or 0
+    )
+
+
+def _lock_agent(conn: Connection, agent_id: str) -> None:
+    """Serialize one agent's claims (capacity) on PostgreSQL; SQLite serializes writers anyway."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(agents.c.id).where(agents.c.id == agent_id).with_for_update())
+
+
+def open_entry_by_id(engine: Engine, entry_id: str) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(queue_entries).where(queue_entries.c.id == entry_id)).one()

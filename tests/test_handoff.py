@@ -1,0 +1,328 @@
+"""The Humano block end to end: bot → Omni queue → agent → back to the bot, over HTTP.
+
+Runs on the time-skipping test server, so abandonment and queue-notification timers are real
+Temporal timers whose time is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.conftest import admin_headers, pydantic_client, running_stack
+from workflows.conversation import ConversationWorkflow
+
+pytestmark = pytest.mark.asyncio
+
+
+def flow(key: str, *, schedule: str = "", service: str = "Suporte") -> str:
+    return f"""
+bot: loja
+human_service: {{platform: omni_v2, omni_key: "{key}", wait_time_notice: once}}
+{schedule}
+start: inicio
+blocks:
+  inicio: {{type: message, text: Olá!, next: menu}}
+  menu:
+    type: menu
+    text: Como posso ajudar?
+    options:
+      - {{label: Falar com um especialista, next: humano}}
+      - {{label: Sair, next: fim}}
+  humano:
+    type: human
+    service: {service}
+    text: Vou te transferir para um especialista.
+    on:
+      finished: depois
+      closed: fechado
+      abandoned: fim
+      unavailable: indisponivel
+      no_agents: fim
+  depois: {{type: message, text: "{{{{ agent.name }}}} te atendeu. Algo mais?", next: menu}}
+  fechado: {{type: end, text: "Estamos fechados. Voltamos {{{{ next_opening }}}}."}}
+  indisponivel: {{type: end, text: Atendimento humano indisponível.}}
+  fim: {{type: end, text: Até logo!}}
+"""
+
+
+@dataclass
+class Omni:
+    key: str
+    agents: dict[str, dict[str, str]]
+
+    def agent(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.agents[name]['token']}"}
+
+
+async def setup_omni(http: httpx.AsyncClient, **suporte: object) -> Omni:
+    """The seed's steps 2 and 3 through the admin API, plus agents who are available."""
+    admin = admin_headers()
+    services = [
+        {"name": "Suporte", "extension": "100", "abandon_seconds": 120, **suporte},
+        {"name": "Financeiro", "extension": "200"},
+        {"name": "Diretoria", "extension": "300", "hidden": True},
+    ]
+    for service in services:
+        created = await http.post("/api/omni/services", json=service, headers=admin)
+        assert created.status_code == 201, created.text
+    integration = await http.post(
+        "/api/omni/integrations", json={"service": "Suporte", "bot": "loja"}, headers=admin
+    )
+    agents = {}
+    for name, services_of in [
+        ("Ana", ["Suporte"]),
+        ("Beto", ["Suporte"]),
+        ("Caio", ["Financeiro"]),
+    ]:
+        made = await http.post(
+            "/api/omni/agents", json={"name": name, "services": services_of}, headers=admin
+        )
+        agents[name] = made.json()
+        token = {"Authorization": f"Bearer {made.json()['token']}"}
+        await http.post("/api/agent/status", json={"status": "available"}, headers=token)
+    return Omni(key=integration.json()["api_key"], agents=agents)
+
+
+async def publish(http: httpx.AsyncClient, source: str) -> None:
+    published = await http.put(
+        "/api/bots/loja", content=source, headers={**admin_headers(), "Content-Type": "text/yaml"}
+    )
+    assert published.status_code in (200, 201), published.text
+
+
+async def say(http: httpx.AsyncClient, contact: str, message_id: str, text: str) -> dict:
+    body = {"contact_id": contact, "message_id": message_id, "text": text}
+    answer = await http.post("/api/bots/loja/messages", json=body)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def texts(turn: dict) -> list[str]:
+    return [reply["text"] for reply in turn["replies"]]
+
+
+async def into_queue(http: httpx.AsyncClient, contact: str) -> dict:
+    await say(http, contact, f"{contact}-1", "oi")
+    turn = await say(http, contact, f"{contact}-2", "1")
+    assert turn["status"] == "waiting", turn
+    return turn
+
+
+async def test_handoff_pickup_messages_and_back_to_the_bot(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key))
+        turn = await into_queue(http, "5511")
+        assert texts(turn)[0] == "Vou te transferir para um especialista."
+        notice = turn["replies"][1]
+        assert notice["kind"] == "wait_time_notice"
+        assert notice["text"].startswith("Tempo estimado de espera: cerca de")
+        conversation = turn["conversation_id"]
+        info = (await http.get(f"/api/conversations/{conversation}")).json()
+        assert info["status"] == "waiting" and info["service"] == "Suporte"
+        assert info["position"] == 1 and info["estimated_wait_seconds"] is not None
+
+        waiting = (await say(http, "5511", "5511-3", "alguém aí?"))["replies"]
+        assert waiting == []  # the bot is silent while the customer waits for a human
+
+        queue = (await http.get("/api/agent/queue", headers=omni.agent("Ana"))).json()
+        assert [(q["conversation_id"], q["service"]) for q in queue] == [(conversation, "Suporte")]
+        assert queue[0]["preview"] == "1"
+
+        picked = await http.post(
+            f"/api/agent/conversations/{conversation}/pickup", headers=omni.agent("Ana")
+        )
+        assert picked.status_code == 200, picked.text
+        taken = picked.json()
+        assert taken["service"] == "Suporte"
+        customer_said = [m["text"] for m in taken["transcript"] if m["from"] == "customer"]
+        assert customer_said == ["oi", "1", "alguém aí?"]
+
+        sent = await http.post(
+            f"/api/agent/conversations/{conversation}/messages",
+            json={"text": "Olá, sou a Ana. Como ajudo?"},
+            headers=omni.agent("Ana"),
+        )
+        assert sent.status_code == 200, sent.text
+        turn = await say(http, "5511", "5511-4", "quero a segunda via")
+        agent_says = [r for r in turn["replies"] if r["from"] == "agent"]
+        assert [(r["text"], r["data"]) for r in agent_says] == [
+            ("Olá, sou a Ana. Como ajudo?", {"agent": "Ana"})
+        ]
+        assert turn["status"] == "in_service"
+
+        other = await http.post(
+            f"/api/agent/conversations/{conversation}/messages",
+            json={"text": "oi"},
+            headers=omni.agent("Beto"),
+        )
+        assert other.status_code == 403
+
+        finished = await http.post(
+            f"/api/agent/conversations/{conversation}/finish",
+            json={"return_to_bot": True},
+            headers=omni.agent("Ana"),
+        )
+        assert finished.status_code == 200, finished.text
+        handle = pydantic_client(time_env).get_workflow_handle_for(
+            ConversationWorkflow.run, "conversation:loja:5511"
+        )
+        snapshot = await handle.query(ConversationWorkflow.snapshot)
+        assert snapshot.status == "bot" and snapshot.block == "menu"
+        turn = await say(http, "5511", "5511-5", "2")
+        # what the customer had not seen yet comes with the reply: the end of human service,
+        # the bot taking over again, and the answer to "2"
+        assert texts(turn)[0] == "Atendimento humano encerrado."
+        assert texts(turn)[1] == "Ana te atendeu. Algo mais?"
+        assert texts(turn)[-1] == "Até logo!"
+
+
+async def test_two_agents_racing_for_one_conversation_get_one_winner(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key))
+        conversation = (await into_queue(http, "race"))["conversation_id"]
+        url = f"/api/agent/conversations/{conversation}/pickup"
+        answers = await asyncio.gather(
+            http.post(url, headers=omni.agent("Ana")), http.post(url, headers=omni.agent("Beto"))
+        )
+        assert sorted(a.status_code for a in answers) == [200, 409]
+        caio = await http.post(url, headers=omni.agent("Caio"))
+        assert caio.status_code == 403
+
+
+async def test_next_takes_the_oldest_and_capacity_is_respected(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key))
+        first = (await into_queue(http, "primeiro"))["conversation_id"]
+        await into_queue(http, "segundo")
+        took = await http.post("/api/agent/next", headers=omni.agent("Ana"))
+        assert took.status_code == 200 and took.json()["conversation_id"] == first
+        full = await http.post("/api/agent/next", headers=omni.agent("Ana"))
+        assert full.status_code == 409 and "1 of 1" in full.json()["detail"]
+        nothing = await http.post("/api/agent/next", headers=omni.agent("Caio"))
+        assert nothing.status_code == 409
+
+
+async def test_customer_inactivity_abandons_the_queue(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key))
+        conversation = (await into_queue(http, "sumido"))["conversation_id"]
+        handle = pydantic_client(time_env).get_workflow_handle_for(
+            ConversationWorkflow.run, "conversation:loja:sumido"
+        )
+        async with time_env.time_skipping_unlocked():  # 120 s of abandon_seconds pass
+            snapshot = await handle.result()
+        assert snapshot.status == "ended"
+        transcript = (await http.get(f"/api/conversations/{conversation}/messages")).json()
+        assert [m["text"] for m in transcript][-2:] == [
+            "Atendimento encerrado por inatividade.",
+            "Até logo!",
+        ]
+        services = (await http.get("/api/omni/services", headers=admin_headers())).json()
+        service = next(s for s in services if s["name"] == "Suporte")
+        metrics = (
+            await http.get(f"/api/omni/services/{service['id']}/metrics", headers=admin_headers())
+        ).json()
+        assert metrics["abandoned"] == 1 and metrics["waiting"] == 0
+
+
+async def test_leaving_while_waiting_is_abandonment(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key))
+        conversation = (await into_queue(http, "saiu"))["conversation_id"]
+        left = await http.post(f"/api/conversations/{conversation}/leave")
+        assert left.status_code == 202
+        handle = pydantic_client(time_env).get_workflow_handle_for(
+            ConversationWorkflow.run, "conversation:loja:saiu"
+        )
+        assert (await handle.result()).status == "ended"
+        queue = (await http.get("/api/agent/queue", headers=omni.agent("Ana"))).json()
+        assert queue == []
+
+
+async def test_queue_notifications_arrive_at_their_interval(time_env, settings, engine):
+    cards = [{"title": "Enquanto espera", "text": "Veja nosso site"}]
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(
+            http,
+            abandon_seconds=1000,
+            queue_notifications={"enabled": True, "interval_seconds": 300, "cards": cards},
+        )
+        await publish(http, flow(omni.key))
+        conversation = (await into_queue(http, "espera"))["conversation_id"]
+        handle = pydantic_client(time_env).get_workflow_handle_for(
+            ConversationWorkflow.run, "conversation:loja:espera"
+        )
+        async with time_env.time_skipping_unlocked():
+            snapshot = await handle.result()  # 3 cards at 300/600/900 s, abandoned at 1000 s
+        assert snapshot.status == "ended"
+        transcript = (await http.get(f"/api/conversations/{conversation}/messages")).json()
+        sent = [m for m in transcript if m["kind"] == "card"]
+        assert len(sent) == 3
+        assert sent[0]["data"]["cards"][0]["title"] == "Enquanto espera"
+        times = [m["at"] for m in sent]
+        assert times == sorted(times)
+
+
+async def test_closed_outside_hours_with_the_next_opening(time_env, settings, engine):
+    schedule = """schedule:
+  timezone: America/Sao_Paulo
+  hours: {mon-sun: ["08:00-18:00"]}
+  emergency_closed: true"""
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key, schedule=schedule))
+        await say(http, "fechado", "1", "oi")
+        turn = await say(http, "fechado", "2", "1")
+        assert texts(turn) == ["Estamos fechados. Voltamos ."]
+        assert turn["status"] == "ended"
+
+
+async def test_a_revoked_key_makes_human_service_unavailable(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key))
+        integrations = (await http.get("/api/omni/integrations", headers=admin_headers())).json()
+        revoked = await http.delete(
+            f"/api/omni/integrations/{integrations[0]['id']}", headers=admin_headers()
+        )
+        assert revoked.status_code == 204
+        await say(http, "revogado", "1", "oi")
+        turn = await say(http, "revogado", "2", "1")
+        assert texts(turn) == ["Atendimento humano indisponível."]
+
+
+async def test_transfers_follow_the_service_rules(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key))
+        conversation = (await into_queue(http, "transf"))["conversation_id"]
+        await http.post(
+            f"/api/agent/conversations/{conversation}/pickup", headers=omni.agent("Ana")
+        )
+        url = f"/api/agent/conversations/{conversation}/transfer"
+        hidden = await http.post(url, json={"extension": "300"}, headers=omni.agent("Ana"))
+        assert hidden.status_code == 403 and "hidden" in hidden.json()["detail"]
+        unknown = await http.post(url, json={"extension": "999"}, headers=omni.agent("Ana"))
+        assert unknown.status_code == 404
+        same = await http.post(url, json={"service": "Suporte"}, headers=omni.agent("Ana"))
+        assert same.status_code == 403
+        moved = await http.post(url, json={"extension": "200"}, headers=omni.agent("Ana"))
+        assert moved.status_code == 200 and moved.json()["service"] == "Financeiro"
+        info = (await http.get(f"/api/conversations/{conversation}")).json()
+        assert info["status"] == "waiting" and info["service"] == "Financeiro"
+        queue = (await http.get("/api/agent/queue", headers=omni.agent("Caio"))).json()
+        assert [q["conversation_id"] for q in queue] == [conversation]
+        taken = await http.post(
+            f"/api/agent/conversations/{conversation}/pickup", headers=omni.agent("Caio")
+        )
+        customer_said = [m["text"] for m in taken.json()["transcript"] if m["from"] == "customer"]
+        assert customer_said == ["oi", "1"]
