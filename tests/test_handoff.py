@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -18,7 +20,7 @@ from workflows.conversation import ConversationWorkflow
 pytestmark = pytest.mark.asyncio
 
 
-def flow(key: str, *, schedule: str = "", service: str = "Suporte") -> str:
+def flow(key: str, *, schedule: str = "", service: str = "Suporte", options: str = "") -> str:
     return f"""
 bot: loja
 human_service: {{platform: omni_v2, omni_key: "{key}", wait_time_notice: once}}
@@ -35,7 +37,7 @@ blocks:
   humano:
     type: human
     service: {service}
-    text: Vou te transferir para um especialista.
+    text: Vou te transferir para um especialista.{options}
     on:
       finished: depois
       closed: fechado
@@ -326,3 +328,53 @@ async def test_transfers_follow_the_service_rules(time_env, settings, engine):
         )
         customer_said = [m["text"] for m in taken.json()["transcript"] if m["from"] == "customer"]
         assert customer_said == ["oi", "1"]
+
+
+async def test_closed_tells_when_human_service_opens_again(time_env, settings, engine):
+    server_now = await time_env.get_current_time()  # the test server's clock, skips included
+    local = server_now.astimezone(ZoneInfo("America/Sao_Paulo")) + timedelta(hours=3)
+    window = f"{local:%H}:00-{(local + timedelta(hours=1)):%H}:00"
+    schedule = f"""schedule:
+  timezone: America/Sao_Paulo
+  hours: {{mon-sun: ["{window}"]}}"""
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key, schedule=schedule))
+        await say(http, "cedo", "1", "oi")
+        [closed] = texts(await say(http, "cedo", "2", "1"))
+        day = "hoje" if local.date() == (local - timedelta(hours=3)).date() else "amanhã"
+        assert closed == f"Estamos fechados. Voltamos {day} às {local:%H}:00."
+
+
+async def test_no_agent_logged_in_is_no_agents_when_the_block_checks(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        for name in ("Ana", "Beto"):
+            await http.post(
+                "/api/agent/status", json={"status": "offline"}, headers=omni.agent(name)
+            )
+        await publish(http, flow(omni.key, options="\n    check_agents_online: true"))
+        await say(http, "ninguem", "1", "oi")
+        assert texts(await say(http, "ninguem", "2", "1")) == ["Até logo!"]
+        await http.post("/api/agent/status", json={"status": "paused"}, headers=omni.agent("Ana"))
+        await say(http, "pausado", "1", "oi")
+        assert (await say(http, "pausado", "2", "1"))["status"] == "waiting"
+
+
+async def test_agent_name_is_hidden_when_the_block_says_so(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key, options="\n    show_agent_name: false"))
+        conversation = (await into_queue(http, "anonimo"))["conversation_id"]
+        await http.post(
+            f"/api/agent/conversations/{conversation}/pickup", headers=omni.agent("Ana")
+        )
+        await http.post(
+            f"/api/agent/conversations/{conversation}/messages",
+            json={"text": "Olá!"},
+            headers=omni.agent("Ana"),
+        )
+        turn = await say(http, "anonimo", "anonimo-3", "oi")
+        notice, agent = turn["replies"]
+        assert notice["text"] == "Você está sendo atendido por um de nossos especialistas."
+        assert (agent["from"], agent["text"], agent["data"]) == ("agent", "Olá!", None)
