@@ -131,7 +131,7 @@ async def send(
             TurnPublic(
                 conversation_id=reply.conversation_id,
                 status=reply.status,
-                replies=[_public(m) for m in reply.replies],
+                replies=[public_message(m) for m in reply.replies],
             ),
             accepted_only=False,
         )
@@ -174,18 +174,17 @@ async def _wait_closed(client: Client, wid: str) -> None:
         return
 
 
-def _public(message: Message | object) -> MessagePublic:
-    if isinstance(message, Message):
-        return MessagePublic(
-            seq=message.seq,
-            sender=message.sender,
-            kind=message.kind,
-            text=message.text,
-            options=message.options,
-            data=message.data,
-            at=message.at,
-        )
-    return public_row(message)
+def public_message(message: Message) -> MessagePublic:
+    """A transcript entry of the workflow as the public model."""
+    return MessagePublic(
+        seq=message.seq,
+        sender=message.sender,
+        kind=message.kind,
+        text=message.text,
+        options=message.options,
+        data=message.data,
+        at=message.at,
+    )
 
 
 def public_row(row: object) -> MessagePublic:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
 
 from api import agent_actions as actions
+from api.conversations import public_message
 from api.deps import AgentDep, ClientDep, EngineDep, require_agent
 from api.schemas import MessagePublic
 from omni.models import AgentPublic, AgentStatusChange
@@ -18,7 +19,6 @@ from workflows.contracts import (
     MAX_TEXT_LENGTH,
     AgentMessage,
     FinishRequest,
-    Message,
     PickupRequest,
     TransferRequest,
 )
@@ -122,7 +122,7 @@ async def say(
     message = await actions.update(
         client, entry.workflow_id, "agent_message", AgentMessage(agent_id=agent.id, text=body.text)
     )
-    return _public(message)
+    return public_message(message)
 
 
 @router.post("/conversations/{conversation_id}/transfer")
@@ -152,20 +152,8 @@ async def _pickup(client: ClientDep, agent: AgentPublic, workflow_id: str) -> Pi
     result = await actions.update(client, workflow_id, "pickup", request)
     return PickupPublic(
         conversation_id=result.conversation_id,
-        transcript=[_public(m) for m in result.transcript],
+        transcript=[public_message(m) for m in result.transcript],
         variables=result.variables,
         service=result.service,
         waited_seconds=result.waited_seconds,
-    )
-
-
-def _public(message: Message) -> MessagePublic:
-    return MessagePublic(
-        seq=message.seq,
-        sender=message.sender,
-        kind=message.kind,
-        text=message.text,
-        options=message.options,
-        data=message.data,
-        at=message.at,
     )
