@@ -41,6 +41,7 @@ class HandoffTarget(BaseModel):
 
 
 class EnqueueRequest(BaseModel):
+    entry_id: str
     conversation_id: str
     workflow_id: str
     service_id: str
@@ -64,6 +65,7 @@ class CloseRequest(BaseModel):
 
 class TransferRequest(BaseModel):
     entry_id: str
+    new_entry_id: str
     from_service_id: str
     service: str | None = None
     extension: str | None = None
@@ -122,6 +124,7 @@ class OmniActivities:
     def enqueue(self, request: EnqueueRequest) -> str:
         return queue.enqueue(
             self._engine,
+            entry_id=request.entry_id,
             conversation_id=request.conversation_id,
             workflow_id=request.workflow_id,
             service_id=request.service_id,
@@ -157,7 +160,7 @@ class OmniActivities:
         refusal = transfer_refusal(source, target)
         if refusal:
             return TransferResult(ok=False, reason=refusal)
-        entry_id = queue.transfer(self._engine, request.entry_id, target.id)
+        entry_id = queue.transfer(self._engine, request.entry_id, target.id, request.new_entry_id)
         return TransferResult(
             ok=True,
             entry_id=entry_id,

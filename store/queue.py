@@ -8,7 +8,6 @@ exactly one winner, and the workflow follows the answer.
 from __future__ import annotations
 
 import math
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -43,11 +42,18 @@ def _now() -> datetime:
 
 
 def enqueue(
-    engine: Engine, *, conversation_id: str, workflow_id: str, service_id: str, preview: str
+    engine: Engine,
+    *,
+    entry_id: str,
+    conversation_id: str,
+    workflow_id: str,
+    service_id: str,
+    preview: str,
 ) -> str:
-    """Put a conversation at the back of a service's queue; returns the entry id."""
-    entry_id = f"q_{uuid.uuid4().hex}"
+    """Put a conversation at the back of a service's queue (once: a retry finds its entry)."""
     with engine.begin() as conn:
+        if _exists(conn, entry_id):
+            return entry_id
         conn.execute(
             queue_entries.insert().values(
                 id=entry_id,
@@ -70,6 +76,8 @@ def claim(engine: Engine, entry_id: str, agent_id: str) -> Claim:
         entry = conn.execute(sa.select(queue_entries).where(queue_entries.c.id == entry_id)).first()
         if agent is None or entry is None:
             return Claim("taken", "the conversation is not waiting")
+        if entry.status == "in_service" and entry.agent_id == agent_id:
+            return Claim("ok")  # a retry of a claim that already went through
         serves = conn.execute(
             sa.select(agent_services.c.service_id).where(
                 agent_services.c.agent_id == agent_id,
@@ -114,18 +122,18 @@ def finish(engine: Engine, entry_id: str) -> None:
         )
 
 
-def transfer(engine: Engine, entry_id: str, target_service_id: str) -> str:
-    """Close the entry as transferred (freeing the agent) and queue at the back of the target."""
+def transfer(engine: Engine, entry_id: str, target_service_id: str, new_id: str) -> str:
+    """Close the entry as transferred (freeing the agent) and queue at the back of the target
+    as `new_id` (once: a retry finds the new entry)."""
     with engine.begin() as conn:
-        entry = conn.execute(
-            sa.select(queue_entries).where(queue_entries.c.id == entry_id)
-        ).one()
+        if _exists(conn, new_id):
+            return new_id
+        entry = conn.execute(sa.select(queue_entries).where(queue_entries.c.id == entry_id)).one()
         conn.execute(
             queue_entries.update()
             .where(queue_entries.c.id == entry_id)
             .values(status="transferred", ended_at=_now())
         )
-        new_id = f"q_{uuid.uuid4().hex}"
         conn.execute(
             queue_entries.insert().values(
                 id=new_id,
@@ -264,6 +272,11 @@ def metrics(engine: Engine, service_id: str) -> dict[str, Any]:
         "average_wait_seconds": round(sum(waits) / answered, 1) if answered else None,
         "estimated_wait_seconds": estimated_wait_seconds(engine, service_id, waiting + 1),
     }
+
+
+def _exists(conn: Connection, entry_id: str) -> bool:
+    found = conn.execute(sa.select(queue_entries.c.id).where(queue_entries.c.id == entry_id))
+    return found.first() is not None
 
 
 def _aware(value: datetime) -> datetime:

@@ -267,6 +267,7 @@ class ConversationWorkflow:
         entry_id: str = await self._omni(
             OmniActivities.enqueue,
             EnqueueRequest(
+                entry_id=f"q_{workflow.uuid4().hex}",
                 conversation_id=self._input.conversation_id,
                 workflow_id=workflow.info().workflow_id,
                 service_id=target.service_id,
@@ -414,6 +415,7 @@ class ConversationWorkflow:
                 OmniActivities.transfer,
                 QueueTransfer(
                     entry_id=handoff.entry_id,
+                    new_entry_id=f"q_{workflow.uuid4().hex}",
                     from_service_id=handoff.service_id,
                     service=request.service,
                     extension=request.extension,
