@@ -15,7 +15,7 @@ from temporalio import activity
 from omni.errors import NotFound
 from omni.policy import transfer_refusal
 from store import omni as omni_store
-from store import queue
+from store import queue, voicemails
 
 KEY_HASH_PREFIX = "sha256:"
 
@@ -38,6 +38,7 @@ class HandoffTarget(BaseModel):
     notification_cards: list[dict[str, Any]] = Field(default_factory=list)
     agents_logged_in: int
     agents_available: int
+    webhook: bool = False
 
 
 class EnqueueRequest(BaseModel):
@@ -79,6 +80,18 @@ class TransferResult(BaseModel):
     service_id: str | None = None
     service_name: str | None = None
     abandon_seconds: int = 0
+    voicemail_seconds: int = 0
+    webhook: bool = False
+
+
+class VoicemailRequest(BaseModel):
+    voicemail_id: str
+    service_id: str
+    service_name: str
+    conversation_id: str
+    bot: str
+    contact_id: str
+    text: str
 
 
 class WaitEstimate(BaseModel):
@@ -118,6 +131,7 @@ class OmniActivities:
             notification_cards=[card.model_dump(mode="json") for card in notes.cards],
             agents_logged_in=staff.logged_in,
             agents_available=staff.available,
+            webhook=service.webhook.enabled,
         )
 
     @activity.defn(name="omni_enqueue")
@@ -167,6 +181,8 @@ class OmniActivities:
             service_id=target.id,
             service_name=target.name,
             abandon_seconds=target.abandon_seconds,
+            voicemail_seconds=target.voicemail_seconds,
+            webhook=target.webhook.enabled,
         )
 
     @activity.defn(name="omni_wait_estimate")
@@ -178,6 +194,10 @@ class OmniActivities:
         seconds = queue.estimated_wait_seconds(self._engine, entry.service_id, place)
         return WaitEstimate(position=place, estimated_wait_seconds=seconds)
 
+    @activity.defn(name="omni_save_voicemail")
+    def save_voicemail(self, request: VoicemailRequest) -> None:
+        voicemails.save(self._engine, **request.model_dump())
+
     def all(self) -> list[Any]:
         return [
             self.resolve,
@@ -187,4 +207,5 @@ class OmniActivities:
             self.finish,
             self.transfer,
             self.wait_estimate,
+            self.save_voicemail,
         ]

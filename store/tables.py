@@ -176,3 +176,16 @@ queue_entries = sa.Table(
     sa.Index("ix_queue_entries_service_status", "service_id", "status", "enqueued_at"),
     sa.Index("ix_queue_entries_agent_status", "agent_id", "status"),
 )
+
+voicemails = sa.Table(
+    "voicemails",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("service_id", sa.String(40), sa.ForeignKey("services.id", ondelete="SET NULL")),
+    sa.Column("service_name", sa.String(100), nullable=False),
+    sa.Column("conversation_id", sa.String(64), nullable=False),
+    sa.Column("bot", sa.String(64), nullable=False),
+    sa.Column("contact_id", sa.String(200), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)

@@ -44,6 +44,7 @@ blocks:
       abandoned: fim
       unavailable: indisponivel
       no_agents: fim
+      voicemail: fim
   depois: {{type: message, text: "{{{{ agent.name }}}} te atendeu. Algo mais?", next: menu}}
   fechado: {{type: end, text: "Estamos fechados. Voltamos {{{{ next_opening }}}}."}}
   indisponivel: {{type: end, text: Atendimento humano indisponível.}}
@@ -378,3 +379,59 @@ async def test_agent_name_is_hidden_when_the_block_says_so(time_env, settings, e
         notice, agent = turn["replies"]
         assert notice["text"] == "Você está sendo atendido por um de nossos especialistas."
         assert (agent["from"], agent["text"], agent["data"]) == ("agent", "Olá!", None)
+
+
+async def test_voicemail_when_no_agent_is_available(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http, voicemail_seconds=60)
+        for name in ("Ana", "Beto"):
+            await http.post(
+                "/api/agent/status", json={"status": "paused"}, headers=omni.agent(name)
+            )
+        await publish(http, flow(omni.key))
+        turn = await into_queue_or_voicemail(http, "recado")
+        assert turn["status"] == "voicemail"
+        assert "Deixe sua mensagem" in texts(turn)[-1]
+        await say(http, "recado", "recado-3", "Meu pedido 123 não chegou.")
+        await say(http, "recado", "recado-4", "Me liguem, por favor.")
+        handle = pydantic_client(time_env).get_workflow_handle_for(
+            ConversationWorkflow.run, "conversation:loja:recado"
+        )
+        async with time_env.time_skipping_unlocked():  # the 60 s of "Caixa Postal" pass
+            assert (await handle.result()).status == "ended"
+        left = await http.get("/api/omni/voicemails?service=Suporte", headers=admin_headers())
+        [voicemail] = left.json()
+        assert voicemail["text"] == "Meu pedido 123 não chegou.\nMe liguem, por favor."
+        assert voicemail["contact_id"] == "recado" and voicemail["bot"] == "loja"
+        transcript = (
+            await http.get(f"/api/conversations/{turn['conversation_id']}/messages")
+        ).json()
+        assert [m["text"] for m in transcript][-2:] == [
+            "Recebemos sua mensagem. Obrigado!",
+            "Até logo!",
+        ]
+
+
+async def test_voicemail_after_the_blocks_max_wait(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http, voicemail_seconds=30, abandon_seconds=10_000)
+        await publish(http, flow(omni.key, options="\n    max_wait_seconds: 600"))
+        turn = await into_queue(http, "demorou")
+        handle = pydantic_client(time_env).get_workflow_handle_for(
+            ConversationWorkflow.run, "conversation:loja:demorou"
+        )
+        async with time_env.time_skipping_unlocked():  # 600 s waiting, then 30 s of voicemail
+            assert (await handle.result()).status == "ended"
+        transcript = (
+            await http.get(f"/api/conversations/{turn['conversation_id']}/messages")
+        ).json()
+        said = [m["text"] for m in transcript]
+        assert any("Deixe sua mensagem" in text for text in said)
+        assert said[-1] == "Até logo!"
+        entries = await http.get("/api/omni/voicemails", headers=admin_headers())
+        assert entries.json() == []  # the customer said nothing: no voicemail is stored
+
+
+async def into_queue_or_voicemail(http: httpx.AsyncClient, contact: str) -> dict:
+    await say(http, contact, f"{contact}-1", "oi")
+    return await say(http, contact, f"{contact}-2", "1")

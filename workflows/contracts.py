@@ -126,6 +126,13 @@ class Handoff(BaseModel):
     notification_interval_seconds: int = 0
     notification_cards: list[dict[str, Any]] = Field(default_factory=list)
     last_notification_at: datetime | None = None
+    voicemail_seconds: int = 0
+    max_wait_seconds: int | None = None
+    voicemail_until: datetime | None = None
+    """Set while the customer may leave a voicemail ("Caixa Postal")."""
+    voicemail_texts: list[str] = Field(default_factory=list)
+    webhook: bool = False
+    """The service has an external webhook: events of this handoff are sent to it."""
 
 
 class PickupRequest(BaseModel):

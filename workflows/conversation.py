@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         HandoffTarget,
         OmniActivities,
         ResolveRequest,
+        VoicemailRequest,
         WaitEstimate,
     )
     from activities.omni_queue import TransferRequest as QueueTransfer
@@ -178,6 +179,10 @@ class ConversationWorkflow:
         if msg.contact and msg.contact.name:
             contact = {**self._state.contact, "name": msg.contact.name}
             self._state = self._state.model_copy(update={"contact": contact})
+        handoff = self._handoff
+        if handoff is not None and handoff.voicemail_until is not None:
+            texts = [*handoff.voicemail_texts, msg.text]
+            self._handoff = handoff.model_copy(update={"voicemail_texts": texts})
         flow, state = self._input.flow, self._state
         if not state.started:
             await self._follow(lambda: interpreter.start(flow, state))
@@ -286,10 +291,16 @@ class ConversationWorkflow:
                 target.notification_interval_seconds if target.notifications_enabled else 0
             ),
             notification_cards=target.notification_cards,
+            voicemail_seconds=target.voicemail_seconds,
+            max_wait_seconds=block.max_wait_seconds,
+            webhook=target.webhook,
         )
         self._set_status("waiting", service=target.service_name)
         if block.text:
             self._append("bot", text=render(block.text, self._state.context()))
+        if target.voicemail_seconds > 0 and target.agents_available == 0:
+            await self._offer_voicemail()
+            return None
         if flow.human_service.wait_time_notice == "once":
             estimate: WaitEstimate = await self._omni(OmniActivities.wait_estimate, entry_id)
             if estimate.estimated_wait_seconds is not None:
@@ -331,6 +342,49 @@ class ConversationWorkflow:
         self._handoff = None
         self._append("system", kind="notice", text="O cliente saiu da conversa.")
         self._end()
+
+    async def _offer_voicemail(self) -> None:
+        """Nobody can answer: the queue entry closes as voicemail and the customer may leave
+        a message for `voicemail_seconds` ("Caixa Postal")."""
+        handoff = self._handoff
+        assert handoff is not None
+        closed = await self._omni(
+            OmniActivities.close_waiting,
+            CloseRequest(entry_id=handoff.entry_id, status="voicemail"),
+        )
+        if not closed:  # an agent picked the conversation up first
+            return
+        until = workflow.now() + timedelta(seconds=handoff.voicemail_seconds)
+        self._handoff = handoff.model_copy(update={"voicemail_until": until})
+        self._set_status("voicemail")
+        self._append(
+            "bot",
+            text=(
+                "No momento não há especialistas disponíveis. Deixe sua mensagem e"
+                f" retornaremos o contato (você tem {handoff.voicemail_seconds} segundos)."
+            ),
+        )
+        self._generation += 1
+
+    async def _close_voicemail(self) -> None:
+        """The voicemail time is over: store what the customer said, go on as `voicemail`."""
+        handoff = self._handoff
+        assert handoff is not None
+        if handoff.voicemail_texts:
+            await self._omni(
+                OmniActivities.save_voicemail,
+                VoicemailRequest(
+                    voicemail_id=f"vm_{workflow.uuid4().hex}",
+                    service_id=handoff.service_id,
+                    service_name=handoff.service_name,
+                    conversation_id=self._input.conversation_id,
+                    bot=self._input.bot,
+                    contact_id=self._input.contact.id,
+                    text="\n".join(handoff.voicemail_texts),
+                ),
+            )
+            self._append("bot", text="Recebemos sua mensagem. Obrigado!")
+        await self._end_handoff("voicemail")
 
     async def _abandon_if_still_waiting(self) -> None:
         """Abandonment timer: SQL says whether it beat a pickup; if not, the agent has it."""
@@ -388,7 +442,8 @@ class ConversationWorkflow:
 
     @pickup.validator
     def _validate_pickup(self, request: PickupRequest) -> None:
-        if self._handoff is None or self._handoff.agent_id is not None:
+        handoff = self._handoff
+        if handoff is None or handoff.agent_id is not None or handoff.voicemail_until:
             raise ApplicationError("the conversation is not waiting", type="taken")
 
     @workflow.update
@@ -431,6 +486,8 @@ class ConversationWorkflow:
                     "service_name": result.service_name,
                     "entry_id": result.entry_id,
                     "abandon_seconds": result.abandon_seconds,
+                    "voicemail_seconds": result.voicemail_seconds,
+                    "webhook": result.webhook,
                     "enqueued_at": workflow.now(),
                     "agent_id": None,
                     "agent_name": None,
@@ -496,8 +553,13 @@ class ConversationWorkflow:
                 return
             now = workflow.now()
             handoff = self._handoff
-            if handoff is not None and handoff.agent_id is None:
-                if now >= self._abandon_deadline(handoff):
+            if handoff is not None and handoff.voicemail_until is not None:
+                if now >= handoff.voicemail_until:
+                    await self._close_voicemail()
+            elif handoff is not None and handoff.agent_id is None:
+                if (wait_until := self._max_wait_deadline(handoff)) and now >= wait_until:
+                    await self._offer_voicemail()
+                elif now >= self._abandon_deadline(handoff):
                     await self._abandon_if_still_waiting()
                 elif (notify_at := self._notification_deadline(handoff)) and now >= notify_at:
                     self._notify_queue()
@@ -516,9 +578,13 @@ class ConversationWorkflow:
         now = workflow.now()
         handoff = self._handoff
         if handoff is not None:
+            if handoff.voicemail_until is not None:
+                return max(handoff.voicemail_until - now, timedelta(0))
             if handoff.agent_id is not None:
                 return None
             deadlines = [self._abandon_deadline(handoff)]
+            if wait_until := self._max_wait_deadline(handoff):
+                deadlines.append(wait_until)
             if notify_at := self._notification_deadline(handoff):
                 deadlines.append(notify_at)
         else:
@@ -531,6 +597,12 @@ class ConversationWorkflow:
         """`abandon_seconds` after the customer's last sign of life (or the queueing)."""
         last = max(handoff.enqueued_at, self._last_customer_at or handoff.enqueued_at)
         return last + timedelta(seconds=handoff.abandon_seconds)
+
+    def _max_wait_deadline(self, handoff: Handoff) -> datetime | None:
+        """The block's `max_wait_seconds` leads to voicemail, when the service has one."""
+        if not handoff.max_wait_seconds or not handoff.voicemail_seconds:
+            return None
+        return handoff.enqueued_at + timedelta(seconds=handoff.max_wait_seconds)
 
     def _notification_deadline(self, handoff: Handoff) -> datetime | None:
         if not handoff.notification_interval_seconds or not handoff.notification_cards:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, model_validator
 
 from api import agent_actions as actions
-from api.conversations import public_message
+from api.conversations import public_message, public_row
 from api.deps import AgentDep, ClientDep, EngineDep, require_agent
 from api.schemas import MessagePublic
 from omni.models import AgentPublic, AgentStatusChange
+from store import conversations as log
 from store import omni as store
 from store import queue
 from workflows.contracts import (
@@ -23,6 +28,7 @@ from workflows.contracts import (
     TransferRequest,
 )
 
+STREAM_POLL_SECONDS = 0.5
 NEXT_ATTEMPTS = 5
 """`next` tries this many of the oldest entries before saying nothing is waiting."""
 
@@ -47,6 +53,7 @@ def set_status(body: AgentStatusChange, agent: AgentDep, engine: EngineDep) -> A
 class QueueItem(BaseModel):
     conversation_id: str
     service: str
+    enqueued_at: datetime
     waiting_seconds: int
     preview: str | None
 
@@ -81,16 +88,70 @@ class FinishBody(BaseModel):
 @router.get("/queue", response_model=list[QueueItem])
 def waiting(agent: AgentDep, engine: EngineDep) -> list[QueueItem]:
     """Waiting conversations of the agent's services, oldest first."""
+    return _queue_items(engine, agent)
+
+
+def _queue_items(engine: EngineDep, agent: AgentPublic) -> list[QueueItem]:
     now = datetime.now(UTC)
     return [
         QueueItem(
             conversation_id=entry.conversation_id,
             service=entry.service_name,
+            enqueued_at=entry.enqueued_at,
             waiting_seconds=int((now - entry.enqueued_at).total_seconds()),
             preview=entry.preview,
         )
         for entry in queue.waiting_for_agent(engine, agent.id)
     ]
+
+
+@router.get("/stream")
+async def stream(request: Request, agent: AgentDep, engine: EngineDep) -> StreamingResponse:
+    """Server-Sent Events for the agent screen: `queue` (the waiting list of the agent's
+    services, on change), `conversations` (the ones the agent has, on change) and `message`
+    (each new message of those conversations)."""
+    return StreamingResponse(
+        _agent_events(engine, agent, request),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _agent_events(
+    engine: EngineDep, agent: AgentPublic, request: Request
+) -> AsyncIterator[str]:
+    """Poll SQL (the source of truth every API replica shares) and send what changed."""
+    last_queue: list[tuple[str, str]] | None = None
+    last_seen: dict[str, int] = {}
+    first = True
+    yield "retry: 1000\n\n"
+    while not await request.is_disconnected():
+        items = await asyncio.to_thread(_queue_items, engine, agent)
+        shape = [(item.conversation_id, item.service) for item in items]
+        if shape != last_queue:
+            last_queue = shape
+            yield _event("queue", [item.model_dump(mode="json") for item in items])
+        entries = await asyncio.to_thread(queue.in_service_for_agent, engine, agent.id)
+        mine = sorted(entry.conversation_id for entry in entries)
+        if first or mine != sorted(last_seen):
+            for conversation_id in mine:
+                if conversation_id not in last_seen:
+                    row = await asyncio.to_thread(log.get_conversation, engine, conversation_id)
+                    last_seen[conversation_id] = row.last_seq if row is not None else 0
+            last_seen = {c: s for c, s in last_seen.items() if c in mine}
+            yield _event("conversations", mine)
+        for conversation_id, seen in list(last_seen.items()):
+            rows = await asyncio.to_thread(log.messages_after, engine, conversation_id, seen)
+            for row in rows:
+                message = public_row(row).model_dump(mode="json", by_alias=True)
+                yield _event("message", {"conversation_id": conversation_id, "message": message})
+                last_seen[conversation_id] = row.seq
+        first = False
+        await asyncio.sleep(STREAM_POLL_SECONDS)
+
+
+def _event(name: str, data: object) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
 @router.post("/next", response_model=PickupPublic)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
+from pydantic import BaseModel
 
 from api.deps import EngineDep, require_admin
 from omni.errors import Conflict, InvalidReference, NotFound, OmniError
@@ -22,7 +24,7 @@ from omni.models import (
     ServiceUpdate,
 )
 from store import omni as store
-from store import queue
+from store import queue, voicemails
 
 router = APIRouter(prefix="/omni", tags=["omni"], dependencies=[Depends(require_admin)])
 
@@ -73,6 +75,33 @@ def service_metrics(service_id: str, engine: EngineDep) -> dict[str, Any]:
     except OmniError as exc:
         raise http_error(exc) from exc
     return queue.metrics(engine, service_id)
+
+
+class VoicemailPublic(BaseModel):
+    id: str
+    service: str
+    conversation_id: str
+    bot: str
+    contact_id: str
+    text: str
+    created_at: datetime
+
+
+@router.get("/voicemails", response_model=list[VoicemailPublic])
+def list_voicemails(engine: EngineDep, service: str | None = None) -> list[VoicemailPublic]:
+    """What customers left in the "Caixa Postal", newest first (optionally of one service)."""
+    return [
+        VoicemailPublic(
+            id=row.id,
+            service=row.service_name,
+            conversation_id=row.conversation_id,
+            bot=row.bot,
+            contact_id=row.contact_id,
+            text=row.text,
+            created_at=row.created_at,
+        )
+        for row in voicemails.listed(engine, service)
+    ]
 
 
 @router.patch("/services/{service_id}", response_model=ServiceCreated)

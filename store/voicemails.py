@@ -1,0 +1,51 @@
+"""Voicemails ("Caixa Postal") in SQL: saved by the Humano block, listed for the service."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from store.tables import voicemails
+
+
+def save(
+    engine: Engine,
+    *,
+    voicemail_id: str,
+    service_id: str,
+    service_name: str,
+    conversation_id: str,
+    bot: str,
+    contact_id: str,
+    text: str,
+) -> None:
+    """Store one voicemail (once: a retry with the same id changes nothing)."""
+    with engine.begin() as conn:
+        exists = conn.execute(
+            sa.select(voicemails.c.id).where(voicemails.c.id == voicemail_id)
+        ).first()
+        if exists is None:
+            conn.execute(
+                voicemails.insert().values(
+                    id=voicemail_id,
+                    service_id=service_id,
+                    service_name=service_name,
+                    conversation_id=conversation_id,
+                    bot=bot,
+                    contact_id=contact_id,
+                    text=text,
+                    created_at=datetime.now(UTC),
+                )
+            )
+
+
+def listed(engine: Engine, service: str | None = None, limit: int = 200) -> list[Any]:
+    """Newest first; `service` filters by service name."""
+    query = sa.select(voicemails).order_by(voicemails.c.created_at.desc()).limit(limit)
+    if service is not None:
+        query = query.where(voicemails.c.service_name == service)
+    with engine.connect() as conn:
+        return list(conn.execute(query))
