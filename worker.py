@@ -13,6 +13,7 @@ from temporalio.worker import PollerBehaviorAutoscaling, Worker
 from activities.conversation_log import ConversationLog
 from activities.http_call import call_http
 from activities.omni_queue import OmniActivities
+from activities.webhooks import WebhookSender
 from store.db import open_database
 from transbordo.settings import Settings, get_settings
 from transbordo.temporal import connect
@@ -28,12 +29,13 @@ def build_worker(
     """A worker for every workflow and activity of Transbordo on `task_queue`."""
     log_activities = ConversationLog(engine)
     omni = OmniActivities(engine)
+    webhooks = WebhookSender(engine)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[ConversationWorkflow],
         workflow_runner=workflow_runner(),
-        activities=[log_activities.record, call_http, *omni.all()],
+        activities=[log_activities.record, call_http, *omni.all(), webhooks.deliver],
         activity_executor=executor,
         workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
         activity_task_poller_behavior=PollerBehaviorAutoscaling(),

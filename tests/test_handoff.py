@@ -7,13 +7,17 @@ Temporal timers whose time is skipped.
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
+from omni import webhooks
 from tests.conftest import admin_headers, pydantic_client, running_stack
 from workflows.conversation import ConversationWorkflow
 
@@ -56,6 +60,7 @@ blocks:
 class Omni:
     key: str
     agents: dict[str, dict[str, str]]
+    webhook_secret: str | None = None
 
     def agent(self, name: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.agents[name]['token']}"}
@@ -69,9 +74,11 @@ async def setup_omni(http: httpx.AsyncClient, **suporte: object) -> Omni:
         {"name": "Financeiro", "extension": "200"},
         {"name": "Diretoria", "extension": "300", "hidden": True},
     ]
+    secret = None
     for service in services:
         created = await http.post("/api/omni/services", json=service, headers=admin)
         assert created.status_code == 201, created.text
+        secret = secret or (created.json()["webhook"] or {}).get("secret")
     integration = await http.post(
         "/api/omni/integrations", json={"service": "Suporte", "bot": "loja"}, headers=admin
     )
@@ -87,7 +94,7 @@ async def setup_omni(http: httpx.AsyncClient, **suporte: object) -> Omni:
         agents[name] = made.json()
         token = {"Authorization": f"Bearer {made.json()['token']}"}
         await http.post("/api/agent/status", json={"status": "available"}, headers=token)
-    return Omni(key=integration.json()["api_key"], agents=agents)
+    return Omni(key=integration.json()["api_key"], agents=agents, webhook_secret=secret)
 
 
 async def publish(http: httpx.AsyncClient, source: str) -> None:
@@ -435,3 +442,83 @@ async def test_voicemail_after_the_blocks_max_wait(time_env, settings, engine):
 async def into_queue_or_voicemail(http: httpx.AsyncClient, contact: str) -> dict:
     await say(http, contact, f"{contact}-1", "oi")
     return await say(http, contact, f"{contact}-2", "1")
+
+
+class Receiver:
+    """A webhook receiver on loopback that verifies signatures and can be "down" at first."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((dict(self.headers.items()), body))
+                down = receiver.failures > 0
+                receiver.failures -= 1
+                self.send_response(503 if down else 204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/eventos"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_webhook_events_are_signed_and_redelivered_after_the_receiver_was_down(
+    time_env, settings, engine
+):
+    receiver = Receiver(failures=2)
+    try:
+        async with running_stack(time_env, settings, engine) as http:
+            omni = await setup_omni(http, webhook={"enabled": True, "url": receiver.url})
+            services = (await http.get("/api/omni/services", headers=admin_headers())).json()
+            suporte = next(s for s in services if s["name"] == "Suporte")
+            assert "secret" not in suporte["webhook"] or not suporte["webhook"]["secret"]
+            await publish(http, flow(omni.key))
+            conversation = (await into_queue(http, "gancho"))["conversation_id"]
+            base = f"/api/agent/conversations/{conversation}"
+            await http.post(f"{base}/pickup", headers=omni.agent("Ana"))
+            await http.post(f"{base}/messages", json={"text": "Oi!"}, headers=omni.agent("Ana"))
+            await say(http, "gancho", "gancho-3", "Olá")
+            await http.post(
+                f"{base}/finish", json={"return_to_bot": False}, headers=omni.agent("Ana")
+            )
+            handle = pydantic_client(time_env).get_workflow_handle_for(
+                ConversationWorkflow.run, "conversation:loja:gancho"
+            )
+            async with time_env.time_skipping_unlocked():  # retry backoff is skipped
+                await handle.result()
+    finally:
+        receiver.close()
+    deliveries = [(h, json.loads(b), b) for h, b in receiver.received]
+    first_id = deliveries[0][0]["webhook-id"]
+    assert [h["webhook-id"] for h, _, _ in deliveries[:3]] == [first_id] * 3  # 2 failures, 1 ok
+    delivered = [event for _, event, _ in deliveries[2:]]
+    assert [event["type"] for event in delivered] == [
+        "conversation.queued",
+        "conversation.picked_up",
+        "conversation.message",
+        "conversation.message",
+        "conversation.finished",
+    ]
+    assert [e["data"].get("from") for e in delivered[2:4]] == ["agent", "customer"]
+    assert delivered[1]["data"]["agent"] == "Ana" and delivered[0]["data"]["service"] == "Suporte"
+    secret = omni.webhook_secret
+    for headers, event, body in deliveries:
+        assert webhooks.verify(
+            secret,
+            headers["webhook-id"],
+            int(headers["webhook-timestamp"]),
+            body,
+            headers["webhook-signature"],
+        )
+        assert event["id"] == headers["webhook-id"]

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.omni_queue import TransferRequest as QueueTransfer
     from activities.omni_queue import TransferResult as QueueTransferResult
+    from activities.webhooks import WebhookEvent, WebhookSender
     from bots.models import HumanBlock
     from bots.schedule import describe_opening, is_open, next_opening
     from bots.templates import render
@@ -73,6 +74,11 @@ RECORD_RETRY = RetryPolicy(
 HTTP_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1))
 OMNI_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
 OMNI_TIMEOUT = timedelta(seconds=10)
+WEBHOOK_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10)
+)
+WEBHOOK_GIVE_UP = timedelta(hours=24)
+"""A webhook receiver down for longer than this loses the event (logged)."""
 
 
 class Unset:
@@ -101,6 +107,8 @@ class ConversationWorkflow:
         self._replied_through = carried.replied_through if carried else 0
         self._deadline: datetime | None = None
         self._outbox: list[Message] = []
+        self._webhook_outbox: list[WebhookEvent] = []
+        self._delivering = False
         self._status_dirty = True
         self._recording = False
         self._left = False
@@ -110,6 +118,7 @@ class ConversationWorkflow:
     @workflow.run
     async def run(self, input: ConversationInput) -> ConversationSnapshot:
         pump = asyncio.create_task(self._pump())
+        webhooks = asyncio.create_task(self._webhook_pump())
         while not self._state.ended:
             if self._continue_as_new_due():
                 await self._continue_as_new()
@@ -125,6 +134,7 @@ class ConversationWorkflow:
                     await self._customer_left()
         await workflow.wait_condition(self._idle)
         pump.cancel()
+        webhooks.cancel()
         return self._snapshot()
 
     # --- customer messages -------------------------------------------------------------
@@ -180,6 +190,8 @@ class ConversationWorkflow:
             contact = {**self._state.contact, "name": msg.contact.name}
             self._state = self._state.model_copy(update={"contact": contact})
         handoff = self._handoff
+        if handoff is not None and handoff.agent_id is not None:
+            self._emit("message", **{"from": "customer", "text": msg.text, "seq": self._seq})
         if handoff is not None and handoff.voicemail_until is not None:
             texts = [*handoff.voicemail_texts, msg.text]
             self._handoff = handoff.model_copy(update={"voicemail_texts": texts})
@@ -296,6 +308,7 @@ class ConversationWorkflow:
             webhook=target.webhook,
         )
         self._set_status("waiting", service=target.service_name)
+        self._emit("queued")
         if block.text:
             self._append("bot", text=render(block.text, self._state.context()))
         if target.voicemail_seconds > 0 and target.agents_available == 0:
@@ -332,13 +345,15 @@ class ConversationWorkflow:
     async def _customer_left(self) -> None:
         """Leaving while waiting is abandonment; in service it finishes the contact."""
         handoff = self._handoff
-        if handoff is not None and handoff.agent_id is None:
+        if handoff is not None and handoff.agent_id is None and not handoff.voicemail_until:
             await self._omni(
                 OmniActivities.close_waiting,
                 CloseRequest(entry_id=handoff.entry_id, status="abandoned"),
             )
-        elif handoff is not None:
+            self._emit("abandoned", reason="left")
+        elif handoff is not None and handoff.agent_id is not None:
             await self._omni(OmniActivities.finish, handoff.entry_id)
+            self._emit("finished", by="customer")
         self._handoff = None
         self._append("system", kind="notice", text="O cliente saiu da conversa.")
         self._end()
@@ -384,6 +399,7 @@ class ConversationWorkflow:
                 ),
             )
             self._append("bot", text="Recebemos sua mensagem. Obrigado!")
+        self._emit("voicemail", text="\n".join(handoff.voicemail_texts))
         await self._end_handoff("voicemail")
 
     async def _abandon_if_still_waiting(self) -> None:
@@ -396,6 +412,7 @@ class ConversationWorkflow:
         )
         if closed:
             self._append("system", kind="notice", text="Atendimento encerrado por inatividade.")
+            self._emit("abandoned", reason="inactivity")
             await self._end_handoff("abandoned")
 
     def _notify_queue(self) -> None:
@@ -429,6 +446,7 @@ class ConversationWorkflow:
             )
             self._state = self._state.model_copy(update={"agent": {"name": request.agent_name}})
             self._set_status("in_service", agent=request.agent_name)
+            self._emit("picked_up")
             who = request.agent_name if handoff.show_agent_name else "um de nossos especialistas"
             self._append("system", kind="notice", text=f"Você está sendo atendido por {who}.")
             self._generation += 1
@@ -451,7 +469,9 @@ class ConversationWorkflow:
         """The agent's text, to the customer (with the agent's name when the block says so)."""
         handoff = self._check_agent(request.agent_id)
         data = {"agent": handoff.agent_name} if handoff.show_agent_name else None
-        return self._append("agent", text=request.text, data=data)
+        message = self._append("agent", text=request.text, data=data)
+        self._emit("message", **{"from": "agent", "text": request.text, "seq": message.seq})
+        return message
 
     @agent_message.validator
     def _validate_agent_message(self, request: AgentMessage) -> None:
@@ -480,6 +500,7 @@ class ConversationWorkflow:
                 kind = "not_found" if result.not_found else "forbidden"
                 raise ApplicationError(result.reason, type=kind, non_retryable=True)
             assert result.entry_id and result.service_id and result.service_name
+            self._emit("transferred", handoff, to_service=result.service_name)
             self._handoff = handoff.model_copy(
                 update={
                     "service_id": result.service_id,
@@ -495,6 +516,7 @@ class ConversationWorkflow:
                 }
             )
             self._set_status("waiting", service=result.service_name, agent=None)
+            self._emit("queued")
             self._append("system", kind="notice", text=f"Transferindo para {result.service_name}.")
             self._generation += 1
             return result.service_name
@@ -511,6 +533,7 @@ class ConversationWorkflow:
         async with self._lock:
             handoff = self._check_agent(request.agent_id)
             await self._omni(OmniActivities.finish, handoff.entry_id)
+            self._emit("finished", by="agent", return_to_bot=request.return_to_bot)
             self._append("system", kind="notice", text="Atendimento humano encerrado.")
             if request.return_to_bot:
                 await self._end_handoff("finished")
@@ -695,6 +718,49 @@ class ConversationWorkflow:
             finally:
                 self._recording = False
 
+    def _emit(self, kind: str, handoff: Handoff | None = None, **data: Any) -> None:
+        """Queue a service event for its external webhook (when the service has one)."""
+        handoff = handoff or self._handoff
+        if handoff is None or not handoff.webhook:
+            return
+        self._webhook_outbox.append(
+            WebhookEvent(
+                event_id=f"evt_{workflow.uuid4().hex}",
+                type=kind,
+                service_id=handoff.service_id,
+                occurred_at=workflow.now(),
+                data={
+                    "conversation_id": self._input.conversation_id,
+                    "bot": self._input.bot,
+                    "contact_id": self._input.contact.id,
+                    "service": handoff.service_name,
+                    "agent": handoff.agent_name,
+                    **data,
+                },
+            )
+        )
+
+    async def _webhook_pump(self) -> None:
+        """Deliver webhook events in order, one at a time, each retried with backoff."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self._webhook_outbox))
+            event = self._webhook_outbox.pop(0)
+            self._delivering = True
+            try:
+                await workflow.execute_activity_method(
+                    WebhookSender.deliver,
+                    event,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    schedule_to_close_timeout=WEBHOOK_GIVE_UP,
+                    retry_policy=WEBHOOK_RETRY,
+                )
+            except ActivityError:
+                workflow.logger.error(
+                    "webhook event %s (%s) not delivered", event.event_id, event.type
+                )
+            finally:
+                self._delivering = False
+
     def _idle(self) -> bool:
         """Nothing in flight: no handler running, nothing left to record."""
         return (
@@ -702,6 +768,8 @@ class ConversationWorkflow:
             and not self._outbox
             and not self._status_dirty
             and not self._recording
+            and not self._webhook_outbox
+            and not self._delivering
         )
 
     def _details(self) -> str:
