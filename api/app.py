@@ -45,8 +45,10 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
-    from api.routes import agent, bots, channel, omni
+    from api import pages
+    from api.routes import agent, bot_settings, bots, channel, omni
 
-    for module in (channel, bots, omni, agent):
+    for module in (channel, bots, bot_settings, omni, agent):
         app.include_router(module.router, prefix="/api")
+    pages.install(app)
     return app

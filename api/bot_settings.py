@@ -1,0 +1,360 @@
+"""Edit a bot's "Atendimento Humano" and schedule in its YAML source, keeping comments and layout.
+
+The YAML stays the source of truth: the settings screen does not store settings beside the flow,
+it rewrites the flow's `human_service` and `schedule` sections (ruamel.yaml round-trip mode, so
+comments, key order and flow/block style of untouched parts survive) and publishes the result as
+a new version through `api.publishing.publish_source`, with the same validation as `PUT`.
+
+A key typed into "Chave Omni" is written as given and masked by publishing (`********` in the
+stored source, its hash in the flow). When the stored source already holds the mask, the key is
+kept by writing the stored hash back (`sha256:…`), so a settings change never breaks the key.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import CommentMark, YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+from ruamel.yaml.tokens import CommentToken
+from sqlalchemy import Engine
+
+from api.publishing import KEY_HASH_PREFIX, MASK, UNSET_KEY_PREFIX, PublishError, publish_source
+from bots.schedule import _parse_day_key
+from store import bots as bot_store
+
+_VARIABLE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+# --- request / response models ---------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HumanServiceChange(_Strict):
+    """The "Atendimento Humano" change: fields left out keep their value (no key: keep it)."""
+
+    platform: Literal["omni_v2"] | None = None
+    omni_key: str | None = Field(default=None, min_length=1, max_length=500)
+    wait_time_notice: Literal["never", "once"] | None = None
+
+
+class HolidayIn(_Strict):
+    date: str = Field(min_length=1, max_length=40)
+    name: str = Field(default="", max_length=200)
+
+
+class ScheduleChange(_Strict):
+    """The "Horário de atendimento" and "Dias de folga" change. The flow loader checks the
+    values, so a bad window or date answers 422 with the YAML line it was written to."""
+
+    timezone: str | None = Field(default=None, min_length=1, max_length=100)
+    hours: dict[str, list[str]] | None = None
+    holidays: list[HolidayIn] | None = None
+    emergency_closed: bool | None = None
+
+
+class BotSettingsChange(_Strict):
+    """`PATCH /api/bots/{bot}/settings`."""
+
+    human_service: HumanServiceChange | None = None
+    schedule: ScheduleChange | None = None
+
+
+KeyState = Literal["configured", "variable", "unset_variable", "missing"]
+
+
+class KeyStatus(BaseModel):
+    """What the "Chave Omni" field shows: never the key itself."""
+
+    state: KeyState
+    variable: str | None = None
+
+
+class BotSettingsPublic(BaseModel):
+    """The settings screen's view of a bot's newest version."""
+
+    bot: str
+    version: int
+    human_service: dict[str, Any] | None
+    omni_key: KeyStatus
+    schedule: dict[str, Any] | None
+    start: str
+    blocks: dict[str, Any]
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def read_settings(version: bot_store.BotVersion) -> BotSettingsPublic:
+    flow = version.flow.model_dump(mode="json", by_alias=True, exclude_none=False)
+    human = flow.get("human_service")
+    if human is not None:
+        human = {k: v for k, v in human.items() if k != "omni_key"}
+    return BotSettingsPublic(
+        bot=version.bot,
+        version=version.version,
+        human_service=human,
+        omni_key=key_status(version),
+        schedule=flow.get("schedule"),
+        start=flow["start"],
+        blocks=flow["blocks"],
+    )
+
+
+def key_status(version: bot_store.BotVersion) -> KeyStatus:
+    service = version.flow.human_service
+    if service is None:
+        return KeyStatus(state="missing")
+    written = _written_key(version.source)
+    variable = _VARIABLE.match(written or "")
+    if service.omni_key.startswith(UNSET_KEY_PREFIX):
+        return KeyStatus(state="unset_variable", variable=service.omni_key[len(UNSET_KEY_PREFIX) :])
+    if variable:
+        return KeyStatus(state="variable", variable=variable[1])
+    return KeyStatus(state="configured")
+
+
+def _written_key(source: str) -> str | None:
+    try:
+        doc = _yaml().load(source)
+    except YAMLError:
+        return None
+    service = doc.get("human_service") if isinstance(doc, dict) else None
+    key = service.get("omni_key") if isinstance(service, dict) else None
+    return str(key) if key is not None else None
+
+
+# --- editing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Published:
+    version: bot_store.BotVersion
+    created: bool
+    warnings: list[str]
+
+
+class NoSuchBot(Exception):
+    """No version of this bot is published."""
+
+
+def apply_settings(engine: Engine, bot: str, change: BotSettingsChange) -> Published:
+    """Rewrite the newest source with `change` and publish it (PublishError on a bad flow)."""
+    current = bot_store.latest(engine, bot)
+    if current is None:
+        raise NoSuchBot(bot)
+    source = edit_source(current, change)
+    version, created, warnings = publish_source(engine, bot, source)
+    return Published(version, created, warnings)
+
+
+def edit_source(current: bot_store.BotVersion, change: BotSettingsChange) -> str:
+    """The newest source with the change applied; comments and layout of the rest untouched."""
+    yaml = _yaml()
+    try:
+        doc = yaml.load(current.source)
+    except YAMLError as exc:  # a stored source always parsed once; be explicit anyway
+        raise PublishError([{"line": 1, "column": 1, "message": f"YAML: {exc}"}]) from exc
+    if not isinstance(doc, CommentedMap):
+        raise PublishError([{"line": 1, "column": 1, "message": "the bot file is not a mapping"}])
+    if change.human_service is not None:
+        _edit_human_service(doc, change.human_service, current)
+    elif _section(doc, "human_service") is not None:
+        _keep_masked_key(_section(doc, "human_service"), current)
+    if change.schedule is not None:
+        _edit_schedule(doc, change.schedule)
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    return out.getvalue()
+
+
+def _yaml() -> YAML:
+    yaml = YAML()  # round-trip, YAML 1.2 like the flow loader
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def _section(doc: CommentedMap, key: str) -> Any:
+    return doc.get(key)
+
+
+def _ensure_section(doc: CommentedMap, key: str, after: tuple[str, ...]) -> CommentedMap:
+    """The mapping under `key`, created after the last present key of `after` when missing."""
+    value = doc.get(key)
+    if isinstance(value, CommentedMap):
+        return value
+    value = CommentedMap()
+    keys = list(doc.keys())
+    position = 0
+    for name in after:
+        if name in doc:
+            position = max(position, keys.index(name) + 1)
+    if key in doc:
+        doc[key] = value
+    else:
+        doc.insert(position, key, value)
+    return value
+
+
+def _set(node: CommentedMap, key: str, value: Any) -> None:
+    """Set `key` only when the value differs, so untouched keys keep their exact text."""
+    if node.get(key) != value:
+        node[key] = value
+
+
+def _edit_human_service(
+    doc: CommentedMap, change: HumanServiceChange, current: bot_store.BotVersion
+) -> None:
+    node = _ensure_section(doc, "human_service", after=("bot",))
+    if "platform" not in node or change.platform is not None:
+        _set(node, "platform", change.platform or "omni_v2")
+    if change.omni_key is not None:
+        _set(node, "omni_key", DoubleQuotedScalarString(change.omni_key.strip()))
+    else:
+        _keep_masked_key(node, current)
+    if change.wait_time_notice is not None:
+        _set(node, "wait_time_notice", change.wait_time_notice)
+
+
+def _keep_masked_key(node: Any, current: bot_store.BotVersion) -> None:
+    """A masked key in the source cannot be published again: write back the stored hash."""
+    if not isinstance(node, CommentedMap) or str(node.get("omni_key")) != MASK:
+        return
+    service = current.flow.human_service
+    if service is not None and service.omni_key.startswith(KEY_HASH_PREFIX):
+        node["omni_key"] = DoubleQuotedScalarString(service.omni_key)
+
+
+def _edit_schedule(doc: CommentedMap, change: ScheduleChange) -> None:
+    node = _ensure_section(doc, "schedule", after=("bot", "human_service"))
+    if change.timezone is not None:
+        _set(node, "timezone", change.timezone)
+    elif "timezone" not in node:
+        node.insert(0, "timezone", "America/Sao_Paulo")
+    if change.hours is not None:
+        _edit_hours(node, change.hours)
+    elif "hours" not in node:
+        node["hours"] = CommentedMap()
+    if change.holidays is not None:
+        _edit_holidays(node, [(h.date.strip(), h.name.strip()) for h in change.holidays])
+    if change.emergency_closed is not None:
+        if change.emergency_closed:
+            _set(node, "emergency_closed", True)
+        elif "emergency_closed" in node:
+            del node["emergency_closed"]
+
+
+def _windows(values: list[str]) -> CommentedSeq:
+    seq = CommentedSeq(DoubleQuotedScalarString(v.strip()) for v in values)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def _per_day(hours: Any) -> dict[int, list[str]] | None:
+    """Day index → sorted windows; None when a key does not parse (then it is rewritten)."""
+    days: dict[int, list[str]] = {}
+    try:
+        for key, windows in dict(hours).items():
+            for day in _parse_day_key(str(key)):
+                days[day] = sorted(str(w).strip() for w in windows or [])
+    except (ValueError, TypeError):
+        return None
+    return {d: w for d, w in days.items() if w}
+
+
+def _edit_hours(schedule: CommentedMap, hours: dict[str, list[str]]) -> None:
+    old = schedule.get("hours")
+    if isinstance(old, CommentedMap):
+        same = _per_day(old)
+        if same is not None and same == _per_day(hours):
+            return  # the same week: keep the file's own day keys and layout
+        with _trailing_gap_kept(old):
+            for key in [k for k in old if k not in hours]:
+                del old[key]
+            for key, windows in hours.items():
+                if [str(w) for w in old.get(key) or []] != windows or key not in old:
+                    old[key] = _windows(windows)
+        return
+    new = CommentedMap((key, _windows(windows)) for key, windows in hours.items())
+    if len(new) <= 3:
+        new.fa.set_flow_style()
+    schedule["hours"] = new
+
+
+def _holiday(date: str, name: str) -> CommentedMap:
+    item = CommentedMap([("date", DoubleQuotedScalarString(date))])
+    if name:
+        item["name"] = name
+    item.fa.set_flow_style()
+    return item
+
+
+def _edit_holidays(schedule: CommentedMap, wanted: list[tuple[str, str]]) -> None:
+    old = schedule.get("holidays")
+
+    def pair(item: Any) -> tuple[str, str]:
+        return (str(item.get("date", "")), str(item.get("name", "") or ""))
+
+    if not isinstance(old, CommentedSeq):
+        seq = CommentedSeq(_holiday(d, n) for d, n in wanted)
+        schedule["holidays"] = seq
+        return
+    if [pair(item) for item in old] == wanted:
+        return
+    with _trailing_gap_kept(old):
+        # keep the items that stay (with their comments), drop the others, append the new ones
+        for index in reversed(range(len(old))):
+            item = old[index]
+            if not isinstance(item, dict) or pair(item) not in wanted:
+                del old[index]
+        present = [pair(item) for item in old]
+        for date, name in wanted:
+            if (date, name) not in present:
+                old.append(_holiday(date, name))
+        if [pair(item) for item in old] != wanted:  # reordered: write the list as asked
+            old.clear()
+            old.ca.items.clear()
+            old.extend(_holiday(d, n) for d, n in wanted)
+
+
+@contextmanager
+def _trailing_gap_kept(node: CommentedMap | CommentedSeq) -> Iterator[None]:
+    """Blank lines after a collection ride on its last item's end-of-line comment; keep them
+    after the collection's (new) last item when items are added or removed."""
+    slot = 0 if isinstance(node, CommentedSeq) else 2
+    last = _last_key(node)
+    gap = 0
+    token = node.ca.items.get(last, [None] * 4)[slot] if last is not None else None
+    if token is not None:
+        body = token.value.rstrip("\n")
+        gap = len(token.value) - len(body) - 1
+        if gap > 0:
+            token.value = body + "\n"
+    yield
+    last = _last_key(node)
+    if gap <= 0 or last is None:
+        return
+    entry = node.ca.items.setdefault(last, [None] * 4)
+    if entry[slot] is None:
+        entry[slot] = CommentToken("\n" * (gap + 1), CommentMark(0), None)
+    else:
+        entry[slot].value = entry[slot].value.rstrip("\n") + "\n" * (gap + 1)
+
+
+def _last_key(node: CommentedMap | CommentedSeq) -> Any:
+    if isinstance(node, CommentedSeq):
+        return len(node) - 1 if len(node) else None
+    return next(reversed(node), None) if len(node) else None

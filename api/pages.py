@@ -1,0 +1,114 @@
+"""The screens: HTML shells served by the API itself (data comes from the JSON API in the page),
+the static files they load, and the one read only the supervisor screen needs (agents' load)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
+
+from api.deps import EngineDep, require_admin
+from omni.models import AgentStatus
+from store import omni as omni_store
+from store import queue
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+supervisor = APIRouter(prefix="/api", tags=["supervisor"], dependencies=[Depends(require_admin)])
+
+PAGES: dict[str, tuple[str, str, dict[str, str]]] = {
+    "/": ("index.html", "Início", {}),
+    "/omni/servicos": ("servicos.html", "Serviços", {"area": "omni", "section": "administrativo"}),
+    "/omni/agentes": ("agentes.html", "Atendentes", {"area": "omni", "section": "administrativo"}),
+    "/omni/integracoes": (
+        "integracoes.html",
+        "Integrações",
+        {"area": "omni", "section": "integracoes"},
+    ),
+    "/omni/integracoes/digital-contact-bots": (
+        "digital_contact_bots.html",
+        "Digital Contact Bots",
+        {"area": "omni", "section": "integracoes"},
+    ),
+    "/supervisor": ("supervisor.html", "Supervisor", {"area": "omni", "section": "supervisor"}),
+    "/bots": ("bots.html", "Bots", {"area": "bots", "section": "bots"}),
+    "/atendimento": ("atendimento.html", "Tela de Atendimento", {"area": "atendimento"}),
+}
+"""Path → (template, title, context): shells with no data in them, so they are public."""
+
+
+def _page(template: str, title: str, context: dict[str, str]):  # type: ignore[no-untyped-def]
+    def page(request: Request) -> HTMLResponse:
+        return _render(request, template, title=title, **context)
+
+    return page
+
+
+def _render(request: Request, template: str, **context: Any) -> HTMLResponse:
+    response = templates.TemplateResponse(request, template, context)
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+for _path, (_template, _title, _context) in PAGES.items():
+    router.add_api_route(_path, _page(_template, _title, _context), methods=["GET"])
+
+
+@router.get("/bots/{bot}/atendimento-humano")
+def human_service_page(request: Request, bot: str) -> HTMLResponse:
+    """Bots → (bot) → Atendimento Humano."""
+    return _render(
+        request,
+        "atendimento_humano.html",
+        title=f"Atendimento Humano — {bot}",
+        bot=bot,
+        area="bots",
+        section="bots",
+    )
+
+
+@router.get("/chat/{bot}")
+def chat_page(request: Request, bot: str) -> HTMLResponse:
+    """The web chat: a customer talks to `bot`."""
+    return _render(request, "chat.html", title=f"Chat — {bot}", bot=bot)
+
+
+class AgentLoad(BaseModel):
+    id: str
+    name: str
+    status: AgentStatus
+    services: list[str]
+    capacity: int
+    in_service: int
+
+
+@supervisor.get("/supervisor/agents", response_model=list[AgentLoad])
+def agents_load(engine: EngineDep) -> list[AgentLoad]:
+    """Every agent with its status, services, capacity and conversations in service now."""
+    return [
+        AgentLoad(
+            id=agent.id,
+            name=agent.name,
+            status=agent.status,
+            services=agent.services,
+            capacity=agent.capacity,
+            in_service=len(queue.in_service_for_agent(engine, agent.id)),
+        )
+        for agent in omni_store.list_agents(engine)
+    ]
+
+
+def install(app: FastAPI) -> None:
+    """Mount the static files and add the pages and the supervisor read."""
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(router)
+    app.include_router(supervisor)

@@ -1,0 +1,93 @@
+// Omni → Administrativo → Atendentes: who works the Tela de Atendimento, with their token.
+import { $, $$, adminLogin, adminSession, api, clearErrors, copyText, h, showErrors, statusLabel, toast } from "./common.js";
+
+const dialog = $("#agent-dialog");
+const form = $("#agent-form");
+let services = [];
+let editing = null;
+
+async function load() {
+  const [agents, all] = await Promise.all([api("/api/omni/agents"), api("/api/omni/services")]);
+  services = all;
+  const body = $("#agents");
+  if (!agents.length) {
+    body.replaceChildren(h("tr", {}, h("td", { colspan: 5, class: "empty" }, "Nenhum atendente cadastrado.")));
+    return;
+  }
+  body.replaceChildren(...agents.map((a) => h("tr", {},
+    h("td", {}, h("strong", {}, a.name)),
+    h("td", {}, a.services.join(", ") || "—"),
+    h("td", { class: "num" }, a.capacity),
+    h("td", {}, h("span", { class: `badge ${a.status}` }, statusLabel(a.status))),
+    h("td", {},
+      h("button", { type: "button", class: "small", onclick: () => open(a) }, "Editar"), " ",
+      h("button", { type: "button", class: "small", onclick: () => newToken(a) }, "Novo token"), " ",
+      h("button", { type: "button", class: "small danger", onclick: () => remove(a) }, "Excluir")))));
+}
+
+function open(agent = null) {
+  editing = agent;
+  form.reset();
+  clearErrors(form);
+  $("#agent-title").textContent = agent ? `Editar atendente — ${agent.name}` : "Novo atendente";
+  form.name.value = agent?.name || "";
+  form.capacity.value = agent?.capacity || 1;
+  $("#agent-services").replaceChildren(...(services.length ? services.map((s, i) => h("label", { class: "switch", for: `as-${i}` },
+    h("input", { type: "checkbox", id: `as-${i}`, name: "service", value: s.name, checked: agent?.services.includes(s.name) }), s.name))
+    : [h("p", { class: "muted" }, "Cadastre um serviço primeiro.")]));
+  dialog.showModal();
+  form.name.focus();
+}
+
+function showToken(agent) {
+  $("#token-agent").textContent = agent.name;
+  $("#token-value").value = agent.token;
+  $("#token-notice").classList.remove("hidden");
+  $("#token-value").focus();
+}
+
+async function save(event) {
+  event.preventDefault();
+  const body = {
+    name: form.name.value.trim(),
+    services: $$("[name=service]:checked", form).map((i) => i.value),
+    capacity: Number(form.capacity.value),
+  };
+  try {
+    const saved = editing
+      ? await api(`/api/omni/agents/${editing.id}`, { method: "PATCH", body })
+      : await api("/api/omni/agents", { method: "POST", body });
+    dialog.close();
+    if (saved.token) showToken(saved);
+    toast(`Atendente “${saved.name}” salvo.`);
+    await load();
+  } catch (error) {
+    showErrors(form, error);
+  }
+}
+
+async function newToken(agent) {
+  if (!confirm(`Gerar um novo token para ${agent.name}? O token atual deixa de funcionar.`)) return;
+  showToken(await api(`/api/omni/agents/${agent.id}/token`, { method: "POST" }));
+}
+
+async function remove(agent) {
+  if (!confirm(`Excluir o atendente ${agent.name}?`)) return;
+  try {
+    await api(`/api/omni/agents/${agent.id}`, { method: "DELETE" });
+    await load();
+  } catch (error) {
+    alert(`Não foi possível excluir: ${error.message}`);
+  }
+}
+
+$("#new-agent").addEventListener("click", () => open());
+$("#copy-token").addEventListener("click", async () => {
+  await copyText($("#token-value").value, $("#token-value"));
+  toast("Token copiado.");
+});
+form.addEventListener("submit", save);
+for (const button of $$("[data-close]", dialog)) button.addEventListener("click", () => dialog.close());
+adminSession();
+await adminLogin();
+await load();

@@ -1,0 +1,347 @@
+// Tela de Atendimento: the agent's status, the queues of their services, their conversations.
+// Live through GET /api/agent/stream (SSE over fetch, bearer token); polls when it is missing.
+import { $, $$, ApiError, api, duration, h, readSSE, statusLabel, toast, tokens } from "./common.js";
+
+const POLL_MS = 2000;
+const state = {
+  me: null,
+  queue: [],          // [{conversation_id, service, waiting_seconds, preview, since}]
+  conversations: new Map(), // id → {id, service, variables, waited, messages: Map(seq → message)}
+  selected: null,
+  live: false,
+};
+let stopper = null;
+
+const SENDER_PT = { customer: "Cliente", bot: "Bot", system: "Sistema" };
+const REASONS_PT = [
+  [/no conversation is waiting for you/, "Nenhuma conversa aguardando nas suas filas."],
+  [/you already have (\d+) of (\d+) contacts/, (m) => `Você já está com ${m[1]} de ${m[2]} atendimentos (sua capacidade).`],
+  [/not in one of your services/, "Esta conversa não é de um dos seus serviços."],
+  [/not with human service/, "Esta conversa não está mais com atendimento humano."],
+  [/conversation has ended/, "A conversa já terminou."],
+];
+
+function reason(error) {
+  const text = error instanceof ApiError ? (typeof error.detail === "string" ? error.detail : JSON.stringify(error.detail)) : String(error);
+  for (const [pattern, say] of REASONS_PT) {
+    const m = text.match(pattern);
+    if (m) return typeof say === "function" ? say(m) : say;
+  }
+  if (error.status === 409 && /taken|another agent|already/i.test(text)) return `Outro atendente já pegou esta conversa (${text}).`;
+  return text;
+}
+
+// --- login ----------------------------------------------------------------------------------
+
+async function start() {
+  if (!tokens.agent()) return showLogin();
+  try {
+    state.me = await api("/api/agent/me", { token: "agent" });
+  } catch (error) {
+    tokens.clearAgent();
+    return showLogin(error.status === 401 ? "Token inválido ou revogado." : reason(error));
+  }
+  $("#login").classList.add("hidden");
+  $("#workspace").classList.remove("hidden");
+  $("#agent-line").textContent = `${state.me.name} · serviços: ${state.me.services.join(", ") || "nenhum"} · capacidade ${state.me.capacity}`;
+  $("#session").replaceChildren(h("span", {}, state.me.name), h("button", { type: "button", class: "small", onclick: logout }, "Sair"));
+  for (const radio of $$("[name=status]")) radio.checked = radio.value === state.me.status;
+  $("#t-services").replaceChildren(...state.me.services.map((s) => h("option", { value: s })));
+  renderQueue();
+  connect();
+  setInterval(renderQueueTimes, 1000);
+}
+
+function showLogin(message = "") {
+  $("#workspace").classList.add("hidden");
+  $("#login").classList.remove("hidden");
+  $("#login .form-error").textContent = message;
+  $("#agent-token").focus();
+}
+
+async function logout() {
+  try { await api("/api/agent/status", { method: "POST", body: { status: "offline" }, token: "agent" }); } catch { /* leaving anyway */ }
+  stopper?.abort();
+  tokens.clearAgent();
+  location.reload();
+}
+
+$("#login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  tokens.setAgent(event.target.token.value.trim());
+  start();
+});
+
+// --- status ---------------------------------------------------------------------------------
+
+for (const radio of $$("[name=status]")) {
+  radio.addEventListener("change", async () => {
+    try {
+      state.me = await api("/api/agent/status", { method: "POST", body: { status: radio.value }, token: "agent" });
+      toast(`Status: ${statusLabel(state.me.status)}`);
+    } catch (error) {
+      toast(`Não foi possível mudar o status: ${reason(error)}`);
+    }
+  });
+}
+
+// --- live updates ---------------------------------------------------------------------------
+
+function connect() {
+  stopper = new AbortController();
+  let opened = false;
+  readSSE("/api/agent/stream", {
+    token: tokens.agent(),
+    signal: stopper.signal,
+    onOpen: () => {
+      setLive(true);
+      if (opened) for (const id of state.conversations.keys()) refreshMessages(id); // caught up after a gap
+      opened = true;
+    },
+    onEvent: ({ event, data }) => {
+      const payload = JSON.parse(data);
+      if (event === "queue") setQueue(payload);
+      else if (event === "message") addMessages(payload.conversation_id, [payload.message]);
+      else if (event === "conversations") setConversations(payload);
+    },
+    onError: (error) => {
+      setLive(false);
+      if (error instanceof ApiError && [404, 405].includes(error.status)) { poll(); return false; }
+      if (error instanceof ApiError && error.status === 401) { tokens.clearAgent(); showLogin("Sessão expirada."); return false; }
+      return true;
+    },
+  });
+}
+
+function setLive(live) {
+  state.live = live;
+  $("#live").textContent = live ? "ao vivo" : "reconectando…";
+  $("#live").className = `badge ${live ? "available" : "paused"}`;
+}
+
+/** Without the agent stream: the queue and open conversations are polled. */
+function poll() {
+  $("#live").textContent = "atualizando a cada 2 s";
+  const tick = async () => {
+    try {
+      setQueue(await api("/api/agent/queue", { token: "agent" }));
+      await Promise.all([...state.conversations.keys()].map(refreshMessages));
+    } catch { /* next tick */ }
+  };
+  tick();
+  setInterval(tick, POLL_MS);
+}
+
+// --- the queue ------------------------------------------------------------------------------
+
+function setQueue(items) {
+  const now = Date.now();
+  state.queue = items.map((item) => ({ ...item, since: now - item.waiting_seconds * 1000 }));
+  renderQueue();
+}
+
+function renderQueue() {
+  const services = [...new Set([...(state.me?.services || []), ...state.queue.map((q) => q.service)])];
+  $("#next").disabled = !state.queue.length;
+  $("#queues").replaceChildren(...services.map((service) => {
+    const items = state.queue.filter((q) => q.service === service);
+    const oldest = items.length ? Math.max(...items.map((q) => q.waiting_seconds)) : null;
+    return h("div", { class: "queue-group", dataset: { service } },
+      h("h3", {}, h("span", {}, service), h("span", { class: "badge", "aria-label": `${items.length} aguardando` }, `${items.length} aguardando`)),
+      items.length
+        ? h("p", { class: "muted", style: "margin:.1rem 0 .4rem;font-size:.85rem" }, "Maior espera: ", h("span", { class: "oldest", dataset: { since: String(Date.now() - oldest * 1000) } }, duration(oldest)))
+        : h("p", { class: "muted", style: "font-size:.85rem" }, "Ninguém aguardando."),
+      items.map((q) => h("div", { class: "queue-item", dataset: { conversation: q.conversation_id } },
+        h("div", {},
+          h("div", { class: "preview", title: q.preview || "" }, q.preview ? `“${q.preview}”` : "(sem mensagem)"),
+          h("div", { class: "muted wait", dataset: { since: String(q.since) } }, duration(q.waiting_seconds))),
+        h("button", { type: "button", class: "small", onclick: () => pickup(q.conversation_id), "aria-label": `Atender conversa de ${service}: ${q.preview || ""}` }, "Atender"))));
+  }));
+}
+
+function renderQueueTimes() {
+  for (const node of $$("#queues [data-since]")) node.textContent = duration((Date.now() - Number(node.dataset.since)) / 1000);
+}
+
+async function pickup(id) {
+  $("#queue-error").textContent = "";
+  try {
+    taken(await api(`/api/agent/conversations/${id}/pickup`, { method: "POST", token: "agent" }));
+  } catch (error) {
+    $("#queue-error").textContent = reason(error);
+  }
+  if (!state.live) setQueue(await api("/api/agent/queue", { token: "agent" }));
+}
+
+$("#next").addEventListener("click", async () => {
+  $("#queue-error").textContent = "";
+  try {
+    taken(await api("/api/agent/next", { method: "POST", token: "agent" }));
+  } catch (error) {
+    $("#queue-error").textContent = reason(error);
+  }
+});
+
+// --- conversations --------------------------------------------------------------------------
+
+function taken(pickupAnswer) {
+  const { conversation_id: id, transcript, variables, service, waited_seconds: waited } = pickupAnswer;
+  const conversation = ensure(id);
+  Object.assign(conversation, { service, variables, waited });
+  addMessages(id, transcript);
+  state.queue = state.queue.filter((q) => q.conversation_id !== id);
+  renderQueue();
+  select(id);
+  toast(`Conversa de ${service} em atendimento.`);
+}
+
+function ensure(id) {
+  if (!state.conversations.has(id)) {
+    state.conversations.set(id, { id, service: null, variables: null, waited: null, messages: new Map() });
+  }
+  return state.conversations.get(id);
+}
+
+/** The stream's list of conversations in service: load new ones, drop the ones that left. */
+async function setConversations(ids) {
+  for (const id of ids) {
+    if (state.conversations.has(id)) continue;
+    const conversation = ensure(id);
+    try {
+      const info = await api(`/api/conversations/${id}`, { token: null });
+      conversation.service = info.service;
+    } catch { /* shown without its service */ }
+    await refreshMessages(id);
+  }
+  for (const id of [...state.conversations.keys()]) {
+    if (!ids.includes(id)) drop(id, "A conversa saiu do seu atendimento.");
+  }
+  if (!state.selected && ids.length) select(ids[0]);
+  renderTabs();
+}
+
+async function refreshMessages(id) {
+  const conversation = state.conversations.get(id);
+  if (!conversation) return;
+  const after = Math.max(0, ...conversation.messages.keys());
+  addMessages(id, await api(`/api/conversations/${id}/messages?after=${after}`, { token: null }));
+}
+
+function addMessages(id, messages) {
+  const conversation = state.conversations.get(id);
+  if (!conversation) return;
+  let added = false;
+  for (const message of messages) {
+    if (!conversation.messages.has(message.seq)) { conversation.messages.set(message.seq, message); added = true; }
+  }
+  if (added && id === state.selected) renderConversation();
+  if (added && id !== state.selected) renderTabs(id);
+}
+
+function drop(id, message) {
+  state.conversations.delete(id);
+  if (state.selected === id) { state.selected = null; renderConversation(); toast(message); }
+  renderTabs();
+}
+
+function select(id) {
+  state.selected = id;
+  renderTabs();
+  renderConversation();
+  $("#reply-text").focus();
+}
+
+function renderTabs(unread = null) {
+  const tabs = $("#conv-tabs");
+  const previous = new Set($$("button.unread", tabs).map((b) => b.dataset.conversation));
+  if (unread) previous.add(unread);
+  tabs.replaceChildren(...[...state.conversations.values()].map((c, i) => h("button", {
+    type: "button", class: `small${previous.has(c.id) && c.id !== state.selected ? " unread" : ""}`,
+    "aria-pressed": String(c.id === state.selected), dataset: { conversation: c.id },
+    onclick: () => select(c.id),
+  }, `${i + 1}. ${c.service || "conversa"}${previous.has(c.id) && c.id !== state.selected ? " •" : ""}`)));
+}
+
+function renderConversation() {
+  const conversation = state.conversations.get(state.selected);
+  $("#conversation").classList.toggle("hidden", !conversation);
+  $("#no-conversation").classList.toggle("hidden", !!conversation);
+  $("#transfer-form").classList.toggle("hidden", !conversation);
+  $("#finish").classList.toggle("hidden", !conversation);
+  $("#conv-error").textContent = "";
+  if (!conversation) { $("#variables").replaceChildren(h("dd", { class: "muted" }, "—")); return; }
+  $("#conv-info").textContent = `Serviço ${conversation.service || "—"}${conversation.waited !== null ? ` · esperou ${duration(conversation.waited)}` : ""}`;
+  const log = $("#transcript");
+  const messages = [...conversation.messages.values()].sort((a, b) => a.seq - b.seq);
+  log.replaceChildren(...messages.map(renderMessage));
+  log.scrollTop = log.scrollHeight;
+  const variables = Object.entries(conversation.variables || {});
+  $("#variables").replaceChildren(...(variables.length
+    ? variables.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, typeof v === "object" ? JSON.stringify(v) : String(v))])
+    : [h("dd", { class: "muted" }, conversation.variables ? "Nenhuma variável coletada pelo bot." : "—")]));
+}
+
+function renderMessage(m) {
+  const who = m.from === "agent" ? (m.data?.agent || state.me?.name || "Atendente") : SENDER_PT[m.from] || m.from;
+  let text = m.text || "";
+  if (m.kind === "menu" && m.options?.length) text += `\n${m.options.map((o, i) => `${i + 1}. ${o}`).join("\n")}`;
+  if (m.kind === "card") text = `[Carrossel] ${(m.data?.cards || []).map((c) => c.title).join(" · ")}`;
+  if (m.from === "system") return h("div", { class: "msg system", dataset: { seq: m.seq } }, text);
+  return h("div", { class: `msg ${m.from}`, dataset: { seq: m.seq } }, h("span", { class: "who" }, who), text);
+}
+
+$("#reply-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const box = $("#reply-text");
+  const text = box.value.trim();
+  if (!text || !state.selected) return;
+  const id = state.selected;
+  box.value = "";
+  try {
+    const message = await api(`/api/agent/conversations/${id}/messages`, { method: "POST", body: { text }, token: "agent" });
+    addMessages(id, [message]);
+  } catch (error) {
+    box.value = text;
+    $("#conv-error").textContent = reason(error);
+  }
+});
+$("#reply-text").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("#reply-form").requestSubmit(); }
+});
+
+$("#transfer-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const service = form.service.value.trim();
+  const extension = form.extension.value.trim();
+  $(".form-error", form).textContent = "";
+  if (!service === !extension) { $(".form-error", form).textContent = "Informe um serviço ou um ramal (apenas um)."; return; }
+  const id = state.selected;
+  try {
+    const result = await api(`/api/agent/conversations/${id}/transfer`, {
+      method: "POST", body: service ? { service } : { extension }, token: "agent",
+    });
+    form.reset();
+    drop(id, `Conversa transferida para ${result.service}.`);
+    toast(`Conversa transferida para ${result.service}.`);
+  } catch (error) {
+    $(".form-error", form).textContent = error.status === 422 && Array.isArray(error.detail)
+      ? "Ramal deve ter 3 dígitos." : `Transferência recusada: ${reason(error)}`;
+  }
+});
+
+async function finish(returnToBot) {
+  const id = state.selected;
+  if (!id) return;
+  try {
+    await api(`/api/agent/conversations/${id}/finish`, { method: "POST", body: { return_to_bot: returnToBot }, token: "agent" });
+    drop(id, returnToBot ? "Atendimento finalizado: o cliente voltou ao bot." : "Conversa encerrada.");
+    toast(returnToBot ? "Atendimento finalizado: o cliente voltou ao bot." : "Conversa encerrada.");
+  } catch (error) {
+    $("#conv-error").textContent = reason(error);
+  }
+}
+$("#finish-bot").addEventListener("click", () => finish(true));
+$("#finish-end").addEventListener("click", () => finish(false));
+
+start();

@@ -1,0 +1,242 @@
+// Bots → (bot) → Atendimento Humano: platform, Chave Omni, wait-time notice, hours, days off,
+// and a read-only view of the flow. Every "Salvar" publishes a new version of the bot's YAML.
+import { $, $$, adminLogin, adminSession, api, clearErrors, dateTime, h, showErrors } from "./common.js";
+
+const bot = window.TRANSBORDO_BOT;
+const base = `/api/bots/${encodeURIComponent(bot)}`;
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const DAY_PT = ["Segunda-feira", "Terça-feira", "Quarta-feira", "Quinta-feira", "Sexta-feira", "Sábado", "Domingo"];
+const TYPE_PT = {
+  message: "Mensagem", question: "Pergunta", menu: "Menu", condition: "Condição", set: "Variáveis",
+  http: "HTTP", human: "Humano", end: "Fim",
+};
+const OUTCOME_PT = {
+  finished: "finalizado pelo atendente", closed: "fora do horário", no_agents: "sem atendentes online",
+  abandoned: "abandono", voicemail: "caixa postal", unavailable: "indisponível",
+};
+let settings = null;
+
+async function load() {
+  settings = await api(`${base}/settings`);
+  $("#version-line").textContent = `Versão ${settings.version} publicada`;
+  renderHuman();
+  renderHours();
+  renderHolidays();
+  renderFlow();
+}
+
+// --- Atendimento Humano ---------------------------------------------------------------------
+
+const KEY_STATE = {
+  configured: () => "Chave configurada (guardada apenas como hash; a chave não é exibida). Cole uma nova chave para substituí-la.",
+  variable: (v) => `Chave lida da variável de ambiente \${${v}} do servidor. Cole uma chave aqui para usá-la no lugar da variável.`,
+  unset_variable: (v) => `A variável de ambiente \${${v}} não está definida no servidor: o bloco Humano ficará indisponível até você colar a chave aqui.`,
+  missing: () => "Nenhuma chave configurada. Cole a API Key gerada em Omni → Integrações → Digital Contact Bots.",
+};
+
+function renderHuman() {
+  const form = $("#human-form");
+  const human = settings.human_service || { platform: "omni_v2", wait_time_notice: "never" };
+  form.platform.value = human.platform || "omni_v2";
+  form.omni_key.value = "";
+  const key = settings.omni_key;
+  form.omni_key.placeholder = key.state === "configured" ? "configurada" : "Cole aqui a API Key copiada no Omni";
+  $("#key-state").textContent = KEY_STATE[key.state](key.variable);
+  for (const radio of $$("[name=wait_time_notice]", form)) radio.checked = radio.value === (human.wait_time_notice || "never");
+}
+
+async function saveHuman(event) {
+  event.preventDefault();
+  const form = event.target;
+  const change = { platform: form.platform.value, wait_time_notice: $("[name=wait_time_notice]:checked", form)?.value || "never" };
+  const key = form.omni_key.value.trim();
+  if (key) change.omni_key = key;
+  if (!key && settings.omni_key.state === "missing") {
+    showErrors(form, [{ loc: ["human_service", "omni_key"], type: "missing" }]);
+    return;
+  }
+  await publish(form, { human_service: change });
+}
+
+// --- Horário de atendimento -----------------------------------------------------------------
+
+/** "mon-fri" / "sat,sun" / "sun-thu" → weekday indexes (0 = Monday), like bots/schedule.py. */
+function expandDays(key) {
+  const days = [];
+  for (const part of key.split(",")) {
+    const [first, last] = part.trim().toLowerCase().split("-").map((s) => s.trim());
+    const a = DAYS.indexOf(first);
+    const b = last === undefined ? a : DAYS.indexOf(last);
+    if (a < 0 || b < 0) continue;
+    for (let i = 0; i <= (b - a + 7) % 7; i++) days.push((a + i) % 7);
+  }
+  return days;
+}
+
+function renderHours() {
+  const form = $("#hours-form");
+  const schedule = settings.schedule || { timezone: "America/Sao_Paulo", hours: {}, holidays: [], emergency_closed: false };
+  form.timezone.value = schedule.timezone;
+  form.emergency_closed.checked = !!schedule.emergency_closed;
+  const perDay = DAYS.map(() => []);
+  for (const [key, windows] of Object.entries(schedule.hours || {})) {
+    for (const day of expandDays(key)) perDay[day] = windows.map((w) => w.split("-"));
+  }
+  $("#days").replaceChildren(...DAYS.map((day, i) => {
+    const windows = h("div", { class: "windows" });
+    const open = h("input", { type: "checkbox", id: `open-${day}`, name: `open_${day}`, checked: perDay[i].length > 0,
+      onchange: () => { if (open.checked && !$$(".window", windows).length) addWindow(windows, day, ["08:00", "18:00"]); windows.classList.toggle("hidden", !open.checked); } });
+    for (const w of perDay[i]) addWindow(windows, day, w);
+    windows.append(h("button", { type: "button", class: "small add-window", onclick: () => addWindow(windows, day, ["", ""]) }, "+ intervalo"));
+    windows.classList.toggle("hidden", !open.checked);
+    return h("tr", { dataset: { day, field: `schedule.hours.${day}` } },
+      h("th", { scope: "row" }, h("label", { for: `open-${day}` }, DAY_PT[i])),
+      h("td", {}, open),
+      h("td", { class: "field" }, windows));
+  }));
+}
+
+function addWindow(container, day, [start, end]) {
+  const n = $$(".window", container).length + 1;
+  const row = h("span", { class: "window" },
+    h("input", { name: `start_${day}`, value: start, placeholder: "08:00", pattern: "[0-2][0-9]:[0-5][0-9]", inputmode: "numeric", maxlength: 5, "aria-label": `Início do intervalo ${n}` }),
+    "–",
+    h("input", { name: `end_${day}`, value: end, placeholder: "18:00", pattern: "[0-2][0-9]:[0-5][0-9]", inputmode: "numeric", maxlength: 5, "aria-label": `Fim do intervalo ${n}` }),
+    h("button", { type: "button", class: "small", "aria-label": "Remover intervalo", onclick: () => row.remove() }, "✕"));
+  const add = $(".add-window", container);
+  add ? container.insertBefore(row, add) : container.append(row);
+}
+
+/** Per-day windows → day keys, joining runs of days with the same windows ("mon-fri"). */
+function compressHours(perDay) {
+  const hours = {};
+  let i = 0;
+  while (i < 7) {
+    if (!perDay[i].length) { i++; continue; }
+    let j = i;
+    while (j + 1 < 7 && JSON.stringify(perDay[j + 1]) === JSON.stringify(perDay[i])) j++;
+    hours[j > i ? `${DAYS[i]}-${DAYS[j]}` : DAYS[i]] = perDay[i];
+    i = j + 1;
+  }
+  return hours;
+}
+
+async function saveHours(event) {
+  event.preventDefault();
+  const form = event.target;
+  const perDay = DAYS.map((day) => {
+    if (!form[`open_${day}`].checked) return [];
+    return $$(`tr[data-day="${day}"] .window`, form)
+      .map((w) => $$("input", w).map((i) => i.value.trim()))
+      .filter(([a, b]) => a || b)
+      .map(([a, b]) => `${a}-${b}`);
+  });
+  await publish(form, {
+    schedule: { timezone: form.timezone.value.trim(), hours: compressHours(perDay), emergency_closed: form.emergency_closed.checked },
+  });
+}
+
+// --- Dias de folga --------------------------------------------------------------------------
+
+function renderHolidays() {
+  const holidays = settings.schedule?.holidays || [];
+  $("#holidays").replaceChildren();
+  for (const holiday of holidays) addHoliday(holiday);
+  if (!holidays.length) $("#holidays").append(emptyHolidays());
+}
+
+const emptyHolidays = () => h("tr", { class: "none" }, h("td", { colspan: 3, class: "empty" }, "Nenhum dia de folga cadastrado."));
+
+function addHoliday(holiday = { date: "", name: "" }) {
+  $("#holidays .none")?.remove();
+  const index = $$("#holidays tr").length;
+  const row = h("tr", { dataset: { field: `schedule.holidays.${index}` } },
+    h("td", { class: "field", dataset: { field: `schedule.holidays.${index}.date` } },
+      h("input", { name: "holiday_date", value: holiday.date, placeholder: "2026-12-25", "aria-label": `Data do dia de folga ${index + 1}` })),
+    h("td", { class: "field" }, h("input", { name: "holiday_name", value: holiday.name || "", placeholder: "Natal", "aria-label": `Nome do dia de folga ${index + 1}` })),
+    h("td", {}, h("button", { type: "button", class: "small danger", onclick: () => { row.remove(); if (!$$("#holidays tr").length) $("#holidays").append(emptyHolidays()); } }, "Remover")));
+  $("#holidays").append(row);
+  return row;
+}
+
+async function saveHolidays(event) {
+  event.preventDefault();
+  const holidays = $$("#holidays tr:not(.none)").map((row) => ({
+    date: $("[name=holiday_date]", row).value.trim(),
+    name: $("[name=holiday_name]", row).value.trim(),
+  })).filter((x) => x.date || x.name);
+  await publish(event.target, { schedule: { holidays } });
+}
+
+// --- publishing -----------------------------------------------------------------------------
+
+async function publish(form, change) {
+  clearErrors(form);
+  const submit = $("button[type=submit]", form);
+  submit.disabled = true;
+  try {
+    const result = await api(`${base}/settings`, { method: "PATCH", body: change });
+    const notice = $("#published");
+    notice.replaceChildren(h("strong", {}, `Versão ${result.version} publicada`), ` em ${dateTime(result.created_at)}.`,
+      ...result.warnings.map((w) => h("div", { class: "notice warn" }, `Aviso: ${w}`)));
+    notice.classList.remove("hidden");
+    await load();
+    const warnings = $(".warnings", $("#human-form"));
+    warnings.replaceChildren(...result.warnings.map((w) => h("p", { class: "notice warn" }, `Aviso: ${w}`)));
+  } catch (error) {
+    showErrors(form, error);
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+// --- the flow, read-only --------------------------------------------------------------------
+
+function renderFlow() {
+  const blocks = Object.entries(settings.blocks);
+  $("#blocks").replaceChildren(...blocks.map(([name, block]) => {
+    const human = block.type === "human";
+    const lines = [];
+    if (block.text) lines.push(h("p", {}, `“${block.text}”`));
+    if (block.type === "menu") lines.push(h("p", {}, "Opções: ", block.options.map((o) => `${o.label} → ${o.next}`).join("; ")));
+    if (block.type === "question") lines.push(h("p", {}, `Guarda em {{ ${block.save_as} }}`));
+    if (block.type === "condition") lines.push(h("p", {}, block.branches.map((b) => `se ${b.if} → ${b.next}`).join("; "), `; senão → ${block.else}`));
+    if (block.type === "http") lines.push(h("p", {}, `${block.method} ${block.url}`));
+    if (human) {
+      lines.push(
+        h("p", {}, h("strong", {}, "Fila de atendimento: "), block.service || "a do serviço da integração"),
+        h("p", {}, h("strong", {}, "Exibir nome do agente: "), block.show_agent_name ? "sim" : "não"),
+        h("p", {}, h("strong", {}, "Checar dia e horário de atendimento: "), block.check_hours ? "sim" : "não"),
+        h("p", {}, h("strong", {}, "Checar se há atendentes online: "), block.check_agents_online ? "sim" : "não"),
+        block.max_wait_seconds ? h("p", {}, h("strong", {}, "Espera máxima: "), `${block.max_wait_seconds} s`) : null,
+        h("p", {}, h("strong", {}, "Saídas: "), Object.entries(block.on || {}).map(([k, v]) => `${OUTCOME_PT[k] || k} → ${v}`).join("; ") || "—"));
+    }
+    if (block.next) lines.push(h("p", { class: "muted" }, `próximo → ${block.next}`));
+    return h("article", {
+      class: `block${human ? " human" : ""}${name === settings.start ? " start" : ""}`,
+      dataset: { block: name, type: block.type },
+      "aria-label": `Bloco ${TYPE_PT[block.type] || block.type} ${name}`,
+    },
+      h("div", { class: "kind" }, TYPE_PT[block.type] || block.type, name === settings.start ? " · início" : ""),
+      h("h3", {}, name), lines);
+  }));
+}
+
+async function download() {
+  const response = await api(`${base}/source`, { raw: true });
+  const url = URL.createObjectURL(new Blob([await response.text()], { type: "application/yaml" }));
+  const link = h("a", { href: url, download: `${bot}.yaml` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+$("#human-form").addEventListener("submit", saveHuman);
+$("#hours-form").addEventListener("submit", saveHours);
+$("#holidays-form").addEventListener("submit", saveHolidays);
+$("#add-holiday").addEventListener("click", () => $("[name=holiday_date]", addHoliday()).focus());
+$("#download").addEventListener("click", download);
+adminSession();
+await adminLogin();
+await load();

@@ -1,0 +1,307 @@
+// Shared helpers of the Transbordo screens: DOM building, the JSON API with bearer tokens,
+// Server-Sent Events over fetch (so tokens never go in URLs), pt-BR formatting, 422 errors.
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+
+/** Build an element: h("button", {class: "primary", onclick}, "Salvar"). Text is never HTML. */
+export function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on") && typeof value === "function") node.addEventListener(key.slice(2), value);
+    else if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key in node && typeof value !== "string") node[key] = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+// --- tokens ---------------------------------------------------------------------------------
+
+const ADMIN_KEY = "transbordo.adminToken";
+const AGENT_KEY = "transbordo.agentToken";
+
+export const tokens = {
+  admin: () => sessionStorage.getItem(ADMIN_KEY),
+  setAdmin: (value) => sessionStorage.setItem(ADMIN_KEY, value),
+  clearAdmin: () => sessionStorage.removeItem(ADMIN_KEY),
+  agent: () => sessionStorage.getItem(AGENT_KEY),
+  setAgent: (value) => sessionStorage.setItem(AGENT_KEY, value),
+  clearAgent: () => sessionStorage.removeItem(AGENT_KEY),
+};
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(typeof detail === "string" ? detail : `HTTP ${status}`);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+/** Call the JSON API. `token`: "admin", "agent", a literal token, or null (public). */
+export async function api(path, { method = "GET", body, token = "admin", raw = false } = {}) {
+  const headers = { Accept: raw ? "*/*" : "application/json" };
+  const bearer = token === "admin" ? tokens.admin() : token === "agent" ? tokens.agent() : token;
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401 && token === "admin") {
+    tokens.clearAdmin();
+    adminLogin({ again: true });
+  }
+  if (!response.ok) {
+    let detail = `HTTP ${response.status}`;
+    try { detail = (await response.json()).detail ?? detail; } catch { /* not JSON */ }
+    throw new ApiError(response.status, detail);
+  }
+  if (raw) return response;
+  if (response.status === 204) return null;
+  return response.json();
+}
+
+/** Ask for the admin token once per browser session (a modal form), then resolve. */
+export function adminLogin({ again = false } = {}) {
+  if (tokens.admin()) return Promise.resolve(tokens.admin());
+  let dialog = $("#admin-login");
+  if (!dialog) {
+    dialog = h("dialog", { id: "admin-login", "aria-labelledby": "admin-login-title" },
+      h("form", { method: "dialog" },
+        h("header", {}, h("h2", { id: "admin-login-title" }, "Entrar como administrador")),
+        h("div", { class: "body" },
+          h("p", { class: "muted" },
+            "Informe o token de administrador (TRANSBORDO_ADMIN_TOKEN). Ele fica guardado só nesta aba do navegador."),
+          h("div", { class: "form-error", role: "alert" }),
+          h("div", { class: "field" },
+            h("label", { for: "admin-token" }, "Token de administrador"),
+            h("input", { id: "admin-token", name: "token", type: "password", autocomplete: "off", required: true }))),
+        h("footer", {}, h("button", { class: "primary", type: "submit" }, "Entrar"))));
+    document.body.append(dialog);
+  }
+  $(".form-error", dialog).textContent = again ? "Token inválido ou ausente. Tente de novo." : "";
+  return new Promise((resolve) => {
+    const form = $("form", dialog);
+    form.onsubmit = async (event) => {
+      event.preventDefault();
+      const value = form.token.value.trim();
+      const probe = await fetch("/api/omni/services", { headers: { Authorization: `Bearer ${value}` } });
+      if (!probe.ok) {
+        $(".form-error", dialog).textContent = "Token recusado pelo servidor.";
+        return;
+      }
+      tokens.setAdmin(value);
+      dialog.close();
+      resolve(value);
+      window.dispatchEvent(new Event("transbordo:admin"));
+    };
+    dialog.addEventListener("cancel", (event) => event.preventDefault());
+    if (!dialog.open) dialog.showModal();
+  });
+}
+
+/** Wire the top bar's "Sair" button for admin pages. */
+export function adminSession() {
+  const slot = $("#session");
+  if (!slot) return;
+  slot.replaceChildren(h("button", {
+    class: "small", type: "button",
+    onclick: () => { tokens.clearAdmin(); location.reload(); },
+  }, "Sair"));
+}
+
+// --- Server-Sent Events over fetch ----------------------------------------------------------
+
+/**
+ * Read an SSE endpoint with fetch + ReadableStream (EventSource cannot send headers).
+ * Calls onEvent({event, data, id}) per event; reconnects with Last-Event-ID until `signal`
+ * aborts. Returns a promise that resolves when stopped. onError(err) is told about failures.
+ */
+export async function readSSE(url, { token, onEvent, onOpen, onError, signal, lastEventId } = {}) {
+  let delay = 500;
+  while (!signal?.aborted) {
+    try {
+      const headers = { Accept: "text/event-stream" };
+      if (token) headers.Authorization = `Bearer ${token}`;
+      if (lastEventId) headers["Last-Event-ID"] = lastEventId;
+      const response = await fetch(url, { headers, signal, cache: "no-store" });
+      if (!response.ok || !response.body) throw new ApiError(response.status, `stream: HTTP ${response.status}`);
+      onOpen?.();
+      delay = 500;
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value.replace(/\r\n?/g, "\n");
+        let cut;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          const chunk = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const parsed = parseEvent(chunk);
+          if (parsed.id) lastEventId = parsed.id;
+          if (parsed.retry) delay = parsed.retry;
+          if (parsed.data !== null) {
+            if (onEvent(parsed) === false) return;
+          }
+        }
+      }
+    } catch (error) {
+      if (signal?.aborted) return;
+      if (onError?.(error) === false) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, 10000);
+  }
+}
+
+function parseEvent(chunk) {
+  const event = { event: "message", data: null, id: null, retry: null };
+  const data = [];
+  for (const line of chunk.split("\n")) {
+    if (!line || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "data") data.push(value);
+    else if (field === "event") event.event = value;
+    else if (field === "id") event.id = value;
+    else if (field === "retry" && /^\d+$/.test(value)) event.retry = Number(value);
+  }
+  if (data.length) event.data = data.join("\n");
+  return event;
+}
+
+// --- formatting -----------------------------------------------------------------------------
+
+/** 75 → "1 min 15 s"; null → "—". */
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "—";
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
+}
+
+export const dateTime = (iso) => (iso ? new Date(iso).toLocaleString("pt-BR") : "—");
+
+const STATUS_PT = { available: "Disponível", paused: "Pausado", offline: "Offline" };
+export const statusLabel = (status) => STATUS_PT[status] || status;
+
+/** A short live-region message at the bottom of the page. */
+export function toast(message, ms = 3500) {
+  let node = $("#toast");
+  if (!node) {
+    node = h("div", { id: "toast", class: "toast", role: "status", "aria-live": "polite" });
+    document.body.append(node);
+  }
+  node.textContent = message;
+  clearTimeout(node._timer);
+  node._timer = setTimeout(() => { node.textContent = ""; }, ms);
+}
+
+// --- errors next to fields ------------------------------------------------------------------
+
+const MESSAGES = {
+  missing: () => "Campo obrigatório.",
+  string_too_short: (c) => (c.min_length === 1 ? "Campo obrigatório." : `Use pelo menos ${c.min_length} caracteres.`),
+  string_too_long: (c) => `Use no máximo ${c.max_length} caracteres.`,
+  less_than_equal: (c) => `Deve ser no máximo ${c.le}.`,
+  greater_than: (c) => `Deve ser maior que ${c.gt}.`,
+  greater_than_equal: (c) => `Deve ser no mínimo ${c.ge}.`,
+  int_type: () => "Informe um número inteiro.",
+  int_parsing: () => "Informe um número inteiro.",
+  too_long: (c) => `No máximo ${c.max_length} itens.`,
+  string_pattern_mismatch: () => "Formato inválido.",
+};
+
+/** A pydantic error in pt-BR where we know the type, else its own message. */
+export function errorText(error) {
+  const make = MESSAGES[error.type];
+  if (make) return make(error.ctx || {});
+  return String(error.msg || "").replace(/^Value error, /, "");
+}
+
+/** Clear the marks left by showErrors. */
+export function clearErrors(form) {
+  for (const node of $$(".field-error", form)) node.textContent = "";
+  for (const node of $$("[aria-invalid]", form)) node.removeAttribute("aria-invalid");
+  const top = $(".form-error", form);
+  if (top) top.textContent = "";
+}
+
+/**
+ * Put each error of an API answer next to its field. 422 details are matched by `loc` against
+ * elements with data-field="a.b.0.c" (the longest matching prefix wins); the rest go on top.
+ */
+export function showErrors(form, error) {
+  clearErrors(form);
+  const top = $(".form-error", form);
+  const rest = [];
+  const detail = error instanceof ApiError ? error.detail : Array.isArray(error) ? error : String(error);
+  if (Array.isArray(detail)) {
+    for (let item of detail) {
+      let path = (item.loc || []).filter((part) => part !== "body").map(String);
+      if (item.line !== undefined) { // a flow error: "schedule.holidays[0].date: bad date" at line:column
+        const m = String(item.message).match(/^([\w.[\]-]+): (.*)$/s);
+        item = { ...item, msg: `${item.message} (linha ${item.line}, coluna ${item.column} do YAML)` };
+        path = m ? m[1].replace(/\[(\d+)\]/g, ".$1").split(".") : [];
+      }
+      let target = null;
+      for (let n = path.length; n > 0 && !target; n--) target = form.querySelector(`[data-field="${path.slice(0, n).join(".")}"]`);
+      if (!target) { rest.push(item.line !== undefined ? item.msg : `${path.join(".")}: ${errorText(item)}`); continue; }
+      const control = target.matches("input,select,textarea") ? target : $("input,select,textarea", target);
+      control?.setAttribute("aria-invalid", "true");
+      const slot = errorSlot(target);
+      slot.textContent = slot.textContent ? `${slot.textContent} ${errorText(item)}` : errorText(item);
+    }
+  } else {
+    rest.push(conflictText(detail));
+  }
+  if (top) top.textContent = rest.join(" · ");
+  const first = form.querySelector("[aria-invalid='true']");
+  first?.focus();
+  if (!first && top) top.scrollIntoView({ block: "nearest" });
+}
+
+function errorSlot(target) {
+  const field = target.closest(".field, fieldset, .card-editor") || target.parentElement;
+  let slot = [...field.children].find((c) => c.classList.contains("field-error"));
+  if (!slot) {
+    slot = h("div", { class: "field-error", role: "alert" });
+    field.append(slot);
+  }
+  return slot;
+}
+
+/** The API's English conflict messages, said in pt-BR where we know them. */
+export function conflictText(detail) {
+  const text = String(detail);
+  let m;
+  if ((m = text.match(/^a service named '(.+)' already exists$/))) return `Já existe um serviço chamado “${m[1]}”.`;
+  if ((m = text.match(/^extension (\d+) is already used by service '(.+)'$/))) return `O ramal ${m[1]} já é usado pelo serviço “${m[2]}”.`;
+  if ((m = text.match(/^an agent named '(.+)' already exists$/))) return `Já existe um atendente chamado “${m[1]}”.`;
+  return text;
+}
+
+/** Put text on the clipboard; falls back to selecting `input` and execCommand("copy"). */
+export async function copyText(text, input = null) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    if (!input) return false;
+    input.focus();
+    input.select();
+    return document.execCommand("copy");
+  }
+}

@@ -1,0 +1,259 @@
+// Omni → Administrativo → Serviços: list, "Novo Serviço", edit, delete.
+import { $, $$, adminLogin, adminSession, api, clearErrors, conflictText, h, showErrors, toast } from "./common.js";
+
+const MAX_CARDS = 10;
+const MAX_BUTTONS = 3;
+const dialog = $("#service-dialog");
+const form = $("#service-form");
+let services = [];
+let editing = null; // the service being edited, or null for "Novo Serviço"
+
+async function load() {
+  services = await api("/api/omni/services");
+  const body = $("#services");
+  if (!services.length) {
+    body.replaceChildren(h("tr", {}, h("td", { colspan: 8, class: "empty" }, "Nenhum serviço cadastrado. Clique em “Novo Serviço”.")));
+    return;
+  }
+  body.replaceChildren(...services.map((s) => h("tr", { dataset: { service: s.name } },
+    h("td", {}, h("strong", {}, s.name)),
+    h("td", {}, s.extension || "—"),
+    h("td", { class: "num" }, `${s.service_level_percent}%`),
+    h("td", { class: "num" }, s.answer_time_seconds),
+    h("td", { class: "num" }, s.abandon_seconds),
+    h("td", {}, s.agent_screen ? "Sim" : "Não"),
+    h("td", {}, options(s)),
+    h("td", { class: "actions-cell" },
+      h("button", { type: "button", class: "small", onclick: () => open(s), "aria-label": `Editar ${s.name}` }, "Editar"),
+      " ",
+      h("button", { type: "button", class: "small danger", onclick: () => remove(s), "aria-label": `Excluir ${s.name}` }, "Excluir")))));
+}
+
+function options(s) {
+  const tags = [];
+  if (s.transfer_group.length) tags.push(`Transfere para: ${s.transfer_group.join(", ")}`);
+  if (s.webhook.enabled) tags.push("Webhook");
+  if (s.hidden) tags.push("Oculto");
+  if (s.queue_notifications.enabled) tags.push(`Carrossel (${s.queue_notifications.cards.length})`);
+  if (s.voicemail_seconds) tags.push(`Caixa postal ${s.voicemail_seconds} s`);
+  return tags.length ? tags.map((t) => h("span", { class: "badge" }, t)) : h("span", { class: "muted" }, "—");
+}
+
+// --- the form -------------------------------------------------------------------------------
+
+function open(service = null) {
+  editing = service;
+  form.reset();
+  clearErrors(form);
+  $("#service-title").textContent = service ? `Editar serviço — ${service.name}` : "Novo Serviço";
+  const s = service || {
+    name: "", service_level_percent: 80, answer_time_seconds: 60, abandon_seconds: 300, voicemail_seconds: 0,
+    extension: null, agent_screen: true, transfer_group: [], hidden: false,
+    webhook: { enabled: false, url: null, has_secret: false },
+    queue_notifications: { enabled: false, interval_seconds: 60, cards: [] },
+  };
+  form.name.value = s.name;
+  form.service_level_percent.value = s.service_level_percent;
+  form.answer_time_seconds.value = s.answer_time_seconds;
+  form.abandon_seconds.value = s.abandon_seconds;
+  form.voicemail_seconds.value = s.voicemail_seconds;
+  form.extension.value = s.extension || "";
+  form.agent_screen.checked = s.agent_screen;
+  form.hidden.checked = s.hidden;
+  form.group_enabled.checked = s.transfer_group.length > 0;
+  renderTransferOptions(s);
+  form.webhook_enabled.checked = s.webhook.enabled;
+  form.webhook_url.value = s.webhook.url || "";
+  form.webhook_secret.value = "";
+  $("#webhook-secret-state").textContent = s.webhook.has_secret
+    ? "Um segredo já está guardado. Preencha apenas para trocá-lo."
+    : "Os eventos são assinados com HMAC usando este segredo. Se ficar em branco, um segredo é gerado e exibido uma única vez.";
+  form.notify_enabled.checked = s.queue_notifications.enabled;
+  form.interval_seconds.value = s.queue_notifications.interval_seconds;
+  $("#cards").replaceChildren();
+  for (const card of s.queue_notifications.cards) addCard(card);
+  syncToggles();
+  dialog.showModal();
+  form.name.focus();
+}
+
+function renderTransferOptions(s) {
+  const others = services.filter((o) => o.name !== s.name);
+  const box = $("#transfer-options");
+  if (!others.length) {
+    box.replaceChildren(h("p", { class: "muted" }, "Não há outros serviços cadastrados."));
+    return;
+  }
+  box.replaceChildren(...others.map((o, i) => h("label", { class: "switch", for: `tg-${i}` },
+    h("input", { type: "checkbox", id: `tg-${i}`, name: "transfer_target", value: o.name, checked: s.transfer_group.includes(o.name) }),
+    o.name, o.extension ? h("span", { class: "muted" }, ` (ramal ${o.extension})`) : null)));
+}
+
+function syncToggles() {
+  $("#transfer-group").classList.toggle("hidden", !form.group_enabled.checked);
+  $("#webhook-fields").classList.toggle("hidden", !form.webhook_enabled.checked);
+  $("#notify-fields").classList.toggle("hidden", !form.notify_enabled.checked);
+  if (form.notify_enabled.checked && !$$(".card-editor", $("#cards")).length) addCard();
+  $("#add-card").disabled = $$(".card-editor", $("#cards")).length >= MAX_CARDS;
+  renumberCards();
+}
+
+function addCard(card = { title: "", text: "", image_url: null, buttons: [] }) {
+  const editor = h("section", { class: "card-editor", "aria-label": "Cartão" },
+    h("header", {}, h("h3", { class: "card-title" }, "Cartão"),
+      h("button", { type: "button", class: "small danger", onclick: () => { editor.remove(); syncToggles(); } }, "Remover cartão")),
+    h("div", { class: "field", dataset: { role: "title" } },
+      h("label", {}, "Título"), h("input", { name: "card_title", maxlength: 80, value: card.title })),
+    h("div", { class: "field", dataset: { role: "text" } },
+      h("label", {}, "Texto"), h("textarea", { name: "card_text", maxlength: 1000, rows: 2 }, card.text)),
+    h("div", { class: "field", dataset: { role: "image_url" } },
+      h("label", {}, "URL da imagem (opcional)"), h("input", { name: "card_image", type: "url", value: card.image_url || "" })),
+    h("div", { class: "card-buttons", dataset: { role: "buttons" } }),
+    h("button", { type: "button", class: "small add-button", onclick: () => { addButton(editor); } }, "Adicionar botão"));
+  $("#cards").append(editor);
+  for (const button of card.buttons || []) addButton(editor, button);
+  syncLabels(editor);
+  if (form.isConnected) { $("#add-card").disabled = $$(".card-editor", $("#cards")).length >= MAX_CARDS; renumberCards(); }
+  return editor;
+}
+
+function addButton(editor, button = { label: "", url: null, payload: null }) {
+  const kind = button.url ? "url" : "payload";
+  const row = h("div", { class: "row button-row", dataset: { role: "button" } },
+    h("div", { class: "field", dataset: { role: "label" } }, h("label", {}, "Rótulo do botão"), h("input", { name: "button_label", maxlength: 40, value: button.label })),
+    h("div", { class: "field" }, h("label", {}, "Ação"),
+      h("select", { name: "button_kind" },
+        h("option", { value: "payload", selected: kind === "payload" }, "Enviar resposta"),
+        h("option", { value: "url", selected: kind === "url" }, "Abrir link"))),
+    h("div", { class: "field", dataset: { role: "value" } }, h("label", {}, "Resposta ou link"), h("input", { name: "button_value", value: button.url || button.payload || "" })),
+    h("button", { type: "button", class: "small danger", onclick: () => { row.remove(); syncLabels(editor); } }, "Remover botão"));
+  $(".card-buttons", editor).append(row);
+  syncLabels(editor);
+}
+
+/** Number cards and wire label/for, data-field paths (for 422 errors) after any change. */
+function renumberCards() {
+  $$(".card-editor", $("#cards")).forEach((editor, i) => {
+    editor.dataset.field = `queue_notifications.cards.${i}`;
+    $(".card-title", editor).textContent = `Cartão ${i + 1}`;
+    editor.setAttribute("aria-label", `Cartão ${i + 1}`);
+    syncLabels(editor);
+  });
+}
+
+function syncLabels(editor) {
+  const base = editor.dataset.field || "queue_notifications.cards.x";
+  for (const role of ["title", "text", "image_url"]) {
+    const field = $(`[data-role="${role}"]`, editor);
+    field.dataset.field = `${base}.${role}`;
+    const control = $("input,textarea", field);
+    control.id = `${base}.${role}`.replaceAll(".", "-");
+    $("label", field).htmlFor = control.id;
+  }
+  const rows = $$(".button-row", editor);
+  rows.forEach((row, j) => {
+    row.dataset.field = `${base}.buttons.${j}`;
+    for (const [index, field] of [...row.querySelectorAll(".field")].entries()) {
+      const control = $("input,select", field);
+      control.id = `${base}-b${j}-${index}`.replaceAll(".", "-");
+      $("label", field).htmlFor = control.id;
+    }
+    $('[data-role="label"]', row).dataset.field = `${base}.buttons.${j}.label`;
+  });
+  $(".add-button", editor).disabled = rows.length >= MAX_BUTTONS;
+}
+
+function payload() {
+  const number = (name) => (form[name].value === "" ? form[name].value : Number(form[name].value));
+  const body = {
+    name: form.name.value.trim(),
+    service_level_percent: number("service_level_percent"),
+    answer_time_seconds: number("answer_time_seconds"),
+    abandon_seconds: number("abandon_seconds"),
+    voicemail_seconds: number("voicemail_seconds"),
+    extension: form.extension.value.trim() || null,
+    agent_screen: form.agent_screen.checked,
+    transfer_group: form.group_enabled.checked ? $$("[name=transfer_target]:checked", form).map((i) => i.value) : [],
+    hidden: form.hidden.checked,
+    webhook: { enabled: form.webhook_enabled.checked, url: form.webhook_url.value.trim() || null },
+    queue_notifications: { enabled: form.notify_enabled.checked, interval_seconds: number("interval_seconds"), cards: [] },
+  };
+  const secret = form.webhook_secret.value.trim();
+  if (secret) body.webhook.secret = secret;
+  if (form.notify_enabled.checked) {
+    body.queue_notifications.cards = $$(".card-editor", form).map((editor) => ({
+      title: $("[name=card_title]", editor).value.trim(),
+      text: $("[name=card_text]", editor).value.trim(),
+      image_url: $("[name=card_image]", editor).value.trim() || null,
+      buttons: $$(".button-row", editor).map((row) => {
+        const value = $("[name=button_value]", row).value.trim();
+        const kind = $("[name=button_kind]", row).value;
+        return { label: $("[name=button_label]", row).value.trim(), [kind]: value || null };
+      }),
+    }));
+  } else if (editing) {
+    body.queue_notifications.cards = editing.queue_notifications.cards; // kept while disabled
+  }
+  if (editing && body.extension === (editing.extension || null)) delete body.extension;
+  return body;
+}
+
+async function save(event) {
+  event.preventDefault();
+  const body = payload();
+  const submit = $("button[type=submit]", form);
+  submit.disabled = true;
+  try {
+    const saved = editing
+      ? await api(`/api/omni/services/${editing.id}`, { method: "PATCH", body })
+      : await api("/api/omni/services", { method: "POST", body });
+    dialog.close();
+    toast(editing ? `Serviço “${saved.name}” atualizado.` : `Serviço “${saved.name}” criado.`);
+    if (saved.webhook?.secret) {
+      $("#secret-value").value = saved.webhook.secret;
+      $("#secret-dialog").showModal();
+    }
+    await load();
+  } catch (error) {
+    if (error.status === 409) {
+      const text = conflictText(error.detail);
+      const field = /ramal|extension/i.test(text) ? "extension" : /serviço chamado|service named/i.test(text) ? "name" : null;
+      showErrors(form, error);
+      if (field) {
+        $(".form-error", form).textContent = "";
+        const slot = $(`[data-field="${field}"] .field-error`, form) || h("div", { class: "field-error", role: "alert" });
+        $(`[data-field="${field}"]`, form).append(slot);
+        slot.textContent = text;
+        form[field].setAttribute("aria-invalid", "true");
+        form[field].focus();
+      }
+    } else {
+      showErrors(form, error);
+    }
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+async function remove(service) {
+  if (!confirm(`Excluir o serviço “${service.name}”? As integrações dele serão revogadas.`)) return;
+  try {
+    await api(`/api/omni/services/${service.id}`, { method: "DELETE" });
+    toast(`Serviço “${service.name}” excluído.`);
+    await load();
+  } catch (error) {
+    alert(`Não foi possível excluir: ${error.message}`);
+  }
+}
+
+$("#new-service").addEventListener("click", () => open());
+form.addEventListener("submit", save);
+form.addEventListener("change", (event) => {
+  if (["group_enabled", "webhook_enabled", "notify_enabled"].includes(event.target.name)) syncToggles();
+});
+$("#add-card").addEventListener("click", () => { addCard(); syncToggles(); });
+for (const button of $$("[data-close]", dialog)) button.addEventListener("click", () => dialog.close());
+
+adminSession();
+await adminLogin();
+await load();

@@ -1,0 +1,47 @@
+// Supervisor: per service, the queue and its service level; per agent, status and load.
+import { $, adminLogin, adminSession, api, duration, h, statusLabel } from "./common.js";
+
+const REFRESH_MS = 3000;
+
+async function refresh() {
+  const [services, agents] = await Promise.all([api("/api/omni/services"), api("/api/supervisor/agents")]);
+  const metrics = await Promise.all(services.map((s) => api(`/api/omni/services/${s.id}/metrics`)));
+  $("#service-rows").replaceChildren(...(services.length ? services.map((s, i) => serviceRow(s, metrics[i], agents))
+    : [h("tr", {}, h("td", { colspan: 9, class: "empty" }, "Nenhum serviço cadastrado."))]));
+  $("#agent-rows").replaceChildren(...(agents.length ? agents.map(agentRow)
+    : [h("tr", {}, h("td", { colspan: 4, class: "empty" }, "Nenhum atendente cadastrado."))]));
+  $("#updated").textContent = `Atualizado às ${new Date().toLocaleTimeString("pt-BR")} (a cada ${REFRESH_MS / 1000} s)`;
+}
+
+function serviceRow(service, m, agents) {
+  const target = m.target_service_level_percent ?? service.service_level_percent;
+  const level = m.service_level_percent;
+  const below = level !== null && level !== undefined && level < target;
+  const staffed = agents.filter((a) => a.services.includes(service.name));
+  const available = staffed.filter((a) => a.status === "available").length;
+  return h("tr", { dataset: { service: service.name } },
+    h("th", { scope: "row" }, service.name, service.extension ? h("span", { class: "muted" }, ` · ramal ${service.extension}`) : null),
+    h("td", { class: "num waiting" }, m.waiting),
+    h("td", { class: "num" }, m.in_service),
+    h("td", { class: "num" }, `${m.answered} (${m.answered_within_target} no prazo)`),
+    h("td", { class: "num" }, h("div", { class: `sl${below ? " below" : ""}` },
+      h("span", { class: "bar", "aria-hidden": "true" }, h("span", { style: `width:${Math.min(100, level ?? 0)}%` })),
+      h("span", {}, level === null || level === undefined ? "—" : `${Math.round(level)}%`, ` / ${target}%`))),
+    h("td", { class: "num" }, m.abandoned),
+    h("td", { class: "num" }, duration(m.average_wait_seconds)),
+    h("td", { class: "num" }, duration(m.estimated_wait_seconds)),
+    h("td", { class: "num" }, `${available} de ${staffed.length}`));
+}
+
+function agentRow(a) {
+  return h("tr", {},
+    h("th", { scope: "row" }, a.name),
+    h("td", {}, h("span", { class: `badge ${a.status}` }, statusLabel(a.status))),
+    h("td", {}, a.services.join(", ") || "—"),
+    h("td", { class: "num" }, `${a.in_service} / ${a.capacity}`));
+}
+
+adminSession();
+await adminLogin();
+await refresh();
+setInterval(() => refresh().catch(() => { $("#updated").textContent = "Falha ao atualizar; tentando de novo…"; }), REFRESH_MS);
