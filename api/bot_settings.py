@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 from api.publishing import KEY_HASH_PREFIX, MASK, UNSET_KEY_PREFIX, PublishError, publish_source
 from bots.schedule import _parse_day_key
 from store import bots as bot_store
+from store.omni import key_warning, resolve_integration
 
 _VARIABLE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
@@ -156,7 +157,26 @@ def apply_settings(engine: Engine, bot: str, change: BotSettingsChange) -> Publi
         raise NoSuchBot(bot)
     source = edit_source(current, change)
     version, created, warnings = publish_source(engine, bot, source)
-    return Published(version, created, warnings)
+    return Published(version, created, _hash_key_warnings(engine, version, warnings))
+
+
+def _hash_key_warnings(
+    engine: Engine, version: bot_store.BotVersion, warnings: list[str]
+) -> list[str]:
+    """Publishing checks a key by hashing it, which is wrong for a stored hash written back by
+    `_keep_masked_key`: replace that warning by the check of the hash itself."""
+    service = version.flow.human_service
+    written = _written_key(version.source)
+    if service is None or written is None or not written.startswith(KEY_HASH_PREFIX):
+        return warnings
+    wrong = key_warning(engine, version.bot, written)
+    kept = [w for w in warnings if w != wrong]
+    if resolve_integration(engine, version.bot, written[len(KEY_HASH_PREFIX) :], None) is None:
+        kept.append(
+            f"the omni_key of bot {version.bot!r} no longer matches a live Omni integration"
+            " (revoked, rotated or its service deleted); paste a new API key"
+        )
+    return kept
 
 
 def edit_source(current: bot_store.BotVersion, change: BotSettingsChange) -> str:

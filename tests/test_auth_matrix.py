@@ -21,6 +21,17 @@ PUBLIC_EXACT = {
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
     ("GET", "/redoc"),
+    # the screens: HTML shells with no data (they call the API with the user's own token)
+    ("GET", "/"),
+    ("GET", "/omni/servicos"),
+    ("GET", "/omni/agentes"),
+    ("GET", "/omni/integracoes"),
+    ("GET", "/omni/integracoes/digital-contact-bots"),
+    ("GET", "/supervisor"),
+    ("GET", "/bots"),
+    ("GET", "/bots/{bot}/atendimento-humano"),
+    ("GET", "/atendimento"),
+    ("GET", "/chat/{bot}"),
 }
 PUBLIC_PREFIXES = ("/api/conversations/",)
 """The customer side (channel + web chat) is public: a conversation id is its capability."""
