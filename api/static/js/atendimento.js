@@ -9,6 +9,7 @@ const state = {
   conversations: new Map(), // id → {id, service, variables, waited, messages: Map(seq → message)}
   selected: null,
   live: false,
+  listed: new Set(), // the ids of the stream's last `conversations` event
 };
 let stopper = null;
 
@@ -89,14 +90,12 @@ for (const radio of $$("[name=status]")) {
 
 function connect() {
   stopper = new AbortController();
-  let opened = false;
   readSSE("/api/agent/stream", {
     token: tokens.agent(),
     signal: stopper.signal,
     onOpen: () => {
       setLive(true);
-      if (opened) for (const id of state.conversations.keys()) refreshMessages(id); // caught up after a gap
-      opened = true;
+      state.listed = new Set(); // (re)connected: the first `conversations` event re-reads them all
     },
     onEvent: ({ event, data }) => {
       const payload = JSON.parse(data);
@@ -202,15 +201,22 @@ function ensure(id) {
   return state.conversations.get(id);
 }
 
-/** The stream's list of conversations in service: load new ones, drop the ones that left. */
+/** The stream's list of conversations in service: load new ones, drop the ones that left.
+ * The stream sends a conversation's messages from the moment it lists it; whatever came between
+ * the pickup answer and that moment is read from the log here. */
 async function setConversations(ids) {
+  const listed = state.listed;
+  state.listed = new Set(ids);
   for (const id of ids) {
-    if (state.conversations.has(id)) continue;
+    if (listed.has(id)) continue;
+    const known = state.conversations.has(id);
     const conversation = ensure(id);
-    try {
-      const info = await api(`/api/conversations/${id}`, { token: null });
-      conversation.service = info.service;
-    } catch { /* shown without its service */ }
+    if (!known) {
+      try {
+        const info = await api(`/api/conversations/${id}`, { token: null });
+        conversation.service = info.service;
+      } catch { /* shown without its service */ }
+    }
     await refreshMessages(id);
   }
   for (const id of [...state.conversations.keys()]) {
@@ -283,8 +289,7 @@ function renderConversation() {
 
 function renderMessage(m) {
   const who = m.from === "agent" ? (m.data?.agent || state.me?.name || "Atendente") : SENDER_PT[m.from] || m.from;
-  let text = m.text || "";
-  if (m.kind === "menu" && m.options?.length) text += `\n${m.options.map((o, i) => `${i + 1}. ${o}`).join("\n")}`;
+  let text = m.text || ""; // a menu's text already lists its numbered options
   if (m.kind === "card") text = `[Carrossel] ${(m.data?.cards || []).map((c) => c.title).join(" · ")}`;
   if (m.from === "system") return h("div", { class: "msg system", dataset: { seq: m.seq } }, text);
   return h("div", { class: `msg ${m.from}`, dataset: { seq: m.seq } }, h("span", { class: "who" }, who), text);

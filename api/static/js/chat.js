@@ -98,7 +98,7 @@ function show(message) {
 
 function render(m) {
   if (m.kind === "card") return carousel(m.data?.cards || []);
-  if (m.kind === "wait_time_notice") return h("div", { class: "wait", role: "status" }, "⏱ ", m.text);
+  if (m.kind === "wait_time_notice") return h("div", { class: "wait", role: "status" }, m.text);
   if (m.from === "system" || m.kind === "notice") return h("div", { class: "msg system" }, m.text);
   const bubble = h("div", { class: `msg ${m.from}` });
   if (m.from === "agent" && m.data?.agent) bubble.append(h("span", { class: "who" }, m.data.agent));
