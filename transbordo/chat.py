@@ -26,11 +26,17 @@ def run_chat(api: str, bot: str, contact: str | None, name: str | None) -> int:
             }
             if name:
                 body["contact"] = {"name": name}
-            response = client.post(f"/api/bots/{bot}/messages", json=body)
+            try:
+                response = client.post(f"/api/bots/{bot}/messages", json=body)
+            except httpx.TransportError as exc:
+                print(f"! a API em {api} não respondeu: {exc}", file=sys.stderr, flush=True)
+                return 1
             if response.status_code >= 400:
-                print(f"! {response.status_code}: {response.json().get('detail')}", flush=True)
+                print(f"! {response.status_code}: {_detail(response)}", flush=True)
                 continue
             turn = response.json()
+            if response.status_code == 202:
+                print("* mensagem recebida; a resposta chega quando o bot voltar", flush=True)
             conversation = turn.get("conversation_id") or conversation
             for reply in turn["replies"]:
                 _show(reply)
@@ -40,6 +46,13 @@ def run_chat(api: str, bot: str, contact: str | None, name: str | None) -> int:
             if turn["status"] == "ended":
                 print("(conversa encerrada)", flush=True)
     return 0
+
+
+def _detail(response: httpx.Response) -> object:
+    try:
+        return response.json().get("detail")
+    except ValueError:  # not JSON (a proxy's error page)
+        return response.text[:200]
 
 
 def _show(message: dict[str, object]) -> None:

