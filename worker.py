@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -24,9 +25,14 @@ log = logging.getLogger(__name__)
 
 
 def build_worker(
-    client: Client, engine: Engine, task_queue: str, executor: ThreadPoolExecutor
+    client: Client,
+    engine: Engine,
+    task_queue: str,
+    executor: ThreadPoolExecutor,
+    **options: Any,
 ) -> Worker:
-    """A worker for every workflow and activity of Transbordo on `task_queue`."""
+    """A worker for every workflow and activity of Transbordo on `task_queue`
+    (`options` go to temporalio's Worker, e.g. max_cached_workflows)."""
     log_activities = ConversationLog(engine)
     omni = OmniActivities(engine)
     webhooks = WebhookSender(engine)
@@ -39,6 +45,7 @@ def build_worker(
         activity_executor=executor,
         workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
         activity_task_poller_behavior=PollerBehaviorAutoscaling(),
+        **options,
     )
 
 

@@ -11,11 +11,13 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -35,6 +37,10 @@ from workflows.contracts import Contact, ConversationInput, CustomerMessage, Mes
 from workflows.conversation import ENDED, ConversationWorkflow
 
 logger = logging.getLogger(__name__)
+
+
+class _NoWorker(Exception):
+    """No worker answered in time."""
 
 
 class UnknownBot(Exception):
@@ -60,19 +66,25 @@ async def send(
     client: Client, engine: Engine, settings: Settings, bot: str, body: MessageIn
 ) -> Delivery:
     """Deliver one customer message, starting the conversation if none is open."""
-    recorded = log.answer_of(engine, bot, body.contact_id, body.message_id)
+    recorded, open_conversation = await asyncio.to_thread(_known, engine, bot, body)
     if recorded is not None:
         conversation, replies = recorded
         return Delivery(_turn(conversation.id, conversation.status, replies), accepted_only=False)
-    version = bot_store.latest(engine, bot)
+    wid = workflow_id(bot, body.contact_id)
+    message = CustomerMessage(message_id=body.message_id, text=body.text, contact=_contact(body))
+    no_worker = False
+    if open_conversation is not None:
+        try:
+            delivered = await _to_open_conversation(client, settings, wid, message)
+        except _NoWorker:
+            delivered, no_worker = None, True
+        if delivered is not None:
+            return delivered
+    version = await asyncio.to_thread(bot_store.latest, engine, bot)
     if version is None:
         raise UnknownBot(bot)
-    contact = Contact(
-        id=body.contact_id,
-        name=body.contact.name if body.contact else None,
-        extra=body.contact.model_extra or {} if body.contact else {},
-    )
-    message = CustomerMessage(message_id=body.message_id, text=body.text, contact=contact)
+    contact = message.contact
+    assert contact is not None
     start_input = ConversationInput(
         conversation_id=uuid.uuid4().hex,
         bot=bot,
@@ -81,7 +93,6 @@ async def send(
         contact=contact,
         max_updates_per_run=settings.max_messages_per_run,
     )
-    wid = workflow_id(bot, body.contact_id)
     start_options = {
         "id": wid,
         "task_queue": settings.task_queue,
@@ -95,6 +106,8 @@ async def send(
         ),
         "static_summary": f"Conversation with {body.contact_id} on bot {bot} v{version.version}",
     }
+    if no_worker:
+        return await _accept_durably(client, start_input, message, start_options, engine)
     for attempt in range(2):
         operation = WithStartWorkflowOperation(
             ConversationWorkflow.run, start_input, **start_options
@@ -138,6 +151,54 @@ async def send(
     raise MessageRejected("the conversation is ending; send the message again")
 
 
+def _contact(body: MessageIn) -> Contact:
+    return Contact(
+        id=body.contact_id,
+        name=body.contact.name if body.contact else None,
+        extra=body.contact.model_extra or {} if body.contact else {},
+    )
+
+
+def _known(engine: Engine, bot: str, body: MessageIn) -> tuple[Any, Any]:
+    """(the recorded answer to this message_id if it was seen, the open conversation if any)."""
+    recorded = log.answer_of(engine, bot, body.contact_id, body.message_id)
+    if recorded is not None:
+        return recorded, None
+    latest = log.latest_conversation(engine, bot, body.contact_id)
+    return None, latest if latest is not None and latest.status != "ended" else None
+
+
+async def _to_open_conversation(
+    client: Client, settings: Settings, wid: str, message: CustomerMessage
+) -> Delivery | None:
+    """The fast path for an open conversation: a plain Update (no flow in the payload).
+    None when the conversation turns out to have ended: the caller starts a new one."""
+    handle = client.get_workflow_handle(wid)
+    try:
+        reply: TurnReply = await asyncio.wait_for(
+            handle.execute_update(ConversationWorkflow.message, message, id=message.message_id),
+            timeout=settings.reply_timeout_seconds,
+        )
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
+        raise _NoWorker from exc
+    except RPCError:
+        return None  # the workflow has closed
+    except WorkflowUpdateFailedError as exc:
+        reason = getattr(exc.cause, "message", str(exc.cause))
+        if reason == ENDED:
+            await _wait_closed(client, wid)
+            return None
+        raise MessageRejected(reason) from exc
+    return Delivery(
+        TurnPublic(
+            conversation_id=reply.conversation_id,
+            status=reply.status,
+            replies=[public_message(m) for m in reply.replies],
+        ),
+        accepted_only=False,
+    )
+
+
 async def leave(client: Client, workflow_id_: str) -> None:
     try:
         await client.get_workflow_handle(workflow_id_).signal(ConversationWorkflow.leave)
@@ -153,16 +214,36 @@ async def _accept_durably(
     engine: Engine,
 ) -> Delivery:
     logger.warning("no worker answered in time; message %s accepted by signal", message.message_id)
-    await client.start_workflow(
+    handle = await client.start_workflow(
         ConversationWorkflow.run,
         start_input,
         start_signal="deliver",
         start_signal_args=[message],
         **start_options,
     )
-    existing = log.latest_conversation(engine, start_input.bot, start_input.contact.id)
-    open_id = existing.id if existing is not None and existing.status != "ended" else None
-    return Delivery(TurnPublic(conversation_id=open_id, status="accepted", replies=[]), True)
+    running = await _input_of(client, handle)
+    await asyncio.to_thread(
+        log.ensure_conversation,
+        engine,
+        conversation_id=running.conversation_id,
+        workflow_id=handle.id,
+        bot=running.bot,
+        bot_version=running.bot_version,
+        contact_id=running.contact.id,
+        status="bot",
+    )
+    turn = TurnPublic(conversation_id=running.conversation_id, status="accepted", replies=[])
+    return Delivery(turn, accepted_only=True)
+
+
+async def _input_of(client: Client, handle: WorkflowHandle[Any, Any]) -> ConversationInput:
+    """The input the running conversation was started with (ours, or an earlier request's):
+    its first history event holds it, so the id is known even with no worker running."""
+    async for event in handle.fetch_history_events():
+        payloads = event.workflow_execution_started_event_attributes.input.payloads
+        [started] = await client.data_converter.decode(payloads, [ConversationInput])
+        return started  # type: ignore[no-any-return]
+    raise RuntimeError(f"no history for {handle.id}")
 
 
 async def _wait_closed(client: Client, wid: str) -> None:

@@ -73,11 +73,20 @@ def _latest_query(bot: str) -> sa.Select[Any]:
     )
 
 
+_parsed: dict[tuple[str, int, datetime], BotFlow] = {}
+"""Parsed flows by (bot, version, created_at): a published version never changes, so it is
+parsed once (created_at tells apart databases that reuse a bot name and number)."""
+PARSED_CACHE_SIZE = 256
+
+
 def _version(row: sa.Row[Any]) -> BotVersion:
+    key = (row.bot, row.version, row.created_at)
+    flow = _parsed.get(key)
+    if flow is None:
+        flow = BotFlow.model_validate(row.flow)
+        if len(_parsed) >= PARSED_CACHE_SIZE:
+            _parsed.pop(next(iter(_parsed)))
+        _parsed[key] = flow
     return BotVersion(
-        bot=row.bot,
-        version=row.version,
-        source=row.source,
-        flow=BotFlow.model_validate(row.flow),
-        created_at=row.created_at,
+        bot=row.bot, version=row.version, source=row.source, flow=flow, created_at=row.created_at
     )

@@ -17,6 +17,13 @@ from store.tables import conversations, messages
 
 def record_batch(engine: Engine, batch: Any) -> None:
     """Upsert the conversation row and insert the batch's messages (skipping ones already there)."""
+    try:
+        _record(engine, batch)
+    except sa.exc.IntegrityError:  # the API created the row meanwhile: now it is an update
+        _record(engine, batch)
+
+
+def _record(engine: Engine, batch: Any) -> None:
     now = datetime.now(UTC)
     with engine.begin() as conn:
         row = conn.execute(

@@ -23,7 +23,6 @@ from temporalio.client import WorkflowExecutionStatus
 
 from api.app import create_app
 from api.publishing import publish_source
-from store import conversations as conversation_log
 from tests.conftest import api_client, pydantic_client, running_stack
 from transbordo.temporal import BOT, CONTACT, STATUS
 from worker import build_worker
@@ -202,15 +201,12 @@ async def test_a_message_is_accepted_without_a_worker_and_answered_later(dev_env
         assert accepted.status_code == 202, accepted.text
         assert accepted.json()["status"] == "accepted"
         assert accepted.json()["replies"] == []
+        cid = accepted.json()["conversation_id"]  # known at once, though no worker runs
+        waiting = await http.get(f"/api/conversations/{cid}")
+        assert waiting.status_code == 200 and waiting.json()["contact_id"] == contact
 
         with ThreadPoolExecutor(max_workers=4) as executor:
             async with build_worker(client, engine, settings.task_queue, executor):
-
-                async def conversation_id() -> str | None:
-                    row = conversation_log.latest_conversation(engine, "loja", contact)
-                    return row.id if row is not None else accepted.json()["conversation_id"]
-
-                cid = await eventually(conversation_id, "the conversation to be recorded")
 
                 async def answered() -> list[dict[str, Any]] | None:
                     messages = (await http.get(f"/api/conversations/{cid}/messages")).json()

@@ -522,3 +522,103 @@ async def test_webhook_events_are_signed_and_redelivered_after_the_receiver_was_
             headers["webhook-signature"],
         )
         assert event["id"] == headers["webhook-id"]
+
+
+async def test_an_agent_of_another_service_is_refused_on_every_conversation_route(
+    time_env, settings, engine
+):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key))
+        conversation = (await into_queue(http, "alheio"))["conversation_id"]
+        base = f"/api/agent/conversations/{conversation}"
+        routes = [
+            ("pickup", None),
+            ("messages", {"text": "oi"}),
+            ("transfer", {"extension": "200"}),
+            ("finish", {"return_to_bot": True}),
+        ]
+        for action, body in routes:
+            answer = await http.post(f"{base}/{action}", json=body, headers=omni.agent("Caio"))
+            assert answer.status_code == 403, (action, answer.text)
+        unknown = await http.post(
+            "/api/agent/conversations/nao-existe/pickup", headers=omni.agent("Caio")
+        )
+        assert unknown.status_code == 404
+        queue = (await http.get("/api/agent/queue", headers=omni.agent("Caio"))).json()
+        assert queue == []
+
+
+async def test_a_transfer_group_limits_where_transfers_go(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        admin = admin_headers()
+        await http.post(
+            "/api/omni/services", json={"name": "Vendas", "extension": "400"}, headers=admin
+        )
+        services = (await http.get("/api/omni/services", headers=admin)).json()
+        suporte = next(s for s in services if s["name"] == "Suporte")
+        grouped = await http.patch(
+            f"/api/omni/services/{suporte['id']}",
+            json={"transfer_group": ["Vendas"]},
+            headers=admin,
+        )
+        assert grouped.status_code == 200, grouped.text
+        await publish(http, flow(omni.key))
+        conversation = (await into_queue(http, "grupo"))["conversation_id"]
+        await http.post(
+            f"/api/agent/conversations/{conversation}/pickup", headers=omni.agent("Ana")
+        )
+        url = f"/api/agent/conversations/{conversation}/transfer"
+        refused = await http.post(url, json={"service": "Financeiro"}, headers=omni.agent("Ana"))
+        assert refused.status_code == 403 and "Vendas" in refused.json()["detail"]
+        allowed = await http.post(url, json={"service": "Vendas"}, headers=omni.agent("Ana"))
+        assert allowed.status_code == 200
+
+
+async def test_a_worker_killed_in_the_middle_of_a_handoff_loses_nothing(time_env, settings, engine):
+    """The worker stops while the customer waits; a new worker picks everything up again.
+
+    The first worker keeps no workflow cache: a dead worker's sticky queue would otherwise
+    hold the next workflow task until the test server's sticky timeout (a test-server
+    artefact: a real server is told at shutdown)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api.app import create_app
+    from tests.conftest import api_client
+    from worker import build_worker
+
+    client = pydantic_client(time_env)
+    app = create_app(settings, engine=engine, client=client)
+    async with api_client(app) as http:
+        with ThreadPoolExecutor(max_workers=4) as executor:
+            first = build_worker(
+                client, engine, settings.task_queue, executor, max_cached_workflows=0
+            )
+            async with first:
+                omni = await setup_omni(http)
+                await publish(http, flow(omni.key))
+                conversation = (await into_queue(http, "resiste"))["conversation_id"]
+            # no worker now: the customer's message is still accepted, durably
+            body = {"contact_id": "resiste", "message_id": "resiste-3", "text": "ainda aqui"}
+            settings.reply_timeout_seconds = 1
+            accepted = await http.post("/api/bots/loja/messages", json=body)
+            assert accepted.status_code == 202
+            async with build_worker(client, engine, settings.task_queue, executor):
+                settings.reply_timeout_seconds = 10
+                picked = await http.post(
+                    f"/api/agent/conversations/{conversation}/pickup", headers=omni.agent("Ana")
+                )
+                assert picked.status_code == 200, picked.text
+                said = [m["text"] for m in picked.json()["transcript"] if m["from"] == "customer"]
+                assert said == ["oi", "1", "ainda aqui"]
+                finished = await http.post(
+                    f"/api/agent/conversations/{conversation}/finish",
+                    json={"return_to_bot": False},
+                    headers=omni.agent("Ana"),
+                )
+                assert finished.status_code == 200
+                handle = client.get_workflow_handle_for(
+                    ConversationWorkflow.run, "conversation:loja:resiste"
+                )
+                assert (await handle.result()).status == "ended"
