@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workflows.contracts import MAX_MESSAGE_ID_LENGTH, MAX_TEXT_LENGTH
 
@@ -23,6 +23,14 @@ class MessageIn(BaseModel):
     message_id: str = Field(min_length=1, max_length=MAX_MESSAGE_ID_LENGTH)
     text: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH)
     contact: ContactIn | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        """Refused here, before any conversation is started for it."""
+        if not text.strip():
+            raise ValueError("text is empty")
+        return text
 
 
 class MessagePublic(BaseModel):

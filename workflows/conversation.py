@@ -68,6 +68,9 @@ ENDED = "conversation ended"
 """Why a message is refused by a conversation that is closing (the API then starts a new one)."""
 IDLE_LIMIT = timedelta(hours=24)
 """A conversation with no customer message for this long ends by itself."""
+RECORD_BATCHING = "record-batching"
+"""Patch id: recording waits RECORD_BATCH_DELAY to batch (histories before it replay without)."""
+RECORD_BATCH_DELAY = timedelta(milliseconds=200)
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
@@ -693,6 +696,10 @@ class ConversationWorkflow:
         """Record new messages and status in the SQL log, in order, one batch at a time."""
         while True:
             await workflow.wait_condition(lambda: bool(self._outbox) or self._status_dirty)
+            if not self._state.ended and workflow.patched(RECORD_BATCHING):
+                # Gather a moment's messages into one activity: an activity scheduled with
+                # every reply would slow the next customer message (see bench/README.md).
+                await workflow.sleep(RECORD_BATCH_DELAY)
             batch, self._outbox = self._outbox, []
             self._status_dirty = False
             self._recording = True
