@@ -55,6 +55,7 @@ class Carried(BaseModel):
     timeout_generation: int = 0
     handoff: Handoff | None = None
     replied_through: int = 0
+    escapes_fired: list[int] = Field(default_factory=list)
 
 
 class ConversationInput(BaseModel):

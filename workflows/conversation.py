@@ -71,6 +71,8 @@ IDLE_LIMIT = timedelta(hours=24)
 RECORD_BATCHING = "record-batching"
 """Patch id: recording waits RECORD_BATCH_DELAY to batch (histories before it replay without)."""
 RECORD_BATCH_DELAY = timedelta(milliseconds=200)
+ESCAPE_INACTIVITY = "escape-inactivity"
+"""Patch id: inactivity escape routes have timers (histories before it replay without)."""
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
@@ -107,6 +109,7 @@ class ConversationWorkflow:
         self._last_customer_at: datetime | None = carried.last_customer_at if carried else None
         self._generation = carried.timeout_generation if carried else 0
         self._handoff: Handoff | None = carried.handoff if carried else None
+        self._escapes_fired: list[int] = list(carried.escapes_fired) if carried else []
         self._replied_through = carried.replied_through if carried else 0
         self._deadline: datetime | None = None
         self._outbox: list[Message] = []
@@ -188,6 +191,7 @@ class ConversationWorkflow:
         since = self._replied_through
         self._append("customer", text=msg.text, message_id=msg.message_id)
         self._last_customer_at = workflow.now()
+        self._escapes_fired = []
         self._messages_this_run += 1
         if msg.contact and msg.contact.name:
             contact = {**self._state.contact, "name": msg.contact.name}
@@ -590,6 +594,12 @@ class ConversationWorkflow:
                 elif (notify_at := self._notification_deadline(handoff)) and now >= notify_at:
                     self._notify_queue()
                 self._generation += 1
+            elif (due := self._due_escape_route(now)) is not None:
+                self._escapes_fired.append(due)
+                route = self._input.flow.escape_routes[due]
+                flow, state = self._input.flow, self._state
+                await self._follow(lambda: interpreter.escape(flow, state, route))
+                self._generation += 1
             elif self._deadline and now >= self._deadline:
                 self._deadline = None
                 flow, state = self._input.flow, self._state
@@ -614,10 +624,28 @@ class ConversationWorkflow:
             if notify_at := self._notification_deadline(handoff):
                 deadlines.append(notify_at)
         else:
-            deadlines = [self._idle_deadline()]
+            deadlines = [self._idle_deadline(), *self._escape_deadlines().values()]
             if self._deadline is not None:
                 deadlines.append(self._deadline)
         return max(min(deadlines) - now, timedelta(0))
+
+    def _escape_deadlines(self) -> dict[int, datetime]:
+        """When each inactivity escape route ("rota de fuga") fires: once per silence of the
+        customer, only while the bot owns the chat."""
+        routes = self._input.flow.escape_routes
+        timed = [
+            (index, route.inactivity_seconds)
+            for index, route in enumerate(routes)
+            if route.inactivity_seconds and index not in self._escapes_fired
+        ]
+        if not timed or self._status != "bot" or not workflow.patched(ESCAPE_INACTIVITY):
+            return {}
+        since = self._last_customer_at or workflow.now()
+        return {index: since + timedelta(seconds=seconds) for index, seconds in timed}
+
+    def _due_escape_route(self, now: datetime) -> int | None:
+        due = [(at, index) for index, at in self._escape_deadlines().items() if at <= now]
+        return min(due)[1] if due else None
 
     def _abandon_deadline(self, handoff: Handoff) -> datetime:
         """`abandon_seconds` after the customer's last sign of life (or the queueing)."""
@@ -806,6 +834,7 @@ class ConversationWorkflow:
             timeout_generation=self._generation,
             handoff=self._handoff,
             replied_through=self._replied_through,
+            escapes_fired=self._escapes_fired,
         )
         workflow.continue_as_new(self._input.model_copy(update={"carried": carried}))
 
