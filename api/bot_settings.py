@@ -5,9 +5,9 @@ it rewrites the flow's `human_service` and `schedule` sections (ruamel.yaml roun
 comments, key order and flow/block style of untouched parts survive) and publishes the result as
 a new version through `api.publishing.publish_source`, with the same validation as `PUT`.
 
-A key typed into "Chave Omni" is written as given and masked by publishing (`********` in the
-stored source, its hash in the flow). When the stored source already holds the mask, the key is
-kept by writing the stored hash back (`sha256:…`), so a settings change never breaks the key.
+A key typed into "Chave Omni" is written as given and masked by publishing (`HIDDEN-OMNI-KEY`
+in the stored source, its hash in the flow); publishing a source that holds the mask keeps the
+newest version's key, so a settings change never breaks it.
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 from sqlalchemy import Engine
 
-from api.publishing import KEY_HASH_PREFIX, MASK, UNSET_KEY_PREFIX, PublishError, publish_source
+from api.publishing import UNSET_KEY_PREFIX, PublishError, publish_source
 from bots.schedule import _parse_day_key
 from store import bots as bot_store
-from store.omni import key_warning, resolve_integration
 
 _VARIABLE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
@@ -157,26 +156,7 @@ def apply_settings(engine: Engine, bot: str, change: BotSettingsChange) -> Publi
         raise NoSuchBot(bot)
     source = edit_source(current, change)
     version, created, warnings = publish_source(engine, bot, source)
-    return Published(version, created, _hash_key_warnings(engine, version, warnings))
-
-
-def _hash_key_warnings(
-    engine: Engine, version: bot_store.BotVersion, warnings: list[str]
-) -> list[str]:
-    """Publishing checks a key by hashing it, which is wrong for a stored hash written back by
-    `_keep_masked_key`: replace that warning by the check of the hash itself."""
-    service = version.flow.human_service
-    written = _written_key(version.source)
-    if service is None or written is None or not written.startswith(KEY_HASH_PREFIX):
-        return warnings
-    wrong = key_warning(engine, version.bot, written)
-    kept = [w for w in warnings if w != wrong]
-    if resolve_integration(engine, version.bot, written[len(KEY_HASH_PREFIX) :], None) is None:
-        kept.append(
-            f"the omni_key of bot {version.bot!r} no longer matches a live Omni integration"
-            " (revoked, rotated or its service deleted); paste a new API key"
-        )
-    return kept
+    return Published(version, created, warnings)
 
 
 def edit_source(current: bot_store.BotVersion, change: BotSettingsChange) -> str:
@@ -189,9 +169,7 @@ def edit_source(current: bot_store.BotVersion, change: BotSettingsChange) -> str
     if not isinstance(doc, CommentedMap):
         raise PublishError([{"line": 1, "column": 1, "message": "the bot file is not a mapping"}])
     if change.human_service is not None:
-        _edit_human_service(doc, change.human_service, current)
-    elif _section(doc, "human_service") is not None:
-        _keep_masked_key(_section(doc, "human_service"), current)
+        _edit_human_service(doc, change.human_service)
     if change.schedule is not None:
         _edit_schedule(doc, change.schedule)
     out = io.StringIO()
@@ -235,27 +213,14 @@ def _set(node: CommentedMap, key: str, value: Any) -> None:
         node[key] = value
 
 
-def _edit_human_service(
-    doc: CommentedMap, change: HumanServiceChange, current: bot_store.BotVersion
-) -> None:
+def _edit_human_service(doc: CommentedMap, change: HumanServiceChange) -> None:
     node = _ensure_section(doc, "human_service", after=("bot",))
     if "platform" not in node or change.platform is not None:
         _set(node, "platform", change.platform or "omni_v2")
     if change.omni_key is not None:
         _set(node, "omni_key", DoubleQuotedScalarString(change.omni_key.strip()))
-    else:
-        _keep_masked_key(node, current)
     if change.wait_time_notice is not None:
         _set(node, "wait_time_notice", change.wait_time_notice)
-
-
-def _keep_masked_key(node: Any, current: bot_store.BotVersion) -> None:
-    """A masked key in the source cannot be published again: write back the stored hash."""
-    if not isinstance(node, CommentedMap) or str(node.get("omni_key")) != MASK:
-        return
-    service = current.flow.human_service
-    if service is not None and service.omni_key.startswith(KEY_HASH_PREFIX):
-        node["omni_key"] = DoubleQuotedScalarString(service.omni_key)
 
 
 def _edit_schedule(doc: CommentedMap, change: ScheduleChange) -> None:

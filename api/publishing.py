@@ -16,10 +16,11 @@ from bots.loader import FlowError, load_flow
 from bots.models import BotFlow
 from omni.keys import hash_key
 from store import bots as bot_store
-from store.omni import key_warning
+from store.omni import key_warning, resolve_integration
 
 KEY_HASH_PREFIX = "sha256:"
-MASK = "********"
+MASK = "HIDDEN-OMNI-KEY"
+"""Stands where a literal key was in a stored source (plain YAML text: no quoting needed)."""
 UNSET_KEY_PREFIX = "unset:"
 _OMNI_KEY_VARIABLE = re.compile(r"""^\s*omni_key:\s*["']?\$\{([A-Za-z_][A-Za-z0-9_]*)\}""", re.M)
 
@@ -46,6 +47,7 @@ def publish_source(
         raise PublishError(
             [{"line": 1, "column": 1, "message": f"the file is bot {flow.bot!r}, not {bot!r}"}]
         )
+    flow = _with_kept_key(engine, flow)
     warnings = _key_warnings(engine, flow)
     flow, source = _without_plain_key(flow, source)
     version, created = bot_store.publish(engine, flow, source)
@@ -61,6 +63,21 @@ def _environment(source: str) -> dict[str, str]:
     return env
 
 
+def _with_kept_key(engine: Engine, flow: BotFlow) -> BotFlow:
+    """A source downloaded from here has its key masked: publishing it again keeps the key of
+    the newest version (its hash) instead of hashing the mask."""
+    service = flow.human_service
+    if service is None or service.omni_key != MASK:
+        return flow
+    current = bot_store.latest(engine, flow.bot)
+    kept = current.flow.human_service if current is not None else None
+    if kept is None or not kept.omni_key.startswith(KEY_HASH_PREFIX):
+        return flow
+    return flow.model_copy(
+        update={"human_service": service.model_copy(update={"omni_key": kept.omni_key})}
+    )
+
+
 def _key_warnings(engine: Engine, flow: BotFlow) -> list[str]:
     if flow.human_service is None:
         return []
@@ -68,13 +85,24 @@ def _key_warnings(engine: Engine, flow: BotFlow) -> list[str]:
     if key.startswith(UNSET_KEY_PREFIX):
         name = key.removeprefix(UNSET_KEY_PREFIX)
         return [f"environment variable {name} is not set: the Humano block will be unavailable"]
-    warning = key_warning(engine, flow.bot, flow.human_service.omni_key)
+    if key == MASK:
+        return ["the omni_key is masked and no earlier version has a key: paste the API key"]
+    if key.startswith(KEY_HASH_PREFIX):  # an already hashed key (kept, or written back)
+        if resolve_integration(engine, flow.bot, key.removeprefix(KEY_HASH_PREFIX), None):
+            return []
+        return [
+            f"the omni_key of bot {flow.bot!r} matches no live Omni integration"
+            " (revoked, rotated or its service deleted); paste a new API key"
+        ]
+    warning = key_warning(engine, flow.bot, key)
     return [warning] if warning else []
 
 
 def _without_plain_key(flow: BotFlow, source: str) -> tuple[BotFlow, str]:
     service = flow.human_service
-    if service is None or service.omni_key.startswith((KEY_HASH_PREFIX, UNSET_KEY_PREFIX)):
+    if service is None or service.omni_key == MASK:
+        return flow, source
+    if service.omni_key.startswith((KEY_HASH_PREFIX, UNSET_KEY_PREFIX)):
         return flow, source
     key = service.omni_key
     digest = KEY_HASH_PREFIX + hash_key(key)

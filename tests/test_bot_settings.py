@@ -137,7 +137,7 @@ async def test_a_typed_key_is_stored_hashed_and_survives_later_changes(admin_api
     )
     assert answer.status_code == 201 and answer.json()["warnings"] == []
     source = await source_of(admin_api, "loja")
-    assert key not in source and 'omni_key: "********"' in source
+    assert key not in source and 'omni_key: "HIDDEN-OMNI-KEY"' in source
     settings = (await admin_api.get("/api/bots/loja/settings", headers=admin)).json()
     assert settings["omni_key"] == {"state": "configured", "variable": None}
     assert "omni_key" not in settings["human_service"]

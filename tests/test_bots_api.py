@@ -113,3 +113,27 @@ async def test_bots_of_the_flows_folder_are_published_at_start_up(settings, engi
     async with api_client(app) as http:
         listed = (await http.get("/api/bots", headers=admin_headers())).json()
     assert [b["bot"] for b in listed] == ["faq"]
+
+
+async def test_a_downloaded_source_published_again_keeps_its_key(settings, engine, time_env):
+    app = create_app(settings, engine=engine, client=pydantic_client(time_env))
+    async with api_client(app) as http:
+        await http.post("/api/omni/services", json={"name": "Suporte"}, headers=admin_headers())
+        key = (
+            await http.post(
+                "/api/omni/integrations",
+                json={"service": "Suporte", "bot": "loja"},
+                headers=admin_headers(),
+            )
+        ).json()["api_key"]
+        await http.put("/api/bots/loja", content=with_key(key), headers=YAML)
+        first = (await http.get("/api/bots/loja", headers=admin_headers())).json()
+        downloaded = (await http.get("/api/bots/loja/source", headers=admin_headers())).text
+        assert "HIDDEN-OMNI-KEY" in downloaded and key not in downloaded
+        edited = downloaded.replace("humano: {type: human", "humano: {type: human, text: Oi")
+        again = await http.put("/api/bots/loja", content=edited, headers=YAML)
+        assert again.status_code == 201 and again.json()["warnings"] == []
+        second = (await http.get("/api/bots/loja", headers=admin_headers())).json()
+        assert second["version"] == 2
+        kept = second["flow"]["human_service"]["omni_key"]
+        assert kept == first["flow"]["human_service"]["omni_key"]
