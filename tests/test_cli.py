@@ -14,7 +14,8 @@ import pytest
 
 from api.app import create_app
 from tests.conftest import pydantic_client, running_stack
-from tests.test_channel_dev_server import DEADLINE_SECONDS, LOJA_YAML, serving
+from tests.live import DEADLINE_SECONDS, serving
+from tests.test_channel_dev_server import LOJA_YAML
 
 REPO = Path(__file__).resolve().parents[1]
 BLOCK_TYPES = {"message", "question", "menu", "condition", "set", "http", "human", "end"}

@@ -109,7 +109,7 @@ def _queue_items(engine: EngineDep, agent: AgentPublic) -> list[QueueItem]:
 async def stream(request: Request, agent: AgentDep, engine: EngineDep) -> StreamingResponse:
     """Server-Sent Events for the agent screen: `queue` (the waiting list of the agent's
     services, on change), `conversations` (the ones the agent has, on change) and `message`
-    (each new message of those conversations)."""
+    (each new message of those conversations; all of a conversation taken while connected)."""
     return StreamingResponse(
         _agent_events(engine, agent, request),
         media_type="text/event-stream",
@@ -135,9 +135,13 @@ async def _agent_events(
         mine = sorted(entry.conversation_id for entry in entries)
         if first or mine != sorted(last_seen):
             for conversation_id in mine:
-                if conversation_id not in last_seen:
+                if conversation_id in last_seen:
+                    continue
+                if first:  # the screen loads these itself: only what is new from now on
                     row = await asyncio.to_thread(log.get_conversation, engine, conversation_id)
                     last_seen[conversation_id] = row.last_seq if row is not None else 0
+                else:  # taken while connected: its whole transcript, so nothing is missed
+                    last_seen[conversation_id] = 0
             last_seen = {c: s for c, s in last_seen.items() if c in mine}
             yield _event("conversations", mine)
         for conversation_id, seen in list(last_seen.items()):
