@@ -160,12 +160,14 @@ def _contact(body: MessageIn) -> Contact:
 
 
 def _known(engine: Engine, bot: str, body: MessageIn) -> tuple[Any, Any]:
-    """(the recorded answer to this message_id if it was seen, the open conversation if any)."""
-    recorded = log.answer_of(engine, bot, body.contact_id, body.message_id)
-    if recorded is not None:
-        return recorded, None
+    """(the recorded answer to this message_id if it was seen, the open conversation if any).
+
+    An open conversation deduplicates message ids itself (the workflow remembers them), so the
+    SQL log is searched for a replay only when no conversation is open."""
     latest = log.latest_conversation(engine, bot, body.contact_id)
-    return None, latest if latest is not None and latest.status != "ended" else None
+    if latest is not None and latest.status != "ended":
+        return None, latest
+    return log.answer_of(engine, bot, body.contact_id, body.message_id), None
 
 
 async def _to_open_conversation(
