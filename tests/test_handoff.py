@@ -10,7 +10,7 @@ import asyncio
 import json
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
@@ -138,6 +138,8 @@ async def test_handoff_pickup_messages_and_back_to_the_bot(time_env, settings, e
 
         waiting = (await say(http, "5511", "5511-3", "alguém aí?"))["replies"]
         assert waiting == []  # the bot is silent while the customer waits for a human
+        again = (await say(http, "5511", "5511-3b", "?"))["replies"]
+        assert again == []  # and the estimated wait is told once only
 
         queue = (await http.get("/api/agent/queue", headers=omni.agent("Ana"))).json()
         assert [(q["conversation_id"], q["service"]) for q in queue] == [(conversation, "Suporte")]
@@ -150,7 +152,7 @@ async def test_handoff_pickup_messages_and_back_to_the_bot(time_env, settings, e
         taken = picked.json()
         assert taken["service"] == "Suporte"
         customer_said = [m["text"] for m in taken["transcript"] if m["from"] == "customer"]
-        assert customer_said == ["oi", "1", "alguém aí?"]
+        assert customer_said == ["oi", "1", "alguém aí?", "?"]
 
         sent = await http.post(
             f"/api/agent/conversations/{conversation}/messages",
@@ -278,8 +280,11 @@ async def test_queue_notifications_arrive_at_their_interval(time_env, settings, 
         sent = [m for m in transcript if m["kind"] == "card"]
         assert len(sent) == 3
         assert sent[0]["data"]["cards"][0]["title"] == "Enquanto espera"
-        times = [m["at"] for m in sent]
-        assert times == sorted(times)
+        queued_at = datetime.fromisoformat(
+            next(m["at"] for m in transcript if m["text"].startswith("Vou te transferir"))
+        )
+        offsets = [(datetime.fromisoformat(m["at"]) - queued_at).total_seconds() for m in sent]
+        assert [round(o) for o in offsets] == [300, 600, 900]  # the service's interval
 
 
 async def test_closed_outside_hours_with_the_next_opening(time_env, settings, engine):
@@ -622,3 +627,54 @@ async def test_a_worker_killed_in_the_middle_of_a_handoff_loses_nothing(time_env
                     ConversationWorkflow.run, "conversation:loja:resiste"
                 )
                 assert (await handle.result()).status == "ended"
+
+
+async def test_closed_on_a_holiday(time_env, settings, engine):
+    server_now = await time_env.get_current_time()
+    today = server_now.astimezone(ZoneInfo("America/Sao_Paulo")).date()
+    schedule = f"""schedule:
+  timezone: America/Sao_Paulo
+  hours: {{mon-sun: ["00:00-24:00"]}}
+  holidays:
+    - {{date: "{today.isoformat()}", name: Feriado de teste}}"""
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key, schedule=schedule))
+        await say(http, "feriado", "1", "oi")
+        [closed] = texts(await say(http, "feriado", "2", "1"))
+        assert closed == "Estamos fechados. Voltamos amanhã às 00:00."
+
+
+async def test_check_hours_off_hands_over_even_when_closed(time_env, settings, engine):
+    schedule = """schedule:
+  timezone: America/Sao_Paulo
+  hours: {mon-sun: ["08:00-18:00"]}
+  emergency_closed: true"""
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        options = "\n    check_hours: false"
+        await publish(http, flow(omni.key, schedule=schedule, options=options))
+        await say(http, "sempre", "1", "oi")
+        assert (await say(http, "sempre", "2", "1"))["status"] == "waiting"
+
+
+async def test_the_block_may_hand_over_to_any_service_the_bot_is_integrated_with(
+    time_env, settings, engine
+):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key, service="Financeiro"))
+        await say(http, "fin", "1", "oi")
+        refused = await say(http, "fin", "2", "1")  # no integration of loja with Financeiro
+        assert texts(refused) == ["Atendimento humano indisponível."]
+        added = await http.post(
+            "/api/omni/integrations",
+            json={"service": "Financeiro", "bot": "loja"},
+            headers=admin_headers(),
+        )
+        assert added.status_code == 201
+        await say(http, "fin2", "1", "oi")
+        queued = await say(http, "fin2", "2", "1")  # the Suporte key proves the bot
+        assert queued["status"] == "waiting"
+        queue = (await http.get("/api/agent/queue", headers=omni.agent("Caio"))).json()
+        assert [q["service"] for q in queue] == ["Financeiro"]
