@@ -1,4 +1,4 @@
-"""The `transbordo` command: up, worker, api, validate, schema, chat."""
+"""The `transbordo` command: up, worker, api, validate, schema, chat, test, replay."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from transbordo.settings import Settings
 
@@ -39,6 +40,25 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument("--contact", default=None, help="contact id (default: a new one)")
     chat.add_argument("--name", default=None, help="contact name")
 
+    test = commands.add_parser("test", help="run conversation tests (*.test.yaml) of the bots")
+    test.add_argument("paths", nargs="+", type=Path, help="test files or folders (flows/)")
+    test.add_argument("-k", dest="name", default=None, help="only tests whose name contains this")
+
+    replay = commands.add_parser(
+        "replay", help="replay conversation histories against this code (non-determinism check)"
+    )
+    replay.add_argument("files", nargs="*", type=Path, help="exported history JSON files")
+    replay.add_argument(
+        "--query",
+        default=None,
+        help="a visibility filter added to the default (conversations running or closed within"
+        " --hours), e.g. 'ConversationStatus = \"waiting\"'",
+    )
+    replay.add_argument("--limit", type=int, default=100, help="histories at most (default 100)")
+    replay.add_argument(
+        "--hours", type=float, default=24, help="closed conversations this recent (default 24)"
+    )
+
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -68,7 +88,23 @@ def main(argv: list[str] | None = None) -> int:
             settings = Settings()
             api_url = args.api or f"http://{settings.api_host}:{settings.api_port}"
             return run_chat(api_url, args.bot, args.contact, args.name)
+        case "test":
+            from transbordo import flowtest
+
+            _exit(flowtest.main(args.paths, args.name))
+        case "replay":
+            from transbordo import replay
+
+            _exit(replay.main(Settings(), args.files, args.query, args.limit, args.hours))
     return 2
+
+
+def _exit(code: int) -> NoReturn:
+    """Leave without the interpreter's teardown, where the Temporal SDK can crash after all
+    work is done (sdk-python#300) and turn the exit code into 134."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _server_flags(parser: argparse.ArgumentParser) -> None:
