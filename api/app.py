@@ -46,9 +46,9 @@ def create_app(
         lifespan=lifespan,
     )
     from api import pages
-    from api.routes import agent, bot_settings, bots, channel, omni
+    from api.routes import agent, agent_transfer, bot_settings, bots, channel, omni
 
-    for module in (channel, bots, bot_settings, omni, agent):
+    for module in (channel, bots, bot_settings, omni, agent, agent_transfer):
         app.include_router(module.router, prefix="/api")
     pages.install(app)
     return app

@@ -19,6 +19,8 @@ from store import queue
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+STARTER_FLOW = (HERE / "templates" / "starter_flow.yaml").read_text(encoding="utf-8")
+"""The small pt-BR flow (with a Humano block) that "Criar novo bot" starts from."""
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 supervisor = APIRouter(prefix="/api", tags=["supervisor"], dependencies=[Depends(require_admin)])
@@ -37,8 +39,13 @@ PAGES: dict[str, tuple[str, str, dict[str, str]]] = {
         "Digital Contact Bots",
         {"area": "omni", "section": "integracoes"},
     ),
+    "/omni/caixa-postal": (
+        "caixa_postal.html",
+        "Caixa Postal",
+        {"area": "omni", "section": "caixa-postal"},
+    ),
     "/supervisor": ("supervisor.html", "Supervisor", {"area": "omni", "section": "supervisor"}),
-    "/bots": ("bots.html", "Bots", {"area": "bots", "section": "bots"}),
+    "/bots": ("bots.html", "Bots", {"area": "bots", "section": "bots", "starter": STARTER_FLOW}),
     "/atendimento": ("atendimento.html", "Tela de Atendimento", {"area": "atendimento"}),
 }
 """Path → (template, title, context): shells with no data in them, so they are public."""

@@ -27,6 +27,7 @@ PUBLIC_EXACT = {
     ("GET", "/omni/agentes"),
     ("GET", "/omni/integracoes"),
     ("GET", "/omni/integracoes/digital-contact-bots"),
+    ("GET", "/omni/caixa-postal"),
     ("GET", "/supervisor"),
     ("GET", "/bots"),
     ("GET", "/bots/{bot}/atendimento-humano"),

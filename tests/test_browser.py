@@ -1,11 +1,15 @@
 """The seed's seven steps through the pages, in a real Chromium, against a real server.
 
-An empty system; the bot `loja` is published first (step 1 has no screen: bots are YAML). Then
-everything goes through the pages: the service "Suporte", the integration and its key (copied
-to the clipboard), the bot's Atendimento Humano with that key, hours and a day off, the Humano
-block; then a customer in the web chat reaches the Humano block, an agent picks the conversation
-up in the Tela de Atendimento, they talk both ways, the agent hands the customer back to the bot
-and the bot goes on. Screenshots go to test-output/screenshots/; a console error fails the test.
+An empty system (two services made over the API: Financeiro and the hidden Diretoria); then
+everything goes through the pages: the bot `loja` created by pasting its YAML (a broken version
+first: its problem is listed by line next to the editor), the service "Suporte", the integration
+and its key (copied to the clipboard), the bot's Atendimento Humano with that key, hours and a
+day off, the Humano block, an edit of the YAML on the bot's page; then a customer in the web chat
+reaches the Humano block, an agent picks the conversation up in the Tela de Atendimento, they
+talk both ways, the agent transfers it to a service of the list the rules allow, picks it up
+there and hands the customer back to the bot, and the bot goes on. Last, with nobody available,
+a customer leaves a message in the Caixa Postal and the admin reads it on its page.
+Screenshots go to test-output/screenshots/; a console error fails the test.
 
 Needs Debian's chromium at /usr/bin/chromium (`.ci/run` installs it); never `playwright install`.
 """
@@ -23,9 +27,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import uvicorn
 
+from store.tables import conversations
 from tests.conftest import ADMIN_TOKEN, _end_open_conversations, admin_headers, pydantic_client
+from workflows.conversation import ConversationWorkflow
 
 playwright_api = pytest.importorskip("playwright.async_api")
 pytestmark = pytest.mark.asyncio
@@ -68,7 +75,7 @@ blocks:
     text: Vou te transferir para um especialista.
     show_agent_name: true
     check_hours: false                 # the test must not depend on the clock
-    on: {finished: depois, closed: fim, unavailable: indisponivel}
+    on: {finished: depois, closed: fim, unavailable: indisponivel, voicemail: fim}
     next: fim
   depois: {type: message, text: "Obrigado por falar com {{ agent.name }}. Algo mais?", next: menu}
   indisponivel: {type: end, text: Atendimento humano indisponível.}
@@ -156,16 +163,12 @@ async def test_the_seeds_seven_steps_then_a_handoff_through_the_pages(
     console = Console()
     async with live_server(time_env, settings, engine) as base:
         async with httpx.AsyncClient(base_url=base) as http:
-            # 1. the chatbot exists (published from YAML) before the integration
-            published = await http.put(
-                "/api/bots/loja",
-                content=FLOW,
-                headers={**admin_headers(), "Content-Type": "text/yaml"},
-            )
-            assert published.status_code == 201, published.text
-            financeiro = {"name": "Financeiro", "extension": "200"}
-            made = await http.post("/api/omni/services", json=financeiro, headers=admin_headers())
-            assert made.status_code == 201
+            for service in (
+                {"name": "Financeiro", "extension": "200"},
+                {"name": "Diretoria", "extension": "300", "hidden": True},
+            ):
+                made = await http.post("/api/omni/services", json=service, headers=admin_headers())
+                assert made.status_code == 201, made.text
 
         context = await browser.new_context(
             locale="pt-BR", viewport={"width": 1366, "height": 850}, base_url=base
@@ -175,11 +178,50 @@ async def test_the_seeds_seven_steps_then_a_handoff_through_the_pages(
         console.watch(admin)
         admin.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
 
-        # 2. Omni → Administrativo → Serviços → Novo Serviço
-        await admin.goto("/omni/servicos")
+        # 1. Digital Contact Bots → Bots → Criar novo bot: Nome do bot and the flow in YAML
+        await admin.goto("/bots")
         await expect(admin.get_by_role("heading", name="Entrar como administrador")).to_be_visible()
         await admin.get_by_label("Token de administrador").fill(ADMIN_TOKEN)
         await admin.get_by_role("button", name="Entrar").click()
+        await expect(admin.locator("#bots")).to_contain_text("Nenhum bot publicado")
+        await admin.get_by_role("button", name="Criar novo bot").click()
+        create = admin.locator("#bot-form")
+        source = create.get_by_label("Fluxo (YAML)")
+        await expect(source).to_have_value(re.compile(r"type: human"))  # the starter flow
+        await create.get_by_label("Nome do bot").fill("loja")
+        await expect(source).to_have_value(re.compile(r"^bot: loja$", re.M))
+        await expect(source).to_have_value(re.compile(r"\$\{LOJA_OMNI_KEY\}"))
+        broken = FLOW.replace("{label: Encerrar, next: fim}", "{label: Encerrar, next: fimm}")
+        line = broken.splitlines().index("      - {label: Encerrar, next: fimm}") + 1
+        await source.fill(broken)
+        await create.get_by_role("button", name="Salvar").click()
+        issue = create.locator(".issue-list .issue")
+        await expect(issue).to_have_count(1)
+        await expect(issue).to_contain_text(f"Linha {line}, coluna")
+        await expect(issue).to_contain_text("fimm")
+        await expect(create.locator(".gutter .bad")).to_have_text(str(line))
+        await expect(create.locator(".form-error")).to_contain_text("problemas")
+        await issue.get_by_role("button").press("Enter")  # keyboard: to the line of the problem
+        await expect(source).to_be_focused()
+        cursor_line = await source.evaluate(
+            "(t) => t.value.slice(0, t.selectionStart).split('\\n').length"
+        )
+        assert cursor_line == line
+        await shot(admin, "00-criar-bot-erro")
+        await source.fill(FLOW)
+        await create.get_by_role("button", name="Salvar").click()
+        created = admin.locator("#created")
+        await expect(created).to_contain_text("Bot loja criado")
+        await expect(created).to_contain_text("versão 1")
+        await expect(created.locator(".notice.warn")).to_contain_text(
+            "${TRANSBORDO_BROWSER_TEST_UNSET_KEY} não está definida"
+        )
+        await expect(admin.locator("#bots tr[data-bot='loja']")).to_contain_text("1")
+        await expect(admin.locator("#create")).to_be_hidden()
+        await shot(admin, "00-bot-criado")
+
+        # 2. Omni → Administrativo → Serviços → Novo Serviço (the admin token is kept in the tab)
+        await admin.goto("/omni/servicos")
         await expect(admin.locator("#services tr[data-service='Financeiro']")).to_be_visible()
         await admin.get_by_role("button", name="Novo Serviço").click()
         form = admin.locator("#service-form")
@@ -187,6 +229,7 @@ async def test_the_seeds_seven_steps_then_a_handoff_through_the_pages(
         await form.get_by_label("Atendimento (%)").fill("150")
         await form.get_by_label("Tempo Atendimento (s)").fill("60")
         await form.get_by_label("Tempo Abandono (s)").fill("600")
+        await form.get_by_label("Tempo de Caixa Postal (s)").fill("60")
         await form.get_by_label("Ramal", exact=True).fill("100")
         await form.get_by_label("Agrupar serviços para transferência").check()
         await form.get_by_label("Financeiro").check()
@@ -204,11 +247,12 @@ async def test_the_seeds_seven_steps_then_a_handoff_through_the_pages(
         await expect(row).to_contain_text("Transfere para: Financeiro")
         await shot(admin, "02-servicos")
 
-        # agents work the Tela de Atendimento with a token made here
+        # agents work the Tela de Atendimento with a token made here; Ana works both queues
         await admin.goto("/omni/agentes")
         await admin.get_by_role("button", name="Novo atendente").click()
         await admin.locator("#agent-form").get_by_label("Nome").fill("Ana")
         await admin.locator("#agent-form").get_by_label("Suporte").check()
+        await admin.locator("#agent-form").get_by_label("Financeiro").check()
         await admin.locator("#agent-form").get_by_role("button", name="Salvar").click()
         await expect(admin.locator("#token-value")).to_have_value(re.compile(r"^tba_"))
         agent_token = await admin.locator("#token-value").input_value()
@@ -290,6 +334,38 @@ async def test_the_seeds_seven_steps_then_a_handoff_through_the_pages(
         assert "wait_time_notice: once" in yaml_text and key not in yaml_text
         await shot(admin, "07-atendimento-humano")
 
+        # the YAML edited on the bot's page: the editor holds the newest source (key masked);
+        # saving it publishes version 5 and keeps the key
+        edit = admin.locator("#yaml-form")
+        editor = edit.get_by_label("Fluxo (YAML)")
+        assert await editor.input_value() == yaml_text
+        await editor.fill(yaml_text.replace("text: Obrigado pelo contato!", "text: ["))
+        await edit.get_by_role("button", name="Salvar").click()
+        await expect(edit.locator(".issue-list .issue")).to_contain_text("Linha")
+        await expect(admin.locator("#version-line")).to_have_text("Versão 4 publicada")
+        edited = yaml_text.replace("Obrigado pelo contato!", "Obrigado pelo contato! Volte sempre.")
+        await editor.fill(edited)
+        await editor.press("Control+Enter")
+        await expect(admin.locator("#version-line")).to_have_text("Versão 5 publicada")
+        await expect(edit.locator(".issue-list .issue")).to_have_count(0)
+        await expect(edit.locator(".issues .notice.ok")).to_have_text("Versão 5 publicada.")
+        await expect(admin.locator("#key-state")).to_contain_text("Chave configurada")
+        await expect(admin.locator("#published .notice.warn")).to_have_count(0)
+        await expect(editor).to_have_value(edited)
+        await shot(admin, "07b-editar-yaml")
+
+        # the agent logs in and goes available before the customer arrives (with nobody
+        # available, Suporte's Caixa Postal would take the customer)
+        agent = await context.new_page()
+        console.watch(agent)
+        await agent.goto("/atendimento")
+        await agent.get_by_label("Token do atendente").fill(agent_token)
+        await agent.get_by_role("button", name="Entrar").click()
+        await expect(agent.locator("#agent-line")).to_contain_text("Ana")
+        await agent.locator(".segmented label", has_text="Disponível").click()
+        await expect(agent.locator("#toast")).to_contain_text("Disponível")
+        await expect(agent.locator("#live")).to_have_text("ao vivo")
+
         # the customer, in the web chat, reaches the Humano block
         customer = await context.new_page()
         console.watch(customer)
@@ -304,18 +380,9 @@ async def test_the_seeds_seven_steps_then_a_handoff_through_the_pages(
         await expect(customer.locator(".wait")).to_contain_text("Tempo estimado de espera")
         await shot(customer, "08-web-chat-na-fila")
 
-        # the agent logs in, goes available, sees the queue live and picks the conversation up
-        agent = await context.new_page()
-        console.watch(agent)
-        await agent.goto("/atendimento")
-        await agent.get_by_label("Token do atendente").fill(agent_token)
-        await agent.get_by_role("button", name="Entrar").click()
-        await expect(agent.locator("#agent-line")).to_contain_text("Ana")
-        await agent.locator(".segmented label", has_text="Disponível").click()
-        await expect(agent.locator("#toast")).to_contain_text("Disponível")
+        # the agent sees the queue live and picks the conversation up
         group = agent.locator(".queue-group[data-service='Suporte']")
         await expect(group).to_contain_text("1 aguardando")
-        await expect(agent.locator("#live")).to_have_text("ao vivo")
         await shot(agent, "09-tela-de-atendimento-fila")
         await agent.get_by_role("button", name="Atender próximo").click()
         transcript = agent.locator("#transcript")
@@ -339,10 +406,11 @@ async def test_the_seeds_seven_steps_then_a_handoff_through_the_pages(
         await shot(customer, "11-web-chat-com-atendente")
 
         # a refused transfer shows its reason; an unknown extension too
-        await agent.get_by_label("ou Ramal").fill("999")
-        await agent.locator("#transfer-form").get_by_role("button", name="Transferir").click()
-        await expect(agent.locator("#transfer-form .form-error")).to_contain_text("recusada")
-        await agent.get_by_label("ou Ramal").fill("")
+        transfer = agent.locator("#transfer-form")
+        await transfer.get_by_label("ou Ramal").fill("999")
+        await transfer.get_by_role("button", name="Transferir").click()
+        await expect(transfer.locator(".form-error")).to_contain_text("recusada")
+        await transfer.get_by_label("ou Ramal").fill("")
 
         # the supervisor sees the conversation in service and Ana's load
         supervisor = admin  # the same tab: the admin token lives in its sessionStorage
@@ -351,6 +419,31 @@ async def test_the_seeds_seven_steps_then_a_handoff_through_the_pages(
         await expect(suporte.locator("td").nth(1)).to_have_text("1")  # in service
         await expect(supervisor.locator("#agent-rows")).to_contain_text("1 / 1")
         await shot(supervisor, "12-supervisor")
+
+        # the transfer offers what the rules allow: Suporte's group is Financeiro only
+        # (Diretoria is hidden, Suporte is where it is)
+        targets = transfer.get_by_label("Serviço")
+        await expect(targets.locator("option")).to_have_text(
+            ["Escolha um serviço…", "Financeiro — ramal 200"]
+        )
+        await targets.select_option("Financeiro")
+        await transfer.get_by_role("button", name="Transferir").click()
+        await expect(agent.locator("#toast")).to_contain_text("transferida para Financeiro")
+        await expect(agent.locator("#no-conversation")).to_be_visible()
+        financeiro = agent.locator(".queue-group[data-service='Financeiro']")
+        await expect(financeiro).to_contain_text("1 aguardando")
+        await shot(agent, "12b-tela-de-atendimento-transferida")
+        await financeiro.get_by_role("button", name=re.compile("^Atender conversa")).click()
+        await expect(agent.locator("#conv-info")).to_contain_text("Serviço Financeiro")
+        await expect(targets.locator("option")).to_have_text(  # Financeiro has no group
+            ["Escolha um serviço…", "Suporte — ramal 100"]
+        )
+        await expect(
+            transcript.locator(".msg.customer", has_text="trocar um produto")
+        ).to_be_visible()
+        await targets.select_option("Suporte")
+        await shot(agent, "12c-tela-de-atendimento-transferir")
+        await targets.select_option("")
 
         # the agent hands the customer back to the bot, and the bot goes on
         await agent.get_by_role("button", name="Finalizar e voltar ao bot").click()
@@ -361,12 +454,63 @@ async def test_the_seeds_seven_steps_then_a_handoff_through_the_pages(
         ).to_be_visible()
         await customer.locator(".msg.menu").last.get_by_role("button", name="Encerrar").click()
         await expect(
-            customer.locator(".msg.bot", has_text="Obrigado pelo contato!")
-        ).to_be_visible()
+            customer.locator(".msg.bot", has_text="Obrigado pelo contato! Volte sempre.")
+        ).to_be_visible()  # version 5, edited on the bot's page
         await expect(customer.locator("#status-line")).to_contain_text("Conversa encerrada")
         await shot(customer, "13-web-chat-de-volta-ao-bot")
         await expect(suporte.locator("td").nth(2)).to_contain_text("1 (1 no prazo)")
         await shot(supervisor, "14-supervisor-depois")
+
+        # nobody available: the next customer leaves a message in Suporte's Caixa Postal
+        await agent.locator(".segmented label", has_text="Offline").click()
+        await expect(agent.locator("#toast")).to_contain_text("Offline")
+        await customer.get_by_role("button", name="Nova conversa").click()
+        await customer.get_by_label("Mensagem", exact=True).fill("oi")
+        await customer.get_by_label("Mensagem", exact=True).press("Enter")
+        await customer.get_by_role("button", name="Falar com um especialista").click()
+        await expect(customer.locator(".msg.bot", has_text="Deixe sua mensagem")).to_be_visible()
+        await customer.get_by_label("Mensagem", exact=True).fill("Meu pedido 123 não chegou.")
+        await customer.get_by_label("Mensagem", exact=True).press("Enter")
+        await expect(customer.locator(".msg.customer", has_text="pedido 123")).to_be_visible()
+        conversation_id = await customer.evaluate(
+            "localStorage.getItem('transbordo.chat.loja.conversation')"
+        )
+        with engine.connect() as conn:
+            workflow_id = conn.execute(
+                sa.select(conversations.c.workflow_id).where(conversations.c.id == conversation_id)
+            ).scalar_one()
+        handle = pydantic_client(time_env).get_workflow_handle_for(
+            ConversationWorkflow.run, workflow_id
+        )
+        async with time_env.time_skipping_unlocked():  # the 60 s of Caixa Postal pass
+            assert (await handle.result()).status == "ended"
+        await expect(
+            customer.locator(".msg.bot", has_text="Recebemos sua mensagem")
+        ).to_be_visible()
+        await shot(customer, "15-web-chat-caixa-postal")
+
+        # Omni → Caixa Postal: the message, filtered by service, with its conversation
+        await admin.goto("/omni/caixa-postal")
+        message = admin.locator("#voicemails tr[data-service='Suporte']")
+        await expect(message).to_have_count(1)
+        await expect(message).to_contain_text("Meu pedido 123 não chegou.")
+        await expect(message).to_contain_text("loja")
+        await expect(admin.locator("#vm-count")).to_have_text("1 mensagem.")
+        await admin.get_by_label("Serviço").select_option("Financeiro")
+        await expect(admin.locator("#voicemails")).to_contain_text(
+            "Nenhuma mensagem na caixa postal de Financeiro."
+        )
+        assert admin.url.endswith("/omni/caixa-postal?servico=Financeiro")
+        await admin.get_by_label("Serviço").select_option("Suporte")
+        await expect(message).to_have_count(1)
+        await message.get_by_role("button", name="Ver conversa").click()
+        dialog = admin.locator("#conversation-dialog")
+        await expect(dialog).to_be_visible()
+        await expect(dialog.locator(".msg.bot", has_text="Deixe sua mensagem")).to_be_visible()
+        await shot(admin, "16-caixa-postal-conversa")
+        await admin.keyboard.press("Escape")
+        await expect(dialog).to_be_hidden()
+        await shot(admin, "16-caixa-postal")
 
         await context.close()
     assert console.errors == []

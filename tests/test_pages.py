@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
+
+from tests.conftest import admin_headers
 
 pytestmark = pytest.mark.asyncio
 
@@ -42,7 +45,16 @@ PAGES = {
         "Dado preenchido automaticamente, não sendo necessária nenhuma ação.",
         "Salvar",
     ],
-    "/bots": ["Bots", "Digital Contact Bots"],
+    "/bots": [
+        "Bots",
+        "Digital Contact Bots",
+        "Criar novo bot",
+        "Nome do bot",
+        "Fluxo (YAML)",
+        "Problemas do fluxo",
+        "Salvar",
+        "type: human",  # the starter flow has a Humano block
+    ],
     "/bots/loja/atendimento-humano": [
         "Atendimento Humano",
         "Selecione a plataforma de atendimento",
@@ -56,6 +68,17 @@ PAGES = {
         "Dias de folga",
         "Baixar YAML",
         "Humano",
+        "Editar YAML",
+        "Fluxo (YAML)",
+        "Problemas do fluxo",
+    ],
+    "/omni/caixa-postal": [
+        "Caixa Postal",
+        "Serviço",
+        "Todos os serviços",
+        "Recebida em",
+        "Mensagem",
+        "Atualizar",
     ],
     "/atendimento": [
         "Tela de Atendimento",
@@ -105,3 +128,55 @@ async def test_static_files_and_vendor_free_scripts(admin_api):
     assert "readSSE" in script.text  # SSE over fetch, so tokens never travel in URLs
     assert (await admin_api.get("/static/css/app.css")).status_code == 200
     assert (await admin_api.get("/static/nothing.js")).status_code == 404
+    for module in ("yaml_editor.js", "bots.js", "caixa_postal.js"):
+        assert (await admin_api.get(f"/static/js/{module}")).status_code == 200, module
+
+
+def starter_flow(page_html: str) -> str:
+    match = re.search(r'<textarea id="b-source"[^>]*>(.*?)</textarea>', page_html, re.S)
+    assert match, "the Criar novo bot editor"
+    return html.unescape(match.group(1))
+
+
+async def test_the_starter_flow_of_criar_novo_bot_publishes(admin_api, monkeypatch):
+    """The editor starts from a small pt-BR flow with a Humano block and no schedule; it
+    publishes as it is, warning that its Omni key variable is not set yet."""
+    monkeypatch.delenv("NOVO_BOT_OMNI_KEY", raising=False)
+    source = starter_flow((await admin_api.get("/bots")).text)
+    assert source.startswith("# Novo bot")
+    assert "bot: novo-bot" in source and "type: human" in source
+    assert "schedule:" not in source and "{{ contact.name }}" in source
+    published = await admin_api.put(
+        "/api/bots/novo-bot",
+        content=source.encode(),
+        headers={**admin_headers(), "Content-Type": "application/yaml"},
+    )
+    assert published.status_code == 201, published.text
+    [warning] = published.json()["warnings"]
+    assert "NOVO_BOT_OMNI_KEY" in warning
+    settings = (await admin_api.get("/api/bots/novo-bot/settings", headers=admin_headers())).json()
+    assert settings["blocks"]["humano"]["type"] == "human"
+    assert settings["schedule"] is None
+    stored = await admin_api.get("/api/bots/novo-bot/source", headers=admin_headers())
+    assert stored.text == source  # comments and layout as written
+
+
+async def test_a_yaml_with_errors_answers_issues_by_line(admin_api):
+    """What the editor lists next to itself: `[{line, column, message}]`, 1-based."""
+    source = "bot: loja\nstart: inicio\nblocks:\n  inicio: {type: message, text: Oi, next: nada}\n"
+    refused = await admin_api.put(
+        "/api/bots/loja",
+        content=source.encode(),
+        headers={**admin_headers(), "Content-Type": "application/yaml"},
+    )
+    assert refused.status_code == 422
+    [issue] = refused.json()["detail"]
+    assert issue["line"] == 4 and issue["column"] > 1 and "nada" in issue["message"]
+    valid = source.replace("{type: message, text: Oi, next: nada}", "{type: end, text: Oi}")
+    other = await admin_api.put(
+        "/api/bots/outro",
+        content=valid.encode(),
+        headers={**admin_headers(), "Content-Type": "application/yaml"},
+    )
+    assert other.status_code == 422
+    assert other.json()["detail"][0]["message"] == "the file is bot 'loja', not 'outro'"

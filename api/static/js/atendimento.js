@@ -6,7 +6,7 @@ const POLL_MS = 2000;
 const state = {
   me: null,
   queue: [],          // [{conversation_id, service, waiting_seconds, preview, since}]
-  conversations: new Map(), // id → {id, service, variables, waited, messages: Map(seq → message)}
+  conversations: new Map(), // id → {id, service, variables, waited, messages: Map(seq → message), targets}
   selected: null,
   live: false,
   listed: new Set(), // the ids of the stream's last `conversations` event
@@ -47,7 +47,6 @@ async function start() {
   $("#agent-line").textContent = `${state.me.name} · serviços: ${state.me.services.join(", ") || "nenhum"} · capacidade ${state.me.capacity}`;
   $("#session").replaceChildren(h("span", {}, state.me.name), h("button", { type: "button", class: "small", onclick: logout }, "Sair"));
   for (const radio of $$("[name=status]")) radio.checked = radio.value === state.me.status;
-  $("#t-services").replaceChildren(...state.me.services.map((s) => h("option", { value: s })));
   renderQueue();
   connect();
   setInterval(renderQueueTimes, 1000);
@@ -196,7 +195,7 @@ function taken(pickupAnswer) {
 
 function ensure(id) {
   if (!state.conversations.has(id)) {
-    state.conversations.set(id, { id, service: null, variables: null, waited: null, messages: new Map() });
+    state.conversations.set(id, { id, service: null, variables: null, waited: null, messages: new Map(), targets: null });
   }
   return state.conversations.get(id);
 }
@@ -254,7 +253,47 @@ function select(id) {
   state.selected = id;
   renderTabs();
   renderConversation();
+  loadTargets(id);
   $("#reply-text").focus();
+}
+
+// --- transfer -------------------------------------------------------------------------------
+
+/** The services this conversation may be transferred to, as the rules allow (read on select). */
+async function loadTargets(id) {
+  const conversation = state.conversations.get(id);
+  if (!conversation) return;
+  try {
+    conversation.targets = await api(`/api/agent/conversations/${encodeURIComponent(id)}/transfer-targets`, { token: "agent" });
+    conversation.targetsError = null;
+  } catch (error) {
+    conversation.targets = [];
+    conversation.targetsError = reason(error);
+  }
+  if (state.selected === id) renderTargets();
+}
+
+function renderTargets() {
+  const conversation = state.conversations.get(state.selected);
+  const select = $("#t-service");
+  const targets = conversation?.targets;
+  const key = JSON.stringify([state.selected, targets, conversation?.targetsError]);
+  if (select.dataset.key === key) return; // unchanged: keep the agent's choice and focus
+  select.dataset.key = key;
+  const previous = select.value;
+  if (!targets) {
+    select.replaceChildren(h("option", { value: "" }, "Carregando…"));
+    return;
+  }
+  select.replaceChildren(
+    h("option", { value: "" }, targets.length ? "Escolha um serviço…" : "Nenhum serviço disponível para transferência"),
+    ...targets.map((t) => h("option", { value: t.name }, t.extension ? `${t.name} — ramal ${t.extension}` : `${t.name} — sem ramal`)));
+  select.value = targets.some((t) => t.name === previous) ? previous : "";
+  $("#t-service-help").textContent = conversation.targetsError
+    ? `Não foi possível listar os serviços: ${conversation.targetsError}`
+    : targets.length
+      ? "Os serviços para os quais esta conversa pode ser transferida (regras de agrupamento e serviços ocultos)."
+      : "As regras do serviço não permitem transferir esta conversa para outro serviço.";
 }
 
 function renderTabs(unread = null) {
@@ -276,6 +315,7 @@ function renderConversation() {
   $("#finish").classList.toggle("hidden", !conversation);
   $("#conv-error").textContent = "";
   if (!conversation) { $("#variables").replaceChildren(h("dd", { class: "muted" }, "—")); return; }
+  renderTargets();
   $("#conv-info").textContent = `Serviço ${conversation.service || "—"}${conversation.waited !== null ? ` · esperou ${duration(conversation.waited)}` : ""}`;
   const log = $("#transcript");
   const messages = [...conversation.messages.values()].sort((a, b) => a.seq - b.seq);
@@ -320,7 +360,7 @@ $("#transfer-form").addEventListener("submit", async (event) => {
   const service = form.service.value.trim();
   const extension = form.extension.value.trim();
   $(".form-error", form).textContent = "";
-  if (!service === !extension) { $(".form-error", form).textContent = "Informe um serviço ou um ramal (apenas um)."; return; }
+  if (!service === !extension) { $(".form-error", form).textContent = "Escolha um serviço ou informe um ramal (apenas um)."; return; }
   const id = state.selected;
   try {
     const result = await api(`/api/agent/conversations/${id}/transfer`, {
@@ -332,6 +372,7 @@ $("#transfer-form").addEventListener("submit", async (event) => {
   } catch (error) {
     $(".form-error", form).textContent = error.status === 422 && Array.isArray(error.detail)
       ? "Ramal deve ter 3 dígitos." : `Transferência recusada: ${reason(error)}`;
+    loadTargets(id); // the rules may have changed since the list was read
   }
 });
 

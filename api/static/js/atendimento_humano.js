@@ -1,6 +1,8 @@
 // Bots → (bot) → Atendimento Humano: platform, Chave Omni, wait-time notice, hours, days off,
-// and a read-only view of the flow. Every "Salvar" publishes a new version of the bot's YAML.
+// a read-only view of the flow, and the YAML itself to edit or replace. Every "Salvar" publishes
+// a new version of the bot's YAML.
 import { $, $$, adminLogin, adminSession, api, clearErrors, dateTime, h, showErrors } from "./common.js";
+import { YamlEditor, publishYaml, warningText } from "./yaml_editor.js";
 
 const bot = window.TRANSBORDO_BOT;
 const base = `/api/bots/${encodeURIComponent(bot)}`;
@@ -15,14 +17,21 @@ const OUTCOME_PT = {
   abandoned: "abandono", voicemail: "caixa postal", unavailable: "indisponível",
 };
 let settings = null;
+const editor = new YamlEditor($("[data-editor=y]"));
+let savedSource = null; // the newest version's YAML, as the editor last loaded it
 
 async function load() {
-  settings = await api(`${base}/settings`);
+  const [current, source] = await Promise.all([
+    api(`${base}/settings`),
+    api(`${base}/source`, { raw: true }).then((r) => r.text()),
+  ]);
+  settings = current;
   $("#version-line").textContent = `Versão ${settings.version} publicada`;
   renderHuman();
   renderHours();
   renderHolidays();
   renderFlow();
+  renderSource(source);
 }
 
 // --- Atendimento Humano ---------------------------------------------------------------------
@@ -176,18 +185,68 @@ async function publish(form, change) {
   submit.disabled = true;
   try {
     const result = await api(`${base}/settings`, { method: "PATCH", body: change });
-    const notice = $("#published");
-    notice.replaceChildren(h("strong", {}, `Versão ${result.version} publicada`), ` em ${dateTime(result.created_at)}.`,
-      ...result.warnings.map((w) => h("div", { class: "notice warn" }, `Aviso: ${w}`)));
-    notice.classList.remove("hidden");
+    showPublished(result);
     await load();
     const warnings = $(".warnings", $("#human-form"));
-    warnings.replaceChildren(...result.warnings.map((w) => h("p", { class: "notice warn" }, `Aviso: ${w}`)));
+    warnings.replaceChildren(...result.warnings.map((w) => h("p", { class: "notice warn" }, `Aviso: ${warningText(w)}`)));
   } catch (error) {
     showErrors(form, error);
   } finally {
     submit.disabled = false;
   }
+}
+
+function showPublished(result, unchanged = false) {
+  const notice = $("#published");
+  notice.replaceChildren(
+    unchanged ? h("strong", {}, `Nada mudou: a versão ${result.version} continua publicada.`)
+      : h("strong", {}, `Versão ${result.version} publicada`), unchanged ? "" : ` em ${dateTime(result.created_at)}.`,
+    ...result.warnings.map((w) => h("div", { class: "notice warn" }, `Aviso: ${warningText(w)}`)));
+  notice.classList.remove("hidden");
+}
+
+// --- the YAML -------------------------------------------------------------------------------
+
+/** The newest source goes into the editor unless it holds edits not saved yet. */
+function renderSource(source) {
+  const dirty = savedSource !== null && editor.value !== savedSource;
+  if (!dirty) editor.value = source;
+  else if (source !== savedSource) $(".form-error", $("#yaml-form")).textContent = `Uma nova versão (${settings.version}) foi publicada enquanto você editava; suas alterações foram mantidas no editor. “Descartar alterações” carrega a versão nova.`;
+  savedSource = source;
+}
+
+async function saveYaml(event) {
+  event?.preventDefault();
+  const form = $("#yaml-form");
+  clearErrors(form);
+  editor.clear();
+  const submit = $("button[type=submit]", form);
+  submit.disabled = true;
+  const before = settings.version;
+  try {
+    const result = await publishYaml(bot, editor.value);
+    savedSource = null; // load the stored source (the key masked) into the editor
+    showPublished(result, result.version === before);
+    await load();
+    editor.showWarnings(result.warnings, result.version === before
+      ? `Nada mudou: a versão ${result.version} continua publicada.` : `Versão ${result.version} publicada.`);
+  } catch (error) {
+    editor.showError(error);
+    const count = editor.list.children.length;
+    $(".form-error", form).textContent = editor.bad.size
+      ? `O fluxo tem problemas (${count}); veja ao lado do editor. Nada foi publicado.`
+      : "Nada foi publicado.";
+    if (editor.bad.size) editor.list.querySelector("button")?.focus();
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+function resetYaml() {
+  clearErrors($("#yaml-form"));
+  editor.clear();
+  editor.value = savedSource ?? "";
+  editor.textarea.focus();
 }
 
 // --- the flow, read-only --------------------------------------------------------------------
@@ -237,6 +296,9 @@ $("#hours-form").addEventListener("submit", saveHours);
 $("#holidays-form").addEventListener("submit", saveHolidays);
 $("#add-holiday").addEventListener("click", () => $("[name=holiday_date]", addHoliday()).focus());
 $("#download").addEventListener("click", download);
+$("#yaml-form").addEventListener("submit", saveYaml);
+$("#yaml-reset").addEventListener("click", resetYaml);
+editor.onSave(() => $("#yaml-form").requestSubmit());
 adminSession();
 await adminLogin();
 await load();

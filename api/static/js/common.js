@@ -44,16 +44,18 @@ export class ApiError extends Error {
   }
 }
 
-/** Call the JSON API. `token`: "admin", "agent", a literal token, or null (public). */
-export async function api(path, { method = "GET", body, token = "admin", raw = false } = {}) {
+/** Call the JSON API. `token`: "admin", "agent", a literal token, or null (public).
+ * `body` goes as JSON; `text` goes as it is, with `contentType` (a bot's YAML). */
+export async function api(path, { method = "GET", body, text, contentType = "text/plain", token = "admin", raw = false } = {}) {
   const headers = { Accept: raw ? "*/*" : "application/json" };
   const bearer = token === "admin" ? tokens.admin() : token === "agent" ? tokens.agent() : token;
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (text !== undefined) headers["Content-Type"] = contentType;
   const response = await fetch(path, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: text !== undefined ? text : body === undefined ? undefined : JSON.stringify(body),
   });
   if (response.status === 401 && token === "admin") {
     tokens.clearAdmin();

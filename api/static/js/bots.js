@@ -1,0 +1,113 @@
+// Digital Contact Bots → Bots: the published bots, and "Criar novo bot" (Nome do bot + the flow
+// in YAML, published with PUT /api/bots/{bot}; problems shown by line next to the editor).
+import { $, adminLogin, adminSession, api, clearErrors, dateTime, h, showErrors } from "./common.js";
+import { BOT_NAME, BOT_NAME_HELP, YamlEditor, publishYaml, warningText } from "./yaml_editor.js";
+
+const form = $("#bot-form");
+const panel = $("#create");
+const editor = new YamlEditor($("[data-editor=b]"));
+const starter = editor.value;
+let bots = [];
+let lastName = "";
+
+async function load() {
+  bots = await api("/api/bots");
+  $("#bots").replaceChildren(...(bots.length ? bots.map((b) => h("tr", { dataset: { bot: b.bot } },
+    h("td", {}, h("strong", {}, b.bot)), h("td", { class: "num" }, b.version), h("td", {}, dateTime(b.created_at)),
+    h("td", {},
+      h("a", { class: "button small", href: `/bots/${encodeURIComponent(b.bot)}/atendimento-humano` }, "Atendimento Humano"), " ",
+      h("a", { class: "button small", href: `/bots/${encodeURIComponent(b.bot)}/atendimento-humano#yaml`, "aria-label": `Editar YAML de ${b.bot}` }, "Editar YAML"), " ",
+      h("a", { class: "button small", href: `/chat/${encodeURIComponent(b.bot)}` }, "Abrir web chat"))))
+    : [h("tr", {}, h("td", { colspan: 4, class: "empty" }, "Nenhum bot publicado. Clique em “Criar novo bot”."))]));
+}
+
+function openForm() {
+  panel.classList.remove("hidden");
+  $("#new-bot").setAttribute("aria-expanded", "true");
+  $("#created").classList.add("hidden");
+  form.bot.focus();
+}
+
+function closeForm() {
+  panel.classList.add("hidden");
+  $("#new-bot").setAttribute("aria-expanded", "false");
+  form.reset();
+  clearErrors(form);
+  editor.value = starter;
+  editor.clear();
+  lastName = "";
+  $("#new-bot").focus();
+}
+
+/** The name and the YAML's `bot:` line stay the same: typing one rewrites the other. */
+const BOT_LINE = /^(bot:[ \t]*)(["']?)([^\s#"']*)\2/m;
+const keyVariable = (name) => `${name.toUpperCase().replace(/-/g, "_")}_OMNI_KEY`;
+
+form.bot.addEventListener("input", () => {
+  const name = form.bot.value.trim();
+  const m = editor.value.match(BOT_LINE);
+  const previous = lastName || "novo-bot";
+  if (m && m[3] === previous && BOT_NAME.test(name)) {
+    let text = editor.value.replace(BOT_LINE, `$1$2${name}$2`);
+    text = text.replace(`\${${keyVariable(previous)}}`, `\${${keyVariable(name)}}`);
+    editor.value = text;
+    lastName = name;
+  }
+});
+
+editor.textarea.addEventListener("input", () => {
+  const m = editor.value.match(BOT_LINE);
+  if (m && BOT_NAME.test(m[3]) && m[3] !== form.bot.value.trim()) {
+    form.bot.value = m[3];
+    lastName = m[3];
+  }
+});
+
+async function save(event) {
+  event?.preventDefault();
+  clearErrors(form);
+  editor.clear();
+  const name = form.bot.value.trim();
+  if (!BOT_NAME.test(name)) {
+    showErrors(form, [{ loc: ["bot"], type: name ? "bad_name" : "missing", msg: BOT_NAME_HELP }]);
+    return;
+  }
+  if (bots.some((b) => b.bot === name)) {
+    showErrors(form, [{ loc: ["bot"], msg: `Já existe um bot chamado “${name}”. Para trocar o YAML dele, use “Editar YAML” na lista.` }]);
+    return;
+  }
+  const submit = $("button[type=submit]", form);
+  submit.disabled = true;
+  try {
+    const result = await publishYaml(name, editor.value);
+    closeForm();
+    const notice = $("#created");
+    const page = `/bots/${encodeURIComponent(result.bot)}/atendimento-humano`;
+    notice.replaceChildren(
+      h("p", {}, h("strong", {}, `Bot ${result.bot} criado`), ` — versão ${result.version}, publicada em ${dateTime(result.created_at)}.`),
+      ...result.warnings.map((w) => h("p", { class: "notice warn" }, `Aviso: ${warningText(w)}`)),
+      h("p", {}, "Próximas etapas: ", h("a", { href: "/omni/servicos" }, "criar o serviço no Omni"), ", ",
+        h("a", { href: "/omni/integracoes/digital-contact-bots" }, "gerar a API Key"), " e colá-la em ",
+        h("a", { href: page }, `${result.bot} → Atendimento Humano`), "."));
+    notice.classList.remove("hidden");
+    notice.focus();
+    await load();
+  } catch (error) {
+    editor.showError(error);
+    const count = editor.bad.size;
+    $(".form-error", form).textContent = count
+      ? `O fluxo tem problemas (${editor.list.children.length}); veja ao lado do editor.`
+      : "O bot não foi salvo.";
+    if (count) editor.list.querySelector("button")?.focus();
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+$("#new-bot").addEventListener("click", () => (panel.classList.contains("hidden") ? openForm() : form.bot.focus()));
+$("#cancel-bot").addEventListener("click", closeForm);
+form.addEventListener("submit", save);
+editor.onSave(() => form.requestSubmit());
+adminSession();
+await adminLogin();
+await load();
