@@ -22,7 +22,7 @@ KEY_HASH_PREFIX = "sha256:"
 MASK = "HIDDEN-OMNI-KEY"
 """Stands where a literal key was in a stored source (plain YAML text: no quoting needed)."""
 UNSET_KEY_PREFIX = "unset:"
-_OMNI_KEY_VARIABLE = re.compile(r"""^\s*omni_key:\s*["']?\$\{([A-Za-z_][A-Za-z0-9_]*)\}""", re.M)
+_OMNI_KEY_VARIABLE = re.compile(r"""\bomni_key:\s*["']?\$\{([A-Za-z_][A-Za-z0-9_]*)\}""")
 
 
 class PublishError(Exception):

@@ -17,6 +17,7 @@ Needs Debian's chromium at /usr/bin/chromium (`.ci/run` installs it); never `pla
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import socket
@@ -146,6 +147,8 @@ async def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 @pytest.fixture
 async def browser():  # type: ignore[no-untyped-def]
     if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            raise RuntimeError("CI needs chromium at /usr/bin/chromium (.ci/run installs it)")
         pytest.skip("no chromium at /usr/bin/chromium (apt-get install -y chromium)")
     async with playwright_api.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
