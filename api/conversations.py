@@ -131,7 +131,8 @@ async def send(
                 continue
             raise MessageRejected(reason) from exc
         if reply.started:
-            log.ensure_conversation(
+            await asyncio.to_thread(
+                log.ensure_conversation,
                 engine,
                 conversation_id=reply.conversation_id,
                 workflow_id=wid,

@@ -93,6 +93,7 @@ class ConversationWorkflow(HumanService):
         self._delivering = False
         self._status_dirty = True
         self._recording = False
+        self._answered_a_customer = False
         self._left = False
         self._messages_this_run = 0
         self._lock = asyncio.Lock()
@@ -189,6 +190,7 @@ class ConversationWorkflow(HumanService):
                 await self._follow(lambda: interpreter.answer(flow, state, msg.text))
         self._answered[msg.message_id] = (since, self._seq)
         self._replied_through = self._seq
+        self._answered_a_customer = True
         while len(self._answered) > ANSWERED_IDS:
             del self._answered[next(iter(self._answered))]
         self._generation += 1
@@ -386,9 +388,13 @@ class ConversationWorkflow(HumanService):
         """Record new messages and status in the SQL log, in order, one batch at a time."""
         while True:
             await workflow.wait_condition(lambda: bool(self._outbox) or self._status_dirty)
-            if not self._state.ended and workflow.patched(RECORD_BATCHING):
-                # Gather a moment's messages into one activity: an activity scheduled with
-                # every reply would slow the next customer message (see bench/README.md).
+            batching = self._answered_a_customer and not self._state.ended
+            self._answered_a_customer = False
+            if batching and workflow.patched(RECORD_BATCHING):
+                # A customer turn's messages went back in the reply: gather a moment's worth
+                # into one activity, since an activity scheduled with every reply slows the
+                # customer's next message (bench/README.md). What only the log carries (agent
+                # messages, timers' messages) is recorded at once.
                 await workflow.sleep(RECORD_BATCH_DELAY)
             batch, self._outbox = self._outbox, []
             self._status_dirty = False
