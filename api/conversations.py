@@ -93,19 +93,7 @@ async def send(
         contact=contact,
         max_updates_per_run=settings.max_messages_per_run,
     )
-    start_options = {
-        "id": wid,
-        "task_queue": settings.task_queue,
-        "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
-        "search_attributes": TypedSearchAttributes(
-            [
-                SearchAttributePair(BOT, bot),
-                SearchAttributePair(CONTACT, body.contact_id),
-                SearchAttributePair(STATUS, "bot"),
-            ]
-        ),
-        "static_summary": f"Conversation with {body.contact_id} on bot {bot} v{version.version}",
-    }
+    start_options = _start_options(settings, wid, start_input)
     if no_worker:
         return await _accept_durably(client, start_input, message, start_options, engine)
     for attempt in range(2):
@@ -141,15 +129,36 @@ async def send(
                 contact_id=body.contact_id,
                 status=reply.status,
             )
-        return Delivery(
-            TurnPublic(
-                conversation_id=reply.conversation_id,
-                status=reply.status,
-                replies=[public_message(m) for m in reply.replies],
-            ),
-            accepted_only=False,
-        )
+        return _delivered(reply)
     raise MessageRejected("the conversation is ending; send the message again")
+
+
+def _start_options(settings: Settings, wid: str, start: ConversationInput) -> dict[str, Any]:
+    """How a conversation workflow starts: id, queue, search attributes and summary for ops."""
+    return {
+        "id": wid,
+        "task_queue": settings.task_queue,
+        "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
+        "search_attributes": TypedSearchAttributes(
+            [
+                SearchAttributePair(BOT, start.bot),
+                SearchAttributePair(CONTACT, start.contact.id),
+                SearchAttributePair(STATUS, "bot"),
+            ]
+        ),
+        "static_summary": (
+            f"Conversation with {start.contact.id} on bot {start.bot} v{start.bot_version}"
+        ),
+    }
+
+
+def _delivered(reply: TurnReply) -> Delivery:
+    turn = TurnPublic(
+        conversation_id=reply.conversation_id,
+        status=reply.status,
+        replies=[public_message(m) for m in reply.replies],
+    )
+    return Delivery(turn, accepted_only=False)
 
 
 def _contact(body: MessageIn) -> Contact:
@@ -192,14 +201,7 @@ async def _to_open_conversation(
             await _wait_closed(client, wid)
             return None
         raise MessageRejected(reason) from exc
-    return Delivery(
-        TurnPublic(
-            conversation_id=reply.conversation_id,
-            status=reply.status,
-            replies=[public_message(m) for m in reply.replies],
-        ),
-        accepted_only=False,
-    )
+    return _delivered(reply)
 
 
 async def leave(client: Client, workflow_id_: str) -> None:
@@ -213,7 +215,7 @@ async def _accept_durably(
     client: Client,
     start_input: ConversationInput,
     message: CustomerMessage,
-    start_options: dict,  # type: ignore[type-arg]
+    start_options: dict[str, Any],
     engine: Engine,
 ) -> Delivery:
     logger.warning("no worker answered in time; message %s accepted by signal", message.message_id)
