@@ -52,12 +52,19 @@ def conversation_for(engine: Engine, agent: AgentPublic, conversation_id: str) -
     return entry
 
 
-async def update(client: Client, workflow_id: str, update_name: str, request: Any) -> Any:
-    """Send an agent's Update; refusals become 4xx with the workflow's reason."""
+async def update(
+    client: Client,
+    workflow_id: str,
+    update_name: str,
+    request: Any,
+    update_id: str | None = None,
+) -> Any:
+    """Send an agent's Update; refusals become 4xx with the workflow's reason. With an
+    `update_id`, a retried request is answered once (Temporal deduplicates it in the run)."""
     handle = client.get_workflow_handle(workflow_id)
     method = getattr(ConversationWorkflow, update_name)
     try:
-        return await handle.execute_update(method, request)
+        return await handle.execute_update(method, request, id=update_id)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type == "taken":

@@ -68,6 +68,12 @@ class PickupPublic(BaseModel):
 
 class AgentText(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH)
+    message_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The client's id for this message: a retry with the same id is sent once.",
+    )
 
 
 class TransferBody(BaseModel):
@@ -184,8 +190,10 @@ async def say(
 ) -> MessagePublic:
     """Send a message to the customer of a conversation the agent has."""
     entry = actions.conversation_for(engine, agent, conversation_id)
+    request = AgentMessage(agent_id=agent.id, text=body.text, message_id=body.message_id)
+    update_id = f"agent:{agent.id}:{body.message_id}" if body.message_id else None
     message = await actions.update(
-        client, entry.workflow_id, "agent_message", AgentMessage(agent_id=agent.id, text=body.text)
+        client, entry.workflow_id, "agent_message", request, update_id=update_id
     )
     return public_message(message)
 

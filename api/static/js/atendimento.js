@@ -341,9 +341,14 @@ $("#reply-form").addEventListener("submit", async (event) => {
   const text = box.value.trim();
   if (!text || !state.selected) return;
   const id = state.selected;
+  // One id per message, kept until it is sent: a retry of the same text is delivered once.
+  const messageId = box.dataset.messageId || crypto.randomUUID();
+  box.dataset.messageId = messageId;
   box.value = "";
   try {
-    const message = await api(`/api/agent/conversations/${id}/messages`, { method: "POST", body: { text }, token: "agent" });
+    const body = { text, message_id: messageId };
+    const message = await api(`/api/agent/conversations/${id}/messages`, { method: "POST", body, token: "agent" });
+    delete box.dataset.messageId;
     addMessages(id, [message]);
   } catch (error) {
     box.value = text;
