@@ -38,7 +38,7 @@ def publish_source(
 ) -> tuple[bot_store.BotVersion, bool, list[str]]:
     """Validate and store `source` as bot `bot`; returns (version, is_new, warnings)."""
     try:
-        flow = load_flow(source, filename=f"{bot}.yaml", env=_environment(source))
+        flow = load_flow(source, filename=f"{bot}.yaml", env=publishing_environment(source))
     except FlowError as exc:
         raise PublishError(
             [{"line": i.line, "column": i.column, "message": i.message} for i in exc.issues]
@@ -54,7 +54,7 @@ def publish_source(
     return version, created, warnings
 
 
-def _environment(source: str) -> dict[str, str]:
+def publishing_environment(source: str) -> dict[str, str]:
     """The process environment; an Omni key variable that is unset publishes with a warning
     (the bot works, its Humano block answers `unavailable`) instead of blocking the bot."""
     env = dict(os.environ)

@@ -128,3 +128,24 @@ def test_chat_says_when_the_api_is_not_there() -> None:
     )
     assert done.returncode == 1
     assert "não respondeu" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_validate_check_keys_reports_a_key_with_no_live_integration(tmp_path: Path) -> None:
+    from omni.models import IntegrationCreate, ServiceCreate
+    from store import omni as omni_store
+    from store.db import open_database
+
+    url = f"sqlite:///{tmp_path / 'omni.db'}"
+    engine = open_database(url)
+    omni_store.create_service(engine, ServiceCreate(name="Suporte"))
+    key = omni_store.create_integration(
+        engine, IntegrationCreate(service="Suporte", bot="loja")
+    ).api_key
+    engine.dispose()
+    env = {**_env_without("LOJA_OMNI_KEY"), "DATABASE_URL": url, "LOJA_OMNI_KEY": key}
+    live = transbordo("validate", "--check-keys", "flows/loja.yaml", env=env)
+    assert live.returncode == 0 and live.stdout.strip() == "ok", live.stdout + live.stderr
+    env["LOJA_OMNI_KEY"] = "tbk_not-a-key"
+    dead = transbordo("validate", "--check-keys", "flows/loja.yaml", env=env)
+    assert dead.returncode == 1
+    assert "flows/loja.yaml: warning:" in dead.stdout and "tbk_not-a-key" not in dead.stdout

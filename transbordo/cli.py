@@ -168,7 +168,7 @@ def _validation_env(paths: list[Path]) -> dict[str, str]:
     """The environment as publishing sees it: an unset Omni key variable does not stop a bot
     from being published (its Humano block answers `unavailable`), so it is a warning here too;
     other unset variables (http urls and headers) stay errors."""
-    from api.publishing import _environment
+    from api.publishing import publishing_environment
 
     env = dict(os.environ)
     for path in paths:
@@ -178,7 +178,7 @@ def _validation_env(paths: list[Path]) -> dict[str, str]:
                 source = file.read_text(encoding="utf-8-sig")
             except (OSError, UnicodeDecodeError):
                 continue  # validate_path reports it
-            for name, value in _environment(source).items():
+            for name, value in publishing_environment(source).items():
                 env.setdefault(name, value)
     return env
 
