@@ -56,6 +56,13 @@ def pydantic_client(env: WorkflowEnvironment) -> Client:
     return Client(**{**env.client.config(), "data_converter": pydantic_data_converter})
 
 
+def conversation_handle(env: WorkflowEnvironment, workflow_id: str):  # type: ignore[no-untyped-def]
+    """A typed handle on a conversation workflow (its result is a ConversationSnapshot)."""
+    from workflows.conversation import ConversationWorkflow
+
+    return pydantic_client(env).get_workflow_handle_for(ConversationWorkflow.run, workflow_id)
+
+
 @pytest.fixture
 def task_queue() -> str:
     return f"tq-{uuid.uuid4().hex[:12]}"

@@ -28,7 +28,6 @@ MENU = "Como posso ajudar?"
 HOURS = "Nosso time atende de segunda a sexta"
 
 
-
 def say(contact: str, message_id: str, text: str) -> dict[str, str]:
     return {"contact_id": contact, "message_id": message_id, "text": text}
 

@@ -10,8 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from tests.conftest import pydantic_client, running_stack
-from workflows.conversation import ConversationWorkflow
+from tests.conftest import conversation_handle, running_stack
 
 pytestmark = pytest.mark.asyncio
 
@@ -45,10 +44,6 @@ blocks:
   sumiu: {type: end, text: Encerrando por falta de resposta.}
   fim: {type: end, text: "Boleto do CPF {{ cpf }} enviado. Obrigado!"}
 """
-
-
-def conversation_handle(env, workflow_id: str):
-    return pydantic_client(env).get_workflow_handle_for(ConversationWorkflow.run, workflow_id)
 
 
 def say(contact: str, message_id: str, text: str, name: str | None = None) -> dict:
