@@ -1,0 +1,91 @@
+"""The payload codec and key ring: what ops rely on when they rotate keys or read old histories."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+from temporalio.api.common.v1 import Payload
+
+from transbordo.codec import (
+    EncryptionCodec,
+    KeyRing,
+    KeyRingError,
+    decrypt_text,
+    encrypt_text,
+    ensure_key_file,
+    keyed_hash,
+    rotate_key_file,
+)
+
+
+def _payload(text: str) -> Payload:
+    return Payload(metadata={"encoding": b"json/plain"}, data=text.encode())
+
+
+async def test_payloads_are_unreadable_and_round_trip() -> None:
+    codec = EncryptionCodec(KeyRing.generate())
+    [sealed] = await codec.encode([_payload('{"cpf": "12345678909"}')])
+    assert b"12345678909" not in sealed.SerializeToString()
+    [opened] = await codec.decode([sealed])
+    assert opened.data == b'{"cpf": "12345678909"}'
+    assert opened.metadata["encoding"] == b"json/plain"
+
+
+async def test_a_rotated_ring_still_reads_payloads_of_the_old_key(tmp_path) -> None:
+    old = ensure_key_file(tmp_path)
+    [sealed] = await EncryptionCodec(old).encode([_payload("antes")])
+    new = rotate_key_file(tmp_path)
+    assert new.active_id != old.active_id and new.contact_hash_key == old.contact_hash_key
+    [fresh] = await EncryptionCodec(new).encode([_payload("depois")])
+    assert fresh.metadata["encryption-key-id"] == new.active_id.encode()
+    assert [p.data for p in await EncryptionCodec(new).decode([sealed, fresh])] == [
+        b"antes",
+        b"depois",
+    ]
+
+
+async def test_a_payload_of_a_dropped_key_or_tampered_is_refused() -> None:
+    [sealed] = await EncryptionCodec(KeyRing.generate()).encode([_payload("x")])
+    with pytest.raises(ValueError, match="not in the ring"):
+        await EncryptionCodec(KeyRing.generate()).decode([sealed])
+    ring = KeyRing.generate()
+    [sealed] = await EncryptionCodec(ring).encode([_payload("x")])
+    sealed.data = sealed.data[:-1] + bytes([sealed.data[-1] ^ 1])
+    with pytest.raises(Exception):  # noqa: B017 - cryptography's InvalidTag
+        await EncryptionCodec(ring).decode([sealed])
+
+
+async def test_clear_payloads_from_before_encryption_pass_through() -> None:
+    [same] = await EncryptionCodec(KeyRing.generate()).decode([_payload("velho")])
+    assert same.data == b"velho"
+
+
+def test_key_file_is_private_and_stable(tmp_path) -> None:
+    ring = ensure_key_file(tmp_path)
+    assert stat.S_IMODE((tmp_path / "keys.json").stat().st_mode) == 0o600
+    assert ensure_key_file(tmp_path) == ring
+
+
+def test_keyed_hash_is_stable_and_hides_the_contact() -> None:
+    ring = KeyRing.generate()
+    assert keyed_hash(ring, "5511999990000") == keyed_hash(ring, "5511999990000")
+    assert "5511999990000" not in keyed_hash(ring, "5511999990000")
+    assert keyed_hash(ring, "a") != keyed_hash(KeyRing.generate(), "a")
+
+
+def test_settings_form_parses_and_bad_keys_are_named() -> None:
+    ring = KeyRing.generate()
+    text = ring.to_json()
+    assert KeyRing.from_json(text) == ring
+    with pytest.raises(KeyRingError, match="32 bytes"):
+        KeyRing.parse("k1:c2hvcnQ=", "A" * 44)
+    with pytest.raises(KeyRingError, match="base64"):
+        KeyRing.parse("k1:!!!", "A" * 44)
+
+
+def test_stored_secrets_are_encrypted_and_old_clear_ones_still_read() -> None:
+    ring = KeyRing.generate()
+    stored = encrypt_text(ring, "whsec_abc")
+    assert "whsec_abc" not in stored and decrypt_text(ring, stored) == "whsec_abc"
+    assert decrypt_text(ring, "whsec_legacy") == "whsec_legacy"

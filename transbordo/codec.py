@@ -1,0 +1,205 @@
+"""Personal data out of Temporal's clear text: an AES-GCM payload codec with a key ring.
+
+Every payload a worker or client sends to Temporal (workflow inputs, Update arguments and
+results, activity inputs, queries, memo, summaries) is encrypted with the ring's *active* key
+and tagged with its key id; any key still in the ring decrypts, so keys rotate by adding a new
+active key and dropping the old one once no open history needs it. Identifiers that Temporal
+indexes (workflow ids, search attributes) cannot be encrypted: they carry `keyed_hash` of the
+contact id instead, under a separate key that never rotates (rotating it would lose the way to
+each open conversation).
+
+The ring lives in the setting `TRANSBORDO_ENCRYPTION_KEYS` (`id:base64key,...`, first active)
+and `TRANSBORDO_CONTACT_HASH_KEY`, or in `<data dir>/keys.json` (mode 0600), which
+`ensure_key_file` creates on first start.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadCodec
+
+ENCODING = b"binary/encrypted"
+KEY_ID = "encryption-key-id"
+NONCE_BYTES = 12
+KEY_FILE = "keys.json"
+
+
+class KeyRingError(ValueError):
+    """A key ring setting or file that cannot be used (bad base64, wrong length, no key)."""
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """Encryption keys by id (the first is active) and the contact-id hashing key."""
+
+    keys: tuple[tuple[str, bytes], ...]
+    contact_hash_key: bytes
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            raise KeyRingError("the key ring has no encryption key")
+        for key_id, key in self.keys:
+            if not key_id or ":" in key_id or "," in key_id:
+                raise KeyRingError(f"bad key id {key_id!r}")
+            if len(key) != 32:
+                raise KeyRingError(f"key {key_id!r} must be 32 bytes (AES-256)")
+        if len(self.contact_hash_key) < 32:
+            raise KeyRingError("the contact hash key must be at least 32 bytes")
+
+    @property
+    def active_id(self) -> str:
+        return self.keys[0][0]
+
+    def key(self, key_id: str) -> bytes | None:
+        return dict(self.keys).get(key_id)
+
+    @classmethod
+    def generate(cls) -> KeyRing:
+        key = (_new_key_id(), AESGCM.generate_key(256))
+        return cls(keys=(key,), contact_hash_key=secrets.token_bytes(32))
+
+    @classmethod
+    def parse(cls, keys: str, contact_hash_key: str) -> KeyRing:
+        """From the settings' text form: `id:base64,id:base64` and a base64 hash key."""
+        pairs = []
+        for part in (p.strip() for p in keys.split(",")):
+            key_id, sep, encoded = part.partition(":")
+            if not sep:
+                raise KeyRingError("TRANSBORDO_ENCRYPTION_KEYS is `id:base64key,...`")
+            pairs.append((key_id, _b64(encoded, key_id)))
+        return cls(keys=tuple(pairs), contact_hash_key=_b64(contact_hash_key, "contact hash"))
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "encryption_keys": [
+                    {"id": key_id, "key": base64.b64encode(key).decode()}
+                    for key_id, key in self.keys
+                ],
+                "contact_hash_key": base64.b64encode(self.contact_hash_key).decode(),
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> KeyRing:
+        try:
+            data = json.loads(text)
+            keys = tuple((k["id"], _b64(k["key"], k["id"])) for k in data["encryption_keys"])
+            return cls(keys=keys, contact_hash_key=_b64(data["contact_hash_key"], "contact hash"))
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise KeyRingError(f"unreadable key file: {exc}") from None
+
+
+def ensure_key_file(data_dir: Path) -> KeyRing:
+    """The data folder's key ring, created (0600) on first start."""
+    path = data_dir / KEY_FILE
+    if path.exists():
+        return KeyRing.from_json(path.read_text())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ring = KeyRing.generate()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(ring.to_json())
+    return ring
+
+
+def rotate_key_file(data_dir: Path, keep: int = 2) -> KeyRing:
+    """Add a new active key to the data folder's ring, keeping the newest `keep` keys."""
+    ring = ensure_key_file(data_dir)
+    new = KeyRing(
+        keys=((_new_key_id(), AESGCM.generate_key(256)), *ring.keys)[: max(keep, 1)],
+        contact_hash_key=ring.contact_hash_key,
+    )
+    path = data_dir / KEY_FILE
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(new.to_json())
+    tmp.replace(path)
+    return new
+
+
+def keyed_hash(ring: KeyRing, value: str) -> str:
+    """A stable pseudonym of `value` (a contact id) for workflow ids and search attributes."""
+    digest = hmac.new(ring.contact_hash_key, value.encode(), hashlib.sha256).hexdigest()
+    return f"h{digest[:32]}"
+
+
+class EncryptionCodec(PayloadCodec):
+    """AES-256-GCM per payload; the key id travels in the metadata, the nonce with the data."""
+
+    def __init__(self, ring: KeyRing) -> None:
+        super().__init__()
+        self._ring = ring
+        self._ciphers = {key_id: AESGCM(key) for key_id, key in ring.keys}
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        key_id = self._ring.active_id
+        cipher = self._ciphers[key_id]
+        out = []
+        for payload in payloads:
+            nonce = os.urandom(NONCE_BYTES)
+            sealed = cipher.encrypt(nonce, payload.SerializeToString(), key_id.encode())
+            out.append(
+                Payload(
+                    metadata={"encoding": ENCODING, KEY_ID: key_id.encode()},
+                    data=nonce + sealed,
+                )
+            )
+        return out
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self._decode_one(payload) for payload in payloads]
+
+    def _decode_one(self, payload: Payload) -> Payload:
+        if payload.metadata.get("encoding") != ENCODING:
+            return payload  # written before encryption was on: readable as it is
+        key_id = payload.metadata.get(KEY_ID, b"").decode()
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            raise ValueError(f"payload encrypted with key {key_id!r}, which is not in the ring")
+        nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
+        return Payload.FromString(cipher.decrypt(nonce, sealed, key_id.encode()))
+
+
+def encrypt_text(ring: KeyRing, text: str) -> str:
+    """A secret kept in SQL (e.g. a webhook secret): `enc:<key id>:<base64 nonce+sealed>`."""
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(dict(ring.keys)[ring.active_id]).encrypt(nonce, text.encode(), None)
+    return f"enc:{ring.active_id}:{base64.b64encode(nonce + sealed).decode()}"
+
+
+def decrypt_text(ring: KeyRing, stored: str) -> str:
+    """The clear text of `encrypt_text`'s output; values stored before encryption pass as is."""
+    if not stored.startswith("enc:"):
+        return stored
+    _, key_id, encoded = stored.split(":", 2)
+    key = ring.key(key_id)
+    if key is None:
+        raise KeyRingError(f"secret encrypted with key {key_id!r}, which is not in the ring")
+    raw = base64.b64decode(encoded)
+    return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], None).decode()
+
+
+def _new_key_id() -> str:
+    return f"k{secrets.token_hex(4)}"
+
+
+def _b64(value: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (ValueError, TypeError):
+        raise KeyRingError(f"key {what!r} is not valid base64") from None
+
