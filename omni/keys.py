@@ -1,4 +1,4 @@
-"""Secrets of the Omni module: API keys, agent tokens and webhook secrets.
+"""Secrets of the Omni module: API keys, agent and channel tokens, webhook secrets.
 
 API keys and agent tokens are 256-bit random strings, so a single SHA-256 is the right hash for
 storage and lookup (no stretching needed: nobody can guess the preimage). The clear value is shown
@@ -14,6 +14,7 @@ import secrets
 
 API_KEY_PREFIX = "tbk_"
 AGENT_TOKEN_PREFIX = "tba_"
+CHANNEL_TOKEN_PREFIX = "tbc_"
 WEBHOOK_SECRET_PREFIX = "whsec_"
 TOKEN_BYTES = 32
 DISPLAY_CHARS = 8
@@ -28,6 +29,11 @@ def new_api_key() -> str:
 def new_agent_token() -> str:
     """A fresh bearer token for an agent."""
     return AGENT_TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def new_channel_token() -> str:
+    """A fresh bearer token for a bot's server-side channel connector."""
+    return CHANNEL_TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
 
 
 def new_webhook_secret() -> str:

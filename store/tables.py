@@ -189,3 +189,15 @@ voicemails = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
 )
+
+channel_credentials = sa.Table(
+    "channel_credentials",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("bot", sa.String(64), nullable=False, index=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("token_prefix", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("revoked_at", UtcDateTime()),
+)
