@@ -154,7 +154,7 @@ class StepTimes:
 
 
 def instrument(steps: StepTimes, client: Client) -> None:
-    steps.wrap(conversations.log, "answer_of", "SQL answer_of (replay lookup)")
+    steps.wrap(conversations.conversation_log, "answer_of", "SQL answer_of (replay lookup)")
     steps.wrap(conversations.bot_store, "latest", "SQL bot_store.latest (+ BotFlow parse)")
     steps.wrap(conversations.log, "ensure_conversation", "SQL ensure_conversation (first)")
     steps.wrap(client, "execute_update_with_start_workflow", "Temporal update-with-start")

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from omni.models import AgentCreate, ServiceCreate
-from store import omni as omni_store
 from store import queue
+from store.agents import create_agent, set_agent_status
+from store.services import create_service
 
 
 def staffed(engine):  # type: ignore[no-untyped-def]
-    service = omni_store.create_service(engine, ServiceCreate(name="Suporte"))
+    service = create_service(engine, ServiceCreate(name="Suporte"))
     agents = []
     for name in ("Ana", "Beto"):
-        agent = omni_store.create_agent(engine, AgentCreate(name=name, services=["Suporte"]))
-        omni_store.set_agent_status(engine, agent.id, "available")
+        agent = create_agent(engine, AgentCreate(name=name, services=["Suporte"]))
+        set_agent_status(engine, agent.id, "available")
         agents.append(agent.id)
     return service.id, agents
 
@@ -43,7 +44,7 @@ def test_capacity_and_status_are_checked(any_engine):
     assert queue.claim(any_engine, "q1", ana).code == "ok"
     assert queue.claim(any_engine, "q2", ana).code == "at_capacity"
     queue.finish(any_engine, "q1")
-    omni_store.set_agent_status(any_engine, ana, "paused")
+    set_agent_status(any_engine, ana, "paused")
     assert queue.claim(any_engine, "q2", ana).code == "not_available"
     assert queue.staffing(any_engine, service).logged_in == 2
     assert queue.position(any_engine, "q2") == 1
