@@ -26,7 +26,7 @@ BOT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 AgentStatus = Literal["available", "paused", "offline"]
 QueueStatus = Literal["waiting", "in_service", "finished", "abandoned", "transferred", "voicemail"]
-OPEN_QUEUE_STATUSES: tuple[str, ...] = ("waiting", "in_service")
+OPEN_QUEUE_STATUSES: tuple[QueueStatus, ...] = ("waiting", "in_service")
 
 
 def _http_url(value: str) -> str:

@@ -17,11 +17,10 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from omni.errors import NotFound
-from omni.models import QueueStatus, ServiceMetrics
+from omni.models import OPEN_QUEUE_STATUSES, QueueStatus, ServiceMetrics
 from store.common import is_postgres, now
 from store.tables import agent_services, agents, queue_entries, services
 
-OPEN_STATUSES: tuple[QueueStatus, ...] = ("waiting", "in_service")
 RECENT_FOR_ESTIMATE = 20
 """Answered contacts of a service whose waits feed the estimated wait."""
 
@@ -214,7 +213,7 @@ def open_entry(engine: Engine, conversation_id: str) -> QueueEntry | None:
             _entries()
             .where(
                 queue_entries.c.conversation_id == conversation_id,
-                queue_entries.c.status.in_(OPEN_STATUSES),
+                queue_entries.c.status.in_(OPEN_QUEUE_STATUSES),
             )
             .order_by(queue_entries.c.enqueued_at.desc())
             .limit(1)
