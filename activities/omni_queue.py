@@ -1,7 +1,7 @@
 """Activities of the Humano block: resolve the integration, queue, claim, transfer, finish.
 
-Each is a short SQL transaction (store/queue.py, store/omni.py); the workflow calls them with
-retry policies and follows their answers, so every race is decided once, in SQL.
+Each is a short SQL transaction (store/queue.py, services.py, integrations.py); the workflow
+calls them with retry policies and follows their answers, so every race is decided once, in SQL.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from temporalio import activity
 
 from omni.errors import NotFound
 from omni.policy import transfer_refusal
-from store import omni as omni_store
+from store import integrations as integration_store
 from store import queue, voicemails
+from store import services as service_store
 
 KEY_HASH_PREFIX = "sha256:"
 
@@ -110,7 +111,7 @@ class OmniActivities:
         """The key proves the bot; None when it is missing, invalid or revoked (`unavailable`)."""
         if not request.omni_key.startswith(KEY_HASH_PREFIX):
             return None
-        resolved = omni_store.resolve_integration(
+        resolved = integration_store.resolve_integration(
             self._engine,
             request.bot,
             request.omni_key.removeprefix(KEY_HASH_PREFIX),
@@ -161,14 +162,14 @@ class OmniActivities:
     @activity.defn(name="omni_transfer")
     def transfer(self, request: TransferRequest) -> TransferResult:
         """Check the transfer rules (hidden, transfer group, same service), then move the entry."""
-        target = omni_store.find_service(
+        target = service_store.find_service(
             self._engine, name=request.service, extension=request.extension
         )
         if target is None:
             wanted = request.service or f"extension {request.extension}"
             return TransferResult(ok=False, not_found=True, reason=f"no service {wanted!r}")
         try:
-            source = omni_store.get_service(self._engine, request.from_service_id)
+            source = service_store.get_service(self._engine, request.from_service_id)
         except NotFound:
             return TransferResult(ok=False, reason="the conversation's service no longer exists")
         refusal = transfer_refusal(source, target)
@@ -190,7 +191,7 @@ class OmniActivities:
         place = queue.position(self._engine, entry_id)
         if place is None:
             return WaitEstimate(position=None, estimated_wait_seconds=None)
-        entry = queue.open_entry_by_id(self._engine, entry_id)
+        entry = queue.get_entry(self._engine, entry_id)
         seconds = queue.estimated_wait_seconds(self._engine, entry.service_id, place)
         return WaitEstimate(position=place, estimated_wait_seconds=seconds)
 

@@ -19,7 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from omni import webhooks
-from store.omni import webhook_target
+from store.services import webhook_target
 
 DELIVERY_TIMEOUT_SECONDS = 10.0
 

@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from omni.models import AgentPublic
-from store import conversations as log
+from store import conversations as conversation_log
 from store import queue
 from workflows.conversation import ConversationWorkflow
 
@@ -42,7 +42,7 @@ def conversation_for(engine: Engine, agent: AgentPublic, conversation_id: str) -
     """The conversation's open queue entry, if it is in one of the agent's services."""
     entry = queue.open_entry(engine, conversation_id)
     if entry is None:
-        if log.get_conversation(engine, conversation_id) is None:
+        if conversation_log.get_conversation(engine, conversation_id) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such conversation")
         raise HTTPException(status.HTTP_409_CONFLICT, "the conversation is not with human service")
     if entry.service_name not in agent.services:

@@ -30,7 +30,7 @@ from temporalio.service import RPCError
 
 from api.schemas import MessageIn, MessagePublic, TurnPublic
 from store import bots as bot_store
-from store import conversations as log
+from store import conversations as conversation_log
 from transbordo.settings import Settings
 from transbordo.temporal import BOT, CONTACT, STATUS
 from workflows.contracts import Contact, ConversationInput, CustomerMessage, Message, TurnReply
@@ -120,7 +120,7 @@ async def send(
             raise MessageRejected(reason) from exc
         if reply.started:
             await asyncio.to_thread(
-                log.ensure_conversation,
+                conversation_log.ensure_conversation,
                 engine,
                 conversation_id=reply.conversation_id,
                 workflow_id=wid,
@@ -174,10 +174,10 @@ def _known(engine: Engine, bot: str, body: MessageIn) -> tuple[Any, Any]:
 
     An open conversation deduplicates message ids itself (the workflow remembers them), so the
     SQL log is searched for a replay only when no conversation is open."""
-    latest = log.latest_conversation(engine, bot, body.contact_id)
+    latest = conversation_log.latest_conversation(engine, bot, body.contact_id)
     if latest is not None and latest.status != "ended":
         return None, latest
-    return log.answer_of(engine, bot, body.contact_id, body.message_id), None
+    return conversation_log.answer_of(engine, bot, body.contact_id, body.message_id), None
 
 
 async def _to_open_conversation(
@@ -228,7 +228,7 @@ async def _accept_durably(
     )
     running = await _input_of(client, handle)
     await asyncio.to_thread(
-        log.ensure_conversation,
+        conversation_log.ensure_conversation,
         engine,
         conversation_id=running.conversation_id,
         workflow_id=handle.id,

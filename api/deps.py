@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from omni.models import AgentPublic
-from store.omni import agent_by_token
+from store.agents import agent_by_token
 from transbordo.settings import Settings
 
 bearer = HTTPBearer(auto_error=False)

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from api.deps import EngineDep, require_admin
 from omni.models import AgentStatus
-from store import omni as omni_store
+from store import agents as agent_store
 from store import queue
 
 HERE = Path(__file__).parent
@@ -110,7 +110,7 @@ def agents_load(engine: EngineDep) -> list[AgentLoad]:
             capacity=agent.capacity,
             in_service=len(queue.in_service_for_agent(engine, agent.id)),
         )
-        for agent in omni_store.list_agents(engine)
+        for agent in agent_store.list_agents(engine)
     ]
 
 

@@ -16,7 +16,7 @@ from bots.loader import FlowError, load_flow
 from bots.models import BotFlow
 from omni.keys import hash_key
 from store import bots as bot_store
-from store.omni import key_warning, resolve_integration
+from store.integrations import key_warning, resolve_integration
 
 KEY_HASH_PREFIX = "sha256:"
 MASK = "HIDDEN-OMNI-KEY"

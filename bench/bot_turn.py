@@ -154,9 +154,11 @@ class StepTimes:
 
 
 def instrument(steps: StepTimes, client: Client) -> None:
-    steps.wrap(conversations.log, "answer_of", "SQL answer_of (replay lookup)")
+    steps.wrap(conversations.conversation_log, "answer_of", "SQL answer_of (replay lookup)")
     steps.wrap(conversations.bot_store, "latest", "SQL bot_store.latest (+ BotFlow parse)")
-    steps.wrap(conversations.log, "ensure_conversation", "SQL ensure_conversation (first)")
+    steps.wrap(
+        conversations.conversation_log, "ensure_conversation", "SQL ensure_conversation (first)"
+    )
     steps.wrap(client, "execute_update_with_start_workflow", "Temporal update-with-start")
     converter = client.data_converter.payload_converter
     steps.wrap(converter, "to_payloads", "payload encoding (client side)")

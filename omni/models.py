@@ -26,7 +26,7 @@ BOT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 AgentStatus = Literal["available", "paused", "offline"]
 QueueStatus = Literal["waiting", "in_service", "finished", "abandoned", "transferred", "voicemail"]
-OPEN_QUEUE_STATUSES: tuple[str, ...] = ("waiting", "in_service")
+OPEN_QUEUE_STATUSES: tuple[QueueStatus, ...] = ("waiting", "in_service")
 
 
 def _http_url(value: str) -> str:
@@ -329,3 +329,26 @@ class AgentCreated(AgentPublic):
     """Create / new-token response: the only time ``token`` is shown."""
 
     token: str
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+class ServiceMetrics(BaseModel):
+    """``GET /services/{id}/metrics``: a service's SLA figures, from its queue entries.
+
+    ``service_level_percent`` is answered within ``answer_time_seconds`` over answered plus
+    abandoned (null before any); ``estimated_wait_seconds`` is for a contact queueing now.
+    """
+
+    service: str
+    waiting: int
+    in_service: int
+    answered: int
+    answered_within_target: int
+    service_level_percent: float | None
+    target_service_level_percent: int
+    answer_time_seconds: int
+    abandoned: int
+    average_wait_seconds: float | None
+    estimated_wait_seconds: int

@@ -6,8 +6,10 @@ reads it, so transcripts and SSE streams work from any API replica, with or with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -15,7 +17,115 @@ from sqlalchemy import Engine
 from store.tables import conversations, messages
 
 
-def record_batch(engine: Engine, batch: Any) -> None:
+@dataclass(frozen=True, slots=True)
+class ConversationRow:
+    """A conversation as the log knows it (it trails the workflow by one record batch)."""
+
+    id: str
+    workflow_id: str
+    bot: str
+    bot_version: int
+    contact_id: str
+    status: str
+    block: str | None
+    service: str | None
+    agent: str | None
+    last_seq: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """One transcript entry as recorded; ``data`` holds menu options and extras."""
+
+    conversation_id: str
+    seq: int
+    sender: str
+    kind: str
+    text: str | None
+    message_id: str | None
+    data: dict[str, Any] | None
+    created_at: datetime
+
+
+class LoggedMessage(Protocol):
+    """What the log needs of a transcript entry (``workflows.contracts.Message`` fits)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def sender(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def options(self) -> list[str] | None: ...
+    @property
+    def data(self) -> dict[str, Any] | None: ...
+    @property
+    def message_id(self) -> str | None: ...
+    @property
+    def at(self) -> datetime: ...
+
+
+class LogBatch(Protocol):
+    """What the log needs of a record batch (``workflows.contracts.RecordBatch`` fits)."""
+
+    @property
+    def conversation_id(self) -> str: ...
+    @property
+    def workflow_id(self) -> str: ...
+    @property
+    def bot(self) -> str: ...
+    @property
+    def bot_version(self) -> int: ...
+    @property
+    def contact_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def block(self) -> str | None: ...
+    @property
+    def service(self) -> str | None: ...
+    @property
+    def agent(self) -> str | None: ...
+    @property
+    def messages(self) -> Sequence[LoggedMessage]: ...
+
+
+def _conversation(row: sa.Row[Any]) -> ConversationRow:
+    return ConversationRow(
+        id=row.id,
+        workflow_id=row.workflow_id,
+        bot=row.bot,
+        bot_version=row.bot_version,
+        contact_id=row.contact_id,
+        status=row.status,
+        block=row.block,
+        service=row.service,
+        agent=row.agent,
+        last_seq=row.last_seq,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _message(row: sa.Row[Any]) -> MessageRow:
+    return MessageRow(
+        conversation_id=row.conversation_id,
+        seq=row.seq,
+        sender=row.sender,
+        kind=row.kind,
+        text=row.text,
+        message_id=row.message_id,
+        data=row.data,
+        created_at=row.created_at,
+    )
+
+
+def record_batch(engine: Engine, batch: LogBatch) -> None:
     """Upsert the conversation row and insert the batch's messages (skipping ones already there)."""
     try:
         _record(engine, batch)
@@ -23,7 +133,7 @@ def record_batch(engine: Engine, batch: Any) -> None:
         _record(engine, batch)
 
 
-def _record(engine: Engine, batch: Any) -> None:
+def _record(engine: Engine, batch: LogBatch) -> None:
     now = datetime.now(UTC)
     with engine.begin() as conn:
         row = conn.execute(
@@ -122,40 +232,43 @@ def ensure_conversation(
                 pass  # the workflow's record won the race
 
 
-def get_conversation(engine: Engine, conversation_id: str) -> sa.Row[Any] | None:
+def get_conversation(engine: Engine, conversation_id: str) -> ConversationRow | None:
     with engine.connect() as conn:
-        return conn.execute(
+        row = conn.execute(
             sa.select(conversations).where(conversations.c.id == conversation_id)
         ).first()
+    return _conversation(row) if row is not None else None
 
 
-def latest_conversation(engine: Engine, bot: str, contact_id: str) -> sa.Row[Any] | None:
+def latest_conversation(engine: Engine, bot: str, contact_id: str) -> ConversationRow | None:
+    """The contact's newest conversation with the bot, open or ended."""
     with engine.connect() as conn:
-        return conn.execute(
+        row = conn.execute(
             sa.select(conversations)
             .where(conversations.c.bot == bot, conversations.c.contact_id == contact_id)
             .order_by(conversations.c.created_at.desc())
             .limit(1)
         ).first()
+    return _conversation(row) if row is not None else None
 
 
 def messages_after(
     engine: Engine, conversation_id: str, after: int = 0, limit: int = 500
-) -> list[sa.Row[Any]]:
+) -> list[MessageRow]:
+    """The transcript after ``seq`` ``after``, in order."""
     with engine.connect() as conn:
-        return list(
-            conn.execute(
-                sa.select(messages)
-                .where(messages.c.conversation_id == conversation_id, messages.c.seq > after)
-                .order_by(messages.c.seq)
-                .limit(limit)
-            )
+        rows = conn.execute(
+            sa.select(messages)
+            .where(messages.c.conversation_id == conversation_id, messages.c.seq > after)
+            .order_by(messages.c.seq)
+            .limit(limit)
         )
+        return [_message(row) for row in rows]
 
 
 def answer_of(
     engine: Engine, bot: str, contact_id: str, message_id: str
-) -> tuple[sa.Row[Any], list[sa.Row[Any]]] | None:
+) -> tuple[ConversationRow, list[MessageRow]] | None:
     """A customer message already recorded, with the replies that followed it (its answer)."""
     with engine.connect() as conn:
         found = conn.execute(
@@ -180,8 +293,8 @@ def answer_of(
             .limit(100)
         )
         replies = []
-        for message in following:
-            if message.sender == "customer":
+        for row in following:
+            if row.sender == "customer":
                 break
-            replies.append(message)
-        return conversation, replies
+            replies.append(_message(row))
+        return _conversation(conversation), replies

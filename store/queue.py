@@ -2,20 +2,23 @@
 
 Races (two agents picking the same conversation, a pickup against abandonment) are decided
 here, in one transaction each, by conditional updates: the row that is still `waiting` goes to
-exactly one winner, and the workflow follows the answer.
+exactly one winner, and the workflow follows the answer. Reads return :class:`QueueEntry`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+from omni.errors import NotFound
+from omni.models import OPEN_QUEUE_STATUSES, QueueStatus, ServiceMetrics
+from store.common import is_postgres, now
 from store.tables import agent_services, agents, queue_entries, services
 
 RECENT_FOR_ESTIMATE = 20
@@ -37,8 +40,48 @@ class Staffing:
     available: int
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """One conversation's stay in one service's queue (a transfer starts a new entry).
+
+    Only entries of existing services are read back: a service with open entries cannot be
+    deleted, and the closed entries of a deleted one stay as detached history for nobody.
+    """
+
+    id: str
+    conversation_id: str
+    workflow_id: str
+    service_id: str
+    service_name: str
+    status: QueueStatus
+    agent_id: str | None
+    enqueued_at: datetime
+    picked_up_at: datetime | None
+    ended_at: datetime | None
+    preview: str | None
+
+
+def _entries() -> sa.Select[Any]:
+    """Queue entries with their service's name."""
+    return sa.select(queue_entries, services.c.name.label("service_name")).join(
+        services, services.c.id == queue_entries.c.service_id
+    )
+
+
+def _entry(row: sa.Row[Any]) -> QueueEntry:
+    return QueueEntry(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        workflow_id=row.workflow_id,
+        service_id=row.service_id,
+        service_name=row.service_name,
+        status=row.status,
+        agent_id=row.agent_id,
+        enqueued_at=row.enqueued_at,
+        picked_up_at=row.picked_up_at,
+        ended_at=row.ended_at,
+        preview=row.preview,
+    )
 
 
 def enqueue(
@@ -61,7 +104,7 @@ def enqueue(
                 workflow_id=workflow_id,
                 service_id=service_id,
                 status="waiting",
-                enqueued_at=_now(),
+                enqueued_at=now(),
                 preview=preview[:200],
             )
         )
@@ -94,20 +137,20 @@ def claim(engine: Engine, entry_id: str, agent_id: str) -> Claim:
         taken = conn.execute(
             queue_entries.update()
             .where(queue_entries.c.id == entry_id, queue_entries.c.status == "waiting")
-            .values(status="in_service", agent_id=agent_id, picked_up_at=_now())
+            .values(status="in_service", agent_id=agent_id, picked_up_at=now())
         )
         if taken.rowcount != 1:
             return Claim("taken", "another agent took the conversation, or it ended")
     return Claim("ok")
 
 
-def close_waiting(engine: Engine, entry_id: str, status: str) -> bool:
+def close_waiting(engine: Engine, entry_id: str, status: QueueStatus) -> bool:
     """Close a still-waiting entry (abandoned, voicemail); False when a pickup came first."""
     with engine.begin() as conn:
         closed = conn.execute(
             queue_entries.update()
             .where(queue_entries.c.id == entry_id, queue_entries.c.status == "waiting")
-            .values(status=status, ended_at=_now())
+            .values(status=status, ended_at=now())
         )
     return closed.rowcount == 1
 
@@ -118,7 +161,7 @@ def finish(engine: Engine, entry_id: str) -> None:
         conn.execute(
             queue_entries.update()
             .where(queue_entries.c.id == entry_id, queue_entries.c.status == "in_service")
-            .values(status="finished", ended_at=_now())
+            .values(status="finished", ended_at=now())
         )
 
 
@@ -132,7 +175,7 @@ def transfer(engine: Engine, entry_id: str, target_service_id: str, new_id: str)
         conn.execute(
             queue_entries.update()
             .where(queue_entries.c.id == entry_id)
-            .values(status="transferred", ended_at=_now())
+            .values(status="transferred", ended_at=now())
         )
         conn.execute(
             queue_entries.insert().values(
@@ -141,7 +184,7 @@ def transfer(engine: Engine, entry_id: str, target_service_id: str, new_id: str)
                 workflow_id=entry.workflow_id,
                 service_id=target_service_id,
                 status="waiting",
-                enqueued_at=_now(),
+                enqueued_at=now(),
                 preview=entry.preview,
             )
         )
@@ -163,19 +206,28 @@ def staffing(engine: Engine, service_id: str) -> Staffing:
     )
 
 
-def open_entry(engine: Engine, conversation_id: str) -> Any | None:
+def open_entry(engine: Engine, conversation_id: str) -> QueueEntry | None:
     """The conversation's waiting or in-service entry, if any."""
     with engine.connect() as conn:
-        return conn.execute(
-            sa.select(queue_entries, services.c.name.label("service_name"))
-            .join(services, services.c.id == queue_entries.c.service_id, isouter=True)
+        row = conn.execute(
+            _entries()
             .where(
                 queue_entries.c.conversation_id == conversation_id,
-                queue_entries.c.status.in_(("waiting", "in_service")),
+                queue_entries.c.status.in_(OPEN_QUEUE_STATUSES),
             )
             .order_by(queue_entries.c.enqueued_at.desc())
             .limit(1)
         ).first()
+    return _entry(row) if row is not None else None
+
+
+def get_entry(engine: Engine, entry_id: str) -> QueueEntry:
+    """The entry with this id, open or closed (NotFound when there is none)."""
+    with engine.connect() as conn:
+        row = conn.execute(_entries().where(queue_entries.c.id == entry_id)).first()
+    if row is None:
+        raise NotFound(f"no queue entry {entry_id!r}")
+    return _entry(row)
 
 
 def position(engine: Engine, entry_id: str) -> int | None:
@@ -211,76 +263,73 @@ def estimated_wait_seconds(engine: Engine, service_id: str, place: int) -> int:
             sa.select(services.c.answer_time_seconds).where(services.c.id == service_id)
         )
     if recent:
-        average = sum((_aware(p) - _aware(e)).total_seconds() for e, p in recent) / len(recent)
+        average = sum((p - e).total_seconds() for e, p in recent) / len(recent)
     else:
         average = float(target or 60)
     available = max(staffing(engine, service_id).available, 1)
     return max(int(math.ceil(average * place / available)), 0)
 
 
-def waiting_for_agent(engine: Engine, agent_id: str, limit: int = 100) -> list[Any]:
+def waiting_for_agent(engine: Engine, agent_id: str, limit: int = 100) -> list[QueueEntry]:
     """Waiting entries of the agent's services, oldest first."""
     with engine.connect() as conn:
-        return list(
-            conn.execute(
-                sa.select(queue_entries, services.c.name.label("service_name"))
-                .join(services, services.c.id == queue_entries.c.service_id)
-                .join(agent_services, agent_services.c.service_id == services.c.id)
-                .where(agent_services.c.agent_id == agent_id, queue_entries.c.status == "waiting")
-                .order_by(queue_entries.c.enqueued_at)
-                .limit(limit)
-            )
+        rows = conn.execute(
+            _entries()
+            .join(agent_services, agent_services.c.service_id == queue_entries.c.service_id)
+            .where(agent_services.c.agent_id == agent_id, queue_entries.c.status == "waiting")
+            .order_by(queue_entries.c.enqueued_at)
+            .limit(limit)
         )
+        return [_entry(row) for row in rows]
 
 
-def in_service_for_agent(engine: Engine, agent_id: str) -> list[Any]:
+def in_service_for_agent(engine: Engine, agent_id: str) -> list[QueueEntry]:
+    """The entries the agent has now, in pickup order."""
     with engine.connect() as conn:
-        return list(
-            conn.execute(
-                sa.select(queue_entries).where(
-                    queue_entries.c.agent_id == agent_id, queue_entries.c.status == "in_service"
-                )
-            )
+        rows = conn.execute(
+            _entries()
+            .where(queue_entries.c.agent_id == agent_id, queue_entries.c.status == "in_service")
+            .order_by(queue_entries.c.picked_up_at, queue_entries.c.id)
         )
+        return [_entry(row) for row in rows]
 
 
-def metrics(engine: Engine, service_id: str) -> dict[str, Any]:
-    """The service's SLA figures, from its queue entries."""
+def metrics(engine: Engine, service_id: str) -> ServiceMetrics:
+    """The service's SLA figures, from its queue entries (NotFound for an unknown service)."""
     with engine.connect() as conn:
-        service = conn.execute(sa.select(services).where(services.c.id == service_id)).one()
+        service = conn.execute(sa.select(services).where(services.c.id == service_id)).one_or_none()
+        if service is None:
+            raise NotFound(f"no service {service_id!r}")
         rows = conn.execute(
             sa.select(
                 queue_entries.c.status, queue_entries.c.enqueued_at, queue_entries.c.picked_up_at
             ).where(queue_entries.c.service_id == service_id)
         ).all()
-    waits = [(_aware(p) - _aware(e)).total_seconds() for _, e, p in rows if p is not None]
+    waits = [(picked - queued).total_seconds() for _, queued, picked in rows if picked is not None]
+    statuses = [status for status, _, _ in rows]
     answered = len(waits)
-    within = sum(1 for w in waits if w <= service.answer_time_seconds)
-    abandoned = sum(1 for s, _, _ in rows if s == "abandoned")
-    waiting = sum(1 for s, _, _ in rows if s == "waiting")
+    within = sum(1 for wait in waits if wait <= service.answer_time_seconds)
+    abandoned = statuses.count("abandoned")
+    waiting = statuses.count("waiting")
     offered = answered + abandoned
-    return {
-        "service": service.name,
-        "waiting": waiting,
-        "in_service": sum(1 for s, _, _ in rows if s == "in_service"),
-        "answered": answered,
-        "answered_within_target": within,
-        "service_level_percent": round(100 * within / offered, 1) if offered else None,
-        "target_service_level_percent": service.service_level_percent,
-        "answer_time_seconds": service.answer_time_seconds,
-        "abandoned": abandoned,
-        "average_wait_seconds": round(sum(waits) / answered, 1) if answered else None,
-        "estimated_wait_seconds": estimated_wait_seconds(engine, service_id, waiting + 1),
-    }
+    return ServiceMetrics(
+        service=service.name,
+        waiting=waiting,
+        in_service=statuses.count("in_service"),
+        answered=answered,
+        answered_within_target=within,
+        service_level_percent=round(100 * within / offered, 1) if offered else None,
+        target_service_level_percent=service.service_level_percent,
+        answer_time_seconds=service.answer_time_seconds,
+        abandoned=abandoned,
+        average_wait_seconds=round(sum(waits) / answered, 1) if answered else None,
+        estimated_wait_seconds=estimated_wait_seconds(engine, service_id, waiting + 1),
+    )
 
 
 def _exists(conn: Connection, entry_id: str) -> bool:
     found = conn.execute(sa.select(queue_entries.c.id).where(queue_entries.c.id == entry_id))
     return found.first() is not None
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _in_service_count(conn: Connection, agent_id: str) -> int:
@@ -296,10 +345,5 @@ def _in_service_count(conn: Connection, agent_id: str) -> int:
 
 def _lock_agent(conn: Connection, agent_id: str) -> None:
     """Serialize one agent's claims (capacity) on PostgreSQL; SQLite serializes writers anyway."""
-    if conn.dialect.name == "postgresql":
+    if is_postgres(conn):
         conn.execute(sa.select(agents.c.id).where(agents.c.id == agent_id).with_for_update())
-
-
-def open_entry_by_id(engine: Engine, entry_id: str) -> Any:
-    with engine.connect() as conn:
-        return conn.execute(sa.select(queue_entries).where(queue_entries.c.id == entry_id)).one()

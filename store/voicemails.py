@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,6 +10,21 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from store.tables import voicemails
+
+
+@dataclass(frozen=True, slots=True)
+class Voicemail:
+    """What a customer left in a service's "Caixa Postal"; the service's name is kept, so the
+    voicemail outlives the service."""
+
+    id: str
+    service_id: str | None
+    service_name: str
+    conversation_id: str
+    bot: str
+    contact_id: str
+    text: str
+    created_at: datetime
 
 
 def save(
@@ -42,10 +58,23 @@ def save(
             )
 
 
-def listed(engine: Engine, service: str | None = None, limit: int = 200) -> list[Any]:
+def listed(engine: Engine, service: str | None = None, limit: int = 200) -> list[Voicemail]:
     """Newest first; `service` filters by service name."""
     query = sa.select(voicemails).order_by(voicemails.c.created_at.desc()).limit(limit)
     if service is not None:
         query = query.where(voicemails.c.service_name == service)
     with engine.connect() as conn:
-        return list(conn.execute(query))
+        return [_voicemail(row) for row in conn.execute(query)]
+
+
+def _voicemail(row: sa.Row[Any]) -> Voicemail:
+    return Voicemail(
+        id=row.id,
+        service_id=row.service_id,
+        service_name=row.service_name,
+        conversation_id=row.conversation_id,
+        bot=row.bot,
+        contact_id=row.contact_id,
+        text=row.text,
+        created_at=row.created_at,
+    )

@@ -132,13 +132,14 @@ def test_chat_says_when_the_api_is_not_there() -> None:
 
 def test_validate_check_keys_reports_a_key_with_no_live_integration(tmp_path: Path) -> None:
     from omni.models import IntegrationCreate, ServiceCreate
-    from store import omni as omni_store
+    from store import integrations as integration_store
+    from store import services as service_store
     from store.db import open_database
 
     url = f"sqlite:///{tmp_path / 'omni.db'}"
     engine = open_database(url)
-    omni_store.create_service(engine, ServiceCreate(name="Suporte"))
-    key = omni_store.create_integration(
+    service_store.create_service(engine, ServiceCreate(name="Suporte"))
+    key = integration_store.create_integration(
         engine, IntegrationCreate(service="Suporte", bot="loja")
     ).api_key
     engine.dispose()

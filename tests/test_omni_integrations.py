@@ -10,7 +10,13 @@ import sqlalchemy as sa
 
 from omni.keys import hash_key
 from omni.models import IntegrationCreate, ServiceCreate
-from store import omni as store
+from store.integrations import (
+    create_integration,
+    key_warning,
+    resolve_integration,
+    revoke_integration,
+)
+from store.services import create_service, delete_service, find_service
 from tests.conftest import admin_headers
 
 H = admin_headers()
@@ -83,17 +89,17 @@ async def test_revoke_and_rotate(any_admin_api: httpx.AsyncClient, any_engine: s
     await service(any_admin_api, "Suporte")
     created = await integrate(any_admin_api, "Suporte")
     old = created["api_key"]
-    assert store.resolve_integration(any_engine, "loja", hash_key(old), None) is not None
+    assert resolve_integration(any_engine, "loja", hash_key(old), None) is not None
 
     url = f"/api/omni/integrations/{created['id']}"
     rotated = (await any_admin_api.post(f"{url}/rotate", headers=H)).json()
     new = rotated["api_key"]
     assert new != old and rotated["id"] == created["id"] and rotated["rotated_at"]
-    assert store.resolve_integration(any_engine, "loja", hash_key(old), None) is None
-    assert store.resolve_integration(any_engine, "loja", hash_key(new), None) is not None
+    assert resolve_integration(any_engine, "loja", hash_key(old), None) is None
+    assert resolve_integration(any_engine, "loja", hash_key(new), None) is not None
 
     assert (await any_admin_api.delete(url, headers=H)).status_code == 204
-    assert store.resolve_integration(any_engine, "loja", hash_key(new), None) is None
+    assert resolve_integration(any_engine, "loja", hash_key(new), None) is None
     assert (await any_admin_api.delete(url, headers=H)).status_code == 204  # idempotent
     assert (await any_admin_api.post(f"{url}/rotate", headers=H)).status_code == 409
     assert (await any_admin_api.get("/api/omni/integrations", headers=H)).json() == []
@@ -115,51 +121,51 @@ async def test_unknown_integration_is_404(any_admin_api: httpx.AsyncClient) -> N
 
 def test_resolve_integration_rules(any_engine: sa.Engine) -> None:
     for name in ("Suporte", "Vendas", "Financeiro"):
-        store.create_service(any_engine, ServiceCreate(name=name))
-    own = store.create_integration(any_engine, IntegrationCreate(service="Suporte", bot="loja"))
-    store.create_integration(any_engine, IntegrationCreate(service="Vendas", bot="loja"))
-    store.create_integration(any_engine, IntegrationCreate(service="Financeiro", bot="outro"))
+        create_service(any_engine, ServiceCreate(name=name))
+    own = create_integration(any_engine, IntegrationCreate(service="Suporte", bot="loja"))
+    create_integration(any_engine, IntegrationCreate(service="Vendas", bot="loja"))
+    create_integration(any_engine, IntegrationCreate(service="Financeiro", bot="outro"))
     key_hash = hash_key(own.api_key)
 
-    default = store.resolve_integration(any_engine, "loja", key_hash, None)
+    default = resolve_integration(any_engine, "loja", key_hash, None)
     assert default is not None and default.service.name == "Suporte" and default.bot == "loja"
     assert default.integration_id == own.id == default.key_integration_id
 
-    other = store.resolve_integration(any_engine, "loja", key_hash, "Vendas")
+    other = resolve_integration(any_engine, "loja", key_hash, "Vendas")
     assert other is not None and other.service.name == "Vendas"
     assert other.integration_id != own.id and other.key_integration_id == own.id
 
-    assert store.resolve_integration(any_engine, "loja", key_hash, "Financeiro") is None
-    assert store.resolve_integration(any_engine, "loja", key_hash, "Fantasma") is None
-    assert store.resolve_integration(any_engine, "outro", key_hash, None) is None
-    assert store.resolve_integration(any_engine, "loja", hash_key("tbk_wrong"), None) is None
-    assert store.resolve_integration(any_engine, "loja", own.api_key, None) is None  # not hashed
+    assert resolve_integration(any_engine, "loja", key_hash, "Financeiro") is None
+    assert resolve_integration(any_engine, "loja", key_hash, "Fantasma") is None
+    assert resolve_integration(any_engine, "outro", key_hash, None) is None
+    assert resolve_integration(any_engine, "loja", hash_key("tbk_wrong"), None) is None
+    assert resolve_integration(any_engine, "loja", own.api_key, None) is None  # not hashed
 
-    vendas = store.find_service(any_engine, name="Vendas")
+    vendas = find_service(any_engine, name="Vendas")
     assert vendas is not None
-    store.delete_service(any_engine, vendas.id)
-    assert store.resolve_integration(any_engine, "loja", key_hash, "Vendas") is None
-    assert store.resolve_integration(any_engine, "loja", key_hash, None) is not None
-    suporte = store.find_service(any_engine, name="Suporte")
+    delete_service(any_engine, vendas.id)
+    assert resolve_integration(any_engine, "loja", key_hash, "Vendas") is None
+    assert resolve_integration(any_engine, "loja", key_hash, None) is not None
+    suporte = find_service(any_engine, name="Suporte")
     assert suporte is not None
-    store.delete_service(any_engine, suporte.id)
-    assert store.resolve_integration(any_engine, "loja", key_hash, None) is None
+    delete_service(any_engine, suporte.id)
+    assert resolve_integration(any_engine, "loja", key_hash, None) is None
 
 
 def test_key_warning(any_engine: sa.Engine) -> None:
-    store.create_service(any_engine, ServiceCreate(name="Suporte"))
-    live = store.create_integration(any_engine, IntegrationCreate(service="Suporte", bot="loja"))
-    assert store.key_warning(any_engine, "loja", live.api_key) is None
+    create_service(any_engine, ServiceCreate(name="Suporte"))
+    live = create_integration(any_engine, IntegrationCreate(service="Suporte", bot="loja"))
+    assert key_warning(any_engine, "loja", live.api_key) is None
 
-    missing = store.key_warning(any_engine, "loja", None)
+    missing = key_warning(any_engine, "loja", None)
     assert missing and "no Omni key" in missing
-    unknown = store.key_warning(any_engine, "loja", "tbk_made-up")
+    unknown = key_warning(any_engine, "loja", "tbk_made-up")
     assert unknown and "matches no Omni integration" in unknown and "tbk_made-up" not in unknown
-    foreign = store.key_warning(any_engine, "outro", live.api_key)
+    foreign = key_warning(any_engine, "outro", live.api_key)
     assert foreign and "another bot" in foreign and live.api_key not in foreign
 
-    store.revoke_integration(any_engine, live.id)
-    revoked = store.key_warning(any_engine, "loja", live.api_key)
+    revoke_integration(any_engine, live.id)
+    revoked = key_warning(any_engine, "loja", live.api_key)
     assert revoked and "revoked" in revoked
 
 
@@ -169,7 +175,7 @@ def test_database_allows_one_live_integration_per_bot_and_service(any_engine: sa
 
     from store.tables import integrations
 
-    created = store.create_service(any_engine, ServiceCreate(name="Suporte"))
+    created = create_service(any_engine, ServiceCreate(name="Suporte"))
     row = {
         "bot": "loja",
         "service_id": created.id,

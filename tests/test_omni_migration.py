@@ -1,4 +1,5 @@
-"""Migration 0002 goes down and up again on SQLite and PostgreSQL."""
+"""The Omni migrations (0002 tables, 0003 voicemails) go down and up again on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ OMNI_TABLES = {
     "agents",
     "agent_services",
     "queue_entries",
+    "voicemails",
 }
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from store import omni as store
+from store import services as service_store
 from store.tables import queue_entries
 from tests.conftest import admin_headers
 
@@ -93,7 +93,7 @@ async def test_create_every_field_and_read_back(
             assert read["webhook"] == {**value, "has_secret": True}
         else:
             assert read[field] == value, field
-    assert store.webhook_target(any_engine, created["id"]).secret == secret
+    assert service_store.webhook_target(any_engine, created["id"]).secret == secret
 
     listed = (await any_admin_api.get("/api/omni/services", headers=H)).json()
     assert [s["name"] for s in listed] == ["Suporte", "Vendas"]
@@ -106,7 +106,7 @@ async def test_supplied_webhook_secret_is_stored_as_given_and_not_echoed(
     webhook = {"enabled": True, "url": "http://10.0.0.5:8080/hook", "secret": SECRET}
     created = await create(any_admin_api, webhook=webhook)
     assert created["webhook"]["secret"] is None and created["webhook"]["has_secret"]
-    target = store.webhook_target(any_engine, created["id"])
+    target = service_store.webhook_target(any_engine, created["id"])
     assert target is not None and target.secret == SECRET and target.url == webhook["url"]
 
 
@@ -258,15 +258,15 @@ async def test_patch_webhook_generates_once_then_keeps_secret(
     hook["url"] = "https://hooks.example.com/b"
     second = (await any_admin_api.patch(url, json={"webhook": hook}, headers=H)).json()
     assert second["webhook"]["secret"] is None and second["webhook"]["url"].endswith("/b")
-    assert store.webhook_target(any_engine, created["id"]).secret == secret
+    assert service_store.webhook_target(any_engine, created["id"]).secret == secret
 
     replaced = {**hook, "secret": SECRET}
     third = (await any_admin_api.patch(url, json={"webhook": replaced}, headers=H)).json()
     assert third["webhook"]["secret"] is None
-    assert store.webhook_target(any_engine, created["id"]).secret == SECRET
+    assert service_store.webhook_target(any_engine, created["id"]).secret == SECRET
     off = (await any_admin_api.patch(url, json={"webhook": {"enabled": False}}, headers=H)).json()
     assert off["webhook"] == {"enabled": False, "url": None, "has_secret": True, "secret": None}
-    assert store.webhook_target(any_engine, created["id"]) is None
+    assert service_store.webhook_target(any_engine, created["id"]) is None
 
 
 async def test_rename_follows_into_transfer_groups(any_admin_api: httpx.AsyncClient) -> None:

@@ -199,7 +199,7 @@ def _unset_key_warning(file: Path, flow) -> bool:  # type: ignore[no-untyped-def
 
 def _check_key(file: Path, flow) -> int:  # type: ignore[no-untyped-def]
     from store.db import open_database
-    from store.omni import key_warning
+    from store.integrations import key_warning
 
     if flow.human_service is None:
         return 0

@@ -17,8 +17,8 @@ from api.conversations import public_message, public_row
 from api.deps import AgentDep, ClientDep, EngineDep, require_agent
 from api.schemas import MessagePublic
 from omni.models import AgentPublic, AgentStatusChange
-from store import conversations as log
-from store import omni as store
+from store import agents as agent_store
+from store import conversations as conversation_log
 from store import queue
 from workflows.contracts import (
     MAX_TEXT_LENGTH,
@@ -44,7 +44,7 @@ def me(agent: AgentDep) -> AgentPublic:
 @router.post("/status", response_model=AgentPublic)
 def set_status(body: AgentStatusChange, agent: AgentDep, engine: EngineDep) -> AgentPublic:
     """Go ``available``, ``paused`` (stay logged in, take nothing new) or ``offline``."""
-    return store.set_agent_status(engine, agent.id, body.status)
+    return agent_store.set_agent_status(engine, agent.id, body.status)
 
 
 # --- working conversations --------------------------------------------------------------------
@@ -144,14 +144,18 @@ async def _agent_events(
                 if conversation_id in last_seen:
                     continue
                 if first:  # the screen loads these itself: only what is new from now on
-                    row = await asyncio.to_thread(log.get_conversation, engine, conversation_id)
-                    last_seen[conversation_id] = row.last_seq if row is not None else 0
+                    known = await asyncio.to_thread(
+                        conversation_log.get_conversation, engine, conversation_id
+                    )
+                    last_seen[conversation_id] = known.last_seq if known is not None else 0
                 else:  # taken while connected: its whole transcript, so nothing is missed
                     last_seen[conversation_id] = 0
             last_seen = {c: s for c, s in last_seen.items() if c in mine}
             yield _event("conversations", mine)
         for conversation_id, seen in list(last_seen.items()):
-            rows = await asyncio.to_thread(log.messages_after, engine, conversation_id, seen)
+            rows = await asyncio.to_thread(
+                conversation_log.messages_after, engine, conversation_id, seen
+            )
             for row in rows:
                 message = public_row(row).model_dump(mode="json", by_alias=True)
                 yield _event("message", {"conversation_id": conversation_id, "message": message})

@@ -13,7 +13,7 @@ from api import agent_actions as actions
 from api.deps import AgentDep, EngineDep, require_agent
 from omni.errors import NotFound
 from omni.policy import transfer_refusal
-from store import omni as omni_store
+from store import services as service_store
 
 router = APIRouter(prefix="/agent", tags=["agent"], dependencies=[Depends(require_agent)])
 
@@ -34,13 +34,13 @@ def transfer_targets(
     there is no such conversation, 409 if it is not with human service."""
     entry = actions.conversation_for(engine, agent, conversation_id)
     try:
-        source = omni_store.get_service(engine, entry.service_id)
+        source = service_store.get_service(engine, entry.service_id)
     except NotFound:
         raise HTTPException(
             status.HTTP_409_CONFLICT, "the conversation's service no longer exists"
         ) from None
     return [
         TransferTarget(name=target.name, extension=target.extension)
-        for target in omni_store.list_services(engine)
+        for target in service_store.list_services(engine)
         if transfer_refusal(source, target) is None
     ]

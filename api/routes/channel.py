@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from api import conversations
 from api.deps import ClientDep, EngineDep, SettingsDep
 from api.schemas import ConversationPublic, MessageIn, MessagePublic, TurnPublic
-from store import conversations as log
+from store import conversations as conversation_log
 from store import queue
 
 router = APIRouter(tags=["channel"])
@@ -50,7 +50,7 @@ async def post_message(
 
 
 def _conversation(engine: EngineDep, conversation_id: str):  # type: ignore[no-untyped-def]
-    row = log.get_conversation(engine, conversation_id)
+    row = conversation_log.get_conversation(engine, conversation_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such conversation")
     return row
@@ -94,7 +94,7 @@ def get_messages(
     _conversation(engine, conversation_id)
     return [
         conversations.public_row(m)
-        for m in log.messages_after(engine, conversation_id, after, limit)
+        for m in conversation_log.messages_after(engine, conversation_id, after, limit)
     ]
 
 
@@ -143,7 +143,9 @@ async def _events(
     idle = 0.0
     yield "retry: 1000\n\n"
     while not await request.is_disconnected():
-        rows = await asyncio.to_thread(log.messages_after, engine, conversation_id, after)
+        rows = await asyncio.to_thread(
+            conversation_log.messages_after, engine, conversation_id, after
+        )
         for row in rows:
             payload = conversations.public_row(row).model_dump(mode="json", by_alias=True)
             data = json.dumps(payload, ensure_ascii=False)
@@ -152,7 +154,9 @@ async def _events(
         if rows:
             idle = 0.0
             continue
-        conversation = await asyncio.to_thread(log.get_conversation, engine, conversation_id)
+        conversation = await asyncio.to_thread(
+            conversation_log.get_conversation, engine, conversation_id
+        )
         if (
             conversation is not None
             and conversation.status == "ended"

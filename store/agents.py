@@ -1,0 +1,196 @@
+"""Omni agents in SQL: who works which services, how many conversations at once, their status.
+
+Bearer tokens are stored hashed (``omni.keys.hash_key``) and shown once. An agent's load (its
+conversations in service) lives in ``queue_entries``; see :mod:`store.queue`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from omni import keys
+from omni.errors import Conflict, NotFound
+from omni.models import AgentCreate, AgentCreated, AgentPublic, AgentStatus, AgentUpdate
+from store.common import new_id, now
+from store.services import service_ids
+from store.tables import agent_services, agents, queue_entries, services
+
+logger = logging.getLogger(__name__)
+
+
+def _agents(conn: Connection, where: sa.ColumnElement[bool] | None = None) -> list[AgentPublic]:
+    query = sa.select(agents).order_by(agents.c.name)
+    if where is not None:
+        query = query.where(where)
+    rows = conn.execute(query).all()
+    if not rows:
+        return []
+    served: dict[str, list[str]] = {}
+    pairs = conn.execute(
+        sa.select(agent_services.c.agent_id, services.c.name)
+        .join(services, services.c.id == agent_services.c.service_id)
+        .where(agent_services.c.agent_id.in_([row.id for row in rows]))
+        .order_by(services.c.name)
+    )
+    for agent_id, name in pairs:
+        served.setdefault(agent_id, []).append(name)
+    return [
+        AgentPublic(
+            id=row.id,
+            name=row.name,
+            services=served.get(row.id, []),
+            capacity=row.capacity,
+            status=row.status,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+        for row in rows
+    ]
+
+
+def _agent(conn: Connection, agent_id: str) -> AgentPublic:
+    found = _agents(conn, agents.c.id == agent_id)
+    if not found:
+        raise NotFound(f"no agent {agent_id!r}")
+    return found[0]
+
+
+def _check_name(conn: Connection, name: str, exclude_id: str | None = None) -> None:
+    query = sa.select(agents.c.id).where(agents.c.name == name)
+    if exclude_id is not None:
+        query = query.where(agents.c.id != exclude_id)
+    if conn.execute(query).first() is not None:
+        raise Conflict(f"an agent named {name!r} already exists")
+
+
+def _set_services(conn: Connection, agent_id: str, ids: Iterable[str]) -> None:
+    conn.execute(sa.delete(agent_services).where(agent_services.c.agent_id == agent_id))
+    rows = [{"agent_id": agent_id, "service_id": service_id} for service_id in ids]
+    if rows:
+        conn.execute(sa.insert(agent_services), rows)
+
+
+def create_agent(engine: Engine, body: AgentCreate) -> AgentCreated:
+    """Create an agent (offline) with a fresh bearer token, returned this once."""
+    token = keys.new_agent_token()
+    agent_id = new_id("agt")
+    created_at = now()
+    try:
+        with engine.begin() as conn:
+            _check_name(conn, body.name)
+            ids = service_ids(conn, body.services, "services")
+            conn.execute(
+                sa.insert(agents).values(
+                    id=agent_id,
+                    name=body.name,
+                    capacity=body.capacity,
+                    status="offline",
+                    token_hash=keys.hash_key(token),
+                    status_changed_at=created_at,
+                    created_at=created_at,
+                    updated_at=created_at,
+                )
+            )
+            _set_services(conn, agent_id, ids.values())
+            public = _agent(conn, agent_id)
+    except IntegrityError:
+        raise Conflict(f"an agent named {body.name!r} already exists") from None
+    logger.info("agent created: %s (%s)", public.name, public.id)
+    return AgentCreated(**public.model_dump(), token=token)
+
+
+def list_agents(engine: Engine) -> list[AgentPublic]:
+    with engine.connect() as conn:
+        return _agents(conn)
+
+
+def get_agent(engine: Engine, agent_id: str) -> AgentPublic:
+    with engine.connect() as conn:
+        return _agent(conn, agent_id)
+
+
+def update_agent(engine: Engine, agent_id: str, body: AgentUpdate) -> AgentPublic:
+    """Change the fields sent; ``services`` replaces the list."""
+    changes = body.model_dump(exclude_unset=True)
+    changed_at = now()
+    try:
+        with engine.begin() as conn:
+            current = _agent(conn, agent_id)
+            if "name" in changes:
+                _check_name(conn, changes["name"], exclude_id=agent_id)
+            if body.services is not None:
+                ids = service_ids(conn, body.services, "services")
+                _set_services(conn, agent_id, ids.values())
+            values: dict[str, Any] = {
+                key: changes[key] for key in ("name", "capacity", "status") if key in changes
+            }
+            if "status" in values and values["status"] != current.status:
+                values["status_changed_at"] = changed_at
+            values["updated_at"] = changed_at
+            conn.execute(sa.update(agents).where(agents.c.id == agent_id).values(**values))
+            return _agent(conn, agent_id)
+    except IntegrityError:
+        raise Conflict("an agent with this name already exists") from None
+
+
+def set_agent_status(engine: Engine, agent_id: str, status: AgentStatus) -> AgentPublic:
+    """The agent's own ``available | paused | offline`` switch."""
+    return update_agent(engine, agent_id, AgentUpdate(status=status))
+
+
+def rotate_agent_token(engine: Engine, agent_id: str) -> AgentCreated:
+    """Give the agent a new token (returned this once); the old one stops working."""
+    token = keys.new_agent_token()
+    with engine.begin() as conn:
+        _agent(conn, agent_id)
+        conn.execute(
+            sa.update(agents)
+            .where(agents.c.id == agent_id)
+            .values(token_hash=keys.hash_key(token), updated_at=now())
+        )
+        public = _agent(conn, agent_id)
+    logger.info("agent token rotated: %s", agent_id)
+    return AgentCreated(**public.model_dump(), token=token)
+
+
+def delete_agent(engine: Engine, agent_id: str) -> None:
+    """Delete an agent who holds no conversation in service; its history stays, detached."""
+    with engine.begin() as conn:
+        current = _agent(conn, agent_id)
+        busy = conn.execute(
+            sa.select(sa.func.count()).where(
+                queue_entries.c.agent_id == agent_id, queue_entries.c.status == "in_service"
+            )
+        ).scalar_one()
+        if busy:
+            raise Conflict(
+                f"agent {current.name!r} has {busy} conversation(s) in service; "
+                "finish or transfer them before deleting the agent"
+            )
+        conn.execute(
+            sa.update(queue_entries)
+            .where(queue_entries.c.agent_id == agent_id)
+            .values(agent_id=None)
+        )
+        conn.execute(sa.delete(agent_services).where(agent_services.c.agent_id == agent_id))
+        conn.execute(sa.delete(agents).where(agents.c.id == agent_id))
+    logger.info("agent deleted: %s (%s)", current.name, agent_id)
+
+
+def agent_by_token(engine: Engine, token: str) -> AgentPublic | None:
+    """The agent whose bearer token this is (hash lookup + constant-time compare), or None."""
+    token_hash = keys.hash_key(token)
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(agents.c.id, agents.c.token_hash).where(agents.c.token_hash == token_hash)
+        ).one_or_none()
+        if row is None or not secrets.compare_digest(row.token_hash.encode(), token_hash.encode()):
+            return None
+        return _agent(conn, row.id)

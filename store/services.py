@@ -1,0 +1,332 @@
+"""Omni services in SQL ("Novo Serviço"): their settings, transfer groups and webhooks.
+
+Every function runs in one transaction and raises the errors of :mod:`omni.errors`; the API maps
+them to HTTP. Webhook secrets are stored as given, because the worker signs with them; a
+generated one is returned once, by the request that made it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from omni import keys
+from omni.errors import Conflict, InvalidReference, NotFound
+from omni.models import (
+    OPEN_QUEUE_STATUSES,
+    QueueNotifications,
+    ServiceCreate,
+    ServiceCreated,
+    ServicePublic,
+    ServiceUpdate,
+    WebhookCreated,
+    WebhookPublic,
+    WebhookTarget,
+)
+from store.common import is_postgres, new_id, now
+from store.tables import (
+    agent_services,
+    integrations,
+    queue_entries,
+    service_transfer_targets,
+    services,
+)
+
+logger = logging.getLogger(__name__)
+
+SCALAR_SERVICE_FIELDS = (
+    "name",
+    "service_level_percent",
+    "answer_time_seconds",
+    "abandon_seconds",
+    "voicemail_seconds",
+    "extension",
+    "agent_screen",
+    "hidden",
+)
+
+
+def service_ids(conn: Connection, names: Iterable[str], field: str) -> dict[str, str]:
+    """Map service names to ids; InvalidReference naming ``field`` when one does not exist.
+
+    Shared with the integration and agent stores, whose request bodies name services.
+    """
+    names = list(names)
+    if not names:
+        return {}
+    rows = conn.execute(sa.select(services.c.id, services.c.name).where(services.c.name.in_(names)))
+    found = {row.name: row.id for row in rows}
+    missing = [name for name in names if name not in found]
+    if missing:
+        listed = ", ".join(repr(name) for name in missing)
+        raise InvalidReference(field, f"no service named {listed}")
+    return found
+
+
+def select_services(
+    conn: Connection, where: sa.ColumnElement[bool] | None = None
+) -> list[ServicePublic]:
+    """The services matching ``where`` (all when None), by name, with their transfer groups."""
+    query = sa.select(services).order_by(services.c.name)
+    if where is not None:
+        query = query.where(where)
+    rows = conn.execute(query).all()
+    if not rows:
+        return []
+    target = services.alias("target")
+    groups: dict[str, list[str]] = {}
+    pairs = conn.execute(
+        sa.select(service_transfer_targets.c.service_id, target.c.name)
+        .join(target, target.c.id == service_transfer_targets.c.target_id)
+        .where(service_transfer_targets.c.service_id.in_([row.id for row in rows]))
+        .order_by(target.c.name)
+    )
+    for service_id, name in pairs:
+        groups.setdefault(service_id, []).append(name)
+    return [
+        ServicePublic(
+            id=row.id,
+            name=row.name,
+            service_level_percent=row.service_level_percent,
+            answer_time_seconds=row.answer_time_seconds,
+            abandon_seconds=row.abandon_seconds,
+            voicemail_seconds=row.voicemail_seconds,
+            extension=row.extension,
+            agent_screen=row.agent_screen,
+            transfer_group=groups.get(row.id, []),
+            webhook=WebhookPublic(
+                enabled=row.webhook_enabled,
+                url=row.webhook_url,
+                has_secret=row.webhook_secret is not None,
+            ),
+            hidden=row.hidden,
+            queue_notifications=QueueNotifications.model_validate(row.queue_notifications),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+        for row in rows
+    ]
+
+
+def _check_unique(
+    conn: Connection, *, name: str | None, extension: str | None, exclude_id: str | None = None
+) -> None:
+    def taken(column: sa.Column[str], value: str) -> str | None:
+        query = sa.select(services.c.name).where(column == value)
+        if exclude_id is not None:
+            query = query.where(services.c.id != exclude_id)
+        return conn.execute(query).scalar_one_or_none()
+
+    if name is not None and taken(services.c.name, name):
+        raise Conflict(f"a service named {name!r} already exists")
+    if extension is not None and (owner := taken(services.c.extension, extension)):
+        raise Conflict(f"extension {extension} is already used by service {owner!r}")
+
+
+def _service(conn: Connection, service_id: str) -> ServicePublic:
+    found = select_services(conn, services.c.id == service_id)
+    if not found:
+        raise NotFound(f"no service {service_id!r}")
+    return found[0]
+
+
+def _set_transfer_group(conn: Connection, service_id: str, target_ids: Iterable[str]) -> None:
+    conn.execute(
+        sa.delete(service_transfer_targets).where(
+            service_transfer_targets.c.service_id == service_id
+        )
+    )
+    rows = [{"service_id": service_id, "target_id": target} for target in target_ids]
+    if rows:
+        conn.execute(sa.insert(service_transfer_targets), rows)
+
+
+def _created(public: ServicePublic, generated_secret: str | None) -> ServiceCreated:
+    webhook = WebhookCreated(**public.webhook.model_dump(), secret=generated_secret)
+    return ServiceCreated(**{**public.model_dump(), "webhook": webhook})
+
+
+def create_service(engine: Engine, body: ServiceCreate) -> ServiceCreated:
+    """Create a service ("Novo Serviço"); a generated webhook secret is returned this once."""
+    service_id = new_id("svc")
+    secret = body.webhook.secret
+    generated = None
+    if secret is None and body.webhook.url is not None:
+        secret = generated = keys.new_webhook_secret()
+    created_at = now()
+    try:
+        with engine.begin() as conn:
+            _check_unique(conn, name=body.name, extension=body.extension)
+            if body.name in body.transfer_group:
+                raise InvalidReference("transfer_group", "a service may not list itself")
+            targets = service_ids(conn, body.transfer_group, "transfer_group")
+            conn.execute(
+                sa.insert(services).values(
+                    id=service_id,
+                    **{field: getattr(body, field) for field in SCALAR_SERVICE_FIELDS},
+                    webhook_enabled=body.webhook.enabled,
+                    webhook_url=body.webhook.url,
+                    webhook_secret=secret,
+                    queue_notifications=body.queue_notifications.model_dump(mode="json"),
+                    created_at=created_at,
+                    updated_at=created_at,
+                )
+            )
+            _set_transfer_group(conn, service_id, targets.values())
+            public = _service(conn, service_id)
+    except IntegrityError:
+        raise Conflict("a service with this name or extension already exists") from None
+    logger.info("service created: %s (%s)", public.name, public.id)
+    return _created(public, generated)
+
+
+def list_services(engine: Engine) -> list[ServicePublic]:
+    with engine.connect() as conn:
+        return select_services(conn)
+
+
+def get_service(engine: Engine, service_id: str) -> ServicePublic:
+    with engine.connect() as conn:
+        return _service(conn, service_id)
+
+
+def find_service(
+    engine: Engine, *, name: str | None = None, extension: str | None = None
+) -> ServicePublic | None:
+    """The service with this name or this extension ("Ramal"), if any (for transfers)."""
+    if name is not None and extension is None:
+        where = services.c.name == name
+    elif extension is not None and name is None:
+        where = services.c.extension == extension
+    else:
+        raise ValueError("find_service takes exactly one of name or extension")
+    with engine.connect() as conn:
+        found = select_services(conn, where)
+    return found[0] if found else None
+
+
+def webhook_target(engine: Engine, service_id: str) -> WebhookTarget | None:
+    """Where and how to deliver the service's events, or None when its webhook is off."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(
+                services.c.webhook_enabled, services.c.webhook_url, services.c.webhook_secret
+            ).where(services.c.id == service_id)
+        ).one_or_none()
+    if row is None or not row.webhook_enabled or not row.webhook_url or not row.webhook_secret:
+        return None
+    return WebhookTarget(service_id=service_id, url=row.webhook_url, secret=row.webhook_secret)
+
+
+def update_service(engine: Engine, service_id: str, body: ServiceUpdate) -> ServiceCreated:
+    """Change the fields sent; a webhook secret generated by this change is returned this once."""
+    changes = body.model_dump(exclude_unset=True)
+    generated = None
+    try:
+        with engine.begin() as conn:
+            row = conn.execute(sa.select(services).where(services.c.id == service_id)).one_or_none()
+            if row is None:
+                raise NotFound(f"no service {service_id!r}")
+            name = changes.get("name", row.name)
+            _check_unique(
+                conn,
+                name=changes.get("name"),
+                extension=changes.get("extension"),
+                exclude_id=service_id,
+            )
+            values: dict[str, object] = {
+                field: changes[field] for field in SCALAR_SERVICE_FIELDS if field in changes
+            }
+            if body.webhook is not None:
+                secret = body.webhook.secret or row.webhook_secret
+                if secret is None and body.webhook.url is not None:
+                    secret = generated = keys.new_webhook_secret()
+                values.update(
+                    webhook_enabled=body.webhook.enabled,
+                    webhook_url=body.webhook.url,
+                    webhook_secret=secret,
+                )
+            if body.queue_notifications is not None:
+                values["queue_notifications"] = body.queue_notifications.model_dump(mode="json")
+            if body.transfer_group is not None:
+                if name in body.transfer_group:
+                    raise InvalidReference("transfer_group", "a service may not list itself")
+                targets = service_ids(conn, body.transfer_group, "transfer_group")
+                _set_transfer_group(conn, service_id, targets.values())
+            values["updated_at"] = now()
+            conn.execute(sa.update(services).where(services.c.id == service_id).values(**values))
+            public = _service(conn, service_id)
+    except IntegrityError:
+        raise Conflict("a service with this name or extension already exists") from None
+    return _created(public, generated)
+
+
+def delete_service(engine: Engine, service_id: str) -> None:
+    """Delete a service without waiting or in-service conversations.
+
+    It leaves every transfer group naming it, its agents keep their other services, and its
+    integrations are revoked (their keys stop working). Finished queue entries stay, detached.
+    """
+    with engine.begin() as conn:
+        lock = sa.select(services.c.name).where(services.c.id == service_id)
+        if is_postgres(conn):
+            lock = lock.with_for_update()
+        name = conn.execute(lock).scalar_one_or_none()
+        if name is None:
+            raise NotFound(f"no service {service_id!r}")
+        _refuse_open_entries(conn, service_id, name)
+        _detach(conn, service_id)
+        conn.execute(sa.delete(services).where(services.c.id == service_id))
+    logger.info("service deleted: %s (%s)", name, service_id)
+
+
+def _refuse_open_entries(conn: Connection, service_id: str, name: str) -> None:
+    counts = conn.execute(
+        sa.select(queue_entries.c.status, sa.func.count())
+        .where(
+            queue_entries.c.service_id == service_id,
+            queue_entries.c.status.in_(OPEN_QUEUE_STATUSES),
+        )
+        .group_by(queue_entries.c.status)
+    )
+    open_entries = Counter({status: count for status, count in counts})
+    if open_entries:
+        raise Conflict(
+            f"service {name!r} has {open_entries['waiting']} waiting and "
+            f"{open_entries['in_service']} in-service conversation(s); "
+            "finish or transfer them before deleting it"
+        )
+
+
+def _detach(conn: Connection, service_id: str) -> None:
+    """Revoke the service's integrations, let its rows outlive it without the reference, and
+    take it out of every transfer group and every agent's services."""
+    conn.execute(
+        sa.update(integrations)
+        .where(integrations.c.service_id == service_id, integrations.c.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    conn.execute(
+        sa.update(integrations)
+        .where(integrations.c.service_id == service_id)
+        .values(service_id=None)
+    )
+    conn.execute(
+        sa.update(queue_entries)
+        .where(queue_entries.c.service_id == service_id)
+        .values(service_id=None)
+    )
+    conn.execute(
+        sa.delete(service_transfer_targets).where(
+            sa.or_(
+                service_transfer_targets.c.service_id == service_id,
+                service_transfer_targets.c.target_id == service_id,
+            )
+        )
+    )
+    conn.execute(sa.delete(agent_services).where(agent_services.c.service_id == service_id))

@@ -1,0 +1,101 @@
+"""The conversation log and the voicemails in SQL, on SQLite and PostgreSQL: typed rows back,
+and a record batch retried changes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from omni.models import ServiceCreate
+from store import conversations as conversation_log
+from store import voicemails
+from store.services import create_service, delete_service
+from workflows.contracts import Message, RecordBatch
+
+AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def batch(status: str, *messages: Message) -> RecordBatch:
+    return RecordBatch(
+        conversation_id="c1",
+        workflow_id="conversation:loja:5511",
+        bot="loja",
+        bot_version=2,
+        contact_id="5511",
+        status=status,  # type: ignore[arg-type]
+        block="menu",
+        messages=list(messages),
+    )
+
+
+def test_the_log_reads_back_typed_rows(any_engine: sa.Engine) -> None:
+    asked = Message(seq=1, sender="customer", text="oi", message_id="m1", at=AT)
+    menu = Message(seq=2, sender="bot", kind="menu", text="Escolha", options=["1", "2"], at=AT)
+    conversation_log.record_batch(any_engine, batch("bot", asked, menu))
+    conversation_log.record_batch(any_engine, batch("bot", asked, menu))  # a retried activity
+
+    row = conversation_log.get_conversation(any_engine, "c1")
+    assert isinstance(row, conversation_log.ConversationRow)
+    assert (row.bot, row.bot_version, row.status, row.block, row.last_seq) == (
+        "loja",
+        2,
+        "bot",
+        "menu",
+        2,
+    )
+    assert row.created_at.tzinfo is not None
+    assert conversation_log.latest_conversation(any_engine, "loja", "5511") == row
+    assert conversation_log.get_conversation(any_engine, "c-none") is None
+
+    transcript = conversation_log.messages_after(any_engine, "c1")
+    assert all(isinstance(m, conversation_log.MessageRow) for m in transcript)
+    assert [(m.seq, m.sender, m.kind) for m in transcript] == [
+        (1, "customer", "text"),
+        (2, "bot", "menu"),
+    ]
+    assert transcript[1].data == {"options": ["1", "2"]} and transcript[1].created_at == AT
+    assert [m.seq for m in conversation_log.messages_after(any_engine, "c1", after=1)] == [2]
+
+    answered = conversation_log.answer_of(any_engine, "loja", "5511", "m1")
+    assert answered is not None
+    conversation, replies = answered
+    assert conversation == row and [m.text for m in replies] == ["Escolha"]
+    assert conversation_log.answer_of(any_engine, "loja", "5511", "m-none") is None
+
+
+def test_ensure_conversation_never_overwrites_the_workflows_record(any_engine: sa.Engine) -> None:
+    conversation_log.record_batch(any_engine, batch("waiting"))
+    conversation_log.ensure_conversation(
+        any_engine,
+        conversation_id="c1",
+        workflow_id="conversation:loja:5511",
+        bot="loja",
+        bot_version=2,
+        contact_id="5511",
+        status="bot",
+    )
+    row = conversation_log.get_conversation(any_engine, "c1")
+    assert row is not None and row.status == "waiting"
+
+
+def test_voicemails_are_saved_once_and_outlive_their_service(any_engine: sa.Engine) -> None:
+    service = create_service(any_engine, ServiceCreate(name="Suporte"))
+    for _ in range(2):  # a retried activity
+        voicemails.save(
+            any_engine,
+            voicemail_id="vm1",
+            service_id=service.id,
+            service_name=service.name,
+            conversation_id="c1",
+            bot="loja",
+            contact_id="5511",
+            text="me liguem",
+        )
+    [saved] = voicemails.listed(any_engine)
+    assert isinstance(saved, voicemails.Voicemail)
+    assert (saved.id, saved.service_id, saved.text) == ("vm1", service.id, "me liguem")
+    assert voicemails.listed(any_engine, "Vendas") == []
+    delete_service(any_engine, service.id)
+    [kept] = voicemails.listed(any_engine, "Suporte")
+    assert (kept.service_id, kept.service_name) == (None, "Suporte")
