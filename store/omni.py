@@ -109,9 +109,12 @@ def _check_service_unique(
         return conn.execute(query).scalar_one_or_none()
 
     if name is not None and taken(services.c.name, name):
-        raise Conflict(f"a service named {name!r} already exists")
+        raise Conflict(f"a service named {name!r} already exists", code="duplicate_service_name")
     if extension is not None and (owner := taken(services.c.extension, extension)):
-        raise Conflict(f"extension {extension} is already used by service {owner!r}")
+        raise Conflict(
+            f"extension {extension} is already used by service {owner!r}",
+            code="duplicate_extension",
+        )
 
 
 def _services(conn: Connection, where: sa.ColumnElement[bool] | None = None) -> list[ServicePublic]:
@@ -208,7 +211,9 @@ def create_service(engine: Engine, body: ServiceCreate) -> ServiceCreated:
             _set_transfer_group(conn, service_id, targets.values())
             public = _service(conn, service_id)
     except IntegrityError:
-        raise Conflict("a service with this name or extension already exists") from None
+        raise Conflict(
+            "a service with this name or extension already exists", code="duplicate_service"
+        ) from None
     log.info("service created: %s (%s)", public.name, public.id)
     return _created(public, generated)
 
@@ -287,7 +292,9 @@ def update_service(engine: Engine, service_id: str, body: ServiceUpdate) -> Serv
             conn.execute(sa.update(services).where(services.c.id == service_id).values(**values))
             public = _service(conn, service_id)
     except IntegrityError:
-        raise Conflict("a service with this name or extension already exists") from None
+        raise Conflict(
+            "a service with this name or extension already exists", code="duplicate_service"
+        ) from None
     return _created(public, generated)
 
 
@@ -317,7 +324,8 @@ def delete_service(engine: Engine, service_id: str) -> None:
             raise Conflict(
                 f"service {name!r} has {open_entries['waiting']} waiting and "
                 f"{open_entries['in_service']} in-service conversation(s); "
-                "finish or transfer them before deleting it"
+                "finish or transfer them before deleting it",
+                code="service_busy",
             )
         now = _now()
         conn.execute(
@@ -391,7 +399,8 @@ def create_integration(engine: Engine, body: IntegrationCreate) -> IntegrationCr
         public = _insert_integration(engine, body, integration_id, key)
     except IntegrityError:
         raise Conflict(
-            f"bot {body.bot!r} already has a live integration with service {body.service!r}"
+            f"bot {body.bot!r} already has a live integration with service {body.service!r}",
+            code="duplicate_integration",
         ) from None
     log.info("integration created: bot %s, service %s (%s)", body.bot, body.service, public.id)
     return IntegrationCreated(**public.model_dump(), api_key=key)
@@ -412,7 +421,8 @@ def _insert_integration(
         if live is not None:
             raise Conflict(
                 f"bot {body.bot!r} already has a live integration with service "
-                f"{body.service!r} ({live}); rotate its key instead"
+                f"{body.service!r} ({live}); rotate its key instead",
+                code="duplicate_integration",
             )
         conn.execute(
             sa.insert(integrations).values(
@@ -459,7 +469,10 @@ def rotate_integration(engine: Engine, integration_id: str) -> IntegrationCreate
     with engine.begin() as conn:
         current = _integration(conn, integration_id)
         if current.revoked_at is not None:
-            raise Conflict(f"integration {integration_id!r} is revoked; create a new one")
+            raise Conflict(
+                f"integration {integration_id!r} is revoked; create a new one",
+                code="integration_revoked",
+            )
         conn.execute(
             sa.update(integrations)
             .where(integrations.c.id == integration_id)
@@ -588,7 +601,7 @@ def _check_agent_name(conn: Connection, name: str, exclude_id: str | None = None
     if exclude_id is not None:
         query = query.where(agents.c.id != exclude_id)
     if conn.execute(query).first() is not None:
-        raise Conflict(f"an agent named {name!r} already exists")
+        raise Conflict(f"an agent named {name!r} already exists", code="duplicate_agent_name")
 
 
 def _set_agent_services(conn: Connection, agent_id: str, service_ids: Iterable[str]) -> None:
@@ -622,7 +635,9 @@ def create_agent(engine: Engine, body: AgentCreate) -> AgentCreated:
             _set_agent_services(conn, agent_id, service_ids.values())
             public = _agent(conn, agent_id)
     except IntegrityError:
-        raise Conflict(f"an agent named {body.name!r} already exists") from None
+        raise Conflict(
+            f"an agent named {body.name!r} already exists", code="duplicate_agent_name"
+        ) from None
     log.info("agent created: %s (%s)", public.name, public.id)
     return AgentCreated(**public.model_dump(), token=token)
 
@@ -656,7 +671,9 @@ def update_agent(engine: Engine, agent_id: str, body: AgentUpdate) -> AgentPubli
             conn.execute(sa.update(agents).where(agents.c.id == agent_id).values(**values))
             return _agent(conn, agent_id)
     except IntegrityError:
-        raise Conflict("an agent with this name already exists") from None
+        raise Conflict(
+            "an agent with this name already exists", code="duplicate_agent_name"
+        ) from None
 
 
 def set_agent_status(engine: Engine, agent_id: str, status: AgentStatus) -> AgentPublic:
@@ -691,7 +708,8 @@ def delete_agent(engine: Engine, agent_id: str) -> None:
         if busy:
             raise Conflict(
                 f"agent {current.name!r} has {busy} conversation(s) in service; "
-                "finish or transfer them before deleting the agent"
+                "finish or transfer them before deleting the agent",
+                code="agent_busy",
             )
         conn.execute(
             sa.update(queue_entries)
