@@ -34,7 +34,12 @@ from api.models.bots import (
     ScheduleChange,
 )
 from api.usecases.delivery import UnknownBot
-from api.usecases.publishing import UNSET_KEY_PREFIX, PublishError, publish_source
+from api.usecases.publishing import (
+    UNSET_KEY_PREFIX,
+    YAML_NOT_EDITABLE,
+    PublishError,
+    publish_source,
+)
 from bots.schedule import _parse_day_key
 from store import bots as bot_store
 
@@ -109,9 +114,9 @@ def edit_source(current: bot_store.BotVersion, change: BotSettingsChange) -> str
     try:
         doc = yaml.load(current.source)
     except YAMLError as exc:  # a stored source always parsed once; be explicit anyway
-        raise PublishError([{"line": 1, "column": 1, "message": f"YAML: {exc}"}]) from exc
+        raise _not_editable(f"YAML: {exc}") from exc
     if not isinstance(doc, CommentedMap):
-        raise PublishError([{"line": 1, "column": 1, "message": "the bot file is not a mapping"}])
+        raise _not_editable("the bot file is not a mapping")
     if change.human_service is not None:
         _edit_human_service(doc, change.human_service)
     if change.schedule is not None:
@@ -119,6 +124,10 @@ def edit_source(current: bot_store.BotVersion, change: BotSettingsChange) -> str
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue()
+
+
+def _not_editable(message: str) -> PublishError:
+    return PublishError([{"line": 1, "column": 1, "message": message, "code": YAML_NOT_EDITABLE}])
 
 
 def _yaml() -> YAML:
