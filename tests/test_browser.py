@@ -244,6 +244,13 @@ async def test_the_seeds_seven_steps_then_a_handoff_through_the_pages(
         await expect(error).to_have_text("Deve ser no máximo 100.")
         await shot(admin, "01-novo-servico-erro")
         await form.get_by_label("Atendimento (%)").fill("80")
+        # a name already taken: the page says it in pt-BR next to "Nome", by the error's code
+        await form.get_by_label("Nome", exact=True).fill("Financeiro")
+        await form.get_by_role("button", name="Salvar").click()
+        taken = form.locator("[data-field='name'] .field-error")
+        await expect(taken).to_have_text("Já existe um serviço chamado “Financeiro”.")
+        await expect(form.get_by_label("Nome", exact=True)).to_have_attribute("aria-invalid", "true")
+        await form.get_by_label("Nome", exact=True).fill("Suporte")
         await form.get_by_role("button", name="Salvar").click()
         row = admin.locator("#services tr[data-service='Suporte']")
         await expect(row).to_contain_text("100")
