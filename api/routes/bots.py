@@ -7,7 +7,7 @@ Every route needs the admin. A flow with problems answers 422 `flow_invalid` wit
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Response, status
 from fastapi.responses import PlainTextResponse
@@ -25,7 +25,9 @@ YAML_BODY = Body(
     media_type="application/yaml",
     openapi_examples={"loja": {"value": "bot: loja\nstart: fim\nblocks:\n  fim: {type: end}\n"}},
 )
-FLOW_ERRORS = {422: {"description": "The flow has errors: `[{line, column, message}]`."}}
+FLOW_ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"description": "The flow has errors (`flow_invalid`): `[{line, column, message, code}]`."}
+}
 
 
 @router.put("/bots/{bot}", response_model=BotPublic, responses=FLOW_ERRORS)
