@@ -32,7 +32,7 @@ def create_app(
         app.state.settings = settings
         app.state.engine = engine or open_database(settings.effective_database_url)
         app.state.temporal = client or await connect(settings)
-        from api.startup import publish_flows_dir
+        from api.usecases.startup import publish_flows_dir
 
         publish_flows_dir(app.state.engine, settings)
         yield
@@ -45,10 +45,11 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
-    from api import pages
-    from api.routes import agent, agent_transfer, bot_settings, bots, channel, omni
+    from api import errors
+    from api.routes import agent, bots, channel, omni, pages, supervisor
 
-    for module in (channel, bots, bot_settings, omni, agent, agent_transfer):
+    for module in (channel, bots, omni, agent, supervisor):
         app.include_router(module.router, prefix="/api")
     pages.install(app)
+    errors.install(app)
     return app

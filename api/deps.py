@@ -5,11 +5,12 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from api.errors import ApiError, ErrorCode
 from omni.models import AgentPublic
 from store.agents import agent_by_token
 from transbordo.settings import Settings
@@ -17,7 +18,8 @@ from transbordo.settings import Settings
 bearer = HTTPBearer(auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+def app_settings(request: Request) -> Settings:
+    """The settings `create_app` was given (not read again from the environment)."""
     return request.app.state.settings
 
 
@@ -29,14 +31,15 @@ def get_client(request: Request) -> Client:
     return request.app.state.temporal
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 ClientDep = Annotated[Client, Depends(get_client)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
-UNAUTHORIZED = HTTPException(
+UNAUTHORIZED = ApiError(
     status.HTTP_401_UNAUTHORIZED,
-    detail="missing or invalid credentials",
+    "missing or invalid credentials",
+    ErrorCode.UNAUTHORIZED,
     headers={"WWW-Authenticate": "Bearer"},
 )
 

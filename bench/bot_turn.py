@@ -11,7 +11,7 @@ defined here on the same server, client and event loop. Measured, sequentially:
 - first message: the message that starts a conversation (update-with-start) vs a bare
   update-with-start of a new echo workflow.
 
-`--profile` also times the steps of `api.conversations.send` (SQL lookups, the Temporal call,
+`--profile` also times the steps of `api.usecases.delivery.send` (SQL lookups, the Temporal call,
 the start payload) by wrapping them, to show where a turn's time goes. Not a test.
 """
 
@@ -45,9 +45,9 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api import conversations  # noqa: E402
 from api.app import create_app  # noqa: E402
-from api.publishing import publish_source  # noqa: E402
+from api.usecases import delivery  # noqa: E402
+from api.usecases.publishing import publish_source  # noqa: E402
 from store.db import open_database  # noqa: E402
 from transbordo.settings import Settings  # noqa: E402
 from transbordo.temporal import SEARCH_ATTRIBUTES  # noqa: E402
@@ -154,10 +154,10 @@ class StepTimes:
 
 
 def instrument(steps: StepTimes, client: Client) -> None:
-    steps.wrap(conversations.conversation_log, "answer_of", "SQL answer_of (replay lookup)")
-    steps.wrap(conversations.bot_store, "latest", "SQL bot_store.latest (+ BotFlow parse)")
+    steps.wrap(delivery.conversation_log, "answer_of", "SQL answer_of (replay lookup)")
+    steps.wrap(delivery.bot_store, "latest", "SQL bot_store.latest (+ BotFlow parse)")
     steps.wrap(
-        conversations.conversation_log, "ensure_conversation", "SQL ensure_conversation (first)"
+        delivery.conversation_log, "ensure_conversation", "SQL ensure_conversation (first)"
     )
     steps.wrap(client, "execute_update_with_start_workflow", "Temporal update-with-start")
     converter = client.data_converter.payload_converter
@@ -173,7 +173,7 @@ async def profile_turn(
     from workflows.conversation import ConversationWorkflow
 
     handle = client.get_workflow_handle_for(
-        ConversationWorkflow.run, conversations.workflow_id(BOT, contact)
+        ConversationWorkflow.run, delivery.workflow_id(BOT, contact)
     )
 
     async def direct(i: int) -> None:

@@ -52,8 +52,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from api import agent_actions  # noqa: E402  (bot_turn put the repository on sys.path)
 from api.app import create_app  # noqa: E402
+from api.usecases import agent_actions  # noqa: E402  (bot_turn put the repository on sys.path)
 from store import queue as queue_store  # noqa: E402
 from store.db import open_database  # noqa: E402
 from store.tables import queue_entries, services  # noqa: E402

@@ -1,30 +1,74 @@
-"""Errors of the Omni domain; the API maps each to one HTTP status.
+"""Errors of the Omni domain; the API maps each to one HTTP status and says its `code`.
 
 OmniError
  ├── NotFound            (404) no such service, integration or agent
  ├── Conflict            (409) duplicate name/extension/integration, or a refused delete
  └── InvalidReference    (422) a request names services that do not exist (or itself)
+
+Each error carries an `OmniCode` (`code`): the pages say it in pt-BR, so the English message
+may be reworded freely. A raise site that names no code gets its class's default.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OmniCode(StrEnum):
+    """Why the Omni store said no (the `code` of an HTTP error body)."""
+
+    NOT_FOUND = "not_found"
+    """No such service, integration or agent."""
+    CONFLICT = "conflict"
+    """A conflict with no more specific code."""
+    INVALID_REFERENCE = "invalid_reference"
+    """A field names services that do not exist, or the service itself."""
+    DUPLICATE_SERVICE_NAME = "duplicate_service_name"
+    """Another service has this name."""
+    DUPLICATE_EXTENSION = "duplicate_extension"
+    """Another service has this 3-digit extension."""
+    DUPLICATE_SERVICE = "duplicate_service"
+    """A concurrent write took this name or extension first (which one is unknown)."""
+    SERVICE_BUSY = "service_busy"
+    """Delete refused: the service has waiting or in-service conversations."""
+    DUPLICATE_INTEGRATION = "duplicate_integration"
+    """The bot already has a live integration with this service."""
+    INTEGRATION_REVOKED = "integration_revoked"
+    """A revoked integration cannot get a new key."""
+    DUPLICATE_AGENT_NAME = "duplicate_agent_name"
+    """Another agent has this name."""
+    AGENT_BUSY = "agent_busy"
+    """Delete refused: the agent has conversations in service."""
 
 
 class OmniError(Exception):
     """Base of every Omni domain error."""
 
+    default_code = OmniCode.CONFLICT
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = OmniCode(code) if code is not None else self.default_code
+
 
 class NotFound(OmniError):
     """The service, integration or agent does not exist."""
+
+    default_code = OmniCode.NOT_FOUND
 
 
 class Conflict(OmniError):
     """The change would break a uniqueness rule or strand live conversations."""
 
+    default_code = OmniCode.CONFLICT
+
 
 class InvalidReference(OmniError):
     """A field refers to something that does not exist; ``field`` names it for the 422."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    default_code = OmniCode.INVALID_REFERENCE
+
+    def __init__(self, field: str, message: str, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
         self.field = field
         self.message = message

@@ -67,7 +67,7 @@ def _check_name(conn: Connection, name: str, exclude_id: str | None = None) -> N
     if exclude_id is not None:
         query = query.where(agents.c.id != exclude_id)
     if conn.execute(query).first() is not None:
-        raise Conflict(f"an agent named {name!r} already exists")
+        raise Conflict(f"an agent named {name!r} already exists", code="duplicate_agent_name")
 
 
 def _set_services(conn: Connection, agent_id: str, ids: Iterable[str]) -> None:
@@ -101,7 +101,9 @@ def create_agent(engine: Engine, body: AgentCreate) -> AgentCreated:
             _set_services(conn, agent_id, ids.values())
             public = _agent(conn, agent_id)
     except IntegrityError:
-        raise Conflict(f"an agent named {body.name!r} already exists") from None
+        raise Conflict(
+            f"an agent named {body.name!r} already exists", code="duplicate_agent_name"
+        ) from None
     logger.info("agent created: %s (%s)", public.name, public.id)
     return AgentCreated(**public.model_dump(), token=token)
 
@@ -137,7 +139,9 @@ def update_agent(engine: Engine, agent_id: str, body: AgentUpdate) -> AgentPubli
             conn.execute(sa.update(agents).where(agents.c.id == agent_id).values(**values))
             return _agent(conn, agent_id)
     except IntegrityError:
-        raise Conflict("an agent with this name already exists") from None
+        raise Conflict(
+            "an agent with this name already exists", code="duplicate_agent_name"
+        ) from None
 
 
 def set_agent_status(engine: Engine, agent_id: str, status: AgentStatus) -> AgentPublic:
@@ -172,7 +176,8 @@ def delete_agent(engine: Engine, agent_id: str) -> None:
         if busy:
             raise Conflict(
                 f"agent {current.name!r} has {busy} conversation(s) in service; "
-                "finish or transfer them before deleting the agent"
+                "finish or transfer them before deleting the agent",
+                code="agent_busy",
             )
         conn.execute(
             sa.update(queue_entries)

@@ -34,19 +34,19 @@ class ChannelCredential:
 def create(engine: Engine, bot: str, name: str) -> tuple[ChannelCredential, str]:
     """A new credential for `bot` and its token, returned this once."""
     token = keys.new_channel_token()
-    row = {
-        "id": f"chc_{secrets.token_hex(8)}",
-        "bot": bot,
-        "name": name,
-        "token_hash": keys.hash_key(token),
-        "token_prefix": keys.display_prefix(token),
-        "created_at": datetime.now(UTC),
-        "revoked_at": None,
-    }
+    credential = ChannelCredential(
+        id=f"chc_{secrets.token_hex(8)}",
+        bot=bot,
+        name=name,
+        token_prefix=keys.display_prefix(token),
+        created_at=datetime.now(UTC),
+        revoked_at=None,
+    )
     with engine.begin() as conn:
-        conn.execute(sa.insert(table).values(**row))
-    del row["token_hash"]
-    return ChannelCredential(**row), token
+        conn.execute(
+            sa.insert(table).values(**vars(credential), token_hash=keys.hash_key(token))
+        )
+    return credential, token
 
 
 def list_for(engine: Engine, bot: str) -> list[ChannelCredential]:

@@ -73,7 +73,8 @@ def create_integration(engine: Engine, body: IntegrationCreate) -> IntegrationCr
         public = _insert_integration(engine, body, integration_id, key)
     except IntegrityError:
         raise Conflict(
-            f"bot {body.bot!r} already has a live integration with service {body.service!r}"
+            f"bot {body.bot!r} already has a live integration with service {body.service!r}",
+            code="duplicate_integration",
         ) from None
     logger.info("integration created: bot %s, service %s (%s)", body.bot, body.service, public.id)
     return IntegrationCreated(**public.model_dump(), api_key=key)
@@ -94,7 +95,8 @@ def _insert_integration(
         if live is not None:
             raise Conflict(
                 f"bot {body.bot!r} already has a live integration with service "
-                f"{body.service!r} ({live}); rotate its key instead"
+                f"{body.service!r} ({live}); rotate its key instead",
+                code="duplicate_integration",
             )
         conn.execute(
             sa.insert(integrations).values(
@@ -141,7 +143,10 @@ def rotate_integration(engine: Engine, integration_id: str) -> IntegrationCreate
     with engine.begin() as conn:
         current = _integration(conn, integration_id)
         if current.revoked_at is not None:
-            raise Conflict(f"integration {integration_id!r} is revoked; create a new one")
+            raise Conflict(
+                f"integration {integration_id!r} is revoked; create a new one",
+                code="integration_revoked",
+            )
         conn.execute(
             sa.update(integrations)
             .where(integrations.c.id == integration_id)

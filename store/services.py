@@ -123,9 +123,12 @@ def _check_unique(
         return conn.execute(query).scalar_one_or_none()
 
     if name is not None and taken(services.c.name, name):
-        raise Conflict(f"a service named {name!r} already exists")
+        raise Conflict(f"a service named {name!r} already exists", code="duplicate_service_name")
     if extension is not None and (owner := taken(services.c.extension, extension)):
-        raise Conflict(f"extension {extension} is already used by service {owner!r}")
+        raise Conflict(
+            f"extension {extension} is already used by service {owner!r}",
+            code="duplicate_extension",
+        )
 
 
 def _service(conn: Connection, service_id: str) -> ServicePublic:
@@ -180,7 +183,9 @@ def create_service(engine: Engine, body: ServiceCreate) -> ServiceCreated:
             _set_transfer_group(conn, service_id, targets.values())
             public = _service(conn, service_id)
     except IntegrityError:
-        raise Conflict("a service with this name or extension already exists") from None
+        raise Conflict(
+            "a service with this name or extension already exists", code="duplicate_service"
+        ) from None
     logger.info("service created: %s (%s)", public.name, public.id)
     return _created(public, generated)
 
@@ -262,7 +267,9 @@ def update_service(engine: Engine, service_id: str, body: ServiceUpdate) -> Serv
             conn.execute(sa.update(services).where(services.c.id == service_id).values(**values))
             public = _service(conn, service_id)
     except IntegrityError:
-        raise Conflict("a service with this name or extension already exists") from None
+        raise Conflict(
+            "a service with this name or extension already exists", code="duplicate_service"
+        ) from None
     return _created(public, generated)
 
 
@@ -299,7 +306,8 @@ def _refuse_open_entries(conn: Connection, service_id: str, name: str) -> None:
         raise Conflict(
             f"service {name!r} has {open_entries['waiting']} waiting and "
             f"{open_entries['in_service']} in-service conversation(s); "
-            "finish or transfer them before deleting it"
+            "finish or transfer them before deleting it",
+                code="service_busy",
         )
 
 

@@ -154,7 +154,7 @@ async def running_stack(
     from concurrent.futures import ThreadPoolExecutor
 
     from api.app import create_app
-    from api.publishing import publish_source
+    from api.usecases.publishing import publish_source
     from worker import build_worker
 
     client = pydantic_client(env)

@@ -38,7 +38,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from api.publishing import publish_source
+from api.usecases.publishing import publish_source
 from store.db import open_database
 from transbordo.settings import Settings
 from transbordo.temporal import SEARCH_ATTRIBUTES

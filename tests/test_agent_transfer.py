@@ -72,11 +72,29 @@ async def test_other_services_agent_unknown_and_bot_conversations_are_refused(
 
         other = await http.get(targets_url(conversation), headers=omni.agent("Caio"))
         assert other.status_code == 403, other.text
+        assert other.json()["code"] == "not_your_service"
         unknown = await http.get(targets_url("nao-existe"), headers=omni.agent("Ana"))
-        assert unknown.status_code == 404
+        assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_conversation"
         with_bot = (await say(http, "so-bot", "so-bot-1", "oi"))["conversation_id"]
         in_bot = await http.get(targets_url(with_bot), headers=omni.agent("Ana"))
-        assert in_bot.status_code == 409
+        assert in_bot.status_code == 409 and in_bot.json()["code"] == "not_with_human_service"
         for headers in ({}, admin_headers(), {"Authorization": "Bearer wrong"}):
             refused = await http.get(targets_url(conversation), headers=headers)
             assert refused.status_code == 401
+
+
+async def test_the_workflows_refusals_answer_with_their_code(time_env, settings, engine):
+    """A refused Update reaches the agent as its `Refusal` code (api/errors.py reads it from the
+    error the answer was raised from), which the Tela de Atendimento says in pt-BR."""
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key))
+        first = (await into_queue(http, "codigo-1"))["conversation_id"]
+        second = (await into_queue(http, "codigo-2"))["conversation_id"]
+        pickup = "/api/agent/conversations/{}/pickup"
+        took = await http.post(pickup.format(first), headers=omni.agent("Ana"))
+        assert took.status_code == 200, took.text
+        late = await http.post(pickup.format(first), headers=omni.agent("Beto"))
+        assert late.status_code == 409 and late.json()["code"] == "taken"
+        full = await http.post(pickup.format(second), headers=omni.agent("Ana"))
+        assert full.status_code == 409 and full.json()["code"] == "at_capacity"

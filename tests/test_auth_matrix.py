@@ -91,6 +91,7 @@ async def test_every_route_needs_its_credential(app_and_api) -> None:  # type: i
             response = await api.request(method, url, headers=headers, json={})
             assert response.status_code == 401, (method, path, headers, response.text)
             assert response.headers.get("www-authenticate") == "Bearer"
+            assert response.json()["code"] == "unauthorized"
         guarded[kind] += 1
     assert guarded["omni"] >= 15 and guarded["agent"] >= 2, guarded
 

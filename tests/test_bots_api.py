@@ -50,14 +50,16 @@ async def test_a_broken_flow_gets_422_with_line_and_column(admin_api):
     broken = SIMPLE.replace("type: end", "type: fim")
     answer = await admin_api.put("/api/bots/faq", content=broken, headers=YAML)
     assert answer.status_code == 422
+    assert answer.json()["code"] == "flow_invalid"
     [issue] = answer.json()["detail"]
     assert (issue["line"], issue["column"]) == (4, 14)
     assert "fim" in issue["message"]
     other_name = await admin_api.put("/api/bots/outro", content=SIMPLE, headers=YAML)
     assert other_name.status_code == 422
     assert "'faq', not 'outro'" in other_name.json()["detail"][0]["message"]
+    assert other_name.json()["detail"][0]["code"] == "bot_name_mismatch"
     missing = await admin_api.get("/api/bots/nada", headers=admin_headers())
-    assert missing.status_code == 404
+    assert missing.status_code == 404 and missing.json()["code"] == "unknown_bot"
 
 
 async def test_publishing_needs_the_admin_token(admin_api):

@@ -14,7 +14,7 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from api.app import create_app
-from api.publishing import publish_source
+from api.usecases.publishing import publish_source
 from tests.conftest import api_client, pydantic_client, running_stack
 from tests.live import DEADLINE_SECONDS, Event, eventually, serving, sse_events
 from transbordo.temporal import BOT, CONTACT, STATUS

@@ -74,11 +74,11 @@ async def test_duplicate_name_is_409(any_admin_api: httpx.AsyncClient) -> None:
     bia = await create(any_admin_api, name="Bia")
     await create(any_admin_api)
     response = await any_admin_api.post("/api/omni/agents", json={"name": "Ana"}, headers=H)
-    assert response.status_code == 409
+    assert response.status_code == 409 and response.json()["code"] == "duplicate_agent_name"
     rename = await any_admin_api.patch(
         f"/api/omni/agents/{bia['id']}", json={"name": "Ana"}, headers=H
     )
-    assert rename.status_code == 409
+    assert rename.status_code == 409 and rename.json()["code"] == "duplicate_agent_name"
 
 
 async def test_patch(any_admin_api: httpx.AsyncClient) -> None:
@@ -127,6 +127,7 @@ async def test_delete(any_admin_api: httpx.AsyncClient, any_engine: sa.Engine) -
     url = f"/api/omni/agents/{created['id']}"
     response = await any_admin_api.delete(url, headers=H)
     assert response.status_code == 409 and "in service" in response.json()["detail"]
+    assert response.json()["code"] == "agent_busy"
     with any_engine.begin() as conn:
         conn.execute(
             sa.update(queue_entries).where(queue_entries.c.id == entry).values(status="finished")

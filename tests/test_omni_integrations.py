@@ -79,6 +79,7 @@ async def test_one_live_integration_per_bot_and_service(any_admin_api: httpx.Asy
         "/api/omni/integrations", json={"service": "Suporte", "bot": "loja"}, headers=H
     )
     assert response.status_code == 409 and "rotate" in response.json()["detail"]
+    assert response.json()["code"] == "duplicate_integration"
     await integrate(any_admin_api, "Vendas")  # the same bot with another service
     await integrate(any_admin_api, "Suporte", bot="outro")  # another bot, same service
     await any_admin_api.delete(f"/api/omni/integrations/{first['id']}", headers=H)
@@ -101,7 +102,8 @@ async def test_revoke_and_rotate(any_admin_api: httpx.AsyncClient, any_engine: s
     assert (await any_admin_api.delete(url, headers=H)).status_code == 204
     assert resolve_integration(any_engine, "loja", hash_key(new), None) is None
     assert (await any_admin_api.delete(url, headers=H)).status_code == 204  # idempotent
-    assert (await any_admin_api.post(f"{url}/rotate", headers=H)).status_code == 409
+    revoked = await any_admin_api.post(f"{url}/rotate", headers=H)
+    assert revoked.status_code == 409 and revoked.json()["code"] == "integration_revoked"
     assert (await any_admin_api.get("/api/omni/integrations", headers=H)).json() == []
     listed = (
         await any_admin_api.get("/api/omni/integrations?include_revoked=true", headers=H)

@@ -161,6 +161,7 @@ async def test_bad_field_is_422_naming_it(
     response = await admin_api.post("/api/omni/services", json=body, headers=H)
     assert response.status_code == 422, response.text
     assert any(error["loc"][:2] == ["body", field] for error in response.json()["detail"])
+    assert response.json()["code"] == "validation_error"
 
 
 async def test_missing_name_is_422(admin_api: httpx.AsyncClient) -> None:
@@ -171,10 +172,14 @@ async def test_missing_name_is_422(admin_api: httpx.AsyncClient) -> None:
 
 async def test_duplicate_name_or_extension_is_409(any_admin_api: httpx.AsyncClient) -> None:
     await create(any_admin_api, "Suporte", extension="101")
-    for body in ({"name": "Suporte"}, {"name": "Outro", "extension": "101"}):
+    for body, code in (
+        ({"name": "Suporte"}, "duplicate_service_name"),
+        ({"name": "Outro", "extension": "101"}, "duplicate_extension"),
+    ):
         response = await any_admin_api.post("/api/omni/services", json=body, headers=H)
         assert response.status_code == 409, body
         assert "already" in response.json()["detail"]
+        assert response.json()["code"] == code  # what the pages say in pt-BR
     await create(any_admin_api, "Outro", extension="102")
 
 
@@ -187,11 +192,13 @@ async def test_transfer_group_must_name_existing_services_not_itself(
         )
         assert response.status_code == 422, group
         assert response.json()["detail"][0]["loc"][:2] == ["body", "transfer_group"]
+        assert response.json()["code"] == "invalid_reference"
 
 
 async def test_get_patch_delete_unknown_is_404(any_admin_api: httpx.AsyncClient) -> None:
     url = "/api/omni/services/svc_nope"
-    assert (await any_admin_api.get(url, headers=H)).status_code == 404
+    missing = await any_admin_api.get(url, headers=H)
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
     assert (await any_admin_api.patch(url, json={"hidden": True}, headers=H)).status_code == 404
     assert (await any_admin_api.delete(url, headers=H)).status_code == 404
 
@@ -233,8 +240,10 @@ async def test_patch_conflicts_and_own_group(any_admin_api: httpx.AsyncClient) -
     await create(any_admin_api, "Vendas", extension="200")
     created = await create(any_admin_api, "Suporte", extension="101")
     url = f"/api/omni/services/{created['id']}"
-    assert (await any_admin_api.patch(url, json={"name": "Vendas"}, headers=H)).status_code == 409
-    assert (await any_admin_api.patch(url, json={"extension": "200"}, headers=H)).status_code == 409
+    renamed = await any_admin_api.patch(url, json={"name": "Vendas"}, headers=H)
+    assert renamed.status_code == 409 and renamed.json()["code"] == "duplicate_service_name"
+    moved = await any_admin_api.patch(url, json={"extension": "200"}, headers=H)
+    assert moved.status_code == 409 and moved.json()["code"] == "duplicate_extension"
     same = await any_admin_api.patch(url, json={"name": "Suporte", "extension": "101"}, headers=H)
     assert same.status_code == 200
     response = await any_admin_api.patch(url, json={"transfer_group": ["Suporte"]}, headers=H)
@@ -286,7 +295,7 @@ async def test_delete_refused_with_open_conversations(
     created = await create(any_admin_api)
     add_entry(any_engine, created["id"], status)
     response = await any_admin_api.delete(f"/api/omni/services/{created['id']}", headers=H)
-    assert response.status_code == 409
+    assert response.status_code == 409 and response.json()["code"] == "service_busy"
     assert ("1 waiting" if status == "waiting" else "1 in-service") in response.json()["detail"]
     assert (await any_admin_api.get(f"/api/omni/services/{created['id']}", headers=H)).is_success
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 import pytest
 
@@ -180,3 +181,29 @@ async def test_a_yaml_with_errors_answers_issues_by_line(admin_api):
     )
     assert other.status_code == 422
     assert other.json()["detail"][0]["message"] == "the file is bot 'loja', not 'outro'"
+    assert other.json()["detail"][0]["code"] == "bot_name_mismatch"  # what the editor says
+
+
+ENGLISH_DETAILS = ("already exists", "is already used", "not with human service", "the file is bot")
+"""Pieces of the API's English `detail`s the pages used to match with patterns."""
+
+
+async def test_every_error_code_is_said_in_ptbr_by_the_pages():
+    """The pages say an API error by its `code` (CODES_PT in common.js): every code of the three
+    enumerations has its pt-BR text there, the table names no code that does not exist, and no
+    page matches the API's English `detail` with a pattern any more."""
+    from api.errors import ErrorCode
+    from omni.errors import OmniCode
+    from workflows.refusals import Refusal
+
+    static = Path(__file__).parent.parent / "api" / "static" / "js"
+    common = (static / "common.js").read_text(encoding="utf-8")
+    start = common.index("export const CODES_PT = {")
+    table = common[start : common.index("\n};", start)]
+    said = set(re.findall(r"^  ([a-z_]+): ", table, re.M))
+    codes = {c.value for c in ErrorCode} | {c.value for c in OmniCode} | {c.value for c in Refusal}
+    assert said == codes, (codes - said, said - codes)
+    for script in static.glob("*.js"):
+        text = script.read_text(encoding="utf-8")
+        for english in ENGLISH_DETAILS:
+            assert english not in text, (script.name, english)

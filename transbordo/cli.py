@@ -168,7 +168,7 @@ def _validation_env(paths: list[Path]) -> dict[str, str]:
     """The environment as publishing sees it: an unset Omni key variable does not stop a bot
     from being published (its Humano block answers `unavailable`), so it is a warning here too;
     other unset variables (http urls and headers) stay errors."""
-    from api.publishing import publishing_environment
+    from api.usecases.publishing import publishing_environment
 
     env = dict(os.environ)
     for path in paths:
@@ -184,7 +184,7 @@ def _validation_env(paths: list[Path]) -> dict[str, str]:
 
 
 def _unset_key_warning(file: Path, flow) -> bool:  # type: ignore[no-untyped-def]
-    from api.publishing import UNSET_KEY_PREFIX
+    from api.usecases.publishing import UNSET_KEY_PREFIX
 
     key = flow.human_service.omni_key if flow.human_service else ""
     if not key.startswith(UNSET_KEY_PREFIX):

@@ -183,7 +183,7 @@ async def _admin_call(request: Any, what: str) -> dict[str, Any]:
 
 def _publish(engine: Engine, spec: TestFile, source: str, stack: Stack) -> None:
     """Publish the bot with the integration's key where its `omni_key` reads it."""
-    from api.publishing import PublishError, publish_source
+    from api.usecases.publishing import PublishError, publish_source
 
     key = stack.omni_key
     saved: dict[str, str | None] = {}

@@ -3,30 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, model_validator
+from fastapi import APIRouter, Depends, status
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api import agent_actions as actions
-from api.conversations import public_message, public_row
+from api import sse
 from api.deps import AgentDep, ClientDep, EngineDep, require_agent
-from api.schemas import MessagePublic
-from omni.models import AgentPublic, AgentStatusChange
+from api.errors import ApiError, ErrorCode
+from api.models.agent import (
+    AgentPublic,
+    AgentStatusChange,
+    AgentText,
+    FinishBody,
+    PickupPublic,
+    QueueItem,
+    TransferBody,
+    TransferTarget,
+)
+from api.models.channel import MessagePublic, public_message, public_row
+from api.usecases import agent_actions as actions
+from omni.errors import NotFound
+from omni.policy import transfer_refusal
 from store import agents as agent_store
 from store import conversations as conversation_log
 from store import queue
-from workflows.contracts import (
-    MAX_TEXT_LENGTH,
-    AgentMessage,
-    FinishRequest,
-    PickupRequest,
-    TransferRequest,
-)
+from store import services as service_store
+from workflows.contracts import AgentMessage, FinishRequest, PickupRequest, TransferRequest
 
 STREAM_POLL_SECONDS = 0.5
 NEXT_ATTEMPTS = 5
@@ -50,47 +54,6 @@ def set_status(body: AgentStatusChange, agent: AgentDep, engine: EngineDep) -> A
 # --- working conversations --------------------------------------------------------------------
 
 
-class QueueItem(BaseModel):
-    conversation_id: str
-    service: str
-    enqueued_at: datetime
-    waiting_seconds: int
-    preview: str | None
-
-
-class PickupPublic(BaseModel):
-    conversation_id: str
-    transcript: list[MessagePublic]
-    variables: dict[str, Any]
-    service: str
-    waited_seconds: int
-
-
-class AgentText(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH)
-    message_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
-        description="The client's id for this message: a retry with the same id is sent once.",
-    )
-
-
-class TransferBody(BaseModel):
-    service: str | None = Field(default=None, min_length=1)
-    extension: str | None = Field(default=None, pattern=r"^\d{3}$")
-
-    @model_validator(mode="after")
-    def _one_target(self) -> TransferBody:
-        if (self.service is None) == (self.extension is None):
-            raise ValueError("give either service or extension")
-        return self
-
-
-class FinishBody(BaseModel):
-    return_to_bot: bool = True
-
-
 @router.get("/queue", response_model=list[QueueItem])
 def waiting(agent: AgentDep, engine: EngineDep) -> list[QueueItem]:
     """Waiting conversations of the agent's services, oldest first."""
@@ -112,31 +75,24 @@ def _queue_items(engine: EngineDep, agent: AgentPublic) -> list[QueueItem]:
 
 
 @router.get("/stream")
-async def stream(request: Request, agent: AgentDep, engine: EngineDep) -> StreamingResponse:
+async def stream(agent: AgentDep, engine: EngineDep) -> EventSourceResponse:
     """Server-Sent Events for the agent screen: `queue` (the waiting list of the agent's
     services, on change), `conversations` (the ones the agent has, on change) and `message`
     (each new message of those conversations; all of a conversation taken while connected)."""
-    return StreamingResponse(
-        _agent_events(engine, agent, request),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return sse.stream(_agent_events(engine, agent))
 
 
-async def _agent_events(
-    engine: EngineDep, agent: AgentPublic, request: Request
-) -> AsyncIterator[str]:
+async def _agent_events(engine: EngineDep, agent: AgentPublic) -> AsyncIterator[ServerSentEvent]:
     """Poll SQL (the source of truth every API replica shares) and send what changed."""
     last_queue: list[tuple[str, str]] | None = None
     last_seen: dict[str, int] = {}
     first = True
-    yield "retry: 1000\n\n"
-    while not await request.is_disconnected():
+    while True:
         items = await asyncio.to_thread(_queue_items, engine, agent)
         shape = [(item.conversation_id, item.service) for item in items]
         if shape != last_queue:
             last_queue = shape
-            yield _event("queue", [item.model_dump(mode="json") for item in items])
+            yield sse.event("queue", [item.model_dump(mode="json") for item in items])
         entries = await asyncio.to_thread(queue.in_service_for_agent, engine, agent.id)
         mine = sorted(entry.conversation_id for entry in entries)
         if first or mine != sorted(last_seen):
@@ -144,28 +100,24 @@ async def _agent_events(
                 if conversation_id in last_seen:
                     continue
                 if first:  # the screen loads these itself: only what is new from now on
-                    known = await asyncio.to_thread(
+                    row = await asyncio.to_thread(
                         conversation_log.get_conversation, engine, conversation_id
                     )
-                    last_seen[conversation_id] = known.last_seq if known is not None else 0
+                    last_seen[conversation_id] = row.last_seq if row is not None else 0
                 else:  # taken while connected: its whole transcript, so nothing is missed
                     last_seen[conversation_id] = 0
             last_seen = {c: s for c, s in last_seen.items() if c in mine}
-            yield _event("conversations", mine)
+            yield sse.event("conversations", mine)
         for conversation_id, seen in list(last_seen.items()):
             rows = await asyncio.to_thread(
                 conversation_log.messages_after, engine, conversation_id, seen
             )
             for row in rows:
                 message = public_row(row).model_dump(mode="json", by_alias=True)
-                yield _event("message", {"conversation_id": conversation_id, "message": message})
+                yield sse.event("message", {"conversation_id": conversation_id, "message": message})
                 last_seen[conversation_id] = row.seq
         first = False
         await asyncio.sleep(STREAM_POLL_SECONDS)
-
-
-def _event(name: str, data: object) -> str:
-    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
 @router.post("/next", response_model=PickupPublic)
@@ -176,7 +128,9 @@ async def take_next(agent: AgentDep, engine: EngineDep, client: ClientDep) -> Pi
             return await _pickup(client, agent, entry.workflow_id)
         except actions.Taken:
             continue
-    raise HTTPException(status.HTTP_409_CONFLICT, "no conversation is waiting for you")
+    raise ApiError(
+        status.HTTP_409_CONFLICT, "no conversation is waiting for you", ErrorCode.NOTHING_WAITING
+    )
 
 
 @router.post("/conversations/{conversation_id}/pickup", response_model=PickupPublic)
@@ -211,6 +165,32 @@ async def transfer(
     request = TransferRequest(agent_id=agent.id, service=body.service, extension=body.extension)
     service = await actions.update(client, entry.workflow_id, "transfer", request)
     return {"conversation_id": conversation_id, "service": service}
+
+
+@router.get(
+    "/conversations/{conversation_id}/transfer-targets", response_model=list[TransferTarget]
+)
+def transfer_targets(
+    conversation_id: str, agent: AgentDep, engine: EngineDep
+) -> list[TransferTarget]:
+    """The services this conversation may go to (not its own, not hidden, within its service's
+    transfer group when one is set), by name; 403 if it is not in one of your services, 404 if
+    there is no such conversation, 409 if it is not with human service. The Tela de Atendimento
+    offers exactly these; the transfer applies the same rules again, so a stale list is safe."""
+    entry = actions.conversation_for(engine, agent, conversation_id)
+    try:
+        source = service_store.get_service(engine, entry.service_id)
+    except NotFound:
+        raise ApiError(
+            status.HTTP_409_CONFLICT,
+            "the conversation's service no longer exists",
+            ErrorCode.SERVICE_GONE,
+        ) from None
+    return [
+        TransferTarget(name=target.name, extension=target.extension)
+        for target in service_store.list_services(engine)
+        if transfer_refusal(source, target) is None
+    ]
 
 
 @router.post("/conversations/{conversation_id}/finish")

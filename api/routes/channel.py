@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Header, Query, Response, status
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api import conversations
+from api import sse
 from api.deps import ClientDep, EngineDep, SettingsDep
-from api.schemas import ConversationPublic, MessageIn, MessagePublic, TurnPublic
+from api.errors import ApiError, ErrorCode
+from api.models.channel import (
+    ConversationPublic,
+    MessageIn,
+    MessagePublic,
+    TurnPublic,
+    public_row,
+)
+from api.usecases import delivery
 from store import conversations as conversation_log
 from store import queue
 
 router = APIRouter(tags=["channel"])
 
 STREAM_POLL_SECONDS = 0.2
-STREAM_KEEPALIVE_SECONDS = 15.0
 
 
 @router.post(
@@ -35,24 +41,20 @@ async def post_message(
     engine: EngineDep,
     settings: SettingsDep,
 ) -> TurnPublic:
-    """Deliver one customer message; replays of the same message_id return the same answer."""
-    try:
-        delivery = await conversations.send(client, engine, settings, bot, body)
-    except conversations.UnknownBot:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"no bot named {bot!r} is published"
-        ) from None
-    except conversations.MessageRejected as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    if delivery.accepted_only:
+    """Deliver one customer message; replays of the same message_id return the same answer.
+    An unknown bot is a 404 (`unknown_bot`), a refused message a 422 (api/errors.py)."""
+    delivered = await delivery.send(client, engine, settings, bot, body)
+    if delivered.accepted_only:
         response.status_code = status.HTTP_202_ACCEPTED
-    return delivery.turn
+    return delivered.turn
 
 
 def _conversation(engine: EngineDep, conversation_id: str):  # type: ignore[no-untyped-def]
     row = conversation_log.get_conversation(engine, conversation_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such conversation")
+        raise ApiError(
+            status.HTTP_404_NOT_FOUND, "no such conversation", ErrorCode.UNKNOWN_CONVERSATION
+        )
     return row
 
 
@@ -92,28 +94,22 @@ def get_messages(
 ) -> list[MessagePublic]:
     """The transcript after `seq` (customer, bot, agent and system messages)."""
     _conversation(engine, conversation_id)
-    return [
-        conversations.public_row(m)
-        for m in conversation_log.messages_after(engine, conversation_id, after, limit)
-    ]
+    rows = conversation_log.messages_after(engine, conversation_id, after, limit)
+    return [public_row(m) for m in rows]
 
 
 @router.get("/conversations/{conversation_id}/stream")
 async def stream(
     conversation_id: str,
-    request: Request,
     engine: EngineDep,
     after: Annotated[int | None, Query(ge=0)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> StreamingResponse:
-    """Server-Sent Events of the transcript; resumes after `Last-Event-ID` (or `?after=`)."""
+) -> EventSourceResponse:
+    """Server-Sent Events of the transcript: `message` events with `id:` = seq, resuming after
+    `Last-Event-ID` (or `?after=`), then one `end` event once the conversation has ended."""
     _conversation(engine, conversation_id)
     start = after if after is not None else _seq_of(last_event_id)
-    return StreamingResponse(
-        _events(engine, conversation_id, start, request),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return sse.stream(_events(engine, conversation_id, start))
 
 
 @router.post("/conversations/{conversation_id}/leave", status_code=status.HTTP_202_ACCEPTED)
@@ -121,7 +117,7 @@ async def leave(conversation_id: str, engine: EngineDep, client: ClientDep) -> d
     """The customer leaves: the conversation ends (abandoned, when waiting for an agent)."""
     row = _conversation(engine, conversation_id)
     if row.status != "ended":
-        await conversations.leave(client, row.workflow_id)
+        await delivery.leave(client, row.workflow_id)
     return {"conversation_id": row.id, "status": "leaving" if row.status != "ended" else "ended"}
 
 
@@ -131,28 +127,26 @@ def _seq_of(last_event_id: str | None) -> int:
     try:
         return max(int(last_event_id), 0)
     except ValueError:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, "Last-Event-ID must be a message seq"
+        raise ApiError(
+            status.HTTP_400_BAD_REQUEST,
+            "Last-Event-ID must be a message seq",
+            ErrorCode.BAD_REQUEST,
         ) from None
 
 
 async def _events(
-    engine: EngineDep, conversation_id: str, after: int, request: Request
-) -> AsyncIterator[str]:
+    engine: EngineDep, conversation_id: str, after: int
+) -> AsyncIterator[ServerSentEvent]:
     """Tail the SQL log: every new message once, in order, until the conversation has ended."""
-    idle = 0.0
-    yield "retry: 1000\n\n"
-    while not await request.is_disconnected():
+    while True:
         rows = await asyncio.to_thread(
             conversation_log.messages_after, engine, conversation_id, after
         )
         for row in rows:
-            payload = conversations.public_row(row).model_dump(mode="json", by_alias=True)
-            data = json.dumps(payload, ensure_ascii=False)
-            yield f"id: {row.seq}\nevent: message\ndata: {data}\n\n"
+            payload = public_row(row).model_dump(mode="json", by_alias=True)
+            yield sse.event("message", payload, id=row.seq)
             after = row.seq
         if rows:
-            idle = 0.0
             continue
         conversation = await asyncio.to_thread(
             conversation_log.get_conversation, engine, conversation_id
@@ -162,10 +156,6 @@ async def _events(
             and conversation.status == "ended"
             and conversation.last_seq <= after
         ):
-            yield "event: end\ndata: {}\n\n"
+            yield sse.event("end", {})
             return
         await asyncio.sleep(STREAM_POLL_SECONDS)
-        idle += STREAM_POLL_SECONDS
-        if idle >= STREAM_KEEPALIVE_SECONDS:
-            idle = 0.0
-            yield ": keep-alive\n\n"

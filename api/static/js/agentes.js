@@ -1,5 +1,5 @@
 // Omni → Administrativo → Atendentes: who works the Tela de Atendimento, with their token.
-import { $, $$, adminLogin, adminSession, api, clearErrors, copyText, h, showErrors, statusLabel, toast } from "./common.js";
+import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, copyText, h, showErrors, statusLabel, toast } from "./common.js";
 
 const dialog = $("#agent-dialog");
 const form = $("#agent-form");
@@ -62,7 +62,7 @@ async function save(event) {
     toast(`Atendente “${saved.name}” salvo.`);
     await load();
   } catch (error) {
-    showErrors(form, error);
+    showErrors(form, error, { name: body.name ?? editing?.name });
   }
 }
 
@@ -77,7 +77,7 @@ async function remove(agent) {
     await api(`/api/omni/agents/${agent.id}`, { method: "DELETE" });
     await load();
   } catch (error) {
-    alert(`Não foi possível excluir: ${error.message}`);
+    alert(`Não foi possível excluir: ${codeText(error)}`);
   }
 }
 

@@ -1,6 +1,6 @@
 // Tela de Atendimento: the agent's status, the queues of their services, their conversations.
 // Live through GET /api/agent/stream (SSE over fetch, bearer token); polls when it is missing.
-import { $, $$, ApiError, api, duration, h, readSSE, statusLabel, toast, tokens } from "./common.js";
+import { $, $$, ApiError, api, codeText, duration, h, readSSE, statusLabel, toast, tokens } from "./common.js";
 
 const POLL_MS = 2000;
 const state = {
@@ -14,22 +14,9 @@ const state = {
 let stopper = null;
 
 const SENDER_PT = { customer: "Cliente", bot: "Bot", system: "Sistema" };
-const REASONS_PT = [
-  [/no conversation is waiting for you/, "Nenhuma conversa aguardando nas suas filas."],
-  [/you already have (\d+) of (\d+) contacts/, (m) => `Você já está com ${m[1]} de ${m[2]} atendimentos (sua capacidade).`],
-  [/not in one of your services/, "Esta conversa não é de um dos seus serviços."],
-  [/not with human service/, "Esta conversa não está mais com atendimento humano."],
-  [/conversation has ended/, "A conversa já terminou."],
-];
-
+/** Why the API said no, in pt-BR (by the error's code; the page adds the agent's capacity). */
 function reason(error) {
-  const text = error instanceof ApiError ? (typeof error.detail === "string" ? error.detail : JSON.stringify(error.detail)) : String(error);
-  for (const [pattern, say] of REASONS_PT) {
-    const m = text.match(pattern);
-    if (m) return typeof say === "function" ? say(m) : say;
-  }
-  if (error.status === 409 && /taken|another agent|already/i.test(text)) return `Outro atendente já pegou esta conversa (${text}).`;
-  return text;
+  return codeText(error, { capacity: state.me?.capacity });
 }
 
 // --- login ----------------------------------------------------------------------------------

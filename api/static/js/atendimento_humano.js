@@ -231,7 +231,7 @@ async function saveYaml(event) {
     editor.showWarnings(result.warnings, result.version === before
       ? `Nada mudou: a versão ${result.version} continua publicada.` : `Versão ${result.version} publicada.`);
   } catch (error) {
-    editor.showError(error);
+    editor.showError(error, bot);
     const count = editor.list.children.length;
     $(".form-error", form).textContent = editor.bad.size
       ? `O fluxo tem problemas (${count}); veja ao lado do editor. Nada foi publicado.`

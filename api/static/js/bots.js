@@ -1,7 +1,7 @@
 // Digital Contact Bots → Bots: the published bots, and "Criar novo bot" (Nome do bot + the flow
 // in YAML, published with PUT /api/bots/{bot}; problems shown by line next to the editor).
 import { $, adminLogin, adminSession, api, clearErrors, dateTime, h, showErrors } from "./common.js";
-import { BOT_NAME, BOT_NAME_HELP, YamlEditor, publishYaml, warningText } from "./yaml_editor.js";
+import { BOT_LINE, BOT_NAME, BOT_NAME_HELP, YamlEditor, publishYaml, warningText } from "./yaml_editor.js";
 
 const form = $("#bot-form");
 const panel = $("#create");
@@ -40,7 +40,6 @@ function closeForm() {
 }
 
 /** The name and the YAML's `bot:` line stay the same: typing one rewrites the other. */
-const BOT_LINE = /^(bot:[ \t]*)(["']?)([^\s#"']*)\2/m;
 const keyVariable = (name) => `${name.toUpperCase().replace(/-/g, "_")}_OMNI_KEY`;
 
 form.bot.addEventListener("input", () => {
@@ -93,7 +92,7 @@ async function save(event) {
     notice.focus();
     await load();
   } catch (error) {
-    editor.showError(error);
+    editor.showError(error, name);
     const count = editor.bad.size;
     $(".form-error", form).textContent = count
       ? `O fluxo tem problemas (${editor.list.children.length}); veja ao lado do editor.`

@@ -1,6 +1,6 @@
 // Omni → Caixa Postal: what customers left when nobody could answer (GET /api/omni/voicemails),
 // filtered by service (kept in the address as ?servico=), with the conversation it came from.
-import { $, adminLogin, adminSession, api, dateTime, h } from "./common.js";
+import { $, adminLogin, adminSession, api, codeText, dateTime, h } from "./common.js";
 
 const select = $("#vm-service");
 const SENDER_PT = { customer: "Cliente", bot: "Bot", agent: "Atendente", system: "Sistema" };
@@ -47,7 +47,7 @@ async function showConversation(voicemail) {
       : h("div", { class: `msg ${m.from}` }, h("span", { class: "who" }, m.from === "agent" ? (m.data?.agent || SENDER_PT.agent) : SENDER_PT[m.from] || m.from), m.text || "")));
     log.scrollTop = log.scrollHeight;
   } catch (error) {
-    log.replaceChildren(h("p", { class: "form-error" }, `Não foi possível carregar a conversa: ${error.message}`));
+    log.replaceChildren(h("p", { class: "form-error" }, `Não foi possível carregar a conversa: ${codeText(error)}`));
   }
 }
 

@@ -44,7 +44,9 @@ async function send(text) {
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) {
       pending.remove();
-      status(response.status === 404 ? "Este bot não está publicado." : `Não foi possível enviar (${response.status}).`);
+      status(answer.code === "unknown_bot" ? "Este bot não está publicado."
+        : answer.code === "invalid_message" ? "Mensagem inválida (vazia ou longa demais)."
+          : `Não foi possível enviar (${response.status}).`);
       return;
     }
     status(response.status === 202 ? "Mensagem recebida; a resposta chega em instantes." : "");

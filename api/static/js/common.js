@@ -1,5 +1,6 @@
 // Shared helpers of the Transbordo screens: DOM building, the JSON API with bearer tokens,
-// Server-Sent Events over fetch (so tokens never go in URLs), pt-BR formatting, 422 errors.
+// Server-Sent Events over fetch (so tokens never go in URLs), pt-BR formatting, and the API's
+// errors in pt-BR: by their `code` (CODES_PT), never by reading the English `detail`.
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
@@ -36,11 +37,13 @@ export const tokens = {
   clearAgent: () => sessionStorage.removeItem(AGENT_KEY),
 };
 
+/** An HTTP error of the API: `{detail, code}` (api/errors.py); `code` says why. */
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, code = null) {
     super(typeof detail === "string" ? detail : `HTTP ${status}`);
     this.status = status;
     this.detail = detail;
+    this.code = code;
   }
 }
 
@@ -62,9 +65,9 @@ export async function api(path, { method = "GET", body, text, contentType = "tex
     adminLogin({ again: true });
   }
   if (!response.ok) {
-    let detail = `HTTP ${response.status}`;
-    try { detail = (await response.json()).detail ?? detail; } catch { /* not JSON */ }
-    throw new ApiError(response.status, detail);
+    let answer = {};
+    try { answer = await response.json(); } catch { /* not JSON */ }
+    throw new ApiError(response.status, answer.detail ?? `HTTP ${response.status}`, answer.code ?? null);
   }
   if (raw) return response;
   if (response.status === 204) return null;
@@ -243,9 +246,11 @@ export function clearErrors(form) {
 
 /**
  * Put each error of an API answer next to its field. 422 details are matched by `loc` against
- * elements with data-field="a.b.0.c" (the longest matching prefix wins); the rest go on top.
+ * elements with data-field="a.b.0.c" (the longest matching prefix wins); an error with one
+ * `code` goes next to the field CODE_FIELD names; the rest go on top. `ctx`: the form's own
+ * values the pt-BR text may name (see CODES_PT).
  */
-export function showErrors(form, error) {
+export function showErrors(form, error, ctx = {}) {
   clearErrors(form);
   const top = $(".form-error", form);
   const rest = [];
@@ -261,18 +266,26 @@ export function showErrors(form, error) {
       let target = null;
       for (let n = path.length; n > 0 && !target; n--) target = form.querySelector(`[data-field="${path.slice(0, n).join(".")}"]`);
       if (!target) { rest.push(item.line !== undefined ? item.msg : `${path.join(".")}: ${errorText(item)}`); continue; }
-      const control = target.matches("input,select,textarea") ? target : $("input,select,textarea", target);
-      control?.setAttribute("aria-invalid", "true");
-      const slot = errorSlot(target);
-      slot.textContent = slot.textContent ? `${slot.textContent} ${errorText(item)}` : errorText(item);
+      markField(target, errorText(item));
     }
   } else {
-    rest.push(conflictText(detail));
+    const text = codeText(error, ctx);
+    const field = error instanceof ApiError ? CODE_FIELD[error.code] : null;
+    const target = field ? form.querySelector(`[data-field="${field}"]`) : null;
+    if (target) markField(target, text);
+    else rest.push(text);
   }
   if (top) top.textContent = rest.join(" · ");
   const first = form.querySelector("[aria-invalid='true']");
   first?.focus();
   if (!first && top) top.scrollIntoView({ block: "nearest" });
+}
+
+function markField(target, text) {
+  const control = target.matches("input,select,textarea") ? target : $("input,select,textarea", target);
+  control?.setAttribute("aria-invalid", "true");
+  const slot = errorSlot(target);
+  slot.textContent = slot.textContent ? `${slot.textContent} ${text}` : text;
 }
 
 function errorSlot(target) {
@@ -285,15 +298,70 @@ function errorSlot(target) {
   return slot;
 }
 
-/** The API's English conflict messages, said in pt-BR where we know them. */
-export function conflictText(detail) {
-  const text = String(detail);
-  let m;
-  if ((m = text.match(/^a service named '(.+)' already exists$/))) return `Já existe um serviço chamado “${m[1]}”.`;
-  if ((m = text.match(/^extension (\d+) is already used by service '(.+)'$/))) return `O ramal ${m[1]} já é usado pelo serviço “${m[2]}”.`;
-  if ((m = text.match(/^an agent named '(.+)' already exists$/))) return `Já existe um atendente chamado “${m[1]}”.`;
-  return text;
+// --- error codes in pt-BR ---------------------------------------------------------------------
+
+const named = (value, withName, without) => (value ? withName(value) : without);
+
+/**
+ * Every `code` of an API error (api/errors.py: ErrorCode, omni/errors.py: OmniCode,
+ * workflows/refusals.py: Refusal), said in pt-BR. `c` holds values the page knows (the form's
+ * name, extension, bot, the agent's capacity): the API's English `detail` is never read.
+ */
+export const CODES_PT = {
+  // the API's own
+  bad_request: () => "Pedido inválido.",
+  unauthorized: () => "Token inválido ou ausente.",
+  forbidden: () => "Você não tem permissão para isso.",
+  not_found: () => "Não encontrado: talvez tenha sido excluído.",
+  conflict: () => "Não foi possível: o estado mudou. Atualize a página e tente de novo.",
+  validation_error: () => "Há campos inválidos.",
+  flow_invalid: () => "O fluxo YAML tem problemas.",
+  unknown_bot: (c) => named(c.bot, (b) => `Não há bot publicado chamado “${b}”.`, "Este bot não está publicado."),
+  unknown_conversation: () => "Conversa não encontrada.",
+  not_with_human_service: () => "Esta conversa não está mais com atendimento humano.",
+  nothing_waiting: () => "Nenhuma conversa aguardando nas suas filas.",
+  service_gone: () => "O serviço desta conversa foi excluído.",
+  message_rejected: () => "A mensagem foi recusada. Tente de novo.",
+  http_error: () => "Erro inesperado do servidor.",
+  // the Omni store
+  invalid_reference: () => "Serviço inexistente (ou o próprio serviço).",
+  duplicate_service_name: (c) => named(c.name, (n) => `Já existe um serviço chamado “${n}”.`, "Já existe um serviço com este nome."),
+  duplicate_extension: (c) => named(c.extension, (e) => `O ramal ${e} já é usado por outro serviço.`, "Este ramal já é usado por outro serviço."),
+  duplicate_service: () => "Já existe um serviço com este nome ou ramal.",
+  service_busy: () => "O serviço tem conversas aguardando ou em atendimento: finalize-as ou transfira-as antes de excluí-lo.",
+  duplicate_integration: () => "Este bot já tem uma integração com este serviço. Gere uma nova chave na lista.",
+  integration_revoked: () => "Esta integração foi revogada: crie uma nova.",
+  duplicate_agent_name: (c) => named(c.name, (n) => `Já existe um atendente chamado “${n}”.`, "Já existe um atendente com este nome."),
+  agent_busy: () => "O atendente tem conversas em atendimento: finalize-as ou transfira-as antes de excluí-lo.",
+  // a conversation's refusals
+  conversation_ended: () => "A conversa já terminou.",
+  invalid_message: () => "Mensagem inválida (vazia ou longa demais).",
+  not_waiting: () => "Esta conversa não está mais aguardando.",
+  taken: () => "Outro atendente já pegou esta conversa.",
+  not_your_service: () => "Esta conversa não é de um dos seus serviços.",
+  not_available: () => "Você está pausado ou offline: fique Disponível para atender.",
+  at_capacity: (c) => named(c.capacity, (n) => `Você já está com ${n} de ${n} atendimentos (sua capacidade).`, "Você já está na sua capacidade de atendimentos."),
+  not_in_service: () => "Esta conversa não está com um atendente.",
+  not_your_conversation: () => "Esta conversa está com outro atendente.",
+  no_such_service: () => "Não existe serviço com esse nome ou ramal.",
+  transfer_not_allowed: () => "A transferência para esse serviço não é permitida.",
+};
+
+/** The data-field an error code is about, in the forms that have it. */
+const CODE_FIELD = {
+  duplicate_service_name: "name",
+  duplicate_extension: "extension",
+  duplicate_agent_name: "name",
+};
+
+/** An error in pt-BR by its code; `ctx`: values the page knows (see CODES_PT). */
+export function codeText(error, ctx = {}) {
+  const say = error instanceof ApiError ? CODES_PT[error.code] : null;
+  if (say) return say(ctx);
+  if (error instanceof ApiError) return `Erro ${error.status}.`;
+  return String(error?.message ?? error);
 }
+
 
 /** Put text on the clipboard; falls back to selecting `input` and execCommand("copy"). */
 export async function copyText(text, input = null) {

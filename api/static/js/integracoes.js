@@ -69,7 +69,6 @@ async function save(event) {
     toast(`Chatbot “${made.bot}” cadastrado.`);
     await load();
   } catch (error) {
-    if (error.status === 409) error.detail = "Este bot já tem uma integração com este serviço. Gere uma nova chave na lista.";
     showErrors(form, error);
   }
 }

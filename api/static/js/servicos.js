@@ -1,5 +1,5 @@
 // Omni → Administrativo → Serviços: list, "Novo Serviço", edit, delete.
-import { $, $$, adminLogin, adminSession, api, clearErrors, conflictText, h, showErrors, toast } from "./common.js";
+import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, h, showErrors, toast } from "./common.js";
 
 const MAX_CARDS = 10;
 const MAX_BUTTONS = 3;
@@ -215,21 +215,7 @@ async function save(event) {
     }
     await load();
   } catch (error) {
-    if (error.status === 409) {
-      const text = conflictText(error.detail);
-      const field = /ramal|extension/i.test(text) ? "extension" : /serviço chamado|service named/i.test(text) ? "name" : null;
-      showErrors(form, error);
-      if (field) {
-        $(".form-error", form).textContent = "";
-        const slot = $(`[data-field="${field}"] .field-error`, form) || h("div", { class: "field-error", role: "alert" });
-        $(`[data-field="${field}"]`, form).append(slot);
-        slot.textContent = text;
-        form[field].setAttribute("aria-invalid", "true");
-        form[field].focus();
-      }
-    } else {
-      showErrors(form, error);
-    }
+    showErrors(form, error, { name: body.name ?? editing?.name, extension: body.extension });
   } finally {
     submit.disabled = false;
   }
@@ -242,7 +228,7 @@ async function remove(service) {
     toast(`Serviço “${service.name}” excluído.`);
     await load();
   } catch (error) {
-    alert(`Não foi possível excluir: ${error.message}`);
+    alert(`Não foi possível excluir: ${codeText(error)}`);
   }
 }
 

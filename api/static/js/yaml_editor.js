@@ -1,7 +1,7 @@
 // The YAML editor of a bot's flow (Bots → Criar novo bot, and a bot's page → YAML): line
 // numbers, the 422 problems `[{line, column, message}]` listed next to it with their lines
 // marked, and publishing with PUT /api/bots/{bot}. Warnings of publishing are said in pt-BR.
-import { $, ApiError, api, h } from "./common.js";
+import { $, ApiError, api, codeText, h } from "./common.js";
 
 /** The flow language's rule for a bot name (bots/models.py). */
 export const BOT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -32,10 +32,18 @@ export function warningText(warning) {
   return String(warning);
 }
 
-function issueText(message) {
-  const m = String(message).match(/^the file is bot '(.+)', not '(.+)'$/);
-  if (m) return `O arquivo é do bot “${m[1]}”, não “${m[2]}”: a linha “bot:” deve ser igual ao Nome do bot.`;
-  return String(message);
+/** The `bot:` line of a YAML source (the name the file gives itself). */
+export const BOT_LINE = /^(bot:[ \t]*)(["']?)([^\s#"']*)\2/m;
+
+/** A flow problem in pt-BR where it has a code the page says; else the loader's own words,
+ * written for the YAML's author (they name the block and the key). */
+function issueText(issue, ctx) {
+  if (issue.code === "bot_name_mismatch") {
+    const fileBot = ctx.source?.match(BOT_LINE)?.[3];
+    return `O arquivo é do bot “${fileBot ?? "?"}”, não “${ctx.bot ?? "?"}”: a linha “bot:” deve ser igual ao Nome do bot.`;
+  }
+  if (issue.code === "yaml_not_editable") return "O YAML publicado não pode ser editado por esta tela: corrija-o na aba YAML.";
+  return String(issue.message);
 }
 
 export class YamlEditor {
@@ -82,21 +90,23 @@ export class YamlEditor {
     this.renderGutter();
   }
 
-  /** Show a failed publication: the flow's problems by line, or the API's refusal. */
-  showError(error) {
+  /** Show a failed publication of bot `bot`: the flow's problems by line, or the API's
+   * refusal (by its code). */
+  showError(error, bot = null) {
     this.clear();
-    const issues = error instanceof ApiError && error.status === 422 && Array.isArray(error.detail)
+    const issues = error instanceof ApiError && error.code === "flow_invalid" && Array.isArray(error.detail)
       ? error.detail.filter((i) => i.line !== undefined) : [];
     if (!issues.length) {
-      const text = error instanceof ApiError ? (typeof error.detail === "string" ? error.detail : `HTTP ${error.status}`) : String(error);
+      const text = codeText(error, { bot });
       this.list.replaceChildren(h("li", { class: "issue" }, h("span", {}, `Não foi possível salvar: ${text}`)));
       this.none.classList.add("hidden");
       return;
     }
-    this.setIssues(issues);
+    this.setIssues(issues, bot);
   }
 
-  setIssues(issues) {
+  setIssues(issues, bot = null) {
+    const ctx = { bot, source: this.value };
     this.bad = new Set(issues.map((i) => i.line));
     this.none.classList.add("hidden");
     this.textarea.setAttribute("aria-invalid", "true");
@@ -106,7 +116,7 @@ export class YamlEditor {
         "aria-label": `Ir para a linha ${issue.line}, coluna ${issue.column}`,
         onclick: () => this.goTo(issue.line, issue.column),
       }, `Linha ${issue.line}, coluna ${issue.column}`),
-      h("span", {}, issueText(issue.message)))));
+      h("span", {}, issueText(issue, ctx)))));
     this.renderGutter();
   }
 

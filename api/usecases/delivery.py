@@ -28,15 +28,15 @@ from temporalio.common import (
 )
 from temporalio.service import RPCError
 
-from api.schemas import MessageIn, MessagePublic, TurnPublic
+from api.models.channel import MessageIn, TurnPublic, public_message, public_row
 from store import bots as bot_store
 from store import conversations as conversation_log
 from transbordo.settings import Settings
 from transbordo.temporal import BOT, CONTACT, STATUS
-from workflows.contracts import Contact, ConversationInput, CustomerMessage, Message, TurnReply
+from workflows.contracts import Contact, ConversationInput, CustomerMessage, TurnReply
 from workflows.conversation import ENDED, ConversationWorkflow
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class _NoWorker(Exception):
@@ -208,7 +208,7 @@ async def leave(client: Client, workflow_id_: str) -> None:
     try:
         await client.get_workflow_handle(workflow_id_).signal(ConversationWorkflow.leave)
     except RPCError as exc:  # already closed: leaving twice is harmless
-        logger.info("leave on closed conversation %s: %s", workflow_id_, exc.message)
+        log.info("leave on closed conversation %s: %s", workflow_id_, exc.message)
 
 
 async def _accept_durably(
@@ -218,7 +218,7 @@ async def _accept_durably(
     start_options: dict[str, Any],
     engine: Engine,
 ) -> Delivery:
-    logger.warning("no worker answered in time; message %s accepted by signal", message.message_id)
+    log.warning("no worker answered in time; message %s accepted by signal", message.message_id)
     handle = await client.start_workflow(
         ConversationWorkflow.run,
         start_input,
@@ -258,34 +258,6 @@ async def _wait_closed(client: Client, wid: str) -> None:
         await asyncio.wait_for(handle.result(), timeout=10)
     except Exception:  # noqa: BLE001 - any end state will do
         return
-
-
-def public_message(message: Message) -> MessagePublic:
-    """A transcript entry of the workflow as the public model."""
-    return MessagePublic(
-        seq=message.seq,
-        sender=message.sender,
-        kind=message.kind,
-        text=message.text,
-        options=message.options,
-        data=message.data,
-        at=message.at,
-    )
-
-
-def public_row(row: object) -> MessagePublic:
-    """A message row of the SQL log as the public model."""
-    data = dict(getattr(row, "data", None) or {})
-    options = data.pop("options", None)
-    return MessagePublic(
-        seq=row.seq,  # type: ignore[attr-defined]
-        sender=row.sender,  # type: ignore[attr-defined]
-        kind=row.kind,  # type: ignore[attr-defined]
-        text=row.text,  # type: ignore[attr-defined]
-        options=options,
-        data=data or None,
-        at=row.created_at,  # type: ignore[attr-defined]
-    )
 
 
 def _turn(conversation_id: str, status: str, rows: list) -> TurnPublic:  # type: ignore[type-arg]

@@ -1,7 +1,8 @@
 """What agents do to conversations: each action is an Update on the conversation's workflow.
 
 The workflow (and, through it, SQL) decides; this module checks that the conversation belongs to
-one of the agent's services and turns the workflow's refusals into HTTP answers.
+one of the agent's services and turns the workflow's refusals into HTTP answers (their `code`
+is the refusal's: api/errors.py reads it from the error they are raised from).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from api.errors import ApiError, ErrorCode
 from omni.models import AgentPublic
 from store import conversations as conversation_log
 from store import queue
 from workflows.conversation import ConversationWorkflow
+from workflows.refusals import Refusal
 
 REFUSAL_STATUS = {
     "taken": status.HTTP_409_CONFLICT,
@@ -31,11 +34,11 @@ REFUSAL_STATUS = {
 }
 
 
-class Taken(HTTPException):
+class Taken(ApiError):
     """409: another agent has the conversation, or it stopped waiting."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(status.HTTP_409_CONFLICT, reason)
+        super().__init__(status.HTTP_409_CONFLICT, reason, Refusal.TAKEN)
 
 
 def conversation_for(engine: Engine, agent: AgentPublic, conversation_id: str) -> Any:
@@ -43,11 +46,19 @@ def conversation_for(engine: Engine, agent: AgentPublic, conversation_id: str) -
     entry = queue.open_entry(engine, conversation_id)
     if entry is None:
         if conversation_log.get_conversation(engine, conversation_id) is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such conversation")
-        raise HTTPException(status.HTTP_409_CONFLICT, "the conversation is not with human service")
+            raise ApiError(
+                status.HTTP_404_NOT_FOUND, "no such conversation", ErrorCode.UNKNOWN_CONVERSATION
+            )
+        raise ApiError(
+            status.HTTP_409_CONFLICT,
+            "the conversation is not with human service",
+            ErrorCode.NOT_WITH_HUMAN_SERVICE,
+        )
     if entry.service_name not in agent.services:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, "the conversation is not in one of your services"
+        raise ApiError(
+            status.HTTP_403_FORBIDDEN,
+            "the conversation is not in one of your services",
+            Refusal.NOT_YOUR_SERVICE,
         )
     return entry
 

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from api.publishing import PublishError, publish_source
+from api.usecases.publishing import PublishError, publish_source
 from transbordo.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -1,29 +1,23 @@
-"""The screens: HTML shells served by the API itself (data comes from the JSON API in the page),
-the static files they load, and the one read only the supervisor screen needs (agents' load)."""
+"""The screens: HTML shells served by the API itself (data comes from the JSON API in the page)
+and the static files they load."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel
 
-from api.deps import EngineDep, require_admin
-from omni.models import AgentStatus
-from store import agents as agent_store
-from store import queue
-
-HERE = Path(__file__).parent
+HERE = Path(__file__).parent.parent
+"""The `api` folder: templates/ and static/ are beside the routers' folder."""
 templates = Jinja2Templates(directory=HERE / "templates")
 STARTER_FLOW = (HERE / "templates" / "starter_flow.yaml").read_text(encoding="utf-8")
 """The small pt-BR flow (with a Humano block) that "Criar novo bot" starts from."""
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-supervisor = APIRouter(prefix="/api", tags=["supervisor"], dependencies=[Depends(require_admin)])
 
 PAGES: dict[str, tuple[str, str, dict[str, str]]] = {
     "/": ("index.html", "Início", {}),
@@ -89,33 +83,7 @@ def chat_page(request: Request, bot: str) -> HTMLResponse:
     return _render(request, "chat.html", title=f"Chat — {bot}", bot=bot)
 
 
-class AgentLoad(BaseModel):
-    id: str
-    name: str
-    status: AgentStatus
-    services: list[str]
-    capacity: int
-    in_service: int
-
-
-@supervisor.get("/supervisor/agents", response_model=list[AgentLoad])
-def agents_load(engine: EngineDep) -> list[AgentLoad]:
-    """Every agent with its status, services, capacity and conversations in service now."""
-    return [
-        AgentLoad(
-            id=agent.id,
-            name=agent.name,
-            status=agent.status,
-            services=agent.services,
-            capacity=agent.capacity,
-            in_service=len(queue.in_service_for_agent(engine, agent.id)),
-        )
-        for agent in agent_store.list_agents(engine)
-    ]
-
-
 def install(app: FastAPI) -> None:
-    """Mount the static files and add the pages and the supervisor read."""
+    """Mount the static files and add the pages."""
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
-    app.include_router(supervisor)

@@ -3,7 +3,7 @@
 The YAML stays the source of truth: the settings screen does not store settings beside the flow,
 it rewrites the flow's `human_service` and `schedule` sections (ruamel.yaml round-trip mode, so
 comments, key order and flow/block style of untouched parts survive) and publishes the result as
-a new version through `api.publishing.publish_source`, with the same validation as `PUT`.
+a new version through `api.usecases.publishing.publish_source`, with the same validation as `PUT`.
 
 A key typed into "Chave Omni" is written as given and masked by publishing (`HIDDEN-OMNI-KEY`
 in the stored source, its hash in the flow); publishing a source that holds the mask keeps the
@@ -17,9 +17,8 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark, YAMLError
@@ -27,70 +26,24 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 from sqlalchemy import Engine
 
-from api.publishing import UNSET_KEY_PREFIX, PublishError, publish_source
+from api.models.bots import (
+    BotSettingsChange,
+    BotSettingsPublic,
+    HumanServiceChange,
+    KeyStatus,
+    ScheduleChange,
+)
+from api.usecases.delivery import UnknownBot
+from api.usecases.publishing import (
+    UNSET_KEY_PREFIX,
+    YAML_NOT_EDITABLE,
+    PublishError,
+    publish_source,
+)
 from bots.schedule import _parse_day_key
 from store import bots as bot_store
 
 _VARIABLE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
-
-
-# --- request / response models ---------------------------------------------------------------
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class HumanServiceChange(_Strict):
-    """The "Atendimento Humano" change: fields left out keep their value (no key: keep it)."""
-
-    platform: Literal["omni_v2"] | None = None
-    omni_key: str | None = Field(default=None, min_length=1, max_length=500)
-    wait_time_notice: Literal["never", "once"] | None = None
-
-
-class HolidayIn(_Strict):
-    date: str = Field(min_length=1, max_length=40)
-    name: str = Field(default="", max_length=200)
-
-
-class ScheduleChange(_Strict):
-    """The "Horário de atendimento" and "Dias de folga" change. The flow loader checks the
-    values, so a bad window or date answers 422 with the YAML line it was written to."""
-
-    timezone: str | None = Field(default=None, min_length=1, max_length=100)
-    hours: dict[str, list[str]] | None = None
-    holidays: list[HolidayIn] | None = None
-    emergency_closed: bool | None = None
-
-
-class BotSettingsChange(_Strict):
-    """`PATCH /api/bots/{bot}/settings`."""
-
-    human_service: HumanServiceChange | None = None
-    schedule: ScheduleChange | None = None
-
-
-KeyState = Literal["configured", "variable", "unset_variable", "missing"]
-
-
-class KeyStatus(BaseModel):
-    """What the "Chave Omni" field shows: never the key itself."""
-
-    state: KeyState
-    variable: str | None = None
-
-
-class BotSettingsPublic(BaseModel):
-    """The settings screen's view of a bot's newest version."""
-
-    bot: str
-    version: int
-    human_service: dict[str, Any] | None
-    omni_key: KeyStatus
-    schedule: dict[str, Any] | None
-    start: str
-    blocks: dict[str, Any]
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -145,15 +98,11 @@ class Published:
     warnings: list[str]
 
 
-class NoSuchBot(Exception):
-    """No version of this bot is published."""
-
-
 def apply_settings(engine: Engine, bot: str, change: BotSettingsChange) -> Published:
     """Rewrite the newest source with `change` and publish it (PublishError on a bad flow)."""
     current = bot_store.latest(engine, bot)
     if current is None:
-        raise NoSuchBot(bot)
+        raise UnknownBot(bot)
     source = edit_source(current, change)
     version, created, warnings = publish_source(engine, bot, source)
     return Published(version, created, warnings)
@@ -165,9 +114,9 @@ def edit_source(current: bot_store.BotVersion, change: BotSettingsChange) -> str
     try:
         doc = yaml.load(current.source)
     except YAMLError as exc:  # a stored source always parsed once; be explicit anyway
-        raise PublishError([{"line": 1, "column": 1, "message": f"YAML: {exc}"}]) from exc
+        raise _not_editable(f"YAML: {exc}") from exc
     if not isinstance(doc, CommentedMap):
-        raise PublishError([{"line": 1, "column": 1, "message": "the bot file is not a mapping"}])
+        raise _not_editable("the bot file is not a mapping")
     if change.human_service is not None:
         _edit_human_service(doc, change.human_service)
     if change.schedule is not None:
@@ -177,16 +126,16 @@ def edit_source(current: bot_store.BotVersion, change: BotSettingsChange) -> str
     return out.getvalue()
 
 
+def _not_editable(message: str) -> PublishError:
+    return PublishError([{"line": 1, "column": 1, "message": message, "code": YAML_NOT_EDITABLE}])
+
+
 def _yaml() -> YAML:
     yaml = YAML()  # round-trip, YAML 1.2 like the flow loader
     yaml.preserve_quotes = True
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
     return yaml
-
-
-def _section(doc: CommentedMap, key: str) -> Any:
-    return doc.get(key)
 
 
 def _ensure_section(doc: CommentedMap, key: str, after: tuple[str, ...]) -> CommentedMap:

@@ -1,4 +1,4 @@
-"""Public request/response models of the channel and bot APIs (the HTTP contract)."""
+"""The channel API's models: a customer's message in, the transcript and conversation out."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from workflows.contracts import MAX_MESSAGE_ID_LENGTH, MAX_TEXT_LENGTH
+from workflows.contracts import MAX_MESSAGE_ID_LENGTH, MAX_TEXT_LENGTH, Message
 
 
 class ContactIn(BaseModel):
@@ -65,19 +65,29 @@ class ConversationPublic(BaseModel):
     updated_at: datetime
 
 
-class FlowIssuePublic(BaseModel):
-    line: int
-    column: int
-    message: str
+def public_message(message: Message) -> MessagePublic:
+    """A transcript entry of the workflow as the public model."""
+    return MessagePublic(
+        seq=message.seq,
+        sender=message.sender,
+        kind=message.kind,
+        text=message.text,
+        options=message.options,
+        data=message.data,
+        at=message.at,
+    )
 
 
-class BotPublic(BaseModel):
-    bot: str
-    version: int
-    created_at: datetime
-    warnings: list[str] = Field(default_factory=list)
-
-
-class BotDetail(BotPublic):
-    source: str
-    flow: dict[str, Any]
+def public_row(row: object) -> MessagePublic:
+    """A message row of the SQL log as the public model."""
+    data = dict(getattr(row, "data", None) or {})
+    options = data.pop("options", None)
+    return MessagePublic(
+        seq=row.seq,  # type: ignore[attr-defined]
+        sender=row.sender,  # type: ignore[attr-defined]
+        kind=row.kind,  # type: ignore[attr-defined]
+        text=row.text,  # type: ignore[attr-defined]
+        options=options,
+        data=data or None,
+        at=row.created_at,  # type: ignore[attr-defined]
+    )

@@ -25,8 +25,16 @@ UNSET_KEY_PREFIX = "unset:"
 _OMNI_KEY_VARIABLE = re.compile(r"""\bomni_key:\s*["']?\$\{([A-Za-z_][A-Za-z0-9_]*)\}""")
 
 
+FLOW_ERROR = "flow_error"
+"""The code of a problem the flow loader found (its message says what, for the YAML's author)."""
+BOT_NAME_MISMATCH = "bot_name_mismatch"
+"""The file's `bot:` is not the name it is published as."""
+YAML_NOT_EDITABLE = "yaml_not_editable"
+"""The stored source cannot be edited by the settings screen (not a YAML mapping)."""
+
+
 class PublishError(Exception):
-    """The flow cannot be published; `issues` are `{line, column, message}` dicts."""
+    """The flow cannot be published; `issues` are `{line, column, message, code}` dicts."""
 
     def __init__(self, issues: list[dict[str, object]]) -> None:
         super().__init__(f"{len(issues)} problem(s)")
@@ -41,11 +49,15 @@ def publish_source(
         flow = load_flow(source, filename=f"{bot}.yaml", env=publishing_environment(source))
     except FlowError as exc:
         raise PublishError(
-            [{"line": i.line, "column": i.column, "message": i.message} for i in exc.issues]
+            [
+                {"line": i.line, "column": i.column, "message": i.message, "code": FLOW_ERROR}
+                for i in exc.issues
+            ]
         ) from exc
     if flow.bot != bot:
+        message = f"the file is bot {flow.bot!r}, not {bot!r}"
         raise PublishError(
-            [{"line": 1, "column": 1, "message": f"the file is bot {flow.bot!r}, not {bot!r}"}]
+            [{"line": 1, "column": 1, "message": message, "code": BOT_NAME_MISMATCH}]
         )
     flow = _with_kept_key(engine, flow)
     warnings = _key_warnings(engine, flow)

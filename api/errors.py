@@ -1,0 +1,179 @@
+"""Every HTTP error answers `{"detail": ..., "code": ...}`: one handler per family, set up here.
+
+`detail` is for people and logs (English, may be reworded; a list for validation and flow
+errors). `code` is the contract: the pages say each code in pt-BR (`CODES_PT` in
+api/static/js/common.js) and never read `detail`. The codes come from three enumerations:
+
+    Refusal   (workflows/refusals.py)  a conversation said no         status: HTTP_STATUS
+    OmniCode  (omni/errors.py)         the Omni store said no         NotFound 404, Conflict
+                                                                      409, InvalidReference 422
+    ErrorCode (here)                   the API's own: auth, validation, unknown bot, ...
+
+A value appears in two of them only with the same meaning (`bad_request`, `not_found`,
+`conflict`). The list with statuses is in docs/architecture.md, "Errors".
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from temporalio.client import WorkflowUpdateFailedError
+
+from api.usecases.delivery import MessageRejected, UnknownBot
+from api.usecases.publishing import PublishError
+from omni.errors import Conflict, InvalidReference, NotFound, OmniCode, OmniError
+from workflows.refusals import HTTP_STATUS, Refusal, refusal_of
+
+
+class ErrorCode(StrEnum):
+    """The API's own codes (the workflow's are `Refusal`, the Omni store's `OmniCode`)."""
+
+    BAD_REQUEST = "bad_request"
+    """A malformed request the validation did not catch (e.g. a bad Last-Event-ID)."""
+    UNAUTHORIZED = "unauthorized"
+    """No credential, or not the one this route needs (401)."""
+    FORBIDDEN = "forbidden"
+    """A 403 with no more specific code."""
+    NOT_FOUND = "not_found"
+    """A 404 with no more specific code (e.g. an unknown path)."""
+    CONFLICT = "conflict"
+    """A 409 with no more specific code."""
+    VALIDATION_ERROR = "validation_error"
+    """The request does not fit its model: `detail` is the list of `{loc, msg, type}`."""
+    FLOW_INVALID = "flow_invalid"
+    """A bot's YAML has problems: `detail` is the list of `{line, column, message, code?}`."""
+    UNKNOWN_BOT = "unknown_bot"
+    """No bot is published by that name."""
+    UNKNOWN_CONVERSATION = "unknown_conversation"
+    """No conversation has that id."""
+    NOT_WITH_HUMAN_SERVICE = "not_with_human_service"
+    """An agent route on a conversation that is neither waiting nor with an agent."""
+    NOTHING_WAITING = "nothing_waiting"
+    """`POST /agent/next` found no conversation the agent may take."""
+    SERVICE_GONE = "service_gone"
+    """The conversation's service was deleted."""
+    MESSAGE_REJECTED = "message_rejected"
+    """The conversation refused a customer message for a reason with no code of its own."""
+    HTTP_ERROR = "http_error"
+    """Any other HTTP status (e.g. 405)."""
+
+
+Code = ErrorCode | Refusal | OmniCode
+
+STATUS_CODE: dict[int, ErrorCode] = {
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    409: ErrorCode.CONFLICT,
+    422: ErrorCode.VALIDATION_ERROR,
+}
+"""The code of an error raised without one."""
+
+OMNI_STATUS: dict[type[OmniError], int] = {NotFound: 404, Conflict: 409, InvalidReference: 422}
+
+
+class ApiError(HTTPException):
+    """An HTTP error with its code; raise it in api/ where a route or use case refuses."""
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: Any,
+        code: Code,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code, detail=detail, headers=headers)
+        self.code = code
+
+
+def error_body(detail: Any, code: str) -> dict[str, Any]:
+    return {"detail": jsonable_encoder(detail), "code": str(code)}
+
+
+def code_of(exc: HTTPException) -> str:
+    """The error's own code; else the refusal it was raised from (`raise ... from` an Update
+    failure); else the code of its status."""
+    code = getattr(exc, "code", None)
+    if code:
+        return str(code)
+    refusal = _refusal_in(exc)
+    if refusal is not None:
+        return refusal.value
+    return STATUS_CODE.get(exc.status_code, ErrorCode.HTTP_ERROR).value
+
+
+def _refusal_in(exc: BaseException) -> Refusal | None:
+    seen: BaseException | None = exc
+    while seen is not None:
+        refusal = refusal_of(seen)
+        if refusal is None and isinstance(seen, WorkflowUpdateFailedError):
+            refusal = refusal_of(seen.cause)
+        if refusal is not None:
+            return refusal
+        seen = seen.__cause__
+    return None
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse(
+        error_body(exc.detail, code_of(exc)), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(error_body(exc.errors(), ErrorCode.VALIDATION_ERROR), status_code=422)
+
+
+async def _omni_error(request: Request, exc: Exception) -> JSONResponse:
+    """A bad reference is a 422 shaped like FastAPI's own (the field in `loc`)."""
+    assert isinstance(exc, OmniError)
+    status = next((s for kind, s in OMNI_STATUS.items() if isinstance(exc, kind)), 400)
+    detail: Any = str(exc)
+    if isinstance(exc, InvalidReference):
+        detail = [{"type": "invalid_reference", "loc": ["body", exc.field], "msg": exc.message}]
+    return JSONResponse(error_body(detail, exc.code), status_code=status)
+
+
+async def _refused_update(request: Request, exc: Exception) -> JSONResponse:
+    """A workflow refusal that reached a route: its status from `HTTP_STATUS`."""
+    assert isinstance(exc, WorkflowUpdateFailedError)
+    refusal = _refusal_in(exc)
+    message = getattr(exc.cause, "message", str(exc.cause))
+    if refusal is None:
+        return JSONResponse(error_body(message, ErrorCode.CONFLICT), status_code=409)
+    return JSONResponse(error_body(message, refusal), status_code=HTTP_STATUS[refusal])
+
+
+async def _flow_invalid(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PublishError)
+    return JSONResponse(error_body(exc.issues, ErrorCode.FLOW_INVALID), status_code=422)
+
+
+async def _unknown_bot(request: Request, exc: Exception) -> JSONResponse:
+    detail = f"no bot named {str(exc)!r} is published"
+    return JSONResponse(error_body(detail, ErrorCode.UNKNOWN_BOT), status_code=404)
+
+
+async def _message_rejected(request: Request, exc: Exception) -> JSONResponse:
+    code = _refusal_in(exc) or ErrorCode.MESSAGE_REJECTED
+    return JSONResponse(error_body(str(exc), code), status_code=422)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers: HTTP errors, validation, and the domain errors routes let through."""
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OmniError, _omni_error)
+    app.add_exception_handler(WorkflowUpdateFailedError, _refused_update)
+    app.add_exception_handler(PublishError, _flow_invalid)
+    app.add_exception_handler(UnknownBot, _unknown_bot)
+    app.add_exception_handler(MessageRejected, _message_rejected)

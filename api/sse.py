@@ -1,0 +1,46 @@
+"""Server-Sent Events, one way for both streams (the customer's transcript, the agent screen).
+
+sse-starlette writes the frames, sends a keep-alive comment every `KEEPALIVE_SECONDS` (so
+proxies keep an idle stream open) and stops the event generator when the client disconnects;
+the streams themselves only poll SQL and say what is new.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+KEEPALIVE_SECONDS = 15.0
+RETRY_MILLISECONDS = 1000
+"""How long a browser waits before it reconnects (the first frame of every stream)."""
+HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def event(name: str, data: object, *, id: int | None = None) -> ServerSentEvent:
+    """One event whose data is `data` as JSON (not ASCII-escaped: the texts are pt-BR)."""
+    return ServerSentEvent(
+        data=json.dumps(data, ensure_ascii=False),
+        event=name,
+        id=str(id) if id is not None else None,
+        sep="\n",
+    )
+
+
+def stream(events: AsyncIterator[ServerSentEvent]) -> EventSourceResponse:
+    """The response for a stream of events: the retry hint first, then `events` until they end
+    or the client goes away, with keep-alive comments in between."""
+    return EventSourceResponse(
+        _with_retry_hint(events),
+        ping=KEEPALIVE_SECONDS,
+        ping_message_factory=lambda: ServerSentEvent(comment="keep-alive", sep="\n"),
+        sep="\n",
+        headers=HEADERS,
+    )
+
+
+async def _with_retry_hint(events: AsyncIterator[ServerSentEvent]) -> AsyncIterator[object]:
+    yield ServerSentEvent(retry=RETRY_MILLISECONDS, sep="\n")
+    async for item in events:
+        yield item
