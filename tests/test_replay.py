@@ -47,6 +47,11 @@ def test_the_recorded_histories_are_there() -> None:
         "http_blocks",
         "leave",
         "continue_as_new",
+        "handoff_finish",
+        "transfer",
+        "abandon",
+        "voicemail",
+        "escape_inactivity",
     } <= names
 
 
