@@ -11,24 +11,13 @@ from typing import Any
 from fastapi import HTTPException, status
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from omni.models import AgentPublic
 from store import conversations as log
 from store import queue
 from workflows.conversation import ConversationWorkflow
-
-REFUSAL_STATUS = {
-    "taken": status.HTTP_409_CONFLICT,
-    "conflict": status.HTTP_409_CONFLICT,
-    "not_available": status.HTTP_409_CONFLICT,
-    "at_capacity": status.HTTP_409_CONFLICT,
-    "not_your_service": status.HTTP_403_FORBIDDEN,
-    "forbidden": status.HTTP_403_FORBIDDEN,
-    "not_found": status.HTTP_404_NOT_FOUND,
-    "bad_request": status.HTTP_422_UNPROCESSABLE_CONTENT,
-}
+from workflows.refusals import HTTP_STATUS, Refusal, refusal_of
 
 
 class Taken(HTTPException):
@@ -67,11 +56,12 @@ async def update(
         return await handle.execute_update(method, request, id=update_id)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == "taken":
-            raise Taken(cause.message) from exc
-        if isinstance(cause, ApplicationError) and cause.type in REFUSAL_STATUS:
-            raise HTTPException(REFUSAL_STATUS[cause.type], cause.message) from exc
+        refusal = refusal_of(cause)
         reason = getattr(cause, "message", str(cause))
+        if refusal in (Refusal.TAKEN, Refusal.NOT_WAITING):
+            raise Taken(reason) from exc
+        if refusal is not None:
+            raise HTTPException(HTTP_STATUS[refusal], reason) from exc
         raise HTTPException(status.HTTP_409_CONFLICT, reason) from exc
     except RPCError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, "the conversation has ended") from exc

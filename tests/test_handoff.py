@@ -667,9 +667,7 @@ async def test_the_block_may_hand_over_to_any_service_the_bot_is_integrated_with
         assert [q["service"] for q in queue] == ["Financeiro"]
 
 
-async def test_after_a_transfer_the_queue_cards_are_the_target_services(
-    time_env, settings, engine
-):
+async def test_after_a_transfer_the_queue_cards_are_the_target_services(time_env, settings, engine):
     suporte_cards = [{"title": "Suporte diz", "text": "Veja a central de ajuda"}]
     financeiro_cards = [{"title": "Financeiro diz", "text": "Tenha o boleto em mãos"}]
     async with running_stack(time_env, settings, engine) as http:

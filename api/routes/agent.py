@@ -25,7 +25,7 @@ from workflows.contracts import (
     AgentMessage,
     FinishRequest,
     PickupRequest,
-    TransferRequest,
+    TransferUpdate,
 )
 
 STREAM_POLL_SECONDS = 0.5
@@ -204,7 +204,7 @@ async def transfer(
 ) -> dict[str, str]:
     """Move the conversation to another service (by name or 3-digit extension)."""
     entry = actions.conversation_for(engine, agent, conversation_id)
-    request = TransferRequest(agent_id=agent.id, service=body.service, extension=body.extension)
+    request = TransferUpdate(agent_id=agent.id, service=body.service, extension=body.extension)
     service = await actions.update(client, entry.workflow_id, "transfer", request)
     return {"conversation_id": conversation_id, "service": service}
 
