@@ -18,16 +18,13 @@ import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.conversation_log import ConversationLog
     from activities.http_call import HttpCall, call_http
-    from activities.webhooks import WebhookEvent
     from workflows import interpreter, timers
     from workflows.contracts import (
         MAX_MESSAGE_ID_LENGTH,
@@ -37,38 +34,27 @@ with workflow.unsafe.imports_passed_through():
         ConversationState,
         CustomerMessage,
         Message,
-        RecordBatch,
-        Sender,
-        Status,
         TurnReply,
     )
     from workflows.interpreter import Turn
     from workflows.refusals import Refusal, refuse
-    from workflows.search_attributes import AGENT, SERVICE, STATUS
     from workflows.timers import Timer, TimerKind
 
-from workflows.core import UNSET, Unset
 from workflows.humano import HumanoBlock
+from workflows.message_log import MessageLog
+from workflows.webhook_events import WebhookEvents
 
-RECENT_MESSAGES = 200
-"""Transcript entries kept in the workflow (the SQL log keeps them all)."""
 ANSWERED_IDS = 1000
 """Message ids remembered for deduplication, carried across continue-as-new."""
 ENDED = "conversation ended"
 """Why a message is refused by a conversation that is closing (the API then starts a new one)."""
-RECORD_BATCHING = "record-batching"
-"""Patch id: recording waits RECORD_BATCH_DELAY to batch (histories before it replay without)."""
-RECORD_BATCH_DELAY = timedelta(milliseconds=200)
 ESCAPE_INACTIVITY = "escape-inactivity"
 """Patch id: inactivity escape routes have timers (histories before it replay without)."""
-RECORD_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
-)
 HTTP_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1))
 
 
 @workflow.defn
-class ConversationWorkflow(HumanoBlock):
+class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
     @workflow.init
     def __init__(self, input: ConversationInput) -> None:
         self._input = input
@@ -77,12 +63,8 @@ class ConversationWorkflow(HumanoBlock):
             if input.carried
             else ConversationState.fresh(input.contact)
         )
-        self._outbox: list[Message] = []
-        self._webhook_outbox: list[WebhookEvent] = []
-        self._delivering = False
-        self._status_dirty = True
-        self._recording = False
-        self._answered_a_customer = False
+        self._start_message_log()
+        self._start_webhooks()
         self._left = False
         self._messages_this_run = 0
         self._lock = asyncio.Lock()
@@ -305,109 +287,9 @@ class ConversationWorkflow(HumanoBlock):
         self.conv.question_deadline = None
         self._set_status("ended")
 
-    # --- transcript and recording ------------------------------------------------------
-
-    def _append(
-        self,
-        sender: Sender,
-        *,
-        text: str | None,
-        kind: str = "text",
-        options: list[str] | None = None,
-        data: dict[str, Any] | None = None,
-        message_id: str | None = None,
-    ) -> Message:
-        self.conv.seq += 1
-        message = Message(
-            seq=self.conv.seq,
-            sender=sender,
-            kind=kind,
-            text=text,
-            options=options,
-            data=data,
-            message_id=message_id,
-            at=workflow.now(),
-        )
-        self.conv.recent.append(message)
-        del self.conv.recent[:-RECENT_MESSAGES]
-        self._outbox.append(message)
-        return message
-
-    def _set_status(
-        self,
-        status: Status,
-        *,
-        service: str | None | Unset = UNSET,
-        agent: str | None | Unset = UNSET,
-    ) -> None:
-        """Change the status (and service/agent), for the SQL log and the Temporal UI's filters."""
-        updates = []
-        if status != self.conv.status:
-            self.conv.status = status
-            updates.append(STATUS.value_set(status))
-        if not isinstance(service, Unset):
-            updates.append(SERVICE.value_set(service) if service else SERVICE.value_unset())
-        if not isinstance(agent, Unset):
-            updates.append(AGENT.value_set(agent) if agent else AGENT.value_unset())
-        if updates:
-            self._status_dirty = True
-            workflow.upsert_search_attributes(updates)
-
-    async def _pump(self) -> None:
-        """Record new messages and status in the SQL log, in order, one batch at a time."""
-        while True:
-            await workflow.wait_condition(lambda: bool(self._outbox) or self._status_dirty)
-            batching = self._answered_a_customer and not self.conv.state.ended
-            self._answered_a_customer = False
-            if batching and workflow.patched(RECORD_BATCHING):
-                # A customer turn's messages went back in the reply: gather a moment's worth
-                # into one activity, since an activity scheduled with every reply slows the
-                # customer's next message (bench/README.md). What only the log carries (agent
-                # messages, timers' messages) is recorded at once.
-                await workflow.sleep(RECORD_BATCH_DELAY)
-            batch, self._outbox = self._outbox, []
-            handoff = self.conv.handoff
-            self._status_dirty = False
-            self._recording = True
-            workflow.set_current_details(self._details())
-            try:
-                await workflow.execute_activity_method(
-                    ConversationLog.record,
-                    RecordBatch(
-                        conversation_id=self._input.conversation_id,
-                        workflow_id=workflow.info().workflow_id,
-                        bot=self._input.bot,
-                        bot_version=self._input.bot_version,
-                        contact_id=self._input.contact.id,
-                        status=self.conv.status,
-                        block=self.conv.state.block,
-                        service=handoff.service.service_name if handoff else None,
-                        agent=handoff.agent_name if handoff else None,
-                        messages=batch,
-                    ),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=RECORD_RETRY,
-                )
-            finally:
-                self._recording = False
-
     def _idle(self) -> bool:
         """Nothing in flight: no handler running, nothing left to record."""
-        return (
-            workflow.all_handlers_finished()
-            and not self._outbox
-            and not self._status_dirty
-            and not self._recording
-            and not self._webhook_outbox
-            and not self._delivering
-        )
-
-    def _details(self) -> str:
-        where = f"block `{self.conv.state.block}`" if self.conv.state.block else "no block"
-        return (
-            f"**{self.conv.status}** · bot `{self._input.bot}` v{self._input.bot_version} · {where}"
-            f" · {self.conv.seq} messages"
-        )
+        return workflow.all_handlers_finished() and self._log_idle() and self._webhooks_idle()
 
     # --- continue-as-new ---------------------------------------------------------------
 

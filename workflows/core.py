@@ -14,8 +14,14 @@ from typing import Any, Protocol
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.webhooks import WebhookEvent
-    from workflows.contracts import ConversationInput, ConversationState, Message, Sender, Status
+    from workflows.contracts import (
+        ConversationInput,
+        ConversationState,
+        Handoff,
+        Message,
+        Sender,
+        Status,
+    )
     from workflows.interpreter import Turn
 
 
@@ -34,9 +40,6 @@ class ConversationCore(Protocol):
     """The whole state of the conversation (carried through continue-as-new)."""
     _lock: asyncio.Lock
     """Held by every handler and timer that awaits while changing `conv`."""
-    _webhook_outbox: list[WebhookEvent]
-    _delivering: bool
-    """A webhook event is being delivered (the run does not end meanwhile)."""
 
     def _append(
         self,
@@ -67,6 +70,10 @@ class ConversationCore(Protocol):
 
     def _end(self) -> None:
         """The conversation ends (the run finishes once nothing is in flight)."""
+        ...
+
+    def _emit(self, kind: str, handoff: Handoff | None = None, /, **data: Any) -> None:
+        """Queue an event for the service's external webhook (when it has one)."""
         ...
 
     def _moved_on(self) -> None:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.omni_queue import (
@@ -29,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.omni_queue import TransferRequest as QueueTransfer
     from activities.omni_queue import TransferResult as QueueTransferResult
-    from activities.webhooks import WebhookEvent, WebhookSender
     from bots.models import HumanBlock
     from bots.schedule import describe_opening, is_open, next_opening
     from bots.templates import render
@@ -49,11 +47,6 @@ with workflow.unsafe.imports_passed_through():
 
 OMNI_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
 OMNI_TIMEOUT = timedelta(seconds=10)
-WEBHOOK_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10)
-)
-WEBHOOK_GIVE_UP = timedelta(hours=24)
-"""A webhook receiver down for longer than this loses the event (logged)."""
 TRANSFER_SNAPSHOT = "transfer-snapshot"
 """Patch id: a transfer takes all of the target's settings, its queue cards too (histories
 before it keep the old service's cards)."""
@@ -354,49 +347,6 @@ class HumanoBlock(_Core):
         if handoff.agent_id != agent_id:
             raise refuse(Refusal.NOT_YOUR_CONVERSATION, "another agent has this conversation")
         return handoff
-
-    def _emit(self, kind: str, handoff: Handoff | None = None, /, **data: Any) -> None:
-        """Queue a service event for its external webhook (when the service has one)."""
-        handoff = handoff or self.conv.handoff
-        if handoff is None or not handoff.service.webhook:
-            return
-        self._webhook_outbox.append(
-            WebhookEvent(
-                event_id=f"evt_{workflow.uuid4().hex}",
-                type=kind,
-                service_id=handoff.service.service_id,
-                occurred_at=workflow.now(),
-                data={
-                    "conversation_id": self._input.conversation_id,
-                    "bot": self._input.bot,
-                    "contact_id": self._input.contact.id,
-                    "service": handoff.service.service_name,
-                    "agent": handoff.agent_name,
-                    **data,
-                },
-            )
-        )
-
-    async def _webhook_pump(self) -> None:
-        """Deliver webhook events in order, one at a time, each retried with backoff."""
-        while True:
-            await workflow.wait_condition(lambda: bool(self._webhook_outbox))
-            event = self._webhook_outbox.pop(0)
-            self._delivering = True
-            try:
-                await workflow.execute_activity_method(
-                    WebhookSender.deliver,
-                    event,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    schedule_to_close_timeout=WEBHOOK_GIVE_UP,
-                    retry_policy=WEBHOOK_RETRY,
-                )
-            except ActivityError:
-                workflow.logger.error(
-                    "webhook event %s (%s) not delivered", event.event_id, event.type
-                )
-            finally:
-                self._delivering = False
 
 
 def _with_cards_of(target: ServiceSnapshot, source: ServiceSnapshot) -> ServiceSnapshot:
