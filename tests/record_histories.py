@@ -9,7 +9,11 @@ them against the current workflow code, so a change that breaks running conversa
 Re-record only on purpose: the point of the files is that they were made by older code. To
 record from a commit while the work tree is being edited, run the script from an export of that
 commit and write here: ``git archive HEAD | tar -x -C /tmp/head``, then, in /tmp/head,
-``python -m tests.record_histories --out /path/to/repo/tests/histories``. Takes about 20 seconds.
+``python -m tests.record_histories --out /path/to/repo/tests/histories``. Takes about 30 seconds.
+``--only NAME`` (repeatable) records only those scenarios. The Humano block's scenarios were
+recorded twice: ``<name>.before-snapshot.json`` by the code before `ConversationState` and
+`ServiceSnapshot` (renamed by hand), ``<name>.json`` after. Histories hold no clear secret: the
+bot's Omni key travels as the hash that publishing puts in its place (of a throwaway key).
 """
 
 from __future__ import annotations

@@ -53,6 +53,11 @@ def test_the_recorded_histories_are_there() -> None:
         "voicemail",
         "escape_inactivity",
     } <= names
+    # The Humano block's histories twice: made before ConversationState and ServiceSnapshot
+    # (old input and activity result shapes, no `transfer-snapshot` patch), and made after.
+    stems = {path.stem for path in HISTORIES}
+    for name in ("handoff_finish", "transfer", "abandon", "voicemail", "escape_inactivity"):
+        assert {name, f"{name}.before-snapshot"} <= stems
 
 
 async def test_recorded_histories_replay() -> None:

@@ -164,7 +164,7 @@ class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
         self._answered_a_customer = True
         while len(self.conv.answered) > ANSWERED_IDS:
             del self.conv.answered[next(iter(self.conv.answered))]
-        self.conv.timeout_generation += 1
+        self._moved_on()
         return self._reply_for(msg.message_id)
 
     # --- following the flow ------------------------------------------------------------
