@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, model_validator
 from sqlalchemy import Engine
 from temporalio import activity
 
 from omni.errors import NotFound
+from omni.models import ServicePublic
 from omni.policy import transfer_refusal
 from store import integrations as integration_store
 from store import queue, voicemails
 from store import services as service_store
+from workflows.contracts import ServiceSnapshot
 
 KEY_HASH_PREFIX = "sha256:"
 
@@ -27,19 +29,17 @@ class ResolveRequest(BaseModel):
     service: str | None = None
 
 
-class HandoffTarget(BaseModel):
-    """The service a Humano block hands over to, with what the workflow needs of it."""
+class HandoffTarget(ServiceSnapshot):
+    """The service a Humano block hands over to, and who works it right now."""
 
-    service_id: str
-    service_name: str
-    abandon_seconds: int
-    voicemail_seconds: int
-    notifications_enabled: bool = False
-    notification_interval_seconds: int = 0
-    notification_cards: list[dict[str, Any]] = Field(default_factory=list)
     agents_logged_in: int
     agents_available: int
-    webhook: bool = False
+
+    def snapshot(self) -> ServiceSnapshot:
+        return ServiceSnapshot.model_validate(self.model_dump(include=SNAPSHOT_FIELDS))
+
+
+SNAPSHOT_FIELDS = set(ServiceSnapshot.model_fields)
 
 
 class EnqueueRequest(BaseModel):
@@ -78,11 +78,23 @@ class TransferResult(BaseModel):
     reason: str = ""
     not_found: bool = False
     entry_id: str | None = None
-    service_id: str | None = None
-    service_name: str | None = None
-    abandon_seconds: int = 0
-    voicemail_seconds: int = 0
-    webhook: bool = False
+    service: ServiceSnapshot | None = None
+    """The target service, when the transfer was made."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_service(cls, data: Any) -> Any:
+        """Results recorded before ServiceSnapshot carried a few of the target's fields flat."""
+        if isinstance(data, dict) and "service" not in data and data.get("service_id"):
+            data = dict(data)
+            data["service"] = {
+                "service_id": data.pop("service_id"),
+                "service_name": data.pop("service_name"),
+                "abandon_seconds": data.pop("abandon_seconds", 0),
+                "voicemail_seconds": data.pop("voicemail_seconds", 0),
+                "webhook": data.pop("webhook", False),
+            }
+        return data
 
 
 class VoicemailRequest(BaseModel):
@@ -119,20 +131,11 @@ class OmniActivities:
         )
         if resolved is None:
             return None
-        service = resolved.service
-        staff = queue.staffing(self._engine, service.id)
-        notes = service.queue_notifications
+        staff = queue.staffing(self._engine, resolved.service.id)
         return HandoffTarget(
-            service_id=service.id,
-            service_name=service.name,
-            abandon_seconds=service.abandon_seconds,
-            voicemail_seconds=service.voicemail_seconds,
-            notifications_enabled=notes.enabled,
-            notification_interval_seconds=notes.interval_seconds or 0,
-            notification_cards=[card.model_dump(mode="json") for card in notes.cards],
+            **snapshot_of(resolved.service).model_dump(),
             agents_logged_in=staff.logged_in,
             agents_available=staff.available,
-            webhook=service.webhook.enabled,
         )
 
     @activity.defn(name="omni_enqueue")
@@ -176,15 +179,7 @@ class OmniActivities:
         if refusal:
             return TransferResult(ok=False, reason=refusal)
         entry_id = queue.transfer(self._engine, request.entry_id, target.id, request.new_entry_id)
-        return TransferResult(
-            ok=True,
-            entry_id=entry_id,
-            service_id=target.id,
-            service_name=target.name,
-            abandon_seconds=target.abandon_seconds,
-            voicemail_seconds=target.voicemail_seconds,
-            webhook=target.webhook.enabled,
-        )
+        return TransferResult(ok=True, entry_id=entry_id, service=snapshot_of(target))
 
     @activity.defn(name="omni_wait_estimate")
     def wait_estimate(self, entry_id: str) -> WaitEstimate:
@@ -210,3 +205,18 @@ class OmniActivities:
             self.wait_estimate,
             self.save_voicemail,
         ]
+
+
+def snapshot_of(service: ServicePublic) -> ServiceSnapshot:
+    """The settings a handoff takes from its service (the same for resolve and transfer)."""
+    notes = service.queue_notifications
+    return ServiceSnapshot(
+        service_id=service.id,
+        service_name=service.name,
+        abandon_seconds=service.abandon_seconds,
+        voicemail_seconds=service.voicemail_seconds,
+        notifications_enabled=notes.enabled,
+        notification_interval_seconds=notes.interval_seconds or 0,
+        notification_cards=[card.model_dump(mode="json") for card in notes.cards],
+        webhook=service.webhook.enabled,
+    )

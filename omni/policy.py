@@ -1,8 +1,8 @@
-"""Pure Omni rules the runtime applies: where a conversation may be transferred, who may take it."""
+"""Pure Omni rules the runtime applies: where a conversation may be transferred."""
 
 from __future__ import annotations
 
-from omni.models import AgentPublic, ServicePublic
+from omni.models import ServicePublic
 
 
 def transfer_refusal(source: ServicePublic, target: ServicePublic) -> str | None:
@@ -19,8 +19,3 @@ def transfer_refusal(source: ServicePublic, target: ServicePublic) -> str | None
         allowed = ", ".join(source.transfer_group)
         return f"service {source.name!r} transfers only to: {allowed}"
     return None
-
-
-def agent_serves(agent: AgentPublic, service: ServicePublic) -> bool:
-    """Whether ``agent`` works ``service`` (by name, as agents list their services)."""
-    return service.name in agent.services

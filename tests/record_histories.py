@@ -9,7 +9,11 @@ them against the current workflow code, so a change that breaks running conversa
 Re-record only on purpose: the point of the files is that they were made by older code. To
 record from a commit while the work tree is being edited, run the script from an export of that
 commit and write here: ``git archive HEAD | tar -x -C /tmp/head``, then, in /tmp/head,
-``python -m tests.record_histories --out /path/to/repo/tests/histories``. Takes about 20 seconds.
+``python -m tests.record_histories --out /path/to/repo/tests/histories``. Takes about 30 seconds.
+``--only NAME`` (repeatable) records only those scenarios. The Humano block's scenarios were
+recorded twice: ``<name>.before-snapshot.json`` by the code before `ConversationState` and
+`ServiceSnapshot` (renamed by hand), ``<name>.json`` after. Histories hold no clear secret: the
+bot's Omni key travels as the hash that publishing puts in its place (of a throwaway key).
 """
 
 from __future__ import annotations
@@ -105,6 +109,63 @@ blocks:
 """
 
 
+CASA = """
+bot: casa
+human_service: {platform: omni_v2, omni_key: "KEY"}
+start: inicio
+blocks:
+  inicio: {type: message, text: Olá!, next: menu}
+  menu:
+    type: menu
+    text: Como posso ajudar?
+    options:
+      - {label: Falar com um especialista, next: humano}
+      - {label: Esperar na fila, next: espera}
+      - {label: Deixar recado, next: recado}
+      - {label: Sair, next: fim}
+  humano:
+    type: human
+    service: Suporte
+    text: Vou te transferir para um especialista.
+    on: {finished: depois, abandoned: fim, voicemail: fim, closed: fim, no_agents: fim,
+         unavailable: fim}
+  espera:
+    type: human
+    service: Espera
+    text: Aguarde na fila.
+    on: {abandoned: desistiu, finished: fim, voicemail: fim, closed: fim, no_agents: fim,
+         unavailable: fim}
+  recado:
+    type: human
+    service: Recados
+    on: {voicemail: fim, finished: fim, abandoned: fim, closed: fim, no_agents: fim,
+         unavailable: fim}
+  depois: {type: message, text: "{{ agent.name }} te atendeu. Algo mais?", next: menu}
+  desistiu: {type: end, text: Fila encerrada.}
+  fim: {type: end, text: Até logo!}
+"""
+"""Every outcome of the Humano block but `closed`: Suporte has agents, Espera abandons after
+ABANDON_SECONDS, Recados has nobody and takes voicemail for VOICEMAIL_SECONDS."""
+ABANDON_SECONDS = 2
+VOICEMAIL_SECONDS = 3
+CASA_MENU = (
+    "Como posso ajudar?\n1. Falar com um especialista\n2. Esperar na fila\n3. Deixar recado"
+    "\n4. Sair"
+)
+
+SUMIDO = """
+bot: sumido
+escape_routes:
+  - {inactivity_seconds: 2, text: Ainda está aí?}
+  - {inactivity_seconds: 4, goto: fim}
+start: nome
+blocks:
+  nome: {type: question, text: Qual o seu nome?, save_as: nome, next: fim}
+  fim: {type: end, text: Até logo!}
+"""
+"""Escape routes by inactivity: a reminder, then the way out."""
+
+
 def pedidos_flow(base_url: str, closed_url: str) -> str:
     return f"""
 bot: pedidos
@@ -161,6 +222,18 @@ class Recorder:
         self.http = http
         self.client = client
         self.settings = settings
+        self.agents: dict[str, dict[str, str]] = {}
+        """Each agent's Authorization header, by name (set up by `setup_omni`)."""
+
+    async def call(self, method: str, url: str, headers: dict[str, str], **kw: Any) -> Any:
+        response = await self.http.request(method, url, headers=headers, **kw)
+        if response.status_code >= 300:
+            raise RuntimeError(f"{method} {url}: HTTP {response.status_code} {response.text}")
+        return response.json() if response.content else None
+
+    async def agent(self, name: str, conversation_id: str, action: str, **body: Any) -> Any:
+        url = f"/api/agent/conversations/{conversation_id}/{action}"
+        return await self.call("POST", url, self.agents[name], json=body)
 
     async def post(self, bot: str, body: dict) -> dict:
         response = await self.http.post(f"/api/bots/{bot}/messages", json=body)
@@ -290,12 +363,122 @@ async def continue_as_new(rec: Recorder) -> str:
         rec.settings.max_messages_per_run = previous
 
 
+async def setup_omni(rec: Recorder) -> str:
+    """The services, integrations and available agents of the `casa` bot; returns its key."""
+    admin = {"Authorization": f"Bearer {rec.settings.admin_token}"}
+    services = [
+        {"name": "Suporte", "extension": "100", "abandon_seconds": 3600},
+        {"name": "Financeiro", "extension": "200", "abandon_seconds": 3600},
+        {"name": "Diretoria", "extension": "300", "hidden": True},
+        {"name": "Espera", "extension": "400", "abandon_seconds": ABANDON_SECONDS},
+        {"name": "Recados", "extension": "500", "voicemail_seconds": VOICEMAIL_SECONDS},
+    ]
+    for service in services:
+        await rec.call("POST", "/api/omni/services", admin, json=service)
+    keys = []
+    for service in ("Suporte", "Espera", "Recados"):
+        made = await rec.call(
+            "POST", "/api/omni/integrations", admin, json={"service": service, "bot": "casa"}
+        )
+        keys.append(made["api_key"])
+    for name, works in [("Ana", ["Suporte"]), ("Caio", ["Financeiro"])]:
+        made = await rec.call(
+            "POST", "/api/omni/agents", admin, json={"name": name, "services": works}
+        )
+        rec.agents[name] = {"Authorization": f"Bearer {made['token']}"}
+        await rec.call("POST", "/api/agent/status", rec.agents[name], json={"status": "available"})
+    return keys[0]
+
+
+async def into_queue(rec: Recorder, contact: str, option: str, *texts: str) -> str:
+    expect(await rec.post("casa", say(contact, f"{contact}-1", "oi")), "Olá!", CASA_MENU)
+    turn = await rec.post("casa", say(contact, f"{contact}-2", option))
+    expect(turn, *texts)
+    return str(turn["conversation_id"])
+
+
+async def handoff_finish(rec: Recorder) -> str:
+    """Handoff → pickup → messages both ways → finish back to the bot → the customer leaves."""
+    contact = "humano-1"
+    conversation = await into_queue(rec, contact, "1", "Vou te transferir para um especialista.")
+    picked = await rec.agent("Ana", conversation, "pickup")
+    if picked["service"] != "Suporte":
+        raise RuntimeError(f"pickup: {picked}")
+    await rec.agent("Ana", conversation, "messages", text="Olá, sou a Ana.", message_id="a1")
+    await rec.post("casa", say(contact, f"{contact}-3", "preciso de ajuda"))
+    await rec.agent("Ana", conversation, "messages", text="Resolvido!")
+    await rec.agent("Ana", conversation, "finish", return_to_bot=True)
+    turn = await rec.post("casa", say(contact, f"{contact}-4", "4"))
+    if turn["replies"][-1]["text"] != "Até logo!":
+        raise RuntimeError(f"back to the bot: {turn}")
+    workflow_id = f"conversation:casa:{contact}"
+    await rec.ended(workflow_id)
+    return workflow_id
+
+
+async def transfer(rec: Recorder) -> str:
+    """A refused transfer (hidden service), a transfer to Financeiro, its agent ends the chat."""
+    contact = "transfere-1"
+    conversation = await into_queue(rec, contact, "1", "Vou te transferir para um especialista.")
+    await rec.agent("Ana", conversation, "pickup")
+    url = f"/api/agent/conversations/{conversation}/transfer"
+    hidden = await rec.http.post(url, json={"service": "Diretoria"}, headers=rec.agents["Ana"])
+    if hidden.status_code != 403:
+        raise RuntimeError(f"transfer to a hidden service: HTTP {hidden.status_code}")
+    moved = await rec.agent("Ana", conversation, "transfer", service="Financeiro")
+    if moved["service"] != "Financeiro":
+        raise RuntimeError(f"transfer: {moved}")
+    await rec.agent("Caio", conversation, "pickup")
+    await rec.agent("Caio", conversation, "messages", text="Financeiro aqui.")
+    await rec.agent("Caio", conversation, "finish", return_to_bot=False)
+    workflow_id = f"conversation:casa:{contact}"
+    await rec.ended(workflow_id)
+    return workflow_id
+
+
+async def abandon(rec: Recorder) -> str:
+    """Nobody picks the customer up within the service's abandonment time."""
+    await into_queue(rec, "desiste-1", "2", "Aguarde na fila.")
+    workflow_id = "conversation:casa:desiste-1"
+    await rec.ended(workflow_id)
+    return workflow_id
+
+
+async def voicemail(rec: Recorder) -> str:
+    """No agent for the service: the customer leaves a message within the voicemail time."""
+    contact = "recado-1"
+    await into_queue(
+        rec,
+        contact,
+        "3",
+        "No momento não há especialistas disponíveis. Deixe sua mensagem e retornaremos o"
+        f" contato (você tem {VOICEMAIL_SECONDS} segundos).",
+    )
+    await rec.post("casa", say(contact, f"{contact}-3", "Liguem para mim, por favor."))
+    workflow_id = f"conversation:casa:{contact}"
+    await rec.ended(workflow_id)
+    return workflow_id
+
+
+async def escape_inactivity(rec: Recorder) -> str:
+    """The customer goes silent: one escape route reminds them, the next one ends the chat."""
+    expect(await rec.post("sumido", say("sumido-1", "s1", "oi")), "Qual o seu nome?")
+    workflow_id = "conversation:sumido:sumido-1"
+    await rec.ended(workflow_id)
+    return workflow_id
+
+
 SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "menu_question_walk": menu_question_walk,
     "question_timeout": question_timeout,
     "http_blocks": http_blocks,
     "leave": leave,
     "continue_as_new": continue_as_new,
+    "handoff_finish": handoff_finish,
+    "transfer": transfer,
+    "abandon": abandon,
+    "voicemail": voicemail,
+    "escape_inactivity": escape_inactivity,
 }
 
 
@@ -385,7 +568,7 @@ def write(out: Path, name: str, histories: list[str]) -> list[Path]:
     return paths
 
 
-async def record(out: Path) -> None:
+async def record(out: Path, only: list[str]) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=shutil.which("temporal"),
         search_attributes=SEARCH_ATTRIBUTES,
@@ -395,10 +578,18 @@ async def record(out: Path) -> None:
         with tempfile.TemporaryDirectory() as tmp, backend() as (base_url, closed_url):
             async with stack(env, Path(tmp)) as rec:
                 engine = open_database(rec.settings.effective_database_url)
-                for source in (LOJA, PRESSA, pedidos_flow(base_url, closed_url)):
+                for source in (LOJA, PRESSA, SUMIDO, pedidos_flow(base_url, closed_url)):
                     publish_source(engine, source.split("bot:", 1)[1].split()[0], source)
                 engine.dispose()
+                key = await setup_omni(rec)
+                admin = {
+                    "Authorization": f"Bearer {rec.settings.admin_token}",
+                    "Content-Type": "text/yaml",
+                }
+                await rec.call("PUT", "/api/bots/casa", admin, content=CASA.replace("KEY", key))
                 for name, scenario in SCENARIOS.items():
+                    if only and name not in only:
+                        continue
                     workflow_id = await scenario(rec)
                     for path in write(out, name, await run_histories(rec.client, workflow_id)):
                         log.info("recorded %s", path)
@@ -409,11 +600,14 @@ async def record(out: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HISTORIES, help="default: %(default)s")
+    parser.add_argument(
+        "--only", action="append", default=[], choices=sorted(SCENARIOS), help="repeatable"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     for noisy in ("httpx", "alembic", "temporalio.activity"):  # expected failures, by design
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    asyncio.run(record(args.out.resolve()))
+    asyncio.run(record(args.out.resolve(), args.only))
     return 0
 
 

@@ -665,3 +665,50 @@ async def test_the_block_may_hand_over_to_any_service_the_bot_is_integrated_with
         assert queued["status"] == "waiting"
         queue = (await http.get("/api/agent/queue", headers=omni.agent("Caio"))).json()
         assert [q["service"] for q in queue] == ["Financeiro"]
+
+
+async def test_after_a_transfer_the_queue_cards_are_the_target_services(time_env, settings, engine):
+    suporte_cards = [{"title": "Suporte diz", "text": "Veja a central de ajuda"}]
+    financeiro_cards = [{"title": "Financeiro diz", "text": "Tenha o boleto em mãos"}]
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(
+            http,
+            queue_notifications={"enabled": True, "interval_seconds": 100, "cards": suporte_cards},
+        )
+        admin = admin_headers()
+        services = (await http.get("/api/omni/services", headers=admin)).json()
+        financeiro = next(s for s in services if s["name"] == "Financeiro")
+        changed = await http.patch(
+            f"/api/omni/services/{financeiro['id']}",
+            json={
+                "abandon_seconds": 1000,
+                "queue_notifications": {
+                    "enabled": True,
+                    "interval_seconds": 300,
+                    "cards": financeiro_cards,
+                },
+            },
+            headers=admin,
+        )
+        assert changed.status_code == 200, changed.text
+        await publish(http, flow(omni.key))
+        conversation = (await into_queue(http, "cartoes"))["conversation_id"]
+        await http.post(
+            f"/api/agent/conversations/{conversation}/pickup", headers=omni.agent("Ana")
+        )
+        url = f"/api/agent/conversations/{conversation}/transfer"
+        moved = await http.post(url, json={"service": "Financeiro"}, headers=omni.agent("Ana"))
+        assert moved.status_code == 200, moved.text
+        handle = conversation_handle(time_env, "conversation:loja:cartoes")
+        async with time_env.time_skipping_unlocked():
+            snapshot = await handle.result()  # Financeiro: cards at 300/600/900 s, abandoned 1000
+        assert snapshot.status == "ended"
+        transcript = (await http.get(f"/api/conversations/{conversation}/messages")).json()
+        moved_at = datetime.fromisoformat(
+            next(m["at"] for m in transcript if m["text"] == "Transferindo para Financeiro.")
+        )
+        sent = [m for m in transcript if m["kind"] == "card"]
+        titles = [m["data"]["cards"][0]["title"] for m in sent]
+        assert titles == ["Financeiro diz"] * 3
+        offsets = [(datetime.fromisoformat(m["at"]) - moved_at).total_seconds() for m in sent]
+        assert [round(o) for o in offsets] == [300, 600, 900]  # the target's interval

@@ -47,7 +47,17 @@ def test_the_recorded_histories_are_there() -> None:
         "http_blocks",
         "leave",
         "continue_as_new",
+        "handoff_finish",
+        "transfer",
+        "abandon",
+        "voicemail",
+        "escape_inactivity",
     } <= names
+    # The Humano block's histories twice: made before ConversationState and ServiceSnapshot
+    # (old input and activity result shapes, no `transfer-snapshot` patch), and made after.
+    stems = {path.stem for path in HISTORIES}
+    for name in ("handoff_finish", "transfer", "abandon", "voicemail", "escape_inactivity"):
+        assert {name, f"{name}.before-snapshot"} <= stems
 
 
 async def test_recorded_histories_replay() -> None:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from transbordo.settings import Settings
-
-BOT = SearchAttributeKey.for_keyword("Bot")
-SERVICE = SearchAttributeKey.for_keyword("Service")
-STATUS = SearchAttributeKey.for_keyword("ConversationStatus")
-AGENT = SearchAttributeKey.for_keyword("Agent")
-CONTACT = SearchAttributeKey.for_keyword("ContactId")
-SEARCH_ATTRIBUTES = (BOT, SERVICE, STATUS, AGENT, CONTACT)
+from workflows.search_attributes import (  # noqa: F401 - re-exported
+    AGENT,
+    BOT,
+    CONTACT,
+    SEARCH_ATTRIBUTES,
+    SERVICE,
+    STATUS,
+)
 
 
 async def connect(settings: Settings) -> Client:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from bots.models import BotFlow
 from workflows.interpreter import FlowState
@@ -43,19 +43,34 @@ class Message(BaseModel):
     at: datetime
 
 
-class Carried(BaseModel):
-    """What a conversation takes with it through continue-as-new."""
+class ConversationState(BaseModel):
+    """Everything a conversation knows, in one value: the workflow holds it and takes it whole
+    through continue-as-new (what only lasts a run — outboxes, the lock — lives beside it).
+
+    The JSON field names are those of the former `Carried` input, so runs that continued as new
+    before this model existed still start and replay."""
 
     state: FlowState
-    status: Status
-    seq: int
-    recent: list[Message]
-    answered: dict[str, tuple[int, int]]
+    """The flow's position and variables (the interpreter's state)."""
+    status: Status = "bot"
+    seq: int = 0
+    """The last transcript sequence number handed out."""
+    recent: list[Message] = Field(default_factory=list)
+    answered: dict[str, tuple[int, int]] = Field(default_factory=dict)
+    """Customer message id → (replied through before it, last seq of its answer)."""
     last_customer_at: datetime | None = None
     timeout_generation: int = 0
+    """Bumped whenever the conversation moves on: a pending timer of an older one is stale."""
     handoff: Handoff | None = None
     replied_through: int = 0
     escapes_fired: list[int] = Field(default_factory=list)
+    """Inactivity escape routes already fired in the customer's current silence."""
+    question_deadline: datetime | None = None
+    """When the question awaiting an answer times out (its `timeout_seconds`)."""
+
+    @classmethod
+    def fresh(cls, contact: Contact) -> ConversationState:
+        return cls(state=FlowState(contact=contact.as_template()))
 
 
 class ConversationInput(BaseModel):
@@ -64,7 +79,8 @@ class ConversationInput(BaseModel):
     bot_version: int
     flow: BotFlow
     contact: Contact
-    carried: Carried | None = None
+    carried: ConversationState | None = None
+    """The state of the previous run, when this run continues a conversation as new."""
     max_updates_per_run: int = 1000
     """Continue-as-new after this many customer messages (the server caps updates per run)."""
 
@@ -112,28 +128,62 @@ class RecordBatch(BaseModel):
     messages: list[Message]
 
 
+class ServiceSnapshot(BaseModel):
+    """A service's settings as a handoff needs them, taken when the customer enters its queue
+    (resolve or transfer): one type, so a transfer cannot keep half of the old service's."""
+
+    service_id: str
+    service_name: str
+    abandon_seconds: int
+    voicemail_seconds: int = 0
+    notifications_enabled: bool = False
+    notification_interval_seconds: int = 0
+    notification_cards: list[dict[str, Any]] = Field(default_factory=list)
+    webhook: bool = False
+    """The service has an external webhook: events of its handoffs are sent to it."""
+
+    @property
+    def card_interval_seconds(self) -> int:
+        """How often the queue's carousel of cards is sent (0: never)."""
+        if not self.notifications_enabled or not self.notification_cards:
+            return 0
+        return self.notification_interval_seconds
+
+
 class Handoff(BaseModel):
     """A Humano block in progress: the queue entry, its service and who has it."""
 
     block: str
-    service_id: str
-    service_name: str
+    service: ServiceSnapshot
     entry_id: str
-    abandon_seconds: int
     show_agent_name: bool = True
     enqueued_at: datetime
     agent_id: str | None = None
     agent_name: str | None = None
-    notification_interval_seconds: int = 0
-    notification_cards: list[dict[str, Any]] = Field(default_factory=list)
     last_notification_at: datetime | None = None
-    voicemail_seconds: int = 0
     max_wait_seconds: int | None = None
     voicemail_until: datetime | None = None
     """Set while the customer may leave a voicemail ("Caixa Postal")."""
     voicemail_texts: list[str] = Field(default_factory=list)
-    webhook: bool = False
-    """The service has an external webhook: events of this handoff are sent to it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_service(cls, data: Any) -> Any:
+        """Handoffs carried before ServiceSnapshot held the service's fields flat."""
+        if isinstance(data, dict) and "service" not in data and "service_id" in data:
+            data = dict(data)
+            interval = data.pop("notification_interval_seconds", 0)
+            data["service"] = {
+                "service_id": data.pop("service_id"),
+                "service_name": data.pop("service_name"),
+                "abandon_seconds": data.pop("abandon_seconds"),
+                "voicemail_seconds": data.pop("voicemail_seconds", 0),
+                "notifications_enabled": bool(interval),
+                "notification_interval_seconds": interval,
+                "notification_cards": data.pop("notification_cards", []),
+                "webhook": data.pop("webhook", False),
+            }
+        return data
 
 
 class PickupRequest(BaseModel):
@@ -155,7 +205,9 @@ class AgentMessage(BaseModel):
     message_id: str | None = None
 
 
-class TransferRequest(BaseModel):
+class TransferUpdate(BaseModel):
+    """The `transfer` Update: to a service by name or by extension (exactly one)."""
+
     agent_id: str
     service: str | None = None
     extension: str | None = None
@@ -166,4 +218,4 @@ class FinishRequest(BaseModel):
     return_to_bot: bool = True
 
 
-Carried.model_rebuild()
+ConversationState.model_rebuild()

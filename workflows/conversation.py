@@ -4,96 +4,67 @@ The workflow owns the conversation's state (flow position, variables, transcript
 the interpreter's waits to Temporal: customer messages are Updates (deduplicated by the channel's
 message id), question timeouts are timers, HTTP blocks and the SQL message log are activities.
 Messages are recorded in order by one "pump" coroutine, off the reply's hot path. The Humano
-block (queue, agents, voicemail, webhooks) lives in the HumanService mixin.
+block (queue, agents, voicemail, webhooks) lives in the HumanoBlock mixin (workflows/humano.py),
+typed against the `ConversationCore` this class provides (workflows/core.py).
+
+The conversation's whole state is one `ConversationState` (`self.conv`), taken whole through
+continue-as-new; what lasts only a run (outboxes, the lock, counters) are plain attributes.
+Timers are decided by the pure workflows/timers.py; this class maps them to Temporal.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.conversation_log import ConversationLog
     from activities.http_call import HttpCall, call_http
-    from activities.webhooks import WebhookEvent
-    from transbordo.temporal import AGENT, SERVICE, STATUS
-    from workflows import interpreter
+    from workflows import interpreter, timers
     from workflows.contracts import (
         MAX_MESSAGE_ID_LENGTH,
         MAX_TEXT_LENGTH,
-        Carried,
         ConversationInput,
         ConversationSnapshot,
+        ConversationState,
         CustomerMessage,
-        Handoff,
         Message,
-        RecordBatch,
-        Sender,
-        Status,
         TurnReply,
     )
-    from workflows.interpreter import FlowState, Turn
+    from workflows.interpreter import Turn
+    from workflows.refusals import Refusal, refuse
+    from workflows.timers import Timer, TimerKind
 
-from workflows.human_service import HumanService
+from workflows.humano import HumanoBlock
+from workflows.message_log import MessageLog
+from workflows.webhook_events import WebhookEvents
 
-RECENT_MESSAGES = 200
-"""Transcript entries kept in the workflow (the SQL log keeps them all)."""
 ANSWERED_IDS = 1000
 """Message ids remembered for deduplication, carried across continue-as-new."""
 ENDED = "conversation ended"
 """Why a message is refused by a conversation that is closing (the API then starts a new one)."""
-IDLE_LIMIT = timedelta(hours=24)
-"""A conversation with no customer message for this long ends by itself."""
-RECORD_BATCHING = "record-batching"
-"""Patch id: recording waits RECORD_BATCH_DELAY to batch (histories before it replay without)."""
-RECORD_BATCH_DELAY = timedelta(milliseconds=200)
 ESCAPE_INACTIVITY = "escape-inactivity"
 """Patch id: inactivity escape routes have timers (histories before it replay without)."""
-RECORD_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
-)
 HTTP_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1))
 
 
-class Unset:
-    """Marks a keyword argument that was not given (None means "clear it")."""
-
-
-UNSET = Unset()
-
-
 @workflow.defn
-class ConversationWorkflow(HumanService):
+class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
     @workflow.init
     def __init__(self, input: ConversationInput) -> None:
         self._input = input
-        carried = input.carried
-        self._state: FlowState = (
-            carried.state if carried else FlowState(contact=input.contact.as_template())
+        self.conv = (
+            input.carried.model_copy(deep=True)
+            if input.carried
+            else ConversationState.fresh(input.contact)
         )
-        self._status: Status = carried.status if carried else "bot"
-        self._seq = carried.seq if carried else 0
-        self._recent: list[Message] = list(carried.recent) if carried else []
-        self._answered: dict[str, tuple[int, int]] = dict(carried.answered) if carried else {}
-        self._last_customer_at: datetime | None = carried.last_customer_at if carried else None
-        self._generation = carried.timeout_generation if carried else 0
-        self._handoff: Handoff | None = carried.handoff if carried else None
-        self._escapes_fired: list[int] = list(carried.escapes_fired) if carried else []
-        self._replied_through = carried.replied_through if carried else 0
-        self._deadline: datetime | None = None
-        self._outbox: list[Message] = []
-        self._webhook_outbox: list[WebhookEvent] = []
-        self._delivering = False
-        self._status_dirty = True
-        self._recording = False
-        self._answered_a_customer = False
+        self._start_message_log()
+        self._start_webhooks()
         self._left = False
         self._messages_this_run = 0
         self._lock = asyncio.Lock()
@@ -102,17 +73,17 @@ class ConversationWorkflow(HumanService):
     async def run(self, input: ConversationInput) -> ConversationSnapshot:
         pump = asyncio.create_task(self._pump())
         webhooks = asyncio.create_task(self._webhook_pump())
-        while not self._state.ended:
+        while not self.conv.state.ended:
             if self._continue_as_new_due():
                 await self._continue_as_new()
-            generation = self._generation
+            generation = self.conv.timeout_generation
             try:
                 await workflow.wait_condition(
                     partial(self._something_changed, generation), timeout=self._time_left()
                 )
             except TimeoutError:
                 await self._on_timer(generation)
-            if self._left and not self._state.ended:
+            if self._left and not self.conv.state.ended:
                 async with self._lock:
                     await self._customer_left()
         await workflow.wait_condition(self._idle)
@@ -126,27 +97,27 @@ class ConversationWorkflow(HumanService):
     async def message(self, msg: CustomerMessage) -> TurnReply:
         """A customer message; the reply carries the bot's answers to it."""
         async with self._lock:
-            if msg.message_id in self._answered:
+            if msg.message_id in self.conv.answered:
                 return self._reply_for(msg.message_id)
-            if self._state.ended:
-                raise ApplicationError(ENDED, type="ConversationEnded")
+            if self.conv.state.ended:
+                raise refuse(Refusal.CONVERSATION_ENDED, ENDED)
             return await self._handle_customer(msg)
 
     @message.validator
     def _validate_message(self, msg: CustomerMessage) -> None:
         problem = _message_problem(msg)
         if problem:
-            raise ValueError(problem)
-        if self._state.ended and msg.message_id not in self._answered:
-            raise ValueError(ENDED)
+            raise refuse(Refusal.INVALID_MESSAGE, problem)
+        if self.conv.state.ended and msg.message_id not in self.conv.answered:
+            raise refuse(Refusal.CONVERSATION_ENDED, ENDED)
 
     @workflow.signal
     async def deliver(self, msg: CustomerMessage) -> None:
         """The same as `message`, as a Signal: how a message is accepted while no worker runs."""
         async with self._lock:
-            if msg.message_id in self._answered or _message_problem(msg):
+            if msg.message_id in self.conv.answered or _message_problem(msg):
                 return
-            if self._state.ended:
+            if self.conv.state.ended:
                 workflow.logger.warning("message %s arrived after the end", msg.message_id)
                 return
             await self._handle_customer(msg)
@@ -162,38 +133,38 @@ class ConversationWorkflow(HumanService):
 
     @workflow.query
     def transcript(self, after: int) -> list[Message]:
-        return [m for m in self._recent if m.seq > after]
+        return [m for m in self.conv.recent if m.seq > after]
 
     async def _handle_customer(self, msg: CustomerMessage) -> TurnReply:
-        since = self._replied_through
+        since = self.conv.replied_through
         self._append("customer", text=msg.text, message_id=msg.message_id)
-        self._last_customer_at = workflow.now()
-        self._escapes_fired = []
+        self.conv.last_customer_at = workflow.now()
+        self.conv.escapes_fired = []
         self._messages_this_run += 1
         if msg.contact and msg.contact.name:
-            contact = {**self._state.contact, "name": msg.contact.name}
-            self._state = self._state.model_copy(update={"contact": contact})
-        handoff = self._handoff
+            contact = {**self.conv.state.contact, "name": msg.contact.name}
+            self.conv.state = self.conv.state.model_copy(update={"contact": contact})
+        handoff = self.conv.handoff
         if handoff is not None and handoff.agent_id is not None:
-            self._emit("message", **{"from": "customer", "text": msg.text, "seq": self._seq})
+            self._emit("message", **{"from": "customer", "text": msg.text, "seq": self.conv.seq})
         if handoff is not None and handoff.voicemail_until is not None:
             texts = [*handoff.voicemail_texts, msg.text]
-            self._handoff = handoff.model_copy(update={"voicemail_texts": texts})
-        flow, state = self._input.flow, self._state
+            self.conv.handoff = handoff.model_copy(update={"voicemail_texts": texts})
+        flow, state = self._input.flow, self.conv.state
         if not state.started:
             await self._follow(lambda: interpreter.start(flow, state))
-        elif self._status == "bot":
+        elif self.conv.status == "bot":
             route = interpreter.matching_escape_route(flow, msg.text)
             if route is not None:
                 await self._follow(lambda: interpreter.escape(flow, state, route))
             else:
                 await self._follow(lambda: interpreter.answer(flow, state, msg.text))
-        self._answered[msg.message_id] = (since, self._seq)
-        self._replied_through = self._seq
+        self.conv.answered[msg.message_id] = (since, self.conv.seq)
+        self.conv.replied_through = self.conv.seq
         self._answered_a_customer = True
-        while len(self._answered) > ANSWERED_IDS:
-            del self._answered[next(iter(self._answered))]
-        self._generation += 1
+        while len(self.conv.answered) > ANSWERED_IDS:
+            del self.conv.answered[next(iter(self.conv.answered))]
+        self._moved_on()
         return self._reply_for(msg.message_id)
 
     # --- following the flow ------------------------------------------------------------
@@ -203,7 +174,7 @@ class ConversationWorkflow(HumanService):
         try:
             turn = step()
             while True:
-                self._state = turn.state
+                self.conv.state = turn.state
                 for reply in turn.replies:
                     self._append("bot", kind=reply.kind, text=reply.text, options=reply.options)
                 wait = turn.wait
@@ -215,12 +186,12 @@ class ConversationWorkflow(HumanService):
                     return
                 if isinstance(wait, interpreter.CallHttp):
                     result = await self._call_http(wait.request)
-                    turn = interpreter.http_done(self._input.flow, self._state, result)
+                    turn = interpreter.http_done(self._input.flow, self.conv.state, result)
                     continue
                 outcome = await self._hand_over(wait.block)
                 if outcome is None:  # queued: the main loop waits for the agent
                     return
-                turn = interpreter.human_done(self._input.flow, self._state, outcome)
+                turn = interpreter.human_done(self._input.flow, self.conv.state, outcome)
         except interpreter.FlowLoopError as exc:
             workflow.logger.error("flow loop in %s: %s", self._input.bot, exc)
             self._append("system", kind="notice", text="Desculpe, ocorreu um erro no atendimento.")
@@ -241,203 +212,84 @@ class ConversationWorkflow(HumanService):
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
             return interpreter.HttpResult(ok=False, error=cause)
 
-    # --- timers ------------------------------------------------------------------------
+    # --- timers (decided by workflows/timers.py) ---------------------------------------
 
     def _something_changed(self, generation: int) -> bool:
         """Wake the main loop: the conversation moved on, ended, or should continue as new."""
         return (
-            self._state.ended
+            self.conv.state.ended
             or self._left
-            or self._generation != generation
+            or self.conv.timeout_generation != generation
             or self._continue_as_new_due()
         )
 
+    def _moved_on(self) -> None:
+        self.conv.timeout_generation += 1
+
     def _await_input(self, timeout_seconds: int | None) -> None:
-        self._generation += 1
-        self._deadline = (
+        self._moved_on()
+        self.conv.question_deadline = (
             workflow.now() + timedelta(seconds=timeout_seconds) if timeout_seconds else None
         )
 
+    def _timers(self) -> list[Timer]:
+        return timers.running(
+            self.conv,
+            self._input.flow.escape_routes,
+            workflow.now(),
+            escape_timers=lambda: workflow.patched(ESCAPE_INACTIVITY),
+        )
+
+    def _time_left(self) -> timedelta | None:
+        """Until the next timer (None: no timer runs, e.g. while an agent has the chat)."""
+        at = timers.next_deadline(self._timers())
+        return None if at is None else max(at - workflow.now(), timedelta(0))
+
     async def _on_timer(self, generation: int) -> None:
         async with self._lock:
-            if generation != self._generation or self._state.ended:
+            if generation != self.conv.timeout_generation or self.conv.state.ended:
                 return
-            now = workflow.now()
-            handoff = self._handoff
-            if handoff is not None and handoff.voicemail_until is not None:
-                if now >= handoff.voicemail_until:
-                    await self._close_voicemail()
-            elif handoff is not None and handoff.agent_id is None:
-                if (wait_until := self._max_wait_deadline(handoff)) and now >= wait_until:
-                    await self._offer_voicemail()
-                elif now >= self._abandon_deadline(handoff):
-                    await self._abandon_if_still_waiting()
-                elif (notify_at := self._notification_deadline(handoff)) and now >= notify_at:
-                    self._notify_queue()
-                self._generation += 1
-            elif (due := self._due_escape_route(now)) is not None:
-                self._escapes_fired.append(due)
-                route = self._input.flow.escape_routes[due]
-                flow, state = self._input.flow, self._state
+            handoff = self.conv.handoff
+            waiting = (
+                handoff is not None and handoff.agent_id is None and not handoff.voicemail_until
+            )
+            timer = timers.due(self._timers(), workflow.now())
+            if timer is not None:
+                await self._fire(timer)
+            if waiting or (timer is not None and timer.kind is TimerKind.ESCAPE_INACTIVITY):
+                self._moved_on()
+
+    async def _fire(self, timer: Timer) -> None:
+        flow, state = self._input.flow, self.conv.state
+        match timer.kind:
+            case TimerKind.VOICEMAIL_END:
+                await self._close_voicemail()
+            case TimerKind.MAX_WAIT:
+                await self._offer_voicemail()
+            case TimerKind.ABANDONMENT:
+                await self._abandon_if_still_waiting()
+            case TimerKind.QUEUE_NOTIFICATION:
+                self._notify_queue()
+            case TimerKind.ESCAPE_INACTIVITY:
+                assert timer.route is not None
+                self.conv.escapes_fired.append(timer.route)
+                route = flow.escape_routes[timer.route]
                 await self._follow(lambda: interpreter.escape(flow, state, route))
-                self._generation += 1
-            elif self._deadline and now >= self._deadline:
-                self._deadline = None
-                flow, state = self._input.flow, self._state
+            case TimerKind.QUESTION_TIMEOUT:
+                self.conv.question_deadline = None
                 await self._follow(lambda: interpreter.timeout(flow, state))
-            elif handoff is None and now >= self._idle_deadline():
+            case TimerKind.IDLE:
                 self._append("system", kind="notice", text="Conversa encerrada por inatividade.")
                 self._end()
 
-    def _time_left(self) -> timedelta | None:
-        """Until the next timer: a question's timeout, idleness, or while waiting for an agent,
-        abandonment and the next queue notification. None while an agent has the chat."""
-        now = workflow.now()
-        handoff = self._handoff
-        if handoff is not None:
-            if handoff.voicemail_until is not None:
-                return max(handoff.voicemail_until - now, timedelta(0))
-            if handoff.agent_id is not None:
-                return None
-            deadlines = [self._abandon_deadline(handoff)]
-            if wait_until := self._max_wait_deadline(handoff):
-                deadlines.append(wait_until)
-            if notify_at := self._notification_deadline(handoff):
-                deadlines.append(notify_at)
-        else:
-            deadlines = [self._idle_deadline(), *self._escape_deadlines().values()]
-            if self._deadline is not None:
-                deadlines.append(self._deadline)
-        return max(min(deadlines) - now, timedelta(0))
-
-    def _escape_deadlines(self) -> dict[int, datetime]:
-        """When each inactivity escape route ("rota de fuga") fires: once per silence of the
-        customer, only while the bot owns the chat."""
-        routes = self._input.flow.escape_routes
-        timed = [
-            (index, route.inactivity_seconds)
-            for index, route in enumerate(routes)
-            if route.inactivity_seconds and index not in self._escapes_fired
-        ]
-        if not timed or self._status != "bot" or not workflow.patched(ESCAPE_INACTIVITY):
-            return {}
-        since = self._last_customer_at or workflow.now()
-        return {index: since + timedelta(seconds=seconds) for index, seconds in timed}
-
-    def _due_escape_route(self, now: datetime) -> int | None:
-        due = [(at, index) for index, at in self._escape_deadlines().items() if at <= now]
-        return min(due)[1] if due else None
-
-    def _idle_deadline(self) -> datetime:
-        return (self._last_customer_at or workflow.now()) + IDLE_LIMIT
-
     def _end(self) -> None:
-        self._state = self._state.model_copy(update={"ended": True, "block": None})
-        self._deadline = None
+        self.conv.state = self.conv.state.model_copy(update={"ended": True, "block": None})
+        self.conv.question_deadline = None
         self._set_status("ended")
-
-    # --- transcript and recording ------------------------------------------------------
-
-    def _append(
-        self,
-        sender: Sender,
-        *,
-        text: str | None,
-        kind: str = "text",
-        options: list[str] | None = None,
-        data: dict[str, Any] | None = None,
-        message_id: str | None = None,
-    ) -> Message:
-        self._seq += 1
-        message = Message(
-            seq=self._seq,
-            sender=sender,
-            kind=kind,
-            text=text,
-            options=options,
-            data=data,
-            message_id=message_id,
-            at=workflow.now(),
-        )
-        self._recent.append(message)
-        del self._recent[:-RECENT_MESSAGES]
-        self._outbox.append(message)
-        return message
-
-    def _set_status(
-        self,
-        status: Status,
-        *,
-        service: str | None | Unset = UNSET,
-        agent: str | None | Unset = UNSET,
-    ) -> None:
-        """Change the status (and service/agent), for the SQL log and the Temporal UI's filters."""
-        updates = []
-        if status != self._status:
-            self._status = status
-            updates.append(STATUS.value_set(status))
-        if not isinstance(service, Unset):
-            updates.append(SERVICE.value_set(service) if service else SERVICE.value_unset())
-        if not isinstance(agent, Unset):
-            updates.append(AGENT.value_set(agent) if agent else AGENT.value_unset())
-        if updates:
-            self._status_dirty = True
-            workflow.upsert_search_attributes(updates)
-
-    async def _pump(self) -> None:
-        """Record new messages and status in the SQL log, in order, one batch at a time."""
-        while True:
-            await workflow.wait_condition(lambda: bool(self._outbox) or self._status_dirty)
-            batching = self._answered_a_customer and not self._state.ended
-            self._answered_a_customer = False
-            if batching and workflow.patched(RECORD_BATCHING):
-                # A customer turn's messages went back in the reply: gather a moment's worth
-                # into one activity, since an activity scheduled with every reply slows the
-                # customer's next message (bench/README.md). What only the log carries (agent
-                # messages, timers' messages) is recorded at once.
-                await workflow.sleep(RECORD_BATCH_DELAY)
-            batch, self._outbox = self._outbox, []
-            self._status_dirty = False
-            self._recording = True
-            workflow.set_current_details(self._details())
-            try:
-                await workflow.execute_activity_method(
-                    ConversationLog.record,
-                    RecordBatch(
-                        conversation_id=self._input.conversation_id,
-                        workflow_id=workflow.info().workflow_id,
-                        bot=self._input.bot,
-                        bot_version=self._input.bot_version,
-                        contact_id=self._input.contact.id,
-                        status=self._status,
-                        block=self._state.block,
-                        service=self._handoff.service_name if self._handoff else None,
-                        agent=self._handoff.agent_name if self._handoff else None,
-                        messages=batch,
-                    ),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=RECORD_RETRY,
-                )
-            finally:
-                self._recording = False
 
     def _idle(self) -> bool:
         """Nothing in flight: no handler running, nothing left to record."""
-        return (
-            workflow.all_handlers_finished()
-            and not self._outbox
-            and not self._status_dirty
-            and not self._recording
-            and not self._webhook_outbox
-            and not self._delivering
-        )
-
-    def _details(self) -> str:
-        where = f"block `{self._state.block}`" if self._state.block else "no block"
-        return (
-            f"**{self._status}** · bot `{self._input.bot}` v{self._input.bot_version} · {where}"
-            f" · {self._seq} messages"
-        )
+        return workflow.all_handlers_finished() and self._log_idle() and self._webhooks_idle()
 
     # --- continue-as-new ---------------------------------------------------------------
 
@@ -449,18 +301,7 @@ class ConversationWorkflow(HumanService):
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(self._idle)
-        carried = Carried(
-            state=self._state,
-            status=self._status,
-            seq=self._seq,
-            recent=self._recent,
-            answered=self._answered,
-            last_customer_at=self._last_customer_at,
-            timeout_generation=self._generation,
-            handoff=self._handoff,
-            replied_through=self._replied_through,
-            escapes_fired=self._escapes_fired,
-        )
+        carried = self.conv.model_copy(deep=True)
         workflow.continue_as_new(self._input.model_copy(update={"carried": carried}))
 
     # --- answers -----------------------------------------------------------------------
@@ -468,11 +309,11 @@ class ConversationWorkflow(HumanService):
     def _reply_for(self, message_id: str) -> TurnReply:
         """What the customer had not been answered yet up to this message: the bot's replies,
         and agent messages and notices that arrived since the previous answer."""
-        since, last = self._answered[message_id]
-        replies = [m for m in self._recent if since < m.seq <= last and m.sender != "customer"]
+        since, last = self.conv.answered[message_id]
+        replies = [m for m in self.conv.recent if since < m.seq <= last and m.sender != "customer"]
         return TurnReply(
             conversation_id=self._input.conversation_id,
-            status=self._status,
+            status=self.conv.status,
             replies=replies,
             bot_version=self._input.bot_version,
             started=since == 0,
@@ -484,10 +325,10 @@ class ConversationWorkflow(HumanService):
             bot=self._input.bot,
             bot_version=self._input.bot_version,
             contact_id=self._input.contact.id,
-            status=self._status,
-            block=self._state.block,
-            variables=self._state.variables,
-            last_seq=self._seq,
+            status=self.conv.status,
+            block=self.conv.state.block,
+            variables=self.conv.state.variables,
+            last_seq=self.conv.seq,
         )
 
 

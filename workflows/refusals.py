@@ -60,6 +60,7 @@ HTTP_STATUS: dict[Refusal, int] = {
 }
 """The HTTP status of each refusal (the API's one mapping)."""
 
+
 def refuse(code: Refusal, message: str) -> ApplicationError:
     """The error a workflow raises to refuse: its type is the code, it is never retried."""
     return ApplicationError(message, type=code.value, non_retryable=True)
@@ -67,6 +68,7 @@ def refuse(code: Refusal, message: str) -> ApplicationError:
 
 def refusal_of(error: BaseException | None) -> Refusal | None:
     """The refusal carried by an error from Temporal (an Update's cause), or None."""
-    if isinstance(error, ApplicationError) and error.type in Refusal._value2member_map_:
-        return Refusal(error.type)
-    return None
+    code = error.type if isinstance(error, ApplicationError) else None
+    if code is None or code not in Refusal._value2member_map_:
+        return None
+    return Refusal(code)

@@ -30,7 +30,7 @@ from store import agents as agent_store
 from store import conversations as conversation_log
 from store import queue
 from store import services as service_store
-from workflows.contracts import AgentMessage, FinishRequest, PickupRequest, TransferRequest
+from workflows.contracts import AgentMessage, FinishRequest, PickupRequest, TransferUpdate
 
 STREAM_POLL_SECONDS = 0.5
 NEXT_ATTEMPTS = 5
@@ -162,7 +162,7 @@ async def transfer(
 ) -> dict[str, str]:
     """Move the conversation to another service (by name or 3-digit extension)."""
     entry = actions.conversation_for(engine, agent, conversation_id)
-    request = TransferRequest(agent_id=agent.id, service=body.service, extension=body.extension)
+    request = TransferUpdate(agent_id=agent.id, service=body.service, extension=body.extension)
     service = await actions.update(client, entry.workflow_id, "transfer", request)
     return {"conversation_id": conversation_id, "service": service}
 

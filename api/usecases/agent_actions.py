@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import HTTPException, status
+from fastapi import status
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from api.errors import ApiError, ErrorCode
@@ -20,25 +19,14 @@ from omni.models import AgentPublic
 from store import conversations as conversation_log
 from store import queue
 from workflows.conversation import ConversationWorkflow
-from workflows.refusals import Refusal
-
-REFUSAL_STATUS = {
-    "taken": status.HTTP_409_CONFLICT,
-    "conflict": status.HTTP_409_CONFLICT,
-    "not_available": status.HTTP_409_CONFLICT,
-    "at_capacity": status.HTTP_409_CONFLICT,
-    "not_your_service": status.HTTP_403_FORBIDDEN,
-    "forbidden": status.HTTP_403_FORBIDDEN,
-    "not_found": status.HTTP_404_NOT_FOUND,
-    "bad_request": status.HTTP_422_UNPROCESSABLE_CONTENT,
-}
+from workflows.refusals import HTTP_STATUS, Refusal, refusal_of
 
 
 class Taken(ApiError):
-    """409: another agent has the conversation, or it stopped waiting."""
+    """409: another agent has the conversation, or it stopped waiting (`next` tries another)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(status.HTTP_409_CONFLICT, reason, Refusal.TAKEN)
+    def __init__(self, reason: str, code: Refusal = Refusal.TAKEN) -> None:
+        super().__init__(status.HTTP_409_CONFLICT, reason, code)
 
 
 def conversation_for(engine: Engine, agent: AgentPublic, conversation_id: str) -> Any:
@@ -78,11 +66,14 @@ async def update(
         return await handle.execute_update(method, request, id=update_id)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == "taken":
-            raise Taken(cause.message) from exc
-        if isinstance(cause, ApplicationError) and cause.type in REFUSAL_STATUS:
-            raise HTTPException(REFUSAL_STATUS[cause.type], cause.message) from exc
+        refusal = refusal_of(cause)
         reason = getattr(cause, "message", str(cause))
-        raise HTTPException(status.HTTP_409_CONFLICT, reason) from exc
+        if refusal in (Refusal.TAKEN, Refusal.NOT_WAITING):
+            raise Taken(reason, refusal) from exc
+        if refusal is not None:
+            raise ApiError(HTTP_STATUS[refusal], reason, refusal) from exc
+        raise ApiError(status.HTTP_409_CONFLICT, reason, ErrorCode.CONFLICT) from exc
     except RPCError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, "the conversation has ended") from exc
+        raise ApiError(
+            status.HTTP_409_CONFLICT, "the conversation has ended", Refusal.CONVERSATION_ENDED
+        ) from exc

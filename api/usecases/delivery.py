@@ -32,9 +32,10 @@ from api.models.channel import MessageIn, TurnPublic, public_message, public_row
 from store import bots as bot_store
 from store import conversations as conversation_log
 from transbordo.settings import Settings
-from transbordo.temporal import BOT, CONTACT, STATUS
 from workflows.contracts import Contact, ConversationInput, CustomerMessage, TurnReply
-from workflows.conversation import ENDED, ConversationWorkflow
+from workflows.conversation import ConversationWorkflow
+from workflows.refusals import Refusal, refusal_of
+from workflows.search_attributes import BOT, CONTACT, STATUS
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ async def send(
             return await _accept_durably(client, start_input, message, start_options, engine)
         except WorkflowUpdateFailedError as exc:
             reason = getattr(exc.cause, "message", str(exc.cause))
-            if reason == ENDED and attempt == 0:
+            if refusal_of(exc.cause) is Refusal.CONVERSATION_ENDED and attempt == 0:
                 await _wait_closed(client, wid)
                 continue
             raise MessageRejected(reason) from exc
@@ -197,7 +198,7 @@ async def _to_open_conversation(
         return None  # the workflow has closed
     except WorkflowUpdateFailedError as exc:
         reason = getattr(exc.cause, "message", str(exc.cause))
-        if reason == ENDED:
+        if refusal_of(exc.cause) is Refusal.CONVERSATION_ENDED:
             await _wait_closed(client, wid)
             return None
         raise MessageRejected(reason) from exc

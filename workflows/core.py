@@ -1,0 +1,81 @@
+"""What the conversation workflow provides to its blocks: the members the Humano block may use.
+
+`HumanoBlock` (workflows/humano.py) is typed against `ConversationCore`, and
+`ConversationWorkflow` (workflows/conversation.py) implements it; nothing else is shared, so
+mypy names any member the Humano code uses without declaring it here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.contracts import (
+        ConversationInput,
+        ConversationState,
+        Handoff,
+        Message,
+        Sender,
+        Status,
+    )
+    from workflows.interpreter import Turn
+
+
+class Unset:
+    """Marks a keyword argument that was not given (None means "clear it")."""
+
+
+UNSET = Unset()
+
+
+class ConversationCore(Protocol):
+    """The conversation's state, its lock and outbox, and the helpers that change them."""
+
+    _input: ConversationInput
+    conv: ConversationState
+    """The whole state of the conversation (carried through continue-as-new)."""
+    _lock: asyncio.Lock
+    """Held by every handler and timer that awaits while changing `conv`."""
+
+    def _append(
+        self,
+        sender: Sender,
+        *,
+        text: str | None,
+        kind: str = "text",
+        options: list[str] | None = None,
+        data: dict[str, Any] | None = None,
+        message_id: str | None = None,
+    ) -> Message:
+        """Add one transcript entry (recorded in the SQL log by the workflow's pump)."""
+        ...
+
+    def _set_status(
+        self,
+        status: Status,
+        *,
+        service: str | None | Unset = UNSET,
+        agent: str | None | Unset = UNSET,
+    ) -> None:
+        """Change the status (and service/agent) for the SQL log and the Temporal UI."""
+        ...
+
+    async def _follow(self, step: Callable[[], Turn]) -> None:
+        """Run interpreter steps until the flow awaits the customer (or hands over again)."""
+        ...
+
+    def _end(self) -> None:
+        """The conversation ends (the run finishes once nothing is in flight)."""
+        ...
+
+    def _emit(self, kind: str, handoff: Handoff | None = None, /, **data: Any) -> None:
+        """Queue an event for the service's external webhook (when it has one)."""
+        ...
+
+    def _moved_on(self) -> None:
+        """The conversation changed: the main loop recomputes its timers."""
+        ...

@@ -1,0 +1,148 @@
+"""The conversation's transcript and its SQL log, mixed into ConversationWorkflow.
+
+`_append` adds an entry to the transcript tail the workflow keeps (`conv.recent`) and to the
+outbox; one "pump" coroutine records the outbox and the status in the SQL log, in order, off the
+reply's hot path. `_set_status` also sets the search attributes the Temporal UI filters on.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.conversation_log import ConversationLog
+    from workflows.contracts import Message, RecordBatch, Sender, Status
+    from workflows.search_attributes import AGENT, SERVICE, STATUS
+
+from workflows.core import UNSET, Unset
+
+if TYPE_CHECKING:
+    from workflows.core import ConversationCore as _Core
+else:
+    _Core = object
+
+RECENT_MESSAGES = 200
+"""Transcript entries kept in the workflow (the SQL log keeps them all)."""
+RECORD_BATCHING = "record-batching"
+"""Patch id: recording waits RECORD_BATCH_DELAY to batch (histories before it replay without)."""
+RECORD_BATCH_DELAY = timedelta(milliseconds=200)
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
+
+
+class MessageLog(_Core):
+    """The transcript's outbox and its recording; the workflow provides `ConversationCore`."""
+
+    _outbox: list[Message]
+    _status_dirty: bool
+    """The status changed since it was last recorded."""
+    _recording: bool
+    """A batch is being recorded (the run does not end meanwhile)."""
+    _answered_a_customer: bool
+    """The last outbox is a customer turn's reply: it may wait a moment to batch."""
+
+    def _start_message_log(self) -> None:
+        self._outbox = []
+        self._status_dirty = True
+        self._recording = False
+        self._answered_a_customer = False
+
+    def _log_idle(self) -> bool:
+        """Nothing left to record."""
+        return not self._outbox and not self._status_dirty and not self._recording
+
+    def _append(
+        self,
+        sender: Sender,
+        *,
+        text: str | None,
+        kind: str = "text",
+        options: list[str] | None = None,
+        data: dict[str, Any] | None = None,
+        message_id: str | None = None,
+    ) -> Message:
+        self.conv.seq += 1
+        message = Message(
+            seq=self.conv.seq,
+            sender=sender,
+            kind=kind,
+            text=text,
+            options=options,
+            data=data,
+            message_id=message_id,
+            at=workflow.now(),
+        )
+        self.conv.recent.append(message)
+        del self.conv.recent[:-RECENT_MESSAGES]
+        self._outbox.append(message)
+        return message
+
+    def _set_status(
+        self,
+        status: Status,
+        *,
+        service: str | None | Unset = UNSET,
+        agent: str | None | Unset = UNSET,
+    ) -> None:
+        """Change the status (and service/agent), for the SQL log and the Temporal UI's filters."""
+        updates = []
+        if status != self.conv.status:
+            self.conv.status = status
+            updates.append(STATUS.value_set(status))
+        if not isinstance(service, Unset):
+            updates.append(SERVICE.value_set(service) if service else SERVICE.value_unset())
+        if not isinstance(agent, Unset):
+            updates.append(AGENT.value_set(agent) if agent else AGENT.value_unset())
+        if updates:
+            self._status_dirty = True
+            workflow.upsert_search_attributes(updates)
+
+    async def _pump(self) -> None:
+        """Record new messages and status in the SQL log, in order, one batch at a time."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self._outbox) or self._status_dirty)
+            batching = self._answered_a_customer and not self.conv.state.ended
+            self._answered_a_customer = False
+            if batching and workflow.patched(RECORD_BATCHING):
+                # A customer turn's messages went back in the reply: gather a moment's worth
+                # into one activity, since an activity scheduled with every reply slows the
+                # customer's next message (bench/README.md). What only the log carries (agent
+                # messages, timers' messages) is recorded at once.
+                await workflow.sleep(RECORD_BATCH_DELAY)
+            batch, self._outbox = self._outbox, []
+            handoff = self.conv.handoff
+            self._status_dirty = False
+            self._recording = True
+            workflow.set_current_details(self._details())
+            try:
+                await workflow.execute_activity_method(
+                    ConversationLog.record,
+                    RecordBatch(
+                        conversation_id=self._input.conversation_id,
+                        workflow_id=workflow.info().workflow_id,
+                        bot=self._input.bot,
+                        bot_version=self._input.bot_version,
+                        contact_id=self._input.contact.id,
+                        status=self.conv.status,
+                        block=self.conv.state.block,
+                        service=handoff.service.service_name if handoff else None,
+                        agent=handoff.agent_name if handoff else None,
+                        messages=batch,
+                    ),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=RECORD_RETRY,
+                )
+            finally:
+                self._recording = False
+
+    def _details(self) -> str:
+        where = f"block `{self.conv.state.block}`" if self.conv.state.block else "no block"
+        return (
+            f"**{self.conv.status}** · bot `{self._input.bot}` v{self._input.bot_version} · {where}"
+            f" · {self.conv.seq} messages"
+        )
