@@ -83,3 +83,15 @@ def resolve(marked: str, env: Mapping[str, str], limits: FlowLimits) -> str:
         return env[name]
 
     return _MARKED.sub(replace, marked)
+
+
+def redact(text: str, marked: list[str], env: Mapping[str, str]) -> str:
+    """``text`` (an error message) with the values the marked strings read put back as
+    ``${NAME}``: messages end up in histories, values must not."""
+    for value in marked:
+        for match in _MARKED.finditer(value):
+            name = match.group(1)
+            secret = env.get(name) if name else None
+            if secret:
+                text = text.replace(secret, match.group(0))
+    return text

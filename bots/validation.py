@@ -32,6 +32,7 @@ from bots.models import (
     QuestionBlock,
     SetBlock,
 )
+from bots.patterns import pattern_error
 from bots.templates import expression_error, template_error
 from bots.yaml_nodes import Locator, PathItem
 
@@ -282,11 +283,9 @@ class _Rules:
             if error:
                 self.report((*base, *path), error)
         if isinstance(block, QuestionBlock) and block.pattern is not None:
-            try:
-                re.compile(block.pattern)
-            except re.error as exc:
-                at = f" at position {exc.pos}" if exc.pos is not None else ""
-                self.report((*base, "pattern"), f"not a valid regular expression: {exc.msg}{at}")
+            error = pattern_error(block.pattern)
+            if error:
+                self.report((*base, "pattern"), error)
         if isinstance(block, MenuBlock):
             labels: dict[str, int] = {}
             for index, option in enumerate(block.options):
