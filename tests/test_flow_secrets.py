@@ -114,4 +114,4 @@ async def test_the_service_secrets_are_refused_at_publish(engine, admin_api, mon
         "/api/bots/segredos", content=flow("TRANSBORDO_ADMIN_TOKEN"), headers=YAML
     )
     assert answer.status_code == 422 and "the-admin-token" not in answer.text
-    assert (answer.json()["detail"][0]["line"], answer.json()["detail"][0]["column"]) == (9, 29)
+    assert (answer.json()["detail"][0]["line"], answer.json()["detail"][0]["column"]) == (10, 30)
