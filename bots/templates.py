@@ -319,9 +319,19 @@ def _constant_bounds(source: str) -> None:
     """Raise TemplateBound for an operation on constants that would break a bound at run time
     (``{{ 9 ** (9 ** 6) }}``, ``{{ 'a' * 10 ** 9 }}``): folded here with the guards on."""
     context = nodes.EvalContext(_env)
-    for node in _env.parse(source).find_all(nodes.BinExpr):
+    tree = _env.parse(source)
+    for node in tree.find_all(nodes.BinExpr):
         with suppress(nodes.Impossible):
             _folded(node, context)
+    for call in tree.find_all(nodes.Call):
+        with suppress(nodes.Impossible):
+            args = tuple(_folded(arg, context) for arg in call.args)
+            if isinstance(call.node, nodes.Name) and call.node.name == "range":
+                _bounded_range(*args)
+            elif isinstance(call.node, nodes.Getattr):
+                owner = _folded(call.node.node, context)
+                if isinstance(owner, str) and hasattr(owner, call.node.attr):
+                    _guard_call(getattr(owner, call.node.attr), args)
 
 
 def _folded(node: nodes.Node, context: nodes.EvalContext) -> Any:
