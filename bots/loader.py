@@ -278,7 +278,9 @@ def _substitute_env(
     for name, block in blocks.items() if isinstance(blocks, dict) else ():
         if not isinstance(block, dict) or block.get("type") != "http":
             continue
-        targets = [(("blocks", name, "url"), block.get("url"))]
+        targets: list[tuple[tuple[PathItem, ...], Any]] = [
+            (("blocks", name, "url"), block.get("url"))
+        ]
         headers = block.get("headers")
         if isinstance(headers, dict):
             targets += [(("blocks", name, "headers", h), v) for h, v in headers.items()]

@@ -334,7 +334,7 @@ def _constant_bounds(source: str) -> None:
                     _guard_call(getattr(owner, call.node.attr), args)
 
 
-def _folded(node: nodes.Node, context: nodes.EvalContext) -> Any:
+def _folded(node: Any, context: nodes.EvalContext) -> Any:
     """The constant value of ``node``, guarding each intercepted operation on the way."""
     if isinstance(node, nodes.BinExpr) and node.operator in _env.intercepted_binops:
         left, right = _folded(node.left, context), _folded(node.right, context)
