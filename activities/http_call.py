@@ -2,6 +2,9 @@
 
 A bot designer's URL must not become a way into the operator's own network, so loopback,
 private, link-local and other special addresses are refused unless the bot's config allows them.
+The URL and headers arrive with their ``${NAME}`` references unresolved (:mod:`bots.env_refs`):
+they are resolved here, from the worker's environment, and error messages (which end up in the
+history) carry the references again, never the values.
 """
 
 from __future__ import annotations
@@ -9,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import os
 import socket
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,6 +22,8 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from bots import env_refs
+from bots.limits import FlowLimits
 from workflows.interpreter import HttpRequest, HttpResult
 
 MAX_RESPONSE_BYTES = 1_000_000
@@ -36,7 +43,7 @@ async def check_target(url: str, allow_private: bool) -> None:
     """Refuse non-http(s) URLs and, unless allowed, hosts that resolve to non-public addresses."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BlockedAddress(f"only http(s) URLs with a host are allowed: {url!r}")
+        raise BlockedAddress("only http(s) URLs with a host are allowed")
     if allow_private:
         return
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -58,11 +65,30 @@ async def check_target(url: str, allow_private: bool) -> None:
 @activity.defn(name="call_http")
 async def call_http(call: HttpCall) -> HttpResult:
     """Run one HTTP request; final failures come back as `ok: false` for the flow to branch on."""
-    request = call.request
+    marked = [call.request.url, *call.request.headers.values()]
+    env = os.environ
     try:
+        request = _resolved(call.request, env)
         await check_target(request.url, call.allow_private_addresses)
-    except BlockedAddress as exc:
-        return HttpResult(ok=False, error=str(exc))
+        return await _send(request)
+    except (env_refs.Unresolved, BlockedAddress) as exc:
+        return HttpResult(ok=False, error=env_refs.redact(str(exc), marked, env))
+    except Exception as exc:  # noqa: BLE001 - any message may hold a value: retried, redacted
+        message = str(exc) if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
+        raise ApplicationError(env_refs.redact(message, marked, env)) from None
+
+
+def _resolved(request: HttpRequest, env: Mapping[str, str]) -> HttpRequest:
+    limits = FlowLimits.from_settings()
+    return request.model_copy(
+        update={
+            "url": env_refs.resolve(request.url, env, limits),
+            "headers": {k: env_refs.resolve(v, env, limits) for k, v in request.headers.items()},
+        }
+    )
+
+
+async def _send(request: HttpRequest) -> HttpResult:
     timeout = httpx.Timeout(request.timeout_seconds)
     body = request.body
     try:
@@ -87,7 +113,7 @@ async def call_http(call: HttpCall) -> HttpResult:
                     )
                 chunks.append(chunk)
     except httpx.TransportError as exc:
-        raise ApplicationError(f"{type(exc).__name__}: {exc}") from exc  # retried by policy
+        raise ApplicationError(f"{type(exc).__name__}: {exc}") from None  # retried by policy
     if response.status_code in RETRYABLE_STATUS and activity.info().attempt < 3:
         raise ApplicationError(f"HTTP {response.status_code}")
     raw = b"".join(chunks)

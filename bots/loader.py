@@ -9,7 +9,6 @@ collected before :class:`FlowError` is raised. Pure: no network, nothing logged.
 from __future__ import annotations
 
 import os
-import re
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -21,7 +20,9 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node
 
+from bots import env_refs
 from bots.errors import FlowError, FlowIssue
+from bots.limits import FlowLimits
 from bots.models import BotFlow
 from bots.schema import flow_json_schema
 from bots.validation import BLOCK_TYPES, check_rules, located
@@ -31,6 +32,7 @@ __all__ = [
     "FlowError",
     "FlowIssue",
     "flow_json_schema",
+    "FlowLimits",
     "flow_issues",
     "load_flow",
     "load_flow_file",
@@ -38,8 +40,6 @@ __all__ = [
 ]
 
 FLOW_SUFFIXES = (".yaml", ".yml")
-_ENV_REFERENCE = re.compile(r"\$\{([^}]*)\}")
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 _EXPECTED = {
     "string_type": "text",
@@ -73,31 +73,44 @@ class _Loaded:
 
 
 def load_flow(
-    source: str, filename: str = "<flow>", env: Mapping[str, str] | None = None
+    source: str,
+    filename: str = "<flow>",
+    env: Mapping[str, str] | None = None,
+    limits: FlowLimits | None = None,
 ) -> BotFlow:
-    """Parse and validate a bot file's text; raises FlowError listing every problem."""
-    loaded = _load(source, filename, env)
+    """Parse and validate a bot file's text; raises FlowError listing every problem.
+
+    ``limits`` default to the settings'; ``env`` to the process environment.
+    """
+    loaded = _load(source, filename, env, limits)
     if loaded.issues or loaded.flow is None:
         raise FlowError(loaded.issues)
     return loaded.flow
 
 
-def load_flow_file(path: Path, env: Mapping[str, str] | None = None) -> BotFlow:
+def load_flow_file(
+    path: Path, env: Mapping[str, str] | None = None, limits: FlowLimits | None = None
+) -> BotFlow:
     """Read and load one bot file."""
     source, issues = _read(path)
     if source is None:
         raise FlowError(issues)
-    return load_flow(source, str(path), env)
+    return load_flow(source, str(path), env, limits)
 
 
 def flow_issues(
-    source: str, filename: str = "<flow>", env: Mapping[str, str] | None = None
+    source: str,
+    filename: str = "<flow>",
+    env: Mapping[str, str] | None = None,
+    limits: FlowLimits | None = None,
 ) -> list[FlowIssue]:
     """Every problem of a bot file's text (empty when it is valid)."""
-    return _load(source, filename, env).issues
+    return _load(source, filename, env, limits).issues
 
 
-def validate_path(path: Path, env: Mapping[str, str] | None = None) -> dict[Path, list[FlowIssue]]:
+def validate_path(
+    path: Path, env: Mapping[str, str] | None = None, limits: FlowLimits | None = None
+) -> dict[Path, list[FlowIssue]]:
     """The issues of one bot file, or of every ``*.yaml``/``*.yml`` under a folder.
 
     A ``tests/`` subfolder and ``*.test.yaml`` files are skipped. Two files of the same ``bot``
@@ -109,7 +122,7 @@ def validate_path(path: Path, env: Mapping[str, str] | None = None) -> dict[Path
     for file in files:
         source, issues = _read(file)
         if source is not None:
-            loaded = _load(source, str(file), env)
+            loaded = _load(source, str(file), env, limits)
             issues = loaded.issues
             if loaded.flow is not None and loaded.locator is not None:
                 first = bots.setdefault(loaded.flow.bot, file)
@@ -146,15 +159,27 @@ def _read(path: Path) -> tuple[str | None, list[FlowIssue]]:
         return None, [FlowIssue(file=str(path), line=line, column=column, message=message)]
 
 
-def _load(source: str, filename: str, env: Mapping[str, str] | None) -> _Loaded:
+def _load(
+    source: str, filename: str, env: Mapping[str, str] | None, limits: FlowLimits | None
+) -> _Loaded:
+    limits = limits or FlowLimits.from_settings()
+    size = len(source.encode("utf-8", "surrogatepass"))
+    if size > limits.max_bytes:
+        message = (
+            f"the file has {size:,} bytes; a bot file holds at most {limits.max_bytes:,}"
+            " (TRANSBORDO_FLOW_MAX_BYTES)"
+        )
+        return _Loaded(None, [FlowIssue(file=filename, line=1, column=1, message=message)], None)
     try:
-        return _load_unguarded(source, filename, env)
+        return _load_unguarded(source, filename, env, limits)
     except RecursionError:
         message = "the document is nested too deeply"
         return _Loaded(None, [FlowIssue(file=filename, line=1, column=1, message=message)], None)
 
 
-def _load_unguarded(source: str, filename: str, env: Mapping[str, str] | None) -> _Loaded:
+def _load_unguarded(
+    source: str, filename: str, env: Mapping[str, str] | None, limits: FlowLimits
+) -> _Loaded:
     def fail(line: int, column: int, message: str) -> _Loaded:
         issue = FlowIssue(file=filename, line=line, column=column, message=message)
         return _Loaded(None, [issue], None)
@@ -182,8 +207,16 @@ def _load_unguarded(source: str, filename: str, env: Mapping[str, str] | None) -
         line, column = position(exc.node)
         return fail(line, column, str(exc))
     locator = Locator(root, filename)
+    blocks = data.get("blocks")
+    if isinstance(blocks, dict) and len(blocks) > limits.max_blocks:
+        message = (
+            f"blocks: {len(blocks):,} blocks; a bot holds at most {limits.max_blocks:,}"
+            " (TRANSBORDO_FLOW_MAX_BLOCKS)"
+        )
+        return _Loaded(None, [locator.at(("blocks",), message, key=True)], locator)
     issues = list(builder.issues)
-    secrets = _substitute_env(data, os.environ if env is None else env, locator, issues)
+    environment = os.environ if env is None else env
+    secrets = _substitute_env(data, environment, limits, locator, issues)
     flow = None
     try:
         flow = BotFlow.model_validate(data)
@@ -218,52 +251,44 @@ def _syntax_error(exc: yaml.MarkedYAMLError) -> tuple[int, int, str]:
 
 
 def _substitute_env(
-    data: dict[str, Any], env: Mapping[str, str], locator: Locator, issues: list[FlowIssue]
+    data: dict[str, Any],
+    env: Mapping[str, str],
+    limits: FlowLimits,
+    locator: Locator,
+    issues: list[FlowIssue],
 ) -> set[tuple[PathItem, ...]]:
-    """Replace ``${VAR}`` in omni_key and http url/headers; returns the paths that got secrets."""
-    targets: list[tuple[dict[str, Any], str, tuple[PathItem, ...]]] = []
+    """Expand ``${VAR}`` in omni_key (publishing hashes it); check those of http url/headers.
+
+    The http references stay placeholders: their activity resolves them when it sends the
+    request, so the values reach no stored flow, workflow input or history. Returns the paths
+    that hold an expanded secret (their values are never echoed in an issue).
+    """
+    substituted = set()
     human_service = data.get("human_service")
     if isinstance(human_service, dict):
-        targets.append((human_service, "omni_key", ("human_service", "omni_key")))
+        path: tuple[PathItem, ...] = ("human_service", "omni_key")
+        value = human_service.get("omni_key")
+        if isinstance(value, str) and "$" in value:
+            expanded, problems = env_refs.expand(value, env, limits, omni_key=True)
+            issues.extend(locator.at(path, located(path, problem)) for problem in problems)
+            if not problems:
+                human_service["omni_key"] = expanded
+                substituted.add(path)
     blocks = data.get("blocks")
     for name, block in blocks.items() if isinstance(blocks, dict) else ():
-        if isinstance(block, dict) and block.get("type") == "http":
-            targets.append((block, "url", ("blocks", name, "url")))
-            headers = block.get("headers")
-            if isinstance(headers, dict):
-                for header in headers:
-                    targets.append((headers, header, ("blocks", name, "headers", header)))
-    substituted = set()
-    for container, key, path in targets:
-        value = container.get(key)
-        if not isinstance(value, str) or "$" not in value:
+        if not isinstance(block, dict) or block.get("type") != "http":
             continue
-        expanded, problems = _expand(value, env)
-        issues.extend(locator.at(path, located(path, problem)) for problem in problems)
-        if not problems:
-            container[key] = expanded
-            substituted.add(path)
+        targets: list[tuple[tuple[PathItem, ...], Any]] = [
+            (("blocks", name, "url"), block.get("url"))
+        ]
+        headers = block.get("headers")
+        if isinstance(headers, dict):
+            targets += [(("blocks", name, "headers", h), v) for h, v in headers.items()]
+        for path, value in targets:
+            if isinstance(value, str) and "$" in value:
+                problems = env_refs.problems(value, env, limits)
+                issues.extend(locator.at(path, located(path, problem)) for problem in problems)
     return substituted
-
-
-def _expand(value: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
-    """``value`` with its ``${VAR}`` replaced, and what went wrong."""
-    problems: list[str] = []
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if not _ENV_NAME.fullmatch(name):
-            problems.append(f"bad environment reference {match.group(0)!r} (write ${{NAME}})")
-        elif name not in env:
-            problems.append(f"environment variable {name} is not set")
-        else:
-            return env[name]
-        return match.group(0)
-
-    expanded = _ENV_REFERENCE.sub(replace, value)
-    if "${" in _ENV_REFERENCE.sub("", value):
-        problems.append("unclosed ${ (write ${NAME})")
-    return expanded, problems
 
 
 # ---------------------------------------------------------------- model errors → issues

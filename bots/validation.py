@@ -32,6 +32,7 @@ from bots.models import (
     QuestionBlock,
     SetBlock,
 )
+from bots.patterns import pattern_error
 from bots.templates import expression_error, template_error
 from bots.yaml_nodes import Locator, PathItem
 
@@ -187,6 +188,7 @@ class _Rules:
     def __init__(self, parts: FlowParts, locator: Locator) -> None:
         self.parts = parts
         self.locator = locator
+        self.known = set(parts.names)
         self.issues: list[FlowIssue] = []
 
     def report(self, path: Sequence[PathItem], message: str, *, key: bool = False) -> None:
@@ -202,7 +204,7 @@ class _Rules:
         return self.issues
 
     def _check_target(self, path: Path, target: str) -> None:
-        if target in self.parts.names:
+        if target in self.known:
             return
         close = difflib.get_close_matches(target, self.parts.names, n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -249,16 +251,19 @@ class _Rules:
         }
 
     def waitless_loops(self) -> None:
+        """Each loop of blocks that never wait, reported once at its first block in the file.
+
+        The loops are the strongly connected components of the wait-less graph: linear time,
+        where a reachability set per block was quadratic.
+        """
         edges = self._waitless_edges()
-        reach = {name: _reachable(edges, name) for name in edges}
-        reported: set[str] = set()
-        for name in edges:  # file order
-            if name in reported or name not in reach[name]:
-                continue
-            reported |= {other for other in reach[name] if name in reach[other]}
-            cycle = " → ".join(_cycle(edges, name))
+        for component in strongly_connected(edges):
+            first = component[0]
+            if len(component) == 1 and first not in edges[first]:
+                continue  # a single block that does not go to itself is no loop
+            cycle = " → ".join(_cycle(edges, first, set(component)))
             self.report(
-                ("blocks", name),
+                ("blocks", first),
                 f"the loop {cycle} never waits for the customer "
                 "(add a question, menu or human block to it, or an end)",
                 key=True,
@@ -278,11 +283,9 @@ class _Rules:
             if error:
                 self.report((*base, *path), error)
         if isinstance(block, QuestionBlock) and block.pattern is not None:
-            try:
-                re.compile(block.pattern)
-            except re.error as exc:
-                at = f" at position {exc.pos}" if exc.pos is not None else ""
-                self.report((*base, "pattern"), f"not a valid regular expression: {exc.msg}{at}")
+            error = pattern_error(block.pattern)
+            if error:
+                self.report((*base, "pattern"), error)
         if isinstance(block, MenuBlock):
             labels: dict[str, int] = {}
             for index, option in enumerate(block.options):
@@ -304,9 +307,10 @@ class _Rules:
     def escape_routes(self) -> None:
         routes = self.parts.escape_routes
         keywords: dict[str, int] = {}
+        seen: dict[str, int] = {}
         for index, route in routes.items():
-            same = next((i for i, r in routes.items() if i < index and r == route), None)
-            if same is not None:
+            same = seen.setdefault(route.model_dump_json(), index)
+            if same != index:
                 self.report(("escape_routes", index), f"the same route as escape_routes[{same}]")
                 continue
             for k, keyword in enumerate(route.keywords):
@@ -326,20 +330,55 @@ def _reserved(name: str) -> str:
     return f"{name!r} is a name the runtime provides and cannot be saved to (reserved: {names})"
 
 
-def _reachable(edges: dict[str, list[str]], start: str) -> set[str]:
-    """Blocks reachable from ``start`` in one or more steps."""
-    seen: set[str] = set()
-    queue = deque(edges[start])
-    while queue:
-        name = queue.popleft()
-        if name not in seen:
-            seen.add(name)
-            queue.extend(edges[name])
-    return seen
+def strongly_connected(edges: dict[str, list[str]]) -> list[list[str]]:
+    """Tarjan's strongly connected components, iteratively (no recursion limit).
+
+    ``edges`` lists every node as a key, in file order; each component comes back with its
+    nodes in that order.
+    """
+    order = {name: i for i, name in enumerate(edges)}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+    for root in edges:
+        if root in index:
+            continue
+        work = [(root, iter(edges[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            name, targets = work[-1]
+            target = next(targets, None)
+            if target is not None:
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(edges[target])))
+                elif target in on_stack:
+                    low[name] = min(low[name], index[target])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[name])
+            if low[name] == index[name]:
+                component: list[str] = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == name:
+                        break
+                components.append(sorted(component, key=order.__getitem__))
+    return components
 
 
-def _cycle(edges: dict[str, list[str]], start: str) -> list[str]:
-    """A shortest path start → ... → start."""
+def _cycle(edges: dict[str, list[str]], start: str, within: set[str]) -> list[str]:
+    """A shortest path start → ... → start inside one strongly connected component."""
     parent: dict[str, str] = {}
     queue = deque([start])
     while queue:
@@ -350,7 +389,7 @@ def _cycle(edges: dict[str, list[str]], start: str) -> list[str]:
                 while path[-1] != start:
                     path.append(parent[path[-1]])
                 return [*reversed(path), start]
-            if target not in parent:
+            if target in within and target not in parent:
                 parent[target] = name
                 queue.append(target)
     return [start]  # pragma: no cover - callers pass a block on a cycle

@@ -15,8 +15,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import yaml
+from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 from yaml.tokens import ScalarToken
+
+try:
+    from yaml.cyaml import CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    CParser = None
 
 from bots.errors import FlowIssue
 
@@ -100,8 +107,26 @@ class TooLarge(Exception):
         self.node = node
 
 
+class _CYaml12Loader(CParser or object, SafeConstructor, Resolver):  # type: ignore[misc]
+    """libyaml's parser (about ten times faster) with the YAML 1.2 resolvers above."""
+
+    yaml_implicit_resolvers = Yaml12Loader.yaml_implicit_resolvers
+
+
 def compose(source: str) -> Node | None:
-    """The node tree of a single-document YAML text (None when it is empty)."""
+    """The node tree of a single-document YAML text (None when it is empty).
+
+    libyaml composes when it is installed; a text it refuses is composed again by the pure
+    Python loader, whose errors (tabs, a second document, ...) are the ones we explain.
+    """
+    if CParser is not None:
+        fast = _CYaml12Loader(source)
+        try:
+            return fast.get_single_node()
+        except yaml.YAMLError:
+            pass
+        finally:
+            fast.dispose()
     loader = Yaml12Loader(source)
     try:
         return loader.get_single_node()

@@ -142,11 +142,11 @@ async def test_a_downloaded_source_published_again_keeps_its_key(settings, engin
 
 
 async def test_an_inline_unset_key_variable_is_a_warning_too(admin_api, monkeypatch):
-    monkeypatch.delenv("LOJA_INLINE_KEY", raising=False)
+    monkeypatch.delenv("LOJA_INLINE_OMNI_KEY", raising=False)
     source = with_key("x").replace(
         "human_service:\n  platform: omni_v2\n  omni_key: x\n",
-        'human_service: {platform: omni_v2, omni_key: "${LOJA_INLINE_KEY}"}\n',
+        'human_service: {platform: omni_v2, omni_key: "${LOJA_INLINE_OMNI_KEY}"}\n',
     )
     answer = await admin_api.put("/api/bots/loja", content=source, headers=YAML)
     assert answer.status_code == 201, answer.text
-    assert "LOJA_INLINE_KEY is not set" in answer.json()["warnings"][0]
+    assert "LOJA_INLINE_OMNI_KEY is not set" in answer.json()["warnings"][0]

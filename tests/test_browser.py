@@ -59,7 +59,7 @@ FLOW = """\
 bot: loja
 human_service:                       # "Atendimento Humano"
   platform: omni_v2
-  omni_key: ${TRANSBORDO_BROWSER_TEST_UNSET_KEY}
+  omni_key: ${BROWSER_TEST_UNSET_OMNI_KEY}
   wait_time_notice: never
 start: inicio
 blocks:
@@ -217,7 +217,7 @@ async def test_the_seeds_seven_steps_then_a_handoff_through_the_pages(
         await expect(created).to_contain_text("Bot loja criado")
         await expect(created).to_contain_text("versão 1")
         await expect(created.locator(".notice.warn")).to_contain_text(
-            "${TRANSBORDO_BROWSER_TEST_UNSET_KEY} não está definida"
+            "${BROWSER_TEST_UNSET_OMNI_KEY} não está definida"
         )
         await expect(admin.locator("#bots tr[data-bot='loja']")).to_contain_text("1")
         await expect(admin.locator("#create")).to_be_hidden()

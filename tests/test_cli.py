@@ -71,7 +71,7 @@ def test_validate_reports_file_line_column_and_fails(tmp_path: Path) -> None:
 def test_validate_an_unset_http_variable_stays_an_error() -> None:
     done = transbordo("validate", "tests/flows_broken/http_env_vars.yaml")
     assert done.returncode == 1
-    assert "url: environment variable CRM_URL is not set" in done.stdout
+    assert "url: environment variable FLOW_CRM_URL is not set" in done.stdout
 
 
 def test_schema_prints_json_schema_with_every_block_type() -> None:

@@ -355,6 +355,37 @@ def test_http_block_asks_for_the_rendered_call() -> None:
     )
 
 
+def test_http_block_keeps_environment_references_and_marks_every_other_dollar() -> None:
+    bot = load_flow(
+        "bot: teste\nstart: inicio\nblocks:\n"
+        "  inicio: {type: question, text: CPF?, save_as: cpf, next: consulta}\n"
+        "  consulta:\n"
+        "    type: http\n"
+        "    url: '${FLOW_CRM}/p/{{ cpf }}?a=$1'\n"
+        "    headers: {Authorization: 'Bearer ${FLOW_TOKEN}'}\n"
+        "    next: fim\n"
+        "  fim: {type: end}\n",
+        env={"FLOW_CRM": "https://crm", "FLOW_TOKEN": "secret"},
+    )
+    turn = converse(bot, "${FLOW_TOKEN}")[-1]
+    assert isinstance(turn.wait, CallHttp)
+    assert turn.wait.request.url == "${FLOW_CRM}/p/$${FLOW_TOKEN}?a=$$1"
+    assert turn.wait.request.headers == {"Authorization": "Bearer ${FLOW_TOKEN}"}
+    assert "secret" not in turn.model_dump_json()
+
+
+def test_a_catastrophic_pattern_is_an_ordinary_non_match() -> None:
+    """`(a+)+` backtracks for minutes in Python's `re`; RE2 answers in linear time."""
+    bot = flow(
+        "  inicio: {type: question, text: Diga, save_as: r, pattern: '(a+)+', next: fim}\n"
+        "  fim: {type: end, text: 'ok {{ r }}'}\n"
+    )
+    turn = converse(bot, "a" * 26 + "!")[-1]
+    assert texts(turn) == ["Não entendi. Pode repetir?", "Diga"]
+    assert turn.state.retries == 1
+    assert texts(interpreter.answer(bot, turn.state, "a" * 26)) == ["ok " + "a" * 26]
+
+
 @pytest.mark.parametrize(
     ("result", "expected"),
     [

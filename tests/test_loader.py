@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bots.errors import FlowError, FlowIssue
+from bots.limits import FlowLimits
 from bots.loader import flow_issues, flow_json_schema, load_flow, load_flow_file, validate_path
 from bots.models import HttpBlock, HumanBlock, MenuBlock, MessageBlock, QuestionBlock
 from bots.validation import BLOCK_TYPES
@@ -24,8 +25,11 @@ def flow(text: str, env: dict[str, str] | None = None, filename: str = "bot.yaml
     return load_flow(textwrap.dedent(text), filename, env={} if env is None else env)
 
 
-def issues(text: str, env: dict[str, str] | None = None) -> list[FlowIssue]:
-    return flow_issues(textwrap.dedent(text), "bot.yaml", env={} if env is None else env)
+def issues(
+    text: str, env: dict[str, str] | None = None, limits: FlowLimits | None = None
+) -> list[FlowIssue]:
+    env = {} if env is None else env
+    return flow_issues(textwrap.dedent(text), "bot.yaml", env=env, limits=limits)
 
 
 # ---------------------------------------------------------------- the broken-flow corpus
@@ -245,54 +249,124 @@ HTTP_FLOW = """\
     blocks:
       consulta:
         type: http
-        url: ${CRM_URL}/clientes/{{ cpf }}
-        headers: {Authorization: "Bearer ${CRM_TOKEN}"}
+        url: ${FLOW_CRM_URL}/clientes/{{ cpf }}
+        headers: {Authorization: "Bearer ${FLOW_CRM_TOKEN}"}
         body: {nota: "${NOT_SUBSTITUTED}"}
         next: fim
       fim: {type: end, text: "${NOT_SUBSTITUTED}"}
     """
+ENV = {"LOJA_OMNI_KEY": "ok_123", "FLOW_CRM_URL": "https://crm.x", "FLOW_CRM_TOKEN": "s3cr3t"}
 
 
-def test_env_substitution_in_omni_key_url_and_headers_only() -> None:
-    env = {"LOJA_OMNI_KEY": "ok_123", "CRM_URL": "https://crm.example", "CRM_TOKEN": "s3cr3t"}
-    loaded = flow(HTTP_FLOW, env=env)
+def test_omni_key_is_expanded_and_http_references_stay_placeholders() -> None:
+    loaded = flow(HTTP_FLOW, env=ENV)
     assert loaded.human_service is not None and loaded.human_service.omni_key == "ok_123"
     block = loaded.blocks["consulta"]
     assert isinstance(block, HttpBlock)
-    assert block.url == "https://crm.example/clientes/{{ cpf }}"
-    assert block.headers == {"Authorization": "Bearer s3cr3t"}
+    assert block.url == "${FLOW_CRM_URL}/clientes/{{ cpf }}"
+    assert block.headers == {"Authorization": "Bearer ${FLOW_CRM_TOKEN}"}
     assert block.body == {"nota": "${NOT_SUBSTITUTED}"}
     assert loaded.blocks["fim"].text == "${NOT_SUBSTITUTED}"  # type: ignore[union-attr]
+    assert "s3cr3t" not in loaded.model_dump_json()
 
 
 def test_env_defaults_to_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LOJA_OMNI_KEY", "from-os")
-    monkeypatch.setenv("CRM_URL", "https://crm.example")
-    monkeypatch.setenv("CRM_TOKEN", "t")
+    for name, value in {**ENV, "LOJA_OMNI_KEY": "from-os"}.items():
+        monkeypatch.setenv(name, value)
     loaded = load_flow(textwrap.dedent(HTTP_FLOW))
     assert loaded.human_service is not None and loaded.human_service.omni_key == "from-os"
 
 
 def test_missing_variables_are_reported_each_at_its_value() -> None:
-    found = issues(HTTP_FLOW, env={"CRM_URL": "https://crm.example"})
+    found = issues(HTTP_FLOW, env={"FLOW_CRM_URL": "https://crm.example"})
     assert [str(i) for i in found] == [
         "bot.yaml:2:27: human_service.omni_key: environment variable LOJA_OMNI_KEY is not set",
         "bot.yaml:8:30: block 'consulta', headers.Authorization: "
-        "environment variable CRM_TOKEN is not set",
+        "environment variable FLOW_CRM_TOKEN is not set",
     ]
+
+
+def test_only_allowed_variables_are_read_and_the_service_secrets_never() -> None:
+    source = HTTP_FLOW.replace("FLOW_CRM_TOKEN", "TRANSBORDO_ADMIN_TOKEN")
+    env = {**ENV, "TRANSBORDO_ADMIN_TOKEN": "admin-secret"}
+    wide = FlowLimits(env_allow=("*",))
+    for limits in (FlowLimits(), wide):
+        found = issues(source, env=env, limits=limits)
+        assert [(i.line, i.column) for i in found] == [(8, 30)]
+        assert "TRANSBORDO_ADMIN_TOKEN is not one a flow may read" in found[0].message
+        assert "admin-secret" not in found[0].message
+    crm = HTTP_FLOW.replace("FLOW_CRM_TOKEN", "CRM_TOKEN")
+    assert issues(crm, env={**ENV, "CRM_TOKEN": "t"}, limits=FlowLimits(env_allow=("CRM_*",)))
+    crm_env = {**ENV, "CRM_TOKEN": "t"}
+    allowed = FlowLimits(env_allow=("FLOW_*", "CRM_*"))
+    assert issues(crm, env=crm_env, limits=allowed) == []
 
 
 def test_an_empty_secret_is_reported_without_echoing_values() -> None:
     found = issues(
         """\
         bot: loja
-        human_service: {omni_key: "${KEY}"}
+        human_service: {omni_key: "${KEY_OMNI_KEY}"}
         start: fim
         blocks: {fim: {type: end}}
         """,
-        env={"KEY": ""},
+        env={"KEY_OMNI_KEY": ""},
     )
     assert [str(i) for i in found] == ["bot.yaml:2:27: human_service.omni_key: must not be empty"]
+
+
+# ---------------------------------------------------------------- limits
+
+
+def _chain(n: int) -> str:
+    lines = ["bot: loja", "start: b0", "blocks:"]
+    lines += [f"  b{i}: {{type: message, text: Oi, next: b{i + 1}}}" for i in range(n)]
+    lines.append(f"  b{n}: {{type: end}}")
+    return "\n".join(lines) + "\n"
+
+
+def test_too_many_blocks_is_one_issue_naming_the_limit() -> None:
+    found = flow_issues(_chain(10), "bot.yaml", env={}, limits=FlowLimits(max_blocks=10))
+    assert [str(i) for i in found] == [
+        "bot.yaml:3:1: blocks: 11 blocks; a bot holds at most 10 (TRANSBORDO_FLOW_MAX_BLOCKS)"
+    ]
+    assert flow_issues(_chain(9), "bot.yaml", env={}, limits=FlowLimits(max_blocks=10)) == []
+
+
+def test_too_many_bytes_is_refused_before_parsing() -> None:
+    source = "bot: loja\n# " + "x" * 2000 + "\n{{{{ not even yaml"
+    found = flow_issues(source, "bot.yaml", env={}, limits=FlowLimits(max_bytes=1024))
+    assert [(i.line, i.column) for i in found] == [(1, 1)]
+    assert "at most 1,024 (TRANSBORDO_FLOW_MAX_BYTES)" in found[0].message
+
+
+def test_a_long_wait_less_loop_is_found_without_recursion_limits() -> None:
+    last = "  b5000: {type: message, text: x, next: b0}"
+    source = _chain(5000).replace("  b5000: {type: end}", last)
+    found = flow_issues(source, "bot.yaml", env={}, limits=FlowLimits(max_blocks=6000))
+    assert len(found) == 1 and found[0].line == 4
+    assert "the loop b0 → b1 → " in found[0].message
+    assert "b5000 → b0 never waits" in found[0].message
+
+
+def test_every_loop_is_reported_once_at_its_first_block() -> None:
+    source = """\
+    bot: loja
+    start: a
+    blocks:
+      a: {type: message, text: a, next: b}
+      b: {type: message, text: b, next: a}
+      c: {type: message, text: c, next: c}
+      d: {type: question, text: d, save_as: d, next: a}
+    """
+    found = issues(source)
+    loops = [str(i) for i in found if "never waits" in i.message]
+    assert loops == [
+        "bot.yaml:4:3: block 'a': the loop a → b → a never waits for the customer"
+        " (add a question, menu or human block to it, or an end)",
+        "bot.yaml:6:3: block 'c': the loop c → c never waits for the customer"
+        " (add a question, menu or human block to it, or an end)",
+    ]
 
 
 # ---------------------------------------------------------------- files and folders

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     reply_timeout_seconds: float = Field(default=5.0, gt=0)
     max_messages_per_run: int = Field(default=1000, ge=1, le=1800)
     """Customer messages per run before continue-as-new (the server caps updates at 2,000)."""
+    flow_max_blocks: int = Field(default=2_000, ge=1)
+    flow_max_bytes: int = Field(default=512 * 1024, ge=1024)
+    flow_env_allow: list[str] = Field(default_factory=lambda: ["FLOW_*"])
+    """Environment variables flows may read as ${NAME} (`*` wildcards); see docs/flows.md."""
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     temporal_port: int = 7233

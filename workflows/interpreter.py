@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from bots import env_refs, patterns
 from bots.models import (
     BotFlow,
     ConditionBlock,
@@ -70,6 +71,9 @@ class AwaitInput(BaseModel):
 
 
 class HttpRequest(BaseModel):
+    """A rendered call; ``url`` and ``headers`` are marked (:mod:`bots.env_refs`): the activity
+    resolves their ``${NAME}`` and turns ``$$`` back into ``$``."""
+
     method: str
     url: str
     headers: dict[str, str] = Field(default_factory=dict)
@@ -205,7 +209,7 @@ def _wait_of(flow: BotFlow, state: FlowState) -> Wait:
 
 def _answer_question(flow: BotFlow, state: FlowState, block: QuestionBlock, text: str) -> Turn:
     value = text.strip()
-    if block.pattern is None or re.fullmatch(block.pattern, value):
+    if block.pattern is None or patterns.fullmatch(block.pattern, value):
         variables = {**state.variables, block.save_as: value}
         state = state.model_copy(update={"variables": variables, "retries": 0})
         return _run(flow, state, block.next, [])
@@ -282,8 +286,8 @@ def _run(flow: BotFlow, state: FlowState, name: str, replies: list[Reply]) -> Tu
             case HttpBlock():
                 request = HttpRequest(
                     method=block.method,
-                    url=render(block.url, context),
-                    headers={k: render(v, context) for k, v in block.headers.items()},
+                    url=_render_marked(block.url, context),
+                    headers={k: _render_marked(v, context) for k, v in block.headers.items()},
                     body=_render_value(block.body, context),
                     timeout_seconds=block.timeout_seconds,
                 )
@@ -295,6 +299,11 @@ def _run(flow: BotFlow, state: FlowState, name: str, replies: list[Reply]) -> Tu
                     replies.append(Reply(text=render(block.text, context)))
                 return _end(state, replies)
     raise FlowLoopError(f"more than {MAX_STEPS_PER_TURN} blocks in one turn (stopped at '{name}')")
+
+
+def _render_marked(source: str, context: dict[str, Any]) -> str:
+    """A URL or header: ``${NAME}`` kept for the activity, every other ``$`` doubled."""
+    return env_refs.render_marked(source, lambda text: render(text, context))
 
 
 def _render_value(value: Any, context: dict[str, Any]) -> Any:

@@ -23,6 +23,7 @@ PASSTHROUGH = (
     "pydantic_core",
     "jinja2",
     "markupsafe",
+    "re2",
     "sqlalchemy",
     "httpx",
     "yaml",
