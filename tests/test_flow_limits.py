@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.publishing import PublishError, publish_source
+from api.usecases.publishing import PublishError, publish_source
 from bots.templates import MAX_OUTPUT, evaluate, render, template_error
 from tests.conftest import admin_headers
 

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
-from api.publishing import PublishError, publish_source
+from api.usecases.publishing import PublishError, publish_source
 from store.tables import conversations
 from tests.conftest import admin_headers, conversation_handle, running_stack
 
