@@ -12,9 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bots.errors import FlowError
-from transbordo.flowtest import Outcome, run_paths
-from transbordo.flowtest_driver import resolve_at
-from transbordo.flowtest_format import parse_at, parse_duration, parse_test_source
+from transbordo.flowtest import (
+    Outcome,
+    parse_at,
+    parse_duration,
+    parse_test_source,
+    resolve_at,
+    run_paths,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
