@@ -2,10 +2,11 @@
 
 Each test gets its own Temporal time-skipping test server, SQLite file, worker and API
 (in-process, over ASGI: transbordo.stack), so tests cannot see each other's clock, queues or
-conversations. The runner publishes the bot, creates what its Humano blocks need (services, an integration whose key
-the flow's `${VAR}` reads, available agents), sets the clock (`at:`), then plays the steps:
-customer messages through the channel API, agent actions through the agent API, time passing by
-time skipping. Messages are matched in order; every message must be expected.
+conversations. The runner publishes the bot, creates what its Humano blocks need (services, an
+integration whose key the flow's `${VAR}` reads, available agents), sets the clock (`at:`),
+then plays the steps: customer messages through the channel API, agent actions through the
+agent API, time passing by time skipping. Messages are matched in order; every message must be
+expected.
 """
 
 from transbordo.flowtest.driver import resolve_at
