@@ -12,10 +12,11 @@ from pathlib import Path
 
 from bots.errors import FlowError
 from bots.models import BotFlow
+from transbordo.bot_files import OMNI_KEY
 from transbordo.flowtest.driver import Driver
 from transbordo.flowtest.format import ConversationTest, TestFile
 from transbordo.flowtest.reader import find_test_files, read_test_file
-from transbordo.flowtest.testbed import OMNI_KEY, StepFailed, fresh_testbed
+from transbordo.flowtest.testbed import StepFailed, fresh_testbed
 
 log = logging.getLogger(__name__)
 

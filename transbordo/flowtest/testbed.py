@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import secrets
 import tempfile
 import uuid
@@ -22,20 +21,14 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from bots.models import BotFlow, HumanBlock
+from transbordo.bot_files import DEFAULT_SERVICE, OMNI_KEY
 from transbordo.flowtest.format import TestFile
 from transbordo.settings import Settings
 from transbordo.stack import StackError, pydantic_client, running, time_skipping_server
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SERVICE = "Suporte"
-"""The service of Humano blocks that name none (when the test file lists no services)."""
 DEFAULT_AGENT = "Agente"
-OMNI_KEY = re.compile(
-    r"""(?:^|[\s{,])omni_key:\s*(["']?)(?P<value>\$\{(?P<var>[A-Za-z_]\w*)\}|[^"'\s#,}]+)\1""",
-    re.M,
-)
-"""`omni_key:` in a bot file, with the variable it reads (`${LOJA_OMNI_KEY}`) or a literal key."""
 
 
 class StepFailed(Exception):
