@@ -120,7 +120,9 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
 
 def pydantic_client(env: WorkflowEnvironment) -> Client:
     """The environment's client, speaking the pydantic data converter like production."""
-    return Client(**{**env.client.config(), "data_converter": pydantic_data_converter})
+    config = env.client.config()
+    config["data_converter"] = pydantic_data_converter
+    return Client(**config)
 
 
 # --- the worker and the API ------------------------------------------------------------------

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from transbordo.demo import Demo, kept_demo, prepare_demo
+from transbordo.demo import Demo, keep_secret, kept_demo, prepare_demo
 from transbordo.handoff_check import unavailable_handoffs
 from transbordo.settings import Settings
 from transbordo.temporal import SEARCH_ATTRIBUTES
@@ -213,8 +213,7 @@ def _kept_admin_token(data: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     token = secrets.token_urlsafe(32)
-    path.touch(mode=0o600)
-    path.write_text(token + "\n")
+    keep_secret(path, token)
     return token
 
 
