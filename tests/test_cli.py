@@ -105,6 +105,7 @@ async def test_chat_talks_to_a_bot_through_the_api(dev_env, settings, engine) ->
             async with asyncio.timeout(DEADLINE_SECONDS):
                 out, err = await chat.communicate(b"oi\n\n1\n")
     assert chat.returncode == 0, err.decode()
+    assert "INFO" not in err.decode()  # no httpx request lines between the bot's messages
     lines = out.decode().splitlines()
     assert lines[0] == f"Conversando com loja como {contact}. Ctrl-D para sair."
     assert lines[1:] == [

@@ -41,10 +41,17 @@ def test_loja_is_the_design_example() -> None:
     assert flow.human_service is not None and flow.human_service.omni_key == "ok_test"
     assert flow.human_service.wait_time_notice == "once"
     assert flow.schedule is not None and flow.schedule.timezone == "America/Sao_Paulo"
-    humano = flow.blocks["humano"]
+    # Two ways to a person, both into Suporte: the plantão at any hour, the segunda via within
+    # business hours (closed → the next opening in words).
+    humano, segunda_via = flow.blocks["humano"], flow.blocks["segunda_via"]
     assert isinstance(humano, HumanBlock) and humano.service == "Suporte"
-    assert "{{ next_opening }}" in flow.blocks[humano.on["closed"]].text  # type: ignore[union-attr]
-    assert "{{ contact.name }}" in flow.blocks[flow.start].text  # type: ignore[union-attr]
+    assert isinstance(segunda_via, HumanBlock) and segunda_via.service == "Suporte"
+    assert humano.check_hours is False and segunda_via.check_hours is True
+    assert "{{ next_opening }}" in flow.blocks[segunda_via.on["closed"]].text  # type: ignore[union-attr]
+    # Unavailable (no key, or a dead one) is a message to the customer, not silence.
+    for block in (humano, segunda_via):
+        assert block.on["unavailable"] == "indisponivel"
+    assert "{% if contact.name %}" in flow.blocks[flow.start].text  # type: ignore[union-attr]
 
 
 def test_faq_has_no_human_block() -> None:

@@ -12,9 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bots.errors import FlowError
-from transbordo.flowtest import Outcome, run_paths
-from transbordo.flowtest_driver import resolve_at
-from transbordo.flowtest_format import parse_at, parse_duration, parse_test_source
+from transbordo.flowtest import (
+    Outcome,
+    parse_at,
+    parse_duration,
+    parse_test_source,
+    resolve_at,
+    run_paths,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -68,7 +73,8 @@ async def test_the_shipped_example_tests_pass() -> None:
     assert outcomes and all(o.passed for o in outcomes), report
     names = {(o.file.name, o.name) for o in outcomes}
     assert ("loja.test.yaml", "segunda via de boleto com atendimento humano") in names
-    assert ("loja.test.yaml", "fora do horário no domingo") in names
+    assert ("loja.test.yaml", "segunda via fora do horário no domingo") in names
+    assert ("loja.test.yaml", "plantão de especialistas no domingo à noite") in names
     assert {name for name, _ in names} == {"loja.test.yaml", "faq.test.yaml"}
     assert lines[-1] == f"{len(outcomes)} passed, 0 failed"
 

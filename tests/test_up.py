@@ -27,7 +27,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 FLOWS = REPO / "flows"
-ADDRESS_LINES = ("API:", "Docs:", "Temporal UI:", "Admin token:")
+ADDRESS_LINES = ("API:", "Docs:", "Temporal UI:", "Tela de Atendimento:", "Admin token:", "Logs:")
+"""Printed by every `up`; "Logs:" comes last, so what `up` prints at start-up is read by then."""
+AGENT_TOKEN = "Demo agent token:"
 START_DEADLINE_SECONDS = 120.0
 STOP_DEADLINE_SECONDS = 60.0
 REPLY_DEADLINE_SECONDS = 30.0
@@ -35,6 +37,8 @@ POLL_INTERVAL_SECONDS = 0.1
 MENU = "Como posso ajudar?"
 HOURS = "Nosso time atende de segunda a sexta"
 CPF = "Qual o seu CPF?"
+GREETING = "Olá! Bem-vindo à Loja."
+UNAVAILABLE = "Não consegui chamar uma pessoa agora"
 
 T = TypeVar("T")
 
@@ -88,7 +92,8 @@ class Up:
         return line
 
     def wait_for_addresses(self) -> dict[str, str]:
-        """Block until every address line was printed; returns {label: value}."""
+        """Block until every address line was printed; returns {label: value} of the address
+        lines (the others stay in `printed`)."""
         deadline = time.monotonic() + START_DEADLINE_SECONDS
         found: dict[str, str] = {}
         while not all(label in found for label in ADDRESS_LINES):
@@ -99,6 +104,11 @@ class Up:
                 if line.startswith(label):
                     found[label] = line.removeprefix(label).strip()
         return found
+
+    def printed_value(self, label: str) -> str | None:
+        """The value of a line `up` printed as `label value`, if it printed one."""
+        found = [line.removeprefix(label) for line in self.printed if line.startswith(label)]
+        return found[0].strip() if found else None
 
     def interrupt(self) -> list[str]:
         """Ctrl-C as a terminal sends it (to the whole group); returns what was printed after."""
@@ -138,7 +148,8 @@ def _clean_env() -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("TRANSBORDO_", "TEMPORAL_")) and key != "DATABASE_URL"
+        if not key.startswith(("TRANSBORDO_", "TEMPORAL_"))
+        and key not in ("DATABASE_URL", "LOJA_OMNI_KEY")
     }
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -153,7 +164,7 @@ def _group_alive(pgid: int) -> bool:
 
 
 @contextmanager
-def transbordo_up(data_dir: Path, token: str) -> Iterator[Up]:
+def transbordo_up(data_dir: Path, token: str, *flags: str) -> Iterator[Up]:
     """Start `transbordo up` on free ports; kill its whole process group on the way out."""
     api_port, temporal_port, ui_port = free_ports(3)
     process = subprocess.Popen(
@@ -174,6 +185,7 @@ def transbordo_up(data_dir: Path, token: str) -> Iterator[Up]:
             token,
             "--flows",
             str(FLOWS),
+            *flags,
         ],  # fmt: skip
         cwd=REPO,
         env=_clean_env(),
@@ -218,6 +230,12 @@ def texts(turn: dict) -> list[str]:  # type: ignore[type-arg]
     return [reply["text"] for reply in turn["replies"]]
 
 
+def no_log_lines(printed: list[str]) -> None:
+    """`up` prints what a person needs; its log lines (alembic, httpx...) go to the data folder."""
+    logged = [line for line in printed if " INFO " in line or line.startswith("INFO")]
+    assert not logged, logged
+
+
 def test_up_prints_addresses_answers_stops_and_keeps_conversations(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     with transbordo_up(data_dir, "admin-secret-1") as up:
@@ -226,8 +244,13 @@ def test_up_prints_addresses_answers_stops_and_keeps_conversations(tmp_path: Pat
             "API:": up.api,
             "Docs:": f"{up.api}/docs",
             "Temporal UI:": f"http://127.0.0.1:{up.ui_port}",
+            "Tela de Atendimento:": f"{up.api}/atendimento",
             "Admin token:": "admin-secret-1",
+            "Logs:": str(data_dir.resolve()),
         }
+        agent_token = up.printed_value(AGENT_TOKEN)
+        assert agent_token, up.printed
+        no_log_lines(up.printed)
         with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as http:
             assert http.get("/docs").status_code == 200
             admin = {"Authorization": "Bearer admin-secret-1"}
@@ -237,7 +260,7 @@ def test_up_prints_addresses_answers_stops_and_keeps_conversations(tmp_path: Pat
             ana = Customer()
             first = ana.say(http, "oi")
             assert first["status"] == "bot"
-            assert texts(first)[0] == "Olá, ! Bem-vindo à Loja."
+            assert texts(first)[0] == GREETING
             assert texts(first)[1].startswith(MENU)
             conversation_id = first["conversation_id"]
         after_stop = up.interrupt()
@@ -247,6 +270,7 @@ def test_up_prints_addresses_answers_stops_and_keeps_conversations(tmp_path: Pat
 
     with transbordo_up(data_dir, "admin-secret-1") as up:
         up.wait_for_addresses()
+        assert up.printed_value(AGENT_TOKEN) == agent_token  # the demo is kept, not made again
         with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as http:
             kept = http.get(f"/api/conversations/{conversation_id}")
             assert kept.status_code == 200, kept.text
@@ -336,3 +360,80 @@ def test_a_child_that_dies_is_started_again(tmp_path: Path) -> None:
         assert texts(turn)[1].startswith(MENU)
         assert "stopped" in up.interrupt()
         assert up.process.returncode == 0
+
+
+def test_the_demo_hands_a_customer_to_the_agent_up_printed(tmp_path: Path) -> None:
+    """A new data folder gets the Suporte service, loja's integration (its key given to the
+    API without anyone exporting it) and an agent: the customer asking for a specialist waits
+    in Suporte's queue, and the printed agent token picks the conversation up, at any hour."""
+    data_dir = tmp_path / "data"
+    with transbordo_up(data_dir, "admin-demo") as up:
+        up.wait_for_addresses()
+        agent_token = up.printed_value(AGENT_TOKEN)
+        assert agent_token, up.printed
+        assert not any(line.startswith("Warning:") for line in up.printed), up.printed
+        no_log_lines(up.printed)
+        secrets_kept = list((data_dir / "demo").iterdir())
+        assert {p.name for p in secrets_kept} == {"LOJA_OMNI_KEY", "agent_token"}
+        assert all(p.stat().st_mode & 0o777 == 0o600 for p in secrets_kept)
+        admin = {"Authorization": "Bearer admin-demo"}
+        agent = {"Authorization": f"Bearer {agent_token}"}
+        with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as http:
+            services = http.get("/api/omni/services", headers=admin).json()
+            assert [s["name"] for s in services] == ["Suporte"]
+            integrations = http.get("/api/omni/integrations", headers=admin).json()
+            assert [(i["bot"], i["service"]) for i in integrations] == [("loja", "Suporte")]
+            agents = http.get("/api/omni/agents", headers=admin).json()
+            assert [(a["name"], a["services"]) for a in agents] == [("Demo", ["Suporte"])]
+
+            bia = Customer()
+            assert texts(bia.say(http, "oi"))[0] == GREETING
+            queued = bia.say(http, "2")  # Falar com um especialista: the plantão, at any hour
+            assert queued["status"] == "waiting", queued
+            assert texts(queued)[0] == "Vou te transferir para um especialista."
+            conversation = queued["conversation_id"]
+            ready = http.post("/api/agent/status", json={"status": "available"}, headers=agent)
+            assert ready.status_code == 200, ready.text
+            waiting = http.get("/api/agent/queue", headers=agent).json()
+            assert conversation in str(waiting)
+            picked = http.post(f"/api/agent/conversations/{conversation}/pickup", headers=agent)
+            assert picked.status_code == 200, picked.text
+            finish = http.post(
+                f"/api/agent/conversations/{conversation}/finish",
+                json={"return_to_bot": True},
+                headers=agent,
+            )
+            assert finish.status_code == 200, finish.text
+
+            def bot_took_over() -> list[str] | None:
+                """The transcript once the bot has spoken again (the log is written after)."""
+                messages = http.get(f"/api/conversations/{conversation}/messages").json()
+                said = [m["text"] for m in messages]
+                back = any(text.startswith("Posso ajudar em algo mais?") for text in said)
+                return said if back else None
+
+            said = eventually(bot_took_over, REPLY_DEADLINE_SECONDS, "the bot taking over")
+            assert "Atendimento humano encerrado." in said
+            assert http.get(f"/api/conversations/{conversation}").json()["status"] == "bot"
+        assert "stopped" in up.interrupt()
+
+
+def test_no_demo_says_in_one_line_why_a_human_is_unavailable(tmp_path: Path) -> None:
+    with transbordo_up(tmp_path / "data", "admin-plain", "--no-demo") as up:
+        up.wait_for_addresses()
+        assert up.printed_value(AGENT_TOKEN) is None
+        warnings = [line for line in up.printed if line.startswith("Warning:")]
+        assert warnings == [
+            "Warning: bot loja: Humano blocks answer `unavailable`: LOJA_OMNI_KEY is not set"
+        ], up.printed
+        no_log_lines(up.printed)
+        assert not (up.data_dir / "demo").exists()
+        with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as http:
+            caio = Customer()
+            caio.say(http, "oi")
+            turn = caio.say(http, "2")
+            assert turn["status"] == "ended"
+            said = texts(turn)
+            assert said[0].startswith(UNAVAILABLE), said  # a flow message, not silence
+            assert said[-1] == "Obrigado pelo contato!"
+        assert "stopped" in up.interrupt()

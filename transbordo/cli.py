@@ -21,6 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     _server_flags(up)
     up.add_argument("--temporal-port", type=int, help="dev server gRPC port (default 7233)")
     up.add_argument("--ui-port", type=int, help="Temporal Web UI port (default 8233)")
+    up.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="on a new data folder, do not prepare the demo (services, integrations, agent)",
+    )
 
     commands.add_parser("worker", help="run the Temporal worker")
     api = commands.add_parser("api", help="run the HTTP API")
@@ -60,14 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    _log_to_console(args.command)
     match args.command:
         case "up":
             from transbordo.up import run_up
 
-            return run_up(_settings(args))
+            return run_up(_settings(args), demo=not args.no_demo)
         case "worker":
             import worker
 
@@ -97,6 +100,18 @@ def main(argv: list[str] | None = None) -> int:
 
             _exit(replay.main(Settings(), args.files, args.query, args.limit, args.hours))
     return 2
+
+
+CONSOLE_LOG_LEVELS = {"up": None, "chat": logging.WARNING, "validate": logging.WARNING}
+"""Commands a person reads: `up` logs to a file in the data folder (transbordo/up.py), `chat`
+and `validate` show only problems. The others (worker, api, ...) log INFO to the console,
+which `up` sends to their log files."""
+
+
+def _log_to_console(command: str) -> None:
+    level = CONSOLE_LOG_LEVELS.get(command, logging.INFO)
+    if level is not None:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def _exit(code: int) -> NoReturn:

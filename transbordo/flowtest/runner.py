@@ -1,12 +1,4 @@
-"""`transbordo test`: run conversation tests against the real worker and API on a test server.
-
-Each test gets its own Temporal time-skipping test server, SQLite file, worker and API
-(in-process, over ASGI), so tests cannot see each other's clock, queues or conversations. The
-runner publishes the bot, creates what its Humano blocks need (services, an integration whose key
-the flow's `${VAR}` reads, available agents), sets the clock (`at:`), then plays the steps:
-customer messages through the channel API, agent actions through the agent API, time passing by
-time skipping. Messages are matched in order; every message must be expected.
-"""
+"""Running conversation test files: one fresh testbed per test, a line of report per test."""
 
 from __future__ import annotations
 
@@ -20,9 +12,11 @@ from pathlib import Path
 
 from bots.errors import FlowError
 from bots.models import BotFlow
-from transbordo.flowtest_driver import Driver
-from transbordo.flowtest_format import ConversationTest, TestFile, find_test_files, read_test_file
-from transbordo.flowtest_stack import OMNI_KEY, StepFailed, fresh_stack
+from transbordo.bot_files import OMNI_KEY
+from transbordo.flowtest.driver import Driver
+from transbordo.flowtest.format import ConversationTest, TestFile
+from transbordo.flowtest.reader import find_test_files, read_test_file
+from transbordo.flowtest.testbed import StepFailed, fresh_testbed
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +91,8 @@ async def run_test(spec: TestFile, test: ConversationTest, source: str, flow: Bo
     """One test on a fresh stack; failures become the Outcome, never exceptions."""
     outcome = Outcome(spec.path, test.name, test.line)
     try:
-        async with fresh_stack(spec, source, flow) as stack:
-            driver = Driver(stack, flow, test)
+        async with fresh_testbed(spec, source, flow) as testbed:
+            driver = Driver(testbed, flow, test)
             try:
                 await driver.run()
             except StepFailed as failed:

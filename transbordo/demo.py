@@ -1,0 +1,111 @@
+"""The demo `transbordo up` prepares on a new data folder, so a newcomer sees a handoff at once.
+
+For every bot file of the flows folder whose Omni key is a `${VAR}` nobody exported, it creates
+the services its Humano blocks name, an integration of the bot with each (the key of the first
+becomes the variable's value), and one demo agent serving all of them. The keys and the agent's
+token are kept in `<data>/demo/` (mode 600, one file each): later runs on the same folder give
+the keys to the worker and API in their environment and print the same token again. A user who
+exports the variable keeps their own key; `up --no-demo` prepares nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from transbordo.bot_files import read_bot_files, services_of
+
+log = logging.getLogger(__name__)
+
+DEMO_FOLDER = "demo"
+AGENT_TOKEN_FILE = "agent_token"
+AGENT_NAME = "Demo"
+
+
+@dataclass
+class Demo:
+    """What the demo gives `up`: environment variables for the children, the agent's token."""
+
+    keys: dict[str, str] = field(default_factory=dict)
+    agent_token: str | None = None
+
+
+def keep_secret(path: Path, value: str) -> None:
+    """Write `value` to `path`, readable by this user only (mode 600 before any byte lands)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(value + "\n")
+
+
+def kept_demo(data: Path) -> Demo | None:
+    """The demo of this data folder, if one was prepared."""
+    folder = data / DEMO_FOLDER
+    if not folder.is_dir():
+        return None
+    demo = Demo()
+    for path in sorted(folder.iterdir()):
+        value = path.read_text().strip()
+        if path.name == AGENT_TOKEN_FILE:
+            demo.agent_token = value
+        elif value:
+            demo.keys[path.name] = value
+    return demo
+
+
+def prepare_demo(engine: Engine, flows_dir: Path, data: Path, env: dict[str, str]) -> Demo:
+    """Create the demo's services, integrations and agent; keep its secrets under `data`."""
+    from omni.models import AgentCreate, IntegrationCreate
+    from store import agents as agent_store
+    from store import integrations as integration_store
+
+    demo = Demo()
+    folder = data / DEMO_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    served: list[str] = []
+    for bot_file in read_bot_files(flows_dir, env):
+        variable, bot = bot_file.key_variable, bot_file.flow.bot
+        if bot_file.flow.human_service is None or not variable or variable in env:
+            continue
+        services = services_of(bot_file.flow)
+        keys = []
+        for service in services:
+            _ensure_service(engine, service)
+            body = IntegrationCreate(service=service, bot=bot)
+            keys.append(integration_store.create_integration(engine, body).api_key)
+        demo.keys[variable] = keys[0]
+        keep_secret(folder / variable, keys[0])
+        served += [s for s in services if s not in served]
+        log.info("demo: bot %s hands over to %s", bot, ", ".join(services))
+    if served:
+        agent = agent_store.create_agent(
+            engine, AgentCreate(name=_free_agent_name(engine), services=served)
+        )
+        demo.agent_token = agent.token
+        keep_secret(folder / AGENT_TOKEN_FILE, agent.token)
+        log.info("demo: agent %s serves %s", agent.name, ", ".join(served))
+    return demo
+
+
+def _ensure_service(engine: Engine, name: str) -> None:
+    """The service `name`, created with the defaults unless it exists (a shared database)."""
+    from omni.models import ServiceCreate
+    from store import services as service_store
+
+    if not any(s.name == name for s in service_store.list_services(engine)):
+        service_store.create_service(engine, ServiceCreate(name=name))
+
+
+def _free_agent_name(engine: Engine) -> str:
+    """AGENT_NAME, or AGENT_NAME 2, 3... when a shared database already has one."""
+    from store import agents as agent_store
+
+    taken = {agent.name for agent in agent_store.list_agents(engine)}
+    return next(n for i in range(1, len(taken) + 2) if (n := _numbered(i)) not in taken)
+
+
+def _numbered(i: int) -> str:
+    return AGENT_NAME if i == 1 else f"{AGENT_NAME} {i}"
