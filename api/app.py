@@ -46,10 +46,18 @@ def create_app(
         lifespan=lifespan,
     )
     from api import errors
-    from api.routes import agent, bots, channel, omni, pages, supervisor
+    from api.routes import agent, bots, channel, channel_access, omni, pages, supervisor
 
-    for module in (channel, bots, omni, agent, supervisor):
-        app.include_router(module.router, prefix="/api")
+    for router in (
+        channel.router,
+        channel_access.public,
+        channel_access.admin,
+        bots.router,
+        omni.router,
+        agent.router,
+        supervisor.router,
+    ):
+        app.include_router(router, prefix="/api")
     pages.install(app)
     errors.install(app)
     return app

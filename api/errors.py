@@ -50,6 +50,8 @@ class ErrorCode(StrEnum):
     """A bot's YAML has problems: `detail` is the list of `{line, column, message, code?}`."""
     UNKNOWN_BOT = "unknown_bot"
     """No bot is published by that name."""
+    NO_WEB_CHAT = "no_web_chat"
+    """The bot is not published, or its flow does not enable `channels.web`."""
     UNKNOWN_CONVERSATION = "unknown_conversation"
     """No conversation has that id."""
     NOT_WITH_HUMAN_SERVICE = "not_with_human_service"

@@ -64,6 +64,15 @@ class HttpSettings(Strict):
     allow_private_addresses: bool = False
 
 
+class Channels(Strict):
+    """Where customers may reach the bot besides server-side connectors (which need a key)."""
+
+    web: bool = Field(
+        default=False,
+        description="Public web chat: browsers get a session from the server (no key).",
+    )
+
+
 class MessageBlock(Strict):
     """Say something, then go on."""
 
@@ -200,5 +209,6 @@ class BotFlow(Strict):
     schedule: Schedule | None = None
     escape_routes: list[EscapeRoute] = Field(default_factory=list)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    channels: Channels = Field(default_factory=Channels)
     start: BlockName
     blocks: dict[BlockName, Block] = Field(min_length=1)

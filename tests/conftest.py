@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import open_database
+from transbordo.connector_auth import ConnectorAuth
 from transbordo.settings import Settings
 from transbordo.stack import (
     asgi,
@@ -92,11 +93,13 @@ def postgres_engine() -> Iterator[sa.Engine]:
 
 
 @asynccontextmanager
-async def api_client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    """Real HTTP semantics over ASGI, with the app's lifespan run around it (no worker)."""
+async def api_client(app, *, connector: bool = True) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    """Real HTTP semantics over ASGI, with the app's lifespan run around it (no worker); channel
+    requests go out as each bot's connector (transbordo/connector_auth.py) unless not asked."""
     async with asgi(app) as base_url:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+        auth = ConnectorAuth(lambda: app.state.engine) if connector else None
+        async with httpx.AsyncClient(transport=transport, base_url=base_url, auth=auth) as client:
             yield client
 
 

@@ -16,7 +16,8 @@ from starlette.routing import Mount
 from tests.conftest import admin_headers
 
 PUBLIC_EXACT = {
-    ("POST", "/api/bots/{bot}/messages"),
+    # a browser asks for a web session (the server picks its contact; rate limited)
+    ("POST", "/api/bots/{bot}/web-sessions"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
@@ -34,8 +35,9 @@ PUBLIC_EXACT = {
     ("GET", "/atendimento"),
     ("GET", "/chat/{bot}"),
 }
-PUBLIC_PREFIXES = ("/api/conversations/",)
-"""The customer side (channel + web chat) is public: a conversation id is its capability."""
+PUBLIC_PREFIXES: tuple[str, ...] = ()
+"""Nothing else: the channel routes need a connector credential or a web session (see
+tests/test_channel_identity.py for who reaches which conversation)."""
 
 WRONG = [
     {"Authorization": "Bearer wrong-token"},
@@ -70,7 +72,7 @@ async def app_and_api(settings, engine, time_env):  # type: ignore[no-untyped-de
     from tests.conftest import api_client, pydantic_client
 
     app = create_app(settings, engine=engine, client=pydantic_client(time_env))
-    async with api_client(app) as api:
+    async with api_client(app, connector=False) as api:
         yield app, api
 
 

@@ -61,6 +61,8 @@ human_service:                       # "Atendimento Humano"
   platform: omni_v2
   omni_key: ${BROWSER_TEST_UNSET_OMNI_KEY}
   wait_time_notice: never
+channels:
+  web: true                          # the web chat of this test
 start: inicio
 blocks:
   inicio: {type: message, text: "Olá! Bem-vindo à Loja.", next: menu}

@@ -46,7 +46,7 @@ async def test_sse_stream_delivers_every_message_in_order_and_resumes(dev_env, s
         app = create_app(settings, engine=engine, client=pydantic_client(dev_env))
         async with (
             serving(app) as base_url,
-            httpx.AsyncClient(base_url=base_url, timeout=DEADLINE_SECONDS) as real,
+            httpx.AsyncClient(base_url=base_url, timeout=DEADLINE_SECONDS, auth=http.auth) as real,
             asyncio.timeout(DEADLINE_SECONDS),
         ):
             seen: list[Event] = []
@@ -134,7 +134,7 @@ async def test_a_message_is_accepted_without_a_worker_and_answered_later(dev_env
         assert accepted.json()["replies"] == []
         cid = accepted.json()["conversation_id"]  # known at once, though no worker runs
         waiting = await http.get(f"/api/conversations/{cid}")
-        assert waiting.status_code == 200 and waiting.json()["contact_id"] == contact
+        assert waiting.status_code == 200 and waiting.json()["conversation_id"] == cid
 
         with ThreadPoolExecutor(max_workers=4) as executor:
             async with build_worker(client, engine, settings.task_queue, executor):

@@ -84,7 +84,8 @@ async def test_a_conversation_walks_the_flow(time_env, settings, engine):
         await handle.result()
         conversation_id = turn["conversation_id"]
         info = (await http.get(f"/api/conversations/{conversation_id}")).json()
-        assert info["status"] == "ended" and info["bot"] == "loja" and info["contact_id"] == "5511"
+        assert info["status"] == "ended" and info["bot"] == "loja"
+        assert "contact_id" not in info and "agent" not in info  # no identity in the answer
         transcript = (await http.get(f"/api/conversations/{conversation_id}/messages")).json()
         assert [m["seq"] for m in transcript] == list(range(1, len(transcript) + 1))
         said = [(m["from"], m["text"]) for m in transcript if m["from"] == "customer"]
@@ -243,6 +244,8 @@ async def test_bad_requests_get_clear_4xx(time_env, settings, engine):
         blank = await http.post("/api/bots/loja/messages", json=say("z", "2", "   "))
         assert blank.status_code == 422
         assert "text is empty" in blank.json()["detail"][0]["msg"]
-        assert (await http.get("/api/conversations/nope")).status_code == 404
-        bad_cursor = await http.get("/api/conversations/nope/messages?after=-1")
+        connector = {"Authorization": f"Bearer {http.auth.token('loja')}"}
+        assert (await http.get("/api/conversations/nope", headers=connector)).status_code == 404
+        assert (await http.get("/api/conversations/nope")).status_code == 401  # no credential
+        bad_cursor = await http.get("/api/conversations/nope/messages?after=-1", headers=connector)
         assert bad_cursor.status_code == 422

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -210,18 +209,27 @@ def transbordo_up(data_dir: Path, token: str, *flags: str) -> Iterator[Up]:
 
 
 class Customer:
-    """A customer of a channel: one contact, numbered message ids."""
+    """A web chat customer: a web session of the bot (the server picks the contact), numbered
+    message ids."""
 
     def __init__(self, bot: str = "loja") -> None:
         self.bot = bot
-        self.contact = f"up-{uuid.uuid4().hex[:8]}"
+        self.token: str | None = None
         self.sent = 0
+
+    def auth(self, http: httpx.Client) -> dict[str, str]:
+        """The session's Authorization header (a session is opened on first use)."""
+        if self.token is None:
+            opened = http.post(f"/api/bots/{self.bot}/web-sessions")
+            assert opened.status_code == 201, opened.text
+            self.token = opened.json()["token"]
+        return {"Authorization": f"Bearer {self.token}"}
 
     def say(self, http: httpx.Client, text: str) -> dict:  # type: ignore[type-arg]
         """Send `text`; the turn with the bot's replies (answered at once: 200)."""
         self.sent += 1
-        body = {"contact_id": self.contact, "message_id": f"m{self.sent}", "text": text}
-        response = http.post(f"/api/bots/{self.bot}/messages", json=body)
+        body = {"message_id": f"m{self.sent}", "text": text}
+        response = http.post(f"/api/bots/{self.bot}/messages", json=body, headers=self.auth(http))
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -272,13 +280,14 @@ def test_up_prints_addresses_answers_stops_and_keeps_conversations(tmp_path: Pat
         up.wait_for_addresses()
         assert up.printed_value(AGENT_TOKEN) == agent_token  # the demo is kept, not made again
         with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as http:
-            kept = http.get(f"/api/conversations/{conversation_id}")
+            kept = http.get(f"/api/conversations/{conversation_id}", headers=ana.auth(http))
             assert kept.status_code == 200, kept.text
 
             def at_the_menu() -> dict | None:  # type: ignore[type-arg]
                 """The log is written in batches after the reply: it may catch up after the
                 restart (the worker was stopped before its batch timer fired)."""
-                row = http.get(f"/api/conversations/{conversation_id}").json()
+                row = http.get(f"/api/conversations/{conversation_id}", headers=ana.auth(http))
+                row = row.json()
                 return row if row["block"] == "menu" else None
 
             row = eventually(at_the_menu, REPLY_DEADLINE_SECONDS, "the conversation at the menu")
@@ -292,7 +301,9 @@ def test_up_prints_addresses_answers_stops_and_keeps_conversations(tmp_path: Pat
 
             def recorded() -> list[dict] | None:  # type: ignore[type-arg]
                 """The transcript once the log (written after the reply) holds the last turn."""
-                messages = http.get(f"/api/conversations/{conversation_id}/messages").json()
+                messages = http.get(
+                    f"/api/conversations/{conversation_id}/messages", headers=ana.auth(http)
+                ).json()
                 done = messages and messages[-1]["seq"] >= cpf["replies"][-1]["seq"]
                 return messages if done else None
 
@@ -407,14 +418,17 @@ def test_the_demo_hands_a_customer_to_the_agent_up_printed(tmp_path: Path) -> No
 
             def bot_took_over() -> list[str] | None:
                 """The transcript once the bot has spoken again (the log is written after)."""
-                messages = http.get(f"/api/conversations/{conversation}/messages").json()
+                messages = http.get(
+                    f"/api/conversations/{conversation}/messages", headers=bia.auth(http)
+                ).json()
                 said = [m["text"] for m in messages]
                 back = any(text.startswith("Posso ajudar em algo mais?") for text in said)
                 return said if back else None
 
             said = eventually(bot_took_over, REPLY_DEADLINE_SECONDS, "the bot taking over")
             assert "Atendimento humano encerrado." in said
-            assert http.get(f"/api/conversations/{conversation}").json()["status"] == "bot"
+            now = http.get(f"/api/conversations/{conversation}", headers=bia.auth(http))
+            assert now.json()["status"] == "bot"
         assert "stopped" in up.interrupt()
 
 

@@ -1,4 +1,8 @@
-"""`transbordo chat BOT`: talk to a bot from the terminal, as a channel would."""
+"""`transbordo chat BOT`: talk to a bot from the terminal, as a channel would.
+
+With a connector credential (`--token` or TRANSBORDO_CHANNEL_TOKEN) it names the contact, as a
+company's backend does; without one it opens a web session, as the web chat does (the bot's
+flow must enable `channels.web`), and the server chooses the contact."""
 
 from __future__ import annotations
 
@@ -8,13 +12,23 @@ import sys
 import httpx
 
 
-def run_chat(api: str, bot: str, contact: str | None, name: str | None) -> int:
+def run_chat(
+    api: str, bot: str, contact: str | None, name: str | None, token: str | None = None
+) -> int:
     """Read lines from stdin, send each as a customer message, print what comes back."""
-    contact = contact or f"terminal-{secrets.token_hex(4)}"
     last_seq = 0
     conversation: str | None = None
-    print(f"Conversando com {bot} como {contact}. Ctrl-D para sair.", flush=True)
     with httpx.Client(base_url=api, timeout=30) as client:
+        try:
+            contact, token = _identity(client, bot, contact, token)
+        except httpx.TransportError as exc:
+            print(f"! a API em {api} não respondeu: {exc}", file=sys.stderr, flush=True)
+            return 1
+        except ChatRefused as exc:
+            print(f"! {exc}", file=sys.stderr, flush=True)
+            return 1
+        client.headers["Authorization"] = f"Bearer {token}"
+        print(f"Conversando com {bot} como {contact}. Ctrl-D para sair.", flush=True)
         for number, line in enumerate(sys.stdin, start=1):
             text = line.strip()
             if not text:
@@ -46,6 +60,28 @@ def run_chat(api: str, bot: str, contact: str | None, name: str | None) -> int:
             if turn["status"] == "ended":
                 print("(conversa encerrada)", flush=True)
     return 0
+
+
+class ChatRefused(Exception):
+    """The API would not open a conversation for this terminal (said in pt-BR)."""
+
+
+def _identity(
+    client: httpx.Client, bot: str, contact: str | None, token: str | None
+) -> tuple[str, str]:
+    """(contact id, bearer token): a connector names its contact; otherwise a web session."""
+    if token:
+        return contact or f"terminal-{secrets.token_hex(4)}", token
+    if contact:
+        raise ChatRefused("--contact exige uma credencial de canal (--token tbc_…)")
+    response = client.post(f"/api/bots/{bot}/web-sessions")
+    if response.status_code != 201:
+        raise ChatRefused(
+            f"{bot} não atende pelo chat web (channels.web) ou não está publicado; "
+            "use --token com uma credencial de canal do bot"
+        )
+    session = response.json()
+    return str(session["contact_id"]), str(session["token"])
 
 
 def _detail(response: httpx.Response) -> object:

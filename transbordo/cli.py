@@ -42,7 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     chat = commands.add_parser("chat", help="talk to a bot from the terminal")
     chat.add_argument("bot")
     chat.add_argument("--api", default=None, help="API address (default from settings)")
-    chat.add_argument("--contact", default=None, help="contact id (default: a new one)")
+    chat.add_argument(
+        "--token",
+        default=os.environ.get("TRANSBORDO_CHANNEL_TOKEN"),
+        help="the bot's channel credential (tbc_…); without it, a web session",
+    )
+    chat.add_argument("--contact", default=None, help="contact id (needs --token)")
     chat.add_argument("--name", default=None, help="contact name")
 
     test = commands.add_parser("test", help="run conversation tests (*.test.yaml) of the bots")
@@ -90,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
             settings = Settings()
             api_url = args.api or f"http://{settings.api_host}:{settings.api_port}"
-            return run_chat(api_url, args.bot, args.contact, args.name)
+            return run_chat(api_url, args.bot, args.contact, args.name, args.token)
         case "test":
             from transbordo import flowtest
 

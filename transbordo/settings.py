@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     flow_max_bytes: int = Field(default=512 * 1024, ge=1024)
     flow_env_allow: list[str] = Field(default_factory=lambda: ["FLOW_*"])
     """Environment variables flows may read as ${NAME} (`*` wildcards); see docs/flows.md."""
+    web_session_seconds: int = Field(default=24 * 3600, ge=60)
+    """How long a web chat session lasts (the browser asks for a new one after)."""
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     temporal_port: int = 7233

@@ -155,6 +155,7 @@ async def running(
     decided), "none" leaves them to the server's shutdown (a bench with thousands waiting)."""
     from api.app import create_app
     from api.usecases.publishing import publish_source
+    from transbordo.connector_auth import ConnectorAuth
     from worker import build_worker
 
     with ThreadPoolExecutor(max_workers=executor_workers) as executor:
@@ -172,6 +173,7 @@ async def running(
                         base_url=base_url,
                         timeout=http_timeout,
                         limits=limits,
+                        auth=ConnectorAuth(engine),
                     ) as http:
                         yield Stack(client, engine, settings, app, worker, http, base_url)
             finally:

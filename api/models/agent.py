@@ -23,6 +23,14 @@ __all__ = [
 ]
 
 
+class AgentConversation(BaseModel):
+    """A conversation as the agent screen needs it before its transcript."""
+
+    conversation_id: str
+    service: str
+    status: str
+
+
 class QueueItem(BaseModel):
     conversation_id: str
     service: str

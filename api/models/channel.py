@@ -17,9 +17,10 @@ class ContactIn(BaseModel):
 
 
 class MessageIn(BaseModel):
-    """A customer message from a channel."""
+    """A customer message from a channel. A connector names the contact; a web session's
+    contact is the session's own (give none, or the same)."""
 
-    contact_id: str = Field(min_length=1, max_length=200)
+    contact_id: str | None = Field(default=None, min_length=1, max_length=200)
     message_id: str = Field(min_length=1, max_length=MAX_MESSAGE_ID_LENGTH)
     text: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH)
     contact: ContactIn | None = None
@@ -54,10 +55,8 @@ class ConversationPublic(BaseModel):
     status: str
     bot: str
     bot_version: int
-    contact_id: str
     block: str | None
     service: str | None
-    agent: str | None
     position: int | None = None
     estimated_wait_seconds: int | None = None
     last_seq: int
@@ -91,3 +90,32 @@ def public_row(row: object) -> MessagePublic:
         data=data or None,
         at=row.created_at,  # type: ignore[attr-defined]
     )
+
+
+class ChannelCredentialCreate(BaseModel):
+    """An admin issues a connector credential for one bot."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, description="Who uses it, e.g. 'CRM'.")
+
+
+class ChannelCredentialPublic(BaseModel):
+    id: str
+    bot: str
+    name: str
+    token_prefix: str
+    created_at: datetime
+
+
+class ChannelCredentialCreated(ChannelCredentialPublic):
+    token: str
+    """The bearer token, shown this once (only its hash is kept)."""
+
+
+class WebSessionPublic(BaseModel):
+    """A browser's session with one bot: present `token` as `Authorization: Bearer`."""
+
+    token: str
+    contact_id: str
+    expires_at: datetime

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api import sse
 from api.deps import AgentDep, ClientDep, EngineDep, require_agent
 from api.errors import ApiError, ErrorCode
 from api.models.agent import (
+    AgentConversation,
     AgentPublic,
     AgentStatusChange,
     AgentText,
@@ -30,7 +32,9 @@ from store import agents as agent_store
 from store import conversations as conversation_log
 from store import queue
 from store import services as service_store
+from store.queue import QueueEntry
 from workflows.contracts import AgentMessage, FinishRequest, PickupRequest, TransferUpdate
+from workflows.refusals import Refusal
 
 STREAM_POLL_SECONDS = 0.5
 NEXT_ATTEMPTS = 5
@@ -140,6 +144,42 @@ async def pickup(
     """Take a waiting conversation: 409 if another agent has it, 403 if not your service."""
     entry = actions.conversation_for(engine, agent, conversation_id)
     return await _pickup(client, agent, entry.workflow_id)
+
+
+@router.get("/conversations/{conversation_id}", response_model=AgentConversation)
+def conversation(conversation_id: str, agent: AgentDep, engine: EngineDep) -> AgentConversation:
+    """A conversation waiting in one of the agent's services, or the agent's own."""
+    entry = _readable(engine, agent, conversation_id)
+    return AgentConversation(
+        conversation_id=conversation_id, service=entry.service_name, status=entry.status
+    )
+
+
+@router.get("/conversations/{conversation_id}/messages", response_model=list[MessagePublic])
+def transcript(
+    conversation_id: str,
+    agent: AgentDep,
+    engine: EngineDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+) -> list[MessagePublic]:
+    """The transcript after `seq`, for the agent who has the conversation (or may take it)."""
+    _readable(engine, agent, conversation_id)
+    rows = conversation_log.messages_after(engine, conversation_id, after, limit)
+    return [public_row(m) for m in rows]
+
+
+def _readable(engine: EngineDep, agent: AgentPublic, conversation_id: str) -> QueueEntry:
+    """The open entry, if it waits in the agent's services or the agent has it; another agent's
+    conversation is a 403 like any other action on it."""
+    entry = actions.conversation_for(engine, agent, conversation_id)
+    if entry.agent_id not in (None, agent.id):
+        raise ApiError(
+            status.HTTP_403_FORBIDDEN,
+            "another agent has this conversation",
+            Refusal.NOT_YOUR_CONVERSATION,
+        )
+    return entry
 
 
 @router.post("/conversations/{conversation_id}/messages", response_model=MessagePublic)

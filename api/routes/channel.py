@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api import sse
+from api.channel_auth import ChannelClient, ChannelClientDep, contact_for_message, may_touch
 from api.deps import ClientDep, EngineDep, SettingsDep
 from api.errors import ApiError, ErrorCode
 from api.models.channel import (
@@ -22,8 +23,11 @@ from api.models.channel import (
 from api.usecases import delivery
 from store import conversations as conversation_log
 from store import queue
+from store.conversations import ConversationRow
 
 router = APIRouter(tags=["channel"])
+"""Every route needs a channel client (api/channel_auth.py): a connector credential of the bot,
+a web session of the contact, or (reads only) the admin."""
 
 STREAM_POLL_SECONDS = 0.2
 
@@ -37,21 +41,28 @@ async def post_message(
     bot: str,
     body: MessageIn,
     response: Response,
+    caller: ChannelClientDep,
     client: ClientDep,
     engine: EngineDep,
     settings: SettingsDep,
 ) -> TurnPublic:
     """Deliver one customer message; replays of the same message_id return the same answer.
     An unknown bot is a 404 (`unknown_bot`), a refused message a 422 (api/errors.py)."""
+    contact_id = contact_for_message(caller, bot, body.contact_id)
+    body = body.model_copy(update={"contact_id": contact_id})
     delivered = await delivery.send(client, engine, settings, bot, body)
     if delivered.accepted_only:
         response.status_code = status.HTTP_202_ACCEPTED
     return delivered.turn
 
 
-def _conversation(engine: EngineDep, conversation_id: str):  # type: ignore[no-untyped-def]
+def _conversation(
+    engine: EngineDep, caller: ChannelClient, conversation_id: str, *, as_customer: bool = False
+) -> ConversationRow:
+    """The conversation, if `caller` may see it; the same 404 whether it is missing or not
+    the caller's (existence must not leak)."""
     row = conversation_log.get_conversation(engine, conversation_id)
-    if row is None:
+    if row is None or not may_touch(caller, row, as_customer=as_customer):
         raise ApiError(
             status.HTTP_404_NOT_FOUND, "no such conversation", ErrorCode.UNKNOWN_CONVERSATION
         )
@@ -59,8 +70,11 @@ def _conversation(engine: EngineDep, conversation_id: str):  # type: ignore[no-u
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationPublic)
-def get_conversation(conversation_id: str, engine: EngineDep) -> ConversationPublic:
-    row = _conversation(engine, conversation_id)
+def get_conversation(
+    conversation_id: str, engine: EngineDep, caller: ChannelClientDep
+) -> ConversationPublic:
+    """Where the conversation stands (never who the contact or the agent is)."""
+    row = _conversation(engine, caller, conversation_id)
     current, service, place, wait = row.status, row.service, None, None
     entry = queue.open_entry(engine, conversation_id) if row.status != "ended" else None
     if entry is not None:  # the queue is written synchronously: it is the freshest truth
@@ -75,10 +89,8 @@ def get_conversation(conversation_id: str, engine: EngineDep) -> ConversationPub
         status=current,
         bot=row.bot,
         bot_version=row.bot_version,
-        contact_id=row.contact_id,
         block=row.block,
         service=service,
-        agent=row.agent,
         last_seq=row.last_seq,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -89,11 +101,12 @@ def get_conversation(conversation_id: str, engine: EngineDep) -> ConversationPub
 def get_messages(
     conversation_id: str,
     engine: EngineDep,
+    caller: ChannelClientDep,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 500,
 ) -> list[MessagePublic]:
     """The transcript after `seq` (customer, bot, agent and system messages)."""
-    _conversation(engine, conversation_id)
+    _conversation(engine, caller, conversation_id)
     rows = conversation_log.messages_after(engine, conversation_id, after, limit)
     return [public_row(m) for m in rows]
 
@@ -102,20 +115,23 @@ def get_messages(
 async def stream(
     conversation_id: str,
     engine: EngineDep,
+    caller: ChannelClientDep,
     after: Annotated[int | None, Query(ge=0)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
     """Server-Sent Events of the transcript: `message` events with `id:` = seq, resuming after
     `Last-Event-ID` (or `?after=`), then one `end` event once the conversation has ended."""
-    _conversation(engine, conversation_id)
+    _conversation(engine, caller, conversation_id)
     start = after if after is not None else _seq_of(last_event_id)
     return sse.stream(_events(engine, conversation_id, start))
 
 
 @router.post("/conversations/{conversation_id}/leave", status_code=status.HTTP_202_ACCEPTED)
-async def leave(conversation_id: str, engine: EngineDep, client: ClientDep) -> dict[str, str]:
+async def leave(
+    conversation_id: str, engine: EngineDep, client: ClientDep, caller: ChannelClientDep
+) -> dict[str, str]:
     """The customer leaves: the conversation ends (abandoned, when waiting for an agent)."""
-    row = _conversation(engine, conversation_id)
+    row = _conversation(engine, caller, conversation_id, as_customer=True)
     if row.status != "ended":
         await delivery.leave(client, row.workflow_id)
     return {"conversation_id": row.id, "status": "leaving" if row.status != "ended" else "ended"}

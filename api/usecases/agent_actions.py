@@ -18,6 +18,7 @@ from api.errors import ApiError, ErrorCode
 from omni.models import AgentPublic
 from store import conversations as conversation_log
 from store import queue
+from store.queue import QueueEntry
 from workflows.conversation import ConversationWorkflow
 from workflows.refusals import HTTP_STATUS, Refusal, refusal_of
 
@@ -29,7 +30,7 @@ class Taken(ApiError):
         super().__init__(status.HTTP_409_CONFLICT, reason, code)
 
 
-def conversation_for(engine: Engine, agent: AgentPublic, conversation_id: str) -> Any:
+def conversation_for(engine: Engine, agent: AgentPublic, conversation_id: str) -> QueueEntry:
     """The conversation's open queue entry, if it is in one of the agent's services."""
     entry = queue.open_entry(engine, conversation_id)
     if entry is None:

@@ -71,7 +71,7 @@ async def send(
     if recorded is not None:
         conversation, replies = recorded
         return Delivery(_turn(conversation.id, conversation.status, replies), accepted_only=False)
-    wid = workflow_id(bot, body.contact_id)
+    wid = workflow_id(bot, _contact_id(body))
     message = CustomerMessage(message_id=body.message_id, text=body.text, contact=_contact(body))
     no_worker = False
     if open_conversation is not None:
@@ -127,7 +127,7 @@ async def send(
                 workflow_id=wid,
                 bot=bot,
                 bot_version=reply.bot_version,
-                contact_id=body.contact_id,
+                contact_id=_contact_id(body),
                 status=reply.status,
             )
         return _delivered(reply)
@@ -162,9 +162,16 @@ def _delivered(reply: TurnReply) -> Delivery:
     return Delivery(turn, accepted_only=False)
 
 
+def _contact_id(body: MessageIn) -> str:
+    """The contact the channel route settled on (a connector's, or the web session's)."""
+    if body.contact_id is None:
+        raise ValueError("the channel route sets contact_id before delivery")
+    return body.contact_id
+
+
 def _contact(body: MessageIn) -> Contact:
     return Contact(
-        id=body.contact_id,
+        id=_contact_id(body),
         name=body.contact.name if body.contact else None,
         extra=body.contact.model_extra or {} if body.contact else {},
     )
@@ -175,10 +182,10 @@ def _known(engine: Engine, bot: str, body: MessageIn) -> tuple[Any, Any]:
 
     An open conversation deduplicates message ids itself (the workflow remembers them), so the
     SQL log is searched for a replay only when no conversation is open."""
-    latest = conversation_log.latest_conversation(engine, bot, body.contact_id)
+    latest = conversation_log.latest_conversation(engine, bot, _contact_id(body))
     if latest is not None and latest.status != "ended":
         return None, latest
-    return conversation_log.answer_of(engine, bot, body.contact_id, body.message_id), None
+    return conversation_log.answer_of(engine, bot, _contact_id(body), body.message_id), None
 
 
 async def _to_open_conversation(

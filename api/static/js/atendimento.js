@@ -199,7 +199,7 @@ async function setConversations(ids) {
     const conversation = ensure(id);
     if (!known) {
       try {
-        const info = await api(`/api/conversations/${id}`, { token: null });
+        const info = await api(`/api/agent/conversations/${id}`, { token: "agent" });
         conversation.service = info.service;
       } catch { /* shown without its service */ }
     }
@@ -216,7 +216,7 @@ async function refreshMessages(id) {
   const conversation = state.conversations.get(id);
   if (!conversation) return;
   const after = Math.max(0, ...conversation.messages.keys());
-  addMessages(id, await api(`/api/conversations/${id}/messages?after=${after}`, { token: null }));
+  addMessages(id, await api(`/api/agent/conversations/${id}/messages?after=${after}`, { token: "agent" }));
 }
 
 function addMessages(id, messages) {

@@ -41,7 +41,7 @@ async function showConversation(voicemail) {
   log.replaceChildren(h("p", { class: "muted" }, "Carregando…"));
   dialog.showModal();
   try {
-    const messages = await api(`/api/conversations/${encodeURIComponent(voicemail.conversation_id)}/messages`, { token: null });
+    const messages = await api(`/api/conversations/${encodeURIComponent(voicemail.conversation_id)}/messages`, { token: "admin" });
     log.replaceChildren(...messages.map((m) => m.from === "system"
       ? h("div", { class: "msg system" }, m.text || "")
       : h("div", { class: `msg ${m.from}` }, h("span", { class: "who" }, m.from === "agent" ? (m.data?.agent || SENDER_PT.agent) : SENDER_PT[m.from] || m.from), m.text || "")));

@@ -1,26 +1,38 @@
-// Web chat: a customer talking to a bot. Messages go out with POST /api/bots/{bot}/messages;
-// everything in the conversation (bot, agent, notices, carousel cards) comes back from the
-// public SSE stream, which EventSource resumes by itself with Last-Event-ID.
-import { $, $$, h } from "./common.js";
+// Web chat: a customer talking to a bot. The page first asks the server for a web session
+// (POST /api/bots/{bot}/web-sessions: the server chooses the contact); every request then
+// carries it as a bearer token. Messages go out with POST /api/bots/{bot}/messages; everything
+// in the conversation (bot, agent, notices, carousel cards) comes back from the conversation's
+// SSE stream, read with fetch (EventSource cannot send the token) and resumed by Last-Event-ID.
+import { $, $$, ApiError, h, readSSE } from "./common.js";
 
 const bot = window.TRANSBORDO_BOT;
 const keys = {
-  contact: `transbordo.chat.${bot}.contact`,
+  session: `transbordo.chat.${bot}.session`,
   conversation: `transbordo.chat.${bot}.conversation`,
   name: "transbordo.chat.name",
 };
 const log = $("#log");
 const shown = new Map(); // seq → element
-let source = null;
+let source = null; // the AbortController of the open stream
 let conversationId = localStorage.getItem(keys.conversation);
 
-function contactId() {
-  let id = localStorage.getItem(keys.contact);
-  if (!id) {
-    id = `web-${crypto.randomUUID()}`;
-    localStorage.setItem(keys.contact, id);
-  }
-  return id;
+/** The browser's session with this bot, asked for again when missing or about to expire. */
+async function session() {
+  const kept = JSON.parse(localStorage.getItem(keys.session) || "null");
+  if (kept && Date.parse(kept.expires_at) - Date.now() > 60_000) return kept.token;
+  const response = await fetch(`/api/bots/${encodeURIComponent(bot)}/web-sessions`, { method: "POST" });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiError(response.status, answer.detail, answer.code);
+  localStorage.setItem(keys.session, JSON.stringify(answer));
+  localStorage.removeItem(keys.conversation); // a new session is a new contact
+  conversationId = null;
+  return answer.token;
+}
+
+async function authorized(path, options = {}) {
+  const token = await session();
+  const headers = { ...(options.headers || {}), Authorization: `Bearer ${token}` };
+  return fetch(path, { ...options, headers });
 }
 
 function status(text) { $("#status-line").textContent = text; }
@@ -34,52 +46,68 @@ async function send(text) {
   log.append(pending);
   scroll();
   const name = $("#contact-name").value.trim();
-  const body = { contact_id: contactId(), message_id: crypto.randomUUID(), text };
+  const body = { message_id: crypto.randomUUID(), text };
   if (name) body.contact = { name };
   status("enviando…");
   try {
-    const response = await fetch(`/api/bots/${encodeURIComponent(bot)}/messages`, {
+    const response = await authorized(`/api/bots/${encodeURIComponent(bot)}/messages`, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) {
       pending.remove();
-      status(answer.code === "unknown_bot" ? "Este bot não está publicado."
-        : answer.code === "invalid_message" ? "Mensagem inválida (vazia ou longa demais)."
-          : `Não foi possível enviar (${response.status}).`);
+      if (response.status === 401) localStorage.removeItem(keys.session);
+      status(sendRefusal(answer.code, response.status));
       return;
     }
     status(response.status === 202 ? "Mensagem recebida; a resposta chega em instantes." : "");
     if (answer.conversation_id && answer.conversation_id !== conversationId) follow(answer.conversation_id);
     for (const reply of answer.replies || []) show(reply);
-  } catch {
+  } catch (error) {
     pending.remove();
-    status("Sem conexão. Tente de novo.");
+    status(error instanceof ApiError ? sendRefusal(error.code, error.status) : "Sem conexão. Tente de novo.");
   }
+}
+
+function sendRefusal(code, httpStatus) {
+  if (code === "unknown_bot" || code === "no_web_chat") return "Este bot não atende pelo chat web.";
+  if (code === "invalid_message" || code === "validation_error") return "Mensagem inválida (vazia ou longa demais).";
+  if (code === "rate_limited") return "Muitas mensagens seguidas. Aguarde um instante.";
+  if (code === "payload_too_large") return "Mensagem grande demais.";
+  if (httpStatus === 401) return "Sessão expirada. Envie de novo.";
+  return `Não foi possível enviar (${httpStatus}).`;
 }
 
 // --- receiving ------------------------------------------------------------------------------
 
 /** Listen to a conversation's stream from the start (a new conversation) or after what we have. */
-function follow(id) {
-  if (source) source.close();
+async function follow(id) {
+  source?.abort();
   if (id !== conversationId) { // a new conversation numbers its messages from 1 again
     shown.clear();
     conversationId = id;
     localStorage.setItem(keys.conversation, id);
   }
   // from the first message: a restored page shows the whole transcript (duplicates are skipped);
-  // reconnections resume by themselves with Last-Event-ID
-  source = new EventSource(`/api/conversations/${id}/stream`);
-  source.addEventListener("message", (event) => show(JSON.parse(event.data)));
-  source.addEventListener("end", () => {
-    source.close();
-    source = null;
-    status("Conversa encerrada. Envie uma mensagem para começar outra.");
-    conversationId = null;
-    localStorage.removeItem(keys.conversation);
+  // reconnections resume with Last-Event-ID
+  const stopper = new AbortController();
+  source = stopper;
+  readSSE(`/api/conversations/${id}/stream`, {
+    token: await session(),
+    signal: stopper.signal,
+    onOpen: () => status(""),
+    onEvent: ({ event, data }) => {
+      if (event === "message") { show(JSON.parse(data)); return true; }
+      if (event !== "end") return true;
+      stopper.abort();
+      if (source === stopper) source = null;
+      status("Conversa encerrada. Envie uma mensagem para começar outra.");
+      conversationId = null;
+      localStorage.removeItem(keys.conversation);
+      return false;
+    },
+    onError: (error) => !(error instanceof ApiError && [401, 404].includes(error.status)),
   });
-  source.addEventListener("open", () => status(""));
 }
 
 function show(message) {
@@ -139,8 +167,8 @@ async function restore() {
     status("Envie uma mensagem para começar.");
     return;
   }
-  const info = await fetch(`/api/conversations/${conversationId}`);
-  if (!info.ok || (await info.json()).status === "ended") {
+  const info = await authorized(`/api/conversations/${conversationId}`).catch(() => null);
+  if (!info?.ok || (await info.json()).status === "ended") {
     localStorage.removeItem(keys.conversation);
     conversationId = null;
     status("Envie uma mensagem para começar.");
@@ -158,11 +186,11 @@ $("#composer").addEventListener("submit", (event) => {
 });
 $("#contact-name").addEventListener("change", (event) => localStorage.setItem(keys.name, event.target.value.trim()));
 $("#new-chat").addEventListener("click", async () => {
-  if (conversationId) await fetch(`/api/conversations/${conversationId}/leave`, { method: "POST" });
-  source?.close();
+  if (conversationId) await authorized(`/api/conversations/${conversationId}/leave`, { method: "POST" }).catch(() => null);
+  source?.abort();
   source = null;
   localStorage.removeItem(keys.conversation);
-  localStorage.removeItem(keys.contact);
+  localStorage.removeItem(keys.session); // a new chat is a new contact
   conversationId = null;
   shown.clear();
   log.replaceChildren();

@@ -316,6 +316,7 @@ export const CODES_PT = {
   conflict: () => "Não foi possível: o estado mudou. Atualize a página e tente de novo.",
   validation_error: () => "Há campos inválidos.",
   flow_invalid: () => "O fluxo YAML tem problemas.",
+  no_web_chat: () => "Este bot não atende pelo chat web.",
   unknown_bot: (c) => named(c.bot, (b) => `Não há bot publicado chamado “${b}”.`, "Este bot não está publicado."),
   unknown_conversation: () => "Conversa não encontrada.",
   not_with_human_service: () => "Esta conversa não está mais com atendimento humano.",

@@ -1,0 +1,109 @@
+"""Who is on the other end of a channel route, and which conversations it may touch.
+
+Two kinds of channel clients (docs/security.md):
+
+- a **connector** (a company's backend, a WhatsApp adapter) presents a per-bot channel
+  credential (`tbc_…`, issued by an admin, stored hashed) and names the contact of each message;
+- a **browser** presents a web session (`tbs_…`, see api/web_sessions.py) that the server issued
+  for a bot whose flow enables `channels.web`; the session fixes the contact, chosen by the server.
+
+The admin token may read conversations (ops), never speak for a customer. A client that is not
+entitled to a conversation gets the same 404 as for one that does not exist: existence must not
+leak. Nothing here trusts a contact id from a browser.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request, status
+
+from api import web_sessions
+from api.deps import UNAUTHORIZED, Credentials, EngineDep, SettingsDep
+from api.errors import ApiError, ErrorCode
+from store import channel_credentials
+from store.conversations import ConversationRow
+from transbordo.settings import Settings
+
+
+@dataclass(frozen=True)
+class ChannelClient:
+    kind: Literal["connector", "web", "admin"]
+    bot: str | None
+    """The bot a connector credential or a web session belongs to (None for the admin)."""
+    contact_id: str | None = None
+    """The contact a web session speaks for."""
+
+
+def session_key(request: Request, settings: Settings) -> bytes:
+    """The web sessions' signing key, derived once per app from the deployment's key ring."""
+    key: bytes | None = getattr(request.app.state, "session_key", None)
+    if key is None:
+        from transbordo.codec import ensure_key_file
+
+        ring = ensure_key_file(settings.data_dir)
+        key = web_sessions.signing_key(ring.contact_hash_key)
+        request.app.state.session_key = key
+    return key
+
+
+def channel_client(
+    request: Request, engine: EngineDep, settings: SettingsDep, credentials: Credentials
+) -> ChannelClient:
+    """The channel client behind the request's bearer token; 401 without a valid one."""
+    if credentials is None:
+        raise UNAUTHORIZED
+    token = credentials.credentials
+    if token.startswith(web_sessions.PREFIX):
+        session = web_sessions.verify(session_key(request, settings), token)
+        if session is not None:
+            return ChannelClient("web", session.bot, session.contact_id)
+    elif token.startswith("tbc_"):
+        bot = channel_credentials.bot_of_token(engine, token)
+        if bot is not None:
+            return ChannelClient("connector", bot)
+    elif settings.admin_token and secrets.compare_digest(
+        token.encode(), settings.admin_token.encode()
+    ):
+        return ChannelClient("admin", None)
+    raise UNAUTHORIZED
+
+
+ChannelClientDep = Annotated[ChannelClient, Depends(channel_client)]
+
+
+def contact_for_message(client: ChannelClient, bot: str, contact_id: str | None) -> str:
+    """The contact a message to `bot` speaks for: the session's, or the one a connector names."""
+    if client.kind == "admin" or client.bot != bot:
+        raise ApiError(
+            status.HTTP_403_FORBIDDEN,
+            f"this credential does not speak for bot {bot!r}",
+            ErrorCode.FORBIDDEN,
+        )
+    if client.kind == "web":
+        assert client.contact_id is not None
+        if contact_id is not None and contact_id != client.contact_id:
+            raise ApiError(
+                status.HTTP_403_FORBIDDEN,
+                "a web session speaks only for its own contact",
+                ErrorCode.FORBIDDEN,
+            )
+        return client.contact_id
+    if contact_id is None:
+        raise ApiError(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "a connector names the contact: contact_id is required",
+            ErrorCode.VALIDATION_ERROR,
+        )
+    return contact_id
+
+
+def may_touch(client: ChannelClient, row: ConversationRow, *, as_customer: bool) -> bool:
+    """Whether `client` may read (or, `as_customer`, act on) the conversation `row`."""
+    if client.kind == "admin":
+        return not as_customer
+    if client.bot != row.bot:
+        return False
+    return client.kind == "connector" or client.contact_id == row.contact_id
