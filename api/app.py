@@ -46,10 +46,11 @@ def create_app(
         lifespan=lifespan,
     )
     from api import errors
-    from api.routes import agent, bots, channel, omni, pages, supervisor
+    from api.routes import agent, bots, channel, codec, omni, pages, supervisor
 
     for module in (channel, bots, omni, agent, supervisor):
         app.include_router(module.router, prefix="/api")
+    codec.install(app, settings)
     pages.install(app)
     errors.install(app)
     return app

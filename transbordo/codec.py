@@ -30,9 +30,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -95,6 +96,14 @@ class KeyRing:
                 raise KeyRingError("TRANSBORDO_ENCRYPTION_KEYS is `id:base64key,...`")
             pairs.append((key_id, _b64(encoded, key_id)))
         return cls(keys=tuple(pairs), contact_hash_key=_b64(contact_hash_key, "contact hash"))
+
+    def as_environment(self) -> dict[str, str]:
+        """The ring as the settings' environment variables (for a child process)."""
+        keys = ",".join(f"{key_id}:{base64.b64encode(key).decode()}" for key_id, key in self.keys)
+        return {
+            "TRANSBORDO_ENCRYPTION_KEYS": keys,
+            "TRANSBORDO_CONTACT_HASH_KEY": base64.b64encode(self.contact_hash_key).decode(),
+        }
 
     def to_json(self) -> str:
         return json.dumps(
@@ -224,9 +233,10 @@ class EncryptionCodec(PayloadCodec):
         return out
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [self._decode_one(payload) for payload in payloads]
+        return [self.decode_one(payload) for payload in payloads]
 
-    def _decode_one(self, payload: Payload) -> Payload:
+    def decode_one(self, payload: Payload) -> Payload:
+        """One payload in clear (sync: the codec endpoint and tests call it directly)."""
         if payload.metadata.get("encoding") != ENCODING:
             return payload  # written before encryption was on: readable as it is
         key_id = payload.metadata.get(KEY_ID, b"").decode()
@@ -235,6 +245,23 @@ class EncryptionCodec(PayloadCodec):
             raise ValueError(f"payload encrypted with key {key_id!r}, which is not in the ring")
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
         return Payload.FromString(cipher.decrypt(nonce, sealed, key_id.encode()))
+
+
+def clear_payloads_json(data: Any, codec: EncryptionCodec) -> Any:
+    """Protobuf-JSON data (an exported history, a codec request) with every encrypted payload
+    replaced by its clear form: for recorded test histories and for reading an export."""
+    if isinstance(data, list):
+        return [clear_payloads_json(item, codec) for item in data]
+    if not isinstance(data, dict):
+        return data
+    metadata = data.get("metadata")
+    if isinstance(metadata, dict) and metadata.get("encoding") == _ENCODING_B64:
+        clear = codec.decode_one(json_format.ParseDict(data, Payload()))
+        return json_format.MessageToDict(clear)
+    return {key: clear_payloads_json(value, codec) for key, value in data.items()}
+
+
+_ENCODING_B64 = base64.b64encode(ENCODING).decode()
 
 
 def encrypt_text(ring: KeyRing, text: str) -> str:
