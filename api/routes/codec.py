@@ -51,11 +51,12 @@ router = APIRouter(prefix="/codec", tags=["codec"], dependencies=[Depends(requir
 async def decode(request: Request, ring: KeyRingDep) -> dict[str, Any]:
     """Encrypted payloads in clear (clear ones as they are)."""
     codec = EncryptionCodec(ring)
+    payloads = await _payloads(request)
     try:
-        clear = [codec.decode_one(p) for p in await _payloads(request)]
+        clear = [codec.decode_one(p) for p in payloads]
     except Exception:  # noqa: BLE001 - a key not in the ring, a tampered payload
         raise ApiError(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            422,
             "a payload cannot be decrypted with this key ring",
             ErrorCode.BAD_REQUEST,
         ) from None
