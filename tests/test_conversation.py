@@ -246,3 +246,62 @@ async def test_bad_requests_get_clear_4xx(time_env, settings, engine):
         assert (await http.get("/api/conversations/nope")).status_code == 404
         bad_cursor = await http.get("/api/conversations/nope/messages?after=-1")
         assert bad_cursor.status_code == 422
+
+
+async def test_a_conversation_started_before_the_keyed_hash_keeps_answering(
+    time_env, settings, engine
+):
+    """Its workflow id holds the contact in clear (`conversation:loja:antigo`); the API finds it
+    through the SQL row's workflow_id, not by building the id again."""
+    import uuid
+
+    from temporalio.service import RPCError
+
+    from store import bots as bot_store
+    from store import conversations as conversation_log
+    from tests.conftest import pydantic_client
+    from tests.live import eventually
+    from transbordo.stack import running
+    from workflows.contracts import Contact, ConversationInput, CustomerMessage
+    from workflows.conversation import ConversationWorkflow
+
+    async with running(pydantic_client(time_env), settings, engine, flows=[LOJA]) as stack:
+        version = bot_store.latest(engine, "loja")
+        assert version is not None
+        old_id, conversation_id = "conversation:loja:antigo", uuid.uuid4().hex
+        start = ConversationInput(
+            conversation_id=conversation_id,
+            bot="loja",
+            bot_version=version.version,
+            flow=version.flow,
+            contact=Contact(id="antigo", name="Ana"),
+        )
+        await stack.client.start_workflow(
+            ConversationWorkflow.run,
+            start,
+            id=old_id,
+            task_queue=settings.task_queue,
+            start_signal="deliver",
+            start_signal_args=[CustomerMessage(message_id="a1", text="oi", contact=start.contact)],
+        )
+        conversation_log.ensure_conversation(
+            engine,
+            conversation_id=conversation_id,
+            workflow_id=old_id,
+            bot="loja",
+            bot_version=version.version,
+            contact_id="antigo",
+            status="bot",
+        )
+
+        async def greeted():  # type: ignore[no-untyped-def]
+            messages = await stack.http.get(f"/api/conversations/{conversation_id}/messages")
+            return messages.json() if len(messages.json()) >= 3 else None
+
+        await eventually(greeted, "the old conversation at the menu")
+        turn = await stack.http.post("/api/bots/loja/messages", json=say("antigo", "a2", "1"))
+        assert turn.status_code == 200, turn.text
+        assert turn.json()["conversation_id"] == conversation_id
+        assert texts(turn.json()) == ["Qual o seu CPF?"]
+        with pytest.raises(RPCError):
+            await stack.client.get_workflow_handle(conversation_wid("loja", "antigo")).describe()
