@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,6 +17,7 @@ from activities.http_call import call_http
 from activities.omni_queue import OmniActivities
 from activities.webhooks import WebhookSender
 from store.db import open_database
+from transbordo.codec import ring_of
 from transbordo.settings import Settings, get_settings
 from transbordo.temporal import connect
 from workflows.conversation import ConversationWorkflow
@@ -32,10 +34,11 @@ def build_worker(
     **options: Any,
 ) -> Worker:
     """A worker for every workflow and activity of Transbordo on `task_queue`
-    (`options` go to temporalio's Worker, e.g. max_cached_workflows)."""
+    (`options` go to temporalio's Worker, e.g. max_cached_workflows). The worker speaks the
+    client's data converter (payloads encrypted) and reads webhook secrets with its ring."""
     log_activities = ConversationLog(engine)
     omni = OmniActivities(engine)
-    webhooks = WebhookSender(engine)
+    webhooks = WebhookSender(engine, ring_of(client))
     return Worker(
         client,
         task_queue=task_queue,
@@ -62,6 +65,7 @@ async def run_worker(settings: Settings) -> None:
 
 
 def main() -> None:
+    os.umask(0o077)  # files this process creates are private (transbordo/up.py)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         asyncio.run(run_worker(get_settings()))

@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from omni import webhooks
 from store.services import webhook_target
+from transbordo.codec import KeyRing
 
 DELIVERY_TIMEOUT_SECONDS = 10.0
 
@@ -34,14 +35,16 @@ class WebhookEvent(BaseModel):
 
 
 class WebhookSender:
-    """Holds the DB engine (to read the service's current URL and secret)."""
+    """Holds the DB engine (to read the service's current URL and secret) and the key ring
+    the secret is encrypted with in SQL."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, ring: KeyRing) -> None:
         self._engine = engine
+        self._ring = ring
 
     @activity.defn(name="webhook_deliver")
     async def deliver(self, event: WebhookEvent) -> None:
-        target = await asyncio.to_thread(webhook_target, self._engine, event.service_id)
+        target = await asyncio.to_thread(webhook_target, self._engine, event.service_id, self._ring)
         if target is None:  # the webhook was switched off since: nothing to send
             return
         body = json.dumps(

@@ -46,7 +46,7 @@ def create_app(
         lifespan=lifespan,
     )
     from api import errors
-    from api.routes import agent, bots, channel, channel_access, omni, pages, supervisor
+    from api.routes import agent, bots, channel, channel_access, codec, omni, pages, supervisor
 
     for router in (
         channel.router,
@@ -58,6 +58,7 @@ def create_app(
         supervisor.router,
     ):
         app.include_router(router, prefix="/api")
+    codec.install(app, settings)
     pages.install(app)
     errors.install(app)
     return app

@@ -18,14 +18,14 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import Depends, Request, status
+from fastapi import Depends, status
 
 from api import web_sessions
-from api.deps import UNAUTHORIZED, Credentials, EngineDep, SettingsDep
+from api.deps import UNAUTHORIZED, Credentials, EngineDep, KeyRingDep, SettingsDep
 from api.errors import ApiError, ErrorCode
 from store import channel_credentials
 from store.conversations import ConversationRow
-from transbordo.settings import Settings
+from transbordo.codec import KeyRing
 
 
 @dataclass(frozen=True)
@@ -37,27 +37,21 @@ class ChannelClient:
     """The contact a web session speaks for."""
 
 
-def session_key(request: Request, settings: Settings) -> bytes:
-    """The web sessions' signing key, derived once per app from the deployment's key ring."""
-    key: bytes | None = getattr(request.app.state, "session_key", None)
-    if key is None:
-        from transbordo.codec import ensure_key_file
-
-        ring = ensure_key_file(settings.data_dir)
-        key = web_sessions.signing_key(ring.contact_hash_key)
-        request.app.state.session_key = key
-    return key
+def session_key(ring: KeyRing) -> bytes:
+    """The web sessions' signing key, derived from the deployment's key ring (so every replica
+    that shares the ring verifies every session)."""
+    return web_sessions.signing_key(ring.contact_hash_key)
 
 
 def channel_client(
-    request: Request, engine: EngineDep, settings: SettingsDep, credentials: Credentials
+    ring: KeyRingDep, engine: EngineDep, settings: SettingsDep, credentials: Credentials
 ) -> ChannelClient:
     """The channel client behind the request's bearer token; 401 without a valid one."""
     if credentials is None:
         raise UNAUTHORIZED
     token = credentials.credentials
     if token.startswith(web_sessions.PREFIX):
-        session = web_sessions.verify(session_key(request, settings), token)
+        session = web_sessions.verify(session_key(ring), token)
         if session is not None:
             return ChannelClient("web", session.bot, session.contact_id)
     elif token.startswith("tbc_"):

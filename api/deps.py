@@ -13,6 +13,7 @@ from temporalio.client import Client
 from api.errors import ApiError, ErrorCode
 from omni.models import AgentPublic
 from store.agents import agent_by_token
+from transbordo.codec import KeyRing, ring_of
 from transbordo.settings import Settings
 
 bearer = HTTPBearer(auto_error=False)
@@ -31,9 +32,15 @@ def get_client(request: Request) -> Client:
     return request.app.state.temporal
 
 
+def get_ring(request: Request) -> KeyRing:
+    """The key ring of the app's Temporal client (transbordo/codec.py): one ring per process."""
+    return ring_of(request.app.state.temporal)
+
+
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 ClientDep = Annotated[Client, Depends(get_client)]
+KeyRingDep = Annotated[KeyRing, Depends(get_ring)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 UNAUTHORIZED = ApiError(

@@ -162,11 +162,12 @@ async def profile_turn(
 ) -> None:
     """Split a turn: the workflow alone (Update straight to it, no API), and the API path with
     the customer pausing between messages (the previous turn's recording activity is done)."""
+    from transbordo.codec import ring_of
     from workflows.contracts import Contact, CustomerMessage
     from workflows.conversation import ConversationWorkflow
 
     handle = client.get_workflow_handle_for(
-        ConversationWorkflow.run, delivery.workflow_id(BOT, contact)
+        ConversationWorkflow.run, delivery.workflow_id(ring_of(client), BOT, contact)
     )
 
     async def direct(i: int) -> None:

@@ -50,9 +50,11 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from api.usecases import agent_actions  # noqa: E402  (bot_turn put the repository on sys.path)
+from api.usecases.delivery import workflow_id  # noqa: E402
 from store import queue as queue_store  # noqa: E402
 from store.db import open_database  # noqa: E402
 from store.tables import queue_entries, services  # noqa: E402
+from transbordo.codec import ring_of  # noqa: E402
 from transbordo.settings import Settings  # noqa: E402
 from transbordo.stack import dev_server, pydantic_client, running  # noqa: E402
 
@@ -72,6 +74,11 @@ BILLABLE = (
 )
 """History events that Temporal Cloud bills (roughly) as one action each."""
 
+
+
+def _wid(client: Client, contact: str) -> str:
+    """The workflow id of `contact`'s conversation with loja (a keyed hash of the contact)."""
+    return workflow_id(ring_of(client), "loja", contact)
 
 def flow(bot: str, key: str, service: str, *, straight_to_queue: bool = False) -> str:
     """tests/test_handoff.py's flow: greeting, menu, Humano block, back to the menu after the
@@ -252,7 +259,7 @@ async def throughput(
     steps.times.clear()
     seconds = await bounded(n, concurrency, conversation)
     rate = n / seconds
-    handles = [client.get_workflow_handle(f"conversation:loja:h{run_id}-{i}") for i in range(n)]
+    handles = [client.get_workflow_handle(_wid(client, f"h{run_id}-{i}")) for i in range(n)]
     started = time.perf_counter()
     await asyncio.gather(*(h.result() for h in handles))
     drain = time.perf_counter() - started
@@ -287,7 +294,7 @@ async def throughput(
         )
         await bounded(paced, paced, lambda i: conversation(-1000 - i, think))
         paced_handles = [
-            client.get_workflow_handle(f"conversation:loja:h{run_id}-{-1000 - i}")
+            client.get_workflow_handle(_wid(client, f"h{run_id}-{-1000 - i}"))
             for i in range(paced)
         ]
         await asyncio.gather(*(h.result() for h in paced_handles))

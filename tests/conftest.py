@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import open_database
+from transbordo.codec import EncryptionCodec, clear_payloads_json, keyed_hash
 from transbordo.connector_auth import ConnectorAuth
 from transbordo.settings import Settings
 from transbordo.stack import (
@@ -23,6 +25,7 @@ from transbordo.stack import (
     end_open_conversations,
     pydantic_client,
     running,
+    stack_ring,
     time_skipping_server,
 )
 
@@ -42,6 +45,23 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server, with Transbordo's search attributes registered."""
     async with dev_server() as env:
         yield env
+
+
+def conversation_wid(bot: str, contact: str) -> str:
+    """The workflow id of `contact`'s conversation with `bot` (a keyed hash, as in production)."""
+    from api.usecases.delivery import workflow_id
+
+    return workflow_id(stack_ring(), bot, contact)
+
+
+def contact_hash(contact: str) -> str:
+    """What the `ContactId` search attribute holds for `contact` on the test stacks."""
+    return keyed_hash(stack_ring(), contact)
+
+
+def decrypted(data: Any) -> Any:
+    """An exported history (`WorkflowHistory.to_json()` parsed) with its payloads in clear."""
+    return clear_payloads_json(data, EncryptionCodec(stack_ring()))
 
 
 def conversation_handle(env: WorkflowEnvironment, workflow_id: str):  # type: ignore[no-untyped-def]

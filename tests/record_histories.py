@@ -37,14 +37,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.usecases.publishing import publish_source
 from store.db import open_database
+from transbordo.codec import EncryptionCodec, clear_payloads_json
 from transbordo.settings import Settings
+from transbordo.stack import pydantic_client, stack_ring
 from transbordo.temporal import SEARCH_ATTRIBUTES
 from worker import build_worker
 from workflows.contracts import ConversationSnapshot, CustomerMessage
@@ -529,7 +530,7 @@ async def stack(env: WorkflowEnvironment, data_dir: Path) -> AsyncIterator[Recor
         reply_timeout_seconds=10,
     )
     engine = open_database(settings.effective_database_url)
-    client = Client(**{**env.client.config(), "data_converter": pydantic_data_converter})
+    client = pydantic_client(env)
     try:
         with ThreadPoolExecutor(max_workers=8) as executor:
             async with build_worker(client, engine, settings.task_queue, executor):
@@ -548,11 +549,18 @@ async def run_histories(client: Client, workflow_id: str) -> list[str]:
     run_id: str | None = None
     while True:
         history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-        histories.append(history.to_json())
+        histories.append(clear_json(history))
         started = history.events[0].workflow_execution_started_event_attributes
         run_id = started.continued_execution_run_id
         if not run_id:
             return list(reversed(histories))
+
+
+def clear_json(history: WorkflowHistory) -> str:
+    """The history as exported JSON with its payloads decrypted: recorded fixtures stay
+    readable (and replay with any ring, since the codec passes clear payloads through)."""
+    data = clear_payloads_json(json.loads(history.to_json()), EncryptionCodec(stack_ring()))
+    return json.dumps(data, indent=2)
 
 
 def write(out: Path, name: str, histories: list[str]) -> list[Path]:

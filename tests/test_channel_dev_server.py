@@ -15,7 +15,13 @@ from temporalio.client import WorkflowExecutionStatus
 
 from api.app import create_app
 from api.usecases.publishing import publish_source
-from tests.conftest import api_client, pydantic_client, running_stack
+from tests.conftest import (
+    api_client,
+    contact_hash,
+    conversation_wid,
+    pydantic_client,
+    running_stack,
+)
 from tests.live import DEADLINE_SECONDS, Event, eventually, serving, sse_events
 from transbordo.temporal import BOT, CONTACT, STATUS
 from worker import build_worker
@@ -92,8 +98,8 @@ async def test_search_attributes_and_summary_show_the_conversation(dev_env, sett
     client = pydantic_client(dev_env)
     async with running_stack(dev_env, settings, engine, LOJA_YAML) as http:
         turn = (await http.post("/api/bots/loja/messages", json=say(contact, "m1", "oi"))).json()
-        workflow_id = f"conversation:loja:{contact}"
-        query = f'Bot = "loja" AND ContactId = "{contact}"'
+        workflow_id = conversation_wid("loja", contact)
+        query = f'Bot = "loja" AND ContactId = "{contact_hash(contact)}"'
 
         async def listed(status: str) -> Any:
             async for execution in client.list_workflows(query):
@@ -105,10 +111,11 @@ async def test_search_attributes_and_summary_show_the_conversation(dev_env, sett
         running = await eventually(lambda: listed("bot"), "the conversation in visibility")
         assert running.id == workflow_id
         assert running.typed_search_attributes.get(BOT) == "loja"
-        assert running.typed_search_attributes.get(CONTACT) == contact
+        assert running.typed_search_attributes.get(CONTACT) == contact_hash(contact)
         description = await client.get_workflow_handle(workflow_id).describe()
         summary = await description.static_summary()
-        assert summary is not None and contact in summary and "loja" in summary
+        assert summary is not None and contact_hash(contact) in summary and "loja" in summary
+        assert contact not in summary
 
         leave = await http.post(f"/api/conversations/{turn['conversation_id']}/leave")
         assert leave.status_code == 202
@@ -168,5 +175,5 @@ async def test_a_message_is_accepted_without_a_worker_and_answered_later(dev_env
                 assert [m["seq"] for m in final] == list(range(1, len(final) + 1))
 
                 await http.post(f"/api/conversations/{cid}/leave")
-                handle = client.get_workflow_handle(f"conversation:loja:{contact}")
+                handle = client.get_workflow_handle(conversation_wid("loja", contact))
                 await handle.result()

@@ -15,6 +15,7 @@ from api.app import create_app
 from tests.conftest import pydantic_client, running_stack
 from tests.live import DEADLINE_SECONDS, serving
 from tests.test_channel_dev_server import LOJA_YAML
+from transbordo.stack import stack_ring
 
 REPO = Path(__file__).resolve().parents[1]
 BLOCK_TYPES = {"message", "question", "menu", "condition", "set", "http", "human", "end"}
@@ -138,7 +139,7 @@ def test_validate_check_keys_reports_a_key_with_no_live_integration(tmp_path: Pa
 
     url = f"sqlite:///{tmp_path / 'omni.db'}"
     engine = open_database(url)
-    service_store.create_service(engine, ServiceCreate(name="Suporte"))
+    service_store.create_service(engine, ServiceCreate(name="Suporte"), stack_ring())
     key = integration_store.create_integration(
         engine, IntegrationCreate(service="Suporte", bot="loja")
     ).api_key

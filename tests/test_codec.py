@@ -89,3 +89,43 @@ def test_stored_secrets_are_encrypted_and_old_clear_ones_still_read() -> None:
     stored = encrypt_text(ring, "whsec_abc")
     assert "whsec_abc" not in stored and decrypt_text(ring, stored) == "whsec_abc"
     assert decrypt_text(ring, "whsec_legacy") == "whsec_legacy"
+
+
+async def test_the_codec_endpoint_round_trips_for_the_admin_and_the_ui_cookie(admin_api) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import admin_headers
+
+    clear = {
+        "payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "IjUyOTk4MjI0NzI1Ig=="}]
+    }
+    assert (await admin_api.post("/api/codec/encode", json=clear)).status_code == 401
+    sealed = await admin_api.post("/api/codec/encode", json=clear, headers=admin_headers())
+    assert sealed.status_code == 200, sealed.text
+    assert "IjUyOTk4MjI0NzI1Ig==" not in sealed.text
+    # the browser case: the session route sets a cookie the UI sends with credentials
+    session = await admin_api.post("/api/codec/session", headers=admin_headers())
+    assert session.status_code == 204 and "httponly" in session.headers["set-cookie"].lower()
+    opened = await admin_api.post("/api/codec/decode", json=sealed.json())
+    assert opened.status_code == 200, opened.text
+    assert opened.json() == clear
+    admin_api.cookies.clear()
+    assert (await admin_api.post("/api/codec/decode", json=sealed.json())).status_code == 401
+    bad = await admin_api.post("/api/codec/decode", content=b"\xff", headers=admin_headers())
+    assert bad.status_code == 400
+
+
+async def test_only_the_ui_origin_may_call_the_codec_across_origins(admin_api) -> None:  # type: ignore[no-untyped-def]
+    def preflight(origin: str) -> dict[str, str]:
+        return {
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type,x-namespace",
+        }
+
+    ui = await admin_api.options("/api/codec/decode", headers=preflight("http://localhost:8233"))
+    assert ui.status_code == 200
+    assert ui.headers["access-control-allow-origin"] == "http://localhost:8233"
+    assert ui.headers["access-control-allow-credentials"] == "true"
+    other = await admin_api.options("/api/codec/decode", headers=preflight("https://evil.example"))
+    assert "access-control-allow-origin" not in other.headers
+    api = await admin_api.options("/api/omni/services", headers=preflight("http://localhost:8233"))
+    assert "access-control-allow-origin" not in api.headers  # the rest of the API stays same-origin

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from tests.conftest import conversation_handle, running_stack
+from tests.conftest import conversation_handle, conversation_wid, running_stack
 
 pytestmark = pytest.mark.asyncio
 
@@ -80,7 +80,7 @@ async def test_a_conversation_walks_the_flow(time_env, settings, engine):
         assert texts(turn) == ["CPF especial.", "Boleto do CPF 01234567890 enviado. Obrigado!"]
         assert turn["status"] == "ended"
 
-        handle = conversation_handle(time_env, "conversation:loja:5511")
+        handle = conversation_handle(time_env, conversation_wid("loja", "5511"))
         await handle.result()
         conversation_id = turn["conversation_id"]
         info = (await http.get(f"/api/conversations/{conversation_id}")).json()
@@ -118,7 +118,7 @@ async def test_a_replayed_message_id_returns_the_same_answer_and_changes_nothing
         once = (await http.post("/api/bots/loja/messages", json=say("c3", "x2", "1"))).json()
         again = (await http.post("/api/bots/loja/messages", json=say("c3", "x2", "1"))).json()
         assert again["replies"] == once["replies"]
-        handle = conversation_handle(time_env, "conversation:loja:c3")
+        handle = conversation_handle(time_env, conversation_wid("loja", "c3"))
         transcript = await handle.query("transcript", 0)
         customer = [m for m in transcript if m["sender"] == "customer"]
         assert [m["text"] for m in customer] == ["oi", "1"]
@@ -129,7 +129,7 @@ async def test_question_timeout_takes_its_branch(time_env, settings, engine):
         await http.post("/api/bots/loja/messages", json=say("c4", "1", "oi"))
         turn = (await http.post("/api/bots/loja/messages", json=say("c4", "2", "1"))).json()
         assert texts(turn) == ["Qual o seu CPF?"]
-        handle = conversation_handle(time_env, "conversation:loja:c4")
+        handle = conversation_handle(time_env, conversation_wid("loja", "c4"))
         async with time_env.time_skipping_unlocked():  # the test server skips the 300 s wait
             snapshot = await handle.result()
         assert snapshot.status == "ended"
@@ -142,7 +142,7 @@ async def test_question_timeout_takes_its_branch(time_env, settings, engine):
 async def test_long_conversations_continue_as_new_keeping_state(time_env, settings, engine):
     settings.max_messages_per_run = 2
     async with running_stack(time_env, settings, engine, LOJA) as http:
-        handle = conversation_handle(time_env, "conversation:loja:c5")
+        handle = conversation_handle(time_env, conversation_wid("loja", "c5"))
         await http.post("/api/bots/loja/messages", json=say("c5", "1", "oi"))
         first_run = (await handle.describe()).run_id
         for n, text in enumerate(["2", "2", "1"], start=2):
@@ -162,7 +162,7 @@ async def test_leaving_ends_the_conversation(time_env, settings, engine):
         turn = (await http.post("/api/bots/loja/messages", json=say("c6", "1", "oi"))).json()
         left = await http.post(f"/api/conversations/{turn['conversation_id']}/leave")
         assert left.status_code == 202
-        handle = conversation_handle(time_env, "conversation:loja:c6")
+        handle = conversation_handle(time_env, conversation_wid("loja", "c6"))
         assert (await handle.result()).status == "ended"
         assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
         again = (await http.post("/api/bots/loja/messages", json=say("c6", "2", "oi"))).json()
@@ -249,3 +249,62 @@ async def test_bad_requests_get_clear_4xx(time_env, settings, engine):
         assert (await http.get("/api/conversations/nope")).status_code == 401  # no credential
         bad_cursor = await http.get("/api/conversations/nope/messages?after=-1", headers=connector)
         assert bad_cursor.status_code == 422
+
+
+async def test_a_conversation_started_before_the_keyed_hash_keeps_answering(
+    time_env, settings, engine
+):
+    """Its workflow id holds the contact in clear (`conversation:loja:antigo`); the API finds it
+    through the SQL row's workflow_id, not by building the id again."""
+    import uuid
+
+    from temporalio.service import RPCError
+
+    from store import bots as bot_store
+    from store import conversations as conversation_log
+    from tests.conftest import pydantic_client
+    from tests.live import eventually
+    from transbordo.stack import running
+    from workflows.contracts import Contact, ConversationInput, CustomerMessage
+    from workflows.conversation import ConversationWorkflow
+
+    async with running(pydantic_client(time_env), settings, engine, flows=[LOJA]) as stack:
+        version = bot_store.latest(engine, "loja")
+        assert version is not None
+        old_id, conversation_id = "conversation:loja:antigo", uuid.uuid4().hex
+        start = ConversationInput(
+            conversation_id=conversation_id,
+            bot="loja",
+            bot_version=version.version,
+            flow=version.flow,
+            contact=Contact(id="antigo", name="Ana"),
+        )
+        await stack.client.start_workflow(
+            ConversationWorkflow.run,
+            start,
+            id=old_id,
+            task_queue=settings.task_queue,
+            start_signal="deliver",
+            start_signal_args=[CustomerMessage(message_id="a1", text="oi", contact=start.contact)],
+        )
+        conversation_log.ensure_conversation(
+            engine,
+            conversation_id=conversation_id,
+            workflow_id=old_id,
+            bot="loja",
+            bot_version=version.version,
+            contact_id="antigo",
+            status="bot",
+        )
+
+        async def greeted():  # type: ignore[no-untyped-def]
+            messages = await stack.http.get(f"/api/conversations/{conversation_id}/messages")
+            return messages.json() if len(messages.json()) >= 3 else None
+
+        await eventually(greeted, "the old conversation at the menu")
+        turn = await stack.http.post("/api/bots/loja/messages", json=say("antigo", "a2", "1"))
+        assert turn.status_code == 200, turn.text
+        assert turn.json()["conversation_id"] == conversation_id
+        assert texts(turn.json()) == ["Qual o seu CPF?"]
+        with pytest.raises(RPCError):
+            await stack.client.get_workflow_handle(conversation_wid("loja", "antigo")).describe()

@@ -11,6 +11,7 @@ from omni.models import ServiceCreate
 from store import conversations as conversation_log
 from store import voicemails
 from store.services import create_service, delete_service
+from transbordo.stack import stack_ring
 from workflows.contracts import Message, RecordBatch
 
 AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -80,7 +81,7 @@ def test_ensure_conversation_never_overwrites_the_workflows_record(any_engine: s
 
 
 def test_voicemails_are_saved_once_and_outlive_their_service(any_engine: sa.Engine) -> None:
-    service = create_service(any_engine, ServiceCreate(name="Suporte"))
+    service = create_service(any_engine, ServiceCreate(name="Suporte"), stack_ring())
     for _ in range(2):  # a retried activity
         voicemails.save(
             any_engine,

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.conftest import conversation_handle, running_stack
+from tests.conftest import conversation_handle, conversation_wid, running_stack
 from tests.test_handoff import publish, say, setup_omni, texts
 
 pytestmark = pytest.mark.asyncio
@@ -92,7 +92,7 @@ async def test_inactivity_routes_fire_once_per_silence(time_env, settings, engin
         omni = await setup_omni(http)
         await publish(http, flow(omni.key))
         conversation = (await say(http, "quieto", "1", "oi"))["conversation_id"]
-        handle = conversation_handle(time_env, "conversation:loja:quieto")
+        handle = conversation_handle(time_env, conversation_wid("loja", "quieto"))
         async with time_env.time_skipping_unlocked():  # 300 s: a nudge; 900 s: goodbye
             assert (await handle.result()).status == "ended"
         said = await transcript_texts(http, conversation)
@@ -107,7 +107,7 @@ async def test_inactivity_routes_do_not_fire_while_waiting_for_an_agent(time_env
         await say(http, "fila", "fila-1", "oi")
         turn = await say(http, "fila", "fila-2", "atendente")
         assert turn["status"] == "waiting"
-        handle = conversation_handle(time_env, "conversation:loja:fila")
+        handle = conversation_handle(time_env, conversation_wid("loja", "fila"))
         async with time_env.time_skipping_unlocked():
             await asyncio.wait_for(handle.result(), timeout=60)  # abandoned after 2000 s
         said = await transcript_texts(http, turn["conversation_id"])

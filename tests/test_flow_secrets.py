@@ -8,6 +8,7 @@ hold only `${NAME}`.
 from __future__ import annotations
 
 import base64
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 
 from api.usecases.publishing import PublishError, publish_source
 from store.tables import conversations
-from tests.conftest import admin_headers, conversation_handle, running_stack
+from tests.conftest import admin_headers, conversation_handle, decrypted, running_stack
 
 pytestmark = pytest.mark.asyncio
 
@@ -87,7 +88,7 @@ async def test_an_allowed_variable_reaches_the_target_and_is_kept_nowhere(
         with engine.connect() as conn:
             [workflow_id] = conn.scalars(sa.select(conversations.c.workflow_id))
         history = await conversation_handle(time_env, workflow_id).fetch_history()
-        recorded = _decoded(history.to_json())
+        recorded = _decoded(json.dumps(decrypted(json.loads(history.to_json()))))
         assert "FLOW_TEST_CRM_TOKEN" in recorded and TOKEN not in recorded and crm not in recorded
     meta = sa.MetaData()
     with engine.connect() as conn:

@@ -18,7 +18,13 @@ import httpx
 import pytest
 
 from omni import webhooks
-from tests.conftest import admin_headers, conversation_handle, pydantic_client, running_stack
+from tests.conftest import (
+    admin_headers,
+    conversation_handle,
+    conversation_wid,
+    pydantic_client,
+    running_stack,
+)
 from workflows.conversation import ConversationWorkflow
 
 pytestmark = pytest.mark.asyncio
@@ -181,7 +187,7 @@ async def test_handoff_pickup_messages_and_back_to_the_bot(time_env, settings, e
             headers=omni.agent("Ana"),
         )
         assert finished.status_code == 200, finished.text
-        handle = conversation_handle(time_env, "conversation:loja:5511")
+        handle = conversation_handle(time_env, conversation_wid("loja", "5511"))
         snapshot = await handle.query(ConversationWorkflow.snapshot)
         assert snapshot.status == "bot" and snapshot.block == "menu"
         turn = await say(http, "5511", "5511-5", "2")
@@ -225,7 +231,7 @@ async def test_customer_inactivity_abandons_the_queue(time_env, settings, engine
         omni = await setup_omni(http)
         await publish(http, flow(omni.key))
         conversation = (await into_queue(http, "sumido"))["conversation_id"]
-        handle = conversation_handle(time_env, "conversation:loja:sumido")
+        handle = conversation_handle(time_env, conversation_wid("loja", "sumido"))
         async with time_env.time_skipping_unlocked():  # 120 s of abandon_seconds pass
             snapshot = await handle.result()
         assert snapshot.status == "ended"
@@ -249,7 +255,7 @@ async def test_leaving_while_waiting_is_abandonment(time_env, settings, engine):
         conversation = (await into_queue(http, "saiu"))["conversation_id"]
         left = await http.post(f"/api/conversations/{conversation}/leave")
         assert left.status_code == 202
-        handle = conversation_handle(time_env, "conversation:loja:saiu")
+        handle = conversation_handle(time_env, conversation_wid("loja", "saiu"))
         assert (await handle.result()).status == "ended"
         queue = (await http.get("/api/agent/queue", headers=omni.agent("Ana"))).json()
         assert queue == []
@@ -265,7 +271,7 @@ async def test_queue_notifications_arrive_at_their_interval(time_env, settings, 
         )
         await publish(http, flow(omni.key))
         conversation = (await into_queue(http, "espera"))["conversation_id"]
-        handle = conversation_handle(time_env, "conversation:loja:espera")
+        handle = conversation_handle(time_env, conversation_wid("loja", "espera"))
         async with time_env.time_skipping_unlocked():
             snapshot = await handle.result()  # 3 cards at 300/600/900 s, abandoned at 1000 s
         assert snapshot.status == "ended"
@@ -399,7 +405,7 @@ async def test_voicemail_when_no_agent_is_available(time_env, settings, engine):
         assert "Deixe sua mensagem" in texts(turn)[-1]
         await say(http, "recado", "recado-3", "Meu pedido 123 não chegou.")
         await say(http, "recado", "recado-4", "Me liguem, por favor.")
-        handle = conversation_handle(time_env, "conversation:loja:recado")
+        handle = conversation_handle(time_env, conversation_wid("loja", "recado"))
         async with time_env.time_skipping_unlocked():  # the 60 s of "Caixa Postal" pass
             assert (await handle.result()).status == "ended"
         left = await http.get("/api/omni/voicemails?service=Suporte", headers=admin_headers())
@@ -420,7 +426,7 @@ async def test_voicemail_after_the_blocks_max_wait(time_env, settings, engine):
         omni = await setup_omni(http, voicemail_seconds=30, abandon_seconds=10_000)
         await publish(http, flow(omni.key, options="\n    max_wait_seconds: 600"))
         turn = await into_queue(http, "demorou")
-        handle = conversation_handle(time_env, "conversation:loja:demorou")
+        handle = conversation_handle(time_env, conversation_wid("loja", "demorou"))
         async with time_env.time_skipping_unlocked():  # 600 s waiting, then 30 s of voicemail
             assert (await handle.result()).status == "ended"
         transcript = (
@@ -486,7 +492,7 @@ async def test_webhook_events_are_signed_and_redelivered_after_the_receiver_was_
             await http.post(
                 f"{base}/finish", json={"return_to_bot": False}, headers=omni.agent("Ana")
             )
-            handle = conversation_handle(time_env, "conversation:loja:gancho")
+            handle = conversation_handle(time_env, conversation_wid("loja", "gancho"))
             async with time_env.time_skipping_unlocked():  # retry backoff is skipped
                 await handle.result()
     finally:
@@ -611,7 +617,7 @@ async def test_a_worker_killed_in_the_middle_of_a_handoff_loses_nothing(time_env
                 )
                 assert finished.status_code == 200
                 handle = client.get_workflow_handle_for(
-                    ConversationWorkflow.run, "conversation:loja:resiste"
+                    ConversationWorkflow.run, conversation_wid("loja", "resiste")
                 )
                 assert (await handle.result()).status == "ended"
 
@@ -699,7 +705,7 @@ async def test_after_a_transfer_the_queue_cards_are_the_target_services(time_env
         url = f"/api/agent/conversations/{conversation}/transfer"
         moved = await http.post(url, json={"service": "Financeiro"}, headers=omni.agent("Ana"))
         assert moved.status_code == 200, moved.text
-        handle = conversation_handle(time_env, "conversation:loja:cartoes")
+        handle = conversation_handle(time_env, conversation_wid("loja", "cartoes"))
         async with time_env.time_skipping_unlocked():
             snapshot = await handle.result()  # Financeiro: cards at 300/600/900 s, abandoned 1000
         assert snapshot.status == "ended"

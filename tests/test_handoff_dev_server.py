@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import pydantic_client, running_stack
+from tests.conftest import contact_hash, conversation_wid, pydantic_client, running_stack
 from tests.live import eventually
 from tests.test_handoff import flow, into_queue, publish, setup_omni
 
@@ -14,10 +14,15 @@ pytestmark = pytest.mark.asyncio
 async def test_search_attributes_follow_the_handoff(dev_env, settings, engine):
     client = pydantic_client(dev_env)
     contact = f"ops-{settings.task_queue}"
-    workflow_id = f"conversation:loja:{contact}"
+    workflow_id = conversation_wid("loja", contact)
 
     async def listed(query: str):  # type: ignore[no-untyped-def]
-        found = [e.id async for e in client.list_workflows(f'{query} AND ContactId = "{contact}"')]
+        found = [
+            e.id
+            async for e in client.list_workflows(
+                f'{query} AND ContactId = "{contact_hash(contact)}"'
+            )
+        ]
         return found or None
 
     async with running_stack(dev_env, settings, engine) as http:
@@ -32,4 +37,5 @@ async def test_search_attributes_follow_the_handoff(dev_env, settings, engine):
         with_ana = 'ConversationStatus = "in_service" AND Agent = "Ana"'
         assert await eventually(lambda: listed(with_ana), "in service with Ana") == [workflow_id]
         description = await client.get_workflow_handle(workflow_id).describe()
-        assert contact in (await description.static_summary() or "")
+        summary = await description.static_summary() or ""
+        assert contact_hash(contact) in summary and contact not in summary

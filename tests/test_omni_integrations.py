@@ -18,6 +18,7 @@ from store.integrations import (
 )
 from store.services import create_service, delete_service, find_service
 from tests.conftest import admin_headers
+from transbordo.stack import stack_ring
 
 H = admin_headers()
 
@@ -123,7 +124,7 @@ async def test_unknown_integration_is_404(any_admin_api: httpx.AsyncClient) -> N
 
 def test_resolve_integration_rules(any_engine: sa.Engine) -> None:
     for name in ("Suporte", "Vendas", "Financeiro"):
-        create_service(any_engine, ServiceCreate(name=name))
+        create_service(any_engine, ServiceCreate(name=name), stack_ring())
     own = create_integration(any_engine, IntegrationCreate(service="Suporte", bot="loja"))
     create_integration(any_engine, IntegrationCreate(service="Vendas", bot="loja"))
     create_integration(any_engine, IntegrationCreate(service="Financeiro", bot="outro"))
@@ -155,7 +156,7 @@ def test_resolve_integration_rules(any_engine: sa.Engine) -> None:
 
 
 def test_key_warning(any_engine: sa.Engine) -> None:
-    create_service(any_engine, ServiceCreate(name="Suporte"))
+    create_service(any_engine, ServiceCreate(name="Suporte"), stack_ring())
     live = create_integration(any_engine, IntegrationCreate(service="Suporte", bot="loja"))
     assert key_warning(any_engine, "loja", live.api_key) is None
 
@@ -177,7 +178,7 @@ def test_database_allows_one_live_integration_per_bot_and_service(any_engine: sa
 
     from store.tables import integrations
 
-    created = create_service(any_engine, ServiceCreate(name="Suporte"))
+    created = create_service(any_engine, ServiceCreate(name="Suporte"), stack_ring())
     row = {
         "bot": "loja",
         "service_id": created.id,

@@ -12,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from store import services as service_store
-from store.tables import queue_entries
+from store.tables import queue_entries, services
 from tests.conftest import admin_headers
+from transbordo.stack import stack_ring
 
 H = admin_headers()
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
@@ -93,21 +94,45 @@ async def test_create_every_field_and_read_back(
             assert read["webhook"] == {**value, "has_secret": True}
         else:
             assert read[field] == value, field
-    assert service_store.webhook_target(any_engine, created["id"]).secret == secret
+    assert service_store.webhook_target(any_engine, created["id"], stack_ring()).secret == secret
 
     listed = (await any_admin_api.get("/api/omni/services", headers=H)).json()
     assert [s["name"] for s in listed] == ["Suporte", "Vendas"]
     assert secret not in str(listed)
 
 
-async def test_supplied_webhook_secret_is_stored_as_given_and_not_echoed(
+async def test_supplied_webhook_secret_is_kept_encrypted_and_not_echoed(
     any_admin_api: httpx.AsyncClient, any_engine: sa.Engine
 ) -> None:
     webhook = {"enabled": True, "url": "http://10.0.0.5:8080/hook", "secret": SECRET}
     created = await create(any_admin_api, webhook=webhook)
     assert created["webhook"]["secret"] is None and created["webhook"]["has_secret"]
-    target = service_store.webhook_target(any_engine, created["id"])
+    target = service_store.webhook_target(any_engine, created["id"], stack_ring())
     assert target is not None and target.secret == SECRET and target.url == webhook["url"]
+    assert SECRET not in _stored_secret(any_engine, created["id"])
+
+
+async def test_a_webhook_secret_stored_in_clear_before_encryption_still_signs(
+    any_admin_api: httpx.AsyncClient, any_engine: sa.Engine
+) -> None:
+    webhook = {"enabled": True, "url": "http://10.0.0.5:8080/hook", "secret": SECRET}
+    created = await create(any_admin_api, webhook=webhook)
+    with any_engine.begin() as conn:
+        conn.execute(
+            sa.update(services).where(services.c.id == created["id"]).values(webhook_secret=SECRET)
+        )
+    assert service_store.webhook_target(any_engine, created["id"], stack_ring()).secret == SECRET
+    hook = {"enabled": True, "url": "http://10.0.0.5:8080/other"}
+    url = f"/api/omni/services/{created['id']}"
+    assert (await any_admin_api.patch(url, json={"webhook": hook}, headers=H)).status_code == 200
+    assert SECRET not in _stored_secret(any_engine, created["id"])  # encrypted at its next change
+    assert service_store.webhook_target(any_engine, created["id"], stack_ring()).secret == SECRET
+
+
+def _stored_secret(engine: sa.Engine, service_id: str) -> str:
+    with engine.connect() as conn:
+        query = sa.select(services.c.webhook_secret).where(services.c.id == service_id)
+        return str(conn.scalar(query))
 
 
 BAD_FIELDS: list[tuple[str, Any]] = [
@@ -267,15 +292,15 @@ async def test_patch_webhook_generates_once_then_keeps_secret(
     hook["url"] = "https://hooks.example.com/b"
     second = (await any_admin_api.patch(url, json={"webhook": hook}, headers=H)).json()
     assert second["webhook"]["secret"] is None and second["webhook"]["url"].endswith("/b")
-    assert service_store.webhook_target(any_engine, created["id"]).secret == secret
+    assert service_store.webhook_target(any_engine, created["id"], stack_ring()).secret == secret
 
     replaced = {**hook, "secret": SECRET}
     third = (await any_admin_api.patch(url, json={"webhook": replaced}, headers=H)).json()
     assert third["webhook"]["secret"] is None
-    assert service_store.webhook_target(any_engine, created["id"]).secret == SECRET
+    assert service_store.webhook_target(any_engine, created["id"], stack_ring()).secret == SECRET
     off = (await any_admin_api.patch(url, json={"webhook": {"enabled": False}}, headers=H)).json()
     assert off["webhook"] == {"enabled": False, "url": None, "has_secret": True, "secret": None}
-    assert service_store.webhook_target(any_engine, created["id"]) is None
+    assert service_store.webhook_target(any_engine, created["id"], stack_ring()) is None
 
 
 async def test_rename_follows_into_transfer_groups(any_admin_api: httpx.AsyncClient) -> None:

@@ -10,10 +10,11 @@ from omni.models import AgentCreate, ServiceCreate, ServiceMetrics
 from store import queue
 from store.agents import create_agent, set_agent_status
 from store.services import create_service
+from transbordo.stack import stack_ring
 
 
 def staffed(engine):  # type: ignore[no-untyped-def]
-    service = create_service(engine, ServiceCreate(name="Suporte"))
+    service = create_service(engine, ServiceCreate(name="Suporte"), stack_ring())
     agents = []
     for name in ("Ana", "Beto"):
         agent = create_agent(engine, AgentCreate(name=name, services=["Suporte"]))
@@ -67,7 +68,7 @@ def test_capacity_and_status_are_checked(any_engine):
 
 def test_reads_are_typed_entries_of_the_service(any_engine):
     service, (ana, _) = staffed(any_engine)
-    vendas = create_service(any_engine, ServiceCreate(name="Vendas")).id
+    vendas = create_service(any_engine, ServiceCreate(name="Vendas"), stack_ring()).id
     enqueue(any_engine, service, 1, preview="quero ajuda")
     waiting = queue.open_entry(any_engine, "c1")
     assert isinstance(waiting, queue.QueueEntry)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from transbordo.codec import encrypted_converter
+from transbordo.stack import stack_ring
 from workflows.conversation import ConversationWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -35,7 +36,7 @@ def replayer(*workflows: type) -> Replayer:
     return Replayer(
         workflows=list(workflows),
         workflow_runner=workflow_runner(),
-        data_converter=pydantic_data_converter,
+        data_converter=encrypted_converter(stack_ring()),  # clear histories pass through
     )
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from temporalio import workflow
 
-from tests.conftest import pydantic_client, running_stack
+from tests.conftest import contact_hash, conversation_wid, pydantic_client, running_stack
 from transbordo import replay
 from transbordo.settings import Settings
+from transbordo.stack import stack_ring
 from workflows.conversation import ConversationWorkflow
 
 with workflow.unsafe.imports_passed_through():
@@ -115,27 +116,31 @@ async def test_live_conversations_replay_from_the_dev_server(dev_env, settings, 
             assert answer.status_code == 200, answer.text
         body = {"contact_id": "replay-bia", "message_id": "2", "text": "Bia"}
         assert (await http.post("/api/bots/quiz/messages", json=body)).status_code == 200
-        query = 'ContactId = "replay-ana" OR ContactId = "replay-bia"'
+        ana, bia = contact_hash("replay-ana"), contact_hash("replay-bia")
+        query = f'ContactId = "{ana}" OR ContactId = "{bia}"'
         await _visible(client, replay.conversation_query(query, 1), 2)
 
         code, lines = await replayed([], query=query, client=client)
         assert code == 0, lines
         assert sorted(line.split()[1] for line in lines[:-1]) == [
-            "conversation:quiz:replay-ana",
-            "conversation:quiz:replay-bia",
+            *sorted(
+                [conversation_wid("quiz", "replay-ana"), conversation_wid("quiz", "replay-bia")]
+            )
         ]
         assert lines[-1] == "2 ok, 0 failed"
 
         code, lines = await replayed(
-            [], query='ContactId = "replay-ana"', client=client, workflows=[Unpatched]
+            [], query=f'ContactId = "{ana}"', client=client, workflows=[Unpatched]
         )
-        assert code == 1 and lines[0].startswith("FAIL  conversation:quiz:replay-ana run ")
+        ana_wid = conversation_wid("quiz", "replay-ana")
+        assert code == 1 and lines[0].startswith(f"FAIL  {ana_wid} run ")
 
         # The command as ops type it, against the same server, filtered by status.
         env = {
             **os.environ,
             "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
             "TEMPORAL_NAMESPACE": dev_env.client.namespace,
+            **stack_ring().as_environment(),
         }
         done = await asyncio.to_thread(
             subprocess.run,
@@ -145,7 +150,7 @@ async def test_live_conversations_replay_from_the_dev_server(dev_env, settings, 
                 "transbordo",
                 "replay",
                 "--query",
-                'ContactId = "replay-ana" AND ConversationStatus = "bot"',
+                f'ContactId = "{ana}" AND ConversationStatus = "bot"',
                 "--limit",
                 "5",
             ],
@@ -156,7 +161,7 @@ async def test_live_conversations_replay_from_the_dev_server(dev_env, settings, 
             timeout=120,
         )
         assert done.returncode == 0, done.stdout + done.stderr
-        assert done.stdout.splitlines()[0].startswith("ok    conversation:quiz:replay-ana run ")
+        assert done.stdout.splitlines()[0].startswith(f"ok    {ana_wid} run ")
         assert done.stdout.splitlines()[-1] == "1 ok, 0 failed"
 
 

@@ -11,6 +11,7 @@ import os
 import queue
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -271,10 +272,28 @@ def test_up_prints_addresses_answers_stops_and_keeps_conversations(tmp_path: Pat
             assert texts(first)[0] == GREETING
             assert texts(first)[1].startswith(MENU)
             conversation_id = first["conversation_id"]
+            ui = f"http://127.0.0.1:{up.ui_port}"  # the Temporal UI reads payloads through it
+            preflight = http.options(
+                "/api/codec/decode",
+                headers={
+                    "Origin": ui,
+                    "Access-Control-Request-Method": "POST",
+                    "Access-Control-Request-Headers": "authorization,content-type,x-namespace",
+                },
+            )
+            assert preflight.status_code == 200, preflight.text
+            assert preflight.headers["access-control-allow-origin"] == ui
+            assert preflight.headers["access-control-allow-credentials"] == "true"
         after_stop = up.interrupt()
         assert up.process.returncode == 0, up.printed
         assert "stopped" in after_stop
         assert not _group_alive(up.process.pid), "a child of `transbordo up` outlived it"
+    # at rest: the folder is its owner's only, and so is every file in it
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert (data_dir / "keys.json").is_file()
+    for path in data_dir.rglob("*"):
+        expected = 0o700 if path.is_dir() else 0o600
+        assert stat.S_IMODE(path.stat().st_mode) == expected, path
 
     with transbordo_up(data_dir, "admin-secret-1") as up:
         up.wait_for_addresses()

@@ -1,4 +1,4 @@
-"""The `transbordo` command: up, worker, api, validate, schema, chat, test, replay."""
+"""The `transbordo` command: up, worker, api, validate, schema, chat, test, replay, keys."""
 
 from __future__ import annotations
 
@@ -69,6 +69,16 @@ def main(argv: list[str] | None = None) -> int:
         "--hours", type=float, default=24, help="closed conversations this recent (default 24)"
     )
 
+    keys = commands.add_parser("keys", help="encryption keys of the data folder (keys.json)")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    rotate = keys_commands.add_parser(
+        "rotate", help="add a new active key, keep the previous one to read older payloads"
+    )
+    rotate.add_argument("--data-dir", type=Path, help="data folder (default .data)")
+    rotate.add_argument(
+        "--keep", type=int, default=2, help="keys kept, the new one included (default 2)"
+    )
+
     args = parser.parse_args(argv)
     _log_to_console(args.command)
     match args.command:
@@ -100,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             from transbordo import flowtest
 
             _exit(flowtest.main(args.paths, args.name))
+        case "keys":
+            return _rotate_keys(_settings(args), args.keep)
         case "replay":
             from transbordo import replay
 
@@ -149,9 +161,23 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**{k: v for k, v in flags.items() if v is not None})
 
 
+def _rotate_keys(settings: Settings, keep: int) -> int:
+    from transbordo.codec import rotate_key_file
+
+    if settings.encryption_keys is not None:
+        print("TRANSBORDO_ENCRYPTION_KEYS is set: rotate there (docs/architecture.md)")
+        return 1
+    os.umask(0o077)
+    ring = rotate_key_file(settings.data_dir.resolve(), keep=keep)
+    kept = ", ".join(key_id for key_id, _ in ring.keys)
+    print(f"active key {ring.active_id} (kept: {kept}); restart the worker and the API")
+    return 0
+
+
 def _run_api(settings: Settings) -> int:
     import uvicorn
 
+    os.umask(0o077)  # files this process creates are private (transbordo/up.py)
     from api.app import create_app
 
     uvicorn.run(

@@ -10,7 +10,12 @@ each open conversation).
 
 The ring lives in the setting `TRANSBORDO_ENCRYPTION_KEYS` (`id:base64key,...`, first active)
 and `TRANSBORDO_CONTACT_HASH_KEY`, or in `<data dir>/keys.json` (mode 0600), which
-`ensure_key_file` creates on first start.
+`ensure_key_file` creates on first start. `key_ring(settings)` is the one way to get it, and
+`encrypted_converter(ring)` the one data converter every client, worker and replayer uses:
+encryption has no "off". A process's ring travels with its Temporal client (`ring_of`), so the
+API and the worker built on one client hash and encrypt with the same keys.
+
+This module imports no settings at run time: the store (webhook secrets) imports it freely.
 """
 
 from __future__ import annotations
@@ -22,12 +27,24 @@ import json
 import os
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import PayloadCodec
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
+
+if TYPE_CHECKING:
+    from transbordo.settings import Settings
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -80,6 +97,14 @@ class KeyRing:
             pairs.append((key_id, _b64(encoded, key_id)))
         return cls(keys=tuple(pairs), contact_hash_key=_b64(contact_hash_key, "contact hash"))
 
+    def as_environment(self) -> dict[str, str]:
+        """The ring as the settings' environment variables (for a child process)."""
+        keys = ",".join(f"{key_id}:{base64.b64encode(key).decode()}" for key_id, key in self.keys)
+        return {
+            "TRANSBORDO_ENCRYPTION_KEYS": keys,
+            "TRANSBORDO_CONTACT_HASH_KEY": base64.b64encode(self.contact_hash_key).decode(),
+        }
+
     def to_json(self) -> str:
         return json.dumps(
             {
@@ -131,6 +156,49 @@ def rotate_key_file(data_dir: Path, keep: int = 2) -> KeyRing:
     return new
 
 
+def key_ring(settings: Settings) -> KeyRing:
+    """The process's key ring: from the settings when `encryption_keys` is set, else the data
+    folder's `keys.json` (created on first use). Read once per process: a rotated ring is
+    picked up by restarting the worker and the API."""
+    keys = settings.encryption_keys
+    hash_key = settings.contact_hash_key
+    if keys is None:
+        if hash_key is not None:
+            raise KeyRingError("TRANSBORDO_CONTACT_HASH_KEY needs TRANSBORDO_ENCRYPTION_KEYS")
+        return _file_ring(settings.data_dir.resolve())
+    if hash_key is None:
+        raise KeyRingError("TRANSBORDO_ENCRYPTION_KEYS needs TRANSBORDO_CONTACT_HASH_KEY")
+    return _parsed_ring(keys.get_secret_value(), hash_key.get_secret_value())
+
+
+@lru_cache
+def _file_ring(data_dir: Path) -> KeyRing:
+    return ensure_key_file(data_dir)
+
+
+@lru_cache
+def _parsed_ring(keys: str, contact_hash_key: str) -> KeyRing:
+    return KeyRing.parse(keys, contact_hash_key)
+
+
+def encrypted_converter(ring: KeyRing) -> DataConverter:
+    """The pydantic data converter with the ring's codec; failure messages and stack traces
+    are encoded too (a refusal's message may quote what a customer typed)."""
+    return replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(ring),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+def ring_of(client: Client) -> KeyRing:
+    """The ring of a client built with `encrypted_converter`; any other client is a bug."""
+    codec = client.data_converter.payload_codec
+    if not isinstance(codec, EncryptionCodec):
+        raise KeyRingError("this Temporal client does not encrypt: build it with key_ring()")
+    return codec.ring
+
+
 def keyed_hash(ring: KeyRing, value: str) -> str:
     """A stable pseudonym of `value` (a contact id) for workflow ids and search attributes."""
     digest = hmac.new(ring.contact_hash_key, value.encode(), hashlib.sha256).hexdigest()
@@ -144,6 +212,10 @@ class EncryptionCodec(PayloadCodec):
         super().__init__()
         self._ring = ring
         self._ciphers = {key_id: AESGCM(key) for key_id, key in ring.keys}
+
+    @property
+    def ring(self) -> KeyRing:
+        return self._ring
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         key_id = self._ring.active_id
@@ -161,9 +233,10 @@ class EncryptionCodec(PayloadCodec):
         return out
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [self._decode_one(payload) for payload in payloads]
+        return [self.decode_one(payload) for payload in payloads]
 
-    def _decode_one(self, payload: Payload) -> Payload:
+    def decode_one(self, payload: Payload) -> Payload:
+        """One payload in clear (sync: the codec endpoint and tests call it directly)."""
         if payload.metadata.get("encoding") != ENCODING:
             return payload  # written before encryption was on: readable as it is
         key_id = payload.metadata.get(KEY_ID, b"").decode()
@@ -172,6 +245,23 @@ class EncryptionCodec(PayloadCodec):
             raise ValueError(f"payload encrypted with key {key_id!r}, which is not in the ring")
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
         return Payload.FromString(cipher.decrypt(nonce, sealed, key_id.encode()))
+
+
+def clear_payloads_json(data: Any, codec: EncryptionCodec) -> Any:
+    """Protobuf-JSON data (an exported history, a codec request) with every encrypted payload
+    replaced by its clear form: for recorded test histories and for reading an export."""
+    if isinstance(data, list):
+        return [clear_payloads_json(item, codec) for item in data]
+    if not isinstance(data, dict):
+        return data
+    metadata = data.get("metadata")
+    if isinstance(metadata, dict) and metadata.get("encoding") == _ENCODING_B64:
+        clear = codec.decode_one(json_format.ParseDict(data, Payload()))
+        return json_format.MessageToDict(clear)
+    return {key: clear_payloads_json(value, codec) for key, value in data.items()}
+
+
+_ENCODING_B64 = base64.b64encode(ENCODING).decode()
 
 
 def encrypt_text(ring: KeyRing, text: str) -> str:

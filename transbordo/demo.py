@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from transbordo.bot_files import read_bot_files, services_of
+from transbordo.codec import KeyRing
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,11 @@ def kept_demo(data: Path) -> Demo | None:
     return demo
 
 
-def prepare_demo(engine: Engine, flows_dir: Path, data: Path, env: dict[str, str]) -> Demo:
-    """Create the demo's services, integrations and agent; keep its secrets under `data`."""
+def prepare_demo(
+    engine: Engine, flows_dir: Path, data: Path, env: dict[str, str], ring: KeyRing
+) -> Demo:
+    """Create the demo's services, integrations and agent; keep its secrets under `data`
+    (`ring` encrypts what SQL keeps of a service's secrets)."""
     from omni.models import AgentCreate, IntegrationCreate
     from store import agents as agent_store
     from store import integrations as integration_store
@@ -73,7 +77,7 @@ def prepare_demo(engine: Engine, flows_dir: Path, data: Path, env: dict[str, str
         services = services_of(bot_file.flow)
         keys = []
         for service in services:
-            _ensure_service(engine, service)
+            _ensure_service(engine, service, ring)
             body = IntegrationCreate(service=service, bot=bot)
             keys.append(integration_store.create_integration(engine, body).api_key)
         demo.keys[variable] = keys[0]
@@ -90,13 +94,13 @@ def prepare_demo(engine: Engine, flows_dir: Path, data: Path, env: dict[str, str
     return demo
 
 
-def _ensure_service(engine: Engine, name: str) -> None:
+def _ensure_service(engine: Engine, name: str, ring: KeyRing) -> None:
     """The service `name`, created with the defaults unless it exists (a shared database)."""
     from omni.models import ServiceCreate
     from store import services as service_store
 
     if not any(s.name == name for s in service_store.list_services(engine)):
-        service_store.create_service(engine, ServiceCreate(name=name))
+        service_store.create_service(engine, ServiceCreate(name=name), ring)
 
 
 def _free_agent_name(engine: Engine) -> str:

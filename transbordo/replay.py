@@ -18,9 +18,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
+from transbordo.codec import KEY_FILE, KeyRing, encrypted_converter, key_ring
 from transbordo.settings import Settings
 
 WORKFLOW_TYPE = "ConversationWorkflow"
@@ -83,18 +84,31 @@ async def from_temporal(
         yield Labelled(f"{execution.id} run {execution.run_id}", history)
 
 
+def files_converter(settings: Settings) -> DataConverter:
+    """The converter for exported files: the configured ring, or the data folder's; with
+    neither, files can only be clear ones, and a throwaway ring reads them (no key file is
+    created by a replay)."""
+    configured = settings.encryption_keys is not None
+    if configured or (settings.data_dir / KEY_FILE).exists():
+        return encrypted_converter(key_ring(settings))
+    return encrypted_converter(KeyRing.generate())
+
+
 async def replay(
-    histories: AsyncIterator[Labelled], workflows: Sequence[type] | None = None
+    histories: AsyncIterator[Labelled],
+    workflows: Sequence[type] | None = None,
+    converter: DataConverter | None = None,
 ) -> AsyncIterator[Replayed]:
-    """Replay each history with the worker's sandbox and converter; `workflows` defaults to
-    [ConversationWorkflow] (tests pass a changed class registered under the same name)."""
+    """Replay each history with the worker's sandbox and `converter` (the one that encrypted
+    it); `workflows` defaults to [ConversationWorkflow] (tests pass a changed class
+    registered under the same name)."""
     from workflows.conversation import ConversationWorkflow
     from workflows.sandbox import workflow_runner
 
     replayer = Replayer(
         workflows=list(workflows or [ConversationWorkflow]),
         workflow_runner=workflow_runner(),
-        data_converter=pydantic_data_converter,
+        data_converter=converter or encrypted_converter(KeyRing.generate()),
     )
     labels: dict[tuple[str, str], Labelled] = {}
 
@@ -130,14 +144,16 @@ async def run(
             echo(f"no such file: {missing[0]}")
             return 1
         source = from_files(files)
+        converter = files_converter(settings)
     else:
         if client is None:
             from transbordo.temporal import connect
 
             client = await connect(settings)
         source = from_temporal(client, query, limit, hours)
+        converter = client.data_converter
     count = failed = 0
-    async for result in replay(source, workflows):
+    async for result in replay(source, workflows, converter):
         echo(result.line())
         count += 1
         failed += not result.ok

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     """Environment variables flows may read as ${NAME} (`*` wildcards); see docs/flows.md."""
     web_session_seconds: int = Field(default=24 * 3600, ge=60)
     """How long a web chat session lasts (the browser asks for a new one after)."""
+    encryption_keys: SecretStr | None = None
+    """Payload and secret encryption keys, `id:base64key,...` (32-byte keys, the first is
+    active); unset: `<data_dir>/keys.json`, created on first start. See docs/architecture.md."""
+    contact_hash_key: SecretStr | None = None
+    """Base64 key (>= 32 bytes) of the contact id's keyed hash; set with `encryption_keys`."""
+    ui_origins: list[str] | None = None
+    """Origins allowed to call the codec endpoint (the Temporal UI); default: the local UI."""
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     temporal_port: int = 7233
@@ -51,6 +58,11 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         """SQLite file under the data folder unless DATABASE_URL says otherwise."""
         return self.database_url or f"sqlite:///{self.data_dir / 'transbordo.db'}"
+
+    @property
+    def effective_ui_origins(self) -> list[str]:
+        port = self.temporal_ui_port
+        return self.ui_origins or [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
 
     @property
     def effective_temporal_address(self) -> str:

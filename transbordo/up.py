@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from transbordo.codec import KeyRing, key_ring
 from transbordo.demo import Demo, keep_secret, kept_demo, prepare_demo
 from transbordo.handoff_check import unavailable_handoffs
 from transbordo.settings import Settings
@@ -62,11 +63,12 @@ def run_up(settings: Settings, *, demo: bool = True) -> int:
     unless `demo` is False, first prepare the demo (transbordo/demo.py)."""
     data = settings.data_dir.resolve()
     fresh = not data.exists() or not any(data.iterdir())
-    data.mkdir(parents=True, exist_ok=True)
+    _private_data_folder(data)
     _log_to(data / "up.log")
     token = settings.admin_token or _kept_admin_token(data)
+    ring = key_ring(settings)  # keys.json on first start, before any child reads it
     env = _child_env(settings, data, token)
-    prepared, warnings = _prepare(settings, data, env, demo=demo and fresh)
+    prepared, warnings = _prepare(settings, data, env, ring, demo=demo and fresh)
     children: list[Child] = []
     if settings.temporal_address is None:
         children.append(_dev_server(settings, data, env))
@@ -134,14 +136,14 @@ def _print_welcome(
 
 
 def _prepare(
-    settings: Settings, data: Path, env: dict[str, str], *, demo: bool
+    settings: Settings, data: Path, env: dict[str, str], ring: KeyRing, *, demo: bool
 ) -> tuple[Demo | None, list[str]]:
     """Migrate, prepare the demo (or take the kept one), give its keys to the children's
     environment, and find the bots whose Humano blocks will be unavailable."""
     engine = _migrated(settings)
     try:
         flows = settings.flows_dir.resolve()
-        prepared = prepare_demo(engine, flows, data, env) if demo else kept_demo(data)
+        prepared = prepare_demo(engine, flows, data, env, ring) if demo else kept_demo(data)
         for name, value in (prepared.keys if prepared else {}).items():
             env.setdefault(name, value)
         return prepared, unavailable_handoffs(engine, flows, env)
@@ -168,6 +170,7 @@ def _dev_server(settings: Settings, data: Path, env: dict[str, str]) -> Child:
         "--ui-port", str(settings.temporal_ui_port),
         "--namespace", settings.temporal_namespace,
         "--log-level", "warn",
+        "--ui-codec-endpoint", f"http://127.0.0.1:{settings.api_port}/api/codec",
     ]  # fmt: skip
     for key in SEARCH_ATTRIBUTES:
         command += ["--search-attribute", f"{key.name}=Keyword"]
@@ -182,6 +185,7 @@ def _child_env(settings: Settings, data: Path, token: str) -> dict[str, str]:
             "TRANSBORDO_ADMIN_TOKEN": token,
             "TRANSBORDO_API_HOST": settings.api_host,
             "TRANSBORDO_API_PORT": str(settings.api_port),
+            "TRANSBORDO_TEMPORAL_UI_PORT": str(settings.temporal_ui_port),
             "TRANSBORDO_FLOWS_DIR": str(settings.flows_dir.resolve()),
             "TRANSBORDO_TASK_QUEUE": settings.task_queue,
             "TEMPORAL_ADDRESS": settings.effective_temporal_address,
@@ -198,6 +202,18 @@ def _migrated(settings: Settings) -> Engine:
     from store.db import open_database
 
     return open_database(settings.effective_database_url)
+
+
+def _private_data_folder(data: Path) -> None:
+    """The data folder holds keys, tokens, the SQLite and Temporal databases and logs: only
+    its owner may read it. Files created from now on (here and in the children, which
+    inherit the umask) are 0600; a folder made by an older version is tightened too."""
+    os.umask(0o077)
+    data.mkdir(parents=True, exist_ok=True)
+    data.chmod(0o700)
+    for path in data.rglob("*"):
+        if not path.is_symlink():
+            path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 def _log_to(path: Path) -> None:

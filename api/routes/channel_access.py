@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
 from api import web_sessions
 from api.channel_auth import session_key
-from api.deps import EngineDep, SettingsDep, require_admin
+from api.deps import EngineDep, KeyRingDep, SettingsDep, require_admin
 from api.errors import ApiError, ErrorCode
 from api.models.channel import (
     ChannelCredentialCreate,
@@ -61,7 +61,7 @@ def revoke_credential(bot: str, credential_id: str, engine: EngineDep) -> Respon
     "/bots/{bot}/web-sessions", status_code=status.HTTP_201_CREATED, response_model=WebSessionPublic
 )
 def open_web_session(
-    bot: str, request: Request, engine: EngineDep, settings: SettingsDep
+    bot: str, ring: KeyRingDep, engine: EngineDep, settings: SettingsDep
 ) -> WebSessionPublic:
     """A browser's session with a bot whose flow enables `channels.web`; the server picks the
     contact id. Unknown bots and bots without a web channel answer the same 404."""
@@ -73,7 +73,7 @@ def open_web_session(
             ErrorCode.NO_WEB_CHAT,
         )
     token, session = web_sessions.issue(
-        session_key(request, settings), bot, timedelta(seconds=settings.web_session_seconds)
+        session_key(ring), bot, timedelta(seconds=settings.web_session_seconds)
     )
     return WebSessionPublic(
         token=token, contact_id=session.contact_id, expires_at=session.expires_at

@@ -31,6 +31,7 @@ from temporalio.service import RPCError
 from api.models.channel import MessageIn, TurnPublic, public_message, public_row
 from store import bots as bot_store
 from store import conversations as conversation_log
+from transbordo.codec import KeyRing, keyed_hash, ring_of
 from transbordo.settings import Settings
 from workflows.contracts import Contact, ConversationInput, CustomerMessage, TurnReply
 from workflows.conversation import ConversationWorkflow
@@ -59,8 +60,11 @@ class Delivery:
     """True when no worker answered in time: the message is stored, the replies come later."""
 
 
-def workflow_id(bot: str, contact_id: str) -> str:
-    return f"conversation:{bot}:{contact_id}"
+def workflow_id(ring: KeyRing, bot: str, contact_id: str) -> str:
+    """The conversation's workflow id: Temporal indexes it in clear, so it carries a keyed
+    hash of the contact id, never the id (transbordo/codec.py). Conversations started before
+    keep their old id: they are reached through their SQL row's `workflow_id`."""
+    return f"conversation:{bot}:{keyed_hash(ring, contact_id)}"
 
 
 async def send(
@@ -71,14 +75,18 @@ async def send(
     if recorded is not None:
         conversation, replies = recorded
         return Delivery(_turn(conversation.id, conversation.status, replies), accepted_only=False)
-    wid = workflow_id(bot, _contact_id(body))
+    ring = ring_of(client)
+    wid = workflow_id(ring, bot, _contact_id(body))
     message = CustomerMessage(message_id=body.message_id, text=body.text, contact=_contact(body))
     no_worker = False
     if open_conversation is not None:
         try:
-            delivered = await _to_open_conversation(client, settings, wid, message)
-        except _NoWorker:
+            delivered = await _to_open_conversation(
+                client, settings, open_conversation.workflow_id, message
+            )
+        except _NoWorker:  # handed over by signal to the conversation that is open
             delivered, no_worker = None, True
+            wid = open_conversation.workflow_id
         if delivered is not None:
             return delivered
     version = await asyncio.to_thread(bot_store.latest, engine, bot)
@@ -94,7 +102,7 @@ async def send(
         contact=contact,
         max_updates_per_run=settings.max_messages_per_run,
     )
-    start_options = _start_options(settings, wid, start_input)
+    start_options = _start_options(settings, wid, start_input, keyed_hash(ring, contact.id))
     if no_worker:
         return await _accept_durably(client, start_input, message, start_options, engine)
     for attempt in range(2):
@@ -134,8 +142,11 @@ async def send(
     raise MessageRejected("the conversation is ending; send the message again")
 
 
-def _start_options(settings: Settings, wid: str, start: ConversationInput) -> dict[str, Any]:
-    """How a conversation workflow starts: id, queue, search attributes and summary for ops."""
+def _start_options(
+    settings: Settings, wid: str, start: ConversationInput, contact_hash: str
+) -> dict[str, Any]:
+    """How a conversation workflow starts: id, queue, search attributes and summary for ops.
+    What Temporal shows or indexes names the contact by its keyed hash only."""
     return {
         "id": wid,
         "task_queue": settings.task_queue,
@@ -143,12 +154,12 @@ def _start_options(settings: Settings, wid: str, start: ConversationInput) -> di
         "search_attributes": TypedSearchAttributes(
             [
                 SearchAttributePair(BOT, start.bot),
-                SearchAttributePair(CONTACT, start.contact.id),
+                SearchAttributePair(CONTACT, contact_hash),
                 SearchAttributePair(STATUS, "bot"),
             ]
         ),
         "static_summary": (
-            f"Conversation with {start.contact.id} on bot {start.bot} v{start.bot_version}"
+            f"Conversation with contact {contact_hash} on bot {start.bot} v{start.bot_version}"
         ),
     }
 
