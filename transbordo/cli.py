@@ -49,18 +49,18 @@ def main(argv: list[str] | None = None) -> int:
     test.add_argument("paths", nargs="+", type=Path, help="test files or folders (flows/)")
     test.add_argument("-k", dest="name", default=None, help="only tests whose name contains this")
 
-    replay = commands.add_parser(
+    replaying = commands.add_parser(
         "replay", help="replay conversation histories against this code (non-determinism check)"
     )
-    replay.add_argument("files", nargs="*", type=Path, help="exported history JSON files")
-    replay.add_argument(
+    replaying.add_argument("files", nargs="*", type=Path, help="exported history JSON files")
+    replaying.add_argument(
         "--query",
         default=None,
         help="a visibility filter added to the default (conversations running or closed within"
         " --hours), e.g. 'ConversationStatus = \"waiting\"'",
     )
-    replay.add_argument("--limit", type=int, default=100, help="histories at most (default 100)")
-    replay.add_argument(
+    replaying.add_argument("--limit", type=int, default=100, help="histories at most (default 100)")
+    replaying.add_argument(
         "--hours", type=float, default=24, help="closed conversations this recent (default 24)"
     )
 
