@@ -20,15 +20,18 @@ bearer = HTTPBearer(auto_error=False)
 
 def app_settings(request: Request) -> Settings:
     """The settings `create_app` was given (not read again from the environment)."""
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_engine(request: Request) -> Engine:
-    return request.app.state.engine
+    engine: Engine = request.app.state.engine
+    return engine
 
 
 def get_client(request: Request) -> Client:
-    return request.app.state.temporal
+    client: Client = request.app.state.temporal
+    return client
 
 
 SettingsDep = Annotated[Settings, Depends(app_settings)]

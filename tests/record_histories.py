@@ -45,10 +45,10 @@ from api.app import create_app
 from api.usecases.publishing import publish_source
 from store.db import open_database
 from transbordo.settings import Settings
-from transbordo.temporal import SEARCH_ATTRIBUTES
 from worker import build_worker
 from workflows.contracts import ConversationSnapshot, CustomerMessage
 from workflows.conversation import ConversationWorkflow
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 log = logging.getLogger("record_histories")
 

@@ -17,9 +17,9 @@ from api.app import create_app
 from api.usecases.publishing import publish_source
 from tests.conftest import api_client, pydantic_client, running_stack
 from tests.live import DEADLINE_SECONDS, Event, eventually, serving, sse_events
-from transbordo.temporal import BOT, CONTACT, STATUS
 from worker import build_worker
 from workflows.conversation import ConversationWorkflow
+from workflows.search_attributes import BOT, CONTACT, STATUS
 
 pytestmark = pytest.mark.asyncio
 

@@ -8,9 +8,12 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from transbordo.settings import Settings
+
+if TYPE_CHECKING:  # the commands import what they use when they run
+    from bots.models import BotFlow
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,7 +201,7 @@ def _validation_env(paths: list[Path]) -> dict[str, str]:
     return env
 
 
-def _unset_key_warning(file: Path, flow) -> bool:  # type: ignore[no-untyped-def]
+def _unset_key_warning(file: Path, flow: BotFlow) -> bool:
     from api.usecases.publishing import UNSET_KEY_PREFIX
 
     key = flow.human_service.omni_key if flow.human_service else ""
@@ -212,7 +215,7 @@ def _unset_key_warning(file: Path, flow) -> bool:  # type: ignore[no-untyped-def
     return True
 
 
-def _check_key(file: Path, flow) -> int:  # type: ignore[no-untyped-def]
+def _check_key(file: Path, flow: BotFlow) -> int:
     from store.db import open_database
     from store.integrations import key_warning
 

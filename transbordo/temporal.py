@@ -6,14 +6,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from transbordo.settings import Settings
-from workflows.search_attributes import (  # noqa: F401 - re-exported
-    AGENT,
-    BOT,
-    CONTACT,
-    SEARCH_ATTRIBUTES,
-    SERVICE,
-    STATUS,
-)
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 
 async def connect(settings: Settings) -> Client:

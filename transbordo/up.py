@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from transbordo.demo import Demo, keep_secret, kept_demo, prepare_demo
 from transbordo.handoff_check import unavailable_handoffs
 from transbordo.settings import Settings
-from transbordo.temporal import SEARCH_ATTRIBUTES
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 RESTART_DELAY_SECONDS = 1.0
 STARTUP_TIMEOUT_SECONDS = 60.0
