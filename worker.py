@@ -16,8 +16,8 @@ from activities.conversation_log import ConversationLog
 from activities.http_call import call_http
 from activities.omni_queue import OmniActivities
 from activities.webhooks import WebhookSender
+from encryption.codec import ring_of
 from store.db import open_database
-from transbordo.codec import ring_of
 from transbordo.settings import Settings, get_settings
 from transbordo.temporal import connect
 from workflows.conversation import ConversationWorkflow

@@ -18,9 +18,9 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from encryption.codec import KeyRing
 from omni import webhooks
 from store.services import webhook_target
-from transbordo.codec import KeyRing
 
 DELIVERY_TIMEOUT_SECONDS = 10.0
 

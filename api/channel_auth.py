@@ -23,9 +23,9 @@ from fastapi import Depends, status
 from api import web_sessions
 from api.deps import UNAUTHORIZED, Credentials, EngineDep, KeyRingDep, SettingsDep
 from api.errors import ApiError, ErrorCode
+from encryption.codec import KeyRing
 from store import channel_credentials
 from store.conversations import ConversationRow
-from transbordo.codec import KeyRing
 
 
 @dataclass(frozen=True)

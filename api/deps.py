@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api.errors import ApiError, ErrorCode
+from encryption.codec import KeyRing, ring_of
 from omni.models import AgentPublic
 from store.agents import agent_by_token
-from transbordo.codec import KeyRing, ring_of
 from transbordo.settings import Settings
 
 bearer = HTTPBearer(auto_error=False)
@@ -21,19 +21,22 @@ bearer = HTTPBearer(auto_error=False)
 
 def app_settings(request: Request) -> Settings:
     """The settings `create_app` was given (not read again from the environment)."""
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_engine(request: Request) -> Engine:
-    return request.app.state.engine
+    engine: Engine = request.app.state.engine
+    return engine
 
 
 def get_client(request: Request) -> Client:
-    return request.app.state.temporal
+    client: Client = request.app.state.temporal
+    return client
 
 
 def get_ring(request: Request) -> KeyRing:
-    """The key ring of the app's Temporal client (transbordo/codec.py): one ring per process."""
+    """The key ring of the app's Temporal client (encryption/codec.py): one ring per process."""
     return ring_of(request.app.state.temporal)
 
 

@@ -38,7 +38,7 @@ class RateLimiter:
 
     def __init__(self, storage_uri: str, rules: dict[str, str]) -> None:
         uri = storage_uri if storage_uri.startswith("async+") else f"async+{storage_uri}"
-        self._limiter = MovingWindowRateLimiter(storage_from_string(uri))  # type: ignore[arg-type]
+        self._limiter = MovingWindowRateLimiter(storage_from_string(uri))
         self._rules = {name: Rule(name, parse(text)) for name, text in rules.items()}
 
     async def hit(self, rule: str, key: str) -> None:

@@ -162,7 +162,7 @@ async def profile_turn(
 ) -> None:
     """Split a turn: the workflow alone (Update straight to it, no API), and the API path with
     the customer pausing between messages (the previous turn's recording activity is done)."""
-    from transbordo.codec import ring_of
+    from encryption.codec import ring_of
     from workflows.contracts import Contact, CustomerMessage
     from workflows.conversation import ConversationWorkflow
 

@@ -7,7 +7,7 @@ not in the middle of a customer's conversation.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -15,7 +15,6 @@ from bots.schedule import Schedule
 
 HumanOutcome = Literal["finished", "closed", "no_agents", "abandoned", "voicemail", "unavailable"]
 """Every way a Humano block can end; each may be routed with ``on:``."""
-HUMAN_OUTCOMES: tuple[str, ...] = get_args(HumanOutcome)
 
 RESERVED_VARIABLES = frozenset({"contact", "agent", "next_opening", "bot", "conversation"})
 """Template names the runtime provides; ``save_as`` may not shadow them."""

@@ -25,8 +25,10 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
+from jinja2.environment import Template, TemplateExpression
+from jinja2.exceptions import SecurityError
 from jinja2.filters import FILTERS
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
 MAX_SOURCE = 16 * 1024
@@ -170,7 +172,13 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         self.globals["range"] = _bounded_range
         self.filters.update(_BOUNDED_FILTERS)
 
-    def _generate(self, source, name, filename, defer_init=False):  # type: ignore[no-untyped-def]
+    def _generate(
+        self,
+        source: nodes.Template,
+        name: str | None,
+        filename: str | None,
+        defer_init: bool = False,
+    ) -> str:
         return super()._generate(_Bounded().visit(source), name, filename, defer_init)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
@@ -247,13 +255,13 @@ _env = BoundedEnvironment(
 
 
 @lru_cache(maxsize=2048)
-def _template(source: str):  # type: ignore[no-untyped-def]
+def _template(source: str) -> Template:
     _check_source(source)
     return _env.from_string(source)
 
 
 @lru_cache(maxsize=2048)
-def _expression(source: str):  # type: ignore[no-untyped-def]
+def _expression(source: str) -> TemplateExpression:
     _check_source(source)
     return _env.compile_expression(source, undefined_to_none=True)
 

@@ -19,6 +19,7 @@ from typing import Any, get_args
 from pydantic import TypeAdapter, ValidationError
 
 from bots.errors import FlowIssue
+from bots.graph import shortest_cycle, strongly_connected
 from bots.models import (
     RESERVED_VARIABLES,
     Block,
@@ -261,7 +262,7 @@ class _Rules:
             first = component[0]
             if len(component) == 1 and first not in edges[first]:
                 continue  # a single block that does not go to itself is no loop
-            cycle = " → ".join(_cycle(edges, first, set(component)))
+            cycle = " → ".join(shortest_cycle(edges, first, set(component)))
             self.report(
                 ("blocks", first),
                 f"the loop {cycle} never waits for the customer "
@@ -287,15 +288,7 @@ class _Rules:
             if error:
                 self.report((*base, "pattern"), error)
         if isinstance(block, MenuBlock):
-            labels: dict[str, int] = {}
-            for index, option in enumerate(block.options):
-                label = normalize(option.label)
-                if label in labels:
-                    self.report(
-                        (*base, "options", index, "label"),
-                        f"the same label as options[{labels[label]}]",
-                    )
-                labels.setdefault(label, index)
+            self.menu_labels(base, block)
         if isinstance(block, HumanBlock) and not self.parts.has_human_service:
             self.report(
                 base,
@@ -303,6 +296,18 @@ class _Rules:
                 "(add human_service with platform and omni_key)",
                 key=True,
             )
+
+    def menu_labels(self, base: Path, block: MenuBlock) -> None:
+        """Two options of one menu must not read the same once normalized."""
+        labels: dict[str, int] = {}
+        for index, option in enumerate(block.options):
+            label = normalize(option.label)
+            if label in labels:
+                self.report(
+                    (*base, "options", index, "label"),
+                    f"the same label as options[{labels[label]}]",
+                )
+            labels.setdefault(label, index)
 
     def escape_routes(self) -> None:
         routes = self.parts.escape_routes
@@ -328,71 +333,6 @@ class _Rules:
 def _reserved(name: str) -> str:
     names = ", ".join(sorted(RESERVED_VARIABLES))
     return f"{name!r} is a name the runtime provides and cannot be saved to (reserved: {names})"
-
-
-def strongly_connected(edges: dict[str, list[str]]) -> list[list[str]]:
-    """Tarjan's strongly connected components, iteratively (no recursion limit).
-
-    ``edges`` lists every node as a key, in file order; each component comes back with its
-    nodes in that order.
-    """
-    order = {name: i for i, name in enumerate(edges)}
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    components: list[list[str]] = []
-    for root in edges:
-        if root in index:
-            continue
-        work = [(root, iter(edges[root]))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            name, targets = work[-1]
-            target = next(targets, None)
-            if target is not None:
-                if target not in index:
-                    index[target] = low[target] = len(index)
-                    stack.append(target)
-                    on_stack.add(target)
-                    work.append((target, iter(edges[target])))
-                elif target in on_stack:
-                    low[name] = min(low[name], index[target])
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[name])
-            if low[name] == index[name]:
-                component: list[str] = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == name:
-                        break
-                components.append(sorted(component, key=order.__getitem__))
-    return components
-
-
-def _cycle(edges: dict[str, list[str]], start: str, within: set[str]) -> list[str]:
-    """A shortest path start → ... → start inside one strongly connected component."""
-    parent: dict[str, str] = {}
-    queue = deque([start])
-    while queue:
-        name = queue.popleft()
-        for target in edges[name]:
-            if target == start:
-                path = [name]
-                while path[-1] != start:
-                    path.append(parent[path[-1]])
-                return [*reversed(path), start]
-            if target in within and target not in parent:
-                parent[target] = name
-                queue.append(target)
-    return [start]  # pragma: no cover - callers pass a block on a cycle
 
 
 def check_rules(data: dict[str, Any], locator: Locator) -> list[FlowIssue]:

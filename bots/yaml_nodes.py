@@ -15,15 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.resolver import Resolver
 from yaml.tokens import ScalarToken
-
-try:
-    from yaml.cyaml import CParser
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    CParser = None
 
 from bots.errors import FlowIssue
 
@@ -79,7 +72,7 @@ class Yaml12Loader(yaml.SafeLoader):
             chunks.append(self.prefix(length))
             self.forward(length)
             end_mark = self.get_mark()
-            spaces = self.scan_plain_spaces(indent, start_mark)
+            spaces = self.scan_plain_spaces(indent, start_mark) or []
             if not spaces or self.peek() == "#" or (not self.flow_level and self.column < indent):
                 break
         return ScalarToken("".join(chunks), True, start_mark, end_mark)
@@ -107,10 +100,12 @@ class TooLarge(Exception):
         self.node = node
 
 
-class _CYaml12Loader(CParser or object, SafeConstructor, Resolver):  # type: ignore[misc]
-    """libyaml's parser (about ten times faster) with the YAML 1.2 resolvers above."""
+if yaml.__with_libyaml__:
 
-    yaml_implicit_resolvers = Yaml12Loader.yaml_implicit_resolvers
+    class _CYaml12Loader(yaml.CSafeLoader):
+        """libyaml's parser (about ten times faster) with the YAML 1.2 resolvers above."""
+
+        yaml_implicit_resolvers = Yaml12Loader.yaml_implicit_resolvers
 
 
 def compose(source: str) -> Node | None:
@@ -119,7 +114,7 @@ def compose(source: str) -> Node | None:
     libyaml composes when it is installed; a text it refuses is composed again by the pure
     Python loader, whose errors (tabs, a second document, ...) are the ones we explain.
     """
-    if CParser is not None:
+    if yaml.__with_libyaml__:
         fast = _CYaml12Loader(source)
         try:
             return fast.get_single_node()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -89,5 +90,5 @@ def bot_of_token(engine: Engine, token: str) -> str | None:
     return str(row.bot)
 
 
-def _public_columns() -> list[sa.Column]:  # type: ignore[type-arg]
+def _public_columns() -> list[sa.Column[Any]]:
     return [table.c[name] for name in ChannelCredential.__dataclass_fields__]

@@ -1,7 +1,7 @@
 """Omni services in SQL ("Novo Serviço"): their settings, transfer groups and webhooks.
 
 Every function runs in one transaction and raises the errors of :mod:`omni.errors`; the API maps
-them to HTTP. Webhook secrets are kept encrypted with the key ring (`transbordo.codec`), since
+them to HTTP. Webhook secrets are kept encrypted with the key ring (`encryption.codec`), since
 the worker signs with them and so needs them back; a generated one is returned once, by the
 request that made it. The ring is passed in by the caller that owns it (the API app, the
 worker), not read from settings here: the store knows SQL, not where keys come from. Secrets
@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from encryption.codec import KeyRing, decrypt_text, encrypt_text
 from omni import keys
 from omni.errors import Conflict, InvalidReference, NotFound
 from omni.models import (
@@ -39,7 +40,6 @@ from store.tables import (
     service_transfer_targets,
     services,
 )
-from transbordo.codec import KeyRing, decrypt_text, encrypt_text
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from encryption.codec import EncryptionCodec, clear_payloads_json, keyed_hash
 from store.db import open_database
-from transbordo.codec import EncryptionCodec, clear_payloads_json, keyed_hash
 from transbordo.connector_auth import ConnectorAuth
 from transbordo.settings import Settings
 from transbordo.stack import (

@@ -1,10 +1,11 @@
 """Record histories of real conversations for the replay tests: `python -m tests.record_histories`.
 
-Starts the real Temporal dev server, the worker and the API (over ASGI) on a temporary SQLite
-database, drives a few conversations through the HTTP API, then writes the history of every
-workflow run to ``tests/histories/<name>.json`` (a conversation that continued as new gives one
-file per run: ``<name>.run1.json``, ``<name>.run2.json``, ...). ``tests/test_replay.py`` replays
-them against the current workflow code, so a change that breaks running conversations fails CI.
+Starts the in-process stack of `transbordo.stack` (the real Temporal dev server, the worker and the
+API over ASGI) on a temporary SQLite database, drives a few conversations through the HTTP API, then
+writes the history of every workflow run to ``tests/histories/<name>.json`` (a conversation that
+continued as new gives one file per run: ``<name>.run1.json``, ``<name>.run2.json``, ...).
+``tests/test_replay.py`` replays them against the current workflow code, so a change that breaks
+running conversations fails CI.
 
 Re-record only on purpose: the point of the files is that they were made by older code. To
 record from a commit while the work tree is being edited, run the script from an export of that
@@ -23,31 +24,24 @@ import asyncio
 import json
 import logging
 import os
-import shutil
 import sys
 import tempfile
 import threading
 import traceback
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
-from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
-from api.usecases.publishing import publish_source
+from encryption.codec import EncryptionCodec, clear_payloads_json
 from store.db import open_database
-from transbordo.codec import EncryptionCodec, clear_payloads_json
 from transbordo.settings import Settings
-from transbordo.stack import pydantic_client, stack_ring
-from transbordo.temporal import SEARCH_ATTRIBUTES
-from worker import build_worker
+from transbordo.stack import dev_server, pydantic_client, running, stack_ring
 from workflows.contracts import ConversationSnapshot, CustomerMessage
 from workflows.conversation import ConversationWorkflow
 
@@ -520,29 +514,6 @@ def backend() -> Iterator[tuple[str, str]]:
         server.server_close()
 
 
-@asynccontextmanager
-async def stack(env: WorkflowEnvironment, data_dir: Path) -> AsyncIterator[Recorder]:
-    settings = Settings(
-        data_dir=data_dir,
-        admin_token="record-histories",
-        task_queue=f"record-{uuid.uuid4().hex[:8]}",
-        flows_dir=data_dir / "no-flows",
-        reply_timeout_seconds=10,
-    )
-    engine = open_database(settings.effective_database_url)
-    client = pydantic_client(env)
-    try:
-        with ThreadPoolExecutor(max_workers=8) as executor:
-            async with build_worker(client, engine, settings.task_queue, executor):
-                app = create_app(settings, engine=engine, client=client)
-                async with app.router.lifespan_context(app):
-                    transport = httpx.ASGITransport(app=app)
-                    async with httpx.AsyncClient(transport=transport, base_url="http://test") as h:
-                        yield Recorder(h, client, settings)
-    finally:
-        engine.dispose()
-
-
 async def run_histories(client: Client, workflow_id: str) -> list[str]:
     """The JSON history of every run of a workflow, oldest first (following continue-as-new)."""
     histories: list[str] = []
@@ -577,32 +548,38 @@ def write(out: Path, name: str, histories: list[str]) -> list[Path]:
 
 
 async def record(out: Path, only: list[str]) -> None:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=shutil.which("temporal"),
-        search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_log_level="error",
-    )
-    try:
-        with tempfile.TemporaryDirectory() as tmp, backend() as (base_url, closed_url):
-            async with stack(env, Path(tmp)) as rec:
-                engine = open_database(rec.settings.effective_database_url)
-                for source in (LOJA, PRESSA, SUMIDO, pedidos_flow(base_url, closed_url)):
-                    publish_source(engine, source.split("bot:", 1)[1].split()[0], source)
-                engine.dispose()
-                key = await setup_omni(rec)
-                admin = {
-                    "Authorization": f"Bearer {rec.settings.admin_token}",
-                    "Content-Type": "text/yaml",
-                }
-                await rec.call("PUT", "/api/bots/casa", admin, content=CASA.replace("KEY", key))
-                for name, scenario in SCENARIOS.items():
-                    if only and name not in only:
-                        continue
-                    workflow_id = await scenario(rec)
-                    for path in write(out, name, await run_histories(rec.client, workflow_id)):
-                        log.info("recorded %s", path)
-    finally:
-        await env.shutdown()
+    with tempfile.TemporaryDirectory() as tmp, backend() as (base_url, closed_url):
+        data_dir = Path(tmp)
+        settings = Settings(
+            data_dir=data_dir,
+            admin_token="record-histories",
+            task_queue=f"record-{uuid.uuid4().hex[:8]}",
+            flows_dir=data_dir / "no-flows",
+            reply_timeout_seconds=10,
+        )
+        engine = open_database(settings.effective_database_url)
+        flows = [LOJA, PRESSA, SUMIDO, pedidos_flow(base_url, closed_url)]
+        try:
+            async with (
+                dev_server() as env,
+                running(pydantic_client(env), settings, engine, flows=flows, leave="none") as stack,
+            ):
+                rec = Recorder(stack.http, stack.client, settings)
+                await record_scenarios(rec, out, only)
+        finally:
+            engine.dispose()
+
+
+async def record_scenarios(rec: Recorder, out: Path, only: list[str]) -> None:
+    key = await setup_omni(rec)
+    admin = {"Authorization": f"Bearer {rec.settings.admin_token}", "Content-Type": "text/yaml"}
+    await rec.call("PUT", "/api/bots/casa", admin, content=CASA.replace("KEY", key))
+    for name, scenario in SCENARIOS.items():
+        if only and name not in only:
+            continue
+        workflow_id = await scenario(rec)
+        for path in write(out, name, await run_histories(rec.client, workflow_id)):
+            log.info("recorded %s", path)
 
 
 def main() -> int:

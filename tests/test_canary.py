@@ -21,12 +21,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from encryption.codec import KeyRing, ring_of
 from store.tables import messages
 from tests.conftest import admin_headers
 from tests.live import eventually
 from tests.test_handoff import setup_omni
 from transbordo import replay
-from transbordo.codec import KeyRing, ring_of
 from transbordo.settings import Settings
 from transbordo.stack import dev_server, pydantic_client, running
 

@@ -23,9 +23,9 @@ from tests.conftest import (
     running_stack,
 )
 from tests.live import DEADLINE_SECONDS, Event, eventually, serving, sse_events
-from transbordo.temporal import BOT, CONTACT, STATUS
 from worker import build_worker
 from workflows.conversation import ConversationWorkflow
+from workflows.search_attributes import BOT, CONTACT, STATUS
 
 pytestmark = pytest.mark.asyncio
 

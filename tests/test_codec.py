@@ -7,7 +7,7 @@ import stat
 import pytest
 from temporalio.api.common.v1 import Payload
 
-from transbordo.codec import (
+from encryption.codec import (
     EncryptionCodec,
     KeyRing,
     KeyRingError,

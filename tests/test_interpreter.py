@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -647,9 +648,6 @@ def flows(draw: st.DrawFn) -> dict[str, Any]:
     def onward(i: int) -> str:
         return draw(st.sampled_from(names[i + 1 :] + waiting))
 
-    def optional(target: str) -> str | None:
-        return draw(st.sampled_from([None, target]))
-
     blocks: dict[str, dict[str, Any]] = {}
     for i, (name, kind) in enumerate(zip(names, kinds, strict=True)):
         block: dict[str, Any] = {"type": kind}
@@ -667,29 +665,7 @@ def flows(draw: st.DrawFn) -> dict[str, Any]:
             ]
             block["else"] = onward(i)
         elif kind in WAITING:
-            block["text"] = f"Pergunta {name}?"
-            block["max_retries"] = draw(st.integers(min_value=0, max_value=2))
-            if on_invalid := optional(anywhere()):
-                block["on_invalid"] = on_invalid
-            if draw(st.booleans()):
-                block |= {"timeout_seconds": 30, "on_timeout": anywhere()}
-            save_as = draw(st.sampled_from([None, *VARIABLES]))
-            if kind == "question":
-                block |= {"save_as": save_as or "v0", "next": anywhere()}
-                if pattern := draw(st.sampled_from([None, "[a-c]+", "\\d"])):
-                    block["pattern"] = pattern
-            else:
-                labels = draw(
-                    st.lists(
-                        st.sampled_from(["Opção 1", "Opção 2", "Opção 3"]),
-                        min_size=1,
-                        max_size=3,
-                        unique=True,
-                    )
-                )
-                block["options"] = [{"label": label, "next": anywhere()} for label in labels]
-                if save_as:
-                    block["save_as"] = save_as
+            block |= _waiting_block(draw, kind, name, anywhere)
         elif draw(st.booleans()):
             block["text"] = "Fim, {{ contact.name }}."
         blocks[name] = block
@@ -706,6 +682,36 @@ def flows(draw: st.DrawFn) -> dict[str, Any]:
             {"keywords": ["ajuda"], "text": "Ajuda aqui."},
         ]
     return data
+
+
+def _waiting_block(
+    draw: st.DrawFn, kind: str, name: str, anywhere: Callable[[], str]
+) -> dict[str, Any]:
+    """The fields of a question or menu block (it may point anywhere: it waits)."""
+    block: dict[str, Any] = {"text": f"Pergunta {name}?"}
+    block["max_retries"] = draw(st.integers(min_value=0, max_value=2))
+    if on_invalid := draw(st.sampled_from([None, anywhere()])):
+        block["on_invalid"] = on_invalid
+    if draw(st.booleans()):
+        block |= {"timeout_seconds": 30, "on_timeout": anywhere()}
+    save_as = draw(st.sampled_from([None, *VARIABLES]))
+    if kind == "question":
+        block |= {"save_as": save_as or "v0", "next": anywhere()}
+        if pattern := draw(st.sampled_from([None, "[a-c]+", "\\d"])):
+            block["pattern"] = pattern
+        return block
+    labels = draw(
+        st.lists(
+            st.sampled_from(["Opção 1", "Opção 2", "Opção 3"]),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        )
+    )
+    block["options"] = [{"label": label, "next": anywhere()} for label in labels]
+    if save_as:
+        block["save_as"] = save_as
+    return block
 
 
 def _reachable(blocks: dict[str, dict[str, Any]], start: str) -> set[str]:

@@ -16,7 +16,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from transbordo.codec import encrypted_converter
+from encryption.codec import encrypted_converter
 from transbordo.stack import stack_ring
 from workflows.conversation import ConversationWorkflow
 from workflows.sandbox import workflow_runner

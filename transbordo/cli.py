@@ -8,9 +8,12 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from transbordo.settings import Settings
+
+if TYPE_CHECKING:  # the commands import what they use when they run
+    from bots.models import BotFlow
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,18 +57,18 @@ def main(argv: list[str] | None = None) -> int:
     test.add_argument("paths", nargs="+", type=Path, help="test files or folders (flows/)")
     test.add_argument("-k", dest="name", default=None, help="only tests whose name contains this")
 
-    replay = commands.add_parser(
+    replaying = commands.add_parser(
         "replay", help="replay conversation histories against this code (non-determinism check)"
     )
-    replay.add_argument("files", nargs="*", type=Path, help="exported history JSON files")
-    replay.add_argument(
+    replaying.add_argument("files", nargs="*", type=Path, help="exported history JSON files")
+    replaying.add_argument(
         "--query",
         default=None,
         help="a visibility filter added to the default (conversations running or closed within"
         " --hours), e.g. 'ConversationStatus = \"waiting\"'",
     )
-    replay.add_argument("--limit", type=int, default=100, help="histories at most (default 100)")
-    replay.add_argument(
+    replaying.add_argument("--limit", type=int, default=100, help="histories at most (default 100)")
+    replaying.add_argument(
         "--hours", type=float, default=24, help="closed conversations this recent (default 24)"
     )
 
@@ -162,7 +165,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _rotate_keys(settings: Settings, keep: int) -> int:
-    from transbordo.codec import rotate_key_file
+    from encryption.codec import rotate_key_file
 
     if settings.encryption_keys is not None:
         print("TRANSBORDO_ENCRYPTION_KEYS is set: rotate there (docs/architecture.md)")
@@ -229,7 +232,7 @@ def _validation_env(paths: list[Path]) -> dict[str, str]:
     return env
 
 
-def _unset_key_warning(file: Path, flow) -> bool:  # type: ignore[no-untyped-def]
+def _unset_key_warning(file: Path, flow: BotFlow) -> bool:
     from api.usecases.publishing import UNSET_KEY_PREFIX
 
     key = flow.human_service.omni_key if flow.human_service else ""
@@ -243,7 +246,7 @@ def _unset_key_warning(file: Path, flow) -> bool:  # type: ignore[no-untyped-def
     return True
 
 
-def _check_key(file: Path, flow) -> int:  # type: ignore[no-untyped-def]
+def _check_key(file: Path, flow: BotFlow) -> int:
     from store.db import open_database
     from store.integrations import key_warning
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from encryption.codec import KeyRing
 from transbordo.bot_files import read_bot_files, services_of
-from transbordo.codec import KeyRing
 
 log = logging.getLogger(__name__)
 

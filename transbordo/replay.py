@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +21,8 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
-from transbordo.codec import KEY_FILE, KeyRing, encrypted_converter, key_ring
+from encryption.codec import KEY_FILE, KeyRing, encrypted_converter
+from transbordo.keyring import key_ring
 from transbordo.settings import Settings
 
 WORKFLOW_TYPE = "ConversationWorkflow"
@@ -135,7 +136,7 @@ async def run(
     *,
     client: Client | None = None,
     workflows: Sequence[type] | None = None,
-    echo=print,  # type: ignore[no-untyped-def]
+    echo: Callable[[str], object] = print,
 ) -> int:
     """Replay and report; the exit code is 1 when any history fails (or cannot be read)."""
     if files:

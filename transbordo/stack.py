@@ -35,7 +35,7 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from transbordo.codec import KeyRing, encrypted_converter
+from encryption.codec import KeyRing, encrypted_converter
 from transbordo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ async def time_skipping_server(*, quiet: bool = False) -> AsyncIterator[Workflow
 async def dev_server(db_file: Path | None = None) -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server, Transbordo's search attributes registered; in memory, or
     kept in `db_file` (SQLite) as `transbordo up` does."""
-    from transbordo.temporal import SEARCH_ATTRIBUTES
+    from workflows.search_attributes import SEARCH_ATTRIBUTES
 
     extra = ["--db-filename", str(db_file)] if db_file is not None else []
     env = await WorkflowEnvironment.start_local(
@@ -131,7 +131,7 @@ def stack_ring() -> KeyRing:
 def pydantic_client(env: WorkflowEnvironment, ring: KeyRing | None = None) -> Client:
     """The environment's client, speaking the pydantic data converter and encrypting payloads
     like production (`ring`, default `stack_ring()`). The API and worker built on it take its
-    ring (transbordo.codec.ring_of)."""
+    ring (encryption.codec.ring_of)."""
     config = env.client.config()
     config["data_converter"] = encrypted_converter(ring or stack_ring())
     return Client(**config)

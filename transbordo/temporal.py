@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
-from transbordo.codec import KeyRing, encrypted_converter, key_ring
+from encryption.codec import KeyRing, encrypted_converter
+from transbordo.keyring import key_ring
 from transbordo.settings import Settings
-from workflows.search_attributes import (  # noqa: F401 - re-exported
-    AGENT,
-    BOT,
-    CONTACT,
-    SEARCH_ATTRIBUTES,
-    SERVICE,
-    STATUS,
-)
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 
 async def connect(settings: Settings, ring: KeyRing | None = None) -> Client:
     """A client with the pydantic converter, so models cross the workflow boundary as models,
-    and the key ring's codec, so payloads reach Temporal encrypted (transbordo/codec.py)."""
+    and the key ring's codec, so payloads reach Temporal encrypted (encryption/codec.py)."""
     return await Client.connect(
         settings.effective_temporal_address,
         namespace=settings.temporal_namespace,

@@ -19,11 +19,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from transbordo.codec import KeyRing, key_ring
+from encryption.codec import KeyRing
 from transbordo.demo import Demo, keep_secret, kept_demo, prepare_demo
 from transbordo.handoff_check import unavailable_handoffs
+from transbordo.keyring import key_ring
 from transbordo.settings import Settings
-from transbordo.temporal import SEARCH_ATTRIBUTES
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 RESTART_DELAY_SECONDS = 1.0
 STARTUP_TIMEOUT_SECONDS = 60.0
@@ -36,12 +37,12 @@ class Child:
     name: str
     command: list[str]
     env: dict[str, str]
-    log: Path
+    log_file: Path
     process: subprocess.Popen[bytes] | None = None
     restarts: int = field(default=0)
 
     def start(self) -> None:
-        with self.log.open("ab") as out:
+        with self.log_file.open("ab") as out:
             self.process = subprocess.Popen(
                 self.command, env=self.env, stdout=out, stderr=subprocess.STDOUT
             )
@@ -237,10 +238,10 @@ def _wait_for_port(port: int, child: Child) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if child.process and child.process.poll() is not None:
-            raise StartupError(f"{child.name} exited early; see {child.log}")
+            raise StartupError(f"{child.name} exited early; see {child.log_file}")
         with socket.socket() as sock:
             sock.settimeout(0.5)
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.1)
-    raise StartupError(f"{child.name} did not open port {port}; see {child.log}")
+    raise StartupError(f"{child.name} did not open port {port}; see {child.log_file}")

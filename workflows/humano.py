@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.omni_queue import TransferRequest as QueueTransfer
     from activities.omni_queue import TransferResult as QueueTransferResult
-    from bots.models import HumanBlock
+    from bots.models import HumanBlock, HumanOutcome
     from bots.schedule import describe_opening, is_open, next_opening
     from bots.templates import render
     from workflows import interpreter
@@ -61,7 +61,7 @@ else:
 class HumanoBlock(_Core):
     """The Humano block's handlers; ConversationWorkflow provides the `ConversationCore`."""
 
-    async def _hand_over(self, name: str) -> str | None:
+    async def _hand_over(self, name: str) -> HumanOutcome | None:
         """Start the Humano block: an outcome at once (unavailable, closed, no_agents), or None
         once the customer waits in the service's queue."""
         flow, conv = self._input.flow, self.conv
@@ -137,7 +137,7 @@ class HumanoBlock(_Core):
         assert self.conv.handoff is not None
         return self.conv.handoff
 
-    async def _end_handoff(self, outcome: str) -> None:
+    async def _end_handoff(self, outcome: HumanOutcome) -> None:
         """The Humano block ended: the flow goes on from its `on.<outcome>` route."""
         self.conv.handoff = None
         self._set_status("bot", service=None, agent=None)

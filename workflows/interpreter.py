@@ -23,6 +23,7 @@ from bots.models import (
     EscapeRoute,
     HttpBlock,
     HumanBlock,
+    HumanOutcome,
     MenuBlock,
     MessageBlock,
     QuestionBlock,
@@ -156,12 +157,12 @@ def http_done(flow: BotFlow, state: FlowState, result: HttpResult) -> Turn:
     return _run(flow, state, target, [])
 
 
-def human_done(flow: BotFlow, state: FlowState, outcome: str) -> Turn:
+def human_done(flow: BotFlow, state: FlowState, outcome: HumanOutcome) -> Turn:
     """The running Humano block ended with `outcome` (finished, closed, abandoned, ...)."""
     block = flow.blocks[state.block] if state.block else None
     if not isinstance(block, HumanBlock):
         return Turn(replies=[], state=state, wait=_wait_of(flow, state))
-    target = block.on.get(outcome) or block.next  # type: ignore[call-overload]
+    target = block.on.get(outcome) or block.next
     if target is None:
         return _end(state, [])
     return _run(flow, state, target, [])

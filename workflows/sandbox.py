@@ -12,6 +12,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 PASSTHROUGH = (
     "activities",
     "bots",
+    "encryption",
     "store",
     "transbordo",
     "workflows.contracts",
@@ -24,6 +25,7 @@ PASSTHROUGH = (
     "jinja2",
     "markupsafe",
     "re2",
+    "cryptography",
     "sqlalchemy",
     "httpx",
     "yaml",

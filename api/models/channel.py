@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from store.conversations import MessageRow
 from workflows.contracts import MAX_MESSAGE_ID_LENGTH, MAX_TEXT_LENGTH, Message
 
 
@@ -77,18 +78,18 @@ def public_message(message: Message) -> MessagePublic:
     )
 
 
-def public_row(row: object) -> MessagePublic:
+def public_row(row: MessageRow) -> MessagePublic:
     """A message row of the SQL log as the public model."""
-    data = dict(getattr(row, "data", None) or {})
+    data = dict(row.data or {})
     options = data.pop("options", None)
     return MessagePublic(
-        seq=row.seq,  # type: ignore[attr-defined]
-        sender=row.sender,  # type: ignore[attr-defined]
-        kind=row.kind,  # type: ignore[attr-defined]
-        text=row.text,  # type: ignore[attr-defined]
+        seq=row.seq,
+        sender=row.sender,
+        kind=row.kind,
+        text=row.text,
         options=options,
         data=data or None,
-        at=row.created_at,  # type: ignore[attr-defined]
+        at=row.created_at,
     )
 
 

@@ -104,10 +104,12 @@ async def _agent_events(engine: EngineDep, agent: AgentPublic) -> AsyncIterator[
                 if conversation_id in last_seen:
                     continue
                 if first:  # the screen loads these itself: only what is new from now on
-                    row = await asyncio.to_thread(
+                    conversation = await asyncio.to_thread(
                         conversation_log.get_conversation, engine, conversation_id
                     )
-                    last_seen[conversation_id] = row.last_seq if row is not None else 0
+                    last_seen[conversation_id] = (
+                        conversation.last_seq if conversation is not None else 0
+                    )
                 else:  # taken while connected: its whole transcript, so nothing is missed
                     last_seen[conversation_id] = 0
             last_seen = {c: s for c, s in last_seen.items() if c in mine}

@@ -24,7 +24,7 @@ from temporalio.api.common.v1 import Payload
 
 from api.deps import UNAUTHORIZED, Credentials, KeyRingDep, SettingsDep
 from api.errors import ApiError, ErrorCode
-from transbordo.codec import EncryptionCodec
+from encryption.codec import EncryptionCodec
 from transbordo.settings import Settings
 
 PREFIX = "/api/codec"

@@ -3,6 +3,7 @@ and the static files they load."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ PAGES: dict[str, tuple[str, str, dict[str, str]]] = {
 """Path → (template, title, context): shells with no data in them, so they are public."""
 
 
-def _page(template: str, title: str, context: dict[str, str]):  # type: ignore[no-untyped-def]
+def _page(template: str, title: str, context: dict[str, str]) -> Callable[[Request], HTMLResponse]:
     def page(request: Request) -> HTMLResponse:
         return _render(request, template, title=title, **context)
 

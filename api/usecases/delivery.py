@@ -29,9 +29,9 @@ from temporalio.common import (
 from temporalio.service import RPCError
 
 from api.models.channel import MessageIn, TurnPublic, public_message, public_row
+from encryption.codec import KeyRing, keyed_hash, ring_of
 from store import bots as bot_store
 from store import conversations as conversation_log
-from transbordo.codec import KeyRing, keyed_hash, ring_of
 from transbordo.settings import Settings
 from workflows.contracts import Contact, ConversationInput, CustomerMessage, TurnReply
 from workflows.conversation import ConversationWorkflow
@@ -62,7 +62,7 @@ class Delivery:
 
 def workflow_id(ring: KeyRing, bot: str, contact_id: str) -> str:
     """The conversation's workflow id: Temporal indexes it in clear, so it carries a keyed
-    hash of the contact id, never the id (transbordo/codec.py). Conversations started before
+    hash of the contact id, never the id (encryption/codec.py). Conversations started before
     keep their old id: they are reached through their SQL row's `workflow_id`."""
     return f"conversation:{bot}:{keyed_hash(ring, contact_id)}"
 

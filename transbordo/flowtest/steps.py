@@ -7,6 +7,7 @@ with what to write instead (the reader adds the file, line and column).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -82,30 +83,50 @@ def _agent(line: int, value: Any) -> Step:
     actions = [k for k in value if k != "as"]
     if len(actions) != 1 or actions[0] not in AGENT_ACTIONS:
         raise ValueError(f"expected one action of {', '.join(AGENT_ACTIONS)} (and optionally `as`)")
-    action, argument = actions[0], value[actions[0]]
-    match action:
-        case "say":
-            if argument is None or isinstance(argument, bool | list | dict):
-                raise ValueError("say: expected the agent's text")
-            argument = str(argument)
-        case "transfer":
-            if (
-                not isinstance(argument, dict)
-                or len(argument) != 1
-                or not ({"service", "extension"} & set(argument))
-            ):
-                raise ValueError('transfer: expected {service: NAME} or {extension: "200"}')
-            argument = {k: str(v) for k, v in argument.items()}
-        case "finish":
-            argument = argument or {}
-            if not isinstance(argument, dict) or set(argument) - {"return_to_bot"}:
-                raise ValueError("finish: expected {return_to_bot: true|false}")
-            if not isinstance(argument.get("return_to_bot", True), bool):
-                raise ValueError("finish: return_to_bot must be true or false")
-        case "status":
-            if argument not in AGENT_STATUSES:
-                raise ValueError(f"status: expected one of {', '.join(AGENT_STATUSES)}")
+    action = actions[0]
+    check = _AGENT_ARGUMENTS.get(action)
+    argument = value[action] if check is None else check(value[action])
     return Step(line, "agent", (action, argument), agent=None if actor is None else str(actor))
+
+
+def _agent_text(argument: Any) -> str:
+    if argument is None or isinstance(argument, bool | list | dict):
+        raise ValueError("say: expected the agent's text")
+    return str(argument)
+
+
+def _transfer_target(argument: Any) -> dict[str, str]:
+    if (
+        not isinstance(argument, dict)
+        or len(argument) != 1
+        or not ({"service", "extension"} & set(argument))
+    ):
+        raise ValueError('transfer: expected {service: NAME} or {extension: "200"}')
+    return {k: str(v) for k, v in argument.items()}
+
+
+def _finish_options(argument: Any) -> Any:
+    argument = argument or {}
+    if not isinstance(argument, dict) or set(argument) - {"return_to_bot"}:
+        raise ValueError("finish: expected {return_to_bot: true|false}")
+    if not isinstance(argument.get("return_to_bot", True), bool):
+        raise ValueError("finish: return_to_bot must be true or false")
+    return argument
+
+
+def _agent_status(argument: Any) -> Any:
+    if argument not in AGENT_STATUSES:
+        raise ValueError(f"status: expected one of {', '.join(AGENT_STATUSES)}")
+    return argument
+
+
+_AGENT_ARGUMENTS: dict[str, Callable[[Any], Any]] = {
+    "say": _agent_text,
+    "transfer": _transfer_target,
+    "finish": _finish_options,
+    "status": _agent_status,
+}
+"""The agent actions whose argument is checked (and normalised); the others take it as written."""
 
 
 def _expect_status(line: int, value: Any) -> Step:

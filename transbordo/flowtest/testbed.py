@@ -133,7 +133,8 @@ async def _admin_call(request: Any, what: str) -> dict[str, Any]:
     response = await request
     if response.status_code >= 300:
         raise StepFailed(1, f"setting up the {what}: HTTP {response.status_code} {response.text}")
-    return response.json()
+    made: dict[str, Any] = response.json()
+    return made
 
 
 def _publish(engine: Engine, spec: TestFile, source: str, stack: Testbed) -> None:

@@ -4,6 +4,8 @@ Revision ID: 0002
 Revises: 0001
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -13,7 +15,7 @@ branch_labels = None
 depends_on = None
 
 
-def _service_fk(column: str, ondelete: str, **kw) -> sa.Column:  # type: ignore[no-untyped-def]
+def _service_fk(column: str, ondelete: str, **kw: Any) -> sa.Column[str]:
     return sa.Column(column, sa.String(40), sa.ForeignKey("services.id", ondelete=ondelete), **kw)
 
 

@@ -10,7 +10,8 @@ each open conversation).
 
 The ring lives in the setting `TRANSBORDO_ENCRYPTION_KEYS` (`id:base64key,...`, first active)
 and `TRANSBORDO_CONTACT_HASH_KEY`, or in `<data dir>/keys.json` (mode 0600), which
-`ensure_key_file` creates on first start. `key_ring(settings)` is the one way to get it, and
+`ensure_key_file` creates on first start. `transbordo.keyring.key_ring(settings)` is the one
+way to get it, and
 `encrypted_converter(ring)` the one data converter every client, worker and replayer uses:
 encryption has no "off". A process's ring travels with its Temporal client (`ring_of`), so the
 API and the worker built on one client hash and encrypt with the same keys.
@@ -28,9 +29,8 @@ import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf import json_format
@@ -42,9 +42,6 @@ from temporalio.converter import (
     DefaultFailureConverterWithEncodedAttributes,
     PayloadCodec,
 )
-
-if TYPE_CHECKING:
-    from transbordo.settings import Settings
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -156,31 +153,6 @@ def rotate_key_file(data_dir: Path, keep: int = 2) -> KeyRing:
     return new
 
 
-def key_ring(settings: Settings) -> KeyRing:
-    """The process's key ring: from the settings when `encryption_keys` is set, else the data
-    folder's `keys.json` (created on first use). Read once per process: a rotated ring is
-    picked up by restarting the worker and the API."""
-    keys = settings.encryption_keys
-    hash_key = settings.contact_hash_key
-    if keys is None:
-        if hash_key is not None:
-            raise KeyRingError("TRANSBORDO_CONTACT_HASH_KEY needs TRANSBORDO_ENCRYPTION_KEYS")
-        return _file_ring(settings.data_dir.resolve())
-    if hash_key is None:
-        raise KeyRingError("TRANSBORDO_ENCRYPTION_KEYS needs TRANSBORDO_CONTACT_HASH_KEY")
-    return _parsed_ring(keys.get_secret_value(), hash_key.get_secret_value())
-
-
-@lru_cache
-def _file_ring(data_dir: Path) -> KeyRing:
-    return ensure_key_file(data_dir)
-
-
-@lru_cache
-def _parsed_ring(keys: str, contact_hash_key: str) -> KeyRing:
-    return KeyRing.parse(keys, contact_hash_key)
-
-
 def encrypted_converter(ring: KeyRing) -> DataConverter:
     """The pydantic data converter with the ring's codec; failure messages and stack traces
     are encoded too (a refusal's message may quote what a customer typed)."""
@@ -195,7 +167,9 @@ def ring_of(client: Client) -> KeyRing:
     """The ring of a client built with `encrypted_converter`; any other client is a bug."""
     codec = client.data_converter.payload_codec
     if not isinstance(codec, EncryptionCodec):
-        raise KeyRingError("this Temporal client does not encrypt: build it with key_ring()")
+        raise KeyRingError(
+            "this Temporal client does not encrypt: build it with transbordo.keyring.key_ring()"
+        )
     return codec.ring
 
 
