@@ -45,11 +45,12 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
-    from api import errors
+    from api import errors, limits
     from api.routes import agent, bots, channel, omni, pages, supervisor
 
     for module in (channel, bots, omni, agent, supervisor):
         app.include_router(module.router, prefix="/api")
     pages.install(app)
     errors.install(app)
+    limits.install(app, settings)
     return app

@@ -193,7 +193,7 @@ async def main(n: int, warmup: int, profile: bool, unsandboxed: bool) -> None:
     data = Path(tempfile.mkdtemp(prefix="transbordo-bench-"))
     engine = open_database(f"sqlite:///{data / 'bench.db'}")
     settings = Settings(
-        data_dir=data, task_queue=TASK_QUEUE, flows_dir=data / "none", admin_token="bench"
+        data_dir=data, task_queue=TASK_QUEUE, flows_dir=data / "none", admin_token="bench-admin-token-0123456789abcdefgh"
     )
     if unsandboxed:  # an experiment: what the workflow sandbox costs per turn
         import worker

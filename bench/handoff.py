@@ -577,7 +577,7 @@ async def main(args: argparse.Namespace) -> None:
         data_dir=data,
         task_queue=TASK_QUEUE,
         flows_dir=data / "none",
-        admin_token="bench",
+        admin_token="bench-admin-token-0123456789abcdefgh",
         reply_timeout_seconds=30,  # under load, measure replies rather than the 202 fallback
     )
     run_id = uuid.uuid4().hex[:6]

@@ -523,7 +523,7 @@ def backend() -> Iterator[tuple[str, str]]:
 async def stack(env: WorkflowEnvironment, data_dir: Path) -> AsyncIterator[Recorder]:
     settings = Settings(
         data_dir=data_dir,
-        admin_token="record-histories",
+        admin_token="record-histories-admin-token-0123456789",
         task_queue=f"record-{uuid.uuid4().hex[:8]}",
         flows_dir=data_dir / "no-flows",
         reply_timeout_seconds=10,

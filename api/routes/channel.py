@@ -12,6 +12,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from api import sse
 from api.deps import ClientDep, EngineDep, SettingsDep
 from api.errors import ApiError, ErrorCode
+from api.limits import limit
 from api.models.channel import (
     ConversationPublic,
     MessageIn,
@@ -23,7 +24,7 @@ from api.usecases import delivery
 from store import conversations as conversation_log
 from store import queue
 
-router = APIRouter(tags=["channel"])
+router = APIRouter(tags=["channel"], dependencies=[limit("requests per address")])
 
 STREAM_POLL_SECONDS = 0.2
 
@@ -32,6 +33,7 @@ STREAM_POLL_SECONDS = 0.2
     "/bots/{bot}/messages",
     response_model=TurnPublic,
     responses={202: {"description": "Accepted durably; the replies arrive on the stream."}},
+    dependencies=[limit("messages per address", "messages per contact", "messages per bot")],
 )
 async def post_message(
     bot: str,

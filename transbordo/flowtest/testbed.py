@@ -60,7 +60,7 @@ async def fresh_testbed(spec: TestFile, source: str, flow: BotFlow) -> AsyncIter
     """A new server, database, worker and API for one test; the bot published, Omni set up."""
     from store.db import open_database
 
-    admin_token = secrets.token_urlsafe(16)
+    admin_token = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory(prefix="transbordo-test-") as tmp:
         settings = Settings(
             data_dir=Path(tmp),
