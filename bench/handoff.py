@@ -53,7 +53,7 @@ from api.usecases import agent_actions  # noqa: E402  (bot_turn put the reposito
 from store import queue as queue_store  # noqa: E402
 from store.db import open_database  # noqa: E402
 from store.tables import queue_entries, services  # noqa: E402
-from transbordo.settings import Settings  # noqa: E402
+from transbordo.settings import UNLIMITED_RATES, Settings  # noqa: E402
 from transbordo.stack import dev_server, pydantic_client, running  # noqa: E402
 
 TASK_QUEUE = "bench-handoff"
@@ -579,6 +579,7 @@ async def main(args: argparse.Namespace) -> None:
         flows_dir=data / "none",
         admin_token="bench-admin-token-0123456789abcdefgh",
         reply_timeout_seconds=30,  # under load, measure replies rather than the 202 fallback
+        **UNLIMITED_RATES,  # type: ignore[arg-type]
     )
     run_id = uuid.uuid4().hex[:6]
     began = time.perf_counter()

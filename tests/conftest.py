@@ -15,7 +15,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import open_database
-from transbordo.settings import Settings
+from transbordo.settings import UNLIMITED_RATES, Settings
 from transbordo.stack import (
     asgi,
     dev_server,
@@ -63,6 +63,7 @@ def settings(tmp_path: Path, task_queue: str) -> Settings:
         task_queue=task_queue,
         flows_dir=tmp_path / "no-flows",
         reply_timeout_seconds=10,
+        **UNLIMITED_RATES,  # type: ignore[arg-type]
     )
 
 

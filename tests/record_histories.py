@@ -44,7 +44,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.usecases.publishing import publish_source
 from store.db import open_database
-from transbordo.settings import Settings
+from transbordo.settings import UNLIMITED_RATES, Settings
 from transbordo.temporal import SEARCH_ATTRIBUTES
 from worker import build_worker
 from workflows.contracts import ConversationSnapshot, CustomerMessage
@@ -527,6 +527,7 @@ async def stack(env: WorkflowEnvironment, data_dir: Path) -> AsyncIterator[Recor
         task_queue=f"record-{uuid.uuid4().hex[:8]}",
         flows_dir=data_dir / "no-flows",
         reply_timeout_seconds=10,
+        **UNLIMITED_RATES,  # type: ignore[arg-type]
     )
     engine = open_database(settings.effective_database_url)
     client = Client(**{**env.client.config(), "data_converter": pydantic_data_converter})

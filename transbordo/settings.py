@@ -11,6 +11,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 MIN_ADMIN_TOKEN_LENGTH = 32
 """Characters of the admin token: 32 random URL-safe characters are 192 bits."""
 
+UNLIMITED_RATES = {
+    "rate_limit_per_address": "1000000/minute",
+    "rate_limit_messages_per_address": "1000000/minute",
+    "rate_limit_messages_per_contact": "1000000/minute",
+    "rate_limit_messages_per_bot": "1000000/minute",
+    "rate_limit_sessions_per_address": "1000000/minute",
+}
+"""For test beds and benches, where one address plays every customer at machine speed."""
+
 
 class Settings(BaseSettings):
     """Every knob of Transbordo; `transbordo up` flags override these."""
@@ -59,13 +68,13 @@ class Settings(BaseSettings):
     """All of a `contact`, as JSON (it is copied into the workflow input and every message)."""
     rate_limit_storage: str = "memory://"
     """`limits` storage: memory:// (one process) or redis://host:port when several replicas."""
-    rate_limit_per_address: str = "120/minute"
+    rate_limit_per_address: str = "300/minute"
     """Requests to the public channel routes from one client address."""
-    rate_limit_messages_per_address: str = "30/minute"
+    rate_limit_messages_per_address: str = "60/minute"
     """Customer messages posted from one client address."""
-    rate_limit_messages_per_contact: str = "20/minute"
+    rate_limit_messages_per_contact: str = "30/minute"
     """Customer messages of one contact (a person types slower than this)."""
-    rate_limit_messages_per_bot: str = "600/minute"
+    rate_limit_messages_per_bot: str = "1200/minute"
     """Customer messages to one bot, from everyone (protects the workers and the queues)."""
     rate_limit_sessions_per_address: str = "10/minute"
     """Web-chat sessions issued to one client address."""
