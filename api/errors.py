@@ -156,6 +156,8 @@ def _short_error(error: Any) -> Any:
         return error
     short = {key: value for key, value in error.items() if key not in ("input", "ctx", "url")}
     shown = error["input"]
+    if isinstance(shown, bytes) and error.get("type") == "string_unicode":
+        short.update(_undecodable_at(shown))
     if not isinstance(shown, str | int | float | bool | type(None)):
         try:
             shown = json.dumps(jsonable_encoder(shown), ensure_ascii=False)
@@ -167,6 +169,22 @@ def _short_error(error: Any) -> Any:
     if isinstance(error.get("ctx"), dict):  # e.g. {"max_length": 4096}; values kept short
         short["ctx"] = {k: _short_value(v) for k, v in error["ctx"].items()}
     return short
+
+
+def _undecodable_at(raw: bytes) -> dict[str, Any]:
+    """Where a body stops being UTF-8, as line:column (1-based) for the editor."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start].decode("utf-8")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        return {
+            "line": line,
+            "column": column,
+            "msg": f"the body is not UTF-8 (line {line}, column {column}); save it as UTF-8",
+        }
+    return {}
 
 
 def _short_value(value: Any) -> Any:
