@@ -45,7 +45,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
-    from api import errors
+    from api import errors, limits
     from api.routes import agent, bots, channel, channel_access, codec, omni, pages, supervisor
 
     for router in (
@@ -61,4 +61,5 @@ def create_app(
     codec.install(app, settings)
     pages.install(app)
     errors.install(app)
+    limits.install(app, settings)
     return app

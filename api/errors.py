@@ -15,6 +15,8 @@ A value appears in two of them only with the same meaning (`bad_request`, `not_f
 
 from __future__ import annotations
 
+import json
+import logging
 from enum import StrEnum
 from typing import Any
 
@@ -24,11 +26,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
 
+from api.rate_limits import RateLimited
 from api.usecases.delivery import MessageRejected, UnknownBot
 from api.usecases.publishing import PublishError
 from omni.errors import Conflict, InvalidReference, NotFound, OmniCode, OmniError
 from workflows.refusals import HTTP_STATUS, Refusal, refusal_of
+
+log = logging.getLogger(__name__)
 
 
 class ErrorCode(StrEnum):
@@ -62,6 +68,10 @@ class ErrorCode(StrEnum):
     """The conversation's service was deleted."""
     MESSAGE_REJECTED = "message_rejected"
     """The conversation refused a customer message for a reason with no code of its own."""
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    """The request body (or what it would put in a conversation) is over its limit (413)."""
+    RATE_LIMITED = "rate_limited"
+    """Too many requests, or too many open streams, from this address/contact/bot (429)."""
     HTTP_ERROR = "http_error"
     """Any other HTTP status (e.g. 405)."""
 
@@ -74,7 +84,9 @@ STATUS_CODE: dict[int, ErrorCode] = {
     403: ErrorCode.FORBIDDEN,
     404: ErrorCode.NOT_FOUND,
     409: ErrorCode.CONFLICT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
     422: ErrorCode.VALIDATION_ERROR,
+    429: ErrorCode.RATE_LIMITED,
 }
 """The code of an error raised without one."""
 
@@ -131,8 +143,99 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """The list of problems, each without a long `input` (a 1 MB text is not sent back)."""
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse(error_body(exc.errors(), ErrorCode.VALIDATION_ERROR), status_code=422)
+    errors = [_short_error(error) for error in exc.errors()]
+    return JSONResponse(error_body(errors, ErrorCode.VALIDATION_ERROR), status_code=422)
+
+
+MAX_ECHOED_INPUT = 200
+"""Characters of a validation error's `input` sent back; longer ones are cut."""
+
+
+def _short_error(error: Any) -> Any:
+    if not isinstance(error, dict) or "input" not in error:
+        return error
+    short = {key: value for key, value in error.items() if key not in ("input", "ctx", "url")}
+    shown = error["input"]
+    if isinstance(shown, bytes) and error.get("type") == "string_unicode":
+        short.update(_undecodable_at(shown))
+    if not isinstance(shown, str | int | float | bool | type(None)):
+        try:
+            shown = json.dumps(jsonable_encoder(shown), ensure_ascii=False)
+        except (TypeError, ValueError):
+            shown = repr(shown)
+    if isinstance(shown, str) and len(shown) > MAX_ECHOED_INPUT:
+        shown = shown[:MAX_ECHOED_INPUT] + "…"
+    short["input"] = shown
+    if isinstance(error.get("ctx"), dict):  # e.g. {"max_length": 4096}; values kept short
+        short["ctx"] = {k: _short_value(v) for k, v in error["ctx"].items()}
+    return short
+
+
+def _undecodable_at(raw: bytes) -> dict[str, Any]:
+    """Where a body stops being UTF-8, as line:column (1-based) for the editor."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start].decode("utf-8")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        return {
+            "line": line,
+            "column": column,
+            "msg": f"the body is not UTF-8 (line {line}, column {column}); save it as UTF-8",
+        }
+    return {}
+
+
+def _short_value(value: Any) -> Any:
+    if isinstance(value, int | float | bool | type(None)):
+        return value
+    text = str(value)
+    return text if len(text) <= MAX_ECHOED_INPUT else text[:MAX_ECHOED_INPUT] + "…"
+
+
+def too_large(detail: str) -> JSONResponse:
+    """A 413 in the house shape (the body-size middleware answers with it too)."""
+    return JSONResponse(error_body(detail, ErrorCode.PAYLOAD_TOO_LARGE), status_code=413)
+
+
+def rate_limited(exc: RateLimited) -> JSONResponse:
+    """A 429 that says which limit and when to try again (`Retry-After`, in seconds)."""
+    return JSONResponse(
+        error_body(str(exc), ErrorCode.RATE_LIMITED),
+        status_code=429,
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
+async def _rate_limited(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RateLimited)
+    return rate_limited(exc)
+
+
+async def _rpc_error(request: Request, exc: Exception) -> JSONResponse:
+    """Temporal refused what the request would store: too large is the client's 413; any
+    other RPC failure stays a server error (503: Temporal is unavailable or refused)."""
+    assert isinstance(exc, RPCError)
+    if is_too_large(exc):
+        return too_large("the message makes the conversation larger than Temporal accepts")
+    log.error("Temporal RPC failed: %s", exc)
+    return JSONResponse(error_body("Temporal did not answer", ErrorCode.HTTP_ERROR), 503)
+
+
+def is_too_large(exc: BaseException) -> bool:
+    """gRPC RESOURCE_EXHAUSTED, "message larger than max", or the server's BlobSizeLimit."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen)
+        if isinstance(seen, RPCError) and seen.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+            return True
+        if "larger than max" in text or "BlobSizeLimit" in text or "blob size" in text.lower():
+            return True
+        seen = seen.__cause__ or getattr(seen, "cause", None)
+    return False
 
 
 async def _omni_error(request: Request, exc: Exception) -> JSONResponse:
@@ -148,6 +251,8 @@ async def _omni_error(request: Request, exc: Exception) -> JSONResponse:
 async def _refused_update(request: Request, exc: Exception) -> JSONResponse:
     """A workflow refusal that reached a route: its status from `HTTP_STATUS`."""
     assert isinstance(exc, WorkflowUpdateFailedError)
+    if is_too_large(exc):
+        return too_large("the message makes the conversation larger than Temporal accepts")
     refusal = _refusal_in(exc)
     message = getattr(exc.cause, "message", str(exc.cause))
     if refusal is None:
@@ -166,6 +271,8 @@ async def _unknown_bot(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _message_rejected(request: Request, exc: Exception) -> JSONResponse:
+    if is_too_large(exc):
+        return too_large("the message makes the conversation larger than Temporal accepts")
     code = _refusal_in(exc) or ErrorCode.MESSAGE_REJECTED
     return JSONResponse(error_body(str(exc), code), status_code=422)
 
@@ -179,3 +286,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PublishError, _flow_invalid)
     app.add_exception_handler(UnknownBot, _unknown_bot)
     app.add_exception_handler(MessageRejected, _message_rejected)
+    app.add_exception_handler(RateLimited, _rate_limited)
+    app.add_exception_handler(RPCError, _rpc_error)

@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.usecases import delivery  # noqa: E402
 from store.db import open_database  # noqa: E402
-from transbordo.settings import Settings  # noqa: E402
+from transbordo.settings import UNLIMITED_RATES, Settings  # noqa: E402
 from transbordo.stack import dev_server, pydantic_client, running  # noqa: E402
 
 BOT = "eco"
@@ -194,7 +194,11 @@ async def main(n: int, warmup: int, profile: bool, unsandboxed: bool) -> None:
     data = Path(tempfile.mkdtemp(prefix="transbordo-bench-"))
     engine = open_database(f"sqlite:///{data / 'bench.db'}")
     settings = Settings(
-        data_dir=data, task_queue=TASK_QUEUE, flows_dir=data / "none", admin_token="bench"
+        data_dir=data,
+        task_queue=TASK_QUEUE,
+        flows_dir=data / "none",
+        admin_token="bench-admin-token-0123456789abcdefgh",
+        **UNLIMITED_RATES,  # type: ignore[arg-type]
     )
     if unsandboxed:  # an experiment: what the workflow sandbox costs per turn
         import worker

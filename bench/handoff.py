@@ -46,7 +46,7 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from store.db import open_database  # bot_turn (imported first) put the repository on sys.path
-from transbordo.settings import Settings
+from transbordo.settings import UNLIMITED_RATES, Settings
 from transbordo.stack import dev_server, pydantic_client, running
 
 TASK_QUEUE = "bench-handoff"
@@ -59,8 +59,9 @@ async def main(args: argparse.Namespace) -> None:
         data_dir=data,
         task_queue=TASK_QUEUE,
         flows_dir=data / "none",
-        admin_token="bench",
+        admin_token="bench-admin-token-0123456789abcdefgh",
         reply_timeout_seconds=30,  # under load, measure replies rather than the 202 fallback
+        **UNLIMITED_RATES,  # type: ignore[arg-type]
     )
     run_id = uuid.uuid4().hex[:6]
     began = time.perf_counter()

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-ADMIN = {"Authorization": "Bearer bench"}
+ADMIN = {"Authorization": "Bearer bench-admin-token-0123456789abcdefgh"}
 AGENT_CAPACITY = 100  # the API's maximum
 
 

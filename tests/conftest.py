@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from encryption.codec import EncryptionCodec, clear_payloads_json, keyed_hash
 from store.db import open_database
 from transbordo.connector_auth import ConnectorAuth
-from transbordo.settings import Settings
+from transbordo.settings import UNLIMITED_RATES, Settings
 from transbordo.stack import (
     asgi,
     dev_server,
@@ -29,7 +29,7 @@ from transbordo.stack import (
     time_skipping_server,
 )
 
-ADMIN_TOKEN = "test-admin-token"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdefghij"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -84,6 +84,7 @@ def settings(tmp_path: Path, task_queue: str) -> Settings:
         task_queue=task_queue,
         flows_dir=tmp_path / "no-flows",
         reply_timeout_seconds=10,
+        **UNLIMITED_RATES,  # type: ignore[arg-type]
     )
 
 

@@ -40,7 +40,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
 from encryption.codec import EncryptionCodec, clear_payloads_json
 from store.db import open_database
-from transbordo.settings import Settings
+from transbordo.settings import UNLIMITED_RATES, Settings
 from transbordo.stack import dev_server, pydantic_client, running, stack_ring
 from workflows.contracts import ConversationSnapshot, CustomerMessage
 from workflows.conversation import ConversationWorkflow
@@ -552,10 +552,11 @@ async def record(out: Path, only: list[str]) -> None:
         data_dir = Path(tmp)
         settings = Settings(
             data_dir=data_dir,
-            admin_token="record-histories",
+            admin_token="record-histories-admin-token-0123456789",
             task_queue=f"record-{uuid.uuid4().hex[:8]}",
             flows_dir=data_dir / "no-flows",
             reply_timeout_seconds=10,
+            **UNLIMITED_RATES,  # type: ignore[arg-type]
         )
         engine = open_database(settings.effective_database_url)
         flows = [LOJA, PRESSA, SUMIDO, pedidos_flow(base_url, closed_url)]

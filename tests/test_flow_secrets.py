@@ -105,7 +105,7 @@ def _decoded(history_json: str) -> str:
 
 
 async def test_the_service_secrets_are_refused_at_publish(engine, admin_api, monkeypatch):
-    monkeypatch.setenv("TRANSBORDO_ADMIN_TOKEN", "the-admin-token")
+    monkeypatch.setenv("TRANSBORDO_ADMIN_TOKEN", "the-admin-token-0123456789abcdefghij")
     monkeypatch.setenv("FLOW_TEST_CRM_URL", "http://127.0.0.1:9")
     with pytest.raises(PublishError) as refused:
         publish_source(engine, "segredos", flow("TRANSBORDO_ADMIN_TOKEN"))
@@ -114,5 +114,5 @@ async def test_the_service_secrets_are_refused_at_publish(engine, admin_api, mon
     answer = await admin_api.put(
         "/api/bots/segredos", content=flow("TRANSBORDO_ADMIN_TOKEN"), headers=YAML
     )
-    assert answer.status_code == 422 and "the-admin-token" not in answer.text
+    assert answer.status_code == 422 and "the-admin-token-0123456789abcdefghij" not in answer.text
     assert (answer.json()["detail"][0]["line"], answer.json()["detail"][0]["column"]) == (10, 30)

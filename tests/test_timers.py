@@ -206,3 +206,50 @@ def test_a_transfer_target_without_cards_sends_none() -> None:
     )
     assert no_cards.card_interval_seconds == 60
     assert no_cards.model_copy(update={"notification_cards": []}).card_interval_seconds == 0
+
+
+HOUR = timedelta(hours=1)
+ONE_ANSWERED = {"m1": (0, 2)}
+TWO_ANSWERED = {"m1": (0, 2), "m2": (2, 4)}
+
+
+@pytest.mark.parametrize(
+    ("state", "short", "expected"),
+    [
+        # only the first message: the short limit
+        (conv(answered=ONE_ANSWERED), HOUR, [Timer(TimerKind.IDLE, T0 + HOUR)]),
+        # not a message yet (the conversation is starting): the short limit too
+        (conv(), HOUR, [Timer(TimerKind.IDLE, T0 + HOUR)]),
+        # a second message: engaged, 24 h
+        (conv(answered=TWO_ANSWERED), HOUR, [Timer(TimerKind.IDLE, T0 + IDLE_LIMIT)]),
+        # no short limit (a history before the patch): 24 h
+        (conv(answered=ONE_ANSWERED), None, [Timer(TimerKind.IDLE, T0 + IDLE_LIMIT)]),
+        # a short limit longer than 24 h is still 24 h
+        (conv(answered=ONE_ANSWERED), 30 * HOUR, [Timer(TimerKind.IDLE, T0 + IDLE_LIMIT)]),
+        # waiting for an agent: the queue's own timers, no idle one
+        (
+            conv(answered=ONE_ANSWERED, status="waiting", handoff=handoff()),
+            HOUR,
+            [Timer(TimerKind.ABANDONMENT, at(600))],
+        ),
+    ],
+)
+def test_unengaged_idle(
+    state: ConversationState, short: timedelta | None, expected: list[Timer]
+) -> None:
+    assert running(state, [], at(5), unengaged_idle=lambda: short) == expected
+
+
+def test_the_short_limit_is_asked_only_for_a_conversation_that_never_engaged() -> None:
+    """The workflow's patch check records a marker when asked: ask only when it matters."""
+    asked: list[bool] = []
+
+    def short() -> timedelta | None:
+        asked.append(True)
+        return HOUR
+
+    running(conv(answered=TWO_ANSWERED), [], at(5), unengaged_idle=short)
+    running(conv(status="waiting", handoff=handoff()), [], at(5), unengaged_idle=short)
+    assert asked == []
+    running(conv(answered=ONE_ANSWERED), [], at(5), unengaged_idle=short)
+    assert asked == [True]

@@ -28,6 +28,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 FLOWS = REPO / "flows"
 ADDRESS_LINES = ("API:", "Docs:", "Temporal UI:", "Tela de Atendimento:", "Admin token:", "Logs:")
+ADMIN_TOKEN = "admin-secret-1-0123456789abcdefghijk"
+"""At least 32 characters, like every admin token."""
 """Printed by every `up`; "Logs:" comes last, so what `up` prints at start-up is read by then."""
 AGENT_TOKEN = "Demo agent token:"
 START_DEADLINE_SECONDS = 120.0
@@ -247,14 +249,14 @@ def no_log_lines(printed: list[str]) -> None:
 
 def test_up_prints_addresses_answers_stops_and_keeps_conversations(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    with transbordo_up(data_dir, "admin-secret-1") as up:
+    with transbordo_up(data_dir, ADMIN_TOKEN) as up:
         printed = up.wait_for_addresses()
         assert printed == {
             "API:": up.api,
             "Docs:": f"{up.api}/docs",
             "Temporal UI:": f"http://127.0.0.1:{up.ui_port}",
             "Tela de Atendimento:": f"{up.api}/atendimento",
-            "Admin token:": "admin-secret-1",
+            "Admin token:": ADMIN_TOKEN,
             "Logs:": str(data_dir.resolve()),
         }
         agent_token = up.printed_value(AGENT_TOKEN)
@@ -262,7 +264,7 @@ def test_up_prints_addresses_answers_stops_and_keeps_conversations(tmp_path: Pat
         no_log_lines(up.printed)
         with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as http:
             assert http.get("/docs").status_code == 200
-            admin = {"Authorization": "Bearer admin-secret-1"}
+            admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
             bots = http.get("/api/bots", headers=admin)
             assert bots.status_code == 200 and "loja" in bots.text
             assert http.get("/api/bots", headers={"Authorization": "Bearer no"}).status_code == 401
@@ -295,7 +297,7 @@ def test_up_prints_addresses_answers_stops_and_keeps_conversations(tmp_path: Pat
         expected = 0o700 if path.is_dir() else 0o600
         assert stat.S_IMODE(path.stat().st_mode) == expected, path
 
-    with transbordo_up(data_dir, "admin-secret-1") as up:
+    with transbordo_up(data_dir, ADMIN_TOKEN) as up:
         up.wait_for_addresses()
         assert up.printed_value(AGENT_TOKEN) == agent_token  # the demo is kept, not made again
         with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as http:
@@ -336,11 +338,11 @@ def test_up_prints_addresses_answers_stops_and_keeps_conversations(tmp_path: Pat
 
 def test_two_instances_run_side_by_side(tmp_path: Path) -> None:
     with (
-        transbordo_up(tmp_path / "a", "token-a") as a,
-        transbordo_up(tmp_path / "b", "token-b") as b,
+        transbordo_up(tmp_path / "a", "token-a-0123456789abcdefghijklmnopqrs") as a,
+        transbordo_up(tmp_path / "b", "token-b-0123456789abcdefghijklmnopqrs") as b,
     ):
-        assert a.wait_for_addresses()["Admin token:"] == "token-a"
-        assert b.wait_for_addresses()["Admin token:"] == "token-b"
+        assert a.wait_for_addresses()["Admin token:"] == "token-a-0123456789abcdefghijklmnopqrs"
+        assert b.wait_for_addresses()["Admin token:"] == "token-b-0123456789abcdefghijklmnopqrs"
         for up in (a, b):
             with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as http:
                 turn = Customer().say(http, "oi")
@@ -370,7 +372,7 @@ def _cmdline(pid: int) -> str:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to find children")
 def test_a_child_that_dies_is_started_again(tmp_path: Path) -> None:
-    with transbordo_up(tmp_path / "data", "token") as up:
+    with transbordo_up(tmp_path / "data", ADMIN_TOKEN) as up:
         up.wait_for_addresses()
         api = [p for p in _children(up.process.pid) if "transbordo api" in _cmdline(p)]
         assert len(api) == 1, [_cmdline(p) for p in _children(up.process.pid)]
@@ -397,7 +399,7 @@ def test_the_demo_hands_a_customer_to_the_agent_up_printed(tmp_path: Path) -> No
     API without anyone exporting it) and an agent: the customer asking for a specialist waits
     in Suporte's queue, and the printed agent token picks the conversation up, at any hour."""
     data_dir = tmp_path / "data"
-    with transbordo_up(data_dir, "admin-demo") as up:
+    with transbordo_up(data_dir, ADMIN_TOKEN) as up:
         up.wait_for_addresses()
         agent_token = up.printed_value(AGENT_TOKEN)
         assert agent_token, up.printed
@@ -406,7 +408,7 @@ def test_the_demo_hands_a_customer_to_the_agent_up_printed(tmp_path: Path) -> No
         secrets_kept = list((data_dir / "demo").iterdir())
         assert {p.name for p in secrets_kept} == {"LOJA_OMNI_KEY", "agent_token"}
         assert all(p.stat().st_mode & 0o777 == 0o600 for p in secrets_kept)
-        admin = {"Authorization": "Bearer admin-demo"}
+        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         agent = {"Authorization": f"Bearer {agent_token}"}
         with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as http:
             services = http.get("/api/omni/services", headers=admin).json()
@@ -452,7 +454,7 @@ def test_the_demo_hands_a_customer_to_the_agent_up_printed(tmp_path: Path) -> No
 
 
 def test_no_demo_says_in_one_line_why_a_human_is_unavailable(tmp_path: Path) -> None:
-    with transbordo_up(tmp_path / "data", "admin-plain", "--no-demo") as up:
+    with transbordo_up(tmp_path / "data", ADMIN_TOKEN, "--no-demo") as up:
         up.wait_for_addresses()
         assert up.printed_value(AGENT_TOKEN) is None
         warnings = [line for line in up.printed if line.startswith("Warning:")]

@@ -161,7 +161,14 @@ def _settings(args: argparse.Namespace) -> Settings:
         "temporal_port": getattr(args, "temporal_port", None),
         "temporal_ui_port": getattr(args, "ui_port", None),
     }
-    return Settings(**{k: v for k, v in flags.items() if v is not None})
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**{k: v for k, v in flags.items() if v is not None})
+    except ValidationError as exc:  # e.g. a short admin token: one clear line, no traceback
+        for error in exc.errors():
+            print(f"transbordo: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _rotate_keys(settings: Settings, keep: int) -> int:

@@ -5,8 +5,20 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_ADMIN_TOKEN_LENGTH = 32
+"""Characters of the admin token: 32 random URL-safe characters are 192 bits."""
+
+UNLIMITED_RATES = {
+    "rate_limit_per_address": "1000000/minute",
+    "rate_limit_messages_per_address": "1000000/minute",
+    "rate_limit_messages_per_contact": "1000000/minute",
+    "rate_limit_messages_per_bot": "1000000/minute",
+    "rate_limit_sessions_per_address": "1000000/minute",
+}
+"""For test beds and benches, where one address plays every customer at machine speed."""
 
 
 class Settings(BaseSettings):
@@ -32,6 +44,7 @@ class Settings(BaseSettings):
     )
     task_queue: str = "transbordo"
     admin_token: str | None = None
+    """The admin bearer token: at least `MIN_ADMIN_TOKEN_LENGTH` characters (`up` makes one)."""
     flows_dir: Path = Path("flows")
     reply_timeout_seconds: float = Field(default=5.0, gt=0)
     max_messages_per_run: int = Field(default=1000, ge=1, le=1800)
@@ -49,10 +62,53 @@ class Settings(BaseSettings):
     """Base64 key (>= 32 bytes) of the contact id's keyed hash; set with `encryption_keys`."""
     ui_origins: list[str] | None = None
     """Origins allowed to call the codec endpoint (the Temporal UI); default: the local UI."""
+    # --- limits of the front door (docs/limits.md) -------------------------------------------
+    body_max_bytes: int = Field(default=64 * 1024, ge=1024)
+    """Request bodies of any route without a limit of its own."""
+    channel_body_max_bytes: int = Field(default=16 * 1024, ge=1024)
+    """Request bodies of the public channel routes (a customer message is a few hundred bytes)."""
+    bot_body_slack_bytes: int = Field(default=16 * 1024, ge=0)
+    """A bot's YAML PUT may be `flow_max_bytes` plus this (so the flow's own 422 says the limit)."""
+    contact_max_keys: int = Field(default=20, ge=1)
+    """Extra fields of a message's `contact` (besides `name`)."""
+    contact_max_key_length: int = Field(default=64, ge=1)
+    contact_max_value_length: int = Field(default=500, ge=1)
+    contact_max_bytes: int = Field(default=4 * 1024, ge=256)
+    """All of a `contact`, as JSON (it is copied into the workflow input and every message)."""
+    rate_limit_storage: str = "memory://"
+    """`limits` storage: memory:// (one process) or redis://host:port when several replicas."""
+    rate_limit_per_address: str = "300/minute"
+    """Requests to the public channel routes from one client address."""
+    rate_limit_messages_per_address: str = "60/minute"
+    """Customer messages posted from one client address."""
+    rate_limit_messages_per_contact: str = "30/minute"
+    """Customer messages of one contact (a person types slower than this)."""
+    rate_limit_messages_per_bot: str = "1200/minute"
+    """Customer messages to one bot, from everyone (protects the workers and the queues)."""
+    rate_limit_sessions_per_address: str = "10/minute"
+    """Web-chat sessions issued to one client address."""
+    max_streams_per_address: int = Field(default=8, ge=1)
+    """Open SSE streams from one client address, per API process."""
+    agent_stream_recheck_seconds: float = Field(default=5.0, gt=0, le=60)
+    """How often an agent's open stream checks the agent still exists, with the same token."""
+    unengaged_idle_seconds: int = Field(default=3600, ge=60)
+    """A conversation whose customer sent only the first message ends after this silence."""
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_admin_token(cls, token: str | None) -> str | None:
+        """A short admin token can be guessed; `up` generates a 43-character one."""
+        if token is not None and len(token) < MIN_ADMIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"TRANSBORDO_ADMIN_TOKEN must have at least {MIN_ADMIN_TOKEN_LENGTH} characters"
+                f" (it has {len(token)}); make one with"
+                " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return token
 
     @property
     def effective_database_url(self) -> str:

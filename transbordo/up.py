@@ -23,7 +23,7 @@ from encryption.codec import KeyRing
 from transbordo.demo import Demo, keep_secret, kept_demo, prepare_demo
 from transbordo.handoff_check import unavailable_handoffs
 from transbordo.keyring import key_ring
-from transbordo.settings import Settings
+from transbordo.settings import MIN_ADMIN_TOKEN_LENGTH, Settings
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 RESTART_DELAY_SECONDS = 1.0
@@ -228,7 +228,9 @@ def _kept_admin_token(data: Path) -> str:
     """The admin token of this data folder: generated once, kept (mode 600) for later runs."""
     path = data / "admin_token"
     if path.exists():
-        return path.read_text().strip()
+        kept = path.read_text().strip()
+        if len(kept) >= MIN_ADMIN_TOKEN_LENGTH:  # an older, shorter one is replaced
+            return kept
     token = secrets.token_urlsafe(32)
     keep_secret(path, token)
     return token

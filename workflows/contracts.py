@@ -83,6 +83,9 @@ class ConversationInput(BaseModel):
     """The state of the previous run, when this run continues a conversation as new."""
     max_updates_per_run: int = 1000
     """Continue-as-new after this many customer messages (the server caps updates per run)."""
+    unengaged_idle_seconds: int = 3600
+    """Idle limit of a conversation whose customer sent only the first message (the setting
+    TRANSBORDO_UNENGAGED_IDLE_SECONDS; engaged ones keep 24 h)."""
 
 
 class CustomerMessage(BaseModel):

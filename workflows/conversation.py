@@ -50,6 +50,9 @@ ENDED = "conversation ended"
 """Why a message is refused by a conversation that is closing (the API then starts a new one)."""
 ESCAPE_INACTIVITY = "escape-inactivity"
 """Patch id: inactivity escape routes have timers (histories before it replay without)."""
+UNENGAGED_IDLE = "unengaged-idle"
+"""Patch id: a conversation that never engaged ends after `unengaged_idle_seconds` (histories
+before it replay with the 24 h limit)."""
 HTTP_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1))
 
 
@@ -238,7 +241,13 @@ class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
             self._input.flow.escape_routes,
             workflow.now(),
             escape_timers=lambda: workflow.patched(ESCAPE_INACTIVITY),
+            unengaged_idle=self._unengaged_idle,
         )
+
+    def _unengaged_idle(self) -> timedelta | None:
+        if not workflow.patched(UNENGAGED_IDLE):
+            return None
+        return timedelta(seconds=self._input.unengaged_idle_seconds)
 
     def _time_left(self) -> timedelta | None:
         """Until the next timer (None: no timer runs, e.g. while an agent has the chat)."""

@@ -19,6 +19,9 @@ from workflows.contracts import ConversationState, Handoff
 
 IDLE_LIMIT = timedelta(hours=24)
 """A conversation with no customer message for this long ends by itself."""
+UNENGAGED_MESSAGES = 1
+"""A conversation whose customer sent no more than this many messages never engaged: it ends
+after the short `unengaged_idle` instead (an anonymous first message holds nothing for 24 h)."""
 
 
 class TimerKind(StrEnum):
@@ -43,17 +46,23 @@ def _always() -> bool:
     return True
 
 
+def _no_short_limit() -> timedelta | None:
+    return None
+
+
 def running(
     conv: ConversationState,
     routes: Sequence[EscapeRoute],
     now: datetime,
     *,
     escape_timers: Callable[[], bool] = _always,
+    unengaged_idle: Callable[[], timedelta | None] = _no_short_limit,
 ) -> list[Timer]:
     """Every timer running now, in the order they win when several are due at once.
 
     `escape_timers` says whether inactivity escape routes have timers at all (the workflow's
-    patch check); it is asked only when a route would have one."""
+    patch check); it is asked only when a route would have one. `unengaged_idle` is the idle
+    limit of a conversation that never engaged (None: the 24 h one); asked only for those."""
     handoff = conv.handoff
     if handoff is not None:
         if handoff.voicemail_until is not None:
@@ -64,8 +73,24 @@ def running(
     found = _escapes(conv, routes, now, escape_timers)
     if conv.question_deadline is not None:
         found.append(Timer(TimerKind.QUESTION_TIMEOUT, conv.question_deadline))
-    found.append(Timer(TimerKind.IDLE, (conv.last_customer_at or now) + IDLE_LIMIT))
+    found.append(
+        Timer(TimerKind.IDLE, (conv.last_customer_at or now) + _idle_limit(conv, unengaged_idle))
+    )
     return found
+
+
+def engaged(conv: ConversationState) -> bool:
+    """The customer sent more than the first message."""
+    return len(conv.answered) > UNENGAGED_MESSAGES
+
+
+def _idle_limit(
+    conv: ConversationState, unengaged_idle: Callable[[], timedelta | None]
+) -> timedelta:
+    if engaged(conv):
+        return IDLE_LIMIT
+    short = unengaged_idle()
+    return IDLE_LIMIT if short is None else min(short, IDLE_LIMIT)
 
 
 def next_deadline(timers: Sequence[Timer]) -> datetime | None:

@@ -2,19 +2,53 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from store.conversations import MessageRow
 from workflows.contracts import MAX_MESSAGE_ID_LENGTH, MAX_TEXT_LENGTH, Message
 
 
 class ContactIn(BaseModel):
+    """Who the customer is: a name and a few extra fields for the flow (`{{ contact.cpf }}`).
+
+    The extras are copied into the workflow input and every message, so they are bounded
+    (TRANSBORDO_CONTACT_MAX_KEYS, _MAX_KEY_LENGTH, _MAX_VALUE_LENGTH, _MAX_BYTES)."""
+
     model_config = ConfigDict(extra="allow")
 
     name: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _bounded_extras(self) -> ContactIn:
+        from transbordo.settings import get_settings  # like bots/limits.py: read in one place
+
+        settings = get_settings()
+        extra = self.model_extra or {}
+        if len(extra) > settings.contact_max_keys:
+            raise ValueError(f"contact has more than {settings.contact_max_keys} extra fields")
+        for key, value in extra.items():
+            if len(key) > settings.contact_max_key_length:
+                raise ValueError(
+                    f"a contact field name is longer than {settings.contact_max_key_length}"
+                    " characters"
+                )
+            if len(_as_json(value)) > settings.contact_max_value_length:
+                raise ValueError(
+                    f"contact field {key[:64]!r} is longer than"
+                    f" {settings.contact_max_value_length} characters"
+                )
+        size = len(_as_json(self.model_dump()).encode())
+        if size > settings.contact_max_bytes:
+            raise ValueError(f"contact is larger than {settings.contact_max_bytes} bytes")
+        return self
+
+
+def _as_json(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 class MessageIn(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api import sse
-from api.deps import AgentDep, ClientDep, EngineDep, require_agent
+from api.deps import AgentDep, ClientDep, Credentials, EngineDep, SettingsDep, require_agent
 from api.errors import ApiError, ErrorCode
 from api.models.agent import (
     AgentConversation,
@@ -79,26 +80,56 @@ def _queue_items(engine: EngineDep, agent: AgentPublic) -> list[QueueItem]:
 
 
 @router.get("/stream")
-async def stream(agent: AgentDep, engine: EngineDep) -> EventSourceResponse:
+async def stream(
+    agent: AgentDep, engine: EngineDep, settings: SettingsDep, credentials: Credentials
+) -> EventSourceResponse:
     """Server-Sent Events for the agent screen: `queue` (the waiting list of the agent's
     services, on change), `conversations` (the ones the agent has, on change) and `message`
-    (each new message of those conversations; all of a conversation taken while connected)."""
-    return sse.stream(_agent_events(engine, agent))
+    (each new message of those conversations; all of a conversation taken while connected).
+
+    The stream checks the agent again every `agent_stream_recheck_seconds`: deleted, or its
+    token rotated, and the stream ends; removed from a service, and that service's items stop."""
+    assert credentials is not None  # require_agent checked it
+    recheck = AgentRecheck(engine, credentials.credentials, settings.agent_stream_recheck_seconds)
+    return sse.stream(_agent_events(engine, agent, recheck))
 
 
-async def _agent_events(engine: EngineDep, agent: AgentPublic) -> AsyncIterator[ServerSentEvent]:
+class AgentRecheck:
+    """The agent as its token says now, looked up again at most every `every` seconds."""
+
+    def __init__(self, engine: EngineDep, token: str, every: float) -> None:
+        self._engine, self._token, self._every = engine, token, every
+        self._checked_at = time.monotonic()
+
+    async def current(self, agent: AgentPublic) -> AgentPublic | None:
+        """`agent` refreshed when a check is due; None once the token no longer names it."""
+        if time.monotonic() - self._checked_at < self._every:
+            return agent
+        self._checked_at = time.monotonic()
+        now = await asyncio.to_thread(agent_store.agent_by_token, self._engine, self._token)
+        return now if now is not None and now.id == agent.id else None
+
+
+async def _agent_events(
+    engine: EngineDep, agent: AgentPublic, recheck: AgentRecheck
+) -> AsyncIterator[ServerSentEvent]:
     """Poll SQL (the source of truth every API replica shares) and send what changed."""
     last_queue: list[tuple[str, str]] | None = None
     last_seen: dict[str, int] = {}
     first = True
     while True:
+        checked = await recheck.current(agent)
+        if checked is None:  # deleted, or the token was rotated: the stream ends
+            return
+        agent = checked
         items = await asyncio.to_thread(_queue_items, engine, agent)
         shape = [(item.conversation_id, item.service) for item in items]
         if shape != last_queue:
             last_queue = shape
             yield sse.event("queue", [item.model_dump(mode="json") for item in items])
         entries = await asyncio.to_thread(queue.in_service_for_agent, engine, agent.id)
-        mine = sorted(entry.conversation_id for entry in entries)
+        services = set(agent.services)
+        mine = sorted(e.conversation_id for e in entries if e.service_name in services)
         if first or mine != sorted(last_seen):
             for conversation_id in mine:
                 if conversation_id in last_seen:

@@ -13,6 +13,7 @@ from api import sse
 from api.channel_auth import ChannelClient, ChannelClientDep, contact_for_message, may_touch
 from api.deps import ClientDep, EngineDep, SettingsDep
 from api.errors import ApiError, ErrorCode
+from api.limits import limit
 from api.models.channel import (
     ConversationPublic,
     MessageIn,
@@ -25,7 +26,7 @@ from store import conversations as conversation_log
 from store import queue
 from store.conversations import ConversationRow
 
-router = APIRouter(tags=["channel"])
+router = APIRouter(tags=["channel"], dependencies=[limit("requests per address")])
 """Every route needs a channel client (api/channel_auth.py): a connector credential of the bot,
 a web session of the contact, or (reads only) the admin."""
 
@@ -36,6 +37,7 @@ STREAM_POLL_SECONDS = 0.2
     "/bots/{bot}/messages",
     response_model=TurnPublic,
     responses={202: {"description": "Accepted durably; the replies arrive on the stream."}},
+    dependencies=[limit("messages per address", "messages per contact", "messages per bot")],
 )
 async def post_message(
     bot: str,

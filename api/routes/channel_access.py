@@ -14,6 +14,7 @@ from api import web_sessions
 from api.channel_auth import session_key
 from api.deps import EngineDep, KeyRingDep, SettingsDep, require_admin
 from api.errors import ApiError, ErrorCode
+from api.limits import limit
 from api.models.channel import (
     ChannelCredentialCreate,
     ChannelCredentialCreated,
@@ -25,7 +26,11 @@ from store import bots as bot_store
 from store import channel_credentials
 
 admin = APIRouter(tags=["channel access"], dependencies=[Depends(require_admin)])
-public = APIRouter(tags=["channel access"])
+public = APIRouter(
+    tags=["channel access"],
+    dependencies=[limit("requests per address"), limit("sessions per address")],
+)
+"""Public: anyone may ask for a web session, at the `sessions per address` rate."""
 
 
 @admin.post(

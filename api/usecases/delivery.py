@@ -101,6 +101,7 @@ async def send(
         flow=version.flow,
         contact=contact,
         max_updates_per_run=settings.max_messages_per_run,
+        unengaged_idle_seconds=settings.unengaged_idle_seconds,
     )
     start_options = _start_options(settings, wid, start_input, keyed_hash(ring, contact.id))
     if no_worker:

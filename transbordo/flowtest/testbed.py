@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from bots.models import BotFlow, HumanBlock
 from transbordo.bot_files import DEFAULT_SERVICE, OMNI_KEY
 from transbordo.flowtest.format import TestFile
-from transbordo.settings import Settings
+from transbordo.settings import UNLIMITED_RATES, Settings
 from transbordo.stack import StackError, pydantic_client, running, time_skipping_server
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ async def fresh_testbed(spec: TestFile, source: str, flow: BotFlow) -> AsyncIter
     """A new server, database, worker and API for one test; the bot published, Omni set up."""
     from store.db import open_database
 
-    admin_token = secrets.token_urlsafe(16)
+    admin_token = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory(prefix="transbordo-test-") as tmp:
         settings = Settings(
             data_dir=Path(tmp),
@@ -68,6 +68,7 @@ async def fresh_testbed(spec: TestFile, source: str, flow: BotFlow) -> AsyncIter
             task_queue=f"flowtest-{uuid.uuid4().hex[:12]}",
             flows_dir=Path(tmp) / "no-flows",
             reply_timeout_seconds=10,
+            **UNLIMITED_RATES,  # type: ignore[arg-type]
         )
         engine = open_database(settings.effective_database_url)
         try:

@@ -13,6 +13,7 @@ export function h(tag, attrs = {}, ...children) {
     if (key.startsWith("on") && typeof value === "function") node.addEventListener(key.slice(2), value);
     else if (key === "class") node.className = value;
     else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key === "style") node.style.cssText = value; // CSSOM: allowed by the page's CSP
     else if (key in node && typeof value !== "string") node[key] = value;
     else node.setAttribute(key, value === true ? "" : value);
   }
@@ -323,6 +324,8 @@ export const CODES_PT = {
   nothing_waiting: () => "Nenhuma conversa aguardando nas suas filas.",
   service_gone: () => "O serviço desta conversa foi excluído.",
   message_rejected: () => "A mensagem foi recusada. Tente de novo.",
+  payload_too_large: () => "O conteúdo enviado é grande demais.",
+  rate_limited: () => "Muitas solicitações em pouco tempo. Aguarde um instante e tente de novo.",
   http_error: () => "Erro inesperado do servidor.",
   // the Omni store
   invalid_reference: () => "Serviço inexistente (ou o próprio serviço).",

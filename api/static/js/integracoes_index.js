@@ -1,0 +1,5 @@
+// Omni → Integrações: the admin session bar and login.
+import { adminSession, adminLogin } from "/static/js/common.js";
+
+adminSession();
+adminLogin();
