@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from store.conversations import MessageRow
@@ -154,3 +155,8 @@ class WebSessionPublic(BaseModel):
     token: str
     contact_id: str
     expires_at: datetime
+
+
+AfterSeq = Annotated[int, Query(ge=0, description="Messages after this seq.")]
+PageSize = Annotated[int, Query(ge=1, le=500, description="At most this many messages.")]
+"""The transcript's paging, the same for the channel and the agent routes."""

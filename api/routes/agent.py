@@ -6,9 +6,8 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api import sse
@@ -25,7 +24,7 @@ from api.models.agent import (
     TransferBody,
     TransferTarget,
 )
-from api.models.channel import MessagePublic, public_message, public_row
+from api.models.channel import AfterSeq, MessagePublic, PageSize, public_message, public_row
 from api.usecases import agent_actions as actions
 from omni.errors import NotFound
 from omni.policy import transfer_refusal
@@ -193,8 +192,8 @@ def transcript(
     conversation_id: str,
     agent: AgentDep,
     engine: EngineDep,
-    after: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+    after: AfterSeq = 0,
+    limit: PageSize = 500,
 ) -> list[MessagePublic]:
     """The transcript after `seq`, for the agent who has the conversation (or may take it)."""
     _readable(engine, agent, conversation_id)

@@ -15,9 +15,11 @@ from api.deps import ClientDep, EngineDep, SettingsDep
 from api.errors import ApiError, ErrorCode
 from api.limits import limit
 from api.models.channel import (
+    AfterSeq,
     ConversationPublic,
     MessageIn,
     MessagePublic,
+    PageSize,
     TurnPublic,
     public_row,
 )
@@ -104,8 +106,8 @@ def get_messages(
     conversation_id: str,
     engine: EngineDep,
     caller: ChannelClientDep,
-    after: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+    after: AfterSeq = 0,
+    limit: PageSize = 500,
 ) -> list[MessagePublic]:
     """The transcript after `seq` (customer, bot, agent and system messages)."""
     _conversation(engine, caller, conversation_id)
