@@ -484,7 +484,10 @@ async def test_the_seeds_seven_steps_then_a_handoff_through_the_pages(
         await expect(customer.locator(".msg.bot", has_text="Deixe sua mensagem")).to_be_visible()
         await customer.get_by_label("Mensagem", exact=True).fill("Meu pedido 123 não chegou.")
         await customer.get_by_label("Mensagem", exact=True).press("Enter")
-        await expect(customer.locator(".msg.customer", has_text="pedido 123")).to_be_visible()
+        # accepted by the conversation (numbered), not just pending on the page: only then may
+        # the test skip the Caixa Postal's 60 s, or the window could close before it arrives
+        accepted = customer.locator(".msg.customer[data-seq]", has_text="pedido 123")
+        await expect(accepted).to_be_visible()
         conversation_id = await customer.evaluate(
             "localStorage.getItem('transbordo.chat.loja.conversation')"
         )

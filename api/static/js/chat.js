@@ -17,9 +17,16 @@ let source = null; // the AbortController of the open stream
 let conversationId = localStorage.getItem(keys.conversation);
 
 /** The browser's session with this bot, asked for again when missing or about to expire. */
+let opening = null; // the session being asked for, so two callers share one
+
 async function session() {
   const kept = JSON.parse(localStorage.getItem(keys.session) || "null");
   if (kept && Date.parse(kept.expires_at) - Date.now() > 60_000) return kept.token;
+  opening ??= openSession().finally(() => { opening = null; });
+  return opening;
+}
+
+async function openSession() {
   const response = await fetch(`/api/bots/${encodeURIComponent(bot)}/web-sessions`, { method: "POST" });
   const answer = await response.json().catch(() => ({}));
   if (!response.ok) throw new ApiError(response.status, answer.detail, answer.code);
@@ -185,8 +192,10 @@ $("#composer").addEventListener("submit", (event) => {
   input.focus();
 });
 $("#contact-name").addEventListener("change", (event) => localStorage.setItem(keys.name, event.target.value.trim()));
-$("#new-chat").addEventListener("click", async () => {
-  if (conversationId) await authorized(`/api/conversations/${conversationId}/leave`, { method: "POST" }).catch(() => null);
+$("#new-chat").addEventListener("click", () => {
+  // forget the old contact at once (a message typed right after must not go out as it), then
+  // leave the old conversation with the old session's token
+  const old = { id: conversationId, session: JSON.parse(localStorage.getItem(keys.session) || "null") };
   source?.abort();
   source = null;
   localStorage.removeItem(keys.conversation);
@@ -195,6 +204,11 @@ $("#new-chat").addEventListener("click", async () => {
   shown.clear();
   log.replaceChildren();
   status("Nova conversa: envie uma mensagem para começar.");
+  if (old.id && old.session) {
+    fetch(`/api/conversations/${old.id}/leave`, {
+      method: "POST", headers: { Authorization: `Bearer ${old.session.token}` },
+    }).catch(() => null);
+  }
 });
 restore();
 $("#text").focus();
