@@ -171,3 +171,17 @@ async def test_the_worker_endpoint_counts_webhook_deliveries(
     assert grew("queued", "failed") == 1  # the receiver was down once
     assert grew("queued", "delivered") == 1
     assert grew("abandoned", "delivered") == 1
+
+
+async def test_the_sdk_runtime_serves_prometheus_only_when_asked(settings: Settings) -> None:
+    from transbordo.telemetry import sdk_runtime
+
+    assert sdk_runtime(settings) is None  # off by default: the SDK's default runtime
+    holder = free_socket()
+    address = f"127.0.0.1:{holder.getsockname()[1]}"
+    holder.close()
+    asked = settings.model_copy(update={"sdk_metrics_address": address})
+    runtime = sdk_runtime(asked)
+    assert runtime is not None and sdk_runtime(asked) is runtime  # one per address and process
+    async with httpx.AsyncClient() as scraper:
+        assert (await scraper.get(f"http://{address}/metrics")).status_code == 200
