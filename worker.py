@@ -19,6 +19,7 @@ from activities.webhooks import WebhookSender
 from encryption.codec import ring_of
 from store.db import open_database
 from transbordo.settings import Settings, get_settings
+from transbordo.telemetry import sdk_runtime, serve_worker_metrics
 from transbordo.temporal import connect
 from workflows.conversation import ConversationWorkflow
 from workflows.sandbox import workflow_runner
@@ -54,7 +55,8 @@ def build_worker(
 
 async def run_worker(settings: Settings) -> None:
     engine = open_database(settings.effective_database_url)
-    client = await connect(settings)
+    client = await connect(settings, runtime=sdk_runtime(settings))
+    serve_worker_metrics(settings)
     with ThreadPoolExecutor(max_workers=32) as executor:
         worker = build_worker(client, engine, settings.task_queue, executor)
         log.info("worker polling task queue %s", settings.task_queue)

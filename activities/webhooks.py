@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from prometheus_client import Counter
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
@@ -23,6 +24,13 @@ from omni import webhooks
 from store.services import webhook_target
 
 DELIVERY_TIMEOUT_SECONDS = 10.0
+
+DELIVERIES = Counter(
+    "transbordo_webhook_deliveries",
+    "Webhook delivery attempts by event type and outcome (delivered, failed, skipped: the"
+    " webhook was switched off). A failed attempt is retried; served by the worker.",
+    ["event", "outcome"],
+)
 
 
 class WebhookEvent(BaseModel):
@@ -46,6 +54,7 @@ class WebhookSender:
     async def deliver(self, event: WebhookEvent) -> None:
         target = await asyncio.to_thread(webhook_target, self._engine, event.service_id, self._ring)
         if target is None:  # the webhook was switched off since: nothing to send
+            DELIVERIES.labels(event.type, "skipped").inc()
             return
         body = json.dumps(
             {
@@ -61,6 +70,9 @@ class WebhookSender:
             async with httpx.AsyncClient(timeout=DELIVERY_TIMEOUT_SECONDS) as client:
                 response = await client.post(target.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
+            DELIVERIES.labels(event.type, "failed").inc()
             raise ApplicationError(f"webhook delivery failed: {type(exc).__name__}") from exc
         if not response.is_success:
+            DELIVERIES.labels(event.type, "failed").inc()
             raise ApplicationError(f"webhook answered HTTP {response.status_code}")
+        DELIVERIES.labels(event.type, "delivered").inc()

@@ -46,7 +46,17 @@ def create_app(
         lifespan=lifespan,
     )
     from api import errors, limits
-    from api.routes import agent, bots, channel, channel_access, codec, omni, pages, supervisor
+    from api.routes import (
+        agent,
+        bots,
+        channel,
+        channel_access,
+        codec,
+        metrics,
+        omni,
+        pages,
+        supervisor,
+    )
 
     for router in (
         channel.router,
@@ -62,4 +72,5 @@ def create_app(
     pages.install(app)
     errors.install(app)
     limits.install(app, settings)
+    metrics.install(app, settings)  # last: its middleware times every other one too
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_ADMIN_TOKEN_LENGTH = 32
@@ -93,19 +93,33 @@ class Settings(BaseSettings):
     """How often an agent's open stream checks the agent still exists, with the same token."""
     unengaged_idle_seconds: int = Field(default=3600, ge=60)
     """A conversation whose customer sent only the first message ends after this silence."""
+    # --- observability (docs/observability.md) --------------------------------------------------
+    metrics_token: str | None = None
+    """Bearer token of `GET /metrics` besides the admin token (at least 32 characters), so a
+    Prometheus server does not hold the admin token."""
+    metrics_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    """How long the per-service queue figures of `/metrics` are reused between scrapes."""
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """The worker serves its Prometheus metrics (webhook deliveries) on this port; unset: off."""
+    worker_metrics_host: str = "127.0.0.1"
+    sdk_metrics_address: str | None = None
+    """`host:port` where the worker's Temporal SDK serves its Prometheus metrics; unset: off."""
+    otel: bool = False
+    """OpenTelemetry tracing across API → workflow → activities (needs the `otel` extra);
+    spans go over OTLP/HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT`."""
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
 
-    @field_validator("admin_token")
+    @field_validator("admin_token", "metrics_token")
     @classmethod
-    def _long_admin_token(cls, token: str | None) -> str | None:
-        """A short admin token can be guessed; `up` generates a 43-character one."""
+    def _long_token(cls, token: str | None, info: ValidationInfo) -> str | None:
+        """A short token can be guessed; `up` generates a 43-character admin token."""
         if token is not None and len(token) < MIN_ADMIN_TOKEN_LENGTH:
             raise ValueError(
-                f"TRANSBORDO_ADMIN_TOKEN must have at least {MIN_ADMIN_TOKEN_LENGTH} characters"
-                f" (it has {len(token)}); make one with"
+                f"TRANSBORDO_{str(info.field_name).upper()} must have at least"
+                f" {MIN_ADMIN_TOKEN_LENGTH} characters (it has {len(token)}); make one with"
                 " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
             )
         return token

@@ -29,6 +29,7 @@ PASSTHROUGH = (
     "sqlalchemy",
     "httpx",
     "yaml",
+    "opentelemetry",  # the tracing interceptor's workflow side (transbordo/tracing.py)
 )
 
 

@@ -1,0 +1,51 @@
+"""`GET /metrics`: this API process's Prometheus exposition, for a bearer of the metrics token
+(`TRANSBORDO_METRICS_TOKEN`) or the admin token (docs/observability.md).
+
+Each API process has its own registry and answers for itself (its HTTP figures); the queue
+figures come from SQL and are the same in every process.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.process_collector import ProcessCollector
+
+from api.deps import UNAUTHORIZED, Credentials, SettingsDep
+from api.http_metrics import HttpFigures, HttpMetrics
+from api.usecases.queue_metrics import QueueCollector
+from transbordo.settings import Settings
+
+router = APIRouter()
+
+
+def require_metrics_reader(settings: SettingsDep, credentials: Credentials) -> None:
+    """The metrics token or the admin token, compared in constant time."""
+    if credentials is None:
+        raise UNAUTHORIZED
+    given = credentials.credentials.encode()
+    tokens = [token for token in (settings.metrics_token, settings.admin_token) if token]
+    # every token is compared (no early exit), so the time does not say which one was close
+    if not any([secrets.compare_digest(given, token.encode()) for token in tokens]):
+        raise UNAUTHORIZED
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request, _: Annotated[None, Depends(require_metrics_reader)]) -> Response:
+    registry: CollectorRegistry = request.app.state.metrics_registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """The app's registry (HTTP figures, queue figures, this process's CPU and memory), the
+    middleware that records requests (outermost: call after every other middleware) and the
+    route."""
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    registry.register(QueueCollector(lambda: app.state.engine, settings.metrics_cache_seconds))
+    app.state.metrics_registry = registry
+    app.add_middleware(HttpMetrics, figures=HttpFigures(registry))
+    app.include_router(router)

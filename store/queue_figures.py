@@ -1,0 +1,111 @@
+"""Every service's queue figures at once, for the metrics scrape (three grouped queries).
+
+`store/queue.py`'s `metrics` reads one service's whole history into Python; a scrape every few
+seconds asks for every service, so this module lets SQL count and group instead. The figures
+mean the same as `ServiceMetrics` (`tests/test_metrics.py` checks they agree).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from store.common import is_postgres
+from store.tables import queue_entries, services
+
+
+@dataclass(frozen=True)
+class ServiceFigures:
+    """One service now: its queue, its people in service, its totals since it began."""
+
+    service: str
+    waiting: int
+    in_service: int
+    abandoned: int
+    answered: int
+    answered_within_target: int
+    oldest_waiting_since: datetime | None
+    target_service_level_percent: int
+    answer_time_seconds: int
+
+    @property
+    def service_level_percent(self) -> float | None:
+        """Answered within the answer time over answered plus abandoned (as ServiceMetrics)."""
+        offered = self.answered + self.abandoned
+        return round(100 * self.answered_within_target / offered, 1) if offered else None
+
+
+def service_figures(engine: Engine) -> list[ServiceFigures]:
+    """Every service's figures, by service name."""
+    with engine.connect() as conn:
+        configured = conn.execute(
+            sa.select(
+                services.c.id,
+                services.c.name,
+                services.c.answer_time_seconds,
+                services.c.service_level_percent,
+            )
+        ).all()
+        counts = _counts_by_status(conn)
+        answered = _answered(conn)
+    figures = []
+    for service_id, name, answer_time, target in sorted(configured, key=lambda row: row[1]):
+        by_status = counts.get(service_id, {})
+        total, within = answered.get(service_id, (0, 0))
+        figures.append(
+            ServiceFigures(
+                service=name,
+                waiting=by_status.get("waiting", (0, None))[0],
+                in_service=by_status.get("in_service", (0, None))[0],
+                abandoned=by_status.get("abandoned", (0, None))[0],
+                answered=total,
+                answered_within_target=within,
+                oldest_waiting_since=by_status.get("waiting", (0, None))[1],
+                target_service_level_percent=target,
+                answer_time_seconds=answer_time,
+            )
+        )
+    return figures
+
+
+def _counts_by_status(conn: Connection) -> dict[str, dict[str, tuple[int, datetime | None]]]:
+    """service id → status → (entries, earliest enqueued)."""
+    rows = conn.execute(
+        sa.select(
+            queue_entries.c.service_id,
+            queue_entries.c.status,
+            sa.func.count(),
+            sa.func.min(queue_entries.c.enqueued_at),
+        )
+        .where(queue_entries.c.service_id.is_not(None))
+        .group_by(queue_entries.c.service_id, queue_entries.c.status)
+    ).all()
+    found: dict[str, dict[str, tuple[int, datetime | None]]] = {}
+    for service_id, status, count, earliest in rows:
+        found.setdefault(service_id, {})[status] = (int(count), earliest)
+    return found
+
+
+def _answered(conn: Connection) -> dict[str, tuple[int, int]]:
+    """service id → (entries picked up, of them picked up within the service's answer time)."""
+    within = sa.case((_waited_seconds(conn) <= services.c.answer_time_seconds, 1), else_=0)
+    rows = conn.execute(
+        sa.select(queue_entries.c.service_id, sa.func.count(), sa.func.sum(within))
+        .join(services, services.c.id == queue_entries.c.service_id)
+        .where(queue_entries.c.picked_up_at.is_not(None))
+        .group_by(queue_entries.c.service_id)
+    ).all()
+    return {service_id: (int(count), int(inside or 0)) for service_id, count, inside in rows}
+
+
+def _waited_seconds(conn: Connection) -> sa.ColumnElement[Any]:
+    """Seconds from enqueueing to pickup, in SQL (each backend has its own date arithmetic;
+    SQLite's julianday is exact to about a millisecond)."""
+    picked, queued = queue_entries.c.picked_up_at, queue_entries.c.enqueued_at
+    if is_postgres(conn):
+        return sa.extract("epoch", picked - queued)
+    return (sa.func.julianday(picked) - sa.func.julianday(queued)) * 86400.0
