@@ -242,6 +242,8 @@ class Door:
     apis: list[str]
     steps: int = 0
     halfway: asyncio.Event = field(default_factory=asyncio.Event)
+    sent_again: int = 0
+    """Requests sent again after their API process died (printed: how hard the kill hit)."""
 
     async def call(
         self, first: int, method: str, path: str, headers: dict[str, str], body: Any = None
@@ -256,6 +258,7 @@ class Door:
                     return response, tries
             if time.monotonic() > deadline:
                 break
+            self.sent_again += 1
             await asyncio.sleep(POLL_SECONDS)  # back-off before the next try, not a sync
         pytest.fail(f"{method} {path}: no API process answered")
 
@@ -398,6 +401,7 @@ async def test_conversations_survive_killed_workers_and_api_processes(
         )
         killed_at = await chaos
         assert 0 < killed_at < CONVERSATIONS * STEPS, "the processes died mid-way"
+        print(f"killed after {killed_at} requests; {door.sent_again} sent again")
         await all_recorded(up, outcomes)
 
 
