@@ -492,32 +492,32 @@ def test_several_workers_and_api_processes_behind_one_port(tmp_path: Path) -> No
         assert len(apis) == 2 and len(workers) == 2, children
         with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as http:
             assert texts(Customer().say(http, "oi"))[1].startswith(MENU)
-            os.kill(apis[0], signal.SIGKILL)
-            os.kill(workers[0], signal.SIGKILL)
-            # the port is `up`'s: the other API process answers at once
-            assert http.get("/openapi.json").status_code == 200
-            deadline = time.monotonic() + START_DEADLINE_SECONDS
-            restarted = ("api-", "worker-")
-            while not all(
-                any(
-                    line.startswith(name) and "exited with -9; restarting" in line
-                    for line in up.printed
-                )
-                for name in restarted
-            ):
-                assert up.read_line(deadline) is not None, up.printed
+        os.kill(apis[0], signal.SIGKILL)
+        os.kill(workers[0], signal.SIGKILL)
+        # the port is `up`'s: a new connection is answered at once by the other API process
+        assert httpx.get(f"{up.api}/openapi.json").status_code == 200
+        deadline = time.monotonic() + START_DEADLINE_SECONDS
+        restarted = ("api-", "worker-")
+        while not all(
+            any(
+                line.startswith(name) and "exited with -9; restarting" in line
+                for line in up.printed
+            )
+            for name in restarted
+        ):
+            assert up.read_line(deadline) is not None, up.printed
 
-            def answered() -> dict | None:  # type: ignore[type-arg]
-                """A new customer is answered (a 202 while the killed worker's tasks time out
-                is an answer too, but not the one looked for here)."""
-                with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as fresh:
-                    auth = Customer().auth(fresh)
-                    body = {"message_id": "m1", "text": "oi"}
-                    turn = fresh.post("/api/bots/loja/messages", json=body, headers=auth)
-                    return turn.json() if turn.status_code == 200 else None
+        def answered() -> dict | None:  # type: ignore[type-arg]
+            """A new customer is answered (a 202 while the killed worker's tasks time out
+            is an answer too, but not the one looked for here)."""
+            with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as fresh:
+                auth = Customer().auth(fresh)
+                body = {"message_id": "m1", "text": "oi"}
+                turn = fresh.post("/api/bots/loja/messages", json=body, headers=auth)
+                return turn.json() if turn.status_code == 200 else None
 
-            turn = eventually(answered, START_DEADLINE_SECONDS, "a new customer answered")
-            assert texts(turn)[1].startswith(MENU)
+        turn = eventually(answered, START_DEADLINE_SECONDS, "a new customer answered")
+        assert texts(turn)[1].startswith(MENU)
         assert "stopped" in up.interrupt()
         assert up.process.returncode == 0
         assert not _group_alive(up.process.pid), "a child of `transbordo up` outlived it"
