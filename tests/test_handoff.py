@@ -210,6 +210,13 @@ async def test_two_agents_racing_for_one_conversation_get_one_winner(time_env, s
         assert sorted(a.status_code for a in answers) == [200, 409]
         caio = await http.post(url, headers=omni.agent("Caio"))
         assert caio.status_code == 403
+        # the winner's screen sends the pickup again (its answer was lost): the same answer;
+        # the loser's is still refused
+        winner, loser = ("Ana", "Beto") if answers[0].status_code == 200 else ("Beto", "Ana")
+        again = await http.post(url, headers=omni.agent(winner))
+        assert again.status_code == 200, again.text
+        assert again.json()["conversation_id"] == conversation
+        assert (await http.post(url, headers=omni.agent(loser))).status_code == 409
 
 
 async def test_next_takes_the_oldest_and_capacity_is_respected(time_env, settings, engine):

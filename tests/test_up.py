@@ -472,3 +472,52 @@ def test_no_demo_says_in_one_line_why_a_human_is_unavailable(tmp_path: Path) -> 
             assert said[0].startswith(UNAVAILABLE), said  # a flow message, not silence
             assert said[-1] == "Obrigado pelo contato!"
         assert "stopped" in up.interrupt()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to find children")
+def test_several_workers_and_api_processes_behind_one_port(tmp_path: Path) -> None:
+    """`--workers 2 --api-workers 2`: two of each, the API processes sharing the one port `up`
+    holds; a killed API process leaves the port answering and is started again, and so is a
+    killed worker."""
+    flags = ("--workers", "2", "--api-workers", "2")
+    with transbordo_up(tmp_path / "data", ADMIN_TOKEN, *flags) as up:
+        up.wait_for_addresses()
+        assert up.printed_value("Processes:") == "2 worker(s), 2 API (one port)"
+        assert any(
+            line.startswith("Note: rate limits count per API process") for line in up.printed
+        )
+        children = {pid: _cmdline(pid) for pid in _children(up.process.pid)}
+        apis = [pid for pid, cmd in children.items() if "transbordo api --fd" in cmd]
+        workers = [pid for pid, cmd in children.items() if "transbordo worker" in cmd]
+        assert len(apis) == 2 and len(workers) == 2, children
+        with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as http:
+            assert texts(Customer().say(http, "oi"))[1].startswith(MENU)
+        os.kill(apis[0], signal.SIGKILL)
+        os.kill(workers[0], signal.SIGKILL)
+        # the port is `up`'s: a new connection is answered at once by the other API process
+        assert httpx.get(f"{up.api}/openapi.json").status_code == 200
+        deadline = time.monotonic() + START_DEADLINE_SECONDS
+        restarted = ("api-", "worker-")
+        while not all(
+            any(
+                line.startswith(name) and "exited with -9; restarting" in line
+                for line in up.printed
+            )
+            for name in restarted
+        ):
+            assert up.read_line(deadline) is not None, up.printed
+
+        def answered() -> dict | None:  # type: ignore[type-arg]
+            """A new customer is answered (a 202 while the killed worker's tasks time out
+            is an answer too, but not the one looked for here)."""
+            with httpx.Client(base_url=up.api, timeout=REPLY_DEADLINE_SECONDS) as fresh:
+                auth = Customer().auth(fresh)
+                body = {"message_id": "m1", "text": "oi"}
+                turn = fresh.post("/api/bots/loja/messages", json=body, headers=auth)
+                return turn.json() if turn.status_code == 200 else None
+
+        turn = eventually(answered, START_DEADLINE_SECONDS, "a new customer answered")
+        assert texts(turn)[1].startswith(MENU)
+        assert "stopped" in up.interrupt()
+        assert up.process.returncode == 0
+        assert not _group_alive(up.process.pid), "a child of `transbordo up` outlived it"

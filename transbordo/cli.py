@@ -1,4 +1,5 @@
-"""The `transbordo` command: up, worker, api, validate, schema, chat, test, replay, keys."""
+"""The `transbordo` command: up, worker, api, migrate, validate, schema, chat, test, replay,
+keys."""
 
 from __future__ import annotations
 
@@ -29,10 +30,27 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="on a new data folder, do not prepare the demo (services, integrations, agent)",
     )
+    up.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
+    up.add_argument(
+        "--api-workers",
+        type=_positive,
+        default=1,
+        help="API processes sharing the one API port (default 1); docs/operations.md",
+    )
 
     commands.add_parser("worker", help="run the Temporal worker")
     api = commands.add_parser("api", help="run the HTTP API")
     _server_flags(api)
+    api.add_argument(
+        "--fd",
+        type=int,
+        default=None,
+        help="serve an inherited listening socket instead of binding --host/--port"
+        " (`up --api-workers` passes it)",
+    )
+    commands.add_parser(
+        "migrate", help="bring the SQL schema up to date and exit (before starting replicas)"
+    )
 
     validate = commands.add_parser("validate", help="check bot files; errors as file:line:col")
     validate.add_argument("paths", nargs="+", type=Path)
@@ -88,14 +106,26 @@ def main(argv: list[str] | None = None) -> int:
         case "up":
             from transbordo.up import run_up
 
-            return run_up(_settings(args), demo=not args.no_demo)
+            return run_up(
+                _settings(args),
+                demo=not args.no_demo,
+                workers=args.workers,
+                api_workers=args.api_workers,
+            )
         case "worker":
+            import signal
+
             import worker
 
+            # SIGTERM (Kubernetes, compose, systemd) stops the worker as Ctrl-C does: it shuts
+            # down gracefully instead of dying mid-task (docs/operations.md)
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
             worker.main()
             return 0
         case "api":
-            return _run_api(_settings(args))
+            return _run_api(_settings(args), args.fd)
+        case "migrate":
+            return _migrate(Settings())
         case "validate":
             return _validate(args.paths, args.check_keys)
         case "schema":
@@ -184,16 +214,43 @@ def _rotate_keys(settings: Settings, keep: int) -> int:
     return 0
 
 
-def _run_api(settings: Settings) -> int:
+def _run_api(settings: Settings, fd: int | None = None) -> int:
+    """Serve the API on host/port, or on the listening socket inherited as `fd` (several API
+    processes behind one port, transbordo/up.py)."""
+    import socket
+
     import uvicorn
 
     os.umask(0o077)  # files this process creates are private (transbordo/up.py)
     from api.app import create_app
 
-    uvicorn.run(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info"
-    )
+    app = create_app(settings)
+    if fd is None:
+        uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="info")
+        return 0
+    sock = socket.socket(fileno=fd)  # family, type and protocol read from the socket itself
+    uvicorn.Server(uvicorn.Config(app, log_level="info")).run(sockets=[sock])
     return 0
+
+
+def _migrate(settings: Settings) -> int:
+    """Migrations run at every start of the API and the worker; with several replicas on a new
+    database (or a new version), run this once first so they do not race (docs/operations.md)."""
+    from sqlalchemy.engine import make_url
+
+    from store.db import open_database
+
+    open_database(settings.effective_database_url).dispose()
+    where = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    print(f"schema up to date: {where}")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _validate(paths: list[Path], check_keys: bool) -> int:

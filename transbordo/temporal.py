@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 from temporalio.client import Client
+from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 
 from encryption.codec import KeyRing, encrypted_converter
@@ -20,14 +24,32 @@ async def connect(
     the tracing interceptor when tracing is on (transbordo/tracing.py). `runtime`: the worker's
     SDK metrics (transbordo/telemetry.py)."""
     return await Client.connect(
-        settings.effective_temporal_address,
-        namespace=settings.temporal_namespace,
-        api_key=settings.temporal_api_key,
-        tls=bool(settings.temporal_api_key),
+        **connect_options(settings),
         data_converter=encrypted_converter(ring or key_ring(settings)),
         interceptors=client_interceptors(settings),
         runtime=runtime,
     )
+
+
+def connect_options(settings: Settings) -> dict[str, Any]:
+    """Where and how to connect: the settings' address, namespace and API key, over the
+    Temporal SDK's own environment configuration for everything else (TLS and mTLS:
+    `TEMPORAL_TLS`, `TEMPORAL_TLS_CLIENT_CERT_PATH`, `TEMPORAL_TLS_CLIENT_KEY_PATH`,
+    `TEMPORAL_TLS_SERVER_CA_CERT_PATH`, `TEMPORAL_TLS_SERVER_NAME`; `TEMPORAL_GRPC_META_*`
+    headers), so any cluster or Temporal Cloud is reached with the variables Temporal documents
+    (docs/operations.md). A TOML profile is read only when `TEMPORAL_CONFIG_FILE` names one: a
+    developer's default profile must not send `transbordo up` to another cluster."""
+    options: dict[str, Any] = dict(
+        ClientConfig.load_client_connect_config(
+            disable_file="TEMPORAL_CONFIG_FILE" not in os.environ
+        )
+    )
+    options["target_host"] = settings.effective_temporal_address
+    options["namespace"] = settings.temporal_namespace
+    if settings.temporal_api_key:
+        options["api_key"] = settings.temporal_api_key
+        options.setdefault("tls", True)  # an API key travels over TLS only
+    return options
 
 
 async def register_search_attributes(client: Client, namespace: str) -> None:

@@ -2,6 +2,12 @@
 
 The dev server keeps its state in a file under the data folder, so stopping and starting `up`
 again keeps every open conversation. A child that dies is started again; Ctrl-C stops all.
+
+`--workers N --api-workers M` runs N worker processes and M API processes behind one port:
+`up` binds the port once and every API child serves the same inherited listening socket (the
+way uvicorn's and gunicorn's own multi-process modes work), so one supervisor (this one)
+restarts any child, and while an API child restarts, new connections wait in the socket's
+backlog instead of being refused. See docs/operations.md.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,13 +45,19 @@ class Child:
     command: list[str]
     env: dict[str, str]
     log_file: Path
+    pass_fds: tuple[int, ...] = ()
+    """File descriptors the child inherits (the API processes' shared listening socket)."""
     process: subprocess.Popen[bytes] | None = None
     restarts: int = field(default=0)
 
     def start(self) -> None:
         with self.log_file.open("ab") as out:
             self.process = subprocess.Popen(
-                self.command, env=self.env, stdout=out, stderr=subprocess.STDOUT
+                self.command,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                pass_fds=self.pass_fds,
             )
 
     def stop(self) -> None:
@@ -59,9 +72,10 @@ class Child:
                 self.process.wait()
 
 
-def run_up(settings: Settings, *, demo: bool = True) -> int:
+def run_up(settings: Settings, *, demo: bool = True, workers: int = 1, api_workers: int = 1) -> int:
     """Run everything until Ctrl-C (or SIGTERM); returns the exit code. On a new data folder,
-    unless `demo` is False, first prepare the demo (transbordo/demo.py)."""
+    unless `demo` is False, first prepare the demo (transbordo/demo.py). `workers` worker
+    processes and `api_workers` API processes (one port) are started and kept running."""
     data = settings.data_dir.resolve()
     fresh = not data.exists() or not any(data.iterdir())
     _private_data_folder(data)
@@ -70,15 +84,18 @@ def run_up(settings: Settings, *, demo: bool = True) -> int:
     ring = key_ring(settings)  # keys.json on first start, before any child reads it
     env = _child_env(settings, data, token)
     prepared, warnings = _prepare(settings, data, env, ring, demo=demo and fresh)
+    if api_workers > 1 and settings.rate_limit_storage.startswith("memory://"):
+        warnings.append(SHARED_LIMITS_NOTE)
     children: list[Child] = []
     if settings.temporal_address is None:
         children.append(_dev_server(settings, data, env))
-    children.append(
-        Child("worker", [sys.executable, "-m", "transbordo", "worker"], env, data / "worker.log")
-    )
-    children.append(
-        Child("api", [sys.executable, "-m", "transbordo", "api"], env, data / "api.log")
-    )
+    worker = [sys.executable, "-m", "transbordo", "worker"]
+    children += _numbered("worker", worker, workers, env, data)
+    listening = _listening_socket(settings) if api_workers > 1 else None
+    api = [sys.executable, "-m", "transbordo", "api"]
+    if listening is not None:
+        api += ["--fd", str(listening.fileno())]
+    apis = _numbered("api", api, api_workers, env, data, listening)
 
     stopping = False
 
@@ -88,23 +105,19 @@ def run_up(settings: Settings, *, demo: bool = True) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    children += apis
     try:
         for child in children:
             child.start()
             if child.name == "temporal":
                 _wait_for_port(settings.temporal_port, child)
-        _wait_for_port(settings.api_port, children[-1])
-        _print_welcome(settings, data, token, prepared, warnings)
+        if listening is None:
+            _wait_for_port(settings.api_port, apis[0])
+        else:
+            _wait_for_http(settings.api_port, apis)
+        _print_welcome(settings, data, token, prepared, warnings, (workers, api_workers))
         while not stopping:
-            for child in children:
-                if child.process and child.process.poll() is not None and not stopping:
-                    code = child.process.returncode
-                    print(
-                        f"{child.name} exited with {code}; restarting", file=sys.stderr, flush=True
-                    )
-                    time.sleep(RESTART_DELAY_SECONDS)
-                    child.restarts += 1
-                    child.start()
+            _restart_exited(children, lambda: stopping)
             time.sleep(0.2)
     except StartupError as exc:
         print(f"transbordo up: {exc}", file=sys.stderr, flush=True)
@@ -112,16 +125,57 @@ def run_up(settings: Settings, *, demo: bool = True) -> int:
     finally:
         for child in reversed(children):
             child.stop()
+        if listening is not None:
+            listening.close()
     print("stopped", flush=True)
     return 0
 
 
+SHARED_LIMITS_NOTE = (
+    "Note: rate limits count per API process (memory://); set TRANSBORDO_RATE_LIMIT_STORAGE"
+    " to redis://host:6379 to count them together"
+)
+
+
+def _numbered(
+    name: str,
+    command: list[str],
+    count: int,
+    env: dict[str, str],
+    data: Path,
+    listening: socket.socket | None = None,
+) -> list[Child]:
+    """`count` children running `command`: one is `name` (log `name.log`, as always), more
+    are `name-1`, `name-2`... each with its own log file."""
+    names = [name] if count == 1 else [f"{name}-{i}" for i in range(1, count + 1)]
+    fds = (listening.fileno(),) if listening is not None else ()
+    return [Child(n, command, env, data / f"{n}.log", pass_fds=fds) for n in names]
+
+
+def _restart_exited(children: list[Child], stopping: Callable[[], bool]) -> None:
+    """Start again every child that exited (unless `up` is stopping)."""
+    for child in children:
+        if child.process and child.process.poll() is not None and not stopping():
+            code = child.process.returncode
+            print(f"{child.name} exited with {code}; restarting", file=sys.stderr, flush=True)
+            time.sleep(RESTART_DELAY_SECONDS)
+            child.restarts += 1
+            child.start()
+
+
 def _print_welcome(
-    settings: Settings, data: Path, token: str, demo: Demo | None, warnings: list[str]
+    settings: Settings,
+    data: Path,
+    token: str,
+    demo: Demo | None,
+    warnings: list[str],
+    processes: tuple[int, int] = (1, 1),
 ) -> None:
     """What a person needs to start: the addresses, the tokens, what will not work and why."""
     api = f"http://{settings.api_host}:{settings.api_port}"
     lines = [f"API: {api}", f"Docs: {api}/docs"]
+    if processes != (1, 1):
+        lines.append(f"Processes: {processes[0]} worker(s), {processes[1]} API (one port)")
     if settings.temporal_address is None:
         lines.append(f"Temporal UI: http://127.0.0.1:{settings.temporal_ui_port}")
     else:
@@ -247,3 +301,48 @@ def _wait_for_port(port: int, child: Child) -> None:
                 return
         time.sleep(0.1)
     raise StartupError(f"{child.name} did not open port {port}; see {child.log_file}")
+
+
+def _listening_socket(settings: Settings) -> socket.socket:
+    """The API port, bound and listening once here, inherited by every API child
+    (`transbordo api --fd`). Made with IPPROTO_TCP so accepted connections get TCP_NODELAY
+    (bench/README.md, the Nagle pitfall)."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        settings.api_host, settings.api_port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto or socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(f"transbordo up: cannot listen on {address}: {exc}") from None
+    sock.listen(LISTEN_BACKLOG)
+    sock.set_inheritable(True)
+    return sock
+
+
+LISTEN_BACKLOG = 2048
+"""Connections the shared port holds while every API child is busy or restarting."""
+
+
+def _wait_for_http(port: int, apis: list[Child]) -> None:
+    """The shared port accepts connections before any API child is ready (the backlog holds
+    them): ready is an HTTP answer, with every API child still running."""
+    import http.client
+
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        for child in apis:
+            if child.process and child.process.poll() is not None:
+                raise StartupError(f"{child.name} exited early; see {child.log_file}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            connection.request("GET", "/openapi.json")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+        finally:
+            connection.close()
+    raise StartupError(f"the API did not answer on port {port}; see {apis[0].log_file}")

@@ -226,9 +226,12 @@ class HumanoBlock(_Core):
 
     @workflow.update
     async def pickup(self, request: PickupRequest) -> PickupResult:
-        """An agent takes the waiting conversation; SQL decides between racing agents."""
+        """An agent takes the waiting conversation; SQL decides between racing agents. The
+        agent who has it may ask again (its answer died with an API process): same answer."""
         async with self._lock:
             handoff = self.conv.handoff
+            if handoff is not None and handoff.agent_id == request.agent_id:
+                return self._picked_up(handoff)
             if handoff is None or handoff.agent_id is not None:
                 raise _not_waiting(handoff)
             claim = await self._omni(
@@ -237,7 +240,6 @@ class HumanoBlock(_Core):
             )
             if claim.code != "ok":
                 raise refuse(Refusal(claim.code), claim.reason)
-            now = workflow.now()
             self.conv.handoff = handoff.model_copy(
                 update={"agent_id": request.agent_id, "agent_name": request.agent_name}
             )
@@ -248,17 +250,24 @@ class HumanoBlock(_Core):
             who = request.agent_name if handoff.show_agent_name else "um de nossos especialistas"
             self._append("system", kind="notice", text=f"Você está sendo atendido por {who}.")
             self._moved_on()
-            return PickupResult(
-                conversation_id=self._input.conversation_id,
-                transcript=list(self.conv.recent),
-                variables=self.conv.state.variables,
-                service=handoff.service.service_name,
-                waited_seconds=int((now - handoff.enqueued_at).total_seconds()),
-            )
+            return self._picked_up(handoff)
+
+    def _picked_up(self, handoff: Handoff) -> PickupResult:
+        """What the agent who took the conversation gets (the same when asking again)."""
+        waited = workflow.now() - handoff.enqueued_at
+        return PickupResult(
+            conversation_id=self._input.conversation_id,
+            transcript=list(self.conv.recent),
+            variables=self.conv.state.variables,
+            service=handoff.service.service_name,
+            waited_seconds=int(waited.total_seconds()),
+        )
 
     @pickup.validator
     def _validate_pickup(self, request: PickupRequest) -> None:
         handoff = self.conv.handoff
+        if handoff is not None and handoff.agent_id == request.agent_id:
+            return  # the agent who has it, asking again
         if handoff is None or handoff.agent_id is not None or handoff.voicemail_until:
             raise _not_waiting(handoff)
 
