@@ -101,6 +101,8 @@ class StreamHub:
         self._task: asyncio.Task[None] | None = None
         self.streams_opened = asyncio.Event()
         """Set while at least one stream is open (a poller sleeps when none is)."""
+        self.feeding = asyncio.Event()
+        """Set while the source is listening (polling): changes from then on wake streams."""
 
     @property
     def open_streams(self) -> int:
@@ -150,7 +152,8 @@ class StreamHub:
             watch._wake(queue=True)
 
     def wake_all(self) -> None:
-        """Every stream reads again (the feed restarted: notices may have been missed)."""
+        """Every stream reads again (the feed (re)started: notices may have been missed)."""
+        self.feeding.set()
         for conversation_id, watches in self._by_conversation.items():
             for watch in watches:
                 watch._wake(conversation_id)

@@ -41,6 +41,7 @@ class PostgresListener:
             try:
                 await self._listen(hub)
             except (psycopg.Error, OSError) as exc:
+                hub.feeding.clear()
                 log.warning("stream feed lost (%s); listening again in %.0f s", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, longest)
@@ -84,6 +85,7 @@ class SqlitePoller:
                     if changes.queue:
                         hub.queue_changed()
             finally:
+                hub.feeding.clear()
                 await asyncio.to_thread(cursor.close)
 
     async def _changes(self, cursor: _Cursor, hub: StreamHub) -> Changes:
