@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api import sse
-from api.deps import AgentDep, ClientDep, Credentials, EngineDep, SettingsDep, require_agent
+from api.agent_rechecks import AgentRechecks, rechecks_of
+from api.deps import AgentDep, ClientDep, Credentials, EngineDep, require_agent
 from api.errors import ApiError, ErrorCode
 from api.models.agent import (
     AgentConversation,
@@ -84,9 +85,9 @@ def _queue_items(engine: EngineDep, agent: AgentPublic) -> list[QueueItem]:
 
 @router.get("/stream")
 async def stream(
+    request: Request,
     agent: AgentDep,
     engine: EngineDep,
-    settings: SettingsDep,
     credentials: Credentials,
     hub: HubDep,
 ) -> EventSourceResponse:
@@ -97,28 +98,8 @@ async def stream(
     The stream checks the agent again every `agent_stream_recheck_seconds`: deleted, or its
     token rotated, and the stream ends; removed from a service, and that service's items stop."""
     assert credentials is not None  # require_agent checked it
-    recheck = AgentRecheck(engine, credentials.credentials, settings.agent_stream_recheck_seconds)
-    return sse.stream(_agent_events(engine, hub, agent, recheck))
-
-
-class AgentRecheck:
-    """The agent as its token says now, looked up again at most every `every` seconds."""
-
-    def __init__(self, engine: EngineDep, token: str, every: float) -> None:
-        self._engine, self._token, self._every = engine, token, every
-        self._checked_at = time.monotonic()
-
-    async def current(self, agent: AgentPublic) -> AgentPublic | None:
-        """`agent` refreshed when a check is due; None once the token no longer names it."""
-        if time.monotonic() - self._checked_at < self._every:
-            return agent
-        self._checked_at = time.monotonic()
-        now = await asyncio.to_thread(agent_store.agent_by_token, self._engine, self._token)
-        return now if now is not None and now.id == agent.id else None
-
-    def due_in(self) -> float:
-        """Seconds until the next check."""
-        return max(self._every - (time.monotonic() - self._checked_at), 0.0)
+    rechecks = rechecks_of(request)
+    return sse.stream(_agent_events(engine, hub, agent, rechecks, credentials.credentials))
 
 
 class _AgentScreen:
@@ -184,17 +165,21 @@ class _AgentScreen:
 
 
 async def _agent_events(
-    engine: EngineDep, hub: StreamHub, agent: AgentPublic, recheck: AgentRecheck
+    engine: EngineDep,
+    hub: StreamHub,
+    agent: AgentPublic,
+    rechecks: AgentRechecks,
+    token: str,
 ) -> AsyncIterator[ServerSentEvent]:
     """Send what changed, reading SQL (the truth every API replica shares) only when the hub
     says the waiting list or one of the agent's conversations changed; the waiting list is read
     at most every QUEUE_READ_SECONDS, however often it changes."""
     screen = _AgentScreen(engine)
-    with hub.watch() as watch:
+    with rechecks.following(token), hub.watch() as watch:
         watch.queue()
         queue_due, changed, queue_read_at = True, set[str](), -QUEUE_READ_SECONDS
         while True:
-            checked = await recheck.current(agent)
+            checked = await rechecks.current(token, agent)
             if checked is None:  # deleted, or the token was rotated: the stream ends
                 return
             queue_due = queue_due or checked.services != agent.services
@@ -213,7 +198,7 @@ async def _agent_events(
             if screen.unread:
                 changed |= screen.unread
                 continue
-            timeouts = [recheck.due_in()]
+            timeouts = [rechecks.due_in()]
             if queue_due:
                 timeouts.append(max(wait_queue, 0.0))
             if changed:
