@@ -162,9 +162,10 @@ def seed(stack: Stack, customers: int, agents: int) -> tuple[list[str], list[str
             status="bot",
         )
         conversations.append(conversation_id)
-    create_service(stack.engine, ServiceCreate(name="Bench"), stack_ring())
+    service = f"Bench {uuid.uuid4().hex[:6]}"  # a reused PostgreSQL database keeps the last run's
+    create_service(stack.engine, ServiceCreate(name=service), stack_ring())
     tokens = [
-        create_agent(stack.engine, AgentCreate(name=f"agent{n}", services=["Bench"])).token
+        create_agent(stack.engine, AgentCreate(name=f"{service} {n}", services=[service])).token
         for n in range(agents)
     ]
     return conversations, tokens
