@@ -32,10 +32,14 @@ def create_app(
         app.state.settings = settings
         app.state.engine = engine or open_database(settings.effective_database_url)
         app.state.temporal = client or await connect(settings)
+        from api.stream_hub import hub_for
         from api.usecases.startup import publish_flows_dir
 
         publish_flows_dir(app.state.engine, settings)
+        app.state.stream_hub = hub_for(app.state.engine)
+        await app.state.stream_hub.start()
         yield
+        await app.state.stream_hub.stop()
         if engine is None:
             app.state.engine.dispose()
 

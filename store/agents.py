@@ -199,3 +199,19 @@ def agent_by_token(engine: Engine, token: str) -> AgentPublic | None:
         if row is None or not secrets.compare_digest(row.token_hash.encode(), token_hash.encode()):
             return None
         return _agent(conn, row.id)
+
+
+def agents_by_tokens(engine: Engine, tokens: Iterable[str]) -> dict[str, AgentPublic]:
+    """The agents these bearer tokens name now, by token (absent: no agent has it any more).
+    One lookup for all of an API process's open agent streams (api/agent_rechecks.py)."""
+    by_hash = {keys.hash_key(token): token for token in tokens}
+    if not by_hash:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(agents.c.id, agents.c.token_hash).where(
+                agents.c.token_hash.in_(list(by_hash))
+            )
+        ).all()
+        found = {a.id: a for a in _agents(conn, agents.c.id.in_([r.id for r in rows]))}
+    return {by_hash[row.token_hash]: found[row.id] for row in rows if row.id in found}

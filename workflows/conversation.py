@@ -319,13 +319,15 @@ class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
         """What the customer had not been answered yet up to this message: the bot's replies,
         and agent messages and notices that arrived since the previous answer."""
         since, last = self.conv.answered[message_id]
-        replies = [m for m in self.conv.recent if since < m.seq <= last and m.sender != "customer"]
+        turn = [m for m in self.conv.recent if since < m.seq <= last]
+        customer = [m for m in turn if m.sender == "customer" and m.message_id == message_id]
         return TurnReply(
             conversation_id=self._input.conversation_id,
             status=self.conv.status,
-            replies=replies,
+            replies=[m for m in turn if m.sender != "customer"],
             bot_version=self._input.bot_version,
             started=since == 0,
+            customer=customer[0] if customer else None,
         )
 
     def _snapshot(self) -> ConversationSnapshot:

@@ -7,11 +7,12 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api import sse
-from api.deps import AgentDep, ClientDep, Credentials, EngineDep, SettingsDep, require_agent
+from api.agent_rechecks import AgentRechecks, rechecks_of
+from api.deps import AgentDep, ClientDep, Credentials, EngineDep, require_agent
 from api.errors import ApiError, ErrorCode
 from api.models.agent import (
     AgentConversation,
@@ -25,6 +26,7 @@ from api.models.agent import (
     TransferTarget,
 )
 from api.models.channel import AfterSeq, MessagePublic, PageSize, public_message, public_row
+from api.stream_hub import GAP_GRACE_SECONDS, HubDep, StreamHub, in_order
 from api.usecases import agent_actions as actions
 from omni.errors import NotFound
 from omni.policy import transfer_refusal
@@ -36,7 +38,9 @@ from store.queue import QueueEntry
 from workflows.contracts import AgentMessage, FinishRequest, PickupRequest, TransferUpdate
 from workflows.refusals import Refusal
 
-STREAM_POLL_SECONDS = 0.5
+QUEUE_READ_SECONDS = 0.5
+"""An agent stream reads the waiting list at most this often (it may change many times a second)."""
+READ_BATCH = 500
 NEXT_ATTEMPTS = 5
 """`next` tries this many of the oldest entries before saying nothing is waiting."""
 
@@ -80,7 +84,11 @@ def _queue_items(engine: EngineDep, agent: AgentPublic) -> list[QueueItem]:
 
 @router.get("/stream")
 async def stream(
-    agent: AgentDep, engine: EngineDep, settings: SettingsDep, credentials: Credentials
+    request: Request,
+    agent: AgentDep,
+    engine: EngineDep,
+    credentials: Credentials,
+    hub: HubDep,
 ) -> EventSourceResponse:
     """Server-Sent Events for the agent screen: `queue` (the waiting list of the agent's
     services, on change), `conversations` (the ones the agent has, on change) and `message`
@@ -89,71 +97,114 @@ async def stream(
     The stream checks the agent again every `agent_stream_recheck_seconds`: deleted, or its
     token rotated, and the stream ends; removed from a service, and that service's items stop."""
     assert credentials is not None  # require_agent checked it
-    recheck = AgentRecheck(engine, credentials.credentials, settings.agent_stream_recheck_seconds)
-    return sse.stream(_agent_events(engine, agent, recheck))
+    rechecks = rechecks_of(request)
+    return sse.stream(_agent_events(engine, hub, agent, rechecks, credentials.credentials))
 
 
-class AgentRecheck:
-    """The agent as its token says now, looked up again at most every `every` seconds."""
+class _AgentScreen:
+    """What one agent stream has sent: the queue's shape and, per conversation the agent has,
+    the last seq sent."""
 
-    def __init__(self, engine: EngineDep, token: str, every: float) -> None:
-        self._engine, self._token, self._every = engine, token, every
-        self._checked_at = time.monotonic()
+    def __init__(self, engine: EngineDep) -> None:
+        self.engine = engine
+        self.last_queue: list[tuple[str, str]] | None = None
+        self.last_seen: dict[str, int] = {}
+        self.gap_since: dict[str, float] = {}
+        self.unread: set[str] = set()
+        """Conversations with more than one read's worth of new messages: read again at once."""
+        self.first = True
 
-    async def current(self, agent: AgentPublic) -> AgentPublic | None:
-        """`agent` refreshed when a check is due; None once the token no longer names it."""
-        if time.monotonic() - self._checked_at < self._every:
-            return agent
-        self._checked_at = time.monotonic()
-        now = await asyncio.to_thread(agent_store.agent_by_token, self._engine, self._token)
-        return now if now is not None and now.id == agent.id else None
+    async def queue_events(self, agent: AgentPublic) -> AsyncIterator[ServerSentEvent]:
+        """`queue` and `conversations` when they changed."""
+        items = await asyncio.to_thread(_queue_items, self.engine, agent)
+        shape = [(item.conversation_id, item.service) for item in items]
+        if shape != self.last_queue:
+            self.last_queue = shape
+            yield sse.event("queue", [item.model_dump(mode="json") for item in items])
+        entries = await asyncio.to_thread(queue.in_service_for_agent, self.engine, agent.id)
+        services = set(agent.services)
+        mine = sorted(e.conversation_id for e in entries if e.service_name in services)
+        if self.first or mine != sorted(self.last_seen):
+            for conversation_id in mine:
+                if conversation_id not in self.last_seen:
+                    self.last_seen[conversation_id] = await self._start_at(conversation_id)
+            self.last_seen = {c: s for c, s in self.last_seen.items() if c in mine}
+            yield sse.event("conversations", mine)
+        self.first = False
+
+    async def _start_at(self, conversation_id: str) -> int:
+        if not self.first:  # taken while connected: its whole transcript, so nothing is missed
+            return 0
+        # the screen loads these itself: only what is new from now on
+        conversation = await asyncio.to_thread(
+            conversation_log.get_conversation, self.engine, conversation_id
+        )
+        return conversation.last_seq if conversation is not None else 0
+
+    async def message_events(self, conversation_ids: set[str]) -> AsyncIterator[ServerSentEvent]:
+        """New messages of those of `conversation_ids` the agent has, in seq order."""
+        self.unread = set()
+        for conversation_id in sorted(conversation_ids & set(self.last_seen)):
+            seen = self.last_seen[conversation_id]
+            rows = await asyncio.to_thread(
+                conversation_log.messages_after, self.engine, conversation_id, seen, READ_BATCH
+            )
+            now = time.monotonic()
+            ready = in_order(rows, seen, self.gap_since.get(conversation_id), now)
+            if ready == READ_BATCH:
+                self.unread.add(conversation_id)
+            for row in rows[:ready]:
+                message = public_row(row).model_dump(mode="json", by_alias=True)
+                yield sse.event("message", {"conversation_id": conversation_id, "message": message})
+                self.last_seen[conversation_id] = row.seq
+            if ready < len(rows):
+                self.gap_since.setdefault(conversation_id, now)
+            else:
+                self.gap_since.pop(conversation_id, None)
 
 
 async def _agent_events(
-    engine: EngineDep, agent: AgentPublic, recheck: AgentRecheck
+    engine: EngineDep,
+    hub: StreamHub,
+    agent: AgentPublic,
+    rechecks: AgentRechecks,
+    token: str,
 ) -> AsyncIterator[ServerSentEvent]:
-    """Poll SQL (the source of truth every API replica shares) and send what changed."""
-    last_queue: list[tuple[str, str]] | None = None
-    last_seen: dict[str, int] = {}
-    first = True
-    while True:
-        checked = await recheck.current(agent)
-        if checked is None:  # deleted, or the token was rotated: the stream ends
-            return
-        agent = checked
-        items = await asyncio.to_thread(_queue_items, engine, agent)
-        shape = [(item.conversation_id, item.service) for item in items]
-        if shape != last_queue:
-            last_queue = shape
-            yield sse.event("queue", [item.model_dump(mode="json") for item in items])
-        entries = await asyncio.to_thread(queue.in_service_for_agent, engine, agent.id)
-        services = set(agent.services)
-        mine = sorted(e.conversation_id for e in entries if e.service_name in services)
-        if first or mine != sorted(last_seen):
-            for conversation_id in mine:
-                if conversation_id in last_seen:
-                    continue
-                if first:  # the screen loads these itself: only what is new from now on
-                    conversation = await asyncio.to_thread(
-                        conversation_log.get_conversation, engine, conversation_id
-                    )
-                    last_seen[conversation_id] = (
-                        conversation.last_seq if conversation is not None else 0
-                    )
-                else:  # taken while connected: its whole transcript, so nothing is missed
-                    last_seen[conversation_id] = 0
-            last_seen = {c: s for c, s in last_seen.items() if c in mine}
-            yield sse.event("conversations", mine)
-        for conversation_id, seen in list(last_seen.items()):
-            rows = await asyncio.to_thread(
-                conversation_log.messages_after, engine, conversation_id, seen
-            )
-            for row in rows:
-                message = public_row(row).model_dump(mode="json", by_alias=True)
-                yield sse.event("message", {"conversation_id": conversation_id, "message": message})
-                last_seen[conversation_id] = row.seq
-        first = False
-        await asyncio.sleep(STREAM_POLL_SECONDS)
+    """Send what changed, reading SQL (the truth every API replica shares) only when the hub
+    says the waiting list or one of the agent's conversations changed; the waiting list is read
+    at most every QUEUE_READ_SECONDS, however often it changes."""
+    screen = _AgentScreen(engine)
+    with rechecks.following(token), hub.watch() as watch:
+        watch.queue()
+        queue_due, changed, queue_read_at = True, set[str](), -QUEUE_READ_SECONDS
+        while True:
+            checked = await rechecks.current(token, agent)
+            if checked is None:  # deleted, or the token was rotated: the stream ends
+                return
+            queue_due = queue_due or checked.services != agent.services
+            agent = checked
+            wait_queue = QUEUE_READ_SECONDS - (time.monotonic() - queue_read_at)
+            if queue_due and wait_queue <= 0:
+                queue_due, queue_read_at = False, time.monotonic()
+                before = set(screen.last_seen)
+                async for item in screen.queue_events(agent):
+                    yield item
+                watch.conversations(screen.last_seen)
+                changed |= set(screen.last_seen) - before
+            async for item in screen.message_events(changed):
+                yield item
+            changed = set(screen.gap_since)
+            if screen.unread:
+                changed |= screen.unread
+                continue
+            timeouts = [rechecks.due_in()]
+            if queue_due:
+                timeouts.append(max(wait_queue, 0.0))
+            if changed:
+                timeouts.append(GAP_GRACE_SECONDS)
+            await watch.wait(min(timeouts))
+            queue_changed, logs = watch.take()
+            queue_due, changed = queue_due or queue_changed, changed | logs
 
 
 @router.post("/next", response_model=PickupPublic)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -23,6 +24,7 @@ from api.models.channel import (
     TurnPublic,
     public_row,
 )
+from api.stream_hub import GAP_GRACE_SECONDS, HubDep, StreamHub, in_order
 from api.usecases import delivery
 from store import conversations as conversation_log
 from store import queue
@@ -32,7 +34,8 @@ router = APIRouter(tags=["channel"], dependencies=[limit("requests per address")
 """Every route needs a channel client (api/channel_auth.py): a connector credential of the bot,
 a web session of the contact, or (reads only) the admin."""
 
-STREAM_POLL_SECONDS = 0.2
+READ_BATCH = 500
+"""Messages a stream reads at a time (it reads again at once while there are more)."""
 
 
 @router.post(
@@ -120,6 +123,7 @@ async def stream(
     conversation_id: str,
     engine: EngineDep,
     caller: ChannelClientDep,
+    hub: HubDep,
     after: Annotated[int | None, Query(ge=0)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
@@ -127,7 +131,7 @@ async def stream(
     `Last-Event-ID` (or `?after=`), then one `end` event once the conversation has ended."""
     _conversation(engine, caller, conversation_id)
     start = after if after is not None else _seq_of(last_event_id)
-    return sse.stream(_events(engine, conversation_id, start))
+    return sse.stream(_events(engine, hub, conversation_id, start))
 
 
 @router.post("/conversations/{conversation_id}/leave", status_code=status.HTTP_202_ACCEPTED)
@@ -155,27 +159,39 @@ def _seq_of(last_event_id: str | None) -> int:
 
 
 async def _events(
-    engine: EngineDep, conversation_id: str, after: int
+    engine: EngineDep, hub: StreamHub, conversation_id: str, after: int
 ) -> AsyncIterator[ServerSentEvent]:
-    """Tail the SQL log: every new message once, in order, until the conversation has ended."""
-    while True:
-        rows = await asyncio.to_thread(
-            conversation_log.messages_after, engine, conversation_id, after
-        )
-        for row in rows:
-            payload = public_row(row).model_dump(mode="json", by_alias=True)
-            yield sse.event("message", payload, id=row.seq)
-            after = row.seq
-        if rows:
-            continue
-        conversation = await asyncio.to_thread(
-            conversation_log.get_conversation, engine, conversation_id
-        )
-        if (
-            conversation is not None
-            and conversation.status == "ended"
-            and conversation.last_seq <= after
-        ):
-            yield sse.event("end", {})
-            return
-        await asyncio.sleep(STREAM_POLL_SECONDS)
+    """Every message of the log once, in seq order, until the conversation has ended. The
+    stream reads SQL only when the process's hub says this conversation's log changed."""
+    with hub.watch() as watch:
+        watch.conversations([conversation_id])
+        gap_since: float | None = None
+        while True:
+            rows = await asyncio.to_thread(
+                conversation_log.messages_after, engine, conversation_id, after, READ_BATCH
+            )
+            now = time.monotonic()
+            ready = in_order(rows, after, gap_since, now)
+            for row in rows[:ready]:
+                payload = public_row(row).model_dump(mode="json", by_alias=True)
+                yield sse.event("message", payload, id=row.seq)
+                after = row.seq
+            gap_since = (gap_since or now) if ready < len(rows) else None
+            if ready == READ_BATCH:
+                continue
+            if ready == len(rows) and await _ended(engine, conversation_id, after):
+                yield sse.event("end", {})
+                return
+            await watch.wait(None if gap_since is None else GAP_GRACE_SECONDS)
+
+
+async def _ended(engine: EngineDep, conversation_id: str, after: int) -> bool:
+    """The conversation has ended and the stream has sent its last message."""
+    conversation = await asyncio.to_thread(
+        conversation_log.get_conversation, engine, conversation_id
+    )
+    return (
+        conversation is not None
+        and conversation.status == "ended"
+        and conversation.last_seq <= after
+    )

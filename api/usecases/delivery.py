@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -82,7 +83,7 @@ async def send(
     if open_conversation is not None:
         try:
             delivered = await _to_open_conversation(
-                client, settings, open_conversation.workflow_id, message
+                client, engine, settings, open_conversation.workflow_id, message
             )
         except _NoWorker:  # handed over by signal to the conversation that is open
             delivered, no_worker = None, True
@@ -139,7 +140,7 @@ async def send(
                 contact_id=_contact_id(body),
                 status=reply.status,
             )
-        return _delivered(reply)
+        return await _delivered(engine, reply)
     raise MessageRejected("the conversation is ending; send the message again")
 
 
@@ -165,7 +166,17 @@ def _start_options(
     }
 
 
-def _delivered(reply: TurnReply) -> Delivery:
+async def _delivered(engine: Engine, reply: TurnReply) -> Delivery:
+    """The answer, once the turn is in the SQL log: read-your-writes for `GET .../messages`
+    and the streams, without waiting for the workflow's own record (which follows, and skips
+    what is already there). A failed write only logs: the workflow's record is the backstop."""
+    entries = [*([reply.customer] if reply.customer else []), *reply.replies]
+    try:
+        await asyncio.to_thread(
+            conversation_log.record_turn, engine, reply.conversation_id, entries
+        )
+    except SQLAlchemyError as exc:
+        log.warning("turn of %s not written ahead of its record: %s", reply.conversation_id, exc)
     turn = TurnPublic(
         conversation_id=reply.conversation_id,
         status=reply.status,
@@ -201,7 +212,7 @@ def _known(engine: Engine, bot: str, body: MessageIn) -> tuple[Any, Any]:
 
 
 async def _to_open_conversation(
-    client: Client, settings: Settings, wid: str, message: CustomerMessage
+    client: Client, engine: Engine, settings: Settings, wid: str, message: CustomerMessage
 ) -> Delivery | None:
     """The fast path for an open conversation: a plain Update (no flow in the payload).
     None when the conversation turns out to have ended: the caller starts a new one."""
@@ -221,7 +232,7 @@ async def _to_open_conversation(
             await _wait_closed(client, wid)
             return None
         raise MessageRejected(reason) from exc
-    return _delivered(reply)
+    return await _delivered(engine, reply)
 
 
 async def leave(client: Client, workflow_id_: str) -> None:

@@ -1,0 +1,181 @@
+"""Where the stream hub hears of changes: one per API process, whatever the number of streams.
+
+- PostgreSQL: one `LISTEN` connection (psycopg 3, async) on the channels of store/notify.py;
+  writers `NOTIFY` in their own transactions, so a notice arrives once the rows are visible.
+- SQLite: one poller, every `POLL_SECONDS` while at least one stream is open. It asks SQLite's
+  change counter (`PRAGMA data_version`, which moves when another connection commits) and reads
+  only when it moved: the messages whose rowid is above the last seen, the watched conversations
+  that ended, and a version of the waiting list (its newest rowid and open counts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from api.stream_hub import StreamHub
+from store.notify import LOG_CHANNEL, QUEUE_CHANNEL
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.2
+RECONNECT_SECONDS = (1.0, 30.0)
+"""The PostgreSQL listener's first and longest wait before it connects again."""
+ENDED_CHUNK = 500
+"""Conversation ids per `IN (...)` when the poller looks for ended ones."""
+
+
+class PostgresListener:
+    def __init__(self, engine: Engine) -> None:
+        self._url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def run(self, hub: StreamHub) -> None:
+        import psycopg  # the `postgres` extra: only a PostgreSQL deployment needs it
+
+        delay, longest = RECONNECT_SECONDS
+        while True:
+            try:
+                await self._listen(hub)
+            except (psycopg.Error, OSError) as exc:
+                hub.feeding.clear()
+                log.warning("stream feed lost (%s); listening again in %.0f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, longest)
+
+    async def _listen(self, hub: StreamHub) -> None:
+        import psycopg
+
+        async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as conn:
+            await conn.execute(f"LISTEN {LOG_CHANNEL}")
+            await conn.execute(f"LISTEN {QUEUE_CHANNEL}")
+            hub.wake_all()  # what changed before we listened is read by every stream now
+            async for notice in conn.notifies():
+                if notice.channel == LOG_CHANNEL:
+                    hub.log_changed(notice.payload.rpartition(":")[0])
+                else:
+                    hub.queue_changed()
+
+
+@dataclass
+class Changes:
+    conversations: set[str] = field(default_factory=set)
+    queue: bool = False
+
+
+class SqlitePoller:
+    def __init__(self, engine: Engine, every: float = POLL_SECONDS) -> None:
+        self._engine, self._every = engine, every
+
+    async def run(self, hub: StreamHub) -> None:
+        while True:
+            await hub.streams_opened.wait()
+            cursor = _Cursor(self._engine)
+            await asyncio.to_thread(cursor.open)
+            hub.wake_all()  # changes before the cursor was placed are read by every stream
+            try:
+                while hub.open_streams:
+                    await asyncio.sleep(self._every)
+                    changes = await self._changes(cursor, hub)
+                    for conversation_id in changes.conversations:
+                        hub.log_changed(conversation_id)
+                    if changes.queue:
+                        hub.queue_changed()
+            finally:
+                hub.feeding.clear()
+                await asyncio.to_thread(cursor.close)
+
+    async def _changes(self, cursor: _Cursor, hub: StreamHub) -> Changes:
+        watched, queue = hub.watched_conversations(), hub.queue_watched
+        try:
+            return await asyncio.to_thread(cursor.changes, watched, queue)
+        except sa.exc.OperationalError as exc:  # e.g. the file is busy: try at the next tick
+            log.warning("stream poll failed: %s", exc)
+            return Changes()
+
+
+class _Cursor:
+    """The poller's own connection (SQLite's change counter is per connection) and where it
+    has read up to. Runs in a thread; one call at a time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: sa.Connection | None = None
+        self._version: int | None = None
+        self._rowid = 0
+        self._queue: tuple[int, int, int] | None = None
+        database = engine.url.database
+        self._shared_memory = not database or database == ":memory:"
+        """An in-memory database shares one connection: its counter never moves; always read."""
+
+    def open(self) -> None:
+        self._conn = self._engine.connect()
+        self._version = self._data_version()
+        self._rowid = self._conn.scalar(sa.text("SELECT coalesce(max(rowid), 0) FROM messages"))
+        self._queue = self._queue_version()
+        self._conn.rollback()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def changes(self, watched: list[str], queue: bool) -> Changes:
+        assert self._conn is not None
+        version = self._data_version()
+        if version == self._version and not self._shared_memory:
+            return Changes()
+        self._version = version
+        found = Changes()
+        rows = self._conn.execute(
+            sa.text(
+                "SELECT rowid, conversation_id FROM messages WHERE rowid > :last ORDER BY rowid"
+            ),
+            {"last": self._rowid},
+        ).all()
+        if rows:
+            self._rowid = rows[-1][0]
+            found.conversations.update(row[1] for row in rows)
+        found.conversations.update(self._ended(watched))
+        if queue:
+            current = self._queue_version()
+            found.queue, self._queue = current != self._queue, current
+        self._conn.rollback()
+        return found
+
+    def _data_version(self) -> int:
+        assert self._conn is not None
+        return int(self._conn.exec_driver_sql("PRAGMA data_version").scalar_one())
+
+    def _ended(self, watched: list[str]) -> set[str]:
+        """Watched conversations that ended (the last record may carry no message)."""
+        assert self._conn is not None
+        ended: set[str] = set()
+        for start in range(0, len(watched), ENDED_CHUNK):
+            chunk = watched[start : start + ENDED_CHUNK]
+            ended.update(
+                self._conn.scalars(
+                    sa.text(
+                        "SELECT id FROM conversations WHERE status = 'ended' AND id IN :ids"
+                    ).bindparams(sa.bindparam("ids", expanding=True)),
+                    {"ids": chunk},
+                )
+            )
+        return ended
+
+    def _queue_version(self) -> tuple[int, int, int]:
+        """Changes whenever an entry is added (rowid) or leaves waiting or in service (counts):
+        no combination of claims, closes and finishes leaves both counts unchanged."""
+        assert self._conn is not None
+        row = self._conn.execute(
+            sa.text(
+                "SELECT coalesce(max(rowid), 0),"
+                " coalesce(sum(CASE WHEN status = 'waiting' THEN 1 ELSE 0 END), 0),"
+                " coalesce(sum(CASE WHEN status = 'in_service' THEN 1 ELSE 0 END), 0)"
+                " FROM queue_entries"
+            )
+        ).one()
+        return int(row[0]), int(row[1]), int(row[2])

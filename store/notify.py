@@ -1,0 +1,31 @@
+"""Change notices for the API's stream hub (api/stream_hub.py): on PostgreSQL a `NOTIFY` sent in
+the writer's own transaction, so it reaches listeners exactly when the rows are visible.
+
+SQLite has no notices: the hub polls one cheap change counter instead (`PRAGMA data_version`),
+so on SQLite these calls do nothing. Channels and payloads are the hub's contract.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+LOG_CHANNEL = "transbordo_log"
+"""Payload: `<conversation id>:<last seq written>` after messages or the status were written."""
+QUEUE_CHANNEL = "transbordo_queue"
+"""Payload: empty; a queue entry was added or changed status."""
+
+
+def log_written(conn: Connection, conversation_id: str, seq: int) -> None:
+    """Say that the log of `conversation_id` changed (delivered at commit)."""
+    _notify(conn, LOG_CHANNEL, f"{conversation_id}:{seq}")
+
+
+def queue_changed(conn: Connection) -> None:
+    """Say that the waiting list changed (delivered at commit)."""
+    _notify(conn, QUEUE_CHANNEL, "")
+
+
+def _notify(conn: Connection, channel: str, payload: str) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_notify(channel, payload)))

@@ -1,0 +1,174 @@
+"""The stream hub on SQLite and PostgreSQL: a log write or a queue change wakes the streams that
+watch it (LISTEN/NOTIFY, or the shared poller), and not the others; the API's write of a turn and
+the workflow's record of the same seqs leave one row each, whichever comes first."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from api.stream_hub import GAP_GRACE_SECONDS, StreamHub, Watch, hub_for, in_order
+from omni.models import ServiceCreate
+from store import conversations as conversation_log
+from store import queue
+from store.conversations import MessageRow
+from store.services import create_service
+from transbordo.stack import stack_ring
+from workflows.contracts import Message, RecordBatch
+
+DEADLINE_SECONDS = 20
+AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def message(seq: int, sender: str = "bot", message_id: str | None = None) -> Message:
+    return Message(seq=seq, sender=sender, text=f"m{seq}", message_id=message_id, at=AT)  # type: ignore[arg-type]
+
+
+def batch(conversation_id: str, status: str, *messages: Message) -> RecordBatch:
+    return RecordBatch(
+        conversation_id=conversation_id,
+        workflow_id=f"conversation:loja:{conversation_id}",
+        bot="loja",
+        bot_version=1,
+        contact_id="5511",
+        status=status,  # type: ignore[arg-type]
+        block="menu",
+        messages=list(messages),
+    )
+
+
+@asynccontextmanager
+async def started(engine: sa.Engine) -> AsyncIterator[StreamHub]:
+    hub = hub_for(engine)
+    await hub.start()
+    try:
+        yield hub
+    finally:
+        await hub.stop()
+
+
+async def woken_for(watch: Watch, conversation_id: str) -> None:
+    """Until the hub says `conversation_id`'s log changed (the hub's start-up wakes every
+    stream once, which is not this)."""
+    async with asyncio.timeout(DEADLINE_SECONDS):
+        while True:
+            await watch.wait()
+            _, changed = watch.take()
+            if conversation_id in changed:
+                return
+
+
+async def queue_woken(watch: Watch) -> None:
+    async with asyncio.timeout(DEADLINE_SECONDS):
+        while True:
+            await watch.wait()
+            if watch.take()[0]:
+                return
+
+
+async def settled(hub: StreamHub, *watches: Watch) -> None:
+    """Once the feed listens (polls), forget its start-up wake-up: a change is then the next."""
+    async with asyncio.timeout(DEADLINE_SECONDS):
+        await hub.feeding.wait()
+    for watch in watches:
+        watch.take()
+
+
+async def test_a_log_write_wakes_the_streams_of_that_conversation(any_engine: sa.Engine) -> None:
+    conversation_log.record_batch(any_engine, batch("c1", "bot", message(1, "customer", "m1")))
+    async with started(any_engine) as hub:
+        with hub.watch() as mine, hub.watch() as other:
+            assert hub.open_streams == 2
+            mine.conversations(["c1"])
+            other.conversations(["c2"])
+            await settled(hub, mine, other)
+            conversation_log.record_turn(any_engine, "c1", [message(2), message(3)])
+            await woken_for(mine, "c1")
+            assert "c1" not in other.take()[1]
+
+            # a record with no message that ends the conversation wakes it too
+            conversation_log.record_batch(any_engine, batch("c1", "ended"))
+            await woken_for(mine, "c1")
+        assert hub.open_streams == 0
+
+
+async def test_a_queue_change_wakes_the_agent_streams(any_engine: sa.Engine) -> None:
+    service = create_service(any_engine, ServiceCreate(name="Vendas"), stack_ring())
+    async with started(any_engine) as hub:
+        with hub.watch() as agent_stream:
+            agent_stream.queue()
+            await settled(hub, agent_stream)
+            queue.enqueue(
+                any_engine,
+                entry_id="e1",
+                conversation_id="c1",
+                workflow_id="conversation:loja:c1",
+                service_id=service.id,
+                preview="oi",
+            )
+            await queue_woken(agent_stream)
+            assert queue.close_waiting(any_engine, "e1", "abandoned")
+            await queue_woken(agent_stream)
+
+
+def test_the_turn_written_by_the_api_and_the_workflow_record_leave_one_row_each(
+    any_engine: sa.Engine,
+) -> None:
+    turn = [message(1, "customer", "m1"), message(2), message(3)]
+    conversation_log.ensure_conversation(
+        any_engine,
+        conversation_id="c1",
+        workflow_id="conversation:loja:c1",
+        bot="loja",
+        bot_version=1,
+        contact_id="5511",
+        status="bot",
+    )
+    conversation_log.record_turn(any_engine, "c1", turn)  # the API, right after the Update
+    assert [m.seq for m in conversation_log.messages_after(any_engine, "c1")] == [1, 2, 3]
+    # the workflow's record of the same seqs (and one more) comes later
+    conversation_log.record_batch(any_engine, batch("c1", "bot", *turn, message(4)))
+    conversation_log.record_turn(any_engine, "c1", turn)  # a retried request
+    rows = conversation_log.messages_after(any_engine, "c1")
+    assert [(m.seq, m.text) for m in rows] == [(1, "m1"), (2, "m2"), (3, "m3"), (4, "m4")]
+    row = conversation_log.get_conversation(any_engine, "c1")
+    assert row is not None and row.last_seq == 4
+    # an older batch recorded late never lowers last_seq
+    conversation_log.record_batch(any_engine, batch("c1", "bot", message(1, "customer", "m1")))
+    row = conversation_log.get_conversation(any_engine, "c1")
+    assert row is not None and row.last_seq == 4
+
+
+def test_the_record_first_then_the_api_write_changes_nothing(any_engine: sa.Engine) -> None:
+    turn = [message(1, "customer", "m1"), message(2)]
+    conversation_log.record_batch(any_engine, batch("c1", "ended", *turn))
+    conversation_log.record_turn(any_engine, "c1", turn)
+    row = conversation_log.get_conversation(any_engine, "c1")
+    assert row is not None and (row.status, row.last_seq) == ("ended", 2)
+    assert len(conversation_log.messages_after(any_engine, "c1")) == 2
+
+
+def rows(*seqs: int) -> list[MessageRow]:
+    return [MessageRow("c1", seq, "bot", "text", None, None, None, AT) for seq in seqs]
+
+
+@pytest.mark.parametrize(
+    ("seqs", "after", "gap_since", "now", "ready"),
+    [
+        ((4, 5, 6), 3, None, 0.0, 3),  # in order: all
+        ((5, 6), 3, None, 0.0, 0),  # seq 4 missing: hold back
+        ((4, 6, 7), 3, None, 0.0, 1),  # up to the gap
+        ((5, 6), 3, 10.0, 10.0 + GAP_GRACE_SECONDS - 0.1, 0),  # still within the grace
+        ((5, 6), 3, 10.0, 10.0 + GAP_GRACE_SECONDS, 2),  # the gap is given up on
+        ((), 3, None, 0.0, 0),
+    ],
+)
+def test_streams_send_in_seq_order_and_wait_a_moment_for_a_gap(
+    seqs: tuple[int, ...], after: int, gap_since: float | None, now: float, ready: int
+) -> None:
+    assert in_order(rows(*seqs), after, gap_since, now) == ready
