@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.worker import PollerBehaviorAutoscaling, Worker
+from temporalio.worker import PollerBehaviorAutoscaling, Worker, WorkerTuner
 
 from activities.conversation_log import ConversationLog
 from activities.http_call import call_http
@@ -26,6 +26,34 @@ from workflows.sandbox import workflow_runner
 
 log = logging.getLogger(__name__)
 
+ACTIVITY_THREADS = 32
+"""Threads of the activity executor: every activity and local activity is a sync SQL or HTTP
+step."""
+WORKFLOW_TASK_SLOTS = 16
+"""Workflow tasks at once. They all share one GIL (with the API, in the in-process stack), so
+more at once only makes each slower; a task waiting on the server costs nothing, one started
+and starved here times out after 10 s and is replayed elsewhere (the overload spiral)."""
+MAX_CACHED_WORKFLOWS = 400
+"""Conversations kept in memory (~0.3 MiB each: sandbox, state and flow). Only conversations in
+the middle of an exchange need the cache; one waiting for an agent or a timer for minutes is
+replayed (a few ms) when it wakes. 400 keeps the worker near 200 MiB with 10,000 waiting
+(bench/README.md, "overload")."""
+
+
+def tuner(threads: int) -> WorkerTuner:
+    """Fixed slots, sized on purpose: activities and local activities never start more work than
+    the executor has threads (the SDK's default of 100 each would start up to 200 on 32
+    threads; the rest wait inside the executor with their start-to-close timeout running,
+    which is how `record_messages` timed out under load). Local activities (the Omni steps on
+    the reply's path) get half the threads, so slow HTTP or webhook activities cannot starve
+    them."""
+    local = max(1, threads // 2)
+    return WorkerTuner.create_fixed(
+        workflow_slots=WORKFLOW_TASK_SLOTS,
+        activity_slots=max(1, threads - local),
+        local_activity_slots=local,
+    )
+
 
 def build_worker(
     client: Client,
@@ -35,11 +63,14 @@ def build_worker(
     **options: Any,
 ) -> Worker:
     """A worker for every workflow and activity of Transbordo on `task_queue`
-    (`options` go to temporalio's Worker, e.g. max_cached_workflows). The worker speaks the
-    client's data converter (payloads encrypted) and reads webhook secrets with its ring."""
+    (`options` go to temporalio's Worker and override the defaults here, e.g.
+    max_cached_workflows). The worker speaks the client's data converter (payloads encrypted)
+    and reads webhook secrets with its ring. Its slots fit `executor`'s threads (`tuner`)."""
     log_activities = ConversationLog(engine)
     omni = OmniActivities(engine)
     webhooks = WebhookSender(engine, ring_of(client))
+    threads = getattr(executor, "_max_workers", ACTIVITY_THREADS)  # no public accessor
+    options = {"tuner": tuner(threads), "max_cached_workflows": MAX_CACHED_WORKFLOWS, **options}
     return Worker(
         client,
         task_queue=task_queue,
@@ -57,7 +88,7 @@ async def run_worker(settings: Settings) -> None:
     engine = open_database(settings.effective_database_url)
     client = await connect(settings, runtime=sdk_runtime(settings))
     serve_worker_metrics(settings)
-    with ThreadPoolExecutor(max_workers=32) as executor:
+    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         worker = build_worker(client, engine, settings.task_queue, executor)
         log.info("worker polling task queue %s", settings.task_queue)
         try:

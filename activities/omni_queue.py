@@ -112,6 +112,28 @@ class WaitEstimate(BaseModel):
     estimated_wait_seconds: int | None
 
 
+class HandOverRequest(BaseModel):
+    """Everything the Humano block's start needs from SQL, asked at once (one local activity
+    instead of three: patch `hand-over-at-once`, workflows/queueing.py)."""
+
+    resolve: ResolveRequest
+    enqueue: EnqueueRequest
+    """`service_id` is left empty: the resolved service's."""
+    closed: bool
+    """The schedule says closed: resolve only (the outcome is `closed` if the key is good)."""
+    check_agents_online: bool
+    estimate: bool
+    """Also the estimated wait (`wait_time_notice: once`), unless the customer goes to voicemail."""
+
+
+class HandOverResult(BaseModel):
+    target: HandoffTarget | None
+    """None: no valid integration (`unavailable`)."""
+    entry_id: str | None = None
+    """The queue entry; None when not queued (closed, no agents online)."""
+    estimate: WaitEstimate | None = None
+
+
 class OmniActivities:
     """Holds the DB engine the Humano block's activities work with."""
 
@@ -190,6 +212,21 @@ class OmniActivities:
         seconds = queue.estimated_wait_seconds(self._engine, entry.service_id, place)
         return WaitEstimate(position=place, estimated_wait_seconds=seconds)
 
+    @activity.defn(name="omni_hand_over")
+    def hand_over(self, request: HandOverRequest) -> HandOverResult:
+        """resolve, then (open, agents online if asked) enqueue, then the wait estimate."""
+        target = self.resolve(request.resolve)
+        if target is None or request.closed:
+            return HandOverResult(target=target)
+        if request.check_agents_online and target.agents_logged_in == 0:
+            return HandOverResult(target=target)
+        entry = request.enqueue.model_copy(update={"service_id": target.service_id})
+        entry_id = self.enqueue(entry)
+        to_voicemail = target.voicemail_seconds > 0 and target.agents_available == 0
+        wanted = request.estimate and not to_voicemail
+        estimate = self.wait_estimate(entry_id) if wanted else None
+        return HandOverResult(target=target, entry_id=entry_id, estimate=estimate)
+
     @activity.defn(name="omni_save_voicemail")
     def save_voicemail(self, request: VoicemailRequest) -> None:
         voicemails.save(self._engine, **request.model_dump())
@@ -204,6 +241,7 @@ class OmniActivities:
             self.transfer,
             self.wait_estimate,
             self.save_voicemail,
+            self.hand_over,
         ]
 
 

@@ -31,7 +31,7 @@ def create_app(
 
         app.state.settings = settings
         app.state.engine = engine or open_database(settings.effective_database_url)
-        app.state.temporal = client or await connect(settings)
+        app.state.temporal = shedding.gated(client or await connect(settings), settings)
         from api.stream_hub import hub_for
         from api.usecases.startup import publish_flows_dir
 
@@ -49,7 +49,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
-    from api import errors, limits
+    from api import errors, limits, shedding
     from api.routes import (
         agent,
         bots,
@@ -76,5 +76,6 @@ def create_app(
     pages.install(app)
     errors.install(app)
     limits.install(app, settings)
+    shedding.install(app)
     metrics.install(app, settings)  # last: its middleware times every other one too
     return app

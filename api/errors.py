@@ -72,6 +72,8 @@ class ErrorCode(StrEnum):
     """The request body (or what it would put in a conversation) is over its limit (413)."""
     RATE_LIMITED = "rate_limited"
     """Too many requests, or too many open streams, from this address/contact/bot (429)."""
+    OVERLOADED = "overloaded"
+    """This API process has too many Temporal calls in flight: try again after Retry-After (503)."""
     HTTP_ERROR = "http_error"
     """Any other HTTP status (e.g. 405)."""
 

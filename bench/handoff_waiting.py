@@ -184,11 +184,13 @@ async def abandonment(
 ) -> None:
     """Customers of `sumido` (short abandon_seconds, nobody serves it): how late they close."""
     started = time.perf_counter()
-    seconds = await bounded(
-        abandon,
-        concurrency,
-        lambda i: say(http, "sumido", f"a{run_id}-{i}", "m1", "oi"),
-    )
+    async def queue_one(i: int) -> None:
+        """Queued: answered at once (200) or later (202: no worker answered in time)."""
+        body = {"contact_id": f"a{run_id}-{i}", "message_id": "m1", "text": "oi"}
+        answer = await http.post("/api/bots/sumido/messages", json=body)
+        assert answer.status_code in (200, 202), answer.text
+
+    seconds = await bounded(abandon, concurrency, queue_one)
     print(
         f"\n   abandonment: {abandon} more queued in {seconds:.1f} s with abandon_seconds"
         f" {abandon_seconds}, no agent"

@@ -1,13 +1,27 @@
-"""The SQL database: engine creation and migrations (SQLite by default, PostgreSQL by URL)."""
+"""The SQL database: engine creation and migrations (SQLite by default, PostgreSQL by URL).
+
+SQLite allows one writer at a time. Left to itself, a writer that finds the file locked sleeps
+in SQLite's busy handler (1, 2, 5 ... 100 ms naps) and tries again: with dozens of activity
+threads writing at once, writers nap while the lock is free and a write can wait many seconds
+(the overload spiral of bench/README.md). So each SQLite engine has one writer per process: a
+transaction takes a process-wide lock at its first write statement and gives it back when it
+commits or rolls back; the next writer wakes as soon as the lock is free. Reads never take it
+(WAL lets them run beside the writer). Between processes (API and worker) the busy timeout
+still decides.
+"""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
+import weakref
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -15,6 +29,11 @@ from sqlalchemy.pool import ConnectionPoolEntry
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+BUSY_TIMEOUT_SECONDS = 30.0
+"""How long a SQLite writer waits for the file (another process) or this process's writer lock."""
+WRITE_VERBS = ("insert", "update", "delete", "replace")
+_HOLDS_WRITER_LOCK = "transbordo_holds_writer_lock"
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
 def make_engine(url: str) -> Engine:
@@ -23,7 +42,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS}
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -31,12 +52,58 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
             cur.close()
 
+        one_writer(engine)
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return create_engine(url, pool_pre_ping=True)
+
+
+def one_writer(engine: Engine) -> threading.RLock:
+    """Serialise the write transactions of `engine` in this process (see the module's doc).
+
+    pysqlite opens SQLite's transaction right before the first INSERT/UPDATE/DELETE, so taking
+    the lock there covers exactly SQLite's write transaction. Reentrant: a thread that holds it
+    and writes through a second connection must not wait on itself (SQLite's busy timeout then
+    decides, as without the lock). Once per engine: a second call returns the same lock."""
+    if engine in _WRITER_LOCKS:
+        return _WRITER_LOCKS[engine]
+    lock = _WRITER_LOCKS[engine] = threading.RLock()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _take(
+        conn: Connection, _cursor: Any, statement: str, _params: Any, _ctx: Any, _many: bool
+    ) -> None:
+        if conn.info.get(_HOLDS_WRITER_LOCK) or not is_write(statement):
+            return
+        if not lock.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+            raise sqlite3.OperationalError("database is locked (this process's writer lock)")
+        conn.info[_HOLDS_WRITER_LOCK] = True
+
+    def _commit_and_give_back(conn: Connection) -> None:
+        # The event comes before SQLAlchemy's own commit: commit here, so the next writer
+        # finds the file free (SQLAlchemy's commit then finds nothing left to commit).
+        if conn.info.get(_HOLDS_WRITER_LOCK):
+            try:
+                conn.connection.dbapi_connection.commit()  # type: ignore[union-attr]
+            finally:
+                conn.info.pop(_HOLDS_WRITER_LOCK)
+                lock.release()
+
+    def _give_back(conn: Connection) -> None:
+        if conn.info.pop(_HOLDS_WRITER_LOCK, False):
+            lock.release()
+
+    event.listen(engine, "commit", _commit_and_give_back)
+    event.listen(engine, "rollback", _give_back)
+    return lock
+
+
+def is_write(statement: str) -> bool:
+    return statement.lstrip()[:7].lower().startswith(WRITE_VERBS)
 
 
 def migrate(engine: Engine) -> None:

@@ -284,7 +284,7 @@ async def menu_question_walk(rec: Recorder) -> str:
     again = await rec.post("loja", say(contact, "m8", "1"))
     if [r["text"] for r in again["replies"]] != [r["text"] for r in once["replies"]]:
         raise RuntimeError(f"duplicate m8 answered differently: {once} / {again}")
-    workflow_id = f"conversation:loja:{contact}"
+    workflow_id = wid("loja", f"{contact}")
     handle = rec.handle(workflow_id)
     # The API's fallback path: a message as a Signal, then the same message again (ignored).
     await handle.signal(ConversationWorkflow.deliver, CustomerMessage(message_id="m9", text="x"))
@@ -303,7 +303,7 @@ async def menu_question_walk(rec: Recorder) -> str:
 async def question_timeout(rec: Recorder) -> str:
     """A question's timer fires (a real wait of a few seconds) and takes on_timeout."""
     expect(await rec.post("pressa", say("timeout-1", "t1", "oi")), "Qual o seu nome?")
-    workflow_id = "conversation:pressa:timeout-1"
+    workflow_id = wid("pressa", "timeout-1")
     await rec.ended(workflow_id)
     return workflow_id
 
@@ -318,7 +318,7 @@ async def http_blocks(rec: Recorder) -> str:
         "Rastreio indisponível (HTTP 500).",
         "Sistema indisponível.",
     )
-    workflow_id = "conversation:pedidos:http-1"
+    workflow_id = wid("pedidos", "http-1")
     await rec.ended(workflow_id)
     return workflow_id
 
@@ -330,7 +330,7 @@ async def leave(rec: Recorder) -> str:
     left = await rec.http.post(f"/api/conversations/{turn['conversation_id']}/leave")
     if left.status_code != 202:
         raise RuntimeError(f"leave: HTTP {left.status_code} {left.text}")
-    workflow_id = "conversation:loja:leave-1"
+    workflow_id = wid("loja", "leave-1")
     await rec.ended(workflow_id)
     return workflow_id
 
@@ -343,7 +343,7 @@ async def continue_as_new(rec: Recorder) -> str:
         contact = "can-1"
         for message_id, text in [("1", "oi"), ("2", "2"), ("3", "2"), ("4", "1")]:
             await rec.post("loja", say(contact, message_id, text))
-        workflow_id = f"conversation:loja:{contact}"
+        workflow_id = wid("loja", f"{contact}")
         # A message id answered in an earlier run, sent past the API's SQL lookup.
         replay = await rec.handle(workflow_id).execute_update(
             ConversationWorkflow.message, CustomerMessage(message_id="2", text="2"), id="2"
@@ -406,7 +406,7 @@ async def handoff_finish(rec: Recorder) -> str:
     turn = await rec.post("casa", say(contact, f"{contact}-4", "4"))
     if turn["replies"][-1]["text"] != "Até logo!":
         raise RuntimeError(f"back to the bot: {turn}")
-    workflow_id = f"conversation:casa:{contact}"
+    workflow_id = wid("casa", f"{contact}")
     await rec.ended(workflow_id)
     return workflow_id
 
@@ -426,7 +426,7 @@ async def transfer(rec: Recorder) -> str:
     await rec.agent("Caio", conversation, "pickup")
     await rec.agent("Caio", conversation, "messages", text="Financeiro aqui.")
     await rec.agent("Caio", conversation, "finish", return_to_bot=False)
-    workflow_id = f"conversation:casa:{contact}"
+    workflow_id = wid("casa", f"{contact}")
     await rec.ended(workflow_id)
     return workflow_id
 
@@ -434,7 +434,7 @@ async def transfer(rec: Recorder) -> str:
 async def abandon(rec: Recorder) -> str:
     """Nobody picks the customer up within the service's abandonment time."""
     await into_queue(rec, "desiste-1", "2", "Aguarde na fila.")
-    workflow_id = "conversation:casa:desiste-1"
+    workflow_id = wid("casa", "desiste-1")
     await rec.ended(workflow_id)
     return workflow_id
 
@@ -450,7 +450,7 @@ async def voicemail(rec: Recorder) -> str:
         f" contato (você tem {VOICEMAIL_SECONDS} segundos).",
     )
     await rec.post("casa", say(contact, f"{contact}-3", "Liguem para mim, por favor."))
-    workflow_id = f"conversation:casa:{contact}"
+    workflow_id = wid("casa", f"{contact}")
     await rec.ended(workflow_id)
     return workflow_id
 
@@ -458,7 +458,7 @@ async def voicemail(rec: Recorder) -> str:
 async def escape_inactivity(rec: Recorder) -> str:
     """The customer goes silent: one escape route reminds them, the next one ends the chat."""
     expect(await rec.post("sumido", say("sumido-1", "s1", "oi")), "Qual o seu nome?")
-    workflow_id = "conversation:sumido:sumido-1"
+    workflow_id = wid("sumido", "sumido-1")
     await rec.ended(workflow_id)
     return workflow_id
 
@@ -581,6 +581,13 @@ async def record_scenarios(rec: Recorder, out: Path, only: list[str]) -> None:
         workflow_id = await scenario(rec)
         for path in write(out, name, await run_histories(rec.client, workflow_id)):
             log.info("recorded %s", path)
+
+
+def wid(bot: str, contact: str) -> str:
+    """The conversation's workflow id (a keyed hash of the contact, as the API makes it)."""
+    from api.usecases.delivery import workflow_id
+
+    return workflow_id(stack_ring(), bot, contact)
 
 
 def main() -> int:

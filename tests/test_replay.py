@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
@@ -19,7 +20,7 @@ from temporalio.workflow import NondeterminismError
 from encryption.codec import encrypted_converter
 from transbordo.stack import stack_ring
 from workflows.conversation import ConversationWorkflow
-from workflows.sandbox import workflow_runner
+from workflows.sandbox import strict_workflow_runner, workflow_runner
 
 with workflow.unsafe.imports_passed_through():
     from workflows.contracts import ConversationInput, ConversationSnapshot
@@ -32,10 +33,10 @@ def load(path: Path) -> WorkflowHistory:
     return WorkflowHistory.from_json(f"conversation:{workflow_id}", path.read_text())
 
 
-def replayer(*workflows: type) -> Replayer:
+def replayer(*workflows: type, strict: bool = False) -> Replayer:
     return Replayer(
         workflows=list(workflows),
-        workflow_runner=workflow_runner(),
+        workflow_runner=strict_workflow_runner() if strict else workflow_runner(),
         data_converter=encrypted_converter(stack_ring()),  # clear histories pass through
     )
 
@@ -59,10 +60,16 @@ def test_the_recorded_histories_are_there() -> None:
     stems = {path.stem for path in HISTORIES}
     for name in ("handoff_finish", "transfer", "abandon", "voicemail", "escape_inactivity"):
         assert {name, f"{name}.before-snapshot"} <= stems
+    # And recorded after the `hand-over-at-once` patch (one local activity queues the customer).
+    for name in ("handoff_finish", "abandon", "voicemail"):
+        assert f"{name}.hand-over-at-once" in stems
 
 
-async def test_recorded_histories_replay() -> None:
-    """One replayer for all files (as a worker would see them); each result named by its file."""
+@pytest.mark.parametrize("strict", [False, True], ids=["worker-sandbox", "full-sandbox"])
+async def test_recorded_histories_replay(strict: bool) -> None:
+    """One replayer for all files (as a worker would see them); each result named by its file.
+    `full-sandbox`: the workflow code re-imported in the sandbox, where a clock, random or I/O
+    call of ours fails (the worker passes it through, workflows/sandbox.py)."""
     files = {load(path).run_id: path.name for path in HISTORIES}
 
     async def histories() -> AsyncIterator[WorkflowHistory]:
@@ -70,7 +77,9 @@ async def test_recorded_histories_replay() -> None:
             yield load(path)
 
     replayed: dict[str, str | None] = {}
-    async with replayer(ConversationWorkflow).workflow_replay_iterator(histories()) as results:
+    async with replayer(ConversationWorkflow, strict=strict).workflow_replay_iterator(
+        histories()
+    ) as results:
         async for result in results:
             failure = result.replay_failure
             replayed[files[result.history.run_id]] = None if failure is None else repr(failure)

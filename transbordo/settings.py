@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     """Open SSE streams from one client address, per API process."""
     agent_stream_recheck_seconds: float = Field(default=5.0, gt=0, le=60)
     """How often an agent's open stream checks the agent still exists, with the same token."""
+    max_temporal_calls_in_flight: int = Field(default=100, ge=1)
+    """Temporal calls that wait on a worker (Updates, Queries) in flight in one API process;
+    past it a request answers 503 `overloaded` at once (api/shedding.py, docs/limits.md)."""
+    overload_retry_after_seconds: int = Field(default=2, ge=1)
+    """The `Retry-After` of a 503 `overloaded`."""
     unengaged_idle_seconds: int = Field(default=3600, ge=60)
     """A conversation whose customer sent only the first message ends after this silence."""
     # --- observability (docs/observability.md) --------------------------------------------------

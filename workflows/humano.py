@@ -1,10 +1,11 @@
 """The Humano block's runtime, mixed into ConversationWorkflow: handoff, waiting, agents.
 
-`_hand_over` resolves the bot's Omni key, checks the schedule at `workflow.now()` and queues the
-customer; the main loop's timers (workflows/timers.py) call back for abandonment, queue cards,
-max wait and voicemail; agents act through the Updates below. Every SQL step is a short local
-activity, so the races it decides (pickup against pickup or abandonment) are decided once, in
-SQL. Typed against `ConversationCore`: it uses nothing of the workflow that is not declared there.
+`_hand_over` checks the schedule at `workflow.now()`, resolves the bot's Omni key and queues the
+customer (workflows/queueing.py); the main loop's timers (workflows/timers.py) call back for
+abandonment, queue cards, max wait and voicemail; agents act through the Updates below. Every
+SQL step is a short local activity, so the races it decides (pickup against pickup or
+abandonment) are decided once, in SQL. Typed against `ConversationCore`: it uses nothing of
+the workflow that is not declared there.
 """
 
 from __future__ import annotations
@@ -21,11 +22,9 @@ with workflow.unsafe.imports_passed_through():
         ClaimRequest,
         CloseRequest,
         EnqueueRequest,
-        HandoffTarget,
         OmniActivities,
         ResolveRequest,
         VoicemailRequest,
-        WaitEstimate,
     )
     from activities.omni_queue import TransferRequest as QueueTransfer
     from activities.omni_queue import TransferResult as QueueTransferResult
@@ -45,6 +44,8 @@ with workflow.unsafe.imports_passed_through():
         TransferUpdate,
     )
     from workflows.refusals import Refusal, refuse
+
+from workflows.queueing import Queued, queue_customer
 
 OMNI_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
 OMNI_TIMEOUT = timedelta(seconds=10)
@@ -69,33 +70,32 @@ class HumanoBlock(_Core):
         assert isinstance(block, HumanBlock)
         if flow.human_service is None:
             return "unavailable"
-        target: HandoffTarget | None = await self._omni(
-            OmniActivities.resolve,
+        now = workflow.now()
+        closed = block.check_hours and flow.schedule is not None and not is_open(flow.schedule, now)
+        preview = next((m.text or "" for m in reversed(conv.recent) if m.sender == "customer"), "")
+        queued = await queue_customer(
+            self._omni,
             ResolveRequest(
                 bot=flow.bot, omni_key=flow.human_service.omni_key, service=block.service
             ),
-        )
-        if target is None:
-            return "unavailable"
-        now = workflow.now()
-        if block.check_hours and flow.schedule is not None and not is_open(flow.schedule, now):
-            opening = next_opening(flow.schedule, now)
-            text = describe_opening(flow.schedule, opening, now) if opening else ""
-            conv.state = conv.state.model_copy(update={"next_opening": text})
-            return "closed"
-        if block.check_agents_online and target.agents_logged_in == 0:
-            return "no_agents"
-        preview = next((m.text or "" for m in reversed(conv.recent) if m.sender == "customer"), "")
-        entry_id: str = await self._omni(
-            OmniActivities.enqueue,
             EnqueueRequest(
                 entry_id=f"q_{workflow.uuid4().hex}",
                 conversation_id=self._input.conversation_id,
                 workflow_id=workflow.info().workflow_id,
-                service_id=target.service_id,
+                service_id="",
                 preview=preview,
             ),
+            closed=closed,
+            check_agents_online=block.check_agents_online,
+            estimate=flow.human_service.wait_time_notice == "once",
         )
+        if queued == "closed" and flow.schedule is not None:
+            opening = next_opening(flow.schedule, now)
+            text = describe_opening(flow.schedule, opening, now) if opening else ""
+            conv.state = conv.state.model_copy(update={"next_opening": text})
+        if not isinstance(queued, Queued):
+            return queued
+        target, entry_id = queued.target, queued.entry_id
         conv.handoff = Handoff(
             block=name,
             service=target.snapshot(),
@@ -111,18 +111,19 @@ class HumanoBlock(_Core):
         if target.voicemail_seconds > 0 and target.agents_available == 0:
             await self._offer_voicemail()
             return None
-        if flow.human_service.wait_time_notice == "once":
-            estimate: WaitEstimate = await self._omni(OmniActivities.wait_estimate, entry_id)
-            if estimate.estimated_wait_seconds is not None:
-                self._append(
-                    "bot",
-                    kind="wait_time_notice",
-                    text=_wait_text(estimate.estimated_wait_seconds),
-                    data={
-                        "estimated_wait_seconds": estimate.estimated_wait_seconds,
-                        "position": estimate.position,
-                    },
-                )
+        estimate = queued.estimate
+        if flow.human_service.wait_time_notice == "once" and not queued.fetched:
+            estimate = await self._omni(OmniActivities.wait_estimate, entry_id)
+        if estimate is not None and estimate.estimated_wait_seconds is not None:
+            self._append(
+                "bot",
+                kind="wait_time_notice",
+                text=_wait_text(estimate.estimated_wait_seconds),
+                data={
+                    "estimated_wait_seconds": estimate.estimated_wait_seconds,
+                    "position": estimate.position,
+                },
+            )
         self._moved_on()
         return None
 

@@ -326,6 +326,7 @@ export const CODES_PT = {
   message_rejected: () => "A mensagem foi recusada. Tente de novo.",
   payload_too_large: () => "O conteúdo enviado é grande demais.",
   rate_limited: () => "Muitas solicitações em pouco tempo. Aguarde um instante e tente de novo.",
+  overloaded: () => "O sistema está sobrecarregado no momento. Tente de novo em alguns segundos.",
   http_error: () => "Erro inesperado do servidor.",
   // the Omni store
   invalid_reference: () => "Serviço inexistente (ou o próprio serviço).",
