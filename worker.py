@@ -13,9 +13,10 @@ from temporalio.client import Client
 from temporalio.worker import PollerBehaviorAutoscaling, Worker, WorkerTuner
 
 from activities.conversation_log import ConversationLog
-from activities.http_call import call_http
+from activities.http_call import HttpCalls
 from activities.omni_queue import OmniActivities
 from activities.webhooks import WebhookSender
+from bots.limits import FlowLimits
 from encryption.codec import ring_of
 from store.db import open_database
 from transbordo.settings import Settings, get_settings
@@ -60,13 +61,18 @@ def build_worker(
     engine: Engine,
     task_queue: str,
     executor: ThreadPoolExecutor,
+    *,
+    flow_limits: FlowLimits | None = None,
     **options: Any,
 ) -> Worker:
     """A worker for every workflow and activity of Transbordo on `task_queue`
     (`options` go to temporalio's Worker and override the defaults here, e.g.
     max_cached_workflows). The worker speaks the client's data converter (payloads encrypted)
-    and reads webhook secrets with its ring. Its slots fit `executor`'s threads (`tuner`)."""
+    and reads webhook secrets with its ring; `flow_limits` are the operator's (which `${VAR}`
+    an `http` block may read; default: the built-in ones). Its slots fit `executor`'s threads
+    (`tuner`)."""
     log_activities = ConversationLog(engine)
+    http_calls = HttpCalls(flow_limits or FlowLimits())
     omni = OmniActivities(engine)
     webhooks = WebhookSender(engine, ring_of(client))
     threads = getattr(executor, "_max_workers", ACTIVITY_THREADS)  # no public accessor
@@ -76,7 +82,7 @@ def build_worker(
         task_queue=task_queue,
         workflows=[ConversationWorkflow],
         workflow_runner=workflow_runner(),
-        activities=[log_activities.record, call_http, *omni.all(), webhooks.deliver],
+        activities=[log_activities.record, http_calls.call_http, *omni.all(), webhooks.deliver],
         activity_executor=executor,
         workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
         activity_task_poller_behavior=PollerBehaviorAutoscaling(),
@@ -89,7 +95,9 @@ async def run_worker(settings: Settings) -> None:
     client = await connect(settings, runtime=sdk_runtime(settings))
     serve_worker_metrics(settings)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        worker = build_worker(client, engine, settings.task_queue, executor)
+        worker = build_worker(
+            client, engine, settings.task_queue, executor, flow_limits=settings.flow_limits()
+        )
         log.info("worker polling task queue %s", settings.task_queue)
         try:
             await worker.run()

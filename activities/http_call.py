@@ -62,13 +62,23 @@ async def check_target(url: str, allow_private: bool) -> None:
             )
 
 
-@activity.defn(name="call_http")
-async def call_http(call: HttpCall) -> HttpResult:
-    """Run one HTTP request; final failures come back as `ok: false` for the flow to branch on."""
+class HttpCalls:
+    """The `http` block's activity, with the operator's flow limits (which `${VAR}` it may
+    resolve, checked again here: a flow may have been published under a looser setting)."""
+
+    def __init__(self, limits: FlowLimits) -> None:
+        self._limits = limits
+
+    @activity.defn(name="call_http")
+    async def call_http(self, call: HttpCall) -> HttpResult:
+        """One HTTP request; final failures come back as `ok: false` for the flow to branch on."""
+        return await _call(call, os.environ, self._limits)
+
+
+async def _call(call: HttpCall, env: Mapping[str, str], limits: FlowLimits) -> HttpResult:
     marked = [call.request.url, *call.request.headers.values()]
-    env = os.environ
     try:
-        request = _resolved(call.request, env)
+        request = _resolved(call.request, env, limits)
         await check_target(request.url, call.allow_private_addresses)
         return await _send(request)
     except (env_refs.Unresolved, BlockedAddress) as exc:
@@ -78,8 +88,7 @@ async def call_http(call: HttpCall) -> HttpResult:
         raise ApplicationError(env_refs.redact(message, marked, env)) from None
 
 
-def _resolved(request: HttpRequest, env: Mapping[str, str]) -> HttpRequest:
-    limits = FlowLimits.from_settings()
+def _resolved(request: HttpRequest, env: Mapping[str, str], limits: FlowLimits) -> HttpRequest:
     return request.model_copy(
         update={
             "url": env_refs.resolve(request.url, env, limits),

@@ -1,7 +1,8 @@
 """How big a bot may be and which environment variables it may read: the operator's limits.
 
-One frozen value the loader takes; without one it reads the settings
-(``TRANSBORDO_FLOW_MAX_BLOCKS``, ``TRANSBORDO_FLOW_MAX_BYTES``, ``TRANSBORDO_FLOW_ENV_ALLOW``).
+One frozen value the loader takes; the operator's come from the settings
+(``TRANSBORDO_FLOW_MAX_BLOCKS``, ``TRANSBORDO_FLOW_MAX_BYTES``, ``TRANSBORDO_FLOW_ENV_ALLOW``:
+``Settings.flow_limits()``), passed in by whoever loads a flow; without one, the defaults here.
 """
 
 from __future__ import annotations
@@ -26,17 +27,6 @@ class FlowLimits:
     max_blocks: int = MAX_BLOCKS
     max_bytes: int = MAX_BYTES
     env_allow: tuple[str, ...] = ENV_ALLOW
-
-    @classmethod
-    def from_settings(cls) -> FlowLimits:
-        from transbordo.settings import get_settings  # the one place settings are read
-
-        settings = get_settings()
-        return cls(
-            max_blocks=settings.flow_max_blocks,
-            max_bytes=settings.flow_max_bytes,
-            env_allow=tuple(settings.flow_env_allow),
-        )
 
     def allows(self, name: str, *, omni_key: bool = False) -> bool:
         """May a flow read environment variable ``name`` (in ``omni_key`` when told so)?"""

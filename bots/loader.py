@@ -56,7 +56,8 @@ def load_flow(
 ) -> BotFlow:
     """Parse and validate a bot file's text; raises FlowError listing every problem.
 
-    ``limits`` default to the settings'; ``env`` to the process environment.
+    ``limits`` default to the built-in ones (callers pass the operator's); ``env`` to the
+    process environment.
     """
     loaded = _load(source, filename, env, limits)
     if loaded.issues or loaded.flow is None:
@@ -138,7 +139,7 @@ def _read(path: Path) -> tuple[str | None, list[FlowIssue]]:
 def _load(
     source: str, filename: str, env: Mapping[str, str] | None, limits: FlowLimits | None
 ) -> _Loaded:
-    limits = limits or FlowLimits.from_settings()
+    limits = limits or FlowLimits()
     size = len(source.encode("utf-8", "surrogatepass"))
     if size > limits.max_bytes:
         message = (

@@ -47,12 +47,7 @@ API_LAYERS: dict[str, tuple[str, ...]] = {
 }
 """Inside api/: routers use the use cases and models, never the other way round."""
 
-EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("bots/limits.py", "transbordo.settings"): (
-        "FlowLimits.from_settings reads the operator's TRANSBORDO_FLOW_* settings when a caller "
-        "passes no limits; to go when every caller passes settings-made limits"
-    ),
-}
+EXCEPTIONS: dict[tuple[str, str], str] = {}
 """(module, imported module) → why this one import may cross a rule. Keep it short."""
 
 WORKFLOW_PASS_THROUGH = "activities"

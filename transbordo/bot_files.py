@@ -50,6 +50,7 @@ def read_bot_files(folder: Path, env: dict[str, str]) -> list[BotFile]:
     an unset Omni key variable standing in as a placeholder."""
     from bots.errors import FlowError
     from bots.loader import load_flow
+    from transbordo.settings import get_settings
 
     found = []
     for path in bot_paths(folder):
@@ -59,7 +60,7 @@ def read_bot_files(folder: Path, env: dict[str, str]) -> list[BotFile]:
             values = dict(env)
             if variable and variable not in values:
                 values[variable] = PLACEHOLDER
-            flow = load_flow(source, str(path), env=values)
+            flow = load_flow(source, str(path), env=values, limits=get_settings().flow_limits())
         except (OSError, UnicodeDecodeError, FlowError):
             continue
         found.append(BotFile(path, flow, variable))

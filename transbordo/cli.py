@@ -255,17 +255,18 @@ def _positive(text: str) -> int:
 
 def _validate(paths: list[Path], check_keys: bool) -> int:
     from bots.loader import load_flow_file, validate_path
+    from transbordo.settings import get_settings
 
     env = _validation_env(paths)
     problems = 0
     for path in paths:
-        for file, issues in validate_path(path, env).items():
+        for file, issues in validate_path(path, env, get_settings().flow_limits()).items():
             for issue in issues:
                 print(issue)
                 problems += 1
             if issues:
                 continue
-            flow = load_flow_file(file, env)
+            flow = load_flow_file(file, env, get_settings().flow_limits())
             if _unset_key_warning(file, flow):
                 continue
             if check_keys:

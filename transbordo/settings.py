@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bots.limits import FlowLimits
+
 MIN_ADMIN_TOKEN_LENGTH = 32
 """Characters of the admin token: 32 random URL-safe characters are 192 bits."""
 
@@ -128,6 +130,14 @@ class Settings(BaseSettings):
                 " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
             )
         return token
+
+    def flow_limits(self) -> FlowLimits:
+        """The operator's limits for bot files (bots/limits.py)."""
+        return FlowLimits(
+            max_blocks=self.flow_max_blocks,
+            max_bytes=self.flow_max_bytes,
+            env_allow=tuple(self.flow_env_allow),
+        )
 
     @property
     def effective_database_url(self) -> str:

@@ -178,10 +178,17 @@ async def running(
     from worker import build_worker
 
     with ThreadPoolExecutor(max_workers=executor_workers) as executor:
-        worker = build_worker(client, engine, settings.task_queue, executor, **worker_options)
+        worker = build_worker(
+            client,
+            engine,
+            settings.task_queue,
+            executor,
+            flow_limits=settings.flow_limits(),
+            **worker_options,
+        )
         async with worker:
             for source in flows:
-                publish_source(engine, bot_of(source), source)
+                publish_source(engine, bot_of(source), source, settings.flow_limits())
             app = create_app(settings, engine=engine, client=client)
             opened = serve(app) if served else asgi(app)
             try:

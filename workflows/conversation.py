@@ -24,7 +24,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.http_call import HttpCall, call_http
+    from activities.http_call import HttpCall, HttpCalls
     from workflows import interpreter, timers
     from workflows.contracts import (
         MAX_MESSAGE_ID_LENGTH,
@@ -202,8 +202,8 @@ class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
 
     async def _call_http(self, request: interpreter.HttpRequest) -> interpreter.HttpResult:
         try:
-            return await workflow.execute_activity(
-                call_http,
+            return await workflow.execute_activity_method(
+                HttpCalls.call_http,
                 HttpCall(
                     request=request,
                     allow_private_addresses=self._input.flow.http.allow_private_addresses,

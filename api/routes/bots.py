@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Response, status
 from fastapi.responses import PlainTextResponse
 
-from api.deps import EngineDep, require_admin
+from api.deps import EngineDep, SettingsDep, require_admin
 from api.models.bots import BotDetail, BotPublic, BotSettingsChange, BotSettingsPublic
 from api.usecases.bot_settings import apply_settings, read_settings
 from api.usecases.delivery import UnknownBot
@@ -32,10 +32,14 @@ FLOW_ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.put("/bots/{bot}", response_model=BotPublic, responses=FLOW_ERRORS)
 def put_bot(
-    bot: str, source: Annotated[str, YAML_BODY], engine: EngineDep, response: Response
+    bot: str,
+    source: Annotated[str, YAML_BODY],
+    engine: EngineDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> BotPublic:
     """Publish the bot's YAML; a new version only when it changed (201), else the same (200)."""
-    version, created, warnings = publish_source(engine, bot, source)
+    version, created, warnings = publish_source(engine, bot, source, settings.flow_limits())
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return BotPublic(
         bot=version.bot, version=version.version, created_at=version.created_at, warnings=warnings

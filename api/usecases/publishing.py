@@ -12,11 +12,13 @@ import re
 
 from sqlalchemy import Engine
 
+from bots.limits import FlowLimits
 from bots.loader import FlowError, load_flow
 from bots.models import BotFlow
 from omni.keys import hash_key
 from store import bots as bot_store
 from store.integrations import key_warning, resolve_integration
+from transbordo.settings import get_settings
 
 KEY_HASH_PREFIX = "sha256:"
 MASK = "HIDDEN-OMNI-KEY"
@@ -42,11 +44,15 @@ class PublishError(Exception):
 
 
 def publish_source(
-    engine: Engine, bot: str, source: str
+    engine: Engine, bot: str, source: str, limits: FlowLimits | None = None
 ) -> tuple[bot_store.BotVersion, bool, list[str]]:
-    """Validate and store `source` as bot `bot`; returns (version, is_new, warnings)."""
+    """Validate and store `source` as bot `bot`; returns (version, is_new, warnings).
+    `limits`: the operator's (default: this process's settings)."""
+    limits = limits or get_settings().flow_limits()
     try:
-        flow = load_flow(source, filename=f"{bot}.yaml", env=publishing_environment(source))
+        flow = load_flow(
+            source, filename=f"{bot}.yaml", env=publishing_environment(source), limits=limits
+        )
     except FlowError as exc:
         raise PublishError(
             [

@@ -26,7 +26,7 @@ def publish_flows_dir(engine: Engine, settings: Settings) -> None:
             continue
         try:
             version, created, warnings = publish_source(
-                engine, path.stem, path.read_text(encoding="utf-8")
+                engine, path.stem, path.read_text(encoding="utf-8"), settings.flow_limits()
             )
         except PublishError as exc:
             for issue in exc.issues:

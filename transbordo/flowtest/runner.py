@@ -112,12 +112,13 @@ async def run_test(spec: TestFile, test: ConversationTest, source: str, flow: Bo
 
 def _load_flow(source: str, path: Path) -> BotFlow:
     from bots.loader import load_flow
+    from transbordo.settings import get_settings
 
     env = dict(os.environ)
     for match in OMNI_KEY.finditer(source):
         if match["var"]:
             env.setdefault(match["var"], "flowtest-placeholder")
-    return load_flow(source, str(path), env=env)
+    return load_flow(source, str(path), env=env, limits=get_settings().flow_limits())
 
 
 def main(paths: list[Path], name_filter: str | None = None) -> int:
