@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, status
+from sqlalchemy import Engine
 
 from api import web_sessions
 from api.deps import UNAUTHORIZED, Credentials, EngineDep, KeyRingDep, SettingsDep
 from api.errors import ApiError, ErrorCode
 from encryption.codec import KeyRing
+from store import bots as bot_store
 from store import channel_credentials
 from store.conversations import ConversationRow
 
@@ -101,3 +103,10 @@ def may_touch(client: ChannelClient, row: ConversationRow, *, as_customer: bool)
     if client.bot != row.bot:
         return False
     return client.kind == "connector" or client.contact_id == row.contact_id
+
+
+def web_chat_open(engine: Engine, bot: str) -> bool:
+    """Whether `bot`'s newest version still enables the public web chat (a session outlives a
+    change of mind: it is checked again on every message)."""
+    version = bot_store.latest(engine, bot)
+    return version is not None and version.flow.channels.web

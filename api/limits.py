@@ -1,23 +1,16 @@
 """The front door's limits, wired into the app: body sizes, open streams, rate limits.
 
-Routes opt into rate limits with a dependency, e.g.
-``@router.post(..., dependencies=[limit("messages per address", "messages per bot")])``.
-Each rule is a setting (docs/limits.md); its key comes from the request:
-
-    ... per address   the client address (request.client.host)
-    ... per bot       the `bot` path parameter
-    ... per contact   the body's `contact_id`; else the bearer token (a web session is bound
-                      to one contact); else the client address
+Rules per client address are a route dependency, counted before anything else (even a request
+with no credential): ``dependencies=[limit("messages per address")]``. Rules per contact and
+per bot are counted by the route with `hit`, once the caller is known to speak for that contact
+of that bot, so nobody can spend another customer's or a bot's allowance. Each rule is a
+setting (docs/limits.md).
 
 The counters live in `TRANSBORDO_RATE_LIMIT_STORAGE` (memory:// per process, redis:// shared by
 replicas); a refusal is a 429 with `Retry-After` (api/errors.py).
 """
 
 from __future__ import annotations
-
-import hashlib
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.params import Depends as DependsParam
@@ -64,7 +57,8 @@ def limit(*rules: str) -> DependsParam:
 
 
 async def hit(request: Request, rule: str, key: str) -> None:
-    """Count one hit of `rule` for a key the route knows (e.g. the contact of a session)."""
+    """Count one hit of `rule` for a key the route settled (the contact a caller is known to
+    speak for, the bot): counted after authentication, so strangers cannot spend it."""
     await request.app.state.rate_limiter.hit(rule, key)
 
 
@@ -73,32 +67,8 @@ def client_address(request: Request) -> str:
 
 
 async def _key(request: Request, rule: str) -> str:
-    keys: dict[str, Callable[[Request], Coroutine[Any, Any, str]]] = {
-        "address": _by_address,
-        "bot": _by_bot,
-        "contact": _by_contact,
-    }
-    return await keys[rule.rsplit(" ", 1)[-1]](request)
-
-
-async def _by_address(request: Request) -> str:
+    """The key of a rule counted before the route runs: only the client address is known then
+    (contact and bot rules are counted by the route with `hit`, once the caller is known)."""
+    if not rule.endswith("per address"):
+        raise ValueError(f"{rule!r} is counted by its route (`hit`), not as a dependency")
     return client_address(request)
-
-
-async def _by_bot(request: Request) -> str:
-    return str(request.path_params.get("bot", ""))
-
-
-async def _by_contact(request: Request) -> str:
-    """The body's contact id (already parsed and cached by FastAPI), else the credential."""
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    contact = body.get("contact_id") if isinstance(body, dict) else None
-    if isinstance(contact, str):
-        return "contact:" + contact
-    authorization = request.headers.get("authorization")
-    if authorization:
-        return "credential:" + hashlib.sha256(authorization.encode()).hexdigest()
-    return "address:" + client_address(request)

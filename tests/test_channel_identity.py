@@ -220,3 +220,40 @@ async def test_web_sessions_only_for_bots_that_enable_the_web_chat(identities) -
     assert same.status_code == 403
     mine_again = await http.get(f"/api/conversations/{conversation}", headers=session)
     assert mine_again.status_code == 200
+
+
+async def test_strangers_cannot_spend_a_customers_allowance(time_env, settings, engine):
+    """Posts without a valid credential, or from another contact's session, naming a victim's
+    contact id, do not count against the victim's per-contact limit."""
+    strict = settings.model_copy(update={"rate_limit_messages_per_contact": "2/minute"})
+    async with running(pydantic_client(time_env), strict, engine) as stack:
+        http = stack.http
+        await publish(http, web_flow("tbk_not-a-key"))
+        victim = {"contact_id": "5511977776666", "text": "oi"}
+        for n in range(5):
+            forged = await http.post(
+                "/api/bots/loja/messages", json={**victim, "message_id": f"x{n}"}, auth=None
+            )
+            assert forged.status_code == 401
+        stranger = await web_session(http)
+        for n in range(3):
+            posing = await speak(http, stranger, f"p{n}", "oi", contact_id=victim["contact_id"])
+            assert posing.status_code == 403
+        for n in range(2):  # the victim's connector still has the whole allowance
+            real = await http.post(
+                "/api/bots/loja/messages", json={**victim, "message_id": f"r{n}"}
+            )
+            assert real.status_code == 200, real.text
+        over = await http.post("/api/bots/loja/messages", json={**victim, "message_id": "r9"})
+        assert over.status_code == 429 and over.json()["code"] == "rate_limited"
+
+
+async def test_a_web_session_ends_with_the_bots_web_chat(time_env, settings, engine):
+    async with running(pydantic_client(time_env), settings, engine) as stack:
+        http = stack.http
+        await publish(http, web_flow("tbk_not-a-key"))
+        session = await web_session(http)
+        assert (await speak(http, session, "w1", "oi")).status_code == 200
+        await publish(http, flow("tbk_not-a-key"))  # the designer turns the web chat off
+        closed = await speak(http, session, "w2", "2")
+        assert closed.status_code == 404 and closed.json()["code"] == "no_web_chat"

@@ -75,6 +75,9 @@ def _identity(
     if contact:
         raise ChatRefused("--contact exige uma credencial de canal (--token tbc_…)")
     response = client.post(f"/api/bots/{bot}/web-sessions")
+    if response.status_code == 429:
+        wait = response.headers.get("Retry-After", "alguns")
+        raise ChatRefused(f"muitas sessões abertas deste endereço; tente em {wait} s")
     if response.status_code != 201:
         raise ChatRefused(
             f"{bot} não atende pelo chat web (channels.web) ou não está publicado; "

@@ -131,6 +131,14 @@ class Settings(BaseSettings):
             )
         return token
 
+    @field_validator("ui_origins")
+    @classmethod
+    def _no_wildcard_origin(cls, origins: list[str] | None) -> list[str] | None:
+        """The codec endpoint answers with credentials: only named origins may read it."""
+        if origins and any(origin.strip() == "*" for origin in origins):
+            raise ValueError("ui_origins must name the Temporal UI's origins, not '*'")
+        return origins
+
     def flow_limits(self) -> FlowLimits:
         """The operator's limits for bot files (bots/limits.py)."""
         return FlowLimits(

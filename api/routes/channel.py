@@ -7,11 +7,17 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api import sse
-from api.channel_auth import ChannelClient, ChannelClientDep, contact_for_message, may_touch
+from api import limits, sse
+from api.channel_auth import (
+    ChannelClient,
+    ChannelClientDep,
+    contact_for_message,
+    may_touch,
+    web_chat_open,
+)
 from api.deps import ClientDep, EngineDep, SettingsDep
 from api.errors import ApiError, ErrorCode
 from api.limits import limit
@@ -42,11 +48,12 @@ READ_BATCH = 500
     "/bots/{bot}/messages",
     response_model=TurnPublic,
     responses={202: {"description": "Accepted durably; the replies arrive on the stream."}},
-    dependencies=[limit("messages per address", "messages per contact", "messages per bot")],
+    dependencies=[limit("messages per address")],
 )
 async def post_message(
     bot: str,
     body: MessageIn,
+    request: Request,
     response: Response,
     caller: ChannelClientDep,
     client: ClientDep,
@@ -56,6 +63,14 @@ async def post_message(
     """Deliver one customer message; replays of the same message_id return the same answer.
     An unknown bot is a 404 (`unknown_bot`), a refused message a 422 (api/errors.py)."""
     contact_id = contact_for_message(caller, bot, body.contact_id)
+    if caller.kind == "web" and not await asyncio.to_thread(web_chat_open, engine, bot):
+        raise ApiError(
+            status.HTTP_404_NOT_FOUND, f"bot {bot!r} has no public web chat", ErrorCode.NO_WEB_CHAT
+        )
+    # counted once the caller is known to speak for this contact: nobody else's requests can
+    # spend a customer's or a bot's allowance
+    await limits.hit(request, "messages per contact", f"{bot}:{contact_id}")
+    await limits.hit(request, "messages per bot", bot)
     body = body.model_copy(update={"contact_id": contact_id})
     delivered = await delivery.send(client, engine, settings, bot, body)
     if delivered.accepted_only:
