@@ -153,6 +153,13 @@ def instrument(steps: StepTimes, client: Client) -> None:
         delivery.conversation_log, "ensure_conversation", "SQL ensure_conversation (first)"
     )
     steps.wrap(client, "execute_update_with_start_workflow", "Temporal update-with-start")
+    # the turn's API path, step by step (an open conversation)
+    from api import channel_auth
+
+    steps.wrap(delivery, "_known", "SQL open-conversation / replay lookup")
+    steps.wrap(delivery, "_to_open_conversation", "Temporal Update (open conversation)")
+    steps.wrap(delivery.conversation_log, "record_turn", "SQL record_turn (read-your-writes)")
+    steps.wrap(channel_auth.channel_credentials, "bot_of_token", "SQL connector credential")
     converter = client.data_converter.payload_converter
     steps.wrap(converter, "to_payloads", "payload encoding (client side)")
 
