@@ -41,15 +41,20 @@ def install(app: FastAPI, settings: Settings) -> None:
 
 
 def limit(*rules: str) -> DependsParam:
-    """A dependency counting one hit of each rule; the first one over its limit is a 429."""
+    """A dependency counting one hit of each rule per client address (the one key known before
+    the route runs); the first one over its limit is a 429. Contact and bot rules are counted
+    by the route with `hit`, once the caller is known."""
     unknown = [rule for rule in rules if rule not in RULES]
     if unknown:
         raise ValueError(f"unknown rate-limit rules {unknown}; known: {list(RULES)}")
+    not_per_address = [rule for rule in rules if not rule.endswith("per address")]
+    if not_per_address:
+        raise ValueError(f"{not_per_address} are counted by their route (`hit`)")
 
     async def check(request: Request) -> None:
         limiter: RateLimiter = request.app.state.rate_limiter
         for rule in rules:
-            await limiter.hit(rule, await _key(request, rule))
+            await limiter.hit(rule, client_address(request))
 
     check.__name__ = "limit_" + "_".join(r.replace(" ", "_") for r in rules)
     dependency: DependsParam = Depends(check)
@@ -64,11 +69,3 @@ async def hit(request: Request, rule: str, key: str) -> None:
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-async def _key(request: Request, rule: str) -> str:
-    """The key of a rule counted before the route runs: only the client address is known then
-    (contact and bot rules are counted by the route with `hit`, once the caller is known)."""
-    if not rule.endswith("per address"):
-        raise ValueError(f"{rule!r} is counted by its route (`hit`), not as a dependency")
-    return client_address(request)

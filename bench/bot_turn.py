@@ -82,6 +82,16 @@ class EchoWorkflow:
         self._done = True
 
 
+def echo_worker(client: Client) -> Worker:
+    """The baseline's worker: the echo workflow on its own task queue, unsandboxed."""
+    return Worker(
+        client,
+        task_queue=ECHO_TASK_QUEUE,
+        workflows=[EchoWorkflow],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+
+
 async def timed(n: int, call: Callable[[int], Awaitable[Any]]) -> list[float]:
     """Run `call(i)` n times, one after the other; the latencies in milliseconds."""
     latencies = []
@@ -217,12 +227,7 @@ async def main(n: int, warmup: int, profile: bool, unsandboxed: bool) -> None:
             steps = StepTimes()
             if profile:
                 instrument(steps, client)
-            echo_worker = Worker(
-                client,
-                task_queue=ECHO_TASK_QUEUE,
-                workflows=[EchoWorkflow],
-                workflow_runner=UnsandboxedWorkflowRunner(),
-            )
+            echo = echo_worker(client)
             async with (
                 running(
                     client,
@@ -233,7 +238,7 @@ async def main(n: int, warmup: int, profile: bool, unsandboxed: bool) -> None:
                     leave="none",
                     executor_workers=16,
                 ) as stack,
-                echo_worker,
+                echo,
             ):
                 await run(n, warmup, client, stack.http, steps, profile)
     finally:

@@ -39,11 +39,10 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from bot_turn import ECHO_TASK_QUEUE, EchoWorkflow
+from bot_turn import echo_worker
 from handoff_throughput import throughput
 from handoff_waiting import many_waiting
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from store.db import open_database  # bot_turn (imported first) put the repository on sys.path
 from transbordo.settings import UNLIMITED_RATES, Settings
@@ -68,12 +67,7 @@ async def main(args: argparse.Namespace) -> None:
     try:
         async with dev_server() as env:
             client = pydantic_client(env)
-            echo_worker = Worker(
-                client,
-                task_queue=ECHO_TASK_QUEUE,
-                workflows=[EchoWorkflow],
-                workflow_runner=UnsandboxedWorkflowRunner(),
-            )
+            echo = echo_worker(client)
             async with (
                 running(
                     client,
@@ -85,7 +79,7 @@ async def main(args: argparse.Namespace) -> None:
                     http_timeout=60,
                     http_limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
                 ) as stack,
-                echo_worker,
+                echo,
             ):
                 await measure(args, client, stack.http, engine, run_id)
     finally:

@@ -39,6 +39,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot_turn import BOT, FLOW  # noqa: E402  (the same looping menu bot)
+
 from omni.models import AgentCreate, ServiceCreate  # noqa: E402
 from store import conversations as conversation_log  # noqa: E402
 from store.agents import create_agent  # noqa: E402
@@ -48,17 +50,6 @@ from transbordo.settings import UNLIMITED_RATES, Settings  # noqa: E402
 from transbordo.stack import Stack, dev_server, pydantic_client, running, stack_ring  # noqa: E402
 from workflows.contracts import Message  # noqa: E402
 
-BOT = "eco"
-FLOW = f"""
-bot: {BOT}
-start: menu
-blocks:
-  menu:
-    type: menu
-    text: Escolha uma opção
-    options:
-      - {{label: De novo, next: menu}}
-"""
 OPEN_CONCURRENCY = 100
 """Streams being opened at once (the rest wait their turn)."""
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from tests.conftest import conversation_handle, conversation_wid, running_stack
+from tests.live import json_server
 
 pytestmark = pytest.mark.asyncio
 
@@ -174,26 +173,11 @@ async def test_leaving_ends_the_conversation(time_env, settings, engine):
 def api_server() -> Iterator[str]:
     """A real HTTP server on loopback standing in for a customer's back-end."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            length = int(self.headers.get("Content-Length", 0))
-            body = json.loads(self.rfile.read(length) or b"{}")
-            payload = json.dumps({"pedido": body.get("cpf"), "situacao": "enviado"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def order(path: str, headers: dict[str, str], body: bytes) -> dict[str, object]:
+        return {"pedido": json.loads(body or b"{}").get("cpf"), "situacao": "enviado"}
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with json_server(order) as url:
+        yield url
 
 
 def http_flow(url: str, allow: bool) -> str:

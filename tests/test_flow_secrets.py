@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
@@ -20,6 +18,7 @@ import sqlalchemy as sa
 from api.usecases.publishing import PublishError, publish_source
 from store.tables import conversations
 from tests.conftest import admin_headers, conversation_handle, decrypted, running_stack
+from tests.live import json_server
 
 pytestmark = pytest.mark.asyncio
 
@@ -48,25 +47,12 @@ blocks:
 def crm() -> Iterator[str]:
     """Answers with what it got: whether the token arrived, and the path."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            auth = "token-ok" if self.headers.get("Authorization") == f"Bearer {TOKEN}" else "no"
-            payload = f'{{"auth": "{auth}", "path": "{self.path}"}}'.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def echo(path: str, headers: dict[str, str], body: bytes) -> dict[str, object]:
+        auth = "token-ok" if headers.get("authorization") == f"Bearer {TOKEN}" else "no"
+        return {"auth": auth, "path": path}
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with json_server(echo) as url:
+        yield url
 
 
 async def test_an_allowed_variable_reaches_the_target_and_is_kept_nowhere(

@@ -25,6 +25,7 @@ from tests.conftest import (
     pydantic_client,
     running_stack,
 )
+from workflows.contracts import PickupRequest
 from workflows.conversation import ConversationWorkflow
 
 pytestmark = pytest.mark.asyncio
@@ -217,6 +218,33 @@ async def test_two_agents_racing_for_one_conversation_get_one_winner(time_env, s
         assert again.status_code == 200, again.text
         assert again.json()["conversation_id"] == conversation
         assert (await http.post(url, headers=omni.agent(loser))).status_code == 409
+        # the workflow says it was a repeat, so `next` (which wants a new one) moves on
+        handle = conversation_handle(time_env, conversation_wid("loja", "race"))
+        agent = omni.agents[winner]
+        repeat = await handle.execute_update(
+            ConversationWorkflow.pickup, PickupRequest(agent_id=agent["id"], agent_name=winner)
+        )
+        assert repeat.repeated and repeat.conversation_id == conversation
+
+
+async def test_one_agent_asking_next_twice_at_once_gets_two_conversations(
+    time_env, settings, engine
+):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key))
+        roomy = await http.patch(
+            f"/api/omni/agents/{omni.agents['Ana']['id']}",
+            json={"capacity": 2},
+            headers=admin_headers(),
+        )
+        assert roomy.status_code == 200, roomy.text
+        waiting = {(await into_queue(http, f"dupla-{i}"))["conversation_id"] for i in (1, 2)}
+        taken = await asyncio.gather(
+            *(http.post("/api/agent/next", headers=omni.agent("Ana")) for _ in (1, 2))
+        )
+        assert [t.status_code for t in taken] == [200, 200], [t.text for t in taken]
+        assert {t.json()["conversation_id"] for t in taken} == waiting
 
 
 async def test_next_takes_the_oldest_and_capacity_is_respected(time_env, settings, engine):

@@ -202,6 +202,9 @@ class PickupResult(BaseModel):
     variables: dict[str, Any]
     service: str
     waited_seconds: int
+    repeated: bool = False
+    """The agent already had the conversation: this answers a pickup sent again, not a claim
+    (`next` wants a conversation it newly took, so it moves on)."""
 
 
 class AgentMessage(BaseModel):

@@ -232,7 +232,7 @@ class HumanoBlock(_Core):
         async with self._lock:
             handoff = self.conv.handoff
             if handoff is not None and handoff.agent_id == request.agent_id:
-                return self._picked_up(handoff)
+                return self._picked_up(handoff, repeated=True)
             if handoff is None or handoff.agent_id is not None:
                 raise _not_waiting(handoff)
             claim = await self._omni(
@@ -253,7 +253,7 @@ class HumanoBlock(_Core):
             self._moved_on()
             return self._picked_up(handoff)
 
-    def _picked_up(self, handoff: Handoff) -> PickupResult:
+    def _picked_up(self, handoff: Handoff, *, repeated: bool = False) -> PickupResult:
         """What the agent who took the conversation gets (the same when asking again)."""
         waited = workflow.now() - handoff.enqueued_at
         return PickupResult(
@@ -262,6 +262,7 @@ class HumanoBlock(_Core):
             variables=self.conv.state.variables,
             service=handoff.service.service_name,
             waited_seconds=int(waited.total_seconds()),
+            repeated=repeated,
         )
 
     @pickup.validator

@@ -35,7 +35,13 @@ from store import conversations as conversation_log
 from store import queue
 from store import services as service_store
 from store.queue import QueueEntry
-from workflows.contracts import AgentMessage, FinishRequest, PickupRequest, TransferUpdate
+from workflows.contracts import (
+    AgentMessage,
+    FinishRequest,
+    PickupRequest,
+    PickupResult,
+    TransferUpdate,
+)
 from workflows.refusals import Refusal
 
 QUEUE_READ_SECONDS = 0.5
@@ -212,7 +218,7 @@ async def take_next(agent: AgentDep, engine: EngineDep, client: ClientDep) -> Pi
     """Pick up the oldest waiting conversation the agent may take (409 when there is none)."""
     for entry in queue.waiting_for_agent(engine, agent.id, limit=NEXT_ATTEMPTS):
         try:
-            return await _pickup(client, agent, entry.workflow_id)
+            return await _pickup(client, agent, entry.workflow_id, newly_taken=True)
         except actions.Taken:
             continue
     raise ApiError(
@@ -327,9 +333,16 @@ async def finish(
     return {"conversation_id": conversation_id, "status": result}
 
 
-async def _pickup(client: ClientDep, agent: AgentPublic, workflow_id: str) -> PickupPublic:
+async def _pickup(
+    client: ClientDep, agent: AgentPublic, workflow_id: str, *, newly_taken: bool = False
+) -> PickupPublic:
+    """Take the conversation (a pickup sent again by the agent who has it answers the same);
+    `newly_taken`: one the agent already had counts as taken (two `next` racing on a stale
+    waiting list must not both get it)."""
     request = PickupRequest(agent_id=agent.id, agent_name=agent.name)
-    result = await actions.update(client, workflow_id, "pickup", request)
+    result: PickupResult = await actions.update(client, workflow_id, "pickup", request)
+    if newly_taken and result.repeated:
+        raise actions.Taken("you already have this conversation")
     return PickupPublic(
         conversation_id=result.conversation_id,
         transcript=[public_message(m) for m in result.transcript],
