@@ -92,8 +92,8 @@ def erlang_a_by_decimal(agents: int, work: Workload, limit: float) -> tuple[floa
             for m, other in enumerate(rates):
                 if m != k:
                     coefficient *= other / (other - rate)
-            answered_in_time += mass * coefficient * rate * (1 - (-(rate + theta) * t).exp()) / (
-                rate + theta
+            answered_in_time += (
+                mass * coefficient * rate * (1 - (-(rate + theta) * t).exp()) / (rate + theta)
             )
     waits = sum(busy)
     queue = sum(j * p for j, p in enumerate(busy))
@@ -108,7 +108,9 @@ def erlang_a_by_decimal(agents: int, work: Workload, limit: float) -> tuple[floa
         (5, Workload(1 / 30, 180, 300), 20),  # overloaded (A = 6 > 5): abandonment keeps it finite
     ],
 )
-def test_erlang_a_matches_an_independent_computation(agents: int, work: Workload, limit: float) -> None:
+def test_erlang_a_matches_an_independent_computation(
+    agents: int, work: Workload, limit: float
+) -> None:
     waits, level, abandon = erlang_a_by_decimal(agents, work, limit)
     seen = outlook(agents, work, limit)
     assert seen.probability_wait == pytest.approx(waits, rel=1e-9)
@@ -127,4 +129,6 @@ def test_erlang_a_with_endless_patience_is_erlang_c() -> None:
 def test_abandonment_lowers_the_agents_needed() -> None:
     impatient = Workload(EXAMPLE.arrivals_per_second, 180, patience_seconds=120)
     assert agents_needed(impatient, 80, 20) == 12
-    assert outlook(12, impatient, 20).service_level >= 0.80 > outlook(11, impatient, 20).service_level
+    assert (
+        outlook(12, impatient, 20).service_level >= 0.80 > outlook(11, impatient, 20).service_level
+    )
