@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_AGENTS = 2000
 """The search for agents needed gives up past this (an unreachable target)."""
@@ -76,15 +77,20 @@ def outlook(agents: int, work: Workload, answer_seconds: float) -> Outlook:
     return _erlang_a_outlook(agents, work, answer_seconds)
 
 
+@lru_cache(maxsize=4096)
 def agents_needed(work: Workload, target_percent: float, answer_seconds: float) -> int:
-    """The fewest agents whose service level reaches target_percent within answer_seconds."""
+    """The fewest agents whose service level reaches target_percent within answer_seconds
+    (remembered: the supervisor screen asks again for the same half hours every 30 s)."""
     if work.arrivals_per_second <= 0:
         return 0
     target = min(max(target_percent, 0.0), 100.0) / 100 - 1e-12
 
     def enough(agents: int) -> bool:
-        if work.patience_seconds is None and agents <= work.erlangs:
-            return False  # Erlang C: the line grows without bound
+        if work.patience_seconds is None:
+            if agents <= work.erlangs:
+                return False  # Erlang C: the line grows without bound
+        elif 1 - _erlang_a_law(agents, work).abandon_rate < target:
+            return False  # every abandonment is a miss: no need to time the waits
         return outlook(agents, work, answer_seconds).service_level >= target
 
     low, high = 0, max(1, math.ceil(work.erlangs))  # the service level grows with the agents
@@ -113,27 +119,48 @@ def _erlang_c_outlook(agents: int, work: Workload, answer_seconds: float) -> Out
     )
 
 
-def _erlang_a_outlook(agents: int, work: Workload, answer_seconds: float) -> Outlook:
-    """M/M/N+M: the birth-death chain's stationary law, then the arrival's fate by PASTA."""
+@dataclass(frozen=True)
+class _Law:
+    """Erlang A's stationary law as an arrival sees it (PASTA)."""
+
+    finds_busy: list[float]
+    """P(all agents busy and j already waiting), j = 0, 1, ... (the negligible tail cut)."""
+    service: float
+    """N·μ: how fast the line moves while all agents are busy."""
+    theta: float
+    average_speed_of_answer: float
+    abandon_rate: float
+
+
+def _erlang_a_law(agents: int, work: Workload) -> _Law:
+    """M/M/N+M: the birth-death chain's stationary law (cheap; no waits timed)."""
     assert work.patience_seconds is not None
     arrival = work.arrivals_per_second
     service = agents / work.handle_seconds  # all agents busy: the queue moves at N·μ
     theta = 1 / work.patience_seconds
     queue = _queue_weights(arrival, service, theta)  # π_{N+j} / π_N, j = 0, 1, ...
-    below = 1 / erlang_b(agents, work.erlangs) if agents else 1.0  # Σ_{n<=N} π_n / π_N
+    below = 1 / erlang_b(agents, work.erlangs)  # Σ_{n<=N} π_n / π_N
     total = below - 1 + sum(queue)
-    finds_busy = [weight / total for weight in queue]  # P(arrival finds j waiting, all busy)
-    mean_queue = sum(j * p for j, p in enumerate(finds_busy))  # E[Q]: j waiting ahead
-    served_in_time = _served_within(finds_busy, service, theta, answer_seconds)
-    waits = sum(finds_busy)
+    finds_busy = [weight / total for weight in queue]
+    mean_queue = sum(j * p for j, p in enumerate(finds_busy))  # E[Lq]
+    while len(finds_busy) > 1 and finds_busy[-1] < QUEUE_TAIL:
+        finds_busy.pop()  # positions nobody is found in: no work for the uniformization
+    # Little's law on the line (PASTA: what arrivals find is the time average): E[W] = E[Lq]/λ;
+    # everyone waiting abandons at rate θ, so abandonments per arrival are θ·E[Lq]/λ
+    return _Law(finds_busy, service, theta, mean_queue / arrival, theta * mean_queue / arrival)
+
+
+def _erlang_a_outlook(agents: int, work: Workload, answer_seconds: float) -> Outlook:
+    """The stationary law, then each waiting arrival's chance to be answered in time."""
+    law = _erlang_a_law(agents, work)
+    served_in_time = _served_within(law.finds_busy, law.service, law.theta, answer_seconds)
+    waits = sum(law.finds_busy)
     return Outlook(
         agents=agents,
         probability_wait=waits,
         service_level=(1 - waits) + served_in_time,
-        # Little's law on the line (PASTA: what arrivals find is the time average): E[W] = E[Lq]/λ;
-        # everyone waiting abandons at rate θ, so abandonments per arrival are θ·E[Lq]/λ
-        average_speed_of_answer=mean_queue / arrival,
-        abandon_rate=theta * mean_queue / arrival,
+        average_speed_of_answer=law.average_speed_of_answer,
+        abandon_rate=law.abandon_rate,
     )
 
 
