@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -223,3 +224,30 @@ async def test_bad_periods_are_refused(
     refused = await admin_api.get("/api/supervisor/period", params=params, headers=admin_headers())
     assert refused.status_code == 400
     assert refused.json()["code"] == "bad_request"
+
+
+def test_a_day_with_a_clock_change_has_its_own_half_hours() -> None:
+    """New York leaves summer time on 2026-11-01: 01:00–02:00 happens twice, each half hour is
+    still 30 minutes, and a 10:00 of summer time forecasts the 10:00 of winter time."""
+    zone = ZoneInfo("America/New_York")
+    now = datetime(2026, 10, 31, 12, 10, tzinfo=zone)
+    summer_ten = datetime(2026, 10, 30, 10, 0, tzinfo=zone).astimezone(UTC)
+    history = [HalfHour(summer_ten, 100, 100, 18000.0, 0, 0.0)]
+    ahead = advise_ahead(history, now, zone, TARGET)
+    instants = [slot.start.astimezone(UTC) for slot in ahead]
+    assert all(b - a == timedelta(minutes=30) for a, b in itertools.pairwise(instants))
+    clocks = [slot.start.strftime("%H:%M") for slot in ahead]
+    assert clocks.count("01:30") == 2 and clocks[0] == "12:00"
+    ten = [slot for slot in ahead if slot.start.strftime("%H:%M") == "10:00"]
+    assert [(slot.start.utcoffset(), slot.agents_needed) for slot in ten] == [
+        (timedelta(hours=-5), 14)
+    ]
+
+
+def test_an_unknown_operator_zone_is_refused_at_start() -> None:
+    from pydantic import ValidationError
+
+    from transbordo.settings import Settings
+
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        Settings(supervisor_timezone="Mars/Olympus")
