@@ -44,9 +44,7 @@ def create(engine: Engine, bot: str, name: str) -> tuple[ChannelCredential, str]
         revoked_at=None,
     )
     with engine.begin() as conn:
-        conn.execute(
-            sa.insert(table).values(**vars(credential), token_hash=keys.hash_key(token))
-        )
+        conn.execute(sa.insert(table).values(**vars(credential), token_hash=keys.hash_key(token)))
     return credential, token
 
 

@@ -15,13 +15,14 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from store.common import is_postgres
-from store.tables import queue_entries, services
+from store.tables import agent_services, agents, queue_entries, services
 
 
 @dataclass(frozen=True)
 class ServiceFigures:
     """One service now: its queue, its people in service, its totals since it began."""
 
+    service_id: str
     service: str
     waiting: int
     in_service: int
@@ -58,6 +59,7 @@ def service_figures(engine: Engine) -> list[ServiceFigures]:
         total, within = answered.get(service_id, (0, 0))
         figures.append(
             ServiceFigures(
+                service_id=service_id,
                 service=name,
                 waiting=by_status.get("waiting", (0, None))[0],
                 in_service=by_status.get("in_service", (0, None))[0],
@@ -92,7 +94,8 @@ def _counts_by_status(conn: Connection) -> dict[str, dict[str, tuple[int, dateti
 
 def _answered(conn: Connection) -> dict[str, tuple[int, int]]:
     """service id → (entries picked up, of them picked up within the service's answer time)."""
-    within = sa.case((_waited_seconds(conn) <= services.c.answer_time_seconds, 1), else_=0)
+    waited = seconds_between(conn, queue_entries.c.picked_up_at, queue_entries.c.enqueued_at)
+    within = sa.case((waited <= services.c.answer_time_seconds, 1), else_=0)
     rows = conn.execute(
         sa.select(queue_entries.c.service_id, sa.func.count(), sa.func.sum(within))
         .join(services, services.c.id == queue_entries.c.service_id)
@@ -102,10 +105,32 @@ def _answered(conn: Connection) -> dict[str, tuple[int, int]]:
     return {service_id: (int(count), int(inside or 0)) for service_id, count, inside in rows}
 
 
-def _waited_seconds(conn: Connection) -> sa.ColumnElement[Any]:
-    """Seconds from enqueueing to pickup, in SQL (each backend has its own date arithmetic;
+def seconds_between(
+    conn: Connection, later: sa.ColumnElement[Any], earlier: sa.ColumnElement[Any]
+) -> sa.ColumnElement[Any]:
+    """Seconds from `earlier` to `later`, in SQL (each backend has its own date arithmetic;
     SQLite's julianday is exact to about a millisecond)."""
-    picked, queued = queue_entries.c.picked_up_at, queue_entries.c.enqueued_at
     if is_postgres(conn):
-        return sa.extract("epoch", picked - queued)
-    return (sa.func.julianday(picked) - sa.func.julianday(queued)) * 86400.0
+        return sa.extract("epoch", later - earlier)
+    return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0
+
+
+def epoch_seconds(conn: Connection, moment: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """Seconds since 1970-01-01 UTC of a timestamp column, in SQL."""
+    if is_postgres(conn):
+        return sa.extract("epoch", moment)
+    return (sa.func.julianday(moment) - 2440587.5) * 86400.0
+
+
+def agents_by_state(engine: Engine) -> dict[str, dict[str, int]]:
+    """service id → agent status → agents of the service in it (every status the table holds)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(agent_services.c.service_id, agents.c.status, sa.func.count())
+            .join(agents, agents.c.id == agent_services.c.agent_id)
+            .group_by(agent_services.c.service_id, agents.c.status)
+        ).all()
+    found: dict[str, dict[str, int]] = {}
+    for service_id, status, count in rows:
+        found.setdefault(service_id, {})[status] = int(count)
+    return found

@@ -326,7 +326,7 @@ def _refuse_open_entries(conn: Connection, service_id: str, name: str) -> None:
             f"service {name!r} has {open_entries['waiting']} waiting and "
             f"{open_entries['in_service']} in-service conversation(s); "
             "finish or transfer them before deleting it",
-                code="service_busy",
+            code="service_busy",
         )
 
 

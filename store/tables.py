@@ -175,6 +175,7 @@ queue_entries = sa.Table(
     ),
     sa.Index("ix_queue_entries_service_status", "service_id", "status", "enqueued_at"),
     sa.Index("ix_queue_entries_agent_status", "agent_id", "status"),
+    sa.Index("ix_queue_entries_enqueued_at", "enqueued_at"),  # supervisor history (0009)
 )
 
 voicemails = sa.Table(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -100,6 +101,9 @@ class Settings(BaseSettings):
     """The `Retry-After` of a 503 `overloaded`."""
     unengaged_idle_seconds: int = Field(default=3600, ge=60)
     """A conversation whose customer sent only the first message ends after this silence."""
+    supervisor_timezone: str = "America/Sao_Paulo"
+    """The operator's time zone: the supervisor's "today" and its half hours of staffing advice
+    (a request may pass `tz`)."""
     # --- observability (docs/observability.md) --------------------------------------------------
     metrics_token: str | None = None
     """Bearer token of `GET /metrics` besides the admin token (at least 32 characters), so a
@@ -118,6 +122,15 @@ class Settings(BaseSettings):
     api_port: int = 8000
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+
+    @field_validator("supervisor_timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {zone!r} (an IANA name such as UTC)") from error
+        return zone
 
     @field_validator("admin_token", "metrics_token")
     @classmethod

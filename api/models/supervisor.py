@@ -1,6 +1,10 @@
-"""The supervisor screen's model: each agent's load."""
+"""The supervisor screen's models: each agent's load, each service live, in a period, and its
+staffing advice."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -14,3 +18,79 @@ class AgentLoad(BaseModel):
     services: list[str]
     capacity: int
     in_service: int
+
+
+class ServiceLive(BaseModel):
+    """One service now (`GET /api/supervisor/live`)."""
+
+    service_id: str
+    service: str
+    waiting: int
+    oldest_wait_seconds: float | None
+    in_service: int
+    agents: dict[str, int]
+    """Agents of the service by status (available, paused, offline, and any other status)."""
+    online: int
+    """Agents not offline."""
+    offers_pending: int = 0
+    """Conversations offered to an agent and not yet accepted (0 until automatic assignment)."""
+
+
+class ServicePeriod(BaseModel):
+    """One service's contacts enqueued in the period."""
+
+    service_id: str
+    service: str
+    offered: int
+    """Answered plus abandoned."""
+    answered: int
+    answered_within_target: int
+    abandoned: int
+    service_level_percent: float | None
+    target_service_level_percent: int
+    answer_time_seconds: int
+    average_speed_of_answer_seconds: float | None
+    abandonment_percent: float | None
+    average_handle_seconds: float | None
+    csat_average: float | None = None
+    """Mean satisfaction answer (1–5) in the period; None until the survey exists."""
+
+
+class PeriodReport(BaseModel):
+    """`GET /api/supervisor/period`: every service's figures for [start, end)."""
+
+    start: datetime
+    end: datetime
+    timezone: str
+    services: list[ServicePeriod]
+
+
+class StaffingSlot(BaseModel):
+    start: datetime
+    arrivals: float
+    """Contacts expected in the half hour (now: arrived in the last 30 minutes)."""
+    handle_seconds: float | None
+    patience_seconds: float | None
+    """Mean patience before abandoning; None: nobody abandoned, Erlang C."""
+    model: Literal["erlang_a", "erlang_c"]
+    agents_needed: int | None
+    """None: contacts expected but no handle time measured yet."""
+
+
+class ServiceStaffing(BaseModel):
+    service_id: str
+    service: str
+    target_service_level_percent: int
+    answer_time_seconds: int
+    online: int
+    available: int
+    now: StaffingSlot
+    half_hours: list[StaffingSlot]
+
+
+class StaffingReport(BaseModel):
+    """`GET /api/supervisor/staffing`: agents each service's target needs, now and ahead."""
+
+    timezone: str
+    history_days: int
+    services: list[ServiceStaffing]

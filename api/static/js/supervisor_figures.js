@@ -1,0 +1,118 @@
+// Supervisor, indicators: every service now (line, agents by status, offers), in a period
+// (service level, speed of answer, abandonment, handle time, satisfaction) and the agents its
+// target needs now and in each half hour of the next 24 h (/api/supervisor/live|period|staffing).
+import { $, api, codeText, duration, h, tokens } from "./common.js";
+
+const LIVE_MS = 3000;
+const SLOW_MS = 30000;
+const STATES = { available: "disponíveis", paused: "em pausa", away: "ausentes", offline: "offline" };
+
+const percent = (value) => (value === null || value === undefined ? "—" : `${value.toLocaleString("pt-BR")}%`);
+const hhmm = (iso) => new Date(iso).toLocaleTimeString("pt-BR", { hour: "2-digit", minute: "2-digit" });
+const empty = (cols, text) => h("tr", {}, h("td", { colspan: cols, class: "empty" }, text));
+
+function table(id, heads, tbodyId) {
+  return h("div", { class: "table-wrap spaced-below" },
+    h("table", { id },
+      h("thead", {}, h("tr", {}, heads.map(([text, num]) => h("th", { class: num ? "num" : null }, text)))),
+      h("tbody", { id: tbodyId }, empty(heads.length, "Carregando…"))));
+}
+
+function build() {
+  const form = h("form", { id: "period-form", class: "inline-form" },
+    h("label", { for: "period-from" }, "De "), h("input", { id: "period-from", name: "from", type: "date" }),
+    h("label", { for: "period-to" }, " até "), h("input", { id: "period-to", name: "to", type: "date" }),
+    " ", h("button", { type: "submit", class: "small" }, "Ver período"));
+  form.addEventListener("submit", (event) => { event.preventDefault(); refreshSlow(); });
+  return h("section", { id: "figures", "aria-labelledby": "figures-title", class: "spaced-below" },
+    h("h2", { id: "figures-title" }, "Indicadores por serviço"),
+    h("h3", {}, "Agora"),
+    table("live-table", [["Serviço"], ["Na fila", 1], ["Maior espera", 1], ["Em atendimento", 1],
+      ["Atendentes"], ["Ofertas pendentes", 1]], "live-rows"),
+    h("h3", {}, "Período"), form, h("p", { class: "muted", id: "period-range" }),
+    table("period-table", [["Serviço"], ["Recebidos", 1], ["Atendimento (%) / meta", 1],
+      ["Tempo médio de espera", 1], ["Abandono (%)", 1], ["Tempo médio de atendimento", 1], ["Satisfação (CSAT)", 1]],
+    "period-rows"),
+    h("h3", {}, "Dimensionamento"),
+    h("p", { class: "muted" }, "Atendentes necessários para a meta de cada serviço (Erlang C; Erlang A quando há abandono), ",
+      "pela demanda da última meia hora e, adiante, pela média da mesma meia hora nos últimos dias."),
+    table("staffing-table", [["Serviço"], ["Online", 1], ["Necessários agora", 1], ["Esta meia hora (previsão)", 1],
+      ["Pico nas próximas 24 h", 1], ["Meias horas"]], "staffing-rows"));
+}
+
+function liveRow(s) {
+  const states = Object.entries(s.agents).filter(([, n]) => n > 0)
+    .map(([state, n]) => `${n} ${STATES[state] || state}`).join(", ");
+  return h("tr", { dataset: { service: s.service } },
+    h("th", { scope: "row" }, s.service),
+    h("td", { class: "num" }, s.waiting),
+    h("td", { class: "num" }, duration(s.oldest_wait_seconds)),
+    h("td", { class: "num" }, s.in_service),
+    h("td", {}, states || "nenhum"),
+    h("td", { class: "num" }, s.offers_pending));
+}
+
+function periodRow(s) {
+  const below = s.service_level_percent !== null && s.service_level_percent < s.target_service_level_percent;
+  return h("tr", { dataset: { service: s.service } },
+    h("th", { scope: "row" }, s.service),
+    h("td", { class: "num" }, s.offered),
+    h("td", { class: `num${below ? " below" : ""}` },
+      `${percent(s.service_level_percent)} / ${s.target_service_level_percent}% em ${s.answer_time_seconds} s`),
+    h("td", { class: "num" }, duration(s.average_speed_of_answer_seconds)),
+    h("td", { class: "num" }, percent(s.abandonment_percent)),
+    h("td", { class: "num" }, duration(s.average_handle_seconds)),
+    h("td", { class: "num" }, s.csat_average === null ? "—" : s.csat_average.toLocaleString("pt-BR")));
+}
+
+const needed = (slot) => (slot.agents_needed === null ? "sem histórico" : String(slot.agents_needed));
+
+function staffingRow(s) {
+  const peak = s.half_hours.reduce((top, slot) => ((slot.agents_needed ?? -1) > (top.agents_needed ?? -1) ? slot : top),
+    s.half_hours[0]);
+  const short = s.now.agents_needed !== null && s.now.agents_needed > s.online;
+  return h("tr", { dataset: { service: s.service } },
+    h("th", { scope: "row" }, s.service),
+    h("td", { class: "num" }, `${s.online} (${s.available} disponíveis)`),
+    h("td", { class: `num now${short ? " below" : ""}` }, needed(s.now)),
+    h("td", { class: "num" }, needed(s.half_hours[0])),
+    h("td", { class: "num" }, peak && peak.agents_needed !== 0 ? `${needed(peak)} às ${hhmm(peak.start)}` : "—"),
+    h("td", {}, h("details", {}, h("summary", {}, "ver"),
+      h("ul", { class: "slots" }, s.half_hours.map((slot) => h("li", {},
+        `${hhmm(slot.start)}: ${needed(slot)} (${slot.arrivals.toLocaleString("pt-BR")} contatos previstos)`))))));
+}
+
+async function refreshLive() {
+  const live = await api("/api/supervisor/live");
+  $("#live-rows").replaceChildren(...(live.length ? live.map(liveRow) : [empty(6, "Nenhum serviço cadastrado.")]));
+}
+
+async function refreshSlow() {
+  const form = $("#period-form");
+  const params = new URLSearchParams();
+  if (form.from.value) params.set("from", form.from.value);
+  if (form.to.value) params.set("to", form.to.value);
+  try {
+    const period = await api(`/api/supervisor/period?${params}`);
+    $("#period-range").textContent = `De ${new Date(period.start).toLocaleString("pt-BR")} até ${new Date(period.end).toLocaleString("pt-BR")} (${period.timezone})`;
+    $("#period-rows").replaceChildren(...(period.services.length ? period.services.map(periodRow)
+      : [empty(7, "Nenhum serviço cadastrado.")]));
+  } catch (error) {
+    $("#period-range").textContent = codeText(error);
+  }
+  const staffing = await api("/api/supervisor/staffing");
+  $("#staffing-rows").replaceChildren(...(staffing.services.length ? staffing.services.map(staffingRow)
+    : [empty(6, "Nenhum serviço cadastrado.")]));
+}
+
+async function start() {
+  if (!tokens.admin()) {  // supervisor.js asks for the token; wait for it
+    await new Promise((resolve) => window.addEventListener("transbordo:admin", resolve, { once: true }));
+  }
+  await Promise.all([refreshLive(), refreshSlow()]);
+  setInterval(() => refreshLive().catch(() => {}), LIVE_MS);
+  setInterval(() => refreshSlow().catch(() => {}), SLOW_MS);
+}
+
+$("#supervisor-figures").replaceChildren(build());
+await start();

@@ -1,0 +1,79 @@
+"""The supervisor's indicators in a real Chromium: the live line, a chosen period and the
+staffing advice, over seeded queue history (tests/test_supervision.py's known day)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from store.tables import queue_entries
+from tests.conftest import ADMIN_TOKEN
+from tests.test_browser import TIMEOUT_MS, Console, browser, live_server, shot  # noqa: F401
+from tests.test_supervision import row, seeded
+
+playwright_api = pytest.importorskip("playwright.async_api")
+expect = playwright_api.expect
+
+
+async def test_the_supervisor_sees_now_a_period_and_the_agents_needed(
+    browser,  # noqa: F811
+    settings,
+    engine: sa.Engine,
+    time_env,  # type: ignore[no-untyped-def]
+) -> None:
+    service = seeded(engine)
+    # yesterday, in the operator's zone's current half hour and the next: 100 contacts each
+    now = datetime.now(UTC)
+    slot = now.replace(minute=now.minute - now.minute % 30, second=0, microsecond=0)
+    with engine.begin() as conn:
+        conn.execute(
+            queue_entries.insert(),
+            [
+                row(
+                    1000 + 10 * k + i,
+                    service,
+                    "finished",
+                    i,
+                    i,
+                    i + 180,
+                    base=slot - timedelta(days=1) + timedelta(minutes=k),
+                )  # fmt: skip
+                for k in (0, 30)
+                for i in range(100)
+            ],
+        )
+    console = Console()
+    async with live_server(time_env, settings, engine) as base_url:
+        page = await browser.new_page(base_url=base_url)
+        page.set_default_timeout(TIMEOUT_MS)
+        console.watch(page)
+        await page.add_init_script(
+            f"sessionStorage.setItem('transbordo.adminToken', '{ADMIN_TOKEN}')"
+        )
+        await page.goto("/supervisor")
+
+        live = page.locator("#live-rows tr[data-service='Suporte'] td")
+        await expect(live.nth(0)).to_have_text("1")  # na fila
+        await expect(live.nth(2)).to_have_text("1")  # em atendimento
+        await expect(live.nth(3)).to_have_text("1 disponíveis, 1 em pausa, 1 offline")
+        await expect(live.nth(4)).to_have_text("0")  # ofertas pendentes
+
+        await page.get_by_label("De", exact=True).fill("2026-11-20")
+        await page.get_by_label("até", exact=True).fill("2026-11-20")
+        await page.get_by_role("button", name="Ver período").click()
+        period = page.locator("#period-rows tr[data-service='Suporte'] td")
+        await expect(period.nth(0)).to_have_text("6")
+        await expect(period.nth(1)).to_have_text("50% / 80% em 60 s")
+        await expect(period.nth(1)).to_have_class("num below")
+        await expect(period.nth(3)).to_have_text("33,3%")
+        await expect(period.nth(4)).to_have_text("3 min 20 s")
+        await expect(period.nth(5)).to_have_text("—")  # CSAT: not yet
+
+        staffing = page.locator("#staffing-rows tr[data-service='Suporte'] td")
+        await expect(staffing.nth(0)).to_have_text("2 (1 disponíveis)")
+        await expect(staffing.nth(1)).to_have_text("0")  # nobody in the last 30 minutes
+        await expect(staffing.nth(2)).to_have_text("13")  # 10 Erlangs, 80% in 60 s
+        await shot(page, "20-supervisor-indicadores")
+    assert console.errors == []
