@@ -279,6 +279,7 @@ class HumanoBlock(_Core):
         handoff = self._check_agent(request.agent_id)
         data = {"agent": handoff.agent_name} if handoff.show_agent_name else None
         message = self._append("agent", text=request.text, data=data)
+        self._care_agent_spoke()
         self._emit("message", **{"from": "agent", "text": request.text, "seq": message.seq})
         return message
 
@@ -340,7 +341,9 @@ class HumanoBlock(_Core):
             await self._omni(OmniActivities.finish, handoff.entry_id)
             self._emit("finished", by="agent", return_to_bot=request.return_to_bot)
             self._append("system", kind="notice", text="Atendimento humano encerrado.")
-            if request.return_to_bot:
+            if self._ask_csat(handoff, request.return_to_bot):
+                pass  # the survey first; then the bot (workflows/care.py)
+            elif request.return_to_bot:
                 await self._end_handoff("finished")
             else:
                 self.conv.handoff = None
