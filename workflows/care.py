@@ -88,11 +88,7 @@ class CareRules(_Core):
             self._marks(handoff, last_notice_at=now)
             return
         new = Notice(estimate.position, estimate.estimated_wait_seconds)
-        last = (
-            Notice(marks.notice_position, marks.notice_seconds)
-            if marks.notice_position is not None and marks.notice_seconds is not None
-            else None
-        )
+        last = self._last_notice(handoff)
         checks = marks.notice_checks + 1
         tell = worth_telling(
             last,
@@ -117,6 +113,17 @@ class CareRules(_Core):
             notice_seconds=new.seconds,
             notice_checks=0,
         )
+
+    def _last_notice(self, handoff: Handoff) -> Notice | None:
+        """The last notice sent: the marks, or the one the queueing sent (the transcript's)."""
+        marks = handoff.care
+        if marks.notice_position is not None and marks.notice_seconds is not None:
+            return Notice(marks.notice_position, marks.notice_seconds)
+        for message in reversed(self.conv.recent):
+            data = message.data or {}
+            if message.kind == "wait_time_notice" and message.at >= handoff.enqueued_at:
+                return Notice(int(data["position"]), int(data["estimated_wait_seconds"]))
+        return None
 
     # --- in service: who spoke last -----------------------------------------------------
 

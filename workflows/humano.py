@@ -87,7 +87,7 @@ class HumanoBlock(_Core):
             ),
             closed=closed,
             check_agents_online=block.check_agents_online,
-            estimate=flow.human_service.wait_time_notice == "once",
+            estimate=flow.human_service.wait_time_notice != "never",
         )
         if queued == "closed" and flow.schedule is not None:
             opening = next_opening(flow.schedule, now)
@@ -112,7 +112,7 @@ class HumanoBlock(_Core):
             await self._offer_voicemail()
             return None
         estimate = queued.estimate
-        if flow.human_service.wait_time_notice == "once" and not queued.fetched:
+        if flow.human_service.wait_time_notice != "never" and not queued.fetched:
             estimate = await self._omni(OmniActivities.wait_estimate, entry_id)
         if estimate is not None and estimate.estimated_wait_seconds is not None:
             self._append(
