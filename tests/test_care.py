@@ -116,9 +116,7 @@ async def test_a_silent_agent_raises_an_alert_and_the_customer_goes_back_to_the_
         ]
 
 
-async def test_a_silent_customer_is_warned_then_the_conversation_closes(
-    time_env, settings, engine
-):
+async def test_a_silent_customer_is_warned_then_the_conversation_closes(time_env, settings, engine):
     care = {"customer_reply_seconds": 300, "customer_close_seconds": 120}
     async with running_stack(time_env, settings, engine) as http:
         omni = await queued(http, care)
