@@ -4,6 +4,7 @@ answering (warning, close), the CSAT survey answered and ignored."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import admin_headers, conversation_handle, conversation_wid, running_stack
-from tests.test_handoff import Omni, publish, say, setup_omni, texts
+from tests.test_handoff import Omni, Receiver, publish, say, setup_omni, texts
 
 pytestmark = pytest.mark.asyncio
 
@@ -181,3 +182,32 @@ async def test_csat_ignored_times_out_and_the_bot_goes_on(time_env, settings, en
         assert said[-1]["kind"] == "menu" and said[-1]["text"].startswith("Como você avalia")
         summary = (await http.get("/api/supervisor/csat", headers=admin_headers())).json()
         assert summary == {"answers": [], "average_by_service": {}}
+
+
+async def test_csat_is_a_webhook_event(time_env, settings, engine):
+    receiver = Receiver(failures=0)
+    try:
+        async with running_stack(time_env, settings, engine) as http:
+            omni = await setup_omni(
+                http, care={"csat": True}, webhook={"enabled": True, "url": receiver.url}
+            )
+            await publish(http, flow(omni.key))
+            conversation = await served(http, omni, "gancho")
+            await http.post(
+                f"/api/agent/conversations/{conversation}/finish",
+                json={"return_to_bot": True},
+                headers=omni.agent("Ana"),
+            )
+            await say(http, "gancho", "gancho-3", "4")
+            await http.post(f"/api/conversations/{conversation}/leave")
+            handle = conversation_handle(time_env, conversation_wid("loja", "gancho"))
+            async with time_env.time_skipping_unlocked():
+                await handle.result()
+    finally:
+        receiver.close()
+    events = [json.loads(body) for _, body in receiver.received]
+    csat = [e for e in events if e["type"] == "conversation.csat"]
+    assert [(e["data"]["score"], e["data"]["comment"], e["data"]["agent"]) for e in csat] == [
+        (4, None, "Ana")
+    ]
+    assert [e["type"] for e in events].index("conversation.finished") < events.index(csat[0])
