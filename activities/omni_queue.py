@@ -15,11 +15,10 @@ from temporalio import activity
 from omni.errors import NotFound
 from omni.models import ServicePublic
 from omni.policy import transfer_refusal
-from omni.wait_estimate import estimate_seconds
 from store import integrations as integration_store
 from store import queue, voicemails
 from store import services as service_store
-from store.wait_history import wait_history
+from store.wait_history import estimated_wait
 from workflows.contracts import ServiceSnapshot
 
 KEY_HASH_PREFIX = "sha256:"
@@ -211,10 +210,7 @@ class OmniActivities:
         if place is None:
             return WaitEstimate(position=None, estimated_wait_seconds=None)
         entry = queue.get_entry(self._engine, entry_id)
-        history = wait_history(self._engine, entry.service_id)
-        seconds = estimate_seconds(history, place)
-        if seconds is None:  # nobody available right now: the old average-based figure
-            seconds = queue.estimated_wait_seconds(self._engine, entry.service_id, place)
+        seconds = estimated_wait(self._engine, entry.service_id, place)
         return WaitEstimate(position=place, estimated_wait_seconds=seconds)
 
     @activity.defn(name="omni_hand_over")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from omni.wait_estimate import WaitHistory
+from omni.wait_estimate import WaitHistory, estimate_seconds
+from store import queue
 from store.tables import agent_services, agents, queue_entries, services
 
 RECENT = 50
@@ -57,3 +58,12 @@ def wait_history(engine: Engine, service_id: str) -> WaitHistory:
         free_slots=sum(max(capacity - int(used), 0) for capacity, used in staff),
         target_seconds=int(target or 60),
     )
+
+
+def estimated_wait(engine: Engine, service_id: str, place: int) -> int:
+    """The estimate for the customer at `place` (omni/wait_estimate.py); with nobody available
+    the former figure (recent average wait x place, `store.queue.estimated_wait_seconds`)."""
+    seconds = estimate_seconds(wait_history(engine, service_id), place)
+    if seconds is None:
+        return queue.estimated_wait_seconds(engine, service_id, place)
+    return seconds

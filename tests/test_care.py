@@ -90,7 +90,9 @@ async def test_periodic_wait_notices_at_the_interval_when_nothing_changes(
         first = datetime.fromisoformat(notices[0]["at"])
         offsets = [(datetime.fromisoformat(m["at"]) - first).total_seconds() for m in notices]
         # position and estimate never moved: a sign of life every 5 checks of 60 s
-        assert [round(o) for o in offsets] == [0, 300, 600, 900]
+        expected = [0, 300, 600, 900]
+        assert len(offsets) == len(expected)
+        assert all(abs(o - e) < 5 for o, e in zip(offsets, expected, strict=True)), offsets
         assert notices[1]["text"].startswith("Você é o 1º da fila.")
         assert notices[1]["data"]["position"] == 1
         assert omni.key

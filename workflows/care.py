@@ -10,7 +10,7 @@ turn it on, so recorded histories never reach this code.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from temporalio import workflow
@@ -57,7 +57,7 @@ class CareRules(_Core):
     async def _fire_care(self, timer: Timer) -> None:
         match timer.kind:
             case TimerKind.WAIT_NOTICE:
-                await self._periodic_wait_notice()
+                await self._periodic_wait_notice(timer.at)
             case TimerKind.AGENT_SILENCE:
                 await self._agent_silent()
             case TimerKind.CUSTOMER_SILENCE:
@@ -74,8 +74,9 @@ class CareRules(_Core):
 
     # --- waiting: the periodic wait notice ----------------------------------------------
 
-    async def _periodic_wait_notice(self) -> None:
-        """Look at position and estimate again; tell the customer when it changed enough."""
+    async def _periodic_wait_notice(self, due: datetime) -> None:
+        """Look at position and estimate again; tell the customer when it changed enough. The
+        next look counts from `due` (the timer's time), so the cadence does not drift."""
         handoff = self.conv.handoff
         assert handoff is not None
         estimate: WaitEstimate = await self._omni(OmniActivities.wait_estimate, handoff.entry_id)
@@ -83,7 +84,7 @@ class CareRules(_Core):
         if handoff is None or handoff.agent_id is not None:
             return  # picked up meanwhile
         marks, care = handoff.care, handoff.service.care
-        now = workflow.now()
+        now = due
         if estimate.position is None or estimate.estimated_wait_seconds is None:
             self._marks(handoff, last_notice_at=now)
             return

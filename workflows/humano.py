@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         AgentMessage,
         FinishRequest,
         Handoff,
+        HandoffCare,
         Message,
         PickupRequest,
         PickupResult,
@@ -319,6 +320,7 @@ class HumanoBlock(_Core):
                     "agent_id": None,
                     "agent_name": None,
                     "last_notification_at": None,
+                    "care": HandoffCare(),
                 }
             )
             self._set_status("waiting", service=target.service_name, agent=None)
