@@ -3,9 +3,11 @@ SQL through the API (`supervisor_care.js`), after the one admin login of the pag
 
 from __future__ import annotations
 
+import httpx
+
 from store import care
 from store.common import now
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, admin_headers
 from tests.test_browser import TIMEOUT_MS, Console, browser, live_server, playwright_api
 
 __all__ = ["browser"]  # the fixture, used by name
@@ -63,4 +65,42 @@ async def test_the_supervisor_sees_alerts_and_satisfaction(time_env, settings, e
         )
         await expect(page.locator("#agent-rows")).to_contain_text("Nenhum atendente")
         await context.close()
+    assert console.errors == []
+
+
+async def test_the_service_form_sets_the_care_rules(time_env, settings, engine, browser):
+    expect = playwright_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    async with live_server(time_env, settings, engine) as base:
+        async with httpx.AsyncClient(base_url=base) as http:
+            made = await http.post(
+                "/api/omni/services",
+                json={"name": "Suporte", "care": {"wait_notice_repeat": 7}},
+                headers=admin_headers(),
+            )
+            assert made.status_code == 201, made.text
+        context = await browser.new_context(locale="pt-BR", base_url=base)
+        page = await context.new_page()
+        console.watch(page)
+        await page.goto("/omni/servicos")
+        await page.get_by_label("Token de administrador").fill(ADMIN_TOKEN)
+        await page.get_by_role("button", name="Entrar").click()
+        await page.get_by_role("button", name="Editar Suporte").click()
+        form = page.locator("#service-form")
+        await form.get_by_label("Tempo máximo sem resposta do atendente (s)").fill("90")
+        await form.get_by_label("Quando o atendente não responde").select_option("requeue")
+        await form.get_by_label("Pesquisa de satisfação (CSAT)").check()
+        await form.get_by_role("button", name="Salvar").click()
+        await expect(page.locator("#service-dialog")).not_to_be_visible()
+        async with httpx.AsyncClient(base_url=base) as http:
+            services = (await http.get("/api/omni/services", headers=admin_headers())).json()
+        await context.close()
+    care = services[0]["care"]
+    assert (care["agent_reply_seconds"], care["agent_silence_action"], care["csat"]) == (
+        90,
+        "requeue",
+        True,
+    )
+    assert care["wait_notice_repeat"] == 7  # not on the form: kept
     assert console.errors == []
