@@ -213,3 +213,29 @@ async def test_csat_is_a_webhook_event(time_env, settings, engine):
         (4, None, "Ana")
     ]
     assert [e["type"] for e in events].index("conversation.finished") < events.index(csat[0])
+
+
+async def test_a_better_place_in_line_is_told_at_the_next_look(time_env, settings, engine):
+    care = {"wait_notice_interval_seconds": 60, "wait_notice_repeat": 100}
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await queued(http, care, notice="periodic")
+        first = await served(http, omni, "primeiro")  # Ana takes the first customer...
+        await say(http, "segundo", "segundo-1", "oi")
+        turn = await say(http, "segundo", "segundo-2", "1")
+        await say(http, "terceiro", "terceiro-1", "oi")
+        third = await say(http, "terceiro", "terceiro-2", "1")
+        assert third["replies"][-1]["data"]["position"] == 2
+        picked = await http.post(  # ... and Beto the second: the third is next
+            f"/api/agent/conversations/{turn['conversation_id']}/pickup",
+            headers=omni.agent("Beto"),
+        )
+        assert picked.status_code == 200, picked.text
+        handle = conversation_handle(time_env, conversation_wid("loja", "terceiro"))
+        async with time_env.time_skipping_unlocked():
+            assert (await handle.result()).status == "ended"  # abandoned at 1000 s
+        said = await transcript(http, third["conversation_id"])
+        notices = [m for m in said if m["kind"] == "wait_time_notice"]
+        assert [m["data"]["position"] for m in notices] == [2, 1]
+        queued_at = datetime.fromisoformat(notices[0]["at"])
+        assert abs((datetime.fromisoformat(notices[1]["at"]) - queued_at).total_seconds() - 60) < 5
+        assert first
