@@ -18,6 +18,7 @@ from omni.policy import transfer_refusal
 from store import integrations as integration_store
 from store import queue, voicemails
 from store import services as service_store
+from store.wait_history import estimated_wait
 from workflows.contracts import ServiceSnapshot
 
 KEY_HASH_PREFIX = "sha256:"
@@ -209,7 +210,7 @@ class OmniActivities:
         if place is None:
             return WaitEstimate(position=None, estimated_wait_seconds=None)
         entry = queue.get_entry(self._engine, entry_id)
-        seconds = queue.estimated_wait_seconds(self._engine, entry.service_id, place)
+        seconds = estimated_wait(self._engine, entry.service_id, place)
         return WaitEstimate(position=place, estimated_wait_seconds=seconds)
 
     @activity.defn(name="omni_hand_over")
@@ -257,4 +258,5 @@ def snapshot_of(service: ServicePublic) -> ServiceSnapshot:
         notification_interval_seconds=notes.interval_seconds or 0,
         notification_cards=[card.model_dump(mode="json") for card in notes.cards],
         webhook=service.webhook.enabled,
+        care=service.care,
     )

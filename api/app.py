@@ -53,6 +53,7 @@ def create_app(
     from api.routes import (
         agent,
         bots,
+        care,
         channel,
         channel_access,
         codec,
@@ -70,6 +71,7 @@ def create_app(
         omni.router,
         agent.router,
         supervisor.router,
+        care.router,
     ):
         app.include_router(router, prefix="/api")
     codec.install(app, settings)

@@ -16,7 +16,9 @@ from bots.schedule import Schedule
 HumanOutcome = Literal["finished", "closed", "no_agents", "abandoned", "voicemail", "unavailable"]
 """Every way a Humano block can end; each may be routed with ``on:``."""
 
-RESERVED_VARIABLES = frozenset({"contact", "agent", "next_opening", "bot", "conversation"})
+RESERVED_VARIABLES = frozenset(
+    {"contact", "agent", "next_opening", "bot", "conversation", "csat"}
+)
 """Template names the runtime provides; ``save_as`` may not shadow them."""
 
 BlockName = Annotated[str, Field(min_length=1, max_length=100)]
@@ -37,7 +39,7 @@ class HumanService(Strict):
 
     platform: Literal["omni_v2"] = "omni_v2"
     omni_key: str = Field(min_length=1, description="API key of the Omni integration (or ${ENV}).")
-    wait_time_notice: Literal["never", "once"] = "never"
+    wait_time_notice: Literal["never", "once", "periodic"] = "never"
 
 
 class EscapeRoute(Strict):

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from omni.keys import webhook_secret_bytes
+from omni.service_care import ServiceCare
 
 MAX_SECONDS = 7 * 24 * 3600
 """Upper bound of every time field (a week): larger values are typos, not policies."""
@@ -173,6 +174,7 @@ class ServiceCreate(Model):
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     hidden: Flag = False
     queue_notifications: QueueNotifications = Field(default_factory=QueueNotifications)
+    care: ServiceCare = Field(default_factory=ServiceCare)
 
 
 class ServiceUpdate(Model):
@@ -193,6 +195,7 @@ class ServiceUpdate(Model):
     webhook: WebhookSettings | None = None
     hidden: Flag | None = None
     queue_notifications: QueueNotifications | None = None
+    care: ServiceCare | None = None
 
     @field_validator(
         "name",
@@ -205,6 +208,7 @@ class ServiceUpdate(Model):
         "webhook",
         "hidden",
         "queue_notifications",
+        "care",
     )
     @classmethod
     def _not_null(cls, value: object) -> object:
@@ -228,6 +232,7 @@ class ServicePublic(BaseModel):
     webhook: WebhookPublic
     hidden: bool
     queue_notifications: QueueNotifications
+    care: ServiceCare = Field(default_factory=ServiceCare)
     created_at: datetime
     updated_at: datetime
 

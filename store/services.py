@@ -32,6 +32,7 @@ from omni.models import (
     WebhookPublic,
     WebhookTarget,
 )
+from omni.service_care import ServiceCare
 from store.common import is_postgres, new_id, now
 from store.tables import (
     agent_services,
@@ -110,6 +111,7 @@ def select_services(
             ),
             hidden=row.hidden,
             queue_notifications=QueueNotifications.model_validate(row.queue_notifications),
+            care=ServiceCare.model_validate(row.care or {}),
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -180,6 +182,7 @@ def create_service(engine: Engine, body: ServiceCreate, ring: KeyRing) -> Servic
                     webhook_url=body.webhook.url,
                     webhook_secret=_sealed(ring, secret),
                     queue_notifications=body.queue_notifications.model_dump(mode="json"),
+                    care=body.care.model_dump(mode="json"),
                     created_at=created_at,
                     updated_at=created_at,
                 )
@@ -277,6 +280,8 @@ def update_service(
                 )
             if body.queue_notifications is not None:
                 values["queue_notifications"] = body.queue_notifications.model_dump(mode="json")
+            if body.care is not None:
+                values["care"] = body.care.model_dump(mode="json")
             if body.transfer_group is not None:
                 if name in body.transfer_group:
                     raise InvalidReference("transfer_group", "a service may not list itself")

@@ -84,6 +84,7 @@ services = sa.Table(
     sa.Column("webhook_url", sa.Text),
     sa.Column("webhook_secret", sa.Text),
     sa.Column("queue_notifications", sa.JSON, nullable=False),
+    sa.Column("care", sa.JSON),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
@@ -201,4 +202,35 @@ channel_credentials = sa.Table(
     sa.Column("token_prefix", sa.String(16), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("revoked_at", UtcDateTime()),
+)
+
+csat_answers = sa.Table(
+    "csat_answers",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("conversation_id", sa.String(64), nullable=False, index=True),
+    sa.Column("service_id", sa.String(40), sa.ForeignKey("services.id", ondelete="SET NULL")),
+    sa.Column("service_name", sa.String(100), nullable=False),
+    sa.Column("agent_id", sa.String(40), sa.ForeignKey("agents.id", ondelete="SET NULL")),
+    sa.Column("agent_name", sa.String(100)),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("comment", sa.Text),
+    sa.Column("answered_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint("score BETWEEN 1 AND 5", name="ck_csat_answers_score"),
+    sa.Index("ix_csat_answers_service_time", "service_id", "answered_at"),
+)
+
+supervisor_alerts = sa.Table(
+    "supervisor_alerts",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("conversation_id", sa.String(64), nullable=False),
+    sa.Column("service_id", sa.String(40), sa.ForeignKey("services.id", ondelete="SET NULL")),
+    sa.Column("service_name", sa.String(100), nullable=False),
+    sa.Column("agent_id", sa.String(40), sa.ForeignKey("agents.id", ondelete="SET NULL")),
+    sa.Column("agent_name", sa.String(100)),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_supervisor_alerts_time", "created_at"),
 )

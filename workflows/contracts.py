@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from bots.models import BotFlow
+from omni.service_care import ServiceCare
 from workflows.interpreter import FlowState
 
 Sender = Literal["customer", "bot", "agent", "system"]
@@ -67,6 +68,8 @@ class ConversationState(BaseModel):
     """Inactivity escape routes already fired in the customer's current silence."""
     question_deadline: datetime | None = None
     """When the question awaiting an answer times out (its `timeout_seconds`)."""
+    csat: CsatPending | None = None
+    """The satisfaction survey asked after human service, until answered or timed out."""
 
     @classmethod
     def fresh(cls, contact: Contact) -> ConversationState:
@@ -146,6 +149,8 @@ class ServiceSnapshot(BaseModel):
     notification_cards: list[dict[str, Any]] = Field(default_factory=list)
     webhook: bool = False
     """The service has an external webhook: events of its handoffs are sent to it."""
+    care: ServiceCare = Field(default_factory=ServiceCare)
+    """Wait notices, silent agents and customers, CSAT (all off unless the service sets them)."""
 
     @property
     def card_interval_seconds(self) -> int:
@@ -170,6 +175,8 @@ class Handoff(BaseModel):
     voicemail_until: datetime | None = None
     """Set while the customer may leave a voicemail ("Caixa Postal")."""
     voicemail_texts: list[str] = Field(default_factory=list)
+    care: HandoffCare = Field(default_factory=lambda: HandoffCare())
+    """The care timers' marks (workflows/care.py)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -189,6 +196,34 @@ class Handoff(BaseModel):
                 "webhook": data.pop("webhook", False),
             }
         return data
+
+
+class HandoffCare(BaseModel):
+    """What the care timers remember of a handoff (workflows/care_timers.py)."""
+
+    last_notice_at: datetime | None = None
+    """The periodic wait notice was last looked at (None: at the queueing)."""
+    notice_position: int | None = None
+    notice_seconds: int | None = None
+    """The last notice sent (position, estimate)."""
+    notice_checks: int = 0
+    """Checks since the last notice sent."""
+    customer_waiting_since: datetime | None = None
+    """The customer's oldest message the agent has not answered yet (None: answered)."""
+    agent_alerted: bool = False
+    """The agent-silence alert fired for the current unanswered message."""
+    agent_spoke_at: datetime | None = None
+    """The agent's last message (or the pickup): the customer's silence counts from it."""
+    customer_warned_at: datetime | None = None
+
+
+class CsatPending(BaseModel):
+    """A satisfaction survey in progress: the finished handoff (who served, which service) and
+    where the conversation goes once answered or timed out."""
+
+    handoff: Handoff
+    asked_at: datetime
+    return_to_bot: bool = True
 
 
 class PickupRequest(BaseModel):
@@ -227,3 +262,4 @@ class FinishRequest(BaseModel):
 
 
 ConversationState.model_rebuild()
+Handoff.model_rebuild()

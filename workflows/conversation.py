@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.refusals import Refusal, refuse
     from workflows.timers import Timer, TimerKind
 
+from workflows.care import CareRules
 from workflows.humano import HumanoBlock
 from workflows.message_log import MessageLog
 from workflows.webhook_events import WebhookEvents
@@ -57,7 +58,7 @@ HTTP_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=
 
 
 @workflow.defn
-class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
+class ConversationWorkflow(HumanoBlock, CareRules, MessageLog, WebhookEvents):
     @workflow.init
     def __init__(self, input: ConversationInput) -> None:
         self._input = input
@@ -147,6 +148,7 @@ class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
         if msg.contact and msg.contact.name:
             contact = {**self.conv.state.contact, "name": msg.contact.name}
             self.conv.state = self.conv.state.model_copy(update={"contact": contact})
+        self._care_customer_spoke()
         handoff = self.conv.handoff
         if handoff is not None and handoff.agent_id is not None:
             self._emit("message", **{"from": "customer", "text": msg.text, "seq": self.conv.seq})
@@ -156,6 +158,8 @@ class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
         flow, state = self._input.flow, self.conv.state
         if not state.started:
             await self._follow(lambda: interpreter.start(flow, state))
+        elif self.conv.csat is not None:
+            await self._csat_answer(msg.text)
         elif self.conv.status == "bot":
             route = interpreter.matching_escape_route(flow, msg.text)
             if route is not None:
@@ -236,13 +240,16 @@ class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
         )
 
     def _timers(self) -> list[Timer]:
-        return timers.running(
+        if self.conv.csat is not None:  # the survey's timeout only (workflows/care.py)
+            return self._care_timers()
+        running = timers.running(
             self.conv,
             self._input.flow.escape_routes,
             workflow.now(),
             escape_timers=lambda: workflow.patched(ESCAPE_INACTIVITY),
             unengaged_idle=self._unengaged_idle,
         )
+        return [*running, *self._care_timers()]
 
     def _unengaged_idle(self) -> timedelta | None:
         if not workflow.patched(UNENGAGED_IDLE):
@@ -290,6 +297,8 @@ class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
             case TimerKind.IDLE:
                 self._append("system", kind="notice", text="Conversa encerrada por inatividade.")
                 self._end()
+            case _:
+                await self._fire_care(timer)
 
     def _end(self) -> None:
         self.conv.state = self.conv.state.model_copy(update={"ended": True, "block": None})

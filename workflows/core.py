@@ -79,3 +79,11 @@ class ConversationCore(Protocol):
     def _moved_on(self) -> None:
         """The conversation changed: the main loop recomputes its timers."""
         ...
+
+    def _care_agent_spoke(self) -> None:
+        """An agent message: the care rules' marks (workflows/care.py)."""
+        ...
+
+    def _ask_csat(self, handoff: Handoff, return_to_bot: bool) -> bool:
+        """The agent finished: ask for CSAT when the service does (workflows/care.py)."""
+        ...

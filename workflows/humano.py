@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         AgentMessage,
         FinishRequest,
         Handoff,
+        HandoffCare,
         Message,
         PickupRequest,
         PickupResult,
@@ -87,7 +88,7 @@ class HumanoBlock(_Core):
             ),
             closed=closed,
             check_agents_online=block.check_agents_online,
-            estimate=flow.human_service.wait_time_notice == "once",
+            estimate=flow.human_service.wait_time_notice != "never",
         )
         if queued == "closed" and flow.schedule is not None:
             opening = next_opening(flow.schedule, now)
@@ -112,7 +113,7 @@ class HumanoBlock(_Core):
             await self._offer_voicemail()
             return None
         estimate = queued.estimate
-        if flow.human_service.wait_time_notice == "once" and not queued.fetched:
+        if flow.human_service.wait_time_notice != "never" and not queued.fetched:
             estimate = await self._omni(OmniActivities.wait_estimate, entry_id)
         if estimate is not None and estimate.estimated_wait_seconds is not None:
             self._append(
@@ -279,6 +280,7 @@ class HumanoBlock(_Core):
         handoff = self._check_agent(request.agent_id)
         data = {"agent": handoff.agent_name} if handoff.show_agent_name else None
         message = self._append("agent", text=request.text, data=data)
+        self._care_agent_spoke()
         self._emit("message", **{"from": "agent", "text": request.text, "seq": message.seq})
         return message
 
@@ -318,6 +320,7 @@ class HumanoBlock(_Core):
                     "agent_id": None,
                     "agent_name": None,
                     "last_notification_at": None,
+                    "care": HandoffCare(),
                 }
             )
             self._set_status("waiting", service=target.service_name, agent=None)
@@ -340,7 +343,9 @@ class HumanoBlock(_Core):
             await self._omni(OmniActivities.finish, handoff.entry_id)
             self._emit("finished", by="agent", return_to_bot=request.return_to_bot)
             self._append("system", kind="notice", text="Atendimento humano encerrado.")
-            if request.return_to_bot:
+            if self._ask_csat(handoff, request.return_to_bot):
+                pass  # the survey first; then the bot (workflows/care.py)
+            elif request.return_to_bot:
                 await self._end_handoff("finished")
             else:
                 self.conv.handoff = None

@@ -32,6 +32,12 @@ class TimerKind(StrEnum):
     ABANDONMENT = "abandonment"
     QUEUE_NOTIFICATION = "queue_notification"
     VOICEMAIL_END = "voicemail_end"
+    # the care timers (workflows/care_timers.py)
+    WAIT_NOTICE = "wait_notice"
+    AGENT_SILENCE = "agent_silence"
+    CUSTOMER_SILENCE = "customer_silence"
+    CUSTOMER_CLOSE = "customer_close"
+    CSAT_TIMEOUT = "csat_timeout"
 
 
 @dataclass(frozen=True)

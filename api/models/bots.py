@@ -32,7 +32,7 @@ class HumanServiceChange(_Strict):
 
     platform: Literal["omni_v2"] | None = None
     omni_key: str | None = Field(default=None, min_length=1, max_length=500)
-    wait_time_notice: Literal["never", "once"] | None = None
+    wait_time_notice: Literal["never", "once", "periodic"] | None = None
 
 
 class HolidayIn(_Strict):

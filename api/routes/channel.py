@@ -35,6 +35,7 @@ from api.usecases import delivery
 from store import conversations as conversation_log
 from store import queue
 from store.conversations import ConversationRow
+from store.wait_history import estimated_wait
 
 router = APIRouter(tags=["channel"], dependencies=[limit("requests per address")])
 """Every route needs a channel client (api/channel_auth.py): a connector credential of the bot,
@@ -103,7 +104,7 @@ def get_conversation(
         current, service = entry.status, entry.service_name
         place = queue.position(engine, entry.id)
         if place is not None:
-            wait = queue.estimated_wait_seconds(engine, entry.service_id, place)
+            wait = estimated_wait(engine, entry.service_id, place)
     return ConversationPublic(
         position=place,
         estimated_wait_seconds=wait,

@@ -1,5 +1,6 @@
 // Omni → Administrativo → Serviços: list, "Novo Serviço", edit, delete.
 import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, h, showErrors, toast } from "./common.js";
+import { careOf, fillCare } from "./servicos_care.js";
 
 const MAX_CARDS = 10;
 const MAX_BUTTONS = 3;
@@ -72,6 +73,7 @@ function open(service = null) {
   form.interval_seconds.value = s.queue_notifications.interval_seconds;
   $("#cards").replaceChildren();
   for (const card of s.queue_notifications.cards) addCard(card);
+  fillCare(form, s.care);
   syncToggles();
   dialog.showModal();
   form.name.focus();
@@ -177,6 +179,7 @@ function payload() {
     hidden: form.hidden.checked,
     webhook: { enabled: form.webhook_enabled.checked, url: form.webhook_url.value.trim() || null },
     queue_notifications: { enabled: form.notify_enabled.checked, interval_seconds: number("interval_seconds"), cards: [] },
+    care: careOf(form, editing?.care),
   };
   const secret = form.webhook_secret.value.trim();
   if (secret) body.webhook.secret = secret;
