@@ -69,6 +69,18 @@ def save_csat(engine: Engine, answer: CsatAnswer) -> None:
         conn.execute(csat_answers.insert().values(**_fields(answer)))
 
 
+def csat_averages(engine: Engine, start: datetime, end: datetime) -> dict[str, float]:
+    """Average score per service id of the answers given in [start, end)."""
+    query = (
+        sa.select(csat_answers.c.service_id, sa.func.avg(csat_answers.c.score))
+        .where(csat_answers.c.answered_at >= start, csat_answers.c.answered_at < end)
+        .where(csat_answers.c.service_id.is_not(None))
+        .group_by(csat_answers.c.service_id)
+    )
+    with engine.connect() as conn:
+        return {row[0]: round(float(row[1]), 2) for row in conn.execute(query)}
+
+
 def list_csat(engine: Engine, service_id: str | None = None, limit: int = 100) -> list[CsatAnswer]:
     """The newest answers first, of one service or all."""
     query = sa.select(csat_answers).order_by(csat_answers.c.answered_at.desc(), csat_answers.c.id)

@@ -79,6 +79,24 @@ def test_alerts_and_csat_are_stored_once_and_read_newest_first(any_engine):
     care.save_csat(any_engine, answer)  # retried
     assert care.list_csat(any_engine) == [answer]
     assert care.list_csat(any_engine, service_id="other") == []
+    later = care.CsatAnswer(
+        id="cs2",
+        conversation_id="c2",
+        service_id=service,
+        service_name="Suporte",
+        agent_id=ana,
+        agent_name="Ana",
+        score=1,
+        comment=None,
+        answered_at=t + timedelta(seconds=1),
+    )
+    care.save_csat(any_engine, later)
+    # the supervisor's period average counts the answers given inside the period only
+    assert care.csat_averages(any_engine, t, t + timedelta(minutes=1)) == {service: 2.5}
+    assert care.csat_averages(any_engine, later.answered_at, t + timedelta(minutes=1)) == {
+        service: 1.0
+    }
+    assert care.csat_averages(any_engine, t - timedelta(hours=1), t) == {}
 
 
 def test_wait_history_reads_handle_times_and_free_slots(any_engine):

@@ -53,7 +53,7 @@ class ServicePeriod(BaseModel):
     abandonment_percent: float | None
     average_handle_seconds: float | None
     csat_average: float | None = None
-    """Mean satisfaction answer (1–5) in the period; None until the survey exists."""
+    """Mean satisfaction answer (1–5) in the period; None when nobody answered."""
 
 
 class PeriodReport(BaseModel):

@@ -30,7 +30,7 @@ from omni.staffing_forecast import (
     advise_now,
     history_start,
 )
-from store import queue_figures, service_history
+from store import care, queue_figures, service_history
 from store import services as service_store
 
 BASE_STATES = ("available", "paused", "offline")
@@ -79,6 +79,7 @@ def period(
         raise ApiError(
             status.HTTP_400_BAD_REQUEST, "'to' must be after 'from'", ErrorCode.BAD_REQUEST
         )
+    csat = care.csat_averages(engine, begins, ends)
     services = [
         ServicePeriod(
             service_id=row.service_id,
@@ -93,6 +94,7 @@ def period(
             average_speed_of_answer_seconds=row.average_speed_of_answer_seconds,
             abandonment_percent=row.abandonment_percent,
             average_handle_seconds=row.average_handle_seconds,
+            csat_average=csat.get(row.service_id),
         )
         for row in service_history.period_figures(engine, begins, ends)
     ]
