@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     """The `Retry-After` of a 503 `overloaded`."""
     unengaged_idle_seconds: int = Field(default=3600, ge=60)
     """A conversation whose customer sent only the first message ends after this silence."""
+    whatsapp_api_base: str = "https://graph.facebook.com/v21.0"
+    """The WhatsApp Cloud API (Graph API) base URL, version included (tests: a stand-in)."""
+    telegram_api_base: str = "https://api.telegram.org"
+    """The Telegram Bot API base URL (tests: a loopback stand-in)."""
     # --- observability (docs/observability.md) --------------------------------------------------
     metrics_token: str | None = None
     """Bearer token of `GET /metrics` besides the admin token (at least 32 characters), so a

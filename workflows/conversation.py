@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.refusals import Refusal, refuse
     from workflows.timers import Timer, TimerKind
 
+from workflows.channel_outbox import ChannelOutbox
 from workflows.humano import HumanoBlock
 from workflows.message_log import MessageLog
 from workflows.webhook_events import WebhookEvents
@@ -57,7 +58,7 @@ HTTP_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=
 
 
 @workflow.defn
-class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
+class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents, ChannelOutbox):
     @workflow.init
     def __init__(self, input: ConversationInput) -> None:
         self._input = input
@@ -76,6 +77,7 @@ class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
     async def run(self, input: ConversationInput) -> ConversationSnapshot:
         pump = asyncio.create_task(self._pump())
         webhooks = asyncio.create_task(self._webhook_pump())
+        channel = self._start_channel_pump()
         while not self.conv.state.ended:
             if self._continue_as_new_due():
                 await self._continue_as_new()
@@ -92,6 +94,8 @@ class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
         await workflow.wait_condition(self._idle)
         pump.cancel()
         webhooks.cancel()
+        if channel is not None:
+            channel.cancel()
         return self._snapshot()
 
     # --- customer messages -------------------------------------------------------------
@@ -140,7 +144,7 @@ class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
 
     async def _handle_customer(self, msg: CustomerMessage) -> TurnReply:
         since = self.conv.replied_through
-        self._append("customer", text=msg.text, message_id=msg.message_id)
+        self._append("customer", text=msg.text, message_id=msg.message_id, data=msg.data)
         self.conv.last_customer_at = workflow.now()
         self.conv.escapes_fired = []
         self._messages_this_run += 1
@@ -298,7 +302,12 @@ class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
 
     def _idle(self) -> bool:
         """Nothing in flight: no handler running, nothing left to record."""
-        return workflow.all_handlers_finished() and self._log_idle() and self._webhooks_idle()
+        return (
+            workflow.all_handlers_finished()
+            and self._log_idle()
+            and self._webhooks_idle()
+            and self._channel_idle()
+        )
 
     # --- continue-as-new ---------------------------------------------------------------
 
