@@ -95,9 +95,19 @@ def clip(text: str, size: int) -> str:
 
 def numbered(text: str | None, options: list[str]) -> str:
     """A menu as plain text: how a menu reads where buttons do not fit."""
-    lines = [text] if text else []
+    prompt = menu_prompt(text, options)
+    lines = [prompt] if prompt else []
     lines += [f"{number}. {label}" for number, label in enumerate(options, 1)]
     return "\n".join(lines)
+
+
+def menu_prompt(text: str | None, options: list[str]) -> str:
+    """A menu's text without the numbered options the transcript appends to it (buttons and
+    lists show the options themselves)."""
+    listed = "\n".join(f"{number}. {label}" for number, label in enumerate(options, 1))
+    if text and listed and text.endswith(listed):
+        return text[: -len(listed)].rstrip("\n")
+    return text or ""
 
 
 def card_text(message: Outgoing) -> str:

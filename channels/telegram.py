@@ -11,7 +11,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from channels.model import Inbound, Outgoing, Request, StatusUpdate, card_text, chunks, clip
+from channels.model import (
+    Inbound,
+    Outgoing,
+    Request,
+    StatusUpdate,
+    card_text,
+    chunks,
+    clip,
+    menu_prompt,
+)
 
 BUTTON_TEXT = 64
 MAX_KEYBOARD_BUTTONS = 100
@@ -152,7 +161,7 @@ class Telegram:
     def render(self, recipient: str, message: Outgoing) -> list[Request]:
         chat = int(recipient) if recipient.lstrip("-").isdigit() else recipient
         if message.kind == "menu" and message.options:
-            pieces = chunks(message.text or "Escolha uma opção:")
+            pieces = chunks(menu_prompt(message.text, message.options) or "Escolha uma opção:")
             keyboard = [
                 [{"text": clip(label, BUTTON_TEXT), "callback_data": str(n)}]
                 for n, label in enumerate(message.options[:MAX_KEYBOARD_BUTTONS], 1)

@@ -21,6 +21,7 @@ from channels.model import (
     card_text,
     chunks,
     clip,
+    menu_prompt,
     numbered,
 )
 
@@ -197,7 +198,7 @@ def menu_requests(recipient: str, text: str | None, options: list[str]) -> list[
     if len(options) > MAX_ROWS or not options:
         return text_requests(recipient, numbered(text, options))
     first: list[Request] = []
-    body = text or "Escolha uma opção:"
+    body = menu_prompt(text, options) or "Escolha uma opção:"
     if len(body) > INTERACTIVE_BODY:
         first, body = text_requests(recipient, body), "Escolha uma opção:"
     if len(options) <= MAX_BUTTONS and all(len(o) <= BUTTON_TITLE for o in options):
