@@ -32,6 +32,7 @@ PUBLIC_EXACT = {
     ("GET", "/supervisor"),
     ("GET", "/bots"),
     ("GET", "/bots/{bot}/atendimento-humano"),
+    ("GET", "/bots/{bot}/canais"),
     ("GET", "/atendimento"),
     ("GET", "/chat/{bot}"),
 }

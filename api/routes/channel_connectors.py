@@ -134,7 +134,7 @@ def _require(stored: ConnectorSettings | None, given: dict[str, str | None]) -> 
     ]
     if missing:
         raise ApiError(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             [
                 {"loc": ["body", name], "msg": "required for a new connector", "type": "missing"}
                 for name in missing
