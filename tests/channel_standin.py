@@ -168,7 +168,11 @@ def whatsapp_problem(body: dict[str, Any]) -> str | None:
         )
     if kind != "interactive":
         return f"unexpected type {kind}"
-    interactive = body["interactive"]
+    return interactive_problem(body["interactive"])
+
+
+def interactive_problem(interactive: dict[str, Any]) -> str | None:
+    """Reply buttons: 1 to 3, titles ≤ 20; lists: 1 to 10 rows, titles ≤ 24, descriptions ≤ 72."""
     if len(interactive["body"]["text"]) > 1024:
         return "interactive body over 1024 characters"
     action = interactive["action"]
