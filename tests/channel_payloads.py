@@ -13,13 +13,14 @@ def whatsapp(
     messages: list[dict[str, Any]] | None = None,
     statuses: list[dict[str, Any]] | None = None,
     name: str = "Maria Souza",
+    sender: str = CUSTOMER,
 ) -> dict[str, Any]:
     value: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
     }
     if messages is not None:
-        value["contacts"] = [{"profile": {"name": name}, "wa_id": CUSTOMER}]
+        value["contacts"] = [{"profile": {"name": name}, "wa_id": sender}]
         value["messages"] = messages
     if statuses is not None:
         value["statuses"] = statuses
@@ -29,9 +30,9 @@ def whatsapp(
     }
 
 
-def wa_text(wamid: str, body: str) -> dict[str, Any]:
+def wa_text(wamid: str, body: str, sender: str = CUSTOMER) -> dict[str, Any]:
     return {
-        "from": CUSTOMER,
+        "from": sender,
         "id": wamid,
         "timestamp": "1749416383",
         "text": {"body": body},
@@ -50,10 +51,10 @@ def wa_button_reply(wamid: str, reply_id: str, title: str) -> dict[str, Any]:
     }
 
 
-def wa_list_reply(wamid: str, reply_id: str, title: str) -> dict[str, Any]:
+def wa_list_reply(wamid: str, reply_id: str, title: str, sender: str = CUSTOMER) -> dict[str, Any]:
     return {
         "context": {"from": "15550783881", "id": "wamid.out2"},
-        "from": CUSTOMER,
+        "from": sender,
         "id": wamid,
         "timestamp": "1750025136",
         "type": "interactive",

@@ -15,6 +15,7 @@ from channels.signatures import whatsapp_signature
 from tests import channel_payloads as p
 from tests.channel_standin import WA_VERSION, Standin, standin
 from tests.conftest import admin_headers, running_stack
+from tests.live import eventually
 from tests.test_handoff import setup_omni
 
 pytestmark = pytest.mark.asyncio
@@ -197,7 +198,16 @@ async def test_a_whatsapp_customer_reaches_an_agent(time_env, settings, engine) 
             assert shown.count("Vou ver o seu boleto.") == 1 and shown.count("Olá, sou a Ana.") == 1
             assert phone.violations == []
 
-            # statuses: delivered and read, recorded per message, visible to the agent
+            # statuses: delivered and read, recorded per message, visible to the agent (once the
+            # worker recorded what it sent: a status of a send not yet recorded is not ours)
+            async def deliveries() -> list[dict] | None:
+                got = await http.get(
+                    f"/api/agent/conversations/{conversation}/deliveries", headers=omni.agent("Ana")
+                )
+                rows = got.json()
+                return rows if len(rows) >= len(phone.sends()) else None
+
+            await eventually(deliveries, "the sends recorded")
             ana_wamid = next(
                 f"wamid.out{i + 1}"
                 for i, body in enumerate(phone.sends())
@@ -211,13 +221,9 @@ async def test_a_whatsapp_customer_reaches_an_agent(time_env, settings, engine) 
                 ]
             )
             assert (await post_whatsapp(http, statuses)).json() == {"messages": 0, "statuses": 3}
-            deliveries = (
-                await http.get(
-                    f"/api/agent/conversations/{conversation}/deliveries", headers=omni.agent("Ana")
-                )
-            ).json()
-            assert "read" in [d["status"] for d in deliveries]
-            assert all(d["status"] in ("sent", "delivered", "read") for d in deliveries)
+            recorded = await eventually(deliveries, "the statuses")
+            assert [d["status"] for d in recorded].count("read") == 1
+            assert all(d["status"] in ("sent", "delivered", "read") for d in recorded)
 
             # a permanent refusal is told to the agent, and the next message still goes out
             phone.refuse = lambda body: "PROIBIDO" in json.dumps(body)
@@ -229,8 +235,12 @@ async def test_a_whatsapp_customer_reaches_an_agent(time_env, settings, engine) 
                 )
             await wait_for(phone, 8)
             assert texts(phone)[-1] == "Algo mais?"
-            transcript = await agent_transcript(http, conversation, omni.agent("Ana"))
-            [failure] = [m for m in transcript if m["kind"] == "delivery_failure"]
+
+            async def failures() -> list[dict] | None:
+                rows = await agent_transcript(http, conversation, omni.agent("Ana"))
+                return [m for m in rows if m["kind"] == "delivery_failure"] or None
+
+            [failure] = await eventually(failures, "the refusal told to the agent")
             assert failure["from"] == "system"
             assert failure["text"].startswith(
                 "Mensagem não entregue ao cliente no WhatsApp: HTTP 400"
@@ -245,13 +255,13 @@ async def test_a_whatsapp_customer_reaches_an_agent(time_env, settings, engine) 
                 headers=omni.agent("Ana"),
             )
 
-            async def notices() -> list[str]:
+            async def notices(count: int) -> list[str] | None:
                 rows = await agent_transcript(http, conversation, omni.agent("Ana"))
-                return [m["text"] for m in rows if m["kind"] == "delivery_failure"]
+                found = [m["text"] for m in rows if m["kind"] == "delivery_failure"]
+                return found if len(found) >= count else None
 
-            while len(await notices()) < 2:
-                await asyncio.sleep(0.1)
-            assert (await notices())[-1].startswith("Janela de 24 horas do WhatsApp fechada")
+            closed = await eventually(lambda: notices(2), "the window-closed notice")
+            assert closed[-1].startswith("Janela de 24 horas do WhatsApp fechada")
             assert len(phone.sends()) == before
 
             # with an approved template configured, the customer gets it (once per silence)
@@ -269,12 +279,11 @@ async def test_a_whatsapp_customer_reaches_an_agent(time_env, settings, engine) 
                     json={"text": f"Olá de novo {n}", "message_id": f"ana-t{n}"},
                     headers=omni.agent("Ana"),
                 )
-            while len(await notices()) < 4:
-                await asyncio.sleep(0.1)
+            found = await eventually(lambda: notices(4), "the template notices")
             assert [t for t in texts(phone) if t.startswith("template:")] == [
                 "template:retomar_atendimento"
             ]
-            assert (await notices())[-1].startswith(
+            assert found[-1].startswith(
                 "Janela de 24 horas do WhatsApp fechada: a mensagem não foi entregue; enviamos"
             )
             assert phone.violations == []
