@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import httpx
+from prometheus_client import Counter
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
@@ -38,6 +39,12 @@ WHATSAPP_RETRYABLE_CODES = {4, 80007, 130429, 131048, 131056, 131000, 133004}
 """Graph API error codes that mean "later" (rate limits, temporary errors), even on a 400."""
 WHATSAPP_WINDOW_CODES = {131047}
 """Graph API: "Re-engagement message" (more than 24 hours since the customer's last message)."""
+SENDS = Counter(
+    "transbordo_channel_sends",
+    "Transcript entries handed to a customer's channel, by platform and outcome (sent, template,"
+    " window_closed, failed; retry: an attempt that Temporal retries); served by the worker.",
+    ["platform", "outcome"],
+)
 TEMPLATE_SEQ = -1
 """The delivery row of a template: one per silence of the customer (part = its timestamp)."""
 
@@ -79,6 +86,15 @@ class ChannelSender:
 
     @activity.defn(name="channel_send")
     async def send(self, job: ChannelSend) -> ChannelSent:
+        try:
+            result = await self._send(job)
+        except ApplicationError:
+            SENDS.labels(job.channel.platform, "retry").inc()
+            raise
+        SENDS.labels(job.channel.platform, result.outcome).inc()
+        return result
+
+    async def _send(self, job: ChannelSend) -> ChannelSent:
         platform = job.channel.platform
         config = await asyncio.to_thread(
             store.settings_of, self._engine, self._ring, job.bot, platform
