@@ -104,12 +104,17 @@ class ChannelOutbox(_Core):
             self.conv.channel_acked = max(self.conv.channel_acked, acked)
             notice = _notice(channel.platform, result)
             if notice is not None:
-                self._append(
-                    "system",
-                    kind=NOT_SENT,
-                    text=notice,
-                    data={"seq": message.seq, "outcome": result.outcome, "detail": result.detail},
-                )
+                async with self._lock:  # not in the middle of another handler's turn
+                    self._append(
+                        "system",
+                        kind=NOT_SENT,
+                        text=notice,
+                        data={
+                            "seq": message.seq,
+                            "outcome": result.outcome,
+                            "detail": result.detail,
+                        },
+                    )
 
 
 def _notice(platform: str, result: ChannelSent) -> str | None:
