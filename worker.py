@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import PollerBehaviorAutoscaling, Worker, WorkerTuner
 
 from activities.care import CareActivities
+from activities.channel_send import ChannelEndpoints, ChannelSender
 from activities.conversation_log import ConversationLog
 from activities.http_call import HttpCalls
 from activities.omni_queue import OmniActivities
@@ -64,6 +65,7 @@ def build_worker(
     executor: ThreadPoolExecutor,
     *,
     flow_limits: FlowLimits | None = None,
+    channel_endpoints: ChannelEndpoints | None = None,
     **options: Any,
 ) -> Worker:
     """A worker for every workflow and activity of Transbordo on `task_queue`
@@ -77,6 +79,7 @@ def build_worker(
     omni = OmniActivities(engine)
     care = CareActivities(engine)
     webhooks = WebhookSender(engine, ring_of(client))
+    channels = ChannelSender(engine, ring_of(client), channel_endpoints or ChannelEndpoints())
     threads = getattr(executor, "_max_workers", ACTIVITY_THREADS)  # no public accessor
     options = {"tuner": tuner(threads), "max_cached_workflows": MAX_CACHED_WORKFLOWS, **options}
     return Worker(
@@ -90,11 +93,19 @@ def build_worker(
             *omni.all(),
             *care.all(),
             webhooks.deliver,
+            channels.send,
         ],
         activity_executor=executor,
         workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
         activity_task_poller_behavior=PollerBehaviorAutoscaling(),
         **options,
+    )
+
+
+def channel_endpoints(settings: Settings) -> ChannelEndpoints:
+    """The platforms' base URLs from the settings."""
+    return ChannelEndpoints(
+        whatsapp=settings.whatsapp_api_base, telegram=settings.telegram_api_base
     )
 
 
@@ -104,7 +115,12 @@ async def run_worker(settings: Settings) -> None:
     serve_worker_metrics(settings)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         worker = build_worker(
-            client, engine, settings.task_queue, executor, flow_limits=settings.flow_limits()
+            client,
+            engine,
+            settings.task_queue,
+            executor,
+            flow_limits=settings.flow_limits(),
+            channel_endpoints=channel_endpoints(settings),
         )
         log.info("worker polling task queue %s", settings.task_queue)
         try:

@@ -234,3 +234,31 @@ supervisor_alerts = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Index("ix_supervisor_alerts_time", "created_at"),
 )
+
+channel_connectors = sa.Table(
+    "channel_connectors",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("bot", sa.String(64), nullable=False),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("account_id", sa.String(100)),
+    sa.Column("secrets", sa.Text, nullable=False),
+    sa.Column("template_name", sa.String(512)),
+    sa.Column("template_language", sa.String(16)),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("bot", "platform", name="uq_channel_connectors_bot_platform"),
+)
+
+channel_deliveries = sa.Table(
+    "channel_deliveries",
+    metadata,
+    sa.Column("conversation_id", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("part", sa.Integer, primary_key=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("platform_message_id", sa.String(200), index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)

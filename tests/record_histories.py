@@ -40,6 +40,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
 from encryption.codec import EncryptionCodec, clear_payloads_json
 from store.db import open_database
+from tests.channel_standin import WA_VERSION, Standin, standin
 from transbordo.settings import UNLIMITED_RATES, Settings
 from transbordo.stack import dev_server, pydantic_client, running, stack_ring
 from workflows.contracts import ConversationSnapshot, CustomerMessage
@@ -219,6 +220,8 @@ class Recorder:
         self.settings = settings
         self.agents: dict[str, dict[str, str]] = {}
         """Each agent's Authorization header, by name (set up by `setup_omni`)."""
+        self.phone: Standin | None = None
+        """The WhatsApp Cloud API stand-in (tests/channel_standin.py)."""
 
     async def call(self, method: str, url: str, headers: dict[str, str], **kw: Any) -> Any:
         response = await self.http.request(method, url, headers=headers, **kw)
@@ -463,6 +466,58 @@ async def escape_inactivity(rec: Recorder) -> str:
     return workflow_id
 
 
+async def whatsapp_handoff(rec: Recorder) -> str:
+    """A WhatsApp customer (signed webhooks) → list reply → pickup → the agent's messages through
+    a 429 and a permanent refusal → finish back to the bot → the customer leaves by the menu."""
+    from channels.signatures import whatsapp_signature
+    from tests import channel_payloads as p
+
+    phone = rec.phone
+    assert phone is not None
+    admin = {"Authorization": f"Bearer {rec.settings.admin_token}"}
+    secret = "record-histories-app-secret"
+    connector = {
+        "phone_number_id": phone.phone_number_id,
+        "access_token": phone.token,
+        "app_secret": secret,
+    }
+    await rec.call("PUT", "/api/bots/casa/channels/whatsapp", admin, json=connector)
+
+    async def webhook(message: dict) -> None:
+        body = json.dumps(p.whatsapp([message])).encode()
+        headers = {"X-Hub-Signature-256": whatsapp_signature(secret, body)}
+        await rec.call("POST", "/api/channels/whatsapp/casa", headers, content=body)
+
+    def sent(count: int) -> None:
+        phone.wait(lambda s: len(s.sends()) >= count)
+
+    await webhook(p.wa_text("wamid.rec1", "oi"))
+    await asyncio.to_thread(sent, 2)
+    await webhook(p.wa_list_reply("wamid.rec2", "1", "Falar com um especialista"))
+    await asyncio.to_thread(sent, 3)
+    conversation = await _waiting_conversation(rec)
+    await rec.agent("Ana", conversation, "pickup")
+    phone.script = [(429, {"error": {"message": "(#130429) Rate limit hit", "code": 130429}}, {})]
+    phone.refuse = lambda body: "RECUSADO" in json.dumps(body)
+    for n, text in enumerate(["Olá, sou a Ana.", "RECUSADO", "Resolvido!"]):
+        await rec.agent("Ana", conversation, "messages", text=text, message_id=f"wa-{n}")
+    await asyncio.to_thread(phone.wait, lambda s: "Resolvido!" in json.dumps(s.sends()))
+    await rec.agent("Ana", conversation, "finish", return_to_bot=True)
+    await webhook(p.wa_text("wamid.rec3", "4"))
+    workflow_id = wid("casa", f"wa:{p.CUSTOMER}")
+    await rec.ended(workflow_id)
+    return workflow_id
+
+
+async def _waiting_conversation(rec: Recorder) -> str:
+    for _ in range(200):
+        queue = await rec.call("GET", "/api/agent/queue", rec.agents["Ana"])
+        if queue:
+            return str(queue[0]["conversation_id"])
+        await asyncio.sleep(0.05)
+    raise RuntimeError("the WhatsApp customer never reached the queue")
+
+
 SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "menu_question_walk": menu_question_walk,
     "question_timeout": question_timeout,
@@ -474,6 +529,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "abandon": abandon,
     "voicemail": voicemail,
     "escape_inactivity": escape_inactivity,
+    "whatsapp_handoff": whatsapp_handoff,
 }
 
 
@@ -548,7 +604,11 @@ def write(out: Path, name: str, histories: list[str]) -> list[Path]:
 
 
 async def record(out: Path, only: list[str]) -> None:
-    with tempfile.TemporaryDirectory() as tmp, backend() as (base_url, closed_url):
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        backend() as (base_url, closed_url),
+        standin("record-histories-access-token") as phone,
+    ):
         data_dir = Path(tmp)
         settings = Settings(
             data_dir=data_dir,
@@ -556,6 +616,7 @@ async def record(out: Path, only: list[str]) -> None:
             task_queue=f"record-{uuid.uuid4().hex[:8]}",
             flows_dir=data_dir / "no-flows",
             reply_timeout_seconds=10,
+            whatsapp_api_base=f"{phone.url}/{WA_VERSION}",
             **UNLIMITED_RATES,  # type: ignore[arg-type]
         )
         engine = open_database(settings.effective_database_url)
@@ -566,6 +627,7 @@ async def record(out: Path, only: list[str]) -> None:
                 running(pydantic_client(env), settings, engine, flows=flows, leave="none") as stack,
             ):
                 rec = Recorder(stack.http, stack.client, settings)
+                rec.phone = phone
                 await record_scenarios(rec, out, only)
         finally:
             engine.dispose()

@@ -32,9 +32,18 @@ PUBLIC_EXACT = {
     ("GET", "/supervisor"),
     ("GET", "/bots"),
     ("GET", "/bots/{bot}/atendimento-humano"),
+    ("GET", "/bots/{bot}/canais"),
     ("GET", "/atendimento"),
     ("GET", "/chat/{bot}"),
 }
+SIGNED = {
+    # the channels' webhooks: no bearer token, the platform proves itself (docs/channels.md)
+    ("POST", "/api/channels/whatsapp/{bot}"): 401,  # X-Hub-Signature-256 over the raw body
+    ("POST", "/api/channels/telegram/{bot}"): 401,  # X-Telegram-Bot-Api-Secret-Token
+    ("GET", "/api/channels/whatsapp/{bot}"): 403,  # the handshake: hub.verify_token
+}
+"""Routes authenticated by a signature or a shared secret instead of a credential: refused
+(with that status) whatever bearer token comes, the admin's and an agent's included."""
 PUBLIC_PREFIXES: tuple[str, ...] = ()
 """Nothing else: the channel routes need a connector credential or a web session (see
 tests/test_channel_identity.py for who reaches which conversation)."""
@@ -82,7 +91,7 @@ async def test_every_route_needs_its_credential(app_and_api) -> None:  # type: i
     agent_auth = {"Authorization": f"Bearer {agent.json()['token']}"}
     guarded = {"omni": 0, "agent": 0, "other": 0}
     for method, path in endpoints(app):
-        if is_public(method, path):
+        if is_public(method, path) or (method, path) in SIGNED:
             continue
         url = concrete(path)
         kind = path.split("/")[2] if path.startswith("/api/") else "other"
@@ -96,6 +105,19 @@ async def test_every_route_needs_its_credential(app_and_api) -> None:  # type: i
             assert response.json()["code"] == "unauthorized"
         guarded[kind] += 1
     assert guarded["omni"] >= 15 and guarded["agent"] >= 2, guarded
+
+
+async def test_signed_routes_refuse_every_bearer_credential(app_and_api) -> None:  # type: ignore[no-untyped-def]
+    app, api = app_and_api
+    agent = await api.post("/api/omni/agents", json={"name": "Ana"}, headers=admin_headers())
+    agent_auth = {"Authorization": f"Bearer {agent.json()['token']}"}
+    present = set(endpoints(app))
+    assert present >= set(SIGNED), set(SIGNED) - present
+    for (method, path), refused in SIGNED.items():
+        for headers in [{}, *WRONG, admin_headers(), agent_auth]:
+            response = await api.request(method, concrete(path), headers=headers, json={})
+            assert response.status_code == refused, (method, path, headers, response.text)
+            assert response.json()["code"] in ("unauthorized", "forbidden")
 
 
 async def test_the_right_credential_opens_them(app_and_api) -> None:  # type: ignore[no-untyped-def]

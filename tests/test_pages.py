@@ -92,6 +92,18 @@ PAGES = {
         "Finalizar e voltar ao bot",
         "Encerrar conversa",
     ],
+    "/bots/loja/canais": [
+        "Canais",
+        "WhatsApp",
+        "Telegram",
+        "ID do número de telefone",
+        "Token de acesso",
+        "Chave secreta do aplicativo",
+        "Token de verificação do webhook",
+        "Modelo para a janela de 24 horas fechada",
+        "Token do bot (BotFather)",
+        "Token secreto do webhook",
+    ],
     "/supervisor": ["Supervisor", "Na fila", "Em atendimento", "Abandonados", "Espera estimada"],
     "/chat/loja": ["Atendimento", "loja", "Digite sua mensagem", "Enviar"],
 }
@@ -129,7 +141,7 @@ async def test_static_files_and_vendor_free_scripts(admin_api):
     assert "readSSE" in script.text  # SSE over fetch, so tokens never travel in URLs
     assert (await admin_api.get("/static/css/app.css")).status_code == 200
     assert (await admin_api.get("/static/nothing.js")).status_code == 404
-    for module in ("yaml_editor.js", "bots.js", "caixa_postal.js"):
+    for module in ("yaml_editor.js", "bots.js", "caixa_postal.js", "canais.js"):
         assert (await admin_api.get(f"/static/js/{module}")).status_code == 200, module
 
 

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     supervisor_timezone: str = "America/Sao_Paulo"
     """The operator's time zone: the supervisor's "today" and its half hours of staffing advice
     (a request may pass `tz`)."""
+    whatsapp_api_base: str = "https://graph.facebook.com/v21.0"
+    """The WhatsApp Cloud API (Graph API) base URL, version included (tests: a stand-in)."""
+    telegram_api_base: str = "https://api.telegram.org"
+    """The Telegram Bot API base URL (tests: a loopback stand-in)."""
     # --- observability (docs/observability.md) --------------------------------------------------
     metrics_token: str | None = None
     """Bearer token of `GET /metrics` besides the admin token (at least 32 characters), so a

@@ -175,7 +175,7 @@ async def running(
     from api.app import create_app
     from api.usecases.publishing import publish_source
     from transbordo.connector_auth import ConnectorAuth
-    from worker import build_worker
+    from worker import build_worker, channel_endpoints
 
     with ThreadPoolExecutor(max_workers=executor_workers) as executor:
         worker = build_worker(
@@ -184,6 +184,7 @@ async def running(
             settings.task_queue,
             executor,
             flow_limits=settings.flow_limits(),
+            channel_endpoints=channel_endpoints(settings),
             **worker_options,
         )
         async with worker:

@@ -44,6 +44,14 @@ class Message(BaseModel):
     at: datetime
 
 
+class ChannelRef(BaseModel):
+    """Where the customer is when not on our API: the platform and its address of the chat
+    (a WhatsApp number, a Telegram chat id). The workflow delivers what it says there."""
+
+    platform: str
+    recipient: str
+
+
 class ConversationState(BaseModel):
     """Everything a conversation knows, in one value: the workflow holds it and takes it whole
     through continue-as-new (what only lasts a run — outboxes, the lock — lives beside it).
@@ -70,6 +78,10 @@ class ConversationState(BaseModel):
     """When the question awaiting an answer times out (its `timeout_seconds`)."""
     csat: CsatPending | None = None
     """The satisfaction survey asked after human service, until answered or timed out."""
+    channel_through: int = 0
+    """Transcript entries up to this seq were handed to the customer's channel (when it has one)."""
+    channel_acked: int = 0
+    """Customer entries up to this seq were acknowledged on the channel (read, typing)."""
 
     @classmethod
     def fresh(cls, contact: Contact) -> ConversationState:
@@ -89,12 +101,16 @@ class ConversationInput(BaseModel):
     unengaged_idle_seconds: int = 3600
     """Idle limit of a conversation whose customer sent only the first message (the setting
     TRANSBORDO_UNENGAGED_IDLE_SECONDS; engaged ones keep 24 h)."""
+    channel: ChannelRef | None = None
+    """The customer's channel (WhatsApp, Telegram): everything said is delivered there."""
 
 
 class CustomerMessage(BaseModel):
     message_id: str
     text: str
     contact: Contact | None = None
+    data: dict[str, Any] | None = None
+    """What a channel adds to the entry (media, the option chosen, how to acknowledge it)."""
 
 
 class TurnReply(BaseModel):

@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.timers import Timer, TimerKind
 
 from workflows.care import CareRules
+from workflows.channel_outbox import ChannelOutbox
 from workflows.humano import HumanoBlock
 from workflows.message_log import MessageLog
 from workflows.webhook_events import WebhookEvents
@@ -58,7 +59,7 @@ HTTP_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=
 
 
 @workflow.defn
-class ConversationWorkflow(HumanoBlock, CareRules, MessageLog, WebhookEvents):
+class ConversationWorkflow(HumanoBlock, CareRules, MessageLog, WebhookEvents, ChannelOutbox):
     @workflow.init
     def __init__(self, input: ConversationInput) -> None:
         self._input = input
@@ -77,6 +78,7 @@ class ConversationWorkflow(HumanoBlock, CareRules, MessageLog, WebhookEvents):
     async def run(self, input: ConversationInput) -> ConversationSnapshot:
         pump = asyncio.create_task(self._pump())
         webhooks = asyncio.create_task(self._webhook_pump())
+        channel = self._start_channel_pump()
         while not self.conv.state.ended:
             if self._continue_as_new_due():
                 await self._continue_as_new()
@@ -93,6 +95,8 @@ class ConversationWorkflow(HumanoBlock, CareRules, MessageLog, WebhookEvents):
         await workflow.wait_condition(self._idle)
         pump.cancel()
         webhooks.cancel()
+        if channel is not None:
+            channel.cancel()
         return self._snapshot()
 
     # --- customer messages -------------------------------------------------------------
@@ -141,7 +145,7 @@ class ConversationWorkflow(HumanoBlock, CareRules, MessageLog, WebhookEvents):
 
     async def _handle_customer(self, msg: CustomerMessage) -> TurnReply:
         since = self.conv.replied_through
-        self._append("customer", text=msg.text, message_id=msg.message_id)
+        self._append("customer", text=msg.text, message_id=msg.message_id, data=msg.data)
         self.conv.last_customer_at = workflow.now()
         self.conv.escapes_fired = []
         self._messages_this_run += 1
@@ -307,7 +311,12 @@ class ConversationWorkflow(HumanoBlock, CareRules, MessageLog, WebhookEvents):
 
     def _idle(self) -> bool:
         """Nothing in flight: no handler running, nothing left to record."""
-        return workflow.all_handlers_finished() and self._log_idle() and self._webhooks_idle()
+        return (
+            workflow.all_handlers_finished()
+            and self._log_idle()
+            and self._webhooks_idle()
+            and self._channel_idle()
+        )
 
     # --- continue-as-new ---------------------------------------------------------------
 

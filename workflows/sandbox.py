@@ -20,6 +20,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 PASSTHROUGH = (
     "activities",
     "bots",
+    "channels",
     "encryption",
     "store",
     "transbordo",

@@ -96,6 +96,14 @@ def human_service_page(request: Request, bot: str) -> HTMLResponse:
     )
 
 
+@router.get("/bots/{bot}/canais")
+def channels_page(request: Request, bot: str) -> HTMLResponse:
+    """Bots → (bot) → Canais: the bot's WhatsApp and Telegram connectors."""
+    return _render(
+        request, "canais.html", title=f"Canais — {bot}", bot=bot, area="bots", section="bots"
+    )
+
+
 @router.get("/chat/{bot}")
 def chat_page(request: Request, bot: str) -> HTMLResponse:
     """The web chat: a customer talks to `bot`."""

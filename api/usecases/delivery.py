@@ -34,7 +34,13 @@ from encryption.codec import KeyRing, keyed_hash, ring_of
 from store import bots as bot_store
 from store import conversations as conversation_log
 from transbordo.settings import Settings
-from workflows.contracts import Contact, ConversationInput, CustomerMessage, TurnReply
+from workflows.contracts import (
+    ChannelRef,
+    Contact,
+    ConversationInput,
+    CustomerMessage,
+    TurnReply,
+)
 from workflows.conversation import ConversationWorkflow
 from workflows.refusals import Refusal, refusal_of
 from workflows.search_attributes import BOT, CONTACT, STATUS
@@ -69,16 +75,27 @@ def workflow_id(ring: KeyRing, bot: str, contact_id: str) -> str:
 
 
 async def send(
-    client: Client, engine: Engine, settings: Settings, bot: str, body: MessageIn
+    client: Client,
+    engine: Engine,
+    settings: Settings,
+    bot: str,
+    body: MessageIn,
+    *,
+    channel: ChannelRef | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Delivery:
-    """Deliver one customer message, starting the conversation if none is open."""
+    """Deliver one customer message, starting the conversation if none is open. A channel
+    connector (api/usecases/channel_inbound.py) names the customer's `channel`, which a new
+    conversation delivers everything to, and the entry's `data` (media, ack)."""
     recorded, open_conversation = await asyncio.to_thread(_known, engine, bot, body)
     if recorded is not None:
         conversation, replies = recorded
         return Delivery(_turn(conversation.id, conversation.status, replies), accepted_only=False)
     ring = ring_of(client)
     wid = workflow_id(ring, bot, _contact_id(body))
-    message = CustomerMessage(message_id=body.message_id, text=body.text, contact=_contact(body))
+    message = CustomerMessage(
+        message_id=body.message_id, text=body.text, contact=_contact(body), data=data
+    )
     no_worker = False
     if open_conversation is not None:
         try:
@@ -103,6 +120,7 @@ async def send(
         contact=contact,
         max_updates_per_run=settings.max_messages_per_run,
         unengaged_idle_seconds=settings.unengaged_idle_seconds,
+        channel=channel,
     )
     start_options = _start_options(settings, wid, start_input, keyed_hash(ring, contact.id))
     if no_worker:

@@ -318,6 +318,9 @@ function renderMessage(m) {
   const who = m.from === "agent" ? (m.data?.agent || state.me?.name || "Atendente") : SENDER_PT[m.from] || m.from;
   let text = m.text || ""; // a menu's text already lists its numbered options
   if (m.kind === "card") text = `[Carrossel] ${(m.data?.cards || []).map((c) => c.title).join(" · ")}`;
+  if (m.kind === "delivery_failure") { // the customer's WhatsApp/Telegram did not get a message
+    return h("div", { class: "msg system failure", role: "note", dataset: { seq: m.seq } }, `⚠ ${text}`);
+  }
   if (m.from === "system") return h("div", { class: "msg system", dataset: { seq: m.seq } }, text);
   return h("div", { class: `msg ${m.from}`, dataset: { seq: m.seq } }, h("span", { class: "who" }, who), text);
 }

@@ -1,0 +1,112 @@
+"""The channels' webhooks: WhatsApp Cloud API and Telegram post here, authenticated by signature.
+
+No bearer token: WhatsApp signs the raw body (`X-Hub-Signature-256`, HMAC-SHA256 with the app
+secret) and answers our verify token in the GET handshake; Telegram sends the secret token given
+to `setWebhook` (`X-Telegram-Bot-Api-Secret-Token`). A bot with no connector, or a body that
+fails the check, is a 401 (which of the two does not leak). A verified body is answered 200
+once its messages are delivered (a platform resends on anything else).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import PlainTextResponse
+from pydantic import ValidationError
+
+from api.deps import UNAUTHORIZED, ClientDep, EngineDep, KeyRingDep, SettingsDep
+from api.errors import ApiError, ErrorCode
+from api.usecases import channel_inbound
+from channels import signatures
+from channels.model import Platform
+from channels.registry import CONNECTORS
+from store import channel_connectors
+from store.channel_connectors import ConnectorSettings
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["channel webhooks"])
+
+
+@router.get("/channels/whatsapp/{bot}", response_class=PlainTextResponse)
+def whatsapp_handshake(
+    bot: str,
+    engine: EngineDep,
+    ring: KeyRingDep,
+    mode: Annotated[str | None, Query(alias="hub.mode")] = None,
+    token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
+    challenge: Annotated[str | None, Query(alias="hub.challenge")] = None,
+) -> str:
+    """Meta's subscription check: echo `hub.challenge` when `hub.verify_token` is ours."""
+    config = channel_connectors.settings_of(engine, ring, bot, "whatsapp")
+    verify_token = config.secrets.get("verify_token", "") if config else ""
+    answer = signatures.verify_handshake(verify_token, mode, token, challenge)
+    if answer is None:
+        raise ApiError(status.HTTP_403_FORBIDDEN, "verify token mismatch", ErrorCode.FORBIDDEN)
+    return answer
+
+
+@router.post("/channels/whatsapp/{bot}")
+async def whatsapp_webhook(
+    bot: str,
+    request: Request,
+    engine: EngineDep,
+    ring: KeyRingDep,
+    client: ClientDep,
+    settings: SettingsDep,
+) -> dict[str, int]:
+    """Messages and statuses from the WhatsApp Cloud API, signed with the app secret."""
+    body = await request.body()
+    config = channel_connectors.settings_of(engine, ring, bot, "whatsapp")
+    secret = config.secrets.get("app_secret", "") if config else ""
+    header = request.headers.get("X-Hub-Signature-256")
+    if not signatures.whatsapp_signature_ok(secret, body, header):
+        raise UNAUTHORIZED
+    return await _take(client, engine, settings, bot, "whatsapp", body)
+
+
+@router.post("/channels/telegram/{bot}")
+async def telegram_webhook(
+    bot: str,
+    request: Request,
+    engine: EngineDep,
+    ring: KeyRingDep,
+    client: ClientDep,
+    settings: SettingsDep,
+) -> dict[str, int]:
+    """Updates from the Telegram Bot API, with the secret token given to setWebhook."""
+    body = await request.body()
+    config: ConnectorSettings | None = channel_connectors.settings_of(engine, ring, bot, "telegram")
+    secret = config.secrets.get("secret_token", "") if config else ""
+    if not signatures.telegram_secret_ok(
+        secret, request.headers.get("X-Telegram-Bot-Api-Secret-Token")
+    ):
+        raise UNAUTHORIZED
+    return await _take(client, engine, settings, bot, "telegram", body)
+
+
+async def _take(
+    client: ClientDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    bot: str,
+    platform: Platform,
+    body: bytes,
+) -> dict[str, int]:
+    try:
+        payload: Any = json.loads(body)
+        if not isinstance(payload, dict):
+            raise ValueError("not an object")
+        inbound, statuses = CONNECTORS[platform].parse(payload)
+    except (ValueError, ValidationError) as exc:
+        # Authentic but not a shape we know (a field we do not subscribe to): taken, ignored,
+        # so the platform does not resend it forever.
+        log.warning("%s webhook of %s not understood: %s", platform, bot, str(exc)[:200])
+        return {"messages": 0, "statuses": 0}
+    taken = await channel_inbound.receive(
+        client, engine, settings, bot, platform, inbound, statuses
+    )
+    return {"messages": taken, "statuses": len(statuses)}

@@ -1,0 +1,80 @@
+"""A channel's webhook, once authenticated: customer messages delivered, statuses recorded.
+
+Each inbound message becomes a customer message of the contact `<platform prefix>:<sender>`
+through the same delivery use case as the HTTP channel, with the customer's channel in the
+conversation's input (so the workflow delivers everything it says there). The platform's
+message id is the deduplication key, but it becomes a Temporal Update id, which is not
+encrypted, and WhatsApp's ids embed the phone number: the message id is its keyed hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from api.models.channel import ContactIn, MessageIn
+from api.usecases import delivery
+from channels.model import Inbound, Platform, StatusUpdate
+from encryption.codec import keyed_hash, ring_of
+from store import channel_connectors
+from transbordo.settings import Settings
+from workflows.contracts import MAX_TEXT_LENGTH, ChannelRef
+
+log = logging.getLogger(__name__)
+
+CONTACT_PREFIX: dict[Platform, str] = {"whatsapp": "wa", "telegram": "tg"}
+
+
+def contact_id(platform: Platform, sender: str) -> str:
+    """Our contact id of a channel's customer (the SQL log shows it; Temporal its hash)."""
+    return f"{CONTACT_PREFIX[platform]}:{sender}"
+
+
+async def receive(
+    client: Client,
+    engine: Engine,
+    settings: Settings,
+    bot: str,
+    platform: Platform,
+    inbound: list[Inbound],
+    statuses: list[StatusUpdate],
+) -> int:
+    """Deliver the messages in order and record the statuses; how many messages were taken."""
+    ring = ring_of(client)
+    for status in statuses:
+        known = await asyncio.to_thread(
+            channel_connectors.record_status,
+            engine,
+            platform,
+            status.platform_id,
+            status.status,
+            status.error,
+        )
+        if not known:
+            log.info("%s status for a message not ours (%s)", platform, status.status)
+    taken = 0
+    for message in inbound:
+        try:
+            body = MessageIn(
+                contact_id=contact_id(platform, message.sender),
+                message_id=f"{CONTACT_PREFIX[platform]}_{keyed_hash(ring, message.platform_id)}",
+                text=message.text[:MAX_TEXT_LENGTH],
+                contact=ContactIn(name=message.name[:200]) if message.name else None,
+            )
+            await delivery.send(
+                client,
+                engine,
+                settings,
+                bot,
+                body,
+                channel=ChannelRef(platform=platform, recipient=message.sender),
+                data=message.data or None,
+            )
+        except (delivery.MessageRejected, delivery.UnknownBot, ValueError) as exc:
+            log.warning("%s message to %s not delivered: %s", platform, bot, exc)
+            continue
+        taken += 1
+    return taken

@@ -1,0 +1,289 @@
+"""WhatsApp and Telegram end to end: doc-shaped webhooks posted to the running API, the
+platforms' send endpoints stood in by a loopback server (tests/channel_standin.py), the worker
+delivering what the conversation says, on the time-skipping test server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from channels.signatures import whatsapp_signature
+from tests import channel_payloads as p
+from tests.channel_standin import WA_VERSION, Standin, standin
+from tests.conftest import admin_headers, running_stack
+from tests.live import eventually
+from tests.test_handoff import setup_omni
+
+pytestmark = pytest.mark.asyncio
+
+ACCESS_TOKEN = "EAAJB-test-access-token"
+APP_SECRET = "0123456789abcdef0123456789abcdef"
+
+
+def flow(key: str) -> str:
+    return f"""
+bot: loja
+human_service: {{platform: omni_v2, omni_key: "{key}"}}
+start: inicio
+blocks:
+  inicio: {{type: message, text: "Olá, {{{{ contact.name }}}}!", next: menu}}
+  menu:
+    type: menu
+    text: Como posso ajudar?
+    options:
+      - {{label: Falar com um especialista, next: humano}}
+      - {{label: Sair, next: fim}}
+  humano:
+    type: human
+    service: Suporte
+    text: Vou te transferir para um especialista.
+    check_hours: false
+    on: {{finished: fim}}
+  fim: {{type: end, text: Até logo!}}
+"""
+
+
+async def post_whatsapp(
+    http: httpx.AsyncClient, payload: dict, secret: str = APP_SECRET
+) -> httpx.Response:
+    body = json.dumps(payload).encode()
+    return await http.post(
+        "/api/channels/whatsapp/loja",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": whatsapp_signature(secret, body),
+        },
+    )
+
+
+def texts(phone: Standin) -> list[str]:
+    """What the customer's phone shows, in order (text bodies, interactive bodies, templates)."""
+    shown = []
+    for body in phone.sends():
+        if body.get("type") == "text":
+            shown.append(body["text"]["body"])
+        elif body.get("type") == "interactive":
+            shown.append(body["interactive"]["body"]["text"])
+        elif body.get("type") == "template":
+            shown.append(f"template:{body['template']['name']}")
+    return shown
+
+
+async def wait_for(phone: Standin, count: int) -> list[str]:
+    await asyncio.to_thread(phone.wait, lambda s: len(texts(s)) >= count)
+    return texts(phone)
+
+
+async def agent_transcript(http: httpx.AsyncClient, conversation: str, auth: dict) -> list[dict]:
+    got = await http.get(f"/api/agent/conversations/{conversation}/messages", headers=auth)
+    assert got.status_code == 200, got.text
+    return got.json()
+
+
+async def test_a_whatsapp_customer_reaches_an_agent(time_env, settings, engine) -> None:  # type: ignore[no-untyped-def]
+    with standin(ACCESS_TOKEN) as phone:
+        settings = settings.model_copy(update={"whatsapp_api_base": f"{phone.url}/{WA_VERSION}"})
+        async with running_stack(time_env, settings, engine) as http:
+            omni = await setup_omni(http)
+            published = await http.put(
+                "/api/bots/loja",
+                content=flow(omni.key),
+                headers={**admin_headers(), "Content-Type": "text/yaml"},
+            )
+            assert published.status_code in (200, 201), published.text
+            saved = await http.put(
+                "/api/bots/loja/channels/whatsapp",
+                json={
+                    "phone_number_id": phone.phone_number_id,
+                    "access_token": ACCESS_TOKEN,
+                    "app_secret": APP_SECRET,
+                },
+                headers=admin_headers(),
+            )
+            assert saved.status_code == 200, saved.text
+            verify_token = saved.json()["generated"]["verify_token"]
+            assert saved.json()["secrets_set"] == ["access_token", "app_secret", "verify_token"]
+            listed = (await http.get("/api/bots/loja/channels", headers=admin_headers())).json()
+            assert ACCESS_TOKEN not in json.dumps(listed) and verify_token not in json.dumps(listed)
+
+            # Meta's subscription handshake
+            hub = {
+                "hub.mode": "subscribe",
+                "hub.verify_token": verify_token,
+                "hub.challenge": "1158201444",
+            }
+            shake = await http.get("/api/channels/whatsapp/loja", params=hub)
+            assert (shake.status_code, shake.text) == (200, "1158201444")
+            wrong = await http.get(
+                "/api/channels/whatsapp/loja", params={**hub, "hub.verify_token": "nope-nope"}
+            )
+            assert wrong.status_code == 403
+
+            # a bad signature, and a body signed with another secret, are refused
+            first = p.whatsapp([p.wa_text("wamid.in1", "oi")])
+            bad = await http.post(
+                "/api/channels/whatsapp/loja",
+                json=first,
+                headers={"X-Hub-Signature-256": "sha256=00"},
+            )
+            assert bad.status_code == 401 and bad.json()["code"] == "unauthorized"
+            assert (await post_whatsapp(http, first, secret="another-secret")).status_code == 401
+            assert phone.requests == []
+
+            taken = await post_whatsapp(http, first)
+            assert taken.status_code == 200 and taken.json() == {"messages": 1, "statuses": 0}
+            shown = await wait_for(phone, 2)
+            assert shown == ["Olá, Maria Souza!", "Como posso ajudar?"]
+            menu = phone.sends()[1]["interactive"]
+            assert menu["type"] == "list"  # "Falar com um especialista" is over 20 characters
+            receipts = [s.body for s in phone.requests if s.body.get("status") == "read"]
+            assert receipts == [
+                {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.in1"}
+            ]
+
+            # Meta delivers the same webhook again: nothing new is said
+            assert (await post_whatsapp(http, first)).status_code == 200
+
+            choose = await post_whatsapp(
+                http, p.whatsapp([p.wa_list_reply("wamid.in2", "1", "Falar com um especial…")])
+            )
+            assert choose.json()["messages"] == 1
+            shown = await wait_for(phone, 3)
+            assert shown == [
+                "Olá, Maria Souza!",
+                "Como posso ajudar?",
+                "Vou te transferir para um especialista.",
+            ]
+            await post_whatsapp(http, p.whatsapp([p.wa_image("wamid.in3", "meu boleto")]))
+
+            queue = (await http.get("/api/agent/queue", headers=omni.agent("Ana"))).json()
+            [waiting] = queue
+            conversation = waiting["conversation_id"]
+            picked = await http.post(
+                f"/api/agent/conversations/{conversation}/pickup", headers=omni.agent("Ana")
+            )
+            assert picked.status_code == 200, picked.text
+            said = [m for m in picked.json()["transcript"] if m["from"] == "customer"]
+            assert [m["text"] for m in said] == ["oi", "1", "[imagem] meu boleto"]
+            assert said[2]["data"]["media"] == {
+                "type": "image",
+                "id": "1003383421387256",
+                "mime_type": "image/jpeg",
+            }
+
+            # the agent answers; a Graph API 429 then a 503 are retried, and order holds
+            phone.script = [
+                (
+                    429,
+                    {"error": {"message": "(#130429) Rate limit hit", "code": 130429}},
+                    {"Retry-After": "1"},
+                ),
+                (503, {"error": {"message": "Service temporarily unavailable", "code": 2}}, {}),
+            ]
+            for n, text in enumerate(["Olá, sou a Ana.", "Vou ver o seu boleto.", "Pronto!"]):
+                sent = await http.post(
+                    f"/api/agent/conversations/{conversation}/messages",
+                    json={"text": text, "message_id": f"ana-{n}"},
+                    headers=omni.agent("Ana"),
+                )
+                assert sent.status_code == 200, sent.text
+            shown = await wait_for(phone, 7)
+            agent_part = [t for t in shown[3:] if "Ana" in t or "boleto" in t or t == "Pronto!"]
+            assert agent_part[-3:] == ["Olá, sou a Ana.", "Vou ver o seu boleto.", "Pronto!"]
+            assert shown.count("Vou ver o seu boleto.") == 1 and shown.count("Olá, sou a Ana.") == 1
+            assert phone.violations == []
+
+            # statuses: delivered and read, recorded per message, visible to the agent (once the
+            # worker recorded what it sent: a status of a send not yet recorded is not ours)
+            async def deliveries() -> list[dict] | None:
+                got = await http.get(
+                    f"/api/agent/conversations/{conversation}/deliveries", headers=omni.agent("Ana")
+                )
+                rows = got.json()
+                return rows if len(rows) >= len(phone.sends()) else None
+
+            await eventually(deliveries, "the sends recorded")
+            ana_wamid = next(
+                f"wamid.out{i + 1}"
+                for i, body in enumerate(phone.sends())
+                if body.get("text", {}).get("body") == "Olá, sou a Ana."
+            )
+            statuses = p.whatsapp(
+                statuses=[
+                    p.wa_status(ana_wamid, "delivered"),
+                    p.wa_status(ana_wamid, "read"),
+                    p.wa_status(ana_wamid, "delivered"),
+                ]
+            )
+            assert (await post_whatsapp(http, statuses)).json() == {"messages": 0, "statuses": 3}
+            recorded = await eventually(deliveries, "the statuses")
+            assert [d["status"] for d in recorded].count("read") == 1
+            assert all(d["status"] in ("sent", "delivered", "read") for d in recorded)
+
+            # a permanent refusal is told to the agent, and the next message still goes out
+            phone.refuse = lambda body: "PROIBIDO" in json.dumps(body)
+            for n, text in enumerate(["texto PROIBIDO", "Algo mais?"]):
+                await http.post(
+                    f"/api/agent/conversations/{conversation}/messages",
+                    json={"text": text, "message_id": f"ana-p{n}"},
+                    headers=omni.agent("Ana"),
+                )
+            await wait_for(phone, 8)
+            assert texts(phone)[-1] == "Algo mais?"
+
+            async def failures() -> list[dict] | None:
+                rows = await agent_transcript(http, conversation, omni.agent("Ana"))
+                return [m for m in rows if m["kind"] == "delivery_failure"] or None
+
+            [failure] = await eventually(failures, "the refusal told to the agent")
+            assert failure["from"] == "system"
+            assert failure["text"].startswith(
+                "Mensagem não entregue ao cliente no WhatsApp: HTTP 400"
+            )
+
+            # 25 hours later the window is closed: nothing free-form goes out, the agent is told
+            await time_env.sleep(timedelta(hours=25))
+            before = len(phone.sends())
+            await http.post(
+                f"/api/agent/conversations/{conversation}/messages",
+                json={"text": "Ainda está aí?", "message_id": "ana-late"},
+                headers=omni.agent("Ana"),
+            )
+
+            async def notices(count: int) -> list[str] | None:
+                rows = await agent_transcript(http, conversation, omni.agent("Ana"))
+                found = [m["text"] for m in rows if m["kind"] == "delivery_failure"]
+                return found if len(found) >= count else None
+
+            closed = await eventually(lambda: notices(2), "the window-closed notice")
+            assert closed[-1].startswith("Janela de 24 horas do WhatsApp fechada")
+            assert len(phone.sends()) == before
+
+            # with an approved template configured, the customer gets it (once per silence)
+            await http.put(
+                "/api/bots/loja/channels/whatsapp",
+                json={
+                    "phone_number_id": phone.phone_number_id,
+                    "template_name": "retomar_atendimento",
+                },
+                headers=admin_headers(),
+            )
+            for n in range(2):
+                await http.post(
+                    f"/api/agent/conversations/{conversation}/messages",
+                    json={"text": f"Olá de novo {n}", "message_id": f"ana-t{n}"},
+                    headers=omni.agent("Ana"),
+                )
+            found = await eventually(lambda: notices(4), "the template notices")
+            assert [t for t in texts(phone) if t.startswith("template:")] == [
+                "template:retomar_atendimento"
+            ]
+            assert found[-1].startswith(
+                "Janela de 24 horas do WhatsApp fechada: a mensagem não foi entregue; enviamos"
+            )
+            assert phone.violations == []

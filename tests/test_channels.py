@@ -1,0 +1,213 @@
+"""The channels' pure parts: payload parsing, rendering within the platforms' limits, signatures,
+the 24-hour window (no Temporal, no HTTP)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from channels import signatures, telegram, whatsapp
+from channels.model import Outgoing, chunks
+from channels.window import window_open
+from tests import channel_payloads as p
+from tests.channel_standin import telegram_problem, whatsapp_problem
+
+WA = whatsapp.WhatsApp()
+TG = telegram.Telegram()
+
+
+def test_whatsapp_text_names_the_contact_and_acks_by_wamid() -> None:
+    inbound, statuses = WA.parse(p.whatsapp([p.wa_text("wamid.A1", "oi")]))
+    assert statuses == []
+    [message] = inbound
+    assert (message.platform_id, message.sender, message.text, message.name) == (
+        "wamid.A1",
+        p.CUSTOMER,
+        "oi",
+        "Maria Souza",
+    )
+    assert message.data == {"ack": {"message_id": "wamid.A1"}}
+
+
+@pytest.mark.parametrize(
+    ("payload", "text", "extra"),
+    [
+        (p.wa_button_reply("wamid.B", "2", "Sair"), "2", {"chosen": "Sair"}),
+        (
+            p.wa_list_reply("wamid.L", "1", "Falar com um especial…"),
+            "1",
+            {"chosen": "Falar com um especial…"},
+        ),
+        (
+            p.wa_image("wamid.I", "meu boleto"),
+            "[imagem] meu boleto",
+            {"media": {"type": "image", "id": "1003383421387256", "mime_type": "image/jpeg"}},
+        ),
+        (p.wa_image("wamid.J", None), "[imagem]", None),
+        (
+            p.wa_document("wamid.D"),
+            "[documento]",
+            {
+                "media": {
+                    "type": "document",
+                    "id": "1073860347848530",
+                    "mime_type": "application/pdf",
+                    "filename": "boleto.pdf",
+                }
+            },
+        ),
+    ],
+)
+def test_whatsapp_replies_and_media(payload, text, extra) -> None:  # type: ignore[no-untyped-def]
+    [message], _ = WA.parse(p.whatsapp([payload]))
+    assert message.text == text
+    if extra is not None:
+        assert {k: v for k, v in message.data.items() if k != "ack"} == extra
+
+
+def test_whatsapp_statuses_and_unknown_kinds() -> None:
+    error = {"code": 131047, "title": "Re-engagement message"}
+    payload = p.whatsapp(
+        statuses=[p.wa_status("wamid.out1", "read"), p.wa_status("wamid.out2", "failed", error)]
+    )
+    inbound, statuses = WA.parse(payload)
+    assert inbound == []
+    assert [(s.platform_id, s.status, s.error) for s in statuses] == [
+        ("wamid.out1", "read", None),
+        ("wamid.out2", "failed", "131047: Re-engagement message"),
+    ]
+    sticker = {
+        "from": p.CUSTOMER,
+        "id": "wamid.S",
+        "timestamp": "1",
+        "type": "sticker",
+        "sticker": {"id": "9"},
+    }
+    assert WA.parse(p.whatsapp([sticker])) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("options", "kind"),
+    [
+        (["Sim", "Não"], "button"),
+        (["Um", "Dois", "Três"], "button"),
+        (["Falar com um especialista", "Sair"], "list"),  # a title over 20 characters
+        ([f"Opção {n}" for n in range(1, 5)], "list"),
+        ([f"Opção {n}" for n in range(1, 11)], "list"),
+        ([f"Opção {n}" for n in range(1, 12)], "text"),  # over 10 rows: numbered text
+    ],
+)
+def test_whatsapp_menus_fit_the_limits(options: list[str], kind: str) -> None:
+    requests = WA.render(p.CUSTOMER, Outgoing("menu", "Como posso ajudar?", options))
+    for request in requests:
+        assert whatsapp_problem(request.body) is None, request.body
+    last = requests[-1].body
+    if kind == "text":
+        assert last["type"] == "text"
+        assert last["text"]["body"].splitlines()[-1] == "11. Opção 11"
+    else:
+        assert last["interactive"]["type"] == kind
+        ids = (
+            [b["reply"]["id"] for b in last["interactive"]["action"]["buttons"]]
+            if kind == "button"
+            else [r["id"] for r in last["interactive"]["action"]["sections"][0]["rows"]]
+        )
+        assert ids == [str(n) for n in range(1, len(options) + 1)]
+
+
+def test_menus_drop_the_numbered_lines_the_transcript_adds() -> None:
+    text = "Como posso ajudar?\n1. Sim\n2. Não"
+    [request] = WA.render(p.CUSTOMER, Outgoing("menu", text, ["Sim", "Não"]))
+    assert request.body["interactive"]["body"]["text"] == "Como posso ajudar?"
+    many = [f"Opção {n}" for n in range(1, 12)]
+    listed = "\n".join(f"{n}. {label}" for n, label in enumerate(many, 1))
+    [plain] = WA.render(p.CUSTOMER, Outgoing("menu", f"Escolha:\n{listed}", many))
+    assert plain.body["text"]["body"] == f"Escolha:\n{listed}"
+    [tg] = TG.render("1", Outgoing("menu", text, ["Sim", "Não"]))
+    assert tg.body["text"] == "Como posso ajudar?"
+
+
+def test_long_texts_are_cut_within_4096_characters() -> None:
+    text = ("palavra " * 1500).strip()
+    requests = WA.render(p.CUSTOMER, Outgoing("text", text))
+    assert len(requests) == 3
+    assert all(whatsapp_problem(r.body) is None for r in requests)
+    assert " ".join(r.body["text"]["body"] for r in requests) == text
+    long_menu = WA.render(p.CUSTOMER, Outgoing("menu", "x" * 2000, ["Sim", "Não"]))
+    assert [r.body["type"] for r in long_menu] == ["text", "interactive"]
+    assert chunks("") == [""] and chunks("abc", 2) == ["ab", "c"]
+
+
+def test_cards_read_as_text() -> None:
+    cards = [
+        {
+            "title": "Promoção",
+            "text": "10% off",
+            "buttons": [{"label": "Ver", "url": "https://x.example/p"}],
+        }
+    ]
+    [request] = WA.render(p.CUSTOMER, Outgoing("card", "Promoção", data={"cards": cards}))
+    assert request.body["text"]["body"] == "Promoção\n10% off\nVer: https://x.example/p"
+
+
+def test_telegram_text_menu_callback_and_ack() -> None:
+    [message], _ = TG.parse(p.telegram_text(1, 1365, 1111111, "/start"))
+    assert (message.sender, message.text, message.name, message.platform_id) == (
+        "1111111",
+        "/start",
+        "João Silva",
+        "1111111:1365",
+    )
+    assert TG.ack("1111111", message.data["ack"])[0].body == {
+        "chat_id": 1111111,
+        "action": "typing",
+    }
+    [request] = TG.render(
+        "1111111", Outgoing("menu", "Como posso ajudar?", ["Segunda via", "Sair"])
+    )
+    assert telegram_problem("sendMessage", request.body) is None
+    keyboard = request.body["reply_markup"]["inline_keyboard"]
+    assert keyboard == [
+        [{"text": "Segunda via", "callback_data": "1"}],
+        [{"text": "Sair", "callback_data": "2"}],
+    ]
+    [pressed], _ = TG.parse(p.telegram_callback(2, 1111111, "4382bfdwdsb323b2d9", "2", keyboard))
+    assert (pressed.text, pressed.data["chosen"]) == ("2", "Sair")
+    ack = TG.ack("1111111", pressed.data["ack"])
+    assert [(r.method, r.body) for r in ack] == [
+        ("answerCallbackQuery", {"callback_query_id": "4382bfdwdsb323b2d9"})
+    ]
+
+
+def test_signatures() -> None:
+    body = b'{"object":"whatsapp_business_account"}'
+    good = signatures.whatsapp_signature("app-secret", body)
+    assert signatures.whatsapp_signature_ok("app-secret", body, good)
+    assert not signatures.whatsapp_signature_ok("other", body, good)
+    assert not signatures.whatsapp_signature_ok("app-secret", body + b" ", good)
+    assert not signatures.whatsapp_signature_ok("app-secret", body, None)
+    assert not signatures.whatsapp_signature_ok("app-secret", body, good.removeprefix("sha256="))
+    assert signatures.telegram_secret_ok("s3cret-token", "s3cret-token")
+    assert not signatures.telegram_secret_ok("s3cret-token", "other")
+    assert not signatures.telegram_secret_ok("", "")
+    assert (
+        signatures.verify_handshake("vt-12345678", "subscribe", "vt-12345678", "1158201444")
+        == "1158201444"
+    )
+    assert signatures.verify_handshake("vt-12345678", "subscribe", "wrong", "1") is None
+    assert signatures.verify_handshake("vt-12345678", "unsubscribe", "vt-12345678", "1") is None
+
+
+@pytest.mark.parametrize(
+    ("silence", "open_"),
+    [
+        (None, False),
+        (timedelta(0), True),
+        (timedelta(hours=23, minutes=59), True),
+        (timedelta(hours=24), False),
+    ],
+)
+def test_the_24_hour_window(silence: timedelta | None, open_: bool) -> None:
+    at = datetime(2026, 11, 29, 12, tzinfo=UTC)
+    assert window_open(None if silence is None else at - silence, at) is open_
