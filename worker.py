@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import PollerBehaviorAutoscaling, Worker, WorkerTuner
 
 from activities.conversation_log import ConversationLog
+from activities.desk import DeskActivities
 from activities.http_call import HttpCalls
 from activities.omni_queue import OmniActivities
 from activities.webhooks import WebhookSender
@@ -82,7 +83,13 @@ def build_worker(
         task_queue=task_queue,
         workflows=[ConversationWorkflow],
         workflow_runner=workflow_runner(),
-        activities=[log_activities.record, http_calls.call_http, *omni.all(), webhooks.deliver],
+        activities=[
+            log_activities.record,
+            http_calls.call_http,
+            *omni.all(),
+            DeskActivities(engine).record_labels,
+            webhooks.deliver,
+        ],
         activity_executor=executor,
         workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
         activity_task_poller_behavior=PollerBehaviorAutoscaling(),

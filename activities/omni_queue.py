@@ -257,4 +257,6 @@ def snapshot_of(service: ServicePublic) -> ServiceSnapshot:
         notification_interval_seconds=notes.interval_seconds or 0,
         notification_cards=[card.model_dump(mode="json") for card in notes.cards],
         webhook=service.webhook.enabled,
+        wrapup_required=service.wrapup.required,
+        wrapup_codes=list(service.wrapup.codes),
     )

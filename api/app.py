@@ -56,6 +56,8 @@ def create_app(
         channel,
         channel_access,
         codec,
+        desk,
+        desk_admin,
         metrics,
         omni,
         pages,
@@ -70,6 +72,8 @@ def create_app(
         omni.router,
         agent.router,
         supervisor.router,
+        desk.router,
+        desk_admin.router,
     ):
         app.include_router(router, prefix="/api")
     codec.install(app, settings)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from omni.desk import WrapUpSettings
 from omni.keys import webhook_secret_bytes
 
 MAX_SECONDS = 7 * 24 * 3600
@@ -173,6 +174,7 @@ class ServiceCreate(Model):
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     hidden: Flag = False
     queue_notifications: QueueNotifications = Field(default_factory=QueueNotifications)
+    wrapup: WrapUpSettings = Field(default_factory=WrapUpSettings)
 
 
 class ServiceUpdate(Model):
@@ -193,6 +195,7 @@ class ServiceUpdate(Model):
     webhook: WebhookSettings | None = None
     hidden: Flag | None = None
     queue_notifications: QueueNotifications | None = None
+    wrapup: WrapUpSettings | None = None
 
     @field_validator(
         "name",
@@ -205,6 +208,7 @@ class ServiceUpdate(Model):
         "webhook",
         "hidden",
         "queue_notifications",
+        "wrapup",
     )
     @classmethod
     def _not_null(cls, value: object) -> object:
@@ -228,6 +232,7 @@ class ServicePublic(BaseModel):
     webhook: WebhookPublic
     hidden: bool
     queue_notifications: QueueNotifications
+    wrapup: WrapUpSettings = Field(default_factory=WrapUpSettings)
     created_at: datetime
     updated_at: datetime
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from encryption.codec import KeyRing, decrypt_text, encrypt_text
 from omni import keys
+from omni.desk import WrapUpSettings
 from omni.errors import Conflict, InvalidReference, NotFound
 from omni.models import (
     OPEN_QUEUE_STATUSES,
@@ -110,6 +111,7 @@ def select_services(
             ),
             hidden=row.hidden,
             queue_notifications=QueueNotifications.model_validate(row.queue_notifications),
+            wrapup=WrapUpSettings.model_validate(row.wrapup or {}),
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -180,6 +182,7 @@ def create_service(engine: Engine, body: ServiceCreate, ring: KeyRing) -> Servic
                     webhook_url=body.webhook.url,
                     webhook_secret=_sealed(ring, secret),
                     queue_notifications=body.queue_notifications.model_dump(mode="json"),
+                    wrapup=body.wrapup.model_dump(mode="json"),
                     created_at=created_at,
                     updated_at=created_at,
                 )
@@ -277,6 +280,8 @@ def update_service(
                 )
             if body.queue_notifications is not None:
                 values["queue_notifications"] = body.queue_notifications.model_dump(mode="json")
+            if body.wrapup is not None:
+                values["wrapup"] = body.wrapup.model_dump(mode="json")
             if body.transfer_group is not None:
                 if name in body.transfer_group:
                     raise InvalidReference("transfer_group", "a service may not list itself")

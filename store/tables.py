@@ -84,6 +84,7 @@ services = sa.Table(
     sa.Column("webhook_url", sa.Text),
     sa.Column("webhook_secret", sa.Text),
     sa.Column("queue_notifications", sa.JSON, nullable=False),
+    sa.Column("wrapup", sa.JSON),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
@@ -200,4 +201,28 @@ channel_credentials = sa.Table(
     sa.Column("token_prefix", sa.String(16), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("revoked_at", UtcDateTime()),
+)
+
+quick_replies = sa.Table(
+    "quick_replies",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("shortcut", sa.String(41), nullable=False, index=True),
+    sa.Column("title", sa.String(100), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("service_id", sa.String(40), sa.ForeignKey("services.id", ondelete="CASCADE")),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+conversation_labels = sa.Table(
+    "conversation_labels",
+    metadata,
+    sa.Column("conversation_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("value", sa.String(60), primary_key=True),
+    sa.Column("service", sa.String(100)),
+    sa.Column("agent", sa.String(100)),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_conversation_labels_value", "kind", "value"),
 )

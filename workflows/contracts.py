@@ -146,6 +146,9 @@ class ServiceSnapshot(BaseModel):
     notification_cards: list[dict[str, Any]] = Field(default_factory=list)
     webhook: bool = False
     """The service has an external webhook: events of its handoffs are sent to it."""
+    wrapup_required: bool = False
+    """An agent finishes only with a wrap-up code of `wrapup_codes` (omni/desk.py)."""
+    wrapup_codes: list[str] = Field(default_factory=list)
 
     @property
     def card_interval_seconds(self) -> int:
@@ -170,6 +173,8 @@ class Handoff(BaseModel):
     voicemail_until: datetime | None = None
     """Set while the customer may leave a voicemail ("Caixa Postal")."""
     voicemail_texts: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    """Free tags agents put on the conversation during this handoff (workflows/desk.py)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -224,6 +229,8 @@ class TransferUpdate(BaseModel):
 class FinishRequest(BaseModel):
     agent_id: str
     return_to_bot: bool = True
+    wrapup_code: str | None = None
+    tags: list[str] = Field(default_factory=list)
 
 
 ConversationState.model_rebuild()

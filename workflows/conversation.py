@@ -25,6 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.http_call import HttpCall, HttpCalls
+    from omni.desk import NOTE_KIND
     from workflows import interpreter, timers
     from workflows.contracts import (
         MAX_MESSAGE_ID_LENGTH,
@@ -40,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.refusals import Refusal, refuse
     from workflows.timers import Timer, TimerKind
 
+from workflows.desk import DeskActions
 from workflows.humano import HumanoBlock
 from workflows.message_log import MessageLog
 from workflows.webhook_events import WebhookEvents
@@ -57,7 +59,7 @@ HTTP_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=
 
 
 @workflow.defn
-class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
+class ConversationWorkflow(HumanoBlock, DeskActions, MessageLog, WebhookEvents):
     @workflow.init
     def __init__(self, input: ConversationInput) -> None:
         self._input = input
@@ -324,7 +326,7 @@ class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
         return TurnReply(
             conversation_id=self._input.conversation_id,
             status=self.conv.status,
-            replies=[m for m in turn if m.sender != "customer"],
+            replies=[m for m in turn if m.sender != "customer" and m.kind != NOTE_KIND],
             bot_version=self._input.bot_version,
             started=since == 0,
             customer=customer[0] if customer else None,

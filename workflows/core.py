@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
         ConversationInput,
         ConversationState,
+        FinishRequest,
         Handoff,
         Message,
         Sender,
@@ -78,4 +79,12 @@ class ConversationCore(Protocol):
 
     def _moved_on(self) -> None:
         """The conversation changed: the main loop recomputes its timers."""
+        ...
+
+    def _check_wrapup(self, handoff: Handoff, request: FinishRequest) -> None:
+        """Refuse a finish without the wrap-up code its service requires (workflows/desk.py)."""
+        ...
+
+    async def _wrap_up(self, handoff: Handoff, request: FinishRequest) -> dict[str, Any]:
+        """Record a finish's wrap-up code and tags; the `finished` event's extra data."""
         ...
