@@ -51,6 +51,7 @@ function open(service = null) {
     extension: null, agent_screen: true, transfer_group: [], hidden: false,
     webhook: { enabled: false, url: null, has_secret: false },
     queue_notifications: { enabled: false, interval_seconds: 60, cards: [] },
+    wrapup: { required: false, codes: [] },
   };
   form.name.value = s.name;
   form.service_level_percent.value = s.service_level_percent;
@@ -60,6 +61,8 @@ function open(service = null) {
   form.extension.value = s.extension || "";
   form.agent_screen.checked = s.agent_screen;
   form.hidden.checked = s.hidden;
+  form.wrapup_required.checked = s.wrapup?.required || false;
+  form.wrapup_codes.value = (s.wrapup?.codes || []).join("\n");
   form.group_enabled.checked = s.transfer_group.length > 0;
   renderTransferOptions(s);
   form.webhook_enabled.checked = s.webhook.enabled;
@@ -175,6 +178,10 @@ function payload() {
     agent_screen: form.agent_screen.checked,
     transfer_group: form.group_enabled.checked ? $$("[name=transfer_target]:checked", form).map((i) => i.value) : [],
     hidden: form.hidden.checked,
+    wrapup: {
+      required: form.wrapup_required.checked,
+      codes: form.wrapup_codes.value.split("\n").map((c) => c.trim()).filter(Boolean),
+    },
     webhook: { enabled: form.webhook_enabled.checked, url: form.webhook_url.value.trim() || null },
     queue_notifications: { enabled: form.notify_enabled.checked, interval_seconds: number("interval_seconds"), cards: [] },
   };
