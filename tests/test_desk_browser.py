@@ -93,8 +93,11 @@ async def customer_into_queue(base: str, connector: str, contact: str) -> None:
         assert said.json()["status"] == "waiting"
 
 
-async def test_an_agent_uses_a_quick_reply_a_note_and_a_wrapup_code(  # noqa: F811
-    time_env, settings, engine, browser
+async def test_an_agent_uses_a_quick_reply_a_note_and_a_wrapup_code(
+    time_env,
+    settings,
+    engine,
+    browser,  # noqa: F811 (the fixture of tests/test_browser.py)
 ):
     expect = playwright_api.expect
     expect.set_options(timeout=TIMEOUT_MS)
