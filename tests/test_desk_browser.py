@@ -193,6 +193,26 @@ async def test_every_page_passes_axe(time_env, settings, engine, browser):  # no
         await page.goto("/omni/servicos")
         await page.get_by_role("button", name="Novo Serviço").click()  # the dialog's form
         found += await serious_violations(page)
+        await page.get_by_label("Ramal", exact=True).fill("12")  # a field's error, linked
+        await page.locator("#service-form").get_by_label("Nome", exact=True).fill("Vendas")
+        await page.locator("#service-form").get_by_role("button", name="Salvar").click()
+        extension = page.get_by_label("Ramal", exact=True)
+        await playwright_api.expect(extension).to_have_attribute("aria-invalid", "true")
+        await playwright_api.expect(extension).to_have_accessible_description(
+            re.compile("Ramal deve ter 3 dígitos.")
+        )
+        found += await serious_violations(page)
+        await page.keyboard.press("Escape")
+        row = page.locator("#services tr[data-service='Suporte']")
+        await playwright_api.expect(row.get_by_role("button", name="Editar Suporte")).to_be_visible()
+
+        # the web chat says who sent each message to assistive technology
+        await page.goto("/chat/loja")
+        await page.get_by_label("Mensagem", exact=True).fill("oi")
+        await page.get_by_label("Mensagem", exact=True).press("Enter")
+        await playwright_api.expect(page.locator(".msg.bot")).to_have_text("Qual o seu CPF?")
+        snapshot = await page.locator("#log").aria_snapshot()
+        assert "Você disse: oi" in snapshot and "Bot: Qual o seu CPF?" in snapshot, snapshot
         await context.close()
     assert found == []
     assert console.errors == []

@@ -21,11 +21,14 @@ async function load() {
       h("td", {},
         h("button", {
           type: "button", class: "small copy-key", disabled: !key,
-          title: key ? "Copia a chave para a área de transferência" : "A chave só pode ser copiada logo após ser gerada",
+          "aria-label": `Copiar API Key de ${i.bot}`,
+          "aria-describedby": key ? null : `copy-why-${i.id}`,
           onclick: () => copy(key),
         }, "Copiar API Key"), " ",
-        h("button", { type: "button", class: "small", onclick: () => rotate(i) }, "Gerar nova chave"), " ",
-        h("button", { type: "button", class: "small danger", onclick: () => revoke(i) }, "Revogar")));
+        h("button", { type: "button", class: "small", onclick: () => rotate(i), "aria-label": `Gerar nova chave de ${i.bot}` }, "Gerar nova chave"), " ",
+        h("button", { type: "button", class: "small danger", onclick: () => revoke(i), "aria-label": `Revogar ${i.bot}` }, "Revogar"),
+        // the reason a disabled button is disabled is visible text, not a tooltip
+        key ? null : h("p", { class: "help", id: `copy-why-${i.id}` }, "A chave só pode ser copiada logo após ser gerada.")));
   }));
 }
 
