@@ -204,7 +204,8 @@ async def test_every_page_passes_axe(time_env, settings, engine, browser):  # no
         found += await serious_violations(page)
         await page.keyboard.press("Escape")
         row = page.locator("#services tr[data-service='Suporte']")
-        await playwright_api.expect(row.get_by_role("button", name="Editar Suporte")).to_be_visible()
+        edit = row.get_by_role("button", name="Editar Suporte")
+        await playwright_api.expect(edit).to_be_visible()
 
         # the web chat says who sent each message to assistive technology
         await page.goto("/chat/loja")
