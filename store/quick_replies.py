@@ -18,7 +18,9 @@ def _select() -> sa.Select[Any]:
     return (
         sa.select(quick_replies, services.c.name.label("service_name"))
         .outerjoin(services, services.c.id == quick_replies.c.service_id)
-        .order_by(quick_replies.c.shortcut, services.c.name)
+        .order_by(  # the global one first, on both databases (NULLs sort differently)
+            quick_replies.c.shortcut, quick_replies.c.service_id.is_not(None), services.c.name
+        )
     )
 
 
