@@ -129,6 +129,7 @@ function setQueue(items) {
 function renderQueue() {
   const services = [...new Set([...(state.me?.services || []), ...state.queue.map((q) => q.service)])];
   $("#next").disabled = !state.queue.length;
+  $("#next-why").textContent = state.queue.length ? "" : "Atender próximo fica desabilitado enquanto ninguém aguarda nas suas filas.";
   $("#queues").replaceChildren(...services.map((service) => {
     const items = state.queue.filter((q) => q.service === service);
     const oldest = items.length ? Math.max(...items.map((q) => q.waiting_seconds)) : null;

@@ -97,8 +97,15 @@ function syncToggles() {
   $("#webhook-fields").classList.toggle("hidden", !form.webhook_enabled.checked);
   $("#notify-fields").classList.toggle("hidden", !form.notify_enabled.checked);
   if (form.notify_enabled.checked && !$$(".card-editor", $("#cards")).length) addCard();
-  $("#add-card").disabled = $$(".card-editor", $("#cards")).length >= MAX_CARDS;
+  syncAddCard();
   renumberCards();
+}
+
+/** "Adicionar cartão" is disabled at the limit, and says why in visible text. */
+function syncAddCard() {
+  const full = $$(".card-editor", $("#cards")).length >= MAX_CARDS;
+  $("#add-card").disabled = full;
+  $("#add-card-why").textContent = full ? `Limite de ${MAX_CARDS} cartões atingido.` : "";
 }
 
 function addCard(card = { title: "", text: "", image_url: null, buttons: [] }) {
@@ -112,11 +119,12 @@ function addCard(card = { title: "", text: "", image_url: null, buttons: [] }) {
     h("div", { class: "field", dataset: { role: "image_url" } },
       h("label", {}, "URL da imagem (opcional)"), h("input", { name: "card_image", type: "url", value: card.image_url || "" })),
     h("div", { class: "card-buttons", dataset: { role: "buttons" } }),
-    h("button", { type: "button", class: "small add-button", onclick: () => { addButton(editor); } }, "Adicionar botão"));
+    h("button", { type: "button", class: "small add-button", onclick: () => { addButton(editor); } }, "Adicionar botão"),
+    h("span", { class: "help add-button-why" }));
   $("#cards").append(editor);
   for (const button of card.buttons || []) addButton(editor, button);
   syncLabels(editor);
-  if (form.isConnected) { $("#add-card").disabled = $$(".card-editor", $("#cards")).length >= MAX_CARDS; renumberCards(); }
+  if (form.isConnected) { syncAddCard(); renumberCards(); }
   return editor;
 }
 
@@ -163,7 +171,9 @@ function syncLabels(editor) {
     }
     $('[data-role="label"]', row).dataset.field = `${base}.buttons.${j}.label`;
   });
-  $(".add-button", editor).disabled = rows.length >= MAX_BUTTONS;
+  const full = rows.length >= MAX_BUTTONS;
+  $(".add-button", editor).disabled = full; // and why, in visible text
+  $(".add-button-why", editor).textContent = full ? `Limite de ${MAX_BUTTONS} botões por cartão atingido.` : "";
 }
 
 function payload() {
