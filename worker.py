@@ -15,6 +15,7 @@ from temporalio.worker import PollerBehaviorAutoscaling, Worker, WorkerTuner
 from activities.care import CareActivities
 from activities.channel_send import ChannelEndpoints, ChannelSender
 from activities.conversation_log import ConversationLog
+from activities.desk import DeskActivities
 from activities.http_call import HttpCalls
 from activities.omni_queue import OmniActivities
 from activities.webhooks import WebhookSender
@@ -92,6 +93,7 @@ def build_worker(
             http_calls.call_http,
             *omni.all(),
             *care.all(),
+            DeskActivities(engine).record_labels,
             webhooks.deliver,
             channels.send,
         ],

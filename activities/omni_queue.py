@@ -259,4 +259,6 @@ def snapshot_of(service: ServicePublic) -> ServiceSnapshot:
         notification_cards=[card.model_dump(mode="json") for card in notes.cards],
         webhook=service.webhook.enabled,
         care=service.care,
+        wrapup_required=service.wrapup.required,
+        wrapup_codes=list(service.wrapup.codes),
     )

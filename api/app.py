@@ -59,6 +59,8 @@ def create_app(
         channel_connectors,
         channel_webhooks,
         codec,
+        desk,
+        desk_admin,
         metrics,
         omni,
         pages,
@@ -77,6 +79,8 @@ def create_app(
         agent.router,
         supervisor.router,
         care.router,
+        desk.router,
+        desk_admin.router,
     ):
         app.include_router(router, prefix="/api")
     codec.install(app, settings)

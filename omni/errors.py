@@ -39,6 +39,8 @@ class OmniCode(StrEnum):
     """Another agent has this name."""
     AGENT_BUSY = "agent_busy"
     """Delete refused: the agent has conversations in service."""
+    DUPLICATE_QUICK_REPLY = "duplicate_quick_reply"
+    """Another quick reply of the same service (or another global one) has this shortcut."""
 
 
 class OmniError(Exception):

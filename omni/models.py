@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from omni.desk import WrapUpSettings
 from omni.keys import webhook_secret_bytes
 from omni.service_care import ServiceCare
 
@@ -175,6 +176,7 @@ class ServiceCreate(Model):
     hidden: Flag = False
     queue_notifications: QueueNotifications = Field(default_factory=QueueNotifications)
     care: ServiceCare = Field(default_factory=ServiceCare)
+    wrapup: WrapUpSettings = Field(default_factory=WrapUpSettings)
 
 
 class ServiceUpdate(Model):
@@ -196,6 +198,7 @@ class ServiceUpdate(Model):
     hidden: Flag | None = None
     queue_notifications: QueueNotifications | None = None
     care: ServiceCare | None = None
+    wrapup: WrapUpSettings | None = None
 
     @field_validator(
         "name",
@@ -209,6 +212,7 @@ class ServiceUpdate(Model):
         "hidden",
         "queue_notifications",
         "care",
+        "wrapup",
     )
     @classmethod
     def _not_null(cls, value: object) -> object:
@@ -233,6 +237,7 @@ class ServicePublic(BaseModel):
     hidden: bool
     queue_notifications: QueueNotifications
     care: ServiceCare = Field(default_factory=ServiceCare)
+    wrapup: WrapUpSettings = Field(default_factory=WrapUpSettings)
     created_at: datetime
     updated_at: datetime
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
+from omni.desk import NOTE_KIND
 from store import notify
 from store.tables import conversations, messages
 
@@ -280,7 +281,8 @@ def latest_conversation(engine: Engine, bot: str, contact_id: str) -> Conversati
 def messages_after(
     engine: Engine, conversation_id: str, after: int = 0, limit: int = 500
 ) -> list[MessageRow]:
-    """The transcript after ``seq`` ``after``, in order."""
+    """The transcript after ``seq`` ``after``, in order (agents' notes included: readers the
+    customer sees drop them with ``customer_facing``)."""
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(messages)
@@ -289,6 +291,11 @@ def messages_after(
             .limit(limit)
         )
         return [_message(row) for row in rows]
+
+
+def customer_facing(rows: list[MessageRow]) -> list[MessageRow]:
+    """The entries the customer may see: everything but agents' internal notes."""
+    return [row for row in rows if row.kind != NOTE_KIND]
 
 
 def answer_of(
@@ -321,5 +328,6 @@ def answer_of(
         for row in following:
             if row.sender == "customer":
                 break
-            replies.append(_message(row))
+            if row.kind != NOTE_KIND:
+                replies.append(_message(row))
         return _conversation(conversation), replies

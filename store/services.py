@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from encryption.codec import KeyRing, decrypt_text, encrypt_text
 from omni import keys
+from omni.desk import WrapUpSettings
 from omni.errors import Conflict, InvalidReference, NotFound
 from omni.models import (
     OPEN_QUEUE_STATUSES,
@@ -112,6 +113,7 @@ def select_services(
             hidden=row.hidden,
             queue_notifications=QueueNotifications.model_validate(row.queue_notifications),
             care=ServiceCare.model_validate(row.care or {}),
+            wrapup=WrapUpSettings.model_validate(row.wrapup or {}),
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -183,6 +185,7 @@ def create_service(engine: Engine, body: ServiceCreate, ring: KeyRing) -> Servic
                     webhook_secret=_sealed(ring, secret),
                     queue_notifications=body.queue_notifications.model_dump(mode="json"),
                     care=body.care.model_dump(mode="json"),
+                    wrapup=body.wrapup.model_dump(mode="json"),
                     created_at=created_at,
                     updated_at=created_at,
                 )
@@ -282,6 +285,8 @@ def update_service(
                 values["queue_notifications"] = body.queue_notifications.model_dump(mode="json")
             if body.care is not None:
                 values["care"] = body.care.model_dump(mode="json")
+            if body.wrapup is not None:
+                values["wrapup"] = body.wrapup.model_dump(mode="json")
             if body.transfer_group is not None:
                 if name in body.transfer_group:
                     raise InvalidReference("transfer_group", "a service may not list itself")

@@ -85,6 +85,7 @@ services = sa.Table(
     sa.Column("webhook_secret", sa.Text),
     sa.Column("queue_notifications", sa.JSON, nullable=False),
     sa.Column("care", sa.JSON),
+    sa.Column("wrapup", sa.JSON),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
@@ -261,4 +262,28 @@ channel_deliveries = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("error", sa.Text),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+quick_replies = sa.Table(
+    "quick_replies",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("shortcut", sa.String(41), nullable=False, index=True),
+    sa.Column("title", sa.String(100), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("service_id", sa.String(40), sa.ForeignKey("services.id", ondelete="CASCADE")),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+conversation_labels = sa.Table(
+    "conversation_labels",
+    metadata,
+    sa.Column("conversation_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("value", sa.String(60), primary_key=True),
+    sa.Column("service", sa.String(100)),
+    sa.Column("agent", sa.String(100)),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_conversation_labels_value", "kind", "value"),
 )

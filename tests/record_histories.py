@@ -509,6 +509,30 @@ async def whatsapp_handoff(rec: Recorder) -> str:
     return workflow_id
 
 
+async def desk(rec: Recorder) -> str:
+    """The agent's desk: a note, tags, a finish with tags back to the bot (patch desk-wrapup)."""
+    contact = "mesa-1"
+    conversation = await into_queue(rec, contact, "1", "Vou te transferir para um especialista.")
+    await rec.agent("Ana", conversation, "pickup")
+    await rec.agent("Ana", conversation, "notes", text="cliente VIP")
+    await rec.call(
+        "PUT",
+        f"/api/agent/conversations/{conversation}/tags",
+        rec.agents["Ana"],
+        json={"tags": ["vip"]},
+    )
+    await rec.agent("Ana", conversation, "messages", text="Olá!")
+    await rec.agent("Ana", conversation, "finish", return_to_bot=True, tags=["boleto"])
+    turn = await rec.post("casa", say(contact, f"{contact}-3", "4"))
+    if turn["replies"][-1]["text"] != "Até logo!" or any(
+        r["kind"] == "note" for r in turn["replies"]
+    ):
+        raise RuntimeError(f"back to the bot: {turn}")
+    workflow_id = wid("casa", contact)
+    await rec.ended(workflow_id)
+    return workflow_id
+
+
 async def _waiting_conversation(rec: Recorder) -> str:
     for _ in range(200):
         queue = await rec.call("GET", "/api/agent/queue", rec.agents["Ana"])
@@ -530,6 +554,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "voicemail": voicemail,
     "escape_inactivity": escape_inactivity,
     "whatsapp_handoff": whatsapp_handoff,
+    "desk": desk,
 }
 
 

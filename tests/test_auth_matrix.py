@@ -26,6 +26,7 @@ PUBLIC_EXACT = {
     ("GET", "/"),
     ("GET", "/omni/servicos"),
     ("GET", "/omni/agentes"),
+    ("GET", "/omni/respostas-rapidas"),
     ("GET", "/omni/integracoes"),
     ("GET", "/omni/integracoes/digital-contact-bots"),
     ("GET", "/omni/caixa-postal"),

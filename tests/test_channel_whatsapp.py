@@ -192,7 +192,15 @@ async def test_a_whatsapp_customer_reaches_an_agent(time_env, settings, engine) 
                     headers=omni.agent("Ana"),
                 )
                 assert sent.status_code == 200, sent.text
+                if n == 0:  # an internal note between two messages never reaches the phone
+                    note = await http.post(
+                        f"/api/agent/conversations/{conversation}/notes",
+                        json={"text": "nota interna: cliente VIP"},
+                        headers=omni.agent("Ana"),
+                    )
+                    assert note.status_code == 200, note.text
             shown = await wait_for(phone, 7)
+            assert not any("nota interna" in t for t in shown)
             agent_part = [t for t in shown[3:] if "Ana" in t or "boleto" in t or t == "Pronto!"]
             assert agent_part[-3:] == ["Olá, sou a Ana.", "Vou ver o seu boleto.", "Pronto!"]
             assert shown.count("Vou ver o seu boleto.") == 1 and shown.count("Olá, sou a Ana.") == 1

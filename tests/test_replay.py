@@ -55,6 +55,7 @@ def test_the_recorded_histories_are_there() -> None:
         "voicemail",
         "escape_inactivity",
         "whatsapp_handoff",
+        "desk",  # a note, tags, a finish with tags (patch `desk-wrapup`)
     } <= names
     # The Humano block's histories twice: made before ConversationState and ServiceSnapshot
     # (old input and activity result shapes, no `transfer-snapshot` patch), and made after.

@@ -2,7 +2,7 @@
 
 A conversation started from a channel webhook carries a `ChannelRef` in its input; for it, one
 pump hands every transcript entry that is not the customer's (bot replies, menus, cards,
-notices, agent messages) to the `channel_send` activity, one at a time, in seq order, retried
+notices, agent messages; never an internal note) to the `channel_send` activity, one at a time, in seq order, retried
 with backoff. `conv.channel_through` (carried through continue-as-new) says how far it got.
 What could not be delivered becomes a `delivery_failure` notice in the transcript, for the
 agent and the supervisor (it is never sent to the channel). Conversations without a channel
@@ -21,6 +21,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.channel_send import ChannelSend, ChannelSender, ChannelSent
+    from omni.desk import NOTE_KIND
     from workflows.contracts import Message
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ CHANNEL_GIVE_UP = timedelta(hours=1)
 """A platform down for longer than this: the entry is reported undelivered to the agent."""
 NOT_SENT = "delivery_failure"
 """The kind of the transcript notice about an entry the channel did not get (never sent)."""
+UNSENT_KINDS = frozenset({NOT_SENT, NOTE_KIND})
+"""Entries for the agents only: delivery notices and internal notes never reach the channel."""
 PLATFORM_NAMES = {"whatsapp": "WhatsApp", "telegram": "Telegram"}
 
 
@@ -52,7 +55,7 @@ class ChannelOutbox(_Core):
     def _channel_next(self) -> Message | None:
         through = self.conv.channel_through
         for message in self.conv.recent:
-            if message.seq > through and message.sender != "customer" and message.kind != NOT_SENT:
+            if message.seq > through and message.sender != "customer" and message.kind not in UNSENT_KINDS:
                 return message
         return None
 

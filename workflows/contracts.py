@@ -167,6 +167,9 @@ class ServiceSnapshot(BaseModel):
     """The service has an external webhook: events of its handoffs are sent to it."""
     care: ServiceCare = Field(default_factory=ServiceCare)
     """Wait notices, silent agents and customers, CSAT (all off unless the service sets them)."""
+    wrapup_required: bool = False
+    """An agent finishes only with a wrap-up code of `wrapup_codes` (omni/desk.py)."""
+    wrapup_codes: list[str] = Field(default_factory=list)
 
     @property
     def card_interval_seconds(self) -> int:
@@ -193,6 +196,8 @@ class Handoff(BaseModel):
     voicemail_texts: list[str] = Field(default_factory=list)
     care: HandoffCare = Field(default_factory=lambda: HandoffCare())
     """The care timers' marks (workflows/care.py)."""
+    tags: list[str] = Field(default_factory=list)
+    """Free tags agents put on the conversation during this handoff (workflows/desk.py)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -275,6 +280,8 @@ class TransferUpdate(BaseModel):
 class FinishRequest(BaseModel):
     agent_id: str
     return_to_bot: bool = True
+    wrapup_code: str | None = None
+    tags: list[str] = Field(default_factory=list)
 
 
 ConversationState.model_rebuild()

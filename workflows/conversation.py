@@ -25,6 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.http_call import HttpCall, HttpCalls
+    from omni.desk import NOTE_KIND
     from workflows import interpreter, timers
     from workflows.contracts import (
         MAX_MESSAGE_ID_LENGTH,
@@ -42,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.care import CareRules
 from workflows.channel_outbox import ChannelOutbox
+from workflows.desk import DeskActions
 from workflows.humano import HumanoBlock
 from workflows.message_log import MessageLog
 from workflows.webhook_events import WebhookEvents
@@ -59,7 +61,9 @@ HTTP_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=
 
 
 @workflow.defn
-class ConversationWorkflow(HumanoBlock, CareRules, MessageLog, WebhookEvents, ChannelOutbox):
+class ConversationWorkflow(
+    HumanoBlock, CareRules, DeskActions, MessageLog, WebhookEvents, ChannelOutbox
+):
     @workflow.init
     def __init__(self, input: ConversationInput) -> None:
         self._input = input
@@ -342,7 +346,7 @@ class ConversationWorkflow(HumanoBlock, CareRules, MessageLog, WebhookEvents, Ch
         return TurnReply(
             conversation_id=self._input.conversation_id,
             status=self.conv.status,
-            replies=[m for m in turn if m.sender != "customer"],
+            replies=[m for m in turn if m.sender != "customer" and m.kind != NOTE_KIND],
             bot_version=self._input.bot_version,
             started=since == 0,
             customer=customer[0] if customer else None,

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
         ConversationInput,
         ConversationState,
+        FinishRequest,
         Handoff,
         Message,
         Sender,
@@ -86,4 +87,12 @@ class ConversationCore(Protocol):
 
     def _ask_csat(self, handoff: Handoff, return_to_bot: bool) -> bool:
         """The agent finished: ask for CSAT when the service does (workflows/care.py)."""
+        ...
+
+    def _check_wrapup(self, handoff: Handoff, request: FinishRequest) -> None:
+        """Refuse a finish without the wrap-up code its service requires (workflows/desk.py)."""
+        ...
+
+    async def _wrap_up(self, handoff: Handoff, request: FinishRequest) -> dict[str, Any]:
+        """Record a finish's wrap-up code and tags; the `finished` event's extra data."""
         ...

@@ -341,7 +341,8 @@ class HumanoBlock(_Core):
         async with self._lock:
             handoff = self._check_agent(request.agent_id)
             await self._omni(OmniActivities.finish, handoff.entry_id)
-            self._emit("finished", by="agent", return_to_bot=request.return_to_bot)
+            wrapped = await self._wrap_up(handoff, request)  # workflows/desk.py
+            self._emit("finished", by="agent", return_to_bot=request.return_to_bot, **wrapped)
             self._append("system", kind="notice", text="Atendimento humano encerrado.")
             if self._ask_csat(handoff, request.return_to_bot):
                 pass  # the survey first; then the bot (workflows/care.py)
@@ -355,7 +356,7 @@ class HumanoBlock(_Core):
 
     @finish.validator
     def _validate_finish(self, request: FinishRequest) -> None:
-        self._check_agent(request.agent_id)
+        self._check_wrapup(self._check_agent(request.agent_id), request)
 
     def _check_agent(self, agent_id: str) -> Handoff:
         handoff = self.conv.handoff

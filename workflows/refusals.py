@@ -42,6 +42,8 @@ class Refusal(StrEnum):
     """Same service, hidden target, or outside the source's transfer group."""
     BAD_REQUEST = "bad_request"
     """A malformed agent request (e.g. both service and extension)."""
+    WRAPUP_REQUIRED = "wrapup_required"
+    """A finish without a wrap-up code the service requires, or with one not in its list."""
 
 
 HTTP_STATUS: dict[Refusal, int] = {
@@ -57,6 +59,7 @@ HTTP_STATUS: dict[Refusal, int] = {
     Refusal.NO_SUCH_SERVICE: 404,
     Refusal.TRANSFER_NOT_ALLOWED: 403,
     Refusal.BAD_REQUEST: 422,
+    Refusal.WRAPUP_REQUIRED: 422,
 }
 """The HTTP status of each refusal (the API's one mapping)."""
 

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 
 from api.models.channel import MessagePublic
+from omni.desk import Label, Tags
 from omni.models import AgentPublic, AgentStatusChange
 from workflows.contracts import MAX_TEXT_LENGTH
 
@@ -75,3 +76,7 @@ class TransferTarget(BaseModel):
 
 class FinishBody(BaseModel):
     return_to_bot: bool = True
+    wrapup_code: Label | None = Field(
+        default=None, description="One of the service's wrap-up codes (\"tabulação\")."
+    )
+    tags: Tags = Field(default_factory=list, description="Free tags added at the finish.")

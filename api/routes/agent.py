@@ -326,9 +326,15 @@ def transfer_targets(
 async def finish(
     conversation_id: str, body: FinishBody, agent: AgentDep, engine: EngineDep, client: ClientDep
 ) -> dict[str, str]:
-    """End human service: back to the bot (`return_to_bot`) or the conversation ends."""
+    """End human service: back to the bot (`return_to_bot`) or the conversation ends; 422
+    `wrapup_required` (naming the codes) when the service requires a wrap-up code."""
     entry = actions.conversation_for(engine, agent, conversation_id)
-    request = FinishRequest(agent_id=agent.id, return_to_bot=body.return_to_bot)
+    request = FinishRequest(
+        agent_id=agent.id,
+        return_to_bot=body.return_to_bot,
+        wrapup_code=body.wrapup_code,
+        tags=body.tags,
+    )
     result = await actions.update(client, entry.workflow_id, "finish", request)
     return {"conversation_id": conversation_id, "status": result}
 

@@ -32,6 +32,7 @@ from api.models.channel import (
 )
 from api.stream_hub import GAP_GRACE_SECONDS, HubDep, StreamHub, in_order
 from api.usecases import delivery
+from omni.desk import NOTE_KIND
 from store import conversations as conversation_log
 from store import queue
 from store.conversations import ConversationRow
@@ -128,9 +129,12 @@ def get_messages(
     after: AfterSeq = 0,
     limit: PageSize = 500,
 ) -> list[MessagePublic]:
-    """The transcript after `seq` (customer, bot, agent and system messages)."""
+    """The transcript after `seq` (customer, bot, agent and system messages; agents' internal
+    notes only for the admin)."""
     _conversation(engine, caller, conversation_id)
     rows = conversation_log.messages_after(engine, conversation_id, after, limit)
+    if caller.kind != "admin":
+        rows = conversation_log.customer_facing(rows)
     return [public_row(m) for m in rows]
 
 
@@ -147,7 +151,8 @@ async def stream(
     `Last-Event-ID` (or `?after=`), then one `end` event once the conversation has ended."""
     _conversation(engine, caller, conversation_id)
     start = after if after is not None else _seq_of(last_event_id)
-    return sse.stream(_events(engine, hub, conversation_id, start))
+    notes = caller.kind == "admin"
+    return sse.stream(_events(engine, hub, conversation_id, start, notes=notes))
 
 
 @router.post("/conversations/{conversation_id}/leave", status_code=status.HTTP_202_ACCEPTED)
@@ -175,10 +180,11 @@ def _seq_of(last_event_id: str | None) -> int:
 
 
 async def _events(
-    engine: EngineDep, hub: StreamHub, conversation_id: str, after: int
+    engine: EngineDep, hub: StreamHub, conversation_id: str, after: int, *, notes: bool
 ) -> AsyncIterator[ServerSentEvent]:
-    """Every message of the log once, in seq order, until the conversation has ended. The
-    stream reads SQL only when the process's hub says this conversation's log changed."""
+    """Every message of the log once, in seq order, until the conversation has ended (agents'
+    notes only with `notes`). The stream reads SQL only when the process's hub says this
+    conversation's log changed."""
     with hub.watch() as watch:
         watch.conversations([conversation_id])
         gap_since: float | None = None
@@ -189,9 +195,11 @@ async def _events(
             now = time.monotonic()
             ready = in_order(rows, after, gap_since, now)
             for row in rows[:ready]:
+                after = row.seq
+                if row.kind == NOTE_KIND and not notes:
+                    continue
                 payload = public_row(row).model_dump(mode="json", by_alias=True)
                 yield sse.event("message", payload, id=row.seq)
-                after = row.seq
             gap_since = (gap_since or now) if ready < len(rows) else None
             if ready == READ_BATCH:
                 continue

@@ -24,6 +24,11 @@ PAGES: dict[str, tuple[str, str, dict[str, str]]] = {
     "/": ("index.html", "Início", {}),
     "/omni/servicos": ("servicos.html", "Serviços", {"area": "omni", "section": "administrativo"}),
     "/omni/agentes": ("agentes.html", "Atendentes", {"area": "omni", "section": "administrativo"}),
+    "/omni/respostas-rapidas": (
+        "respostas_rapidas.html",
+        "Respostas rápidas",
+        {"area": "omni", "section": "administrativo"},
+    ),
     "/omni/integracoes": (
         "integracoes.html",
         "Integrações",

@@ -20,9 +20,9 @@ async function load() {
     h("td", { class: "num" }, a.capacity),
     h("td", {}, h("span", { class: `badge ${a.status}` }, statusLabel(a.status))),
     h("td", {},
-      h("button", { type: "button", class: "small", onclick: () => open(a) }, "Editar"), " ",
-      h("button", { type: "button", class: "small", onclick: () => newToken(a) }, "Novo token"), " ",
-      h("button", { type: "button", class: "small danger", onclick: () => remove(a) }, "Excluir")))));
+      h("button", { type: "button", class: "small", onclick: () => open(a), "aria-label": `Editar ${a.name}` }, "Editar"), " ",
+      h("button", { type: "button", class: "small", onclick: () => newToken(a), "aria-label": `Novo token de ${a.name}` }, "Novo token"), " ",
+      h("button", { type: "button", class: "small danger", onclick: () => remove(a), "aria-label": `Excluir ${a.name}` }, "Excluir")))));
 }
 
 function open(agent = null) {

@@ -1,6 +1,7 @@
 // Tela de Atendimento: the agent's status, the queues of their services, their conversations.
 // Live through GET /api/agent/stream (SSE over fetch, bearer token); polls when it is missing.
 import { $, $$, ApiError, api, codeText, duration, h, readSSE, statusLabel, toast, tokens } from "./common.js";
+import { deskFinish, deskNote, deskSelect } from "./atendimento_desk.js";
 
 const POLL_MS = 2000;
 const state = {
@@ -128,6 +129,7 @@ function setQueue(items) {
 function renderQueue() {
   const services = [...new Set([...(state.me?.services || []), ...state.queue.map((q) => q.service)])];
   $("#next").disabled = !state.queue.length;
+  $("#next-why").textContent = state.queue.length ? "" : "Atender próximo fica desabilitado enquanto ninguém aguarda nas suas filas.";
   $("#queues").replaceChildren(...services.map((service) => {
     const items = state.queue.filter((q) => q.service === service);
     const oldest = items.length ? Math.max(...items.map((q) => q.waiting_seconds)) : null;
@@ -241,6 +243,7 @@ function select(id) {
   renderTabs();
   renderConversation();
   loadTargets(id);
+  deskSelect(id, { onMessage: (cid, message) => addMessages(cid, [message]) });
   $("#reply-text").focus();
 }
 
@@ -301,7 +304,7 @@ function renderConversation() {
   $("#transfer-form").classList.toggle("hidden", !conversation);
   $("#finish").classList.toggle("hidden", !conversation);
   $("#conv-error").textContent = "";
-  if (!conversation) { $("#variables").replaceChildren(h("dd", { class: "muted" }, "—")); return; }
+  if (!conversation) { $("#variables").replaceChildren(h("dt", { class: "sr-only" }, "Variáveis"), h("dd", { class: "muted" }, "—")); return; }
   renderTargets();
   $("#conv-info").textContent = `Serviço ${conversation.service || "—"}${conversation.waited !== null ? ` · esperou ${duration(conversation.waited)}` : ""}`;
   const log = $("#transcript");
@@ -311,7 +314,7 @@ function renderConversation() {
   const variables = Object.entries(conversation.variables || {});
   $("#variables").replaceChildren(...(variables.length
     ? variables.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, typeof v === "object" ? JSON.stringify(v) : String(v))])
-    : [h("dd", { class: "muted" }, conversation.variables ? "Nenhuma variável coletada pelo bot." : "—")]));
+    : [h("dt", { class: "sr-only" }, "Variáveis"), h("dd", { class: "muted" }, conversation.variables ? "Nenhuma variável coletada pelo bot." : "—")]));
 }
 
 function renderMessage(m) {
@@ -322,6 +325,7 @@ function renderMessage(m) {
     return h("div", { class: "msg system failure", role: "note", dataset: { seq: m.seq } }, `⚠ ${text}`);
   }
   if (m.from === "system") return h("div", { class: "msg system", dataset: { seq: m.seq } }, text);
+  if (m.kind === "note") return deskNote(m);
   return h("div", { class: `msg ${m.from}`, dataset: { seq: m.seq } }, h("span", { class: "who" }, who), text);
 }
 
@@ -375,7 +379,7 @@ async function finish(returnToBot) {
   const id = state.selected;
   if (!id) return;
   try {
-    await api(`/api/agent/conversations/${id}/finish`, { method: "POST", body: { return_to_bot: returnToBot }, token: "agent" });
+    await api(`/api/agent/conversations/${id}/finish`, { method: "POST", body: { return_to_bot: returnToBot, ...deskFinish() }, token: "agent" });
     drop(id, returnToBot ? "Atendimento finalizado: o cliente voltou ao bot." : "Conversa encerrada.");
     toast(returnToBot ? "Atendimento finalizado: o cliente voltou ao bot." : "Conversa encerrada.");
   } catch (error) {

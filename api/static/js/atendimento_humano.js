@@ -96,7 +96,7 @@ function renderHours() {
     const open = h("input", { type: "checkbox", id: `open-${day}`, name: `open_${day}`, checked: perDay[i].length > 0,
       onchange: () => { if (open.checked && !$$(".window", windows).length) addWindow(windows, day, ["08:00", "18:00"]); windows.classList.toggle("hidden", !open.checked); } });
     for (const w of perDay[i]) addWindow(windows, day, w);
-    windows.append(h("button", { type: "button", class: "small add-window", onclick: () => addWindow(windows, day, ["", ""]) }, "+ intervalo"));
+    windows.append(h("button", { type: "button", class: "small add-window", "aria-label": `${DAY_PT[i]}: adicionar intervalo`, onclick: () => addWindow(windows, day, ["", ""]) }, "+ intervalo"));
     windows.classList.toggle("hidden", !open.checked);
     return h("tr", { dataset: { day, field: `schedule.hours.${day}` } },
       h("th", { scope: "row" }, h("label", { for: `open-${day}` }, DAY_PT[i])),
@@ -107,11 +107,12 @@ function renderHours() {
 
 function addWindow(container, day, [start, end]) {
   const n = $$(".window", container).length + 1;
+  const dayName = DAY_PT[DAYS.indexOf(day)]; // each field names its day (screen readers read it alone)
   const row = h("span", { class: "window" },
-    h("input", { name: `start_${day}`, value: start, placeholder: "08:00", pattern: "[0-2][0-9]:[0-5][0-9]", inputmode: "numeric", maxlength: 5, "aria-label": `Início do intervalo ${n}` }),
+    h("input", { name: `start_${day}`, value: start, placeholder: "08:00", pattern: "[0-2][0-9]:[0-5][0-9]", inputmode: "numeric", maxlength: 5, "aria-label": `${dayName}: início do intervalo ${n}` }),
     "–",
-    h("input", { name: `end_${day}`, value: end, placeholder: "18:00", pattern: "[0-2][0-9]:[0-5][0-9]", inputmode: "numeric", maxlength: 5, "aria-label": `Fim do intervalo ${n}` }),
-    h("button", { type: "button", class: "small", "aria-label": "Remover intervalo", onclick: () => row.remove() }, "✕"));
+    h("input", { name: `end_${day}`, value: end, placeholder: "18:00", pattern: "[0-2][0-9]:[0-5][0-9]", inputmode: "numeric", maxlength: 5, "aria-label": `${dayName}: fim do intervalo ${n}` }),
+    h("button", { type: "button", class: "small", "aria-label": `${dayName}: remover intervalo ${n}`, onclick: () => row.remove() }, "✕"));
   const add = $(".add-window", container);
   add ? container.insertBefore(row, add) : container.append(row);
 }

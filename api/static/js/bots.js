@@ -15,10 +15,10 @@ async function load() {
   $("#bots").replaceChildren(...(bots.length ? bots.map((b) => h("tr", { dataset: { bot: b.bot } },
     h("td", {}, h("strong", {}, b.bot)), h("td", { class: "num" }, b.version), h("td", {}, dateTime(b.created_at)),
     h("td", {},
-      h("a", { class: "button small", href: `/bots/${encodeURIComponent(b.bot)}/atendimento-humano` }, "Atendimento Humano"), " ",
+      h("a", { class: "button small", href: `/bots/${encodeURIComponent(b.bot)}/atendimento-humano`, "aria-label": `Atendimento Humano de ${b.bot}` }, "Atendimento Humano"), " ",
       h("a", { class: "button small", href: `/bots/${encodeURIComponent(b.bot)}/canais`, "aria-label": `Canais de ${b.bot}` }, "Canais"), " ",
       h("a", { class: "button small", href: `/bots/${encodeURIComponent(b.bot)}/atendimento-humano#yaml`, "aria-label": `Editar YAML de ${b.bot}` }, "Editar YAML"), " ",
-      h("a", { class: "button small", href: `/chat/${encodeURIComponent(b.bot)}` }, "Abrir web chat"))))
+      h("a", { class: "button small", href: `/chat/${encodeURIComponent(b.bot)}`, "aria-label": `Abrir web chat de ${b.bot}` }, "Abrir web chat"))))
     : [h("tr", {}, h("td", { colspan: 4, class: "empty" }, "Nenhum bot publicado. Clique em “Criar novo bot”."))]));
 }
 

@@ -44,7 +44,9 @@ async function showConversation(voicemail) {
     const messages = await api(`/api/conversations/${encodeURIComponent(voicemail.conversation_id)}/messages`, { token: "admin" });
     log.replaceChildren(...messages.map((m) => m.from === "system"
       ? h("div", { class: "msg system" }, m.text || "")
-      : h("div", { class: `msg ${m.from}` }, h("span", { class: "who" }, m.from === "agent" ? (m.data?.agent || SENDER_PT.agent) : SENDER_PT[m.from] || m.from), m.text || "")));
+      : m.kind === "note" // an agent's internal note (the customer never saw it)
+        ? h("div", { class: "msg note" }, h("span", { class: "who" }, `Nota interna de ${m.data?.agent || SENDER_PT.agent}: `), m.text || "")
+        : h("div", { class: `msg ${m.from}` }, h("span", { class: "who" }, m.from === "agent" ? (m.data?.agent || SENDER_PT.agent) : SENDER_PT[m.from] || m.from), m.text || "")));
     log.scrollTop = log.scrollHeight;
   } catch (error) {
     log.replaceChildren(h("p", { class: "form-error" }, `Não foi possível carregar a conversa: ${codeText(error)}`));

@@ -49,7 +49,7 @@ function status(text) { $("#status-line").textContent = text; }
 async function send(text) {
   text = text.trim();
   if (!text) return;
-  const pending = h("div", { class: "msg customer pending", dataset: { text } }, text);
+  const pending = h("div", { class: "msg customer pending", dataset: { text, who: WHO_PT.customer } }, text);
   log.append(pending);
   scroll();
   const name = $("#contact-name").value.trim();
@@ -133,11 +133,14 @@ function show(message) {
   scroll();
 }
 
+const WHO_PT = { customer: "Você disse", bot: "Bot", agent: "Atendente" };
+
 function render(m) {
   if (m.kind === "card") return carousel(m.data?.cards || []);
   if (m.kind === "wait_time_notice") return h("div", { class: "wait", role: "status" }, m.text);
   if (m.from === "system" || m.kind === "notice") return h("div", { class: "msg system" }, m.text);
-  const bubble = h("div", { class: `msg ${m.from}` });
+  // who sent it, for assistive technology (CSS content: read aloud, not part of the text)
+  const bubble = h("div", { class: `msg ${m.from}`, dataset: { who: WHO_PT[m.from] || m.from } });
   if (m.from === "agent" && m.data?.agent) bubble.append(h("span", { class: "who" }, m.data.agent));
   bubble.append(m.text || "");
   if (m.kind === "menu" && m.options?.length) {

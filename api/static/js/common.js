@@ -232,6 +232,9 @@ const MESSAGES = {
 
 /** A pydantic error in pt-BR where we know the type, else its own message. */
 export function errorText(error) {
+  if (error.type === "string_pattern_mismatch" && (error.loc || []).at(-1) === "extension") {
+    return "Ramal deve ter 3 dígitos."; // the same words as the transfer form
+  }
   const make = MESSAGES[error.type];
   if (make) return make(error.ctx || {});
   return String(error.msg || "").replace(/^Value error, /, "");
@@ -240,7 +243,12 @@ export function errorText(error) {
 /** Clear the marks left by showErrors. */
 export function clearErrors(form) {
   for (const node of $$(".field-error", form)) node.textContent = "";
-  for (const node of $$("[aria-invalid]", form)) node.removeAttribute("aria-invalid");
+  for (const node of $$("[aria-invalid]", form)) {
+    node.removeAttribute("aria-invalid");
+    const kept = (node.getAttribute("aria-describedby") || "").split(" ").filter((id) => id && !id.startsWith("field-error-"));
+    if (kept.length) node.setAttribute("aria-describedby", kept.join(" "));
+    else node.removeAttribute("aria-describedby");
+  }
   const top = $(".form-error", form);
   if (top) top.textContent = "";
 }
@@ -282,11 +290,17 @@ export function showErrors(form, error, ctx = {}) {
   if (!first && top) top.scrollIntoView({ block: "nearest" });
 }
 
+let errorIds = 0;
+/** Mark the field invalid and link its error text to it (aria-describedby). */
 function markField(target, text) {
   const control = target.matches("input,select,textarea") ? target : $("input,select,textarea", target);
-  control?.setAttribute("aria-invalid", "true");
   const slot = errorSlot(target);
   slot.textContent = slot.textContent ? `${slot.textContent} ${text}` : text;
+  if (!control) return;
+  control.setAttribute("aria-invalid", "true");
+  if (!slot.id) slot.id = `field-error-${++errorIds}`;
+  const described = (control.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+  if (!described.includes(slot.id)) control.setAttribute("aria-describedby", [...described, slot.id].join(" "));
 }
 
 function errorSlot(target) {
@@ -338,6 +352,7 @@ export const CODES_PT = {
   integration_revoked: () => "Esta integração foi revogada: crie uma nova.",
   duplicate_agent_name: (c) => named(c.name, (n) => `Já existe um atendente chamado “${n}”.`, "Já existe um atendente com este nome."),
   agent_busy: () => "O atendente tem conversas em atendimento: finalize-as ou transfira-as antes de excluí-lo.",
+  duplicate_quick_reply: (c) => named(c.shortcut, (s) => `Já existe uma resposta rápida ${s} neste escopo.`, "Já existe uma resposta rápida com este atalho."),
   // a conversation's refusals
   conversation_ended: () => "A conversa já terminou.",
   invalid_message: () => "Mensagem inválida (vazia ou longa demais).",
@@ -350,6 +365,7 @@ export const CODES_PT = {
   not_your_conversation: () => "Esta conversa está com outro atendente.",
   no_such_service: () => "Não existe serviço com esse nome ou ramal.",
   transfer_not_allowed: () => "A transferência para esse serviço não é permitida.",
+  wrapup_required: () => "Escolha uma tabulação da lista do serviço para finalizar.",
 };
 
 /** The data-field an error code is about, in the forms that have it. */
@@ -357,6 +373,7 @@ const CODE_FIELD = {
   duplicate_service_name: "name",
   duplicate_extension: "extension",
   duplicate_agent_name: "name",
+  duplicate_quick_reply: "shortcut",
 };
 
 /** An error in pt-BR by its code; `ctx`: values the page knows (see CODES_PT). */

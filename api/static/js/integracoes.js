@@ -21,11 +21,14 @@ async function load() {
       h("td", {},
         h("button", {
           type: "button", class: "small copy-key", disabled: !key,
-          title: key ? "Copia a chave para a área de transferência" : "A chave só pode ser copiada logo após ser gerada",
+          "aria-describedby": key ? null : `copy-why-${i.id}`,
           onclick: () => copy(key),
-        }, "Copiar API Key"), " ",
-        h("button", { type: "button", class: "small", onclick: () => rotate(i) }, "Gerar nova chave"), " ",
-        h("button", { type: "button", class: "small danger", onclick: () => revoke(i) }, "Revogar")));
+        }, "Copiar API Key", h("span", { class: "sr-only" }, ` de ${i.bot}`)), " ",
+        // each button names its row (for screen readers: "Gerar nova chave de loja")
+        h("button", { type: "button", class: "small", onclick: () => rotate(i) }, "Gerar nova chave", h("span", { class: "sr-only" }, ` de ${i.bot}`)), " ",
+        h("button", { type: "button", class: "small danger", onclick: () => revoke(i) }, "Revogar", h("span", { class: "sr-only" }, ` ${i.bot}`)),
+        // the reason a disabled button is disabled is visible text, not a tooltip
+        key ? null : h("p", { class: "help", id: `copy-why-${i.id}` }, "A chave só pode ser copiada logo após ser gerada.")));
   }));
 }
 

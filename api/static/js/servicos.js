@@ -52,6 +52,7 @@ function open(service = null) {
     extension: null, agent_screen: true, transfer_group: [], hidden: false,
     webhook: { enabled: false, url: null, has_secret: false },
     queue_notifications: { enabled: false, interval_seconds: 60, cards: [] },
+    wrapup: { required: false, codes: [] },
   };
   form.name.value = s.name;
   form.service_level_percent.value = s.service_level_percent;
@@ -61,6 +62,8 @@ function open(service = null) {
   form.extension.value = s.extension || "";
   form.agent_screen.checked = s.agent_screen;
   form.hidden.checked = s.hidden;
+  form.wrapup_required.checked = s.wrapup?.required || false;
+  form.wrapup_codes.value = (s.wrapup?.codes || []).join("\n");
   form.group_enabled.checked = s.transfer_group.length > 0;
   renderTransferOptions(s);
   form.webhook_enabled.checked = s.webhook.enabled;
@@ -96,8 +99,15 @@ function syncToggles() {
   $("#webhook-fields").classList.toggle("hidden", !form.webhook_enabled.checked);
   $("#notify-fields").classList.toggle("hidden", !form.notify_enabled.checked);
   if (form.notify_enabled.checked && !$$(".card-editor", $("#cards")).length) addCard();
-  $("#add-card").disabled = $$(".card-editor", $("#cards")).length >= MAX_CARDS;
+  syncAddCard();
   renumberCards();
+}
+
+/** "Adicionar cartão" is disabled at the limit, and says why in visible text. */
+function syncAddCard() {
+  const full = $$(".card-editor", $("#cards")).length >= MAX_CARDS;
+  $("#add-card").disabled = full;
+  $("#add-card-why").textContent = full ? `Limite de ${MAX_CARDS} cartões atingido.` : "";
 }
 
 function addCard(card = { title: "", text: "", image_url: null, buttons: [] }) {
@@ -111,11 +121,12 @@ function addCard(card = { title: "", text: "", image_url: null, buttons: [] }) {
     h("div", { class: "field", dataset: { role: "image_url" } },
       h("label", {}, "URL da imagem (opcional)"), h("input", { name: "card_image", type: "url", value: card.image_url || "" })),
     h("div", { class: "card-buttons", dataset: { role: "buttons" } }),
-    h("button", { type: "button", class: "small add-button", onclick: () => { addButton(editor); } }, "Adicionar botão"));
+    h("button", { type: "button", class: "small add-button", onclick: () => { addButton(editor); } }, "Adicionar botão"),
+    h("span", { class: "help add-button-why" }));
   $("#cards").append(editor);
   for (const button of card.buttons || []) addButton(editor, button);
   syncLabels(editor);
-  if (form.isConnected) { $("#add-card").disabled = $$(".card-editor", $("#cards")).length >= MAX_CARDS; renumberCards(); }
+  if (form.isConnected) { syncAddCard(); renumberCards(); }
   return editor;
 }
 
@@ -162,7 +173,9 @@ function syncLabels(editor) {
     }
     $('[data-role="label"]', row).dataset.field = `${base}.buttons.${j}.label`;
   });
-  $(".add-button", editor).disabled = rows.length >= MAX_BUTTONS;
+  const full = rows.length >= MAX_BUTTONS;
+  $(".add-button", editor).disabled = full; // and why, in visible text
+  $(".add-button-why", editor).textContent = full ? `Limite de ${MAX_BUTTONS} botões por cartão atingido.` : "";
 }
 
 function payload() {
@@ -177,6 +190,10 @@ function payload() {
     agent_screen: form.agent_screen.checked,
     transfer_group: form.group_enabled.checked ? $$("[name=transfer_target]:checked", form).map((i) => i.value) : [],
     hidden: form.hidden.checked,
+    wrapup: {
+      required: form.wrapup_required.checked,
+      codes: form.wrapup_codes.value.split("\n").map((c) => c.trim()).filter(Boolean),
+    },
     webhook: { enabled: form.webhook_enabled.checked, url: form.webhook_url.value.trim() || null },
     queue_notifications: { enabled: form.notify_enabled.checked, interval_seconds: number("interval_seconds"), cards: [] },
     care: careOf(form, editing?.care),

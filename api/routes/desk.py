@@ -1,0 +1,130 @@
+"""The agent's desk routes: notes, tags, wrap-up codes, quick replies, the contact's history.
+
+Every route needs the agent's token, and the conversation must be in one of the agent's services
+(the ones that act on it: the agent must have it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, status
+
+from api.deps import AgentDep, ClientDep, EngineDep, require_agent
+from api.errors import ApiError
+from api.models.channel import MessagePublic, public_message, public_row
+from api.models.desk import (
+    ConversationSummary,
+    NoteBody,
+    QuickReplyPublic,
+    QuickReplyRendered,
+    TagsBody,
+    WrapUpCodes,
+)
+from api.usecases import agent_actions as actions
+from api.usecases.desk import summaries
+from bots.templates import render
+from omni.errors import NotFound
+from omni.models import AgentPublic
+from store import conversations as conversation_log
+from store import labels
+from store import quick_replies as reply_store
+from store import services as service_store
+from store.queue import QueueEntry
+from workflows.conversation import ConversationWorkflow
+from workflows.desk_contracts import NoteRequest, TagsRequest
+from workflows.refusals import Refusal
+
+HISTORY_MESSAGES = 200
+"""Transcript entries shown per earlier conversation."""
+
+router = APIRouter(prefix="/agent", tags=["agent desk"], dependencies=[Depends(require_agent)])
+
+
+def _own(engine: EngineDep, agent: AgentPublic, conversation_id: str) -> QueueEntry:
+    """The conversation's open entry, if this agent has it (or it waits in their services)."""
+    entry = actions.conversation_for(engine, agent, conversation_id)
+    if entry.agent_id not in (None, agent.id):
+        raise ApiError(
+            status.HTTP_403_FORBIDDEN,
+            "another agent has this conversation",
+            Refusal.NOT_YOUR_CONVERSATION,
+        )
+    return entry
+
+
+@router.post("/conversations/{conversation_id}/notes", response_model=MessagePublic)
+async def add_note(
+    conversation_id: str, body: NoteBody, agent: AgentDep, engine: EngineDep, client: ClientDep
+) -> MessagePublic:
+    """An internal note: in the transcript for agents and supervisors (kind `note`), never
+    for the customer."""
+    entry = _own(engine, agent, conversation_id)
+    request = NoteRequest(agent_id=agent.id, text=body.text)
+    return public_message(await actions.update(client, entry.workflow_id, "add_note", request))
+
+
+@router.put("/conversations/{conversation_id}/tags")
+async def set_tags(
+    conversation_id: str, body: TagsBody, agent: AgentDep, engine: EngineDep, client: ClientDep
+) -> dict[str, list[str]]:
+    """The conversation's free tags (replacing the ones set before); recorded at the finish."""
+    entry = _own(engine, agent, conversation_id)
+    request = TagsRequest(agent_id=agent.id, tags=body.tags)
+    return {"tags": await actions.update(client, entry.workflow_id, "set_tags", request)}
+
+
+@router.get("/conversations/{conversation_id}/wrapup-codes", response_model=WrapUpCodes)
+def wrapup_codes(conversation_id: str, agent: AgentDep, engine: EngineDep) -> WrapUpCodes:
+    """The wrap-up codes of the conversation's service, and whether the finish needs one."""
+    entry = _own(engine, agent, conversation_id)
+    try:
+        settings = service_store.get_service(engine, entry.service_id).wrapup
+    except NotFound:
+        return WrapUpCodes(required=False, codes=[])
+    return WrapUpCodes(required=settings.required, codes=settings.codes)
+
+
+@router.get("/quick-replies", response_model=list[QuickReplyPublic])
+def quick_replies(agent: AgentDep, engine: EngineDep) -> list[QuickReplyPublic]:
+    """The global quick replies and those of the agent's services."""
+    return reply_store.list_quick_replies(engine, agent.services)
+
+
+@router.post(
+    "/conversations/{conversation_id}/quick-replies/{reply_id}", response_model=QuickReplyRendered
+)
+async def render_quick_reply(
+    conversation_id: str, reply_id: str, agent: AgentDep, engine: EngineDep, client: ClientDep
+) -> QuickReplyRendered:
+    """The quick reply's text with this conversation's placeholders filled in
+    (`{{ contact.name }}`, the flow's variables, `{{ agent.name }}`: the agent asking), in the
+    flows' template sandbox; the agent sends it (maybe edited) as a message."""
+    entry = _own(engine, agent, conversation_id)
+    reply = reply_store.get_quick_reply(engine, reply_id)
+    if reply.service is not None and reply.service not in agent.services:
+        raise NotFound(f"no quick reply {reply_id!r}")
+    handle = client.get_workflow_handle(entry.workflow_id)
+    context: dict[str, Any] = await handle.query(ConversationWorkflow.desk_context)
+    context["agent"] = {"name": agent.name}
+    return QuickReplyRendered(
+        id=reply.id, shortcut=reply.shortcut, text=render(reply.text, context)
+    )
+
+
+@router.get("/conversations/{conversation_id}/history", response_model=list[ConversationSummary])
+def history(conversation_id: str, agent: AgentDep, engine: EngineDep) -> list[ConversationSummary]:
+    """The contact's earlier conversations on the same bot (with the bot and agents, notes,
+    tags and wrap-up codes), newest first, beside a conversation in the agent's services."""
+    _own(engine, agent, conversation_id)
+    current = conversation_log.get_conversation(engine, conversation_id)
+    if current is None:
+        return []
+    earlier = labels.earlier_conversations(engine, current)
+    transcripts = {
+        row.id: [
+            public_row(m)
+            for m in conversation_log.messages_after(engine, row.id, 0, HISTORY_MESSAGES)
+        ]
+        for row in earlier
+    }
+    return summaries(engine, earlier, transcripts)

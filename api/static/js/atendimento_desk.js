@@ -1,0 +1,116 @@
+// The agent's desk on the Tela de Atendimento: quick replies (a /shortcut in the message box),
+// internal notes, tags and the wrap-up code of a finish, the customer's earlier conversations.
+import { $, api, codeText, dateTime, h, statusLabel } from "./common.js";
+
+const desk = { conversation: null, replies: [], codes: { required: false, codes: [] }, onMessage: null };
+
+/** Called by atendimento.js when the agent selects a conversation (or none). */
+export async function deskSelect(id, { onMessage } = {}) {
+  desk.conversation = id;
+  desk.onMessage = onMessage || desk.onMessage;
+  $("#note-error").textContent = "";
+  $("#finish-tags").value = "";
+  if (!id) return;
+  loadQuickReplies();
+  loadWrapUp(id);
+  loadHistory(id);
+}
+
+/** The finish's extra fields: the chosen wrap-up code and the tags typed. */
+export function deskFinish() {
+  const code = $("#wrapup-code").value;
+  const tags = $("#finish-tags").value.split(",").map((t) => t.trim()).filter(Boolean);
+  return { ...(code ? { wrapup_code: code } : {}), ...(tags.length ? { tags } : {}) };
+}
+
+/** How a transcript entry of kind `note` looks (null: not a note). */
+export function deskNote(m) {
+  if (m.kind !== "note") return null;
+  return h("div", { class: "msg note", dataset: { seq: m.seq } },
+    h("span", { class: "who" }, `Nota interna de ${m.data?.agent || "atendente"}: `), m.text || "");
+}
+
+async function loadQuickReplies() {
+  try {
+    desk.replies = await api("/api/agent/quick-replies", { token: "agent" });
+  } catch {
+    desk.replies = [];
+  }
+  $("#quick-hint").textContent = desk.replies.length
+    ? `Respostas rápidas: ${desk.replies.map((r) => r.shortcut).join(", ")} — digite o atalho e tecle Enter ou Tab.`
+    : "";
+}
+
+async function loadWrapUp(id) {
+  try {
+    desk.codes = await api(`/api/agent/conversations/${encodeURIComponent(id)}/wrapup-codes`, { token: "agent" });
+  } catch {
+    desk.codes = { required: false, codes: [] };
+  }
+  if (desk.conversation !== id) return;
+  $("#wrapup-code").replaceChildren(
+    h("option", { value: "" }, desk.codes.required ? "Escolha uma tabulação…" : "Sem tabulação"),
+    ...desk.codes.codes.map((c) => h("option", { value: c }, c)));
+  $("#wrapup-code-help").textContent = desk.codes.required
+    ? "Este serviço exige uma tabulação para finalizar."
+    : desk.codes.codes.length ? "Opcional." : "Este serviço não tem códigos de tabulação.";
+}
+
+async function loadHistory(id) {
+  const box = $("#history");
+  let earlier = [];
+  try {
+    earlier = await api(`/api/agent/conversations/${encodeURIComponent(id)}/history`, { token: "agent" });
+  } catch (error) {
+    box.replaceChildren(h("p", { class: "muted" }, `Não foi possível ler o histórico: ${codeText(error)}`));
+    return;
+  }
+  if (desk.conversation !== id) return;
+  if (!earlier.length) { box.replaceChildren(h("p", { class: "muted" }, "Nenhuma conversa anterior deste cliente.")); return; }
+  box.replaceChildren(...earlier.map((c) => h("details", { class: "history-item" },
+    h("summary", {}, `${dateTime(c.created_at)} · ${statusLabel(c.status)}${c.service ? ` · ${c.service}` : ""}${c.agent ? ` · ${c.agent}` : ""}`,
+      c.wrapup_codes.length ? ` · Tabulação: ${c.wrapup_codes.join(", ")}` : "",
+      c.tags.length ? ` · Etiquetas: ${c.tags.join(", ")}` : ""),
+    h("ul", {}, ...(c.messages || []).map((m) => h("li", {},
+      `${m.kind === "note" ? "Nota interna" : { customer: "Cliente", bot: "Bot", agent: "Atendente", system: "Sistema" }[m.from] || m.from}: ${m.text || ""}`))))));
+}
+
+/** Expand the shortcut typed in the message box, placeholders filled by the server. */
+async function expand(box, reply) {
+  const id = desk.conversation;
+  try {
+    const rendered = await api(`/api/agent/conversations/${encodeURIComponent(id)}/quick-replies/${reply.id}`, { method: "POST", token: "agent" });
+    box.value = rendered.text;
+    box.setSelectionRange(box.value.length, box.value.length);
+    $("#quick-hint").textContent = `Resposta rápida ${reply.shortcut} inserida: revise e envie.`;
+  } catch (error) {
+    $("#conv-error").textContent = codeText(error);
+  }
+}
+
+// Before atendimento.js's Enter-sends (capture on the form): an exact shortcut expands instead.
+$("#reply-form").addEventListener("keydown", (event) => {
+  if (event.target.id !== "reply-text" || !["Enter", "Tab"].includes(event.key) || event.shiftKey) return;
+  const box = event.target;
+  const reply = desk.replies.find((r) => r.shortcut === box.value.trim());
+  if (!reply || !desk.conversation) return;
+  event.preventDefault();
+  event.stopPropagation();
+  expand(box, reply);
+}, { capture: true });
+
+$("#note-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const box = $("#note-text");
+  const text = box.value.trim();
+  const id = desk.conversation;
+  if (!text || !id) return;
+  $("#note-error").textContent = "";
+  try {
+    const note = await api(`/api/agent/conversations/${encodeURIComponent(id)}/notes`, { method: "POST", body: { text }, token: "agent" });
+    box.value = "";
+    desk.onMessage?.(id, note);
+  } catch (error) {
+    $("#note-error").textContent = codeText(error);
+  }
+});

@@ -1,0 +1,104 @@
+"""The agent's desk: wrap-up settings of a service, quick replies, tags (pure models and rules).
+
+A service may require a wrap-up code ("tabulação") from its list before an agent finishes;
+tags are free words an agent puts on a conversation; quick replies ("respostas rápidas") are
+texts an agent expands from a shortcut typed in the message box (`/boleto`), global or per
+service, rendered with the conversation's placeholders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+NOTE_KIND = "note"
+"""The transcript kind of an agent's internal note: never shown to the customer."""
+MAX_WRAPUP_CODES = 50
+MAX_TAGS = 20
+SHORTCUT_PATTERN = r"^/[a-z0-9][a-z0-9_-]{0,39}$"
+"""A shortcut: a slash, then lower-case letters, digits, `_` or `-` (`/boleto`)."""
+
+
+def _trimmed(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("may not be blank")
+    return value
+
+
+def _unique(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("must not repeat a value")
+    return values
+
+
+Label = Annotated[str, Field(min_length=1, max_length=60), AfterValidator(_trimmed)]
+Tags = Annotated[list[Label], Field(max_length=MAX_TAGS)]
+
+
+class WrapUpSettings(BaseModel):
+    """A service's wrap-up codes; with `required`, an agent finishes only with one of them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    required: Annotated[bool, Field(strict=True)] = False
+    codes: Annotated[list[Label], Field(max_length=MAX_WRAPUP_CODES), AfterValidator(_unique)] = (
+        Field(default_factory=list)
+    )
+
+
+def wrapup_refusal(required: bool, codes: list[str], code: str | None) -> str | None:
+    """Why a finish with `code` is refused (None when it may finish): a required code is
+    missing, or the code is not in the service's list."""
+    if code is None:
+        return f"a wrap-up code is required: {', '.join(codes)}" if required and codes else None
+    if code not in codes:
+        return f"unknown wrap-up code; use one of: {', '.join(codes)}"
+    return None
+
+
+def clean_tags(tags: list[str]) -> list[str]:
+    """Tags trimmed, without repeats (case-insensitive), in the order given."""
+    seen: set[str] = set()
+    out = []
+    for tag in tags:
+        tag = tag.strip()
+        if tag and tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            out.append(tag)
+    return out
+
+
+class QuickReplyCreate(BaseModel):
+    """A quick reply: `service` None means every service (global)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shortcut: Annotated[str, Field(pattern=SHORTCUT_PATTERN)]
+    title: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_trimmed)]
+    text: Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(_trimmed)]
+    service: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
+class QuickReplyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    shortcut: Annotated[str, Field(pattern=SHORTCUT_PATTERN)] | None = None
+    title: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_trimmed)] | None = (
+        None
+    )
+    text: Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(_trimmed)] | None = (
+        None
+    )
+
+
+class QuickReplyPublic(BaseModel):
+    id: str
+    shortcut: str
+    title: str
+    text: str
+    service: str | None = Field(description="Service name; null for a global quick reply.")
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,125 @@
+"""SQL of a conversation's labels (tags and wrap-up codes), the supervisor's search by them, and a
+contact's earlier conversations (the agent's "histórico do cliente")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+
+from store.common import is_postgres, now
+from store.conversations import ConversationRow, _conversation
+from store.tables import conversation_labels, conversations
+
+LabelKind = Literal["tag", "wrapup"]
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """A conversation's tags and wrap-up codes (one per human service it had, usually one)."""
+
+    tags: list[str] = field(default_factory=list)
+    wrapup_codes: list[str] = field(default_factory=list)
+
+
+def record_labels(
+    engine: Engine,
+    conversation_id: str,
+    *,
+    wrapup_code: str | None,
+    tags: Iterable[str],
+    service: str | None,
+    agent: str | None,
+) -> None:
+    """Add the labels (a label already there stays as it was: retries are safe)."""
+    wanted: list[tuple[LabelKind, str]] = [("tag", tag) for tag in tags]
+    if wrapup_code is not None:
+        wanted.append(("wrapup", wrapup_code))
+    with engine.begin() as conn:
+        for kind, value in wanted:
+            values = dict(
+                conversation_id=conversation_id,
+                kind=kind,
+                value=value,
+                service=service,
+                agent=agent,
+                created_at=now(),
+            )
+            insert = postgresql.insert if is_postgres(conn) else sqlite.insert
+            conn.execute(insert(conversation_labels).values(**values).on_conflict_do_nothing())
+
+
+def labels_of(engine: Engine, conversation_ids: Iterable[str]) -> dict[str, Labels]:
+    """The labels of these conversations (absent: none)."""
+    ids = list(conversation_ids)
+    found: dict[str, Labels] = {}
+    if not ids:
+        return found
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(conversation_labels)
+            .where(conversation_labels.c.conversation_id.in_(ids))
+            .order_by(conversation_labels.c.created_at, conversation_labels.c.value)
+        )
+        for row in rows:
+            labels = found.setdefault(row.conversation_id, Labels())
+            (labels.tags if row.kind == "tag" else labels.wrapup_codes).append(row.value)
+    return found
+
+
+def search(
+    engine: Engine,
+    *,
+    tag: str | None = None,
+    wrapup_code: str | None = None,
+    service: str | None = None,
+    limit: int = 100,
+) -> list[ConversationRow]:
+    """Conversations with this tag and/or wrap-up code (optionally of one service), newest
+    first."""
+    query = sa.select(conversations).order_by(conversations.c.updated_at.desc()).limit(limit)
+    for kind, value in (("tag", tag), ("wrapup", wrapup_code)):
+        if value is None:
+            continue
+        label = conversation_labels.alias(f"label_{kind}")
+        query = query.where(
+            sa.exists().where(
+                label.c.conversation_id == conversations.c.id,
+                label.c.kind == kind,
+                label.c.value == value,
+                *([label.c.service == service] if service is not None else []),
+            )
+        )
+    if service is not None and tag is None and wrapup_code is None:
+        query = query.where(
+            sa.exists().where(
+                conversation_labels.c.conversation_id == conversations.c.id,
+                conversation_labels.c.service == service,
+            )
+        )
+    with engine.connect() as conn:
+        return [_conversation(row) for row in conn.execute(query)]
+
+
+def earlier_conversations(
+    engine: Engine, current: ConversationRow, limit: int = 20
+) -> list[ConversationRow]:
+    """The same contact's other conversations on the same bot, started before `current`,
+    newest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(conversations)
+            .where(
+                conversations.c.bot == current.bot,
+                conversations.c.contact_id == current.contact_id,
+                conversations.c.id != current.id,
+                conversations.c.created_at <= current.created_at,
+            )
+            .order_by(conversations.c.created_at.desc())
+            .limit(limit)
+        )
+        return [_conversation(row) for row in rows]

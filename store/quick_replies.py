@@ -1,0 +1,126 @@
+"""SQL of quick replies ("respostas rápidas"): global or per service, by shortcut."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from omni.desk import QuickReplyCreate, QuickReplyPublic, QuickReplyUpdate
+from omni.errors import Conflict, InvalidReference, NotFound, OmniCode
+from store.common import new_id, now
+from store.tables import quick_replies, services
+
+
+def _select() -> sa.Select[Any]:
+    return (
+        sa.select(quick_replies, services.c.name.label("service_name"))
+        .outerjoin(services, services.c.id == quick_replies.c.service_id)
+        .order_by(  # the global one first, on both databases (NULLs sort differently)
+            quick_replies.c.shortcut, quick_replies.c.service_id.is_not(None), services.c.name
+        )
+    )
+
+
+def _public(row: sa.Row[Any]) -> QuickReplyPublic:
+    return QuickReplyPublic(
+        id=row.id,
+        shortcut=row.shortcut,
+        title=row.title,
+        text=row.text,
+        service=row.service_name,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def list_quick_replies(
+    engine: Engine, services_of: Iterable[str] | None = None
+) -> list[QuickReplyPublic]:
+    """Every quick reply, or (given service names) the global ones and those services'."""
+    query = _select()
+    if services_of is not None:
+        query = query.where(
+            sa.or_(quick_replies.c.service_id.is_(None), services.c.name.in_(list(services_of)))
+        )
+    with engine.connect() as conn:
+        return [_public(row) for row in conn.execute(query)]
+
+
+def get_quick_reply(engine: Engine, reply_id: str) -> QuickReplyPublic:
+    with engine.connect() as conn:
+        return _get(conn, reply_id)
+
+
+def _get(conn: Connection, reply_id: str) -> QuickReplyPublic:
+    row = conn.execute(_select().where(quick_replies.c.id == reply_id)).first()
+    if row is None:
+        raise NotFound(f"no quick reply {reply_id!r}")
+    return _public(row)
+
+
+def _check_shortcut(
+    conn: Connection, shortcut: str, service_id: str | None, exclude_id: str | None = None
+) -> None:
+    same_scope = (
+        quick_replies.c.service_id.is_(None)
+        if service_id is None
+        else quick_replies.c.service_id == service_id
+    )
+    query = sa.select(quick_replies.c.id).where(quick_replies.c.shortcut == shortcut, same_scope)
+    if exclude_id is not None:
+        query = query.where(quick_replies.c.id != exclude_id)
+    if conn.execute(query).first() is not None:
+        raise Conflict(
+            f"a quick reply {shortcut!r} already exists here", code=OmniCode.DUPLICATE_QUICK_REPLY
+        )
+
+
+def create_quick_reply(engine: Engine, body: QuickReplyCreate) -> QuickReplyPublic:
+    reply_id, at = new_id("qr"), now()
+    with engine.begin() as conn:
+        service_id = None
+        if body.service is not None:
+            service_id = conn.execute(
+                sa.select(services.c.id).where(services.c.name == body.service)
+            ).scalar()
+            if service_id is None:
+                raise InvalidReference("service", f"no service {body.service!r}")
+        _check_shortcut(conn, body.shortcut, service_id)
+        conn.execute(
+            sa.insert(quick_replies).values(
+                id=reply_id,
+                shortcut=body.shortcut,
+                title=body.title,
+                text=body.text,
+                service_id=service_id,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+        return _get(conn, reply_id)
+
+
+def update_quick_reply(engine: Engine, reply_id: str, body: QuickReplyUpdate) -> QuickReplyPublic:
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(quick_replies).where(quick_replies.c.id == reply_id)).first()
+        if row is None:
+            raise NotFound(f"no quick reply {reply_id!r}")
+        if "shortcut" in changes:
+            _check_shortcut(conn, changes["shortcut"], row.service_id, exclude_id=reply_id)
+        conn.execute(
+            sa.update(quick_replies)
+            .where(quick_replies.c.id == reply_id)
+            .values(**changes, updated_at=now())
+        )
+        return _get(conn, reply_id)
+
+
+def delete_quick_reply(engine: Engine, reply_id: str) -> None:
+    with engine.begin() as conn:
+        deleted = conn.execute(sa.delete(quick_replies).where(quick_replies.c.id == reply_id))
+        if deleted.rowcount == 0:
+            raise NotFound(f"no quick reply {reply_id!r}")

@@ -1,0 +1,94 @@
+"""The desk's SQL on SQLite and PostgreSQL: labels recorded once (retries are safe), searched,
+a contact's earlier conversations, quick replies by scope; the pure wrap-up rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from omni.desk import QuickReplyCreate, QuickReplyUpdate, clean_tags, wrapup_refusal
+from omni.errors import Conflict, NotFound
+from omni.models import ServiceCreate, ServiceUpdate
+from store import labels, quick_replies
+from store.conversations import ensure_conversation, get_conversation
+from store.services import create_service, delete_service, update_service
+from transbordo.stack import stack_ring
+
+
+@pytest.mark.parametrize(
+    ("required", "codes", "code", "refused"),
+    [
+        (False, [], None, False),
+        (False, ["Venda"], None, False),
+        (True, [], None, False),  # required with no codes: nothing to choose from
+        (True, ["Venda", "Dúvida"], None, True),
+        (True, ["Venda"], "Venda", False),
+        (True, ["Venda"], "Outro", True),
+        (False, ["Venda"], "Outro", True),
+    ],
+)
+def test_wrapup_refusal(required, codes, code, refused):  # type: ignore[no-untyped-def]
+    assert (wrapup_refusal(required, codes, code) is not None) == refused
+
+
+def test_clean_tags() -> None:
+    assert clean_tags([" vip ", "VIP", "", "boleto", "Vip"]) == ["vip", "boleto"]
+
+
+def test_labels_search_and_history(any_engine):  # type: ignore[no-untyped-def]
+    for n, contact in [(1, "5511"), (2, "5511"), (3, "5522")]:
+        ensure_conversation(
+            any_engine,
+            conversation_id=f"c{n}",
+            workflow_id=f"w{n}",
+            bot="loja",
+            bot_version=1,
+            contact_id=contact,
+            status="ended",
+        )
+    for _ in range(2):  # a retried activity changes nothing
+        labels.record_labels(
+            any_engine, "c1", wrapup_code="Venda", tags=["vip"], service="Suporte", agent="Ana"
+        )
+    labels.record_labels(
+        any_engine, "c3", wrapup_code="Dúvida", tags=["vip"], service="Vendas", agent="Beto"
+    )
+    found = labels.labels_of(any_engine, ["c1", "c2", "c3"])
+    assert found["c1"] == labels.Labels(tags=["vip"], wrapup_codes=["Venda"])
+    assert "c2" not in found
+    assert {c.id for c in labels.search(any_engine, tag="vip")} == {"c1", "c3"}
+    assert [c.id for c in labels.search(any_engine, tag="vip", service="Suporte")] == ["c1"]
+    assert [c.id for c in labels.search(any_engine, wrapup_code="Dúvida")] == ["c3"]
+    assert [c.id for c in labels.search(any_engine, service="Vendas")] == ["c3"]
+    assert labels.search(any_engine, tag="vip", wrapup_code="Dúvida", service="Suporte") == []
+    current = get_conversation(any_engine, "c2")
+    assert current is not None
+    assert [c.id for c in labels.earlier_conversations(any_engine, current)] == ["c1"]
+
+
+def test_quick_replies_by_scope(any_engine):  # type: ignore[no-untyped-def]
+    ring = stack_ring()
+    suporte = create_service(any_engine, ServiceCreate(name="Suporte"), ring)
+    create_service(any_engine, ServiceCreate(name="Vendas"), ring)
+    made = quick_replies.create_quick_reply(
+        any_engine, QuickReplyCreate(shortcut="/ola", title="Oi", text="Olá!")
+    )
+    quick_replies.create_quick_reply(
+        any_engine, QuickReplyCreate(shortcut="/ola", title="Oi", text="Oi!", service="Suporte")
+    )
+    quick_replies.create_quick_reply(
+        any_engine, QuickReplyCreate(shortcut="/x", title="X", text="x", service="Vendas")
+    )
+    with pytest.raises(Conflict):
+        quick_replies.create_quick_reply(
+            any_engine, QuickReplyCreate(shortcut="/ola", title="Outro", text="!")
+        )
+    mine = quick_replies.list_quick_replies(any_engine, ["Suporte"])
+    assert [(r.shortcut, r.service) for r in mine] == [("/ola", None), ("/ola", "Suporte")]
+    renamed = quick_replies.update_quick_reply(any_engine, made.id, QuickReplyUpdate(title="Olá"))
+    assert renamed.title == "Olá" and renamed.text == "Olá!"
+    update_service(any_engine, suporte.id, ServiceUpdate(wrapup={"codes": ["Venda"]}), ring)
+    delete_service(any_engine, suporte.id)  # its quick replies go with it
+    assert [r.service for r in quick_replies.list_quick_replies(any_engine)] == [None, "Vendas"]
+    quick_replies.delete_quick_reply(any_engine, made.id)
+    with pytest.raises(NotFound):
+        quick_replies.get_quick_reply(any_engine, made.id)
