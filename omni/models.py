@@ -15,6 +15,14 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from omni.keys import webhook_secret_bytes
+from omni.routing_models import (
+    AgentSkills,
+    AgentSkillsPublic,
+    AgentSkillsUpdate,
+    RoutingPublic,
+    RoutingSettings,
+    RoutingSettingsUpdate,
+)
 
 MAX_SECONDS = 7 * 24 * 3600
 """Upper bound of every time field (a week): larger values are typos, not policies."""
@@ -24,7 +32,8 @@ MAX_TRANSFER_GROUP = 100
 BOT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 """Same rule as ``bots.models.BotFlow.bot`` (the Omni "Nome bot")."""
 
-AgentStatus = Literal["available", "paused", "offline"]
+AgentStatus = Literal["available", "paused", "offline", "away"]
+"""`away` ("ausente"): set by routing after too many lapsed offers (omni/routing.py)."""
 QueueStatus = Literal["waiting", "in_service", "finished", "abandoned", "transferred", "voicemail"]
 OPEN_QUEUE_STATUSES: tuple[QueueStatus, ...] = ("waiting", "in_service")
 
@@ -159,7 +168,7 @@ TransferGroup = Annotated[
 ]
 
 
-class ServiceCreate(Model):
+class ServiceCreate(RoutingSettings, Model):
     """The "Novo Serviço" form."""
 
     name: ServiceName
@@ -175,7 +184,7 @@ class ServiceCreate(Model):
     queue_notifications: QueueNotifications = Field(default_factory=QueueNotifications)
 
 
-class ServiceUpdate(Model):
+class ServiceUpdate(RoutingSettingsUpdate, Model):
     """A partial change: only the fields sent are changed; ``extension: null`` removes it.
 
     ``webhook`` and ``queue_notifications`` are replaced as a whole (the stored webhook secret
@@ -213,7 +222,7 @@ class ServiceUpdate(Model):
         return value
 
 
-class ServicePublic(BaseModel):
+class ServicePublic(RoutingPublic):
     """A service as the API returns it; ``transfer_group`` lists service names."""
 
     id: str
@@ -279,7 +288,7 @@ class ResolvedIntegration(BaseModel):
 # --- agents -----------------------------------------------------------------------------------
 
 
-class AgentCreate(Model):
+class AgentCreate(AgentSkills, Model):
     """A human agent: the services it works and how many conversations at once."""
 
     name: AgentName
@@ -289,7 +298,7 @@ class AgentCreate(Model):
     capacity: Annotated[int, Field(strict=True, ge=1, le=100)] = 1
 
 
-class AgentUpdate(Model):
+class AgentUpdate(AgentSkillsUpdate, Model):
     """A partial change of an agent."""
 
     name: AgentName | None = None
@@ -313,7 +322,7 @@ class AgentStatusChange(Model):
     status: AgentStatus
 
 
-class AgentPublic(BaseModel):
+class AgentPublic(AgentSkillsPublic):
     """An agent as the API returns it (never the token)."""
 
     id: str

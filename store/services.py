@@ -32,6 +32,7 @@ from omni.models import (
     WebhookPublic,
     WebhookTarget,
 )
+from omni.routing_models import ROUTING_FIELDS
 from store.common import is_postgres, new_id, now
 from store.tables import (
     agent_services,
@@ -52,6 +53,7 @@ SCALAR_SERVICE_FIELDS = (
     "extension",
     "agent_screen",
     "hidden",
+    *ROUTING_FIELDS,
 )
 
 
@@ -109,6 +111,7 @@ def select_services(
                 has_secret=row.webhook_secret is not None,
             ),
             hidden=row.hidden,
+            **{field: getattr(row, field) for field in ROUTING_FIELDS},
             queue_notifications=QueueNotifications.model_validate(row.queue_notifications),
             created_at=row.created_at,
             updated_at=row.updated_at,
