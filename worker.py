@@ -15,6 +15,7 @@ from temporalio.worker import PollerBehaviorAutoscaling, Worker, WorkerTuner
 from activities.conversation_log import ConversationLog
 from activities.http_call import HttpCalls
 from activities.omni_queue import OmniActivities
+from activities.routing import RoutingActivities
 from activities.webhooks import WebhookSender
 from bots.limits import FlowLimits
 from encryption.codec import ring_of
@@ -74,6 +75,7 @@ def build_worker(
     log_activities = ConversationLog(engine)
     http_calls = HttpCalls(flow_limits or FlowLimits())
     omni = OmniActivities(engine)
+    routing = RoutingActivities(engine)
     webhooks = WebhookSender(engine, ring_of(client))
     threads = getattr(executor, "_max_workers", ACTIVITY_THREADS)  # no public accessor
     options = {"tuner": tuner(threads), "max_cached_workflows": MAX_CACHED_WORKFLOWS, **options}
@@ -82,7 +84,14 @@ def build_worker(
         task_queue=task_queue,
         workflows=[ConversationWorkflow],
         workflow_runner=workflow_runner(),
-        activities=[log_activities.record, http_calls.call_http, *omni.all(), webhooks.deliver],
+        activities=[
+            log_activities.record,
+            http_calls.call_http,
+            *omni.all(),
+            webhooks.deliver,
+            routing.dispatch,
+            routing.lapse,
+        ],
         activity_executor=executor,
         workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
         activity_task_poller_behavior=PollerBehaviorAutoscaling(),

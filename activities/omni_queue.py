@@ -48,6 +48,8 @@ class EnqueueRequest(BaseModel):
     workflow_id: str
     service_id: str
     preview: str
+    priority: int = 0
+    skills: list[str] = []
 
 
 class ClaimRequest(BaseModel):
@@ -169,6 +171,8 @@ class OmniActivities:
             workflow_id=request.workflow_id,
             service_id=request.service_id,
             preview=request.preview,
+            priority=request.priority,
+            skills=tuple(request.skills),
         )
 
     @activity.defn(name="omni_claim")
@@ -257,4 +261,6 @@ def snapshot_of(service: ServicePublic) -> ServiceSnapshot:
         notification_interval_seconds=notes.interval_seconds or 0,
         notification_cards=[card.model_dump(mode="json") for card in notes.cards],
         webhook=service.webhook.enabled,
+        assignment=service.assignment,
+        offer_seconds=service.offer_seconds,
     )

@@ -21,7 +21,8 @@ def auto_service(engine, names=("Ana", "Beto"), capacity=1, **settings):  # type
     service = create_service(engine, body, stack_ring())
     ids = []
     for name in names:
-        agent = create_agent(engine, AgentCreate(name=name, services=["Suporte"], capacity=capacity))
+        body = AgentCreate(name=name, services=["Suporte"], capacity=capacity)
+        agent = create_agent(engine, body)
         ids.append(agent.id)
     return service.id, ids
 

@@ -146,6 +146,9 @@ class ServiceSnapshot(BaseModel):
     notification_cards: list[dict[str, Any]] = Field(default_factory=list)
     webhook: bool = False
     """The service has an external webhook: events of its handoffs are sent to it."""
+    assignment: str = "manual"
+    """`auto`: waiting conversations are offered to agents (store/routing.py)."""
+    offer_seconds: int = 30
 
     @property
     def card_interval_seconds(self) -> int:
@@ -153,6 +156,17 @@ class ServiceSnapshot(BaseModel):
         if not self.notifications_enabled or not self.notification_cards:
             return 0
         return self.notification_interval_seconds
+
+
+class OfferNotice(BaseModel):
+    """An open offer of this conversation's queue entry to an agent (Signal `offered`)."""
+
+    offer_id: str
+    entry_id: str
+    workflow_id: str
+    agent_id: str
+    deadline: datetime | None = None
+    """When the workflow lapses it: set by the workflow, `offer_seconds` after it learns it."""
 
 
 class Handoff(BaseModel):
@@ -170,6 +184,7 @@ class Handoff(BaseModel):
     voicemail_until: datetime | None = None
     """Set while the customer may leave a voicemail ("Caixa Postal")."""
     voicemail_texts: list[str] = Field(default_factory=list)
+    offer: OfferNotice | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.humano import HumanoBlock
 from workflows.message_log import MessageLog
+from workflows.offers import AutoAssignment
 from workflows.webhook_events import WebhookEvents
 
 ANSWERED_IDS = 1000
@@ -57,7 +58,7 @@ HTTP_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=
 
 
 @workflow.defn
-class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
+class ConversationWorkflow(HumanoBlock, AutoAssignment, MessageLog, WebhookEvents):
     @workflow.init
     def __init__(self, input: ConversationInput) -> None:
         self._input = input
@@ -279,6 +280,8 @@ class ConversationWorkflow(HumanoBlock, MessageLog, WebhookEvents):
                 await self._abandon_if_still_waiting()
             case TimerKind.QUEUE_NOTIFICATION:
                 self._notify_queue()
+            case TimerKind.OFFER_LAPSE:
+                await self._offer_lapsed()
             case TimerKind.ESCAPE_INACTIVITY:
                 assert timer.route is not None
                 self.conv.escapes_fired.append(timer.route)

@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.refusals import Refusal, refuse
 
+from workflows.offers import queue_order
 from workflows.queueing import Queued, queue_customer
 
 OMNI_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
@@ -84,6 +85,7 @@ class HumanoBlock(_Core):
                 workflow_id=workflow.info().workflow_id,
                 service_id="",
                 preview=preview,
+                **queue_order(block, conv.state.context()),
             ),
             closed=closed,
             check_agents_online=block.check_agents_online,
@@ -124,6 +126,7 @@ class HumanoBlock(_Core):
                     "position": estimate.position,
                 },
             )
+        await self._offer_if_auto()
         self._moved_on()
         return None
 

@@ -32,6 +32,7 @@ class TimerKind(StrEnum):
     ABANDONMENT = "abandonment"
     QUEUE_NOTIFICATION = "queue_notification"
     VOICEMAIL_END = "voicemail_end"
+    OFFER_LAPSE = "offer_lapse"
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,9 @@ def _waiting(conv: ConversationState, handoff: Handoff) -> list[Timer]:
     if interval := service.card_interval_seconds:
         last_card = handoff.last_notification_at or handoff.enqueued_at
         found.append(Timer(TimerKind.QUEUE_NOTIFICATION, last_card + timedelta(seconds=interval)))
+    offer = handoff.offer
+    if offer is not None and offer.entry_id == handoff.entry_id and offer.deadline is not None:
+        found.append(Timer(TimerKind.OFFER_LAPSE, offer.deadline))
     return found
 
 
