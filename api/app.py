@@ -57,6 +57,7 @@ def create_app(
         channel_access,
         codec,
         metrics,
+        offers,
         omni,
         pages,
         supervisor,
@@ -69,6 +70,7 @@ def create_app(
         bots.router,
         omni.router,
         agent.router,
+        offers.router,
         supervisor.router,
     ):
         app.include_router(router, prefix="/api")

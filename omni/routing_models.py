@@ -6,6 +6,7 @@ models.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -91,4 +92,4 @@ class OfferPublic(BaseModel):
     service: str
     agent_id: str
     preview: str | None
-    expires_at: str
+    expires_at: datetime

@@ -42,6 +42,7 @@ class Offer:
     agent_id: str
     expires_at: datetime
     preview: str | None
+    status: str = "open"
 
 
 def dispatch(
@@ -123,6 +124,7 @@ def _offer(row: sa.Row[Any]) -> Offer:
         agent_id=row.agent_id,
         expires_at=row.expires_at,
         preview=row.preview,
+        status=row.status,
     )
 
 
