@@ -125,6 +125,13 @@ async def test_offers_lapse_to_the_next_agent_decline_accept_and_fill_freed_slot
         assert await desk.offers(x) == []
         late = await http.post(f"/api/agent/offers/{lapsed['id']}/accept", headers=desk.auth(x))
         assert late.status_code == 409  # a lapsed offer cannot be accepted
+        for action in ("accept", "decline"):  # another agent's offer does not exist for x
+            foreign = await http.post(
+                f"/api/agent/offers/{second['id']}/{action}", headers=desk.auth(x)
+            )
+            assert foreign.status_code == 404 and foreign.json()["code"] == "not_found"
+        admin = await http.get("/api/agent/offers", headers=admin_headers())
+        assert admin.status_code == 401
         declined = await http.post(
             f"/api/agent/offers/{second['id']}/decline", headers=desk.auth(y)
         )
@@ -144,17 +151,13 @@ async def test_offers_lapse_to_the_next_agent_decline_accept_and_fill_freed_slot
         )
         assert finished.status_code == 200, finished.text
         assert [o["conversation_id"] for o in await desk.offers(x)] == [third]  # at once
-        taken = await http.post(
-            f"/api/agent/conversations/{third}/pickup", headers=desk.auth(y)
-        )
+        taken = await http.post(f"/api/agent/conversations/{third}/pickup", headers=desk.auth(y))
         assert taken.status_code in (403, 409)  # offered to x: not y's to take
 
 
 async def test_an_agent_who_lets_offers_lapse_becomes_away(time_env, settings, engine):
     async with running_stack(time_env, settings, engine) as http:
-        desk = await open_desk(
-            http, {"Ana": []}, assignment="auto", offer_seconds=30, max_lapses=2
-        )
+        desk = await open_desk(http, {"Ana": []}, assignment="auto", offer_seconds=30, max_lapses=2)
         conversation = await queue_up(http, "c1")
         first = await desk.offer_for("Ana", conversation)
         await time_env.sleep(31)
