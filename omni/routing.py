@@ -14,8 +14,9 @@ take it (also by manual `next`).
 **Who gets an offer.** Among the service's agents who may take the entry (available, serving
 the service, the skills, a free slot: conversations in service + open offers < capacity), the
 one offered this entry the fewest times so far (so a declined or lapsed offer goes to the next
-agent), then the one idle longest (whose last assignment is oldest, never assigned first), then
-by id. Entries are served in queue order: the first in line gets the first suitable agent.
+agent), then the one idle longest (``idle_since``: the later of its last assignment and its
+last status change, e.g. going available), then by id. Entries are served in queue order:
+the first in line gets the first suitable agent.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class FreeAgent:
     agent_id: str
     free_slots: int
     skills: tuple[str, ...] = ()
-    last_assigned_at: datetime | None = None
+    idle_since: datetime | None = None
 
 
 def match(waiting: Sequence[Waiting], agents: Sequence[FreeAgent]) -> list[tuple[str, str]]:
@@ -85,7 +86,7 @@ def match(waiting: Sequence[Waiting], agents: Sequence[FreeAgent]) -> list[tuple
             suitable,
             key=lambda agent: (
                 entry.tried.get(agent.agent_id, 0),
-                agent.last_assigned_at or NEVER,
+                agent.idle_since or NEVER,
                 agent.agent_id,
             ),
         )

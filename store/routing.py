@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from omni import routing
+from omni.routing import NEVER
 from store import notify
 from store.common import is_postgres, new_id, now
 from store.tables import agent_services, agents, offers, queue_entries, services
@@ -306,6 +307,7 @@ def _free_agents(conn: Connection, service_id: str) -> list[routing.FreeAgent]:
             agents.c.id,
             agents.c.capacity,
             agents.c.skills,
+            agents.c.status_changed_at,
             in_service.label("busy"),
             open_offers.label("offered"),
             last_assigned.label("last_assigned"),
@@ -318,7 +320,7 @@ def _free_agents(conn: Connection, service_id: str) -> list[routing.FreeAgent]:
             agent_id=row.id,
             free_slots=row.capacity - row.busy - row.offered,
             skills=tuple(row.skills or ()),
-            last_assigned_at=_aware(row.last_assigned),
+            idle_since=max(_aware(row.last_assigned) or NEVER, row.status_changed_at),
         )
         for row in rows
         if row.capacity - row.busy - row.offered > 0

@@ -57,8 +57,8 @@ def test_skills(agent, required, ok):
 def test_match_serves_the_line_in_order_to_the_agent_idle_longest():
     waiting = [Waiting("late", at(50)), Waiting("early", at(0)), Waiting("mid", at(20))]
     agents = [
-        FreeAgent("busy-recently", 1, last_assigned_at=at(40)),
-        FreeAgent("idle-long", 1, last_assigned_at=at(-600)),
+        FreeAgent("busy-recently", 1, idle_since=at(40)),
+        FreeAgent("idle-long", 1, idle_since=at(-600)),
         FreeAgent("never", 1),
     ]
     assert routing.match(waiting, agents) == [
