@@ -14,9 +14,9 @@ take it (also by manual `next`).
 **Who gets an offer.** Among the service's agents who may take the entry (available, serving
 the service, the skills, a free slot: conversations in service + open offers < capacity), the
 one offered this entry the fewest times so far (so a declined or lapsed offer goes to the next
-agent), then the one idle longest (``idle_since``: the later of its last assignment and its
-last status change, e.g. going available), then by id. Entries are served in queue order:
-the first in line gets the first suitable agent.
+agent; who declined the latest offer is left out), then the one idle longest (``idle_since``:
+the later of its last assignment and its last status change, e.g. going available), then by
+id. Entries are served in queue order: the first in line gets the first suitable agent.
 """
 
 from __future__ import annotations
@@ -60,6 +60,9 @@ class Waiting:
     skills: tuple[str, ...] = ()
     tried: dict[str, int] = field(default_factory=dict)
     """Agent id → offers of this entry that agent already had (declined or lapsed)."""
+    declined_by: str | None = None
+    """The agent who declined the entry's latest offer: not offered it again until another
+    agent has been (it may still take it from the queue)."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,9 @@ def match(waiting: Sequence[Waiting], agents: Sequence[FreeAgent]) -> list[tuple
         suitable = [
             agent
             for agent in agents
-            if slots[agent.agent_id] > 0 and has_skills(agent.skills, entry.skills)
+            if slots[agent.agent_id] > 0
+            and agent.agent_id != entry.declined_by
+            and has_skills(agent.skills, entry.skills)
         ]
         if not suitable:
             continue

@@ -255,13 +255,14 @@ def _dispatch_service(conn: Connection, service_id: str) -> list[Offer]:
     ).all()
     if not rows:
         return []
-    tried = _tried(conn, [row.id for row in rows])
+    tried, declined_by = _tried(conn, [row.id for row in rows])
     waiting = [
         routing.Waiting(
             entry_id=row.id,
             rank_at=row.rank_at or row.enqueued_at,
             skills=tuple(row.skills or ()),
             tried=tried.get(row.id, {}),
+            declined_by=declined_by.get(row.id),
         )
         for row in rows
     ]
@@ -335,13 +336,20 @@ def _aware(value: datetime | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
-def _tried(conn: Connection, entry_ids: list[str]) -> dict[str, dict[str, int]]:
+def _tried(
+    conn: Connection, entry_ids: list[str]
+) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
+    """Per entry: how many offers each agent had, and who declined the latest one."""
     counts: dict[str, dict[str, int]] = {}
+    latest: dict[str, tuple[str, str]] = {}
     rows = conn.execute(
-        sa.select(offers.c.entry_id, offers.c.agent_id, sa.func.count())
+        sa.select(offers.c.entry_id, offers.c.agent_id, offers.c.status)
         .where(offers.c.entry_id.in_(entry_ids))
-        .group_by(offers.c.entry_id, offers.c.agent_id)
+        .order_by(offers.c.created_at, offers.c.id)
     )
-    for entry_id, agent_id, count in rows:
-        counts.setdefault(entry_id, {})[agent_id] = int(count)
-    return counts
+    for entry_id, agent_id, status in rows:
+        per_agent = counts.setdefault(entry_id, {})
+        per_agent[agent_id] = per_agent.get(agent_id, 0) + 1
+        latest[entry_id] = (agent_id, status)
+    declined = {entry: agent for entry, (agent, status) in latest.items() if status == "declined"}
+    return counts, declined

@@ -79,3 +79,9 @@ def test_match_respects_slots_skills_and_earlier_offers():
     assert routing.match(waiting, agents) == [("en", "ana"), ("pt", "beto"), ("pt2", "ana")]
     assert routing.match(waiting, [FreeAgent("beto", 1)]) == [("pt", "beto")]
     assert routing.match([Waiting("x", at(0))], []) == []
+
+
+def test_who_declined_the_latest_offer_is_left_out():
+    entry = Waiting("q", at(0), tried={"ana": 1}, declined_by="ana")
+    assert routing.match([entry], [FreeAgent("ana", 1)]) == []
+    assert routing.match([entry], [FreeAgent("ana", 1), FreeAgent("beto", 1)]) == [("q", "beto")]

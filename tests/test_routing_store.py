@@ -84,9 +84,14 @@ def test_decline_goes_to_the_next_agent(any_engine):
     (second,) = routing.decline(any_engine, first.id, first.agent_id) or []
     assert second.agent_id == other and second.entry_id == "q1"
     assert routing.decline(any_engine, first.id, first.agent_id) is None  # once
-    # the only agent left declines too: it goes back to the first one
+    # the other declines too: back to the first one, who declined longer ago
     (third,) = routing.decline(any_engine, second.id, other) or []
     assert third.agent_id == first.agent_id
+    # alone, an agent who declines is not rung again for it, but may take it from the queue
+    set_agent_status(any_engine, other, "paused")
+    assert routing.decline(any_engine, third.id, first.agent_id) == []
+    assert routing.dispatch(any_engine, [service]) == []
+    assert [e.id for e in queue.waiting_for_agent(any_engine, first.agent_id)] == ["q1"]
 
 
 def test_lapses_move_the_offer_on_and_make_the_agent_away(any_engine):
