@@ -231,7 +231,7 @@ def staffing(engine: Engine, service_id: str) -> Staffing:
         ).all()
     counts = {status: count for status, count in rows}
     return Staffing(
-        logged_in=counts.get("available", 0) + counts.get("paused", 0),
+        logged_in=sum(counts.get(status, 0) for status in ("available", "paused", "away")),
         available=counts.get("available", 0),
     )
 
