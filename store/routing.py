@@ -177,6 +177,7 @@ def _dispatch(conn: Connection, service_ids: set[str], agent_id: str | None) -> 
     if not ids:
         return []
     _lock(conn, ids)
+    _withdraw_stale(conn, ids)
     for offer_id, max_lapses, agent in _overdue(conn, ids):
         if _end_offer(conn, offer_id, "lapsed") is not None:
             _count_lapse(conn, agent, max_lapses)
@@ -210,6 +211,25 @@ def _lock(conn: Connection, service_ids: list[str]) -> None:
             .where(services.c.id.in_(service_ids))
             .values(assignment=services.c.assignment)
         )
+
+
+def _withdraw_stale(conn: Connection, service_ids: list[str]) -> None:
+    """Open offers whose entry stopped waiting (a close that raced an earlier dispatch on
+    PostgreSQL, which locks no entry) end here, so they hold no agent's slot."""
+    stopped = (
+        sa.select(queue_entries.c.id)
+        .where(
+            queue_entries.c.id == offers.c.entry_id,
+            queue_entries.c.service_id.in_(service_ids),
+            queue_entries.c.status != "waiting",
+        )
+        .exists()
+    )  # from the open offers (a partial index), not the service's whole history
+    conn.execute(
+        offers.update()
+        .where(offers.c.status == "open", stopped)
+        .values(status="withdrawn", ended_at=now())
+    )
 
 
 def _overdue(conn: Connection, service_ids: list[str]) -> list[Any]:

@@ -203,3 +203,19 @@ def test_only_available_agents_get_offers(any_engine, status):
     set_agent_status(any_engine, ana, status)
     enqueue(any_engine, service, 1)
     assert routing.dispatch(any_engine, [service], agent_id=ana) == []
+
+
+def test_an_offer_left_open_by_a_racing_close_is_withdrawn_by_the_next_dispatch(any_engine):
+    service, (ana,) = auto_service(any_engine, names=("Ana",))
+    set_agent_status(any_engine, ana, "available")
+    enqueue(any_engine, service, 1)
+    enqueue(any_engine, service, 2)
+    (offer,) = routing.dispatch(any_engine, [service])
+    with any_engine.begin() as conn:  # a close that committed after the offer was made
+        conn.execute(
+            queue_entries.update()
+            .where(queue_entries.c.id == offer.entry_id)
+            .values(status="abandoned")
+        )
+    assert pairs(routing.dispatch(any_engine, [service])) == [("q2", ana)]
+    assert routing.get_offer(any_engine, offer.id).status == "withdrawn"
