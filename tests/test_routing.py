@@ -85,3 +85,24 @@ def test_who_declined_the_latest_offer_is_left_out():
     entry = Waiting("q", at(0), tried={"ana": 1}, declined_by="ana")
     assert routing.match([entry], [FreeAgent("ana", 1)]) == []
     assert routing.match([entry], [FreeAgent("ana", 1), FreeAgent("beto", 1)]) == [("q", "beto")]
+
+
+@pytest.mark.parametrize(
+    ("priority", "variables", "expected"),
+    [
+        (None, {}, 0),
+        (3, {}, 3),
+        ("{{ 5 if plano == 'vip' else 0 }}", {"plano": "vip"}, 5),
+        ("{{ 5 if plano == 'vip' else 0 }}", {}, 0),
+        ("{{ nota * 2 }}", {"nota": "2.5"}, 0),  # a string times 2 is no number
+        ("{{ nota }}", {"nota": 2.9}, 2),
+        ("alta", {}, 0),
+        ("{{ 1000 }}", {}, 100),
+    ],
+)
+def test_the_blocks_priority_template(priority, variables, expected):
+    from bots.models import HumanBlock
+    from workflows.offers import queue_order
+
+    block = HumanBlock(type="human", priority=priority, skills=["ingles"])
+    assert queue_order(block, variables) == {"priority": expected, "skills": ["ingles"]}

@@ -50,7 +50,7 @@ QUEUE_READ_SECONDS = 0.5
 """An agent stream reads the waiting list at most this often (it may change many times a second)."""
 READ_BATCH = 500
 NEXT_ATTEMPTS = 5
-"""`next` tries this many of the oldest entries before saying nothing is waiting."""
+"""`next` tries this many of the first entries (queue order) before saying nothing is waiting."""
 
 router = APIRouter(prefix="/agent", tags=["agent"], dependencies=[Depends(require_agent)])
 
@@ -78,7 +78,7 @@ async def set_status(
 
 @router.get("/queue", response_model=list[QueueItem])
 def waiting(agent: AgentDep, engine: EngineDep) -> list[QueueItem]:
-    """Waiting conversations of the agent's services, oldest first."""
+    """Waiting conversations of the agent's services it may take, in queue order."""
     return _queue_items(engine, agent)
 
 
@@ -228,7 +228,8 @@ async def _agent_events(
 
 @router.post("/next", response_model=PickupPublic)
 async def take_next(agent: AgentDep, engine: EngineDep, client: ClientDep) -> PickupPublic:
-    """Pick up the oldest waiting conversation the agent may take (409 when there is none)."""
+    """Pick up the first waiting conversation the agent may take, in queue order (priority with
+    aging, skills; not one offered to another agent); 409 when there is none."""
     for entry in queue.waiting_for_agent(engine, agent.id, limit=NEXT_ATTEMPTS):
         try:
             return await _pickup(client, agent, entry.workflow_id, newly_taken=True)
