@@ -191,3 +191,29 @@ async def test_priority_and_skills_order_the_queue(time_env, settings, engine):
         await go(desk, "Beto", "available")
         taken = await http.post("/api/agent/next", headers=desk.auth("Beto"))
         assert taken.json()["conversation_id"] == vip
+
+
+async def test_a_transfer_to_an_auto_service_rings_there_at_once(time_env, settings, engine):
+    async with running_stack(time_env, settings, engine) as http:
+        desk = await open_desk(http, {"Ana": []})
+        admin = admin_headers()
+        made = await http.post(
+            "/api/omni/services", json={"name": "Financeiro", "assignment": "auto"}, headers=admin
+        )
+        assert made.status_code == 201, made.text
+        caio = await http.post(
+            "/api/omni/agents", json={"name": "Caio", "services": ["Financeiro"]}, headers=admin
+        )
+        desk.tokens["Caio"] = caio.json()["token"]
+        await go(desk, "Caio", "available")
+        conversation = await queue_up(http, "c1")
+        assert await desk.offers("Ana") == []  # Suporte is manual
+        taken = await http.post("/api/agent/next", headers=desk.auth("Ana"))
+        assert taken.json()["conversation_id"] == conversation
+        moved = await http.post(
+            f"/api/agent/conversations/{conversation}/transfer",
+            json={"service": "Financeiro"},
+            headers=desk.auth("Ana"),
+        )
+        assert moved.status_code == 200, moved.text
+        assert [o["conversation_id"] for o in await desk.offers("Caio")] == [conversation]

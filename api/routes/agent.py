@@ -307,7 +307,9 @@ async def transfer(
     entry = actions.conversation_for(engine, agent, conversation_id)
     request = TransferUpdate(agent_id=agent.id, service=body.service, extension=body.extension)
     service = await actions.update(client, entry.workflow_id, "transfer", request)
-    await offer_actions.dispatch(engine, client, agent_id=agent.id)  # the target's, the slot
+    moved = await asyncio.to_thread(queue.open_entry, engine, conversation_id)
+    target = [moved.service_id] if moved is not None else []
+    await offer_actions.dispatch(engine, client, target, agent_id=agent.id)  # target, freed slot
     return {"conversation_id": conversation_id, "service": service}
 
 
