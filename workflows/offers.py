@@ -90,9 +90,10 @@ class AutoAssignment(_Core):
         return result
 
     async def _tell(self, made: list[OfferNotice]) -> None:
-        mine = workflow.info().workflow_id
+        handoff = self.conv.handoff
+        mine = handoff.entry_id if handoff is not None else None
         for notice in made:
-            if notice.workflow_id == mine:
+            if notice.entry_id == mine:  # by entry, not workflow id (replayers rename runs)
                 self._hold_offer(notice)
                 continue
             try:
