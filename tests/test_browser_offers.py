@@ -3,10 +3,12 @@ opens the conversation (chromium, the real worker and API over HTTP)."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
-from tests.conftest import admin_headers
+from tests.conftest import ADMIN_TOKEN, admin_headers
 from tests.test_browser import TIMEOUT_MS, Console, browser, live_server, playwright_api, shot
 
 __all__ = ["browser"]
@@ -95,3 +97,40 @@ async def connector_token(http: httpx.AsyncClient, admin: dict[str, str]) -> str
     )
     assert made.is_success, made.text
     return str(made.json()["token"])
+
+
+async def test_the_admin_pages_set_distribution_and_skills(time_env, settings, engine, browser):
+    expect = playwright_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    async with (
+        live_server(time_env, settings, engine) as base,
+        httpx.AsyncClient(base_url=base) as http,
+    ):
+        context = await browser.new_context(locale="pt-BR", base_url=base)
+        admin = await context.new_page()
+        console.watch(admin)
+        await admin.goto("/omni/servicos")
+        await admin.get_by_label("Token de administrador").fill(ADMIN_TOKEN)
+        await admin.get_by_role("button", name="Entrar").click()
+        await admin.get_by_role("button", name="Novo Serviço").click()
+        form = admin.locator("#service-form")
+        await form.get_by_label("Nome", exact=True).fill("Vendas")
+        await form.get_by_label("Distribuição dos atendimentos").select_option("auto")
+        await form.get_by_label("Tempo da oferta (s)").fill("45")
+        await form.get_by_role("button", name="Salvar").click()
+        await expect(admin.locator("#services tr[data-service='Vendas']")).to_be_visible()
+        await admin.goto("/omni/agentes")
+        await admin.get_by_role("button", name="Novo atendente").click()
+        agent_form = admin.locator("#agent-form")
+        await agent_form.get_by_label("Nome").fill("Ana")
+        await agent_form.get_by_label("Vendas").check()
+        await agent_form.get_by_label("Habilidades").fill("inglês, vendas ")
+        await agent_form.get_by_role("button", name="Salvar").click()
+        await expect(admin.locator("#token-value")).to_have_value(re.compile(r"^tba_"))
+        await context.close()
+        (service,) = (await http.get("/api/omni/services", headers=admin_headers())).json()
+        assert (service["assignment"], service["offer_seconds"]) == ("auto", 45)
+        (agent,) = (await http.get("/api/omni/agents", headers=admin_headers())).json()
+        assert agent["skills"] == ["inglês", "vendas"]
+    assert console.errors == []

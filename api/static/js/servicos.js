@@ -49,6 +49,7 @@ function open(service = null) {
   const s = service || {
     name: "", service_level_percent: 80, answer_time_seconds: 60, abandon_seconds: 300, voicemail_seconds: 0,
     extension: null, agent_screen: true, transfer_group: [], hidden: false,
+    assignment: "manual", offer_seconds: 30, max_lapses: 3,
     webhook: { enabled: false, url: null, has_secret: false },
     queue_notifications: { enabled: false, interval_seconds: 60, cards: [] },
   };
@@ -60,6 +61,9 @@ function open(service = null) {
   form.extension.value = s.extension || "";
   form.agent_screen.checked = s.agent_screen;
   form.hidden.checked = s.hidden;
+  form.assignment.value = s.assignment || "manual";
+  form.offer_seconds.value = s.offer_seconds ?? 30;
+  form.max_lapses.value = s.max_lapses ?? 3;
   form.group_enabled.checked = s.transfer_group.length > 0;
   renderTransferOptions(s);
   form.webhook_enabled.checked = s.webhook.enabled;
@@ -175,6 +179,9 @@ function payload() {
     agent_screen: form.agent_screen.checked,
     transfer_group: form.group_enabled.checked ? $$("[name=transfer_target]:checked", form).map((i) => i.value) : [],
     hidden: form.hidden.checked,
+    assignment: form.assignment.value,
+    offer_seconds: number("offer_seconds"),
+    max_lapses: number("max_lapses"),
     webhook: { enabled: form.webhook_enabled.checked, url: form.webhook_url.value.trim() || null },
     queue_notifications: { enabled: form.notify_enabled.checked, interval_seconds: number("interval_seconds"), cards: [] },
   };
