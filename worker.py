@@ -18,6 +18,7 @@ from activities.conversation_log import ConversationLog
 from activities.desk import DeskActivities
 from activities.http_call import HttpCalls
 from activities.omni_queue import OmniActivities
+from activities.routing import RoutingActivities
 from activities.webhooks import WebhookSender
 from bots.limits import FlowLimits
 from encryption.codec import ring_of
@@ -79,6 +80,7 @@ def build_worker(
     http_calls = HttpCalls(flow_limits or FlowLimits())
     omni = OmniActivities(engine)
     care = CareActivities(engine)
+    routing = RoutingActivities(engine)
     webhooks = WebhookSender(engine, ring_of(client))
     channels = ChannelSender(engine, ring_of(client), channel_endpoints or ChannelEndpoints())
     threads = getattr(executor, "_max_workers", ACTIVITY_THREADS)  # no public accessor
@@ -96,6 +98,8 @@ def build_worker(
             DeskActivities(engine).record_labels,
             webhooks.deliver,
             channels.send,
+            routing.dispatch,
+            routing.lapse,
         ],
         activity_executor=executor,
         workflow_task_poller_behavior=PollerBehaviorAutoscaling(),

@@ -49,6 +49,8 @@ class EnqueueRequest(BaseModel):
     workflow_id: str
     service_id: str
     preview: str
+    priority: int = 0
+    skills: list[str] = []
 
 
 class ClaimRequest(BaseModel):
@@ -170,6 +172,8 @@ class OmniActivities:
             workflow_id=request.workflow_id,
             service_id=request.service_id,
             preview=request.preview,
+            priority=request.priority,
+            skills=tuple(request.skills),
         )
 
     @activity.defn(name="omni_claim")
@@ -261,4 +265,6 @@ def snapshot_of(service: ServicePublic) -> ServiceSnapshot:
         care=service.care,
         wrapup_required=service.wrapup.required,
         wrapup_codes=list(service.wrapup.codes),
+        assignment=service.assignment,
+        offer_seconds=service.offer_seconds,
     )

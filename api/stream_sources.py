@@ -106,7 +106,7 @@ class _Cursor:
         self._conn: sa.Connection | None = None
         self._version: int | None = None
         self._rowid = 0
-        self._queue: tuple[int, int, int] | None = None
+        self._queue: tuple[int, ...] | None = None
         database = engine.url.database
         self._shared_memory = not database or database == ":memory:"
         """An in-memory database shares one connection: its counter never moves; always read."""
@@ -166,9 +166,10 @@ class _Cursor:
             )
         return ended
 
-    def _queue_version(self) -> tuple[int, int, int]:
+    def _queue_version(self) -> tuple[int, ...]:
         """Changes whenever an entry is added (rowid) or leaves waiting or in service (counts):
-        no combination of claims, closes and finishes leaves both counts unchanged."""
+        no combination of claims, closes and finishes leaves both counts unchanged; likewise
+        an offer made (rowid) or ended (open count)."""
         assert self._conn is not None
         row = self._conn.execute(
             sa.text(
@@ -178,4 +179,10 @@ class _Cursor:
                 " FROM queue_entries"
             )
         ).one()
-        return int(row[0]), int(row[1]), int(row[2])
+        offered = self._conn.execute(
+            sa.text(
+                "SELECT coalesce(max(rowid), 0),"
+                " coalesce(sum(CASE WHEN status = 'open' THEN 1 ELSE 0 END), 0) FROM offers"
+            )
+        ).one()
+        return int(row[0]), int(row[1]), int(row[2]), int(offered[0]), int(offered[1])

@@ -178,6 +178,13 @@ class HumanBlock(Strict):
     check_hours: bool = True
     check_agents_online: bool = False
     max_wait_seconds: int | None = Field(default=None, gt=0)
+    priority: int | str | None = Field(
+        default=None,
+        description="Queue priority: a number or a template, e.g. {{ vars.vip and 5 or 0 }}.",
+    )
+    skills: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
+        default_factory=list, max_length=20, description="Skills the agent must have."
+    )
     on: dict[HumanOutcome, BlockName] = Field(default_factory=dict)
     next: BlockName | None = Field(default=None, description="Where outcomes without `on` go.")
 

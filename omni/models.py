@@ -16,6 +16,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from omni.desk import WrapUpSettings
 from omni.keys import webhook_secret_bytes
+from omni.routing_models import (
+    AgentSkills,
+    AgentSkillsPublic,
+    AgentSkillsUpdate,
+    RoutingPublic,
+    RoutingSettings,
+    RoutingSettingsUpdate,
+)
 from omni.service_care import ServiceCare
 
 MAX_SECONDS = 7 * 24 * 3600
@@ -26,7 +34,8 @@ MAX_TRANSFER_GROUP = 100
 BOT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 """Same rule as ``bots.models.BotFlow.bot`` (the Omni "Nome bot")."""
 
-AgentStatus = Literal["available", "paused", "offline"]
+AgentStatus = Literal["available", "paused", "offline", "away"]
+"""`away` ("ausente"): set by routing after too many lapsed offers (omni/routing.py)."""
 QueueStatus = Literal["waiting", "in_service", "finished", "abandoned", "transferred", "voicemail"]
 OPEN_QUEUE_STATUSES: tuple[QueueStatus, ...] = ("waiting", "in_service")
 
@@ -161,7 +170,7 @@ TransferGroup = Annotated[
 ]
 
 
-class ServiceCreate(Model):
+class ServiceCreate(RoutingSettings, Model):
     """The "Novo Serviço" form."""
 
     name: ServiceName
@@ -179,7 +188,7 @@ class ServiceCreate(Model):
     wrapup: WrapUpSettings = Field(default_factory=WrapUpSettings)
 
 
-class ServiceUpdate(Model):
+class ServiceUpdate(RoutingSettingsUpdate, Model):
     """A partial change: only the fields sent are changed; ``extension: null`` removes it.
 
     ``webhook`` and ``queue_notifications`` are replaced as a whole (the stored webhook secret
@@ -221,7 +230,7 @@ class ServiceUpdate(Model):
         return value
 
 
-class ServicePublic(BaseModel):
+class ServicePublic(RoutingPublic):
     """A service as the API returns it; ``transfer_group`` lists service names."""
 
     id: str
@@ -289,7 +298,7 @@ class ResolvedIntegration(BaseModel):
 # --- agents -----------------------------------------------------------------------------------
 
 
-class AgentCreate(Model):
+class AgentCreate(AgentSkills, Model):
     """A human agent: the services it works and how many conversations at once."""
 
     name: AgentName
@@ -299,7 +308,7 @@ class AgentCreate(Model):
     capacity: Annotated[int, Field(strict=True, ge=1, le=100)] = 1
 
 
-class AgentUpdate(Model):
+class AgentUpdate(AgentSkillsUpdate, Model):
     """A partial change of an agent."""
 
     name: AgentName | None = None
@@ -323,7 +332,7 @@ class AgentStatusChange(Model):
     status: AgentStatus
 
 
-class AgentPublic(BaseModel):
+class AgentPublic(AgentSkillsPublic):
     """An agent as the API returns it (never the token)."""
 
     id: str

@@ -48,6 +48,7 @@ def _agents(conn: Connection, where: sa.ColumnElement[bool] | None = None) -> li
             services=served.get(row.id, []),
             capacity=row.capacity,
             status=row.status,
+            skills=row.skills or [],
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -91,6 +92,7 @@ def create_agent(engine: Engine, body: AgentCreate) -> AgentCreated:
                     id=agent_id,
                     name=body.name,
                     capacity=body.capacity,
+                    skills=body.skills,
                     status="offline",
                     token_hash=keys.hash_key(token),
                     status_changed_at=created_at,
@@ -131,10 +133,13 @@ def update_agent(engine: Engine, agent_id: str, body: AgentUpdate) -> AgentPubli
                 ids = service_ids(conn, body.services, "services")
                 _set_services(conn, agent_id, ids.values())
             values: dict[str, Any] = {
-                key: changes[key] for key in ("name", "capacity", "status") if key in changes
+                key: changes[key]
+                for key in ("name", "capacity", "status", "skills")
+                if key in changes
             }
             if "status" in values and values["status"] != current.status:
                 values["status_changed_at"] = changed_at
+                values["lapses"] = 0
             values["updated_at"] = changed_at
             conn.execute(sa.update(agents).where(agents.c.id == agent_id).values(**values))
             return _agent(conn, agent_id)

@@ -16,12 +16,15 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+from omni import routing
 from omni.errors import NotFound
 from omni.models import OPEN_QUEUE_STATUSES, QueueStatus, ServiceMetrics
-from store import notify
+from store import notify, offers
 from store.common import is_postgres, now
 from store.tables import agent_services, agents, queue_entries, services
 
+rank_order = sa.func.coalesce(queue_entries.c.rank_at, queue_entries.c.enqueued_at)
+"""The queue order: the virtual arrival time of priority with aging (omni/routing.rank_at)."""
 RECENT_FOR_ESTIMATE = 20
 """Answered contacts of a service whose waits feed the estimated wait."""
 
@@ -60,6 +63,8 @@ class QueueEntry:
     picked_up_at: datetime | None
     ended_at: datetime | None
     preview: str | None
+    priority: int = 0
+    skills: tuple[str, ...] = ()
 
 
 def _entries() -> sa.Select[Any]:
@@ -82,6 +87,8 @@ def _entry(row: sa.Row[Any]) -> QueueEntry:
         picked_up_at=row.picked_up_at,
         ended_at=row.ended_at,
         preview=row.preview,
+        priority=row.priority,
+        skills=tuple(row.skills or ()),
     )
 
 
@@ -93,11 +100,15 @@ def enqueue(
     workflow_id: str,
     service_id: str,
     preview: str,
+    priority: int = 0,
+    skills: tuple[str, ...] = (),
 ) -> str:
-    """Put a conversation at the back of a service's queue (once: a retry finds its entry)."""
+    """Put a conversation in a service's queue, in its place by priority with aging (once: a
+    retry finds its entry)."""
     with engine.begin() as conn:
         if _exists(conn, entry_id):
             return entry_id
+        at = now()
         conn.execute(
             queue_entries.insert().values(
                 id=entry_id,
@@ -105,8 +116,11 @@ def enqueue(
                 workflow_id=workflow_id,
                 service_id=service_id,
                 status="waiting",
-                enqueued_at=now(),
+                enqueued_at=at,
                 preview=preview[:200],
+                priority=priority,
+                skills=list(skills) or None,
+                rank_at=routing.rank_at(at, priority),
             )
         )
         notify.queue_changed(conn)
@@ -131,9 +145,13 @@ def claim(engine: Engine, entry_id: str, agent_id: str) -> Claim:
         ).first()
         if serves is None:
             return Claim("not_your_service", "the conversation is not in one of your services")
+        if not routing.has_skills(agent.skills or (), entry.skills or ()):
+            return Claim("not_your_service", "the conversation needs skills you do not have")
         if agent.status != "available":
             return Claim("not_available", f"you are {agent.status}; go available to take contacts")
-        busy = _in_service_count(conn, agent_id)
+        if offers.offered_to_other(conn, entry_id, agent_id):
+            return Claim("taken", "the conversation is offered to another agent")
+        busy = _in_service_count(conn, agent_id) + offers.open_count(conn, agent_id, entry_id)
         if busy >= agent.capacity:
             return Claim("at_capacity", f"you already have {busy} of {agent.capacity} contacts")
         taken = conn.execute(
@@ -143,6 +161,7 @@ def claim(engine: Engine, entry_id: str, agent_id: str) -> Claim:
         )
         if taken.rowcount != 1:
             return Claim("taken", "another agent took the conversation, or it ended")
+        offers.accepted(conn, entry_id, agent_id)
         notify.queue_changed(conn)
     return Claim("ok")
 
@@ -155,6 +174,7 @@ def close_waiting(engine: Engine, entry_id: str, status: QueueStatus) -> bool:
             .where(queue_entries.c.id == entry_id, queue_entries.c.status == "waiting")
             .values(status=status, ended_at=now())
         )
+        offers.withdraw(conn, entry_id)
         notify.queue_changed(conn)
     return closed.rowcount == 1
 
@@ -182,6 +202,7 @@ def transfer(engine: Engine, entry_id: str, target_service_id: str, new_id: str)
             .where(queue_entries.c.id == entry_id)
             .values(status="transferred", ended_at=now())
         )
+        at = now()
         conn.execute(
             queue_entries.insert().values(
                 id=new_id,
@@ -189,8 +210,11 @@ def transfer(engine: Engine, entry_id: str, target_service_id: str, new_id: str)
                 workflow_id=entry.workflow_id,
                 service_id=target_service_id,
                 status="waiting",
-                enqueued_at=now(),
+                enqueued_at=at,
                 preview=entry.preview,
+                priority=entry.priority,
+                skills=entry.skills,
+                rank_at=routing.rank_at(at, entry.priority),
             )
         )
         notify.queue_changed(conn)
@@ -207,7 +231,7 @@ def staffing(engine: Engine, service_id: str) -> Staffing:
         ).all()
     counts = {status: count for status, count in rows}
     return Staffing(
-        logged_in=counts.get("available", 0) + counts.get("paused", 0),
+        logged_in=sum(counts.get(status, 0) for status in ("available", "paused", "away")),
         available=counts.get("available", 0),
     )
 
@@ -237,16 +261,21 @@ def get_entry(engine: Engine, entry_id: str) -> QueueEntry:
 
 
 def position(engine: Engine, entry_id: str) -> int | None:
-    """1 for the next in line; None when the entry is no longer waiting."""
+    """1 for the next in line (queue order: priority with aging, omni/routing.py); None when
+    the entry is no longer waiting."""
     with engine.connect() as conn:
         entry = conn.execute(sa.select(queue_entries).where(queue_entries.c.id == entry_id)).first()
         if entry is None or entry.status != "waiting":
             return None
+        mine = entry.rank_at or entry.enqueued_at
         ahead = conn.scalar(
             sa.select(sa.func.count()).where(
                 queue_entries.c.service_id == entry.service_id,
                 queue_entries.c.status == "waiting",
-                queue_entries.c.enqueued_at < entry.enqueued_at,
+                sa.or_(
+                    rank_order < mine,
+                    sa.and_(rank_order == mine, queue_entries.c.id < entry.id),
+                ),
             )
         )
     return int(ahead or 0) + 1
@@ -277,16 +306,25 @@ def estimated_wait_seconds(engine: Engine, service_id: str, place: int) -> int:
 
 
 def waiting_for_agent(engine: Engine, agent_id: str, limit: int = 100) -> list[QueueEntry]:
-    """Waiting entries of the agent's services, oldest first."""
+    """Waiting entries of the agent's services the agent may take, in queue order (priority
+    with aging; omni/routing.py): not those needing skills it lacks, nor those offered to
+    another agent."""
     with engine.connect() as conn:
+        skills = conn.scalar(sa.select(agents.c.skills).where(agents.c.id == agent_id)) or ()
+        offered_elsewhere = offers.reserved_entries(excluding_agent=agent_id)
         rows = conn.execute(
             _entries()
             .join(agent_services, agent_services.c.service_id == queue_entries.c.service_id)
-            .where(agent_services.c.agent_id == agent_id, queue_entries.c.status == "waiting")
-            .order_by(queue_entries.c.enqueued_at)
-            .limit(limit)
+            .where(
+                agent_services.c.agent_id == agent_id,
+                queue_entries.c.status == "waiting",
+                queue_entries.c.id.not_in(offered_elsewhere),
+            )
+            .order_by(rank_order, queue_entries.c.id)
+            .limit(limit * 4)
         )
-        return [_entry(row) for row in rows]
+        found = [_entry(row) for row in rows]
+    return [entry for entry in found if routing.has_skills(skills, entry.skills)][:limit]
 
 
 def in_service_for_agent(engine: Engine, agent_id: str) -> list[QueueEntry]:
@@ -350,6 +388,9 @@ def _in_service_count(conn: Connection, agent_id: str) -> int:
 
 
 def _lock_agent(conn: Connection, agent_id: str) -> None:
-    """Serialize one agent's claims (capacity) on PostgreSQL; SQLite serializes writers anyway."""
+    """Serialize one agent's claims and offers (capacity): a row lock on PostgreSQL; on SQLite
+    a first write, so the transaction holds the writer lock before it reads."""
     if is_postgres(conn):
         conn.execute(sa.select(agents.c.id).where(agents.c.id == agent_id).with_for_update())
+    else:
+        conn.execute(agents.update().where(agents.c.id == agent_id).values(lapses=agents.c.lapses))

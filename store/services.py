@@ -33,6 +33,7 @@ from omni.models import (
     WebhookPublic,
     WebhookTarget,
 )
+from omni.routing_models import ROUTING_FIELDS
 from omni.service_care import ServiceCare
 from store.common import is_postgres, new_id, now
 from store.tables import (
@@ -54,6 +55,7 @@ SCALAR_SERVICE_FIELDS = (
     "extension",
     "agent_screen",
     "hidden",
+    *ROUTING_FIELDS,
 )
 
 
@@ -111,6 +113,7 @@ def select_services(
                 has_secret=row.webhook_secret is not None,
             ),
             hidden=row.hidden,
+            **{field: getattr(row, field) for field in ROUTING_FIELDS},
             queue_notifications=QueueNotifications.model_validate(row.queue_notifications),
             care=ServiceCare.model_validate(row.care or {}),
             wrapup=WrapUpSettings.model_validate(row.wrapup or {}),

@@ -86,6 +86,9 @@ services = sa.Table(
     sa.Column("queue_notifications", sa.JSON, nullable=False),
     sa.Column("care", sa.JSON),
     sa.Column("wrapup", sa.JSON),
+    sa.Column("assignment", sa.String(16), nullable=False, server_default="manual"),
+    sa.Column("offer_seconds", sa.Integer, nullable=False, server_default="30"),
+    sa.Column("max_lapses", sa.Integer, nullable=False, server_default="3"),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
@@ -137,6 +140,8 @@ agents = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("status_changed_at", UtcDateTime(), nullable=False),
+    sa.Column("skills", sa.JSON),
+    sa.Column("lapses", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
@@ -171,6 +176,9 @@ queue_entries = sa.Table(
     sa.Column("picked_up_at", UtcDateTime()),
     sa.Column("ended_at", UtcDateTime()),
     sa.Column("preview", sa.Text),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("skills", sa.JSON),
+    sa.Column("rank_at", UtcDateTime()),
     sa.CheckConstraint(
         "status IN ('waiting', 'in_service', 'finished', 'abandoned', 'transferred', 'voicemail')",
         name="ck_queue_entries_status",
@@ -178,6 +186,40 @@ queue_entries = sa.Table(
     sa.Index("ix_queue_entries_service_status", "service_id", "status", "enqueued_at"),
     sa.Index("ix_queue_entries_agent_status", "agent_id", "status"),
     sa.Index("ix_queue_entries_enqueued_at", "enqueued_at"),  # supervisor history (0009)
+    sa.Index("ix_queue_entries_service_status_rank", "service_id", "status", "rank_at"),
+)
+
+# --- routing (migration 0005): offers of waiting entries to agents --------------------------
+
+offers = sa.Table(
+    "offers",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column(
+        "entry_id",
+        sa.String(40),
+        sa.ForeignKey("queue_entries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "agent_id", sa.String(40), sa.ForeignKey("agents.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("ended_at", UtcDateTime()),
+    sa.CheckConstraint(
+        "status IN ('open', 'accepted', 'declined', 'lapsed', 'withdrawn')",
+        name="ck_offers_status",
+    ),
+    sa.Index(
+        "uq_offers_open_entry",
+        "entry_id",
+        unique=True,
+        sqlite_where=sa.text("status = 'open'"),
+        postgresql_where=sa.text("status = 'open'"),
+    ),
+    sa.Index("ix_offers_agent_status", "agent_id", "status"),
 )
 
 voicemails = sa.Table(

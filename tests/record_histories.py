@@ -370,6 +370,7 @@ async def setup_omni(rec: Recorder) -> str:
         {"name": "Diretoria", "extension": "300", "hidden": True},
         {"name": "Espera", "extension": "400", "abandon_seconds": ABANDON_SECONDS},
         {"name": "Recados", "extension": "500", "voicemail_seconds": VOICEMAIL_SECONDS},
+        {"name": "Vendas", "extension": "600", "assignment": "auto", "offer_seconds": 5},
     ]
     for service in services:
         await rec.call("POST", "/api/omni/services", admin, json=service)
@@ -379,7 +380,7 @@ async def setup_omni(rec: Recorder) -> str:
             "POST", "/api/omni/integrations", admin, json={"service": service, "bot": "casa"}
         )
         keys.append(made["api_key"])
-    for name, works in [("Ana", ["Suporte"]), ("Caio", ["Financeiro"])]:
+    for name, works in [("Ana", ["Suporte"]), ("Caio", ["Financeiro"]), ("Bia", ["Vendas"])]:
         made = await rec.call(
             "POST", "/api/omni/agents", admin, json={"name": name, "services": works}
         )
@@ -533,6 +534,33 @@ async def desk(rec: Recorder) -> str:
     return workflow_id
 
 
+async def offers_of(rec: Recorder, name: str) -> list[dict[str, Any]]:
+    offers: list[dict[str, Any]] = await rec.call("GET", "/api/agent/offers", rec.agents[name])
+    return offers
+
+
+async def auto_offer(rec: Recorder) -> str:
+    """A transfer into an auto service: the offer rings for Bia, lapses (5 s), rings again,
+    Bia accepts (the pickup) and finishes."""
+    contact = "oferta-1"
+    conversation = await into_queue(rec, contact, "1", "Vou te transferir para um especialista.")
+    await rec.agent("Ana", conversation, "pickup")
+    await rec.agent("Ana", conversation, "transfer", service="Vendas")
+    (first,) = await offers_of(rec, "Bia")
+    for _ in range(200):  # the lapse timer (5 s) fires in the workflow, which offers it again
+        again = await offers_of(rec, "Bia")
+        if again and again[0]["id"] != first["id"]:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise RuntimeError("the offer did not lapse")
+    await rec.call("POST", f"/api/agent/offers/{again[0]['id']}/accept", rec.agents["Bia"])
+    await rec.agent("Bia", conversation, "finish", return_to_bot=False)
+    workflow_id = wid("casa", contact)
+    await rec.ended(workflow_id)
+    return workflow_id
+
+
 async def _waiting_conversation(rec: Recorder) -> str:
     for _ in range(200):
         queue = await rec.call("GET", "/api/agent/queue", rec.agents["Ana"])
@@ -555,6 +583,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "escape_inactivity": escape_inactivity,
     "whatsapp_handoff": whatsapp_handoff,
     "desk": desk,
+    "auto_offer": auto_offer,
 }
 
 

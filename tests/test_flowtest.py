@@ -380,3 +380,51 @@ def test_customer_texts_are_taken_as_written() -> None:
     )
     steps = parsed.tests[0].steps
     assert steps[0].value == "0123" and steps[1].value.text == "1.50"
+
+
+async def test_offers_ring_lapse_are_declined_and_accepted(tmp_path: Path) -> None:
+    outcomes, lines = await run(
+        tmp_path,
+        BALCAO,
+        """\
+bot: balcao
+services:
+  - {name: Suporte, assignment: auto, offer_seconds: 30, abandon_seconds: 900}
+agents:
+  - {name: Ana, services: [Suporte]}
+  - {name: Beto, services: [Suporte]}
+tests:
+  - name: oferta, expira, recusa, aceite
+    steps:
+      - say: oi
+      - expect: Um momento.
+      - expect_offer: Ana                # the agent idle longest (then by id): Ana was first
+      - wait: 31s                        # nobody accepts: the offer lapses to the next agent
+      - expect_offer: Beto
+      - agent: {decline: , as: Beto}
+      - expect_offer: Ana
+      - agent: {accept: , as: Ana}
+      - expect: {from: system, pattern: Ana}
+      - expect_status: in_service
+      - expect_offer: none
+""",
+    )
+    assert all(o.passed for o in outcomes), "\n".join(lines)
+    outcomes, lines = await run(
+        tmp_path,
+        BALCAO,
+        """\
+bot: balcao
+services:
+  - {name: Suporte, assignment: auto}
+agents:
+  - {name: Ana, services: [Suporte], status: paused}
+tests:
+  - name: ninguém disponível
+    steps:
+      - say: oi
+      - expect: Um momento.
+      - expect_offer: Ana
+""",
+    )
+    assert outcomes[0].failure == "expected an offer to Ana, it rings for nobody", lines

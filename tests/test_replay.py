@@ -56,6 +56,7 @@ def test_the_recorded_histories_are_there() -> None:
         "escape_inactivity",
         "whatsapp_handoff",
         "desk",  # a note, tags, a finish with tags (patch `desk-wrapup`)
+        "auto_offer",  # an offer that lapses, then is accepted (Signal `offered`)
     } <= names
     # The Humano block's histories twice: made before ConversationState and ServiceSnapshot
     # (old input and activity result shapes, no `transfer-snapshot` patch), and made after.

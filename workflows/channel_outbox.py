@@ -2,7 +2,8 @@
 
 A conversation started from a channel webhook carries a `ChannelRef` in its input; for it, one
 pump hands every transcript entry that is not the customer's (bot replies, menus, cards,
-notices, agent messages; never an internal note) to the `channel_send` activity, one at a time, in seq order, retried
+notices, agent messages; never an internal note) to the
+`channel_send` activity, one at a time, in seq order, retried
 with backoff. `conv.channel_through` (carried through continue-as-new) says how far it got.
 What could not be delivered becomes a `delivery_failure` notice in the transcript, for the
 agent and the supervisor (it is never sent to the channel). Conversations without a channel
@@ -55,7 +56,8 @@ class ChannelOutbox(_Core):
     def _channel_next(self) -> Message | None:
         through = self.conv.channel_through
         for message in self.conv.recent:
-            if message.seq > through and message.sender != "customer" and message.kind not in UNSENT_KINDS:
+            sendable = message.sender != "customer" and message.kind not in UNSENT_KINDS
+            if message.seq > through and sendable:
                 return message
         return None
 

@@ -170,6 +170,9 @@ class ServiceSnapshot(BaseModel):
     wrapup_required: bool = False
     """An agent finishes only with a wrap-up code of `wrapup_codes` (omni/desk.py)."""
     wrapup_codes: list[str] = Field(default_factory=list)
+    assignment: str = "manual"
+    """`auto`: waiting conversations are offered to agents (store/routing.py)."""
+    offer_seconds: int = 30
 
     @property
     def card_interval_seconds(self) -> int:
@@ -177,6 +180,17 @@ class ServiceSnapshot(BaseModel):
         if not self.notifications_enabled or not self.notification_cards:
             return 0
         return self.notification_interval_seconds
+
+
+class OfferNotice(BaseModel):
+    """An open offer of this conversation's queue entry to an agent (Signal `offered`)."""
+
+    offer_id: str
+    entry_id: str
+    workflow_id: str
+    agent_id: str
+    deadline: datetime | None = None
+    """When the workflow lapses it: set by the workflow, `offer_seconds` after it learns it."""
 
 
 class Handoff(BaseModel):
@@ -198,6 +212,7 @@ class Handoff(BaseModel):
     """The care timers' marks (workflows/care.py)."""
     tags: list[str] = Field(default_factory=list)
     """Free tags agents put on the conversation during this handoff (workflows/desk.py)."""
+    offer: OfferNotice | None = None
 
     @model_validator(mode="before")
     @classmethod

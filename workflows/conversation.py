@@ -46,6 +46,7 @@ from workflows.channel_outbox import ChannelOutbox
 from workflows.desk import DeskActions
 from workflows.humano import HumanoBlock
 from workflows.message_log import MessageLog
+from workflows.offers import AutoAssignment
 from workflows.webhook_events import WebhookEvents
 
 ANSWERED_IDS = 1000
@@ -62,7 +63,7 @@ HTTP_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=
 
 @workflow.defn
 class ConversationWorkflow(
-    HumanoBlock, CareRules, DeskActions, MessageLog, WebhookEvents, ChannelOutbox
+    HumanoBlock, AutoAssignment, CareRules, DeskActions, MessageLog, WebhookEvents, ChannelOutbox
 ):
     @workflow.init
     def __init__(self, input: ConversationInput) -> None:
@@ -294,6 +295,8 @@ class ConversationWorkflow(
                 await self._abandon_if_still_waiting()
             case TimerKind.QUEUE_NOTIFICATION:
                 self._notify_queue()
+            case TimerKind.OFFER_LAPSE:
+                await self._offer_lapsed()
             case TimerKind.ESCAPE_INACTIVITY:
                 assert timer.route is not None
                 self.conv.escapes_fired.append(timer.route)

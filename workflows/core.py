@@ -77,6 +77,10 @@ class ConversationCore(Protocol):
         """Queue an event for the service's external webhook (when it has one)."""
         ...
 
+    async def _offer_if_auto(self) -> None:
+        """Just queued in an auto service: make the offers possible now (workflows/offers.py)."""
+        ...
+
     def _moved_on(self) -> None:
         """The conversation changed: the main loop recomputes its timers."""
         ...

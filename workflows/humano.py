@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.refusals import Refusal, refuse
 
+from workflows.offers import queue_order
 from workflows.queueing import Queued, queue_customer
 
 OMNI_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
@@ -85,6 +86,7 @@ class HumanoBlock(_Core):
                 workflow_id=workflow.info().workflow_id,
                 service_id="",
                 preview=preview,
+                **queue_order(block, conv.state.context()),
             ),
             closed=closed,
             check_agents_online=block.check_agents_online,
@@ -125,6 +127,7 @@ class HumanoBlock(_Core):
                     "position": estimate.position,
                 },
             )
+        await self._offer_if_auto()
         self._moved_on()
         return None
 

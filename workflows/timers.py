@@ -38,6 +38,7 @@ class TimerKind(StrEnum):
     CUSTOMER_SILENCE = "customer_silence"
     CUSTOMER_CLOSE = "customer_close"
     CSAT_TIMEOUT = "csat_timeout"
+    OFFER_LAPSE = "offer_lapse"
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,9 @@ def _waiting(conv: ConversationState, handoff: Handoff) -> list[Timer]:
     if interval := service.card_interval_seconds:
         last_card = handoff.last_notification_at or handoff.enqueued_at
         found.append(Timer(TimerKind.QUEUE_NOTIFICATION, last_card + timedelta(seconds=interval)))
+    offer = handoff.offer
+    if offer is not None and offer.entry_id == handoff.entry_id and offer.deadline is not None:
+        found.append(Timer(TimerKind.OFFER_LAPSE, offer.deadline))
     return found
 
 

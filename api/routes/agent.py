@@ -26,13 +26,15 @@ from api.models.agent import (
     TransferTarget,
 )
 from api.models.channel import AfterSeq, MessagePublic, PageSize, public_message, public_row
+from api.models.offers import public_offer
 from api.stream_hub import GAP_GRACE_SECONDS, HubDep, StreamHub, in_order
 from api.usecases import agent_actions as actions
+from api.usecases import offers as offer_actions
 from omni.errors import NotFound
 from omni.policy import transfer_refusal
 from store import agents as agent_store
 from store import conversations as conversation_log
-from store import queue
+from store import queue, routing
 from store import services as service_store
 from store.queue import QueueEntry
 from workflows.contracts import (
@@ -48,7 +50,7 @@ QUEUE_READ_SECONDS = 0.5
 """An agent stream reads the waiting list at most this often (it may change many times a second)."""
 READ_BATCH = 500
 NEXT_ATTEMPTS = 5
-"""`next` tries this many of the oldest entries before saying nothing is waiting."""
+"""`next` tries this many of the first entries (queue order) before saying nothing is waiting."""
 
 router = APIRouter(prefix="/agent", tags=["agent"], dependencies=[Depends(require_agent)])
 
@@ -60,9 +62,15 @@ def me(agent: AgentDep) -> AgentPublic:
 
 
 @router.post("/status", response_model=AgentPublic)
-def set_status(body: AgentStatusChange, agent: AgentDep, engine: EngineDep) -> AgentPublic:
-    """Go ``available``, ``paused`` (stay logged in, take nothing new) or ``offline``."""
-    return agent_store.set_agent_status(engine, agent.id, body.status)
+async def set_status(
+    body: AgentStatusChange, agent: AgentDep, engine: EngineDep, client: ClientDep
+) -> AgentPublic:
+    """Go ``available`` (offers of auto services come at once), ``paused`` (stay logged in,
+    take nothing new), ``away`` or ``offline``."""
+    changed = await asyncio.to_thread(agent_store.set_agent_status, engine, agent.id, body.status)
+    if body.status == "available":
+        await offer_actions.dispatch(engine, client, agent_id=agent.id)
+    return changed
 
 
 # --- working conversations --------------------------------------------------------------------
@@ -70,7 +78,7 @@ def set_status(body: AgentStatusChange, agent: AgentDep, engine: EngineDep) -> A
 
 @router.get("/queue", response_model=list[QueueItem])
 def waiting(agent: AgentDep, engine: EngineDep) -> list[QueueItem]:
-    """Waiting conversations of the agent's services, oldest first."""
+    """Waiting conversations of the agent's services it may take, in queue order."""
     return _queue_items(engine, agent)
 
 
@@ -114,6 +122,7 @@ class _AgentScreen:
     def __init__(self, engine: EngineDep) -> None:
         self.engine = engine
         self.last_queue: list[tuple[str, str]] | None = None
+        self.last_offers: list[str] | None = None
         self.last_seen: dict[str, int] = {}
         self.gap_since: dict[str, float] = {}
         self.unread: set[str] = set()
@@ -127,6 +136,10 @@ class _AgentScreen:
         if shape != self.last_queue:
             self.last_queue = shape
             yield sse.event("queue", [item.model_dump(mode="json") for item in items])
+        offers = await asyncio.to_thread(routing.open_offers, self.engine, agent.id)
+        if [offer.id for offer in offers] != self.last_offers:  # the screen rings
+            self.last_offers = [offer.id for offer in offers]
+            yield sse.event("offers", [public_offer(o).model_dump(mode="json") for o in offers])
         entries = await asyncio.to_thread(queue.in_service_for_agent, self.engine, agent.id)
         services = set(agent.services)
         mine = sorted(e.conversation_id for e in entries if e.service_name in services)
@@ -215,7 +228,8 @@ async def _agent_events(
 
 @router.post("/next", response_model=PickupPublic)
 async def take_next(agent: AgentDep, engine: EngineDep, client: ClientDep) -> PickupPublic:
-    """Pick up the oldest waiting conversation the agent may take (409 when there is none)."""
+    """Pick up the first waiting conversation the agent may take, in queue order (priority with
+    aging, skills; not one offered to another agent); 409 when there is none."""
     for entry in queue.waiting_for_agent(engine, agent.id, limit=NEXT_ATTEMPTS):
         try:
             return await _pickup(client, agent, entry.workflow_id, newly_taken=True)
@@ -293,6 +307,9 @@ async def transfer(
     entry = actions.conversation_for(engine, agent, conversation_id)
     request = TransferUpdate(agent_id=agent.id, service=body.service, extension=body.extension)
     service = await actions.update(client, entry.workflow_id, "transfer", request)
+    moved = await asyncio.to_thread(queue.open_entry, engine, conversation_id)
+    target = [moved.service_id] if moved is not None else []
+    await offer_actions.dispatch(engine, client, target, agent_id=agent.id)  # target, freed slot
     return {"conversation_id": conversation_id, "service": service}
 
 
@@ -336,6 +353,7 @@ async def finish(
         tags=body.tags,
     )
     result = await actions.update(client, entry.workflow_id, "finish", request)
+    await offer_actions.dispatch(engine, client, agent_id=agent.id)  # the freed slot, at once
     return {"conversation_id": conversation_id, "status": result}
 
 

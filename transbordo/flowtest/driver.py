@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from bots.models import BotFlow
+from transbordo.flowtest import offers
 from transbordo.flowtest.format import At, ConversationTest, Step
 from transbordo.flowtest.matching import describe, mismatch, one_line, quote, state_problem
 from transbordo.flowtest.testbed import StepFailed, Testbed
@@ -72,6 +73,16 @@ class Driver:
                     f"/api/conversations/{self._conversation(step)}/leave"
                 )
                 _check_http(step, "leave", response)
+            case "expect_offer":
+                await self._sync(step)
+                await offers.expect_offer(
+                    step,
+                    self.stack.http,
+                    self.stack.agents,
+                    self._conversation(step),
+                    MESSAGE_DEADLINE_SECONDS,
+                    POLL_SECONDS,
+                )
             case "expect_status" | "expect_variables":
                 await self._sync(step)
                 await self._eventually(step)
@@ -217,6 +228,16 @@ class Driver:
             )
         elif action == "next":
             response = await http.post("/api/agent/next", headers=headers)
+        elif action in ("accept", "decline"):
+            response = await offers.answer_offer(
+                step,
+                http,
+                str(name),
+                headers,
+                self._conversation(step),
+                MESSAGE_DEADLINE_SECONDS,
+                POLL_SECONDS,
+            )
         else:
             url = f"/api/agent/conversations/{self._conversation(step)}"
             match action:

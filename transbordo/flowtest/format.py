@@ -16,8 +16,8 @@ from typing import Any
 
 STATUSES = ("bot", "waiting", "in_service", "voicemail", "ended")
 SENDERS = ("bot", "agent", "system")
-AGENT_ACTIONS = ("pickup", "next", "say", "transfer", "finish", "status")
-AGENT_STATUSES = ("available", "paused", "offline")
+AGENT_ACTIONS = ("pickup", "next", "say", "transfer", "finish", "status", "accept", "decline")
+AGENT_STATUSES = ("available", "paused", "offline", "away")
 EXPECT_KEYS = ("text", "pattern", "menu", "options", "from", "kind")
 _DURATION = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
 _RECURRING = re.compile(

@@ -166,7 +166,7 @@ class _Reader:
         line = position(node)[0]
         if isinstance(node, ScalarNode) and node.value == "leave":
             return Step(line, "leave")
-        actions = ("say", "expect", "wait", "agent", "expect_status", "expect_variables", "leave")
+        actions = tuple(STEP_READERS)
         items = self.mapping(node, f"{where}, step", actions)
         if not items:
             if isinstance(node, MappingNode) and not node.value:

@@ -21,6 +21,7 @@ from transbordo.flowtest.format import (
     Step,
     parse_duration,
 )
+from transbordo.flowtest.offers import read_expect_offer
 
 
 def _say(line: int, value: Any) -> Step:
@@ -75,7 +76,7 @@ def _wait(line: int, value: Any) -> Step:
 
 
 def _agent(line: int, value: Any) -> Step:
-    if value in ("pickup", "next", "finish"):
+    if value in ("pickup", "next", "finish", "accept", "decline"):
         value = {value: None}
     if not isinstance(value, dict):
         raise ValueError(f"expected one of {', '.join(AGENT_ACTIONS)} (e.g. `agent: pickup`)")
@@ -155,4 +156,5 @@ STEP_READERS = {
     "expect_status": _expect_status,
     "expect_variables": _expect_variables,
     "leave": _leave,
+    "expect_offer": read_expect_offer,
 }

@@ -32,6 +32,7 @@ function open(agent = null) {
   $("#agent-title").textContent = agent ? `Editar atendente — ${agent.name}` : "Novo atendente";
   form.name.value = agent?.name || "";
   form.capacity.value = agent?.capacity || 1;
+  form.skills.value = (agent?.skills || []).join(", ");
   $("#agent-services").replaceChildren(...(services.length ? services.map((s, i) => h("label", { class: "switch", for: `as-${i}` },
     h("input", { type: "checkbox", id: `as-${i}`, name: "service", value: s.name, checked: agent?.services.includes(s.name) }), s.name))
     : [h("p", { class: "muted" }, "Cadastre um serviço primeiro.")]));
@@ -52,6 +53,7 @@ async function save(event) {
     name: form.name.value.trim(),
     services: $$("[name=service]:checked", form).map((i) => i.value),
     capacity: Number(form.capacity.value),
+    skills: form.skills.value.split(",").map((s) => s.trim()).filter(Boolean),
   };
   try {
     const saved = editing

@@ -2,6 +2,7 @@
 // Live through GET /api/agent/stream (SSE over fetch, bearer token); polls when it is missing.
 import { $, $$, ApiError, api, codeText, duration, h, readSSE, statusLabel, toast, tokens } from "./common.js";
 import { deskFinish, deskNote, deskSelect } from "./atendimento_desk.js";
+import { showOffers } from "./ofertas.js";
 
 const POLL_MS = 2000;
 const state = {
@@ -89,6 +90,7 @@ function connect() {
       if (event === "queue") setQueue(payload);
       else if (event === "message") addMessages(payload.conversation_id, [payload.message]);
       else if (event === "conversations") setConversations(payload);
+      else if (event === "offers") showOffers(payload, { onAccepted: taken });
     },
     onError: (error) => {
       setLive(false);

@@ -200,7 +200,7 @@ export function duration(seconds) {
 
 export const dateTime = (iso) => (iso ? new Date(iso).toLocaleString("pt-BR") : "—");
 
-const STATUS_PT = { available: "Disponível", paused: "Pausado", offline: "Offline" };
+const STATUS_PT = { available: "Disponível", paused: "Pausado", offline: "Offline", away: "Ausente" };
 export const statusLabel = (status) => STATUS_PT[status] || status;
 
 /** A short live-region message at the bottom of the page. */

@@ -50,6 +50,7 @@ function open(service = null) {
   const s = service || {
     name: "", service_level_percent: 80, answer_time_seconds: 60, abandon_seconds: 300, voicemail_seconds: 0,
     extension: null, agent_screen: true, transfer_group: [], hidden: false,
+    assignment: "manual", offer_seconds: 30, max_lapses: 3,
     webhook: { enabled: false, url: null, has_secret: false },
     queue_notifications: { enabled: false, interval_seconds: 60, cards: [] },
     wrapup: { required: false, codes: [] },
@@ -64,6 +65,9 @@ function open(service = null) {
   form.hidden.checked = s.hidden;
   form.wrapup_required.checked = s.wrapup?.required || false;
   form.wrapup_codes.value = (s.wrapup?.codes || []).join("\n");
+  form.assignment.value = s.assignment || "manual";
+  form.offer_seconds.value = s.offer_seconds ?? 30;
+  form.max_lapses.value = s.max_lapses ?? 3;
   form.group_enabled.checked = s.transfer_group.length > 0;
   renderTransferOptions(s);
   form.webhook_enabled.checked = s.webhook.enabled;
@@ -194,6 +198,9 @@ function payload() {
       required: form.wrapup_required.checked,
       codes: form.wrapup_codes.value.split("\n").map((c) => c.trim()).filter(Boolean),
     },
+    assignment: form.assignment.value,
+    offer_seconds: number("offer_seconds"),
+    max_lapses: number("max_lapses"),
     webhook: { enabled: form.webhook_enabled.checked, url: form.webhook_url.value.trim() || null },
     queue_notifications: { enabled: form.notify_enabled.checked, interval_seconds: number("interval_seconds"), cards: [] },
     care: careOf(form, editing?.care),

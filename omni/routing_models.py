@@ -1,0 +1,95 @@
+"""Routing settings of a service (automatic assignment, offer time, lapses) and agent skills.
+
+Kept apart from omni/models.py, which mixes them into ServiceCreate/Update/Public and the agent
+models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+Assignment = Literal["manual", "auto"]
+OfferSeconds = Annotated[int, Field(strict=True, ge=5, le=600)]
+MaxLapses = Annotated[int, Field(strict=True, ge=1, le=100)]
+MAX_SKILLS = 20
+ROUTING_FIELDS = ("assignment", "offer_seconds", "max_lapses")
+
+
+def _skills(value: list[str]) -> list[str]:
+    cleaned = [skill.strip() for skill in value]
+    if any(not skill for skill in cleaned):
+        raise ValueError("a skill may not be empty")
+    if len({skill.casefold() for skill in cleaned}) != len(cleaned):
+        raise ValueError("skills must not repeat")
+    return cleaned
+
+
+Skills = Annotated[
+    list[Annotated[str, Field(max_length=50)]],
+    Field(max_length=MAX_SKILLS),
+    AfterValidator(_skills),
+]
+
+
+class RoutingSettings(BaseModel):
+    """``assignment``: `manual` (agents pull with next/pickup) or `auto` (offers pushed to
+    agents); ``offer_seconds``: how long an offer waits for Aceitar; ``max_lapses``: offers an
+    agent may let lapse in a row before becoming `away` ("ausente")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assignment: Assignment = "manual"
+    offer_seconds: OfferSeconds = 30
+    max_lapses: MaxLapses = 3
+
+
+class RoutingSettingsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assignment: Assignment | None = None
+    offer_seconds: OfferSeconds | None = None
+    max_lapses: MaxLapses | None = None
+
+    @field_validator("assignment", "offer_seconds", "max_lapses")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class RoutingPublic(BaseModel):
+    assignment: Assignment = "manual"
+    offer_seconds: int = 30
+    max_lapses: int = 3
+
+
+class AgentSkills(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    skills: Skills = Field(default_factory=list)
+
+
+class AgentSkillsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    skills: Skills | None = None
+
+
+class AgentSkillsPublic(BaseModel):
+    skills: list[str] = Field(default_factory=list)
+
+
+class OfferPublic(BaseModel):
+    """An open offer of a waiting conversation to an agent (the screen rings)."""
+
+    id: str
+    entry_id: str
+    conversation_id: str
+    service: str
+    agent_id: str
+    preview: str | None
+    expires_at: datetime
