@@ -123,9 +123,11 @@ async def test_quick_replies_notes_tags_wrapup_history_and_search(time_env, sett
             url = f"/api/conversations/{conversation}/messages"
 
             async def recorded() -> list[dict] | None:
-                """The log trails the workflow (the pump records in batches)."""
+                """The log trails the workflow (the pump records the note in a later batch than
+                the API's read-your-writes turn)."""
                 log = (await http.get(url, headers=admin_headers())).json()
-                return log if any(m["text"] == "oi Ana" for m in log) else None
+                texts = {m["text"] for m in log}
+                return log if {"oi Ana", "cliente VIP"} <= texts else None
 
             supervisor_sees = await eventually(recorded, "the log")
             customer_sees = [m["kind"] for m in (await http.get(url)).json()]
