@@ -57,7 +57,9 @@ def channel_client(
         if session is not None:
             return ChannelClient("web", session.bot, session.contact_id)
     elif token.startswith("tbc_"):
-        bot = channel_credentials.bot_of_token(engine, token)
+        bot = channel_credentials.bot_of_token(
+            engine, token, cache_seconds=settings.channel_credential_cache_seconds
+        )
         if bot is not None:
             return ChannelClient("connector", bot)
     elif settings.admin_token and secrets.compare_digest(

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     overload_retry_after_seconds: int = Field(default=2, ge=1)
     """The `Retry-After` of a 503 `overloaded`."""
     unengaged_idle_seconds: int = Field(default=3600, ge=60)
+    channel_credential_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    """How long an API process trusts a connector credential it found live without asking SQL
+    again; a revocation through another replica takes effect here within this bound (0: never
+    cached). A revocation through this process takes effect at once."""
     """A conversation whose customer sent only the first message ends after this silence."""
     # --- observability (docs/observability.md) --------------------------------------------------
     metrics_token: str | None = None
