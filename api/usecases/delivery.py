@@ -159,6 +159,7 @@ async def _start_input(
         contact=contact,
         max_updates_per_run=settings.max_messages_per_run,
         unengaged_idle_seconds=settings.unengaged_idle_seconds,
+        record_delay_ms=round(settings.record_delay_seconds * 1000),
     )
 
 
