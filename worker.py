@@ -10,7 +10,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.worker import PollerBehaviorAutoscaling, Worker, WorkerTuner
+from temporalio.worker import (
+    PollerBehaviorAutoscaling,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkerTuner,
+)
 
 from activities.conversation_log import ConversationLog
 from activities.http_call import HttpCalls
@@ -63,6 +68,7 @@ def build_worker(
     executor: ThreadPoolExecutor,
     *,
     flow_limits: FlowLimits | None = None,
+    sandboxed: bool = True,
     **options: Any,
 ) -> Worker:
     """A worker for every workflow and activity of Transbordo on `task_queue`
@@ -70,7 +76,8 @@ def build_worker(
     max_cached_workflows). The worker speaks the client's data converter (payloads encrypted)
     and reads webhook secrets with its ring; `flow_limits` are the operator's (which `${VAR}`
     an `http` block may read; default: the built-in ones). Its slots fit `executor`'s threads
-    (`tuner`)."""
+    (`tuner`). `sandboxed=False` runs conversations without the SDK's sandbox (the setting
+    `workflow_sandbox`; why that keeps the same determinism guard: workflows/sandbox.py)."""
     log_activities = ConversationLog(engine)
     http_calls = HttpCalls(flow_limits or FlowLimits())
     omni = OmniActivities(engine)
@@ -81,7 +88,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=[ConversationWorkflow],
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner() if sandboxed else UnsandboxedWorkflowRunner(),
         activities=[log_activities.record, http_calls.call_http, *omni.all(), webhooks.deliver],
         activity_executor=executor,
         workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
@@ -96,7 +103,12 @@ async def run_worker(settings: Settings) -> None:
     serve_worker_metrics(settings)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         worker = build_worker(
-            client, engine, settings.task_queue, executor, flow_limits=settings.flow_limits()
+            client,
+            engine,
+            settings.task_queue,
+            executor,
+            flow_limits=settings.flow_limits(),
+            sandboxed=settings.workflow_sandbox,
         )
         log.info("worker polling task queue %s", settings.task_queue)
         try:

@@ -239,12 +239,9 @@ async def main(
         flows_dir=data / "none",
         admin_token="bench-admin-token-0123456789abcdefgh",
         record_delay_seconds=record_delay,
+        workflow_sandbox=not unsandboxed,
         **UNLIMITED_RATES,  # type: ignore[arg-type]
     )
-    if unsandboxed:  # an experiment: what the workflow sandbox costs per turn
-        import worker
-
-        worker.workflow_runner = UnsandboxedWorkflowRunner  # type: ignore[assignment]
     try:
         async with dev_server() as env:
             client = pydantic_client(env)

@@ -184,6 +184,7 @@ async def running(
             settings.task_queue,
             executor,
             flow_limits=settings.flow_limits(),
+            sandboxed=settings.workflow_sandbox,
             **worker_options,
         )
         async with worker:
