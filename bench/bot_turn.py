@@ -191,7 +191,12 @@ def instrument(steps: StepTimes, client: Client) -> None:
 
 
 async def profile_turn(
-    n: int, warmup: int, client: Client, contact: str, bot_turn: Callable[[int], Awaitable[Any]]
+    n: int,
+    warmup: int,
+    client: Client,
+    contact: str,
+    bot_turn: Callable[[int], Awaitable[Any]],
+    echo_update: Callable[[int], Awaitable[Any]] | None = None,
 ) -> None:
     """Split a turn: the workflow alone (Update straight to it, no API), and the API path with
     the customer pausing between messages (the previous turn's recording activity is done)."""
@@ -221,6 +226,17 @@ async def profile_turn(
     paused_times: list[float] = []
     await timed(n, lambda i: paused(warmup + n + i))
     print("  " + row("HTTP turn after 100 ms think time", paused_times))
+    if echo_update is not None:  # the same pause before the baseline: what idling costs anyway
+
+        async def echo_paused(i: int) -> None:
+            await asyncio.sleep(0.1)
+            started = time.perf_counter()
+            await echo_update(i)
+            echo_paused_times.append((time.perf_counter() - started) * 1000)
+
+        echo_paused_times: list[float] = []
+        await timed(n, echo_paused)
+        print("  " + row("echo Update after 100 ms think time", echo_paused_times))
 
 
 async def main(
@@ -336,7 +352,7 @@ async def run(
     if profile:
         steps.report("turn")
     if profile:
-        await profile_turn(n, warmup, client, contact, bot_turn)
+        await profile_turn(n, warmup, client, contact, bot_turn, echo_update)
         steps.times.clear()
     echo_existing = await timed(n, echo_existing_with_start)
     if interleave:
