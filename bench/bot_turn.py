@@ -217,6 +217,16 @@ async def profile_turn(
     print("\n  the turn, split:")
     print("  " + row("Update straight to the workflow", await timed(n, direct)))
 
+    async def direct_paused(i: int) -> None:
+        await asyncio.sleep(0.1)
+        started = time.perf_counter()
+        await direct(n + i)
+        direct_paused_times.append((time.perf_counter() - started) * 1000)
+
+    direct_paused_times: list[float] = []
+    await timed(n, direct_paused)
+    print("  " + row("Update straight, after 100 ms think time", direct_paused_times))
+
     async def paused(i: int) -> None:
         await asyncio.sleep(0.1)  # the customer's think time, outside the measured call
         started = time.perf_counter()
