@@ -68,7 +68,7 @@ def build_worker(
     executor: ThreadPoolExecutor,
     *,
     flow_limits: FlowLimits | None = None,
-    sandboxed: bool = True,
+    sandboxed: bool = False,
     **options: Any,
 ) -> Worker:
     """A worker for every workflow and activity of Transbordo on `task_queue`

@@ -99,10 +99,11 @@ class Settings(BaseSettings):
     overload_retry_after_seconds: int = Field(default=2, ge=1)
     """The `Retry-After` of a 503 `overloaded`."""
     unengaged_idle_seconds: int = Field(default=3600, ge=60)
-    workflow_sandbox: bool = True
+    workflow_sandbox: bool = False
     """Run conversations in the Temporal SDK's workflow sandbox (with our modules passed
-    through). False: `UnsandboxedWorkflowRunner`, ~16 % less worker CPU per workflow task
-    (bench/README.md); the determinism guard is the same either way (workflows/sandbox.py)."""
+    through). Off (`UnsandboxedWorkflowRunner`): ~17 % less CPU of the worker process per
+    conversation (bench/README.md); the determinism guard is the same either way, the strict
+    replay of recorded histories (workflows/sandbox.py)."""
     record_delay_seconds: float = Field(default=0.2, ge=0.01, le=60)
     """How long a conversation gathers a customer turn's messages before its workflow records
     them in the SQL log (the API has already written the turn; this is the durable backstop and
