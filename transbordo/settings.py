@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     through). Off (`UnsandboxedWorkflowRunner`): ~17 % less CPU of the worker process per
     conversation (bench/README.md); the determinism guard is the same either way, the strict
     replay of recorded histories (workflows/sandbox.py)."""
-    record_delay_seconds: float = Field(default=0.2, ge=0.01, le=60)
+    record_delay_seconds: float = Field(default=1.0, ge=0.01, le=60)
     """How long a conversation gathers a customer turn's messages before its workflow records
     them in the SQL log (the API has already written the turn; this is the durable backstop and
     the status/block columns). Longer: fewer activities and timers per conversation at a fast
