@@ -99,6 +99,17 @@ def _forget_all() -> None:
         _generation += 1
 
 
+def cached_bot(engine: Engine, token: str, *, cache_seconds: float) -> str | None:
+    """The bot of a credential this process found live within `cache_seconds`, without SQL;
+    None when it must be looked up (`bot_of_token`)."""
+    if cache_seconds <= 0:
+        return None
+    key = (engine.url.render_as_string(hide_password=True), keys.hash_key(token))
+    with _cache_lock:
+        hit = _cache.get(key)
+    return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
+
 def bot_of_token(engine: Engine, token: str, *, cache_seconds: float = 0.0) -> str | None:
     """The bot a live credential belongs to, or None; with `cache_seconds`, a credential found
     live is trusted that long without asking SQL again (see the module's docstring)."""

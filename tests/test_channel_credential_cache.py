@@ -23,7 +23,9 @@ def _revoke_elsewhere(engine: sa.Engine, credential_id: str) -> None:
 def test_a_revocation_here_takes_effect_at_once(engine: sa.Engine) -> None:
     credential, token = credentials.create(engine, "loja", "backend")
     assert credentials.bot_of_token(engine, token, cache_seconds=60) == "loja"
+    assert credentials.cached_bot(engine, token, cache_seconds=60) == "loja"
     credentials.revoke(engine, "loja", credential.id)
+    assert credentials.cached_bot(engine, token, cache_seconds=60) is None
     assert credentials.bot_of_token(engine, token, cache_seconds=60) is None
 
 
@@ -39,6 +41,7 @@ def test_a_revocation_elsewhere_takes_effect_within_the_bound(
     assert credentials.bot_of_token(engine, token, cache_seconds=5) == "loja"
     assert credentials.bot_of_token(engine, token) is None  # uncached callers see SQL
     clock[0] += 0.2
+    assert credentials.cached_bot(engine, token, cache_seconds=5) is None
     assert credentials.bot_of_token(engine, token, cache_seconds=5) is None
 
 
