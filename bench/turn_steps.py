@@ -71,6 +71,7 @@ def instrument(steps: StepTimes, client: Client) -> None:
     steps.wrap(delivery.open_conversations, "get", "open-conversation hint (memory)")
     steps.wrap(delivery, "_to_open_conversation", "Temporal Update (open conversation)")
     steps.wrap(delivery.conversation_log, "record_turn", "SQL record_turn (read-your-writes)")
-    steps.wrap(channel_auth.channel_credentials, "bot_of_token", "SQL connector credential (cache miss)")
+    credentials = channel_auth.channel_credentials
+    steps.wrap(credentials, "bot_of_token", "SQL connector credential (cache miss)")
     converter = client.data_converter.payload_converter
     steps.wrap(converter, "to_payloads", "payload encoding (client side)")
