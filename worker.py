@@ -10,7 +10,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.worker import PollerBehaviorAutoscaling, Worker, WorkerTuner
+from temporalio.worker import (
+    PollerBehaviorAutoscaling,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkerTuner,
+)
 
 from activities.care import CareActivities
 from activities.channel_send import ChannelEndpoints, ChannelSender
@@ -68,6 +73,7 @@ def build_worker(
     *,
     flow_limits: FlowLimits | None = None,
     channel_endpoints: ChannelEndpoints | None = None,
+    sandboxed: bool = False,
     **options: Any,
 ) -> Worker:
     """A worker for every workflow and activity of Transbordo on `task_queue`
@@ -75,7 +81,8 @@ def build_worker(
     max_cached_workflows). The worker speaks the client's data converter (payloads encrypted)
     and reads webhook secrets with its ring; `flow_limits` are the operator's (which `${VAR}`
     an `http` block may read; default: the built-in ones). Its slots fit `executor`'s threads
-    (`tuner`)."""
+    (`tuner`). `sandboxed=False` runs conversations without the SDK's sandbox (the setting
+    `workflow_sandbox`; why that keeps the same determinism guard: workflows/sandbox.py)."""
     log_activities = ConversationLog(engine)
     http_calls = HttpCalls(flow_limits or FlowLimits())
     omni = OmniActivities(engine)
@@ -89,7 +96,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=[ConversationWorkflow],
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner() if sandboxed else UnsandboxedWorkflowRunner(),
         activities=[
             log_activities.record,
             http_calls.call_http,
@@ -127,6 +134,7 @@ async def run_worker(settings: Settings) -> None:
             executor,
             flow_limits=settings.flow_limits(),
             channel_endpoints=channel_endpoints(settings),
+            sandboxed=settings.workflow_sandbox,
         )
         log.info("worker polling task queue %s", settings.task_queue)
         try:

@@ -14,6 +14,7 @@ leak. Nothing here trusts a contact id from a browser.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from typing import Annotated, Literal
@@ -45,10 +46,11 @@ def session_key(ring: KeyRing) -> bytes:
     return web_sessions.signing_key(ring.contact_hash_key)
 
 
-def channel_client(
+async def channel_client(
     ring: KeyRingDep, engine: EngineDep, settings: SettingsDep, credentials: Credentials
 ) -> ChannelClient:
-    """The channel client behind the request's bearer token; 401 without a valid one."""
+    """The channel client behind the request's bearer token; 401 without a valid one. On the
+    event loop (no thread hop) unless a connector credential must be looked up in SQL."""
     if credentials is None:
         raise UNAUTHORIZED
     token = credentials.credentials
@@ -57,7 +59,12 @@ def channel_client(
         if session is not None:
             return ChannelClient("web", session.bot, session.contact_id)
     elif token.startswith("tbc_"):
-        bot = channel_credentials.bot_of_token(engine, token)
+        ttl = settings.channel_credential_cache_seconds
+        bot = channel_credentials.cached_bot(
+            engine, token, cache_seconds=ttl
+        ) or await asyncio.to_thread(
+            channel_credentials.bot_of_token, engine, token, cache_seconds=ttl
+        )
         if bot is not None:
             return ChannelClient("connector", bot)
     elif settings.admin_token and secrets.compare_digest(

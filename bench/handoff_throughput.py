@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import time
 from collections import Counter
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any
 
 import httpx
 from bot_turn import ECHO_TASK_QUEUE, EchoWorkflow, row
 from handoff_http import Steps, bounded, expect, say, setup_bot
+from handoff_waiting import dev_server_pid
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
@@ -93,12 +96,14 @@ async def throughput(
     print("   finish back to the bot → end\n")
     await bounded(min(concurrency, n), concurrency, lambda i: conversation(-1 - i))  # warm-up
     steps.times.clear()
+    cpu_before = cpu_now()
     seconds = await bounded(n, concurrency, conversation)
     rate = n / seconds
     handles = [client.get_workflow_handle(_wid(client, f"h{run_id}-{i}")) for i in range(n)]
     started = time.perf_counter()
     await asyncio.gather(*(h.result() for h in handles))
     drain = time.perf_counter() - started
+    cpu = cpu_per(cpu_before, n)
     for name, values in steps.times.items():
         if "409" in name:
             print(f"   {name:<38} x{len(values)}")
@@ -109,12 +114,23 @@ async def throughput(
         f" all workflows closed {drain:.2f} s after the last reply)"
     )
 
+    cpu_before = cpu_now()
     echo_rate, echo_events = await echo_baseline(client, n, concurrency, run_id)
+    echo_cpu = cpu_per(cpu_before, n)
     print(
         f"   echo:       {echo_rate:6.2f} conversations/s  (update-with-start + 8 Updates"
         " + Signal each)"
     )
-    print(f"   ratio (echo / transbordo): {echo_rate / rate:.2f}\n")
+    print(
+        f"   ratio (echo / transbordo): {echo_rate / rate:.2f};"
+        f" transbordo / echo: {rate / echo_rate:.2f} (target >= 0.5)"
+    )
+    print(
+        f"   CPU per conversation, this process (worker + API + client) / dev server:"
+        f" transbordo {cpu[0]:.1f} / {cpu[1]:.1f} ms,"
+        f" echo {echo_cpu[0]:.1f} / {echo_cpu[1]:.1f} ms;"
+        f" CPU ratio (echo / transbordo) {sum(echo_cpu) / sum(cpu):.2f}\n"
+    )
 
     events, timers = await histories(handles)
     print_events(events, n, echo_events)
@@ -172,6 +188,24 @@ def print_events(events: Counter[str], conversations: int, echo_events: float | 
         mark = " *" if name in BILLABLE else ""
         print(f"     {name:<44} {count / conversations:6.2f}{mark}")
     print("     (* counted as an action)\n")
+
+
+def cpu_now() -> tuple[float, float]:
+    """User + system CPU seconds so far of this process (all threads) and the dev server: unlike
+    rates, they hardly move with other work on the machine."""
+    server = dev_server_pid()
+    return time.process_time(), _cpu_seconds(server) if server else 0.0
+
+
+def cpu_per(before: tuple[float, float], n: int) -> tuple[float, float]:
+    """Milliseconds of CPU per conversation since `before`: (this process, dev server)."""
+    after = cpu_now()
+    return (after[0] - before[0]) * 1000 / n, (after[1] - before[1]) * 1000 / n
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def echo_baseline(

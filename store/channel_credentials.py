@@ -3,11 +3,18 @@
 A connector (a company's backend, a WhatsApp or Telegram adapter) names the contact of each
 message, so only a holder of the bot's credential may do so. Tokens are random, shown once,
 stored as SHA-256 with a display prefix, looked up by hash and compared in constant time.
+
+A live credential found by `bot_of_token` may be remembered by the process for `cache_seconds`
+(the setting `channel_credential_cache_seconds`, default 5 s): a revocation made through this
+process takes effect at once (`revoke` forgets the whole cache); one made through another API
+replica takes effect here within `cache_seconds`. Unknown or revoked tokens are never cached.
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -72,11 +79,57 @@ def revoke(engine: Engine, bot: str, credential_id: str) -> None:
             .where(table.c.id == credential_id, table.c.revoked_at.is_(None))
             .values(revoked_at=datetime.now(UTC))
         )
+    _forget_all()
 
 
-def bot_of_token(engine: Engine, token: str) -> str | None:
-    """The bot a live credential belongs to, or None."""
+_CACHE_MAX = 10_000
+_cache: dict[tuple[str, str], tuple[str, float]] = {}
+"""(database URL, token hash) → (bot, monotonic expiry) of live credentials seen lately."""
+_cache_lock = threading.Lock()
+_generation = 0
+"""Bumped by every revocation, so a lookup that raced with one is not cached."""
+
+
+def _forget_all() -> None:
+    global _generation
+    with _cache_lock:
+        _cache.clear()
+        _generation += 1
+
+
+def cached_bot(engine: Engine, token: str, *, cache_seconds: float) -> str | None:
+    """The bot of a credential this process found live within `cache_seconds`, without SQL;
+    None when it must be looked up (`bot_of_token`)."""
+    if cache_seconds <= 0:
+        return None
+    key = (engine.url.render_as_string(hide_password=True), keys.hash_key(token))
+    with _cache_lock:
+        hit = _cache.get(key)
+    return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
+
+def bot_of_token(engine: Engine, token: str, *, cache_seconds: float = 0.0) -> str | None:
+    """The bot a live credential belongs to, or None; with `cache_seconds`, a credential found
+    live is trusted that long without asking SQL again (see the module's docstring)."""
     token_hash = keys.hash_key(token)
+    key = (engine.url.render_as_string(hide_password=True), token_hash)
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key) if cache_seconds > 0 else None
+        generation = _generation
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    bot = _bot_of_hash(engine, token_hash)
+    if bot is not None and cache_seconds > 0:
+        with _cache_lock:
+            if generation == _generation:
+                if len(_cache) >= _CACHE_MAX:
+                    _cache.clear()
+                _cache[key] = (bot, now + min(cache_seconds, 60.0))
+    return bot
+
+
+def _bot_of_hash(engine: Engine, token_hash: str) -> str | None:
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(table.c.bot, table.c.token_hash).where(

@@ -100,6 +100,20 @@ class Settings(BaseSettings):
     overload_retry_after_seconds: int = Field(default=2, ge=1)
     """The `Retry-After` of a 503 `overloaded`."""
     unengaged_idle_seconds: int = Field(default=3600, ge=60)
+    workflow_sandbox: bool = False
+    """Run conversations in the Temporal SDK's workflow sandbox (with our modules passed
+    through). Off (`UnsandboxedWorkflowRunner`): ~17 % less CPU of the worker process per
+    conversation (bench/README.md); the determinism guard is the same either way, the strict
+    replay of recorded histories (workflows/sandbox.py)."""
+    record_delay_seconds: float = Field(default=1.0, ge=0.01, le=60)
+    """How long a conversation gathers a customer turn's messages before its workflow records
+    them in the SQL log (the API has already written the turn; this is the durable backstop and
+    the status/block columns). Longer: fewer activities and timers per conversation at a fast
+    pace, and the SQL status trails the conversation by up to this much."""
+    channel_credential_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    """How long an API process trusts a connector credential it found live without asking SQL
+    again; a revocation through another replica takes effect here within this bound (0: never
+    cached). A revocation through this process takes effect at once."""
     """A conversation whose customer sent only the first message ends after this silence."""
     supervisor_timezone: str = "America/Sao_Paulo"
     """The operator's time zone: the supervisor's "today" and its half hours of staffing advice

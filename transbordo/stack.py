@@ -185,6 +185,7 @@ async def running(
             executor,
             flow_limits=settings.flow_limits(),
             channel_endpoints=channel_endpoints(settings),
+            sandboxed=settings.workflow_sandbox,
             **worker_options,
         )
         async with worker:

@@ -103,6 +103,10 @@ class ConversationInput(BaseModel):
     TRANSBORDO_UNENGAGED_IDLE_SECONDS; engaged ones keep 24 h)."""
     channel: ChannelRef | None = None
     """The customer's channel (WhatsApp, Telegram): everything said is delivered there."""
+    record_delay_ms: int = 200
+    """How long the workflow gathers a customer turn's messages before recording them in the
+    SQL log (the setting TRANSBORDO_RECORD_DELAY_SECONDS; conversations started before it keep
+    200 ms). The API writes the turn itself before its 200, so this only delays the backstop."""
 
 
 class CustomerMessage(BaseModel):

@@ -30,6 +30,7 @@ RECENT_MESSAGES = 200
 RECORD_BATCHING = "record-batching"
 """Patch id: recording waits RECORD_BATCH_DELAY to batch (histories before it replay without)."""
 RECORD_BATCH_DELAY = timedelta(milliseconds=200)
+"""The delay of conversations started before `ConversationInput.record_delay_ms` (its default)."""
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
@@ -113,7 +114,7 @@ class MessageLog(_Core):
                 # into one activity, since an activity scheduled with every reply slows the
                 # customer's next message (bench/README.md). What only the log carries (agent
                 # messages, timers' messages) is recorded at once.
-                await workflow.sleep(RECORD_BATCH_DELAY)
+                await workflow.sleep(timedelta(milliseconds=self._input.record_delay_ms))
             batch, self._outbox = self._outbox, []
             handoff = self.conv.handoff
             self._status_dirty = False

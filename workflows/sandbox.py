@@ -11,6 +11,14 @@ in container images; bench/README.md, "overload"). The sandbox's runtime restric
 clock, no random, no I/O) do not reach passed-through code, so tests/test_replay.py replays
 every recorded history in `strict_workflow_runner` too, which re-imports the workflow modules
 in the full sandbox and fails on such a call.
+
+Hence the setting `workflow_sandbox=False` (the worker's `UnsandboxedWorkflowRunner`) keeps the
+same determinism guard: with every module of ours passed through, the sandbox in production
+already checks none of our calls; what it still did per workflow task was SDK bookkeeping (a
+sandboxed instance per run, serialization and external-store contexts looked up through the
+sandbox for every payload: ~16 % of the worker's CPU, bench/README.md). The guard is where it
+was: the strict replay of every recorded history, and the SDK's deadlock detector and
+command/history matching, which run in both runners.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from temporalio.common import (
 from temporalio.service import RPCError
 
 from api.models.channel import MessageIn, TurnPublic, public_message, public_row
+from api.usecases import open_conversations
 from encryption.codec import KeyRing, keyed_hash, ring_of
 from store import bots as bot_store
 from store import conversations as conversation_log
@@ -83,45 +84,38 @@ async def send(
     *,
     channel: ChannelRef | None = None,
     data: dict[str, Any] | None = None,
+    use_hint: bool = True,
 ) -> Delivery:
     """Deliver one customer message, starting the conversation if none is open. A channel
     connector (api/usecases/channel_inbound.py) names the customer's `channel`, which a new
     conversation delivers everything to, and the entry's `data` (media, ack)."""
-    recorded, open_conversation = await asyncio.to_thread(_known, engine, bot, body)
+    contact_id = _contact_id(body)
+    hint = open_conversations.get(engine, bot, contact_id) if use_hint else None
+    recorded, open_wid = (None, hint) if hint else await _lookup(engine, bot, body)
     if recorded is not None:
         conversation, replies = recorded
         return Delivery(_turn(conversation.id, conversation.status, replies), accepted_only=False)
     ring = ring_of(client)
-    wid = workflow_id(ring, bot, _contact_id(body))
+    wid = workflow_id(ring, bot, contact_id)
     message = CustomerMessage(
         message_id=body.message_id, text=body.text, contact=_contact(body), data=data
     )
     no_worker = False
-    if open_conversation is not None:
-        try:
-            delivered = await _to_open_conversation(
-                client, engine, settings, open_conversation.workflow_id, message
-            )
-        except _NoWorker:  # handed over by signal to the conversation that is open
-            delivered, no_worker = None, True
-            wid = open_conversation.workflow_id
+    if open_wid is not None:
+        delivered, no_worker = await _open_path(client, engine, settings, open_wid, message)
         if delivered is not None:
+            open_conversations.remember(engine, bot, contact_id, open_wid, delivered.turn.status)
             return delivered
-    version = await asyncio.to_thread(bot_store.latest, engine, bot)
-    if version is None:
-        raise UnknownBot(bot)
+        if no_worker:  # handed over by signal to the conversation that is open
+            wid = open_wid
+        elif hint is not None:  # the hint was stale: ask SQL, as without it
+            open_conversations.forget(engine, bot, contact_id)
+            return await send(
+                client, engine, settings, bot, body, channel=channel, data=data, use_hint=False
+            )
     contact = message.contact
     assert contact is not None
-    start_input = ConversationInput(
-        conversation_id=uuid.uuid4().hex,
-        bot=bot,
-        bot_version=version.version,
-        flow=version.flow,
-        contact=contact,
-        max_updates_per_run=settings.max_messages_per_run,
-        unengaged_idle_seconds=settings.unengaged_idle_seconds,
-        channel=channel,
-    )
+    start_input = await _start_input(engine, settings, bot, contact, channel)
     start_options = _start_options(settings, wid, start_input, keyed_hash(ring, contact.id))
     if no_worker:
         return await _accept_durably(client, start_input, message, start_options, engine)
@@ -158,8 +152,30 @@ async def send(
                 contact_id=_contact_id(body),
                 status=reply.status,
             )
-        return await _delivered(engine, reply)
+        delivered = await _delivered(engine, reply)
+        open_conversations.remember(engine, bot, contact_id, wid, reply.status)
+        return delivered
     raise MessageRejected("the conversation is ending; send the message again")
+
+
+async def _start_input(
+    engine: Engine, settings: Settings, bot: str, contact: Contact, channel: ChannelRef | None
+) -> ConversationInput:
+    """A new conversation's input, on the bot's newest version; UnknownBot without one."""
+    version = await asyncio.to_thread(bot_store.latest, engine, bot)
+    if version is None:
+        raise UnknownBot(bot)
+    return ConversationInput(
+        conversation_id=uuid.uuid4().hex,
+        bot=bot,
+        bot_version=version.version,
+        flow=version.flow,
+        contact=contact,
+        max_updates_per_run=settings.max_messages_per_run,
+        unengaged_idle_seconds=settings.unengaged_idle_seconds,
+        record_delay_ms=round(settings.record_delay_seconds * 1000),
+        channel=channel,
+    )
 
 
 def _start_options(
@@ -218,6 +234,13 @@ def _contact(body: MessageIn) -> Contact:
     )
 
 
+async def _lookup(engine: Engine, bot: str, body: MessageIn) -> tuple[Any, str | None]:
+    """(the recorded answer to this message_id if it was seen, the open conversation's
+    workflow id if any), from SQL."""
+    recorded, open_conversation = await asyncio.to_thread(_known, engine, bot, body)
+    return recorded, open_conversation.workflow_id if open_conversation is not None else None
+
+
 def _known(engine: Engine, bot: str, body: MessageIn) -> tuple[Any, Any]:
     """(the recorded answer to this message_id if it was seen, the open conversation if any).
 
@@ -227,6 +250,16 @@ def _known(engine: Engine, bot: str, body: MessageIn) -> tuple[Any, Any]:
     if latest is not None and latest.status != "ended":
         return None, latest
     return conversation_log.answer_of(engine, bot, _contact_id(body), body.message_id), None
+
+
+async def _open_path(
+    client: Client, engine: Engine, settings: Settings, wid: str, message: CustomerMessage
+) -> tuple[Delivery | None, bool]:
+    """(the delivery, or None when the conversation has ended; whether no worker answered)."""
+    try:
+        return await _to_open_conversation(client, engine, settings, wid, message), False
+    except _NoWorker:
+        return None, True
 
 
 async def _to_open_conversation(

@@ -1,0 +1,153 @@
+"""Benchmark, shape (b): the bot turn with real processes, against a bare Temporal Update.
+
+    python bench/turn_processes.py [--n 200] [--workers 1] [--api-workers 1]
+
+`transbordo up --workers N --api-workers M` runs as a child (its own dev server kept in a
+temporary data folder, worker and API processes) on free ports; this process publishes the
+menu bot of `bot_turn.py`, asks for a connector credential, runs the echo workflow's worker on
+the same dev server, and alternates a bot turn over HTTP with an echo Update (so both series see
+the same machine). Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from temporalio.client import Client
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot_turn import BOT, FLOW, EchoWorkflow, alternating, echo_worker, p, row  # noqa: E402
+
+ADMIN = "bench-admin-token-0123456789abcdefgh"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def main(n: int, warmup: int, workers: int, api_workers: int) -> None:
+    data = Path(tempfile.mkdtemp(prefix="transbordo-shape-b-"))
+    (data / "flows").mkdir()
+    (data / "flows" / f"{BOT}.yaml").write_text(FLOW, "utf-8")
+    api_port, temporal_port, ui_port = free_port(), free_port(), free_port()
+    env = {**os.environ, "TRANSBORDO_RATE_LIMIT_MESSAGES_PER_CONTACT": "100000/minute"}
+    env |= {
+        "TRANSBORDO_RATE_LIMIT_MESSAGES_PER_ADDRESS": "100000/minute",
+        "TRANSBORDO_RATE_LIMIT_PER_ADDRESS": "100000/minute",
+        "TRANSBORDO_RATE_LIMIT_MESSAGES_PER_BOT": "100000/minute",
+    }
+    up = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "transbordo",
+            "up",
+            "--data-dir",
+            str(data / "data"),
+            "--port",
+            str(api_port),
+            "--temporal-port",
+            str(temporal_port),
+            "--ui-port",
+            str(ui_port),
+            "--admin-token",
+            ADMIN,
+            "--flows",
+            str(data / "flows"),
+            "--no-demo",
+            "--workers",
+            str(workers),
+            "--api-workers",
+            str(api_workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{api_port}"
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            await _ready(http)
+            admin = {"Authorization": f"Bearer {ADMIN}"}
+            made = await http.post(
+                f"/api/bots/{BOT}/channel-credentials", json={"name": "bench"}, headers=admin
+            )
+            assert made.status_code == 201, made.text
+            http.headers["Authorization"] = f"Bearer {made.json()['token']}"
+            client = await Client.connect(f"127.0.0.1:{temporal_port}")
+            async with echo_worker(client):
+                await measure(n, warmup, client, http)
+    finally:
+        up.send_signal(signal.SIGINT)
+        try:
+            up.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            up.kill()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+async def _ready(http: httpx.AsyncClient) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if (await http.get(f"/api/bots/{BOT}")).status_code in (200, 401):
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.5)
+    raise RuntimeError("transbordo up did not answer in 120 s")
+
+
+async def measure(n: int, warmup: int, client: Client, http: httpx.AsyncClient) -> None:
+    from bot_turn import ECHO_TASK_QUEUE
+
+    run_id = uuid.uuid4().hex[:6]
+    echo = await client.start_workflow(
+        EchoWorkflow.run, id=f"echo-{run_id}", task_queue=ECHO_TASK_QUEUE
+    )
+    contact = f"bench-{run_id}"
+
+    async def echo_update(i: int) -> None:
+        assert await echo.execute_update(EchoWorkflow.echo, str(i)) == str(i)
+
+    async def bot_turn(i: int) -> None:
+        body = {"contact_id": contact, "message_id": f"t{i}", "text": "1" if i else "oi"}
+        response = await http.post(f"/api/bots/{BOT}/messages", json=body)
+        assert response.status_code == 200, response.text
+
+    await alternating(warmup, echo_update, bot_turn)
+    echo_times, turn_times = await alternating(n, echo_update, lambda i: bot_turn(warmup + i))
+    print(f"shape (b): {n} alternating calls each\n")
+    print(row("echo: Update", echo_times))
+    print(row("bot turn: POST .../messages", turn_times))
+    print(
+        f"{'turn ratio (p50; p99)':<38} {p(turn_times, 0.5) / p(echo_times, 0.5):.2f};"
+        f" {p(turn_times, 0.99) / p(echo_times, 0.99):.2f}"
+    )
+    await echo.signal(EchoWorkflow.done)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--api-workers", type=int, default=1)
+    args = parser.parse_args()
+    asyncio.run(main(args.n, args.warmup, args.workers, args.api_workers))
