@@ -120,8 +120,13 @@ async def test_search_attributes_and_summary_show_the_conversation(dev_env, sett
         leave = await http.post(f"/api/conversations/{turn['conversation_id']}/leave")
         assert leave.status_code == 202
         await client.get_workflow_handle_for(ConversationWorkflow.run, workflow_id).result()
-        ended = await eventually(lambda: listed("ended"), "ConversationStatus = ended")
-        assert ended.status == WorkflowExecutionStatus.COMPLETED
+        async def closed() -> Any:
+            """Visibility trails the history: the `ended` attribute can be listed while the
+            record still says RUNNING; wait for the completed record."""
+            found = await listed("ended")
+            return found if found and found.status == WorkflowExecutionStatus.COMPLETED else None
+
+        ended = await eventually(closed, "ConversationStatus = ended, completed")
         by_status = [
             e.id async for e in client.list_workflows(f'{query} AND ConversationStatus = "ended"')
         ]
