@@ -126,7 +126,7 @@ async def test_search_attributes_and_summary_show_the_conversation(dev_env, sett
             found = await listed("ended")
             return found if found and found.status == WorkflowExecutionStatus.COMPLETED else None
 
-        ended = await eventually(closed, "ConversationStatus = ended, completed")
+        await eventually(closed, "ConversationStatus = ended, completed")
         by_status = [
             e.id async for e in client.list_workflows(f'{query} AND ConversationStatus = "ended"')
         ]
