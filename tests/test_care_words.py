@@ -1,10 +1,14 @@
-"""The care rules' words (omni/care_words.py): durations in minutes and the CSAT answer."""
+"""The care rules' words (omni/care_words.py): durations in minutes and the CSAT answer; the
+care settings a history carries."""
 
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from omni.care_words import about_minutes, csat_score, minutes_text
+from omni.service_care import ServiceCare
+from workflows.contracts import ServiceSnapshot
 
 
 @pytest.mark.parametrize(
@@ -48,3 +52,17 @@ def test_csat_score(text: str, expected: tuple[int, str | None] | None) -> None:
 def test_minutes(seconds: int, words: str, about: str) -> None:
     assert minutes_text(seconds) == words
     assert about_minutes(seconds) == about
+
+
+def test_care_carried_in_histories_ignores_fields_it_no_longer_knows() -> None:
+    snapshot = ServiceSnapshot.model_validate(
+        {
+            "service_id": "s",
+            "service_name": "Suporte",
+            "abandon_seconds": 60,
+            "care": {"csat": True, "a_setting_removed_later": 3},
+        }
+    )
+    assert snapshot.care.csat is True
+    with pytest.raises(ValidationError):  # the API still refuses unknown settings
+        ServiceCare.model_validate({"a_setting_removed_later": 3})
