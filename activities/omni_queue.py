@@ -15,6 +15,7 @@ from temporalio import activity
 from omni.errors import NotFound
 from omni.models import ServicePublic
 from omni.policy import transfer_refusal
+from omni.service_care import CarriedCare
 from store import integrations as integration_store
 from store import queue, voicemails
 from store import services as service_store
@@ -262,7 +263,7 @@ def snapshot_of(service: ServicePublic) -> ServiceSnapshot:
         notification_interval_seconds=notes.interval_seconds or 0,
         notification_cards=[card.model_dump(mode="json") for card in notes.cards],
         webhook=service.webhook.enabled,
-        care=service.care,
+        care=CarriedCare.model_validate(service.care.model_dump()),
         wrapup_required=service.wrapup.required,
         wrapup_codes=list(service.wrapup.codes),
         assignment=service.assignment,

@@ -42,3 +42,11 @@ class ServiceCare(BaseModel):
     """Ask the customer for a 1–5 score when the agent finishes (before the bot goes on)."""
     csat_timeout_seconds: Positive = 300
     """Unanswered this long, the survey is dropped and the bot goes on."""
+
+
+class CarriedCare(ServiceCare):
+    """The copy of a service's care settings carried in workflow histories (ServiceSnapshot):
+    a field removed or renamed later must not break decoding an old history, so unknown
+    fields are ignored here (the API's `ServiceCare` still refuses them)."""
+
+    model_config = ConfigDict(extra="ignore")

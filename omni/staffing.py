@@ -20,6 +20,10 @@ POISSON_TAIL = 1e-12
 """Erlang A uniformization: steps are taken until this little Poisson mass is left."""
 
 
+class Unreachable(ValueError):
+    """No staffing up to MAX_AGENTS reaches the target (the forecast reports it, not a 500)."""
+
+
 @dataclass(frozen=True)
 class Workload:
     """What one interval asks of a service."""
@@ -97,7 +101,7 @@ def agents_needed(work: Workload, target_percent: float, answer_seconds: float) 
     while not enough(high):
         low, high = high, high * 2
         if high > MAX_AGENTS:
-            raise ValueError(f"no staffing up to {MAX_AGENTS} agents reaches the target")
+            raise Unreachable(f"no staffing up to {MAX_AGENTS} agents reaches the target")
     while high - low > 1:  # enough(high) and (low == 0 or not enough(low))
         middle = (low + high) // 2
         low, high = (low, middle) if enough(middle) else (middle, high)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from omni.staffing import Workload, agents_needed
+from omni.staffing import MAX_AGENTS, Unreachable, Workload, agents_needed
 
 HISTORY_DAYS = 7
 SLOT = timedelta(minutes=30)
@@ -47,7 +47,10 @@ class SlotAdvice:
     handle_seconds: float | None
     patience_seconds: float | None
     agents_needed: int | None
-    """None when contacts are expected but no handle time was ever measured."""
+    """None when contacts are expected but no handle time was ever measured, or when no
+    staffing up to MAX_AGENTS reaches the target (then `unreachable_above` says so)."""
+    unreachable_above: int | None = None
+    """MAX_AGENTS when even that many agents miss the target (the screen: "acima de N")."""
 
 
 @dataclass(frozen=True)
@@ -102,17 +105,24 @@ def _advice(
     handle = _mean_handle(same) or _mean_handle(window)
     patience = _mean_patience(same) or _mean_patience(window)
     needed: int | None = 0
+    above = None
     if arrivals > 0:
         needed = None
         if handle is not None:
             work = Workload(arrivals / SLOT.total_seconds(), handle, patience)
-            needed = agents_needed(work, target.service_level_percent, target.answer_time_seconds)
+            try:
+                needed = agents_needed(
+                    work, target.service_level_percent, target.answer_time_seconds
+                )
+            except Unreachable:
+                above = MAX_AGENTS
     return SlotAdvice(
         start=start,
         arrivals=round(arrivals, 2),
         handle_seconds=round(handle, 1) if handle is not None else None,
         patience_seconds=round(patience, 1) if patience is not None else None,
         agents_needed=needed,
+        unreachable_above=above,
     )
 
 

@@ -570,6 +570,92 @@ async def _waiting_conversation(rec: Recorder) -> str:
     raise RuntimeError("the WhatsApp customer never reached the queue")
 
 
+CUIDA = """
+bot: cuida
+human_service: {platform: omni_v2, omni_key: "KEY", wait_time_notice: periodic}
+start: menu
+blocks:
+  menu:
+    type: menu
+    text: Como posso ajudar?
+    options:
+      - {label: Falar com um especialista, next: humano}
+      - {label: Sair, next: fim}
+  humano:
+    type: human
+    service: Cuidado
+    text: Vou te transferir.
+    on: {finished: depois, abandoned: fim, voicemail: fim, closed: fim, no_agents: fim,
+         unavailable: fim}
+  depois: {type: message, text: "Nota {{ csat.score }}.", next: menu}
+  fim: {type: end, text: Até logo!}
+"""
+"""The care rules (issue 12): periodic wait notices, a silent agent's requeue, the CSAT."""
+CUIDADO_CARE = {
+    "wait_notice_interval_seconds": 1,
+    "wait_notice_repeat": 1,
+    "agent_reply_seconds": 2,
+    "agent_silence_action": "requeue",
+    "csat": True,
+}
+
+
+async def care(rec: Recorder) -> str:
+    """Periodic wait notices while waiting, a silent agent (alert, back to the queue), the
+    pickup again, a finish with the CSAT survey: "10" asked again, then "5 ótimo"."""
+    admin = {"Authorization": f"Bearer {rec.settings.admin_token}"}
+    service = {"name": "Cuidado", "extension": "700", "abandon_seconds": 3600}
+    await rec.call("POST", "/api/omni/services", admin, json={**service, "care": CUIDADO_CARE})
+    made = await rec.call(
+        "POST", "/api/omni/integrations", admin, json={"service": "Cuidado", "bot": "cuida"}
+    )
+    flow = CUIDA.replace("KEY", made["api_key"])
+    await rec.call("PUT", "/api/bots/cuida", {**admin, "Content-Type": "text/yaml"}, content=flow)
+    duda = await rec.call(
+        "POST", "/api/omni/agents", admin, json={"name": "Duda", "services": ["Cuidado"]}
+    )
+    rec.agents["Duda"] = {"Authorization": f"Bearer {duda['token']}"}
+    await rec.call("POST", "/api/agent/status", rec.agents["Duda"], json={"status": "available"})
+    contact = "cuida-1"
+    await rec.post("cuida", say(contact, f"{contact}-1", "oi"))
+    turn = await rec.post("cuida", say(contact, f"{contact}-2", "1"))
+    conversation = str(turn["conversation_id"])
+    workflow_id = wid("cuida", contact)
+    await _notices(rec, workflow_id, 3)  # the first at once, then looks every second
+    await rec.agent("Duda", conversation, "pickup")
+    await rec.agent("Duda", conversation, "messages", text="Olá, sou a Duda.")
+    await rec.post("cuida", say(contact, f"{contact}-3", "preciso de ajuda"))
+    await _waiting_again(rec, conversation)  # 2 s unanswered: requeued
+    await rec.agent("Duda", conversation, "pickup")
+    await rec.agent("Duda", conversation, "messages", text="Voltei!")
+    await rec.agent("Duda", conversation, "finish", return_to_bot=True)
+    await rec.post("cuida", say(contact, f"{contact}-4", "10"))
+    turn = await rec.post("cuida", say(contact, f"{contact}-5", "5 ótimo"))
+    if turn["replies"][0]["text"] != "Obrigado pela sua avaliação!":
+        raise RuntimeError(f"the survey's answer: {turn}")
+    await rec.post("cuida", say(contact, f"{contact}-6", "2"))
+    await rec.ended(workflow_id)
+    return workflow_id
+
+
+async def _notices(rec: Recorder, workflow_id: str, count: int) -> None:
+    for _ in range(200):
+        transcript = await rec.handle(workflow_id).query(ConversationWorkflow.transcript, 0)
+        if sum(m.kind == "wait_time_notice" for m in transcript) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError("no periodic wait notices")
+
+
+async def _waiting_again(rec: Recorder, conversation: str) -> None:
+    for _ in range(200):
+        queue = await rec.call("GET", "/api/agent/queue", rec.agents["Duda"])
+        if any(entry["conversation_id"] == conversation for entry in queue):
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError("the silent agent's conversation never went back to the queue")
+
+
 SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "menu_question_walk": menu_question_walk,
     "question_timeout": question_timeout,
@@ -584,6 +670,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "whatsapp_handoff": whatsapp_handoff,
     "desk": desk,
     "auto_offer": auto_offer,
+    "care": care,
 }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from omni.service_care import ServiceCare
-from workflows.care_timers import care_timers
+from workflows.care_timers import care_timers, look_counted_from
 from workflows.contracts import (
     Contact,
     ConversationState,
@@ -116,3 +116,17 @@ def test_a_pending_survey_has_only_its_timeout() -> None:
     assert [(t.kind, t.at) for t in care_timers(state, periodic=True)] == [
         (TimerKind.CSAT_TIMEOUT, at(250))
     ]
+
+
+@pytest.mark.parametrize(
+    ("now", "counted_from"),
+    [
+        (60, 60),  # on time
+        (65, 60),  # a little late: the cadence keeps to the timer's time
+        (119, 60),
+        (120, 120),  # a whole interval late (worker down): one look now, not a burst
+        (3660, 3660),
+    ],
+)
+def test_a_late_wait_look_counts_from_now(now: float, counted_from: float) -> None:
+    assert look_counted_from(at(60), at(now), 60) == at(counted_from)

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from omni import webhooks
+from omni.care_words import about_minutes
 from tests.conftest import (
     admin_headers,
     conversation_handle,
@@ -137,7 +138,8 @@ async def test_handoff_pickup_messages_and_back_to_the_bot(time_env, settings, e
         assert texts(turn)[0] == "Vou te transferir para um especialista."
         notice = turn["replies"][1]
         assert notice["kind"] == "wait_time_notice"
-        assert notice["text"].startswith("Tempo estimado de espera: cerca de")
+        seconds = notice["data"]["estimated_wait_seconds"]
+        assert notice["text"] == f"Tempo estimado de espera: {about_minutes(seconds)}."
         conversation = turn["conversation_id"]
         info = (await http.get(f"/api/conversations/{conversation}")).json()
         assert info["status"] == "waiting" and info["service"] == "Suporte"

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from omni.models import AgentCreate, ServiceCreate
+from omni.staffing import MAX_AGENTS
 from omni.staffing_forecast import HalfHour, Target, advise_ahead, advise_now
 from store import service_history
 from store.agents import create_agent, set_agent_status
@@ -144,6 +145,16 @@ def test_abandonment_history_makes_it_erlang_a() -> None:
     history = [busy(1, 10, abandoned=10, queued=1200)]
     advice = advise_ahead(history, NOW, SP, TARGET)[1]
     assert (advice.patience_seconds, advice.agents_needed) == (120.0, 12)
+
+
+def test_an_unreachable_target_is_reported_not_raised() -> None:
+    # 40,000 contacts in half an hour at 180 s: 4,000 Erlangs, more than MAX_AGENTS can carry
+    flood = [busy(1, 10, arrivals=40_000)]
+    advice = advise_ahead(flood, NOW, SP, TARGET)
+    assert (advice[1].agents_needed, advice[1].unreachable_above) == (None, MAX_AGENTS)
+    assert (advice[0].agents_needed, advice[0].unreachable_above) == (0, None)
+    now = advise_now(40_000, flood, NOW, TARGET)
+    assert (now.agents_needed, now.unreachable_above) == (None, MAX_AGENTS)
 
 
 def test_no_handle_time_yet_means_no_advice() -> None:

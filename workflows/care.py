@@ -9,19 +9,26 @@ turn it on, so recorded histories never reach this code.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.care import AlertRequest, CareActivities, CsatRequest, RequeueRequest
     from activities.omni_queue import OmniActivities, WaitEstimate
     from bots.models import HumanOutcome
+    from omni.care_words import (
+        CSAT_OPTIONS,
+        CSAT_QUESTION,
+        about_minutes,
+        csat_score,
+        minutes_text,
+    )
     from omni.wait_estimate import Notice, worth_telling
-    from workflows.care_timers import care_timers
+    from workflows.care_timers import care_timers, look_counted_from
     from workflows.contracts import CsatPending, Handoff, HandoffCare
     from workflows.timers import Timer, TimerKind
 
@@ -37,13 +44,13 @@ else:
 
 CARE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
 CARE_TIMEOUT = timedelta(seconds=10)
-SCORE = re.compile(r"^\s*([1-5])(?:\s*[-–:.,)]?\s*(.*))?$", re.DOTALL)
-"""A survey answer: the score 1–5, then (optionally) a comment in the same message."""
-CSAT_OPTIONS = ["1", "2", "3", "4", "5"]
-CSAT_QUESTION = (
-    "Como você avalia o atendimento? Responda com uma nota de 1 (ruim) a 5 (ótimo)."
-    " Se quiser, escreva um comentário depois da nota."
+CARE_RETRY_THRESHOLD = timedelta(seconds=1)
+"""Longer backoffs between a care step's attempts are workflow timers, not a worker's sleep."""
+FINISH_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
+"""Closing a silent customer's contact retries until SQL answers (like the log pump): ending
+the run without it would leave the queue row `in_service` for good."""
 
 
 class CareRules(_Core):
@@ -76,16 +83,19 @@ class CareRules(_Core):
 
     async def _periodic_wait_notice(self, due: datetime) -> None:
         """Look at position and estimate again; tell the customer when it changed enough. The
-        next look counts from `due` (the timer's time), so the cadence does not drift."""
+        next look counts from `due` (no drift), or from now after a late timer (no burst); a
+        failing estimate skips the look."""
         handoff = self.conv.handoff
         assert handoff is not None
-        estimate: WaitEstimate = await self._omni(OmniActivities.wait_estimate, handoff.entry_id)
+        estimate: WaitEstimate | None = await self._care_or_skip(
+            OmniActivities.wait_estimate, handoff.entry_id
+        )
         handoff = self.conv.handoff
         if handoff is None or handoff.agent_id is not None:
             return  # picked up meanwhile
         marks, care = handoff.care, handoff.service.care
-        now = due
-        if estimate.position is None or estimate.estimated_wait_seconds is None:
+        now = look_counted_from(due, workflow.now(), care.wait_notice_interval_seconds)
+        if estimate is None or estimate.position is None or estimate.estimated_wait_seconds is None:
             self._marks(handoff, last_notice_at=now)
             return
         new = Notice(estimate.position, estimate.estimated_wait_seconds)
@@ -146,6 +156,7 @@ class CareRules(_Core):
             customer_waiting_since=None,
             agent_alerted=False,
             agent_spoke_at=workflow.now(),
+            customer_warned_at=None,
         )
         care = handoff.service.care
         if care.agent_reply_seconds or care.customer_reply_seconds:
@@ -158,7 +169,7 @@ class CareRules(_Core):
         assert handoff is not None
         care = handoff.service.care
         self._marks(handoff, agent_alerted=True)
-        await self._care(
+        await self._care_or_skip(
             CareActivities.alert,
             AlertRequest(
                 alert_id=f"al_{workflow.uuid4().hex}",
@@ -173,11 +184,12 @@ class CareRules(_Core):
             ),
         )
         self._emit("agent_silence", seconds=care.agent_reply_seconds)
-        if care.agent_silence_action != "requeue":
-            return
+        if care.agent_silence_action != "requeue" or not self._still_unanswered(handoff):
+            return  # the agent answered, finished or transferred during the alert
         new_entry = f"q_{workflow.uuid4().hex}"
         request = RequeueRequest(entry_id=handoff.entry_id, new_entry_id=new_entry)
-        moved = await self._care(CareActivities.requeue, request)
+        # a requeue that fails after its retries leaves the chat with the agent (alert stands)
+        moved = await self._care_or_skip(CareActivities.requeue, request)
         handoff = self.conv.handoff
         if not moved or handoff is None or handoff.agent_id is None:
             return  # the agent finished or transferred meanwhile
@@ -185,6 +197,7 @@ class CareRules(_Core):
         self.conv.handoff = handoff.model_copy(
             update={
                 "entry_id": new_entry,
+                "enqueued_at": workflow.now(),  # max wait, abandonment count from here
                 "agent_id": None,
                 "agent_name": None,
                 "last_notification_at": None,
@@ -201,16 +214,24 @@ class CareRules(_Core):
         )
         self._moved_on()
 
+    def _still_unanswered(self, before: Handoff) -> bool:
+        """The same agent still has the same entry and the customer's message is unanswered."""
+        handoff = self.conv.handoff
+        return (
+            handoff is not None
+            and handoff.entry_id == before.entry_id
+            and handoff.agent_id == before.agent_id
+            and handoff.care.customer_waiting_since is not None
+        )
+
     def _warn_silent_customer(self) -> None:
         handoff = self.conv.handoff
         assert handoff is not None
-        minutes = max(1, round(handoff.service.care.customer_close_seconds / 60))
-        unit = "minuto" if minutes == 1 else "minutos"
+        close = minutes_text(handoff.service.care.customer_close_seconds)
         self._append(
             "system",
             kind="notice",
-            text=f"Você ainda está aí? Sem resposta em {minutes} {unit}, o atendimento será"
-            " encerrado.",
+            text=f"Você ainda está aí? Sem resposta em {close}, o atendimento será encerrado.",
         )
         self._marks(handoff, customer_warned_at=workflow.now())
 
@@ -218,7 +239,13 @@ class CareRules(_Core):
         """The customer did not answer the warning: the contact is finished, the chat closed."""
         handoff = self.conv.handoff
         assert handoff is not None
-        await self._omni(OmniActivities.finish, handoff.entry_id)
+        await workflow.execute_local_activity_method(
+            OmniActivities.finish,
+            handoff.entry_id,
+            start_to_close_timeout=CARE_TIMEOUT,
+            retry_policy=FINISH_RETRY,
+            local_retry_threshold=CARE_RETRY_THRESHOLD,
+        )
         self._emit("finished", by="customer_silence")
         self.conv.handoff = None
         self._append("system", kind="notice", text="Atendimento encerrado por falta de resposta.")
@@ -241,12 +268,11 @@ class CareRules(_Core):
 
     async def _csat_answer(self, text: str) -> None:
         """A customer message while the survey is open: a score (and comment), or ask again."""
-        found = SCORE.match(text)
-        if found is None:
+        answer = csat_score(text)
+        if answer is None:  # not a 1–5 score ("10", "4.5", "talvez"): asked again
             self._append("bot", kind="menu", text=CSAT_QUESTION, options=list(CSAT_OPTIONS))
             return
-        comment = (found.group(2) or "").strip() or None
-        await self._csat_done(int(found.group(1)), comment)
+        await self._csat_done(*answer)
 
     async def _csat_done(self, score: int | None, comment: str | None) -> None:
         """Store the answer (webhook `csat`, variable `csat`), then the flow goes on."""
@@ -254,7 +280,7 @@ class CareRules(_Core):
         assert pending is not None
         handoff = pending.handoff
         if score is not None:
-            await self._care(
+            await self._care_or_skip(
                 CareActivities.save_csat,
                 CsatRequest(
                     answer_id=f"cs_{workflow.uuid4().hex}",
@@ -281,14 +307,22 @@ class CareRules(_Core):
         else:
             self._end()
 
-    async def _care(self, activity: Any, arg: Any) -> Any:
-        return await workflow.execute_local_activity_method(
-            activity, arg, start_to_close_timeout=CARE_TIMEOUT, retry_policy=CARE_RETRY
-        )
+    async def _care_or_skip(self, activity: Any, arg: Any) -> Any:
+        """A care step that may fail after its retries without failing the run (None then):
+        an alert, a requeue, a CSAT answer are worth less than the conversation."""
+        try:
+            return await workflow.execute_local_activity_method(
+                activity,
+                arg,
+                start_to_close_timeout=CARE_TIMEOUT,
+                retry_policy=CARE_RETRY,
+                local_retry_threshold=CARE_RETRY_THRESHOLD,
+            )
+        except FailureError:  # ActivityError, or the cause itself (a local activity)
+            workflow.logger.warning("care step %s failed: skipped", activity.__name__)
+            return None
 
 
 def wait_notice_text(position: int, seconds: int) -> str:
     """The periodic notice: the place in line and the estimate, in pt-BR."""
-    minutes = max(1, round(seconds / 60))
-    unit = "minuto" if minutes == 1 else "minutos"
-    return f"Você é o {position}º da fila. Tempo estimado de espera: cerca de {minutes} {unit}."
+    return f"Você é o {position}º da fila. Tempo estimado de espera: {about_minutes(seconds)}."

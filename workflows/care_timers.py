@@ -11,7 +11,7 @@ of services without them (and every history recorded before) have none of these 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from omni.service_care import ServiceCare
 from workflows.contracts import ConversationState, HandoffCare
@@ -55,3 +55,10 @@ def _customer_silence(marks: HandoffCare, care: ServiceCare) -> Timer | None:
         return None
     at = marks.agent_spoke_at + timedelta(seconds=care.customer_reply_seconds)
     return Timer(TimerKind.CUSTOMER_SILENCE, at)
+
+
+def look_counted_from(due: datetime, now: datetime, interval_seconds: int) -> datetime:
+    """When a periodic wait look counts as done: at `due` (the cadence does not drift), or at
+    `now` when the timer fired a whole interval late (a worker outage), so the missed looks do
+    not run back to back."""
+    return now if now - due >= timedelta(seconds=interval_seconds) else due

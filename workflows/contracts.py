@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from bots.models import BotFlow
-from omni.service_care import ServiceCare
+from omni.service_care import CarriedCare, ServiceCare
 from workflows.interpreter import FlowState
 
 Sender = Literal["customer", "bot", "agent", "system"]
@@ -169,7 +169,7 @@ class ServiceSnapshot(BaseModel):
     notification_cards: list[dict[str, Any]] = Field(default_factory=list)
     webhook: bool = False
     """The service has an external webhook: events of its handoffs are sent to it."""
-    care: ServiceCare = Field(default_factory=ServiceCare)
+    care: CarriedCare = Field(default_factory=CarriedCare)
     """Wait notices, silent agents and customers, CSAT (all off unless the service sets them)."""
     wrapup_required: bool = False
     """An agent finishes only with a wrap-up code of `wrapup_codes` (omni/desk.py)."""
@@ -177,6 +177,14 @@ class ServiceSnapshot(BaseModel):
     assignment: str = "manual"
     """`auto`: waiting conversations are offered to agents (store/routing.py)."""
     offer_seconds: int = 30
+
+    @field_validator("care", mode="before")
+    @classmethod
+    def _carried(cls, value: Any) -> Any:
+        """A service's `ServiceCare` is taken as the lenient copy histories carry."""
+        if isinstance(value, ServiceCare) and not isinstance(value, CarriedCare):
+            return value.model_dump()
+        return value
 
     @property
     def card_interval_seconds(self) -> int:
@@ -253,7 +261,8 @@ class HandoffCare(BaseModel):
     agent_alerted: bool = False
     """The agent-silence alert fired for the current unanswered message."""
     agent_spoke_at: datetime | None = None
-    """The agent's last message (or the pickup): the customer's silence counts from it."""
+    """The agent's last message: the customer's silence counts from it (None until the agent
+    speaks: a customer is not warned of silence before the agent said anything)."""
     customer_warned_at: datetime | None = None
 
 

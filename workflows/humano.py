@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from bots.models import HumanBlock, HumanOutcome
     from bots.schedule import describe_opening, is_open, next_opening
     from bots.templates import render
+    from omni.care_words import about_minutes
     from workflows import interpreter
     from workflows.contracts import (
         MAX_TEXT_LENGTH,
@@ -382,10 +383,7 @@ def _with_cards_of(target: ServiceSnapshot, source: ServiceSnapshot) -> ServiceS
 
 
 def _wait_text(seconds: int) -> str:
-    """The estimated-wait notice, in words a customer reads at a glance."""
-    minutes = max(1, round(seconds / 60))
-    unit = "minuto" if minutes == 1 else "minutos"
-    return f"Tempo estimado de espera: cerca de {minutes} {unit}."
+    return f"Tempo estimado de espera: {about_minutes(seconds)}."
 
 
 def _not_waiting(handoff: Handoff | None) -> ApplicationError:

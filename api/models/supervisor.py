@@ -74,7 +74,9 @@ class StaffingSlot(BaseModel):
     """Mean patience before abandoning; None: nobody abandoned, Erlang C."""
     model: Literal["erlang_a", "erlang_c"]
     agents_needed: int | None
-    """None: contacts expected but no handle time measured yet."""
+    """None: contacts expected but no handle time measured yet, or the target unreachable."""
+    unreachable_above: int | None = None
+    """Set (the search's limit) when no staffing up to that many agents reaches the target."""
 
 
 class ServiceStaffing(BaseModel):

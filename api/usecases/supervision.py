@@ -134,6 +134,7 @@ def _slot(advice: SlotAdvice) -> StaffingSlot:
         patience_seconds=advice.patience_seconds,
         model="erlang_c" if advice.patience_seconds is None else "erlang_a",
         agents_needed=advice.agents_needed,
+        unreachable_above=advice.unreachable_above,
     )
 
 

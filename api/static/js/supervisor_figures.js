@@ -65,7 +65,8 @@ function periodRow(s) {
     h("td", { class: "num" }, s.csat_average === null ? "—" : s.csat_average.toLocaleString("pt-BR")));
 }
 
-const needed = (slot) => (slot.agents_needed === null ? "sem histórico" : String(slot.agents_needed));
+const needed = (slot) => (slot.unreachable_above != null ? `acima de ${slot.unreachable_above}`
+  : slot.agents_needed === null ? "sem histórico" : String(slot.agents_needed));
 
 function staffingRow(s) {
   const peak = s.half_hours.reduce((top, slot) => ((slot.agents_needed ?? -1) > (top.agents_needed ?? -1) ? slot : top),
