@@ -20,6 +20,7 @@ UNLIMITED_RATES = {
     "rate_limit_messages_per_contact": "1000000/minute",
     "rate_limit_messages_per_bot": "1000000/minute",
     "rate_limit_sessions_per_address": "1000000/minute",
+    "rate_limit_failed_signatures_per_address": "1000000/minute",
 }
 """For test beds and benches, where one address plays every customer at machine speed."""
 
