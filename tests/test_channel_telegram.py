@@ -4,8 +4,8 @@ loopback (inline keyboards, callback answers, typing, 429 `retry_after`)."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 import logging
+from pathlib import Path
 
 import pytest
 
