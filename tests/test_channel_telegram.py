@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 
 import pytest
 
@@ -110,20 +109,3 @@ async def test_telegram_menu_button_press_and_retry_after(  # type: ignore[no-un
     assert "sendMessage" in "".join(s.path for s in telegram.requests)
     secret_part = BOT_TOKEN.partition(":")[2]
     assert caplog.records and secret_part not in caplog.text  # the token is in every URL
-
-
-def test_every_process_sets_logging_up_with_quiet_http_clients() -> None:
-    """worker.py, `up` and the CLI go through transbordo/logs.py (httpx at WARNING): no other
-    `basicConfig` that would let request URLs (Telegram's hold the bot token) reach a log."""
-    root = Path(__file__).resolve().parent.parent
-    sources = [
-        root / "worker.py",
-        *(root / "transbordo").rglob("*.py"),
-        *(root / "api").rglob("*.py"),
-    ]
-    calling = {
-        str(path.relative_to(root))
-        for path in sources
-        if "logging.basicConfig(" in path.read_text(encoding="utf-8")
-    }
-    assert calling == {"transbordo/logs.py"}

@@ -4,6 +4,7 @@ the 24-hour window (no Temporal, no HTTP)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -281,3 +282,20 @@ def test_non_ascii_signatures_are_refused_not_errors(made_up: str) -> None:
 def test_the_24_hour_window(silence: timedelta | None, open_: bool) -> None:
     at = datetime(2026, 11, 29, 12, tzinfo=UTC)
     assert window_open(None if silence is None else at - silence, at) is open_
+
+
+def test_every_process_sets_logging_up_with_quiet_http_clients() -> None:
+    """worker.py, `up` and the CLI go through transbordo/logs.py (httpx at WARNING): no other
+    `basicConfig` that would let request URLs (Telegram's hold the bot token) reach a log."""
+    root = Path(__file__).resolve().parent.parent
+    sources = [
+        root / "worker.py",
+        *(root / "transbordo").rglob("*.py"),
+        *(root / "api").rglob("*.py"),
+    ]
+    calling = {
+        str(path.relative_to(root))
+        for path in sources
+        if "logging.basicConfig(" in path.read_text(encoding="utf-8")
+    }
+    assert calling == {"transbordo/logs.py"}
