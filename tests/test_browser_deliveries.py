@@ -75,11 +75,11 @@ async def test_the_agent_sees_what_reached_the_customers_phone(  # type: ignore[
                 )
 
                 def wamid(text: str) -> str:
-                    return next(
-                        f"wamid.out{i + 1}"
-                        for i, body in enumerate(phone.sends())
-                        if text in str(body)
-                    )
+                    """The stand-in numbers accepted sends wamid.out1, wamid.out2, ..."""
+                    sends = [str(body) for body in phone.sends()]
+                    found = [i for i, body in enumerate(sends) if text in body]
+                    assert found, (text, sends)
+                    return f"wamid.out{found[0] + 1}"
 
                 conversation = await agent.locator("#conv-tabs button").first.get_attribute(
                     "data-conversation"
