@@ -71,7 +71,7 @@ async def test_the_agent_sees_what_reached_the_customers_phone(  # type: ignore[
                 await agent.get_by_label("Mensagem ao cliente").fill("Olá, sou a Ana.")
                 await agent.get_by_role("button", name="Enviar").click()
                 await asyncio.to_thread(
-                    phone.wait, lambda s: any("Ana" in str(b) for b in s.sends())
+                    phone.wait, lambda s: any("Olá, sou a Ana." in str(b) for b in s.sends())
                 )
 
                 def wamid(text: str) -> str:
