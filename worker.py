@@ -28,6 +28,7 @@ from activities.webhooks import WebhookSender
 from bots.limits import FlowLimits
 from encryption.codec import ring_of
 from store.db import open_database
+from transbordo import logs
 from transbordo.settings import Settings, get_settings
 from transbordo.telemetry import sdk_runtime, serve_worker_metrics
 from transbordo.temporal import connect
@@ -89,7 +90,7 @@ def build_worker(
     care = CareActivities(engine)
     routing = RoutingActivities(engine)
     webhooks = WebhookSender(engine, ring_of(client))
-    channels = ChannelSender(engine, ring_of(client), channel_endpoints or ChannelEndpoints())
+    channels = ChannelSender(engine, ring_of(client), channel_endpoints or channel_endpoints_of())
     threads = getattr(executor, "_max_workers", ACTIVITY_THREADS)  # no public accessor
     options = {"tuner": tuner(threads), "max_cached_workflows": MAX_CACHED_WORKFLOWS, **options}
     return Worker(
@@ -115,8 +116,14 @@ def build_worker(
     )
 
 
-def channel_endpoints(settings: Settings) -> ChannelEndpoints:
-    """The platforms' base URLs from the settings."""
+def channel_endpoints_of(settings: Settings | None = None) -> ChannelEndpoints:
+    """The platforms' base URLs from the settings (none given: the settings' defaults)."""
+    if settings is None:
+        fields = Settings.model_fields
+        return ChannelEndpoints(
+            whatsapp=str(fields["whatsapp_api_base"].default),
+            telegram=str(fields["telegram_api_base"].default),
+        )
     return ChannelEndpoints(
         whatsapp=settings.whatsapp_api_base, telegram=settings.telegram_api_base
     )
@@ -133,7 +140,7 @@ async def run_worker(settings: Settings) -> None:
             settings.task_queue,
             executor,
             flow_limits=settings.flow_limits(),
-            channel_endpoints=channel_endpoints(settings),
+            channel_endpoints=channel_endpoints_of(settings),
             sandboxed=settings.workflow_sandbox,
         )
         log.info("worker polling task queue %s", settings.task_queue)
@@ -145,7 +152,7 @@ async def run_worker(settings: Settings) -> None:
 
 def main() -> None:
     os.umask(0o077)  # files this process creates are private (transbordo/up.py)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.setup(logging.INFO)
     try:
         asyncio.run(run_worker(get_settings()))
     except KeyboardInterrupt:

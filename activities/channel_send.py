@@ -51,10 +51,11 @@ TEMPLATE_SEQ = -1
 
 @dataclass(frozen=True)
 class ChannelEndpoints:
-    """The platforms' base URLs (settings; tests point them at loopback stand-ins)."""
+    """The platforms' base URLs (the settings `whatsapp_api_base`, `telegram_api_base`, whose
+    defaults are the real ones: worker.channel_endpoints; tests point them at stand-ins)."""
 
-    whatsapp: str = "https://graph.facebook.com/v21.0"
-    telegram: str = "https://api.telegram.org"
+    whatsapp: str
+    telegram: str
 
 
 class ChannelSend(BaseModel):
@@ -200,7 +201,8 @@ class _Caller:
                 f"{self._base}/{request.method}", json=request.body, headers=self._headers
             )
         except httpx.HTTPError as exc:
-            raise ApplicationError(f"transport error: {type(exc).__name__}") from exc
+            # `from None`: the cause's text may hold the URL, and Telegram's holds the bot token
+            raise ApplicationError(f"transport error: {type(exc).__name__}") from None
         body = _json(response)
         if response.is_success and body.get("ok", True) is not False:
             return _platform_id(body)

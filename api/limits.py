@@ -26,6 +26,7 @@ RULES: dict[str, str] = {
     "messages per contact": "rate_limit_messages_per_contact",
     "messages per bot": "rate_limit_messages_per_bot",
     "sessions per address": "rate_limit_sessions_per_address",
+    "failed signatures per address": "rate_limit_failed_signatures_per_address",
 }
 """Rule name → the setting with its `limits` expression."""
 
@@ -65,6 +66,12 @@ async def hit(request: Request, rule: str, key: str) -> None:
     """Count one hit of `rule` for a key the route settled (the contact a caller is known to
     speak for, the bot): counted after authentication, so strangers cannot spend it."""
     await request.app.state.rate_limiter.hit(rule, key)
+
+
+async def check(request: Request, rule: str, key: str) -> None:
+    """A 429 when `key` is already over `rule`, counting nothing (the route `hit`s on failure:
+    a rule of failures only, such as the channels' webhooks' bad signatures)."""
+    await request.app.state.rate_limiter.check(rule, key)
 
 
 def client_address(request: Request) -> str:

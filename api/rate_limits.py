@@ -48,3 +48,12 @@ class RateLimiter:
             return
         stats = await self._limiter.get_window_stats(item, rule, key)
         raise RateLimited(rule, max(1, math.ceil(stats.reset_time - time.time())))
+
+    async def check(self, rule: str, key: str) -> None:
+        """RateLimited when `key` is already over `rule`, without counting a hit (a rule that
+        counts only failures: the route checks first, and `hit`s when the request fails)."""
+        item = self._rules[rule].item
+        if await self._limiter.test(item, rule, key):
+            return
+        stats = await self._limiter.get_window_stats(item, rule, key)
+        raise RateLimited(rule, max(1, math.ceil(stats.reset_time - time.time())))

@@ -17,6 +17,8 @@ DeliveryStatus = Literal["sent", "delivered", "read", "failed"]
 
 MAX_TEXT = 4096
 """Characters of one text message on both platforms."""
+MAX_DATA = 200
+"""Characters of a string the agent sees besides the text (a file name, the option chosen)."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,12 @@ class Request:
 class Connector(Protocol):
     """What a channel module provides (channels/whatsapp.py, channels/telegram.py)."""
 
-    def parse(self, payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]: ...
+    def parse(
+        self, payload: dict[str, Any], account_id: str | None = None
+    ) -> tuple[list[Inbound], list[StatusUpdate]]:
+        """Messages and statuses of one webhook body; `account_id` is the connector's (the
+        WhatsApp phone_number_id: changes for another number of the same app are dropped)."""
+        ...
 
     def render(self, recipient: str, message: Outgoing) -> list[Request]: ...
 
@@ -91,6 +98,18 @@ def chunks(text: str, size: int = MAX_TEXT) -> list[str]:
 def clip(text: str, size: int) -> str:
     """`text` within `size` characters, an ellipsis marking a cut."""
     return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def clip_data(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with its strings clipped to MAX_DATA characters (what the platform lets a
+    customer make long: file names, button titles)."""
+    return {k: clip(v, MAX_DATA) if isinstance(v, str) else v for k, v in data.items()}
+
+
+def unsupported(kind: str) -> tuple[str, dict[str, Any]]:
+    """A message kind we do not read still becomes a transcript entry, so the agent knows."""
+    kind = clip(kind or "?", 40)
+    return f"[mensagem não suportada: {kind}]", {"unsupported": kind}
 
 
 def numbered(text: str | None, options: list[str]) -> str:

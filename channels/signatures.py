@@ -1,4 +1,9 @@
-"""Webhook authenticity: WhatsApp's X-Hub-Signature-256 and Telegram's secret token header."""
+"""Webhook authenticity: WhatsApp's X-Hub-Signature-256 and Telegram's secret token header.
+
+Comparisons are of bytes (a header may hold any character: str comparison raises on non-ASCII),
+and a bot without a connector (empty secret) is checked against a throwaway secret, so the time
+taken does not tell whether the bot has one.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,23 @@ import hashlib
 import hmac
 import secrets
 
+_THROWAWAY = secrets.token_bytes(32)
+"""What an empty secret is compared with (the result is then False whatever matched)."""
+
+
+def _key(secret: str) -> bytes:
+    return secret.encode() if secret else _THROWAWAY
+
+
+def _given(header: str | None) -> bytes:
+    return (header or "").encode("utf-8", "surrogateescape")
+
 
 def whatsapp_signature_ok(app_secret: str, body: bytes, header: str | None) -> bool:
     """`X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with the app secret>`."""
-    if not header or not header.startswith("sha256=") or not app_secret:
-        return False
-    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256="))
+    given = _given(header)
+    expected = b"sha256=" + hmac.new(_key(app_secret), body, hashlib.sha256).hexdigest().encode()
+    return hmac.compare_digest(expected, given) and bool(app_secret)
 
 
 def whatsapp_signature(app_secret: str, body: bytes) -> str:
@@ -22,15 +37,12 @@ def whatsapp_signature(app_secret: str, body: bytes) -> str:
 
 def telegram_secret_ok(expected: str, header: str | None) -> bool:
     """`X-Telegram-Bot-Api-Secret-Token` equals the secret given to setWebhook."""
-    if not header or not expected:
-        return False
-    return secrets.compare_digest(expected.encode(), header.encode())
+    return secrets.compare_digest(_key(expected), _given(header)) and bool(expected)
 
 
 def verify_handshake(
     verify_token: str, mode: str | None, token: str | None, challenge: str | None
 ) -> str | None:
     """WhatsApp's GET handshake: the challenge to echo, or None (refuse)."""
-    if mode != "subscribe" or challenge is None or not token or not verify_token:
-        return None
-    return challenge if secrets.compare_digest(verify_token.encode(), token.encode()) else None
+    same = secrets.compare_digest(_key(verify_token), _given(token)) and bool(verify_token)
+    return challenge if same and mode == "subscribe" and challenge is not None else None

@@ -1,12 +1,14 @@
 """Telegram Bot API: the Update payload as typed models, our messages as Bot API requests.
 
 Menus are inline keyboards (one button per row, callback data = the option's number); a
-button press is a callback query, answered (`answerCallbackQuery`) as we reply. Requests go to
+button press is a callback query, answered (`answerCallbackQuery`) as we reply. Only private
+chats are customers: an Update from a group, supergroup or channel is ignored. Requests go to
 `POST /bot<token>/<method>`.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,8 +21,12 @@ from channels.model import (
     card_text,
     chunks,
     clip,
+    clip_data,
     menu_prompt,
+    unsupported,
 )
+
+log = logging.getLogger(__name__)
 
 BUTTON_TEXT = 64
 MAX_KEYBOARD_BUTTONS = 100
@@ -56,7 +62,23 @@ class Document(_Model):
     mime_type: str | None = None
 
 
+UNSUPPORTED_KINDS = (
+    "video",
+    "video_note",
+    "sticker",
+    "animation",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+)
+"""Message kinds we do not read; each still tells the agent something came."""
+
+
 class TgMessage(_Model):
+    model_config = ConfigDict(extra="allow")  # the kinds above are read from the extras
+
     message_id: int
     chat: Chat
     from_: User | None = Field(default=None, alias="from")
@@ -89,6 +111,9 @@ def parse(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]:
         query = update.callback_query
         if query.message is None or query.data is None:
             return [], []
+        if query.message.chat.type != "private":
+            log.info("telegram callback from a %s chat ignored", query.message.chat.type)
+            return [], []
         chat = str(query.message.chat.id)
         chosen = _label_of(query.message, query.data)
         return [
@@ -99,12 +124,15 @@ def parse(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]:
                 name=query.from_.full_name or None,
                 data={
                     "ack": {"callback_query_id": query.id},
-                    **({"chosen": chosen} if chosen else {}),
+                    **(clip_data({"chosen": chosen}) if chosen else {}),
                 },
             )
         ], []
     message = update.message
     if message is None:
+        return [], []
+    if message.chat.type != "private":
+        log.info("telegram message from a %s chat ignored", message.chat.type)
         return [], []
     said = _said(message)
     if said is None:
@@ -138,9 +166,11 @@ def _said(message: TgMessage) -> tuple[str, dict[str, Any]] | None:
         assert sound is not None
         media, label = {"type": "audio", "id": sound.file_id}, "áudio"
     if media is None:
-        return None
+        extras = message.model_extra or {}
+        kind = next((k for k in UNSUPPORTED_KINDS if k in extras), None)
+        return unsupported(kind) if kind else None
     text = f"[{label}] {message.caption}" if message.caption else f"[{label}]"
-    return text, {"media": media}
+    return text, {"media": clip_data(media)}
 
 
 def _label_of(message: TgMessage, data: str) -> str | None:
@@ -155,8 +185,10 @@ def _label_of(message: TgMessage, data: str) -> str | None:
 class Telegram:
     """The Telegram connector (channels/model.Connector)."""
 
-    def parse(self, payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]:
-        return parse(payload)
+    def parse(
+        self, payload: dict[str, Any], account_id: str | None = None
+    ) -> tuple[list[Inbound], list[StatusUpdate]]:
+        return parse(payload)  # the webhook URL and secret token are per bot token already
 
     def render(self, recipient: str, message: Outgoing) -> list[Request]:
         chat = int(recipient) if recipient.lstrip("-").isdigit() else recipient

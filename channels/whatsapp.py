@@ -9,11 +9,13 @@ hold ≤ 1024 characters: a longer menu text goes first as text of its own.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import logging
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from channels.model import (
+    DeliveryStatus,
     Inbound,
     Outgoing,
     Request,
@@ -21,9 +23,13 @@ from channels.model import (
     card_text,
     chunks,
     clip,
+    clip_data,
     menu_prompt,
     numbered,
+    unsupported,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_BUTTONS = 3
 MAX_ROWS = 10
@@ -37,6 +43,9 @@ MEDIA_KINDS = {"image": "imagem", "document": "documento", "audio": "áudio", "v
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+_M = TypeVar("_M", bound=_Model)
 
 
 class Profile(_Model):
@@ -97,18 +106,35 @@ class WaError(_Model):
     message: str | None = None
 
 
+STATUSES: dict[str, DeliveryStatus] = {
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "read",
+    "failed": "failed",
+}
+"""The statuses we record; others ("deleted", or one Meta adds later) are skipped."""
+
+
 class WaStatus(_Model):
     id: str
-    status: Literal["sent", "delivered", "read", "failed", "deleted"]
+    status: str
     recipient_id: str | None = None
     errors: list[WaError] = Field(default_factory=list)
 
 
+class Metadata(_Model):
+    phone_number_id: str | None = None
+
+
 class Value(_Model):
+    """One change's value; its items are validated one by one (`_each`), so one that does not
+    fit (a status or message kind Meta adds) does not drop the others."""
+
     messaging_product: str | None = None
-    contacts: list[WaContact] = Field(default_factory=list)
-    messages: list[WaMessage] = Field(default_factory=list)
-    statuses: list[WaStatus] = Field(default_factory=list)
+    metadata: Metadata = Field(default_factory=Metadata)
+    contacts: list[dict[str, Any]] = Field(default_factory=list)
+    messages: list[dict[str, Any]] = Field(default_factory=list)
+    statuses: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class Change(_Model):
@@ -118,7 +144,7 @@ class Change(_Model):
 
 class Entry(_Model):
     id: str
-    changes: list[Change] = Field(default_factory=list)
+    changes: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class Webhook(_Model):
@@ -126,45 +152,68 @@ class Webhook(_Model):
     entry: list[Entry] = Field(default_factory=list)
 
 
-def parse(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]:
-    """The customer messages and delivery statuses of one webhook body (other fields ignored)."""
+def parse(
+    payload: dict[str, Any], account_id: str | None = None
+) -> tuple[list[Inbound], list[StatusUpdate]]:
+    """The customer messages and delivery statuses of one webhook body (other fields ignored).
+
+    One Meta app posts every number's changes to the same callback: with `account_id` (the
+    connector's phone_number_id), a change for another number is dropped."""
     hook = Webhook.model_validate(payload)
     inbound: list[Inbound] = []
     statuses: list[StatusUpdate] = []
-    for change in (c for e in hook.entry for c in e.changes if c.field == "messages"):
-        names = {c.wa_id: c.profile.name for c in change.value.contacts}
-        for message in change.value.messages:
-            said = _said(message)
-            if said is not None:
-                text, data = said
-                inbound.append(
-                    Inbound(
-                        platform_id=message.id,
-                        sender=message.from_,
-                        text=text,
-                        name=names.get(message.from_),
-                        data={**data, "ack": {"message_id": message.id}},
-                    )
+    for change in _each(Change, [c for e in hook.entry for c in e.changes]):
+        if change.field != "messages":
+            continue
+        value = change.value
+        if account_id is not None and value.metadata.phone_number_id != account_id:
+            log.warning("whatsapp change for another phone_number_id dropped")
+            continue
+        names = {c.wa_id: c.profile.name for c in _each(WaContact, value.contacts)}
+        for message in _each(WaMessage, value.messages):
+            text, data = _said(message)
+            inbound.append(
+                Inbound(
+                    platform_id=message.id,
+                    sender=message.from_,
+                    text=text,
+                    name=names.get(message.from_),
+                    data={**data, "ack": {"message_id": message.id}},
                 )
-        for status in change.value.statuses:
-            if status.status != "deleted":
+            )
+        for status in _each(WaStatus, value.statuses):
+            if status.status in STATUSES:
                 error = (
                     "; ".join(f"{e.code}: {e.title or e.message}" for e in status.errors) or None
                 )
-                statuses.append(StatusUpdate(status.id, status.status, error))
+                statuses.append(StatusUpdate(status.id, STATUSES[status.status], error))
     return inbound, statuses
 
 
-def _said(message: WaMessage) -> tuple[str, dict[str, Any]] | None:
-    """(the text the flow reads, what the agent sees besides), or None for unsupported kinds."""
+def _each(model: type[_M], raws: list[dict[str, Any]]) -> list[_M]:
+    """The items that fit `model`; the others are skipped (logged without their values)."""
+    valid: list[_M] = []
+    for raw in raws:
+        try:
+            valid.append(model.model_validate(raw))
+        except ValidationError as exc:
+            problems = [(e["loc"], e["type"]) for e in exc.errors(include_input=False)]
+            log.warning("whatsapp %s skipped: %s", model.__name__, problems[:5])
+    return valid
+
+
+def _said(message: WaMessage) -> tuple[str, dict[str, Any]]:
+    """(the text the flow reads, what the agent sees besides); a kind we do not read (location,
+    sticker, contacts, reaction...) still tells the agent something came."""
     if message.text is not None:
         return message.text.body, {}
     if message.interactive is not None:
         reply = message.interactive.button_reply or message.interactive.list_reply
         if reply is not None:
-            return reply.id, {"chosen": reply.title}
+            return reply.id, clip_data({"chosen": reply.title})
     if message.button is not None:
-        return message.button.payload or message.button.text, {"chosen": message.button.text}
+        chosen = clip_data({"chosen": message.button.text})
+        return message.button.payload or message.button.text, chosen
     media = getattr(message, message.type, None) if message.type in MEDIA_KINDS else None
     if isinstance(media, Media):
         label = MEDIA_KINDS[message.type]
@@ -172,8 +221,8 @@ def _said(message: WaMessage) -> tuple[str, dict[str, Any]] | None:
         info = {"type": message.type, "id": media.id, "mime_type": media.mime_type}
         if media.filename:
             info["filename"] = media.filename
-        return text, {"media": info}
-    return None
+        return text, {"media": clip_data(info)}
+    return unsupported(message.type)
 
 
 def _envelope(recipient: str, kind: str, content: dict[str, Any]) -> dict[str, Any]:
@@ -235,8 +284,10 @@ def template_request(recipient: str, name: str, language: str) -> Request:
 class WhatsApp:
     """The WhatsApp connector (channels/model.Connector)."""
 
-    def parse(self, payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]:
-        return parse(payload)
+    def parse(
+        self, payload: dict[str, Any], account_id: str | None = None
+    ) -> tuple[list[Inbound], list[StatusUpdate]]:
+        return parse(payload, account_id)
 
     def render(self, recipient: str, message: Outgoing) -> list[Request]:
         if message.kind == "menu" and message.options:

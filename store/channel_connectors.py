@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -22,6 +23,7 @@ from omni.errors import NotFound
 from store.common import new_id, now
 from store.tables import channel_connectors as connectors
 from store.tables import channel_deliveries as deliveries
+from store.tables import conversations
 
 STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
 """A status only moves forward (a late "delivered" does not undo "read")."""
@@ -106,19 +108,34 @@ def list_for(engine: Engine, ring: KeyRing, bot: str) -> list[ConnectorRow]:
         rows = conn.execute(
             sa.select(connectors).where(connectors.c.bot == bot).order_by(connectors.c.platform)
         ).all()
-    return [
-        ConnectorRow(
-            id=r.id,
-            bot=r.bot,
-            platform=r.platform,
-            account_id=r.account_id,
-            secrets_set=sorted(json.loads(decrypt_text(ring, r.secrets))),
-            template_name=r.template_name,
-            template_language=r.template_language,
-            updated_at=r.updated_at,
+    listed = []
+    for r in rows:
+        clear = _settings(ring, r)
+        listed.append(
+            ConnectorRow(
+                id=r.id,
+                bot=clear.bot,
+                platform=clear.platform,
+                account_id=clear.account_id,
+                secrets_set=sorted(clear.secrets),
+                template_name=clear.template_name,
+                template_language=clear.template_language,
+                updated_at=r.updated_at,
+            )
         )
-        for r in rows
-    ]
+    return listed
+
+
+def _settings(ring: KeyRing, r: sa.Row[Any]) -> ConnectorSettings:
+    """A connector row with its secrets decrypted."""
+    return ConnectorSettings(
+        bot=r.bot,
+        platform=r.platform,
+        account_id=r.account_id,
+        secrets=json.loads(decrypt_text(ring, r.secrets)),
+        template_name=r.template_name,
+        template_language=r.template_language,
+    )
 
 
 def delete(engine: Engine, bot: str, platform: str) -> None:
@@ -136,16 +153,7 @@ def settings_of(engine: Engine, ring: KeyRing, bot: str, platform: str) -> Conne
         r = conn.execute(
             sa.select(connectors).where(connectors.c.bot == bot, connectors.c.platform == platform)
         ).one_or_none()
-    if r is None:
-        return None
-    return ConnectorSettings(
-        bot=r.bot,
-        platform=r.platform,
-        account_id=r.account_id,
-        secrets=json.loads(decrypt_text(ring, r.secrets)),
-        template_name=r.template_name,
-        template_language=r.template_language,
-    )
+    return None if r is None else _settings(ring, r)
 
 
 def sent_parts(engine: Engine, conversation_id: str, seq: int) -> set[int]:
@@ -189,9 +197,15 @@ def record_part(
 
 
 def record_status(
-    engine: Engine, platform: str, platform_message_id: str, status: str, error: str | None
+    engine: Engine,
+    bot: str,
+    platform: str,
+    platform_message_id: str,
+    status: str,
+    error: str | None,
 ) -> bool:
-    """The platform's status of a message we sent; False when it is not one of ours."""
+    """The platform's status of a message `bot` sent (the bot whose webhook received it);
+    False when it is not one of that bot's."""
     with engine.begin() as conn:
         row = conn.execute(
             sa.select(
@@ -199,7 +213,10 @@ def record_status(
                 deliveries.c.seq,
                 deliveries.c.part,
                 deliveries.c.status,
-            ).where(
+            )
+            .join(conversations, conversations.c.id == deliveries.c.conversation_id)
+            .where(
+                conversations.c.bot == bot,
                 deliveries.c.platform == platform,
                 deliveries.c.platform_message_id == platform_message_id,
             )

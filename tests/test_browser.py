@@ -96,11 +96,14 @@ def free_port() -> int:
 async def live_server(env, settings, engine) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
     """Worker + the API served over real HTTP by uvicorn on a free loopback port."""
     from api.app import create_app
-    from worker import build_worker
+    from worker import build_worker, channel_endpoints_of
 
     client = pydantic_client(env)
     with ThreadPoolExecutor(max_workers=8) as executor:
-        async with build_worker(client, engine, settings.task_queue, executor):
+        endpoints = channel_endpoints_of(settings)
+        async with build_worker(
+            client, engine, settings.task_queue, executor, channel_endpoints=endpoints
+        ):
             app = create_app(settings, engine=engine, client=client)
             port = free_port()
             config = uvicorn.Config(

@@ -10,7 +10,8 @@ from encryption.codec import KeyRing
 from omni.errors import NotFound
 from store import channel_connectors as store
 from store.channel_connectors import ConnectorSettings
-from store.tables import channel_connectors
+from store.common import now
+from store.tables import channel_connectors, conversations
 
 RING = KeyRing.generate()
 
@@ -43,7 +44,24 @@ def test_secrets_are_encrypted_and_kept_when_left_out(any_engine: sa.Engine) -> 
     assert store.list_for(any_engine, RING, "loja") == []
 
 
+def conversation(engine: sa.Engine, conversation_id: str, bot: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(conversations).values(
+                id=conversation_id,
+                workflow_id=f"conversation:{bot}:tg:1",
+                bot=bot,
+                bot_version=1,
+                contact_id="tg:1",
+                status="bot",
+                created_at=now(),
+                updated_at=now(),
+            )
+        )
+
+
 def test_parts_are_written_once_and_statuses_move_forward(any_engine: sa.Engine) -> None:
+    conversation(any_engine, "c1", "loja")
     for _ in range(2):  # a retried activity writes the same part again
         store.record_part(
             any_engine, "c1", 3, 0, "whatsapp", platform_message_id="wamid.out1", status="sent"
@@ -52,8 +70,22 @@ def test_parts_are_written_once_and_statuses_move_forward(any_engine: sa.Engine)
         any_engine, "c1", 4, 0, "whatsapp", platform_message_id=None, status="failed", error="x"
     )
     assert store.sent_parts(any_engine, "c1", 3) == {0}
-    assert store.record_status(any_engine, "whatsapp", "wamid.out1", "read", None)
-    assert store.record_status(any_engine, "whatsapp", "wamid.out1", "delivered", None)
-    assert not store.record_status(any_engine, "whatsapp", "wamid.other", "read", None)
+    assert store.record_status(any_engine, "loja", "whatsapp", "wamid.out1", "read", None)
+    assert store.record_status(any_engine, "loja", "whatsapp", "wamid.out1", "delivered", None)
+    assert not store.record_status(any_engine, "loja", "whatsapp", "wamid.other", "read", None)
     rows = store.deliveries_of(any_engine, "c1")
     assert [(r.seq, r.status, r.error) for r in rows] == [(3, "read", None), (4, "failed", "x")]
+
+
+def test_a_status_reaches_only_the_bot_whose_webhook_got_it(any_engine: sa.Engine) -> None:
+    """Telegram ids are `chat:message`, the same in two bots' chats with one person."""
+    conversation(any_engine, "c-loja", "loja")
+    conversation(any_engine, "c-outra", "outra")
+    for conversation_id in ("c-loja", "c-outra"):
+        store.record_part(
+            any_engine, conversation_id, 1, 0, "telegram", platform_message_id="7:9", status="sent"
+        )
+    assert store.record_status(any_engine, "outra", "telegram", "7:9", "failed", "blocked")
+    assert not store.record_status(any_engine, "nenhum", "telegram", "7:9", "read", None)
+    assert [r.status for r in store.deliveries_of(any_engine, "c-loja")] == ["sent"]
+    assert [r.status for r in store.deliveries_of(any_engine, "c-outra")] == ["failed"]

@@ -4,12 +4,14 @@ loopback (inline keyboards, callback answers, typing, 429 `retry_after`)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
 from tests import channel_payloads as p
 from tests.channel_standin import standin
 from tests.conftest import admin_headers, running_stack
+from transbordo import logs
 
 pytestmark = pytest.mark.asyncio
 
@@ -31,7 +33,11 @@ blocks:
 """
 
 
-async def test_telegram_menu_button_press_and_retry_after(time_env, settings, engine) -> None:  # type: ignore[no-untyped-def]
+async def test_telegram_menu_button_press_and_retry_after(  # type: ignore[no-untyped-def]
+    time_env, settings, engine, caplog
+) -> None:
+    logs.setup(logging.INFO)  # as the worker and `up` set logging up
+    caplog.set_level(logging.INFO)
     with standin(BOT_TOKEN) as telegram:
         settings = settings.model_copy(update={"telegram_api_base": telegram.url})
         async with running_stack(time_env, settings, engine, FLOW) as http:
@@ -100,3 +106,6 @@ async def test_telegram_menu_button_press_and_retry_after(time_env, settings, en
             ]
             assert answered == [{"callback_query_id": "4382bfdwdsb323b2d9"}]
             assert telegram.violations == []
+    assert "sendMessage" in "".join(s.path for s in telegram.requests)
+    secret_part = BOT_TOKEN.partition(":")[2]
+    assert caplog.records and secret_part not in caplog.text  # the token is in every URL

@@ -4,6 +4,7 @@ the 24-hour window (no Temporal, no HTTP)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -84,7 +85,51 @@ def test_whatsapp_statuses_and_unknown_kinds() -> None:
         "type": "sticker",
         "sticker": {"id": "9"},
     }
-    assert WA.parse(p.whatsapp([sticker])) == ([], [])
+    [said], _ = WA.parse(p.whatsapp([sticker]))
+    assert (said.text, said.data["unsupported"]) == ("[mensagem não suportada: sticker]", "sticker")
+
+
+@pytest.mark.parametrize("kind", ["location", "sticker", "contacts", "reaction"])
+def test_whatsapp_unsupported_kinds_tell_the_agent(kind: str) -> None:
+    message = {"from": p.CUSTOMER, "id": "wamid.U", "timestamp": "1", "type": kind, kind: {}}
+    [said], _ = WA.parse(p.whatsapp([message]))
+    assert said.text == f"[mensagem não suportada: {kind}]"
+
+
+def test_one_change_meta_adds_does_not_drop_the_others() -> None:
+    """An unknown status, a change or a message of a shape we do not know: the rest still
+    comes through (docs/channels.md)."""
+    payload = p.whatsapp(
+        [p.wa_text("wamid.A1", "oi"), {"id": "wamid.broken"}],
+        statuses=[p.wa_status("wamid.out1", "warning"), p.wa_status("wamid.out2", "read")],
+    )
+    payload["entry"][0]["changes"].insert(0, {"field": "messages", "value": "not an object"})
+    inbound, statuses = WA.parse(payload)
+    assert [m.text for m in inbound] == ["oi"]
+    assert [(s.platform_id, s.status) for s in statuses] == [("wamid.out2", "read")]
+    assert WA.parse(p.whatsapp(statuses=[p.wa_status("wamid.out3", "deleted")])) == ([], [])
+
+
+def test_changes_for_another_number_of_the_app_are_dropped() -> None:
+    payload = p.whatsapp([p.wa_text("wamid.A1", "oi")], statuses=[p.wa_status("wamid.o", "read")])
+    assert len(WA.parse(payload, p.PHONE_NUMBER_ID)[0]) == 1
+    assert WA.parse(payload, "999") == ([], [])
+    del payload["entry"][0]["changes"][0]["value"]["metadata"]
+    assert WA.parse(payload, p.PHONE_NUMBER_ID) == ([], [])
+
+
+def test_long_data_strings_are_clipped() -> None:
+    [pressed], _ = WA.parse(p.whatsapp([p.wa_button_reply("wamid.B", "2", "x" * 5000)]))
+    assert len(pressed.data["chosen"]) == 200
+    document = p.wa_document("wamid.D")
+    document["document"]["filename"] = "a" * 1000 + ".pdf"
+    [sent], _ = WA.parse(p.whatsapp([document]))
+    assert len(sent.data["media"]["filename"]) == 200
+    update = p.telegram_text(1, 2, 3, "")
+    del update["message"]["text"]
+    update["message"]["document"] = {"file_id": "F", "file_name": "b" * 999}
+    [sent], _ = TG.parse(update)
+    assert len(sent.data["media"]["filename"]) == 200
 
 
 @pytest.mark.parametrize(
@@ -180,6 +225,22 @@ def test_telegram_text_menu_callback_and_ack() -> None:
     ]
 
 
+def test_telegram_groups_are_ignored_and_unsupported_kinds_told() -> None:
+    for kind in ("group", "supergroup", "channel"):
+        update = p.telegram_text(1, 2, -100, "oi")
+        update["message"]["chat"]["type"] = kind
+        assert TG.parse(update) == ([], [])
+        press = p.telegram_callback(2, -100, "q1", "1", [])
+        press["callback_query"]["message"]["chat"]["type"] = kind
+        assert TG.parse(press) == ([], [])
+    for kind in ("video", "sticker", "location"):
+        update = p.telegram_text(1, 2, 3, "")
+        del update["message"]["text"]
+        update["message"][kind] = {"file_id": "F"} if kind != "location" else {"latitude": 1.0}
+        [said], _ = TG.parse(update)
+        assert said.text == f"[mensagem não suportada: {kind}]"
+
+
 def test_signatures() -> None:
     body = b'{"object":"whatsapp_business_account"}'
     good = signatures.whatsapp_signature("app-secret", body)
@@ -197,6 +258,16 @@ def test_signatures() -> None:
     )
     assert signatures.verify_handshake("vt-12345678", "subscribe", "wrong", "1") is None
     assert signatures.verify_handshake("vt-12345678", "unsubscribe", "vt-12345678", "1") is None
+    assert signatures.verify_handshake("", "subscribe", "", "1") is None
+    assert not signatures.whatsapp_signature_ok("", body, signatures.whatsapp_signature("", body))
+
+
+@pytest.mark.parametrize("made_up", ["sha256=çãõ", "sha256=" + "é" * 64, "ü", "sha256=\udcff"])
+def test_non_ascii_signatures_are_refused_not_errors(made_up: str) -> None:
+    body = b"{}"
+    assert not signatures.whatsapp_signature_ok("app-secret", body, made_up)
+    assert not signatures.telegram_secret_ok("s3cret-token", made_up)
+    assert signatures.verify_handshake("vt-12345678", "subscribe", made_up, "1") is None
 
 
 @pytest.mark.parametrize(
@@ -211,3 +282,20 @@ def test_signatures() -> None:
 def test_the_24_hour_window(silence: timedelta | None, open_: bool) -> None:
     at = datetime(2026, 11, 29, 12, tzinfo=UTC)
     assert window_open(None if silence is None else at - silence, at) is open_
+
+
+def test_every_process_sets_logging_up_with_quiet_http_clients() -> None:
+    """worker.py, `up` and the CLI go through transbordo/logs.py (httpx at WARNING): no other
+    `basicConfig` that would let request URLs (Telegram's hold the bot token) reach a log."""
+    root = Path(__file__).resolve().parent.parent
+    sources = [
+        root / "worker.py",
+        *(root / "transbordo").rglob("*.py"),
+        *(root / "api").rglob("*.py"),
+    ]
+    calling = {
+        str(path.relative_to(root))
+        for path in sources
+        if "logging.basicConfig(" in path.read_text(encoding="utf-8")
+    }
+    assert calling == {"transbordo/logs.py"}

@@ -141,7 +141,13 @@ async def test_static_files_and_vendor_free_scripts(admin_api):
     assert "readSSE" in script.text  # SSE over fetch, so tokens never travel in URLs
     assert (await admin_api.get("/static/css/app.css")).status_code == 200
     assert (await admin_api.get("/static/nothing.js")).status_code == 404
-    for module in ("yaml_editor.js", "bots.js", "caixa_postal.js", "canais.js"):
+    for module in (
+        "yaml_editor.js",
+        "bots.js",
+        "caixa_postal.js",
+        "canais.js",
+        "atendimento_deliveries.js",
+    ):
         assert (await admin_api.get(f"/static/js/{module}")).status_code == 200, module
 
 

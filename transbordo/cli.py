@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from transbordo import logs
 from transbordo.settings import Settings
 
 if TYPE_CHECKING:  # the commands import what they use when they run
@@ -161,7 +162,7 @@ which `up` sends to their log files."""
 def _log_to_console(command: str) -> None:
     level = CONSOLE_LOG_LEVELS.get(command, logging.INFO)
     if level is not None:
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logs.setup(level)
 
 
 def _exit(code: int) -> NoReturn:

@@ -20,6 +20,7 @@ UNLIMITED_RATES = {
     "rate_limit_messages_per_contact": "1000000/minute",
     "rate_limit_messages_per_bot": "1000000/minute",
     "rate_limit_sessions_per_address": "1000000/minute",
+    "rate_limit_failed_signatures_per_address": "1000000/minute",
 }
 """For test beds and benches, where one address plays every customer at machine speed."""
 
@@ -90,6 +91,9 @@ class Settings(BaseSettings):
     """Customer messages to one bot, from everyone (protects the workers and the queues)."""
     rate_limit_sessions_per_address: str = "10/minute"
     """Web-chat sessions issued to one client address."""
+    rate_limit_failed_signatures_per_address: str = "30/minute"
+    """Channel webhooks (WhatsApp, Telegram) that fail their signature check, from one client
+    address; past it that address is refused before any check. Valid ones are never counted."""
     max_streams_per_address: int = Field(default=8, ge=1)
     """Open SSE streams from one client address, per API process."""
     agent_stream_recheck_seconds: float = Field(default=5.0, gt=0, le=60)

@@ -175,7 +175,7 @@ async def running(
     from api.app import create_app
     from api.usecases.publishing import publish_source
     from transbordo.connector_auth import ConnectorAuth
-    from worker import build_worker, channel_endpoints
+    from worker import build_worker, channel_endpoints_of
 
     with ThreadPoolExecutor(max_workers=executor_workers) as executor:
         worker = build_worker(
@@ -184,7 +184,7 @@ async def running(
             settings.task_queue,
             executor,
             flow_limits=settings.flow_limits(),
-            channel_endpoints=channel_endpoints(settings),
+            channel_endpoints=channel_endpoints_of(settings),
             sandboxed=settings.workflow_sandbox,
             **worker_options,
         )

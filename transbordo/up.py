@@ -27,6 +27,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from encryption.codec import KeyRing
+from transbordo import logs
 from transbordo.demo import Demo, keep_secret, kept_demo, prepare_demo
 from transbordo.handoff_check import unavailable_handoffs
 from transbordo.keyring import key_ring
@@ -274,9 +275,7 @@ def _private_data_folder(data: Path) -> None:
 
 def _log_to(path: Path) -> None:
     """`up`'s own log lines (migrations, the demo) go to a file: the console is for people."""
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logs.setup(logging.INFO, [logging.FileHandler(path, encoding="utf-8")])
 
 
 def _kept_admin_token(data: Path) -> str:

@@ -24,7 +24,10 @@ class WhatsAppConnectorIn(BaseModel):
 class TelegramConnectorIn(BaseModel):
     """The Telegram bot's token (from @BotFather); `secret_token` is generated when never given."""
 
-    bot_token: str | None = Field(default=None, min_length=1, max_length=200)
+    bot_token: str | None = Field(
+        default=None, min_length=3, max_length=200, pattern=r"^[0-9]+:[A-Za-z0-9_-]+$"
+    )
+    """`<bot id>:<secret>` as @BotFather gives it (it goes into the Bot API's URL path)."""
     secret_token: str | None = Field(
         default=None, min_length=8, max_length=256, pattern=r"^[A-Za-z0-9_-]+$"
     )

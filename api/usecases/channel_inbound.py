@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from temporalio.client import Client
 
@@ -48,6 +50,7 @@ async def receive(
         known = await asyncio.to_thread(
             channel_connectors.record_status,
             engine,
+            bot,
             platform,
             status.platform_id,
             status.status,
@@ -73,8 +76,19 @@ async def receive(
                 channel=ChannelRef(platform=platform, recipient=message.sender),
                 data=message.data or None,
             )
-        except (delivery.MessageRejected, delivery.UnknownBot, ValueError) as exc:
+        except ValidationError as exc:
+            log.warning("%s message to %s not delivered: %s", platform, bot, problems(exc))
+            continue
+        except (delivery.MessageRejected, delivery.UnknownBot) as exc:  # our words, not theirs
             log.warning("%s message to %s not delivered: %s", platform, bot, exc)
+            continue
+        except ValueError as exc:
+            log.warning("%s message to %s not delivered: %s", platform, bot, type(exc).__name__)
             continue
         taken += 1
     return taken
+
+
+def problems(exc: ValidationError) -> list[tuple[Any, str]]:
+    """Where and what was wrong, never the input (phone numbers, texts: customer data)."""
+    return [(e["loc"], e["type"]) for e in exc.errors(include_input=False)][:5]

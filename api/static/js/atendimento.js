@@ -1,6 +1,7 @@
 // Tela de Atendimento: the agent's status, the queues of their services, their conversations.
 // Live through GET /api/agent/stream (SSE over fetch, bearer token); polls when it is missing.
 import { $, $$, ApiError, api, codeText, duration, h, readSSE, statusLabel, toast, tokens } from "./common.js";
+import { deliveriesMark, deliveriesSelect } from "./atendimento_deliveries.js";
 import { deskFinish, deskNote, deskSelect } from "./atendimento_desk.js";
 import { showOffers } from "./ofertas.js";
 
@@ -236,7 +237,7 @@ function addMessages(id, messages) {
 
 function drop(id, message) {
   state.conversations.delete(id);
-  if (state.selected === id) { state.selected = null; renderConversation(); toast(message); }
+  if (state.selected === id) { state.selected = null; deliveriesSelect(null); renderConversation(); toast(message); }
   renderTabs();
 }
 
@@ -245,6 +246,7 @@ function select(id) {
   renderTabs();
   renderConversation();
   loadTargets(id);
+  deliveriesSelect(id);
   deskSelect(id, { onMessage: (cid, message) => addMessages(cid, [message]) });
   $("#reply-text").focus();
 }
@@ -312,6 +314,7 @@ function renderConversation() {
   const log = $("#transcript");
   const messages = [...conversation.messages.values()].sort((a, b) => a.seq - b.seq);
   log.replaceChildren(...messages.map(renderMessage));
+  deliveriesMark();
   log.scrollTop = log.scrollHeight;
   const variables = Object.entries(conversation.variables || {});
   $("#variables").replaceChildren(...(variables.length
