@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from store.common import is_postgres
-from store.tables import agent_services, agents, queue_entries, services
+from store.tables import agent_services, agents, offers, queue_entries, services
 
 
 @dataclass(frozen=True)
@@ -134,3 +134,15 @@ def agents_by_state(engine: Engine) -> dict[str, dict[str, int]]:
     for service_id, status, count in rows:
         found.setdefault(service_id, {})[status] = int(count)
     return found
+
+
+def open_offers_by_service(engine: Engine) -> dict[str, int]:
+    """service id → offers open now (made to an agent, not yet accepted, declined or lapsed)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(queue_entries.c.service_id, sa.func.count())
+            .join(queue_entries, queue_entries.c.id == offers.c.entry_id)
+            .where(offers.c.status == "open", queue_entries.c.service_id.is_not(None))
+            .group_by(queue_entries.c.service_id)
+        ).all()
+    return {service_id: int(count) for service_id, count in rows}

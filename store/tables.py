@@ -186,7 +186,15 @@ queue_entries = sa.Table(
     sa.Index("ix_queue_entries_service_status", "service_id", "status", "enqueued_at"),
     sa.Index("ix_queue_entries_agent_status", "agent_id", "status"),
     sa.Index("ix_queue_entries_enqueued_at", "enqueued_at"),  # supervisor history (0009)
-    sa.Index("ix_queue_entries_service_status_rank", "service_id", "status", "rank_at"),
+    sa.Index("ix_queue_entries_service_picked", "service_id", "picked_up_at"),  # wait history
+    sa.Index("ix_queue_entries_service_status_ended", "service_id", "status", "ended_at"),
+)
+sa.Index(  # the queue order (store/queue.rank_order), migration 0014
+    "ix_queue_entries_service_status_order",
+    queue_entries.c.service_id,
+    queue_entries.c.status,
+    sa.func.coalesce(queue_entries.c.rank_at, queue_entries.c.enqueued_at),
+    queue_entries.c.id,
 )
 
 # --- routing (migration 0005): offers of waiting entries to agents --------------------------

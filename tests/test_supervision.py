@@ -16,9 +16,9 @@ from omni.staffing import MAX_AGENTS
 from omni.staffing_forecast import HalfHour, Target, advise_ahead, advise_now
 from store import service_history
 from store.agents import create_agent, set_agent_status
-from store.queue_figures import agents_by_state
+from store.queue_figures import agents_by_state, open_offers_by_service
 from store.services import create_service
-from store.tables import queue_entries
+from store.tables import agents, offers, queue_entries
 from tests.conftest import admin_headers
 from transbordo.stack import stack_ring
 
@@ -61,6 +61,29 @@ def seeded(engine: sa.Engine) -> str:
     with engine.begin() as conn:
         conn.execute(queue_entries.insert(), rows)
     return service
+
+
+def offer(engine: sa.Engine, n: int, entry: str, agent: str, status: str) -> None:
+    with engine.begin() as conn:
+        agent_id = conn.scalar(sa.select(agents.c.id).where(agents.c.name == agent))
+        conn.execute(
+            offers.insert().values(
+                id=f"o{n}", entry_id=entry, agent_id=agent_id, status=status,
+                created_at=T0, expires_at=T0 + 30 * S,
+            )
+        )  # fmt: skip
+
+
+def test_offers_pending_counts_the_open_offers_of_each_service(any_engine: sa.Engine) -> None:
+    service = seeded(any_engine)
+    assert open_offers_by_service(any_engine) == {}
+    with any_engine.begin() as conn:
+        conn.execute(queue_entries.insert(), [row(9, service, "waiting", 950, None, None)])
+    offer(any_engine, 1, "q7", "Beto", "lapsed")  # ended offers do not count
+    offer(any_engine, 2, "q4", "Ana", "accepted")
+    offer(any_engine, 3, "q7", "Ana", "open")
+    offer(any_engine, 4, "q9", "Beto", "open")
+    assert open_offers_by_service(any_engine) == {service: 2}
 
 
 def test_period_figures_count_what_was_enqueued_in_the_period(any_engine: sa.Engine) -> None:
@@ -188,11 +211,12 @@ async def test_the_routes_answer_the_supervisor(
     ]
     with engine.begin() as conn:
         conn.execute(queue_entries.insert(), history)
+    offer(engine, 1, "q7", "Ana", "open")
 
     live = await admin_api.get("/api/supervisor/live", headers=admin_headers())
     assert live.status_code == 200, live.text
     suporte = next(one for one in live.json() if one["service"] == "Suporte")
-    assert (suporte["waiting"], suporte["in_service"], suporte["offers_pending"]) == (1, 1, 0)
+    assert (suporte["waiting"], suporte["in_service"], suporte["offers_pending"]) == (1, 1, 1)
     assert suporte["agents"] == {"available": 1, "paused": 1, "offline": 1}
     assert suporte["online"] == 2 and suporte["oldest_wait_seconds"] > 0
 

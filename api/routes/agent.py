@@ -136,10 +136,8 @@ class _AgentScreen:
         if shape != self.last_queue:
             self.last_queue = shape
             yield sse.event("queue", [item.model_dump(mode="json") for item in items])
-        offers = await asyncio.to_thread(routing.open_offers, self.engine, agent.id)
-        if [offer.id for offer in offers] != self.last_offers:  # the screen rings
-            self.last_offers = [offer.id for offer in offers]
-            yield sse.event("offers", [public_offer(o).model_dump(mode="json") for o in offers])
+        async for item in self.offer_events(agent):
+            yield item
         entries = await asyncio.to_thread(queue.in_service_for_agent, self.engine, agent.id)
         services = set(agent.services)
         mine = sorted(e.conversation_id for e in entries if e.service_name in services)
@@ -150,6 +148,14 @@ class _AgentScreen:
             self.last_seen = {c: s for c, s in self.last_seen.items() if c in mine}
             yield sse.event("conversations", mine)
         self.first = False
+
+    async def offer_events(self, agent: AgentPublic) -> AsyncIterator[ServerSentEvent]:
+        """`offers` when the agent's open offers changed (read at every queue change, not
+        throttled like the waiting list: the screen rings at once)."""
+        offers = await asyncio.to_thread(routing.open_offers, self.engine, agent.id)
+        if [offer.id for offer in offers] != self.last_offers:  # the screen rings
+            self.last_offers = [offer.id for offer in offers]
+            yield sse.event("offers", [public_offer(o).model_dump(mode="json") for o in offers])
 
     async def _start_at(self, conversation_id: str) -> int:
         if not self.first:  # taken while connected: its whole transcript, so nothing is missed
@@ -196,6 +202,7 @@ async def _agent_events(
     with rechecks.following(token), hub.watch() as watch:
         watch.queue()
         queue_due, changed, queue_read_at = True, set[str](), -QUEUE_READ_SECONDS
+        offers_due = False
         while True:
             checked = await rechecks.current(token, agent)
             if checked is None:  # deleted, or the token was rotated: the stream ends
@@ -210,6 +217,10 @@ async def _agent_events(
                     yield item
                 watch.conversations(screen.last_seen)
                 changed |= set(screen.last_seen) - before
+            elif offers_due:
+                async for item in screen.offer_events(agent):
+                    yield item
+            offers_due = False
             async for item in screen.message_events(changed):
                 yield item
             changed = set(screen.gap_since)
@@ -224,6 +235,7 @@ async def _agent_events(
             await watch.wait(min(timeouts))
             queue_changed, logs = watch.take()
             queue_due, changed = queue_due or queue_changed, changed | logs
+            offers_due = offers_due or queue_changed
 
 
 @router.post("/next", response_model=PickupPublic)
@@ -341,7 +353,12 @@ def transfer_targets(
 
 @router.post("/conversations/{conversation_id}/finish")
 async def finish(
-    conversation_id: str, body: FinishBody, agent: AgentDep, engine: EngineDep, client: ClientDep
+    conversation_id: str,
+    body: FinishBody,
+    agent: AgentDep,
+    engine: EngineDep,
+    client: ClientDep,
+    hub: HubDep,
 ) -> dict[str, str]:
     """End human service: back to the bot (`return_to_bot`) or the conversation ends; 422
     `wrapup_required` (naming the codes) when the service requires a wrap-up code."""
@@ -353,7 +370,8 @@ async def finish(
         tags=body.tags,
     )
     result = await actions.update(client, entry.workflow_id, "finish", request)
-    await offer_actions.dispatch(engine, client, agent_id=agent.id)  # the freed slot, at once
+    if await offer_actions.dispatch(engine, client, agent_id=agent.id):  # the freed slot
+        hub.queue_changed()  # this process's agent streams ring now, not at the next poll
     return {"conversation_id": conversation_id, "status": result}
 
 

@@ -20,12 +20,13 @@ logger = logging.getLogger(__name__)
 
 async def dispatch(
     engine: Engine, client: Client, service_ids: Iterable[str] = (), agent_id: str | None = None
-) -> None:
-    """An agent became available or freed a slot: offer what waits, at once."""
+) -> list[routing.Offer]:
+    """An agent became available or freed a slot: offer what waits, at once (the offers made)."""
     made = await asyncio.to_thread(
         routing.dispatch, engine, list(service_ids), agent_id=agent_id
     )
     await tell(client, made)
+    return made
 
 
 async def tell(client: Client, made: list[routing.Offer]) -> None:

@@ -47,9 +47,9 @@ def zone_of(name: str) -> ZoneInfo:
 
 
 def live(engine: Engine, now: datetime) -> list[ServiceLive]:
-    """Every service now: queue, oldest wait, agents by status; offers pending are 0 until
-    automatic assignment exists."""
+    """Every service now: queue, oldest wait, agents by status, open offers."""
     states = queue_figures.agents_by_state(engine)
+    offers = queue_figures.open_offers_by_service(engine)
     found = []
     for figures in queue_figures.service_figures(engine):
         agents = {state: 0 for state in BASE_STATES} | states.get(figures.service_id, {})
@@ -63,6 +63,7 @@ def live(engine: Engine, now: datetime) -> list[ServiceLive]:
                 in_service=figures.in_service,
                 agents=agents,
                 online=sum(count for state, count in agents.items() if state != "offline"),
+                offers_pending=offers.get(figures.service_id, 0),
             )
         )
     return found
