@@ -1,15 +1,15 @@
 """Automatic assignment in SQL: offers of waiting conversations to agents, decided race-free.
 
 `dispatch` makes every offer that can be made now in the auto services it is asked about, in one
-transaction: it locks the services and their agents (PostgreSQL row locks, in id order; on
-SQLite its first statement is a write, so it holds the writer lock), lapses overdue offers (a
-backstop for a lost lapse timer), then matches waiting entries without an open offer to agents
-with a free slot (omni/routing.match). A free slot counts conversations in service and open
-offers, so capacity holds across offers and manual pickups (the claim counts offers too); the
-partial unique index on open offers per entry makes a second offer of one entry impossible.
-`decline` and `lapse` end an open offer conditionally (`WHERE status = 'open'`) and dispatch
-again. Accepting is the normal claim (store/queue.claim), which turns the offer `accepted`.
-"""
+transaction: it locks the services and then their agents (PostgreSQL row locks, in id order; on
+SQLite its first statement is a write, so it holds the writer lock), withdraws offers whose entry
+stopped waiting, lapses overdue offers (a backstop for a lost lapse timer), then matches waiting
+entries without an open offer to agents with a free slot (omni/routing.match). A free slot
+counts conversations in service and open offers, so capacity holds across offers and manual
+pickups (the claim counts offers too); the partial unique index on open offers per entry makes a
+second offer of one entry impossible. `decline` and `lapse` take the same locks in the same
+order first, then end the offer conditionally (`WHERE status = 'open'`) and dispatch again.
+Accepting is the normal claim (store/queue.claim), which turns the offer `accepted`."""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ from omni.routing import NEVER
 from store import notify
 from store.common import is_postgres, new_id, now
 from store.tables import agent_services, agents, offers, queue_entries, services
+
+SKIP_STATUSES = ("declined", "requeued")
+"""An entry whose latest offer ended so goes to another agent first (store/care.requeue marks
+the agent who went silent with a `requeued` row)."""
 
 DISPATCH_BATCH = 200
 """Waiting entries of one service considered per dispatch (the front of the line)."""
@@ -61,26 +65,47 @@ def decline(engine: Engine, offer_id: str, agent_id: str) -> list[Offer] | None:
     """The agent declines its open offer (None: no such open offer of this agent); the entry
     goes to the next agent. A decline is an answer: the agent's lapse count starts again."""
     with engine.begin() as conn:
+        service_id = _lock_offer(conn, offer_id)
         row = _end_offer(conn, offer_id, "declined", agent_id=agent_id)
-        if row is None:
+        if service_id is None or row is None:
             return None
         conn.execute(agents.update().where(agents.c.id == agent_id).values(lapses=0))
-        made = _dispatch(conn, {row.service_id}, None)
+        made = _dispatch(conn, {service_id}, None)
         notify.queue_changed(conn)
     return made
 
 
 def lapse(engine: Engine, offer_id: str) -> list[Offer]:
     """The offer's time passed unanswered: it lapses (if still open), the agent's lapse count
-    grows, at the service's `max_lapses` in a row the agent becomes `away`; then dispatch."""
+    grows, at the service's `max_lapses` in a row the agent becomes `away`; then dispatch (also
+    when the offer had already ended: its end may have freed a slot nobody filled yet)."""
     with engine.begin() as conn:
+        service_id = _lock_offer(conn, offer_id)
+        if service_id is None:
+            return []  # the offer is gone (its agent was deleted: the API dispatched then)
         row = _end_offer(conn, offer_id, "lapsed")
-        if row is None:
-            return []
-        _count_lapse(conn, row.agent_id, row.max_lapses)
-        made = _dispatch(conn, {row.service_id}, None)
+        if row is not None:
+            _count_lapse(conn, row.agent_id, row.max_lapses)
+        made = _dispatch(conn, {service_id}, None)
         notify.queue_changed(conn)
     return made
+
+
+def sweep(engine: Engine) -> list[Offer]:
+    """Every auto service: lapse overdue offers whose timer was lost, make what can be made
+    (the backstop run periodically by the API, store/routing.LAPSE_GRACE)."""
+    with engine.connect() as conn:
+        ids = list(conn.scalars(sa.select(services.c.id).where(services.c.assignment == "auto")))
+    return dispatch(engine, ids) if ids else []
+
+
+def entry_offer(engine: Engine, entry_id: str) -> Offer | None:
+    """The entry's open offer, if any."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            _offer_rows().where(offers.c.entry_id == entry_id, offers.c.status == "open")
+        ).first()
+    return _offer(row) if row is not None else None
 
 
 def open_offers(engine: Engine, agent_id: str) -> list[Offer]:
@@ -187,10 +212,28 @@ def _dispatch(conn: Connection, service_ids: set[str], agent_id: str | None) -> 
     return made
 
 
+def _lock_offer(conn: Connection, offer_id: str) -> str | None:
+    """Lock as a dispatch does (the offer's service, then the agents), before ending the
+    offer: the same order everywhere, so no lock cycle. The offer's service id."""
+    service_id = conn.scalar(
+        sa.select(queue_entries.c.service_id)
+        .join(offers, offers.c.entry_id == queue_entries.c.id)
+        .where(offers.c.id == offer_id)
+    )
+    if service_id is not None:
+        _lock(conn, [service_id])
+    return service_id
+
+
 def _lock(conn: Connection, service_ids: list[str]) -> None:
-    """Services, then all their agents, each in id order (claims lock one agent: no cycle)."""
-    agent_ids = sa.select(agent_services.c.agent_id).where(
-        agent_services.c.service_id.in_(service_ids)
+    """Services, then their agents and the agents holding open offers of their entries, each
+    in id order. Decline and lapse lock the same way before they touch an agent; claims lock
+    one agent and no service: no cycle."""
+    agent_ids = sa.union(
+        sa.select(agent_services.c.agent_id).where(agent_services.c.service_id.in_(service_ids)),
+        sa.select(offers.c.agent_id)
+        .join(queue_entries, queue_entries.c.id == offers.c.entry_id)
+        .where(offers.c.status == "open", queue_entries.c.service_id.in_(service_ids)),
     )
     if is_postgres(conn):
         conn.execute(
@@ -371,5 +414,7 @@ def _tried(
         per_agent = counts.setdefault(entry_id, {})
         per_agent[agent_id] = per_agent.get(agent_id, 0) + 1
         latest[entry_id] = (agent_id, status)
-    declined = {entry: agent for entry, (agent, status) in latest.items() if status == "declined"}
+    declined = {
+        entry: agent for entry, (agent, status) in latest.items() if status in SKIP_STATUSES
+    }
     return counts, declined
