@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from store.common import now
-from store.tables import agents, offers, queue_entries
+from store.tables import agents, offers
 
 
 def withdraw(conn: Connection, entry_id: str) -> None:
@@ -67,12 +67,18 @@ def reserved_entries(excluding_agent: str) -> sa.Select[tuple[str]]:
     )
 
 
-def in_service_count(conn: Connection, agent_id: str) -> int:
-    return int(
-        conn.scalar(
-            sa.select(sa.func.count()).where(
-                queue_entries.c.agent_id == agent_id, queue_entries.c.status == "in_service"
-            )
+def skip_agent(conn: Connection, entry_id: str, agent_id: str) -> None:
+    """Offer the entry to another agent first (a `requeued` row, read like a decline by
+    store/routing): the agent who went silent on it."""
+    at = now()
+    conn.execute(
+        offers.insert().values(
+            id=f"ofr_{entry_id}"[:40],
+            entry_id=entry_id,
+            agent_id=agent_id,
+            status="requeued",
+            created_at=at,
+            expires_at=at,
+            ended_at=at,
         )
-        or 0
     )

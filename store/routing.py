@@ -48,6 +48,7 @@ class Offer:
     expires_at: datetime
     preview: str | None
     status: str = "open"
+    created_at: datetime | None = None
 
 
 def dispatch(
@@ -151,6 +152,7 @@ def _offer(row: sa.Row[Any]) -> Offer:
         expires_at=row.expires_at,
         preview=row.preview,
         status=row.status,
+        created_at=row.created_at,
     )
 
 

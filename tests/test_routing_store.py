@@ -236,7 +236,7 @@ def test_decline_and_lapse_racing_dispatches_take_locks_in_one_order(postgres_en
         assert len(made) == len(agents)
         start = threading.Barrier(2 * len(made))
 
-        def end(offer: routing.Offer) -> None:
+        def end(offer: routing.Offer, start: threading.Barrier = start) -> None:
             try:
                 start.wait()
                 if action == "lapse":
@@ -246,7 +246,7 @@ def test_decline_and_lapse_racing_dispatches_take_locks_in_one_order(postgres_en
             except BaseException as exc:  # noqa: BLE001
                 errors.append(exc)
 
-        def again(agent: str) -> None:
+        def again(agent: str, start: threading.Barrier = start) -> None:
             try:
                 start.wait()
                 routing.dispatch(engine, agent_id=agent)
@@ -261,7 +261,8 @@ def test_decline_and_lapse_racing_dispatches_take_locks_in_one_order(postgres_en
             thread.join()
         assert errors == []
         with engine.begin() as conn:  # the next round starts from no open offer
-            conn.execute(offers.update().where(offers.c.status == "open").values(status="withdrawn"))
+            still = offers.c.status == "open"
+            conn.execute(offers.update().where(still).values(status="withdrawn"))
 
 
 def test_lapse_of_an_offer_already_ended_still_dispatches(any_engine):

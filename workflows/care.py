@@ -193,6 +193,7 @@ class CareRules(_Core):
         )
         self.conv.state = self.conv.state.model_copy(update={"agent": None})
         self._set_status("waiting", agent=None)
+        await self._dispatch_freed(self.conv.handoff)
         self._append(
             "system",
             kind="notice",
@@ -219,6 +220,7 @@ class CareRules(_Core):
         handoff = self.conv.handoff
         assert handoff is not None
         await self._omni(OmniActivities.finish, handoff.entry_id)
+        await self._dispatch_freed(handoff)
         self._emit("finished", by="customer_silence")
         self.conv.handoff = None
         self._append("system", kind="notice", text="Atendimento encerrado por falta de resposta.")

@@ -193,8 +193,13 @@ class OfferNotice(BaseModel):
     entry_id: str
     workflow_id: str
     agent_id: str
+    made_at: datetime | None = None
+    """When SQL made it (newer offers replace older ones; absent in notices before it)."""
+    expires_at: datetime | None = None
+    """Its end in SQL (what the agent's screen counts down to): `expires_at - made_at` is the
+    offer's length, from the service's settings when it was made."""
     deadline: datetime | None = None
-    """When the workflow lapses it: set by the workflow, `offer_seconds` after it learns it."""
+    """When the workflow lapses it: set by the workflow, the offer's length after it learns it."""
 
 
 class Handoff(BaseModel):

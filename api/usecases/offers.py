@@ -29,14 +29,17 @@ async def dispatch(
 
 
 async def tell(client: Client, made: list[routing.Offer]) -> None:
-    """Signal each offered conversation. A lost Signal (this process dies first) leaves the
-    offer open on the agent's screen until a dispatch lapses it (store/routing.LAPSE_GRACE)."""
+    """Signal each offered conversation. A lost Signal (this process dies first, the Signal
+    fails) leaves the offer open on the agent's screen until the sweep lapses it (`sweep`,
+    store/routing.LAPSE_GRACE)."""
     for offer in made:
         notice = OfferNotice(
             offer_id=offer.id,
             entry_id=offer.entry_id,
             workflow_id=offer.workflow_id,
             agent_id=offer.agent_id,
+            made_at=offer.created_at,
+            expires_at=offer.expires_at,
         )
         try:
             await client.get_workflow_handle(offer.workflow_id).signal(
@@ -44,3 +47,14 @@ async def tell(client: Client, made: list[routing.Offer]) -> None:
             )
         except RPCError as exc:
             logger.warning("offer %s not told to %s: %s", offer.id, offer.workflow_id, exc)
+
+
+async def sweep(engine: Engine, client: Client, every_seconds: float) -> None:
+    """Run for the API's life: every few seconds lapse overdue offers whose timer was lost and
+    offer what waits in auto services (one cheap query when no service is auto)."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            await tell(client, await asyncio.to_thread(routing.sweep, engine))
+        except Exception:  # noqa: BLE001 - the next round tries again
+            logger.exception("offer sweep failed")
