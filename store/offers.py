@@ -68,15 +68,15 @@ def reserved_entries(excluding_agent: str) -> sa.Select[tuple[str]]:
 
 
 def skip_agent(conn: Connection, entry_id: str, agent_id: str) -> None:
-    """Offer the entry to another agent first (a `requeued` row, read like a decline by
-    store/routing): the agent who went silent on it."""
+    """Offer the entry to another agent first: the agent who went silent on it is recorded as
+    having declined it (store/routing offers a declined entry to another agent first)."""
     at = now()
     conn.execute(
         offers.insert().values(
             id=f"ofr_{entry_id}"[:40],
             entry_id=entry_id,
             agent_id=agent_id,
-            status="requeued",
+            status="declined",
             created_at=at,
             expires_at=at,
             ended_at=at,

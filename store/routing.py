@@ -28,10 +28,6 @@ from store import notify
 from store.common import is_postgres, new_id, now
 from store.tables import agent_services, agents, offers, queue_entries, services
 
-SKIP_STATUSES = ("declined", "requeued")
-"""An entry whose latest offer ended so goes to another agent first (store/care.requeue marks
-the agent who went silent with a `requeued` row)."""
-
 DISPATCH_BATCH = 200
 """Waiting entries of one service considered per dispatch (the front of the line)."""
 
@@ -416,7 +412,5 @@ def _tried(
         per_agent = counts.setdefault(entry_id, {})
         per_agent[agent_id] = per_agent.get(agent_id, 0) + 1
         latest[entry_id] = (agent_id, status)
-    declined = {
-        entry: agent for entry, (agent, status) in latest.items() if status in SKIP_STATUSES
-    }
+    declined = {entry: agent for entry, (agent, status) in latest.items() if status == "declined"}
     return counts, declined
