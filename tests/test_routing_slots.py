@@ -18,6 +18,7 @@ from tests.test_auto_assignment import Desk, open_desk, queue_up
 from workflows.contracts import OfferNotice
 from workflows.offers import _newer
 
+
 async def accept(desk: Desk, name: str, conversation: str) -> None:
     offer = await desk.offer_for(name, conversation)
     taken = await desk.http.post(f"/api/agent/offers/{offer['id']}/accept", headers=desk.auth(name))

@@ -105,8 +105,10 @@ async def stream(
     hub: HubDep,
 ) -> EventSourceResponse:
     """Server-Sent Events for the agent screen: `queue` (the waiting list of the agent's
-    services, on change), `conversations` (the ones the agent has, on change) and `message`
-    (each new message of those conversations; all of a conversation taken while connected).
+    services, on change), `offers` (its open offers, on change), `status` (the agent's own
+    status, on change: the server sets `away` after lapses), `conversations` (the ones the
+    agent has, on change) and `message` (each new message of those conversations; all of a
+    conversation taken while connected).
 
     The stream checks the agent again every `agent_stream_recheck_seconds`: deleted, or its
     token rotated, and the stream ends; removed from a service, and that service's items stop."""
@@ -123,6 +125,7 @@ class _AgentScreen:
         self.engine = engine
         self.last_queue: list[tuple[str, str]] | None = None
         self.last_offers: list[str] | None = None
+        self.last_status: str | None = None
         self.last_seen: dict[str, int] = {}
         self.gap_since: dict[str, float] = {}
         self.unread: set[str] = set()
@@ -140,6 +143,10 @@ class _AgentScreen:
         if [offer.id for offer in offers] != self.last_offers:  # the screen rings
             self.last_offers = [offer.id for offer in offers]
             yield sse.event("offers", [public_offer(o).model_dump(mode="json") for o in offers])
+        me = await asyncio.to_thread(agent_store.get_agent, self.engine, agent.id)
+        if me.status != self.last_status:  # e.g. `away` after lapses, set by the server
+            self.last_status = me.status
+            yield sse.event("status", {"status": me.status})
         entries = await asyncio.to_thread(queue.in_service_for_agent, self.engine, agent.id)
         services = set(agent.services)
         mine = sorted(e.conversation_id for e in entries if e.service_name in services)

@@ -35,10 +35,17 @@ async function start() {
   $("#workspace").classList.remove("hidden");
   $("#agent-line").textContent = `${state.me.name} · serviços: ${state.me.services.join(", ") || "nenhum"} · capacidade ${state.me.capacity}`;
   $("#session").replaceChildren(h("span", {}, state.me.name), h("button", { type: "button", class: "small", onclick: logout }, "Sair"));
-  for (const radio of $$("[name=status]")) radio.checked = radio.value === state.me.status;
+  setStatus(state.me.status);
   renderQueue();
   connect();
   setInterval(renderQueueTimes, 1000);
+}
+
+/** The agent's status as the server has it (the stream tells a change it made, e.g. away). */
+function setStatus(status) {
+  if (state.me.status !== status) toast(`Status: ${statusLabel(status)}`);
+  state.me.status = status;
+  for (const radio of $$("[name=status]")) radio.checked = radio.value === status;
 }
 
 function showLogin(message = "") {
@@ -91,6 +98,7 @@ function connect() {
       else if (event === "message") addMessages(payload.conversation_id, [payload.message]);
       else if (event === "conversations") setConversations(payload);
       else if (event === "offers") showOffers(payload, { onAccepted: taken });
+      else if (event === "status") setStatus(payload.status);
     },
     onError: (error) => {
       setLive(false);

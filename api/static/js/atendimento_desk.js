@@ -80,11 +80,12 @@ async function expand(box, reply) {
   const id = desk.conversation;
   try {
     const rendered = await api(`/api/agent/conversations/${encodeURIComponent(id)}/quick-replies/${reply.id}`, { method: "POST", token: "agent" });
+    if (desk.conversation !== id) return; // another conversation opened meanwhile: not its data
     box.value = rendered.text;
     box.setSelectionRange(box.value.length, box.value.length);
     $("#quick-hint").textContent = `Resposta rápida ${reply.shortcut} inserida: revise e envie.`;
   } catch (error) {
-    $("#conv-error").textContent = codeText(error);
+    if (desk.conversation === id) $("#conv-error").textContent = codeText(error);
   }
 }
 
