@@ -88,6 +88,30 @@ def lapse(engine: Engine, offer_id: str) -> list[Offer]:
     return made
 
 
+def withdraw_agent(engine: Engine, agent_id: str) -> list[Offer]:
+    """The agent stopped being available: its open offers end (`withdrawn`) and go to the
+    other agents of their services at once."""
+    with engine.begin() as conn:
+        ids = sorted(
+            conn.scalars(
+                sa.select(queue_entries.c.service_id)
+                .join(offers, offers.c.entry_id == queue_entries.c.id)
+                .where(offers.c.agent_id == agent_id, offers.c.status == "open")
+            )
+        )
+        if not ids:
+            return []
+        _lock(conn, ids)
+        conn.execute(
+            offers.update()
+            .where(offers.c.agent_id == agent_id, offers.c.status == "open")
+            .values(status="withdrawn", ended_at=now())
+        )
+        made = _dispatch(conn, set(ids), None)
+        notify.queue_changed(conn)
+    return made
+
+
 def sweep(engine: Engine) -> list[Offer]:
     """Every auto service: lapse overdue offers whose timer was lost, make what can be made
     (the backstop run periodically by the API, store/routing.LAPSE_GRACE)."""

@@ -105,6 +105,25 @@ async def test_the_lapse_timer_runs_the_offers_length_as_sql_made_it(time_env, s
         await desk.offer_for("Ana", conversation, exclude=offer["id"])  # lapsed, offered again
 
 
+@pytest.mark.asyncio
+async def test_a_deleted_agents_offer_goes_to_the_next_at_once(time_env, settings, engine):
+    settings = settings.model_copy(update={"offer_sweep_seconds": 0})
+    async with running_stack(time_env, settings, engine) as http:
+        desk = await open_desk(http, {"Ana": []}, assignment="auto", offer_seconds=300)
+        conversation = await queue_up(http, "c1")
+        await desk.offer_for("Ana", conversation)
+        beto = {"name": "Beto", "services": ["Suporte"]}
+        made = await http.post("/api/omni/agents", json=beto, headers=admin_headers())
+        desk.tokens["Beto"] = made.json()["token"]
+        back = {"status": "available"}
+        await http.post("/api/agent/status", json=back, headers=desk.auth("Beto"))
+        assert await desk.offers("Beto") == []  # Ana holds it
+        ana = (await http.get("/api/agent/me", headers=desk.auth("Ana"))).json()["id"]
+        gone = await http.delete(f"/api/omni/agents/{ana}", headers=admin_headers())
+        assert gone.status_code == 204, gone.text
+        await rings(desk, "Beto", conversation)
+
+
 async def _entry(engine, conversation):  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
         return conn.execute(

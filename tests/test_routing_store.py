@@ -288,3 +288,16 @@ def test_sweep_lapses_overdue_offers_of_auto_services_and_offers_again(any_engin
     assert pairs(routing.sweep(any_engine)) == [("q1", beto)]
     assert routing.get_offer(any_engine, offer.id).status == "lapsed"
     assert routing.entry_offer(any_engine, "q1").agent_id == beto
+
+
+@pytest.mark.parametrize("status", ["paused", "offline", "away"])
+def test_an_agent_no_longer_available_gives_its_offers_to_the_next(any_engine, status):
+    service, (ana, beto) = auto_service(any_engine)
+    set_agent_status(any_engine, ana, "available")
+    enqueue(any_engine, service, 1)
+    (offer,) = routing.dispatch(any_engine, [service])
+    set_agent_status(any_engine, beto, "available")
+    set_agent_status(any_engine, ana, status)
+    assert pairs(routing.withdraw_agent(any_engine, ana)) == [("q1", beto)]
+    assert routing.get_offer(any_engine, offer.id).status == "withdrawn"
+    assert routing.withdraw_agent(any_engine, ana) == []

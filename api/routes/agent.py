@@ -70,6 +70,8 @@ async def set_status(
     changed = await asyncio.to_thread(agent_store.set_agent_status, engine, agent.id, body.status)
     if body.status == "available":
         await offer_actions.dispatch(engine, client, agent_id=agent.id)
+    else:  # its open offers go to the next agents at once
+        await offer_actions.withdraw(engine, client, agent.id)
     return changed
 
 
@@ -143,7 +145,10 @@ class _AgentScreen:
         if [offer.id for offer in offers] != self.last_offers:  # the screen rings
             self.last_offers = [offer.id for offer in offers]
             yield sse.event("offers", [public_offer(o).model_dump(mode="json") for o in offers])
-        me = await asyncio.to_thread(agent_store.get_agent, self.engine, agent.id)
+        try:
+            me = await asyncio.to_thread(agent_store.get_agent, self.engine, agent.id)
+        except NotFound:
+            return  # deleted: the stream's recheck ends it
         if me.status != self.last_status:  # e.g. `away` after lapses, set by the server
             self.last_status = me.status
             yield sse.event("status", {"status": me.status})

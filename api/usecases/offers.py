@@ -28,6 +28,11 @@ async def dispatch(
     await tell(client, made)
 
 
+async def withdraw(engine: Engine, client: Client, agent_id: str) -> None:
+    """The agent paused, went away or offline: its offers go to the next agents."""
+    await tell(client, await asyncio.to_thread(routing.withdraw_agent, engine, agent_id))
+
+
 async def tell(client: Client, made: list[routing.Offer]) -> None:
     """Signal each offered conversation. A lost Signal (this process dies first, the Signal
     fails) leaves the offer open on the agent's screen until the sweep lapses it (`sweep`,
@@ -55,6 +60,11 @@ async def sweep(engine: Engine, client: Client, every_seconds: float) -> None:
     while True:
         await asyncio.sleep(every_seconds)
         try:
-            await tell(client, await asyncio.to_thread(routing.sweep, engine))
+            await sweep_once(engine, client)
         except Exception:  # noqa: BLE001 - the next round tries again
             logger.exception("offer sweep failed")
+
+
+async def sweep_once(engine: Engine, client: Client) -> None:
+    """Every auto service: lapse lost offers, offer what can be offered, tell them."""
+    await tell(client, await asyncio.to_thread(routing.sweep, engine))
