@@ -14,7 +14,6 @@ Accepting is the normal claim (store/queue.claim), which turns the offer `accept
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,25 +25,13 @@ from omni import routing
 from omni.routing import NEVER
 from store import notify
 from store.common import is_postgres, new_id, now
+from store.offers import Offer, _offer, _offer_rows, entry_offer, get_offer, open_offers
 from store.tables import agent_services, agents, offers, queue_entries, services
+
+__all__ = ["Offer", "entry_offer", "get_offer", "open_offers"]  # the offer reads, here too
 
 DISPATCH_BATCH = 200
 """Waiting entries of one service considered per dispatch (the front of the line)."""
-
-
-@dataclass(frozen=True)
-class Offer:
-    id: str
-    entry_id: str
-    conversation_id: str
-    workflow_id: str
-    service_id: str
-    service_name: str
-    agent_id: str
-    expires_at: datetime
-    preview: str | None
-    status: str = "open"
-    created_at: datetime | None = None
 
 
 def dispatch(
@@ -118,62 +105,6 @@ def sweep(engine: Engine) -> list[Offer]:
     with engine.connect() as conn:
         ids = list(conn.scalars(sa.select(services.c.id).where(services.c.assignment == "auto")))
     return dispatch(engine, ids) if ids else []
-
-
-def entry_offer(engine: Engine, entry_id: str) -> Offer | None:
-    """The entry's open offer, if any."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            _offer_rows().where(offers.c.entry_id == entry_id, offers.c.status == "open")
-        ).first()
-    return _offer(row) if row is not None else None
-
-
-def open_offers(engine: Engine, agent_id: str) -> list[Offer]:
-    """The agent's open offers (its screen rings for these), oldest first."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            _offer_rows().where(offers.c.agent_id == agent_id, offers.c.status == "open")
-        )
-        return [_offer(row) for row in rows]
-
-
-def get_offer(engine: Engine, offer_id: str) -> Offer | None:
-    with engine.connect() as conn:
-        row = conn.execute(_offer_rows().where(offers.c.id == offer_id)).first()
-    return _offer(row) if row is not None else None
-
-
-def _offer_rows() -> sa.Select[Any]:
-    return (
-        sa.select(
-            offers,
-            queue_entries.c.conversation_id,
-            queue_entries.c.workflow_id,
-            queue_entries.c.service_id,
-            queue_entries.c.preview,
-            services.c.name.label("service_name"),
-        )
-        .join(queue_entries, queue_entries.c.id == offers.c.entry_id)
-        .join(services, services.c.id == queue_entries.c.service_id)
-        .order_by(offers.c.created_at, offers.c.id)
-    )
-
-
-def _offer(row: sa.Row[Any]) -> Offer:
-    return Offer(
-        id=row.id,
-        entry_id=row.entry_id,
-        conversation_id=row.conversation_id,
-        workflow_id=row.workflow_id,
-        service_id=row.service_id,
-        service_name=row.service_name,
-        agent_id=row.agent_id,
-        expires_at=row.expires_at,
-        preview=row.preview,
-        status=row.status,
-        created_at=row.created_at,
-    )
 
 
 def _end_offer(
