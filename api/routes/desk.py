@@ -101,7 +101,9 @@ async def render_quick_reply(
     flows' template sandbox; the agent sends it (maybe edited) as a message."""
     entry = _own(engine, agent, conversation_id)
     reply = reply_store.get_quick_reply(engine, reply_id)
-    if reply.service is not None and reply.service not in agent.services:
+    if reply.service is not None and (
+        reply.service not in agent.services or reply.service != entry.service_name
+    ):  # another service's reply: not for this conversation
         raise NotFound(f"no quick reply {reply_id!r}")
     handle = client.get_workflow_handle(entry.workflow_id)
     context: dict[str, Any] = await handle.query(ConversationWorkflow.desk_context)

@@ -253,7 +253,8 @@ function select(id) {
   renderTabs();
   renderConversation();
   loadTargets(id);
-  deskSelect(id, { onMessage: (cid, message) => addMessages(cid, [message]) });
+  const service = state.conversations.get(id)?.service || null;
+  deskSelect(id, { service, onMessage: (cid, message) => addMessages(cid, [message]) });
   $("#reply-text").focus();
 }
 
