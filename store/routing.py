@@ -13,7 +13,9 @@ Accepting is the normal claim (store/queue.claim), which turns the offer `accept
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,7 +33,9 @@ from store.tables import agent_services, agents, offers, queue_entries, services
 __all__ = ["Offer", "entry_offer", "get_offer", "open_offers"]  # the offer reads, here too
 
 DISPATCH_BATCH = 200
-"""Waiting entries of one service considered per dispatch (the front of the line)."""
+"""Waiting entries of one service looked at per page (the front of the line first)."""
+DISPATCH_PAGES = 10
+"""Pages looked at per dispatch while agents stay free (the rest waits for the next one)."""
 
 
 def dispatch(
@@ -249,12 +253,61 @@ dispatch lapses it itself (the backstop when the timer's Signal was lost)."""
 
 
 def _dispatch_service(conn: Connection, service_id: str) -> list[Offer]:
+    """Offer the front of the line to the free agents, a page of DISPATCH_BATCH at a time while
+    slots stay free (a page of entries needing skills nobody free has blocks no one behind)."""
     service = conn.execute(sa.select(services).where(services.c.id == service_id)).one()
     free = _free_agents(conn, service_id)
-    if not free:
+    seen: list[str] = []
+    ids: list[str] = []
+    for _ in range(DISPATCH_PAGES):
+        rows = _waiting_page(conn, service_id, seen) if free else []
+        if not rows:
+            break
+        seen += [row.id for row in rows]
+        tried, declined_by = _tried(conn, [row.id for row in rows])
+        waiting = [
+            routing.Waiting(
+                entry_id=row.id,
+                rank_at=row.rank_at or row.enqueued_at,
+                skills=tuple(row.skills or ()),
+                tried=tried.get(row.id, {}),
+                declined_by=declined_by.get(row.id),
+            )
+            for row in rows
+        ]
+        made_at = now()
+        expires_at = made_at + timedelta(seconds=service.offer_seconds)
+        pairs = routing.match(waiting, free)
+        for entry_id, agent_id in pairs:
+            offer_id = new_id("ofr")
+            conn.execute(
+                offers.insert().values(
+                    id=offer_id,
+                    entry_id=entry_id,
+                    agent_id=agent_id,
+                    status="open",
+                    created_at=made_at,
+                    expires_at=expires_at,
+                )
+            )
+            ids.append(offer_id)
+        taken = Counter(agent_id for _, agent_id in pairs)
+        free = [
+            replace(agent, free_slots=agent.free_slots - taken[agent.agent_id])
+            for agent in free
+            if agent.free_slots > taken[agent.agent_id]
+        ]
+        if len(rows) < DISPATCH_BATCH:
+            break
+    if not ids:
         return []
+    return [_offer(row) for row in conn.execute(_offer_rows().where(offers.c.id.in_(ids)))]
+
+
+def _waiting_page(conn: Connection, service_id: str, seen: list[str]) -> list[Any]:
+    """The next waiting entries without an open offer, in queue order, not yet looked at."""
     offered = sa.select(offers.c.entry_id).where(offers.c.status == "open")
-    rows = conn.execute(
+    query = (
         sa.select(
             queue_entries.c.id,
             queue_entries.c.rank_at,
@@ -266,41 +319,15 @@ def _dispatch_service(conn: Connection, service_id: str) -> list[Offer]:
             queue_entries.c.status == "waiting",
             queue_entries.c.id.not_in(offered),
         )
-        .order_by(sa.func.coalesce(queue_entries.c.rank_at, queue_entries.c.enqueued_at))
+        .order_by(
+            sa.func.coalesce(queue_entries.c.rank_at, queue_entries.c.enqueued_at),
+            queue_entries.c.id,
+        )
         .limit(DISPATCH_BATCH)
-    ).all()
-    if not rows:
-        return []
-    tried, declined_by = _tried(conn, [row.id for row in rows])
-    waiting = [
-        routing.Waiting(
-            entry_id=row.id,
-            rank_at=row.rank_at or row.enqueued_at,
-            skills=tuple(row.skills or ()),
-            tried=tried.get(row.id, {}),
-            declined_by=declined_by.get(row.id),
-        )
-        for row in rows
-    ]
-    made_at = now()
-    expires_at = made_at + timedelta(seconds=service.offer_seconds)
-    ids: list[str] = []
-    for entry_id, agent_id in routing.match(waiting, free):
-        offer_id = new_id("ofr")
-        conn.execute(
-            offers.insert().values(
-                id=offer_id,
-                entry_id=entry_id,
-                agent_id=agent_id,
-                status="open",
-                created_at=made_at,
-                expires_at=expires_at,
-            )
-        )
-        ids.append(offer_id)
-    if not ids:
-        return []
-    return [_offer(row) for row in conn.execute(_offer_rows().where(offers.c.id.in_(ids)))]
+    )
+    if seen:
+        query = query.where(queue_entries.c.id.not_in(seen))
+    return list(conn.execute(query).all())
 
 
 def _free_agents(conn: Connection, service_id: str) -> list[routing.FreeAgent]:

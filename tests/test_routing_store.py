@@ -301,3 +301,17 @@ def test_an_agent_no_longer_available_gives_its_offers_to_the_next(any_engine, s
     assert pairs(routing.withdraw_agent(any_engine, ana)) == [("q1", beto)]
     assert routing.get_offer(any_engine, offer.id).status == "withdrawn"
     assert routing.withdraw_agent(any_engine, ana) == []
+
+
+def test_a_page_of_entries_nobody_free_can_take_blocks_no_one_behind(any_engine, monkeypatch):
+    monkeypatch.setattr(routing, "DISPATCH_BATCH", 3)  # pages of 3 instead of 200
+    service, (ana, beto) = auto_service(any_engine)
+    for agent in (ana, beto):
+        set_agent_status(any_engine, agent, "available")
+    for n in range(7):  # the front of the line needs a skill nobody has
+        enqueue(any_engine, service, n, skills=["frances"])
+    enqueue(any_engine, service, 7)
+    enqueue(any_engine, service, 8)
+    enqueue(any_engine, service, 9)
+    made = routing.dispatch(any_engine, [service])
+    assert sorted(offer.entry_id for offer in made) == ["q7", "q8"]  # two agents, one slot each
