@@ -23,17 +23,7 @@ class DispatchRequest(BaseModel):
 
 
 def notices(made: list[routing.Offer]) -> list[OfferNotice]:
-    return [
-        OfferNotice(
-            offer_id=offer.id,
-            entry_id=offer.entry_id,
-            workflow_id=offer.workflow_id,
-            agent_id=offer.agent_id,
-            made_at=offer.created_at,
-            expires_at=offer.expires_at,
-        )
-        for offer in made
-    ]
+    return [OfferNotice.of(offer) for offer in made]
 
 
 class RoutingActivities:

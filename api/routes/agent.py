@@ -36,7 +36,6 @@ from store import agents as agent_store
 from store import conversations as conversation_log
 from store import queue, routing
 from store import services as service_store
-from store.queue import QueueEntry
 from workflows.contracts import (
     AgentMessage,
     FinishRequest,
@@ -44,7 +43,6 @@ from workflows.contracts import (
     PickupResult,
     TransferUpdate,
 )
-from workflows.refusals import Refusal
 
 QUEUE_READ_SECONDS = 0.5
 """An agent stream reads the waiting list at most this often (it may change many times a second)."""
@@ -284,17 +282,7 @@ def transcript(
     return [public_row(m) for m in rows]
 
 
-def _readable(engine: EngineDep, agent: AgentPublic, conversation_id: str) -> QueueEntry:
-    """The open entry, if it waits in the agent's services or the agent has it; another agent's
-    conversation is a 403 like any other action on it."""
-    entry = actions.conversation_for(engine, agent, conversation_id)
-    if entry.agent_id not in (None, agent.id):
-        raise ApiError(
-            status.HTTP_403_FORBIDDEN,
-            "another agent has this conversation",
-            Refusal.NOT_YOUR_CONVERSATION,
-        )
-    return entry
+_readable = actions.readable_entry
 
 
 @router.post("/conversations/{conversation_id}/messages", response_model=MessagePublic)

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends
 
 from api.deps import AgentDep, ClientDep, EngineDep, require_agent
-from api.errors import ApiError
 from api.models.channel import MessagePublic, public_message, public_row
 from api.models.desk import (
     ConversationSummary,
@@ -24,15 +23,12 @@ from api.usecases import agent_actions as actions
 from api.usecases.desk import summaries
 from bots.templates import render
 from omni.errors import NotFound
-from omni.models import AgentPublic
 from store import conversations as conversation_log
 from store import labels
 from store import quick_replies as reply_store
 from store import services as service_store
-from store.queue import QueueEntry
 from workflows.conversation import ConversationWorkflow
 from workflows.desk_contracts import NoteRequest, TagsRequest
-from workflows.refusals import Refusal
 
 HISTORY_MESSAGES = 200
 """Transcript entries shown per earlier conversation."""
@@ -40,16 +36,7 @@ HISTORY_MESSAGES = 200
 router = APIRouter(prefix="/agent", tags=["agent desk"], dependencies=[Depends(require_agent)])
 
 
-def _own(engine: EngineDep, agent: AgentPublic, conversation_id: str) -> QueueEntry:
-    """The conversation's open entry, if this agent has it (or it waits in their services)."""
-    entry = actions.conversation_for(engine, agent, conversation_id)
-    if entry.agent_id not in (None, agent.id):
-        raise ApiError(
-            status.HTTP_403_FORBIDDEN,
-            "another agent has this conversation",
-            Refusal.NOT_YOUR_CONVERSATION,
-        )
-    return entry
+_own = actions.readable_entry  # the same check as the agent routes
 
 
 @router.post("/conversations/{conversation_id}/notes", response_model=MessagePublic)

@@ -38,14 +38,7 @@ async def tell(client: Client, made: list[routing.Offer]) -> None:
     fails) leaves the offer open on the agent's screen until the sweep lapses it (`sweep`,
     store/routing.LAPSE_GRACE)."""
     for offer in made:
-        notice = OfferNotice(
-            offer_id=offer.id,
-            entry_id=offer.entry_id,
-            workflow_id=offer.workflow_id,
-            agent_id=offer.agent_id,
-            made_at=offer.created_at,
-            expires_at=offer.expires_at,
-        )
+        notice = OfferNotice.of(offer)
         try:
             await client.get_workflow_handle(offer.workflow_id).signal(
                 ConversationWorkflow.offered, notice
