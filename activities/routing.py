@@ -17,18 +17,13 @@ from workflows.contracts import OfferNotice
 class DispatchRequest(BaseModel):
     service_ids: list[str] = []
     agent_id: str | None = None
+    entry_id: str | None = None
+    """The asking conversation's entry: its open offer is answered too, even when an earlier
+    run of this activity made it (a re-run after a worker crash makes nothing new)."""
 
 
 def notices(made: list[routing.Offer]) -> list[OfferNotice]:
-    return [
-        OfferNotice(
-            offer_id=offer.id,
-            entry_id=offer.entry_id,
-            workflow_id=offer.workflow_id,
-            agent_id=offer.agent_id,
-        )
-        for offer in made
-    ]
+    return [OfferNotice.of(offer) for offer in made]
 
 
 class RoutingActivities:
@@ -38,6 +33,9 @@ class RoutingActivities:
     @activity.defn(name="routing_dispatch")
     def dispatch(self, request: DispatchRequest) -> list[OfferNotice]:
         made = routing.dispatch(self._engine, request.service_ids, agent_id=request.agent_id)
+        if request.entry_id is not None and all(o.entry_id != request.entry_id for o in made):
+            held = routing.entry_offer(self._engine, request.entry_id)
+            made += [held] if held is not None else []
         return notices(made)
 
     @activity.defn(name="routing_lapse")

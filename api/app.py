@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,16 @@ from temporalio.client import Client
 from transbordo.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+
+def _start_sweep(app: FastAPI, settings: Settings) -> asyncio.Task[None] | None:
+    """The periodic offer sweep (api/usecases/offers.sweep), unless turned off."""
+    from api.usecases.offers import sweep
+
+    if settings.offer_sweep_seconds <= 0:
+        return None
+    every = settings.offer_sweep_seconds
+    return asyncio.create_task(sweep(app.state.engine, app.state.temporal, every))
 
 
 def create_app(
@@ -38,7 +49,10 @@ def create_app(
         publish_flows_dir(app.state.engine, settings)
         app.state.stream_hub = hub_for(app.state.engine)
         await app.state.stream_hub.start()
+        sweeper = _start_sweep(app, settings)
         yield
+        if sweeper is not None:
+            sweeper.cancel()
         await app.state.stream_hub.stop()
         if engine is None:
             app.state.engine.dispose()

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from store import notify
 from store.common import now
+from store.offers import skip_agent
 from store.tables import csat_answers, queue_entries, supervisor_alerts
 
 
@@ -93,8 +94,9 @@ def list_csat(engine: Engine, service_id: str | None = None, limit: int = 100) -
 
 def requeue(engine: Engine, entry_id: str, new_id: str) -> bool:
     """The in-service entry closes as transferred (freeing its agent) and the conversation
-    waits again in the same service as `new_id`, keeping its first `enqueued_at`, so an
-    oldest-first queue puts it at the front. False when the entry was no longer in service."""
+    waits again in the same service as `new_id`, keeping its first `enqueued_at`, priority,
+    skills and place (`rank_at`), so it goes to the front of the line; automatic assignment
+    offers it to another agent first. False when the entry was no longer in service."""
     with engine.begin() as conn:
         if conn.execute(sa.select(queue_entries.c.id).where(queue_entries.c.id == new_id)).first():
             return True
@@ -115,8 +117,13 @@ def requeue(engine: Engine, entry_id: str, new_id: str) -> bool:
                 status="waiting",
                 enqueued_at=entry.enqueued_at,
                 preview=entry.preview,
+                priority=entry.priority,
+                skills=entry.skills,
+                rank_at=entry.rank_at,
             )
         )
+        if entry.agent_id is not None:  # the next offer goes to another agent first
+            skip_agent(conn, new_id, entry.agent_id)
         notify.queue_changed(conn)
     return True
 

@@ -1,17 +1,95 @@
-"""The offers of waiting entries to agents, in SQL: the small steps other store modules share.
+"""The offers of waiting entries to agents, in SQL: the reads (`Offer`) and the small steps
+other store modules share; making and ending offers is store/routing.py.
 
 An offer is `open` until the agent accepts it (the claim turns it `accepted`), declines it,
-lets it lapse, or the entry stops waiting (`withdrawn`). At most one open offer per entry (a
-partial unique index); an agent's open offers count against its capacity like conversations.
+lets it lapse, or it is `withdrawn` (the entry stops waiting, the agent leaves `available`).
+At most one open offer per entry (a partial unique index); an agent's open offers count
+against its capacity like conversations.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 import sqlalchemy as sa
+from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from store.common import now
-from store.tables import agents, offers, queue_entries
+from store.tables import agents, offers, queue_entries, services
+
+
+@dataclass(frozen=True)
+class Offer:
+    id: str
+    entry_id: str
+    conversation_id: str
+    workflow_id: str
+    service_id: str
+    service_name: str
+    agent_id: str
+    expires_at: datetime
+    preview: str | None
+    status: str = "open"
+    created_at: datetime | None = None
+
+
+def entry_offer(engine: Engine, entry_id: str) -> Offer | None:
+    """The entry's open offer, if any."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            _offer_rows().where(offers.c.entry_id == entry_id, offers.c.status == "open")
+        ).first()
+    return _offer(row) if row is not None else None
+
+
+def open_offers(engine: Engine, agent_id: str) -> list[Offer]:
+    """The agent's open offers (its screen rings for these), oldest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            _offer_rows().where(offers.c.agent_id == agent_id, offers.c.status == "open")
+        )
+        return [_offer(row) for row in rows]
+
+
+def get_offer(engine: Engine, offer_id: str) -> Offer | None:
+    with engine.connect() as conn:
+        row = conn.execute(_offer_rows().where(offers.c.id == offer_id)).first()
+    return _offer(row) if row is not None else None
+
+
+def _offer_rows() -> sa.Select[Any]:
+    return (
+        sa.select(
+            offers,
+            queue_entries.c.conversation_id,
+            queue_entries.c.workflow_id,
+            queue_entries.c.service_id,
+            queue_entries.c.preview,
+            services.c.name.label("service_name"),
+        )
+        .join(queue_entries, queue_entries.c.id == offers.c.entry_id)
+        .join(services, services.c.id == queue_entries.c.service_id)
+        .order_by(offers.c.created_at, offers.c.id)
+    )
+
+
+def _offer(row: sa.Row[Any]) -> Offer:
+    return Offer(
+        id=row.id,
+        entry_id=row.entry_id,
+        conversation_id=row.conversation_id,
+        workflow_id=row.workflow_id,
+        service_id=row.service_id,
+        service_name=row.service_name,
+        agent_id=row.agent_id,
+        expires_at=row.expires_at,
+        preview=row.preview,
+        status=row.status,
+        created_at=row.created_at,
+    )
 
 
 def withdraw(conn: Connection, entry_id: str) -> None:
@@ -67,12 +145,18 @@ def reserved_entries(excluding_agent: str) -> sa.Select[tuple[str]]:
     )
 
 
-def in_service_count(conn: Connection, agent_id: str) -> int:
-    return int(
-        conn.scalar(
-            sa.select(sa.func.count()).where(
-                queue_entries.c.agent_id == agent_id, queue_entries.c.status == "in_service"
-            )
+def skip_agent(conn: Connection, entry_id: str, agent_id: str) -> None:
+    """Offer the entry to another agent first: the agent who went silent on it is recorded as
+    having declined it (store/routing offers a declined entry to another agent first)."""
+    at = now()
+    conn.execute(
+        offers.insert().values(
+            id=f"ofr_{entry_id}"[:40],
+            entry_id=entry_id,
+            agent_id=agent_id,
+            status="declined",
+            created_at=at,
+            expires_at=at,
+            ended_at=at,
         )
-        or 0
     )

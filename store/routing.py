@@ -1,20 +1,21 @@
 """Automatic assignment in SQL: offers of waiting conversations to agents, decided race-free.
 
 `dispatch` makes every offer that can be made now in the auto services it is asked about, in one
-transaction: it locks the services and their agents (PostgreSQL row locks, in id order; on
-SQLite its first statement is a write, so it holds the writer lock), lapses overdue offers (a
-backstop for a lost lapse timer), then matches waiting entries without an open offer to agents
-with a free slot (omni/routing.match). A free slot counts conversations in service and open
-offers, so capacity holds across offers and manual pickups (the claim counts offers too); the
-partial unique index on open offers per entry makes a second offer of one entry impossible.
-`decline` and `lapse` end an open offer conditionally (`WHERE status = 'open'`) and dispatch
-again. Accepting is the normal claim (store/queue.claim), which turns the offer `accepted`.
-"""
+transaction: it locks the services and then their agents (PostgreSQL row locks, in id order; on
+SQLite its first statement is a write, so it holds the writer lock), withdraws offers whose entry
+stopped waiting, lapses overdue offers (a backstop for a lost lapse timer), then matches waiting
+entries without an open offer to agents with a free slot (omni/routing.match). A free slot
+counts conversations in service and open offers, so capacity holds across offers and manual
+pickups (the claim counts offers too); the partial unique index on open offers per entry makes a
+second offer of one entry impossible. `decline` and `lapse` take the same locks in the same
+order first, then end the offer conditionally (`WHERE status = 'open'`) and dispatch again.
+Accepting is the normal claim (store/queue.claim), which turns the offer `accepted`."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,24 +27,15 @@ from omni import routing
 from omni.routing import NEVER
 from store import notify
 from store.common import is_postgres, new_id, now
+from store.offers import Offer, _offer, _offer_rows, entry_offer, get_offer, open_offers
 from store.tables import agent_services, agents, offers, queue_entries, services
 
+__all__ = ["Offer", "entry_offer", "get_offer", "open_offers"]  # the offer reads, here too
+
 DISPATCH_BATCH = 200
-"""Waiting entries of one service considered per dispatch (the front of the line)."""
-
-
-@dataclass(frozen=True)
-class Offer:
-    id: str
-    entry_id: str
-    conversation_id: str
-    workflow_id: str
-    service_id: str
-    service_name: str
-    agent_id: str
-    expires_at: datetime
-    preview: str | None
-    status: str = "open"
+"""Waiting entries of one service looked at per page (the front of the line first)."""
+DISPATCH_PAGES = 10
+"""Pages looked at per dispatch while agents stay free (the rest waits for the next one)."""
 
 
 def dispatch(
@@ -61,72 +53,62 @@ def decline(engine: Engine, offer_id: str, agent_id: str) -> list[Offer] | None:
     """The agent declines its open offer (None: no such open offer of this agent); the entry
     goes to the next agent. A decline is an answer: the agent's lapse count starts again."""
     with engine.begin() as conn:
+        service_id = _lock_offer(conn, offer_id)
         row = _end_offer(conn, offer_id, "declined", agent_id=agent_id)
-        if row is None:
+        if service_id is None or row is None:
             return None
         conn.execute(agents.update().where(agents.c.id == agent_id).values(lapses=0))
-        made = _dispatch(conn, {row.service_id}, None)
+        made = _dispatch(conn, {service_id}, None)
         notify.queue_changed(conn)
     return made
 
 
 def lapse(engine: Engine, offer_id: str) -> list[Offer]:
     """The offer's time passed unanswered: it lapses (if still open), the agent's lapse count
-    grows, at the service's `max_lapses` in a row the agent becomes `away`; then dispatch."""
+    grows, at the service's `max_lapses` in a row the agent becomes `away`; then dispatch (also
+    when the offer had already ended: its end may have freed a slot nobody filled yet)."""
     with engine.begin() as conn:
+        service_id = _lock_offer(conn, offer_id)
+        if service_id is None:
+            return []  # the offer is gone (its agent was deleted: the API dispatched then)
         row = _end_offer(conn, offer_id, "lapsed")
-        if row is None:
-            return []
-        _count_lapse(conn, row.agent_id, row.max_lapses)
-        made = _dispatch(conn, {row.service_id}, None)
+        if row is not None:
+            _count_lapse(conn, row.agent_id, row.max_lapses)
+        made = _dispatch(conn, {service_id}, None)
         notify.queue_changed(conn)
     return made
 
 
-def open_offers(engine: Engine, agent_id: str) -> list[Offer]:
-    """The agent's open offers (its screen rings for these), oldest first."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            _offer_rows().where(offers.c.agent_id == agent_id, offers.c.status == "open")
+def withdraw_agent(engine: Engine, agent_id: str) -> list[Offer]:
+    """The agent stopped being available: its open offers end (`withdrawn`) and go to the
+    other agents of their services at once."""
+    with engine.begin() as conn:
+        ids = sorted(
+            conn.scalars(
+                sa.select(queue_entries.c.service_id)
+                .join(offers, offers.c.entry_id == queue_entries.c.id)
+                .where(offers.c.agent_id == agent_id, offers.c.status == "open")
+            )
         )
-        return [_offer(row) for row in rows]
-
-
-def get_offer(engine: Engine, offer_id: str) -> Offer | None:
-    with engine.connect() as conn:
-        row = conn.execute(_offer_rows().where(offers.c.id == offer_id)).first()
-    return _offer(row) if row is not None else None
-
-
-def _offer_rows() -> sa.Select[Any]:
-    return (
-        sa.select(
-            offers,
-            queue_entries.c.conversation_id,
-            queue_entries.c.workflow_id,
-            queue_entries.c.service_id,
-            queue_entries.c.preview,
-            services.c.name.label("service_name"),
+        if not ids:
+            return []
+        _lock(conn, ids)
+        conn.execute(
+            offers.update()
+            .where(offers.c.agent_id == agent_id, offers.c.status == "open")
+            .values(status="withdrawn", ended_at=now())
         )
-        .join(queue_entries, queue_entries.c.id == offers.c.entry_id)
-        .join(services, services.c.id == queue_entries.c.service_id)
-        .order_by(offers.c.created_at, offers.c.id)
-    )
+        made = _dispatch(conn, set(ids), None)
+        notify.queue_changed(conn)
+    return made
 
 
-def _offer(row: sa.Row[Any]) -> Offer:
-    return Offer(
-        id=row.id,
-        entry_id=row.entry_id,
-        conversation_id=row.conversation_id,
-        workflow_id=row.workflow_id,
-        service_id=row.service_id,
-        service_name=row.service_name,
-        agent_id=row.agent_id,
-        expires_at=row.expires_at,
-        preview=row.preview,
-        status=row.status,
-    )
+def sweep(engine: Engine) -> list[Offer]:
+    """Every auto service: lapse overdue offers whose timer was lost, make what can be made
+    (the backstop run periodically by the API, store/routing.LAPSE_GRACE)."""
+    with engine.connect() as conn:
+        ids = list(conn.scalars(sa.select(services.c.id).where(services.c.assignment == "auto")))
+    return dispatch(engine, ids) if ids else []
 
 
 def _end_offer(
@@ -187,10 +169,28 @@ def _dispatch(conn: Connection, service_ids: set[str], agent_id: str | None) -> 
     return made
 
 
+def _lock_offer(conn: Connection, offer_id: str) -> str | None:
+    """Lock as a dispatch does (the offer's service, then the agents), before ending the
+    offer: the same order everywhere, so no lock cycle. The offer's service id."""
+    service_id = conn.scalar(
+        sa.select(queue_entries.c.service_id)
+        .join(offers, offers.c.entry_id == queue_entries.c.id)
+        .where(offers.c.id == offer_id)
+    )
+    if service_id is not None:
+        _lock(conn, [service_id])
+    return service_id
+
+
 def _lock(conn: Connection, service_ids: list[str]) -> None:
-    """Services, then all their agents, each in id order (claims lock one agent: no cycle)."""
-    agent_ids = sa.select(agent_services.c.agent_id).where(
-        agent_services.c.service_id.in_(service_ids)
+    """Services, then their agents and the agents holding open offers of their entries, each
+    in id order. Decline and lapse lock the same way before they touch an agent; claims lock
+    one agent and no service: no cycle."""
+    agent_ids = sa.union(
+        sa.select(agent_services.c.agent_id).where(agent_services.c.service_id.in_(service_ids)),
+        sa.select(offers.c.agent_id)
+        .join(queue_entries, queue_entries.c.id == offers.c.entry_id)
+        .where(offers.c.status == "open", queue_entries.c.service_id.in_(service_ids)),
     )
     if is_postgres(conn):
         conn.execute(
@@ -253,12 +253,61 @@ dispatch lapses it itself (the backstop when the timer's Signal was lost)."""
 
 
 def _dispatch_service(conn: Connection, service_id: str) -> list[Offer]:
+    """Offer the front of the line to the free agents, a page of DISPATCH_BATCH at a time while
+    slots stay free (a page of entries needing skills nobody free has blocks no one behind)."""
     service = conn.execute(sa.select(services).where(services.c.id == service_id)).one()
     free = _free_agents(conn, service_id)
-    if not free:
+    seen: list[str] = []
+    ids: list[str] = []
+    for _ in range(DISPATCH_PAGES):
+        rows = _waiting_page(conn, service_id, seen) if free else []
+        if not rows:
+            break
+        seen += [row.id for row in rows]
+        tried, declined_by = _tried(conn, [row.id for row in rows])
+        waiting = [
+            routing.Waiting(
+                entry_id=row.id,
+                rank_at=row.rank_at or row.enqueued_at,
+                skills=tuple(row.skills or ()),
+                tried=tried.get(row.id, {}),
+                declined_by=declined_by.get(row.id),
+            )
+            for row in rows
+        ]
+        made_at = now()
+        expires_at = made_at + timedelta(seconds=service.offer_seconds)
+        pairs = routing.match(waiting, free)
+        for entry_id, agent_id in pairs:
+            offer_id = new_id("ofr")
+            conn.execute(
+                offers.insert().values(
+                    id=offer_id,
+                    entry_id=entry_id,
+                    agent_id=agent_id,
+                    status="open",
+                    created_at=made_at,
+                    expires_at=expires_at,
+                )
+            )
+            ids.append(offer_id)
+        taken = Counter(agent_id for _, agent_id in pairs)
+        free = [
+            replace(agent, free_slots=agent.free_slots - taken[agent.agent_id])
+            for agent in free
+            if agent.free_slots > taken[agent.agent_id]
+        ]
+        if len(rows) < DISPATCH_BATCH:
+            break
+    if not ids:
         return []
+    return [_offer(row) for row in conn.execute(_offer_rows().where(offers.c.id.in_(ids)))]
+
+
+def _waiting_page(conn: Connection, service_id: str, seen: list[str]) -> list[Any]:
+    """The next waiting entries without an open offer, in queue order, not yet looked at."""
     offered = sa.select(offers.c.entry_id).where(offers.c.status == "open")
-    rows = conn.execute(
+    query = (
         sa.select(
             queue_entries.c.id,
             queue_entries.c.rank_at,
@@ -270,41 +319,15 @@ def _dispatch_service(conn: Connection, service_id: str) -> list[Offer]:
             queue_entries.c.status == "waiting",
             queue_entries.c.id.not_in(offered),
         )
-        .order_by(sa.func.coalesce(queue_entries.c.rank_at, queue_entries.c.enqueued_at))
+        .order_by(
+            sa.func.coalesce(queue_entries.c.rank_at, queue_entries.c.enqueued_at),
+            queue_entries.c.id,
+        )
         .limit(DISPATCH_BATCH)
-    ).all()
-    if not rows:
-        return []
-    tried, declined_by = _tried(conn, [row.id for row in rows])
-    waiting = [
-        routing.Waiting(
-            entry_id=row.id,
-            rank_at=row.rank_at or row.enqueued_at,
-            skills=tuple(row.skills or ()),
-            tried=tried.get(row.id, {}),
-            declined_by=declined_by.get(row.id),
-        )
-        for row in rows
-    ]
-    made_at = now()
-    expires_at = made_at + timedelta(seconds=service.offer_seconds)
-    ids: list[str] = []
-    for entry_id, agent_id in routing.match(waiting, free):
-        offer_id = new_id("ofr")
-        conn.execute(
-            offers.insert().values(
-                id=offer_id,
-                entry_id=entry_id,
-                agent_id=agent_id,
-                status="open",
-                created_at=made_at,
-                expires_at=expires_at,
-            )
-        )
-        ids.append(offer_id)
-    if not ids:
-        return []
-    return [_offer(row) for row in conn.execute(_offer_rows().where(offers.c.id.in_(ids)))]
+    )
+    if seen:
+        query = query.where(queue_entries.c.id.not_in(seen))
+    return list(conn.execute(query).all())
 
 
 def _free_agents(conn: Connection, service_id: str) -> list[routing.FreeAgent]:

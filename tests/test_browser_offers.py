@@ -3,11 +3,13 @@ opens the conversation (chromium, the real worker and API over HTTP)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
 import pytest
 
+from store import routing
 from tests.conftest import ADMIN_TOKEN, admin_headers
 from tests.test_browser import TIMEOUT_MS, Console, browser, live_server, playwright_api, shot
 
@@ -88,6 +90,59 @@ async def test_the_screen_rings_and_the_agent_declines_then_accepts(
         await expect(transcript.locator(".msg.customer")).to_contain_text("preciso de ajuda")
         await expect(offer).to_have_count(0)
         await context.close()  # before the server stops: its open stream ends cleanly
+    assert console.errors == []
+
+
+async def test_the_screen_shows_away_set_by_the_server_after_lapses(
+    time_env, settings, engine, browser
+):
+    expect = playwright_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    async with (
+        live_server(time_env, settings, engine) as base,
+        httpx.AsyncClient(base_url=base) as http,
+    ):
+        admin = admin_headers()
+        body = {"name": "Suporte", "assignment": "auto", "offer_seconds": 600, "max_lapses": 1}
+        assert (await http.post("/api/omni/services", json=body, headers=admin)).is_success
+        integration = await http.post(
+            "/api/omni/integrations", json={"service": "Suporte", "bot": "loja"}, headers=admin
+        )
+        made = await http.post(
+            "/api/omni/agents", json={"name": "Ana", "services": ["Suporte"]}, headers=admin
+        )
+        published = await http.put(
+            "/api/bots/loja",
+            content=FLOW.format(key=integration.json()["api_key"]),
+            headers={**admin, "Content-Type": "text/yaml"},
+        )
+        assert published.is_success, published.text
+        context = await browser.new_context(locale="pt-BR", base_url=base)
+        agent = await context.new_page()
+        console.watch(agent)
+        await agent.goto("/atendimento")
+        await agent.get_by_label("Token do atendente").fill(made.json()["token"])
+        await agent.get_by_role("button", name="Entrar").click()
+        await agent.locator(".segmented label", has_text="Disponível").click()
+        await expect(agent.locator("#live")).to_have_text("ao vivo")
+        turn = await http.post(
+            "/api/bots/loja/messages",
+            json={"contact_id": "5511", "message_id": "m1", "text": "preciso de ajuda"},
+            headers={"Authorization": f"Bearer {await connector_token(http, admin)}"},
+        )
+        assert turn.json()["status"] == "waiting", turn.text
+        offer = agent.get_by_role("alertdialog", name="Nova conversa de Suporte")
+        await expect(offer).to_have_count(1)
+        ana = {"Authorization": f"Bearer {made.json()['token']}"}
+        (open_offer,) = (await http.get("/api/agent/offers", headers=ana)).json()
+        await asyncio.to_thread(routing.lapse, engine, open_offer["id"])  # what the timer runs
+        await expect(agent.locator("[name=status][value=away]")).to_be_checked()
+        await expect(offer).to_have_count(0)
+        await agent.locator(".segmented label", has_text="Disponível").click()  # back
+        await expect(agent.locator("[name=status][value=available]")).to_be_checked()
+        await expect(offer).to_have_count(1)  # it rings again
+        await context.close()
     assert console.errors == []
 
 

@@ -81,6 +81,15 @@ async def quick_replies(http: httpx.AsyncClient) -> None:
         headers=admin,
     )
     assert unknown.status_code == 422 and unknown.json()["code"] == "invalid_reference"
+    broken = {"shortcut": "/quebrada", "title": "x", "text": "Olá {{ contact.name "}
+    refused = await http.post("/api/omni/quick-replies", json=broken, headers=admin)
+    assert refused.status_code == 422 and refused.json()["code"] == "validation_error"
+    replies = (await http.get("/api/omni/quick-replies", headers=admin)).json()
+    ola = next(r["id"] for r in replies if r["shortcut"] == "/ola")
+    patched = await http.patch(
+        f"/api/omni/quick-replies/{ola}", json={"text": "{% if %}"}, headers=admin
+    )
+    assert patched.status_code == 422 and patched.json()["code"] == "validation_error"
 
 
 async def test_quick_replies_notes_tags_wrapup_history_and_search(time_env, settings, engine):
@@ -110,6 +119,14 @@ async def test_quick_replies_notes_tags_wrapup_history_and_search(time_env, sett
             assert boleto.json()["text"] == "CPF 123: boleto."
             admin_list = (await http.get("/api/omni/quick-replies", headers=admin_headers())).json()
             fin = next(r["id"] for r in admin_list if r["shortcut"] == "/fin")
+            assert (await http.post(f"{base}/quick-replies/{fin}", headers=ana)).status_code == 404
+            me = (await http.get("/api/agent/me", headers=ana)).json()
+            both = {"services": ["Suporte", "Financeiro"]}
+            moved = await http.patch(
+                f"/api/omni/agents/{me['id']}", json=both, headers=admin_headers()
+            )
+            assert moved.status_code == 200, moved.text
+            # Ana serves Financeiro too, but this conversation is Suporte's
             assert (await http.post(f"{base}/quick-replies/{fin}", headers=ana)).status_code == 404
 
             # a note: agents and the supervisor see it, the customer never

@@ -98,6 +98,11 @@ def test_who_declined_the_latest_offer_is_left_out():
         ("{{ nota }}", {"nota": 2.9}, 2),
         ("alta", {}, 0),
         ("{{ 1000 }}", {}, 100),
+        ("{{ nota }}", {"nota": "inf"}, 0),  # no number a queue can order by
+        ("{{ nota }}", {"nota": "-inf"}, 0),
+        ("{{ nota }}", {"nota": "1e999"}, 0),
+        ("{{ nota }}", {"nota": "nan"}, 0),
+        ("{{ nota }}", {"nota": "1e300"}, 100),
     ],
 )
 def test_the_blocks_priority_template(priority, variables, expected):

@@ -219,3 +219,99 @@ def test_an_offer_left_open_by_a_racing_close_is_withdrawn_by_the_next_dispatch(
         )
     assert pairs(routing.dispatch(any_engine, [service])) == [("q2", ana)]
     assert routing.get_offer(any_engine, offer.id).status == "withdrawn"
+
+
+@pytest.mark.parametrize("action", ["lapse", "decline"])
+def test_decline_and_lapse_racing_dispatches_take_locks_in_one_order(postgres_engine, action):
+    engine = postgres_engine
+    names = [f"A{n:02}" for n in range(6)]
+    service, agents = auto_service(engine, names=names, max_lapses=100)
+    for n in range(60):
+        enqueue(engine, service, n)
+    for agent in agents:
+        set_agent_status(engine, agent, "available")
+    errors: list[BaseException] = []
+    for _ in range(4):
+        made = routing.dispatch(engine, [service])
+        assert len(made) == len(agents)
+        start = threading.Barrier(2 * len(made))
+
+        def end(offer: routing.Offer, start: threading.Barrier = start) -> None:
+            try:
+                start.wait()
+                if action == "lapse":
+                    routing.lapse(engine, offer.id)
+                else:
+                    assert routing.decline(engine, offer.id, offer.agent_id) is not None
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        def again(agent: str, start: threading.Barrier = start) -> None:
+            try:
+                start.wait()
+                routing.dispatch(engine, agent_id=agent)
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        threads = [threading.Thread(target=end, args=(offer,)) for offer in made]
+        threads += [threading.Thread(target=again, args=(offer.agent_id,)) for offer in made]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        with engine.begin() as conn:  # the next round starts from no open offer
+            still = offers.c.status == "open"
+            conn.execute(offers.update().where(still).values(status="withdrawn"))
+
+
+def test_lapse_of_an_offer_already_ended_still_dispatches(any_engine):
+    service, (ana,) = auto_service(any_engine, names=("Ana",))
+    set_agent_status(any_engine, ana, "available")
+    enqueue(any_engine, service, 1)
+    enqueue(any_engine, service, 2)
+    (offer,) = routing.dispatch(any_engine, [service])
+    assert queue.close_waiting(any_engine, offer.entry_id, "abandoned")  # withdraws the offer
+    assert pairs(routing.lapse(any_engine, offer.id)) == [("q2", ana)]
+
+
+def test_sweep_lapses_overdue_offers_of_auto_services_and_offers_again(any_engine):
+    service, (ana, beto) = auto_service(any_engine)
+    set_agent_status(any_engine, ana, "available")
+    enqueue(any_engine, service, 1)
+    (offer,) = routing.dispatch(any_engine, [service])
+    assert routing.sweep(any_engine) == []  # not overdue yet
+    with any_engine.begin() as conn:  # its timer's Signal was lost: long past its time
+        past = offer.expires_at - routing.LAPSE_GRACE * 10
+        conn.execute(offers.update().where(offers.c.id == offer.id).values(expires_at=past))
+    set_agent_status(any_engine, beto, "available")
+    assert pairs(routing.sweep(any_engine)) == [("q1", beto)]
+    assert routing.get_offer(any_engine, offer.id).status == "lapsed"
+    assert routing.entry_offer(any_engine, "q1").agent_id == beto
+
+
+@pytest.mark.parametrize("status", ["paused", "offline", "away"])
+def test_an_agent_no_longer_available_gives_its_offers_to_the_next(any_engine, status):
+    service, (ana, beto) = auto_service(any_engine)
+    set_agent_status(any_engine, ana, "available")
+    enqueue(any_engine, service, 1)
+    (offer,) = routing.dispatch(any_engine, [service])
+    set_agent_status(any_engine, beto, "available")
+    set_agent_status(any_engine, ana, status)
+    assert pairs(routing.withdraw_agent(any_engine, ana)) == [("q1", beto)]
+    assert routing.get_offer(any_engine, offer.id).status == "withdrawn"
+    assert routing.withdraw_agent(any_engine, ana) == []
+
+
+def test_a_page_of_entries_nobody_free_can_take_blocks_no_one_behind(any_engine, monkeypatch):
+    monkeypatch.setattr(routing, "DISPATCH_BATCH", 3)  # pages of 3 instead of 200
+    service, (ana, beto) = auto_service(any_engine)
+    for agent in (ana, beto):
+        set_agent_status(any_engine, agent, "available")
+    for n in range(7):  # the front of the line needs a skill nobody has
+        enqueue(any_engine, service, n, skills=["frances"])
+    enqueue(any_engine, service, 7)
+    enqueue(any_engine, service, 8)
+    enqueue(any_engine, service, 9)
+    made = routing.dispatch(any_engine, [service])
+    assert sorted(offer.entry_id for offer in made) == ["q7", "q8"]  # two agents, one slot each

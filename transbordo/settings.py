@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     """Open SSE streams from one client address, per API process."""
     agent_stream_recheck_seconds: float = Field(default=5.0, gt=0, le=60)
     """How often an agent's open stream checks the agent still exists, with the same token."""
+    offer_sweep_seconds: float = Field(default=5.0, ge=0, le=60)
+    """How often the API lapses offers whose lapse timer was lost and offers what waits in
+    auto services (api/usecases/offers.sweep); 0 turns the sweep off."""
     max_temporal_calls_in_flight: int = Field(default=100, ge=1)
     """Temporal calls that wait on a worker (Updates, Queries) in flight in one API process;
     past it a request answers 503 `overloaded` at once (api/shedding.py, docs/limits.md)."""

@@ -206,6 +206,7 @@ class CareRules(_Core):
         )
         self.conv.state = self.conv.state.model_copy(update={"agent": None})
         self._set_status("waiting", agent=None)
+        await self._dispatch_freed(self.conv.handoff)
         self._append(
             "system",
             kind="notice",
@@ -246,6 +247,7 @@ class CareRules(_Core):
             retry_policy=FINISH_RETRY,
             local_retry_threshold=CARE_RETRY_THRESHOLD,
         )
+        await self._dispatch_freed(handoff)
         self._emit("finished", by="customer_silence")
         self.conv.handoff = None
         self._append("system", kind="notice", text="Atendimento encerrado por falta de resposta.")

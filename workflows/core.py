@@ -81,6 +81,10 @@ class ConversationCore(Protocol):
         """Just queued in an auto service: make the offers possible now (workflows/offers.py)."""
         ...
 
+    async def _dispatch_freed(self, handoff: Handoff | None) -> None:
+        """A slot was freed here (workflows/offers.py): offer what waits in an auto service."""
+        ...
+
     def _moved_on(self) -> None:
         """The conversation changed: the main loop recomputes its timers."""
         ...

@@ -162,6 +162,7 @@ class HumanoBlock(_Core):
         elif handoff is not None and handoff.agent_id is not None:
             await self._omni(OmniActivities.finish, handoff.entry_id)
             self._emit("finished", by="customer")
+        await self._dispatch_freed(handoff)  # its agent's slot, or its offer's
         self.conv.handoff = None
         self._append("system", kind="notice", text="O cliente saiu da conversa.")
         self._end()
@@ -176,6 +177,7 @@ class HumanoBlock(_Core):
         )
         if not closed:  # an agent picked the conversation up first
             return
+        await self._dispatch_freed(handoff)  # its offer ended
         seconds = handoff.service.voicemail_seconds
         until = workflow.now() + timedelta(seconds=seconds)
         self.conv.handoff = handoff.model_copy(update={"voicemail_until": until})
@@ -217,6 +219,7 @@ class HumanoBlock(_Core):
             CloseRequest(entry_id=handoff.entry_id, status="abandoned"),
         )
         if closed:
+            await self._dispatch_freed(handoff)  # its offer ended
             self._append("system", kind="notice", text="Atendimento encerrado por inatividade.")
             self._emit("abandoned", reason="inactivity")
             await self._end_handoff("abandoned")

@@ -36,7 +36,6 @@ from store import agents as agent_store
 from store import conversations as conversation_log
 from store import queue, routing
 from store import services as service_store
-from store.queue import QueueEntry
 from workflows.contracts import (
     AgentMessage,
     FinishRequest,
@@ -44,7 +43,6 @@ from workflows.contracts import (
     PickupResult,
     TransferUpdate,
 )
-from workflows.refusals import Refusal
 
 QUEUE_READ_SECONDS = 0.5
 """An agent stream reads the waiting list at most this often (it may change many times a second)."""
@@ -70,6 +68,8 @@ async def set_status(
     changed = await asyncio.to_thread(agent_store.set_agent_status, engine, agent.id, body.status)
     if body.status == "available":
         await offer_actions.dispatch(engine, client, agent_id=agent.id)
+    else:  # its open offers go to the next agents at once
+        await offer_actions.withdraw(engine, client, agent.id)
     return changed
 
 
@@ -105,8 +105,10 @@ async def stream(
     hub: HubDep,
 ) -> EventSourceResponse:
     """Server-Sent Events for the agent screen: `queue` (the waiting list of the agent's
-    services, on change), `conversations` (the ones the agent has, on change) and `message`
-    (each new message of those conversations; all of a conversation taken while connected).
+    services, on change), `offers` (its open offers, on change), `status` (the agent's own
+    status, on change: the server sets `away` after lapses), `conversations` (the ones the
+    agent has, on change) and `message` (each new message of those conversations; all of a
+    conversation taken while connected).
 
     The stream checks the agent again every `agent_stream_recheck_seconds`: deleted, or its
     token rotated, and the stream ends; removed from a service, and that service's items stop."""
@@ -123,6 +125,7 @@ class _AgentScreen:
         self.engine = engine
         self.last_queue: list[tuple[str, str]] | None = None
         self.last_offers: list[str] | None = None
+        self.last_status: str | None = None
         self.last_seen: dict[str, int] = {}
         self.gap_since: dict[str, float] = {}
         self.unread: set[str] = set()
@@ -151,11 +154,19 @@ class _AgentScreen:
 
     async def offer_events(self, agent: AgentPublic) -> AsyncIterator[ServerSentEvent]:
         """`offers` when the agent's open offers changed (read at every queue change, not
-        throttled like the waiting list: the screen rings at once)."""
+        throttled like the waiting list: the screen rings at once); `status` when the server
+        changed the agent's status (e.g. `away` after lapsed offers)."""
         offers = await asyncio.to_thread(routing.open_offers, self.engine, agent.id)
         if [offer.id for offer in offers] != self.last_offers:  # the screen rings
             self.last_offers = [offer.id for offer in offers]
             yield sse.event("offers", [public_offer(o).model_dump(mode="json") for o in offers])
+        try:
+            me = await asyncio.to_thread(agent_store.get_agent, self.engine, agent.id)
+        except NotFound:
+            return  # deleted: the stream's recheck ends it
+        if me.status != self.last_status:  # e.g. `away` after lapses, set by the server
+            self.last_status = me.status
+            yield sse.event("status", {"status": me.status})
 
     async def _start_at(self, conversation_id: str) -> int:
         if not self.first:  # taken while connected: its whole transcript, so nothing is missed
@@ -284,17 +295,7 @@ def transcript(
     return [public_row(m) for m in rows]
 
 
-def _readable(engine: EngineDep, agent: AgentPublic, conversation_id: str) -> QueueEntry:
-    """The open entry, if it waits in the agent's services or the agent has it; another agent's
-    conversation is a 403 like any other action on it."""
-    entry = actions.conversation_for(engine, agent, conversation_id)
-    if entry.agent_id not in (None, agent.id):
-        raise ApiError(
-            status.HTTP_403_FORBIDDEN,
-            "another agent has this conversation",
-            Refusal.NOT_YOUR_CONVERSATION,
-        )
-    return entry
+_readable = actions.readable_entry
 
 
 @router.post("/conversations/{conversation_id}/messages", response_model=MessagePublic)

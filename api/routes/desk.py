@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends
 
 from api.deps import AgentDep, ClientDep, EngineDep, require_agent
-from api.errors import ApiError
 from api.models.channel import MessagePublic, public_message, public_row
 from api.models.desk import (
     ConversationSummary,
@@ -24,15 +23,12 @@ from api.usecases import agent_actions as actions
 from api.usecases.desk import summaries
 from bots.templates import render
 from omni.errors import NotFound
-from omni.models import AgentPublic
 from store import conversations as conversation_log
 from store import labels
 from store import quick_replies as reply_store
 from store import services as service_store
-from store.queue import QueueEntry
 from workflows.conversation import ConversationWorkflow
 from workflows.desk_contracts import NoteRequest, TagsRequest
-from workflows.refusals import Refusal
 
 HISTORY_MESSAGES = 200
 """Transcript entries shown per earlier conversation."""
@@ -40,16 +36,7 @@ HISTORY_MESSAGES = 200
 router = APIRouter(prefix="/agent", tags=["agent desk"], dependencies=[Depends(require_agent)])
 
 
-def _own(engine: EngineDep, agent: AgentPublic, conversation_id: str) -> QueueEntry:
-    """The conversation's open entry, if this agent has it (or it waits in their services)."""
-    entry = actions.conversation_for(engine, agent, conversation_id)
-    if entry.agent_id not in (None, agent.id):
-        raise ApiError(
-            status.HTTP_403_FORBIDDEN,
-            "another agent has this conversation",
-            Refusal.NOT_YOUR_CONVERSATION,
-        )
-    return entry
+_own = actions.readable_entry  # the same check as the agent routes
 
 
 @router.post("/conversations/{conversation_id}/notes", response_model=MessagePublic)
@@ -101,7 +88,9 @@ async def render_quick_reply(
     flows' template sandbox; the agent sends it (maybe edited) as a message."""
     entry = _own(engine, agent, conversation_id)
     reply = reply_store.get_quick_reply(engine, reply_id)
-    if reply.service is not None and reply.service not in agent.services:
+    if reply.service is not None and (
+        reply.service not in agent.services or reply.service != entry.service_name
+    ):  # another service's reply: not for this conversation
         raise NotFound(f"no quick reply {reply_id!r}")
     handle = client.get_workflow_handle(entry.workflow_id)
     context: dict[str, Any] = await handle.query(ConversationWorkflow.desk_context)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.deps import EngineDep, require_admin
+from api.errors import ApiError, ErrorCode
 from api.models.desk import (
     ConversationSummary,
     QuickReplyCreate,
@@ -15,6 +16,7 @@ from api.models.desk import (
     QuickReplyUpdate,
 )
 from api.usecases.desk import summaries
+from bots.templates import template_error
 from store import labels
 from store import quick_replies as reply_store
 
@@ -33,7 +35,8 @@ def list_quick_replies(engine: EngineDep) -> list[QuickReplyPublic]:
 )
 def create_quick_reply(body: QuickReplyCreate, engine: EngineDep) -> QuickReplyPublic:
     """A quick reply, global (no `service`) or of one service; 409 if its shortcut is taken
-    there."""
+    there; 422 if its text is no valid template."""
+    _check_template(body.text)
     return reply_store.create_quick_reply(engine, body)
 
 
@@ -46,7 +49,17 @@ def get_quick_reply(reply_id: str, engine: EngineDep) -> QuickReplyPublic:
 def update_quick_reply(
     reply_id: str, body: QuickReplyUpdate, engine: EngineDep
 ) -> QuickReplyPublic:
+    """Change the fields sent; 422 if the new text is no valid template."""
+    if body.text is not None:
+        _check_template(body.text)
     return reply_store.update_quick_reply(engine, reply_id, body)
+
+
+def _check_template(text: str) -> None:
+    """A template error is the admin's to fix now, not each agent's at the first use."""
+    error = template_error(text)
+    if error is not None:
+        raise ApiError(422, f"text: {error}", ErrorCode.VALIDATION_ERROR)
 
 
 @router.delete("/omni/quick-replies/{reply_id}", status_code=status.HTTP_204_NO_CONTENT)

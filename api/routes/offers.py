@@ -37,7 +37,8 @@ async def accept(
     offer_id: str, agent: AgentDep, engine: EngineDep, client: ClientDep
 ) -> PickupPublic:
     """Aceitar: take the offered conversation through the normal pickup (the workflow and SQL
-    decide; a lapsed offer whose conversation still waits for nobody else may still be taken)."""
+    decide). Only an open offer of this agent: 404 when it is not theirs, 409 when it is no
+    longer open (a lapsed offer's conversation may still be taken from the queue)."""
     offer = _open_offer(engine, agent.id, offer_id)
     return await _pickup(client, agent, offer.workflow_id, newly_taken=True)
 

@@ -157,14 +157,18 @@ async def update_agent(
     """Change the fields sent; more capacity, new services or skills, or `available` may make
     offers at once (automatic assignment)."""
     changed = await asyncio.to_thread(agent_store.update_agent, engine, agent_id, body)
+    if changed.status != "available":  # its open offers go to the next agents
+        await offer_actions.withdraw(engine, client, agent_id)
     await offer_actions.dispatch(engine, client, agent_id=agent_id)
     return changed
 
 
 @router.delete("/agents/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_agent(agent_id: str, engine: EngineDep) -> Response:
-    """409 while the agent holds conversations in service."""
-    agent_store.delete_agent(engine, agent_id)
+async def delete_agent(agent_id: str, engine: EngineDep, client: ClientDep) -> Response:
+    """409 while the agent holds conversations in service. Its open offers go with it: what
+    they held is offered to the other agents at once."""
+    await asyncio.to_thread(agent_store.delete_agent, engine, agent_id)
+    await offer_actions.sweep_once(engine, client)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -52,6 +52,19 @@ def conversation_for(engine: Engine, agent: AgentPublic, conversation_id: str) -
     return entry
 
 
+def readable_entry(engine: Engine, agent: AgentPublic, conversation_id: str) -> QueueEntry:
+    """The open entry, if it waits in the agent's services or the agent has it; another agent's
+    conversation is a 403 like any other action on it."""
+    entry = conversation_for(engine, agent, conversation_id)
+    if entry.agent_id not in (None, agent.id):
+        raise ApiError(
+            status.HTTP_403_FORBIDDEN,
+            "another agent has this conversation",
+            Refusal.NOT_YOUR_CONVERSATION,
+        )
+    return entry
+
+
 async def update(
     client: Client,
     workflow_id: str,

@@ -29,19 +29,36 @@ async def dispatch(
     return made
 
 
+async def withdraw(engine: Engine, client: Client, agent_id: str) -> None:
+    """The agent paused, went away or offline: its offers go to the next agents."""
+    await tell(client, await asyncio.to_thread(routing.withdraw_agent, engine, agent_id))
+
+
 async def tell(client: Client, made: list[routing.Offer]) -> None:
-    """Signal each offered conversation. A lost Signal (this process dies first) leaves the
-    offer open on the agent's screen until a dispatch lapses it (store/routing.LAPSE_GRACE)."""
+    """Signal each offered conversation. A lost Signal (this process dies first, the Signal
+    fails) leaves the offer open on the agent's screen until the sweep lapses it (`sweep`,
+    store/routing.LAPSE_GRACE)."""
     for offer in made:
-        notice = OfferNotice(
-            offer_id=offer.id,
-            entry_id=offer.entry_id,
-            workflow_id=offer.workflow_id,
-            agent_id=offer.agent_id,
-        )
+        notice = OfferNotice.of(offer)
         try:
             await client.get_workflow_handle(offer.workflow_id).signal(
                 ConversationWorkflow.offered, notice
             )
         except RPCError as exc:
             logger.warning("offer %s not told to %s: %s", offer.id, offer.workflow_id, exc)
+
+
+async def sweep(engine: Engine, client: Client, every_seconds: float) -> None:
+    """Run for the API's life: every few seconds lapse overdue offers whose timer was lost and
+    offer what waits in auto services (one cheap query when no service is auto)."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            await sweep_once(engine, client)
+        except Exception:  # noqa: BLE001 - the next round tries again
+            logger.exception("offer sweep failed")
+
+
+async def sweep_once(engine: Engine, client: Client) -> None:
+    """Every auto service: lapse lost offers, offer what can be offered, tell them."""
+    await tell(client, await asyncio.to_thread(routing.sweep, engine))

@@ -36,10 +36,17 @@ async function start() {
   $("#workspace").classList.remove("hidden");
   $("#agent-line").textContent = `${state.me.name} · serviços: ${state.me.services.join(", ") || "nenhum"} · capacidade ${state.me.capacity}`;
   $("#session").replaceChildren(h("span", {}, state.me.name), h("button", { type: "button", class: "small", onclick: logout }, "Sair"));
-  for (const radio of $$("[name=status]")) radio.checked = radio.value === state.me.status;
+  setStatus(state.me.status);
   renderQueue();
   connect();
   setInterval(renderQueueTimes, 1000);
+}
+
+/** The agent's status as the server has it (the stream tells a change it made, e.g. away). */
+function setStatus(status) {
+  if (state.me.status !== status) toast(`Status: ${statusLabel(status)}`);
+  state.me.status = status;
+  for (const radio of $$("[name=status]")) radio.checked = radio.value === status;
 }
 
 function showLogin(message = "") {
@@ -92,6 +99,7 @@ function connect() {
       else if (event === "message") addMessages(payload.conversation_id, [payload.message]);
       else if (event === "conversations") setConversations(payload);
       else if (event === "offers") showOffers(payload, { onAccepted: taken });
+      else if (event === "status") setStatus(payload.status);
     },
     onError: (error) => {
       setLive(false);
@@ -247,7 +255,8 @@ function select(id) {
   renderConversation();
   loadTargets(id);
   deliveriesSelect(id);
-  deskSelect(id, { onMessage: (cid, message) => addMessages(cid, [message]) });
+  const service = state.conversations.get(id)?.service || null;
+  deskSelect(id, { service, onMessage: (cid, message) => addMessages(cid, [message]) });
   $("#reply-text").focus();
 }
 

@@ -2,11 +2,12 @@
 // internal notes, tags and the wrap-up code of a finish, the customer's earlier conversations.
 import { $, api, codeText, dateTime, h, statusLabel } from "./common.js";
 
-const desk = { conversation: null, replies: [], codes: { required: false, codes: [] }, onMessage: null };
+const desk = { conversation: null, service: null, replies: [], codes: { required: false, codes: [] }, onMessage: null };
 
 /** Called by atendimento.js when the agent selects a conversation (or none). */
-export async function deskSelect(id, { onMessage } = {}) {
+export async function deskSelect(id, { onMessage, service = null } = {}) {
   desk.conversation = id;
+  desk.service = service;
   desk.onMessage = onMessage || desk.onMessage;
   $("#note-error").textContent = "";
   $("#finish-tags").value = "";
@@ -80,11 +81,12 @@ async function expand(box, reply) {
   const id = desk.conversation;
   try {
     const rendered = await api(`/api/agent/conversations/${encodeURIComponent(id)}/quick-replies/${reply.id}`, { method: "POST", token: "agent" });
+    if (desk.conversation !== id) return; // another conversation opened meanwhile: not its data
     box.value = rendered.text;
     box.setSelectionRange(box.value.length, box.value.length);
     $("#quick-hint").textContent = `Resposta rápida ${reply.shortcut} inserida: revise e envie.`;
   } catch (error) {
-    $("#conv-error").textContent = codeText(error);
+    if (desk.conversation === id) $("#conv-error").textContent = codeText(error);
   }
 }
 
@@ -92,7 +94,9 @@ async function expand(box, reply) {
 $("#reply-form").addEventListener("keydown", (event) => {
   if (event.target.id !== "reply-text" || !["Enter", "Tab"].includes(event.key) || event.shiftKey) return;
   const box = event.target;
-  const reply = desk.replies.find((r) => r.shortcut === box.value.trim());
+  // the conversation's service's own reply first, then a global one; never another service's
+  const fits = desk.replies.filter((r) => r.shortcut === box.value.trim() && (!r.service || !desk.service || r.service === desk.service));
+  const reply = fits.find((r) => r.service) || fits[0];
   if (!reply || !desk.conversation) return;
   event.preventDefault();
   event.stopPropagation();
