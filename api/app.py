@@ -52,6 +52,7 @@ def create_app(
     from api import errors, limits, shedding
     from api.routes import (
         agent,
+        attachments,
         bots,
         care,
         channel,
@@ -70,6 +71,8 @@ def create_app(
 
     for router in (
         channel.router,
+        attachments.channel,
+        attachments.agent,
         channel_access.public,
         channel_access.admin,
         channel_connectors.admin,
