@@ -98,3 +98,17 @@ def failed(engine: Engine, attachment_id: str) -> None:
     t = tables.attachments
     with engine.begin() as conn:
         conn.execute(sa.update(t).where(t.c.id == attachment_id).values(status="failed"))
+
+
+def services_of(engine: Engine, conversation_id: str) -> set[str]:
+    """The names of every service the conversation was queued in (open or closed entries):
+    their agents may open its attachments."""
+    q, s = tables.queue_entries, tables.services
+    with engine.connect() as conn:
+        names = conn.execute(
+            sa.select(s.c.name)
+            .select_from(q.join(s, s.c.id == q.c.service_id))
+            .where(q.c.conversation_id == conversation_id)
+            .distinct()
+        ).scalars()
+        return set(names)

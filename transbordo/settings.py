@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     attachment_s3_region: str | None = None
     attachment_s3_access_key: str | None = None
     attachment_s3_secret_key: SecretStr | None = None
+    """Unset (with the access key): boto3's own credential chain (environment, profile, role)."""
     typing_per_minute: int = Field(default=30, ge=1)
     """Typing signals one side of a conversation may send per minute (docs/limits.md)."""
     """A bot's YAML PUT may be `flow_max_bytes` plus this (so the flow's own 422 says the limit)."""

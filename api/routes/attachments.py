@@ -19,7 +19,6 @@ from api.usecases import attachments
 from omni.models import AgentPublic
 from store import attachments as attachment_rows
 from store import conversations as conversation_log
-from store import queue
 from store.attachment_files import FileStore
 from store.attachments import Attachment
 from workflows.contracts import MAX_MESSAGE_ID_LENGTH
@@ -120,14 +119,10 @@ async def agent_download(
 
 
 def _in_services(engine: EngineDep, who: AgentPublic, row: Attachment) -> bool:
-    """The attachment's conversation is (or last was) in one of the agent's services."""
+    """The attachment's conversation is, or was, queued in one of the agent's services."""
     if row.conversation_id is None:
         return False
-    entry = queue.open_entry(engine, row.conversation_id)
-    if entry is not None:
-        return entry.service_name in who.services
-    conversation = conversation_log.get_conversation(engine, row.conversation_id)
-    return conversation is not None and conversation.service in who.services
+    return bool(attachment_rows.services_of(engine, row.conversation_id) & set(who.services))
 
 
 async def _file(files: FileStore, row: Attachment) -> Response:
