@@ -67,12 +67,15 @@ def create_app(
         omni,
         pages,
         supervisor,
+        typing,
     )
 
     for router in (
         channel.router,
         attachments.channel,
         attachments.agent,
+        typing.channel,
+        typing.agent,
         channel_access.public,
         channel_access.admin,
         channel_connectors.admin,

@@ -26,6 +26,7 @@ RULES: dict[str, str] = {
     "messages per contact": "rate_limit_messages_per_contact",
     "messages per bot": "rate_limit_messages_per_bot",
     "sessions per address": "rate_limit_sessions_per_address",
+    "typing per conversation": "rate_limit_typing_per_conversation",
 }
 """Rule name → the setting with its `limits` expression."""
 

@@ -84,8 +84,16 @@ class Standin:
                 return _json(404, {"error": {"message": "Unsupported get request.", "code": 100}})
             url = f"{self.url}/wa-media/{media_id}"
             size = len(self.media[media_id])
-            return _json(200, {"messaging_product": "whatsapp", "url": url, "id": media_id,
-                               "file_size": size, "mime_type": "application/octet-stream"})
+            return _json(
+                200,
+                {
+                    "messaging_product": "whatsapp",
+                    "url": url,
+                    "id": media_id,
+                    "file_size": size,
+                    "mime_type": "application/octet-stream",
+                },
+            )
         if path.startswith("/wa-media/"):
             content = self.media.get(path.removeprefix("/wa-media/"))
             if not wa_auth or content is None:
@@ -94,10 +102,14 @@ class Standin:
         if path.startswith(tg_prefix):
             file_id = path.removeprefix(tg_prefix)
             if file_id not in self.media:
-                return _json(400, {"ok": False, "error_code": 400,
-                                   "description": "Bad Request: invalid file_id"})
-            return _json(200, {"ok": True, "result": {"file_id": file_id,
-                                                      "file_path": f"documents/{file_id}"}})
+                return _json(
+                    400,
+                    {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"},
+                )
+            return _json(
+                200,
+                {"ok": True, "result": {"file_id": file_id, "file_path": f"documents/{file_id}"}},
+            )
         if path.startswith(f"/file/bot{self.token}/documents/"):
             content = self.media.get(path.rsplit("/", 1)[1])
             return (200, content, "application/octet-stream") if content else (404, b"", "")

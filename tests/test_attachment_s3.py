@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from pydantic import SecretStr
 from moto.server import ThreadedMotoServer
+from pydantic import SecretStr
 
 from store.attachment_files import S3Store
 from tests.attachment_files import PDF, png

@@ -13,8 +13,6 @@ from tests.conftest import admin_headers, running_stack
 from tests.test_handoff import publish, say, setup_omni
 
 
-
-
 def flow(key: str) -> str:
     return f"""
 bot: loja
@@ -84,9 +82,7 @@ async def test_attachments_both_ways(time_env, settings, engine):
         )
         assert sent.status_code == 200, sent.text
         entry = sent.json()["customer"] if sent.json().get("customer") else None
-        rows = (
-            await http.get(f"/api/conversations/{conversation}/messages", headers=web)
-        ).json()
+        rows = (await http.get(f"/api/conversations/{conversation}/messages", headers=web)).json()
         mine = [m for m in rows if m["from"] == "customer" and (m["data"] or {}).get("attachment")]
         assert len(mine) == 1, rows
         ref = mine[0]["data"]["attachment"]
@@ -96,14 +92,13 @@ async def test_attachments_both_ways(time_env, settings, engine):
 
         # refusals: a type not allowed (an executable), too large, empty; in pt-BR with a code
         exe = await http.post(
-            "/api/bots/loja/attachments?name=a.pdf", content=b"MZ\x90\x00" * 8,
+            "/api/bots/loja/attachments?name=a.pdf",
+            content=b"MZ\x90\x00" * 8,
             headers={**web, "Content-Type": "application/pdf"},
         )
         assert exe.status_code == 415 and exe.json()["code"] == "attachment_type"
         assert exe.json()["detail"].startswith("Tipo de arquivo não aceito")
-        big = await http.post(
-            "/api/bots/loja/attachments", content=PDF + bytes(5000), headers=web
-        )
+        big = await http.post("/api/bots/loja/attachments", content=PDF + bytes(5000), headers=web)
         assert big.status_code == 413 and big.json()["code"] == "attachment_too_large"
         assert big.json()["detail"] == "O arquivo passa do limite de 4 KB."
         huge = await http.post(
@@ -137,22 +132,28 @@ async def test_attachments_both_ways(time_env, settings, engine):
         assert back.status_code == 200, back.text
         theirs = back.json()["data"]["attachment"]
         assert theirs["type"] == "application/pdf" and back.json()["from"] == "agent"
-        assert (await http.post(
-            f"{base}/attachments?name=boleto.pdf", content=PDF, headers=beto
-        )).status_code == 403
+        assert (
+            await http.post(f"{base}/attachments?name=boleto.pdf", content=PDF, headers=beto)
+        ).status_code == 403
         link = f"/api/conversations/{conversation}/attachments/{theirs['id']}"
         pdf = await http.get(link, headers=web)
         assert pdf.status_code == 200 and pdf.content == PDF
         assert (await http.get(link, headers=stranger)).status_code == 404
         # an attachment of another conversation is not found through this one
-        assert (await http.get(
-            f"/api/conversations/{conversation}/attachments/att_00000000000000000000",
-            headers=web,
-        )).status_code == 404
+        assert (
+            await http.get(
+                f"/api/conversations/{conversation}/attachments/att_00000000000000000000",
+                headers=web,
+            )
+        ).status_code == 404
         await http.post(f"{base}/finish", json={}, headers=ana)
         # after the finish the service's agents still open it, others still not
-        assert (await http.get(f"/api/agent/attachments/{theirs['id']}", headers=beto)).status_code == 200
-        assert (await http.get(f"/api/agent/attachments/{theirs['id']}", headers=caio)).status_code == 404
+        assert (
+            await http.get(f"/api/agent/attachments/{theirs['id']}", headers=beto)
+        ).status_code == 200
+        assert (
+            await http.get(f"/api/agent/attachments/{theirs['id']}", headers=caio)
+        ).status_code == 404
 
 
 @pytest.mark.asyncio

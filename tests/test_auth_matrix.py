@@ -158,6 +158,8 @@ DESK_MEDIA_ROUTES = {
     ("GET", "/api/conversations/{conversation_id}/attachments/{attachment_id}"),
     ("POST", "/api/agent/conversations/{conversation_id}/attachments"),
     ("GET", "/api/agent/attachments/{attachment_id}"),
+    ("POST", "/api/conversations/{conversation_id}/typing"),
+    ("POST", "/api/agent/conversations/{conversation_id}/typing"),
 }
 """Issue 14 items 4 and 5: guarded by the sweep above (none is public or signed)."""
 

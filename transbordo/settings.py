@@ -87,8 +87,6 @@ class Settings(BaseSettings):
     attachment_s3_access_key: str | None = None
     attachment_s3_secret_key: SecretStr | None = None
     """Unset (with the access key): boto3's own credential chain (environment, profile, role)."""
-    typing_per_minute: int = Field(default=30, ge=1)
-    """Typing signals one side of a conversation may send per minute (docs/limits.md)."""
     """A bot's YAML PUT may be `flow_max_bytes` plus this (so the flow's own 422 says the limit)."""
     contact_max_keys: int = Field(default=20, ge=1)
     """Extra fields of a message's `contact` (besides `name`)."""
@@ -108,6 +106,8 @@ class Settings(BaseSettings):
     """Customer messages to one bot, from everyone (protects the workers and the queues)."""
     rate_limit_sessions_per_address: str = "10/minute"
     """Web-chat sessions issued to one client address."""
+    rate_limit_typing_per_conversation: str = "30/minute"
+    """Typing signals of one side of a conversation (a screen sends one every few seconds)."""
     max_streams_per_address: int = Field(default=8, ge=1)
     """Open SSE streams from one client address, per API process."""
     agent_stream_recheck_seconds: float = Field(default=5.0, gt=0, le=60)

@@ -99,7 +99,13 @@ async def from_customer(
 ) -> delivery.Delivery:
     """A customer's file, stored and delivered as the customer's message."""
     ref = await keep(
-        engine, files, settings, bot=bot, contact_id=contact_id, name=name, content=content,
+        engine,
+        files,
+        settings,
+        bot=bot,
+        contact_id=contact_id,
+        name=name,
+        content=content,
         source="customer",
     )
     body = MessageIn(
@@ -130,19 +136,25 @@ async def from_agent(
     entry = await asyncio.to_thread(actions.conversation_for, engine, agent, conversation_id)
     if entry.agent_id != agent.id:
         raise ApiError(
-            status.HTTP_403_FORBIDDEN, "you do not have this conversation",
+            status.HTTP_403_FORBIDDEN,
+            "you do not have this conversation",
             Refusal.NOT_YOUR_CONVERSATION,
         )
     row = await asyncio.to_thread(conversation_log.get_conversation, engine, conversation_id)
     assert row is not None
     ref = await keep(
-        engine, files, settings, bot=row.bot, contact_id=row.contact_id, name=name,
-        content=content, source="agent", conversation_id=conversation_id,
+        engine,
+        files,
+        settings,
+        bot=row.bot,
+        contact_id=row.contact_id,
+        name=name,
+        content=content,
+        source="agent",
+        conversation_id=conversation_id,
     )
     request = AgentAttachment(agent_id=agent.id, attachment=ref)
-    message: Message = await actions.update(
-        client, entry.workflow_id, "agent_attachment", request
-    )
+    message: Message = await actions.update(client, entry.workflow_id, "agent_attachment", request)
     return message
 
 
@@ -152,12 +164,14 @@ def readable(row: Attachment | None) -> Attachment:
         raise ApiError(status.HTTP_404_NOT_FOUND, "no such attachment", ErrorCode.NOT_FOUND)
     if row.status == "pending":
         raise ApiError(
-            status.HTTP_409_CONFLICT, "O arquivo ainda está sendo baixado.",
+            status.HTTP_409_CONFLICT,
+            "O arquivo ainda está sendo baixado.",
             ErrorCode.ATTACHMENT_PENDING,
         )
     if row.status != "ready":
         raise ApiError(
-            status.HTTP_409_CONFLICT, "Não foi possível baixar este arquivo do canal.",
+            status.HTTP_409_CONFLICT,
+            "Não foi possível baixar este arquivo do canal.",
             ErrorCode.ATTACHMENT_PENDING,
         )
     return row
