@@ -3,6 +3,7 @@
 import { $, $$, ApiError, api, codeText, duration, h, readSSE, statusLabel, toast, tokens } from "./common.js";
 import { deskFinish, deskNote, deskSelect } from "./atendimento_desk.js";
 import { showOffers } from "./ofertas.js";
+import { customerTyping, deskAttachment, deskMedia } from "./atendimento_media.js";
 
 const POLL_MS = 2000;
 const state = {
@@ -91,6 +92,7 @@ function connect() {
       else if (event === "message") addMessages(payload.conversation_id, [payload.message]);
       else if (event === "conversations") setConversations(payload);
       else if (event === "offers") showOffers(payload, { onAccepted: taken });
+      else if (event === "typing") customerTyping(payload, state.selected);
     },
     onError: (error) => {
       setLive(false);
@@ -328,7 +330,7 @@ function renderMessage(m) {
   }
   if (m.from === "system") return h("div", { class: "msg system", dataset: { seq: m.seq } }, text);
   if (m.kind === "note") return deskNote(m);
-  return h("div", { class: `msg ${m.from}`, dataset: { seq: m.seq } }, h("span", { class: "who" }, who), text);
+  return h("div", { class: `msg ${m.from}`, dataset: { seq: m.seq } }, h("span", { class: "who" }, who), deskAttachment(m) || text);
 }
 
 $("#reply-form").addEventListener("submit", async (event) => {
@@ -392,3 +394,4 @@ $("#finish-bot").addEventListener("click", () => finish(true));
 $("#finish-end").addEventListener("click", () => finish(false));
 
 start();
+deskMedia({ selected: () => state.selected, onMessage: (id, message) => addMessages(id, [message]) });
