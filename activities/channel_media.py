@@ -14,7 +14,6 @@ import asyncio
 import logging
 
 import httpx
-from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -25,17 +24,11 @@ from omni.attachments import Limits, refusal, sniff
 from store import attachments as rows
 from store import channel_connectors as connectors
 from store.attachment_files import FileStore
+from workflows.media_fetch import MediaFetch
 
 log = logging.getLogger(__name__)
 
 FETCH_TIMEOUT_SECONDS = 30.0
-
-
-class MediaFetch(BaseModel):
-    attachment_id: str
-    bot: str
-    platform: str
-    media_id: str
 
 
 class _Permanent(Exception):

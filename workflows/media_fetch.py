@@ -12,12 +12,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
-with workflow.unsafe.imports_passed_through():
-    from activities.channel_media import MediaFetch
+
+class MediaFetch(BaseModel):
+    """The input of the workflow and of its activity `channel_media_fetch`."""
+
+    attachment_id: str
+    bot: str
+    platform: str
+    media_id: str
+
 
 FETCH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),

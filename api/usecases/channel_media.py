@@ -19,11 +19,10 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.channel_media import MediaFetch
 from omni.attachments import AttachmentRef, clean_name
 from store import attachments as rows
 from transbordo.settings import Settings
-from workflows.media_fetch import MediaFetchWorkflow
+from workflows.media_fetch import MediaFetch, MediaFetchWorkflow
 
 DECLARED = {"image": "image/jpeg", "audio": "audio/ogg", "voice": "audio/ogg"}
 """The type a screen assumes before the bytes say (WhatsApp sends its `mime_type`)."""

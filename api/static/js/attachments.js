@@ -22,7 +22,7 @@ export function attachmentView(ref, download) {
   const kind = ref.type.startsWith("image/") ? "image" : ref.type.startsWith("audio/") ? "audio" : "pdf";
   const label = `${ref.name}${ref.size ? ` (${sizeText(ref.size)})` : ""}`;
   const box = h("span", { class: `attachment ${kind}`, dataset: { attachment: ref.id } },
-    h("span", { class: "muted" }, `📎 ${label} — carregando…`));
+    h("span", { class: "muted" }, `Anexo ${label} — carregando…`));
   if (loaded.has(ref.id)) shown(box, ref, kind, label, loaded.get(ref.id));
   else load(box, ref, kind, label, download, 0);
   return box;
@@ -33,21 +33,21 @@ async function load(box, ref, kind, label, download, attempt) {
   try {
     response = await download(ref);
   } catch {
-    box.replaceChildren(h("span", { class: "muted" }, `📎 ${label} — sem conexão`));
+    box.replaceChildren(h("span", { class: "muted" }, `Anexo ${label} — sem conexão`));
     return;
   }
   if (response.status === 409 && attempt < RETRIES) {
     const answer = await response.json().catch(() => ({}));
     if ((answer.detail || "").startsWith("O arquivo ainda")) {
-      box.replaceChildren(h("span", { class: "muted" }, `📎 ${label} — chegando…`));
+      box.replaceChildren(h("span", { class: "muted" }, `Anexo ${label} — chegando…`));
       setTimeout(() => load(box, ref, kind, label, download, attempt + 1), RETRY_MS);
       return;
     }
-    box.replaceChildren(h("span", { class: "muted" }, `📎 ${label} — ${answer.detail || "indisponível"}`));
+    box.replaceChildren(h("span", { class: "muted" }, `Anexo ${label} — ${answer.detail || "indisponível"}`));
     return;
   }
   if (!response.ok) {
-    box.replaceChildren(h("span", { class: "muted" }, `📎 ${label} — indisponível`));
+    box.replaceChildren(h("span", { class: "muted" }, `Anexo ${label} — indisponível`));
     return;
   }
   const url = URL.createObjectURL(await response.blob());
@@ -64,7 +64,7 @@ function shown(box, ref, kind, label, url) {
       h("span", { class: "muted" }, ` ${label}`));
   } else {
     box.replaceChildren(h("a", { href: url, target: "_blank", rel: "noopener", download: ref.name },
-      `📄 ${label}`));
+      `PDF · ${label}`));
   }
 }
 
