@@ -85,3 +85,49 @@ async def test_whatsapp_media_reaches_the_agent(time_env, settings, engine) -> N
             gone = await eventually(refused, "the missing image marked failed")
             assert gone["code"] == "attachment_pending"
             assert phone.violations == []
+
+
+async def test_telegram_media_is_fetched_with_getfile(time_env, settings, engine) -> None:  # type: ignore[no-untyped-def]
+    """Telegram: getFile → file_path → /file/bot<token>/<path>; the admin reads the file."""
+    from tests.test_channel_telegram import BOT_TOKEN, CHAT, FLOW
+
+    with standin(BOT_TOKEN) as telegram:
+        telegram.media["BQACAgEAAxkBAAIB"] = PDF
+        settings = settings.model_copy(update={"telegram_api_base": telegram.url})
+        async with running_stack(time_env, settings, engine, FLOW) as http:
+            saved = await http.put(
+                "/api/bots/loja/channels/telegram",
+                json={"bot_token": BOT_TOKEN},
+                headers=admin_headers(),
+            )
+            secret = {"X-Telegram-Bot-Api-Secret-Token": saved.json()["generated"]["secret_token"]}
+            update = p.telegram_text(1, 10, CHAT, "x")
+            del update["message"]["text"]
+            update["message"]["document"] = {
+                "file_id": "BQACAgEAAxkBAAIB",
+                "file_unique_id": "AgADBQAC",
+                "file_name": "nota.pdf",
+                "mime_type": "application/pdf",
+            }
+            taken = await http.post("/api/channels/telegram/loja", json=update, headers=secret)
+            assert taken.status_code == 200 and taken.json()["messages"] == 1, taken.text
+            listed = await http.get("/api/supervisor/conversations", headers=admin_headers())
+            [conversation] = [c["conversation_id"] for c in listed.json()]
+            messages = await http.get(
+                f"/api/conversations/{conversation}/messages", headers=admin_headers()
+            )
+            [ref] = [
+                m["data"]["attachment"]
+                for m in messages.json()
+                if (m["data"] or {}).get("attachment")
+            ]
+            assert ref["name"] == "nota.pdf"
+            link = f"/api/conversations/{conversation}/attachments/{ref['id']}"
+
+            async def fetched() -> bytes | None:
+                got = await http.get(link, headers=admin_headers())
+                return got.content if got.status_code == 200 else None
+
+            assert await eventually(fetched, "the Telegram document fetched") == PDF
+            assert f"/bot{BOT_TOKEN}/getFile?file_id=BQACAgEAAxkBAAIB" in telegram.gets
+            assert telegram.violations == []
