@@ -99,7 +99,7 @@ def build_worker(
         engine,
         ring_of(client),
         channel_endpoints or ChannelEndpoints(),
-        settings.file_store(),
+        settings.file_store(ring_of(client)),
         settings.attachment_limits(),
     )
     threads = getattr(executor, "_max_workers", ACTIVITY_THREADS)  # no public accessor

@@ -48,7 +48,8 @@ async def get_files(request: Request) -> FileStore:
     """The process's attachment store (store/attachment_files.py), built on first use."""
     files: FileStore | None = getattr(request.app.state, "files", None)
     if files is None:
-        files = request.app.state.files = request.app.state.settings.file_store()
+        ring = ring_of(request.app.state.temporal)
+        files = request.app.state.files = request.app.state.settings.file_store(ring)
     return files
 
 

@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from typing import Any, Protocol
 
+from encryption.codec import KeyRing, decrypt_bytes, encrypt_bytes
+
 SAFE_KEY = re.compile(r"^att_[0-9a-f]{20}$")
 
 
@@ -92,9 +94,28 @@ class S3Store:
         return body
 
 
+class SealedStore:
+    """Any store, with each file encrypted by the key ring before it leaves the process
+    (encryption/codec.py `encrypt_bytes`, bound to its key); files kept in clear before still
+    read. Rotation keeps old files readable while their key stays in the ring."""
+
+    def __init__(self, inner: FileStore, ring: KeyRing) -> None:
+        self.inner = inner
+        self.ring = ring
+
+    def put(self, key: str, content: bytes, content_type: str) -> None:
+        sealed = encrypt_bytes(self.ring, content, key)
+        self.inner.put(key, sealed, "application/octet-stream")
+
+    def get(self, key: str) -> bytes | None:
+        stored = self.inner.get(key)
+        return None if stored is None else decrypt_bytes(self.ring, stored, key)
+
+
 def file_store(
     data_dir: Path,
     *,
+    ring: KeyRing | None = None,
     bucket: str | None = None,
     prefix: str = "",
     endpoint_url: str | None = None,
@@ -102,9 +123,11 @@ def file_store(
     access_key: str | None = None,
     secret_key: str | None = None,
 ) -> FileStore:
-    """The store the settings name (the arguments are the `attachment_s3_*` settings)."""
+    """The store the settings name (the arguments are the `attachment_s3_*` settings); with a
+    `ring`, every file is sealed with it."""
+    store: FileStore
     if bucket:
-        return S3Store(
+        store = S3Store(
             bucket,
             prefix=prefix,
             endpoint_url=endpoint_url,
@@ -112,4 +135,6 @@ def file_store(
             access_key=access_key,
             secret_key=secret_key,
         )
-    return DiskStore(data_dir / "attachments")
+    else:
+        store = DiskStore(data_dir / "attachments")
+    return SealedStore(store, ring) if ring is not None else store

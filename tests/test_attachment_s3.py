@@ -10,11 +10,13 @@ import pytest
 from moto.server import ThreadedMotoServer
 from pydantic import SecretStr
 
-from store.attachment_files import S3Store
+from encryption.codec import SEALED_FILE
+from store.attachment_files import S3Store, SealedStore
 from tests.attachment_files import PDF, png
 from tests.conftest import running_stack
 from tests.test_attachments import flow
 from tests.test_handoff import publish, setup_omni
+from transbordo.stack import stack_ring
 
 KEYS = {"access_key": "test-key", "secret_key": "test-secret", "region": "us-east-1"}
 
@@ -80,4 +82,7 @@ async def test_api_keeps_attachments_in_the_bucket(time_env, settings, engine, s
         assert got.status_code == 200 and got.content == png()
     assert not (settings.data_dir / "attachments").exists()
     bucket = S3Store("anexos", endpoint_url=s3_url, **KEYS)
-    assert bucket.get(ref["id"]) == png()
+    at_rest = bucket.get(ref["id"])
+    assert at_rest is not None and at_rest.startswith(SEALED_FILE)  # encrypted with the ring
+    assert png() not in at_rest and b"IHDR" not in at_rest
+    assert SealedStore(bucket, stack_ring()).get(ref["id"]) == png()

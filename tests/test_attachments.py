@@ -50,6 +50,22 @@ def test_sniff(content: bytes, expected: str | None) -> None:
     assert sniff(content) == expected
 
 
+def test_sealed_files_are_bound_to_their_key_and_survive_rotation() -> None:
+    from cryptography.exceptions import InvalidTag
+
+    from encryption.codec import KeyRing, decrypt_bytes, encrypt_bytes
+
+    ring = KeyRing.generate()
+    sealed = encrypt_bytes(ring, PDF, "att_aaaaaaaaaaaaaaaaaaaa")
+    assert decrypt_bytes(ring, sealed, "att_aaaaaaaaaaaaaaaaaaaa") == PDF
+    with pytest.raises(InvalidTag):
+        decrypt_bytes(ring, sealed, "att_bbbbbbbbbbbbbbbbbbbb")
+    assert decrypt_bytes(ring, PDF, "att_aaaaaaaaaaaaaaaaaaaa") == PDF  # kept in clear before
+    newer = KeyRing.generate()
+    rotated = KeyRing(keys=(*newer.keys, *ring.keys), contact_hash_key=ring.contact_hash_key)
+    assert decrypt_bytes(rotated, sealed, "att_aaaaaaaaaaaaaaaaaaaa") == PDF
+
+
 def test_refusals_are_in_portuguese() -> None:
     limits = Limits(max_bytes=2048, types=("image/png", "application/pdf"))
     assert refusal(png(), limits) is None
@@ -88,6 +104,9 @@ async def test_attachments_both_ways(time_env, settings, engine):
         ref = mine[0]["data"]["attachment"]
         assert ref["name"] == "foto.png" and ref["type"] == "image/png"
         assert ref["size"] == len(png()) and mine[0]["text"] == "📎 foto.png"
+        [kept] = (settings.data_dir / "attachments").rglob(ref["id"])
+        assert kept.read_bytes().startswith(b"TBE1") and b"IHDR" not in kept.read_bytes()
+        assert oct(kept.stat().st_mode & 0o777) == "0o600"
         del entry
 
         # refusals: a type not allowed (an executable), too large, empty; in pt-BR with a code

@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_valid
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bots.limits import FlowLimits
+from encryption.codec import KeyRing
 from omni.attachments import DEFAULT_TYPES as ATTACHMENT_TYPES
 from omni.attachments import Limits as AttachmentLimits
 from store.attachment_files import FileStore, file_store
@@ -79,6 +80,8 @@ class Settings(BaseSettings):
     so the route's own pt-BR 413 says the limit)."""
     attachment_types: list[str] = Field(default_factory=lambda: list(ATTACHMENT_TYPES))
     """The content types accepted, as the file's first bytes say (omni/attachments.py)."""
+    attachment_encryption: bool = True
+    """Attachments are encrypted at rest with the key ring (AES-256-GCM, per file)."""
     attachment_s3_bucket: str | None = None
     """Set: attachments are kept in this S3-compatible bucket; unset: `<data_dir>/attachments`."""
     attachment_s3_prefix: str = ""
@@ -213,11 +216,13 @@ class Settings(BaseSettings):
     def attachment_limits(self) -> AttachmentLimits:
         return AttachmentLimits(self.attachment_max_bytes, tuple(self.attachment_types))
 
-    def file_store(self) -> FileStore:
-        """Where attachments are kept (store/attachment_files.py)."""
+    def file_store(self, ring: KeyRing | None = None) -> FileStore:
+        """Where attachments are kept (store/attachment_files.py); sealed with `ring` unless
+        `attachment_encryption` is off."""
         secret = self.attachment_s3_secret_key
         return file_store(
             self.data_dir,
+            ring=ring if self.attachment_encryption else None,
             bucket=self.attachment_s3_bucket,
             prefix=self.attachment_s3_prefix,
             endpoint_url=self.attachment_s3_endpoint,
