@@ -66,6 +66,23 @@ def test_sealed_files_are_bound_to_their_key_and_survive_rotation() -> None:
     assert decrypt_bytes(rotated, sealed, "att_aaaaaaaaaaaaaaaaaaaa") == PDF
 
 
+def test_only_the_upload_routes_get_the_larger_body_limit() -> None:
+    from api.body_limit import body_limit
+    from transbordo.settings import Settings
+
+    settings = Settings(attachment_max_bytes=1_000_000)
+    big = 1_000_000 + settings.bot_body_slack_bytes
+    assert body_limit(settings, "POST", "/api/bots/loja/attachments") == big
+    assert body_limit(settings, "POST", "/api/agent/conversations/c1/attachments") == big
+    small = settings.channel_body_max_bytes
+    assert body_limit(settings, "POST", "/api/bots/loja/messages") == small
+    assert body_limit(settings, "POST", "/api/conversations/c1/typing") == small
+    assert body_limit(settings, "GET", "/api/conversations/c1/attachments/a") == small
+    assert body_limit(settings, "POST", "/api/agent/conversations/c1/messages") == (
+        settings.body_max_bytes
+    )
+
+
 def test_refusals_are_in_portuguese() -> None:
     limits = Limits(max_bytes=2048, types=("image/png", "application/pdf"))
     assert refusal(png(), limits) is None
