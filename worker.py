@@ -18,6 +18,7 @@ from temporalio.worker import (
 )
 
 from activities.care import CareActivities
+from activities.channel_media import ChannelMedia
 from activities.channel_send import ChannelEndpoints, ChannelSender
 from activities.conversation_log import ConversationLog
 from activities.desk import DeskActivities
@@ -33,6 +34,7 @@ from transbordo.settings import Settings, get_settings
 from transbordo.telemetry import sdk_runtime, serve_worker_metrics
 from transbordo.temporal import connect
 from workflows.conversation import ConversationWorkflow
+from workflows.media_fetch import MediaFetchWorkflow
 from workflows.sandbox import workflow_runner
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ def build_worker(
     flow_limits: FlowLimits | None = None,
     channel_endpoints: ChannelEndpoints | None = None,
     sandboxed: bool = False,
+    settings: Settings | None = None,
     **options: Any,
 ) -> Worker:
     """A worker for every workflow and activity of Transbordo on `task_queue`
@@ -83,20 +86,30 @@ def build_worker(
     and reads webhook secrets with its ring; `flow_limits` are the operator's (which `${VAR}`
     an `http` block may read; default: the built-in ones). Its slots fit `executor`'s threads
     (`tuner`). `sandboxed=False` runs conversations without the SDK's sandbox (the setting
-    `workflow_sandbox`; why that keeps the same determinism guard: workflows/sandbox.py)."""
+    `workflow_sandbox`; why that keeps the same determinism guard: workflows/sandbox.py).
+    `settings` name the attachment store and limits (channel media; default: the environment's)."""
     log_activities = ConversationLog(engine)
     http_calls = HttpCalls(flow_limits or FlowLimits())
     omni = OmniActivities(engine)
     care = CareActivities(engine)
     routing = RoutingActivities(engine)
     webhooks = WebhookSender(engine, ring_of(client))
-    channels = ChannelSender(engine, ring_of(client), channel_endpoints or channel_endpoints_of())
+    settings = settings or get_settings()
+    endpoints = channel_endpoints or channel_endpoints_of(settings)
+    channels = ChannelSender(engine, ring_of(client), endpoints)
+    media = ChannelMedia(
+        engine,
+        ring_of(client),
+        endpoints,
+        settings.file_store(ring_of(client)),
+        settings.attachment_limits(),
+    )
     threads = getattr(executor, "_max_workers", ACTIVITY_THREADS)  # no public accessor
     options = {"tuner": tuner(threads), "max_cached_workflows": MAX_CACHED_WORKFLOWS, **options}
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ConversationWorkflow],
+        workflows=[ConversationWorkflow, MediaFetchWorkflow],
         workflow_runner=workflow_runner() if sandboxed else UnsandboxedWorkflowRunner(),
         activities=[
             log_activities.record,
@@ -106,6 +119,7 @@ def build_worker(
             DeskActivities(engine).record_labels,
             webhooks.deliver,
             channels.send,
+            media.fetch,
             routing.dispatch,
             routing.lapse,
         ],
@@ -142,6 +156,7 @@ async def run_worker(settings: Settings) -> None:
             flow_limits=settings.flow_limits(),
             channel_endpoints=channel_endpoints_of(settings),
             sandboxed=settings.workflow_sandbox,
+            settings=settings,
         )
         log.info("worker polling task queue %s", settings.task_queue)
         try:

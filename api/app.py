@@ -66,6 +66,7 @@ def create_app(
     from api import errors, limits, shedding
     from api.routes import (
         agent,
+        attachments,
         bots,
         care,
         channel,
@@ -80,10 +81,15 @@ def create_app(
         omni,
         pages,
         supervisor,
+        typing,
     )
 
     for router in (
         channel.router,
+        attachments.channel,
+        attachments.agent,
+        typing.channel,
+        typing.agent,
         channel_access.public,
         channel_access.admin,
         channel_connectors.admin,

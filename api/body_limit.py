@@ -20,10 +20,14 @@ from transbordo.settings import Settings
 CHANNEL_PATHS = re.compile(r"^/api/(bots/[^/]+/(messages|web-sessions)|conversations/.*)$")
 """The public channel routes (customers' messages, their conversations, web-chat sessions)."""
 BOT_YAML = re.compile(r"^/api/bots/[^/]+$")
+ATTACHMENTS = re.compile(r"^/api/(bots|agent/conversations)/[^/]+/attachments$")
+"""The upload routes of attachments: their own, larger limit (`attachment_max_bytes`)."""
 
 
 def body_limit(settings: Settings, method: str, path: str) -> int:
     """The most bytes a request to `method path` may carry."""
+    if method == "POST" and ATTACHMENTS.match(path):
+        return settings.attachment_max_bytes + settings.bot_body_slack_bytes
     if CHANNEL_PATHS.match(path):
         return settings.channel_body_max_bytes
     if method == "PUT" and BOT_YAML.match(path):

@@ -17,6 +17,7 @@ from api.errors import ApiError, ErrorCode
 from encryption.codec import KeyRing, ring_of
 from omni.models import AgentPublic
 from store.agents import agent_by_token
+from store.attachment_files import FileStore
 from transbordo.settings import Settings
 
 bearer = HTTPBearer(auto_error=False)
@@ -43,7 +44,17 @@ async def get_ring(request: Request) -> KeyRing:
     return ring_of(request.app.state.temporal)
 
 
+async def get_files(request: Request) -> FileStore:
+    """The process's attachment store (store/attachment_files.py), built on first use."""
+    files: FileStore | None = getattr(request.app.state, "files", None)
+    if files is None:
+        ring = ring_of(request.app.state.temporal)
+        files = request.app.state.files = request.app.state.settings.file_store(ring)
+    return files
+
+
 SettingsDep = Annotated[Settings, Depends(app_settings)]
+FilesDep = Annotated[FileStore, Depends(get_files)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 ClientDep = Annotated[Client, Depends(get_client)]
 KeyRingDep = Annotated[KeyRing, Depends(get_ring)]

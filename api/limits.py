@@ -27,6 +27,7 @@ RULES: dict[str, str] = {
     "messages per bot": "rate_limit_messages_per_bot",
     "sessions per address": "rate_limit_sessions_per_address",
     "failed signatures per address": "rate_limit_failed_signatures_per_address",
+    "typing per conversation": "rate_limit_typing_per_conversation",
 }
 """Rule name → the setting with its `limits` expression."""
 

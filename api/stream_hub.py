@@ -50,6 +50,7 @@ class Watch:
         self._changed: set[str] = set()
         self._queue = False
         self._queue_changed = False
+        self._typing: set[tuple[str, str]] = set()
 
     def conversations(self, ids: Iterable[str]) -> None:
         """Wake this stream when the log of any of `ids` changes (replaces the previous set)."""
@@ -77,6 +78,11 @@ class Watch:
             async with asyncio.timeout(timeout):
                 await self._event.wait()
         self._event.clear()
+
+    def take_typing(self) -> set[tuple[str, str]]:
+        """(conversation id, side) of the typing signals since the last take (api/typing.py)."""
+        typing, self._typing = self._typing, set()
+        return typing
 
     def take(self) -> tuple[bool, set[str]]:
         """(the queue changed, the conversations whose log changed) since the last take."""
@@ -146,6 +152,12 @@ class StreamHub:
     def log_changed(self, conversation_id: str) -> None:
         for watch in self._by_conversation.get(conversation_id, ()):
             watch._wake(conversation_id)
+
+    def typing(self, conversation_id: str, side: str) -> None:
+        """Someone is typing: the streams of that conversation say so (nothing is stored)."""
+        for watch in self._by_conversation.get(conversation_id, ()):
+            watch._typing.add((conversation_id, side))
+            watch._event.set()
 
     def queue_changed(self) -> None:
         for watch in self._queue:

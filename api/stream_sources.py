@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from api.stream_hub import StreamHub
-from store.notify import LOG_CHANNEL, QUEUE_CHANNEL
+from store.notify import LOG_CHANNEL, QUEUE_CHANNEL, TYPING_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,14 @@ class PostgresListener:
         async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as conn:
             await conn.execute(f"LISTEN {LOG_CHANNEL}")
             await conn.execute(f"LISTEN {QUEUE_CHANNEL}")
+            await conn.execute(f"LISTEN {TYPING_CHANNEL}")
             hub.wake_all()  # what changed before we listened is read by every stream now
             async for notice in conn.notifies():
                 if notice.channel == LOG_CHANNEL:
                     hub.log_changed(notice.payload.rpartition(":")[0])
+                elif notice.channel == TYPING_CHANNEL:
+                    conversation_id, _, side = notice.payload.rpartition(":")
+                    hub.typing(conversation_id, side)
                 else:
                     hub.queue_changed()
 

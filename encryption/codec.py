@@ -257,6 +257,33 @@ def decrypt_text(ring: KeyRing, stored: str) -> str:
     return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], None).decode()
 
 
+SEALED_FILE = b"TBE1"
+"""The first bytes of a file sealed by `encrypt_bytes` (an attachment at rest)."""
+
+
+def encrypt_bytes(ring: KeyRing, data: bytes, bound_to: str) -> bytes:
+    """A file at rest: `TBE1`, the key id's length and id, nonce, AES-256-GCM sealed bytes; the
+    name it is stored under (`bound_to`) is authenticated, so a file moved to another name fails."""
+    key_id = ring.active_id.encode()
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(dict(ring.keys)[ring.active_id]).encrypt(nonce, data, bound_to.encode())
+    return SEALED_FILE + bytes([len(key_id)]) + key_id + nonce + sealed
+
+
+def decrypt_bytes(ring: KeyRing, stored: bytes, bound_to: str) -> bytes:
+    """The clear bytes of `encrypt_bytes`' output; files stored in clear pass as they are."""
+    if not stored.startswith(SEALED_FILE):
+        return stored
+    at = len(SEALED_FILE)
+    size = stored[at]
+    key_id = stored[at + 1 : at + 1 + size].decode()
+    key = ring.key(key_id)
+    if key is None:
+        raise KeyRingError(f"file encrypted with key {key_id!r}, which is not in the ring")
+    raw = stored[at + 1 + size :]
+    return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], bound_to.encode())
+
+
 def _new_key_id() -> str:
     return f"k{secrets.token_hex(4)}"
 

@@ -14,6 +14,9 @@ LOG_CHANNEL = "transbordo_log"
 """Payload: `<conversation id>:<last seq written>` after messages or the status were written."""
 QUEUE_CHANNEL = "transbordo_queue"
 """Payload: empty; a queue entry was added or changed status."""
+TYPING_CHANNEL = "transbordo_typing"
+"""Payload: `<conversation id>:<side>` (`customer` or `agent`): someone is typing (ephemeral:
+nothing is written; api/typing.py)."""
 
 
 def log_written(conn: Connection, conversation_id: str, seq: int) -> None:
@@ -24,6 +27,11 @@ def log_written(conn: Connection, conversation_id: str, seq: int) -> None:
 def queue_changed(conn: Connection) -> None:
     """Say that the waiting list changed (delivered at commit)."""
     _notify(conn, QUEUE_CHANNEL, "")
+
+
+def typing(conn: Connection, conversation_id: str, side: str) -> None:
+    """Say that `side` is typing in `conversation_id` (PostgreSQL; delivered at commit)."""
+    _notify(conn, TYPING_CHANNEL, f"{conversation_id}:{side}")
 
 
 def _notify(conn: Connection, channel: str, payload: str) -> None:

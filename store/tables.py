@@ -337,3 +337,20 @@ conversation_labels = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Index("ix_conversation_labels_value", "kind", "value"),
 )
+
+attachments = sa.Table(
+    "attachments",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("bot", sa.String(64), nullable=False),
+    sa.Column("contact_id", sa.String(200), nullable=False),
+    sa.Column("conversation_id", sa.String(64), index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("size", sa.Integer),
+    # source: `customer`, `agent`, `whatsapp`, `telegram`
+    sa.Column("source", sa.String(20), nullable=False),
+    # status: `ready`, or `pending` while a channel's media is fetched (`failed`: refused)
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)

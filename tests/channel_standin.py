@@ -3,7 +3,9 @@
 Each request is checked the way the platform checks it (path, auth, body schema, limits such as
 3 buttons / 10 rows / 4096 characters); a bad one is answered as the platform would (400, 401)
 and kept in `violations`. `script` makes the next sends answer 429 or 5xx (retries), `refuse`
-makes a text be refused for good (a permanent failure).
+makes a text be refused for good (a permanent failure). `media` holds the customers' files the
+platforms serve (WhatsApp: `GET /{media-id}` → url, `GET url` with the bearer token; Telegram:
+`getFile` → file_path, `GET /file/bot<token>/<path>`); `gets` lists the GET paths asked.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class Standin:
     script: list[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
     refuse: Callable[[dict[str, Any]], bool] = lambda body: False
     url: str = ""
+    media: dict[str, bytes] = field(default_factory=dict)
+    gets: list[str] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -64,6 +68,53 @@ class Standin:
             self.requests.append(Seen(path, headers, body, status))
             self._changed.notify_all()
         return status, reply, extra
+
+    def fetch(self, path: str, headers: dict[str, str]) -> tuple[int, bytes, str]:
+        """A GET: media metadata or bytes, as the platforms serve them."""
+        with self._changed:
+            self.gets.append(path)
+            self._changed.notify_all()
+        wa_auth = headers.get("authorization") == f"Bearer {self.token}"
+        tg_prefix = f"/bot{self.token}/getFile?file_id="
+        if path.startswith(f"/{WA_VERSION}/") and path.count("/") == 2:
+            media_id = path.rsplit("/", 1)[1]
+            if not wa_auth:
+                return _json(401, {"error": {"message": "Invalid OAuth token.", "code": 190}})
+            if media_id not in self.media:
+                return _json(404, {"error": {"message": "Unsupported get request.", "code": 100}})
+            url = f"{self.url}/wa-media/{media_id}"
+            size = len(self.media[media_id])
+            return _json(
+                200,
+                {
+                    "messaging_product": "whatsapp",
+                    "url": url,
+                    "id": media_id,
+                    "file_size": size,
+                    "mime_type": "application/octet-stream",
+                },
+            )
+        if path.startswith("/wa-media/"):
+            content = self.media.get(path.removeprefix("/wa-media/"))
+            if not wa_auth or content is None:
+                return 404, b"", "text/plain"
+            return 200, content, "application/octet-stream"
+        if path.startswith(tg_prefix):
+            file_id = path.removeprefix(tg_prefix)
+            if file_id not in self.media:
+                return _json(
+                    400,
+                    {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"},
+                )
+            return _json(
+                200,
+                {"ok": True, "result": {"file_id": file_id, "file_path": f"documents/{file_id}"}},
+            )
+        if path.startswith(f"/file/bot{self.token}/documents/"):
+            content = self.media.get(path.rsplit("/", 1)[1])
+            return (200, content, "application/octet-stream") if content else (404, b"", "")
+        self.violations.append(f"unknown GET {path}")
+        return 404, b"", "text/plain"
 
     def _scripted(self) -> tuple[int, dict[str, Any], dict[str, str]] | None:
         return self.script.pop(0) if self.script else None
@@ -139,6 +190,10 @@ class Standin:
             "text": body["text"],
         }
         return 200, {"ok": True, "result": result}, {}
+
+
+def _json(status: int, body: dict[str, Any]) -> tuple[int, bytes, str]:
+    return status, json.dumps(body).encode(), "application/json"
 
 
 def _is_send(path: str, body: dict[str, Any]) -> bool:
@@ -232,6 +287,15 @@ def standin(token: str) -> Iterator[Standin]:
             self.send_header("Content-Length", str(len(payload)))
             for name, value in extra.items():
                 self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:  # noqa: N802
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            status, payload, content_type = state.fetch(self.path, headers)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type or "text/plain")
+            self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
 

@@ -151,3 +151,22 @@ def test_public_list_names_real_routes() -> None:
 
     present = set(endpoints(create_app()))
     assert present >= PUBLIC_EXACT, PUBLIC_EXACT - present
+
+
+DESK_MEDIA_ROUTES = {
+    ("POST", "/api/bots/{bot}/attachments"),
+    ("GET", "/api/conversations/{conversation_id}/attachments/{attachment_id}"),
+    ("POST", "/api/agent/conversations/{conversation_id}/attachments"),
+    ("GET", "/api/agent/attachments/{attachment_id}"),
+    ("POST", "/api/conversations/{conversation_id}/typing"),
+    ("POST", "/api/agent/conversations/{conversation_id}/typing"),
+}
+"""Issue 14 items 4 and 5: guarded by the sweep above (none is public or signed)."""
+
+
+def test_desk_media_routes_are_swept() -> None:
+    from api.app import create_app
+
+    present = set(endpoints(create_app()))
+    assert present >= DESK_MEDIA_ROUTES, DESK_MEDIA_ROUTES - present
+    assert not any(is_public(m, p) or (m, p) in SIGNED for m, p in DESK_MEDIA_ROUTES)

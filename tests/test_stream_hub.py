@@ -172,3 +172,27 @@ def test_streams_send_in_seq_order_and_wait_a_moment_for_a_gap(
     seqs: tuple[int, ...], after: int, gap_since: float | None, now: float, ready: int
 ) -> None:
     assert in_order(rows(*seqs), after, gap_since, now) == ready
+
+
+async def test_a_typing_signal_reaches_the_streams_of_that_conversation(
+    any_engine: sa.Engine,
+) -> None:
+    """Typing (api/typing.py): on PostgreSQL a NOTIFY that the listening hub hands to the
+    conversation's streams (so it crosses API replicas); on SQLite the hub directly."""
+    from api import typing
+
+    async with started(any_engine) as hub:
+        with hub.watch() as mine, hub.watch() as other:
+            mine.conversations(["c1"])
+            other.conversations(["c2"])
+            await settled(hub, mine, other)
+            await typing.signal(any_engine, hub, "c1", "customer")
+            async with asyncio.timeout(DEADLINE_SECONDS):
+                while True:
+                    await mine.wait()
+                    events = typing.agent_events(mine)
+                    if events:
+                        break
+            assert [e.event for e in events] == ["typing"]
+            assert typing.customer_events(mine) == []  # taken once
+            assert other.take_typing() == set()

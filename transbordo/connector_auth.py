@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from store import channel_credentials
 from store import conversations as conversation_log
 
-BOT_ROUTE = re.compile(r"^/api/bots/([^/]+)/messages$")
+BOT_ROUTE = re.compile(r"^/api/bots/([^/]+)/(messages|attachments)$")
 CONVERSATION_ROUTE = re.compile(r"^/api/conversations/([^/]+)(?:/|$)")
 
 

@@ -10,6 +10,10 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_valid
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bots.limits import FlowLimits
+from encryption.codec import KeyRing
+from omni.attachments import DEFAULT_TYPES as ATTACHMENT_TYPES
+from omni.attachments import Limits as AttachmentLimits
+from store.attachment_files import FileStore, file_store
 
 MIN_ADMIN_TOKEN_LENGTH = 32
 """Characters of the admin token: 32 random URL-safe characters are 192 bits."""
@@ -72,6 +76,21 @@ class Settings(BaseSettings):
     channel_body_max_bytes: int = Field(default=16 * 1024, ge=1024)
     """Request bodies of the public channel routes (a customer message is a few hundred bytes)."""
     bot_body_slack_bytes: int = Field(default=16 * 1024, ge=0)
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    """An attachment's size (its upload routes' body limit is this plus `bot_body_slack_bytes`,
+    so the route's own pt-BR 413 says the limit)."""
+    attachment_types: list[str] = Field(default_factory=lambda: list(ATTACHMENT_TYPES))
+    """The content types accepted, as the file's first bytes say (omni/attachments.py)."""
+    attachment_encryption: bool = True
+    """Attachments are encrypted at rest with the key ring (AES-256-GCM, per file)."""
+    attachment_s3_bucket: str | None = None
+    """Set: attachments are kept in this S3-compatible bucket; unset: `<data_dir>/attachments`."""
+    attachment_s3_prefix: str = ""
+    attachment_s3_endpoint: str | None = None
+    attachment_s3_region: str | None = None
+    attachment_s3_access_key: str | None = None
+    attachment_s3_secret_key: SecretStr | None = None
+    """Unset (with the access key): boto3's own credential chain (environment, profile, role)."""
     """A bot's YAML PUT may be `flow_max_bytes` plus this (so the flow's own 422 says the limit)."""
     contact_max_keys: int = Field(default=20, ge=1)
     """Extra fields of a message's `contact` (besides `name`)."""
@@ -94,6 +113,8 @@ class Settings(BaseSettings):
     rate_limit_failed_signatures_per_address: str = "30/minute"
     """Channel webhooks (WhatsApp, Telegram) that fail their signature check, from one client
     address; past it that address is refused before any check. Valid ones are never counted."""
+    rate_limit_typing_per_conversation: str = "30/minute"
+    """Typing signals of one side of a conversation (a screen sends one every few seconds)."""
     max_streams_per_address: int = Field(default=8, ge=1)
     """Open SSE streams from one client address, per API process."""
     agent_stream_recheck_seconds: float = Field(default=5.0, gt=0, le=60)
@@ -198,6 +219,24 @@ class Settings(BaseSettings):
     @property
     def effective_temporal_address(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    def attachment_limits(self) -> AttachmentLimits:
+        return AttachmentLimits(self.attachment_max_bytes, tuple(self.attachment_types))
+
+    def file_store(self, ring: KeyRing | None = None) -> FileStore:
+        """Where attachments are kept (store/attachment_files.py); sealed with `ring` unless
+        `attachment_encryption` is off."""
+        secret = self.attachment_s3_secret_key
+        return file_store(
+            self.data_dir,
+            ring=ring if self.attachment_encryption else None,
+            bucket=self.attachment_s3_bucket,
+            prefix=self.attachment_s3_prefix,
+            endpoint_url=self.attachment_s3_endpoint,
+            region=self.attachment_s3_region,
+            access_key=self.attachment_s3_access_key,
+            secret_key=secret.get_secret_value() if secret else None,
+        )
 
 
 @lru_cache

@@ -186,6 +186,7 @@ async def running(
             flow_limits=settings.flow_limits(),
             channel_endpoints=channel_endpoints_of(settings),
             sandboxed=settings.workflow_sandbox,
+            settings=settings,
             **worker_options,
         )
         async with worker:

@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.refusals import Refusal, refuse
     from workflows.timers import Timer, TimerKind
 
+from workflows.attachments import AttachmentActions
 from workflows.care import CareRules
 from workflows.channel_outbox import ChannelOutbox
 from workflows.desk import DeskActions
@@ -63,7 +64,14 @@ HTTP_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=
 
 @workflow.defn
 class ConversationWorkflow(
-    HumanoBlock, AutoAssignment, CareRules, DeskActions, MessageLog, WebhookEvents, ChannelOutbox
+    HumanoBlock,
+    AutoAssignment,
+    CareRules,
+    DeskActions,
+    AttachmentActions,
+    MessageLog,
+    WebhookEvents,
+    ChannelOutbox,
 ):
     @workflow.init
     def __init__(self, input: ConversationInput) -> None:

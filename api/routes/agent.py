@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends, Request, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api import sse
+from api import sse, typing
 from api.agent_rechecks import AgentRechecks, rechecks_of
 from api.deps import AgentDep, ClientDep, Credentials, EngineDep, require_agent
 from api.errors import ApiError, ErrorCode
@@ -244,6 +244,8 @@ async def _agent_events(
             if changed:
                 timeouts.append(GAP_GRACE_SECONDS)
             await watch.wait(min(timeouts))
+            for typing_event in typing.agent_events(watch):
+                yield typing_event
             queue_changed, logs = watch.take()
             queue_due, changed = queue_due or queue_changed, changed | logs
             offers_due = offers_due or queue_changed

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api import limits, sse
+from api import limits, sse, typing
 from api.channel_auth import (
     ChannelClient,
     ChannelClientDep,
@@ -207,6 +207,8 @@ async def _events(
                 yield sse.event("end", {})
                 return
             await watch.wait(None if gap_since is None else GAP_GRACE_SECONDS)
+            for typing_event in typing.customer_events(watch):
+                yield typing_event
 
 
 async def _ended(engine: EngineDep, conversation_id: str, after: int) -> bool:

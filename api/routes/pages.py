@@ -61,7 +61,8 @@ def _page(template: str, title: str, context: dict[str, str]) -> Callable[[Reque
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
-        "img-src 'self' data:",  # the empty favicon is `data:,`
+        "img-src 'self' data: blob:",  # the empty favicon is `data:,`; attachments: blob:
+        "media-src 'self' blob:",  # audio attachments (fetched with the token, shown as blob:)
         "frame-ancestors 'none'",
         "object-src 'none'",
         "base-uri 'none'",

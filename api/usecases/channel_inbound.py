@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api.models.channel import ContactIn, MessageIn
-from api.usecases import delivery
+from api.usecases import channel_media, delivery
 from channels.model import Inbound, Platform, StatusUpdate
 from encryption.codec import keyed_hash, ring_of
 from store import channel_connectors
@@ -60,21 +60,25 @@ async def receive(
             log.info("%s status for a message not ours (%s)", platform, status.status)
     taken = 0
     for message in inbound:
+        data = dict(message.data or {})
+        contact = contact_id(platform, message.sender)
+        message_id = f"{CONTACT_PREFIX[platform]}_{keyed_hash(ring, message.platform_id)}"
+        media = await channel_media.pending(engine, bot, platform, contact, message_id, data)
         try:
             body = MessageIn(
-                contact_id=contact_id(platform, message.sender),
-                message_id=f"{CONTACT_PREFIX[platform]}_{keyed_hash(ring, message.platform_id)}",
+                contact_id=contact,
+                message_id=message_id,
                 text=message.text[:MAX_TEXT_LENGTH],
                 contact=ContactIn(name=message.name[:200]) if message.name else None,
             )
-            await delivery.send(
+            delivered = await delivery.send(
                 client,
                 engine,
                 settings,
                 bot,
                 body,
                 channel=ChannelRef(platform=platform, recipient=message.sender),
-                data=message.data or None,
+                data=data or None,
             )
         except ValidationError as exc:
             log.warning("%s message to %s not delivered: %s", platform, bot, problems(exc))
@@ -85,6 +89,9 @@ async def receive(
         except ValueError as exc:
             log.warning("%s message to %s not delivered: %s", platform, bot, type(exc).__name__)
             continue
+        if media is not None:
+            conversation = delivered.turn.conversation_id
+            await channel_media.fetch(client, engine, settings, media, conversation)
         taken += 1
     return taken
 

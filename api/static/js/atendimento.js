@@ -4,6 +4,7 @@ import { $, $$, ApiError, api, codeText, duration, h, readSSE, statusLabel, toas
 import { deliveriesMark, deliveriesSelect } from "./atendimento_deliveries.js";
 import { deskFinish, deskNote, deskSelect } from "./atendimento_desk.js";
 import { showOffers } from "./ofertas.js";
+import { customerTyping, deskAttachment, deskMedia } from "./atendimento_media.js";
 
 const POLL_MS = 2000;
 const state = {
@@ -100,6 +101,7 @@ function connect() {
       else if (event === "conversations") setConversations(payload);
       else if (event === "offers") showOffers(payload, { onAccepted: taken });
       else if (event === "status") setStatus(payload.status);
+      else if (event === "typing") customerTyping(payload, state.selected);
     },
     onError: (error) => {
       setLive(false);
@@ -340,7 +342,7 @@ function renderMessage(m) {
   }
   if (m.from === "system") return h("div", { class: "msg system", dataset: { seq: m.seq } }, text);
   if (m.kind === "note") return deskNote(m);
-  return h("div", { class: `msg ${m.from}`, dataset: { seq: m.seq } }, h("span", { class: "who" }, who), text);
+  return h("div", { class: `msg ${m.from}`, dataset: { seq: m.seq } }, h("span", { class: "who" }, who), deskAttachment(m) || text);
 }
 
 $("#reply-form").addEventListener("submit", async (event) => {
@@ -404,3 +406,4 @@ $("#finish-bot").addEventListener("click", () => finish(true));
 $("#finish-end").addEventListener("click", () => finish(false));
 
 start();
+deskMedia({ selected: () => state.selected, onMessage: (id, message) => addMessages(id, [message]) });

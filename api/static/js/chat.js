@@ -4,6 +4,7 @@
 // in the conversation (bot, agent, notices, carousel cards) comes back from the conversation's
 // SSE stream, read with fetch (EventSource cannot send the token) and resumed by Last-Event-ID.
 import { $, $$, ApiError, h, readSSE } from "./common.js";
+import { agentTyping, chatAttachment, chatMedia } from "./chat_media.js";
 
 const bot = window.TRANSBORDO_BOT;
 const keys = {
@@ -68,13 +69,20 @@ async function send(text) {
       return;
     }
     status(response.status === 202 ? "Mensagem recebida; a resposta chega em instantes." : "");
-    if (answer.conversation_id && answer.conversation_id !== conversationId) follow(answer.conversation_id);
-    for (const reply of answer.replies || []) show(reply);
+    took(answer);
   } catch (error) {
     pending.remove();
     status(error instanceof ApiError ? sendRefusal(error.code, error.status) : "Sem conexão. Tente de novo.");
   }
 }
+
+/** A turn's answer: follow its conversation, show the replies. */
+function took(answer) {
+  if (answer.conversation_id && answer.conversation_id !== conversationId) follow(answer.conversation_id);
+  for (const reply of answer.replies || []) show(reply);
+}
+
+const media = { bot, authorized, conversation: () => conversationId, onTurn: took, status: (t) => status(t) };
 
 function sendRefusal(code, httpStatus) {
   if (code === "unknown_bot" || code === "no_web_chat") return "Este bot não atende pelo chat web.";
@@ -105,6 +113,7 @@ async function follow(id) {
     onOpen: () => status(""),
     onEvent: ({ event, data }) => {
       if (event === "message") { show(JSON.parse(data)); return true; }
+      if (event === "typing") { agentTyping(); return true; }
       if (event !== "end") return true;
       stopper.abort();
       if (source === stopper) source = null;
@@ -142,7 +151,7 @@ function render(m) {
   // who sent it, for assistive technology (CSS content: read aloud, not part of the text)
   const bubble = h("div", { class: `msg ${m.from}`, dataset: { who: WHO_PT[m.from] || m.from } });
   if (m.from === "agent" && m.data?.agent) bubble.append(h("span", { class: "who" }, m.data.agent));
-  bubble.append(m.text || "");
+  bubble.append(chatAttachment(m, media) || m.text || "");
   if (m.kind === "menu" && m.options?.length) {
     bubble.classList.add("menu");
     bubble.append(h("div", { class: "options", role: "group", "aria-label": "Opções" },
@@ -213,5 +222,6 @@ $("#new-chat").addEventListener("click", () => {
     }).catch(() => null);
   }
 });
+chatMedia(media);
 restore();
 $("#text").focus();

@@ -340,6 +340,10 @@ export const CODES_PT = {
   message_rejected: () => "A mensagem foi recusada. Tente de novo.",
   payload_too_large: () => "O conteúdo enviado é grande demais.",
   rate_limited: () => "Muitas solicitações em pouco tempo. Aguarde um instante e tente de novo.",
+  attachment_type: () => "Tipo de arquivo não aceito: envie imagem (JPEG, PNG, GIF, WebP), PDF ou áudio.",
+  attachment_too_large: () => "O arquivo é grande demais.",
+  attachment_empty: () => "O arquivo está vazio.",
+  attachment_pending: () => "O arquivo ainda está sendo baixado.",
   overloaded: () => "O sistema está sobrecarregado no momento. Tente de novo em alguns segundos.",
   http_error: () => "Erro inesperado do servidor.",
   // the Omni store

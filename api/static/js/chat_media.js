@@ -1,0 +1,47 @@
+// Web chat: sending a file (POST /api/bots/{bot}/attachments, the file as the body), showing
+// the attachments of the transcript, the customer's typing signal and the agent's typing.
+import { $ } from "./common.js";
+import { ACCEPT, attachmentView, flash, throttled, uploadRefusal } from "./attachments.js";
+
+/** Wire the chat's file button and typing; `ctx`: {bot, authorized, conversation(), onTurn, status}. */
+export function chatMedia(ctx) {
+  const input = $("#file");
+  input.accept = ACCEPT;
+  input.addEventListener("change", async () => {
+    const file = input.files[0];
+    input.value = "";
+    if (!file) return;
+    ctx.status(`enviando ${file.name}…`);
+    const query = new URLSearchParams({ name: file.name, message_id: crypto.randomUUID() });
+    try {
+      const response = await ctx.authorized(`/api/bots/${encodeURIComponent(ctx.bot)}/attachments?${query}`, {
+        method: "POST", headers: { "Content-Type": file.type || "application/octet-stream" }, body: file,
+      });
+      const answer = await response.json().catch(() => ({}));
+      if (!response.ok) { ctx.status(uploadRefusal(response.status, answer)); return; }
+      ctx.status("");
+      ctx.onTurn(answer);
+    } catch {
+      ctx.status("Sem conexão. Tente de novo.");
+    }
+  });
+  const typing = throttled(async () => {
+    const id = ctx.conversation();
+    if (id) await ctx.authorized(`/api/conversations/${id}/typing`, { method: "POST" });
+  });
+  $("#text").addEventListener("input", typing);
+  $("#composer").addEventListener("submit", typing.reset);
+}
+
+/** The inline view of a transcript entry's attachment, or null. */
+export function chatAttachment(message, ctx) {
+  const ref = message.data?.attachment;
+  if (!ref) return null;
+  const id = ctx.conversation();
+  return attachmentView(ref, () => ctx.authorized(`/api/conversations/${id}/attachments/${ref.id}`));
+}
+
+/** The agent is typing (an SSE event `typing`). */
+export function agentTyping() {
+  flash($("#typing-line"), "Atendente digitando…");
+}
