@@ -24,6 +24,7 @@ from activities.desk import DeskActivities
 from activities.http_call import HttpCalls
 from activities.omni_queue import OmniActivities
 from activities.routing import RoutingActivities
+from activities.supervision import SupervisionActivities
 from activities.webhooks import WebhookSender
 from bots.limits import FlowLimits
 from encryption.codec import ring_of
@@ -103,6 +104,7 @@ def build_worker(
             *omni.all(),
             *care.all(),
             DeskActivities(engine).record_labels,
+            *SupervisionActivities(engine).all(),
             webhooks.deliver,
             channels.send,
             routing.dispatch,

@@ -65,6 +65,7 @@ def create_app(
         offers,
         omni,
         pages,
+        supervision,
         supervisor,
     )
 
@@ -80,6 +81,7 @@ def create_app(
         agent.router,
         offers.router,
         supervisor.router,
+        supervision.router,
         care.router,
         desk.router,
         desk_admin.router,

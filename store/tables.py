@@ -329,3 +329,16 @@ conversation_labels = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Index("ix_conversation_labels_value", "kind", "value"),
 )
+
+supervisor_actions = sa.Table(
+    "supervisor_actions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("conversation_id", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("supervisor", sa.String(100), nullable=False),
+    sa.Column("agent", sa.String(100)),
+    sa.Column("target", sa.String(100)),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_supervisor_actions_conversation", "conversation_id", "created_at"),
+)

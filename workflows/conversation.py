@@ -25,7 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.http_call import HttpCall, HttpCalls
-    from omni.desk import NOTE_KIND
+    from omni.desk import AGENT_ONLY_KINDS
     from workflows import interpreter, timers
     from workflows.contracts import (
         MAX_MESSAGE_ID_LENGTH,
@@ -47,6 +47,7 @@ from workflows.desk import DeskActions
 from workflows.humano import HumanoBlock
 from workflows.message_log import MessageLog
 from workflows.offers import AutoAssignment
+from workflows.supervision import SupervisorActions
 from workflows.webhook_events import WebhookEvents
 
 ANSWERED_IDS = 1000
@@ -63,7 +64,14 @@ HTTP_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=
 
 @workflow.defn
 class ConversationWorkflow(
-    HumanoBlock, AutoAssignment, CareRules, DeskActions, MessageLog, WebhookEvents, ChannelOutbox
+    HumanoBlock,
+    AutoAssignment,
+    CareRules,
+    DeskActions,
+    SupervisorActions,
+    MessageLog,
+    WebhookEvents,
+    ChannelOutbox,
 ):
     @workflow.init
     def __init__(self, input: ConversationInput) -> None:
@@ -349,7 +357,7 @@ class ConversationWorkflow(
         return TurnReply(
             conversation_id=self._input.conversation_id,
             status=self.conv.status,
-            replies=[m for m in turn if m.sender != "customer" and m.kind != NOTE_KIND],
+            replies=[m for m in turn if m.sender != "customer" and m.kind not in AGENT_ONLY_KINDS],
             bot_version=self._input.bot_version,
             started=since == 0,
             customer=customer[0] if customer else None,
