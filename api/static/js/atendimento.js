@@ -2,6 +2,7 @@
 // Live through GET /api/agent/stream (SSE over fetch, bearer token); polls when it is missing.
 import { $, $$, ApiError, api, codeText, duration, h, readSSE, statusLabel, toast, tokens } from "./common.js";
 import { deskFinish, deskNote, deskSelect } from "./atendimento_desk.js";
+import { supervisorEntry } from "./atendimento_supervisor.js";
 import { showOffers } from "./ofertas.js";
 
 const POLL_MS = 2000;
@@ -326,6 +327,8 @@ function renderMessage(m) {
   if (m.kind === "delivery_failure") { // the customer's WhatsApp/Telegram did not get a message
     return h("div", { class: "msg system failure", role: "note", dataset: { seq: m.seq } }, `⚠ ${text}`);
   }
+  const supervised = supervisorEntry(m); // atendimento_supervisor.js
+  if (supervised) return supervised;
   if (m.from === "system") return h("div", { class: "msg system", dataset: { seq: m.seq } }, text);
   if (m.kind === "note") return deskNote(m);
   return h("div", { class: `msg ${m.from}`, dataset: { seq: m.seq } }, h("span", { class: "who" }, who), text);
