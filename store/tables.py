@@ -342,3 +342,10 @@ supervisor_actions = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Index("ix_supervisor_actions_conversation", "conversation_id", "created_at"),
 )
+
+transcript_mails = sa.Table(
+    "transcript_mails",
+    metadata,
+    sa.Column("conversation_id", sa.String(64), primary_key=True),
+    sa.Column("sent_at", UtcDateTime(), nullable=False),
+)

@@ -48,6 +48,7 @@ from workflows.humano import HumanoBlock
 from workflows.message_log import MessageLog
 from workflows.offers import AutoAssignment
 from workflows.supervision import SupervisorActions
+from workflows.transcript_mail import TranscriptMail
 from workflows.webhook_events import WebhookEvents
 
 ANSWERED_IDS = 1000
@@ -69,6 +70,7 @@ class ConversationWorkflow(
     CareRules,
     DeskActions,
     SupervisorActions,
+    TranscriptMail,
     MessageLog,
     WebhookEvents,
     ChannelOutbox,
@@ -331,6 +333,7 @@ class ConversationWorkflow(
             and self._log_idle()
             and self._webhooks_idle()
             and self._channel_idle()
+            and self._mail_idle()
         )
 
     # --- continue-as-new ---------------------------------------------------------------

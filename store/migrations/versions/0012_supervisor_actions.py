@@ -1,5 +1,6 @@
 """The supervisor's actions on live conversations (whisper, barge-in, take-over, reassignment),
-audited: who, when, on which conversation, which agent had it, where it went.
+audited: who, when, on which conversation, which agent had it, where it went; and the
+transcript e-mails sent to customers (one per conversation).
 
 Revision ID: 0012
 Revises: 0009
@@ -30,8 +31,14 @@ def upgrade() -> None:
         "supervisor_actions",
         ["conversation_id", "created_at"],
     )
+    op.create_table(
+        "transcript_mails",
+        sa.Column("conversation_id", sa.String(64), primary_key=True),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("transcript_mails")
     op.drop_index("ix_supervisor_actions_conversation", table_name="supervisor_actions")
     op.drop_table("supervisor_actions")
