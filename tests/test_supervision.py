@@ -1,164 +1,253 @@
-"""The supervisor on a live conversation over HTTP: monitor, whisper, barge-in, take-over,
-reassign to an agent or a service, and the audit log (issue 14 item 7)."""
+"""The supervisor's figures: the SQL of a period and of half hours on SQLite and PostgreSQL
+(seeded queue rows with known times), the forecast's arithmetic, and the routes over HTTP."""
 
 from __future__ import annotations
 
-import json
+import itertools
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
+import sqlalchemy as sa
 
-from tests.conftest import admin_headers, conversation_handle, conversation_wid, running_stack
-from tests.live import eventually
-from tests.test_desk import flow, say
-from tests.test_handoff import Receiver, publish, setup_omni
+from omni.models import AgentCreate, ServiceCreate
+from omni.staffing_forecast import HalfHour, Target, advise_ahead, advise_now
+from store import service_history
+from store.agents import create_agent, set_agent_status
+from store.queue_figures import agents_by_state
+from store.services import create_service
+from store.tables import queue_entries
+from tests.conftest import admin_headers
+from transbordo.stack import stack_ring
 
-pytestmark = pytest.mark.asyncio
+T0 = datetime(2026, 11, 20, 13, 0, tzinfo=UTC)  # 10:00 in São Paulo
+S = timedelta(seconds=1)
 
 
-async def test_whisper_barge_in_take_over_reassign_and_audit(time_env, settings, engine):
-    receiver = Receiver(failures=0)
-    admin = admin_headers()
-    try:
-        async with running_stack(time_env, settings, engine) as http:
-            omni = await setup_omni(http, webhook={"enabled": True, "url": receiver.url})
-            ana, beto, caio = omni.agent("Ana"), omni.agent("Beto"), omni.agent("Caio")
-            await publish(http, flow(omni.key))
-            await say(http, "5511", "m1", "oi")
-            conversation = (await say(http, "5511", "m2", "123"))["conversation_id"]
-            base = f"/api/agent/conversations/{conversation}"
-            sup = f"/api/supervisor/conversations/{conversation}"
+def row(n: int, service: str, status: str, queued: int, picked: int | None, ended: int | None,
+        base: datetime = T0) -> dict[str, object]:  # fmt: skip
+    return {
+        "id": f"q{n}",
+        "conversation_id": f"c{n}",
+        "workflow_id": f"w{n}",
+        "service_id": service,
+        "status": status,
+        "enqueued_at": base + queued * S,
+        "picked_up_at": base + picked * S if picked is not None else None,
+        "ended_at": base + ended * S if ended is not None else None,
+    }
 
-            # nothing to supervise while the conversation only waits
-            waiting = await http.post(f"{sup}/whisper", json={"text": "x"}, headers=admin)
-            assert waiting.status_code == 409 and waiting.json()["code"] == "not_in_service"
-            unknown = await http.post(
-                "/api/supervisor/conversations/nada/whisper", json={"text": "x"}, headers=admin
-            )
-            assert unknown.status_code == 404
-            assert (await http.post(f"{base}/pickup", headers=ana)).status_code == 200
 
-            # whisper: the agent sees it, marked; the customer never
-            whispered = await http.post(
-                f"{sup}/whisper",
-                json={"text": "ofereça o parcelamento", "supervisor": "Carla"},
-                headers=admin,
-            )
-            assert whispered.status_code == 200, whispered.text
-            entry = whispered.json()["message"]
-            assert entry["kind"] == "whisper" and entry["data"] == {"supervisor": "Carla"}
-            blank = await http.post(f"{sup}/whisper", json={"text": ""}, headers=admin)
-            assert blank.status_code == 422
-            assert (
-                await http.post(f"{sup}/whisper", json={"text": "x"}, headers=ana)
-            ).status_code == 401
+def seeded(engine: sa.Engine) -> str:
+    """Suporte (80% in 60 s) with Ana available, Beto paused, Caio offline, and a known day."""
+    service = create_service(engine, ServiceCreate(name="Suporte"), stack_ring()).id
+    create_service(engine, ServiceCreate(name="Vendas"), stack_ring())
+    for name, state in (("Ana", "available"), ("Beto", "paused"), ("Caio", None)):
+        agent = create_agent(engine, AgentCreate(name=name, services=["Suporte"]))
+        if state:
+            set_agent_status(engine, agent.id, state)  # type: ignore[arg-type]
+    rows = [
+        row(1, service, "finished", 0, 30, 330),  # waited 30 (in target), handled 300
+        row(2, service, "finished", 60, 160, 360),  # waited 100 (late), handled 200
+        row(3, service, "abandoned", 120, None, 220),  # left after 100 in line
+        row(4, service, "in_service", 600, 610, None),  # waited 10, still with the agent
+        row(5, service, "transferred", 700, 720, 820),  # waited 20, handled 100 then transferred
+        row(7, service, "waiting", 900, None, None),
+        row(8, service, "abandoned", 1800, None, 1860),  # on the half hour exactly
+        row(6, service, "finished", 86400, 86401, 86500),  # the next day: outside the period
+    ]
+    with engine.begin() as conn:
+        conn.execute(queue_entries.insert(), rows)
+    return service
 
-            # barge-in: the customer gets it, from the supervisor
-            barged = await http.post(
-                f"{sup}/barge-in",
-                json={"text": "Olá, sou a supervisora.", "supervisor": "Carla"},
-                headers=admin,
-            )
-            assert barged.status_code == 200, barged.text
-            assert barged.json()["message"]["from"] == "supervisor"
-            turn = await say(http, "5511", "m3", "obrigada")
-            assert turn["replies"] == [] or all(r["kind"] != "whisper" for r in turn["replies"])
-            url = f"/api/conversations/{conversation}/messages"
 
-            async def recorded() -> list[dict] | None:
-                """The log trails the workflow (the pump may record the whisper after the
-                API's read-your-writes turn)."""
-                log = (await http.get(url, headers=admin)).json()
-                wanted = {"obrigada", "ofereça o parcelamento"}
-                return log if wanted <= {m["text"] for m in log} else None
+def test_period_figures_count_what_was_enqueued_in_the_period(any_engine: sa.Engine) -> None:
+    seeded(any_engine)
+    suporte, vendas = service_history.period_figures(any_engine, T0, T0 + timedelta(hours=1))
+    assert (suporte.service, vendas.service) == ("Suporte", "Vendas")
+    assert (suporte.answered, suporte.answered_within_target, suporte.abandoned) == (4, 3, 2)
+    assert suporte.offered == 6
+    assert suporte.service_level_percent == 50.0
+    assert suporte.abandonment_percent == 33.3
+    assert suporte.average_speed_of_answer_seconds == pytest.approx(40.0, abs=0.05)  # 160 / 4
+    assert suporte.handled == 3
+    assert suporte.average_handle_seconds == pytest.approx(200.0, abs=0.05)  # 600 / 3
+    assert (suporte.target_service_level_percent, suporte.answer_time_seconds) == (80, 60)
+    assert vendas.offered == 0 and vendas.service_level_percent is None
+    assert vendas.average_handle_seconds is None
+    (later, _) = service_history.period_figures(
+        any_engine, T0 + timedelta(days=1), T0 + 2 * timedelta(days=1)
+    )
+    assert (later.answered, later.average_handle_seconds) == (1, pytest.approx(99.0, abs=0.05))
 
-            monitor = await eventually(recorded, "the log")  # the supervisor's monitor
-            assert [m["kind"] for m in monitor if m["text"] == "ofereça o parcelamento"] == [
-                "whisper"
-            ]
-            customer = (await http.get(url)).json()
-            texts = [m["text"] for m in customer]
-            assert "Olá, sou a supervisora." in texts
-            assert "ofereça o parcelamento" not in texts
-            assert all(m["kind"] != "whisper" for m in customer)
-            agent_sees = (await http.get(f"{base}/messages", headers=ana)).json()
-            assert any(m["kind"] == "whisper" for m in agent_sees)
 
-            # take-over: the supervisor's agent account (Beto) has it now; Ana is told
-            beto_id = omni.agents["Beto"]["id"]
-            taken = await http.post(
-                f"{sup}/take-over", json={"agent": beto_id, "supervisor": "Carla"}, headers=admin
-            )
-            assert taken.status_code == 200, taken.text
-            assert taken.json()["agent"] == "Beto" and taken.json()["status"] == "in_service"
-            refused = await http.post(f"{base}/messages", json={"text": "oi"}, headers=ana)
-            assert refused.status_code == 403
-            sent = await http.post(f"{base}/messages", json={"text": "Aqui é o Beto"}, headers=beto)
-            assert sent.status_code == 200, sent.text
-            nobody = await http.post(f"{sup}/take-over", json={"agent": "ag_nada"}, headers=admin)
-            assert nobody.status_code == 404 and nobody.json()["code"] == "no_such_agent"
+def test_half_hours_group_by_the_half_hour_enqueued(any_engine: sa.Engine) -> None:
+    service = seeded(any_engine)
+    first, second = service_history.half_hours(any_engine, service, T0, T0 + timedelta(hours=1))
+    assert first.start == T0 and second.start == T0 + timedelta(minutes=30)
+    assert (first.arrivals, first.handled, first.abandoned) == (6, 3, 1)
+    assert first.handle_seconds_total == pytest.approx(600, abs=0.05)
+    assert first.queue_seconds_total == pytest.approx(30 + 100 + 100 + 10 + 20, abs=0.05)
+    assert (second.arrivals, second.abandoned) == (1, 1)
+    assert second.queue_seconds_total == pytest.approx(60, abs=0.05)
 
-            # reassign to a service: back in a queue, the agent freed; Caio picks it up
-            both = await http.post(
-                f"{sup}/reassign", json={"agent": beto_id, "service": "Financeiro"}, headers=admin
-            )
-            assert both.status_code == 422
-            moved = await http.post(
-                f"{sup}/reassign",
-                json={"service": "Financeiro", "supervisor": "Carla"},
-                headers=admin,
-            )
-            assert moved.status_code == 200, moved.text
-            assert moved.json()["status"] == "waiting" and moved.json()["service"] == "Financeiro"
-            picked = await http.post(f"{base}/pickup", headers=caio)
-            assert picked.status_code == 200, picked.text
-            kinds = {m["kind"] for m in picked.json()["transcript"]}
-            assert {"whisper", "supervisor_notice"} <= kinds
-            notices = [
-                m["text"] for m in picked.json()["transcript"] if m["kind"] == "supervisor_notice"
-            ]
-            assert notices == [
-                "Supervisor Carla assumiu o atendimento.",
-                "Supervisor Carla transferiu o atendimento para Financeiro.",
-            ]
-            # ... and to an agent
-            ana_id = omni.agents["Ana"]["id"]
-            back = await http.post(f"{sup}/reassign", json={"agent": ana_id}, headers=admin)
-            assert back.status_code == 200 and back.json()["agent"] == "Ana"
 
-            # the audit log: who, when, what
-            audit = await http.get(
-                "/api/supervisor/actions", params={"conversation_id": conversation}, headers=admin
-            )
-            assert audit.status_code == 200
-            rows = audit.json()
-            assert [r["action"] for r in reversed(rows)] == [
-                "whisper",
-                "barge_in",
-                "take_over",
-                "reassign",
-                "reassign",
-            ]
-            assert [(r["agent"], r["target"]) for r in reversed(rows)] == [
-                ("Ana", None),
-                ("Ana", None),
-                ("Ana", "Beto"),
-                ("Beto", "Financeiro"),
-                ("Caio", "Ana"),
-            ]
-            assert {r["supervisor"] for r in rows} == {"Carla", "Supervisor"}
-            assert all(r["created_at"] for r in rows)
-            assert (await http.get("/api/supervisor/actions", headers=ana)).status_code == 401
+def test_agents_by_state_counts_each_service(any_engine: sa.Engine) -> None:
+    service = seeded(any_engine)
+    assert agents_by_state(any_engine)[service] == {"available": 1, "paused": 1, "offline": 1}
 
-            customer = [m["text"] for m in (await http.get(url)).json()]
-            assert not any(t and t.startswith("Supervisor Carla") for t in customer)
-            done = await http.post(f"{base}/finish", json={"return_to_bot": False}, headers=ana)
-            assert done.status_code == 200, done.text
-            handle = conversation_handle(time_env, conversation_wid("loja", "5511"))
-            async with time_env.time_skipping_unlocked():
-                await handle.result()
-    finally:
-        receiver.close()
-    events = [json.loads(body) for _, body in receiver.received]
-    messages = [e["data"].get("text") for e in events if e["type"] == "conversation.message"]
-    assert "Olá, sou a supervisora." in messages
-    assert "ofereça o parcelamento" not in messages
+
+# --- the forecast (pure) ----------------------------------------------------------------------
+
+SP = ZoneInfo("America/Sao_Paulo")
+TARGET = Target(service_level_percent=80, answer_time_seconds=20)
+
+
+def busy(
+    day: int, hour: int, arrivals: int = 100, abandoned: int = 0, queued: float = 0
+) -> HalfHour:
+    """A half hour at `hour`:00 local, `day` days before 2026-11-21, with 180 s handle times."""
+    start = datetime(2026, 11, 21 - day, hour, 0, tzinfo=SP).astimezone(UTC)
+    return HalfHour(start, arrivals, arrivals, 180.0 * arrivals, abandoned, queued)
+
+
+NOW = datetime(2026, 11, 21, 9, 40, tzinfo=SP)
+
+
+def test_the_forecast_averages_the_same_half_hour_over_the_days_seen() -> None:
+    # two days of history; 10:00 had 100 contacts on each: 100 / 30 min at 180 s = 10 Erlangs,
+    # the Call Centre Helper example of tests/test_staffing.py → 14 agents for 80% in 20 s
+    history = [busy(2, 10), busy(1, 10), busy(2, 11, arrivals=50)]
+    ahead = advise_ahead(history, NOW, SP, TARGET)
+    assert len(ahead) == 48
+    assert ahead[0].start == datetime(2026, 11, 21, 9, 30, tzinfo=SP)
+    assert (ahead[0].arrivals, ahead[0].agents_needed) == (0.0, 0)
+    assert (ahead[1].arrivals, ahead[1].handle_seconds, ahead[1].agents_needed) == (
+        100.0,
+        180.0,
+        14,
+    )
+    assert ahead[3].start.hour == 11 and ahead[3].arrivals == 25.0  # 50 over the 2 days seen
+    assert ahead[-1].start == datetime(2026, 11, 22, 9, 0, tzinfo=SP)
+
+
+def test_today_is_not_part_of_the_forecast_but_is_of_now() -> None:
+    today = busy(0, 9, arrivals=500)
+    ahead = advise_ahead([busy(1, 10), today], NOW, SP, TARGET)
+    assert ahead[1].agents_needed == 14 and ahead[0].arrivals == 0
+    assert advise_now(100, [busy(1, 10)], NOW, TARGET).agents_needed == 14
+
+
+def test_abandonment_history_makes_it_erlang_a() -> None:
+    # 10 abandoned of 100 with 1,200 s queued in all: patience 120 s → 12 agents, not 14
+    history = [busy(1, 10, abandoned=10, queued=1200)]
+    advice = advise_ahead(history, NOW, SP, TARGET)[1]
+    assert (advice.patience_seconds, advice.agents_needed) == (120.0, 12)
+
+
+def test_no_handle_time_yet_means_no_advice() -> None:
+    start = datetime(2026, 11, 20, 10, 0, tzinfo=SP).astimezone(UTC)
+    never_handled = HalfHour(start, 10, 0, 0.0, 0, 0.0)
+    assert advise_ahead([never_handled], NOW, SP, TARGET)[1].agents_needed is None
+
+
+# --- over HTTP ----------------------------------------------------------------------------------
+
+
+async def test_the_routes_answer_the_supervisor(
+    admin_api: httpx.AsyncClient, engine: sa.Engine
+) -> None:
+    service = seeded(engine)
+    now = datetime.now(UTC)
+    slot = now.replace(minute=now.minute - now.minute % 30, second=0, microsecond=0)
+    yesterday = slot - timedelta(days=1)
+    history = [
+        row(
+            1000 + 10 * k + i,
+            service,
+            "finished",
+            i,
+            i,
+            i + 180,
+            base=yesterday + timedelta(minutes=k),
+        )
+        for k in (0, 30)  # the current half hour and the next, yesterday: 100 contacts each
+        for i in range(100)
+    ]
+    with engine.begin() as conn:
+        conn.execute(queue_entries.insert(), history)
+
+    live = await admin_api.get("/api/supervisor/live", headers=admin_headers())
+    assert live.status_code == 200, live.text
+    suporte = next(one for one in live.json() if one["service"] == "Suporte")
+    assert (suporte["waiting"], suporte["in_service"], suporte["offers_pending"]) == (1, 1, 0)
+    assert suporte["agents"] == {"available": 1, "paused": 1, "offline": 1}
+    assert suporte["online"] == 2 and suporte["oldest_wait_seconds"] > 0
+
+    day = await admin_api.get(
+        "/api/supervisor/period",
+        params={"from": "2026-11-20", "to": "2026-11-20", "tz": "America/Sao_Paulo"},
+        headers=admin_headers(),
+    )
+    assert day.status_code == 200, day.text
+    assert day.json()["start"].startswith("2026-11-20T03:00:00")  # local midnight in UTC
+    figures = next(one for one in day.json()["services"] if one["service"] == "Suporte")
+    assert (figures["offered"], figures["service_level_percent"], figures["csat_average"]) == (
+        6,
+        50.0,
+        None,
+    )
+    today = await admin_api.get("/api/supervisor/period", headers=admin_headers())
+    assert today.status_code == 200 and today.json()["timezone"] == "America/Sao_Paulo"
+
+    advice = await admin_api.get(
+        "/api/supervisor/staffing", params={"tz": "UTC"}, headers=admin_headers()
+    )
+    assert advice.status_code == 200, advice.text
+    staffing = next(one for one in advice.json()["services"] if one["service"] == "Suporte")
+    assert (staffing["online"], staffing["available"]) == (2, 1)
+    # target 80% in 60 s at 10 Erlangs with 180 s handle times
+    assert staffing["half_hours"][0]["arrivals"] == 100.0
+    assert staffing["half_hours"][0]["model"] == "erlang_c"
+    assert staffing["half_hours"][0]["agents_needed"] == 13
+    assert len(staffing["half_hours"]) == 48
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"tz": "Mars/Olympus"}, {"from": "ontem"}, {"from": "2026-11-21", "to": "2026-11-20"}],
+)
+async def test_bad_periods_are_refused(
+    admin_api: httpx.AsyncClient, params: dict[str, str]
+) -> None:
+    refused = await admin_api.get("/api/supervisor/period", params=params, headers=admin_headers())
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "bad_request"
+
+
+def test_a_day_with_a_clock_change_has_its_own_half_hours() -> None:
+    """New York leaves summer time on 2026-11-01: 01:00–02:00 happens twice, each half hour is
+    still 30 minutes, and a 10:00 of summer time forecasts the 10:00 of winter time."""
+    zone = ZoneInfo("America/New_York")
+    now = datetime(2026, 10, 31, 12, 10, tzinfo=zone)
+    summer_ten = datetime(2026, 10, 30, 10, 0, tzinfo=zone).astimezone(UTC)
+    history = [HalfHour(summer_ten, 100, 100, 18000.0, 0, 0.0)]
+    ahead = advise_ahead(history, now, zone, TARGET)
+    instants = [slot.start.astimezone(UTC) for slot in ahead]
+    assert all(b - a == timedelta(minutes=30) for a, b in itertools.pairwise(instants))
+    clocks = [slot.start.strftime("%H:%M") for slot in ahead]
+    assert clocks.count("01:30") == 2 and clocks[0] == "12:00"
+    ten = [slot for slot in ahead if slot.start.strftime("%H:%M") == "10:00"]
+    assert [(slot.start.utcoffset(), slot.agents_needed) for slot in ten] == [
+        (timedelta(hours=-5), 14)
+    ]
+
+
+def test_an_unknown_operator_zone_is_refused_at_start() -> None:
+    from pydantic import ValidationError
+
+    from transbordo.settings import Settings
+
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        Settings(supervisor_timezone="Mars/Olympus")
