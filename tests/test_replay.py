@@ -57,6 +57,7 @@ def test_the_recorded_histories_are_there() -> None:
         "whatsapp_handoff",
         "desk",  # a note, tags, a finish with tags (patch `desk-wrapup`)
         "auto_offer",  # an offer that lapses, then is accepted (Signal `offered`)
+        "supervisor",  # whisper, barge-in, take-over, reassign (Update `supervise`)
     } <= names
     # The Humano block's histories twice: made before ConversationState and ServiceSnapshot
     # (old input and activity result shapes, no `transfer-snapshot` patch), and made after.
