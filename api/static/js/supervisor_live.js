@@ -1,7 +1,7 @@
 // Supervisor, a live conversation: watch its transcript (notes and whispers included), whisper
 // to the agent, speak to the customer, take it over or pass it to another agent or service, and
 // see the audit of these actions (/api/supervisor/conversations/{id}/…, /api/supervisor/actions).
-import { $, api, codeText, h, toast } from "./common.js";
+import { $, api, codeText, h, toast, tokens } from "./common.js";
 
 const POLL_MS = 2000;
 const KIND_PT = { note: "Nota interna", whisper: "Sussurro ao atendente", supervisor_notice: "Aviso" };
@@ -114,4 +114,5 @@ async function moveTo(how) {
 }
 
 $("#supervisor-live").replaceChildren(build());
-options();
+// The lists wait for the admin token (supervisor.js asks for it): no 401 that asks again.
+const waitToken = setInterval(() => { if (tokens.admin()) { clearInterval(waitToken); options(); } }, 300);
