@@ -25,6 +25,8 @@ from activities.desk import DeskActivities
 from activities.http_call import HttpCalls
 from activities.omni_queue import OmniActivities
 from activities.routing import RoutingActivities
+from activities.supervision import SupervisionActivities
+from activities.transcript_mail import SmtpConfig, TranscriptMailer
 from activities.webhooks import WebhookSender
 from bots.limits import FlowLimits
 from encryption.codec import ring_of
@@ -76,6 +78,7 @@ def build_worker(
     *,
     flow_limits: FlowLimits | None = None,
     channel_endpoints: ChannelEndpoints | None = None,
+    smtp: SmtpConfig | None = None,
     sandboxed: bool = False,
     settings: Settings | None = None,
     **options: Any,
@@ -117,6 +120,8 @@ def build_worker(
             *omni.all(),
             *care.all(),
             DeskActivities(engine).record_labels,
+            *SupervisionActivities(engine).all(),
+            TranscriptMailer(engine, smtp).send_transcript,
             webhooks.deliver,
             channels.send,
             media.fetch,
@@ -143,6 +148,21 @@ def channel_endpoints_of(settings: Settings | None = None) -> ChannelEndpoints:
     )
 
 
+def smtp_config(settings: Settings) -> SmtpConfig | None:
+    """Where transcript e-mails go out (None: no SMTP host, no mail)."""
+    if not settings.smtp_host:
+        return None
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        user=settings.smtp_user,
+        password=password,
+        sender=settings.smtp_from,
+        starttls=settings.smtp_starttls,
+    )
+
+
 async def run_worker(settings: Settings) -> None:
     engine = open_database(settings.effective_database_url)
     client = await connect(settings, runtime=sdk_runtime(settings))
@@ -155,6 +175,7 @@ async def run_worker(settings: Settings) -> None:
             executor,
             flow_limits=settings.flow_limits(),
             channel_endpoints=channel_endpoints_of(settings),
+            smtp=smtp_config(settings),
             sandboxed=settings.workflow_sandbox,
             settings=settings,
         )

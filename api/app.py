@@ -80,6 +80,7 @@ def create_app(
         offers,
         omni,
         pages,
+        supervision,
         supervisor,
         typing,
     )
@@ -100,6 +101,7 @@ def create_app(
         agent.router,
         offers.router,
         supervisor.router,
+        supervision.router,
         care.router,
         desk.router,
         desk_admin.router,

@@ -15,6 +15,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 NOTE_KIND = "note"
 """The transcript kind of an agent's internal note: never shown to the customer."""
+WHISPER_KIND = "whisper"
+"""A supervisor's words to the agent only ("Supervisor (só para você)"): never for the customer."""
+SUPERVISOR_NOTICE_KIND = "supervisor_notice"
+"""The agent's notice of a supervisor's action (take-over, reassignment): never for the customer."""
+AGENT_ONLY_KINDS = frozenset({NOTE_KIND, WHISPER_KIND, SUPERVISOR_NOTICE_KIND})
+"""Transcript kinds for agents and supervisors only: every customer-facing read drops them."""
 MAX_WRAPUP_CODES = 50
 MAX_TAGS = 20
 SHORTCUT_PATTERN = r"^/[a-z0-9][a-z0-9_-]{0,39}$"

@@ -42,6 +42,9 @@ class ServiceCare(BaseModel):
     """Ask the customer for a 1–5 score when the agent finishes (before the bot goes on)."""
     csat_timeout_seconds: Positive = 300
     """Unanswered this long, the survey is dropped and the bot goes on."""
+    transcript_email: bool = False
+    """At the end of human service, e-mail the transcript to the customer when the contact
+    has an address (omni/transcript_mail.py; the SMTP settings in transbordo/settings.py)."""
 
 
 class CarriedCare(ServiceCare):

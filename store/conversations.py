@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
-from omni.desk import NOTE_KIND
+from omni.desk import AGENT_ONLY_KINDS
 from store import notify
 from store.tables import conversations, messages
 
@@ -294,8 +294,8 @@ def messages_after(
 
 
 def customer_facing(rows: list[MessageRow]) -> list[MessageRow]:
-    """The entries the customer may see: everything but agents' internal notes."""
-    return [row for row in rows if row.kind != NOTE_KIND]
+    """The entries the customer may see: everything but notes, whispers, supervisor notices."""
+    return [row for row in rows if row.kind not in AGENT_ONLY_KINDS]
 
 
 def answer_of(
@@ -328,6 +328,6 @@ def answer_of(
         for row in following:
             if row.sender == "customer":
                 break
-            if row.kind != NOTE_KIND:
+            if row.kind not in AGENT_ONLY_KINDS:
                 replies.append(_message(row))
         return _conversation(conversation), replies

@@ -354,3 +354,23 @@ attachments = sa.Table(
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
 )
+
+supervisor_actions = sa.Table(
+    "supervisor_actions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("conversation_id", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("supervisor", sa.String(100), nullable=False),
+    sa.Column("agent", sa.String(100)),
+    sa.Column("target", sa.String(100)),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_supervisor_actions_conversation", "conversation_id", "created_at"),
+)
+
+transcript_mails = sa.Table(
+    "transcript_mails",
+    metadata,
+    sa.Column("conversation_id", sa.String(64), primary_key=True),
+    sa.Column("sent_at", UtcDateTime(), nullable=False),
+)

@@ -219,6 +219,7 @@ class Recorder:
         self.client = client
         self.settings = settings
         self.agents: dict[str, dict[str, str]] = {}
+        self.agent_ids: dict[str, str] = {}
         """Each agent's Authorization header, by name (set up by `setup_omni`)."""
         self.phone: Standin | None = None
         """The WhatsApp Cloud API stand-in (tests/channel_standin.py)."""
@@ -385,6 +386,7 @@ async def setup_omni(rec: Recorder) -> str:
             "POST", "/api/omni/agents", admin, json={"name": name, "services": works}
         )
         rec.agents[name] = {"Authorization": f"Bearer {made['token']}"}
+        rec.agent_ids[name] = made["id"]
         await rec.call("POST", "/api/agent/status", rec.agents[name], json={"status": "available"})
     return keys[0]
 
@@ -534,6 +536,28 @@ async def desk(rec: Recorder) -> str:
     return workflow_id
 
 
+async def supervisor(rec: Recorder) -> str:
+    """The supervisor: a whisper, a barge-in, a take-over (as Caio), a reassignment to Suporte's
+    queue; Ana picks it up again and ends it (Update `supervise`)."""
+    contact = "supervisor-1"
+    conversation = await into_queue(rec, contact, "1", "Vou te transferir para um especialista.")
+    await rec.agent("Ana", conversation, "pickup")
+    admin = {"Authorization": f"Bearer {rec.settings.admin_token}"}
+    base = f"/api/supervisor/conversations/{conversation}"
+    await rec.call(
+        "POST", f"{base}/whisper", admin, json={"text": "ofereça", "supervisor": "Carla"}
+    )
+    await rec.call("POST", f"{base}/barge-in", admin, json={"text": "Olá!", "supervisor": "Carla"})
+    caio = rec.agent_ids["Caio"]
+    await rec.call("POST", f"{base}/take-over", admin, json={"agent": caio, "supervisor": "Carla"})
+    await rec.call("POST", f"{base}/reassign", admin, json={"service": "Suporte"})
+    await rec.agent("Ana", conversation, "pickup")
+    await rec.agent("Ana", conversation, "finish", return_to_bot=False)
+    workflow_id = wid("casa", contact)
+    await rec.ended(workflow_id)
+    return workflow_id
+
+
 async def offers_of(rec: Recorder, name: str) -> list[dict[str, Any]]:
     offers: list[dict[str, Any]] = await rec.call("GET", "/api/agent/offers", rec.agents[name])
     return offers
@@ -671,6 +695,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "desk": desk,
     "auto_offer": auto_offer,
     "care": care,
+    "supervisor": supervisor,
 }
 
 

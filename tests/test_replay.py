@@ -58,6 +58,7 @@ def test_the_recorded_histories_are_there() -> None:
         "desk",  # a note, tags, a finish with tags (patch `desk-wrapup`)
         "auto_offer",  # an offer that lapses, then is accepted (Signal `offered`)
         "care",  # periodic wait notices, a silent agent's requeue, CSAT asked again then answered
+        "supervisor",  # whisper, barge-in, take-over, reassign (Update `supervise`)
     } <= names
     # The Humano block's histories twice: made before ConversationState and ServiceSnapshot
     # (old input and activity result shapes, no `transfer-snapshot` patch), and made after.

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     """The admin bearer token: at least `MIN_ADMIN_TOKEN_LENGTH` characters (`up` makes one)."""
     flows_dir: Path = Path("flows")
+    smtp_host: str | None = None
+    """The SMTP server for transcript e-mails (unset: no mail is sent; docs/operations.md)."""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Transbordo <nao-responda@localhost>"
+    smtp_starttls: bool = True
+    """Upgrade the connection with STARTTLS before logging in (off only on a trusted network)."""
     reply_timeout_seconds: float = Field(default=5.0, gt=0)
     max_messages_per_run: int = Field(default=1000, ge=1, le=1800)
     """Customer messages per run before continue-as-new (the server caps updates at 2,000)."""

@@ -175,7 +175,7 @@ async def running(
     from api.app import create_app
     from api.usecases.publishing import publish_source
     from transbordo.connector_auth import ConnectorAuth
-    from worker import build_worker, channel_endpoints_of
+    from worker import build_worker, channel_endpoints_of, smtp_config
 
     with ThreadPoolExecutor(max_workers=executor_workers) as executor:
         worker = build_worker(
@@ -185,6 +185,7 @@ async def running(
             executor,
             flow_limits=settings.flow_limits(),
             channel_endpoints=channel_endpoints_of(settings),
+            smtp=smtp_config(settings),
             sandboxed=settings.workflow_sandbox,
             settings=settings,
             **worker_options,

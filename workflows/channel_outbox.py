@@ -22,7 +22,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.channel_send import ChannelSend, ChannelSender, ChannelSent
-    from omni.desk import NOTE_KIND
+    from omni.desk import AGENT_ONLY_KINDS
     from workflows.contracts import Message
 
 if TYPE_CHECKING:
@@ -37,8 +37,9 @@ CHANNEL_GIVE_UP = timedelta(hours=1)
 """A platform down for longer than this: the entry is reported undelivered to the agent."""
 NOT_SENT = "delivery_failure"
 """The kind of the transcript notice about an entry the channel did not get (never sent)."""
-UNSENT_KINDS = frozenset({NOT_SENT, NOTE_KIND})
-"""Entries for the agents only: delivery notices and internal notes never reach the channel."""
+UNSENT_KINDS = frozenset({NOT_SENT, *AGENT_ONLY_KINDS})
+"""Entries for the agents only: delivery notices, notes, whispers and supervisor notices never
+reach the channel."""
 PLATFORM_NAMES = {"whatsapp": "WhatsApp", "telegram": "Telegram"}
 
 

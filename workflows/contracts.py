@@ -15,7 +15,7 @@ from bots.models import BotFlow
 from omni.service_care import CarriedCare, ServiceCare
 from workflows.interpreter import FlowState
 
-Sender = Literal["customer", "bot", "agent", "system"]
+Sender = Literal["customer", "bot", "agent", "system", "supervisor"]
 Status = Literal["bot", "waiting", "in_service", "voicemail", "ended"]
 
 MAX_TEXT_LENGTH = 4096

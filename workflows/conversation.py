@@ -25,7 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.http_call import HttpCall, HttpCalls
-    from omni.desk import NOTE_KIND
+    from omni.desk import AGENT_ONLY_KINDS
     from workflows import interpreter, timers
     from workflows.contracts import (
         MAX_MESSAGE_ID_LENGTH,
@@ -48,6 +48,8 @@ from workflows.desk import DeskActions
 from workflows.humano import HumanoBlock
 from workflows.message_log import MessageLog
 from workflows.offers import AutoAssignment
+from workflows.supervision import SupervisorActions
+from workflows.transcript_mail import TranscriptMail
 from workflows.webhook_events import WebhookEvents
 
 ANSWERED_IDS = 1000
@@ -69,6 +71,8 @@ class ConversationWorkflow(
     CareRules,
     DeskActions,
     AttachmentActions,
+    SupervisorActions,
+    TranscriptMail,
     MessageLog,
     WebhookEvents,
     ChannelOutbox,
@@ -331,6 +335,7 @@ class ConversationWorkflow(
             and self._log_idle()
             and self._webhooks_idle()
             and self._channel_idle()
+            and self._mail_idle()
         )
 
     # --- continue-as-new ---------------------------------------------------------------
@@ -357,7 +362,7 @@ class ConversationWorkflow(
         return TurnReply(
             conversation_id=self._input.conversation_id,
             status=self.conv.status,
-            replies=[m for m in turn if m.sender != "customer" and m.kind != NOTE_KIND],
+            replies=[m for m in turn if m.sender != "customer" and m.kind not in AGENT_ONLY_KINDS],
             bot_version=self._input.bot_version,
             started=since == 0,
             customer=customer[0] if customer else None,

@@ -101,6 +101,10 @@ class ConversationCore(Protocol):
         """Refuse a finish without the wrap-up code its service requires (workflows/desk.py)."""
         ...
 
+    def _mail_transcript(self, handoff: Handoff) -> None:
+        """The agent finished: the transcript e-mail, when due (workflows/transcript_mail.py)."""
+        ...
+
     async def _wrap_up(self, handoff: Handoff, request: FinishRequest) -> dict[str, Any]:
         """Record a finish's wrap-up code and tags; the `finished` event's extra data."""
         ...

@@ -6,7 +6,8 @@ transcript's one sequence, is recorded by the pump like any entry, shows in the 
 transcript for the next agent, and every reader the customer sees drops it (the reply of a
 turn here, the channel routes, the `answer_of` lookup); it emits no webhook event. A finish
 records its wrap-up code and the tags through one local activity (patch `desk-wrapup`), puts
-them in the `finished` event and in the flow variables `wrapup_code` and `tags`.
+them in the `finished` event and in the flow variables `wrapup_code` and `tags`. A finish also
+asks for the transcript e-mail (workflows/transcript_mail.py).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class DeskActions(_Core):
 
     async def _wrap_up(self, handoff: Handoff, request: FinishRequest) -> dict[str, Any]:
         """Record the finish's wrap-up code and tags; what the `finished` event adds."""
+        self._mail_transcript(handoff)  # workflows/transcript_mail.py (at every finish)
         tags = clean_tags([*handoff.tags, *request.tags])
         if request.wrapup_code is None and not tags:
             return {}

@@ -44,6 +44,8 @@ class Refusal(StrEnum):
     """A malformed agent request (e.g. both service and extension)."""
     WRAPUP_REQUIRED = "wrapup_required"
     """A finish without a wrap-up code the service requires, or with one not in its list."""
+    NO_SUCH_AGENT = "no_such_agent"
+    """A supervisor's take-over or reassignment names an agent that does not exist."""
 
 
 HTTP_STATUS: dict[Refusal, int] = {
@@ -60,6 +62,7 @@ HTTP_STATUS: dict[Refusal, int] = {
     Refusal.TRANSFER_NOT_ALLOWED: 403,
     Refusal.BAD_REQUEST: 422,
     Refusal.WRAPUP_REQUIRED: 422,
+    Refusal.NO_SUCH_AGENT: 404,
 }
 """The HTTP status of each refusal (the API's one mapping)."""
 

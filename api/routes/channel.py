@@ -32,7 +32,7 @@ from api.models.channel import (
 )
 from api.stream_hub import GAP_GRACE_SECONDS, HubDep, StreamHub, in_order
 from api.usecases import delivery
-from omni.desk import NOTE_KIND
+from omni.desk import AGENT_ONLY_KINDS
 from store import conversations as conversation_log
 from store import queue
 from store.conversations import ConversationRow
@@ -196,7 +196,7 @@ async def _events(
             ready = in_order(rows, after, gap_since, now)
             for row in rows[:ready]:
                 after = row.seq
-                if row.kind == NOTE_KIND and not notes:
+                if row.kind in AGENT_ONLY_KINDS and not notes:
                     continue
                 payload = public_row(row).model_dump(mode="json", by_alias=True)
                 yield sse.event("message", payload, id=row.seq)

@@ -31,7 +31,8 @@ class Taken(ApiError):
 
 
 def conversation_for(engine: Engine, agent: AgentPublic, conversation_id: str) -> QueueEntry:
-    """The conversation's open queue entry, if it is in one of the agent's services."""
+    """The conversation's open queue entry, if it is in one of the agent's services or the agent
+    has it (a supervisor's take-over or reassignment may hand it to anyone)."""
     entry = queue.open_entry(engine, conversation_id)
     if entry is None:
         if conversation_log.get_conversation(engine, conversation_id) is None:
@@ -43,7 +44,8 @@ def conversation_for(engine: Engine, agent: AgentPublic, conversation_id: str) -
             "the conversation is not with human service",
             ErrorCode.NOT_WITH_HUMAN_SERVICE,
         )
-    if entry.service_name not in agent.services:
+    if entry.service_name not in agent.services and entry.agent_id != agent.id:
+        # (an agent a supervisor gave the conversation to may work it outside their services)
         raise ApiError(
             status.HTTP_403_FORBIDDEN,
             "the conversation is not in one of your services",

@@ -3,6 +3,7 @@
 import { $, $$, ApiError, api, codeText, duration, h, readSSE, statusLabel, toast, tokens } from "./common.js";
 import { deliveriesMark, deliveriesSelect } from "./atendimento_deliveries.js";
 import { deskFinish, deskNote, deskSelect } from "./atendimento_desk.js";
+import { supervisorEntry } from "./atendimento_supervisor.js";
 import { showOffers } from "./ofertas.js";
 import { customerTyping, deskAttachment, deskMedia } from "./atendimento_media.js";
 
@@ -340,6 +341,8 @@ function renderMessage(m) {
   if (m.kind === "delivery_failure") { // the customer's WhatsApp/Telegram did not get a message
     return h("div", { class: "msg system failure", role: "note", dataset: { seq: m.seq } }, `⚠ ${text}`);
   }
+  const supervised = supervisorEntry(m); // atendimento_supervisor.js
+  if (supervised) return supervised;
   if (m.from === "system") return h("div", { class: "msg system", dataset: { seq: m.seq } }, text);
   if (m.kind === "note") return deskNote(m);
   return h("div", { class: `msg ${m.from}`, dataset: { seq: m.seq } }, h("span", { class: "who" }, who), deskAttachment(m) || text);

@@ -142,7 +142,7 @@ function show(message) {
   scroll();
 }
 
-const WHO_PT = { customer: "Você disse", bot: "Bot", agent: "Atendente" };
+const WHO_PT = { customer: "Você disse", bot: "Bot", agent: "Atendente", supervisor: "Supervisor" };
 
 function render(m) {
   if (m.kind === "card") return carousel(m.data?.cards || []);
@@ -151,6 +151,7 @@ function render(m) {
   // who sent it, for assistive technology (CSS content: read aloud, not part of the text)
   const bubble = h("div", { class: `msg ${m.from}`, dataset: { who: WHO_PT[m.from] || m.from } });
   if (m.from === "agent" && m.data?.agent) bubble.append(h("span", { class: "who" }, m.data.agent));
+  if (m.from === "supervisor") bubble.append(h("span", { class: "who" }, `Supervisor ${m.data?.supervisor || ""}`.trim()));
   bubble.append(chatAttachment(m, media) || m.text || "");
   if (m.kind === "menu" && m.options?.length) {
     bubble.classList.add("menu");

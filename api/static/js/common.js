@@ -370,6 +370,7 @@ export const CODES_PT = {
   no_such_service: () => "Não existe serviço com esse nome ou ramal.",
   transfer_not_allowed: () => "A transferência para esse serviço não é permitida.",
   wrapup_required: () => "Escolha uma tabulação da lista do serviço para finalizar.",
+  no_such_agent: () => "Não existe esse atendente.",
 };
 
 /** The data-field an error code is about, in the forms that have it. */

@@ -4,7 +4,7 @@ const CARE_DEFAULTS = {
   wait_notice_interval_seconds: 60, wait_notice_change_seconds: 60, wait_notice_repeat: 5,
   agent_reply_seconds: 0, agent_silence_action: "alert",
   customer_reply_seconds: 0, customer_close_seconds: 120,
-  csat: false, csat_timeout_seconds: 300,
+  csat: false, csat_timeout_seconds: 300, transcript_email: false,
 };
 const NUMBERS = ["wait_notice_interval_seconds", "agent_reply_seconds", "customer_reply_seconds", "customer_close_seconds", "csat_timeout_seconds"];
 
@@ -13,6 +13,7 @@ export function fillCare(form, care) {
   for (const name of NUMBERS) form[`care_${name}`].value = c[name];
   form.care_agent_silence_action.value = c.agent_silence_action;
   form.care_csat.checked = c.csat;
+  form.care_transcript_email.checked = c.transcript_email;
 }
 
 export function careOf(form, previous) {
@@ -23,5 +24,6 @@ export function careOf(form, previous) {
   }
   care.agent_silence_action = form.care_agent_silence_action.value;
   care.csat = form.care_csat.checked;
+  care.transcript_email = form.care_transcript_email.checked;
   return care;
 }

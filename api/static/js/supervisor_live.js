@@ -1,0 +1,118 @@
+// Supervisor, a live conversation: watch its transcript (notes and whispers included), whisper
+// to the agent, speak to the customer, take it over or pass it to another agent or service, and
+// see the audit of these actions (/api/supervisor/conversations/{id}/…, /api/supervisor/actions).
+import { $, api, codeText, h, toast, tokens } from "./common.js";
+
+const POLL_MS = 2000;
+const KIND_PT = { note: "Nota interna", whisper: "Sussurro ao atendente", supervisor_notice: "Aviso" };
+const FROM_PT = { customer: "Cliente", bot: "Bot", agent: "Atendente", system: "Sistema", supervisor: "Supervisor" };
+const ACTION_PT = { whisper: "Sussurro", barge_in: "Entrou na conversa", take_over: "Assumiu", reassign: "Reatribuiu" };
+let watching = null;
+let timer = null;
+
+function field(id, label, input) {
+  return h("div", { class: "field" }, h("label", { for: id }, label), input);
+}
+
+function build() {
+  const watch = h("form", { id: "live-watch", class: "inline-form" },
+    h("label", { for: "live-id" }, "Conversa "), h("input", { id: "live-id", required: true, autocomplete: "off" }),
+    " ", h("button", { type: "submit", class: "small" }, "Acompanhar"));
+  watch.addEventListener("submit", (event) => { event.preventDefault(); start($("#live-id").value.trim()); });
+  const say = h("form", { id: "live-say" },
+    field("live-name", "Seu nome", h("input", { id: "live-name", value: "Supervisor", maxlength: 100 })),
+    field("live-text", "Mensagem do supervisor", h("textarea", { id: "live-text", rows: 2, maxlength: 4000 })),
+    h("div", { class: "actions" },
+      h("button", { type: "button", onclick: () => speak("whisper") }, "Sussurrar ao atendente"),
+      " ", h("button", { type: "button", onclick: () => speak("barge-in") }, "Falar com o cliente")));
+  const move = h("form", { id: "live-move" },
+    field("live-agent", "Atendente", h("select", { id: "live-agent" })),
+    h("div", { class: "actions" },
+      h("button", { type: "button", onclick: () => moveTo("take-over") }, "Assumir como este atendente"),
+      " ", h("button", { type: "button", onclick: () => moveTo("reassign") }, "Passar a este atendente")),
+    field("live-service", "Serviço", h("select", { id: "live-service" })),
+    h("div", { class: "actions" },
+      h("button", { type: "button", onclick: () => moveTo("service") }, "Transferir para este serviço")));
+  return h("section", { id: "live", "aria-labelledby": "live-title", class: "spaced-below" },
+    h("h2", { id: "live-title" }, "Conversa ao vivo"),
+    h("p", { class: "muted" }, "Acompanhe uma conversa (notas e sussurros incluídos), sussurre ao atendente ",
+      "(o cliente não vê), fale com o cliente, assuma ou reatribua o atendimento. Toda ação fica registrada."),
+    watch, h("p", { id: "live-error", class: "error", role: "alert" }),
+    h("div", { id: "live-transcript", class: "transcript", role: "log", tabindex: 0, "aria-label": "Transcrição ao vivo" }),
+    say, move,
+    h("h3", {}, "Ações registradas"),
+    h("ul", { id: "live-actions", class: "plain" }));
+}
+
+async function options() {
+  try {
+    const [agents, services] = await Promise.all([api("/api/omni/agents"), api("/api/omni/services")]);
+    $("#live-agent").replaceChildren(...agents.map((a) => h("option", { value: a.id }, a.name)));
+    $("#live-service").replaceChildren(...services.map((s) => h("option", { value: s.name }, s.name)));
+  } catch (error) {
+    $("#live-error").textContent = codeText(error);
+  }
+}
+
+function entry(m) {
+  const who = KIND_PT[m.kind] || FROM_PT[m.from] || m.from;
+  const name = m.data?.supervisor || m.data?.agent;
+  return h("div", { class: `msg ${m.kind === "text" ? m.from : m.kind}`, dataset: { seq: m.seq } },
+    h("span", { class: "who" }, name ? `${who} (${name}): ` : `${who}: `), m.text || "");
+}
+
+async function refresh() {
+  if (!watching) return;
+  try {
+    const [log, actions] = await Promise.all([
+      api(`/api/conversations/${encodeURIComponent(watching)}/messages`),
+      api(`/api/supervisor/actions?conversation_id=${encodeURIComponent(watching)}`),
+    ]);
+    $("#live-transcript").replaceChildren(...log.map(entry));
+    $("#live-actions").replaceChildren(...actions.map((a) => h("li", {},
+      `${new Date(a.created_at).toLocaleString("pt-BR")} — ${a.supervisor}: ${ACTION_PT[a.action] || a.action}`
+      + (a.target ? ` → ${a.target}` : ""))));
+    $("#live-error").textContent = "";
+  } catch (error) {
+    $("#live-error").textContent = codeText(error);
+  }
+}
+
+function start(id) {
+  watching = id;
+  clearInterval(timer);
+  refresh();
+  timer = setInterval(refresh, POLL_MS);
+}
+
+async function act(path, body, done) {
+  if (!watching) return;
+  try {
+    await api(`/api/supervisor/conversations/${encodeURIComponent(watching)}/${path}`, { method: "POST", body });
+    toast(done);
+    await refresh();
+  } catch (error) {
+    $("#live-error").textContent = codeText(error);
+  }
+}
+
+async function speak(path) {
+  const text = $("#live-text").value.trim();
+  if (!text) return;
+  await act(path, { text, supervisor: $("#live-name").value.trim() || "Supervisor" },
+    path === "whisper" ? "Sussurro enviado ao atendente" : "Mensagem enviada ao cliente");
+  $("#live-text").value = "";
+}
+
+async function moveTo(how) {
+  const supervisor = $("#live-name").value.trim() || "Supervisor";
+  if (how === "service") {
+    await act("reassign", { service: $("#live-service").value, supervisor }, "Conversa transferida");
+  } else {
+    await act(how, { agent: $("#live-agent").value, supervisor }, how === "take-over" ? "Atendimento assumido" : "Conversa reatribuída");
+  }
+}
+
+$("#supervisor-live").replaceChildren(build());
+// The lists wait for the admin token (supervisor.js asks for it): no 401 that asks again.
+const waitToken = setInterval(() => { if (tokens.admin()) { clearInterval(waitToken); options(); } }, 300);
