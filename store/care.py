@@ -92,6 +92,19 @@ def list_csat(engine: Engine, service_id: str | None = None, limit: int = 100) -
     return [CsatAnswer(**row._asdict()) for row in rows]
 
 
+def csat_of(engine: Engine, conversation_ids: list[str]) -> dict[str, CsatAnswer]:
+    """The latest survey answer of each of these conversations (absent: none)."""
+    if not conversation_ids:
+        return {}
+    query = (
+        sa.select(csat_answers)
+        .where(csat_answers.c.conversation_id.in_(conversation_ids))
+        .order_by(csat_answers.c.answered_at, csat_answers.c.id)
+    )
+    with engine.connect() as conn:
+        return {row.conversation_id: CsatAnswer(**row._asdict()) for row in conn.execute(query)}
+
+
 def requeue(engine: Engine, entry_id: str, new_id: str) -> bool:
     """The in-service entry closes as transferred (freeing its agent) and the conversation
     waits again in the same service as `new_id`, keeping its first `enqueued_at`, priority,

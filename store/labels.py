@@ -1,10 +1,12 @@
-"""SQL of a conversation's labels (tags and wrap-up codes), the supervisor's search by them, and a
-contact's earlier conversations (the agent's "histórico do cliente")."""
+"""SQL of a conversation's labels (tags and wrap-up codes), the supervisor's search by them and
+counts per service in a period, and a contact's earlier conversations (the agent's "histórico do
+cliente")."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 import sqlalchemy as sa
@@ -123,3 +125,23 @@ def earlier_conversations(
             .limit(limit)
         )
         return [_conversation(row) for row in rows]
+
+
+def counts_by_service(
+    engine: Engine, start: datetime, end: datetime
+) -> dict[str, dict[LabelKind, dict[str, int]]]:
+    """Per service name, per kind: how many conversations got each label recorded in
+    [start, end), most used first."""
+    labels = conversation_labels.c
+    used = sa.func.count()
+    query = (
+        sa.select(labels.service, labels.kind, labels.value, used)
+        .where(labels.created_at >= start, labels.created_at < end, labels.service.is_not(None))
+        .group_by(labels.service, labels.kind, labels.value)
+        .order_by(labels.service, labels.kind, used.desc(), labels.value)
+    )
+    found: dict[str, dict[LabelKind, dict[str, int]]] = {}
+    with engine.connect() as conn:
+        for service, kind, value, count in conn.execute(query):
+            found.setdefault(service, {}).setdefault(kind, {})[value] = int(count)
+    return found

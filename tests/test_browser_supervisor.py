@@ -70,6 +70,8 @@ async def test_the_supervisor_sees_now_a_period_and_the_agents_needed(
         await expect(period.nth(3)).to_have_text("33,3%")
         await expect(period.nth(4)).to_have_text("3 min 20 s")
         await expect(period.nth(5)).to_have_text("—")  # CSAT: not yet
+        await expect(period.nth(6)).to_have_text("boleto 2 · troca 1")  # tabulações
+        await expect(period.nth(7)).to_have_text("vip 2 · urgente 1")  # etiquetas
 
         staffing = page.locator("#staffing-rows tr[data-service='Suporte'] td")
         await expect(staffing.nth(0)).to_have_text("2 (1 disponíveis)")

@@ -4,10 +4,12 @@ contact's history, the supervisor's search (issue 14 items 1, 2, 3, 6)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
+from store import care
 from tests.conftest import admin_headers, conversation_handle, conversation_wid, running_stack
 from tests.live import eventually
 from tests.test_handoff import Receiver, publish, setup_omni
@@ -190,6 +192,12 @@ async def test_quick_replies_notes_tags_wrapup_history_and_search(time_env, sett
             assert (await http.get(search, params=none, headers=admin_headers())).json() == []
             assert (await http.get(search, headers=ana)).status_code == 401
 
+            # the customer answered the survey (issue 12 asks it; here the answer is stored)
+            care.save_csat(engine, care.CsatAnswer(
+                id="csat-1", conversation_id=conversation, service_id=None,
+                service_name="Suporte", agent_id=None, agent_name="Ana", score=4,
+                comment="rápido", answered_at=datetime.now(UTC),
+            ))  # fmt: skip
             # the contact comes back: the next agent sees the history, a transfer keeps notes
             await say(http, "5599", "n1", "oi de novo")
             second = (await say(http, "5599", "n2", "123"))["conversation_id"]
@@ -200,6 +208,7 @@ async def test_quick_replies_notes_tags_wrapup_history_and_search(time_env, sett
             assert [h["conversation_id"] for h in history] == [conversation]
             assert history[0]["wrapup_codes"] == ["Venda"] and "vip" in history[0]["tags"]
             assert "cliente VIP" in [m["text"] for m in history[0]["messages"]]
+            assert (history[0]["csat_score"], history[0]["csat_comment"]) == (4, "rápido")
             assert (await http.get(f"{base2}/history", headers=caio)).status_code == 403
             await http.post(f"{base2}/notes", json={"text": "quer parcelar"}, headers=ana)
             moved = await http.post(

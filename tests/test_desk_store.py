@@ -1,14 +1,17 @@
 """The desk's SQL on SQLite and PostgreSQL: labels recorded once (retries are safe), searched,
-a contact's earlier conversations, quick replies by scope; the pure wrap-up rule."""
+a contact's earlier conversations and their CSAT answers, quick replies by scope; the pure
+wrap-up rule."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from omni.desk import QuickReplyCreate, QuickReplyUpdate, clean_tags, wrapup_refusal
 from omni.errors import Conflict, NotFound
 from omni.models import ServiceCreate, ServiceUpdate
-from store import labels, quick_replies
+from store import care, labels, quick_replies
 from store.conversations import ensure_conversation, get_conversation
 from store.services import create_service, delete_service, update_service
 from transbordo.stack import stack_ring
@@ -63,6 +66,21 @@ def test_labels_search_and_history(any_engine):  # type: ignore[no-untyped-def]
     current = get_conversation(any_engine, "c2")
     assert current is not None
     assert [c.id for c in labels.earlier_conversations(any_engine, current)] == ["c1"]
+
+
+def test_the_latest_csat_answer_of_each_conversation(any_engine):  # type: ignore[no-untyped-def]
+    at = datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
+    for n, (conversation, score, comment) in enumerate(
+        [("c1", 2, None), ("c1", 5, "resolveu"), ("c3", 3, None)]
+    ):
+        care.save_csat(any_engine, care.CsatAnswer(
+            id=f"a{n}", conversation_id=conversation, service_id=None, service_name="Suporte",
+            agent_id=None, agent_name="Ana", score=score, comment=comment,
+            answered_at=at + timedelta(minutes=n),
+        ))  # fmt: skip
+    found = care.csat_of(any_engine, ["c1", "c2"])
+    assert {key: (a.score, a.comment) for key, a in found.items()} == {"c1": (5, "resolveu")}
+    assert care.csat_of(any_engine, []) == {}
 
 
 def test_quick_replies_by_scope(any_engine):  # type: ignore[no-untyped-def]

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from omni.models import AgentCreate, ServiceCreate
 from omni.staffing import MAX_AGENTS
 from omni.staffing_forecast import HalfHour, Target, advise_ahead, advise_now
-from store import service_history
+from store import labels, service_history
 from store.agents import create_agent, set_agent_status
 from store.queue_figures import agents_by_state, open_offers_by_service
 from store.services import create_service
-from store.tables import agents, offers, queue_entries
+from store.tables import agents, conversation_labels, offers, queue_entries
 from tests.conftest import admin_headers
 from transbordo.stack import stack_ring
 
@@ -40,8 +40,15 @@ def row(n: int, service: str, status: str, queued: int, picked: int | None, ende
     }
 
 
+def label(conversation: str, kind: str, value: str, at: int, service: str | None = "Suporte"
+          ) -> dict[str, object]:  # fmt: skip
+    return {"conversation_id": conversation, "kind": kind, "value": value, "service": service,
+            "agent": "Ana", "created_at": T0 + at * S}  # fmt: skip
+
+
 def seeded(engine: sa.Engine) -> str:
-    """Suporte (80% in 60 s) with Ana available, Beto paused, Caio offline, and a known day."""
+    """Suporte (80% in 60 s) with Ana available, Beto paused, Caio offline, and a known day
+    (with the wrap-up codes and tags of its finished conversations)."""
     service = create_service(engine, ServiceCreate(name="Suporte"), stack_ring()).id
     create_service(engine, ServiceCreate(name="Vendas"), stack_ring())
     for name, state in (("Ana", "available"), ("Beto", "paused"), ("Caio", None)):
@@ -58,8 +65,19 @@ def seeded(engine: sa.Engine) -> str:
         row(8, service, "abandoned", 1800, None, 1860),  # on the half hour exactly
         row(6, service, "finished", 86400, 86401, 86500),  # the next day: outside the period
     ]
+    tagged = [
+        label("c1", "wrapup", "boleto", 330),
+        label("c1", "tag", "vip", 330),
+        label("c2", "wrapup", "boleto", 360),
+        label("c2", "tag", "vip", 360),
+        label("c5", "wrapup", "troca", 820),
+        label("c5", "tag", "urgente", 820),
+        label("c6", "wrapup", "boleto", 86500),  # the next day: outside the period
+        label("c9", "wrapup", "troca", 100, service=None),  # no human service: not counted
+    ]
     with engine.begin() as conn:
         conn.execute(queue_entries.insert(), rows)
+        conn.execute(conversation_labels.insert(), tagged)
     return service
 
 
@@ -104,6 +122,16 @@ def test_period_figures_count_what_was_enqueued_in_the_period(any_engine: sa.Eng
         any_engine, T0 + timedelta(days=1), T0 + 2 * timedelta(days=1)
     )
     assert (later.answered, later.average_handle_seconds) == (1, pytest.approx(99.0, abs=0.05))
+
+
+def test_labels_are_counted_per_service_in_the_period(any_engine: sa.Engine) -> None:
+    seeded(any_engine)
+    found = labels.counts_by_service(any_engine, T0, T0 + timedelta(hours=1))
+    assert found == {
+        "Suporte": {"wrapup": {"boleto": 2, "troca": 1}, "tag": {"vip": 2, "urgente": 1}}
+    }
+    assert list(found["Suporte"]["wrapup"]) == ["boleto", "troca"]  # most used first
+    assert labels.counts_by_service(any_engine, T0 - timedelta(hours=1), T0) == {}
 
 
 def test_half_hours_group_by_the_half_hour_enqueued(any_engine: sa.Engine) -> None:
@@ -233,6 +261,10 @@ async def test_the_routes_answer_the_supervisor(
         50.0,
         None,
     )
+    assert figures["wrapup_codes"] == {"boleto": 2, "troca": 1}
+    assert figures["tags"] == {"vip": 2, "urgente": 1}
+    vendas = next(one for one in day.json()["services"] if one["service"] == "Vendas")
+    assert (vendas["wrapup_codes"], vendas["tags"]) == ({}, {})
     today = await admin_api.get("/api/supervisor/period", headers=admin_headers())
     assert today.status_code == 200 and today.json()["timezone"] == "America/Sao_Paulo"
 

@@ -57,3 +57,6 @@ class ConversationSummary(BaseModel):
     created_at: datetime
     updated_at: datetime
     messages: list[MessagePublic] | None = None
+    csat_score: int | None = None
+    """The customer's satisfaction answer (1–5, the latest); None when not answered."""
+    csat_comment: str | None = None

@@ -54,6 +54,10 @@ class ServicePeriod(BaseModel):
     average_handle_seconds: float | None
     csat_average: float | None = None
     """Mean satisfaction answer (1–5) in the period; None when nobody answered."""
+    wrapup_codes: dict[str, int] = {}
+    """Conversations per wrap-up code recorded in the period, most used first."""
+    tags: dict[str, int] = {}
+    """Conversations per tag recorded in the period, most used first."""
 
 
 class PeriodReport(BaseModel):

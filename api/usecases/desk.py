@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from api.models.channel import MessagePublic
 from api.models.desk import ConversationSummary
-from store import labels
+from store import care, labels
 from store.conversations import ConversationRow
 
 
@@ -15,11 +15,14 @@ def summaries(
     rows: list[ConversationRow],
     transcripts: dict[str, list[MessagePublic]] | None = None,
 ) -> list[ConversationSummary]:
-    """The conversations with their tags and wrap-up codes (and transcripts, when given)."""
+    """The conversations with their tags, wrap-up codes and satisfaction answer (and
+    transcripts, when given)."""
     found = labels.labels_of(engine, [row.id for row in rows])
+    csat = care.csat_of(engine, [row.id for row in rows])
     out = []
     for row in rows:
         labelled = found.get(row.id, labels.Labels())
+        answer = csat.get(row.id)
         out.append(
             ConversationSummary(
                 conversation_id=row.id,
@@ -32,6 +35,8 @@ def summaries(
                 created_at=row.created_at,
                 updated_at=row.updated_at,
                 messages=transcripts.get(row.id) if transcripts is not None else None,
+                csat_score=answer.score if answer else None,
+                csat_comment=answer.comment if answer else None,
             )
         )
     return out

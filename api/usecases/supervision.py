@@ -30,7 +30,7 @@ from omni.staffing_forecast import (
     advise_now,
     history_start,
 )
-from store import care, queue_figures, service_history
+from store import care, labels, queue_figures, service_history
 from store import services as service_store
 
 BASE_STATES = ("available", "paused", "offline")
@@ -81,6 +81,7 @@ def period(
             status.HTTP_400_BAD_REQUEST, "'to' must be after 'from'", ErrorCode.BAD_REQUEST
         )
     csat = care.csat_averages(engine, begins, ends)
+    labelled = labels.counts_by_service(engine, begins, ends)
     services = [
         ServicePeriod(
             service_id=row.service_id,
@@ -96,6 +97,8 @@ def period(
             abandonment_percent=row.abandonment_percent,
             average_handle_seconds=row.average_handle_seconds,
             csat_average=csat.get(row.service_id),
+            wrapup_codes=labelled.get(row.service, {}).get("wrapup", {}),
+            tags=labelled.get(row.service, {}).get("tag", {}),
         )
         for row in service_history.period_figures(engine, begins, ends)
     ]

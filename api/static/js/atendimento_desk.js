@@ -71,7 +71,8 @@ async function loadHistory(id) {
   box.replaceChildren(...earlier.map((c) => h("details", { class: "history-item" },
     h("summary", {}, `${dateTime(c.created_at)} · ${statusLabel(c.status)}${c.service ? ` · ${c.service}` : ""}${c.agent ? ` · ${c.agent}` : ""}`,
       c.wrapup_codes.length ? ` · Tabulação: ${c.wrapup_codes.join(", ")}` : "",
-      c.tags.length ? ` · Etiquetas: ${c.tags.join(", ")}` : ""),
+      c.tags.length ? ` · Etiquetas: ${c.tags.join(", ")}` : "",
+      c.csat_score ? ` · Satisfação: ${c.csat_score}/5${c.csat_comment ? ` (“${c.csat_comment}”)` : ""}` : ""),
     h("ul", {}, ...(c.messages || []).map((m) => h("li", {},
       `${m.kind === "note" ? "Nota interna" : { customer: "Cliente", bot: "Bot", agent: "Atendente", system: "Sistema" }[m.from] || m.from}: ${m.text || ""}`))))));
 }

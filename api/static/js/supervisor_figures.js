@@ -1,6 +1,7 @@
 // Supervisor, indicators: every service now (line, agents by status, offers), in a period
-// (service level, speed of answer, abandonment, handle time, satisfaction) and the agents its
-// target needs now and in each half hour of the next 24 h (/api/supervisor/live|period|staffing).
+// (service level, speed of answer, abandonment, handle time, satisfaction, wrap-up codes and tags)
+// and the agents its target needs now and in each half hour of the next 24 h
+// (/api/supervisor/live|period|staffing).
 import { $, api, codeText, duration, h, tokens } from "./common.js";
 
 const LIVE_MS = 3000;
@@ -9,6 +10,7 @@ const STATES = { available: "disponíveis", paused: "em pausa", away: "ausentes"
 
 const percent = (value) => (value === null || value === undefined ? "—" : `${value.toLocaleString("pt-BR")}%`);
 const hhmm = (iso) => new Date(iso).toLocaleTimeString("pt-BR", { hour: "2-digit", minute: "2-digit" });
+const counts = (found) => Object.entries(found || {}).map(([value, n]) => `${value} ${n}`).join(" · ") || "—";
 const empty = (cols, text) => h("tr", {}, h("td", { colspan: cols, class: "empty" }, text));
 
 function table(id, heads, tbodyId) {
@@ -31,7 +33,8 @@ function build() {
       ["Atendentes"], ["Ofertas pendentes", 1]], "live-rows"),
     h("h3", {}, "Período"), form, h("p", { class: "muted", id: "period-range" }),
     table("period-table", [["Serviço"], ["Recebidos", 1], ["Atendimento (%) / meta", 1],
-      ["Tempo médio de espera", 1], ["Abandono (%)", 1], ["Tempo médio de atendimento", 1], ["Satisfação (CSAT)", 1]],
+      ["Tempo médio de espera", 1], ["Abandono (%)", 1], ["Tempo médio de atendimento", 1], ["Satisfação (CSAT)", 1],
+      ["Tabulações"], ["Etiquetas"]],
     "period-rows"),
     h("h3", {}, "Dimensionamento"),
     h("p", { class: "muted" }, "Atendentes necessários para a meta de cada serviço (Erlang C; Erlang A quando há abandono), ",
@@ -62,7 +65,9 @@ function periodRow(s) {
     h("td", { class: "num" }, duration(s.average_speed_of_answer_seconds)),
     h("td", { class: "num" }, percent(s.abandonment_percent)),
     h("td", { class: "num" }, duration(s.average_handle_seconds)),
-    h("td", { class: "num" }, s.csat_average === null ? "—" : s.csat_average.toLocaleString("pt-BR")));
+    h("td", { class: "num" }, s.csat_average === null ? "—" : s.csat_average.toLocaleString("pt-BR")),
+    h("td", { class: "wrapups" }, counts(s.wrapup_codes)),
+    h("td", { class: "tags" }, counts(s.tags)));
 }
 
 const needed = (slot) => (slot.unreachable_above != null ? `acima de ${slot.unreachable_above}`
@@ -97,7 +102,7 @@ async function refreshSlow() {
     const period = await api(`/api/supervisor/period?${params}`);
     $("#period-range").textContent = `De ${new Date(period.start).toLocaleString("pt-BR")} até ${new Date(period.end).toLocaleString("pt-BR")} (${period.timezone})`;
     $("#period-rows").replaceChildren(...(period.services.length ? period.services.map(periodRow)
-      : [empty(7, "Nenhum serviço cadastrado.")]));
+      : [empty(9, "Nenhum serviço cadastrado.")]));
   } catch (error) {
     $("#period-range").textContent = codeText(error);
   }
