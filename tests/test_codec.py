@@ -104,6 +104,7 @@ async def test_the_codec_endpoint_round_trips_for_the_admin_and_the_ui_cookie(ad
     # the browser case: the session route sets a cookie the UI sends with credentials
     session = await admin_api.post("/api/codec/session", headers=admin_headers())
     assert session.status_code == 204 and "httponly" in session.headers["set-cookie"].lower()
+    assert "secure" not in session.headers["set-cookie"].lower()  # plain http on loopback
     opened = await admin_api.post("/api/codec/decode", json=sealed.json())
     assert opened.status_code == 200, opened.text
     assert opened.json() == clear
@@ -111,6 +112,10 @@ async def test_the_codec_endpoint_round_trips_for_the_admin_and_the_ui_cookie(ad
     assert (await admin_api.post("/api/codec/decode", json=sealed.json())).status_code == 401
     bad = await admin_api.post("/api/codec/decode", content=b"\xff", headers=admin_headers())
     assert bad.status_code == 400
+    # behind TLS the browser never sends the admin token's cookie over plain http
+    https = str(admin_api.base_url).replace("http://", "https://", 1) + "/api/codec/session"
+    tls = await admin_api.post(https, headers=admin_headers())
+    assert tls.status_code == 204 and "; secure" in tls.headers["set-cookie"].lower()
 
 
 async def test_only_the_ui_origin_may_call_the_codec_across_origins(admin_api) -> None:  # type: ignore[no-untyped-def]

@@ -71,9 +71,10 @@ async def encode(request: Request, ring: KeyRingDep) -> dict[str, Any]:
 
 
 @router.post("/session", status_code=status.HTTP_204_NO_CONTENT)
-def session(settings: SettingsDep) -> Response:
+def session(request: Request, settings: SettingsDep) -> Response:
     """Keep the admin token in an HttpOnly cookie for the codec routes only, so the Temporal
-    UI (same site, another port) can send it with "Include cross-origin credentials"."""
+    UI (same site, another port) can send it with "Include cross-origin credentials". Secure
+    whenever the request came over HTTPS (behind a proxy: uvicorn's `--proxy-headers`)."""
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.set_cookie(
         COOKIE,
@@ -81,7 +82,7 @@ def session(settings: SettingsDep) -> Response:
         path=PREFIX,
         httponly=True,
         samesite="strict",
-        secure=False,  # the dev UI is plain http on loopback; behind TLS, set it at the proxy
+        secure=request.url.scheme == "https",  # plain http only on the loopback dev setup
         max_age=12 * 3600,
     )
     return response
