@@ -5,6 +5,11 @@ is forecast from. Runs on SQLite and PostgreSQL.
 An entry belongs to the period (or the half hour) it was enqueued in. Answered: picked up by an
 agent; abandoned: left the queue before a pickup; handled: picked up and ended (finished or
 transferred), its handle time from pickup to end.
+
+A requeue (care rule `agent_silence_action: requeue`) continues the same contact in a new entry
+that keeps the first `enqueued_at`: it is the same contact, not a second arrival; its handling
+adds to the contact's handle time, and its wait (which holds the first agent's handling) is not
+a speed of answer.
 """
 
 from __future__ import annotations
@@ -94,12 +99,35 @@ def period_figures(engine: Engine, start: datetime, end: datetime) -> list[Perio
     return figures
 
 
+def _continued() -> sa.ColumnElement[bool]:
+    """The entry continues a requeued contact: an entry of the same conversation and service,
+    enqueued at the same instant, was picked up before it."""
+    entry, first = queue_entries.c, queue_entries.alias("first").c
+    return (
+        sa.select(first.id)
+        .where(
+            first.conversation_id == entry.conversation_id,
+            first.service_id == entry.service_id,
+            first.enqueued_at == entry.enqueued_at,
+            first.id != entry.id,
+            first.picked_up_at.is_not(None),
+            sa.or_(entry.picked_up_at.is_(None), first.picked_up_at < entry.picked_up_at),
+        )
+        .exists()
+    )
+
+
 def _period_query(conn: Connection, start: datetime, end: datetime) -> sa.Select[Any]:
     entry = queue_entries.c
     waited = seconds_between(conn, entry.picked_up_at, entry.enqueued_at)
     handling = seconds_between(conn, entry.ended_at, entry.picked_up_at)
-    answered = entry.picked_up_at.is_not(None)
-    handled = sa.and_(answered, entry.ended_at.is_not(None), entry.status != "in_service")
+    arrival = ~_continued()
+    answered = sa.and_(arrival, entry.picked_up_at.is_not(None))
+    worked = sa.and_(
+        entry.picked_up_at.is_not(None), entry.ended_at.is_not(None), entry.status != "in_service"
+    )
+    handled = sa.and_(arrival, worked)
+    abandoned = sa.and_(arrival, entry.status == "abandoned")
     return (
         sa.select(
             entry.service_id,
@@ -107,10 +135,10 @@ def _period_query(conn: Connection, start: datetime, end: datetime) -> sa.Select
             sa.func.sum(
                 sa.case((sa.and_(answered, waited <= services.c.answer_time_seconds), 1), else_=0)
             ).label("within"),
-            sa.func.sum(sa.case((entry.status == "abandoned", 1), else_=0)).label("abandoned"),
+            sa.func.sum(sa.case((abandoned, 1), else_=0)).label("abandoned"),
             sa.func.sum(sa.case((answered, waited), else_=0)).label("waits"),
             sa.func.sum(sa.case((handled, 1), else_=0)).label("handled"),
-            sa.func.sum(sa.case((handled, handling), else_=0)).label("handling"),
+            sa.func.sum(sa.case((worked, handling), else_=0)).label("handling"),
         )
         .join(services, services.c.id == entry.service_id)
         .where(entry.enqueued_at >= start, entry.enqueued_at < end)
@@ -123,28 +151,32 @@ def half_hours(engine: Engine, service_id: str, start: datetime, end: datetime) 
     entry = queue_entries.c
     with engine.connect() as conn:
         bucket = _half_hour_index(conn, epoch_seconds(conn, entry.enqueued_at)).label("bucket")
-        handled = sa.and_(
+        worked = sa.and_(
             entry.picked_up_at.is_not(None),
             entry.ended_at.is_not(None),
             entry.status != "in_service",
         )
+        arrival = ~_continued()
+        handled = sa.and_(arrival, worked)
         left_queue = sa.func.coalesce(entry.picked_up_at, entry.ended_at)
         queued = seconds_between(conn, left_queue, entry.enqueued_at)
         rows = conn.execute(
             sa.select(
                 bucket,
-                sa.func.count().label("arrivals"),
+                sa.func.sum(sa.case((arrival, 1), else_=0)).label("arrivals"),
                 sa.func.sum(sa.case((handled, 1), else_=0)).label("handled"),
                 sa.func.sum(
                     sa.case(
-                        (handled, seconds_between(conn, entry.ended_at, entry.picked_up_at)),
+                        (worked, seconds_between(conn, entry.ended_at, entry.picked_up_at)),
                         else_=0,
                     )  # fmt: skip
                 ).label("handling"),
-                sa.func.sum(sa.case((entry.status == "abandoned", 1), else_=0)).label("abandoned"),
+                sa.func.sum(
+                    sa.case((sa.and_(arrival, entry.status == "abandoned"), 1), else_=0)
+                ).label("abandoned"),
                 sa.func.sum(
                     sa.case(
-                        (left_queue.is_not(None), queued),
+                        (sa.and_(arrival, left_queue.is_not(None)), queued),
                         else_=0,
                     )
                 ).label("queued"),
@@ -160,7 +192,7 @@ def half_hours(engine: Engine, service_id: str, start: datetime, end: datetime) 
     return [
         HalfHour(
             start=datetime.fromtimestamp(int(row.bucket) * HALF_HOUR, UTC),
-            arrivals=int(row.arrivals),
+            arrivals=int(row.arrivals or 0),
             handled=int(row.handled or 0),
             handle_seconds_total=float(row.handling or 0),
             abandoned=int(row.abandoned or 0),

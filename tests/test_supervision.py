@@ -124,6 +124,23 @@ def test_period_figures_count_what_was_enqueued_in_the_period(any_engine: sa.Eng
     assert (later.answered, later.average_handle_seconds) == (1, pytest.approx(99.0, abs=0.05))
 
 
+def test_a_requeued_contact_counts_once_with_both_agents_handling(any_engine: sa.Engine) -> None:
+    """Care's requeue closes the entry `transferred` and opens one with the first enqueued_at:
+    the same contact, not a second arrival whose 'wait' holds the first agent's handling."""
+    service = seeded(any_engine)
+    continued = {**row(10, service, "finished", 700, 900, 960), "conversation_id": "c5"}
+    with any_engine.begin() as conn:
+        conn.execute(queue_entries.insert(), [continued])
+    (suporte, _) = service_history.period_figures(any_engine, T0, T0 + timedelta(hours=1))
+    assert (suporte.offered, suporte.answered, suporte.answered_within_target) == (6, 4, 3)
+    assert suporte.average_speed_of_answer_seconds == pytest.approx(40.0, abs=0.05)  # unchanged
+    assert suporte.handled == 3
+    assert suporte.average_handle_seconds == pytest.approx(220.0, abs=0.05)  # (600 + 60) / 3
+    first, _ = service_history.half_hours(any_engine, service, T0, T0 + timedelta(hours=1))
+    assert (first.arrivals, first.handled) == (6, 3)
+    assert first.handle_seconds_total == pytest.approx(660.0, abs=0.05)
+
+
 def test_labels_are_counted_per_service_in_the_period(any_engine: sa.Engine) -> None:
     seeded(any_engine)
     found = labels.counts_by_service(any_engine, T0, T0 + timedelta(hours=1))
