@@ -60,7 +60,9 @@ class ClaimRequest(BaseModel):
 
 
 class ClaimResult(BaseModel):
-    code: Literal["ok", "taken", "not_your_service", "not_available", "at_capacity"]
+    code: Literal[
+        "ok", "taken", "not_your_service", "not_available", "at_capacity", "service_at_capacity"
+    ]
     reason: str = ""
 
 

@@ -12,7 +12,8 @@ effective priority (highest first) is sorting by :func:`rank_at` (earliest first
 take it (also by manual `next`).
 
 **Who gets an offer.** Among the service's agents who may take the entry (available, serving
-the service, the skills, a free slot: conversations in service + open offers < capacity), the
+the service, the skills, a free slot: conversations in service + open offers < capacity, and
+in this service < its `agent_capacity` if set, store/capacity.py), the
 one offered this entry the fewest times so far (so a declined or lapsed offer goes to the next
 agent; who declined the latest offer is left out), then the one idle longest (``idle_since``:
 the later of its last assignment and its last status change, e.g. going available), then by

@@ -14,8 +14,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 Assignment = Literal["manual", "auto"]
 OfferSeconds = Annotated[int, Field(strict=True, ge=5, le=600)]
 MaxLapses = Annotated[int, Field(strict=True, ge=1, le=100)]
+AgentCapacity = Annotated[int, Field(strict=True, ge=1, le=100)]
+"""A service's most conversations per agent at once (the agent's own `capacity` is ≤ 100 too)."""
 MAX_SKILLS = 20
-ROUTING_FIELDS = ("assignment", "offer_seconds", "max_lapses")
+ROUTING_FIELDS = ("assignment", "offer_seconds", "max_lapses", "agent_capacity")
 
 
 def _skills(value: list[str]) -> list[str]:
@@ -37,13 +39,16 @@ Skills = Annotated[
 class RoutingSettings(BaseModel):
     """``assignment``: `manual` (agents pull with next/pickup) or `auto` (offers pushed to
     agents); ``offer_seconds``: how long an offer waits for Aceitar; ``max_lapses``: offers an
-    agent may let lapse in a row before becoming `away` ("ausente")."""
+    agent may let lapse in a row before becoming `away` ("ausente"); ``agent_capacity``: the
+    most conversations of this service one agent holds at once (offers included; null: no limit
+    but the agent's own `capacity`, which still caps the total)."""
 
     model_config = ConfigDict(extra="forbid")
 
     assignment: Assignment = "manual"
     offer_seconds: OfferSeconds = 30
     max_lapses: MaxLapses = 3
+    agent_capacity: AgentCapacity | None = None
 
 
 class RoutingSettingsUpdate(BaseModel):
@@ -52,6 +57,8 @@ class RoutingSettingsUpdate(BaseModel):
     assignment: Assignment | None = None
     offer_seconds: OfferSeconds | None = None
     max_lapses: MaxLapses | None = None
+    agent_capacity: AgentCapacity | None = None
+    """Null removes the service's limit (unlike the others, which may not be null)."""
 
     @field_validator("assignment", "offer_seconds", "max_lapses")
     @classmethod
@@ -65,6 +72,7 @@ class RoutingPublic(BaseModel):
     assignment: Assignment = "manual"
     offer_seconds: int = 30
     max_lapses: int = 3
+    agent_capacity: int | None = None
 
 
 class AgentSkills(BaseModel):

@@ -8,6 +8,7 @@ exactly one winner, and the workflow follows the answer. Reads return :class:`Qu
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -19,8 +20,8 @@ from sqlalchemy.engine import Connection
 from omni import routing
 from omni.errors import NotFound
 from omni.models import OPEN_QUEUE_STATUSES, QueueStatus, ServiceMetrics
-from store import notify, offers
-from store.common import is_postgres, now
+from store import capacity, notify, offers
+from store.common import now
 from store.tables import agent_services, agents, queue_entries, services
 
 rank_order = sa.func.coalesce(queue_entries.c.rank_at, queue_entries.c.enqueued_at)
@@ -28,7 +29,9 @@ rank_order = sa.func.coalesce(queue_entries.c.rank_at, queue_entries.c.enqueued_
 RECENT_FOR_ESTIMATE = 20
 """Answered contacts of a service whose waits feed the estimated wait."""
 
-ClaimCode = Literal["ok", "taken", "not_your_service", "not_available", "at_capacity"]
+ClaimCode = Literal[
+    "ok", "taken", "not_your_service", "not_available", "at_capacity", "service_at_capacity"
+]
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,7 @@ def enqueue(
 def claim(engine: Engine, entry_id: str, agent_id: str) -> Claim:
     """Give the waiting entry to the agent if it is still waiting and the agent may take it."""
     with engine.begin() as conn:
-        _lock_agent(conn, agent_id)
+        capacity.lock_agent(conn, agent_id)
         agent = conn.execute(sa.select(agents).where(agents.c.id == agent_id)).first()
         entry = conn.execute(sa.select(queue_entries).where(queue_entries.c.id == entry_id)).first()
         if agent is None or entry is None:
@@ -151,9 +154,9 @@ def claim(engine: Engine, entry_id: str, agent_id: str) -> Claim:
             return Claim("not_available", f"you are {agent.status}; go available to take contacts")
         if offers.offered_to_other(conn, entry_id, agent_id):
             return Claim("taken", "the conversation is offered to another agent")
-        busy = _in_service_count(conn, agent_id) + offers.open_count(conn, agent_id, entry_id)
-        if busy >= agent.capacity:
-            return Claim("at_capacity", f"you already have {busy} of {agent.capacity} contacts")
+        full = capacity.claim_refusal(conn, agent, entry)  # the agent's, then the service's
+        if full is not None:
+            return Claim(*full)
         taken = conn.execute(
             queue_entries.update()
             .where(queue_entries.c.id == entry_id, queue_entries.c.status == "waiting")
@@ -305,14 +308,19 @@ def estimated_wait_seconds(engine: Engine, service_id: str, place: int) -> int:
     return max(int(math.ceil(average * place / available)), 0)
 
 
-def waiting_for_agent(engine: Engine, agent_id: str, limit: int = 100) -> list[QueueEntry]:
+def waiting_for_agent(
+    engine: Engine, agent_id: str, limit: int = 100, skip_services: Collection[str] = ()
+) -> list[QueueEntry]:
     """Waiting entries of the agent's services the agent may take, in queue order (priority
     with aging; omni/routing.py): not those needing skills it lacks, nor those offered to
-    another agent."""
+    another agent, nor those of `skip_services` (`next`: where the agent is full)."""
     with engine.connect() as conn:
         skills = conn.scalar(sa.select(agents.c.skills).where(agents.c.id == agent_id)) or ()
         offered_elsewhere = offers.reserved_entries(excluding_agent=agent_id)
-        mine = sa.select(agent_services.c.service_id).where(agent_services.c.agent_id == agent_id)
+        mine = sa.select(agent_services.c.service_id).where(
+            agent_services.c.agent_id == agent_id,
+            agent_services.c.service_id.not_in(list(skip_services)),
+        )
         found = []
         for service_id in conn.scalars(mine).all():  # an index range each, no sort (0014)
             rows = conn.execute(
@@ -377,23 +385,3 @@ def metrics(engine: Engine, service_id: str) -> ServiceMetrics:
 def _exists(conn: Connection, entry_id: str) -> bool:
     found = conn.execute(sa.select(queue_entries.c.id).where(queue_entries.c.id == entry_id))
     return found.first() is not None
-
-
-def _in_service_count(conn: Connection, agent_id: str) -> int:
-    return int(
-        conn.scalar(
-            sa.select(sa.func.count()).where(
-                queue_entries.c.agent_id == agent_id, queue_entries.c.status == "in_service"
-            )
-        )
-        or 0
-    )
-
-
-def _lock_agent(conn: Connection, agent_id: str) -> None:
-    """Serialize one agent's claims and offers (capacity): a row lock on PostgreSQL; on SQLite
-    a first write, so the transaction holds the writer lock before it reads."""
-    if is_postgres(conn):
-        conn.execute(sa.select(agents.c.id).where(agents.c.id == agent_id).with_for_update())
-    else:
-        conn.execute(agents.update().where(agents.c.id == agent_id).values(lapses=agents.c.lapses))

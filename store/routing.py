@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 
 from omni import routing
 from omni.routing import NEVER
-from store import notify
+from store import capacity, notify
 from store.common import is_postgres, new_id, now
 from store.offers import Offer, _offer, _offer_rows, entry_offer, get_offer, open_offers
 from store.tables import agent_services, agents, offers, queue_entries, services
@@ -256,7 +256,7 @@ def _dispatch_service(conn: Connection, service_id: str) -> list[Offer]:
     """Offer the front of the line to the free agents, a page of DISPATCH_BATCH at a time while
     slots stay free (a page of entries needing skills nobody free has blocks no one behind)."""
     service = conn.execute(sa.select(services).where(services.c.id == service_id)).one()
-    free = _free_agents(conn, service_id)
+    free = capacity.within_service(conn, service, _free_agents(conn, service_id))
     seen: list[str] = []
     ids: list[str] = []
     for _ in range(DISPATCH_PAGES):

@@ -89,6 +89,7 @@ services = sa.Table(
     sa.Column("assignment", sa.String(16), nullable=False, server_default="manual"),
     sa.Column("offer_seconds", sa.Integer, nullable=False, server_default="30"),
     sa.Column("max_lapses", sa.Integer, nullable=False, server_default="3"),
+    sa.Column("agent_capacity", sa.Integer),  # migration 0015; NULL: only the agent's capacity
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )

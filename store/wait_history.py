@@ -37,25 +37,30 @@ def wait_history(engine: Engine, service_id: str) -> WaitHistory:
             .order_by(entries.c.picked_up_at.desc())
             .limit(RECENT)
         ).all()
-        busy = (
-            sa.select(sa.func.count())
-            .where(entries.c.agent_id == agents.c.id, entries.c.status == "in_service")
-            .scalar_subquery()
+        busy = sa.select(sa.func.count()).where(
+            entries.c.agent_id == agents.c.id, entries.c.status == "in_service"
         )
+        here = busy.where(entries.c.service_id == service_id)  # this service's
         staff = conn.execute(
-            sa.select(agents.c.capacity, busy)
+            sa.select(agents.c.capacity, busy.scalar_subquery(), here.scalar_subquery())
             .join(agent_services, agent_services.c.agent_id == agents.c.id)
             .where(agent_services.c.service_id == service_id, agents.c.status == "available")
         ).all()
-        target = conn.scalar(
-            sa.select(services.c.answer_time_seconds).where(services.c.id == service_id)
-        )
+        service = conn.execute(
+            sa.select(services.c.answer_time_seconds, services.c.agent_capacity).where(
+                services.c.id == service_id
+            )
+        ).first()
+    target, limit = service if service is not None else (None, None)
     waits = [(p - e).total_seconds() for e, p in answered]
     return WaitHistory(
         handle_seconds=[(end - start).total_seconds() for start, end in handled],
         pickup_seconds=[w for w in waits if w < PROMPT_PICKUP_SECONDS],
         agents=len(staff),
-        free_slots=sum(max(capacity - int(used), 0) for capacity, used in staff),
+        free_slots=sum(
+            max(min(capacity - int(used), (limit or capacity) - int(used_here)), 0)
+            for capacity, used, used_here in staff
+        ),  # the service's capacity per agent (store/capacity.py) cuts an agent's free slots
         target_seconds=int(target or 60),
     )
 

@@ -173,6 +173,7 @@ async def test_the_admin_pages_set_distribution_and_skills(time_env, settings, e
         await form.get_by_label("Nome", exact=True).fill("Vendas")
         await form.get_by_label("Distribuição dos atendimentos").select_option("auto")
         await form.get_by_label("Tempo da oferta (s)").fill("45")
+        await form.get_by_label("Capacidade por agente neste serviço").fill("2")
         await form.get_by_role("button", name="Salvar").click()
         await expect(admin.locator("#services tr[data-service='Vendas']")).to_be_visible()
         await admin.goto("/omni/agentes")
@@ -186,6 +187,7 @@ async def test_the_admin_pages_set_distribution_and_skills(time_env, settings, e
         await context.close()
         (service,) = (await http.get("/api/omni/services", headers=admin_headers())).json()
         assert (service["assignment"], service["offer_seconds"]) == ("auto", 45)
+        assert service["agent_capacity"] == 2
         (agent,) = (await http.get("/api/omni/agents", headers=admin_headers())).json()
         assert agent["skills"] == ["inglês", "vendas"]
     assert console.errors == []

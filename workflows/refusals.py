@@ -32,6 +32,8 @@ class Refusal(StrEnum):
     """The agent is paused or offline."""
     AT_CAPACITY = "at_capacity"
     """The agent already has as many conversations as their capacity."""
+    SERVICE_AT_CAPACITY = "service_at_capacity"
+    """The agent already has as many conversations of this service as its `agent_capacity`."""
     NOT_IN_SERVICE = "not_in_service"
     """An agent action on a conversation no agent has."""
     NOT_YOUR_CONVERSATION = "not_your_conversation"
@@ -56,6 +58,7 @@ HTTP_STATUS: dict[Refusal, int] = {
     Refusal.NOT_YOUR_SERVICE: 403,
     Refusal.NOT_AVAILABLE: 409,
     Refusal.AT_CAPACITY: 409,
+    Refusal.SERVICE_AT_CAPACITY: 409,
     Refusal.NOT_IN_SERVICE: 409,
     Refusal.NOT_YOUR_CONVERSATION: 403,
     Refusal.NO_SUCH_SERVICE: 404,

@@ -254,15 +254,15 @@ async def _agent_events(
 @router.post("/next", response_model=PickupPublic)
 async def take_next(agent: AgentDep, engine: EngineDep, client: ClientDep) -> PickupPublic:
     """Pick up the first waiting conversation the agent may take, in queue order (priority with
-    aging, skills; not one offered to another agent); 409 when there is none."""
-    for entry in queue.waiting_for_agent(engine, agent.id, limit=NEXT_ATTEMPTS):
+    aging, skills; not one offered to another agent, nor of a service whose capacity per agent
+    the agent holds); 409 when there is none (`service_at_capacity` when only such wait)."""
+    entries, full = await asyncio.to_thread(actions.takeable, engine, agent.id, NEXT_ATTEMPTS)
+    for entry in entries:
         try:
             return await _pickup(client, agent, entry.workflow_id, newly_taken=True)
         except actions.Taken:
             continue
-    raise ApiError(
-        status.HTTP_409_CONFLICT, "no conversation is waiting for you", ErrorCode.NOTHING_WAITING
-    )
+    raise await asyncio.to_thread(actions.nothing_to_take, engine, full)
 
 
 @router.post("/conversations/{conversation_id}/pickup", response_model=PickupPublic)

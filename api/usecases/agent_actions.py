@@ -16,8 +16,8 @@ from temporalio.service import RPCError
 
 from api.errors import ApiError, ErrorCode
 from omni.models import AgentPublic
+from store import capacity, queue
 from store import conversations as conversation_log
-from store import queue
 from store.queue import QueueEntry
 from workflows.conversation import ConversationWorkflow
 from workflows.refusals import HTTP_STATUS, Refusal, refusal_of
@@ -28,6 +28,24 @@ class Taken(ApiError):
 
     def __init__(self, reason: str, code: Refusal = Refusal.TAKEN) -> None:
         super().__init__(status.HTTP_409_CONFLICT, reason, code)
+
+
+def takeable(engine: Engine, agent_id: str, limit: int) -> tuple[list[QueueEntry], set[str]]:
+    """`next`'s candidates in queue order, and the agent's services it skipped because the
+    agent holds the service's capacity per agent there (store/capacity.py)."""
+    full = capacity.full_services(engine, agent_id)
+    return queue.waiting_for_agent(engine, agent_id, limit=limit, skip_services=full), full
+
+
+def nothing_to_take(engine: Engine, full: set[str]) -> ApiError:
+    """`next` found nothing to take: 409 `service_at_capacity` when conversations wait only
+    in services where the agent holds its limit, else `nothing_waiting`."""
+    if capacity.waiting_in(engine, full):
+        reason = "the conversations waiting are of services where you hold your limit already"
+        return ApiError(status.HTTP_409_CONFLICT, reason, Refusal.SERVICE_AT_CAPACITY)
+    return ApiError(
+        status.HTTP_409_CONFLICT, "no conversation is waiting for you", ErrorCode.NOTHING_WAITING
+    )
 
 
 def conversation_for(engine: Engine, agent: AgentPublic, conversation_id: str) -> QueueEntry:

@@ -365,6 +365,7 @@ export const CODES_PT = {
   not_your_service: () => "Esta conversa não é de um dos seus serviços.",
   not_available: () => "Você está pausado ou offline: fique Disponível para atender.",
   at_capacity: (c) => named(c.capacity, (n) => `Você já está com ${n} de ${n} atendimentos (sua capacidade).`, "Você já está na sua capacidade de atendimentos."),
+  service_at_capacity: (c) => named(c.service, (n) => `Você já está no limite de atendimentos simultâneos do serviço “${n}”: finalize um deles para pegar outro.`, "Você já está no limite de atendimentos simultâneos deste serviço: finalize um deles para pegar outro."),
   not_in_service: () => "Esta conversa não está com um atendente.",
   not_your_conversation: () => "Esta conversa está com outro atendente.",
   no_such_service: () => "Não existe serviço com esse nome ou ramal.",

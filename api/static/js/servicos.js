@@ -50,7 +50,7 @@ function open(service = null) {
   const s = service || {
     name: "", service_level_percent: 80, answer_time_seconds: 60, abandon_seconds: 300, voicemail_seconds: 0,
     extension: null, agent_screen: true, transfer_group: [], hidden: false,
-    assignment: "manual", offer_seconds: 30, max_lapses: 3,
+    assignment: "manual", offer_seconds: 30, max_lapses: 3, agent_capacity: null,
     webhook: { enabled: false, url: null, has_secret: false },
     queue_notifications: { enabled: false, interval_seconds: 60, cards: [] },
     wrapup: { required: false, codes: [] },
@@ -68,6 +68,7 @@ function open(service = null) {
   form.assignment.value = s.assignment || "manual";
   form.offer_seconds.value = s.offer_seconds ?? 30;
   form.max_lapses.value = s.max_lapses ?? 3;
+  form.agent_capacity.value = s.agent_capacity ?? "";
   form.group_enabled.checked = s.transfer_group.length > 0;
   renderTransferOptions(s);
   form.webhook_enabled.checked = s.webhook.enabled;
@@ -201,6 +202,7 @@ function payload() {
     assignment: form.assignment.value,
     offer_seconds: number("offer_seconds"),
     max_lapses: number("max_lapses"),
+    agent_capacity: form.agent_capacity.value === "" ? null : number("agent_capacity"),
     webhook: { enabled: form.webhook_enabled.checked, url: form.webhook_url.value.trim() || null },
     queue_notifications: { enabled: form.notify_enabled.checked, interval_seconds: number("interval_seconds"), cards: [] },
     care: careOf(form, editing?.care),

@@ -1,0 +1,181 @@
+"""An agent's slots, in SQL: its own `capacity` over all services and a service's
+`agent_capacity` (the most conversations of that service one agent holds at once).
+
+A slot is held by a conversation in service or by an open offer (each counts where its entry's
+service is). Both limits hold together: a claim (store/queue.claim) refuses with
+`at_capacity` or `service_at_capacity`, a dispatch (store/routing) offers an agent no more than
+the smaller of its free slots and its free slots in the service, and `next` skips the services
+where the agent is full. Race-free by the agent's lock: every step that gives an agent a slot
+(a claim, an offer) holds the agent's row lock on PostgreSQL (claims lock it first; dispatch
+locks the services, then their agents) or SQLite's single writer lock, and freeing a slot
+never needs one. A supervisor's reassignment is a decision over both limits (store/supervision).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import replace
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+
+from omni import routing
+from store import offers as offer_store
+from store.common import is_postgres
+from store.tables import agent_services, agents, offers, queue_entries, services
+
+Refusal = tuple[Literal["at_capacity", "service_at_capacity"], str]
+"""(claim code, English reason) of a claim that would pass a limit."""
+
+
+def lock_agent(conn: Connection, agent_id: str) -> None:
+    """Serialize one agent's claims and offers (capacity): a row lock on PostgreSQL; on SQLite
+    a first write, so the transaction holds the writer lock before it reads."""
+    if is_postgres(conn):
+        conn.execute(sa.select(agents.c.id).where(agents.c.id == agent_id).with_for_update())
+    else:
+        conn.execute(agents.update().where(agents.c.id == agent_id).values(lapses=agents.c.lapses))
+
+
+def in_service_count(conn: Connection, agent_id: str, service_id: str | None = None) -> int:
+    """The agent's conversations in service (of this service only, when given)."""
+    query = sa.select(sa.func.count()).where(
+        queue_entries.c.agent_id == agent_id, queue_entries.c.status == "in_service"
+    )
+    if service_id is not None:
+        query = query.where(queue_entries.c.service_id == service_id)
+    return int(conn.scalar(query) or 0)
+
+
+def claim_refusal(conn: Connection, agent: Any, entry: Any) -> Refusal | None:
+    """Why the agent (locked) may not take the entry now, or None: its capacity is full, or
+    the entry's service's `agent_capacity` is (an offer of this entry to it holds no slot)."""
+    busy = in_service_count(conn, agent.id) + offer_store.open_count(conn, agent.id, entry.id)
+    if busy >= agent.capacity:
+        return "at_capacity", f"you already have {busy} of {agent.capacity} contacts"
+    limit, name = conn.execute(
+        sa.select(services.c.agent_capacity, services.c.name).where(
+            services.c.id == entry.service_id
+        )
+    ).one()
+    if limit is None:
+        return None
+    here = in_service_count(conn, agent.id, entry.service_id) + _open_here(
+        conn, [agent.id], entry.service_id, entry.id
+    ).get(agent.id, 0)
+    if here >= limit:
+        return (
+            "service_at_capacity",
+            f"you already have {here} of {limit} contacts of the service {name!r}",
+        )
+    return None
+
+
+def within_service(
+    conn: Connection, service: Any, free: list[routing.FreeAgent]
+) -> list[routing.FreeAgent]:
+    """The free agents of a dispatch, their slots cut to what the service's `agent_capacity`
+    leaves (conversations of the service in service and open offers of it)."""
+    limit = service.agent_capacity
+    if limit is None or not free:
+        return free
+    ids = [agent.agent_id for agent in free]
+    held = _in_service_here(conn, ids, service.id)
+    for agent_id, count in _open_here(conn, ids, service.id).items():
+        held[agent_id] = held.get(agent_id, 0) + count
+    cut = [
+        replace(agent, free_slots=min(agent.free_slots, limit - held.get(agent.agent_id, 0)))
+        for agent in free
+    ]
+    return [agent for agent in cut if agent.free_slots > 0]
+
+
+def full_services(engine: Engine, agent_id: str) -> set[str]:
+    """The agent's services whose `agent_capacity` it has reached (`next` skips them)."""
+    with engine.connect() as conn:
+        limits = dict(
+            conn.execute(
+                sa.select(services.c.id, services.c.agent_capacity)
+                .join(agent_services, agent_services.c.service_id == services.c.id)
+                .where(
+                    agent_services.c.agent_id == agent_id,
+                    services.c.agent_capacity.is_not(None),
+                )
+            ).all()
+        )
+        if not limits:
+            return set()
+        held: dict[str, int] = dict(
+            conn.execute(
+                sa.select(queue_entries.c.service_id, sa.func.count())
+                .where(
+                    queue_entries.c.agent_id == agent_id,
+                    queue_entries.c.status == "in_service",
+                    queue_entries.c.service_id.in_(limits),
+                )
+                .group_by(queue_entries.c.service_id)
+            ).all()
+        )
+        offered = conn.execute(
+            sa.select(queue_entries.c.service_id, sa.func.count())
+            .join(offers, offers.c.entry_id == queue_entries.c.id)
+            .where(
+                offers.c.agent_id == agent_id,
+                offers.c.status == "open",
+                queue_entries.c.service_id.in_(limits),
+            )
+            .group_by(queue_entries.c.service_id)
+        ).all()
+    for service_id, count in offered:
+        held[service_id] = held.get(service_id, 0) + count
+    return {service_id for service_id, limit in limits.items() if held.get(service_id, 0) >= limit}
+
+
+def waiting_in(engine: Engine, service_ids: Collection[str]) -> bool:
+    """Some conversation waits in one of these services (`next` refusing: full, not empty)."""
+    if not service_ids:
+        return False
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.select(queue_entries.c.id)
+            .where(
+                queue_entries.c.service_id.in_(service_ids),
+                queue_entries.c.status == "waiting",
+            )
+            .limit(1)
+        ).first()
+    return found is not None
+
+
+def _in_service_here(conn: Connection, agent_ids: list[str], service_id: str) -> dict[str, int]:
+    return dict(
+        conn.execute(
+            sa.select(queue_entries.c.agent_id, sa.func.count())
+            .where(
+                queue_entries.c.agent_id.in_(agent_ids),
+                queue_entries.c.service_id == service_id,
+                queue_entries.c.status == "in_service",
+            )
+            .group_by(queue_entries.c.agent_id)
+        ).all()
+    )
+
+
+def _open_here(
+    conn: Connection, agent_ids: list[str], service_id: str, except_entry: str | None = None
+) -> dict[str, int]:
+    query = (
+        sa.select(offers.c.agent_id, sa.func.count())
+        .join(queue_entries, queue_entries.c.id == offers.c.entry_id)
+        .where(
+            offers.c.agent_id.in_(agent_ids),
+            offers.c.status == "open",
+            queue_entries.c.service_id == service_id,
+        )
+        .group_by(offers.c.agent_id)
+    )
+    if except_entry is not None:
+        query = query.where(offers.c.entry_id != except_entry)
+    return dict(conn.execute(query).all())
