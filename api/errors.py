@@ -82,6 +82,10 @@ class ErrorCode(StrEnum):
     """An attachment with no bytes (422; pt-BR detail)."""
     ATTACHMENT_PENDING = "attachment_pending"
     """A channel's media not fetched yet, or never (409; pt-BR detail)."""
+    NOT_A_SUPERVISOR = "not_a_supervisor"
+    """A supervisor route called with the token of an agent who is not a supervisor (403)."""
+    OUTSIDE_SUPERVISOR_SCOPE = "outside_supervisor_scope"
+    """A supervisor acting on a conversation, agent or service outside its services (403)."""
     HTTP_ERROR = "http_error"
     """Any other HTTP status (e.g. 405)."""
 

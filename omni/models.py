@@ -12,7 +12,15 @@ from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from omni.desk import WrapUpSettings
 from omni.keys import webhook_secret_bytes
@@ -306,6 +314,8 @@ class AgentCreate(AgentSkills, Model):
         default_factory=list, max_length=MAX_TRANSFER_GROUP
     )
     capacity: Annotated[int, Field(strict=True, ge=1, le=100)] = 1
+    supervisor: StrictBool = False
+    """A supervisor also reaches the supervisor routes, for the services it belongs to."""
 
 
 class AgentUpdate(AgentSkillsUpdate, Model):
@@ -317,8 +327,9 @@ class AgentUpdate(AgentSkillsUpdate, Model):
     )
     capacity: Annotated[int, Field(strict=True, ge=1, le=100)] | None = None
     status: AgentStatus | None = None
+    supervisor: StrictBool | None = None
 
-    @field_validator("name", "services", "capacity", "status")
+    @field_validator("name", "services", "capacity", "status", "supervisor")
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:
@@ -340,6 +351,7 @@ class AgentPublic(AgentSkillsPublic):
     services: list[str]
     capacity: int
     status: AgentStatus
+    supervisor: bool = False
     created_at: datetime
     updated_at: datetime
 

@@ -48,6 +48,7 @@ def _agents(conn: Connection, where: sa.ColumnElement[bool] | None = None) -> li
             services=served.get(row.id, []),
             capacity=row.capacity,
             status=row.status,
+            supervisor=row.supervisor,
             skills=row.skills or [],
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -92,6 +93,7 @@ def create_agent(engine: Engine, body: AgentCreate) -> AgentCreated:
                     id=agent_id,
                     name=body.name,
                     capacity=body.capacity,
+                    supervisor=body.supervisor,
                     skills=body.skills,
                     status="offline",
                     token_hash=keys.hash_key(token),
@@ -134,7 +136,7 @@ def update_agent(engine: Engine, agent_id: str, body: AgentUpdate) -> AgentPubli
                 _set_services(conn, agent_id, ids.values())
             values: dict[str, Any] = {
                 key: changes[key]
-                for key in ("name", "capacity", "status", "skills")
+                for key in ("name", "capacity", "status", "skills", "supervisor")
                 if key in changes
             }
             if "status" in values and values["status"] != current.status:

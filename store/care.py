@@ -4,6 +4,7 @@ same id change nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,14 +53,17 @@ def add_alert(engine: Engine, alert: Alert) -> None:
             conn.execute(supervisor_alerts.insert().values(**_fields(alert)))
 
 
-def list_alerts(engine: Engine, limit: int = 100) -> list[Alert]:
-    """The newest alerts first."""
+def list_alerts(
+    engine: Engine, limit: int = 100, service_ids: Collection[str] | None = None
+) -> list[Alert]:
+    """The newest alerts first (of these services when given: a supervisor's)."""
+    query = sa.select(supervisor_alerts).order_by(
+        supervisor_alerts.c.created_at.desc(), supervisor_alerts.c.id
+    )
+    if service_ids is not None:
+        query = query.where(supervisor_alerts.c.service_id.in_(list(service_ids)))
     with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(supervisor_alerts)
-            .order_by(supervisor_alerts.c.created_at.desc(), supervisor_alerts.c.id)
-            .limit(limit)
-        ).all()
+        rows = conn.execute(query.limit(limit)).all()
     return [Alert(**row._asdict()) for row in rows]
 
 
@@ -82,11 +86,18 @@ def csat_averages(engine: Engine, start: datetime, end: datetime) -> dict[str, f
         return {row[0]: round(float(row[1]), 2) for row in conn.execute(query)}
 
 
-def list_csat(engine: Engine, service_id: str | None = None, limit: int = 100) -> list[CsatAnswer]:
-    """The newest answers first, of one service or all."""
+def list_csat(
+    engine: Engine,
+    service_id: str | None = None,
+    limit: int = 100,
+    service_ids: Collection[str] | None = None,
+) -> list[CsatAnswer]:
+    """The newest answers first, of one service, of these services (a supervisor's), or all."""
     query = sa.select(csat_answers).order_by(csat_answers.c.answered_at.desc(), csat_answers.c.id)
     if service_id is not None:
         query = query.where(csat_answers.c.service_id == service_id)
+    if service_ids is not None:
+        query = query.where(csat_answers.c.service_id.in_(list(service_ids)))
     with engine.connect() as conn:
         rows = conn.execute(query.limit(limit)).all()
     return [CsatAnswer(**row._asdict()) for row in rows]

@@ -4,7 +4,7 @@ cliente")."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from store.common import is_postgres, now
 from store.conversations import ConversationRow, _conversation
+from store.supervision import in_services
 from store.tables import conversation_labels, conversations
 
 LabelKind = Literal["tag", "wrapup"]
@@ -80,10 +81,13 @@ def search(
     wrapup_code: str | None = None,
     service: str | None = None,
     limit: int = 100,
+    service_ids: Collection[str] | None = None,
 ) -> list[ConversationRow]:
     """Conversations with this tag and/or wrap-up code (optionally of one service), newest
-    first."""
+    first; of the conversations queued in one of `service_ids` when given (a supervisor's)."""
     query = sa.select(conversations).order_by(conversations.c.updated_at.desc()).limit(limit)
+    if service_ids is not None:
+        query = query.where(in_services(conversations.c.id, service_ids))
     for kind, value in (("tag", tag), ("wrapup", wrapup_code)):
         if value is None:
             continue

@@ -4,6 +4,7 @@ transfer group)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +16,7 @@ from omni.models import ServicePublic
 from store import notify, queue
 from store import services as service_store
 from store.common import is_postgres
-from store.tables import agents, queue_entries, supervisor_actions
+from store.tables import agent_services, agents, queue_entries, supervisor_actions
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,15 +49,48 @@ def record_action(engine: Engine, action: SupervisorAction) -> None:
         conn.execute(insert(supervisor_actions).values(**values).on_conflict_do_nothing())
 
 
+def agent_service_ids(engine: Engine, agent_id: str) -> list[str]:
+    """The ids of the services the agent belongs to (a supervisor's scope)."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                sa.select(agent_services.c.service_id).where(agent_services.c.agent_id == agent_id)
+            ).scalars()
+        )
+
+
+def in_services(conversation_id: sa.ColumnElement[str], service_ids: Collection[str]) -> sa.Exists:
+    """The conversation was queued, at some time, in one of these services."""
+    return sa.exists().where(
+        queue_entries.c.conversation_id == conversation_id,
+        queue_entries.c.service_id.in_(list(service_ids)),
+    )
+
+
+def conversation_in_services(
+    engine: Engine, conversation_id: str, service_ids: Collection[str]
+) -> bool:
+    """Whether the conversation ever waited in or was served by one of these services."""
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(in_services(sa.literal(conversation_id), service_ids)))
+        return bool(found.scalar())
+
+
 def list_actions(
-    engine: Engine, conversation_id: str | None = None, limit: int = 100
+    engine: Engine,
+    conversation_id: str | None = None,
+    limit: int = 100,
+    service_ids: Collection[str] | None = None,
 ) -> list[SupervisorAction]:
-    """The audit log, newest first (of one conversation when given)."""
+    """The audit log, newest first (of one conversation when given; of the conversations that
+    were in one of `service_ids` when given)."""
     query = sa.select(supervisor_actions).order_by(
         supervisor_actions.c.created_at.desc(), supervisor_actions.c.id
     )
     if conversation_id is not None:
         query = query.where(supervisor_actions.c.conversation_id == conversation_id)
+    if service_ids is not None:
+        query = query.where(in_services(supervisor_actions.c.conversation_id, service_ids))
     with engine.connect() as conn:
         rows = conn.execute(query.limit(limit)).all()
     return [

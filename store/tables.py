@@ -143,6 +143,7 @@ agents = sa.Table(
     sa.Column("status_changed_at", UtcDateTime(), nullable=False),
     sa.Column("skills", sa.JSON),
     sa.Column("lapses", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("supervisor", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fastapi import FastAPI, routing
 from starlette.routing import Mount
 
+from store.tables import conversations, queue_entries
 from tests.conftest import admin_headers
 
 PUBLIC_EXACT = {
@@ -90,22 +92,83 @@ async def test_every_route_needs_its_credential(app_and_api) -> None:  # type: i
     app, api = app_and_api
     agent = await api.post("/api/omni/agents", json={"name": "Ana"}, headers=admin_headers())
     agent_auth = {"Authorization": f"Bearer {agent.json()['token']}"}
-    guarded = {"omni": 0, "agent": 0, "other": 0}
+    boss = await api.post(
+        "/api/omni/agents", json={"name": "Carla", "supervisor": True}, headers=admin_headers()
+    )
+    supervisor_auth = {"Authorization": f"Bearer {boss.json()['token']}"}
+    guarded = {"omni": 0, "agent": 0, "supervisor": 0, "other": 0}
     for method, path in endpoints(app):
         if is_public(method, path) or (method, path) in SIGNED:
             continue
         url = concrete(path)
         kind = path.split("/")[2] if path.startswith("/api/") else "other"
         kind = kind if kind in guarded else "other"
-        # the admin token does not open agent routes, an agent token does not open admin ones
-        other_credential = admin_headers() if kind == "agent" else agent_auth
-        for headers in [{}, *WRONG, other_credential]:
+        # the admin token does not open agent routes; an agent token (a supervisor's included)
+        # opens no admin route; a supervisor route is the admin's and the supervisors'
+        others = {
+            "agent": [admin_headers()],
+            "supervisor": [],
+        }.get(kind, [agent_auth, supervisor_auth])
+        for headers in [{}, *WRONG, *others]:
             response = await api.request(method, url, headers=headers, json={})
             assert response.status_code == 401, (method, path, headers, response.text)
             assert response.headers.get("www-authenticate") == "Bearer"
             assert response.json()["code"] == "unauthorized"
+        if kind == "supervisor":
+            # a plain agent is known but not allowed; a supervisor and the admin get through
+            response = await api.request(method, url, headers=agent_auth, json={})
+            assert response.status_code == 403, (method, path, response.text)
+            assert response.json()["code"] == "not_a_supervisor"
+            for headers in (supervisor_auth, admin_headers()):
+                response = await api.request(method, url, headers=headers, json={})
+                assert response.status_code not in (401, 403), (method, path, response.text)
         guarded[kind] += 1
     assert guarded["omni"] >= 15 and guarded["agent"] >= 2, guarded
+    assert guarded["supervisor"] >= 15, guarded
+
+
+async def test_a_supervisor_reaches_only_conversations_of_its_services(app_and_api, engine) -> None:  # type: ignore[no-untyped-def]
+    """Every supervisor route on a conversation: Carla supervises Suporte, the conversation is
+    Vendas' (waiting in its queue): 403 `outside_supervisor_scope`; the admin gets through."""
+    app, api = app_and_api
+    admin = admin_headers()
+    ids = {}
+    for name in ("Suporte", "Vendas"):
+        made = await api.post("/api/omni/services", json={"name": name}, headers=admin)
+        ids[name] = made.json()["id"]
+    boss = await api.post(
+        "/api/omni/agents",
+        json={"name": "Carla", "services": ["Suporte"], "supervisor": True},
+        headers=admin,
+    )
+    carla = {"Authorization": f"Bearer {boss.json()['token']}"}
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            conversations.insert().values(
+                id="x", workflow_id="w", bot="loja", bot_version=1, contact_id="5511",
+                status="waiting", created_at=now, updated_at=now,
+            )
+        )  # fmt: skip
+        conn.execute(
+            queue_entries.insert().values(
+                id="q1", conversation_id="x", workflow_id="w", service_id=ids["Vendas"],
+                status="in_service", enqueued_at=now, picked_up_at=now,
+            )
+        )  # fmt: skip
+    routes = [
+        (method, path)
+        for method, path in endpoints(app)
+        if path.startswith("/api/supervisor/conversations/{conversation_id}/")
+    ]
+    assert len(routes) >= 5, routes
+    for method, path in [*routes, ("GET", "/api/supervisor/actions?conversation_id={x}")]:
+        body = {"text": "x", "agent": "a"} if method == "POST" else None
+        response = await api.request(method, concrete(path), headers=carla, json=body)
+        assert response.status_code == 403, (method, path, response.text)
+        assert response.json()["code"] == "outside_supervisor_scope"
+    seen = await api.get("/api/supervisor/conversations/x/messages", headers=admin)
+    assert seen.status_code == 200 and seen.json() == []
 
 
 async def test_signed_routes_refuse_every_bearer_credential(app_and_api) -> None:  # type: ignore[no-untyped-def]

@@ -48,9 +48,8 @@ async def test_whisper_barge_in_take_over_reassign_and_audit(time_env, settings,
             assert entry["kind"] == "whisper" and entry["data"] == {"supervisor": "Carla"}
             blank = await http.post(f"{sup}/whisper", json={"text": ""}, headers=admin)
             assert blank.status_code == 422
-            assert (
-                await http.post(f"{sup}/whisper", json={"text": "x"}, headers=ana)
-            ).status_code == 401
+            plain = await http.post(f"{sup}/whisper", json={"text": "x"}, headers=ana)
+            assert plain.status_code == 403 and plain.json()["code"] == "not_a_supervisor"
 
             # barge-in: the customer gets it, from the supervisor
             barged = await http.post(
@@ -94,6 +93,8 @@ async def test_whisper_barge_in_take_over_reassign_and_audit(time_env, settings,
             assert refused.status_code == 403
             sent = await http.post(f"{base}/messages", json={"text": "Aqui é o Beto"}, headers=beto)
             assert sent.status_code == 200, sent.text
+            unnamed = await http.post(f"{sup}/take-over", json={}, headers=admin)
+            assert unnamed.status_code == 400 and unnamed.json()["code"] == "bad_request"
             nobody = await http.post(f"{sup}/take-over", json={"agent": "ag_nada"}, headers=admin)
             assert nobody.status_code == 404 and nobody.json()["code"] == "no_such_agent"
 
@@ -147,7 +148,7 @@ async def test_whisper_barge_in_take_over_reassign_and_audit(time_env, settings,
             ]
             assert {r["supervisor"] for r in rows} == {"Carla", "Supervisor"}
             assert all(r["created_at"] for r in rows)
-            assert (await http.get("/api/supervisor/actions", headers=ana)).status_code == 401
+            assert (await http.get("/api/supervisor/actions", headers=ana)).status_code == 403
 
             customer = [m["text"] for m in (await http.get(url)).json()]
             assert not any(t and t.startswith("Supervisor Carla") for t in customer)
@@ -162,3 +163,87 @@ async def test_whisper_barge_in_take_over_reassign_and_audit(time_env, settings,
     messages = [e["data"].get("text") for e in events if e["type"] == "conversation.message"]
     assert "Olá, sou a supervisora." in messages
     assert "ofereça o parcelamento" not in messages
+
+
+async def test_a_supervisor_acts_with_its_own_token_on_its_services_only(
+    time_env, settings, engine
+):
+    """Beto supervises Suporte, Caio Financeiro (their own tokens): the audit and the notices
+    name the account whatever the body says; a take-over is by the caller's own account; the
+    other service's supervisor, and a plain agent, are refused."""
+    admin = admin_headers()
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        ana, beto, caio = omni.agent("Ana"), omni.agent("Beto"), omni.agent("Caio")
+        for name in ("Beto", "Caio"):
+            agent_id = omni.agents[name]["id"]
+            made = await http.patch(
+                f"/api/omni/agents/{agent_id}", json={"supervisor": True}, headers=admin
+            )
+            assert made.status_code == 200 and made.json()["supervisor"] is True
+        await publish(http, flow(omni.key))
+        await say(http, "5512", "m1", "oi")
+        conversation = (await say(http, "5512", "m2", "123"))["conversation_id"]
+        base = f"/api/agent/conversations/{conversation}"
+        sup = f"/api/supervisor/conversations/{conversation}"
+        assert (await http.post(f"{base}/pickup", headers=ana)).status_code == 200
+
+        # Caio supervises Financeiro: nothing of this Suporte conversation
+        for method, path, body in [
+            ("POST", f"{sup}/whisper", {"text": "x"}),
+            ("POST", f"{sup}/take-over", {}),
+            ("GET", f"{sup}/messages", None),
+            ("GET", f"/api/supervisor/actions?conversation_id={conversation}", None),
+        ]:
+            refused = await http.request(method, path, json=body, headers=caio)
+            assert refused.status_code == 403, (path, refused.text)
+            assert refused.json()["code"] == "outside_supervisor_scope"
+        plain = await http.get(f"{sup}/messages", headers=ana)
+        assert plain.status_code == 403 and plain.json()["code"] == "not_a_supervisor"
+
+        # Beto whispers: signed with his account's name, not the body's text
+        whispered = await http.post(
+            f"{sup}/whisper", json={"text": "cuidado", "supervisor": "Outro"}, headers=beto
+        )
+        assert whispered.status_code == 200, whispered.text
+        assert whispered.json()["message"]["data"] == {"supervisor": "Beto"}
+
+        async def monitored() -> list[dict] | None:
+            log = (await http.get(f"{sup}/messages", headers=beto)).json()
+            return log if any(m["kind"] == "whisper" for m in log) else None
+
+        await eventually(monitored, "the whisper in the supervisor's monitor")
+        # targets outside his services are refused: Financeiro, and Caio who works it
+        caio_id = omni.agents["Caio"]["id"]
+        for body in ({"service": "Financeiro"}, {"agent": caio_id}):
+            refused = await http.post(f"{sup}/reassign", json=body, headers=beto)
+            assert refused.status_code == 403, refused.text
+            assert refused.json()["code"] == "outside_supervisor_scope"
+
+        # take-over: Beto's own account, whatever `agent` says
+        ana_id = omni.agents["Ana"]["id"]
+        taken = await http.post(f"{sup}/take-over", json={"agent": ana_id}, headers=beto)
+        assert taken.status_code == 200, taken.text
+        assert taken.json()["agent"] == "Beto"
+        sent = await http.post(f"{base}/messages", json={"text": "Aqui é o Beto"}, headers=beto)
+        assert sent.status_code == 200, sent.text
+
+        audit = await http.get("/api/supervisor/actions", headers=beto)
+        assert [(r["action"], r["supervisor"]) for r in reversed(audit.json())] == [
+            ("whisper", "Beto"),
+            ("take_over", "Beto"),
+        ]
+        assert (await http.get("/api/supervisor/actions", headers=caio)).json() == []
+
+        async def noticed() -> list[str] | None:
+            log = (await http.get(f"{base}/messages", headers=beto)).json()
+            notices = [m["text"] for m in log if m["kind"] == "supervisor_notice"]
+            return notices or None
+
+        notices = await eventually(noticed, "the take-over notice")
+        assert notices == ["Supervisor Beto assumiu o atendimento."]
+        done = await http.post(f"{base}/finish", json={"return_to_bot": False}, headers=beto)
+        assert done.status_code == 200, done.text
+        handle = conversation_handle(time_env, conversation_wid("loja", "5512"))
+        async with time_env.time_skipping_unlocked():
+            await handle.result()

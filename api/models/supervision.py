@@ -12,7 +12,8 @@ from workflows.contracts import MAX_TEXT_LENGTH
 
 SupervisorName = Annotated[str, Field(min_length=1, max_length=100)]
 """How the agent and the customer see the supervisor ("Supervisor Carla"), and who the audit
-names: the admin token is shared, so the supervisor signs each action."""
+names, with the admin token (shared: the supervisor signs each action). With a supervisor's own
+token the account's name is used and this text is ignored."""
 
 
 class SupervisorText(BaseModel):
@@ -23,9 +24,10 @@ class SupervisorText(BaseModel):
 
 
 class TakeOverBody(BaseModel):
-    """The supervisor's own agent account (its id) becomes the handling agent."""
+    """The supervisor's own agent account (its id) becomes the handling agent. Needed with the
+    admin token; with a supervisor's token the caller's own account takes over."""
 
-    agent: str = Field(min_length=1, max_length=64)
+    agent: str | None = Field(default=None, min_length=1, max_length=64)
     supervisor: SupervisorName = "Supervisor"
 
 

@@ -11,6 +11,16 @@ from pydantic import BaseModel
 from omni.models import AgentStatus
 
 
+class SupervisorMe(BaseModel):
+    """`GET /api/supervisor/me`: the admin token (every service), or a supervisor's account
+    and the services it supervises (the ones it belongs to)."""
+
+    admin: bool
+    agent_id: str | None = None
+    name: str | None = None
+    services: list[str] | None = None
+
+
 class AgentLoad(BaseModel):
     id: str
     name: str

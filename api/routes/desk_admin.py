@@ -1,29 +1,21 @@
-"""The desk's admin routes: quick replies ("respostas rápidas") and the supervisor's search of
-conversations by tag and wrap-up code. Admin token only."""
+"""The desk's admin routes: quick replies ("respostas rápidas"). Admin token only (the
+supervisor's search of conversations by tag and wrap-up code is in api/routes/supervisor.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
 from api.deps import EngineDep, require_admin
 from api.errors import ApiError, ErrorCode
 from api.models.desk import (
-    ConversationSummary,
     QuickReplyCreate,
     QuickReplyPublic,
     QuickReplyUpdate,
 )
-from api.usecases.desk import summaries
 from bots.templates import template_error
-from store import labels
 from store import quick_replies as reply_store
 
 router = APIRouter(tags=["desk admin"], dependencies=[Depends(require_admin)])
-
-Filter = Annotated[str | None, Query(min_length=1, max_length=100)]
-
 
 @router.get("/omni/quick-replies", response_model=list[QuickReplyPublic])
 def list_quick_replies(engine: EngineDep) -> list[QuickReplyPublic]:
@@ -66,16 +58,3 @@ def _check_template(text: str) -> None:
 def delete_quick_reply(reply_id: str, engine: EngineDep) -> Response:
     reply_store.delete_quick_reply(engine, reply_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.get("/supervisor/conversations", response_model=list[ConversationSummary])
-def search_conversations(
-    engine: EngineDep,
-    tag: Filter = None,
-    wrapup_code: Filter = None,
-    service: Filter = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[ConversationSummary]:
-    """Conversations by tag and/or wrap-up code (of one service, when given), newest first."""
-    rows = labels.search(engine, tag=tag, wrapup_code=wrapup_code, service=service, limit=limit)
-    return summaries(engine, rows)

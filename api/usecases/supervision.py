@@ -6,6 +6,7 @@ and the half-hour history are `store/service_history.py`; the advice is `omni/st
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -46,12 +47,17 @@ def zone_of(name: str) -> ZoneInfo:
         ) from error
 
 
-def live(engine: Engine, now: datetime) -> list[ServiceLive]:
-    """Every service now: queue, oldest wait, agents by status, open offers."""
+def live(
+    engine: Engine, now: datetime, scope: Collection[str] | None = None
+) -> list[ServiceLive]:
+    """Every service now (of `scope`, service ids, when given: a supervisor's): queue, oldest
+    wait, agents by status, open offers."""
     states = queue_figures.agents_by_state(engine)
     offers = queue_figures.open_offers_by_service(engine)
     found = []
     for figures in queue_figures.service_figures(engine):
+        if scope is not None and figures.service_id not in scope:
+            continue
         agents = {state: 0 for state in BASE_STATES} | states.get(figures.service_id, {})
         oldest = figures.oldest_waiting_since
         found.append(
@@ -70,9 +76,15 @@ def live(engine: Engine, now: datetime) -> list[ServiceLive]:
 
 
 def period(
-    engine: Engine, start: str | None, end: str | None, zone: ZoneInfo, now: datetime
+    engine: Engine,
+    start: str | None,
+    end: str | None,
+    zone: ZoneInfo,
+    now: datetime,
+    scope: Collection[str] | None = None,
 ) -> PeriodReport:
-    """Figures of the contacts enqueued in [start, end); both default to today (local)."""
+    """Figures of the contacts enqueued in [start, end); both default to today (local). Of the
+    services in `scope` (ids) when given."""
     today = now.astimezone(zone).date()
     begins = _instant(start, zone, "from") if start else _midnight(today, zone)
     ends = _instant(end, zone, "to", day_end=True) if end else _midnight(today + timedelta(1), zone)
@@ -101,16 +113,22 @@ def period(
             tags=labelled.get(row.service, {}).get("tag", {}),
         )
         for row in service_history.period_figures(engine, begins, ends)
+        if scope is None or row.service_id in scope
     ]
     return PeriodReport(start=begins, end=ends, timezone=str(zone), services=services)
 
 
-def staffing(engine: Engine, zone: ZoneInfo, now: datetime) -> StaffingReport:
-    """Each service: the agents its target needs now and in each half hour of the next day."""
+def staffing(
+    engine: Engine, zone: ZoneInfo, now: datetime, scope: Collection[str] | None = None
+) -> StaffingReport:
+    """Each service (of `scope`, ids, when given): the agents its target needs now and in each
+    half hour of the next day."""
     states = queue_figures.agents_by_state(engine)
     since = history_start(now, zone)
     found = []
     for service in sorted(service_store.list_services(engine), key=lambda one: one.name):
+        if scope is not None and service.id not in scope:
+            continue
         target = Target(service.service_level_percent, service.answer_time_seconds)
         history = service_history.half_hours(engine, service.id, since, now)
         recent = service_history.half_hours(engine, service.id, now - SLOT, now)

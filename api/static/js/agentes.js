@@ -15,7 +15,7 @@ async function load() {
     return;
   }
   body.replaceChildren(...agents.map((a) => h("tr", {},
-    h("td", {}, h("strong", {}, a.name)),
+    h("td", {}, h("strong", {}, a.name), a.supervisor ? [" ", h("span", { class: "badge" }, "Supervisor")] : null),
     h("td", {}, a.services.join(", ") || "—"),
     h("td", { class: "num" }, a.capacity),
     h("td", {}, h("span", { class: `badge ${a.status}` }, statusLabel(a.status))),
@@ -33,6 +33,7 @@ function open(agent = null) {
   form.name.value = agent?.name || "";
   form.capacity.value = agent?.capacity || 1;
   form.skills.value = (agent?.skills || []).join(", ");
+  form.supervisor.checked = Boolean(agent?.supervisor);
   $("#agent-services").replaceChildren(...(services.length ? services.map((s, i) => h("label", { class: "switch", for: `as-${i}` },
     h("input", { type: "checkbox", id: `as-${i}`, name: "service", value: s.name, checked: agent?.services.includes(s.name) }), s.name))
     : [h("p", { class: "muted" }, "Cadastre um serviço primeiro.")]));
@@ -54,6 +55,7 @@ async function save(event) {
     services: $$("[name=service]:checked", form).map((i) => i.value),
     capacity: Number(form.capacity.value),
     skills: form.skills.value.split(",").map((s) => s.trim()).filter(Boolean),
+    supervisor: form.supervisor.checked,
   };
   try {
     const saved = editing

@@ -75,20 +75,24 @@ export async function api(path, { method = "GET", body, text, contentType = "tex
   return response.json();
 }
 
-/** Ask for the admin token once per browser session (a modal form), then resolve. */
-export function adminLogin({ again = false } = {}) {
+let loginAs = false;  // the supervisor screen: a supervisor agent's own token is accepted too
+
+/** Ask for the admin token (with `supervisor`, or a supervisor's) once per browser session. */
+export function adminLogin({ again = false, supervisor = loginAs } = {}) {
+  loginAs = supervisor;
   if (tokens.admin()) return Promise.resolve(tokens.admin());
   let dialog = $("#admin-login");
+  const who = supervisor ? "supervisor ou de administrador" : "administrador";
   if (!dialog) {
     dialog = h("dialog", { id: "admin-login", "aria-labelledby": "admin-login-title" },
       h("form", { method: "dialog" },
-        h("header", {}, h("h2", { id: "admin-login-title" }, "Entrar como administrador")),
+        h("header", {}, h("h2", { id: "admin-login-title" }, supervisor ? "Entrar como supervisor" : "Entrar como administrador")),
         h("div", { class: "body" },
-          h("p", { class: "muted" },
-            "Informe o token de administrador (TRANSBORDO_ADMIN_TOKEN). Ele fica guardado só nesta aba do navegador."),
+          h("p", { class: "muted" }, supervisor ? "Informe o seu token de atendente supervisor (ou o de administrador, TRANSBORDO_ADMIN_TOKEN)."
+            : "Informe o token de administrador (TRANSBORDO_ADMIN_TOKEN).", " Ele fica guardado só nesta aba do navegador."),
           h("div", { class: "form-error", role: "alert" }),
           h("div", { class: "field" },
-            h("label", { for: "admin-token" }, "Token de administrador"),
+            h("label", { for: "admin-token" }, `Token de ${who}`),
             h("input", { id: "admin-token", name: "token", type: "password", autocomplete: "off", required: true }))),
         h("footer", {}, h("button", { class: "primary", type: "submit" }, "Entrar"))));
     document.body.append(dialog);
@@ -99,9 +103,9 @@ export function adminLogin({ again = false } = {}) {
     form.onsubmit = async (event) => {
       event.preventDefault();
       const value = form.token.value.trim();
-      const probe = await fetch("/api/omni/services", { headers: { Authorization: `Bearer ${value}` } });
+      const probe = await fetch(supervisor ? "/api/supervisor/me" : "/api/omni/services", { headers: { Authorization: `Bearer ${value}` } });
       if (!probe.ok) {
-        $(".form-error", dialog).textContent = "Token recusado pelo servidor.";
+        $(".form-error", dialog).textContent = probe.status === 403 ? CODES_PT.not_a_supervisor() : "Token recusado pelo servidor.";
         return;
       }
       tokens.setAdmin(value);
@@ -327,6 +331,8 @@ export const CODES_PT = {
   bad_request: () => "Pedido inválido.",
   unauthorized: () => "Token inválido ou ausente.",
   forbidden: () => "Você não tem permissão para isso.",
+  not_a_supervisor: () => "Este atendente não é supervisor: peça ao administrador.",
+  outside_supervisor_scope: () => "Fora dos serviços que você supervisiona.",
   not_found: () => "Não encontrado: talvez tenha sido excluído.",
   conflict: () => "Não foi possível: o estado mudou. Atualize a página e tente de novo.",
   validation_error: () => "Há campos inválidos.",

@@ -1,26 +1,26 @@
-// Supervisor: per service, the queue and its service level; per agent, status and load.
+// Supervisor: per service, the queue and its service level; per agent, status and load. The admin
+// token sees every service; a supervisor's own token, the services of its account.
 import { $, adminLogin, adminSession, api, duration, h, statusLabel } from "./common.js";
 
 const REFRESH_MS = 3000;
 
 async function refresh() {
-  const [services, agents] = await Promise.all([api("/api/omni/services"), api("/api/supervisor/agents")]);
-  const metrics = await Promise.all(services.map((s) => api(`/api/omni/services/${s.id}/metrics`)));
-  $("#service-rows").replaceChildren(...(services.length ? services.map((s, i) => serviceRow(s, metrics[i], agents))
+  const [metrics, agents] = await Promise.all([api("/api/supervisor/services"), api("/api/supervisor/agents")]);
+  $("#service-rows").replaceChildren(...(metrics.length ? metrics.map((m) => serviceRow(m, agents))
     : [h("tr", {}, h("td", { colspan: 9, class: "empty" }, "Nenhum serviço cadastrado."))]));
   $("#agent-rows").replaceChildren(...(agents.length ? agents.map(agentRow)
     : [h("tr", {}, h("td", { colspan: 4, class: "empty" }, "Nenhum atendente cadastrado."))]));
   $("#updated").textContent = `Atualizado às ${new Date().toLocaleTimeString("pt-BR")} (a cada ${REFRESH_MS / 1000} s)`;
 }
 
-function serviceRow(service, m, agents) {
-  const target = m.target_service_level_percent ?? service.service_level_percent;
+function serviceRow(m, agents) {
+  const target = m.target_service_level_percent;
   const level = m.service_level_percent;
   const below = level !== null && level !== undefined && level < target;
-  const staffed = agents.filter((a) => a.services.includes(service.name));
+  const staffed = agents.filter((a) => a.services.includes(m.service));
   const available = staffed.filter((a) => a.status === "available").length;
-  return h("tr", { dataset: { service: service.name } },
-    h("th", { scope: "row" }, service.name, service.extension ? h("span", { class: "muted" }, ` · ramal ${service.extension}`) : null),
+  return h("tr", { dataset: { service: m.service } },
+    h("th", { scope: "row" }, m.service),
     h("td", { class: "num waiting" }, m.waiting),
     h("td", { class: "num" }, m.in_service),
     h("td", { class: "num" }, `${m.answered} (${m.answered_within_target} no prazo)`),
@@ -41,7 +41,14 @@ function agentRow(a) {
     h("td", { class: "num" }, `${a.in_service} / ${a.capacity}`));
 }
 
+async function whoAmI() {
+  const me = await api("/api/supervisor/me");
+  $("#who").textContent = me.admin ? "Administrador: todos os serviços."
+    : `Supervisor ${me.name}: ${me.services.join(", ") || "nenhum serviço"}.`;
+}
+
 adminSession();
-await adminLogin();
+await adminLogin({ supervisor: true });
+await whoAmI();
 await refresh();
 setInterval(() => refresh().catch(() => { $("#updated").textContent = "Falha ao atualizar; tentando de novo…"; }), REFRESH_MS);

@@ -1,6 +1,8 @@
 // Supervisor, a live conversation: watch its transcript (notes and whispers included), whisper
 // to the agent, speak to the customer, take it over or pass it to another agent or service, and
 // see the audit of these actions (/api/supervisor/conversations/{id}/…, /api/supervisor/actions).
+// With a supervisor's own token the server signs with the account's name and a take-over is by
+// that account: the name field and the agent of "Assumir" are only for the admin token.
 import { $, api, codeText, h, toast, tokens } from "./common.js";
 
 const POLL_MS = 2000;
@@ -28,7 +30,7 @@ function build() {
   const move = h("form", { id: "live-move" },
     field("live-agent", "Atendente", h("select", { id: "live-agent" })),
     h("div", { class: "actions" },
-      h("button", { type: "button", onclick: () => moveTo("take-over") }, "Assumir como este atendente"),
+      h("button", { type: "button", id: "live-take-over", onclick: () => moveTo("take-over") }, "Assumir como este atendente"),
       " ", h("button", { type: "button", onclick: () => moveTo("reassign") }, "Passar a este atendente")),
     field("live-service", "Serviço", h("select", { id: "live-service" })),
     h("div", { class: "actions" },
@@ -46,9 +48,14 @@ function build() {
 
 async function options() {
   try {
-    const [agents, services] = await Promise.all([api("/api/omni/agents"), api("/api/omni/services")]);
+    const [me, agents, services] = await Promise.all([
+      api("/api/supervisor/me"), api("/api/supervisor/agents"), api("/api/supervisor/live")]);
     $("#live-agent").replaceChildren(...agents.map((a) => h("option", { value: a.id }, a.name)));
-    $("#live-service").replaceChildren(...services.map((s) => h("option", { value: s.name }, s.name)));
+    $("#live-service").replaceChildren(...services.map((s) => h("option", { value: s.service }, s.service)));
+    if (!me.admin) {
+      $("#live-name").closest(".field").hidden = true;
+      $("#live-take-over").textContent = "Assumir o atendimento (sua conta)";
+    }
   } catch (error) {
     $("#live-error").textContent = codeText(error);
   }
@@ -65,7 +72,7 @@ async function refresh() {
   if (!watching) return;
   try {
     const [log, actions] = await Promise.all([
-      api(`/api/conversations/${encodeURIComponent(watching)}/messages`),
+      api(`/api/supervisor/conversations/${encodeURIComponent(watching)}/messages`),
       api(`/api/supervisor/actions?conversation_id=${encodeURIComponent(watching)}`),
     ]);
     $("#live-transcript").replaceChildren(...log.map(entry));
