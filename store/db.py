@@ -108,11 +108,29 @@ def is_write(statement: str) -> bool:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent; safe at every start-up)."""
+    run_alembic(engine, "upgrade", "head")
+
+
+def run_alembic(engine: Engine, action: str, revision: str) -> None:
+    """`alembic upgrade|downgrade <revision>` on `engine`, in one transaction. On SQLite with
+    foreign keys off: a batch migration rebuilds a table (create, copy, drop, rename), and the
+    drop of a parent table would otherwise fire its children's ON DELETE (agent links deleted,
+    queue entries orphaned). The connection is discarded afterwards, so the pool's next one
+    has them on again."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:  # outside any transaction: inside one, SQLite ignores this pragma
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                getattr(command, action)(config, revision)
+        finally:
+            if sqlite:
+                connection.invalidate()
 
 
 def open_database(url: str) -> Engine:

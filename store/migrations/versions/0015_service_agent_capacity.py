@@ -14,11 +14,9 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
-    with op.batch_alter_table("services") as batch:
-        batch.add_column(sa.Column("agent_capacity", sa.Integer, nullable=True))
+def upgrade() -> None:  # plain ALTERs: no table rebuild on SQLite
+    op.add_column("services", sa.Column("agent_capacity", sa.Integer, nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("services") as batch:
-        batch.drop_column("agent_capacity")
+    op.drop_column("services", "agent_capacity")

@@ -14,13 +14,11 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
-    with op.batch_alter_table("agents") as batch:
-        batch.add_column(
-            sa.Column("supervisor", sa.Boolean, nullable=False, server_default=sa.false())
-        )
+def upgrade() -> None:  # plain ALTERs: no table rebuild on SQLite
+    op.add_column(
+        "agents", sa.Column("supervisor", sa.Boolean, nullable=False, server_default=sa.false())
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("agents") as batch:
-        batch.drop_column("supervisor")
+    op.drop_column("agents", "supervisor")
