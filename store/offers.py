@@ -145,6 +145,13 @@ def reserved_entries(excluding_agent: str) -> sa.Select[tuple[str]]:
     )
 
 
+def offered_to(agent_id: str) -> sa.Select[tuple[str]]:
+    """Entry ids with an open offer to this agent (`next` takes them first)."""
+    return sa.select(offers.c.entry_id).where(
+        offers.c.status == "open", offers.c.agent_id == agent_id
+    )
+
+
 def skip_agent(conn: Connection, entry_id: str, agent_id: str) -> None:
     """Offer the entry to another agent first: the agent who went silent on it is recorded as
     having declined it (store/routing offers a declined entry to another agent first)."""

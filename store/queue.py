@@ -311,12 +311,22 @@ def estimated_wait_seconds(engine: Engine, service_id: str, place: int) -> int:
 def waiting_for_agent(
     engine: Engine, agent_id: str, limit: int = 100, skip_services: Collection[str] = ()
 ) -> list[QueueEntry]:
-    """Waiting entries of the agent's services the agent may take, in queue order (priority
-    with aging; omni/routing.py): not those needing skills it lacks, nor those offered to
-    another agent, nor those of `skip_services` (`next`: where the agent is full)."""
+    """Waiting entries of the agent's services the agent may take: those offered to it first
+    (its offer holds the slot, even in a service where it is full), then in queue order
+    (priority with aging; omni/routing.py); not those needing skills it lacks, nor those
+    offered to another agent, nor those of `skip_services` (`next`: where the agent is full)."""
     with engine.connect() as conn:
         skills = conn.scalar(sa.select(agents.c.skills).where(agents.c.id == agent_id)) or ()
         offered_elsewhere = offers.reserved_entries(excluding_agent=agent_id)
+        own = conn.execute(
+            _entries()
+            .where(
+                queue_entries.c.id.in_(offers.offered_to(agent_id)),
+                queue_entries.c.status == "waiting",
+            )
+            .order_by(rank_order, queue_entries.c.id)
+        )
+        first = [_entry(row) for row in own]
         mine = sa.select(agent_services.c.service_id).where(
             agent_services.c.agent_id == agent_id,
             agent_services.c.service_id.not_in(list(skip_services)),
@@ -335,7 +345,9 @@ def waiting_for_agent(
             )
             found += [(row.rank_at or row.enqueued_at, row.id, _entry(row)) for row in rows]
     found.sort(key=lambda item: item[:2])
-    return [entry for *_, entry in found if routing.has_skills(skills, entry.skills)][:limit]
+    taken = {entry.id for entry in first}
+    rest = [e for *_, e in found if e.id not in taken and routing.has_skills(skills, e.skills)]
+    return (first + rest)[:limit]
 
 
 def in_service_for_agent(engine: Engine, agent_id: str) -> list[QueueEntry]:

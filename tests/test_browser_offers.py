@@ -173,7 +173,7 @@ async def test_the_admin_pages_set_distribution_and_skills(time_env, settings, e
         await form.get_by_label("Nome", exact=True).fill("Vendas")
         await form.get_by_label("Distribuição dos atendimentos").select_option("auto")
         await form.get_by_label("Tempo da oferta (s)").fill("45")
-        await form.get_by_label("Capacidade por agente neste serviço").fill("2")
+        await form.get_by_label("Capacidade por atendente neste serviço").fill("2")
         await form.get_by_role("button", name="Salvar").click()
         await expect(admin.locator("#services tr[data-service='Vendas']")).to_be_visible()
         await admin.goto("/omni/agentes")

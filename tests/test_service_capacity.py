@@ -67,6 +67,19 @@ def test_an_open_offer_holds_the_service_slot_against_a_pickup(any_engine):
     assert capacity.full_services(any_engine, ana) == {vendas}
 
 
+def test_next_takes_the_conversation_offered_to_the_agent_first(any_engine):
+    """Ana holds Vendas's one slot with an open offer: `next` takes that conversation (the
+    offer's slot is its own), not a 409 for the full service."""
+    vendas, _, ana = desk(any_engine)
+    enqueue(any_engine, vendas, 1)
+    enqueue(any_engine, vendas, 2)
+    assert pairs(routing.dispatch(any_engine, [vendas])) == [("q1", ana)]
+    full = capacity.full_services(any_engine, ana)
+    candidates = queue.waiting_for_agent(any_engine, ana, skip_services=full)
+    assert [entry.id for entry in candidates] == ["q1"]
+    assert queue.claim(any_engine, "q1", ana).code == "ok"
+
+
 def test_the_agent_capacity_is_checked_first(any_engine):
     vendas, suporte, ana = desk(any_engine, assignment="manual", capacity=1)
     enqueue(any_engine, suporte, 1)

@@ -154,3 +154,38 @@ async def test_a_supervisor_reads_only_its_services(any_admin_api, any_engine) -
     # a supervisor's token opens no admin route
     denied = await api.get("/api/omni/services", headers=carla["auth"])
     assert denied.status_code == 401
+
+
+async def test_a_transfer_takes_the_conversation_out_of_the_first_supervisors_reach(
+    any_admin_api, any_engine  # type: ignore[no-untyped-def]
+) -> None:
+    """c30 waited in Suporte, was transferred, and is now with Vendas: its notes and whispers
+    are Vendas's. Suporte's supervisor reads it again only once it has ended."""
+    api: httpx.AsyncClient = any_admin_api
+    suporte, vendas = _scoped_rows(any_engine)
+    carla = await _agent(api, "Carla", ["Suporte"], supervisor=True)
+    duda = await _agent(api, "Duda", ["Vendas"], supervisor=True)
+    moved = {**row(30, suporte, "transferred", 0, 10, 60), "conversation_id": "c30"}
+    now_in_vendas = {**row(31, vendas, "in_service", 60, 70, None), "conversation_id": "c30"}
+    with any_engine.begin() as conn:
+        conn.execute(queue_entries.insert(), [moved, now_in_vendas])
+        conn.execute(
+            conversations.insert(),
+            [{"id": "c30", "workflow_id": "w30", "bot": "loja", "bot_version": 1,
+              "contact_id": "c30", "status": "active", "created_at": T0, "updated_at": T0}],
+        )  # fmt: skip
+    path = "/api/supervisor/conversations/c30/messages"
+    refused = await api.get(path, headers=carla["auth"])
+    assert refused.status_code == 403 and refused.json()["code"] == "outside_supervisor_scope"
+    assert (await api.get(path, headers=duda["auth"])).status_code == 200
+    reassign = await api.post(
+        "/api/supervisor/conversations/c30/reassign",
+        json={"agent": "no-such-agent"},
+        headers=carla["auth"],
+    )
+    assert reassign.status_code == 403  # the conversation is checked before the target
+    with any_engine.begin() as conn:
+        conn.execute(
+            queue_entries.update().where(queue_entries.c.id == "q31").values(status="finished")
+        )
+    assert (await api.get(path, headers=carla["auth"])).status_code == 200

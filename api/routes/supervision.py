@@ -50,13 +50,20 @@ def _workflow_of(engine: EngineDep, caller: Supervisor, conversation_id: str) ->
 
 
 def _visible(engine: EngineDep, caller: Supervisor, conversation_id: str) -> None:
-    """404 for an unknown conversation; 403 for one never in the supervisor's services."""
+    """404 for an unknown conversation; 403 for one now in another service (a transfer took it
+    out of the supervisor's reach: its notes and whispers are that service's), or, once ended,
+    never in the supervisor's services."""
     if conversation_log.get_conversation(engine, conversation_id) is None:
         raise ApiError(
             status.HTTP_404_NOT_FOUND, "no such conversation", ErrorCode.UNKNOWN_CONVERSATION
         )
     ids = caller.service_ids
-    if ids is not None and not supervision.conversation_in_services(engine, conversation_id, ids):
+    if ids is None:
+        return
+    entry = queue.open_entry(engine, conversation_id)
+    if entry is not None:  # with human service now: the service it is in decides
+        caller.check(entry.service_id)
+    elif not supervision.conversation_in_services(engine, conversation_id, ids):
         raise OUTSIDE
 
 
@@ -179,6 +186,7 @@ async def reassign(
 ) -> SupervisorActionResult:
     """To another agent, or to the back of another service's queue (any service for the admin;
     for a supervisor, an agent or a service of its own services)."""
+    _workflow_of(engine, caller, conversation_id)  # the conversation first: 403 before any probe
     _agent_in_scope(engine, caller, body.agent)
     if body.service is not None and not caller.sees_name(body.service):
         raise OUTSIDE
