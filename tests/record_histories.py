@@ -14,8 +14,8 @@ commit and write here: ``git archive HEAD | tar -x -C /tmp/head``, then, in /tmp
 ``--only NAME`` (repeatable) records only those scenarios. The Humano block's scenarios were
 recorded twice: ``<name>.before-snapshot.json`` by the code before `ConversationState` and
 `ServiceSnapshot` (renamed by hand), ``<name>.json`` after; four of them once more as
-``<name>.born-patched.json``, by runs started with every patch (`ConversationInput.patched`,
-workflows/patches.py: no patch markers). Histories hold no clear secret: the
+``<name>.bundled-patches.json``, by runs that took every patch with one marker
+(workflows/patches.py). Histories hold no clear secret: the
 bot's Omni key travels as the hash that publishing puts in its place (of a throwaway key).
 """
 

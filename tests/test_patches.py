@@ -1,5 +1,5 @@
 """`workflows.patches.CURRENT` names every patch id the conversation workflow asks about, so a
-new conversation (started with all of them) records no patch marker."""
+new conversation takes them all with the bundle's one marker."""
 
 from __future__ import annotations
 

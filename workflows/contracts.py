@@ -107,10 +107,6 @@ class ConversationInput(BaseModel):
     """How long the workflow gathers a customer turn's messages before recording them in the
     SQL log (the setting TRANSBORDO_RECORD_DELAY_SECONDS; conversations started before it keep
     200 ms). The API writes the turn itself before its 200, so this only delays the backstop."""
-    patched: list[str] = []
-    """Patch ids whose new code this run follows from its start without recording a patch
-    marker (workflows/patches.py): the API starts conversations with all of them; runs started
-    before carry none and ask `workflow.patched`."""
 
 
 class CustomerMessage(BaseModel):

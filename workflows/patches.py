@@ -1,44 +1,42 @@
-"""Patches a new conversation takes from its start, without asking `workflow.patched`.
+"""Every patch of the conversation workflow at once, for a new run: one marker instead of one each.
 
 On a new run `workflow.patched(id)` records a marker and (the SDK's core does it) upserts the
-`TemporalChangeVersion` search attribute: two history events per patch per run that the server
-stores and indexes — 6 of a queued customer's ~33 events (bench/README.md, third pass). A run
-whose `ConversationInput.patched` holds the id follows the patched code from its first task and
-records neither; the API starts every conversation with `CURRENT`. Runs started before the field
-existed carry it empty and ask `workflow.patched` as they always did, so their histories replay
-unchanged (tests/histories). A patch added later is not in an older run's list: that run asks.
+`TemporalChangeVersion` search attribute: two history events per patch per run, which the server
+stores and indexes — 6 of a queued customer's ~34 events before this (bench/README.md, third
+pass). `patched(id)` asks first for the bundle `ALL`: a run that meets its first patch live
+(every new run) records that one marker and takes every patch in `CURRENT`; a history without
+the bundle's marker (recorded before it) gets False for it and asks each patch as it always did,
+so tests/histories replay unchanged. Safe in a rolling deploy as any patch: a run started on an
+older worker has no bundle marker, so a newer one replays it patch by patch. A patch added later
+is not in `CURRENT`: it is asked on its own (or goes into a new bundle).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from temporalio import workflow
 
-CURRENT = (
-    "dispatch-freed-slot",
-    "desk-wrapup",
-    "escape-inactivity",
-    "hand-over-at-once",
-    "offer-newest",
-    "record-batching",
-    "record-first-turn",
-    "record-local",
-    "transfer-snapshot",
-    "unengaged-idle",
+ALL = "patches-2026-11-30"
+"""Patch id of the bundle: every id in CURRENT."""
+CURRENT = frozenset(
+    {
+        "dispatch-freed-slot",
+        "desk-wrapup",
+        "escape-inactivity",
+        "hand-over-at-once",
+        "offer-newest",
+        "record-batching",
+        "record-first-turn",
+        "record-local",
+        "transfer-snapshot",
+        "unengaged-idle",
+    }
 )
 """Every patch id of the conversation workflow (tests/test_patches.py checks it is complete)."""
 
 
-class _Input(Protocol):
-    patched: list[str]
-
-
-class _Run(Protocol):
-    _input: _Input
-
-
 def patched(patch_id: str) -> bool:
-    """`workflow.patched(patch_id)`, or True without a marker for a run started with it."""
-    run: _Run = workflow.instance()
-    return patch_id in run._input.patched or workflow.patched(patch_id)
+    """`workflow.patched(patch_id)`, answered by the bundle's one marker when the run has it.
+    (`workflow.patched` is memoised per run: the bundle is decided at the run's first patch.)"""
+    if patch_id in CURRENT and workflow.patched(ALL):
+        return True
+    return workflow.patched(patch_id)

@@ -35,7 +35,6 @@ from encryption.codec import KeyRing, keyed_hash, ring_of
 from store import bots as bot_store
 from store import conversations as conversation_log
 from transbordo.settings import Settings
-from workflows import patches
 from workflows.contracts import (
     ChannelRef,
     Contact,
@@ -176,7 +175,6 @@ async def _start_input(
         unengaged_idle_seconds=settings.unengaged_idle_seconds,
         record_delay_ms=round(settings.record_delay_seconds * 1000),
         channel=channel,
-        patched=list(patches.CURRENT),
     )
 
 
