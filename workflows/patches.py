@@ -31,7 +31,10 @@ CURRENT = frozenset(
         "unengaged-idle",
     }
 )
-"""Every patch id of the conversation workflow (tests/test_patches.py checks it is complete)."""
+"""The patch ids the bundle stands for: frozen. A run that recorded the bundle's marker took
+exactly these, so adding an id here would change how such a run replays. A patch added later is
+asked on its own (`patched` passes it to `workflow.patched`), or goes into a new bundle with its
+own id, asked before this one."""
 
 
 def patched(patch_id: str) -> bool:
