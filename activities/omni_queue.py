@@ -213,11 +213,16 @@ class OmniActivities:
 
     @activity.defn(name="omni_wait_estimate")
     def wait_estimate(self, entry_id: str) -> WaitEstimate:
+        return self._estimate(entry_id, None)
+
+    def _estimate(self, entry_id: str, service_id: str | None) -> WaitEstimate:
+        """`service_id`: the entry's, when the caller knows it (one statement fewer)."""
         place = queue.position(self._engine, entry_id)
         if place is None:
             return WaitEstimate(position=None, estimated_wait_seconds=None)
-        entry = queue.get_entry(self._engine, entry_id)
-        seconds = estimated_wait(self._engine, entry.service_id, place)
+        if service_id is None:
+            service_id = queue.get_entry(self._engine, entry_id).service_id
+        seconds = estimated_wait(self._engine, service_id, place)
         return WaitEstimate(position=place, estimated_wait_seconds=seconds)
 
     @activity.defn(name="omni_hand_over")
@@ -232,7 +237,7 @@ class OmniActivities:
         entry_id = self.enqueue(entry)
         to_voicemail = target.voicemail_seconds > 0 and target.agents_available == 0
         wanted = request.estimate and not to_voicemail
-        estimate = self.wait_estimate(entry_id) if wanted else None
+        estimate = self._estimate(entry_id, target.service_id) if wanted else None
         return HandOverResult(target=target, entry_id=entry_id, estimate=estimate)
 
     @activity.defn(name="omni_save_voicemail")

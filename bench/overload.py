@@ -196,6 +196,11 @@ async def timeouts_in_histories(client: Client, engine: sa.Engine) -> collection
                     found[f"{name} {TimeoutType.Name(kind).removeprefix('TIMEOUT_TYPE_')}"] += 1
                 if name in BAD_EVENTS:
                     found[name] += 1
+                if name == "ACTIVITY_TASK_SCHEDULED":
+                    kind = event.activity_task_scheduled_event_attributes.activity_type.name
+                    found[f"activity {kind}"] += 1
+                if name == "MARKER_RECORDED":
+                    found[f"marker {event.marker_recorded_event_attributes.marker_name}"] += 1
             found["histories read"] += 1
 
     await asyncio.gather(*(lane() for _ in range(16)))
@@ -253,6 +258,11 @@ async def main(args: argparse.Namespace) -> None:
                 print(
                     "     "
                     + " · ".join(f"{k} {v / histories:.1f}" for k, v in sorted(events.items()))
+                )
+                kinds = {k: v for k, v in found.items() if k.split()[0] in ("activity", "marker")}
+                print(
+                    "     "
+                    + " · ".join(f"{k} {v / histories:.2f}" for k, v in sorted(kinds.items()))
                 )
             bad = bad_log_lines(data / "worker.log")
             print(f"   worker log lines with {BAD_LOG_WORDS}: {len(bad)}")

@@ -13,7 +13,9 @@ commit and write here: ``git archive HEAD | tar -x -C /tmp/head``, then, in /tmp
 ``python -m tests.record_histories --out /path/to/repo/tests/histories``. Takes about 30 seconds.
 ``--only NAME`` (repeatable) records only those scenarios. The Humano block's scenarios were
 recorded twice: ``<name>.before-snapshot.json`` by the code before `ConversationState` and
-`ServiceSnapshot` (renamed by hand), ``<name>.json`` after. Histories hold no clear secret: the
+`ServiceSnapshot` (renamed by hand), ``<name>.json`` after; four of them once more as
+``<name>.bundled-patches.json``, by runs that took every patch with one marker
+(workflows/patches.py). Histories hold no clear secret: the
 bot's Omni key travels as the hash that publishing puts in its place (of a throwaway key).
 """
 

@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.refusals import Refusal, refuse
     from workflows.timers import Timer, TimerKind
 
+from workflows import patches
 from workflows.attachments import AttachmentActions
 from workflows.care import CareRules
 from workflows.channel_outbox import ChannelOutbox
@@ -267,13 +268,13 @@ class ConversationWorkflow(
             self.conv,
             self._input.flow.escape_routes,
             workflow.now(),
-            escape_timers=lambda: workflow.patched(ESCAPE_INACTIVITY),
+            escape_timers=lambda: patches.patched(ESCAPE_INACTIVITY),
             unengaged_idle=self._unengaged_idle,
         )
         return [*running, *self._care_timers()]
 
     def _unengaged_idle(self) -> timedelta | None:
-        if not workflow.patched(UNENGAGED_IDLE):
+        if not patches.patched(UNENGAGED_IDLE):
             return None
         return timedelta(seconds=self._input.unengaged_idle_seconds)
 

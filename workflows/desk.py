@@ -23,6 +23,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.desk_contracts import NoteRequest, TagsRequest
     from workflows.refusals import Refusal, refuse
 
+from workflows import patches
+
 DESK_WRAPUP = "desk-wrapup"
 """Patch id: a finish with a wrap-up code or tags records them (one local activity) and passes
 them to the `finished` event and the flow's variables."""
@@ -88,7 +90,7 @@ class DeskActions(_Core):
         tags = clean_tags([*handoff.tags, *request.tags])
         if request.wrapup_code is None and not tags:
             return {}
-        if not workflow.patched(DESK_WRAPUP):
+        if not patches.patched(DESK_WRAPUP):
             return {}
         await self._omni(
             DeskActivities.record_labels,

@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.refusals import Refusal, refuse
 
+from workflows import patches
 from workflows.offers import queue_order
 from workflows.queueing import Queued, queue_customer
 
@@ -316,7 +317,7 @@ class HumanoBlock(_Core):
                 code = Refusal.NO_SUCH_SERVICE if result.not_found else Refusal.TRANSFER_NOT_ALLOWED
                 raise refuse(code, result.reason)
             target = result.service
-            if not workflow.patched(TRANSFER_SNAPSHOT):
+            if not patches.patched(TRANSFER_SNAPSHOT):
                 target = _with_cards_of(target, handoff.service)
             self._emit("transferred", handoff, to_service=target.service_name)
             self.conv.handoff = handoff.model_copy(

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts import Message, RecordBatch, Sender, Status
     from workflows.search_attributes import AGENT, SERVICE, STATUS
 
+from workflows import patches
 from workflows.core import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -29,6 +30,10 @@ RECENT_MESSAGES = 200
 """Transcript entries kept in the workflow (the SQL log keeps them all)."""
 RECORD_BATCHING = "record-batching"
 """Patch id: recording waits RECORD_BATCH_DELAY to batch (histories before it replay without)."""
+RECORD_LOCAL = "record-local"
+"""Patch id: a batch recorded after the batching delay is a local activity (before: an activity)."""
+RECORD_FIRST_TURN = "record-first-turn"
+"""Patch id: a new run's initial status is recorded with its first turn's batch."""
 RECORD_BATCH_DELAY = timedelta(milliseconds=200)
 """The delay of conversations started before `ConversationInput.record_delay_ms` (its default)."""
 RECORD_RETRY = RetryPolicy(
@@ -105,11 +110,18 @@ class MessageLog(_Core):
 
     async def _pump(self) -> None:
         """Record new messages and status in the SQL log, in order, one batch at a time."""
+        if self._input.carried is None and patches.patched(RECORD_FIRST_TURN):
+            # The API wrote the conversation's row before answering its first message: the
+            # initial status goes with the first turn's batch instead of an activity of its own.
+            await workflow.wait_condition(
+                lambda: self._answered_a_customer or self.conv.state.ended
+            )
         while True:
             await workflow.wait_condition(lambda: bool(self._outbox) or self._status_dirty)
             batching = self._answered_a_customer and not self.conv.state.ended
             self._answered_a_customer = False
-            if batching and workflow.patched(RECORD_BATCHING):
+            batched = batching and patches.patched(RECORD_BATCHING)
+            if batched:
                 # A customer turn's messages went back in the reply: gather a moment's worth
                 # into one activity, since an activity scheduled with every reply slows the
                 # customer's next message (bench/README.md). What only the log carries (agent
@@ -120,8 +132,18 @@ class MessageLog(_Core):
             self._status_dirty = False
             self._recording = True
             workflow.set_current_details(self._details())
+            # After the batching delay no Update waits on this workflow task: the batch is a
+            # local activity there (patch `record-local`), one marker instead of an activity's
+            # three events and the workflow task that takes its result. Recorded at once (an
+            # agent's message, a pickup), it stays an activity: a local one would hold that
+            # Update's answer until the SQL write is done.
+            start = (
+                workflow.execute_local_activity_method
+                if batched and patches.patched(RECORD_LOCAL)
+                else workflow.execute_activity_method
+            )
             try:
-                await workflow.execute_activity_method(
+                await start(
                     ConversationLog.record,
                     RecordBatch(
                         conversation_id=self._input.conversation_id,

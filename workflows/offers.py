@@ -30,6 +30,8 @@ with workflow.unsafe.imports_passed_through():
     from omni.routing import clamp_priority
     from workflows.contracts import Handoff, OfferNotice
 
+from workflows import patches
+
 ROUTING_TIMEOUT = timedelta(seconds=10)
 ROUTING_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
 NEWEST_OFFER = "offer-newest"
@@ -70,7 +72,7 @@ class AutoAssignment(_Core):
         handoff = self.conv.handoff
         if handoff is None or handoff.entry_id != notice.entry_id or handoff.agent_id is not None:
             return  # the entry moved on (picked up, transferred, closed) before the Signal
-        if not _newer(notice, handoff.offer) and workflow.patched(NEWEST_OFFER):
+        if not _newer(notice, handoff.offer) and patches.patched(NEWEST_OFFER):
             return  # the offer held, again, or an older one told late
         length = timedelta(seconds=handoff.service.offer_seconds)
         if notice.made_at is not None and notice.expires_at is not None:
@@ -96,7 +98,7 @@ class AutoAssignment(_Core):
         in its service now, if the service is auto."""
         if handoff is None or handoff.service.assignment != "auto":
             return
-        if not workflow.patched(FREED_DISPATCH):
+        if not patches.patched(FREED_DISPATCH):
             return
         request = DispatchRequest(service_ids=[handoff.service.service_id])
         await self._tell(await self._routing(RoutingActivities.dispatch, request))

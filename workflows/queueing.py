@@ -27,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from bots.models import HumanOutcome
 
+from workflows import patches
+
 HAND_OVER_AT_ONCE = "hand-over-at-once"
 """Patch id: resolve, enqueue and the wait estimate in one local activity."""
 
@@ -56,7 +58,7 @@ async def queue_customer(
 ) -> Queued | HumanOutcome:
     """The customer in the queue, or the outcome that stops it: `unavailable` (no valid key),
     `closed` (`closed` and the key is good), `no_agents`."""
-    if workflow.patched(HAND_OVER_AT_ONCE):
+    if patches.patched(HAND_OVER_AT_ONCE):
         result: HandOverResult = await omni(
             OmniActivities.hand_over,
             HandOverRequest(
