@@ -184,9 +184,7 @@ class Driver:
         row = get_conversation(self.stack.engine, self._conversation(step))
         if row is None:
             raise StepFailed(line, "the conversation is not in the log")
-        handle = self.stack.client.get_workflow_handle_for(
-            ConversationWorkflow.run, row.workflow_id
-        )
+        handle = self.stack.client.get_workflow_handle(row.workflow_id)
         return await handle.query(ConversationWorkflow.snapshot)
 
     def _conversation(self, step: Step | None) -> str:
