@@ -14,17 +14,12 @@ agents of capacity 1, a bot whose flow starts at the Humano block (one message q
   conversation for an exponential time of mean `--handle` seconds, then finishes it.
 - Time is compressed: a handle time of seconds stands for minutes (bench/README.md: which).
 
-Measured, from the queue rows in SQL: average speed of answer (enqueue → pickup, over every
-arrival; an abandoned arrival counts its time in line) and the service level (answered within
-`--answer-time` over all arrivals), beside:
-- **Erlang C** (no abandonment) or **Erlang A** (`--abandon-seconds` > 0; Erlang A assumes
-  exponential patience of that mean, the product abandons at a fixed deadline: see the README)
-  for the configured λ, handle time and agents (`omni/staffing.py`);
-- the same formulas for the λ and mean handle time the run actually drew (and the sampling
-  noise of one day of that many customers, simulated);
-- **ideal routing on the same sample path**: the same arrival instants and handle times through
-  a first-come-first-served N-server queue with no routing delay at all. Its gap to the
-  measured figure is what the routing adds (no sampling noise in that comparison).
+Measured from the queue rows: average speed of answer (enqueue → pickup over every arrival; an
+abandoned one counts its time in line) and service level (answered within `--answer-time`),
+beside **Erlang C**, or **Erlang A** with `--abandon-seconds` (exponential patience of that mean;
+the product's deadline is fixed: see the README), for the configured and for the drawn λ and
+handle (with the sampling noise of such a day), and **ideal routing on the same sample path**
+(bench/mmc.py: the same arrivals and handle times, FCFS, no routing delay; no sampling noise).
 
 Assignment latency: an agent's `finish` returns while customers wait → the next offer on that
 agent's stream (p50/p99); the offer's creation → on the stream; `--profile`: bench/cc_profile.
@@ -92,15 +87,13 @@ def aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class Agent:
-    """One agent: its stream, accepting each new offer, handling, finishing."""
-
+class Agent:  # one agent: its stream, accepting each new offer, handling, finishing
     def __init__(self, http: httpx.AsyncClient, auth: dict[str, str], rng: random.Random,
                  handle: float, shared: Shared) -> None:  # fmt: skip
         self.http, self.auth, self.rng, self.handle, self.shared = http, auth, rng, handle, shared
         self.seen: set[str] = set()
         self.finished_at: float | None = None  # monotonic: the last finish's 200
-        self.finished_wall = 0.0
+        self.finished_wall, self.finishing, self.early = 0.0, False, False
         self.work: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     async def listen(self) -> None:
@@ -130,7 +123,10 @@ class Agent:
                         if offer["id"] not in self.seen:
                             self.seen.add(offer["id"])
                             self.shared.seen_at[offer["id"]] = (time.time(), now)
-                            if self.finished_at is not None:
+                            if self.finishing:  # on the stream before the finish's 200
+                                self.early = True
+                                self.shared.after_finish.append((offer["entry_id"], time.time(), 0))
+                            elif self.finished_at is not None:
                                 self.shared.after_finish.append(
                                     (offer["entry_id"], self.finished_wall, now - self.finished_at)
                                 )
@@ -163,13 +159,16 @@ class Agent:
             self.shared.errors.append(f"accept {code}")
         await asyncio.sleep(self.rng.expovariate(1 / self.handle))
         url = f"/api/agent/conversations/{offer['conversation_id']}/finish"
+        self.finishing, self.early = True, False
         for _ in range(5):  # the agent clicks again if the finish failed
             done = await self.http.post(url, json={"return_to_bot": True}, headers=self.auth)
             if done.status_code == 200 or code != 200 and done.status_code in (403, 409):
                 break  # (after a failed accept: finished, or it was never ours)
             self.shared.errors.append(f"finish {done.status_code}: {done.text[:200]}")
             await asyncio.sleep(1)
-        self.finished_at, self.finished_wall = time.monotonic(), time.time()
+        self.finishing = False
+        if not self.early:  # (else its next offer is already in: counted as 0)
+            self.finished_at, self.finished_wall = time.monotonic(), time.time()
 
 
 class Shared:  # what the agents saw
