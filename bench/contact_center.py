@@ -2,37 +2,34 @@
 
     python bench/contact_center.py [--agents 4] [--handle 2.0] [--load 0.7] [--customers 400]
                                    [--answer-time 1] [--abandon-seconds 0] [--seed 7]
+                                   [--postgres URL] [--profile]
 
-The in-process stack of `transbordo.stack` (Temporal dev server in memory, one worker, the API
-behind uvicorn, real HTTP with httpx, a SQLite file). One service with `assignment: auto`, N
+The in-process stack of `transbordo.stack` (Temporal dev server, one worker, the API behind
+uvicorn, real HTTP, a SQLite file or `--postgres`). One service with `assignment: auto`, N
 agents of capacity 1, a bot whose flow starts at the Humano block (one message queues).
 
 - Customers arrive as a Poisson stream of rate λ = load · N / handle (each sends one message).
 - Each agent holds its agent stream (`GET /api/agent/stream`) open; when an `offers` event
   brings a new offer it accepts it (`POST /api/agent/offers/{id}/accept`), "handles" the
   conversation for an exponential time of mean `--handle` seconds, then finishes it.
-- Time is compressed: a handle time of seconds stands for minutes.
+- Time is compressed: a handle time of seconds stands for minutes (bench/README.md: which).
 
-Measured, from the queue rows in SQL: average speed of answer (enqueue → pickup, over every
-arrival; an abandoned arrival counts its time in line) and the service level (answered within
-`--answer-time` over all arrivals), beside:
-- **Erlang C** (no abandonment) or **Erlang A** (`--abandon-seconds` > 0; Erlang A assumes
-  exponential patience of that mean, the product abandons at a fixed deadline: see the README)
-  for the configured λ, handle time and agents (`omni/staffing.py`);
-- the same formulas for the λ and mean handle time the run actually drew;
-- **ideal routing on the same sample path**: the same arrival instants and handle times through
-  a first-come-first-served N-server queue with no routing delay at all. Its gap to the
-  measured figure is what the routing adds (no sampling noise in that comparison).
+Measured from the queue rows: average speed of answer (enqueue → pickup over every arrival; an
+abandoned one counts its time in line) and service level (answered within `--answer-time`),
+beside **Erlang C**, or **Erlang A** with `--abandon-seconds` (exponential patience of that mean;
+the product's deadline is fixed: see the README), for the configured and for the drawn λ and
+handle (with the sampling noise of such a day), and **ideal routing on the same sample path**
+(bench/mmc.py: the same arrivals and handle times, FCFS, no routing delay; no sampling noise).
 
-Assignment latency: an agent's `finish` returns while customers wait → the next offer appears on
-that agent's stream (p50/p99); and the offer's creation → the agent's stream shows it.
+Assignment latency: an agent's `finish` returns while customers wait → the next offer on that
+agent's stream (p50/p99); the offer's creation → on the stream; `--profile`: bench/cc_profile.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import heapq
+import faulthandler
 import json
 import os
 import random
@@ -48,8 +45,11 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 from handoff_http import ADMIN, expect
+from mmc import ideal, sampling_noise
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import cc_profile  # noqa: E402
 
 from omni.staffing import Workload, outlook  # noqa: E402
 from store.db import open_database  # noqa: E402
@@ -58,6 +58,8 @@ from transbordo.settings import UNLIMITED_RATES, Settings  # noqa: E402
 from transbordo.stack import dev_server, pydantic_client, running  # noqa: E402
 
 TASK_QUEUE = "bench-contact-center"
+STALL_SECONDS = SHUTDOWN_SECONDS = 60
+"""Nothing moved for this long: the bench prints what holds the day (or its shutdown) up."""
 NO_ABANDON = 86400  # "off": a deadline no customer of the run reaches
 
 
@@ -85,18 +87,27 @@ def aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class Agent:
-    """One agent: its stream, accepting each new offer, handling, finishing."""
-
+class Agent:  # one agent: its stream, accepting each new offer, handling, finishing
     def __init__(self, http: httpx.AsyncClient, auth: dict[str, str], rng: random.Random,
                  handle: float, shared: Shared) -> None:  # fmt: skip
         self.http, self.auth, self.rng, self.handle, self.shared = http, auth, rng, handle, shared
         self.seen: set[str] = set()
         self.finished_at: float | None = None  # monotonic: the last finish's 200
-        self.finished_wall = 0.0
+        self.finished_wall, self.finishing, self.early = 0.0, False, False
         self.work: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     async def listen(self) -> None:
+        """Hold the agent stream; reconnect when it ends, as the screen's EventSource does
+        (each end is counted and reported: an agent deaf to its offers would stall the day)."""
+        while True:
+            try:
+                await self._listen_once()
+                self.shared.stream_ends.append("ended by the server")
+            except (httpx.HTTPError, RuntimeError) as exc:
+                self.shared.stream_ends.append(f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(0.1)
+
+    async def _listen_once(self) -> None:
         async with self.http.stream(
             "GET", "/api/agent/stream", headers=self.auth, timeout=None
         ) as response:
@@ -112,7 +123,10 @@ class Agent:
                         if offer["id"] not in self.seen:
                             self.seen.add(offer["id"])
                             self.shared.seen_at[offer["id"]] = (time.time(), now)
-                            if self.finished_at is not None:
+                            if self.finishing:  # on the stream before the finish's 200
+                                self.early = True
+                                self.shared.after_finish.append((offer["entry_id"], time.time(), 0))
+                            elif self.finished_at is not None:
                                 self.shared.after_finish.append(
                                     (offer["entry_id"], self.finished_wall, now - self.finished_at)
                                 )
@@ -122,32 +136,49 @@ class Agent:
     async def serve(self) -> None:
         while True:
             offer = await self.work.get()
-            began = time.monotonic()
+            try:
+                await self._serve_one(offer)
+            except httpx.HTTPError as exc:  # reported, never a silently dead agent
+                self.shared.errors.append(f"{type(exc).__name__}: {exc}")
+
+    async def _serve_one(self, offer: dict[str, Any]) -> None:
+        began = time.monotonic()
+        try:
             answer = await self.http.post(
                 f"/api/agent/offers/{offer['id']}/accept", headers=self.auth
             )
-            self.shared.accepts.append(time.monotonic() - began)
-            if answer.status_code != 200:
-                self.shared.refused += 1
-                continue
-            await asyncio.sleep(self.rng.expovariate(1 / self.handle))
-            await expect(
-                self.http.post(
-                    f"/api/agent/conversations/{offer['conversation_id']}/finish",
-                    json={"return_to_bot": True},
-                    headers=self.auth,
-                )
-            )
+            code = answer.status_code
+        except httpx.HTTPError as exc:  # the pickup may still have happened: finish below
+            self.shared.errors.append(f"accept {type(exc).__name__}: {exc}")
+            code = 0
+        self.shared.accepts.append(time.monotonic() - began)
+        if code in (404, 409):
+            self.shared.refused += 1
+            return
+        if code != 200:
+            self.shared.errors.append(f"accept {code}")
+        await asyncio.sleep(self.rng.expovariate(1 / self.handle))
+        url = f"/api/agent/conversations/{offer['conversation_id']}/finish"
+        self.finishing, self.early = True, False
+        for _ in range(5):  # the agent clicks again if the finish failed
+            done = await self.http.post(url, json={"return_to_bot": True}, headers=self.auth)
+            if done.status_code == 200 or code != 200 and done.status_code in (403, 409):
+                break  # (after a failed accept: finished, or it was never ours)
+            self.shared.errors.append(f"finish {done.status_code}: {done.text[:200]}")
+            await asyncio.sleep(1)
+        self.finishing = False
+        if not self.early:  # (else its next offer is already in: counted as 0)
             self.finished_at, self.finished_wall = time.monotonic(), time.time()
 
 
-class Shared:
+class Shared:  # what the agents saw
     def __init__(self) -> None:
         self.seen_at: dict[str, tuple[float, float]] = {}
-        self.after_finish: list[tuple[str, float, float]] = []
-        """(entry offered, finish 200 wall time, seconds from that 200 to the offer seen)."""
+        self.after_finish: list[tuple[str, float, float]] = []  # entry, finish 200, to offer
         self.refused = 0
         self.accepts: list[float] = []
+        self.stream_ends: list[str] = []
+        self.errors: list[str] = []
 
 
 async def day(args: argparse.Namespace, http: httpx.AsyncClient, engine: sa.Engine) -> None:
@@ -199,36 +230,43 @@ async def day(args: argparse.Namespace, http: httpx.AsyncClient, engine: sa.Engi
         sends.append(asyncio.create_task(http.post(f"/api/bots/{bot}/messages", json=message)))
     answers = await asyncio.gather(*sends)
     codes = [a.status_code for a in answers]
+    progress, since = None, time.monotonic()
     while True:  # until every arrival is answered or gone
         with engine.connect() as conn:
-            open_rows = conn.scalar(sa.select(sa.func.count()).where(
-                queue_entries.c.service_id == service_id,
-                queue_entries.c.status.in_(("waiting", "in_service"))))  # fmt: skip
-            rows = conn.scalar(sa.select(sa.func.count()).where(
-                queue_entries.c.service_id == service_id))  # fmt: skip
-        if rows >= args.customers and not open_rows:
+            counts: dict[str, int] = dict(conn.execute(
+                sa.select(queue_entries.c.status, sa.func.count())
+                .where(queue_entries.c.service_id == service_id)
+                .group_by(queue_entries.c.status)).all())  # fmt: skip
+        open_rows = counts.get("waiting", 0) + counts.get("in_service", 0)
+        if sum(counts.values()) >= args.customers and not open_rows:
             break
+        if counts != progress:
+            progress, since = counts, time.monotonic()
+        elif time.monotonic() - since > STALL_SECONDS:
+            stalled(engine, service_id, shared, tasks)
+            since = time.monotonic()
         await asyncio.sleep(0.5)
     for task in tasks:
         task.cancel()
     report(args, engine, service_id, shared, rate, codes, time.monotonic() - started)
+    if args.profile:
+        cc_profile.report(args.profile)
+    sys.stdout.flush()
 
 
-def ideal(arrivals: list[float], handles: list[float | None], agents: int,
-          patience: float | None) -> list[float]:  # fmt: skip
-    """Waits of FCFS N servers, no routing delay, on the same sample path (a customer still
-    waiting at `patience` leaves; its wait is then the patience)."""
-    free = [0.0] * agents
-    heapq.heapify(free)
-    waits = []
-    for arrival, handle in zip(arrivals, handles, strict=True):
-        start = max(arrival, free[0])
-        if patience is not None and start - arrival > patience:
-            waits.append(patience)
-            continue
-        heapq.heapreplace(free, start + (handle if handle is not None else 0.0))
-        waits.append(start - arrival)
-    return waits
+def stalled(engine: sa.Engine, service_id: str, shared: Shared, tasks: list[Any]) -> None:
+    """Nothing moved for STALL_SECONDS: say what SQL and the simulated agents hold."""
+    with engine.connect() as conn:
+        stuck = conn.execute(
+            sa.select(queue_entries.c.id, queue_entries.c.status, offers.c.agent_id,
+                      offers.c.created_at)  # the open offer of each open entry, if any
+            .outerjoin(offers, (offers.c.entry_id == queue_entries.c.id) & (offers.c.status
+                                                                             == "open"))
+            .where(queue_entries.c.service_id == service_id,
+                   queue_entries.c.status.in_(("waiting", "in_service")))).all()  # fmt: skip
+    dead = [t.exception() for t in tasks if t.done() and not t.cancelled()]
+    print(f"STALLED {STALL_SECONDS} s: {[tuple(r) for r in stuck]}; tasks ended {dead}; stream"
+          f" ends {shared.stream_ends}; errors {shared.errors[-5:]}", flush=True)  # fmt: skip
 
 
 def report(args: argparse.Namespace, engine: sa.Engine, service_id: str, shared: Shared,
@@ -270,7 +308,8 @@ def report(args: argparse.Namespace, engine: sa.Engine, service_id: str, shared:
     model = "Erlang A" if patience else "Erlang C"
     http = {c: codes.count(c) for c in set(codes)}
     print(f"\n{n} arrivals in {arrivals[-1]:.0f} s ({wall:.0f} s in all); HTTP {http}; "
-          f"{shared.refused} accepts refused")  # fmt: skip
+          f"{shared.refused} accepts refused; agent streams reconnected "
+          f"{len(shared.stream_ends)}; agent request errors {len(shared.errors)}")  # fmt: skip
     print(f"drawn: λ {measured_rate:.3f}/s (configured {rate:.3f}), mean handle "
           f"{measured_handle:.3f} s (configured {args.handle}), answer time {T} s")  # fmt: skip
     print(f"  {'':44s} {'ASA':>10s}   {'SLA':>8s}   {'aband.':>7s}")
@@ -288,6 +327,14 @@ def report(args: argparse.Namespace, engine: sa.Engine, service_id: str, shared:
     print(f"  measured / ideal ASA {sum(waits) / n / asa_ideal:.3f} · measured / {model} "
           f"(configured) {sum(waits) / n / configured.average_speed_of_answer:.3f} · "
           f"(drawn) {sum(waits) / n / drawn.average_speed_of_answer:.3f}")  # fmt: skip
+    if patience is None:  # what sampling alone does to one day of n customers
+        sd_asa, sd_sla = sampling_noise(args.agents, rate, args.handle, n, T)
+        asa_c, sla_c = configured.average_speed_of_answer, configured.service_level
+        print(f"  sampling noise of one such day (200 simulated): ASA sd {sd_asa:.3f} s "
+              f"({sd_asa / asa_c:.0%} of Erlang C), SLA sd {100 * sd_sla:.1f} points\n"
+              f"  the routing at Erlang C's level (Erlang C × measured / ideal): ASA "
+              f"{asa_c * sum(waits) / n / asa_ideal:.3f} s, SLA (Erlang C + measured − ideal) "
+              f"{100 * (sla_c + (ok - sum(ideal_ok)) / n):.1f} %")  # fmt: skip
     waits_answered = [w for w, a in zip(waits, answered, strict=True) if a]
     print(f"  pickup wait of the answered: p50 {pct(waits_answered, 0.5) * 1000:.0f} ms, "
           f"p99 {pct(waits_answered, 0.99) * 1000:.0f} ms")  # fmt: skip
@@ -306,8 +353,10 @@ def report(args: argparse.Namespace, engine: sa.Engine, service_id: str, shared:
 
 
 async def main(args: argparse.Namespace) -> None:
+    args.profile = args.profile and cc_profile.instrument()
     data = Path(tempfile.mkdtemp(prefix="transbordo-cc-"))
-    engine = open_database(f"sqlite:///{data / 'bench.db'}")
+    engine = open_database(args.postgres or f"sqlite:///{data / 'bench.db'}")
+    print(f"database: {engine.dialect.name}", flush=True)
     settings = Settings(
         data_dir=data, task_queue=TASK_QUEUE, flows_dir=data / "none",
         admin_token="bench-admin-token-0123456789abcdefgh", reply_timeout_seconds=30,
@@ -323,6 +372,8 @@ async def main(args: argparse.Namespace) -> None:
                 http_limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
             ) as stack:  # fmt: skip
                 await day(args, stack.http, engine)
+                print("shutting down", flush=True)  # a stuck shutdown dumps every thread
+                faulthandler.dump_traceback_later(SHUTDOWN_SECONDS, exit=True)
     finally:
         engine.dispose()
         shutil.rmtree(data, ignore_errors=True)
@@ -337,6 +388,8 @@ if __name__ == "__main__":
     parser.add_argument("--answer-time", type=int, default=1, help="the SLA's answer time, s")
     parser.add_argument("--abandon-seconds", type=int, default=0, help="0: nobody abandons")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", action="store_true", help="time the accept's steps")
+    parser.add_argument("--postgres", help="a PostgreSQL URL instead of a fresh SQLite file")
     arguments = parser.parse_args()
     try:
         asyncio.run(main(arguments))
