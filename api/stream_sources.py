@@ -132,7 +132,6 @@ class _Cursor:
         version = self._data_version()
         if version == self._version and not self._shared_memory:
             return Changes()
-        self._version = version
         found = Changes()
         rows = self._conn.execute(
             sa.text(
@@ -148,6 +147,7 @@ class _Cursor:
             current = self._queue_version()
             found.queue, self._queue = current != self._queue, current
         self._conn.rollback()
+        self._version = version  # only once read: a failed read is read again at the next poll
         return found
 
     def _data_version(self) -> int:
