@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -30,7 +32,24 @@ from transbordo.stack import (
 )
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdefghij"
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+SERVER_POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+"""`gw0`, `gw1`, ... in a pytest-xdist worker process; empty in a run without workers."""
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """Each xdist worker resets a PostgreSQL database of its own (`<db>_<worker>`, made on first
+    use by `postgres_engine`): `postgres_engine` drops the whole schema, which must not happen
+    under another worker's test."""
+    if not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _worker_database(SERVER_POSTGRES_URL, XDIST_WORKER)
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +64,38 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server, with Transbordo's search attributes registered."""
     async with dev_server() as env:
         yield env
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+async def chromium():  # type: ignore[no-untyped-def]
+    """One Debian Chromium per test process, driven by Playwright (never `playwright install`);
+    tests take it through the `browser` fixture of tests/test_browser.py, which closes their
+    contexts."""
+    import shutil
+
+    playwright_api = pytest.importorskip("playwright.async_api")
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(executable).exists():
+        if os.environ.get("CI"):
+            raise RuntimeError("CI needs chromium at /usr/bin/chromium (.ci/run installs it)")
+        pytest.skip("no chromium at /usr/bin/chromium (apt-get install -y chromium)")
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
 
 
 def conversation_wid(bot: str, contact: str) -> str:
@@ -96,10 +147,30 @@ def engine(settings: Settings) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
+@functools.cache
+def _create_worker_database() -> None:
+    """Make this worker's database (`_worker_database`) through the server's, once per process."""
+    if POSTGRES_URL == SERVER_POSTGRES_URL:
+        return
+    name = make_url(POSTGRES_URL).database
+    server = make_url(SERVER_POSTGRES_URL).set(drivername="postgresql+psycopg")
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if exists is None:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture
 def postgres_engine() -> Iterator[sa.Engine]:
     """A freshly migrated PostgreSQL schema; skipped only off CI when no server answers."""
     try:
+        _create_worker_database()
         probe = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
         with probe.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))

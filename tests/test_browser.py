@@ -17,9 +17,7 @@ Needs Debian's chromium at /usr/bin/chromium (`.ci/run` installs it); never `pla
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
 import socket
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -38,16 +36,6 @@ from workflows.conversation import ConversationWorkflow
 playwright_api = pytest.importorskip("playwright.async_api")
 pytestmark = pytest.mark.asyncio
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless=new",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = Path(__file__).parent.parent / "test-output" / "screenshots"
 TIMEOUT_MS = 15_000
 EXPECTED_HTTP_ERRORS = re.compile(r"Failed to load resource: .* status of (404|409|422) ")
@@ -150,17 +138,14 @@ async def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-async def browser():  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            raise RuntimeError("CI needs chromium at /usr/bin/chromium (.ci/run installs it)")
-        pytest.skip("no chromium at /usr/bin/chromium (apt-get install -y chromium)")
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+async def browser(chromium):  # type: ignore[no-untyped-def]
+    """The session's Chromium (tests/conftest.py `chromium`); every context a test opens in it
+    is closed after the test, so each test starts with no cookies, storage or pages."""
+    try:
+        yield chromium
+    finally:
+        for context in chromium.contexts:
+            await context.close()
 
 
 async def test_the_seeds_seven_steps_then_a_handoff_through_the_pages(
