@@ -51,7 +51,7 @@ async def test_the_supervisor_sees_alerts_and_satisfaction(time_env, settings, e
         page = await context.new_page()
         console.watch(page)
         await page.goto("/supervisor")
-        await page.get_by_label("Token de administrador").fill(ADMIN_TOKEN)
+        await page.get_by_label("Token de supervisor ou de administrador").fill(ADMIN_TOKEN)
         await page.get_by_role("button", name="Entrar").click()
         alerts = page.locator("#alert-rows")
         await expect(alerts).to_contain_text(
