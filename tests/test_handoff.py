@@ -7,6 +7,7 @@ Temporal timers whose time is skipped.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import threading
 from dataclasses import dataclass
@@ -754,4 +755,7 @@ async def test_after_a_transfer_the_queue_cards_are_the_target_services(time_env
         titles = [m["data"]["cards"][0]["title"] for m in sent]
         assert titles == ["Financeiro diz"] * 3
         offsets = [(datetime.fromisoformat(m["at"]) - moved_at).total_seconds() for m in sent]
-        assert [round(o) for o in offsets] == [300, 600, 900]  # the target's interval
+        # the target's interval: timers 300 s apart; the first counts from the transfer's SQL
+        # step, which real time (it passes on the test server too) may put a second later
+        assert [round(b - a) for a, b in itertools.pairwise(offsets)] == [300, 300]
+        assert 300 <= round(offsets[0]) <= 302
