@@ -60,8 +60,8 @@ def tuner(threads: int) -> WorkerTuner:
     the executor has threads (the SDK's default of 100 each would start up to 200 on 32
     threads; the rest wait inside the executor with their start-to-close timeout running,
     which is how `record_messages` timed out under load). Local activities (the Omni steps on
-    the reply's path) get half the threads, so slow HTTP or webhook activities cannot starve
-    them."""
+    the reply's path, routing, care, and the delayed transcript batch) get half the threads, so
+    slow HTTP or webhook activities cannot starve them."""
     local = max(1, threads // 2)
     return WorkerTuner.create_fixed(
         workflow_slots=WORKFLOW_TASK_SLOTS,

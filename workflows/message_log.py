@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.conversation_log import ConversationLog
@@ -39,6 +40,27 @@ RECORD_BATCH_DELAY = timedelta(milliseconds=200)
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
+LOCAL_RECORD_BUDGET = timedelta(seconds=10)
+"""The most a local recording may hold its workflow task (and a worker slot), retries
+included; past it the batch goes to a regular activity, retried by the server (the write is
+idempotent: rows by (conversation, seq), `last_seq` only rises)."""
+
+
+async def _recorded_here(record: RecordBatch) -> bool:
+    """Record the batch as a local activity within LOCAL_RECORD_BUDGET; False if it failed
+    (a slow or locked database), for the caller to hand it to a regular activity."""
+    try:
+        await workflow.execute_local_activity_method(
+            ConversationLog.record,
+            record,
+            start_to_close_timeout=LOCAL_RECORD_BUDGET,
+            schedule_to_close_timeout=LOCAL_RECORD_BUDGET,
+            retry_policy=RECORD_RETRY,
+        )
+    except ActivityError as exc:
+        workflow.logger.warning("local recording failed, handing it to an activity: %s", exc)
+        return False
+    return True
 
 
 class MessageLog(_Core):
@@ -132,34 +154,32 @@ class MessageLog(_Core):
             self._status_dirty = False
             self._recording = True
             workflow.set_current_details(self._details())
-            # After the batching delay no Update waits on this workflow task: the batch is a
-            # local activity there (patch `record-local`), one marker instead of an activity's
-            # three events and the workflow task that takes its result. Recorded at once (an
-            # agent's message, a pickup), it stays an activity: a local one would hold that
-            # Update's answer until the SQL write is done.
-            start = (
-                workflow.execute_local_activity_method
-                if batched and patches.patched(RECORD_LOCAL)
-                else workflow.execute_activity_method
+            # After the batching delay the batch is a local activity (patch `record-local`):
+            # one marker instead of an activity's three events and the workflow task that
+            # takes its result. It holds this run's workflow task while it writes (an Update
+            # arriving then waits for it), at most LOCAL_RECORD_BUDGET before a regular
+            # activity takes over. Recorded at once (an agent's message, a pickup), it stays
+            # an activity: a local one would hold that Update's answer until the write is done.
+            record = RecordBatch(
+                conversation_id=self._input.conversation_id,
+                workflow_id=workflow.info().workflow_id,
+                bot=self._input.bot,
+                bot_version=self._input.bot_version,
+                contact_id=self._input.contact.id,
+                status=self.conv.status,
+                block=self.conv.state.block,
+                service=handoff.service.service_name if handoff else None,
+                agent=handoff.agent_name if handoff else None,
+                messages=batch,
             )
             try:
-                await start(
-                    ConversationLog.record,
-                    RecordBatch(
-                        conversation_id=self._input.conversation_id,
-                        workflow_id=workflow.info().workflow_id,
-                        bot=self._input.bot,
-                        bot_version=self._input.bot_version,
-                        contact_id=self._input.contact.id,
-                        status=self.conv.status,
-                        block=self.conv.state.block,
-                        service=handoff.service.service_name if handoff else None,
-                        agent=handoff.agent_name if handoff else None,
-                        messages=batch,
-                    ),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=RECORD_RETRY,
-                )
+                if not (batched and patches.patched(RECORD_LOCAL) and await _recorded_here(record)):
+                    await workflow.execute_activity_method(
+                        ConversationLog.record,
+                        record,
+                        start_to_close_timeout=timedelta(seconds=30),
+                        retry_policy=RECORD_RETRY,
+                    )
             finally:
                 self._recording = False
 
