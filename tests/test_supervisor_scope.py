@@ -189,3 +189,20 @@ async def test_a_transfer_takes_the_conversation_out_of_the_first_supervisors_re
             queue_entries.update().where(queue_entries.c.id == "q31").values(status="finished")
         )
     assert (await api.get(path, headers=carla["auth"])).status_code == 200
+
+
+async def test_a_supervisor_sees_only_its_services_in_a_shared_agents_list(
+    any_admin_api, any_engine  # type: ignore[no-untyped-def]
+) -> None:
+    api: httpx.AsyncClient = any_admin_api
+    _scoped_rows(any_engine)
+    duda = await _agent(api, "Duda", ["Vendas"], supervisor=True)
+    await _agent(api, "Fabi", ["Suporte", "Vendas"])
+    seen = await api.get("/api/supervisor/agents", headers=duda["auth"])
+    assert {a["name"]: a["services"] for a in seen.json()} == {
+        "Duda": ["Vendas"],
+        "Fabi": ["Vendas"],
+    }
+    everything = await api.get("/api/supervisor/agents", headers=admin_headers())
+    fabi = next(a for a in everything.json() if a["name"] == "Fabi")
+    assert sorted(fabi["services"]) == ["Suporte", "Vendas"]

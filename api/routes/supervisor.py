@@ -42,15 +42,16 @@ def me(caller: SupervisorDep) -> SupervisorMe:
 
 @router.get("/supervisor/agents", response_model=list[AgentLoad])
 def agents_load(engine: EngineDep, caller: SupervisorDep) -> list[AgentLoad]:
-    """Every agent (of a supervisor's services) with its status, services, capacity and
-    conversations in service now."""
+    """Every agent (of a supervisor's services) with its status, services (for a supervisor,
+    only those it supervises: the rest of the house is not its business), capacity and
+    conversations in service now (all of them: that is the agent's load)."""
     names = caller.service_names
     return [
         AgentLoad(
             id=agent.id,
             name=agent.name,
             status=agent.status,
-            services=agent.services,
+            services=[s for s in agent.services if names is None or s in names],
             capacity=agent.capacity,
             in_service=len(queue.in_service_for_agent(engine, agent.id)),
         )
