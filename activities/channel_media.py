@@ -91,7 +91,8 @@ async def _get(http: httpx.AsyncClient, url: str, headers: dict[str, str]) -> ht
     try:
         response = await http.get(url, headers=headers)
     except httpx.HTTPError as exc:
-        raise ApplicationError(f"transport error: {type(exc).__name__}") from exc
+        # from None: the exception names the URL, and Telegram's holds the bot's token
+        raise ApplicationError(f"transport error: {type(exc).__name__}") from None
     if response.status_code == 429 or response.status_code >= 500:
         raise ApplicationError(f"HTTP {response.status_code}")
     if not response.is_success:

@@ -5,7 +5,7 @@ transfer group)."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -35,15 +35,7 @@ class SupervisorAction:
 
 def record_action(engine: Engine, action: SupervisorAction) -> None:
     """Add the action to the audit log (once: a retry finds it there)."""
-    values = {
-        "id": action.id,
-        "conversation_id": action.conversation_id,
-        "action": action.action,
-        "supervisor": action.supervisor,
-        "agent": action.agent,
-        "target": action.target,
-        "created_at": action.created_at,
-    }
+    values = asdict(action)
     with engine.begin() as conn:
         insert = postgresql.insert if is_postgres(conn) else sqlite.insert
         conn.execute(insert(supervisor_actions).values(**values).on_conflict_do_nothing())
@@ -93,18 +85,7 @@ def list_actions(
         query = query.where(in_services(supervisor_actions.c.conversation_id, service_ids))
     with engine.connect() as conn:
         rows = conn.execute(query.limit(limit)).all()
-    return [
-        SupervisorAction(
-            id=row.id,
-            conversation_id=row.conversation_id,
-            action=row.action,
-            supervisor=row.supervisor,
-            agent=row.agent,
-            target=row.target,
-            created_at=row.created_at,
-        )
-        for row in rows
-    ]
+    return [SupervisorAction(**row._asdict()) for row in rows]
 
 
 def reassign_agent(engine: Engine, entry_id: str, agent_id: str) -> str | None:

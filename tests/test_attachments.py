@@ -4,7 +4,6 @@ pt-BR, and each side downloads only what it may (issue 14 item 4)."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from omni.attachments import Limits, refusal, sniff
@@ -114,7 +113,6 @@ async def test_attachments_both_ways(time_env, settings, engine):
             headers={**web, "Content-Type": "text/plain"},
         )
         assert sent.status_code == 200, sent.text
-        entry = sent.json()["customer"] if sent.json().get("customer") else None
         rows = (await http.get(f"/api/conversations/{conversation}/messages", headers=web)).json()
         mine = [m for m in rows if m["from"] == "customer" and (m["data"] or {}).get("attachment")]
         assert len(mine) == 1, rows
@@ -124,7 +122,6 @@ async def test_attachments_both_ways(time_env, settings, engine):
         [kept] = (settings.data_dir / "attachments").rglob(ref["id"])
         assert kept.read_bytes().startswith(b"TBE1") and b"IHDR" not in kept.read_bytes()
         assert oct(kept.stat().st_mode & 0o777) == "0o600"
-        del entry
 
         # refusals: a type not allowed (an executable), too large, empty; in pt-BR with a code
         exe = await http.post(
@@ -175,13 +172,12 @@ async def test_attachments_both_ways(time_env, settings, engine):
         pdf = await http.get(link, headers=web)
         assert pdf.status_code == 200 and pdf.content == PDF
         assert (await http.get(link, headers=stranger)).status_code == 404
-        # an attachment of another conversation is not found through this one
-        assert (
-            await http.get(
-                f"/api/conversations/{conversation}/attachments/att_00000000000000000000",
-                headers=web,
-            )
-        ).status_code == 404
+        # an attachment of another conversation is not found through one's own
+        started = await http.post(
+            "/api/bots/loja/messages", json={"message_id": "s1", "text": "oi"}, headers=stranger
+        )
+        elsewhere = f"/api/conversations/{started.json()['conversation_id']}/attachments"
+        assert (await http.get(f"{elsewhere}/{theirs['id']}", headers=stranger)).status_code == 404
         await http.post(f"{base}/finish", json={}, headers=ana)
         # after the finish the service's agents still open it, others still not
         assert (
@@ -205,4 +201,3 @@ async def test_attachment_of_a_connector_customer(time_env, settings, engine):
         assert sent.status_code == 200, sent.text
         nameless = await http.post("/api/bots/loja/attachments", content=PDF)
         assert nameless.status_code == 422
-        assert isinstance(http, httpx.AsyncClient)

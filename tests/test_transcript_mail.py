@@ -169,31 +169,39 @@ async def test_the_transcript_reaches_the_customer_once(time_env, settings, engi
 
 
 @pytest.mark.asyncio
-async def test_no_address_or_setting_off_no_mail(time_env, settings, engine, smtp_server):
+@pytest.mark.parametrize(
+    ("mail_on", "contact"),
+    [
+        (False, {"name": "Com", "email": "c@example.com"}),  # an address, the setting off
+        (True, {"name": "Sem"}),  # the setting on, no address
+    ],
+)
+async def test_no_address_or_setting_off_no_mail(  # type: ignore[no-untyped-def]
+    time_env, settings, engine, smtp_server, mail_on, contact
+):
     inbox, port = smtp_server
     settings = settings.model_copy(
         update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False}
     )
     async with running_stack(time_env, settings, engine) as http:
-        omni = await setup_omni(http)  # transcript_email off
+        omni = await setup_omni(http, care={"transcript_email": mail_on})
         ana = omni.agent("Ana")
         await publish(http, flow(omni.key))
-        for contact_id, name in [("6001", "Sem"), ("6002", "Com")]:
-            contact = {"name": name, "email": "c@example.com"}
-            for i, text in enumerate(["oi", "123"]):
-                body = {
-                    "contact_id": contact_id,
-                    "message_id": f"{contact_id}-{i}",
-                    "text": text,
-                    "contact": contact,
-                }
-                turn = await http.post("/api/bots/loja/messages", json=body)
-            conversation = turn.json()["conversation_id"]
-            base = f"/api/agent/conversations/{conversation}"
-            assert (await http.post(f"{base}/pickup", headers=ana)).status_code == 200
-            done = await http.post(f"{base}/finish", json={"return_to_bot": False}, headers=ana)
-            assert done.status_code == 200, done.text
-            handle = conversation_handle(time_env, conversation_wid("loja", contact_id))
-            async with time_env.time_skipping_unlocked():
-                await handle.result()
+        contact_id = "6001"
+        for i, text in enumerate(["oi", "123"]):
+            body = {
+                "contact_id": contact_id,
+                "message_id": f"{contact_id}-{i}",
+                "text": text,
+                "contact": contact,
+            }
+            turn = await http.post("/api/bots/loja/messages", json=body)
+        conversation = turn.json()["conversation_id"]
+        base = f"/api/agent/conversations/{conversation}"
+        assert (await http.post(f"{base}/pickup", headers=ana)).status_code == 200
+        done = await http.post(f"{base}/finish", json={"return_to_bot": False}, headers=ana)
+        assert done.status_code == 200, done.text
+        handle = conversation_handle(time_env, conversation_wid("loja", contact_id))
+        async with time_env.time_skipping_unlocked():
+            await handle.result()
     assert inbox.mails == []

@@ -8,8 +8,9 @@ with its account's name, and a take-over makes its own account the handling agen
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 
@@ -29,7 +30,11 @@ from omni.errors import NotFound
 from store import agents as agent_store
 from store import conversations as conversation_log
 from store import queue, supervision
-from workflows.supervision_contracts import SupervisorRequest, SupervisorResult
+from workflows.supervision_contracts import (
+    SupervisorActionKind,
+    SupervisorRequest,
+    SupervisorResult,
+)
 
 router = APIRouter(tags=["supervisor"], dependencies=[Depends(require_supervisor)])
 
@@ -86,9 +91,22 @@ async def _act(
     client: ClientDep,
     caller: Supervisor,
     conversation_id: str,
-    request: SupervisorRequest,
+    action: SupervisorActionKind,
+    signed: str,
+    *,
+    workflow_id: str | None = None,
+    **fields: Any,
 ) -> SupervisorActionResult:
-    workflow_id = _workflow_of(engine, caller, conversation_id)
+    """Send one action to the conversation's workflow, audited under the caller's signature
+    (`workflow_id`: already looked up by the route's own checks)."""
+    if workflow_id is None:
+        workflow_id = await asyncio.to_thread(_workflow_of, engine, caller, conversation_id)
+    request = SupervisorRequest(
+        action_id=f"sa_{uuid.uuid4().hex}",
+        action=action,
+        supervisor=caller.signature(signed),
+        **fields,
+    )
     result: SupervisorResult = await actions.update(
         client, workflow_id, "supervise", request, update_id=request.action_id
     )
@@ -102,10 +120,6 @@ async def _act(
     )
 
 
-def _action_id() -> str:
-    return f"sa_{uuid.uuid4().hex}"
-
-
 @router.post(
     "/supervisor/conversations/{conversation_id}/whisper", response_model=SupervisorActionResult
 )
@@ -117,13 +131,9 @@ async def whisper(
     caller: SupervisorDep,
 ) -> SupervisorActionResult:
     """Words to the agent only (kind `whisper`; the customer never gets them)."""
-    request = SupervisorRequest(
-        action_id=_action_id(),
-        action="whisper",
-        supervisor=caller.signature(body.supervisor),
-        text=body.text,
+    return await _act(
+        engine, client, caller, conversation_id, "whisper", body.supervisor, text=body.text
     )
-    return await _act(engine, client, caller, conversation_id, request)
 
 
 @router.post(
@@ -137,13 +147,9 @@ async def barge_in(
     caller: SupervisorDep,
 ) -> SupervisorActionResult:
     """A message to the customer from the supervisor (`from: supervisor`, named in `data`)."""
-    request = SupervisorRequest(
-        action_id=_action_id(),
-        action="barge_in",
-        supervisor=caller.signature(body.supervisor),
-        text=body.text,
+    return await _act(
+        engine, client, caller, conversation_id, "barge_in", body.supervisor, text=body.text
     )
-    return await _act(engine, client, caller, conversation_id, request)
 
 
 @router.post(
@@ -165,13 +171,9 @@ async def take_over(
             "a take-over with the admin token names the agent account (agent)",
             ErrorCode.BAD_REQUEST,
         )
-    request = SupervisorRequest(
-        action_id=_action_id(),
-        action="take_over",
-        supervisor=caller.signature(body.supervisor),
-        agent_id=agent_id,
+    return await _act(
+        engine, client, caller, conversation_id, "take_over", body.supervisor, agent_id=agent_id
     )
-    return await _act(engine, client, caller, conversation_id, request)
 
 
 @router.post(
@@ -186,18 +188,14 @@ async def reassign(
 ) -> SupervisorActionResult:
     """To another agent, or to the back of another service's queue (any service for the admin;
     for a supervisor, an agent or a service of its own services)."""
-    _workflow_of(engine, caller, conversation_id)  # the conversation first: 403 before any probe
+    workflow_id = _workflow_of(engine, caller, conversation_id)  # 403 before probing the target
     _agent_in_scope(engine, caller, body.agent)
     if body.service is not None and not caller.sees_name(body.service):
         raise OUTSIDE
-    request = SupervisorRequest(
-        action_id=_action_id(),
-        action="reassign",
-        supervisor=caller.signature(body.supervisor),
-        agent_id=body.agent,
-        service=body.service,
-    )
-    return await _act(engine, client, caller, conversation_id, request)
+    return await _act(
+        engine, client, caller, conversation_id, "reassign", body.supervisor,
+        workflow_id=workflow_id, agent_id=body.agent, service=body.service,
+    )  # fmt: skip
 
 
 @router.get(

@@ -3,7 +3,7 @@ audited: who, when, on which conversation, which agent had it, where it went; an
 transcript e-mails sent to customers (one per conversation).
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0013
 """
 
 import sqlalchemy as sa

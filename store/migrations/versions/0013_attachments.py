@@ -1,7 +1,7 @@
 """Attachments: files sent in conversations (web chat, agent screen, channel media).
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0014
 """
 
 import sqlalchemy as sa
