@@ -35,6 +35,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -45,6 +46,7 @@ from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.client import Client
 
 from api.app import create_app
+from api.usecases import agent_actions as actions
 from encryption.codec import ring_of
 from store.db import open_database
 from store.tables import conversations
@@ -170,13 +172,58 @@ async def queue_many(
     return counts
 
 
+async def settle(worker_pid: int, limit: float) -> None:
+    """Wait (at most `limit` s) until the worker and the dev server use < 5 % of a core over
+    2 s: `next` measured in a steady state with everyone waiting, not in the burst's tail."""
+    began, busy = time.perf_counter(), 1.0
+    while time.perf_counter() - began < limit:
+        before = cpu_use(worker_pid)
+        await asyncio.sleep(2)
+        after = cpu_use(worker_pid)
+        busy = (after["worker"] - before["worker"] + after["dev server"] - before["dev server"]) / 2
+        if busy < 0.05:
+            break
+    print(
+        f"   settled after {time.perf_counter() - began:.0f} s (worker + dev server at"
+        f" {busy * 100:.0f} % of a core); load average {os.getloadavg()[0]:.1f}"
+    )
+
+
 async def take_next(http: httpx.AsyncClient, agents: list[dict[str, str]], count: int) -> None:
-    latencies = []
-    for taken in range(count):
+    """`next` from outside, and split inside this process (the API runs here): the SQL choice
+    of candidates and the pickup Update (the workflow's task, replay on a cache miss, claim)."""
+    parts: dict[str, list[float]] = {"takeable": [], "update": []}
+    originals = {name: getattr(actions, name) for name in parts}
+
+    def timed_sync(name: str) -> Any:
+        def call(*args: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return originals[name](*args)
+            finally:
+                parts[name].append((time.perf_counter() - began) * 1000)
+
+        return call
+
+    async def timed_update(*args: Any, **kwargs: Any) -> Any:
         began = time.perf_counter()
-        await expect(http.post("/api/agent/next", headers=agents[taken // AGENT_CAPACITY]))
-        latencies.append((time.perf_counter() - began) * 1000)
+        try:
+            return await originals["update"](*args, **kwargs)
+        finally:
+            parts["update"].append((time.perf_counter() - began) * 1000)
+
+    latencies = []
+    actions.takeable, actions.update = timed_sync("takeable"), timed_update
+    try:
+        for taken in range(count):
+            began = time.perf_counter()
+            await expect(http.post("/api/agent/next", headers=agents[taken // AGENT_CAPACITY]))
+            latencies.append((time.perf_counter() - began) * 1000)
+    finally:
+        actions.takeable, actions.update = originals["takeable"], originals["update"]
     print("   " + row(f"POST /api/agent/next (x{count})", latencies))
+    print("   " + row("  of which SQL candidates", parts["takeable"]))
+    print("   " + row("  of which pickup Update", parts["update"]))
 
 
 async def timeouts_in_histories(client: Client, engine: sa.Engine) -> collections.Counter[str]:
@@ -307,6 +354,8 @@ async def measure(
         print(f"     {name:<20} {per:6.2f} ms  -> {1000 / per if per else 0:6.0f}/s per core")
     memory(f"{args.waiting} waiting", worker_pid)
     print(f"   load average now: {os.getloadavg()[0]:.1f}")
+    if args.settle:
+        await settle(worker_pid, args.settle)
     await take_next(http, agents, args.nexts)
     await abandonment(
         client, http, engine, args.abandon, args.abandon_seconds, args.concurrency, run_id
@@ -324,6 +373,9 @@ if __name__ == "__main__":
     parser.add_argument("--reply-timeout", type=float, default=5.0, help="the API's, as default")
     parser.add_argument(
         "--max-in-flight", type=int, default=0, help="the API's Temporal call limit (0: default)"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=0, help="before `next`, wait up to this many s for quiet"
     )
     parser.add_argument("--profile-worker", help="py-spy --gil collapsed stacks into this file")
     arguments = parser.parse_args()
