@@ -31,7 +31,7 @@ from activities.webhooks import WebhookSender
 from bots.limits import FlowLimits
 from encryption.codec import ring_of
 from store.db import open_database
-from transbordo import logs
+from transbordo import heap, logs
 from transbordo.settings import Settings, get_settings
 from transbordo.telemetry import sdk_runtime, serve_worker_metrics
 from transbordo.temporal import connect
@@ -180,6 +180,7 @@ async def run_worker(settings: Settings) -> None:
             settings=settings,
         )
         log.info("worker polling task queue %s", settings.task_queue)
+        heap.settle_after_startup()
         try:
             await worker.run()
         finally:

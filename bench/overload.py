@@ -50,6 +50,7 @@ from api.usecases import agent_actions as actions
 from encryption.codec import ring_of
 from store.db import open_database
 from store.tables import conversations
+from transbordo import heap
 from transbordo.connector_auth import ConnectorAuth
 from transbordo.settings import UNLIMITED_RATES, Settings
 from transbordo.stack import dev_server, pydantic_client, serve
@@ -282,6 +283,7 @@ async def main(args: argparse.Namespace) -> None:
                 client, data, database_url, args.profile_worker
             ) as worker_pid:
                 app = create_app(settings, engine=engine, client=client)
+                heap.settle_after_startup()  # as `transbordo api` does
                 async with (
                     serve(app) as base_url,
                     httpx.AsyncClient(

@@ -28,7 +28,7 @@ import json
 import os
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +36,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
     PayloadCodec,
 )
+
+from encryption.pydantic_payloads import SharedPydanticPayloadConverter
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -156,8 +157,8 @@ def rotate_key_file(data_dir: Path, keep: int = 2) -> KeyRing:
 def encrypted_converter(ring: KeyRing) -> DataConverter:
     """The pydantic data converter with the ring's codec; failure messages and stack traces
     are encoded too (a refusal's message may quote what a customer typed)."""
-    return replace(
-        pydantic_data_converter,
+    return DataConverter(
+        payload_converter_class=SharedPydanticPayloadConverter,
         payload_codec=EncryptionCodec(ring),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 
 import pytest
@@ -13,10 +14,13 @@ from encryption.codec import (
     KeyRingError,
     decrypt_text,
     encrypt_text,
+    encrypted_converter,
     ensure_key_file,
     keyed_hash,
     rotate_key_file,
 )
+from encryption.pydantic_payloads import MAX_TYPE_ADAPTERS, shared_type_adapter
+from workflows.contracts import PickupRequest
 
 
 def _payload(text: str) -> Payload:
@@ -134,3 +138,20 @@ async def test_only_the_ui_origin_may_call_the_codec_across_origins(admin_api) -
     assert "access-control-allow-origin" not in other.headers
     api = await admin_api.options("/api/omni/services", headers=preflight("http://localhost:8233"))
     assert "access-control-allow-origin" not in api.headers  # the rest of the API stays same-origin
+
+
+async def test_converters_the_worker_makes_per_workflow_share_one_schema_per_type() -> None:
+    """The SDK makes a payload converter per workflow instance and activation (serialization
+    contexts); a replayed conversation must not rebuild its input's schema each time."""
+    converter = encrypted_converter(KeyRing.generate())
+    value = PickupRequest(agent_id="ag_1", agent_name="Ana")
+    [payload] = await converter.encode([value])
+    assert await converter.decode([payload], [PickupRequest]) == [value]
+    before = shared_type_adapter.cache_info()
+    for _ in range(3):  # what `DataConverter.with_context` & co do: a fresh converter instance
+        fresh = dataclasses.replace(converter)
+        assert fresh.payload_converter is not converter.payload_converter
+        assert await fresh.decode([payload], [PickupRequest]) == [value]
+    after = shared_type_adapter.cache_info()
+    assert (after.misses, after.hits) == (before.misses, before.hits + 3)
+    assert after.currsize < MAX_TYPE_ADAPTERS

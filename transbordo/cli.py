@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from transbordo import logs
+from transbordo import heap, logs
 from transbordo.settings import Settings
 
 if TYPE_CHECKING:  # the commands import what they use when they run
@@ -226,6 +226,7 @@ def _run_api(settings: Settings, fd: int | None = None) -> int:
     from api.app import create_app
 
     app = create_app(settings)
+    heap.settle_after_startup()
     if fd is None:
         uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="info")
         return 0
