@@ -45,6 +45,7 @@ from handoff_waiting import many_waiting
 from temporalio.client import Client
 
 from store.db import open_database  # bot_turn (imported first) put the repository on sys.path
+from transbordo import heap
 from transbordo.settings import UNLIMITED_RATES, Settings
 from transbordo.stack import dev_server, pydantic_client, running
 
@@ -81,6 +82,7 @@ async def main(args: argparse.Namespace) -> None:
                 ) as stack,
                 echo,
             ):
+                heap.settle_after_startup()  # as `transbordo api` and the worker do
                 await measure(args, client, stack.http, engine, run_id)
     finally:
         engine.dispose()
