@@ -54,9 +54,10 @@ router = APIRouter(prefix="/agent", tags=["agent"], dependencies=[Depends(requir
 
 
 @router.get("/me", response_model=AgentPublic)
-def me(agent: AgentDep) -> AgentPublic:
-    """Who the token belongs to: name, services, capacity and status."""
-    return agent
+def me(agent: AgentDep, engine: EngineDep) -> AgentPublic:
+    """Who the token belongs to: name, services, capacity and status, read now (the agent the
+    token check found may be a few seconds old: `agent_token_cache_seconds`)."""
+    return agent_store.get_agent(engine, agent.id)
 
 
 @router.post("/status", response_model=AgentPublic)
