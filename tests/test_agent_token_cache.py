@@ -12,6 +12,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from omni import keys
 from omni.models import AgentCreate, ServiceCreate
 from store import agent_tokens
 from store import agents as agent_store
@@ -115,3 +116,14 @@ def test_unknown_tokens_are_never_kept_and_service_changes_forget(any_engine: sa
     found = agent_store.agent_by_token(any_engine, created.token, cache_seconds=60)
     assert found is not None and found.services == []
     assert agent_store.agent_by_token(any_engine, created.token, cache_seconds=0) is not None
+
+
+def test_a_lookup_racing_with_a_change_is_not_kept(any_engine: sa.Engine) -> None:
+    """A lookup that read the agent before a change committed must not keep the old agent."""
+    created = agent_store.create_agent(any_engine, AgentCreate(name=f"Duda {uuid.uuid4().hex}"))
+    since = agent_tokens.generation()  # the lookup starts
+    stale = agent_store.agent_by_token(any_engine, created.token)
+    assert stale is not None
+    agent_store.rotate_agent_token(any_engine, created.id)  # a change commits meanwhile
+    agent_tokens.keep(any_engine, keys.hash_key(created.token), stale, 60, since)
+    assert agent_store.cached_agent(any_engine, created.token) is None
