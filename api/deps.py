@@ -5,6 +5,7 @@ pool, a thread hop per dependency per request (bench/README.md, "speed targets")
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Annotated
 
@@ -16,7 +17,7 @@ from temporalio.client import Client
 from api.errors import ApiError, ErrorCode
 from encryption.codec import KeyRing, ring_of
 from omni.models import AgentPublic
-from store.agents import agent_by_token
+from store.agents import agent_by_token, cached_agent
 from store.attachment_files import FileStore
 from transbordo.settings import Settings
 
@@ -80,11 +81,19 @@ async def require_admin(settings: SettingsDep, credentials: Credentials) -> None
 AdminDep = Annotated[None, Depends(require_admin)]
 
 
-def require_agent(engine: EngineDep, credentials: Credentials) -> AgentPublic:
-    """Agent routes need an agent's bearer token: looked up by hash, compared in constant time."""
+async def require_agent(
+    engine: EngineDep, settings: SettingsDep, credentials: Credentials
+) -> AgentPublic:
+    """Agent routes need an agent's bearer token: looked up by hash, compared in constant time.
+    On the event loop when this process found the agent within `agent_token_cache_seconds`
+    (store/agent_tokens.py), else SQL in a thread."""
     if credentials is None:
         raise UNAUTHORIZED
-    agent = agent_by_token(engine, credentials.credentials)
+    token = credentials.credentials
+    ttl = settings.agent_token_cache_seconds
+    agent = (cached_agent(engine, token) if ttl > 0 else None) or await asyncio.to_thread(
+        agent_by_token, engine, token, cache_seconds=ttl
+    )
     if agent is None:
         raise UNAUTHORIZED
     return agent

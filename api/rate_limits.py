@@ -1,7 +1,7 @@
 """Rate limits of the public routes, shared by every API replica when a shared store is set.
 
-Built on `limits` (moving windows; in-process memory by default, Redis when
-`TRANSBORDO_RATE_LIMIT_STORAGE=redis://…`, so several replicas count together). Each rule is a
+Moving windows: in-process memory by default (`LocalWindows`), Redis through `limits` when
+`TRANSBORDO_RATE_LIMIT_STORAGE=redis://…`, so several replicas count together. Each rule is a
 `limits` expression ("120/minute") keyed by what it protects: the client address, the contact,
 the bot. A refusal carries how long to wait, which the API sends as `Retry-After`.
 """
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
@@ -33,27 +35,93 @@ class Rule:
     item: RateLimitItem
 
 
+class LocalWindows:
+    """Moving windows in this process's memory: per (rule, key) the monotonic times of the hits
+    still in the window, oldest first. A key's old hits go when the key is used; keys idle for
+    a whole window go in a sweep at most every `SWEEP_SECONDS`. Used on the event loop only.
+
+    Why not `limits`' own memory store: after hits it walks every key with a thread hop per key
+    (`MemoryStorage.__expire_events`), again and again while hits arrive, so with thousands of
+    contacts each message cost thousands of hops (bench/README.md, "fourth pass")."""
+
+    SWEEP_SECONDS = 60.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._hits: dict[tuple[str, str], deque[float]] = {}
+        self._windows: dict[str, float] = {}
+        self._swept = clock()
+
+    def _in_window(self, rule: str, item: RateLimitItem, key: str, now: float) -> deque[float]:
+        window = self._windows.setdefault(rule, float(item.get_expiry()))
+        hits = self._hits.get((rule, key))
+        if hits is None:
+            return deque()
+        while hits and hits[0] <= now - window:
+            hits.popleft()
+        return hits
+
+    def wait(self, rule: str, item: RateLimitItem, key: str, *, count: bool) -> float | None:
+        """None when `key` is under `rule` (the hit counted when `count`), else the seconds
+        until its oldest hit leaves the window."""
+        now = self._clock()
+        if now - self._swept >= self.SWEEP_SECONDS:
+            self._sweep(now)
+        hits = self._in_window(rule, item, key, now)
+        if len(hits) >= item.amount:
+            return hits[0] + self._windows[rule] - now if hits else 1.0
+        if count:
+            if not hits:
+                self._hits[(rule, key)] = hits
+            hits.append(now)
+        return None
+
+    def _sweep(self, now: float) -> None:
+        self._swept = now
+        idle = [
+            rule_key
+            for rule_key, hits in self._hits.items()
+            if not hits or hits[-1] <= now - self._windows[rule_key[0]]
+        ]
+        for rule_key in idle:
+            del self._hits[rule_key]
+
+    def __len__(self) -> int:
+        """Keys with hits kept."""
+        return len(self._hits)
+
+
 class RateLimiter:
     """Checks and counts hits against named rules; one instance per API process."""
 
     def __init__(self, storage_uri: str, rules: dict[str, str]) -> None:
-        uri = storage_uri if storage_uri.startswith("async+") else f"async+{storage_uri}"
-        self._limiter = MovingWindowRateLimiter(storage_from_string(uri))
         self._rules = {name: Rule(name, parse(text)) for name, text in rules.items()}
+        self._local: LocalWindows | None = None
+        self._limiter: MovingWindowRateLimiter | None = None
+        if storage_uri.removeprefix("async+").startswith("memory://"):
+            self._local = LocalWindows()
+        else:
+            uri = storage_uri if storage_uri.startswith("async+") else f"async+{storage_uri}"
+            self._limiter = MovingWindowRateLimiter(storage_from_string(uri))
 
     async def hit(self, rule: str, key: str) -> None:
         """Count one hit of `key` under `rule`; RateLimited when it is over the limit."""
-        item = self._rules[rule].item
-        if await self._limiter.hit(item, rule, key):
-            return
-        stats = await self._limiter.get_window_stats(item, rule, key)
-        raise RateLimited(rule, max(1, math.ceil(stats.reset_time - time.time())))
+        await self._ask(rule, key, count=True)
 
     async def check(self, rule: str, key: str) -> None:
         """RateLimited when `key` is already over `rule`, without counting a hit (a rule that
         counts only failures: the route checks first, and `hit`s when the request fails)."""
+        await self._ask(rule, key, count=False)
+
+    async def _ask(self, rule: str, key: str, *, count: bool) -> None:
         item = self._rules[rule].item
-        if await self._limiter.test(item, rule, key):
+        if self._local is not None:
+            wait = self._local.wait(rule, item, key, count=count)
+            if wait is None:
+                return
+            raise RateLimited(rule, max(1, math.ceil(wait)))
+        assert self._limiter is not None
+        if await (self._limiter.hit if count else self._limiter.test)(item, rule, key):
             return
         stats = await self._limiter.get_window_stats(item, rule, key)
         raise RateLimited(rule, max(1, math.ceil(stats.reset_time - time.time())))

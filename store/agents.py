@@ -1,7 +1,9 @@
 """Omni agents in SQL: who works which services, how many conversations at once, their status.
 
 Bearer tokens are stored hashed (``omni.keys.hash_key``) and shown once. An agent's load (its
-conversations in service) lives in ``queue_entries``; see :mod:`store.queue`.
+conversations in service) lives in ``queue_entries``; see :mod:`store.queue`. Agents found by
+token may be kept per process for a few seconds (:mod:`store.agent_tokens`): every change here
+forgets them, after its commit.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from omni import keys
 from omni.errors import Conflict, NotFound
 from omni.models import AgentCreate, AgentCreated, AgentPublic, AgentStatus, AgentUpdate
+from store import agent_tokens
 from store.common import new_id, now
 from store.services import service_ids
 from store.tables import agent_services, agents, queue_entries, services
@@ -124,6 +127,13 @@ def get_agent(engine: Engine, agent_id: str) -> AgentPublic:
 
 def update_agent(engine: Engine, agent_id: str, body: AgentUpdate) -> AgentPublic:
     """Change the fields sent; ``services`` replaces the list."""
+    try:
+        return _update_agent(engine, agent_id, body)
+    finally:  # after the commit: a lookup racing with it is not kept (store/agent_tokens.py)
+        agent_tokens.forget_all()
+
+
+def _update_agent(engine: Engine, agent_id: str, body: AgentUpdate) -> AgentPublic:
     changes = body.model_dump(exclude_unset=True)
     changed_at = now()
     try:
@@ -167,6 +177,7 @@ def rotate_agent_token(engine: Engine, agent_id: str) -> AgentCreated:
             .values(token_hash=keys.hash_key(token), updated_at=now())
         )
         public = _agent(conn, agent_id)
+    agent_tokens.forget_all()
     logger.info("agent token rotated: %s", agent_id)
     return AgentCreated(**public.model_dump(), token=token)
 
@@ -193,19 +204,30 @@ def delete_agent(engine: Engine, agent_id: str) -> None:
         )
         conn.execute(sa.delete(agent_services).where(agent_services.c.agent_id == agent_id))
         conn.execute(sa.delete(agents).where(agents.c.id == agent_id))
+    agent_tokens.forget_all()
     logger.info("agent deleted: %s (%s)", current.name, agent_id)
 
 
-def agent_by_token(engine: Engine, token: str) -> AgentPublic | None:
-    """The agent whose bearer token this is (hash lookup + constant-time compare), or None."""
+def agent_by_token(engine: Engine, token: str, *, cache_seconds: float = 0.0) -> AgentPublic | None:
+    """The agent whose bearer token this is (hash lookup + constant-time compare), or None;
+    with `cache_seconds`, an agent found is kept that long for `cached_agent`."""
     token_hash = keys.hash_key(token)
+    since = agent_tokens.generation()
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(agents.c.id, agents.c.token_hash).where(agents.c.token_hash == token_hash)
         ).one_or_none()
         if row is None or not secrets.compare_digest(row.token_hash.encode(), token_hash.encode()):
             return None
-        return _agent(conn, row.id)
+        agent = _agent(conn, row.id)
+    agent_tokens.keep(engine, token_hash, agent, cache_seconds, since)
+    return agent
+
+
+def cached_agent(engine: Engine, token: str) -> AgentPublic | None:
+    """The agent this token named when last looked up through `agent_by_token` with
+    `cache_seconds`, within that bound and with no change to agents since; None: ask SQL."""
+    return agent_tokens.cached(engine, keys.hash_key(token))
 
 
 def agents_by_tokens(engine: Engine, tokens: Iterable[str]) -> dict[str, AgentPublic]:

@@ -35,6 +35,7 @@ from omni.models import (
 )
 from omni.routing_models import ROUTING_FIELDS
 from omni.service_care import ServiceCare
+from store import agent_tokens
 from store.common import is_postgres, new_id, now
 from store.tables import (
     agent_services,
@@ -302,6 +303,7 @@ def update_service(
         raise Conflict(
             "a service with this name or extension already exists", code="duplicate_service"
         ) from None
+    agent_tokens.forget_all()  # agents name their services: a renamed one (store/agent_tokens.py)
     return _created(public, generated)
 
 
@@ -321,6 +323,7 @@ def delete_service(engine: Engine, service_id: str) -> None:
         _refuse_open_entries(conn, service_id, name)
         _detach(conn, service_id)
         conn.execute(sa.delete(services).where(services.c.id == service_id))
+    agent_tokens.forget_all()  # it left its agents' services (store/agent_tokens.py)
     logger.info("service deleted: %s (%s)", name, service_id)
 
 

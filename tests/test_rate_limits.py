@@ -6,8 +6,9 @@ import os
 import uuid
 
 import pytest
+from limits import parse
 
-from api.rate_limits import RateLimited, RateLimiter
+from api.rate_limits import LocalWindows, RateLimited, RateLimiter
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 
@@ -42,3 +43,23 @@ async def test_two_replicas_sharing_redis_count_together() -> None:
         await limiter.hit("sessions per address", address)
     with pytest.raises(RateLimited):
         await second.hit("sessions per address", address)
+
+
+async def test_memory_windows_move_and_forget_idle_keys() -> None:
+    """The in-process store (`LocalWindows`): a hit leaves the window after its period, a
+    refusal says how long until then, `check` counts nothing, idle keys are swept."""
+    now = [1000.0]
+    windows = LocalWindows(clock=lambda: now[0])
+    item = parse("2/minute")
+    assert windows.wait("r", item, "ana", count=True) is None
+    now[0] += 30
+    assert windows.wait("r", item, "ana", count=False) is None
+    assert windows.wait("r", item, "ana", count=True) is None
+    assert windows.wait("r", item, "ana", count=True) == pytest.approx(30.0)
+    now[0] += 30  # the first hit left the window; the refused one was not counted
+    assert windows.wait("r", item, "ana", count=True) is None
+    assert windows.wait("r", item, "ana", count=True) == pytest.approx(30.0)
+    assert windows.wait("r", item, "bia", count=True) is None
+    now[0] += LocalWindows.SWEEP_SECONDS + 60
+    assert windows.wait("r", item, "carla", count=False) is None
+    assert len(windows) == 0

@@ -150,6 +150,11 @@ class Settings(BaseSettings):
     """How long an API process trusts a connector credential it found live without asking SQL
     again; a revocation through another replica takes effect here within this bound (0: never
     cached). A revocation through this process takes effect at once."""
+    agent_token_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    """How long an API process trusts an agent it found by bearer token without asking SQL
+    again (store/agent_tokens.py); a deletion, token rotation or change of services through
+    another replica (or a status set by the worker) is seen here within this bound (0: never
+    cached). One through this process takes effect at once."""
     """A conversation whose customer sent only the first message ends after this silence."""
     supervisor_timezone: str = "America/Sao_Paulo"
     """The operator's time zone: the supervisor's "today" and its half hours of staffing advice

@@ -54,9 +54,10 @@ router = APIRouter(prefix="/agent", tags=["agent"], dependencies=[Depends(requir
 
 
 @router.get("/me", response_model=AgentPublic)
-def me(agent: AgentDep) -> AgentPublic:
-    """Who the token belongs to: name, services, capacity and status."""
-    return agent
+def me(agent: AgentDep, engine: EngineDep) -> AgentPublic:
+    """Who the token belongs to: name, services, capacity and status, read now (the agent the
+    token check found may be a few seconds old: `agent_token_cache_seconds`)."""
+    return agent_store.get_agent(engine, agent.id)
 
 
 @router.post("/status", response_model=AgentPublic)
@@ -270,7 +271,7 @@ async def pickup(
     conversation_id: str, agent: AgentDep, engine: EngineDep, client: ClientDep
 ) -> PickupPublic:
     """Take a waiting conversation: 409 if another agent has it, 403 if not your service."""
-    entry = actions.conversation_for(engine, agent, conversation_id)
+    entry = await actions.conversation_for_async(engine, agent, conversation_id)
     return await _pickup(client, agent, entry.workflow_id)
 
 
@@ -305,7 +306,7 @@ async def say(
     conversation_id: str, body: AgentText, agent: AgentDep, engine: EngineDep, client: ClientDep
 ) -> MessagePublic:
     """Send a message to the customer of a conversation the agent has."""
-    entry = actions.conversation_for(engine, agent, conversation_id)
+    entry = await actions.conversation_for_async(engine, agent, conversation_id)
     request = AgentMessage(agent_id=agent.id, text=body.text, message_id=body.message_id)
     update_id = f"agent:{agent.id}:{body.message_id}" if body.message_id else None
     message = await actions.update(
@@ -319,7 +320,7 @@ async def transfer(
     conversation_id: str, body: TransferBody, agent: AgentDep, engine: EngineDep, client: ClientDep
 ) -> dict[str, str]:
     """Move the conversation to another service (by name or 3-digit extension)."""
-    entry = actions.conversation_for(engine, agent, conversation_id)
+    entry = await actions.conversation_for_async(engine, agent, conversation_id)
     request = TransferUpdate(agent_id=agent.id, service=body.service, extension=body.extension)
     service = await actions.update(client, entry.workflow_id, "transfer", request)
     moved = await asyncio.to_thread(queue.open_entry, engine, conversation_id)
@@ -365,7 +366,7 @@ async def finish(
 ) -> dict[str, str]:
     """End human service: back to the bot (`return_to_bot`) or the conversation ends; 422
     `wrapup_required` (naming the codes) when the service requires a wrap-up code."""
-    entry = actions.conversation_for(engine, agent, conversation_id)
+    entry = await actions.conversation_for_async(engine, agent, conversation_id)
     request = FinishRequest(
         agent_id=agent.id,
         return_to_bot=body.return_to_bot,

@@ -7,6 +7,7 @@ is the refusal's: api/errors.py reads it from the error they are raised from).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import status
@@ -70,6 +71,16 @@ def conversation_for(engine: Engine, agent: AgentPublic, conversation_id: str) -
             Refusal.NOT_YOUR_SERVICE,
         )
     return entry
+
+
+async def conversation_for_async(
+    engine: Engine, agent: AgentPublic, conversation_id: str
+) -> QueueEntry:
+    """`conversation_for` in a thread, for async routes: SQL stays off the event loop (with
+    PostgreSQL over the network a query can take long, and the loop serves every request and
+    stream of the process). One hop (~0.3 ms of CPU here) is what that costs (bench/README.md,
+    "fourth pass")."""
+    return await asyncio.to_thread(conversation_for, engine, agent, conversation_id)
 
 
 def readable_entry(engine: Engine, agent: AgentPublic, conversation_id: str) -> QueueEntry:
