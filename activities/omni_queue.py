@@ -12,10 +12,12 @@ from pydantic import BaseModel, model_validator
 from sqlalchemy import Engine
 from temporalio import activity
 
+from omni.desk import WrapUpSettings
 from omni.errors import NotFound
-from omni.models import ServicePublic
+from omni.models import QueueNotifications, ServicePublic
 from omni.policy import transfer_refusal
-from omni.service_care import CarriedCare
+from omni.service_care import CarriedCare, ServiceCare
+from store import hand_over as hand_over_store
 from store import integrations as integration_store
 from store import queue, voicemails
 from store import services as service_store
@@ -227,18 +229,37 @@ class OmniActivities:
 
     @activity.defn(name="omni_hand_over")
     def hand_over(self, request: HandOverRequest) -> HandOverResult:
-        """resolve, then (open, agents online if asked) enqueue, then the wait estimate."""
-        target = self.resolve(request.resolve)
-        if target is None or request.closed:
-            return HandOverResult(target=target)
-        if request.check_agents_online and target.agents_logged_in == 0:
-            return HandOverResult(target=target)
-        entry = request.enqueue.model_copy(update={"service_id": target.service_id})
-        entry_id = self.enqueue(entry)
-        to_voicemail = target.voicemail_seconds > 0 and target.agents_available == 0
-        wanted = request.estimate and not to_voicemail
-        estimate = self._estimate(entry_id, target.service_id) if wanted else None
-        return HandOverResult(target=target, entry_id=entry_id, estimate=estimate)
+        """resolve, then (open, agents online if asked) enqueue, then the wait estimate: the
+        same answers as `resolve`, `enqueue` and `wait_estimate` one after the other, on one
+        connection (store/hand_over.py)."""
+        resolve, enqueue = request.resolve, request.enqueue
+        if not resolve.omni_key.startswith(KEY_HASH_PREFIX):
+            return HandOverResult(target=None)
+        found = hand_over_store.hand_over(
+            self._engine,
+            bot=resolve.bot,
+            key_hash=resolve.omni_key.removeprefix(KEY_HASH_PREFIX),
+            service=resolve.service,
+            entry=hand_over_store.NewEntry(
+                entry_id=enqueue.entry_id,
+                conversation_id=enqueue.conversation_id,
+                workflow_id=enqueue.workflow_id,
+                preview=enqueue.preview,
+                priority=enqueue.priority,
+                skills=tuple(enqueue.skills),
+            ),
+            closed=request.closed,
+            check_agents_online=request.check_agents_online,
+            estimate=request.estimate,
+        )
+        if found is None:
+            return HandOverResult(target=None)
+        target = target_of_row(found.service, found.logged_in, found.available)
+        estimate = None
+        if found.estimate is not None:
+            place, seconds = found.estimate
+            estimate = WaitEstimate(position=place, estimated_wait_seconds=seconds)
+        return HandOverResult(target=target, entry_id=found.entry_id, estimate=estimate)
 
     @activity.defn(name="omni_save_voicemail")
     def save_voicemail(self, request: VoicemailRequest) -> None:
@@ -275,4 +296,28 @@ def snapshot_of(service: ServicePublic) -> ServiceSnapshot:
         wrapup_codes=list(service.wrapup.codes),
         assignment=service.assignment,
         offer_seconds=service.offer_seconds,
+    )
+
+
+def target_of_row(row: Any, logged_in: int, available: int) -> HandoffTarget:
+    """`snapshot_of` read straight from the service's row (no `ServicePublic` in between:
+    the hand-over runs for every queued customer), with who works the service now."""
+    notes = QueueNotifications.model_validate(row.queue_notifications)
+    wrapup = WrapUpSettings.model_validate(row.wrapup or {})
+    return HandoffTarget(
+        service_id=row.id,
+        service_name=row.name,
+        abandon_seconds=row.abandon_seconds,
+        voicemail_seconds=row.voicemail_seconds,
+        notifications_enabled=notes.enabled,
+        notification_interval_seconds=notes.interval_seconds or 0,
+        notification_cards=[card.model_dump(mode="json") for card in notes.cards],
+        webhook=row.webhook_enabled,
+        care=CarriedCare.model_validate(ServiceCare.model_validate(row.care or {}).model_dump()),
+        wrapup_required=wrapup.required,
+        wrapup_codes=list(wrapup.codes),
+        assignment=row.assignment,
+        offer_seconds=row.offer_seconds,
+        agents_logged_in=logged_in,
+        agents_available=available,
     )
