@@ -6,12 +6,14 @@ calls them with retry policies and follows their answers, so every race is decid
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, model_validator
 from sqlalchemy import Engine
 from temporalio import activity
 
+from omni.care_words import about_minutes
 from omni.desk import WrapUpSettings
 from omni.errors import NotFound
 from omni.models import QueueNotifications, ServicePublic
@@ -21,8 +23,9 @@ from store import hand_over as hand_over_store
 from store import integrations as integration_store
 from store import queue, voicemails
 from store import services as service_store
+from store.conversations import record_batch
 from store.wait_history import estimated_wait
-from workflows.contracts import ServiceSnapshot
+from workflows.contracts import Message, RecordBatch, ServiceSnapshot
 
 KEY_HASH_PREFIX = "sha256:"
 
@@ -120,6 +123,26 @@ class WaitEstimate(BaseModel):
     estimated_wait_seconds: int | None
 
 
+class QueuedRecord(BaseModel):
+    """A new run's first turn, recorded by the hand-over when it queues the customer (patch
+    `hand-over-records`, workflows/queueing.py): the batch the pump would record after its
+    delay (the status `waiting`, the turn's messages and the block's text), the service's name
+    and the estimated-wait notice filled in here, so the run needs no recording task of its
+    own. Idempotent like every recording (store/conversations.record_batch)."""
+
+    batch: RecordBatch
+    first_seq: int
+    """The first seq the workflow reserved for the block's text and the notice."""
+    notice_seq: int | None
+    """The notice's seq (None: no notice asked; none either without an estimate)."""
+    at: datetime
+
+    def reserved_through(self) -> int:
+        if self.notice_seq is not None:
+            return self.notice_seq
+        return max([self.first_seq - 1, *(m.seq for m in self.batch.messages)])
+
+
 class HandOverRequest(BaseModel):
     """Everything the Humano block's start needs from SQL, asked at once (one local activity
     instead of three: patch `hand-over-at-once`, workflows/queueing.py)."""
@@ -132,6 +155,8 @@ class HandOverRequest(BaseModel):
     check_agents_online: bool
     estimate: bool
     """Also the estimated wait (`wait_time_notice: once`), unless the customer goes to voicemail."""
+    record: QueuedRecord | None = None
+    """Record this once queued (not when going to voicemail)."""
 
 
 class HandOverResult(BaseModel):
@@ -140,6 +165,8 @@ class HandOverResult(BaseModel):
     entry_id: str | None = None
     """The queue entry; None when not queued (closed, no agents online)."""
     estimate: WaitEstimate | None = None
+    recorded_through: int | None = None
+    """`record` was recorded, its messages up to this seq (the notice included)."""
 
 
 class OmniActivities:
@@ -259,7 +286,21 @@ class OmniActivities:
         if found.estimate is not None:
             place, seconds = found.estimate
             estimate = WaitEstimate(position=place, estimated_wait_seconds=seconds)
-        return HandOverResult(target=target, entry_id=found.entry_id, estimate=estimate)
+        result = HandOverResult(target=target, entry_id=found.entry_id, estimate=estimate)
+        to_voicemail = target.voicemail_seconds > 0 and target.agents_available == 0
+        if request.record is None or found.entry_id is None or to_voicemail:
+            return result
+        batch = request.record.batch
+        messages = list(batch.messages)
+        notice_seq = request.record.notice_seq
+        if notice_seq is not None and estimate and estimate.estimated_wait_seconds is not None:
+            messages.append(wait_notice(notice_seq, request.record.at, estimate))
+        record_batch(
+            self._engine,
+            batch.model_copy(update={"service": target.service_name, "messages": messages}),
+        )
+        top = max((m.seq for m in messages), default=0)
+        return result.model_copy(update={"recorded_through": top})
 
     @activity.defn(name="omni_save_voicemail")
     def save_voicemail(self, request: VoicemailRequest) -> None:
@@ -277,6 +318,24 @@ class OmniActivities:
             self.save_voicemail,
             self.hand_over,
         ]
+
+
+def wait_notice(seq: int, at: datetime, estimate: WaitEstimate) -> Message:
+    """The estimated-wait notice (`wait_time_notice`), as the workflow appends it."""
+    seconds = estimate.estimated_wait_seconds
+    assert seconds is not None
+    return Message(
+        seq=seq,
+        sender="bot",
+        kind="wait_time_notice",
+        text=wait_text(seconds),
+        data={"estimated_wait_seconds": seconds, "position": estimate.position},
+        at=at,
+    )
+
+
+def wait_text(seconds: int) -> str:
+    return f"Tempo estimado de espera: {about_minutes(seconds)}."
 
 
 def snapshot_of(service: ServicePublic) -> ServiceSnapshot:
