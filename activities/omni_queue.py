@@ -6,21 +6,26 @@ calls them with retry policies and follows their answers, so every race is decid
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, model_validator
 from sqlalchemy import Engine
 from temporalio import activity
 
+from omni.care_words import about_minutes
+from omni.desk import WrapUpSettings
 from omni.errors import NotFound
-from omni.models import ServicePublic
+from omni.models import QueueNotifications, ServicePublic
 from omni.policy import transfer_refusal
-from omni.service_care import CarriedCare
+from omni.service_care import CarriedCare, ServiceCare
+from store import hand_over as hand_over_store
 from store import integrations as integration_store
 from store import queue, voicemails
 from store import services as service_store
+from store.conversations import record_batch
 from store.wait_history import estimated_wait
-from workflows.contracts import ServiceSnapshot
+from workflows.contracts import Message, RecordBatch, ServiceSnapshot
 
 KEY_HASH_PREFIX = "sha256:"
 
@@ -118,6 +123,26 @@ class WaitEstimate(BaseModel):
     estimated_wait_seconds: int | None
 
 
+class QueuedRecord(BaseModel):
+    """A new run's first turn, recorded by the hand-over when it queues the customer (patch
+    `hand-over-records`, workflows/queueing.py): the batch the pump would record after its
+    delay (the status `waiting`, the turn's messages and the block's text), the service's name
+    and the estimated-wait notice filled in here, so the run needs no recording task of its
+    own. Idempotent like every recording (store/conversations.record_batch)."""
+
+    batch: RecordBatch
+    first_seq: int
+    """The first seq the workflow reserved for the block's text and the notice."""
+    notice_seq: int | None
+    """The notice's seq (None: no notice asked; none either without an estimate)."""
+    at: datetime
+
+    def reserved_through(self) -> int:
+        if self.notice_seq is not None:
+            return self.notice_seq
+        return max([self.first_seq - 1, *(m.seq for m in self.batch.messages)])
+
+
 class HandOverRequest(BaseModel):
     """Everything the Humano block's start needs from SQL, asked at once (one local activity
     instead of three: patch `hand-over-at-once`, workflows/queueing.py)."""
@@ -130,6 +155,8 @@ class HandOverRequest(BaseModel):
     check_agents_online: bool
     estimate: bool
     """Also the estimated wait (`wait_time_notice: once`), unless the customer goes to voicemail."""
+    record: QueuedRecord | None = None
+    """Record this once queued (not when going to voicemail)."""
 
 
 class HandOverResult(BaseModel):
@@ -138,6 +165,8 @@ class HandOverResult(BaseModel):
     entry_id: str | None = None
     """The queue entry; None when not queued (closed, no agents online)."""
     estimate: WaitEstimate | None = None
+    recorded_through: int | None = None
+    """`record` was recorded, its messages up to this seq (the notice included)."""
 
 
 class OmniActivities:
@@ -227,18 +256,51 @@ class OmniActivities:
 
     @activity.defn(name="omni_hand_over")
     def hand_over(self, request: HandOverRequest) -> HandOverResult:
-        """resolve, then (open, agents online if asked) enqueue, then the wait estimate."""
-        target = self.resolve(request.resolve)
-        if target is None or request.closed:
-            return HandOverResult(target=target)
-        if request.check_agents_online and target.agents_logged_in == 0:
-            return HandOverResult(target=target)
-        entry = request.enqueue.model_copy(update={"service_id": target.service_id})
-        entry_id = self.enqueue(entry)
+        """resolve, then (open, agents online if asked) enqueue, then the wait estimate: the
+        same answers as `resolve`, `enqueue` and `wait_estimate` one after the other, on one
+        connection (store/hand_over.py)."""
+        resolve, enqueue = request.resolve, request.enqueue
+        if not resolve.omni_key.startswith(KEY_HASH_PREFIX):
+            return HandOverResult(target=None)
+        found = hand_over_store.hand_over(
+            self._engine,
+            bot=resolve.bot,
+            key_hash=resolve.omni_key.removeprefix(KEY_HASH_PREFIX),
+            service=resolve.service,
+            entry=hand_over_store.NewEntry(
+                entry_id=enqueue.entry_id,
+                conversation_id=enqueue.conversation_id,
+                workflow_id=enqueue.workflow_id,
+                preview=enqueue.preview,
+                priority=enqueue.priority,
+                skills=tuple(enqueue.skills),
+            ),
+            closed=request.closed,
+            check_agents_online=request.check_agents_online,
+            estimate=request.estimate,
+        )
+        if found is None:
+            return HandOverResult(target=None)
+        target = target_of_row(found.service, found.logged_in, found.available)
+        estimate = None
+        if found.estimate is not None:
+            place, seconds = found.estimate
+            estimate = WaitEstimate(position=place, estimated_wait_seconds=seconds)
+        result = HandOverResult(target=target, entry_id=found.entry_id, estimate=estimate)
         to_voicemail = target.voicemail_seconds > 0 and target.agents_available == 0
-        wanted = request.estimate and not to_voicemail
-        estimate = self._estimate(entry_id, target.service_id) if wanted else None
-        return HandOverResult(target=target, entry_id=entry_id, estimate=estimate)
+        if request.record is None or found.entry_id is None or to_voicemail:
+            return result
+        batch = request.record.batch
+        messages = list(batch.messages)
+        notice_seq = request.record.notice_seq
+        if notice_seq is not None and estimate and estimate.estimated_wait_seconds is not None:
+            messages.append(wait_notice(notice_seq, request.record.at, estimate))
+        record_batch(
+            self._engine,
+            batch.model_copy(update={"service": target.service_name, "messages": messages}),
+        )
+        top = max((m.seq for m in messages), default=0)
+        return result.model_copy(update={"recorded_through": top})
 
     @activity.defn(name="omni_save_voicemail")
     def save_voicemail(self, request: VoicemailRequest) -> None:
@@ -258,6 +320,24 @@ class OmniActivities:
         ]
 
 
+def wait_notice(seq: int, at: datetime, estimate: WaitEstimate) -> Message:
+    """The estimated-wait notice (`wait_time_notice`), as the workflow appends it."""
+    seconds = estimate.estimated_wait_seconds
+    assert seconds is not None
+    return Message(
+        seq=seq,
+        sender="bot",
+        kind="wait_time_notice",
+        text=wait_text(seconds),
+        data={"estimated_wait_seconds": seconds, "position": estimate.position},
+        at=at,
+    )
+
+
+def wait_text(seconds: int) -> str:
+    return f"Tempo estimado de espera: {about_minutes(seconds)}."
+
+
 def snapshot_of(service: ServicePublic) -> ServiceSnapshot:
     """The settings a handoff takes from its service (the same for resolve and transfer)."""
     notes = service.queue_notifications
@@ -275,4 +355,28 @@ def snapshot_of(service: ServicePublic) -> ServiceSnapshot:
         wrapup_codes=list(service.wrapup.codes),
         assignment=service.assignment,
         offer_seconds=service.offer_seconds,
+    )
+
+
+def target_of_row(row: Any, logged_in: int, available: int) -> HandoffTarget:
+    """`snapshot_of` read straight from the service's row (no `ServicePublic` in between:
+    the hand-over runs for every queued customer), with who works the service now."""
+    notes = QueueNotifications.model_validate(row.queue_notifications)
+    wrapup = WrapUpSettings.model_validate(row.wrapup or {})
+    return HandoffTarget(
+        service_id=row.id,
+        service_name=row.name,
+        abandon_seconds=row.abandon_seconds,
+        voicemail_seconds=row.voicemail_seconds,
+        notifications_enabled=notes.enabled,
+        notification_interval_seconds=notes.interval_seconds or 0,
+        notification_cards=[card.model_dump(mode="json") for card in notes.cards],
+        webhook=row.webhook_enabled,
+        care=CarriedCare.model_validate(ServiceCare.model_validate(row.care or {}).model_dump()),
+        wrapup_required=wrapup.required,
+        wrapup_codes=list(wrapup.codes),
+        assignment=row.assignment,
+        offer_seconds=row.offer_seconds,
+        agents_logged_in=logged_in,
+        agents_available=available,
     )

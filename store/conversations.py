@@ -137,13 +137,23 @@ def record_batch(engine: Engine, batch: LogBatch) -> None:
         _record(engine, batch)
 
 
+_EXISTS = sa.select(conversations.c.id).where(conversations.c.id == sa.bindparam("id"))
+_INSERT = conversations.insert()
+_top = sa.bindparam("top", type_=sa.Integer)
+_UPDATE = (
+    conversations.update()
+    .where(conversations.c.id == sa.bindparam("conversation"))
+    .values(
+        last_seq=sa.case((conversations.c.last_seq > _top, conversations.c.last_seq), else_=_top)
+    )
+)  # built once: every queued customer's first turn is recorded through here
+
+
 def _record(engine: Engine, batch: LogBatch) -> None:
     now = datetime.now(UTC)
     top = max((m.seq for m in batch.messages), default=0)
     with engine.begin() as conn:
-        exists = conn.execute(
-            sa.select(conversations.c.id).where(conversations.c.id == batch.conversation_id)
-        ).first()
+        exists = conn.execute(_EXISTS, {"id": batch.conversation_id}).first()
         values = {
             "status": batch.status,
             "block": batch.block,
@@ -153,23 +163,20 @@ def _record(engine: Engine, batch: LogBatch) -> None:
         }
         if exists is None:
             conn.execute(
-                conversations.insert().values(
-                    id=batch.conversation_id,
-                    workflow_id=batch.workflow_id,
-                    bot=batch.bot,
-                    bot_version=batch.bot_version,
-                    contact_id=batch.contact_id,
-                    created_at=now,
-                    last_seq=top,
+                _INSERT,
+                {
+                    "id": batch.conversation_id,
+                    "workflow_id": batch.workflow_id,
+                    "bot": batch.bot,
+                    "bot_version": batch.bot_version,
+                    "contact_id": batch.contact_id,
+                    "created_at": now,
+                    "last_seq": top,
                     **values,
-                )
+                },
             )
         else:
-            conn.execute(
-                conversations.update()
-                .where(conversations.c.id == batch.conversation_id)
-                .values(last_seq=_at_least(top), **values)
-            )
+            conn.execute(_UPDATE, {"conversation": batch.conversation_id, "top": top, **values})
         _insert_messages(conn, batch.conversation_id, batch.messages)
         notify.log_written(conn, batch.conversation_id, top)
 
@@ -204,7 +211,6 @@ def _insert_messages(
     the same seqs (the API and the workflow's pump) both succeed, one row stays."""
     if not entries:
         return
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     rows = [
         {
             "conversation_id": conversation_id,
@@ -218,8 +224,14 @@ def _insert_messages(
         }
         for m in entries
     ]
-    statement = insert(messages).on_conflict_do_nothing(index_elements=["conversation_id", "seq"])
-    conn.execute(statement, rows)
+    conn.execute(_INSERT_MESSAGES[conn.dialect.name == "postgresql"], rows)
+
+
+_INSERT_MESSAGES = {
+    postgres: insert(messages).on_conflict_do_nothing(index_elements=["conversation_id", "seq"])
+    for postgres, insert in ((False, sqlite.insert), (True, postgresql.insert))
+}
+"""By dialect: PostgreSQL's, or SQLite's (built once)."""
 
 
 def ensure_conversation(

@@ -161,12 +161,13 @@ def rotate_integration(engine: Engine, integration_id: str) -> IntegrationCreate
     return IntegrationCreated(**public.model_dump(), api_key=key)
 
 
+_BY_KEY = sa.select(integrations).where(integrations.c.key_hash == sa.bindparam("key_hash"))
+
+
 def _live_key(conn: Connection, key_hash: str) -> sa.Row[Any] | None:
     """The integration row whose key hashes to ``key_hash``, compared in constant time
     (internal: no row leaves the store)."""
-    row = conn.execute(
-        sa.select(integrations).where(integrations.c.key_hash == key_hash)
-    ).one_or_none()
+    row = conn.execute(_BY_KEY, {"key_hash": key_hash}).one_or_none()
     if row is None or not secrets.compare_digest(row.key_hash.encode(), key_hash.encode()):
         return None
     return row
@@ -183,32 +184,48 @@ def resolve_integration(
     integration with ``service``.
     """
     with engine.connect() as conn:
-        row = _live_key(conn, key_hash)
-        if row is None or row.revoked_at is not None or row.bot != bot or row.service_id is None:
+        live = live_service(conn, bot, key_hash, service)
+        if live is None:
             return None
-        if service is None:
-            integration_id, service_id = row.id, row.service_id
-        else:
-            target = conn.execute(
-                sa.select(integrations.c.id, integrations.c.service_id)
-                .join(services, services.c.id == integrations.c.service_id)
-                .where(
-                    integrations.c.bot == bot,
-                    integrations.c.revoked_at.is_(None),
-                    services.c.name == service,
-                )
-                .order_by(integrations.c.created_at)
-                .limit(1)
-            ).one_or_none()
-            if target is None:
-                return None
-            integration_id, service_id = target.id, target.service_id
+        key_integration_id, integration_id, service_id = live
         found = select_services(conn, services.c.id == service_id)
     if not found:
         return None
     return ResolvedIntegration(
-        integration_id=integration_id, key_integration_id=row.id, bot=bot, service=found[0]
+        integration_id=integration_id,
+        key_integration_id=key_integration_id,
+        bot=bot,
+        service=found[0],
     )
+
+
+_BY_SERVICE_NAME = (
+    sa.select(integrations.c.id, integrations.c.service_id)
+    .join(services, services.c.id == integrations.c.service_id)
+    .where(
+        integrations.c.bot == sa.bindparam("bot"),
+        integrations.c.revoked_at.is_(None),
+        services.c.name == sa.bindparam("service"),
+    )
+    .order_by(integrations.c.created_at)
+    .limit(1)
+)
+
+
+def live_service(
+    conn: Connection, bot: str, key_hash: str, service: str | None
+) -> tuple[str, str, str] | None:
+    """The rules of `resolve_integration` on a connection (shared with the hand-over,
+    store/hand_over.py): the key's integration, the integration used and its service id."""
+    row = _live_key(conn, key_hash)
+    if row is None or row.revoked_at is not None or row.bot != bot or row.service_id is None:
+        return None
+    if service is None:
+        return row.id, row.id, row.service_id
+    target = conn.execute(_BY_SERVICE_NAME, {"bot": bot, "service": service}).one_or_none()
+    if target is None:
+        return None
+    return row.id, target.id, target.service_id
 
 
 def key_warning(engine: Engine, bot: str, key: str | None) -> str | None:

@@ -22,6 +22,7 @@ from omni.errors import NotFound
 from omni.models import OPEN_QUEUE_STATUSES, QueueStatus, ServiceMetrics
 from store import capacity, notify, offers
 from store.common import now
+from store.hand_over import NewEntry, enqueue_on, position_on
 from store.tables import agent_services, agents, queue_entries, services
 
 rank_order = sa.func.coalesce(queue_entries.c.rank_at, queue_entries.c.enqueued_at)
@@ -108,25 +109,9 @@ def enqueue(
 ) -> str:
     """Put a conversation in a service's queue, in its place by priority with aging (once: a
     retry finds its entry)."""
+    entry = NewEntry(entry_id, conversation_id, workflow_id, preview, priority, skills)
     with engine.begin() as conn:
-        if _exists(conn, entry_id):
-            return entry_id
-        at = now()
-        conn.execute(
-            queue_entries.insert().values(
-                id=entry_id,
-                conversation_id=conversation_id,
-                workflow_id=workflow_id,
-                service_id=service_id,
-                status="waiting",
-                enqueued_at=at,
-                preview=preview[:200],
-                priority=priority,
-                skills=list(skills) or None,
-                rank_at=routing.rank_at(at, priority),
-            )
-        )
-        notify.queue_changed(conn)
+        enqueue_on(conn, entry, service_id)
     return entry_id
 
 
@@ -267,21 +252,7 @@ def position(engine: Engine, entry_id: str) -> int | None:
     """1 for the next in line (queue order: priority with aging, omni/routing.py); None when
     the entry is no longer waiting."""
     with engine.connect() as conn:
-        entry = conn.execute(sa.select(queue_entries).where(queue_entries.c.id == entry_id)).first()
-        if entry is None or entry.status != "waiting":
-            return None
-        mine = entry.rank_at or entry.enqueued_at
-        ahead = conn.scalar(
-            sa.select(sa.func.count()).where(
-                queue_entries.c.service_id == entry.service_id,
-                queue_entries.c.status == "waiting",
-                sa.or_(
-                    rank_order < mine,
-                    sa.and_(rank_order == mine, queue_entries.c.id < entry.id),
-                ),
-            )
-        )
-    return int(ahead or 0) + 1
+        return position_on(conn, entry_id)
 
 
 def estimated_wait_seconds(engine: Engine, service_id: str, place: int) -> int:

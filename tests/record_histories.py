@@ -151,6 +151,22 @@ CASA_MENU = (
     "\n4. Sair"
 )
 
+DIRETO = """
+bot: direto
+human_service: {platform: omni_v2, omni_key: "KEY", wait_time_notice: once}
+start: humano
+blocks:
+  humano:
+    type: human
+    service: Suporte
+    text: Vou te transferir para um especialista.
+    on: {finished: fim, abandoned: fim, voicemail: fim, closed: fim, no_agents: fim,
+         unavailable: fim}
+  fim: {type: end, text: Até logo!}
+"""
+"""The first message queues the customer (patch `hand-over-records`: the hand-over records
+that turn)."""
+
 SUMIDO = """
 bot: sumido
 escape_routes:
@@ -415,6 +431,22 @@ async def handoff_finish(rec: Recorder) -> str:
     if turn["replies"][-1]["text"] != "Até logo!":
         raise RuntimeError(f"back to the bot: {turn}")
     workflow_id = wid("casa", f"{contact}")
+    await rec.ended(workflow_id)
+    return workflow_id
+
+
+async def queued_first_turn(rec: Recorder) -> str:
+    """Queued by the first message (its turn recorded by the hand-over), picked up, finished."""
+    contact = "direto-1"
+    turn = await rec.post("direto", say(contact, f"{contact}-1", "oi"))
+    texts = [reply["text"] for reply in turn["replies"]]
+    if texts[0] != "Vou te transferir para um especialista." or len(texts) != 2:
+        raise RuntimeError(f"queued in the first turn: {turn}")
+    conversation = str(turn["conversation_id"])
+    await rec.agent("Ana", conversation, "pickup")
+    await rec.agent("Ana", conversation, "messages", text="Olá, sou a Ana.")
+    await rec.agent("Ana", conversation, "finish", return_to_bot=True)
+    workflow_id = wid("direto", contact)
     await rec.ended(workflow_id)
     return workflow_id
 
@@ -698,6 +730,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "auto_offer": auto_offer,
     "care": care,
     "supervisor": supervisor,
+    "queued_first_turn": queued_first_turn,
 }
 
 
@@ -805,6 +838,11 @@ async def record_scenarios(rec: Recorder, out: Path, only: list[str]) -> None:
     key = await setup_omni(rec)
     admin = {"Authorization": f"Bearer {rec.settings.admin_token}", "Content-Type": "text/yaml"}
     await rec.call("PUT", "/api/bots/casa", admin, content=CASA.replace("KEY", key))
+    plain = {"Authorization": admin["Authorization"]}
+    made = await rec.call(
+        "POST", "/api/omni/integrations", plain, json={"service": "Suporte", "bot": "direto"}
+    )
+    await rec.call("PUT", "/api/bots/direto", admin, content=DIRETO.replace("KEY", made["api_key"]))
     for name, scenario in SCENARIOS.items():
         if only and name not in only:
             continue

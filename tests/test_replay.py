@@ -59,6 +59,7 @@ def test_the_recorded_histories_are_there() -> None:
         "auto_offer",  # an offer that lapses, then is accepted (Signal `offered`)
         "care",  # periodic wait notices, a silent agent's requeue, CSAT asked again then answered
         "supervisor",  # whisper, barge-in, take-over, reassign (Update `supervise`)
+        "queued_first_turn",  # queued by its first message: the hand-over records the turn
     } <= names
     # The Humano block's histories twice: made before ConversationState and ServiceSnapshot
     # (old input and activity result shapes, no `transfer-snapshot` patch), and made after.

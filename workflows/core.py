@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from temporalio import workflow
 
@@ -24,6 +24,10 @@ with workflow.unsafe.imports_passed_through():
         Status,
     )
     from workflows.interpreter import Turn
+
+if TYPE_CHECKING:
+    from activities.omni_queue import QueuedRecord
+    from workflows.queueing import Queued
 
 
 class Unset:
@@ -53,6 +57,14 @@ class ConversationCore(Protocol):
         message_id: str | None = None,
     ) -> Message:
         """Add one transcript entry (recorded in the SQL log by the workflow's pump)."""
+        ...
+
+    def _queued_record(self, block_text: str | None, notice: bool) -> QueuedRecord | None:
+        """The first turn for the hand-over to record (workflows/message_log.py)."""
+        ...
+
+    def _took_recorded(self, record: QueuedRecord | None, queued: Queued | None) -> None:
+        """The hand-over's answer about its recording (workflows/message_log.py)."""
         ...
 
     def _set_status(

@@ -25,13 +25,13 @@ with workflow.unsafe.imports_passed_through():
         OmniActivities,
         ResolveRequest,
         VoicemailRequest,
+        wait_text,
     )
     from activities.omni_queue import TransferRequest as QueueTransfer
     from activities.omni_queue import TransferResult as QueueTransferResult
     from bots.models import HumanBlock, HumanOutcome
     from bots.schedule import describe_opening, is_open, next_opening
     from bots.templates import render
-    from omni.care_words import about_minutes
     from workflows import interpreter
     from workflows.contracts import (
         MAX_TEXT_LENGTH,
@@ -77,6 +77,9 @@ class HumanoBlock(_Core):
         now = workflow.now()
         closed = block.check_hours and flow.schedule is not None and not is_open(flow.schedule, now)
         preview = next((m.text or "" for m in reversed(conv.recent) if m.sender == "customer"), "")
+        notice = flow.human_service.wait_time_notice != "never"
+        text = render(block.text, conv.state.context()) if block.text else None
+        record = self._queued_record(text, notice)  # a new run's first turn (hand-over-records)
         queued = await queue_customer(
             self._omni,
             ResolveRequest(
@@ -92,13 +95,15 @@ class HumanoBlock(_Core):
             ),
             closed=closed,
             check_agents_online=block.check_agents_online,
-            estimate=flow.human_service.wait_time_notice != "never",
+            estimate=notice,
+            record=record,
         )
         if queued == "closed" and flow.schedule is not None:
             opening = next_opening(flow.schedule, now)
             text = describe_opening(flow.schedule, opening, now) if opening else ""
             conv.state = conv.state.model_copy(update={"next_opening": text})
         if not isinstance(queued, Queued):
+            self._took_recorded(record, None)
             return queued
         target, entry_id = queued.target, queued.entry_id
         conv.handoff = Handoff(
@@ -111,24 +116,26 @@ class HumanoBlock(_Core):
         )
         self._set_status("waiting", service=target.service_name)
         self._emit("queued")
-        if block.text:
-            self._append("bot", text=render(block.text, conv.state.context()))
-        if target.voicemail_seconds > 0 and target.agents_available == 0:
-            await self._offer_voicemail()
-            return None
-        estimate = queued.estimate
-        if flow.human_service.wait_time_notice != "never" and not queued.fetched:
-            estimate = await self._omni(OmniActivities.wait_estimate, entry_id)
-        if estimate is not None and estimate.estimated_wait_seconds is not None:
-            self._append(
-                "bot",
-                kind="wait_time_notice",
-                text=_wait_text(estimate.estimated_wait_seconds),
-                data={
-                    "estimated_wait_seconds": estimate.estimated_wait_seconds,
-                    "position": estimate.position,
-                },
-            )
+        self._took_recorded(record, queued)
+        if queued.recorded_through is None:  # not recorded by the hand-over: the pump will
+            if block.text:
+                self._append("bot", text=render(block.text, conv.state.context()))
+            if target.voicemail_seconds > 0 and target.agents_available == 0:
+                await self._offer_voicemail()
+                return None
+            estimate = queued.estimate
+            if notice and not queued.fetched:
+                estimate = await self._omni(OmniActivities.wait_estimate, entry_id)
+            if estimate is not None and estimate.estimated_wait_seconds is not None:
+                self._append(
+                    "bot",
+                    kind="wait_time_notice",
+                    text=wait_text(estimate.estimated_wait_seconds),
+                    data={
+                        "estimated_wait_seconds": estimate.estimated_wait_seconds,
+                        "position": estimate.position,
+                    },
+                )
         await self._offer_if_auto()
         self._moved_on()
         return None
@@ -384,10 +391,6 @@ def _with_cards_of(target: ServiceSnapshot, source: ServiceSnapshot) -> ServiceS
             "notification_cards": source.notification_cards,
         }
     )
-
-
-def _wait_text(seconds: int) -> str:
-    return f"Tempo estimado de espera: {about_minutes(seconds)}."
 
 
 def _not_waiting(handoff: Handoff | None) -> ApplicationError:

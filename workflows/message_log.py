@@ -16,6 +16,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.conversation_log import ConversationLog
+    from activities.omni_queue import QueuedRecord, wait_notice
     from workflows.contracts import Message, RecordBatch, Sender, Status
     from workflows.search_attributes import AGENT, SERVICE, STATUS
 
@@ -24,6 +25,7 @@ from workflows.core import UNSET, Unset
 
 if TYPE_CHECKING:
     from workflows.core import ConversationCore as _Core
+    from workflows.queueing import Queued
 else:
     _Core = object
 
@@ -35,6 +37,9 @@ RECORD_LOCAL = "record-local"
 """Patch id: a batch recorded after the batching delay is a local activity (before: an activity)."""
 RECORD_FIRST_TURN = "record-first-turn"
 """Patch id: a new run's initial status is recorded with its first turn's batch."""
+HAND_OVER_RECORDS = "hand-over-records"
+"""Patch id: a new run queued in its first turn has that turn recorded by the hand-over's local
+activity (`QueuedRecord`), not by a batch after the delay (its timer, workflow task, marker)."""
 RECORD_BATCH_DELAY = timedelta(milliseconds=200)
 """The delay of conversations started before `ConversationInput.record_delay_ms` (its default)."""
 RECORD_RETRY = RetryPolicy(
@@ -73,12 +78,16 @@ class MessageLog(_Core):
     """A batch is being recorded (the run does not end meanwhile)."""
     _answered_a_customer: bool
     """The last outbox is a customer turn's reply: it may wait a moment to batch."""
+    _recorded: tuple[int, tuple[Any, ...]] | None
+    """Recorded by the hand-over (`_took_recorded`): the messages up to this seq and this
+    status; the pump leaves them out."""
 
     def _start_message_log(self) -> None:
         self._outbox = []
         self._status_dirty = True
         self._recording = False
         self._answered_a_customer = False
+        self._recorded = None
 
     def _log_idle(self) -> bool:
         """Nothing left to record."""
@@ -140,6 +149,14 @@ class MessageLog(_Core):
             )
         while True:
             await workflow.wait_condition(lambda: bool(self._outbox) or self._status_dirty)
+            if self._recorded is not None:  # the hand-over recorded the first turn
+                through, status = self._recorded
+                self._recorded = None
+                self._outbox = [m for m in self._outbox if m.seq > through]
+                self._status_dirty = status != self._log_status()
+                if not self._outbox and not self._status_dirty:
+                    self._answered_a_customer = False
+                    continue
             batching = self._answered_a_customer and not self.conv.state.ended
             self._answered_a_customer = False
             batched = batching and patches.patched(RECORD_BATCHING)
@@ -150,7 +167,7 @@ class MessageLog(_Core):
                 # messages, timers' messages) is recorded at once.
                 await workflow.sleep(timedelta(milliseconds=self._input.record_delay_ms))
             batch, self._outbox = self._outbox, []
-            handoff = self.conv.handoff
+            status, block, service, agent = self._log_status()
             self._status_dirty = False
             self._recording = True
             workflow.set_current_details(self._details())
@@ -166,10 +183,10 @@ class MessageLog(_Core):
                 bot=self._input.bot,
                 bot_version=self._input.bot_version,
                 contact_id=self._input.contact.id,
-                status=self.conv.status,
-                block=self.conv.state.block,
-                service=handoff.service.service_name if handoff else None,
-                agent=handoff.agent_name if handoff else None,
+                status=status,
+                block=block,
+                service=service,
+                agent=agent,
                 messages=batch,
             )
             try:
@@ -182,6 +199,76 @@ class MessageLog(_Core):
                     )
             finally:
                 self._recording = False
+
+    def _log_status(self) -> tuple[Any, ...]:
+        """What a batch records besides messages: status, block, service, agent."""
+        handoff = self.conv.handoff
+        return (
+            self.conv.status,
+            self.conv.state.block,
+            handoff.service.service_name if handoff else None,
+            handoff.agent_name if handoff else None,
+        )
+
+    def _queued_record(self, block_text: str | None, notice: bool) -> QueuedRecord | None:
+        """A new run's first turn, for the hand-over to record once it queues the customer
+        (patch `hand-over-records`); None otherwise. Reserves the seqs of the block's text and
+        the wait notice: they are the workflow's once the answer is back (`_took_recorded`)."""
+        first_turn = self._input.carried is None and not self.conv.answered
+        if not first_turn or self._recording or not patches.patched(RECORD_FIRST_TURN):
+            return None  # (the pump's first-turn wait: nothing recorded before this turn)
+        if not patches.patched(HAND_OVER_RECORDS):
+            return None
+        at = workflow.now()
+        first_seq = self.conv.seq + 1
+        messages = list(self._outbox)
+        if block_text is not None:
+            self.conv.seq += 1
+            messages.append(Message(seq=self.conv.seq, sender="bot", text=block_text, at=at))
+        notice_seq = None
+        if notice:
+            self.conv.seq += 1
+            notice_seq = self.conv.seq
+        batch = RecordBatch(
+            conversation_id=self._input.conversation_id,
+            workflow_id=workflow.info().workflow_id,
+            bot=self._input.bot,
+            bot_version=self._input.bot_version,
+            contact_id=self._input.contact.id,
+            status="waiting",
+            block=self.conv.state.block,
+            messages=messages,
+        )
+        return QueuedRecord(batch=batch, first_seq=first_seq, notice_seq=notice_seq, at=at)
+
+    def _took_recorded(self, record: QueuedRecord | None, queued: Queued | None) -> None:
+        """After the hand-over: its recorded messages join the transcript at their reserved
+        seqs; reserved seqs left unused are given back (unless something came after them)."""
+        if record is None:
+            return
+        if queued is None or queued.recorded_through is None:
+            if self.conv.seq == record.reserved_through():
+                self.conv.seq = record.first_seq - 1
+            return
+        for message in record.batch.messages:
+            if message.seq >= record.first_seq:
+                self._keep(message)
+        estimate = queued.estimate
+        if (
+            record.notice_seq is not None
+            and estimate
+            and estimate.estimated_wait_seconds is not None
+        ):
+            self._keep(wait_notice(record.notice_seq, record.at, estimate))
+        elif record.notice_seq is not None and self.conv.seq == record.notice_seq:
+            self.conv.seq -= 1  # no notice after all
+        status = ("waiting", record.batch.block, queued.target.service_name, None)
+        self._recorded = (queued.recorded_through, status)
+
+    def _keep(self, message: Message) -> None:
+        self.conv.recent.append(message)
+        del self.conv.recent[:-RECENT_MESSAGES]
+        self._outbox.append(message)
 
     def _details(self) -> str:
         where = f"block `{self.conv.state.block}`" if self.conv.state.block else "no block"

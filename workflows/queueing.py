@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         HandOverRequest,
         HandOverResult,
         OmniActivities,
+        QueuedRecord,
         ResolveRequest,
         WaitEstimate,
     )
@@ -45,6 +46,8 @@ class Queued:
     fetched: bool
     """False on the step-by-step path: the caller asks for the estimate itself, later (so the
     old histories' commands come in their order)."""
+    recorded_through: int | None = None
+    """The hand-over recorded the first turn (`QueuedRecord`), its messages up to this seq."""
 
 
 async def queue_customer(
@@ -55,6 +58,7 @@ async def queue_customer(
     closed: bool,
     check_agents_online: bool,
     estimate: bool,
+    record: QueuedRecord | None = None,
 ) -> Queued | HumanOutcome:
     """The customer in the queue, or the outcome that stops it: `unavailable` (no valid key),
     `closed` (`closed` and the key is good), `no_agents`."""
@@ -67,12 +71,15 @@ async def queue_customer(
                 closed=closed,
                 check_agents_online=check_agents_online,
                 estimate=estimate,
+                record=record,
             ),
         )
         stopped = _stopped(result.target, closed, check_agents_online)
         if stopped is not None or result.target is None or result.entry_id is None:
             return stopped or "unavailable"
-        return Queued(result.target, result.entry_id, result.estimate, fetched=True)
+        return Queued(
+            result.target, result.entry_id, result.estimate, True, result.recorded_through
+        )
     target: HandoffTarget | None = await omni(OmniActivities.resolve, resolve)
     stopped = _stopped(target, closed, check_agents_online)
     if stopped is not None or target is None:
