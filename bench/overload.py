@@ -193,6 +193,8 @@ async def settle(worker_pid: int, limit: float) -> None:
 async def take_next(http: httpx.AsyncClient, agents: list[dict[str, str]], count: int) -> None:
     """`next` from outside, and split inside this process (the API runs here): the SQL choice
     of candidates and the pickup Update (the workflow's task, replay on a cache miss, claim)."""
+    if count == 0:
+        return
     parts: dict[str, list[float]] = {"takeable": [], "update": []}
     originals = {name: getattr(actions, name) for name in parts}
 
