@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -41,7 +43,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def main(n: int, warmup: int, workers: int, api_workers: int) -> None:
+@asynccontextmanager
+async def up_stack(
+    workers: int, api_workers: int, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[tuple[Client, httpx.AsyncClient, subprocess.Popen[bytes]]]:
+    """`transbordo up` as a child with the menu bot published; yields a Temporal client to its
+    dev server, an HTTP client holding a connector credential, and the child."""
     data = Path(tempfile.mkdtemp(prefix="transbordo-shape-b-"))
     (data / "flows").mkdir()
     (data / "flows" / f"{BOT}.yaml").write_text(FLOW, "utf-8")
@@ -52,6 +59,7 @@ async def main(n: int, warmup: int, workers: int, api_workers: int) -> None:
         "TRANSBORDO_RATE_LIMIT_PER_ADDRESS": "100000/minute",
         "TRANSBORDO_RATE_LIMIT_MESSAGES_PER_BOT": "100000/minute",
     }
+    env |= extra_env or {}
     up = subprocess.Popen(  # noqa: S603
         [
             sys.executable,
@@ -91,8 +99,7 @@ async def main(n: int, warmup: int, workers: int, api_workers: int) -> None:
             assert made.status_code == 201, made.text
             http.headers["Authorization"] = f"Bearer {made.json()['token']}"
             client = await Client.connect(f"127.0.0.1:{temporal_port}")
-            async with echo_worker(client):
-                await measure(n, warmup, client, http)
+            yield client, http, up
     finally:
         up.send_signal(signal.SIGINT)
         try:
@@ -100,6 +107,11 @@ async def main(n: int, warmup: int, workers: int, api_workers: int) -> None:
         except subprocess.TimeoutExpired:
             up.kill()
         shutil.rmtree(data, ignore_errors=True)
+
+
+async def main(n: int, warmup: int, workers: int, api_workers: int) -> None:
+    async with up_stack(workers, api_workers) as (client, http, _up), echo_worker(client):
+        await measure(n, warmup, client, http)
 
 
 async def _ready(http: httpx.AsyncClient) -> None:

@@ -47,6 +47,7 @@ from workflows.care import CareRules
 from workflows.channel_outbox import ChannelOutbox
 from workflows.desk import DeskActions
 from workflows.humano import HumanoBlock
+from workflows.kept_timer import KeptTimer
 from workflows.message_log import MessageLog
 from workflows.offers import AutoAssignment
 from workflows.supervision import SupervisorActions
@@ -59,6 +60,9 @@ ENDED = "conversation ended"
 """Why a message is refused by a conversation that is closing (the API then starts a new one)."""
 ESCAPE_INACTIVITY = "escape-inactivity"
 """Patch id: inactivity escape routes have timers (histories before it replay without)."""
+KEEP_TIMER = "keep-timer"
+"""Patch id: the main loop keeps its timer across turns (workflows/kept_timer.py); runs before
+it re-arm it on every wake."""
 UNENGAGED_IDLE = "unengaged-idle"
 """Patch id: a conversation that never engaged ends after `unengaged_idle_seconds` (histories
 before it replay with the 24 h limit)."""
@@ -97,19 +101,27 @@ class ConversationWorkflow(
         pump = asyncio.create_task(self._pump())
         webhooks = asyncio.create_task(self._webhook_pump())
         channel = self._start_channel_pump()
+        timer = KeptTimer() if patches.patched(KEEP_TIMER) else None
         while not self.conv.state.ended:
             if self._continue_as_new_due():
+                if timer is not None:
+                    timer.cancel()
                 await self._continue_as_new()
             generation = self.conv.timeout_generation
-            try:
-                await workflow.wait_condition(
-                    partial(self._something_changed, generation), timeout=self._time_left()
-                )
-            except TimeoutError:
-                await self._on_timer(generation)
+            if timer is not None:
+                await self._wait_keeping(timer, generation)
+            else:
+                try:
+                    await workflow.wait_condition(
+                        partial(self._something_changed, generation), timeout=self._time_left()
+                    )
+                except TimeoutError:
+                    await self._on_timer(generation)
             if self._left and not self.conv.state.ended:
                 async with self._lock:
                     await self._customer_left()
+        if timer is not None:
+            timer.cancel()
         await workflow.wait_condition(self._idle)
         pump.cancel()
         webhooks.cancel()
@@ -277,6 +289,18 @@ class ConversationWorkflow(
         if not patches.patched(UNENGAGED_IDLE):
             return None
         return timedelta(seconds=self._input.unengaged_idle_seconds)
+
+    async def _wait_keeping(self, timer: KeptTimer, generation: int) -> None:
+        """Wait until something changes or a timer is due, the timer kept across turns."""
+        timer.arm(timers.next_deadline(self._timers()))
+        await workflow.wait_condition(partial(self._changed_or_fired, timer, generation))
+        if timer.fired():
+            due = timer.take(timers.next_deadline(self._timers()))
+            if due and not self._something_changed(generation):
+                await self._on_timer(generation)
+
+    def _changed_or_fired(self, timer: KeptTimer, generation: int) -> bool:
+        return self._something_changed(generation) or timer.fired()
 
     def _time_left(self) -> timedelta | None:
         """Until the next timer (None: no timer runs, e.g. while an agent has the chat)."""
