@@ -69,6 +69,10 @@ def test_the_recorded_histories_are_there() -> None:
     # And recorded after the `hand-over-at-once` patch (one local activity queues the customer).
     for name in ("handoff_finish", "abandon", "voicemail"):
         assert f"{name}.hand-over-at-once" in stems
+    # And by runs that took the second patch bundle (`keep-timer`, `hand-over-records`).
+    for name in ("handoff_finish", "transfer", "abandon", "voicemail", "menu_question_walk"):
+        assert f"{name}.bundle-2" in stems
+    assert "queued_first_turn.bundle-2" in stems
 
 
 @pytest.mark.parametrize("strict", [False, True], ids=["worker-sandbox", "full-sandbox"])
