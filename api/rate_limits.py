@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,59 +36,79 @@ class Rule:
 
 
 class LocalWindows:
-    """Moving windows in this process's memory: per (rule, key) the monotonic times of the hits
-    still in the window, oldest first. A key's old hits go when the key is used; keys idle for
+    """Moving windows in this process's memory: per rule, per key the monotonic times of the
+    hits still in the window, oldest first. A hit exactly one window old still counts, as in
+    `limits` (`atime >= now - expiry`). A key's old hits go when the key is used; keys idle for
     a whole window go in a sweep at most every `SWEEP_SECONDS`. Used on the event loop only.
 
     Why not `limits`' own memory store: after hits it walks every key with a thread hop per key
     (`MemoryStorage.__expire_events`), again and again while hits arrive, so with thousands of
-    contacts each message cost thousands of hops (bench/README.md, "fourth pass")."""
+    contacts each message cost thousands of hops (bench/README.md, "fourth pass").
+
+    The sweep never walks live keys: each rule's keys are kept in the order of their last hit
+    (a counted hit moves its key to the end), so it drops idle keys from the front and stops at
+    the first live one, and drops at most `SWEEP_MAX` per call (the rest on the next calls), so
+    one request never pays for a crowd of keys that went idle together."""
 
     SWEEP_SECONDS = 60.0
+    SWEEP_MAX = 1000
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._hits: dict[tuple[str, str], deque[float]] = {}
+        self._hits: dict[str, OrderedDict[str, deque[float]]] = {}
+        """rule → key → hit times, keys in the order of their last hit."""
         self._windows: dict[str, float] = {}
         self._swept = clock()
 
-    def _in_window(self, rule: str, item: RateLimitItem, key: str, now: float) -> deque[float]:
-        window = self._windows.setdefault(rule, float(item.get_expiry()))
-        hits = self._hits.get((rule, key))
-        if hits is None:
-            return deque()
-        while hits and hits[0] <= now - window:
-            hits.popleft()
+    def _in_window(self, rule: str, key: str, now: float) -> deque[float] | None:
+        hits = self._hits[rule].get(key)
+        if hits is not None:
+            oldest = now - self._windows[rule]
+            while hits and hits[0] < oldest:
+                hits.popleft()
         return hits
 
     def wait(self, rule: str, item: RateLimitItem, key: str, *, count: bool) -> float | None:
         """None when `key` is under `rule` (the hit counted when `count`), else the seconds
         until its oldest hit leaves the window."""
         now = self._clock()
+        if rule not in self._windows:
+            self._windows[rule] = float(item.get_expiry())
+            self._hits[rule] = OrderedDict()
         if now - self._swept >= self.SWEEP_SECONDS:
             self._sweep(now)
-        hits = self._in_window(rule, item, key, now)
-        if len(hits) >= item.amount:
-            return hits[0] + self._windows[rule] - now if hits else 1.0
+        hits = self._in_window(rule, key, now)
+        if hits and len(hits) >= item.amount:
+            return hits[0] + self._windows[rule] - now
+        if item.amount < 1:
+            return 1.0
         if count:
-            if not hits:
-                self._hits[(rule, key)] = hits
+            keys = self._hits[rule]
+            if hits is None:
+                keys[key] = hits = deque()
+            else:
+                keys.move_to_end(key)
             hits.append(now)
         return None
 
     def _sweep(self, now: float) -> None:
-        self._swept = now
-        idle = [
-            rule_key
-            for rule_key, hits in self._hits.items()
-            if not hits or hits[-1] <= now - self._windows[rule_key[0]]
-        ]
-        for rule_key in idle:
-            del self._hits[rule_key]
+        """Drop keys whose last hit left the window, oldest first, at most `SWEEP_MAX`; when
+        that many went, the next call sweeps on."""
+        budget = self.SWEEP_MAX
+        for rule, keys in self._hits.items():
+            oldest = now - self._windows[rule]
+            while keys and budget:
+                key, hits = next(iter(keys.items()))
+                if hits and hits[-1] >= oldest:
+                    break
+                del keys[key]
+                budget -= 1
+        if budget:
+            self._swept = now
 
     def __len__(self) -> int:
         """Keys with hits kept."""
-        return len(self._hits)
+        return sum(len(keys) for keys in self._hits.values())
 
 
 class RateLimiter:

@@ -3,16 +3,21 @@
 
 Like the connector credential cache (store/channel_credentials.py): only tokens that named an
 agent are kept (unknown tokens never); any change to agents or to services through this
-process (delete, token rotation, services, status, a service renamed or deleted) forgets the
-whole cache at once (`forget_all`), and a lookup that raced with such a change is not kept. A
-change made through another API replica, or by the worker (an agent set `away` after lapsed
-offers), is seen here within the bound. Keys are the token's SHA-256, as SQL stores it.
+process that a request's checks rely on (delete, token rotation, services, supervisor, a
+service renamed or deleted) forgets the whole cache at once (`forget_all`), and a lookup that
+raced with such a change is not kept. A status change forgets only that agent's entries
+(`forget_agent`): no check takes the status from here (`/api/agent/me` and the agent stream
+read it from SQL). A change made through another API replica, or by the worker (an agent set
+`away` after lapsed offers), is seen here within the bound. Keys are the token's SHA-256, as
+SQL stores it, per engine (a weak key: the engine is neither kept alive nor rendered per
+lookup).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
 
@@ -20,15 +25,11 @@ from omni.models import AgentPublic
 
 MAX_SECONDS = 60.0
 _CACHE_MAX = 10_000
-_cache: dict[tuple[str, str], tuple[AgentPublic, float]] = {}
-"""(database URL, token hash) → (agent, monotonic expiry)."""
+_cache: WeakKeyDictionary[Engine, dict[str, tuple[AgentPublic, float]]] = WeakKeyDictionary()
+"""engine → token hash → (agent, monotonic expiry)."""
 _lock = threading.Lock()
 _generation = 0
-"""Bumped by every change, so a lookup that raced with one is not kept."""
-
-
-def _key(engine: Engine, token_hash: str) -> tuple[str, str]:
-    return engine.url.render_as_string(hide_password=True), token_hash
+"""Bumped by every change but a status, so a lookup that raced with one is not kept."""
 
 
 def forget_all() -> None:
@@ -37,6 +38,17 @@ def forget_all() -> None:
     with _lock:
         _cache.clear()
         _generation += 1
+
+
+def forget_agent(engine: Engine, agent_id: str) -> None:
+    """Only this agent's status changed: its tokens are looked up again, the rest stay. A walk
+    of this engine's entries (at most `_CACHE_MAX`, usually this replica's agents), on a
+    human-paced change, not on the request path."""
+    with _lock:
+        entries = _cache.get(engine)
+        if entries:
+            for token_hash in [h for h, (agent, _) in entries.items() if agent.id == agent_id]:
+                del entries[token_hash]
 
 
 def generation() -> int:
@@ -48,7 +60,8 @@ def generation() -> int:
 def cached(engine: Engine, token_hash: str) -> AgentPublic | None:
     """The agent this token named within the bound, or None (look it up in SQL)."""
     with _lock:
-        hit = _cache.get(_key(engine, token_hash))
+        entries = _cache.get(engine)
+        hit = entries.get(token_hash) if entries is not None else None
     return hit[0] if hit is not None and hit[1] > time.monotonic() else None
 
 
@@ -59,6 +72,7 @@ def keep(engine: Engine, token_hash: str, agent: AgentPublic, seconds: float, si
     with _lock:
         if since != _generation:
             return
-        if len(_cache) >= _CACHE_MAX:
-            _cache.clear()
-        _cache[_key(engine, token_hash)] = (agent, time.monotonic() + min(seconds, MAX_SECONDS))
+        entries = _cache.setdefault(engine, {})
+        if len(entries) >= _CACHE_MAX:
+            entries.clear()
+        entries[token_hash] = (agent, time.monotonic() + min(seconds, MAX_SECONDS))

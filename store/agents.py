@@ -3,7 +3,7 @@
 Bearer tokens are stored hashed (``omni.keys.hash_key``) and shown once. An agent's load (its
 conversations in service) lives in ``queue_entries``; see :mod:`store.queue`. Agents found by
 token may be kept per process for a few seconds (:mod:`store.agent_tokens`): every change here
-forgets them, after its commit.
+forgets them, after its commit (a status change only that agent's).
 """
 
 from __future__ import annotations
@@ -130,7 +130,10 @@ def update_agent(engine: Engine, agent_id: str, body: AgentUpdate) -> AgentPubli
     try:
         return _update_agent(engine, agent_id, body)
     finally:  # after the commit: a lookup racing with it is not kept (store/agent_tokens.py)
-        agent_tokens.forget_all()
+        if body.model_fields_set <= {"status"}:  # no check takes the status from the cache
+            agent_tokens.forget_agent(engine, agent_id)
+        else:
+            agent_tokens.forget_all()
 
 
 def _update_agent(engine: Engine, agent_id: str, body: AgentUpdate) -> AgentPublic:

@@ -1,11 +1,14 @@
 """The per-process cache of agents found by token (store/agent_tokens.py): a deletion, a token
-rotation or a change of services through this API process takes effect at once; one made
-elsewhere (another replica, simulated by writing SQL directly) within the bound, never later."""
+rotation or a change of services or supervisor through this API process takes effect at once (a
+status change forgets only that agent); one made elsewhere (another replica, simulated by
+writing SQL directly) within the bound, never later."""
 
 from __future__ import annotations
 
+import gc
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from omni import keys
-from omni.models import AgentCreate, ServiceCreate
+from omni.models import AgentCreate, AgentPublic, AgentUpdate, ServiceCreate
 from store import agent_tokens
 from store import agents as agent_store
 from store import services as service_store
@@ -127,3 +130,65 @@ def test_a_lookup_racing_with_a_change_is_not_kept(any_engine: sa.Engine) -> Non
     agent_store.rotate_agent_token(any_engine, created.id)  # a change commits meanwhile
     agent_tokens.keep(any_engine, keys.hash_key(created.token), stale, 60, since)
     assert agent_store.cached_agent(any_engine, created.token) is None
+
+
+async def test_an_agent_deleted_elsewhere_while_cached_is_refused_by_me_and_status(
+    any_admin_api: httpx.AsyncClient, any_engine: sa.Engine
+) -> None:
+    """`/api/agent/me` and `/api/agent/status` read the agent in SQL: gone, they answer 401 as
+    an unknown token does, not 404."""
+    agent = await _agent_in_vendas(any_admin_api)
+    with any_engine.begin() as conn:  # another replica deletes the agent
+        conn.execute(sa.delete(agents).where(agents.c.id == agent["id"]))
+    auth = bearer(agent["token"])
+    me = await any_admin_api.get("/api/agent/me", headers=auth)
+    assert me.status_code == 401 and me.json()["code"] == "unauthorized", me.text
+    changed = await any_admin_api.post("/api/agent/status", json={"status": "paused"}, headers=auth)
+    assert changed.status_code == 401 and changed.json()["code"] == "unauthorized", changed.text
+
+
+def test_a_status_change_forgets_only_that_agent(any_engine: sa.Engine) -> None:
+    """No check takes the status from the cache: the other agents stay cached; any other change
+    (here `supervisor`) still forgets every agent at once."""
+    ana = agent_store.create_agent(any_engine, AgentCreate(name=f"Ana {uuid.uuid4().hex}"))
+    bia = agent_store.create_agent(any_engine, AgentCreate(name=f"Bia {uuid.uuid4().hex}"))
+    for created in (ana, bia):
+        assert agent_store.agent_by_token(any_engine, created.token, cache_seconds=60) is not None
+    agent_store.set_agent_status(any_engine, ana.id, "available")
+    assert agent_store.cached_agent(any_engine, ana.token) is None
+    assert agent_store.cached_agent(any_engine, bia.token) is not None
+    found = agent_store.agent_by_token(any_engine, ana.token, cache_seconds=60)
+    assert found is not None and found.status == "available"
+    agent_store.update_agent(any_engine, bia.id, AgentUpdate(supervisor=True))
+    assert agent_store.cached_agent(any_engine, ana.token) is None
+    assert agent_store.cached_agent(any_engine, bia.token) is None
+    found = agent_store.agent_by_token(any_engine, bia.token, cache_seconds=60)
+    assert found is not None and found.supervisor
+
+
+def test_entries_are_per_engine_and_go_with_it(tmp_path: Path) -> None:
+    """Keyed by the engine object (weakly), not its rendered URL: two engines do not share
+    entries, and a dropped engine leaves none behind."""
+    agent = AgentPublic.model_validate(
+        {
+            "id": "agt_x",
+            "name": "Xavier",
+            "services": [],
+            "capacity": 1,
+            "status": "offline",
+            "supervisor": False,
+            "skills": [],
+            "created_at": datetime.now(UTC),
+            "updated_at": datetime.now(UTC),
+        }
+    )
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    first, second = sa.create_engine(url), sa.create_engine(url)
+    token_hash = uuid.uuid4().hex
+    agent_tokens.keep(first, token_hash, agent, 60, agent_tokens.generation())
+    assert agent_tokens.cached(first, token_hash) == agent
+    assert agent_tokens.cached(second, token_hash) is None
+    first.dispose()
+    del first
+    gc.collect()
+    assert not any(token_hash in entries for entries in agent_tokens._cache.values())

@@ -136,6 +136,7 @@ class Settings(BaseSettings):
     overload_retry_after_seconds: int = Field(default=2, ge=1)
     """The `Retry-After` of a 503 `overloaded`."""
     unengaged_idle_seconds: int = Field(default=3600, ge=60)
+    """A conversation whose customer sent only the first message ends after this silence."""
     workflow_sandbox: bool = False
     """Run conversations in the Temporal SDK's workflow sandbox (with our modules passed
     through). Off (`UnsandboxedWorkflowRunner`): ~17 % less CPU of the worker process per
@@ -155,7 +156,6 @@ class Settings(BaseSettings):
     again (store/agent_tokens.py); a deletion, token rotation or change of services through
     another replica (or a status set by the worker) is seen here within this bound (0: never
     cached). One through this process takes effect at once."""
-    """A conversation whose customer sent only the first message ends after this silence."""
     supervisor_timezone: str = "America/Sao_Paulo"
     """The operator's time zone: the supervisor's "today" and its half hours of staffing advice
     (a request may pass `tz`)."""

@@ -12,7 +12,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api import sse, typing
 from api.agent_rechecks import AgentRechecks, rechecks_of
-from api.deps import AgentDep, ClientDep, Credentials, EngineDep, require_agent
+from api.deps import UNAUTHORIZED, AgentDep, ClientDep, Credentials, EngineDep, require_agent
 from api.errors import ApiError, ErrorCode
 from api.models.agent import (
     AgentConversation,
@@ -56,8 +56,12 @@ router = APIRouter(prefix="/agent", tags=["agent"], dependencies=[Depends(requir
 @router.get("/me", response_model=AgentPublic)
 def me(agent: AgentDep, engine: EngineDep) -> AgentPublic:
     """Who the token belongs to: name, services, capacity and status, read now (the agent the
-    token check found may be a few seconds old: `agent_token_cache_seconds`)."""
-    return agent_store.get_agent(engine, agent.id)
+    token check found may be a few seconds old: `agent_token_cache_seconds`). An agent deleted
+    meanwhile (through another replica) answers 401, as its token now does everywhere."""
+    try:
+        return agent_store.get_agent(engine, agent.id)
+    except NotFound:
+        raise UNAUTHORIZED from None
 
 
 @router.post("/status", response_model=AgentPublic)
@@ -66,7 +70,12 @@ async def set_status(
 ) -> AgentPublic:
     """Go ``available`` (offers of auto services come at once), ``paused`` (stay logged in,
     take nothing new), ``away`` or ``offline``."""
-    changed = await asyncio.to_thread(agent_store.set_agent_status, engine, agent.id, body.status)
+    try:
+        changed = await asyncio.to_thread(
+            agent_store.set_agent_status, engine, agent.id, body.status
+        )
+    except NotFound:  # deleted since its token was checked (cached): as an unknown token
+        raise UNAUTHORIZED from None
     if body.status == "available":
         await offer_actions.dispatch(engine, client, agent_id=agent.id)
     else:  # its open offers go to the next agents at once
