@@ -6,14 +6,13 @@ calls them with retry policies and follows their answers, so every race is decid
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, model_validator
 from sqlalchemy import Engine
 from temporalio import activity
 
-from omni.care_words import about_minutes
+from activities.first_turn import FirstTurnRecord, QueuedRecord, Recorded, WaitEstimate
 from omni.desk import WrapUpSettings
 from omni.errors import NotFound
 from omni.models import QueueNotifications, ServicePublic
@@ -23,9 +22,8 @@ from store import hand_over as hand_over_store
 from store import integrations as integration_store
 from store import queue, voicemails
 from store import services as service_store
-from store.conversations import record_batch
 from store.wait_history import estimated_wait
-from workflows.contracts import Message, RecordBatch, ServiceSnapshot
+from workflows.contracts import ServiceSnapshot
 
 KEY_HASH_PREFIX = "sha256:"
 
@@ -116,31 +114,6 @@ class VoicemailRequest(BaseModel):
     bot: str
     contact_id: str
     text: str
-
-
-class WaitEstimate(BaseModel):
-    position: int | None
-    estimated_wait_seconds: int | None
-
-
-class QueuedRecord(BaseModel):
-    """A new run's first turn, recorded by the hand-over when it queues the customer (patch
-    `hand-over-records`, workflows/queueing.py): the batch the pump would record after its
-    delay (the status `waiting`, the turn's messages and the block's text), the service's name
-    and the estimated-wait notice filled in here, so the run needs no recording task of its
-    own. Idempotent like every recording (store/conversations.record_batch)."""
-
-    batch: RecordBatch
-    first_seq: int
-    """The first seq the workflow reserved for the block's text and the notice."""
-    notice_seq: int | None
-    """The notice's seq (None: no notice asked; none either without an estimate)."""
-    at: datetime
-
-    def reserved_through(self) -> int:
-        if self.notice_seq is not None:
-            return self.notice_seq
-        return max([self.first_seq - 1, *(m.seq for m in self.batch.messages)])
 
 
 class HandOverRequest(BaseModel):
@@ -258,7 +231,8 @@ class OmniActivities:
     def hand_over(self, request: HandOverRequest) -> HandOverResult:
         """resolve, then (open, agents online if asked) enqueue, then the wait estimate: the
         same answers as `resolve`, `enqueue` and `wait_estimate` one after the other, on one
-        connection (store/hand_over.py)."""
+        connection, with `request.record` written in the enqueue's transaction
+        (store/hand_over.py). A retry answers as the attempt that recorded the first turn."""
         resolve, enqueue = request.resolve, request.enqueue
         if not resolve.omni_key.startswith(KEY_HASH_PREFIX):
             return HandOverResult(target=None)
@@ -278,6 +252,7 @@ class OmniActivities:
             closed=request.closed,
             check_agents_online=request.check_agents_online,
             estimate=request.estimate,
+            first_turn=FirstTurnRecord(request.record) if request.record is not None else None,
         )
         if found is None:
             return HandOverResult(target=None)
@@ -287,20 +262,12 @@ class OmniActivities:
             place, seconds = found.estimate
             estimate = WaitEstimate(position=place, estimated_wait_seconds=seconds)
         result = HandOverResult(target=target, entry_id=found.entry_id, estimate=estimate)
-        to_voicemail = target.voicemail_seconds > 0 and target.agents_available == 0
-        if request.record is None or found.entry_id is None or to_voicemail:
+        if found.recorded is None:
             return result
-        batch = request.record.batch
-        messages = list(batch.messages)
-        notice_seq = request.record.notice_seq
-        if notice_seq is not None and estimate and estimate.estimated_wait_seconds is not None:
-            messages.append(wait_notice(notice_seq, request.record.at, estimate))
-        record_batch(
-            self._engine,
-            batch.model_copy(update={"service": target.service_name, "messages": messages}),
+        recorded: Recorded = found.recorded
+        return result.model_copy(
+            update={"estimate": recorded.estimate, "recorded_through": recorded.through}
         )
-        top = max((m.seq for m in messages), default=0)
-        return result.model_copy(update={"recorded_through": top})
 
     @activity.defn(name="omni_save_voicemail")
     def save_voicemail(self, request: VoicemailRequest) -> None:
@@ -318,24 +285,6 @@ class OmniActivities:
             self.save_voicemail,
             self.hand_over,
         ]
-
-
-def wait_notice(seq: int, at: datetime, estimate: WaitEstimate) -> Message:
-    """The estimated-wait notice (`wait_time_notice`), as the workflow appends it."""
-    seconds = estimate.estimated_wait_seconds
-    assert seconds is not None
-    return Message(
-        seq=seq,
-        sender="bot",
-        kind="wait_time_notice",
-        text=wait_text(seconds),
-        data={"estimated_wait_seconds": seconds, "position": estimate.position},
-        at=at,
-    )
-
-
-def wait_text(seconds: int) -> str:
-    return f"Tempo estimado de espera: {about_minutes(seconds)}."
 
 
 def snapshot_of(service: ServicePublic) -> ServiceSnapshot:

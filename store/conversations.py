@@ -150,35 +150,42 @@ _UPDATE = (
 
 
 def _record(engine: Engine, batch: LogBatch) -> None:
+    with engine.begin() as conn:
+        record_on(conn, batch)
+
+
+def record_on(conn: sa.Connection, batch: LogBatch) -> None:
+    """`record_batch`'s writes on the caller's connection and transaction (the hand-over
+    records a new run's first turn with its queue entry: store/hand_over.py). A concurrent
+    creation of the row raises IntegrityError: the caller rolls back and tries again."""
     now = datetime.now(UTC)
     top = max((m.seq for m in batch.messages), default=0)
-    with engine.begin() as conn:
-        exists = conn.execute(_EXISTS, {"id": batch.conversation_id}).first()
-        values = {
-            "status": batch.status,
-            "block": batch.block,
-            "service": batch.service,
-            "agent": batch.agent,
-            "updated_at": now,
-        }
-        if exists is None:
-            conn.execute(
-                _INSERT,
-                {
-                    "id": batch.conversation_id,
-                    "workflow_id": batch.workflow_id,
-                    "bot": batch.bot,
-                    "bot_version": batch.bot_version,
-                    "contact_id": batch.contact_id,
-                    "created_at": now,
-                    "last_seq": top,
-                    **values,
-                },
-            )
-        else:
-            conn.execute(_UPDATE, {"conversation": batch.conversation_id, "top": top, **values})
-        _insert_messages(conn, batch.conversation_id, batch.messages)
-        notify.log_written(conn, batch.conversation_id, top)
+    exists = conn.execute(_EXISTS, {"id": batch.conversation_id}).first()
+    values = {
+        "status": batch.status,
+        "block": batch.block,
+        "service": batch.service,
+        "agent": batch.agent,
+        "updated_at": now,
+    }
+    if exists is None:
+        conn.execute(
+            _INSERT,
+            {
+                "id": batch.conversation_id,
+                "workflow_id": batch.workflow_id,
+                "bot": batch.bot,
+                "bot_version": batch.bot_version,
+                "contact_id": batch.contact_id,
+                "created_at": now,
+                "last_seq": top,
+                **values,
+            },
+        )
+    else:
+        conn.execute(_UPDATE, {"conversation": batch.conversation_id, "top": top, **values})
+    _insert_messages(conn, batch.conversation_id, batch.messages)
+    notify.log_written(conn, batch.conversation_id, top)
 
 
 def record_turn(engine: Engine, conversation_id: str, entries: Sequence[LoggedMessage]) -> None:

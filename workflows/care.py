@@ -18,7 +18,8 @@ from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.care import AlertRequest, CareActivities, CsatRequest, RequeueRequest
-    from activities.omni_queue import OmniActivities, WaitEstimate
+    from activities.first_turn import WaitEstimate
+    from activities.omni_queue import OmniActivities
     from bots.models import HumanOutcome
     from omni.care_words import (
         CSAT_OPTIONS,

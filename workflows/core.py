@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.interpreter import Turn
 
 if TYPE_CHECKING:
-    from activities.omni_queue import QueuedRecord
+    from activities.first_turn import QueuedRecord
     from workflows.queueing import Queued
 
 

@@ -18,6 +18,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.first_turn import wait_text
     from activities.omni_queue import (
         ClaimRequest,
         CloseRequest,
@@ -25,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
         OmniActivities,
         ResolveRequest,
         VoicemailRequest,
-        wait_text,
     )
     from activities.omni_queue import TransferRequest as QueueTransfer
     from activities.omni_queue import TransferResult as QueueTransferResult
@@ -80,24 +80,28 @@ class HumanoBlock(_Core):
         notice = flow.human_service.wait_time_notice != "never"
         text = render(block.text, conv.state.context()) if block.text else None
         record = self._queued_record(text, notice)  # a new run's first turn (hand-over-records)
-        queued = await queue_customer(
-            self._omni,
-            ResolveRequest(
-                bot=flow.bot, omni_key=flow.human_service.omni_key, service=block.service
-            ),
-            EnqueueRequest(
-                entry_id=f"q_{workflow.uuid4().hex}",
-                conversation_id=self._input.conversation_id,
-                workflow_id=workflow.info().workflow_id,
-                service_id="",
-                preview=preview,
-                **queue_order(block, conv.state.context()),
-            ),
-            closed=closed,
-            check_agents_online=block.check_agents_online,
-            estimate=notice,
-            record=record,
-        )
+        try:
+            queued = await queue_customer(
+                self._omni,
+                ResolveRequest(
+                    bot=flow.bot, omni_key=flow.human_service.omni_key, service=block.service
+                ),
+                EnqueueRequest(
+                    entry_id=f"q_{workflow.uuid4().hex}",
+                    conversation_id=self._input.conversation_id,
+                    workflow_id=workflow.info().workflow_id,
+                    service_id="",
+                    preview=preview,
+                    **queue_order(block, conv.state.context()),
+                ),
+                closed=closed,
+                check_agents_online=block.check_agents_online,
+                estimate=notice,
+                record=record,
+            )
+        except BaseException:  # failed for good (or cancelled): the reserved seqs go back
+            self._took_recorded(record, None)
+            raise
         if queued == "closed" and flow.schedule is not None:
             opening = next_opening(flow.schedule, now)
             text = describe_opening(flow.schedule, opening, now) if opening else ""

@@ -16,7 +16,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.conversation_log import ConversationLog
-    from activities.omni_queue import QueuedRecord, wait_notice
+    from activities.first_turn import QueuedRecord, wait_notice
     from workflows.contracts import Message, RecordBatch, Sender, Status
     from workflows.search_attributes import AGENT, SERVICE, STATUS
 

@@ -16,15 +16,14 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.first_turn import QueuedRecord, WaitEstimate
     from activities.omni_queue import (
         EnqueueRequest,
         HandoffTarget,
         HandOverRequest,
         HandOverResult,
         OmniActivities,
-        QueuedRecord,
         ResolveRequest,
-        WaitEstimate,
     )
     from bots.models import HumanOutcome
 
