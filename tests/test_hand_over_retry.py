@@ -144,3 +144,33 @@ def test_an_entry_made_by_an_earlier_attempt_keeps_the_customer_queued(any_engin
     assert third.estimate is not None
     notice = logged(any_engine, "c1")[-1]
     assert notice[3]["estimated_wait_seconds"] == third.estimate.estimated_wait_seconds
+
+
+def test_an_attempt_overtaken_at_its_insert_answers_as_the_one_that_committed(any_engine):
+    """Attempt 1 (outlived its timeout) commits between attempt 2's look for the entry and
+    its insert; a customer with priority then joins ahead. Attempt 2's insert fails on the
+    entry's key: it starts again, finds attempt 1's first turn and answers with it."""
+    key, _ = setup(any_engine)
+    omni = OmniActivities(any_engine)
+    answers: list[HandOverResult] = []
+    overtaken: list[bool] = []
+
+    def overtake(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if overtaken or not statement.lstrip().upper().startswith("INSERT INTO QUEUE_ENTRIES"):
+            return
+        overtaken.append(True)
+        answers.append(omni.hand_over(with_record(key, 1)))  # another connection: attempt 1
+        omni.hand_over(request(key, 2, priority=9))
+
+    sa.event.listen(any_engine, "before_cursor_execute", overtake)
+    try:
+        second = omni.hand_over(with_record(key, 1))
+    finally:
+        sa.event.remove(any_engine, "before_cursor_execute", overtake)
+    [first] = answers
+    assert first.estimate is not None and first.estimate.position == 1
+    assert (second.entry_id, second.recorded_through) == ("q1", 3)
+    assert second.estimate == first.estimate
+    notice = logged(any_engine, "c1")[-1]
+    assert notice[3]["position"] == 1
+    assert omni.hand_over(with_record(key, 3)).estimate.position == 3  # q2 ahead of q1, q3
