@@ -2,7 +2,9 @@
 statements, called directly on a SQLite file: one service, 2 agents available, `--waiting`
 customers already in line. Run it from two checkouts to compare (bench/README.md, fourth pass).
 
-    python bench/hand_over_cpu.py [--waiting 800] [--calls 400]
+    python bench/hand_over_cpu.py [--waiting 800] [--calls 400] [--record]
+
+`--record`: each call also records a new run's first turn (patch `hand-over-records`).
 
 Not a test.
 """
@@ -13,7 +15,9 @@ import argparse
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 
@@ -55,12 +59,29 @@ def main(args: argparse.Namespace) -> None:
     event.listen(engine, "before_cursor_execute", count)
     omni = OmniActivities(engine)
 
+    def first_turn(i: int) -> Any:
+        try:
+            from activities.first_turn import QueuedRecord
+        except ImportError:  # a checkout from before activities/first_turn.py
+            from activities.omni_queue import QueuedRecord  # type: ignore[attr-defined,no-redef]
+        from workflows.contracts import Message, RecordBatch
+
+        at = datetime.now(UTC)
+        batch = RecordBatch(
+            conversation_id=f"xc{i}", workflow_id=f"xw{i}", bot="b", bot_version=1,
+            contact_id=f"k{i}", status="waiting", block="h",
+            messages=[Message(seq=1, sender="customer", text="oi", at=at),
+                      Message(seq=2, sender="bot", text="Vou transferir.", at=at)],
+        )  # fmt: skip
+        return QueuedRecord(batch=batch, first_seq=2, notice_seq=3, at=at)
+
     def hand_over(i: int) -> None:
+        record = {"record": first_turn(i)} if args.record else {}
         request = HandOverRequest(
             resolve=ResolveRequest(bot="b", omni_key=key),
             enqueue=EnqueueRequest(entry_id=f"x{i}", conversation_id=f"xc{i}",
                                    workflow_id=f"xw{i}", service_id="", preview="oi"),
-            closed=False, check_agents_online=True, estimate=True,
+            closed=False, check_agents_online=True, estimate=True, **record,
         )  # fmt: skip
         assert omni.hand_over(request).entry_id
 
@@ -73,7 +94,8 @@ def main(args: argparse.Namespace) -> None:
     cpu = (time.process_time() - began) / args.calls * 1000
     per = statements[0] / args.calls
     print(
-        f"omni_hand_over, {args.waiting} waiting: {cpu:.2f} ms CPU per call, {per:.1f} statements"
+        f"omni_hand_over{' --record' if args.record else ''}, {args.waiting} waiting: "
+        f"{cpu:.2f} ms CPU per call, {per:.1f} statements"
     )
 
 
@@ -81,4 +103,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--waiting", type=int, default=800)
     parser.add_argument("--calls", type=int, default=400)
+    parser.add_argument("--record", action="store_true")
     main(parser.parse_args())
