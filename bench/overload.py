@@ -66,6 +66,7 @@ class Counts:
         self.queued = 0
         self.accepted_only = 0
         self.overloaded = 0
+        self.resent = 0
 
 
 @asynccontextmanager
@@ -148,7 +149,11 @@ async def queue_many(
         for i in indices:
             body = {"contact_id": f"w{run_id}-{i}", "message_id": "m1", "text": "oi"}
             while True:
-                answer = await http.post("/api/bots/fila/messages", json=body)
+                try:
+                    answer = await http.post("/api/bots/fila/messages", json=body)
+                except (httpx.ReadError, httpx.RemoteProtocolError):
+                    counts.resent += 1  # a kept-alive connection the server closed: send again
+                    continue  # (the same message id: answered once)
                 if answer.status_code != 503:
                     break
                 assert answer.json()["code"] == "overloaded", answer.text
@@ -168,7 +173,8 @@ async def queue_many(
     seconds = time.perf_counter() - started
     print(
         f"   queued {counts.queued} in {seconds:.1f} s: {counts.queued / seconds:.1f}/s"
-        f" ({counts.accepted_only} answered 202, {counts.overloaded} answers 503 retried)"
+        f" ({counts.accepted_only} answered 202, {counts.overloaded} answers 503 retried,"
+        f" {counts.resent} sent again after a closed connection)"
     )
     return counts
 
