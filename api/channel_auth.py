@@ -23,7 +23,7 @@ from fastapi import Depends, status
 from sqlalchemy import Engine
 
 from api import web_sessions
-from api.deps import UNAUTHORIZED, Credentials, EngineDep, KeyRingDep, SettingsDep
+from api.deps import Credentials, EngineDep, KeyRingDep, SettingsDep, unauthorized
 from api.errors import ApiError, ErrorCode
 from encryption.codec import KeyRing
 from store import bots as bot_store
@@ -52,7 +52,7 @@ async def channel_client(
     """The channel client behind the request's bearer token; 401 without a valid one. On the
     event loop (no thread hop) unless a connector credential must be looked up in SQL."""
     if credentials is None:
-        raise UNAUTHORIZED
+        raise unauthorized()
     token = credentials.credentials
     if token.startswith(web_sessions.PREFIX):
         session = web_sessions.verify(session_key(ring), token)
@@ -71,7 +71,7 @@ async def channel_client(
         token.encode(), settings.admin_token.encode()
     ):
         return ChannelClient("admin", None)
-    raise UNAUTHORIZED
+    raise unauthorized()
 
 
 ChannelClientDep = Annotated[ChannelClient, Depends(channel_client)]

@@ -61,21 +61,24 @@ ClientDep = Annotated[Client, Depends(get_client)]
 KeyRingDep = Annotated[KeyRing, Depends(get_ring)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
-UNAUTHORIZED = ApiError(
-    status.HTTP_401_UNAUTHORIZED,
-    "missing or invalid credentials",
-    ErrorCode.UNAUTHORIZED,
-    headers={"WWW-Authenticate": "Bearer"},
-)
+def unauthorized() -> ApiError:
+    """401 with the Bearer challenge; a new exception per raise (one shared instance would
+    collect every raise's traceback, and their frames, for the life of the process)."""
+    return ApiError(
+        status.HTTP_401_UNAUTHORIZED,
+        "missing or invalid credentials",
+        ErrorCode.UNAUTHORIZED,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 async def require_admin(settings: SettingsDep, credentials: Credentials) -> None:
     """Admin routes need the admin token, compared in constant time."""
     expected = settings.admin_token
     if not expected or credentials is None:
-        raise UNAUTHORIZED
+        raise unauthorized()
     if not secrets.compare_digest(credentials.credentials.encode(), expected.encode()):
-        raise UNAUTHORIZED
+        raise unauthorized()
 
 
 AdminDep = Annotated[None, Depends(require_admin)]
@@ -88,14 +91,14 @@ async def require_agent(
     On the event loop when this process found the agent within `agent_token_cache_seconds`
     (store/agent_tokens.py), else SQL in a thread."""
     if credentials is None:
-        raise UNAUTHORIZED
+        raise unauthorized()
     token = credentials.credentials
     ttl = settings.agent_token_cache_seconds
     agent = (cached_agent(engine, token) if ttl > 0 else None) or await asyncio.to_thread(
         agent_by_token, engine, token, cache_seconds=ttl
     )
     if agent is None:
-        raise UNAUTHORIZED
+        raise unauthorized()
     return agent
 
 

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, status
 
-from api.deps import UNAUTHORIZED, Credentials, EngineDep, SettingsDep
+from api.deps import Credentials, EngineDep, SettingsDep, unauthorized
 from api.errors import ApiError, ErrorCode
 from omni.models import AgentPublic
 from store.agents import agent_by_token
@@ -65,14 +65,14 @@ def require_supervisor(
 ) -> Supervisor:
     """The admin token (compared in constant time), or a supervisor agent's token."""
     if credentials is None:
-        raise UNAUTHORIZED
+        raise unauthorized()
     expected = settings.admin_token
     given = credentials.credentials
     if expected and secrets.compare_digest(given.encode(), expected.encode()):
         return ADMIN
     agent = agent_by_token(engine, given) if given else None
     if agent is None:
-        raise UNAUTHORIZED
+        raise unauthorized()
     if not agent.supervisor:
         raise ApiError(
             status.HTTP_403_FORBIDDEN, "this agent is not a supervisor", ErrorCode.NOT_A_SUPERVISOR

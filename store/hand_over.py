@@ -139,7 +139,9 @@ def _hand_over(
         staff = wait_history.staff(conn, row.id)
         found = HandOver(row, wait_history.logged_in(staff), wait_history.available(staff))
         if conn.execute(_EXISTS, {"id": entry.entry_id}).first() is not None:
-            found = replace(found, entry_id=entry.entry_id)  # an earlier attempt's
+            # An earlier attempt's: the customer stays queued, whoever logged out since (the
+            # workflow reads `logged_in == 0` as "no agent online" when the block asks).
+            found = replace(found, entry_id=entry.entry_id, logged_in=max(found.logged_in, 1))
             recorded = first_turn.written(conn) if first_turn is not None else None
             if recorded is not None:
                 return replace(found, recorded=recorded)

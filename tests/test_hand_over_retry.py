@@ -21,6 +21,7 @@ from store.agents import set_agent_status
 from store.conversations import get_conversation, messages_after
 from tests.test_hand_over_store import request, setup
 from workflows.contracts import Message, RecordBatch
+from workflows.queueing import _stopped
 
 AT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -105,6 +106,7 @@ def test_a_retry_after_a_committed_hand_over_answers_as_it(any_engine):
     again: HandOverResult = omni.hand_over(with_record(key, 1))
     assert (again.entry_id, again.recorded_through) == ("q1", 3)
     assert again.estimate == first.estimate
+    assert _stopped(again.target, closed=False, check_agents_online=True) is None  # queued
     assert logged(any_engine, "c1") == before
     entry = queue.open_entry(any_engine, "c1")
     assert entry is not None and entry.id == "q1"
@@ -136,7 +138,7 @@ def test_an_entry_made_by_an_earlier_attempt_keeps_the_customer_queued(any_engin
     set_agent_status(any_engine, ana, "offline")
     second = omni.hand_over(with_record(key, 1))
     assert (second.entry_id, second.recorded_through) == ("q1", None)
-    assert second.target is not None and second.target.agents_logged_in == 0
+    assert _stopped(second.target, closed=False, check_agents_online=True) is None  # queued
     assert logged(any_engine, "c1") == []
     set_agent_status(any_engine, ana, "available")
     third = omni.hand_over(with_record(key, 1))

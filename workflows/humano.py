@@ -79,29 +79,27 @@ class HumanoBlock(_Core):
         preview = next((m.text or "" for m in reversed(conv.recent) if m.sender == "customer"), "")
         notice = flow.human_service.wait_time_notice != "never"
         text = render(block.text, conv.state.context()) if block.text else None
-        record = self._queued_record(text, notice)  # a new run's first turn (hand-over-records)
-        try:
-            queued = await queue_customer(
-                self._omni,
-                ResolveRequest(
-                    bot=flow.bot, omni_key=flow.human_service.omni_key, service=block.service
-                ),
-                EnqueueRequest(
-                    entry_id=f"q_{workflow.uuid4().hex}",
-                    conversation_id=self._input.conversation_id,
-                    workflow_id=workflow.info().workflow_id,
-                    service_id="",
-                    preview=preview,
-                    **queue_order(block, conv.state.context()),
-                ),
-                closed=closed,
-                check_agents_online=block.check_agents_online,
-                estimate=notice,
-                record=record,
-            )
-        except BaseException:  # failed for good (or cancelled): the reserved seqs go back
-            self._took_recorded(record, None)
-            raise
+        # A new run's first turn (hand-over-records). Should the hand-over fail for good, its
+        # reserved seqs stay a gap: a timed-out attempt's thread may still commit them.
+        record = self._queued_record(text, notice)
+        queued = await queue_customer(
+            self._omni,
+            ResolveRequest(
+                bot=flow.bot, omni_key=flow.human_service.omni_key, service=block.service
+            ),
+            EnqueueRequest(
+                entry_id=f"q_{workflow.uuid4().hex}",
+                conversation_id=self._input.conversation_id,
+                workflow_id=workflow.info().workflow_id,
+                service_id="",
+                preview=preview,
+                **queue_order(block, conv.state.context()),
+            ),
+            closed=closed,
+            check_agents_online=block.check_agents_online,
+            estimate=notice,
+            record=record,
+        )
         if queued == "closed" and flow.schedule is not None:
             opening = next_opening(flow.schedule, now)
             text = describe_opening(flow.schedule, opening, now) if opening else ""

@@ -12,7 +12,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api import sse, typing
 from api.agent_rechecks import AgentRechecks, rechecks_of
-from api.deps import UNAUTHORIZED, AgentDep, ClientDep, Credentials, EngineDep, require_agent
+from api.deps import AgentDep, ClientDep, Credentials, EngineDep, require_agent, unauthorized
 from api.errors import ApiError, ErrorCode
 from api.models.agent import (
     AgentConversation,
@@ -61,7 +61,7 @@ def me(agent: AgentDep, engine: EngineDep) -> AgentPublic:
     try:
         return agent_store.get_agent(engine, agent.id)
     except NotFound:
-        raise UNAUTHORIZED from None
+        raise unauthorized() from None
 
 
 @router.post("/status", response_model=AgentPublic)
@@ -75,7 +75,7 @@ async def set_status(
             agent_store.set_agent_status, engine, agent.id, body.status
         )
     except NotFound:  # deleted since its token was checked (cached): as an unknown token
-        raise UNAUTHORIZED from None
+        raise unauthorized() from None
     if body.status == "available":
         await offer_actions.dispatch(engine, client, agent_id=agent.id)
     else:  # its open offers go to the next agents at once

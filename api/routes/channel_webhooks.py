@@ -21,7 +21,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import ValidationError
 
 from api import limits
-from api.deps import UNAUTHORIZED, ClientDep, EngineDep, KeyRingDep, SettingsDep
+from api.deps import ClientDep, EngineDep, KeyRingDep, SettingsDep, unauthorized
 from api.errors import ApiError, ErrorCode
 from api.usecases import channel_inbound
 from channels import signatures
@@ -113,7 +113,7 @@ async def _webhook(
     authentic = _authentic(platform, config, request, body)  # computed with or without one
     if config is None or not authentic:
         await limits.hit(request, FAILED_SIGNATURES, address)
-        raise UNAUTHORIZED
+        raise unauthorized()
     return await _take(client, engine, settings, platform, config, body)
 
 

@@ -22,7 +22,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload
 
-from api.deps import UNAUTHORIZED, Credentials, KeyRingDep, SettingsDep
+from api.deps import Credentials, KeyRingDep, SettingsDep, unauthorized
 from api.errors import ApiError, ErrorCode
 from encryption.codec import EncryptionCodec
 from transbordo.settings import Settings
@@ -39,9 +39,9 @@ def require_codec_admin(request: Request, settings: SettingsDep, credentials: Cr
     expected = settings.admin_token
     given = credentials.credentials if credentials else request.cookies.get(COOKIE)
     if not expected or not given:
-        raise UNAUTHORIZED
+        raise unauthorized()
     if not secrets.compare_digest(given.encode(), expected.encode()):
-        raise UNAUTHORIZED
+        raise unauthorized()
 
 
 router = APIRouter(prefix="/codec", tags=["codec"], dependencies=[Depends(require_codec_admin)])

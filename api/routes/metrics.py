@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.process_collector import ProcessCollector
 
-from api.deps import UNAUTHORIZED, Credentials, SettingsDep
+from api.deps import Credentials, SettingsDep, unauthorized
 from api.http_metrics import HttpFigures, HttpMetrics
 from api.usecases.queue_metrics import QueueCollector
 from transbordo.settings import Settings
@@ -25,12 +25,12 @@ router = APIRouter()
 def require_metrics_reader(settings: SettingsDep, credentials: Credentials) -> None:
     """The metrics token or the admin token, compared in constant time."""
     if credentials is None:
-        raise UNAUTHORIZED
+        raise unauthorized()
     given = credentials.credentials.encode()
     tokens = [token for token in (settings.metrics_token, settings.admin_token) if token]
     # every token is compared (no early exit), so the time does not say which one was close
     if not any([secrets.compare_digest(given, token.encode()) for token in tokens]):
-        raise UNAUTHORIZED
+        raise unauthorized()
 
 
 @router.get("/metrics", include_in_schema=False)
