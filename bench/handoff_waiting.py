@@ -181,11 +181,17 @@ async def abandonment(
     abandon_seconds: int,
     concurrency: int,
     run_id: str,
+    rate: float = 0,
 ) -> None:
-    """Customers of `sumido` (short abandon_seconds, nobody serves it): how late they close."""
+    """Customers of `sumido` (short abandon_seconds, nobody serves it): how late they close.
+    `rate` (per second): queue them at that pace, so their timers fire at it too (without it
+    they come as fast as the stack queues them, and a faster stack gets a denser burst)."""
     started = time.perf_counter()
+
     async def queue_one(i: int) -> None:
         """Queued: answered at once (200) or later (202: no worker answered in time)."""
+        if rate:
+            await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
         body = {"contact_id": f"a{run_id}-{i}", "message_id": "m1", "text": "oi"}
         answer = await http.post("/api/bots/sumido/messages", json=body)
         assert answer.status_code in (200, 202), answer.text

@@ -368,7 +368,14 @@ async def measure(
         await settle(worker_pid, args.settle)
     await take_next(http, agents, args.nexts)
     await abandonment(
-        client, http, engine, args.abandon, args.abandon_seconds, args.concurrency, run_id
+        client,
+        http,
+        engine,
+        args.abandon,
+        args.abandon_seconds,
+        args.concurrency,
+        run_id,
+        args.abandon_rate,
     )
     memory("at the end", worker_pid)
 
@@ -380,6 +387,9 @@ if __name__ == "__main__":
     parser.add_argument("--nexts", type=int, default=200, help="`next` calls measured")
     parser.add_argument("--abandon", type=int, default=200)
     parser.add_argument("--abandon-seconds", type=int, default=20)
+    parser.add_argument(
+        "--abandon-rate", type=float, default=0, help="queue those at this pace (/s; 0: at once)"
+    )
     parser.add_argument("--reply-timeout", type=float, default=5.0, help="the API's, as default")
     parser.add_argument(
         "--max-in-flight", type=int, default=0, help="the API's Temporal call limit (0: default)"
