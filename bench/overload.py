@@ -14,9 +14,7 @@ customer, with the estimated-wait notice). Reported:
 - abandonment lateness (bench/handoff_waiting.py's, `--abandon` more with 20 s);
 - whether anything timed out: WORKFLOW_TASK_TIMED_OUT / ACTIVITY_TASK_TIMED_OUT /
   WORKFLOW_TASK_FAILED events in every history, and "not found" (a task or activity completed
-  after its timeout) or "timed out" lines in the worker's log.
-
-Not a test.
+  after its timeout) or "timed out" lines in the worker's log. Not a test.
 """
 
 from __future__ import annotations
@@ -204,15 +202,12 @@ async def take_next(http: httpx.AsyncClient, agents: list[dict[str, str]], count
     parts: dict[str, list[float]] = {"takeable": [], "update": []}
     originals = {name: getattr(actions, name) for name in parts}
 
-    def timed_sync(name: str) -> Any:
-        def call(*args: Any) -> Any:
-            began = time.perf_counter()
-            try:
-                return originals[name](*args)
-            finally:
-                parts[name].append((time.perf_counter() - began) * 1000)
-
-        return call
+    def timed_sync(*args: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return originals["takeable"](*args)
+        finally:
+            parts["takeable"].append((time.perf_counter() - began) * 1000)
 
     async def timed_update(*args: Any, **kwargs: Any) -> Any:
         began = time.perf_counter()
@@ -222,7 +217,7 @@ async def take_next(http: httpx.AsyncClient, agents: list[dict[str, str]], count
             parts["update"].append((time.perf_counter() - began) * 1000)
 
     latencies = []
-    actions.takeable, actions.update = timed_sync("takeable"), timed_update
+    actions.takeable, actions.update = timed_sync, timed_update
     try:
         for taken in range(count):
             began = time.perf_counter()
@@ -387,16 +382,12 @@ if __name__ == "__main__":
     parser.add_argument("--nexts", type=int, default=200, help="`next` calls measured")
     parser.add_argument("--abandon", type=int, default=200)
     parser.add_argument("--abandon-seconds", type=int, default=20)
-    parser.add_argument(
-        "--abandon-rate", type=float, default=0, help="queue those at this pace (/s; 0: at once)"
-    )
+    parser.add_argument("--abandon-rate", type=float, default=0, help="their pace (/s; 0: at once)")
     parser.add_argument("--reply-timeout", type=float, default=5.0, help="the API's, as default")
     parser.add_argument(
         "--max-in-flight", type=int, default=0, help="the API's Temporal call limit (0: default)"
     )
-    parser.add_argument(
-        "--settle", type=float, default=0, help="before `next`, wait up to this many s for quiet"
-    )
+    parser.add_argument("--settle", type=float, default=0, help="wait ≤ S s for quiet before next")
     parser.add_argument("--profile-worker", help="py-spy --gil collapsed stacks into this file")
     arguments = parser.parse_args()
     try:

@@ -116,6 +116,16 @@ class CustomerMessage(BaseModel):
     data: dict[str, Any] | None = None
     """What a channel adds to the entry (media, the option chosen, how to acknowledge it)."""
 
+    def problem(self) -> str | None:
+        """Why the workflow refuses it (None: it may be answered)."""
+        if not self.message_id or len(self.message_id) > MAX_MESSAGE_ID_LENGTH:
+            return f"message_id must have 1 to {MAX_MESSAGE_ID_LENGTH} characters"
+        if not self.text.strip():
+            return "text is empty"
+        if len(self.text) > MAX_TEXT_LENGTH:
+            return f"text is longer than {MAX_TEXT_LENGTH} characters"
+        return None
+
 
 class TurnReply(BaseModel):
     """The answer to one customer message: its own entry and the bot's replies."""

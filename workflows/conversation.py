@@ -1,15 +1,11 @@
 """ConversationWorkflow: one durable Temporal workflow per customer conversation.
 
-The workflow owns the conversation's state (flow position, variables, transcript tail) and maps
-the interpreter's waits to Temporal: customer messages are Updates (deduplicated by the channel's
-message id), question timeouts are timers, HTTP blocks and the SQL message log are activities.
-Messages are recorded in order by one "pump" coroutine, off the reply's hot path. The Humano
-block (queue, agents, voicemail, webhooks) lives in the HumanoBlock mixin (workflows/humano.py),
-typed against the `ConversationCore` this class provides (workflows/core.py).
-
-The conversation's whole state is one `ConversationState` (`self.conv`), taken whole through
-continue-as-new; what lasts only a run (outboxes, the lock, counters) are plain attributes.
-Timers are decided by the pure workflows/timers.py; this class maps them to Temporal.
+It owns the conversation's state (one `ConversationState`, `self.conv`, taken whole through
+continue-as-new; what lasts a run are plain attributes) and maps the interpreter's waits to
+Temporal: customer messages are Updates (deduplicated by message id), question timeouts timers
+(decided by the pure workflows/timers.py), HTTP blocks and the message log activities, recorded
+in order by one "pump" off the reply's path. The Humano block lives in the HumanoBlock mixin
+(workflows/humano.py), typed against the `ConversationCore` this class provides (core.py).
 """
 
 from __future__ import annotations
@@ -28,8 +24,6 @@ with workflow.unsafe.imports_passed_through():
     from omni.desk import AGENT_ONLY_KINDS
     from workflows import interpreter, timers
     from workflows.contracts import (
-        MAX_MESSAGE_ID_LENGTH,
-        MAX_TEXT_LENGTH,
         ConversationInput,
         ConversationSnapshot,
         ConversationState,
@@ -61,8 +55,7 @@ ENDED = "conversation ended"
 ESCAPE_INACTIVITY = "escape-inactivity"
 """Patch id: inactivity escape routes have timers (histories before it replay without)."""
 KEEP_TIMER = "keep-timer"
-"""Patch id: the main loop keeps its timer across turns (workflows/kept_timer.py); runs before
-it re-arm it on every wake."""
+"""Patch id: the main loop keeps its timer across turns (workflows/kept_timer.py)."""
 UNENGAGED_IDLE = "unengaged-idle"
 """Patch id: a conversation that never engaged ends after `unengaged_idle_seconds` (histories
 before it replay with the 24 h limit)."""
@@ -107,16 +100,7 @@ class ConversationWorkflow(
                 if timer is not None:
                     timer.cancel()
                 await self._continue_as_new()
-            generation = self.conv.timeout_generation
-            if timer is not None:
-                await self._wait_keeping(timer, generation)
-            else:
-                try:
-                    await workflow.wait_condition(
-                        partial(self._something_changed, generation), timeout=self._time_left()
-                    )
-                except TimeoutError:
-                    await self._on_timer(generation)
+            await self._wait(timer, self.conv.timeout_generation)
             if self._left and not self.conv.state.ended:
                 async with self._lock:
                     await self._customer_left()
@@ -143,7 +127,7 @@ class ConversationWorkflow(
 
     @message.validator
     def _validate_message(self, msg: CustomerMessage) -> None:
-        problem = _message_problem(msg)
+        problem = msg.problem()
         if problem:
             raise refuse(Refusal.INVALID_MESSAGE, problem)
         if self.conv.state.ended and msg.message_id not in self.conv.answered:
@@ -153,7 +137,7 @@ class ConversationWorkflow(
     async def deliver(self, msg: CustomerMessage) -> None:
         """The same as `message`, as a Signal: how a message is accepted while no worker runs."""
         async with self._lock:
-            if msg.message_id in self.conv.answered or _message_problem(msg):
+            if msg.message_id in self.conv.answered or msg.problem():
                 return
             if self.conv.state.ended:
                 workflow.logger.warning("message %s arrived after the end", msg.message_id)
@@ -290,17 +274,20 @@ class ConversationWorkflow(
             return None
         return timedelta(seconds=self._input.unengaged_idle_seconds)
 
-    async def _wait_keeping(self, timer: KeptTimer, generation: int) -> None:
-        """Wait until something changes or a timer is due, the timer kept across turns."""
-        timer.arm(timers.next_deadline(self._timers()))
-        await workflow.wait_condition(partial(self._changed_or_fired, timer, generation))
-        if timer.fired():
-            due = timer.take(timers.next_deadline(self._timers()))
-            if due and not self._something_changed(generation):
+    async def _wait(self, timer: KeptTimer | None, generation: int) -> None:
+        """Until something changes or a timer is due: the timer kept across turns, or (runs
+        before `keep-timer`) a new one on every wake."""
+        changed = partial(self._something_changed, generation)
+        if timer is None:
+            try:
+                await workflow.wait_condition(changed, timeout=self._time_left())
+            except TimeoutError:
                 await self._on_timer(generation)
-
-    def _changed_or_fired(self, timer: KeptTimer, generation: int) -> bool:
-        return self._something_changed(generation) or timer.fired()
+            return
+        timer.arm(timers.next_deadline(self._timers()))
+        await workflow.wait_condition(lambda: changed() or timer.fired())
+        if timer.fired() and timer.take(timers.next_deadline(self._timers())) and not changed():
+            await self._on_timer(generation)
 
     def _time_left(self) -> timedelta | None:
         """Until the next timer (None: no timer runs, e.g. while an agent has the chat)."""
@@ -405,12 +392,3 @@ class ConversationWorkflow(
             last_seq=self.conv.seq,
         )
 
-
-def _message_problem(msg: CustomerMessage) -> str | None:
-    if not msg.message_id or len(msg.message_id) > MAX_MESSAGE_ID_LENGTH:
-        return f"message_id must have 1 to {MAX_MESSAGE_ID_LENGTH} characters"
-    if not msg.text.strip():
-        return "text is empty"
-    if len(msg.text) > MAX_TEXT_LENGTH:
-        return f"text is longer than {MAX_TEXT_LENGTH} characters"
-    return None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.first_turn import QueuedRecord
     from workflows.contracts import (
         ConversationInput,
         ConversationState,
@@ -26,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.interpreter import Turn
 
 if TYPE_CHECKING:
-    from activities.first_turn import QueuedRecord
     from workflows.queueing import Queued
 
 

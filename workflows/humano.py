@@ -79,9 +79,7 @@ class HumanoBlock(_Core):
         preview = next((m.text or "" for m in reversed(conv.recent) if m.sender == "customer"), "")
         notice = flow.human_service.wait_time_notice != "never"
         text = render(block.text, conv.state.context()) if block.text else None
-        # A new run's first turn (hand-over-records). Should the hand-over fail for good, its
-        # reserved seqs stay a gap: a timed-out attempt's thread may still commit them.
-        record = self._queued_record(text, notice)
+        record = self._queued_record(text, notice)  # its seqs stay a gap if the hand-over fails
         queued = await queue_customer(
             self._omni,
             ResolveRequest(

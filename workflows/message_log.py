@@ -213,7 +213,8 @@ class MessageLog(_Core):
     def _queued_record(self, block_text: str | None, notice: bool) -> QueuedRecord | None:
         """A new run's first turn, for the hand-over to record once it queues the customer
         (patch `hand-over-records`); None otherwise. Reserves the seqs of the block's text and
-        the wait notice: they are the workflow's once the answer is back (`_took_recorded`)."""
+        the wait notice: they are the workflow's once the answer is back (`_took_recorded`), a
+        gap if the hand-over fails for good (a timed-out attempt may still commit them)."""
         first_turn = self._input.carried is None and not self.conv.answered
         if not first_turn or self._recording or not patches.patched(RECORD_FIRST_TURN):
             return None  # (the pump's first-turn wait: nothing recorded before this turn)

@@ -39,8 +39,6 @@ from store import services as service_store
 from workflows.contracts import (
     AgentMessage,
     FinishRequest,
-    PickupRequest,
-    PickupResult,
     TransferUpdate,
 )
 
@@ -262,26 +260,32 @@ async def _agent_events(
 
 
 @router.post("/next", response_model=PickupPublic)
-async def take_next(agent: AgentDep, engine: EngineDep, client: ClientDep) -> PickupPublic:
+async def take_next(
+    agent: AgentDep, engine: EngineDep, client: ClientDep, hub: HubDep
+) -> PickupPublic:
     """Pick up the first waiting conversation the agent may take, in queue order (priority with
     aging, skills; not one offered to another agent, nor of a service whose capacity per agent
     the agent holds); 409 when there is none (`service_at_capacity` when only such wait)."""
     entries, full = await asyncio.to_thread(actions.takeable, engine, agent.id, NEXT_ATTEMPTS)
     for entry in entries:
         try:
-            return await _pickup(client, agent, entry.workflow_id, newly_taken=True)
+            taken = await actions.pickup(client, agent, entry.workflow_id, newly_taken=True)
         except actions.Taken:
             continue
+        hub.queue_changed()  # this process's streams (the agent's own) follow it now
+        return taken
     raise await asyncio.to_thread(actions.nothing_to_take, engine, full)
 
 
 @router.post("/conversations/{conversation_id}/pickup", response_model=PickupPublic)
 async def pickup(
-    conversation_id: str, agent: AgentDep, engine: EngineDep, client: ClientDep
+    conversation_id: str, agent: AgentDep, engine: EngineDep, client: ClientDep, hub: HubDep
 ) -> PickupPublic:
     """Take a waiting conversation: 409 if another agent has it, 403 if not your service."""
     entry = await actions.conversation_for_async(engine, agent, conversation_id)
-    return await _pickup(client, agent, entry.workflow_id)
+    taken = await actions.pickup(client, agent, entry.workflow_id)
+    hub.queue_changed()  # this process's streams (the agent's own) follow it now
+    return taken
 
 
 @router.get("/conversations/{conversation_id}", response_model=AgentConversation)
@@ -387,21 +391,3 @@ async def finish(
         hub.queue_changed()  # this process's agent streams ring now, not at the next poll
     return {"conversation_id": conversation_id, "status": result}
 
-
-async def _pickup(
-    client: ClientDep, agent: AgentPublic, workflow_id: str, *, newly_taken: bool = False
-) -> PickupPublic:
-    """Take the conversation (a pickup sent again by the agent who has it answers the same);
-    `newly_taken`: one the agent already had counts as taken (two `next` racing on a stale
-    waiting list must not both get it)."""
-    request = PickupRequest(agent_id=agent.id, agent_name=agent.name)
-    result: PickupResult = await actions.update(client, workflow_id, "pickup", request)
-    if newly_taken and result.repeated:
-        raise actions.Taken("you already have this conversation")
-    return PickupPublic(
-        conversation_id=result.conversation_id,
-        transcript=[public_message(m) for m in result.transcript],
-        variables=result.variables,
-        service=result.service,
-        waited_seconds=result.waited_seconds,
-    )

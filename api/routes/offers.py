@@ -10,7 +10,7 @@ from api.deps import AgentDep, ClientDep, EngineDep, require_agent
 from api.errors import ApiError, ErrorCode
 from api.models.agent import PickupPublic
 from api.models.offers import OfferPublic, public_offer
-from api.routes.agent import _pickup
+from api.usecases import agent_actions
 from api.usecases import offers as offer_actions
 from store import routing
 
@@ -40,7 +40,7 @@ async def accept(
     decide). Only an open offer of this agent: 404 when it is not theirs, 409 when it is no
     longer open (a lapsed offer's conversation may still be taken from the queue)."""
     offer = _open_offer(engine, agent.id, offer_id)
-    return await _pickup(client, agent, offer.workflow_id, newly_taken=True)
+    return await agent_actions.pickup(client, agent, offer.workflow_id, newly_taken=True)
 
 
 @router.post("/offers/{offer_id}/decline")

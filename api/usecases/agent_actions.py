@@ -16,10 +16,13 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from api.errors import ApiError, ErrorCode
+from api.models.agent import PickupPublic
+from api.models.channel import public_message
 from omni.models import AgentPublic
 from store import capacity, queue
 from store import conversations as conversation_log
 from store.queue import QueueEntry
+from workflows.contracts import PickupRequest, PickupResult
 from workflows.conversation import ConversationWorkflow
 from workflows.refusals import HTTP_STATUS, Refusal, refusal_of
 
@@ -122,3 +125,22 @@ async def update(
         raise ApiError(
             status.HTTP_409_CONFLICT, "the conversation has ended", Refusal.CONVERSATION_ENDED
         ) from exc
+
+
+async def pickup(
+    client: Client, agent: AgentPublic, workflow_id: str, *, newly_taken: bool = False
+) -> PickupPublic:
+    """Take the conversation (a pickup sent again by the agent who has it answers the same);
+    `newly_taken`: one the agent already had counts as taken (two `next` racing on a stale
+    waiting list must not both get it)."""
+    request = PickupRequest(agent_id=agent.id, agent_name=agent.name)
+    result: PickupResult = await update(client, workflow_id, "pickup", request)
+    if newly_taken and result.repeated:
+        raise Taken("you already have this conversation")
+    return PickupPublic(
+        conversation_id=result.conversation_id,
+        transcript=[public_message(m) for m in result.transcript],
+        variables=result.variables,
+        service=result.service,
+        waited_seconds=result.waited_seconds,
+    )
