@@ -89,7 +89,7 @@ async def require_agent(
 ) -> AgentPublic:
     """Agent routes need an agent's bearer token: looked up by hash, compared in constant time.
     On the event loop when this process found the agent within `agent_token_cache_seconds`
-    (store/agent_tokens.py), else SQL in a thread."""
+    (store/token_cache.py), else SQL in a thread."""
     if credentials is None:
         raise unauthorized()
     token = credentials.credentials

@@ -1,4 +1,4 @@
-"""Benchmark: CPU of one hit of the agent token cache (store/agent_tokens.cached) with a
+"""Benchmark: CPU of one hit of the agent token cache (store/token_cache.AGENTS.cached) with a
 PostgreSQL URL (the engine is made, never connected). Not a test.
 
     python bench/agent_token_hit.py
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from omni.models import AgentPublic  # noqa: E402
-from store import agent_tokens  # noqa: E402
+from store.token_cache import AGENTS as agent_tokens  # noqa: E402
 
 URL = "postgresql+psycopg://transbordo:secret@db.example:5432/transbordo?sslmode=require"
 

@@ -3,7 +3,7 @@
     python bench/api_costs.py [--n 2000] [--keys 100 1000] [--rate 200]
 
 1. The agent's token check: SQL (3 SELECTs) inline, the same in a thread (as `require_agent`
-   did on every request), a hit of the per-process cache (store/agent_tokens.py); and the
+   did on every request), a hit of the per-process cache (store/token_cache.py); and the
    conversation check of the agent's actions (`queue.open_entry`) inline vs in a thread.
 2. Rate limits in memory: `limits`' own async memory store (what `memory://` used) vs
    `api.rate_limits.LocalWindows`, per customer message (3 rules hit), with `--keys` contacts

@@ -2,7 +2,7 @@
 
 Bearer tokens are stored hashed (``omni.keys.hash_key``) and shown once. An agent's load (its
 conversations in service) lives in ``queue_entries``; see :mod:`store.queue`. Agents found by
-token may be kept per process for a few seconds (:mod:`store.agent_tokens`): every change here
+token may be kept per process for a few seconds (:mod:`store.token_cache`): every change here
 forgets them, after its commit (a status change only that agent's).
 """
 
@@ -20,10 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from omni import keys
 from omni.errors import Conflict, NotFound
 from omni.models import AgentCreate, AgentCreated, AgentPublic, AgentStatus, AgentUpdate
-from store import agent_tokens
 from store.common import new_id, now
 from store.services import service_ids
 from store.tables import agent_services, agents, queue_entries, services
+from store.token_cache import AGENTS as AGENT_TOKENS
 
 logger = logging.getLogger(__name__)
 
@@ -129,11 +129,11 @@ def update_agent(engine: Engine, agent_id: str, body: AgentUpdate) -> AgentPubli
     """Change the fields sent; ``services`` replaces the list."""
     try:
         return _update_agent(engine, agent_id, body)
-    finally:  # after the commit: a lookup racing with it is not kept (store/agent_tokens.py)
+    finally:  # after the commit: a lookup racing with it is not kept (store/token_cache.py)
         if body.model_fields_set <= {"status"}:  # no check takes the status from the cache
-            agent_tokens.forget_agent(engine, agent_id)
+            AGENT_TOKENS.forget(engine, lambda agent: agent.id == agent_id)
         else:
-            agent_tokens.forget_all()
+            AGENT_TOKENS.forget_all()
 
 
 def _update_agent(engine: Engine, agent_id: str, body: AgentUpdate) -> AgentPublic:
@@ -180,7 +180,7 @@ def rotate_agent_token(engine: Engine, agent_id: str) -> AgentCreated:
             .values(token_hash=keys.hash_key(token), updated_at=now())
         )
         public = _agent(conn, agent_id)
-    agent_tokens.forget_all()
+    AGENT_TOKENS.forget_all()
     logger.info("agent token rotated: %s", agent_id)
     return AgentCreated(**public.model_dump(), token=token)
 
@@ -207,7 +207,7 @@ def delete_agent(engine: Engine, agent_id: str) -> None:
         )
         conn.execute(sa.delete(agent_services).where(agent_services.c.agent_id == agent_id))
         conn.execute(sa.delete(agents).where(agents.c.id == agent_id))
-    agent_tokens.forget_all()
+    AGENT_TOKENS.forget_all()
     logger.info("agent deleted: %s (%s)", current.name, agent_id)
 
 
@@ -215,7 +215,7 @@ def agent_by_token(engine: Engine, token: str, *, cache_seconds: float = 0.0) ->
     """The agent whose bearer token this is (hash lookup + constant-time compare), or None;
     with `cache_seconds`, an agent found is kept that long for `cached_agent`."""
     token_hash = keys.hash_key(token)
-    since = agent_tokens.generation()
+    since = AGENT_TOKENS.generation()
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(agents.c.id, agents.c.token_hash).where(agents.c.token_hash == token_hash)
@@ -223,14 +223,14 @@ def agent_by_token(engine: Engine, token: str, *, cache_seconds: float = 0.0) ->
         if row is None or not secrets.compare_digest(row.token_hash.encode(), token_hash.encode()):
             return None
         agent = _agent(conn, row.id)
-    agent_tokens.keep(engine, token_hash, agent, cache_seconds, since)
+    AGENT_TOKENS.keep(engine, token_hash, agent, cache_seconds, since)
     return agent
 
 
 def cached_agent(engine: Engine, token: str) -> AgentPublic | None:
     """The agent this token named when last looked up through `agent_by_token` with
     `cache_seconds`, within that bound and with no change to agents since; None: ask SQL."""
-    return agent_tokens.cached(engine, keys.hash_key(token))
+    return AGENT_TOKENS.cached(engine, keys.hash_key(token))
 
 
 def agents_by_tokens(engine: Engine, tokens: Iterable[str]) -> dict[str, AgentPublic]:

@@ -13,8 +13,6 @@ replica takes effect here within `cache_seconds`. Unknown or revoked tokens are 
 from __future__ import annotations
 
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +23,7 @@ from sqlalchemy import Engine
 from omni import keys
 from omni.errors import NotFound
 from store.tables import channel_credentials as table
+from store.token_cache import CHANNEL_CREDENTIALS
 
 
 @dataclass(frozen=True)
@@ -79,22 +78,7 @@ def revoke(engine: Engine, bot: str, credential_id: str) -> None:
             .where(table.c.id == credential_id, table.c.revoked_at.is_(None))
             .values(revoked_at=datetime.now(UTC))
         )
-    _forget_all()
-
-
-_CACHE_MAX = 10_000
-_cache: dict[tuple[str, str], tuple[str, float]] = {}
-"""(database URL, token hash) → (bot, monotonic expiry) of live credentials seen lately."""
-_cache_lock = threading.Lock()
-_generation = 0
-"""Bumped by every revocation, so a lookup that raced with one is not cached."""
-
-
-def _forget_all() -> None:
-    global _generation
-    with _cache_lock:
-        _cache.clear()
-        _generation += 1
+    CHANNEL_CREDENTIALS.forget_all()
 
 
 def cached_bot(engine: Engine, token: str, *, cache_seconds: float) -> str | None:
@@ -102,30 +86,20 @@ def cached_bot(engine: Engine, token: str, *, cache_seconds: float) -> str | Non
     None when it must be looked up (`bot_of_token`)."""
     if cache_seconds <= 0:
         return None
-    key = (engine.url.render_as_string(hide_password=True), keys.hash_key(token))
-    with _cache_lock:
-        hit = _cache.get(key)
-    return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+    return CHANNEL_CREDENTIALS.cached(engine, keys.hash_key(token))
 
 
 def bot_of_token(engine: Engine, token: str, *, cache_seconds: float = 0.0) -> str | None:
     """The bot a live credential belongs to, or None; with `cache_seconds`, a credential found
     live is trusted that long without asking SQL again (see the module's docstring)."""
     token_hash = keys.hash_key(token)
-    key = (engine.url.render_as_string(hide_password=True), token_hash)
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _cache.get(key) if cache_seconds > 0 else None
-        generation = _generation
-    if hit is not None and hit[1] > now:
-        return hit[0]
+    since = CHANNEL_CREDENTIALS.generation()
+    hit = CHANNEL_CREDENTIALS.cached(engine, token_hash) if cache_seconds > 0 else None
+    if hit is not None:
+        return hit
     bot = _bot_of_hash(engine, token_hash)
-    if bot is not None and cache_seconds > 0:
-        with _cache_lock:
-            if generation == _generation:
-                if len(_cache) >= _CACHE_MAX:
-                    _cache.clear()
-                _cache[key] = (bot, now + min(cache_seconds, 60.0))
+    if bot is not None:
+        CHANNEL_CREDENTIALS.keep(engine, token_hash, bot, cache_seconds, since)
     return bot
 
 

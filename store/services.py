@@ -35,7 +35,6 @@ from omni.models import (
 )
 from omni.routing_models import ROUTING_FIELDS
 from omni.service_care import ServiceCare
-from store import agent_tokens
 from store.common import is_postgres, new_id, now
 from store.tables import (
     agent_services,
@@ -44,6 +43,7 @@ from store.tables import (
     service_transfer_targets,
     services,
 )
+from store.token_cache import AGENTS as AGENT_TOKENS
 
 logger = logging.getLogger(__name__)
 
@@ -303,7 +303,7 @@ def update_service(
         raise Conflict(
             "a service with this name or extension already exists", code="duplicate_service"
         ) from None
-    agent_tokens.forget_all()  # agents name their services: a renamed one (store/agent_tokens.py)
+    AGENT_TOKENS.forget_all()  # agents name their services: a renamed one (store/token_cache.py)
     return _created(public, generated)
 
 
@@ -323,7 +323,7 @@ def delete_service(engine: Engine, service_id: str) -> None:
         _refuse_open_entries(conn, service_id, name)
         _detach(conn, service_id)
         conn.execute(sa.delete(services).where(services.c.id == service_id))
-    agent_tokens.forget_all()  # it left its agents' services (store/agent_tokens.py)
+    AGENT_TOKENS.forget_all()  # it left its agents' services (store/token_cache.py)
     logger.info("service deleted: %s (%s)", name, service_id)
 
 

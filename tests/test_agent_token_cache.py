@@ -1,4 +1,4 @@
-"""The per-process cache of agents found by token (store/agent_tokens.py): a deletion, a token
+"""The per-process cache of agents found by token (store/token_cache.py): a deletion, a token
 rotation or a change of services or supervisor through this API process takes effect at once (a
 status change forgets only that agent); one made elsewhere (another replica, simulated by
 writing SQL directly) within the bound, never later."""
@@ -17,10 +17,11 @@ import sqlalchemy as sa
 
 from omni import keys
 from omni.models import AgentCreate, AgentPublic, AgentUpdate, ServiceCreate
-from store import agent_tokens
 from store import agents as agent_store
 from store import services as service_store
+from store import token_cache
 from store.tables import agents, queue_entries
+from store.token_cache import AGENTS as agent_tokens
 from tests.conftest import admin_headers
 from transbordo.stack import stack_ring
 
@@ -93,7 +94,7 @@ def test_a_change_elsewhere_takes_effect_within_the_bound(
 ) -> None:
     created = agent_store.create_agent(any_engine, AgentCreate(name=f"Bia {uuid.uuid4().hex}"))
     clock = [1000.0]
-    monkeypatch.setattr(agent_tokens.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(token_cache.time, "monotonic", lambda: clock[0])
     assert agent_store.agent_by_token(any_engine, created.token, cache_seconds=5) is not None
     with any_engine.begin() as conn:  # another replica deletes the agent
         conn.execute(sa.delete(agents).where(agents.c.id == created.id))

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from store import channel_credentials as credentials
+from store import token_cache
 from store.tables import channel_credentials as table
 
 
@@ -34,7 +35,7 @@ def test_a_revocation_elsewhere_takes_effect_within_the_bound(
 ) -> None:
     credential, token = credentials.create(engine, "loja", "backend")
     clock = [1000.0]
-    monkeypatch.setattr(credentials.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(token_cache.time, "monotonic", lambda: clock[0])
     assert credentials.bot_of_token(engine, token, cache_seconds=5) == "loja"
     _revoke_elsewhere(engine, credential.id)
     clock[0] += 4.9  # within the bound this process may still trust what it saw

@@ -153,7 +153,7 @@ class Settings(BaseSettings):
     cached). A revocation through this process takes effect at once."""
     agent_token_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     """How long an API process trusts an agent it found by bearer token without asking SQL
-    again (store/agent_tokens.py); a deletion, token rotation or change of services through
+    again (store/token_cache.py); a deletion, token rotation or change of services through
     another replica (or a status set by the worker) is seen here within this bound (0: never
     cached). One through this process takes effect at once."""
     supervisor_timezone: str = "America/Sao_Paulo"
