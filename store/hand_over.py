@@ -32,8 +32,10 @@ answered `no_agents` (only a written refusal would close that).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -44,6 +46,9 @@ from store import notify, wait_history
 from store.common import now
 from store.integrations import live_service
 from store.tables import queue_entries, services
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,28 @@ class FirstTurn(Protocol):
         ...
 
 
+ATTEMPTS = 3
+"""Tries of one hand-over against a racing writer (see `_again_on_conflict`)."""
+
+
+def _again_on_conflict(hand_over: Callable[P, R]) -> Callable[P, R]:
+    """Another attempt committed the entry, or the API the conversation's row, meanwhile (the
+    IntegrityError rolled this one back): again, from what is there now."""
+
+    @functools.wraps(hand_over)
+    def again(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(ATTEMPTS):
+            try:
+                return hand_over(*args, **kwargs)
+            except sa.exc.IntegrityError:
+                if attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    return again
+
+
+@_again_on_conflict
 def hand_over(
     engine: Engine,
     *,
@@ -99,38 +126,6 @@ def hand_over(
     `check_agents_online`) enqueue, then if `estimate` and the customer is not going to
     voicemail (nobody available in a service with voicemail) the position and estimated wait;
     `first_turn` recorded with the entry unless going to voicemail (see the module's doc)."""
-    for attempt in range(3):
-        try:
-            return _hand_over(
-                engine,
-                bot,
-                key_hash,
-                service,
-                entry,
-                closed,
-                check_agents_online,
-                estimate,
-                first_turn,
-            )
-        except sa.exc.IntegrityError:
-            # Another attempt committed the entry, or the API the conversation's row,
-            # meanwhile (rolled back): again, from what is there now.
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _hand_over(
-    engine: Engine,
-    bot: str,
-    key_hash: str,
-    service: str | None,
-    entry: NewEntry,
-    closed: bool,
-    check_agents_online: bool,
-    estimate: bool,
-    first_turn: FirstTurn | None,
-) -> HandOver | None:
     with engine.connect() as conn:
         live = live_service(conn, bot, key_hash, service)
         row = conn.execute(_SERVICE, {"id": live[2]}).first() if live else None
