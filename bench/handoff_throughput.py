@@ -7,7 +7,7 @@ import itertools
 import os
 import time
 from collections import Counter
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,13 @@ async def throughput(
     run_id: str,
     paced: int,
     think: float,
+    *,
+    meter: Callable[[], tuple[float, float]] | None = None,
+    parts: str = "this process (worker + API + client)",
 ) -> None:
+    """`meter`: CPU seconds so far of (the Transbordo side's processes but the dev server, the
+    dev server), `parts` naming the first; by default this process and its dev server."""
+    measure = meter or cpu_now
     agents = await setup_bot(http, "loja", "Suporte", 3600, concurrency)
     lanes = itertools.cycle(agents)
     lane_agent: dict[int, dict[str, str]] = {}
@@ -96,14 +102,14 @@ async def throughput(
     print("   finish back to the bot → end\n")
     await bounded(min(concurrency, n), concurrency, lambda i: conversation(-1 - i))  # warm-up
     steps.times.clear()
-    cpu_before = cpu_now()
+    cpu_before = measure()
     seconds = await bounded(n, concurrency, conversation)
     rate = n / seconds
     handles = [client.get_workflow_handle(_wid(client, f"h{run_id}-{i}")) for i in range(n)]
     started = time.perf_counter()
     await asyncio.gather(*(h.result() for h in handles))
     drain = time.perf_counter() - started
-    cpu = cpu_per(cpu_before, n)
+    cpu = cpu_per(cpu_before, n, measure)
     for name, values in steps.times.items():
         if "409" in name:
             print(f"   {name:<38} x{len(values)}")
@@ -114,9 +120,9 @@ async def throughput(
         f" all workflows closed {drain:.2f} s after the last reply)"
     )
 
-    cpu_before = cpu_now()
+    cpu_before = measure()
     echo_rate, echo_events = await echo_baseline(client, n, concurrency, run_id)
-    echo_cpu = cpu_per(cpu_before, n)
+    echo_cpu = cpu_per(cpu_before, n, measure)
     print(
         f"   echo:       {echo_rate:6.2f} conversations/s  (update-with-start + 8 Updates"
         " + Signal each)"
@@ -126,7 +132,7 @@ async def throughput(
         f" transbordo / echo: {rate / echo_rate:.2f} (target >= 0.5)"
     )
     print(
-        f"   CPU per conversation, this process (worker + API + client) / dev server:"
+        f"   CPU per conversation, {parts} / dev server:"
         f" transbordo {cpu[0]:.1f} / {cpu[1]:.1f} ms,"
         f" echo {echo_cpu[0]:.1f} / {echo_cpu[1]:.1f} ms;"
         f" CPU ratio (echo / transbordo) {sum(echo_cpu) / sum(cpu):.2f}\n"
@@ -194,16 +200,18 @@ def cpu_now() -> tuple[float, float]:
     """User + system CPU seconds so far of this process (all threads) and the dev server: unlike
     rates, they hardly move with other work on the machine."""
     server = dev_server_pid()
-    return time.process_time(), _cpu_seconds(server) if server else 0.0
+    return time.process_time(), cpu_seconds(server) if server else 0.0
 
 
-def cpu_per(before: tuple[float, float], n: int) -> tuple[float, float]:
+def cpu_per(
+    before: tuple[float, float], n: int, measure: Callable[[], tuple[float, float]] | None = None
+) -> tuple[float, float]:
     """Milliseconds of CPU per conversation since `before`: (this process, dev server)."""
-    after = cpu_now()
+    after = (measure or cpu_now)()
     return (after[0] - before[0]) * 1000 / n, (after[1] - before[1]) * 1000 / n
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 

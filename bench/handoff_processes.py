@@ -1,0 +1,147 @@
+"""Benchmark, shape (b): bench/handoff.py's full handoff conversations with real processes.
+
+    python bench/handoff_processes.py [--conversations 100] [--concurrency 10]
+                                      [--workers 1] [--api-workers 1]
+
+`transbordo up --workers N --api-workers M` runs as a child (its own dev server, worker and API
+processes; turn_processes.up_stack), with an encryption key ring this process shares, so its
+Temporal client reads the conversations' histories and results. The conversations are
+handoff_throughput's (bot → Humano → `next` → 4 messages → finish back to the bot → end), over
+real HTTP from this process; the baseline is the same echo (update-with-start + 8 Updates +
+Signal), its worker in this process on the child's dev server. CPU is counted over every process
+of the child's tree and this one, so the two sides are measured on the same machines' worth of
+work: on one machine the CPU ratio is what bounds the rate ratio once both saturate. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+from temporalio.client import Client
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot_turn import echo_worker  # noqa: E402
+from handoff_http import ADMIN  # noqa: E402
+from handoff_throughput import cpu_seconds, throughput  # noqa: E402
+from turn_processes import up_stack  # noqa: E402
+
+from encryption.codec import KeyRing, encrypted_converter  # noqa: E402
+from transbordo import heap  # noqa: E402
+
+
+def process_tree(root: int) -> list[tuple[int, bytes]]:
+    """`root` and its descendants: (pid, command line)."""
+    parents: dict[int, int] = {}
+    commands: dict[int, bytes] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:"))
+        parents[int(entry.name)] = int(ppid)
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        tree += frontier
+    return [(pid, commands.get(pid, b"")) for pid in tree]
+
+
+def meter_of(up_pid: int) -> tuple[float, float]:
+    """CPU seconds so far: (this process + the child's processes but the dev server, the dev
+    server). Processes that ended since the last reading are not counted (none do here)."""
+    others, server = 0.0, 0.0
+    for pid, command in process_tree(up_pid):
+        try:
+            seconds = cpu_seconds(pid)
+        except OSError:
+            continue
+        if b"start-dev" in command:
+            server += seconds
+        else:
+            others += seconds
+    return others + os.times().user + os.times().system, server
+
+
+async def main(args: argparse.Namespace) -> None:
+    ring = KeyRing.generate()
+    async with up_stack(args.workers, args.api_workers, ring.as_environment()) as (
+        plain,
+        admin_http,
+        up,
+    ):
+        address = plain.service_client.config.target_host
+        client = await Client.connect(address, data_converter=encrypted_converter(ring))
+        base = str(admin_http.base_url)
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        async with (
+            httpx.AsyncClient(
+                base_url=base,
+                timeout=60,
+                limits=limits,
+                headers=ADMIN,
+                event_hooks={"request": [_as_connector(admin_http)]},
+            ) as http,
+            echo_worker(client),
+        ):
+            run_id = uuid.uuid4().hex[:6]
+            heap.settle_after_startup()
+            print(
+                f"shape (b): transbordo up --workers {args.workers} --api-workers"
+                f" {args.api_workers}; load before: {os.getloadavg()[0]:.1f}\n"
+            )
+            await throughput(
+                client,
+                http,
+                args.conversations,
+                args.concurrency,
+                run_id,
+                0,
+                0.0,
+                meter=lambda: meter_of(up.pid),
+                parts="bench client + worker and API processes",
+            )
+
+
+def _as_connector(admin_http: httpx.AsyncClient) -> Callable[[httpx.Request], Awaitable[None]]:
+    """A request hook: customer messages to a bot go with a connector credential of that bot
+    (made on its first message; the in-process stack's client is such a connector)."""
+    tokens: dict[str, str] = {}
+    lock = asyncio.Lock()
+
+    async def hook(request: httpx.Request) -> None:
+        path = request.url.path
+        if not (path.startswith("/api/bots/") and path.endswith("/messages")):
+            return
+        bot = path.split("/")[3]
+        async with lock:
+            if bot not in tokens:
+                made = await admin_http.post(
+                    f"/api/bots/{bot}/channel-credentials", json={"name": "bench"}, headers=ADMIN
+                )
+                assert made.status_code == 201, made.text
+                tokens[bot] = made.json()["token"]
+        request.headers["Authorization"] = f"Bearer {tokens[bot]}"
+
+    return hook
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--conversations", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--api-workers", type=int, default=1)
+    asyncio.run(main(parser.parse_args()))
