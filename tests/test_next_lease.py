@@ -152,3 +152,17 @@ async def test_a_lease_skips_next_but_not_a_pickup_and_a_dead_one_expires(
         )
         assert picked.status_code == 200, picked.text
 
+
+
+async def test_a_refused_pickup_gives_the_lease_back(time_env, settings, any_engine):
+    """Ana, paused, asks `next`: the claim refuses her, and her lease goes with the refusal, so
+    Beto's `next` gets the conversation at once (not after `next_lease_seconds`)."""
+    async with running_stack(time_env, settings, any_engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key))
+        waiting = (await into_queue(http, "recusado"))["conversation_id"]
+        await http.post("/api/agent/status", json={"status": "paused"}, headers=omni.agent("Ana"))
+        refused = await http.post("/api/agent/next", headers=omni.agent("Ana"))
+        assert refused.json()["code"] == "not_available", refused.text
+        took = await http.post("/api/agent/next", headers=omni.agent("Beto"))
+        assert took.status_code == 200 and took.json()["conversation_id"] == waiting, took.text
