@@ -14,7 +14,9 @@ id: a lease never blocks a pickup, it only steers `next`. The claim does not cle
 they mean something only while the entry is `waiting`, which a claimed or closed entry never is
 again (a transfer makes a new entry), and every read and compare-and-set here asks for
 `waiting`; so the claim's transaction stays as it was. A lease of an API process that died
-simply expires (`Settings.next_lease_seconds`).
+simply expires (`Settings.next_lease_seconds`). Its times are the API process's clock, as every
+time the store writes: replicas a few milliseconds apart move a 10 s lease by as much.
+`next_lease_agent` has no foreign key: a deleted agent's lease just expires.
 """
 
 from __future__ import annotations
