@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from omni import routing
 from omni.errors import NotFound
 from omni.models import OPEN_QUEUE_STATUSES, QueueStatus, ServiceMetrics
-from store import capacity, notify, offers
+from store import capacity, next_lease, notify, offers
 from store.common import now
 from store.hand_over import NewEntry, enqueue_on, position_on
 from store.tables import agent_services, agents, queue_entries, services
@@ -280,12 +280,19 @@ def estimated_wait_seconds(engine: Engine, service_id: str, place: int) -> int:
 
 
 def waiting_for_agent(
-    engine: Engine, agent_id: str, limit: int = 100, skip_services: Collection[str] = ()
+    engine: Engine,
+    agent_id: str,
+    limit: int = 100,
+    skip_services: Collection[str] = (),
+    lease_free_at: datetime | None = None,
 ) -> list[QueueEntry]:
     """Waiting entries of the agent's services the agent may take: those offered to it first
     (its offer holds the slot, even in a service where it is full), then in queue order
     (priority with aging; omni/routing.py); not those needing skills it lacks, nor those
-    offered to another agent, nor those of `skip_services` (`next`: where the agent is full)."""
+    offered to another agent, nor those of `skip_services` (`next`: where the agent is full);
+    with `lease_free_at` (`next`), not those another agent's `next` leases then
+    (store/next_lease.py)."""
+    unleased = sa.true() if lease_free_at is None else next_lease.free_for(agent_id, lease_free_at)
     with engine.connect() as conn:
         skills = conn.scalar(sa.select(agents.c.skills).where(agents.c.id == agent_id)) or ()
         offered_elsewhere = offers.reserved_entries(excluding_agent=agent_id)
@@ -310,6 +317,7 @@ def waiting_for_agent(
                     queue_entries.c.service_id == service_id,
                     queue_entries.c.status == "waiting",
                     queue_entries.c.id.not_in(offered_elsewhere),
+                    unleased,
                 )
                 .order_by(rank_order, queue_entries.c.id)
                 .limit(limit * 4)

@@ -181,6 +181,8 @@ queue_entries = sa.Table(
     sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
     sa.Column("skills", sa.JSON),
     sa.Column("rank_at", UtcDateTime()),
+    sa.Column("next_lease_agent", sa.String(40)),  # `next`'s lease (store/next_lease.py, 0017)
+    sa.Column("next_lease_until", UtcDateTime()),
     sa.CheckConstraint(
         "status IN ('waiting', 'in_service', 'finished', 'abandoned', 'transferred', 'voicemail')",
         name="ck_queue_entries_status",

@@ -133,6 +133,13 @@ class Settings(BaseSettings):
     max_temporal_calls_in_flight: int = Field(default=100, ge=1)
     """Temporal calls that wait on a worker (Updates, Queries) in flight in one API process;
     past it a request answers 503 `overloaded` at once (api/shedding.py, docs/limits.md)."""
+    next_lease_seconds: float = Field(default=10.0, gt=0, le=120)
+    """How long `POST /agent/next` keeps other agents' `next` off the conversation it is
+    picking up (store/next_lease.py): about as long as its pickup Update may take, which is the
+    claim's local activity (`OMNI_TIMEOUT`, 10 s, in workflows/humano.py) at worst; it takes
+    ~40 ms, ~2 s under a burst. A pickup slower than this degrades to the race without the lease
+    (the claim still decides); a lease of an API process that died keeps the conversation from
+    other agents' `next` (never from offers or a pickup by id) for at most this long."""
     overload_retry_after_seconds: int = Field(default=2, ge=1)
     """The `Retry-After` of a 503 `overloaded`."""
     unengaged_idle_seconds: int = Field(default=3600, ge=60)

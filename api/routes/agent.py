@@ -12,7 +12,15 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api import sse, typing
 from api.agent_rechecks import AgentRechecks, rechecks_of
-from api.deps import AgentDep, ClientDep, Credentials, EngineDep, require_agent, unauthorized
+from api.deps import (
+    AgentDep,
+    ClientDep,
+    Credentials,
+    EngineDep,
+    SettingsDep,
+    require_agent,
+    unauthorized,
+)
 from api.errors import ApiError, ErrorCode
 from api.models.agent import (
     AgentConversation,
@@ -45,8 +53,6 @@ from workflows.contracts import (
 QUEUE_READ_SECONDS = 0.5
 """An agent stream reads the waiting list at most this often (it may change many times a second)."""
 READ_BATCH = 500
-NEXT_ATTEMPTS = 5
-"""`next` tries this many of the first entries (queue order) before saying nothing is waiting."""
 
 router = APIRouter(prefix="/agent", tags=["agent"], dependencies=[Depends(require_agent)])
 
@@ -261,20 +267,15 @@ async def _agent_events(
 
 @router.post("/next", response_model=PickupPublic)
 async def take_next(
-    agent: AgentDep, engine: EngineDep, client: ClientDep, hub: HubDep
+    agent: AgentDep, engine: EngineDep, client: ClientDep, hub: HubDep, settings: SettingsDep
 ) -> PickupPublic:
     """Pick up the first waiting conversation the agent may take, in queue order (priority with
     aging, skills; not one offered to another agent, nor of a service whose capacity per agent
-    the agent holds); 409 when there is none (`service_at_capacity` when only such wait)."""
-    entries, full = await asyncio.to_thread(actions.takeable, engine, agent.id, NEXT_ATTEMPTS)
-    for entry in entries:
-        try:
-            taken = await actions.pickup(client, agent, entry.workflow_id, newly_taken=True)
-        except actions.Taken:
-            continue
-        hub.queue_changed()  # this process's streams (the agent's own) follow it now
-        return taken
-    raise await asyncio.to_thread(actions.nothing_to_take, engine, full)
+    the agent holds, nor one another agent's `next` is picking up: store/next_lease.py); 409
+    when there is none (`service_at_capacity` when only such wait)."""
+    taken = await actions.take_next(engine, client, agent, settings.next_lease_seconds)
+    hub.queue_changed()  # this process's streams (the agent's own) follow it now
+    return taken
 
 
 @router.post("/conversations/{conversation_id}/pickup", response_model=PickupPublic)

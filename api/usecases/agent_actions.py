@@ -8,6 +8,7 @@ is the refusal's: api/errors.py reads it from the error they are raised from).
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from fastapi import status
@@ -19,12 +20,22 @@ from api.errors import ApiError, ErrorCode
 from api.models.agent import PickupPublic
 from api.models.channel import public_message
 from omni.models import AgentPublic
-from store import capacity, queue
+from store import capacity, next_lease, queue
 from store import conversations as conversation_log
+from store.common import now
 from store.queue import QueueEntry
 from workflows.contracts import PickupRequest, PickupResult
 from workflows.conversation import ConversationWorkflow
 from workflows.refusals import HTTP_STATUS, Refusal, refusal_of
+
+log = logging.getLogger(__name__)
+
+NEXT_ATTEMPTS = 5
+"""`next` reads this many candidates at a time and sends at most this many pickups."""
+NEXT_ROUNDS = 3
+"""`next` reads candidates again (those now leased to others left out) at most this many times
+in all, and only after losing a lease to another agent's `next`: ten agents asking at once find
+the same five first entries, and the five who lost all five leases find the next ones."""
 
 
 class Taken(ApiError):
@@ -35,10 +46,56 @@ class Taken(ApiError):
 
 
 def takeable(engine: Engine, agent_id: str, limit: int) -> tuple[list[QueueEntry], set[str]]:
-    """`next`'s candidates in queue order, and the agent's services it skipped because the
-    agent holds the service's capacity per agent there (store/capacity.py)."""
+    """`next`'s candidates in queue order, not leased to another agent's `next`, and the
+    agent's services it skipped because the agent holds the service's capacity per agent there
+    (store/capacity.py)."""
     full = capacity.full_services(engine, agent_id)
-    return queue.waiting_for_agent(engine, agent_id, limit=limit, skip_services=full), full
+    found = queue.waiting_for_agent(
+        engine, agent_id, limit=limit, skip_services=full, lease_free_at=now()
+    )
+    return found, full
+
+
+async def take_next(
+    engine: Engine, client: Client, agent: AgentPublic, lease_seconds: float
+) -> PickupPublic:
+    """`POST /agent/next`: lease a candidate (store/next_lease.py), then send its pickup; a
+    lease lost to another agent's `next` costs one UPDATE and the next candidate is tried, a
+    refused pickup gives the lease back. The workflow's claim still decides who gets it."""
+    tried: set[str] = set()
+    pickups = 0
+    full: set[str] = set()
+    for _ in range(NEXT_ROUNDS):
+        entries, full = await asyncio.to_thread(takeable, engine, agent.id, NEXT_ATTEMPTS)
+        lost_a_lease = False
+        for entry in (e for e in entries if e.id not in tried):
+            tried.add(entry.id)
+            leased = await asyncio.to_thread(
+                next_lease.take, engine, entry.id, agent.id, lease_seconds
+            )
+            if not leased:
+                lost_a_lease = True
+                continue
+            pickups += 1
+            try:
+                return await pickup(client, agent, entry.workflow_id, newly_taken=True)
+            except ApiError as refused:
+                await _release(engine, entry.id, agent.id)
+                if not isinstance(refused, Taken):
+                    raise
+            if pickups == NEXT_ATTEMPTS:
+                break
+        if not lost_a_lease or pickups == NEXT_ATTEMPTS:
+            break
+    raise await asyncio.to_thread(nothing_to_take, engine, full)
+
+
+async def _release(engine: Engine, entry_id: str, agent_id: str) -> None:
+    """Best effort: a lease not given back expires (`Settings.next_lease_seconds`)."""
+    try:
+        await asyncio.to_thread(next_lease.release, engine, entry_id, agent_id)
+    except Exception:  # noqa: BLE001 - the refusal is the answer; the lease just runs out
+        log.warning("could not give back the next lease of %s", entry_id, exc_info=True)
 
 
 def nothing_to_take(engine: Engine, full: set[str]) -> ApiError:
