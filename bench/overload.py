@@ -33,18 +33,16 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from bot_turn import row
-from handoff_http import AGENT_CAPACITY, expect, setup_bot
+from handoff_http import AGENT_CAPACITY, setup_bot
 from handoff_waiting import abandonment, dev_server_pid, rss_mib, waiting_count
+from next_timing import take_next
 from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.client import Client
 
 from api.app import create_app
-from api.usecases import agent_actions as actions
 from encryption.codec import ring_of
 from store.db import open_database
 from store.tables import conversations
@@ -192,42 +190,6 @@ async def settle(worker_pid: int, limit: float) -> None:
         f"   settled after {time.perf_counter() - began:.0f} s (worker + dev server at"
         f" {busy * 100:.0f} % of a core); load average {os.getloadavg()[0]:.1f}"
     )
-
-
-async def take_next(http: httpx.AsyncClient, agents: list[dict[str, str]], count: int) -> None:
-    """`next` from outside, and split inside this process (the API runs here): the SQL choice
-    of candidates and the pickup Update (the workflow's task, replay on a cache miss, claim)."""
-    if count == 0:
-        return
-    parts: dict[str, list[float]] = {"takeable": [], "update": []}
-    originals = {name: getattr(actions, name) for name in parts}
-
-    def timed_sync(*args: Any) -> Any:
-        began = time.perf_counter()
-        try:
-            return originals["takeable"](*args)
-        finally:
-            parts["takeable"].append((time.perf_counter() - began) * 1000)
-
-    async def timed_update(*args: Any, **kwargs: Any) -> Any:
-        began = time.perf_counter()
-        try:
-            return await originals["update"](*args, **kwargs)
-        finally:
-            parts["update"].append((time.perf_counter() - began) * 1000)
-
-    latencies = []
-    actions.takeable, actions.update = timed_sync, timed_update
-    try:
-        for taken in range(count):
-            began = time.perf_counter()
-            await expect(http.post("/api/agent/next", headers=agents[taken // AGENT_CAPACITY]))
-            latencies.append((time.perf_counter() - began) * 1000)
-    finally:
-        actions.takeable, actions.update = originals["takeable"], originals["update"]
-    print("   " + row(f"POST /api/agent/next (x{count})", latencies))
-    print("   " + row("  of which SQL candidates", parts["takeable"]))
-    print("   " + row("  of which pickup Update", parts["update"]))
 
 
 async def timeouts_in_histories(client: Client, engine: sa.Engine) -> collections.Counter[str]:
