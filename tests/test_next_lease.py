@@ -8,14 +8,24 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import sqlalchemy as sa
+
+from api.shedding import gate_of
 from omni.models import AgentCreate, ServiceCreate
 from store import next_lease, queue, routing
 from store.agents import create_agent, set_agent_status
 from store.common import now
 from store.services import create_service
-from tests.conftest import admin_headers, conversation_handle, conversation_wid, running_stack
+from store.tables import queue_entries
+from tests.conftest import (
+    admin_headers,
+    conversation_handle,
+    conversation_wid,
+    pydantic_client,
+    running_stack,
+)
 from tests.test_handoff import flow, into_queue, publish, setup_omni
-from transbordo.stack import stack_ring
+from transbordo.stack import running, stack_ring
 
 LONG = 600.0
 """A lease that outlasts any test."""
@@ -153,7 +163,6 @@ async def test_a_lease_skips_next_but_not_a_pickup_and_a_dead_one_expires(
         assert picked.status_code == 200, picked.text
 
 
-
 async def test_a_refused_pickup_gives_the_lease_back(time_env, settings, any_engine):
     """Ana, paused, asks `next`: the claim refuses her, and her lease goes with the refusal, so
     Beto's `next` gets the conversation at once (not after `next_lease_seconds`)."""
@@ -166,3 +175,46 @@ async def test_a_refused_pickup_gives_the_lease_back(time_env, settings, any_eng
         assert refused.json()["code"] == "not_available", refused.text
         took = await http.post("/api/agent/next", headers=omni.agent("Beto"))
         assert took.status_code == 200 and took.json()["conversation_id"] == waiting, took.text
+
+
+async def test_a_shed_pickup_gives_the_lease_back(time_env, settings, any_engine):
+    """Ana's `next` is turned away with 503 `overloaded` before its pickup is sent (the API
+    process is at its limit of Temporal calls): her lease goes too, so Beto's `next` gets the
+    conversation at once, and a lease Beto lost to her does not keep it from him later."""
+    async with running(pydantic_client(time_env), settings, any_engine) as stack:
+        http = stack.http
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key))
+        waiting = (await into_queue(http, "espremido"))["conversation_id"]
+        gate = gate_of(stack.app.state.temporal)
+        assert gate is not None
+        limit, gate.limit = gate.limit, 0  # every Temporal call of this process is shed now
+        shed = await http.post("/api/agent/next", headers=omni.agent("Ana"))
+        assert shed.status_code == 503 and shed.json()["code"] == "overloaded", shed.text
+        gate.limit = limit
+        took = await http.post("/api/agent/next", headers=omni.agent("Beto"))
+        assert took.status_code == 200 and took.json()["conversation_id"] == waiting, took.text
+
+
+def test_a_lease_keeps_queue_order_and_a_transfer_starts_unleased(any_engine):
+    service, (ana, beto) = staffed(any_engine)
+    other = create_service(any_engine, ServiceCreate(name="Vendas"), stack_ring())
+    queue.enqueue(
+        any_engine,
+        entry_id="q3",
+        conversation_id="c3",
+        workflow_id="w3",
+        service_id=service,
+        preview="",
+        priority=5,
+    )
+    assert candidates(any_engine, ana) == ["q3", "q1", "q2"]  # priority first, as without leases
+    assert next_lease.take(any_engine, "q3", beto, LONG)
+    assert candidates(any_engine, ana) == ["q1", "q2"]
+    assert queue.claim(any_engine, "q3", beto).code == "ok"
+    queue.transfer(any_engine, "q3", other.id, "q3b")
+    with any_engine.connect() as conn:
+        lease = conn.execute(
+            sa.select(queue_entries.c.next_lease_agent).where(queue_entries.c.id == "q3b")
+        ).scalar_one()
+    assert lease is None  # the transferred customer's new entry is free for any `next`

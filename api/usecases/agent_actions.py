@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 from api.errors import ApiError, ErrorCode
 from api.models.agent import PickupPublic
 from api.models.channel import public_message
+from api.shedding import Overloaded
 from omni.models import AgentPublic
 from store import capacity, next_lease, queue
 from store import conversations as conversation_log
@@ -69,17 +70,17 @@ async def take_next(
         entries, full = await asyncio.to_thread(takeable, engine, agent.id, NEXT_ATTEMPTS)
         lost_a_lease = False
         for entry in (e for e in entries if e.id not in tried):
-            tried.add(entry.id)
             leased = await asyncio.to_thread(
                 next_lease.take, engine, entry.id, agent.id, lease_seconds
             )
-            if not leased:
+            if not leased:  # may come back in the next round, if its taker gives it back
                 lost_a_lease = True
                 continue
+            tried.add(entry.id)
             pickups += 1
             try:
                 return await pickup(client, agent, entry.workflow_id, newly_taken=True)
-            except ApiError as refused:
+            except (ApiError, Overloaded) as refused:  # shed: nothing was sent
                 await _release(engine, entry.id, agent.id)
                 if not isinstance(refused, Taken):
                     raise

@@ -18,7 +18,9 @@ depends_on = None
 
 def upgrade() -> None:  # plain ALTERs: no table rebuild on SQLite
     op.add_column("queue_entries", sa.Column("next_lease_agent", sa.String(40), nullable=True))
-    op.add_column("queue_entries", sa.Column("next_lease_until", sa.DateTime(timezone=True), nullable=True))
+    op.add_column(
+        "queue_entries", sa.Column("next_lease_until", sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
