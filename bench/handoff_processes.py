@@ -8,9 +8,11 @@ processes; turn_processes.up_stack), with an encryption key ring this process sh
 Temporal client reads the conversations' histories and results. The conversations are
 handoff_throughput's (bot → Humano → `next` → 4 messages → finish back to the bot → end), over
 real HTTP from this process; the baseline is the same echo (update-with-start + 8 Updates +
-Signal), its worker in this process on the child's dev server. CPU is counted over every process
-of the child's tree and this one, so the two sides are measured on the same machines' worth of
-work: on one machine the CPU ratio is what bounds the rate ratio once both saturate. Not a test.
+Signal), its worker in this process on the same dev server. CPU is counted over this process and
+all its descendants, so the two sides are measured on the same machine's worth of work: on one
+machine the CPU ratio is what bounds the rate ratio once both saturate. `up`'s dev server keeps
+its state in SQLite, as every deployment's Temporal persists; `--memory-server` runs one in
+memory (bench/handoff.py's) and gives `up` its address. Not a test.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from turn_processes import up_stack  # noqa: E402
 
 from encryption.codec import KeyRing, encrypted_converter  # noqa: E402
 from transbordo import heap  # noqa: E402
+from transbordo.stack import dev_server  # noqa: E402
 
 
 def process_tree(root: int) -> list[tuple[int, bytes]]:
@@ -59,11 +62,11 @@ def process_tree(root: int) -> list[tuple[int, bytes]]:
     return [(pid, commands.get(pid, b"")) for pid in tree]
 
 
-def meter_of(up_pid: int) -> tuple[float, float]:
-    """CPU seconds so far: (this process + the child's processes but the dev server, the dev
+def meter() -> tuple[float, float]:
+    """CPU seconds so far: (this process and its descendants but the dev server, the dev
     server). Processes that ended since the last reading are not counted (none do here)."""
     others, server = 0.0, 0.0
-    for pid, command in process_tree(up_pid):
+    for pid, command in process_tree(os.getpid()):
         try:
             seconds = cpu_seconds(pid)
         except OSError:
@@ -72,15 +75,23 @@ def meter_of(up_pid: int) -> tuple[float, float]:
             server += seconds
         else:
             others += seconds
-    return others + os.times().user + os.times().system, server
+    return others, server
 
 
 async def main(args: argparse.Namespace) -> None:
+    if not args.memory_server:
+        await measure(args, {})
+        return
+    async with dev_server() as env:
+        await measure(args, {"TEMPORAL_ADDRESS": env.client.service_client.config.target_host})
+
+
+async def measure(args: argparse.Namespace, temporal: dict[str, str]) -> None:
     ring = KeyRing.generate()
-    async with up_stack(args.workers, args.api_workers, ring.as_environment()) as (
+    async with up_stack(args.workers, args.api_workers, ring.as_environment() | temporal) as (
         plain,
         admin_http,
-        up,
+        _up,
     ):
         address = plain.service_client.config.target_host
         client = await Client.connect(address, data_converter=encrypted_converter(ring))
@@ -98,9 +109,10 @@ async def main(args: argparse.Namespace) -> None:
         ):
             run_id = uuid.uuid4().hex[:6]
             heap.settle_after_startup()
+            server = "in-memory dev server of this process" if temporal else "up's dev server"
             print(
                 f"shape (b): transbordo up --workers {args.workers} --api-workers"
-                f" {args.api_workers}; load before: {os.getloadavg()[0]:.1f}\n"
+                f" {args.api_workers}, {server}; load before: {os.getloadavg()[0]:.1f}\n"
             )
             await throughput(
                 client,
@@ -110,7 +122,7 @@ async def main(args: argparse.Namespace) -> None:
                 run_id,
                 0,
                 0.0,
-                meter=lambda: meter_of(up.pid),
+                meter=meter,
                 parts="bench client + worker and API processes",
             )
 
@@ -144,4 +156,9 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--api-workers", type=int, default=1)
+    parser.add_argument(
+        "--memory-server",
+        action="store_true",
+        help="a dev server in memory (as bench/handoff.py's) instead of up's, kept in SQLite",
+    )
     asyncio.run(main(parser.parse_args()))

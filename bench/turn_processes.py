@@ -98,7 +98,9 @@ async def up_stack(
             )
             assert made.status_code == 201, made.text
             http.headers["Authorization"] = f"Bearer {made.json()['token']}"
-            client = await Client.connect(f"127.0.0.1:{temporal_port}")
+            # a TEMPORAL_ADDRESS given: `up` starts no dev server and uses that one
+            address = env.get("TEMPORAL_ADDRESS", f"127.0.0.1:{temporal_port}")
+            client = await Client.connect(address)
             yield client, http, up
     finally:
         up.send_signal(signal.SIGINT)
