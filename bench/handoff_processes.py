@@ -62,20 +62,47 @@ def process_tree(root: int) -> list[tuple[int, bytes]]:
     return [(pid, commands.get(pid, b"")) for pid in tree]
 
 
-def meter() -> tuple[float, float]:
-    """CPU seconds so far: (this process and its descendants but the dev server, the dev
-    server). Processes that ended since the last reading are not counted (none do here)."""
-    others, server = 0.0, 0.0
-    for pid, command in process_tree(os.getpid()):
-        try:
-            seconds = cpu_seconds(pid)
-        except OSError:
-            continue
-        if b"start-dev" in command:
-            server += seconds
-        else:
-            others += seconds
-    return others, server
+ROLES = ((b"start-dev", "dev server"), (b"transbordo worker", "worker"), (b"transbordo api", "API"))
+
+
+def role(pid: int, command: bytes) -> str:
+    """What a process of the tree is, for the CPU split."""
+    if pid == os.getpid():
+        return "bench (client; the echo's worker)"
+    text = command.replace(b"\0", b" ")
+    return next((name for marker, name in ROLES if marker in text), "up (supervisor)")
+
+
+class TreeMeter:
+    """CPU seconds so far of this process and its descendants, as (all but the dev server, the
+    dev server) for handoff_throughput; each reading kept by role, for the split."""
+
+    def __init__(self) -> None:
+        self.readings: list[dict[str, float]] = []
+
+    def __call__(self) -> tuple[float, float]:
+        by_role: dict[str, float] = {}
+        for pid, command in process_tree(os.getpid()):
+            try:
+                seconds = cpu_seconds(pid)
+            except OSError:  # ended since the listing
+                continue
+            name = role(pid, command)
+            by_role[name] = by_role.get(name, 0.0) + seconds
+        self.readings.append(by_role)
+        server = by_role.get("dev server", 0.0)
+        return sum(by_role.values()) - server, server
+
+    def print_split(self, n: int) -> None:
+        """Per conversation, by role: the conversations (readings 0→1) and the echo (2→3)."""
+        print("   CPU per conversation by process, ms      transbordo      echo")
+        first, *_ = self.readings
+        for name in sorted(first):
+            spent = [
+                (self.readings[b][name] - self.readings[a].get(name, 0.0)) * 1000 / n
+                for a, b in ((0, 1), (2, 3))
+            ]
+            print(f"     {name:<38} {spent[0]:8.1f}  {spent[1]:8.1f}")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -114,6 +141,7 @@ async def measure(args: argparse.Namespace, temporal: dict[str, str]) -> None:
                 f"shape (b): transbordo up --workers {args.workers} --api-workers"
                 f" {args.api_workers}, {server}; load before: {os.getloadavg()[0]:.1f}\n"
             )
+            meter = TreeMeter()
             await throughput(
                 client,
                 http,
@@ -125,6 +153,7 @@ async def measure(args: argparse.Namespace, temporal: dict[str, str]) -> None:
                 meter=meter,
                 parts="bench client + worker and API processes",
             )
+            meter.print_split(args.conversations)
 
 
 def _as_connector(admin_http: httpx.AsyncClient) -> Callable[[httpx.Request], Awaitable[None]]:
