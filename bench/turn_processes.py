@@ -1,4 +1,5 @@
-"""Benchmark, shape (b): the bot turn with real processes, against a bare Temporal Update.
+"""Benchmark, shape (b): the bot turn and the first message with real processes, against a
+bare Temporal Update and update-with-start.
 
     python bench/turn_processes.py [--n 200] [--workers 1] [--api-workers 1]
 
@@ -6,7 +7,8 @@
 temporary data folder, worker and API processes) on free ports; this process publishes the
 menu bot of `bot_turn.py`, asks for a connector credential, runs the echo workflow's worker on
 the same dev server, and alternates a bot turn over HTTP with an echo Update (so both series see
-the same machine). Not a test.
+the same machine), then a conversation's first message (a new contact each) with an echo
+update-with-start of a new workflow. Not a test.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-from temporalio.client import Client
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -145,14 +148,40 @@ async def measure(n: int, warmup: int, client: Client, http: httpx.AsyncClient) 
         response = await http.post(f"/api/bots/{BOT}/messages", json=body)
         assert response.status_code == 200, response.text
 
+    async def echo_start(i: int) -> None:
+        operation = WithStartWorkflowOperation(
+            EchoWorkflow.run,
+            id=f"echo-{run_id}-{i}",
+            task_queue=ECHO_TASK_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        await client.execute_update_with_start_workflow(
+            EchoWorkflow.echo, str(i), start_workflow_operation=operation
+        )
+
+    async def bot_first(i: int) -> None:
+        body = {"contact_id": f"{contact}-{i}", "message_id": "first", "text": "oi"}
+        response = await http.post(f"/api/bots/{BOT}/messages", json=body)
+        assert response.status_code == 200, response.text
+
     await alternating(warmup, echo_update, bot_turn)
     echo_times, turn_times = await alternating(n, echo_update, lambda i: bot_turn(warmup + i))
+    await alternating(warmup, echo_start, bot_first)
+    starts, firsts = await alternating(
+        n, lambda i: echo_start(warmup + i), lambda i: bot_first(warmup + i)
+    )
     print(f"shape (b): {n} alternating calls each\n")
     print(row("echo: Update", echo_times))
     print(row("bot turn: POST .../messages", turn_times))
     print(
         f"{'turn ratio (p50; p99)':<38} {p(turn_times, 0.5) / p(echo_times, 0.5):.2f};"
         f" {p(turn_times, 0.99) / p(echo_times, 0.99):.2f}"
+    )
+    print(row("echo: update-with-start, new wf", starts))
+    print(row("bot first message: POST .../messages", firsts))
+    print(
+        f"{'first-message ratio (p50; p99)':<38} {p(firsts, 0.5) / p(starts, 0.5):.2f};"
+        f" {p(firsts, 0.99) / p(starts, 0.99):.2f}"
     )
     await echo.signal(EchoWorkflow.done)
 
