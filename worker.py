@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +30,7 @@ from activities.webhooks import WebhookSender
 from bots.limits import FlowLimits
 from encryption.codec import ring_of
 from store.db import open_database
-from transbordo import heap, logs
+from transbordo import eventloop, heap, logs
 from transbordo.settings import Settings, get_settings
 from transbordo.telemetry import sdk_runtime, serve_worker_metrics
 from transbordo.temporal import connect
@@ -191,7 +190,7 @@ def main() -> None:
     os.umask(0o077)  # files this process creates are private (transbordo/up.py)
     logs.setup(logging.INFO)
     try:
-        asyncio.run(run_worker(get_settings()))
+        eventloop.run(run_worker(get_settings()))
     except KeyboardInterrupt:
         pass
 
