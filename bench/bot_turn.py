@@ -44,6 +44,7 @@ from turn_steps import StepTimes, instrument  # noqa: E402
 
 from api.usecases import delivery  # noqa: E402
 from store.db import open_database  # noqa: E402
+from transbordo import eventloop  # noqa: E402
 from transbordo.settings import UNLIMITED_RATES, Settings  # noqa: E402
 from transbordo.stack import dev_server, pydantic_client, running  # noqa: E402
 
@@ -347,7 +348,7 @@ if __name__ == "__main__":
         "--interleave", action="store_true", help="alternate echo and bot calls in one series"
     )
     args = parser.parse_args()
-    asyncio.run(
+    eventloop.run(
         main(
             args.n, args.warmup, args.profile, args.unsandboxed, args.record_delay, args.interleave
         )

@@ -28,7 +28,6 @@ handoff_waiting.py (2.). Not a test.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import shutil
 import sys
@@ -45,7 +44,7 @@ from handoff_waiting import many_waiting
 from temporalio.client import Client
 
 from store.db import open_database  # bot_turn (imported first) put the repository on sys.path
-from transbordo import heap
+from transbordo import eventloop, heap
 from transbordo.settings import UNLIMITED_RATES, Settings
 from transbordo.stack import dev_server, pydantic_client, running
 
@@ -134,7 +133,7 @@ if __name__ == "__main__":
     )
     arguments = parser.parse_args()
     try:
-        asyncio.run(main(arguments))
+        eventloop.run(main(arguments))
     finally:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -37,7 +37,7 @@ from handoff_throughput import cpu_seconds, throughput  # noqa: E402
 from turn_processes import up_stack  # noqa: E402
 
 from encryption.codec import KeyRing, encrypted_converter  # noqa: E402
-from transbordo import heap  # noqa: E402
+from transbordo import eventloop, heap  # noqa: E402
 from transbordo.stack import dev_server  # noqa: E402
 
 
@@ -190,4 +190,4 @@ if __name__ == "__main__":
         action="store_true",
         help="a dev server in memory (as bench/handoff.py's) instead of up's, kept in SQLite",
     )
-    asyncio.run(main(parser.parse_args()))
+    eventloop.run(main(parser.parse_args()))

@@ -46,7 +46,7 @@ from api.app import create_app
 from encryption.codec import ring_of
 from store.db import open_database
 from store.tables import conversations
-from transbordo import heap
+from transbordo import eventloop, heap
 from transbordo.connector_auth import ConnectorAuth
 from transbordo.settings import UNLIMITED_RATES, Settings
 from transbordo.stack import dev_server, pydantic_client, serve
@@ -353,7 +353,7 @@ if __name__ == "__main__":
     parser.add_argument("--profile-worker", help="py-spy --gil collapsed stacks into this file")
     arguments = parser.parse_args()
     try:
-        asyncio.run(main(arguments))
+        eventloop.run(main(arguments))
     finally:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -14,7 +14,6 @@ CPU per call of each process from /proc. Not a test.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import bisect
 import json
 import os
@@ -40,6 +39,8 @@ from bot_turn import BOT, ECHO_TASK_QUEUE, EchoWorkflow, echo_worker, p, row  # 
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from turn_processes import up_stack  # noqa: E402
+
+from transbordo import eventloop  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -232,4 +233,4 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.warmup))
+    eventloop.run(main(args.n, args.warmup))

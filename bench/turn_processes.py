@@ -37,6 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot_turn import BOT, FLOW, EchoWorkflow, alternating, echo_worker, p, row  # noqa: E402
 
+from transbordo import eventloop  # noqa: E402
+
 ADMIN = "bench-admin-token-0123456789abcdefgh"
 
 
@@ -193,4 +195,4 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--api-workers", type=int, default=1)
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.warmup, args.workers, args.api_workers))
+    eventloop.run(main(args.n, args.warmup, args.workers, args.api_workers))
