@@ -22,7 +22,6 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from omni import routing
-from store import offers as offer_store
 from store.common import is_postgres
 from store.tables import agent_services, agents, offers, queue_entries, services
 
@@ -33,18 +32,40 @@ Refusal = tuple[Literal["at_capacity", "service_at_capacity"], str]
 # The claim's statements (every pickup runs them), built once: store/hand_over.py's reasoning.
 _agent: sa.BindParameter[str] = sa.bindparam("c_agent")
 _service: sa.BindParameter[str] = sa.bindparam("c_service")
+_entry: sa.BindParameter[str] = sa.bindparam("c_entry")
 _LOCK = {
     True: sa.select(agents.c.id).where(agents.c.id == _agent).with_for_update(),
     False: agents.update().where(agents.c.id == _agent).values(lapses=agents.c.lapses),
 }
 """By dialect: PostgreSQL's row lock, or SQLite's first write."""
-_IN_SERVICE = sa.select(sa.func.count()).where(
+_LOCKED_AGENT = {
+    True: sa.select(agents).where(agents.c.id == _agent).with_for_update(),
+    False: agents.update()
+    .where(agents.c.id == _agent)
+    .values(lapses=agents.c.lapses)
+    .returning(*agents.c),
+}
+"""`_LOCK` that also reads the agent's row (SQLite's RETURNING: 3.35 and later)."""
+_AGENT = sa.select(agents).where(agents.c.id == _agent)
+_in_service = sa.select(sa.func.count()).where(
     queue_entries.c.agent_id == _agent, queue_entries.c.status == "in_service"
 )
-_IN_SERVICE_HERE = _IN_SERVICE.where(queue_entries.c.service_id == _service)
-_SERVICE_LIMIT = sa.select(services.c.agent_capacity, services.c.name).where(
-    services.c.id == _service
+_offered = sa.select(sa.func.count()).where(  # but the claimed entry's (it holds no slot)
+    offers.c.agent_id == _agent, offers.c.status == "open", offers.c.entry_id != _entry
 )
+_offered_here = _offered.join_from(
+    offers, queue_entries, queue_entries.c.id == offers.c.entry_id
+).where(queue_entries.c.service_id == _service)
+_ROOM = sa.select(
+    services.c.agent_capacity,
+    services.c.name,
+    _in_service.scalar_subquery().label("busy"),
+    _offered.scalar_subquery().label("offered"),
+    _in_service.where(queue_entries.c.service_id == _service).scalar_subquery().label("here"),
+    _offered_here.scalar_subquery().label("offered_here"),
+).where(services.c.id == _service)
+"""The agent's slots held, in all and in the entry's service, with the service's limit: one
+statement (was five)."""
 
 
 def lock_agent(conn: Connection, agent_id: str) -> None:
@@ -53,26 +74,28 @@ def lock_agent(conn: Connection, agent_id: str) -> None:
     conn.execute(_LOCK[is_postgres(conn)], {"c_agent": agent_id})
 
 
-def in_service_count(conn: Connection, agent_id: str, service_id: str | None = None) -> int:
-    """The agent's conversations in service (of this service only, when given)."""
-    if service_id is None:
-        return int(conn.scalar(_IN_SERVICE, {"c_agent": agent_id}) or 0)
-    found = conn.scalar(_IN_SERVICE_HERE, {"c_agent": agent_id, "c_service": service_id})
-    return int(found or 0)
+def locked_agent(conn: Connection, agent_id: str) -> Any:
+    """`lock_agent`, then the agent's row (None: no such agent), in one statement when the
+    database can (PostgreSQL's FOR UPDATE, SQLite's UPDATE ... RETURNING)."""
+    postgres = is_postgres(conn)
+    if postgres or conn.dialect.update_returning:
+        return conn.execute(_LOCKED_AGENT[postgres], {"c_agent": agent_id}).first()
+    lock_agent(conn, agent_id)
+    return conn.execute(_AGENT, {"c_agent": agent_id}).first()
 
 
 def claim_refusal(conn: Connection, agent: Any, entry: Any) -> Refusal | None:
     """Why the agent (locked) may not take the entry now, or None: its capacity is full, or
     the entry's service's `agent_capacity` is (an offer of this entry to it holds no slot)."""
-    busy = in_service_count(conn, agent.id) + offer_store.open_count(conn, agent.id, entry.id)
+    params = {"c_agent": agent.id, "c_service": entry.service_id, "c_entry": entry.id}
+    room = conn.execute(_ROOM, params).one()
+    busy = int(room.busy or 0) + int(room.offered or 0)
     if busy >= agent.capacity:
         return "at_capacity", f"you already have {busy} of {agent.capacity} contacts"
-    limit, name = conn.execute(_SERVICE_LIMIT, {"c_service": entry.service_id}).one()
+    limit, name = room.agent_capacity, room.name
     if limit is None:
         return None
-    here = in_service_count(conn, agent.id, entry.service_id) + _open_here(
-        conn, [agent.id], entry.service_id, entry.id
-    ).get(agent.id, 0)
+    here = int(room.here or 0) + int(room.offered_here or 0)
     if here >= limit:
         return (
             "service_at_capacity",
@@ -182,13 +205,7 @@ _OPEN_HERE = (
     )
     .group_by(offers.c.agent_id)
 )
-_OPEN_HERE_EXCEPT = _OPEN_HERE.where(offers.c.entry_id != sa.bindparam("c_entry"))
 
 
-def _open_here(
-    conn: Connection, agent_ids: list[str], service_id: str, except_entry: str | None = None
-) -> dict[str, int]:
-    params = {"c_agents": agent_ids, "c_service": service_id}
-    if except_entry is None:
-        return dict(conn.execute(_OPEN_HERE, params).all())
-    return dict(conn.execute(_OPEN_HERE_EXCEPT, {**params, "c_entry": except_entry}).all())
+def _open_here(conn: Connection, agent_ids: list[str], service_id: str) -> dict[str, int]:
+    return dict(conn.execute(_OPEN_HERE, {"c_agents": agent_ids, "c_service": service_id}).all())

@@ -101,10 +101,6 @@ _WITHDRAW = (
     .where(offers.c.entry_id == _entry, offers.c.status == "open")
     .values(status="withdrawn", ended_at=_at)
 )
-_OPEN_COUNT = sa.select(sa.func.count()).where(
-    offers.c.agent_id == _agent, offers.c.status == "open"
-)
-_OPEN_COUNT_EXCEPT = _OPEN_COUNT.where(offers.c.entry_id != _entry)
 _OFFERED_TO_OTHER = sa.select(offers.c.id).where(
     offers.c.entry_id == _entry, offers.c.status == "open", offers.c.agent_id != _agent
 )
@@ -119,14 +115,6 @@ _NO_LAPSES = agents.update().where(agents.c.id == _agent).values(lapses=0)
 def withdraw(conn: Connection, entry_id: str) -> None:
     """The entry stopped waiting (abandoned, voicemail, transferred): its open offer ends."""
     conn.execute(_WITHDRAW, {"o_entry": entry_id, "o_at": now()})
-
-
-def open_count(conn: Connection, agent_id: str, except_entry: str | None = None) -> int:
-    """The agent's open offers (each holds one slot of its capacity)."""
-    if except_entry is None:
-        return int(conn.scalar(_OPEN_COUNT, {"o_agent": agent_id}) or 0)
-    found = conn.scalar(_OPEN_COUNT_EXCEPT, {"o_agent": agent_id, "o_entry": except_entry})
-    return int(found or 0)
 
 
 def offered_to_other(conn: Connection, entry_id: str, agent_id: str) -> bool:

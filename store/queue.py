@@ -85,10 +85,16 @@ _id: sa.BindParameter[str] = sa.bindparam("q_id")
 _agent: sa.BindParameter[str] = sa.bindparam("q_agent")
 _service: sa.BindParameter[str] = sa.bindparam("q_service")
 _at = sa.bindparam("q_at", type_=queue_entries.c.ended_at.type)
-_AGENT = sa.select(agents).where(agents.c.id == _agent)
-_ENTRY_ROW = sa.select(queue_entries).where(queue_entries.c.id == _id)
-_SERVES = sa.select(agent_services.c.service_id).where(
-    agent_services.c.agent_id == _agent, agent_services.c.service_id == _service
+_ENTRY_ROW = (  # with whether the agent serves its service (`served`): one statement
+    sa.select(queue_entries, agent_services.c.service_id.label("served"))
+    .outerjoin(
+        agent_services,
+        sa.and_(
+            agent_services.c.service_id == queue_entries.c.service_id,
+            agent_services.c.agent_id == _agent,
+        ),
+    )
+    .where(queue_entries.c.id == _id)
 )
 _TAKE = (
     queue_entries.update()
@@ -156,15 +162,13 @@ def enqueue(
 def claim(engine: Engine, entry_id: str, agent_id: str) -> Claim:
     """Give the waiting entry to the agent if it is still waiting and the agent may take it."""
     with engine.begin() as conn:
-        capacity.lock_agent(conn, agent_id)
-        agent = conn.execute(_AGENT, {"q_agent": agent_id}).first()
-        entry = conn.execute(_ENTRY_ROW, {"q_id": entry_id}).first()
+        agent = capacity.locked_agent(conn, agent_id)
+        entry = conn.execute(_ENTRY_ROW, {"q_id": entry_id, "q_agent": agent_id}).first()
         if agent is None or entry is None:
             return Claim("taken", "the conversation is not waiting")
         if entry.status == "in_service" and entry.agent_id == agent_id:
             return Claim("ok")  # a retry of a claim that already went through
-        serves = conn.execute(_SERVES, {"q_agent": agent_id, "q_service": entry.service_id}).first()
-        if serves is None:
+        if entry.served is None:
             return Claim("not_your_service", "the conversation is not in one of your services")
         if not routing.has_skills(agent.skills or (), entry.skills or ()):
             return Claim("not_your_service", "the conversation needs skills you do not have")
