@@ -29,7 +29,7 @@ def publish(engine: Engine, flow: BotFlow, source: str) -> tuple[BotVersion, boo
     """
     flow_json = flow.model_dump(mode="json", by_alias=True)
     with engine.begin() as conn:
-        latest = conn.execute(_latest_query(flow.bot)).first()
+        latest = conn.execute(_LATEST, {"bot": flow.bot}).first()
         if latest is not None and latest.source == source and latest.flow == flow_json:
             return _version(latest), False
         number = (latest.version if latest else 0) + 1
@@ -46,7 +46,7 @@ def publish(engine: Engine, flow: BotFlow, source: str) -> tuple[BotVersion, boo
 
 def latest(engine: Engine, bot: str) -> BotVersion | None:
     with engine.connect() as conn:
-        row = conn.execute(_latest_query(bot)).first()
+        row = conn.execute(_LATEST, {"bot": bot}).first()
     return _version(row) if row else None
 
 
@@ -64,13 +64,12 @@ def list_latest(engine: Engine) -> list[BotVersion]:
         return [_version(row) for row in conn.execute(query.order_by(bot_versions.c.bot))]
 
 
-def _latest_query(bot: str) -> sa.Select[Any]:
-    return (
-        sa.select(bot_versions)
-        .where(bot_versions.c.bot == bot)
-        .order_by(bot_versions.c.version.desc())
-        .limit(1)
-    )
+_LATEST = (
+    sa.select(bot_versions)
+    .where(bot_versions.c.bot == sa.bindparam("bot"))
+    .order_by(bot_versions.c.version.desc())
+    .limit(1)
+)  # built once: every customer message reads it (store/hand_over.py's reasoning)
 
 
 _parsed: dict[tuple[str, int, datetime], BotFlow] = {}

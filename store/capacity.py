@@ -22,7 +22,6 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from omni import routing
-from store import offers as offer_store
 from store.common import is_postgres
 from store.tables import agent_services, agents, offers, queue_entries, services
 
@@ -30,41 +29,73 @@ Refusal = tuple[Literal["at_capacity", "service_at_capacity"], str]
 """(claim code, English reason) of a claim that would pass a limit."""
 
 
+# The claim's statements (every pickup runs them), built once: store/hand_over.py's reasoning.
+_agent: sa.BindParameter[str] = sa.bindparam("c_agent")
+_service: sa.BindParameter[str] = sa.bindparam("c_service")
+_entry: sa.BindParameter[str] = sa.bindparam("c_entry")
+_LOCK = {
+    True: sa.select(agents.c.id).where(agents.c.id == _agent).with_for_update(),
+    False: agents.update().where(agents.c.id == _agent).values(lapses=agents.c.lapses),
+}
+"""By dialect: PostgreSQL's row lock, or SQLite's first write."""
+_LOCKED_AGENT = {
+    True: sa.select(agents).where(agents.c.id == _agent).with_for_update(),
+    False: agents.update()
+    .where(agents.c.id == _agent)
+    .values(lapses=agents.c.lapses)
+    .returning(*agents.c),
+}
+"""`_LOCK` that also reads the agent's row (SQLite's RETURNING: 3.35 and later)."""
+_AGENT = sa.select(agents).where(agents.c.id == _agent)
+_in_service = sa.select(sa.func.count()).where(
+    queue_entries.c.agent_id == _agent, queue_entries.c.status == "in_service"
+)
+_offered = sa.select(sa.func.count()).where(  # but the claimed entry's (it holds no slot)
+    offers.c.agent_id == _agent, offers.c.status == "open", offers.c.entry_id != _entry
+)
+_offered_here = _offered.join_from(
+    offers, queue_entries, queue_entries.c.id == offers.c.entry_id
+).where(queue_entries.c.service_id == _service)
+_ROOM = sa.select(
+    services.c.agent_capacity,
+    services.c.name,
+    _in_service.scalar_subquery().label("busy"),
+    _offered.scalar_subquery().label("offered"),
+    _in_service.where(queue_entries.c.service_id == _service).scalar_subquery().label("here"),
+    _offered_here.scalar_subquery().label("offered_here"),
+).where(services.c.id == _service)
+"""The agent's slots held, in all and in the entry's service, with the service's limit: one
+statement (was five)."""
+
+
 def lock_agent(conn: Connection, agent_id: str) -> None:
     """Serialize one agent's claims and offers (capacity): a row lock on PostgreSQL; on SQLite
     a first write, so the transaction holds the writer lock before it reads."""
-    if is_postgres(conn):
-        conn.execute(sa.select(agents.c.id).where(agents.c.id == agent_id).with_for_update())
-    else:
-        conn.execute(agents.update().where(agents.c.id == agent_id).values(lapses=agents.c.lapses))
+    conn.execute(_LOCK[is_postgres(conn)], {"c_agent": agent_id})
 
 
-def in_service_count(conn: Connection, agent_id: str, service_id: str | None = None) -> int:
-    """The agent's conversations in service (of this service only, when given)."""
-    query = sa.select(sa.func.count()).where(
-        queue_entries.c.agent_id == agent_id, queue_entries.c.status == "in_service"
-    )
-    if service_id is not None:
-        query = query.where(queue_entries.c.service_id == service_id)
-    return int(conn.scalar(query) or 0)
+def locked_agent(conn: Connection, agent_id: str) -> Any:
+    """`lock_agent`, then the agent's row (None: no such agent), in one statement when the
+    database can (PostgreSQL's FOR UPDATE, SQLite's UPDATE ... RETURNING)."""
+    postgres = is_postgres(conn)
+    if postgres or conn.dialect.update_returning:
+        return conn.execute(_LOCKED_AGENT[postgres], {"c_agent": agent_id}).first()
+    lock_agent(conn, agent_id)
+    return conn.execute(_AGENT, {"c_agent": agent_id}).first()
 
 
 def claim_refusal(conn: Connection, agent: Any, entry: Any) -> Refusal | None:
     """Why the agent (locked) may not take the entry now, or None: its capacity is full, or
     the entry's service's `agent_capacity` is (an offer of this entry to it holds no slot)."""
-    busy = in_service_count(conn, agent.id) + offer_store.open_count(conn, agent.id, entry.id)
+    params = {"c_agent": agent.id, "c_service": entry.service_id, "c_entry": entry.id}
+    room = conn.execute(_ROOM, params).one()
+    busy = int(room.busy or 0) + int(room.offered or 0)
     if busy >= agent.capacity:
         return "at_capacity", f"you already have {busy} of {agent.capacity} contacts"
-    limit, name = conn.execute(
-        sa.select(services.c.agent_capacity, services.c.name).where(
-            services.c.id == entry.service_id
-        )
-    ).one()
+    limit, name = room.agent_capacity, room.name
     if limit is None:
         return None
-    here = in_service_count(conn, agent.id, entry.service_id) + _open_here(
-        conn, [agent.id], entry.service_id, entry.id
-    ).get(agent.id, 0)
+    here = int(room.here or 0) + int(room.offered_here or 0)
     if here >= limit:
         return (
             "service_at_capacity",
@@ -92,42 +123,43 @@ def within_service(
     return [agent for agent in cut if agent.free_slots > 0]
 
 
+_LIMITS = (
+    sa.select(services.c.id, services.c.agent_capacity)
+    .join(agent_services, agent_services.c.service_id == services.c.id)
+    .where(agent_services.c.agent_id == _agent, services.c.agent_capacity.is_not(None))
+)
+_of_services: sa.BindParameter[list[str]] = sa.bindparam("c_services", expanding=True)
+_HELD = (
+    sa.select(queue_entries.c.service_id, sa.func.count())
+    .where(
+        queue_entries.c.agent_id == _agent,
+        queue_entries.c.status == "in_service",
+        queue_entries.c.service_id.in_(_of_services),
+    )
+    .group_by(queue_entries.c.service_id)
+)
+_OFFERED = (
+    sa.select(queue_entries.c.service_id, sa.func.count())
+    .join(offers, offers.c.entry_id == queue_entries.c.id)
+    .where(
+        offers.c.agent_id == _agent,
+        offers.c.status == "open",
+        queue_entries.c.service_id.in_(_of_services),
+    )
+    .group_by(queue_entries.c.service_id)
+)
+"""`next`'s reads of the agent's full services, built once as the claim's."""
+
+
 def full_services(engine: Engine, agent_id: str) -> set[str]:
     """The agent's services whose `agent_capacity` it has reached (`next` skips them)."""
     with engine.connect() as conn:
-        limits = dict(
-            conn.execute(
-                sa.select(services.c.id, services.c.agent_capacity)
-                .join(agent_services, agent_services.c.service_id == services.c.id)
-                .where(
-                    agent_services.c.agent_id == agent_id,
-                    services.c.agent_capacity.is_not(None),
-                )
-            ).all()
-        )
+        limits = dict(conn.execute(_LIMITS, {"c_agent": agent_id}).all())
         if not limits:
             return set()
-        held: dict[str, int] = dict(
-            conn.execute(
-                sa.select(queue_entries.c.service_id, sa.func.count())
-                .where(
-                    queue_entries.c.agent_id == agent_id,
-                    queue_entries.c.status == "in_service",
-                    queue_entries.c.service_id.in_(limits),
-                )
-                .group_by(queue_entries.c.service_id)
-            ).all()
-        )
-        offered = conn.execute(
-            sa.select(queue_entries.c.service_id, sa.func.count())
-            .join(offers, offers.c.entry_id == queue_entries.c.id)
-            .where(
-                offers.c.agent_id == agent_id,
-                offers.c.status == "open",
-                queue_entries.c.service_id.in_(limits),
-            )
-            .group_by(queue_entries.c.service_id)
-        ).all()
+        params = {"c_agent": agent_id, "c_services": list(limits)}
+        held: dict[str, int] = dict(conn.execute(_HELD, params).all())
+        offered = conn.execute(_OFFERED, params).all()
     for service_id, count in offered:
         held[service_id] = held.get(service_id, 0) + count
     return {service_id for service_id, limit in limits.items() if held.get(service_id, 0) >= limit}
@@ -163,19 +195,17 @@ def _in_service_here(conn: Connection, agent_ids: list[str], service_id: str) ->
     )
 
 
-def _open_here(
-    conn: Connection, agent_ids: list[str], service_id: str, except_entry: str | None = None
-) -> dict[str, int]:
-    query = (
-        sa.select(offers.c.agent_id, sa.func.count())
-        .join(queue_entries, queue_entries.c.id == offers.c.entry_id)
-        .where(
-            offers.c.agent_id.in_(agent_ids),
-            offers.c.status == "open",
-            queue_entries.c.service_id == service_id,
-        )
-        .group_by(offers.c.agent_id)
+_OPEN_HERE = (
+    sa.select(offers.c.agent_id, sa.func.count())
+    .join(queue_entries, queue_entries.c.id == offers.c.entry_id)
+    .where(
+        offers.c.agent_id.in_(sa.bindparam("c_agents", expanding=True)),
+        offers.c.status == "open",
+        queue_entries.c.service_id == _service,
     )
-    if except_entry is not None:
-        query = query.where(offers.c.entry_id != except_entry)
-    return dict(conn.execute(query).all())
+    .group_by(offers.c.agent_id)
+)
+
+
+def _open_here(conn: Connection, agent_ids: list[str], service_id: str) -> dict[str, int]:
+    return dict(conn.execute(_OPEN_HERE, {"c_agents": agent_ids, "c_service": service_id}).all())

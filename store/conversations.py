@@ -196,19 +196,18 @@ def record_turn(engine: Engine, conversation_id: str, entries: Sequence[LoggedMe
     if not entries:
         return
     top = max(m.seq for m in entries)
+    params = {"conversation": conversation_id, "top": top, "at": datetime.now(UTC)}
     with engine.begin() as conn:
-        conn.execute(
-            conversations.update()
-            .where(conversations.c.id == conversation_id, conversations.c.last_seq < top)
-            .values(last_seq=top, updated_at=datetime.now(UTC))
-        )
+        conn.execute(_RAISE_TOP, params)
         _insert_messages(conn, conversation_id, entries)
         notify.log_written(conn, conversation_id, top)
 
 
-def _at_least(seq: int) -> sa.ColumnElement[int]:
-    """`last_seq` raised to `seq`, never lowered: the API and the workflow both write it."""
-    return sa.case((conversations.c.last_seq > seq, conversations.c.last_seq), else_=seq)
+_RAISE_TOP = (
+    conversations.update()
+    .where(conversations.c.id == sa.bindparam("conversation"), conversations.c.last_seq < _top)
+    .values(last_seq=_top, updated_at=sa.bindparam("at", type_=conversations.c.updated_at.type))
+)  # built once, as the API's other per-message statements (store/hand_over.py's reasoning)
 
 
 def _insert_messages(
@@ -254,23 +253,22 @@ def ensure_conversation(
     """Make a new conversation readable at once (the workflow's own record may come later)."""
     now = datetime.now(UTC)
     with engine.begin() as conn:
-        exists = conn.execute(
-            sa.select(conversations.c.id).where(conversations.c.id == conversation_id)
-        ).first()
+        exists = conn.execute(_EXISTS, {"id": conversation_id}).first()
         if exists is None:
             try:
                 conn.execute(
-                    conversations.insert().values(
-                        id=conversation_id,
-                        workflow_id=workflow_id,
-                        bot=bot,
-                        bot_version=bot_version,
-                        contact_id=contact_id,
-                        status=status,
-                        last_seq=0,
-                        created_at=now,
-                        updated_at=now,
-                    )
+                    _INSERT,
+                    {
+                        "id": conversation_id,
+                        "workflow_id": workflow_id,
+                        "bot": bot,
+                        "bot_version": bot_version,
+                        "contact_id": contact_id,
+                        "status": status,
+                        "last_seq": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
                 )
             except sa.exc.IntegrityError:
                 return  # the workflow's record won the race (and said so)
@@ -279,21 +277,26 @@ def ensure_conversation(
 
 def get_conversation(engine: Engine, conversation_id: str) -> ConversationRow | None:
     with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(conversations).where(conversations.c.id == conversation_id)
-        ).first()
+        row = conn.execute(_CONVERSATION, {"id": conversation_id}).first()
     return _conversation(row) if row is not None else None
+
+
+_CONVERSATION = sa.select(conversations).where(conversations.c.id == sa.bindparam("id"))
+_LATEST = (
+    sa.select(conversations)
+    .where(
+        conversations.c.bot == sa.bindparam("bot"),
+        conversations.c.contact_id == sa.bindparam("contact"),
+    )
+    .order_by(conversations.c.created_at.desc())
+    .limit(1)
+)
 
 
 def latest_conversation(engine: Engine, bot: str, contact_id: str) -> ConversationRow | None:
     """The contact's newest conversation with the bot, open or ended."""
     with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(conversations)
-            .where(conversations.c.bot == bot, conversations.c.contact_id == contact_id)
-            .order_by(conversations.c.created_at.desc())
-            .limit(1)
-        ).first()
+        row = conn.execute(_LATEST, {"bot": bot, "contact": contact_id}).first()
     return _conversation(row) if row is not None else None
 
 
@@ -317,32 +320,35 @@ def customer_facing(rows: list[MessageRow]) -> list[MessageRow]:
     return [row for row in rows if row.kind not in AGENT_ONLY_KINDS]
 
 
+_ANSWERED = (
+    sa.select(messages.c.conversation_id, messages.c.seq)
+    .join(conversations, conversations.c.id == messages.c.conversation_id)
+    .where(
+        conversations.c.bot == sa.bindparam("bot"),
+        conversations.c.contact_id == sa.bindparam("contact"),
+        messages.c.message_id == sa.bindparam("message"),
+    )
+    .limit(1)
+)
+_FOLLOWING = (
+    sa.select(messages)
+    .where(messages.c.conversation_id == sa.bindparam("id"), messages.c.seq > sa.bindparam("seq"))
+    .order_by(messages.c.seq)
+    .limit(100)
+)
+
+
 def answer_of(
     engine: Engine, bot: str, contact_id: str, message_id: str
 ) -> tuple[ConversationRow, list[MessageRow]] | None:
     """A customer message already recorded, with the replies that followed it (its answer)."""
     with engine.connect() as conn:
-        found = conn.execute(
-            sa.select(messages.c.conversation_id, messages.c.seq)
-            .join(conversations, conversations.c.id == messages.c.conversation_id)
-            .where(
-                conversations.c.bot == bot,
-                conversations.c.contact_id == contact_id,
-                messages.c.message_id == message_id,
-            )
-            .limit(1)
-        ).first()
+        params = {"bot": bot, "contact": contact_id, "message": message_id}
+        found = conn.execute(_ANSWERED, params).first()
         if found is None:
             return None
-        conversation = conn.execute(
-            sa.select(conversations).where(conversations.c.id == found.conversation_id)
-        ).one()
-        following = conn.execute(
-            sa.select(messages)
-            .where(messages.c.conversation_id == found.conversation_id, messages.c.seq > found.seq)
-            .order_by(messages.c.seq)
-            .limit(100)
-        )
+        conversation = conn.execute(_CONVERSATION, {"id": found.conversation_id}).one()
+        following = conn.execute(_FOLLOWING, {"id": found.conversation_id, "seq": found.seq})
         replies = []
         for row in following:
             if row.sender == "customer":

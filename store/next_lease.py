@@ -22,6 +22,7 @@ time the store writes: replicas a few milliseconds apart move a 10 s lease by as
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -31,7 +32,9 @@ from store.common import now
 from store.tables import queue_entries
 
 
-def free_for(agent_id: str, at: datetime) -> sa.ColumnElement[bool]:
+def free_for(
+    agent_id: str | sa.BindParameter[Any], at: datetime | sa.BindParameter[Any]
+) -> sa.ColumnElement[bool]:
     """Entries this agent's `next` may lease at `at`: never leased, lease expired, or its own
     (the agent's `next` asked again, say after a lost answer)."""
     return sa.or_(
@@ -50,19 +53,26 @@ def take(
     condition on the row the other committed; SQLite has one writer at a time). An entry
     offered to the agent is its own whatever the lease says (the offer reserved it already)."""
     at = at or now()
+    params = {"l_entry": entry_id, "l_agent": agent_id, "l_at": at}
     with engine.begin() as conn:
-        leased = conn.execute(
-            queue_entries.update()
-            .where(
-                queue_entries.c.id == entry_id,
-                queue_entries.c.status == "waiting",
-                sa.or_(
-                    free_for(agent_id, at), queue_entries.c.id.in_(offers.offered_to(agent_id))
-                ),
-            )
-            .values(next_lease_agent=agent_id, next_lease_until=at + timedelta(seconds=seconds))
-        )
+        leased = conn.execute(_TAKE, {**params, "l_until": at + timedelta(seconds=seconds)})
     return leased.rowcount == 1
+
+
+_agent: sa.BindParameter[str] = sa.bindparam("l_agent")
+_at = sa.bindparam("l_at", type_=queue_entries.c.next_lease_until.type)
+_TAKE = (
+    queue_entries.update()
+    .where(
+        queue_entries.c.id == sa.bindparam("l_entry"),
+        queue_entries.c.status == "waiting",
+        sa.or_(free_for(_agent, _at), queue_entries.c.id.in_(offers.offered_to(_agent))),
+    )
+    .values(
+        next_lease_agent=_agent,
+        next_lease_until=sa.bindparam("l_until", type_=queue_entries.c.next_lease_until.type),
+    )
+)  # built once, as store/hand_over.py's statements: every `next` runs it
 
 
 def release(engine: Engine, entry_id: str, agent_id: str) -> None:
@@ -71,8 +81,6 @@ def release(engine: Engine, entry_id: str, agent_id: str) -> None:
     with engine.begin() as conn:
         conn.execute(
             queue_entries.update()
-            .where(
-                queue_entries.c.id == entry_id, queue_entries.c.next_lease_agent == agent_id
-            )
+            .where(queue_entries.c.id == entry_id, queue_entries.c.next_lease_agent == agent_id)
             .values(next_lease_agent=None, next_lease_until=None)
         )

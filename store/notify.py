@@ -34,6 +34,13 @@ def typing(conn: Connection, conversation_id: str, side: str) -> None:
     _notify(conn, TYPING_CHANNEL, f"{conversation_id}:{side}")
 
 
+_NOTIFY = sa.select(
+    sa.func.pg_notify(
+        sa.bindparam("channel", type_=sa.String), sa.bindparam("payload", type_=sa.String)
+    )
+)  # built once: every write of a conversation sends one (store/hand_over.py's reasoning)
+
+
 def _notify(conn: Connection, channel: str, payload: str) -> None:
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(sa.func.pg_notify(channel, payload)))
+        conn.execute(_NOTIFY, {"channel": channel, "payload": payload})

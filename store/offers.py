@@ -92,52 +92,48 @@ def _offer(row: sa.Row[Any]) -> Offer:
     )
 
 
+# The claim's statements (every pickup runs them), built once: store/hand_over.py's reasoning.
+_entry: sa.BindParameter[str] = sa.bindparam("o_entry")
+_agent: sa.BindParameter[str] = sa.bindparam("o_agent")
+_at = sa.bindparam("o_at", type_=offers.c.ended_at.type)
+_WITHDRAW = (
+    offers.update()
+    .where(offers.c.entry_id == _entry, offers.c.status == "open")
+    .values(status="withdrawn", ended_at=_at)
+)
+_OFFERED_TO_OTHER = sa.select(offers.c.id).where(
+    offers.c.entry_id == _entry, offers.c.status == "open", offers.c.agent_id != _agent
+)
+_ACCEPT = (
+    offers.update()
+    .where(offers.c.entry_id == _entry, offers.c.agent_id == _agent, offers.c.status == "open")
+    .values(status="accepted", ended_at=_at)
+)
+_NO_LAPSES = agents.update().where(agents.c.id == _agent).values(lapses=0)
+
+
 def withdraw(conn: Connection, entry_id: str) -> None:
     """The entry stopped waiting (abandoned, voicemail, transferred): its open offer ends."""
-    conn.execute(
-        offers.update()
-        .where(offers.c.entry_id == entry_id, offers.c.status == "open")
-        .values(status="withdrawn", ended_at=now())
-    )
-
-
-def open_count(conn: Connection, agent_id: str, except_entry: str | None = None) -> int:
-    """The agent's open offers (each holds one slot of its capacity)."""
-    query = sa.select(sa.func.count()).where(
-        offers.c.agent_id == agent_id, offers.c.status == "open"
-    )
-    if except_entry is not None:
-        query = query.where(offers.c.entry_id != except_entry)
-    return int(conn.scalar(query) or 0)
+    conn.execute(_WITHDRAW, {"o_entry": entry_id, "o_at": now()})
 
 
 def offered_to_other(conn: Connection, entry_id: str, agent_id: str) -> bool:
     """The entry has an open offer to another agent (it is reserved for that agent)."""
-    found = conn.execute(
-        sa.select(offers.c.id).where(
-            offers.c.entry_id == entry_id,
-            offers.c.status == "open",
-            offers.c.agent_id != agent_id,
-        )
-    ).first()
+    found = conn.execute(_OFFERED_TO_OTHER, {"o_entry": entry_id, "o_agent": agent_id}).first()
     return found is not None
 
 
 def accepted(conn: Connection, entry_id: str, agent_id: str) -> None:
     """The agent took the entry: its open offer (if any) is accepted, its lapse count reset."""
-    conn.execute(
-        offers.update()
-        .where(
-            offers.c.entry_id == entry_id,
-            offers.c.agent_id == agent_id,
-            offers.c.status == "open",
-        )
-        .values(status="accepted", ended_at=now())
-    )
-    conn.execute(agents.update().where(agents.c.id == agent_id).values(lapses=0))
+    conn.execute(_ACCEPT, {"o_entry": entry_id, "o_agent": agent_id, "o_at": now()})
+    conn.execute(_NO_LAPSES, {"o_agent": agent_id})
 
 
-def reserved_entries(excluding_agent: str) -> sa.Select[tuple[str]]:
+AgentId = str | sa.BindParameter[Any]
+"""An agent's id, or a bind parameter for it (statements built once)."""
+
+
+def reserved_entries(excluding_agent: AgentId) -> sa.Select[tuple[str]]:
     """Entry ids with an open offer to another agent (`next` skips them: an offered entry
     waits for its agent)."""
     return sa.select(offers.c.entry_id).where(
@@ -145,7 +141,7 @@ def reserved_entries(excluding_agent: str) -> sa.Select[tuple[str]]:
     )
 
 
-def offered_to(agent_id: str) -> sa.Select[tuple[str]]:
+def offered_to(agent_id: AgentId) -> sa.Select[tuple[str]]:
     """Entry ids with an open offer to this agent (`next` takes them first)."""
     return sa.select(offers.c.entry_id).where(
         offers.c.status == "open", offers.c.agent_id == agent_id

@@ -78,6 +78,50 @@ def _entries() -> sa.Select[Any]:
     )
 
 
+# The statements of every conversation (claim, finish, open_entry, `next`) are built once with
+# bind parameters: neither building nor caching them is paid per call (store/hand_over.py).
+_ENTRIES = _entries()
+_id: sa.BindParameter[str] = sa.bindparam("q_id")
+_agent: sa.BindParameter[str] = sa.bindparam("q_agent")
+_service: sa.BindParameter[str] = sa.bindparam("q_service")
+_at = sa.bindparam("q_at", type_=queue_entries.c.ended_at.type)
+_ENTRY_ROW = (  # with whether the agent serves its service (`served`): one statement
+    sa.select(queue_entries, agent_services.c.service_id.label("served"))
+    .outerjoin(
+        agent_services,
+        sa.and_(
+            agent_services.c.service_id == queue_entries.c.service_id,
+            agent_services.c.agent_id == _agent,
+        ),
+    )
+    .where(queue_entries.c.id == _id)
+)
+_TAKE = (
+    queue_entries.update()
+    .where(queue_entries.c.id == _id, queue_entries.c.status == "waiting")
+    .values(status="in_service", agent_id=_agent, picked_up_at=_at)
+)
+_CLOSE_WAITING = (
+    queue_entries.update()
+    .where(queue_entries.c.id == _id, queue_entries.c.status == "waiting")
+    .values(status=sa.bindparam("q_status"), ended_at=_at)
+)
+_FINISH = (
+    queue_entries.update()
+    .where(queue_entries.c.id == _id, queue_entries.c.status == "in_service")
+    .values(status="finished", ended_at=_at)
+)
+_OPEN_ENTRY = (
+    _ENTRIES.where(
+        queue_entries.c.conversation_id == sa.bindparam("q_conversation"),
+        queue_entries.c.status.in_(OPEN_QUEUE_STATUSES),
+    )
+    .order_by(queue_entries.c.enqueued_at.desc())
+    .limit(1)
+)
+_GET_ENTRY = _ENTRIES.where(queue_entries.c.id == _id)
+
+
 def _entry(row: sa.Row[Any]) -> QueueEntry:
     return QueueEntry(
         id=row.id,
@@ -118,20 +162,13 @@ def enqueue(
 def claim(engine: Engine, entry_id: str, agent_id: str) -> Claim:
     """Give the waiting entry to the agent if it is still waiting and the agent may take it."""
     with engine.begin() as conn:
-        capacity.lock_agent(conn, agent_id)
-        agent = conn.execute(sa.select(agents).where(agents.c.id == agent_id)).first()
-        entry = conn.execute(sa.select(queue_entries).where(queue_entries.c.id == entry_id)).first()
+        agent = capacity.locked_agent(conn, agent_id)
+        entry = conn.execute(_ENTRY_ROW, {"q_id": entry_id, "q_agent": agent_id}).first()
         if agent is None or entry is None:
             return Claim("taken", "the conversation is not waiting")
         if entry.status == "in_service" and entry.agent_id == agent_id:
             return Claim("ok")  # a retry of a claim that already went through
-        serves = conn.execute(
-            sa.select(agent_services.c.service_id).where(
-                agent_services.c.agent_id == agent_id,
-                agent_services.c.service_id == entry.service_id,
-            )
-        ).first()
-        if serves is None:
+        if entry.served is None:
             return Claim("not_your_service", "the conversation is not in one of your services")
         if not routing.has_skills(agent.skills or (), entry.skills or ()):
             return Claim("not_your_service", "the conversation needs skills you do not have")
@@ -142,11 +179,7 @@ def claim(engine: Engine, entry_id: str, agent_id: str) -> Claim:
         full = capacity.claim_refusal(conn, agent, entry)  # the agent's, then the service's
         if full is not None:
             return Claim(*full)
-        taken = conn.execute(
-            queue_entries.update()
-            .where(queue_entries.c.id == entry_id, queue_entries.c.status == "waiting")
-            .values(status="in_service", agent_id=agent_id, picked_up_at=now())
-        )
+        taken = conn.execute(_TAKE, {"q_id": entry_id, "q_agent": agent_id, "q_at": now()})
         if taken.rowcount != 1:
             return Claim("taken", "another agent took the conversation, or it ended")
         offers.accepted(conn, entry_id, agent_id)
@@ -157,11 +190,7 @@ def claim(engine: Engine, entry_id: str, agent_id: str) -> Claim:
 def close_waiting(engine: Engine, entry_id: str, status: QueueStatus) -> bool:
     """Close a still-waiting entry (abandoned, voicemail); False when a pickup came first."""
     with engine.begin() as conn:
-        closed = conn.execute(
-            queue_entries.update()
-            .where(queue_entries.c.id == entry_id, queue_entries.c.status == "waiting")
-            .values(status=status, ended_at=now())
-        )
+        closed = conn.execute(_CLOSE_WAITING, {"q_id": entry_id, "q_status": status, "q_at": now()})
         offers.withdraw(conn, entry_id)
         notify.queue_changed(conn)
     return closed.rowcount == 1
@@ -170,11 +199,7 @@ def close_waiting(engine: Engine, entry_id: str, status: QueueStatus) -> bool:
 def finish(engine: Engine, entry_id: str) -> None:
     """The agent finished: the entry is done and the agent's slot is free."""
     with engine.begin() as conn:
-        conn.execute(
-            queue_entries.update()
-            .where(queue_entries.c.id == entry_id, queue_entries.c.status == "in_service")
-            .values(status="finished", ended_at=now())
-        )
+        conn.execute(_FINISH, {"q_id": entry_id, "q_at": now()})
         notify.queue_changed(conn)
 
 
@@ -227,22 +252,14 @@ def staffing(engine: Engine, service_id: str) -> Staffing:
 def open_entry(engine: Engine, conversation_id: str) -> QueueEntry | None:
     """The conversation's waiting or in-service entry, if any."""
     with engine.connect() as conn:
-        row = conn.execute(
-            _entries()
-            .where(
-                queue_entries.c.conversation_id == conversation_id,
-                queue_entries.c.status.in_(OPEN_QUEUE_STATUSES),
-            )
-            .order_by(queue_entries.c.enqueued_at.desc())
-            .limit(1)
-        ).first()
+        row = conn.execute(_OPEN_ENTRY, {"q_conversation": conversation_id}).first()
     return _entry(row) if row is not None else None
 
 
 def get_entry(engine: Engine, entry_id: str) -> QueueEntry:
     """The entry with this id, open or closed (NotFound when there is none)."""
     with engine.connect() as conn:
-        row = conn.execute(_entries().where(queue_entries.c.id == entry_id)).first()
+        row = conn.execute(_GET_ENTRY, {"q_id": entry_id}).first()
     if row is None:
         raise NotFound(f"no queue entry {entry_id!r}")
     return _entry(row)
@@ -279,6 +296,28 @@ def estimated_wait_seconds(engine: Engine, service_id: str, place: int) -> int:
     return max(int(math.ceil(average * place / available)), 0)
 
 
+_SKILLS = sa.select(agents.c.skills).where(agents.c.id == _agent)
+_OFFERED_FIRST = _ENTRIES.where(
+    queue_entries.c.id.in_(offers.offered_to(_agent)), queue_entries.c.status == "waiting"
+).order_by(rank_order, queue_entries.c.id)
+_MINE = sa.select(agent_services.c.service_id).where(
+    agent_services.c.agent_id == _agent,
+    agent_services.c.service_id.not_in(sa.bindparam("q_skip", expanding=True)),
+)
+_WAITING_IN = {
+    leased: _ENTRIES.where(
+        queue_entries.c.service_id == _service,
+        queue_entries.c.status == "waiting",
+        queue_entries.c.id.not_in(offers.reserved_entries(excluding_agent=_agent)),
+        next_lease.free_for(_agent, _at) if leased else sa.true(),
+    )
+    .order_by(rank_order, queue_entries.c.id)
+    .limit(sa.bindparam("q_limit", type_=sa.Integer))
+    for leased in (False, True)
+}
+"""A service's waiting entries `next` may take, with the lease (True) or without."""
+
+
 def waiting_for_agent(
     engine: Engine,
     agent_id: str,
@@ -292,36 +331,14 @@ def waiting_for_agent(
     offered to another agent, nor those of `skip_services` (`next`: where the agent is full);
     with `lease_free_at` (`next`), not those another agent's `next` leases then
     (store/next_lease.py)."""
-    unleased = sa.true() if lease_free_at is None else next_lease.free_for(agent_id, lease_free_at)
+    params = {"q_agent": agent_id, "q_skip": list(skip_services), "q_limit": limit * 4}
     with engine.connect() as conn:
-        skills = conn.scalar(sa.select(agents.c.skills).where(agents.c.id == agent_id)) or ()
-        offered_elsewhere = offers.reserved_entries(excluding_agent=agent_id)
-        own = conn.execute(
-            _entries()
-            .where(
-                queue_entries.c.id.in_(offers.offered_to(agent_id)),
-                queue_entries.c.status == "waiting",
-            )
-            .order_by(rank_order, queue_entries.c.id)
-        )
-        first = [_entry(row) for row in own]
-        mine = sa.select(agent_services.c.service_id).where(
-            agent_services.c.agent_id == agent_id,
-            agent_services.c.service_id.not_in(list(skip_services)),
-        )
+        skills = conn.scalar(_SKILLS, params) or ()
+        first = [_entry(row) for row in conn.execute(_OFFERED_FIRST, params)]
         found = []
-        for service_id in conn.scalars(mine).all():  # an index range each, no sort (0014)
-            rows = conn.execute(
-                _entries()
-                .where(
-                    queue_entries.c.service_id == service_id,
-                    queue_entries.c.status == "waiting",
-                    queue_entries.c.id.not_in(offered_elsewhere),
-                    unleased,
-                )
-                .order_by(rank_order, queue_entries.c.id)
-                .limit(limit * 4)
-            )
+        waiting = _WAITING_IN[lease_free_at is not None]
+        for service_id in conn.scalars(_MINE, params).all():  # an index range each, no sort (0014)
+            rows = conn.execute(waiting, {**params, "q_service": service_id, "q_at": lease_free_at})
             found += [(row.rank_at or row.enqueued_at, row.id, _entry(row)) for row in rows]
     found.sort(key=lambda item: item[:2])
     taken = {entry.id for entry in first}

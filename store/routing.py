@@ -142,20 +142,19 @@ def _count_lapse(conn: Connection, agent_id: str, max_lapses: int) -> None:
     )
 
 
+_AUTO = sa.select(services.c.id).where(  # built once: every finish asks (store/hand_over.py)
+    services.c.assignment == "auto",
+    services.c.id.in_(sa.bindparam("ids", expanding=True))
+    | services.c.id.in_(  # the agent's services (none for agent None: `= NULL` holds for none)
+        sa.select(agent_services.c.service_id).where(
+            agent_services.c.agent_id == sa.bindparam("agent")
+        )
+    ),
+)
+
+
 def _dispatch(conn: Connection, service_ids: set[str], agent_id: str | None) -> list[Offer]:
-    if agent_id is not None:
-        service_ids |= set(
-            conn.scalars(
-                sa.select(agent_services.c.service_id).where(agent_services.c.agent_id == agent_id)
-            )
-        )
-    ids = sorted(
-        conn.scalars(
-            sa.select(services.c.id).where(
-                services.c.id.in_(service_ids), services.c.assignment == "auto"
-            )
-        )
-    )
+    ids = sorted(conn.scalars(_AUTO, {"ids": list(service_ids), "agent": agent_id}))
     if not ids:
         return []
     _lock(conn, ids)
