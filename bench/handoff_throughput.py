@@ -120,9 +120,7 @@ async def throughput(
         f" all workflows closed {drain:.2f} s after the last reply)"
     )
 
-    cpu_before = measure()
-    echo_rate, echo_events = await echo_baseline(client, n, concurrency, run_id)
-    echo_cpu = cpu_per(cpu_before, n, measure)
+    echo_rate, echo_events, echo_cpu = await echo_baseline(client, n, concurrency, run_id, measure)
     print(
         f"   echo:       {echo_rate:6.2f} conversations/s  (update-with-start + 8 Updates"
         " + Signal each)"
@@ -152,8 +150,7 @@ async def throughput(
         )
         await bounded(paced, paced, lambda i: conversation(-1000 - i, think))
         paced_handles = [
-            client.get_workflow_handle(_wid(client, f"h{run_id}-{-1000 - i}"))
-            for i in range(paced)
+            client.get_workflow_handle(_wid(client, f"h{run_id}-{-1000 - i}")) for i in range(paced)
         ]
         await asyncio.gather(*(h.result() for h in paced_handles))
         events, _ = await histories(paced_handles)
@@ -217,10 +214,15 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def echo_baseline(
-    client: Client, n: int, concurrency: int, run_id: str
-) -> tuple[float, float]:
-    """Conversations per second of the echo workflow doing the same Temporal calls, and its
-    history events per conversation."""
+    client: Client,
+    n: int,
+    concurrency: int,
+    run_id: str,
+    measure: Callable[[], tuple[float, float]],
+) -> tuple[float, float, tuple[float, float]]:
+    """Conversations per second of the echo workflow doing the same Temporal calls, its history
+    events per conversation, and its CPU per conversation, measured as the conversations' is:
+    after the warm-up, up to every run closed (not the histories' reading)."""
 
     async def conversation(i: int) -> None:
         operation = WithStartWorkflowOperation(
@@ -238,13 +240,15 @@ async def echo_baseline(
         await handle.signal(EchoWorkflow.done)
 
     await bounded(concurrency, concurrency, lambda i: conversation(-1 - i))  # warm-up
+    cpu_before = measure()
     seconds = await bounded(n, concurrency, conversation)
     handles = [client.get_workflow_handle(f"echo-{run_id}-{i}") for i in range(n)]
     await asyncio.gather(*(h.result() for h in handles))
+    cpu = cpu_per(cpu_before, n, measure)
     events = 0
     for handle in handles:
         events += len((await handle.fetch_history()).events)
-    return n / seconds, events / n
+    return n / seconds, events / n, cpu
 
 
 def _wid(client: Client, contact: str) -> str:

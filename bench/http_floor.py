@@ -1,0 +1,100 @@
+"""Benchmark: the HTTP hop alone, the floor under any turn of an HTTP API on this stack.
+
+    python bench/http_floor.py [--n 1000]
+
+A FastAPI app with one route shaped like `POST /api/bots/{bot}/messages` (the same body model
+fields, a small JSON answer, no dependency, no I/O) served by uvicorn in its own process (on
+uvloop and httptools when installed, as the API), called over loopback by httpx from this one,
+as bench/turn_processes.py calls the API. What it prints is what a bot turn pays before the
+API does any work: the share of the 1.3× budget over a bare Update that no code of ours can
+give back (bench/README.md, "the bot turn's floor"). Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot_turn import row  # noqa: E402
+
+from transbordo import eventloop  # noqa: E402
+
+APP = """
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+app = FastAPI()
+
+
+class MessageIn(BaseModel):
+    contact_id: str
+    message_id: str
+    text: str
+
+
+@app.post("/api/bots/{bot}/messages")
+async def message(bot: str, body: MessageIn) -> dict:
+    reply = {"from": "bot", "text": body.text}
+    return {"conversation_id": "c", "status": "bot", "replies": [reply]}
+"""
+
+
+async def main(n: int) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = Path(tempfile.mkdtemp(prefix="transbordo-http-floor-"))
+    (folder / "http_floor_app.py").write_text(APP, "utf-8")
+    server = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "http_floor_app:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=folder,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            for _ in range(100):
+                try:
+                    await http.get("/docs")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            body = {"contact_id": "c", "message_id": "m", "text": "oi"}
+            for _ in range(100):
+                await http.post("/api/bots/b/messages", json=body)
+            times = []
+            for _ in range(n):
+                began = time.perf_counter()
+                answer = await http.post("/api/bots/b/messages", json=body)
+                times.append((time.perf_counter() - began) * 1000)
+                assert answer.status_code == 200, answer.text
+        print(row("trivial route over HTTP (round trip)", times))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=1000)
+    eventloop.run(main(parser.parse_args().n))
