@@ -233,6 +233,31 @@ async def main(
         shutil.rmtree(data, ignore_errors=True)
 
 
+def first_messages(
+    client: Client, http: httpx.AsyncClient, run_id: str, contact: str
+) -> tuple[Callable[[int], Awaitable[None]], Callable[[int], Awaitable[None]]]:
+    """The first-message pair: an echo update-with-start of a new workflow, and a bot's first
+    message from a new contact (the i-th of each)."""
+
+    async def echo_start(i: int) -> None:
+        operation = WithStartWorkflowOperation(
+            EchoWorkflow.run,
+            id=f"echo-{run_id}-{i}",
+            task_queue=ECHO_TASK_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        await client.execute_update_with_start_workflow(
+            EchoWorkflow.echo, str(i), start_workflow_operation=operation
+        )
+
+    async def bot_first(i: int) -> None:
+        body = {"contact_id": f"{contact}-{i}", "message_id": "first", "text": "oi"}
+        response = await http.post(f"/api/bots/{BOT}/messages", json=body)
+        assert response.status_code == 200, response.text
+
+    return echo_start, bot_first
+
+
 async def run(
     n: int,
     warmup: int,
@@ -258,21 +283,7 @@ async def run(
         assert response.status_code == 200, response.text
         assert len(response.json()["replies"]) == 1, response.json()
 
-    async def echo_start(i: int) -> None:
-        operation = WithStartWorkflowOperation(
-            EchoWorkflow.run,
-            id=f"echo-{run_id}-{i}",
-            task_queue=ECHO_TASK_QUEUE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-        await client.execute_update_with_start_workflow(
-            EchoWorkflow.echo, str(i), start_workflow_operation=operation
-        )
-
-    async def bot_first(i: int) -> None:
-        body = {"contact_id": f"{contact}-{i}", "message_id": "first", "text": "oi"}
-        response = await http.post(f"/api/bots/{BOT}/messages", json=body)
-        assert response.status_code == 200, response.text
+    echo_start, bot_first = first_messages(client, http, run_id, contact)
 
     async def echo_existing_with_start(i: int) -> None:
         operation = WithStartWorkflowOperation(
@@ -293,9 +304,7 @@ async def run(
 
     steps.enabled = profile
     if interleave:  # one echo Update, one bot turn, ...: both series see the same machine
-        echo_times, turn_times = await alternating(
-            n, echo_update, lambda i: bot_turn(warmup + i)
-        )
+        echo_times, turn_times = await alternating(n, echo_update, lambda i: bot_turn(warmup + i))
     else:
         echo_times = await timed(n, echo_update)
         turn_times = await timed(n, lambda i: bot_turn(warmup + i))

@@ -29,13 +29,21 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.client import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot_turn import BOT, FLOW, EchoWorkflow, alternating, echo_worker, p, row  # noqa: E402
+from bot_turn import (
+    BOT,
+    FLOW,
+    EchoWorkflow,
+    alternating,
+    echo_worker,
+    first_messages,
+    p,
+    row,
+)  # noqa: E402
 
 from transbordo import eventloop  # noqa: E402
 
@@ -150,21 +158,7 @@ async def measure(n: int, warmup: int, client: Client, http: httpx.AsyncClient) 
         response = await http.post(f"/api/bots/{BOT}/messages", json=body)
         assert response.status_code == 200, response.text
 
-    async def echo_start(i: int) -> None:
-        operation = WithStartWorkflowOperation(
-            EchoWorkflow.run,
-            id=f"echo-{run_id}-{i}",
-            task_queue=ECHO_TASK_QUEUE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-        await client.execute_update_with_start_workflow(
-            EchoWorkflow.echo, str(i), start_workflow_operation=operation
-        )
-
-    async def bot_first(i: int) -> None:
-        body = {"contact_id": f"{contact}-{i}", "message_id": "first", "text": "oi"}
-        response = await http.post(f"/api/bots/{BOT}/messages", json=body)
-        assert response.status_code == 200, response.text
+    echo_start, bot_first = first_messages(client, http, run_id, contact)
 
     await alternating(warmup, echo_update, bot_turn)
     echo_times, turn_times = await alternating(n, echo_update, lambda i: bot_turn(warmup + i))
