@@ -185,3 +185,21 @@ async def test_next_and_pickup_are_refused_by_the_service_limit(time_env, settin
         url = f"/api/agent/conversations/{second}/pickup"
         refused = await http.post(url, headers=desk.auth("Ana"))
         assert refused.status_code == 409 and refused.json()["code"] == "service_at_capacity"
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["sqlite-returning", "sqlite-before-3.35"])
+def test_claims_answer_the_same_without_update_returning(engine, monkeypatch, returning):
+    """SQLite before 3.35 has no `UPDATE ... RETURNING`: the claim locks and reads the agent in
+    two statements there (store/capacity.locked_agent), with the same answers."""
+    monkeypatch.setattr(engine.dialect, "update_returning", returning)
+    vendas, suporte, ana = desk(engine, capacity=2)
+    for n in (1, 2):
+        enqueue(engine, vendas, n)
+    enqueue(engine, suporte, 3)
+    enqueue(engine, suporte, 4)
+    assert queue.claim(engine, "q1", ana).code == "ok"
+    assert queue.claim(engine, "q1", ana).code == "ok"  # asked again: the same answer
+    assert queue.claim(engine, "q2", ana).code == "service_at_capacity"  # Vendas: 1 of 1
+    assert queue.claim(engine, "q3", ana).code == "ok"
+    assert queue.claim(engine, "q4", ana).code == "at_capacity"  # Ana: 2 of 2
+    assert queue.claim(engine, "nope", ana).code == "taken"
