@@ -61,6 +61,7 @@ ClientDep = Annotated[Client, Depends(get_client)]
 KeyRingDep = Annotated[KeyRing, Depends(get_ring)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
+
 def unauthorized() -> ApiError:
     """401 with the Bearer challenge; a new exception per raise (one shared instance would
     collect every raise's traceback, and their frames, for the life of the process)."""

@@ -16,9 +16,7 @@ from bots.schedule import Schedule
 HumanOutcome = Literal["finished", "closed", "no_agents", "abandoned", "voicemail", "unavailable"]
 """Every way a Humano block can end; each may be routed with ``on:``."""
 
-RESERVED_VARIABLES = frozenset(
-    {"contact", "agent", "next_opening", "bot", "conversation", "csat"}
-)
+RESERVED_VARIABLES = frozenset({"contact", "agent", "next_opening", "bot", "conversation", "csat"})
 """Template names the runtime provides; ``save_as`` may not shadow them."""
 
 BlockName = Annotated[str, Field(min_length=1, max_length=100)]

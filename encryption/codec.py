@@ -294,4 +294,3 @@ def _b64(value: str, what: str) -> bytes:
         return base64.b64decode(value, validate=True)
     except (ValueError, TypeError):
         raise KeyRingError(f"key {what!r} is not valid base64") from None
-

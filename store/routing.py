@@ -111,9 +111,7 @@ def sweep(engine: Engine) -> list[Offer]:
     return dispatch(engine, ids) if ids else []
 
 
-def _end_offer(
-    conn: Connection, offer_id: str, status: str, *, agent_id: str | None = None
-) -> Any:
+def _end_offer(conn: Connection, offer_id: str, status: str, *, agent_id: str | None = None) -> Any:
     """Close the offer if it is still open (and the agent's); its service and max lapses."""
     where = [offers.c.id == offer_id, offers.c.status == "open"]
     if agent_id is not None:

@@ -46,9 +46,7 @@ async def test_a_customer_picture_opens_on_the_agent_screen(
         await picker.set_input_files(
             files=[{"name": "virus.pdf", "mimeType": "application/pdf", "buffer": b"MZ" * 40}]
         )
-        await expect(customer.locator("#status-line")).to_contain_text(
-            "Tipo de arquivo não aceito"
-        )
+        await expect(customer.locator("#status-line")).to_contain_text("Tipo de arquivo não aceito")
         await picker.set_input_files(
             files=[{"name": "foto.png", "mimeType": "image/png", "buffer": png(16, 16)}]
         )

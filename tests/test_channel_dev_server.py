@@ -120,6 +120,7 @@ async def test_search_attributes_and_summary_show_the_conversation(dev_env, sett
         leave = await http.post(f"/api/conversations/{turn['conversation_id']}/leave")
         assert leave.status_code == 202
         await client.get_workflow_handle_for(ConversationWorkflow.run, workflow_id).result()
+
         async def closed() -> Any:
             """Visibility trails the history: the `ended` attribute can be listed while the
             record still says RUNNING; wait for the completed record."""

@@ -95,6 +95,7 @@ async def test_an_attacker_gets_nothing_of_the_victims_conversation(dev_env, set
         # the victim is still with the agent, and the transcript holds only the victim's words
         state = await http.get(f"/api/conversations/{conversation}", headers=victim)
         assert state.json()["status"] == "in_service"
+
         async def recorded() -> list[str] | None:
             """The log trails the reply (recorded in batches by the workflow)."""
             said = await http.get(f"/api/conversations/{conversation}/messages", headers=victim)

@@ -112,8 +112,6 @@ def test_ordinary_templates_are_untouched() -> None:
         "{{ '%.2f' | format(total) }} {{ 'Pedido %s' % pedido.n }} {{ 2 ** 10 }} {{ '-' * 3 }}"
         " {{ '{:>5}'.format(nome) }} {{ itens | join(', ') }}"
     )
-    assert render(source, context) == (
-        "Olá, Ana! 1:A 2:B 12.50 Pedido 123456 1024 ---   Ana a, b"
-    )
+    assert render(source, context) == ("Olá, Ana! 1:A 2:B 12.50 Pedido 123456 1024 ---   Ana a, b")
     assert evaluate("nome | length == 3 and total * 2 > 20", context)
     assert len(render("{{ 'a' * n }}", {"n": MAX_OUTPUT})) == MAX_OUTPUT

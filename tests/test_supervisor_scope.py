@@ -157,7 +157,8 @@ async def test_a_supervisor_reads_only_its_services(any_admin_api, any_engine) -
 
 
 async def test_a_transfer_takes_the_conversation_out_of_the_first_supervisors_reach(
-    any_admin_api, any_engine  # type: ignore[no-untyped-def]
+    any_admin_api,
+    any_engine,  # type: ignore[no-untyped-def]
 ) -> None:
     """c30 waited in Suporte, was transferred, and is now with Vendas: its notes and whispers
     are Vendas's. Suporte's supervisor reads it again only once it has ended."""
@@ -192,7 +193,8 @@ async def test_a_transfer_takes_the_conversation_out_of_the_first_supervisors_re
 
 
 async def test_a_supervisor_sees_only_its_services_in_a_shared_agents_list(
-    any_admin_api, any_engine  # type: ignore[no-untyped-def]
+    any_admin_api,
+    any_engine,  # type: ignore[no-untyped-def]
 ) -> None:
     api: httpx.AsyncClient = any_admin_api
     _scoped_rows(any_engine)

@@ -391,4 +391,3 @@ class ConversationWorkflow(
             variables=self.conv.state.variables,
             last_seq=self.conv.seq,
         )
-

@@ -77,6 +77,6 @@ class TransferTarget(BaseModel):
 class FinishBody(BaseModel):
     return_to_bot: bool = True
     wrapup_code: Label | None = Field(
-        default=None, description="One of the service's wrap-up codes (\"tabulação\")."
+        default=None, description='One of the service\'s wrap-up codes ("tabulação").'
     )
     tags: Tags = Field(default_factory=list, description="Free tags added at the finish.")

@@ -391,4 +391,3 @@ async def finish(
     if await offer_actions.dispatch(engine, client, agent_id=agent.id):  # the freed slot
         hub.queue_changed()  # this process's agent streams ring now, not at the next poll
     return {"conversation_id": conversation_id, "status": result}
-

@@ -17,6 +17,7 @@ from store import quick_replies as reply_store
 
 router = APIRouter(tags=["desk admin"], dependencies=[Depends(require_admin)])
 
+
 @router.get("/omni/quick-replies", response_model=list[QuickReplyPublic])
 def list_quick_replies(engine: EngineDep) -> list[QuickReplyPublic]:
     return reply_store.list_quick_replies(engine)

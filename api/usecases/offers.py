@@ -22,9 +22,7 @@ async def dispatch(
     engine: Engine, client: Client, service_ids: Iterable[str] = (), agent_id: str | None = None
 ) -> list[routing.Offer]:
     """An agent became available or freed a slot: offer what waits, at once (the offers made)."""
-    made = await asyncio.to_thread(
-        routing.dispatch, engine, list(service_ids), agent_id=agent_id
-    )
+    made = await asyncio.to_thread(routing.dispatch, engine, list(service_ids), agent_id=agent_id)
     await tell(client, made)
     return made
 

@@ -47,9 +47,7 @@ def zone_of(name: str) -> ZoneInfo:
         ) from error
 
 
-def live(
-    engine: Engine, now: datetime, scope: Collection[str] | None = None
-) -> list[ServiceLive]:
+def live(engine: Engine, now: datetime, scope: Collection[str] | None = None) -> list[ServiceLive]:
     """Every service now (of `scope`, service ids, when given: a supervisor's): queue, oldest
     wait, agents by status, open offers."""
     states = queue_figures.agents_by_state(engine)
