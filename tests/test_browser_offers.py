@@ -191,3 +191,39 @@ async def test_the_admin_pages_set_distribution_and_skills(time_env, settings, e
         (agent,) = (await http.get("/api/omni/agents", headers=admin_headers())).json()
         assert agent["skills"] == ["inglês", "vendas"]
     assert console.errors == []
+
+
+async def test_a_new_agent_opened_before_the_services_load_still_lists_them(
+    time_env, settings, engine, browser
+):
+    """On a slow network the admin may click "Novo atendente" before the page's list of
+    services has arrived: the form waits for it instead of saying there is no service."""
+    expect = playwright_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+    async with (
+        live_server(time_env, settings, engine) as base,
+        httpx.AsyncClient(base_url=base) as http,
+    ):
+        made = await http.post(
+            "/api/omni/services", json={"name": "Vendas"}, headers=admin_headers()
+        )
+        assert made.status_code == 201, made.text
+        context = await browser.new_context(locale="pt-BR", base_url=base)
+        admin = await context.new_page()
+        clicked = asyncio.Event()
+        asked: list[str] = []
+
+        async def slow_services(route) -> None:  # type: ignore[no-untyped-def]
+            asked.append(route.request.url)
+            if len(asked) > 1:  # the login's token check passes; the page's list comes late
+                await clicked.wait()
+            await route.continue_()
+
+        await admin.route("**/api/omni/services", slow_services)
+        await admin.goto("/omni/agentes")
+        await admin.get_by_label("Token de administrador").fill(ADMIN_TOKEN)
+        await admin.get_by_role("button", name="Entrar").click()
+        await admin.get_by_role("button", name="Novo atendente").click()
+        clicked.set()
+        await expect(admin.locator("#agent-form").get_by_label("Vendas")).to_be_visible()
+        await context.close()

@@ -85,7 +85,7 @@ async function remove(agent) {
   }
 }
 
-$("#new-agent").addEventListener("click", () => open());
+$("#new-agent").addEventListener("click", async () => { await firstLoad; open(); });
 $("#copy-token").addEventListener("click", async () => {
   await copyText($("#token-value").value, $("#token-value"));
   toast("Token copiado.");
@@ -93,5 +93,5 @@ $("#copy-token").addEventListener("click", async () => {
 form.addEventListener("submit", save);
 for (const button of $$("[data-close]", dialog)) button.addEventListener("click", () => dialog.close());
 adminSession();
-await adminLogin();
-await load();
+const firstLoad = adminLogin().then(load);  // a click before it ends waits for the services
+await firstLoad;

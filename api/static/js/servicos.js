@@ -261,7 +261,7 @@ async function remove(service) {
   }
 }
 
-$("#new-service").addEventListener("click", () => open());
+$("#new-service").addEventListener("click", async () => { await firstLoad; open(); });
 form.addEventListener("submit", save);
 form.addEventListener("change", (event) => {
   if (["group_enabled", "webhook_enabled", "notify_enabled"].includes(event.target.name)) syncToggles();
@@ -270,5 +270,5 @@ $("#add-card").addEventListener("click", () => { addCard(); syncToggles(); });
 for (const button of $$("[data-close]", dialog)) button.addEventListener("click", () => dialog.close());
 
 adminSession();
-await adminLogin();
-await load();
+const firstLoad = adminLogin().then(load);  // a click before it ends waits for the services
+await firstLoad;
