@@ -187,11 +187,6 @@ class MessageLog(_Core):
             # arriving then waits for it), at most LOCAL_RECORD_BUDGET before a regular
             # activity takes over. Recorded at once (an agent's message, a pickup), it stays
             # an activity: a local one would hold that Update's answer until the write is done.
-            # The one exception is on purpose (`record-at-end`): a batch the conversation's end
-            # cut short is still local, in the ending workflow task, so the ending turn's answer
-            # waits for this last write (~1-5 ms; with a stalled database up to the budget, past
-            # reply_timeout_seconds: that turn is then answered 202, its replies follow) and the
-            # run closes at once: 5 events (timer, workflow task, marker) become 2.
             record = RecordBatch(
                 conversation_id=self._input.conversation_id,
                 workflow_id=workflow.info().workflow_id,
