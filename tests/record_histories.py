@@ -15,8 +15,7 @@ commit and write here: ``git archive HEAD | tar -x -C /tmp/head``, then, in /tmp
 recorded twice: ``<name>.before-snapshot.json`` by the code before `ConversationState` and
 `ServiceSnapshot` (renamed by hand), ``<name>.json`` after; four of them once more as
 ``<name>.bundled-patches.json``, by runs that took every patch with one marker
-(workflows/patches.py), six as ``<name>.bundle-2.json``, by runs of the second bundle, and the
-same six as ``<name>.bundle-3.json``, by runs of the third.
+(workflows/patches.py), and six as ``<name>.bundle-2.json``, by runs of the second bundle.
 Histories hold no clear secret: the bot's Omni key travels as the hash that publishing puts
 in its place (of a throwaway key).
 """

@@ -23,7 +23,6 @@ BUNDLE_2026_11_30 = {
     "unengaged-idle",
 }
 BUNDLE_2026_11_30B = BUNDLE_2026_11_30 | {"hand-over-records", "keep-timer"}
-BUNDLE_2026_11_30C = BUNDLE_2026_11_30B | {"record-at-end"}
 
 
 def test_the_bundles_are_frozen() -> None:
@@ -31,13 +30,7 @@ def test_the_bundles_are_frozen() -> None:
     assert patches.CURRENT == BUNDLE_2026_11_30
     assert patches.ALL_2 == "patches-2026-11-30b"
     assert patches.CURRENT_2 == BUNDLE_2026_11_30B
-    assert patches.ALL_3 == "patches-2026-11-30c"
-    assert patches.CURRENT_3 == BUNDLE_2026_11_30C
-    assert patches.BUNDLES == (
-        (patches.ALL_3, patches.CURRENT_3),
-        (patches.ALL_2, patches.CURRENT_2),
-        (patches.ALL, patches.CURRENT),
-    )
+    assert patches.BUNDLES == ((patches.ALL_2, patches.CURRENT_2), (patches.ALL, patches.CURRENT))
 
 
 def test_every_patch_goes_through_patches_patched() -> None:
@@ -48,4 +41,4 @@ def test_every_patch_goes_through_patches_patched() -> None:
         names = re.findall(r"patches\.patched\((\w+)\)", source)
         module = importlib.import_module(f"workflows.{path.stem}")
         used.update(getattr(module, name) for name in names)
-    assert used >= patches.CURRENT_3  # a later patch may be outside the bundles: asked on its own
+    assert used >= patches.CURRENT_2  # a later patch may be outside the bundles: asked on its own

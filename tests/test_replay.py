@@ -73,10 +73,6 @@ def test_the_recorded_histories_are_there() -> None:
     for name in ("handoff_finish", "transfer", "abandon", "voicemail", "menu_question_walk"):
         assert f"{name}.bundle-2" in stems
     assert "queued_first_turn.bundle-2" in stems
-    # And by runs of the third (`record-at-end`: an ending conversation records at once).
-    for name in ("handoff_finish", "transfer", "abandon", "voicemail", "menu_question_walk"):
-        assert f"{name}.bundle-3" in stems
-    assert "queued_first_turn.bundle-3" in stems
 
 
 @pytest.mark.parametrize("strict", [False, True], ids=["worker-sandbox", "full-sandbox"])

@@ -7,8 +7,6 @@ reply's hot path. `_set_status` also sets the search attributes the Temporal UI 
 
 from __future__ import annotations
 
-import asyncio
-from contextlib import suppress
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -42,9 +40,6 @@ RECORD_FIRST_TURN = "record-first-turn"
 HAND_OVER_RECORDS = "hand-over-records"
 """Patch id: a new run queued in its first turn has that turn recorded by the hand-over's local
 activity (`QueuedRecord`), not by a batch after the delay (its timer, workflow task, marker)."""
-RECORD_AT_END = "record-at-end"
-"""Patch id: a conversation that ends while a batch waits out its delay records at once, so its
-run closes now, not a delay later after a timer, a workflow task and a marker of their own."""
 RECORD_BATCH_DELAY = timedelta(milliseconds=200)
 """The delay of conversations started before `ConversationInput.record_delay_ms` (its default)."""
 RECORD_RETRY = RetryPolicy(
@@ -170,12 +165,7 @@ class MessageLog(_Core):
                 # into one activity, since an activity scheduled with every reply slows the
                 # customer's next message (bench/README.md). What only the log carries (agent
                 # messages, timers' messages) is recorded at once.
-                delay = timedelta(milliseconds=self._input.record_delay_ms)
-                if patches.patched(RECORD_AT_END):
-                    with suppress(asyncio.TimeoutError):
-                        await workflow.wait_condition(lambda: self.conv.state.ended, timeout=delay)
-                else:
-                    await workflow.sleep(delay)
+                await workflow.sleep(timedelta(milliseconds=self._input.record_delay_ms))
             batch, self._outbox = self._outbox, []
             status, block, service, agent = self._log_status()
             self._status_dirty = False

@@ -44,12 +44,7 @@ ALL_2 = "patches-2026-11-30b"
 CURRENT_2 = CURRENT | {"hand-over-records", "keep-timer"}
 """The first bundle's ids and the two patches of the fourth speed pass: frozen as CURRENT is."""
 
-ALL_3 = "patches-2026-11-30c"
-"""Patch id of the third bundle: every id in CURRENT_3."""
-CURRENT_3 = CURRENT_2 | {"record-at-end"}
-"""The second bundle's ids and the fifth speed pass's patch: frozen as CURRENT is."""
-
-BUNDLES = ((ALL_3, CURRENT_3), (ALL_2, CURRENT_2), (ALL, CURRENT))
+BUNDLES = ((ALL_2, CURRENT_2), (ALL, CURRENT))
 """Newest first: a run without the newer bundle's marker is asked for the older one."""
 
 
