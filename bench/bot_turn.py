@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 from temporalio import workflow
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
@@ -233,9 +233,34 @@ async def main(
         shutil.rmtree(data, ignore_errors=True)
 
 
+Call = Callable[[int], Awaitable[None]]
+
+
+async def turn_pair(
+    client: Client, http: httpx.AsyncClient, run_id: str, contact: str
+) -> tuple[WorkflowHandle[Any, Any], Call, Call]:
+    """The turn pair: an echo workflow started for this run (its handle, for the final `done`)
+    with its i-th Update, and the i-th message of one contact's conversation with the menu bot
+    ("oi" starts it, then "1": one reply each)."""
+    echo = await client.start_workflow(
+        EchoWorkflow.run, id=f"echo-{run_id}", task_queue=ECHO_TASK_QUEUE
+    )
+
+    async def echo_update(i: int) -> None:
+        assert await echo.execute_update(EchoWorkflow.echo, str(i)) == str(i)
+
+    async def bot_turn(i: int) -> None:
+        body = {"contact_id": contact, "message_id": f"t{i}", "text": "1" if i else "oi"}
+        response = await http.post(f"/api/bots/{BOT}/messages", json=body)
+        assert response.status_code == 200, response.text
+        assert len(response.json()["replies"]) == 1, response.json()
+
+    return echo, echo_update, bot_turn
+
+
 def first_messages(
     client: Client, http: httpx.AsyncClient, run_id: str, contact: str
-) -> tuple[Callable[[int], Awaitable[None]], Callable[[int], Awaitable[None]]]:
+) -> tuple[Call, Call]:
     """The first-message pair: an echo update-with-start of a new workflow, and a bot's first
     message from a new contact (the i-th of each)."""
 
@@ -268,21 +293,8 @@ async def run(
     interleave: bool,
 ) -> None:
     run_id = uuid.uuid4().hex[:6]
-    echo = await client.start_workflow(
-        EchoWorkflow.run, id=f"echo-{run_id}", task_queue=ECHO_TASK_QUEUE
-    )
-
-    async def echo_update(i: int) -> None:
-        assert await echo.execute_update(EchoWorkflow.echo, str(i)) == str(i)
-
     contact = f"bench-{run_id}"
-
-    async def bot_turn(i: int) -> None:
-        body = {"contact_id": contact, "message_id": f"t{i}", "text": "1" if i else "oi"}
-        response = await http.post(f"/api/bots/{BOT}/messages", json=body)
-        assert response.status_code == 200, response.text
-        assert len(response.json()["replies"]) == 1, response.json()
-
+    echo, echo_update, bot_turn = await turn_pair(client, http, run_id, contact)
     echo_start, bot_first = first_messages(client, http, run_id, contact)
 
     async def echo_existing_with_start(i: int) -> None:

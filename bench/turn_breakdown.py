@@ -35,7 +35,7 @@ sys.path.insert(0, str(PROBE))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sitecustomize as probe  # noqa: E402  (the probe: before temporalio, httpx are imported)
-from bot_turn import BOT, ECHO_TASK_QUEUE, EchoWorkflow, echo_worker, p, row  # noqa: E402
+from bot_turn import EchoWorkflow, echo_worker, p, row, turn_pair  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from turn_processes import up_stack  # noqa: E402
@@ -85,18 +85,8 @@ async def measure(n: int, warmup: int, client: Client, http: object, up_pid: int
 
     assert isinstance(http, httpx.AsyncClient)
     run_id = uuid.uuid4().hex[:6]
-    echo = await client.start_workflow(
-        EchoWorkflow.run, id=f"echo-{run_id}", task_queue=ECHO_TASK_QUEUE
-    )
     contact = f"bench-{run_id}"
-
-    async def echo_update(i: int) -> None:
-        assert await echo.execute_update(EchoWorkflow.echo, str(i)) == str(i)
-
-    async def bot_turn(i: int) -> None:
-        body = {"contact_id": contact, "message_id": f"t{i}", "text": "1" if i else "oi"}
-        response = await http.post(f"/api/bots/{BOT}/messages", json=body)
-        assert response.status_code == 200, response.text
+    echo, echo_update, bot_turn = await turn_pair(client, http, run_id, contact)
 
     for i in range(warmup):
         await echo_update(i)

@@ -43,6 +43,7 @@ from bot_turn import (
     first_messages,
     p,
     row,
+    turn_pair,
 )  # noqa: E402
 
 from transbordo import eventloop  # noqa: E402
@@ -142,21 +143,9 @@ async def _ready(http: httpx.AsyncClient) -> None:
 
 
 async def measure(n: int, warmup: int, client: Client, http: httpx.AsyncClient) -> None:
-    from bot_turn import ECHO_TASK_QUEUE
-
     run_id = uuid.uuid4().hex[:6]
-    echo = await client.start_workflow(
-        EchoWorkflow.run, id=f"echo-{run_id}", task_queue=ECHO_TASK_QUEUE
-    )
     contact = f"bench-{run_id}"
-
-    async def echo_update(i: int) -> None:
-        assert await echo.execute_update(EchoWorkflow.echo, str(i)) == str(i)
-
-    async def bot_turn(i: int) -> None:
-        body = {"contact_id": contact, "message_id": f"t{i}", "text": "1" if i else "oi"}
-        response = await http.post(f"/api/bots/{BOT}/messages", json=body)
-        assert response.status_code == 200, response.text
+    echo, echo_update, bot_turn = await turn_pair(client, http, run_id, contact)
 
     echo_start, bot_first = first_messages(client, http, run_id, contact)
 
