@@ -289,43 +289,65 @@ class OmniActivities:
 
 def snapshot_of(service: ServicePublic) -> ServiceSnapshot:
     """The settings a handoff takes from its service (the same for resolve and transfer)."""
-    notes = service.queue_notifications
     return ServiceSnapshot(
-        service_id=service.id,
-        service_name=service.name,
-        abandon_seconds=service.abandon_seconds,
-        voicemail_seconds=service.voicemail_seconds,
-        notifications_enabled=notes.enabled,
-        notification_interval_seconds=notes.interval_seconds or 0,
-        notification_cards=[card.model_dump(mode="json") for card in notes.cards],
-        webhook=service.webhook.enabled,
-        care=CarriedCare.model_validate(service.care.model_dump()),
-        wrapup_required=service.wrapup.required,
-        wrapup_codes=list(service.wrapup.codes),
-        assignment=service.assignment,
-        offer_seconds=service.offer_seconds,
+        **_snapshot_fields(
+            service.id,
+            service.name,
+            service.abandon_seconds,
+            service.voicemail_seconds,
+            service.queue_notifications,
+            service.webhook.enabled,
+            service.care,
+            service.wrapup,
+            service.assignment,
+            service.offer_seconds,
+        )
     )
 
 
 def target_of_row(row: Any, logged_in: int, available: int) -> HandoffTarget:
     """`snapshot_of` read straight from the service's row (no `ServicePublic` in between:
     the hand-over runs for every queued customer), with who works the service now."""
-    notes = QueueNotifications.model_validate(row.queue_notifications)
-    wrapup = WrapUpSettings.model_validate(row.wrapup or {})
-    return HandoffTarget(
-        service_id=row.id,
-        service_name=row.name,
-        abandon_seconds=row.abandon_seconds,
-        voicemail_seconds=row.voicemail_seconds,
-        notifications_enabled=notes.enabled,
-        notification_interval_seconds=notes.interval_seconds or 0,
-        notification_cards=[card.model_dump(mode="json") for card in notes.cards],
-        webhook=row.webhook_enabled,
-        care=CarriedCare.model_validate(ServiceCare.model_validate(row.care or {}).model_dump()),
-        wrapup_required=wrapup.required,
-        wrapup_codes=list(wrapup.codes),
-        assignment=row.assignment,
-        offer_seconds=row.offer_seconds,
-        agents_logged_in=logged_in,
-        agents_available=available,
+    fields = _snapshot_fields(
+        row.id,
+        row.name,
+        row.abandon_seconds,
+        row.voicemail_seconds,
+        QueueNotifications.model_validate(row.queue_notifications),
+        row.webhook_enabled,
+        ServiceCare.model_validate(row.care or {}),
+        WrapUpSettings.model_validate(row.wrapup or {}),
+        row.assignment,
+        row.offer_seconds,
     )
+    return HandoffTarget(**fields, agents_logged_in=logged_in, agents_available=available)
+
+
+def _snapshot_fields(
+    service_id: str,
+    name: str,
+    abandon_seconds: Any,
+    voicemail_seconds: Any,
+    notes: QueueNotifications,
+    webhook: bool,
+    care: ServiceCare,
+    wrapup: WrapUpSettings,
+    assignment: Any,
+    offer_seconds: Any,
+) -> dict[str, Any]:
+    """One mapping of a service's settings to a snapshot, whichever shape they were read in."""
+    return {
+        "service_id": service_id,
+        "service_name": name,
+        "abandon_seconds": abandon_seconds,
+        "voicemail_seconds": voicemail_seconds,
+        "notifications_enabled": notes.enabled,
+        "notification_interval_seconds": notes.interval_seconds or 0,
+        "notification_cards": [card.model_dump(mode="json") for card in notes.cards],
+        "webhook": webhook,
+        "care": CarriedCare.model_validate(care.model_dump()),
+        "wrapup_required": wrapup.required,
+        "wrapup_codes": list(wrapup.codes),
+        "assignment": assignment,
+        "offer_seconds": offer_seconds,
+    }
