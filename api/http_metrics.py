@@ -5,10 +5,13 @@ too). Labels never hold a raw path: the route template the router matched
 (`/api/conversations/{conversation_id}/messages`), or `unmatched` for a path no route has, so
 ids and scanners' guesses cannot grow the series. The latency is the time until the response
 starts: for a stream that is the time to open it; how long streams stay open is the gauge.
+The same labels make the optional access log (setting `access_log`): a line per request with no
+address, id or query in it.
 """
 
 from __future__ import annotations
 
+import logging
 from time import perf_counter
 from typing import Any
 
@@ -22,6 +25,7 @@ STREAMS = {
     "/api/agent/stream": "agent",
 }
 """Route template → the stream kind it opens."""
+ACCESS = logging.getLogger("transbordo.access")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -68,9 +72,10 @@ def _templates(routes: Any) -> dict[int, str]:
 class HttpMetrics:
     """The middleware recording `HttpFigures`."""
 
-    def __init__(self, app: ASGIApp, figures: HttpFigures) -> None:
+    def __init__(self, app: ASGIApp, figures: HttpFigures, access_log: bool = False) -> None:
         self.app = app
         self.figures = figures
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,6 +105,8 @@ class HttpMetrics:
     def _observe(self, scope: Scope, status: int, seconds: float, stream: list[str]) -> None:
         route = self.figures.template(scope)
         self.figures.latency.labels(route, scope["method"], f"{status // 100}xx").observe(seconds)
+        if self.access_log:
+            ACCESS.info("%s %s %d %.1f ms", scope["method"], route, status, seconds * 1000)
         kind = STREAMS.get(route)
         if kind and status == 200:
             stream.append(kind)

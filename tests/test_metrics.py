@@ -16,8 +16,10 @@ from store.queue_figures import service_figures
 from store.tables import queue_entries
 from tests.conftest import (
     admin_headers,
+    api_client,
     conversation_handle,
     conversation_wid,
+    pydantic_client,
     running_stack,
 )
 from tests.test_handoff import Receiver, flow, into_queue, publish, setup_omni
@@ -185,3 +187,39 @@ async def test_the_sdk_runtime_serves_prometheus_only_when_asked(settings: Setti
     assert runtime is not None and sdk_runtime(asked) is runtime  # one per address and process
     async with httpx.AsyncClient() as scraper:
         assert (await scraper.get(f"http://{address}/metrics")).status_code == 200
+
+
+@pytest.mark.parametrize("asked", [True, False])
+async def test_the_access_log_names_routes_never_addresses_ids_or_queries(
+    asked: bool,
+    settings: Settings,
+    engine: sa.Engine,
+    time_env,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Ops asking for an access log get a line per request with the route template; a contact's
+    id or a webhook's verify token in the path or query never reaches the log."""
+    from api.app import create_app
+
+    app = create_app(
+        settings.model_copy(update={"access_log": asked}),
+        engine=engine,
+        client=pydantic_client(time_env),
+    )
+    caplog.set_level("INFO", logger="transbordo.access")
+    async with api_client(app) as http:
+        await http.get("/api/conversations/conv-5511999", params={"contact_id": "5511988887777"})
+        await http.get(
+            "/api/channels/whatsapp/loja",
+            params={"hub.mode": "subscribe", "hub.verify_token": "verify-secret-42"},
+        )
+    lines = [r.getMessage() for r in caplog.records if r.name == "transbordo.access"]
+    if not asked:
+        assert lines == []
+        return
+    assert lines[0].startswith("GET /api/conversations/{conversation_id} 4"), lines
+    assert lines[1].startswith("GET /api/channels/whatsapp/{bot} 4"), lines
+    assert len(lines) == 2, lines
+    logged = "\n".join(lines)
+    for secret in ("conv-5511999", "5511988887777", "verify-secret-42", "127.0.0.1"):
+        assert secret not in logged

@@ -290,6 +290,10 @@ def test_up_prints_addresses_answers_stops_and_keeps_conversations(tmp_path: Pat
         assert up.process.returncode == 0, up.printed
         assert "stopped" in after_stop
         assert not _group_alive(up.process.pid), "a child of `transbordo up` outlived it"
+    # the API's log has no request lines: uvicorn's name the client's address and raw query
+    api_log = (data_dir / "api.log").read_text()
+    assert "Application startup complete" in api_log
+    assert 'HTTP/1.1"' not in api_log and conversation_id not in api_log
     # at rest: the folder is its owner's only, and so is every file in it
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     assert (data_dir / "keys.json").is_file()

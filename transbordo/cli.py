@@ -228,10 +228,16 @@ def _run_api(settings: Settings, fd: int | None = None) -> int:
     app = create_app(settings)
     heap.settle_after_startup()
     if fd is None:
-        uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="info")
+        uvicorn.run(
+            app,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="info",
+            access_log=False,  # the client's address and raw query: api/http_metrics.py logs
+        )
         return 0
     sock = socket.socket(fileno=fd)  # family, type and protocol read from the socket itself
-    uvicorn.Server(uvicorn.Config(app, log_level="info")).run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False)).run(sockets=[sock])
     return 0
 
 

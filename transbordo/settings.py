@@ -181,6 +181,11 @@ class Settings(BaseSettings):
     worker_metrics_host: str = "127.0.0.1"
     sdk_metrics_address: str | None = None
     """`host:port` where the worker's Temporal SDK serves its Prometheus metrics; unset: off."""
+    access_log: bool = False
+    """One log line per request (`transbordo.access`: method, route template, status, ms). Never
+    the client's address, the raw path or its query (contact ids, a webhook's verify token):
+    uvicorn's own access log, which has all three, is always off. Off by default: `/metrics`
+    has the latency by route, and a reverse proxy keeps its own access log."""
     otel: bool = False
     """OpenTelemetry tracing across API → workflow → activities (needs the `otel` extra);
     spans go over OTLP/HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT`."""

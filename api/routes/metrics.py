@@ -47,5 +47,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     ProcessCollector(registry=registry)
     registry.register(QueueCollector(lambda: app.state.engine, settings.metrics_cache_seconds))
     app.state.metrics_registry = registry
-    app.add_middleware(HttpMetrics, figures=HttpFigures(registry))
+    app.add_middleware(HttpMetrics, figures=HttpFigures(registry), access_log=settings.access_log)
     app.include_router(router)
