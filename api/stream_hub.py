@@ -203,7 +203,7 @@ def hub_for(engine: Engine) -> StreamHub:
     return StreamHub(SqlitePoller(engine))
 
 
-def _hub(request: Request) -> StreamHub:
+async def _hub(request: Request) -> StreamHub:
     hub: StreamHub = request.app.state.stream_hub
     return hub
 

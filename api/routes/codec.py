@@ -34,7 +34,9 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 """Temporal's own gRPC message limit: no history payload batch is larger."""
 
 
-def require_codec_admin(request: Request, settings: SettingsDep, credentials: Credentials) -> None:
+async def require_codec_admin(
+    request: Request, settings: SettingsDep, credentials: Credentials
+) -> None:
     """The admin token, from the bearer header or the codec cookie, in constant time."""
     expected = settings.admin_token
     given = credentials.credentials if credentials else request.cookies.get(COOKIE)

@@ -22,7 +22,7 @@ from transbordo.settings import Settings
 router = APIRouter()
 
 
-def require_metrics_reader(settings: SettingsDep, credentials: Credentials) -> None:
+async def require_metrics_reader(settings: SettingsDep, credentials: Credentials) -> None:
     """The metrics token or the admin token, compared in constant time."""
     if credentials is None:
         raise unauthorized()

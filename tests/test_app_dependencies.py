@@ -1,0 +1,47 @@
+"""The API's dependencies run on the event loop unless they wait on SQL.
+
+FastAPI runs a plain `def` dependency in its thread pool: a thread hop on every request that
+uses it (and a wait for a free thread under load). `_hub`, a one-line lookup on `next` and
+`finish`, cost ~3 % of the API process's CPU that way (py-spy, bench/handoff_processes.py).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from pathlib import Path
+
+from fastapi import routing
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from transbordo.settings import Settings
+
+WAITS_ON_SQL = {"api.supervisor_scope.require_supervisor"}
+"""Sync on purpose: they query SQL, which must not block the event loop."""
+
+
+def _sync_dependencies(dependant: Dependant) -> Iterator[str]:
+    for sub in dependant.dependencies:
+        call = sub.call
+        if call is not None and not (
+            inspect.iscoroutinefunction(call)
+            or inspect.isasyncgenfunction(call)
+            or inspect.iscoroutinefunction(getattr(call, "__call__", None))  # noqa: B004
+        ):
+            yield f"{call.__module__}.{getattr(call, '__qualname__', type(call).__name__)}"
+        yield from _sync_dependencies(sub)
+
+
+def test_no_dependency_costs_a_thread_hop_without_reason(tmp_path: Path) -> None:
+    from api.app import create_app
+
+    app = create_app(Settings(data_dir=tmp_path, admin_token="admin-token-0123456789abcdefghij"))
+    found = {
+        name
+        for context in routing.iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+        for name in _sync_dependencies(context.original_route.dependant)
+    }
+    assert found - WAITS_ON_SQL == set()
+    assert found >= WAITS_ON_SQL  # the exception is still needed
