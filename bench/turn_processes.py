@@ -72,6 +72,7 @@ async def up_stack(
         "TRANSBORDO_RATE_LIMIT_MESSAGES_PER_ADDRESS": "100000/minute",
         "TRANSBORDO_RATE_LIMIT_PER_ADDRESS": "100000/minute",
         "TRANSBORDO_RATE_LIMIT_MESSAGES_PER_BOT": "100000/minute",
+        "TRANSBORDO_REPLY_TIMEOUT_SECONDS": "30",  # under load, replies rather than 202s
     }
     env |= extra_env or {}
     up = subprocess.Popen(  # noqa: S603
