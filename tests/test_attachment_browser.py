@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.attachment_files import PDF, png
-from tests.test_browser import Console, browser, live_server, shot  # noqa: F401 (fixture)
+from tests.test_browser import Console, browser, live_server, shot, signed_in_agent  # noqa: F401 (fixture)
 from tests.test_desk_browser import TIMEOUT_MS, setup
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -54,12 +54,7 @@ async def test_a_customer_picture_opens_on_the_agent_screen(
         await expect(mine).to_be_visible()
 
         # the agent picks the conversation up and sees the picture inline
-        agent = await context.new_page()
-        console.watch(agent)
-        await agent.goto("/atendimento")
-        await agent.get_by_label("Token do atendente").fill(agent_token)
-        await agent.get_by_role("button", name="Entrar").click()
-        await agent.locator(".segmented label", has_text="Disponível").click()
+        agent = await signed_in_agent(context, console, agent_token)
         await agent.get_by_role("button", name="Atender próximo").click()
         picture = agent.locator("#transcript .msg.customer .attachment img[alt='foto.png']")
         await expect(picture).to_be_visible()

@@ -132,6 +132,19 @@ class Console:
         page.on("pageerror", lambda error: self.errors.append(f"{name}: {error}"))
 
 
+async def signed_in_agent(context, console: Console, token: str, *, available: bool = True):  # type: ignore[no-untyped-def]
+    """A new page on the agent screen, signed in with `token` and, unless told otherwise, made
+    available; each test then waits for what it needs to see."""
+    agent = await context.new_page()
+    console.watch(agent)
+    await agent.goto("/atendimento")
+    await agent.get_by_label("Token do atendente").fill(token)
+    await agent.get_by_role("button", name="Entrar").click()
+    if available:
+        await agent.locator(".segmented label", has_text="Disponível").click()
+    return agent
+
+
 async def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

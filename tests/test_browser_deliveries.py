@@ -14,7 +14,14 @@ from tests import channel_payloads as p
 from tests.channel_standin import WA_VERSION, standin
 from tests.conftest import admin_headers
 from tests.live import eventually
-from tests.test_browser import TIMEOUT_MS, Console, browser, live_server, playwright_api
+from tests.test_browser import (
+    TIMEOUT_MS,
+    Console,
+    browser,
+    live_server,
+    playwright_api,
+    signed_in_agent,
+)
 from tests.test_channel_whatsapp import ACCESS_TOKEN, APP_SECRET, flow, post_whatsapp, wait_for
 from tests.test_handoff import setup_omni
 
@@ -60,11 +67,9 @@ async def test_the_agent_sees_what_reached_the_customers_phone(  # type: ignore[
                 await wait_for(phone, 3)
 
                 context = await browser.new_context(locale="pt-BR", base_url=base)
-                agent = await context.new_page()
-                console.watch(agent)
-                await agent.goto("/atendimento")
-                await agent.get_by_label("Token do atendente").fill(omni.agents["Ana"]["token"])
-                await agent.get_by_role("button", name="Entrar").click()
+                agent = await signed_in_agent(
+                    context, console, omni.agents["Ana"]["token"], available=False
+                )
                 await agent.get_by_role("button", name="Atender próximo").click()
                 transcript = agent.locator("#transcript")
                 await expect(transcript).to_contain_text("Vou te transferir")

@@ -11,7 +11,15 @@ import pytest
 
 from store import routing
 from tests.conftest import ADMIN_TOKEN, admin_headers
-from tests.test_browser import TIMEOUT_MS, Console, browser, live_server, playwright_api, shot
+from tests.test_browser import (
+    TIMEOUT_MS,
+    Console,
+    browser,
+    live_server,
+    playwright_api,
+    shot,
+    signed_in_agent,
+)
 
 __all__ = ["browser"]
 
@@ -59,12 +67,7 @@ async def test_the_screen_rings_and_the_agent_declines_then_accepts(
         context = await browser.new_context(
             locale="pt-BR", viewport={"width": 1366, "height": 850}, base_url=base
         )
-        agent = await context.new_page()
-        console.watch(agent)
-        await agent.goto("/atendimento")
-        await agent.get_by_label("Token do atendente").fill(tokens["Ana"])
-        await agent.get_by_role("button", name="Entrar").click()
-        await agent.locator(".segmented label", has_text="Disponível").click()
+        agent = await signed_in_agent(context, console, tokens["Ana"])
         await expect(agent.locator("#live")).to_have_text("ao vivo")
 
         turn = await http.post(
@@ -119,12 +122,7 @@ async def test_the_screen_shows_away_set_by_the_server_after_lapses(
         )
         assert published.is_success, published.text
         context = await browser.new_context(locale="pt-BR", base_url=base)
-        agent = await context.new_page()
-        console.watch(agent)
-        await agent.goto("/atendimento")
-        await agent.get_by_label("Token do atendente").fill(made.json()["token"])
-        await agent.get_by_role("button", name="Entrar").click()
-        await agent.locator(".segmented label", has_text="Disponível").click()
+        agent = await signed_in_agent(context, console, made.json()["token"])
         await expect(agent.locator("#live")).to_have_text("ao vivo")
         turn = await http.post(
             "/api/bots/loja/messages",

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from store import channel_credentials
 from tests.conftest import ADMIN_TOKEN, admin_headers
-from tests.test_browser import Console, browser, live_server, shot  # noqa: F401 (fixture)
+from tests.test_browser import Console, browser, live_server, shot, signed_in_agent  # noqa: F401 (fixture)
 
 playwright_api = pytest.importorskip("playwright.async_api")
 axe_module = pytest.importorskip("axe_playwright_python.async_playwright")
@@ -107,12 +107,7 @@ async def test_an_agent_uses_a_quick_reply_a_note_and_a_wrapup_code(
         context = await browser.new_context(
             locale="pt-BR", viewport={"width": 1366, "height": 900}, base_url=base
         )
-        agent = await context.new_page()
-        console.watch(agent)
-        await agent.goto("/atendimento")
-        await agent.get_by_label("Token do atendente").fill(agent_token)
-        await agent.get_by_role("button", name="Entrar").click()
-        await agent.locator(".segmented label", has_text="Disponível").click()
+        agent = await signed_in_agent(context, console, agent_token)
         await expect(agent.locator("#toast")).to_contain_text("Disponível")
         await customer_into_queue(base, connector, "5511")
         await agent.get_by_role("button", name="Atender próximo").click()

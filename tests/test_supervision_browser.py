@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN
-from tests.test_browser import Console, browser, live_server, shot  # noqa: F401 (fixture)
+from tests.test_browser import Console, browser, live_server, shot, signed_in_agent  # noqa: F401 (fixture)
 from tests.test_desk_browser import customer_into_queue, serious_violations, setup
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -31,12 +31,7 @@ async def test_a_supervisor_whispers_then_barges_in(
         context = await browser.new_context(
             locale="pt-BR", viewport={"width": 1366, "height": 900}, base_url=base
         )
-        agent = await context.new_page()
-        console.watch(agent)
-        await agent.goto("/atendimento")
-        await agent.get_by_label("Token do atendente").fill(agent_token)
-        await agent.get_by_role("button", name="Entrar").click()
-        await agent.locator(".segmented label", has_text="Disponível").click()
+        agent = await signed_in_agent(context, console, agent_token)
         await expect(agent.locator("#toast")).to_contain_text("Disponível")
         await customer_into_queue(base, connector, "5533")
         await agent.get_by_role("button", name="Atender próximo").click()
