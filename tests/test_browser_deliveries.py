@@ -12,7 +12,6 @@ import pytest
 
 from tests import channel_payloads as p
 from tests.channel_standin import WA_VERSION, standin
-from tests.conftest import admin_headers
 from tests.live import eventually
 from tests.test_browser import (
     TIMEOUT_MS,
@@ -22,8 +21,7 @@ from tests.test_browser import (
     playwright_api,
     signed_in_agent,
 )
-from tests.test_channel_whatsapp import ACCESS_TOKEN, APP_SECRET, flow, post_whatsapp, wait_for
-from tests.test_handoff import setup_omni
+from tests.test_channel_whatsapp import ACCESS_TOKEN, post_whatsapp, wait_for, whatsapp_bot
 
 __all__ = ["browser"]
 
@@ -43,23 +41,7 @@ async def test_the_agent_sees_what_reached_the_customers_phone(  # type: ignore[
         settings = settings.model_copy(update={"whatsapp_api_base": f"{phone.url}/{WA_VERSION}"})
         async with live_server(time_env, settings, engine) as base:
             async with httpx.AsyncClient(base_url=base) as http:
-                omni = await setup_omni(http)
-                published = await http.put(
-                    "/api/bots/loja",
-                    content=flow(omni.key),
-                    headers={**admin_headers(), "Content-Type": "text/yaml"},
-                )
-                assert published.status_code in (200, 201), published.text
-                saved = await http.put(
-                    "/api/bots/loja/channels/whatsapp",
-                    json={
-                        "phone_number_id": phone.phone_number_id,
-                        "access_token": ACCESS_TOKEN,
-                        "app_secret": APP_SECRET,
-                    },
-                    headers=admin_headers(),
-                )
-                assert saved.status_code == 200, saved.text
+                omni, _ = await whatsapp_bot(http, phone)
                 await post_whatsapp(http, p.whatsapp([p.wa_text("wamid.in1", "oi")]))
                 await wait_for(phone, 2)
                 choose = p.wa_list_reply("wamid.in2", "1", "Falar com um especial…")

@@ -12,8 +12,7 @@ from tests.attachment_files import PDF
 from tests.channel_standin import WA_VERSION, standin
 from tests.conftest import admin_headers, running_stack
 from tests.live import eventually
-from tests.test_channel_whatsapp import ACCESS_TOKEN, APP_SECRET, flow, post_whatsapp, wait_for
-from tests.test_handoff import setup_omni
+from tests.test_channel_whatsapp import ACCESS_TOKEN, post_whatsapp, wait_for, whatsapp_bot
 
 pytestmark = pytest.mark.asyncio
 
@@ -25,24 +24,8 @@ async def test_whatsapp_media_reaches_the_agent(time_env, settings, engine) -> N
         phone.media[DOCUMENT_ID] = PDF
         settings = settings.model_copy(update={"whatsapp_api_base": f"{phone.url}/{WA_VERSION}"})
         async with running_stack(time_env, settings, engine) as http:
-            omni = await setup_omni(http)
+            omni, _ = await whatsapp_bot(http, phone)
             ana = omni.agent("Ana")
-            put = await http.put(
-                "/api/bots/loja",
-                content=flow(omni.key),
-                headers={**admin_headers(), "Content-Type": "text/yaml"},
-            )
-            assert put.status_code in (200, 201), put.text
-            saved = await http.put(
-                "/api/bots/loja/channels/whatsapp",
-                json={
-                    "phone_number_id": phone.phone_number_id,
-                    "access_token": ACCESS_TOKEN,
-                    "app_secret": APP_SECRET,
-                },
-                headers=admin_headers(),
-            )
-            assert saved.status_code == 200, saved.text
             await post_whatsapp(http, p.whatsapp([p.wa_text("wamid.in1", "oi")]))
             await wait_for(phone, 2)
             await post_whatsapp(

@@ -16,7 +16,7 @@ from tests import channel_payloads as p
 from tests.channel_standin import WA_VERSION, Standin, standin
 from tests.conftest import admin_headers, running_stack
 from tests.live import eventually
-from tests.test_handoff import setup_omni
+from tests.test_handoff import Omni, setup_omni
 
 pytestmark = pytest.mark.asyncio
 
@@ -79,6 +79,29 @@ async def wait_for(phone: Standin, count: int) -> list[str]:
     return texts(phone)
 
 
+async def whatsapp_bot(http: httpx.AsyncClient, phone: Standin) -> tuple[Omni, dict]:  # type: ignore[type-arg]
+    """Omni set up, the bot `loja` published with the Humano block and its WhatsApp channel
+    connected to the stand-in phone: (the Omni setup, the channel's answer)."""
+    omni = await setup_omni(http)
+    published = await http.put(
+        "/api/bots/loja",
+        content=flow(omni.key),
+        headers={**admin_headers(), "Content-Type": "text/yaml"},
+    )
+    assert published.status_code in (200, 201), published.text
+    saved = await http.put(
+        "/api/bots/loja/channels/whatsapp",
+        json={
+            "phone_number_id": phone.phone_number_id,
+            "access_token": ACCESS_TOKEN,
+            "app_secret": APP_SECRET,
+        },
+        headers=admin_headers(),
+    )
+    assert saved.status_code == 200, saved.text
+    return omni, saved.json()
+
+
 async def agent_transcript(http: httpx.AsyncClient, conversation: str, auth: dict) -> list[dict]:
     got = await http.get(f"/api/agent/conversations/{conversation}/messages", headers=auth)
     assert got.status_code == 200, got.text
@@ -89,25 +112,9 @@ async def test_a_whatsapp_customer_reaches_an_agent(time_env, settings, engine) 
     with standin(ACCESS_TOKEN) as phone:
         settings = settings.model_copy(update={"whatsapp_api_base": f"{phone.url}/{WA_VERSION}"})
         async with running_stack(time_env, settings, engine) as http:
-            omni = await setup_omni(http)
-            published = await http.put(
-                "/api/bots/loja",
-                content=flow(omni.key),
-                headers={**admin_headers(), "Content-Type": "text/yaml"},
-            )
-            assert published.status_code in (200, 201), published.text
-            saved = await http.put(
-                "/api/bots/loja/channels/whatsapp",
-                json={
-                    "phone_number_id": phone.phone_number_id,
-                    "access_token": ACCESS_TOKEN,
-                    "app_secret": APP_SECRET,
-                },
-                headers=admin_headers(),
-            )
-            assert saved.status_code == 200, saved.text
-            verify_token = saved.json()["generated"]["verify_token"]
-            assert saved.json()["secrets_set"] == ["access_token", "app_secret", "verify_token"]
+            omni, saved = await whatsapp_bot(http, phone)
+            verify_token = saved["generated"]["verify_token"]
+            assert saved["secrets_set"] == ["access_token", "app_secret", "verify_token"]
             listed = (await http.get("/api/bots/loja/channels", headers=admin_headers())).json()
             assert ACCESS_TOKEN not in json.dumps(listed) and verify_token not in json.dumps(listed)
 

@@ -12,17 +12,15 @@ import pytest
 
 from tests import channel_payloads as p
 from tests.channel_standin import WA_VERSION, standin
-from tests.conftest import admin_headers, running_stack
+from tests.conftest import running_stack
 from tests.live import eventually
 from tests.test_channel_whatsapp import (
     ACCESS_TOKEN,
-    APP_SECRET,
-    flow,
     post_whatsapp,
     texts,
     wait_for,
+    whatsapp_bot,
 )
-from tests.test_handoff import setup_omni
 
 pytestmark = pytest.mark.asyncio
 
@@ -32,23 +30,7 @@ async def test_agent_messages_reach_the_phone_in_order(dev_env, settings, engine
     with standin(ACCESS_TOKEN) as phone:
         settings = settings.model_copy(update={"whatsapp_api_base": f"{phone.url}/{WA_VERSION}"})
         async with running_stack(dev_env, settings, engine) as http:
-            omni = await setup_omni(http)
-            put = await http.put(
-                "/api/bots/loja",
-                content=flow(omni.key),
-                headers={**admin_headers(), "Content-Type": "text/yaml"},
-            )
-            assert put.status_code in (200, 201), put.text
-            saved = await http.put(
-                "/api/bots/loja/channels/whatsapp",
-                json={
-                    "phone_number_id": phone.phone_number_id,
-                    "access_token": ACCESS_TOKEN,
-                    "app_secret": APP_SECRET,
-                },
-                headers=admin_headers(),
-            )
-            assert saved.status_code == 200, saved.text
+            omni, _ = await whatsapp_bot(http, phone)
             hello = p.whatsapp([p.wa_text(f"wamid.{sender}.1", "oi", sender)], sender=sender)
             assert (await post_whatsapp(http, hello)).json()["messages"] == 1
             choose = p.whatsapp(
