@@ -15,7 +15,10 @@ commit and write here: ``git archive HEAD | tar -x -C /tmp/head``, then, in /tmp
 recorded twice: ``<name>.before-snapshot.json`` by the code before `ConversationState` and
 `ServiceSnapshot` (renamed by hand), ``<name>.json`` after; four of them once more as
 ``<name>.bundled-patches.json``, by runs that took every patch with one marker
-(workflows/patches.py), and six as ``<name>.bundle-2.json``, by runs of the second bundle.
+(workflows/patches.py), and six as ``<name>.bundle-2.json``, by runs of the second bundle;
+those six and ``continue_as_new`` once more as ``<name>.run-version-2[.runN].json``, by runs the
+API started at code version 2 (no patch marker; recorded with ``--out`` into a scratch folder,
+then renamed).
 Histories hold no clear secret: the bot's Omni key travels as the hash that publishing puts
 in its place (of a throwaway key).
 """

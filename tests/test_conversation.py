@@ -10,6 +10,8 @@ from temporalio.client import WorkflowExecutionStatus
 
 from tests.conftest import conversation_handle, conversation_wid, running_stack
 from tests.live import json_server
+from tests.test_run_version import started_input
+from workflows.patches import CODE_VERSION
 
 pytestmark = pytest.mark.asyncio
 
@@ -154,6 +156,12 @@ async def test_long_conversations_continue_as_new_keeping_state(time_env, settin
         assert texts(turn) == ["Boleto do CPF 12345678901 enviado. Obrigado!"]
         assert (await handle.result()).variables == {"cpf": "12345678901"}
         assert (await handle.describe()).run_id != first_run
+        history = await handle.fetch_history()
+    # the next run continues this one at the same code version (workflows/patches.py)
+    started = history.events[0].workflow_execution_started_event_attributes
+    assert started.continued_execution_run_id  # a run that continued another
+    next_input = await started_input(time_env, history)
+    assert next_input.code_version == CODE_VERSION and next_input.carried is not None
 
 
 async def test_leaving_ends_the_conversation(time_env, settings, engine):

@@ -7,6 +7,8 @@ already running (a new activity, timer or branch without ``workflow.patched``) f
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -73,6 +75,12 @@ def test_the_recorded_histories_are_there() -> None:
     for name in ("handoff_finish", "transfer", "abandon", "voicemail", "menu_question_walk"):
         assert f"{name}.bundle-2" in stems
     assert "queued_first_turn.bundle-2" in stems
+    # And by runs at code version 2 (the bundles without markers, the idle timer not cancelled
+    # at the end), continue-as-new included: the next run keeps the version.
+    for name in ("handoff_finish", "transfer", "abandon", "voicemail", "menu_question_walk"):
+        assert f"{name}.run-version-2" in stems
+    assert "queued_first_turn.run-version-2" in stems
+    assert {"continue_as_new.run-version-2.run1", "continue_as_new.run-version-2.run2"} <= stems
 
 
 @pytest.mark.parametrize("strict", [False, True], ids=["worker-sandbox", "full-sandbox"])
@@ -95,6 +103,32 @@ async def test_recorded_histories_replay(strict: bool) -> None:
             replayed[files[result.history.run_id]] = None if failure is None else repr(failure)
     assert sorted(replayed) == sorted(files.values())
     assert {name: failure for name, failure in replayed.items() if failure} == {}
+
+
+def started_by_an_older_worker(path: Path) -> WorkflowHistory:
+    """A run of the second bundle as an older worker (one that ignores the input's
+    `code_version`) would have recorded it had the API already started it at version 2."""
+    data = json.loads(path.read_text())
+    started = data["events"][0]["workflowExecutionStartedEventAttributes"]
+    payload = started["input"]["payloads"][0]
+    value = json.loads(base64.b64decode(payload["data"]))
+    assert "code_version" not in value
+    payload["data"] = base64.b64encode(json.dumps({**value, "code_version": 2}).encode()).decode()
+    return WorkflowHistory.from_json(f"conversation:{path.stem.split('.')[0]}", json.dumps(data))
+
+
+async def test_a_version_2_run_an_older_worker_started_replays() -> None:
+    """Deployed in the wrong order (the API before the workers), an older worker runs a
+    version-2 run with the bundle's marker and cancels its timer at the end. Temporal fails the
+    replay of a patch marker nobody asks for: the run sees the marker (workflows/patches.py
+    `RunVersion`) and follows version 1, as the worker that recorded it did."""
+    paths = [p for p in HISTORIES if p.name.endswith(".bundle-2.json")]
+    assert len(paths) == 6
+    for path in paths:
+        result = await replayer(ConversationWorkflow).replay_workflow(
+            started_by_an_older_worker(path), raise_on_replay_failure=False
+        )
+        assert result.replay_failure is None, (path.name, result.replay_failure)
 
 
 @workflow.defn(name="ConversationWorkflow")

@@ -107,6 +107,12 @@ class ConversationInput(BaseModel):
     """How long the workflow gathers a customer turn's messages before recording them in the
     SQL log (the setting TRANSBORDO_RECORD_DELAY_SECONDS; conversations started before it keep
     200 ms). The API writes the turn itself before its 200, so this only delays the backstop."""
+    code_version: int = 1
+    """The workflow code's version this run started at (`workflows.patches.CODE_VERSION` when
+    the API starts it; continue-as-new keeps it). A new run has no older path to keep, so from
+    version 2 it takes the patches bundled up to its version without recording a patch marker
+    (2 history events and 2 billable actions fewer per run). Histories recorded before the
+    field have none: version 1, replayed as they were recorded (workflows/patches.py)."""
 
 
 class CustomerMessage(BaseModel):

@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.refusals import Refusal, refuse
     from workflows.timers import Timer, TimerKind
 
-from workflows import patches
+from workflows import kept_timer, patches
 from workflows.attachments import AttachmentActions
 from workflows.care import CareRules
 from workflows.channel_outbox import ChannelOutbox
@@ -77,6 +77,7 @@ class ConversationWorkflow(
 ):
     @workflow.init
     def __init__(self, input: ConversationInput) -> None:
+        self.run_version = patches.RunVersion(input.code_version)  # patches.Versioned
         self._input = input
         self.conv = (
             input.carried.model_copy(deep=True)
@@ -97,15 +98,13 @@ class ConversationWorkflow(
         timer = KeptTimer() if patches.patched(KEEP_TIMER) else None
         while not self.conv.state.ended:
             if self._continue_as_new_due():
-                if timer is not None:
-                    timer.cancel()
+                kept_timer.close(timer)
                 await self._continue_as_new()
             await self._wait(timer, self.conv.timeout_generation)
             if self._left and not self.conv.state.ended:
                 async with self._lock:
                     await self._customer_left()
-        if timer is not None:
-            timer.cancel()
+        kept_timer.close(timer)
         await workflow.wait_condition(self._idle)
         pump.cancel()
         webhooks.cancel()
@@ -359,6 +358,7 @@ class ConversationWorkflow(
         )
 
     async def _continue_as_new(self) -> None:
+        """The next run gets this one's input, code version included (docs/architecture.md)."""
         await workflow.wait_condition(self._idle)
         carried = self.conv.model_copy(deep=True)
         workflow.continue_as_new(self._input.model_copy(update={"carried": carried}))

@@ -6,6 +6,10 @@ more than the Update itself, each turn (+20 % on an Update's latency: bench/READ
 pass). Kept instead, the timer fires at the old deadline, finds the deadline later, and is armed
 once for the rest: one timer per idle period instead of one per turn. A deadline that moves
 earlier (a question's timeout) cancels it and arms a new one, as before.
+
+When the run closes (the conversation ended, or it continues as new) a run at code version 2
+leaves its timer pending (`close`): the server drops a closed run's timers, so cancelling cost
+one command and one TIMER_CANCELED event per conversation for nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import asyncio
 from datetime import datetime
 
 from temporalio import workflow
+
+from workflows import patches
 
 
 class KeptTimer:
@@ -45,3 +51,11 @@ class KeptTimer:
         if self._task is not None:
             self._task.cancel()
         self._task, self._at = None, None
+
+
+def close(timer: KeptTimer | None) -> None:
+    """The run is closing: its timer goes with it. Runs from code version 2 leave it pending
+    (nothing waits on it; should it fire before the run closes, it is a TIMER_FIRED no code
+    reads); older runs cancelled it, and replay as recorded."""
+    if timer is not None and patches.run_version() < 2:
+        timer.cancel()

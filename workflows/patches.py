@@ -11,9 +11,25 @@ older worker has no bundle marker, so a newer one replays it patch by patch. A p
 is not in `CURRENT`: it is asked on its own or goes into a new bundle (`BUNDLES`, newest first:
 a new run records the newest bundle's marker only; `workflow.patched` is memoised per run, so
 the first bundle a run asks for decides, live and on replay alike).
+
+A run started at code version 2 or later (`ConversationInput.code_version`, set by the API
+at `CODE_VERSION`; continue-as-new keeps it) takes every id of `CURRENT_2` with no marker at
+all: a new run has no older path to keep, so there is nothing for a marker to tell a replay.
+Runs without the field (every history recorded before it) are at version 1 and ask as above.
+The version lives on the workflow instance (`RunVersion`, made in `@workflow.init`, before any
+handler or the run method can ask): per run, deterministic. A version-2 run that a worker older
+than the field started (a rolling deploy in the wrong order) recorded the bundle's marker, and
+Temporal fails the replay of a patch marker nobody asks for; so while replaying, the run's
+first ask looks for that marker (`workflow.patched` records nothing during a replay) and, when
+it is there, the run follows version 1, as the older worker did. The other way round cannot be
+mended: an older worker replaying a version-2 run without the marker takes the old paths and
+fails its workflow task until a newer worker takes it. Deploy workers first, then the API
+(docs/operations.md, "Upgrades").
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from temporalio import workflow
 
@@ -48,9 +64,52 @@ BUNDLES = ((ALL_2, CURRENT_2), (ALL, CURRENT))
 """Newest first: a run without the newer bundle's marker is asked for the older one."""
 
 
+CODE_VERSION = 2
+"""The code version new runs start at (`ConversationInput.code_version`). What a version means is
+frozen, as a bundle is: version 2 takes `CURRENT_2` without markers, and its run leaves its
+pending timer to close with it (workflows/kept_timer.py `close`). Patches added later are asked
+as before until a version 3 takes them (its own frozen set, its check for an older worker's
+marker, new recorded histories)."""
+
+
+class RunVersion:
+    """The code version a run follows: its input's, unless an older worker started it."""
+
+    def __init__(self, started_at: int) -> None:
+        self.started_at = started_at
+        self._follows: int | None = None
+
+    def follows(self) -> int:
+        """Decided at the run's first patch (in its first workflow task): a version-2 run whose
+        history has the second bundle's marker was started by a worker older than versions."""
+        if self._follows is None:
+            older = (
+                self.started_at >= 2 and workflow.unsafe.is_replaying() and workflow.patched(ALL_2)
+            )
+            self._follows = 1 if older else self.started_at
+        return self._follows
+
+
+class Versioned(Protocol):
+    """A workflow that keeps its run's `RunVersion` (ConversationWorkflow)."""
+
+    run_version: RunVersion
+
+
+def run_version() -> int:
+    """The code version the current run follows (1: started before versions existed)."""
+    run: Versioned | None = workflow.instance()
+    if run is None:  # only inside the workflow's __init__, where nothing should ask
+        raise RuntimeError("a patch asked before the workflow's __init__ returned")
+    return run.run_version.follows()
+
+
 def patched(patch_id: str) -> bool:
-    """`workflow.patched(patch_id)`, answered by a bundle's one marker when the run has it.
-    (`workflow.patched` is memoised per run: the bundle is decided at the run's first patch.)"""
+    """`workflow.patched(patch_id)`, answered without a marker by the run's code version, or by
+    a bundle's one marker when the run has it. (`workflow.patched` is memoised per run: the
+    bundle is decided at the run's first patch.)"""
+    if run_version() >= 2 and patch_id in CURRENT_2:
+        return True
     for bundle, ids in BUNDLES:
         if patch_id in ids and workflow.patched(bundle):
             return True

@@ -43,6 +43,7 @@ from workflows.contracts import (
     TurnReply,
 )
 from workflows.conversation import ConversationWorkflow
+from workflows.patches import CODE_VERSION
 from workflows.refusals import Refusal, refusal_of
 from workflows.search_attributes import BOT, CONTACT, STATUS
 
@@ -175,6 +176,7 @@ async def _start_input(
         unengaged_idle_seconds=settings.unengaged_idle_seconds,
         record_delay_ms=round(settings.record_delay_seconds * 1000),
         channel=channel,
+        code_version=CODE_VERSION,  # no patch markers (deploy workers before the API)
     )
 
 
