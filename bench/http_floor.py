@@ -7,7 +7,9 @@ fields, a small JSON answer, no dependency, no I/O) served by uvicorn in its own
 uvloop and httptools when installed, as the API), called over loopback by httpx from this one,
 as bench/turn_processes.py calls the API. What it prints is what a bot turn pays before the
 API does any work: the share of the 1.3× budget over a bare Update that no code of ours can
-give back (bench/README.md, "the bot turn's floor"). Not a test.
+give back (bench/README.md, "the bot turn's floor"). Also the CPU per request of each side over
+the measured calls: this process (httpx; `time.process_time()`) and the uvicorn process (its
+user + system time from /proc). Not a test.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot_turn import row  # noqa: E402
+from handoff_throughput import cpu_seconds  # noqa: E402
 
 from transbordo import eventloop  # noqa: E402
 
@@ -82,12 +85,19 @@ async def main(n: int) -> None:
             for _ in range(100):
                 await http.post("/api/bots/b/messages", json=body)
             times = []
+            before = time.process_time(), cpu_seconds(server.pid)
             for _ in range(n):
                 began = time.perf_counter()
                 answer = await http.post("/api/bots/b/messages", json=body)
                 times.append((time.perf_counter() - began) * 1000)
                 assert answer.status_code == 200, answer.text
+            client_ms = (time.process_time() - before[0]) * 1000 / n
+            server_ms = (cpu_seconds(server.pid) - before[1]) * 1000 / n
         print(row("trivial route over HTTP (round trip)", times))
+        print(
+            f"{'CPU per request':<38} client (httpx) {client_ms:.2f} ms"
+            f"   server (uvicorn) {server_ms:.2f} ms"
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
