@@ -103,6 +103,23 @@ class TreeMeter:
                 for a, b in ((0, 1), (2, 3))
             ]
             print(f"     {name:<38} {spent[0]:8.1f}  {spent[1]:8.1f}")
+        ours, echo = (self.spent_by_side(n, a, b) for a, b in ((0, 1), (2, 3)))
+        print(
+            f"   CPU ratio without the HTTP client (echo / transbordo) {echo / ours:.2f}:"
+            f" transbordo {ours:.1f} ms (API, worker, dev server), echo {echo:.1f} ms (its"
+            " Temporal client and worker, dev server)"
+        )
+
+    def spent_by_side(self, n: int, a: int, b: int) -> float:
+        """CPU ms per conversation of what serves the conversations, the bench's HTTP client
+        left out: it stands for the customers' and agents' devices and has no counterpart in
+        the echo, whose Temporal client calls are what our API's do (counted in the API)."""
+        ours = a == 0
+        return sum(
+            (self.readings[b][name] - self.readings[a].get(name, 0.0)) * 1000 / n
+            for name in self.readings[b]
+            if not (ours and name.startswith("bench"))
+        )
 
 
 async def main(args: argparse.Namespace) -> None:
