@@ -105,28 +105,32 @@ async def test_recorded_histories_replay(strict: bool) -> None:
     assert {name: failure for name, failure in replayed.items() if failure} == {}
 
 
-def started_by_an_older_worker(path: Path) -> WorkflowHistory:
-    """A run of the second bundle as an older worker (one that ignores the input's
-    `code_version`) would have recorded it had the API already started it at version 2."""
+def started_by_an_older_worker(path: Path, version: int) -> WorkflowHistory:
+    """A run as an older worker (one that ignores the input's `code_version`) would have
+    recorded it had a newer API already started it at `version`."""
     data = json.loads(path.read_text())
     started = data["events"][0]["workflowExecutionStartedEventAttributes"]
     payload = started["input"]["payloads"][0]
     value = json.loads(base64.b64decode(payload["data"]))
     assert "code_version" not in value
-    payload["data"] = base64.b64encode(json.dumps({**value, "code_version": 2}).encode()).decode()
+    changed = json.dumps({**value, "code_version": version}).encode()
+    payload["data"] = base64.b64encode(changed).decode()
     return WorkflowHistory.from_json(f"conversation:{path.stem.split('.')[0]}", json.dumps(data))
 
 
-async def test_a_version_2_run_an_older_worker_started_replays() -> None:
-    """Deployed in the wrong order (the API before the workers), an older worker runs a
-    version-2 run with the bundle's marker and cancels its timer at the end. Temporal fails the
-    replay of a patch marker nobody asks for: the run sees the marker (workflows/patches.py
-    `RunVersion`) and follows version 1, as the worker that recorded it did."""
-    paths = [p for p in HISTORIES if p.name.endswith(".bundle-2.json")]
-    assert len(paths) == 6
+@pytest.mark.parametrize("version", [2, 3])
+async def test_a_newer_run_an_older_worker_started_replays(version: int) -> None:
+    """Deployed in the wrong order (the API before the workers), an older worker runs a newer
+    run with its bundle's marker (either bundle's era) and cancels its timer at the end.
+    Temporal fails the replay of a patch marker nobody asks for: the run sees the marker
+    (workflows/patches.py `RunVersion`) and follows version 1, as the worker that recorded it
+    did. A version this code does not know yet (3) is run as version 1 here too, markers
+    recorded, so that the newer workers can do the same with what this one recorded."""
+    paths = [p for p in HISTORIES if p.name.endswith((".bundle-2.json", ".bundled-patches.json"))]
+    assert len(paths) == 10
     for path in paths:
         result = await replayer(ConversationWorkflow).replay_workflow(
-            started_by_an_older_worker(path), raise_on_replay_failure=False
+            started_by_an_older_worker(path, version), raise_on_replay_failure=False
         )
         assert result.replay_failure is None, (path.name, result.replay_failure)
 

@@ -234,10 +234,13 @@ def _run_api(settings: Settings, fd: int | None = None) -> int:
             port=settings.api_port,
             log_level="info",
             access_log=False,  # the client's address and raw query: api/http_metrics.py logs
+            ws="none",  # no WebSocket route; its handshake log would name address and query too
         )
         return 0
     sock = socket.socket(fileno=fd)  # family, type and protocol read from the socket itself
-    uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False)).run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False, ws="none")).run(
+        sockets=[sock]
+    )
     return 0
 
 

@@ -18,10 +18,13 @@ all: a new run has no older path to keep, so there is nothing for a marker to te
 Runs without the field (every history recorded before it) are at version 1 and ask as above.
 The version lives on the workflow instance (`RunVersion`, made in `@workflow.init`, before any
 handler or the run method can ask): per run, deterministic. A version-2 run that a worker older
-than the field started (a rolling deploy in the wrong order) recorded the bundle's marker, and
+than the field started (a rolling deploy in the wrong order) recorded a bundle's marker, and
 Temporal fails the replay of a patch marker nobody asks for; so while replaying, the run's
-first ask looks for that marker (`workflow.patched` records nothing during a replay) and, when
-it is there, the run follows version 1, as the older worker did. The other way round cannot be
+first ask looks for either bundle's marker (`workflow.patched` records nothing during a replay)
+and, when it is there, the run follows version 1, as the older worker did (a worker from before
+the first bundle asked its patches one by one, later in the run: that order cannot be mended).
+A run at a version above `CODE_VERSION` (a newer API) is run as version 1, markers recorded,
+so the newer workers can tell it from one of theirs. The other way round cannot be
 mended: an older worker replaying a version-2 run without the marker takes the old paths and
 fails its workflow task until a newer worker takes it. Deploy workers first, then the API
 (docs/operations.md, "Upgrades").
@@ -80,13 +83,19 @@ class RunVersion:
         self._follows: int | None = None
 
     def follows(self) -> int:
-        """Decided at the run's first patch (in its first workflow task): a version-2 run whose
-        history has the second bundle's marker was started by a worker older than versions."""
+        """Decided at the run's first patch (in its first workflow task). A run at a version
+        this code does not know (a newer API's) follows version 1, recording the bundle's
+        marker, so the newer workers can tell what ran it. A version-2 run whose history has a
+        bundle's marker was started by a worker older than versions (either bundle's era:
+        patch notifications arrive before any workflow code, so asking both records nothing)."""
         if self._follows is None:
+            unknown = self.started_at > CODE_VERSION
             older = (
-                self.started_at >= 2 and workflow.unsafe.is_replaying() and workflow.patched(ALL_2)
+                self.started_at >= 2
+                and workflow.unsafe.is_replaying()
+                and (workflow.patched(ALL_2) or workflow.patched(ALL))
             )
-            self._follows = 1 if older else self.started_at
+            self._follows = 1 if unknown or older else self.started_at
         return self._follows
 
 
