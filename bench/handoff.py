@@ -98,7 +98,14 @@ async def measure(
 ) -> None:
     if args.conversations:
         await throughput(
-            client, http, args.conversations, args.concurrency, run_id, args.paced, args.think
+            client,
+            http,
+            args.conversations,
+            args.concurrency,
+            run_id,
+            args.paced,
+            args.think,
+            rounds=args.rounds,
         )
     if args.waiting:
         await many_waiting(
@@ -119,6 +126,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--conversations", type=int, default=50, help="N, for throughput")
     parser.add_argument("--concurrency", type=int, default=10, help="conversations at a time")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="alternate batches with the echo's (drift cancels)"
+    )
     parser.add_argument(
         "--paced", type=int, default=5, help="conversations at a person's pace (history only)"
     )

@@ -94,31 +94,29 @@ class TreeMeter:
         return sum(by_role.values()) - server, server
 
     def print_split(self, n: int) -> None:
-        """Per conversation, by role: the conversations (readings 0→1) and the echo (2→3)."""
+        """Per conversation, by role: the conversations' batches and the echo's. Each round
+        took four readings: before and after the conversations, then the echo's."""
         print("   CPU per conversation by process, ms      transbordo      echo")
-        first, *_ = self.readings
-        for name in sorted(first):
-            spent = [
-                (self.readings[b][name] - self.readings[a].get(name, 0.0)) * 1000 / n
-                for a, b in ((0, 1), (2, 3))
-            ]
-            print(f"     {name:<38} {spent[0]:8.1f}  {spent[1]:8.1f}")
-        ours, echo = (self.spent_by_side(n, a, b) for a, b in ((0, 1), (2, 3)))
+        for name in sorted(self.readings[0]):
+            ours, echo = (self._spent(n, side, name) for side in (0, 2))
+            print(f"     {name:<38} {ours:8.1f}  {echo:8.1f}")
+        ours = sum(self._spent(n, 0, name) for name in self.readings[0] if "bench" not in name)
+        echo = sum(self._spent(n, 2, name) for name in self.readings[0])
         print(
             f"   CPU ratio without the HTTP client (echo / transbordo) {echo / ours:.2f}:"
             f" transbordo {ours:.1f} ms (API, worker, dev server), echo {echo:.1f} ms (its"
             " Temporal client and worker, dev server)"
         )
 
-    def spent_by_side(self, n: int, a: int, b: int) -> float:
-        """CPU ms per conversation of what serves the conversations, the bench's HTTP client
-        left out: it stands for the customers' and agents' devices and has no counterpart in
-        the echo, whose Temporal client calls are what our API's do (counted in the API)."""
-        ours = a == 0
+    def _spent(self, n: int, side: int, name: str) -> float:
+        """CPU ms per conversation of `name` over every round's batch of one side (0: the
+        conversations, 2: the echo). The ratio without the HTTP client leaves out the bench's
+        client: it stands for the customers' and agents' devices and has no counterpart in
+        the echo, whose Temporal client calls are what our API's are (counted in the API)."""
+        readings = self.readings
         return sum(
-            (self.readings[b][name] - self.readings[a].get(name, 0.0)) * 1000 / n
-            for name in self.readings[b]
-            if not (ours and name.startswith("bench"))
+            (readings[r + side + 1].get(name, 0.0) - readings[r + side].get(name, 0.0)) * 1000 / n
+            for r in range(0, len(readings), 4)
         )
 
 
@@ -169,6 +167,7 @@ async def measure(args: argparse.Namespace, temporal: dict[str, str]) -> None:
                 0.0,
                 meter=meter,
                 parts="bench client + worker and API processes",
+                rounds=args.rounds,
             )
             meter.print_split(args.conversations)
 
@@ -202,6 +201,12 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--api-workers", type=int, default=1)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="alternate this many batches of conversations and of the echo (drift cancels)",
+    )
     parser.add_argument(
         "--memory-server",
         action="store_true",

@@ -42,9 +42,13 @@ async def throughput(
     *,
     meter: Callable[[], tuple[float, float]] | None = None,
     parts: str = "this process (worker + API + client)",
+    rounds: int = 1,
 ) -> None:
     """`meter`: CPU seconds so far of (the Transbordo side's processes but the dev server, the
-    dev server), `parts` naming the first; by default this process and its dev server."""
+    dev server), `parts` naming the first; by default this process and its dev server.
+    `rounds` > 1 alternates batches of conversations and of the echo (n / rounds each), so the
+    machine's drift over the run (this one's moves its CPU per conversation by ±15 % from
+    minute to minute) falls on both sides of the ratio alike."""
     measure = meter or cpu_now
     agents = await setup_bot(http, "loja", "Suporte", 3600, concurrency)
     lanes = itertools.cycle(agents)
@@ -102,14 +106,23 @@ async def throughput(
     print("   finish back to the bot → end\n")
     await bounded(min(concurrency, n), concurrency, lambda i: conversation(-1 - i))  # warm-up
     steps.times.clear()
-    cpu_before = measure()
-    seconds = await bounded(n, concurrency, conversation)
-    rate = n / seconds
     handles = [client.get_workflow_handle(_wid(client, f"h{run_id}-{i}")) for i in range(n)]
-    started = time.perf_counter()
-    await asyncio.gather(*(h.result() for h in handles))
-    drain = time.perf_counter() - started
-    cpu = cpu_per(cpu_before, n, measure)
+    seconds = drain = echo_seconds = echo_events = 0.0
+    cpu, echo_cpu = (0.0, 0.0), (0.0, 0.0)
+    size = -(-n // rounds)
+    for first in range(0, n, size):
+        batch = min(size, n - first)
+        cpu_before = measure()
+        seconds += await bounded(batch, concurrency, lambda i, first=first: conversation(first + i))
+        started = time.perf_counter()
+        await asyncio.gather(*(h.result() for h in handles[first : first + batch]))
+        drain = time.perf_counter() - started
+        cpu = _plus(cpu, cpu_per(cpu_before, n, measure))
+        echo = await echo_baseline(client, batch, concurrency, f"{run_id}-{first}", measure)
+        echo_seconds += batch / echo[0]
+        echo_events += echo[1] * batch / n
+        echo_cpu = _plus(echo_cpu, (echo[2][0] * batch / n, echo[2][1] * batch / n))
+    rate = n / seconds
     for name, values in steps.times.items():
         if "409" in name:
             print(f"   {name:<38} x{len(values)}")
@@ -117,10 +130,10 @@ async def throughput(
             print("   " + row(name, values))
     print(
         f"\n   transbordo: {rate:6.2f} conversations/s  ({n} in {seconds:.1f} s;"
-        f" all workflows closed {drain:.2f} s after the last reply)"
+        f" all workflows closed {drain:.2f} s after the last reply"
+        + (f"; {rounds} rounds, each followed by the echo's)" if rounds > 1 else ")")
     )
-
-    echo_rate, echo_events, echo_cpu = await echo_baseline(client, n, concurrency, run_id, measure)
+    echo_rate = n / echo_seconds
     print(
         f"   echo:       {echo_rate:6.2f} conversations/s  (update-with-start + 8 Updates"
         " + Signal each)"
@@ -191,6 +204,10 @@ def print_events(events: Counter[str], conversations: int, echo_events: float | 
         mark = " *" if name in BILLABLE else ""
         print(f"     {name:<44} {count / conversations:6.2f}{mark}")
     print("     (* counted as an action)\n")
+
+
+def _plus(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    return a[0] + b[0], a[1] + b[1]
 
 
 def cpu_now() -> tuple[float, float]:
