@@ -93,7 +93,12 @@ async def worker_process(
             yield worker_pid(child.pid) if profile else child.pid
         finally:
             child.send_signal(signal.SIGINT)
-            child.wait(timeout=30)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # never leave it running; say it was slow to stop
+                print("   the worker did not stop within 30 s of SIGINT: killed")
+                child.kill()
+                child.wait()
 
 
 def worker_pid(spy_pid: int) -> int:
