@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import signal
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -163,6 +165,9 @@ def smtp_config(settings: Settings) -> SmtpConfig | None:
 
 
 async def run_worker(settings: Settings) -> None:
+    task = asyncio.current_task()
+    if task is not None:
+        stop_when_asked(task)
     engine = open_database(settings.effective_database_url)
     client = await connect(settings, runtime=sdk_runtime(settings))
     serve_worker_metrics(settings)
@@ -191,8 +196,23 @@ def main() -> None:
     logs.setup(logging.INFO)
     try:
         eventloop.run(run_worker(get_settings()))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         pass
+    log.info("worker stopped")
+
+
+def stop_when_asked(task: asyncio.Task[Any]) -> None:
+    """Ctrl-C, and SIGTERM (what Kubernetes, compose and systemd send), cancel `task`: the SDK
+    then shuts the worker down cleanly instead of it dying mid-task (docs/operations.md). Set
+    on the loop, whatever this process inherited: a process started in the background has
+    SIGINT ignored, and `transbordo up` stops its children with SIGINT. (A KeyboardInterrupt
+    raised wherever the main thread happened to be could leave the SDK's shutdown hanging.)"""
+    loop = asyncio.get_running_loop()
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(stop, task.cancel)
+        except NotImplementedError:  # Windows: Ctrl-C raises KeyboardInterrupt as usual
+            return
 
 
 if __name__ == "__main__":

@@ -93,8 +93,10 @@ async def worker_process(
             yield worker_pid(child.pid) if profile else child.pid
         finally:
             child.send_signal(signal.SIGINT)
+            asked = time.perf_counter()
             try:
                 child.wait(timeout=30)
+                print(f"   the worker stopped {time.perf_counter() - asked:.1f} s after SIGINT")
             except subprocess.TimeoutExpired:  # never leave it running; say it was slow to stop
                 print("   the worker did not stop within 30 s of SIGINT: killed")
                 child.kill()

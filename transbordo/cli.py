@@ -114,14 +114,9 @@ def main(argv: list[str] | None = None) -> int:
                 api_workers=args.api_workers,
             )
         case "worker":
-            import signal
-
             import worker
 
-            # SIGTERM (Kubernetes, compose, systemd) stops the worker as Ctrl-C does: it shuts
-            # down gracefully instead of dying mid-task (docs/operations.md)
-            signal.signal(signal.SIGTERM, signal.default_int_handler)
-            worker.main()
+            worker.main()  # SIGINT and SIGTERM stop it gracefully (worker.main)
             return 0
         case "api":
             return _run_api(_settings(args), args.fd)
