@@ -202,16 +202,27 @@ def main() -> None:
 
 
 def stop_when_asked(task: asyncio.Task[Any]) -> None:
-    """Ctrl-C, and SIGTERM (what Kubernetes, compose and systemd send), cancel `task`: the SDK
-    then shuts the worker down cleanly instead of it dying mid-task (docs/operations.md). Set
-    on the loop, whatever this process inherited: a process started in the background has
-    SIGINT ignored, and `transbordo up` stops its children with SIGINT. (A KeyboardInterrupt
-    raised wherever the main thread happened to be could leave the SDK's shutdown hanging.)"""
+    """Ctrl-C, and SIGTERM (what Kubernetes, compose and systemd send), cancel `task` once: the
+    SDK then shuts the worker down cleanly instead of it dying mid-task (docs/operations.md).
+    Set on the loop, whatever this process inherited: one started in the background has
+    SIGINT ignored. (SIGTERM used to raise KeyboardInterrupt wherever the main thread was,
+    which could leave the SDK's shutdown hanging.) A second signal is only logged: another
+    cancel would cut the SDK's shutdown short (`up` sends one after the terminal's Ctrl-C)."""
     loop = asyncio.get_running_loop()
-    for stop in (signal.SIGINT, signal.SIGTERM):
+    asked: list[str] = []
+
+    def stop(name: str) -> None:
+        if asked:
+            log.info("%s: already stopping (SIGKILL stops at once)", name)
+            return
+        asked.append(name)
+        log.info("%s: stopping", name)
+        task.cancel()
+
+    for signal_ in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(stop, task.cancel)
-        except NotImplementedError:  # Windows: Ctrl-C raises KeyboardInterrupt as usual
+            loop.add_signal_handler(signal_, stop, signal_.name)
+        except NotImplementedError:  # Windows: asyncio's runner cancels on the first Ctrl-C
             return
 
 

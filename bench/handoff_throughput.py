@@ -109,9 +109,9 @@ async def throughput(
     handles = [client.get_workflow_handle(_wid(client, f"h{run_id}-{i}")) for i in range(n)]
     seconds = drain = echo_seconds = echo_events = 0.0
     cpu, echo_cpu = (0.0, 0.0), (0.0, 0.0)
-    size = -(-n // rounds)
-    for first in range(0, n, size):
-        batch = min(size, n - first)
+    rounds = max(rounds, 1)
+    for k in range(rounds):
+        first, batch = n * k // rounds, n * (k + 1) // rounds - n * k // rounds
         cpu_before = measure()
         seconds += await bounded(batch, concurrency, lambda i, first=first: conversation(first + i))
         started = time.perf_counter()

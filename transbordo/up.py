@@ -62,8 +62,9 @@ class Child:
             )
 
     def stop(self) -> None:
-        """Ask the child to stop as Ctrl-C would (the worker then shuts down gracefully: a
-        SIGTERM would kill it mid-task), and kill it if it does not stop in time."""
+        """Ask the child to stop as Ctrl-C would (the worker then shuts down gracefully, as it
+        does on SIGTERM; a Ctrl-C in the terminal reached it already, and a second one is no
+        harm: worker.stop_when_asked), and kill it if it does not stop in time."""
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:

@@ -83,20 +83,28 @@ class RunVersion:
         self._follows: int | None = None
 
     def follows(self) -> int:
-        """Decided at the run's first patch (in its first workflow task). A run at a version
-        this code does not know (a newer API's) follows version 1, recording the bundle's
-        marker, so the newer workers can tell what ran it. A version-2 run whose history has a
-        bundle's marker was started by a worker older than versions (either bundle's era:
-        patch notifications arrive before any workflow code, so asking both records nothing)."""
+        """Decided at the run's first patch (in its first workflow task: `run` asks KEEP_TIMER
+        before its first await, and every start carries a message). A run at a version this
+        code does not know (a newer API's) follows version 1, recording the bundle's marker,
+        so the newer workers can tell what ran it. A version-2 run whose history has a bundle's
+        marker was started by a worker older than versions, of either bundle's era: core
+        announces a workflow task's markers before its workflow code runs, and the older
+        worker asked its bundle in that same first task, so asking both records nothing."""
         if self._follows is None:
-            unknown = self.started_at > CODE_VERSION
-            older = (
-                self.started_at >= 2
-                and workflow.unsafe.is_replaying()
-                and (workflow.patched(ALL_2) or workflow.patched(ALL))
-            )
-            self._follows = 1 if unknown or older else self.started_at
+            if self.started_at > CODE_VERSION:  # a newer API's run: nothing is asked
+                self._follows = 1
+            else:
+                self._follows = 1 if self._started_by_an_older_worker() else self.started_at
         return self._follows
+
+    def _started_by_an_older_worker(self) -> bool:
+        """While replaying, a bundle's marker in a version-2 run's first task (asked live,
+        `workflow.patched` would record one)."""
+        return (
+            self.started_at >= 2
+            and workflow.unsafe.is_replaying()
+            and (workflow.patched(ALL_2) or workflow.patched(ALL))
+        )
 
 
 class Versioned(Protocol):
