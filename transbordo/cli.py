@@ -233,9 +233,11 @@ def _run_api(settings: Settings, fd: int | None = None) -> int:
         )
         return 0
     sock = socket.socket(fileno=fd)  # family, type and protocol read from the socket itself
-    uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False, ws="none")).run(
-        sockets=[sock]
-    )
+    server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False, ws="none"))
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the stopping signal once it has stopped
+        pass  # (uvicorn.run, the path above, catches it the same way)
     return 0
 
 
