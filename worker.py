@@ -198,6 +198,8 @@ def main() -> None:
         eventloop.run(run_worker(get_settings()))
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
+    for late in (signal.SIGINT, signal.SIGTERM):  # the closed loop gave them back their defaults
+        signal.signal(late, signal.SIG_IGN)
     log.info("worker stopped")
 
 

@@ -109,7 +109,7 @@ async def throughput(
     handles = [client.get_workflow_handle(_wid(client, f"h{run_id}-{i}")) for i in range(n)]
     seconds = drain = echo_seconds = echo_events = 0.0
     cpu, echo_cpu = (0.0, 0.0), (0.0, 0.0)
-    rounds = max(rounds, 1)
+    rounds = max(1, min(rounds, n))
     for k in range(rounds):
         first, batch = n * k // rounds, n * (k + 1) // rounds - n * k // rounds
         cpu_before = measure()

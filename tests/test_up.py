@@ -525,8 +525,11 @@ def test_several_workers_and_api_processes_behind_one_port(tmp_path: Path) -> No
         assert "stopped" in up.interrupt()
         assert up.process.returncode == 0
         assert not _group_alive(up.process.pid), "a child of `transbordo up` outlived it"
-    for log in sorted((tmp_path / "data").glob("api-*.log")):
-        # an API process that stopped cleanly says nothing more (a restarted one may have
-        # been stopped while still starting: that one never finished serving)
-        _, finished, after = log.read_text(errors="replace").rpartition("Finished server process")
-        assert not finished or "Traceback" not in after, log.name
+    ends = [
+        log.read_text(errors="replace").rpartition("Finished server process")
+        for log in sorted((tmp_path / "data").glob("api-*.log"))
+    ]
+    # an API process that stopped cleanly says nothing more (a restarted one may have been
+    # stopped while still starting: that one never finished serving); the one never killed did
+    assert any(finished for _, finished, _ in ends)
+    assert all("Traceback" not in after for _, finished, after in ends if finished)
