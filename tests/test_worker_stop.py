@@ -31,14 +31,6 @@ DEADLINE_SECONDS = 60
 """Generous: a deadline for a hung worker to fail the test, not a timing assertion."""
 
 
-def _wait_for(path: Path, text: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while text not in path.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"no {text!r} in the worker's log:\n{path.read_text(errors='replace')}")
-        time.sleep(0.1)
-
-
 async def _polling(client: Client, task_queue: str, process: subprocess.Popen[bytes]) -> None:
     """Until the worker polls `task_queue`: its SDK worker is running, past its start-up."""
     request = DescribeTaskQueueRequest(
@@ -68,7 +60,7 @@ async def test_the_worker_stops_cleanly_when_asked(
     env.pop("DATABASE_URL", None)
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
-        worker = subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(  # noqa: S603
             # SIGINT ignored, as a background job of a shell has it (exec keeps it ignored)
             ["sh", "-c", f"trap '' INT; exec {shlex.quote(sys.executable)} -m transbordo worker"],
             cwd=ROOT,
@@ -77,13 +69,13 @@ async def test_the_worker_stops_cleanly_when_asked(
             stderr=subprocess.STDOUT,
         )
         try:
-            await _polling(dev_env.client, task_queue, worker)
-            worker.send_signal(stop)
-            code = await asyncio.to_thread(worker.wait, DEADLINE_SECONDS)
+            await _polling(dev_env.client, task_queue, process)
+            process.send_signal(stop)
+            code = await asyncio.to_thread(process.wait, DEADLINE_SECONDS)
         finally:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     said = log.read_text(errors="replace")
     assert code == 0, said
     assert "Beginning worker shutdown" in said and "worker stopped" in said, said
