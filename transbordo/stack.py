@@ -164,6 +164,7 @@ async def running(
     executor_workers: int = 8,
     http_timeout: float = 30.0,
     http_limits: httpx.Limits | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
     **worker_options: Any,
 ) -> AsyncIterator[Stack]:
     """The worker (on `settings.task_queue`) and the API app on `client` and `engine`, with
@@ -171,7 +172,8 @@ async def running(
     port (real streaming, real sockets) instead of httpx's ASGI transport. On the way out the
     conversations still running are ended through their own `leave` path (`leave="all"`);
     "best-effort" logs the ones that would not end instead of failing (a report already
-    decided), "none" leaves them to the server's shutdown (a bench with thousands waiting)."""
+    decided), "none" leaves them to the server's shutdown (a bench with thousands waiting).
+    `http_transport` replaces httpx's own when `served` (the benches' lighter load generator)."""
     from api.app import create_app
     from api.usecases.publishing import publish_source
     from transbordo.connector_auth import ConnectorAuth
@@ -199,7 +201,7 @@ async def running(
                 async with opened as base_url:
                     limits = http_limits or httpx.Limits()
                     async with httpx.AsyncClient(
-                        transport=httpx.ASGITransport(app=app) if not served else None,
+                        transport=httpx.ASGITransport(app=app) if not served else http_transport,
                         base_url=base_url,
                         timeout=http_timeout,
                         limits=limits,

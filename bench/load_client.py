@@ -1,0 +1,41 @@
+"""The benches' HTTP client: httpx's API over aiohttp's connections and C parser.
+
+A bench's HTTP client stands for the customers' devices and the companies' connectors: none of
+its CPU is the product's, yet on this 2-core machine it runs beside the processes it measures,
+and in the same process in the one-process benches. httpx's own transport (httpcore, h11,
+anyio) spends 1.2–1.8 ms of CPU per request where aiohttp's spends ~0.5, and its round trip is
+twice as long (`http_floor.py` prints both clients). httpx-aiohttp's transport (the one the
+OpenAI SDK ships as its aiohttp backend) keeps httpx's API, so each bench runs the same code
+with either; `--client httpx` gives the earlier passes' figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import httpx
+
+CLIENTS = ("aiohttp", "httpx")
+
+
+def add_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--client",
+        choices=CLIENTS,
+        default="aiohttp",
+        help="the bench's HTTP transport (aiohttp: the lighter load generator; httpx: its own)",
+    )
+
+
+def transport(client: str, limits: httpx.Limits | None = None) -> httpx.AsyncBaseTransport | None:
+    """The transport for an `httpx.AsyncClient` (None: httpx's own)."""
+    if client == "httpx":
+        return None
+    try:
+        from httpx_aiohttp import AiohttpTransport
+    except ImportError as missing:
+        raise SystemExit(
+            "bench: --client aiohttp needs the bench extra: pip install -e '.[test,bench]'"
+            " (or pass --client httpx)"
+        ) from missing
+    return AiohttpTransport(limits=limits or httpx.Limits(max_connections=100))
