@@ -49,11 +49,6 @@ WORKFLOW_TASK_SLOTS = 16
 """Workflow tasks at once. They all share one GIL (with the API, in the in-process stack), so
 more at once only makes each slower; a task waiting on the server costs nothing, one started
 and starved here times out after 10 s and is replayed elsewhere (the overload spiral)."""
-MAX_CACHED_WORKFLOWS = 400
-"""Conversations kept in memory (~0.3 MiB each: sandbox, state and flow). Only conversations in
-the middle of an exchange need the cache; one waiting for an agent or a timer for minutes is
-replayed (a few ms) when it wakes. 400 keeps the worker near 200 MiB with 10,000 waiting
-(bench/README.md, "overload")."""
 
 
 def tuner(threads: int) -> WorkerTuner:
@@ -84,14 +79,15 @@ def build_worker(
     settings: Settings | None = None,
     **options: Any,
 ) -> Worker:
-    """A worker for every workflow and activity of Transbordo on `task_queue`
-    (`options` go to temporalio's Worker and override the defaults here, e.g.
-    max_cached_workflows). The worker speaks the client's data converter (payloads encrypted)
-    and reads webhook secrets with its ring; `flow_limits` are the operator's (which `${VAR}`
-    an `http` block may read; default: the built-in ones). Its slots fit `executor`'s threads
-    (`tuner`). `sandboxed=False` runs conversations without the SDK's sandbox (the setting
-    `workflow_sandbox`; why that keeps the same determinism guard: workflows/sandbox.py).
-    `settings` name the attachment store and limits (channel media; default: the environment's)."""
+    """A worker for every workflow and activity of Transbordo on `task_queue` (`options` go to
+    temporalio's Worker and override the defaults here, e.g. max_cached_workflows, by default
+    the setting `workflow_cache_size`). The worker speaks the client's data converter (payloads
+    encrypted) and reads webhook secrets with its ring; `flow_limits` are the operator's (which
+    `${VAR}` an `http` block may read; default: the built-in ones). Its slots fit `executor`'s
+    threads (`tuner`). `sandboxed=False` runs conversations without the SDK's sandbox (the
+    setting `workflow_sandbox`; why that keeps the same determinism guard:
+    workflows/sandbox.py). `settings` name the attachment store and limits (channel media;
+    default: the environment's)."""
     log_activities = ConversationLog(engine)
     http_calls = HttpCalls(flow_limits or FlowLimits())
     omni = OmniActivities(engine)
@@ -109,7 +105,8 @@ def build_worker(
         settings.attachment_limits(),
     )
     threads = getattr(executor, "_max_workers", ACTIVITY_THREADS)  # no public accessor
-    options = {"tuner": tuner(threads), "max_cached_workflows": MAX_CACHED_WORKFLOWS, **options}
+    cache = settings.workflow_cache_size
+    options = {"tuner": tuner(threads), "max_cached_workflows": cache, **options}
     return Worker(
         client,
         task_queue=task_queue,
