@@ -53,6 +53,7 @@ from transbordo.settings import UNLIMITED_RATES, Settings
 from transbordo.stack import dev_server, pydantic_client, serve
 
 ROOT = Path(__file__).resolve().parents[1]
+GC_PROBE = Path(__file__).resolve().parent / "gc_probe"
 TASK_QUEUE = "bench-overload"
 BAD_EVENTS = ("WORKFLOW_TASK_TIMED_OUT", "ACTIVITY_TASK_TIMED_OUT", "WORKFLOW_TASK_FAILED")
 BAD_LOG_WORDS = ("not found", "timed out", "Timeout", "deadlock")
@@ -71,8 +72,10 @@ async def worker_process(
     client: Client, data: Path, database_url: str, profile: str | None = None
 ) -> AsyncIterator[int]:
     """`python worker.py` on the dev server, with this process's key ring; yields its pid.
-    `profile`: run it under `py-spy record --gil` (collapsed stacks into that file)."""
+    `profile`: run it under `py-spy record --gil` (collapsed stacks into that file). With
+    TRANSBORDO_GC_PROBE set (`--gc-probe`), it logs its collector's pauses there."""
     address = client.service_client.config.target_host
+    probe = [str(GC_PROBE)] if os.environ.get("TRANSBORDO_GC_PROBE") else []
     env = {
         **os.environ,
         **ring_of(client).as_environment(),
@@ -80,6 +83,7 @@ async def worker_process(
         "TRANSBORDO_TASK_QUEUE": TASK_QUEUE,
         "DATABASE_URL": database_url,
         "TRANSBORDO_DATA_DIR": str(data),
+        "PYTHONPATH": os.pathsep.join([*probe, os.environ.get("PYTHONPATH", "")]),
     }
     with open(data / "worker.log", "wb") as log_file:
         spy = ["py-spy", "record", "--gil", "--format", "raw", "-r", "50", "-o", profile, "--"]
@@ -247,6 +251,13 @@ async def main(args: argparse.Namespace) -> None:
     )
     if args.max_in_flight:
         settings.max_temporal_calls_in_flight = args.max_in_flight
+    if args.gc_probe:  # this process (API + client) and, through the environment, the worker
+        sys.path.insert(0, str(GC_PROBE))
+        from gc_pauses import install
+
+        (data / "gc").mkdir()
+        os.environ["TRANSBORDO_GC_PROBE"] = str(data / "gc")
+        install(data / "gc")
     run_id = uuid.uuid4().hex[:6]
     began = time.perf_counter()
     try:
@@ -333,7 +344,14 @@ async def measure(
     print(f"   load average now: {os.getloadavg()[0]:.1f}")
     if args.settle:
         await settle(worker_pid, args.settle)
+    window = time.time()
     await take_next(http, agents, args.nexts)
+    if args.gc_probe:
+        from gc_pauses import summary
+
+        print("   the cyclic garbage collector's pauses so far (--gc-probe):")
+        for line in summary(os.environ["TRANSBORDO_GC_PROBE"], (window, time.time())):
+            print(f"     {line}")
     await abandonment(
         client,
         http,
@@ -361,6 +379,9 @@ if __name__ == "__main__":
     )
     parser.add_argument("--settle", type=float, default=0, help="wait ≤ S s for quiet before next")
     parser.add_argument("--profile-worker", help="py-spy --gil collapsed stacks into this file")
+    parser.add_argument(
+        "--gc-probe", action="store_true", help="log the garbage collector's pauses (gc_probe/)"
+    )
     load_client.add_option(parser)
     arguments = parser.parse_args()
     try:
