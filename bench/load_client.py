@@ -2,11 +2,11 @@
 
 A bench's HTTP client stands for the customers' devices and the companies' connectors: none of
 its CPU is the product's, yet on this 2-core machine it runs beside the processes it measures,
-and in the same process in the one-process benches. httpx's own transport (httpcore, h11,
-anyio) spends 1.2–1.8 ms of CPU per request where aiohttp's spends ~0.5, and its round trip is
-twice as long (`http_floor.py` prints both clients). httpx-aiohttp's transport (the one the
-OpenAI SDK ships as its aiohttp backend) keeps httpx's API, so each bench runs the same code
-with either; `--client httpx` gives the earlier passes' figures.
+and in the same process in the one-process benches. httpx on its own transport (httpcore, h11,
+anyio) spends 1.1–1.8 ms of CPU per request (more under load), on aiohttp's ~0.45, and its
+round trip is twice as long (`http_floor.py` prints both clients). httpx-aiohttp's transport
+(the one the OpenAI SDK ships as its aiohttp backend) keeps httpx's API, so each bench runs the
+same code with either; `--client httpx` gives the earlier passes' figures.
 """
 
 from __future__ import annotations
