@@ -104,7 +104,7 @@ async def main(n: int) -> None:
         cwd=folder,
     )
     try:
-        for client in load_client.CLIENTS:
+        for client in (*load_client.CLIENTS, *reversed(load_client.CLIENTS)):  # A B B A
             await one_client(client, port, n, server.pid)
     finally:
         server.terminate()

@@ -28,14 +28,33 @@ def add_option(parser: argparse.ArgumentParser) -> None:
 
 
 def transport(client: str, limits: httpx.Limits | None = None) -> httpx.AsyncBaseTransport | None:
-    """The transport for an `httpx.AsyncClient` (None: httpx's own)."""
+    """The transport for an `httpx.AsyncClient` (None: httpx's own). `limits`: its
+    `max_connections` and keep-alive expiry (aiohttp has no cap on idle connections)."""
     if client == "httpx":
         return None
     try:
+        import aiohttp
         from httpx_aiohttp import AiohttpTransport
     except ImportError as missing:
         raise SystemExit(
             "bench: --client aiohttp needs the bench extra: pip install -e '.[test,bench]'"
             " (or pass --client httpx)"
         ) from missing
-    return AiohttpTransport(limits=limits or httpx.Limits(max_connections=100))
+
+    class Transport(AiohttpTransport):
+        """httpx's errors for a dropped connection, as httpx's own transport raises them
+        (httpx-aiohttp calls every connection error a ConnectTimeout): the benches send a
+        message again after a kept-alive connection the server closed (overload.py)."""
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            try:
+                return await super().handle_async_request(request)
+            except httpx.TransportError as error:
+                cause = error.__cause__
+                if isinstance(cause, aiohttp.ServerDisconnectedError):
+                    raise httpx.RemoteProtocolError(str(cause), request=request) from cause
+                if isinstance(cause, aiohttp.ClientOSError):
+                    raise httpx.ReadError(str(cause), request=request) from cause
+                raise
+
+    return Transport(limits=limits or httpx.Limits(max_connections=100))

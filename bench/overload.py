@@ -83,7 +83,7 @@ async def worker_process(
         "TRANSBORDO_TASK_QUEUE": TASK_QUEUE,
         "DATABASE_URL": database_url,
         "TRANSBORDO_DATA_DIR": str(data),
-        "PYTHONPATH": os.pathsep.join([*probe, os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([*probe, *filter(None, [os.environ.get("PYTHONPATH")])]),
     }
     with open(data / "worker.log", "wb") as log_file:
         spy = ["py-spy", "record", "--gil", "--format", "raw", "-r", "50", "-o", profile, "--"]

@@ -205,15 +205,18 @@ def _derived(bucket: dict[str, float], wall: float) -> None:
     wft = sum(v for k, v in bucket.items() if k.startswith("server: WFT started->completed"))
     bucket["= bench wall"] = wall
     if asgi is not None:
-        bucket["= bench wall - ASGI app (httpx, TCP, h11 parse/write)"] = wall - asgi
+        bucket["= bench wall - ASGI app (client, TCP, uvicorn parse/write)"] = wall - asgi
         if update is not None:
             bucket["= ASGI app - Update call (the API's own work)"] = asgi - update
     if update is not None:
         bucket["= Update call - WFT started->completed (server, RPC)"] = update - wft
 
 
-async def main(n: int, warmup: int) -> None:
-    async with up_stack(1, 1) as (client, http, up), echo_worker(client):
+async def main(n: int, warmup: int, http_client: str) -> None:
+    async with (
+        up_stack(1, 1, http_client=http_client) as (client, http, up),
+        echo_worker(client),
+    ):
         await measure(n, warmup, client, http, up.pid)
     print(f"\nprobe lines in {FOLDER}")
 
@@ -222,5 +225,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
+    import load_client  # after the probe (it imports httpx)
+
+    load_client.add_option(parser)
     args = parser.parse_args()
-    eventloop.run(main(args.n, args.warmup))
+    eventloop.run(main(args.n, args.warmup, args.client))

@@ -33,7 +33,10 @@ async def test_the_worker_keeps_as_many_conversations_as_the_setting_says(
 
 
 def test_a_cache_size_out_of_range_is_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    for wrong in ("0", "-5", "1000001", "many"):
+    for wrong in ("0", "-5", "100001", "many"):
         monkeypatch.setenv("TRANSBORDO_WORKFLOW_CACHE_SIZE", wrong)
         with pytest.raises(ValidationError, match="workflow_cache_size"):
             Settings()
+    for right in (1, 100_000):
+        monkeypatch.setenv("TRANSBORDO_WORKFLOW_CACHE_SIZE", str(right))
+        assert Settings().workflow_cache_size == right

@@ -151,11 +151,12 @@ class Settings(BaseSettings):
     replay of recorded histories (workflows/sandbox.py)."""
     workflow_cache_size: int = Field(default=400, ge=1, le=100_000)
     """Conversations a worker process keeps in memory (the SDK's `max_cached_workflows`), each
-    ~0.25 MiB. Only conversations mid-exchange need the cache: one waiting minutes for an agent
-    or a timer is replayed (a history fetch and a few ms) when it wakes. Larger: fewer replays
-    when more conversations than this exchange messages at once; but more memory, and every
-    full collection of the cyclic garbage collector walks the cache, stopping the worker for
-    ~0.5 ms per cached conversation under load (bench/README.md, "seventh pass")."""
+    ~0.15–0.25 MiB. Only conversations mid-exchange need the cache: one waiting minutes for an
+    agent or a timer is replayed (a history fetch and a few ms) when it wakes. Larger: fewer
+    replays when more conversations than this exchange messages at once; but more memory, and
+    longer full collections of the cyclic garbage collector, which stop the worker (under load,
+    ~125 ms at 200, ~200 ms at 400, wall time: bench/README.md, "seventh pass"). At least 1:
+    the SDK's 0 (no cache: every task a full replay) is for tests."""
     record_delay_seconds: float = Field(default=1.0, ge=0.01, le=60)
     """How long a conversation gathers a customer turn's messages before its workflow records
     them in the SQL log (the API has already written the turn; this is the durable backstop and

@@ -173,7 +173,10 @@ async def running(
     conversations still running are ended through their own `leave` path (`leave="all"`);
     "best-effort" logs the ones that would not end instead of failing (a report already
     decided), "none" leaves them to the server's shutdown (a bench with thousands waiting).
-    `http_transport` replaces httpx's own when `served` (the benches' lighter load generator)."""
+    `http_transport` replaces httpx's own when `served` (the benches' lighter load generator;
+    `http_limits` then apply only as far as that transport takes them)."""
+    if http_transport is not None and not served:
+        raise ValueError("http_transport needs served=True (in process, the app's ASGI transport)")
     from api.app import create_app
     from api.usecases.publishing import publish_source
     from transbordo.connector_auth import ConnectorAuth
