@@ -51,6 +51,8 @@ def transport(client: str, limits: httpx.Limits | None = None) -> httpx.AsyncBas
                 return await super().handle_async_request(request)
             except httpx.TransportError as error:
                 cause = error.__cause__
+                if isinstance(cause, aiohttp.ClientConnectorError):  # (a ClientOSError too)
+                    raise httpx.ConnectError(str(cause), request=request) from cause
                 if isinstance(cause, aiohttp.ServerDisconnectedError):
                     raise httpx.RemoteProtocolError(str(cause), request=request) from cause
                 if isinstance(cause, aiohttp.ClientOSError):
