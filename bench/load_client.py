@@ -44,7 +44,8 @@ def transport(client: str, limits: httpx.Limits | None = None) -> httpx.AsyncBas
     class Transport(AiohttpTransport):
         """httpx's errors for a dropped connection, as httpx's own transport raises them
         (httpx-aiohttp calls every connection error a ConnectTimeout): the benches send a
-        message again after a kept-alive connection the server closed (overload.py)."""
+        message again after a kept-alive connection the server closed (overload.py). A body cut
+        short is aiohttp's ClientPayloadError, which httpx-aiohttp already calls a ReadError."""
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
             try:

@@ -1,6 +1,6 @@
 """Shape (b), step by step: where a bot turn's time goes against a bare echo Update.
 
-    python bench/turn_breakdown.py [--n 200] [--warmup 20]
+    python bench/turn_breakdown.py [--n 200] [--warmup 20] [--client aiohttp|httpx]
 
 `bench/turn_processes.py`'s stack (`transbordo up`: dev server, one worker and one API process),
 with bench/probe/sitecustomize.py on every Python process's path: each process writes the wall

@@ -48,11 +48,11 @@ def summary(folder: str | Path, window: tuple[float, float] | None = None) -> li
     lines = []
     for log in sorted(Path(folder).glob("*.log")):
         rows = [line.split() for line in log.read_text().splitlines()]
-        name = rows[0][1] if rows and rows[0][0] == "#" else log.stem
+        name = rows[0][1] if rows and rows[0][:1] == ["#"] and len(rows[0]) > 1 else log.stem
         pauses = [  # a last line cut short (a killed process) is left out
             (float(r[0]), int(r[1]), float(r[2]), float(r[3]), int(r[4]))
             for r in rows
-            if r[0] != "#" and len(r) == 5
+            if len(r) == 5 and r[0] != "#"
         ]
         full = [p for p in pauses if p[1] == 2]
         if not full:
