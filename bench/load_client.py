@@ -52,12 +52,15 @@ def transport(client: str, limits: httpx.Limits | None = None) -> httpx.AsyncBas
                 return await super().handle_async_request(request)
             except httpx.TransportError as error:
                 cause = error.__cause__
-                if isinstance(cause, aiohttp.ClientConnectorError):  # (a ClientOSError too)
-                    raise httpx.ConnectError(str(cause), request=request) from cause
-                if isinstance(cause, aiohttp.ServerDisconnectedError):
-                    raise httpx.RemoteProtocolError(str(cause), request=request) from cause
-                if isinstance(cause, aiohttp.ClientOSError):
-                    raise httpx.ReadError(str(cause), request=request) from cause
+                for theirs, ours in DROPPED:  # the first that matches
+                    if isinstance(cause, theirs):
+                        raise ours(str(cause), request=request) from cause
                 raise
+
+    DROPPED: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+        (aiohttp.ClientConnectorError, httpx.ConnectError),  # a ClientOSError too: first
+        (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
+        (aiohttp.ClientOSError, httpx.ReadError),
+    )
 
     return Transport(limits=limits or httpx.Limits(max_connections=100))
