@@ -19,13 +19,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import Depends, status
+from fastapi import Depends, Request, status
 from sqlalchemy import Engine
 
 from api import web_sessions
-from api.deps import Credentials, EngineDep, KeyRingDep, SettingsDep, unauthorized
+from api.deps import Credentials, unauthorized
 from api.errors import ApiError, ErrorCode
-from encryption.codec import KeyRing
+from encryption.codec import KeyRing, ring_of
 from store import bots as bot_store
 from store import channel_credentials
 from store.conversations import ConversationRow
@@ -46,13 +46,13 @@ def session_key(ring: KeyRing) -> bytes:
     return web_sessions.signing_key(ring.contact_hash_key)
 
 
-async def channel_client(
-    ring: KeyRingDep, engine: EngineDep, settings: SettingsDep, credentials: Credentials
-) -> ChannelClient:
+async def channel_client(request: Request, credentials: Credentials) -> ChannelClient:
     """The channel client behind the request's bearer token; 401 without a valid one. On the
     event loop (no thread hop) unless a connector credential must be looked up in SQL."""
     if credentials is None:
         raise unauthorized()
+    state = request.app.state
+    ring, engine, settings = ring_of(state.temporal), state.engine, state.settings
     token = credentials.credentials
     if token.startswith(web_sessions.PREFIX):
         session = web_sessions.verify(session_key(ring), token)

@@ -1,12 +1,16 @@
 """FastAPI dependencies as Annotated aliases: settings, DB engine, Temporal client, auth.
 
 The ones that do no I/O are `async def`: FastAPI runs a plain `def` dependency in its thread
-pool, a thread hop per dependency per request (bench/README.md, "speed targets")."""
+pool, a thread hop per dependency per request (bench/README.md, "speed targets"). And each
+dependency costs FastAPI's solving per request (~40 µs on the bench machine, bench/README.md,
+eighth pass), so the auth dependencies read the app's parts from `request.app.state` rather
+than through more dependencies, and a hot route that needs several parts takes `PartsDep`."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, status
@@ -54,7 +58,22 @@ async def get_files(request: Request) -> FileStore:
     return files
 
 
+@dataclass(frozen=True, slots=True)
+class AppParts:
+    """The settings, database and Temporal client of the app, as one dependency."""
+
+    settings: Settings
+    engine: Engine
+    client: Client
+
+
+async def app_parts(request: Request) -> AppParts:
+    state = request.app.state
+    return AppParts(state.settings, state.engine, state.temporal)
+
+
 SettingsDep = Annotated[Settings, Depends(app_settings)]
+PartsDep = Annotated[AppParts, Depends(app_parts)]
 FilesDep = Annotated[FileStore, Depends(get_files)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 ClientDep = Annotated[Client, Depends(get_client)]
@@ -85,14 +104,14 @@ async def require_admin(settings: SettingsDep, credentials: Credentials) -> None
 AdminDep = Annotated[None, Depends(require_admin)]
 
 
-async def require_agent(
-    engine: EngineDep, settings: SettingsDep, credentials: Credentials
-) -> AgentPublic:
+async def require_agent(request: Request, credentials: Credentials) -> AgentPublic:
     """Agent routes need an agent's bearer token: looked up by hash, compared in constant time.
     On the event loop when this process found the agent within `agent_token_cache_seconds`
     (store/token_cache.py), else SQL in a thread."""
     if credentials is None:
         raise unauthorized()
+    engine: Engine = request.app.state.engine
+    settings: Settings = request.app.state.settings
     token = credentials.credentials
     ttl = settings.agent_token_cache_seconds
     agent = (cached_agent(engine, token) if ttl > 0 else None) or await asyncio.to_thread(

@@ -13,13 +13,17 @@ A type hint is a class or a typing construct, the same for the life of the proce
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import TypeAdapter
+from pydantic_core import SchemaSerializer, core_schema
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
     CompositePayloadConverter,
     DefaultPayloadConverter,
+    EncodingPayloadConverter,
     JSONPlainPayloadConverter,
 )
 
@@ -34,22 +38,39 @@ def shared_type_adapter(type_hint: Any) -> TypeAdapter[Any]:
 
 
 class SharedPydanticJSONConverter(PydanticJSONPlainPayloadConverter):
-    """`json/plain` through pydantic, looking adapters up in the process-wide cache."""
+    """`json/plain` through pydantic, looking adapters up in the process-wide cache.
+
+    Stateless, so one instance serves every converter of the process. The base class's
+    constructor is not called: it compiles a serializer (used only with `to_json_options`,
+    which are not set here) and wraps an adapter cache that this class replaces."""
 
     def __init__(self) -> None:
-        super().__init__(max_cached_type_adapters=0)
+        self._to_json_options = None
+        self._schema_serializer = _ANY_SERIALIZER
         self._type_adapter = shared_type_adapter
+
+
+_ANY_SERIALIZER = SchemaSerializer(core_schema.any_schema())
+
+ENCODINGS: tuple[EncodingPayloadConverter, ...] = tuple(
+    SharedPydanticJSONConverter() if isinstance(c, JSONPlainPayloadConverter) else c
+    for c in DefaultPayloadConverter.default_encoding_payload_converters
+)
+"""The SDK's default encodings, with the one shared pydantic JSON converter."""
+
+_BY_ENCODING: Mapping[bytes, EncodingPayloadConverter] = MappingProxyType(
+    {c.encoding.encode(): c for c in ENCODINGS}
+)
 
 
 class SharedPydanticPayloadConverter(CompositePayloadConverter):
     """The SDK's default encodings with pydantic's JSON in place of the standard library's,
-    as `temporalio.contrib.pydantic.PydanticPayloadConverter`, sharing its adapters."""
+    as `temporalio.contrib.pydantic.PydanticPayloadConverter`, sharing its adapters.
+
+    The SDK builds one of these per workflow activation (`_CommandAwareDataConverter.create`)
+    and per serialization context: building the encodings each time made that ~23 µs on the
+    bench machine, a few % of the worker's CPU (bench/README.md, eighth pass); built once and
+    shared read-only, it costs ~0.3 µs."""
 
     def __init__(self) -> None:
-        json_converter = SharedPydanticJSONConverter()
-        super().__init__(
-            *(
-                json_converter if isinstance(c, JSONPlainPayloadConverter) else c
-                for c in DefaultPayloadConverter.default_encoding_payload_converters
-            )
-        )
+        self.converters = _BY_ENCODING  # all that CompositePayloadConverter.__init__ sets

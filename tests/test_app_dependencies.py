@@ -45,3 +45,31 @@ def test_no_dependency_costs_a_thread_hop_without_reason(tmp_path: Path) -> None
     }
     assert found - WAITS_ON_SQL == set()
     assert found >= WAITS_ON_SQL  # the exception is still needed
+
+
+def _solved(dependant: Dependant) -> int:
+    """How many dependencies FastAPI solves per request (a repeated one too: it is solved
+    before the cache is looked up)."""
+    return sum(1 + _solved(sub) for sub in dependant.dependencies)
+
+
+HOT_ROUTES = {
+    ("POST", "/api/bots/{bot}/messages"): 5,  # 2 rate limits, the caller and its bearer, parts
+    ("POST", "/api/agent/next"): 6,  # the agent (router's and route's) with bearers, parts, hub
+    ("POST", "/api/agent/conversations/{conversation_id}/messages"): 5,
+}
+"""Each dependency costs FastAPI's solving (~40 µs per request on the bench machine; these
+routes solved 10, 13 and 10 before: bench/README.md, eighth pass)."""
+
+
+def test_the_hot_routes_solve_few_dependencies(tmp_path: Path) -> None:
+    from api.app import create_app
+
+    app = create_app(Settings(data_dir=tmp_path, admin_token="admin-token-0123456789abcdefghij"))
+    solved = {
+        (method, context.path): _solved(context.original_route.dependant)
+        for context in routing.iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+        for method in context.original_route.methods
+    }
+    assert {route: solved[route] for route in HOT_ROUTES} == HOT_ROUTES

@@ -17,7 +17,7 @@ from api.deps import (
     ClientDep,
     Credentials,
     EngineDep,
-    SettingsDep,
+    PartsDep,
     require_agent,
     unauthorized,
 )
@@ -266,14 +266,13 @@ async def _agent_events(
 
 
 @router.post("/next", response_model=PickupPublic)
-async def take_next(
-    agent: AgentDep, engine: EngineDep, client: ClientDep, hub: HubDep, settings: SettingsDep
-) -> PickupPublic:
+async def take_next(agent: AgentDep, parts: PartsDep, hub: HubDep) -> PickupPublic:
     """Pick up the first waiting conversation the agent may take, in queue order (priority with
     aging, skills; not one offered to another agent, nor of a service whose capacity per agent
     the agent holds, nor one another agent's `next` is picking up: store/next_lease.py); 409
     when there is none (`service_at_capacity` when only such wait)."""
-    taken = await actions.take_next(engine, client, agent, settings.next_lease_seconds)
+    lease = parts.settings.next_lease_seconds
+    taken = await actions.take_next(parts.engine, parts.client, agent, lease)
     hub.queue_changed()  # this process's streams (the agent's own) follow it now
     return taken
 
@@ -317,14 +316,14 @@ _readable = actions.readable_entry
 
 @router.post("/conversations/{conversation_id}/messages", response_model=MessagePublic)
 async def say(
-    conversation_id: str, body: AgentText, agent: AgentDep, engine: EngineDep, client: ClientDep
+    conversation_id: str, body: AgentText, agent: AgentDep, parts: PartsDep
 ) -> MessagePublic:
     """Send a message to the customer of a conversation the agent has."""
-    entry = await actions.conversation_for_async(engine, agent, conversation_id)
+    entry = await actions.conversation_for_async(parts.engine, agent, conversation_id)
     request = AgentMessage(agent_id=agent.id, text=body.text, message_id=body.message_id)
     update_id = f"agent:{agent.id}:{body.message_id}" if body.message_id else None
     message = await actions.update(
-        client, entry.workflow_id, "agent_message", request, update_id=update_id
+        parts.client, entry.workflow_id, "agent_message", request, update_id=update_id
     )
     return public_message(message)
 
@@ -374,12 +373,12 @@ async def finish(
     conversation_id: str,
     body: FinishBody,
     agent: AgentDep,
-    engine: EngineDep,
-    client: ClientDep,
+    parts: PartsDep,
     hub: HubDep,
 ) -> dict[str, str]:
     """End human service: back to the bot (`return_to_bot`) or the conversation ends; 422
     `wrapup_required` (naming the codes) when the service requires a wrap-up code."""
+    engine, client = parts.engine, parts.client
     entry = await actions.conversation_for_async(engine, agent, conversation_id)
     request = FinishRequest(
         agent_id=agent.id,

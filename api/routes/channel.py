@@ -18,7 +18,7 @@ from api.channel_auth import (
     may_touch,
     web_chat_open,
 )
-from api.deps import ClientDep, EngineDep, SettingsDep
+from api.deps import ClientDep, EngineDep, PartsDep
 from api.errors import ApiError, ErrorCode
 from api.limits import limit
 from api.models.channel import (
@@ -58,12 +58,11 @@ async def post_message(
     request: Request,
     response: Response,
     caller: ChannelClientDep,
-    client: ClientDep,
-    engine: EngineDep,
-    settings: SettingsDep,
+    parts: PartsDep,
 ) -> TurnPublic:
     """Deliver one customer message; replays of the same message_id return the same answer.
     An unknown bot is a 404 (`unknown_bot`), a refused message a 422 (api/errors.py)."""
+    engine = parts.engine
     contact_id = contact_for_message(caller, bot, body.contact_id)
     if caller.kind == "web" and not await asyncio.to_thread(web_chat_open, engine, bot):
         raise ApiError(
@@ -74,7 +73,7 @@ async def post_message(
     await limits.hit(request, "messages per contact", f"{bot}:{contact_id}")
     await limits.hit(request, "messages per bot", bot)
     body = body.model_copy(update={"contact_id": contact_id})
-    delivered = await delivery.send(client, engine, settings, bot, body)
+    delivered = await delivery.send(parts.client, engine, parts.settings, bot, body)
     if delivered.accepted_only:
         response.status_code = status.HTTP_202_ACCEPTED
     return delivered.turn
