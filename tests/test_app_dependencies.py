@@ -59,7 +59,7 @@ HOT_ROUTES = {
     ("POST", "/api/agent/conversations/{conversation_id}/messages"): 5,
 }
 """Each dependency costs FastAPI's solving (~40 µs per request on the bench machine; these
-routes solved 10, 13 and 10 before: bench/README.md, eighth pass)."""
+routes solved 10, 12 and 10 before: bench/README.md, eighth pass)."""
 
 
 def test_the_hot_routes_solve_few_dependencies(tmp_path: Path) -> None:
