@@ -85,8 +85,9 @@ def create_app(
         typing,
     )
 
-    for router in (
+    for router in (  # the hot routes first: a request tries the routers in this order
         channel.router,
+        agent.router,
         attachments.channel,
         attachments.agent,
         typing.channel,
@@ -98,7 +99,6 @@ def create_app(
         channel_webhooks.router,
         bots.router,
         omni.router,
-        agent.router,
         offers.router,
         supervisor.router,
         supervision.router,
