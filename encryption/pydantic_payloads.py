@@ -49,6 +49,9 @@ class SharedPydanticJSONConverter(PydanticJSONPlainPayloadConverter):
         self._schema_serializer = _ANY_SERIALIZER
         self._type_adapter = shared_type_adapter
 
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return (type(self), ())  # a copy shares the process's adapters too
+
 
 _ANY_SERIALIZER = SchemaSerializer(core_schema.any_schema())
 
@@ -56,7 +59,7 @@ ENCODINGS: tuple[EncodingPayloadConverter, ...] = tuple(
     SharedPydanticJSONConverter() if isinstance(c, JSONPlainPayloadConverter) else c
     for c in DefaultPayloadConverter.default_encoding_payload_converters
 )
-"""The SDK's default encodings, with the one shared pydantic JSON converter."""
+"""The SDK's default encodings (as at import), with the one shared pydantic JSON converter."""
 
 _BY_ENCODING: Mapping[bytes, EncodingPayloadConverter] = MappingProxyType(
     {c.encoding.encode(): c for c in ENCODINGS}
@@ -68,9 +71,12 @@ class SharedPydanticPayloadConverter(CompositePayloadConverter):
     as `temporalio.contrib.pydantic.PydanticPayloadConverter`, sharing its adapters.
 
     The SDK builds one of these per workflow activation (`_CommandAwareDataConverter.create`)
-    and per serialization context: building the encodings each time made that ~23 µs on the
-    bench machine, a few % of the worker's CPU (bench/README.md, eighth pass); built once and
-    shared read-only, it costs ~0.3 µs."""
+    and per serialization context: building the encodings each time took ~23 µs on the bench
+    machine (the SDK's whole data converter now ~7; bench/README.md, eighth pass); built once
+    and shared read-only, they cost ~0.3 µs."""
 
     def __init__(self) -> None:
         self.converters = _BY_ENCODING  # all that CompositePayloadConverter.__init__ sets
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return (type(self), ())  # the shared mapping is not picklable; a new one shares it

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import stat
 
 import pytest
 from temporalio.api.common.v1 import Payload
+from temporalio.contrib.pydantic import PydanticPayloadConverter
 
 from encryption.codec import (
     EncryptionCodec,
@@ -19,7 +21,11 @@ from encryption.codec import (
     keyed_hash,
     rotate_key_file,
 )
-from encryption.pydantic_payloads import MAX_TYPE_ADAPTERS, shared_type_adapter
+from encryption.pydantic_payloads import (
+    MAX_TYPE_ADAPTERS,
+    SharedPydanticPayloadConverter,
+    shared_type_adapter,
+)
 from workflows.contracts import PickupRequest
 
 
@@ -155,3 +161,18 @@ async def test_converters_the_worker_makes_per_workflow_share_one_schema_per_typ
     after = shared_type_adapter.cache_info()
     assert (after.misses, after.hits) == (before.misses, before.hits + 3)
     assert after.currsize < MAX_TYPE_ADAPTERS
+
+
+def test_the_shared_converters_hold_what_the_sdks_own_hold() -> None:
+    """Our converters skip their base constructors (the SDK builds one per activation): if a
+    newer temporalio sets more state there, this fails instead of a worker at run time."""
+    ours, theirs = SharedPydanticPayloadConverter(), PydanticPayloadConverter()
+    assert vars(ours).keys() == vars(theirs).keys()
+    json_ours = ours.converters[b"json/plain"]
+    json_theirs = theirs.converters[b"json/plain"]
+    assert vars(json_ours).keys() == vars(json_theirs).keys()
+    assert list(ours.converters) == list(theirs.converters)
+    copy = pickle.loads(pickle.dumps(ours))  # a process pool or a deep copy still gets one
+    assert copy.converters[b"json/plain"]._type_adapter is shared_type_adapter  # noqa: SLF001
+    value = PickupRequest(agent_id="ag_1", agent_name="Ana")
+    assert copy.from_payloads(ours.to_payloads([value]), [PickupRequest]) == [value]
