@@ -8,8 +8,10 @@ stores durably, so it is processed as soon as a worker is back: accepted (202), 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,8 +144,9 @@ async def send(
                 await _wait_closed(client, wid)
                 continue
             raise MessageRejected(reason) from exc
-        if reply.started:
-            await asyncio.to_thread(
+        row = None
+        if reply.started:  # written in the same thread hop as the turn
+            row = functools.partial(
                 conversation_log.ensure_conversation,
                 engine,
                 conversation_id=reply.conversation_id,
@@ -153,7 +156,7 @@ async def send(
                 contact_id=_contact_id(body),
                 status=reply.status,
             )
-        delivered = await _delivered(engine, reply)
+        delivered = await _delivered(engine, reply, new_row=row)
         open_conversations.remember(engine, bot, contact_id, wid, reply.status)
         return delivered
     raise MessageRejected("the conversation is ending; send the message again")
@@ -202,17 +205,26 @@ def _start_options(
     }
 
 
-async def _delivered(engine: Engine, reply: TurnReply) -> Delivery:
+async def _delivered(
+    engine: Engine, reply: TurnReply, *, new_row: Callable[[], None] | None = None
+) -> Delivery:
     """The answer, once the turn is in the SQL log: read-your-writes for `GET .../messages`
     and the streams, without waiting for the workflow's own record (which follows, and skips
-    what is already there). A failed write only logs: the workflow's record is the backstop."""
+    what is already there). A failed write only logs: the workflow's record is the backstop.
+    A new conversation's row (`new_row`) is written first, in the same thread hop; its failure
+    is the request's."""
     entries = [*([reply.customer] if reply.customer else []), *reply.replies]
-    try:
-        await asyncio.to_thread(
-            conversation_log.record_turn, engine, reply.conversation_id, entries
-        )
-    except SQLAlchemyError as exc:
-        log.warning("turn of %s not written ahead of its record: %s", reply.conversation_id, exc)
+    conversation = reply.conversation_id
+
+    def write() -> None:
+        if new_row is not None:
+            new_row()
+        try:
+            conversation_log.record_turn(engine, conversation, entries)
+        except SQLAlchemyError as exc:
+            log.warning("turn of %s not written ahead of its record: %s", conversation, exc)
+
+    await asyncio.to_thread(write)
     turn = TurnPublic(
         conversation_id=reply.conversation_id,
         status=reply.status,
