@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import pydantic_client
-from tests.live import DEADLINE_SECONDS, Event, sse_events
+from tests.live import DEADLINE_SECONDS, Event, eventually, sse_events
+from tests.test_hand_over_retry import failing_log
 from transbordo.settings import Settings
 from transbordo.stack import running
 
@@ -71,3 +72,29 @@ async def test_after_a_200_the_transcript_and_the_stream_hold_the_turn(
                 seen.append(await anext(events))
             assert [e.data for e in seen] == log
             assert [e.id for e in seen] == [str(m["seq"]) for m in log]
+
+
+async def test_a_turn_the_api_could_not_write_reaches_the_transcript_by_the_record(
+    dev_env: WorkflowEnvironment, settings: Settings, any_engine: sa.Engine
+) -> None:
+    """The API's write of a first turn fails (the log refuses inserts): the customer still
+    gets the bot's answer and the conversation's row, and once the log is back the
+    workflow's own record brings the turn: nothing is lost."""
+    contact = f"ryw-{uuid.uuid4().hex[:8]}"
+    client = pydantic_client(dev_env)
+    async with running(client, settings, any_engine, flows=[LOJA_YAML], served=True) as stack:
+        http = stack.http
+        with failing_log(any_engine):
+            first = await http.post("/api/bots/loja/messages", json=say(contact, "m1", "oi"))
+            assert first.status_code == 200, first.text
+            conversation_id = first.json()["conversation_id"]
+            assert first.json()["replies"]
+            row = await http.get(f"/api/conversations/{conversation_id}")
+            assert row.status_code == 200 and row.json()["status"] == "bot", row.text
+            assert await transcript(http, conversation_id) == []
+
+        async def recorded() -> list[dict[str, Any]] | None:
+            log = await transcript(http, conversation_id)
+            return log or None
+
+        turn_of(first.json(), "oi", await eventually(recorded, "the workflow's record"))
