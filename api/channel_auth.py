@@ -23,7 +23,7 @@ from fastapi import Depends, Request, status
 from sqlalchemy import Engine
 
 from api import web_sessions
-from api.deps import Credentials, unauthorized
+from api.deps import Credentials, parts_of, unauthorized
 from api.errors import ApiError, ErrorCode
 from encryption.codec import KeyRing, ring_of
 from store import bots as bot_store
@@ -51,8 +51,8 @@ async def channel_client(request: Request, credentials: Credentials) -> ChannelC
     event loop (no thread hop) unless a connector credential must be looked up in SQL."""
     if credentials is None:
         raise unauthorized()
-    state = request.app.state
-    ring, engine, settings = ring_of(state.temporal), state.engine, state.settings
+    parts = parts_of(request)
+    ring, engine, settings = ring_of(parts.client), parts.engine, parts.settings
     token = credentials.credentials
     if token.startswith(web_sessions.PREFIX):
         session = web_sessions.verify(session_key(ring), token)

@@ -69,9 +69,13 @@ class AppParts:
     client: Client
 
 
-async def app_parts(request: Request) -> AppParts:
+def parts_of(request: Request) -> AppParts:
     state = request.app.state
     return AppParts(state.settings, state.engine, state.temporal)
+
+
+async def app_parts(request: Request) -> AppParts:
+    return parts_of(request)
 
 
 SettingsDep = Annotated[Settings, Depends(app_settings)]
@@ -112,10 +116,9 @@ async def require_agent(request: Request, credentials: Credentials) -> AgentPubl
     (store/token_cache.py), else SQL in a thread."""
     if credentials is None:
         raise unauthorized()
-    engine: Engine = request.app.state.engine
-    settings: Settings = request.app.state.settings
-    token = credentials.credentials
-    ttl = settings.agent_token_cache_seconds
+    parts = parts_of(request)
+    engine, token = parts.engine, credentials.credentials
+    ttl = parts.settings.agent_token_cache_seconds
     agent = (cached_agent(engine, token) if ttl > 0 else None) or await asyncio.to_thread(
         agent_by_token, engine, token, cache_seconds=ttl
     )

@@ -55,15 +55,15 @@ class SharedPydanticJSONConverter(PydanticJSONPlainPayloadConverter):
 
 _ANY_SERIALIZER = SchemaSerializer(core_schema.any_schema())
 
-ENCODINGS: tuple[EncodingPayloadConverter, ...] = tuple(
-    SharedPydanticJSONConverter() if isinstance(c, JSONPlainPayloadConverter) else c
-    for c in DefaultPayloadConverter.default_encoding_payload_converters
+_BY_ENCODING: Mapping[bytes, EncodingPayloadConverter] = MappingProxyType(
+    {
+        c.encoding.encode(): SharedPydanticJSONConverter()
+        if isinstance(c, JSONPlainPayloadConverter)
+        else c
+        for c in DefaultPayloadConverter.default_encoding_payload_converters
+    }
 )
 """The SDK's default encodings (as at import), with the one shared pydantic JSON converter."""
-
-_BY_ENCODING: Mapping[bytes, EncodingPayloadConverter] = MappingProxyType(
-    {c.encoding.encode(): c for c in ENCODINGS}
-)
 
 
 class SharedPydanticPayloadConverter(CompositePayloadConverter):

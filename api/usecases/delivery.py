@@ -144,9 +144,9 @@ async def send(
                 await _wait_closed(client, wid)
                 continue
             raise MessageRejected(reason) from exc
-        row = None
+        new_row = None
         if reply.started:  # written in the same thread hop as the turn
-            row = functools.partial(
+            new_row = functools.partial(
                 conversation_log.ensure_conversation,
                 engine,
                 conversation_id=reply.conversation_id,
@@ -156,7 +156,7 @@ async def send(
                 contact_id=_contact_id(body),
                 status=reply.status,
             )
-        delivered = await _delivered(engine, reply, new_row=row)
+        delivered = await _delivered(engine, reply, new_row=new_row)
         open_conversations.remember(engine, bot, contact_id, wid, reply.status)
         return delivered
     raise MessageRejected("the conversation is ending; send the message again")
