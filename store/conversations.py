@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from omni.desk import AGENT_ONLY_KINDS
 from store import notify
+from store.log_shapes import LogBatch, LoggedMessage, RowStatus
 from store.tables import conversations, messages
 
 
@@ -50,52 +51,6 @@ class MessageRow:
     message_id: str | None
     data: dict[str, Any] | None
     created_at: datetime
-
-
-class LoggedMessage(Protocol):
-    """What the log needs of a transcript entry (``workflows.contracts.Message`` fits)."""
-
-    @property
-    def seq(self) -> int: ...
-    @property
-    def sender(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def text(self) -> str | None: ...
-    @property
-    def options(self) -> list[str] | None: ...
-    @property
-    def data(self) -> dict[str, Any] | None: ...
-    @property
-    def message_id(self) -> str | None: ...
-    @property
-    def at(self) -> datetime: ...
-
-
-class LogBatch(Protocol):
-    """What the log needs of a record batch (``workflows.contracts.RecordBatch`` fits)."""
-
-    @property
-    def conversation_id(self) -> str: ...
-    @property
-    def workflow_id(self) -> str: ...
-    @property
-    def bot(self) -> str: ...
-    @property
-    def bot_version(self) -> int: ...
-    @property
-    def contact_id(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def block(self) -> str | None: ...
-    @property
-    def service(self) -> str | None: ...
-    @property
-    def agent(self) -> str | None: ...
-    @property
-    def messages(self) -> Sequence[LoggedMessage]: ...
 
 
 def _conversation(row: sa.Row[Any]) -> ConversationRow:
@@ -147,6 +102,19 @@ _UPDATE = (
         last_seq=sa.case((conversations.c.last_seq > _top, conversations.c.last_seq), else_=_top)
     )
 )  # built once: every queued customer's first turn is recorded through here
+_STATUS_COLUMNS = ("status", "block", "service", "agent")
+_not_newer = conversations.c.last_seq <= sa.bindparam("through", type_=sa.Integer)
+_UPDATE_GUARDED = _UPDATE.values(
+    {
+        name: sa.case(
+            (_not_newer, sa.bindparam(f"{name}_now", type_=conversations.c[name].type)),
+            else_=conversations.c[name],
+        )
+        for name in _STATUS_COLUMNS
+    }
+)
+"""A batch taken when the run was at seq `through`: its status columns are written unless a
+`log_ahead` caller wrote a newer turn first (`record_turn`); `last_seq` as `_UPDATE`."""
 
 
 def _record(engine: Engine, batch: LogBatch) -> None:
@@ -182,23 +150,38 @@ def record_on(conn: sa.Connection, batch: LogBatch) -> None:
                 **values,
             },
         )
-    else:
+    elif batch.through is None:
         conn.execute(_UPDATE, {"conversation": batch.conversation_id, "top": top, **values})
+    else:
+        guarded = {f"{name}_now": values[name] for name in _STATUS_COLUMNS}
+        ids = {"conversation": batch.conversation_id, "top": top, "through": batch.through}
+        conn.execute(_UPDATE_GUARDED, {**ids, **guarded, "updated_at": now})
     _insert_messages(conn, batch.conversation_id, batch.messages)
     notify.log_written(conn, batch.conversation_id, top)
 
 
-def record_turn(engine: Engine, conversation_id: str, entries: Sequence[LoggedMessage]) -> None:
-    """Write a turn the API just got back from the workflow (the customer's message and its
-    replies), so the transcript reads its own writes; the workflow's `record_batch` of the same
-    seqs comes later and skips them. The status is left to the workflow's record, which alone
-    knows the newest one."""
+def record_turn(
+    engine: Engine,
+    conversation_id: str,
+    entries: Sequence[LoggedMessage],
+    status: RowStatus | None = None,
+) -> None:
+    """Write entries the API just got back from an Update (a customer's turn, an agent's
+    message, a pickup's notice), so the transcript reads its own writes; the workflow's
+    `record_batch` of the same seqs skips them. With the Update's `status` (a `log_ahead`
+    request's, given when its entries are the run's newest), the row's status columns too,
+    unless a newer turn was written first: the workflow's later records are guarded the same
+    way (`_UPDATE_GUARDED`)."""
     if not entries:
         return
     top = max(m.seq for m in entries)
-    params = {"conversation": conversation_id, "top": top, "at": datetime.now(UTC)}
+    params: dict[str, Any] = {"conversation": conversation_id, "top": top, "at": datetime.now(UTC)}
     with engine.begin() as conn:
-        conn.execute(_RAISE_TOP, params)
+        if status is None:
+            conn.execute(_RAISE_TOP, params)
+        else:
+            columns = {f"{name}_now": getattr(status, name) for name in _STATUS_COLUMNS}
+            conn.execute(_RAISE_TOP_WITH_STATUS, {**params, **columns})
         _insert_messages(conn, conversation_id, entries)
         notify.log_written(conn, conversation_id, top)
 
@@ -208,6 +191,12 @@ _RAISE_TOP = (
     .where(conversations.c.id == sa.bindparam("conversation"), conversations.c.last_seq < _top)
     .values(last_seq=_top, updated_at=sa.bindparam("at", type_=conversations.c.updated_at.type))
 )  # built once, as the API's other per-message statements (store/hand_over.py's reasoning)
+_RAISE_TOP_WITH_STATUS = _RAISE_TOP.values(
+    {
+        name: sa.bindparam(f"{name}_now", type_=conversations.c[name].type)
+        for name in _STATUS_COLUMNS
+    }
+)
 
 
 def _insert_messages(

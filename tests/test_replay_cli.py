@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 from temporalio import workflow
@@ -35,11 +34,12 @@ blocks:
 
 @workflow.defn(name="ConversationWorkflow")
 class Unpatched(ConversationWorkflow):
-    """A deploy nobody guarded: a timer before anything else."""
+    """A deploy nobody guarded: a memo before anything else (a command no recorded history
+    has first: a timer would pass for the idle timer of a conversation that only began)."""
 
     @workflow.run
     async def run(self, input: ConversationInput) -> ConversationSnapshot:
-        await workflow.sleep(timedelta(seconds=1))
+        workflow.upsert_memo({"unguarded": True})
         return await super().run(input)
 
 
@@ -49,8 +49,8 @@ class Patched(ConversationWorkflow):
 
     @workflow.run
     async def run(self, input: ConversationInput) -> ConversationSnapshot:
-        if workflow.patched("sleep-first"):
-            await workflow.sleep(timedelta(seconds=1))
+        if workflow.patched("memo-first"):
+            workflow.upsert_memo({"guarded": True})
         return await super().run(input)
 
 

@@ -121,6 +121,9 @@ class CustomerMessage(BaseModel):
     contact: Contact | None = None
     data: dict[str, Any] | None = None
     """What a channel adds to the entry (media, the option chosen, how to acknowledge it)."""
+    log_ahead: bool = False
+    """The caller writes the turn and its `LogStatus` to the SQL log before it answers (the
+    API does): the workflow records it only as the run's backstop (workflows/message_log.py)."""
 
     def problem(self) -> str | None:
         """Why the workflow refuses it (None: it may be answered)."""
@@ -131,6 +134,16 @@ class CustomerMessage(BaseModel):
         if len(self.text) > MAX_TEXT_LENGTH:
             return f"text is longer than {MAX_TEXT_LENGTH} characters"
         return None
+
+
+class LogStatus(BaseModel):
+    """The conversation's row as an Update leaves it, for a `log_ahead` caller to write with the
+    Update's entries (guarded by their seq: store/conversations.py `record_turn`)."""
+
+    status: Status
+    block: str | None = None
+    service: str | None = None
+    agent: str | None = None
 
 
 class TurnReply(BaseModel):
@@ -144,6 +157,8 @@ class TurnReply(BaseModel):
     """True when this message started the conversation."""
     customer: Message | None = None
     """The customer's own entry (its seq), so the API can write the turn to the log at once."""
+    log: LogStatus | None = None
+    """For a `log_ahead` message whose entries are the newest: the row to write with them."""
 
 
 class ConversationSnapshot(BaseModel):
@@ -170,6 +185,9 @@ class RecordBatch(BaseModel):
     service: str | None = None
     agent: str | None = None
     messages: list[Message]
+    through: int | None = None
+    """The run's last seq when the batch was taken (runs with log-ahead callers): its status
+    is written only if no newer write came first. None: written as it comes (earlier runs)."""
 
 
 class ServiceSnapshot(BaseModel):
@@ -328,6 +346,8 @@ class CsatPending(BaseModel):
 class PickupRequest(BaseModel):
     agent_id: str
     agent_name: str
+    log_ahead: bool = False
+    """The caller writes the pickup's notice and status to the SQL log (`PickupResult.log`)."""
 
 
 class PickupResult(BaseModel):
@@ -339,12 +359,17 @@ class PickupResult(BaseModel):
     repeated: bool = False
     """The agent already had the conversation: this answers a pickup sent again, not a claim
     (`next` wants a conversation it newly took, so it moves on)."""
+    logged: list[Message] = Field(default_factory=list)
+    """For a `log_ahead` pickup: its new entries, to write with `log`."""
+    log: LogStatus | None = None
 
 
 class AgentMessage(BaseModel):
     agent_id: str
     text: str
     message_id: str | None = None
+    log_ahead: bool = False
+    """The caller writes the returned entry to the SQL log before it answers."""
 
 
 class TransferUpdate(BaseModel):

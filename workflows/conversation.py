@@ -118,11 +118,12 @@ class ConversationWorkflow(
     async def message(self, msg: CustomerMessage) -> TurnReply:
         """A customer message; the reply carries the bot's answers to it."""
         async with self._lock:
-            if msg.message_id in self.conv.answered:
+            self._ahead_mode |= msg.log_ahead  # workflows/message_log.py
+            if msg.message_id in self.conv.answered:  # its entries are not the caller's
                 return self._reply_for(msg.message_id)
             if self.conv.state.ended:
                 raise refuse(Refusal.CONVERSATION_ENDED, ENDED)
-            return await self._handle_customer(msg)
+            return self._ahead_of(await self._handle_customer(msg), msg.log_ahead)
 
     @message.validator
     def _validate_message(self, msg: CustomerMessage) -> None:
@@ -136,7 +137,10 @@ class ConversationWorkflow(
     async def deliver(self, msg: CustomerMessage) -> None:
         """The same as `message`, as a Signal: how a message is accepted while no worker runs."""
         async with self._lock:
-            if msg.message_id in self.conv.answered or msg.problem():
+            if msg.message_id in self.conv.answered:  # by an Update whose caller gave up
+                self.log_behind()  # on its answer: it wrote nothing (workflows/message_log.py)
+                return
+            if msg.problem():
                 return
             if self.conv.state.ended:
                 workflow.logger.warning("message %s arrived after the end", msg.message_id)
@@ -359,6 +363,7 @@ class ConversationWorkflow(
 
     async def _continue_as_new(self) -> None:
         """The next run gets this one's input, code version included (docs/architecture.md)."""
+        self._closing_log = True  # the log's backstop (workflows/message_log.py)
         await workflow.wait_condition(self._idle)
         carried = self.conv.model_copy(deep=True)
         workflow.continue_as_new(self._input.model_copy(update={"carried": carried}))

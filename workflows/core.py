@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         ConversationState,
         FinishRequest,
         Handoff,
+        LogStatus,
         Message,
         Sender,
         Status,
@@ -57,6 +58,10 @@ class ConversationCore(Protocol):
         message_id: str | None = None,
     ) -> Message:
         """Add one transcript entry (recorded in the SQL log by the workflow's pump)."""
+        ...
+
+    def _written_ahead(self, messages: list[Message]) -> LogStatus | None:
+        """Entries a `log_ahead` caller writes itself (workflows/message_log.py)."""
         ...
 
     def _queued_record(self, block_text: str | None, notice: bool) -> QueuedRecord | None:

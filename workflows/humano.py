@@ -42,14 +42,13 @@ with workflow.unsafe.imports_passed_through():
         Message,
         PickupRequest,
         PickupResult,
-        ServiceSnapshot,
         TransferUpdate,
     )
     from workflows.refusals import Refusal, refuse
 
 from workflows import patches
 from workflows.offers import queue_order
-from workflows.queueing import Queued, queue_customer
+from workflows.queueing import Queued, queue_customer, with_cards_of
 
 OMNI_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
 OMNI_TIMEOUT = timedelta(seconds=10)
@@ -265,9 +264,14 @@ class HumanoBlock(_Core):
             self._set_status("in_service", agent=request.agent_name)
             self._emit("picked_up")
             who = request.agent_name if handoff.show_agent_name else "um de nossos especialistas"
-            self._append("system", kind="notice", text=f"Você está sendo atendido por {who}.")
+            notice = self._append(
+                "system", kind="notice", text=f"Você está sendo atendido por {who}."
+            )
             self._moved_on()
-            return self._picked_up(handoff)
+            if not request.log_ahead:
+                return self._picked_up(handoff)
+            log = self._written_ahead([notice])
+            return self._picked_up(handoff).model_copy(update={"logged": [notice], "log": log})
 
     def _picked_up(self, handoff: Handoff, *, repeated: bool = False) -> PickupResult:
         """What the agent who took the conversation gets (the same when asking again)."""
@@ -297,6 +301,8 @@ class HumanoBlock(_Core):
         message = self._append("agent", text=request.text, data=data)
         self._care_agent_spoke()
         self._emit("message", **{"from": "agent", "text": request.text, "seq": message.seq})
+        if request.log_ahead:
+            self._written_ahead([message])
         return message
 
     @agent_message.validator
@@ -325,7 +331,7 @@ class HumanoBlock(_Core):
                 raise refuse(code, result.reason)
             target = result.service
             if not patches.patched(TRANSFER_SNAPSHOT):
-                target = _with_cards_of(target, handoff.service)
+                target = with_cards_of(target, handoff.service)
             self._emit("transferred", handoff, to_service=target.service_name)
             self.conv.handoff = handoff.model_copy(
                 update={
@@ -380,17 +386,6 @@ class HumanoBlock(_Core):
         if handoff.agent_id != agent_id:
             raise refuse(Refusal.NOT_YOUR_CONVERSATION, "another agent has this conversation")
         return handoff
-
-
-def _with_cards_of(target: ServiceSnapshot, source: ServiceSnapshot) -> ServiceSnapshot:
-    """The target with the source's queue cards: what transfers did before TRANSFER_SNAPSHOT."""
-    return target.model_copy(
-        update={
-            "notifications_enabled": source.notifications_enabled,
-            "notification_interval_seconds": source.notification_interval_seconds,
-            "notification_cards": source.notification_cards,
-        }
-    )
 
 
 def _not_waiting(handoff: Handoff | None) -> ApplicationError:

@@ -3,6 +3,18 @@
 `_append` adds an entry to the transcript tail the workflow keeps (`conv.recent`) and to the
 outbox; one "pump" coroutine records the outbox and the status in the SQL log, in order, off the
 reply's hot path. `_set_status` also sets the search attributes the Temporal UI filters on.
+
+Written ahead. A request marked `log_ahead` (the API's customer messages, agent messages and
+pickups) comes from a caller that writes the Update's entries, and the row's `LogStatus`, to
+the log itself before it answers. From the run's first such request on ("ahead mode"), the pump
+leaves those entries alone: it records only what no caller wrote (timers' notices, a finish, a
+transfer, notes, a status that changed outside such an Update), at once, as an activity, and
+never between a handler's start and its end (so what it records is never older than what a
+caller wrote with the same seq). Everything written ahead is recorded once more before the run
+closes or continues as new (the backstop, in case a caller died between its Update and its
+write; the writes are idempotent), and at once when a caller says its write failed
+(`log_behind`). So a conversation costs no timer, workflow task or record per message; runs
+without such requests keep the batching below, unchanged.
 """
 
 from __future__ import annotations
@@ -17,7 +29,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.conversation_log import ConversationLog
     from activities.first_turn import QueuedRecord, wait_notice
-    from workflows.contracts import Message, RecordBatch, Sender, Status
+    from workflows.contracts import LogStatus, Message, RecordBatch, Sender, Status, TurnReply
     from workflows.search_attributes import AGENT, SERVICE, STATUS
 
 from workflows import patches
@@ -81,6 +93,16 @@ class MessageLog(_Core):
     _recorded: tuple[int, tuple[Any, ...]] | None
     """Recorded by the hand-over (`_took_recorded`): the messages up to this seq and this
     status; the pump leaves them out."""
+    _ahead_mode: bool
+    """A `log_ahead` request came in this run: the pump follows the module doc's second part."""
+    _ahead: set[int]
+    """Seqs in the outbox that a caller writes itself (ahead mode)."""
+    _logged_status: tuple[Any, ...] | None
+    """The status the log has, written by the pump or ahead (ahead mode)."""
+    _pump_status: tuple[Any, ...] | None
+    """The status the pump (or the hand-over) recorded itself: the backstop's (ahead mode)."""
+    _closing_log: bool
+    """The run is about to continue as new: the backstop records everything (ahead mode)."""
 
     def _start_message_log(self) -> None:
         self._outbox = []
@@ -88,10 +110,55 @@ class MessageLog(_Core):
         self._recording = False
         self._answered_a_customer = False
         self._recorded = None
+        self._ahead_mode = False
+        self._ahead = set()
+        self._logged_status = None
+        self._pump_status = None
+        self._closing_log = False
 
     def _log_idle(self) -> bool:
-        """Nothing left to record."""
+        """Nothing left to record (in ahead mode: by the pump itself, the backstop included)."""
+        if self._ahead_mode:
+            return (
+                not self._outbox and not self._recording and self._log_status() == self._pump_status
+            )
         return not self._outbox and not self._status_dirty and not self._recording
+
+    def _pump_due(self) -> bool:
+        """Something to record now (ahead mode: never while a handler runs)."""
+        if not self._ahead_mode:
+            return bool(self._outbox) or self._status_dirty
+        if not workflow.all_handlers_finished():
+            return False
+        if self.conv.state.ended or self._closing_log:
+            return not self._log_idle() and not self._recording
+        behind = any(m.seq not in self._ahead for m in self._outbox)
+        return behind or self._log_status() != self._logged_status
+
+    def _written_ahead(self, messages: list[Message]) -> LogStatus | None:
+        """Entries a `log_ahead` caller writes itself; the row's status to write with them
+        when they are the newest (else what came after them is the pump's to record)."""
+        self._ahead_mode = True
+        waiting = {m.seq for m in self._outbox}  # (a repeated answer's may be recorded already)
+        self._ahead.update(m.seq for m in messages if m.seq in waiting)
+        if not messages or max(m.seq for m in messages) != self.conv.seq:
+            return None
+        status = self._log_status()
+        self._logged_status = status
+        return LogStatus(status=status[0], block=status[1], service=status[2], agent=status[3])
+
+    def _ahead_of(self, reply: TurnReply, log_ahead: bool) -> TurnReply:
+        """A customer turn's reply; for a `log_ahead` caller, with the row to write."""
+        if not log_ahead:
+            return reply
+        entries = [*([reply.customer] if reply.customer else []), *reply.replies]
+        return reply.model_copy(update={"log": self._written_ahead(entries)})
+
+    @workflow.signal
+    def log_behind(self) -> None:
+        """A `log_ahead` caller could not write: record what it should have, now."""
+        self._ahead.clear()
+        self._logged_status = None
 
     def _append(
         self,
@@ -148,7 +215,10 @@ class MessageLog(_Core):
                 lambda: self._answered_a_customer or self.conv.state.ended
             )
         while True:
-            await workflow.wait_condition(lambda: bool(self._outbox) or self._status_dirty)
+            await workflow.wait_condition(self._pump_due)
+            if self._ahead_mode:
+                await self._record_behind()
+                continue
             if self._recorded is not None:  # the hand-over recorded the first turn
                 through, status = self._recorded
                 self._recorded = None
@@ -177,18 +247,7 @@ class MessageLog(_Core):
             # arriving then waits for it), at most LOCAL_RECORD_BUDGET before a regular
             # activity takes over. Recorded at once (an agent's message, a pickup), it stays
             # an activity: a local one would hold that Update's answer until the write is done.
-            record = RecordBatch(
-                conversation_id=self._input.conversation_id,
-                workflow_id=workflow.info().workflow_id,
-                bot=self._input.bot,
-                bot_version=self._input.bot_version,
-                contact_id=self._input.contact.id,
-                status=status,
-                block=block,
-                service=service,
-                agent=agent,
-                messages=batch,
-            )
+            record = self._batch((status, block, service, agent), batch)
             try:
                 if not (batched and patches.patched(RECORD_LOCAL) and await _recorded_here(record)):
                     await workflow.execute_activity_method(
@@ -199,6 +258,45 @@ class MessageLog(_Core):
                     )
             finally:
                 self._recording = False
+
+    async def _record_behind(self) -> None:
+        """Ahead mode: the whole outbox and the status, at once, as an activity (a local one
+        would hold the answer of the Update that woke the pump). Its status is written only
+        if no caller wrote a newer one first (`through`)."""
+        batch, self._outbox = self._outbox, []
+        self._ahead.difference_update(m.seq for m in batch)
+        status = self._log_status()
+        self._logged_status = status
+        self._answered_a_customer = self._status_dirty = False
+        self._recording = True
+        workflow.set_current_details(self._details())
+        try:
+            await workflow.execute_activity_method(
+                ConversationLog.record,
+                self._batch(status, batch, through=self.conv.seq),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RECORD_RETRY,
+            )
+            self._pump_status = status
+        finally:
+            self._recording = False
+
+    def _batch(
+        self, status: tuple[Any, ...], messages: list[Message], *, through: int | None = None
+    ) -> RecordBatch:
+        return RecordBatch(
+            conversation_id=self._input.conversation_id,
+            workflow_id=workflow.info().workflow_id,
+            bot=self._input.bot,
+            bot_version=self._input.bot_version,
+            contact_id=self._input.contact.id,
+            status=status[0],
+            block=status[1],
+            service=status[2],
+            agent=status[3],
+            messages=messages,
+            through=through,
+        )
 
     def _log_status(self) -> tuple[Any, ...]:
         """What a batch records besides messages: status, block, service, agent."""
@@ -264,6 +362,11 @@ class MessageLog(_Core):
         elif record.notice_seq is not None and self.conv.seq == record.notice_seq:
             self.conv.seq -= 1  # no notice after all
         status = ("waiting", record.batch.block, queued.target.service_name, None)
+        if self._ahead_mode:  # the pump leaves them out from now on
+            through = queued.recorded_through
+            self._outbox = [m for m in self._outbox if m.seq > through]
+            self._pump_status = self._logged_status = status
+            return
         self._recorded = (queued.recorded_through, status)
 
     def _keep(self, message: Message) -> None:

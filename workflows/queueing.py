@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveRequest,
     )
     from bots.models import HumanOutcome
+    from workflows.contracts import ServiceSnapshot
 
 from workflows import patches
 
@@ -98,3 +99,15 @@ def _stopped(
     if check_agents_online and target.agents_logged_in == 0:
         return "no_agents"
     return None
+
+
+def with_cards_of(target: ServiceSnapshot, source: ServiceSnapshot) -> ServiceSnapshot:
+    """The target with the source's queue cards: what transfers did before the patch
+    `transfer-snapshot` (workflows/humano.py)."""
+    return target.model_copy(
+        update={
+            "notifications_enabled": source.notifications_enabled,
+            "notification_interval_seconds": source.notification_interval_seconds,
+            "notification_cards": source.notification_cards,
+        }
+    )

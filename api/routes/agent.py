@@ -37,6 +37,7 @@ from api.models.channel import AfterSeq, MessagePublic, PageSize, public_message
 from api.models.offers import public_offer
 from api.stream_hub import GAP_GRACE_SECONDS, HubDep, StreamHub, in_order
 from api.usecases import agent_actions as actions
+from api.usecases import log_ahead
 from api.usecases import offers as offer_actions
 from omni.errors import NotFound
 from omni.policy import transfer_refusal
@@ -283,7 +284,7 @@ async def pickup(
 ) -> PickupPublic:
     """Take a waiting conversation: 409 if another agent has it, 403 if not your service."""
     entry = await actions.conversation_for_async(engine, agent, conversation_id)
-    taken = await actions.pickup(client, agent, entry.workflow_id)
+    taken = await actions.pickup(client, engine, agent, entry.workflow_id)
     hub.queue_changed()  # this process's streams (the agent's own) follow it now
     return taken
 
@@ -320,10 +321,15 @@ async def say(
 ) -> MessagePublic:
     """Send a message to the customer of a conversation the agent has."""
     entry = await actions.conversation_for_async(parts.engine, agent, conversation_id)
-    request = AgentMessage(agent_id=agent.id, text=body.text, message_id=body.message_id)
+    request = AgentMessage(
+        agent_id=agent.id, text=body.text, message_id=body.message_id, log_ahead=True
+    )
     update_id = f"agent:{agent.id}:{body.message_id}" if body.message_id else None
     message = await actions.update(
         parts.client, entry.workflow_id, "agent_message", request, update_id=update_id
+    )
+    await log_ahead.write_ahead(
+        parts.client, parts.engine, entry.workflow_id, conversation_id, [message]
     )
     return public_message(message)
 

@@ -20,6 +20,7 @@ from api.errors import ApiError, ErrorCode
 from api.models.agent import PickupPublic
 from api.models.channel import public_message
 from api.shedding import Overloaded
+from api.usecases import log_ahead
 from omni.models import AgentPublic
 from store import capacity, next_lease, queue
 from store import conversations as conversation_log
@@ -79,7 +80,7 @@ async def take_next(
             tried.add(entry.id)
             pickups += 1
             try:
-                return await pickup(client, agent, entry.workflow_id, newly_taken=True)
+                return await pickup(client, engine, agent, entry.workflow_id, newly_taken=True)
             except (ApiError, Overloaded) as refused:  # shed: nothing was sent
                 await _release(engine, entry.id, agent.id)
                 if not isinstance(refused, Taken):
@@ -186,15 +187,24 @@ async def update(
 
 
 async def pickup(
-    client: Client, agent: AgentPublic, workflow_id: str, *, newly_taken: bool = False
+    client: Client,
+    engine: Engine,
+    agent: AgentPublic,
+    workflow_id: str,
+    *,
+    newly_taken: bool = False,
 ) -> PickupPublic:
     """Take the conversation (a pickup sent again by the agent who has it answers the same);
     `newly_taken`: one the agent already had counts as taken (two `next` racing on a stale
-    waiting list must not both get it)."""
-    request = PickupRequest(agent_id=agent.id, agent_name=agent.name)
+    waiting list must not both get it). Its notice and status are in the log before the
+    answer (api/usecases/log_ahead.py)."""
+    request = PickupRequest(agent_id=agent.id, agent_name=agent.name, log_ahead=True)
     result: PickupResult = await update(client, workflow_id, "pickup", request)
     if newly_taken and result.repeated:
         raise Taken("you already have this conversation")
+    await log_ahead.write_ahead(
+        client, engine, workflow_id, result.conversation_id, result.logged, result.log
+    )
     return PickupPublic(
         conversation_id=result.conversation_id,
         transcript=[public_message(m) for m in result.transcript],

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -32,7 +31,7 @@ from temporalio.common import (
 from temporalio.service import RPCError
 
 from api.models.channel import MessageIn, TurnPublic, public_message, public_row
-from api.usecases import open_conversations
+from api.usecases import log_ahead, open_conversations
 from encryption.codec import KeyRing, keyed_hash, ring_of
 from store import bots as bot_store
 from store import conversations as conversation_log
@@ -101,7 +100,11 @@ async def send(
     ring = ring_of(client)
     wid = workflow_id(ring, bot, contact_id)
     message = CustomerMessage(
-        message_id=body.message_id, text=body.text, contact=_contact(body), data=data
+        message_id=body.message_id,
+        text=body.text,
+        contact=_contact(body),
+        data=data,
+        log_ahead=True,  # written by _delivered (api/usecases/log_ahead.py)
     )
     no_worker = False
     if open_wid is not None:
@@ -156,7 +159,7 @@ async def send(
                 contact_id=_contact_id(body),
                 status=reply.status,
             )
-        delivered = await _delivered(engine, reply, new_row=new_row)
+        delivered = await _delivered(client, engine, wid, reply, new_row=new_row)
         open_conversations.remember(engine, bot, contact_id, wid, reply.status)
         return delivered
     raise MessageRejected("the conversation is ending; send the message again")
@@ -206,25 +209,20 @@ def _start_options(
 
 
 async def _delivered(
-    engine: Engine, reply: TurnReply, *, new_row: Callable[[], None] | None = None
+    client: Client,
+    engine: Engine,
+    wid: str,
+    reply: TurnReply,
+    *,
+    new_row: Callable[[], None] | None = None,
 ) -> Delivery:
     """The answer, once the turn is in the SQL log: read-your-writes for `GET .../messages`
-    and the streams, without waiting for the workflow's own record (which follows, and skips
-    what is already there). A failed write only logs: the workflow's record is the backstop.
-    A new conversation's row (`new_row`) is written first, in the same thread hop; its failure
-    is the request's."""
+    and the streams (api/usecases/log_ahead.py). A new conversation's row (`new_row`) is
+    written first, in the same thread hop."""
     entries = [*([reply.customer] if reply.customer else []), *reply.replies]
-    conversation = reply.conversation_id
-
-    def write() -> None:
-        if new_row is not None:
-            new_row()
-        try:
-            conversation_log.record_turn(engine, conversation, entries)
-        except SQLAlchemyError as exc:
-            log.warning("turn of %s not written ahead of its record: %s", conversation, exc)
-
-    await asyncio.to_thread(write)
+    await log_ahead.write_ahead(
+        client, engine, wid, reply.conversation_id, entries, reply.log, new_row=new_row
+    )
     turn = TurnPublic(
         conversation_id=reply.conversation_id,
         status=reply.status,
@@ -297,7 +295,7 @@ async def _to_open_conversation(
             await _wait_closed(client, wid)
             return None
         raise MessageRejected(reason) from exc
-    return await _delivered(engine, reply)
+    return await _delivered(client, engine, wid, reply)
 
 
 async def leave(client: Client, workflow_id_: str) -> None:

@@ -1,0 +1,60 @@
+"""Writing an Update's entries to the SQL log before the API answers (read-your-writes).
+
+Customer messages, agent messages and pickups are sent `log_ahead`: the workflow leaves their
+entries to the API, which writes them (and the row's status, when the Update gives it) before
+it answers; the workflow records them again only before its run closes, as a backstop
+(workflows/message_log.py). So a message costs its Update and nothing more in Temporal. When
+the write fails, the workflow is told (`log_behind`) and records them at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from store import conversations as conversation_log
+from workflows.contracts import LogStatus, Message
+from workflows.conversation import ConversationWorkflow
+
+log = logging.getLogger(__name__)
+
+
+async def write_ahead(
+    client: Client,
+    engine: Engine,
+    workflow_id: str,
+    conversation_id: str,
+    entries: Sequence[Message],
+    status: LogStatus | None = None,
+    *,
+    new_row: Callable[[], None] | None = None,
+) -> None:
+    """Write `entries` (and `status`) in one thread hop; a new conversation's row first
+    (`new_row`: its failure is the request's). A failed write of the entries only logs and
+    tells the workflow: the customer's answer does not depend on it."""
+
+    def write() -> bool:
+        if new_row is not None:
+            new_row()
+        try:
+            conversation_log.record_turn(engine, conversation_id, entries, status)
+        except SQLAlchemyError as exc:
+            log.warning("entries of %s not written ahead of its record: %s", conversation_id, exc)
+            return False
+        return True
+
+    if (entries or new_row is not None) and not await asyncio.to_thread(write):
+        await _tell_behind(client, workflow_id)
+
+
+async def _tell_behind(client: Client, workflow_id: str) -> None:
+    try:
+        await client.get_workflow_handle(workflow_id).signal(ConversationWorkflow.log_behind)
+    except RPCError as exc:  # closed, or Temporal unreachable: the run's end records them
+        log.warning("could not tell %s its log is behind: %s", workflow_id, exc.message)

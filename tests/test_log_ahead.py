@@ -1,0 +1,212 @@
+"""Messages written ahead (api/usecases/log_ahead.py, workflows/message_log.py): the API writes
+each customer turn, agent message and pickup to the SQL log, the row's status included, before
+it answers, so a message costs its Update and no recording of its own in Temporal (no timer,
+workflow task or activity per message, whatever the conversation's length); the workflow
+records the rest, and everything once more before the run closes (the backstop)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from temporalio.api.enums.v1 import EventType
+
+from store import conversations as conversation_log
+from tests.conftest import conversation_handle, conversation_wid, running_stack
+from tests.test_handoff import flow, into_queue, publish, say, setup_omni
+from workflows.contracts import CustomerMessage, LogStatus, Message, RecordBatch
+from workflows.conversation import ConversationWorkflow
+
+ECO = """
+bot: eco
+start: menu
+blocks:
+  menu:
+    type: menu
+    text: Escolha uma opção
+    options:
+      - {label: De novo, next: menu}
+"""
+
+
+async def history_of(env, workflow_id: str) -> list:  # type: ignore[no-untyped-def,type-arg]
+    handle = conversation_handle(env, workflow_id)
+    return [event async for event in handle.fetch_history_events()]
+
+
+def recordings(events: list) -> int:  # type: ignore[type-arg]
+    """The workflow's own writes to the log: record activities and local ones (markers)."""
+    kinds = [event.event_type for event in events]
+    return kinds.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) + kinds.count(
+        EventType.EVENT_TYPE_MARKER_RECORDED
+    )
+
+
+def record_activities(events: list) -> int:  # type: ignore[type-arg]
+    return [
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        for event in events
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ].count("record_messages")
+
+
+def timers(events: list) -> int:  # type: ignore[type-arg]
+    return [event.event_type for event in events].count(EventType.EVENT_TYPE_TIMER_STARTED)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("turns", [2, 8])
+async def test_bot_turns_cost_no_recording_of_their_own(time_env, settings, engine, turns):
+    contact = f"ahead-{turns}"
+    async with running_stack(time_env, settings, engine, ECO) as http:
+        for n in range(turns):
+            body = {"contact_id": contact, "message_id": f"m{n}", "text": "1" if n else "oi"}
+            answer = await http.post("/api/bots/eco/messages", json=body)
+            assert answer.status_code == 200, answer.text
+            conversation = answer.json()["conversation_id"]
+            # read-your-writes, the row's block included, before any record of the workflow
+            log = (await http.get(f"/api/conversations/{conversation}/messages")).json()
+            assert len(log) == 2 * (n + 1)
+            row = (await http.get(f"/api/conversations/{conversation}")).json()
+            assert (row["status"], row["block"]) == ("bot", "menu")
+        await time_env.sleep(timedelta(minutes=5))  # any recording delay would have fired
+        events = await history_of(time_env, conversation_wid("eco", contact))
+    assert recordings(events) == 0
+    assert timers(events) == 1  # the conversation's idle timer, kept across turns
+
+
+@pytest.mark.asyncio
+async def test_agent_messages_and_the_pickup_are_in_the_log_when_the_agent_gets_the_200(
+    time_env, settings, engine
+):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key))
+        conversation = (await into_queue(http, "5521"))["conversation_id"]
+        wid = conversation_wid("loja", "5521")
+        queued = await history_of(time_env, wid)
+
+        picked = await http.post(
+            f"/api/agent/conversations/{conversation}/pickup", headers=omni.agent("Ana")
+        )
+        assert picked.status_code == 200, picked.text
+        row = conversation_log.get_conversation(engine, conversation)
+        assert row is not None and (row.status, row.agent) == ("in_service", "Ana")
+        for n in range(3):
+            sent = await http.post(
+                f"/api/agent/conversations/{conversation}/messages",
+                json={"text": f"Mensagem {n} da Ana", "message_id": f"ana-{n}"},
+                headers=omni.agent("Ana"),
+            )
+            assert sent.status_code == 200, sent.text
+            log = (await http.get(f"/api/conversations/{conversation}/messages")).json()
+            assert log[-1]["text"] == f"Mensagem {n} da Ana"  # the customer sees it at once
+            await say(http, "5521", f"5521-c{n}", f"resposta {n}")
+        await time_env.sleep(timedelta(minutes=5))
+        in_service = await history_of(time_env, wid)
+        assert record_activities(in_service) == record_activities(queued) == 0
+        assert timers(in_service) == timers(queued)
+
+        finished = await http.post(
+            f"/api/agent/conversations/{conversation}/finish",
+            json={"return_to_bot": True},
+            headers=omni.agent("Ana"),
+        )
+        assert finished.status_code == 200, finished.text
+        await say(http, "5521", "5521-end", "2")
+        handle = conversation_handle(time_env, wid)
+        async with time_env.time_skipping_unlocked():
+            await handle.result()
+        log = (await http.get(f"/api/conversations/{conversation}/messages")).json()
+        events = await history_of(time_env, wid)
+    assert [m["seq"] for m in log] == list(range(1, len(log) + 1))
+    assert log[-1]["text"] == "Até logo!"
+    # the finish (its notice and the bot's return: no caller wrote them) and the backstop
+    assert record_activities(events) == 2
+    row = conversation_log.get_conversation(engine, conversation)
+    assert row is not None and row.status == "ended"
+
+
+@pytest.mark.asyncio
+async def test_a_turn_whose_write_never_came_is_recorded_before_the_run_closes(
+    time_env, settings, engine
+):
+    """An API process that died between a message's Update and its write (the Update sent
+    here without the API): the turn is not in the log until the run's backstop records it."""
+    async with running_stack(time_env, settings, engine, ECO) as http:
+        first = await http.post(
+            "/api/bots/eco/messages", json={"contact_id": "k9", "message_id": "m0", "text": "oi"}
+        )
+        conversation = first.json()["conversation_id"]
+        handle = conversation_handle(time_env, conversation_wid("eco", "k9"))
+        lost = CustomerMessage(message_id="lost", text="1", log_ahead=True)
+        await handle.execute_update(ConversationWorkflow.message, lost, id="lost")
+        await time_env.sleep(timedelta(minutes=5))
+        log = (await http.get(f"/api/conversations/{conversation}/messages")).json()
+        assert [m["seq"] for m in log] == [1, 2]
+
+        async with time_env.time_skipping_unlocked():  # the idle end closes the run
+            await handle.result()
+        log = (await http.get(f"/api/conversations/{conversation}/messages")).json()
+    assert [m["seq"] for m in log] == list(range(1, len(log) + 1))
+    menu = "Escolha uma opção\n1. De novo"
+    assert [m["text"] for m in log][:4] == ["oi", menu, "1", menu]
+
+
+def test_the_row_keeps_the_newest_status_whichever_write_comes_last(any_engine):
+    """The API's write of a turn and the workflow's record of an older state race: each
+    writes the status only if the log holds nothing newer (by seq)."""
+    engine, cid = any_engine, f"c-{uuid.uuid4().hex[:8]}"
+    conversation_log.ensure_conversation(
+        engine,
+        conversation_id=cid,
+        workflow_id="w1",
+        bot="b",
+        bot_version=1,
+        contact_id="x",
+        status="bot",
+    )
+    at = datetime.now(UTC)
+
+    def entry(seq: int) -> Message:
+        return Message(seq=seq, sender="customer", text=f"m{seq}", message_id=f"m{seq}", at=at)
+
+    def record(through: int, status: str, agent: str | None) -> None:
+        conversation_log.record_batch(
+            engine,
+            RecordBatch(
+                conversation_id=cid,
+                workflow_id="w1",
+                bot="b",
+                bot_version=1,
+                contact_id="x",
+                status=status,  # type: ignore[arg-type]
+                block=None,
+                service="Suporte",
+                agent=agent,
+                messages=[entry(s) for s in range(1, through + 1)],
+                through=through,
+            ),
+        )
+
+    def row() -> tuple[str, str | None, int]:
+        found = conversation_log.get_conversation(engine, cid)
+        assert found is not None
+        return found.status, found.agent, found.last_seq
+
+    picked = LogStatus(status="in_service", service="Suporte", agent="Ana")
+    conversation_log.record_turn(engine, cid, [entry(4)], picked)
+    record(3, "waiting", None)  # taken before the pickup, written after it
+    assert row() == ("in_service", "Ana", 4)
+    record(4, "bot", None)  # taken after it (a finish without a message of its own)
+    assert row() == ("bot", None, 4)
+    conversation_log.record_turn(engine, cid, [entry(4)], picked)  # a late repeat
+    assert row() == ("bot", None, 4)
+    conversation_log.record_turn(engine, cid, [entry(5)], LogStatus(status="bot"))
+    with engine.connect() as conn:
+        seqs = conn.execute(
+            sa.text("SELECT seq FROM messages WHERE conversation_id = :c"), {"c": cid}
+        )
+        assert sorted(s for (s,) in seqs) == [1, 2, 3, 4, 5]
