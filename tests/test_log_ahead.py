@@ -78,7 +78,7 @@ async def test_bot_turns_cost_no_recording_of_their_own(time_env, settings, engi
 
 
 @pytest.mark.asyncio
-async def test_agent_messages_and_the_pickup_are_in_the_log_when_the_agent_gets_the_200(
+async def test_the_agents_pickup_messages_and_finish_are_in_the_log_at_their_200(
     time_env, settings, engine
 ):
     async with running_stack(time_env, settings, engine) as http:
@@ -115,6 +115,13 @@ async def test_agent_messages_and_the_pickup_are_in_the_log_when_the_agent_gets_
             headers=omni.agent("Ana"),
         )
         assert finished.status_code == 200, finished.text
+        log = (await http.get(f"/api/conversations/{conversation}/messages")).json()
+        assert [m["text"] for m in log][-3:-1] == [
+            "Atendimento humano encerrado.",
+            "Ana te atendeu. Algo mais?",
+        ]
+        row = conversation_log.get_conversation(engine, conversation)
+        assert row is not None and (row.status, row.block, row.agent) == ("bot", "menu", None)
         await say(http, "5521", "5521-end", "2")
         handle = conversation_handle(time_env, wid)
         async with time_env.time_skipping_unlocked():
@@ -123,8 +130,7 @@ async def test_agent_messages_and_the_pickup_are_in_the_log_when_the_agent_gets_
         events = await history_of(time_env, wid)
     assert [m["seq"] for m in log] == list(range(1, len(log) + 1))
     assert log[-1]["text"] == "Até logo!"
-    # the finish (its notice and the bot's return: no caller wrote them) and the backstop
-    assert record_activities(events) == 2
+    assert record_activities(events) == 1  # the backstop, before the run closed
     row = conversation_log.get_conversation(engine, conversation)
     assert row is not None and row.status == "ended"
 

@@ -153,8 +153,7 @@ class TurnReply(BaseModel):
     status: Status
     replies: list[Message]
     bot_version: int = 0
-    started: bool = False
-    """True when this message started the conversation."""
+    started: bool = False  # this message started the conversation
     customer: Message | None = None
     """The customer's own entry (its seq), so the API can write the turn to the log at once."""
     log: LogStatus | None = None
@@ -359,8 +358,7 @@ class PickupResult(BaseModel):
     repeated: bool = False
     """The agent already had the conversation: this answers a pickup sent again, not a claim
     (`next` wants a conversation it newly took, so it moves on)."""
-    logged: list[Message] = Field(default_factory=list)
-    """For a `log_ahead` pickup: its new entries, to write with `log`."""
+    logged: list[Message] = Field(default_factory=list)  # a `log_ahead` pickup's, with `log`
     log: LogStatus | None = None
 
 
@@ -385,6 +383,17 @@ class FinishRequest(BaseModel):
     return_to_bot: bool = True
     wrapup_code: str | None = None
     tags: list[str] = Field(default_factory=list)
+    log_ahead: bool = False
+    """The caller writes the finish's entries and status (answered as a `FinishResult`)."""
+
+
+class FinishResult(BaseModel):
+    """A `log_ahead` finish's answer: its entries (the notice, what the bot or the survey said
+    after it), the row's status; others answer the status alone, as before."""
+
+    status: Status
+    logged: list[Message]
+    log: LogStatus | None = None
 
 
 ConversationState.model_rebuild()

@@ -64,6 +64,10 @@ class ConversationCore(Protocol):
         """Entries a `log_ahead` caller writes itself (workflows/message_log.py)."""
         ...
 
+    def _ahead_since(self, seq: int) -> dict[str, Any]:
+        """The entries after `seq`, written ahead: `logged` and `log` for a result."""
+        ...
+
     def _queued_record(self, block_text: str | None, notice: bool) -> QueuedRecord | None:
         """The first turn for the hand-over to record (workflows/message_log.py)."""
         ...

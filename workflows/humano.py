@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         MAX_TEXT_LENGTH,
         AgentMessage,
         FinishRequest,
+        FinishResult,
         Handoff,
         HandoffCare,
         Message,
@@ -357,10 +358,10 @@ class HumanoBlock(_Core):
             raise refuse(Refusal.BAD_REQUEST, "give either service or extension")
 
     @workflow.update
-    async def finish(self, request: FinishRequest) -> str:
+    async def finish(self, request: FinishRequest) -> FinishResult | str:
         """The agent is done: back to the bot (outcome `finished`) or the conversation ends."""
         async with self._lock:
-            handoff = self._check_agent(request.agent_id)
+            handoff, since = self._check_agent(request.agent_id), self.conv.seq
             await self._omni(OmniActivities.finish, handoff.entry_id)
             wrapped = await self._wrap_up(handoff, request)  # workflows/desk.py
             self._emit("finished", by="agent", return_to_bot=request.return_to_bot, **wrapped)
@@ -373,7 +374,9 @@ class HumanoBlock(_Core):
                 self.conv.handoff = None
                 self._end()
             self._moved_on()
-            return self.conv.status
+            if not request.log_ahead:
+                return self.conv.status
+            return FinishResult(status=self.conv.status, **self._ahead_since(since))
 
     @finish.validator
     def _validate_finish(self, request: FinishRequest) -> None:

@@ -4,17 +4,17 @@
 outbox; one "pump" coroutine records the outbox and the status in the SQL log, in order, off the
 reply's hot path. `_set_status` also sets the search attributes the Temporal UI filters on.
 
-Written ahead. A request marked `log_ahead` (the API's customer messages, agent messages and
-pickups) comes from a caller that writes the Update's entries, and the row's `LogStatus`, to
-the log itself before it answers. From the run's first such request on ("ahead mode"), the pump
-leaves those entries alone: it records only what no caller wrote (timers' notices, a finish, a
-transfer, notes, a status that changed outside such an Update), at once, as an activity, and
-never between a handler's start and its end (so what it records is never older than what a
-caller wrote with the same seq). Everything written ahead is recorded once more before the run
-closes or continues as new (the backstop, in case a caller died between its Update and its
-write; the writes are idempotent), and at once when a caller says its write failed
-(`log_behind`). So a conversation costs no timer, workflow task or record per message; runs
-without such requests keep the batching below, unchanged.
+Written ahead. A request marked `log_ahead` (the API's customer messages, agent messages,
+pickups and finishes) comes from a caller that writes the Update's entries, and the row's
+`LogStatus`, to the log itself before it answers. From the run's first such request on ("ahead
+mode"), the pump leaves those entries alone: it records only what no caller wrote (timers'
+notices, a transfer, notes, a status that changed outside such an Update), at once, as an
+activity, and never between a handler's start and its end (so what it records is never older
+than what a caller wrote with the same seq). Everything written ahead is recorded once more
+before the run closes or continues as new (the backstop, in case a caller died between its
+Update and its write; the writes are idempotent), and at once when a caller says its write
+failed (`log_behind`). So a conversation costs no timer, workflow task or record per message;
+runs without such requests keep the batching below, unchanged.
 """
 
 from __future__ import annotations
@@ -146,6 +146,11 @@ class MessageLog(_Core):
         status = self._log_status()
         self._logged_status = status
         return LogStatus(status=status[0], block=status[1], service=status[2], agent=status[3])
+
+    def _ahead_since(self, seq: int) -> dict[str, Any]:
+        """The entries after `seq` (all of them: the log keeps notes too), written ahead."""
+        logged = [m for m in self.conv.recent if m.seq > seq]
+        return {"logged": logged, "log": self._written_ahead(logged)}
 
     def _ahead_of(self, reply: TurnReply, log_ahead: bool) -> TurnReply:
         """A customer turn's reply; for a `log_ahead` caller, with the row to write."""

@@ -391,8 +391,9 @@ async def finish(
         return_to_bot=body.return_to_bot,
         wrapup_code=body.wrapup_code,
         tags=body.tags,
+        log_ahead=True,
     )
-    result = await actions.update(client, entry.workflow_id, "finish", request)
+    result = await actions.finish(client, engine, entry, request)
     if await offer_actions.dispatch(engine, client, agent_id=agent.id):  # the freed slot
         hub.queue_changed()  # this process's agent streams ring now, not at the next poll
     return {"conversation_id": conversation_id, "status": result}

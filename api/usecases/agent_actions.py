@@ -26,7 +26,7 @@ from store import capacity, next_lease, queue
 from store import conversations as conversation_log
 from store.common import now
 from store.queue import QueueEntry
-from workflows.contracts import PickupRequest, PickupResult
+from workflows.contracts import FinishRequest, FinishResult, PickupRequest, PickupResult
 from workflows.conversation import ConversationWorkflow
 from workflows.refusals import HTTP_STATUS, Refusal, refusal_of
 
@@ -212,3 +212,15 @@ async def pickup(
         service=result.service,
         waited_seconds=result.waited_seconds,
     )
+
+
+async def finish(client: Client, engine: Engine, entry: QueueEntry, request: FinishRequest) -> str:
+    """Send the finish; its entries and status are in the log before the answer (a worker
+    from before `log_ahead` answers the status alone and records them itself)."""
+    result = await update(client, entry.workflow_id, "finish", request)
+    if not isinstance(result, FinishResult):
+        return str(result)
+    await log_ahead.write_ahead(
+        client, engine, entry.workflow_id, entry.conversation_id, result.logged, result.log
+    )
+    return result.status
