@@ -103,18 +103,24 @@ _UPDATE = (
     )
 )  # built once: every queued customer's first turn is recorded through here
 _STATUS_COLUMNS = ("status", "block", "service", "agent")
-_not_newer = conversations.c.last_seq <= sa.bindparam("through", type_=sa.Integer)
-_UPDATE_GUARDED = _UPDATE.values(
-    {
-        name: sa.case(
-            (_not_newer, sa.bindparam(f"{name}_now", type_=conversations.c[name].type)),
-            else_=conversations.c[name],
-        )
+
+
+def _status_taken_at(seq: sa.BindParameter[int], newer: sa.ColumnElement[bool]) -> dict[str, Any]:
+    """SET clauses: the status columns (bound as `<column>_now`) and `status_seq`, written
+    only where `newer` holds. The seq a status was taken at orders the writers (the API's
+    `record_turn`, the workflow's records), whatever other writes raised `last_seq`."""
+    c = conversations.c
+    columns = {
+        name: sa.case((newer, sa.bindparam(f"{name}_now", type_=c[name].type)), else_=c[name])
         for name in _STATUS_COLUMNS
     }
-)
-"""A batch taken when the run was at seq `through`: its status columns are written unless a
-`log_ahead` caller wrote a newer turn first (`record_turn`); `last_seq` as `_UPDATE`."""
+    return {**columns, "status_seq": sa.case((newer, seq), else_=c.status_seq)}
+
+
+_through = sa.bindparam("through", type_=sa.Integer)
+_UPDATE_GUARDED = _UPDATE.values(_status_taken_at(_through, conversations.c.status_seq <= _through))
+"""A batch taken when the run was at seq `through`: its status is written unless a
+`log_ahead` caller wrote one taken later (`record_turn`); `last_seq` as `_UPDATE`."""
 
 
 def _record(engine: Engine, batch: LogBatch) -> None:
@@ -147,6 +153,7 @@ def record_on(conn: sa.Connection, batch: LogBatch) -> None:
                 "contact_id": batch.contact_id,
                 "created_at": now,
                 "last_seq": top,
+                "status_seq": batch.through or 0,
                 **values,
             },
         )
@@ -170,8 +177,8 @@ def record_turn(
     message, a pickup's notice), so the transcript reads its own writes; the workflow's
     `record_batch` of the same seqs skips them. With the Update's `status` (a `log_ahead`
     request's, given when its entries are the run's newest), the row's status columns too,
-    unless a newer turn was written first: the workflow's later records are guarded the same
-    way (`_UPDATE_GUARDED`)."""
+    unless a status taken later is there (`status_seq`): the workflow's records are guarded
+    the same way (`_UPDATE_GUARDED`)."""
     if not entries:
         return
     top = max(m.seq for m in entries)
@@ -191,11 +198,14 @@ _RAISE_TOP = (
     .where(conversations.c.id == sa.bindparam("conversation"), conversations.c.last_seq < _top)
     .values(last_seq=_top, updated_at=sa.bindparam("at", type_=conversations.c.updated_at.type))
 )  # built once, as the API's other per-message statements (store/hand_over.py's reasoning)
-_RAISE_TOP_WITH_STATUS = _RAISE_TOP.values(
-    {
-        name: sa.bindparam(f"{name}_now", type_=conversations.c[name].type)
-        for name in _STATUS_COLUMNS
-    }
+_RAISE_TOP_WITH_STATUS = (
+    conversations.update()
+    .where(conversations.c.id == sa.bindparam("conversation"))
+    .values(
+        last_seq=sa.case((conversations.c.last_seq > _top, conversations.c.last_seq), else_=_top),
+        updated_at=sa.bindparam("at", type_=conversations.c.updated_at.type),
+        **_status_taken_at(_top, conversations.c.status_seq < _top),
+    )
 )
 
 

@@ -51,6 +51,8 @@ conversations = sa.Table(
     sa.Column("last_seq", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("status_seq", sa.Integer, nullable=False, server_default="0"),
+    # the run's seq its status columns were taken at (guards writes ahead: conversations.py)
 )
 
 messages = sa.Table(

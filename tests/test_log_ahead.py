@@ -210,7 +210,13 @@ def test_the_row_keeps_the_newest_status_whichever_write_comes_last(any_engine):
     assert row() == ("bot", None, 4)
     conversation_log.record_turn(engine, cid, [entry(4)], picked)  # a late repeat
     assert row() == ("bot", None, 4)
+    # a status taken at 4 (a supervisor gives it to Beto), written after an entry without a
+    # status (5) raised last_seq: still the newest status there is
+    conversation_log.record_turn(engine, cid, [entry(5)])
+    record(4, "in_service", "Beto")
+    assert row() == ("in_service", "Beto", 5)
     conversation_log.record_turn(engine, cid, [entry(5)], LogStatus(status="bot"))
+    assert row() == ("bot", None, 5)
     with engine.connect() as conn:
         seqs = conn.execute(
             sa.text("SELECT seq FROM messages WHERE conversation_id = :c"), {"c": cid}

@@ -121,9 +121,7 @@ class CustomerMessage(BaseModel):
     contact: Contact | None = None
     data: dict[str, Any] | None = None
     """What a channel adds to the entry (media, the option chosen, how to acknowledge it)."""
-    log_ahead: bool = False
-    """The caller writes the turn and its `LogStatus` to the SQL log before it answers (the
-    API does): the workflow records it only as the run's backstop (workflows/message_log.py)."""
+    log_ahead: bool = False  # the caller writes the turn (workflows/message_log.py)
 
     def problem(self) -> str | None:
         """Why the workflow refuses it (None: it may be answered)."""
@@ -137,13 +135,19 @@ class CustomerMessage(BaseModel):
 
 
 class LogStatus(BaseModel):
-    """The conversation's row as an Update leaves it, for a `log_ahead` caller to write with the
-    Update's entries (guarded by their seq: store/conversations.py `record_turn`)."""
+    """The row as an Update leaves it, for a `log_ahead` caller to write (`record_turn`)."""
 
     status: Status
     block: str | None = None
     service: str | None = None
     agent: str | None = None
+
+
+class AgentMessageSent(Message):
+    """The agent's entry as `agent_message` answers it, with the row's status for a
+    `log_ahead` caller when the entry is the run's newest."""
+
+    log: LogStatus | None = None
 
 
 class TurnReply(BaseModel):
@@ -156,8 +160,7 @@ class TurnReply(BaseModel):
     started: bool = False  # this message started the conversation
     customer: Message | None = None
     """The customer's own entry (its seq), so the API can write the turn to the log at once."""
-    log: LogStatus | None = None
-    """For a `log_ahead` message whose entries are the newest: the row to write with them."""
+    log: LogStatus | None = None  # a `log_ahead` turn's, when its entries are the newest
 
 
 class ConversationSnapshot(BaseModel):
@@ -185,8 +188,8 @@ class RecordBatch(BaseModel):
     agent: str | None = None
     messages: list[Message]
     through: int | None = None
-    """The run's last seq when the batch was taken (runs with log-ahead callers): its status
-    is written only if no newer write came first. None: written as it comes (earlier runs)."""
+    """The run's seq when the batch was taken (ahead mode): orders its status against the
+    API's (store/conversations.py). None: written as it comes (before ahead mode)."""
 
 
 class ServiceSnapshot(BaseModel):
@@ -345,8 +348,7 @@ class CsatPending(BaseModel):
 class PickupRequest(BaseModel):
     agent_id: str
     agent_name: str
-    log_ahead: bool = False
-    """The caller writes the pickup's notice and status to the SQL log (`PickupResult.log`)."""
+    log_ahead: bool = False  # the caller writes the notice (`PickupResult.logged`, `log`)
 
 
 class PickupResult(BaseModel):
@@ -366,8 +368,7 @@ class AgentMessage(BaseModel):
     agent_id: str
     text: str
     message_id: str | None = None
-    log_ahead: bool = False
-    """The caller writes the returned entry to the SQL log before it answers."""
+    log_ahead: bool = False  # the caller writes the entry (`AgentMessageSent`)
 
 
 class TransferUpdate(BaseModel):
@@ -383,8 +384,7 @@ class FinishRequest(BaseModel):
     return_to_bot: bool = True
     wrapup_code: str | None = None
     tags: list[str] = Field(default_factory=list)
-    log_ahead: bool = False
-    """The caller writes the finish's entries and status (answered as a `FinishResult`)."""
+    log_ahead: bool = False  # the caller writes the entries (answered as a `FinishResult`)
 
 
 class FinishResult(BaseModel):

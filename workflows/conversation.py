@@ -118,12 +118,12 @@ class ConversationWorkflow(
     async def message(self, msg: CustomerMessage) -> TurnReply:
         """A customer message; the reply carries the bot's answers to it."""
         async with self._lock:
-            self._ahead_mode |= msg.log_ahead  # workflows/message_log.py
+            ahead = self._takes_ahead(msg.log_ahead)  # workflows/message_log.py
             if msg.message_id in self.conv.answered:  # its entries are not the caller's
                 return self._reply_for(msg.message_id)
             if self.conv.state.ended:
                 raise refuse(Refusal.CONVERSATION_ENDED, ENDED)
-            return self._ahead_of(await self._handle_customer(msg), msg.log_ahead)
+            return self._ahead_of(await self._handle_customer(msg), ahead)
 
     @message.validator
     def _validate_message(self, msg: CustomerMessage) -> None:

@@ -60,6 +60,14 @@ class ConversationCore(Protocol):
         """Add one transcript entry (recorded in the SQL log by the workflow's pump)."""
         ...
 
+    def _takes_ahead(self, log_ahead: bool) -> bool:
+        """Whether a request's entries are its caller's to write (workflows/message_log.py)."""
+        ...
+
+    def log_behind(self) -> None:
+        """Record at once what callers should have written (workflows/message_log.py)."""
+        ...
+
     def _written_ahead(self, messages: list[Message]) -> LogStatus | None:
         """Entries a `log_ahead` caller writes itself (workflows/message_log.py)."""
         ...

@@ -36,11 +36,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
         MAX_TEXT_LENGTH,
         AgentMessage,
+        AgentMessageSent,
         FinishRequest,
         FinishResult,
         Handoff,
         HandoffCare,
-        Message,
         PickupRequest,
         PickupResult,
         TransferUpdate,
@@ -246,8 +246,10 @@ class HumanoBlock(_Core):
         """An agent takes the waiting conversation; SQL decides between racing agents. The
         agent who has it may ask again (its answer died with an API process): same answer."""
         async with self._lock:
-            handoff = self.conv.handoff
+            ahead, handoff = self._takes_ahead(request.log_ahead), self.conv.handoff
             if handoff is not None and handoff.agent_id == request.agent_id:
+                if ahead:  # the first answer's write may never have come
+                    self.log_behind()
                 return self._picked_up(handoff, repeated=True)
             if handoff is None or handoff.agent_id is not None:
                 raise _not_waiting(handoff)
@@ -269,10 +271,10 @@ class HumanoBlock(_Core):
                 "system", kind="notice", text=f"Você está sendo atendido por {who}."
             )
             self._moved_on()
-            if not request.log_ahead:
-                return self._picked_up(handoff)
-            log = self._written_ahead([notice])
-            return self._picked_up(handoff).model_copy(update={"logged": [notice], "log": log})
+            picked = self._picked_up(handoff)
+            if ahead:
+                picked.logged, picked.log = [notice], self._written_ahead([notice])
+            return picked
 
     def _picked_up(self, handoff: Handoff, *, repeated: bool = False) -> PickupResult:
         """What the agent who took the conversation gets (the same when asking again)."""
@@ -295,16 +297,15 @@ class HumanoBlock(_Core):
             raise _not_waiting(handoff)
 
     @workflow.update
-    def agent_message(self, request: AgentMessage) -> Message:
+    def agent_message(self, request: AgentMessage) -> AgentMessageSent:
         """The agent's text, to the customer (with the agent's name when the block says so)."""
-        handoff = self._check_agent(request.agent_id)
+        ahead, handoff = self._takes_ahead(request.log_ahead), self._check_agent(request.agent_id)
         data = {"agent": handoff.agent_name} if handoff.show_agent_name else None
         message = self._append("agent", text=request.text, data=data)
         self._care_agent_spoke()
         self._emit("message", **{"from": "agent", "text": request.text, "seq": message.seq})
-        if request.log_ahead:
-            self._written_ahead([message])
-        return message
+        log = self._written_ahead([message]) if ahead else None
+        return AgentMessageSent(**dict(message), log=log)
 
     @agent_message.validator
     def _validate_agent_message(self, request: AgentMessage) -> None:
@@ -361,7 +362,8 @@ class HumanoBlock(_Core):
     async def finish(self, request: FinishRequest) -> FinishResult | str:
         """The agent is done: back to the bot (outcome `finished`) or the conversation ends."""
         async with self._lock:
-            handoff, since = self._check_agent(request.agent_id), self.conv.seq
+            ahead, since = self._takes_ahead(request.log_ahead), self.conv.seq
+            handoff = self._check_agent(request.agent_id)
             await self._omni(OmniActivities.finish, handoff.entry_id)
             wrapped = await self._wrap_up(handoff, request)  # workflows/desk.py
             self._emit("finished", by="agent", return_to_bot=request.return_to_bot, **wrapped)
@@ -374,7 +376,7 @@ class HumanoBlock(_Core):
                 self.conv.handoff = None
                 self._end()
             self._moved_on()
-            if not request.log_ahead:
+            if not ahead:
                 return self.conv.status
             return FinishResult(status=self.conv.status, **self._ahead_since(since))
 

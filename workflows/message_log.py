@@ -57,6 +57,8 @@ RECORD_BATCH_DELAY = timedelta(milliseconds=200)
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
+AHEAD_BATCH = 50
+"""In ahead mode, written-ahead entries are recorded (as the backstop) once this many wait."""
 LOCAL_RECORD_BUDGET = timedelta(seconds=10)
 """The most a local recording may hold its workflow task (and a worker slot), retries
 included; past it the batch goes to a regular activity, retried by the server (the write is
@@ -133,12 +135,20 @@ class MessageLog(_Core):
         if self.conv.state.ended or self._closing_log:
             return not self._log_idle() and not self._recording
         behind = any(m.seq not in self._ahead for m in self._outbox)
-        return behind or self._log_status() != self._logged_status
+        full = len(self._outbox) >= AHEAD_BATCH  # (the backstop's batch stays small)
+        return behind or full or self._log_status() != self._logged_status
+
+    def _takes_ahead(self, log_ahead: bool) -> bool:
+        """Whether a request's entries are its caller's to write: asked at the handler's
+        start, so the pump takes no old-mode batch while it runs (patch `log-ahead`)."""
+        if log_ahead and not self._ahead_mode and patches.patched(patches.LOG_AHEAD):
+            self._ahead_mode = True
+        return log_ahead and self._ahead_mode
 
     def _written_ahead(self, messages: list[Message]) -> LogStatus | None:
-        """Entries a `log_ahead` caller writes itself; the row's status to write with them
-        when they are the newest (else what came after them is the pump's to record)."""
-        self._ahead_mode = True
+        """Entries a `log_ahead` caller writes itself (after `_takes_ahead`); the row's status
+        to write with them when they are the newest (else what came after them is the pump's
+        to record)."""
         waiting = {m.seq for m in self._outbox}  # (a repeated answer's may be recorded already)
         self._ahead.update(m.seq for m in messages if m.seq in waiting)
         if not messages or max(m.seq for m in messages) != self.conv.seq:
@@ -152,9 +162,9 @@ class MessageLog(_Core):
         logged = [m for m in self.conv.recent if m.seq > seq]
         return {"logged": logged, "log": self._written_ahead(logged)}
 
-    def _ahead_of(self, reply: TurnReply, log_ahead: bool) -> TurnReply:
-        """A customer turn's reply; for a `log_ahead` caller, with the row to write."""
-        if not log_ahead:
+    def _ahead_of(self, reply: TurnReply, ahead: bool) -> TurnReply:
+        """A customer turn's reply; for a caller who writes it (`ahead`), with the row."""
+        if not ahead:
             return reply
         entries = [*([reply.customer] if reply.customer else []), *reply.replies]
         return reply.model_copy(update={"log": self._written_ahead(entries)})
@@ -263,6 +273,8 @@ class MessageLog(_Core):
                     )
             finally:
                 self._recording = False
+            if self._ahead_mode:  # it began meanwhile: this batch's status was not guarded,
+                self._logged_status = None  # so the next (guarded) one writes the status again
 
     async def _record_behind(self) -> None:
         """Ahead mode: the whole outbox and the status, at once, as an activity (a local one

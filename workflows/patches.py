@@ -66,13 +66,20 @@ CURRENT_2 = CURRENT | {"hand-over-records", "keep-timer"}
 BUNDLES = ((ALL_2, CURRENT_2), (ALL, CURRENT))
 """Newest first: a run without the newer bundle's marker is asked for the older one."""
 
+LOG_AHEAD = "log-ahead"
+"""Patch id: `log_ahead` requests put the run in ahead mode (workflows/message_log.py). Runs
+at version 3 take it without a marker; a running version-2 run asks it (one marker) at its
+first such request; a worker from before it ran such requests in the old mode, and its
+history, with no marker, replays that way."""
+CURRENT_3 = CURRENT_2 | {LOG_AHEAD}
+"""What version 3 takes without markers: frozen as the bundles are."""
 
-CODE_VERSION = 2
+CODE_VERSION = 3
 """The code version new runs start at (`ConversationInput.code_version`). What a version means is
 frozen, as a bundle is: version 2 takes `CURRENT_2` without markers, and its run leaves its
-pending timer to close with it (workflows/kept_timer.py `close`). Patches added later are asked
-as before until a version 3 takes them (its own frozen set, its check for an older worker's
-marker, new recorded histories)."""
+pending timer to close with it (workflows/kept_timer.py `close`); version 3 takes `CURRENT_3`
+too. Patches added later are asked as before until a version 4 takes them (its own frozen
+set, its check for an older worker's marker, new recorded histories)."""
 
 
 class RunVersion:
@@ -125,7 +132,8 @@ def patched(patch_id: str) -> bool:
     """`workflow.patched(patch_id)`, answered without a marker by the run's code version, or by
     a bundle's one marker when the run has it. (`workflow.patched` is memoised per run: the
     bundle is decided at the run's first patch.)"""
-    if run_version() >= 2 and patch_id in CURRENT_2:
+    version = run_version()
+    if (version >= 3 and patch_id in CURRENT_3) or (version >= 2 and patch_id in CURRENT_2):
         return True
     for bundle, ids in BUNDLES:
         if patch_id in ids and workflow.patched(bundle):

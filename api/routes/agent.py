@@ -329,7 +329,7 @@ async def say(
         parts.client, entry.workflow_id, "agent_message", request, update_id=update_id
     )
     await log_ahead.write_ahead(
-        parts.client, parts.engine, entry.workflow_id, conversation_id, [message]
+        parts.client, parts.engine, entry.workflow_id, conversation_id, [message], message.log
     )
     return public_message(message)
 

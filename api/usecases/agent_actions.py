@@ -13,7 +13,11 @@ from typing import Any
 
 from fastapi import status
 from sqlalchemy import Engine
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError
 
 from api.errors import ApiError, ErrorCode
@@ -171,6 +175,10 @@ async def update(
     method = getattr(ConversationWorkflow, update_name)
     try:
         return await handle.execute_update(method, request, id=update_id)
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        if getattr(request, "log_ahead", False):  # it may have been applied: nobody writes it
+            log_ahead.told_behind(client, workflow_id)
+        raise
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         refusal = refusal_of(cause)

@@ -36,8 +36,9 @@ async def write_ahead(
     new_row: Callable[[], None] | None = None,
 ) -> None:
     """Write `entries` (and `status`) in one thread hop; a new conversation's row first
-    (`new_row`: its failure is the request's). A failed write of the entries only logs and
-    tells the workflow: the customer's answer does not depend on it."""
+    (`new_row`: its failure is the request's). A failed write of the entries only logs: the
+    answer does not depend on it. Whatever stops the write (an error, the request cancelled),
+    the workflow is told, so its pump records them at once."""
 
     def write() -> bool:
         if new_row is not None:
@@ -49,8 +50,26 @@ async def write_ahead(
             return False
         return True
 
-    if (entries or new_row is not None) and not await asyncio.to_thread(write):
-        await _tell_behind(client, workflow_id)
+    if not entries and new_row is None:
+        return
+    written = False
+    try:
+        written = await asyncio.to_thread(write)
+    finally:
+        if not written:
+            told_behind(client, workflow_id)
+
+
+def told_behind(client: Client, workflow_id: str) -> None:
+    """Send `log_behind` in the background: it must not wait on (or die with) the request
+    that could not write."""
+    task = asyncio.get_running_loop().create_task(_tell_behind(client, workflow_id))
+    _TELLING.add(task)
+    task.add_done_callback(_TELLING.discard)
+
+
+_TELLING: set[asyncio.Task[None]] = set()
+"""The `log_behind` Signals on their way (asyncio keeps only weak references to tasks)."""
 
 
 async def _tell_behind(client: Client, workflow_id: str) -> None:
