@@ -18,7 +18,8 @@ recorded twice: ``<name>.before-snapshot.json`` by the code before `Conversation
 (workflows/patches.py), and six as ``<name>.bundle-2.json``, by runs of the second bundle;
 those six and ``continue_as_new`` once more as ``<name>.run-version-2[.runN].json``, by runs the
 API started at code version 2 (no patch marker; recorded with ``--out`` into a scratch folder,
-then renamed).
+then renamed); ten as ``<name>.written-ahead[.runN].json``, by runs at code version 3 whose
+messages the API wrote ahead (the pump in ahead mode: workflows/message_log.py).
 Histories hold no clear secret: the bot's Omni key travels as the hash that publishing puts
 in its place (of a throwaway key).
 """
