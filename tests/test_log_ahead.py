@@ -15,8 +15,9 @@ from temporalio.api.enums.v1 import EventType
 
 from store import conversations as conversation_log
 from tests.conftest import conversation_handle, conversation_wid, running_stack
+from tests.live import eventually
 from tests.test_handoff import flow, into_queue, publish, say, setup_omni
-from workflows.contracts import CustomerMessage, LogStatus, Message, RecordBatch
+from workflows.contracts import CustomerMessage, LogStatus, Message, PickupRequest, RecordBatch
 from workflows.conversation import ConversationWorkflow
 
 ECO = """
@@ -159,6 +160,42 @@ async def test_a_turn_whose_write_never_came_is_recorded_before_the_run_closes(
     assert [m["seq"] for m in log] == list(range(1, len(log) + 1))
     menu = "Escolha uma opção\n1. De novo"
     assert [m["text"] for m in log][:4] == ["oi", menu, "1", menu]
+
+
+@pytest.mark.asyncio
+async def test_a_pickup_asked_again_records_what_its_first_answer_did_not_write(
+    time_env, settings, engine
+):
+    """The API process that sent a pickup died before its write (the Update sent here without
+    the API); the agent's screen asks again: the notice and the row come from the workflow."""
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        await publish(http, flow(omni.key))
+        conversation = (await into_queue(http, "5531"))["conversation_id"]
+        handle = conversation_handle(time_env, conversation_wid("loja", "5531"))
+        ana = omni.agents["Ana"]
+        first = PickupRequest(agent_id=ana["id"], agent_name="Ana", log_ahead=True)
+        await handle.execute_update(ConversationWorkflow.pickup, first)
+        notice = "Você está sendo atendido por Ana."
+
+        async def logged() -> list[str]:
+            log = (await http.get(f"/api/conversations/{conversation}/messages")).json()
+            return [m["text"] for m in log]
+
+        await time_env.sleep(timedelta(minutes=5))
+        assert notice not in await logged()
+        again = await http.post(
+            f"/api/agent/conversations/{conversation}/pickup", headers=omni.agent("Ana")
+        )
+        assert again.status_code == 200, again.text
+
+        async def recorded() -> list[str] | None:
+            texts = await logged()
+            return texts if notice in texts else None
+
+        await eventually(recorded, "the pickup's notice, recorded by the workflow")
+        row = conversation_log.get_conversation(engine, conversation)
+    assert row is not None and (row.status, row.agent) == ("in_service", "Ana")
 
 
 def test_the_row_keeps_the_newest_status_whichever_write_comes_last(any_engine):

@@ -299,7 +299,7 @@ class HumanoBlock(_Core):
     @workflow.update
     def agent_message(self, request: AgentMessage) -> AgentMessageSent:
         """The agent's text, to the customer (with the agent's name when the block says so)."""
-        ahead, handoff = self._takes_ahead(request.log_ahead), self._check_agent(request.agent_id)
+        handoff, ahead = self._check_agent(request.agent_id), self._takes_ahead(request.log_ahead)
         data = {"agent": handoff.agent_name} if handoff.show_agent_name else None
         message = self._append("agent", text=request.text, data=data)
         self._care_agent_spoke()
@@ -362,8 +362,8 @@ class HumanoBlock(_Core):
     async def finish(self, request: FinishRequest) -> FinishResult | str:
         """The agent is done: back to the bot (outcome `finished`) or the conversation ends."""
         async with self._lock:
-            ahead, since = self._takes_ahead(request.log_ahead), self.conv.seq
-            handoff = self._check_agent(request.agent_id)
+            handoff, since = self._check_agent(request.agent_id), self.conv.seq
+            ahead = self._takes_ahead(request.log_ahead)
             await self._omni(OmniActivities.finish, handoff.entry_id)
             wrapped = await self._wrap_up(handoff, request)  # workflows/desk.py
             self._emit("finished", by="agent", return_to_bot=request.return_to_bot, **wrapped)

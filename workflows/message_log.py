@@ -139,8 +139,9 @@ class MessageLog(_Core):
         return behind or full or self._log_status() != self._logged_status
 
     def _takes_ahead(self, log_ahead: bool) -> bool:
-        """Whether a request's entries are its caller's to write: asked at the handler's
-        start, so the pump takes no old-mode batch while it runs (patch `log-ahead`)."""
+        """Whether a request's entries are its caller's to write (patch `log-ahead`); asked
+        once the handler holds the lock (an old-mode batch may be under way meanwhile: the
+        pump then writes the status again, guarded, after it)."""
         if log_ahead and not self._ahead_mode and patches.patched(patches.LOG_AHEAD):
             self._ahead_mode = True
         return log_ahead and self._ahead_mode

@@ -91,7 +91,8 @@ class RunVersion:
 
     def follows(self) -> int:
         """Decided at the run's first patch (in its first workflow task: `run` asks KEEP_TIMER
-        before its first await, and every start carries a message). A run at a version this
+        before its first await, or the start's `message` asks LOG_AHEAD first; every start
+        carries a message). A run at a version this
         code does not know (a newer API's) follows version 1, recording the bundle's marker,
         so the newer workers can tell what ran it. A version-2 run whose history has a bundle's
         marker was started by a worker older than versions, of either bundle's era: core

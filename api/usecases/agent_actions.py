@@ -175,7 +175,7 @@ async def update(
     method = getattr(ConversationWorkflow, update_name)
     try:
         return await handle.execute_update(method, request, id=update_id)
-    except WorkflowUpdateRPCTimeoutOrCancelledError:
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, asyncio.CancelledError):
         if getattr(request, "log_ahead", False):  # it may have been applied: nobody writes it
             log_ahead.told_behind(client, workflow_id)
         raise
@@ -189,6 +189,8 @@ async def update(
             raise ApiError(HTTP_STATUS[refusal], reason, refusal) from exc
         raise ApiError(status.HTTP_409_CONFLICT, reason, ErrorCode.CONFLICT) from exc
     except RPCError as exc:
+        if getattr(request, "log_ahead", False):  # (a closed run: the Signal is refused too)
+            log_ahead.told_behind(client, workflow_id)
         raise ApiError(
             status.HTTP_409_CONFLICT, "the conversation has ended", Refusal.CONVERSATION_ENDED
         ) from exc

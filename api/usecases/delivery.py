@@ -11,7 +11,7 @@ import asyncio
 import functools
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,14 +130,16 @@ async def send(
             ConversationWorkflow.run, start_input, **start_options
         )
         try:
-            reply: TurnReply = await asyncio.wait_for(
+            reply = await _answered(
+                client,
+                wid,
                 client.execute_update_with_start_workflow(
                     ConversationWorkflow.message,
                     message,
                     start_workflow_operation=operation,
                     id=body.message_id,
                 ),
-                timeout=settings.reply_timeout_seconds,
+                settings,
             )
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             return await _accept_durably(client, start_input, message, start_options, engine)
@@ -163,6 +165,18 @@ async def send(
         open_conversations.remember(engine, bot, contact_id, wid, reply.status)
         return delivered
     raise MessageRejected("the conversation is ending; send the message again")
+
+
+async def _answered(
+    client: Client, wid: str, update: Awaitable[TurnReply], settings: Settings
+) -> TurnReply:
+    """The Update's answer within the reply timeout. A request that dies meanwhile tells the
+    workflow that nobody writes what it may have answered (api/usecases/log_ahead.py)."""
+    try:
+        return await asyncio.wait_for(update, timeout=settings.reply_timeout_seconds)
+    except asyncio.CancelledError:
+        log_ahead.told_behind(client, wid)
+        raise
 
 
 async def _start_input(
@@ -281,9 +295,11 @@ async def _to_open_conversation(
     None when the conversation turns out to have ended: the caller starts a new one."""
     handle = client.get_workflow_handle(wid)
     try:
-        reply: TurnReply = await asyncio.wait_for(
+        reply = await _answered(
+            client,
+            wid,
             handle.execute_update(ConversationWorkflow.message, message, id=message.message_id),
-            timeout=settings.reply_timeout_seconds,
+            settings,
         )
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
         raise _NoWorker from exc

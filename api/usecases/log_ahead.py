@@ -2,9 +2,10 @@
 
 Customer messages, agent messages, pickups and finishes are sent `log_ahead`: the workflow
 leaves their entries to the API, which writes them (and the row's status, when the Update gives
-it) before it answers; the workflow records them again only before its run closes, as a
-backstop (workflows/message_log.py). So a message costs its Update and nothing more in
-Temporal. When the write fails, the workflow is told (`log_behind`) and records them at once.
+it) before it answers; the workflow records them again only with its own records or before its
+run closes, as a backstop (workflows/message_log.py). So a message costs its Update and nothing
+more in Temporal. When the write fails, the workflow is told (`log_behind`) and records them at
+once.
 """
 
 from __future__ import annotations
