@@ -17,19 +17,9 @@ from store import conversations as conversation_log
 from tests.conftest import conversation_handle, conversation_wid, running_stack
 from tests.live import eventually
 from tests.test_handoff import flow, into_queue, publish, say, setup_omni
+from tests.test_kept_timer import ECO
 from workflows.contracts import CustomerMessage, LogStatus, Message, PickupRequest, RecordBatch
 from workflows.conversation import ConversationWorkflow
-
-ECO = """
-bot: eco
-start: menu
-blocks:
-  menu:
-    type: menu
-    text: Escolha uma opção
-    options:
-      - {label: De novo, next: menu}
-"""
 
 
 async def history_of(env, workflow_id: str) -> list:  # type: ignore[no-untyped-def,type-arg]
