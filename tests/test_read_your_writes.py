@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import pydantic_client
+from tests.conftest import admin_headers, pydantic_client
 from tests.live import DEADLINE_SECONDS, Event, eventually, sse_events
 from tests.test_hand_over_retry import failing_log
 from transbordo.settings import Settings
@@ -34,6 +34,12 @@ async def transcript(http: httpx.AsyncClient, conversation_id: str) -> list[dict
     response = await http.get(f"/api/conversations/{conversation_id}/messages")
     assert response.status_code == 200, response.text
     return list(response.json())
+
+
+async def writes_behind(http: httpx.AsyncClient) -> float:
+    text = (await http.get("/metrics", headers=admin_headers())).text
+    [line] = [x for x in text.splitlines() if x.startswith("transbordo_log_writes_behind_total")]
+    return float(line.split()[-1])
 
 
 def turn_of(answer: dict[str, Any], text: str, log: list[dict[str, Any]]) -> None:
@@ -84,6 +90,7 @@ async def test_a_turn_the_api_could_not_write_reaches_the_transcript_by_the_reco
     client = pydantic_client(dev_env)
     async with running(client, settings, any_engine, flows=[LOJA_YAML], served=True) as stack:
         http = stack.http
+        before = await writes_behind(http)
         with failing_log(any_engine):
             first = await http.post("/api/bots/loja/messages", json=say(contact, "m1", "oi"))
             assert first.status_code == 200, first.text
@@ -98,3 +105,4 @@ async def test_a_turn_the_api_could_not_write_reaches_the_transcript_by_the_reco
             return log or None
 
         turn_of(first.json(), "oi", await eventually(recorded, "the workflow's record"))
+        assert await writes_behind(http) == before + 1  # ops see it on /metrics

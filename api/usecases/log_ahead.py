@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
@@ -61,9 +63,24 @@ async def write_ahead(
             told_behind(client, workflow_id)
 
 
+class Behind(Collector):
+    """`transbordo_log_writes_behind_total`: the times this process told a workflow that it
+    could not write what it answered (ops: a failing database, requests dying mid-Update)."""
+
+    told = 0
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "transbordo_log_writes_behind",
+            "Writes ahead this API process could not make (the workflow was told to record).",
+            value=Behind.told,
+        )
+
+
 def told_behind(client: Client, workflow_id: str) -> None:
     """Send `log_behind` in the background: it must not wait on (or die with) the request
     that could not write."""
+    Behind.told += 1
     task = asyncio.get_running_loop().create_task(_tell_behind(client, workflow_id))
     _TELLING.add(task)
     task.add_done_callback(_TELLING.discard)
