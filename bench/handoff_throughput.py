@@ -55,6 +55,7 @@ async def throughput(
     lane_agent: dict[int, dict[str, str]] = {}
     contact_of: dict[str, str] = {}
     steps = Steps()
+    seen: list[float] = []
 
     async def take(agent: dict[str, str]) -> dict[str, Any]:
         """`next` takes the oldest waiting, which may be another lane's customer; all 5 it
@@ -87,10 +88,14 @@ async def throughput(
         customer = contact_of[conversation_id]  # whoever the lane's agent got
         url = f"/api/agent/conversations/{conversation_id}"
         for k in (1, 2):
-            await step(
+            await steps.timed(
                 "agent: message",
                 expect(http.post(f"{url}/messages", json={"text": f"a{k}"}, headers=agent)),
             )
+            if think:  # a person's pace: when does the customer's transcript show it?
+                lag = await shown_after(http, conversation_id, f"a{k}")
+                seen.append(lag * 1000)
+            await asyncio.sleep(think)
             turn = await step(
                 "customer: message in service", say(http, "loja", customer, f"s{k}", f"c{k}")
             )
@@ -151,23 +156,56 @@ async def throughput(
 
     events, timers = await histories(handles)
     print_events(events, n, echo_events)
+    print_pump_timers(timers)
+
+    if paced:
+        await at_a_persons_pace(client, conversation, paced, think, run_id)
+        print("   " + row("agent's message in the customer's transcript, after its 200", seen))
+        print("   (0: the customer's GET right after the agent's 200 already had it)\n")
+
+
+def print_pump_timers(timers: list[tuple[float, float]]) -> None:
+    """The sub-second timers' lateness (the batching pump's; none once messages are written
+    ahead)."""
     pump = [late * 1000 for duration, late in timers if duration < 1]
     if pump:
         print("   " + row(f"server lateness, {len(pump)} sub-second timers", pump))
         print("   (the pump's RECORD_BATCH_DELAY; lateness is after the timer's due time)\n")
 
-    if paced:
-        print(
-            f"   paced: {paced} conversations with {think:.1f} s between steps (a person's"
-            " pace; the pump then records each step in its own batch)"
-        )
-        await bounded(paced, paced, lambda i: conversation(-1000 - i, think))
-        paced_handles = [
-            client.get_workflow_handle(_wid(client, f"h{run_id}-{-1000 - i}")) for i in range(paced)
-        ]
-        await asyncio.gather(*(h.result() for h in paced_handles))
-        events, _ = await histories(paced_handles)
-        print_events(events, paced, None)
+
+async def at_a_persons_pace(
+    client: Client,
+    conversation: Callable[[int, float], Awaitable[None]],
+    paced: int,
+    think: float,
+    run_id: str,
+) -> None:
+    """`paced` conversations with `think` seconds between steps, and their histories."""
+    print(
+        f"   paced: {paced} conversations with {think:.1f} s between steps (a person's"
+        " pace; before messages were written ahead, the pump recorded each step in its own"
+        " batch)"
+    )
+    await bounded(paced, paced, lambda i: conversation(-1000 - i, think))
+    handles = [
+        client.get_workflow_handle(_wid(client, f"h{run_id}-{-1000 - i}")) for i in range(paced)
+    ]
+    await asyncio.gather(*(h.result() for h in handles))
+    events, _ = await histories(handles)
+    print_events(events, paced, None)
+
+
+async def shown_after(http: httpx.AsyncClient, conversation_id: str, text: str) -> float:
+    """Seconds from now until the customer's transcript holds `text` (0: at once)."""
+    started, first = time.perf_counter(), True
+    while True:
+        log = (await http.get(f"/api/conversations/{conversation_id}/messages")).json()
+        if any(m["text"] == text for m in log):
+            return 0.0 if first else time.perf_counter() - started
+        first = False
+        if time.perf_counter() - started > 10:
+            raise RuntimeError(f"{text!r} never reached the customer's transcript")
+        await asyncio.sleep(0.005)
 
 
 async def histories(handles: list[Any]) -> tuple[Counter[str], list[tuple[float, float]]]:
