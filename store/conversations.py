@@ -1,7 +1,9 @@
 """The conversation log in SQL: one row per conversation, every message with its `seq`.
 
-The workflow records batches here (idempotently, so activity retries are harmless); the API
-reads it, so transcripts and SSE streams work from any API replica, with or without a worker.
+The API writes what its Updates answered (`record_turn`: read-your-writes, and for requests
+sent `log_ahead` the row's status); the workflow records the rest, and everything again as a
+backstop (`record_batch`; both idempotent, so retries are harmless). The API reads it, so
+transcripts and SSE streams work from any API replica, with or without a worker.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from store.tables import conversations, messages
 
 @dataclass(frozen=True, slots=True)
 class ConversationRow:
-    """A conversation as the log knows it (it trails the workflow by one record batch)."""
+    """A conversation as the log knows it (written ahead by the API, or trailing the
+    workflow by one record batch in runs that batch: workflows/message_log.py)."""
 
     id: str
     workflow_id: str
@@ -204,6 +207,8 @@ _RAISE_TOP_WITH_STATUS = (
     .values(
         last_seq=sa.case((conversations.c.last_seq > _top, conversations.c.last_seq), else_=_top),
         updated_at=sa.bindparam("at", type_=conversations.c.updated_at.type),
+        # strictly newer: a status the pump took at the same seq is the newer one (it takes
+        # batches only between handlers, after the Update that answered this turn)
         **_status_taken_at(_top, conversations.c.status_seq < _top),
     )
 )

@@ -7,12 +7,14 @@ records the rest, and everything once more before the run closes (the backstop).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from temporalio.api.enums.v1 import EventType
 
+from api.usecases import delivery
 from store import conversations as conversation_log
 from tests.conftest import conversation_handle, conversation_wid, running_stack
 from tests.live import eventually
@@ -20,6 +22,7 @@ from tests.test_handoff import flow, into_queue, publish, say, setup_omni
 from tests.test_kept_timer import ECO
 from workflows.contracts import CustomerMessage, LogStatus, Message, PickupRequest, RecordBatch
 from workflows.conversation import ConversationWorkflow
+from workflows.written_ahead import AHEAD_BATCH, WrittenAhead
 
 
 async def history_of(env, workflow_id: str) -> list:  # type: ignore[no-untyped-def,type-arg]
@@ -66,6 +69,28 @@ async def test_bot_turns_cost_no_recording_of_their_own(time_env, settings, engi
         events = await history_of(time_env, conversation_wid("eco", contact))
     assert recordings(events) == 0
     assert timers(events) == 1  # the conversation's idle timer, kept across turns
+
+
+@pytest.mark.asyncio
+async def test_a_run_started_at_version_2_takes_ahead_mode_with_one_marker(
+    time_env, settings, engine, monkeypatch
+):
+    """Conversations running when this was deployed (code version 2) ask the patch at their
+    first written-ahead message: one marker, then no recording per message either."""
+    monkeypatch.setattr(delivery, "CODE_VERSION", 2)
+    async with running_stack(time_env, settings, engine, ECO) as http:
+        for n in range(4):
+            body = {"contact_id": "v2", "message_id": f"m{n}", "text": "1" if n else "oi"}
+            answer = await http.post("/api/bots/eco/messages", json=body)
+            assert answer.status_code == 200, answer.text
+        conversation = answer.json()["conversation_id"]
+        log = (await http.get(f"/api/conversations/{conversation}/messages")).json()
+        await time_env.sleep(timedelta(minutes=5))
+        events = await history_of(time_env, conversation_wid("eco", "v2"))
+    assert len(log) == 8
+    patches = [e for e in events if e.marker_recorded_event_attributes.marker_name == "core_patch"]
+    assert len(patches) == 1 and b"log-ahead" in patches[0].SerializeToString()
+    assert record_activities(events) == 0 and timers(events) == 1
 
 
 @pytest.mark.asyncio
@@ -249,3 +274,30 @@ def test_the_row_keeps_the_newest_status_whichever_write_comes_last(any_engine):
             sa.text("SELECT seq FROM messages WHERE conversation_id = :c"), {"c": cid}
         )
         assert sorted(s for (s,) in seqs) == [1, 2, 3, 4, 5]
+
+
+@dataclass
+class Seq:
+    seq: int
+
+
+def test_the_pump_records_only_what_no_caller_wrote_and_the_backstop() -> None:
+    """workflows/written_ahead.py: when ahead mode makes the pump record."""
+    bot = ("bot", "menu", None, None)
+    written = WrittenAhead(on=True)
+    outbox = [Seq(1), Seq(2)]
+    assert written.mark(outbox, outbox, newest=2)
+    written.logged = bot
+    assert not written.due(outbox, bot, ending=False)  # both written by their caller
+    assert written.due(outbox, ("waiting", "humano", "Suporte", None), ending=False)
+    assert written.due([*outbox, Seq(3)], bot, ending=False)  # a timer's notice: nobody's
+    assert not written.mark([Seq(1)], outbox, newest=2)  # not the newest: no status with it
+    assert written.due(outbox, bot, ending=True)  # the backstop before the run closes
+    many = [Seq(n) for n in range(1, AHEAD_BATCH + 1)]
+    written.mark(many, many, newest=AHEAD_BATCH)
+    assert written.due(many, bot, ending=False)  # the backstop's batch stays small
+    written.taking(outbox, bot)
+    written.recorded = bot
+    assert written.idle([], bot) and not written.due([], bot, ending=True)
+    written.forget()  # a caller's write failed
+    assert written.due([Seq(4)], bot, ending=False)

@@ -158,10 +158,13 @@ class Settings(BaseSettings):
     ~125 ms at 200, ~200 ms at 400, wall time: bench/README.md, "seventh pass"). At least 1:
     the SDK's 0 (no cache: every task a full replay) is for tests."""
     record_delay_seconds: float = Field(default=1.0, ge=0.01, le=60)
-    """How long a conversation gathers a customer turn's messages before its workflow records
-    them in the SQL log (the API has already written the turn; this is the durable backstop and
-    the status/block columns). Longer: fewer activities and timers per conversation at a fast
-    pace, and the SQL status trails the conversation by up to this much."""
+    """How long a conversation in the batching mode gathers a customer turn's messages before
+    its workflow records them in the SQL log. Conversations whose messages the API writes ahead
+    (every one started by a current API, from its first message) do not use it; the rest are
+    those started by Signal (no worker answered in time) until their first answered message,
+    runs after continue-as-new until theirs, and runs from before writing ahead
+    (docs/architecture.md, "Written ahead"; docs/limits.md). Longer: fewer activities and
+    timers per conversation at a fast pace, and their SQL status trails by up to this much."""
     channel_credential_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     """How long an API process trusts a connector credential it found live without asking SQL
     again; a revocation through another replica takes effect here within this bound (0: never

@@ -104,15 +104,11 @@ class ConversationInput(BaseModel):
     channel: ChannelRef | None = None
     """The customer's channel (WhatsApp, Telegram): everything said is delivered there."""
     record_delay_ms: int = 200
-    """How long the workflow gathers a customer turn's messages before recording them in the
-    SQL log (the setting TRANSBORDO_RECORD_DELAY_SECONDS; conversations started before it keep
-    200 ms). The API writes the turn itself before its 200, so this only delays the backstop."""
+    """How long a run in the batching mode gathers a customer turn's messages before recording
+    them (TRANSBORDO_RECORD_DELAY_SECONDS; older runs 200 ms); unused in ahead mode."""
     code_version: int = 1
-    """The workflow code's version this run started at (`workflows.patches.CODE_VERSION` when
-    the API starts it; continue-as-new keeps it). A new run has no older path to keep, so from
-    version 2 it takes the patches bundled up to its version without recording a patch marker
-    (2 history events and 2 billable actions fewer per run). Histories recorded before the
-    field have none: version 1, replayed as they were recorded (workflows/patches.py)."""
+    """The code version this run started at (`patches.CODE_VERSION`; continue-as-new keeps it;
+    none: 1), which decides the patches it takes without a marker (workflows/patches.py)."""
 
 
 class CustomerMessage(BaseModel):
@@ -161,6 +157,10 @@ class TurnReply(BaseModel):
     customer: Message | None = None
     """The customer's own entry (its seq), so the API can write the turn to the log at once."""
     log: LogStatus | None = None  # a `log_ahead` turn's, when its entries are the newest
+
+    def entries(self) -> list[Message]:
+        """The turn's entries for the log: the customer's, then the replies."""
+        return [*([self.customer] if self.customer else []), *self.replies]
 
 
 class ConversationSnapshot(BaseModel):

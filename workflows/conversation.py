@@ -363,7 +363,7 @@ class ConversationWorkflow(
 
     async def _continue_as_new(self) -> None:
         """The next run gets this one's input, code version included (docs/architecture.md)."""
-        self._closing_log = True  # the log's backstop (workflows/message_log.py)
+        self._written.closing = True  # the log's backstop (workflows/written_ahead.py)
         await workflow.wait_condition(self._idle)
         carried = self.conv.model_copy(deep=True)
         workflow.continue_as_new(self._input.model_copy(update={"carried": carried}))

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         ConversationInput,
         ConversationState,
         FinishRequest,
+        FinishResult,
         Handoff,
         LogStatus,
         Message,
@@ -72,8 +73,8 @@ class ConversationCore(Protocol):
         """Entries a `log_ahead` caller writes itself (workflows/message_log.py)."""
         ...
 
-    def _ahead_since(self, seq: int) -> dict[str, Any]:
-        """The entries after `seq`, written ahead: `logged` and `log` for a result."""
+    def _finished_ahead(self, since: int) -> FinishResult:
+        """A finish's answer to a caller who writes its entries (workflows/message_log.py)."""
         ...
 
     def _queued_record(self, block_text: str | None, notice: bool) -> QueuedRecord | None:

@@ -278,13 +278,12 @@ class HumanoBlock(_Core):
 
     def _picked_up(self, handoff: Handoff, *, repeated: bool = False) -> PickupResult:
         """What the agent who took the conversation gets (the same when asking again)."""
-        waited = workflow.now() - handoff.enqueued_at
         return PickupResult(
             conversation_id=self._input.conversation_id,
             transcript=list(self.conv.recent),
             variables=self.conv.state.variables,
             service=handoff.service.service_name,
-            waited_seconds=int(waited.total_seconds()),
+            waited_seconds=int((workflow.now() - handoff.enqueued_at).total_seconds()),
             repeated=repeated,
         )
 
@@ -299,7 +298,8 @@ class HumanoBlock(_Core):
     @workflow.update
     def agent_message(self, request: AgentMessage) -> AgentMessageSent:
         """The agent's text, to the customer (with the agent's name when the block says so)."""
-        handoff, ahead = self._check_agent(request.agent_id), self._takes_ahead(request.log_ahead)
+        handoff = self._check_agent(request.agent_id)  # a refused request asks no patch
+        ahead = self._takes_ahead(request.log_ahead)
         data = {"agent": handoff.agent_name} if handoff.show_agent_name else None
         message = self._append("agent", text=request.text, data=data)
         self._care_agent_spoke()
@@ -378,7 +378,7 @@ class HumanoBlock(_Core):
             self._moved_on()
             if not ahead:
                 return self.conv.status
-            return FinishResult(status=self.conv.status, **self._ahead_since(since))
+            return self._finished_ahead(since)
 
     @finish.validator
     def _validate_finish(self, request: FinishRequest) -> None:

@@ -29,8 +29,17 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.conversation_log import ConversationLog
     from activities.first_turn import QueuedRecord, wait_notice
-    from workflows.contracts import LogStatus, Message, RecordBatch, Sender, Status, TurnReply
+    from workflows.contracts import (
+        FinishResult,
+        LogStatus,
+        Message,
+        RecordBatch,
+        Sender,
+        Status,
+        TurnReply,
+    )
     from workflows.search_attributes import AGENT, SERVICE, STATUS
+    from workflows.written_ahead import WrittenAhead
 
 from workflows import patches
 from workflows.core import UNSET, Unset
@@ -57,8 +66,6 @@ RECORD_BATCH_DELAY = timedelta(milliseconds=200)
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
-AHEAD_BATCH = 50
-"""In ahead mode, written-ahead entries are recorded (as the backstop) once this many wait."""
 LOCAL_RECORD_BUDGET = timedelta(seconds=10)
 """The most a local recording may hold its workflow task (and a worker slot), retries
 included; past it the batch goes to a regular activity, retried by the server (the write is
@@ -95,16 +102,8 @@ class MessageLog(_Core):
     _recorded: tuple[int, tuple[Any, ...]] | None
     """Recorded by the hand-over (`_took_recorded`): the messages up to this seq and this
     status; the pump leaves them out."""
-    _ahead_mode: bool
-    """A `log_ahead` request came in this run: the pump follows the module doc's second part."""
-    _ahead: set[int]
-    """Seqs in the outbox that a caller writes itself (ahead mode)."""
-    _logged_status: tuple[Any, ...] | None
-    """The status the log has, written by the pump or ahead (ahead mode)."""
-    _pump_status: tuple[Any, ...] | None
-    """The status the pump (or the hand-over) recorded itself: the backstop's (ahead mode)."""
-    _closing_log: bool
-    """The run is about to continue as new: the backstop records everything (ahead mode)."""
+    _written: WrittenAhead
+    """Ahead mode: what callers write themselves (workflows/written_ahead.py)."""
 
     def _start_message_log(self) -> None:
         self._outbox = []
@@ -112,69 +111,55 @@ class MessageLog(_Core):
         self._recording = False
         self._answered_a_customer = False
         self._recorded = None
-        self._ahead_mode = False
-        self._ahead = set()
-        self._logged_status = None
-        self._pump_status = None
-        self._closing_log = False
+        self._written = WrittenAhead()
 
     def _log_idle(self) -> bool:
         """Nothing left to record (in ahead mode: by the pump itself, the backstop included)."""
-        if self._ahead_mode:
-            return (
-                not self._outbox and not self._recording and self._log_status() == self._pump_status
-            )
+        if self._written.on:
+            return not self._recording and self._written.idle(self._outbox, self._log_status())
         return not self._outbox and not self._status_dirty and not self._recording
 
     def _pump_due(self) -> bool:
         """Something to record now (ahead mode: never while a handler runs)."""
-        if not self._ahead_mode:
+        if not self._written.on:
             return bool(self._outbox) or self._status_dirty
         if not workflow.all_handlers_finished():
             return False
-        if self.conv.state.ended or self._closing_log:
-            return not self._log_idle() and not self._recording
-        behind = any(m.seq not in self._ahead for m in self._outbox)
-        full = len(self._outbox) >= AHEAD_BATCH  # (the backstop's batch stays small)
-        return behind or full or self._log_status() != self._logged_status
+        return self._written.due(self._outbox, self._log_status(), self.conv.state.ended)
 
     def _takes_ahead(self, log_ahead: bool) -> bool:
         """Whether a request's entries are its caller's to write (patch `log-ahead`); asked
         once the handler holds the lock (an old-mode batch may be under way meanwhile: the
         pump then writes the status again, guarded, after it)."""
-        if log_ahead and not self._ahead_mode and patches.patched(patches.LOG_AHEAD):
-            self._ahead_mode = True
-        return log_ahead and self._ahead_mode
+        if log_ahead and not self._written.on and patches.patched(patches.LOG_AHEAD):
+            self._written.on = True
+        return log_ahead and self._written.on
 
     def _written_ahead(self, messages: list[Message]) -> LogStatus | None:
         """Entries a `log_ahead` caller writes itself (after `_takes_ahead`); the row's status
         to write with them when they are the newest (else what came after them is the pump's
         to record)."""
-        waiting = {m.seq for m in self._outbox}  # (a repeated answer's may be recorded already)
-        self._ahead.update(m.seq for m in messages if m.seq in waiting)
-        if not messages or max(m.seq for m in messages) != self.conv.seq:
+        if not self._written.mark(messages, self._outbox, self.conv.seq):
             return None
-        status = self._log_status()
-        self._logged_status = status
+        status = self._written.logged = self._log_status()
         return LogStatus(status=status[0], block=status[1], service=status[2], agent=status[3])
 
-    def _ahead_since(self, seq: int) -> dict[str, Any]:
-        """The entries after `seq` (all of them: the log keeps notes too), written ahead."""
-        logged = [m for m in self.conv.recent if m.seq > seq]
-        return {"logged": logged, "log": self._written_ahead(logged)}
+    def _finished_ahead(self, since: int) -> FinishResult:
+        """A finish's answer to a caller who writes its entries: those after `since` (all of
+        them: the log keeps notes too) and the row's status."""
+        logged = [m for m in self.conv.recent if m.seq > since]
+        return FinishResult(status=self.conv.status, logged=logged, log=self._written_ahead(logged))
 
     def _ahead_of(self, reply: TurnReply, ahead: bool) -> TurnReply:
         """A customer turn's reply; for a caller who writes it (`ahead`), with the row."""
         if not ahead:
             return reply
-        entries = [*([reply.customer] if reply.customer else []), *reply.replies]
-        return reply.model_copy(update={"log": self._written_ahead(entries)})
+        return reply.model_copy(update={"log": self._written_ahead(reply.entries())})
 
     @workflow.signal
     def log_behind(self) -> None:
         """A `log_ahead` caller could not write: record what it should have, now."""
-        self._ahead.clear()
-        self._logged_status = None
+        self._written.forget()
 
     def _append(
         self,
@@ -232,8 +217,8 @@ class MessageLog(_Core):
             )
         while True:
             await workflow.wait_condition(self._pump_due)
-            if self._ahead_mode:
-                await self._record_behind()
+            if self._written.on:
+                await self._record_outbox()
                 continue
             if self._recorded is not None:  # the hand-over recorded the first turn
                 through, status = self._recorded
@@ -274,17 +259,16 @@ class MessageLog(_Core):
                     )
             finally:
                 self._recording = False
-            if self._ahead_mode:  # it began meanwhile: this batch's status was not guarded,
-                self._logged_status = None  # so the next (guarded) one writes the status again
+            if self._written.on:  # it began meanwhile: this batch's status was not guarded,
+                self._written.logged = None  # so the next (guarded) one writes the status again
 
-    async def _record_behind(self) -> None:
+    async def _record_outbox(self) -> None:
         """Ahead mode: the whole outbox and the status, at once, as an activity (a local one
         would hold the answer of the Update that woke the pump). Its status is written only
         if no caller wrote a newer one first (`through`)."""
         batch, self._outbox = self._outbox, []
-        self._ahead.difference_update(m.seq for m in batch)
         status = self._log_status()
-        self._logged_status = status
+        self._written.taking(batch, status)
         self._answered_a_customer = self._status_dirty = False
         self._recording = True
         workflow.set_current_details(self._details())
@@ -295,7 +279,7 @@ class MessageLog(_Core):
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RECORD_RETRY,
             )
-            self._pump_status = status
+            self._written.recorded = status
         finally:
             self._recording = False
 
@@ -380,10 +364,10 @@ class MessageLog(_Core):
         elif record.notice_seq is not None and self.conv.seq == record.notice_seq:
             self.conv.seq -= 1  # no notice after all
         status = ("waiting", record.batch.block, queued.target.service_name, None)
-        if self._ahead_mode:  # the pump leaves them out from now on
+        if self._written.on:  # the pump leaves them out from now on
             through = queued.recorded_through
             self._outbox = [m for m in self._outbox if m.seq > through]
-            self._pump_status = self._logged_status = status
+            self._written.recorded = self._written.logged = status
             return
         self._recorded = (queued.recorded_through, status)
 

@@ -92,12 +92,12 @@ class RunVersion:
     def follows(self) -> int:
         """Decided at the run's first patch (in its first workflow task: `run` asks KEEP_TIMER
         before its first await, or the start's `message` asks LOG_AHEAD first; every start
-        carries a message). A run at a version this
-        code does not know (a newer API's) follows version 1, recording the bundle's marker,
-        so the newer workers can tell what ran it. A version-2 run whose history has a bundle's
-        marker was started by a worker older than versions, of either bundle's era: core
-        announces a workflow task's markers before its workflow code runs, and the older
-        worker asked its bundle in that same first task, so asking both records nothing."""
+        carries a message). A run at a version this code does not know (a newer API's) follows
+        version 1, recording the bundle's marker, so the newer workers can tell what ran it. A
+        version-2 run whose history has a bundle's marker was started by a worker older than
+        versions, of either bundle's era: core announces a workflow task's markers before its
+        workflow code runs, and the older worker asked its bundle in that same first task, so
+        asking both records nothing."""
         if self._follows is None:
             if self.started_at > CODE_VERSION:  # a newer API's run: nothing is asked
                 self._follows = 1

@@ -18,7 +18,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, ErrorCode
 from api.models.agent import PickupPublic
@@ -177,7 +177,7 @@ async def update(
         return await handle.execute_update(method, request, id=update_id)
     except (WorkflowUpdateRPCTimeoutOrCancelledError, asyncio.CancelledError):
         if getattr(request, "log_ahead", False):  # it may have been applied: nobody writes it
-            log_ahead.told_behind(client, workflow_id)
+            log_ahead.report_missed_write(client, workflow_id)
         raise
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
@@ -189,8 +189,8 @@ async def update(
             raise ApiError(HTTP_STATUS[refusal], reason, refusal) from exc
         raise ApiError(status.HTTP_409_CONFLICT, reason, ErrorCode.CONFLICT) from exc
     except RPCError as exc:
-        if getattr(request, "log_ahead", False):  # (a closed run: the Signal is refused too)
-            log_ahead.told_behind(client, workflow_id)
+        if getattr(request, "log_ahead", False) and exc.status != RPCStatusCode.NOT_FOUND:
+            log_ahead.report_missed_write(client, workflow_id)  # an outcome nobody knows
         raise ApiError(
             status.HTTP_409_CONFLICT, "the conversation has ended", Refusal.CONVERSATION_ENDED
         ) from exc

@@ -175,7 +175,7 @@ async def _answered(
     try:
         return await asyncio.wait_for(update, timeout=settings.reply_timeout_seconds)
     except asyncio.CancelledError:
-        log_ahead.told_behind(client, wid)
+        log_ahead.report_missed_write(client, wid)
         raise
 
 
@@ -233,9 +233,8 @@ async def _delivered(
     """The answer, once the turn is in the SQL log: read-your-writes for `GET .../messages`
     and the streams (api/usecases/log_ahead.py). A new conversation's row (`new_row`) is
     written first, in the same thread hop."""
-    entries = [*([reply.customer] if reply.customer else []), *reply.replies]
     await log_ahead.write_ahead(
-        client, engine, wid, reply.conversation_id, entries, reply.log, new_row=new_row
+        client, engine, wid, reply.conversation_id, reply.entries(), reply.log, new_row=new_row
     )
     turn = TurnPublic(
         conversation_id=reply.conversation_id,

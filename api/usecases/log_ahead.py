@@ -2,10 +2,10 @@
 
 Customer messages, agent messages, pickups and finishes are sent `log_ahead`: the workflow
 leaves their entries to the API, which writes them (and the row's status, when the Update gives
-it) before it answers; the workflow records them again only with its own records or before its
-run closes, as a backstop (workflows/message_log.py). So a message costs its Update and nothing
-more in Temporal. When the write fails, the workflow is told (`log_behind`) and records them at
-once.
+it) before it answers; the workflow records them again with its own records, every 50 entries
+and before its run closes, as a backstop (workflows/message_log.py). So a message costs its
+Update and nothing more in Temporal. When the API knows a write did not happen, it tells the
+workflow (`log_behind`), which records them at once.
 """
 
 from __future__ import annotations
@@ -60,34 +60,34 @@ async def write_ahead(
         written = await asyncio.to_thread(write)
     finally:
         if not written:
-            told_behind(client, workflow_id)
+            report_missed_write(client, workflow_id)
 
 
-class Behind(Collector):
-    """`transbordo_log_writes_behind_total`: the times this process told a workflow that it
-    could not write what it answered (ops: a failing database, requests dying mid-Update)."""
+_REPORTING: set[asyncio.Task[None]] = set()
+"""The `log_behind` Signals on their way (asyncio keeps only weak references to tasks)."""
 
-    told = 0
+
+class WritesBehindCollector(Collector):
+    """`transbordo_log_writes_behind_total`: the writes ahead this process could not make,
+    each reported to its workflow (ops: a failing database, requests dying mid-Update)."""
+
+    missed = 0  # per process, as every figure of an API process's /metrics
 
     def collect(self) -> Iterator[Metric]:
         yield CounterMetricFamily(
             "transbordo_log_writes_behind",
             "Writes ahead this API process could not make (the workflow was told to record).",
-            value=Behind.told,
+            value=WritesBehindCollector.missed,
         )
 
 
-def told_behind(client: Client, workflow_id: str) -> None:
-    """Send `log_behind` in the background: it must not wait on (or die with) the request
-    that could not write."""
-    Behind.told += 1
+def report_missed_write(client: Client, workflow_id: str) -> None:
+    """Tell the workflow (`log_behind`) in the background: the Signal must not wait on, or
+    die with, the request that could not write."""
+    WritesBehindCollector.missed += 1
     task = asyncio.get_running_loop().create_task(_tell_behind(client, workflow_id))
-    _TELLING.add(task)
-    task.add_done_callback(_TELLING.discard)
-
-
-_TELLING: set[asyncio.Task[None]] = set()
-"""The `log_behind` Signals on their way (asyncio keeps only weak references to tasks)."""
+    _REPORTING.add(task)
+    task.add_done_callback(_REPORTING.discard)
 
 
 async def _tell_behind(client: Client, workflow_id: str) -> None:
