@@ -7,14 +7,15 @@ reply's hot path. `_set_status` also sets the search attributes the Temporal UI 
 Written ahead. A request marked `log_ahead` (the API's customer messages, agent messages,
 pickups and finishes) comes from a caller that writes the Update's entries, and the row's
 `LogStatus`, to the log itself before it answers. From the run's first such request on ("ahead
-mode"), the pump leaves those entries alone: it records only what no caller wrote (timers'
-notices, a transfer, notes, a status that changed outside such an Update), at once, as an
-activity, and never between a handler's start and its end (so what it records is never older
-than what a caller wrote with the same seq). Everything written ahead is recorded once more
-before the run closes or continues as new (the backstop, in case a caller died between its
-Update and its write; the writes are idempotent), and at once when a caller says its write
-failed (`log_behind`). So a conversation costs no timer, workflow task or record per message;
-runs without such requests keep the batching below, unchanged.
+mode"), those entries make the pump record nothing: it records when something no caller wrote
+waits (timers' notices, a transfer, notes, a status that changed outside such an Update) or 50
+entries wait, and then the whole outbox, at once, as an activity, never between a handler's
+start and its end (so what it records is never older than what a caller wrote with the same
+seq); workflows/written_ahead.py decides. Everything is recorded once more before the run
+closes or continues as new (the backstop, in case a caller died between its Update and its
+write; the writes are idempotent), and at once when a caller says its write failed
+(`log_behind`). So a conversation costs no timer, workflow task or record per message; runs
+without such requests keep the batching below, unchanged.
 """
 
 from __future__ import annotations
