@@ -286,15 +286,14 @@ def test_the_pump_records_only_what_no_caller_wrote_and_the_backstop() -> None:
     bot = ("bot", "menu", None, None)
     written = WrittenAhead(on=True)
     outbox = [Seq(1), Seq(2)]
-    assert written.mark(outbox, outbox, newest=2)
-    written.logged = bot
+    assert written.mark(outbox, outbox, newest=2, status=bot)
     assert not written.due(outbox, bot, ending=False)  # both written by their caller
     assert written.due(outbox, ("waiting", "humano", "Suporte", None), ending=False)
     assert written.due([*outbox, Seq(3)], bot, ending=False)  # a timer's notice: nobody's
-    assert not written.mark([Seq(1)], outbox, newest=2)  # not the newest: no status with it
+    assert not written.mark([Seq(1)], outbox, newest=2, status=bot)  # not the newest: no status
     assert written.due(outbox, bot, ending=True)  # the backstop before the run closes
     many = [Seq(n) for n in range(1, AHEAD_BATCH + 1)]
-    written.mark(many, many, newest=AHEAD_BATCH)
+    written.mark(many, many, newest=AHEAD_BATCH, status=bot)
     assert written.due(many, bot, ending=False)  # the backstop's batch stays small
     written.taking(outbox, bot)
     written.recorded = bot

@@ -140,9 +140,9 @@ class MessageLog(_Core):
         """Entries a `log_ahead` caller writes itself (after `_takes_ahead`); the row's status
         to write with them when they are the newest (else what came after them is the pump's
         to record)."""
-        if not self._written.mark(messages, self._outbox, self.conv.seq):
+        status = self._log_status()
+        if not self._written.mark(messages, self._outbox, self.conv.seq, status):
             return None
-        status = self._written.logged = self._log_status()
         return LogStatus(status=status[0], block=status[1], service=status[2], agent=status[3])
 
     def _finished_ahead(self, since: int) -> FinishResult:

@@ -18,8 +18,8 @@ from typing import Any, Protocol
 AHEAD_BATCH = 50
 """In ahead mode, written-ahead entries are recorded (as the backstop) once this many wait."""
 
-RowStatus = tuple[Any, ...]
-"""What a record writes besides entries: status, block, service, agent."""
+StatusColumns = tuple[Any, ...]
+"""What a record writes besides entries: status, block, service, agent (`_log_status`)."""
 
 
 class Entry(Protocol):
@@ -33,32 +33,42 @@ class WrittenAhead:
     """A `log_ahead` request came in this run."""
     seqs: set[int] = field(default_factory=set)
     """Seqs in the outbox that a caller writes itself."""
-    logged: RowStatus | None = None
+    logged: StatusColumns | None = None
     """The status the log has, written by the pump or by a caller."""
-    recorded: RowStatus | None = None
+    recorded: StatusColumns | None = None
     """The status the pump (or the hand-over) recorded itself: the backstop's."""
     closing: bool = False
     """The run is about to continue as new: everything is recorded first."""
 
-    def mark(self, entries: Sequence[Entry], outbox: Iterable[Entry], newest: int) -> bool:
+    def mark(
+        self,
+        entries: Sequence[Entry],
+        outbox: Iterable[Entry],
+        newest: int,
+        status: StatusColumns,
+    ) -> bool:
         """Callers write `entries` (those still in the outbox are left to them); True when they
-        end at the run's newest seq, so the caller's write carries the run's status."""
+        end at the run's newest seq: the caller's write then carries `status`, which the log
+        has from then on."""
         waiting = {entry.seq for entry in outbox}  # (a repeated answer's may be recorded)
         self.seqs.update(entry.seq for entry in entries if entry.seq in waiting)
-        return bool(entries) and max(entry.seq for entry in entries) == newest
+        if not entries or max(entry.seq for entry in entries) != newest:
+            return False
+        self.logged = status
+        return True
 
-    def due(self, outbox: Sequence[Entry], status: RowStatus, ending: bool) -> bool:
+    def due(self, outbox: Sequence[Entry], status: StatusColumns, ending: bool) -> bool:
         """Whether the pump records now (asked only while no handler runs)."""
         if ending or self.closing:
             return not self.idle(outbox, status)
         behind = any(entry.seq not in self.seqs for entry in outbox)
         return behind or len(outbox) >= AHEAD_BATCH or status != self.logged
 
-    def idle(self, outbox: Sequence[Entry], status: RowStatus) -> bool:
+    def idle(self, outbox: Sequence[Entry], status: StatusColumns) -> bool:
         """The pump itself recorded everything: the run may close."""
         return not outbox and status == self.recorded
 
-    def taking(self, batch: Sequence[Entry], status: RowStatus) -> None:
+    def taking(self, batch: Sequence[Entry], status: StatusColumns) -> None:
         """The pump takes `batch` with `status` (callers may write newer ones meanwhile)."""
         self.seqs.difference_update(entry.seq for entry in batch)
         self.logged = status
