@@ -19,7 +19,9 @@ recorded twice: ``<name>.before-snapshot.json`` by the code before `Conversation
 those six and ``continue_as_new`` once more as ``<name>.run-version-2[.runN].json``, by runs the
 API started at code version 2 (no patch marker; recorded with ``--out`` into a scratch folder,
 then renamed); ten as ``<name>.written-ahead[.runN].json``, by runs at code version 3 whose
-messages the API wrote ahead (the pump in ahead mode: workflows/message_log.py).
+messages the API wrote ahead (the pump in ahead mode: workflows/message_log.py); the same ten
+as ``<name>.backstop-local[.runN].json``, by runs at code version 4 (the backstop before a run
+closes or continues as new is a local activity).
 Histories hold no clear secret: the bot's Omni key travels as the hash that publishing puts
 in its place (of a throwaway key).
 """

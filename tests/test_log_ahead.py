@@ -2,7 +2,8 @@
 each customer turn, agent message and pickup to the SQL log, the row's status included, before
 it answers, so a message costs its Update and no recording of its own in Temporal (no timer,
 workflow task or activity per message, whatever the conversation's length); the workflow
-records the rest, and everything once more before the run closes (the backstop)."""
+records the rest, and everything once more before the run closes (the backstop: a local
+activity from code version 4 on)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,15 @@ def record_activities(events: list) -> int:  # type: ignore[type-arg]
         for event in events
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     ].count("record_messages")
+
+
+def local_records(events: list) -> int:  # type: ignore[type-arg]
+    """Local activities that recorded the log (their markers name the activity)."""
+    return sum(
+        b"record_messages" in event.SerializeToString()
+        for event in events
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+    )
 
 
 def timers(events: list) -> int:  # type: ignore[type-arg]
@@ -146,7 +156,8 @@ async def test_the_agents_pickup_messages_and_finish_are_in_the_log_at_their_200
         events = await history_of(time_env, wid)
     assert [m["seq"] for m in log] == list(range(1, len(log) + 1))
     assert log[-1]["text"] == "Até logo!"
-    assert record_activities(events) == 1  # the backstop, before the run closed
+    # the backstop, before the run closed: a local activity, in the last answer's workflow task
+    assert record_activities(events) == 0 and local_records(events) == 1
     row = conversation_log.get_conversation(engine, conversation)
     assert row is not None and row.status == "ended"
 
@@ -175,6 +186,32 @@ async def test_a_turn_whose_write_never_came_is_recorded_before_the_run_closes(
     assert [m["seq"] for m in log] == list(range(1, len(log) + 1))
     menu = "Escolha uma opção\n1. De novo"
     assert [m["text"] for m in log][:4] == ["oi", menu, "1", menu]
+
+
+@pytest.mark.asyncio
+async def test_a_run_started_at_version_3_asks_for_the_local_backstop_with_one_marker(
+    time_env, settings, engine, monkeypatch
+):
+    """Conversations running when version 4 was deployed ask the patch when their backstop
+    comes (here the idle end): one marker, and the backstop is a local activity too."""
+    monkeypatch.setattr(delivery, "CODE_VERSION", 3)
+    async with running_stack(time_env, settings, engine, ECO) as http:
+        for n in range(3):
+            body = {"contact_id": "v3", "message_id": f"m{n}", "text": "1" if n else "oi"}
+            answer = await http.post("/api/bots/eco/messages", json=body)
+            assert answer.status_code == 200, answer.text
+        conversation = answer.json()["conversation_id"]
+        handle = conversation_handle(time_env, conversation_wid("eco", "v3"))
+        async with time_env.time_skipping_unlocked():  # the idle end closes the run
+            await handle.result()
+        events = await history_of(time_env, handle.id)
+        row = conversation_log.get_conversation(engine, conversation)
+        log = (await http.get(f"/api/conversations/{conversation}/messages")).json()
+    patches = [e for e in events if e.marker_recorded_event_attributes.marker_name == "core_patch"]
+    assert len(patches) == 1 and b"backstop-local" in patches[0].SerializeToString()
+    assert record_activities(events) == 0 and local_records(events) == 1
+    assert row is not None and row.status == "ended"
+    assert [m["seq"] for m in log] == list(range(1, len(log) + 1)) and len(log) >= 6
 
 
 @pytest.mark.asyncio

@@ -33,6 +33,7 @@ def test_the_bundles_are_frozen() -> None:
     assert patches.BUNDLES == ((patches.ALL_2, patches.CURRENT_2), (patches.ALL, patches.CURRENT))
     version_3 = BUNDLE_2026_11_30B | {"log-ahead"}
     assert version_3 == patches.CURRENT_3
+    assert version_3 | {"backstop-local"} == patches.CURRENT_4
 
 
 def test_every_patch_goes_through_patches_patched() -> None:

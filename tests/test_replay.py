@@ -81,6 +81,11 @@ def test_the_recorded_histories_are_there() -> None:
         assert f"{name}.run-version-2" in stems
     assert "queued_first_turn.run-version-2" in stems
     assert {"continue_as_new.run-version-2.run1", "continue_as_new.run-version-2.run2"} <= stems
+    # And by runs at code version 4, whose backstop before the run closes or continues as new
+    # is a local activity (patch `backstop-local`), continue-as-new included.
+    for name in ("handoff_finish", "transfer", "abandon", "desk", "menu_question_walk"):
+        assert f"{name}.backstop-local" in stems
+    assert "continue_as_new.backstop-local.run1" in stems
 
 
 @pytest.mark.parametrize("strict", [False, True], ids=["worker-sandbox", "full-sandbox"])
@@ -118,15 +123,15 @@ def started_by_an_older_worker(path: Path, version: int) -> WorkflowHistory:
     return WorkflowHistory.from_json(f"conversation:{path.stem.split('.')[0]}", json.dumps(data))
 
 
-@pytest.mark.parametrize("version", [2, 3, 4])
+@pytest.mark.parametrize("version", [2, 3, 4, 5])
 async def test_a_newer_run_an_older_worker_started_replays(version: int) -> None:
     """Deployed in the wrong order (the API before the workers), an older worker runs a newer
     run with its bundle's marker (either bundle's era) and cancels its timer at the end.
     Temporal fails the replay of a patch marker nobody asks for: the run sees the marker
     (workflows/patches.py `RunVersion`) and follows version 1, as the worker that recorded it
-    did (version 3 too: such a run never took ahead mode). A version this code does not know
-    yet (4) is run as version 1 here too, markers recorded, so that the newer workers can do
-    the same with what this one recorded."""
+    did (versions 3 and 4 too: such a run never took ahead mode or the local backstop). A
+    version this code does not know yet (5) is run as version 1 here too, markers recorded, so
+    that the newer workers can do the same with what this one recorded."""
     paths = [p for p in HISTORIES if p.name.endswith((".bundle-2.json", ".bundled-patches.json"))]
     assert len(paths) == 10
     for path in paths:

@@ -69,11 +69,12 @@ async def test_a_new_run_takes_every_patch_without_a_marker(time_env, settings, 
         history = await handle.fetch_history()
         row = get_conversation(any_engine, conversation)
         logged = [m.text for m in messages_after(any_engine, conversation)]
-    assert (await started_input(time_env, history)).code_version == CODE_VERSION == 3
+    assert (await started_input(time_env, history)).code_version == CODE_VERSION == 4
     events = list(history.events)
     assert patch_events(events) == []
     # The local activities' markers are there: the hand-over's (patch `hand-over-at-once`),
-    # taken without asking; the messages were written ahead (patch `log-ahead`), unasked too.
+    # taken without asking; the messages were written ahead (patch `log-ahead`) and the
+    # backstop before the run closed was a local one (patch `backstop-local`), unasked too.
     assert any(e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED for e in events)
     # Timers cancelled where a deadline moved earlier (queued: the abandonment's) or none runs
     # (picked up: an agent has the chat); the idle timer pending when the bot ended the

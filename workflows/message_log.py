@@ -71,17 +71,19 @@ LOCAL_RECORD_BUDGET = timedelta(seconds=10)
 """The most a local recording may hold its workflow task (and a worker slot), retries
 included; past it the batch goes to a regular activity, retried by the server (the write is
 idempotent: rows by (conversation, seq), `last_seq` only rises)."""
+BACKSTOP_BUDGET = timedelta(seconds=3)
+"""The same for ahead mode's backstop, shorter: it holds the run's last answer too."""
 
 
-async def _recorded_here(record: RecordBatch) -> bool:
-    """Record the batch as a local activity within LOCAL_RECORD_BUDGET; False if it failed
-    (a slow or locked database), for the caller to hand it to a regular activity."""
+async def _recorded_here(record: RecordBatch, budget: timedelta = LOCAL_RECORD_BUDGET) -> bool:
+    """Record the batch as a local activity within `budget`; False if it failed (a slow or
+    locked database), for the caller to hand it to a regular activity."""
     try:
         await workflow.execute_local_activity_method(
             ConversationLog.record,
             record,
-            start_to_close_timeout=LOCAL_RECORD_BUDGET,
-            schedule_to_close_timeout=LOCAL_RECORD_BUDGET,
+            start_to_close_timeout=budget,
+            schedule_to_close_timeout=budget,
             retry_policy=RECORD_RETRY,
         )
     except ActivityError as exc:
@@ -266,20 +268,30 @@ class MessageLog(_Core):
     async def _record_outbox(self) -> None:
         """Ahead mode: the whole outbox and the status, at once, as an activity (a local one
         would hold the answer of the Update that woke the pump). Its status is written only
-        if no caller wrote a newer one first (`through`)."""
+        if no caller wrote a newer one first (`through`). The backstop before the run closes
+        or continues as new is a local activity (patch `backstop-local`): the run's last
+        answer waits for its write, and the run saves an activity's three events and the
+        workflow task that takes its result; past BACKSTOP_BUDGET an activity takes over."""
         batch, self._outbox = self._outbox, []
         status = self._log_status()
         self._written.taking(batch, status)
         self._answered_a_customer = self._status_dirty = False
         self._recording = True
         workflow.set_current_details(self._details())
+        record = self._batch(status, batch, through=self.conv.seq)
+        last = self.conv.state.ended or self._written.closing
         try:
-            await workflow.execute_activity_method(
-                ConversationLog.record,
-                self._batch(status, batch, through=self.conv.seq),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RECORD_RETRY,
-            )
+            if not (
+                last
+                and patches.patched(patches.BACKSTOP_LOCAL)
+                and await _recorded_here(record, BACKSTOP_BUDGET)
+            ):
+                await workflow.execute_activity_method(
+                    ConversationLog.record,
+                    record,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=RECORD_RETRY,
+                )
             self._written.recorded = status
         finally:
             self._recording = False

@@ -74,12 +74,19 @@ history, with no marker, replays that way."""
 CURRENT_3 = CURRENT_2 | {LOG_AHEAD}
 """What version 3 takes without markers: frozen as the bundles are."""
 
-CODE_VERSION = 3
+BACKSTOP_LOCAL = "backstop-local"
+"""Patch id: ahead mode's backstop before the run closes or continues as new is a local
+activity (workflows/message_log.py). Runs at version 4 take it without a marker; older runs ask
+it (one marker) when their backstop comes; their histories, with no marker, replay as before."""
+CURRENT_4 = CURRENT_3 | {BACKSTOP_LOCAL}
+"""What version 4 takes without markers: frozen as the bundles are."""
+
+CODE_VERSION = 4
 """The code version new runs start at (`ConversationInput.code_version`). What a version means is
 frozen, as a bundle is: version 2 takes `CURRENT_2` without markers, and its run leaves its
 pending timer to close with it (workflows/kept_timer.py `close`); version 3 takes `CURRENT_3`
-too. Patches added later are asked as before until a version 4 takes them (its own frozen
-set, its check for an older worker's marker, new recorded histories)."""
+too, version 4 `CURRENT_4`. Patches added later are asked as before until a version 5 takes
+them (its own frozen set, its check for an older worker's marker, new recorded histories)."""
 
 
 class RunVersion:
@@ -134,8 +141,9 @@ def patched(patch_id: str) -> bool:
     a bundle's one marker when the run has it. (`workflow.patched` is memoised per run: the
     bundle is decided at the run's first patch.)"""
     version = run_version()
-    if (version >= 3 and patch_id in CURRENT_3) or (version >= 2 and patch_id in CURRENT_2):
-        return True
+    for at_least, ids in ((4, CURRENT_4), (3, CURRENT_3), (2, CURRENT_2)):
+        if version >= at_least and patch_id in ids:
+            return True
     for bundle, ids in BUNDLES:
         if patch_id in ids and workflow.patched(bundle):
             return True
