@@ -130,9 +130,11 @@ async def taking_turns(
     return series, after
 
 
-async def proxy_ready(http: httpx.AsyncClient) -> None:
+async def proxy_ready(http: httpx.AsyncClient, proxy: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        if proxy.poll() is not None:
+            raise RuntimeError(f"the thin proxy exited with {proxy.returncode}")
         try:
             await http.get("/docs")
             return
@@ -165,7 +167,7 @@ async def main(n: int, warmup: int, http_client: str) -> None:
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", timeout=30, transport=transport
             ) as thin:
-                await proxy_ready(thin)
+                await proxy_ready(thin, proxy)
 
                 def via(route: str) -> Call:
                     async def call(i: int) -> None:
@@ -176,11 +178,14 @@ async def main(n: int, warmup: int, http_client: str) -> None:
                     return call
 
                 calls = (echo_update, via("update"), via("written"), bot_turn)
-                await taking_turns(warmup, calls)
-                series, after = await taking_turns(n, calls, offset=warmup)
+                await taking_turns(max(warmup, 1), calls)  # the first turn starts the chat
+                series, after = await taking_turns(n, calls, offset=max(warmup, 1))
         finally:
             proxy.terminate()
-            proxy.wait(timeout=10)
+            try:
+                proxy.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proxy.kill()
             shutil.rmtree(folder, ignore_errors=True)
         await echo.signal(EchoWorkflow.done)
     names = (

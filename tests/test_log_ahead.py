@@ -7,6 +7,8 @@ activity from code version 4 on)."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -212,6 +214,44 @@ async def test_a_run_started_at_version_3_asks_for_the_local_backstop_with_one_m
     assert record_activities(events) == 0 and local_records(events) == 1
     assert row is not None and row.status == "ended"
     assert [m["seq"] for m in log] == list(range(1, len(log) + 1)) and len(log) >= 6
+
+
+@pytest.mark.asyncio
+async def test_a_backstop_the_database_holds_up_is_handed_to_an_activity(
+    time_env, settings, engine
+):
+    """The SQL database locked by someone else when the run ends (here by its idle end): the
+    local backstop gives up after its budget, a regular activity records once the lock is
+    gone, and the run closes with its whole transcript and status in the log."""
+    async with running_stack(time_env, settings, engine, ECO) as http:
+        for n in range(2):
+            body = {"contact_id": "lk", "message_id": f"m{n}", "text": "1" if n else "oi"}
+            answer = await http.post("/api/bots/eco/messages", json=body)
+            assert answer.status_code == 200, answer.text
+        conversation = answer.json()["conversation_id"]
+        handle = conversation_handle(time_env, conversation_wid("eco", "lk"))
+        locker = sqlite3.connect(engine.url.database, isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")  # the write lock, as another process's writer
+        try:
+            async with time_env.time_skipping_unlocked():
+                ended = asyncio.create_task(handle.result())
+
+                async def handed_over() -> bool | None:
+                    return record_activities(await history_of(time_env, handle.id)) or None
+
+                await eventually(handed_over, "the backstop handed to a regular activity")
+        finally:
+            locker.rollback()
+            locker.close()
+        async with time_env.time_skipping_unlocked():
+            assert (await ended).status == "ended"
+        events = await history_of(time_env, handle.id)
+        row = conversation_log.get_conversation(engine, conversation)
+        log = (await http.get(f"/api/conversations/{conversation}/messages")).json()
+    assert record_activities(events) == 1 and local_records(events) == 1  # the failed one
+    assert row is not None and row.status == "ended"
+    assert [m["seq"] for m in log] == list(range(1, len(log) + 1))
+    assert log[-1]["text"] == "Conversa encerrada por inatividade."
 
 
 @pytest.mark.asyncio

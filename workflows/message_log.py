@@ -13,7 +13,8 @@ entries wait, and then the whole outbox, at once, as an activity, never between 
 start and its end (so what it records is never older than what a caller wrote with the same
 seq); workflows/written_ahead.py decides. Everything is recorded once more before the run
 closes or continues as new (the backstop, in case a caller died between its Update and its
-write; the writes are idempotent), and at once when a caller says its write failed
+write; the writes are idempotent; a local activity from code version 4 on, in the workflow
+task that ends the run), and at once when a caller says its write failed
 (`log_behind`). So a conversation costs no timer, workflow task or record per message; runs
 without such requests keep the batching below, unchanged.
 """
