@@ -62,6 +62,16 @@ def timers(events: list) -> int:  # type: ignore[type-arg]
     return [event.event_type for event in events].count(EventType.EVENT_TYPE_TIMER_STARTED)
 
 
+async def eco_turns(http, contact: str, turns: int) -> str:  # type: ignore[no-untyped-def]
+    """`turns` messages of `contact` to the ECO bot ("oi", then "1"), each answered at once;
+    the conversation's id."""
+    for n in range(turns):
+        body = {"contact_id": contact, "message_id": f"m{n}", "text": "1" if n else "oi"}
+        answer = await http.post("/api/bots/eco/messages", json=body)
+        assert answer.status_code == 200, answer.text
+    return str(answer.json()["conversation_id"])
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize("turns", [2, 8])
 async def test_bot_turns_cost_no_recording_of_their_own(time_env, settings, engine, turns):
@@ -91,11 +101,7 @@ async def test_a_run_started_at_version_2_takes_ahead_mode_with_one_marker(
     first written-ahead message: one marker, then no recording per message either."""
     monkeypatch.setattr(delivery, "CODE_VERSION", 2)
     async with running_stack(time_env, settings, engine, ECO) as http:
-        for n in range(4):
-            body = {"contact_id": "v2", "message_id": f"m{n}", "text": "1" if n else "oi"}
-            answer = await http.post("/api/bots/eco/messages", json=body)
-            assert answer.status_code == 200, answer.text
-        conversation = answer.json()["conversation_id"]
+        conversation = await eco_turns(http, "v2", 4)
         log = (await http.get(f"/api/conversations/{conversation}/messages")).json()
         await time_env.sleep(timedelta(minutes=5))
         events = await history_of(time_env, conversation_wid("eco", "v2"))
@@ -198,11 +204,7 @@ async def test_a_run_started_at_version_3_asks_for_the_local_backstop_with_one_m
     comes (here the idle end): one marker, and the backstop is a local activity too."""
     monkeypatch.setattr(delivery, "CODE_VERSION", 3)
     async with running_stack(time_env, settings, engine, ECO) as http:
-        for n in range(3):
-            body = {"contact_id": "v3", "message_id": f"m{n}", "text": "1" if n else "oi"}
-            answer = await http.post("/api/bots/eco/messages", json=body)
-            assert answer.status_code == 200, answer.text
-        conversation = answer.json()["conversation_id"]
+        conversation = await eco_turns(http, "v3", 3)
         handle = conversation_handle(time_env, conversation_wid("eco", "v3"))
         async with time_env.time_skipping_unlocked():  # the idle end closes the run
             await handle.result()
@@ -224,11 +226,7 @@ async def test_a_backstop_the_database_holds_up_is_handed_to_an_activity(
     local backstop gives up after its budget, a regular activity records once the lock is
     gone, and the run closes with its whole transcript and status in the log."""
     async with running_stack(time_env, settings, engine, ECO) as http:
-        for n in range(2):
-            body = {"contact_id": "lk", "message_id": f"m{n}", "text": "1" if n else "oi"}
-            answer = await http.post("/api/bots/eco/messages", json=body)
-            assert answer.status_code == 200, answer.text
-        conversation = answer.json()["conversation_id"]
+        conversation = await eco_turns(http, "lk", 2)
         handle = conversation_handle(time_env, conversation_wid("eco", "lk"))
         locker = sqlite3.connect(engine.url.database, isolation_level=None)
         locker.execute("BEGIN IMMEDIATE")  # the write lock, as another process's writer
