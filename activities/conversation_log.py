@@ -17,4 +17,10 @@ class ConversationLog:
 
     @activity.defn(name="record_messages")
     def record(self, batch: RecordBatch) -> None:
-        record_batch(self._engine, batch)
+        """As a local activity (the pump's batches, the backstop), within its attempt's timeout:
+        a locked database fails it in time for the workflow to hand the batch to a regular
+        activity, instead of holding its workflow task for SQLite's whole busy timeout (the
+        thread of a timed-out local activity is not interrupted; core waits for it)."""
+        info = activity.info()
+        timeout = info.start_to_close_timeout if info.is_local else None
+        record_batch(self._engine, batch, within=timeout.total_seconds() if timeout else None)

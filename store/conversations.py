@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from omni.desk import AGENT_ONLY_KINDS
 from store import notify
+from store.db import writing_within
 from store.log_shapes import LogBatch, LoggedMessage, RowStatus
 from store.tables import conversations, messages
 
@@ -86,13 +87,14 @@ def _message(row: sa.Row[Any]) -> MessageRow:
     )
 
 
-def record_batch(engine: Engine, batch: LogBatch) -> None:
+def record_batch(engine: Engine, batch: LogBatch, *, within: float | None = None) -> None:
     """Upsert the conversation row and insert the batch's messages (skipping ones already there:
-    the API may have written a turn's messages first, see `record_turn`)."""
+    the API may have written a turn's messages first, see `record_turn`). `within`: seconds
+    after which a locked SQLite database fails the write (store/db.py `writing_within`)."""
     try:
-        _record(engine, batch)
+        _record(engine, batch, within)
     except sa.exc.IntegrityError:  # the API created the row meanwhile: now it is an update
-        _record(engine, batch)
+        _record(engine, batch, within)
 
 
 _EXISTS = sa.select(conversations.c.id).where(conversations.c.id == sa.bindparam("id"))
@@ -126,8 +128,8 @@ _UPDATE_GUARDED = _UPDATE.values(_status_taken_at(_through, conversations.c.stat
 `log_ahead` caller wrote one taken later (`record_turn`); `last_seq` as `_UPDATE`."""
 
 
-def _record(engine: Engine, batch: LogBatch) -> None:
-    with engine.begin() as conn:
+def _record(engine: Engine, batch: LogBatch, within: float | None) -> None:
+    with engine.begin() as conn, writing_within(conn, within):
         record_on(conn, batch)
 
 

@@ -16,6 +16,8 @@ import logging
 import sqlite3
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ BUSY_TIMEOUT_SECONDS = 30.0
 """How long a SQLite writer waits for the file (another process) or this process's writer lock."""
 WRITE_VERBS = ("insert", "update", "delete", "replace")
 _HOLDS_WRITER_LOCK = "transbordo_holds_writer_lock"
+_WAIT_SECONDS = "transbordo_wait_seconds"
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
@@ -79,7 +82,7 @@ def one_writer(engine: Engine) -> threading.RLock:
     ) -> None:
         if conn.info.get(_HOLDS_WRITER_LOCK) or not is_write(statement):
             return
-        if not lock.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+        if not lock.acquire(timeout=conn.info.get(_WAIT_SECONDS, BUSY_TIMEOUT_SECONDS)):
             raise sqlite3.OperationalError("database is locked (this process's writer lock)")
         conn.info[_HOLDS_WRITER_LOCK] = True
 
@@ -100,6 +103,26 @@ def one_writer(engine: Engine) -> threading.RLock:
     event.listen(engine, "commit", _commit_and_give_back)
     event.listen(engine, "rollback", _give_back)
     return lock
+
+
+@contextmanager
+def writing_within(conn: Connection, seconds: float | None) -> Iterator[None]:
+    """On SQLite, `conn`'s writes give up after `seconds` ("database is locked") instead of
+    BUSY_TIMEOUT_SECONDS, in SQLite's busy handler and at this process's writer lock alike:
+    for a caller with a budget of its own (a local activity holds its workflow task while it
+    writes). Elsewhere, or with no `seconds`, nothing changes."""
+    if seconds is None or conn.dialect.name != "sqlite":
+        yield
+        return
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    conn.info[_WAIT_SECONDS] = seconds
+    driver.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")  # a connection setting
+    try:
+        yield
+    finally:
+        conn.info.pop(_WAIT_SECONDS, None)
+        driver.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
 
 
 def is_write(statement: str) -> bool:

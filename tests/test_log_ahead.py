@@ -7,7 +7,6 @@ activity from code version 4 on)."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import uuid
 from dataclasses import dataclass
@@ -222,34 +221,35 @@ async def test_a_run_started_at_version_3_asks_for_the_local_backstop_with_one_m
 async def test_a_backstop_the_database_holds_up_is_handed_to_an_activity(
     time_env, settings, engine
 ):
-    """The SQL database locked by someone else when the run ends (here by its idle end): the
+    """The SQL database locked by someone else when the run ends (the customer left): the
     local backstop gives up after its budget, a regular activity records once the lock is
-    gone, and the run closes with its whole transcript and status in the log."""
+    gone, and the run closes with its whole transcript and status in the log. (Time is not
+    skipped while the lock is held: the budget is the worker's own clock, which the local
+    attempt's write keeps as its busy timeout.)"""
     async with running_stack(time_env, settings, engine, ECO) as http:
         conversation = await eco_turns(http, "lk", 2)
         handle = conversation_handle(time_env, conversation_wid("eco", "lk"))
         locker = sqlite3.connect(engine.url.database, isolation_level=None)
         locker.execute("BEGIN IMMEDIATE")  # the write lock, as another process's writer
         try:
-            async with time_env.time_skipping_unlocked():
-                ended = asyncio.create_task(handle.result())
+            await handle.signal(ConversationWorkflow.leave)
 
-                async def handed_over() -> bool | None:
-                    return record_activities(await history_of(time_env, handle.id)) or None
+            async def handed_over() -> bool | None:
+                return record_activities(await history_of(time_env, handle.id)) or None
 
-                await eventually(handed_over, "the backstop handed to a regular activity")
-        finally:
+            await eventually(handed_over, "the backstop handed to a regular activity")
+        finally:  # the blocked local attempt and the activity both finish before the worker
             locker.rollback()
             locker.close()
         async with time_env.time_skipping_unlocked():
-            assert (await ended).status == "ended"
+            assert (await handle.result()).status == "ended"
         events = await history_of(time_env, handle.id)
         row = conversation_log.get_conversation(engine, conversation)
         log = (await http.get(f"/api/conversations/{conversation}/messages")).json()
     assert record_activities(events) == 1 and local_records(events) == 1  # the failed one
     assert row is not None and row.status == "ended"
     assert [m["seq"] for m in log] == list(range(1, len(log) + 1))
-    assert log[-1]["text"] == "Conversa encerrada por inatividade."
+    assert log[-1]["text"] == "O cliente saiu da conversa."
 
 
 @pytest.mark.asyncio

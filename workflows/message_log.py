@@ -71,7 +71,8 @@ RECORD_RETRY = RetryPolicy(
 LOCAL_RECORD_BUDGET = timedelta(seconds=10)
 """The most a local recording may hold its workflow task (and a worker slot), retries
 included; past it the batch goes to a regular activity, retried by the server (the write is
-idempotent: rows by (conversation, seq), `last_seq` only rises)."""
+idempotent: rows by (conversation, seq), `last_seq` only rises). The local attempt writes
+within its timeout (activities/conversation_log.py), so a locked database fails it in time."""
 BACKSTOP_BUDGET = timedelta(seconds=3)
 """The same for ahead mode's backstop, shorter: it holds the run's last answer too."""
 
