@@ -8,6 +8,7 @@ transcripts and SSE streams work from any API replica, with or without a worker.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from omni.desk import AGENT_ONLY_KINDS
 from store import notify
-from store.db import writing_within
+from store.db import writing_until
 from store.log_shapes import LogBatch, LoggedMessage, RowStatus
 from store.tables import conversations, messages
 
@@ -90,11 +91,13 @@ def _message(row: sa.Row[Any]) -> MessageRow:
 def record_batch(engine: Engine, batch: LogBatch, *, within: float | None = None) -> None:
     """Upsert the conversation row and insert the batch's messages (skipping ones already there:
     the API may have written a turn's messages first, see `record_turn`). `within`: seconds
-    after which a locked SQLite database fails the write (store/db.py `writing_within`)."""
+    after which a locked SQLite database fails the write, retry included (store/db.py
+    `writing_until`)."""
+    deadline = None if within is None else time.monotonic() + within
     try:
-        _record(engine, batch, within)
+        _record(engine, batch, deadline)
     except sa.exc.IntegrityError:  # the API created the row meanwhile: now it is an update
-        _record(engine, batch, within)
+        _record(engine, batch, deadline)
 
 
 _EXISTS = sa.select(conversations.c.id).where(conversations.c.id == sa.bindparam("id"))
@@ -128,8 +131,8 @@ _UPDATE_GUARDED = _UPDATE.values(_status_taken_at(_through, conversations.c.stat
 `log_ahead` caller wrote one taken later (`record_turn`); `last_seq` as `_UPDATE`."""
 
 
-def _record(engine: Engine, batch: LogBatch, within: float | None) -> None:
-    with engine.begin() as conn, writing_within(conn, within):
+def _record(engine: Engine, batch: LogBatch, deadline: float | None) -> None:
+    with engine.begin() as conn, writing_until(conn, deadline):
         record_on(conn, batch)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +36,7 @@ BUSY_TIMEOUT_SECONDS = 30.0
 """How long a SQLite writer waits for the file (another process) or this process's writer lock."""
 WRITE_VERBS = ("insert", "update", "delete", "replace")
 _HOLDS_WRITER_LOCK = "transbordo_holds_writer_lock"
-_WAIT_SECONDS = "transbordo_wait_seconds"
+_DEADLINE = "transbordo_write_deadline"
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
@@ -82,9 +83,13 @@ def one_writer(engine: Engine) -> threading.RLock:
     ) -> None:
         if conn.info.get(_HOLDS_WRITER_LOCK) or not is_write(statement):
             return
-        if not lock.acquire(timeout=conn.info.get(_WAIT_SECONDS, BUSY_TIMEOUT_SECONDS)):
+        deadline = conn.info.get(_DEADLINE)
+        wait = BUSY_TIMEOUT_SECONDS if deadline is None else max(deadline - time.monotonic(), 0)
+        if not lock.acquire(timeout=wait):
             raise sqlite3.OperationalError("database is locked (this process's writer lock)")
         conn.info[_HOLDS_WRITER_LOCK] = True
+        if deadline is not None:  # what is left of it for SQLite's own wait (another process)
+            _busy_timeout(conn, max(deadline - time.monotonic(), 0))
 
     def _commit_and_give_back(conn: Connection) -> None:
         # The event comes before SQLAlchemy's own commit: commit here, so the next writer
@@ -106,23 +111,27 @@ def one_writer(engine: Engine) -> threading.RLock:
 
 
 @contextmanager
-def writing_within(conn: Connection, seconds: float | None) -> Iterator[None]:
-    """On SQLite, `conn`'s writes give up after `seconds` ("database is locked") instead of
-    BUSY_TIMEOUT_SECONDS, in SQLite's busy handler and at this process's writer lock alike:
-    for a caller with a budget of its own (a local activity holds its workflow task while it
-    writes). Elsewhere, or with no `seconds`, nothing changes."""
-    if seconds is None or conn.dialect.name != "sqlite":
+def writing_until(conn: Connection, deadline: float | None) -> Iterator[None]:
+    """On SQLite, `conn`'s writes give up at `deadline` (`time.monotonic()`) with "database is
+    locked", instead of waiting BUSY_TIMEOUT_SECONDS at this process's writer lock and then in
+    SQLite's busy handler: for a caller with a budget of its own (a local activity holds its
+    workflow task while it writes). Elsewhere, or with no `deadline`, nothing changes."""
+    if deadline is None or conn.dialect.name != "sqlite":
         yield
         return
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    conn.info[_WAIT_SECONDS] = seconds
-    driver.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")  # a connection setting
     try:
+        conn.info[_DEADLINE] = deadline
         yield
     finally:
-        conn.info.pop(_WAIT_SECONDS, None)
-        driver.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        if conn.info.pop(_DEADLINE, None) is not None:
+            _busy_timeout(conn, BUSY_TIMEOUT_SECONDS)
+
+
+def _busy_timeout(conn: Connection, seconds: float) -> None:
+    """SQLite's busy timeout of `conn`'s connection (a connection setting, not transactional)."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
 
 
 def is_write(statement: str) -> bool:

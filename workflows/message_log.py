@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.conversation_log import ConversationLog
@@ -69,26 +69,27 @@ RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
 LOCAL_RECORD_BUDGET = timedelta(seconds=10)
-"""The most a local recording may hold its workflow task (and a worker slot), retries
-included; past it the batch goes to a regular activity, retried by the server (the write is
-idempotent: rows by (conversation, seq), `last_seq` only rises). The local attempt writes
-within its timeout (activities/conversation_log.py), so a locked database fails it in time."""
+"""The most a local recording (one attempt, whose write waits for a locked database at most
+most of it: activities/conversation_log.py) may hold its workflow task; past it, or failed, a
+regular activity retried by the server records (idempotent: rows by (conversation, seq))."""
+ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 BACKSTOP_BUDGET = timedelta(seconds=3)
 """The same for ahead mode's backstop, shorter: it holds the run's last answer too."""
 
 
 async def _recorded_here(record: RecordBatch, budget: timedelta = LOCAL_RECORD_BUDGET) -> bool:
-    """Record the batch as a local activity within `budget`; False if it failed (a slow or
-    locked database), for the caller to hand it to a regular activity."""
+    """Record the batch as one local attempt within `budget`; False if it failed (a locked
+    database), for the caller to hand it to a regular activity, which the server retries
+    (core does not end local retries at the schedule-to-close timeout)."""
     try:
         await workflow.execute_local_activity_method(
             ConversationLog.record,
             record,
             start_to_close_timeout=budget,
             schedule_to_close_timeout=budget,
-            retry_policy=RECORD_RETRY,
+            retry_policy=ONE_ATTEMPT,
         )
-    except ActivityError as exc:
+    except (ActivityError, ApplicationError) as exc:  # a last attempt's own error comes bare
         workflow.logger.warning("local recording failed, handing it to an activity: %s", exc)
         return False
     return True
