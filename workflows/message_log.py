@@ -69,8 +69,8 @@ RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
 LOCAL_RECORD_BUDGET = timedelta(seconds=10)
-"""The most a local recording (one attempt, whose write waits for a locked database at most
-most of it: activities/conversation_log.py) may hold its workflow task; past it, or failed, a
+"""The most a local recording (one attempt; its write waits for a locked database for 80 % of
+it at most: activities/conversation_log.py) may hold its workflow task; past it, or failed, a
 regular activity retried by the server records (idempotent: rows by (conversation, seq))."""
 ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 BACKSTOP_BUDGET = timedelta(seconds=3)
