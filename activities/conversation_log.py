@@ -27,10 +27,6 @@ class ConversationLog:
         write is short or bounded, and an exception raised into it at an arbitrary line could
         leave this process's writer lock taken."""
         info = activity.info()
-        timeout = (
-            (info.start_to_close_timeout or info.schedule_to_close_timeout)
-            if info.is_local
-            else None
-        )
-        within = None if timeout is None else timeout.total_seconds() * LOCAL_SHARE
+        timeout = info.start_to_close_timeout or info.schedule_to_close_timeout
+        within = timeout.total_seconds() * LOCAL_SHARE if info.is_local and timeout else None
         record_batch(self._engine, batch, within=within)

@@ -6,7 +6,8 @@
 workflow's worker in this process, plus a *thin proxy*: a FastAPI app in its own uvicorn process
 (uvloop and httptools, as the API) whose route does nothing but the echo's Update, and a second
 route that also writes two rows and a row update to a SQLite file (WAL, in a thread) after it,
-as read-your-writes must. Four calls alternate, so all see the same machine:
+as read-your-writes must. Four calls take turns, in an order shuffled per round, so all see the
+same machine and follow each other equally often:
 
 1. the bare echo Update (this process's Temporal client);
 2. the thin proxy: HTTP + the same Update: what any HTTP API in front of an Update costs here;

@@ -224,8 +224,7 @@ async def test_a_backstop_the_database_holds_up_is_handed_to_an_activity(
     """The SQL database locked by someone else when the run ends (the customer left): the
     local backstop gives up after its budget, a regular activity records once the lock is
     gone, and the run closes with its whole transcript and status in the log. (Time is not
-    skipped while the lock is held: the budget is the worker's own clock, which the local
-    attempt's write keeps as its busy timeout.)"""
+    skipped while the lock is held: the budget runs on the worker's own clock.)"""
     async with running_stack(time_env, settings, engine, ECO) as http:
         conversation = await eco_turns(http, "lk", 2)
         handle = conversation_handle(time_env, conversation_wid("eco", "lk"))
@@ -238,7 +237,7 @@ async def test_a_backstop_the_database_holds_up_is_handed_to_an_activity(
                 return record_activities(await history_of(time_env, handle.id)) or None
 
             await eventually(handed_over, "the backstop handed to a regular activity")
-        finally:  # the blocked local attempt and the activity both finish before the worker
+        finally:  # the activity, waiting on the lock, records before the worker stops
             locker.rollback()
             locker.close()
         async with time_env.time_skipping_unlocked():
