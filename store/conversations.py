@@ -9,6 +9,7 @@ transcripts and SSE streams work from any API replica, with or without a worker.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from omni.desk import AGENT_ONLY_KINDS
 from store import notify
 from store.db import writing_until
 from store.log_shapes import LogBatch, LoggedMessage, RowStatus
+from store.prepared import Prepared, raw_transaction
 from store.tables import conversations, messages
 
 
@@ -186,19 +188,21 @@ def record_turn(
     `record_batch` of the same seqs skips them. With the Update's `status` (a `log_ahead`
     request's, given when its entries are the run's newest), the row's status columns too,
     unless a status taken later is there (`status_seq`): the workflow's records are guarded
-    the same way (`_UPDATE_GUARDED`)."""
+    the same way (`_UPDATE_GUARDED`). On every message's path: store/prepared.py runs it."""
     if not entries:
         return
     top = max(m.seq for m in entries)
     params: dict[str, Any] = {"conversation": conversation_id, "top": top, "at": datetime.now(UTC)}
-    with engine.begin() as conn:
+    turn = _turn_statements(engine)
+    with raw_transaction(engine) as cursor:
         if status is None:
-            conn.execute(_RAISE_TOP, params)
+            turn.raise_top.execute(cursor, params)
         else:
             columns = {f"{name}_now": getattr(status, name) for name in _STATUS_COLUMNS}
-            conn.execute(_RAISE_TOP_WITH_STATUS, {**params, **columns})
-        _insert_messages(conn, conversation_id, entries)
-        notify.log_written(conn, conversation_id, top)
+            turn.raise_top_with_status.execute(cursor, {**params, **columns})
+        turn.insert_messages.execute_many(cursor, _message_rows(conversation_id, entries))
+        if turn.notify is not None:
+            turn.notify.execute(cursor, notify.log_written_params(conversation_id, top))
 
 
 _RAISE_TOP = (
@@ -224,9 +228,13 @@ def _insert_messages(
 ) -> None:
     """Insert the entries whose (conversation_id, seq) is not there yet; concurrent writers of
     the same seqs (the API and the workflow's pump) both succeed, one row stays."""
-    if not entries:
-        return
-    rows = [
+    if entries:
+        rows = _message_rows(conversation_id, entries)
+        conn.execute(_INSERT_MESSAGES[conn.dialect.name == "postgresql"], rows)
+
+
+def _message_rows(conversation_id: str, entries: Sequence[LoggedMessage]) -> list[dict[str, Any]]:
+    return [
         {
             "conversation_id": conversation_id,
             "seq": m.seq,
@@ -239,7 +247,6 @@ def _insert_messages(
         }
         for m in entries
     ]
-    conn.execute(_INSERT_MESSAGES[conn.dialect.name == "postgresql"], rows)
 
 
 _INSERT_MESSAGES = {
@@ -247,6 +254,32 @@ _INSERT_MESSAGES = {
     for postgres, insert in ((False, sqlite.insert), (True, postgresql.insert))
 }
 """By dialect: PostgreSQL's, or SQLite's (built once)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _TurnStatements:
+    """`record_turn`'s statements, compiled for one engine (store/prepared.py)."""
+
+    raise_top: Prepared
+    raise_top_with_status: Prepared
+    insert_messages: Prepared
+    notify: Prepared | None  # PostgreSQL's NOTIFY
+
+
+_TURNS: weakref.WeakKeyDictionary[Engine, _TurnStatements] = weakref.WeakKeyDictionary()
+
+
+def _turn_statements(engine: Engine) -> _TurnStatements:
+    turn = _TURNS.get(engine)
+    if turn is None:
+        postgres = engine.dialect.name == "postgresql"
+        turn = _TURNS[engine] = _TurnStatements(
+            raise_top=Prepared(_RAISE_TOP, engine),
+            raise_top_with_status=Prepared(_RAISE_TOP_WITH_STATUS, engine),
+            insert_messages=Prepared(_INSERT_MESSAGES[postgres], engine),
+            notify=Prepared(notify.NOTIFY, engine) if postgres else None,
+        )
+    return turn
 
 
 def ensure_conversation(

@@ -21,7 +21,13 @@ nothing is written; api/typing.py)."""
 
 def log_written(conn: Connection, conversation_id: str, seq: int) -> None:
     """Say that the log of `conversation_id` changed (delivered at commit)."""
-    _notify(conn, LOG_CHANNEL, f"{conversation_id}:{seq}")
+    if conn.dialect.name == "postgresql":
+        conn.execute(NOTIFY, log_written_params(conversation_id, seq))
+
+
+def log_written_params(conversation_id: str, seq: int) -> dict[str, str]:
+    """`NOTIFY`'s parameters for `log_written` (for a caller with a DBAPI cursor)."""
+    return {"channel": LOG_CHANNEL, "payload": f"{conversation_id}:{seq}"}
 
 
 def queue_changed(conn: Connection) -> None:
@@ -34,7 +40,7 @@ def typing(conn: Connection, conversation_id: str, side: str) -> None:
     _notify(conn, TYPING_CHANNEL, f"{conversation_id}:{side}")
 
 
-_NOTIFY = sa.select(
+NOTIFY = sa.select(
     sa.func.pg_notify(
         sa.bindparam("channel", type_=sa.String), sa.bindparam("payload", type_=sa.String)
     )
@@ -43,4 +49,4 @@ _NOTIFY = sa.select(
 
 def _notify(conn: Connection, channel: str, payload: str) -> None:
     if conn.dialect.name == "postgresql":
-        conn.execute(_NOTIFY, {"channel": channel, "payload": payload})
+        conn.execute(NOTIFY, {"channel": channel, "payload": payload})

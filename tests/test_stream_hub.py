@@ -153,6 +153,28 @@ def test_the_record_first_then_the_api_write_changes_nothing(any_engine: sa.Engi
     assert len(conversation_log.messages_after(any_engine, "c1")) == 2
 
 
+def test_the_api_write_stores_each_value_as_the_workflow_record_does(any_engine: sa.Engine) -> None:
+    """The API's write runs compiled statements on the driver's cursor (store/prepared.py):
+    dates, JSON and empty fields must land exactly as SQLAlchemy's record writes them, so every
+    reader, ordering and filter sees one format."""
+    menu = Message(seq=2, sender="bot", text="Escolha", options=["1", "2"], data={"x": 1}, at=AT)
+    entries = [message(1, "customer", "m1"), menu]
+    conversation_log.record_batch(any_engine, batch("by-record", "bot", *entries))
+    conversation_log.record_batch(any_engine, batch("by-api", "bot"))
+    conversation_log.record_turn(any_engine, "by-api", entries)
+    stored = sa.text(
+        "SELECT seq, sender, kind, text, message_id, data, created_at FROM messages"
+        " WHERE conversation_id = :c ORDER BY seq"
+    )  # no column types: the values as the driver reads them back
+    with any_engine.connect() as conn:
+        by_record, by_api = (conn.execute(stored, {"c": c}).all() for c in ("by-record", "by-api"))
+    assert by_api == by_record and len(by_api) == 2
+    assert [m.data for m in conversation_log.messages_after(any_engine, "by-api")] == [
+        None,
+        {"options": ["1", "2"], "x": 1},
+    ]
+
+
 def rows(*seqs: int) -> list[MessageRow]:
     return [MessageRow("c1", seq, "bot", "text", None, None, None, AT) for seq in seqs]
 

@@ -1,0 +1,88 @@
+"""The hottest write without SQLAlchemy's execution machinery: statements compiled once.
+
+Every customer message waits for its turn's write before the API answers (read-your-writes:
+`store.conversations.record_turn`). Through a SQLAlchemy `Connection` that write costs ~160 µs
+of Python, two thirds of it execution bookkeeping (events, execution contexts, result objects)
+and a third SQLite; on a busy machine, where that Python runs cold, it was 0.6 ms of a ~10 ms
+turn (bench/README.md, eleventh pass). Here the statement is still built with SQLAlchemy, from
+the schema's tables, but compiled once per engine and run on the pool's DBAPI connection with
+each parameter passed through its column type's own bind processor, so dates and JSON are
+stored exactly as SQLAlchemy stores them and every reader reads them back unchanged. Kept to
+that one write; everything else goes through SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+
+from store.db import BUSY_TIMEOUT_SECONDS, one_writer
+
+
+class Prepared:
+    """`statement` compiled for `engine`'s dialect, run on a DBAPI cursor."""
+
+    def __init__(self, statement: ClauseElement, engine: Engine) -> None:
+        dialect = engine.dialect
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        self._compiled = compiled
+        self.sql = compiled.string
+        self._order = compiled.positiontup  # None for a named paramstyle (psycopg)
+        processors = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for name, bind in compiled.binds.items()
+        }
+        self._processors: dict[str, Callable[[Any], Any]] = {
+            name: process for name, process in processors.items() if process is not None
+        }
+
+    def execute(self, cursor: DBAPICursor, values: Mapping[str, Any]) -> None:
+        cursor.execute(self.sql, self._parameters(values))
+
+    def execute_many(self, cursor: DBAPICursor, rows: Sequence[Mapping[str, Any]]) -> None:
+        cursor.executemany(self.sql, [self._parameters(row) for row in rows])
+
+    def _parameters(self, values: Mapping[str, Any]) -> Any:
+        params = self._compiled.construct_params(dict(values))  # raises on a missing value
+        for name, process in self._processors.items():
+            params[name] = process(params[name])
+        return params if self._order is None else [params[name] for name in self._order]
+
+
+@contextmanager
+def raw_transaction(engine: Engine) -> Iterator[DBAPICursor]:
+    """A cursor in a transaction of its own on a pooled connection, committed at the end. On
+    SQLite it holds this process's writer lock throughout (store/db.py: one writer per
+    process), as SQLAlchemy's own write transactions do from their first write. A driver's
+    error comes out as SQLAlchemy's (`sa.exc.DBAPIError` and its subclasses), as it would from
+    a `Connection`."""
+    dialect = engine.dialect
+    driver_error: type[Exception] = dialect.loaded_dbapi.Error
+    lock = one_writer(engine) if dialect.name == "sqlite" else None
+    if lock is not None and not lock.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+        raise sa.exc.OperationalError(None, None, Exception("this process's writer lock"))
+    try:
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            yield cursor
+            connection.commit()
+        except driver_error as exc:
+            connection.rollback()
+            raise sa.exc.DBAPIError.instance(None, None, exc, driver_error) from exc
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()  # back to the pool
+    finally:
+        if lock is not None:
+            lock.release()
