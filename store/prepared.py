@@ -60,29 +60,36 @@ class Prepared:
 @contextmanager
 def raw_transaction(engine: Engine) -> Iterator[DBAPICursor]:
     """A cursor in a transaction of its own on a pooled connection, committed at the end. On
-    SQLite it holds this process's writer lock throughout (store/db.py: one writer per
-    process), as SQLAlchemy's own write transactions do from their first write. A driver's
-    error comes out as SQLAlchemy's (`sa.exc.DBAPIError` and its subclasses), as it would from
-    a `Connection`."""
+    SQLite it holds this process's writer lock from after the checkout to the commit or
+    rollback (store/db.py: one writer per process; SQLAlchemy's writers also hold their
+    connection before the lock). Whatever fails comes out as SQLAlchemy's error
+    (`sa.exc.SQLAlchemyError`), as it would from a `Connection`; a connection whose rollback
+    fails is not given back to the pool."""
     dialect = engine.dialect
     driver_error: type[Exception] = dialect.loaded_dbapi.Error
-    lock = one_writer(engine) if dialect.name == "sqlite" else None
-    if lock is not None and not lock.acquire(timeout=BUSY_TIMEOUT_SECONDS):
-        raise sa.exc.OperationalError(None, None, Exception("this process's writer lock"))
     try:
         connection = engine.raw_connection()
+    except driver_error as exc:
+        raise sa.exc.DBAPIError.instance(None, None, exc, driver_error) from exc
+    lock = one_writer(engine) if dialect.name == "sqlite" else None
+    try:
+        if lock is not None and not lock.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+            raise sa.exc.OperationalError(None, None, Exception("this process's writer lock"))
         try:
-            cursor = connection.cursor()
-            yield cursor
+            yield connection.cursor()
             connection.commit()
-        except driver_error as exc:
-            connection.rollback()
-            raise sa.exc.DBAPIError.instance(None, None, exc, driver_error) from exc
-        except BaseException:
-            connection.rollback()
+        except BaseException as failure:
+            try:
+                connection.rollback()
+            except driver_error:
+                connection.invalidate()
+            if isinstance(failure, driver_error):
+                raise sa.exc.DBAPIError.instance(None, None, failure, driver_error) from failure
+            if isinstance(failure, ValueError | TypeError):  # a value no column takes
+                raise sa.exc.StatementError(str(failure), None, None, failure) from failure
             raise
         finally:
-            connection.close()  # back to the pool
+            if lock is not None:
+                lock.release()
     finally:
-        if lock is not None:
-            lock.release()
+        connection.close()  # back to the pool (or closed, when invalidated)

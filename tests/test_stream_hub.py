@@ -175,6 +175,23 @@ def test_the_api_write_stores_each_value_as_the_workflow_record_does(any_engine:
     ]
 
 
+def test_a_turn_write_that_fails_leaves_nothing_and_fails_as_sqlalchemy_does(
+    any_engine: sa.Engine,
+) -> None:
+    """The API's write is one transaction: a value no column takes (a naive time) leaves no
+    row and no raised `last_seq`, and fails with SQLAlchemy's error, which the API catches
+    (then tells the workflow to record the turn); the next write goes through."""
+    conversation_log.record_batch(any_engine, batch("c1", "bot"))
+    naive = Message(seq=2, sender="bot", text="m2", at=AT.replace(tzinfo=None))
+    with pytest.raises(sa.exc.SQLAlchemyError):
+        conversation_log.record_turn(any_engine, "c1", [message(1, "customer", "m1"), naive])
+    assert conversation_log.messages_after(any_engine, "c1") == []
+    row = conversation_log.get_conversation(any_engine, "c1")
+    assert row is not None and row.last_seq == 0
+    conversation_log.record_turn(any_engine, "c1", [message(1, "customer", "m1"), message(2)])
+    assert [m.seq for m in conversation_log.messages_after(any_engine, "c1")] == [1, 2]
+
+
 def rows(*seqs: int) -> list[MessageRow]:
     return [MessageRow("c1", seq, "bot", "text", None, None, None, AT) for seq in seqs]
 
