@@ -19,6 +19,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
@@ -32,6 +33,11 @@ GAP_GRACE_SECONDS = 5.0
 """How long a stream holds back messages after a missing seq (written by another writer a
 moment later: the API writes a turn, the workflow's log writes the rest) before it gives up on
 the missing one and sends what it has."""
+LATE_SECONDS = 600.0
+"""How long a stream still looks for a seq it gave up waiting for (a workflow whose record came
+late: a busy worker, a locked database), to send it when it comes."""
+LATE_MAX = 50
+"""At most this many such seqs per conversation and stream (each read asks for them)."""
 
 
 class Source(Protocol):
@@ -192,6 +198,44 @@ def in_order(rows: Sequence[MessageRow], after: int, gap_since: float | None, no
     if count < len(rows) and gap_since is not None and now - gap_since >= GAP_GRACE_SECONDS:
         return len(rows)
     return count
+
+
+@dataclass
+class LogCursor:
+    """Where a stream is in one conversation's log: the last seq it sent in order (`after`),
+    since when it holds back what follows a missing seq (`gap_since`), and the seqs it gave
+    up waiting for, each looked for until a time (`late`, monotonic), so a message recorded
+    late still reaches the stream, out of order, instead of never."""
+
+    after: int
+    gap_since: float | None = None
+    late: dict[int, float] = field(default_factory=dict)
+
+    def looking_for(self, now: float) -> list[int]:
+        """The given-up seqs still looked for (a read asks for them with what is new)."""
+        self.late = {seq: until for seq, until in self.late.items() if until > now}
+        return sorted(self.late)
+
+    def take(self, rows: Sequence[MessageRow], now: float) -> list[MessageRow]:
+        """Of a read (`messages_after(after, also=looking_for())`), what to send now: the late
+        ones found, then the new ones in order up to a missing seq (past it, once the gap is
+        GAP_GRACE_SECONDS old: its seqs are then looked for, LATE_SECONDS more)."""
+        found = [row for row in rows if self.late.pop(row.seq, None) is not None]
+        new = [row for row in rows if row.seq > self.after]
+        ready = new[: in_order(new, self.after, self.gap_since, now)]
+        for row in ready:
+            skipped = range(max(self.after + 1, row.seq - LATE_MAX), row.seq)
+            self.late |= dict.fromkeys(skipped, now + LATE_SECONDS)
+            self.after = row.seq
+        while len(self.late) > LATE_MAX:
+            del self.late[min(self.late)]
+        self.gap_since = (self.gap_since or now) if len(ready) < len(new) else None
+        return found + ready
+
+    @property
+    def holding(self) -> bool:
+        """Messages wait behind a missing seq: read again within GAP_GRACE_SECONDS."""
+        return self.gap_since is not None
 
 
 def hub_for(engine: Engine) -> StreamHub:

@@ -9,7 +9,6 @@ transcripts and SSE streams work from any API replica, with or without a worker.
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from omni.desk import AGENT_ONLY_KINDS
 from store import notify
 from store.db import writing_until
 from store.log_shapes import LogBatch, LoggedMessage, RowStatus
-from store.prepared import Prepared, raw_transaction
+from store.prepared import prepared, raw_transaction
 from store.tables import conversations, messages
 
 
@@ -173,7 +172,9 @@ def record_on(conn: sa.Connection, batch: LogBatch) -> None:
         guarded = {f"{name}_now": values[name] for name in _STATUS_COLUMNS}
         ids = {"conversation": batch.conversation_id, "top": top, "through": batch.through}
         conn.execute(_UPDATE_GUARDED, {**ids, **guarded, "updated_at": now})
-    _insert_messages(conn, batch.conversation_id, batch.messages)
+    if batch.messages:
+        rows = _message_rows(batch.conversation_id, batch.messages)
+        conn.execute(_INSERT_MESSAGES[conn.dialect.name == "postgresql"], rows)
     notify.log_written(conn, batch.conversation_id, top)
 
 
@@ -193,16 +194,19 @@ def record_turn(
         return
     top = max(m.seq for m in entries)
     params: dict[str, Any] = {"conversation": conversation_id, "top": top, "at": datetime.now(UTC)}
-    turn = _turn_statements(engine)
+    postgres = engine.dialect.name == "postgresql"
     with raw_transaction(engine) as cursor:
         if status is None:
-            turn.raise_top.execute(cursor, params)
+            prepared(_RAISE_TOP, engine).execute(cursor, params)
         else:
             columns = {f"{name}_now": getattr(status, name) for name in _STATUS_COLUMNS}
-            turn.raise_top_with_status.execute(cursor, {**params, **columns})
-        turn.insert_messages.execute_many(cursor, _message_rows(conversation_id, entries))
-        if turn.notify is not None:
-            turn.notify.execute(cursor, notify.log_written_params(conversation_id, top))
+            prepared(_RAISE_TOP_WITH_STATUS, engine).execute(cursor, {**params, **columns})
+        rows = _message_rows(conversation_id, entries)
+        prepared(_INSERT_MESSAGES[postgres], engine).execute_many(cursor, rows)
+        if postgres:
+            prepared(notify.NOTIFY, engine).execute(
+                cursor, notify.log_written_params(conversation_id, top)
+            )
 
 
 _RAISE_TOP = (
@@ -221,16 +225,6 @@ _RAISE_TOP_WITH_STATUS = (
         **_status_taken_at(_top, conversations.c.status_seq < _top),
     )
 )
-
-
-def _insert_messages(
-    conn: sa.Connection, conversation_id: str, entries: Sequence[LoggedMessage]
-) -> None:
-    """Insert the entries whose (conversation_id, seq) is not there yet; concurrent writers of
-    the same seqs (the API and the workflow's pump) both succeed, one row stays."""
-    if entries:
-        rows = _message_rows(conversation_id, entries)
-        conn.execute(_INSERT_MESSAGES[conn.dialect.name == "postgresql"], rows)
 
 
 def _message_rows(conversation_id: str, entries: Sequence[LoggedMessage]) -> list[dict[str, Any]]:
@@ -253,33 +247,9 @@ _INSERT_MESSAGES = {
     postgres: insert(messages).on_conflict_do_nothing(index_elements=["conversation_id", "seq"])
     for postgres, insert in ((False, sqlite.insert), (True, postgresql.insert))
 }
-"""By dialect: PostgreSQL's, or SQLite's (built once)."""
-
-
-@dataclass(frozen=True, slots=True)
-class _TurnStatements:
-    """`record_turn`'s statements, compiled for one engine (store/prepared.py)."""
-
-    raise_top: Prepared
-    raise_top_with_status: Prepared
-    insert_messages: Prepared
-    notify: Prepared | None  # PostgreSQL's NOTIFY
-
-
-_TURNS: weakref.WeakKeyDictionary[Engine, _TurnStatements] = weakref.WeakKeyDictionary()
-
-
-def _turn_statements(engine: Engine) -> _TurnStatements:
-    turn = _TURNS.get(engine)
-    if turn is None:
-        postgres = engine.dialect.name == "postgresql"
-        turn = _TURNS[engine] = _TurnStatements(
-            raise_top=Prepared(_RAISE_TOP, engine),
-            raise_top_with_status=Prepared(_RAISE_TOP_WITH_STATUS, engine),
-            insert_messages=Prepared(_INSERT_MESSAGES[postgres], engine),
-            notify=Prepared(notify.NOTIFY, engine) if postgres else None,
-        )
-    return turn
+"""By dialect: PostgreSQL's, or SQLite's (built once). Inserts the entries whose
+(conversation_id, seq) is not there yet: concurrent writers of the same seqs (the API and the
+workflow's pump) both succeed, one row stays."""
 
 
 def ensure_conversation(
@@ -343,14 +313,23 @@ def latest_conversation(engine: Engine, bot: str, contact_id: str) -> Conversati
 
 
 def messages_after(
-    engine: Engine, conversation_id: str, after: int = 0, limit: int = 500
+    engine: Engine,
+    conversation_id: str,
+    after: int = 0,
+    limit: int = 500,
+    *,
+    also: Sequence[int] = (),
 ) -> list[MessageRow]:
     """The transcript after ``seq`` ``after``, in order (agents' notes included: readers the
-    customer sees drop them with ``customer_facing``)."""
+    customer sees drop them with ``customer_facing``); first the entries at the seqs ``also``,
+    earlier ones a stream still looks for (api/stream_hub.py `LogCursor`)."""
+    where = messages.c.seq > after
+    if also:
+        where = sa.or_(where, messages.c.seq.in_(also))
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(messages)
-            .where(messages.c.conversation_id == conversation_id, messages.c.seq > after)
+            .where(messages.c.conversation_id == conversation_id, where)
             .order_by(messages.c.seq)
             .limit(limit)
         )

@@ -13,6 +13,7 @@ that one write; everything else goes through SQLAlchemy.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -33,6 +34,7 @@ class Prepared:
         dialect = engine.dialect
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
+        self.statement = statement
         self._compiled = compiled
         self.sql = compiled.string
         self._order = compiled.positiontup  # None for a named paramstyle (psycopg)
@@ -55,6 +57,20 @@ class Prepared:
         for name, process in self._processors.items():
             params[name] = process(params[name])
         return params if self._order is None else [params[name] for name in self._order]
+
+
+_COMPILED: weakref.WeakKeyDictionary[Engine, dict[int, Prepared]] = weakref.WeakKeyDictionary()
+
+
+def prepared(statement: ClauseElement, engine: Engine) -> Prepared:
+    """`statement` (a module-level constant) compiled for `engine`, once per engine."""
+    by_statement = _COMPILED.get(engine)
+    if by_statement is None:
+        by_statement = _COMPILED[engine] = {}
+    found = by_statement.get(id(statement))  # a Prepared keeps its statement alive
+    if found is None:
+        found = by_statement[id(statement)] = Prepared(statement, engine)
+    return found
 
 
 @contextmanager

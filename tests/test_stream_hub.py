@@ -9,15 +9,32 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 import sqlalchemy as sa
+from temporalio.testing import WorkflowEnvironment
 
-from api.stream_hub import GAP_GRACE_SECONDS, StreamHub, Watch, hub_for, in_order
+from api import stream_hub
+from api.app import create_app
+from api.routes import channel
+from api.stream_hub import (
+    GAP_GRACE_SECONDS,
+    LATE_MAX,
+    LATE_SECONDS,
+    LogCursor,
+    StreamHub,
+    Watch,
+    hub_for,
+    in_order,
+)
 from omni.models import ServiceCreate
 from store import conversations as conversation_log
 from store import queue
 from store.conversations import MessageRow
 from store.services import create_service
+from tests.conftest import admin_headers, pydantic_client
+from tests.live import serving, sse_events
+from transbordo.settings import Settings
 from transbordo.stack import stack_ring
 from workflows.contracts import Message, RecordBatch
 
@@ -235,3 +252,56 @@ async def test_a_typing_signal_reaches_the_streams_of_that_conversation(
             assert [e.event for e in events] == ["typing"]
             assert typing.customer_events(mine) == []  # taken once
             assert other.take_typing() == set()
+
+
+def test_a_cursor_sends_a_message_recorded_after_it_gave_up_on_its_gap() -> None:
+    cursor = LogCursor(after=3)
+    assert cursor.take(rows(4, 6, 7), now=10.0) == rows(4)  # 5 is missing: hold 6 and 7
+    assert cursor.holding and cursor.looking_for(10.0) == []
+    late = 10.0 + GAP_GRACE_SECONDS
+    assert cursor.take(rows(6, 7), now=late) == rows(6, 7)  # given up on: past the gap
+    assert (cursor.after, cursor.holding, cursor.looking_for(late)) == (7, False, [5])
+    # the read asks for 5 too; when it comes, it is sent first, once
+    assert cursor.take(rows(5, 8), now=late + 1) == rows(5, 8)
+    assert (cursor.after, cursor.looking_for(late + 1)) == (8, [])
+
+
+def test_a_cursor_stops_looking_for_a_seq_that_never_comes() -> None:
+    cursor = LogCursor(after=0, gap_since=0.0)
+    cursor.take(rows(LATE_MAX + 10), now=GAP_GRACE_SECONDS)  # a huge gap, given up on
+    looked_for = cursor.looking_for(GAP_GRACE_SECONDS)
+    assert looked_for == list(range(10, LATE_MAX + 10))  # the nearest LATE_MAX only
+    assert cursor.looking_for(GAP_GRACE_SECONDS + LATE_SECONDS) == []
+
+
+async def test_the_customer_stream_sends_a_message_recorded_after_its_gap_was_given_up(
+    any_engine: sa.Engine, settings: Settings, time_env: WorkflowEnvironment, monkeypatch
+) -> None:
+    """The API wrote a later turn (seq 3) while the workflow's record of seq 2 came only after
+    the stream stopped waiting for it (a busy worker, a locked database): seq 2 still reaches
+    the open stream, with `id:` left at 3, so a stream resumed by `Last-Event-ID` does not
+    send 3 again."""
+    monkeypatch.setattr(stream_hub, "GAP_GRACE_SECONDS", 0.2)
+    monkeypatch.setattr(channel, "GAP_GRACE_SECONDS", 0.2)
+    conversation_log.record_batch(any_engine, batch("late", "bot", message(1, "customer", "m1")))
+    app = create_app(settings, engine=any_engine, client=pydantic_client(time_env))
+    path = "/api/conversations/late/stream"
+    async with (
+        serving(app) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=DEADLINE_SECONDS) as http,
+        http.stream("GET", path, headers=admin_headers()) as response,
+        asyncio.timeout(DEADLINE_SECONDS),
+    ):
+        events = sse_events(response)
+
+        async def next_message() -> tuple[int, str | None]:
+            event = await anext(events)
+            return event.data["seq"], event.id
+
+        assert await next_message() == (1, "1")
+        conversation_log.record_turn(any_engine, "late", [message(3)])
+        assert await next_message() == (3, "3")  # after the grace
+        conversation_log.record_batch(any_engine, batch("late", "bot", message(2)))
+        assert await next_message() == (2, "3")
+        conversation_log.record_turn(any_engine, "late", [message(4)])
+        assert await next_message() == (4, "4")

@@ -35,7 +35,7 @@ from api.models.agent import (
 )
 from api.models.channel import AfterSeq, MessagePublic, PageSize, public_message, public_row
 from api.models.offers import public_offer
-from api.stream_hub import GAP_GRACE_SECONDS, HubDep, StreamHub, in_order
+from api.stream_hub import GAP_GRACE_SECONDS, HubDep, LogCursor, StreamHub
 from api.usecases import agent_actions as actions
 from api.usecases import log_ahead
 from api.usecases import offers as offer_actions
@@ -141,8 +141,7 @@ class _AgentScreen:
         self.last_queue: list[tuple[str, str]] | None = None
         self.last_offers: list[str] | None = None
         self.last_status: str | None = None
-        self.last_seen: dict[str, int] = {}
-        self.gap_since: dict[str, float] = {}
+        self.cursors: dict[str, LogCursor] = {}
         self.unread: set[str] = set()
         """Conversations with more than one read's worth of new messages: read again at once."""
         self.first = True
@@ -159,11 +158,11 @@ class _AgentScreen:
         entries = await asyncio.to_thread(queue.in_service_for_agent, self.engine, agent.id)
         services = set(agent.services)
         mine = sorted(e.conversation_id for e in entries if e.service_name in services)
-        if self.first or mine != sorted(self.last_seen):
+        if self.first or mine != sorted(self.cursors):
             for conversation_id in mine:
-                if conversation_id not in self.last_seen:
-                    self.last_seen[conversation_id] = await self._start_at(conversation_id)
-            self.last_seen = {c: s for c, s in self.last_seen.items() if c in mine}
+                if conversation_id not in self.cursors:
+                    self.cursors[conversation_id] = LogCursor(await self._start_at(conversation_id))
+            self.cursors = {c: cursor for c, cursor in self.cursors.items() if c in mine}
             yield sse.event("conversations", mine)
         self.first = False
 
@@ -195,23 +194,22 @@ class _AgentScreen:
     async def message_events(self, conversation_ids: set[str]) -> AsyncIterator[ServerSentEvent]:
         """New messages of those of `conversation_ids` the agent has, in seq order."""
         self.unread = set()
-        for conversation_id in sorted(conversation_ids & set(self.last_seen)):
-            seen = self.last_seen[conversation_id]
+        for conversation_id in sorted(conversation_ids & set(self.cursors)):
+            cursor = self.cursors[conversation_id]
+            late = cursor.looking_for(time.monotonic())
             rows = await asyncio.to_thread(
-                conversation_log.messages_after, self.engine, conversation_id, seen, READ_BATCH
+                conversation_log.messages_after,
+                self.engine,
+                conversation_id,
+                cursor.after,
+                READ_BATCH,
+                also=late,
             )
-            now = time.monotonic()
-            ready = in_order(rows, seen, self.gap_since.get(conversation_id), now)
-            if ready == READ_BATCH:
-                self.unread.add(conversation_id)
-            for row in rows[:ready]:
+            for row in cursor.take(rows, time.monotonic()):
                 message = public_row(row).model_dump(mode="json", by_alias=True)
                 yield sse.event("message", {"conversation_id": conversation_id, "message": message})
-                self.last_seen[conversation_id] = row.seq
-            if ready < len(rows):
-                self.gap_since.setdefault(conversation_id, now)
-            else:
-                self.gap_since.pop(conversation_id, None)
+            if len(rows) == READ_BATCH and not cursor.holding:
+                self.unread.add(conversation_id)
 
 
 async def _agent_events(
@@ -238,18 +236,18 @@ async def _agent_events(
             wait_queue = QUEUE_READ_SECONDS - (time.monotonic() - queue_read_at)
             if queue_due and wait_queue <= 0:
                 queue_due, queue_read_at = False, time.monotonic()
-                before = set(screen.last_seen)
+                before = set(screen.cursors)
                 async for item in screen.queue_events(agent):
                     yield item
-                watch.conversations(screen.last_seen)
-                changed |= set(screen.last_seen) - before
+                watch.conversations(screen.cursors)
+                changed |= set(screen.cursors) - before
             elif offers_due:
                 async for item in screen.offer_events(agent):
                     yield item
             offers_due = False
             async for item in screen.message_events(changed):
                 yield item
-            changed = set(screen.gap_since)
+            changed = {c for c, cursor in screen.cursors.items() if cursor.holding}
             if screen.unread:
                 changed |= screen.unread
                 continue

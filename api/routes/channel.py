@@ -30,7 +30,7 @@ from api.models.channel import (
     TurnPublic,
     public_row,
 )
-from api.stream_hub import GAP_GRACE_SECONDS, HubDep, StreamHub, in_order
+from api.stream_hub import GAP_GRACE_SECONDS, HubDep, LogCursor, StreamHub
 from api.usecases import delivery
 from omni.desk import AGENT_ONLY_KINDS
 from store import conversations as conversation_log
@@ -186,26 +186,30 @@ async def _events(
     conversation's log changed."""
     with hub.watch() as watch:
         watch.conversations([conversation_id])
-        gap_since: float | None = None
+        cursor = LogCursor(after)
         while True:
+            late = cursor.looking_for(time.monotonic())
             rows = await asyncio.to_thread(
-                conversation_log.messages_after, engine, conversation_id, after, READ_BATCH
+                conversation_log.messages_after,
+                engine,
+                conversation_id,
+                cursor.after,
+                READ_BATCH,
+                also=late,
             )
-            now = time.monotonic()
-            ready = in_order(rows, after, gap_since, now)
-            for row in rows[:ready]:
-                after = row.seq
+            sent = cursor.after
+            for row in cursor.take(rows, time.monotonic()):
+                sent = max(sent, row.seq)  # a late one: Last-Event-ID stays where it was
                 if row.kind in AGENT_ONLY_KINDS and not notes:
                     continue
                 payload = public_row(row).model_dump(mode="json", by_alias=True)
-                yield sse.event("message", payload, id=row.seq)
-            gap_since = (gap_since or now) if ready < len(rows) else None
-            if ready == READ_BATCH:
+                yield sse.event("message", payload, id=sent)
+            if len(rows) == READ_BATCH and not cursor.holding:
                 continue
-            if ready == len(rows) and await _ended(engine, conversation_id, after):
+            if not cursor.holding and await _ended(engine, conversation_id, cursor.after):
                 yield sse.event("end", {})
                 return
-            await watch.wait(None if gap_since is None else GAP_GRACE_SECONDS)
+            await watch.wait(GAP_GRACE_SECONDS if cursor.holding else None)
             for typing_event in typing.customer_events(watch):
                 yield typing_event
 
