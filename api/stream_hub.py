@@ -227,9 +227,12 @@ class LogCursor:
             skipped = range(max(self.after + 1, row.seq - LATE_MAX), row.seq)
             self.late |= dict.fromkeys(skipped, now + LATE_SECONDS)
             self.after = row.seq
-        while len(self.late) > LATE_MAX:
-            del self.late[min(self.late)]
-        self.gap_since = (self.gap_since or now) if len(ready) < len(new) else None
+        for seq in sorted(self.late)[:-LATE_MAX]:  # the nearest LATE_MAX stay
+            del self.late[seq]
+        if len(ready) == len(new):
+            self.gap_since = None
+        elif ready or self.gap_since is None:  # a gap further on: its grace starts now
+            self.gap_since = now
         return found + ready
 
     @property

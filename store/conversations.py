@@ -321,19 +321,14 @@ def messages_after(
     also: Sequence[int] = (),
 ) -> list[MessageRow]:
     """The transcript after ``seq`` ``after``, in order (agents' notes included: readers the
-    customer sees drop them with ``customer_facing``); first the entries at the seqs ``also``,
-    earlier ones a stream still looks for (api/stream_hub.py `LogCursor`)."""
-    where = messages.c.seq > after
-    if also:
-        where = sa.or_(where, messages.c.seq.in_(also))
+    customer sees drop them with ``customer_facing``); first, the entries at the seqs ``also``,
+    earlier ones a stream still looks for (api/stream_hub.py `LogCursor`; not in ``limit``)."""
+    ours, by_seq = messages.c.conversation_id == conversation_id, messages.c.seq
     with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(messages)
-            .where(messages.c.conversation_id == conversation_id, where)
-            .order_by(messages.c.seq)
-            .limit(limit)
-        )
-        return [_message(row) for row in rows]
+        late = sa.select(messages).where(ours, by_seq.in_(also)).order_by(by_seq)
+        found = conn.execute(late).all() if also else []  # its own query: each uses the index
+        new = sa.select(messages).where(ours, by_seq > after).order_by(by_seq).limit(limit)
+        return [_message(row) for row in (*found, *conn.execute(new))]
 
 
 def customer_facing(rows: list[MessageRow]) -> list[MessageRow]:

@@ -272,6 +272,19 @@ def test_a_cursor_stops_looking_for_a_seq_that_never_comes() -> None:
     looked_for = cursor.looking_for(GAP_GRACE_SECONDS)
     assert looked_for == list(range(10, LATE_MAX + 10))  # the nearest LATE_MAX only
     assert cursor.looking_for(GAP_GRACE_SECONDS + LATE_SECONDS) == []
+    sparse = LogCursor(after=0, gap_since=0.0)  # many small gaps in one read
+    sent = range(2, 4 * LATE_MAX, 2)
+    sparse.take(rows(*sent), now=GAP_GRACE_SECONDS)
+    missing = [seq for seq in range(1, max(sent)) if seq % 2]
+    assert sparse.looking_for(GAP_GRACE_SECONDS) == missing[-LATE_MAX:]
+
+
+def test_a_gap_further_on_gets_its_own_grace() -> None:
+    cursor = LogCursor(after=3)
+    assert cursor.take(rows(5), now=0.0) == []
+    assert cursor.take(rows(4, 5, 7), now=4.0) == rows(4, 5)  # 4 came; 6 is missing now
+    assert cursor.take(rows(7), now=GAP_GRACE_SECONDS) == []  # 6's grace started at 4.0
+    assert cursor.take(rows(7), now=4.0 + GAP_GRACE_SECONDS) == rows(7)
 
 
 async def test_the_customer_stream_sends_a_message_recorded_after_its_gap_was_given_up(
@@ -305,3 +318,9 @@ async def test_the_customer_stream_sends_a_message_recorded_after_its_gap_was_gi
         assert await next_message() == (2, "3")
         conversation_log.record_turn(any_engine, "late", [message(4)])
         assert await next_message() == (4, "4")
+        conversation_log.record_turn(any_engine, "late", [message(6)])
+        assert await next_message() == (6, "6")
+        # the workflow's last record brings 5 with the end, in one transaction
+        conversation_log.record_batch(any_engine, batch("late", "ended", message(5)))
+        assert await next_message() == (5, "6")
+        assert (await anext(events)).event == "end"

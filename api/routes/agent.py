@@ -208,7 +208,7 @@ class _AgentScreen:
             for row in cursor.take(rows, time.monotonic()):
                 message = public_row(row).model_dump(mode="json", by_alias=True)
                 yield sse.event("message", {"conversation_id": conversation_id, "message": message})
-            if len(rows) == READ_BATCH and not cursor.holding:
+            if len(rows) >= READ_BATCH and not cursor.holding:
                 self.unread.add(conversation_id)
 
 

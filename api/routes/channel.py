@@ -186,7 +186,7 @@ async def _events(
     conversation's log changed."""
     with hub.watch() as watch:
         watch.conversations([conversation_id])
-        cursor = LogCursor(after)
+        cursor, last_read = LogCursor(after), False
         while True:
             late = cursor.looking_for(time.monotonic())
             rows = await asyncio.to_thread(
@@ -204,9 +204,12 @@ async def _events(
                     continue
                 payload = public_row(row).model_dump(mode="json", by_alias=True)
                 yield sse.event("message", payload, id=sent)
-            if len(rows) == READ_BATCH and not cursor.holding:
+            if len(rows) >= READ_BATCH and not cursor.holding:
                 continue
             if not cursor.holding and await _ended(engine, conversation_id, cursor.after):
+                if cursor.looking_for(time.monotonic()) and not last_read:
+                    last_read = True  # a late entry may have come with the end: read once more
+                    continue
                 yield sse.event("end", {})
                 return
             await watch.wait(GAP_GRACE_SECONDS if cursor.holding else None)
