@@ -7,7 +7,11 @@ activity from code version 4 on)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import sqlite3
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,7 +23,7 @@ from temporalio.api.enums.v1 import EventType
 from api.usecases import delivery
 from store import conversations as conversation_log
 from tests.conftest import conversation_handle, conversation_wid, running_stack
-from tests.live import eventually
+from tests.live import DEADLINE_SECONDS, eventually, json_server
 from tests.test_handoff import flow, into_queue, publish, say, setup_omni
 from tests.test_kept_timer import ECO
 from workflows.contracts import CustomerMessage, LogStatus, Message, PickupRequest, RecordBatch
@@ -374,3 +378,66 @@ def test_the_pump_records_only_what_no_caller_wrote_and_the_backstop() -> None:
     assert written.idle([], bot) and not written.due([], bot, ending=True)
     written.forget()  # a caller's write failed
     assert written.due([Seq(4)], bot, ending=False)
+
+
+def slow_flow(url: str) -> str:
+    """A bot whose second turn waits on a customer's back-end, and stays open after it."""
+    return f"""
+bot: pedidoslentos
+http: {{allow_private_addresses: true}}
+start: cpf
+blocks:
+  cpf: {{type: question, text: Qual o CPF, save_as: cpf, next: consulta}}
+  consulta:
+    type: http
+    method: POST
+    url: "{url}/pedidos"
+    body: {{cpf: "{{{{ cpf }}}}"}}
+    save_as: resposta
+    next: ok
+    on_error: erro
+  ok:
+    type: question
+    text: "Pedido {{{{ resposta.body.pedido }}}}: {{{{ resposta.body.situacao }}}}. Algo mais?"
+    save_as: mais
+    next: fim
+  erro: {{type: end, text: "Sistema indisponível."}}
+  fim: {{type: end, text: Até logo}}
+"""
+
+
+@pytest.mark.asyncio
+async def test_a_request_cancelled_while_its_update_runs_leaves_the_turn_to_the_workflow(
+    time_env, settings, engine
+):
+    """The customer's request dies while its Update waits on the flow's HTTP block (the
+    connector gave up; the API process is stopping): nobody writes the turn ahead, so the API
+    tells the workflow (`log_behind`), and the workflow records the turn, the block's answer
+    included, once the block returns: the transcript loses nothing."""
+    arrived, release = threading.Event(), threading.Event()
+
+    def slow_backend(path: str, headers: dict[str, str], body: bytes) -> dict[str, object]:
+        arrived.set()
+        release.wait(DEADLINE_SECONDS)
+        return {"pedido": json.loads(body or b"{}").get("cpf"), "situacao": "enviado"}
+
+    with json_server(slow_backend) as url:
+        async with running_stack(time_env, settings, engine, slow_flow(url)) as http:
+            path = "/api/bots/pedidoslentos/messages"
+            first = await http.post(path, json={"contact_id": "c", "message_id": "1", "text": "oi"})
+            conversation_id = first.json()["conversation_id"]
+            cpf = {"contact_id": "c", "message_id": "2", "text": "123"}
+            request = asyncio.create_task(http.post(path, json=cpf))
+            assert await asyncio.to_thread(arrived.wait, DEADLINE_SECONDS)  # in the block
+            request.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await request
+            release.set()
+
+            async def recorded() -> list[str | None] | None:
+                rows = conversation_log.messages_after(engine, conversation_id)
+                texts = [row.text for row in rows]
+                return texts if "Pedido 123: enviado. Algo mais?" in texts else None
+
+            texts = await eventually(recorded, "the workflow's record of the cancelled turn")
+            assert texts[-2:] == ["123", "Pedido 123: enviado. Algo mais?"]  # still open
