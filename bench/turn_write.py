@@ -38,11 +38,12 @@ from store.db import open_database  # noqa: E402
 from workflows.contracts import LogStatus, Message  # noqa: E402
 
 BLOCK = 100
+STATUS = LogStatus(status="bot", block="menu")
 
 
 def through_sqlalchemy(engine: sa.Engine, conversation_id: str, entries: list[Message]) -> None:
     """record_turn as it ran before store/prepared.py: the same statements, `Connection`."""
-    status = LogStatus(status="bot", block="menu")
+    status = STATUS
     top = max(m.seq for m in entries)
     params = {"conversation": conversation_id, "top": top, "at": datetime.now(UTC)}
     columns = {f"{name}_now": getattr(status, name) for name in _STATUS_COLUMNS}
@@ -54,7 +55,7 @@ def through_sqlalchemy(engine: sa.Engine, conversation_id: str, entries: list[Me
 
 
 def prepared(engine: sa.Engine, conversation_id: str, entries: list[Message]) -> None:
-    conversation_log.record_turn(engine, conversation_id, entries, LogStatus(status="bot"))
+    conversation_log.record_turn(engine, conversation_id, entries, STATUS)
 
 
 def main(n: int, postgres: str | None) -> None:

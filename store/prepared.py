@@ -1,14 +1,15 @@
 """The hottest write without SQLAlchemy's execution machinery: statements compiled once.
 
 Every customer message waits for its turn's write before the API answers (read-your-writes:
-`store.conversations.record_turn`). Through a SQLAlchemy `Connection` that write costs ~160 µs
-of Python, two thirds of it execution bookkeeping (events, execution contexts, result objects)
-and a third SQLite; on a busy machine, where that Python runs cold, it was 0.6 ms of a ~10 ms
-turn (bench/README.md, eleventh pass). Here the statement is still built with SQLAlchemy, from
-the schema's tables, but compiled once per engine and run on the pool's DBAPI connection with
-each parameter passed through its column type's own bind processor, so dates and JSON are
-stored exactly as SQLAlchemy stores them and every reader reads them back unchanged. Kept to
-that one write; everything else goes through SQLAlchemy.
+`store.conversations.record_turn`). Through a SQLAlchemy `Connection` that write took ~160 µs on
+SQLite, the same statements on the cursor ~100 µs (bench/turn_write.py): the rest was
+SQLAlchemy's execution bookkeeping (events, execution contexts, results). In the running API,
+where that Python runs cold beside the other processes, the write's p50 went from 0.62 to 0.33
+ms of a ~10 ms turn (bench/README.md, eleventh pass). The statement is still built with
+SQLAlchemy, from the schema's tables, but compiled once per engine and run on the pool's DBAPI
+connection with each parameter passed through its column type's own bind processor, so dates
+and JSON are stored exactly as SQLAlchemy stores them and every reader reads them back
+unchanged. Kept to that one write; everything else goes through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class Prepared:
         dialect = engine.dialect
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
-        self.statement = statement
+        self.statement = statement  # kept alive: `prepared` caches by its id()
         self._compiled = compiled
         self.sql = compiled.string
         self._order = compiled.positiontup  # None for a named paramstyle (psycopg)

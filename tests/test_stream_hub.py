@@ -1,6 +1,8 @@
 """The stream hub on SQLite and PostgreSQL: a log write or a queue change wakes the streams that
 watch it (LISTEN/NOTIFY, or the shared poller), and not the others; the API's write of a turn and
-the workflow's record of the same seqs leave one row each, whichever comes first."""
+the workflow's record of the same seqs leave one row each, whichever comes first, with the same
+values (store/prepared.py), and a failed write leaves nothing; a stream sends in seq order,
+waits a moment at a gap, and still sends an entry recorded after it gave up (`LogCursor`)."""
 
 from __future__ import annotations
 
@@ -296,6 +298,16 @@ async def test_the_customer_stream_sends_a_message_recorded_after_its_gap_was_gi
     send 3 again."""
     monkeypatch.setattr(stream_hub, "GAP_GRACE_SECONDS", 0.2)
     monkeypatch.setattr(channel, "GAP_GRACE_SECONDS", 0.2)
+    ended = channel._ended
+
+    async def recorded_at_the_end(engine: sa.Engine, conversation_id: str, after: int) -> bool:
+        """Once the stream has sent 6, the workflow's last record lands just before the stream
+        asks whether the conversation ended: the read that came before it could not see 5."""
+        if after == 6 and conversation_log.get_conversation(engine, "late").status != "ended":
+            conversation_log.record_batch(engine, batch("late", "ended", message(5)))
+        return await ended(engine, conversation_id, after)
+
+    monkeypatch.setattr(channel, "_ended", recorded_at_the_end)
     conversation_log.record_batch(any_engine, batch("late", "bot", message(1, "customer", "m1")))
     app = create_app(settings, engine=any_engine, client=pydantic_client(time_env))
     path = "/api/conversations/late/stream"
@@ -320,7 +332,7 @@ async def test_the_customer_stream_sends_a_message_recorded_after_its_gap_was_gi
         assert await next_message() == (4, "4")
         conversation_log.record_turn(any_engine, "late", [message(6)])
         assert await next_message() == (6, "6")
-        # the workflow's last record brings 5 with the end, in one transaction
-        conversation_log.record_batch(any_engine, batch("late", "ended", message(5)))
+        # the workflow's last record, 5 and the end in one transaction, committed right
+        # between the stream's read and its check for the end (see `recorded_at_the_end`)
         assert await next_message() == (5, "6")
         assert (await anext(events)).event == "end"

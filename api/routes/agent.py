@@ -192,7 +192,8 @@ class _AgentScreen:
         return conversation.last_seq if conversation is not None else 0
 
     async def message_events(self, conversation_ids: set[str]) -> AsyncIterator[ServerSentEvent]:
-        """New messages of those of `conversation_ids` the agent has, in seq order."""
+        """New messages of those of `conversation_ids` the agent has, in seq order (a late one
+        when it comes: `LogCursor`)."""
         self.unread = set()
         for conversation_id in sorted(conversation_ids & set(self.cursors)):
             cursor = self.cursors[conversation_id]

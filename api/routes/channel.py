@@ -146,8 +146,9 @@ async def stream(
     after: Annotated[int | None, Query(ge=0)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
-    """Server-Sent Events of the transcript: `message` events with `id:` = seq, resuming after
-    `Last-Event-ID` (or `?after=`), then one `end` event once the conversation has ended."""
+    """Server-Sent Events of the transcript: `message` events with `id:` = the highest seq sent
+    so far (a message recorded late comes out of order and leaves it where it was), resuming
+    after `Last-Event-ID` (or `?after=`), then one `end` event once the conversation has ended."""
     _conversation(engine, caller, conversation_id)
     start = after if after is not None else _seq_of(last_event_id)
     notes = caller.kind == "admin"
@@ -181,9 +182,10 @@ def _seq_of(last_event_id: str | None) -> int:
 async def _events(
     engine: EngineDep, hub: StreamHub, conversation_id: str, after: int, *, notes: bool
 ) -> AsyncIterator[ServerSentEvent]:
-    """Every message of the log once, in seq order, until the conversation has ended (agents'
-    notes only with `notes`). The stream reads SQL only when the process's hub says this
-    conversation's log changed."""
+    """Every message of the log once, in seq order (one recorded after the stream gave up
+    waiting for it: when it comes, api/stream_hub.py `LogCursor`), until the conversation has
+    ended (agents' notes only with `notes`). The stream reads SQL only when the process's hub
+    says this conversation's log changed."""
     with hub.watch() as watch:
         watch.conversations([conversation_id])
         cursor, last_read = LogCursor(after), False
