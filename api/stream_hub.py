@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
 from store.conversations import MessageRow
@@ -200,6 +202,27 @@ def in_order(rows: Sequence[MessageRow], after: int, gap_since: float | None, no
     return count
 
 
+class StreamGapsCollector(Collector):
+    """`transbordo_stream_gaps_given_up_total` and `transbordo_stream_late_entries_total`: seqs
+    this process's streams stopped waiting for, and those they sent later (ops: the workflow's
+    record trails the API's writes by more than GAP_GRACE_SECONDS: a slow worker or database)."""
+
+    given_up = 0  # per process, as every figure of an API process's /metrics
+    late = 0
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "transbordo_stream_gaps_given_up",
+            "Missing seqs this API process's streams stopped waiting for.",
+            value=StreamGapsCollector.given_up,
+        )
+        yield CounterMetricFamily(
+            "transbordo_stream_late_entries",
+            "Entries this API process's streams sent after they had stopped waiting for them.",
+            value=StreamGapsCollector.late,
+        )
+
+
 @dataclass
 class LogCursor:
     """Where a stream is in one conversation's log: the last seq it sent in order (`after`),
@@ -227,6 +250,8 @@ class LogCursor:
             skipped = range(max(self.after + 1, row.seq - LATE_MAX), row.seq)
             self.late |= dict.fromkeys(skipped, now + LATE_SECONDS)
             self.after = row.seq
+            StreamGapsCollector.given_up += len(skipped)
+        StreamGapsCollector.late += len(found)
         for seq in sorted(self.late)[:-LATE_MAX]:  # the nearest LATE_MAX stay
             del self.late[seq]
         if len(ready) == len(new):

@@ -289,6 +289,16 @@ def test_a_gap_further_on_gets_its_own_grace() -> None:
     assert cursor.take(rows(7), now=4.0 + GAP_GRACE_SECONDS) == rows(7)
 
 
+async def stream_gaps(http: httpx.AsyncClient) -> tuple[float, float]:
+    """This API process's (gaps given up, late entries sent), from /metrics."""
+    text = (await http.get("/metrics", headers=admin_headers())).text
+    figures = dict(line.split() for line in text.splitlines() if line.startswith("transbordo_st"))
+    return (
+        float(figures["transbordo_stream_gaps_given_up_total"]),
+        float(figures["transbordo_stream_late_entries_total"]),
+    )
+
+
 async def test_the_customer_stream_sends_a_message_recorded_after_its_gap_was_given_up(
     any_engine: sa.Engine, settings: Settings, time_env: WorkflowEnvironment, monkeypatch
 ) -> None:
@@ -318,6 +328,7 @@ async def test_the_customer_stream_sends_a_message_recorded_after_its_gap_was_gi
         asyncio.timeout(DEADLINE_SECONDS),
     ):
         events = sse_events(response)
+        before = await stream_gaps(http)
 
         async def next_message() -> tuple[int, str | None]:
             event = await anext(events)
@@ -336,3 +347,5 @@ async def test_the_customer_stream_sends_a_message_recorded_after_its_gap_was_gi
         # between the stream's read and its check for the end (see `recorded_at_the_end`)
         assert await next_message() == (5, "6")
         assert (await anext(events)).event == "end"
+        given_up, late = (a - b for a, b in zip(await stream_gaps(http), before, strict=True))
+        assert (given_up, late) == (2, 2)  # 2 and 5: ops see it on /metrics

@@ -16,6 +16,7 @@ from prometheus_client.process_collector import ProcessCollector
 
 from api.deps import Credentials, SettingsDep, unauthorized
 from api.http_metrics import HttpFigures, HttpMetrics
+from api.stream_hub import StreamGapsCollector
 from api.usecases.log_ahead import WritesBehindCollector
 from api.usecases.queue_metrics import QueueCollector
 from transbordo.settings import Settings
@@ -48,6 +49,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     ProcessCollector(registry=registry)
     registry.register(QueueCollector(lambda: app.state.engine, settings.metrics_cache_seconds))
     registry.register(WritesBehindCollector())
+    registry.register(StreamGapsCollector())
     app.state.metrics_registry = registry
     app.add_middleware(HttpMetrics, figures=HttpFigures(registry), access_log=settings.access_log)
     app.include_router(router)
