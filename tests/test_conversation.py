@@ -188,9 +188,20 @@ def api_server() -> Iterator[str]:
         yield url
 
 
-def http_flow(url: str, allow: bool) -> str:
+def http_flow(url: str, allow: bool, *, stays_open: bool = False) -> str:
+    """A bot whose second turn asks `url` (a loopback back-end: `allow` private addresses or
+    not); `stays_open`: the answer asks one more question instead of ending (bot
+    `pedidoslentos`)."""
+    answer = "Pedido {{ resposta.body.pedido }}: {{ resposta.body.situacao }}"
+    ok = (
+        f'{{type: question, text: "{answer}. Algo mais?", save_as: mais, next: fim}}\n'
+        "  fim: {type: end, text: Até logo}"
+        if stays_open
+        else f'{{type: end, text: "{answer}"}}'
+    )
+    bot = "pedidoslentos" if stays_open else f"pedidos{'abertos' if allow else 'fechados'}"
     return f"""
-bot: pedidos{"abertos" if allow else "fechados"}
+bot: {bot}
 http: {{allow_private_addresses: {"true" if allow else "false"}}}
 start: cpf
 blocks:
@@ -203,7 +214,7 @@ blocks:
     save_as: resposta
     next: ok
     on_error: erro
-  ok: {{type: end, text: "Pedido {{{{ resposta.body.pedido }}}}: {{{{ resposta.body.situacao }}}}"}}
+  ok: {ok}
   erro: {{type: end, text: "Sistema indisponível."}}
 """
 

@@ -24,6 +24,7 @@ from api.usecases import delivery
 from store import conversations as conversation_log
 from tests.conftest import conversation_handle, conversation_wid, running_stack
 from tests.live import DEADLINE_SECONDS, eventually, json_server
+from tests.test_conversation import http_flow
 from tests.test_handoff import flow, into_queue, publish, say, setup_omni
 from tests.test_kept_timer import ECO
 from workflows.contracts import CustomerMessage, LogStatus, Message, PickupRequest, RecordBatch
@@ -380,32 +381,6 @@ def test_the_pump_records_only_what_no_caller_wrote_and_the_backstop() -> None:
     assert written.due([Seq(4)], bot, ending=False)
 
 
-def slow_flow(url: str) -> str:
-    """A bot whose second turn waits on a customer's back-end, and stays open after it."""
-    return f"""
-bot: pedidoslentos
-http: {{allow_private_addresses: true}}
-start: cpf
-blocks:
-  cpf: {{type: question, text: Qual o CPF, save_as: cpf, next: consulta}}
-  consulta:
-    type: http
-    method: POST
-    url: "{url}/pedidos"
-    body: {{cpf: "{{{{ cpf }}}}"}}
-    save_as: resposta
-    next: ok
-    on_error: erro
-  ok:
-    type: question
-    text: "Pedido {{{{ resposta.body.pedido }}}}: {{{{ resposta.body.situacao }}}}. Algo mais?"
-    save_as: mais
-    next: fim
-  erro: {{type: end, text: "Sistema indisponível."}}
-  fim: {{type: end, text: Até logo}}
-"""
-
-
 @pytest.mark.asyncio
 async def test_a_request_cancelled_while_its_update_runs_leaves_the_turn_to_the_workflow(
     time_env, settings, engine
@@ -422,7 +397,9 @@ async def test_a_request_cancelled_while_its_update_runs_leaves_the_turn_to_the_
         return {"pedido": json.loads(body or b"{}").get("cpf"), "situacao": "enviado"}
 
     with json_server(slow_backend) as url:
-        async with running_stack(time_env, settings, engine, slow_flow(url)) as http:
+        async with running_stack(
+            time_env, settings, engine, http_flow(url, True, stays_open=True)
+        ) as http:
             path = "/api/bots/pedidoslentos/messages"
             first = await http.post(path, json={"contact_id": "c", "message_id": "1", "text": "oi"})
             conversation_id = first.json()["conversation_id"]
