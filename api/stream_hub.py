@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -27,6 +28,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
+from store import conversations as conversation_log
 from store.conversations import MessageRow
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,8 @@ LATE_SECONDS = 600.0
 late: a busy worker, a locked database), to send it when it comes."""
 LATE_MAX = 50
 """At most this many such seqs per conversation and stream (each read asks for them)."""
+READ_BATCH = 500
+"""Messages a stream reads at a time (it reads again at once while there are more)."""
 
 
 class Source(Protocol):
@@ -264,6 +268,24 @@ class LogCursor:
     def holding(self) -> bool:
         """Messages wait behind a missing seq: read again within GAP_GRACE_SECONDS."""
         return self.gap_since is not None
+
+
+async def read_log(
+    engine: Engine, conversation_id: str, cursor: LogCursor
+) -> tuple[list[MessageRow], bool]:
+    """One read of a conversation's log for a stream at `cursor`: what to send now
+    (`LogCursor.take`), and whether more may be there to read at once (a full batch, no gap)."""
+    late = cursor.looking_for(time.monotonic())
+    rows = await asyncio.to_thread(
+        conversation_log.messages_after,
+        engine,
+        conversation_id,
+        cursor.after,
+        READ_BATCH,
+        also=late,
+    )
+    ready = cursor.take(rows, time.monotonic())
+    return ready, len(rows) >= READ_BATCH and not cursor.holding
 
 
 def hub_for(engine: Engine) -> StreamHub:

@@ -21,23 +21,22 @@ nothing is written; api/typing.py)."""
 
 def log_written(conn: Connection, conversation_id: str, seq: int) -> None:
     """Say that the log of `conversation_id` changed (delivered at commit)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(NOTIFY, log_written_params(conversation_id, seq))
+    _notify(conn, log_written_params(conversation_id, seq))
 
 
 def log_written_params(conversation_id: str, seq: int) -> dict[str, str]:
     """`NOTIFY`'s parameters for `log_written` (for a caller with a DBAPI cursor)."""
-    return {"channel": LOG_CHANNEL, "payload": f"{conversation_id}:{seq}"}
+    return _params(LOG_CHANNEL, f"{conversation_id}:{seq}")
 
 
 def queue_changed(conn: Connection) -> None:
     """Say that the waiting list changed (delivered at commit)."""
-    _notify(conn, QUEUE_CHANNEL, "")
+    _notify(conn, _params(QUEUE_CHANNEL, ""))
 
 
 def typing(conn: Connection, conversation_id: str, side: str) -> None:
     """Say that `side` is typing in `conversation_id` (PostgreSQL; delivered at commit)."""
-    _notify(conn, TYPING_CHANNEL, f"{conversation_id}:{side}")
+    _notify(conn, _params(TYPING_CHANNEL, f"{conversation_id}:{side}"))
 
 
 NOTIFY = sa.select(
@@ -47,6 +46,10 @@ NOTIFY = sa.select(
 )  # built once: every write of a conversation sends one (store/hand_over.py's reasoning)
 
 
-def _notify(conn: Connection, channel: str, payload: str) -> None:
+def _params(channel: str, payload: str) -> dict[str, str]:
+    return {"channel": channel, "payload": payload}
+
+
+def _notify(conn: Connection, params: dict[str, str]) -> None:
     if conn.dialect.name == "postgresql":
-        conn.execute(NOTIFY, {"channel": channel, "payload": payload})
+        conn.execute(NOTIFY, params)

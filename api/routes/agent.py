@@ -35,7 +35,7 @@ from api.models.agent import (
 )
 from api.models.channel import AfterSeq, MessagePublic, PageSize, public_message, public_row
 from api.models.offers import public_offer
-from api.stream_hub import GAP_GRACE_SECONDS, HubDep, LogCursor, StreamHub
+from api.stream_hub import GAP_GRACE_SECONDS, HubDep, LogCursor, StreamHub, read_log
 from api.usecases import agent_actions as actions
 from api.usecases import log_ahead
 from api.usecases import offers as offer_actions
@@ -53,7 +53,6 @@ from workflows.contracts import (
 
 QUEUE_READ_SECONDS = 0.5
 """An agent stream reads the waiting list at most this often (it may change many times a second)."""
-READ_BATCH = 500
 
 router = APIRouter(prefix="/agent", tags=["agent"], dependencies=[Depends(require_agent)])
 
@@ -197,19 +196,11 @@ class _AgentScreen:
         self.unread = set()
         for conversation_id in sorted(conversation_ids & set(self.cursors)):
             cursor = self.cursors[conversation_id]
-            late = cursor.looking_for(time.monotonic())
-            rows = await asyncio.to_thread(
-                conversation_log.messages_after,
-                self.engine,
-                conversation_id,
-                cursor.after,
-                READ_BATCH,
-                also=late,
-            )
-            for row in cursor.take(rows, time.monotonic()):
+            ready, more = await read_log(self.engine, conversation_id, cursor)
+            for row in ready:
                 message = public_row(row).model_dump(mode="json", by_alias=True)
                 yield sse.event("message", {"conversation_id": conversation_id, "message": message})
-            if len(rows) >= READ_BATCH and not cursor.holding:
+            if more:
                 self.unread.add(conversation_id)
 
 

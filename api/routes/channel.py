@@ -30,7 +30,7 @@ from api.models.channel import (
     TurnPublic,
     public_row,
 )
-from api.stream_hub import GAP_GRACE_SECONDS, HubDep, LogCursor, StreamHub
+from api.stream_hub import GAP_GRACE_SECONDS, HubDep, LogCursor, StreamHub, read_log
 from api.usecases import delivery
 from omni.desk import AGENT_ONLY_KINDS
 from store import conversations as conversation_log
@@ -41,9 +41,6 @@ from store.wait_history import estimated_wait
 router = APIRouter(tags=["channel"], dependencies=[limit("requests per address")])
 """Every route needs a channel client (api/channel_auth.py): a connector credential of the bot,
 a web session of the contact, or (reads only) the admin."""
-
-READ_BATCH = 500
-"""Messages a stream reads at a time (it reads again at once while there are more)."""
 
 
 @router.post(
@@ -190,23 +187,15 @@ async def _events(
         watch.conversations([conversation_id])
         cursor, last_read = LogCursor(after), False
         while True:
-            late = cursor.looking_for(time.monotonic())
-            rows = await asyncio.to_thread(
-                conversation_log.messages_after,
-                engine,
-                conversation_id,
-                cursor.after,
-                READ_BATCH,
-                also=late,
-            )
             sent = cursor.after
-            for row in cursor.take(rows, time.monotonic()):
+            ready, more = await read_log(engine, conversation_id, cursor)
+            for row in ready:
                 sent = max(sent, row.seq)  # a late one: Last-Event-ID stays where it was
                 if row.kind in AGENT_ONLY_KINDS and not notes:
                     continue
                 payload = public_row(row).model_dump(mode="json", by_alias=True)
                 yield sse.event("message", payload, id=sent)
-            if len(rows) >= READ_BATCH and not cursor.holding:
+            if more:
                 continue
             if not cursor.holding and await _ended(engine, conversation_id, cursor.after):
                 if cursor.looking_for(time.monotonic()) and not last_read:
