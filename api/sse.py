@@ -18,7 +18,7 @@ RETRY_MILLISECONDS = 1000
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def event(name: str, data: object, *, id: int | None = None) -> ServerSentEvent:
+def event(name: str, data: object, *, id: int | str | None = None) -> ServerSentEvent:
     """One event whose data is `data` as JSON (not ASCII-escaped: the texts are pt-BR)."""
     return ServerSentEvent(
         data=json.dumps(data, ensure_ascii=False),

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Annotated, Protocol
+from typing import Annotated, NamedTuple, Protocol
 
 from fastapi import Depends, Request
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -30,6 +31,7 @@ from sqlalchemy import Engine
 
 from store import conversations as conversation_log
 from store.conversations import MessageRow
+from store.tables import SEQ_MAX
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +229,17 @@ class StreamGapsCollector(Collector):
         )
 
 
+class Sent(NamedTuple):
+    """A row to send, and where the stream stands once it is sent (`LogCursor.resume_id`)."""
+
+    row: MessageRow
+    resume_id: str
+
+
+RESUME_ID = re.compile(r"([0-9]{1,10})(?:;([0-9]{1,10}(?:,[0-9]{1,10})*))?")
+"""`<after>` or `<after>;<missing>,<missing>…`: what `LogCursor.resume_id` writes."""
+
+
 @dataclass
 class LogCursor:
     """Where a stream is in one conversation's log: the last seq it sent in order (`after`),
@@ -238,31 +251,61 @@ class LogCursor:
     gap_since: float | None = None
     late: dict[int, float] = field(default_factory=dict)
 
+    @classmethod
+    def resuming(cls, resume_id: str, now: float) -> LogCursor:
+        """The cursor a stream's `id:` stood for (`resume_id`), its missing seqs looked for
+        LATE_SECONDS from now; ValueError when `resume_id` is not one."""
+        match = RESUME_ID.fullmatch(resume_id)
+        if match is None:
+            raise ValueError(f"not a stream position: {resume_id!r}")
+        after = int(match[1])
+        missing = {int(seq) for seq in match[2].split(",")} if match[2] else set()
+        bad = after > SEQ_MAX or any(not 0 < seq < after for seq in missing)
+        if bad or len(missing) > LATE_MAX:
+            raise ValueError(f"not a stream position: {resume_id!r}")
+        return cls(after, late=dict.fromkeys(sorted(missing), now + LATE_SECONDS))
+
+    @property
+    def resume_id(self) -> str:
+        """Where the stream stands, for the customer stream's `id:` (sent back as
+        `Last-Event-ID`): the last seq sent in order, and the seqs below it still looked for,
+        so a resumed stream repeats nothing and still sends those when they come."""
+        if not self.late:
+            return str(self.after)
+        return f"{self.after};{','.join(map(str, sorted(self.late)))}"
+
     def looking_for(self, now: float) -> list[int]:
         """The given-up seqs still looked for (a read asks for them with what is new)."""
         self.late = {seq: until for seq, until in self.late.items() if until > now}
         return sorted(self.late)
 
-    def take(self, rows: Sequence[MessageRow], now: float) -> list[MessageRow]:
-        """Of a read (`messages_after(after, also=looking_for())`), what to send now: the late
-        ones found, then the new ones in order up to a missing seq (past it, once the gap is
-        GAP_GRACE_SECONDS old: its seqs are then looked for, LATE_SECONDS more)."""
-        found = [row for row in rows if self.late.pop(row.seq, None) is not None]
+    def take(self, rows: Sequence[MessageRow], now: float) -> list[Sent]:
+        """Of a read (`messages_after(after, also=looking_for())`), what to send now, each
+        with the position once it is sent: the late ones found, then the new ones in order up
+        to a missing seq (past it, once the gap is GAP_GRACE_SECONDS old: its seqs are then
+        looked for, LATE_SECONDS more; the nearest LATE_MAX)."""
+        found = [row for row in rows if row.seq in self.late]
         new = [row for row in rows if row.seq > self.after]
         ready = new[: in_order(new, self.after, self.gap_since, now)]
-        for row in ready:
-            skipped = range(max(self.after + 1, row.seq - LATE_MAX), row.seq)
-            self.late |= dict.fromkeys(skipped, now + LATE_SECONDS)
-            self.after = row.seq
-            StreamGapsCollector.given_up += len(skipped)
-        StreamGapsCollector.late += len(found)
-        for seq in sorted(self.late)[:-LATE_MAX]:  # the nearest LATE_MAX stay
-            del self.late[seq]
         if len(ready) == len(new):
             self.gap_since = None
         elif ready or self.gap_since is None:  # a gap further on: its grace starts now
             self.gap_since = now
-        return found + ready
+        sent = []
+        for row in found:
+            del self.late[row.seq]
+            sent.append(Sent(row, self.resume_id))
+        StreamGapsCollector.late += len(found)
+        for row in ready:
+            skipped = range(max(self.after + 1, row.seq - LATE_MAX), row.seq)
+            if skipped:
+                self.late |= dict.fromkeys(skipped, now + LATE_SECONDS)
+                for seq in sorted(self.late)[:-LATE_MAX]:
+                    del self.late[seq]
+                StreamGapsCollector.given_up += len(skipped)
+            self.after = row.seq
+            sent.append(Sent(row, self.resume_id))
+        return sent
 
     @property
     def holding(self) -> bool:
@@ -272,7 +315,7 @@ class LogCursor:
 
 async def read_log(
     engine: Engine, conversation_id: str, cursor: LogCursor
-) -> tuple[list[MessageRow], bool]:
+) -> tuple[list[Sent], bool]:
     """One read of a conversation's log for a stream at `cursor`: what to send now
     (`LogCursor.take`), and whether more may be there to read at once (a full batch, no gap)."""
     late = cursor.looking_for(time.monotonic())

@@ -55,6 +55,9 @@ conversations = sa.Table(
     # the run's seq its status columns were taken at (guards writes ahead: conversations.py)
 )
 
+SEQ_MAX = 2**31 - 1
+"""The largest seq the `seq` columns hold (32-bit on PostgreSQL): a bound for seqs from outside."""
+
 messages = sa.Table(
     "messages",
     metadata,

@@ -252,6 +252,10 @@ async def test_bad_requests_get_clear_4xx(time_env, settings, engine):
         assert (await http.get("/api/conversations/nope")).status_code == 401  # no credential
         bad_cursor = await http.get("/api/conversations/nope/messages?after=-1", headers=connector)
         assert bad_cursor.status_code == 422
+        turn = (await http.post("/api/bots/loja/messages", json=say("z", "3", "oi"))).json()
+        for path in ("messages", "stream"):  # past what a seq column holds: not a 500
+            url = f"/api/conversations/{turn['conversation_id']}/{path}?after={10**20}"
+            assert (await http.get(url, headers=connector)).status_code == 422
 
 
 async def test_a_conversation_started_before_the_keyed_hash_keeps_answering(

@@ -24,6 +24,7 @@ from api.stream_hub import (
     LATE_MAX,
     LATE_SECONDS,
     LogCursor,
+    Sent,
     StreamHub,
     Watch,
     hub_for,
@@ -215,6 +216,15 @@ def rows(*seqs: int) -> list[MessageRow]:
     return [MessageRow("c1", seq, "bot", "text", None, None, None, AT) for seq in seqs]
 
 
+def sent(*seqs_and_ids: tuple[int, str]) -> list[Sent]:
+    """Rows to send, each with the stream's `id:` once it is sent."""
+    return [Sent(rows(seq)[0], resume_id) for seq, resume_id in seqs_and_ids]
+
+
+def rows_of(taken: list[Sent]) -> list[MessageRow]:
+    return [row for row, _ in taken]
+
+
 @pytest.mark.parametrize(
     ("seqs", "after", "gap_since", "now", "ready"),
     [
@@ -258,13 +268,14 @@ async def test_a_typing_signal_reaches_the_streams_of_that_conversation(
 
 def test_a_cursor_sends_a_message_recorded_after_it_gave_up_on_its_gap() -> None:
     cursor = LogCursor(after=3)
-    assert cursor.take(rows(4, 6, 7), now=10.0) == rows(4)  # 5 is missing: hold 6 and 7
+    assert cursor.take(rows(4, 6, 7), now=10.0) == sent((4, "4"))  # 5 is missing: hold 6, 7
     assert cursor.holding and cursor.looking_for(10.0) == []
     late = 10.0 + GAP_GRACE_SECONDS
-    assert cursor.take(rows(6, 7), now=late) == rows(6, 7)  # given up on: past the gap
+    # given up on: past the gap; the id says 5 is still looked for
+    assert cursor.take(rows(6, 7), now=late) == sent((6, "6;5"), (7, "7;5"))
     assert (cursor.after, cursor.holding, cursor.looking_for(late)) == (7, False, [5])
     # the read asks for 5 too; when it comes, it is sent first, once
-    assert cursor.take(rows(5, 8), now=late + 1) == rows(5, 8)
+    assert cursor.take(rows(5, 8), now=late + 1) == sent((5, "7"), (8, "8"))
     assert (cursor.after, cursor.looking_for(late + 1)) == (8, [])
 
 
@@ -284,9 +295,46 @@ def test_a_cursor_stops_looking_for_a_seq_that_never_comes() -> None:
 def test_a_gap_further_on_gets_its_own_grace() -> None:
     cursor = LogCursor(after=3)
     assert cursor.take(rows(5), now=0.0) == []
-    assert cursor.take(rows(4, 5, 7), now=4.0) == rows(4, 5)  # 4 came; 6 is missing now
+    assert rows_of(cursor.take(rows(4, 5, 7), now=4.0)) == rows(4, 5)  # 6 is missing now
     assert cursor.take(rows(7), now=GAP_GRACE_SECONDS) == []  # 6's grace started at 4.0
-    assert cursor.take(rows(7), now=4.0 + GAP_GRACE_SECONDS) == rows(7)
+    assert rows_of(cursor.take(rows(7), now=4.0 + GAP_GRACE_SECONDS)) == rows(7)
+
+
+def test_a_cursor_resumes_where_its_id_stood() -> None:
+    """A stream that gave up on 2 and sent 3 stood at `3;2`: the stream resumed there sends 2
+    when it comes, and nothing it sent before."""
+    cursor = LogCursor(after=1, gap_since=0.0)
+    assert cursor.take(rows(3), now=GAP_GRACE_SECONDS) == sent((3, "3;2"))
+    resumed = LogCursor.resuming("3;2", now=100.0)
+    assert (resumed.after, resumed.looking_for(100.0)) == (3, [2])
+    assert resumed.take(rows(2, 4), now=101.0) == sent((2, "3"), (4, "4"))
+    assert resumed.looking_for(100.0 + LATE_SECONDS) == []
+    assert (LogCursor.resuming("7", now=0.0).after, LogCursor.resuming("7", 0.0).late) == (7, {})
+
+
+@pytest.mark.parametrize(
+    "resume_id",
+    [
+        "x",
+        "",
+        "3;",
+        "3;3",
+        "3;0",
+        "3;4",
+        "-1",
+        "3;2,,1",
+        "٣",
+        "9" * 19,
+        "2147483648",
+        " 3",
+        "3;2 ",
+        "1e3",
+        "60;" + ",".join(map(str, range(1, LATE_MAX + 2))),
+    ],
+)
+def test_a_position_no_stream_sent_is_refused(resume_id: str) -> None:
+    with pytest.raises(ValueError, match="not a stream position"):
+        LogCursor.resuming(resume_id, now=0.0)
 
 
 async def stream_gaps(http: httpx.AsyncClient) -> tuple[float, float]:
@@ -304,8 +352,8 @@ async def test_the_customer_stream_sends_a_message_recorded_after_its_gap_was_gi
 ) -> None:
     """The API wrote a later turn (seq 3) while the workflow's record of seq 2 came only after
     the stream stopped waiting for it (a busy worker, a locked database): seq 2 still reaches
-    the open stream, with `id:` left at 3, so a stream resumed by `Last-Event-ID` does not
-    send 3 again."""
+    the open stream; `id:` says 3 was sent and 2 is still looked for (`3;2`), then only 3, so
+    a stream resumed by `Last-Event-ID` does not send 3 again."""
     monkeypatch.setattr(stream_hub, "GAP_GRACE_SECONDS", 0.2)
     monkeypatch.setattr(channel, "GAP_GRACE_SECONDS", 0.2)
     ended = channel._ended
@@ -336,16 +384,51 @@ async def test_the_customer_stream_sends_a_message_recorded_after_its_gap_was_gi
 
         assert await next_message() == (1, "1")
         conversation_log.record_turn(any_engine, "late", [message(3)])
-        assert await next_message() == (3, "3")  # after the grace
+        assert await next_message() == (3, "3;2")  # after the grace; 2 still looked for
         conversation_log.record_batch(any_engine, batch("late", "bot", message(2)))
         assert await next_message() == (2, "3")
         conversation_log.record_turn(any_engine, "late", [message(4)])
         assert await next_message() == (4, "4")
         conversation_log.record_turn(any_engine, "late", [message(6)])
-        assert await next_message() == (6, "6")
+        assert await next_message() == (6, "6;5")
         # the workflow's last record, 5 and the end in one transaction, committed right
         # between the stream's read and its check for the end (see `recorded_at_the_end`)
         assert await next_message() == (5, "6")
         assert (await anext(events)).event == "end"
         given_up, late = (a - b for a, b in zip(await stream_gaps(http), before, strict=True))
         assert (given_up, late) == (2, 2)  # 2 and 5: ops see it on /metrics
+
+
+async def test_a_resumed_stream_still_sends_what_its_predecessor_gave_up_on(
+    any_engine: sa.Engine, settings: Settings, time_env: WorkflowEnvironment, monkeypatch
+) -> None:
+    """The customer's connection drops after the stream gave up waiting for 2 and sent 3
+    (`id: 3;2`); 2 is recorded meanwhile: the stream resumed with that `Last-Event-ID` sends 2,
+    then what is new, and never 3 again."""
+    monkeypatch.setattr(stream_hub, "GAP_GRACE_SECONDS", 0.2)
+    monkeypatch.setattr(channel, "GAP_GRACE_SECONDS", 0.2)
+    conversation_log.record_batch(any_engine, batch("again", "bot", message(1, "customer", "m1")))
+    conversation_log.record_turn(any_engine, "again", [message(3)])
+    app = create_app(settings, engine=any_engine, client=pydantic_client(time_env))
+    path = "/api/conversations/again/stream"
+    async with (
+        serving(app) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=DEADLINE_SECONDS) as http,
+        asyncio.timeout(DEADLINE_SECONDS),
+    ):
+        async with http.stream("GET", path, headers=admin_headers()) as response:
+            events = sse_events(response)
+            before_the_drop = [await anext(events), await anext(events)]
+        assert [(e.data["seq"], e.id) for e in before_the_drop] == [(1, "1"), (3, "3;2")]
+        conversation_log.record_batch(any_engine, batch("again", "bot", message(2)))
+        headers = {**admin_headers(), "Last-Event-ID": "3;2"}
+        async with http.stream("GET", path, headers=headers) as response:
+            events = sse_events(response)
+            first = await anext(events)
+            conversation_log.record_batch(any_engine, batch("again", "ended", message(4)))
+            rest = [event async for event in events]
+        assert [(first.data["seq"], first.id)] == [(2, "3")]
+        assert [(e.event, e.data.get("seq"), e.id) for e in rest] == [
+            ("message", 4, "4"),
+            ("end", None, None),
+        ]

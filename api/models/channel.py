@@ -10,6 +10,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from store.conversations import MessageRow
+from store.tables import SEQ_MAX
 from workflows.contracts import MAX_MESSAGE_ID_LENGTH, MAX_TEXT_LENGTH, Message
 
 
@@ -157,6 +158,6 @@ class WebSessionPublic(BaseModel):
     expires_at: datetime
 
 
-AfterSeq = Annotated[int, Query(ge=0, description="Messages after this seq.")]
+AfterSeq = Annotated[int, Query(ge=0, le=SEQ_MAX, description="Messages after this seq.")]
 PageSize = Annotated[int, Query(ge=1, le=500, description="At most this many messages.")]
 """The transcript's paging, the same for the channel and the agent routes."""

@@ -197,7 +197,7 @@ class _AgentScreen:
         for conversation_id in sorted(conversation_ids & set(self.cursors)):
             cursor = self.cursors[conversation_id]
             ready, more = await read_log(self.engine, conversation_id, cursor)
-            for row in ready:
+            for row, _ in ready:
                 message = public_row(row).model_dump(mode="json", by_alias=True)
                 yield sse.event("message", {"conversation_id": conversation_id, "message": message})
             if more:

@@ -36,6 +36,7 @@ from omni.desk import AGENT_ONLY_KINDS
 from store import conversations as conversation_log
 from store import queue
 from store.conversations import ConversationRow
+from store.tables import SEQ_MAX
 from store.wait_history import estimated_wait
 
 router = APIRouter(tags=["channel"], dependencies=[limit("requests per address")])
@@ -140,16 +141,17 @@ async def stream(
     engine: EngineDep,
     caller: ChannelClientDep,
     hub: HubDep,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, le=SEQ_MAX)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
-    """Server-Sent Events of the transcript: `message` events with `id:` = the highest seq sent
-    so far (a message recorded late comes out of order and leaves it where it was), resuming
-    after `Last-Event-ID` (or `?after=`), then one `end` event once the conversation has ended."""
+    """Server-Sent Events of the transcript: `message` events whose `id:` says where the stream
+    stands (the highest seq sent, and the seqs below it that were late and are still looked
+    for: `7` or `7;5`; a message recorded late comes out of order), resuming at `Last-Event-ID`
+    (or after `?after=`), then one `end` event once the conversation has ended."""
     _conversation(engine, caller, conversation_id)
-    start = after if after is not None else _seq_of(last_event_id)
+    cursor = LogCursor(after) if after is not None else _cursor_at(last_event_id)
     notes = caller.kind == "admin"
-    return sse.stream(_events(engine, hub, conversation_id, start, notes=notes))
+    return sse.stream(_events(engine, hub, conversation_id, cursor, notes=notes))
 
 
 @router.post("/conversations/{conversation_id}/leave", status_code=status.HTTP_202_ACCEPTED)
@@ -163,21 +165,22 @@ async def leave(
     return {"conversation_id": row.id, "status": "leaving" if row.status != "ended" else "ended"}
 
 
-def _seq_of(last_event_id: str | None) -> int:
+def _cursor_at(last_event_id: str | None) -> LogCursor:
+    """Where a resumed stream starts: the position its predecessor's last `id:` stood for."""
     if not last_event_id:
-        return 0
+        return LogCursor(0)
     try:
-        return max(int(last_event_id), 0)
+        return LogCursor.resuming(last_event_id, time.monotonic())
     except ValueError:
         raise ApiError(
             status.HTTP_400_BAD_REQUEST,
-            "Last-Event-ID must be a message seq",
+            "Last-Event-ID must be an id this stream sent (a message seq)",
             ErrorCode.BAD_REQUEST,
         ) from None
 
 
 async def _events(
-    engine: EngineDep, hub: StreamHub, conversation_id: str, after: int, *, notes: bool
+    engine: EngineDep, hub: StreamHub, conversation_id: str, cursor: LogCursor, *, notes: bool
 ) -> AsyncIterator[ServerSentEvent]:
     """Every message of the log once, in seq order (one recorded after the stream gave up
     waiting for it: when it comes, api/stream_hub.py `LogCursor`), until the conversation has
@@ -185,16 +188,14 @@ async def _events(
     says this conversation's log changed."""
     with hub.watch() as watch:
         watch.conversations([conversation_id])
-        cursor, last_read = LogCursor(after), False
+        last_read = False
         while True:
-            sent = cursor.after
             ready, more = await read_log(engine, conversation_id, cursor)
-            for row in ready:
-                sent = max(sent, row.seq)  # a late one: Last-Event-ID stays where it was
+            for row, resume_id in ready:
                 if row.kind in AGENT_ONLY_KINDS and not notes:
                     continue
                 payload = public_row(row).model_dump(mode="json", by_alias=True)
-                yield sse.event("message", payload, id=sent)
+                yield sse.event("message", payload, id=resume_id)
             if more:
                 continue
             if not cursor.holding and await _ended(engine, conversation_id, cursor.after):
