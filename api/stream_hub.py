@@ -3,9 +3,9 @@
 Before, every open stream polled SQL on its own (0.2 s customer, 0.5 s agent), so an idle
 contact center paid for each open window. Now a stream registers what it cares about (its
 conversation's log, or an agent's conversations and the waiting list) and sleeps until the hub
-wakes it; only then does it read SQL, from its own cursor, exactly as before (so `Last-Event-ID`
-resumes as it did). The feed is `LISTEN/NOTIFY` on PostgreSQL and one shared poller on SQLite
-(api/stream_sources.py); writers say what changed in store/notify.py.
+wakes it; only then does it read SQL, from its own cursor (`LogCursor`, which a customer
+stream's `Last-Event-ID` resumes). The feed is `LISTEN/NOTIFY` on PostgreSQL and one shared
+poller on SQLite (api/stream_sources.py); writers say what changed in store/notify.py.
 
 A wake-up is a flag, not a message: a stream that is busy when several changes arrive wakes
 once and reads them all, and one that reads SQL while a change arrives is woken again, so no
@@ -15,6 +15,7 @@ change is lost between its read and its wait.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import re
 import time
@@ -236,8 +237,10 @@ class Sent(NamedTuple):
     resume_id: str
 
 
-RESUME_ID = re.compile(r"([0-9]{1,10})(?:;([0-9]{1,10}(?:,[0-9]{1,10})*))?")
-"""`<after>` or `<after>;<missing>,<missing>…`: what `LogCursor.resume_id` writes."""
+SEQ = "[1-9][0-9]{0,9}"
+RESUME_ID = re.compile(rf"(0|{SEQ})(?:;({SEQ}(?:,{SEQ}){{0,{LATE_MAX - 1}}}))?")
+"""`<after>` or `<after>;<missing>,<missing>…` (at most LATE_MAX, ascending): what
+`LogCursor.resume_id` writes."""
 
 
 @dataclass
@@ -250,6 +253,9 @@ class LogCursor:
     after: int
     gap_since: float | None = None
     late: dict[int, float] = field(default_factory=dict)
+    inherited: frozenset[int] = frozenset()
+    """The missing seqs a resumed stream took over from its `Last-Event-ID`: sent when found,
+    but not counted as late by this stream (a client could name seqs it already has)."""
 
     @classmethod
     def resuming(cls, resume_id: str, now: float) -> LogCursor:
@@ -259,11 +265,12 @@ class LogCursor:
         if match is None:
             raise ValueError(f"not a stream position: {resume_id!r}")
         after = int(match[1])
-        missing = {int(seq) for seq in match[2].split(",")} if match[2] else set()
-        bad = after > SEQ_MAX or any(not 0 < seq < after for seq in missing)
-        if bad or len(missing) > LATE_MAX:
+        missing = [int(seq) for seq in match[2].split(",")] if match[2] else []
+        ascending = all(a < b for a, b in itertools.pairwise([*missing, after]))
+        if after > SEQ_MAX or not ascending:
             raise ValueError(f"not a stream position: {resume_id!r}")
-        return cls(after, late=dict.fromkeys(sorted(missing), now + LATE_SECONDS))
+        late = dict.fromkeys(missing, now + LATE_SECONDS)
+        return cls(after, late=late, inherited=frozenset(missing))
 
     @property
     def resume_id(self) -> str:
@@ -295,7 +302,7 @@ class LogCursor:
         for row in found:
             del self.late[row.seq]
             sent.append(Sent(row, self.resume_id))
-        StreamGapsCollector.late += len(found)
+        StreamGapsCollector.late += sum(row.seq not in self.inherited for row in found)
         for row in ready:
             skipped = range(max(self.after + 1, row.seq - LATE_MAX), row.seq)
             if skipped:

@@ -1,7 +1,9 @@
 """A property-based fuzz run over the API's OpenAPI schema (schemathesis), in-process over ASGI
 with the real SQLite database, a real time-skipping Temporal server and a running worker: no
 request gets a 5xx, and every response conforms to the schema the route declares. Admin routes
-are fuzzed with the admin token, agent routes with an agent's token."""
+are fuzzed with the admin token, agent routes with an agent's token; each operation twice: with
+generated path parameters, then with those naming a real bot, conversation and agent, so the
+generated queries and bodies reach past the 404s."""
 
 from __future__ import annotations
 
@@ -34,19 +36,20 @@ blocks:
 """
 
 
-def fuzz(app, agent_token: str) -> list[str]:  # type: ignore[no-untyped-def]
-    """Every operation with a bounded number of generated cases; the failures, described."""
+def fuzz(app, agent_token: str, real: dict[str, str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every operation with a bounded number of generated cases, then again with the path
+    parameters in `real` pinned; the failures, described."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [operation for operation in operations if not SKIPPED.search(operation.path)]
     failures: list[str] = []
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        if SKIPPED.search(operation.path):
-            continue
-        failures.extend(_fuzz_operation(operation, agent_token))
+    for pinned in ({}, real):
+        for operation in operations:
+            failures.extend(_fuzz_operation(operation, agent_token, pinned))
     return failures
 
 
-def _fuzz_operation(operation, agent_token: str) -> list[str]:  # type: ignore[no-untyped-def]
+def _fuzz_operation(operation, agent_token: str, pinned: dict[str, str]) -> list[str]:  # type: ignore[no-untyped-def]
     token = agent_token if operation.path.startswith("/api/agent/") else None
     headers = {"Authorization": f"Bearer {token}"} if token else admin_headers()
 
@@ -60,13 +63,18 @@ def _fuzz_operation(operation, agent_token: str) -> list[str]:  # type: ignore[n
     )
     @hypothesis.given(case=operation.as_strategy())
     def check(case) -> None:  # type: ignore[no-untyped-def]
+        if case.path_parameters:
+            case.path_parameters.update(
+                {name: value for name, value in pinned.items() if name in case.path_parameters}
+            )
         response = case.call(headers=headers)
         case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
 
     try:
         check()
     except Exception as exc:  # noqa: BLE001  (collected: one report for the whole run)
-        return [f"{operation.label}: {str(exc)[:1500]}"]
+        where = f" with {pinned}" if pinned else ""
+        return [f"{operation.label}{where}: {str(exc)[:1500]}"]
     return []
 
 
@@ -78,7 +86,16 @@ async def test_the_api_survives_a_fuzz_run(time_env, settings, engine) -> None:
             "/api/omni/agents", json={"name": "Fuzz", "services": []}, headers=admin_headers()
         )
         assert made.status_code == 201, made.text
+        turn = await http.post(
+            "/api/bots/loja/messages", json={"contact_id": "5511", "message_id": "m1", "text": "oi"}
+        )
+        assert turn.status_code == 200, turn.text
+        real = {
+            "bot": "loja",
+            "conversation_id": turn.json()["conversation_id"],
+            "agent_id": made.json()["id"],
+        }
         # the app connects its own Temporal client in schemathesis' event loop (its lifespan)
         app = create_app(fuzzed, engine=engine)
-        failures = await asyncio.to_thread(fuzz, app, made.json()["token"])
+        failures = await asyncio.to_thread(fuzz, app, made.json()["token"], real)
     assert not failures, "\n\n".join(failures)

@@ -25,6 +25,7 @@ from api.stream_hub import (
     LATE_SECONDS,
     LogCursor,
     Sent,
+    StreamGapsCollector,
     StreamHub,
     Watch,
     hub_for,
@@ -307,8 +308,14 @@ def test_a_cursor_resumes_where_its_id_stood() -> None:
     assert cursor.take(rows(3), now=GAP_GRACE_SECONDS) == sent((3, "3;2"))
     resumed = LogCursor.resuming("3;2", now=100.0)
     assert (resumed.after, resumed.looking_for(100.0)) == (3, [2])
+    late_before = StreamGapsCollector.late
     assert resumed.take(rows(2, 4), now=101.0) == sent((2, "3"), (4, "4"))
+    assert StreamGapsCollector.late == late_before  # its predecessor's: not counted again
     assert resumed.looking_for(100.0 + LATE_SECONDS) == []
+    # a late one found and a new gap given up on, in one read: each id as it was sent
+    resumed = LogCursor.resuming("7;5", now=0.0)
+    resumed.gap_since = 0.0  # 8 has been missing for the whole grace
+    assert resumed.take(rows(5, 9), now=GAP_GRACE_SECONDS) == sent((5, "7"), (9, "9;8"))
     assert (LogCursor.resuming("7", now=0.0).after, LogCursor.resuming("7", 0.0).late) == (7, {})
 
 
@@ -335,6 +342,15 @@ def test_a_cursor_resumes_where_its_id_stood() -> None:
 def test_a_position_no_stream_sent_is_refused(resume_id: str) -> None:
     with pytest.raises(ValueError, match="not a stream position"):
         LogCursor.resuming(resume_id, now=0.0)
+
+
+def test_every_position_a_stream_sends_reads_back() -> None:
+    cursor = LogCursor(after=0, gap_since=0.0)
+    taken = cursor.take(rows(*range(2, 4 * LATE_MAX, 2)), now=GAP_GRACE_SECONDS)
+    for _, resume_id in taken:
+        resumed = LogCursor.resuming(resume_id, now=0.0)
+        assert resumed.resume_id == resume_id
+    assert len(LogCursor.resuming(taken[-1].resume_id, 0.0).looking_for(0.0)) == LATE_MAX
 
 
 async def stream_gaps(http: httpx.AsyncClient) -> tuple[float, float]:

@@ -174,7 +174,7 @@ def _cursor_at(last_event_id: str | None) -> LogCursor:
     except ValueError:
         raise ApiError(
             status.HTTP_400_BAD_REQUEST,
-            "Last-Event-ID must be an id this stream sent (a message seq)",
+            "Last-Event-ID must be an `id:` this stream sends (`7` or `7;5`)",
             ErrorCode.BAD_REQUEST,
         ) from None
 
