@@ -319,6 +319,25 @@ class LogCursor:
         """Messages wait behind a missing seq: read again within GAP_GRACE_SECONDS."""
         return self.gap_since is not None
 
+    @classmethod
+    def over_holes(cls, after: int, present: Iterable[int], now: float) -> LogCursor:
+        """A stream starting after seq `after` that the screen's own read of the transcript
+        reached while seqs below it were not recorded yet: of the LATE_MAX seqs up to `after`,
+        those not in the log (`present`: those that are) are looked for LATE_SECONDS, as if
+        this stream had given up on them."""
+        missing = set(range(max(after - LATE_MAX, 0) + 1, after + 1)).difference(present)
+        return cls(after, late=dict.fromkeys(sorted(missing), now + LATE_SECONDS))
+
+
+async def cursor_over_holes(engine: Engine, conversation_id: str, after: int) -> LogCursor:
+    """`LogCursor.over_holes` for a stream starting after seq `after` of this conversation."""
+    if after <= 0:
+        return LogCursor(0)
+    present = await asyncio.to_thread(
+        conversation_log.seqs_between, engine, conversation_id, max(after - LATE_MAX, 0), after
+    )
+    return LogCursor.over_holes(after, present, time.monotonic())
+
 
 async def read_log(
     engine: Engine, conversation_id: str, cursor: LogCursor

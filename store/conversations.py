@@ -331,6 +331,14 @@ def messages_after(
         return [_message(row) for row in (*found, *conn.execute(new))]
 
 
+def seqs_between(engine: Engine, conversation_id: str, low: int, high: int) -> list[int]:
+    """The seqs in the log after ``low`` up to ``high`` (a resumed stream's holes: the rest)."""
+    ours, by_seq = messages.c.conversation_id == conversation_id, messages.c.seq
+    query = sa.select(by_seq).where(ours, by_seq > low, by_seq <= high)
+    with engine.connect() as conn:
+        return list(conn.execute(query).scalars())
+
+
 def customer_facing(rows: list[MessageRow]) -> list[MessageRow]:
     """The entries the customer may see: everything but notes, whispers, supervisor notices."""
     return [row for row in rows if row.kind not in AGENT_ONLY_KINDS]

@@ -353,6 +353,19 @@ def test_every_position_a_stream_sends_reads_back() -> None:
     assert len(LogCursor.resuming(taken[-1].resume_id, 0.0).looking_for(0.0)) == LATE_MAX
 
 
+def test_a_cursor_over_holes_looks_for_the_seqs_missing_below_its_start() -> None:
+    """An agent screen that reconnects after 7 while 5 was not recorded yet (its transcript,
+    read again, lacks it) gets 5 from its stream when it comes."""
+    cursor = LogCursor.over_holes(7, present=[1, 2, 3, 4, 6, 7], now=100.0)
+    assert (cursor.after, cursor.looking_for(100.0)) == (7, [5])
+    assert rows_of(cursor.take(rows(5, 8), now=101.0)) == rows(5, 8)
+    assert cursor.looking_for(101.0) == []
+    far = LogCursor.over_holes(LATE_MAX + 10, present=[], now=0.0)
+    assert far.looking_for(0.0) == list(range(11, LATE_MAX + 11))  # the nearest LATE_MAX
+    assert far.looking_for(LATE_SECONDS) == []
+    assert LogCursor.over_holes(0, present=[], now=0.0).looking_for(0.0) == []
+
+
 async def stream_gaps(http: httpx.AsyncClient) -> tuple[float, float]:
     """This API process's (gaps given up, late entries sent), from /metrics."""
     text = (await http.get("/metrics", headers=admin_headers())).text

@@ -35,7 +35,14 @@ from api.models.agent import (
 )
 from api.models.channel import AfterSeq, MessagePublic, PageSize, public_message, public_row
 from api.models.offers import public_offer
-from api.stream_hub import GAP_GRACE_SECONDS, HubDep, LogCursor, StreamHub, read_log
+from api.stream_hub import (
+    GAP_GRACE_SECONDS,
+    HubDep,
+    LogCursor,
+    StreamHub,
+    cursor_over_holes,
+    read_log,
+)
 from api.usecases import agent_actions as actions
 from api.usecases import log_ahead
 from api.usecases import offers as offer_actions
@@ -160,7 +167,10 @@ class _AgentScreen:
         if self.first or mine != sorted(self.cursors):
             for conversation_id in mine:
                 if conversation_id not in self.cursors:
-                    self.cursors[conversation_id] = LogCursor(await self._start_at(conversation_id))
+                    start = await self._start_at(conversation_id)
+                    self.cursors[conversation_id] = await cursor_over_holes(
+                        self.engine, conversation_id, start
+                    )
             self.cursors = {c: cursor for c, cursor in self.cursors.items() if c in mine}
             yield sse.event("conversations", mine)
         self.first = False

@@ -8,6 +8,7 @@ import { showOffers } from "./ofertas.js";
 import { customerTyping, deskAttachment, deskMedia } from "./atendimento_media.js";
 
 const POLL_MS = 2000;
+const TRANSCRIPT_PAGE = 500; // the server's page of a transcript read (PageSize)
 const state = {
   me: null,
   queue: [],          // [{conversation_id, service, waiting_seconds, preview, since}]
@@ -228,11 +229,25 @@ async function setConversations(ids) {
   renderTabs();
 }
 
+/** Read the log after the last seq up to which the screen has every message, page by page: a
+ * message recorded late (the screen has later ones already) is read once it has come. */
 async function refreshMessages(id) {
   const conversation = state.conversations.get(id);
   if (!conversation) return;
-  const after = Math.max(0, ...conversation.messages.keys());
-  addMessages(id, await api(`/api/agent/conversations/${id}/messages?after=${after}`, { token: "agent" }));
+  let after = seenThrough(conversation.messages);
+  for (;;) {
+    const page = await api(`/api/agent/conversations/${id}/messages?after=${after}`, { token: "agent" });
+    addMessages(id, page);
+    if (page.length < TRANSCRIPT_PAGE) return;
+    after = page[page.length - 1].seq;
+  }
+}
+
+/** The highest seq up to which `messages` (seq → message) has them all (seqs start at 1). */
+function seenThrough(messages) {
+  let seq = 0;
+  while (messages.has(seq + 1)) seq += 1;
+  return seq;
 }
 
 function addMessages(id, messages) {
