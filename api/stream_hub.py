@@ -254,8 +254,9 @@ class LogCursor:
     gap_since: float | None = None
     late: dict[int, float] = field(default_factory=dict)
     inherited: frozenset[int] = frozenset()
-    """The missing seqs a resumed stream took over from its `Last-Event-ID`: sent when found,
-    but not counted as late by this stream (a client could name seqs it already has)."""
+    """The missing seqs a stream took over when it started (from its `Last-Event-ID`, or the
+    holes below an agent screen's start): sent when found, but not counted as late entries,
+    which are those this stream gave up on (a client could name seqs it already has)."""
 
     @classmethod
     def resuming(cls, resume_id: str, now: float) -> LogCursor:
@@ -326,7 +327,8 @@ class LogCursor:
         those not in the log (`present`: those that are) are looked for LATE_SECONDS, as if
         this stream had given up on them."""
         missing = set(range(max(after - LATE_MAX, 0) + 1, after + 1)).difference(present)
-        return cls(after, late=dict.fromkeys(sorted(missing), now + LATE_SECONDS))
+        late = dict.fromkeys(sorted(missing), now + LATE_SECONDS)
+        return cls(after, late=late, inherited=frozenset(missing))
 
 
 async def cursor_over_holes(engine: Engine, conversation_id: str, after: int) -> LogCursor:

@@ -41,7 +41,7 @@ pytestmark = pytest.mark.asyncio
 
 class Relay:
     """A loopback TCP relay in front of the server that can be unplugged: every connection
-    through it drops at once, and new ones are cut, until it is plugged back in."""
+    through it drops at once (reset), and new ones are cut, until it is plugged back in."""
 
     def __init__(self, port: int) -> None:
         self._port = port
@@ -56,6 +56,7 @@ class Relay:
         finally:
             self.unplug()
             server.close()
+            await server.wait_closed()
 
     def unplug(self) -> None:
         self._plugged = False
@@ -69,22 +70,26 @@ class Relay:
         if not self._plugged:
             client_out.transport.abort()
             return
-        server_in, server_out = await asyncio.open_connection("127.0.0.1", self._port)
+        try:
+            server_in, server_out = await asyncio.open_connection("127.0.0.1", self._port)
+        except OSError:
+            client_out.transport.abort()
+            return
         self._open |= {client_out, server_out}
         try:
             await asyncio.gather(_pipe(client_in, server_out), _pipe(server_in, client_out))
         finally:
             self._open -= {client_out, server_out}
-            for writer in (client_out, server_out):
-                writer.transport.abort()
 
 
 async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    """Bytes from `source` to `sink` until either side ends (closed cleanly on an end, so
+    nothing buffered is lost; an unplug resets both)."""
     with contextlib.suppress(ConnectionError):
         while chunk := await source.read(65536):
             sink.write(chunk)
             await sink.drain()
-    sink.transport.abort()
+    sink.close()
 
 
 async def test_late_messages_reach_the_agent_screen_across_a_reconnection(  # type: ignore[no-untyped-def]
@@ -129,33 +134,37 @@ async def test_late_messages_reach_the_agent_screen_across_a_reconnection(  # ty
         relay = Relay(urlsplit(base).port or 80)
         async with relay.serving() as through_relay:
             context = await browser.new_context(locale="pt-BR", base_url=through_relay)
-            agent = await signed_in_agent(context, console, made.json()["token"])
-            await agent.get_by_role("button", name="Atender próximo").click()
-            transcript = agent.locator("#transcript")
-            await expect(transcript).to_contain_text("preciso de ajuda")
+            try:
+                agent = await signed_in_agent(context, console, made.json()["token"])
+                await agent.get_by_role("button", name="Atender próximo").click()
+                transcript = agent.locator("#transcript")
+                await expect(transcript).to_contain_text("preciso de ajuda")
 
-            seen = conversation_log.get_conversation(engine, conversation_id)
-            assert seen is not None
-            n = seen.last_seq
+                seen = conversation_log.get_conversation(engine, conversation_id)
+                assert seen is not None
+                n = seen.last_seq
 
-            def late(seq: int, text: str) -> None:
-                at = datetime.now(UTC)
-                message = Message(seq=n + seq, sender="bot", text=text, at=at)
-                conversation_log.record_turn(engine, conversation_id, [message])
+                def late(seq: int, text: str) -> None:
+                    at = datetime.now(UTC)
+                    message = Message(seq=n + seq, sender="bot", text=text, at=at)
+                    conversation_log.record_turn(engine, conversation_id, [message])
 
-            late(3, "terceira")  # the first two are late: the stream sends it after a while
-            await expect(transcript).to_contain_text("terceira")
-            relay.unplug()
-            await expect(agent.locator("#live")).to_have_text("reconectando…")
-            late(1, "primeira")  # comes while the screen is offline
-            relay.plug()
-            await expect(agent.locator("#live")).to_have_text("ao vivo")
-            await expect(transcript).to_contain_text("primeira")
-            late(2, "segunda")  # comes after the screen reconnected
-            await expect(transcript.locator(".msg", has_text="segunda")).to_be_visible()
-            texts = await transcript.locator(".msg").all_inner_texts()
-            late_ones = [w for t in texts for w in ("primeira", "segunda", "terceira") if w in t]
-            assert late_ones == ["primeira", "segunda", "terceira"]  # in seq order, each once
-            await context.close()
+                late(3, "terceira")  # the first two are late: the stream sends it after a while
+                await expect(transcript).to_contain_text("terceira")
+                relay.unplug()
+                await expect(agent.locator("#live")).to_have_text("reconectando…")
+                late(1, "primeira")  # comes while the screen is offline
+                relay.plug()
+                await expect(agent.locator("#live")).to_have_text("ao vivo")
+                await expect(transcript).to_contain_text("primeira")
+                late(2, "segunda")  # comes after the screen reconnected
+                await expect(transcript.locator(".msg", has_text="segunda")).to_be_visible()
+                texts = await transcript.locator(".msg").all_inner_texts()
+                late_ones = [
+                    w for t in texts for w in ("primeira", "segunda", "terceira") if w in t
+                ]
+                assert late_ones == ["primeira", "segunda", "terceira"]  # in seq order, each once
+            finally:
+                await context.close()  # before the server stops: its stream ends cleanly
     # the blip itself: Chromium logs the stream it cut, and the requests refused meanwhile
     assert [error for error in console.errors if not CUT.search(error)] == []

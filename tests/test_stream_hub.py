@@ -358,7 +358,9 @@ def test_a_cursor_over_holes_looks_for_the_seqs_missing_below_its_start() -> Non
     read again, lacks it) gets 5 from its stream when it comes."""
     cursor = LogCursor.over_holes(7, present=[1, 2, 3, 4, 6, 7], now=100.0)
     assert (cursor.after, cursor.looking_for(100.0)) == (7, [5])
+    late_before = StreamGapsCollector.late
     assert rows_of(cursor.take(rows(5, 8), now=101.0)) == rows(5, 8)
+    assert StreamGapsCollector.late == late_before  # not one this stream gave up on
     assert cursor.looking_for(101.0) == []
     far = LogCursor.over_holes(LATE_MAX + 10, present=[], now=0.0)
     assert far.looking_for(0.0) == list(range(11, LATE_MAX + 11))  # the nearest LATE_MAX

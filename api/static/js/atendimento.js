@@ -8,7 +8,8 @@ import { showOffers } from "./ofertas.js";
 import { customerTyping, deskAttachment, deskMedia } from "./atendimento_media.js";
 
 const POLL_MS = 2000;
-const TRANSCRIPT_PAGE = 500; // the server's page of a transcript read (PageSize)
+const TRANSCRIPT_PAGE = 500; // the most a transcript read returns (PageSize)
+const LATE_WINDOW = 50; // seqs below the newest a late message is looked for (LATE_MAX)
 const state = {
   me: null,
   queue: [],          // [{conversation_id, service, waiting_seconds, preview, since}]
@@ -229,24 +230,27 @@ async function setConversations(ids) {
   renderTabs();
 }
 
-/** Read the log after the last seq up to which the screen has every message, page by page: a
- * message recorded late (the screen has later ones already) is read once it has come. */
+/** Read the log again from the first seq the screen lacks among the newest LATE_WINDOW (a
+ * message recorded late, after later ones, is read once it has come), page by page. */
 async function refreshMessages(id) {
-  const conversation = state.conversations.get(id);
-  if (!conversation) return;
-  let after = seenThrough(conversation.messages);
-  for (;;) {
-    const page = await api(`/api/agent/conversations/${id}/messages?after=${after}`, { token: "agent" });
+  let after = readFrom(state.conversations.get(id)?.messages);
+  while (state.conversations.has(id)) {
+    const url = `/api/agent/conversations/${id}/messages?after=${after}&limit=${TRANSCRIPT_PAGE}`;
+    const page = await api(url, { token: "agent" });
     addMessages(id, page);
     if (page.length < TRANSCRIPT_PAGE) return;
     after = page[page.length - 1].seq;
   }
 }
 
-/** The highest seq up to which `messages` (seq → message) has them all (seqs start at 1). */
-function seenThrough(messages) {
-  let seq = 0;
-  while (messages.has(seq + 1)) seq += 1;
+/** The seq to read after: the last one before the first missing among the newest LATE_WINDOW
+ * of `messages` (seq → message), or the newest. Older holes are not looked for (some seqs are
+ * never used: the server's streams look back as far, api/stream_hub.py LATE_MAX). */
+function readFrom(messages) {
+  if (!messages) return 0;
+  const newest = Math.max(0, ...messages.keys());
+  let seq = Math.max(0, newest - LATE_WINDOW);
+  while (seq < newest && messages.has(seq + 1)) seq += 1;
   return seq;
 }
 
