@@ -129,9 +129,9 @@ function poll() {
       setQueue(await api("/api/agent/queue", { token: "agent" }));
       await Promise.all([...state.conversations.keys()].map(refreshMessages));
     } catch { /* next tick */ }
+    setTimeout(tick, POLL_MS); // after this one: a slow tick never overlaps the next
   };
   tick();
-  setInterval(tick, POLL_MS);
 }
 
 // --- the queue ------------------------------------------------------------------------------
