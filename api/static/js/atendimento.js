@@ -205,10 +205,19 @@ function ensure(id) {
   return state.conversations.get(id);
 }
 
-/** The stream's list of conversations in service: load new ones, drop the ones that left.
- * The stream sends a conversation's messages from the moment it lists it; whatever came between
- * the pickup answer and that moment is read from the log here. */
-async function setConversations(ids) {
+let listing = Promise.resolve();
+
+/** The stream's list of conversations in service, one list after the other (one that is still
+ * loading must not drop a conversation a later list added). */
+function setConversations(ids) {
+  listing = listing.then(() => applyConversations(ids)).catch((error) => console.warn("conversations list:", error));
+  return listing;
+}
+
+/** Load the listed conversations that are new, drop the ones that left. The stream sends a
+ * conversation's messages from the moment it lists it; whatever came between the pickup answer
+ * and that moment is read from the log here. */
+async function applyConversations(ids) {
   const listed = state.listed;
   state.listed = new Set(ids);
   for (const id of ids) {
