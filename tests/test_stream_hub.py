@@ -463,3 +463,32 @@ async def test_a_resumed_stream_still_sends_what_its_predecessor_gave_up_on(
             ("message", 4, "4"),
             ("end", None, None),
         ]
+
+
+async def test_a_stream_after_a_transcript_read_sends_what_was_missing_in_it(
+    any_engine: sa.Engine, settings: Settings, time_env: WorkflowEnvironment
+) -> None:
+    """A connector read the transcript up to 3 while 2 was not recorded yet and follows the
+    stream `?after=3`: 2 comes when it is recorded, then what is new."""
+    conversation_log.record_batch(any_engine, batch("read", "bot", message(1, "customer", "m1")))
+    conversation_log.record_turn(any_engine, "read", [message(3)])
+    app = create_app(settings, engine=any_engine, client=pydantic_client(time_env))
+    async with (
+        serving(app) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=DEADLINE_SECONDS) as http,
+        asyncio.timeout(DEADLINE_SECONDS),
+    ):
+        read = (await http.get("/api/conversations/read/messages", headers=admin_headers())).json()
+        assert [m["seq"] for m in read] == [1, 3]
+        path = "/api/conversations/read/stream?after=3"
+        async with http.stream("GET", path, headers=admin_headers()) as response:
+            events = sse_events(response)
+            conversation_log.record_batch(any_engine, batch("read", "bot", message(2)))
+            first = await anext(events)
+            conversation_log.record_batch(any_engine, batch("read", "ended", message(4)))
+            rest = [event async for event in events]
+    assert [(first.data["seq"], first.id)] == [(2, "3")]
+    assert [(e.event, e.data.get("seq"), e.id) for e in rest] == [
+        ("message", 4, "4"),
+        ("end", None, None),
+    ]

@@ -30,7 +30,14 @@ from api.models.channel import (
     TurnPublic,
     public_row,
 )
-from api.stream_hub import GAP_GRACE_SECONDS, HubDep, LogCursor, StreamHub, read_log
+from api.stream_hub import (
+    GAP_GRACE_SECONDS,
+    HubDep,
+    LogCursor,
+    StreamHub,
+    cursor_over_holes,
+    read_log,
+)
 from api.usecases import delivery
 from omni.desk import AGENT_ONLY_KINDS
 from store import conversations as conversation_log
@@ -147,9 +154,13 @@ async def stream(
     """Server-Sent Events of the transcript: `message` events whose `id:` says where the stream
     stands (the highest seq sent, and the seqs below it that were late and are still looked
     for: `7` or `7;5`; a message recorded late comes out of order), resuming at `Last-Event-ID`
-    (or after `?after=`), then one `end` event once the conversation has ended."""
+    (or after `?after=`, a transcript's last seq: the seqs missing below it then are sent when
+    they come), then one `end` event once the conversation has ended."""
     _conversation(engine, caller, conversation_id)
-    cursor = LogCursor(after) if after is not None else _cursor_at(last_event_id)
+    if after is not None:
+        cursor = await cursor_over_holes(engine, conversation_id, after)
+    else:
+        cursor = _cursor_at(last_event_id)
     notes = caller.kind == "admin"
     return sse.stream(_events(engine, hub, conversation_id, cursor, notes=notes))
 
