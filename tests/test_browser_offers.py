@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
+from typing import Any
 
 import httpx
 import pytest
@@ -46,23 +48,7 @@ async def test_the_screen_rings_and_the_agent_declines_then_accepts(
     ):
         admin = admin_headers()
         body = {"name": "Suporte", "assignment": "auto", "offer_seconds": 600}
-        assert (await http.post("/api/omni/services", json=body, headers=admin)).is_success
-        integration = await http.post(
-            "/api/omni/integrations", json={"service": "Suporte", "bot": "loja"}, headers=admin
-        )
-        key = integration.json()["api_key"]
-        tokens = {}
-        for name in ("Ana", "Beto"):
-            made = await http.post(
-                "/api/omni/agents", json={"name": name, "services": ["Suporte"]}, headers=admin
-            )
-            tokens[name] = made.json()["token"]
-        published = await http.put(
-            "/api/bots/loja",
-            content=FLOW.format(key=key),
-            headers={**admin, "Content-Type": "text/yaml"},
-        )
-        assert published.is_success, published.text
+        tokens = await loja_with_agents(http, body, ("Ana", "Beto"))
 
         context = await browser.new_context(
             locale="pt-BR", viewport={"width": 1366, "height": 850}, base_url=base
@@ -108,21 +94,9 @@ async def test_the_screen_shows_away_set_by_the_server_after_lapses(
     ):
         admin = admin_headers()
         body = {"name": "Suporte", "assignment": "auto", "offer_seconds": 600, "max_lapses": 1}
-        assert (await http.post("/api/omni/services", json=body, headers=admin)).is_success
-        integration = await http.post(
-            "/api/omni/integrations", json={"service": "Suporte", "bot": "loja"}, headers=admin
-        )
-        made = await http.post(
-            "/api/omni/agents", json={"name": "Ana", "services": ["Suporte"]}, headers=admin
-        )
-        published = await http.put(
-            "/api/bots/loja",
-            content=FLOW.format(key=integration.json()["api_key"]),
-            headers={**admin, "Content-Type": "text/yaml"},
-        )
-        assert published.is_success, published.text
+        ana_token = (await loja_with_agents(http, body, ("Ana",)))["Ana"]
         context = await browser.new_context(locale="pt-BR", base_url=base)
-        agent = await signed_in_agent(context, console, made.json()["token"])
+        agent = await signed_in_agent(context, console, ana_token)
         await expect(agent.locator("#live")).to_have_text("ao vivo")
         turn = await http.post(
             "/api/bots/loja/messages",
@@ -132,7 +106,7 @@ async def test_the_screen_shows_away_set_by_the_server_after_lapses(
         assert turn.json()["status"] == "waiting", turn.text
         offer = agent.get_by_role("alertdialog", name="Nova conversa de Suporte")
         await expect(offer).to_have_count(1)
-        ana = {"Authorization": f"Bearer {made.json()['token']}"}
+        ana = {"Authorization": f"Bearer {ana_token}"}
         (open_offer,) = (await http.get("/api/agent/offers", headers=ana)).json()
         await asyncio.to_thread(routing.lapse, engine, open_offer["id"])  # what the timer runs
         await expect(agent.locator("[name=status][value=away]")).to_be_checked()
@@ -142,6 +116,31 @@ async def test_the_screen_shows_away_set_by_the_server_after_lapses(
         await expect(offer).to_have_count(1)  # it rings again
         await context.close()
     assert console.errors == []
+
+
+async def loja_with_agents(
+    http: httpx.AsyncClient, service: dict[str, Any], agents: Sequence[str]
+) -> dict[str, str]:
+    """The service, its integration with the bot `loja` (FLOW, published) and these agents of
+    the service: their tokens by name."""
+    admin = admin_headers()
+    made = await http.post("/api/omni/services", json=service, headers=admin)
+    assert made.is_success, made.text
+    integration = await http.post(
+        "/api/omni/integrations", json={"service": service["name"], "bot": "loja"}, headers=admin
+    )
+    tokens = {}
+    for name in agents:
+        agent = {"name": name, "services": [service["name"]]}
+        made = await http.post("/api/omni/agents", json=agent, headers=admin)
+        tokens[name] = made.json()["token"]
+    published = await http.put(
+        "/api/bots/loja",
+        content=FLOW.format(key=integration.json()["api_key"]),
+        headers={**admin, "Content-Type": "text/yaml"},
+    )
+    assert published.is_success, published.text
+    return tokens
 
 
 async def connector_token(http: httpx.AsyncClient, admin: dict[str, str]) -> str:

@@ -29,7 +29,7 @@ from tests.test_browser import (
     playwright_api,
     signed_in_agent,
 )
-from tests.test_browser_offers import FLOW, connector_token
+from tests.test_browser_offers import connector_token, loja_with_agents
 from workflows.contracts import Message
 
 __all__ = ["browser"]
@@ -109,20 +109,7 @@ async def test_late_messages_reach_the_agent_screen_across_a_reconnection(  # ty
         httpx.AsyncClient(base_url=base) as http,
     ):
         admin = admin_headers()
-        service = await http.post("/api/omni/services", json={"name": "Suporte"}, headers=admin)
-        assert service.is_success, service.text
-        integration = await http.post(
-            "/api/omni/integrations", json={"service": "Suporte", "bot": "loja"}, headers=admin
-        )
-        made = await http.post(
-            "/api/omni/agents", json={"name": "Ana", "services": ["Suporte"]}, headers=admin
-        )
-        published = await http.put(
-            "/api/bots/loja",
-            content=FLOW.format(key=integration.json()["api_key"]),
-            headers={**admin, "Content-Type": "text/yaml"},
-        )
-        assert published.is_success, published.text
+        ana_token = (await loja_with_agents(http, {"name": "Suporte"}, ("Ana",)))["Ana"]
         turn = await http.post(
             "/api/bots/loja/messages",
             json={"contact_id": "5511", "message_id": "m1", "text": "preciso de ajuda"},
@@ -135,7 +122,7 @@ async def test_late_messages_reach_the_agent_screen_across_a_reconnection(  # ty
         async with relay.serving() as through_relay:
             context = await browser.new_context(locale="pt-BR", base_url=through_relay)
             try:
-                agent = await signed_in_agent(context, console, made.json()["token"])
+                agent = await signed_in_agent(context, console, ana_token)
                 await agent.get_by_role("button", name="Atender próximo").click()
                 transcript = agent.locator("#transcript")
                 await expect(transcript).to_contain_text("preciso de ajuda")
