@@ -255,8 +255,8 @@ class LogCursor:
     late: dict[int, float] = field(default_factory=dict)
     inherited: frozenset[int] = frozenset()
     """The missing seqs a stream took over when it started (from its `Last-Event-ID`, or the
-    holes below an agent screen's start): sent when found, but not counted as late entries,
-    which are those this stream gave up on (a client could name seqs it already has)."""
+    holes below where it starts: `over_holes`): sent when found, but not counted as late
+    entries, which are those this stream gave up on (a client could name seqs it has)."""
 
     @classmethod
     def resuming(cls, resume_id: str, now: float) -> LogCursor:
@@ -270,8 +270,14 @@ class LogCursor:
         ascending = all(a < b for a, b in itertools.pairwise([*missing, after]))
         if after > SEQ_MAX or not ascending:
             raise ValueError(f"not a stream position: {resume_id!r}")
-        late = dict.fromkeys(missing, now + LATE_SECONDS)
-        return cls(after, late=late, inherited=frozenset(missing))
+        return cls._taking_over(after, missing, now)
+
+    @classmethod
+    def _taking_over(cls, after: int, missing: Iterable[int], now: float) -> LogCursor:
+        """A cursor after `after` that looks for `missing` (seqs below it) LATE_SECONDS from
+        now, as if it had given up on them itself, without counting them as its late entries."""
+        seqs = sorted(missing)
+        return cls(after, late=dict.fromkeys(seqs, now + LATE_SECONDS), inherited=frozenset(seqs))
 
     @property
     def resume_id(self) -> str:
@@ -322,13 +328,12 @@ class LogCursor:
 
     @classmethod
     def over_holes(cls, after: int, present: Iterable[int], now: float) -> LogCursor:
-        """A stream starting after seq `after` that the screen's own read of the transcript
-        reached while seqs below it were not recorded yet: of the LATE_MAX seqs up to `after`,
-        those not in the log (`present`: those that are) are looked for LATE_SECONDS, as if
-        this stream had given up on them."""
-        missing = set(range(max(after - LATE_MAX, 0) + 1, after + 1)).difference(present)
-        late = dict.fromkeys(sorted(missing), now + LATE_SECONDS)
-        return cls(after, late=late, inherited=frozenset(missing))
+        """A stream starting after seq `after`, which a read of the transcript (an agent screen's
+        after a reconnection, a connector's before `?after=`) reached while seqs below it were
+        not recorded yet: of the LATE_MAX seqs below `after`, those not in the log (`present`:
+        those that are) are looked for as `take` looks for the seqs it gave up on."""
+        below = range(max(after - LATE_MAX, 1), after)
+        return cls._taking_over(after, set(below).difference(present), now)
 
 
 async def cursor_over_holes(engine: Engine, conversation_id: str, after: int) -> LogCursor:

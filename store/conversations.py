@@ -332,7 +332,8 @@ def messages_after(
 
 
 def seqs_between(engine: Engine, conversation_id: str, low: int, high: int) -> list[int]:
-    """The seqs in the log after ``low`` up to ``high`` (a resumed stream's holes: the rest)."""
+    """The seqs in the log after ``low`` up to ``high`` (the rest are the holes a stream starting
+    at ``high`` looks for: api/stream_hub.py `LogCursor.over_holes`)."""
     ours, by_seq = messages.c.conversation_id == conversation_id, messages.c.seq
     query = sa.select(by_seq).where(ours, by_seq > low, by_seq <= high)
     with engine.connect() as conn:

@@ -363,8 +363,10 @@ def test_a_cursor_over_holes_looks_for_the_seqs_missing_below_its_start() -> Non
     assert StreamGapsCollector.late == late_before  # not one this stream gave up on
     assert cursor.looking_for(101.0) == []
     far = LogCursor.over_holes(LATE_MAX + 10, present=[], now=0.0)
-    assert far.looking_for(0.0) == list(range(11, LATE_MAX + 11))  # the nearest LATE_MAX
+    assert far.looking_for(0.0) == list(range(10, LATE_MAX + 10))  # the nearest LATE_MAX
+    assert LogCursor.resuming(far.resume_id, now=0.0).looking_for(0.0) == far.looking_for(0.0)
     assert far.looking_for(LATE_SECONDS) == []
+    assert LogCursor.over_holes(10, present=range(1, 10), now=0.0).resume_id == "10"  # not 10
     assert LogCursor.over_holes(0, present=[], now=0.0).looking_for(0.0) == []
 
 
@@ -487,8 +489,15 @@ async def test_a_stream_after_a_transcript_read_sends_what_was_missing_in_it(
             first = await anext(events)
             conversation_log.record_batch(any_engine, batch("read", "ended", message(4)))
             rest = [event async for event in events]
+        # reconnecting, a client sends the same URL and its Last-Event-ID, which wins
+        headers = {**admin_headers(), "Last-Event-ID": "4"}
+        async with http.stream(
+            "GET", "/api/conversations/read/stream?after=1", headers=headers
+        ) as again:
+            resumed = [event.event async for event in sse_events(again)]
     assert [(first.data["seq"], first.id)] == [(2, "3")]
     assert [(e.event, e.data.get("seq"), e.id) for e in rest] == [
         ("message", 4, "4"),
         ("end", None, None),
     ]
+    assert resumed == ["end"]

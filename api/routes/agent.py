@@ -140,7 +140,7 @@ async def stream(
 
 class _AgentScreen:
     """What one agent stream has sent: the queue's shape and, per conversation the agent has,
-    the last seq sent."""
+    where it is in the log (`LogCursor`)."""
 
     def __init__(self, engine: EngineDep) -> None:
         self.engine = engine

@@ -154,13 +154,14 @@ async def stream(
     """Server-Sent Events of the transcript: `message` events whose `id:` says where the stream
     stands (the highest seq sent, and the seqs below it that were late and are still looked
     for: `7` or `7;5`; a message recorded late comes out of order), resuming at `Last-Event-ID`
-    (or after `?after=`, a transcript's last seq: the seqs missing below it then are sent when
-    they come), then one `end` event once the conversation has ended."""
+    (a reconnection's, which wins over the URL's `?after=`), or after `?after=` (a transcript's
+    last seq: the seqs missing below it then are sent when they come), then one `end` event once
+    the conversation has ended."""
     _conversation(engine, caller, conversation_id)
-    if after is not None:
-        cursor = await cursor_over_holes(engine, conversation_id, after)
-    else:
+    if last_event_id or after is None:
         cursor = _cursor_at(last_event_id)
+    else:
+        cursor = await cursor_over_holes(engine, conversation_id, after)
     notes = caller.kind == "admin"
     return sse.stream(_events(engine, hub, conversation_id, cursor, notes=notes))
 

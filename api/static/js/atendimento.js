@@ -17,6 +17,7 @@ const state = {
   selected: null,
   live: false,
   listed: new Set(), // the ids of the stream's last `conversations` event
+  connection: 0, // the stream's connections so far
 };
 let stopper = null;
 
@@ -95,6 +96,7 @@ function connect() {
     signal: stopper.signal,
     onOpen: () => {
       setLive(true);
+      state.connection += 1; // lists of the connection before are not applied any more
       state.listed = new Set(); // (re)connected: the first `conversations` event re-reads them all
     },
     onEvent: ({ event, data }) => {
@@ -208,9 +210,13 @@ function ensure(id) {
 let listing = Promise.resolve();
 
 /** The stream's list of conversations in service, one list after the other (one that is still
- * loading must not drop a conversation a later list added). */
+ * loading must not drop a conversation a later list added), and only while its connection is
+ * the current one (the next connection's first list reads them all again). */
 function setConversations(ids) {
-  listing = listing.then(() => applyConversations(ids)).catch((error) => console.warn("conversations list:", error));
+  const connection = state.connection;
+  listing = listing
+    .then(() => connection === state.connection && applyConversations(ids))
+    .catch((error) => console.warn("conversations list:", error)); // the next list still comes
   return listing;
 }
 
@@ -230,7 +236,12 @@ async function applyConversations(ids) {
         conversation.service = info.service;
       } catch { /* shown without its service */ }
     }
-    await refreshMessages(id);
+    try {
+      await refreshMessages(id);
+    } catch (error) { // read again with the next list
+      state.listed.delete(id);
+      console.warn(`conversation ${id}:`, error);
+    }
   }
   for (const id of [...state.conversations.keys()]) {
     if (!ids.includes(id)) drop(id, "A conversa saiu do seu atendimento.");
