@@ -12,6 +12,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from api.stream_hub import LATE_MAX
+
 HERE = Path(__file__).parent.parent
 """The `api` folder: templates/ and static/ are beside the routers' folder."""
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -46,7 +48,11 @@ PAGES: dict[str, tuple[str, str, dict[str, str]]] = {
     ),
     "/supervisor": ("supervisor.html", "Supervisor", {"area": "omni", "section": "supervisor"}),
     "/bots": ("bots.html", "Bots", {"area": "bots", "section": "bots", "starter": STARTER_FLOW}),
-    "/atendimento": ("atendimento.html", "Tela de Atendimento", {"area": "atendimento"}),
+    "/atendimento": (
+        "atendimento.html",
+        "Tela de Atendimento",
+        {"area": "atendimento", "late_window": str(LATE_MAX)},
+    ),
 }
 """Path → (template, title, context): shells with no data in them, so they are public."""
 

@@ -9,7 +9,6 @@ import { customerTyping, deskAttachment, deskMedia } from "./atendimento_media.j
 
 const POLL_MS = 2000;
 const TRANSCRIPT_PAGE = 500; // the most a transcript read returns (PageSize)
-const LATE_WINDOW = 50; // seqs below the newest a late message is looked for (LATE_MAX)
 const state = {
   me: null,
   queue: [],          // [{conversation_id, service, waiting_seconds, preview, since}]
@@ -250,7 +249,7 @@ async function applyConversations(ids) {
   renderTabs();
 }
 
-/** Read the log again from the first seq the screen lacks among the newest LATE_WINDOW (a
+/** Read the log again from the first seq the screen lacks among the newest lateWindow() (a
  * message recorded late, after later ones, is read once it has come), page by page. */
 async function refreshMessages(id) {
   let after = readFrom(state.conversations.get(id)?.messages);
@@ -263,13 +262,19 @@ async function refreshMessages(id) {
   }
 }
 
-/** The seq to read after: the last one before the first missing among the newest LATE_WINDOW
+/** How far below the newest seq a late message is looked for: the server's (LATE_MAX), which
+ * the page carries. */
+function lateWindow() {
+  return Number($("#transcript").dataset.lateWindow) || 50;
+}
+
+/** The seq to read after: the last one before the first missing among the newest lateWindow()
  * of `messages` (seq → message), or the newest. Older holes are not looked for (some seqs are
  * never used: the server's streams look back as far, api/stream_hub.py LATE_MAX). */
 function readFrom(messages) {
   if (!messages) return 0;
   const newest = Math.max(0, ...messages.keys());
-  let seq = Math.max(0, newest - LATE_WINDOW);
+  let seq = Math.max(0, newest - lateWindow());
   while (seq < newest && messages.has(seq + 1)) seq += 1;
   return seq;
 }
