@@ -4,10 +4,13 @@
 
 `turn_processes.py`'s stack (`transbordo up`: dev server, worker and API processes) and the echo
 workflow's worker in this process, plus a *thin proxy*: a FastAPI app in its own uvicorn process
-(uvloop and httptools, as the API) whose route does nothing but the echo's Update, and a second
+(uvloop and httptools, as the API) whose route does nothing but an echo's Update, and a second
 route that also writes two rows and a row update to a SQLite file (WAL, in a thread) after it,
-as read-your-writes must. Four calls take turns, in an order shuffled per round, so all see the
-same machine and follow each other equally often:
+as read-your-writes must. Each route drives an echo run of its own, and the baseline another:
+every run takes as many Updates as the bot's conversation (a run's Updates get dearer for the
+server as it takes more; until the twelfth pass one echo run took all three calls' Updates,
+which made the baseline slower and the ratios lower than they are). Four calls take turns, in
+an order shuffled per round, so all see the same machine and follow each other equally often:
 
 1. the bare echo Update (this process's Temporal client);
 2. the thin proxy: HTTP + the same Update: what any HTTP API in front of an Update costs here;
@@ -88,19 +91,20 @@ def write(seq: int, text: str) -> None:
     db.commit()
 
 
-async def update(body: MessageIn) -> str:
-    handle = app.state.client.get_workflow_handle(os.environ["PROXY_WORKFLOW"])
+async def update(body: MessageIn, route: str) -> str:
+    handle = app.state.client.get_workflow_handle(os.environ[f"PROXY_WORKFLOW_{route}"])
     return await handle.execute_update("echo", body.text)
 
 
 @app.post("/update/{bot}/messages")
 async def only_update(bot: str, body: MessageIn) -> dict:
-    return {"conversation_id": "c", "status": "bot", "replies": [{"text": await update(body)}]}
+    text = await update(body, "UPDATE")
+    return {"conversation_id": "c", "status": "bot", "replies": [{"text": text}]}
 
 
 @app.post("/written/{bot}/messages")
 async def update_and_write(bot: str, body: MessageIn) -> dict:
-    text = await update(body)
+    text = await update(body, "WRITTEN")
     await asyncio.to_thread(write, 2 * int(body.message_id), text)
     return {"conversation_id": "c", "status": "bot", "replies": [{"text": text}]}
 """
@@ -151,11 +155,21 @@ async def main(n: int, warmup: int, http_client: str) -> None:
     async with up_stack(1, 1, http_client=http_client) as (client, http, _up), echo_worker(client):
         run_id = uuid.uuid4().hex[:6]
         echo, echo_update, bot_turn = await turn_pair(client, http, run_id, f"bench-{run_id}")
+        # each proxy route drives an echo run of its own: a run's Updates get dearer for the
+        # server as it takes more of them (bench/README.md, twelfth pass), so every call takes
+        # as many as the bot's conversation does
+        proxied = {
+            route: await client.start_workflow(
+                EchoWorkflow.run, id=f"echo-{run_id}-{route}", task_queue=ECHO_TASK_QUEUE
+            )
+            for route in ("UPDATE", "WRITTEN")
+        }
         env = {
             **os.environ,
             "PROXY_TEMPORAL": client.service_client.config.target_host,
             "PROXY_DB": str(folder / "proxy.db"),
-            "PROXY_WORKFLOW": echo.id,
+            "PROXY_WORKFLOW_UPDATE": proxied["UPDATE"].id,
+            "PROXY_WORKFLOW_WRITTEN": proxied["WRITTEN"].id,
         }
         proxy = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "uvicorn", "turn_floor_proxy:app", "--port", str(port)]
@@ -188,7 +202,8 @@ async def main(n: int, warmup: int, http_client: str) -> None:
             except subprocess.TimeoutExpired:
                 proxy.kill()
             shutil.rmtree(folder, ignore_errors=True)
-        await echo.signal(EchoWorkflow.done)
+        for handle in (echo, *proxied.values()):
+            await handle.signal(EchoWorkflow.done)
     names = (
         "echo: Update (the baseline)",
         "thin proxy: HTTP + Update",
