@@ -326,22 +326,27 @@ class LogCursor:
         """Messages wait behind a missing seq: read again within GAP_GRACE_SECONDS."""
         return self.gap_since is not None
 
+    @staticmethod
+    def below(after: int) -> range:
+        """The seqs a stream starting after seq `after` looks back over: the LATE_MAX below it."""
+        return range(max(after - LATE_MAX, 1), after)
+
     @classmethod
     def over_holes(cls, after: int, present: Iterable[int], now: float) -> LogCursor:
         """A stream starting after seq `after`, which a read of the transcript (an agent screen's
         after a reconnection, a connector's before `?after=`) reached while seqs below it were
-        not recorded yet: of the LATE_MAX seqs below `after`, those not in the log (`present`:
-        those that are) are looked for as `take` looks for the seqs it gave up on."""
-        below = range(max(after - LATE_MAX, 1), after)
-        return cls._taking_over(after, set(below).difference(present), now)
+        not recorded yet: of `below(after)`, those not in the log (`present`: those that are)
+        are looked for as `take` looks for the seqs it gave up on."""
+        return cls._taking_over(after, set(cls.below(after)).difference(present), now)
 
 
 async def cursor_over_holes(engine: Engine, conversation_id: str, after: int) -> LogCursor:
     """`LogCursor.over_holes` for a stream starting after seq `after` of this conversation."""
-    if after <= 0:
-        return LogCursor(0)
+    window = LogCursor.below(after)
+    if not window:
+        return LogCursor(after)
     present = await asyncio.to_thread(
-        conversation_log.seqs_between, engine, conversation_id, max(after - LATE_MAX, 0), after
+        conversation_log.seqs_present, engine, conversation_id, window
     )
     return LogCursor.over_holes(after, present, time.monotonic())
 

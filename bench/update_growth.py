@@ -14,7 +14,6 @@ continues as new at `max_messages_per_run`, 1,000 by default). Not a test.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -26,17 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot_turn import ECHO_TASK_QUEUE, EchoWorkflow, echo_worker  # noqa: E402
-from handoff_processes import process_tree  # noqa: E402
-from handoff_throughput import cpu_seconds  # noqa: E402
+from upsert_cost import server_cpu  # noqa: E402
 
 from transbordo import eventloop  # noqa: E402
 from transbordo.stack import dev_server  # noqa: E402
-
-
-def server_cpu() -> float:
-    """CPU seconds of this process's child dev server."""
-    servers = [pid for pid, command in process_tree(os.getpid()) if b"start-dev" in command]
-    return sum(cpu_seconds(pid) for pid in servers)
 
 
 async def main(blocks: int, block: int, persisted: bool) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import uuid
@@ -24,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from handoff_processes import process_tree  # noqa: E402
 from handoff_throughput import cpu_seconds  # noqa: E402
+from handoff_waiting import dev_server_pid  # noqa: E402
 from temporalio import workflow  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker  # noqa: E402
@@ -77,8 +76,9 @@ async def conversations(client: Client, n: int, upserts_every_update: bool) -> N
 
 def server_cpu() -> float:
     """CPU seconds of this process's child dev server."""
-    servers = [pid for pid, command in process_tree(os.getpid()) if b"start-dev" in command]
-    return sum(cpu_seconds(pid) for pid in servers)
+    pid = dev_server_pid()
+    assert pid is not None, "no dev server child"
+    return cpu_seconds(pid)
 
 
 async def main(n: int, rounds: int) -> None:

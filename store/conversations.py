@@ -331,11 +331,11 @@ def messages_after(
         return [_message(row) for row in (*found, *conn.execute(new))]
 
 
-def seqs_between(engine: Engine, conversation_id: str, low: int, high: int) -> list[int]:
-    """The seqs in the log after ``low`` up to ``high`` (the rest are the holes a stream starting
-    at ``high`` looks for: api/stream_hub.py `LogCursor.over_holes`)."""
+def seqs_present(engine: Engine, conversation_id: str, seqs: range) -> list[int]:
+    """Which of ``seqs`` are in the log (the rest are the holes a stream looks for:
+    api/stream_hub.py `LogCursor.over_holes`)."""
     ours, by_seq = messages.c.conversation_id == conversation_id, messages.c.seq
-    query = sa.select(by_seq).where(ours, by_seq > low, by_seq <= high)
+    query = sa.select(by_seq).where(ours, by_seq >= seqs.start, by_seq < seqs.stop)
     with engine.connect() as conn:
         return list(conn.execute(query).scalars())
 

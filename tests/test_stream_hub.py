@@ -370,6 +370,19 @@ def test_a_cursor_over_holes_looks_for_the_seqs_missing_below_its_start() -> Non
     assert LogCursor.over_holes(0, present=[], now=0.0).looking_for(0.0) == []
 
 
+async def test_a_stream_starting_far_into_the_log_looks_only_for_what_is_missing(
+    any_engine: sa.Engine,
+) -> None:
+    """The log's own seqs just LATE_MAX below the start are not taken for holes (they would be
+    sent again); the one seq missing among them is."""
+    last = LATE_MAX + 10
+    seqs = [seq for seq in range(1, last + 1) if seq != last - 5]
+    conversation_log.record_batch(any_engine, batch("far", "bot", *map(message, seqs)))
+    cursor = await stream_hub.cursor_over_holes(any_engine, "far", last)
+    assert cursor.looking_for(0.0) == [last - 5]
+    assert (await stream_hub.cursor_over_holes(any_engine, "far", 1)).looking_for(0.0) == []
+
+
 async def stream_gaps(http: httpx.AsyncClient) -> tuple[float, float]:
     """This API process's (gaps given up, late entries sent), from /metrics."""
     text = (await http.get("/metrics", headers=admin_headers())).text
