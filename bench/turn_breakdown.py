@@ -1,6 +1,6 @@
 """Shape (b), step by step: where a bot turn's time goes against a bare echo Update.
 
-    python bench/turn_breakdown.py [--n 200] [--warmup 20] [--client aiohttp|httpx]
+    python bench/turn_breakdown.py [--n 200] [--warmup 20] [--client aiohttp|httpx] [--first]
 
 `bench/turn_processes.py`'s stack (`transbordo up`: dev server, one worker and one API process),
 with bench/probe/sitecustomize.py on every Python process's path: each process writes the wall
@@ -8,7 +8,8 @@ time of its named steps (ASGI app, FastAPI dependencies, endpoint, the Temporal 
 Update, record_turn, the worker's activation and workflow code...). Calls alternate (echo
 Update, bot turn); each step is attributed to the call whose window it started in. The
 workflow tasks' server timestamps (SCHEDULED → STARTED → COMPLETED) come from the histories.
-CPU per call of each process from /proc. Not a test.
+CPU per call of each process from /proc. With `--first`, the pair is a conversation's first
+message (a new contact each) against an echo update-with-start of a new workflow. Not a test.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ sys.path.insert(0, str(PROBE))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sitecustomize as probe  # noqa: E402  (the probe: before temporalio, httpx are imported)
-from bot_turn import EchoWorkflow, echo_worker, p, row, turn_pair  # noqa: E402
+from bot_turn import EchoWorkflow, echo_worker, first_messages, p, row, turn_pair  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from turn_processes import up_stack  # noqa: E402
@@ -80,13 +81,17 @@ def _role(cmd: str) -> str:
     return "up" if "transbordo up" in cmd else cmd[:30]
 
 
-async def measure(n: int, warmup: int, client: Client, http: object, up_pid: int) -> None:
+async def measure(
+    n: int, warmup: int, client: Client, http: object, up_pid: int, first: bool
+) -> None:
     import httpx
 
     assert isinstance(http, httpx.AsyncClient)
     run_id = uuid.uuid4().hex[:6]
     contact = f"bench-{run_id}"
     echo, echo_update, bot_turn = await turn_pair(client, http, run_id, contact)
+    if first:  # the same names: "echo" is then an update-with-start, "turn" a first message
+        echo_update, bot_turn = first_messages(client, http, run_id, contact)
 
     for i in range(warmup):
         await echo_update(i)
@@ -120,6 +125,9 @@ async def _workflow_tasks(client: Client, echo_id: str) -> list[tuple[str, float
     """(workflow, scheduled, started, completed) of every workflow task of the echo and of the
     conversation, from their histories."""
     ids = [("echo", echo_id)]
+    async for found in client.list_workflows("WorkflowType = 'EchoWorkflow'"):
+        if found.id != echo_id:  # --first: each update-with-start started one
+            ids.append(("echo", found.id))
     async for found in client.list_workflows("WorkflowType = 'ConversationWorkflow'"):
         ids.append(("conversation", found.id))
     tasks = []
@@ -212,12 +220,12 @@ def _derived(bucket: dict[str, float], wall: float) -> None:
         bucket["= Update call - WFT started->completed (server, RPC)"] = update - wft
 
 
-async def main(n: int, warmup: int, http_client: str) -> None:
+async def main(n: int, warmup: int, http_client: str, first: bool) -> None:
     async with (
         up_stack(1, 1, http_client=http_client) as (client, http, up),
         echo_worker(client),
     ):
-        await measure(n, warmup, client, http, up.pid)
+        await measure(n, warmup, client, http, up.pid, first)
     print(f"\nprobe lines in {FOLDER}")
 
 
@@ -225,8 +233,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--first", action="store_true", help="first messages, not turns")
     import load_client  # after the probe (it imports httpx)
 
     load_client.add_option(parser)
     args = parser.parse_args()
-    eventloop.run(main(args.n, args.warmup, args.client))
+    eventloop.run(main(args.n, args.warmup, args.client, args.first))

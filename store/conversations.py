@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,9 @@ from omni.desk import AGENT_ONLY_KINDS
 from store import notify
 from store.db import writing_until
 from store.log_shapes import LogBatch, LoggedMessage, RowStatus
+from store.new_conversations import NewConversation as NewConversation
+from store.new_conversations import ensure_conversation as ensure_conversation
+from store.new_conversations import insert_new
 from store.prepared import prepared, raw_transaction
 from store.tables import conversations, messages
 
@@ -183,19 +186,26 @@ def record_turn(
     conversation_id: str,
     entries: Sequence[LoggedMessage],
     status: RowStatus | None = None,
+    *,
+    new: NewConversation | None = None,
 ) -> None:
     """Write entries the API just got back from an Update (a customer's turn, an agent's
     message, a pickup's notice), so the transcript reads its own writes; the workflow's
     `record_batch` of the same seqs skips them. With the Update's `status` (a `log_ahead`
     request's, given when its entries are the run's newest), the row's status columns too,
     unless a status taken later is there (`status_seq`): the workflow's records are guarded
-    the same way (`_UPDATE_GUARDED`). On every message's path: store/prepared.py runs it."""
+    the same way (`_UPDATE_GUARDED`). A first message's turn creates its conversation's row
+    (`new`) in the same transaction. On every message's path: store/prepared.py runs it."""
     if not entries:
+        if new is not None:
+            ensure_conversation(engine, **asdict(new))
         return
     top = max(m.seq for m in entries)
     params: dict[str, Any] = {"conversation": conversation_id, "top": top, "at": datetime.now(UTC)}
     postgres = engine.dialect.name == "postgresql"
     with raw_transaction(engine) as cursor:
+        if new is not None:
+            insert_new(cursor, engine, new, params["at"])
         if status is None:
             prepared(_RAISE_TOP, engine).execute(cursor, params)
         else:
@@ -250,41 +260,6 @@ _INSERT_MESSAGES = {
 """By dialect: PostgreSQL's, or SQLite's (built once). Inserts the entries whose
 (conversation_id, seq) is not there yet: concurrent writers of the same seqs (the API and the
 workflow's pump) both succeed, one row stays."""
-
-
-def ensure_conversation(
-    engine: Engine,
-    *,
-    conversation_id: str,
-    workflow_id: str,
-    bot: str,
-    bot_version: int,
-    contact_id: str,
-    status: str,
-) -> None:
-    """Make a new conversation readable at once (the workflow's own record may come later)."""
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        exists = conn.execute(_EXISTS, {"id": conversation_id}).first()
-        if exists is None:
-            try:
-                conn.execute(
-                    _INSERT,
-                    {
-                        "id": conversation_id,
-                        "workflow_id": workflow_id,
-                        "bot": bot,
-                        "bot_version": bot_version,
-                        "contact_id": contact_id,
-                        "status": status,
-                        "last_seq": 0,
-                        "created_at": now,
-                        "updated_at": now,
-                    },
-                )
-            except sa.exc.IntegrityError:
-                return  # the workflow's record won the race (and said so)
-            notify.log_written(conn, conversation_id, 0)
 
 
 def get_conversation(engine: Engine, conversation_id: str) -> ConversationRow | None:

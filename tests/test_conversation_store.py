@@ -65,6 +65,45 @@ def test_the_log_reads_back_typed_rows(any_engine: sa.Engine) -> None:
     assert conversation_log.answer_of(any_engine, "loja", "5511", "m-none") is None
 
 
+NEW = conversation_log.NewConversation(
+    conversation_id="c1",
+    workflow_id="conversation:loja:5511",
+    bot="loja",
+    bot_version=2,
+    contact_id="5511",
+    status="bot",
+)
+
+
+def test_a_first_turn_writes_its_conversations_row_and_entries_together(
+    any_engine: sa.Engine,
+) -> None:
+    asked = Message(seq=1, sender="customer", text="oi", message_id="m1", at=AT)
+    menu = Message(seq=2, sender="bot", kind="menu", text="Escolha", options=["1"], at=AT)
+    conversation_log.record_turn(any_engine, "c1", [asked, menu], new=NEW)
+
+    row = conversation_log.get_conversation(any_engine, "c1")
+    assert row is not None and (row.bot, row.contact_id, row.status, row.last_seq) == (
+        "loja",
+        "5511",
+        "bot",
+        2,
+    )
+    assert [m.text for m in conversation_log.messages_after(any_engine, "c1")] == ["oi", "Escolha"]
+    answered = conversation_log.answer_of(any_engine, "loja", "5511", "m1")
+    assert answered is not None and [m.text for m in answered[1]] == ["Escolha"]
+
+
+def test_a_first_turn_leaves_the_workflows_record_as_it_is(any_engine: sa.Engine) -> None:
+    conversation_log.record_batch(any_engine, batch("waiting"))
+    asked = Message(seq=1, sender="customer", text="oi", message_id="m1", at=AT)
+    conversation_log.record_turn(any_engine, "c1", [asked], new=NEW)
+
+    row = conversation_log.get_conversation(any_engine, "c1")
+    assert row is not None and (row.status, row.last_seq) == ("waiting", 1)
+    assert [m.text for m in conversation_log.messages_after(any_engine, "c1")] == ["oi"]
+
+
 def test_ensure_conversation_never_overwrites_the_workflows_record(any_engine: sa.Engine) -> None:
     conversation_log.record_batch(any_engine, batch("waiting"))
     conversation_log.ensure_conversation(

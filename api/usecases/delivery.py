@@ -8,10 +8,9 @@ stores durably, so it is processed as soon as a worker is back: accepted (202), 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +34,8 @@ from api.usecases import log_ahead, open_conversations
 from encryption.codec import KeyRing, keyed_hash, ring_of
 from store import bots as bot_store
 from store import conversations as conversation_log
+from store.bots import BotVersion
+from store.conversations import ConversationRow, MessageRow, NewConversation
 from transbordo.settings import Settings
 from workflows.contracts import (
     ChannelRef,
@@ -93,10 +94,11 @@ async def send(
     conversation delivers everything to, and the entry's `data` (media, ack)."""
     contact_id = _contact_id(body)
     hint = open_conversations.get(engine, bot, contact_id) if use_hint else None
-    recorded, open_wid = (None, hint) if hint else await _lookup(engine, bot, body)
-    if recorded is not None:
-        conversation, replies = recorded
+    known = _Known(open_wid=hint) if hint else await asyncio.to_thread(_known, engine, bot, body)
+    if known.recorded is not None:
+        conversation, replies = known.recorded
         return Delivery(_turn(conversation.id, conversation.status, replies), accepted_only=False)
+    open_wid = known.open_wid
     ring = ring_of(client)
     wid = workflow_id(ring, bot, contact_id)
     message = CustomerMessage(
@@ -121,7 +123,8 @@ async def send(
             )
     contact = message.contact
     assert contact is not None
-    start_input = await _start_input(engine, settings, bot, contact, channel)
+    version = known.version or await asyncio.to_thread(bot_store.latest, engine, bot)
+    start_input = _start_input(settings, bot, version, contact, channel)
     start_options = _start_options(settings, wid, start_input, keyed_hash(ring, contact.id))
     if no_worker:
         return await _accept_durably(client, start_input, message, start_options, engine)
@@ -149,11 +152,9 @@ async def send(
                 await _wait_closed(client, wid)
                 continue
             raise MessageRejected(reason) from exc
-        new_row = None
-        if reply.started:  # written in the same thread hop as the turn
-            new_row = functools.partial(
-                conversation_log.ensure_conversation,
-                engine,
+        new = None
+        if reply.started:  # written in the same transaction as the turn
+            new = NewConversation(
                 conversation_id=reply.conversation_id,
                 workflow_id=wid,
                 bot=bot,
@@ -161,7 +162,7 @@ async def send(
                 contact_id=_contact_id(body),
                 status=reply.status,
             )
-        delivered = await _delivered(client, engine, wid, reply, new_row=new_row)
+        delivered = await _delivered(client, engine, wid, reply, new=new)
         open_conversations.remember(engine, bot, contact_id, wid, reply.status)
         return delivered
     raise MessageRejected("the conversation is ending; send the message again")
@@ -179,11 +180,14 @@ async def _answered(
         raise
 
 
-async def _start_input(
-    engine: Engine, settings: Settings, bot: str, contact: Contact, channel: ChannelRef | None
+def _start_input(
+    settings: Settings,
+    bot: str,
+    version: BotVersion | None,
+    contact: Contact,
+    channel: ChannelRef | None,
 ) -> ConversationInput:
-    """A new conversation's input, on the bot's newest version; UnknownBot without one."""
-    version = await asyncio.to_thread(bot_store.latest, engine, bot)
+    """A new conversation's input, on the bot's newest `version`; UnknownBot without one."""
     if version is None:
         raise UnknownBot(bot)
     return ConversationInput(
@@ -228,13 +232,13 @@ async def _delivered(
     wid: str,
     reply: TurnReply,
     *,
-    new_row: Callable[[], None] | None = None,
+    new: NewConversation | None = None,
 ) -> Delivery:
     """The answer, once the turn is in the SQL log: read-your-writes for `GET .../messages`
-    and the streams (api/usecases/log_ahead.py). A new conversation's row (`new_row`) is
-    written first, in the same thread hop."""
+    and the streams (api/usecases/log_ahead.py). A new conversation's row (`new`) is written
+    first, in the same transaction."""
     await log_ahead.write_ahead(
-        client, engine, wid, reply.conversation_id, reply.entries(), reply.log, new_row=new_row
+        client, engine, wid, reply.conversation_id, reply.entries(), reply.log, new=new
     )
     turn = TurnPublic(
         conversation_id=reply.conversation_id,
@@ -259,22 +263,31 @@ def _contact(body: MessageIn) -> Contact:
     )
 
 
-async def _lookup(engine: Engine, bot: str, body: MessageIn) -> tuple[Any, str | None]:
-    """(the recorded answer to this message_id if it was seen, the open conversation's
-    workflow id if any), from SQL."""
-    recorded, open_conversation = await asyncio.to_thread(_known, engine, bot, body)
-    return recorded, open_conversation.workflow_id if open_conversation is not None else None
+@dataclass(frozen=True)
+class _Known:
+    """What SQL says before a message's Update, read in one thread hop: at most one is set."""
+
+    open_wid: str | None = None
+    """The workflow id of the contact's open conversation."""
+    recorded: tuple[ConversationRow, list[MessageRow]] | None = None
+    """The recorded answer to this message_id (a replay after the conversation ended)."""
+    version: BotVersion | None = None
+    """The bot's newest version, for the conversation this message starts (None: no bot)."""
 
 
-def _known(engine: Engine, bot: str, body: MessageIn) -> tuple[Any, Any]:
-    """(the recorded answer to this message_id if it was seen, the open conversation if any).
-
-    An open conversation deduplicates message ids itself (the workflow remembers them), so the
-    SQL log is searched for a replay only when no conversation is open."""
-    latest = conversation_log.latest_conversation(engine, bot, _contact_id(body))
+def _known(engine: Engine, bot: str, body: MessageIn) -> _Known:
+    """An open conversation deduplicates message ids itself (the workflow remembers them), so
+    the SQL log is searched for a replay only when none is open, and only when the contact has
+    had a conversation at all (a first contact's message cannot have been answered)."""
+    contact_id = _contact_id(body)
+    latest = conversation_log.latest_conversation(engine, bot, contact_id)
     if latest is not None and latest.status != "ended":
-        return None, latest
-    return conversation_log.answer_of(engine, bot, _contact_id(body), body.message_id), None
+        return _Known(open_wid=latest.workflow_id)
+    if latest is not None:
+        recorded = conversation_log.answer_of(engine, bot, contact_id, body.message_id)
+        if recorded is not None:
+            return _Known(recorded=recorded)
+    return _Known(version=bot_store.latest(engine, bot))
 
 
 async def _open_path(
@@ -369,7 +382,7 @@ async def _wait_closed(client: Client, wid: str) -> None:
         return
 
 
-def _turn(conversation_id: str, status: str, rows: list) -> TurnPublic:  # type: ignore[type-arg]
+def _turn(conversation_id: str, status: str, rows: list[MessageRow]) -> TurnPublic:
     return TurnPublic(
         conversation_id=conversation_id, status=status, replies=[public_row(r) for r in rows]
     )

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
 
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -22,6 +23,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from store import conversations as conversation_log
+from store.conversations import NewConversation
 from workflows.contracts import LogStatus, Message
 from workflows.conversation import ConversationWorkflow
 
@@ -36,24 +38,25 @@ async def write_ahead(
     entries: Sequence[Message],
     status: LogStatus | None = None,
     *,
-    new_row: Callable[[], None] | None = None,
+    new: NewConversation | None = None,
 ) -> None:
-    """Write `entries` (and `status`) in one thread hop; a new conversation's row first
-    (`new_row`: its failure is the request's). A failed write of the entries only logs: the
-    answer does not depend on it. Whatever stops the write (an error, the request cancelled),
-    the workflow is told, so its pump records them at once."""
+    """Write `entries` (and `status`) in one thread hop and one transaction, with a new
+    conversation's row (`new`) first. A failed write of the entries only logs: the answer does
+    not depend on it; the row's does (it is then written on its own, and its failure is the
+    request's). Whatever stops the entries' write (an error, the request cancelled), the
+    workflow is told, so its pump records them at once."""
 
     def write() -> bool:
-        if new_row is not None:
-            new_row()
         try:
-            conversation_log.record_turn(engine, conversation_id, entries, status)
+            conversation_log.record_turn(engine, conversation_id, entries, status, new=new)
         except SQLAlchemyError as exc:
             log.warning("entries of %s not written ahead of its record: %s", conversation_id, exc)
+            if new is not None:
+                conversation_log.ensure_conversation(engine, **asdict(new))
             return False
         return True
 
-    if not entries and new_row is None:
+    if not entries and new is None:
         return
     written = False
     try:

@@ -117,14 +117,22 @@ def _fastapi_routing(module: Any) -> None:
 def _delivery(module: Any) -> None:
     _patch(module, "send", "api: delivery.send")
     _patch(module, "_delivered", "api: _delivered (record_turn + thread hop + model)")
+    _patch(module, "_lookup", "api: _lookup (first message: the SQL before the start)")
+    _patch(module, "_start_input", "api: _start_input (first message: the bot's flow)")
 
 
 def _conversations(module: Any) -> None:
     _patch(module, "record_turn", "api: SQL record_turn")
+    _patch(module, "ensure_conversation", "api: SQL ensure_conversation (first message)")
 
 
 def _client(module: Any) -> None:
     _patch(module.WorkflowHandle, "execute_update", "client: execute_update")
+
+
+def _client_class(module: Any) -> None:
+    label = "client: execute_update"  # the first message's update-with-start, the same step
+    _patch(module.Client, "execute_update_with_start_workflow", label)
 
 
 def _converter(module: Any) -> None:
@@ -183,6 +191,7 @@ HOOKS: dict[str, Callable[[Any], None]] = {
     "api.usecases.delivery": _delivery,
     "store.conversations": _conversations,
     "temporalio.client._workflow": _client,
+    "temporalio.client._client": _client_class,
     "temporalio.converter._data_converter": _converter,
     "temporalio.worker._workflow": _worker,
     "temporalio.bridge.worker": _bridge_worker,
