@@ -18,7 +18,7 @@ from api.channel_auth import (
     may_touch,
     web_chat_open,
 )
-from api.deps import ClientDep, EngineDep, PartsDep
+from api.deps import ClientDep, EngineDep, parts_of
 from api.errors import ApiError, ErrorCode
 from api.limits import limit
 from api.models.channel import (
@@ -63,10 +63,10 @@ async def post_message(
     request: Request,
     response: Response,
     caller: ChannelClientDep,
-    parts: PartsDep,
 ) -> TurnPublic:
     """Deliver one customer message; replays of the same message_id return the same answer.
     An unknown bot is a 404 (`unknown_bot`), a refused message a 422 (api/errors.py)."""
+    parts = parts_of(request)  # not a dependency: each costs FastAPI's solving per request
     engine = parts.engine
     contact_id = contact_for_message(caller, bot, body.contact_id)
     if caller.kind == "web" and not await asyncio.to_thread(web_chat_open, engine, bot):
