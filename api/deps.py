@@ -4,8 +4,9 @@ The ones that do no I/O are `async def`: FastAPI runs a plain `def` dependency i
 pool, a thread hop per dependency per request (bench/README.md, "speed targets"). And each
 dependency costs FastAPI's solving per request (~40 µs on the bench machine, bench/README.md,
 eighth pass), so the auth dependencies read the app's parts from `request.app.state` rather
-than through more dependencies, and a hot route that needs several parts takes `PartsDep`
-(so a `dependency_overrides` of `get_engine`, `get_client` or `app_settings` does not reach
+than through more dependencies, and a hot route that needs several parts takes `PartsDep`, or
+reads `parts_of(request)` when it has the request anyway (the customer message: one dependency
+fewer). So a `dependency_overrides` of `get_engine`, `get_client` or `app_settings` does not reach
 them: give `create_app` the engine and client instead, as the tests do)."""
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """A conversation's row, made by the API as its first message is answered.
 
 The workflow records the row itself too (`store.conversations.record_batch`), later; the API
-makes it first, so the conversation is readable at once (read-your-writes). Whichever comes
-second leaves the first one's row as it is. The first message's turn writes the row in the
+makes it first, so the conversation is readable at once (read-your-writes). The API's insert
+never overwrites a row the workflow recorded first; a later record of the workflow updates the
+API's row as any record does. The first message's turn writes the row in the
 same transaction as its entries (`store.conversations.record_turn(new=...)`).
 """
 

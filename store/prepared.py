@@ -9,7 +9,8 @@ ms of a ~10 ms turn (bench/README.md, eleventh pass). The statement is still bui
 SQLAlchemy, from the schema's tables, but compiled once per engine and run on the pool's DBAPI
 connection with each parameter passed through its column type's own bind processor, so dates
 and JSON are stored exactly as SQLAlchemy stores them and every reader reads them back
-unchanged. Kept to that one write; everything else goes through SQLAlchemy.
+unchanged. Kept to that write (and a new conversation's row, which a first message writes in
+the same transaction: store/new_conversations.py); everything else goes through SQLAlchemy.
 """
 
 from __future__ import annotations

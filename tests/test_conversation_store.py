@@ -3,6 +3,7 @@ and a record batch retried changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -102,6 +103,53 @@ def test_a_first_turn_leaves_the_workflows_record_as_it_is(any_engine: sa.Engine
     row = conversation_log.get_conversation(any_engine, "c1")
     assert row is not None and (row.status, row.last_seq) == ("waiting", 1)
     assert [m.text for m in conversation_log.messages_after(any_engine, "c1")] == ["oi"]
+
+
+def _vm_steps(engine: sa.Engine, call: Callable[[], object]) -> int:
+    """How many SQLite VM instructions `call`'s statements ran: the work a query does, whatever
+    the machine's speed."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    def watch(conn: sa.Connection, *_: object) -> None:
+        conn.connection.dbapi_connection.set_progress_handler(count, 1)  # type: ignore[union-attr]
+
+    sa.event.listen(engine, "before_cursor_execute", watch)
+    try:
+        call()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", watch)
+    return steps
+
+
+def test_a_message_sent_again_is_looked_up_among_its_contacts_conversations(
+    engine: sa.Engine,
+) -> None:
+    """Connectors whose message ids repeat across contacts (Telegram numbers them per chat):
+    finding the answer to one contact's "1" does not walk every other contact's "1"."""
+
+    def contacts(first: int, last: int) -> None:
+        for i in range(first, last):
+            asked = Message(seq=1, sender="customer", text="oi", message_id="1", at=AT)
+            new = conversation_log.NewConversation(f"c{i}", f"w{i}", "loja", 1, f"55{i}", "bot")
+            conversation_log.record_turn(engine, f"c{i}", [asked], new=new)
+
+    def lookup(contact: str) -> Callable[[], None]:
+        return lambda: _answered(conversation_log.answer_of(engine, "loja", contact, "1"))
+
+    contacts(0, 1)
+    alone = _vm_steps(engine, lookup("550"))
+    contacts(1, 300)
+    among_many = _vm_steps(engine, lookup("55299"))  # the newest: found last by message id
+    assert 0 < among_many <= alone * 1.5, (alone, among_many)  # 40× before migration 0019
+
+
+def _answered(found: object) -> None:
+    assert found is not None
 
 
 def test_ensure_conversation_never_overwrites_the_workflows_record(any_engine: sa.Engine) -> None:

@@ -272,7 +272,7 @@ class _Known:
     recorded: tuple[ConversationRow, list[MessageRow]] | None = None
     """The recorded answer to this message_id (a replay after the conversation ended)."""
     version: BotVersion | None = None
-    """The bot's newest version, for the conversation this message starts (None: no bot)."""
+    """The bot's newest version, for the conversation this message starts."""
 
 
 def _known(engine: Engine, bot: str, body: MessageIn) -> _Known:
@@ -287,7 +287,10 @@ def _known(engine: Engine, bot: str, body: MessageIn) -> _Known:
         recorded = conversation_log.answer_of(engine, bot, contact_id, body.message_id)
         if recorded is not None:
             return _Known(recorded=recorded)
-    return _Known(version=bot_store.latest(engine, bot))
+    version = bot_store.latest(engine, bot)
+    if version is None:
+        raise UnknownBot(bot)
+    return _Known(version=version)
 
 
 async def _open_path(

@@ -53,7 +53,7 @@ async def write_ahead(
             log.warning("entries of %s not written ahead of its record: %s", conversation_id, exc)
             if new is not None:
                 conversation_log.ensure_conversation(engine, **asdict(new))
-            return False
+            return not entries  # nothing the workflow must record for the caller
         return True
 
     if not entries and new is None:

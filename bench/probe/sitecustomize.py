@@ -117,8 +117,7 @@ def _fastapi_routing(module: Any) -> None:
 def _delivery(module: Any) -> None:
     _patch(module, "send", "api: delivery.send")
     _patch(module, "_delivered", "api: _delivered (record_turn + thread hop + model)")
-    _patch(module, "_lookup", "api: _lookup (first message: the SQL before the start)")
-    _patch(module, "_start_input", "api: _start_input (first message: the bot's flow)")
+    _patch(module, "_known", "api: _known (SQL before the Update: conversation, bot version)")
 
 
 def _conversations(module: Any) -> None:
