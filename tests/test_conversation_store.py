@@ -4,6 +4,7 @@ and a record batch retried changes nothing."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -154,15 +155,7 @@ def _answered(found: object) -> None:
 
 def test_ensure_conversation_never_overwrites_the_workflows_record(any_engine: sa.Engine) -> None:
     conversation_log.record_batch(any_engine, batch("waiting"))
-    conversation_log.ensure_conversation(
-        any_engine,
-        conversation_id="c1",
-        workflow_id="conversation:loja:5511",
-        bot="loja",
-        bot_version=2,
-        contact_id="5511",
-        status="bot",
-    )
+    conversation_log.ensure_conversation(any_engine, **asdict(NEW))
     row = conversation_log.get_conversation(any_engine, "c1")
     assert row is not None and row.status == "waiting"
 
