@@ -60,7 +60,8 @@ class StepTimes:
 def instrument(steps: StepTimes, client: Client) -> None:
     steps.wrap(delivery.conversation_log, "answer_of", "SQL answer_of (replay lookup)")
     steps.wrap(delivery.bot_store, "latest", "SQL bot_store.latest (+ BotFlow parse)")
-    steps.wrap(delivery.conversation_log, "ensure_conversation", "SQL ensure_conversation (first)")
+    label = "SQL ensure_conversation (202 path)"
+    steps.wrap(delivery.conversation_log, "ensure_conversation", label)
     steps.wrap(client, "execute_update_with_start_workflow", "Temporal update-with-start")
     # the turn's API path, step by step (an open conversation)
     from api import channel_auth

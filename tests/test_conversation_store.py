@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -116,14 +117,19 @@ def _vm_steps(engine: sa.Engine, call: Callable[[], object]) -> int:
         steps += 1
         return 0
 
+    watched: list[Any] = []
+
     def watch(conn: sa.Connection, *_: object) -> None:
-        conn.connection.dbapi_connection.set_progress_handler(count, 1)  # type: ignore[union-attr]
+        watched.append(conn.connection.dbapi_connection)
+        watched[-1].set_progress_handler(count, 1)
 
     sa.event.listen(engine, "before_cursor_execute", watch)
     try:
         call()
     finally:
         sa.event.remove(engine, "before_cursor_execute", watch)
+        for connection in watched:
+            connection.set_progress_handler(None, 1)
     return steps
 
 

@@ -122,7 +122,7 @@ def _delivery(module: Any) -> None:
 
 def _conversations(module: Any) -> None:
     _patch(module, "record_turn", "api: SQL record_turn")
-    _patch(module, "ensure_conversation", "api: SQL ensure_conversation (first message)")
+    _patch(module, "ensure_conversation", "api: SQL ensure_conversation (202 path, fallback)")
 
 
 def _client(module: Any) -> None:
