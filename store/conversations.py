@@ -25,7 +25,7 @@ from store.log_shapes import LogBatch, LoggedMessage, RowStatus
 from store.new_conversations import NewConversation as NewConversation
 from store.new_conversations import ensure_conversation as ensure_conversation
 from store.new_conversations import insert_new
-from store.prepared import prepared, raw_transaction
+from store.prepared import pipelined, prepared, raw_transaction
 from store.tables import conversations, messages
 
 
@@ -195,7 +195,8 @@ def record_turn(
     request's, given when its entries are the run's newest), the row's status columns too,
     unless a status taken later is there (`status_seq`): the workflow's records are guarded
     the same way (`_UPDATE_GUARDED`). A first message's turn creates its conversation's row
-    (`new`) in the same transaction. On every message's path: store/prepared.py runs it."""
+    (`new`) in the same transaction. On every message's path: store/prepared.py runs it, on
+    PostgreSQL as one pipeline."""
     if not entries:
         if new is not None:
             ensure_conversation(engine, **asdict(new))
@@ -203,7 +204,7 @@ def record_turn(
     top = max(m.seq for m in entries)
     params: dict[str, Any] = {"conversation": conversation_id, "top": top, "at": datetime.now(UTC)}
     postgres = engine.dialect.name == "postgresql"
-    with raw_transaction(engine) as cursor:
+    with raw_transaction(engine) as cursor, pipelined(cursor):  # one round trip on PostgreSQL
         if new is not None:
             insert_new(cursor, engine, new, params["at"])
         if status is None:
