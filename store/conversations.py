@@ -204,7 +204,7 @@ def record_turn(
     top = max(m.seq for m in entries)
     params: dict[str, Any] = {"conversation": conversation_id, "top": top, "at": datetime.now(UTC)}
     postgres = engine.dialect.name == "postgresql"
-    with raw_transaction(engine) as cursor, pipelined(cursor):  # one round trip on PostgreSQL
+    with raw_transaction(engine) as cursor, pipelined(engine, cursor):  # one trip on PostgreSQL
         if new is not None:
             insert_new(cursor, engine, new, params["at"])
         if status is None:

@@ -115,23 +115,22 @@ def raw_transaction(engine: Engine) -> Iterator[DBAPICursor]:
 
 
 @contextmanager
-def pipelined(cursor: DBAPICursor) -> Iterator[None]:
+def pipelined(engine: Engine, cursor: DBAPICursor) -> Iterator[None]:
     """On PostgreSQL (psycopg) the statements run inside go to the server together, in
     psycopg's pipeline mode: one round trip for all instead of one each (the turn's write is
     three statements; on loopback each round trip cost ~0.15 ms, bench/README.md, thirteenth
     pass). Their errors come back when the block ends, still inside the transaction, so
     `raw_transaction` maps them and rolls back as before. For statements whose results (and
     `rowcount`) nobody reads; elsewhere (SQLite) nothing changes."""
-    connection = getattr(cursor, "connection", None)
-    if not type(connection).__module__.startswith("psycopg") or not _pipelines_supported():
+    if engine.dialect.driver != "psycopg" or not _pipelines_supported():
         yield
         return
-    with connection.pipeline():  # type: ignore[union-attr]
+    with cursor.connection.pipeline():  # psycopg's own cursor
         yield
 
 
 @functools.cache
 def _pipelines_supported() -> bool:
-    import psycopg  # the PostgreSQL extra's driver; only asked with one of its connections
+    import psycopg  # the PostgreSQL extra's driver: only asked when the engine uses it
 
     return bool(psycopg.Pipeline.is_supported())
