@@ -19,13 +19,13 @@ from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from omni.desk import AGENT_ONLY_KINDS
-from store import notify
+from store import notify, turn_statement
 from store.db import writing_until
 from store.log_shapes import LogBatch, LoggedMessage, RowStatus
 from store.new_conversations import NewConversation as NewConversation
 from store.new_conversations import ensure_conversation as ensure_conversation
 from store.new_conversations import insert_new
-from store.prepared import pipelined, prepared, raw_transaction
+from store.prepared import pipelined, prepared, raw_statement, raw_transaction
 from store.tables import conversations, messages
 
 
@@ -196,23 +196,29 @@ def record_turn(
     unless a status taken later is there (`status_seq`): the workflow's records are guarded
     the same way (`_UPDATE_GUARDED`). A first message's turn creates its conversation's row
     (`new`) in the same transaction. On every message's path: store/prepared.py runs it, on
-    PostgreSQL as one pipeline."""
+    PostgreSQL as one statement (store/turn_statement.py), or for a first message one pipeline."""
     if not entries:
         if new is not None:
             ensure_conversation(engine, **asdict(new))
         return
     top = max(m.seq for m in entries)
     params: dict[str, Any] = {"conversation": conversation_id, "top": top, "at": datetime.now(UTC)}
+    if status is None:
+        update = _RAISE_TOP
+    else:
+        update = _RAISE_TOP_WITH_STATUS
+        params.update({f"{name}_now": getattr(status, name) for name in _STATUS_COLUMNS})
+    rows = _message_rows(conversation_id, entries)
     postgres = engine.dialect.name == "postgresql"
+    if postgres and new is None and len(rows) <= turn_statement.MAX_ENTRIES:
+        with raw_statement(engine) as cursor:  # one statement, one round trip
+            notice = notify.log_written_params(conversation_id, top)
+            turn_statement.write_turn(cursor, engine, update, params, rows, notice)
+        return
     with raw_transaction(engine) as cursor, pipelined(engine, cursor):  # one trip on PostgreSQL
         if new is not None:
             insert_new(cursor, engine, new, params["at"])
-        if status is None:
-            prepared(_RAISE_TOP, engine).execute(cursor, params)
-        else:
-            columns = {f"{name}_now": getattr(status, name) for name in _STATUS_COLUMNS}
-            prepared(_RAISE_TOP_WITH_STATUS, engine).execute(cursor, {**params, **columns})
-        rows = _message_rows(conversation_id, entries)
+        prepared(update, engine).execute(cursor, params)
         prepared(_INSERT_MESSAGES[postgres], engine).execute_many(cursor, rows)
         if postgres:
             prepared(notify.NOTIFY, engine).execute(

@@ -27,6 +27,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,17 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_SECONDS = 30.0
 """How long a SQLite writer waits for the file (another process) or this process's writer lock."""
 WRITE_VERBS = ("insert", "update", "delete", "replace")
+PING_AFTER_IDLE_SECONDS = 0.5
+"""A pooled PostgreSQL connection idle longer than this is pinged before use (`ping_when_idle`)."""
+_IDLE_SINCE = "transbordo_idle_since"
 _HOLDS_WRITER_LOCK = "transbordo_holds_writer_lock"
 _DEADLINE = "transbordo_write_deadline"
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with the settings each backend needs to be safe under concurrency."""
+def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> Engine:
+    """An engine with the settings each backend needs to be safe under concurrency (on
+    PostgreSQL, `ping_when_idle` with `ping_after_idle` seconds)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -63,7 +68,40 @@ def make_engine(url: str) -> Engine:
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    ping_when_idle(engine, ping_after_idle)
+    return engine
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection with a ping (`SELECT 1`) when it comes out of the pool after
+    more than `idle_seconds` there; a dead one is replaced before use.
+
+    SQLAlchemy's `pool_pre_ping` pings at every checkout: a round trip before each request's
+    SQL (0.12 ms on loopback, a whole network round trip against a managed server), and the
+    API checks out a connection at least once per message. A connection given back moments ago
+    worked moments ago, so, as HikariCP's `aliveBypassWindowMs` (500 ms) does, only older ones
+    are pinged. What that leaves: after a server restart, a request may get a connection that
+    was used within the window and fail once; SQLAlchemy then drops every pooled connection
+    older than the failure (tests/test_db_liveness.py)."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _back(_dbapi: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked(dbapi: DBAPIConnection, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_IDLE_SINCE, 0.0) <= idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi)
+        except dialect.loaded_dbapi.Error as exc:  # the pool connects anew and tries again
+            raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
 
 
 def one_writer(engine: Engine) -> threading.RLock:

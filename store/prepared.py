@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -84,34 +85,68 @@ def raw_transaction(engine: Engine) -> Iterator[DBAPICursor]:
     connection before the lock). Whatever fails comes out as SQLAlchemy's error
     (`sa.exc.SQLAlchemyError`), as it would from a `Connection`; a connection whose rollback
     fails is not given back to the pool."""
-    dialect = engine.dialect
-    driver_error: type[Exception] = dialect.loaded_dbapi.Error
+    lock = one_writer(engine) if engine.dialect.name == "sqlite" else None
+    with _checked_out(engine) as connection:
+        if lock is not None and not lock.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+            raise sa.exc.OperationalError(None, None, Exception("this process's writer lock"))
+        try:
+            with _mapped(engine, connection):
+                yield connection.cursor()
+                connection.commit()
+        finally:
+            if lock is not None:
+                lock.release()
+
+
+@contextmanager
+def raw_statement(engine: Engine) -> Iterator[DBAPICursor]:
+    """PostgreSQL: a cursor on a pooled connection in autocommit, for one statement that is
+    its own transaction (store/turn_statement.py); errors as `raw_transaction`'s. The
+    connection goes back to the pool as it came (not in autocommit)."""
+    with _checked_out(engine) as connection:
+        driver: Any = connection.dbapi_connection  # psycopg's, whose autocommit is settable
+        driver.autocommit = True
+        try:
+            with _mapped(engine, connection):
+                yield connection.cursor()
+        finally:
+            try:
+                driver.autocommit = False
+            except engine.dialect.loaded_dbapi.Error:  # broken: not pooled again
+                if connection.dbapi_connection is not None:  # (not invalidated already)
+                    connection.invalidate()
+
+
+@contextmanager
+def _checked_out(engine: Engine) -> Iterator[PoolProxiedConnection]:
+    """A pooled connection, given back at the end (or closed, when invalidated)."""
+    driver_error: type[Exception] = engine.dialect.loaded_dbapi.Error
     try:
         connection = engine.raw_connection()
     except driver_error as exc:
         raise sa.exc.DBAPIError.instance(None, None, exc, driver_error) from exc
-    lock = one_writer(engine) if dialect.name == "sqlite" else None
     try:
-        if lock is not None and not lock.acquire(timeout=BUSY_TIMEOUT_SECONDS):
-            raise sa.exc.OperationalError(None, None, Exception("this process's writer lock"))
-        try:
-            yield connection.cursor()
-            connection.commit()
-        except BaseException as failure:
-            try:
-                connection.rollback()
-            except driver_error:
-                connection.invalidate()
-            if isinstance(failure, driver_error):
-                raise sa.exc.DBAPIError.instance(None, None, failure, driver_error) from failure
-            if isinstance(failure, ValueError | TypeError):  # a value no column takes
-                raise sa.exc.StatementError(str(failure), None, None, failure) from failure
-            raise
-        finally:
-            if lock is not None:
-                lock.release()
+        yield connection
     finally:
-        connection.close()  # back to the pool (or closed, when invalidated)
+        connection.close()
+
+
+@contextmanager
+def _mapped(engine: Engine, connection: PoolProxiedConnection) -> Iterator[None]:
+    """What fails inside, rolled back and raised as SQLAlchemy's error."""
+    driver_error: type[Exception] = engine.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except BaseException as failure:
+        try:
+            connection.rollback()
+        except driver_error:
+            connection.invalidate()
+        if isinstance(failure, driver_error):
+            raise sa.exc.DBAPIError.instance(None, None, failure, driver_error) from failure
+        if isinstance(failure, ValueError | TypeError):  # a value no column takes
+            raise sa.exc.StatementError(str(failure), None, None, failure) from failure
+        raise
 
 
 @contextmanager

@@ -125,6 +125,14 @@ def _conversations(module: Any) -> None:
     _patch(module, "ensure_conversation", "api: SQL ensure_conversation (202 path, fallback)")
 
 
+def _turn_statement(module: Any) -> None:
+    _patch(module, "write_turn", "api: SQL the turn's one statement (PostgreSQL)")
+
+
+def _psycopg_dialect(module: Any) -> None:
+    _patch(module._PGDialect_common_psycopg, "do_ping", "SQL: pool ping (PostgreSQL)")
+
+
 def _client(module: Any) -> None:
     _patch(module.WorkflowHandle, "execute_update", "client: execute_update")
 
@@ -189,6 +197,8 @@ HOOKS: dict[str, Callable[[Any], None]] = {
     "fastapi.routing": _fastapi_routing,
     "api.usecases.delivery": _delivery,
     "store.conversations": _conversations,
+    "store.turn_statement": _turn_statement,
+    "sqlalchemy.dialects.postgresql._psycopg_common": _psycopg_dialect,
     "temporalio.client._workflow": _client,
     "temporalio.client._client": _client_class,
     "temporalio.converter._data_converter": _converter,
