@@ -27,7 +27,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, InvalidatePoolError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    engine = create_engine(url)
+    engine = create_engine(url, pool_use_lifo=True)  # the newest first: the rest may idle out
     ping_when_idle(engine, ping_after_idle)
     return engine
 
@@ -81,9 +81,10 @@ def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
     SQL (0.12 ms on loopback, a whole network round trip against a managed server), and the
     API checks out a connection at least once per message. A connection given back moments ago
     worked moments ago, so, as HikariCP's `aliveBypassWindowMs` (500 ms) does, only older ones
-    are pinged. What that leaves: after a server restart, a request may get a connection that
-    was used within the window and fail once; SQLAlchemy then drops every pooled connection
-    older than the failure (tests/test_db_liveness.py)."""
+    are pinged; the pool hands out the most recently used first (`pool_use_lifo`), so under
+    load the same few stay warm. What that leaves: after a server restart, a request that gets
+    a connection used within the window fails once; that failure (or a failed ping) makes the
+    pool start afresh, so the next requests get new connections (tests/test_db_liveness.py)."""
     dialect = engine.dialect
 
     @event.listens_for(engine, "connect")
@@ -101,6 +102,8 @@ def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
         try:
             dialect.do_ping(dbapi)
         except dialect.loaded_dbapi.Error as exc:  # the pool connects anew and tries again
+            if dialect.is_disconnect(exc, dbapi, None):  # the server restarted: all are stale
+                raise InvalidatePoolError(f"pooled connection lost: {exc}") from exc
             raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
 
 

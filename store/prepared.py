@@ -19,7 +19,7 @@ import functools
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -103,18 +103,13 @@ def raw_statement(engine: Engine) -> Iterator[DBAPICursor]:
     """PostgreSQL: a cursor on a pooled connection in autocommit, for one statement that is
     its own transaction (store/turn_statement.py); errors as `raw_transaction`'s. The
     connection goes back to the pool as it came (not in autocommit)."""
-    with _checked_out(engine) as connection:
+    with _checked_out(engine) as connection, _mapped(engine, connection):
         driver: Any = connection.dbapi_connection  # psycopg's, whose autocommit is settable
         driver.autocommit = True
         try:
-            with _mapped(engine, connection):
-                yield connection.cursor()
+            yield connection.cursor()
         finally:
-            try:
-                driver.autocommit = False
-            except engine.dialect.loaded_dbapi.Error:  # broken: not pooled again
-                if connection.dbapi_connection is not None:  # (not invalidated already)
-                    connection.invalidate()
+            driver.autocommit = False  # a broken connection refuses: `_mapped` drops it
 
 
 @contextmanager
@@ -133,8 +128,12 @@ def _checked_out(engine: Engine) -> Iterator[PoolProxiedConnection]:
 
 @contextmanager
 def _mapped(engine: Engine, connection: PoolProxiedConnection) -> Iterator[None]:
-    """What fails inside, rolled back and raised as SQLAlchemy's error."""
-    driver_error: type[Exception] = engine.dialect.loaded_dbapi.Error
+    """What fails inside, rolled back and raised as SQLAlchemy's error. A lost connection
+    (the server restarted, a failover) makes the pool start afresh, as a `Connection`'s
+    failure does: its other connections are as stale (tests/test_db_liveness.py)."""
+    dialect = engine.dialect
+    driver_error: type[Exception] = dialect.loaded_dbapi.Error
+    driver = connection.dbapi_connection
     try:
         yield
     except BaseException as failure:
@@ -143,6 +142,8 @@ def _mapped(engine: Engine, connection: PoolProxiedConnection) -> Iterator[None]
         except driver_error:
             connection.invalidate()
         if isinstance(failure, driver_error):
+            if dialect.is_disconnect(cast(Any, failure), driver, None):
+                engine.dispose(close=False)  # a new pool; those in use go back to the old one
             raise sa.exc.DBAPIError.instance(None, None, failure, driver_error) from failure
         if isinstance(failure, ValueError | TypeError):  # a value no column takes
             raise sa.exc.StatementError(str(failure), None, None, failure) from failure

@@ -1,15 +1,25 @@
 """A turn's write as one PostgreSQL statement: `record_turn`'s UPDATE, INSERT and NOTIFY joined
-by data-modifying CTEs (`WITH raised AS (UPDATE ...), entered AS (INSERT ...) SELECT
-pg_notify(...)`), run in autocommit.
+by data-modifying CTEs, run in autocommit:
+
+    WITH raised AS (UPDATE conversations ... RETURNING id),
+         entered AS (INSERT INTO messages SELECT ... FROM (VALUES ...)
+                     WHERE (SELECT count(*) FROM raised) >= 0 ON CONFLICT DO NOTHING)
+    SELECT pg_notify(...)
 
 One statement is its own transaction: no BEGIN and no COMMIT to send, one round trip, and
 psycopg's pipeline machinery left out. On loopback it took 0.25 ms against 0.53 ms for the same
 three statements pipelined in a transaction, and 46 µs of the client's CPU against 220
-(bench/README.md, fourteenth pass). PostgreSQL runs every sub-statement of a WITH to
-completion exactly once, whether or not the main query reads it, all with one snapshot; the
-two here touch different tables, so neither needs to see the other's rows. A new
-conversation's row is not written this way: the UPDATE would not see a row inserted by the
-same statement (`record_turn` keeps its transaction for a first message).
+(bench/README.md, fourteenth pass).
+
+The order of the locks is the point of the `WHERE`: PostgreSQL runs a data-modifying CTE that
+nothing reads at the end, in no promised order (it ran the INSERT first), while every other
+writer of the log (the workflow's `record_on`, a first message's transaction) locks the
+conversation's row before it inserts entries. An INSERT first meets a concurrent record of the
+same seqs the other way round: a deadlock (tests/test_turn_statement.py). Reading `raised`
+makes the INSERT wait for the UPDATE to finish; the count is never negative, so the rows go in
+whether or not the row was there to update. The NOTIFY goes out at commit, as before. A new
+conversation's row is not written this way: the UPDATE would not see a row inserted by the same
+statement (`record_turn` keeps its transaction for a first message).
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from sqlalchemy.sql.dml import Update
 
 from store import notify
 from store.prepared import prepared
-from store.tables import messages
+from store.tables import conversations, messages
 
 MAX_ENTRIES = 16
 """Turns with more entries than this take the transaction (one statement per entry count is
@@ -56,16 +66,23 @@ def _statement(update: Update, count: int) -> sa.Select[Any]:
     key = (id(update), count)
     built = _BUILT.get(key)
     if built is None:  # the Update is kept with it: its id stays its own
+        raised = update.returning(conversations.c.id).cte("raised")
+        after_raised = sa.select(sa.func.count()).select_from(raised).scalar_subquery()
+        columns = [sa.column(c.name, c.type) for c in messages.c]
+        rows = sa.values(*columns, name="turn").data(
+            [
+                tuple(sa.bindparam(f"{c.name}_{i}", type_=c.type) for c in columns)
+                for i in range(count)
+            ]
+        )
         entered = (
             postgresql.insert(messages)
-            .values(
-                [
-                    {c.name: sa.bindparam(f"{c.name}_{i}", type_=c.type) for c in messages.c}
-                    for i in range(count)
-                ]
+            .from_select(
+                [c.name for c in messages.c],
+                sa.select(rows).where(after_raised >= sa.literal_column("0")),
             )
             .on_conflict_do_nothing(index_elements=["conversation_id", "seq"])
         )
-        joined = notify.NOTIFY.add_cte(update.cte("raised"), entered.cte("entered"))
+        joined = notify.NOTIFY.add_cte(raised, entered.cte("entered"))
         built = _BUILT[key] = (update, joined)
     return built[1]

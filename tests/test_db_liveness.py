@@ -1,20 +1,36 @@
 """store/db.py `ping_when_idle`: a pooled PostgreSQL connection is pinged only when it comes
 out of the pool after the idle window; a dead one is then replaced before anyone uses it. A
-connection used within the window is trusted: after a server-side disconnect it fails one
-request, and the pool heals itself."""
+connection used within the window is trusted: after a server-side disconnect (a restart, a
+failover) it fails one request, through SQLAlchemy or through the turn's raw write
+(store/prepared.py), and the whole pool starts afresh."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
+from store import conversations as conversation_log
 from store.db import make_engine
 from tests.conftest import POSTGRES_URL
+from workflows.contracts import Message
+
+POOLED = 3
 
 
 def backend_pid(engine: sa.Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def pooled_pids(engine: sa.Engine) -> list[int]:
+    """POOLED connections opened at once, then given back to the pool."""
+    connections = [engine.connect() for _ in range(POOLED)]
+    pids = [int(c.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()) for c in connections]
+    for connection in connections:
+        connection.close()
+    return pids
 
 
 def terminate(admin: sa.Engine, pid: int) -> None:
@@ -27,11 +43,13 @@ def terminate(admin: sa.Engine, pid: int) -> None:
 def test_a_connection_idle_past_the_window_is_pinged_and_a_dead_one_replaced(
     postgres_engine: sa.Engine,
 ) -> None:
-    engine = make_engine(POSTGRES_URL, ping_after_idle=0.0)
+    engine = make_engine(POSTGRES_URL, ping_after_idle=-1.0)  # every checkout pings
     try:
-        first = backend_pid(engine)
-        terminate(postgres_engine, first)
-        assert backend_pid(engine) != first  # no request failed: the ping found it dead
+        dead = pooled_pids(engine)
+        for pid in dead:
+            terminate(postgres_engine, pid)
+        served = {backend_pid(engine) for _ in range(POOLED)}  # no request fails
+        assert not served & set(dead)
     finally:
         engine.dispose()
 
@@ -48,3 +66,36 @@ def test_a_connection_used_within_the_window_fails_once_then_the_pool_heals(
         assert backend_pid(engine) != first
     finally:
         engine.dispose()
+
+
+def test_after_a_restart_one_failed_turn_write_renews_the_whole_pool(
+    postgres_engine: sa.Engine,
+) -> None:
+    """The API's write of a turn runs on the DBAPI connection, not through a `Connection`;
+    its first failure on a lost connection still drops every other stale one."""
+    conversation_log.ensure_conversation(
+        postgres_engine,
+        conversation_id="c1",
+        workflow_id="conversation:loja:c1",
+        bot="loja",
+        bot_version=1,
+        contact_id="5511",
+        status="bot",
+    )
+    engine = make_engine(POSTGRES_URL, ping_after_idle=3600.0)
+    try:
+        dead = pooled_pids(engine)
+        for pid in dead:
+            terminate(postgres_engine, pid)
+        with pytest.raises(sa.exc.DBAPIError):
+            conversation_log.record_turn(engine, "c1", [entry(1)])
+        renewed = pooled_pids(engine)  # as many at once as before: none of them stale
+        assert not set(renewed) & set(dead)
+        conversation_log.record_turn(engine, "c1", [entry(1)])
+        assert [m.seq for m in conversation_log.messages_after(postgres_engine, "c1")] == [1]
+    finally:
+        engine.dispose()
+
+
+def entry(seq: int) -> Message:
+    return Message(seq=seq, sender="bot", text=f"m{seq}", at=datetime.now(UTC))

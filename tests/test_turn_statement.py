@@ -1,0 +1,77 @@
+"""store/turn_statement.py on PostgreSQL: the API's one-statement write of a turn takes the
+conversation's row lock before it inserts entries, as the workflow's record does, so the two
+writing the same seqs at once wait for each other instead of deadlocking; both succeed, one
+row per seq stays."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from store import conversations as conversation_log
+from workflows.contracts import LogStatus, Message, RecordBatch
+
+AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+DEADLINE_SECONDS = 20
+
+
+def message(seq: int, text: str) -> Message:
+    return Message(seq=seq, sender="bot", text=text, at=AT)
+
+
+def waiting_on_a_lock(engine: sa.Engine) -> bool:
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+        return int(found.scalar_one()) > 0
+
+
+def test_a_turn_written_during_the_workflows_record_of_the_same_seqs_waits_for_it(
+    postgres_engine: sa.Engine,
+) -> None:
+    engine = postgres_engine
+    record = RecordBatch(
+        conversation_id="c1",
+        workflow_id="conversation:loja:c1",
+        bot="loja",
+        bot_version=1,
+        contact_id="5511",
+        status="bot",
+        block="menu",
+        messages=[message(2, "the workflow's")],
+        through=2,
+    )
+    conversation_log.record_batch(engine, record.model_copy(update={"messages": []}))
+    failures: list[BaseException] = []
+
+    def api_turn() -> None:
+        try:
+            entries = [message(1, "the API's"), message(2, "the API's")]
+            conversation_log.record_turn(engine, "c1", entries, LogStatus(status="bot"))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            failures.append(exc)
+
+    with engine.connect() as workflow_conn:
+        workflow_conn.begin()
+        workflow_conn.execute(  # the workflow's record has the row (record_on: UPDATE first)
+            sa.text("UPDATE conversations SET updated_at = now() WHERE id = 'c1'")
+        )
+        writer = threading.Thread(target=api_turn)
+        writer.start()
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while not waiting_on_a_lock(engine):  # the API's statement waits for the row
+            assert time.monotonic() < deadline, "the API's write never reached the row lock"
+            time.sleep(0.01)
+        conversation_log.record_on(workflow_conn, record)  # its entries, then commit
+        workflow_conn.commit()
+    writer.join(DEADLINE_SECONDS)
+    assert not writer.is_alive() and failures == []
+    entries = conversation_log.messages_after(engine, "c1")
+    assert [(m.seq, m.text) for m in entries] == [(1, "the API's"), (2, "the workflow's")]
