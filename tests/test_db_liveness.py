@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from store import conversations as conversation_log
 from store.db import make_engine
 from tests.conftest import POSTGRES_URL
+from tests.log_rows import opened
 from workflows.contracts import Message
 
 POOLED = 3
@@ -73,15 +74,7 @@ def test_after_a_restart_one_failed_turn_write_renews_the_whole_pool(
 ) -> None:
     """The API's write of a turn runs on the DBAPI connection, not through a `Connection`;
     its first failure on a lost connection still drops every other stale one."""
-    conversation_log.ensure_conversation(
-        postgres_engine,
-        conversation_id="c1",
-        workflow_id="conversation:loja:c1",
-        bot="loja",
-        bot_version=1,
-        contact_id="5511",
-        status="bot",
-    )
+    opened(postgres_engine, "c1")
     engine = make_engine(POSTGRES_URL, ping_after_idle=3600.0)
     try:
         dead = pooled_pids(engine)

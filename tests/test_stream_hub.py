@@ -38,9 +38,10 @@ from store.conversations import MessageRow
 from store.services import create_service
 from tests.conftest import admin_headers, pydantic_client
 from tests.live import serving, sse_events
+from tests.log_rows import batch, opened
 from transbordo.settings import Settings
 from transbordo.stack import stack_ring
-from workflows.contracts import Message, RecordBatch
+from workflows.contracts import Message
 
 DEADLINE_SECONDS = 20
 AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -48,19 +49,6 @@ AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 def message(seq: int, sender: str = "bot", message_id: str | None = None) -> Message:
     return Message(seq=seq, sender=sender, text=f"m{seq}", message_id=message_id, at=AT)  # type: ignore[arg-type]
-
-
-def batch(conversation_id: str, status: str, *messages: Message) -> RecordBatch:
-    return RecordBatch(
-        conversation_id=conversation_id,
-        workflow_id=f"conversation:loja:{conversation_id}",
-        bot="loja",
-        bot_version=1,
-        contact_id="5511",
-        status=status,  # type: ignore[arg-type]
-        block="menu",
-        messages=list(messages),
-    )
 
 
 @asynccontextmanager
@@ -141,15 +129,7 @@ def test_the_turn_written_by_the_api_and_the_workflow_record_leave_one_row_each(
     any_engine: sa.Engine,
 ) -> None:
     turn = [message(1, "customer", "m1"), message(2), message(3)]
-    conversation_log.ensure_conversation(
-        any_engine,
-        conversation_id="c1",
-        workflow_id="conversation:loja:c1",
-        bot="loja",
-        bot_version=1,
-        contact_id="5511",
-        status="bot",
-    )
+    opened(any_engine, "c1")
     conversation_log.record_turn(any_engine, "c1", turn)  # the API, right after the Update
     assert [m.seq for m in conversation_log.messages_after(any_engine, "c1")] == [1, 2, 3]
     # the workflow's record of the same seqs (and one more) comes later

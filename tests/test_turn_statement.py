@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from store import conversations as conversation_log
-from workflows.contracts import LogStatus, Message, RecordBatch
+from tests.log_rows import batch
+from workflows.contracts import LogStatus, Message
 
 AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 DEADLINE_SECONDS = 20
@@ -37,17 +38,7 @@ def test_a_turn_written_during_the_workflows_record_of_the_same_seqs_waits_for_i
     postgres_engine: sa.Engine,
 ) -> None:
     engine = postgres_engine
-    record = RecordBatch(
-        conversation_id="c1",
-        workflow_id="conversation:loja:c1",
-        bot="loja",
-        bot_version=1,
-        contact_id="5511",
-        status="bot",
-        block="menu",
-        messages=[message(2, "the workflow's")],
-        through=2,
-    )
+    record = batch("c1", "bot", message(2, "the workflow's"), through=2)
     conversation_log.record_batch(engine, record.model_copy(update={"messages": []}))
     failures: list[BaseException] = []
 
