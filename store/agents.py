@@ -21,6 +21,7 @@ from omni import keys
 from omni.errors import Conflict, NotFound
 from omni.models import AgentCreate, AgentCreated, AgentPublic, AgentStatus, AgentUpdate
 from store.common import new_id, now
+from store.db import reads
 from store.services import service_ids
 from store.tables import agent_services, agents, queue_entries, services
 from store.token_cache import AGENTS as AGENT_TOKENS
@@ -116,12 +117,12 @@ def create_agent(engine: Engine, body: AgentCreate) -> AgentCreated:
 
 
 def list_agents(engine: Engine) -> list[AgentPublic]:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return _agents(conn)
 
 
 def get_agent(engine: Engine, agent_id: str) -> AgentPublic:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return _agent(conn, agent_id)
 
 
@@ -216,7 +217,7 @@ def agent_by_token(engine: Engine, token: str, *, cache_seconds: float = 0.0) ->
     with `cache_seconds`, an agent found is kept that long for `cached_agent`."""
     token_hash = keys.hash_key(token)
     since = AGENT_TOKENS.generation()
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         row = conn.execute(
             sa.select(agents.c.id, agents.c.token_hash).where(agents.c.token_hash == token_hash)
         ).one_or_none()
@@ -239,7 +240,7 @@ def agents_by_tokens(engine: Engine, tokens: Iterable[str]) -> dict[str, AgentPu
     by_hash = {keys.hash_key(token): token for token in tokens}
     if not by_hash:
         return {}
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = conn.execute(
             sa.select(agents.c.id, agents.c.token_hash).where(
                 agents.c.token_hash.in_(list(by_hash))

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from store import tables
 from store.common import new_id, now
+from store.db import reads
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def add(
 
 def get(engine: Engine, attachment_id: str) -> Attachment | None:
     t = tables.attachments
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         row = conn.execute(sa.select(t).where(t.c.id == attachment_id)).mappings().first()
     if row is None:
         return None
@@ -104,7 +105,7 @@ def services_of(engine: Engine, conversation_id: str) -> set[str]:
     """The names of every service the conversation was queued in (open or closed entries):
     their agents may open its attachments."""
     q, s = tables.queue_entries, tables.services
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         names = conn.execute(
             sa.select(s.c.name)
             .select_from(q.join(s, s.c.id == q.c.service_id))

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from bots.models import BotFlow
+from store.db import reads
 from store.tables import bot_versions
 
 
@@ -45,7 +46,7 @@ def publish(engine: Engine, flow: BotFlow, source: str) -> tuple[BotVersion, boo
 
 
 def latest(engine: Engine, bot: str) -> BotVersion | None:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         row = conn.execute(_LATEST, {"bot": bot}).first()
     return _version(row) if row else None
 
@@ -60,7 +61,7 @@ def list_latest(engine: Engine) -> list[BotVersion]:
         newest,
         (bot_versions.c.bot == newest.c.bot) & (bot_versions.c.version == newest.c.version),
     )
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return [_version(row) for row in conn.execute(query.order_by(bot_versions.c.bot))]
 
 

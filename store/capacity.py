@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from omni import routing
 from store.common import is_postgres
+from store.db import reads
 from store.tables import agent_services, agents, offers, queue_entries, services
 
 Refusal = tuple[Literal["at_capacity", "service_at_capacity"], str]
@@ -153,7 +154,7 @@ _OFFERED = (
 
 def full_services(engine: Engine, agent_id: str) -> set[str]:
     """The agent's services whose `agent_capacity` it has reached (`next` skips them)."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         limits = dict(conn.execute(_LIMITS, {"c_agent": agent_id}).all())
         if not limits:
             return set()
@@ -169,7 +170,7 @@ def waiting_in(engine: Engine, service_ids: Collection[str]) -> bool:
     """Some conversation waits in one of these services (`next` refusing: full, not empty)."""
     if not service_ids:
         return False
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         found = conn.execute(
             sa.select(queue_entries.c.id)
             .where(

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from store import notify
 from store.common import now
+from store.db import reads
 from store.offers import skip_agent
 from store.tables import csat_answers, queue_entries, supervisor_alerts
 
@@ -62,7 +63,7 @@ def list_alerts(
     )
     if service_ids is not None:
         query = query.where(supervisor_alerts.c.service_id.in_(list(service_ids)))
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = conn.execute(query.limit(limit)).all()
     return [Alert(**row._asdict()) for row in rows]
 
@@ -82,7 +83,7 @@ def csat_averages(engine: Engine, start: datetime, end: datetime) -> dict[str, f
         .where(csat_answers.c.service_id.is_not(None))
         .group_by(csat_answers.c.service_id)
     )
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return {row[0]: round(float(row[1]), 2) for row in conn.execute(query)}
 
 
@@ -98,7 +99,7 @@ def list_csat(
         query = query.where(csat_answers.c.service_id == service_id)
     if service_ids is not None:
         query = query.where(csat_answers.c.service_id.in_(list(service_ids)))
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = conn.execute(query.limit(limit)).all()
     return [CsatAnswer(**row._asdict()) for row in rows]
 
@@ -112,7 +113,7 @@ def csat_of(engine: Engine, conversation_ids: list[str]) -> dict[str, CsatAnswer
         .where(csat_answers.c.conversation_id.in_(conversation_ids))
         .order_by(csat_answers.c.answered_at, csat_answers.c.id)
     )
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return {row.conversation_id: CsatAnswer(**row._asdict()) for row in conn.execute(query)}
 
 

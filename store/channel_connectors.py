@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from encryption.codec import KeyRing, decrypt_text, encrypt_text
 from omni.errors import NotFound
 from store.common import new_id, now
+from store.db import reads
 from store.tables import channel_connectors as connectors
 from store.tables import channel_deliveries as deliveries
 from store.tables import conversations
@@ -104,7 +105,7 @@ def save(
 
 
 def list_for(engine: Engine, ring: KeyRing, bot: str) -> list[ConnectorRow]:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = conn.execute(
             sa.select(connectors).where(connectors.c.bot == bot).order_by(connectors.c.platform)
         ).all()
@@ -149,7 +150,7 @@ def delete(engine: Engine, bot: str, platform: str) -> None:
 
 def settings_of(engine: Engine, ring: KeyRing, bot: str, platform: str) -> ConnectorSettings | None:
     """The connector with its secrets decrypted, or None."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         r = conn.execute(
             sa.select(connectors).where(connectors.c.bot == bot, connectors.c.platform == platform)
         ).one_or_none()
@@ -158,7 +159,7 @@ def settings_of(engine: Engine, ring: KeyRing, bot: str, platform: str) -> Conne
 
 def sent_parts(engine: Engine, conversation_id: str, seq: int) -> set[int]:
     """The parts of this entry already sent (a retried send skips them)."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = conn.execute(
             sa.select(deliveries.c.part).where(
                 deliveries.c.conversation_id == conversation_id, deliveries.c.seq == seq
@@ -238,7 +239,7 @@ def record_status(
 
 def deliveries_of(engine: Engine, conversation_id: str) -> list[DeliveryRow]:
     """Every part sent (or refused) of the conversation, in transcript order."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = conn.execute(
             sa.select(deliveries)
             .where(deliveries.c.conversation_id == conversation_id)

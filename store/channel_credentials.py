@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from omni import keys
 from omni.errors import NotFound
+from store.db import reads
 from store.tables import channel_credentials as table
 from store.token_cache import CHANNEL_CREDENTIALS
 
@@ -56,7 +57,7 @@ def create(engine: Engine, bot: str, name: str) -> tuple[ChannelCredential, str]
 
 def list_for(engine: Engine, bot: str) -> list[ChannelCredential]:
     """The bot's live credentials, oldest first."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = conn.execute(
             sa.select(*_public_columns())
             .where(table.c.bot == bot, table.c.revoked_at.is_(None))
@@ -104,7 +105,7 @@ def bot_of_token(engine: Engine, token: str, *, cache_seconds: float = 0.0) -> s
 
 
 def _bot_of_hash(engine: Engine, token_hash: str) -> str | None:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         row = conn.execute(
             sa.select(table.c.bot, table.c.token_hash).where(
                 table.c.token_hash == token_hash, table.c.revoked_at.is_(None)

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from omni.desk import AGENT_ONLY_KINDS
 from store import notify, turn_statement
-from store.db import writing_until
+from store.db import reads, writing_until
 from store.log_shapes import LogBatch, LoggedMessage, RowStatus
 from store.new_conversations import NewConversation as NewConversation
 from store.new_conversations import ensure_conversation as ensure_conversation
@@ -270,7 +270,7 @@ workflow's pump) both succeed, one row stays."""
 
 
 def get_conversation(engine: Engine, conversation_id: str) -> ConversationRow | None:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         row = conn.execute(_CONVERSATION, {"id": conversation_id}).first()
     return _conversation(row) if row is not None else None
 
@@ -289,7 +289,7 @@ _LATEST = (
 
 def latest_conversation(engine: Engine, bot: str, contact_id: str) -> ConversationRow | None:
     """The contact's newest conversation with the bot, open or ended."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         row = conn.execute(_LATEST, {"bot": bot, "contact": contact_id}).first()
     return _conversation(row) if row is not None else None
 
@@ -306,7 +306,7 @@ def messages_after(
     customer sees drop them with ``customer_facing``); first, the entries at the seqs ``also``,
     earlier ones a stream still looks for (api/stream_hub.py `LogCursor`; not in ``limit``)."""
     ours, by_seq = messages.c.conversation_id == conversation_id, messages.c.seq
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         late = sa.select(messages).where(ours, by_seq.in_(also)).order_by(by_seq)
         found = conn.execute(late).all() if also else []  # its own query: each uses the index
         new = sa.select(messages).where(ours, by_seq > after).order_by(by_seq).limit(limit)
@@ -318,7 +318,7 @@ def seqs_present(engine: Engine, conversation_id: str, seqs: range) -> list[int]
     api/stream_hub.py `LogCursor.over_holes`)."""
     ours, by_seq = messages.c.conversation_id == conversation_id, messages.c.seq
     query = sa.select(by_seq).where(ours, by_seq >= seqs.start, by_seq < seqs.stop)
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return list(conn.execute(query).scalars())
 
 
@@ -349,7 +349,7 @@ def answer_of(
     engine: Engine, bot: str, contact_id: str, message_id: str
 ) -> tuple[ConversationRow, list[MessageRow]] | None:
     """A customer message already recorded, with the replies that followed it (its answer)."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         params = {"bot": bot, "contact": contact_id, "message": message_id}
         found = conn.execute(_ANSWERED, params).first()
         if found is None:

@@ -23,6 +23,7 @@ from omni.models import (
     ResolvedIntegration,
 )
 from store.common import new_id, now
+from store.db import reads
 from store.services import select_services, service_ids
 from store.tables import integrations, services
 
@@ -113,13 +114,13 @@ def _insert_integration(
 
 def list_integrations(engine: Engine, *, include_revoked: bool = False) -> list[IntegrationPublic]:
     """The integrations, masked (display prefix only); live ones unless asked otherwise."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         where = None if include_revoked else integrations.c.revoked_at.is_(None)
         return _integrations(conn, where)
 
 
 def get_integration(engine: Engine, integration_id: str) -> IntegrationPublic:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return _integration(conn, integration_id)
 
 
@@ -183,7 +184,7 @@ def resolve_integration(
     the key is unknown, revoked or another bot's, its service is deleted, or the bot has no live
     integration with ``service``.
     """
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         live = live_service(conn, bot, key_hash, service)
         if live is None:
             return None
@@ -236,7 +237,7 @@ def key_warning(engine: Engine, bot: str, key: str | None) -> str | None:
     """
     if not key:
         return f"bot {bot!r} has no Omni key: its Humano blocks will end 'unavailable'"
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         row = _live_key(conn, keys.hash_key(key))
     if row is None:
         return f"the omni_key of bot {bot!r} matches no Omni integration; {NEW_KEY_HINT}"

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from store.common import is_postgres, now
 from store.conversations import ConversationRow, _conversation
+from store.db import reads
 from store.supervision import in_services
 from store.tables import conversation_labels, conversations
 
@@ -62,7 +63,7 @@ def labels_of(engine: Engine, conversation_ids: Iterable[str]) -> dict[str, Labe
     found: dict[str, Labels] = {}
     if not ids:
         return found
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = conn.execute(
             sa.select(conversation_labels)
             .where(conversation_labels.c.conversation_id.in_(ids))
@@ -107,7 +108,7 @@ def search(
                 conversation_labels.c.service == service,
             )
         )
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return [_conversation(row) for row in conn.execute(query)]
 
 
@@ -116,7 +117,7 @@ def earlier_conversations(
 ) -> list[ConversationRow]:
     """The same contact's other conversations on the same bot, started before `current`,
     newest first."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = conn.execute(
             sa.select(conversations)
             .where(
@@ -145,7 +146,7 @@ def counts_by_service(
         .order_by(labels.service, labels.kind, used.desc(), labels.value)
     )
     found: dict[str, dict[LabelKind, dict[str, int]]] = {}
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         for service, kind, value, count in conn.execute(query):
             found.setdefault(service, {}).setdefault(kind, {})[value] = int(count)
     return found

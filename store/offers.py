@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from store.common import now
+from store.db import reads
 from store.tables import agents, offers, queue_entries, services
 
 
@@ -38,7 +39,7 @@ class Offer:
 
 def entry_offer(engine: Engine, entry_id: str) -> Offer | None:
     """The entry's open offer, if any."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         row = conn.execute(
             _offer_rows().where(offers.c.entry_id == entry_id, offers.c.status == "open")
         ).first()
@@ -47,7 +48,7 @@ def entry_offer(engine: Engine, entry_id: str) -> Offer | None:
 
 def open_offers(engine: Engine, agent_id: str) -> list[Offer]:
     """The agent's open offers (its screen rings for these), oldest first."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = conn.execute(
             _offer_rows().where(offers.c.agent_id == agent_id, offers.c.status == "open")
         )
@@ -55,7 +56,7 @@ def open_offers(engine: Engine, agent_id: str) -> list[Offer]:
 
 
 def get_offer(engine: Engine, offer_id: str) -> Offer | None:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         row = conn.execute(_offer_rows().where(offers.c.id == offer_id)).first()
     return _offer(row) if row is not None else None
 

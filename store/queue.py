@@ -22,6 +22,7 @@ from omni.errors import NotFound
 from omni.models import OPEN_QUEUE_STATUSES, QueueStatus, ServiceMetrics
 from store import capacity, next_lease, notify, offers
 from store.common import now
+from store.db import reads
 from store.hand_over import NewEntry, enqueue_on, position_on
 from store.tables import agent_services, agents, queue_entries, services
 
@@ -235,7 +236,7 @@ def transfer(engine: Engine, entry_id: str, target_service_id: str, new_id: str)
 
 
 def staffing(engine: Engine, service_id: str) -> Staffing:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = conn.execute(
             sa.select(agents.c.status, sa.func.count())
             .join(agent_services, agent_services.c.agent_id == agents.c.id)
@@ -251,14 +252,14 @@ def staffing(engine: Engine, service_id: str) -> Staffing:
 
 def open_entry(engine: Engine, conversation_id: str) -> QueueEntry | None:
     """The conversation's waiting or in-service entry, if any."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         row = conn.execute(_OPEN_ENTRY, {"q_conversation": conversation_id}).first()
     return _entry(row) if row is not None else None
 
 
 def get_entry(engine: Engine, entry_id: str) -> QueueEntry:
     """The entry with this id, open or closed (NotFound when there is none)."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         row = conn.execute(_GET_ENTRY, {"q_id": entry_id}).first()
     if row is None:
         raise NotFound(f"no queue entry {entry_id!r}")
@@ -268,14 +269,14 @@ def get_entry(engine: Engine, entry_id: str) -> QueueEntry:
 def position(engine: Engine, entry_id: str) -> int | None:
     """1 for the next in line (queue order: priority with aging, omni/routing.py); None when
     the entry is no longer waiting."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return position_on(conn, entry_id)
 
 
 def estimated_wait_seconds(engine: Engine, service_id: str, place: int) -> int:
     """Recent average wait of answered contacts, scaled by the place in line over the agents
     available (at least one); the service's answer-time target when nothing was answered yet."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         recent = conn.execute(
             sa.select(queue_entries.c.enqueued_at, queue_entries.c.picked_up_at)
             .where(
@@ -332,7 +333,7 @@ def waiting_for_agent(
     with `lease_free_at` (`next`), not those another agent's `next` leases then
     (store/next_lease.py)."""
     params = {"q_agent": agent_id, "q_skip": list(skip_services), "q_limit": limit * 4}
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         skills = conn.scalar(_SKILLS, params) or ()
         first = [_entry(row) for row in conn.execute(_OFFERED_FIRST, params)]
         found = []
@@ -348,7 +349,7 @@ def waiting_for_agent(
 
 def in_service_for_agent(engine: Engine, agent_id: str) -> list[QueueEntry]:
     """The entries the agent has now, in pickup order."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = conn.execute(
             _entries()
             .where(queue_entries.c.agent_id == agent_id, queue_entries.c.status == "in_service")
@@ -359,7 +360,7 @@ def in_service_for_agent(engine: Engine, agent_id: str) -> list[QueueEntry]:
 
 def metrics(engine: Engine, service_id: str) -> ServiceMetrics:
     """The service's SLA figures, from its queue entries (NotFound for an unknown service)."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         service = conn.execute(sa.select(services).where(services.c.id == service_id)).one_or_none()
         if service is None:
             raise NotFound(f"no service {service_id!r}")

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from store.common import is_postgres
+from store.db import reads
 from store.tables import agent_services, agents, offers, queue_entries, services
 
 
@@ -42,7 +43,7 @@ class ServiceFigures:
 
 def service_figures(engine: Engine) -> list[ServiceFigures]:
     """Every service's figures, by service name."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         configured = conn.execute(
             sa.select(
                 services.c.id,
@@ -124,7 +125,7 @@ def epoch_seconds(conn: Connection, moment: sa.ColumnElement[Any]) -> sa.ColumnE
 
 def agents_by_state(engine: Engine) -> dict[str, dict[str, int]]:
     """service id → agent status → agents of the service in it (every status the table holds)."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = conn.execute(
             sa.select(agent_services.c.service_id, agents.c.status, sa.func.count())
             .join(agents, agents.c.id == agent_services.c.agent_id)
@@ -138,7 +139,7 @@ def agents_by_state(engine: Engine) -> dict[str, dict[str, int]]:
 
 def open_offers_by_service(engine: Engine) -> dict[str, int]:
     """service id → offers open now (made to an agent, not yet accepted, declined or lapsed)."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = conn.execute(
             sa.select(queue_entries.c.service_id, sa.func.count())
             .join(queue_entries, queue_entries.c.id == offers.c.entry_id)

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine
 from omni.desk import QuickReplyCreate, QuickReplyPublic, QuickReplyUpdate
 from omni.errors import Conflict, InvalidReference, NotFound, OmniCode
 from store.common import new_id, now
+from store.db import reads
 from store.tables import quick_replies, services
 
 
@@ -45,12 +46,12 @@ def list_quick_replies(
         query = query.where(
             sa.or_(quick_replies.c.service_id.is_(None), services.c.name.in_(list(services_of)))
         )
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return [_public(row) for row in conn.execute(query)]
 
 
 def get_quick_reply(engine: Engine, reply_id: str) -> QuickReplyPublic:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return _get(conn, reply_id)
 
 

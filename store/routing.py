@@ -27,6 +27,7 @@ from omni import routing
 from omni.routing import NEVER
 from store import capacity, notify
 from store.common import is_postgres, new_id, now
+from store.db import reads
 from store.offers import Offer, _offer, _offer_rows, entry_offer, get_offer, open_offers
 from store.tables import agent_services, agents, offers, queue_entries, services
 
@@ -106,7 +107,7 @@ def withdraw_agent(engine: Engine, agent_id: str) -> list[Offer]:
 def sweep(engine: Engine) -> list[Offer]:
     """Every auto service: lapse overdue offers whose timer was lost, make what can be made
     (the backstop run periodically by the API, store/routing.LAPSE_GRACE)."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         ids = list(conn.scalars(sa.select(services.c.id).where(services.c.assignment == "auto")))
     return dispatch(engine, ids) if ids else []
 

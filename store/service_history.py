@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from omni.staffing_forecast import HalfHour
+from store.db import reads
 from store.queue_figures import epoch_seconds, seconds_between
 from store.tables import queue_entries, services
 
@@ -68,7 +69,7 @@ class PeriodFigures:
 
 def period_figures(engine: Engine, start: datetime, end: datetime) -> list[PeriodFigures]:
     """Every service's figures for the contacts enqueued in [start, end), by service name."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         configured = conn.execute(
             sa.select(
                 services.c.id,
@@ -149,7 +150,7 @@ def _period_query(conn: Connection, start: datetime, end: datetime) -> sa.Select
 def half_hours(engine: Engine, service_id: str, start: datetime, end: datetime) -> list[HalfHour]:
     """The service's half-hour buckets with any contact enqueued in [start, end), in order."""
     entry = queue_entries.c
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         bucket = _half_hour_index(conn, epoch_seconds(conn, entry.enqueued_at)).label("bucket")
         worked = sa.and_(
             entry.picked_up_at.is_not(None),

@@ -36,6 +36,7 @@ from omni.models import (
 from omni.routing_models import ROUTING_FIELDS
 from omni.service_care import ServiceCare
 from store.common import is_postgres, new_id, now
+from store.db import reads
 from store.tables import (
     agent_services,
     integrations,
@@ -205,12 +206,12 @@ def create_service(engine: Engine, body: ServiceCreate, ring: KeyRing) -> Servic
 
 
 def list_services(engine: Engine) -> list[ServicePublic]:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return select_services(conn)
 
 
 def get_service(engine: Engine, service_id: str) -> ServicePublic:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return _service(conn, service_id)
 
 
@@ -224,14 +225,14 @@ def find_service(
         where = services.c.extension == extension
     else:
         raise ValueError("find_service takes exactly one of name or extension")
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         found = select_services(conn, where)
     return found[0] if found else None
 
 
 def webhook_target(engine: Engine, service_id: str, ring: KeyRing) -> WebhookTarget | None:
     """Where and how to deliver the service's events, or None when its webhook is off."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         row = conn.execute(
             sa.select(
                 services.c.webhook_enabled, services.c.webhook_url, services.c.webhook_secret

@@ -16,6 +16,7 @@ from omni.models import ServicePublic
 from store import notify, queue
 from store import services as service_store
 from store.common import is_postgres
+from store.db import reads
 from store.tables import agent_services, agents, queue_entries, supervisor_actions
 
 
@@ -43,7 +44,7 @@ def record_action(engine: Engine, action: SupervisorAction) -> None:
 
 def agent_service_ids(engine: Engine, agent_id: str) -> list[str]:
     """The ids of the services the agent belongs to (a supervisor's scope)."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return list(
             conn.execute(
                 sa.select(agent_services.c.service_id).where(agent_services.c.agent_id == agent_id)
@@ -63,7 +64,7 @@ def conversation_in_services(
     engine: Engine, conversation_id: str, service_ids: Collection[str]
 ) -> bool:
     """Whether the conversation ever waited in or was served by one of these services."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         found = conn.execute(sa.select(in_services(sa.literal(conversation_id), service_ids)))
         return bool(found.scalar())
 
@@ -83,7 +84,7 @@ def list_actions(
         query = query.where(supervisor_actions.c.conversation_id == conversation_id)
     if service_ids is not None:
         query = query.where(in_services(supervisor_actions.c.conversation_id, service_ids))
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = conn.execute(query.limit(limit)).all()
     return [SupervisorAction(**row._asdict()) for row in rows]
 

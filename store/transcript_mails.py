@@ -7,11 +7,12 @@ from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from store.common import is_postgres, now
+from store.db import reads
 from store.tables import transcript_mails
 
 
 def was_sent(engine: Engine, conversation_id: str) -> bool:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         found = conn.execute(
             sa.select(transcript_mails.c.conversation_id).where(
                 transcript_mails.c.conversation_id == conversation_id

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from store.db import reads
 from store.tables import voicemails
 
 
@@ -63,7 +64,7 @@ def listed(engine: Engine, service: str | None = None, limit: int = 200) -> list
     query = sa.select(voicemails).order_by(voicemails.c.created_at.desc()).limit(limit)
     if service is not None:
         query = query.where(voicemails.c.service_name == service)
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return [_voicemail(row) for row in conn.execute(query)]
 
 

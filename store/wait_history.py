@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from omni.wait_estimate import WaitHistory, estimate_seconds
+from store.db import reads
 from store.tables import agent_services, agents, queue_entries, services
 
 RECENT = 50
@@ -160,11 +161,11 @@ def _read(conn: Connection, service_id: str) -> Recent:
 
 def wait_history(engine: Engine, service_id: str) -> WaitHistory:
     """Recent handle times and pickup delays, agents available and their free slots."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return _read(conn, service_id).history
 
 
 def estimated_wait(engine: Engine, service_id: str, place: int) -> int:
     """The estimate for the customer at `place` (see `estimate`)."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return estimate(_read(conn, service_id), place)

@@ -1,0 +1,43 @@
+"""store/db.py `reads`: on PostgreSQL a read runs outside any transaction (no BEGIN, no
+ROLLBACK), refuses writes, and gives its pooled connection back as it found it, so the next
+transaction on it is still all or nothing."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from store import conversations as conversation_log
+from store.db import reads
+from tests.log_rows import opened
+
+
+def test_a_read_opens_no_transaction_and_a_write_through_it_is_refused(
+    postgres_engine: sa.Engine,
+) -> None:
+    opened(postgres_engine, "c1")
+    with reads(postgres_engine) as conn:
+        found = conn.execute(sa.text("SELECT status FROM conversations WHERE id = 'c1'"))
+        assert found.scalar_one() == "bot"
+        driver = conn.connection.dbapi_connection
+        assert driver is not None
+        assert driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with pytest.raises(RuntimeError, match="a write through store.db.reads"):
+            conn.execute(sa.text("UPDATE conversations SET status = 'ended'"))
+    row = conversation_log.get_conversation(postgres_engine, "c1")  # itself a read
+    assert row is not None and row.status == "bot"
+
+
+def test_after_a_read_the_pooled_connection_takes_whole_transactions_again(
+    postgres_engine: sa.Engine,
+) -> None:
+    opened(postgres_engine, "c1")
+    postgres_engine.pool.dispose()  # one connection from here on, read then written
+    with reads(postgres_engine) as conn:
+        conn.execute(sa.text("SELECT 1"))
+    with pytest.raises(ZeroDivisionError), postgres_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE conversations SET status = 'ended' WHERE id = 'c1'"))
+        raise ZeroDivisionError  # the transaction fails after its first statement
+    row = conversation_log.get_conversation(postgres_engine, "c1")
+    assert row is not None and row.status == "bot"
