@@ -1,15 +1,19 @@
 """store/db.py `reads`: on PostgreSQL a read runs outside any transaction (no BEGIN, no
-ROLLBACK), refuses writes, and gives its pooled connection back as it found it, so the next
-transaction on it is still all or nothing."""
+ROLLBACK), refuses whatever is not a plain read, gives its pooled connection back as it found
+it (the next transaction on it is still all or nothing), and keeps no engine alive."""
 
 from __future__ import annotations
+
+import gc
+import weakref
 
 import psycopg
 import pytest
 import sqlalchemy as sa
 
 from store import conversations as conversation_log
-from store.db import reads
+from store.db import make_engine, reads
+from tests.conftest import POSTGRES_URL
 from tests.log_rows import opened
 
 
@@ -23,8 +27,14 @@ def test_a_read_opens_no_transaction_and_a_write_through_it_is_refused(
         driver = conn.connection.dbapi_connection
         assert driver is not None
         assert driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-        with pytest.raises(RuntimeError, match="a write through store.db.reads"):
-            conn.execute(sa.text("UPDATE conversations SET status = 'ended'"))
+        for write in (
+            "UPDATE conversations SET status = 'ended'",
+            "WITH w AS (UPDATE conversations SET status = 'ended' RETURNING id) SELECT * FROM w",
+            "SELECT status FROM conversations FOR UPDATE",
+            "SET statement_timeout = 1234",
+        ):
+            with pytest.raises(RuntimeError, match="not a plain read"):
+                conn.execute(sa.text(write))
     row = conversation_log.get_conversation(postgres_engine, "c1")  # itself a read
     assert row is not None and row.status == "bot"
 
@@ -34,10 +44,23 @@ def test_after_a_read_the_pooled_connection_takes_whole_transactions_again(
 ) -> None:
     opened(postgres_engine, "c1")
     postgres_engine.pool.dispose()  # one connection from here on, read then written
+    pid = sa.text("SELECT pg_backend_pid()")
     with reads(postgres_engine) as conn:
-        conn.execute(sa.text("SELECT 1"))
+        read_on = conn.execute(pid).scalar_one()
     with pytest.raises(ZeroDivisionError), postgres_engine.begin() as conn:
+        assert conn.execute(pid).scalar_one() == read_on
         conn.execute(sa.text("UPDATE conversations SET status = 'ended' WHERE id = 'c1'"))
         raise ZeroDivisionError  # the transaction fails after its first statement
     row = conversation_log.get_conversation(postgres_engine, "c1")
     assert row is not None and row.status == "bot"
+
+
+def test_reading_keeps_no_engine_alive(postgres_engine: sa.Engine) -> None:
+    engine = make_engine(POSTGRES_URL)
+    with reads(engine) as conn:
+        conn.execute(sa.text("SELECT 1"))
+    engine.dispose()
+    gone = weakref.ref(engine)
+    del engine, conn
+    gc.collect()
+    assert gone() is None
