@@ -196,7 +196,8 @@ def record_turn(
     unless a status taken later is there (`status_seq`): the workflow's records are guarded
     the same way (`_UPDATE_GUARDED`). A first message's turn creates its conversation's row
     (`new`) in the same transaction. On every message's path: store/prepared.py runs it, on
-    PostgreSQL as one statement (store/turn_statement.py), or for a first message one pipeline."""
+    PostgreSQL as one statement (store/turn_statement.py; up to MAX_ENTRIES entries), or as one
+    pipeline (a first message, a longer turn)."""
     if not entries:
         if new is not None:
             ensure_conversation(engine, **asdict(new))

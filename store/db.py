@@ -127,7 +127,11 @@ def reads(engine: Engine) -> Connection:
     if not event.contains(engine, "before_cursor_execute", _refuse_writes):
         event.listen(engine, "before_cursor_execute", _refuse_writes)
     if engine.dialect.default_isolation_level == "READ COMMITTED":  # known once connected
-        conn.execution_options(isolation_level="AUTOCOMMIT", transbordo_reads=True)
+        try:
+            conn.execution_options(isolation_level="AUTOCOMMIT", transbordo_reads=True)
+        except BaseException:
+            conn.close()
+            raise
     return conn
 
 
@@ -143,7 +147,8 @@ _READ_VERBS = re.compile(
 )
 _WRITES_WITHIN = re.compile(
     r"\b(?:INSERT|UPDATE|DELETE|MERGE)\b|\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE)\b"
-    r"|\bFOR\s+KEY\s+SHARE\b|\b(?:pg_notify|nextval|setval|pg_advisory_\w+)\s*\(",
+    r"|\bFOR\s+KEY\s+SHARE\b|\bINTO\b"
+    r"|\b(?:pg_notify|nextval|setval|set_config|pg_(?:try_)?advisory_\w+)\s*\(",
     re.I,
 )
 
@@ -151,7 +156,9 @@ _WRITES_WITHIN = re.compile(
 @functools.lru_cache(maxsize=1024)  # statements are compiled once: the same strings recur
 def _read_only(statement: str) -> bool:
     """A statement that only reads: it starts as a query does (after comments), and no data
-    change, row lock, notice, sequence step or advisory lock hides inside (a CTE's INSERT)."""
+    change (a CTE's INSERT, `SELECT ... INTO`), row lock, notice, sequence step, setting
+    (`set_config`) or advisory lock hides inside. A check of what our statements are, not a
+    parser: a function that writes under another name would pass."""
     return bool(_READ_VERBS.match(statement)) and not _WRITES_WITHIN.search(statement)
 
 

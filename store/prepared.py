@@ -143,7 +143,7 @@ def _mapped(engine: Engine, connection: PoolProxiedConnection) -> Iterator[None]
             connection.invalidate()
         if isinstance(failure, driver_error):
             if dialect.is_disconnect(cast(Any, failure), driver, None):
-                engine.dispose(close=False)  # a new pool; those in use go back to the old one
+                engine.dispose()  # a new pool; the old one's idle connections closed
             raise sa.exc.DBAPIError.instance(None, None, failure, driver_error) from failure
         if isinstance(failure, ValueError | TypeError):  # a value no column takes
             raise sa.exc.StatementError(str(failure), None, None, failure) from failure
@@ -153,11 +153,13 @@ def _mapped(engine: Engine, connection: PoolProxiedConnection) -> Iterator[None]
 @contextmanager
 def pipelined(engine: Engine, cursor: DBAPICursor) -> Iterator[None]:
     """On PostgreSQL (psycopg) the statements run inside go to the server together, in
-    psycopg's pipeline mode: one round trip for all instead of one each (the turn's write is
-    three statements; on loopback each round trip cost ~0.15 ms, bench/README.md, thirteenth
-    pass). Their errors come back when the block ends, still inside the transaction, so
-    `raw_transaction` maps them and rolls back as before. For statements whose results (and
-    `rowcount`) nobody reads; elsewhere (SQLite) nothing changes."""
+    psycopg's pipeline mode: one round trip for all instead of one each (a first message's
+    write: the new row, the row's update, the entries, the NOTIFY; and a turn of more entries
+    than store/turn_statement.py's one statement takes; on loopback each round trip cost
+    ~0.15 ms, bench/README.md, thirteenth pass). Their errors come back when the block ends,
+    still inside the transaction, so `raw_transaction` maps them and rolls back as before. For
+    statements whose results (and `rowcount`) nobody reads; elsewhere (SQLite) nothing
+    changes."""
     if engine.dialect.driver != "psycopg" or not _pipelines_supported():
         yield
         return

@@ -32,6 +32,10 @@ def test_a_read_opens_no_transaction_and_a_write_through_it_is_refused(
             "WITH w AS (UPDATE conversations SET status = 'ended' RETURNING id) SELECT * FROM w",
             "SELECT status FROM conversations FOR UPDATE",
             "SET statement_timeout = 1234",
+            "SELECT set_config('statement_timeout', '1234', false)",
+            "SELECT pg_notify('x', 'y')",
+            "SELECT pg_try_advisory_lock(1)",
+            "SELECT * INTO copied FROM conversations",
         ):
             with pytest.raises(RuntimeError, match="not a plain read"):
                 conn.execute(sa.text(write))
@@ -64,3 +68,20 @@ def test_reading_keeps_no_engine_alive(postgres_engine: sa.Engine) -> None:
     del engine, conn
     gc.collect()
     assert gone() is None
+
+
+def test_at_another_isolation_level_a_read_keeps_its_transaction(
+    postgres_engine: sa.Engine,
+) -> None:
+    """Autocommit is only what READ COMMITTED gives anyway; at REPEATABLE READ the statements
+    of one read must share one snapshot, so `reads` leaves the connection as it is."""
+    url = POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://")
+    engine = sa.create_engine(url, isolation_level="REPEATABLE READ")
+    try:
+        with reads(engine) as conn:
+            conn.execute(sa.text("SELECT 1"))
+            driver = conn.connection.dbapi_connection
+            assert driver is not None
+            assert driver.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    finally:
+        engine.dispose()

@@ -1,7 +1,8 @@
 """store/turn_statement.py on PostgreSQL: the API's one-statement write of a turn takes the
 conversation's row lock before it inserts entries, as the workflow's record does, so the two
 writing the same seqs at once wait for each other instead of deadlocking; both succeed, one
-row per seq stays."""
+row per seq stays. Its connection goes back to the pool out of autocommit, and a turn longer
+than the statements kept (MAX_ENTRIES) is written whole by the transaction."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 
 from store import conversations as conversation_log
-from tests.log_rows import batch
+from store import turn_statement
+from tests.log_rows import batch, opened
 from workflows.contracts import LogStatus, Message
 
 AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -66,3 +69,30 @@ def test_a_turn_written_during_the_workflows_record_of_the_same_seqs_waits_for_i
     assert not writer.is_alive() and failures == []
     entries = conversation_log.messages_after(engine, "c1")
     assert [(m.seq, m.text) for m in entries] == [(1, "the API's"), (2, "the workflow's")]
+
+
+def test_after_a_turn_written_in_autocommit_the_connection_takes_whole_transactions(
+    postgres_engine: sa.Engine,
+) -> None:
+    engine = postgres_engine
+    opened(engine, "c1")
+    engine.pool.dispose()  # one connection from here on: the turn's, then the transaction's
+    conversation_log.record_turn(engine, "c1", [message(1, "oi")])
+    with pytest.raises(ZeroDivisionError), engine.begin() as conn:
+        conn.execute(sa.text("UPDATE conversations SET status = 'ended' WHERE id = 'c1'"))
+        raise ZeroDivisionError  # the transaction fails after its first statement
+    row = conversation_log.get_conversation(engine, "c1")
+    assert row is not None and row.status == "bot"
+
+
+def test_a_turn_longer_than_the_kept_statements_is_written_whole(
+    postgres_engine: sa.Engine,
+) -> None:
+    opened(postgres_engine, "c1")
+    count = turn_statement.MAX_ENTRIES + 1
+    entries = [message(seq, f"m{seq}") for seq in range(1, count + 1)]
+    conversation_log.record_turn(postgres_engine, "c1", entries)
+    written = conversation_log.messages_after(postgres_engine, "c1")
+    assert [m.seq for m in written] == list(range(1, count + 1))
+    row = conversation_log.get_conversation(postgres_engine, "c1")
+    assert row is not None and row.last_seq == count
