@@ -14,6 +14,7 @@ from omni.models import ServiceCreate
 from store import conversations as conversation_log
 from store import voicemails
 from store.services import create_service, delete_service
+from tests import log_rows
 from transbordo.stack import stack_ring
 from workflows.contracts import Message, RecordBatch
 
@@ -21,16 +22,9 @@ AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def batch(status: str, *messages: Message) -> RecordBatch:
-    return RecordBatch(
-        conversation_id="c1",
-        workflow_id="conversation:loja:5511",
-        bot="loja",
-        bot_version=2,
-        contact_id="5511",
-        status=status,  # type: ignore[arg-type]
-        block="menu",
-        messages=list(messages),
-    )
+    """Conversation c1 of `NEW` (bot version 2, workflow id by contact)."""
+    recorded = log_rows.batch("c1", status, *messages)
+    return recorded.model_copy(update={"workflow_id": "conversation:loja:5511", "bot_version": 2})
 
 
 def test_the_log_reads_back_typed_rows(any_engine: sa.Engine) -> None:
