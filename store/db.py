@@ -72,6 +72,7 @@ def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     engine = create_engine(url, pool_use_lifo=True)  # the newest first: the rest may idle out
     ping_when_idle(engine, ping_after_idle)
+    event.listen(engine, "before_cursor_execute", _refuse_writes)  # on `reads` connections
     return engine
 
 
@@ -118,14 +119,13 @@ def reads(engine: Engine) -> Connection:
     the ROLLBACK when the pool takes the connection back: two round trips fewer per read. With
     no rollback either, psycopg keeps a read's server-side prepared statement (after 5 runs)
     instead of dropping them all. A lookup on loopback: 455–518 µs → 285–292 µs for the round
-    trips, 234–247 µs with the preparation (bench/README.md, fourteenth pass). A statement
-    that is not a plain read (`_read_only`) is refused: it would commit at once. Elsewhere
+    trips, 234–247 µs with the preparation (bench/README.md, fourteenth pass). On engines
+    from `make_engine`, a statement that is not a plain read (`_read_only`) is refused: it
+    would commit at once. Elsewhere
     (SQLite; another isolation level) it is `engine.connect()`."""
     conn = engine.connect()
     if engine.dialect.name != "postgresql":
         return conn
-    if not event.contains(engine, "before_cursor_execute", _refuse_writes):
-        event.listen(engine, "before_cursor_execute", _refuse_writes)
     if engine.dialect.default_isolation_level == "READ COMMITTED":  # known once connected
         try:
             conn.execution_options(isolation_level="AUTOCOMMIT", transbordo_reads=True)

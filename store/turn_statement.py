@@ -24,6 +24,7 @@ statement (`record_turn` keeps its transaction for a first message).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,8 +41,6 @@ from store.tables import conversations, messages
 MAX_ENTRIES = 16
 """Turns with more entries than this take the transaction (one statement per entry count is
 compiled and kept, per engine)."""
-
-_BUILT: dict[tuple[int, int], tuple[Update, sa.Select[Any]]] = {}
 
 
 def write_turn(
@@ -62,27 +61,20 @@ def write_turn(
     prepared(statement, engine).execute(cursor, params)
 
 
+@functools.cache  # per (module-level Update, entry count): at most 2 × MAX_ENTRIES statements
 def _statement(update: Update, count: int) -> sa.Select[Any]:
-    key = (id(update), count)
-    built = _BUILT.get(key)
-    if built is None:  # the Update is kept with it: its id stays its own
-        raised = update.returning(conversations.c.id).cte("raised")
-        after_raised = sa.select(sa.func.count()).select_from(raised).scalar_subquery()
-        columns = [sa.column(c.name, c.type) for c in messages.c]
-        rows = sa.values(*columns, name="turn").data(
-            [
-                tuple(sa.bindparam(f"{c.name}_{i}", type_=c.type) for c in columns)
-                for i in range(count)
-            ]
+    raised = update.returning(conversations.c.id).cte("raised")
+    after_raised = sa.select(sa.func.count()).select_from(raised).scalar_subquery()
+    columns = [sa.column(c.name, c.type) for c in messages.c]
+    rows = sa.values(*columns, name="turn").data(
+        [tuple(sa.bindparam(f"{c.name}_{i}", type_=c.type) for c in columns) for i in range(count)]
+    )
+    entered = (
+        postgresql.insert(messages)
+        .from_select(
+            [c.name for c in messages.c],
+            sa.select(rows).where(after_raised >= sa.literal_column("0")),
         )
-        entered = (
-            postgresql.insert(messages)
-            .from_select(
-                [c.name for c in messages.c],
-                sa.select(rows).where(after_raised >= sa.literal_column("0")),
-            )
-            .on_conflict_do_nothing(index_elements=["conversation_id", "seq"])
-        )
-        joined = notify.NOTIFY.add_cte(raised, entered.cte("entered"))
-        built = _BUILT[key] = (update, joined)
-    return built[1]
+        .on_conflict_do_nothing(index_elements=["conversation_id", "seq"])
+    )
+    return notify.NOTIFY.add_cte(raised, entered.cte("entered"))
