@@ -36,7 +36,7 @@ sys.path.insert(0, str(PROBE))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sitecustomize as probe  # noqa: E402  (the probe: before temporalio, httpx are imported)
-from bot_turn import EchoWorkflow, echo_worker, first_messages, p, row, turn_pair  # noqa: E402
+from bot_turn import ECHO_TASK_QUEUE, EchoWorkflow, echo_worker, first_messages, p, row, turn_pair  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from turn_processes import up_stack  # noqa: E402
@@ -82,7 +82,7 @@ def _role(cmd: str) -> str:
 
 
 async def measure(
-    n: int, warmup: int, client: Client, http: object, up_pid: int, first: bool
+    n: int, warmup: int, client: Client, http: object, up_pid: int, first: bool, spacers: int
 ) -> None:
     import httpx
 
@@ -93,6 +93,9 @@ async def measure(
     if first:  # the same names: "echo" is then an update-with-start, "turn" a first message
         echo_update, bot_turn = first_messages(client, http, run_id, contact)
 
+    spacer = await client.start_workflow(
+        EchoWorkflow.run, id=f"echo-{run_id}-spacer", task_queue=ECHO_TASK_QUEUE
+    )
     for i in range(warmup):
         await echo_update(i)
         await bot_turn(i)
@@ -106,6 +109,8 @@ async def measure(
             wall = (time.perf_counter() - t0) * 1000
             times[kind].append(wall)
             probe.write(f"window {kind}", started, wall)
+            for k in range(spacers):  # outside both windows: the product's processes sit idle
+                await spacer.execute_update(EchoWorkflow.echo, str(k))
     cpu = {procs[pid]: (_cpu(pid) - cpu_before[pid]) * 1000 / n for pid in procs}
     await echo.signal(EchoWorkflow.done)
     print(f"shape (b), breakdown: {n} alternating calls each\n")
@@ -220,12 +225,12 @@ def _derived(bucket: dict[str, float], wall: float) -> None:
         bucket["= Update call - WFT started->completed (server, RPC)"] = update - wft
 
 
-async def main(n: int, warmup: int, http_client: str, first: bool) -> None:
+async def main(n: int, warmup: int, http_client: str, first: bool, spacers: int) -> None:
     async with (
         up_stack(1, 1, http_client=http_client) as (client, http, up),
         echo_worker(client),
     ):
-        await measure(n, warmup, client, http, up.pid, first)
+        await measure(n, warmup, client, http, up.pid, first, spacers)
     print(f"\nprobe lines in {FOLDER}")
 
 
@@ -234,8 +239,11 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--first", action="store_true", help="first messages, not turns")
+    parser.add_argument(
+        "--spacers", type=int, default=0, help="echo Updates of another run after each call"
+    )
     import load_client  # after the probe (it imports httpx)
 
     load_client.add_option(parser)
     args = parser.parse_args()
-    eventloop.run(main(args.n, args.warmup, args.client, args.first))
+    eventloop.run(main(args.n, args.warmup, args.client, args.first, args.spacers))

@@ -219,6 +219,7 @@ def _run_api(settings: Settings, fd: int | None = None) -> int:
 
     os.umask(0o077)  # files this process creates are private (transbordo/up.py)
     from api.app import create_app
+    from api.coalesced_http import CoalescedHttpToolsProtocol
 
     app = create_app(settings)
     heap.settle_after_startup()
@@ -230,10 +231,14 @@ def _run_api(settings: Settings, fd: int | None = None) -> int:
             log_level="info",
             access_log=False,  # the client's address and raw query: api/http_metrics.py logs
             ws="none",  # no WebSocket route; its handshake log would name address and query too
+            http=CoalescedHttpToolsProtocol,  # a response's head and body in one write
         )
         return 0
     sock = socket.socket(fileno=fd)  # family, type and protocol read from the socket itself
-    server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False, ws="none"))
+    config = uvicorn.Config(
+        app, log_level="info", access_log=False, ws="none", http=CoalescedHttpToolsProtocol
+    )
+    server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises the stopping signal once it has stopped

@@ -237,8 +237,16 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
     """`app` behind a real uvicorn server on a free loopback port; yields its base URL."""
     import uvicorn
 
+    from api.coalesced_http import CoalescedHttpToolsProtocol
+
     sock = free_socket()
-    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        http=CoalescedHttpToolsProtocol,  # as `transbordo api` serves
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

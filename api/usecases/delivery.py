@@ -172,9 +172,11 @@ async def _answered(
     client: Client, wid: str, update: Awaitable[TurnReply], settings: Settings
 ) -> TurnReply:
     """The Update's answer within the reply timeout. A request that dies meanwhile tells the
-    workflow that nobody writes what it may have answered (api/usecases/log_ahead.py)."""
+    workflow that nobody writes what it may have answered (api/usecases/log_ahead.py). A timeout
+    scope, not `wait_for`: no task of its own to schedule on every message (Python 3.11)."""
     try:
-        return await asyncio.wait_for(update, timeout=settings.reply_timeout_seconds)
+        async with asyncio.timeout(settings.reply_timeout_seconds):
+            return await update
     except asyncio.CancelledError:
         log_ahead.report_missed_write(client, wid)
         raise

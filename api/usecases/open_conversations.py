@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
 
@@ -21,7 +22,19 @@ _lock = threading.Lock()
 
 
 def _key(engine: Engine, bot: str, contact_id: str) -> tuple[str, str, str]:
-    return (engine.url.render_as_string(hide_password=True), bot, contact_id)
+    return (_database(engine), bot, contact_id)
+
+
+_databases: WeakKeyDictionary[Engine, str] = WeakKeyDictionary()
+
+
+def _database(engine: Engine) -> str:
+    """The database an engine reaches (engines to the same one share hints), rendered once per
+    engine instead of on every message."""
+    database = _databases.get(engine)
+    if database is None:
+        database = _databases[engine] = engine.url.render_as_string(hide_password=True)
+    return database
 
 
 def get(engine: Engine, bot: str, contact_id: str) -> str | None:

@@ -240,3 +240,22 @@ def install() -> None:
 
 
 install()
+
+
+def _profile_api() -> None:
+    """With TRANSBORDO_BENCH_CPROFILE_API: the API process's event-loop thread under cProfile
+    from start-up to exit, the stats written to `<folder>/api-<pid>.prof`."""
+    import atexit
+    import cProfile
+
+    profile = cProfile.Profile()
+    profile.enable()
+
+    @atexit.register
+    def dump() -> None:
+        profile.disable()
+        profile.dump_stats(os.path.join(FOLDER or ".", f"api-{os.getpid()}.prof"))
+
+
+if FOLDER and os.environ.get("TRANSBORDO_BENCH_CPROFILE_API") and sys.argv[-1:] == ["api"]:
+    _profile_api()

@@ -1,0 +1,73 @@
+"""uvicorn's httptools protocol, answering a response's head and first body chunk in one write.
+
+uvicorn writes a response's status line and headers as soon as the app sends
+`http.response.start`, and its body at `http.response.body`: two `send` syscalls, two TCP
+segments, and a client that wakes twice (once for a head it cannot use yet). Every JSON answer
+of the API is one body chunk sent right after its start, so the head waits here for it and both
+leave in one write. A head with no body right behind it (an SSE stream, whose first event may
+come much later) leaves at the end of the loop iteration, so a client still sees the stream
+open at once. Measured on a bot turn in shape (b), within one run: 0.07-0.08 ms less per
+request (bench/README.md, fifteenth pass).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+HEAD = b"HTTP/1."
+"""How a response's head begins (uvicorn's status lines); body chunks are written as they come."""
+
+
+class HeadWithBody:
+    """A transport that holds a response's head until the next write (or the end of the loop
+    iteration) and sends both at once. Everything else goes to the real transport."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._transport.write(held + bytes(data))
+        elif data[: len(HEAD)] == HEAD:
+            self._held = bytes(data)
+            self._loop.call_soon(self.flush)
+        else:
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        """Send a head still held (no body came in the same iteration)."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def abort(self) -> None:
+        self._held = None
+        self._transport.abort()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + len(self._held or b"")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class CoalescedHttpToolsProtocol(HttpToolsProtocol):
+    """`uvicorn.Config(http=CoalescedHttpToolsProtocol)`: httptools, one write per response."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(HeadWithBody(transport, self.loop))  # type: ignore[arg-type]
