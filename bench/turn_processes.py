@@ -1,14 +1,15 @@
 """Benchmark, shape (b): the bot turn and the first message with real processes, against a
 bare Temporal Update and update-with-start.
 
-    python bench/turn_processes.py [--n 200] [--workers 1] [--api-workers 1]
+    python bench/turn_processes.py [--n 200] [--workers 1] [--api-workers 1] [--lanes 1]
 
 `transbordo up --workers N --api-workers M` runs as a child (its own dev server kept in a
 temporary data folder, worker and API processes) on free ports; this process publishes the
 menu bot of `bot_turn.py`, asks for a connector credential, runs the echo workflow's worker on
 the same dev server, and alternates a bot turn over HTTP with an echo Update (so both series see
 the same machine), then a conversation's first message (a new contact each) with an echo
-update-with-start of a new workflow. Not a test.
+update-with-start of a new workflow. With `--lanes K`, K contacts do so at once (the turn only):
+the same ratio with every process busy. Not a test.
 """
 
 from __future__ import annotations
@@ -132,12 +133,53 @@ async def up_stack(
         shutil.rmtree(data, ignore_errors=True)
 
 
-async def main(n: int, warmup: int, workers: int, api_workers: int, http_client: str) -> None:
+async def main(
+    n: int, warmup: int, workers: int, api_workers: int, http_client: str, lanes: int
+) -> None:
     async with (
         up_stack(workers, api_workers, http_client=http_client) as (client, http, _up),
         echo_worker(client),
     ):
+        if lanes > 1:
+            await under_load(n, warmup, client, http, lanes)
+            return
         await measure(n, warmup, client, http)
+
+
+async def under_load(
+    n: int, warmup: int, client: Client, http: httpx.AsyncClient, lanes: int
+) -> None:
+    """`lanes` contacts at once, each alternating its own echo run's Update with its own
+    conversation's turn (`n` of each in all): both series under the same load, every process
+    busy (a contact center's steady traffic) instead of waiting between single calls."""
+    run_id = uuid.uuid4().hex[:6]
+    pairs = [
+        await turn_pair(client, http, f"{run_id}-{k}", f"bench-{run_id}-{k}") for k in range(lanes)
+    ]
+    per_lane = max(n // lanes, 1)
+    await asyncio.gather(*(alternating(warmup, echo_update, bot) for _, echo_update, bot in pairs))
+    began = time.perf_counter()
+    timed = await asyncio.gather(
+        *(
+            alternating(
+                per_lane, lambda i, e=echo_update: e(warmup + i), lambda i, b=bot: b(warmup + i)
+            )
+            for _, echo_update, bot in pairs
+        )
+    )
+    elapsed = time.perf_counter() - began
+    echo_times = [t for times, _ in timed for t in times]
+    turn_times = [t for _, times in timed for t in times]
+    print(f"shape (b), {lanes} lanes at once: {per_lane} alternating calls each per lane\n")
+    print(row("echo: Update", echo_times))
+    print(row("bot turn: POST .../messages", turn_times))
+    print(
+        f"{'turn ratio (p50; p99)':<38} {p(turn_times, 0.5) / p(echo_times, 0.5):.2f};"
+        f" {p(turn_times, 0.99) / p(echo_times, 0.99):.2f}"
+        f"   ({len(turn_times) / elapsed:.0f} pairs/s)"
+    )
+    for echo, _, _ in pairs:
+        await echo.signal(EchoWorkflow.done)
 
 
 async def _ready(http: httpx.AsyncClient) -> None:
@@ -187,6 +229,9 @@ if __name__ == "__main__":
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--api-workers", type=int, default=1)
+    parser.add_argument("--lanes", type=int, default=1, help="contacts at once (turns only)")
     load_client.add_option(parser)
     args = parser.parse_args()
-    eventloop.run(main(args.n, args.warmup, args.workers, args.api_workers, args.client))
+    eventloop.run(
+        main(args.n, args.warmup, args.workers, args.api_workers, args.client, args.lanes)
+    )

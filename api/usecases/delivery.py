@@ -172,11 +172,12 @@ async def _answered(
     client: Client, wid: str, update: Awaitable[TurnReply], settings: Settings
 ) -> TurnReply:
     """The Update's answer within the reply timeout. A request that dies meanwhile tells the
-    workflow that nobody writes what it may have answered (api/usecases/log_ahead.py). A timeout
-    scope, not `wait_for`: no task of its own to schedule on every message (Python 3.11)."""
+    workflow that nobody writes what it may have answered (api/usecases/log_ahead.py).
+    `wait_for`, not an `asyncio.timeout` scope: the Update runs in a task of its own, so a dying
+    request stays a CancelledError here (the SDK turns a cancelled Update call into
+    WorkflowUpdateRPCTimeoutOrCancelledError, which callers take for "no worker answered")."""
     try:
-        async with asyncio.timeout(settings.reply_timeout_seconds):
-            return await update
+        return await asyncio.wait_for(update, timeout=settings.reply_timeout_seconds)
     except asyncio.CancelledError:
         log_ahead.report_missed_write(client, wid)
         raise
