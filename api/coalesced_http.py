@@ -3,27 +3,29 @@
 uvicorn writes a response's status line and headers as soon as the app sends
 `http.response.start`, and its body at `http.response.body`: two `send` syscalls, two TCP
 segments, and a client that wakes twice (once for a head it cannot use yet). Every JSON answer
-of the API is one body chunk sent right after its start, so the head waits here for it and both
-leave in one write. A head with no body right behind it (an SSE stream, whose first event may
-come much later) leaves at the end of the loop iteration, so a client still sees the stream
-open at once. Measured on a bot turn in shape (b), within one run: 0.07-0.08 ms less per
-request (bench/README.md, fifteenth pass).
+of the API is one body chunk sent right after its start, so the head waits here for the next
+write and both leave in one. A head with nothing right behind it (an SSE stream, whose first
+event may come much later) leaves on the loop's next round of callbacks, so a client still sees
+the stream open at once. Measured on a bot turn in shape (b), within one run: 0.07-0.08 ms less
+per request (bench/README.md, fifteenth pass).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HEAD = b"HTTP/1."
-"""How a response's head begins (uvicorn's status lines); body chunks are written as they come."""
+"""How a response's head begins (uvicorn's status lines). Only such writes are held (a body
+chunk that happens to begin so is held too: it still leaves in order, at most a round later)."""
 
 
 class HeadWithBody:
-    """A transport that holds a response's head until the next write (or the end of the loop
-    iteration) and sends both at once. Everything else goes to the real transport."""
+    """A transport that holds a response's head until the next write (or the loop's next round
+    of callbacks) and sends both at once. Everything else goes to the real transport."""
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
@@ -33,19 +35,24 @@ class HeadWithBody:
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._held is not None:
             held, self._held = self._held, None
-            self._transport.write(held + bytes(data))
+            self._transport.write(held + data)
         elif data[: len(HEAD)] == HEAD:
             self._held = bytes(data)
             self._loop.call_soon(self.flush)
         else:
             self._transport.write(data)
 
+    def writelines(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
+        self.write(b"".join(chunks))
+
     def flush(self) -> None:
-        """Send a head still held (no body came in the same iteration)."""
+        """Send a head still held (nothing came right behind it). A transport closing with
+        bytes still to send takes it too; one closed and drained is gone."""
         if self._held is not None:
             held, self._held = self._held, None
-            if not self._transport.is_closing():
-                self._transport.write(held)
+            transport = self._transport
+            if not transport.is_closing() or transport.get_write_buffer_size() > 0:
+                transport.write(held)
 
     def close(self) -> None:
         self.flush()

@@ -1,6 +1,7 @@
 """Shape (b), step by step: where a bot turn's time goes against a bare echo Update.
 
     python bench/turn_breakdown.py [--n 200] [--warmup 20] [--client aiohttp|httpx] [--first]
+                                   [--spacers K]
 
 `bench/turn_processes.py`'s stack (`transbordo up`: dev server, one worker and one API process),
 with bench/probe/sitecustomize.py on every Python process's path: each process writes the wall
@@ -9,7 +10,9 @@ Update, record_turn, the worker's activation and workflow code...). Calls altern
 Update, bot turn); each step is attributed to the call whose window it started in. The
 workflow tasks' server timestamps (SCHEDULED → STARTED → COMPLETED) come from the histories.
 CPU per call of each process from /proc. With `--first`, the pair is a conversation's first
-message (a new contact each) against an echo update-with-start of a new workflow. Not a test.
+message (a new contact each) against an echo update-with-start of a new workflow. With
+`--spacers K`, K echo Updates of a run of their own follow each call, outside both windows: the
+product's processes wait through them (the CPU table then counts the spacers too). Not a test.
 """
 
 from __future__ import annotations
@@ -93,9 +96,13 @@ async def measure(
     if first:  # the same names: "echo" is then an update-with-start, "turn" a first message
         echo_update, bot_turn = first_messages(client, http, run_id, contact)
 
-    spacer = await client.start_workflow(
-        EchoWorkflow.run, id=f"echo-{run_id}-spacer", task_queue=ECHO_TASK_QUEUE
-    )
+    if 2 * n * spacers >= 2_000:
+        raise SystemExit("--spacers: 2 x n x K Updates would pass the server's 2,000 per run")
+    spacer = None
+    if spacers:
+        spacer = await client.start_workflow(
+            EchoWorkflow.run, id=f"echo-{run_id}-spacer", task_queue=ECHO_TASK_QUEUE
+        )
     for i in range(warmup):
         await echo_update(i)
         await bot_turn(i)
@@ -110,9 +117,12 @@ async def measure(
             times[kind].append(wall)
             probe.write(f"window {kind}", started, wall)
             for k in range(spacers):  # outside both windows: the product's processes sit idle
+                assert spacer is not None
                 await spacer.execute_update(EchoWorkflow.echo, str(k))
     cpu = {procs[pid]: (_cpu(pid) - cpu_before[pid]) * 1000 / n for pid in procs}
     await echo.signal(EchoWorkflow.done)
+    if spacer is not None:
+        await spacer.signal(EchoWorkflow.done)
     print(f"shape (b), breakdown: {n} alternating calls each\n")
     print(row("echo: Update", times["echo"]))
     print(row("bot turn: POST .../messages", times["turn"]))

@@ -4,7 +4,7 @@
 
 `turn_processes.py`'s stack (`transbordo up`: dev server, worker and API processes) and the echo
 workflow's worker in this process, plus a *thin proxy*: a FastAPI app in its own uvicorn process
-(uvloop and httptools, as the API) whose route does nothing but an echo's Update, and a second
+(uvloop and the API's own HTTP protocol, api/coalesced_http.py) whose route does nothing but an echo's Update, and a second
 route that also writes two rows and a row update to a SQLite file (WAL, in a thread) after it,
 as read-your-writes must. Each route drives an echo run of its own, and the baseline another:
 every run takes as many Updates as the bot's conversation (a run's Updates get dearer for the
@@ -173,7 +173,8 @@ async def main(n: int, warmup: int, http_client: str) -> None:
         }
         proxy = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "uvicorn", "turn_floor_proxy:app", "--port", str(port)]
-            + ["--log-level", "warning"],
+            + ["--log-level", "warning"]
+            + ["--http", "api.coalesced_http:CoalescedHttpToolsProtocol"],  # as the API's
             cwd=folder,
             env=env,
         )

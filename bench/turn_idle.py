@@ -7,7 +7,8 @@ product's API and worker processes wait through three other calls between two tu
 through one. To tell whether any Temporal client and worker pay for such waits, or only the
 product's processes, three calls take turns in an order shuffled per round (seeded):
 
-1. the bare echo Update from this process (client and echo worker busy on every call);
+1. the bare echo Update from this process (its client and echo worker; the process works on
+   every call, as the HTTP client of the bot's turn too);
 2. the same Update from a child process with a client and an echo worker of its own, used for
    this call only (idle through the other two, as the product's processes are), timed inside
    the child so the pipe to it is not counted;
@@ -96,7 +97,8 @@ async def main(n: int, warmup: int) -> None:
         timed_in_child.clear()
         series: list[list[float]] = [[], [], []]
         shuffled = random.Random(1)
-        for i in range(warmup, warmup + n):
+        start = max(warmup, 1)
+        for i in range(start, start + n):
             order = [0, 1, 2]
             shuffled.shuffle(order)
             for j in order:

@@ -150,13 +150,14 @@ async def under_load(
     n: int, warmup: int, client: Client, http: httpx.AsyncClient, lanes: int
 ) -> None:
     """`lanes` contacts at once, each alternating its own echo run's Update with its own
-    conversation's turn (`n` of each in all): both series under the same load, every process
-    busy (a contact center's steady traffic) instead of waiting between single calls."""
+    conversation's turn (`n // lanes` of each per lane): both series under the same load, every
+    process busy (a contact center's steady traffic) instead of waiting between single calls."""
     run_id = uuid.uuid4().hex[:6]
     pairs = [
         await turn_pair(client, http, f"{run_id}-{k}", f"bench-{run_id}-{k}") for k in range(lanes)
     ]
     per_lane = max(n // lanes, 1)
+    warmup = max(warmup, 1)  # the first message starts each conversation
     await asyncio.gather(*(alternating(warmup, echo_update, bot) for _, echo_update, bot in pairs))
     began = time.perf_counter()
     timed = await asyncio.gather(

@@ -29,6 +29,7 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 
+from api.coalesced_http import CoalescedHttpToolsProtocol
 from store.tables import conversations
 from tests.conftest import ADMIN_TOKEN, _end_open_conversations, admin_headers, pydantic_client
 from workflows.conversation import ConversationWorkflow
@@ -100,6 +101,7 @@ async def live_server(env, settings, engine) -> AsyncIterator[str]:  # type: ign
                 port=port,
                 log_level="warning",
                 timeout_graceful_shutdown=1,
+                http=CoalescedHttpToolsProtocol,  # as `transbordo api` serves
             )
             server = uvicorn.Server(config)
             task = asyncio.create_task(server.serve())

@@ -42,16 +42,18 @@ async def _request(base: str, path: str) -> tuple[asyncio.StreamReader, asyncio.
 
 async def test_answers_arrive_whole_and_a_stream_opens_before_its_first_event() -> None:
     first_event = asyncio.Event()
-    async with serve(_app(first_event)) as base:
+    async with serve(_app(first_event)) as base, asyncio.timeout(30):
         reader, writer = await _request(base, "/turn")
-        for _ in range(2):  # two answers on one kept-alive connection
+        for more in (True, False):  # two answers on one kept-alive connection
             head = await reader.readuntil(b"\r\n\r\n")
             length = int(head.split(b"content-length: ")[1].split(b"\r\n")[0])
             body = await reader.readexactly(length)
             assert head.startswith(b"HTTP/1.1 200")
             assert json.loads(body) == {"status": "bot", "replies": [{"text": "Escolha uma opção"}]}
-            writer.write(b"GET /turn HTTP/1.1\r\nHost: x\r\n\r\n")
+            if more:
+                writer.write(b"GET /turn HTTP/1.1\r\nHost: x\r\n\r\n")
         writer.close()
+        await writer.wait_closed()
 
         reader, writer = await _request(base, "/stream")
         head = await reader.readuntil(b"\r\n\r\n")  # before any event: the stream is open
@@ -60,3 +62,4 @@ async def test_answers_arrive_whole_and_a_stream_opens_before_its_first_event() 
         first_event.set()
         assert (await reader.readuntil(b"primeiro")).endswith(b"data: primeiro")
         writer.close()
+        await writer.wait_closed()

@@ -4,8 +4,9 @@ Both processes spend most of their CPU in the loop's machinery (callbacks, socke
 hops of SQL and activities); uvloop (libuv, in C) and uvicorn's httptools parser cut the API's
 and the worker's CPU per bot turn by ~8 % (bench/README.md, "uvloop and httptools: A/B"). The
 latency ratios to a bare Temporal call do not move: a turn mostly waits on Temporal's round
-trip. uvicorn picks both by itself when installed (`loop="auto"`, `http="auto"`); the worker
-asks here. Windows has no uvloop: asyncio's loop there, as everywhere it is missing.
+trip. uvicorn picks the loop by itself when installed (`loop="auto"`); its HTTP protocol is
+httptools through api/coalesced_http.py (one write per response); the worker asks here.
+Windows has no uvloop: asyncio's loop there, as everywhere it is missing.
 """
 
 from __future__ import annotations

@@ -172,15 +172,22 @@ async def _answered(
     client: Client, wid: str, update: Awaitable[TurnReply], settings: Settings
 ) -> TurnReply:
     """The Update's answer within the reply timeout. A request that dies meanwhile tells the
-    workflow that nobody writes what it may have answered (api/usecases/log_ahead.py).
-    `wait_for`, not an `asyncio.timeout` scope: the Update runs in a task of its own, so a dying
-    request stays a CancelledError here (the SDK turns a cancelled Update call into
-    WorkflowUpdateRPCTimeoutOrCancelledError, which callers take for "no worker answered")."""
+    workflow that nobody writes what it may have answered (api/usecases/log_ahead.py), and
+    stays cancelled: the SDK turns a cancelled Update call into
+    WorkflowUpdateRPCTimeoutOrCancelledError, which callers take for "no worker answered".
+    (On Python 3.11 `wait_for` runs the Update in a task of its own and raises CancelledError
+    itself; from 3.12 it awaits in this task, hence the check of the task's cancellation.)"""
     try:
         return await asyncio.wait_for(update, timeout=settings.reply_timeout_seconds)
     except asyncio.CancelledError:
         log_ahead.report_missed_write(client, wid)
         raise
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        task = asyncio.current_task()
+        if task is None or not task.cancelling():
+            raise  # the server's own timeout: no worker answered
+        log_ahead.report_missed_write(client, wid)
+        raise asyncio.CancelledError from None
 
 
 def _start_input(

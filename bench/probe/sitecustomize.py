@@ -243,8 +243,9 @@ install()
 
 
 def _profile_api() -> None:
-    """With TRANSBORDO_BENCH_CPROFILE_API: the API process's event-loop thread under cProfile
-    from start-up to exit, the stats written to `<folder>/api-<pid>.prof`."""
+    """With TRANSBORDO_BENCH_CPROFILE_API: each API process's event-loop thread under cProfile
+    from start-up to exit (`python -m transbordo api [--fd N]`: argv is `-m api ...` when this
+    runs), the stats written to `<folder>/api-<pid>.prof`."""
     import atexit
     import cProfile
 
@@ -257,5 +258,5 @@ def _profile_api() -> None:
         profile.dump_stats(os.path.join(FOLDER or ".", f"api-{os.getpid()}.prof"))
 
 
-if FOLDER and os.environ.get("TRANSBORDO_BENCH_CPROFILE_API") and sys.argv[-1:] == ["api"]:
+if FOLDER and os.environ.get("TRANSBORDO_BENCH_CPROFILE_API") and sys.argv[1:2] == ["api"]:
     _profile_api()
