@@ -4,13 +4,14 @@
 
 `turn_processes.py`'s stack (`transbordo up`: dev server, worker and API processes) and the echo
 workflow's worker in this process, plus a *thin proxy*: a FastAPI app in its own uvicorn process
-(uvloop and the API's own HTTP protocol, api/coalesced_http.py) whose route does nothing but an echo's Update, and a second
-route that also writes two rows and a row update to a SQLite file (WAL, in a thread) after it,
-as read-your-writes must. Each route drives an echo run of its own, and the baseline another:
-every run takes as many Updates as the bot's conversation (a run's Updates get dearer for the
-server as it takes more; until the twelfth pass one echo run took all three calls' Updates,
-which made the baseline slower and the ratios lower than they are). Four calls take turns, in
-an order shuffled per round, so all see the same machine and follow each other equally often:
+(uvloop and the API's own HTTP protocol, api/coalesced_http.py) whose route does nothing but an
+echo's Update, and a second route that also writes two rows and a row update to a SQLite file
+(WAL, in a thread) after it, as read-your-writes must. Each route drives an echo run of its
+own, and the baseline another: every run takes as many Updates as the bot's conversation (a
+run's Updates get dearer for the server as it takes more; until the twelfth pass one echo run
+took all three calls' Updates, which made the baseline slower and the ratios lower than they
+are). Four calls take turns, in an order shuffled per round, so all see the same machine and
+follow each other equally often:
 
 1. the bare echo Update (this process's Temporal client);
 2. the thin proxy: HTTP + the same Update: what any HTTP API in front of an Update costs here;

@@ -172,11 +172,10 @@ async def _answered(
     client: Client, wid: str, update: Awaitable[TurnReply], settings: Settings
 ) -> TurnReply:
     """The Update's answer within the reply timeout. A request that dies meanwhile tells the
-    workflow that nobody writes what it may have answered (api/usecases/log_ahead.py), and
-    stays cancelled: the SDK turns a cancelled Update call into
-    WorkflowUpdateRPCTimeoutOrCancelledError, which callers take for "no worker answered".
-    (On Python 3.11 `wait_for` runs the Update in a task of its own and raises CancelledError
-    itself; from 3.12 it awaits in this task, hence the check of the task's cancellation.)"""
+    workflow that nobody writes what it may have answered (api/usecases/log_ahead.py), and stays
+    cancelled: the SDK turns a cancelled Update call into WorkflowUpdateRPCTimeoutOrCancelledError,
+    which callers take for "no worker answered" (3.11's `wait_for` runs the Update in a task of
+    its own and raises CancelledError itself; from 3.12 it awaits in this task: the check)."""
     try:
         return await asyncio.wait_for(update, timeout=settings.reply_timeout_seconds)
     except asyncio.CancelledError:
