@@ -195,6 +195,18 @@ async def _ready(http: httpx.AsyncClient) -> None:
     raise RuntimeError("transbordo up did not answer in 120 s")
 
 
+def by_fifths(baseline: list[float], measured: list[float]) -> str:
+    """The p50 ratio over each fifth of an alternating run, in order: how much of a run's ratio
+    is the machine's moment (the spread) and whether it drifts as the runs grow."""
+    size = max(len(measured) // 5, 1)
+    ratios = [
+        p(measured[k : k + size], 0.5) / p(baseline[k : k + size], 0.5)
+        for k in range(0, size * 5, size)
+        if measured[k : k + size]
+    ]
+    return " ".join(f"{r:.2f}" for r in ratios)
+
+
 async def measure(n: int, warmup: int, client: Client, http: httpx.AsyncClient) -> None:
     run_id = uuid.uuid4().hex[:6]
     contact = f"bench-{run_id}"
@@ -215,6 +227,7 @@ async def measure(n: int, warmup: int, client: Client, http: httpx.AsyncClient) 
         f"{'turn ratio (p50; p99)':<38} {p(turn_times, 0.5) / p(echo_times, 0.5):.2f};"
         f" {p(turn_times, 0.99) / p(echo_times, 0.99):.2f}"
     )
+    print(f"{'  by fifth of the run (p50)':<38} {by_fifths(echo_times, turn_times)}")
     print(row("echo: update-with-start, new wf", starts))
     print(row("bot first message: POST .../messages", firsts))
     print(
