@@ -172,13 +172,7 @@ async def under_load(
     echo_times = [t for times, _ in timed for t in times]
     turn_times = [t for _, times in timed for t in times]
     print(f"shape (b), {lanes} lanes at once: {per_lane} alternating calls each per lane\n")
-    print(row("echo: Update", echo_times))
-    print(row("bot turn: POST .../messages", turn_times))
-    print(
-        f"{'turn ratio (p50; p99)':<38} {p(turn_times, 0.5) / p(echo_times, 0.5):.2f};"
-        f" {p(turn_times, 0.99) / p(echo_times, 0.99):.2f}"
-        f"   ({len(turn_times) / elapsed:.0f} pairs/s)"
-    )
+    print_turns(echo_times, turn_times, f"   ({len(turn_times) / elapsed:.0f} pairs/s)")
     for echo, _, _ in pairs:
         await echo.signal(EchoWorkflow.done)
 
@@ -193,6 +187,15 @@ async def _ready(http: httpx.AsyncClient) -> None:
             pass
         await asyncio.sleep(0.5)
     raise RuntimeError("transbordo up did not answer in 120 s")
+
+
+def print_turns(echo_times: list[float], turn_times: list[float], extra: str = "") -> None:
+    print(row("echo: Update", echo_times))
+    print(row("bot turn: POST .../messages", turn_times))
+    print(
+        f"{'turn ratio (p50; p99)':<38} {p(turn_times, 0.5) / p(echo_times, 0.5):.2f};"
+        f" {p(turn_times, 0.99) / p(echo_times, 0.99):.2f}{extra}"
+    )
 
 
 def by_fifths(baseline: list[float], measured: list[float]) -> str:
@@ -221,12 +224,7 @@ async def measure(n: int, warmup: int, client: Client, http: httpx.AsyncClient) 
         n, lambda i: echo_start(warmup + i), lambda i: bot_first(warmup + i)
     )
     print(f"shape (b): {n} alternating calls each\n")
-    print(row("echo: Update", echo_times))
-    print(row("bot turn: POST .../messages", turn_times))
-    print(
-        f"{'turn ratio (p50; p99)':<38} {p(turn_times, 0.5) / p(echo_times, 0.5):.2f};"
-        f" {p(turn_times, 0.99) / p(echo_times, 0.99):.2f}"
-    )
+    print_turns(echo_times, turn_times)
     print(f"{'  by fifth of the run (p50)':<38} {by_fifths(echo_times, turn_times)}")
     print(row("echo: update-with-start, new wf", starts))
     print(row("bot first message: POST .../messages", firsts))
