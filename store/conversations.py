@@ -22,6 +22,7 @@ from omni.desk import AGENT_ONLY_KINDS
 from store import notify, turn_statement
 from store.db import reads, writing_until
 from store.log_shapes import LogBatch, LoggedMessage, RowStatus
+from store.loop_writes import LoopBusy, loop_transaction
 from store.new_conversations import NewConversation as NewConversation
 from store.new_conversations import ensure_conversation as ensure_conversation
 from store.new_conversations import insert_new
@@ -188,6 +189,7 @@ def record_turn(
     status: RowStatus | None = None,
     *,
     new: NewConversation | None = None,
+    on_the_loop: bool = False,
 ) -> None:
     """Write entries the API just got back from an Update (a customer's turn, an agent's
     message, a pickup's notice), so the transcript reads its own writes; the workflow's
@@ -197,7 +199,10 @@ def record_turn(
     the same way (`_UPDATE_GUARDED`). A first message's turn creates its conversation's row
     (`new`) in the same transaction. On every message's path: store/prepared.py runs it, on
     PostgreSQL as one statement (store/turn_statement.py; up to MAX_ENTRIES entries), or as one
-    pipeline (a first message, a longer turn)."""
+    pipeline (a first message, a longer turn). `on_the_loop` (SQLite): on the event loop's
+    own connection, never waiting (store/loop_writes.py: `LoopBusy` when it would)."""
+    if on_the_loop and (engine.dialect.name != "sqlite" or not entries):
+        raise LoopBusy("a thread writes this one")  # a round trip, or a row alone: may wait
     if not entries:
         if new is not None:
             ensure_conversation(engine, **asdict(new))
@@ -216,7 +221,8 @@ def record_turn(
             notice = notify.log_written_params(conversation_id, top)
             turn_statement.write_turn(cursor, engine, update, params, rows, notice)
         return
-    with raw_transaction(engine) as cursor, pipelined(engine, cursor):  # one trip on PostgreSQL
+    opened = loop_transaction(engine) if on_the_loop else raw_transaction(engine)
+    with opened as cursor, pipelined(engine, cursor):  # one trip on PostgreSQL
         if new is not None:
             insert_new(cursor, engine, new, params["at"])
         prepared(update, engine).execute(cursor, params)

@@ -8,6 +8,9 @@ generated queries and bodies reach past the 404s."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
+import pkgutil
 import re
 
 import hypothesis
@@ -76,6 +79,22 @@ def _fuzz_operation(operation, agent_token: str, pinned: dict[str, str]) -> list
         where = f" with {pinned}" if pinned else ""
         return [f"{operation.label}{where}: {str(exc)[:1500]}"]
     return []
+
+
+def _import_ahead() -> None:
+    """Import, while the module is collected (no test's threads run yet), everything the fuzz
+    run would import in its own thread. pytest rewrites the asserts of its plugins' modules
+    (schemathesis', hypothesis') as they are first imported, with `ast.parse`, and CPython 3.11
+    keeps the AST converter's recursion depth per interpreter, not per thread: one first
+    imported during the run, while another thread parsed too (3.11 parses a traceback's line
+    to place its carets), failed with "AST constructor recursion depth mismatch"."""
+    for package in (schemathesis, hypothesis.strategies):
+        for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            with contextlib.suppress(ImportError):  # an optional extra (allure) not installed
+                importlib.import_module(module.name)
+
+
+_import_ahead()
 
 
 async def test_the_api_survives_a_fuzz_run(time_env, settings, engine) -> None:

@@ -23,7 +23,9 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from store import conversations as conversation_log
+from store import loop_writes
 from store.conversations import NewConversation
+from store.loop_writes import LoopBusy
 from workflows.contracts import LogStatus, Message
 from workflows.conversation import ConversationWorkflow
 
@@ -40,11 +42,12 @@ async def write_ahead(
     *,
     new: NewConversation | None = None,
 ) -> None:
-    """Write `entries` (and `status`) in one thread hop and one transaction, with a new
-    conversation's row (`new`) first. A failed write of the entries only logs: the answer does
-    not depend on it; the row's does (it is then written on its own, and its failure is the
-    request's). Whatever stops the entries' write (an error, the request cancelled), the
-    workflow is told, so its pump records them at once."""
+    """Write `entries` (and `status`) in one transaction, with a new conversation's row (`new`)
+    first: on the event loop when SQLite is free (`_on_the_loop`), else from a thread. A failed
+    write of the entries only logs: the answer does not depend on it; the row's does (it is
+    then written on its own, and its failure is the request's). Whatever stops the entries'
+    write (an error, the request cancelled), the workflow is told, so its pump records them at
+    once."""
 
     def write() -> bool:
         try:
@@ -60,10 +63,47 @@ async def write_ahead(
         return
     written = False
     try:
-        written = await asyncio.to_thread(write)
+        written = _on_the_loop(engine, conversation_id, entries, status, new)
+        if not written:
+            written = await asyncio.to_thread(write)
     finally:
         if not written:
             report_missed_write(client, workflow_id)
+
+
+def _on_the_loop(
+    engine: Engine,
+    conversation_id: str,
+    entries: Sequence[Message],
+    status: LogStatus | None,
+    new: NewConversation | None,
+) -> bool:
+    """SQLite: the write on the event loop, when nobody else is writing (store/loop_writes.py:
+    it never waits); False, nothing written, and a thread writes (waiting, reporting failures)
+    as on PostgreSQL. Every `CHECKPOINT_EVERY` such writes, a thread checkpoints the WAL."""
+    if engine.dialect.name != "sqlite":
+        return False
+    try:
+        conversation_log.record_turn(
+            engine, conversation_id, entries, status, new=new, on_the_loop=True
+        )
+    except (LoopBusy, SQLAlchemyError):
+        return False
+    if loop_writes.checkpoint_due(engine):
+        checkpointing = asyncio.get_running_loop().run_in_executor(None, _checkpoint, engine)
+        _CHECKPOINTS.add(checkpointing)
+        checkpointing.add_done_callback(_CHECKPOINTS.discard)
+    return True
+
+
+_CHECKPOINTS: set[asyncio.Future[None]] = set()
+
+
+def _checkpoint(engine: Engine) -> None:
+    try:
+        loop_writes.checkpoint(engine)
+    except SQLAlchemyError as exc:  # the next one, CHECKPOINT_EVERY writes on, tries again
+        log.warning("WAL checkpoint after the loop's writes failed: %s", exc)
 
 
 _REPORTING: set[asyncio.Task[None]] = set()
