@@ -2,82 +2,107 @@
 
 Every customer message waits for its turn's write before the API answers (read-your-writes,
 api/usecases/log_ahead.py). On SQLite that write is ~0.1 ms of work, and the hop to a thread
-and back cost more than the write: ~0.19 ms of CPU per message in a warm API process (the
-Update answered from a recorded reply; bench/README.md, fifteenth pass), thread wake-ups that
-a machine's other processes make slower still. So the write runs on the loop when it cannot
-wait: on a connection of the loop's own, outside the pool, whose busy timeout is 0, while this
-process's writer lock is free (taken without waiting). Whenever either is taken, `LoopBusy` and
-nothing written: the caller writes from a thread, waiting as every other writer does.
+and back cost about twice that in a warm API process (620 -> 420 µs per turn with the Update
+answered from a recorded reply; in the running stack the API's own work per turn 1.77 ->
+1.37 ms: bench/README.md, fifteenth pass). So the write runs on the loop when it cannot wait:
+on a connection of the loop's own, outside the pool, whose busy timeout is 0, while this
+process's writer lock is free (taken without waiting). Whenever either is taken, `LoopBusy`
+and nothing written: the caller writes from a thread, waiting as every other writer does.
 
-That connection never checkpoints the WAL itself (a checkpoint copies pages and syncs the file:
-milliseconds the loop must not stop for); after `CHECKPOINT_EVERY` of its commits the caller
-runs `checkpoint` in a thread, as SQLite's automatic checkpoint would have run it inline.
-PostgreSQL's write is a round trip to another process: it stays in a thread.
+What would still make a commit wait goes to a thread too: the connection is opened there
+(`open_for_loop`), and after a checkpoint the next write (the WAL starts over, and its new
+header is synced to disk) is a thread's. The loop's connection never checkpoints itself (a
+checkpoint copies pages and syncs the file); after `CHECKPOINT_EVERY` of its commits the caller
+runs `checkpoint` in a thread, as SQLite's automatic checkpoint would have run it inline. A
+checkpoint by another process can still hand the loop one synced header. PostgreSQL's write is
+a round trip to another process: it stays in a thread.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 import sqlalchemy as sa
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.engine.interfaces import DBAPICursor
-from sqlalchemy.pool import PoolProxiedConnection
 
 from store.db import one_writer
-from store.prepared import mapped_errors
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 200
-"""The loop's commits between two checkpoints (a turn writes ~4 pages: SQLite's own automatic
+"""The loop's commits between two checkpoints (a turn writes 4-5 pages: SQLite's own automatic
 checkpoint comes every 1,000)."""
 
-_CONNECTIONS: weakref.WeakKeyDictionary[Engine, PoolProxiedConnection] = weakref.WeakKeyDictionary()
+_CONNECTIONS: weakref.WeakKeyDictionary[Engine, sqlite3.Connection] = weakref.WeakKeyDictionary()
 _COMMITS: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+_STARTING_OVER: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+_WAITS = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 class LoopBusy(Exception):
-    """Someone is writing the database right now: write from a thread, which may wait."""
+    """Writing now could wait: write from a thread instead."""
 
 
 @contextmanager
 def loop_transaction(engine: Engine) -> Iterator[DBAPICursor]:
     """A cursor in a transaction on the loop's connection of `engine` (SQLite), committed at
-    the end; `LoopBusy` (rolled back) when this process's writer lock or the file is taken.
-    Other failures come out as SQLAlchemy's errors, as from store.prepared.raw_transaction."""
-    if engine.dialect.name != "sqlite":
-        raise LoopBusy("only SQLite writes on the event loop")
+    the end; `LoopBusy` (rolled back) when writing could wait. Other failures come out as
+    SQLAlchemy's errors, as from store.prepared.raw_transaction."""
+    connection = _CONNECTIONS.get(engine)
+    if connection is None:
+        raise LoopBusy("the loop's connection is not open (a thread opens it)")
+    if _STARTING_OVER.pop(engine, False):
+        raise LoopBusy("the WAL starts over after a checkpoint: its header is synced")
     lock = one_writer(engine)
     if not lock.acquire(blocking=False):
         raise LoopBusy("this process's writer lock is taken")
     try:
-        connection = _connection(engine)
+        cursor = connection.cursor()
         try:
-            with mapped_errors(engine, connection):
-                yield connection.cursor()
-                connection.commit()
-        except sa.exc.OperationalError as exc:
-            if getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
-                raise LoopBusy("another process is writing") from exc
-            raise
+            yield cast(DBAPICursor, cursor)
+            connection.commit()
+        except BaseException as failure:
+            try:
+                connection.rollback()
+            except sqlite3.Error:  # a connection that cannot roll back is not used again
+                _close(engine)
+            if not isinstance(failure, sqlite3.Error):
+                raise
+            if failure.sqlite_errorcode & 0xFF in _WAITS:  # extended codes: BUSY_SNAPSHOT...
+                raise LoopBusy("another connection is writing") from failure
+            raise sa.exc.DBAPIError.instance(None, None, failure, sqlite3.Error) from failure
+        finally:
+            cursor.close()
         _COMMITS[engine] = _COMMITS.get(engine, 0) + 1
     finally:
         lock.release()
 
 
-def _connection(engine: Engine) -> PoolProxiedConnection:
-    connection = _CONNECTIONS.get(engine)
-    if connection is None or not connection.is_valid:
-        connection = engine.raw_connection()
-        connection.detach()  # the loop's alone: closed with it, never handed to a thread
-        settings = connection.cursor()
-        settings.execute("PRAGMA busy_timeout=0")
-        settings.execute("PRAGMA wal_autocheckpoint=0")
-        settings.close()
-        _CONNECTIONS[engine] = connection
-    return connection
+def open_for_loop(engine: Engine) -> None:
+    """Open the loop's connection of a SQLite `engine`, once (for a thread: it may wait on the
+    pool). Kept apart from the engine (no reference back), closed when it is disposed."""
+    if engine.dialect.name != "sqlite" or engine in _CONNECTIONS:
+        return
+    pooled = engine.raw_connection()
+    pooled.detach()  # the loop's alone: never handed to a thread
+    connection = pooled.dbapi_connection
+    assert isinstance(connection, sqlite3.Connection)
+    connection.execute("PRAGMA busy_timeout=0")
+    connection.execute("PRAGMA wal_autocheckpoint=0")
+    _CONNECTIONS[engine] = connection
+    event.listen(engine, "engine_disposed", _close)
+
+
+def _close(engine: Engine) -> None:
+    connection = _CONNECTIONS.pop(engine, None)
+    if connection is not None:
+        connection.close()
 
 
 def checkpoint_due(engine: Engine) -> bool:
@@ -90,6 +115,7 @@ def checkpoint_due(engine: Engine) -> bool:
 
 def checkpoint(engine: Engine) -> None:
     """Copy the WAL into the database file as far as readers allow, waiting on nobody
-    (PASSIVE), from a pooled connection; for a thread."""
+    (PASSIVE), from a pooled connection; for a thread. The next write is a thread's."""
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    _STARTING_OVER[engine] = True

@@ -90,7 +90,7 @@ def raw_transaction(engine: Engine) -> Iterator[DBAPICursor]:
         if lock is not None and not lock.acquire(timeout=BUSY_TIMEOUT_SECONDS):
             raise sa.exc.OperationalError(None, None, Exception("this process's writer lock"))
         try:
-            with mapped_errors(engine, connection):
+            with _mapped(engine, connection):
                 yield connection.cursor()
                 connection.commit()
         finally:
@@ -103,13 +103,13 @@ def raw_statement(engine: Engine) -> Iterator[DBAPICursor]:
     """PostgreSQL: a cursor on a pooled connection in autocommit, for one statement that is
     its own transaction (store/turn_statement.py); errors as `raw_transaction`'s. The
     connection goes back to the pool as it came (not in autocommit)."""
-    with _checked_out(engine) as connection, mapped_errors(engine, connection):
+    with _checked_out(engine) as connection, _mapped(engine, connection):
         driver: Any = connection.dbapi_connection  # psycopg's, whose autocommit is settable
         driver.autocommit = True
         try:
             yield connection.cursor()
         finally:
-            driver.autocommit = False  # a broken connection refuses: `mapped_errors` drops it
+            driver.autocommit = False  # a broken connection refuses: `_mapped` drops it
 
 
 @contextmanager
@@ -127,7 +127,7 @@ def _checked_out(engine: Engine) -> Iterator[PoolProxiedConnection]:
 
 
 @contextmanager
-def mapped_errors(engine: Engine, connection: PoolProxiedConnection) -> Iterator[None]:
+def _mapped(engine: Engine, connection: PoolProxiedConnection) -> Iterator[None]:
     """What fails inside, rolled back and raised as SQLAlchemy's error. A lost connection
     (the server restarted, a failover) makes the pool start afresh, as a `Connection`'s
     failure does: its other connections are as stale (tests/test_db_liveness.py)."""

@@ -1,6 +1,7 @@
-"""SQLite turns written on the event loop (store/loop_writes.py): never waiting. A database
-another process is writing sends the write to a thread, and the API goes on serving; the loop's
-own connection never checkpoints the WAL, the checkpoint every CHECKPOINT_EVERY writes does."""
+"""SQLite turns written on the event loop (store/loop_writes.py). A database another process is
+writing sends the write to a thread: the message is answered and logged once the lock goes,
+reads are served meanwhile. The loop's own connection never checkpoints the WAL; the checkpoint
+every CHECKPOINT_EVERY writes does, and the write after it (the WAL starts over) is a thread's."""
 
 from __future__ import annotations
 
@@ -10,28 +11,40 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 
 from store import conversations as conversation_log
 from store import loop_writes
 from store.conversations import NewConversation
-from tests.conftest import running_stack
+from tests.conftest import conversation_wid, running_stack
+from tests.live import eventually
 from tests.test_kept_timer import ECO
-from tests.test_log_ahead import eco_turns
+from tests.test_log_ahead import conversation_handle, eco_turns, history_of
 from workflows.contracts import Message
+
+UPDATE_COMPLETED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
 
 
 @pytest.mark.asyncio
-async def test_a_message_while_another_process_writes_waits_in_a_thread_not_on_the_loop(
+async def test_a_message_while_another_process_writes_is_answered_and_logged_once_it_is_done(
     time_env, settings, engine
 ):
     async with running_stack(time_env, settings, engine, ECO) as http:
-        conversation = await eco_turns(http, "busy", 1)
+        conversation = await eco_turns(http, "busy", 2)  # the loop's connection is open by now
+        handle = conversation_handle(time_env, conversation_wid("eco", "busy"))
         locker = sqlite3.connect(engine.url.database, isolation_level=None)
         locker.execute("BEGIN IMMEDIATE")  # the write lock, as another process's writer holds it
         try:
-            body = {"contact_id": "busy", "message_id": "m1", "text": "1"}
+            body = {"contact_id": "busy", "message_id": "m2", "text": "1"}
             message = asyncio.create_task(http.post("/api/bots/eco/messages", json=body))
-            # the loop is free meanwhile: a read of the same conversation is answered
+
+            async def answered() -> bool | None:  # the Update is done: the API is writing
+                events = await history_of(time_env, handle.id)
+                done = [e.event_type for e in events].count(UPDATE_COMPLETED)
+                return True if done == 3 else None
+
+            await eventually(answered, "the third message's Update completed")
+            # the write waits for the lock (in a thread): reads are answered meanwhile
             seen = await asyncio.wait_for(http.get(f"/api/conversations/{conversation}"), 10)
             assert seen.status_code == 200 and not message.done()
         finally:
@@ -64,6 +77,7 @@ def _in_the_database_file(path: str, conversation: str) -> int:
 
 
 def test_the_loop_never_checkpoints_itself_and_a_checkpoint_brings_its_turns_home(engine):
+    loop_writes.open_for_loop(engine)
     conversation = uuid.uuid4().hex
     new = NewConversation(conversation, f"wf-{conversation}", "eco", 1, "c1", "bot")
     turns = loop_writes.CHECKPOINT_EVERY + 100  # more pages than SQLite's own 1,000
@@ -74,3 +88,6 @@ def test_the_loop_never_checkpoints_itself_and_a_checkpoint_brings_its_turns_hom
     assert _in_the_database_file(engine.url.database, conversation) == 0
     loop_writes.checkpoint(engine)
     assert _in_the_database_file(engine.url.database, conversation) == 2 * turns
+    with pytest.raises(loop_writes.LoopBusy):  # the WAL starts over: that write is a thread's
+        _turn(engine, conversation, 2 * turns + 1, None)
+    _turn(engine, conversation, 2 * turns + 1, None)  # and the next is the loop's again

@@ -57,6 +57,7 @@ async def write_ahead(
             if new is not None:
                 conversation_log.ensure_conversation(engine, **asdict(new))
             return not entries  # nothing the workflow must record for the caller
+        _open_for_loop(engine)
         return True
 
     if not entries and new is None:
@@ -97,6 +98,14 @@ def _on_the_loop(
 
 
 _CHECKPOINTS: set[asyncio.Future[None]] = set()
+
+
+def _open_for_loop(engine: Engine) -> None:
+    """The loop's SQLite connection, opened from a thread's write (store/loop_writes.py)."""
+    try:
+        loop_writes.open_for_loop(engine)
+    except Exception as exc:  # noqa: BLE001 - the writes go on in threads, as before
+        log.warning("no SQLite connection for the event loop's writes: %s", exc)
 
 
 def _checkpoint(engine: Engine) -> None:
