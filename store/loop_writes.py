@@ -10,17 +10,17 @@ process's writer lock is free (taken without waiting). Whenever either is taken,
 and nothing written: the caller writes from a thread, waiting as every other writer does.
 
 What would still make a commit wait goes to a thread too: the connection is opened there
-(`open_for_loop`), and after a checkpoint the next write (the WAL starts over, and its new
-header is synced to disk) is a thread's. The loop's connection never checkpoints itself (a
-checkpoint copies pages and syncs the file); after `CHECKPOINT_EVERY` of its commits the caller
-runs `checkpoint` in a thread, as SQLite's automatic checkpoint would have run it inline. A
-checkpoint by another process can still hand the loop one synced header. PostgreSQL's write is
-a round trip to another process: it stays in a thread.
+(`open_for_loop`), and from a checkpoint on until a thread's write has started the WAL over
+(that write syncs the WAL's new header to disk) the loop does not write. The loop's connection
+never checkpoints itself (a checkpoint copies pages and syncs the file); after
+`CHECKPOINT_EVERY` of its commits the caller runs `checkpoint` in a thread, as SQLite's
+automatic checkpoint would have run it inline. A checkpoint by another connection (another
+process's, or a pooled one's automatic checkpoint) can still hand the loop one synced header.
+PostgreSQL's write is a round trip to another process: it stays in a thread.
 """
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import weakref
 from collections.abc import Iterator
@@ -33,15 +33,15 @@ from sqlalchemy.engine.interfaces import DBAPICursor
 
 from store.db import one_writer
 
-log = logging.getLogger(__name__)
-
 CHECKPOINT_EVERY = 200
 """The loop's commits between two checkpoints (a turn writes 4-5 pages: SQLite's own automatic
 checkpoint comes every 1,000)."""
 
 _CONNECTIONS: weakref.WeakKeyDictionary[Engine, sqlite3.Connection] = weakref.WeakKeyDictionary()
 _COMMITS: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
-_STARTING_OVER: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+_RESTARTING: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+"""Engines whose loop writes wait out a checkpoint: False while it runs, True once done
+(until a thread's write has started the WAL over)."""
 _WAITS = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
@@ -57,28 +57,32 @@ def loop_transaction(engine: Engine) -> Iterator[DBAPICursor]:
     connection = _CONNECTIONS.get(engine)
     if connection is None:
         raise LoopBusy("the loop's connection is not open (a thread opens it)")
-    if _STARTING_OVER.pop(engine, False):
-        raise LoopBusy("the WAL starts over after a checkpoint: its header is synced")
+    if engine in _RESTARTING:
+        raise LoopBusy("a checkpoint: the WAL's next write syncs its new header")
     lock = one_writer(engine)
     if not lock.acquire(blocking=False):
         raise LoopBusy("this process's writer lock is taken")
     try:
-        cursor = connection.cursor()
         try:
-            yield cast(DBAPICursor, cursor)
-            connection.commit()
+            cursor = connection.cursor()
+            try:
+                yield cast(DBAPICursor, cursor)
+                connection.commit()
+            finally:
+                cursor.close()
         except BaseException as failure:
             try:
                 connection.rollback()
             except sqlite3.Error:  # a connection that cannot roll back is not used again
                 _close(engine)
-            if not isinstance(failure, sqlite3.Error):
-                raise
-            if failure.sqlite_errorcode & 0xFF in _WAITS:  # extended codes: BUSY_SNAPSHOT...
+            code = getattr(failure, "sqlite_errorcode", None)  # SQLite's own errors only
+            if code is not None and code & 0xFF in _WAITS:  # extended: BUSY_SNAPSHOT...
                 raise LoopBusy("another connection is writing") from failure
-            raise sa.exc.DBAPIError.instance(None, None, failure, sqlite3.Error) from failure
-        finally:
-            cursor.close()
+            if isinstance(failure, sqlite3.Error):
+                raise sa.exc.DBAPIError.instance(None, None, failure, sqlite3.Error) from failure
+            if isinstance(failure, ValueError | TypeError):  # a value no column takes
+                raise sa.exc.StatementError(str(failure), None, None, failure) from failure
+            raise
         _COMMITS[engine] = _COMMITS.get(engine, 0) + 1
     finally:
         lock.release()
@@ -99,6 +103,11 @@ def open_for_loop(engine: Engine) -> None:
     event.listen(engine, "engine_disposed", _close)
 
 
+def is_open(engine: Engine) -> bool:
+    """Whether the loop's connection of `engine` is open (its writes may go on the loop)."""
+    return engine in _CONNECTIONS
+
+
 def _close(engine: Engine) -> None:
     connection = _CONNECTIONS.pop(engine, None)
     if connection is not None:
@@ -106,16 +115,33 @@ def _close(engine: Engine) -> None:
 
 
 def checkpoint_due(engine: Engine) -> bool:
-    """True once per `CHECKPOINT_EVERY` commits on the loop (then run `checkpoint`)."""
+    """True once per `CHECKPOINT_EVERY` commits on the loop: then run `checkpoint` (in a
+    thread). From now until a thread's write after it, the loop does not write."""
     if _COMMITS.get(engine, 0) < CHECKPOINT_EVERY:
         return False
     _COMMITS[engine] = 0
+    _RESTARTING[engine] = False
     return True
 
 
 def checkpoint(engine: Engine) -> None:
     """Copy the WAL into the database file as far as readers allow, waiting on nobody
-    (PASSIVE), from a pooled connection; for a thread. The next write is a thread's."""
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-    _STARTING_OVER[engine] = True
+    (PASSIVE), from a pooled connection; for a thread."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        if engine in _RESTARTING:
+            _RESTARTING[engine] = True  # done: the next write starts the WAL over
+
+
+def checkpointed(engine: Engine) -> bool:
+    """Read before a thread's write: whether a checkpoint of the loop's had finished."""
+    return _RESTARTING.get(engine, False)
+
+
+def thread_wrote(engine: Engine, after_checkpoint: bool) -> None:
+    """A thread's write committed; begun after the checkpoint finished, it started the WAL
+    over (and synced its header): the loop writes again."""
+    if after_checkpoint:
+        _RESTARTING.pop(engine, None)

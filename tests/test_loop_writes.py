@@ -30,7 +30,8 @@ async def test_a_message_while_another_process_writes_is_answered_and_logged_onc
     time_env, settings, engine
 ):
     async with running_stack(time_env, settings, engine, ECO) as http:
-        conversation = await eco_turns(http, "busy", 2)  # the loop's connection is open by now
+        conversation = await eco_turns(http, "busy", 2)
+        assert loop_writes.is_open(engine)  # opened by the first turn's write, in a thread
         handle = conversation_handle(time_env, conversation_wid("eco", "busy"))
         locker = sqlite3.connect(engine.url.database, isolation_level=None)
         locker.execute("BEGIN IMMEDIATE")  # the write lock, as another process's writer holds it
@@ -56,13 +57,15 @@ async def test_a_message_while_another_process_writes_is_answered_and_logged_onc
     assert [m["text"] for m in log][-2:] == ["1", answer.json()["replies"][0]["text"]]
 
 
-def _turn(engine, conversation: str, seq: int, new: NewConversation | None) -> None:  # type: ignore[no-untyped-def]
+def _turn(
+    engine, conversation: str, seq: int, new: NewConversation | None, on_the_loop: bool = True
+) -> None:  # type: ignore[no-untyped-def]
     at = datetime.now(UTC)
     entries = [
         Message(seq=seq, sender="customer", text="1", message_id=f"m{seq}", at=at),
         Message(seq=seq + 1, sender="bot", text="Escolha uma opção", at=at),
     ]
-    conversation_log.record_turn(engine, conversation, entries, new=new, on_the_loop=True)
+    conversation_log.record_turn(engine, conversation, entries, new=new, on_the_loop=on_the_loop)
 
 
 def _in_the_database_file(path: str, conversation: str) -> int:
@@ -90,4 +93,7 @@ def test_the_loop_never_checkpoints_itself_and_a_checkpoint_brings_its_turns_hom
     assert _in_the_database_file(engine.url.database, conversation) == 2 * turns
     with pytest.raises(loop_writes.LoopBusy):  # the WAL starts over: that write is a thread's
         _turn(engine, conversation, 2 * turns + 1, None)
-    _turn(engine, conversation, 2 * turns + 1, None)  # and the next is the loop's again
+    after = loop_writes.checkpointed(engine)  # as api/usecases/log_ahead.py's thread write
+    _turn(engine, conversation, 2 * turns + 1, None, on_the_loop=False)
+    loop_writes.thread_wrote(engine, after)
+    _turn(engine, conversation, 2 * turns + 3, None)  # the next is the loop's again

@@ -25,7 +25,6 @@ from temporalio.service import RPCError
 from store import conversations as conversation_log
 from store import loop_writes
 from store.conversations import NewConversation
-from store.loop_writes import LoopBusy
 from workflows.contracts import LogStatus, Message
 from workflows.conversation import ConversationWorkflow
 
@@ -50,6 +49,7 @@ async def write_ahead(
     once."""
 
     def write() -> bool:
+        after_checkpoint = loop_writes.checkpointed(engine)
         try:
             conversation_log.record_turn(engine, conversation_id, entries, status, new=new)
         except SQLAlchemyError as exc:
@@ -57,6 +57,7 @@ async def write_ahead(
             if new is not None:
                 conversation_log.ensure_conversation(engine, **asdict(new))
             return not entries  # nothing the workflow must record for the caller
+        loop_writes.thread_wrote(engine, after_checkpoint)
         _open_for_loop(engine)
         return True
 
@@ -88,7 +89,7 @@ def _on_the_loop(
         conversation_log.record_turn(
             engine, conversation_id, entries, status, new=new, on_the_loop=True
         )
-    except (LoopBusy, SQLAlchemyError):
+    except Exception:  # noqa: BLE001 - LoopBusy, or any failure: the thread's write decides
         return False
     if loop_writes.checkpoint_due(engine):
         checkpointing = asyncio.get_running_loop().run_in_executor(None, _checkpoint, engine)
