@@ -15,7 +15,8 @@ What would still make a commit wait goes to a thread too: the connection is open
 never checkpoints itself (a checkpoint copies pages and syncs the file); after
 `CHECKPOINT_EVERY` of its commits the caller runs `checkpoint` in a thread, as SQLite's
 automatic checkpoint would have run it inline. A checkpoint by another connection (another
-process's, or a pooled one's automatic checkpoint) can still hand the loop one synced header.
+process's, or a pooled one's automatic checkpoint), or one of ours that readers kept partial,
+can still hand the loop one synced header.
 PostgreSQL's write is a round trip to another process: it stays in a thread.
 """
 

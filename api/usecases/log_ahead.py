@@ -92,7 +92,10 @@ def _on_the_loop(
     except Exception:  # noqa: BLE001 - LoopBusy, or any failure: the thread's write decides
         return False
     if loop_writes.checkpoint_due(engine):
-        checkpointing = asyncio.get_running_loop().run_in_executor(None, _checkpoint, engine)
+        try:
+            checkpointing = asyncio.get_running_loop().run_in_executor(None, _checkpoint, engine)
+        except RuntimeError:  # the executor is shut down (the process is stopping): the write
+            return True  # stands; the loop stays off until a thread's write, as after one
         _CHECKPOINTS.add(checkpointing)
         checkpointing.add_done_callback(_CHECKPOINTS.discard)
     return True
