@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -32,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot_turn import EchoWorkflow, echo_worker, p, row, turn_pair  # noqa: E402
+from turn_floor import taking_turns  # noqa: E402
 from turn_processes import up_stack  # noqa: E402
 
 from transbordo import eventloop  # noqa: E402
@@ -91,20 +90,10 @@ async def main(n: int, warmup: int) -> None:
             timed_in_child.append(float(await child.stdout.readline()))
 
         calls = (echo_update, idle_update, bot_turn)
-        for i in range(max(warmup, 1)):  # the first turn starts the conversation
-            for call in calls:
-                await call(i)
+        start = max(warmup, 1)  # the first turn starts the conversation
+        await taking_turns(start, calls)
         timed_in_child.clear()
-        series: list[list[float]] = [[], [], []]
-        shuffled = random.Random(1)
-        start = max(warmup, 1)
-        for i in range(start, start + n):
-            order = [0, 1, 2]
-            shuffled.shuffle(order)
-            for j in order:
-                began = time.perf_counter()
-                await calls[j](i)
-                series[j].append((time.perf_counter() - began) * 1000)
+        series, _ = await taking_turns(n, calls, offset=start)
         series[1] = timed_in_child
         child.stdin.close()
         await child.wait()

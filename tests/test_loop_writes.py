@@ -89,6 +89,14 @@ def test_the_loop_never_checkpoints_itself_and_a_checkpoint_brings_its_turns_hom
     assert loop_writes.checkpoint_due(engine)  # once, then not again until as many more
     assert not loop_writes.checkpoint_due(engine)
     assert _in_the_database_file(engine.url.database, conversation) == 0
+    locker = sqlite3.connect(engine.url.database, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")  # another process writing: the loop's write gives way
+    try:
+        with pytest.raises(loop_writes.LoopBusy):
+            _turn(engine, conversation, 2 * turns + 1, None)
+    finally:
+        locker.rollback()
+        locker.close()
     loop_writes.checkpoint(engine)
     assert _in_the_database_file(engine.url.database, conversation) == 2 * turns
     with pytest.raises(loop_writes.LoopBusy):  # the WAL starts over: that write is a thread's
