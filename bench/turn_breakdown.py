@@ -39,6 +39,9 @@ sys.path.insert(0, str(PROBE))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sitecustomize as probe  # noqa: E402  (the probe: before temporalio, httpx are imported)
+
+# isort: split
+import load_client  # noqa: E402  (after the probe: it imports httpx)
 from bot_turn import ECHO_TASK_QUEUE, EchoWorkflow, echo_worker, first_messages, p, row, turn_pair  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client  # noqa: E402
@@ -85,11 +88,14 @@ def _role(cmd: str) -> str:
 
 
 async def measure(
-    n: int, warmup: int, client: Client, http: object, up_pid: int, first: bool, spacers: int
+    n: int,
+    warmup: int,
+    client: Client,
+    http: load_client.Poster,
+    up_pid: int,
+    first: bool,
+    spacers: int,
 ) -> None:
-    import httpx
-
-    assert isinstance(http, httpx.AsyncClient)
     run_id = uuid.uuid4().hex[:6]
     contact = f"bench-{run_id}"
     echo, echo_update, bot_turn = await turn_pair(client, http, run_id, contact)
@@ -239,8 +245,9 @@ async def main(n: int, warmup: int, http_client: str, first: bool, spacers: int)
     async with (
         up_stack(1, 1, http_client=http_client) as (client, http, up),
         echo_worker(client),
+        load_client.posting(http, http_client) as poster,
     ):
-        await measure(n, warmup, client, http, up.pid, first, spacers)
+        await measure(n, warmup, client, poster, up.pid, first, spacers)
     print(f"\nprobe lines in {FOLDER}")
 
 
@@ -252,8 +259,6 @@ if __name__ == "__main__":
     parser.add_argument(
         "--spacers", type=int, default=0, help="echo Updates of another run after each call"
     )
-    import load_client  # after the probe (it imports httpx)
-
     load_client.add_option(parser)
     args = parser.parse_args()
     eventloop.run(main(args.n, args.warmup, args.client, args.first, args.spacers))

@@ -153,9 +153,13 @@ async def main(n: int, warmup: int, http_client: str) -> None:
     folder = Path(tempfile.mkdtemp(prefix="transbordo-turn-floor-"))
     (folder / "turn_floor_proxy.py").write_text(PROXY, "utf-8")
     port = free_port()
-    async with up_stack(1, 1, http_client=http_client) as (client, http, _up), echo_worker(client):
+    async with (
+        up_stack(1, 1, http_client=http_client) as (client, http, _up),
+        echo_worker(client),
+        load_client.posting(http, http_client) as poster,
+    ):
         run_id = uuid.uuid4().hex[:6]
-        echo, echo_update, bot_turn = await turn_pair(client, http, run_id, f"bench-{run_id}")
+        echo, echo_update, bot_turn = await turn_pair(client, poster, run_id, f"bench-{run_id}")
         # each proxy route drives an echo run of its own: a run's Updates get dearer for the
         # server as it takes more of them (bench/README.md, twelfth pass), so every call takes
         # as many as the bot's conversation does
@@ -181,15 +185,18 @@ async def main(n: int, warmup: int, http_client: str) -> None:
         )
         transport = load_client.transport(http_client)
         try:
-            async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", timeout=30, transport=transport
-            ) as thin:
+            async with (
+                httpx.AsyncClient(
+                    base_url=f"http://127.0.0.1:{port}", timeout=30, transport=transport
+                ) as thin,
+                load_client.posting(thin, http_client) as thin_poster,
+            ):
                 await proxy_ready(thin, proxy)
 
                 def via(route: str) -> Call:
                     async def call(i: int) -> None:
                         body = {"contact_id": "c", "message_id": str(i), "text": str(i)}
-                        answer = await thin.post(f"/{route}/b/messages", json=body)
+                        answer = await thin_poster.post(f"/{route}/b/messages", json=body)
                         assert answer.status_code == 200, answer.text
 
                     return call

@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import load_client  # noqa: E402
 from bot_turn import EchoWorkflow, echo_worker, p, row, turn_pair  # noqa: E402
 from turn_floor import taking_turns  # noqa: E402
 from turn_processes import up_stack  # noqa: E402
@@ -67,7 +68,11 @@ eventloop.run(main())
 
 async def main(n: int, warmup: int) -> None:
     bench = str(Path(__file__).resolve().parent)
-    async with up_stack(1, 1) as (client, http, _up), echo_worker(client):
+    async with (
+        up_stack(1, 1) as (client, http, _up),
+        echo_worker(client),
+        load_client.posting(http, "aiohttp") as poster,
+    ):
         child = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
@@ -80,7 +85,7 @@ async def main(n: int, warmup: int) -> None:
         assert child.stdin is not None and child.stdout is not None
         assert (await child.stdout.readline()).strip() == b"ready"
         run_id = uuid.uuid4().hex[:6]
-        echo, echo_update, bot_turn = await turn_pair(client, http, run_id, f"bench-{run_id}")
+        echo, echo_update, bot_turn = await turn_pair(client, poster, run_id, f"bench-{run_id}")
         timed_in_child: list[float] = []
 
         async def idle_update(i: int) -> None:

@@ -139,15 +139,16 @@ async def main(
     async with (
         up_stack(workers, api_workers, http_client=http_client) as (client, http, _up),
         echo_worker(client),
+        load_client.posting(http, http_client) as poster,
     ):
         if lanes > 1:
-            await under_load(n, warmup, client, http, lanes)
+            await under_load(n, warmup, client, poster, lanes)
             return
-        await measure(n, warmup, client, http)
+        await measure(n, warmup, client, poster)
 
 
 async def under_load(
-    n: int, warmup: int, client: Client, http: httpx.AsyncClient, lanes: int
+    n: int, warmup: int, client: Client, http: load_client.Poster, lanes: int
 ) -> None:
     """`lanes` contacts at once, each alternating its own echo run's Update with its own
     conversation's turn (`n // lanes` of each per lane): both series under the same load, every
@@ -210,7 +211,7 @@ def by_fifths(baseline: list[float], measured: list[float]) -> str:
     return " ".join(f"{r:.2f}" for r in ratios)
 
 
-async def measure(n: int, warmup: int, client: Client, http: httpx.AsyncClient) -> None:
+async def measure(n: int, warmup: int, client: Client, http: load_client.Poster) -> None:
     run_id = uuid.uuid4().hex[:6]
     contact = f"bench-{run_id}"
     echo, echo_update, bot_turn = await turn_pair(client, http, run_id, contact)
