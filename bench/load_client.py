@@ -74,6 +74,11 @@ def transport(client: str, limits: httpx.Limits | None = None) -> httpx.AsyncBas
     return Transport(limits=limits or httpx.Limits(max_connections=100))
 
 
+KEEP_ALIVE_SECONDS = 4.0
+"""How long the timed posts keep an idle connection: less than uvicorn's 5 s, so none is reused
+after the server closed it."""
+
+
 class Answer(Protocol):
     """What the turn benches read of an answer (httpx.Response has it too)."""
 
@@ -107,7 +112,9 @@ async def posting(
     headers = {k: v for k, v in http.headers.items() if k.lower() not in ("host", "connection")}
     if bearer is not None:
         headers["Authorization"] = f"Bearer {bearer}"
-    async with aiohttp.ClientSession(str(http.base_url), headers=headers) as session:
+    connector = aiohttp.TCPConnector(keepalive_timeout=KEEP_ALIVE_SECONDS)
+    base = str(http.base_url)
+    async with aiohttp.ClientSession(base, headers=headers, connector=connector) as session:
         yield _AiohttpPoster(session)
 
 
