@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.refusals import Refusal, refuse
     from workflows.timers import Timer, TimerKind
 
-from workflows import kept_timer, patches
+from workflows import kept_timer, patches, transcript_tail
 from workflows.attachments import AttachmentActions
 from workflows.care import CareRules
 from workflows.channel_outbox import ChannelOutbox
@@ -158,7 +158,7 @@ class ConversationWorkflow(
 
     @workflow.query
     def transcript(self, after: int) -> list[Message]:
-        return [m for m in self.conv.recent if m.seq > after]
+        return transcript_tail.between(self.conv.recent, after)
 
     async def _handle_customer(self, msg: CustomerMessage) -> TurnReply:
         since = self.conv.replied_through
@@ -374,7 +374,7 @@ class ConversationWorkflow(
         """What the customer had not been answered yet up to this message: the bot's replies,
         and agent messages and notices that arrived since the previous answer."""
         since, last = self.conv.answered[message_id]
-        turn = [m for m in self.conv.recent if since < m.seq <= last]
+        turn = transcript_tail.between(self.conv.recent, since, last)
         customer = [m for m in turn if m.sender == "customer" and m.message_id == message_id]
         return TurnReply(
             conversation_id=self._input.conversation_id,

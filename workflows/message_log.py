@@ -43,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.search_attributes import AGENT, SERVICE, STATUS
     from workflows.written_ahead import WrittenAhead
 
-from workflows import patches
+from workflows import patches, transcript_tail
 from workflows.core import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -52,8 +52,6 @@ if TYPE_CHECKING:
 else:
     _Core = object
 
-RECENT_MESSAGES = 200
-"""Transcript entries kept in the workflow (the SQL log keeps them all)."""
 RECORD_BATCHING = "record-batching"
 """Patch id: recording waits RECORD_BATCH_DELAY to batch (histories before it replay without)."""
 RECORD_LOCAL = "record-local"
@@ -153,7 +151,7 @@ class MessageLog(_Core):
     def _finished_ahead(self, since: int) -> FinishResult:
         """A finish's answer to a caller who writes its entries: those after `since` (all of
         them: the log keeps notes too) and the row's status."""
-        logged = [m for m in self.conv.recent if m.seq > since]
+        logged = transcript_tail.between(self.conv.recent, since)
         return FinishResult(status=self.conv.status, logged=logged, log=self._written_ahead(logged))
 
     def _ahead_of(self, reply: TurnReply, ahead: bool) -> TurnReply:
@@ -188,8 +186,7 @@ class MessageLog(_Core):
             message_id=message_id,
             at=workflow.now(),
         )
-        self.conv.recent.append(message)
-        del self.conv.recent[:-RECENT_MESSAGES]
+        transcript_tail.keep(self.conv.recent, message)
         self._outbox.append(message)
         return message
 
@@ -388,8 +385,7 @@ class MessageLog(_Core):
         self._recorded = (queued.recorded_through, status)
 
     def _keep(self, message: Message) -> None:
-        self.conv.recent.append(message)
-        del self.conv.recent[:-RECENT_MESSAGES]
+        transcript_tail.keep(self.conv.recent, message)  # at its reserved seq's place
         self._outbox.append(message)
 
     def _details(self) -> str:

@@ -1,0 +1,34 @@
+"""The transcript's tail a conversation keeps (`conv.recent`): in seq order, read by seq.
+
+Every answer is the entries after the previous one (`ConversationWorkflow._reply_for`); with the
+tail full (RECENT_MESSAGES), a scan of it all took ~0.1 ms of the worker's CPU per turn on a
+2-core VM (bench/README.md, sixteenth pass). Kept in seq order, it is read by bisection: a
+hand-over's first-turn entries join it later than their reserved seqs (workflows/message_log.py
+`_took_recorded`), so they are inserted in place, not appended.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right, insort
+
+from workflows.contracts import Message
+
+RECENT_MESSAGES = 200
+"""Transcript entries kept in the workflow (the SQL log keeps them all)."""
+
+
+def keep(recent: list[Message], message: Message) -> None:
+    """Add `message` at its seq's place; the oldest go past RECENT_MESSAGES."""
+    insort(recent, message, key=_seq)
+    del recent[:-RECENT_MESSAGES]
+
+
+def between(recent: list[Message], since: int, through: int | None = None) -> list[Message]:
+    """The entries with `since` < seq (<= `through`)."""
+    start = bisect_right(recent, since, key=_seq)
+    end = len(recent) if through is None else bisect_right(recent, through, key=_seq)
+    return recent[start:end]
+
+
+def _seq(message: Message) -> int:
+    return message.seq
