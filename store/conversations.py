@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert, Update
 
 from omni.desk import AGENT_ONLY_KINDS
 from store import notify, turn_statement
@@ -27,6 +28,15 @@ from store.new_conversations import NewConversation as NewConversation
 from store.new_conversations import ensure_conversation as ensure_conversation
 from store.new_conversations import insert_new
 from store.prepared import pipelined, prepared, raw_statement, raw_transaction
+from store.row_raises import (
+    FIRST_TURN,
+    NEW_COLUMNS,
+    RAISE_TOP,
+    RAISE_TOP_WITH_STATUS,
+    STATUS_COLUMNS,
+    UPDATE,
+    UPDATE_GUARDED,
+)
 from store.tables import conversations, messages
 
 
@@ -107,33 +117,6 @@ def record_batch(engine: Engine, batch: LogBatch, *, within: float | None = None
 
 _EXISTS = sa.select(conversations.c.id).where(conversations.c.id == sa.bindparam("id"))
 _INSERT = conversations.insert()
-_top = sa.bindparam("top", type_=sa.Integer)
-_UPDATE = (
-    conversations.update()
-    .where(conversations.c.id == sa.bindparam("conversation"))
-    .values(
-        last_seq=sa.case((conversations.c.last_seq > _top, conversations.c.last_seq), else_=_top)
-    )
-)  # built once: every queued customer's first turn is recorded through here
-_STATUS_COLUMNS = ("status", "block", "service", "agent")
-
-
-def _status_taken_at(seq: sa.BindParameter[int], newer: sa.ColumnElement[bool]) -> dict[str, Any]:
-    """SET clauses: the status columns (bound as `<column>_now`) and `status_seq`, written
-    only where `newer` holds. The seq a status was taken at orders the writers (the API's
-    `record_turn`, the workflow's records), whatever other writes raised `last_seq`."""
-    c = conversations.c
-    columns = {
-        name: sa.case((newer, sa.bindparam(f"{name}_now", type_=c[name].type)), else_=c[name])
-        for name in _STATUS_COLUMNS
-    }
-    return {**columns, "status_seq": sa.case((newer, seq), else_=c.status_seq)}
-
-
-_through = sa.bindparam("through", type_=sa.Integer)
-_UPDATE_GUARDED = _UPDATE.values(_status_taken_at(_through, conversations.c.status_seq <= _through))
-"""A batch taken when the run was at seq `through`: its status is written unless a
-`log_ahead` caller wrote one taken later (`record_turn`); `last_seq` as `_UPDATE`."""
 
 
 def _record(engine: Engine, batch: LogBatch, deadline: float | None) -> None:
@@ -171,11 +154,11 @@ def record_on(conn: sa.Connection, batch: LogBatch) -> None:
             },
         )
     elif batch.through is None:
-        conn.execute(_UPDATE, {"conversation": batch.conversation_id, "top": top, **values})
+        conn.execute(UPDATE, {"conversation": batch.conversation_id, "top": top, **values})
     else:
-        guarded = {f"{name}_now": values[name] for name in _STATUS_COLUMNS}
+        guarded = {f"{name}_now": values[name] for name in STATUS_COLUMNS}
         ids = {"conversation": batch.conversation_id, "top": top, "through": batch.through}
-        conn.execute(_UPDATE_GUARDED, {**ids, **guarded, "updated_at": now})
+        conn.execute(UPDATE_GUARDED, {**ids, **guarded, "updated_at": now})
     if batch.messages:
         rows = _message_rows(batch.conversation_id, batch.messages)
         conn.execute(_INSERT_MESSAGES[conn.dialect.name == "postgresql"], rows)
@@ -196,11 +179,12 @@ def record_turn(
     `record_batch` of the same seqs skips them. With the Update's `status` (a `log_ahead`
     request's, given when its entries are the run's newest), the row's status columns too,
     unless a status taken later is there (`status_seq`): the workflow's records are guarded
-    the same way (`_UPDATE_GUARDED`). A first message's turn creates its conversation's row
+    the same way (`UPDATE_GUARDED`). A first message's turn creates its conversation's row
     (`new`) in the same transaction. On every message's path: store/prepared.py runs it, on
-    PostgreSQL as one statement (store/turn_statement.py; up to MAX_ENTRIES entries), or as one
-    pipeline (a first message, a longer turn). `on_the_loop` (SQLite): on the event loop's
-    own connection, never waiting (store/loop_writes.py: `LoopBusy` when it would)."""
+    PostgreSQL as one statement (store/turn_statement.py; up to MAX_ENTRIES entries, a first
+    message's row included), or as one pipeline (a longer turn). `on_the_loop` (SQLite): on
+    the event loop's own connection, never waiting (store/loop_writes.py: `LoopBusy` when it
+    would)."""
     if on_the_loop and (engine.dialect.name != "sqlite" or not entries):
         raise LoopBusy("a thread writes this one")  # a round trip, or a row alone: may wait
     if not entries:
@@ -210,16 +194,20 @@ def record_turn(
     top = max(m.seq for m in entries)
     params: dict[str, Any] = {"conversation": conversation_id, "top": top, "at": datetime.now(UTC)}
     if status is None:
-        update = _RAISE_TOP
+        update = RAISE_TOP
     else:
-        update = _RAISE_TOP_WITH_STATUS
-        params.update({f"{name}_now": getattr(status, name) for name in _STATUS_COLUMNS})
+        update = RAISE_TOP_WITH_STATUS
+        params.update({f"{name}_now": getattr(status, name) for name in STATUS_COLUMNS})
     rows = _message_rows(conversation_id, entries)
     postgres = engine.dialect.name == "postgresql"
-    if postgres and new is None and len(rows) <= turn_statement.MAX_ENTRIES:
+    if postgres and len(rows) <= turn_statement.MAX_ENTRIES:
+        raised: Update | Insert = update
+        if new is not None:  # the row's INSERT in place of its UPDATE (store/row_raises.py)
+            raised = FIRST_TURN[update]
+            params.update({f"new_{name}": getattr(new, name) for name in NEW_COLUMNS})
         with raw_statement(engine) as cursor:  # one statement, one round trip
             notice = notify.log_written_params(conversation_id, top)
-            turn_statement.write_turn(cursor, engine, update, params, rows, notice)
+            turn_statement.write_turn(cursor, engine, raised, params, rows, notice)
         return
     opened = loop_transaction(engine) if on_the_loop else raw_transaction(engine)
     with opened as cursor, pipelined(engine, cursor):  # one trip on PostgreSQL
@@ -231,24 +219,6 @@ def record_turn(
             prepared(notify.NOTIFY, engine).execute(
                 cursor, notify.log_written_params(conversation_id, top)
             )
-
-
-_RAISE_TOP = (
-    conversations.update()
-    .where(conversations.c.id == sa.bindparam("conversation"), conversations.c.last_seq < _top)
-    .values(last_seq=_top, updated_at=sa.bindparam("at", type_=conversations.c.updated_at.type))
-)  # built once, as the API's other per-message statements (store/hand_over.py's reasoning)
-_RAISE_TOP_WITH_STATUS = (
-    conversations.update()
-    .where(conversations.c.id == sa.bindparam("conversation"))
-    .values(
-        last_seq=sa.case((conversations.c.last_seq > _top, conversations.c.last_seq), else_=_top),
-        updated_at=sa.bindparam("at", type_=conversations.c.updated_at.type),
-        # strictly newer: a status the pump took at the same seq is the newer one (it takes
-        # batches only between handlers, after the Update that answered this turn)
-        **_status_taken_at(_top, conversations.c.status_seq < _top),
-    )
-)
 
 
 def _message_rows(conversation_id: str, entries: Sequence[LoggedMessage]) -> list[dict[str, Any]]:

@@ -17,9 +17,10 @@ writer of the log (the workflow's `record_on`, a first message's transaction) lo
 conversation's row before it inserts entries. An INSERT first meets a concurrent record of the
 same seqs the other way round: a deadlock (tests/test_turn_statement.py). Reading `raised`
 makes the INSERT wait for the UPDATE to finish; the count is never negative, so the rows go in
-whether or not the row was there to update. The NOTIFY goes out at commit, as before. A new
-conversation's row is not written this way: the UPDATE would not see a row inserted by the same
-statement (`record_turn` keeps its transaction for a first message).
+whether or not the row was there to update. The NOTIFY goes out at commit, as before. A first
+message writes its conversation's row the same way, by an INSERT in the UPDATE's place
+(store/row_raises.py `FIRST_TURN`: an UPDATE would not see a row the same statement inserts):
+it inserts the row, or raises the one the workflow recorded first as the UPDATE would.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine.interfaces import DBAPICursor
-from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.dml import Insert, Update
 
 from store import notify
 from store.prepared import prepared
@@ -46,14 +47,14 @@ compiled and kept, per engine)."""
 def write_turn(
     cursor: DBAPICursor,
     engine: Engine,
-    update: Update,
+    update: Update | Insert,
     values: Mapping[str, Any],
     rows: Sequence[Mapping[str, Any]],
     notice: Mapping[str, str],
 ) -> None:
-    """`update` (a module-level statement) with `values`, the messages' `rows` (at most
-    MAX_ENTRIES, skipping those already there) and the log's NOTIFY with `notice`, as one
-    statement on `cursor` (an autocommit connection's)."""
+    """`update` (a module-level statement: store/row_raises.py) with `values`, the messages'
+    `rows` (at most MAX_ENTRIES, skipping those already there) and the log's NOTIFY with
+    `notice`, as one statement on `cursor` (an autocommit connection's)."""
     statement = _statement(update, len(rows))
     params = {**values, **notice}
     for index, row in enumerate(rows):
@@ -61,8 +62,8 @@ def write_turn(
     prepared(statement, engine).execute(cursor, params)
 
 
-@functools.cache  # per (module-level Update, entry count): at most 2 × MAX_ENTRIES statements
-def _statement(update: Update, count: int) -> sa.Select[Any]:
+@functools.cache  # per (module-level statement, entry count): at most 4 × MAX_ENTRIES
+def _statement(update: Update | Insert, count: int) -> sa.Select[Any]:
     raised = update.returning(conversations.c.id).cte("raised")
     after_raised = sa.select(sa.func.count()).select_from(raised).scalar_subquery()
     columns = [sa.column(c.name, c.type) for c in messages.c]

@@ -16,7 +16,7 @@ from store import voicemails
 from store.services import create_service, delete_service
 from tests import log_rows
 from transbordo.stack import stack_ring
-from workflows.contracts import Message, RecordBatch
+from workflows.contracts import LogStatus, Message, RecordBatch
 
 AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -99,6 +99,30 @@ def test_a_first_turn_leaves_the_workflows_record_as_it_is(any_engine: sa.Engine
     row = conversation_log.get_conversation(any_engine, "c1")
     assert row is not None and (row.status, row.last_seq) == ("waiting", 1)
     assert [m.text for m in conversation_log.messages_after(any_engine, "c1")] == ["oi"]
+
+
+def test_a_first_turn_with_its_status_orders_with_the_workflows_records(
+    any_engine: sa.Engine,
+) -> None:
+    """The status a first message's Update gave is the row's, over a record the workflow took
+    before that turn (`through` 0), not over one it took after (`through` 3)."""
+    asked = Message(seq=1, sender="customer", text="oi", message_id="m1", at=AT)
+    menu = Message(seq=2, sender="bot", kind="menu", text="Escolha", options=["1"], at=AT)
+    turn = LogStatus(status="bot", block="menu")
+    conversation_log.record_turn(any_engine, "c1", [asked, menu], turn, new=NEW)
+    fresh = conversation_log.get_conversation(any_engine, "c1")
+    assert fresh is not None and (fresh.status, fresh.block, fresh.last_seq) == ("bot", "menu", 2)
+
+    for through, expected in ((0, ("bot", "menu")), (3, ("waiting", "fila"))):
+        conversation_id = f"c-{through}"
+        record = log_rows.batch(conversation_id, "waiting", through=through)
+        conversation_log.record_batch(any_engine, record.model_copy(update={"block": "fila"}))
+        new = NEW.__class__(**{**asdict(NEW), "conversation_id": conversation_id})
+        conversation_log.record_turn(any_engine, conversation_id, [asked, menu], turn, new=new)
+        row = conversation_log.get_conversation(any_engine, conversation_id)
+        assert row is not None and ((row.status, row.block), row.last_seq) == (expected, 2)
+        written = conversation_log.messages_after(any_engine, conversation_id)
+        assert [m.text for m in written] == ["oi", "Escolha"]
 
 
 def _vm_steps(engine: sa.Engine, call: Callable[[], object]) -> int:

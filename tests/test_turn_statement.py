@@ -1,8 +1,9 @@
 """store/turn_statement.py on PostgreSQL: the API's one-statement write of a turn takes the
 conversation's row lock before it inserts entries, as the workflow's record does, so the two
-writing the same seqs at once wait for each other instead of deadlocking; both succeed, one
-row per seq stays. Its connection goes back to the pool out of autocommit, and a turn longer
-than the statements kept (MAX_ENTRIES) is written whole by the transaction."""
+writing the same seqs at once wait for each other instead of deadlocking (a first message's
+too); both succeed, one row per seq stays. Its connection goes back to the pool out of
+autocommit, and a turn longer than the statements kept (MAX_ENTRIES) is written whole by the
+transaction."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 
 from store import conversations as conversation_log
 from store import turn_statement
+from store.new_conversations import NewConversation
 from tests.log_rows import batch, opened
 from workflows.contracts import LogStatus, Message
 
@@ -37,10 +39,13 @@ def waiting_on_a_lock(engine: sa.Engine) -> bool:
         return int(found.scalar_one()) > 0
 
 
+@pytest.mark.parametrize("first", [False, True], ids=["turn", "first message"])
 def test_a_turn_written_during_the_workflows_record_of_the_same_seqs_waits_for_it(
-    postgres_engine: sa.Engine,
+    postgres_engine: sa.Engine, first: bool
 ) -> None:
+    """A first message's turn (its row's INSERT in the UPDATE's place) waits the same way."""
     engine = postgres_engine
+    new = NewConversation("c1", "conversation:loja:c1", "loja", 1, "5511", "bot") if first else None
     record = batch("c1", "bot", message(2, "the workflow's"), through=2)
     conversation_log.record_batch(engine, record.model_copy(update={"messages": []}))
     failures: list[BaseException] = []
@@ -48,7 +53,7 @@ def test_a_turn_written_during_the_workflows_record_of_the_same_seqs_waits_for_i
     def api_turn() -> None:
         try:
             entries = [message(1, "the API's"), message(2, "the API's")]
-            conversation_log.record_turn(engine, "c1", entries, LogStatus(status="bot"))
+            conversation_log.record_turn(engine, "c1", entries, LogStatus(status="bot"), new=new)
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             failures.append(exc)
 
