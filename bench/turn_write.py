@@ -28,13 +28,9 @@ import sqlalchemy as sa  # noqa: E402
 
 from store import conversations as conversation_log  # noqa: E402
 from store import notify  # noqa: E402
-from store.conversations import (  # noqa: E402
-    _INSERT_MESSAGES,
-    _RAISE_TOP_WITH_STATUS,
-    _STATUS_COLUMNS,
-    _message_rows,
-)
+from store.conversations import _INSERT_MESSAGES, _message_rows  # noqa: E402
 from store.db import open_database  # noqa: E402
+from store.row_raises import RAISE_TOP_WITH_STATUS, STATUS_COLUMNS  # noqa: E402
 from workflows.contracts import LogStatus, Message  # noqa: E402
 
 BLOCK = 100
@@ -46,9 +42,9 @@ def through_sqlalchemy(engine: sa.Engine, conversation_id: str, entries: list[Me
     status = STATUS
     top = max(m.seq for m in entries)
     params = {"conversation": conversation_id, "top": top, "at": datetime.now(UTC)}
-    columns = {f"{name}_now": getattr(status, name) for name in _STATUS_COLUMNS}
+    columns = {f"{name}_now": getattr(status, name) for name in STATUS_COLUMNS}
     with engine.begin() as conn:
-        conn.execute(_RAISE_TOP_WITH_STATUS, {**params, **columns})
+        conn.execute(RAISE_TOP_WITH_STATUS, {**params, **columns})
         postgres = conn.dialect.name == "postgresql"
         conn.execute(_INSERT_MESSAGES[postgres], _message_rows(conversation_id, entries))
         notify.log_written(conn, conversation_id, top)

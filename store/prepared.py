@@ -153,10 +153,10 @@ def _mapped(engine: Engine, connection: PoolProxiedConnection) -> Iterator[None]
 @contextmanager
 def pipelined(engine: Engine, cursor: DBAPICursor) -> Iterator[None]:
     """On PostgreSQL (psycopg) the statements run inside go to the server together, in
-    psycopg's pipeline mode: one round trip for all instead of one each (a first message's
-    write: the new row, the row's update, the entries, the NOTIFY; and a turn of more entries
-    than store/turn_statement.py's one statement takes; on loopback each round trip cost
-    ~0.15 ms, bench/README.md, thirteenth pass). Their errors come back when the block ends,
+    psycopg's pipeline mode: one round trip for all instead of one each (a turn of more
+    entries than store/turn_statement.py's one statement takes: the row's update, or a first
+    message's new row and its update, the entries, the NOTIFY; on loopback each round trip
+    cost ~0.15 ms, bench/README.md, thirteenth pass). Their errors come back when the block ends,
     still inside the transaction, so `raw_transaction` maps them and rolls back as before. For
     statements whose results (and `rowcount`) nobody reads; elsewhere (SQLite) nothing
     changes."""

@@ -15,8 +15,8 @@ def entry(seq: int) -> Message:
 
 
 def test_an_entry_kept_after_later_ones_reads_in_its_place() -> None:
-    """A hand-over's reserved entries (seqs 2 and 3) join after seq 4 was appended: a turn's
-    answer after seq 1 still holds all three, in order, and one after seq 3 only the last."""
+    """Entries kept out of seq order (2 and 3 after 4) read in order: a turn's answer after
+    seq 1 holds all three, one after seq 3 only the last."""
     recent: list[Message] = []
     for seq in (1, 4, 2, 3):
         keep(recent, entry(seq))

@@ -2,9 +2,11 @@
 
 Every answer is the entries after the previous one (`ConversationWorkflow._reply_for`); with the
 tail full (RECENT_MESSAGES), a scan of it all took ~0.1 ms of the worker's CPU per turn on a
-2-core VM (bench/README.md, sixteenth pass). Kept in seq order, it is read by bisection: a
-hand-over's first-turn entries join it later than their reserved seqs (workflows/message_log.py
-`_took_recorded`), so they are inserted in place, not appended.
+2-core VM (bench/README.md, sixteenth pass). Kept in seq order, it is read by bisection.
+Entries arrive in seq order today: even a hand-over's first-turn entries, which join after the
+hand-over at seqs reserved before it (workflows/message_log.py `_took_recorded`), do so under
+the handler's lock, before anything else is appended. `keep` inserts by seq all the same, so
+the order holds by construction rather than by that reasoning.
 """
 
 from __future__ import annotations
