@@ -73,20 +73,43 @@ _LATEST = (
 )  # built once: every customer message reads it (store/hand_over.py's reasoning)
 
 
-_parsed: dict[tuple[str, int, datetime], BotFlow] = {}
-"""Parsed flows by (bot, version, created_at): a published version never changes, so it is
-parsed once (created_at tells apart databases that reuse a bot name and number)."""
+NEWEST = (
+    sa.select(bot_versions.c.version, bot_versions.c.created_at)
+    .where(bot_versions.c.bot == sa.bindparam("bot"))
+    .order_by(bot_versions.c.version.desc())
+    .limit(1)
+)
+"""The bot's newest version's key (no source, no flow): for a query that reads it beside
+something else (store/conversations.py `latest_with_newest_version`), then `version_of`."""
+_ONE = sa.select(bot_versions).where(
+    bot_versions.c.bot == sa.bindparam("bot"), bot_versions.c.version == sa.bindparam("version")
+)
+
+_versions: dict[tuple[str, int, datetime], BotVersion] = {}
+"""Versions read, flows parsed, by (bot, version, created_at): a published version never
+changes, so it is read and parsed once (created_at tells apart databases that reuse a bot name
+and number)."""
 PARSED_CACHE_SIZE = 256
+
+
+def version_of(engine: Engine, bot: str, version: int, created_at: datetime) -> BotVersion | None:
+    """The version `NEWEST` named: from the cache, else read (None: gone since)."""
+    found = _versions.get((bot, version, created_at))
+    if found is not None:
+        return found
+    with reads(engine) as conn:
+        row = conn.execute(_ONE, {"bot": bot, "version": version}).first()
+    return _version(row) if row else None
 
 
 def _version(row: sa.Row[Any]) -> BotVersion:
     key = (row.bot, row.version, row.created_at)
-    flow = _parsed.get(key)
-    if flow is None:
+    found = _versions.get(key)
+    if found is None:
         flow = BotFlow.model_validate(row.flow)
-        if len(_parsed) >= PARSED_CACHE_SIZE:
-            _parsed.pop(next(iter(_parsed)))
-        _parsed[key] = flow
-    return BotVersion(
-        bot=row.bot, version=row.version, source=row.source, flow=flow, created_at=row.created_at
-    )
+        if len(_versions) >= PARSED_CACHE_SIZE:
+            _versions.pop(next(iter(_versions)))
+        found = _versions[key] = BotVersion(
+            bot=row.bot, version=row.version, source=row.source, flow=flow, created_at=key[2]
+        )
+    return found

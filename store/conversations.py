@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert, Update
 
 from omni.desk import AGENT_ONLY_KINDS
+from store import bots as bot_store
 from store import notify, turn_statement
 from store.db import reads, writing_until
 from store.log_shapes import LogBatch, LoggedMessage, RowStatus
@@ -269,6 +270,30 @@ def latest_conversation(engine: Engine, bot: str, contact_id: str) -> Conversati
     with reads(engine) as conn:
         row = conn.execute(_LATEST, {"bot": bot, "contact": contact_id}).first()
     return _conversation(row) if row is not None else None
+
+
+def latest_with_newest_version(
+    engine: Engine, bot: str, contact_id: str
+) -> tuple[ConversationRow | None, tuple[int, datetime] | None]:
+    """`latest_conversation` and the bot's newest version's key (store/bots.py `NEWEST`, for
+    `version_of`) in one query: what a message asks SQL before its Update when no open
+    conversation is known (one round trip on PostgreSQL instead of two)."""
+    with reads(engine) as conn:
+        row = conn.execute(_LATEST_AND_NEWEST, {"bot": bot, "contact": contact_id}).one()
+    latest = _conversation(row) if row.id is not None else None
+    return latest, (row.newest, row.newest_at) if row.newest is not None else None
+
+
+_latest = _LATEST.subquery("latest")
+_newest = bot_store.NEWEST.subquery("newest")
+_LATEST_AND_NEWEST = sa.select(
+    _latest, _newest.c.version.label("newest"), _newest.c.created_at.label("newest_at")
+).select_from(
+    sa.select(sa.literal(1).label("one"))
+    .subquery("one")
+    .outerjoin(_latest, sa.true())
+    .outerjoin(_newest, sa.true())
+)  # always one row: the conversation's columns and the version's, each NULL where none is
 
 
 def messages_after(

@@ -10,7 +10,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bots.loader import load_flow
 from omni.models import ServiceCreate
+from store import bots as bot_store
 from store import conversations as conversation_log
 from store import voicemails
 from store.services import create_service, delete_service
@@ -123,6 +125,44 @@ def test_a_first_turn_with_its_status_orders_with_the_workflows_records(
         assert row is not None and ((row.status, row.block), row.last_seq) == (expected, 2)
         written = conversation_log.messages_after(any_engine, conversation_id)
         assert [m.text for m in written] == ["oi", "Escolha"]
+
+
+MENU = """
+bot: loja
+start: menu
+blocks:
+  menu:
+    type: menu
+    text: {text}
+    options:
+      - {{label: De novo, next: menu}}
+"""
+
+
+def test_a_first_message_asks_for_the_contacts_conversation_and_the_bots_version_at_once(
+    any_engine: sa.Engine,
+) -> None:
+    """One query tells what a message without a known open conversation needs: the contact's
+    newest conversation, and the bot's newest version (read whole only once per version)."""
+    ask = conversation_log.latest_with_newest_version
+    assert ask(any_engine, "loja", "5511") == (None, None)  # no such bot yet
+    for text in ("Escolha", "Escolha de novo"):
+        source = MENU.format(text=text)
+        bot_store.publish(any_engine, load_flow(source), source)
+    latest, newest = ask(any_engine, "loja", "5511")
+    assert latest is None and newest is not None and newest[0] == 2
+    version = bot_store.version_of(any_engine, "loja", *newest)
+    assert version is not None and version.version == 2
+    assert version.flow.blocks["menu"].text == "Escolha de novo"  # type: ignore[union-attr]
+    assert bot_store.version_of(any_engine, "loja", *newest) is version  # read once
+
+    conversation_log.record_turn(
+        any_engine, "c1", [Message(seq=1, sender="customer", text="oi", at=AT)], new=NEW
+    )
+    latest, newest = ask(any_engine, "loja", "5511")
+    assert latest is not None and (latest.id, latest.status) == ("c1", "bot")
+    assert newest is not None and newest[0] == 2
+    assert ask(any_engine, "loja", "5522")[0] is None  # another contact's
 
 
 def _vm_steps(engine: sa.Engine, call: Callable[[], object]) -> int:

@@ -289,14 +289,14 @@ def _known(engine: Engine, bot: str, body: MessageIn) -> _Known:
     the SQL log is searched for a replay only when none is open, and only when the contact has
     had a conversation at all (a first contact's message cannot have been answered)."""
     contact_id = _contact_id(body)
-    latest = conversation_log.latest_conversation(engine, bot, contact_id)
+    latest, newest = conversation_log.latest_with_newest_version(engine, bot, contact_id)
     if latest is not None and latest.status != "ended":
         return _Known(open_wid=latest.workflow_id)
     if latest is not None:
         recorded = conversation_log.answer_of(engine, bot, contact_id, body.message_id)
         if recorded is not None:
             return _Known(recorded=recorded)
-    version = bot_store.latest(engine, bot)
+    version = bot_store.version_of(engine, bot, *newest) if newest else None
     if version is None:
         raise UnknownBot(bot)
     return _Known(version=version)
