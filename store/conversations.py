@@ -192,24 +192,13 @@ def record_turn(
         if new is not None:
             ensure_conversation(engine, **asdict(new))
         return
-    top = max(m.seq for m in entries)
-    params: dict[str, Any] = {"conversation": conversation_id, "top": top, "at": datetime.now(UTC)}
-    if status is None:
-        update = RAISE_TOP
-    else:
-        update = RAISE_TOP_WITH_STATUS
-        params.update({f"{name}_now": getattr(status, name) for name in STATUS_COLUMNS})
-    rows = _message_rows(conversation_id, entries)
-    postgres = engine.dialect.name == "postgresql"
-    if postgres and len(rows) <= turn_statement.MAX_ENTRIES:
-        raised: Update | Insert = update
-        if new is not None:  # the row's INSERT in place of its UPDATE (store/row_raises.py)
-            raised = FIRST_TURN[update]
-            params.update({f"new_{name}": getattr(new, name) for name in NEW_COLUMNS})
+    one = one_statement(engine, conversation_id, entries, status, new)
+    if one is not None:
         with raw_statement(engine) as cursor:  # one statement, one round trip
-            notice = notify.log_written_params(conversation_id, top)
-            turn_statement.write_turn(cursor, engine, raised, params, rows, notice)
+            cursor.execute(*one)
         return
+    top, update, params, rows = _turn(conversation_id, entries, status)
+    postgres = engine.dialect.name == "postgresql"
     opened = loop_transaction(engine) if on_the_loop else raw_transaction(engine)
     with opened as cursor, pipelined(engine, cursor):  # one trip on PostgreSQL
         if new is not None:
@@ -220,6 +209,40 @@ def record_turn(
             prepared(notify.NOTIFY, engine).execute(
                 cursor, notify.log_written_params(conversation_id, top)
             )
+
+
+def one_statement(
+    engine: Engine,
+    conversation_id: str,
+    entries: Sequence[LoggedMessage],
+    status: RowStatus | None,
+    new: NewConversation | None,
+) -> tuple[str, Any] | None:
+    """PostgreSQL: `record_turn`'s write of `entries` as one statement's SQL and parameters
+    (store/turn_statement.py), for any autocommit connection; None where it takes a
+    transaction (SQLite, no entries, a longer turn)."""
+    if engine.dialect.name != "postgresql" or not 0 < len(entries) <= turn_statement.MAX_ENTRIES:
+        return None
+    top, update, params, rows = _turn(conversation_id, entries, status)
+    raised: Update | Insert = update
+    if new is not None:  # the row's INSERT in place of its UPDATE (store/row_raises.py)
+        raised = FIRST_TURN[update]
+        params.update({f"new_{name}": getattr(new, name) for name in NEW_COLUMNS})
+    notice = notify.log_written_params(conversation_id, top)
+    return turn_statement.compiled_turn(engine, raised, params, rows, notice)
+
+
+def _turn(
+    conversation_id: str, entries: Sequence[LoggedMessage], status: RowStatus | None
+) -> tuple[int, Update, dict[str, Any], list[dict[str, Any]]]:
+    """A turn's top seq, the row's raise, its parameters and the entries' rows."""
+    top = max(m.seq for m in entries)
+    params: dict[str, Any] = {"conversation": conversation_id, "top": top, "at": datetime.now(UTC)}
+    update = RAISE_TOP
+    if status is not None:
+        update = RAISE_TOP_WITH_STATUS
+        params.update({f"{name}_now": getattr(status, name) for name in STATUS_COLUMNS})
+    return top, update, params, _message_rows(conversation_id, entries)
 
 
 def _message_rows(conversation_id: str, entries: Sequence[LoggedMessage]) -> list[dict[str, Any]]:

@@ -51,12 +51,13 @@ class Prepared:
         }
 
     def execute(self, cursor: DBAPICursor, values: Mapping[str, Any]) -> None:
-        cursor.execute(self.sql, self._parameters(values))
+        cursor.execute(self.sql, self.parameters(values))
 
     def execute_many(self, cursor: DBAPICursor, rows: Sequence[Mapping[str, Any]]) -> None:
-        cursor.executemany(self.sql, [self._parameters(row) for row in rows])
+        cursor.executemany(self.sql, [self.parameters(row) for row in rows])
 
-    def _parameters(self, values: Mapping[str, Any]) -> Any:
+    def parameters(self, values: Mapping[str, Any]) -> Any:
+        """`values` as the driver takes them: through each column type's bind processor."""
         params = self._compiled.construct_params(dict(values))  # raises on a missing value
         for name, process in self._processors.items():
             params[name] = process(params[name])

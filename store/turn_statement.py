@@ -32,7 +32,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.sql.dml import Insert, Update
 
 from store import notify
@@ -44,22 +43,23 @@ MAX_ENTRIES = 16
 compiled and kept, per engine)."""
 
 
-def write_turn(
-    cursor: DBAPICursor,
+def compiled_turn(
     engine: Engine,
     update: Update | Insert,
     values: Mapping[str, Any],
     rows: Sequence[Mapping[str, Any]],
     notice: Mapping[str, str],
-) -> None:
+) -> tuple[str, Any]:
     """`update` (a module-level statement: store/row_raises.py) with `values`, the messages'
     `rows` (at most MAX_ENTRIES, skipping those already there) and the log's NOTIFY with
-    `notice`, as one statement on `cursor` (an autocommit connection's)."""
+    `notice`, as one statement: its SQL and parameters, for an autocommit connection (a pooled
+    one's cursor in a thread, or the event loop's own: store/loop_statements.py)."""
     statement = _statement(update, len(rows))
     params = {**values, **notice}
     for index, row in enumerate(rows):
         params.update({f"{name}_{index}": value for name, value in row.items()})
-    prepared(statement, engine).execute(cursor, params)
+    compiled = prepared(statement, engine)
+    return compiled.sql, compiled.parameters(params)
 
 
 @functools.cache  # per (module-level statement, entry count): at most 4 × MAX_ENTRIES

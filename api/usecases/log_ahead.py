@@ -23,7 +23,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from store import conversations as conversation_log
-from store import loop_writes
+from store import loop_statements, loop_writes
 from store.conversations import NewConversation
 from workflows.contracts import LogStatus, Message
 from workflows.conversation import ConversationWorkflow
@@ -67,6 +67,8 @@ async def write_ahead(
     try:
         written = _on_the_loop(engine, conversation_id, entries, status, new)
         if not written:
+            written = await _statement_on_the_loop(engine, conversation_id, entries, status, new)
+        if not written:
             written = await asyncio.to_thread(write)
     finally:
         if not written:
@@ -102,6 +104,25 @@ def _on_the_loop(
 
 
 _CHECKPOINTS: set[asyncio.Future[None]] = set()
+
+
+async def _statement_on_the_loop(
+    engine: Engine,
+    conversation_id: str,
+    entries: Sequence[Message],
+    status: LogStatus | None,
+    new: NewConversation | None,
+) -> bool:
+    """PostgreSQL: the turn's one statement on the event loop's connection when it is free
+    (store/loop_statements.py); False, and a thread writes (waiting for the pool, logging,
+    reporting failures) as before, when it is not, or the statement failed on it."""
+    one = conversation_log.one_statement(engine, conversation_id, entries, status, new)
+    if one is None:
+        return False
+    try:
+        return await loop_statements.write(engine, *one)
+    except Exception:  # noqa: BLE001 - the thread's write repeats it (idempotent) and decides
+        return False
 
 
 def _open_for_loop(engine: Engine) -> None:

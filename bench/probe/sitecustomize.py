@@ -125,8 +125,8 @@ def _conversations(module: Any) -> None:
     _patch(module, "ensure_conversation", "api: SQL ensure_conversation (202 path, fallback)")
 
 
-def _turn_statement(module: Any) -> None:
-    _patch(module, "write_turn", "api: SQL the turn's one statement (PostgreSQL)")
+def _loop_statements(module: Any) -> None:
+    _patch(module, "write", "api: SQL the turn's one statement on the loop (PostgreSQL)")
 
 
 def _psycopg_dialect(module: Any) -> None:
@@ -197,7 +197,7 @@ HOOKS: dict[str, Callable[[Any], None]] = {
     "fastapi.routing": _fastapi_routing,
     "api.usecases.delivery": _delivery,
     "store.conversations": _conversations,
-    "store.turn_statement": _turn_statement,
+    "store.loop_statements": _loop_statements,
     "sqlalchemy.dialects.postgresql._psycopg_common": _psycopg_dialect,
     "temporalio.client._workflow": _client,
     "temporalio.client._client": _client_class,
