@@ -35,7 +35,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 from temporalio import workflow
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
@@ -233,7 +232,9 @@ async def main(
                     http_transport=load_client.transport(http_client),
                 ) as stack,
                 echo,
-                load_client.posting(stack.http, http_client, bearer=token(stack.http)) as poster,
+                load_client.posting(
+                    stack.http, http_client, bearer=load_client.stack_token(stack.http, BOT)
+                ) as poster,
             ):
                 await run(n, warmup, client, poster, steps, profile, interleave)
     finally:
@@ -242,14 +243,6 @@ async def main(
 
 
 Call = Callable[[int], Awaitable[None]]
-
-
-def token(http: httpx.AsyncClient) -> str:
-    """The bench bot's connector token, as the stack's client adds it to the bot's routes."""
-    from transbordo.connector_auth import ConnectorAuth
-
-    assert isinstance(http.auth, ConnectorAuth)
-    return http.auth.token(BOT)
 
 
 async def turn_pair(

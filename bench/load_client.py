@@ -143,3 +143,12 @@ class _AiohttpPoster:
     async def post(self, url: str, *, json: Any) -> Answer:
         async with self._session.post(url, json=json) as response:
             return _Answered(response.status, await response.read())
+
+
+def stack_token(http: httpx.AsyncClient, bot: str = "eco") -> str:
+    """The connector token the in-process stack's client adds to `bot`'s routes
+    (transbordo/connector_auth.py), for a poster of another client."""
+    from transbordo.connector_auth import ConnectorAuth
+
+    assert isinstance(http.auth, ConnectorAuth)
+    return http.auth.token(bot)

@@ -192,10 +192,11 @@ def record_turn(
         if new is not None:
             ensure_conversation(engine, **asdict(new))
         return
-    one = one_statement(engine, conversation_id, entries, status, new)
-    if one is not None:
+    if _fits_one_statement(engine, entries):
         with raw_statement(engine) as cursor:  # one statement, one round trip
-            cursor.execute(*one)
+            one = one_statement(engine, conversation_id, entries, status, new)
+            assert one is not None
+            cursor.execute(*one)  # (a value no column takes: a StatementError, as any write's)
         return
     top, update, params, rows = _turn(conversation_id, entries, status)
     postgres = engine.dialect.name == "postgresql"
@@ -221,7 +222,7 @@ def one_statement(
     """PostgreSQL: `record_turn`'s write of `entries` as one statement's SQL and parameters
     (store/turn_statement.py), for any autocommit connection; None where it takes a
     transaction (SQLite, no entries, a longer turn)."""
-    if engine.dialect.name != "postgresql" or not 0 < len(entries) <= turn_statement.MAX_ENTRIES:
+    if not _fits_one_statement(engine, entries):
         return None
     top, update, params, rows = _turn(conversation_id, entries, status)
     raised: Update | Insert = update
@@ -230,6 +231,10 @@ def one_statement(
         params.update({f"new_{name}": getattr(new, name) for name in NEW_COLUMNS})
     notice = notify.log_written_params(conversation_id, top)
     return turn_statement.compiled_turn(engine, raised, params, rows, notice)
+
+
+def _fits_one_statement(engine: Engine, entries: Sequence[LoggedMessage]) -> bool:
+    return engine.dialect.name == "postgresql" and 0 < len(entries) <= turn_statement.MAX_ENTRIES
 
 
 def _turn(

@@ -2,14 +2,15 @@
 
 Every customer message waits for its turn's write (store/conversations.py `record_turn`). On
 PostgreSQL that write is one statement in autocommit (store/turn_statement.py); run from a
-thread, the hop there and back cost about as much as SQLite's whole write (bench/README.md,
-fifteenth and sixteenth passes). So, as SQLite's write does (store/loop_writes.py), it runs on
-the event loop when it can: over one psycopg `AsyncConnection` per engine and loop, in
-autocommit, opened in the background on first use, used by one turn at a time. `write` says
-False (nothing sent) while the connection opens or another turn is on it, and the caller
-writes from a thread as before; a statement that fails (or is cancelled) on it closes the
-connection, which the next write opens again, and its error goes to the caller, whose thread
-write repeats the statement (it is idempotent: store/row_raises.py, `ON CONFLICT DO NOTHING`).
+thread, the hop there and back cost about a third of it on a busy 2-core VM (bench/README.md,
+sixteenth pass). So, as SQLite's write does (store/loop_writes.py), it runs on the event loop
+when it can: over one psycopg `AsyncConnection` per engine (for the loop that last used it), in
+autocommit, opened in the background on first use, one turn at a time. `write` says False
+(nothing sent) while the connection opens, waits to be opened again after a failure
+(`RETRY_SECONDS`), or carries another turn; the caller then writes from a thread as before. A
+statement whose connection broke (or that was cancelled) closes it, and its error goes to the
+caller, whose thread's write repeats the statement (it is idempotent: store/row_raises.py,
+`ON CONFLICT DO NOTHING`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ from sqlalchemy import Engine, event
 
 log = logging.getLogger(__name__)
 
+APPLICATION_NAME = "transbordo-api-loop"
+"""How the loops' connections show in `pg_stat_activity`."""
+RETRY_SECONDS = 5.0
+"""After a connection failed to open or broke, turns go to threads this long before the next
+attempt: a database that refuses connections is not asked again per message."""
+
 
 @dataclass
 class _Loop:
@@ -33,26 +40,17 @@ class _Loop:
     connection: Any = None  # psycopg.AsyncConnection, once open
     opening: asyncio.Task[None] | None = None
     busy: bool = False
+    retry_at: float = 0.0
     closing: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 _BY_ENGINE: weakref.WeakKeyDictionary[Engine, _Loop] = weakref.WeakKeyDictionary()
-APPLICATION_NAME = "transbordo-api-loop"
-"""How the loop's connections show in `pg_stat_activity`."""
-
-
-async def ready(engine: Engine) -> bool:
-    """Whether this loop's connection is open, once it has tried to open."""
-    here = _state(engine)
-    if here.opening is not None:
-        await asyncio.shield(here.opening)
-    return here.connection is not None and not here.connection.closed
 
 
 async def write(engine: Engine, sql: str, params: Any) -> bool:
     """Run one autocommit statement on the loop's connection: True once done; False when it
     is not there or is taken (nothing sent: write from a thread). Raises what the statement
-    raised (the connection is then closed)."""
+    raised (the connection is closed if it broke)."""
     here = _state(engine)
     connection = here.connection
     if here.busy or connection is None or connection.closed:
@@ -60,12 +58,24 @@ async def write(engine: Engine, sql: str, params: Any) -> bool:
     here.busy = True
     try:
         await connection.execute(sql, params)
-    except BaseException:
-        _close(here)
+    except BaseException as failure:
+        if connection.broken or not isinstance(failure, Exception):  # lost, or cancelled
+            log.warning("the event loop's PostgreSQL connection failed: %s", failure)
+            _detach(here, connection, retry=True)
         raise
     finally:
         here.busy = False
+        if here.connection is not connection:  # detached meanwhile (a dispose)
+            _close(here, connection)
     return True
+
+
+async def ready(engine: Engine) -> bool:
+    """Whether this loop's connection is open, once it has tried to open (tests, ops)."""
+    here = _state(engine)
+    if here.opening is not None:
+        await asyncio.shield(here.opening)
+    return here.connection is not None and not here.connection.closed
 
 
 def _state(engine: Engine) -> _Loop:
@@ -73,60 +83,73 @@ def _state(engine: Engine) -> _Loop:
     loop = asyncio.get_running_loop()
     here = _BY_ENGINE.get(engine)
     if here is None or here.loop is not loop:
-        if here is not None:
-            _close(here)
+        if here is not None:  # another loop's (tests run several, one after the other)
+            _on_its_loop(here, _detach, here, here.connection)
         here = _BY_ENGINE[engine] = _Loop(loop)
-        _close_with(engine)
-    if (here.connection is None or here.connection.closed) and here.opening is None:
+        if not event.contains(engine, "engine_disposed", _disposed):
+            event.listen(engine, "engine_disposed", _disposed)  # the app's shutdown, a lost pool
+    closed = here.connection is None or here.connection.closed
+    if closed and here.opening is None and loop.time() >= here.retry_at:
         here.opening = loop.create_task(_open(engine, here))
     return here
 
 
 async def _open(engine: Engine, here: _Loop) -> None:
-    import psycopg  # the `postgres` extra: only a PostgreSQL deployment needs it
-
-    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     try:
+        import psycopg  # the `postgres` extra: only a PostgreSQL deployment needs it
+
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         here.connection = await psycopg.AsyncConnection.connect(
             url, autocommit=True, application_name=APPLICATION_NAME
         )
-    except (psycopg.Error, OSError) as exc:  # the writes go on from threads
+    except Exception as exc:  # noqa: BLE001 - the writes go on from threads
         log.warning("no PostgreSQL connection for the event loop's writes: %s", exc)
+        here.retry_at = here.loop.time() + RETRY_SECONDS
     finally:
         here.opening = None
     if _BY_ENGINE.get(engine) is not here:  # disposed meanwhile
-        _close(here)
+        _detach(here, here.connection)
 
 
-def _close(here: _Loop) -> None:
-    """Close the connection: on its loop, from any thread; at once when the loop is gone."""
-    if here.loop.is_closed() or not here.loop.is_running():
-        connection, here.connection = here.connection, None
-        if connection is not None and not connection.closed:
-            connection.pgconn.finish()
-        return
-    try:
-        on_its_loop = asyncio.get_running_loop() is here.loop
-    except RuntimeError:  # a thread's (a pool disposed after a lost connection)
-        on_its_loop = False
-    if not on_its_loop:
-        here.loop.call_soon_threadsafe(_close, here)
-        return
-    connection, here.connection = here.connection, None
+def _disposed(engine: Engine) -> None:
+    """The engine's pool was disposed (maybe from a thread): its loop connection goes too."""
+    here = _BY_ENGINE.pop(engine, None)
+    if here is not None:
+        _on_its_loop(here, _detach, here, here.connection)
+
+
+def _detach(here: _Loop, connection: Any, *, retry: bool = False) -> None:
+    """`connection` is here no more; closed now unless a statement is on it (`write` closes
+    it then)."""
+    if here.connection is connection:
+        here.connection = None
+        if retry and not here.loop.is_closed():
+            here.retry_at = here.loop.time() + RETRY_SECONDS
+    if not here.busy:
+        _close(here, connection)
+
+
+def _close(here: _Loop, connection: Any) -> None:
     if connection is None or connection.closed:
+        return
+    if here.loop.is_closed() or not here.loop.is_running():
+        connection.pgconn.finish()  # nothing polls it any more
         return
     closing = here.loop.create_task(connection.close())
     here.closing.add(closing)
     closing.add_done_callback(here.closing.discard)
 
 
-def _close_with(engine: Engine) -> None:
-    """Closed when the engine's pool is disposed (the app's shutdown, tests' teardown)."""
-    if not event.contains(engine, "engine_disposed", _disposed):
-        event.listen(engine, "engine_disposed", _disposed)
-
-
-def _disposed(engine: Engine) -> None:
-    here = _BY_ENGINE.pop(engine, None)
-    if here is not None:
-        _close(here)  # an opening connection closes itself once open (`_open`)
+def _on_its_loop(here: _Loop, call: Any, *args: Any) -> None:
+    """`call(*args)` on `here`'s loop when it runs in another thread, else at once."""
+    try:
+        current = asyncio.get_running_loop()
+    except RuntimeError:
+        current = None
+    if current is not here.loop and here.loop.is_running():
+        try:
+            here.loop.call_soon_threadsafe(call, *args)
+            return
+        except RuntimeError:  # closed meanwhile
+            pass
+    call(*args)

@@ -154,7 +154,10 @@ def test_a_first_message_asks_for_the_contacts_conversation_and_the_bots_version
     version = bot_store.version_of(any_engine, "loja", *newest)
     assert version is not None and version.version == 2
     assert version.flow.blocks["menu"].text == "Escolha de novo"  # type: ignore[union-attr]
-    assert bot_store.version_of(any_engine, "loja", *newest) is version  # read once
+    read: list[str] = []
+    sa.event.listen(any_engine, "before_cursor_execute", lambda *a: read.append(a[2]))
+    assert bot_store.version_of(any_engine, "loja", *newest) is version
+    assert read == []  # read once: then from memory
 
     conversation_log.record_turn(
         any_engine, "c1", [Message(seq=1, sender="customer", text="oi", at=AT)], new=NEW

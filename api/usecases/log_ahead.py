@@ -116,11 +116,9 @@ async def _statement_on_the_loop(
     """PostgreSQL: the turn's one statement on the event loop's connection when it is free
     (store/loop_statements.py); False, and a thread writes (waiting for the pool, logging,
     reporting failures) as before, when it is not, or the statement failed on it."""
-    one = conversation_log.one_statement(engine, conversation_id, entries, status, new)
-    if one is None:
-        return False
     try:
-        return await loop_statements.write(engine, *one)
+        one = conversation_log.one_statement(engine, conversation_id, entries, status, new)
+        return one is not None and await loop_statements.write(engine, *one)
     except Exception:  # noqa: BLE001 - the thread's write repeats it (idempotent) and decides
         return False
 
