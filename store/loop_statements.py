@@ -4,13 +4,14 @@ Every customer message waits for its turn's write (store/conversations.py `recor
 PostgreSQL that write is one statement in autocommit (store/turn_statement.py); run from a
 thread, the hop there and back cost about a third of it on a busy 2-core VM (bench/README.md,
 sixteenth pass). So, as SQLite's write does (store/loop_writes.py), it runs on the event loop
-when it can: over one psycopg `AsyncConnection` per engine (for the loop that last used it), in
+when it can: over one psycopg `AsyncConnection` per engine (for the loop that last used it: a
+process runs one), in
 autocommit, opened in the background on first use, one turn at a time. `write` says False
 (nothing sent) while the connection opens, waits to be opened again after a failure
 (`RETRY_SECONDS`), or carries another turn; the caller then writes from a thread as before. A
-statement whose connection broke (or that was cancelled) closes it, and its error goes to the
-caller, whose thread's write repeats the statement (it is idempotent: store/row_raises.py,
-`ON CONFLICT DO NOTHING`).
+statement whose connection broke (or was left mid-statement: cancelled) closes it, and its
+error goes to the caller, whose thread's write repeats the statement (it is idempotent:
+store/row_raises.py, `ON CONFLICT DO NOTHING`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -41,7 +42,6 @@ class _Loop:
     opening: asyncio.Task[None] | None = None
     busy: bool = False
     retry_at: float = 0.0
-    closing: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 _BY_ENGINE: weakref.WeakKeyDictionary[Engine, _Loop] = weakref.WeakKeyDictionary()
@@ -59,9 +59,9 @@ async def write(engine: Engine, sql: str, params: Any) -> bool:
     try:
         await connection.execute(sql, params)
     except BaseException as failure:
-        if connection.broken or not isinstance(failure, Exception):  # lost, or cancelled
+        if _unusable(connection):  # lost, or left mid-statement (psycopg's cancel may leave it)
             log.warning("the event loop's PostgreSQL connection failed: %s", failure)
-            _detach(here, connection, retry=True)
+            _detach(here, connection, retry=connection.broken)
         raise
     finally:
         here.busy = False
@@ -130,14 +130,17 @@ def _detach(here: _Loop, connection: Any, *, retry: bool = False) -> None:
 
 
 def _close(here: _Loop, connection: Any) -> None:
-    if connection is None or connection.closed:
-        return
-    if here.loop.is_closed() or not here.loop.is_running():
-        connection.pgconn.finish()  # nothing polls it any more
-        return
-    closing = here.loop.create_task(connection.close())
-    here.closing.add(closing)
-    closing.add_done_callback(here.closing.discard)
+    """Closed at once (what psycopg's `AsyncConnection.close` does without a pool): never
+    while a statement runs on it (`write` closes it after)."""
+    if connection is not None and not connection.closed:
+        connection.pgconn.finish()
+
+
+def _unusable(connection: Any) -> bool:
+    from psycopg import pq
+
+    idle = connection.info.transaction_status == pq.TransactionStatus.IDLE
+    return bool(connection.broken or connection.closed or not idle)
 
 
 def _on_its_loop(here: _Loop, call: Any, *args: Any) -> None:

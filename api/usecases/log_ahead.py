@@ -119,7 +119,8 @@ async def _statement_on_the_loop(
     try:
         one = conversation_log.one_statement(engine, conversation_id, entries, status, new)
         return one is not None and await loop_statements.write(engine, *one)
-    except Exception:  # noqa: BLE001 - the thread's write repeats it (idempotent) and decides
+    except Exception as exc:  # noqa: BLE001 - the thread's write repeats it (idempotent)
+        log.debug("turn of %s not written on the loop: %s", conversation_id, exc)
         return False
 
 
