@@ -16,6 +16,7 @@ const log = $("#log");
 const shown = new Map(); // seq → element
 let source = null; // the AbortController of the open stream
 let conversationId = localStorage.getItem(keys.conversation);
+let ended = null; // the conversation whose stream said "end": a late answer must not reopen it
 
 /** The browser's session with this bot, asked for again when missing or about to expire. */
 let opening = null; // the session being asked for, so two callers share one
@@ -76,9 +77,12 @@ async function send(text) {
   }
 }
 
-/** A turn's answer: follow its conversation, show the replies. */
+/** A turn's answer: follow its conversation, show the replies. The stream may have shown the
+ * last turn's replies and its end before the answer came back: that conversation is not
+ * followed again (its transcript would be shown twice). */
 function took(answer) {
-  if (answer.conversation_id && answer.conversation_id !== conversationId) follow(answer.conversation_id);
+  const id = answer.conversation_id;
+  if (id && id !== conversationId && id !== ended) follow(id);
   for (const reply of answer.replies || []) show(reply);
 }
 
@@ -118,6 +122,7 @@ async function follow(id) {
       stopper.abort();
       if (source === stopper) source = null;
       status("Conversa encerrada. Envie uma mensagem para começar outra.");
+      ended = conversationId;
       conversationId = null;
       localStorage.removeItem(keys.conversation);
       return false;
