@@ -181,7 +181,7 @@ def record_turn(
     request's, given when its entries are the run's newest), the row's status columns too,
     unless a status taken later is there (`status_seq`): the workflow's records are guarded
     the same way (`UPDATE_GUARDED`). A first message's turn creates its conversation's row
-    (`new`) in the same transaction. On every message's path: store/prepared.py runs it, on
+    (`new`) in the same write. On every message's path: store/prepared.py runs it, on
     PostgreSQL as one statement (store/turn_statement.py; up to MAX_ENTRIES entries, a first
     message's row included), or as one pipeline (a longer turn). `on_the_loop` (SQLite): on
     the event loop's own connection, never waiting (store/loop_writes.py: `LoopBusy` when it
