@@ -47,8 +47,8 @@ def transport(client: str, limits: httpx.Limits | None = None) -> httpx.AsyncBas
         from httpx_aiohttp import AiohttpTransport
     except ImportError as missing:
         raise SystemExit(
-            "bench: --client aiohttp needs the bench extra: pip install -e '.[test,bench]'"
-            " (or pass --client httpx)"
+            "bench: --client aiohttp or httpx-aiohttp needs the bench extra:"
+            " pip install -e '.[test,bench]' (or pass --client httpx)"
         ) from missing
 
     class Transport(AiohttpTransport):
@@ -105,9 +105,10 @@ class Poster(Protocol):
 async def posting(
     http: httpx.AsyncClient, client: str, bearer: str | None = None
 ) -> AsyncIterator[Poster]:
-    """The timed posts' client: `http` itself with `--client httpx`; else an aiohttp session
-    of its own with `http`'s base URL and headers as they are now (the connector's token), or
-    the `bearer` token (where `http` adds it per request: transbordo/connector_auth.py)."""
+    """The timed posts' client: `http` itself with `--client httpx` or `httpx-aiohttp`; else
+    an aiohttp session of its own with `http`'s base URL and headers as they are now (the
+    connector's token), or the `bearer` token (where `http` adds it per request:
+    transbordo/connector_auth.py)."""
     if client != "aiohttp":
         yield http
         return

@@ -59,7 +59,9 @@ class StepTimes:
 
 def instrument(steps: StepTimes, client: Client) -> None:
     steps.wrap(delivery.conversation_log, "answer_of", "SQL answer_of (replay lookup)")
-    steps.wrap(delivery.bot_store, "latest", "SQL bot_store.latest (+ BotFlow parse)")
+    label = "SQL latest conversation + newest version (one query)"
+    steps.wrap(delivery.conversation_log, "latest_with_newest_version", label)
+    steps.wrap(delivery.bot_store, "version_of", "bot version (memory, or SQL + BotFlow parse)")
     label = "SQL ensure_conversation (202 path)"
     steps.wrap(delivery.conversation_log, "ensure_conversation", label)
     steps.wrap(client, "execute_update_with_start_workflow", "Temporal update-with-start")

@@ -10,8 +10,9 @@ autocommit, opened in the background on first use, one turn at a time. `write` s
 (nothing sent) while the connection opens, waits to be opened again after a failure
 (`RETRY_SECONDS`), or carries another turn; the caller then writes from a thread as before. A
 statement whose connection broke (or was left mid-statement: cancelled) closes it, and its
-error goes to the caller, whose thread's write repeats the statement (it is idempotent:
-store/row_raises.py, `ON CONFLICT DO NOTHING`).
+error goes to the caller, whose thread's write repeats the statement (it is idempotent: the
+row's raises are guarded, store/row_raises.py; the entries go in `ON CONFLICT DO NOTHING`,
+store/turn_statement.py).
 """
 
 from __future__ import annotations

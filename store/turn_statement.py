@@ -13,7 +13,7 @@ three statements pipelined in a transaction, and 46 µs of the client's CPU agai
 
 The order of the locks is the point of the `WHERE`: PostgreSQL runs a data-modifying CTE that
 nothing reads at the end, in no promised order (it ran the INSERT first), while every other
-writer of the log (the workflow's `record_on`, a first message's transaction) locks the
+writer of the log (the workflow's `record_on`, a long turn's transaction) locks the
 conversation's row before it inserts entries. An INSERT first meets a concurrent record of the
 same seqs the other way round: a deadlock (tests/test_turn_statement.py). Reading `raised`
 makes the INSERT wait for the UPDATE to finish; the count is never negative, so the rows go in

@@ -1,8 +1,9 @@
 """The transcript's tail a conversation keeps (`conv.recent`): in seq order, read by seq.
 
 Every answer is the entries after the previous one (`ConversationWorkflow._reply_for`); with the
-tail full (RECENT_MESSAGES), a scan of it all took ~0.1 ms of the worker's CPU per turn on a
-2-core VM (bench/README.md, sixteenth pass). Kept in seq order, it is read by bisection.
+tail full (RECENT_MESSAGES), a scan of it all took 20 µs (timeit; ~0.1 ms under cProfile in the
+worker) on a 2-core VM (bench/README.md, sixteenth pass). Kept in seq order, it is read by
+bisection.
 Entries arrive in seq order today: even a hand-over's first-turn entries, which join after the
 hand-over at seqs reserved before it (workflows/message_log.py `_took_recorded`), do so under
 the handler's lock, before anything else is appended. `keep` inserts by seq all the same, so

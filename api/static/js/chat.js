@@ -17,6 +17,7 @@ const shown = new Map(); // seq → element
 let source = null; // the AbortController of the open stream
 let conversationId = localStorage.getItem(keys.conversation);
 let ended = null; // the conversation whose stream said "end": a late answer must not reopen it
+const ENDED = "Conversa encerrada. Envie uma mensagem para começar outra.";
 
 /** The browser's session with this bot, asked for again when missing or about to expire. */
 let opening = null; // the session being asked for, so two callers share one
@@ -78,11 +79,13 @@ async function send(text) {
 }
 
 /** A turn's answer: follow its conversation, show the replies. The stream may have shown the
- * last turn's replies and its end before the answer came back: that conversation is not
- * followed again (its transcript would be shown twice). */
+ * last turn's replies and its end before the answer came back (it ends only once it has sent
+ * everything): that conversation is not followed again (its transcript would be shown twice),
+ * and the page still says it ended. */
 function took(answer) {
   const id = answer.conversation_id;
-  if (id && id !== conversationId && id !== ended) follow(id);
+  if (id && id === ended && id !== conversationId) { status(ENDED); return; } // shown already
+  if (id && id !== conversationId) follow(id);
   for (const reply of answer.replies || []) show(reply);
 }
 
@@ -116,15 +119,18 @@ async function follow(id) {
     signal: stopper.signal,
     onOpen: () => status(""),
     onEvent: ({ event, data }) => {
+      if (stopper.signal.aborted) return false; // events left in a stream we stopped following
       if (event === "message") { show(JSON.parse(data)); return true; }
       if (event === "typing") { agentTyping(); return true; }
       if (event !== "end") return true;
       stopper.abort();
       if (source === stopper) source = null;
-      status("Conversa encerrada. Envie uma mensagem para começar outra.");
-      ended = conversationId;
-      conversationId = null;
-      localStorage.removeItem(keys.conversation);
+      ended = id;
+      if (conversationId === id) {
+        status(ENDED);
+        conversationId = null;
+        localStorage.removeItem(keys.conversation);
+      }
       return false;
     },
     onError: (error) => !(error instanceof ApiError && [401, 404].includes(error.status)),
