@@ -42,7 +42,7 @@ async def write_ahead(
     new: NewConversation | None = None,
 ) -> None:
     """Write `entries` (and `status`) in one transaction, with a new conversation's row (`new`)
-    first: on the event loop when SQLite is free (`_on_the_loop`), else from a thread. A failed
+    first: on the event loop when that need not wait (`_on_the_loop`), else from a thread. A failed
     write of the entries only logs: the answer does not depend on it; the row's does (it is
     then written on its own, and its failure is the request's). Whatever stops the entries'
     write (an error, the request cancelled), the workflow is told, so its pump records them at
@@ -65,9 +65,7 @@ async def write_ahead(
         return
     written = False
     try:
-        written = _on_the_loop(engine, conversation_id, entries, status, new)
-        if not written:
-            written = await _statement_on_the_loop(engine, conversation_id, entries, status, new)
+        written = await _on_the_loop(engine, conversation_id, entries, status, new)
         if not written:
             written = await asyncio.to_thread(write)
     finally:
@@ -75,23 +73,30 @@ async def write_ahead(
             report_missed_write(client, workflow_id)
 
 
-def _on_the_loop(
+async def _on_the_loop(
     engine: Engine,
     conversation_id: str,
     entries: Sequence[Message],
     status: LogStatus | None,
     new: NewConversation | None,
 ) -> bool:
-    """SQLite: the write on the event loop, when nobody else is writing (store/loop_writes.py:
-    it never waits); False, nothing written, and a thread writes (waiting, reporting failures)
-    as on PostgreSQL. Every `CHECKPOINT_EVERY` such writes, a thread checkpoints the WAL."""
-    if engine.dialect.name != "sqlite":
-        return False
+    """The write on the event loop when it need not wait; False, nothing written (or nothing
+    known to be), and a thread writes (waiting, logging, reporting failures) as before.
+    SQLite: when nobody else is writing (store/loop_writes.py); every `CHECKPOINT_EVERY` such
+    writes a thread checkpoints the WAL. PostgreSQL: the turn's one statement on the loop's
+    connection when it is free (store/loop_statements.py); after a failure there the thread's
+    write repeats it (idempotent)."""
     try:
+        if engine.dialect.name != "sqlite":
+            one = conversation_log.one_statement(engine, conversation_id, entries, status, new)
+            return one is not None and await loop_statements.write(engine, *one)
         conversation_log.record_turn(
             engine, conversation_id, entries, status, new=new, on_the_loop=True
         )
-    except Exception:  # noqa: BLE001 - LoopBusy, or any failure: the thread's write decides
+    except loop_writes.LoopBusy:
+        return False
+    except Exception as exc:  # noqa: BLE001 - any failure: the thread's write decides
+        log.debug("turn of %s not written on the loop: %s", conversation_id, exc)
         return False
     if loop_writes.checkpoint_due(engine):
         try:
@@ -104,24 +109,6 @@ def _on_the_loop(
 
 
 _CHECKPOINTS: set[asyncio.Future[None]] = set()
-
-
-async def _statement_on_the_loop(
-    engine: Engine,
-    conversation_id: str,
-    entries: Sequence[Message],
-    status: LogStatus | None,
-    new: NewConversation | None,
-) -> bool:
-    """PostgreSQL: the turn's one statement on the event loop's connection when it is free
-    (store/loop_statements.py); False, and a thread writes (waiting for the pool, logging,
-    reporting failures) as before, when it is not, or the statement failed on it."""
-    try:
-        one = conversation_log.one_statement(engine, conversation_id, entries, status, new)
-        return one is not None and await loop_statements.write(engine, *one)
-    except Exception as exc:  # noqa: BLE001 - the thread's write repeats it (idempotent)
-        log.debug("turn of %s not written on the loop: %s", conversation_id, exc)
-        return False
 
 
 def _open_for_loop(engine: Engine) -> None:
