@@ -84,11 +84,26 @@ class TranscriptMailer:
         return "sent"
 
     def _deliver(self, message: EmailMessage) -> None:
+        """Send `message`. A refusal is told by its SMTP code alone: smtplib's errors quote
+        the customer's address (and the server's words about it), and activity failures are
+        logged by the worker in clear."""
         smtp = self._smtp
         assert smtp is not None
-        with smtplib.SMTP(smtp.host, smtp.port, timeout=SMTP_TIMEOUT_SECONDS) as server:
-            if smtp.starttls:
-                server.starttls()
-            if smtp.user:
-                server.login(smtp.user, smtp.password or "")
-            server.send_message(message)
+        try:
+            with smtplib.SMTP(smtp.host, smtp.port, timeout=SMTP_TIMEOUT_SECONDS) as server:
+                if smtp.starttls:
+                    server.starttls()
+                if smtp.user:
+                    server.login(smtp.user, smtp.password or "")
+                server.send_message(message)
+        except smtplib.SMTPRecipientsRefused as refused:
+            codes = sorted({code for code, _ in refused.recipients.values()})
+            raise ApplicationError(
+                f"the mail server refused the customer's address (SMTP {codes})",
+                type="RecipientRefused",
+                non_retryable=all(code >= 500 for code in codes),  # 4xx: try again later
+            ) from None
+        except smtplib.SMTPResponseException as failed:
+            raise ApplicationError(
+                f"the mail server answered SMTP {failed.smtp_code}", type=type(failed).__name__
+            ) from None

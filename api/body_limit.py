@@ -4,7 +4,8 @@ A pure ASGI middleware: a `Content-Length` over the limit is answered before one
 a chunked (or lying) body is counted as it arrives and cut off at the limit, so no route ever
 buffers more than its limit. The limits are settings (docs/limits.md): the public channel
 routes are small, a bot's YAML PUT is the flow's byte limit plus some slack (so the flow's own
-422 can name the limit), anything else has the default.
+422 can name the limit), the Temporal UI's codec calls a history's batch, anything else has the
+default.
 """
 
 from __future__ import annotations
@@ -22,12 +23,18 @@ CHANNEL_PATHS = re.compile(r"^/api/(bots/[^/]+/(messages|web-sessions)|conversat
 BOT_YAML = re.compile(r"^/api/bots/[^/]+$")
 ATTACHMENTS = re.compile(r"^/api/(bots|agent/conversations)/[^/]+/attachments$")
 """The upload routes of attachments: their own, larger limit (`attachment_max_bytes`)."""
+CODEC = re.compile(r"^/api/codec/(encode|decode)$")
+CODEC_MAX_BYTES = 6 * 1024 * 1024
+"""The Temporal UI's codec calls (admins only, checked before the body is read): a batch of a
+history's payloads, at most Temporal's 4 MiB gRPC message, in base64 inside JSON."""
 
 
 def body_limit(settings: Settings, method: str, path: str) -> int:
     """The most bytes a request to `method path` may carry."""
     if method == "POST" and ATTACHMENTS.match(path):
         return settings.attachment_max_bytes + settings.bot_body_slack_bytes
+    if method == "POST" and CODEC.match(path):
+        return CODEC_MAX_BYTES
     if CHANNEL_PATHS.match(path):
         return settings.channel_body_max_bytes
     if method == "PUT" and BOT_YAML.match(path):

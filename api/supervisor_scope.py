@@ -20,11 +20,15 @@ from omni.models import AgentPublic
 from store.agents import agent_by_token
 from store.supervision import agent_service_ids
 
-OUTSIDE = ApiError(
-    status.HTTP_403_FORBIDDEN,
-    "outside the services you supervise",
-    ErrorCode.OUTSIDE_SUPERVISOR_SCOPE,
-)
+
+def outside() -> ApiError:
+    """403 for a service the caller does not supervise: a new exception per raise (one shared
+    instance would collect every raise's traceback, and their frames, for the process's life)."""
+    return ApiError(
+        status.HTTP_403_FORBIDDEN,
+        "outside the services you supervise",
+        ErrorCode.OUTSIDE_SUPERVISOR_SCOPE,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +53,7 @@ class Supervisor:
     def check(self, service_id: str | None) -> None:
         """403 `outside_supervisor_scope` unless the service is one this caller supervises."""
         if not self.sees(service_id):
-            raise OUTSIDE
+            raise outside()
 
     def signature(self, signed: str) -> str:
         """Who the audit and the transcript name: the account's name for a supervisor (the

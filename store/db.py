@@ -54,7 +54,9 @@ def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS}
+            url,
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS},
+            hide_parameters=True,  # a SQL error's text reaches logs: no customer's words in it
         )
 
         @event.listens_for(engine, "connect")
@@ -70,7 +72,8 @@ def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    engine = create_engine(url, pool_use_lifo=True)  # the newest first: the rest may idle out
+    # The newest first: the rest may idle out. A SQL error's text reaches logs: no values.
+    engine = create_engine(url, pool_use_lifo=True, hide_parameters=True)
     ping_when_idle(engine, ping_after_idle)
     event.listen(engine, "before_cursor_execute", _refuse_writes)  # on `reads` connections
     return engine

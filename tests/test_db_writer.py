@@ -74,3 +74,13 @@ def free_in_another_thread(lock: threading.RLock) -> bool:
     thread.start()
     thread.join()
     return result[0]
+
+
+def test_a_failed_statements_error_names_no_value(any_engine: sa.Engine) -> None:
+    """A SQL error's text goes to logs (a failed write ahead, an activity's failure): the
+    customer's words and documents in its parameters stay out of it."""
+    cpf = "123.456.789-09"
+    with pytest.raises(sa.exc.DBAPIError) as failed, any_engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO no_such_table (cpf) VALUES (:cpf)"), {"cpf": cpf})
+    assert "no_such_table" in str(failed.value)
+    assert cpf not in str(failed.value)

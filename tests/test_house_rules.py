@@ -153,6 +153,24 @@ def test_every_exception_is_still_needed() -> None:
     assert set(EXCEPTIONS) <= present
 
 
+def test_no_exception_is_made_once_and_raised_again() -> None:
+    """An exception instance kept at module level collects each raise's traceback (and the
+    frames it holds: requests, tokens) for the process's life: raise a new one each time."""
+    kept = []
+    for path in _modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+            if isinstance(value, ast.Call) and _called_name(value).endswith(("Error", "Exception")):
+                kept.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert kept == [], "make these a function returning a new exception:\n" + "\n".join(kept)
+
+
+def _called_name(call: ast.Call) -> str:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+
+
 PASSED = "with workflow.unsafe.imports_passed_through():\n    from activities.webhooks import X\n"
 
 

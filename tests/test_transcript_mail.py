@@ -14,12 +14,16 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from temporalio.exceptions import ApplicationError
 
 from activities.transcript_mail import MailRequest, SmtpConfig, TranscriptMailer
 from omni.transcript_mail import Entry, compose, contact_email
+from store.conversations import record_turn
+from store.new_conversations import NewConversation
 from tests.conftest import admin_headers, conversation_handle, conversation_wid, running_stack
 from tests.test_desk import flow
 from tests.test_handoff import publish, setup_omni
+from workflows.contracts import Message
 
 AT = datetime(2026, 11, 29, 14, 5, tzinfo=UTC)
 
@@ -204,4 +208,44 @@ async def test_no_address_or_setting_off_no_mail(  # type: ignore[no-untyped-def
         handle = conversation_handle(time_env, conversation_wid("loja", contact_id))
         async with time_env.time_skipping_unlocked():
             await handle.result()
+    assert inbox.mails == []
+
+
+class RefusingInbox(Inbox):
+    """A mail server that knows no such mailbox, and says whose in its answer."""
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        return f"550 5.1.1 <{address}>: no such mailbox"
+
+
+def test_a_refused_address_fails_without_naming_the_customer(engine) -> None:  # type: ignore[no-untyped-def]
+    """smtplib's refusal quotes the address; the activity's failure (logged by the worker in
+    clear, and by the workflow) says only the SMTP code, and is not retried for a 5xx."""
+    new = NewConversation(
+        conversation_id="c-refused",
+        workflow_id="w-refused",
+        bot="loja",
+        bot_version=1,
+        contact_id="7001",
+        status="ended",
+    )
+    said = Message(seq=1, sender="agent", text="Até logo!", at=AT)
+    record_turn(engine, "c-refused", [said], new=new)
+    inbox, port = RefusingInbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        mailer = TranscriptMailer(engine, SmtpConfig(host="127.0.0.1", port=port, starttls=False))
+        request = MailRequest(
+            conversation_id="c-refused", to="maria@example.com", service="Suporte", bot="loja",
+            last_seq=1,
+        )  # fmt: skip
+        with pytest.raises(ApplicationError) as refused:
+            mailer.send_transcript(request)
+    finally:
+        controller.stop()
+    assert "maria" not in str(refused.value) and refused.value.__cause__ is None
+    assert "550" in str(refused.value) and refused.value.non_retryable
     assert inbox.mails == []

@@ -27,7 +27,11 @@ channel = APIRouter(tags=["attachments"], dependencies=[limit("requests per addr
 agent = APIRouter(prefix="/agent", tags=["attachments"], dependencies=[Depends(require_agent)])
 
 FileName = Annotated[str | None, Query(max_length=200)]
-NOT_FOUND = ApiError(status.HTTP_404_NOT_FOUND, "no such attachment", ErrorCode.NOT_FOUND)
+
+
+def not_found() -> ApiError:
+    """404 for an attachment: a new exception per raise (see api/deps.py `unauthorized`)."""
+    return ApiError(status.HTTP_404_NOT_FOUND, "no such attachment", ErrorCode.NOT_FOUND)
 
 
 @channel.post(
@@ -84,7 +88,7 @@ async def customer_download(
         or row.conversation_id != conversation_id
         or not may_touch(caller, conversation, as_customer=False)
     ):
-        raise NOT_FOUND
+        raise not_found()
     return await _file(files, attachments.readable(row))
 
 
@@ -114,7 +118,7 @@ async def agent_download(
     """A file of a conversation in one of the agent's services."""
     row = await asyncio.to_thread(attachment_rows.get, engine, attachment_id)
     if row is None or not await asyncio.to_thread(_in_services, engine, who, row):
-        raise NOT_FOUND
+        raise not_found()
     return await _file(files, attachments.readable(row))
 
 
@@ -128,7 +132,7 @@ def _in_services(engine: EngineDep, who: AgentPublic, row: Attachment) -> bool:
 async def _file(files: FileStore, row: Attachment) -> Response:
     content = await asyncio.to_thread(files.get, row.id)
     if content is None:
-        raise NOT_FOUND
+        raise not_found()
     disposition = "inline" if row.content_type != "application/pdf" else "attachment"
     return Response(
         content,

@@ -24,7 +24,7 @@ from api.models.supervision import (
     SupervisorText,
     TakeOverBody,
 )
-from api.supervisor_scope import OUTSIDE, Supervisor, SupervisorDep, require_supervisor
+from api.supervisor_scope import Supervisor, SupervisorDep, outside, require_supervisor
 from api.usecases import agent_actions as actions
 from omni.errors import NotFound
 from store import agents as agent_store
@@ -69,7 +69,7 @@ def _visible(engine: EngineDep, caller: Supervisor, conversation_id: str) -> Non
     if entry is not None:  # with human service now: the service it is in decides
         caller.check(entry.service_id)
     elif not supervision.conversation_in_services(engine, conversation_id, ids):
-        raise OUTSIDE
+        raise outside()
 
 
 def _agent_in_scope(engine: EngineDep, caller: Supervisor, agent_id: str | None) -> None:
@@ -83,7 +83,7 @@ def _agent_in_scope(engine: EngineDep, caller: Supervisor, agent_id: str | None)
     except NotFound:
         return
     if not names.intersection(agent.services):
-        raise OUTSIDE
+        raise outside()
 
 
 async def _act(
@@ -191,7 +191,7 @@ async def reassign(
     workflow_id = _workflow_of(engine, caller, conversation_id)  # 403 before probing the target
     _agent_in_scope(engine, caller, body.agent)
     if body.service is not None and not caller.sees_name(body.service):
-        raise OUTSIDE
+        raise outside()
     return await _act(
         engine, client, caller, conversation_id, "reassign", body.supervisor,
         workflow_id=workflow_id, agent_id=body.agent, service=body.service,
