@@ -120,3 +120,23 @@ async def test_telegram_bot_tokens_have_botfathers_shape(api: httpx.AsyncClient)
             "/api/bots/loja/channels/telegram", json={"bot_token": token}, headers=admin_headers()
         )
         assert refused.status_code == 422, token
+
+
+async def test_guessing_the_verify_token_is_limited_like_forging_a_signature(
+    api: httpx.AsyncClient,
+) -> None:
+    hub = {"hub.mode": "subscribe", "hub.challenge": "42"}
+    for guess in range(FAILURES):
+        wrong = await api.get(
+            "/api/channels/whatsapp/loja", params={**hub, "hub.verify_token": f"guess-{guess}"}
+        )
+        assert wrong.status_code == 403
+    refused = await api.get(
+        "/api/channels/whatsapp/loja", params={**hub, "hub.verify_token": "guess-next"}
+    )
+    assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+    assert int(refused.headers["Retry-After"]) >= 1
+    forged = await api.post(
+        "/api/channels/whatsapp/loja", json={}, headers={"X-Hub-Signature-256": "x"}
+    )
+    assert forged.status_code == 429  # one count for both kinds of guess

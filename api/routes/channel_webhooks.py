@@ -3,10 +3,11 @@
 No bearer token: WhatsApp signs the raw body (`X-Hub-Signature-256`, HMAC-SHA256 with the app
 secret) and answers our verify token in the GET handshake; Telegram sends the secret token given
 to `setWebhook` (`X-Telegram-Bot-Api-Secret-Token`). A bot with no connector, or a body that
-fails the check, is a 401 (which of the two does not leak). Failed checks are counted per client
-address ("failed signatures per address", docs/limits.md): past the limit that address is a 429
-before any check; the platforms' own (valid) posts are never counted. A verified body is
-answered 200 once its messages are delivered (a platform resends on anything else).
+fails the check, is a 401 (which of the two does not leak). Failed checks, and wrong verify
+tokens in the handshake, are counted per client address ("failed signatures per address",
+docs/limits.md): past the limit that address is a 429 before any check; the platforms' own
+(valid) posts are never counted. A verified body is answered 200 once its messages are
+delivered (a platform resends on anything else).
 """
 
 from __future__ import annotations
@@ -37,20 +38,30 @@ router = APIRouter(tags=["channel webhooks"])
 FAILED_SIGNATURES = "failed signatures per address"
 
 
-@router.get("/channels/whatsapp/{bot}", response_class=PlainTextResponse)
-def whatsapp_handshake(
+@router.get(
+    "/channels/whatsapp/{bot}",
+    response_class=PlainTextResponse,
+    dependencies=[limits.limit("requests per address")],
+)
+async def whatsapp_handshake(
     bot: str,
+    request: Request,
     engine: EngineDep,
     ring: KeyRingDep,
     mode: Annotated[str | None, Query(alias="hub.mode")] = None,
     token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
     challenge: Annotated[str | None, Query(alias="hub.challenge")] = None,
 ) -> str:
-    """Meta's subscription check: echo `hub.challenge` when `hub.verify_token` is ours."""
-    config = channel_connectors.settings_of(engine, ring, bot, "whatsapp")
+    """Meta's subscription check: echo `hub.challenge` when `hub.verify_token` is ours. A wrong
+    token counts as a failed signature of the address: guessing it is limited as forging a
+    signature is."""
+    address = limits.client_address(request)
+    await limits.check(request, FAILED_SIGNATURES, address)
+    config = await asyncio.to_thread(channel_connectors.settings_of, engine, ring, bot, "whatsapp")
     verify_token = config.secrets.get("verify_token", "") if config else ""
     answer = signatures.verify_handshake(verify_token, mode, token, challenge)
     if answer is None:
+        await limits.hit(request, FAILED_SIGNATURES, address)
         raise ApiError(status.HTTP_403_FORBIDDEN, "verify token mismatch", ErrorCode.FORBIDDEN)
     return answer
 
