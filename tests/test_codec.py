@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import pickle
 import stat
+import time
 
 import pytest
 from temporalio.api.common.v1 import Payload
@@ -26,6 +29,7 @@ from encryption.pydantic_payloads import (
     SharedPydanticPayloadConverter,
     shared_type_adapter,
 )
+from tests.conftest import ADMIN_TOKEN
 from workflows.contracts import PickupRequest
 
 
@@ -114,6 +118,7 @@ async def test_the_codec_endpoint_round_trips_for_the_admin_and_the_ui_cookie(ad
     # the browser case: the session route sets a cookie the UI sends with credentials
     session = await admin_api.post("/api/codec/session", headers=admin_headers())
     assert session.status_code == 204 and "httponly" in session.headers["set-cookie"].lower()
+    assert ADMIN_TOKEN not in session.headers["set-cookie"]  # a value made from it, not it
     assert "secure" not in session.headers["set-cookie"].lower()  # plain http on loopback
     opened = await admin_api.post("/api/codec/decode", json=sealed.json())
     assert opened.status_code == 200, opened.text
@@ -176,3 +181,32 @@ def test_the_shared_converters_hold_what_the_sdks_own_hold() -> None:
     assert copy.converters[b"json/plain"]._type_adapter is shared_type_adapter  # noqa: SLF001
     value = PickupRequest(agent_id="ag_1", agent_name="Ana")
     assert copy.from_payloads(ours.to_payloads([value]), [PickupRequest]) == [value]
+
+
+async def test_a_forged_or_lapsed_codec_session_is_refused(admin_api) -> None:  # type: ignore[no-untyped-def]
+    from api.routes.codec import COOKIE, session_value
+
+    batch = {"payloads": []}
+    lapsed = session_value(ADMIN_TOKEN, int(time.time()) - 1)
+    other = session_value("another-admin-token-0123456789abcdef", int(time.time()) + 60)
+    for cookie in (lapsed, other, ADMIN_TOKEN, "9999999999.00", ""):
+        admin_api.cookies.set(COOKIE, cookie)
+        refused = await admin_api.post("/api/codec/decode", json=batch)
+        assert refused.status_code == 401, cookie
+    admin_api.cookies.set(COOKIE, session_value(ADMIN_TOKEN, int(time.time()) + 60))
+    assert (await admin_api.post("/api/codec/decode", json=batch)).status_code == 200
+
+
+async def test_the_ui_decodes_a_batch_larger_than_other_requests_may_be(admin_api) -> None:  # type: ignore[no-untyped-def]
+    """A history page's payloads go to the codec in one request: far over the 64 KB default."""
+    from tests.conftest import admin_headers
+
+    big = base64.b64encode(json.dumps("x" * 600_000).encode()).decode()
+    clear = {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": big}]}
+    sealed = await admin_api.post("/api/codec/encode", json=clear, headers=admin_headers())
+    assert sealed.status_code == 200, sealed.text[:200]
+    opened = await admin_api.post("/api/codec/decode", json=sealed.json(), headers=admin_headers())
+    assert opened.status_code == 200 and opened.json() == clear
+    huge = {"payloads": [{"metadata": {}, "data": "A" * (7 * 1024 * 1024)}]}
+    refused = await admin_api.post("/api/codec/decode", json=huge, headers=admin_headers())
+    assert refused.status_code == 413

@@ -5,15 +5,19 @@ in protobuf JSON form, answered in the same form. The UI calls it from the brows
 origin (its own port), so the routes answer CORS for the UI's origins (`ui_origins`).
 
 Credentials: the admin token as `Authorization: Bearer` (scripts, `curl`), or the HttpOnly
-cookie `POST /api/codec/session` sets (the browser case: the UI of the dev server has no login,
+cookie `POST /api/codec/session` sets, a 12-hour value derived from the token (HMAC), never the
+token itself (the browser case: the UI of the dev server has no login,
 so it cannot send a bearer; with "Include cross-origin credentials" on it sends this cookie,
 which stays within the same site, 127.0.0.1 or localhost). See docs/architecture.md.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
+import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
@@ -30,20 +34,36 @@ from transbordo.settings import Settings
 PREFIX = "/api/codec"
 COOKIE = "transbordo_codec"
 ALLOWED_HEADERS = ["authorization", "content-type", "x-namespace"]
-MAX_BODY_BYTES = 4 * 1024 * 1024
-"""Temporal's own gRPC message limit: no history payload batch is larger."""
+SESSION_SECONDS = 12 * 3600
 
 
 async def require_codec_admin(
     request: Request, settings: SettingsDep, credentials: Credentials
 ) -> None:
-    """The admin token, from the bearer header or the codec cookie, in constant time."""
+    """The admin token as the bearer, or a live session cookie made from it, in constant time."""
     expected = settings.admin_token
-    given = credentials.credentials if credentials else request.cookies.get(COOKIE)
-    if not expected or not given:
+    if not expected:
         raise unauthorized()
-    if not secrets.compare_digest(given.encode(), expected.encode()):
+    if credentials is not None:
+        if not secrets.compare_digest(credentials.credentials.encode(), expected.encode()):
+            raise unauthorized()
+        return
+    if not _live_session(request.cookies.get(COOKIE, ""), expected):
         raise unauthorized()
+
+
+def session_value(admin_token: str, expires: int) -> str:
+    """`expires.mac`: the cookie holds when it lapses and proof the admin asked for it; a new
+    admin token voids every session made with the old one."""
+    mac = hmac.new(admin_token.encode(), f"codec session {expires}".encode(), hashlib.sha256)
+    return f"{expires}.{mac.hexdigest()}"
+
+
+def _live_session(value: str, admin_token: str) -> bool:
+    expires, _, _mac = value.partition(".")
+    if not expires.isdigit() or int(expires) < time.time():
+        return False
+    return secrets.compare_digest(value.encode(), session_value(admin_token, int(expires)).encode())
 
 
 router = APIRouter(prefix="/codec", tags=["codec"], dependencies=[Depends(require_codec_admin)])
@@ -74,28 +94,24 @@ async def encode(request: Request, ring: KeyRingDep) -> dict[str, Any]:
 
 @router.post("/session", status_code=status.HTTP_204_NO_CONTENT)
 def session(request: Request, settings: SettingsDep) -> Response:
-    """Keep the admin token in an HttpOnly cookie for the codec routes only, so the Temporal
-    UI (same site, another port) can send it with "Include cross-origin credentials". Secure
-    whenever the request came over HTTPS (behind a proxy: uvicorn's `--proxy-headers`)."""
+    """A session in an HttpOnly cookie for the codec routes only, so the Temporal UI (same
+    site, another port) can send it with "Include cross-origin credentials". Secure whenever
+    the request came over HTTPS (behind a proxy: `FORWARDED_ALLOW_IPS`, docs/operations.md)."""
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.set_cookie(
         COOKIE,
-        str(settings.admin_token),
+        session_value(str(settings.admin_token), int(time.time()) + SESSION_SECONDS),
         path=PREFIX,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",  # plain http only on the loopback dev setup
-        max_age=12 * 3600,
+        max_age=SESSION_SECONDS,
     )
     return response
 
 
 async def _payloads(request: Request) -> list[Payload]:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise ApiError(
-            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "payloads too large", ErrorCode.BAD_REQUEST
-        )
+    body = await request.body()  # at most api/body_limit.py's CODEC_MAX_BYTES
     try:
         data = json.loads(body)
         return [json_format.ParseDict(p, Payload()) for p in data["payloads"]]
