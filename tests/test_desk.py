@@ -220,6 +220,11 @@ async def test_quick_replies_notes_tags_wrapup_history_and_search(time_env, sett
             assert notes == ["quer parcelar"]
             gone = await http.post(f"{base2}/notes", json={"text": "x"}, headers=ana)
             assert gone.status_code == 403
+            # Caio serves Financeiro only: the first conversation (Suporte's) without its note
+            seen = (await http.get(f"{base2}/history", headers=caio)).json()
+            assert [h["conversation_id"] for h in seen] == [conversation]
+            texts = [m["text"] for m in seen[0]["messages"]]
+            assert "cliente VIP" not in texts and "Oi Maria" in texts
             await http.post(f"{base2}/finish", json={"return_to_bot": False}, headers=caio)
             async with time_env.time_skipping_unlocked():
                 await handle.result()

@@ -24,7 +24,7 @@ from api.usecases.desk import summaries
 from bots.templates import render
 from omni.errors import NotFound
 from store import conversations as conversation_log
-from store import labels
+from store import labels, supervision
 from store import quick_replies as reply_store
 from store import services as service_store
 from workflows.conversation import ConversationWorkflow
@@ -103,17 +103,19 @@ async def render_quick_reply(
 @router.get("/conversations/{conversation_id}/history", response_model=list[ConversationSummary])
 def history(conversation_id: str, agent: AgentDep, engine: EngineDep) -> list[ConversationSummary]:
     """The contact's earlier conversations on the same bot (with the bot and agents, notes,
-    tags and wrap-up codes), newest first, beside a conversation in the agent's services."""
+    tags and wrap-up codes), newest first, beside a conversation in the agent's services. The
+    notes and whispers of one that never was in the agent's services are that service's own
+    (as on the supervisor's routes): only what the customer saw of it is shown."""
     _own(engine, agent, conversation_id)
     current = conversation_log.get_conversation(engine, conversation_id)
     if current is None:
         return []
     earlier = labels.earlier_conversations(engine, current)
-    transcripts = {
-        row.id: [
-            public_row(m)
-            for m in conversation_log.messages_after(engine, row.id, 0, HISTORY_MESSAGES)
-        ]
-        for row in earlier
-    }
+    services = supervision.agent_service_ids(engine, agent.id)
+    transcripts = {}
+    for row in earlier:
+        entries = conversation_log.messages_after(engine, row.id, 0, HISTORY_MESSAGES)
+        if not supervision.conversation_in_services(engine, row.id, services):
+            entries = conversation_log.customer_facing(entries)
+        transcripts[row.id] = [public_row(m) for m in entries]
     return summaries(engine, earlier, transcripts)
