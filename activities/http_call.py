@@ -2,6 +2,10 @@
 
 A bot designer's URL must not become a way into the operator's own network, so loopback,
 private, link-local and other special addresses are refused unless the bot's config allows them.
+The host is resolved once and the request goes to the address checked (its name kept in `Host`
+and in TLS's SNI and certificate check): a name that answers a public address to the check and
+a private one to the connection (DNS rebinding) gains nothing. The environment's proxy settings
+are not used, so every request goes where the check said.
 The URL and headers arrive with their ``${NAME}`` references unresolved (:mod:`bots.env_refs`):
 they are resolved here, from the worker's environment, and error messages (which end up in the
 history) carry the references again, never the values.
@@ -14,7 +18,7 @@ import ipaddress
 import json
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import urlsplit
 
 import httpx
@@ -39,48 +43,77 @@ class BlockedAddress(Exception):
     """The URL resolves to an address a flow may not reach."""
 
 
-async def check_target(url: str, allow_private: bool) -> None:
-    """Refuse non-http(s) URLs and, unless allowed, hosts that resolve to non-public addresses."""
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+"""host, port → the addresses it resolves to (the system's resolver, or a test's)."""
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally reachable, judged by the IPv4 address an IPv6 one carries where it carries one
+    (mapped, 6to4, NAT64's well-known prefix: each reaches that IPv4 address)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in NAT64_LOCAL:
+            return False  # a network's own translator: where it leads is not told
+        if address in NAT64:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF).is_global
+        carried = address.ipv4_mapped or address.sixtofour
+        if carried is not None:
+            return carried.is_global
+    return address.is_global
+
+
+async def checked_address(url: str, allow_private: bool, resolve: Resolver) -> str:
+    """The address to connect to for `url`: the first its host resolves to, once every one it
+    resolves to is public (or the bot allows private ones)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BlockedAddress("only http(s) URLs with a host are allowed")
-    if allow_private:
-        return
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            parts.hostname, port, type=socket.SOCK_STREAM
-        )
-    except socket.gaierror as exc:
+        found = [ipaddress.ip_address(a.split("%")[0]) for a in await resolve(parts.hostname, port)]
+    except (OSError, ValueError) as exc:
         raise BlockedAddress(f"cannot resolve {parts.hostname}: {exc}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
+    if not found:
+        raise BlockedAddress(f"cannot resolve {parts.hostname}")
+    for address in found:
+        if not allow_private and not is_public(address):
             raise BlockedAddress(
                 f"{parts.hostname} resolves to {address}, a non-public address; set"
                 " `http: {allow_private_addresses: true}` in the bot to allow it"
             )
+    return str(found[0])
 
 
 class HttpCalls:
     """The `http` block's activity, with the operator's flow limits (which `${VAR}` it may
     resolve, checked again here: a flow may have been published under a looser setting)."""
 
-    def __init__(self, limits: FlowLimits) -> None:
+    def __init__(self, limits: FlowLimits, resolve: Resolver = system_resolver) -> None:
         self._limits = limits
+        self._resolve = resolve
 
     @activity.defn(name="call_http")
     async def call_http(self, call: HttpCall) -> HttpResult:
         """One HTTP request; final failures come back as `ok: false` for the flow to branch on."""
-        return await _call(call, os.environ, self._limits)
+        return await _call(call, os.environ, self._limits, self._resolve)
 
 
-async def _call(call: HttpCall, env: Mapping[str, str], limits: FlowLimits) -> HttpResult:
+async def _call(
+    call: HttpCall, env: Mapping[str, str], limits: FlowLimits, resolve: Resolver
+) -> HttpResult:
     marked = [call.request.url, *call.request.headers.values()]
     try:
         request = _resolved(call.request, env, limits)
-        await check_target(request.url, call.allow_private_addresses)
-        return await _send(request)
+        address = await checked_address(request.url, call.allow_private_addresses, resolve)
+        return await _send(request, address)
     except (env_refs.Unresolved, BlockedAddress) as exc:
         return HttpResult(ok=False, error=env_refs.redact(str(exc), marked, env))
     except Exception as exc:  # noqa: BLE001 - any message may hold a value: retried, redacted
@@ -97,18 +130,23 @@ def _resolved(request: HttpRequest, env: Mapping[str, str], limits: FlowLimits) 
     )
 
 
-async def _send(request: HttpRequest) -> HttpResult:
+async def _send(request: HttpRequest, address: str) -> HttpResult:
+    """`request`, sent to `address` under its own host name (`Host`, SNI, certificate)."""
     timeout = httpx.Timeout(request.timeout_seconds)
     body = request.body
+    url = httpx.URL(request.url)
+    headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+    headers["Host"] = url.netloc.decode("ascii")
     try:
         async with (
-            httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client,
+            httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client,
             client.stream(
                 request.method,
-                request.url,
-                headers=request.headers,
+                url.copy_with(host=address),
+                headers=headers,
                 json=body if body is not None and not isinstance(body, str) else None,
                 content=body if isinstance(body, str) else None,
+                extensions={"sni_hostname": url.host},
             ) as response,
         ):
             chunks, size = [], 0

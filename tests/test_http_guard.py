@@ -1,0 +1,87 @@
+"""The flow's `http` block and the operator's network: which addresses count as public, and a
+host resolved once, so the request goes to the address that was checked (no DNS rebinding)."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+import pytest
+from temporalio.testing import ActivityEnvironment
+
+from activities.http_call import HttpCall, HttpCalls, is_public
+from bots.limits import FlowLimits
+from tests.live import json_server
+from workflows.interpreter import HttpRequest
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("8.8.8.8", True),
+        ("10.0.0.1", False),
+        ("169.254.169.254", False),  # the clouds' metadata service
+        ("2606:4700:4700::1111", True),
+        ("fe80::1", False),
+        ("::ffff:127.0.0.1", False),  # IPv4-mapped: reaches 127.0.0.1
+        ("::ffff:8.8.8.8", True),
+        ("64:ff9b::7f00:1", False),  # NAT64 of 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("64:ff9b::808:808", True),  # NAT64 of 8.8.8.8
+        ("64:ff9b:1::808:808", False),  # a network's own translator
+        ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+    ],
+)
+def test_an_address_is_public_by_where_it_leads(address: str, public: bool) -> None:
+    assert is_public(ipaddress.ip_address(address)) is public
+
+
+class Resolver:
+    """A resolver that answers once per name: a second lookup would be a rebinding's chance."""
+
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        assert host not in self.asked, f"{host} resolved twice"
+        self.asked.append(host)
+        return self.answers[host]
+
+
+async def call(calls: HttpCalls, url: str, allow_private: bool) -> dict:
+    request = HttpRequest(method="GET", url=url, headers={"Host": "elsewhere.example"})
+    result = await ActivityEnvironment().run(
+        calls.call_http, HttpCall(request=request, allow_private_addresses=allow_private)
+    )
+    return result.model_dump()
+
+
+async def test_the_request_goes_to_the_address_checked_under_its_own_name() -> None:
+    seen: list[dict[str, str]] = []
+
+    def answer(path: str, headers: dict[str, str], body: bytes) -> dict[str, str]:
+        seen.append(headers)
+        return {"ok": "sim"}
+
+    with json_server(answer) as base:
+        port = urlsplit(base).port
+        resolver = Resolver({"crm.loja.test": ["127.0.0.1"]})  # a name no system resolves
+        result = await call(
+            HttpCalls(FlowLimits(), resolver), f"http://crm.loja.test:{port}/x", True
+        )
+    assert result["ok"] and result["body"] == {"ok": "sim"}, result
+    assert resolver.asked == ["crm.loja.test"]
+    assert [h["host"] for h in seen] == [f"crm.loja.test:{port}"]  # not the flow's own Host
+
+
+async def test_a_name_with_any_private_address_is_refused_before_any_connection() -> None:
+    seen: list[str] = []
+    with json_server(lambda path, headers, body: seen.append(path) or {}) as base:
+        port = urlsplit(base).port
+        resolver = Resolver({"crm.loja.test": ["8.8.8.8", "127.0.0.1"]})
+        result = await call(
+            HttpCalls(FlowLimits(), resolver), f"http://crm.loja.test:{port}/", False
+        )
+    assert not result["ok"] and "127.0.0.1, a non-public address" in result["error"]
+    assert seen == []
