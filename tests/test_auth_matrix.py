@@ -96,6 +96,7 @@ async def test_every_route_needs_its_credential(app_and_api) -> None:  # type: i
         "/api/omni/agents", json={"name": "Carla", "supervisor": True}, headers=admin_headers()
     )
     supervisor_auth = {"Authorization": f"Bearer {boss.json()['token']}"}
+    customers = await customer_credentials(api)
     guarded = {"omni": 0, "agent": 0, "supervisor": 0, "other": 0}
     for method, path in endpoints(app):
         if is_public(method, path) or (method, path) in SIGNED:
@@ -105,9 +106,11 @@ async def test_every_route_needs_its_credential(app_and_api) -> None:  # type: i
         kind = kind if kind in guarded else "other"
         # the admin token does not open agent routes; an agent token (a supervisor's included)
         # opens no admin route; a supervisor route is the admin's and the supervisors'
+        # and a customer's web session or a bot's connector credential opens no desk route
         others = {
-            "agent": [admin_headers()],
-            "supervisor": [],
+            "agent": [admin_headers(), *customers],
+            "supervisor": customers,
+            "omni": [agent_auth, supervisor_auth, *customers],
         }.get(kind, [agent_auth, supervisor_auth])
         for headers in [{}, *WRONG, *others]:
             response = await api.request(method, url, headers=headers, json={})
@@ -125,6 +128,29 @@ async def test_every_route_needs_its_credential(app_and_api) -> None:  # type: i
         guarded[kind] += 1
     assert guarded["omni"] >= 15 and guarded["agent"] >= 2, guarded
     assert guarded["supervisor"] >= 15, guarded
+
+
+WEB_BOT = """
+bot: loja
+channels: {web: true}
+start: fim
+blocks:
+  fim: {type: end, text: Até logo!}
+"""
+
+
+async def customer_credentials(api) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    """A web chat's session and a connector's credential for bot `loja`: the channel routes'."""
+    headers = {**admin_headers(), "Content-Type": "text/yaml"}
+    published = await api.put("/api/bots/loja", content=WEB_BOT, headers=headers)
+    assert published.status_code in (200, 201), published.text
+    session = await api.post("/api/bots/loja/web-sessions")
+    assert session.status_code == 201, session.text
+    made = await api.post(
+        "/api/bots/loja/channel-credentials", json={"name": "CRM"}, headers=admin_headers()
+    )
+    assert made.status_code == 201, made.text
+    return [{"Authorization": f"Bearer {answer.json()['token']}"} for answer in (session, made)]
 
 
 async def test_a_supervisor_reaches_only_conversations_of_its_services(app_and_api, engine) -> None:  # type: ignore[no-untyped-def]
