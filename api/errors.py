@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -86,6 +87,8 @@ class ErrorCode(StrEnum):
     """A supervisor route called with the token of an agent who is not a supervisor (403)."""
     OUTSIDE_SUPERVISOR_SCOPE = "outside_supervisor_scope"
     """A supervisor acting on a conversation, agent or service outside its services (403)."""
+    TEMPORAL_UNAVAILABLE = "temporal_unavailable"
+    """Temporal did not answer (down, restarting, unreachable): retry after Retry-After (503)."""
     HTTP_ERROR = "http_error"
     """Any other HTTP status (e.g. 405)."""
 
@@ -236,7 +239,29 @@ async def _rpc_error(request: Request, exc: Exception) -> JSONResponse:
     if is_too_large(exc):
         return too_large("the message makes the conversation larger than Temporal accepts")
     log.error("Temporal RPC failed: %s", exc)
-    return JSONResponse(error_body("Temporal did not answer", ErrorCode.HTTP_ERROR), 503)
+    return temporal_unavailable()
+
+
+TEMPORAL_RETRY_SECONDS = 5
+
+
+def temporal_unavailable() -> JSONResponse:
+    """503: Temporal did not answer; the request may be sent again (Retry-After)."""
+    return JSONResponse(
+        error_body("Temporal did not answer", ErrorCode.TEMPORAL_UNAVAILABLE),
+        503,
+        headers={"Retry-After": str(TEMPORAL_RETRY_SECONDS)},
+    )
+
+
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL's text cannot hold the NUL character: a value with one is the client's 422
+    (SQLite takes it; the message log replaces it, store/conversations.py)."""
+    assert isinstance(exc, DataError)
+    if "NUL" in str(exc.orig):
+        body = error_body("text may not contain the NUL character (\\u0000)", ErrorCode.BAD_REQUEST)
+        return JSONResponse(body, 422)
+    raise exc
 
 
 def is_too_large(exc: BaseException) -> bool:
@@ -302,3 +327,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(MessageRejected, _message_rejected)
     app.add_exception_handler(RateLimited, _rate_limited)
     app.add_exception_handler(RPCError, _rpc_error)
+    app.add_exception_handler(DataError, _data_error)

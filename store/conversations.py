@@ -251,13 +251,16 @@ def _turn(
 
 
 def _message_rows(conversation_id: str, entries: Sequence[LoggedMessage]) -> list[dict[str, Any]]:
+    """The entries' rows. A NUL in a text (a back-end's answer a bot says, a platform's
+    message) becomes U+FFFD: PostgreSQL's text cannot hold it, and the workflow's record of
+    the entry would fail on every retry."""
     return [
         {
             "conversation_id": conversation_id,
             "seq": m.seq,
             "sender": m.sender,
             "kind": m.kind,
-            "text": m.text,
+            "text": m.text.replace("\x00", "\ufffd") if m.text else m.text,
             "message_id": m.message_id,
             "data": {"options": m.options, **(m.data or {})} if m.options or m.data else None,
             "created_at": m.at,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -12,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from store.conversations import MessageRow
 from store.tables import SEQ_MAX
 from workflows.contracts import MAX_MESSAGE_ID_LENGTH, MAX_TEXT_LENGTH, Message
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""C0 control characters and DEL, but tab, line feed and carriage return."""
 
 
 class ContactIn(BaseModel):
@@ -26,6 +30,8 @@ class ContactIn(BaseModel):
 
     @model_validator(mode="after")
     def _bounded_extras(self) -> ContactIn:
+        if _has_nul(self.model_dump()):
+            raise ValueError("contact fields may not contain the NUL character")
         from transbordo.settings import get_settings  # like bots/limits.py: read in one place
 
         settings = get_settings()
@@ -49,6 +55,14 @@ class ContactIn(BaseModel):
         return self
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    return isinstance(value, list) and any(_has_nul(item) for item in value)
+
+
 def _as_json(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
@@ -69,6 +83,15 @@ class MessageIn(BaseModel):
         if not text.strip():
             raise ValueError("text is empty")
         return text
+
+    @field_validator("contact_id", "message_id", "text")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        """No control characters but tab and line breaks: they show as nothing, and
+        PostgreSQL's text cannot hold a NUL at all."""
+        if value is not None and CONTROL.search(value):
+            raise ValueError("control characters (other than tab and line breaks) are not allowed")
+        return value
 
 
 class MessagePublic(BaseModel):
