@@ -189,12 +189,16 @@ def claim(engine: Engine, entry_id: str, agent_id: str) -> Claim:
 
 
 def close_waiting(engine: Engine, entry_id: str, status: QueueStatus) -> bool:
-    """Close a still-waiting entry (abandoned, voicemail); False when a pickup came first."""
+    """Close a still-waiting entry (abandoned, voicemail); False when a pickup came first. A
+    retry of a close that committed (its answer lost) is True again, not taken for a pickup."""
     with engine.begin() as conn:
         closed = conn.execute(_CLOSE_WAITING, {"q_id": entry_id, "q_status": status, "q_at": now()})
+        if closed.rowcount != 1:
+            row = conn.execute(_GET_ENTRY, {"q_id": entry_id}).first()
+            return row is not None and row.status == status and row.picked_up_at is None
         offers.withdraw(conn, entry_id)
         notify.queue_changed(conn)
-    return closed.rowcount == 1
+    return True
 
 
 def finish(engine: Engine, entry_id: str) -> None:

@@ -110,6 +110,10 @@ def test_metrics_are_a_model_with_every_figure(any_engine):
         enqueue(any_engine, service, n)
     assert queue.claim(any_engine, "q1", ana).code == "ok"
     assert queue.close_waiting(any_engine, "q2", "abandoned")
+    # the activity retried after its commit (the answer lost): the same close, not a pickup
+    assert queue.close_waiting(any_engine, "q2", "abandoned")
+    assert not queue.close_waiting(any_engine, "q2", "voicemail")  # another close's, not this
+    assert not queue.close_waiting(any_engine, "q1", "abandoned")  # picked up
     figures = queue.metrics(any_engine, service)
     counts = (figures.waiting, figures.in_service, figures.answered, figures.abandoned)
     assert counts == (1, 1, 1, 1)
