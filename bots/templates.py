@@ -171,6 +171,9 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         super().__init__(**options)
         self.globals["range"] = _bounded_range
         self.filters.update(_BOUNDED_FILTERS)
+        # Jinja's `random` filter and `lipsum` draw from Python's `random`: a workflow that
+        # rendered one would take another branch, or say another text, on replay.
+        del self.filters["random"], self.globals["lipsum"]
 
     def _generate(
         self,

@@ -115,3 +115,9 @@ def test_ordinary_templates_are_untouched() -> None:
     assert render(source, context) == ("Olá, Ana! 1:A 2:B 12.50 Pedido 123456 1024 ---   Ana a, b")
     assert evaluate("nome | length == 3 and total * 2 > 20", context)
     assert len(render("{{ 'a' * n }}", {"n": MAX_OUTPUT})) == MAX_OUTPUT
+
+
+def test_no_template_draws_at_random() -> None:
+    """A workflow renders its templates again on replay: nothing in them may be drawn."""
+    assert "random" in (template_error("{{ ['Oi', 'Olá'] | random }}") or "")
+    assert render("{{ lipsum(1) }}", {}) == ""  # unknown here: renders as nothing, every time
