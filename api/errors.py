@@ -26,7 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.rate_limits import RateLimited
@@ -254,6 +254,12 @@ def temporal_unavailable() -> JSONResponse:
     )
 
 
+async def _no_answer(request: Request, exc: Exception) -> JSONResponse:
+    """An Update no worker answered within the server's deadline (workers down): 503."""
+    log.error("no worker answered an Update in time: %s", exc)
+    return temporal_unavailable()
+
+
 async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     """PostgreSQL's text cannot hold the NUL character: a value with one is the client's 422
     (SQLite takes it; the message log replaces it, store/conversations.py)."""
@@ -328,3 +334,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RateLimited, _rate_limited)
     app.add_exception_handler(RPCError, _rpc_error)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError, _no_answer)

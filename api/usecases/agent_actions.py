@@ -189,8 +189,10 @@ async def update(
             raise ApiError(HTTP_STATUS[refusal], reason, refusal) from exc
         raise ApiError(status.HTTP_409_CONFLICT, reason, ErrorCode.CONFLICT) from exc
     except RPCError as exc:
-        if getattr(request, "log_ahead", False) and exc.status != RPCStatusCode.NOT_FOUND:
-            log_ahead.report_missed_write(client, workflow_id)  # an outcome nobody knows
+        if exc.status != RPCStatusCode.NOT_FOUND:  # Temporal unreachable, down: the app's 503
+            if getattr(request, "log_ahead", False):
+                log_ahead.report_missed_write(client, workflow_id)  # an outcome nobody knows
+            raise
         raise ApiError(
             status.HTTP_409_CONFLICT, "the conversation has ended", Refusal.CONVERSATION_ENDED
         ) from exc

@@ -8,6 +8,7 @@ stores durably, so it is processed as soon as a worker is back: accepted (202), 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable
@@ -27,7 +28,7 @@ from temporalio.common import (
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
 )
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.models.channel import MessageIn, TurnPublic, public_message, public_row
 from api.usecases import log_ahead, open_conversations
@@ -341,7 +342,9 @@ async def _to_open_conversation(
 async def leave(client: Client, workflow_id_: str) -> None:
     try:
         await client.get_workflow_handle(workflow_id_).signal(ConversationWorkflow.leave)
-    except RPCError as exc:  # already closed: leaving twice is harmless
+    except RPCError as exc:  # already closed: leaving twice is harmless; else the app's 503
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
         log.info("leave on closed conversation %s: %s", workflow_id_, exc.message)
 
 
@@ -387,11 +390,8 @@ async def _input_of(client: Client, handle: WorkflowHandle[Any, Any]) -> Convers
 
 async def _wait_closed(client: Client, wid: str) -> None:
     """Let a conversation that is finishing close, so the next message starts a new one."""
-    handle = client.get_workflow_handle(wid)
-    try:
-        await asyncio.wait_for(handle.result(), timeout=10)
-    except Exception:  # noqa: BLE001 - any end state will do
-        return
+    with contextlib.suppress(Exception):  # any end state will do
+        await asyncio.wait_for(client.get_workflow_handle(wid).result(), timeout=10)
 
 
 def _turn(conversation_id: str, status: str, rows: list[MessageRow]) -> TurnPublic:
