@@ -334,15 +334,17 @@ def messages_after(
     limit: int = 500,
     *,
     also: Sequence[int] = (),
+    for_customer: bool = False,
 ) -> list[MessageRow]:
-    """The transcript after ``seq`` ``after``, in order (agents' notes included: readers the
-    customer sees drop them with ``customer_facing``); first, the entries at the seqs ``also``,
-    earlier ones a stream still looks for (api/stream_hub.py `LogCursor`; not in ``limit``)."""
+    """The transcript after ``seq`` ``after``, in order (``for_customer``: without what only
+    agents see, so a page is never emptied after its limit); first, the entries at the seqs
+    ``also``, a stream's (api/stream_hub.py `LogCursor`; not in ``limit``)."""
     ours, by_seq = messages.c.conversation_id == conversation_id, messages.c.seq
     with reads(engine) as conn:
         late = sa.select(messages).where(ours, by_seq.in_(also)).order_by(by_seq)
         found = conn.execute(late).all() if also else []  # its own query: each uses the index
         new = sa.select(messages).where(ours, by_seq > after).order_by(by_seq).limit(limit)
+        new = new.where(messages.c.kind.not_in(AGENT_ONLY_KINDS)) if for_customer else new
         return [_message(row) for row in (*found, *conn.execute(new))]
 
 

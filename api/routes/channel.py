@@ -136,9 +136,10 @@ def get_messages(
     """The transcript after `seq` (customer, bot, agent and system messages; agents' internal
     notes only for the admin)."""
     _conversation(engine, caller, conversation_id)
-    rows = conversation_log.messages_after(engine, conversation_id, after, limit)
-    if caller.kind != "admin":
-        rows = conversation_log.customer_facing(rows)
+    customer = caller.kind != "admin"
+    rows = conversation_log.messages_after(
+        engine, conversation_id, after, limit, for_customer=customer
+    )
     return [public_row(m) for m in rows]
 
 
