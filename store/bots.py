@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from bots.models import BotFlow
 from store.db import reads
@@ -27,7 +28,15 @@ def publish(engine: Engine, flow: BotFlow, source: str) -> tuple[BotVersion, boo
     """Store `flow` as the bot's newest version; returns (version, whether it is new).
 
     The same source with the same resolved flow (`${VAR}` values included) is not a new version.
+    Two publishes of one bot at once both get a number: the later one, once more, after it.
     """
+    try:
+        return _publish(engine, flow, source)
+    except IntegrityError:  # another publish took the number meanwhile
+        return _publish(engine, flow, source)
+
+
+def _publish(engine: Engine, flow: BotFlow, source: str) -> tuple[BotVersion, bool]:
     flow_json = flow.model_dump(mode="json", by_alias=True)
     with engine.begin() as conn:
         latest = conn.execute(_LATEST, {"bot": flow.bot}).first()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 
 from api.app import create_app
 from tests.conftest import admin_headers, api_client, pydantic_client
-
-pytestmark = pytest.mark.asyncio
 
 YAML = {**admin_headers(), "Content-Type": "application/yaml"}
 
@@ -150,3 +147,34 @@ async def test_an_inline_unset_key_variable_is_a_warning_too(admin_api, monkeypa
     answer = await admin_api.put("/api/bots/loja", content=source, headers=YAML)
     assert answer.status_code == 201, answer.text
     assert "LOJA_INLINE_OMNI_KEY is not set" in answer.json()["warnings"][0]
+
+
+def test_two_publishes_at_once_both_get_a_version(postgres_engine) -> None:  # type: ignore[no-untyped-def]
+    """The other publish commits between this one's read of the newest and its insert: this
+    one is stored after it, not refused with a 500."""
+    from datetime import UTC, datetime
+
+    from bots.loader import load_flow
+    from store import bots as bot_store
+    from store.tables import bot_versions
+
+    first = SIMPLE.replace("Olá!", "Oi!")
+    bot_store.publish(postgres_engine, load_flow(first), first)
+    raced = []
+
+    @sa.event.listens_for(postgres_engine, "before_cursor_execute")
+    def _another_publish_first(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO bot_versions") and not raced:
+            raced.append(True)
+            with postgres_engine.begin() as other:
+                other.execute(
+                    bot_versions.insert().values(
+                        bot="faq", version=2, source="# theirs\n" + first,
+                        flow=load_flow(first).model_dump(mode="json", by_alias=True),
+                        created_at=datetime.now(UTC),
+                    )
+                )  # fmt: skip
+
+    version, new = bot_store.publish(postgres_engine, load_flow(SIMPLE), SIMPLE)
+    assert raced and new and version.version == 3
+    assert bot_store.latest(postgres_engine, "faq").source == SIMPLE  # type: ignore[union-attr]
