@@ -78,6 +78,16 @@ async def test_a_key_without_integration_publishes_with_a_warning(admin_api, mon
     assert "LOJA_OMNI_KEY is not set" in unset.json()["warnings"][0]
 
 
+async def test_a_key_that_is_also_other_text_masks_only_the_key(admin_api):
+    """`omni_key: loja` in bot `loja`: the bot's name stays, so its settings can still change."""
+    answer = await admin_api.put("/api/bots/loja", content=with_key("loja"), headers=YAML)
+    assert answer.status_code == 201, answer.text
+    source = (await admin_api.get("/api/bots/loja/source", headers=admin_headers())).text
+    assert source.startswith("bot: loja\n") and "omni_key: HIDDEN-OMNI-KEY" in source
+    again = await admin_api.put("/api/bots/loja", content=source, headers=YAML)
+    assert again.status_code in (200, 201), again.text
+
+
 async def test_a_live_key_publishes_cleanly_and_is_never_stored_in_clear(
     settings, engine, time_env
 ):

@@ -127,4 +127,13 @@ def _without_plain_key(flow: BotFlow, source: str) -> tuple[BotFlow, str]:
     flow = flow.model_copy(
         update={"human_service": service.model_copy(update={"omni_key": digest})}
     )
-    return flow, source.replace(key, MASK)
+    return flow, _masked(source, key)
+
+
+def _masked(source: str, key: str) -> str:
+    """`source` with the key masked where it is `omni_key`'s value: a key that is also other
+    text of the file ("loja") must not mask that too. A key written some other way (a YAML
+    block scalar) is masked wherever it is: never kept in clear."""
+    value = re.compile(rf"(omni_key\s*:\s*)([\"']?){re.escape(key)}\2(?=\s*(?:[,}}#\n]|$))")
+    masked, found = value.subn(lambda m: f"{m[1]}{m[2]}{MASK}{m[2]}", source)
+    return masked if found else source.replace(key, MASK)
