@@ -300,7 +300,14 @@ async def test_the_routes_answer_the_supervisor(
 
 @pytest.mark.parametrize(
     "params",
-    [{"tz": "Mars/Olympus"}, {"from": "ontem"}, {"from": "2026-11-21", "to": "2026-11-20"}],
+    [
+        {"tz": "Mars/Olympus"},
+        {"from": "ontem"},
+        {"from": "2026-11-21", "to": "2026-11-20"},
+        {"to": "9999-12-31"},  # the calendar's last day: its end is past the calendar
+        {"from": "0001-01-01", "tz": "Asia/Tokyo"},  # its midnight in UTC is before year 1
+        {"from": "0001-01-01T00:00:00", "tz": "Asia/Tokyo"},
+    ],
 )
 async def test_bad_periods_are_refused(
     admin_api: httpx.AsyncClient, params: dict[str, str]

@@ -165,13 +165,14 @@ def _instant(text: str, zone: ZoneInfo, name: str, *, day_end: bool = False) -> 
             day = date.fromisoformat(text)
             return _midnight(day + timedelta(1) if day_end else day, zone)
         moment = datetime.fromisoformat(text)
-    except ValueError as error:
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError) as error:  # OverflowError: the calendar's first/last day
         raise ApiError(
             status.HTTP_400_BAD_REQUEST,
-            f"'{name}' must be a date (YYYY-MM-DD) or an ISO 8601 date-time",
+            f"'{name}' must be a date (YYYY-MM-DD) or an ISO 8601 date-time within years 2-9998",
             ErrorCode.BAD_REQUEST,
         ) from error
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
