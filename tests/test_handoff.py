@@ -459,6 +459,29 @@ async def test_voicemail_when_no_agent_is_available(time_env, settings, engine):
         ]
 
 
+async def test_a_customer_who_leaves_during_the_voicemail_leaves_the_message(
+    time_env, settings, engine
+):
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http, voicemail_seconds=60)
+        for name in ("Ana", "Beto"):
+            await http.post(
+                "/api/agent/status", json={"status": "paused"}, headers=omni.agent(name)
+            )
+        await publish(http, flow(omni.key))
+        turn = await into_queue_or_voicemail(http, "saiu")
+        assert turn["status"] == "voicemail"
+        await say(http, "saiu", "saiu-3", "Quero cancelar o pedido 77.")
+        left = await http.post(f"/api/conversations/{turn['conversation_id']}/leave")
+        assert left.status_code == 202, left.text
+        handle = conversation_handle(time_env, conversation_wid("loja", "saiu"))
+        async with time_env.time_skipping_unlocked():
+            assert (await handle.result()).status == "ended"
+        stored = await http.get("/api/omni/voicemails?service=Suporte", headers=admin_headers())
+        [voicemail] = stored.json()
+        assert voicemail["text"] == "Quero cancelar o pedido 77."
+
+
 async def test_voicemail_after_the_blocks_max_wait(time_env, settings, engine):
     async with running_stack(time_env, settings, engine) as http:
         omni = await setup_omni(http, voicemail_seconds=30, abandon_seconds=10_000)

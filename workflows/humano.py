@@ -25,7 +25,6 @@ with workflow.unsafe.imports_passed_through():
         EnqueueRequest,
         OmniActivities,
         ResolveRequest,
-        VoicemailRequest,
     )
     from activities.omni_queue import TransferRequest as QueueTransfer
     from activities.omni_queue import TransferResult as QueueTransferResult
@@ -50,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows import patches
 from workflows.offers import queue_order
 from workflows.queueing import Queued, queue_customer, with_cards_of
+from workflows.voicemail import VOICEMAIL_ON_LEAVE, voicemail_of
 
 OMNI_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
 OMNI_TIMEOUT = timedelta(seconds=10)
@@ -170,6 +170,11 @@ class HumanoBlock(_Core):
         elif handoff is not None and handoff.agent_id is not None:
             await self._omni(OmniActivities.finish, handoff.entry_id)
             self._emit("finished", by="customer")
+        elif (
+            handoff is not None and handoff.voicemail_texts and patches.patched(VOICEMAIL_ON_LEAVE)
+        ):  # leaving during the voicemail time: what was said so far is the message
+            await self._save_voicemail(handoff)
+            self._emit("voicemail", text="\n".join(handoff.voicemail_texts))
         await self._dispatch_freed(handoff)  # its agent's slot, or its offer's
         self.conv.handoff = None
         self._append("system", kind="notice", text="O cliente saiu da conversa.")
@@ -203,21 +208,14 @@ class HumanoBlock(_Core):
         """The voicemail time is over: store what the customer said, go on as `voicemail`."""
         handoff = self._handoff()
         if handoff.voicemail_texts:
-            await self._omni(
-                OmniActivities.save_voicemail,
-                VoicemailRequest(
-                    voicemail_id=f"vm_{workflow.uuid4().hex}",
-                    service_id=handoff.service.service_id,
-                    service_name=handoff.service.service_name,
-                    conversation_id=self._input.conversation_id,
-                    bot=self._input.bot,
-                    contact_id=self._input.contact.id,
-                    text="\n".join(handoff.voicemail_texts),
-                ),
-            )
+            await self._save_voicemail(handoff)
             self._append("bot", text="Recebemos sua mensagem. Obrigado!")
         self._emit("voicemail", text="\n".join(handoff.voicemail_texts))
         await self._end_handoff("voicemail")
+
+    async def _save_voicemail(self, handoff: Handoff) -> None:
+        voicemail = voicemail_of(handoff, self._input, f"vm_{workflow.uuid4().hex}")
+        await self._omni(OmniActivities.save_voicemail, voicemail)
 
     async def _abandon_if_still_waiting(self) -> None:
         """Abandonment timer: SQL says whether it beat a pickup; if not, the agent has it."""
