@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -47,11 +46,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.refusals import Refusal, refuse
 
 from workflows import patches
-from workflows.offers import queue_order
+from workflows.offers import ROUTING_RETRY, queue_order
 from workflows.queueing import Queued, queue_customer, with_cards_of
 from workflows.voicemail import VOICEMAIL_ON_LEAVE, voicemail_of
 
-OMNI_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
+OMNI_RETRY = ROUTING_RETRY
+"""Until it works, as the routing's steps (workflows/offers.py says why)."""
 OMNI_TIMEOUT = timedelta(seconds=10)
 TRANSFER_SNAPSHOT = "transfer-snapshot"
 """Patch id: a transfer takes all of the target's settings, its queue cards too (histories
