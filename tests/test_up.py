@@ -533,3 +533,41 @@ def test_several_workers_and_api_processes_behind_one_port(tmp_path: Path) -> No
     # stopped while still starting: that one never finished serving); the one never killed did
     assert any(finished for _, finished, _ in ends)
     assert all("Traceback" not in after for _, finished, after in ends if finished)
+
+
+def test_each_worker_gets_its_own_metrics_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--workers N` with metrics on: worker i serves both metrics endpoints on the configured
+    ports plus i (no process started: the environment `up` gives each worker)."""
+    from transbordo.settings import Settings
+    from transbordo.up import _worker_env
+
+    settings = Settings(worker_metrics_port=9100, sdk_metrics_address="0.0.0.0:9464")
+    env = {
+        "TRANSBORDO_WORKER_METRICS_PORT": "9100",
+        "transbordo_sdk_metrics_address": "0.0.0.0:9464",  # any spelling settings accept
+        "DATABASE_URL": "postgresql://db/transbordo",
+    }
+    envs = [_worker_env(settings, env, index) for index in range(3)]
+    assert [e["TRANSBORDO_WORKER_METRICS_PORT"] for e in envs] == ["9100", "9101", "9102"]
+    assert [e["TRANSBORDO_SDK_METRICS_ADDRESS"] for e in envs] == [
+        "0.0.0.0:9464",
+        "0.0.0.0:9465",
+        "0.0.0.0:9466",
+    ]
+    assert all("transbordo_sdk_metrics_address" not in e for e in envs)
+    assert all(e["DATABASE_URL"] == env["DATABASE_URL"] for e in envs)
+    assert env["TRANSBORDO_WORKER_METRICS_PORT"] == "9100", "the shared environment is untouched"
+    # the names are the ones a worker's Settings reads
+    for name in ("TRANSBORDO_WORKER_METRICS_PORT", "TRANSBORDO_SDK_METRICS_ADDRESS"):
+        monkeypatch.setenv(name, envs[2][name])
+    assert Settings().worker_metrics_port == 9102
+    assert Settings().sdk_metrics_address == "0.0.0.0:9466"
+
+
+def test_metrics_off_and_ipv6_addresses_through_the_worker_environment() -> None:
+    from transbordo.settings import Settings
+    from transbordo.up import _worker_env
+
+    assert _worker_env(Settings(), {"PATH": "/bin"}, 1) == {"PATH": "/bin"}
+    ipv6 = Settings(sdk_metrics_address="[::1]:9464")
+    assert _worker_env(ipv6, {}, 2) == {"TRANSBORDO_SDK_METRICS_ADDRESS": "[::1]:9466"}

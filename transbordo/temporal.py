@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.envconfig import ClientConfig
+from temporalio.envconfig import ClientConfigProfile
 from temporalio.runtime import Runtime
 
 from encryption.codec import KeyRing, encrypted_converter
@@ -38,16 +39,20 @@ def connect_options(settings: Settings) -> dict[str, Any]:
     `TEMPORAL_TLS_SERVER_CA_CERT_PATH`, `TEMPORAL_TLS_SERVER_NAME`; `TEMPORAL_GRPC_META_*`
     headers), so any cluster or Temporal Cloud is reached with the variables Temporal documents
     (docs/operations.md). A TOML profile is read only when `TEMPORAL_CONFIG_FILE` names one: a
-    developer's default profile must not send `transbordo up` to another cluster."""
-    options: dict[str, Any] = dict(
-        ClientConfig.load_client_connect_config(
-            disable_file="TEMPORAL_CONFIG_FILE" not in os.environ
-        )
-    )
+    developer's default profile must not send `transbordo up` to another cluster.
+
+    An empty (or blank) API key is no key: the SDK's loader would send it and turn TLS on for it,
+    so `TEMPORAL_API_KEY: ""` beside a plaintext in-cluster address would fail every handshake.
+    TLS asked for on its own (`TEMPORAL_TLS`, a certificate variable, a profile's `[tls]`) stays."""
+    profile = ClientConfigProfile.load(disable_file="TEMPORAL_CONFIG_FILE" not in os.environ)
+    if profile.api_key is not None and not profile.api_key.strip():
+        profile = dataclasses.replace(profile, api_key=None)  # and the TLS it alone implied
+    options: dict[str, Any] = dict(profile.to_client_connect_config())
     options["target_host"] = settings.effective_temporal_address
     options["namespace"] = settings.temporal_namespace
-    if settings.temporal_api_key:
-        options["api_key"] = settings.temporal_api_key
+    api_key = settings.temporal_api_key
+    if api_key and api_key.strip():
+        options["api_key"] = api_key
         options.setdefault("tls", True)  # an API key travels over TLS only
     return options
 

@@ -92,7 +92,7 @@ def run_up(settings: Settings, *, demo: bool = True, workers: int = 1, api_worke
     if settings.temporal_address is None:
         children.append(_dev_server(settings, data, env))
     worker = [sys.executable, "-m", "transbordo", "worker"]
-    children += _numbered("worker", worker, workers, env, data)
+    children += _workers(settings, worker, workers, env, data)
     listening = _listening_socket(settings) if api_workers > 1 else None
     api = [sys.executable, "-m", "transbordo", "api"]
     if listening is not None:
@@ -152,6 +152,16 @@ def _numbered(
     names = [name] if count == 1 else [f"{name}-{i}" for i in range(1, count + 1)]
     fds = (listening.fileno(),) if listening is not None else ()
     return [Child(n, command, env, data / f"{n}.log", pass_fds=fds) for n in names]
+
+
+def _workers(
+    settings: Settings, command: list[str], count: int, env: dict[str, str], data: Path
+) -> list[Child]:
+    """The `count` worker children, each with its own metrics ports (`_worker_env`)."""
+    workers = _numbered("worker", command, count, env, data)
+    for index, child in enumerate(workers):
+        child.env = _worker_env(settings, env, index)
+    return workers
 
 
 def _restart_exited(children: list[Child], stopping: Callable[[], bool]) -> None:
@@ -252,6 +262,35 @@ def _child_env(settings: Settings, data: Path, token: str) -> dict[str, str]:
         }
     )
     return env
+
+
+def _worker_env(settings: Settings, env: dict[str, str], index: int) -> dict[str, str]:
+    """Worker `index`'s (0, 1, ...) environment: `env` with each metrics port that is set moved
+    up by `index` (`TRANSBORDO_WORKER_METRICS_PORT` 9100 → 9100, 9101...; the port of
+    `TRANSBORDO_SDK_METRICS_ADDRESS` likewise), so `--workers N` do not all bind one port and
+    all but one fail and restart forever (docs/observability.md)."""
+    own = dict(env)
+    if settings.worker_metrics_port is not None:
+        port = _offset_port(settings.worker_metrics_port, index, "TRANSBORDO_WORKER_METRICS_PORT")
+        _put(own, "TRANSBORDO_WORKER_METRICS_PORT", str(port))
+    host, _, port_text = (settings.sdk_metrics_address or "").rpartition(":")
+    if host and port_text.isdigit() and int(port_text) > 0:  # 0 (any free port) stays 0
+        port = _offset_port(int(port_text), index, "TRANSBORDO_SDK_METRICS_ADDRESS")
+        _put(own, "TRANSBORDO_SDK_METRICS_ADDRESS", f"{host}:{port}")
+    return own
+
+
+def _offset_port(port: int, index: int, name: str) -> int:
+    if port + index > 65535:
+        raise SystemExit(f"transbordo up: {name} {port} + worker {index} is past port 65535")
+    return port + index
+
+
+def _put(env: dict[str, str], name: str, value: str) -> None:
+    """Set `name`, dropping any other spelling of it (settings read names in any case)."""
+    for key in [key for key in env if key.upper() == name]:
+        del env[key]
+    env[name] = value
 
 
 def _migrated(settings: Settings) -> Engine:
