@@ -17,6 +17,7 @@ const state = {
   live: false,
   listed: new Set(), // the ids of the stream's last `conversations` event
   connection: 0, // the stream's connections so far
+  asking: false, // "Atender próximo" is waiting for its answer
 };
 let stopper = null;
 
@@ -145,7 +146,7 @@ function setQueue(items) {
 
 function renderQueue() {
   const services = [...new Set([...(state.me?.services || []), ...state.queue.map((q) => q.service)])];
-  $("#next").disabled = !state.queue.length;
+  $("#next").disabled = state.asking || !state.queue.length;
   $("#next-why").textContent = state.queue.length ? "" : "Atender próximo fica desabilitado enquanto ninguém aguarda nas suas filas.";
   $("#queues").replaceChildren(...services.map((service) => {
     const items = state.queue.filter((q) => q.service === service);
@@ -179,10 +180,15 @@ async function pickup(id) {
 
 $("#next").addEventListener("click", async () => {
   $("#queue-error").textContent = "";
+  state.asking = true; // one at a time: a double click must not take two conversations
+  renderQueue();
   try {
     taken(await api("/api/agent/next", { method: "POST", token: "agent" }));
   } catch (error) {
     $("#queue-error").textContent = reason(error);
+  } finally {
+    state.asking = false;
+    renderQueue();
   }
 });
 
@@ -223,6 +229,7 @@ function setConversations(ids) {
  * conversation's messages from the moment it lists it; whatever came between the pickup answer
  * and that moment is read from the log here. */
 async function applyConversations(ids) {
+  const held = [...state.conversations.keys()]; // one picked up while this list loads is kept
   const listed = state.listed;
   state.listed = new Set(ids);
   for (const id of ids) {
@@ -242,8 +249,8 @@ async function applyConversations(ids) {
       console.warn(`conversation ${id}:`, error);
     }
   }
-  for (const id of [...state.conversations.keys()]) {
-    if (!ids.includes(id)) drop(id, "A conversa saiu do seu atendimento.");
+  for (const id of held) {
+    if (!ids.includes(id) && state.conversations.has(id)) drop(id, "A conversa saiu do seu atendimento.");
   }
   if (!state.selected && ids.length) select(ids[0]);
   renderTabs();
@@ -297,6 +304,7 @@ function drop(id, message) {
 }
 
 function select(id) {
+  if (id !== state.selected) forgetKept();
   state.selected = id;
   renderTabs();
   renderConversation();
@@ -392,23 +400,35 @@ function renderMessage(m) {
   return h("div", { class: `msg ${m.from}`, dataset: { seq: m.seq } }, h("span", { class: "who" }, who), deskAttachment(m) || text);
 }
 
+/** The id of a message that failed, kept with its text in the box: a retry of the same text
+ * (it may have reached the server) is delivered once; another text, or another conversation,
+ * is another message. */
+function forgetKept() {
+  const box = $("#reply-text");
+  delete box.dataset.messageId;
+  delete box.dataset.messageText;
+}
+
 $("#reply-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const box = $("#reply-text");
   const text = box.value.trim();
   if (!text || !state.selected) return;
   const id = state.selected;
-  // One id per message, kept until it is sent: a retry of the same text is delivered once.
-  const messageId = box.dataset.messageId || crypto.randomUUID();
-  box.dataset.messageId = messageId;
+  const messageId = box.dataset.messageText === text ? box.dataset.messageId : crypto.randomUUID();
+  forgetKept(); // the box is free for the next message while this one is in flight
   box.value = "";
+  $("#conv-error").textContent = "";
   try {
     const body = { text, message_id: messageId };
     const message = await api(`/api/agent/conversations/${id}/messages`, { method: "POST", body, token: "agent" });
-    delete box.dataset.messageId;
     addMessages(id, [message]);
   } catch (error) {
-    box.value = text;
+    if (state.selected !== id) { toast(`A mensagem para a outra conversa não foi enviada: ${reason(error)}`); return; }
+    if (!box.value) { // back in the box for a retry, unless the agent is typing another one
+      box.value = text;
+      Object.assign(box.dataset, { messageId, messageText: text });
+    }
     $("#conv-error").textContent = reason(error);
   }
 });

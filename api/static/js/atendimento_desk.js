@@ -63,7 +63,7 @@ async function loadHistory(id) {
   try {
     earlier = await api(`/api/agent/conversations/${encodeURIComponent(id)}/history`, { token: "agent" });
   } catch (error) {
-    box.replaceChildren(h("p", { class: "muted" }, `Não foi possível ler o histórico: ${codeText(error)}`));
+    if (desk.conversation === id) box.replaceChildren(h("p", { class: "muted" }, `Não foi possível ler o histórico: ${codeText(error)}`));
     return;
   }
   if (desk.conversation !== id) return;

@@ -17,6 +17,7 @@ const shown = new Map(); // seq → element
 let source = null; // the AbortController of the open stream
 let conversationId = localStorage.getItem(keys.conversation);
 let ended = null; // the conversation whose stream said "end": a late answer must not reopen it
+let chat = 0; // "Nova conversa" counts up: an answer to a send of an earlier chat is not shown
 const ENDED = "Conversa encerrada. Envie uma mensagem para começar outra.";
 
 /** The browser's session with this bot, asked for again when missing or about to expire. */
@@ -49,9 +50,11 @@ function status(text) { $("#status-line").textContent = text; }
 
 // --- sending --------------------------------------------------------------------------------
 
+/** Send a message; true once the server took it. */
 async function send(text) {
   text = text.trim();
-  if (!text) return;
+  if (!text) return false;
+  const sentIn = chat;
   const pending = h("div", { class: "msg customer pending", dataset: { text, who: WHO_PT.customer } }, text);
   log.append(pending);
   scroll();
@@ -64,18 +67,35 @@ async function send(text) {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
     const answer = await response.json().catch(() => ({}));
+    if (sentIn !== chat) return response.ok; // "Nova conversa" meanwhile: not this chat's
     if (!response.ok) {
       pending.remove();
       if (response.status === 401) localStorage.removeItem(keys.session);
       status(sendRefusal(answer.code, response.status));
-      return;
+      return false;
     }
     status(response.status === 202 ? "Mensagem recebida; a resposta chega em instantes." : "");
     took(answer);
+    return true;
   } catch (error) {
+    if (sentIn !== chat) return false;
     pending.remove();
     status(error instanceof ApiError ? sendRefusal(error.code, error.status) : "Sem conexão. Tente de novo.");
+    return false;
   }
+}
+
+/** A menu option or a carousel button: its whole group is disabled at the first click (a
+ * double click must not send twice; the second would answer the next block) and enabled
+ * again only if the send fails. */
+async function choose(event, text) {
+  const group = event.currentTarget.closest("[role=group]");
+  group.dataset.chosen = "true";
+  for (const b of $$("button", group)) b.disabled = true;
+  if (await send(text)) return;
+  delete group.dataset.chosen;
+  for (const b of $$("button", group)) b.disabled = false;
+  refreshMenus(); // an older menu stays disabled
 }
 
 /** A turn's answer: follow its conversation, show the replies. The stream may have shown the
@@ -167,15 +187,18 @@ function render(m) {
   if (m.kind === "menu" && m.options?.length) {
     bubble.classList.add("menu");
     bubble.append(h("div", { class: "options", role: "group", "aria-label": "Opções" },
-      m.options.map((option) => h("button", { type: "button", onclick: () => send(option) }, option))));
+      m.options.map((option) => h("button", { type: "button", onclick: (event) => choose(event, option) }, option))));
   }
   return bubble;
 }
 
-/** Only the newest menu keeps its buttons active. */
+/** Only the newest menu keeps its buttons active, until one of them is chosen. */
 function refreshMenus() {
   const menus = $$(".msg.menu", log);
-  menus.forEach((menu, i) => { for (const b of $$("button", menu)) b.disabled = i !== menus.length - 1; });
+  menus.forEach((menu, i) => {
+    const off = i !== menus.length - 1 || !!$("[data-chosen]", menu);
+    for (const b of $$("button", menu)) b.disabled = off;
+  });
 }
 
 function carousel(cards) {
@@ -185,7 +208,7 @@ function carousel(cards) {
       h("div", { class: "content" }, h("h3", {}, card.title), h("p", {}, card.text)),
       card.buttons?.length ? h("div", { class: "buttons" }, card.buttons.map((b) => (b.url
         ? h("a", { class: "button", href: b.url, target: "_blank", rel: "noopener noreferrer" }, b.label)
-        : h("button", { type: "button", onclick: () => send(b.payload) }, b.label)))) : null)));
+        : h("button", { type: "button", onclick: (event) => choose(event, b.payload) }, b.label)))) : null)));
 }
 
 function scroll() { log.scrollTop = log.scrollHeight; }
@@ -222,6 +245,7 @@ $("#new-chat").addEventListener("click", () => {
   const old = { id: conversationId, session: JSON.parse(localStorage.getItem(keys.session) || "null") };
   source?.abort();
   source = null;
+  chat += 1;
   localStorage.removeItem(keys.conversation);
   localStorage.removeItem(keys.session); // a new chat is a new contact
   conversationId = null;

@@ -130,20 +130,28 @@ export function adminSession() {
 
 // --- Server-Sent Events over fetch ----------------------------------------------------------
 
+const RETRY_AFTER_MAX_MS = 60_000;
+
 /**
  * Read an SSE endpoint with fetch + ReadableStream (EventSource cannot send headers).
  * Calls onEvent({event, data, id}) per event; reconnects with Last-Event-ID until `signal`
- * aborts. Returns a promise that resolves when stopped. onError(err) is told about failures.
+ * aborts, not sooner than a refusal's Retry-After (a 429 or 503; bounded). Returns a promise
+ * that resolves when stopped. onError(err) is told about failures.
  */
 export async function readSSE(url, { token, onEvent, onOpen, onError, signal, lastEventId } = {}) {
   let delay = 500;
   while (!signal?.aborted) {
+    let refusedFor = 0; // a refusal's Retry-After, in ms
     try {
       const headers = { Accept: "text/event-stream" };
       if (token) headers.Authorization = `Bearer ${token}`;
       if (lastEventId) headers["Last-Event-ID"] = lastEventId;
       const response = await fetch(url, { headers, signal, cache: "no-store" });
-      if (!response.ok || !response.body) throw new ApiError(response.status, `stream: HTTP ${response.status}`);
+      if (!response.ok || !response.body) {
+        const seconds = Number(response.headers.get("Retry-After")); // a date or none: NaN, 0
+        if (seconds > 0) refusedFor = Math.min(seconds * 1000, RETRY_AFTER_MAX_MS);
+        throw new ApiError(response.status, `stream: HTTP ${response.status}`);
+      }
       onOpen?.();
       delay = 500;
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -168,7 +176,7 @@ export async function readSSE(url, { token, onEvent, onOpen, onError, signal, la
       if (signal?.aborted) return;
       if (onError?.(error) === false) return;
     }
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(delay, refusedFor)));
     delay = Math.min(delay * 2, 10000);
   }
 }
@@ -351,6 +359,7 @@ export const CODES_PT = {
   attachment_empty: () => "O arquivo está vazio.",
   attachment_pending: () => "O arquivo ainda está sendo baixado.",
   overloaded: () => "O sistema está sobrecarregado no momento. Tente de novo em alguns segundos.",
+  temporal_unavailable: () => "O sistema está temporariamente indisponível. Tente de novo em alguns segundos.",
   http_error: () => "Erro inesperado do servidor.",
   // the Omni store
   invalid_reference: () => "Serviço inexistente (ou o próprio serviço).",

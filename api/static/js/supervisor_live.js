@@ -3,7 +3,7 @@
 // see the audit of these actions (/api/supervisor/conversations/{id}/…, /api/supervisor/actions).
 // With a supervisor's own token the server signs with the account's name and a take-over is by
 // that account: the name field and the agent of "Assumir" are only for the admin token.
-import { $, api, codeText, h, toast, tokens } from "./common.js";
+import { $, $$, api, codeText, h, toast, tokens } from "./common.js";
 
 const POLL_MS = 2000;
 const KIND_PT = { note: "Nota interna", whisper: "Sussurro ao atendente", supervisor_notice: "Aviso" };
@@ -69,19 +69,21 @@ function entry(m) {
 }
 
 async function refresh() {
-  if (!watching) return;
+  const id = watching;
+  if (!id) return;
   try {
     const [log, actions] = await Promise.all([
-      api(`/api/supervisor/conversations/${encodeURIComponent(watching)}/messages`),
-      api(`/api/supervisor/actions?conversation_id=${encodeURIComponent(watching)}`),
+      api(`/api/supervisor/conversations/${encodeURIComponent(id)}/messages`),
+      api(`/api/supervisor/actions?conversation_id=${encodeURIComponent(id)}`),
     ]);
+    if (id !== watching) return; // another conversation is watched now: not its transcript
     $("#live-transcript").replaceChildren(...log.map(entry));
     $("#live-actions").replaceChildren(...actions.map((a) => h("li", {},
       `${new Date(a.created_at).toLocaleString("pt-BR")} — ${a.supervisor}: ${ACTION_PT[a.action] || a.action}`
       + (a.target ? ` → ${a.target}` : ""))));
     $("#live-error").textContent = "";
   } catch (error) {
-    $("#live-error").textContent = codeText(error);
+    if (id === watching) $("#live-error").textContent = codeText(error);
   }
 }
 
@@ -92,23 +94,30 @@ function start(id) {
   timer = setInterval(refresh, POLL_MS);
 }
 
+/** True once the server did it. */
 async function act(path, body, done) {
-  if (!watching) return;
+  if (!watching) return false;
   try {
     await api(`/api/supervisor/conversations/${encodeURIComponent(watching)}/${path}`, { method: "POST", body });
-    toast(done);
-    await refresh();
   } catch (error) {
     $("#live-error").textContent = codeText(error);
+    return false;
   }
+  toast(done);
+  await refresh();
+  return true;
 }
 
 async function speak(path) {
   const text = $("#live-text").value.trim();
   if (!text) return;
-  await act(path, { text, supervisor: $("#live-name").value.trim() || "Supervisor" },
+  // each request is another action on the server: no second one while this one is on its way
+  const buttons = $$("#live-say button");
+  for (const b of buttons) b.disabled = true;
+  const said = await act(path, { text, supervisor: $("#live-name").value.trim() || "Supervisor" },
     path === "whisper" ? "Sussurro enviado ao atendente" : "Mensagem enviada ao cliente");
-  $("#live-text").value = "";
+  for (const b of buttons) b.disabled = false;
+  if (said && $("#live-text").value.trim() === text) $("#live-text").value = ""; // failed: kept to retry
 }
 
 async function moveTo(how) {
