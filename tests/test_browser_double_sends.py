@@ -4,7 +4,10 @@ A request is held in flight by a Playwright route (released by the test, never b
 what a user can do meanwhile is done for sure: type and send a second reply (both reach the
 customer), double-click "Atender próximo" (one conversation is taken) or a menu option (the
 choice is said once), switch to another conversation before a send fails (the text does not
-follow to the other customer), start a "Nova conversa" (the old answer is not shown in it).
+follow to the other customer), start a "Nova conversa" (the old answer, of a message or of a
+file, is not shown in it). A failure can also come after the server took the request (the route
+lets it through, then answers 503 or drops the connection): the customer's retry of the same
+text is then taken once.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import re
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
 
+from tests.attachment_files import png
 from tests.conftest import ADMIN_TOKEN, admin_headers
 from tests.test_browser import (
     TIMEOUT_MS,
@@ -55,6 +60,7 @@ blocks:
 """
 OPTION = "Falar com um especialista"
 AGENT_MESSAGES = re.compile(r"/api/agent/conversations/[^/]+/messages")
+UPLOADS = re.compile(r"/api/bots/loja/attachments\?")
 OVERLOADED = {"detail": "overloaded", "code": "overloaded"}
 # what the tests provoke on purpose, logged by Chromium as console errors
 PROVOKED = re.compile(r"status of 503|net::ERR_FAILED")
@@ -97,9 +103,18 @@ async def agent_texts(base: str, conversation_id: str) -> list[str]:
         return [m["text"] for m in log.json() if m["from"] == "agent"]
 
 
+async def transcript(base: str, conversation_id: str) -> list[dict[str, Any]]:
+    """The conversation's messages as the server logged them (read with the admin token)."""
+    async with httpx.AsyncClient(base_url=base, headers=admin_headers()) as http:
+        log = await http.get(f"/api/conversations/{conversation_id}/messages")
+    assert log.is_success, log.text
+    return list(log.json())
+
+
 class Hold:
     """A route handler: requests pass, except that the next one `arm`ed is held until
-    `release` and then goes on (or is answered as `failure`, after the server had it or not)."""
+    `release` and then goes on (or is answered as `failure`, after the server had it or not).
+    `seen`: the JSON body of each request (or, for a file, its query: name and message_id)."""
 
     def __init__(self, method: str = "POST") -> None:
         self.method = method
@@ -111,7 +126,8 @@ class Hold:
 
     def arm(self, failure: str | None = None) -> None:
         """`failure`: None (it goes on), "before" (503, the server never had it), "after" (the
-        server had it, the page gets a 503: an ambiguous failure), "abort" (no connection)."""
+        server had it, the page gets a 503: an ambiguous failure), "abort" (no connection),
+        "lost" (the server had it, the connection drops before the answer)."""
         self._armed, self._failure = True, failure
         self._gate, self._held = asyncio.Event(), asyncio.Event()
 
@@ -125,7 +141,11 @@ class Hold:
         if route.request.method != self.method:
             await route.continue_()
             return
-        self.seen.append(route.request.post_data_json)
+        request = route.request
+        json_body = "json" in (request.headers.get("content-type") or "")
+        self.seen.append(
+            request.post_data_json if json_body else dict(parse_qsl(urlsplit(request.url).query))
+        )
         if not self._armed:
             await route.continue_()
             return
@@ -136,6 +156,9 @@ class Hold:
         if failure is None:
             await route.continue_()
         elif failure == "abort":
+            await route.abort()
+        elif failure == "lost":
+            await route.fetch()
             await route.abort()
         else:
             if failure == "after":
@@ -339,6 +362,146 @@ async def test_an_answer_after_nova_conversa_stays_out_of_the_new_chat(
         await expect(customer.locator(".msg.customer")).to_have_text(["olá de novo"])
         kept = await customer.evaluate("localStorage.getItem('transbordo.chat.loja.conversation')")
         assert kept and kept != old
+        await context.close()
+    assert console.errors == []
+
+
+async def test_a_retry_of_a_failed_send_is_taken_once(time_env, settings, engine, browser):
+    """A failed send keeps its message_id, and its text comes back to the box: sent again
+    unchanged, it is the same message, so a failure that came after the server took it (a 503
+    on the way back, a dropped connection) does not make the bot take the text twice. Another
+    text, or a text sent after "Nova conversa", is a new message."""
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    async with live_server(time_env, settings, engine) as base:
+        await loja(base)
+        context = await browser.new_context(locale="pt-BR", base_url=base)
+        customer = await context.new_page()
+        console.watch(customer)
+        hold = Hold()
+        await customer.route("**/api/bots/loja/messages", hold)
+        await customer.goto("/chat/loja")
+        text = customer.get_by_label("Mensagem", exact=True)
+        status = customer.locator("#status-line")
+
+        # refused before the server had it; the customer writes another text instead
+        hold.arm(failure="before")
+        await text.fill("olá")
+        await text.press("Enter")
+        await hold.held()
+        hold.release()
+        await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
+        await expect(text).to_have_value("olá")  # back, to try again
+        await expect(customer.locator("#log .msg")).to_have_count(0)
+
+        # the server took it, the page got a 503: the same text again is taken once
+        hold.arm(failure="after")
+        await text.fill("oi")
+        await text.press("Enter")
+        await hold.held()
+        hold.release()
+        await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
+        await expect(text).to_have_value("oi")
+        async with customer.expect_response("**/api/bots/loja/messages") as retried:
+            await text.press("Enter")
+        assert (await retried.value).ok
+        conversation = (await (await retried.value).json())["conversation_id"]
+        log = await transcript(base, conversation)
+        assert [m["text"] for m in log if m["from"] == "customer"] == ["oi"]
+        # the page has shown the whole transcript: nothing more is on its way
+        await expect(customer.locator(f"#log [data-seq='{log[-1]['seq']}']")).to_be_attached()
+        await expect(customer.locator(".msg.bot", has_text="Bem-vindo")).to_have_count(1)
+        await expect(customer.locator(".msg.bot", has_text="Como posso ajudar?")).to_have_count(1)
+        await expect(customer.locator(".msg.customer")).to_have_text(["oi"])
+        await expect(text).to_have_value("")
+
+        # the server took it, the connection dropped: the same text again is taken once
+        hold.arm(failure="lost")
+        await text.fill(OPTION)
+        await text.press("Enter")
+        await hold.held()
+        hold.release()
+        await expect(status).to_have_text("Sem conexão. Tente de novo.")
+        await expect(text).to_have_value(OPTION)
+        async with customer.expect_response("**/api/bots/loja/messages") as retried:
+            await text.press("Enter")
+        assert (await retried.value).ok
+        log = await transcript(base, conversation)
+        assert [m["text"] for m in log if m["from"] == "customer"] == ["oi", OPTION]
+        await expect(customer.locator(f"#log [data-seq='{log[-1]['seq']}']")).to_be_attached()
+        await expect(customer.locator(".msg.bot", has_text="Vou te transferir")).to_have_count(1)
+        await expect(customer.locator(".msg.customer")).to_have_text(["oi", OPTION])
+
+        # a text that failed, then "Nova conversa": sent in the new chat, it is a new message
+        hold.arm(failure="before")
+        await text.fill("tchau")
+        await text.press("Enter")
+        await hold.held()
+        hold.release()
+        await expect(text).to_have_value("tchau")
+        await customer.get_by_role("button", name="Nova conversa").click()
+        await expect(status).to_have_text("Nova conversa: envie uma mensagem para começar.")
+        await text.press("Enter")
+        await expect(customer.locator(".msg.bot", has_text="Como posso ajudar?")).to_be_visible()
+        await expect(customer.locator(".msg.customer")).to_have_text(["tchau"])
+
+        ids = [body["message_id"] for body in hold.seen]
+        texts = [body["text"] for body in hold.seen]
+        assert texts == ["olá", "oi", "oi", OPTION, OPTION, "tchau", "tchau"], texts
+        ola, oi, oi_again, option, option_again, tchau, tchau_again = ids
+        assert (oi_again, option_again) == (oi, option), ids
+        assert len({ola, oi, option, tchau, tchau_again}) == 5, ids
+        await context.close()
+    assert [e for e in console.errors if not PROVOKED.search(e)] == []
+
+
+async def test_a_file_answered_after_nova_conversa_stays_out_of_the_new_chat(
+    time_env, settings, engine, browser
+):
+    """The answer to a file sent before "Nova conversa" is not shown in the new chat, nor
+    followed (as for a text)."""
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    async with live_server(time_env, settings, engine) as base:
+        await loja(base)
+        context = await browser.new_context(locale="pt-BR", base_url=base)
+        customer = await context.new_page()
+        console.watch(customer)
+        hold = Hold()
+        await customer.route(UPLOADS, hold)
+        await customer.goto("/chat/loja")
+        status = customer.locator("#status-line")
+        hold.arm()
+        await customer.locator("#file").set_input_files(
+            files=[{"name": "foto.png", "mimeType": "image/png", "buffer": png(16, 16)}]
+        )
+        await hold.held()
+        await expect(status).to_have_text("enviando foto.png…")
+        await customer.get_by_role("button", name="Nova conversa").click()
+        await expect(status).to_have_text("Nova conversa: envie uma mensagem para começar.")
+        async with customer.expect_response(UPLOADS) as late:
+            hold.release()
+        assert (await late.value).ok
+        old = (await (await late.value).json())["conversation_id"]
+        assert old
+        await expect(customer.locator("#log .msg")).to_have_count(0)
+
+        text = customer.get_by_label("Mensagem", exact=True)
+        async with customer.expect_response("**/api/bots/loja/messages") as sent:
+            await text.fill("olá de novo")
+            await text.press("Enter")
+        new = (await (await sent.value).json())["conversation_id"]
+        assert new and new != old
+        log = await transcript(base, new)
+        # the page has shown the new conversation's whole transcript, and nothing else
+        await expect(customer.locator(f"#log [data-seq='{log[-1]['seq']}']")).to_be_attached()
+        await expect(customer.locator("#log > *")).to_have_count(len(log))
+        await expect(customer.locator(".msg.bot", has_text="Bem-vindo")).to_have_count(1)
+        await expect(customer.locator(".msg.customer")).to_have_text(["olá de novo"])
+        await expect(customer.locator("#log")).not_to_contain_text("foto.png")
+        kept = await customer.evaluate("localStorage.getItem('transbordo.chat.loja.conversation')")
+        assert kept == new
+        assert [body["name"] for body in hold.seen] == ["foto.png"]
         await context.close()
     assert console.errors == []
 

@@ -18,6 +18,10 @@ let source = null; // the AbortController of the open stream
 let conversationId = localStorage.getItem(keys.conversation);
 let ended = null; // the conversation whose stream said "end": a late answer must not reopen it
 let chat = 0; // "Nova conversa" counts up: an answer to a send of an earlier chat is not shown
+// The id of a send that failed, with its text: the failure may have come after the server had
+// applied it (a 503 on the way back, a lost connection), so the same text sent again is a retry
+// under the same id (the bot takes it once); another text, or "Nova conversa", forgets it.
+let failed = null; // {id, text}
 const ENDED = "Conversa encerrada. Envie uma mensagem para começar outra.";
 
 /** The browser's session with this bot, asked for again when missing or about to expire. */
@@ -59,7 +63,8 @@ async function send(text) {
   log.append(pending);
   scroll();
   const name = $("#contact-name").value.trim();
-  const body = { message_id: crypto.randomUUID(), text };
+  const body = { message_id: failed?.text === text ? failed.id : crypto.randomUUID(), text };
+  failed = null;
   if (name) body.contact = { name };
   status("enviando…");
   try {
@@ -69,6 +74,7 @@ async function send(text) {
     const answer = await response.json().catch(() => ({}));
     if (sentIn !== chat) return response.ok; // "Nova conversa" meanwhile: not this chat's
     if (!response.ok) {
+      failed = { id: body.message_id, text };
       pending.remove();
       if (response.status === 401) localStorage.removeItem(keys.session);
       status(sendRefusal(answer.code, response.status));
@@ -79,6 +85,7 @@ async function send(text) {
     return true;
   } catch (error) {
     if (sentIn !== chat) return false;
+    failed = { id: body.message_id, text };
     pending.remove();
     status(error instanceof ApiError ? sendRefusal(error.code, error.status) : "Sem conexão. Tente de novo.");
     return false;
@@ -109,7 +116,9 @@ function took(answer) {
   for (const reply of answer.replies || []) show(reply);
 }
 
-const media = { bot, authorized, conversation: () => conversationId, onTurn: took, status: (t) => status(t) };
+const media = {
+  bot, authorized, conversation: () => conversationId, chat: () => chat, onTurn: took, status: (t) => status(t),
+};
 
 function sendRefusal(code, httpStatus) {
   if (code === "unknown_bot" || code === "no_web_chat") return "Este bot não atende pelo chat web.";
@@ -117,7 +126,7 @@ function sendRefusal(code, httpStatus) {
   if (code === "rate_limited") return "Muitas mensagens seguidas. Aguarde um instante.";
   if (code === "payload_too_large") return "Mensagem grande demais.";
   if (httpStatus === 401) return "Sessão expirada. Envie de novo.";
-  return `Não foi possível enviar (${httpStatus}).`;
+  return `Não foi possível enviar (${httpStatus}). Tente de novo.`;
 }
 
 // --- receiving ------------------------------------------------------------------------------
@@ -231,12 +240,15 @@ async function restore() {
   follow(conversationId);
 }
 
-$("#composer").addEventListener("submit", (event) => {
+$("#composer").addEventListener("submit", async (event) => {
   event.preventDefault();
   const input = event.target.text;
-  send(input.value);
+  const text = input.value.trim();
+  const sentIn = chat;
   input.value = "";
   input.focus();
+  // a failed text comes back to the box for a retry (under its id), unless another is typed
+  if (!(await send(text)) && text && sentIn === chat && !input.value) input.value = text;
 });
 $("#contact-name").addEventListener("change", (event) => localStorage.setItem(keys.name, event.target.value.trim()));
 $("#new-chat").addEventListener("click", () => {
@@ -246,6 +258,7 @@ $("#new-chat").addEventListener("click", () => {
   source?.abort();
   source = null;
   chat += 1;
+  failed = null;
   localStorage.removeItem(keys.conversation);
   localStorage.removeItem(keys.session); // a new chat is a new contact
   conversationId = null;

@@ -3,7 +3,8 @@
 import { $ } from "./common.js";
 import { ACCEPT, attachmentView, flash, throttled, uploadRefusal } from "./attachments.js";
 
-/** Wire the chat's file button and typing; `ctx`: {bot, authorized, conversation(), onTurn, status}. */
+/** Wire the chat's file button and typing; `ctx`: {bot, authorized, conversation(), chat(), onTurn,
+ * status}; `chat()` counts the "Nova conversa" clicks, so an upload's late answer stays out of a newer chat. */
 export function chatMedia(ctx) {
   const input = $("#file");
   input.accept = ACCEPT;
@@ -11,6 +12,7 @@ export function chatMedia(ctx) {
     const file = input.files[0];
     input.value = "";
     if (!file) return;
+    const sentIn = ctx.chat();
     ctx.status(`enviando ${file.name}…`);
     const query = new URLSearchParams({ name: file.name, message_id: crypto.randomUUID() });
     try {
@@ -18,10 +20,12 @@ export function chatMedia(ctx) {
         method: "POST", headers: { "Content-Type": file.type || "application/octet-stream" }, body: file,
       });
       const answer = await response.json().catch(() => ({}));
+      if (sentIn !== ctx.chat()) return; // "Nova conversa" meanwhile: not this chat's
       if (!response.ok) { ctx.status(uploadRefusal(response.status, answer)); return; }
       ctx.status("");
       ctx.onTurn(answer);
     } catch {
+      if (sentIn !== ctx.chat()) return;
       ctx.status("Sem conexão. Tente de novo.");
     }
   });
