@@ -366,6 +366,43 @@ async def test_an_answer_after_nova_conversa_stays_out_of_the_new_chat(
     assert console.errors == []
 
 
+async def test_nova_conversa_while_the_session_is_asked_for_starts_a_new_contact(
+    time_env, settings, engine, browser
+):
+    """The web session asked for by the first message arrives after "Nova conversa": the old
+    chat's message goes out with it, but the new chat is another contact's conversation."""
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    async with live_server(time_env, settings, engine) as base:
+        await loja(base)
+        context = await browser.new_context(locale="pt-BR", base_url=base)
+        customer = await context.new_page()
+        console.watch(customer)
+        hold = Hold()
+        await customer.route("**/api/bots/loja/web-sessions", hold)
+        await customer.goto("/chat/loja")
+        text = customer.get_by_label("Mensagem", exact=True)
+        hold.arm()
+        await text.fill("oi")
+        await text.press("Enter")
+        await hold.held()
+        await customer.get_by_role("button", name="Nova conversa").click()
+        async with customer.expect_response("**/api/bots/loja/messages") as late:
+            hold.release()
+        old = (await (await late.value).json())["conversation_id"]
+        async with customer.expect_response("**/api/bots/loja/messages") as sent:
+            await text.fill("olá de novo")
+            await text.press("Enter")
+        new = (await (await sent.value).json())["conversation_id"]
+        assert new != old
+        assert [m["text"] for m in await transcript(base, new) if m["from"] == "customer"] == [
+            "olá de novo"
+        ]
+        await expect(customer.locator(".msg.customer")).to_have_text(["olá de novo"])
+        await context.close()
+    assert console.errors == []
+
+
 async def test_a_retry_of_a_failed_send_is_taken_once(time_env, settings, engine, browser):
     """A failed send keeps its message_id, and its text comes back to the box: sent again
     unchanged, it is the same message, so a failure that came after the server took it (a 503

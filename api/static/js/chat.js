@@ -30,14 +30,20 @@ let opening = null; // the session being asked for, so two callers share one
 async function session() {
   const kept = JSON.parse(localStorage.getItem(keys.session) || "null");
   if (kept && Date.parse(kept.expires_at) - Date.now() > 60_000) return kept.token;
-  opening ??= openSession().finally(() => { opening = null; });
+  if (!opening) {
+    const asking = openSession(chat).finally(() => { if (opening === asking) opening = null; });
+    opening = asking;
+  }
   return opening;
 }
 
-async function openSession() {
+/** A new session, kept only if no "Nova conversa" came meanwhile: the old chat's send still
+ * goes out with it, but the new chat asks for a contact of its own. */
+async function openSession(askedIn) {
   const response = await fetch(`/api/bots/${encodeURIComponent(bot)}/web-sessions`, { method: "POST" });
   const answer = await response.json().catch(() => ({}));
   if (!response.ok) throw new ApiError(response.status, answer.detail, answer.code);
+  if (askedIn !== chat) return answer.token;
   localStorage.setItem(keys.session, JSON.stringify(answer));
   localStorage.removeItem(keys.conversation); // a new session is a new contact
   conversationId = null;
@@ -259,6 +265,7 @@ $("#new-chat").addEventListener("click", () => {
   source = null;
   chat += 1;
   failed = null;
+  opening = null; // a session asked for by the old chat is not this one's
   localStorage.removeItem(keys.conversation);
   localStorage.removeItem(keys.session); // a new chat is a new contact
   conversationId = null;
