@@ -87,6 +87,8 @@ class ErrorCode(StrEnum):
     """A supervisor route called with the token of an agent who is not a supervisor (403)."""
     OUTSIDE_SUPERVISOR_SCOPE = "outside_supervisor_scope"
     """A supervisor acting on a conversation, agent or service outside its services (403)."""
+    CONVERSATION_ENDING = "conversation_ending"
+    """The contact's conversation is still closing: send the same message after Retry-After."""
     TEMPORAL_UNAVAILABLE = "temporal_unavailable"
     """Temporal did not answer (down, restarting, unreachable): retry after Retry-After (503)."""
     HTTP_ERROR = "http_error"
@@ -318,6 +320,10 @@ async def _unknown_bot(request: Request, exc: Exception) -> JSONResponse:
 async def _message_rejected(request: Request, exc: Exception) -> JSONResponse:
     if is_too_large(exc):
         return too_large("the message makes the conversation larger than Temporal accepts")
+    assert isinstance(exc, MessageRejected)
+    if exc.retry_after is not None:  # not refused for good: the same message, a moment later
+        body = error_body(str(exc), ErrorCode.CONVERSATION_ENDING)
+        return JSONResponse(body, 503, headers={"Retry-After": str(exc.retry_after)})
     code = _refusal_in(exc) or ErrorCode.MESSAGE_REJECTED
     return JSONResponse(error_body(str(exc), code), status_code=422)
 

@@ -10,11 +10,13 @@ from datetime import timedelta
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from channels.signatures import whatsapp_signature
+from store.tables import conversations
 from tests import channel_payloads as p
 from tests.channel_standin import WA_VERSION, Standin, standin
-from tests.conftest import admin_headers, running_stack
+from tests.conftest import admin_headers, conversation_handle, running_stack
 from tests.live import eventually
 from tests.test_handoff import Omni, setup_omni
 
@@ -302,3 +304,33 @@ async def test_a_whatsapp_customer_reaches_an_agent(time_env, settings, engine) 
                 "Janela de 24 horas do WhatsApp fechada: a mensagem não foi entregue; enviamos"
             )
             assert phone.violations == []
+
+
+async def test_a_message_to_a_conversation_still_closing_is_sent_again_by_meta(
+    dev_env, settings, engine
+) -> None:  # type: ignore[no-untyped-def]
+    """The conversation ended, its farewell still waits on a Graph API 429: a new message from
+    the customer cannot start the next conversation yet. The webhook says 503 with Retry-After,
+    so Meta sends it again, rather than 200 with nothing taken (the message lost)."""
+    with standin(ACCESS_TOKEN) as phone:
+        settings = settings.model_copy(update={"whatsapp_api_base": f"{phone.url}/{WA_VERSION}"})
+        async with running_stack(dev_env, settings, engine) as http:
+            await whatsapp_bot(http, phone)
+            first = await post_whatsapp(http, p.whatsapp([p.wa_text("wamid.e1", "oi")]))
+            assert first.status_code == 200, first.text
+            await wait_for(phone, 2)  # the greeting and the menu
+            busy = {"error": {"message": "(#130429) Rate limit hit", "code": 130429}}
+            phone.script = [(429, busy, {"Retry-After": "30"})]  # the farewell waits 30 s
+            bye = await post_whatsapp(http, p.whatsapp([p.wa_text("wamid.e2", "2")]))
+            assert bye.status_code == 200, bye.text
+            hello = p.whatsapp([p.wa_text("wamid.e3", "oi de novo")])
+            again = await post_whatsapp(http, hello)
+            assert again.status_code == 503, again.text
+            assert again.json()["code"] == "conversation_ending"
+            assert int(again.headers["Retry-After"]) >= 1
+            # the farewell goes, the conversation closes; Meta's resend starts the next one
+            with engine.connect() as conn:
+                [wid] = conn.scalars(sa.select(conversations.c.workflow_id))
+            await asyncio.wait_for(conversation_handle(dev_env, wid).result(), 60)
+            resent = await post_whatsapp(http, hello)
+            assert resent.json() == {"messages": 1, "statuses": 0}, resent.text

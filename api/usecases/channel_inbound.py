@@ -84,6 +84,8 @@ async def receive(
             log.warning("%s message to %s not delivered: %s", platform, bot, problems(exc))
             continue
         except (delivery.MessageRejected, delivery.UnknownBot) as exc:  # our words, not theirs
+            if isinstance(exc, delivery.MessageRejected) and exc.retry_after is not None:
+                raise  # the webhook's 503: the platform sends the batch again (each taken once)
             log.warning("%s message to %s not delivered: %s", platform, bot, exc)
             continue
         except ValueError as exc:

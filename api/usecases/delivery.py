@@ -23,11 +23,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-)
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.models.channel import MessageIn, TurnPublic, public_message, public_row
@@ -38,19 +34,16 @@ from store import conversations as conversation_log
 from store.bots import BotVersion
 from store.conversations import ConversationRow, MessageRow, NewConversation
 from transbordo.settings import Settings
-from workflows.contracts import (
-    ChannelRef,
-    Contact,
-    ConversationInput,
-    CustomerMessage,
-    TurnReply,
-)
+from workflows.contracts import ChannelRef, Contact, ConversationInput, CustomerMessage, TurnReply
 from workflows.conversation import ConversationWorkflow
 from workflows.patches import CODE_VERSION
 from workflows.refusals import Refusal, refusal_of
 from workflows.search_attributes import BOT, CONTACT, STATUS
 
 log = logging.getLogger(__name__)
+ENDING_RETRY = 5
+"""Seconds after which a message refused by a conversation still closing is taken (its last
+deliveries to the customer's channel may take longer: then it is refused again)."""
 
 
 class _NoWorker(Exception):
@@ -62,7 +55,13 @@ class UnknownBot(Exception):
 
 
 class MessageRejected(Exception):
-    """The conversation refused the message (bad input); the text says why."""
+    """The conversation refused the message (bad input); the text says why. `retry_after`:
+    not refused for good, the same message is taken that many seconds on (a conversation that
+    is ending: the next one starts once it has closed)."""
+
+    def __init__(self, reason: str, *, retry_after: int | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -149,10 +148,11 @@ async def send(
             return await _accept_durably(client, start_input, message, start_options, engine)
         except WorkflowUpdateFailedError as exc:
             reason = getattr(exc.cause, "message", str(exc.cause))
-            if refusal_of(exc.cause) is Refusal.CONVERSATION_ENDED and attempt == 0:
+            ending = refusal_of(exc.cause) is Refusal.CONVERSATION_ENDED
+            if ending and attempt == 0:
                 await _wait_closed(client, wid)
                 continue
-            raise MessageRejected(reason) from exc
+            raise MessageRejected(reason, retry_after=ENDING_RETRY if ending else None) from exc
         new = None
         if reply.started:  # written in the same transaction as the turn
             new = NewConversation(
@@ -166,7 +166,7 @@ async def send(
         delivered = await _delivered(client, engine, wid, reply, new=new)
         open_conversations.remember(engine, bot, contact_id, wid, reply.status)
         return delivered
-    raise MessageRejected("the conversation is ending; send the message again")
+    raise MessageRejected("the conversation is ending; send it again", retry_after=ENDING_RETRY)
 
 
 async def _answered(
