@@ -46,13 +46,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.refusals import Refusal, refuse
 
 from workflows import patches
-from workflows.offers import ROUTING_RETRY, queue_order
+from workflows.offers import queue_order
+from workflows.omni_steps import omni_step
 from workflows.queueing import Queued, queue_customer, with_cards_of
 from workflows.voicemail import VOICEMAIL_ON_LEAVE, voicemail_of
 
-OMNI_RETRY = ROUTING_RETRY
-"""Until it works, as the routing's steps (workflows/offers.py says why)."""
-OMNI_TIMEOUT = timedelta(seconds=10)
 TRANSFER_SNAPSHOT = "transfer-snapshot"
 """Patch id: a transfer takes all of the target's settings, its queue cards too (histories
 before it keep the old service's cards)."""
@@ -142,9 +140,7 @@ class HumanoBlock(_Core):
 
     async def _omni(self, activity: Any, arg: Any) -> Any:
         """A short Omni SQL step, as a local activity (it sits on the reply's path)."""
-        return await workflow.execute_local_activity_method(
-            activity, arg, start_to_close_timeout=OMNI_TIMEOUT, retry_policy=OMNI_RETRY
-        )
+        return await omni_step(activity, arg)
 
     def _handoff(self) -> Handoff:
         """The handoff in progress (the caller knows there is one)."""

@@ -33,11 +33,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows import patches
 
 ROUTING_TIMEOUT = timedelta(seconds=10)
-ROUTING_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
-)
-"""Until it works: a failed step would fail the whole conversation (a customer left a ghost in
-the queue, an agent's slot held) over a database's minute of failover."""
+ROUTING_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
 NEWEST_OFFER = "offer-newest"
 """Patch id: a notice not newer than the held offer (a late Signal, a re-run dispatch) is
 ignored instead of restarting the timer."""
