@@ -14,10 +14,12 @@ history) carry the references again, never the values.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import json
 import os
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -70,17 +72,15 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_global
 
 
-async def checked_address(url: str, allow_private: bool, resolve: Resolver) -> str:
-    """The address to connect to for `url`: the first its host resolves to, once every one it
-    resolves to is public (or the bot allows private ones)."""
+async def checked_addresses(url: str, allow_private: bool, resolve: Resolver) -> list[str]:
+    """The addresses to connect to for `url`, in the resolver's order, once every one its host
+    resolves to is public (or the bot allows private ones). A failed lookup raises OSError:
+    retried as a transport error."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BlockedAddress("only http(s) URLs with a host are allowed")
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        found = [ipaddress.ip_address(a.split("%")[0]) for a in await resolve(parts.hostname, port)]
-    except (OSError, ValueError) as exc:
-        raise BlockedAddress(f"cannot resolve {parts.hostname}: {exc}") from exc
+    found = [ipaddress.ip_address(a.split("%")[0]) for a in await resolve(parts.hostname, port)]
     if not found:
         raise BlockedAddress(f"cannot resolve {parts.hostname}")
     for address in found:
@@ -89,7 +89,7 @@ async def checked_address(url: str, allow_private: bool, resolve: Resolver) -> s
                 f"{parts.hostname} resolves to {address}, a non-public address; set"
                 " `http: {allow_private_addresses: true}` in the bot to allow it"
             )
-    return str(found[0])
+    return list(dict.fromkeys(str(address) for address in found))
 
 
 class HttpCalls:
@@ -112,8 +112,8 @@ async def _call(
     marked = [call.request.url, *call.request.headers.values()]
     try:
         request = _resolved(call.request, env, limits)
-        address = await checked_address(request.url, call.allow_private_addresses, resolve)
-        return await _send(request, address)
+        addresses = await checked_addresses(request.url, call.allow_private_addresses, resolve)
+        return await _send(request, addresses)
     except (env_refs.Unresolved, BlockedAddress) as exc:
         return HttpResult(ok=False, error=env_refs.redact(str(exc), marked, env))
     except Exception as exc:  # noqa: BLE001 - any message may hold a value: retried, redacted
@@ -130,23 +130,50 @@ def _resolved(request: HttpRequest, env: Mapping[str, str], limits: FlowLimits) 
     )
 
 
-async def _send(request: HttpRequest, address: str) -> HttpResult:
-    """`request`, sent to `address` under its own host name (`Host`, SNI, certificate)."""
+async def _send(request: HttpRequest, addresses: list[str]) -> HttpResult:
+    """`request`, sent to the first of `addresses` that takes the connection, under its own
+    host name (`Host` unless the flow sets one, SNI and the certificate check)."""
+    for address in addresses[:-1]:
+        try:
+            return await _send_to(request, address)
+        except _NotReached:
+            continue
+    try:
+        return await _send_to(request, addresses[-1])
+    except _NotReached as exc:
+        raise ApplicationError(str(exc)) from None  # retried by policy
+
+
+class _NotReached(Exception):
+    """The connection to one address failed: the next may take it."""
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The certificates to trust: certifi's, or SSL_CERT_FILE/SSL_CERT_DIR when set (the
+    client itself reads nothing of the environment: no proxy)."""
+    return httpx.create_ssl_context(trust_env=True)
+
+
+async def _send_to(request: HttpRequest, address: str) -> HttpResult:
     timeout = httpx.Timeout(request.timeout_seconds)
     body = request.body
     url = httpx.URL(request.url)
-    headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
-    headers["Host"] = url.netloc.decode("ascii")
+    headers = dict(request.headers)
+    if not any(name.lower() == "host" for name in headers):
+        headers["Host"] = url.netloc.decode("ascii")
     try:
         async with (
-            httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client,
+            httpx.AsyncClient(
+                timeout=timeout, follow_redirects=False, trust_env=False, verify=_tls()
+            ) as client,
             client.stream(
                 request.method,
                 url.copy_with(host=address),
                 headers=headers,
                 json=body if body is not None and not isinstance(body, str) else None,
                 content=body if isinstance(body, str) else None,
-                extensions={"sni_hostname": url.host},
+                extensions={"sni_hostname": url.raw_host.decode("ascii")},
             ) as response,
         ):
             chunks, size = [], 0
@@ -159,6 +186,8 @@ async def _send(request: HttpRequest, address: str) -> HttpResult:
                         error=f"response larger than {MAX_RESPONSE_BYTES} bytes",
                     )
                 chunks.append(chunk)
+    except httpx.ConnectError as exc:
+        raise _NotReached(f"{type(exc).__name__}: {exc}") from None
     except httpx.TransportError as exc:
         raise ApplicationError(f"{type(exc).__name__}: {exc}") from None  # retried by policy
     if response.status_code in RETRYABLE_STATUS and activity.info().attempt < 3:

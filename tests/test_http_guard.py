@@ -49,8 +49,10 @@ class Resolver:
         return self.answers[host]
 
 
-async def call(calls: HttpCalls, url: str, allow_private: bool) -> dict:
-    request = HttpRequest(method="GET", url=url, headers={"Host": "elsewhere.example"})
+async def call(
+    calls: HttpCalls, url: str, allow_private: bool, headers: dict[str, str] | None = None
+) -> dict:
+    request = HttpRequest(method="GET", url=url, headers=headers or {})
     result = await ActivityEnvironment().run(
         calls.call_http, HttpCall(request=request, allow_private_addresses=allow_private)
     )
@@ -72,7 +74,26 @@ async def test_the_request_goes_to_the_address_checked_under_its_own_name() -> N
         )
     assert result["ok"] and result["body"] == {"ok": "sim"}, result
     assert resolver.asked == ["crm.loja.test"]
-    assert [h["host"] for h in seen] == [f"crm.loja.test:{port}"]  # not the flow's own Host
+    assert [h["host"] for h in seen] == [f"crm.loja.test:{port}"]
+
+
+async def test_the_next_address_is_tried_and_a_flows_own_host_is_kept() -> None:
+    """A name with two addresses, the first refusing connections: the second takes the call,
+    with the Host header the flow set itself (virtual hosting on a bare address)."""
+    seen: list[dict[str, str]] = []
+
+    def answer(path: str, headers: dict[str, str], body: bytes) -> dict[str, str]:
+        seen.append(headers)
+        return {"ok": "sim"}
+
+    with json_server(answer) as base:
+        port = urlsplit(base).port
+        resolver = Resolver({"crm.loja.test": ["127.0.0.2", "127.0.0.1"]})  # .2: nobody there
+        calls = HttpCalls(FlowLimits(), resolver)
+        url = f"http://crm.loja.test:{port}/x"
+        result = await call(calls, url, True, {"Host": "api.interna"})
+    assert result["ok"], result
+    assert [h["host"] for h in seen] == ["api.interna"]
 
 
 async def test_a_name_with_any_private_address_is_refused_before_any_connection() -> None:
