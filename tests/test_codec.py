@@ -184,7 +184,9 @@ def test_the_shared_converters_hold_what_the_sdks_own_hold() -> None:
 
 
 async def test_a_forged_or_lapsed_codec_session_is_refused(admin_api) -> None:  # type: ignore[no-untyped-def]
-    from api.routes.codec import COOKIE, session_value
+    from api.routes.codec import COOKIE, _live_session, session_value
+
+    assert not _live_session("²³.00", ADMIN_TOKEN)  # digits, but not ASCII ones: no 500
 
     batch = {"payloads": []}
     lapsed = session_value(ADMIN_TOKEN, int(time.time()) - 1)
@@ -195,6 +197,7 @@ async def test_a_forged_or_lapsed_codec_session_is_refused(admin_api) -> None:  
         assert refused.status_code == 401, cookie
     admin_api.cookies.set(COOKIE, session_value(ADMIN_TOKEN, int(time.time()) + 60))
     assert (await admin_api.post("/api/codec/decode", json=batch)).status_code == 200
+    assert (await admin_api.post("/api/codec/session")).status_code == 401  # no self-renewal
 
 
 async def test_the_ui_decodes_a_batch_larger_than_other_requests_may_be(admin_api) -> None:  # type: ignore[no-untyped-def]

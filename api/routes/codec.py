@@ -61,7 +61,7 @@ def session_value(admin_token: str, expires: int) -> str:
 
 def _live_session(value: str, admin_token: str) -> bool:
     expires, _, _mac = value.partition(".")
-    if not expires.isdigit() or int(expires) < time.time():
+    if not (expires.isascii() and expires.isdigit()) or int(expires) < time.time():
         return False
     return secrets.compare_digest(value.encode(), session_value(admin_token, int(expires)).encode())
 
@@ -93,10 +93,13 @@ async def encode(request: Request, ring: KeyRingDep) -> dict[str, Any]:
 
 
 @router.post("/session", status_code=status.HTTP_204_NO_CONTENT)
-def session(request: Request, settings: SettingsDep) -> Response:
+def session(request: Request, settings: SettingsDep, credentials: Credentials) -> Response:
     """A session in an HttpOnly cookie for the codec routes only, so the Temporal UI (same
     site, another port) can send it with "Include cross-origin credentials". Secure whenever
-    the request came over HTTPS (behind a proxy: `FORWARDED_ALLOW_IPS`, docs/operations.md)."""
+    the request came over HTTPS (behind a proxy: `FORWARDED_ALLOW_IPS`, docs/operations.md).
+    Made with the admin token only: a session does not renew itself."""
+    if credentials is None:
+        raise unauthorized()
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.set_cookie(
         COOKIE,

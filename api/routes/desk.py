@@ -114,8 +114,9 @@ def history(conversation_id: str, agent: AgentDep, engine: EngineDep) -> list[Co
     services = supervision.agent_service_ids(engine, agent.id)
     transcripts = {}
     for row in earlier:
-        entries = conversation_log.messages_after(engine, row.id, 0, HISTORY_MESSAGES)
-        if not supervision.conversation_in_services(engine, row.id, services):
-            entries = conversation_log.customer_facing(entries)
+        theirs = not supervision.conversation_in_services(engine, row.id, services)
+        entries = conversation_log.messages_after(
+            engine, row.id, 0, HISTORY_MESSAGES, for_customer=theirs
+        )
         transcripts[row.id] = [public_row(m) for m in entries]
     return summaries(engine, earlier, transcripts)
