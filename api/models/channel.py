@@ -16,6 +16,14 @@ from workflows.contracts import MAX_MESSAGE_ID_LENGTH, MAX_TEXT_LENGTH, Message
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """C0 control characters and DEL, but tab, line feed and carriage return."""
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+"""A query parameter's pattern: no `CONTROL` character."""
+
+
+def printable(text: str) -> str:
+    """`text` with each `CONTROL` character as U+FFFD: what a platform sent is taken, not lost
+    (a form feed pasted from a PDF), and stored as nobody's control character."""
+    return CONTROL.sub("\ufffd", text)
 
 
 class ContactIn(BaseModel):

@@ -14,7 +14,7 @@ from api.channel_auth import ChannelClientDep, contact_for_message, may_touch, w
 from api.deps import AgentDep, ClientDep, EngineDep, FilesDep, SettingsDep, require_agent
 from api.errors import ApiError, ErrorCode
 from api.limits import limit
-from api.models.channel import MessagePublic, TurnPublic, public_message
+from api.models.channel import NO_CONTROL, MessagePublic, TurnPublic, public_message
 from api.usecases import attachments
 from omni.models import AgentPublic
 from store import attachments as attachment_rows
@@ -26,7 +26,7 @@ from workflows.contracts import MAX_MESSAGE_ID_LENGTH
 channel = APIRouter(tags=["attachments"], dependencies=[limit("requests per address")])
 agent = APIRouter(prefix="/agent", tags=["attachments"], dependencies=[Depends(require_agent)])
 
-FileName = Annotated[str | None, Query(max_length=200)]
+FileName = Annotated[str | None, Query(max_length=200, pattern=NO_CONTROL)]
 
 
 def not_found() -> ApiError:
@@ -50,7 +50,9 @@ async def customer_upload(
     settings: SettingsDep,
     name: FileName = None,
     contact_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    message_id: Annotated[str | None, Query(min_length=1, max_length=MAX_MESSAGE_ID_LENGTH)] = None,
+    message_id: Annotated[
+        str | None, Query(min_length=1, max_length=MAX_MESSAGE_ID_LENGTH, pattern=NO_CONTROL)
+    ] = None,
 ) -> TurnPublic:
     """A customer's file (image, PDF, audio), said in the conversation like a message."""
     contact = contact_for_message(caller, bot, contact_id)

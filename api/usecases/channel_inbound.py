@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.models.channel import ContactIn, MessageIn
+from api.models.channel import ContactIn, MessageIn, printable
 from api.usecases import channel_media, delivery
 from channels.model import Inbound, Platform, StatusUpdate
 from encryption.codec import keyed_hash, ring_of
@@ -68,8 +68,8 @@ async def receive(
             body = MessageIn(
                 contact_id=contact,
                 message_id=message_id,
-                text=message.text[:MAX_TEXT_LENGTH],
-                contact=ContactIn(name=message.name[:200]) if message.name else None,
+                text=printable(message.text[:MAX_TEXT_LENGTH]),
+                contact=ContactIn(name=printable(message.name[:200])) if message.name else None,
             )
             delivered = await delivery.send(
                 client,

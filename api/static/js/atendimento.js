@@ -12,7 +12,7 @@ const TRANSCRIPT_PAGE = 500; // the most a transcript read returns (PageSize)
 const state = {
   me: null,
   queue: [],          // [{conversation_id, service, waiting_seconds, preview, since}]
-  conversations: new Map(), // id → {id, service, variables, waited, messages: Map(seq → message), targets}
+  conversations: new Map(), // id → {id, service, variables, waited, messages: Map(seq → message), targets, kept, unsent}
   selected: null,
   live: false,
   listed: new Set(), // the ids of the stream's last `conversations` event
@@ -20,6 +20,7 @@ const state = {
   asking: false, // "Atender próximo" is waiting for its answer
 };
 let stopper = null;
+const sending = new Set(); // {conversation, id, text, applied}: the replies in flight
 
 const SENDER_PT = { customer: "Cliente", bot: "Bot", system: "Sistema" };
 /** Why the API said no, in pt-BR (by the error's code; the page adds the agent's capacity). */
@@ -207,7 +208,11 @@ function taken(pickupAnswer) {
 
 function ensure(id) {
   if (!state.conversations.has(id)) {
-    state.conversations.set(id, { id, service: null, variables: null, waited: null, messages: new Map(), targets: null });
+    state.conversations.set(id, {
+      id, service: null, variables: null, waited: null, messages: new Map(), targets: null,
+      kept: new Map(), // text → message id of the replies that failed (see the reply form)
+      unsent: new Set(), // those of them shown as lines of the transcript (not in the box)
+    });
   }
   return state.conversations.get(id);
 }
@@ -291,7 +296,10 @@ function addMessages(id, messages) {
   if (!conversation) return;
   let added = false;
   for (const message of messages) {
-    if (!conversation.messages.has(message.seq)) { conversation.messages.set(message.seq, message); added = true; }
+    if (conversation.messages.has(message.seq)) continue;
+    conversation.messages.set(message.seq, message);
+    added = true;
+    if (message.from === "agent") arrived(conversation, message);
   }
   if (added && id === state.selected) renderConversation();
   if (added && id !== state.selected) renderTabs(id);
@@ -304,7 +312,6 @@ function drop(id, message) {
 }
 
 function select(id) {
-  if (id !== state.selected) forgetKept();
   state.selected = id;
   renderTabs();
   renderConversation();
@@ -377,7 +384,7 @@ function renderConversation() {
   $("#conv-info").textContent = `Serviço ${conversation.service || "—"}${conversation.waited !== null ? ` · esperou ${duration(conversation.waited)}` : ""}`;
   const log = $("#transcript");
   const messages = [...conversation.messages.values()].sort((a, b) => a.seq - b.seq);
-  log.replaceChildren(...messages.map(renderMessage));
+  log.replaceChildren(...messages.map(renderMessage), ...[...conversation.unsent].map(unsentLine));
   deliveriesMark();
   log.scrollTop = log.scrollHeight;
   const variables = Object.entries(conversation.variables || {});
@@ -400,36 +407,66 @@ function renderMessage(m) {
   return h("div", { class: `msg ${m.from}`, dataset: { seq: m.seq } }, h("span", { class: "who" }, who), deskAttachment(m) || text);
 }
 
-/** The id of a message that failed, kept with its text in the box: a retry of the same text
- * (it may have reached the server) is delivered once; another text, or another conversation,
- * is another message. */
-function forgetKept() {
-  const box = $("#reply-text");
-  delete box.dataset.messageId;
-  delete box.dataset.messageText;
+function unsentLine(text) {
+  return h("div", { class: "msg system failure unsent", role: "note", dataset: { text } },
+    `⚠ Não enviada: “${text}”. Envie o mesmo texto para tentar de novo.`);
 }
 
+/** The screen shows an agent message as applied (from the stream, a transcript read or an
+ * answer): a reply of it in flight has reached the server, or else the kept id of that text is
+ * forgotten, and the text no longer waits for a retry (in the box, or as a line of the
+ * transcript): the same text sent after that is a new message (under the old id it would be
+ * deduplicated away). The entry's message_id tells which reply it is when it carries one;
+ * otherwise its text does. */
+function arrived(conversation, message) {
+  const text = (message.text || "").trim();
+  const same = (id, sent) => (message.message_id ? id === message.message_id : sent === text);
+  const flight = [...sending].find((f) => f.conversation === conversation.id && !f.applied && same(f.id, f.text));
+  if (flight) { flight.applied = true; return; }
+  const failed = [...conversation.kept].find(([sent, id]) => same(id, sent))?.[0];
+  if (failed === undefined) return;
+  conversation.kept.delete(failed);
+  conversation.unsent.delete(failed);
+  const box = $("#reply-text");
+  if (state.selected === conversation.id && box.value.trim() === failed) box.value = "";
+}
+
+// A reply that failed keeps its id, by text, in its conversation: the failure may have come after
+// the server had it, so the same text sent again to the same conversation is a retry (delivered
+// once); another text, or another conversation, is another message. The failed text goes back
+// to the box, or, if the box holds another text (or the agent went to another conversation), it
+// is a line of its conversation's transcript, so it is not lost.
 $("#reply-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const box = $("#reply-text");
   const text = box.value.trim();
-  if (!text || !state.selected) return;
-  const id = state.selected;
-  const messageId = box.dataset.messageText === text ? box.dataset.messageId : crypto.randomUUID();
-  forgetKept(); // the box is free for the next message while this one is in flight
-  box.value = "";
+  const conversation = state.conversations.get(state.selected);
+  if (!text || !conversation) return;
+  const id = conversation.id;
+  const flight = { conversation: id, id: conversation.kept.get(text) ?? crypto.randomUUID(), text, applied: false };
+  conversation.kept.delete(text);
+  if (conversation.unsent.delete(text)) renderConversation(); // on its way again
+  sending.add(flight);
+  box.value = ""; // free for the next message while this one is in flight
   $("#conv-error").textContent = "";
   try {
-    const body = { text, message_id: messageId };
+    const body = { text, message_id: flight.id };
     const message = await api(`/api/agent/conversations/${id}/messages`, { method: "POST", body, token: "agent" });
     addMessages(id, [message]);
   } catch (error) {
-    if (state.selected !== id) { toast(`A mensagem para a outra conversa não foi enviada: ${reason(error)}`); return; }
-    if (!box.value) { // back in the box for a retry, unless the agent is typing another one
-      box.value = text;
-      Object.assign(box.dataset, { messageId, messageText: text });
+    if (flight.applied) return; // shown meanwhile: the server had it
+    const still = state.conversations.get(id); // not transferred or finished meanwhile
+    still?.kept.set(text, flight.id);
+    if (state.selected !== id) {
+      still?.unsent.add(text);
+      toast(`A mensagem para a outra conversa não foi enviada: ${reason(error)}`);
+      return;
     }
+    if (!box.value) box.value = text; // back in the box for a retry
+    else if (box.value.trim() !== text) { still.unsent.add(text); renderConversation(); }
     $("#conv-error").textContent = reason(error);
+  } finally {
+    sending.delete(flight);
   }
 });
 $("#reply-text").addEventListener("keydown", (event) => {

@@ -18,10 +18,14 @@ let source = null; // the AbortController of the open stream
 let conversationId = localStorage.getItem(keys.conversation);
 let ended = null; // the conversation whose stream said "end": a late answer must not reopen it
 let chat = 0; // "Nova conversa" counts up: an answer to a send of an earlier chat is not shown
-// The id of a send that failed, with its text: the failure may have come after the server had
-// applied it (a 503 on the way back, a lost connection), so the same text sent again is a retry
-// under the same id (the bot takes it once); another text, or "Nova conversa", forgets it.
-let failed = null; // {id, text}
+// The ids of the sends that failed, by text: the failure may have come after the server had
+// applied it (a 503 on the way back, a lost connection), so a failed text sent again is a retry
+// under its own id (the bot takes it once). An id is forgotten once the page shows that message
+// as applied (the same text sent after that, e.g. "sim" to the bot's next question, is a new
+// answer: under the old id it would be deduplicated away), and at "Nova conversa".
+const kept = new Map(); // text → message id
+const sending = new Set(); // {id, text, applied}: the sends in flight
+let refusal = null; // the status line a failed send left
 const ENDED = "Conversa encerrada. Envie uma mensagem para começar outra.";
 
 /** The browser's session with this bot, asked for again when missing or about to expire. */
@@ -69,8 +73,11 @@ async function send(text) {
   log.append(pending);
   scroll();
   const name = $("#contact-name").value.trim();
-  const body = { message_id: failed?.text === text ? failed.id : crypto.randomUUID(), text };
-  failed = null;
+  const flight = { id: kept.get(text) ?? crypto.randomUUID(), text, applied: false };
+  kept.delete(text);
+  unsentLine(text)?.remove(); // on its way again
+  sending.add(flight);
+  const body = { message_id: flight.id, text };
   if (name) body.contact = { name };
   status("enviando…");
   try {
@@ -80,22 +87,62 @@ async function send(text) {
     const answer = await response.json().catch(() => ({}));
     if (sentIn !== chat) return response.ok; // "Nova conversa" meanwhile: not this chat's
     if (!response.ok) {
-      failed = { id: body.message_id, text };
       pending.remove();
       if (response.status === 401) localStorage.removeItem(keys.session);
-      status(sendRefusal(answer.code, response.status));
-      return false;
+      return refused(flight, sendRefusal(answer.code, response.status));
     }
     status(response.status === 202 ? "Mensagem recebida; a resposta chega em instantes." : "");
     took(answer);
     return true;
   } catch (error) {
     if (sentIn !== chat) return false;
-    failed = { id: body.message_id, text };
     pending.remove();
-    status(error instanceof ApiError ? sendRefusal(error.code, error.status) : "Sem conexão. Tente de novo.");
-    return false;
+    return refused(flight, error instanceof ApiError ? sendRefusal(error.code, error.status) : "Sem conexão. Tente de novo.");
+  } finally {
+    sending.delete(flight);
   }
+}
+
+/** A send failed: its id is kept for a retry of its text, unless the page has shown the
+ * message meanwhile (the server had it: taken, not failed). */
+function refused(flight, why) {
+  if (flight.applied) { status(""); return true; }
+  kept.set(flight.text, flight.id);
+  status(why);
+  refusal = why;
+  return false;
+}
+
+/** The page shows a customer message as applied (from the stream, or an answer): a send of it
+ * in flight has reached the server, or else the kept id of that text is forgotten, and the text
+ * no longer waits for a retry (in the box, or as a line of the log). The entry's message_id
+ * tells which send it is when it carries one; otherwise its text does. */
+function arrived(message) {
+  const text = (message.text || "").trim();
+  const same = (id, sent) => (message.message_id ? id === message.message_id : sent === text);
+  const flight = [...sending].find((f) => !f.applied && same(f.id, f.text));
+  if (flight) { flight.applied = true; return; }
+  const failed = [...kept].find(([sent, id]) => same(id, sent))?.[0];
+  if (failed === undefined) return;
+  kept.delete(failed);
+  unsentLine(failed)?.remove();
+  const input = $("#text");
+  if (input.value.trim() !== failed) return;
+  input.value = "";
+  if ($("#status-line").textContent === refusal) status("");
+}
+
+/** A failed text that could not go back to the box (another text is there): kept in the log,
+ * so it is not lost; sent again as is, it is a retry under its id. */
+function unsent(text) {
+  unsentLine(text)?.remove();
+  log.append(h("div", { class: "msg system unsent", role: "status", dataset: { text } },
+    `Não enviada: “${text}”. Envie o mesmo texto para tentar de novo.`));
+  scroll();
+}
+
+function unsentLine(text) {
+  return $$(".msg.unsent", log).find((line) => line.dataset.text === text);
 }
 
 /** A menu option or a carousel button: its whole group is disabled at the first click (a
@@ -177,6 +224,7 @@ function show(message) {
   if (message.from === "customer") {
     const pending = $$(".msg.pending", log).find((p) => p.dataset.text === (message.text || "").trim());
     pending?.remove();
+    arrived(message);
   }
   const node = render(message);
   node.dataset.seq = message.seq;
@@ -253,8 +301,11 @@ $("#composer").addEventListener("submit", async (event) => {
   const sentIn = chat;
   input.value = "";
   input.focus();
-  // a failed text comes back to the box for a retry (under its id), unless another is typed
-  if (!(await send(text)) && text && sentIn === chat && !input.value) input.value = text;
+  if ((await send(text)) || !text || sentIn !== chat) return;
+  // a failed text comes back to the box for a retry (under its id); if another is typed there
+  // meanwhile (or came back from another failed send), it stays in the log
+  if (!input.value) input.value = text;
+  else if (input.value.trim() !== text) unsent(text);
 });
 $("#contact-name").addEventListener("change", (event) => localStorage.setItem(keys.name, event.target.value.trim()));
 $("#new-chat").addEventListener("click", () => {
@@ -264,7 +315,7 @@ $("#new-chat").addEventListener("click", () => {
   source?.abort();
   source = null;
   chat += 1;
-  failed = null;
+  kept.clear();
   opening = null; // a session asked for by the old chat is not this one's
   localStorage.removeItem(keys.conversation);
   localStorage.removeItem(keys.session); // a new chat is a new contact
