@@ -25,6 +25,13 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
 RECONNECT_SECONDS = (1.0, 30.0)
 """The PostgreSQL listener's first and longest wait before it connects again."""
+APPLICATION_NAME = "transbordo-api-listen"
+"""How the listener's connection shows in `pg_stat_activity`."""
+QUIET_SECONDS = 15.0
+"""After this long without a notice the listener asks its server (`SELECT 1`, in as long): a
+connection a failover or a network drop left silently dead is found and replaced, not waited on
+until TCP gives up (hours)."""
+
 ENDED_CHUNK = 500
 """Conversation ids per `IN (...)` when the poller looks for ended ones."""
 
@@ -32,36 +39,55 @@ ENDED_CHUNK = 500
 class PostgresListener:
     def __init__(self, engine: Engine) -> None:
         self._url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._listening = False
 
     async def run(self, hub: StreamHub) -> None:
         import psycopg  # the `postgres` extra: only a PostgreSQL deployment needs it
 
-        delay, longest = RECONNECT_SECONDS
+        first, longest = RECONNECT_SECONDS
+        delay = first
         while True:
+            self._listening = False
             try:
                 await self._listen(hub)
-            except (psycopg.Error, OSError) as exc:
+            except (psycopg.Error, OSError, TimeoutError) as exc:
                 hub.feeding.clear()
-                log.warning("stream feed lost (%s); listening again in %.0f s", exc, delay)
+                if self._listening:  # it worked for a while: this outage starts from the first wait
+                    delay = first
+                log.warning("stream feed lost (%r); listening again in %.0f s", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, longest)
 
     async def _listen(self, hub: StreamHub) -> None:
+        """Until the connection fails, or stops answering (`SELECT 1` when quiet)."""
         import psycopg
 
-        async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as conn:
+        conn = await psycopg.AsyncConnection.connect(
+            self._url, autocommit=True, application_name=APPLICATION_NAME, connect_timeout=10,
+            keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
+        )  # fmt: skip
+        try:
             await conn.execute(f"LISTEN {LOG_CHANNEL}")
             await conn.execute(f"LISTEN {QUEUE_CHANNEL}")
             await conn.execute(f"LISTEN {TYPING_CHANNEL}")
+            self._listening = True
             hub.wake_all()  # what changed before we listened is read by every stream now
-            async for notice in conn.notifies():
-                if notice.channel == LOG_CHANNEL:
-                    hub.log_changed(notice.payload.rpartition(":")[0])
-                elif notice.channel == TYPING_CHANNEL:
-                    conversation_id, _, side = notice.payload.rpartition(":")
-                    hub.typing(conversation_id, side)
-                else:
-                    hub.queue_changed()
+            while True:
+                async for notice in conn.notifies(timeout=QUIET_SECONDS):
+                    _tell(hub, notice.channel, notice.payload)
+                await asyncio.wait_for(conn.execute("SELECT 1"), QUIET_SECONDS)
+        finally:
+            conn.pgconn.finish()  # at once: a dead server's close would wait on the network
+
+
+def _tell(hub: StreamHub, channel: str, payload: str) -> None:
+    if channel == LOG_CHANNEL:
+        hub.log_changed(payload.rpartition(":")[0])
+    elif channel == TYPING_CHANNEL:
+        conversation_id, _, side = payload.rpartition(":")
+        hub.typing(conversation_id, side)
+    else:
+        hub.queue_changed()
 
 
 @dataclass

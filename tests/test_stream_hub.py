@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 
-from api import stream_hub
+from api import stream_hub, stream_sources
 from api.app import create_app
 from api.routes import channel
 from api.stream_hub import (
@@ -123,6 +123,32 @@ async def test_a_queue_change_wakes_the_agent_streams(any_engine: sa.Engine) -> 
             await queue_woken(agent_stream)
             assert queue.close_waiting(any_engine, "e1", "abandoned")
             await queue_woken(agent_stream)
+
+
+async def test_a_listener_whose_connection_died_listens_again(
+    postgres_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: the listener asks its server when quiet and, its connection gone, listens
+    again and wakes every stream (notices may have been missed meanwhile)."""
+    monkeypatch.setattr(stream_sources, "QUIET_SECONDS", 0.2)
+    monkeypatch.setattr(stream_sources, "RECONNECT_SECONDS", (0.1, 0.1))
+    conversation_log.record_batch(postgres_engine, batch("c1", "bot", message(1, "customer")))
+    async with started(postgres_engine) as hub:
+        with hub.watch() as mine:
+            mine.conversations(["c1"])
+            await settled(hub, mine)
+            with postgres_engine.begin() as conn:
+                killed = conn.scalar(
+                    sa.text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                        " WHERE application_name = :name AND datname = current_database()"
+                    ),
+                    {"name": stream_sources.APPLICATION_NAME},
+                )
+            assert killed == 1
+            await woken_for(mine, "c1")  # listening again: every stream reads once more
+            conversation_log.record_turn(postgres_engine, "c1", [message(2)])
+            await woken_for(mine, "c1")
 
 
 def test_the_turn_written_by_the_api_and_the_workflow_record_leave_one_row_each(
