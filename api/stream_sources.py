@@ -136,7 +136,7 @@ class _Cursor:
         self._conn: sa.Connection | None = None
         self._version: int | None = None
         self._rowid = 0
-        self._queue: tuple[int, ...] | None = None
+        self._queue: tuple[object, ...] | None = None
         database = engine.url.database
         self._shared_memory = not database or database == ":memory:"
         """An in-memory database shares one connection: its counter never moves; always read."""
@@ -196,10 +196,11 @@ class _Cursor:
             )
         return ended
 
-    def _queue_version(self) -> tuple[int, ...]:
+    def _queue_version(self) -> tuple[object, ...]:
         """Changes whenever an entry is added (rowid) or leaves waiting or in service (counts):
         no combination of claims, closes and finishes leaves both counts unchanged; likewise
-        an offer made (rowid) or ended (open count)."""
+        an offer made (rowid) or ended (open count), and an entry in service given to another
+        agent (who serves each, in order)."""
         assert self._conn is not None
         row = self._conn.execute(
             sa.text(
@@ -215,4 +216,10 @@ class _Cursor:
                 " coalesce(sum(CASE WHEN status = 'open' THEN 1 ELSE 0 END), 0) FROM offers"
             )
         ).one()
-        return int(row[0]), int(row[1]), int(row[2]), int(offered[0]), int(offered[1])
+        serving = self._conn.scalar(  # a supervisor's reassign changes no count: who serves
+            sa.text(
+                "SELECT group_concat(agent_id) FROM (SELECT agent_id FROM queue_entries"
+                " WHERE status = 'in_service' ORDER BY rowid)"
+            )
+        )
+        return (row[0], row[1], row[2], offered[0], offered[1], serving)

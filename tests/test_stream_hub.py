@@ -151,6 +151,23 @@ async def test_a_listener_whose_connection_died_listens_again(
             await woken_for(mine, "c1")
 
 
+async def test_a_supervisors_reassign_wakes_the_agent_streams(any_engine: sa.Engine) -> None:
+    """No count changes when a conversation in service goes to another agent: who serves it
+    does, and both agents' screens must hear of it."""
+    from store.supervision import reassign_agent
+    from tests.test_queue_store import enqueue, staffed
+
+    service, (ana, beto) = staffed(any_engine)
+    enqueue(any_engine, service, 1)
+    assert queue.claim(any_engine, "q1", ana).code == "ok"
+    async with started(any_engine) as hub:
+        with hub.watch() as agent_stream:
+            agent_stream.queue()
+            await settled(hub, agent_stream)
+            assert reassign_agent(any_engine, "q1", beto) == "Beto"
+            await queue_woken(agent_stream)
+
+
 def test_the_turn_written_by_the_api_and_the_workflow_record_leave_one_row_each(
     any_engine: sa.Engine,
 ) -> None:
