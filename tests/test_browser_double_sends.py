@@ -7,13 +7,15 @@ choice is said once), switch to another conversation before a send fails (the te
 follow to the other customer), start a "Nova conversa" (the old answer, of a message or of a
 file, is not shown in it). A failure can also come after the server took the request (the route
 lets it through, then answers 503 or drops the connection): the customer's retry of the same
-text is then taken once.
+text is then taken once, unless the page has shown the message meanwhile (then the same text
+is a new message: a deliberate repeat). Two sends that both fail keep both texts and both ids.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections import deque
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -59,6 +61,32 @@ blocks:
   fim: {{type: end, text: Obrigado pelo contato!}}
 """
 OPTION = "Falar com um especialista"
+PESQUISA = """\
+bot: pesquisa
+channels: {web: true}
+start: cliente
+blocks:
+  cliente:
+    type: menu
+    text: Você já é cliente?
+    options:
+      - {label: Sim, next: ofertas}
+      - {label: Não, next: ofertas}
+  ofertas:
+    type: menu
+    text: Quer receber ofertas?
+    options:
+      - {label: Sim, next: ligar}
+      - {label: Não, next: ligar}
+  ligar:
+    type: menu
+    text: Podemos ligar para você?
+    options:
+      - {label: Sim, next: fim}
+      - {label: Não, next: fim}
+  fim: {type: end, text: Obrigado pelas respostas!}
+"""
+"""Three questions in a row that the same answer ("Sim") answers."""
 AGENT_MESSAGES = re.compile(r"/api/agent/conversations/[^/]+/messages")
 UPLOADS = re.compile(r"/api/bots/loja/attachments\?")
 OVERLOADED = {"detail": "overloaded", "code": "overloaded"}
@@ -96,6 +124,11 @@ async def into_queue(base: str, connector: str, contact: str) -> str:
         return str(said.json()["conversation_id"])
 
 
+def agent_post(response) -> bool:  # type: ignore[no-untyped-def]
+    """A reply the agent screen sent."""
+    return bool(AGENT_MESSAGES.search(response.url)) and response.request.method == "POST"
+
+
 async def agent_texts(base: str, conversation_id: str) -> list[str]:
     """What the customer of the conversation got from the agent, from the log."""
     async with httpx.AsyncClient(base_url=base, headers=admin_headers()) as http:
@@ -112,30 +145,32 @@ async def transcript(base: str, conversation_id: str) -> list[dict[str, Any]]:
 
 
 class Hold:
-    """A route handler: requests pass, except that the next one `arm`ed is held until
-    `release` and then goes on (or is answered as `failure`, after the server had it or not).
-    `seen`: the JSON body of each request (or, for a file, its query: name and message_id)."""
+    """A route handler: requests pass, except that the next one `arm`ed is held until a
+    `release` (several may be held: each `release` lets the oldest go) and then goes on (or is
+    answered as `failure`, after the server had it or not). `seen`: the JSON body of each
+    request (or, for a file, its query: name and message_id)."""
 
     def __init__(self, method: str = "POST") -> None:
         self.method = method
         self.seen: list[Any] = []
         self._armed = False
-        self._gate = asyncio.Event()
         self._held = asyncio.Event()
         self._failure: str | None = None
+        self._gates: deque[asyncio.Event] = deque()  # of the held requests, oldest first
 
     def arm(self, failure: str | None = None) -> None:
         """`failure`: None (it goes on), "before" (503, the server never had it), "after" (the
-        server had it, the page gets a 503: an ambiguous failure), "abort" (no connection),
-        "lost" (the server had it, the connection drops before the answer)."""
+        server had it, the page gets a 503: an ambiguous failure), "late" (as "after", but the
+        503 waits for one more `release`: the page may show the message first), "abort" (no
+        connection), "lost" (the server had it, the connection drops before the answer)."""
         self._armed, self._failure = True, failure
-        self._gate, self._held = asyncio.Event(), asyncio.Event()
+        self._held = asyncio.Event()
 
     async def held(self) -> None:
         await asyncio.wait_for(self._held.wait(), TIMEOUT_MS / 1000)
 
     def release(self) -> None:
-        self._gate.set()
+        self._gates.popleft().set()
 
     async def __call__(self, route) -> None:  # type: ignore[no-untyped-def]
         if route.request.method != self.method:
@@ -150,7 +185,10 @@ class Hold:
             await route.continue_()
             return
         self._armed = False
-        failure, gate = self._failure, self._gate
+        failure, gate, answer = self._failure, asyncio.Event(), asyncio.Event()
+        self._gates.append(gate)
+        if failure == "late":
+            self._gates.append(answer)
         self._held.set()
         await gate.wait()
         if failure is None:
@@ -160,6 +198,10 @@ class Hold:
         elif failure == "lost":
             await route.fetch()
             await route.abort()
+        elif failure == "late":
+            await route.fetch()
+            await answer.wait()
+            await route.fulfill(status=503, json=OVERLOADED)
         else:
             if failure == "after":
                 await route.fetch()
@@ -170,8 +212,9 @@ async def test_a_second_reply_sent_while_the_first_is_in_flight_reaches_the_cust
     time_env, settings, engine, browser
 ):
     """Issue #1: each reply is its own message (the second is not deduplicated away); a failed
-    send does not follow the agent to another conversation; a retry of the same text after an
-    ambiguous failure is delivered once."""
+    send does not follow the agent to another conversation (it waits in its own); a retry of
+    the same text after a failure is delivered once; a reply the server had despite the failure
+    is shown from the stream, and nothing waits for a retry."""
     expect.set_options(timeout=TIMEOUT_MS)
     console = Console()
     async with live_server(time_env, settings, engine) as base:
@@ -222,9 +265,16 @@ async def test_a_second_reply_sent_while_the_first_is_in_flight_reaches_the_cust
         )
         await expect(box).to_have_value("")
         await expect(transcript).not_to_contain_text("Só para o segundo cliente")
+        await tabs.nth(1).click()  # it waits in its own conversation, for a retry
+        await expect(transcript.locator(".unsent")).to_have_text(
+            "⚠ Não enviada: “Só para o segundo cliente”. Envie o mesmo texto para tentar de novo."
+        )
+        await tabs.nth(0).click()
+        await expect(tabs.nth(0)).to_have_attribute("aria-pressed", "true")
+        await expect(transcript.locator(".unsent")).to_have_count(0)
 
-        # an ambiguous failure (the server had it): the same text again is delivered once
-        hold.arm(failure="after")
+        # refused: back in the box, and the same text again is a retry under the same id
+        hold.arm(failure="before")
         await box.fill("Resposta ao primeiro")
         await box.press("Enter")
         await hold.held()
@@ -240,10 +290,23 @@ async def test_a_second_reply_sent_while_the_first_is_in_flight_reaches_the_cust
         await expect(
             transcript.locator(".msg.agent", has_text="Resposta ao primeiro")
         ).to_have_count(1)
-        assert await agent_texts(base, first) == ["Resposta ao primeiro"]
+
+        # an ambiguous failure (the server had it): the stream shows the reply, so nothing
+        # waits for a retry (the same text typed again would be a new message)
+        hold.arm(failure="after")
+        await box.fill("Mais alguma dúvida?")
+        await box.press("Enter")
+        await hold.held()
+        hold.release()
+        await expect(
+            transcript.locator(".msg.agent", has_text="Mais alguma dúvida?")
+        ).to_have_count(1)
+        await expect(box).to_have_value("")
+        await expect(agent.locator("#conv-error")).to_have_text("")
+        assert await agent_texts(base, first) == ["Resposta ao primeiro", "Mais alguma dúvida?"]
         assert await agent_texts(base, second) == ["Segunda resposta", "Primeira resposta"]
         ids = [body["message_id"] for body in hold.seen]
-        assert ids[-1] == ids[-2] and len(set(ids[:-1])) == len(ids) - 1, ids
+        assert ids[3] == ids[4] and len(set(ids)) == len(ids) - 1, ids
         await context.close()
     assert [e for e in console.errors if not PROVOKED.search(e)] == []
 
@@ -406,8 +469,10 @@ async def test_nova_conversa_while_the_session_is_asked_for_starts_a_new_contact
 async def test_a_retry_of_a_failed_send_is_taken_once(time_env, settings, engine, browser):
     """A failed send keeps its message_id, and its text comes back to the box: sent again
     unchanged, it is the same message, so a failure that came after the server took it (a 503
-    on the way back, a dropped connection) does not make the bot take the text twice. Another
-    text, or a text sent after "Nova conversa", is a new message."""
+    on the way back) does not make the bot take the text twice. Once the conversation's stream
+    shows a message that failed (a dropped connection after the server took it), it was sent:
+    nothing waits for a retry. Another text, or a text sent after "Nova conversa", is a new
+    message."""
     expect.set_options(timeout=TIMEOUT_MS)
     console = Console()
     async with live_server(time_env, settings, engine) as base:
@@ -452,22 +517,18 @@ async def test_a_retry_of_a_failed_send_is_taken_once(time_env, settings, engine
         await expect(customer.locator(".msg.customer")).to_have_text(["oi"])
         await expect(text).to_have_value("")
 
-        # the server took it, the connection dropped: the same text again is taken once
+        # the server took it, the connection dropped: the stream shows it, so it was sent
         hold.arm(failure="lost")
         await text.fill(OPTION)
         await text.press("Enter")
         await hold.held()
         hold.release()
-        await expect(status).to_have_text("Sem conexão. Tente de novo.")
-        await expect(text).to_have_value(OPTION)
-        async with customer.expect_response("**/api/bots/loja/messages") as retried:
-            await text.press("Enter")
-        assert (await retried.value).ok
-        log = await transcript(base, conversation)
-        assert [m["text"] for m in log if m["from"] == "customer"] == ["oi", OPTION]
-        await expect(customer.locator(f"#log [data-seq='{log[-1]['seq']}']")).to_be_attached()
         await expect(customer.locator(".msg.bot", has_text="Vou te transferir")).to_have_count(1)
         await expect(customer.locator(".msg.customer")).to_have_text(["oi", OPTION])
+        await expect(status).to_have_text("")
+        await expect(text).to_have_value("")
+        log = await transcript(base, conversation)
+        assert [m["text"] for m in log if m["from"] == "customer"] == ["oi", OPTION]
 
         # a text that failed, then "Nova conversa": sent in the new chat, it is a new message
         hold.arm(failure="before")
@@ -484,9 +545,9 @@ async def test_a_retry_of_a_failed_send_is_taken_once(time_env, settings, engine
 
         ids = [body["message_id"] for body in hold.seen]
         texts = [body["text"] for body in hold.seen]
-        assert texts == ["olá", "oi", "oi", OPTION, OPTION, "tchau", "tchau"], texts
-        ola, oi, oi_again, option, option_again, tchau, tchau_again = ids
-        assert (oi_again, option_again) == (oi, option), ids
+        assert texts == ["olá", "oi", "oi", OPTION, "tchau", "tchau"], texts
+        ola, oi, oi_again, option, tchau, tchau_again = ids
+        assert oi_again == oi, ids
         assert len({ola, oi, option, tchau, tchau_again}) == 5, ids
         await context.close()
     assert [e for e in console.errors if not PROVOKED.search(e)] == []
@@ -609,5 +670,300 @@ async def test_the_supervisor_speaks_once_and_keeps_a_text_that_failed(
             "Ofereça o parcelamento",
             "Olá, sou a supervisora.",
         ]
+        await context.close()
+    assert [e for e in console.errors if not PROVOKED.search(e)] == []
+
+
+async def pesquisa(base: str) -> None:
+    """The bot `pesquisa` (PESQUISA), on the web chat."""
+    async with httpx.AsyncClient(base_url=base, headers=admin_headers()) as http:
+        published = await http.put(
+            "/api/bots/pesquisa", content=PESQUISA, headers={"Content-Type": "text/yaml"}
+        )
+        assert published.is_success, published.text
+
+
+async def test_two_sends_that_fail_in_flight_keep_both_texts_and_ids(
+    time_env, settings, engine, browser
+):
+    """A second text sent while the first is in flight, and both fail: the first comes back to
+    the box, the second (the box is taken) stays in the log, quoted; each, sent again, is a
+    retry under its own id, so the first, which the server had taken, is taken once."""
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    async with live_server(time_env, settings, engine) as base:
+        await loja(base)
+        context = await browser.new_context(locale="pt-BR", base_url=base)
+        customer = await context.new_page()
+        console.watch(customer)
+        hold = Hold()
+        await customer.route("**/api/bots/loja/messages", hold)
+        await customer.goto("/chat/loja")
+        text = customer.get_by_label("Mensagem", exact=True)
+        status = customer.locator("#status-line")
+        unsent = customer.locator("#log .msg.unsent")
+
+        hold.arm(failure="after")  # the server takes it, the page gets a 503
+        await text.fill("oi")
+        await text.press("Enter")
+        await hold.held()
+        hold.arm(failure="abort")
+        await text.fill(OPTION)
+        await text.press("Enter")
+        await hold.held()
+        hold.release()
+        await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
+        await expect(text).to_have_value("oi")  # back, to try again
+        hold.release()
+        await expect(status).to_have_text("Sem conexão. Tente de novo.")
+        await expect(unsent).to_have_text(
+            f"Não enviada: “{OPTION}”. Envie o mesmo texto para tentar de novo."
+        )
+        await expect(text).to_have_value("oi")
+
+        async with customer.expect_response("**/api/bots/loja/messages") as retried:
+            await text.press("Enter")
+        assert (await retried.value).ok
+        await expect(customer.locator(".msg.bot", has_text="Como posso ajudar?")).to_be_visible()
+        await expect(unsent).to_have_count(1)  # still waiting for its retry
+        async with customer.expect_response("**/api/bots/loja/messages") as retried:
+            await text.fill(OPTION)
+            await text.press("Enter")
+        assert (await retried.value).ok
+        await expect(customer.locator(".msg.bot", has_text="Vou te transferir")).to_be_visible()
+        await expect(unsent).to_have_count(0)
+        await expect(customer.locator(".msg.customer")).to_have_text(["oi", OPTION])
+        conversation = (await (await retried.value).json())["conversation_id"]
+        log = await transcript(base, conversation)
+        assert [m["text"] for m in log if m["from"] == "customer"] == ["oi", OPTION]
+
+        texts = [body["text"] for body in hold.seen]
+        assert texts == ["oi", OPTION, "oi", OPTION], texts
+        oi, option, oi_again, option_again = [body["message_id"] for body in hold.seen]
+        assert (oi_again, option_again) == (oi, option) and oi != option, hold.seen
+        await context.close()
+    assert [e for e in console.errors if not PROVOKED.search(e)] == []
+
+
+async def test_a_repeat_of_a_failed_text_the_stream_showed_is_a_new_answer(
+    time_env, settings, engine, browser
+):
+    """A send of "Sim" fails, but the server had it: once the stream shows it (and the next
+    question), its id is forgotten and the box is free; "Sim" sent again answers the new
+    question (under the old id the server would deduplicate it, and the bot would wait
+    forever)."""
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    async with live_server(time_env, settings, engine) as base:
+        await pesquisa(base)
+        context = await browser.new_context(locale="pt-BR", base_url=base)
+        customer = await context.new_page()
+        console.watch(customer)
+        hold = Hold()
+        await customer.route("**/api/bots/pesquisa/messages", hold)
+        await customer.goto("/chat/pesquisa")
+        text = customer.get_by_label("Mensagem", exact=True)
+        status = customer.locator("#status-line")
+        await text.fill("oi")
+        await text.press("Enter")
+        await expect(customer.locator(".msg.bot", has_text="Você já é cliente?")).to_be_visible()
+
+        # refused on the way: back in the box, its id kept
+        hold.arm(failure="before")
+        await text.fill("Sim")
+        await text.press("Enter")
+        await hold.held()
+        hold.release()
+        await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
+        await expect(text).to_have_value("Sim")
+        # ... but the server had it after all (the same request, as a proxy would have sent it)
+        session = await customer.evaluate(
+            "JSON.parse(localStorage.getItem('transbordo.chat.pesquisa.session')).token"
+        )
+        async with httpx.AsyncClient(base_url=base) as http:
+            taken = await http.post(
+                "/api/bots/pesquisa/messages",
+                json=hold.seen[-1],
+                headers={"Authorization": f"Bearer {session}"},
+            )
+        assert taken.status_code == 200, taken.text
+        await expect(customer.locator(".msg.bot", has_text="Quer receber ofertas?")).to_be_visible()
+        await expect(customer.locator(".msg.customer")).to_have_text(["oi", "Sim"])
+        await expect(text).to_have_value("")  # sent: nothing waits for a retry
+        await expect(status).to_have_text("")
+
+        # the same answer to the next question is a new message
+        await text.fill("Sim")
+        await text.press("Enter")
+        await expect(
+            customer.locator(".msg.bot", has_text="Podemos ligar para você?")
+        ).to_be_visible()
+        await expect(customer.locator(".msg.customer")).to_have_text(["oi", "Sim", "Sim"])
+        conversation = taken.json()["conversation_id"]
+        log = await transcript(base, conversation)
+        assert [m["text"] for m in log if m["from"] == "customer"] == ["oi", "Sim", "Sim"]
+        ids = [body["message_id"] for body in hold.seen]
+        assert [body["text"] for body in hold.seen] == ["oi", "Sim", "Sim"], hold.seen
+        assert len(set(ids)) == 3, ids
+        await context.close()
+    assert [e for e in console.errors if not PROVOKED.search(e)] == []
+
+
+async def test_a_send_the_stream_shows_before_its_failure_was_taken(
+    time_env, settings, engine, browser
+):
+    """The stream shows "Sim" (and the next question) while its send is still in flight, then
+    the send fails: it was taken, so it is neither kept for a retry nor put back in the box,
+    and "Sim" sent again answers the new question."""
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    async with live_server(time_env, settings, engine) as base:
+        await pesquisa(base)
+        context = await browser.new_context(locale="pt-BR", base_url=base)
+        customer = await context.new_page()
+        console.watch(customer)
+        hold = Hold()
+        await customer.route("**/api/bots/pesquisa/messages", hold)
+        await customer.goto("/chat/pesquisa")
+        text = customer.get_by_label("Mensagem", exact=True)
+        status = customer.locator("#status-line")
+        await text.fill("oi")
+        await text.press("Enter")
+        await expect(customer.locator(".msg.bot", has_text="Você já é cliente?")).to_be_visible()
+
+        hold.arm(failure="late")
+        await text.fill("Sim")
+        await text.press("Enter")
+        await hold.held()
+        hold.release()  # the server takes it; its answer is held
+        await expect(customer.locator(".msg.bot", has_text="Quer receber ofertas?")).to_be_visible()
+        await expect(customer.locator(".msg.customer")).to_have_text(["oi", "Sim"])
+        await expect(status).to_have_text("enviando…")
+        hold.release()  # now the page gets a 503
+        await expect(status).to_have_text("")
+        await expect(text).to_have_value("")
+
+        await text.fill("Sim")
+        await text.press("Enter")
+        await expect(
+            customer.locator(".msg.bot", has_text="Podemos ligar para você?")
+        ).to_be_visible()
+        await expect(customer.locator(".msg.customer")).to_have_text(["oi", "Sim", "Sim"])
+        ids = [body["message_id"] for body in hold.seen]
+        assert [body["text"] for body in hold.seen] == ["oi", "Sim", "Sim"], hold.seen
+        assert len(set(ids)) == 3, ids
+        await context.close()
+    assert [e for e in console.errors if not PROVOKED.search(e)] == []
+
+
+async def picked_up(base: str, context, console: Console, token: str, connector: str):  # type: ignore[no-untyped-def]
+    """Ana's screen with the conversation of 5511 taken: the page, and the conversation's id."""
+    agent = await signed_in_agent(context, console, token)
+    await expect(agent.locator("#live")).to_have_text("ao vivo")
+    conversation = await into_queue(base, connector, "5511")
+    await agent.get_by_role("button", name="Atender próximo").click()
+    await expect(agent.locator("#transcript")).to_contain_text("Vou te transferir")
+    return agent, conversation
+
+
+async def test_two_replies_that_fail_in_flight_keep_both_texts_and_ids(
+    time_env, settings, engine, browser
+):
+    """A second reply sent while the first is in flight, and both fail: the first comes back to
+    the box, the second (the box is taken) stays in the transcript, quoted; each, sent again,
+    is a retry under its own id."""
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    async with live_server(time_env, settings, engine) as base:
+        token, connector = await loja(base)
+        context = await browser.new_context(locale="pt-BR", base_url=base)
+        agent, conversation = await picked_up(base, context, console, token, connector)
+        hold = Hold()
+        await agent.route(AGENT_MESSAGES, hold)
+        box = agent.get_by_label("Mensagem ao cliente")
+        transcript_ = agent.locator("#transcript")
+        unsent = transcript_.locator(".unsent")
+
+        hold.arm(failure="abort")
+        await box.fill("Primeira resposta")
+        await box.press("Enter")
+        await hold.held()
+        hold.arm(failure="before")
+        await box.fill("Segunda resposta")
+        await box.press("Enter")
+        await hold.held()
+        hold.release()
+        await expect(box).to_have_value("Primeira resposta")  # back, to try again
+        hold.release()
+        await expect(agent.locator("#conv-error")).to_have_text(
+            "O sistema está sobrecarregado no momento. Tente de novo em alguns segundos."
+        )
+        await expect(unsent).to_have_text(
+            "⚠ Não enviada: “Segunda resposta”. Envie o mesmo texto para tentar de novo."
+        )
+        await expect(box).to_have_value("Primeira resposta")
+
+        async with agent.expect_response(agent_post) as retried:
+            await box.press("Enter")
+        assert (await retried.value).ok
+        await expect(
+            transcript_.locator(".msg.agent", has_text="Primeira resposta")
+        ).to_be_visible()
+        await expect(unsent).to_have_count(1)  # still waiting for its retry
+        async with agent.expect_response(agent_post) as retried:
+            await box.fill("Segunda resposta")
+            await box.press("Enter")
+        assert (await retried.value).ok
+        await expect(unsent).to_have_count(0)
+        await expect(transcript_.locator(".msg.agent")).to_have_count(2)
+        assert await agent_texts(base, conversation) == ["Primeira resposta", "Segunda resposta"]
+        first, second, first_again, second_again = [body["message_id"] for body in hold.seen]
+        assert (first_again, second_again) == (first, second) and first != second, hold.seen
+        await context.close()
+    assert [e for e in console.errors if not PROVOKED.search(e)] == []
+
+
+async def test_a_repeat_of_a_failed_reply_the_stream_showed_is_a_new_message(
+    time_env, settings, engine, browser
+):
+    """A reply fails, but the server had it: once the agent stream shows it, its id is
+    forgotten and the box is free; the same text sent again is a new message (under the old id
+    it would be deduplicated away, and the customer would not get it)."""
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    async with live_server(time_env, settings, engine) as base:
+        token, connector = await loja(base)
+        context = await browser.new_context(locale="pt-BR", base_url=base)
+        agent, conversation = await picked_up(base, context, console, token, connector)
+        hold = Hold()
+        await agent.route(AGENT_MESSAGES, hold)
+        box = agent.get_by_label("Mensagem ao cliente")
+        replies = agent.locator("#transcript .msg.agent", has_text="Pode confirmar?")
+
+        hold.arm(failure="before")
+        await box.fill("Pode confirmar?")
+        await box.press("Enter")
+        await hold.held()
+        hold.release()
+        await expect(box).to_have_value("Pode confirmar?")  # back, to try again
+        # ... but the server had it after all (the same request, as a proxy would have sent it)
+        async with httpx.AsyncClient(base_url=base) as http:
+            taken = await http.post(
+                f"/api/agent/conversations/{conversation}/messages",
+                json=hold.seen[-1],
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        assert taken.is_success, taken.text
+        await expect(replies).to_have_count(1)
+        await expect(box).to_have_value("")  # sent: nothing waits for a retry
+
+        async with agent.expect_response(agent_post) as again:
+            await box.fill("Pode confirmar?")
+            await box.press("Enter")
+        assert (await again.value).ok
+        await expect(replies).to_have_count(2)
+        assert await agent_texts(base, conversation) == ["Pode confirmar?", "Pode confirmar?"]
+        first, second = [body["message_id"] for body in hold.seen]
+        assert first != second, hold.seen
         await context.close()
     assert [e for e in console.errors if not PROVOKED.search(e)] == []

@@ -23,8 +23,8 @@ let chat = 0; // "Nova conversa" counts up: an answer to a send of an earlier ch
 // under its own id (the bot takes it once). An id is forgotten once the page shows that message
 // as applied (the same text sent after that, e.g. "sim" to the bot's next question, is a new
 // answer: under the old id it would be deduplicated away), and at "Nova conversa".
-const kept = new Map(); // text → message id
-const sending = new Set(); // {id, text, applied}: the sends in flight
+const failedIds = new Map(); // text → message id
+const sending = new Set(); // {id, text, chat, applied}: the sends in flight
 let refusal = null; // the status line a failed send left
 const ENDED = "Conversa encerrada. Envie uma mensagem para começar outra.";
 
@@ -73,8 +73,8 @@ async function send(text) {
   log.append(pending);
   scroll();
   const name = $("#contact-name").value.trim();
-  const flight = { id: kept.get(text) ?? crypto.randomUUID(), text, applied: false };
-  kept.delete(text);
+  const flight = { id: failedIds.get(text) ?? crypto.randomUUID(), text, chat, applied: false };
+  failedIds.delete(text);
   unsentLine(text)?.remove(); // on its way again
   sending.add(flight);
   const body = { message_id: flight.id, text };
@@ -107,7 +107,7 @@ async function send(text) {
  * message meanwhile (the server had it: taken, not failed). */
 function refused(flight, why) {
   if (flight.applied) { status(""); return true; }
-  kept.set(flight.text, flight.id);
+  failedIds.set(flight.text, flight.id);
   status(why);
   refusal = why;
   return false;
@@ -120,11 +120,11 @@ function refused(flight, why) {
 function arrived(message) {
   const text = (message.text || "").trim();
   const same = (id, sent) => (message.message_id ? id === message.message_id : sent === text);
-  const flight = [...sending].find((f) => !f.applied && same(f.id, f.text));
+  const flight = [...sending].find((f) => f.chat === chat && !f.applied && same(f.id, f.text));
   if (flight) { flight.applied = true; return; }
-  const failed = [...kept].find(([sent, id]) => same(id, sent))?.[0];
+  const failed = [...failedIds].find(([sent, id]) => same(id, sent))?.[0];
   if (failed === undefined) return;
-  kept.delete(failed);
+  failedIds.delete(failed);
   unsentLine(failed)?.remove();
   const input = $("#text");
   if (input.value.trim() !== failed) return;
@@ -315,7 +315,7 @@ $("#new-chat").addEventListener("click", () => {
   source?.abort();
   source = null;
   chat += 1;
-  kept.clear();
+  failedIds.clear();
   opening = null; // a session asked for by the old chat is not this one's
   localStorage.removeItem(keys.conversation);
   localStorage.removeItem(keys.session); // a new chat is a new contact
