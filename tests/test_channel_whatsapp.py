@@ -334,3 +334,20 @@ async def test_a_message_to_a_conversation_still_closing_is_sent_again_by_meta(
             await asyncio.wait_for(conversation_handle(dev_env, wid).result(), 60)
             resent = await post_whatsapp(http, hello)
             assert resent.json() == {"messages": 1, "statuses": 0}, resent.text
+
+
+async def test_a_text_with_a_control_character_is_taken_not_lost(
+    time_env, settings, engine
+) -> None:  # type: ignore[no-untyped-def]
+    """A form feed pasted from a PDF: the message is the customer's all the same (the character
+    replaced), never refused in silence behind Meta's 200."""
+    with standin(ACCESS_TOKEN) as phone:
+        settings = settings.model_copy(update={"whatsapp_api_base": f"{phone.url}/{WA_VERSION}"})
+        async with running_stack(time_env, settings, engine) as http:
+            await whatsapp_bot(http, phone)
+            taken = await post_whatsapp(http, p.whatsapp([p.wa_text("wamid.ff", "oi\x0c")]))
+            assert taken.json() == {"messages": 1, "statuses": 0}, taken.text
+            assert (await wait_for(phone, 2))[1].startswith("Como posso ajudar?")
+            with engine.connect() as conn:
+                said = conn.scalar(sa.text("SELECT text FROM messages WHERE sender = 'customer'"))
+            assert said == "oi\ufffd"

@@ -67,38 +67,6 @@ def test_a_nul_a_bot_repeats_is_recorded_as_a_replacement_character(any_engine) 
         assert conn.scalar(sa.text("SELECT count(*) FROM messages")) == 1
 
 
-async def test_a_platforms_control_character_is_taken_not_lost(settings, engine, time_env) -> None:  # type: ignore[no-untyped-def]
-    """A WhatsApp text with a form feed (pasted from a PDF) is a customer's message all the
-    same: taken, the character replaced, never refused in silence behind Meta's 200."""
-    import json
-
-    from api.app import create_app
-    from channels.signatures import whatsapp_signature
-    from tests import channel_payloads as p
-    from tests.conftest import api_client, pydantic_client
-
-    secret = "0123456789abcdef0123456789abcdef"
-    quick = settings.model_copy(update={"reply_timeout_seconds": 0.5})  # no worker: a 202
-    app = create_app(quick, engine=engine, client=pydantic_client(time_env))
-    async with api_client(app) as api:
-        flow = "bot: loja\nstart: fim\nblocks:\n  fim: {type: end, text: Até logo!}\n"
-        yaml = {**admin_headers(), "Content-Type": "text/yaml"}
-        assert (await api.put("/api/bots/loja", content=flow, headers=yaml)).status_code == 201
-        connector = {
-            "phone_number_id": p.PHONE_NUMBER_ID,
-            "access_token": "EAA-t",
-            "app_secret": secret,
-        }
-        saved = await api.put(
-            "/api/bots/loja/channels/whatsapp", json=connector, headers=admin_headers()
-        )
-        assert saved.status_code == 200, saved.text
-        body = json.dumps(p.whatsapp([p.wa_text("wamid.ff", "pedido\x0c123")])).encode()
-        signed = {"X-Hub-Signature-256": whatsapp_signature(secret, body)}
-        taken = await api.post("/api/channels/whatsapp/loja", content=body, headers=signed)
-    assert taken.json() == {"messages": 1, "statuses": 0}, taken.text
-
-
 async def test_an_attachments_id_or_name_with_control_characters_is_a_422(admin_api) -> None:  # type: ignore[no-untyped-def]
     """Refused at the door, before the file is stored."""
     for query in ("message_id=a%01b", "name=foto%0c.png"):

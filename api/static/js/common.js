@@ -360,6 +360,7 @@ export const CODES_PT = {
   attachment_pending: () => "O arquivo ainda está sendo baixado.",
   overloaded: () => "O sistema está sobrecarregado no momento. Tente de novo em alguns segundos.",
   temporal_unavailable: () => "O sistema está temporariamente indisponível. Tente de novo em alguns segundos.",
+  conversation_ending: () => "A conversa anterior ainda está sendo encerrada. Envie a mensagem de novo em alguns segundos.",
   http_error: () => "Erro inesperado do servidor.",
   // the Omni store
   invalid_reference: () => "Serviço inexistente (ou o próprio serviço).",
