@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -35,6 +36,10 @@ from workflows.contracts import ChannelRef, Message
 log = logging.getLogger(__name__)
 
 SEND_TIMEOUT_SECONDS = 15.0
+ATTEMPT_MARGIN_SECONDS = 5.0
+"""An attempt sends nothing in the last seconds of its start-to-close timeout (counted on this
+worker's clock from the attempt's start): once Temporal times it out, the next attempt sends the
+part this one may still have on its way, and the customer would get it twice."""
 WHATSAPP_RETRYABLE_CODES = {4, 80007, 130429, 131048, 131056, 131000, 133004}
 """Graph API error codes that mean "later" (rate limits, temporary errors), even on a 400."""
 WHATSAPP_WINDOW_CODES = {131047}
@@ -107,7 +112,7 @@ class ChannelSender:
         message = job.message
         outgoing = Outgoing(message.kind, message.text, message.options, message.data)
         async with httpx.AsyncClient(timeout=SEND_TIMEOUT_SECONDS) as http:
-            call = _Caller(http, self._endpoints, config)
+            call = _Caller(http, self._endpoints, config, _attempt_deadline())
             if platform == "whatsapp" and not window_open(job.last_customer_at, message.at):
                 return await self._outside_window(call, job, config)
             for request in connector.ack(recipient, job.ack or {}):
@@ -178,15 +183,28 @@ class ChannelSender:
         )
 
 
+def _attempt_deadline() -> float | None:
+    """When this attempt stops sending (`time.monotonic()`), or None with no timeout."""
+    timeout = activity.info().start_to_close_timeout
+    if timeout is None:
+        return None
+    return time.monotonic() + timeout.total_seconds() - ATTEMPT_MARGIN_SECONDS
+
+
 class _Caller:
     """One request to the platform: the platform's message id, or an error that says whether
     to retry (ApplicationError, retried by Temporal) or not (_Permanent)."""
 
     def __init__(
-        self, http: httpx.AsyncClient, endpoints: ChannelEndpoints, config: store.ConnectorSettings
+        self,
+        http: httpx.AsyncClient,
+        endpoints: ChannelEndpoints,
+        config: store.ConnectorSettings,
+        deadline: float | None,
     ) -> None:
         self._http = http
         self._config = config
+        self._deadline = deadline
         secrets = config.secrets
         if config.platform == "whatsapp":
             self._base = f"{endpoints.whatsapp}/{config.account_id}"
@@ -196,10 +214,16 @@ class _Caller:
             self._headers = {}
 
     async def __call__(self, request: Request) -> str | None:
+        left = None if self._deadline is None else self._deadline - time.monotonic()
         try:
-            response = await self._http.post(
-                f"{self._base}/{request.method}", json=request.body, headers=self._headers
-            )
+            if left is not None and left <= 0:
+                raise TimeoutError
+            async with asyncio.timeout(left):
+                response = await self._http.post(
+                    f"{self._base}/{request.method}", json=request.body, headers=self._headers
+                )
+        except TimeoutError:
+            raise ApplicationError("this attempt's time is up: the next one sends") from None
         except httpx.HTTPError as exc:
             # `from None`: the cause's text may hold the URL, and Telegram's holds the bot token
             raise ApplicationError(f"transport error: {type(exc).__name__}") from None

@@ -351,3 +351,47 @@ async def test_a_text_with_a_control_character_is_taken_not_lost(
             with engine.connect() as conn:
                 said = conn.scalar(sa.text("SELECT text FROM messages WHERE sender = 'customer'"))
             assert said == "oi\ufffd"
+
+
+async def test_an_attempt_sends_nothing_once_its_time_is_up(engine) -> None:  # type: ignore[no-untyped-def]
+    """An attempt within its last seconds before Temporal times it out sends nothing (the next
+    attempt would send the same part while this one's is on its way: twice to the customer);
+    an attempt with time left sends it."""
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from temporalio.exceptions import ApplicationError
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.channel_send import ChannelEndpoints, ChannelSend, ChannelSender
+    from store import channel_connectors
+    from transbordo.stack import stack_ring
+    from workflows.contracts import ChannelRef, Message
+
+    with standin(ACCESS_TOKEN) as phone:
+        ring = stack_ring()
+        secrets = {"access_token": ACCESS_TOKEN, "app_secret": APP_SECRET}
+        channel_connectors.save(
+            engine,
+            ring,
+            channel_connectors.ConnectorSettings(
+                bot="loja", platform="whatsapp", account_id=phone.phone_number_id,
+                secrets=secrets, template_name=None, template_language=None,
+            ),
+        )  # fmt: skip
+        base = ChannelEndpoints(whatsapp=f"{phone.url}/{WA_VERSION}", telegram=phone.url)
+        sender = ChannelSender(engine, ring, base)
+        now = datetime.now(UTC)
+        job = ChannelSend(
+            conversation_id="c-late", bot="loja",
+            channel=ChannelRef(platform="whatsapp", recipient=p.CUSTOMER),
+            message=Message(seq=1, sender="bot", text="Olá!", at=now), last_customer_at=now,
+        )  # fmt: skip
+        env = ActivityEnvironment()
+        env.info = dataclasses.replace(env.info, start_to_close_timeout=timedelta(seconds=3))
+        with pytest.raises(ApplicationError, match="time is up"):
+            await env.run(sender.send, job)
+        assert texts(phone) == []
+        env.info = dataclasses.replace(env.info, start_to_close_timeout=timedelta(seconds=60))
+        assert (await env.run(sender.send, job)).outcome == "sent"
+        assert texts(phone) == ["Olá!"]
