@@ -93,14 +93,14 @@ class ChannelSender:
     @activity.defn(name="channel_send")
     async def send(self, job: ChannelSend) -> ChannelSent:
         try:
-            result = await self._send(job)
+            result = await self._send(job, _attempt_deadline())
         except ApplicationError:
             SENDS.labels(job.channel.platform, "retry").inc()
             raise
         SENDS.labels(job.channel.platform, result.outcome).inc()
         return result
 
-    async def _send(self, job: ChannelSend) -> ChannelSent:
+    async def _send(self, job: ChannelSend, deadline: float | None) -> ChannelSent:
         platform = job.channel.platform
         config = await asyncio.to_thread(
             store.settings_of, self._engine, self._ring, job.bot, platform
@@ -112,7 +112,7 @@ class ChannelSender:
         message = job.message
         outgoing = Outgoing(message.kind, message.text, message.options, message.data)
         async with httpx.AsyncClient(timeout=SEND_TIMEOUT_SECONDS) as http:
-            call = _Caller(http, self._endpoints, config, _attempt_deadline())
+            call = _Caller(http, self._endpoints, config, deadline)
             if platform == "whatsapp" and not window_open(job.last_customer_at, message.at):
                 return await self._outside_window(call, job, config)
             for request in connector.ack(recipient, job.ack or {}):
@@ -184,7 +184,8 @@ class ChannelSender:
 
 
 def _attempt_deadline() -> float | None:
-    """When this attempt stops sending (`time.monotonic()`), or None with no timeout."""
+    """When this attempt stops sending (`time.monotonic()`, taken as it starts), or None with
+    no timeout."""
     timeout = activity.info().start_to_close_timeout
     if timeout is None:
         return None

@@ -186,7 +186,7 @@ async def _send_to(request: HttpRequest, address: str) -> HttpResult:
                         error=f"response larger than {MAX_RESPONSE_BYTES} bytes",
                     )
                 chunks.append(chunk)
-    except httpx.ConnectError as exc:
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing sent: the next may take it
         raise _NotReached(f"{type(exc).__name__}: {exc}") from None
     except httpx.TransportError as exc:
         raise ApplicationError(f"{type(exc).__name__}: {exc}") from None  # retried by policy
