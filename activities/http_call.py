@@ -133,15 +133,13 @@ def _resolved(request: HttpRequest, env: Mapping[str, str], limits: FlowLimits) 
 async def _send(request: HttpRequest, addresses: list[str]) -> HttpResult:
     """`request`, sent to the first of `addresses` that takes the connection, under its own
     host name (`Host` unless the flow sets one, SNI and the certificate check)."""
-    for address in addresses[:-1]:
+    reason = "no address"
+    for address in addresses:
         try:
             return await _send_to(request, address)
-        except _NotReached:
-            continue
-    try:
-        return await _send_to(request, addresses[-1])
-    except _NotReached as exc:
-        raise ApplicationError(str(exc)) from None  # retried by policy
+        except _NotReached as exc:
+            reason = str(exc)
+    raise ApplicationError(reason)  # none took it: retried by policy
 
 
 class _NotReached(Exception):
