@@ -6,12 +6,15 @@
 workflow's worker in this process, plus a *thin proxy*: a FastAPI app in its own uvicorn process
 (uvloop and the API's own HTTP protocol, api/coalesced_http.py) whose route does nothing but an
 echo's Update, and a second route that also writes two rows and a row update to a SQLite file
-(WAL, in a thread) after it, as read-your-writes must. Each route drives an echo run of its
-own, and the baseline another: every run takes as many Updates as the bot's conversation (a
-run's Updates get dearer for the server as it takes more; until the twelfth pass one echo run
-took all three calls' Updates, which made the baseline slower and the ratios lower than they
-are). Four calls take turns, in an order shuffled per round, so all see the same machine and
-follow each other equally often:
+(WAL, in a thread) after it, as read-your-writes must; with a PostgreSQL `DATABASE_URL` (which
+the stack uses too), that write is one autocommit statement on a psycopg connection on the
+proxy's event loop (an UPDATE, two INSERTs and a NOTIFY joined by CTEs), as the API writes a
+PostgreSQL turn (store/turn_statement.py, store/loop_statements.py). Each route drives an echo
+run of its own, and the baseline another: every run takes as many Updates as the bot's
+conversation (a run's Updates get dearer for the server as it takes more; until the twelfth
+pass one echo run took all three calls' Updates, which made the baseline slower and the ratios
+lower than they are). Four calls take turns, in an order shuffled per round, so all see the
+same machine and follow each other equally often:
 
 1. the bare echo Update (this process's Temporal client);
 2. the thin proxy: HTTP + the same Update: what any HTTP API in front of an Update costs here;
@@ -67,9 +70,34 @@ class MessageIn(BaseModel):
     text: str
 
 
+PG_SETUP = (
+    "CREATE TABLE IF NOT EXISTS floor_rows (id TEXT, seq INTEGER, text TEXT, at TIMESTAMPTZ,"
+    " PRIMARY KEY (id, seq))",
+    "CREATE TABLE IF NOT EXISTS floor_tops (id TEXT PRIMARY KEY, top INTEGER, at TIMESTAMPTZ)",
+    "INSERT INTO floor_tops VALUES ('c', 0, now()) ON CONFLICT DO NOTHING",
+)
+PG_TURN = (
+    "WITH raised AS (UPDATE floor_tops SET top = %(top)s, at = %(at)s"
+    " WHERE id = 'c' AND top < %(top)s RETURNING id),"
+    " entered AS (INSERT INTO floor_rows SELECT * FROM (VALUES ('c', %(seq)s, %(text)s, %(at)s),"
+    " ('c', %(top)s, %(text)s, %(at)s)) AS t WHERE (SELECT count(*) FROM raised) >= 0"
+    " ON CONFLICT DO NOTHING)"
+    " SELECT pg_notify('floor', 'c')"
+)
+
+
 @app.on_event("startup")
 async def connect() -> None:
     app.state.client = await Client.connect(os.environ["PROXY_TEMPORAL"])
+    if os.environ.get("PROXY_POSTGRES"):
+        import psycopg
+
+        app.state.pg = await psycopg.AsyncConnection.connect(
+            os.environ["PROXY_POSTGRES"], autocommit=True
+        )
+        for statement in PG_SETUP:
+            await app.state.pg.execute(statement)
+        return
     db = sqlite3.connect(os.environ["PROXY_DB"])
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("CREATE TABLE IF NOT EXISTS rows (id TEXT, seq INTEGER, text TEXT, at TEXT,"
@@ -106,12 +134,25 @@ async def only_update(bot: str, body: MessageIn) -> dict:
 @app.post("/written/{bot}/messages")
 async def update_and_write(bot: str, body: MessageIn) -> dict:
     text = await update(body, "WRITTEN")
-    await asyncio.to_thread(write, 2 * int(body.message_id), text)
+    seq = 2 * int(body.message_id)
+    if os.environ.get("PROXY_POSTGRES"):
+        at = datetime.now(UTC)
+        await app.state.pg.execute(PG_TURN, {"seq": seq, "top": seq + 1, "text": text, "at": at})
+    else:
+        await asyncio.to_thread(write, seq, text)
     return {"conversation_id": "c", "status": "bot", "replies": [{"text": text}]}
 """
 
 
 Call = Callable[[int], Awaitable[None]]
+
+
+def _postgres_url() -> str:
+    """The stack's PostgreSQL as a libpq URL for the proxy's write ("": the stack's SQLite)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        return ""
+    return "postgresql://" + url.split("://", 1)[1]
 
 
 async def taking_turns(
@@ -173,6 +214,7 @@ async def main(n: int, warmup: int, http_client: str) -> None:
             **os.environ,
             "PROXY_TEMPORAL": client.service_client.config.target_host,
             "PROXY_DB": str(folder / "proxy.db"),
+            "PROXY_POSTGRES": _postgres_url(),
             "PROXY_WORKFLOW_UPDATE": proxied["UPDATE"].id,
             "PROXY_WORKFLOW_WRITTEN": proxied["WRITTEN"].id,
         }
