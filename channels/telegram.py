@@ -1,7 +1,8 @@
 """Telegram Bot API: the Update payload as typed models, our messages as Bot API requests.
 
-Menus are inline keyboards (one button per row, callback data = the option's number); a
-button press is a callback query, answered (`answerCallbackQuery`) as we reply. Only private
+Menus are inline keyboards (one button per row, callback data names the menu and the option:
+channels/model.py `button_id`); a button press is a callback query, answered
+(`answerCallbackQuery`) as we reply. Only private
 chats are customers: an Update from a group, supergroup or channel is ignored. Requests go to
 `POST /bot<token>/<method>`.
 """
@@ -14,15 +15,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from channels.model import (
+    Click,
     Inbound,
     Outgoing,
     Request,
     StatusUpdate,
+    button_id,
     card_text,
     chunks,
     clip,
     clip_data,
     menu_prompt,
+    read_button_id,
     unsupported,
 )
 
@@ -116,16 +120,18 @@ def parse(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]:
             return [], []
         chat = str(query.message.chat.id)
         chosen = _label_of(query.message, query.data)
+        text, menu = read_button_id(query.data)
         return [
             Inbound(
                 platform_id=f"cb:{query.id}",
                 sender=chat,
-                text=query.data,
+                text=text,
                 name=query.from_.full_name or None,
                 data={
                     "ack": {"callback_query_id": query.id},
                     **(clip_data({"chosen": chosen}) if chosen else {}),
                 },
+                click=Click(menu, chosen) if menu else None,
             )
         ], []
     message = update.message
@@ -195,7 +201,7 @@ class Telegram:
         if message.kind == "menu" and message.options:
             pieces = chunks(menu_prompt(message.text, message.options) or "Escolha uma opção:")
             keyboard = [
-                [{"text": clip(label, BUTTON_TEXT), "callback_data": str(n)}]
+                [{"text": clip(label, BUTTON_TEXT), "callback_data": button_id(message.options, n)}]
                 for n, label in enumerate(message.options[:MAX_KEYBOARD_BUTTONS], 1)
             ]
             requests = [_send(chat, piece) for piece in pieces]

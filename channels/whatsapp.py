@@ -3,8 +3,9 @@
 Payload shapes are those of Meta's "Webhooks payload examples" (messages, interactive replies,
 media, statuses); requests go to `POST /{phone_number_id}/messages` with the access token.
 Menus: up to 3 options as reply buttons (titles ≤ 20 characters), up to 10 as a list (rows
-≤ 24, the full label as the row's description), more as numbered text. Interactive bodies
-hold ≤ 1024 characters: a longer menu text goes first as text of its own.
+≤ 24, the full label as the row's description), more as numbered text; a button's or row's
+id names its menu and option (channels/model.py `button_id`). Interactive bodies hold ≤ 1024
+characters: a longer menu text goes first as text of its own.
 """
 
 from __future__ import annotations
@@ -15,17 +16,20 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from channels.model import (
+    Click,
     DeliveryStatus,
     Inbound,
     Outgoing,
     Request,
     StatusUpdate,
+    button_id,
     card_text,
     chunks,
     clip,
     clip_data,
     menu_prompt,
     numbered,
+    read_button_id,
     unsupported,
 )
 
@@ -179,6 +183,7 @@ def parse(
                     text=text,
                     name=names.get(message.from_),
                     data={**data, "ack": {"message_id": message.id}},
+                    click=_click(message),
                 )
             )
         for status in _each(WaStatus, value.statuses):
@@ -210,7 +215,7 @@ def _said(message: WaMessage) -> tuple[str, dict[str, Any]]:
     if message.interactive is not None:
         reply = message.interactive.button_reply or message.interactive.list_reply
         if reply is not None:
-            return reply.id, clip_data({"chosen": reply.title})
+            return read_button_id(reply.id)[0], clip_data({"chosen": reply.title})
     if message.button is not None:
         chosen = clip_data({"chosen": message.button.text})
         return message.button.payload or message.button.text, chosen
@@ -223,6 +228,17 @@ def _said(message: WaMessage) -> tuple[str, dict[str, Any]]:
             info["filename"] = media.filename
         return text, {"media": clip_data(info)}
     return unsupported(message.type)
+
+
+def _click(message: WaMessage) -> Click | None:
+    """A press of a button or list row whose id names its menu; its label is the row's
+    description where the title was cut (a long label), else the title."""
+    interactive = message.interactive
+    reply = (interactive.button_reply or interactive.list_reply) if interactive else None
+    if reply is None:
+        return None
+    _, menu = read_button_id(reply.id)
+    return Click(menu, reply.description or reply.title or None) if menu else None
 
 
 def _envelope(recipient: str, kind: str, content: dict[str, Any]) -> dict[str, Any]:
@@ -243,7 +259,7 @@ def text_requests(recipient: str, text: str) -> list[Request]:
 
 
 def menu_requests(recipient: str, text: str | None, options: list[str]) -> list[Request]:
-    """Reply buttons (≤ 3), a list (≤ 10), else numbered text; ids are option numbers."""
+    """Reply buttons (≤ 3), a list (≤ 10), else numbered text; ids name menu and option."""
     if len(options) > MAX_ROWS or not options:
         return text_requests(recipient, numbered(text, options))
     first: list[Request] = []
@@ -253,7 +269,7 @@ def menu_requests(recipient: str, text: str | None, options: list[str]) -> list[
     if len(options) <= MAX_BUTTONS and all(len(o) <= BUTTON_TITLE for o in options):
         action: dict[str, Any] = {
             "buttons": [
-                {"type": "reply", "reply": {"id": str(n), "title": label}}
+                {"type": "reply", "reply": {"id": button_id(options, n), "title": label}}
                 for n, label in enumerate(options, 1)
             ]
         }
@@ -261,7 +277,7 @@ def menu_requests(recipient: str, text: str | None, options: list[str]) -> list[
     else:
         rows = [
             {
-                "id": str(n),
+                "id": button_id(options, n),
                 "title": clip(label, ROW_TITLE),
                 **({"description": clip(label, ROW_DESCRIPTION)} if len(label) > ROW_TITLE else {}),
             }

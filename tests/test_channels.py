@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from channels import signatures, telegram, whatsapp
-from channels.model import Outgoing, chunks
+from channels.model import Click, Outgoing, button_id, chunks, menu_tag
 from channels.window import window_open
 from tests import channel_payloads as p
 from tests.channel_standin import telegram_problem, whatsapp_problem
@@ -63,8 +63,30 @@ def test_whatsapp_text_names_the_contact_and_acks_by_wamid() -> None:
 def test_whatsapp_replies_and_media(payload, text, extra) -> None:  # type: ignore[no-untyped-def]
     [message], _ = WA.parse(p.whatsapp([payload]))
     assert message.text == text
+    assert message.click is None  # a bare number: a menu sent before ids named their menu
     if extra is not None:
         assert {k: v for k, v in message.data.items() if k != "ack"} == extra
+
+
+def test_whatsapp_button_ids_name_their_menu() -> None:
+    """The option's number is the text; the menu's tag and the button's label come along, so
+    a press on an older menu's button is read as its label (api/usecases/channel_clicks.py)."""
+    short, long = ["Sim", "Não"], ["Falar com um especialista em boletos atrasados", "Sair"]
+    [buttons] = WA.render(p.CUSTOMER, Outgoing("menu", "Confirma?", short))
+    reply = buttons.body["interactive"]["action"]["buttons"][1]["reply"]
+    [pressed], _ = WA.parse(p.whatsapp([p.wa_button_reply("wamid.B", reply["id"], "Não")]))
+    assert (pressed.text, pressed.click) == ("2", Click(menu_tag(short), "Não"))
+    [listed] = WA.render(p.CUSTOMER, Outgoing("menu", "Como posso ajudar?", long))
+    row = listed.body["interactive"]["action"]["sections"][0]["rows"][0]
+    payload = p.wa_list_reply("wamid.L", row["id"], row["title"])
+    payload["interactive"]["list_reply"]["description"] = row["description"]
+    [chosen], _ = WA.parse(p.whatsapp([payload]))
+    assert (chosen.text, chosen.click) == ("1", Click(menu_tag(long), long[0]))
+    assert chosen.data["chosen"] == "Falar com um especialis…"  # as the agent saw it before
+    assert menu_tag(short) != menu_tag(long) and menu_tag(short) == menu_tag(list(short))
+    made_up = p.wa_button_reply("wamid.X", "m.zzzzzzzz.1", "x")  # not ours: read as before
+    [other], _ = WA.parse(p.whatsapp([made_up]))
+    assert (other.text, other.click) == ("m.zzzzzzzz.1", None)
 
 
 def test_whatsapp_statuses_and_unknown_kinds() -> None:
@@ -158,7 +180,8 @@ def test_whatsapp_menus_fit_the_limits(options: list[str], kind: str) -> None:
             if kind == "button"
             else [r["id"] for r in last["interactive"]["action"]["sections"][0]["rows"]]
         )
-        assert ids == [str(n) for n in range(1, len(options) + 1)]
+        assert ids == [button_id(options, n) for n in range(1, len(options) + 1)]
+        assert max(len(i) for i in ids) <= (256 if kind == "button" else 200)
 
 
 def test_menus_drop_the_numbered_lines_the_transcript_adds() -> None:
@@ -213,12 +236,21 @@ def test_telegram_text_menu_callback_and_ack() -> None:
     )
     assert telegram_problem("sendMessage", request.body) is None
     keyboard = request.body["reply_markup"]["inline_keyboard"]
+    options = ["Segunda via", "Sair"]
     assert keyboard == [
-        [{"text": "Segunda via", "callback_data": "1"}],
-        [{"text": "Sair", "callback_data": "2"}],
+        [{"text": "Segunda via", "callback_data": button_id(options, 1)}],
+        [{"text": "Sair", "callback_data": button_id(options, 2)}],
     ]
-    [pressed], _ = TG.parse(p.telegram_callback(2, 1111111, "4382bfdwdsb323b2d9", "2", keyboard))
+    data = button_id(options, 2)
+    [pressed], _ = TG.parse(p.telegram_callback(2, 1111111, "4382bfdwdsb323b2d9", data, keyboard))
     assert (pressed.text, pressed.data["chosen"]) == ("2", "Sair")
+    assert pressed.click == Click(menu_tag(options), "Sair")
+    many = [f"Opção {n}" for n in range(1, 101)]
+    [big] = TG.render("1111111", Outgoing("menu", "Escolha:", many))
+    assert telegram_problem("sendMessage", big.body) is None  # callback data ≤ 64 bytes
+    old = [[{"text": "Sair", "callback_data": "2"}]]  # a keyboard sent before ids named menus
+    [before], _ = TG.parse(p.telegram_callback(3, 1111111, "q-old", "2", old))
+    assert (before.text, before.data["chosen"], before.click) == ("2", "Sair", None)
     ack = TG.ack("1111111", pressed.data["ack"])
     assert [(r.method, r.body) for r in ack] == [
         ("answerCallbackQuery", {"callback_query_id": "4382bfdwdsb323b2d9"})

@@ -5,6 +5,14 @@ through the same delivery use case as the HTTP channel, with the customer's chan
 conversation's input (so the workflow delivers everything it says there). The platform's
 message id is the deduplication key, but it becomes a Temporal Update id, which is not
 encrypted, and WhatsApp's ids embed the phone number: the message id is its keyed hash.
+
+Platform ids are stable, so a message this contact already had answered, in the open
+conversation or an earlier one, is taken without effect, never delivered again: a platform's
+late retry of the message that ended a conversation (Meta resends a webhook not answered 200 in
+time; Telegram an Update) would otherwise start or feed the next conversation. The workflow only
+knows the ids it answered itself, and `delivery.send` asks the SQL log only when no
+conversation is open: here it is asked for every message (connectors only; the customer API's
+path stays as it is). A menu button's press is read against its own menu (channel_clicks.py).
 """
 
 from __future__ import annotations
@@ -18,10 +26,11 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api.models.channel import ContactIn, MessageIn, printable
-from api.usecases import channel_media, delivery
+from api.usecases import channel_clicks, channel_media, delivery
 from channels.model import Inbound, Platform, StatusUpdate
 from encryption.codec import keyed_hash, ring_of
 from store import channel_connectors
+from store import conversations as conversation_log
 from transbordo.settings import Settings
 from workflows.contracts import MAX_TEXT_LENGTH, ChannelRef
 
@@ -63,12 +72,17 @@ async def receive(
         data = dict(message.data or {})
         contact = contact_id(platform, message.sender)
         message_id = f"{CONTACT_PREFIX[platform]}_{keyed_hash(ring, message.platform_id)}"
+        text = await asyncio.to_thread(_unanswered, engine, bot, contact, message_id, message)
+        if text is None:
+            log.info("%s message already answered: taken again without effect", platform)
+            taken += 1
+            continue
         media = await channel_media.pending(engine, bot, platform, contact, message_id, data)
         try:
             body = MessageIn(
                 contact_id=contact,
                 message_id=message_id,
-                text=printable(message.text[:MAX_TEXT_LENGTH]),
+                text=printable(text[:MAX_TEXT_LENGTH]),
                 contact=ContactIn(name=printable(message.name[:200])) if message.name else None,
             )
             delivered = await delivery.send(
@@ -96,6 +110,15 @@ async def receive(
             await channel_media.fetch(client, engine, settings, media, conversation)
         taken += 1
     return taken
+
+
+def _unanswered(
+    engine: Engine, bot: str, contact: str, message_id: str, message: Inbound
+) -> str | None:
+    """The text to deliver, or None when the contact already had this message answered."""
+    if conversation_log.answer_of(engine, bot, contact, message_id) is not None:
+        return None
+    return channel_clicks.text_of(engine, bot, contact, message)
 
 
 def problems(exc: ValidationError) -> list[tuple[Any, str]]:
