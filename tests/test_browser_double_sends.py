@@ -9,6 +9,12 @@ file, is not shown in it). A failure can also come after the server took the req
 lets it through, then answers 503 or drops the connection): the customer's retry of the same
 text is then taken once, unless the page has shown the message meanwhile (then the same text
 is a new message: a deliberate repeat). Two sends that both fail keep both texts and both ids.
+Two sends of the same text at once are told apart by their ids (the stream carries the ids of
+the reader's own messages), so the failure of one shows on that one; a menu choice that failed
+but that the server had shows as chosen once the stream shows it.
+
+Every test plays in a `scene`: the app served live with its bot, a browser context, the console
+errors of its pages and one `Hold`.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -208,6 +217,101 @@ class Hold:
             await route.fulfill(status=503, json=OVERLOADED)
 
 
+async def pesquisa(base: str) -> None:
+    """The bot `pesquisa` (PESQUISA), on the web chat."""
+    async with httpx.AsyncClient(base_url=base, headers=admin_headers()) as http:
+        published = await http.put(
+            "/api/bots/pesquisa", content=PESQUISA, headers={"Content-Type": "text/yaml"}
+        )
+        assert published.is_success, published.text
+
+
+async def session_token(customer, bot: str) -> str:  # type: ignore[no-untyped-def]
+    """The web session the chat page of `bot` keeps."""
+    key = f"transbordo.chat.{bot}.session"
+    return str(await customer.evaluate(f"JSON.parse(localStorage.getItem({key!r})).token"))
+
+
+@dataclass
+class Scene:
+    """One test's stage: the app served live with a worker and its bot published (`loja`: with
+    Ana's token and the channel credential), a browser context whose pages' console errors are
+    kept, and the `Hold` the test routes its requests through."""
+
+    base: str
+    context: Any  # Playwright's BrowserContext
+    console: Console
+    token: str = ""
+    connector: str = ""
+    hold: Hold = field(default_factory=Hold)
+
+    async def chat(  # type: ignore[no-untyped-def]
+        self, bot: str, held: str | re.Pattern[str] | None = None
+    ):
+        """A customer's page on `bot`'s web chat, `held` (default: its messages) routed through
+        `hold`: the page, its message box and its status line."""
+        customer = await self.context.new_page()
+        self.console.watch(customer)
+        await customer.route(held or f"**/api/bots/{bot}/messages", self.hold)
+        await customer.goto(f"/chat/{bot}")
+        box = customer.get_by_label("Mensagem", exact=True)
+        return customer, box, customer.locator("#status-line")
+
+    async def agent(self):  # type: ignore[no-untyped-def]
+        """Ana's screen (one more tab each time), signed in, available and live."""
+        agent = await signed_in_agent(self.context, self.console, self.token)
+        await expect(agent.locator("#live")).to_have_text("ao vivo")
+        return agent
+
+    async def picked_up(self):  # type: ignore[no-untyped-def]
+        """Ana's screen with the conversation of 5511 taken, her replies routed through `hold`:
+        the page, and the conversation's id."""
+        agent = await self.agent()
+        conversation = await into_queue(self.base, self.connector, "5511")
+        await agent.get_by_role("button", name="Atender próximo").click()
+        await expect(agent.locator("#transcript")).to_contain_text("Vou te transferir")
+        await agent.route(AGENT_MESSAGES, self.hold)
+        return agent, conversation
+
+    async def send_held(  # type: ignore[no-untyped-def]
+        self, box, words: str, failure: str | None = None
+    ) -> None:
+        """`words` typed in `box` and sent, the request held by `hold` until a `release` (then
+        failing as `failure` says: `Hold.arm`)."""
+        self.hold.arm(failure)
+        await box.fill(words)
+        await box.press("Enter")
+        await self.hold.held()
+
+    async def resend(self, path: str, token: str) -> httpx.Response:
+        """The request `hold` saw last, posted again to `path` with `token`: the server had it
+        after all (as a proxy would have sent it, the page having got a failure)."""
+        async with httpx.AsyncClient(base_url=self.base) as http:
+            auth = {"Authorization": f"Bearer {token}"}
+            return await http.post(path, json=self.hold.seen[-1], headers=auth)
+
+
+@asynccontextmanager
+async def scene(  # type: ignore[no-untyped-def]
+    time_env, settings, engine, browser, bot: str = "loja", *, provoked: bool = True
+) -> AsyncIterator[Scene]:
+    """The `Scene` of one test with `bot` (loja or pesquisa); its context is closed after the
+    test, and then no page may have logged a console error but (with `provoked`) those of the
+    failures the test provokes."""
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    async with live_server(time_env, settings, engine) as base:
+        token, connector = await loja(base) if bot == "loja" else ("", "")
+        if bot == "pesquisa":
+            await pesquisa(base)
+        context = await browser.new_context(locale="pt-BR", base_url=base)
+        try:
+            yield Scene(base, context, console, token, connector)
+        finally:
+            await context.close()
+    assert [e for e in console.errors if not (provoked and PROVOKED.search(e))] == []
+
+
 async def test_a_second_reply_sent_while_the_first_is_in_flight_reaches_the_customer(
     time_env, settings, engine, browser
 ):
@@ -215,15 +319,10 @@ async def test_a_second_reply_sent_while_the_first_is_in_flight_reaches_the_cust
     send does not follow the agent to another conversation (it waits in its own); a retry of
     the same text after a failure is delivered once; a reply the server had despite the failure
     is shown from the stream, and nothing waits for a retry."""
-    expect.set_options(timeout=TIMEOUT_MS)
-    console = Console()
-    async with live_server(time_env, settings, engine) as base:
-        token, connector = await loja(base)
-        context = await browser.new_context(locale="pt-BR", base_url=base)
-        agent = await signed_in_agent(context, console, token)
-        await expect(agent.locator("#live")).to_have_text("ao vivo")
-        await into_queue(base, connector, "5511")
-        await into_queue(base, connector, "5522")
+    async with scene(time_env, settings, engine, browser) as s:
+        agent = await s.agent()
+        await into_queue(s.base, s.connector, "5511")
+        await into_queue(s.base, s.connector, "5522")
         await expect(agent.locator(".queue-group[data-service='Suporte']")).to_contain_text(
             "2 aguardando"
         )
@@ -234,32 +333,25 @@ async def test_a_second_reply_sent_while_the_first_is_in_flight_reaches_the_cust
             await expect(tabs).to_have_count(count)
             await expect(tabs.nth(count - 1)).to_have_attribute("aria-pressed", "true")
         first, second = [await tab.get_attribute("data-conversation") for tab in await tabs.all()]
-        hold = Hold()
-        await agent.route(AGENT_MESSAGES, hold)
+        await agent.route(AGENT_MESSAGES, s.hold)
         box = agent.get_by_label("Mensagem ao cliente")
 
         # the first reply held in flight; a second one typed and sent meanwhile
-        hold.arm()
-        await box.fill("Primeira resposta")
-        await box.press("Enter")
-        await hold.held()
+        await s.send_held(box, "Primeira resposta")
         await expect(box).to_have_value("")
         await box.fill("Segunda resposta")
         await box.press("Enter")
         await expect(transcript.locator(".msg.agent", has_text="Segunda resposta")).to_be_visible()
-        hold.release()
+        s.hold.release()
         await expect(transcript.locator(".msg.agent", has_text="Primeira resposta")).to_be_visible()
         await expect(transcript.locator(".msg.agent")).to_have_count(2)
-        assert await agent_texts(base, second) == ["Segunda resposta", "Primeira resposta"]
+        assert await agent_texts(s.base, second) == ["Segunda resposta", "Primeira resposta"]
 
         # a send that fails after the agent went to the other conversation stays out of its box
-        hold.arm(failure="before")
-        await box.fill("Só para o segundo cliente")
-        await box.press("Enter")
-        await hold.held()
+        await s.send_held(box, "Só para o segundo cliente", failure="before")
         await tabs.nth(0).click()
         await expect(tabs.nth(0)).to_have_attribute("aria-pressed", "true")
-        hold.release()
+        s.hold.release()
         await expect(agent.locator("#toast")).to_contain_text(
             "A mensagem para a outra conversa não foi enviada"
         )
@@ -274,11 +366,8 @@ async def test_a_second_reply_sent_while_the_first_is_in_flight_reaches_the_cust
         await expect(transcript.locator(".unsent")).to_have_count(0)
 
         # refused: back in the box, and the same text again is a retry under the same id
-        hold.arm(failure="before")
-        await box.fill("Resposta ao primeiro")
-        await box.press("Enter")
-        await hold.held()
-        hold.release()
+        await s.send_held(box, "Resposta ao primeiro", failure="before")
+        s.hold.release()
         await expect(box).to_have_value("Resposta ao primeiro")  # back, to try again
         async with agent.expect_response(
             lambda r: AGENT_MESSAGES.search(r.url) and r.request.method == "POST"
@@ -293,100 +382,76 @@ async def test_a_second_reply_sent_while_the_first_is_in_flight_reaches_the_cust
 
         # an ambiguous failure (the server had it): the stream shows the reply, so nothing
         # waits for a retry (the same text typed again would be a new message)
-        hold.arm(failure="after")
-        await box.fill("Mais alguma dúvida?")
-        await box.press("Enter")
-        await hold.held()
-        hold.release()
+        await s.send_held(box, "Mais alguma dúvida?", failure="after")
+        s.hold.release()
         await expect(
             transcript.locator(".msg.agent", has_text="Mais alguma dúvida?")
         ).to_have_count(1)
         await expect(box).to_have_value("")
         await expect(agent.locator("#conv-error")).to_have_text("")
-        assert await agent_texts(base, first) == ["Resposta ao primeiro", "Mais alguma dúvida?"]
-        assert await agent_texts(base, second) == ["Segunda resposta", "Primeira resposta"]
-        ids = [body["message_id"] for body in hold.seen]
+        assert await agent_texts(s.base, first) == ["Resposta ao primeiro", "Mais alguma dúvida?"]
+        assert await agent_texts(s.base, second) == ["Segunda resposta", "Primeira resposta"]
+        ids = [body["message_id"] for body in s.hold.seen]
         assert ids[3] == ids[4] and len(set(ids)) == len(ids) - 1, ids
-        await context.close()
-    assert [e for e in console.errors if not PROVOKED.search(e)] == []
 
 
 async def test_a_double_click_on_atender_proximo_takes_one_conversation(
     time_env, settings, engine, browser
 ):
     """Issue #3: the button waits for its answer; the agent (room for two) gets one."""
-    expect.set_options(timeout=TIMEOUT_MS)
-    console = Console()
-    async with live_server(time_env, settings, engine) as base:
-        token, connector = await loja(base)
-        context = await browser.new_context(locale="pt-BR", base_url=base)
-        agent = await signed_in_agent(context, console, token)
-        await expect(agent.locator("#live")).to_have_text("ao vivo")
-        await into_queue(base, connector, "5511")
-        await into_queue(base, connector, "5522")
+    async with scene(time_env, settings, engine, browser, provoked=False) as s:
+        agent = await s.agent()
+        await into_queue(s.base, s.connector, "5511")
+        await into_queue(s.base, s.connector, "5522")
         group = agent.locator(".queue-group[data-service='Suporte']")
         await expect(group).to_contain_text("2 aguardando")
-        hold = Hold()
-        await agent.route("**/api/agent/next", hold)
-        hold.arm()
+        await agent.route("**/api/agent/next", s.hold)
+        s.hold.arm()
         button = agent.get_by_role("button", name="Atender próximo")
         await button.dblclick()
-        await hold.held()
+        await s.hold.held()
         await expect(button).to_be_disabled()  # while the answer is on its way
-        hold.release()
+        s.hold.release()
         await expect(agent.locator("#transcript")).to_contain_text("Vou te transferir")
         await expect(group).to_contain_text("1 aguardando")
         await expect(button).to_be_enabled()  # someone still waits
         await expect(agent.locator("#conv-tabs button")).to_have_count(1)
-        assert len(hold.seen) == 1
-        await context.close()
-    assert console.errors == []
+        assert len(s.hold.seen) == 1
 
 
 async def test_a_double_click_on_a_menu_option_says_it_once(time_env, settings, engine, browser):
     """Issue #2: the options are disabled at the first click (the second would answer the next
     block); a send that fails enables them again."""
-    expect.set_options(timeout=TIMEOUT_MS)
-    console = Console()
-    async with live_server(time_env, settings, engine) as base:
-        await loja(base)
-        context = await browser.new_context(locale="pt-BR", base_url=base)
-        customer = await context.new_page()
-        console.watch(customer)
-        hold = Hold()
-        await customer.route("**/api/bots/loja/messages", hold)
-        await customer.goto("/chat/loja")
-        text = customer.get_by_label("Mensagem", exact=True)
+    async with scene(time_env, settings, engine, browser) as s:
+        customer, text, _ = await s.chat("loja")
 
         # a send that fails: the options come back
         await text.fill("oi")
         await text.press("Enter")
         options = customer.locator(".msg.menu").last.get_by_role("button")
         await expect(options).to_have_count(2)
-        hold.arm(failure="abort")
+        s.hold.arm(failure="abort")
         await options.first.click()
-        await hold.held()
+        await s.hold.held()
         for option in await options.all():
             await expect(option).to_be_disabled()
-        hold.release()
+        s.hold.release()
         await expect(customer.locator("#status-line")).to_have_text("Sem conexão. Tente de novo.")
         for option in await options.all():
             await expect(option).to_be_enabled()
 
         # a double click, the first send held: the choice goes out and shows once
-        hold.arm()
+        s.hold.arm()
         await customer.get_by_role("button", name=OPTION).dblclick()
-        await hold.held()
+        await s.hold.held()
         for option in await options.all():
             await expect(option).to_be_disabled()
-        hold.release()
+        s.hold.release()
         await expect(customer.locator(".msg.bot", has_text="Vou te transferir")).to_be_visible()
         await expect(customer.locator(".msg.customer", has_text=OPTION)).to_have_count(1)
         for option in await options.all():
             await expect(option).to_be_disabled()  # chosen: not offered again
-        assert [body["text"] for body in hold.seen] == ["oi", OPTION, OPTION]  # the abort, once
-        await context.close()
-    assert [e for e in console.errors if not PROVOKED.search(e)] == []
+        assert [body["text"] for body in s.hold.seen] == ["oi", OPTION, OPTION]  # the abort, once
 
 
 async def test_an_answer_after_nova_conversa_stays_out_of_the_new_chat(
@@ -394,27 +459,15 @@ async def test_an_answer_after_nova_conversa_stays_out_of_the_new_chat(
 ):
     """Issue #6: the answer to a send made before "Nova conversa" is not shown in the new chat,
     nor followed."""
-    expect.set_options(timeout=TIMEOUT_MS)
-    console = Console()
-    async with live_server(time_env, settings, engine) as base:
-        await loja(base)
-        context = await browser.new_context(locale="pt-BR", base_url=base)
-        customer = await context.new_page()
-        console.watch(customer)
-        hold = Hold()
-        await customer.route("**/api/bots/loja/messages", hold)
-        await customer.goto("/chat/loja")
-        text = customer.get_by_label("Mensagem", exact=True)
-        hold.arm()
-        await text.fill("oi")
-        await text.press("Enter")
-        await hold.held()
+    async with scene(time_env, settings, engine, browser, provoked=False) as s:
+        customer, text, _ = await s.chat("loja")
+        await s.send_held(text, "oi")
         await customer.get_by_role("button", name="Nova conversa").click()
         await expect(customer.locator("#status-line")).to_have_text(
             "Nova conversa: envie uma mensagem para começar."
         )
         async with customer.expect_response("**/api/bots/loja/messages") as late:
-            hold.release()
+            s.hold.release()
         old = (await (await late.value).json())["conversation_id"]
         await expect(customer.locator("#log .msg")).to_have_count(0)
 
@@ -425,8 +478,6 @@ async def test_an_answer_after_nova_conversa_stays_out_of_the_new_chat(
         await expect(customer.locator(".msg.customer")).to_have_text(["olá de novo"])
         kept = await customer.evaluate("localStorage.getItem('transbordo.chat.loja.conversation')")
         assert kept and kept != old
-        await context.close()
-    assert console.errors == []
 
 
 async def test_nova_conversa_while_the_session_is_asked_for_starts_a_new_contact(
@@ -434,36 +485,22 @@ async def test_nova_conversa_while_the_session_is_asked_for_starts_a_new_contact
 ):
     """The web session asked for by the first message arrives after "Nova conversa": the old
     chat's message goes out with it, but the new chat is another contact's conversation."""
-    expect.set_options(timeout=TIMEOUT_MS)
-    console = Console()
-    async with live_server(time_env, settings, engine) as base:
-        await loja(base)
-        context = await browser.new_context(locale="pt-BR", base_url=base)
-        customer = await context.new_page()
-        console.watch(customer)
-        hold = Hold()
-        await customer.route("**/api/bots/loja/web-sessions", hold)
-        await customer.goto("/chat/loja")
-        text = customer.get_by_label("Mensagem", exact=True)
-        hold.arm()
-        await text.fill("oi")
-        await text.press("Enter")
-        await hold.held()
+    async with scene(time_env, settings, engine, browser, provoked=False) as s:
+        customer, text, _ = await s.chat("loja", "**/api/bots/loja/web-sessions")
+        await s.send_held(text, "oi")
         await customer.get_by_role("button", name="Nova conversa").click()
         async with customer.expect_response("**/api/bots/loja/messages") as late:
-            hold.release()
+            s.hold.release()
         old = (await (await late.value).json())["conversation_id"]
         async with customer.expect_response("**/api/bots/loja/messages") as sent:
             await text.fill("olá de novo")
             await text.press("Enter")
         new = (await (await sent.value).json())["conversation_id"]
         assert new != old
-        assert [m["text"] for m in await transcript(base, new) if m["from"] == "customer"] == [
+        assert [m["text"] for m in await transcript(s.base, new) if m["from"] == "customer"] == [
             "olá de novo"
         ]
         await expect(customer.locator(".msg.customer")).to_have_text(["olá de novo"])
-        await context.close()
-    assert console.errors == []
 
 
 async def test_a_retry_of_a_failed_send_is_taken_once(time_env, settings, engine, browser):
@@ -473,42 +510,26 @@ async def test_a_retry_of_a_failed_send_is_taken_once(time_env, settings, engine
     shows a message that failed (a dropped connection after the server took it), it was sent:
     nothing waits for a retry. Another text, or a text sent after "Nova conversa", is a new
     message."""
-    expect.set_options(timeout=TIMEOUT_MS)
-    console = Console()
-    async with live_server(time_env, settings, engine) as base:
-        await loja(base)
-        context = await browser.new_context(locale="pt-BR", base_url=base)
-        customer = await context.new_page()
-        console.watch(customer)
-        hold = Hold()
-        await customer.route("**/api/bots/loja/messages", hold)
-        await customer.goto("/chat/loja")
-        text = customer.get_by_label("Mensagem", exact=True)
-        status = customer.locator("#status-line")
+    async with scene(time_env, settings, engine, browser) as s:
+        customer, text, status = await s.chat("loja")
 
         # refused before the server had it; the customer writes another text instead
-        hold.arm(failure="before")
-        await text.fill("olá")
-        await text.press("Enter")
-        await hold.held()
-        hold.release()
+        await s.send_held(text, "olá", failure="before")
+        s.hold.release()
         await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
         await expect(text).to_have_value("olá")  # back, to try again
         await expect(customer.locator("#log .msg")).to_have_count(0)
 
         # the server took it, the page got a 503: the same text again is taken once
-        hold.arm(failure="after")
-        await text.fill("oi")
-        await text.press("Enter")
-        await hold.held()
-        hold.release()
+        await s.send_held(text, "oi", failure="after")
+        s.hold.release()
         await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
         await expect(text).to_have_value("oi")
         async with customer.expect_response("**/api/bots/loja/messages") as retried:
             await text.press("Enter")
         assert (await retried.value).ok
         conversation = (await (await retried.value).json())["conversation_id"]
-        log = await transcript(base, conversation)
+        log = await transcript(s.base, conversation)
         assert [m["text"] for m in log if m["from"] == "customer"] == ["oi"]
         # the page has shown the whole transcript: nothing more is on its way
         await expect(customer.locator(f"#log [data-seq='{log[-1]['seq']}']")).to_be_attached()
@@ -518,24 +539,18 @@ async def test_a_retry_of_a_failed_send_is_taken_once(time_env, settings, engine
         await expect(text).to_have_value("")
 
         # the server took it, the connection dropped: the stream shows it, so it was sent
-        hold.arm(failure="lost")
-        await text.fill(OPTION)
-        await text.press("Enter")
-        await hold.held()
-        hold.release()
+        await s.send_held(text, OPTION, failure="lost")
+        s.hold.release()
         await expect(customer.locator(".msg.bot", has_text="Vou te transferir")).to_have_count(1)
         await expect(customer.locator(".msg.customer")).to_have_text(["oi", OPTION])
         await expect(status).to_have_text("")
         await expect(text).to_have_value("")
-        log = await transcript(base, conversation)
+        log = await transcript(s.base, conversation)
         assert [m["text"] for m in log if m["from"] == "customer"] == ["oi", OPTION]
 
         # a text that failed, then "Nova conversa": sent in the new chat, it is a new message
-        hold.arm(failure="before")
-        await text.fill("tchau")
-        await text.press("Enter")
-        await hold.held()
-        hold.release()
+        await s.send_held(text, "tchau", failure="before")
+        s.hold.release()
         await expect(text).to_have_value("tchau")
         await customer.get_by_role("button", name="Nova conversa").click()
         await expect(status).to_have_text("Nova conversa: envie uma mensagem para começar.")
@@ -543,14 +558,12 @@ async def test_a_retry_of_a_failed_send_is_taken_once(time_env, settings, engine
         await expect(customer.locator(".msg.bot", has_text="Como posso ajudar?")).to_be_visible()
         await expect(customer.locator(".msg.customer")).to_have_text(["tchau"])
 
-        ids = [body["message_id"] for body in hold.seen]
-        texts = [body["text"] for body in hold.seen]
+        ids = [body["message_id"] for body in s.hold.seen]
+        texts = [body["text"] for body in s.hold.seen]
         assert texts == ["olá", "oi", "oi", OPTION, "tchau", "tchau"], texts
         ola, oi, oi_again, option, tchau, tchau_again = ids
         assert oi_again == oi, ids
         assert len({ola, oi, option, tchau, tchau_again}) == 5, ids
-        await context.close()
-    assert [e for e in console.errors if not PROVOKED.search(e)] == []
 
 
 async def test_a_file_answered_after_nova_conversa_stays_out_of_the_new_chat(
@@ -558,39 +571,29 @@ async def test_a_file_answered_after_nova_conversa_stays_out_of_the_new_chat(
 ):
     """The answer to a file sent before "Nova conversa" is not shown in the new chat, nor
     followed (as for a text)."""
-    expect.set_options(timeout=TIMEOUT_MS)
-    console = Console()
-    async with live_server(time_env, settings, engine) as base:
-        await loja(base)
-        context = await browser.new_context(locale="pt-BR", base_url=base)
-        customer = await context.new_page()
-        console.watch(customer)
-        hold = Hold()
-        await customer.route(UPLOADS, hold)
-        await customer.goto("/chat/loja")
-        status = customer.locator("#status-line")
-        hold.arm()
+    async with scene(time_env, settings, engine, browser, provoked=False) as s:
+        customer, text, status = await s.chat("loja", UPLOADS)
+        s.hold.arm()
         await customer.locator("#file").set_input_files(
             files=[{"name": "foto.png", "mimeType": "image/png", "buffer": png(16, 16)}]
         )
-        await hold.held()
+        await s.hold.held()
         await expect(status).to_have_text("enviando foto.png…")
         await customer.get_by_role("button", name="Nova conversa").click()
         await expect(status).to_have_text("Nova conversa: envie uma mensagem para começar.")
         async with customer.expect_response(UPLOADS) as late:
-            hold.release()
+            s.hold.release()
         assert (await late.value).ok
         old = (await (await late.value).json())["conversation_id"]
         assert old
         await expect(customer.locator("#log .msg")).to_have_count(0)
 
-        text = customer.get_by_label("Mensagem", exact=True)
         async with customer.expect_response("**/api/bots/loja/messages") as sent:
             await text.fill("olá de novo")
             await text.press("Enter")
         new = (await (await sent.value).json())["conversation_id"]
         assert new and new != old
-        log = await transcript(base, new)
+        log = await transcript(s.base, new)
         # the page has shown the new conversation's whole transcript, and nothing else
         await expect(customer.locator(f"#log [data-seq='{log[-1]['seq']}']")).to_be_attached()
         await expect(customer.locator("#log > *")).to_have_count(len(log))
@@ -599,9 +602,7 @@ async def test_a_file_answered_after_nova_conversa_stays_out_of_the_new_chat(
         await expect(customer.locator("#log")).not_to_contain_text("foto.png")
         kept = await customer.evaluate("localStorage.getItem('transbordo.chat.loja.conversation')")
         assert kept == new
-        assert [body["name"] for body in hold.seen] == ["foto.png"]
-        await context.close()
-    assert console.errors == []
+        assert [body["name"] for body in s.hold.seen] == ["foto.png"]
 
 
 async def test_the_supervisor_speaks_once_and_keeps_a_text_that_failed(
@@ -609,25 +610,16 @@ async def test_the_supervisor_speaks_once_and_keeps_a_text_that_failed(
 ):
     """Issue #4: "Sussurrar"/"Falar com o cliente" wait for their answer (each request is another
     audited action); the text stays in the box when the action failed."""
-    expect.set_options(timeout=TIMEOUT_MS)
-    console = Console()
-    async with live_server(time_env, settings, engine) as base:
-        token, connector = await loja(base)
-        context = await browser.new_context(locale="pt-BR", base_url=base)
-        agent = await signed_in_agent(context, console, token)
-        await expect(agent.locator("#live")).to_have_text("ao vivo")
-        conversation = await into_queue(base, connector, "5511")
-        await agent.get_by_role("button", name="Atender próximo").click()
-        await expect(agent.locator("#transcript")).to_contain_text("Vou te transferir")
+    async with scene(time_env, settings, engine, browser) as s:
+        _, conversation = await s.picked_up()
 
-        supervisor = await context.new_page()
-        console.watch(supervisor)
+        supervisor = await s.context.new_page()
+        s.console.watch(supervisor)
         await supervisor.add_init_script(
             f"sessionStorage.setItem('transbordo.adminToken', {ADMIN_TOKEN!r});"
         )
-        hold = Hold()
         await supervisor.route(
-            re.compile(r"/api/supervisor/conversations/[^/]+/(whisper|barge-in)$"), hold
+            re.compile(r"/api/supervisor/conversations/[^/]+/(whisper|barge-in)$"), s.hold
         )
         await supervisor.goto("/supervisor")
         await supervisor.get_by_label("Conversa", exact=True).fill(conversation)
@@ -639,13 +631,13 @@ async def test_the_supervisor_speaks_once_and_keeps_a_text_that_failed(
         barge_in = supervisor.get_by_role("button", name="Falar com o cliente")
 
         # refused: the text stays for another try
-        hold.arm(failure="before")
+        s.hold.arm(failure="before")
         await text.fill("Ofereça o parcelamento")
         await whisper.click()
-        await hold.held()
+        await s.hold.held()
         await expect(whisper).to_be_disabled()
         await expect(barge_in).to_be_disabled()
-        hold.release()
+        s.hold.release()
         await expect(supervisor.locator("#live-error")).to_have_text(
             "O sistema está sobrecarregado no momento. Tente de novo em alguns segundos."
         )
@@ -656,31 +648,20 @@ async def test_the_supervisor_speaks_once_and_keeps_a_text_that_failed(
         await expect(text).to_have_value("")
 
         # a double click: one message to the customer, one action in the audit
-        hold.arm()
+        s.hold.arm()
         await text.fill("Olá, sou a supervisora.")
         await barge_in.dblclick()
-        await hold.held()
+        await s.hold.held()
         await expect(barge_in).to_be_disabled()
-        hold.release()
+        s.hold.release()
         await expect(live).to_contain_text("Olá, sou a supervisora.")
         await expect(text).to_have_value("")
         await expect(supervisor.locator("#live-actions li")).to_have_count(2)
-        assert [body["text"] for body in hold.seen] == [
+        assert [body["text"] for body in s.hold.seen] == [
             "Ofereça o parcelamento",
             "Ofereça o parcelamento",
             "Olá, sou a supervisora.",
         ]
-        await context.close()
-    assert [e for e in console.errors if not PROVOKED.search(e)] == []
-
-
-async def pesquisa(base: str) -> None:
-    """The bot `pesquisa` (PESQUISA), on the web chat."""
-    async with httpx.AsyncClient(base_url=base, headers=admin_headers()) as http:
-        published = await http.put(
-            "/api/bots/pesquisa", content=PESQUISA, headers={"Content-Type": "text/yaml"}
-        )
-        assert published.is_success, published.text
 
 
 async def test_two_sends_that_fail_in_flight_keep_both_texts_and_ids(
@@ -689,32 +670,16 @@ async def test_two_sends_that_fail_in_flight_keep_both_texts_and_ids(
     """A second text sent while the first is in flight, and both fail: the first comes back to
     the box, the second (the box is taken) stays in the log, quoted; each, sent again, is a
     retry under its own id, so the first, which the server had taken, is taken once."""
-    expect.set_options(timeout=TIMEOUT_MS)
-    console = Console()
-    async with live_server(time_env, settings, engine) as base:
-        await loja(base)
-        context = await browser.new_context(locale="pt-BR", base_url=base)
-        customer = await context.new_page()
-        console.watch(customer)
-        hold = Hold()
-        await customer.route("**/api/bots/loja/messages", hold)
-        await customer.goto("/chat/loja")
-        text = customer.get_by_label("Mensagem", exact=True)
-        status = customer.locator("#status-line")
+    async with scene(time_env, settings, engine, browser) as s:
+        customer, text, status = await s.chat("loja")
         unsent = customer.locator("#log .msg.unsent")
 
-        hold.arm(failure="after")  # the server takes it, the page gets a 503
-        await text.fill("oi")
-        await text.press("Enter")
-        await hold.held()
-        hold.arm(failure="abort")
-        await text.fill(OPTION)
-        await text.press("Enter")
-        await hold.held()
-        hold.release()
+        await s.send_held(text, "oi", failure="after")  # the server takes it, the page gets a 503
+        await s.send_held(text, OPTION, failure="abort")
+        s.hold.release()
         await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
         await expect(text).to_have_value("oi")  # back, to try again
-        hold.release()
+        s.hold.release()
         await expect(status).to_have_text("Sem conexão. Tente de novo.")
         await expect(unsent).to_have_text(
             f"Não enviada: “{OPTION}”. Envie o mesmo texto para tentar de novo."
@@ -734,15 +699,13 @@ async def test_two_sends_that_fail_in_flight_keep_both_texts_and_ids(
         await expect(unsent).to_have_count(0)
         await expect(customer.locator(".msg.customer")).to_have_text(["oi", OPTION])
         conversation = (await (await retried.value).json())["conversation_id"]
-        log = await transcript(base, conversation)
+        log = await transcript(s.base, conversation)
         assert [m["text"] for m in log if m["from"] == "customer"] == ["oi", OPTION]
 
-        texts = [body["text"] for body in hold.seen]
+        texts = [body["text"] for body in s.hold.seen]
         assert texts == ["oi", OPTION, "oi", OPTION], texts
-        oi, option, oi_again, option_again = [body["message_id"] for body in hold.seen]
-        assert (oi_again, option_again) == (oi, option) and oi != option, hold.seen
-        await context.close()
-    assert [e for e in console.errors if not PROVOKED.search(e)] == []
+        oi, option, oi_again, option_again = [body["message_id"] for body in s.hold.seen]
+        assert (oi_again, option_again) == (oi, option) and oi != option, s.hold.seen
 
 
 async def test_a_repeat_of_a_failed_text_the_stream_showed_is_a_new_answer(
@@ -752,40 +715,20 @@ async def test_a_repeat_of_a_failed_text_the_stream_showed_is_a_new_answer(
     question), its id is forgotten and the box is free; "Sim" sent again answers the new
     question (under the old id the server would deduplicate it, and the bot would wait
     forever)."""
-    expect.set_options(timeout=TIMEOUT_MS)
-    console = Console()
-    async with live_server(time_env, settings, engine) as base:
-        await pesquisa(base)
-        context = await browser.new_context(locale="pt-BR", base_url=base)
-        customer = await context.new_page()
-        console.watch(customer)
-        hold = Hold()
-        await customer.route("**/api/bots/pesquisa/messages", hold)
-        await customer.goto("/chat/pesquisa")
-        text = customer.get_by_label("Mensagem", exact=True)
-        status = customer.locator("#status-line")
+    async with scene(time_env, settings, engine, browser, "pesquisa") as s:
+        customer, text, status = await s.chat("pesquisa")
         await text.fill("oi")
         await text.press("Enter")
         await expect(customer.locator(".msg.bot", has_text="Você já é cliente?")).to_be_visible()
 
         # refused on the way: back in the box, its id kept
-        hold.arm(failure="before")
-        await text.fill("Sim")
-        await text.press("Enter")
-        await hold.held()
-        hold.release()
+        await s.send_held(text, "Sim", failure="before")
+        s.hold.release()
         await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
         await expect(text).to_have_value("Sim")
         # ... but the server had it after all (the same request, as a proxy would have sent it)
-        session = await customer.evaluate(
-            "JSON.parse(localStorage.getItem('transbordo.chat.pesquisa.session')).token"
-        )
-        async with httpx.AsyncClient(base_url=base) as http:
-            taken = await http.post(
-                "/api/bots/pesquisa/messages",
-                json=hold.seen[-1],
-                headers={"Authorization": f"Bearer {session}"},
-            )
+        session = await session_token(customer, "pesquisa")
+        taken = await s.resend("/api/bots/pesquisa/messages", session)
         assert taken.status_code == 200, taken.text
         await expect(customer.locator(".msg.bot", has_text="Quer receber ofertas?")).to_be_visible()
         await expect(customer.locator(".msg.customer")).to_have_text(["oi", "Sim"])
@@ -800,13 +743,11 @@ async def test_a_repeat_of_a_failed_text_the_stream_showed_is_a_new_answer(
         ).to_be_visible()
         await expect(customer.locator(".msg.customer")).to_have_text(["oi", "Sim", "Sim"])
         conversation = taken.json()["conversation_id"]
-        log = await transcript(base, conversation)
+        log = await transcript(s.base, conversation)
         assert [m["text"] for m in log if m["from"] == "customer"] == ["oi", "Sim", "Sim"]
-        ids = [body["message_id"] for body in hold.seen]
-        assert [body["text"] for body in hold.seen] == ["oi", "Sim", "Sim"], hold.seen
+        ids = [body["message_id"] for body in s.hold.seen]
+        assert [body["text"] for body in s.hold.seen] == ["oi", "Sim", "Sim"], s.hold.seen
         assert len(set(ids)) == 3, ids
-        await context.close()
-    assert [e for e in console.errors if not PROVOKED.search(e)] == []
 
 
 async def test_a_send_the_stream_shows_before_its_failure_was_taken(
@@ -815,31 +756,18 @@ async def test_a_send_the_stream_shows_before_its_failure_was_taken(
     """The stream shows "Sim" (and the next question) while its send is still in flight, then
     the send fails: it was taken, so it is neither kept for a retry nor put back in the box,
     and "Sim" sent again answers the new question."""
-    expect.set_options(timeout=TIMEOUT_MS)
-    console = Console()
-    async with live_server(time_env, settings, engine) as base:
-        await pesquisa(base)
-        context = await browser.new_context(locale="pt-BR", base_url=base)
-        customer = await context.new_page()
-        console.watch(customer)
-        hold = Hold()
-        await customer.route("**/api/bots/pesquisa/messages", hold)
-        await customer.goto("/chat/pesquisa")
-        text = customer.get_by_label("Mensagem", exact=True)
-        status = customer.locator("#status-line")
+    async with scene(time_env, settings, engine, browser, "pesquisa") as s:
+        customer, text, status = await s.chat("pesquisa")
         await text.fill("oi")
         await text.press("Enter")
         await expect(customer.locator(".msg.bot", has_text="Você já é cliente?")).to_be_visible()
 
-        hold.arm(failure="late")
-        await text.fill("Sim")
-        await text.press("Enter")
-        await hold.held()
-        hold.release()  # the server takes it; its answer is held
+        await s.send_held(text, "Sim", failure="late")
+        s.hold.release()  # the server takes it; its answer is held
         await expect(customer.locator(".msg.bot", has_text="Quer receber ofertas?")).to_be_visible()
         await expect(customer.locator(".msg.customer")).to_have_text(["oi", "Sim"])
         await expect(status).to_have_text("enviando…")
-        hold.release()  # now the page gets a 503
+        s.hold.release()  # now the page gets a 503
         await expect(status).to_have_text("")
         await expect(text).to_have_value("")
 
@@ -849,21 +777,9 @@ async def test_a_send_the_stream_shows_before_its_failure_was_taken(
             customer.locator(".msg.bot", has_text="Podemos ligar para você?")
         ).to_be_visible()
         await expect(customer.locator(".msg.customer")).to_have_text(["oi", "Sim", "Sim"])
-        ids = [body["message_id"] for body in hold.seen]
-        assert [body["text"] for body in hold.seen] == ["oi", "Sim", "Sim"], hold.seen
+        ids = [body["message_id"] for body in s.hold.seen]
+        assert [body["text"] for body in s.hold.seen] == ["oi", "Sim", "Sim"], s.hold.seen
         assert len(set(ids)) == 3, ids
-        await context.close()
-    assert [e for e in console.errors if not PROVOKED.search(e)] == []
-
-
-async def picked_up(base: str, context, console: Console, token: str, connector: str):  # type: ignore[no-untyped-def]
-    """Ana's screen with the conversation of 5511 taken: the page, and the conversation's id."""
-    agent = await signed_in_agent(context, console, token)
-    await expect(agent.locator("#live")).to_have_text("ao vivo")
-    conversation = await into_queue(base, connector, "5511")
-    await agent.get_by_role("button", name="Atender próximo").click()
-    await expect(agent.locator("#transcript")).to_contain_text("Vou te transferir")
-    return agent, conversation
 
 
 async def test_two_replies_that_fail_in_flight_keep_both_texts_and_ids(
@@ -872,29 +788,17 @@ async def test_two_replies_that_fail_in_flight_keep_both_texts_and_ids(
     """A second reply sent while the first is in flight, and both fail: the first comes back to
     the box, the second (the box is taken) stays in the transcript, quoted; each, sent again,
     is a retry under its own id."""
-    expect.set_options(timeout=TIMEOUT_MS)
-    console = Console()
-    async with live_server(time_env, settings, engine) as base:
-        token, connector = await loja(base)
-        context = await browser.new_context(locale="pt-BR", base_url=base)
-        agent, conversation = await picked_up(base, context, console, token, connector)
-        hold = Hold()
-        await agent.route(AGENT_MESSAGES, hold)
+    async with scene(time_env, settings, engine, browser) as s:
+        agent, conversation = await s.picked_up()
         box = agent.get_by_label("Mensagem ao cliente")
         transcript_ = agent.locator("#transcript")
         unsent = transcript_.locator(".unsent")
 
-        hold.arm(failure="abort")
-        await box.fill("Primeira resposta")
-        await box.press("Enter")
-        await hold.held()
-        hold.arm(failure="before")
-        await box.fill("Segunda resposta")
-        await box.press("Enter")
-        await hold.held()
-        hold.release()
+        await s.send_held(box, "Primeira resposta", failure="abort")
+        await s.send_held(box, "Segunda resposta", failure="before")
+        s.hold.release()
         await expect(box).to_have_value("Primeira resposta")  # back, to try again
-        hold.release()
+        s.hold.release()
         await expect(agent.locator("#conv-error")).to_have_text(
             "O sistema está sobrecarregado no momento. Tente de novo em alguns segundos."
         )
@@ -916,11 +820,9 @@ async def test_two_replies_that_fail_in_flight_keep_both_texts_and_ids(
         assert (await retried.value).ok
         await expect(unsent).to_have_count(0)
         await expect(transcript_.locator(".msg.agent")).to_have_count(2)
-        assert await agent_texts(base, conversation) == ["Primeira resposta", "Segunda resposta"]
-        first, second, first_again, second_again = [body["message_id"] for body in hold.seen]
-        assert (first_again, second_again) == (first, second) and first != second, hold.seen
-        await context.close()
-    assert [e for e in console.errors if not PROVOKED.search(e)] == []
+        assert await agent_texts(s.base, conversation) == ["Primeira resposta", "Segunda resposta"]
+        first, second, first_again, second_again = [body["message_id"] for body in s.hold.seen]
+        assert (first_again, second_again) == (first, second) and first != second, s.hold.seen
 
 
 async def test_a_repeat_of_a_failed_reply_the_stream_showed_is_a_new_message(
@@ -929,30 +831,16 @@ async def test_a_repeat_of_a_failed_reply_the_stream_showed_is_a_new_message(
     """A reply fails, but the server had it: once the agent stream shows it, its id is
     forgotten and the box is free; the same text sent again is a new message (under the old id
     it would be deduplicated away, and the customer would not get it)."""
-    expect.set_options(timeout=TIMEOUT_MS)
-    console = Console()
-    async with live_server(time_env, settings, engine) as base:
-        token, connector = await loja(base)
-        context = await browser.new_context(locale="pt-BR", base_url=base)
-        agent, conversation = await picked_up(base, context, console, token, connector)
-        hold = Hold()
-        await agent.route(AGENT_MESSAGES, hold)
+    async with scene(time_env, settings, engine, browser) as s:
+        agent, conversation = await s.picked_up()
         box = agent.get_by_label("Mensagem ao cliente")
         replies = agent.locator("#transcript .msg.agent", has_text="Pode confirmar?")
 
-        hold.arm(failure="before")
-        await box.fill("Pode confirmar?")
-        await box.press("Enter")
-        await hold.held()
-        hold.release()
+        await s.send_held(box, "Pode confirmar?", failure="before")
+        s.hold.release()
         await expect(box).to_have_value("Pode confirmar?")  # back, to try again
         # ... but the server had it after all (the same request, as a proxy would have sent it)
-        async with httpx.AsyncClient(base_url=base) as http:
-            taken = await http.post(
-                f"/api/agent/conversations/{conversation}/messages",
-                json=hold.seen[-1],
-                headers={"Authorization": f"Bearer {token}"},
-            )
+        taken = await s.resend(f"/api/agent/conversations/{conversation}/messages", s.token)
         assert taken.is_success, taken.text
         await expect(replies).to_have_count(1)
         await expect(box).to_have_value("")  # sent: nothing waits for a retry
@@ -962,8 +850,115 @@ async def test_a_repeat_of_a_failed_reply_the_stream_showed_is_a_new_message(
             await box.press("Enter")
         assert (await again.value).ok
         await expect(replies).to_have_count(2)
-        assert await agent_texts(base, conversation) == ["Pode confirmar?", "Pode confirmar?"]
-        first, second = [body["message_id"] for body in hold.seen]
-        assert first != second, hold.seen
-        await context.close()
-    assert [e for e in console.errors if not PROVOKED.search(e)] == []
+        assert await agent_texts(s.base, conversation) == ["Pode confirmar?", "Pode confirmar?"]
+        first, second = [body["message_id"] for body in s.hold.seen]
+        assert first != second, s.hold.seen
+
+
+async def test_the_same_text_twice_at_once_one_failing_shows_that_ones_failure(
+    time_env, settings, engine, browser
+):
+    """ "ok" sent twice at once, the first held and then refused: the stream shows the second,
+    which says nothing of the first (a send is known by its id, never by its text), so the
+    first's failure shows (the status line, its text back in the box, no bubble left pending);
+    sent again, it is a retry under its own id, and the customer said "ok" twice."""
+    async with scene(time_env, settings, engine, browser) as s:
+        customer, text, status = await s.chat("loja")
+        said = customer.locator(".msg.customer:not(.pending)")
+        await text.fill("oi")
+        await text.press("Enter")
+        await expect(customer.locator(".msg.bot", has_text="Como posso ajudar?")).to_be_visible()
+
+        await s.send_held(text, "ok", failure="before")
+        async with customer.expect_response("**/api/bots/loja/messages") as second:
+            await text.fill("ok")
+            await text.press("Enter")
+        assert (await second.value).ok
+        await expect(said).to_have_text(["oi", "ok"])  # the second, from the stream
+        s.hold.release()
+        await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
+        await expect(text).to_have_value("ok")  # back, to try again
+        await expect(customer.locator(".msg.pending")).to_have_count(0)
+        await expect(said).to_have_text(["oi", "ok"])
+
+        async with customer.expect_response("**/api/bots/loja/messages") as retried:
+            await text.press("Enter")
+        assert (await retried.value).ok
+        await expect(said).to_have_text(["oi", "ok", "ok"])
+        await expect(status).to_have_text("")
+        await expect(text).to_have_value("")
+        log = await transcript(s.base, (await (await retried.value).json())["conversation_id"])
+        assert [m["text"] for m in log if m["from"] == "customer"] == ["oi", "ok", "ok"]
+        oi, held, other, again = [body["message_id"] for body in s.hold.seen]
+        assert again == held and len({oi, held, other}) == 3, s.hold.seen
+
+
+async def test_the_same_reply_from_two_tabs_one_failing_shows_that_ones_failure(
+    time_env, settings, engine, browser
+):
+    """Ana, in two tabs, says "ok" in both at once; the first tab's is held, then refused. Its
+    stream shows the other tab's "ok" (with that tab's id: Ana's own), which says nothing of
+    its own send, so its failure shows: the error, the text back in its box; sent again, it is
+    a retry under its own id, and the customer got "ok" twice."""
+    async with scene(time_env, settings, engine, browser) as s:
+        first, conversation = await s.picked_up()
+        second = await s.agent()
+        await expect(second.locator("#transcript")).to_contain_text("Vou te transferir")
+        boxes = [tab.get_by_label("Mensagem ao cliente") for tab in (first, second)]
+        replies = [tab.locator("#transcript .msg.agent", has_text="ok") for tab in (first, second)]
+
+        await s.send_held(boxes[0], "ok", failure="before")
+        async with second.expect_response(agent_post) as other:
+            await boxes[1].fill("ok")
+            await boxes[1].press("Enter")
+        assert (await other.value).ok
+        await expect(replies[0]).to_have_count(1)  # the other tab's, from the stream
+        s.hold.release()
+        await expect(first.locator("#conv-error")).to_have_text(
+            "O sistema está sobrecarregado no momento. Tente de novo em alguns segundos."
+        )
+        await expect(boxes[0]).to_have_value("ok")  # back, to try again
+
+        async with first.expect_response(agent_post) as retried:
+            await boxes[0].press("Enter")
+        assert (await retried.value).ok
+        for tab_replies in replies:
+            await expect(tab_replies).to_have_count(2)
+        await expect(boxes[0]).to_have_value("")
+        await expect(first.locator("#conv-error")).to_have_text("")
+        assert await agent_texts(s.base, conversation) == ["ok", "ok"]
+        held, again = [body["message_id"] for body in s.hold.seen]
+        other_id = (await other.value).request.post_data_json["message_id"]
+        assert again == held and other_id != held, (s.hold.seen, other_id)
+
+
+async def test_a_failed_menu_choice_the_server_had_shows_as_chosen(
+    time_env, settings, engine, browser
+):
+    """A click on a menu option fails (its options come back), but the server had it: once the
+    stream shows the choice, the options are disabled as after a click that went through, and
+    the failure's status line is gone."""
+    async with scene(time_env, settings, engine, browser) as s:
+        customer, text, status = await s.chat("loja")
+        await text.fill("oi")
+        await text.press("Enter")
+        options = customer.locator(".msg.menu").last.get_by_role("button")
+        await expect(options).to_have_count(2)
+
+        s.hold.arm(failure="before")
+        await customer.get_by_role("button", name=OPTION).click()
+        await s.hold.held()
+        s.hold.release()
+        await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
+        for option in await options.all():
+            await expect(option).to_be_enabled()
+        # ... but the server had it after all (the same request, as a proxy would have sent it)
+        taken = await s.resend("/api/bots/loja/messages", await session_token(customer, "loja"))
+        assert taken.status_code == 200, taken.text
+        await expect(customer.locator(".msg.bot", has_text="Vou te transferir")).to_be_visible()
+        await expect(customer.locator(".msg.customer")).to_have_text(["oi", OPTION])
+        for option in await options.all():
+            await expect(option).to_be_disabled()  # chosen, as after a click that went through
+        await expect(status).to_have_text("")
+        await expect(text).to_have_value("")
+        assert [body["text"] for body in s.hold.seen] == ["oi", OPTION]

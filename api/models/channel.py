@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -110,6 +111,12 @@ class MessagePublic(BaseModel):
     options: list[str] | None = None
     data: dict[str, Any] | None = None
     at: datetime
+    message_id: str | None = Field(
+        default=None,
+        description="The id the reader itself gave this message (a web session's customer"
+        " messages, an agent's own replies), so a client tells two sends of the same text"
+        " apart; null on anyone else's.",
+    )
 
 
 class TurnPublic(BaseModel):
@@ -132,8 +139,40 @@ class ConversationPublic(BaseModel):
     updated_at: datetime
 
 
-def public_message(message: Message) -> MessagePublic:
-    """A transcript entry of the workflow as the public model."""
+@dataclass(frozen=True)
+class Reader:
+    """Who reads a transcript, for the one field that depends on it: the `message_id` of the
+    entries the reader sent itself, which a page matches its sends to (two sends of the same
+    text are told apart). Anyone else's id is never shown: a customer's may be a keyed hash of
+    a platform's id, an agent's is that agent's."""
+
+    sender: str
+    prefix: str = ""
+    """How the log keeps this reader's ids: a customer's as given, an agent's under its own
+    prefix (`agent_key`)."""
+
+    def own_id(self, sender: str, message_id: str | None) -> str | None:
+        if sender != self.sender or message_id is None or not message_id.startswith(self.prefix):
+            return None
+        return message_id[len(self.prefix) :]
+
+
+CUSTOMER = Reader("customer")
+"""A web session: every customer entry of a conversation it may read is its contact's own."""
+
+
+def agent_key(agent_id: str, message_id: str) -> str:
+    """An agent's message id as its Update's id and as the log keeps it: the agent's own, so
+    only that agent reads it back (`agent_reader`), and no customer's id is ever taken for it."""
+    return f"agent:{agent_id}:{message_id}"
+
+
+def agent_reader(agent_id: str) -> Reader:
+    return Reader("agent", agent_key(agent_id, ""))
+
+
+def public_message(message: Message, reader: Reader | None = None) -> MessagePublic:
+    """A transcript entry of the workflow as the public model (`reader`: who may see its id)."""
     return MessagePublic(
         seq=message.seq,
         sender=message.sender,
@@ -142,11 +181,12 @@ def public_message(message: Message) -> MessagePublic:
         options=message.options,
         data=message.data,
         at=message.at,
+        message_id=reader.own_id(message.sender, message.message_id) if reader else None,
     )
 
 
-def public_row(row: MessageRow) -> MessagePublic:
-    """A message row of the SQL log as the public model."""
+def public_row(row: MessageRow, reader: Reader | None = None) -> MessagePublic:
+    """A message row of the SQL log as the public model (`reader`: who may see its id)."""
     data = dict(row.data or {})
     options = data.pop("options", None)
     return MessagePublic(
@@ -157,6 +197,7 @@ def public_row(row: MessageRow) -> MessagePublic:
         options=options,
         data=data or None,
         at=row.created_at,
+        message_id=reader.own_id(row.sender, row.message_id) if reader else None,
     )
 
 

@@ -33,7 +33,7 @@ from api.models.agent import (
     TransferBody,
     TransferTarget,
 )
-from api.models.channel import AfterSeq, MessagePublic, PageSize, public_message, public_row
+from api.models.channel import AfterSeq, MessagePublic, PageSize, Reader, agent_reader, public_row
 from api.models.offers import public_offer
 from api.stream_hub import (
     GAP_GRACE_SECONDS,
@@ -44,7 +44,6 @@ from api.stream_hub import (
     read_log,
 )
 from api.usecases import agent_actions as actions
-from api.usecases import log_ahead
 from api.usecases import offers as offer_actions
 from omni.errors import NotFound
 from omni.policy import transfer_refusal
@@ -52,11 +51,7 @@ from store import agents as agent_store
 from store import conversations as conversation_log
 from store import queue, routing
 from store import services as service_store
-from workflows.contracts import (
-    AgentMessage,
-    FinishRequest,
-    TransferUpdate,
-)
+from workflows.contracts import FinishRequest, TransferUpdate
 
 QUEUE_READ_SECONDS = 0.5
 """An agent stream reads the waiting list at most this often (it may change many times a second)."""
@@ -142,8 +137,9 @@ class _AgentScreen:
     """What one agent stream has sent: the queue's shape and, per conversation the agent has,
     where it is in the log (`LogCursor`)."""
 
-    def __init__(self, engine: EngineDep) -> None:
+    def __init__(self, engine: EngineDep, reader: Reader) -> None:
         self.engine = engine
+        self.reader = reader  # the agent: its own replies' ids
         self.last_queue: list[tuple[str, str]] | None = None
         self.last_offers: list[str] | None = None
         self.last_status: str | None = None
@@ -208,7 +204,7 @@ class _AgentScreen:
             cursor = self.cursors[conversation_id]
             ready, more = await read_log(self.engine, conversation_id, cursor)
             for row, _ in ready:
-                message = public_row(row).model_dump(mode="json", by_alias=True)
+                message = public_row(row, self.reader).model_dump(mode="json", by_alias=True)
                 yield sse.event("message", {"conversation_id": conversation_id, "message": message})
             if more:
                 self.unread.add(conversation_id)
@@ -224,7 +220,7 @@ async def _agent_events(
     """Send what changed, reading SQL (the truth every API replica shares) only when the hub
     says the waiting list or one of the agent's conversations changed; the waiting list is read
     at most every QUEUE_READ_SECONDS, however often it changes."""
-    screen = _AgentScreen(engine)
+    screen = _AgentScreen(engine, agent_reader(agent.id))
     with rechecks.following(token), hub.watch() as watch:
         watch.queue()
         queue_due, changed, queue_read_at = True, set[str](), -QUEUE_READ_SECONDS
@@ -306,10 +302,11 @@ def transcript(
     after: AfterSeq = 0,
     limit: PageSize = 500,
 ) -> list[MessagePublic]:
-    """The transcript after `seq`, for the agent who has the conversation (or may take it)."""
+    """The transcript after `seq`, for the agent who has the conversation (or may take it),
+    with the ids of the agent's own replies."""
     _readable(engine, agent, conversation_id)
     rows = conversation_log.messages_after(engine, conversation_id, after, limit)
-    return [public_row(m) for m in rows]
+    return [public_row(m, agent_reader(agent.id)) for m in rows]
 
 
 _readable = actions.readable_entry
@@ -319,19 +316,10 @@ _readable = actions.readable_entry
 async def say(
     conversation_id: str, body: AgentText, agent: AgentDep, parts: PartsDep
 ) -> MessagePublic:
-    """Send a message to the customer of a conversation the agent has."""
+    """Send a message to the customer of a conversation the agent has (`message_id`: see
+    api/usecases/agent_actions.py `say`)."""
     entry = await actions.conversation_for_async(parts.engine, agent, conversation_id)
-    request = AgentMessage(
-        agent_id=agent.id, text=body.text, message_id=body.message_id, log_ahead=True
-    )
-    update_id = f"agent:{agent.id}:{body.message_id}" if body.message_id else None
-    message = await actions.update(
-        parts.client, entry.workflow_id, "agent_message", request, update_id=update_id
-    )
-    await log_ahead.write_ahead(
-        parts.client, parts.engine, entry.workflow_id, conversation_id, [message], message.log
-    )
-    return public_message(message)
+    return await actions.say(parts.client, parts.engine, agent, entry, body)
 
 
 @router.post("/conversations/{conversation_id}/transfer")

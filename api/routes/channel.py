@@ -22,11 +22,13 @@ from api.deps import ClientDep, EngineDep, parts_of
 from api.errors import ApiError, ErrorCode
 from api.limits import limit
 from api.models.channel import (
+    CUSTOMER,
     AfterSeq,
     ConversationPublic,
     MessageIn,
     MessagePublic,
     PageSize,
+    Reader,
     TurnPublic,
     public_row,
 )
@@ -134,13 +136,19 @@ def get_messages(
     limit: PageSize = 500,
 ) -> list[MessagePublic]:
     """The transcript after `seq` (customer, bot, agent and system messages; agents' internal
-    notes only for the admin)."""
+    notes only for the admin; a web session's own `message_id`s)."""
     _conversation(engine, caller, conversation_id)
     customer = caller.kind != "admin"
     rows = conversation_log.messages_after(
         engine, conversation_id, after, limit, for_customer=customer
     )
-    return [public_row(m) for m in rows]
+    return [public_row(m, _reader(caller)) for m in rows]
+
+
+def _reader(caller: ChannelClient) -> Reader | None:
+    """A web session sees the ids of its customer messages (the page's own); a connector,
+    which reads every conversation of its bot, and the admin see none."""
+    return CUSTOMER if caller.kind == "web" else None
 
 
 @router.get("/conversations/{conversation_id}/stream")
@@ -164,7 +172,8 @@ async def stream(
     else:
         cursor = await cursor_over_holes(engine, conversation_id, after)
     notes = caller.kind == "admin"
-    return sse.stream(_events(engine, hub, conversation_id, cursor, notes=notes))
+    events = _events(engine, hub, conversation_id, cursor, notes=notes, reader=_reader(caller))
+    return sse.stream(events)
 
 
 @router.post("/conversations/{conversation_id}/leave", status_code=status.HTTP_202_ACCEPTED)
@@ -193,7 +202,13 @@ def _cursor_at(last_event_id: str | None) -> LogCursor:
 
 
 async def _events(
-    engine: EngineDep, hub: StreamHub, conversation_id: str, cursor: LogCursor, *, notes: bool
+    engine: EngineDep,
+    hub: StreamHub,
+    conversation_id: str,
+    cursor: LogCursor,
+    *,
+    notes: bool,
+    reader: Reader | None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Every message of the log once, in seq order (one recorded after the stream gave up
     waiting for it: when it comes, api/stream_hub.py `LogCursor`), until the conversation has
@@ -207,7 +222,7 @@ async def _events(
             for row, resume_id in ready:
                 if row.kind in AGENT_ONLY_KINDS and not notes:
                     continue
-                payload = public_row(row).model_dump(mode="json", by_alias=True)
+                payload = public_row(row, reader).model_dump(mode="json", by_alias=True)
                 yield sse.event("message", payload, id=resume_id)
             if more:
                 continue

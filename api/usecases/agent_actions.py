@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
+import sqlalchemy as sa
 from fastapi import status
 from sqlalchemy import Engine
 from temporalio.client import (
@@ -21,8 +22,8 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, ErrorCode
-from api.models.agent import PickupPublic
-from api.models.channel import public_message
+from api.models.agent import AgentText, PickupPublic
+from api.models.channel import MessagePublic, agent_key, public_message
 from api.shedding import Overloaded
 from api.usecases import log_ahead
 from omni.models import AgentPublic
@@ -30,12 +31,22 @@ from store import capacity, next_lease, queue
 from store import conversations as conversation_log
 from store.common import now
 from store.queue import QueueEntry
-from workflows.contracts import FinishRequest, FinishResult, PickupRequest, PickupResult
+from store.tables import messages
+from workflows.contracts import (
+    AgentMessage,
+    AgentMessageSent,
+    FinishRequest,
+    FinishResult,
+    PickupRequest,
+    PickupResult,
+)
 from workflows.conversation import ConversationWorkflow
 from workflows.refusals import HTTP_STATUS, Refusal, refusal_of
 
 log = logging.getLogger(__name__)
 
+LOGGED_ID_LENGTH = cast(sa.String, messages.c.message_id.type).length or 0
+"""The longest message id the log keeps (an agent's key longer than this is not kept)."""
 NEXT_ATTEMPTS = 5
 """`next` reads this many candidates at a time and sends at most this many pickups."""
 NEXT_ROUNDS = 3
@@ -224,6 +235,28 @@ async def pickup(
         service=result.service,
         waited_seconds=result.waited_seconds,
     )
+
+
+async def say(
+    client: Client, engine: Engine, agent: AgentPublic, entry: QueueEntry, body: AgentText
+) -> MessagePublic:
+    """The agent's text to the customer, in the log before the answer. Its `message_id`, when
+    given, is kept as the Update's id (`agent_key`: a retry is sent once) and with the entry,
+    so the agent's screens match their sends to the stream by it, not by text; the answer
+    carries it too (a key too long for the log's column is sent, not kept)."""
+    request = AgentMessage(
+        agent_id=agent.id, text=body.text, message_id=body.message_id, log_ahead=True
+    )
+    key = agent_key(agent.id, body.message_id) if body.message_id else None
+    message: AgentMessageSent = await update(
+        client, entry.workflow_id, "agent_message", request, update_id=key
+    )
+    kept = key if key is not None and len(key) <= LOGGED_ID_LENGTH else None
+    logged = message.model_copy(update={"message_id": kept})
+    await log_ahead.write_ahead(
+        client, engine, entry.workflow_id, entry.conversation_id, [logged], message.log
+    )
+    return public_message(message).model_copy(update={"message_id": body.message_id})
 
 
 async def finish(client: Client, engine: Engine, entry: QueueEntry, request: FinishRequest) -> str:

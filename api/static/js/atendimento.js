@@ -413,17 +413,19 @@ function unsentLine(text) {
 }
 
 /** The screen shows an agent message as applied (from the stream, a transcript read or an
- * answer): a reply of it in flight has reached the server, or else the kept id of that text is
- * forgotten, and the text no longer waits for a retry (in the box, or as a line of the
+ * answer): its reply in flight has reached the server, or else the failed reply's kept id is
+ * forgotten, and its text no longer waits for a retry (in the box, or as a line of the
  * transcript): the same text sent after that is a new message (under the old id it would be
- * deduplicated away). The entry's message_id tells which reply it is when it carries one;
- * otherwise its text does. */
+ * deduplicated away). Which reply it is, the entry's message_id says (the server shows the
+ * agent the ids of its own replies, whichever screen sent them); an entry without one is no
+ * reply of this screen's: two replies of the same text (this tab's and another's, or "ok"
+ * twice) are never told apart by their text. */
 function arrived(conversation, message) {
-  const text = (message.text || "").trim();
-  const same = (id, sent) => (message.message_id ? id === message.message_id : sent === text);
-  const flight = [...sending].find((f) => f.conversation === conversation.id && !f.applied && same(f.id, f.text));
+  const id = message.message_id;
+  if (!id) return;
+  const flight = [...sending].find((f) => f.conversation === conversation.id && f.id === id);
   if (flight) { flight.applied = true; return; }
-  const failed = [...conversation.kept].find(([sent, id]) => same(id, sent))?.[0];
+  const failed = [...conversation.kept].find(([, kept]) => kept === id)?.[0];
   if (failed === undefined) return;
   conversation.kept.delete(failed);
   conversation.unsent.delete(failed);

@@ -23,9 +23,12 @@ let chat = 0; // "Nova conversa" counts up: an answer to a send of an earlier ch
 // under its own id (the bot takes it once). An id is forgotten once the page shows that message
 // as applied (the same text sent after that, e.g. "sim" to the bot's next question, is a new
 // answer: under the old id it would be deduplicated away), and at "Nova conversa".
+// A send is told apart from another of the same text only by its id: the stream's customer
+// entries carry the ids this page gave them (message_id), never guessed from their text.
 const failedIds = new Map(); // text → message id
-const sending = new Set(); // {id, text, chat, applied}: the sends in flight
-let refusal = null; // the status line a failed send left
+const failedChoices = new Map(); // message id → the menu (or carousel) group a failed click was in
+const sending = new Set(); // {id, text, chat, applied, group}: the sends in flight
+let refusal = null; // {why, id}: the status line a failed send left, and that send's id
 const ENDED = "Conversa encerrada. Envie uma mensagem para começar outra.";
 
 /** The browser's session with this bot, asked for again when missing or about to expire. */
@@ -64,17 +67,19 @@ function status(text) { $("#status-line").textContent = text; }
 
 // --- sending --------------------------------------------------------------------------------
 
-/** Send a message; true once the server took it. */
-async function send(text) {
+/** Send a message (`group`: the menu or carousel buttons it was clicked in); true once the
+ * server took it. */
+async function send(text, group = null) {
   text = text.trim();
   if (!text) return false;
   const sentIn = chat;
-  const pending = h("div", { class: "msg customer pending", dataset: { text, who: WHO_PT.customer } }, text);
+  const flight = { id: failedIds.get(text) ?? crypto.randomUUID(), text, chat, applied: false, group };
+  failedIds.delete(text);
+  failedChoices.delete(flight.id);
+  const pending = h("div", { class: "msg customer pending", dataset: { id: flight.id, who: WHO_PT.customer } }, text);
   log.append(pending);
   scroll();
   const name = $("#contact-name").value.trim();
-  const flight = { id: failedIds.get(text) ?? crypto.randomUUID(), text, chat, applied: false };
-  failedIds.delete(text);
   unsentLine(text)?.remove(); // on its way again
   sending.add(flight);
   const body = { message_id: flight.id, text };
@@ -108,28 +113,35 @@ async function send(text) {
 function refused(flight, why) {
   if (flight.applied) { status(""); return true; }
   failedIds.set(flight.text, flight.id);
+  if (flight.group) failedChoices.set(flight.id, flight.group);
   status(why);
-  refusal = why;
+  refusal = { why, id: flight.id };
   return false;
 }
 
-/** The page shows a customer message as applied (from the stream, or an answer): a send of it
- * in flight has reached the server, or else the kept id of that text is forgotten, and the text
- * no longer waits for a retry (in the box, or as a line of the log). The entry's message_id
- * tells which send it is when it carries one; otherwise its text does. */
+/** The page shows a customer message as applied (from the stream): its send in flight has
+ * reached the server, or else the failed send's kept id is forgotten, and its text no longer
+ * waits for a retry (in the box, or as a line of the log); a failed menu click shows as chosen,
+ * as a click that went through. Which send it is, the entry's message_id says (the page's own,
+ * from its stream); an entry without one is no send of this page's (two sends of the same text
+ * are never told apart by their text). */
 function arrived(message) {
-  const text = (message.text || "").trim();
-  const same = (id, sent) => (message.message_id ? id === message.message_id : sent === text);
-  const flight = [...sending].find((f) => f.chat === chat && !f.applied && same(f.id, f.text));
+  const id = message.message_id;
+  if (!id) return;
+  const flight = [...sending].find((f) => f.chat === chat && f.id === id);
   if (flight) { flight.applied = true; return; }
-  const failed = [...failedIds].find(([sent, id]) => same(id, sent))?.[0];
+  const failed = [...failedIds].find(([, kept]) => kept === id)?.[0];
   if (failed === undefined) return;
   failedIds.delete(failed);
   unsentLine(failed)?.remove();
+  const group = failedChoices.get(id);
+  failedChoices.delete(id);
+  if (group?.isConnected) chosen(group);
   const input = $("#text");
-  if (input.value.trim() !== failed) return;
-  input.value = "";
-  if ($("#status-line").textContent === refusal) status("");
+  const inBox = input.value.trim() === failed;
+  if (inBox) input.value = "";
+  const line = $("#status-line").textContent;
+  if (refusal && line === refusal.why && (inBox || refusal.id === id)) status("");
 }
 
 /** A failed text that could not go back to the box (another text is there): kept in the log,
@@ -147,15 +159,20 @@ function unsentLine(text) {
 
 /** A menu option or a carousel button: its whole group is disabled at the first click (a
  * double click must not send twice; the second would answer the next block) and enabled
- * again only if the send fails. */
+ * again only if the send fails (and disabled again if the stream then shows it applied). */
 async function choose(event, text) {
   const group = event.currentTarget.closest("[role=group]");
-  group.dataset.chosen = "true";
-  for (const b of $$("button", group)) b.disabled = true;
-  if (await send(text)) return;
+  chosen(group);
+  if (await send(text, group)) return;
+  if (![...failedChoices.values()].includes(group)) return; // shown applied meanwhile: chosen
   delete group.dataset.chosen;
   for (const b of $$("button", group)) b.disabled = false;
   refreshMenus(); // an older menu stays disabled
+}
+
+function chosen(group) {
+  group.dataset.chosen = "true";
+  for (const b of $$("button", group)) b.disabled = true;
 }
 
 /** A turn's answer: follow its conversation, show the replies. The stream may have shown the
@@ -221,9 +238,8 @@ async function follow(id) {
 
 function show(message) {
   if (shown.has(message.seq)) return;
-  if (message.from === "customer") {
-    const pending = $$(".msg.pending", log).find((p) => p.dataset.text === (message.text || "").trim());
-    pending?.remove();
+  if (message.from === "customer" && message.message_id) {
+    $$(".msg.pending", log).find((p) => p.dataset.id === message.message_id)?.remove();
     arrived(message);
   }
   const node = render(message);
@@ -316,6 +332,7 @@ $("#new-chat").addEventListener("click", () => {
   source = null;
   chat += 1;
   failedIds.clear();
+  failedChoices.clear();
   opening = null; // a session asked for by the old chat is not this one's
   localStorage.removeItem(keys.conversation);
   localStorage.removeItem(keys.session); // a new chat is a new contact
