@@ -6,7 +6,8 @@ api/static/js/common.js) and never read `detail`. The codes come from three enum
 
     Refusal   (workflows/refusals.py)  a conversation said no         status: HTTP_STATUS
     OmniCode  (omni/errors.py)         the Omni store said no         NotFound 404, Conflict
-                                                                      409, InvalidReference 422
+                                                                      409, InvalidReference
+                                                                      422, Stale 412
     ErrorCode (here)                   the API's own: auth, validation, unknown bot, ...
 
 A value appears in two of them only with the same meaning (`bad_request`, `not_found`,
@@ -29,10 +30,12 @@ from starlette.exceptions import HTTPException
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.preconditions import etag
 from api.rate_limits import RateLimited
 from api.usecases.delivery import MessageRejected, UnknownBot
 from api.usecases.publishing import PublishError
-from omni.errors import Conflict, InvalidReference, NotFound, OmniCode, OmniError
+from omni.errors import Conflict, InvalidReference, NotFound, OmniCode, OmniError, Stale
+from store.bots import VersionMismatch
 from workflows.refusals import HTTP_STATUS, Refusal, refusal_of
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,8 @@ class ErrorCode(StrEnum):
     """A bot's YAML has problems: `detail` is the list of `{line, column, message, code?}`."""
     UNKNOWN_BOT = "unknown_bot"
     """No bot is published by that name."""
+    CHANGED_SINCE_READ = "changed_since_read"
+    """`If-Match` names a bot version that is no longer the newest: read it again (412)."""
     NO_WEB_CHAT = "no_web_chat"
     """The bot is not published, or its flow does not enable `channels.web`."""
     UNKNOWN_CONVERSATION = "unknown_conversation"
@@ -109,7 +114,12 @@ STATUS_CODE: dict[int, ErrorCode] = {
 }
 """The code of an error raised without one."""
 
-OMNI_STATUS: dict[type[OmniError], int] = {NotFound: 404, Conflict: 409, InvalidReference: 422}
+OMNI_STATUS: dict[type[OmniError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    InvalidReference: 422,
+    Stale: 412,
+}
 
 
 class ApiError(HTTPException):
@@ -292,7 +302,16 @@ async def _omni_error(request: Request, exc: Exception) -> JSONResponse:
     detail: Any = str(exc)
     if isinstance(exc, InvalidReference):
         detail = [{"type": "invalid_reference", "loc": ["body", exc.field], "msg": exc.message}]
-    return JSONResponse(error_body(detail, exc.code), status_code=status)
+    headers = {"ETag": etag(exc.current)} if isinstance(exc, Stale) else None
+    body = {**jsonable_encoder(exc.extra), **error_body(detail, exc.code)}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _version_mismatch(request: Request, exc: Exception) -> JSONResponse:
+    """A bot's `If-Match` named an older version: 412 with the newest one (and its ETag)."""
+    assert isinstance(exc, VersionMismatch)
+    body = {"version": exc.current, **error_body(str(exc), ErrorCode.CHANGED_SINCE_READ)}
+    return JSONResponse(body, status_code=412, headers={"ETag": etag(exc.current)})
 
 
 async def _refused_update(request: Request, exc: Exception) -> JSONResponse:
@@ -335,6 +354,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OmniError, _omni_error)
     app.add_exception_handler(WorkflowUpdateFailedError, _refused_update)
     app.add_exception_handler(PublishError, _flow_invalid)
+    app.add_exception_handler(VersionMismatch, _version_mismatch)
     app.add_exception_handler(UnknownBot, _unknown_bot)
     app.add_exception_handler(MessageRejected, _message_rejected)
     app.add_exception_handler(RateLimited, _rate_limited)

@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from omni.names import name_key
+
 NOTE_KIND = "note"
 """The transcript kind of an agent's internal note: never shown to the customer."""
 WHISPER_KIND = "whisper"
@@ -53,6 +55,17 @@ class WrapUpSettings(BaseModel):
     codes: Annotated[list[Label], Field(max_length=MAX_WRAPUP_CODES), AfterValidator(_unique)] = (
         Field(default_factory=list)
     )
+
+
+def distinct_wrapup_codes(cls: type, wrapup: WrapUpSettings | None) -> WrapUpSettings | None:
+    """A validator of the requests' `wrapup`: agents pick a code from the list, so two that
+    differ only in case or accents ("Venda", "vénda") are one code written twice (on writes
+    only: a list stored before still reads)."""
+    seen: dict[str, str] = {}
+    for code in wrapup.codes if wrapup is not None else []:
+        if (first := seen.setdefault(name_key(code), code)) != code:
+            raise ValueError(f"codes {first!r} and {code!r} are the same code")
+    return wrapup
 
 
 def wrapup_refusal(required: bool, codes: list[str], code: str | None) -> str | None:
@@ -106,5 +119,8 @@ class QuickReplyPublic(BaseModel):
     title: str
     text: str
     service: str | None = Field(description="Service name; null for a global quick reply.")
+    revision: int = Field(
+        default=1, description="Counts its changes; `ETag`/`If-Match` (docs/omni.md)."
+    )
     created_at: datetime
     updated_at: datetime

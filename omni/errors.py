@@ -2,11 +2,14 @@
 
 OmniError
  ├── NotFound            (404) no such service, integration or agent
- ├── Conflict            (409) duplicate name/extension/integration, or a refused delete
- └── InvalidReference    (422) a request names services that do not exist (or itself)
+ ├── Conflict            (409) duplicate name/extension/integration, a refused delete or rename
+ ├── InvalidReference    (422) a request names services that do not exist (or itself)
+ └── Stale               (412) an `If-Match` names a revision that is no longer the current one
 
 Each error carries an `OmniCode` (`code`): the pages say it in pt-BR, so the English message
-may be reworded freely. A raise site that names no code gets its class's default.
+may be reworded freely. A raise site that names no code gets its class's default. `extra`
+holds what the pages may name besides (the existing name, the bots that use a service): it
+joins the error's body beside `detail` and `code`.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ class OmniCode(StrEnum):
     """Delete refused: the agent has conversations in service."""
     DUPLICATE_QUICK_REPLY = "duplicate_quick_reply"
     """Another quick reply of the same service (or another global one) has this shortcut."""
+    SERVICE_IN_USE = "service_in_use"
+    """Rename refused: the newest version of published bots names the service (`bots`)."""
+    CHANGED_SINCE_READ = "changed_since_read"
+    """`If-Match` names a revision another change has replaced: read it again (412)."""
 
 
 class OmniError(Exception):
@@ -48,9 +55,12 @@ class OmniError(Exception):
 
     default_code = OmniCode.CONFLICT
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, extra: dict[str, object] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = OmniCode(code) if code is not None else self.default_code
+        self.extra = extra or {}
 
 
 class NotFound(OmniError):
@@ -74,3 +84,13 @@ class InvalidReference(OmniError):
         super().__init__(message, code=code)
         self.field = field
         self.message = message
+
+
+class Stale(OmniError):
+    """The change was made against a revision that is no longer the current one (`If-Match`)."""
+
+    default_code = OmniCode.CHANGED_SINCE_READ
+
+    def __init__(self, message: str, *, current: int) -> None:
+        super().__init__(message, extra={"revision": current})
+        self.current = current

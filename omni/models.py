@@ -22,8 +22,9 @@ from pydantic import (
     model_validator,
 )
 
-from omni.desk import WrapUpSettings
+from omni.desk import WrapUpSettings, distinct_wrapup_codes
 from omni.keys import webhook_secret_bytes
+from omni.names import canonical
 from omni.routing_models import (
     AgentSkills,
     AgentSkillsPublic,
@@ -39,6 +40,7 @@ MAX_SECONDS = 7 * 24 * 3600
 MAX_CARDS = 10
 MAX_BUTTONS = 3
 MAX_TRANSFER_GROUP = 100
+REVISION_HELP = "Counts the admin's changes: `ETag` and `If-Match` (docs/omni.md)."
 BOT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 """Same rule as ``bots.models.BotFlow.bot`` (the Omni "Nome bot")."""
 
@@ -56,7 +58,8 @@ def _http_url(value: str) -> str:
 
 
 def _strip_name(value: str) -> str:
-    value = value.strip()
+    """Trimmed and in NFC (omni/names.py): the same typed name is the same bytes."""
+    value = canonical(value)
     if not value:
         raise ValueError("may not be blank")
     return value
@@ -195,6 +198,8 @@ class ServiceCreate(RoutingSettings, Model):
     care: ServiceCare = Field(default_factory=ServiceCare)
     wrapup: WrapUpSettings = Field(default_factory=WrapUpSettings)
 
+    _distinct_codes = field_validator("wrapup")(distinct_wrapup_codes)
+
 
 class ServiceUpdate(RoutingSettingsUpdate, Model):
     """A partial change: only the fields sent are changed; ``extension: null`` removes it.
@@ -216,6 +221,8 @@ class ServiceUpdate(RoutingSettingsUpdate, Model):
     queue_notifications: QueueNotifications | None = None
     care: ServiceCare | None = None
     wrapup: WrapUpSettings | None = None
+
+    _distinct_codes = field_validator("wrapup")(distinct_wrapup_codes)
 
     @field_validator(
         "name",
@@ -255,6 +262,7 @@ class ServicePublic(RoutingPublic):
     queue_notifications: QueueNotifications
     care: ServiceCare = Field(default_factory=ServiceCare)
     wrapup: WrapUpSettings = Field(default_factory=WrapUpSettings)
+    revision: int = Field(default=1, description=REVISION_HELP)
     created_at: datetime
     updated_at: datetime
 
@@ -263,6 +271,9 @@ class ServiceCreated(ServicePublic):
     """Create/update response: ``webhook.secret`` is set when this request generated it."""
 
     webhook: WebhookCreated
+    bots_to_update: list[str] = Field(
+        default_factory=list, description="A forced rename: bots still naming the old name."
+    )
 
 
 # --- integrations -----------------------------------------------------------------------------
@@ -352,6 +363,7 @@ class AgentPublic(AgentSkillsPublic):
     capacity: int
     status: AgentStatus
     supervisor: bool = False
+    revision: int = Field(default=1, description=REVISION_HELP)
     created_at: datetime
     updated_at: datetime
 

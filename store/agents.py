@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +22,13 @@ from omni.errors import Conflict, NotFound
 from omni.models import AgentCreate, AgentCreated, AgentPublic, AgentStatus, AgentUpdate
 from store.common import new_id, now
 from store.db import reads
+from store.name_keys import (
+    check_revision,
+    key_on_update,
+    raced,
+    refuse_same_name,
+    write_revision,
+)
 from store.services import service_ids
 from store.tables import agent_services, agents, queue_entries, services
 from store.token_cache import AGENTS as AGENT_TOKENS
@@ -54,6 +61,7 @@ def _agents(conn: Connection, where: sa.ColumnElement[bool] | None = None) -> li
             status=row.status,
             supervisor=row.supervisor,
             skills=row.skills or [],
+            revision=row.revision,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -68,12 +76,10 @@ def _agent(conn: Connection, agent_id: str) -> AgentPublic:
     return found[0]
 
 
-def _check_name(conn: Connection, name: str, exclude_id: str | None = None) -> None:
-    query = sa.select(agents.c.id).where(agents.c.name == name)
-    if exclude_id is not None:
-        query = query.where(agents.c.id != exclude_id)
-    if conn.execute(query).first() is not None:
-        raise Conflict(f"an agent named {name!r} already exists", code="duplicate_agent_name")
+AGENT = "agent"
+DUPLICATE_NAME = "duplicate_agent_name"
+ADMIN_FIELDS = frozenset({"name", "capacity", "skills", "supervisor", "services"})
+"""What the admin sets: a change of one is a new revision (the agent's status is not)."""
 
 
 def _set_services(conn: Connection, agent_id: str, ids: Iterable[str]) -> None:
@@ -90,12 +96,13 @@ def create_agent(engine: Engine, body: AgentCreate) -> AgentCreated:
     created_at = now()
     try:
         with engine.begin() as conn:
-            _check_name(conn, body.name)
+            key = refuse_same_name(conn, agents, body.name, what=AGENT, code=DUPLICATE_NAME)
             ids = service_ids(conn, body.services, "services")
             conn.execute(
                 sa.insert(agents).values(
                     id=agent_id,
                     name=body.name,
+                    name_key=key,
                     capacity=body.capacity,
                     supervisor=body.supervisor,
                     skills=body.skills,
@@ -109,9 +116,7 @@ def create_agent(engine: Engine, body: AgentCreate) -> AgentCreated:
             _set_services(conn, agent_id, ids.values())
             public = _agent(conn, agent_id)
     except IntegrityError:
-        raise Conflict(
-            f"an agent named {body.name!r} already exists", code="duplicate_agent_name"
-        ) from None
+        raise raced(engine, agents, body.name, AGENT, DUPLICATE_NAME) from None
     logger.info("agent created: %s (%s)", public.name, public.id)
     return AgentCreated(**public.model_dump(), token=token)
 
@@ -126,10 +131,17 @@ def get_agent(engine: Engine, agent_id: str) -> AgentPublic:
         return _agent(conn, agent_id)
 
 
-def update_agent(engine: Engine, agent_id: str, body: AgentUpdate) -> AgentPublic:
-    """Change the fields sent; ``services`` replaces the list."""
+def update_agent(
+    engine: Engine,
+    agent_id: str,
+    body: AgentUpdate,
+    *,
+    expected: Collection[int] | None = None,
+) -> AgentPublic:
+    """Change the fields sent; ``services`` replaces the list. `expected`: the revisions an
+    `If-Match` accepts (Stale otherwise; None: no check)."""
     try:
-        return _update_agent(engine, agent_id, body)
+        return _update_agent(engine, agent_id, body, expected)
     finally:  # after the commit: a lookup racing with it is not kept (store/token_cache.py)
         if body.model_fields_set <= {"status"}:  # no check takes the status from the cache
             AGENT_TOKENS.forget(engine, lambda agent: agent.id == agent_id)
@@ -137,32 +149,41 @@ def update_agent(engine: Engine, agent_id: str, body: AgentUpdate) -> AgentPubli
             AGENT_TOKENS.forget_all()
 
 
-def _update_agent(engine: Engine, agent_id: str, body: AgentUpdate) -> AgentPublic:
+def _update_agent(
+    engine: Engine, agent_id: str, body: AgentUpdate, expected: Collection[int] | None
+) -> AgentPublic:
     changes = body.model_dump(exclude_unset=True)
     changed_at = now()
     try:
         with engine.begin() as conn:
-            current = _agent(conn, agent_id)
-            if "name" in changes:
-                _check_name(conn, changes["name"], exclude_id=agent_id)
-            if body.services is not None:
-                ids = service_ids(conn, body.services, "services")
-                _set_services(conn, agent_id, ids.values())
+            row = conn.execute(sa.select(agents).where(agents.c.id == agent_id)).one_or_none()
+            if row is None:
+                raise NotFound(f"no agent {agent_id!r}")
+            what = f"agent {row.name!r}"
+            check_revision(row.revision, expected, what)
             values: dict[str, Any] = {
                 key: changes[key]
                 for key in ("name", "capacity", "status", "skills", "supervisor")
                 if key in changes
             }
-            if "status" in values and values["status"] != current.status:
+            if "name" in changes:
+                values["name_key"] = key_on_update(
+                    conn, agents, row, changes["name"], what=AGENT, code=DUPLICATE_NAME
+                )
+            if body.services is not None:
+                ids = service_ids(conn, body.services, "services")
+                _set_services(conn, agent_id, ids.values())
+            if "status" in values and values["status"] != row.status:
                 values["status_changed_at"] = changed_at
                 values["lapses"] = 0
             values["updated_at"] = changed_at
-            conn.execute(sa.update(agents).where(agents.c.id == agent_id).values(**values))
+            if ADMIN_FIELDS & changes.keys():
+                write_revision(conn, agents, row, values, expected=expected, what=what)
+            else:  # the status alone: no revision (the admin's `If-Match` stays good)
+                conn.execute(sa.update(agents).where(agents.c.id == agent_id).values(**values))
             return _agent(conn, agent_id)
     except IntegrityError:
-        raise Conflict(
-            "an agent with this name already exists", code="duplicate_agent_name"
-        ) from None
+        raise raced(engine, agents, body.name or "", AGENT, DUPLICATE_NAME) from None
 
 
 def set_agent_status(engine: Engine, agent_id: str, status: AgentStatus) -> AgentPublic:

@@ -7,12 +7,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bots.models import BotFlow
 from store.db import reads
 from store.tables import bot_versions
+
+
+class VersionMismatch(Exception):
+    """A publish made against a version that is no longer the newest (the route's `If-Match`)."""
+
+    def __init__(self, bot: str, current: int) -> None:
+        super().__init__(f"bot {bot!r} changed since it was read (version {current} now)")
+        self.bot = bot
+        self.current = current
 
 
 @dataclass(frozen=True)
@@ -24,22 +33,30 @@ class BotVersion:
     created_at: datetime
 
 
-def publish(engine: Engine, flow: BotFlow, source: str) -> tuple[BotVersion, bool]:
+def publish(
+    engine: Engine, flow: BotFlow, source: str, *, expected: int | None = None
+) -> tuple[BotVersion, bool]:
     """Store `flow` as the bot's newest version; returns (version, whether it is new).
 
     The same source with the same resolved flow (`${VAR}` values included) is not a new version.
     Two publishes of one bot at once both get a number: the later one, once more, after it.
+    With `expected` (0: no version yet) the newest must be that one, else VersionMismatch: of
+    two publishes against one version, the later finds the number taken and the newest moved.
     """
     try:
-        return _publish(engine, flow, source)
+        return _publish(engine, flow, source, expected)
     except IntegrityError:  # another publish took the number meanwhile
-        return _publish(engine, flow, source)
+        return _publish(engine, flow, source, expected)
 
 
-def _publish(engine: Engine, flow: BotFlow, source: str) -> tuple[BotVersion, bool]:
+def _publish(
+    engine: Engine, flow: BotFlow, source: str, expected: int | None
+) -> tuple[BotVersion, bool]:
     flow_json = flow.model_dump(mode="json", by_alias=True)
     with engine.begin() as conn:
         latest = conn.execute(_LATEST, {"bot": flow.bot}).first()
+        if expected is not None and (latest.version if latest else 0) != expected:
+            raise VersionMismatch(flow.bot, latest.version if latest else 0)
         if latest is not None and latest.source == source and latest.flow == flow_json:
             return _version(latest), False
         number = (latest.version if latest else 0) + 1
@@ -60,18 +77,38 @@ def latest(engine: Engine, bot: str) -> BotVersion | None:
     return _version(row) if row else None
 
 
-def list_latest(engine: Engine) -> list[BotVersion]:
+def _newest_of_each() -> sa.Select[Any]:
     newest = (
         sa.select(bot_versions.c.bot, sa.func.max(bot_versions.c.version).label("version"))
         .group_by(bot_versions.c.bot)
         .subquery()
     )
-    query = sa.select(bot_versions).join(
+    return sa.select(bot_versions).join(
         newest,
         (bot_versions.c.bot == newest.c.bot) & (bot_versions.c.version == newest.c.version),
     )
+
+
+def list_latest(engine: Engine) -> list[BotVersion]:
+    query = _newest_of_each().order_by(bot_versions.c.bot)
     with reads(engine) as conn:
-        return [_version(row) for row in conn.execute(query.order_by(bot_versions.c.bot))]
+        return [_version(row) for row in conn.execute(query)]
+
+
+def bots_naming_service(conn: Connection, service: str) -> list[str]:
+    """The bots whose newest version names `service` (exactly: lookups are exact) in a Humano
+    block: renaming the service would leave their handoffs `unavailable`."""
+    query = _newest_of_each().order_by(bot_versions.c.bot)
+    return [
+        row.bot
+        for row in conn.execute(query)
+        if any(
+            isinstance(block, dict)
+            and block.get("type") == "human"
+            and block.get("service") == service
+            for block in (row.flow or {}).get("blocks", {}).values()
+        )
+    ]
 
 
 _LATEST = (

@@ -1,17 +1,22 @@
-"""SQL of quick replies ("respostas rápidas"): global or per service, by shortcut."""
+"""SQL of quick replies ("respostas rápidas"): global or per service, by shortcut.
+
+A shortcut is unique among the global ones and within each service: checked here to name the
+scope, and by two partial unique indexes (migration 0020) against two admins racing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from omni.desk import QuickReplyCreate, QuickReplyPublic, QuickReplyUpdate
 from omni.errors import Conflict, InvalidReference, NotFound, OmniCode
 from store.common import new_id, now
 from store.db import reads
+from store.name_keys import write_revision
 from store.tables import quick_replies, services
 
 
@@ -32,6 +37,7 @@ def _public(row: sa.Row[Any]) -> QuickReplyPublic:
         title=row.title,
         text=row.text,
         service=row.service_name,
+        revision=row.revision,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -74,12 +80,25 @@ def _check_shortcut(
     if exclude_id is not None:
         query = query.where(quick_replies.c.id != exclude_id)
     if conn.execute(query).first() is not None:
-        raise Conflict(
-            f"a quick reply {shortcut!r} already exists here", code=OmniCode.DUPLICATE_QUICK_REPLY
-        )
+        raise _taken(shortcut)
+
+
+def _taken(shortcut: str) -> Conflict:
+    return Conflict(
+        f"a quick reply {shortcut!r} already exists here",
+        code=OmniCode.DUPLICATE_QUICK_REPLY,
+        extra={"existing": shortcut},
+    )
 
 
 def create_quick_reply(engine: Engine, body: QuickReplyCreate) -> QuickReplyPublic:
+    try:
+        return _create(engine, body)
+    except IntegrityError:  # a concurrent one took the shortcut in this scope
+        raise _taken(body.shortcut) from None
+
+
+def _create(engine: Engine, body: QuickReplyCreate) -> QuickReplyPublic:
     reply_id, at = new_id("qr"), now()
     with engine.begin() as conn:
         service_id = None
@@ -104,20 +123,30 @@ def create_quick_reply(engine: Engine, body: QuickReplyCreate) -> QuickReplyPubl
         return _get(conn, reply_id)
 
 
-def update_quick_reply(engine: Engine, reply_id: str, body: QuickReplyUpdate) -> QuickReplyPublic:
+def update_quick_reply(
+    engine: Engine,
+    reply_id: str,
+    body: QuickReplyUpdate,
+    *,
+    expected: Collection[int] | None = None,
+) -> QuickReplyPublic:
+    """Change the fields sent; `expected`: the revisions an `If-Match` accepts (else Stale)."""
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
-    with engine.begin() as conn:
-        row = conn.execute(sa.select(quick_replies).where(quick_replies.c.id == reply_id)).first()
-        if row is None:
-            raise NotFound(f"no quick reply {reply_id!r}")
-        if "shortcut" in changes:
-            _check_shortcut(conn, changes["shortcut"], row.service_id, exclude_id=reply_id)
-        conn.execute(
-            sa.update(quick_replies)
-            .where(quick_replies.c.id == reply_id)
-            .values(**changes, updated_at=now())
-        )
-        return _get(conn, reply_id)
+    try:
+        with engine.begin() as conn:
+            row = conn.execute(
+                sa.select(quick_replies).where(quick_replies.c.id == reply_id)
+            ).first()
+            if row is None:
+                raise NotFound(f"no quick reply {reply_id!r}")
+            if "shortcut" in changes:
+                _check_shortcut(conn, changes["shortcut"], row.service_id, exclude_id=reply_id)
+            changes["updated_at"] = now()
+            what = f"quick reply {row.shortcut}"
+            write_revision(conn, quick_replies, row, changes, expected=expected, what=what)
+            return _get(conn, reply_id)
+    except IntegrityError:
+        raise _taken(body.shortcut or "") from None
 
 
 def delete_quick_reply(engine: Engine, reply_id: str) -> None:

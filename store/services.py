@@ -11,8 +11,8 @@ stored in clear before encryption still read (and are encrypted at their next ch
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
@@ -21,9 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from encryption.codec import KeyRing, decrypt_text, encrypt_text
 from omni import keys
 from omni.desk import WrapUpSettings
-from omni.errors import Conflict, InvalidReference, NotFound
+from omni.errors import Conflict, InvalidReference, NotFound, OmniCode
 from omni.models import (
-    OPEN_QUEUE_STATUSES,
     QueueNotifications,
     ServiceCreate,
     ServiceCreated,
@@ -35,12 +34,18 @@ from omni.models import (
 )
 from omni.routing_models import ROUTING_FIELDS
 from omni.service_care import ServiceCare
+from store.bots import bots_naming_service
 from store.common import is_postgres, new_id, now
 from store.db import reads
+from store.name_keys import (
+    check_revision,
+    key_on_update,
+    raced,
+    refuse_same_name,
+    write_revision,
+)
+from store.service_removal import detach, refuse_open_entries
 from store.tables import (
-    agent_services,
-    integrations,
-    queue_entries,
     service_transfer_targets,
     services,
 )
@@ -119,6 +124,7 @@ def select_services(
             queue_notifications=QueueNotifications.model_validate(row.queue_notifications),
             care=ServiceCare.model_validate(row.care or {}),
             wrapup=WrapUpSettings.model_validate(row.wrapup or {}),
+            revision=row.revision,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -126,18 +132,17 @@ def select_services(
     ]
 
 
-def _check_unique(
-    conn: Connection, *, name: str | None, extension: str | None, exclude_id: str | None = None
-) -> None:
-    def taken(column: sa.Column[str], value: str) -> str | None:
-        query = sa.select(services.c.name).where(column == value)
-        if exclude_id is not None:
-            query = query.where(services.c.id != exclude_id)
-        return conn.execute(query).scalar_one_or_none()
+SERVICE = "service"
+DUPLICATE_NAME = "duplicate_service_name"
 
-    if name is not None and taken(services.c.name, name):
-        raise Conflict(f"a service named {name!r} already exists", code="duplicate_service_name")
-    if extension is not None and (owner := taken(services.c.extension, extension)):
+
+def _check_extension(conn: Connection, extension: str | None, exclude_id: str | None) -> None:
+    if extension is None:
+        return
+    query = sa.select(services.c.name).where(services.c.extension == extension)
+    if exclude_id is not None:
+        query = query.where(services.c.id != exclude_id)
+    if owner := conn.execute(query).scalar_one_or_none():
         raise Conflict(
             f"extension {extension} is already used by service {owner!r}",
             code="duplicate_extension",
@@ -177,13 +182,15 @@ def create_service(engine: Engine, body: ServiceCreate, ring: KeyRing) -> Servic
     created_at = now()
     try:
         with engine.begin() as conn:
-            _check_unique(conn, name=body.name, extension=body.extension)
+            key = refuse_same_name(conn, services, body.name, what=SERVICE, code=DUPLICATE_NAME)
+            _check_extension(conn, body.extension, None)
             if body.name in body.transfer_group:
                 raise InvalidReference("transfer_group", "a service may not list itself")
             targets = service_ids(conn, body.transfer_group, "transfer_group")
             conn.execute(
                 sa.insert(services).values(
                     id=service_id,
+                    name_key=key,
                     **{field: getattr(body, field) for field in SCALAR_SERVICE_FIELDS},
                     webhook_enabled=body.webhook.enabled,
                     webhook_url=body.webhook.url,
@@ -198,9 +205,7 @@ def create_service(engine: Engine, body: ServiceCreate, ring: KeyRing) -> Servic
             _set_transfer_group(conn, service_id, targets.values())
             public = _service(conn, service_id)
     except IntegrityError:
-        raise Conflict(
-            "a service with this name or extension already exists", code="duplicate_service"
-        ) from None
+        raise _raced(engine, body.name) from None
     logger.info("service created: %s (%s)", public.name, public.id)
     return _created(public, generated)
 
@@ -255,57 +260,101 @@ def _resealed(ring: KeyRing, stored: str | None) -> str | None:
 
 
 def update_service(
-    engine: Engine, service_id: str, body: ServiceUpdate, ring: KeyRing
+    engine: Engine,
+    service_id: str,
+    body: ServiceUpdate,
+    ring: KeyRing,
+    *,
+    expected: Collection[int] | None = None,
+    force_rename: bool = False,
 ) -> ServiceCreated:
-    """Change the fields sent; a webhook secret generated by this change is returned this once."""
-    changes = body.model_dump(exclude_unset=True)
-    generated = None
+    """Change the fields sent; a webhook secret generated by this change is returned this once.
+
+    `expected`: the revisions an `If-Match` accepts (Stale otherwise; None: no check). A rename
+    is refused (`service_in_use`) while the newest version of a bot names the service in a
+    Humano block, unless `force_rename`: then those bots are in `bots_to_update`."""
     try:
         with engine.begin() as conn:
             row = conn.execute(sa.select(services).where(services.c.id == service_id)).one_or_none()
             if row is None:
                 raise NotFound(f"no service {service_id!r}")
-            name = changes.get("name", row.name)
-            _check_unique(
-                conn,
-                name=changes.get("name"),
-                extension=changes.get("extension"),
-                exclude_id=service_id,
-            )
-            values: dict[str, object] = {
-                field: changes[field] for field in SCALAR_SERVICE_FIELDS if field in changes
-            }
-            if body.webhook is not None:
-                given = _sealed(ring, body.webhook.secret or None)
-                stored = given or _resealed(ring, row.webhook_secret)
-                if stored is None and body.webhook.url is not None:
-                    generated = keys.new_webhook_secret()
-                    stored = _sealed(ring, generated)
-                values.update(
-                    webhook_enabled=body.webhook.enabled,
-                    webhook_url=body.webhook.url,
-                    webhook_secret=stored,
-                )
-            if body.queue_notifications is not None:
-                values["queue_notifications"] = body.queue_notifications.model_dump(mode="json")
-            if body.care is not None:
-                values["care"] = body.care.model_dump(mode="json")
-            if body.wrapup is not None:
-                values["wrapup"] = body.wrapup.model_dump(mode="json")
-            if body.transfer_group is not None:
-                if name in body.transfer_group:
-                    raise InvalidReference("transfer_group", "a service may not list itself")
-                targets = service_ids(conn, body.transfer_group, "transfer_group")
-                _set_transfer_group(conn, service_id, targets.values())
-            values["updated_at"] = now()
-            conn.execute(sa.update(services).where(services.c.id == service_id).values(**values))
+            generated, bots = _update(conn, row, body, ring, expected, force_rename)
             public = _service(conn, service_id)
     except IntegrityError:
-        raise Conflict(
-            "a service with this name or extension already exists", code="duplicate_service"
-        ) from None
+        raise _raced(engine, body.name) from None
     AGENT_TOKENS.forget_all()  # agents name their services: a renamed one (store/token_cache.py)
-    return _created(public, generated)
+    if bots:
+        logger.warning("service %r renamed %r; bots to update: %s", row.name, public.name, bots)
+    return _created(public, generated).model_copy(update={"bots_to_update": bots})
+
+
+def _update(
+    conn: Connection,
+    row: sa.Row[Any],
+    body: ServiceUpdate,
+    ring: KeyRing,
+    expected: Collection[int] | None,
+    force_rename: bool,
+) -> tuple[str | None, list[str]]:
+    what = f"service {row.name!r}"
+    check_revision(row.revision, expected, what)  # a stale edit is told so before anything else
+    changes = body.model_dump(exclude_unset=True)
+    name = changes.get("name", row.name)
+    key = key_on_update(conn, services, row, name, what=SERVICE, code=DUPLICATE_NAME)
+    bots = bots_naming_service(conn, row.name) if name != row.name else []
+    if bots and not force_rename:
+        raise Conflict(
+            f"bots {', '.join(bots)} name service {row.name!r} in a Humano block of their "
+            "newest version; publish them with the new name, or rename with force=true",
+            code=OmniCode.SERVICE_IN_USE,
+            extra={"service": row.name, "bots": bots},
+        )
+    _check_extension(conn, changes.get("extension"), row.id)
+    values, generated = _changed_values(row, body, changes, ring)
+    if body.transfer_group is not None:
+        if name in body.transfer_group:
+            raise InvalidReference("transfer_group", "a service may not list itself")
+        targets = service_ids(conn, body.transfer_group, "transfer_group")
+        _set_transfer_group(conn, row.id, targets.values())
+    values.update(name_key=key, updated_at=now())
+    write_revision(conn, services, row, values, expected=expected, what=what)
+    return generated, bots
+
+
+def _changed_values(
+    row: sa.Row[Any], body: ServiceUpdate, changes: dict[str, Any], ring: KeyRing
+) -> tuple[dict[str, object], str | None]:
+    """The columns the change sets, and a webhook secret it generated (shown once)."""
+    values: dict[str, object] = {
+        field: changes[field] for field in SCALAR_SERVICE_FIELDS if field in changes
+    }
+    generated = None
+    if body.webhook is not None:
+        given = _sealed(ring, body.webhook.secret or None)
+        stored = given or _resealed(ring, row.webhook_secret)
+        if stored is None and body.webhook.url is not None:
+            generated = keys.new_webhook_secret()
+            stored = _sealed(ring, generated)
+        values.update(
+            webhook_enabled=body.webhook.enabled,
+            webhook_url=body.webhook.url,
+            webhook_secret=stored,
+        )
+    for part in ("queue_notifications", "care", "wrapup"):
+        if (settings := getattr(body, part)) is not None:
+            values[part] = settings.model_dump(mode="json")
+    return values, generated
+
+
+def _raced(engine: Engine, name: str | None) -> Conflict:
+    """A write the unique indexes refused: a concurrent one took the name or extension."""
+    if name is not None:
+        found = raced(engine, services, name, SERVICE, DUPLICATE_NAME)
+        if found.extra:
+            return found
+    return Conflict(
+        "a service with this name or extension already exists", code="duplicate_service"
+    )
 
 
 def delete_service(engine: Engine, service_id: str) -> None:
@@ -321,56 +370,8 @@ def delete_service(engine: Engine, service_id: str) -> None:
         name = conn.execute(lock).scalar_one_or_none()
         if name is None:
             raise NotFound(f"no service {service_id!r}")
-        _refuse_open_entries(conn, service_id, name)
-        _detach(conn, service_id)
+        refuse_open_entries(conn, service_id, name)
+        detach(conn, service_id)
         conn.execute(sa.delete(services).where(services.c.id == service_id))
     AGENT_TOKENS.forget_all()  # it left its agents' services (store/token_cache.py)
     logger.info("service deleted: %s (%s)", name, service_id)
-
-
-def _refuse_open_entries(conn: Connection, service_id: str, name: str) -> None:
-    counts = conn.execute(
-        sa.select(queue_entries.c.status, sa.func.count())
-        .where(
-            queue_entries.c.service_id == service_id,
-            queue_entries.c.status.in_(OPEN_QUEUE_STATUSES),
-        )
-        .group_by(queue_entries.c.status)
-    )
-    open_entries = Counter({status: count for status, count in counts})
-    if open_entries:
-        raise Conflict(
-            f"service {name!r} has {open_entries['waiting']} waiting and "
-            f"{open_entries['in_service']} in-service conversation(s); "
-            "finish or transfer them before deleting it",
-            code="service_busy",
-        )
-
-
-def _detach(conn: Connection, service_id: str) -> None:
-    """Revoke the service's integrations, let its rows outlive it without the reference, and
-    take it out of every transfer group and every agent's services."""
-    conn.execute(
-        sa.update(integrations)
-        .where(integrations.c.service_id == service_id, integrations.c.revoked_at.is_(None))
-        .values(revoked_at=now())
-    )
-    conn.execute(
-        sa.update(integrations)
-        .where(integrations.c.service_id == service_id)
-        .values(service_id=None)
-    )
-    conn.execute(
-        sa.update(queue_entries)
-        .where(queue_entries.c.service_id == service_id)
-        .values(service_id=None)
-    )
-    conn.execute(
-        sa.delete(service_transfer_targets).where(
-            sa.or_(
-                service_transfer_targets.c.service_id == service_id,
-                service_transfer_targets.c.target_id == service_id,
-            )
-        )
-    )
-    conn.execute(sa.delete(agent_services).where(agent_services.c.service_id == service_id))

@@ -78,6 +78,9 @@ services = sa.Table(
     metadata,
     sa.Column("id", sa.String(40), primary_key=True),
     sa.Column("name", sa.String(100), nullable=False, unique=True),
+    # omni.names.name_key(name), unique; NULL only on a row that clashed before 0020
+    sa.Column("name_key", sa.String(100), unique=True),
+    sa.Column("revision", sa.Integer, nullable=False, server_default="1"),  # If-Match (0020)
     sa.Column("service_level_percent", sa.Integer, nullable=False),
     sa.Column("answer_time_seconds", sa.Integer, nullable=False),
     sa.Column("abandon_seconds", sa.Integer, nullable=False),
@@ -142,6 +145,8 @@ agents = sa.Table(
     metadata,
     sa.Column("id", sa.String(40), primary_key=True),
     sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("name_key", sa.String(100), unique=True),  # as services.name_key (0020)
+    sa.Column("revision", sa.Integer, nullable=False, server_default="1"),  # admin's changes
     sa.Column("capacity", sa.Integer, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
@@ -331,8 +336,11 @@ quick_replies = sa.Table(
     sa.Column("title", sa.String(100), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("service_id", sa.String(40), sa.ForeignKey("services.id", ondelete="CASCADE")),
+    sa.Column("revision", sa.Integer, nullable=False, server_default="1"),  # If-Match (0020)
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # one shortcut per scope, partial unique indexes of migration 0020: among the global ones
+    # (uq_quick_replies_global_shortcut) and within each service (…_service_shortcut)
 )
 
 conversation_labels = sa.Table(

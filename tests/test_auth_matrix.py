@@ -113,7 +113,9 @@ async def test_every_route_needs_its_credential(app_and_api) -> None:  # type: i
             "omni": [agent_auth, supervisor_auth, *customers],
         }.get(kind, [agent_auth, supervisor_auth])
         for headers in [{}, *WRONG, *others]:
-            response = await api.request(method, url, headers=headers, json={})
+            # a stale If-Match says nothing before the credential does (api/preconditions.py)
+            stale = {**headers, "If-Match": '"0"'}
+            response = await api.request(method, url, headers=stale, json={})
             assert response.status_code == 401, (method, path, headers, response.text)
             assert response.headers.get("www-authenticate") == "Bearer"
             assert response.json()["code"] == "unauthorized"

@@ -2,7 +2,9 @@
 change its "Atendimento Humano" settings (a change is a new version written into the YAML).
 
 Every route needs the admin. A flow with problems answers 422 `flow_invalid` with the list of
-`{line, column, message}`; an unknown bot 404 `unknown_bot` (api/errors.py).
+`{line, column, message}`; an unknown bot 404 `unknown_bot` (api/errors.py). The reads answer
+the newest version as `ETag`; `PUT` and the settings' `PATCH` honour `If-Match` with it (412
+`changed_since_read` once someone published another version; api/preconditions.py).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from fastapi.responses import PlainTextResponse
 
 from api.deps import EngineDep, SettingsDep, require_admin
 from api.models.bots import BotDetail, BotPublic, BotSettingsChange, BotSettingsPublic
+from api.preconditions import IfMatch, accepted_revisions, set_etag
 from api.usecases.bot_settings import apply_settings, read_settings
 from api.usecases.delivery import UnknownBot
-from api.usecases.publishing import publish_source
+from api.usecases.publishing import publish_checked
 from store import bots as bot_store
 
 router = APIRouter(tags=["bots"], dependencies=[Depends(require_admin)])
@@ -26,7 +29,10 @@ YAML_BODY = Body(
     openapi_examples={"loja": {"value": "bot: loja\nstart: fim\nblocks:\n  fim: {type: end}\n"}},
 )
 FLOW_ERRORS: dict[int | str, dict[str, Any]] = {
-    422: {"description": "The flow has errors (`flow_invalid`): `[{line, column, message, code}]`."}
+    412: {"description": "`If-Match` names an older version (`changed_since_read`)."},
+    422: {
+        "description": "The flow has errors (`flow_invalid`): `[{line, column, message, code}]`."
+    },
 }
 
 
@@ -37,10 +43,15 @@ def put_bot(
     engine: EngineDep,
     settings: SettingsDep,
     response: Response,
+    if_match: IfMatch = None,
 ) -> BotPublic:
-    """Publish the bot's YAML; a new version only when it changed (201), else the same (200)."""
-    version, created, warnings = publish_source(engine, bot, source, settings.flow_limits())
+    """Publish the bot's YAML; a new version only when it changed (201), else the same (200).
+    With `If-Match`, only while the newest version is that one (`"0"`: a bot not yet published)."""
+    version, created, warnings = publish_checked(
+        engine, bot, source, settings.flow_limits(), accepted_revisions(if_match)
+    )
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    set_etag(response, version.version)
     return BotPublic(
         bot=version.bot, version=version.version, created_at=version.created_at, warnings=warnings
     )
@@ -55,8 +66,8 @@ def list_bots(engine: EngineDep) -> list[BotPublic]:
 
 
 @router.get("/bots/{bot}", response_model=BotDetail)
-def get_bot(bot: str, engine: EngineDep) -> BotDetail:
-    version = _latest(engine, bot)
+def get_bot(bot: str, engine: EngineDep, response: Response) -> BotDetail:
+    version = _latest(engine, bot, response)
     return BotDetail(
         bot=version.bot,
         version=version.version,
@@ -67,15 +78,15 @@ def get_bot(bot: str, engine: EngineDep) -> BotDetail:
 
 
 @router.get("/bots/{bot}/source", response_class=PlainTextResponse)
-def get_bot_source(bot: str, engine: EngineDep) -> str:
-    """The newest version's YAML, for download."""
-    return _latest(engine, bot).source
+def get_bot_source(bot: str, engine: EngineDep, response: Response) -> str:
+    """The newest version's YAML, for download (its `ETag` for a `PUT` with `If-Match`)."""
+    return _latest(engine, bot, response).source
 
 
 @router.get("/bots/{bot}/settings", response_model=BotSettingsPublic)
-def get_bot_settings(bot: str, engine: EngineDep) -> BotSettingsPublic:
+def get_bot_settings(bot: str, engine: EngineDep, response: Response) -> BotSettingsPublic:
     """The newest version's settings, schedule and blocks; the Omni key only as its state."""
-    return read_settings(_latest(engine, bot))
+    return read_settings(_latest(engine, bot, response))
 
 
 @router.patch(
@@ -84,13 +95,20 @@ def get_bot_settings(bot: str, engine: EngineDep) -> BotSettingsPublic:
     responses={201: {"description": "A new version was published."}, **FLOW_ERRORS},
 )
 def patch_bot_settings(
-    bot: str, body: BotSettingsChange, engine: EngineDep, response: Response
+    bot: str,
+    body: BotSettingsChange,
+    engine: EngineDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> BotPublic:
     """Edit `human_service` and/or `schedule` in the bot's YAML (comments and layout kept) and
-    publish it: 201 with the new version, 200 when nothing changed."""
-    published = apply_settings(engine, bot, body)
+    publish it: 201 with the new version, 200 when nothing changed. With `If-Match` (the
+    `ETag` of the GET), 412 when another version was published since; without it, a version
+    published meanwhile is kept and the fields sent are applied on top of it."""
+    published = apply_settings(engine, bot, body, expected=accepted_revisions(if_match))
     response.status_code = status.HTTP_201_CREATED if published.created else status.HTTP_200_OK
     version = published.version
+    set_etag(response, version.version)
     return BotPublic(
         bot=version.bot,
         version=version.version,
@@ -99,8 +117,9 @@ def patch_bot_settings(
     )
 
 
-def _latest(engine: EngineDep, bot: str) -> bot_store.BotVersion:
+def _latest(engine: EngineDep, bot: str, response: Response) -> bot_store.BotVersion:
     version = bot_store.latest(engine, bot)
     if version is None:
         raise UnknownBot(bot)
+    set_etag(response, version.version)
     return version

@@ -12,6 +12,7 @@ from api.models.desk import (
     QuickReplyPublic,
     QuickReplyUpdate,
 )
+from api.preconditions import IfMatch, accepted_revisions, set_etag
 from bots.templates import template_error
 from store import quick_replies as reply_store
 
@@ -34,18 +35,33 @@ def create_quick_reply(body: QuickReplyCreate, engine: EngineDep) -> QuickReplyP
 
 
 @router.get("/omni/quick-replies/{reply_id}", response_model=QuickReplyPublic)
-def get_quick_reply(reply_id: str, engine: EngineDep) -> QuickReplyPublic:
-    return reply_store.get_quick_reply(engine, reply_id)
+def get_quick_reply(reply_id: str, engine: EngineDep, response: Response) -> QuickReplyPublic:
+    found = reply_store.get_quick_reply(engine, reply_id)
+    set_etag(response, found.revision)
+    return found
 
 
-@router.patch("/omni/quick-replies/{reply_id}", response_model=QuickReplyPublic)
+@router.patch(
+    "/omni/quick-replies/{reply_id}",
+    response_model=QuickReplyPublic,
+    responses={412: {"description": "`If-Match` names an older `revision`."}},
+)
 def update_quick_reply(
-    reply_id: str, body: QuickReplyUpdate, engine: EngineDep
+    reply_id: str,
+    body: QuickReplyUpdate,
+    engine: EngineDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> QuickReplyPublic:
-    """Change the fields sent; 422 if the new text is no valid template."""
+    """Change the fields sent; 422 if the new text is no valid template; 409 if the new
+    shortcut is taken in its scope; 412 with a stale `If-Match` (its `revision` as ETag)."""
     if body.text is not None:
         _check_template(body.text)
-    return reply_store.update_quick_reply(engine, reply_id, body)
+    changed = reply_store.update_quick_reply(
+        engine, reply_id, body, expected=accepted_revisions(if_match)
+    )
+    set_etag(response, changed.revision)
+    return changed
 
 
 def _check_template(text: str) -> None:

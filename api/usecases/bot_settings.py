@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +44,9 @@ from bots.schedule import _parse_day_key
 from store import bots as bot_store
 
 _VARIABLE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+EDIT_ATTEMPTS = 5
+"""How often a settings change without `If-Match` is applied again on a version published
+meanwhile, before its VersionMismatch reaches the caller (412)."""
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -98,13 +101,34 @@ class Published:
     warnings: list[str]
 
 
-def apply_settings(engine: Engine, bot: str, change: BotSettingsChange) -> Published:
-    """Rewrite the newest source with `change` and publish it (PublishError on a bad flow)."""
+def apply_settings(
+    engine: Engine, bot: str, change: BotSettingsChange, *, expected: Collection[int] | None = None
+) -> Published:
+    """Rewrite the newest source with `change` and publish it (PublishError on a bad flow).
+
+    `expected`: the versions an `If-Match` names; another newest version is VersionMismatch
+    (412). Without it the change is a patch of the fields sent: one published meanwhile by
+    someone else (between this read and this write) is not overwritten, the change is applied
+    again on top of it, as often as `EDIT_ATTEMPTS`."""
+    for _ in range(EDIT_ATTEMPTS - 1):
+        try:
+            return _apply_once(engine, bot, change, expected)
+        except bot_store.VersionMismatch:
+            if expected is not None:
+                raise
+    return _apply_once(engine, bot, change, expected)
+
+
+def _apply_once(
+    engine: Engine, bot: str, change: BotSettingsChange, expected: Collection[int] | None
+) -> Published:
     current = bot_store.latest(engine, bot)
     if current is None:
         raise UnknownBot(bot)
+    if expected is not None and current.version not in expected:
+        raise bot_store.VersionMismatch(bot, current.version)
     source = edit_source(current, change)
-    version, created, warnings = publish_source(engine, bot, source)
+    version, created, warnings = publish_source(engine, bot, source, expected=current.version)
     return Published(version, created, warnings)
 
 

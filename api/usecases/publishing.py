@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection
 
 from sqlalchemy import Engine
 
@@ -44,10 +45,16 @@ class PublishError(Exception):
 
 
 def publish_source(
-    engine: Engine, bot: str, source: str, limits: FlowLimits | None = None
+    engine: Engine,
+    bot: str,
+    source: str,
+    limits: FlowLimits | None = None,
+    *,
+    expected: int | None = None,
 ) -> tuple[bot_store.BotVersion, bool, list[str]]:
     """Validate and store `source` as bot `bot`; returns (version, is_new, warnings).
-    `limits`: the operator's (default: this process's settings)."""
+    `limits`: the operator's (default: this process's settings). `expected`: the version the
+    source was written against (`If-Match`; 0: none yet), else `bot_store.VersionMismatch`."""
     limits = limits or get_settings().flow_limits()
     try:
         flow = load_flow(
@@ -68,8 +75,26 @@ def publish_source(
     flow = _with_kept_key(engine, flow)
     warnings = _key_warnings(engine, flow)
     flow, source = _without_plain_key(flow, source)
-    version, created = bot_store.publish(engine, flow, source)
+    version, created = bot_store.publish(engine, flow, source, expected=expected)
     return version, created, warnings
+
+
+def publish_checked(
+    engine: Engine,
+    bot: str,
+    source: str,
+    limits: FlowLimits,
+    expected: Collection[int] | None,
+) -> tuple[bot_store.BotVersion, bool, list[str]]:
+    """`publish_source` for `PUT /bots/{bot}`: with `expected` (an `If-Match`), only while the
+    newest version is one of those (0: the bot has none yet), else VersionMismatch (412)."""
+    if expected is None:
+        return publish_source(engine, bot, source, limits)
+    current = bot_store.latest(engine, bot)
+    number = current.version if current is not None else 0
+    if number not in expected:
+        raise bot_store.VersionMismatch(bot, number)
+    return publish_source(engine, bot, source, limits, expected=number)
 
 
 def publishing_environment(source: str) -> dict[str, str]:

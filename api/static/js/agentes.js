@@ -1,5 +1,5 @@
 // Omni → Administrativo → Atendentes: who works the Tela de Atendimento, with their token.
-import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, copyText, h, showErrors, statusLabel, toast } from "./common.js";
+import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, copyText, h, ifMatch, showErrors, statusLabel, toast } from "./common.js";
 
 const dialog = $("#agent-dialog");
 const form = $("#agent-form");
@@ -59,7 +59,7 @@ async function save(event) {
   };
   try {
     const saved = editing
-      ? await api(`/api/omni/agents/${editing.id}`, { method: "PATCH", body })
+      ? await api(`/api/omni/agents/${editing.id}`, { method: "PATCH", body, headers: ifMatch(editing.revision) })
       : await api("/api/omni/agents", { method: "POST", body });
     dialog.close();
     if (saved.token) showToken(saved);

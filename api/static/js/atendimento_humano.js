@@ -1,7 +1,7 @@
 // Bots → (bot) → Atendimento Humano: platform, Chave Omni, wait-time notice, hours, days off,
 // a read-only view of the flow, and the YAML itself to edit or replace. Every "Salvar" publishes
 // a new version of the bot's YAML.
-import { $, $$, adminLogin, adminSession, api, clearErrors, dateTime, h, showErrors } from "./common.js";
+import { $, $$, adminLogin, adminSession, api, clearErrors, dateTime, h, ifMatch, showErrors } from "./common.js";
 import { YamlEditor, publishYaml, warningText } from "./yaml_editor.js";
 
 const bot = window.TRANSBORDO_BOT;
@@ -19,6 +19,7 @@ const OUTCOME_PT = {
 let settings = null;
 const editor = new YamlEditor($("[data-editor=y]"));
 let savedSource = null; // the newest version's YAML, as the editor last loaded it
+let sourceVersion = null; // the version the editor's YAML was loaded from (If-Match of its PUT)
 
 async function load() {
   const [current, source] = await Promise.all([
@@ -185,7 +186,8 @@ async function publish(form, change) {
   const submit = $("button[type=submit]", form);
   submit.disabled = true;
   try {
-    const result = await api(`${base}/settings`, { method: "PATCH", body: change });
+    // If-Match: the version this page shows; someone else's newer one is a 412 said in pt-BR
+    const result = await api(`${base}/settings`, { method: "PATCH", body: change, headers: ifMatch(settings.version) });
     showPublished(result);
     await load();
     const warnings = $(".warnings", $("#human-form"));
@@ -211,7 +213,7 @@ function showPublished(result, unchanged = false) {
 /** The newest source goes into the editor unless it holds edits not saved yet. */
 function renderSource(source) {
   const dirty = savedSource !== null && editor.value !== savedSource;
-  if (!dirty) editor.value = source;
+  if (!dirty) { editor.value = source; sourceVersion = settings.version; }
   else if (source !== savedSource) $(".form-error", $("#yaml-form")).textContent = `Uma nova versão (${settings.version}) foi publicada enquanto você editava; suas alterações foram mantidas no editor. “Descartar alterações” carrega a versão nova.`;
   savedSource = source;
 }
@@ -225,7 +227,7 @@ async function saveYaml(event) {
   submit.disabled = true;
   const before = settings.version;
   try {
-    const result = await publishYaml(bot, editor.value);
+    const result = await publishYaml(bot, editor.value, sourceVersion);
     savedSource = null; // load the stored source (the key masked) into the editor
     showPublished(result, result.version === before);
     await load();
@@ -236,7 +238,9 @@ async function saveYaml(event) {
     const count = editor.list.children.length;
     $(".form-error", form).textContent = editor.bad.size
       ? `O fluxo tem problemas (${count}); veja ao lado do editor. Nada foi publicado.`
-      : "Nada foi publicado.";
+      : error.code === "changed_since_read"
+        ? `Outra pessoa publicou a versão ${error.extra.version} deste bot enquanto você editava. Nada foi publicado: copie suas alterações, recarregue a página (F5) e aplique-as na versão atual.`
+        : "Nada foi publicado.";
     if (editor.bad.size) editor.list.querySelector("button")?.focus();
   } finally {
     submit.disabled = false;
@@ -247,6 +251,7 @@ function resetYaml() {
   clearErrors($("#yaml-form"));
   editor.clear();
   editor.value = savedSource ?? "";
+  sourceVersion = settings.version;
   editor.textarea.focus();
 }
 

@@ -79,7 +79,7 @@ async function save(event) {
   const submit = $("button[type=submit]", form);
   submit.disabled = true;
   try {
-    const result = await publishYaml(name, editor.value);
+    const result = await publishYaml(name, editor.value, 0); // 0: only if nobody made it meanwhile
     closeForm();
     const notice = $("#created");
     const page = `/bots/${encodeURIComponent(result.bot)}/atendimento-humano`;

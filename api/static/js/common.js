@@ -38,20 +38,27 @@ export const tokens = {
   clearAgent: () => sessionStorage.removeItem(AGENT_KEY),
 };
 
-/** An HTTP error of the API: `{detail, code}` (api/errors.py); `code` says why. */
+/** An HTTP error of the API: `{detail, code, ...}` (api/errors.py); `code` says why, `extra`
+ * holds the body's other keys (the existing name of a duplicate, the bots using a service). */
 export class ApiError extends Error {
-  constructor(status, detail, code = null) {
+  constructor(status, detail, code = null, extra = {}) {
     super(typeof detail === "string" ? detail : `HTTP ${status}`);
     this.status = status;
     this.detail = detail;
     this.code = code;
+    this.extra = extra;
   }
 }
 
+/** The `If-Match` header of an edit made on what the page read (`revision` or `version`):
+ * the API refuses it with 412 `changed_since_read` when someone changed it since. */
+export const ifMatch = (revision) => (revision === undefined || revision === null ? {} : { "If-Match": `"${revision}"` });
+
 /** Call the JSON API. `token`: "admin", "agent", a literal token, or null (public).
- * `body` goes as JSON; `text` goes as it is, with `contentType` (a bot's YAML). */
-export async function api(path, { method = "GET", body, text, contentType = "text/plain", token = "admin", raw = false } = {}) {
-  const headers = { Accept: raw ? "*/*" : "application/json" };
+ * `body` goes as JSON; `text` goes as it is, with `contentType` (a bot's YAML); `headers`
+ * are added (e.g. `ifMatch(revision)`). */
+export async function api(path, { method = "GET", body, text, contentType = "text/plain", token = "admin", raw = false, headers: more = {} } = {}) {
+  const headers = { Accept: raw ? "*/*" : "application/json", ...more };
   const bearer = token === "admin" ? tokens.admin() : token === "agent" ? tokens.agent() : token;
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -68,7 +75,8 @@ export async function api(path, { method = "GET", body, text, contentType = "tex
   if (!response.ok) {
     let answer = {};
     try { answer = await response.json(); } catch { /* not JSON */ }
-    throw new ApiError(response.status, answer.detail ?? `HTTP ${response.status}`, answer.code ?? null);
+    const { detail, code, ...extra } = answer && typeof answer === "object" ? answer : {};
+    throw new ApiError(response.status, detail ?? `HTTP ${response.status}`, code ?? null, extra);
   }
   if (raw) return response;
   if (response.status === 204) return null;
@@ -328,6 +336,9 @@ function errorSlot(target) {
 // --- error codes in pt-BR ---------------------------------------------------------------------
 
 const named = (value, withName, without) => (value ? withName(value) : without);
+/** Why a name the admin typed ("cobranca") is taken by another ("Cobrança"): omni/names.py. */
+const sameName = (c) => (c.existing && c.name && c.existing !== c.name
+  ? " Nomes que só diferem em maiúsculas, acentos ou espaços são o mesmo nome." : "");
 
 /**
  * Every `code` of an API error (api/errors.py: ErrorCode, omni/errors.py: OmniCode,
@@ -343,6 +354,7 @@ export const CODES_PT = {
   outside_supervisor_scope: () => "Fora dos serviços que você supervisiona.",
   not_found: () => "Não encontrado: talvez tenha sido excluído.",
   conflict: () => "Não foi possível: o estado mudou. Atualize a página e tente de novo.",
+  changed_since_read: () => "Outra pessoa alterou isto depois que você abriu a página. Nada foi salvo: recarregue a página (F5) para ver a versão atual e refaça a sua alteração.",
   validation_error: () => "Há campos inválidos.",
   flow_invalid: () => "O fluxo YAML tem problemas.",
   no_web_chat: () => "Este bot não atende pelo chat web.",
@@ -364,13 +376,14 @@ export const CODES_PT = {
   http_error: () => "Erro inesperado do servidor.",
   // the Omni store
   invalid_reference: () => "Serviço inexistente (ou o próprio serviço).",
-  duplicate_service_name: (c) => named(c.name, (n) => `Já existe um serviço chamado “${n}”.`, "Já existe um serviço com este nome."),
+  duplicate_service_name: (c) => named(c.existing || c.name, (n) => `Já existe um serviço chamado “${n}”.${sameName(c)}`, "Já existe um serviço com este nome."),
   duplicate_extension: (c) => named(c.extension, (e) => `O ramal ${e} já é usado por outro serviço.`, "Este ramal já é usado por outro serviço."),
   duplicate_service: () => "Já existe um serviço com este nome ou ramal.",
+  service_in_use: (c) => `O fluxo publicado ${(c.bots || []).length > 1 ? "dos bots" : "do bot"} ${(c.bots || []).join(", ")} usa o serviço “${c.service || c.name || ""}” no bloco Humano: renomeá-lo deixaria esse transbordo indisponível até o fluxo ser publicado com o novo nome.`,
   service_busy: () => "O serviço tem conversas aguardando ou em atendimento: finalize-as ou transfira-as antes de excluí-lo.",
   duplicate_integration: () => "Este bot já tem uma integração com este serviço. Gere uma nova chave na lista.",
   integration_revoked: () => "Esta integração foi revogada: crie uma nova.",
-  duplicate_agent_name: (c) => named(c.name, (n) => `Já existe um atendente chamado “${n}”.`, "Já existe um atendente com este nome."),
+  duplicate_agent_name: (c) => named(c.existing || c.name, (n) => `Já existe um atendente chamado “${n}”.${sameName(c)}`, "Já existe um atendente com este nome."),
   agent_busy: () => "O atendente tem conversas em atendimento: finalize-as ou transfira-as antes de excluí-lo.",
   duplicate_quick_reply: (c) => named(c.shortcut, (s) => `Já existe uma resposta rápida ${s} neste escopo.`, "Já existe uma resposta rápida com este atalho."),
   // a conversation's refusals
@@ -401,7 +414,7 @@ const CODE_FIELD = {
 /** An error in pt-BR by its code; `ctx`: values the page knows (see CODES_PT). */
 export function codeText(error, ctx = {}) {
   const say = error instanceof ApiError ? CODES_PT[error.code] : null;
-  if (say) return say(ctx);
+  if (say) return say({ ...ctx, ...error.extra });
   if (error instanceof ApiError) return `Erro ${error.status}.`;
   return String(error?.message ?? error);
 }

@@ -1,5 +1,5 @@
 // Omni → Administrativo → Respostas rápidas: texts agents expand from a shortcut (/boleto).
-import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, h, showErrors, toast } from "./common.js";
+import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, h, ifMatch, showErrors, toast } from "./common.js";
 
 const dialog = $("#reply-dialog");
 const form = $("#reply-form");
@@ -44,7 +44,7 @@ async function save(event) {
   if (!editing && form.service.value) body.service = form.service.value;
   try {
     const saved = editing
-      ? await api(`/api/omni/quick-replies/${editing.id}`, { method: "PATCH", body })
+      ? await api(`/api/omni/quick-replies/${editing.id}`, { method: "PATCH", body, headers: ifMatch(editing.revision) })
       : await api("/api/omni/quick-replies", { method: "POST", body });
     dialog.close();
     toast(`Resposta rápida ${saved.shortcut} salva.`);

@@ -1,5 +1,5 @@
 // Omni → Administrativo → Serviços: list, "Novo Serviço", edit, delete.
-import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, h, showErrors, toast } from "./common.js";
+import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, h, ifMatch, showErrors, toast } from "./common.js";
 import { careOf, fillCare } from "./servicos_care.js";
 
 const MAX_CARDS = 10;
@@ -233,11 +233,13 @@ async function save(event) {
   const submit = $("button[type=submit]", form);
   submit.disabled = true;
   try {
-    const saved = editing
-      ? await api(`/api/omni/services/${editing.id}`, { method: "PATCH", body })
-      : await api("/api/omni/services", { method: "POST", body });
+    const saved = editing ? await update(body) : await api("/api/omni/services", { method: "POST", body });
+    if (!saved) return; // a rename the admin chose not to force
     dialog.close();
     toast(editing ? `Serviço “${saved.name}” atualizado.` : `Serviço “${saved.name}” criado.`);
+    if (saved.bots_to_update?.length) {
+      alert(`Serviço renomeado para “${saved.name}”. Publique de novo, com o novo nome no bloco Humano, o fluxo de: ${saved.bots_to_update.join(", ")}.`);
+    }
     if (saved.webhook?.secret) {
       $("#secret-value").value = saved.webhook.secret;
       $("#secret-dialog").showModal();
@@ -247,6 +249,20 @@ async function save(event) {
     showErrors(form, error, { name: body.name ?? editing?.name, extension: body.extension });
   } finally {
     submit.disabled = false;
+  }
+}
+
+/** PATCH the service as the form read it (If-Match: its revision). A rename that published bots
+ * would lose is said in pt-BR and done only if the admin confirms (`?force=true`). */
+async function update(body) {
+  const path = `/api/omni/services/${editing.id}`;
+  const headers = ifMatch(editing.revision);
+  try {
+    return await api(path, { method: "PATCH", body, headers });
+  } catch (error) {
+    if (error.code !== "service_in_use") throw error;
+    if (!confirm(`${codeText(error)}\n\nRenomear mesmo assim?`)) return null;
+    return api(`${path}?force=true`, { method: "PATCH", body, headers });
   }
 }
 

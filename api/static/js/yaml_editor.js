@@ -1,15 +1,17 @@
 // The YAML editor of a bot's flow (Bots → Criar novo bot, and a bot's page → YAML): line
 // numbers, the 422 problems `[{line, column, message}]` listed next to it with their lines
 // marked, and publishing with PUT /api/bots/{bot}. Warnings of publishing are said in pt-BR.
-import { $, ApiError, api, codeText, h } from "./common.js";
+import { $, ApiError, api, codeText, h, ifMatch } from "./common.js";
 
 /** The flow language's rule for a bot name (bots/models.py). */
 export const BOT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const BOT_NAME_HELP = "Use letras minúsculas, números, “-” e “_” (até 63 caracteres), começando por letra ou número.";
 
-/** PUT the YAML as bot `bot`: {bot, version, created_at, warnings}; a 422 has the problems. */
-export function publishYaml(bot, source) {
-  return api(`/api/bots/${encodeURIComponent(bot)}`, { method: "PUT", text: source, contentType: "application/yaml" });
+/** PUT the YAML as bot `bot`: {bot, version, created_at, warnings}; a 422 has the problems.
+ * `version`: the one the YAML was written on (0: a new bot); a 412 `changed_since_read` when
+ * someone published another meanwhile. */
+export function publishYaml(bot, source, version = null) {
+  return api(`/api/bots/${encodeURIComponent(bot)}`, { method: "PUT", text: source, contentType: "application/yaml", headers: ifMatch(version) });
 }
 
 const FIX = "crie uma em Omni → Integrações → Digital Contact Bots → Criar novo e cole a API Key em Atendimento Humano";

@@ -1,0 +1,123 @@
+"""Names of services and agents unique under omni/names.py's normal form, and admin revisions.
+
+Each table has a `name_key` column under a unique index (migration 0020), so two writers racing
+with "Suporte" and "suporte" cannot both commit. A row that clashed before that migration has a
+NULL key (kept as it was, never renamed): the checks here read those few rows too, so a new
+name that clashes with one is refused all the same, and such a row takes its key at its next
+change once nobody else holds it.
+
+`revision` counts an admin's changes of a row; `check_revision` refuses a change made against
+an older one (the route's `If-Match`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from omni.errors import Conflict, Stale
+from omni.names import name_key
+from store.db import reads
+
+SAME_NAME_RULE = "names are compared ignoring case, accents and repeated spaces"
+
+
+def same_name(
+    conn: Connection, table: sa.Table, name: str, *, exclude_id: str | None = None
+) -> str | None:
+    """The name of another row of `table` whose name is `name` in the normal form, if any."""
+    key = name_key(name)
+    query = sa.select(table.c.name).where(table.c.name_key == key)
+    if exclude_id is not None:
+        query = query.where(table.c.id != exclude_id)
+    found = conn.execute(query.limit(1)).scalar_one_or_none()
+    if found is not None:
+        return str(found)
+    unkeyed = sa.select(table.c.id, table.c.name).where(table.c.name_key.is_(None))
+    for row in conn.execute(unkeyed):
+        if row.id != exclude_id and name_key(row.name) == key:
+            return str(row.name)
+    return None
+
+
+def refuse_same_name(
+    conn: Connection,
+    table: sa.Table,
+    name: str,
+    *,
+    what: str,
+    code: str,
+    exclude_id: str | None = None,
+) -> str:
+    """The key to store for `name`; Conflict naming the existing row when another has it."""
+    existing = same_name(conn, table, name, exclude_id=exclude_id)
+    if existing is not None:
+        raise duplicate(what, existing, code)
+    return name_key(name)
+
+
+def duplicate(what: str, existing: str, code: str) -> Conflict:
+    return Conflict(
+        f"a {what} named {existing!r} already exists ({SAME_NAME_RULE})",
+        code=code,
+        extra={"existing": existing},
+    )
+
+
+def key_on_update(
+    conn: Connection, table: sa.Table, row: Any, name: str, *, what: str, code: str
+) -> str | None:
+    """The `name_key` to store when `row` is changed to `name`. A new name must be free; one
+    that is the same name (case or spacing changed) keeps the row's key, or takes it now when
+    it has none and nobody else holds it (a row that clashed before migration 0020 stays
+    editable: the page sends its name, trimmed, with every change)."""
+    if name_key(name) != name_key(row.name):
+        return refuse_same_name(conn, table, name, what=what, code=code, exclude_id=row.id)
+    if row.name_key is not None:
+        return str(row.name_key)
+    return None if same_name(conn, table, name, exclude_id=row.id) else name_key(name)
+
+
+def raced(engine: Engine, table: sa.Table, name: str, what: str, code: str) -> Conflict:
+    """The 409 of a write the unique index refused (a concurrent one took the name first)."""
+    with reads(engine) as conn:
+        existing = same_name(conn, table, name)
+    if existing is None:
+        return Conflict(f"a {what} with this name already exists", code=code)
+    return duplicate(what, existing, code)
+
+
+def check_revision(current: int, expected: Collection[int] | None, what: str) -> None:
+    """Stale (412) when the caller changed an older revision than `current` (None: no check)."""
+    if expected is not None and current not in expected:
+        raise Stale(
+            f"{what} changed since it was read (revision {current} now): read it again",
+            current=current,
+        )
+
+
+def write_revision(
+    conn: Connection,
+    table: sa.Table,
+    row: Any,
+    values: dict[str, Any],
+    *,
+    expected: Collection[int] | None,
+    what: str,
+) -> None:
+    """Update `row` with `values` and one revision more. With `expected` (an `If-Match`) only
+    if nobody changed it since `row` was read in this transaction: the revision compared in
+    the UPDATE itself, so of two racing editors of one revision one wins and one gets Stale."""
+    check_revision(row.revision, expected, what)
+    statement = (
+        sa.update(table).where(table.c.id == row.id).values(**values, revision=table.c.revision + 1)
+    )
+    if expected is None:
+        conn.execute(statement)
+        return
+    if conn.execute(statement.where(table.c.revision == row.revision)).rowcount == 0:
+        now_at = conn.execute(sa.select(table.c.revision).where(table.c.id == row.id)).scalar()
+        check_revision(int(now_at or 0), expected, what)
