@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from itertools import takewhile
 from typing import Any
 
 import sqlalchemy as sa
@@ -369,6 +370,7 @@ _ANSWERED = (
         conversations.c.bot == sa.bindparam("bot"),
         conversations.c.contact_id == sa.bindparam("contact"),
         messages.c.message_id == sa.bindparam("message"),
+        messages.c.sender == "customer",  # an agent's reply keeps its key (api/models/channel.py)
     )
     .limit(1)
 )
@@ -391,10 +393,6 @@ def answer_of(
             return None
         conversation = conn.execute(_CONVERSATION, {"id": found.conversation_id}).one()
         following = conn.execute(_FOLLOWING, {"id": found.conversation_id, "seq": found.seq})
-        replies = []
-        for row in following:
-            if row.sender == "customer":
-                break
-            if row.kind not in AGENT_ONLY_KINDS:
-                replies.append(_message(row))
+        turn = takewhile(lambda row: row.sender != "customer", following)
+        replies = [_message(row) for row in turn if row.kind not in AGENT_ONLY_KINDS]
         return _conversation(conversation), replies

@@ -76,6 +76,10 @@ def _as_json(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+AGENT_KEY_PREFIX = "agent:"
+"""How an agent's reply's id starts, as its Update's id and in the log (`agent_key`)."""
+
+
 class MessageIn(BaseModel):
     """A customer message from a channel. A connector names the contact; a web session's
     contact is the session's own (give none, or the same)."""
@@ -92,6 +96,15 @@ class MessageIn(BaseModel):
         if not text.strip():
             raise ValueError("text is empty")
         return text
+
+    @field_validator("message_id")
+    @classmethod
+    def _not_an_agents(cls, message_id: str) -> str:
+        """The Update of a customer's message takes its id, so it must not look like an
+        agent's reply's (`agent_key`): Temporal would answer the customer with that reply."""
+        if message_id.startswith(AGENT_KEY_PREFIX):
+            raise ValueError(f"message_id may not start with {AGENT_KEY_PREFIX!r}")
+        return message_id
 
     @field_validator("contact_id", "message_id", "text")
     @classmethod
@@ -164,7 +177,7 @@ CUSTOMER = Reader("customer")
 def agent_key(agent_id: str, message_id: str) -> str:
     """An agent's message id as its Update's id and as the log keeps it: the agent's own, so
     only that agent reads it back (`agent_reader`), and no customer's id is ever taken for it."""
-    return f"agent:{agent_id}:{message_id}"
+    return f"{AGENT_KEY_PREFIX}{agent_id}:{message_id}"
 
 
 def agent_reader(agent_id: str) -> Reader:

@@ -11,8 +11,9 @@ conversation or an earlier one, is taken without effect, never delivered again: 
 late retry of the message that ended a conversation (Meta resends a webhook not answered 200 in
 time; Telegram an Update) would otherwise start or feed the next conversation. The workflow only
 knows the ids it answered itself, and `delivery.send` asks the SQL log only when no
-conversation is open: here it is asked for every message (connectors only; the customer API's
-path stays as it is). A menu button's press is read against its own menu (channel_clicks.py).
+conversation is open: here it is asked for every message, within the platforms' retry horizon
+(store/answered.py; connectors only, the customer API's path stays as it is). A menu button's
+press is read against its own menu (channel_clicks.py).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from api.usecases import channel_clicks, channel_media, delivery
 from channels.model import Inbound, Platform, StatusUpdate
 from encryption.codec import keyed_hash, ring_of
 from store import channel_connectors
-from store import conversations as conversation_log
+from store.answered import answered_lately
 from transbordo.settings import Settings
 from workflows.contracts import MAX_TEXT_LENGTH, ChannelRef
 
@@ -116,7 +117,7 @@ def _unanswered(
     engine: Engine, bot: str, contact: str, message_id: str, message: Inbound
 ) -> str | None:
     """The text to deliver, or None when the contact already had this message answered."""
-    if conversation_log.answer_of(engine, bot, contact, message_id) is not None:
+    if answered_lately(engine, bot, contact, message_id):
         return None
     return channel_clicks.text_of(engine, bot, contact, message)
 
