@@ -21,7 +21,10 @@ API started at code version 2 (no patch marker; recorded with ``--out`` into a s
 then renamed); ten as ``<name>.written-ahead[.runN].json``, by runs at code version 3 whose
 messages the API wrote ahead (the pump in ahead mode: workflows/message_log.py); the same ten
 as ``<name>.backstop-local[.runN].json``, by runs at code version 4 (the backstop before a run
-closes or continues as new is a local activity).
+closes or continues as new is a local activity). ``continue_while_delivering`` twice: by the
+code before the patch `continue-when-idle` (the run due to continue as new stopped and waited
+for its webhook; recorded from an export of that commit), and as
+``continue_while_delivering.continue-when-idle.runN.json`` after it (the run lived on).
 Histories hold no clear secret: the bot's Omni key travels as the hash that publishing puts
 in its place (of a throwaway key).
 """
@@ -721,6 +724,119 @@ async def _waiting_again(rec: Recorder, conversation: str) -> None:
     raise RuntimeError("the silent agent's conversation never went back to the queue")
 
 
+GANCHO = """
+bot: gancho
+human_service: {platform: omni_v2, omni_key: "KEY"}
+start: menu
+blocks:
+  menu:
+    type: menu
+    text: Como posso ajudar?
+    options:
+      - {label: Falar com um especialista, next: humano}
+      - {label: Sair, next: fim}
+  humano:
+    type: human
+    service: Gancho
+    text: Vou te transferir.
+    on: {finished: fim, abandoned: fim, voicemail: fim, closed: fim, no_agents: fim,
+         unavailable: fim}
+  fim: {type: end, text: Até logo!}
+"""
+"""A service whose webhook receiver is down at first (patch `continue-when-idle`)."""
+GANCHO_FAILURES = 3
+"""Deliveries the receiver refuses first: the first event is retried for ~7 s (1 + 2 + 4)."""
+
+
+@contextmanager
+def flaky_receiver(failures: int) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A webhook receiver on loopback answering 503 `failures` times, then 204; yields its URL
+    and the events it took."""
+    took: list[dict[str, Any]] = []
+    left = [failures]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            down = left[0] > 0
+            left[0] -= 1
+            if not down:
+                took.append(json.loads(body))
+            self.send_response(503 if down else 204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/eventos", took
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def continue_while_delivering(rec: Recorder) -> str:
+    """Two customer messages per run; the second queues the customer while the service's
+    webhook is down, and the run, due, continues as new once the event went through (~7 s):
+    meanwhile it keeps living (queue cards every second; patch `continue-when-idle`), or,
+    recorded before that patch, it waited; a customer message is answered either way. An agent
+    serves the customer in the next run."""
+    admin = {"Authorization": f"Bearer {rec.settings.admin_token}"}
+    previous = rec.settings.max_messages_per_run
+    rec.settings.max_messages_per_run = 2
+    with flaky_receiver(GANCHO_FAILURES) as (url, took):
+        try:
+            service = {
+                "name": "Gancho",
+                "extension": "800",
+                "abandon_seconds": 3600,
+                "webhook": {"enabled": True, "url": url},
+                "queue_notifications": {
+                    "enabled": True,
+                    "interval_seconds": 1,
+                    "cards": [{"title": "Aguarde", "text": "Já vamos atender."}],
+                },
+            }
+            await rec.call("POST", "/api/omni/services", admin, json=service)
+            made = await rec.call(
+                "POST", "/api/omni/integrations", admin, json={"service": "Gancho", "bot": "gancho"}
+            )
+            flow = GANCHO.replace("KEY", made["api_key"])
+            yaml = {**admin, "Content-Type": "text/yaml"}
+            await rec.call("PUT", "/api/bots/gancho", yaml, content=flow)
+            gil = await rec.call(
+                "POST", "/api/omni/agents", admin, json={"name": "Gil", "services": ["Gancho"]}
+            )
+            rec.agents["Gil"] = {"Authorization": f"Bearer {gil['token']}"}
+            status = {"status": "available"}
+            await rec.call("POST", "/api/agent/status", rec.agents["Gil"], json=status)
+            contact = "gancho-1"
+            await rec.post("gancho", say(contact, f"{contact}-1", "oi"))
+            turn = await rec.post("gancho", say(contact, f"{contact}-2", "1"))
+            conversation = str(turn["conversation_id"])
+            workflow_id = wid("gancho", contact)
+            handle = rec.handle(workflow_id)
+            first_run = (await handle.describe()).run_id
+            await rec.post("gancho", say(contact, f"{contact}-3", "alguém aí?"))
+            for _ in range(400):  # the event goes through after ~7 s: the run continues
+                if (await handle.describe()).run_id != first_run:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise RuntimeError("the run never continued as new")
+            if not took:
+                raise RuntimeError("the webhook never took the event")
+            await rec.agent("Gil", conversation, "pickup")
+            await rec.agent("Gil", conversation, "messages", text="Olá, sou o Gil.")
+            await rec.agent("Gil", conversation, "finish", return_to_bot=False)
+            await rec.ended(workflow_id)
+            return workflow_id
+        finally:
+            rec.settings.max_messages_per_run = previous
+
+
 SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "menu_question_walk": menu_question_walk,
     "question_timeout": question_timeout,
@@ -738,6 +854,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "care": care,
     "supervisor": supervisor,
     "queued_first_turn": queued_first_turn,
+    "continue_while_delivering": continue_while_delivering,
 }
 
 

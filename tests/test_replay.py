@@ -22,6 +22,7 @@ from temporalio.workflow import NondeterminismError
 from encryption.codec import encrypted_converter
 from transbordo.stack import stack_ring
 from workflows.conversation import ConversationWorkflow
+from workflows.kept_timer import KeptTimer
 from workflows.sandbox import strict_workflow_runner, workflow_runner
 
 with workflow.unsafe.imports_passed_through():
@@ -62,6 +63,7 @@ def test_the_recorded_histories_are_there() -> None:
         "care",  # periodic wait notices, a silent agent's requeue, CSAT asked again then answered
         "supervisor",  # whisper, barge-in, take-over, reassign (Update `supervise`)
         "queued_first_turn",  # queued by its first message: the hand-over records the turn
+        "continue_while_delivering",  # due to continue as new while a webhook is retried
     } <= names
     # The Humano block's histories twice: made before ConversationState and ServiceSnapshot
     # (old input and activity result shapes, no `transfer-snapshot` patch), and made after.
@@ -86,6 +88,10 @@ def test_the_recorded_histories_are_there() -> None:
     for name in ("handoff_finish", "transfer", "abandon", "desk", "menu_question_walk"):
         assert f"{name}.backstop-local" in stems
     assert "continue_as_new.backstop-local.run1" in stems
+    # And a run that waited for its webhook before continuing as new, then one that lived on
+    # meanwhile (patch `continue-when-idle`).
+    assert {"continue_while_delivering.run1", "continue_while_delivering.run2"} <= stems
+    assert "continue_while_delivering.continue-when-idle.run1" in stems
 
 
 @pytest.mark.parametrize("strict", [False, True], ids=["worker-sandbox", "full-sandbox"])
@@ -156,3 +162,51 @@ async def test_the_replayer_catches_an_unpatched_change() -> None:
     result = await replayer(SleepsFirst).replay_workflow(load(path), raise_on_replay_failure=False)
     assert isinstance(result.replay_failure, NondeterminismError)
     assert "Nondeterminism" in str(result.replay_failure)
+
+
+@workflow.defn(name="ConversationWorkflow")
+class LivesOnUnasked(ConversationWorkflow):
+    """Due to continue as new, it lives on until idle (workflows/continuing.py) without asking
+    the patch `continue-when-idle`."""
+
+    @workflow.run
+    async def run(self, input: ConversationInput) -> ConversationSnapshot:
+        return await super().run(input)
+
+    async def _continue_if_due(self, timer: KeptTimer | None) -> None:
+        if self._continue_as_new_due():
+            self._when_idle = True
+        await super()._continue_if_due(timer)
+
+
+@workflow.defn(name="ConversationWorkflow")
+class WaitsUnasked(ConversationWorkflow):
+    """Due to continue as new, it stops and waits (the way before `continue-when-idle`)
+    without asking the patch."""
+
+    @workflow.run
+    async def run(self, input: ConversationInput) -> ConversationSnapshot:
+        return await super().run(input)
+
+    async def _continue_if_due(self, timer: KeptTimer | None) -> None:
+        if self._continue_as_new_due():
+            self._when_idle = False
+        await super()._continue_if_due(timer)
+
+
+@pytest.mark.parametrize(
+    ("recorded", "changed"),
+    [
+        ("continue_while_delivering.run1", LivesOnUnasked),
+        ("continue_while_delivering.continue-when-idle.run1", WaitsUnasked),
+    ],
+    ids=["waited-replayed-living", "lived-replayed-waiting"],
+)
+async def test_continuing_when_idle_replays_only_through_its_patch(
+    recorded: str, changed: type[ConversationWorkflow]
+) -> None:
+    """A run due to continue as new while its webhook was down, recorded either way, replays
+    (test_recorded_histories_replay) only because the patch tells which way it went."""
+    path = next(p for p in HISTORIES if p.stem == recorded)
+    result = await replayer(changed).replay_workflow(load(path), raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, NondeterminismError), result.replay_failure

@@ -7,13 +7,14 @@ later without breaking running conversations.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from bots.models import BotFlow
 from omni.service_care import CarriedCare, ServiceCare
 from workflows.interpreter import FlowState
+from workflows.offer_contracts import OfferNotice as OfferNotice  # Handoff's (re-exported)
 
 Sender = Literal["customer", "bot", "agent", "system", "supervisor"]
 Status = Literal["bot", "waiting", "in_service", "voicemail", "ended"]
@@ -82,6 +83,9 @@ class ConversationState(BaseModel):
     """Transcript entries up to this seq were handed to the customer's channel (when it has one)."""
     channel_acked: int = 0
     """Customer entries up to this seq were acknowledged on the channel (read, typing)."""
+    left: bool = False
+    """The customer left (Signal `leave`): carried, so a run that continued as new before it
+    could act on it ends the conversation in the next run (workflows/continuing.py)."""
 
     @classmethod
     def fresh(cls, contact: Contact) -> ConversationState:
@@ -228,51 +232,6 @@ class ServiceSnapshot(BaseModel):
         if not self.notifications_enabled or not self.notification_cards:
             return 0
         return self.notification_interval_seconds
-
-
-class MadeOffer(Protocol):
-    """What an offer made in SQL tells its conversation (store/routing.Offer)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def entry_id(self) -> str: ...
-    @property
-    def workflow_id(self) -> str: ...
-    @property
-    def agent_id(self) -> str: ...
-    @property
-    def created_at(self) -> datetime | None: ...
-    @property
-    def expires_at(self) -> datetime: ...
-
-
-class OfferNotice(BaseModel):
-    """An open offer of this conversation's queue entry to an agent (Signal `offered`)."""
-
-    offer_id: str
-    entry_id: str
-    workflow_id: str
-    agent_id: str
-    made_at: datetime | None = None
-    """When SQL made it (newer offers replace older ones; absent in notices before it)."""
-    expires_at: datetime | None = None
-    """Its end in SQL (what the agent's screen counts down to): `expires_at - made_at` is the
-    offer's length, from the service's settings when it was made."""
-    deadline: datetime | None = None
-    """When the workflow lapses it: set by the workflow, the offer's length after it learns it."""
-
-    @classmethod
-    def of(cls, offer: MadeOffer) -> OfferNotice:
-        """The Signal `offered` for an offer made in SQL (the API's and the activities')."""
-        return cls(
-            offer_id=offer.id,
-            entry_id=offer.entry_id,
-            workflow_id=offer.workflow_id,
-            agent_id=offer.agent_id,
-            made_at=offer.created_at,
-            expires_at=offer.expires_at,
-        )
 
 
 class Handoff(BaseModel):

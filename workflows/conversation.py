@@ -1,11 +1,12 @@
 """ConversationWorkflow: one durable Temporal workflow per customer conversation.
 
 It owns the conversation's state (one `ConversationState`, `self.conv`, taken whole through
-continue-as-new; what lasts a run are plain attributes) and maps the interpreter's waits to
-Temporal: customer messages are Updates (deduplicated by message id), question timeouts timers
-(decided by the pure workflows/timers.py), HTTP blocks and the message log activities, recorded
-in order by one "pump" off the reply's path. The Humano block lives in the HumanoBlock mixin
-(workflows/humano.py), typed against the `ConversationCore` this class provides (core.py).
+continue-as-new: workflows/continuing.py; what lasts a run are plain attributes) and maps the
+interpreter's waits to Temporal: customer messages are Updates (deduplicated by message id),
+question timeouts timers (decided by the pure workflows/timers.py), HTTP blocks and the message
+log activities, recorded in order by one "pump" off the reply's path. The Humano block lives in
+the HumanoBlock mixin (workflows/humano.py), typed against the `ConversationCore` this class
+provides (core.py).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from workflows import kept_timer, patches, transcript_tail
 from workflows.attachments import AttachmentActions
 from workflows.care import CareRules
 from workflows.channel_outbox import ChannelOutbox
+from workflows.continuing import Continuing
 from workflows.desk import DeskActions
 from workflows.humano import HumanoBlock
 from workflows.kept_timer import KeptTimer
@@ -71,6 +73,7 @@ class ConversationWorkflow(
     AttachmentActions,
     SupervisorActions,
     TranscriptMail,
+    Continuing,
     MessageLog,
     WebhookEvents,
     ChannelOutbox,
@@ -86,8 +89,8 @@ class ConversationWorkflow(
         )
         self._start_message_log()
         self._start_webhooks()
-        self._left = False
-        self._messages_this_run = 0
+        self._start_continuing()  # workflows/continuing.py
+        self._left = self.conv.left
         self._lock = asyncio.Lock()
 
     @workflow.run
@@ -97,9 +100,7 @@ class ConversationWorkflow(
         channel = self._start_channel_pump()
         timer = KeptTimer() if patches.patched(KEEP_TIMER) else None
         while not self.conv.state.ended:
-            if self._continue_as_new_due():
-                kept_timer.close(timer)
-                await self._continue_as_new()
+            await self._continue_if_due(timer)  # continues as new once due and idle
             await self._wait(timer, self.conv.timeout_generation)
             if self._left and not self.conv.state.ended:
                 async with self._lock:
@@ -248,7 +249,7 @@ class ConversationWorkflow(
             self.conv.state.ended
             or self._left
             or self.conv.timeout_generation != generation
-            or self._continue_as_new_due()
+            or self._continuing_wakes()
         )
 
     def _moved_on(self) -> None:
@@ -344,29 +345,17 @@ class ConversationWorkflow(
         self._set_status("ended")
 
     def _idle(self) -> bool:
-        """Nothing in flight: no handler running, nothing left to record."""
+        """Nothing in flight: no handler running, nothing left to send or record."""
+        return self._deliveries_idle() and self._log_idle()
+
+    def _deliveries_idle(self) -> bool:
+        """No handler running, nothing being sent (the log aside: workflows/continuing.py)."""
         return (
             workflow.all_handlers_finished()
-            and self._log_idle()
             and self._webhooks_idle()
             and self._channel_idle()
             and self._mail_idle()
         )
-
-    # --- continue-as-new ---------------------------------------------------------------
-
-    def _continue_as_new_due(self) -> bool:
-        return (
-            self._messages_this_run >= self._input.max_updates_per_run
-            or workflow.info().is_continue_as_new_suggested()
-        )
-
-    async def _continue_as_new(self) -> None:
-        """The next run gets this one's input, code version included (docs/architecture.md)."""
-        self._written.closing = True  # the log's backstop (workflows/written_ahead.py)
-        await workflow.wait_condition(self._idle)
-        carried = self.conv.model_copy(deep=True)
-        workflow.continue_as_new(self._input.model_copy(update={"carried": carried}))
 
     # --- answers -----------------------------------------------------------------------
 

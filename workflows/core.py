@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         Status,
     )
     from workflows.interpreter import Turn
+    from workflows.written_ahead import WrittenAhead
 
 if TYPE_CHECKING:
     from workflows.queueing import Queued
@@ -47,6 +48,8 @@ class ConversationCore(Protocol):
     """The whole state of the conversation (carried through continue-as-new)."""
     _lock: asyncio.Lock
     """Held by every handler and timer that awaits while changing `conv`."""
+    _written: WrittenAhead
+    """What callers write to the SQL log themselves (workflows/message_log.py)."""
 
     def _append(
         self,
@@ -101,6 +104,18 @@ class ConversationCore(Protocol):
 
     def _end(self) -> None:
         """The conversation ends (the run finishes once nothing is in flight)."""
+        ...
+
+    def _idle(self) -> bool:
+        """Nothing in flight: the run may close or continue as new."""
+        ...
+
+    def _deliveries_idle(self) -> bool:
+        """No handler running, nothing being sent (webhooks, channel, mail); the log aside."""
+        ...
+
+    def _log_idle(self) -> bool:
+        """Nothing left to record in the SQL log (workflows/message_log.py)."""
         ...
 
     def _emit(self, kind: str, handoff: Handoff | None = None, /, **data: Any) -> None:

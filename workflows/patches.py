@@ -81,6 +81,14 @@ it (one marker) when their backstop comes; their histories, with no marker, repl
 CURRENT_4 = CURRENT_3 | {BACKSTOP_LOCAL}
 """What version 4 takes without markers: frozen as the bundles are."""
 
+CONTINUE_WHEN_IDLE = "continue-when-idle"
+"""Patch id: a run due to continue as new goes on serving (timers, leave, Updates) until nothing
+is in flight, then continues (workflows/continuing.py); before it, the run stopped and waited
+for its deliveries (a webhook's retries: up to 24 h). No code version takes it without a marker:
+it is asked on its own when continue-as-new first comes due, so only runs that continue as new
+pay its marker; histories without it (and runs already waiting when it was deployed) keep the
+old way."""
+
 CODE_VERSION = 4
 """The code version new runs start at (`ConversationInput.code_version`). What a version means is
 frozen, as a bundle is: version 2 takes `CURRENT_2` without markers, and its run leaves its

@@ -38,7 +38,8 @@ class WrittenAhead:
     recorded: StatusColumns | None = None
     """The status the pump (or the hand-over) recorded itself: the backstop's."""
     closing: bool = False
-    """The run is about to continue as new: everything is recorded first."""
+    """The run is about to continue as new: everything is recorded first (raised while the
+    run, due, has no delivery under way: workflows/continuing.py)."""
 
     def mark(
         self,
