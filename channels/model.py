@@ -8,11 +8,12 @@ retries, SQL) is the caller's: api/routes/channel_webhooks.py and activities/cha
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+from bots.menu_ids import button_id as button_id  # a menu's buttons' ids (the flow's menus)
+from bots.menu_ids import menu_tag as menu_tag
+from bots.menu_ids import read_button_id as read_button_id
 
 Platform = Literal["whatsapp", "telegram"]
 PLATFORMS: tuple[Platform, ...] = ("whatsapp", "telegram")
@@ -22,17 +23,13 @@ MAX_TEXT = 4096
 """Characters of one text message on both platforms."""
 MAX_DATA = 200
 """Characters of a string the agent sees besides the text (a file name, the option chosen)."""
-MENU_TAG = 8
-"""Hex digits of a menu's tag in its buttons' ids (`button_id`: at most 14 characters, within
-Telegram's 64 bytes of callback data and WhatsApp's 200 of a list row id)."""
-_BUTTON_ID = re.compile(rf"m\.([0-9a-f]{{{MENU_TAG}}})\.([1-9][0-9]{{0,3}})")
 
 
 @dataclass(frozen=True)
 class Click:
     """A press of a menu button whose id names its menu (`button_id`). The option's number,
     `Inbound.text`, means that option only while its menu is the question the conversation
-    waits on (api/usecases/channel_clicks.py); on an older menu the customer meant `title`."""
+    waits on (workflows/menu_press.py); on an older menu the customer meant `title`."""
 
     menu: str
     """The menu's tag (`menu_tag`)."""
@@ -99,26 +96,6 @@ class Connector(Protocol):
         """Requests that acknowledge a customer's message when we answer it (read receipt,
         typing, a callback query's answer)."""
         ...
-
-
-def menu_tag(options: list[str]) -> str:
-    """A short hash of a menu's options: its buttons' ids carry it, so a press on an older
-    menu's button (scrolled up in the chat) is told from one on the menu now asked."""
-    listed = json.dumps(options, ensure_ascii=False).encode()
-    return hashlib.sha256(listed).hexdigest()[:MENU_TAG]
-
-
-def button_id(options: list[str], number: int) -> str:
-    """The id of a menu's button or list row: its menu's tag and the option's number."""
-    return f"m.{menu_tag(options)}.{number}"
-
-
-def read_button_id(button: str) -> tuple[str, str | None]:
-    """(the text the flow reads, the menu's tag) of a pressed button's id. An id without a tag
-    (a bare option number, as sent before menus were tagged; another's payload) is read as
-    before: the id itself, no tag."""
-    tagged = _BUTTON_ID.fullmatch(button)
-    return (tagged.group(2), tagged.group(1)) if tagged else (button, None)
 
 
 def chunks(text: str, size: int = MAX_TEXT) -> list[str]:

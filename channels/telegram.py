@@ -200,8 +200,14 @@ class Telegram:
         chat = int(recipient) if recipient.lstrip("-").isdigit() else recipient
         if message.kind == "menu" and message.options:
             pieces = chunks(menu_prompt(message.text, message.options) or "Escolha uma opção:")
+            options = message.options
             keyboard = [
-                [{"text": clip(label, BUTTON_TEXT), "callback_data": button_id(message.options, n)}]
+                [
+                    {
+                        "text": clip(label, BUTTON_TEXT),
+                        "callback_data": button_id(message.text, options, n),
+                    }
+                ]
                 for n, label in enumerate(message.options[:MAX_KEYBOARD_BUTTONS], 1)
             ]
             requests = [_send(chat, piece) for piece in pieces]

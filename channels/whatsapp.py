@@ -269,7 +269,7 @@ def menu_requests(recipient: str, text: str | None, options: list[str]) -> list[
     if len(options) <= MAX_BUTTONS and all(len(o) <= BUTTON_TITLE for o in options):
         action: dict[str, Any] = {
             "buttons": [
-                {"type": "reply", "reply": {"id": button_id(options, n), "title": label}}
+                {"type": "reply", "reply": {"id": button_id(text, options, n), "title": label}}
                 for n, label in enumerate(options, 1)
             ]
         }
@@ -277,7 +277,7 @@ def menu_requests(recipient: str, text: str | None, options: list[str]) -> list[
     else:
         rows = [
             {
-                "id": button_id(options, n),
+                "id": button_id(text, options, n),
                 "title": clip(label, ROW_TITLE),
                 **({"description": clip(label, ROW_DESCRIPTION)} if len(label) > ROW_TITLE else {}),
             }

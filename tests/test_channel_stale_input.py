@@ -18,6 +18,7 @@ from tests.channel_standin import WA_VERSION, Standin, standin
 from tests.conftest import admin_headers, conversation_handle, running_stack
 from tests.test_channel_telegram import BOT_TOKEN, CHAT
 from tests.test_channel_whatsapp import ACCESS_TOKEN, APP_SECRET, post_whatsapp, texts, wait_for
+from workflows.menu_press import STALE_NOTICE
 
 pytestmark = pytest.mark.asyncio
 
@@ -44,6 +45,7 @@ blocks:
   fim: {type: end, text: Até logo!}
 """
 GREETING = ["Olá!", "Como posso ajudar?"]
+STALE = STALE_NOTICE
 
 
 async def connect_whatsapp(http: httpx.AsyncClient, phone: Standin) -> None:
@@ -157,12 +159,13 @@ async def test_telegram_redelivering_the_goodbye_late_does_not_reach_the_next_co
             assert telegram.violations == []
 
 
-async def test_a_whatsapp_button_of_an_older_menu_picks_its_own_option(
+async def test_a_whatsapp_button_of_an_older_menu_answers_nothing_asked_now(
     time_env, settings, engine
 ) -> None:  # type: ignore[no-untyped-def]
     """The customer scrolls up and presses "Sair" on the first menu while "Qual boleto?" is
-    asked: the conversation reads "Sair" (the current menu has it too: goodbye), never the
-    current menu's option 2 ("Atrasado")."""
+    asked: never the current menu's option 2 ("Atrasado"), nor its own "Sair" by label (an
+    older "Sim" is no answer to another question): the customer is told and asked again, and
+    the menu asked now still works."""
     with standin(ACCESS_TOKEN) as phone:
         settings = settings.model_copy(update={"whatsapp_api_base": f"{phone.url}/{WA_VERSION}"})
         async with running_stack(time_env, settings, engine, FLOW) as http:
@@ -177,14 +180,19 @@ async def test_a_whatsapp_button_of_an_older_menu_picks_its_own_option(
             assert (await wait_for(phone, 3))[-1] == "Qual boleto?"
             stale = p.wa_button_reply("wamid.b3", first[1]["id"], first[1]["title"])
             await post_whatsapp(http, p.whatsapp([stale]))
+            assert await wait_for(phone, 5) == [*GREETING, "Qual boleto?", STALE, "Qual boleto?"]
 
-            shown = await wait_for(phone, 4)
-            assert shown == [*GREETING, "Qual boleto?", "Até logo!"]
-            assert customer_said(engine) == [["oi", "1", "Sair"]]
+            again = [b["reply"] for b in phone.sends()[-1]["interactive"]["action"]["buttons"]]
+            assert [b["title"] for b in again] == ["Do mês", "Atrasado", "Sair"]
+            pressed = p.wa_button_reply("wamid.b4", again[2]["id"], again[2]["title"])
+            await post_whatsapp(http, p.whatsapp([pressed]))
+            shown = await wait_for(phone, 6)
+            assert shown == [*GREETING, "Qual boleto?", STALE, "Qual boleto?", "Até logo!"]
+            assert customer_said(engine) == [["oi", "1", "Sair", "3"]]
             assert texts(phone) == shown and phone.violations == []
 
 
-async def test_a_telegram_button_of_an_older_menu_picks_its_own_option(
+async def test_a_telegram_button_of_an_older_menu_answers_nothing_asked_now(
     time_env, settings, engine
 ) -> None:  # type: ignore[no-untyped-def]
     with standin(BOT_TOKEN) as telegram:
@@ -202,12 +210,21 @@ async def test_a_telegram_button_of_an_older_menu_picks_its_own_option(
             await post(p.telegram_callback(2, CHAT, "q-boleto", boleto["callback_data"], keyboard))
             assert (await telegram_wait(telegram, 3))[-1] == "Qual boleto?"
             await post(p.telegram_callback(3, CHAT, "q-sair", sair["callback_data"], keyboard))
+            asked = [*GREETING, "Qual boleto?", STALE, "Qual boleto?"]
+            assert await telegram_wait(telegram, 5) == asked
 
-            assert await telegram_wait(telegram, 4) == [*GREETING, "Qual boleto?", "Até logo!"]
-            assert customer_said(engine) == [["oi", "1", "Sair"]]
+            keyboard = telegram.sends()[-1]["reply_markup"]["inline_keyboard"]
+            [[_], [atrasado], [_]] = keyboard
+            await post(p.telegram_callback(4, CHAT, "q-atr", atrasado["callback_data"], keyboard))
+            assert await telegram_wait(telegram, 7) == [
+                *asked,
+                "Boleto atrasado enviado.",
+                "Até logo!",
+            ]
+            assert customer_said(engine) == [["oi", "1", "Sair", "2"]]
             answered = [
                 s.body["callback_query_id"]
                 for s in telegram.requests
                 if s.path.endswith("/answerCallbackQuery")
             ]
-            assert answered == ["q-boleto", "q-sair"] and telegram.violations == []
+            assert answered == ["q-boleto", "q-sair", "q-atr"] and telegram.violations == []

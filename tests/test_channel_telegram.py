@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from channels.model import button_id
+from channels.model import read_button_id
 from tests import channel_payloads as p
 from tests.channel_standin import standin
 from tests.conftest import admin_headers, running_stack
@@ -82,18 +82,18 @@ async def test_telegram_menu_button_press_and_retry_after(  # type: ignore[no-un
             [menu] = telegram.sends()
             assert menu["chat_id"] == CHAT and menu["text"] == "Como posso ajudar?"
             keyboard = menu["reply_markup"]["inline_keyboard"]
-            options = ["Segunda via de boleto", "Sair"]
-            assert keyboard == [
-                [{"text": "Segunda via de boleto", "callback_data": button_id(options, 1)}],
-                [{"text": "Sair", "callback_data": button_id(options, 2)}],
-            ]
+            assert [[b["text"] for b in row] for row in keyboard] == [
+                ["Segunda via de boleto"],
+                ["Sair"],
+            ]  # each button's id names the menu and its option
+            assert [read_button_id(row[0]["callback_data"])[0] for row in keyboard] == ["1", "2"]
             assert [s.status for s in telegram.requests if s.path.endswith("/sendMessage")] == [
                 429,
                 200,
             ]
             assert any(s.path.endswith("/sendChatAction") for s in telegram.requests)
 
-            data = button_id(options, 1)
+            data = keyboard[0][0]["callback_data"]
             press = p.telegram_callback(2, CHAT, "4382bfdwdsb323b2d9", data, keyboard)
             assert (
                 await http.post("/api/channels/telegram/loja", json=press, headers=good)

@@ -70,20 +70,25 @@ def test_whatsapp_replies_and_media(payload, text, extra) -> None:  # type: igno
 
 def test_whatsapp_button_ids_name_their_menu() -> None:
     """The option's number is the text; the menu's tag and the button's label come along, so
-    a press on an older menu's button is read as its label (api/usecases/channel_clicks.py)."""
+    a press on an older menu's button is told apart (workflows/menu_press.py)."""
     short, long = ["Sim", "Não"], ["Falar com um especialista em boletos atrasados", "Sair"]
     [buttons] = WA.render(p.CUSTOMER, Outgoing("menu", "Confirma?", short))
     reply = buttons.body["interactive"]["action"]["buttons"][1]["reply"]
     [pressed], _ = WA.parse(p.whatsapp([p.wa_button_reply("wamid.B", reply["id"], "Não")]))
-    assert (pressed.text, pressed.click) == ("2", Click(menu_tag(short), "Não"))
+    assert (pressed.text, pressed.click) == ("2", Click(menu_tag("Confirma?", short), "Não"))
     [listed] = WA.render(p.CUSTOMER, Outgoing("menu", "Como posso ajudar?", long))
     row = listed.body["interactive"]["action"]["sections"][0]["rows"][0]
     payload = p.wa_list_reply("wamid.L", row["id"], row["title"])
     payload["interactive"]["list_reply"]["description"] = row["description"]
     [chosen], _ = WA.parse(p.whatsapp([payload]))
-    assert (chosen.text, chosen.click) == ("1", Click(menu_tag(long), long[0]))
+    assert (chosen.text, chosen.click) == (
+        "1",
+        Click(menu_tag("Como posso ajudar?", long), long[0]),
+    )
     assert chosen.data["chosen"] == "Falar com um especialis…"  # as the agent saw it before
-    assert menu_tag(short) != menu_tag(long) and menu_tag(short) == menu_tag(list(short))
+    assert menu_tag("Confirma?", short) == menu_tag("Confirma?", list(short))
+    assert menu_tag("Confirma?", short) != menu_tag("Confirma?", long)
+    assert menu_tag("Confirma?", short) != menu_tag("Cancela?", short)  # "Sim" to another
     made_up = p.wa_button_reply("wamid.X", "m.zzzzzzzz.1", "x")  # not ours: read as before
     [other], _ = WA.parse(p.whatsapp([made_up]))
     assert (other.text, other.click) == ("m.zzzzzzzz.1", None)
@@ -180,7 +185,9 @@ def test_whatsapp_menus_fit_the_limits(options: list[str], kind: str) -> None:
             if kind == "button"
             else [r["id"] for r in last["interactive"]["action"]["sections"][0]["rows"]]
         )
-        assert ids == [button_id(options, n) for n in range(1, len(options) + 1)]
+        assert ids == [
+            button_id("Como posso ajudar?", options, n) for n in range(1, len(options) + 1)
+        ]
         assert max(len(i) for i in ids) <= (256 if kind == "button" else 200)
 
 
@@ -236,15 +243,15 @@ def test_telegram_text_menu_callback_and_ack() -> None:
     )
     assert telegram_problem("sendMessage", request.body) is None
     keyboard = request.body["reply_markup"]["inline_keyboard"]
-    options = ["Segunda via", "Sair"]
+    asked, options = "Como posso ajudar?", ["Segunda via", "Sair"]
     assert keyboard == [
-        [{"text": "Segunda via", "callback_data": button_id(options, 1)}],
-        [{"text": "Sair", "callback_data": button_id(options, 2)}],
+        [{"text": "Segunda via", "callback_data": button_id(asked, options, 1)}],
+        [{"text": "Sair", "callback_data": button_id(asked, options, 2)}],
     ]
-    data = button_id(options, 2)
+    data = button_id(asked, options, 2)
     [pressed], _ = TG.parse(p.telegram_callback(2, 1111111, "4382bfdwdsb323b2d9", data, keyboard))
     assert (pressed.text, pressed.data["chosen"]) == ("2", "Sair")
-    assert pressed.click == Click(menu_tag(options), "Sair")
+    assert pressed.click == Click(menu_tag(asked, options), "Sair")
     many = [f"Opção {n}" for n in range(1, 101)]
     [big] = TG.render("1111111", Outgoing("menu", "Escolha:", many))
     assert telegram_problem("sendMessage", big.body) is None  # callback data ≤ 64 bytes

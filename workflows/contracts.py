@@ -122,6 +122,9 @@ class CustomerMessage(BaseModel):
     data: dict[str, Any] | None = None
     """What a channel adds to the entry (media, the option chosen, how to acknowledge it)."""
     log_ahead: bool = False  # the caller writes the turn (workflows/message_log.py)
+    menu: str | None = None
+    """A channel's menu button press: the tag of the menu it belongs to, `text` the option's
+    number (workflows/menu_press.py)."""
 
     def problem(self) -> str | None:
         """Why the workflow refuses it (None: it may be answered)."""

@@ -13,7 +13,8 @@ time; Telegram an Update) would otherwise start or feed the next conversation. T
 knows the ids it answered itself, and `delivery.send` asks the SQL log only when no
 conversation is open: here it is asked for every message, within the platforms' retry horizon
 (store/answered.py; connectors only, the customer API's path stays as it is). A menu button's
-press is read against its own menu (channel_clicks.py).
+press carries its menu's tag, which the workflow reads against the menu it asks
+(workflows/menu_press.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api.models.channel import ContactIn, MessageIn, printable
-from api.usecases import channel_clicks, channel_media, delivery
+from api.usecases import channel_media, delivery
 from channels.model import Inbound, Platform, StatusUpdate
 from encryption.codec import keyed_hash, ring_of
 from store import channel_connectors
@@ -73,17 +74,19 @@ async def receive(
         data = dict(message.data or {})
         contact = contact_id(platform, message.sender)
         message_id = f"{CONTACT_PREFIX[platform]}_{keyed_hash(ring, message.platform_id)}"
-        text = await asyncio.to_thread(_unanswered, engine, bot, contact, message_id, message)
-        if text is None:
+        if await asyncio.to_thread(answered_lately, engine, bot, contact, message_id):
             log.info("%s message already answered: taken again without effect", platform)
             taken += 1
             continue
+        click = message.click  # a menu button's press: the workflow reads it against its menu
+        if click is not None and click.title:
+            data["chosen"] = click.title  # the whole label (a list row's description)
         media = await channel_media.pending(engine, bot, platform, contact, message_id, data)
         try:
             body = MessageIn(
                 contact_id=contact,
                 message_id=message_id,
-                text=printable(text[:MAX_TEXT_LENGTH]),
+                text=printable(message.text[:MAX_TEXT_LENGTH]),
                 contact=ContactIn(name=printable(message.name[:200])) if message.name else None,
             )
             delivered = await delivery.send(
@@ -94,6 +97,7 @@ async def receive(
                 body,
                 channel=ChannelRef(platform=platform, recipient=message.sender),
                 data=data or None,
+                menu=click.menu if click is not None else None,
             )
         except ValidationError as exc:
             log.warning("%s message to %s not delivered: %s", platform, bot, problems(exc))
@@ -111,15 +115,6 @@ async def receive(
             await channel_media.fetch(client, engine, settings, media, conversation)
         taken += 1
     return taken
-
-
-def _unanswered(
-    engine: Engine, bot: str, contact: str, message_id: str, message: Inbound
-) -> str | None:
-    """The text to deliver, or None when the contact already had this message answered."""
-    if answered_lately(engine, bot, contact, message_id):
-        return None
-    return channel_clicks.text_of(engine, bot, contact, message)
 
 
 def problems(exc: ValidationError) -> list[tuple[Any, str]]:

@@ -19,7 +19,6 @@ from sqlalchemy import Engine
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
-    WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -27,7 +26,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.models.channel import MessageIn, TurnPublic, public_message, public_row
-from api.usecases import log_ahead, open_conversations
+from api.usecases import durable_accept, log_ahead, open_conversations
 from encryption.codec import KeyRing, keyed_hash, ring_of
 from store import bots as bot_store
 from store import conversations as conversation_log
@@ -87,11 +86,12 @@ async def send(
     *,
     channel: ChannelRef | None = None,
     data: dict[str, Any] | None = None,
+    menu: str | None = None,
     use_hint: bool = True,
 ) -> Delivery:
     """Deliver one customer message, starting the conversation if none is open. A channel
     connector (api/usecases/channel_inbound.py) names the customer's `channel`, which a new
-    conversation delivers everything to, and the entry's `data` (media, ack)."""
+    conversation delivers everything to, the entry's `data` (media, ack) and a button's `menu`."""
     contact_id = _contact_id(body)
     hint = open_conversations.get(engine, bot, contact_id) if use_hint else None
     known = _Known(open_wid=hint) if hint else await asyncio.to_thread(_known, engine, bot, body)
@@ -106,6 +106,7 @@ async def send(
         text=body.text,
         contact=_contact(body),
         data=data,
+        menu=menu,
         log_ahead=True,  # written by _delivered (api/usecases/log_ahead.py)
     )
     no_worker = False
@@ -119,7 +120,15 @@ async def send(
         elif hint is not None:  # the hint was stale: ask SQL, as without it
             open_conversations.forget(engine, bot, contact_id)
             return await send(
-                client, engine, settings, bot, body, channel=channel, data=data, use_hint=False
+                client,
+                engine,
+                settings,
+                bot,
+                body,
+                channel=channel,
+                data=data,
+                menu=menu,
+                use_hint=False,
             )
     contact = message.contact
     assert contact is not None
@@ -349,43 +358,10 @@ async def leave(client: Client, workflow_id_: str) -> None:
 
 
 async def _accept_durably(
-    client: Client,
-    start_input: ConversationInput,
-    message: CustomerMessage,
-    start_options: dict[str, Any],
-    engine: Engine,
+    client: Client, start: ConversationInput, message: CustomerMessage, options: Any, engine: Engine
 ) -> Delivery:
-    log.warning("no worker answered in time; message %s accepted by signal", message.message_id)
-    handle = await client.start_workflow(
-        ConversationWorkflow.run,
-        start_input,
-        start_signal="deliver",
-        start_signal_args=[message],
-        **start_options,
-    )
-    running = await _input_of(client, handle)
-    await asyncio.to_thread(
-        conversation_log.ensure_conversation,
-        engine,
-        conversation_id=running.conversation_id,
-        workflow_id=handle.id,
-        bot=running.bot,
-        bot_version=running.bot_version,
-        contact_id=running.contact.id,
-        status="bot",
-    )
-    turn = TurnPublic(conversation_id=running.conversation_id, status="accepted", replies=[])
+    turn = await durable_accept.by_signal(client, start, message, options, engine)
     return Delivery(turn, accepted_only=True)
-
-
-async def _input_of(client: Client, handle: WorkflowHandle[Any, Any]) -> ConversationInput:
-    """The input the running conversation was started with (ours, or an earlier request's):
-    its first history event holds it, so the id is known even with no worker running."""
-    async for event in handle.fetch_history_events():
-        payloads = event.workflow_execution_started_event_attributes.input.payloads
-        [started] = await client.data_converter.decode(payloads, [ConversationInput])
-        return started  # type: ignore[no-any-return]
-    raise RuntimeError(f"no history for {handle.id}")
 
 
 async def _wait_closed(client: Client, wid: str) -> None:
