@@ -7,11 +7,12 @@ api/static/js/common.js) and never read `detail`. The codes come from three enum
     Refusal   (workflows/refusals.py)  a conversation said no         status: HTTP_STATUS
     OmniCode  (omni/errors.py)         the Omni store said no         NotFound 404, Conflict
                                                                       409, InvalidReference
-                                                                      422, Stale 412
+                                                                      and InvalidName 422,
+                                                                      Stale 412
     ErrorCode (here)                   the API's own: auth, validation, unknown bot, ...
 
 A value appears in two of them only with the same meaning (`bad_request`, `not_found`,
-`conflict`). The list with statuses is in docs/architecture.md, "Errors".
+`conflict`, `validation_error`). The list with statuses is in docs/architecture.md, "Errors".
 """
 
 from __future__ import annotations
@@ -34,7 +35,15 @@ from api.preconditions import etag
 from api.rate_limits import RateLimited
 from api.usecases.delivery import MessageRejected, UnknownBot
 from api.usecases.publishing import PublishError
-from omni.errors import Conflict, InvalidReference, NotFound, OmniCode, OmniError, Stale
+from omni.errors import (
+    Conflict,
+    InvalidName,
+    InvalidReference,
+    NotFound,
+    OmniCode,
+    OmniError,
+    Stale,
+)
 from store.bots import VersionMismatch
 from workflows.refusals import HTTP_STATUS, Refusal, refusal_of
 
@@ -118,6 +127,7 @@ OMNI_STATUS: dict[type[OmniError], int] = {
     NotFound: 404,
     Conflict: 409,
     InvalidReference: 422,
+    InvalidName: 422,
     Stale: 412,
 }
 
@@ -296,12 +306,13 @@ def is_too_large(exc: BaseException) -> bool:
 
 
 async def _omni_error(request: Request, exc: Exception) -> JSONResponse:
-    """A bad reference is a 422 shaped like FastAPI's own (the field in `loc`)."""
+    """A bad reference or name is a 422 shaped like FastAPI's own (the field in `loc`)."""
     assert isinstance(exc, OmniError)
     status = next((s for kind, s in OMNI_STATUS.items() if isinstance(exc, kind)), 400)
     detail: Any = str(exc)
-    if isinstance(exc, InvalidReference):
-        detail = [{"type": "invalid_reference", "loc": ["body", exc.field], "msg": exc.message}]
+    if isinstance(exc, InvalidReference | InvalidName):
+        kind = "invalid_reference" if isinstance(exc, InvalidReference) else "invalid_name"
+        detail = [{"type": kind, "loc": ["body", exc.field], "msg": exc.message}]
     headers = {"ETag": etag(exc.current)} if isinstance(exc, Stale) else None
     body = {**jsonable_encoder(exc.extra), **error_body(detail, exc.code)}
     return JSONResponse(body, status_code=status, headers=headers)

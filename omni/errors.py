@@ -4,6 +4,7 @@ OmniError
  ├── NotFound            (404) no such service, integration or agent
  ├── Conflict            (409) duplicate name/extension/integration, a refused delete or rename
  ├── InvalidReference    (422) a request names services that do not exist (or itself)
+ ├── InvalidName         (422) a new name no one could read (invisible characters, marks alone)
  └── Stale               (412) an `If-Match` names a revision that is no longer the current one
 
 Each error carries an `OmniCode` (`code`): the pages say it in pt-BR, so the English message
@@ -48,6 +49,8 @@ class OmniCode(StrEnum):
     """Rename refused: the newest version of published bots names the service (`bots`)."""
     CHANGED_SINCE_READ = "changed_since_read"
     """`If-Match` names a revision another change has replaced: read it again (412)."""
+    VALIDATION_ERROR = "validation_error"
+    """A field's value is refused (as the API's own code): a new name that is unusable."""
 
 
 class OmniError(Exception):
@@ -82,6 +85,18 @@ class InvalidReference(OmniError):
 
     def __init__(self, field: str, message: str, *, code: str | None = None) -> None:
         super().__init__(message, code=code)
+        self.field = field
+        self.message = message
+
+
+class InvalidName(OmniError):
+    """A new service or agent name with control or format characters, or of marks alone
+    (omni/names.py `unusable`); ``field`` names it for the 422."""
+
+    default_code = OmniCode.VALIDATION_ERROR
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
         self.field = field
         self.message = message
 

@@ -23,6 +23,7 @@ from omni.models import AgentCreate, AgentCreated, AgentPublic, AgentStatus, Age
 from store.common import new_id, now
 from store.db import reads
 from store.name_keys import (
+    as_stored,
     check_revision,
     key_on_update,
     raced,
@@ -166,9 +167,10 @@ def _update_agent(
                 for key in ("name", "capacity", "status", "skills", "supervisor")
                 if key in changes
             }
-            if "name" in changes:
+            if "name" in changes:  # the same name sent back (a whole form) is no rename
+                values["name"] = as_stored(changes["name"], row.name)
                 values["name_key"] = key_on_update(
-                    conn, agents, row, changes["name"], what=AGENT, code=DUPLICATE_NAME
+                    conn, agents, row, values["name"], what=AGENT, code=DUPLICATE_NAME
                 )
             if body.services is not None:
                 ids = service_ids(conn, body.services, "services")

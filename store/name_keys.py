@@ -1,10 +1,16 @@
 """Names of services and agents unique under omni/names.py's normal form, and admin revisions.
 
 Each table has a `name_key` column under a unique index (migration 0020), so two writers racing
-with "Suporte" and "suporte" cannot both commit. A row that clashed before that migration has a
-NULL key (kept as it was, never renamed): the checks here read those few rows too, so a new
-name that clashes with one is refused all the same, and such a row takes its key at its next
-change once nobody else holds it.
+with "Suporte" and "suporte" cannot both commit. It holds the SHA-256 of the normal form
+(`stored_key`), not the form itself: folding can make a 100-character name several times
+longer ("…" is "...", "ﷺ" is 18 characters), and a fixed-length digest fits any column and index.
+A row that clashed before that migration has a NULL key (kept as it was, never renamed): the
+checks here read those few rows too, so a new name that clashes with one is refused all the
+same, and such a row takes its key at its next change once nobody else holds it.
+
+A name sent that is the stored one up to trimming and NFC (`as_stored`) is not a rename: the
+stored bytes stay (a name stored before NFC, or with a trailing space, is what flows name).
+A new name may not be `unusable` (omni/names.py); an unchanged one is never refused for it.
 
 `revision` counts an admin's changes of a row; `check_revision` refuses a change made against
 an older one (the route's `If-Match`).
@@ -12,17 +18,42 @@ an older one (the route's `If-Match`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from omni.errors import Conflict, Stale
-from omni.names import name_key
+from omni.errors import Conflict, InvalidName, NotFound, Stale
+from omni.names import canonical, name_key, unusable
 from store.db import reads
 
 SAME_NAME_RULE = "names are compared ignoring case, accents and repeated spaces"
+
+
+def stored_key(name: str) -> str:
+    """What the `name_key` column holds: the SHA-256 (hex) of the name's normal form."""
+    return hashlib.sha256(name_key(name).encode()).hexdigest()
+
+
+def as_stored(name: str, stored: str) -> str:
+    """`stored` when `name` is it as the API receives it (trimmed, NFC), else `name`."""
+    return stored if canonical(name) == canonical(stored) else name
+
+
+def ids_by_stored_form(conn: Connection, table: sa.Table, names: list[str]) -> dict[str, str]:
+    """Ids of rows of `table` whose stored name is one of `names` once trimmed and in NFC (the
+    oldest first when two are): how a reference, always sent so, finds a name stored otherwise.
+    A rare path (a name not stored byte for byte), so reading the whole table is fine."""
+    wanted = {canonical(name): name for name in names}
+    found: dict[str, str] = {}
+    every = sa.select(table.c.id, table.c.name).order_by(table.c.created_at, table.c.id)
+    for row in conn.execute(every):
+        name = wanted.get(canonical(row.name))
+        if name is not None and name not in found:
+            found[name] = row.id
+    return found
 
 
 def same_name(
@@ -30,7 +61,7 @@ def same_name(
 ) -> str | None:
     """The name of another row of `table` whose name is `name` in the normal form, if any."""
     key = name_key(name)
-    query = sa.select(table.c.name).where(table.c.name_key == key)
+    query = sa.select(table.c.name).where(table.c.name_key == stored_key(name))
     if exclude_id is not None:
         query = query.where(table.c.id != exclude_id)
     found = conn.execute(query.limit(1)).scalar_one_or_none()
@@ -52,11 +83,14 @@ def refuse_same_name(
     code: str,
     exclude_id: str | None = None,
 ) -> str:
-    """The key to store for `name`; Conflict naming the existing row when another has it."""
+    """The key to store for a new `name`; InvalidName when it is unusable, Conflict naming the
+    existing row when another has it."""
+    if (problem := unusable(name)) is not None:
+        raise InvalidName("name", f"a {what} name {problem}")
     existing = same_name(conn, table, name, exclude_id=exclude_id)
     if existing is not None:
         raise duplicate(what, existing, code)
-    return name_key(name)
+    return stored_key(name)
 
 
 def duplicate(what: str, existing: str, code: str) -> Conflict:
@@ -70,15 +104,17 @@ def duplicate(what: str, existing: str, code: str) -> Conflict:
 def key_on_update(
     conn: Connection, table: sa.Table, row: Any, name: str, *, what: str, code: str
 ) -> str | None:
-    """The `name_key` to store when `row` is changed to `name`. A new name must be free; one
-    that is the same name (case or spacing changed) keeps the row's key, or takes it now when
-    it has none and nobody else holds it (a row that clashed before migration 0020 stays
-    editable: the page sends its name, trimmed, with every change)."""
+    """The `name_key` to store when `row` is changed to `name` (already `as_stored`). A new
+    name must be usable and free; one that is the same name (case or spacing changed) keeps
+    the row's key, or takes it now when it has none and nobody else holds it (a row that
+    clashed before migration 0020 stays editable: the page sends its name with every change)."""
     if name_key(name) != name_key(row.name):
         return refuse_same_name(conn, table, name, what=what, code=code, exclude_id=row.id)
+    if name != row.name and (problem := unusable(name)) is not None:
+        raise InvalidName("name", f"a {what} name {problem}")
     if row.name_key is not None:
         return str(row.name_key)
-    return None if same_name(conn, table, name, exclude_id=row.id) else name_key(name)
+    return None if same_name(conn, table, name, exclude_id=row.id) else stored_key(name)
 
 
 def raced(engine: Engine, table: sa.Table, name: str, what: str, code: str) -> Conflict:
@@ -120,4 +156,6 @@ def write_revision(
         return
     if conn.execute(statement.where(table.c.revision == row.revision)).rowcount == 0:
         now_at = conn.execute(sa.select(table.c.revision).where(table.c.id == row.id)).scalar()
-        check_revision(int(now_at or 0), expected, what)
+        if now_at is None:  # deleted since it was read: gone, not changed
+            raise NotFound(f"{what} no longer exists")
+        check_revision(int(now_at), expected, what)

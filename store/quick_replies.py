@@ -16,7 +16,7 @@ from omni.desk import QuickReplyCreate, QuickReplyPublic, QuickReplyUpdate
 from omni.errors import Conflict, InvalidReference, NotFound, OmniCode
 from store.common import new_id, now
 from store.db import reads
-from store.name_keys import write_revision
+from store.name_keys import check_revision, write_revision
 from store.tables import quick_replies, services
 
 
@@ -139,10 +139,11 @@ def update_quick_reply(
             ).first()
             if row is None:
                 raise NotFound(f"no quick reply {reply_id!r}")
+            what = f"quick reply {row.shortcut}"
+            check_revision(row.revision, expected, what)  # stale: told before a taken shortcut
             if "shortcut" in changes:
                 _check_shortcut(conn, changes["shortcut"], row.service_id, exclude_id=reply_id)
             changes["updated_at"] = now()
-            what = f"quick reply {row.shortcut}"
             write_revision(conn, quick_replies, row, changes, expected=expected, what=what)
             return _get(conn, reply_id)
     except IntegrityError:

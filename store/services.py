@@ -32,13 +32,16 @@ from omni.models import (
     WebhookPublic,
     WebhookTarget,
 )
+from omni.names import canonical
 from omni.routing_models import ROUTING_FIELDS
 from omni.service_care import ServiceCare
 from store.bots import bots_naming_service
 from store.common import is_postgres, new_id, now
 from store.db import reads
 from store.name_keys import (
+    as_stored,
     check_revision,
+    ids_by_stored_form,
     key_on_update,
     raced,
     refuse_same_name,
@@ -69,7 +72,9 @@ SCALAR_SERVICE_FIELDS = (
 def service_ids(conn: Connection, names: Iterable[str], field: str) -> dict[str, str]:
     """Map service names to ids; InvalidReference naming ``field`` when one does not exist.
 
-    Shared with the integration and agent stores, whose request bodies name services.
+    Shared with the integration and agent stores, whose request bodies name services. A body's
+    name arrives trimmed and in NFC (omni/models.py); one stored otherwise (before migration
+    0020: NFD, a trailing space) is found by its own name so: exact bytes first, then that form.
     """
     names = list(names)
     if not names:
@@ -77,6 +82,9 @@ def service_ids(conn: Connection, names: Iterable[str], field: str) -> dict[str,
     rows = conn.execute(sa.select(services.c.id, services.c.name).where(services.c.name.in_(names)))
     found = {row.name: row.id for row in rows}
     missing = [name for name in names if name not in found]
+    if missing:
+        found.update(ids_by_stored_form(conn, services, missing))
+        missing = [name for name in names if name not in found]
     if missing:
         listed = ", ".join(repr(name) for name in missing)
         raise InvalidReference(field, f"no service named {listed}")
@@ -299,6 +307,8 @@ def _update(
     what = f"service {row.name!r}"
     check_revision(row.revision, expected, what)  # a stale edit is told so before anything else
     changes = body.model_dump(exclude_unset=True)
+    if "name" in changes:  # the same name sent back (a whole form) is no rename
+        changes["name"] = as_stored(changes["name"], row.name)
     name = changes.get("name", row.name)
     key = key_on_update(conn, services, row, name, what=SERVICE, code=DUPLICATE_NAME)
     bots = bots_naming_service(conn, row.name) if name != row.name else []
@@ -312,9 +322,10 @@ def _update(
     _check_extension(conn, changes.get("extension"), row.id)
     values, generated = _changed_values(row, body, changes, ring)
     if body.transfer_group is not None:
-        if name in body.transfer_group:
+        itself = canonical(name) in body.transfer_group
+        targets = {} if itself else service_ids(conn, body.transfer_group, "transfer_group")
+        if itself or row.id in targets.values():
             raise InvalidReference("transfer_group", "a service may not list itself")
-        targets = service_ids(conn, body.transfer_group, "transfer_group")
         _set_transfer_group(conn, row.id, targets.values())
     values.update(name_key=key, updated_at=now())
     write_revision(conn, services, row, values, expected=expected, what=what)

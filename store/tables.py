@@ -78,8 +78,8 @@ services = sa.Table(
     metadata,
     sa.Column("id", sa.String(40), primary_key=True),
     sa.Column("name", sa.String(100), nullable=False, unique=True),
-    # omni.names.name_key(name), unique; NULL only on a row that clashed before 0020
-    sa.Column("name_key", sa.String(100), unique=True),
+    # store.name_keys.stored_key(name), unique; NULL only on a row that clashed before 0020
+    sa.Column("name_key", sa.String(64), unique=True),
     sa.Column("revision", sa.Integer, nullable=False, server_default="1"),  # If-Match (0020)
     sa.Column("service_level_percent", sa.Integer, nullable=False),
     sa.Column("answer_time_seconds", sa.Integer, nullable=False),
@@ -145,7 +145,7 @@ agents = sa.Table(
     metadata,
     sa.Column("id", sa.String(40), primary_key=True),
     sa.Column("name", sa.String(100), nullable=False, unique=True),
-    sa.Column("name_key", sa.String(100), unique=True),  # as services.name_key (0020)
+    sa.Column("name_key", sa.String(64), unique=True),  # as services.name_key (0020)
     sa.Column("revision", sa.Integer, nullable=False, server_default="1"),  # admin's changes
     sa.Column("capacity", sa.Integer, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),

@@ -11,7 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from omni.errors import NotFound
+from store.name_keys import write_revision
+from store.tables import quick_replies
 from tests.conftest import admin_headers
 
 pytestmark = pytest.mark.asyncio
@@ -177,3 +181,81 @@ async def test_quick_reply_patch_honours_if_match(any_admin_api: httpx.AsyncClie
     assert second.status_code == 412 and second.json()["code"] == "changed_since_read"
     now = (await any_admin_api.get(url, headers=H)).json()
     assert now["title"] == "Segunda via" and now["text"] == "2ª via"
+
+
+async def test_an_if_match_that_is_not_one_of_our_tags_matches_nothing(
+    any_admin_api: httpx.AsyncClient,
+) -> None:
+    """Our tags are ASCII digits. "³" (byte 0xB3, a header's Latin-1) is a digit to Python and
+    5,000 digits are more than `int()` reads: each matches nothing (412), never a 500."""
+    made = await any_admin_api.post("/api/omni/services", json={"name": "Suporte"}, headers=H)
+    url = f"/api/omni/services/{made.json()['id']}"
+    for seconds in (120, 130):
+        changed = await any_admin_api.patch(url, json={"abandon_seconds": seconds}, headers=H)
+        assert changed.status_code == 200
+    assert changed.json()["revision"] == 3
+    too_long = b'"' + b"9" * 5000 + b'"'
+    for tag in (b'"\xb3"', b'"2", "\xb3"', too_long):
+        answer = await any_admin_api.patch(
+            url, json={"abandon_seconds": 60}, headers={**H, "If-Match": tag}
+        )
+        assert answer.status_code == 412, (tag[:20], answer.text)
+        assert answer.json()["code"] == "changed_since_read"
+    assert (await any_admin_api.get(url, headers=H)).json()["abandon_seconds"] == 130
+    published = await any_admin_api.put(
+        "/api/bots/loja",
+        content=LOJA,
+        headers={**H, "Content-Type": "text/yaml", "If-Match": b'"\xb2"'},
+    )
+    assert published.status_code == 412, published.text
+    fine = await any_admin_api.patch(url, json={"abandon_seconds": 60}, headers=if_match('"3"'))
+    assert fine.status_code == 200 and fine.json()["revision"] == 4
+
+
+async def test_a_stale_if_match_on_a_quick_reply_is_412_before_a_taken_shortcut(
+    any_admin_api: httpx.AsyncClient,
+) -> None:
+    """As for services: an edit made on an old revision is told so first (reading it again
+    shows what changed), even when the shortcut it sets is taken too."""
+    for shortcut in ("/boleto", "/pix"):
+        body = {"shortcut": shortcut, "title": "T", "text": "x"}
+        made = await any_admin_api.post("/api/omni/quick-replies", json=body, headers=H)
+    url = f"/api/omni/quick-replies/{made.json()['id']}"
+    other = await any_admin_api.patch(url, json={"title": "Pix"}, headers=H)
+    assert other.status_code == 200
+    stale = await any_admin_api.patch(url, json={"shortcut": "/boleto"}, headers=if_match('"1"'))
+    assert stale.status_code == 412, stale.text
+    assert stale.json()["code"] == "changed_since_read" and stale.json()["revision"] == 2
+
+
+async def test_put_of_the_yaml_honours_if_none_match(admin_api):
+    """`If-None-Match: *` creates a bot and never overwrites one; a tag list refuses only while
+    the newest is one of them."""
+    created = await publish(admin_api, "loja", LOJA, **{"If-None-Match": "*"})
+    assert created.status_code == 201 and created.headers["etag"] == '"1"'
+    edited = LOJA.replace("Olá", "Oi", 1)
+    again = await publish(admin_api, "loja", edited, **{"If-None-Match": "*"})
+    assert again.status_code == 412, again.text
+    assert again.json()["code"] == "changed_since_read" and again.json()["version"] == 1
+    assert (await admin_api.get("/api/bots/loja/source", headers=H)).text == LOJA
+    same = await publish(admin_api, "loja", edited, **{"If-None-Match": '"1"'})
+    assert same.status_code == 412
+    other = await publish(admin_api, "loja", edited, **{"If-None-Match": '"7"'})
+    assert other.status_code == 201 and other.headers["etag"] == '"2"'
+
+
+async def test_an_edit_of_a_row_deleted_since_it_was_read_is_not_found(
+    any_engine: sa.Engine, any_admin_api: httpx.AsyncClient
+) -> None:
+    """Another admin deletes the quick reply between this edit's read and its conditional
+    UPDATE: the edit says it is gone (404), not that it changed (412 with revision 0). The
+    race is laid out in one transaction: read, the other's delete, then the write."""
+    body = {"shortcut": "/boleto", "title": "Boleto", "text": "2ª via"}
+    made = await any_admin_api.post("/api/omni/quick-replies", json=body, headers=H)
+    reply_id = made.json()["id"]
+    with pytest.raises(NotFound), any_engine.begin() as conn:
+        read = conn.execute(sa.select(quick_replies).where(quick_replies.c.id == reply_id)).one()
+        conn.execute(sa.delete(quick_replies).where(quick_replies.c.id == reply_id))
+        write_revision(
+            conn, quick_replies, read, {"title": "Segunda via"}, expected={1}, what="quick reply"
+        )

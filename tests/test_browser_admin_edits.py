@@ -170,3 +170,38 @@ async def test_the_services_page_renames_a_service_flows_name_only_when_confirme
         service = (await http.get(f"/api/omni/services/{made.json()['id']}")).json()
         assert service["extension"] is None and service["abandon_seconds"] == 90
     assert not errors, errors
+
+
+async def test_creating_a_bot_someone_published_meanwhile_says_it_exists_with_a_link(
+    time_env,
+    settings,
+    engine,
+    browser,  # noqa: F811
+) -> None:
+    """The Bots page lists none; another admin publishes "loja"; this page's "Criar novo bot"
+    with that name publishes nothing over it and says the bot exists, linking to it."""
+    errors: list[str] = []
+    async with (
+        live_server(time_env, settings, engine) as base,
+        httpx.AsyncClient(base_url=base, headers=admin_headers()) as http,
+    ):
+        page = await admin_page(browser, base, "/bots", errors)
+        await playwright_api.expect(page.locator("#bots")).to_contain_text("Nenhum bot publicado")
+        put = await http.put("/api/bots/loja", content=FLOW, headers={"Content-Type": "text/yaml"})
+        assert put.status_code == 201, put.text
+
+        await page.get_by_role("button", name="Criar novo bot").click()
+        form = page.locator("#bot-form")
+        await form.get_by_label("Nome do bot").fill("loja")
+        await form.get_by_role("button", name="Salvar").click()
+        said = form.locator("[data-field='bot'] .field-error")
+        await playwright_api.expect(said).to_contain_text("Já existe um bot chamado “loja”.")
+        await playwright_api.expect(form).not_to_contain_text(STALE_PT)
+        link = said.get_by_role("link", name="Abrir o bot loja")
+        await playwright_api.expect(link).to_have_attribute("href", "/bots/loja/atendimento-humano")
+        await playwright_api.expect(page.locator("#bots tr[data-bot='loja']")).to_be_visible()
+        versions = (await http.get("/api/bots")).json()
+        assert [(v["bot"], v["version"]) for v in versions] == [("loja", 1)]  # nothing over it
+        await link.click()
+        await playwright_api.expect(page).to_have_url(f"{base}/bots/loja/atendimento-humano")
+    assert not errors, errors

@@ -39,16 +39,23 @@ async def test_tabs_and_line_breaks_are_text(admin_api) -> None:  # type: ignore
     assert answered.status_code == 404 and answered.json()["code"] == "unknown_bot"
 
 
-async def test_a_nul_in_a_name_is_a_422_on_postgresql(postgres_engine, settings, time_env) -> None:  # type: ignore[no-untyped-def]
-    """PostgreSQL's text cannot hold it: the client's mistake, said as such, not a 500."""
+async def test_a_nul_in_a_text_is_a_422_on_postgresql(postgres_engine, settings, time_env) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL's text cannot hold it: the client's mistake, said as such, not a 500 (a name
+    is refused before, as any name with a control character: omni/names.py)."""
     from api.app import create_app
     from tests.conftest import api_client, pydantic_client
 
     app = create_app(settings, engine=postgres_engine, client=pydantic_client(time_env))
     async with api_client(app) as api:
-        made = await api.post(
+        named = await api.post(
             "/api/omni/services", json={"name": "Suporte\u0000"}, headers=admin_headers()
         )
+        made = await api.post(
+            "/api/omni/quick-replies",
+            json={"shortcut": "/boleto", "title": "Boleto", "text": "2ª\u0000via"},
+            headers=admin_headers(),
+        )
+    assert named.status_code == 422 and named.json()["detail"][0]["loc"] == ["body", "name"]
     assert made.status_code == 422, made.text
     assert "NUL" in made.json()["detail"] and made.json()["code"] == "bad_request"
 

@@ -4,7 +4,8 @@ change its "Atendimento Humano" settings (a change is a new version written into
 Every route needs the admin. A flow with problems answers 422 `flow_invalid` with the list of
 `{line, column, message}`; an unknown bot 404 `unknown_bot` (api/errors.py). The reads answer
 the newest version as `ETag`; `PUT` and the settings' `PATCH` honour `If-Match` with it (412
-`changed_since_read` once someone published another version; api/preconditions.py).
+`changed_since_read` once someone published another version; api/preconditions.py), and
+`PUT` `If-None-Match: *` (412 when the bot is already published: create, never overwrite).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fastapi.responses import PlainTextResponse
 
 from api.deps import EngineDep, SettingsDep, require_admin
 from api.models.bots import BotDetail, BotPublic, BotSettingsChange, BotSettingsPublic
-from api.preconditions import IfMatch, accepted_revisions, set_etag
+from api.preconditions import IfMatch, IfNoneMatch, accepted_revisions, put_allows, set_etag
 from api.usecases.bot_settings import apply_settings, read_settings
 from api.usecases.delivery import UnknownBot
 from api.usecases.publishing import publish_checked
@@ -29,7 +30,10 @@ YAML_BODY = Body(
     openapi_examples={"loja": {"value": "bot: loja\nstart: fim\nblocks:\n  fim: {type: end}\n"}},
 )
 FLOW_ERRORS: dict[int | str, dict[str, Any]] = {
-    412: {"description": "`If-Match` names an older version (`changed_since_read`)."},
+    412: {
+        "description": "`changed_since_read`: `If-Match` names an older version, or (`PUT`)"
+        " `If-None-Match` the newest (`*`: the bot is published)."
+    },
     422: {
         "description": "The flow has errors (`flow_invalid`): `[{line, column, message, code}]`."
     },
@@ -44,11 +48,14 @@ def put_bot(
     settings: SettingsDep,
     response: Response,
     if_match: IfMatch = None,
+    if_none_match: IfNoneMatch = None,
 ) -> BotPublic:
     """Publish the bot's YAML; a new version only when it changed (201), else the same (200).
-    With `If-Match`, only while the newest version is that one (`"0"`: a bot not yet published)."""
+    With `If-Match`, only while the newest version is that one (`"0"`: a bot not yet published);
+    with `If-None-Match: *`, only a bot not yet published (412 when it exists)."""
+    accepted, refused = put_allows(if_match, if_none_match)
     version, created, warnings = publish_checked(
-        engine, bot, source, settings.flow_limits(), accepted_revisions(if_match)
+        engine, bot, source, settings.flow_limits(), accepted, refused
     )
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     set_etag(response, version.version)

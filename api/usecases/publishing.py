@@ -85,14 +85,16 @@ def publish_checked(
     source: str,
     limits: FlowLimits,
     expected: Collection[int] | None,
+    refused: Collection[int] = (),
 ) -> tuple[bot_store.BotVersion, bool, list[str]]:
-    """`publish_source` for `PUT /bots/{bot}`: with `expected` (an `If-Match`), only while the
-    newest version is one of those (0: the bot has none yet), else VersionMismatch (412)."""
-    if expected is None:
+    """`publish_source` for `PUT /bots/{bot}`: with `expected` (an `If-Match`; `{0}` from
+    `If-None-Match: *`), only while the newest version is one of those (0: the bot has none
+    yet) and not one of `refused` (`If-None-Match` tags), else VersionMismatch (412)."""
+    if expected is None and not refused:
         return publish_source(engine, bot, source, limits)
     current = bot_store.latest(engine, bot)
     number = current.version if current is not None else 0
-    if number not in expected:
+    if (expected is not None and number not in expected) or number in refused:
         raise bot_store.VersionMismatch(bot, number)
     return publish_source(engine, bot, source, limits, expected=number)
 

@@ -1,6 +1,6 @@
 // Digital Contact Bots → Bots: the published bots, and "Criar novo bot" (Nome do bot + the flow
 // in YAML, published with PUT /api/bots/{bot}; problems shown by line next to the editor).
-import { $, adminLogin, adminSession, api, clearErrors, dateTime, h, showErrors } from "./common.js";
+import { $, ApiError, adminLogin, adminSession, api, clearErrors, dateTime, h, showErrors } from "./common.js";
 import { BOT_LINE, BOT_NAME, BOT_NAME_HELP, YamlEditor, publishYaml, warningText } from "./yaml_editor.js";
 
 const form = $("#bot-form");
@@ -63,6 +63,14 @@ editor.textarea.addEventListener("input", () => {
   }
 });
 
+/** A bot of this name exists (listed, or published by someone since the list was read): said
+ * next to the name, with a link to open it; nothing is published over it. */
+function alreadyExists(name) {
+  showErrors(form, [{ loc: ["bot"], msg: `Já existe um bot chamado “${name}”.` }]);
+  $("[data-field=bot] .field-error", form).append(" ",
+    h("a", { href: `/bots/${encodeURIComponent(name)}/atendimento-humano` }, `Abrir o bot ${name}`), ".");
+}
+
 async function save(event) {
   event?.preventDefault();
   clearErrors(form);
@@ -73,7 +81,7 @@ async function save(event) {
     return;
   }
   if (bots.some((b) => b.bot === name)) {
-    showErrors(form, [{ loc: ["bot"], msg: `Já existe um bot chamado “${name}”. Para trocar o YAML dele, use “Editar YAML” na lista.` }]);
+    alreadyExists(name);
     return;
   }
   const submit = $("button[type=submit]", form);
@@ -93,6 +101,11 @@ async function save(event) {
     notice.focus();
     await load();
   } catch (error) {
+    if (error instanceof ApiError && error.status === 412) { // someone published it meanwhile
+      alreadyExists(name);
+      await load();
+      return;
+    }
     editor.showError(error, name);
     const count = editor.bad.size;
     $(".form-error", form).textContent = count

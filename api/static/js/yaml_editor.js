@@ -8,10 +8,11 @@ export const BOT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const BOT_NAME_HELP = "Use letras minúsculas, números, “-” e “_” (até 63 caracteres), começando por letra ou número.";
 
 /** PUT the YAML as bot `bot`: {bot, version, created_at, warnings}; a 422 has the problems.
- * `version`: the one the YAML was written on (0: a new bot); a 412 `changed_since_read` when
- * someone published another meanwhile. */
+ * `version`: the one the YAML was written on (0: a new bot, sent as `If-None-Match: *`); a 412
+ * `changed_since_read` when someone published another meanwhile (for 0: the bot exists). */
 export function publishYaml(bot, source, version = null) {
-  return api(`/api/bots/${encodeURIComponent(bot)}`, { method: "PUT", text: source, contentType: "application/yaml", headers: ifMatch(version) });
+  const headers = version === 0 ? { "If-None-Match": "*" } : ifMatch(version);
+  return api(`/api/bots/${encodeURIComponent(bot)}`, { method: "PUT", text: source, contentType: "application/yaml", headers });
 }
 
 const FIX = "crie uma em Omni → Integrações → Digital Contact Bots → Criar novo e cole a API Key em Atendimento Humano";

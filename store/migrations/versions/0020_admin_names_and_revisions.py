@@ -1,13 +1,17 @@
 """Admin-given names unique under a normal form, quick-reply shortcuts unique per scope, and a
 revision on what admins edit (for `If-Match`).
 
-- `services.name_key`, `agents.name_key`: the name in omni/names.py's normal form (case, accents,
-  spacing folded), under a unique index, so "Suporte" and "suporte " cannot both be made. A
+- `services.name_key`, `agents.name_key`: the SHA-256 (hex) of the name in omni/names.py's
+  normal form (case, marks, format characters, spacing folded), under a unique index, so
+  "Suporte" and "suporte " cannot both be made. A digest, not the form: folding may make a
+  100-character name far longer ("…" is "..."), more than a column or an index entry holds. A
   database may already hold such pairs: the migration must not fail on them, and renaming a
   service breaks the flows that name it, so nothing is renamed. The oldest row of each clashing
   group gets the key; the others keep a NULL key (a unique index ignores NULLs) and are listed
   in the log with what they clash with. The stores still refuse a new name that clashes with a
-  NULL-keyed row, and a NULL-keyed row gets its key at its next change once it is free.
+  NULL-keyed row, and a NULL-keyed row gets its key at its next change once it is free. No name
+  is rewritten either: one stored in NFD or with spaces around keeps its bytes, which flows
+  name (the API finds it by its NFC form; docs/omni.md, "Names").
 - `quick_replies`: one shortcut among the global ones and one per service (two partial unique
   indexes; NULLs are distinct in a plain one). A shortcut repeated in one scope expanded one of
   the texts at random: the later rows get a numbered shortcut (`/boleto-2`), logged, so both
@@ -18,6 +22,7 @@ Revision ID: 0020
 Revises: 0019
 """
 
+import hashlib
 import logging
 import unicodedata
 from collections import defaultdict
@@ -35,14 +40,19 @@ SHORTCUT_MAX = 41  # "/" + 40, omni/desk.py SHORTCUT_PATTERN
 
 
 def _name_key(name: str) -> str:
-    """omni.names.name_key as of this migration (frozen here: a migration never changes)."""
-    bare = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
-    return " ".join(bare.casefold().split())
+    """store.name_keys.stored_key as of this migration (frozen here: a migration never changes):
+    NFKD, marks (M*) and format characters (Cf) dropped, casefolded, spaces collapsed, hashed."""
+    bare = "".join(
+        c
+        for c in unicodedata.normalize("NFKD", name)
+        if unicodedata.category(c)[0] != "M" and unicodedata.category(c) != "Cf"
+    )
+    return hashlib.sha256(" ".join(bare.casefold().split()).encode()).hexdigest()
 
 
 def upgrade() -> None:  # plain ALTERs and indexes: no table rebuild on SQLite
     for table in ("services", "agents"):
-        op.add_column(table, sa.Column("name_key", sa.String(100), nullable=True))
+        op.add_column(table, sa.Column("name_key", sa.String(64), nullable=True))
         op.add_column(table, sa.Column("revision", sa.Integer, nullable=False, server_default="1"))
         _fill_name_keys(table)
         op.create_index(f"uq_{table}_name_key", table, ["name_key"], unique=True)
