@@ -8,7 +8,8 @@ follow to the other customer), start a "Nova conversa" (the old answer, of a mes
 file, is not shown in it). A failure can also come after the server took the request (the route
 lets it through, then answers 503 or drops the connection): the customer's retry of the same
 text is then taken once, unless the page has shown the message meanwhile (then the same text
-is a new message: a deliberate repeat). Two sends that both fail keep both texts and both ids.
+is a new message: a deliberate repeat). Two sends that both fail keep both texts and both ids,
+even of the same text ("ok" twice: the stream showing one leaves the other waiting).
 Two sends of the same text at once are told apart by their ids (the stream carries the ids of
 the reader's own messages), so the failure of one shows on that one; a menu choice that failed
 but that the server had shows as chosen once the stream shows it.
@@ -962,3 +963,87 @@ async def test_a_failed_menu_choice_the_server_had_shows_as_chosen(
         await expect(status).to_have_text("")
         await expect(text).to_have_value("")
         assert [body["text"] for body in s.hold.seen] == ["oi", OPTION]
+
+
+async def test_the_same_text_failing_twice_keeps_both_failures(time_env, settings, engine, browser):
+    """ "ok" (A) refused before the server had it, then "ok" (B), sent while A was in flight,
+    taken by the server though the page got a 503: both failures show (A back in the box, B a
+    line of the log); once the stream shows B, only B's line goes, A still waits in the box with
+    its status line, and sent again it is a retry under A's id: the customer said "ok" twice."""
+    async with scene(time_env, settings, engine, browser) as s:
+        customer, text, status = await s.chat("loja")
+        said = customer.locator(".msg.customer:not(.pending)")
+        unsent = customer.locator("#log .msg.unsent")
+        await text.fill("oi")
+        await text.press("Enter")
+        await expect(customer.locator(".msg.bot", has_text="Como posso ajudar?")).to_be_visible()
+
+        await s.send_held(text, "ok", failure="before")
+        await s.send_held(text, "ok", failure="before")
+        s.hold.release()
+        await expect(text).to_have_value("ok")  # A, back to try again
+        s.hold.release()
+        await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
+        await expect(unsent).to_have_text(
+            "Não enviada: “ok”. Envie o mesmo texto para tentar de novo."
+        )
+        # ... but the server had B after all (the same request, as a proxy would have sent it)
+        taken = await s.resend("/api/bots/loja/messages", await session_token(customer, "loja"))
+        assert taken.status_code == 200, taken.text
+        await expect(said).to_have_text(["oi", "ok"])  # B, from the stream
+        await expect(unsent).to_have_count(0)
+        await expect(text).to_have_value("ok")  # A still waits for its retry
+        await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
+
+        async with customer.expect_response("**/api/bots/loja/messages") as retried:
+            await text.press("Enter")
+        assert (await retried.value).ok
+        await expect(said).to_have_text(["oi", "ok", "ok"])
+        await expect(status).to_have_text("")
+        await expect(text).to_have_value("")
+        log = await transcript(s.base, taken.json()["conversation_id"])
+        assert [m["text"] for m in log if m["from"] == "customer"] == ["oi", "ok", "ok"]
+        oi, a, b, again = [body["message_id"] for body in s.hold.seen]
+        assert again == a and len({oi, a, b}) == 3, s.hold.seen
+
+
+async def test_the_same_reply_failing_twice_keeps_both_failures(
+    time_env, settings, engine, browser
+):
+    """Ana's "ok" (A) refused before the server had it, then her "ok" (B), sent while A was in
+    flight, taken by the server though the screen got a 503: both failures show (A back in the
+    box, B a line of the transcript); once the stream shows B, only B's line goes, A still waits
+    in the box, and sent again it is a retry under A's id: the customer got "ok" twice."""
+    async with scene(time_env, settings, engine, browser) as s:
+        agent, conversation = await s.picked_up()
+        box = agent.get_by_label("Mensagem ao cliente")
+        replies = agent.locator("#transcript .msg.agent", has_text="ok")
+        unsent = agent.locator("#transcript .unsent")
+
+        await s.send_held(box, "ok", failure="before")
+        await s.send_held(box, "ok", failure="before")
+        s.hold.release()
+        await expect(box).to_have_value("ok")  # A, back to try again
+        s.hold.release()
+        await expect(agent.locator("#conv-error")).to_have_text(
+            "O sistema está sobrecarregado no momento. Tente de novo em alguns segundos."
+        )
+        await expect(unsent).to_have_text(
+            "⚠ Não enviada: “ok”. Envie o mesmo texto para tentar de novo."
+        )
+        # ... but the server had B after all (the same request, as a proxy would have sent it)
+        taken = await s.resend(f"/api/agent/conversations/{conversation}/messages", s.token)
+        assert taken.is_success, taken.text
+        await expect(replies).to_have_count(1)  # B, from the stream
+        await expect(unsent).to_have_count(0)
+        await expect(box).to_have_value("ok")  # A still waits for its retry
+
+        async with agent.expect_response(agent_post) as retried:
+            await box.press("Enter")
+        assert (await retried.value).ok
+        await expect(replies).to_have_count(2)
+        await expect(box).to_have_value("")
+        await expect(unsent).to_have_count(0)
+        assert await agent_texts(s.base, conversation) == ["ok", "ok"]
+        a, b, again = [body["message_id"] for body in s.hold.seen]
+        assert again == a and a != b, s.hold.seen

@@ -21,6 +21,8 @@ from transbordo.stack import running
 
 pytestmark = pytest.mark.asyncio
 
+LOGGED_ID_LENGTH = 200
+"""`messages.message_id`: the longest id the log keeps."""
 Seen = list[tuple[str, str | None, str | None]]
 """(from, text, message_id) of the customer's and the agents' entries, in order."""
 
@@ -110,3 +112,34 @@ async def test_each_reader_sees_the_message_ids_it_gave_and_no_others(time_env, 
         assert seen(read.json()) == his
         read = await http.get(f"/api/conversations/{conversation}/messages", headers=customer)
         assert seen(read.json())[-1] == ("agent", "Sou o Caio.", None)
+
+
+async def test_an_agents_message_id_too_long_for_the_log_is_refused(time_env, settings, engine):
+    """The log keeps an agent's id under the agent's key (`agent:{agent}:{id}`, 200 characters at
+    most): an id whose key would not fit is a 422 naming the field, and nothing is sent; the
+    longest one allowed is kept, so Ana's reads show it back and her screen matches the reply."""
+    async with running(pydantic_client(time_env), settings, engine, served=True) as stack:
+        http = stack.http
+        omni = await setup_omni(http)
+        await publish(http, web_flow(omni.key))
+        customer = await web_session(http)
+        conversation = (await speak(http, customer, "w-1", "oi")).json()["conversation_id"]
+        assert (await speak(http, customer, "w-2", "1")).json()["status"] == "waiting"
+        url = f"/api/agent/conversations/{conversation}"
+        ana = omni.agent("Ana")
+        assert (await http.post(f"{url}/pickup", headers=ana)).status_code == 200
+
+        me = (await http.get("/api/agent/me", headers=ana)).json()["id"]
+        longest = "r" * (LOGGED_ID_LENGTH - len(f"agent:{me}:"))
+        body = {"text": "Longo demais", "message_id": longest + "r"}
+        refused = await http.post(f"{url}/messages", json=body, headers=ana)
+        assert refused.status_code == 422 and refused.json()["code"] == "validation_error"
+        [error] = refused.json()["detail"]
+        assert error["loc"] == ["body", "message_id"], error
+        assert error["msg"] == f"String should have at most {len(longest)} characters", error
+
+        body = {"text": "Olá!", "message_id": longest}
+        said = await http.post(f"{url}/messages", json=body, headers=ana)
+        assert said.status_code == 200, said.text
+        read = await http.get(f"{url}/messages", headers=ana)
+        assert [m for m in seen(read.json()) if m[0] == "agent"] == [("agent", "Olá!", longest)]

@@ -332,6 +332,23 @@ class AgentMessage(BaseModel):
     message_id: str | None = None
     log_ahead: bool = False  # the caller writes the entry (`AgentMessageSent`)
 
+    def key(self) -> str | None:
+        """The reply's id as its Update's and its entry's (`agent_key`; None: none or too long
+        for the log)."""
+        key = agent_key(self.agent_id, self.message_id) if self.message_id else None
+        return key if key is not None and len(key) <= MAX_MESSAGE_ID_LENGTH else None
+
+
+AGENT_KEY_PREFIX = "agent:"
+"""How an agent's reply's id starts, as its Update's id and in the log (`agent_key`)."""
+
+
+def agent_key(agent_id: str, message_id: str) -> str:
+    """An agent's message id as its Update's id and as the log keeps it: the agent's own, so
+    only that agent reads it back (api/models/channel.py `agent_reader`); a customer's id may
+    not start so (api/models/channel.py `MessageIn`)."""
+    return f"{AGENT_KEY_PREFIX}{agent_id}:{message_id}"
+
 
 class TransferUpdate(BaseModel):
     """The `transfer` Update: to a service by name or by extension (exactly one)."""

@@ -295,7 +295,7 @@ class HumanoBlock(_Core):
         handoff = self._check_agent(request.agent_id)  # a refused request asks no patch
         ahead = self._takes_ahead(request.log_ahead)
         data = {"agent": handoff.agent_name} if handoff.show_agent_name else None
-        message = self._append("agent", text=request.text, data=data)
+        message = self._append("agent", text=request.text, data=data, message_id=request.key())
         self._care_agent_spoke()
         self._emit("message", **{"from": "agent", "text": request.text, "seq": message.seq})
         log = self._written_ahead([message]) if ahead else None

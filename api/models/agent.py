@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+import sqlalchemy as sa
 from pydantic import BaseModel, Field, model_validator
 
-from api.models.channel import MessagePublic
+from api.models.channel import MessagePublic, agent_key
 from omni.desk import Label, Tags
 from omni.models import AgentPublic, AgentStatusChange
+from store.common import new_id
+from store.tables import messages
 from workflows.contracts import MAX_TEXT_LENGTH
 
 __all__ = [
@@ -22,6 +25,15 @@ __all__ = [
     "TransferBody",
     "TransferTarget",
 ]
+
+LOGGED_ID_LENGTH = cast(sa.String, messages.c.message_id.type).length or 0
+"""The longest message id the log keeps (`messages.message_id`)."""
+AGENT_ID_LENGTH = len(new_id("agt"))
+"""An agent's id as store/agents.py `create_agent` makes it: `agt_` and 20 hex digits."""
+MAX_AGENT_MESSAGE_ID_LENGTH = LOGGED_ID_LENGTH - len(agent_key("a" * AGENT_ID_LENGTH, ""))
+"""The longest `message_id` an agent may give: the log keeps it under the agent's key
+(`agent_key`), which must fit the column, or the agent's screens could not match the reply to
+its send."""
 
 
 class AgentConversation(BaseModel):
@@ -53,7 +65,7 @@ class AgentText(BaseModel):
     message_id: str | None = Field(
         default=None,
         min_length=1,
-        max_length=200,
+        max_length=MAX_AGENT_MESSAGE_ID_LENGTH,
         description="The client's id for this message: a retry with the same id is sent once.",
     )
 

@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from store.conversations import MessageRow
 from store.tables import SEQ_MAX
+from workflows.contracts import AGENT_KEY_PREFIX as AGENT_KEY_PREFIX
 from workflows.contracts import MAX_MESSAGE_ID_LENGTH, MAX_TEXT_LENGTH, Message
+from workflows.contracts import agent_key as agent_key  # an agent's reply's id (its Update's)
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """C0 control characters and DEL, but tab, line feed and carriage return."""
@@ -74,10 +76,6 @@ def _has_nul(value: Any) -> bool:
 
 def _as_json(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-AGENT_KEY_PREFIX = "agent:"
-"""How an agent's reply's id starts, as its Update's id and in the log (`agent_key`)."""
 
 
 class MessageIn(BaseModel):
@@ -172,12 +170,6 @@ class Reader:
 
 CUSTOMER = Reader("customer")
 """A web session: every customer entry of a conversation it may read is its contact's own."""
-
-
-def agent_key(agent_id: str, message_id: str) -> str:
-    """An agent's message id as its Update's id and as the log keeps it: the agent's own, so
-    only that agent reads it back (`agent_reader`), and no customer's id is ever taken for it."""
-    return f"{AGENT_KEY_PREFIX}{agent_id}:{message_id}"
 
 
 def agent_reader(agent_id: str) -> Reader:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, cast
+from typing import Any
 
-import sqlalchemy as sa
 from fastapi import status
 from sqlalchemy import Engine
 from temporalio.client import (
@@ -31,7 +30,6 @@ from store import capacity, next_lease, queue
 from store import conversations as conversation_log
 from store.common import now
 from store.queue import QueueEntry
-from store.tables import messages
 from workflows.contracts import (
     AgentMessage,
     AgentMessageSent,
@@ -45,8 +43,6 @@ from workflows.refusals import HTTP_STATUS, Refusal, refusal_of
 
 log = logging.getLogger(__name__)
 
-LOGGED_ID_LENGTH = cast(sa.String, messages.c.message_id.type).length or 0
-"""The longest message id the log keeps (an agent's key longer than this is not kept)."""
 NEXT_ATTEMPTS = 5
 """`next` reads this many candidates at a time and sends at most this many pickups."""
 NEXT_ROUNDS = 3
@@ -243,7 +239,7 @@ async def say(
     """The agent's text to the customer, in the log before the answer. Its `message_id`, when
     given, is kept as the Update's id (`agent_key`: a retry is sent once) and with the entry,
     so the agent's screens match their sends to the stream by it, not by text; the answer
-    carries it too (a key too long for the log's column is sent, not kept)."""
+    carries it too (`AgentText` caps the id so that its key fits the log's column)."""
     request = AgentMessage(
         agent_id=agent.id, text=body.text, message_id=body.message_id, log_ahead=True
     )
@@ -251,8 +247,7 @@ async def say(
     message: AgentMessageSent = await update(
         client, entry.workflow_id, "agent_message", request, update_id=key
     )
-    kept = key if key is not None and len(key) <= LOGGED_ID_LENGTH else None
-    logged = message.model_copy(update={"message_id": kept})
+    logged = message.model_copy(update={"message_id": key})
     await log_ahead.write_ahead(
         client, engine, entry.workflow_id, entry.conversation_id, [logged], message.log
     )

@@ -12,7 +12,7 @@ const TRANSCRIPT_PAGE = 500; // the most a transcript read returns (PageSize)
 const state = {
   me: null,
   queue: [],          // [{conversation_id, service, waiting_seconds, preview, since}]
-  conversations: new Map(), // id → {id, service, variables, waited, messages: Map(seq → message), targets, kept, unsent}
+  conversations: new Map(), // id → {id, service, variables, waited, messages: Map(seq → message), targets, kept}
   selected: null,
   live: false,
   listed: new Set(), // the ids of the stream's last `conversations` event
@@ -210,8 +210,8 @@ function ensure(id) {
   if (!state.conversations.has(id)) {
     state.conversations.set(id, {
       id, service: null, variables: null, waited: null, messages: new Map(), targets: null,
-      kept: new Map(), // text → message id of the replies that failed (see the reply form)
-      unsent: new Set(), // those of them shown as lines of the transcript (not in the box)
+      kept: [], // {id, text, line}: the replies that failed, oldest first (see the reply form);
+      // `line`: shown as a line of the transcript (else its text went back to the box)
     });
   }
   return state.conversations.get(id);
@@ -384,7 +384,7 @@ function renderConversation() {
   $("#conv-info").textContent = `Serviço ${conversation.service || "—"}${conversation.waited !== null ? ` · esperou ${duration(conversation.waited)}` : ""}`;
   const log = $("#transcript");
   const messages = [...conversation.messages.values()].sort((a, b) => a.seq - b.seq);
-  log.replaceChildren(...messages.map(renderMessage), ...[...conversation.unsent].map(unsentLine));
+  log.replaceChildren(...messages.map(renderMessage), ...conversation.kept.filter((k) => k.line).map(unsentLine));
   deliveriesMark();
   log.scrollTop = log.scrollHeight;
   const variables = Object.entries(conversation.variables || {});
@@ -407,37 +407,41 @@ function renderMessage(m) {
   return h("div", { class: `msg ${m.from}`, dataset: { seq: m.seq } }, h("span", { class: "who" }, who), deskAttachment(m) || text);
 }
 
-function unsentLine(text) {
+function unsentLine({ text }) {
   return h("div", { class: "msg system failure unsent", role: "note", dataset: { text } },
     `⚠ Não enviada: “${text}”. Envie o mesmo texto para tentar de novo.`);
 }
 
 /** The screen shows an agent message as applied (from the stream, a transcript read or an
- * answer): its reply in flight has reached the server, or else the failed reply's kept id is
- * forgotten, and its text no longer waits for a retry (in the box, or as a line of the
- * transcript): the same text sent after that is a new message (under the old id it would be
- * deduplicated away). Which reply it is, the entry's message_id says (the server shows the
- * agent the ids of its own replies, whichever screen sent them); an entry without one is no
- * reply of this screen's: two replies of the same text (this tab's and another's, or "ok"
- * twice) are never told apart by their text. */
+ * answer): its reply in flight has reached the server, or else that failed reply is forgotten
+ * and no longer waits for a retry (as a line of the transcript, gone at the next render, or in
+ * the box, which another failure of its text shown as a line takes, or else is emptied): the
+ * same text sent after that is a new message (under the old id it would be deduplicated away).
+ * Which reply it is, the entry's message_id says (the server shows the agent the ids of its own
+ * replies, whichever screen sent them); an entry without one is no reply of this screen's: two
+ * replies of the same text (this tab's and another's, or "ok" twice) are never told apart by
+ * their text, and the other failures of the text still wait. */
 function arrived(conversation, message) {
   const id = message.message_id;
   if (!id) return;
   const flight = [...sending].find((f) => f.conversation === conversation.id && f.id === id);
   if (flight) { flight.applied = true; return; }
-  const failed = [...conversation.kept].find(([, kept]) => kept === id)?.[0];
-  if (failed === undefined) return;
-  conversation.kept.delete(failed);
-  conversation.unsent.delete(failed);
+  const failed = conversation.kept.find((k) => k.id === id);
+  if (!failed) return;
+  conversation.kept.splice(conversation.kept.indexOf(failed), 1);
   const box = $("#reply-text");
-  if (state.selected === conversation.id && box.value.trim() === failed) box.value = "";
+  if (failed.line || state.selected !== conversation.id || box.value.trim() !== failed.text) return;
+  const next = conversation.kept.find((k) => k.text === failed.text && k.line);
+  if (next) next.line = false; // now the box's
+  else box.value = "";
 }
 
-// A reply that failed keeps its id, by text, in its conversation: the failure may have come after
-// the server had it, so the same text sent again to the same conversation is a retry (delivered
-// once); another text, or another conversation, is another message. The failed text goes back
-// to the box, or, if the box holds another text (or the agent went to another conversation), it
-// is a line of its conversation's transcript, so it is not lost.
+// A reply that failed is kept, with its id, in its conversation: the failure may have come after
+// the server had it, so the same text sent again to the same conversation is a retry under the
+// id of its oldest failure (delivered once); another text, or another conversation, is another
+// message. The failed text goes back to the box, or, if the box holds another text or the same
+// one for another failure (or the agent went to another conversation), it is a line of its
+// conversation's transcript, so none is lost ("ok" failing twice: the box and a line).
 $("#reply-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const box = $("#reply-text");
@@ -445,9 +449,14 @@ $("#reply-form").addEventListener("submit", async (event) => {
   const conversation = state.conversations.get(state.selected);
   if (!text || !conversation) return;
   const id = conversation.id;
-  const flight = { conversation: id, id: conversation.kept.get(text) ?? crypto.randomUUID(), text, applied: false };
-  conversation.kept.delete(text);
-  if (conversation.unsent.delete(text)) renderConversation(); // on its way again
+  const retried = conversation.kept.find((k) => k.text === text); // the oldest failure of this text
+  const flight = { conversation: id, id: retried?.id ?? crypto.randomUUID(), text, applied: false };
+  if (retried) conversation.kept.splice(conversation.kept.indexOf(retried), 1);
+  if (retried?.line) { // on its way again: its line goes, or is now that of the box's failure
+    const boxed = conversation.kept.find((k) => k.text === text && !k.line);
+    if (boxed) boxed.line = true;
+    else renderConversation();
+  }
   sending.add(flight);
   box.value = ""; // free for the next message while this one is in flight
   $("#conv-error").textContent = "";
@@ -458,14 +467,17 @@ $("#reply-form").addEventListener("submit", async (event) => {
   } catch (error) {
     if (flight.applied) return; // shown meanwhile: the server had it
     const still = state.conversations.get(id); // not transferred or finished meanwhile
-    still?.kept.set(text, flight.id);
+    const failure = { id: flight.id, text, line: true };
     if (state.selected !== id) {
-      still?.unsent.add(text);
+      still?.kept.push(failure);
       toast(`A mensagem para a outra conversa não foi enviada: ${reason(error)}`);
       return;
     }
     if (!box.value) box.value = text; // back in the box for a retry
-    else if (box.value.trim() !== text) { still.unsent.add(text); renderConversation(); }
+    // the box holds the text already (typed again): it stands for this one, unless for another
+    failure.line = box.value.trim() !== text || still.kept.some((k) => k.text === text && !k.line);
+    still.kept.push(failure);
+    if (failure.line) renderConversation();
     $("#conv-error").textContent = reason(error);
   } finally {
     sending.delete(flight);

@@ -18,15 +18,15 @@ let source = null; // the AbortController of the open stream
 let conversationId = localStorage.getItem(keys.conversation);
 let ended = null; // the conversation whose stream said "end": a late answer must not reopen it
 let chat = 0; // "Nova conversa" counts up: an answer to a send of an earlier chat is not shown
-// The ids of the sends that failed, by text: the failure may have come after the server had
-// applied it (a 503 on the way back, a lost connection), so a failed text sent again is a retry
-// under its own id (the bot takes it once). An id is forgotten once the page shows that message
-// as applied (the same text sent after that, e.g. "sim" to the bot's next question, is a new
-// answer: under the old id it would be deduplicated away), and at "Nova conversa".
+// The sends that failed, oldest first: the failure may have come after the server had applied
+// it (a 503 on the way back, a lost connection), so a failed text sent again is a retry under
+// the id of its oldest failure (the bot takes it once). A failure is forgotten once the page
+// shows that message as applied (the same text sent after that, e.g. "sim" to the bot's next
+// question, is a new answer: under the old id it would be deduplicated away), and at "Nova
+// conversa". Two failures of the same text ("ok" said twice) are two entries, each with its id.
 // A send is told apart from another of the same text only by its id: the stream's customer
 // entries carry the ids this page gave them (message_id), never guessed from their text.
-const failedIds = new Map(); // text → message id
-const failedChoices = new Map(); // message id → the menu (or carousel) group a failed click was in
+const failures = []; // {id, text, group}: `group`, the menu (or carousel) a click was in
 const sending = new Set(); // {id, text, chat, applied, group}: the sends in flight
 let refusal = null; // {why, id}: the status line a failed send left, and that send's id
 const ENDED = "Conversa encerrada. Envie uma mensagem para começar outra.";
@@ -73,14 +73,14 @@ async function send(text, group = null) {
   text = text.trim();
   if (!text) return false;
   const sentIn = chat;
-  const flight = { id: failedIds.get(text) ?? crypto.randomUUID(), text, chat, applied: false, group };
-  failedIds.delete(text);
-  failedChoices.delete(flight.id);
+  const retried = failures.find((f) => f.text === text); // the oldest failure of this text
+  if (retried) failures.splice(failures.indexOf(retried), 1);
+  showUnsent(text); // on its way again: one line fewer
+  const flight = { id: retried?.id ?? crypto.randomUUID(), text, chat, applied: false, group };
   const pending = h("div", { class: "msg customer pending", dataset: { id: flight.id, who: WHO_PT.customer } }, text);
   log.append(pending);
   scroll();
   const name = $("#contact-name").value.trim();
-  unsentLine(text)?.remove(); // on its way again
   sending.add(flight);
   const body = { message_id: flight.id, text };
   if (name) body.contact = { name };
@@ -108,53 +108,58 @@ async function send(text, group = null) {
   }
 }
 
-/** A send failed: its id is kept for a retry of its text, unless the page has shown the
- * message meanwhile (the server had it: taken, not failed). */
+/** A send failed: it is kept for a retry of its text, unless the page has shown the message
+ * meanwhile (the server had it: taken, not failed). */
 function refused(flight, why) {
   if (flight.applied) { status(""); return true; }
-  failedIds.set(flight.text, flight.id);
-  if (flight.group) failedChoices.set(flight.id, flight.group);
+  failures.push({ id: flight.id, text: flight.text, group: flight.group });
   status(why);
   refusal = { why, id: flight.id };
   return false;
 }
 
 /** The page shows a customer message as applied (from the stream): its send in flight has
- * reached the server, or else the failed send's kept id is forgotten, and its text no longer
- * waits for a retry (in the box, or as a line of the log); a failed menu click shows as chosen,
- * as a click that went through. Which send it is, the entry's message_id says (the page's own,
- * from its stream); an entry without one is no send of this page's (two sends of the same text
- * are never told apart by their text). */
+ * reached the server, or else that failure is forgotten (the others of the same text still wait
+ * for a retry), and it no longer waits in the box or as a line of the log; a failed menu click
+ * shows as chosen, as a click that went through. Which send it is, the entry's message_id says
+ * (the page's own, from its stream); an entry without one is no send of this page's (two sends
+ * of the same text are never told apart by their text). */
 function arrived(message) {
   const id = message.message_id;
   if (!id) return;
   const flight = [...sending].find((f) => f.chat === chat && f.id === id);
   if (flight) { flight.applied = true; return; }
-  const failed = [...failedIds].find(([, kept]) => kept === id)?.[0];
-  if (failed === undefined) return;
-  failedIds.delete(failed);
-  unsentLine(failed)?.remove();
-  const group = failedChoices.get(id);
-  failedChoices.delete(id);
-  if (group?.isConnected) chosen(group);
+  const failed = failures.find((f) => f.id === id);
+  if (!failed) return;
+  failures.splice(failures.indexOf(failed), 1);
+  if (failed.group?.isConnected) chosen(failed.group);
   const input = $("#text");
-  const inBox = input.value.trim() === failed;
-  if (inBox) input.value = "";
+  const inBox = input.value.trim() === failed.text;
+  const waits = inBox && typed(failed.text).length > 0; // the box is another failure's of the text
+  if (inBox && !waits) input.value = "";
+  showUnsent(failed.text);
   const line = $("#status-line").textContent;
-  if (refusal && line === refusal.why && (inBox || refusal.id === id)) status("");
+  if (!waits && refusal && line === refusal.why && (inBox || refusal.id === id)) status("");
 }
 
-/** A failed text that could not go back to the box (another text is there): kept in the log,
- * so it is not lost; sent again as is, it is a retry under its id. */
-function unsent(text) {
-  unsentLine(text)?.remove();
-  log.append(h("div", { class: "msg system unsent", role: "status", dataset: { text } },
-    `Não enviada: “${text}”. Envie o mesmo texto para tentar de novo.`));
-  scroll();
+/** The failed sends of `text` typed in the box (a failed click shows as its buttons). */
+function typed(text) {
+  return failures.filter((f) => f.text === text && !f.group);
 }
 
-function unsentLine(text) {
-  return $$(".msg.unsent", log).find((line) => line.dataset.text === text);
+/** Each failed send of `text` typed in the box stays in sight until it is applied or sent
+ * again: one in the box (when the box holds the text), the others as lines of the log ("Não
+ * enviada"), so none is lost; sent again as is, each is a retry under its own id. */
+function showUnsent(text) {
+  const lines = $$(".msg.unsent", log).filter((line) => line.dataset.text === text);
+  const inBox = $("#text").value.trim() === text ? 1 : 0;
+  const wanted = Math.max(0, typed(text).length - inBox);
+  for (const line of lines.slice(wanted)) line.remove();
+  for (let shown = lines.length; shown < wanted; shown += 1) {
+    log.append(h("div", { class: "msg system unsent", role: "status", dataset: { text } },
+      `Não enviada: “${text}”. Envie o mesmo texto para tentar de novo.`));
+    scroll();
+  }
 }
 
 /** A menu option or a carousel button: its whole group is disabled at the first click (a
@@ -164,7 +169,7 @@ async function choose(event, text) {
   const group = event.currentTarget.closest("[role=group]");
   chosen(group);
   if (await send(text, group)) return;
-  if (![...failedChoices.values()].includes(group)) return; // shown applied meanwhile: chosen
+  if (!failures.some((f) => f.group === group)) return; // shown applied meanwhile: chosen
   delete group.dataset.chosen;
   for (const b of $$("button", group)) b.disabled = false;
   refreshMenus(); // an older menu stays disabled
@@ -319,9 +324,9 @@ $("#composer").addEventListener("submit", async (event) => {
   input.focus();
   if ((await send(text)) || !text || sentIn !== chat) return;
   // a failed text comes back to the box for a retry (under its id); if another is typed there
-  // meanwhile (or came back from another failed send), it stays in the log
+  // meanwhile (or the same one came back from another failed send), it stays in the log
   if (!input.value) input.value = text;
-  else if (input.value.trim() !== text) unsent(text);
+  showUnsent(text);
 });
 $("#contact-name").addEventListener("change", (event) => localStorage.setItem(keys.name, event.target.value.trim()));
 $("#new-chat").addEventListener("click", () => {
@@ -331,8 +336,7 @@ $("#new-chat").addEventListener("click", () => {
   source?.abort();
   source = null;
   chat += 1;
-  failedIds.clear();
-  failedChoices.clear();
+  failures.length = 0;
   opening = null; // a session asked for by the old chat is not this one's
   localStorage.removeItem(keys.conversation);
   localStorage.removeItem(keys.session); // a new chat is a new contact
