@@ -85,8 +85,12 @@ class Continuing(_Core):
         drained = self._deliveries_idle()
         self._written.closing = drained  # the backstop, while nothing else is under way
         if drained and self._log_idle():
-            kept_timer.close(timer)
-            self._continue_as_new()
+            # a task woken meanwhile (a channel pump waiting for the lock this loop held, to
+            # add its delivery failure's notice) runs before the run is judged idle for good
+            await workflow.wait_condition(lambda: True)
+            if self._idle() and not self._left:
+                kept_timer.close(timer)
+                self._continue_as_new()
 
     def _continue_as_new(self) -> NoReturn:
         """The next run gets this one's input, code version included (docs/architecture.md),
