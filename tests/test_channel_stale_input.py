@@ -228,3 +228,27 @@ async def test_a_telegram_button_of_an_older_menu_answers_nothing_asked_now(
                 if s.path.endswith("/answerCallbackQuery")
             ]
             assert answered == ["q-boleto", "q-sair", "q-atr"] and telegram.violations == []
+
+
+async def test_an_older_buttons_label_that_names_an_escape_route_takes_it(
+    time_env, settings, engine
+) -> None:  # type: ignore[no-untyped-def]
+    """Escape routes are the flow's commands, whatever is asked: "Sair" from an older menu,
+    where "sair" is a keyword, says goodbye rather than "choose from the current menu"."""
+    escaping = FLOW.replace(
+        "start: inicio", "escape_routes:\n  - {keywords: [sair], goto: fim}\nstart: inicio"
+    )
+    with standin(ACCESS_TOKEN) as phone:
+        settings = settings.model_copy(update={"whatsapp_api_base": f"{phone.url}/{WA_VERSION}"})
+        async with running_stack(time_env, settings, engine, escaping) as http:
+            await connect_whatsapp(http, phone)
+            await post_whatsapp(http, p.whatsapp([p.wa_text("wamid.e1", "oi")]))
+            assert await wait_for(phone, 2) == GREETING
+            first = [b["reply"] for b in phone.sends()[1]["interactive"]["action"]["buttons"]]
+            pressed = p.wa_button_reply("wamid.e2", first[0]["id"], first[0]["title"])
+            await post_whatsapp(http, p.whatsapp([pressed]))
+            assert (await wait_for(phone, 3))[-1] == "Qual boleto?"
+            stale = p.wa_button_reply("wamid.e3", first[1]["id"], first[1]["title"])
+            await post_whatsapp(http, p.whatsapp([stale]))
+            assert await wait_for(phone, 4) == [*GREETING, "Qual boleto?", "Até logo!"]
+            assert phone.violations == []

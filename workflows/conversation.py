@@ -23,7 +23,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.http_call import HttpCall, HttpCalls
     from omni.desk import AGENT_ONLY_KINDS
-    from workflows import interpreter, menu_press, timers
+    from workflows import interpreter, timers
     from workflows.contracts import (
         ConversationInput,
         ConversationSnapshot,
@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import kept_timer, patches, transcript_tail
 from workflows.attachments import AttachmentActions
+from workflows.button_presses import ButtonPresses
 from workflows.care import CareRules
 from workflows.channel_outbox import ChannelOutbox
 from workflows.continuing import Continuing
@@ -73,6 +74,7 @@ class ConversationWorkflow(
     AttachmentActions,
     SupervisorActions,
     TranscriptMail,
+    ButtonPresses,
     Continuing,
     MessageLog,
     WebhookEvents,
@@ -163,7 +165,7 @@ class ConversationWorkflow(
 
     async def _handle_customer(self, msg: CustomerMessage) -> TurnReply:
         since = self.conv.replied_through
-        press = menu_press.read(msg, self.conv, self._input.flow)  # a button: of which menu
+        press = self._read_press(msg)  # a channel's menu button: of which menu
         msg = msg.model_copy(update={"text": press.text}) if press.text != msg.text else msg
         self._append("customer", text=msg.text, message_id=msg.message_id, data=msg.data)
         self.conv.last_customer_at = workflow.now()
@@ -182,10 +184,8 @@ class ConversationWorkflow(
         flow, state = self._input.flow, self.conv.state
         if not state.started:
             await self._follow(lambda: interpreter.start(flow, state))
-        elif press.stale:  # an older menu's button: it answers nothing asked now
-            self._append("bot", text=menu_press.STALE_NOTICE)
-            if (asked := press.ask_again) is not None:
-                self._append("bot", kind="menu", text=asked.text, options=asked.options)
+        elif press.stale and not self._escapes(msg.text):  # it answers nothing asked now
+            self._ask_again(press)
         elif self.conv.csat is not None:
             await self._csat_answer(msg.text)
         elif self.conv.status == "bot":

@@ -24,31 +24,34 @@ STALE_NOTICE = "Esse botão é de uma pergunta anterior. Escolha uma opção da 
 
 @dataclass(frozen=True)
 class Press:
-    """How a customer message reads: its text, and whether it is a press on an older menu's
-    button while the bot waits for an answer: then it answers nothing (the customer is told,
-    and the menu asked now, if any, is shown again)."""
+    """How a button's press reads: its text, and whether it is a press on an older menu's
+    button while a menu is asked: then it answers nothing but an escape route (the customer
+    is told, and the menu asked now is shown again)."""
 
     text: str
     stale: bool = False
     ask_again: Message | None = None
 
 
-def read(message: CustomerMessage, conv: ConversationState, flow: BotFlow) -> Press:
-    """`message` read against the menu the conversation waits on. An id the channel did not
-    parse (an API process from before tags: the text is the whole id) is parsed here."""
-    text, tag = message.text, message.menu
-    if tag is None:
-        text, tag = read_button_id(text)
-    if tag is None:
-        return Press(text)
+def tag_of(message: CustomerMessage, *, on_a_channel: bool) -> tuple[str, str | None]:
+    """(the text, the tag of the menu its button belongs to, if a press). On a channel, an id
+    the channel did not parse (an API process from before tags passes the whole id as text) is
+    parsed here; a web chat's text is never read as an id."""
+    if message.menu is not None or not on_a_channel:
+        return message.text, message.menu
+    return read_button_id(message.text)
+
+
+def read(message: CustomerMessage, tag: str, conv: ConversationState, flow: BotFlow) -> Press:
+    """A press of a button of the menu `tag` (its text: the option's number) read against the
+    menu the conversation waits on. With no menu asked (a free-text question, an agent, the
+    queue) the press is its label as text, which the question checks as any answer."""
     asked = asked_menu(conv, flow)
     if asked is not None and menu_tag(asked.text, asked.options or []) == tag:
-        return Press(text)
+        return Press(message.text)
     chosen = (message.data or {}).get("chosen")
     label = chosen if isinstance(chosen, str) and chosen.strip() else UNTITLED
-    if asked is None and not _bot_waits(conv):  # an agent or the queue has it: the label
-        return Press(label)
-    return Press(label, stale=True, ask_again=asked)
+    return Press(label, stale=asked is not None, ask_again=asked)
 
 
 def asked_menu(conv: ConversationState, flow: BotFlow) -> Message | None:
@@ -59,8 +62,3 @@ def asked_menu(conv: ConversationState, flow: BotFlow) -> Message | None:
     ):
         return None
     return next((m for m in reversed(conv.recent) if m.kind == "menu" and m.sender == "bot"), None)
-
-
-def _bot_waits(conv: ConversationState) -> bool:
-    """The bot (not an agent, not the queue) waits for the customer's answer."""
-    return conv.status == "bot" and conv.state.started and not conv.state.ended

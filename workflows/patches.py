@@ -89,6 +89,12 @@ it is asked on its own when continue-as-new first comes due, so only runs that c
 pay its marker; histories without it (and runs already waiting when it was deployed) keep the
 old way."""
 
+MENU_PRESS = "menu-press"
+"""Patch id: a channel's menu button press is read against the menu asked now
+(workflows/button_presses.py): an older menu's button answers nothing but an escape route.
+Asked on its own, only when a press comes; histories before it read the number against
+whatever was asked."""
+
 CODE_VERSION = 4
 """The code version new runs start at (`ConversationInput.code_version`). What a version means is
 frozen, as a bundle is: version 2 takes `CURRENT_2` without markers, and its run leaves its
