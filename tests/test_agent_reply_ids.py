@@ -7,11 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from store.tables import conversations
-from tests.conftest import pydantic_client
 from tests.live import eventually
-from tests.test_channel_identity import publish, speak, web_flow, web_session
-from tests.test_handoff import setup_omni
-from transbordo.stack import running
+from tests.test_message_ids import with_ana
 from workflows.contracts import AgentMessage
 from workflows.conversation import ConversationWorkflow
 
@@ -19,31 +16,24 @@ pytestmark = pytest.mark.asyncio
 
 
 async def test_a_reply_the_workflow_records_itself_keeps_the_agents_id(time_env, settings, engine):
-    async with running(pydantic_client(time_env), settings, engine, served=True) as stack:
-        http = stack.http
-        omni = await setup_omni(http)
-        await publish(http, web_flow(omni.key))
-        customer = await web_session(http)
-        conversation = (await speak(http, customer, "w-1", "oi")).json()["conversation_id"]
-        assert (await speak(http, customer, "w-2", "1")).json()["status"] == "waiting"
-        url = f"/api/agent/conversations/{conversation}"
-        ana = omni.agent("Ana")
-        assert (await http.post(f"{url}/pickup", headers=ana)).status_code == 200
-        me = (await http.get("/api/agent/me", headers=ana)).json()["id"]
+    async with with_ana(time_env, settings, engine) as chat:
+        http = chat.stack.http
         with engine.connect() as conn:
             wid = conn.scalar(
-                sa.select(conversations.c.workflow_id).where(conversations.c.id == conversation)
+                sa.select(conversations.c.workflow_id).where(
+                    conversations.c.id == chat.conversation
+                )
             )
-
-        request = AgentMessage(agent_id=me, text="Olá!", message_id="r-9")  # no log_ahead
-        handle = stack.client.get_workflow_handle(wid)
+        request = AgentMessage(agent_id=chat.me, text="Olá!", message_id="r-9")  # no log_ahead
+        handle = chat.stack.client.get_workflow_handle(wid)
         await handle.execute_update(ConversationWorkflow.agent_message, request)
 
         async def recorded() -> list[str | None] | None:
-            read = await http.get(f"{url}/messages", headers=ana)
+            read = await http.get(f"{chat.url}/messages", headers=chat.ana)
             ids = [m["message_id"] for m in read.json() if m["from"] == "agent"]
             return ids or None
 
         assert await eventually(recorded, "the reply, recorded by the workflow") == ["r-9"]
-        theirs = await http.get(f"/api/conversations/{conversation}/messages", headers=customer)
+        path = f"/api/conversations/{chat.conversation}/messages"
+        theirs = await http.get(path, headers=chat.customer)
         assert [m["message_id"] for m in theirs.json() if m["from"] == "agent"] == [None]

@@ -6,6 +6,8 @@ on the time-skipping test server."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -101,6 +103,27 @@ async def telegram_wait(telegram: Standin, count: int) -> list[str]:
     return telegram_texts(telegram)
 
 
+Post = Callable[[dict[str, Any]], Awaitable[httpx.Response]]
+
+
+@asynccontextmanager
+async def greeted_on_telegram(
+    time_env: Any, settings: Any, engine: Any
+) -> AsyncIterator[tuple[Standin, Post]]:
+    """The bot on Telegram (its stand-in), the customer's "oi" greeted; how Telegram posts."""
+    with standin(BOT_TOKEN) as telegram:
+        settings = settings.model_copy(update={"telegram_api_base": telegram.url})
+        async with running_stack(time_env, settings, engine, FLOW) as http:
+            auth = await connect_telegram(http)
+
+            async def post(update: dict[str, Any]) -> httpx.Response:
+                return await http.post("/api/channels/telegram/loja", json=update, headers=auth)
+
+            await post(p.telegram_text(1, 10, CHAT, "oi"))
+            assert await telegram_wait(telegram, 2) == GREETING
+            yield telegram, post
+
+
 async def test_meta_retrying_the_goodbye_late_does_not_reach_the_next_conversation(
     time_env, settings, engine
 ) -> None:  # type: ignore[no-untyped-def]
@@ -133,30 +156,21 @@ async def test_meta_retrying_the_goodbye_late_does_not_reach_the_next_conversati
 async def test_telegram_redelivering_the_goodbye_late_does_not_reach_the_next_conversation(
     time_env, settings, engine
 ) -> None:  # type: ignore[no-untyped-def]
-    with standin(BOT_TOKEN) as telegram:
-        settings = settings.model_copy(update={"telegram_api_base": telegram.url})
-        async with running_stack(time_env, settings, engine, FLOW) as http:
-            auth = await connect_telegram(http)
+    async with greeted_on_telegram(time_env, settings, engine) as (telegram, post):
+        goodbye = p.telegram_text(2, 11, CHAT, "2")
+        await post(goodbye)
+        assert (await telegram_wait(telegram, 3))[-1] == "Até logo!"
+        await ended(time_env, engine)
 
-            async def post(update: dict[str, Any]) -> httpx.Response:
-                return await http.post("/api/channels/telegram/loja", json=update, headers=auth)
+        await post(p.telegram_text(3, 12, CHAT, "oi de novo"))
+        assert await telegram_wait(telegram, 5) == [*GREETING, "Até logo!", *GREETING]
+        assert (await post(goodbye)).status_code == 200  # the same Update, delivered again
+        await post(p.telegram_text(4, 13, CHAT, "1"))
 
-            await post(p.telegram_text(1, 10, CHAT, "oi"))
-            assert await telegram_wait(telegram, 2) == GREETING
-            goodbye = p.telegram_text(2, 11, CHAT, "2")
-            await post(goodbye)
-            assert (await telegram_wait(telegram, 3))[-1] == "Até logo!"
-            await ended(time_env, engine)
-
-            await post(p.telegram_text(3, 12, CHAT, "oi de novo"))
-            assert await telegram_wait(telegram, 5) == [*GREETING, "Até logo!", *GREETING]
-            assert (await post(goodbye)).status_code == 200  # the same Update, delivered again
-            await post(p.telegram_text(4, 13, CHAT, "1"))
-
-            shown = await telegram_wait(telegram, 6)
-            assert shown == [*GREETING, "Até logo!", *GREETING, "Qual boleto?"]
-            assert customer_said(engine) == [["oi", "2"], ["oi de novo", "1"]]
-            assert telegram.violations == []
+        shown = await telegram_wait(telegram, 6)
+        assert shown == [*GREETING, "Até logo!", *GREETING, "Qual boleto?"]
+        assert customer_said(engine) == [["oi", "2"], ["oi de novo", "1"]]
+        assert telegram.violations == []
 
 
 async def test_a_whatsapp_button_of_an_older_menu_answers_nothing_asked_now(
@@ -195,39 +209,30 @@ async def test_a_whatsapp_button_of_an_older_menu_answers_nothing_asked_now(
 async def test_a_telegram_button_of_an_older_menu_answers_nothing_asked_now(
     time_env, settings, engine
 ) -> None:  # type: ignore[no-untyped-def]
-    with standin(BOT_TOKEN) as telegram:
-        settings = settings.model_copy(update={"telegram_api_base": telegram.url})
-        async with running_stack(time_env, settings, engine, FLOW) as http:
-            auth = await connect_telegram(http)
+    async with greeted_on_telegram(time_env, settings, engine) as (telegram, post):
+        keyboard = telegram.sends()[1]["reply_markup"]["inline_keyboard"]
+        [[boleto], [sair]] = keyboard
+        await post(p.telegram_callback(2, CHAT, "q-boleto", boleto["callback_data"], keyboard))
+        assert (await telegram_wait(telegram, 3))[-1] == "Qual boleto?"
+        await post(p.telegram_callback(3, CHAT, "q-sair", sair["callback_data"], keyboard))
+        asked = [*GREETING, "Qual boleto?", STALE, "Qual boleto?"]
+        assert await telegram_wait(telegram, 5) == asked
 
-            async def post(update: dict[str, Any]) -> httpx.Response:
-                return await http.post("/api/channels/telegram/loja", json=update, headers=auth)
-
-            await post(p.telegram_text(1, 10, CHAT, "oi"))
-            assert await telegram_wait(telegram, 2) == GREETING
-            keyboard = telegram.sends()[1]["reply_markup"]["inline_keyboard"]
-            [[boleto], [sair]] = keyboard
-            await post(p.telegram_callback(2, CHAT, "q-boleto", boleto["callback_data"], keyboard))
-            assert (await telegram_wait(telegram, 3))[-1] == "Qual boleto?"
-            await post(p.telegram_callback(3, CHAT, "q-sair", sair["callback_data"], keyboard))
-            asked = [*GREETING, "Qual boleto?", STALE, "Qual boleto?"]
-            assert await telegram_wait(telegram, 5) == asked
-
-            keyboard = telegram.sends()[-1]["reply_markup"]["inline_keyboard"]
-            [[_], [atrasado], [_]] = keyboard
-            await post(p.telegram_callback(4, CHAT, "q-atr", atrasado["callback_data"], keyboard))
-            assert await telegram_wait(telegram, 7) == [
-                *asked,
-                "Boleto atrasado enviado.",
-                "Até logo!",
-            ]
-            assert customer_said(engine) == [["oi", "1", "Sair", "2"]]
-            answered = [
-                s.body["callback_query_id"]
-                for s in telegram.requests
-                if s.path.endswith("/answerCallbackQuery")
-            ]
-            assert answered == ["q-boleto", "q-sair", "q-atr"] and telegram.violations == []
+        keyboard = telegram.sends()[-1]["reply_markup"]["inline_keyboard"]
+        [[_], [atrasado], [_]] = keyboard
+        await post(p.telegram_callback(4, CHAT, "q-atr", atrasado["callback_data"], keyboard))
+        assert await telegram_wait(telegram, 7) == [
+            *asked,
+            "Boleto atrasado enviado.",
+            "Até logo!",
+        ]
+        assert customer_said(engine) == [["oi", "1", "Sair", "2"]]
+        answered = [
+            s.body["callback_query_id"]
+            for s in telegram.requests
+            if s.path.endswith("/answerCallbackQuery")
+        ]
+        assert answered == ["q-boleto", "q-sair", "q-atr"] and telegram.violations == []
 
 
 async def test_an_older_buttons_label_that_names_an_escape_route_takes_it(

@@ -9,6 +9,8 @@ next agent see none (docs/security.md).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -114,10 +116,24 @@ async def test_each_reader_sees_the_message_ids_it_gave_and_no_others(time_env, 
         assert seen(read.json())[-1] == ("agent", "Sou o Caio.", None)
 
 
-async def test_an_agents_message_id_too_long_for_the_log_is_refused(time_env, settings, engine):
-    """The log keeps an agent's id under the agent's key (`agent:{agent}:{id}`, 200 characters at
-    most): an id whose key would not fit is a 422 naming the field, and nothing is sent; the
-    longest one allowed is kept, so Ana's reads show it back and her screen matches the reply."""
+@dataclass(frozen=True)
+class WithAna:
+    """A web customer's conversation that Ana has picked up."""
+
+    stack: Any
+    customer: dict[str, str]
+    conversation: str
+    ana: dict[str, str]
+    me: str
+    """Ana's agent id."""
+
+    @property
+    def url(self) -> str:
+        return f"/api/agent/conversations/{self.conversation}"
+
+
+@asynccontextmanager
+async def with_ana(time_env: Any, settings: Any, engine: Any) -> AsyncIterator[WithAna]:
     async with running(pydantic_client(time_env), settings, engine, served=True) as stack:
         http = stack.http
         omni = await setup_omni(http)
@@ -125,11 +141,19 @@ async def test_an_agents_message_id_too_long_for_the_log_is_refused(time_env, se
         customer = await web_session(http)
         conversation = (await speak(http, customer, "w-1", "oi")).json()["conversation_id"]
         assert (await speak(http, customer, "w-2", "1")).json()["status"] == "waiting"
-        url = f"/api/agent/conversations/{conversation}"
         ana = omni.agent("Ana")
+        url = f"/api/agent/conversations/{conversation}"
         assert (await http.post(f"{url}/pickup", headers=ana)).status_code == 200
-
         me = (await http.get("/api/agent/me", headers=ana)).json()["id"]
+        yield WithAna(stack, customer, conversation, ana, me)
+
+
+async def test_an_agents_message_id_too_long_for_the_log_is_refused(time_env, settings, engine):
+    """The log keeps an agent's id under the agent's key (`agent:{agent}:{id}`, 200 characters at
+    most): an id whose key would not fit is a 422 naming the field, and nothing is sent; the
+    longest one allowed is kept, so Ana's reads show it back and her screen matches the reply."""
+    async with with_ana(time_env, settings, engine) as chat:
+        http, url, ana, me = chat.stack.http, chat.url, chat.ana, chat.me
         longest = "r" * (LOGGED_ID_LENGTH - len(f"agent:{me}:"))
         body = {"text": "Longo demais", "message_id": longest + "r"}
         refused = await http.post(f"{url}/messages", json=body, headers=ana)
