@@ -29,6 +29,9 @@ DESK_WRAPUP = "desk-wrapup"
 """Patch id: a finish with a wrap-up code or tags records them (one local activity) and passes
 them to the `finished` event and the flow's variables."""
 
+TAGS_LOCKED = "tags-locked"
+"""Patch id: `set_tags` waits for the workflow's lock (a finish or transfer in progress)."""
+
 if TYPE_CHECKING:
     from workflows.core import ConversationCore
 
@@ -59,8 +62,17 @@ class DeskActions(_Core):
             raise refuse(Refusal.BAD_REQUEST, f"text must have 1 to {MAX_TEXT_LENGTH} characters")
 
     @workflow.update
-    def set_tags(self, request: TagsRequest) -> list[str]:
-        """The conversation's free tags (the next agent and the finish keep them)."""
+    async def set_tags(self, request: TagsRequest) -> list[str]:
+        """The conversation's free tags (the next agent and the finish keep them). Taken under
+        the lock (patch `tags-locked`): tags set while a finish or a transfer awaits its SQL
+        step were dropped by it, silently; now they wait for it, and after it the agent no
+        longer has the conversation and is told so."""
+        if not patches.patched(TAGS_LOCKED):
+            return self._set_tags(request)
+        async with self._lock:
+            return self._set_tags(request)
+
+    def _set_tags(self, request: TagsRequest) -> list[str]:
         handoff = self._check_agent(request.agent_id)
         tags = clean_tags(request.tags)
         self.conv.handoff = handoff.model_copy(update={"tags": tags})
