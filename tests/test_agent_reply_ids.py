@@ -37,3 +37,25 @@ async def test_a_reply_the_workflow_records_itself_keeps_the_agents_id(time_env,
         path = f"/api/conversations/{chat.conversation}/messages"
         theirs = await http.get(path, headers=chat.customer)
         assert [m["message_id"] for m in theirs.json() if m["from"] == "agent"] == [None]
+
+
+async def test_a_retried_reply_the_update_id_no_longer_dedupes_is_sent_once(
+    time_env, settings, engine
+):
+    """Temporal dedupes an Update id within a run only: an agent's retry that reaches the next
+    run of a conversation continued as new (here: the same reply under another Update id) is
+    answered with the reply already sent, never sent to the customer again."""
+    async with with_ana(time_env, settings, engine) as chat:
+        with engine.connect() as conn:
+            wid = conn.scalar(
+                sa.select(conversations.c.workflow_id).where(
+                    conversations.c.id == chat.conversation
+                )
+            )
+        handle = chat.stack.client.get_workflow_handle(wid)
+        request = AgentMessage(agent_id=chat.me, text="Olá!", message_id="r-1")
+        first = await handle.execute_update(ConversationWorkflow.agent_message, request, id="u-1")
+        again = await handle.execute_update(ConversationWorkflow.agent_message, request, id="u-2")
+        assert again.seq == first.seq
+        said = await handle.query(ConversationWorkflow.transcript, 0)
+        assert [m.text for m in said if m.sender == "agent"] == ["Olá!"]

@@ -294,8 +294,12 @@ class HumanoBlock(_Core):
         """The agent's text, to the customer (with the agent's name when the block says so)."""
         handoff = self._check_agent(request.agent_id)  # a refused request asks no patch
         ahead = self._takes_ahead(request.log_ahead)
+        key = request.key()
+        sent = next((m for m in self.conv.recent if key and m.message_id == key), None)
+        if sent is not None:  # a retry the Update id no longer dedupes (a run continued as new)
+            return AgentMessageSent(**dict(sent), log=None)
         data = {"agent": handoff.agent_name} if handoff.show_agent_name else None
-        message = self._append("agent", text=request.text, data=data, message_id=request.key())
+        message = self._append("agent", text=request.text, data=data, message_id=key)
         self._care_agent_spoke()
         self._emit("message", **{"from": "agent", "text": request.text, "seq": message.seq})
         log = self._written_ahead([message]) if ahead else None
