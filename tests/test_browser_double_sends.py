@@ -395,6 +395,19 @@ async def test_a_second_reply_sent_while_the_first_is_in_flight_reaches_the_cust
         ids = [body["message_id"] for body in s.hold.seen]
         assert ids[3] == ids[4] and len(set(ids)) == len(ids) - 1, ids
 
+        # a failure back in the box stays with its conversation when the agent goes to the
+        # other one: the box is emptied (Enter there would send it to the wrong customer)
+        await s.send_held(box, "Fica com o primeiro", failure="before")
+        s.hold.release()
+        await expect(box).to_have_value("Fica com o primeiro")
+        await tabs.nth(1).click()
+        await expect(tabs.nth(1)).to_have_attribute("aria-pressed", "true")
+        await expect(box).to_have_value("")
+        await tabs.nth(0).click()
+        await expect(transcript.locator(".unsent")).to_have_text(
+            "⚠ Não enviada: “Fica com o primeiro”. Envie o mesmo texto para tentar de novo."
+        )
+
 
 async def test_a_double_click_on_atender_proximo_takes_one_conversation(
     time_env, settings, engine, browser

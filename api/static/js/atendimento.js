@@ -305,13 +305,25 @@ function addMessages(id, messages) {
   if (added && id !== state.selected) renderTabs(id);
 }
 
+/** Leaving a conversation: a failed reply held in the box becomes a line of its transcript, and
+ * the box is emptied, so Enter in the next conversation never sends it to the wrong customer. */
+function leaveBox(id) {
+  const boxed = state.conversations.get(id)?.kept.find((k) => !k.line);
+  if (!boxed) return;
+  boxed.line = true;
+  const box = $("#reply-text");
+  if (box.value.trim() === boxed.text) box.value = "";
+}
+
 function drop(id, message) {
+  if (state.selected === id) leaveBox(id);
   state.conversations.delete(id);
   if (state.selected === id) { state.selected = null; deliveriesSelect(null); renderConversation(); toast(message); }
   renderTabs();
 }
 
 function select(id) {
+  if (state.selected && state.selected !== id) leaveBox(state.selected);
   state.selected = id;
   renderTabs();
   renderConversation();
