@@ -946,6 +946,34 @@ async def test_the_same_reply_from_two_tabs_one_failing_shows_that_ones_failure(
         assert again == held and other_id != held, (s.hold.seen, other_id)
 
 
+async def test_a_failed_menu_choice_typed_again_shows_as_chosen(
+    time_env, settings, engine, browser
+):
+    """A click on a menu option fails; the customer types the option instead: that is the
+    click's retry (its id), and once taken the options are disabled as after a click that went
+    through (a later click must not answer the next question with this menu's option)."""
+    async with scene(time_env, settings, engine, browser) as s:
+        customer, text, status = await s.chat("loja")
+        await text.fill("oi")
+        await text.press("Enter")
+        options = customer.locator(".msg.menu").last.get_by_role("button")
+        await expect(options).to_have_count(2)
+
+        s.hold.arm(failure="before")
+        await customer.get_by_role("button", name=OPTION).click()
+        await s.hold.held()
+        s.hold.release()
+        await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
+        for option in await options.all():
+            await expect(option).to_be_enabled()
+        await text.fill(OPTION)
+        await text.press("Enter")
+        await expect(customer.locator(".msg.bot", has_text="Vou te transferir")).to_be_visible()
+        await expect(customer.locator(".msg.customer")).to_have_text(["oi", OPTION])
+        for option in await options.all():
+            await expect(option).to_be_disabled()
+
+
 async def test_a_failed_menu_choice_the_server_had_shows_as_chosen(
     time_env, settings, engine, browser
 ):

@@ -76,7 +76,8 @@ async function send(text, group = null) {
   const retried = failures.find((f) => f.text === text); // the oldest failure of this text
   if (retried) failures.splice(failures.indexOf(retried), 1);
   showUnsent(text); // on its way again: one line fewer
-  const flight = { id: retried?.id ?? crypto.randomUUID(), text, chat, applied: false, group };
+  // a typed retry of a failed click is that click's: taken, its menu shows as chosen
+  const flight = { id: retried?.id ?? crypto.randomUUID(), text, chat, applied: false, group: group ?? retried?.group ?? null };
   const pending = h("div", { class: "msg customer pending", dataset: { id: flight.id, who: WHO_PT.customer } }, text);
   log.append(pending);
   scroll();
@@ -97,6 +98,7 @@ async function send(text, group = null) {
       return refused(flight, sendRefusal(answer.code, response.status));
     }
     status(response.status === 202 ? "Mensagem recebida; a resposta chega em instantes." : "");
+    if (flight.group?.isConnected) chosen(flight.group);
     took(answer);
     return true;
   } catch (error) {
@@ -128,7 +130,11 @@ function arrived(message) {
   const id = message.message_id;
   if (!id) return;
   const flight = [...sending].find((f) => f.chat === chat && f.id === id);
-  if (flight) { flight.applied = true; return; }
+  if (flight) {
+    flight.applied = true;
+    if (flight.group?.isConnected) chosen(flight.group);
+    return;
+  }
   const failed = failures.find((f) => f.id === id);
   if (!failed) return;
   failures.splice(failures.indexOf(failed), 1);
