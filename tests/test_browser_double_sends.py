@@ -946,6 +946,24 @@ async def test_the_same_reply_from_two_tabs_one_failing_shows_that_ones_failure(
         assert again == held and other_id != held, (s.hold.seen, other_id)
 
 
+async def a_failed_menu_click(s: Any) -> tuple[Any, Any, Any, Any]:
+    """The web chat's menu, a click on OPTION refused before the server had it: its options
+    back (enabled). The page, its text box, its status line and the menu's options."""
+    customer, text, status = await s.chat("loja")
+    await text.fill("oi")
+    await text.press("Enter")
+    options = customer.locator(".msg.menu").last.get_by_role("button")
+    await expect(options).to_have_count(2)
+    s.hold.arm(failure="before")
+    await customer.get_by_role("button", name=OPTION).click()
+    await s.hold.held()
+    s.hold.release()
+    await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
+    for option in await options.all():
+        await expect(option).to_be_enabled()
+    return customer, text, status, options
+
+
 async def test_a_failed_menu_choice_typed_again_shows_as_chosen(
     time_env, settings, engine, browser
 ):
@@ -953,19 +971,7 @@ async def test_a_failed_menu_choice_typed_again_shows_as_chosen(
     click's retry (its id), and once taken the options are disabled as after a click that went
     through (a later click must not answer the next question with this menu's option)."""
     async with scene(time_env, settings, engine, browser) as s:
-        customer, text, status = await s.chat("loja")
-        await text.fill("oi")
-        await text.press("Enter")
-        options = customer.locator(".msg.menu").last.get_by_role("button")
-        await expect(options).to_have_count(2)
-
-        s.hold.arm(failure="before")
-        await customer.get_by_role("button", name=OPTION).click()
-        await s.hold.held()
-        s.hold.release()
-        await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
-        for option in await options.all():
-            await expect(option).to_be_enabled()
+        customer, text, status, options = await a_failed_menu_click(s)
         await text.fill(OPTION)
         await text.press("Enter")
         await expect(customer.locator(".msg.bot", has_text="Vou te transferir")).to_be_visible()
@@ -981,19 +987,7 @@ async def test_a_failed_menu_choice_the_server_had_shows_as_chosen(
     stream shows the choice, the options are disabled as after a click that went through, and
     the failure's status line is gone."""
     async with scene(time_env, settings, engine, browser) as s:
-        customer, text, status = await s.chat("loja")
-        await text.fill("oi")
-        await text.press("Enter")
-        options = customer.locator(".msg.menu").last.get_by_role("button")
-        await expect(options).to_have_count(2)
-
-        s.hold.arm(failure="before")
-        await customer.get_by_role("button", name=OPTION).click()
-        await s.hold.held()
-        s.hold.release()
-        await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
-        for option in await options.all():
-            await expect(option).to_be_enabled()
+        customer, text, status, options = await a_failed_menu_click(s)
         # ... but the server had it after all (the same request, as a proxy would have sent it)
         taken = await s.resend("/api/bots/loja/messages", await session_token(customer, "loja"))
         assert taken.status_code == 200, taken.text
