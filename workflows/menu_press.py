@@ -29,8 +29,12 @@ class Press:
     is told, and the menu asked now is shown again)."""
 
     text: str
-    stale: bool = False
     ask_again: Message | None = None
+    """The menu asked now, when the press was an older menu's (None: read it as `text`)."""
+
+    @property
+    def stale(self) -> bool:
+        return self.ask_again is not None
 
 
 def tag_of(message: CustomerMessage, *, on_a_channel: bool) -> tuple[str, str | None]:
@@ -51,7 +55,7 @@ def read(message: CustomerMessage, tag: str, conv: ConversationState, flow: BotF
         return Press(message.text)
     chosen = (message.data or {}).get("chosen")
     label = chosen if isinstance(chosen, str) and chosen.strip() else UNTITLED
-    return Press(label, stale=asked is not None, ask_again=asked)
+    return Press(label, ask_again=asked)
 
 
 def asked_menu(conv: ConversationState, flow: BotFlow) -> Message | None:

@@ -22,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, ErrorCode
 from api.models.agent import AgentText, PickupPublic
-from api.models.channel import MessagePublic, agent_key, public_message
+from api.models.channel import MessagePublic, public_message
 from api.shedding import Overloaded
 from api.usecases import log_ahead
 from omni.models import AgentPublic
@@ -237,13 +237,13 @@ async def say(
     client: Client, engine: Engine, agent: AgentPublic, entry: QueueEntry, body: AgentText
 ) -> MessagePublic:
     """The agent's text to the customer, in the log before the answer. Its `message_id`, when
-    given, is kept as the Update's id (`agent_key`: a retry is sent once) and with the entry,
+    given, is kept as the Update's id (`AgentMessage.key`: a retry is sent once) and with the entry,
     so the agent's screens match their sends to the stream by it, not by text; the answer
     carries it too (`AgentText` caps the id so that its key fits the log's column)."""
     request = AgentMessage(
         agent_id=agent.id, text=body.text, message_id=body.message_id, log_ahead=True
     )
-    key = agent_key(agent.id, body.message_id) if body.message_id else None
+    key = request.key()
     message: AgentMessageSent = await update(
         client, entry.workflow_id, "agent_message", request, update_id=key
     )
