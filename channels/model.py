@@ -86,8 +86,9 @@ class Connector(Protocol):
     def parse(
         self, payload: dict[str, Any], account_id: str | None = None
     ) -> tuple[list[Inbound], list[StatusUpdate]]:
-        """Messages and statuses of one webhook body; `account_id` is the connector's (the
-        WhatsApp phone_number_id: changes for another number of the same app are dropped)."""
+        """Messages and statuses of one webhook body; `account_id` is the connector's: WhatsApp's
+        phone_number_id (changes for another number of the same app are dropped), Telegram's
+        bot id (it scopes message ids: channels/telegram.py)."""
         ...
 
     def render(self, recipient: str, message: Outgoing) -> list[Request]: ...

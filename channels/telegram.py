@@ -5,6 +5,11 @@ channels/model.py `button_id`); a button press is a callback query, answered
 (`answerCallbackQuery`) as we reply. Only private
 chats are customers: an Update from a group, supergroup or channel is ignored. Requests go to
 `POST /bot<token>/<method>`.
+
+Message ids are per Telegram bot (another bot starts again from low numbers), so a message's
+platform id names the bot: `bot<bot id>/<chat>:<message id>` (`bot<bot id>/cb:<query id>` for a
+button press). The bot id is the connector's `account_id` (the token's part before `:`), which
+a rotated token of the same bot keeps. `earlier_id` is the form used before ids named their bot.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ log = logging.getLogger(__name__)
 
 BUTTON_TEXT = 64
 MAX_KEYBOARD_BUTTONS = 100
+BOT_SCOPE = "bot"
+"""How a platform id names its bot: `bot<bot id>/…` (`scoped_id`)."""
 
 
 class _Model(BaseModel):
@@ -108,8 +115,24 @@ class Update(_Model):
     callback_query: CallbackQuery | None = None
 
 
-def parse(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]:
-    """The customer message of one Update (Telegram reports no delivery statuses)."""
+def scoped_id(bot_id: str | None, local: str) -> str:
+    """The id of a message of the chat (`<chat>:<message id>`, `cb:<query id>`) as our key:
+    scoped to the Telegram bot that received it (unscoped only with no bot id known)."""
+    return f"{BOT_SCOPE}{bot_id}/{local}" if bot_id else local
+
+
+def earlier_id(scoped: str) -> str | None:
+    """The id the same message had before ids named their bot (`<chat>:<message id>`), or
+    None for an id without a bot: what a retry of an Update taken before then was logged by."""
+    scope, slash, local = scoped.partition("/")
+    return local if slash and scope.startswith(BOT_SCOPE) else None
+
+
+def parse(
+    payload: dict[str, Any], bot_id: str | None = None
+) -> tuple[list[Inbound], list[StatusUpdate]]:
+    """The customer message of one Update to the bot `bot_id` (Telegram reports no delivery
+    statuses)."""
     update = Update.model_validate(payload)
     if update.callback_query is not None:
         query = update.callback_query
@@ -123,7 +146,7 @@ def parse(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]:
         text, menu = read_button_id(query.data)
         return [
             Inbound(
-                platform_id=f"cb:{query.id}",
+                platform_id=scoped_id(bot_id, f"cb:{query.id}"),
                 sender=chat,
                 text=text,
                 name=query.from_.full_name or None,
@@ -146,7 +169,7 @@ def parse(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]:
     text, data = said
     return [
         Inbound(
-            platform_id=f"{message.chat.id}:{message.message_id}",
+            platform_id=scoped_id(bot_id, f"{message.chat.id}:{message.message_id}"),
             sender=str(message.chat.id),
             text=text,
             name=message.from_.full_name if message.from_ else None,
@@ -194,7 +217,8 @@ class Telegram:
     def parse(
         self, payload: dict[str, Any], account_id: str | None = None
     ) -> tuple[list[Inbound], list[StatusUpdate]]:
-        return parse(payload)  # the webhook URL and secret token are per bot token already
+        """`account_id` is the connector's Telegram bot id: it scopes the message ids."""
+        return parse(payload, account_id)
 
     def render(self, recipient: str, message: Outgoing) -> list[Request]:
         chat = int(recipient) if recipient.lstrip("-").isdigit() else recipient

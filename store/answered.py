@@ -1,9 +1,10 @@
-"""Whether a contact already had a message id answered lately: how a channel connector tells a
-platform's late retry from a new message (api/usecases/channel_inbound.py).
+"""Which customer message of a contact carries a message id: the query `answer_of` reads a
+replay's recorded answer by (store/conversations.py), and `answered_lately`, how a channel
+connector tells a platform's late retry from a new message (api/usecases/channel_inbound.py).
 
-Only conversations active within `RETRY_HORIZON` are searched: a platform resends within its
-own retry window (Meta for up to 7 days, Telegram keeps an Update for 24 h), so an older
-conversation cannot hold a retry, and the lookup does not grow with the contact's history.
+`answered_lately` searches only conversations active within `RETRY_HORIZON`: a platform resends
+within its own retry window (Meta for up to 7 days, Telegram keeps an Update for 24 h), so an
+older conversation cannot hold a retry, and the lookup does not grow with the contact's history.
 """
 
 from __future__ import annotations
@@ -19,23 +20,31 @@ from store.tables import conversations, messages
 RETRY_HORIZON = timedelta(days=7)
 """How far back a platform's retry can reach: Meta retries an unanswered webhook for 7 days."""
 
-_ANSWERED = (
-    sa.select(sa.literal(1))
-    .select_from(messages.join(conversations, conversations.c.id == messages.c.conversation_id))
+_CUSTOMERS = (
+    sa.select(messages.c.conversation_id, messages.c.seq)
+    .join(conversations, conversations.c.id == messages.c.conversation_id)
     .where(
         conversations.c.bot == sa.bindparam("bot"),
         conversations.c.contact_id == sa.bindparam("contact"),
-        conversations.c.updated_at > sa.bindparam("since"),
-        messages.c.message_id == sa.bindparam("message"),
         messages.c.sender == "customer",  # an agent's reply keeps its key (api/models/channel.py)
     )
-    .limit(1)
 )
+ANSWERED = _CUSTOMERS.where(messages.c.message_id == sa.bindparam("message")).limit(1)
+"""The contact's customer message `message` (its conversation_id and seq), in any conversation."""
+_LATELY = _CUSTOMERS.where(
+    conversations.c.updated_at > sa.bindparam("since"),
+    messages.c.message_id.in_([sa.bindparam("message"), sa.bindparam("earlier")]),
+).limit(1)
 
 
-def answered_lately(engine: Engine, bot: str, contact_id: str, message_id: str) -> bool:
-    """True when a conversation of the contact active within the horizon holds `message_id`."""
+def answered_lately(
+    engine: Engine, bot: str, contact_id: str, message_id: str, earlier: str | None = None
+) -> bool:
+    """True when a conversation of the contact active within the horizon holds `message_id`,
+    or `earlier`: the same message's id in an older form (a retry of a message taken before
+    the platform's ids changed form: channels/telegram.py `earlier_id`)."""
     since = datetime.now(UTC) - RETRY_HORIZON
-    params = {"bot": bot, "contact": contact_id, "message": message_id, "since": since}
+    params = {"bot": bot, "contact": contact_id, "since": since}
     with reads(engine) as conn:
-        return conn.execute(_ANSWERED, params).first() is not None
+        found = conn.execute(_LATELY, {**params, "message": message_id, "earlier": earlier})
+        return found.first() is not None

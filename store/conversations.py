@@ -23,6 +23,7 @@ from sqlalchemy.sql.dml import Insert, Update
 from omni.desk import AGENT_ONLY_KINDS
 from store import bots as bot_store
 from store import notify, turn_statement
+from store.answered import ANSWERED
 from store.db import reads, writing_until
 from store.log_shapes import LogBatch, LoggedMessage, RowStatus
 from store.loop_writes import LoopBusy, loop_transaction
@@ -363,17 +364,6 @@ def customer_facing(rows: list[MessageRow]) -> list[MessageRow]:
     return [row for row in rows if row.kind not in AGENT_ONLY_KINDS]
 
 
-_ANSWERED = (
-    sa.select(messages.c.conversation_id, messages.c.seq)
-    .join(conversations, conversations.c.id == messages.c.conversation_id)
-    .where(
-        conversations.c.bot == sa.bindparam("bot"),
-        conversations.c.contact_id == sa.bindparam("contact"),
-        messages.c.message_id == sa.bindparam("message"),
-        messages.c.sender == "customer",  # an agent's reply keeps its key (api/models/channel.py)
-    )
-    .limit(1)
-)
 _FOLLOWING = (
     sa.select(messages)
     .where(messages.c.conversation_id == sa.bindparam("id"), messages.c.seq > sa.bindparam("seq"))
@@ -388,7 +378,7 @@ def answer_of(
     """A customer message already recorded, with the replies that followed it (its answer)."""
     with reads(engine) as conn:
         params = {"bot": bot, "contact": contact_id, "message": message_id}
-        found = conn.execute(_ANSWERED, params).first()
+        found = conn.execute(ANSWERED, params).first()
         if found is None:
             return None
         conversation = conn.execute(_CONVERSATION, {"id": found.conversation_id}).one()

@@ -12,9 +12,13 @@ late retry of the message that ended a conversation (Meta resends a webhook not 
 time; Telegram an Update) would otherwise start or feed the next conversation. The workflow only
 knows the ids it answered itself, and `delivery.send` asks the SQL log only when no
 conversation is open: here it is asked for every message, within the platforms' retry horizon
-(store/answered.py; connectors only, the customer API's path stays as it is). A menu button's
-press carries its menu's tag, which the workflow reads against the menu it asks
-(workflows/menu_press.py).
+(store/answered.py; connectors only, the customer API's path stays as it is). Telegram's ids
+are per Telegram bot, so its platform id names the bot (channels/telegram.py): a message from
+the bot a connector was switched to is never taken for the old bot's. A retry of an Update
+taken before ids named their bot is looked up under that earlier form as well (the earlier
+lookup can go once every deployment has named the bot for longer than the retry horizon).
+A menu button's press carries its menu's tag, which the workflow reads against the menu it
+asks (workflows/menu_press.py).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from temporalio.client import Client
 
 from api.models.channel import ContactIn, MessageIn, printable
 from api.usecases import channel_media, delivery
+from channels import telegram
 from channels.model import Inbound, Platform, StatusUpdate
 from encryption.codec import keyed_hash, ring_of
 from store import channel_connectors
@@ -74,7 +79,9 @@ async def receive(
         data = dict(message.data or {})
         contact = contact_id(platform, message.sender)
         message_id = f"{CONTACT_PREFIX[platform]}_{keyed_hash(ring, message.platform_id)}"
-        if await asyncio.to_thread(answered_lately, engine, bot, contact, message_id):
+        older = telegram.earlier_id(message.platform_id) if platform == "telegram" else None
+        earlier = f"{CONTACT_PREFIX[platform]}_{keyed_hash(ring, older)}" if older else None
+        if await asyncio.to_thread(answered_lately, engine, bot, contact, message_id, earlier):
             log.info("%s message already answered: taken again without effect", platform)
             taken += 1
             continue
