@@ -1,0 +1,100 @@
+// Tela de Atendimento: what the agent does in the conversation on screen — reply (Enter sends,
+// Shift+Enter breaks the line), transfer, finish.
+import { $, api, toast } from "./common.js";
+import { deskFinish } from "./atendimento_desk.js";
+import { reason, sending, state } from "./atendimento_state.js";
+import { boxEdited, clearError, replyError } from "./atendimento_unsent.js";
+import { addMessages, drop, loadTargets, renderConversation } from "./atendimento_view.js";
+
+export function wireActions() {
+  $("#reply-form").addEventListener("submit", reply);
+  $("#reply-text").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("#reply-form").requestSubmit(); }
+  });
+  $("#reply-text").addEventListener("input", boxEdited);
+  $("#transfer-form").addEventListener("submit", transfer);
+  $("#finish-bot").addEventListener("click", () => finish(true));
+  $("#finish-end").addEventListener("click", () => finish(false));
+}
+
+// A reply that failed is kept, with its id, in its conversation: the failure may have come after
+// the server had it, so the same text sent again to the same conversation is a retry under the
+// id of its oldest failure (delivered once); another text, or another conversation, is another
+// message. The failed text goes back to the box, or, if the box holds another text or the same
+// one for another failure (or the agent went to another conversation), it is a line of its
+// conversation's transcript, so none is lost ("ok" failing twice: the box and a line).
+async function reply(event) {
+  event.preventDefault();
+  const box = $("#reply-text");
+  const text = box.value.trim();
+  const conversation = state.conversations.get(state.selected);
+  if (!text || !conversation) return;
+  const id = conversation.id;
+  const retried = conversation.kept.find((k) => k.text === text); // the oldest failure of this text
+  const flight = { conversation: id, id: retried?.id ?? crypto.randomUUID(), text, applied: false };
+  if (retried) conversation.kept.splice(conversation.kept.indexOf(retried), 1);
+  if (retried?.line) { // on its way again: its line goes, or is now that of the box's failure
+    const boxed = conversation.kept.find((k) => k.text === text && !k.line);
+    if (boxed) boxed.line = true;
+    else renderConversation();
+  }
+  sending.add(flight);
+  box.value = ""; // free for the next message while this one is in flight
+  clearError();
+  try {
+    const body = { text, message_id: flight.id };
+    const message = await api(`/api/agent/conversations/${id}/messages`, { method: "POST", body, token: "agent" });
+    addMessages(id, [message]);
+  } catch (error) {
+    if (flight.applied) return; // shown meanwhile: the server had it
+    const still = state.conversations.get(id); // not transferred or finished meanwhile
+    const failure = { id: flight.id, text, line: true };
+    if (state.selected !== id) {
+      still?.kept.push(failure);
+      toast(`A mensagem para a outra conversa não foi enviada: ${reason(error)}`);
+      return;
+    }
+    if (!box.value) box.value = text; // back in the box for a retry
+    // the box holds the text already (typed again): it stands for this one, unless for another
+    failure.line = box.value.trim() !== text || still.kept.some((k) => k.text === text && !k.line);
+    still.kept.push(failure);
+    if (failure.line) renderConversation();
+    replyError(still, failure, reason(error)); // stays while the failure waits for its retry
+  } finally {
+    sending.delete(flight);
+  }
+}
+
+async function transfer(event) {
+  event.preventDefault();
+  const form = event.target;
+  const service = form.service.value.trim();
+  const extension = form.extension.value.trim();
+  $(".form-error", form).textContent = "";
+  if (!service === !extension) { $(".form-error", form).textContent = "Escolha um serviço ou informe um ramal (apenas um)."; return; }
+  const id = state.selected;
+  try {
+    const result = await api(`/api/agent/conversations/${id}/transfer`, {
+      method: "POST", body: service ? { service } : { extension }, token: "agent",
+    });
+    form.reset();
+    drop(id, `Conversa transferida para ${result.service}.`);
+    toast(`Conversa transferida para ${result.service}.`);
+  } catch (error) {
+    $(".form-error", form).textContent = error.status === 422 && Array.isArray(error.detail)
+      ? "Ramal deve ter 3 dígitos." : `Transferência recusada: ${reason(error)}`;
+    loadTargets(id); // the rules may have changed since the list was read
+  }
+}
+
+async function finish(returnToBot) {
+  const id = state.selected;
+  if (!id) return;
+  try {
+    await api(`/api/agent/conversations/${id}/finish`, { method: "POST", body: { return_to_bot: returnToBot, ...deskFinish() }, token: "agent" });
+    drop(id, returnToBot ? "Atendimento finalizado: o cliente voltou ao bot." : "Conversa encerrada.");
+    toast(returnToBot ? "Atendimento finalizado: o cliente voltou ao bot." : "Conversa encerrada.");
+  } catch (error) {
+    $("#conv-error").textContent = reason(error);
+  }
+}

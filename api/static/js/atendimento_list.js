@@ -1,0 +1,80 @@
+// Tela de Atendimento: the conversations in the agent's service, as the stream lists them (or
+// the polling reads them): new ones loaded from the log page by page, gone ones closed.
+import { $, api } from "./common.js";
+import { ensure, state } from "./atendimento_state.js";
+import { addMessages, drop, renderTabs, select } from "./atendimento_view.js";
+
+const TRANSCRIPT_PAGE = 500; // the most a transcript read returns (PageSize)
+let listing = Promise.resolve();
+
+/** The stream's list of conversations in service, one list after the other (one that is still
+ * loading must not drop a conversation a later list added), and only while its connection is
+ * the current one (the next connection's first list reads them all again). */
+export function setConversations(ids) {
+  const connection = state.connection;
+  listing = listing
+    .then(() => connection === state.connection && applyConversations(ids))
+    .catch((error) => console.warn("conversations list:", error)); // the next list still comes
+  return listing;
+}
+
+/** Load the listed conversations that are new, drop the ones that left. The stream sends a
+ * conversation's messages from the moment it lists it; whatever came between the pickup answer
+ * and that moment is read from the log here. */
+async function applyConversations(ids) {
+  const held = [...state.conversations.keys()]; // one picked up while this list loads is kept
+  const listed = state.listed;
+  state.listed = new Set(ids);
+  for (const id of ids) {
+    if (listed.has(id)) continue;
+    const known = state.conversations.has(id);
+    const conversation = ensure(id);
+    if (!known) {
+      try {
+        const info = await api(`/api/agent/conversations/${id}`, { token: "agent" });
+        conversation.service = info.service;
+      } catch { /* shown without its service */ }
+    }
+    try {
+      await refreshMessages(id);
+    } catch (error) { // read again with the next list
+      state.listed.delete(id);
+      console.warn(`conversation ${id}:`, error);
+    }
+  }
+  for (const id of held) {
+    if (!ids.includes(id) && state.conversations.has(id)) drop(id, "A conversa saiu do seu atendimento.");
+  }
+  if (!state.selected && ids.length) select(ids[0]);
+  renderTabs();
+}
+
+/** Read the log again from the first seq the screen lacks among the newest lateWindow() (a
+ * message recorded late, after later ones, is read once it has come), page by page. */
+export async function refreshMessages(id) {
+  let after = readFrom(state.conversations.get(id)?.messages);
+  while (state.conversations.has(id)) {
+    const url = `/api/agent/conversations/${id}/messages?after=${after}&limit=${TRANSCRIPT_PAGE}`;
+    const page = await api(url, { token: "agent" });
+    addMessages(id, page);
+    if (page.length < TRANSCRIPT_PAGE) return;
+    after = page[page.length - 1].seq;
+  }
+}
+
+/** How far below the newest seq a late message is looked for: the server's (LATE_MAX), which
+ * the page carries. */
+function lateWindow() {
+  return Number($("#transcript").dataset.lateWindow) || 50;
+}
+
+/** The seq to read after: the last one before the first missing among the newest lateWindow()
+ * of `messages` (seq → message), or the newest. Older holes are not looked for (some seqs are
+ * never used: the server's streams look back as far, api/stream_hub.py LATE_MAX). */
+function readFrom(messages) {
+  if (!messages) return 0;
+  const newest = Math.max(0, ...messages.keys());
+  let seq = Math.max(0, newest - lateWindow());
+  while (seq < newest && messages.has(seq + 1)) seq += 1;
+  return seq;
+}

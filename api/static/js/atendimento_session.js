@@ -1,0 +1,121 @@
+// Tela de Atendimento: signing in with the agent's token, the agent's status, and the live
+// updates (GET /api/agent/stream, SSE over fetch with the bearer token; polled when missing).
+import { $, $$, ApiError, api, h, readSSE, statusLabel, toast, tokens } from "./common.js";
+import { refreshMessages, setConversations } from "./atendimento_list.js";
+import { customerTyping } from "./atendimento_media.js";
+import { renderQueue, renderQueueTimes, setQueue, taken } from "./atendimento_queue.js";
+import { reason, state } from "./atendimento_state.js";
+import { addMessages } from "./atendimento_view.js";
+import { showOffers } from "./ofertas.js";
+
+const POLL_MS = 2000;
+let stopper = null;
+
+// --- login ----------------------------------------------------------------------------------
+
+export async function start() {
+  if (!tokens.agent()) return showLogin();
+  try {
+    state.me = await api("/api/agent/me", { token: "agent" });
+  } catch (error) {
+    tokens.clearAgent();
+    return showLogin(error.status === 401 ? "Token inválido ou revogado." : reason(error));
+  }
+  $("#login").classList.add("hidden");
+  $("#workspace").classList.remove("hidden");
+  $("#agent-line").textContent = `${state.me.name} · serviços: ${state.me.services.join(", ") || "nenhum"} · capacidade ${state.me.capacity}`;
+  $("#session").replaceChildren(h("span", {}, state.me.name), h("button", { type: "button", class: "small", onclick: logout }, "Sair"));
+  setStatus(state.me.status);
+  renderQueue();
+  connect();
+  setInterval(renderQueueTimes, 1000);
+}
+
+/** The agent's status as the server has it (the stream tells a change it made, e.g. away). */
+function setStatus(status) {
+  if (state.me.status !== status) toast(`Status: ${statusLabel(status)}`);
+  state.me.status = status;
+  for (const radio of $$("[name=status]")) radio.checked = radio.value === status;
+}
+
+function showLogin(message = "") {
+  $("#workspace").classList.add("hidden");
+  $("#login").classList.remove("hidden");
+  $("#login .form-error").textContent = message;
+  $("#agent-token").focus();
+}
+
+async function logout() {
+  try { await api("/api/agent/status", { method: "POST", body: { status: "offline" }, token: "agent" }); } catch { /* leaving anyway */ }
+  stopper?.abort();
+  tokens.clearAgent();
+  location.reload();
+}
+
+/** The login form and the status switch. */
+export function wireSession() {
+  $("#login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    tokens.setAgent(event.target.token.value.trim());
+    start();
+  });
+  for (const radio of $$("[name=status]")) {
+    radio.addEventListener("change", async () => {
+      try {
+        state.me = await api("/api/agent/status", { method: "POST", body: { status: radio.value }, token: "agent" });
+        toast(`Status: ${statusLabel(state.me.status)}`);
+      } catch (error) {
+        toast(`Não foi possível mudar o status: ${reason(error)}`);
+      }
+    });
+  }
+}
+
+// --- live updates ---------------------------------------------------------------------------
+
+function connect() {
+  stopper = new AbortController();
+  readSSE("/api/agent/stream", {
+    token: tokens.agent(),
+    signal: stopper.signal,
+    onOpen: () => {
+      setLive(true);
+      state.connection += 1; // lists of the connection before are not applied any more
+      state.listed = new Set(); // (re)connected: the first `conversations` event re-reads them all
+    },
+    onEvent: ({ event, data }) => {
+      const payload = JSON.parse(data);
+      if (event === "queue") setQueue(payload);
+      else if (event === "message") addMessages(payload.conversation_id, [payload.message]);
+      else if (event === "conversations") setConversations(payload);
+      else if (event === "offers") showOffers(payload, { onAccepted: taken });
+      else if (event === "status") setStatus(payload.status);
+      else if (event === "typing") customerTyping(payload, state.selected);
+    },
+    onError: (error) => {
+      setLive(false);
+      if (error instanceof ApiError && [404, 405].includes(error.status)) { poll(); return false; }
+      if (error instanceof ApiError && error.status === 401) { tokens.clearAgent(); showLogin("Sessão expirada."); return false; }
+      return true;
+    },
+  });
+}
+
+function setLive(live) {
+  state.live = live;
+  $("#live").textContent = live ? "ao vivo" : "reconectando…";
+  $("#live").className = `badge ${live ? "available" : "paused"}`;
+}
+
+/** Without the agent stream: the queue and open conversations are polled. */
+function poll() {
+  $("#live").textContent = "atualizando a cada 2 s";
+  const tick = async () => {
+    try {
+      setQueue(await api("/api/agent/queue", { token: "agent" }));
+      await Promise.all([...state.conversations.keys()].map(refreshMessages));
+    } catch { /* next tick */ }
+    setTimeout(tick, POLL_MS); // after this one: a slow tick never overlaps the next
+  };
+  tick();
+}

@@ -1,0 +1,31 @@
+// Tela de Atendimento: what its modules share — the agent, the queues, the conversations in
+// service, the replies in flight — and how the screen says a refusal.
+import { codeText } from "./common.js";
+
+export const state = {
+  me: null,
+  queue: [],          // [{conversation_id, service, waiting_seconds, preview, since}]
+  conversations: new Map(), // id → {id, service, variables, waited, messages: Map(seq → message), targets, kept}
+  selected: null,
+  live: false,
+  listed: new Set(), // the ids of the stream's last `conversations` event
+  connection: 0, // the stream's connections so far
+  asking: false, // "Atender próximo" is waiting for its answer
+};
+export const sending = new Set(); // {conversation, id, text, applied}: the replies in flight
+
+/** Why the API said no, in pt-BR (by the error's code; the page adds the agent's capacity). */
+export function reason(error) {
+  return codeText(error, { capacity: state.me?.capacity });
+}
+
+export function ensure(id) {
+  if (!state.conversations.has(id)) {
+    state.conversations.set(id, {
+      id, service: null, variables: null, waited: null, messages: new Map(), targets: null,
+      kept: [], // {id, text, line}: the replies that failed, oldest first (see the reply form);
+      // `line`: shown as a line of the transcript (else its text went back to the box)
+    });
+  }
+  return state.conversations.get(id);
+}
