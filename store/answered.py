@@ -31,9 +31,18 @@ _CUSTOMERS = (
 )
 ANSWERED = _CUSTOMERS.where(messages.c.message_id == sa.bindparam("message")).limit(1)
 """The contact's customer message `message` (its conversation_id and seq), in any conversation."""
+EARLIER_HORIZON = timedelta(hours=24)
+"""How far back an id's earlier form is asked: the platform that changed form (Telegram) keeps
+an Update for 24 h, so an older entry under that form cannot be a retry (only a collision)."""
 _LATELY = _CUSTOMERS.where(
     conversations.c.updated_at > sa.bindparam("since"),
-    messages.c.message_id.in_([sa.bindparam("message"), sa.bindparam("earlier")]),
+    sa.or_(
+        messages.c.message_id == sa.bindparam("message"),
+        sa.and_(
+            messages.c.message_id == sa.bindparam("earlier"),
+            messages.c.created_at > sa.bindparam("earlier_since"),
+        ),
+    ),
 ).limit(1)
 
 
@@ -42,9 +51,16 @@ def answered_lately(
 ) -> bool:
     """True when a conversation of the contact active within the horizon holds `message_id`,
     or `earlier`: the same message's id in an older form (a retry of a message taken before
-    the platform's ids changed form: channels/telegram.py `earlier_id`)."""
-    since = datetime.now(UTC) - RETRY_HORIZON
-    params = {"bot": bot, "contact": contact_id, "since": since}
+    the platform's ids changed form, logged within `EARLIER_HORIZON`: channels/telegram.py
+    `earlier_id`)."""
+    now = datetime.now(UTC)
+    params = {
+        "bot": bot,
+        "contact": contact_id,
+        "since": now - RETRY_HORIZON,
+        "message": message_id,
+        "earlier": earlier,
+        "earlier_since": now - EARLIER_HORIZON,
+    }
     with reads(engine) as conn:
-        found = conn.execute(_LATELY, {**params, "message": message_id, "earlier": earlier})
-        return found.first() is not None
+        return conn.execute(_LATELY, params).first() is not None

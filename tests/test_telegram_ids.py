@@ -33,7 +33,7 @@ OTHER_BOT_TOKEN = "654321:ZYX-other-bot-token-9876"
 """Another Telegram bot: its message ids start again from low numbers."""
 GOODBYE = "Até logo!"
 
-Post = Callable[[dict[str, Any]], Awaitable[httpx.Response]]
+Post = Callable[..., Awaitable[httpx.Response]]
 
 
 @asynccontextmanager
@@ -46,12 +46,27 @@ async def on_telegram(
         async with running_stack(time_env, settings, engine, FLOW) as http:
             auth = await _connect(http, BOT_TOKEN)
 
-            async def post(update: dict[str, Any]) -> httpx.Response:
-                taken = await http.post("/api/channels/telegram/loja", json=update, headers=auth)
-                assert taken.status_code == 200, taken.text
+            async def post(
+                update: dict[str, Any], headers: dict[str, str] | None = None, expected: int = 200
+            ) -> httpx.Response:
+                """Telegram posts `update` (with the connector's secret token, or `headers`)."""
+                taken = await http.post(
+                    "/api/channels/telegram/loja",
+                    json=update,
+                    headers=auth if headers is None else headers,
+                )
+                assert taken.status_code == expected, taken.text
                 return taken
 
-            yield telegram, http, post
+            async def switch(token: str) -> dict[str, str]:
+                """The operator saves another token; from now on Telegram is the bot of that
+                token. The secret token Telegram posts with before the switch (returned)."""
+                before = dict(auth)
+                auth.update(await _connect(http, token))
+                telegram.token = token  # the stand-in refuses sends with any other token
+                return before
+
+            yield telegram, post, switch
 
 
 async def _connect(http: httpx.AsyncClient, token: str) -> dict[str, str]:
@@ -62,12 +77,6 @@ async def _connect(http: httpx.AsyncClient, token: str) -> dict[str, str]:
     assert saved.status_code == 200, saved.text
     generated = saved.json()["generated"]
     return {"X-Telegram-Bot-Api-Secret-Token": generated["secret_token"]} if generated else {}
-
-
-async def _switch(http: httpx.AsyncClient, telegram: Standin, token: str) -> None:
-    """The operator saves another token; from now on Telegram is the bot of that token."""
-    await _connect(http, token)
-    telegram.token = token  # the stand-in refuses sends with any other token
 
 
 async def _all_ended(env: Any, engine: sa.Engine) -> None:
@@ -91,11 +100,12 @@ async def test_the_same_message_id_from_another_telegram_bot_is_a_new_message(
     """The customer talked to the old bot (messages 10 and 11). The operator connects another
     bot; the customer's first messages to it are again 10 and 11: greeted and answered, never
     taken for the old bot's retries. A true retry of the new bot's "2" changes nothing."""
-    async with on_telegram(time_env, settings, engine) as (telegram, http, post):
+    async with on_telegram(time_env, settings, engine) as (telegram, post, switch):
         await _greeted_and_left(telegram, post, 1, 0)
         await _all_ended(time_env, engine)
 
-        await _switch(http, telegram, OTHER_BOT_TOKEN)
+        old_secret = await switch(OTHER_BOT_TOKEN)
+        await post(p.telegram_text(2, 11, CHAT, "2"), old_secret, 401)  # the old bot's webhook
         await _greeted_and_left(telegram, post, 1, 3)  # the new bot's update and message ids
         await _all_ended(time_env, engine)
         await post(p.telegram_text(2, 11, CHAT, "2"))  # the new bot's "2", delivered again
@@ -112,12 +122,12 @@ async def test_a_rotated_token_of_the_same_bot_still_knows_its_retries(
 ) -> None:  # type: ignore[no-untyped-def]
     """The operator revokes the bot's token and saves the new one: the same bot, the same
     message ids, so Telegram's late retry of the goodbye is still taken without effect."""
-    async with on_telegram(time_env, settings, engine) as (telegram, http, post):
+    async with on_telegram(time_env, settings, engine) as (telegram, post, switch):
         await _greeted_and_left(telegram, post, 1, 0)
         await _all_ended(time_env, engine)
 
-        await _switch(http, telegram, ROTATED_TOKEN)
-        await post(p.telegram_text(2, 11, CHAT, "2"))  # the goodbye's Update, delivered again
+        secret = await switch(ROTATED_TOKEN)  # the same bot: its secret token is kept
+        await post(p.telegram_text(2, 11, CHAT, "2"), secret)  # the goodbye's Update, again
         await post(p.telegram_text(3, 12, CHAT, "oi de novo"))
 
         assert await telegram_wait(telegram, 5) == [*GREETING, GOODBYE, *GREETING]
@@ -131,7 +141,7 @@ async def test_a_retry_of_a_message_answered_before_the_upgrade_is_taken_without
     """Messages answered by the version before bot ids were in our message ids are logged
     under the older form (the keyed hash of `<chat>:<message id>`). Telegram's late retry of
     such a goodbye, arriving after the upgrade, is still known: no second conversation."""
-    async with on_telegram(time_env, settings, engine) as (telegram, _, post):
+    async with on_telegram(time_env, settings, engine) as (telegram, post, _):
         await _greeted_and_left(telegram, post, 1, 0)
         await _all_ended(time_env, engine)
         with engine.begin() as conn:  # the log as the version before the upgrade wrote it

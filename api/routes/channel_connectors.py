@@ -66,8 +66,11 @@ def save_telegram(
     """Create or change the bot's Telegram connector."""
     stored = _stored(engine, ring, bot, "telegram")
     _require(stored, {"bot_token": body.bot_token})
-    generated = _generated(stored, "secret_token", body.secret_token)
     bot_id = (body.bot_token or "").partition(":")[0] or (stored.account_id if stored else None)
+    # Another Telegram bot: a new secret token, so the old bot's webhook (Telegram still posts
+    # to it) is refused instead of taken as the new bot's (its message ids would collide).
+    switched = stored is not None and stored.account_id != bot_id
+    generated = _generated(None if switched else stored, "secret_token", body.secret_token)
     row = store.save(
         engine,
         ring,
