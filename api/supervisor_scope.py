@@ -46,10 +46,6 @@ class Supervisor:
     def sees(self, service_id: str | None) -> bool:
         return self.service_ids is None or service_id in self.service_ids
 
-    def sees_name(self, service: str | None) -> bool:
-        names = self.service_names
-        return names is None or service in names
-
     def check(self, service_id: str | None) -> None:
         """403 `outside_supervisor_scope` unless the service is one this caller supervises."""
         if not self.sees(service_id):

@@ -46,7 +46,8 @@ class OmniCode(StrEnum):
     DUPLICATE_QUICK_REPLY = "duplicate_quick_reply"
     """Another quick reply of the same service (or another global one) has this shortcut."""
     SERVICE_IN_USE = "service_in_use"
-    """Rename refused: the newest version of published bots names the service (`bots`)."""
+    """Rename or delete refused: the newest version of published bots names the service, in
+    whatever case, accents or spacing (`bots`); `force=true` goes on."""
     CHANGED_SINCE_READ = "changed_since_read"
     """`If-Match` names a revision another change has replaced: read it again (412)."""
     VALIDATION_ERROR = "validation_error"

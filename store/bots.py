@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bots.models import BotFlow
@@ -93,22 +93,6 @@ def list_latest(engine: Engine) -> list[BotVersion]:
     query = _newest_of_each().order_by(bot_versions.c.bot)
     with reads(engine) as conn:
         return [_version(row) for row in conn.execute(query)]
-
-
-def bots_naming_service(conn: Connection, service: str) -> list[str]:
-    """The bots whose newest version names `service` (exactly: lookups are exact) in a Humano
-    block: renaming the service would leave their handoffs `unavailable`."""
-    query = _newest_of_each().order_by(bot_versions.c.bot)
-    return [
-        row.bot
-        for row in conn.execute(query)
-        if any(
-            isinstance(block, dict)
-            and block.get("type") == "human"
-            and block.get("service") == service
-            for block in (row.flow or {}).get("blocks", {}).values()
-        )
-    ]
 
 
 _LATEST = (

@@ -24,7 +24,9 @@ from omni.models import (
 )
 from store.common import new_id, now
 from store.db import reads
-from store.services import select_services, service_ids
+from store.name_keys import ids_by_name
+from store.service_names import service_ids
+from store.services import select_services
 from store.tables import integrations, services
 
 logger = logging.getLogger(__name__)
@@ -179,10 +181,11 @@ def resolve_integration(
 ) -> ResolvedIntegration | None:
     """The Humano block's step 1: the key proves the bot; pick the service to queue in.
 
-    ``key_hash`` is ``omni.keys.hash_key(omni_key)``. ``service`` (a name) may be any service
-    the bot has a live integration with; None means the key's own service. None is returned when
-    the key is unknown, revoked or another bot's, its service is deleted, or the bot has no live
-    integration with ``service``.
+    ``key_hash`` is ``omni.keys.hash_key(omni_key)``. ``service`` (a name, found by its exact
+    bytes first, then in any case, accents or spacing: store/name_keys.py `ids_by_name`) may be
+    any service the bot has a live integration with; None means the key's own service. None is
+    returned when the key is unknown, revoked or another bot's, its service is deleted, or the
+    bot has no live integration with ``service``.
     """
     with reads(engine) as conn:
         live = live_service(conn, bot, key_hash, service)
@@ -211,6 +214,16 @@ _BY_SERVICE_NAME = (
     .order_by(integrations.c.created_at)
     .limit(1)
 )
+_BY_SERVICE_ID = (
+    sa.select(integrations.c.id, integrations.c.service_id)
+    .where(
+        integrations.c.bot == sa.bindparam("bot"),
+        integrations.c.revoked_at.is_(None),
+        integrations.c.service_id == sa.bindparam("service_id"),
+    )
+    .order_by(integrations.c.created_at)
+    .limit(1)
+)
 
 
 def live_service(
@@ -224,6 +237,11 @@ def live_service(
     if service is None:
         return row.id, row.id, row.service_id
     target = conn.execute(_BY_SERVICE_NAME, {"bot": bot, "service": service}).one_or_none()
+    if target is None:  # named in another case, accents or spacing: found by its normal form
+        service_id = ids_by_name(conn, services, [service]).get(service)
+        if service_id is not None:
+            found = {"bot": bot, "service_id": service_id}
+            target = conn.execute(_BY_SERVICE_ID, found).one_or_none()
     if target is None:
         return None
     return row.id, target.id, target.service_id

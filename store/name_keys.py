@@ -10,6 +10,8 @@ same, and such a row takes its key at its next change once nobody else holds it.
 
 A name sent that is the stored one up to trimming and NFC (`as_stored`) is not a rename: the
 stored bytes stay (a name stored before NFC, or with a trailing space, is what flows name).
+A reference by name (a flow's `service:`, a request body) finds its row by the normal form too,
+the exact bytes first (`ids_by_name`).
 A new name may not be `unusable` (omni/names.py); an unchanged one is never refused for it.
 
 `revision` counts an admin's changes of a row; `check_revision` refuses a change made against
@@ -53,6 +55,48 @@ def ids_by_stored_form(conn: Connection, table: sa.Table, names: list[str]) -> d
         name = wanted.get(canonical(row.name))
         if name is not None and name not in found:
             found[name] = row.id
+    return found
+
+
+def ids_by_key(conn: Connection, table: sa.Table, names: list[str]) -> dict[str, str]:
+    """Ids of rows of `table` whose name is one of `names` in the normal form: the row holding
+    its key, else the oldest of the rows with none (they clashed before migration 0020)."""
+    by_key: dict[str, list[str]] = {}
+    for name in names:
+        by_key.setdefault(stored_key(name), []).append(name)
+    keyed = sa.select(table.c.id, table.c.name_key).where(table.c.name_key.in_(list(by_key)))
+    found = {name: row.id for row in conn.execute(keyed) for name in by_key[row.name_key]}
+    missing: dict[str, list[str]] = {}
+    for name in names:
+        if name not in found:
+            missing.setdefault(name_key(name), []).append(name)
+    if missing:
+        unkeyed = (
+            sa.select(table.c.id, table.c.name)
+            .where(table.c.name_key.is_(None))
+            .order_by(table.c.created_at, table.c.id)
+        )
+        for row in conn.execute(unkeyed):
+            for name in missing.pop(name_key(row.name), []):
+                found[name] = row.id
+    return found
+
+
+def ids_by_name(conn: Connection, table: sa.Table, names: list[str]) -> dict[str, str]:
+    """Ids of the rows of `table` that `names` name (a name found by none is left out): by
+    exact bytes, else by the stored name trimmed and in NFC (`ids_by_stored_form`), else by
+    the normal form (`ids_by_key`). Names are unique in the normal form, so a name found so is
+    the row anyone meant; the exact bytes first keep one indexed statement the common case, and
+    a row of a pair that clashed before migration 0020 found by its own name."""
+    found = {
+        row.name: row.id
+        for row in conn.execute(sa.select(table.c.id, table.c.name).where(table.c.name.in_(names)))
+    }
+    for lookup in (ids_by_stored_form, ids_by_key):
+        missing = [name for name in names if name not in found]
+        if not missing:
+            break
+        found.update(lookup(conn, table, missing))
     return found
 
 

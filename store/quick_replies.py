@@ -1,5 +1,7 @@
 """SQL of quick replies ("respostas rápidas"): global or per service, by shortcut.
 
+The service is named at creation as people type it ("cobranca" is Cobrança's) and kept by id.
+
 A shortcut is unique among the global ones and within each service: checked here to name the
 scope, and by two partial unique indexes (migration 0020) against two admins racing."""
 
@@ -13,10 +15,11 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from omni.desk import QuickReplyCreate, QuickReplyPublic, QuickReplyUpdate
-from omni.errors import Conflict, InvalidReference, NotFound, OmniCode
+from omni.errors import Conflict, NotFound, OmniCode
 from store.common import new_id, now
 from store.db import reads
 from store.name_keys import check_revision, write_revision
+from store.service_names import service_ids
 from store.tables import quick_replies, services
 
 
@@ -102,12 +105,8 @@ def _create(engine: Engine, body: QuickReplyCreate) -> QuickReplyPublic:
     reply_id, at = new_id("qr"), now()
     with engine.begin() as conn:
         service_id = None
-        if body.service is not None:
-            service_id = conn.execute(
-                sa.select(services.c.id).where(services.c.name == body.service)
-            ).scalar()
-            if service_id is None:
-                raise InvalidReference("service", f"no service {body.service!r}")
+        if body.service is not None:  # in any case, accents or spacing (store/service_names.py)
+            service_id = service_ids(conn, [body.service], "service")[body.service]
         _check_shortcut(conn, body.shortcut, service_id)
         conn.execute(
             sa.insert(quick_replies).values(

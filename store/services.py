@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from encryption.codec import KeyRing, decrypt_text, encrypt_text
 from omni import keys
 from omni.desk import WrapUpSettings
-from omni.errors import Conflict, InvalidReference, NotFound, OmniCode
+from omni.errors import Conflict, InvalidReference, NotFound
 from omni.models import (
     QueueNotifications,
     ServiceCreate,
@@ -35,18 +35,19 @@ from omni.models import (
 from omni.names import canonical
 from omni.routing_models import ROUTING_FIELDS
 from omni.service_care import ServiceCare
-from store.bots import bots_naming_service
 from store.common import is_postgres, new_id, now
 from store.db import reads
 from store.name_keys import (
     as_stored,
     check_revision,
-    ids_by_stored_form,
+    ids_by_name,
     key_on_update,
     raced,
     refuse_same_name,
     write_revision,
 )
+from store.service_names import bots_naming, in_use
+from store.service_names import service_ids as service_ids  # the other stores' (moved)
 from store.service_removal import detach, refuse_open_entries
 from store.tables import (
     service_transfer_targets,
@@ -67,28 +68,6 @@ SCALAR_SERVICE_FIELDS = (
     "hidden",
     *ROUTING_FIELDS,
 )
-
-
-def service_ids(conn: Connection, names: Iterable[str], field: str) -> dict[str, str]:
-    """Map service names to ids; InvalidReference naming ``field`` when one does not exist.
-
-    Shared with the integration and agent stores, whose request bodies name services. A body's
-    name arrives trimmed and in NFC (omni/models.py); one stored otherwise (before migration
-    0020: NFD, a trailing space) is found by its own name so: exact bytes first, then that form.
-    """
-    names = list(names)
-    if not names:
-        return {}
-    rows = conn.execute(sa.select(services.c.id, services.c.name).where(services.c.name.in_(names)))
-    found = {row.name: row.id for row in rows}
-    missing = [name for name in names if name not in found]
-    if missing:
-        found.update(ids_by_stored_form(conn, services, missing))
-        missing = [name for name in names if name not in found]
-    if missing:
-        listed = ", ".join(repr(name) for name in missing)
-        raise InvalidReference(field, f"no service named {listed}")
-    return found
 
 
 def select_services(
@@ -231,15 +210,17 @@ def get_service(engine: Engine, service_id: str) -> ServicePublic:
 def find_service(
     engine: Engine, *, name: str | None = None, extension: str | None = None
 ) -> ServicePublic | None:
-    """The service with this name or this extension ("Ramal"), if any (for transfers)."""
-    if name is not None and extension is None:
-        where = services.c.name == name
-    elif extension is not None and name is None:
-        where = services.c.extension == extension
-    else:
+    """The service with this name (in any case, accents or spacing: `ids_by_name`) or this
+    extension ("Ramal"), if any (for transfers)."""
+    if (name is None) == (extension is None):
         raise ValueError("find_service takes exactly one of name or extension")
     with reads(engine) as conn:
-        found = select_services(conn, where)
+        if name is None:
+            found = select_services(conn, services.c.extension == extension)
+        elif (service_id := ids_by_name(conn, services, [name]).get(name)) is not None:
+            found = select_services(conn, services.c.id == service_id)
+        else:
+            found = []
     return found[0] if found else None
 
 
@@ -311,14 +292,9 @@ def _update(
         changes["name"] = as_stored(changes["name"], row.name)
     name = changes.get("name", row.name)
     key = key_on_update(conn, services, row, name, what=SERVICE, code=DUPLICATE_NAME)
-    bots = bots_naming_service(conn, row.name) if name != row.name else []
+    bots = bots_naming(conn, row.id, row.name) if name != row.name else []
     if bots and not force_rename:
-        raise Conflict(
-            f"bots {', '.join(bots)} name service {row.name!r} in a Humano block of their "
-            "newest version; publish them with the new name, or rename with force=true",
-            code=OmniCode.SERVICE_IN_USE,
-            extra={"service": row.name, "bots": bots},
-        )
+        raise in_use(row.name, bots, change="rename", instead="with the new name")
     _check_extension(conn, changes.get("extension"), row.id)
     values, generated = _changed_values(row, body, changes, ring)
     if body.transfer_group is not None:
@@ -368,11 +344,13 @@ def _raced(engine: Engine, name: str | None) -> Conflict:
     )
 
 
-def delete_service(engine: Engine, service_id: str) -> None:
+def delete_service(engine: Engine, service_id: str, *, force: bool = False) -> None:
     """Delete a service without waiting or in-service conversations.
 
     It leaves every transfer group naming it, its agents keep their other services, and its
     integrations are revoked (their keys stop working). Finished queue entries stay, detached.
+    Refused (`service_in_use`) while the newest version of a bot names it in a Humano block,
+    unless `force`: those handoffs end `unavailable` from then on (logged with the bots).
     """
     with engine.begin() as conn:
         lock = sa.select(services.c.name).where(services.c.id == service_id)
@@ -382,7 +360,12 @@ def delete_service(engine: Engine, service_id: str) -> None:
         if name is None:
             raise NotFound(f"no service {service_id!r}")
         refuse_open_entries(conn, service_id, name)
+        if (bots := bots_naming(conn, service_id, name)) and not force:
+            raise in_use(name, bots, change="delete it", instead="with another service")
         detach(conn, service_id)
         conn.execute(sa.delete(services).where(services.c.id == service_id))
     AGENT_TOKENS.forget_all()  # it left its agents' services (store/token_cache.py)
-    logger.info("service deleted: %s (%s)", name, service_id)
+    if bots:
+        logger.warning("service %r deleted (%s); bots to update: %s", name, service_id, bots)
+    else:
+        logger.info("service deleted: %s (%s)", name, service_id)

@@ -208,3 +208,20 @@ async def test_a_supervisor_sees_only_its_services_in_a_shared_agents_list(
     everything = await api.get("/api/supervisor/agents", headers=admin_headers())
     fabi = next(a for a in everything.json() if a["name"] == "Fabi")
     assert sorted(fabi["services"]) == ["Suporte", "Vendas"]
+
+
+async def test_a_supervisor_names_a_target_service_as_transfers_find_it(
+    any_admin_api,
+    any_engine,  # type: ignore[no-untyped-def]
+) -> None:
+    """A supervisor of Suporte moving a conversation to "suporte" names its own service (names
+    are one service in any case, accents or spacing); "vendas" stays outside its reach."""
+    api: httpx.AsyncClient = any_admin_api
+    _scoped_rows(any_engine)
+    carla = await _agent(api, "Carla", ["Suporte"], supervisor=True)
+    path = "/api/supervisor/conversations/c4/reassign"
+    outside = await api.post(path, json={"service": "vendas"}, headers=carla["auth"])
+    assert outside.status_code == 403 and outside.json()["code"] == "outside_supervisor_scope"
+    own = await api.post(path, json={"service": " SUPORTE"}, headers=carla["auth"])
+    # past the scope check: the seeded conversation has no workflow running any more
+    assert own.json()["code"] == "conversation_ended", own.text

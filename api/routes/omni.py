@@ -51,6 +51,16 @@ Force = Annotated[
     bool,
     Query(description="Rename even though published bots name the service (`bots_to_update`)."),
 ]
+DELETE: dict[int | str, dict[str, Any]] = {
+    409: {
+        "description": "The service has waiting or in-service conversations (`service_busy`); "
+        "or the newest version of bots names it (`service_in_use`, with `bots`)."
+    }
+}
+ForceDelete = Annotated[
+    bool,
+    Query(description="Delete even though published bots name the service (`service_in_use`)."),
+]
 
 
 # --- services ("Administrativo → Serviços") ---------------------------------------------------
@@ -129,10 +139,12 @@ async def update_service(
     return changed
 
 
-@router.delete("/services/{service_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_service(service_id: str, engine: EngineDep) -> Response:
-    """409 while the service has waiting or in-service conversations; revokes its integrations."""
-    service_store.delete_service(engine, service_id)
+@router.delete("/services/{service_id}", status_code=status.HTTP_204_NO_CONTENT, responses=DELETE)
+def delete_service(service_id: str, engine: EngineDep, force: ForceDelete = False) -> Response:
+    """409 while the service has waiting or in-service conversations; revokes its integrations.
+    409 `service_in_use` while bots' newest versions name the service (in any case, accents or
+    spacing); `?force=true` deletes it all the same (their handoffs end `unavailable`)."""
+    service_store.delete_service(engine, service_id, force=force)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

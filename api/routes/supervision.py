@@ -30,6 +30,7 @@ from omni.errors import NotFound
 from store import agents as agent_store
 from store import conversations as conversation_log
 from store import queue, supervision
+from store import services as service_store
 from workflows.supervision_contracts import (
     SupervisorActionKind,
     SupervisorRequest,
@@ -190,8 +191,10 @@ async def reassign(
     for a supervisor, an agent or a service of its own services)."""
     workflow_id = _workflow_of(engine, caller, conversation_id)  # 403 before probing the target
     _agent_in_scope(engine, caller, body.agent)
-    if body.service is not None and not caller.sees_name(body.service):
-        raise outside()
+    if body.service is not None and caller.agent is not None:  # found as a transfer finds it
+        target = service_store.find_service(engine, name=body.service)
+        if target is None or not caller.sees(target.id):
+            raise outside()
     return await _act(
         engine, client, caller, conversation_id, "reassign", body.supervisor,
         workflow_id=workflow_id, agent_id=body.agent, service=body.service,

@@ -266,15 +266,32 @@ async function update(body) {
   }
 }
 
+/** DELETE the service once the admin confirms. One that published bots name is said in pt-BR
+ * (which bots) and deleted only if the admin confirms again (`?force=true`). */
 async function remove(service) {
   if (!confirm(`Excluir o serviço “${service.name}”? As integrações dele serão revogadas.`)) return;
+  const path = `/api/omni/services/${service.id}`;
   try {
-    await api(`/api/omni/services/${service.id}`, { method: "DELETE" });
+    try {
+      await api(path, { method: "DELETE" });
+    } catch (error) {
+      if (error.code !== "service_in_use") throw error;
+      if (!confirm(`${inUse(error)}\n\nExcluir mesmo assim?`)) return;
+      await api(`${path}?force=true`, { method: "DELETE" });
+    }
     toast(`Serviço “${service.name}” excluído.`);
     await load();
   } catch (error) {
     alert(`Não foi possível excluir: ${codeText(error)}`);
   }
+}
+
+/** Why deleting the service would break published flows (the 409's `bots` and `service`). */
+function inUse(error) {
+  const { bots = [], service } = error.extra || {};
+  const whose = bots.length > 1 ? "dos bots" : "do bot";
+  return `O fluxo publicado ${whose} ${bots.join(", ")} usa o serviço “${service}” no bloco Humano: `
+    + "excluí-lo deixaria esse transbordo indisponível até o fluxo ser publicado com outro serviço.";
 }
 
 $("#new-service").addEventListener("click", async () => { await firstLoad; open(); });
