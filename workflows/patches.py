@@ -95,6 +95,14 @@ MENU_PRESS = "menu-press"
 Asked on its own, only when a press comes; histories before it read the number against
 whatever was asked."""
 
+CHANNEL_BACKLOG = "channel-backlog"
+"""Patch id: channel entries that fell out of the transcript tail before the channel pump reached
+them are reported to the agent in a delivery-failure notice instead of skipped in silence
+(workflows/channel_outbox.py). Asked on its own, only when such a gap is met."""
+WEBHOOKS_CARRIED = "webhooks-carried"
+"""Patch id: a run due to continue as new no longer waits for its webhook deliveries: the
+events not yet delivered travel into the next run (workflows/webhook_events.py). Asked on its
+own when continue-as-new first comes due with webhook events pending."""
 CODE_VERSION = 4
 """The code version new runs start at (`ConversationInput.code_version`). What a version means is
 frozen, as a bundle is: version 2 takes `CURRENT_2` without markers, and its run leaves its
