@@ -19,6 +19,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.attachment_files import PDF
 from tests.test_browser import browser
 from tests.test_browser_double_sends import AGENT_MESSAGES, agent_post, expect, into_queue, scene
 
@@ -60,6 +61,11 @@ async def test_the_reason_stays_while_the_failed_reply_waits_in_the_box(
         await expect(transcript.locator(".msg.customer", has_text="Já saiu?")).to_be_visible()
         await expect(error).to_have_text(OVERLOADED_PT)  # still why the box's reply waits
         await expect(box).to_have_value("Seu pedido sai hoje")
+        await agent.locator("#reply-file").set_input_files(  # a file sent meanwhile
+            files=[{"name": "boleto.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+        )
+        await expect(transcript.locator(".attachment", has_text="boleto.pdf")).to_be_visible()
+        await expect(error).to_have_text(OVERLOADED_PT)
 
         await box.fill("Seu pedido sai amanhã")  # the failed text edited away: nothing waits
         await expect(error).to_have_text("")

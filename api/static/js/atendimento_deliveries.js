@@ -21,7 +21,7 @@ export function entryStatuses(rows) {
   return bySeq;
 }
 
-/** Called by atendimento.js when the agent selects a conversation (or none). */
+/** Called by atendimento_view.js when the agent selects a conversation (or none). */
 export function deliveriesSelect(id) {
   deliveries.conversation = id;
   deliveries.bySeq = new Map();

@@ -4,7 +4,7 @@ import { $, api, codeText, dateTime, h, statusLabel } from "./common.js";
 
 const desk = { conversation: null, service: null, replies: [], codes: { required: false, codes: [] }, onMessage: null };
 
-/** Called by atendimento.js when the agent selects a conversation (or none). */
+/** Called by atendimento_view.js when the agent selects a conversation (or none). */
 export async function deskSelect(id, { onMessage, service = null } = {}) {
   desk.conversation = id;
   desk.service = service;
@@ -91,7 +91,7 @@ async function expand(box, reply) {
   }
 }
 
-// Before atendimento.js's Enter-sends (capture on the form): an exact shortcut expands instead.
+// Before atendimento_actions.js's Enter-sends (capture on the form): an exact shortcut expands instead.
 $("#reply-form").addEventListener("keydown", (event) => {
   if (event.target.id !== "reply-text" || !["Enter", "Tab"].includes(event.key) || event.shiftKey) return;
   const box = event.target;

@@ -3,6 +3,7 @@
 // customer's typing (an SSE event `typing` of the agent stream).
 import { $, tokens } from "./common.js";
 import { ACCEPT, attachmentView, flash, throttled, uploadRefusal } from "./attachments.js";
+import { errorOnRender } from "./atendimento_unsent.js";
 
 /** Wire the file button and typing; `ctx`: {selected(), onMessage(id, message)}. */
 export function deskMedia(ctx) {
@@ -13,7 +14,7 @@ export function deskMedia(ctx) {
     const id = ctx.selected();
     input.value = "";
     if (!file || !id) return;
-    $("#conv-error").textContent = "";
+    errorOnRender(); // an older error goes; a failed reply's reason stays while the reply waits
     const query = new URLSearchParams({ name: file.name });
     try {
       const response = await fetch(`/api/agent/conversations/${encodeURIComponent(id)}/attachments?${query}`, {
