@@ -47,14 +47,16 @@ def as_stored(name: str, stored: str) -> str:
 def ids_by_stored_form(conn: Connection, table: sa.Table, names: list[str]) -> dict[str, str]:
     """Ids of rows of `table` whose stored name is one of `names` once trimmed and in NFC (the
     oldest first when two are): how a reference, always sent so, finds a name stored otherwise.
-    A rare path (a name not stored byte for byte), so reading the whole table is fine."""
-    wanted = {canonical(name): name for name in names}
+    A rare path (a name not stored byte for byte, with rows of a pair that clashed before
+    migration 0020 in the table: `ids_by_name`), so reading the whole table is fine."""
+    wanted: dict[str, list[str]] = {}
+    for name in names:  # two spellings of one stored form ("suporte", " suporte") find one row
+        wanted.setdefault(canonical(name), []).append(name)
     found: dict[str, str] = {}
     every = sa.select(table.c.id, table.c.name).order_by(table.c.created_at, table.c.id)
     for row in conn.execute(every):
-        name = wanted.get(canonical(row.name))
-        if name is not None and name not in found:
-            found[name] = row.id
+        for name in wanted.get(canonical(row.name), []):
+            found.setdefault(name, row.id)
     return found
 
 
@@ -87,12 +89,17 @@ def ids_by_name(conn: Connection, table: sa.Table, names: list[str]) -> dict[str
     exact bytes, else by the stored name trimmed and in NFC (`ids_by_stored_form`), else by
     the normal form (`ids_by_key`). Names are unique in the normal form, so a name found so is
     the row anyone meant; the exact bytes first keep one indexed statement the common case, and
-    a row of a pair that clashed before migration 0020 found by its own name."""
+    a row of a pair that clashed before migration 0020 found by its own name (the stored-form
+    scan is read only while such rows, with no key, are in the table: else the key's index)."""
     found = {
         row.name: row.id
         for row in conn.execute(sa.select(table.c.id, table.c.name).where(table.c.name.in_(names)))
     }
-    for lookup in (ids_by_stored_form, ids_by_key):
+    if len(found) == len(set(names)):
+        return found
+    unkeyed = sa.select(sa.literal(1)).select_from(table).where(table.c.name_key.is_(None))
+    clashed = conn.execute(unkeyed.limit(1)).first() is not None
+    for lookup in (ids_by_stored_form, ids_by_key) if clashed else (ids_by_key,):
         missing = [name for name in names if name not in found]
         if not missing:
             break

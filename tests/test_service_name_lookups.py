@@ -175,3 +175,19 @@ async def test_of_a_pair_that_clashed_before_0020_each_keeps_the_flows_naming_it
         "/api/omni/services/s_new", json={"transfer_group": ["SUPORTE"]}, headers=H
     )
     assert grouped.status_code == 200 and grouped.json()["transfer_group"] == ["Suporte"]
+
+
+async def test_two_spellings_of_one_stored_name_find_the_same_service_together_as_alone(
+    any_engine: sa.Engine, any_admin_api: httpx.AsyncClient
+) -> None:
+    """Of the same pair, flows naming "suporte" and " suporte" both reach "suporte " (its
+    stored form): so deleting it is refused for both bots, and the other for none."""
+    old_rows(any_engine, {"s_old": "Suporte", "s_new": "suporte "}, {})
+    await publish(any_admin_api, "loja", flow("loja", "suporte"))
+    await publish(any_admin_api, "sac", flow("sac", '" suporte"'))
+    for service_id, bots in (("s_old", None), ("s_new", ["loja", "sac"])):
+        answer = await any_admin_api.delete(f"/api/omni/services/{service_id}", headers=H)
+        if bots is None:
+            assert answer.status_code == 204, answer.text
+        else:
+            assert answer.status_code == 409 and answer.json()["bots"] == bots, answer.text
