@@ -64,6 +64,10 @@ class ConversationCore(Protocol):
         """Add one transcript entry (recorded in the SQL log by the workflow's pump)."""
         ...
 
+    def _left_tail(self, dropped: list[Message]) -> None:
+        """Entries pushed out of `conv.recent` (workflows/channel_outbox.py)."""
+        ...
+
     def _takes_ahead(self, log_ahead: bool) -> bool:
         """Whether a request's entries are its caller's to write (workflows/message_log.py)."""
         ...

@@ -186,7 +186,7 @@ class MessageLog(_Core):
             message_id=message_id,
             at=workflow.now(),
         )
-        transcript_tail.keep(self.conv.recent, message)
+        self._left_tail(transcript_tail.keep(self.conv.recent, message))
         self._outbox.append(message)
         return message
 
@@ -385,7 +385,7 @@ class MessageLog(_Core):
         self._recorded = (queued.recorded_through, status)
 
     def _keep(self, message: Message) -> None:
-        transcript_tail.keep(self.conv.recent, message)  # at its reserved seq's place
+        self._left_tail(transcript_tail.keep(self.conv.recent, message))  # at its reserved seq
         self._outbox.append(message)
 
     def _details(self) -> str:

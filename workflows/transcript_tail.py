@@ -20,10 +20,14 @@ RECENT_MESSAGES = 200
 """Transcript entries kept in the workflow (the SQL log keeps them all)."""
 
 
-def keep(recent: list[Message], message: Message) -> None:
-    """Add `message` at its seq's place; the oldest go past RECENT_MESSAGES."""
+def keep(recent: list[Message], message: Message) -> list[Message]:
+    """Add `message` at its seq's place; the oldest go past RECENT_MESSAGES (returned)."""
     insort(recent, message, key=_seq)
+    if len(recent) <= RECENT_MESSAGES:
+        return []
+    dropped = recent[:-RECENT_MESSAGES]
     del recent[:-RECENT_MESSAGES]
+    return dropped
 
 
 def between(recent: list[Message], since: int, through: int | None = None) -> list[Message]:
