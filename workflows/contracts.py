@@ -15,6 +15,7 @@ from bots.models import BotFlow
 from omni.service_care import CarriedCare, ServiceCare
 from workflows.interpreter import FlowState
 from workflows.offer_contracts import OfferNotice as OfferNotice  # Handoff's (re-exported)
+from workflows.webhook_contracts import PendingWebhook
 
 Sender = Literal["customer", "bot", "agent", "system", "supervisor"]
 Status = Literal["bot", "waiting", "in_service", "voicemail", "ended"]
@@ -86,6 +87,9 @@ class ConversationState(BaseModel):
     left: bool = False
     """The customer left (Signal `leave`): carried, so a run that continued as new before it
     could act on it ends the conversation in the next run (workflows/continuing.py)."""
+    webhooks: list[PendingWebhook] = Field(default_factory=list)
+    """Webhook events not delivered when the run continued as new, oldest first: the next run
+    delivers them (workflows/webhook_events.py); empty while a run lives."""
 
     @classmethod
     def fresh(cls, contact: Contact) -> ConversationState:
