@@ -44,9 +44,9 @@ WEBHOOK_GIVE_UP = timedelta(hours=24)
 """A webhook receiver down for longer than this (from the event's first attempt) loses the
 event (logged)."""
 WEBHOOK_CARRY_BYTES = 256 * 1024
-"""The most webhook events (as JSON) a run carries into the next: the input of a run fails
-at 2 MB, and the flow (up to 512 KiB) and the transcript's tail travel in it too. The oldest
-events beyond it are given up (logged) when the run continues as new."""
+"""The most webhook events (as JSON, in bytes) a run carries into the next: the input of a run
+fails at 2 MB, and the flow (up to 512 KiB) and the transcript's tail travel in it too. A run
+whose outbox is bigger waits for its deliveries before it continues, as before the patch."""
 
 
 class WebhookEvents(_Core):
@@ -70,11 +70,31 @@ class WebhookEvents(_Core):
         self._carried = None
         self._carry_asked_when_pending = False
         self._webhooks_held = False
+        self._carry_size: tuple[tuple[int, str] | None, int] = (None, 0)
 
     def _webhooks_idle(self) -> bool:
         """Nothing queued or in flight; or, when the run carries its events into the next one,
         nothing that holds continuing as new (the run's end still waits for them)."""
-        return not self._webhook_outbox or (bool(self._carried) and not self.conv.state.ended)
+        if not self._webhook_outbox:
+            return True
+        return bool(self._carried) and not self.conv.state.ended and self._carry_fits()
+
+    def _carry_fits(self) -> bool:
+        """The outbox fits `WEBHOOK_CARRY_BYTES` of the next run's input; a bigger one holds
+        the run until the deliveries drain, as before the patch (none is dropped). Measured
+        again only when the outbox changed (a wait condition asks it at every activation)."""
+        outbox = self._webhook_outbox
+        shape = (len(outbox), outbox[0].event.event_id)
+        if self._carry_size[0] != shape:
+            size = sum(len(pending.model_dump_json().encode()) for pending in outbox)
+            self._carry_size = (shape, size)
+            if size > WEBHOOK_CARRY_BYTES:
+                workflow.logger.warning(
+                    "%d webhook events (%d bytes) too many to carry: the run waits for them",
+                    len(outbox),
+                    size,
+                )
+        return self._carry_size[1] <= WEBHOOK_CARRY_BYTES
 
     def _carry_when_due(self) -> None:
         """Continue-as-new is due (and the run lives on until idle): ask the patch once events
@@ -96,16 +116,8 @@ class WebhookEvents(_Core):
         self._webhooks_held = False
 
     def _webhooks_to_carry(self) -> list[PendingWebhook]:
-        """The outbox for the next run, within `WEBHOOK_CARRY_BYTES` (the newest kept)."""
-        kept: list[PendingWebhook] = []
-        size = 0
-        for pending in reversed(self._webhook_outbox):
-            size += len(pending.model_dump_json())
-            if size > WEBHOOK_CARRY_BYTES:
-                self._not_delivered(pending.event, "too many carried into the next run")
-            else:
-                kept.insert(0, pending)
-        return kept
+        """The outbox for the next run (within `WEBHOOK_CARRY_BYTES`: `_carry_fits`)."""
+        return list(self._webhook_outbox)
 
     def _emit(self, kind: str, handoff: Handoff | None = None, /, **data: Any) -> None:
         """Queue a service event for its external webhook (when the service has one)."""
