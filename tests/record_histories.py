@@ -25,6 +25,10 @@ closes or continues as new is a local activity). ``continue_while_delivering`` t
 code before the patch `continue-when-idle` (the run due to continue as new stopped and waited
 for its webhook; recorded from an export of that commit), and as
 ``continue_while_delivering.continue-when-idle.runN.json`` after it (the run lived on).
+``menu_press``, ``channel_backlog`` and ``webhooks_carried`` (``.runN``) by the code with the
+patches `menu-press`, `channel-backlog` and `webhooks-carried`, the smallest conversations that
+take them; ``channel_backlog``'s run is terminated once its notice is in (the entries still in
+the transcript tail would each be one more send).
 Histories hold no clear secret: the bot's Omni key travels as the hash that publishing puts
 in its place (of a throwaway key).
 """
@@ -43,6 +47,7 @@ import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -782,7 +787,9 @@ async def continue_while_delivering(rec: Recorder) -> str:
     webhook is down, and the run, due, continues as new once the event went through (~7 s):
     meanwhile it keeps living (queue cards every second; patch `continue-when-idle`), or,
     recorded before that patch, it waited; a customer message is answered either way. An agent
-    serves the customer in the next run."""
+    serves the customer in the next run. Record it from an export of a commit before
+    `webhooks-carried` (bb0bb4c): with it the run carries its event and continues at once
+    (`webhooks_carried`), and this recorder stops ("the run never continued as new")."""
     admin = {"Authorization": f"Bearer {rec.settings.admin_token}"}
     previous = rec.settings.max_messages_per_run
     rec.settings.max_messages_per_run = 2
@@ -837,6 +844,277 @@ async def continue_while_delivering(rec: Recorder) -> str:
             rec.settings.max_messages_per_run = previous
 
 
+def shown(body: dict[str, Any]) -> str:
+    """How a WhatsApp send reads on the phone (a text's body, an interactive's question)."""
+    if body.get("type") == "interactive":
+        return str(body["interactive"]["body"]["text"])
+    return str(body["text"]["body"])
+
+
+async def whatsapp_bot(rec: Recorder, flow: str) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """The flow published, its bot's channel the WhatsApp stand-in; posts a customer's message
+    to the bot's webhook, signed."""
+    from channels.signatures import whatsapp_signature
+    from tests import channel_payloads as p
+
+    phone = rec.phone
+    assert phone is not None
+    bot = flow.split("bot: ", 1)[1].split()[0]
+    admin = {"Authorization": f"Bearer {rec.settings.admin_token}"}
+    await rec.call("PUT", f"/api/bots/{bot}", {**admin, "Content-Type": "text/yaml"}, content=flow)
+    secret = "record-histories-app-secret"
+    connector = {
+        "phone_number_id": phone.phone_number_id,
+        "access_token": phone.token,
+        "app_secret": secret,
+    }
+    await rec.call("PUT", f"/api/bots/{bot}/channels/whatsapp", admin, json=connector)
+
+    async def webhook(message: dict[str, Any]) -> None:
+        body = json.dumps(p.whatsapp([message])).encode()
+        headers = {"X-Hub-Signature-256": whatsapp_signature(secret, body)}
+        await rec.call("POST", f"/api/channels/whatsapp/{bot}", headers, content=body)
+
+    return webhook
+
+
+BOTOES = """
+bot: botoes
+start: menu
+blocks:
+  menu:
+    type: menu
+    text: Como posso ajudar?
+    options:
+      - {label: Boleto, next: boletos}
+      - {label: Sair, next: fim}
+  boletos:
+    type: menu
+    text: Qual boleto?
+    options:
+      - {label: Do mês, next: mes}
+      - {label: Atrasado, next: fim}
+  mes: {type: end, text: Boleto do mês enviado.}
+  fim: {type: end, text: Até logo!}
+"""
+"""Two menus: a press on the first one's "Sair" (2) while "Qual boleto?" is asked would be
+"Atrasado" before the patch `menu-press`."""
+
+
+async def menu_press(rec: Recorder) -> str:
+    """A WhatsApp customer presses the first menu's "Boleto" (a press on the menu asked), then
+    that menu's "Sair" while "Qual boleto?" is asked: told it is an older question's button
+    and asked again (patch `menu-press`), then presses "Do mês"."""
+    from tests import channel_payloads as p
+    from workflows.menu_press import STALE_NOTICE
+
+    phone = rec.phone
+    assert phone is not None
+    phone.script = []
+    webhook = await whatsapp_bot(rec, BOTOES)
+    start = len(phone.sends())
+
+    async def sent(count: int) -> list[dict[str, Any]]:
+        await asyncio.to_thread(phone.wait, lambda s: len(s.sends()) >= start + count)
+        return phone.sends()[start:]
+
+    def buttons(body: dict[str, Any]) -> list[dict[str, str]]:
+        return [button["reply"] for button in body["interactive"]["action"]["buttons"]]
+
+    await webhook(p.wa_text("wamid.mp1", "oi"))
+    first = buttons((await sent(1))[0])
+    await webhook(p.wa_button_reply("wamid.mp2", first[0]["id"], first[0]["title"]))
+    second = buttons((await sent(2))[1])
+    await webhook(p.wa_button_reply("wamid.mp3", first[1]["id"], first[1]["title"]))
+    said = await sent(4)
+    if [shown(body) for body in said[2:]] != [STALE_NOTICE, "Qual boleto?"]:
+        raise RuntimeError(f"the older menu's press: {said[2:]}")
+    await webhook(p.wa_button_reply("wamid.mp4", second[0]["id"], second[0]["title"]))
+    if shown((await sent(5))[4]) != "Boleto do mês enviado.":
+        raise RuntimeError(f"the current menu's press: {phone.sends()[start:]}")
+    workflow_id = wid("botoes", f"wa:{p.CUSTOMER}")
+    await rec.ended(workflow_id)
+    return workflow_id
+
+
+CATALOGO_ITEMS = 66
+"""Messages the bot sends for one "Catálogo": three of them (206 entries) overflow the tail."""
+
+
+def catalogo_flow() -> str:
+    after = [f"item{n}" for n in range(2, CATALOGO_ITEMS + 1)] + ["menu"]
+    items = "\n".join(
+        f'  item{n}: {{type: message, text: "Item {n}", next: {then}}}'
+        for n, then in enumerate(after, 1)
+    )
+    return f"""
+bot: catalogo
+start: menu
+blocks:
+  menu:
+    type: menu
+    text: Como posso ajudar?
+    options:
+      - {{label: Catálogo, next: item1}}
+      - {{label: Sair, next: fim}}
+  fim: {{type: end, text: Até logo!}}
+{items}
+"""
+
+
+WA_DOWN = (503, {"error": {"message": "Service temporarily unavailable", "code": 2}}, {})
+
+
+async def channel_backlog(rec: Recorder) -> str:
+    """WhatsApp is down from the first send (the menu, retried) while the customer asks for the
+    "Catálogo" three times: the oldest entries behind the menu leave the transcript tail unsent.
+    WhatsApp takes the menu's next retry, the agent is told of the lost ones in one notice
+    (patch `channel-backlog`), and WhatsApp is down again for the next entry. The run is then
+    terminated: the ~200 entries still in the tail would each be a send (a history
+    near 1 MB)."""
+    from tests import channel_payloads as p
+
+    phone = rec.phone
+    assert phone is not None
+    phone.script = [WA_DOWN] * 1000
+    webhook = await whatsapp_bot(rec, catalogo_flow())
+    workflow_id = wid("catalogo", f"wa:{p.CUSTOMER}")
+    handle = rec.handle(workflow_id)
+    await webhook(p.wa_text("wamid.cb0", "oi"))
+    for n in range(1, 4):
+        await webhook(p.wa_text(f"wamid.cb{n}", "1"))
+    entries = 2 + 3 * (CATALOGO_ITEMS + 2)
+    for _ in range(200):
+        if (await handle.query(ConversationWorkflow.snapshot)).last_seq >= entries:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise RuntimeError("the three catalogs never came")
+    accepted = {"messaging_product": "whatsapp", "messages": [{"id": "wamid.out-menu"}]}
+    accepted["contacts"] = [{"input": p.CUSTOMER, "wa_id": p.CUSTOMER}]
+    phone.script[:] = [(200, accepted, {}), *[WA_DOWN] * 1000]  # the menu's next retry only
+    conversation = (await handle.query(ConversationWorkflow.snapshot)).conversation_id
+    admin = {"Authorization": f"Bearer {rec.settings.admin_token}"}
+    for _ in range(1200):  # the menu's next retry is up to ~30 s away
+        rows = await rec.call("GET", f"/api/conversations/{conversation}/messages", admin)
+        told = [m for m in rows if (m["data"] or {}).get("outcome") == "backlog"]
+        if told and len(phone.script) < 1000:  # and the next entry's send failed
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise RuntimeError("the backlog was never told")
+    if not told[0]["text"].startswith("4 mensagens não foram entregues ao cliente no WhatsApp"):
+        raise RuntimeError(f"the backlog notice: {told}")
+    phone.script = []
+    await handle.terminate(reason="recorded: the backlog told, the tail left unsent")
+    return workflow_id
+
+
+CARREGA = """
+bot: carrega
+human_service: {platform: omni_v2, omni_key: "KEY"}
+start: humano
+blocks:
+  humano:
+    type: human
+    service: Carrega
+    text: Vou te transferir.
+    on: {abandoned: fim, finished: fim, voicemail: fim, closed: fim, no_agents: fim,
+         unavailable: fim}
+  fim: {type: end, text: Até logo!}
+"""
+"""A service whose webhook receiver is down until the run has continued as new (patch
+`webhooks-carried`); nobody serves it: the customer is abandoned after CARREGA_ABANDON_SECONDS."""
+CARREGA_ABANDON_SECONDS = 3
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver on loopback: 503 while `down`, 204 after (the events it took)."""
+
+    url: str = ""
+    down: bool = True
+    took: list[dict[str, Any]] = field(default_factory=list)
+
+
+@contextmanager
+def switched_receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            down = receiver.down
+            if not down:
+                receiver.took.append(json.loads(body))
+            self.send_response(503 if down else 204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/eventos"
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def webhooks_carried(rec: Recorder) -> str:
+    """One customer message per run: the first queues the customer while the service's webhook
+    receiver is down, and the run, due, continues as new at once carrying the `queued` event
+    (patch `webhooks-carried`). The receiver comes up; the next run delivers it, the customer
+    is abandoned, and that event is delivered before the run ends."""
+    admin = {"Authorization": f"Bearer {rec.settings.admin_token}"}
+    previous = rec.settings.max_messages_per_run
+    rec.settings.max_messages_per_run = 1
+    with switched_receiver() as receiver:
+        try:
+            service = {
+                "name": "Carrega",
+                "extension": "900",
+                "abandon_seconds": CARREGA_ABANDON_SECONDS,
+                "webhook": {"enabled": True, "url": receiver.url},
+            }
+            await rec.call("POST", "/api/omni/services", admin, json=service)
+            made = await rec.call(
+                "POST",
+                "/api/omni/integrations",
+                admin,
+                json={"service": "Carrega", "bot": "carrega"},
+            )
+            flow = CARREGA.replace("KEY", made["api_key"])
+            await rec.call(
+                "PUT", "/api/bots/carrega", {**admin, "Content-Type": "text/yaml"}, content=flow
+            )
+            contact = "carrega-1"
+            turn = await rec.post("carrega", say(contact, f"{contact}-1", "oi"))
+            if turn["replies"][0]["text"] != "Vou te transferir.":
+                raise RuntimeError(f"queued in the first turn: {turn}")
+            workflow_id = wid("carrega", contact)
+            for _ in range(400):
+                history = await rec.handle(workflow_id).fetch_history()
+                started = history.events[0].workflow_execution_started_event_attributes
+                if started.continued_execution_run_id:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise RuntimeError("the run never continued as new")
+            if receiver.took:
+                raise RuntimeError(f"delivered while down: {receiver.took}")
+            receiver.down = False
+            await rec.ended(workflow_id)
+            kinds = [event["type"] for event in receiver.took]
+            if kinds != ["conversation.queued", "conversation.abandoned"]:
+                raise RuntimeError(f"the receiver took {kinds}")
+            return workflow_id
+        finally:
+            rec.settings.max_messages_per_run = previous
+
+
 SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "menu_question_walk": menu_question_walk,
     "question_timeout": question_timeout,
@@ -855,6 +1133,9 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "supervisor": supervisor,
     "queued_first_turn": queued_first_turn,
     "continue_while_delivering": continue_while_delivering,
+    "menu_press": menu_press,
+    "channel_backlog": channel_backlog,
+    "webhooks_carried": webhooks_carried,
 }
 
 

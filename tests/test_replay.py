@@ -21,12 +21,13 @@ from temporalio.workflow import NondeterminismError
 
 from encryption.codec import encrypted_converter
 from transbordo.stack import stack_ring
+from workflows import menu_press, patches
 from workflows.conversation import ConversationWorkflow
 from workflows.kept_timer import KeptTimer
 from workflows.sandbox import strict_workflow_runner, workflow_runner
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.contracts import ConversationInput, ConversationSnapshot
+    from workflows.contracts import ConversationInput, ConversationSnapshot, CustomerMessage
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -64,6 +65,9 @@ def test_the_recorded_histories_are_there() -> None:
         "supervisor",  # whisper, barge-in, take-over, reassign (Update `supervise`)
         "queued_first_turn",  # queued by its first message: the hand-over records the turn
         "continue_while_delivering",  # due to continue as new while a webhook is retried
+        "menu_press",  # an older menu's button pressed on WhatsApp (patch `menu-press`)
+        "channel_backlog",  # entries lost behind a failing send told (patch `channel-backlog`)
+        "webhooks_carried",  # a webhook event carried into the next run (`webhooks-carried`)
     } <= names
     # The Humano block's histories twice: made before ConversationState and ServiceSnapshot
     # (old input and activity result shapes, no `transfer-snapshot` patch), and made after.
@@ -92,6 +96,7 @@ def test_the_recorded_histories_are_there() -> None:
     # meanwhile (patch `continue-when-idle`).
     assert {"continue_while_delivering.run1", "continue_while_delivering.run2"} <= stems
     assert "continue_while_delivering.continue-when-idle.run1" in stems
+    assert {"webhooks_carried.run1", "webhooks_carried.run2"} <= stems
 
 
 @pytest.mark.parametrize("strict", [False, True], ids=["worker-sandbox", "full-sandbox"])
@@ -207,6 +212,71 @@ async def test_continuing_when_idle_replays_only_through_its_patch(
 ) -> None:
     """A run due to continue as new while its webhook was down, recorded either way, replays
     (test_recorded_histories_replay) only because the patch tells which way it went."""
+    path = next(p for p in HISTORIES if p.stem == recorded)
+    result = await replayer(changed).replay_workflow(load(path), raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, NondeterminismError), result.replay_failure
+
+
+@workflow.defn(name="ConversationWorkflow")
+class PressReadAsBefore(ConversationWorkflow):
+    """Asks the patch `menu-press` when a press comes (its marker matched) but reads the press's
+    number against whatever is asked, as before it."""
+
+    @workflow.run
+    async def run(self, input: ConversationInput) -> ConversationSnapshot:
+        return await super().run(input)
+
+    def _read_press(self, msg: CustomerMessage) -> menu_press.Press:
+        super()._read_press(msg)
+        return menu_press.Press(msg.text)
+
+
+@workflow.defn(name="ConversationWorkflow")
+class BacklogPassedOver(ConversationWorkflow):
+    """Asks the patch `channel-backlog` when entries left the tail unsent (its marker matched)
+    but passes over them in silence, as before it."""
+
+    @workflow.run
+    async def run(self, input: ConversationInput) -> ConversationSnapshot:
+        return await super().run(input)
+
+    async def _tell_backlog(self, platform: str) -> None:
+        self._channel_lost = None
+
+
+@workflow.defn(name="ConversationWorkflow")
+class WaitsForWebhooks(ConversationWorkflow):
+    """Asks the patch `webhooks-carried` when due with an event pending (its marker matched)
+    but waits for the delivery, as before it."""
+
+    @workflow.run
+    async def run(self, input: ConversationInput) -> ConversationSnapshot:
+        return await super().run(input)
+
+    def _carry_when_due(self) -> None:
+        self._carry_asked_when_pending = True
+        if self._carried is None and self._webhook_outbox:
+            patches.patched(patches.WEBHOOKS_CARRIED)
+            self._carried = False
+
+
+@pytest.mark.parametrize(
+    ("recorded", "changed"),
+    [
+        ("menu_press", PressReadAsBefore),
+        ("channel_backlog", BacklogPassedOver),
+        ("webhooks_carried.run1", WaitsForWebhooks),
+    ],
+    ids=["menu-press", "channel-backlog", "webhooks-carried"],
+)
+async def test_the_newest_patches_histories_replay_only_along_their_new_path(
+    recorded: str, changed: type[ConversationWorkflow]
+) -> None:
+    """Each history took its patch's new path, which issues other commands than the old one
+    (a stale press asks the menu again where it would have ended the conversation; the backlog
+    notice is recorded before the next send; the carried event is never sent in the first run):
+    code that asks the patch but goes the old way fails to replay it, so the history guards
+    the new path and not only the marker."""
     path = next(p for p in HISTORIES if p.stem == recorded)
     result = await replayer(changed).replay_workflow(load(path), raise_on_replay_failure=False)
     assert isinstance(result.replay_failure, NondeterminismError), result.replay_failure
