@@ -327,9 +327,16 @@ def next_opening(schedule: Schedule, instant: datetime) -> datetime | None:
     return None
 
 
-def describe_opening(schedule: Schedule, opening: datetime, now: datetime) -> str:
+NO_OPENING_PT = "assim que possível"
+"""When service opens again with no opening known (emergency closure, nothing open within
+SEARCH_DAYS): "Voltamos assim que possível." reads as a sentence, "Voltamos ." did not."""
+
+
+def describe_opening(schedule: Schedule, opening: datetime | None, now: datetime) -> str:
     """pt-BR text for customers: "hoje às 13:00", "amanhã às 08:00", "segunda-feira às 08:00"
-    (within a week) or "segunda-feira, 04/01 às 08:00"."""
+    (within a week), "segunda-feira, 04/01 às 08:00", or NO_OPENING_PT (`opening` None)."""
+    if opening is None:
+        return NO_OPENING_PT
     zone = _compiled(schedule).zone
     local = _utc(opening, "opening").astimezone(zone)
     today = _utc(now, "now").astimezone(zone).date()

@@ -334,7 +334,7 @@ async def test_closed_outside_hours_with_the_next_opening(time_env, settings, en
         await publish(http, flow(omni.key, schedule=schedule))
         await say(http, "fechado", "1", "oi")
         turn = await say(http, "fechado", "2", "1")
-        assert texts(turn) == ["Estamos fechados. Voltamos ."]
+        assert texts(turn) == ["Estamos fechados. Voltamos assim que possível."]
         assert turn["status"] == "ended"
 
 

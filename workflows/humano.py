@@ -98,7 +98,7 @@ class HumanoBlock(_Core):
         )
         if queued == "closed" and flow.schedule is not None:
             opening = next_opening(flow.schedule, now)
-            text = describe_opening(flow.schedule, opening, now) if opening else ""
+            text = describe_opening(flow.schedule, opening, now)  # None: "assim que possível"
             conv.state = conv.state.model_copy(update={"next_opening": text})
         if not isinstance(queued, Queued):
             self._took_recorded(record, None)
