@@ -5,8 +5,10 @@ median handle time of the service's recent finished conversations. A customer at
 `free_slots` free right now is taken when the `position - free_slots`-th slot frees up after
 them, i.e. after `(position - free_slots) * H / agents` seconds, plus the usual pickup delay
 (the median wait of recently answered customers who found a free slot, else 0). With nobody
-online the estimate is unknown (None); with no history the service's answer-time target stands
-in for `H`. Figures: bench/wait_estimate.py (mean absolute error against simulated waits).
+available this model has no figure (None): store/wait_history.py then gives the former one while
+agents are online (paused, away) and none at all when every agent of the service is offline (no
+wait is promised to the customer). With no history the service's answer-time target stands in
+for `H`. Figures: bench/wait_estimate.py (mean absolute error against simulated waits).
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def handle_time(history: WaitHistory) -> float:
 
 
 def estimate_seconds(history: WaitHistory, position: int) -> int | None:
-    """Seconds until an agent takes the customer at `position` (1 = next); None: nobody online."""
+    """Seconds until an agent takes the customer at `position` (1 = next); None: nobody
+    available."""
     if history.agents <= 0 or position < 1:
         return None
     delay = float(median(history.pickup_seconds)) if history.pickup_seconds else 0.0

@@ -29,6 +29,8 @@ RECENT_FOR_FORMER = 20
 PROMPT_PICKUP_SECONDS = 300
 """Waits under this count as pickup delays (the customer found a free agent)."""
 LOGGED_IN = ("available", "paused", "away")
+"""Online for the hand-over's `check_agents_online` and for the estimate: a paused or away agent
+is logged in and comes back; with none of these (every agent offline) there is no estimate."""
 
 _entries = queue_entries
 _service_id = sa.bindparam("service_id", type_=sa.String)
@@ -107,6 +109,8 @@ class Recent:
     history: WaitHistory
     waits: list[float]
     """Waits of the newest answered customers, newest first (the former estimate's input)."""
+    logged_in: int
+    """Agents of the service online (`LOGGED_IN`): none, no estimate."""
 
 
 def recent(
@@ -137,13 +141,18 @@ def recent(
             target_seconds=int(target_seconds or 60),
         ),
         waits,
+        logged_in(staff_rows),
     )
 
 
-def estimate(found: Recent, place: int) -> int:
-    """The estimate for the customer at `place` (omni/wait_estimate.py); with nobody available
-    the former figure: the newest answered customers' average wait x place (the answer-time
-    target when nobody was answered yet), as `store.queue.estimated_wait_seconds` computes it."""
+def estimate(found: Recent, place: int) -> int | None:
+    """The estimate for the customer at `place` (omni/wait_estimate.py); None with nobody of the
+    service online (no wait is promised then); with agents online but none available (paused,
+    away) the former figure: the newest answered customers' average wait x place (the
+    answer-time target when nobody was answered yet), as `store.queue.estimated_wait_seconds`
+    computes it."""
+    if found.logged_in == 0:
+        return None
     seconds = estimate_seconds(found.history, place)
     if seconds is not None:
         return seconds
@@ -165,7 +174,7 @@ def wait_history(engine: Engine, service_id: str) -> WaitHistory:
         return _read(conn, service_id).history
 
 
-def estimated_wait(engine: Engine, service_id: str, place: int) -> int:
+def estimated_wait(engine: Engine, service_id: str, place: int) -> int | None:
     """The estimate for the customer at `place` (see `estimate`)."""
     with reads(engine) as conn:
         return estimate(_read(conn, service_id), place)
