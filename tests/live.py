@@ -9,11 +9,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
 import httpx
 import pytest
+from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.testing import WorkflowEnvironment
 
 from transbordo.stack import serve as serving  # noqa: F401  (`app` behind real uvicorn)
 
@@ -33,6 +36,20 @@ async def eventually(check: Callable[[], Awaitable[T | None]], what: str) -> T:
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {DEADLINE_SECONDS}s waiting for {what}")
         await asyncio.sleep(POLL_SECONDS)
+
+
+SKIP_RPC_TIMEOUT = timedelta(minutes=5)
+
+
+async def skip_through(env: WorkflowEnvironment, duration: timedelta) -> None:
+    """`env.sleep(duration)` for a span with much work in it: the test server returns only once
+    the work due within it has run (every activity and workflow task: time stands still while
+    one is in flight), which on a loaded machine outlasts the call's default deadline."""
+    request = SleepRequest()
+    request.duration.FromTimedelta(duration)
+    await env.client.service_client.test_service.unlock_time_skipping_with_sleep(
+        request, timeout=SKIP_RPC_TIMEOUT
+    )
 
 
 @dataclass
