@@ -22,6 +22,11 @@ class FlowIssue(BaseModel):
     line: int = Field(ge=1)
     column: int = Field(ge=1)
     message: str
+    code: str | None = None
+    """A stable code for the problem, when it has one (a schedule's: bots/schedule.py
+    `ISSUE_CODES`), so a form can say it in its own words; None: only `message` says it."""
+    ctx: tuple[tuple[str, str], ...] = ()
+    """The values the code is about (`zone`, `date`), as pairs so the issue stays hashable."""
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}: {self.message}"

@@ -16,6 +16,7 @@ from yaml.nodes import Node
 
 from bots.errors import FlowIssue
 from bots.models import BotFlow
+from bots.schedule import ISSUE_CODES
 from bots.validation import BLOCK_TYPES, located
 from bots.yaml_nodes import Locator, PathItem, child
 
@@ -186,6 +187,15 @@ def _problem(error: ErrorDetails, show_input: bool) -> str:
 def model_issue(
     error: ErrorDetails, locator: Locator, secrets: set[tuple[PathItem, ...]]
 ) -> FlowIssue:
+    """The issue of one validation error; a schedule's refusal keeps its code and values."""
+    issue = _issue(error, locator, secrets)
+    if error["type"] not in ISSUE_CODES:
+        return issue
+    ctx = tuple((key, str(value)) for key, value in (error.get("ctx") or {}).items())
+    return issue.model_copy(update={"code": error["type"], "ctx": ctx})
+
+
+def _issue(error: ErrorDetails, locator: Locator, secrets: set[tuple[PathItem, ...]]) -> FlowIssue:
     spot = _spot(locator.root, error["loc"])
     kind = error["type"]
     show_input = tuple(spot.path) not in secrets

@@ -26,6 +26,7 @@ from typing import Annotated, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """Day keys in ``datetime.weekday()`` order."""
@@ -48,6 +49,19 @@ _YEARLY_RE = re.compile(r"^(\d{2})-(\d{2})$")
 
 MonthDay = tuple[int, int]
 
+ISSUE_CODES: tuple[str, ...] = (
+    *("bad_time_window", "overlapping_windows", "unknown_day", "day_twice", "bad_holiday_date"),
+    *("holiday_range_reversed", "holiday_range_mixed", "unknown_time_zone"),
+)
+"""The codes of a schedule's refusals (a pydantic error's `type`, a flow issue's `code`), each
+with its values in the error's context: a form says them in its own words (pt-BR), by field."""
+
+
+def _refused(code: str, message: str, **values: str) -> PydanticCustomError:
+    """A ValueError whose `type` is `code` and whose context holds `values` (`{name}` in
+    `message` stands for each)."""
+    return PydanticCustomError(code, message, values)
+
 
 # --- parsing (used by the validators and by the compiled form) -------------------------------
 
@@ -56,7 +70,9 @@ def _parse_window(text: str) -> tuple[int, int]:
     """``"22:00-02:00"`` -> (1320, 1560): minutes from the start of the day the window starts on."""
     match = _WINDOW_RE.match(text)
     if match is None:
-        raise ValueError(f"bad time window {text!r}; expected HH:MM-HH:MM")
+        raise _refused(
+            "bad_time_window", "bad time window '{window}'; expected HH:MM-HH:MM", window=text
+        )
     sh, sm, eh, em, h24, _ = match.groups()
     start = int(sh) * 60 + int(sm)
     end = _MINUTES_PER_DAY if h24 else int(eh) * 60 + int(em)
@@ -73,10 +89,13 @@ def _parse_day_key(key: str) -> tuple[int, ...]:
         first, last = first.strip(), last.strip()
         for end in [first, last] if sep else [first]:
             if end.lower() not in DAYS:
-                where = "" if end else f" in {key!r}"
-                raise ValueError(
-                    f"unknown day {end!r}{where}; use mon, tue, wed, thu, fri, sat, sun"
-                    " or a range like mon-fri"
+                where = "" if end else " in '{key}'"
+                raise _refused(
+                    "unknown_day",
+                    f"unknown day '{{day}}'{where}; use mon, tue, wed, thu, fri, sat, sun"
+                    " or a range like mon-fri",
+                    day=end,
+                    key=key,
                 )
         a = DAYS.index(first.lower())
         b = DAYS.index(last.lower()) if sep else a
@@ -84,13 +103,19 @@ def _parse_day_key(key: str) -> tuple[int, ...]:
         for i in range(span + 1):
             day = (a + i) % 7
             if day in days:
-                raise ValueError(f"a day given twice: {DAYS[day]!r} (in {key!r})")
+                raise _refused(
+                    "day_twice", "a day given twice: '{day}' (in '{key}')", day=DAYS[day], key=key
+                )
             days.append(day)
     return tuple(days)
 
 
 def _parse_one_date(text: str, whole: str) -> date | MonthDay:
-    bad = ValueError(f"bad holiday date {whole!r}; use YYYY-MM-DD, MM-DD or a range A..B")
+    bad = _refused(
+        "bad_holiday_date",
+        "bad holiday date '{date}'; use YYYY-MM-DD, MM-DD or a range A..B",
+        date=whole,
+    )
     if m := _ONE_OFF_RE.match(text):
         try:
             return date(int(m[1]), int(m[2]), int(m[3]))
@@ -112,12 +137,16 @@ def _parse_holiday(text: str) -> tuple[date, date] | tuple[MonthDay, MonthDay]:
     b = _parse_one_date(last.strip(), text) if sep else a
     if isinstance(a, date) and isinstance(b, date):
         if b < a:
-            raise ValueError(f"holiday range {text!r} ends before it starts")
+            raise _refused(
+                "holiday_range_reversed", "holiday range '{date}' ends before it starts", date=text
+            )
         return a, b
     if isinstance(a, tuple) and isinstance(b, tuple):
         return a, b  # yearly ranges may wrap the new year: "12-31..01-01"
-    raise ValueError(
-        f"bad holiday date {text!r}; both ends of a range must be YYYY-MM-DD or both MM-DD"
+    raise _refused(
+        "holiday_range_mixed",
+        "bad holiday date '{date}'; both ends of a range must be YYYY-MM-DD or both MM-DD",
+        date=text,
     )
 
 
@@ -135,7 +164,12 @@ def _check_no_overlap(windows: list[str]) -> list[str]:
     spans = sorted((_parse_window(w), w) for w in windows)
     for (prev, prev_text), (cur, cur_text) in zip(spans, spans[1:], strict=False):
         if cur[0] < prev[1]:
-            raise ValueError(f"overlapping windows {prev_text!r} and {cur_text!r}")
+            raise _refused(
+                "overlapping_windows",
+                "overlapping windows '{first}' and '{second}'",
+                first=prev_text,
+                second=cur_text,
+            )
     return windows
 
 
@@ -185,8 +219,12 @@ class Schedule(BaseModel):
         for key in value:
             for day in _parse_day_key(key):
                 if day in seen:
-                    raise ValueError(
-                        f"a day given twice: {DAYS[day]!r} (in {seen[day]!r} and {key!r})"
+                    raise _refused(
+                        "day_twice",
+                        "a day given twice: '{day}' (in '{first}' and '{key}')",
+                        day=DAYS[day],
+                        first=seen[day],
+                        key=key,
                     )
                 seen[day] = key
         return value
@@ -211,11 +249,12 @@ class _Compiled:
 
 def load_zone(name: str) -> ZoneInfo:
     """``ZoneInfo(name)`` that also works as a tzinfo when this module is imported inside the
-    Temporal workflow sandbox; ValueError "unknown time zone 'X'" for a bad name."""
+    Temporal workflow sandbox; ValueError "unknown time zone 'X'" (`unknown_time_zone`) for a
+    bad name."""
     try:
         zone = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}") from None
+        raise _refused("unknown_time_zone", "unknown time zone '{zone}'", zone=name) from None
     # The sandbox hands out ZoneInfo instances wrapped in a restricting proxy that datetime
     # rejects as tzinfo; the proxy's bound methods still belong to the real object.
     real = getattr(zone.utcoffset, "__self__", zone)

@@ -137,7 +137,7 @@ def refuse_same_name(
     """The key to store for a new `name`; InvalidName when it is unusable, Conflict naming the
     existing row when another has it."""
     if (problem := unusable(name)) is not None:
-        raise InvalidName("name", f"a {what} name {problem}")
+        raise InvalidName("name", f"{_article(what)} {what} name {problem}")
     existing = same_name(conn, table, name, exclude_id=exclude_id)
     if existing is not None:
         raise duplicate(what, existing, code)
@@ -146,7 +146,7 @@ def refuse_same_name(
 
 def duplicate(what: str, existing: str, code: str) -> Conflict:
     return Conflict(
-        f"a {what} named {existing!r} already exists ({SAME_NAME_RULE})",
+        f"{_article(what)} {what} named {existing!r} already exists ({SAME_NAME_RULE})",
         code=code,
         extra={"existing": existing},
     )
@@ -162,7 +162,7 @@ def key_on_update(
     if name_key(name) != name_key(row.name):
         return refuse_same_name(conn, table, name, what=what, code=code, exclude_id=row.id)
     if name != row.name and (problem := unusable(name)) is not None:
-        raise InvalidName("name", f"a {what} name {problem}")
+        raise InvalidName("name", f"{_article(what)} {what} name {problem}")
     if row.name_key is not None:
         return str(row.name_key)
     return None if same_name(conn, table, name, exclude_id=row.id) else stored_key(name)
@@ -210,3 +210,8 @@ def write_revision(
         if now_at is None:  # deleted since it was read: gone, not changed
             raise NotFound(f"{what} no longer exists")
         check_revision(int(now_at), expected, what)
+
+
+def _article(noun: str) -> str:
+    """English's indefinite article for `noun` ("an agent", "a service")."""
+    return "an" if noun[:1] in "aeiou" else "a"

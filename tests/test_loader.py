@@ -445,8 +445,8 @@ def test_any_text_loads_or_raises_flow_error_inside_the_file(source: str) -> Non
 @given(
     st.text(
         st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp", "Cn")), min_size=1, max_size=30
-    ).filter(lambda s: s.strip() == s and s)
-)
+    ).filter(lambda s: s.strip() == s and s and "{%" not in s and "{{" not in s and "{#" not in s)
+)  # template markup is its own matter (tests/test_flow_limits.py): a lone "{%" is a flow error
 def test_quoted_texts_round_trip(text: str) -> None:
     quoted = json.dumps(text, ensure_ascii=False)  # a valid double-quoted YAML scalar
     loaded = flow(

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from sqlalchemy import Engine
 
 from bots.limits import FlowLimits
-from bots.loader import FlowError, load_flow
+from bots.loader import FlowError, FlowIssue, load_flow
 from bots.models import BotFlow
 from omni.keys import hash_key
 from store import bots as bot_store
@@ -29,7 +29,8 @@ _OMNI_KEY_VARIABLE = re.compile(r"""\bomni_key:\s*["']?\$\{([A-Za-z_][A-Za-z0-9_
 
 
 FLOW_ERROR = "flow_error"
-"""The code of a problem the flow loader found (its message says what, for the YAML's author)."""
+"""The code of a problem the flow loader found (its message says what, for the YAML's author)
+when it has no code of its own (a schedule's refusals do: bots/schedule.py `ISSUE_CODES`)."""
 BOT_NAME_MISMATCH = "bot_name_mismatch"
 """The file's `bot:` is not the name it is published as."""
 YAML_NOT_EDITABLE = "yaml_not_editable"
@@ -61,12 +62,7 @@ def publish_source(
             source, filename=f"{bot}.yaml", env=publishing_environment(source), limits=limits
         )
     except FlowError as exc:
-        raise PublishError(
-            [
-                {"line": i.line, "column": i.column, "message": i.message, "code": FLOW_ERROR}
-                for i in exc.issues
-            ]
-        ) from exc
+        raise PublishError([_public(issue) for issue in exc.issues]) from exc
     if flow.bot != bot:
         message = f"the file is bot {flow.bot!r}, not {bot!r}"
         raise PublishError(
@@ -77,6 +73,15 @@ def publish_source(
     flow, source = _without_plain_key(flow, source)
     version, created = bot_store.publish(engine, flow, source, expected=expected)
     return version, created, warnings
+
+
+def _public(issue: FlowIssue) -> dict[str, object]:
+    """An issue as the API says it: its own code (a schedule's, with its values in `ctx`) or
+    `flow_error`."""
+    public: dict[str, object] = {**issue.public(), "code": issue.code or FLOW_ERROR}
+    if issue.ctx:
+        public["ctx"] = dict(issue.ctx)
+    return public
 
 
 def publish_checked(

@@ -1,7 +1,7 @@
 // Bots → (bot) → Atendimento Humano: platform, Chave Omni, wait-time notice, hours, days off,
 // a read-only view of the flow, and the YAML itself to edit or replace. Every "Salvar" publishes
 // a new version of the bot's YAML.
-import { $, $$, adminLogin, adminSession, api, clearErrors, dateTime, h, ifMatch, showErrors } from "./common.js";
+import { $, $$, ApiError, adminLogin, adminSession, api, clearErrors, dateTime, h, ifMatch, showErrors } from "./common.js";
 import { YamlEditor, publishYaml, warningText } from "./yaml_editor.js";
 
 const bot = window.TRANSBORDO_BOT;
@@ -99,10 +99,10 @@ function renderHours() {
     for (const w of perDay[i]) addWindow(windows, day, w);
     windows.append(h("button", { type: "button", class: "small add-window", "aria-label": `${DAY_PT[i]}: adicionar intervalo`, onclick: () => addWindow(windows, day, ["", ""]) }, "+ intervalo"));
     windows.classList.toggle("hidden", !open.checked);
-    return h("tr", { dataset: { day, field: `schedule.hours.${day}` } },
+    return h("tr", { dataset: { day } },
       h("th", { scope: "row" }, h("label", { for: `open-${day}` }, DAY_PT[i])),
       h("td", {}, open),
-      h("td", { class: "field" }, windows));
+      h("td", { class: "field", dataset: { field: `schedule.hours.${day}` } }, windows));
   }));
 }
 
@@ -132,16 +132,19 @@ function compressHours(perDay) {
   return hours;
 }
 
+/** The windows of a day as the form sends them ("08:00-12:00"); none when it is closed. */
+function dayWindows(form, day) {
+  if (!form[`open_${day}`].checked) return [];
+  return $$(`tr[data-day="${day}"] .window`, form)
+    .map((w) => $$("input", w).map((i) => i.value.trim()))
+    .filter(([a, b]) => a || b)
+    .map(([a, b]) => `${a}-${b}`);
+}
+
 async function saveHours(event) {
   event.preventDefault();
   const form = event.target;
-  const perDay = DAYS.map((day) => {
-    if (!form[`open_${day}`].checked) return [];
-    return $$(`tr[data-day="${day}"] .window`, form)
-      .map((w) => $$("input", w).map((i) => i.value.trim()))
-      .filter(([a, b]) => a || b)
-      .map(([a, b]) => `${a}-${b}`);
-  });
+  const perDay = DAYS.map((day) => dayWindows(form, day));
   await publish(form, {
     schedule: { timezone: form.timezone.value.trim(), hours: compressHours(perDay), emergency_closed: form.emergency_closed.checked },
   });
@@ -160,14 +163,28 @@ const emptyHolidays = () => h("tr", { class: "none" }, h("td", { colspan: 3, cla
 
 function addHoliday(holiday = { date: "", name: "" }) {
   $("#holidays .none")?.remove();
-  const index = $$("#holidays tr").length;
-  const row = h("tr", { dataset: { field: `schedule.holidays.${index}` } },
-    h("td", { class: "field", dataset: { field: `schedule.holidays.${index}.date` } },
-      h("input", { name: "holiday_date", value: holiday.date, placeholder: "2026-12-25", "aria-label": `Data do dia de folga ${index + 1}` })),
-    h("td", { class: "field" }, h("input", { name: "holiday_name", value: holiday.name || "", placeholder: "Natal", "aria-label": `Nome do dia de folga ${index + 1}` })),
-    h("td", {}, h("button", { type: "button", class: "small danger", onclick: () => { row.remove(); if (!$$("#holidays tr").length) $("#holidays").append(emptyHolidays()); } }, "Remover")));
+  const row = h("tr", {},
+    h("td", { class: "field" }, h("input", { name: "holiday_date", value: holiday.date, placeholder: "2026-12-25" })),
+    h("td", { class: "field" }, h("input", { name: "holiday_name", value: holiday.name || "", placeholder: "Natal" })),
+    h("td", {}, h("button", { type: "button", class: "small danger", onclick: () => {
+      row.remove();
+      if (!$$("#holidays tr").length) $("#holidays").append(emptyHolidays());
+      numberHolidays();
+    } }, "Remover")));
   $("#holidays").append(row);
+  numberHolidays();
   return row;
+}
+
+/** Each row's field names and labels by its place in the list (after a removal too). */
+function numberHolidays() {
+  $$("#holidays tr:not(.none)").forEach((row, index) => {
+    row.dataset.field = `schedule.holidays.${index}`;
+    const [date, name] = $$("td.field", row);
+    date.dataset.field = `schedule.holidays.${index}.date`;
+    $("input", date).setAttribute("aria-label", `Data do dia de folga ${index + 1}`);
+    $("input", name).setAttribute("aria-label", `Nome do dia de folga ${index + 1}`);
+  });
 }
 
 async function saveHolidays(event) {
@@ -193,10 +210,56 @@ async function publish(form, change) {
     const warnings = $(".warnings", $("#human-form"));
     warnings.replaceChildren(...result.warnings.map((w) => h("p", { class: "notice warn" }, `Aviso: ${warningText(w)}`)));
   } catch (error) {
-    showErrors(form, error);
+    showSettingsErrors(form, error);
   } finally {
     submit.disabled = false;
   }
+}
+
+/** A schedule's refusals (bots/schedule.py ISSUE_CODES; `ctx` holds the values) as these forms
+ * say them: the admin never saw the YAML here, so no line or column, only the field. */
+const SCHEDULE_PT = {
+  unknown_time_zone: (c) => `Fuso horário desconhecido: ${c.zone}. Use um fuso da lista, como America/Sao_Paulo.`,
+  bad_holiday_date: (c) => `Data de folga inválida: ${c.date} (use AAAA-MM-DD, MM-DD para todo ano ou um período como 12-24..12-26).`,
+  holiday_range_reversed: (c) => `O período ${c.date} termina antes de começar.`,
+  holiday_range_mixed: (c) => `Período de folga inválido: ${c.date} (as duas datas com o ano, AAAA-MM-DD, ou as duas sem, MM-DD).`,
+  bad_time_window: (c) => `Intervalo inválido: ${c.window} (use HH:MM nos dois campos, como 08:00 e 12:00).`,
+  overlapping_windows: (c) => `Os intervalos ${c.first} e ${c.second} se sobrepõem.`,
+};
+
+/** The fields of `form` whose value a coded issue is about (their `data-field` paths). */
+function fieldsOf(form, issue) {
+  const c = issue.ctx || {};
+  if (issue.code === "unknown_time_zone") return form.timezone ? [["schedule", "timezone"]] : [];
+  if (c.date !== undefined) {
+    return $$("#holidays tr:not(.none)", form).flatMap((row, index) =>
+      ($("[name=holiday_date]", row).value.trim() === c.date ? [["schedule", "holidays", index, "date"]] : []));
+  }
+  if (!form.timezone) return [];
+  const windows = [c.window, c.first, c.second].filter(Boolean);
+  return DAYS.filter((day) => windows.every((w) => dayWindows(form, day).includes(w))).map((day) => ["schedule", "hours", day]);
+}
+
+/** A failed change of a settings form: each schedule refusal in pt-BR next to the field that
+ * holds the value (or on top); the rest as the API's errors are said everywhere. */
+function showSettingsErrors(form, error) {
+  const issues = error instanceof ApiError && error.code === "flow_invalid" && Array.isArray(error.detail) ? error.detail : [];
+  if (!issues.some((issue) => SCHEDULE_PT[issue.code])) {
+    showErrors(form, error);
+    return;
+  }
+  const items = [];
+  const top = [];
+  for (const issue of issues) {
+    const say = SCHEDULE_PT[issue.code];
+    if (!say) { items.push(issue); continue; }
+    const fields = fieldsOf(form, issue);
+    if (!fields.length) top.push(say(issue.ctx || {}));
+    for (const loc of fields) items.push({ loc, msg: say(issue.ctx || {}) });
+  }
+  showErrors(form, items);
+  const slot = $(".form-error", form);
+  if (top.length) slot.textContent = [slot.textContent, ...top].filter(Boolean).join(" · ");
 }
 
 function showPublished(result, unchanged = false) {

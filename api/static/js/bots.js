@@ -10,15 +10,38 @@ const starter = editor.value;
 let bots = [];
 let lastName = "";
 
+/** Whether a bot's newest version accepts the web chat (`channels: {web: true}`; a web session
+ * of any other bot is a 404): only those get "Abrir web chat". null: not known (not read). */
+async function acceptsWeb(bot) {
+  try {
+    return Boolean((await api(`/api/bots/${encodeURIComponent(bot)}`)).flow?.channels?.web);
+  } catch {
+    return null;
+  }
+}
+
+/** "Abrir web chat" for a bot whose flow accepts it, else how to turn the web chat on. */
+function webChatCell(b) {
+  const name = encodeURIComponent(b.bot);
+  if (b.web === true) return h("a", { class: "button small", href: `/chat/${name}`, "aria-label": `Abrir web chat de ${b.bot}` }, "Abrir web chat");
+  if (b.web === false) {
+    return h("p", { class: "muted", dataset: { hint: "web" } }, "Sem web chat: para testar o bot no navegador, inclua ",
+      h("code", {}, "channels: {web: true}"), " no YAML (Editar YAML).");
+  }
+  return null;
+}
+
 async function load() {
-  bots = await api("/api/bots");
+  const listed = await api("/api/bots");
+  const web = await Promise.all(listed.map((b) => acceptsWeb(b.bot)));
+  bots = listed.map((b, i) => ({ ...b, web: web[i] }));
   $("#bots").replaceChildren(...(bots.length ? bots.map((b) => h("tr", { dataset: { bot: b.bot } },
     h("td", {}, h("strong", {}, b.bot)), h("td", { class: "num" }, b.version), h("td", {}, dateTime(b.created_at)),
     h("td", {},
       h("a", { class: "button small", href: `/bots/${encodeURIComponent(b.bot)}/atendimento-humano`, "aria-label": `Atendimento Humano de ${b.bot}` }, "Atendimento Humano"), " ",
       h("a", { class: "button small", href: `/bots/${encodeURIComponent(b.bot)}/canais`, "aria-label": `Canais de ${b.bot}` }, "Canais"), " ",
       h("a", { class: "button small", href: `/bots/${encodeURIComponent(b.bot)}/atendimento-humano#yaml`, "aria-label": `Editar YAML de ${b.bot}` }, "Editar YAML"), " ",
-      h("a", { class: "button small", href: `/chat/${encodeURIComponent(b.bot)}`, "aria-label": `Abrir web chat de ${b.bot}` }, "Abrir web chat"))))
+      webChatCell(b))))
     : [h("tr", {}, h("td", { colspan: 4, class: "empty" }, "Nenhum bot publicado. Clique em “Criar novo bot”."))]));
 }
 
@@ -89,17 +112,21 @@ async function save(event) {
   try {
     const result = await publishYaml(name, editor.value, 0); // 0: only if nobody made it meanwhile
     closeForm();
+    await load();
     const notice = $("#created");
     const page = `/bots/${encodeURIComponent(result.bot)}/atendimento-humano`;
+    const web = bots.find((b) => b.bot === result.bot)?.web;
     notice.replaceChildren(
       h("p", {}, h("strong", {}, `Bot ${result.bot} criado`), ` — versão ${result.version}, publicada em ${dateTime(result.created_at)}.`),
       ...result.warnings.map((w) => h("p", { class: "notice warn" }, `Aviso: ${warningText(w)}`)),
+      web === true ? h("p", {}, "Teste o bot agora: ", h("a", { href: `/chat/${encodeURIComponent(result.bot)}` }, `abrir o web chat de ${result.bot}`),
+        " (o transbordo para um atendente só funciona depois das próximas etapas).") : null,
+      web === false ? h("p", {}, "Para testar o bot no web chat, inclua ", h("code", {}, "channels: {web: true}"), " no YAML.") : null,
       h("p", {}, "Próximas etapas: ", h("a", { href: "/omni/servicos" }, "criar o serviço no Omni"), ", ",
         h("a", { href: "/omni/integracoes/digital-contact-bots" }, "gerar a API Key"), " e colá-la em ",
         h("a", { href: page }, `${result.bot} → Atendimento Humano`), "."));
     notice.classList.remove("hidden");
     notice.focus();
-    await load();
   } catch (error) {
     if (error instanceof ApiError && error.status === 412) { // someone published it meanwhile
       alreadyExists(name);

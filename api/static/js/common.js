@@ -248,6 +248,8 @@ const MESSAGES = {
   int_parsing: () => "Informe um número inteiro.",
   too_long: (c) => `No máximo ${c.max_length} itens.`,
   string_pattern_mismatch: () => "Formato inválido.",
+  // omni/names.py `unusable`: a new service or agent name (an emoji ZWJ sequence is accepted)
+  invalid_name: () => "O nome não pode ter caracteres invisíveis (espaço de largura zero, tabulação, quebra de linha) e precisa de ao menos uma letra, número ou símbolo.",
 };
 
 /** A pydantic error in pt-BR where we know the type, else its own message. */
