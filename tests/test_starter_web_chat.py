@@ -58,6 +58,8 @@ async def test_the_starter_flow_published_as_it_is_opens_a_web_session(admin_api
     assert internal.status_code == 201, internal.text
     refused = await admin_api.post("/api/bots/interno/web-sessions")
     assert refused.status_code == 404 and refused.json()["code"] == "no_web_chat"
+    listed = (await admin_api.get("/api/bots", headers=admin_headers())).json()
+    assert {b["bot"]: b["web_chat"] for b in listed} == {"novo-bot": True, "interno": False}
 
 
 async def test_a_new_bot_is_tried_in_the_web_chat_from_the_bots_list(

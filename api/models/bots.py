@@ -15,6 +15,12 @@ class BotPublic(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
+class BotListed(BotPublic):
+    web_chat: bool = Field(
+        description="The newest version accepts the public web chat (`channels: {web: true}`)."
+    )
+
+
 class BotDetail(BotPublic):
     source: str
     flow: dict[str, Any]

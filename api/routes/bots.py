@@ -16,7 +16,7 @@ from fastapi import APIRouter, Body, Depends, Response, status
 from fastapi.responses import PlainTextResponse
 
 from api.deps import EngineDep, SettingsDep, require_admin
-from api.models.bots import BotDetail, BotPublic, BotSettingsChange, BotSettingsPublic
+from api.models.bots import BotDetail, BotListed, BotPublic, BotSettingsChange, BotSettingsPublic
 from api.preconditions import IfMatch, IfNoneMatch, accepted_revisions, put_allows, set_etag
 from api.usecases.bot_settings import apply_settings, read_settings
 from api.usecases.delivery import UnknownBot
@@ -64,10 +64,12 @@ def put_bot(
     )
 
 
-@router.get("/bots", response_model=list[BotPublic])
-def list_bots(engine: EngineDep) -> list[BotPublic]:
+@router.get("/bots", response_model=list[BotListed])
+def list_bots(engine: EngineDep) -> list[BotListed]:
     return [
-        BotPublic(bot=v.bot, version=v.version, created_at=v.created_at)
+        BotListed(
+            bot=v.bot, version=v.version, created_at=v.created_at, web_chat=v.flow.channels.web
+        )
         for v in bot_store.list_latest(engine)
     ]
 

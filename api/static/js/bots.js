@@ -10,16 +10,6 @@ const starter = editor.value;
 let bots = [];
 let lastName = "";
 
-/** Whether a bot's newest version accepts the web chat (`channels: {web: true}`; a web session
- * of any other bot is a 404): only those get "Abrir web chat". null: not known (not read). */
-async function acceptsWeb(bot) {
-  try {
-    return Boolean((await api(`/api/bots/${encodeURIComponent(bot)}`)).flow?.channels?.web);
-  } catch {
-    return null;
-  }
-}
-
 /** "Abrir web chat" for a bot whose flow accepts it, else how to turn the web chat on. */
 function webChatCell(b) {
   const name = encodeURIComponent(b.bot);
@@ -32,9 +22,8 @@ function webChatCell(b) {
 }
 
 async function load() {
-  const listed = await api("/api/bots");
-  const web = await Promise.all(listed.map((b) => acceptsWeb(b.bot)));
-  bots = listed.map((b, i) => ({ ...b, web: web[i] }));
+  // `web_chat`: the newest version accepts the web chat (a web session of any other is a 404)
+  bots = (await api("/api/bots")).map((b) => ({ ...b, web: b.web_chat }));
   $("#bots").replaceChildren(...(bots.length ? bots.map((b) => h("tr", { dataset: { bot: b.bot } },
     h("td", {}, h("strong", {}, b.bot)), h("td", { class: "num" }, b.version), h("td", {}, dateTime(b.created_at)),
     h("td", {},
