@@ -24,6 +24,9 @@ import unicodedata
 
 INVISIBLE_CATEGORIES = ("Cc", "Cf")
 """Control and format characters: nobody reads them, so a name may not hold them."""
+BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+"""Letters and symbols that render as nothing (the Hangul fillers, the blank braille pattern):
+"Ana" + U+3164 looks like "Ana" on every screen, so a name may not hold them either."""
 ZWJ = "\u200d"
 """The zero-width joiner: allowed between two pictographs of an emoji ZWJ sequence."""
 EMOJI_MODIFIERS = frozenset("\ufe0f\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff")
@@ -103,9 +106,12 @@ def joins_emoji(name: str, index: int) -> bool:
 
 def unusable(name: str) -> str | None:
     """Why `name` may not be given to a service or agent (None: it may): it holds a control or
-    format character (U+200B, a tab; a ZWJ only outside an emoji ZWJ sequence), or nothing of
+    format character (U+200B, a tab; a ZWJ only outside an emoji ZWJ sequence) or one that
+    renders blank (`BLANK_LOOKING`), or nothing of
     it is left in its key (marks alone)."""
     for index, char in enumerate(name):
+        if char in BLANK_LOOKING:
+            return f"may not contain the invisible character U+{ord(char):04X}"
         if unicodedata.category(char) not in INVISIBLE_CATEGORIES:
             continue
         if char == ZWJ and joins_emoji(name, index):

@@ -142,7 +142,15 @@ async def test_invisible_characters_and_lone_marks_make_no_new_name(
         assert answer.status_code == 409, (typed, answer.text)
         assert answer.json()["existing"] == "Suporte"
     refused: dict[str, Any] = {}
-    for typed in ("Suporte\u200b", "\u200b", "Sup\u00adorte", "Suporte\tN2", "\u0301\u0302"):
+    blank_looking = ("Ana\u3164", "\u3164", "Suporte\u2800")  # a Hangul filler, braille blank
+    for typed in (
+        "Suporte\u200b",
+        "\u200b",
+        "Sup\u00adorte",
+        "Suporte\tN2",
+        "\u0301\u0302",
+        *blank_looking,
+    ):
         for what in ("services", "agents"):
             answer = await any_admin_api.post(f"/api/omni/{what}", json={"name": typed}, headers=H)
             refused[f"{what} {typed!r}"] = answer.status_code

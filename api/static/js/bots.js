@@ -101,7 +101,7 @@ async function save(event) {
   try {
     const result = await publishYaml(name, editor.value, 0); // 0: only if nobody made it meanwhile
     closeForm();
-    await load();
+    await load().catch((error) => console.warn("bots list:", error)); // saved: the notice stands
     const notice = $("#created");
     const page = `/bots/${encodeURIComponent(result.bot)}/atendimento-humano`;
     const web = bots.find((b) => b.bot === result.bot)?.web;
