@@ -50,9 +50,13 @@ def create_app(
         app.state.stream_hub = hub_for(app.state.engine)
         await app.state.stream_hub.start()
         sweeper = _start_sweep(app, settings)
+        from api import presence
+
+        presence_ticks = presence.start(app)  # agents whose screen is gone go offline
         yield
-        if sweeper is not None:
-            sweeper.cancel()
+        for task in (sweeper, presence_ticks):
+            if task is not None:
+                task.cancel()
         await app.state.stream_hub.stop()
         if engine is None:
             app.state.engine.dispose()

@@ -248,6 +248,9 @@ async def main(args: argparse.Namespace) -> None:
         flows_dir=data / "none",
         admin_token="bench-admin-token-0123456789abcdefgh",
         reply_timeout_seconds=args.reply_timeout,
+        # the bench's agents have no screens: they call `next` only once the queue is full,
+        # minutes on (presence would rightly have set them offline by then)
+        agent_presence_timeout_seconds=0,
         **UNLIMITED_RATES,  # type: ignore[arg-type]
     )
     if args.max_in_flight:

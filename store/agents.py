@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from omni import keys
 from omni.errors import Conflict, NotFound
 from omni.models import AgentCreate, AgentCreated, AgentPublic, AgentStatus, AgentUpdate
+from store import presence
 from store.common import new_id, now
 from store.db import reads
 from store.name_keys import (
@@ -178,6 +179,7 @@ def _update_agent(
             if "status" in values and values["status"] != row.status:
                 values["status_changed_at"] = changed_at
                 values["lapses"] = 0
+                presence.clear_reason(conn, agent_id)  # chosen now, not set for absence
             values["updated_at"] = changed_at
             if ADMIN_FIELDS & changes.keys():
                 write_revision(conn, agents, row, values, expected=expected, what=what)
@@ -189,7 +191,8 @@ def _update_agent(
 
 
 def set_agent_status(engine: Engine, agent_id: str, status: AgentStatus) -> AgentPublic:
-    """The agent's own ``available | paused | offline`` switch."""
+    """The agent's own ``available | paused | offline`` switch (the presence sweep's offline,
+    store/presence.py, writes the same columns, conditionally)."""
     return update_agent(engine, agent_id, AgentUpdate(status=status))
 
 

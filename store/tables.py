@@ -156,6 +156,8 @@ agents = sa.Table(
     sa.Column("supervisor", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("last_seen_at", UtcDateTime()),  # presence (0021): store/presence.py
+    sa.Column("status_reason", sa.String(16)),  # `unseen`: presence set it offline (0021)
 )
 
 agent_services = sa.Table(

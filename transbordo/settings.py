@@ -18,6 +18,9 @@ from store.attachment_files import FileStore, file_store
 MIN_ADMIN_TOKEN_LENGTH = 32
 """Characters of the admin token: 32 random URL-safe characters are 192 bits."""
 
+MIN_PRESENCE_TIMEOUT_SECONDS = 30.0
+"""The shortest `agent_presence_timeout_seconds` (besides 0, off)."""
+
 UNLIMITED_RATES = {
     "rate_limit_per_address": "1000000/minute",
     "rate_limit_messages_per_address": "1000000/minute",
@@ -130,6 +133,11 @@ class Settings(BaseSettings):
     offer_sweep_seconds: float = Field(default=5.0, ge=0, le=60)
     """How often the API lapses offers whose lapse timer was lost and offers what waits in
     auto services (api/usecases/offers.sweep); 0 turns the sweep off."""
+    agent_presence_timeout_seconds: float = Field(default=90.0, ge=0, le=86_400)
+    """An agent not offline whose screen the API has not seen for this long (no agent stream
+    open, no agent request) is set offline, as by its own "Offline" (api/presence.py); 0 turns
+    presence off. At least MIN_PRESENCE_TIMEOUT_SECONDS: a screen reconnecting after a network
+    blip or an API restart must not lose its status."""
     max_temporal_calls_in_flight: int = Field(default=100, ge=1)
     """Temporal calls that wait on a worker (Updates, Queries) in flight in one API process;
     past it a request answers 503 `overloaded` at once (api/shedding.py, docs/limits.md)."""
@@ -213,6 +221,16 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown time zone {zone!r} (an IANA name such as UTC)") from error
         return zone
+
+    @field_validator("agent_presence_timeout_seconds")
+    @classmethod
+    def _presence_timeout(cls, seconds: float) -> float:
+        if 0 < seconds < MIN_PRESENCE_TIMEOUT_SECONDS:
+            raise ValueError(
+                f"agent_presence_timeout_seconds must be 0 (off) or at least"
+                f" {MIN_PRESENCE_TIMEOUT_SECONDS:g}"
+            )
+        return seconds
 
     @field_validator("admin_token", "metrics_token")
     @classmethod

@@ -35,6 +35,7 @@ from api.models.agent import (
 )
 from api.models.channel import AfterSeq, MessagePublic, PageSize, Reader, agent_reader, public_row
 from api.models.offers import public_offer
+from api.presence import Presence, SeenRoute, presence_of, status_data
 from api.stream_hub import (
     GAP_GRACE_SECONDS,
     HubDep,
@@ -56,7 +57,9 @@ from workflows.contracts import FinishRequest, TransferUpdate
 QUEUE_READ_SECONDS = 0.5
 """An agent stream reads the waiting list at most this often (it may change many times a second)."""
 
-router = APIRouter(prefix="/agent", tags=["agent"], dependencies=[Depends(require_agent)])
+router = APIRouter(  # each request says the agent's screen is there (api/presence.py)
+    prefix="/agent", tags=["agent"], dependencies=[Depends(require_agent)], route_class=SeenRoute
+)
 
 
 @router.get("/me", response_model=AgentPublic)
@@ -127,10 +130,13 @@ async def stream(
     conversation taken while connected).
 
     The stream checks the agent again every `agent_stream_recheck_seconds`: deleted, or its
-    token rotated, and the stream ends; removed from a service, and that service's items stop."""
+    token rotated, and the stream ends; removed from a service, and that service's items stop.
+    While it is open the agent is seen (api/presence.py); `status` says `reason: unseen` when
+    presence set the agent offline."""
     assert credentials is not None  # require_agent checked it
-    rechecks = rechecks_of(request)
-    return sse.stream(_agent_events(engine, hub, agent, rechecks, credentials.credentials))
+    rechecks, presence = rechecks_of(request), presence_of(request.app)
+    events = _agent_events(engine, hub, agent, (rechecks, presence), credentials.credentials)
+    return sse.stream(events)
 
 
 class _AgentScreen:
@@ -185,7 +191,7 @@ class _AgentScreen:
             return  # deleted: the stream's recheck ends it
         if me.status != self.last_status:  # e.g. `away` after lapses, set by the server
             self.last_status = me.status
-            yield sse.event("status", {"status": me.status})
+            yield sse.event("status", await status_data(self.engine, me.id, me.status))
 
     async def _start_at(self, conversation_id: str) -> int:
         if not self.first:  # taken while connected: its whole transcript, so nothing is missed
@@ -214,14 +220,15 @@ async def _agent_events(
     engine: EngineDep,
     hub: StreamHub,
     agent: AgentPublic,
-    rechecks: AgentRechecks,
+    followers: tuple[AgentRechecks, Presence],
     token: str,
 ) -> AsyncIterator[ServerSentEvent]:
     """Send what changed, reading SQL (the truth every API replica shares) only when the hub
     says the waiting list or one of the agent's conversations changed; the waiting list is read
     at most every QUEUE_READ_SECONDS, however often it changes."""
     screen = _AgentScreen(engine, agent_reader(agent.id))
-    with rechecks.following(token), hub.watch() as watch:
+    rechecks, presence = followers
+    with rechecks.following(token), presence.following(agent.id), hub.watch() as watch:
         watch.queue()
         queue_due, changed, queue_read_at = True, set[str](), -QUEUE_READ_SECONDS
         offers_due = False

@@ -31,11 +31,25 @@ export async function start() {
   setInterval(renderQueueTimes, 1000);
 }
 
-/** The agent's status as the server has it (the stream tells a change it made, e.g. away). */
-function setStatus(status) {
+/** The agent's status as the server has it (the stream tells a change it made, e.g. away, or
+ * offline with `reason: "unseen"` when the screen was gone too long: api/presence.py). */
+function setStatus(status, reason) {
   if (state.me.status !== status) toast(`Status: ${statusLabel(status)}`);
   state.me.status = status;
   for (const radio of $$("[name=status]")) radio.checked = radio.value === status;
+  showUnseen(status === "offline" && reason === "unseen");
+}
+
+/** Why the agent is offline when it did not choose it; gone once it chooses a status. */
+function showUnseen(shown) {
+  let note = $("#status-note");
+  if (!note && !shown) return;
+  if (!note) {
+    note = h("div", { id: "status-note", class: "notice warn", role: "status" });
+    $("#workspace .page-head").after(note);
+  }
+  note.textContent = shown ? "Você ficou offline por inatividade na tela. Escolha seu status para voltar a atender." : "";
+  note.classList.toggle("hidden", !shown);
 }
 
 function showLogin(message = "") {
@@ -64,6 +78,7 @@ export function wireSession() {
       try {
         state.me = await api("/api/agent/status", { method: "POST", body: { status: radio.value }, token: "agent" });
         toast(`Status: ${statusLabel(state.me.status)}`);
+        showUnseen(false);
       } catch (error) {
         toast(`Não foi possível mudar o status: ${reason(error)}`);
       }
@@ -89,7 +104,7 @@ function connect() {
       else if (event === "message") addMessages(payload.conversation_id, [payload.message]);
       else if (event === "conversations") setConversations(payload);
       else if (event === "offers") showOffers(payload, { onAccepted: taken });
-      else if (event === "status") setStatus(payload.status);
+      else if (event === "status") setStatus(payload.status, payload.reason);
       else if (event === "typing") customerTyping(payload, state.selected);
     },
     onError: (error) => {

@@ -1,0 +1,156 @@
+"""Agent presence: the status follows the agent's screen (`agent_presence_timeout_seconds`).
+
+An agent is seen while an agent stream of it is open in this process, and when it calls an
+agent route of api/routes/agent.py (the screen's polls when it has no stream: `GET
+/api/agent/queue` every 2 s). A request costs no SQL and no FastAPI dependency: the route class
+(`SeenRoute`) only notes its bearer token in memory. Each API process, every sixth of the
+timeout (`Presence.run`, started by api/app.py's lifespan):
+
+1. writes the tick's instant as `last_seen_at` of the agents it streams to or heard from since
+   the last tick, in one statement (store/presence.py `mark_seen`; a token that names no agent
+   matches nothing), so every process sees it;
+2. sweeps: every agent not offline, neither seen nor changed status for the timeout, is set
+   offline (store/presence.py: one conditional UPDATE, harmless when every process runs it)
+   and, as after its own "Offline", its open offers are withdrawn and go to the next agents.
+
+So an agent whose screen is gone is set offline between 5/6 of the timeout and 4/3 of it after
+the screen was last there (75–120 s at the default 90 s). Its conversations in service stay
+with it (a supervisor may reassign them); it comes back offline and chooses its status again,
+told why (the stream's `status` event carries `reason: unseen`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from api.usecases import offers as offer_actions
+from omni import keys
+from store import presence as presence_store
+from store.common import now
+
+logger = logging.getLogger(__name__)
+
+MAX_HEARD = 10_000
+"""Bearer tokens kept between two ticks (past it, more are not noted: a flood of made-up tokens
+cannot grow a process's memory; real agents are far fewer)."""
+TICKS_PER_TIMEOUT = 6
+
+
+class Presence:
+    """This process's view of which agent screens are there (one per app)."""
+
+    def __init__(self, engine: Engine, timeout_seconds: float) -> None:
+        self.engine = engine
+        self.timeout = timeout_seconds
+        self.every = timeout_seconds / TICKS_PER_TIMEOUT
+        """How often the process writes the agents it saw and sweeps."""
+        self._streams: Counter[str] = Counter()
+        self._heard: set[str] = set()
+        """Bearer tokens of agent requests since the last tick (checked against SQL there)."""
+
+    @property
+    def on(self) -> bool:
+        return self.timeout > 0
+
+    @contextmanager
+    def following(self, agent_id: str) -> Iterator[None]:
+        """While an agent stream of `agent_id` is open here."""
+        self._streams[agent_id] += 1
+        try:
+            yield
+        finally:
+            self._streams[agent_id] -= 1
+            if self._streams[agent_id] <= 0:
+                del self._streams[agent_id]
+
+    def streaming(self, agent_id: str) -> bool:
+        """Whether an agent stream of `agent_id` is open in this process."""
+        return agent_id in self._streams
+
+    def heard(self, authorization: str | None) -> None:
+        """An agent request with this `Authorization` header (no I/O: the next tick writes)."""
+        if self.on and authorization and len(self._heard) < MAX_HEARD:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() == "bearer" and token:
+                self._heard.add(token.strip())
+
+    async def tick(self, client: Client, at: datetime | None = None) -> list[str]:
+        """Write the agents streaming here or heard from seen at `at` (default now), then
+        sweep; the ids of the agents set offline (none when presence is off)."""
+        if not self.on:
+            return []
+        at = at or now()
+        tokens, self._heard = self._heard, set()
+        hashes = [keys.hash_key(token) for token in tokens]
+        streaming = list(self._streams)
+        await asyncio.to_thread(presence_store.mark_seen, self.engine, streaming, hashes, at)
+        return await sweep(self.engine, client, self.timeout, at)
+
+    async def run(self, client: Client) -> None:
+        """For the API's life: `tick` every `every` seconds."""
+        while True:
+            await asyncio.sleep(self.every)
+            try:
+                await self.tick(client)
+            except Exception:  # noqa: BLE001 - the next round tries again
+                logger.exception("agent presence sweep failed")
+
+
+async def sweep(engine: Engine, client: Client, timeout_seconds: float, at: datetime) -> list[str]:
+    """Set the agents unseen for `timeout_seconds` before `at` offline, then do what a manual
+    "Offline" does after its status change (api/routes/agent.py `set_status`): withdraw each
+    one's open offers, which go to the next agents. The ids set offline."""
+    gone = await asyncio.to_thread(presence_store.set_unseen_offline, engine, timeout_seconds, at)
+    for agent_id in gone:
+        await offer_actions.withdraw(engine, client, agent_id)
+    return gone
+
+
+def presence_of(app: FastAPI) -> Presence:
+    """The app's presence (made on first use, with its engine and settings)."""
+    state = app.state
+    if not hasattr(state, "presence"):
+        state.presence = Presence(state.engine, state.settings.agent_presence_timeout_seconds)
+    found: Presence = state.presence
+    return found
+
+
+def start(app: FastAPI) -> asyncio.Task[None] | None:
+    """The periodic presence tick of this process (api/app.py's lifespan), unless off."""
+    presence = presence_of(app)
+    return asyncio.create_task(presence.run(app.state.temporal)) if presence.on else None
+
+
+class SeenRoute(APIRoute):
+    """A route whose requests note their bearer token for presence (`Presence.heard`)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def noted(request: Request) -> Response:
+            presence_of(request.app).heard(request.headers.get("authorization"))
+            return await handler(request)
+
+        return noted
+
+
+async def status_data(engine: Engine, agent_id: str, status: str) -> dict[str, str]:
+    """The agent stream's `status` event: the status and, when presence set it offline,
+    `reason: unseen` (the screen tells the agent why it is offline)."""
+    data = {"status": status}
+    if status == "offline":
+        reason = await asyncio.to_thread(presence_store.status_reason, engine, agent_id)
+        if reason is not None:
+            data["reason"] = reason
+    return data
