@@ -125,6 +125,9 @@ async def require_agent(request: Request, credentials: Credentials) -> AgentPubl
     )
     if agent is None:
         raise unauthorized()
+    presence = getattr(request.app.state, "presence", None)  # api/presence.py (the lifespan's)
+    if presence is not None:
+        presence.heard(agent.id)  # the agent's screen (or client) is there
     return agent
 
 

@@ -1,14 +1,14 @@
 """Agent presence: the status follows the agent's screen (`agent_presence_timeout_seconds`).
 
 An agent is seen while an agent stream of it is open in this process, and when it calls an
-agent route of api/routes/agent.py (the screen's polls when it has no stream: `GET
-/api/agent/queue` every 2 s). A request costs no SQL and no FastAPI dependency: the route class
-(`SeenRoute`) only notes its bearer token in memory. Each API process, every sixth of the
-timeout (`Presence.run`, started by api/app.py's lifespan):
+agent route (every route that authenticates an agent: api/deps.py `require_agent`, which notes
+the agent's id in memory once its token is checked: no SQL, no FastAPI dependency of its own;
+the screen polls `GET /api/agent/queue` every 2 s when it has no stream). Each API process,
+every sixth of the timeout (`Presence.run`, started by api/app.py's lifespan):
 
 1. writes the tick's instant as `last_seen_at` of the agents it streams to or heard from since
-   the last tick, in one statement (store/presence.py `mark_seen`; a token that names no agent
-   matches nothing), so every process sees it;
+   the last tick, in one statement (store/presence.py `mark_seen`), so every process sees it
+   (a failed write keeps them for the next tick);
 2. sweeps: every agent not offline, neither seen nor changed status for the timeout, is set
    offline (store/presence.py: one conditional UPDATE, harmless when every process runs it)
    and, as after its own "Offline", its open offers are withdrawn and go to the next agents.
@@ -24,26 +24,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
 
-from fastapi import FastAPI, Request, Response
-from fastapi.routing import APIRoute
+from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api.usecases import offers as offer_actions
-from omni import keys
 from store import presence as presence_store
 from store.common import now
 
 logger = logging.getLogger(__name__)
 
-MAX_HEARD = 10_000
-"""Bearer tokens kept between two ticks (past it, more are not noted: a flood of made-up tokens
-cannot grow a process's memory; real agents are far fewer)."""
 TICKS_PER_TIMEOUT = 6
 
 
@@ -57,7 +51,7 @@ class Presence:
         """How often the process writes the agents it saw and sweeps."""
         self._streams: Counter[str] = Counter()
         self._heard: set[str] = set()
-        """Bearer tokens of agent requests since the last tick (checked against SQL there)."""
+        """Ids of the agents authenticated here since the last tick (real agents only)."""
 
     @property
     def on(self) -> bool:
@@ -78,12 +72,10 @@ class Presence:
         """Whether an agent stream of `agent_id` is open in this process."""
         return agent_id in self._streams
 
-    def heard(self, authorization: str | None) -> None:
-        """An agent request with this `Authorization` header (no I/O: the next tick writes)."""
-        if self.on and authorization and len(self._heard) < MAX_HEARD:
-            scheme, _, token = authorization.partition(" ")
-            if scheme.lower() == "bearer" and token:
-                self._heard.add(token.strip())
+    def heard(self, agent_id: str) -> None:
+        """An agent request, its token checked (no I/O: the next tick writes)."""
+        if self.on:
+            self._heard.add(agent_id)
 
     async def tick(self, client: Client, at: datetime | None = None) -> list[str]:
         """Write the agents streaming here or heard from seen at `at` (default now), then
@@ -91,10 +83,12 @@ class Presence:
         if not self.on:
             return []
         at = at or now()
-        tokens, self._heard = self._heard, set()
-        hashes = [keys.hash_key(token) for token in tokens]
-        streaming = list(self._streams)
-        await asyncio.to_thread(presence_store.mark_seen, self.engine, streaming, hashes, at)
+        seen, self._heard = self._heard | set(self._streams), set()
+        try:
+            await asyncio.to_thread(presence_store.mark_seen, self.engine, seen, at)
+        except BaseException:
+            self._heard |= seen  # written with the next tick; this process does not sweep now
+            raise
         return await sweep(self.engine, client, self.timeout, at)
 
     async def run(self, client: Client) -> None:
@@ -130,19 +124,6 @@ def start(app: FastAPI) -> asyncio.Task[None] | None:
     """The periodic presence tick of this process (api/app.py's lifespan), unless off."""
     presence = presence_of(app)
     return asyncio.create_task(presence.run(app.state.temporal)) if presence.on else None
-
-
-class SeenRoute(APIRoute):
-    """A route whose requests note their bearer token for presence (`Presence.heard`)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def noted(request: Request) -> Response:
-            presence_of(request.app).heard(request.headers.get("authorization"))
-            return await handler(request)
-
-        return noted
 
 
 async def status_data(engine: Engine, agent_id: str, status: str) -> dict[str, str]:

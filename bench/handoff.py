@@ -61,6 +61,9 @@ async def main(args: argparse.Namespace) -> None:
         flows_dir=data / "none",
         admin_token="bench-admin-token-0123456789abcdefgh",
         reply_timeout_seconds=30,  # under load, measure replies rather than the 202 fallback
+        # the bench's queue agents have no screens and wait minutes between calls while it
+        # queues thousands (presence would rightly set them offline)
+        agent_presence_timeout_seconds=0,
         **UNLIMITED_RATES,  # type: ignore[arg-type]
     )
     run_id = uuid.uuid4().hex[:6]

@@ -32,22 +32,16 @@ UNSEEN = "unseen"
 """`status_reason` of an agent the presence sweep set offline."""
 
 
-def mark_seen(
-    engine: Engine, agent_ids: Collection[str], token_hashes: Collection[str], at: datetime
-) -> None:
-    """The API saw these agents' screens (by id, or by their bearer token's hash) at `at`,
-    in one statement; never moved back (a process whose clock is a little behind another's
-    does not undo its write). A token no agent has matches nothing."""
-    if not agent_ids and not token_hashes:
+def mark_seen(engine: Engine, agent_ids: Collection[str], at: datetime) -> None:
+    """The API saw these agents' screens at `at`, in one statement; never moved back (a
+    process whose clock is a little behind another's does not undo its write)."""
+    if not agent_ids:
         return
     with engine.begin() as conn:
         conn.execute(
             agents.update()
             .where(
-                sa.or_(
-                    agents.c.id.in_(sorted(agent_ids)),
-                    agents.c.token_hash.in_(sorted(token_hashes)),
-                ),
+                agents.c.id.in_(sorted(agent_ids)),
                 sa.or_(agents.c.last_seen_at.is_(None), agents.c.last_seen_at < at),
             )
             .values(last_seen_at=at)

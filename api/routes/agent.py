@@ -35,7 +35,7 @@ from api.models.agent import (
 )
 from api.models.channel import AfterSeq, MessagePublic, PageSize, Reader, agent_reader, public_row
 from api.models.offers import public_offer
-from api.presence import Presence, SeenRoute, presence_of, status_data
+from api.presence import Presence, presence_of, status_data
 from api.stream_hub import (
     GAP_GRACE_SECONDS,
     HubDep,
@@ -57,8 +57,8 @@ from workflows.contracts import FinishRequest, TransferUpdate
 QUEUE_READ_SECONDS = 0.5
 """An agent stream reads the waiting list at most this often (it may change many times a second)."""
 
-router = APIRouter(  # each request says the agent's screen is there (api/presence.py)
-    prefix="/agent", tags=["agent"], dependencies=[Depends(require_agent)], route_class=SeenRoute
+router = APIRouter(  # each request says the agent's screen is there (api/deps.py, presence.py)
+    prefix="/agent", tags=["agent"], dependencies=[Depends(require_agent)]
 )
 
 
