@@ -9,7 +9,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from bots.loader import load_flow, load_flow_file, validate_path
-from bots.models import EscapeRoute, HumanBlock, HumanService
+from bots.models import Channels, EscapeRoute, HumanBlock, HumanService
 from bots.schedule import Schedule
 from bots.templates import expression_error, template_error
 from bots.validation import BLOCK_ADAPTER, block_texts
@@ -63,6 +63,7 @@ def test_faq_has_no_human_block() -> None:
 DOCS = Path(__file__).parent.parent / "docs" / "flows.md"
 SNIPPETS = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.S)
 SECTIONS = {
+    "channels": TypeAdapter(Channels),
     "escape_routes": TypeAdapter(list[EscapeRoute]),
     "human_service": TypeAdapter(HumanService),
     "schedule": TypeAdapter(Schedule),
