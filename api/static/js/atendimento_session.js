@@ -109,9 +109,7 @@ function connect() {
     },
     onError: (error) => {
       setLive(false);
-      // no stream here (404/405), or none for this address now (429: the cap of streams per
-      // address): the screen polls instead, so the agent works on and is seen (presence)
-      if (error instanceof ApiError && [404, 405, 429].includes(error.status)) { poll(); return false; }
+      if (error instanceof ApiError && [404, 405].includes(error.status)) { poll(); return false; }
       if (error instanceof ApiError && error.status === 401) { tokens.clearAgent(); showLogin("Sessão expirada."); return false; }
       return true;
     },
