@@ -128,7 +128,8 @@ class Console:
 
         def on_console(message) -> None:  # type: ignore[no-untyped-def]
             if message.type == "error" and not EXPECTED_HTTP_ERRORS.search(message.text):
-                self.errors.append(f"{name}: {message.text}")
+                where = message.location.get("url") or page.url  # the failed resource's URL
+                self.errors.append(f"{name}: {message.text} ({where})")
 
         page.on("console", on_console)
         page.on("pageerror", lambda error: self.errors.append(f"{name}: {error}"))
