@@ -14,7 +14,10 @@ every sixth of the timeout (`Presence.run`, started by api/app.py's lifespan):
    and, as after its own "Offline", its open offers are withdrawn and go to the next agents.
 
 So an agent whose screen is gone is set offline between 5/6 of the timeout and 4/3 of it after
-the screen was last there (75–120 s at the default 90 s). Its conversations in service stay
+the screen was last there (75–120 s at the default 90 s). A process sweeps only once it has
+been up for the timeout: after an outage longer than the timeout every agent looks unseen, and
+the screens still open need that long to come back (a background tab's retries are throttled
+to one a minute). Its conversations in service stay
 with it (a supervisor may reassign them); it comes back offline and chooses its status again,
 told why (the stream's `status` event carries `reason: unseen`).
 """
@@ -26,7 +29,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -52,6 +55,8 @@ class Presence:
         self._streams: Counter[str] = Counter()
         self._heard: set[str] = set()
         """Ids of the agents authenticated here since the last tick (real agents only)."""
+        self.sweeps_from = now() + timedelta(seconds=timeout_seconds)
+        """The first instant this process sweeps: a timeout after it started."""
 
     @property
     def on(self) -> bool:
@@ -79,7 +84,8 @@ class Presence:
 
     async def tick(self, client: Client, at: datetime | None = None) -> list[str]:
         """Write the agents streaming here or heard from seen at `at` (default now), then
-        sweep; the ids of the agents set offline (none when presence is off)."""
+        sweep (from `sweeps_from` on); the ids of the agents set offline (none when presence
+        is off)."""
         if not self.on:
             return []
         at = at or now()
@@ -89,6 +95,8 @@ class Presence:
         except BaseException:
             self._heard |= seen  # written with the next tick; this process does not sweep now
             raise
+        if at < self.sweeps_from:
+            return []
         return await sweep(self.engine, client, self.timeout, at)
 
     async def run(self, client: Client) -> None:

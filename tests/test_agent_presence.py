@@ -183,6 +183,31 @@ async def test_the_offer_of_an_agent_whose_screen_is_gone_goes_to_the_next(
         assert await status_of(http, desk.auth(gone_name)) == "offline"
 
 
+async def test_after_an_outage_the_screens_get_a_timeout_to_come_back(time_env, settings, engine):
+    """Every API process was down longer than the timeout: every agent's `last_seen_at` is
+    old. The restarted process sweeps nobody until it has been up for the timeout (before,
+    its first tick set offline every screen that had not reconnected yet: a background tab
+    retries once a minute); Ana's screen comes back meanwhile and stays, the others then go."""
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await setup_omni(http)
+        client, timeout = pydantic_client(time_env), settings.agent_presence_timeout_seconds
+        outage = now() - timedelta(seconds=10 * timeout)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE agents SET last_seen_at = :at, status_changed_at = :at"),
+                {"at": outage},
+            )
+        async with second_api(time_env, settings, engine) as (app, real):
+            ticks = presence.presence_of(app)
+            assert await ticks.tick(client, now() + timedelta(seconds=timeout / 2)) == []
+            assert await status_of(http, omni.agent("Beto")) == "available"
+            polled = await real.get("/api/agent/queue", headers=omni.agent("Ana"))  # Ana is back
+            assert polled.status_code == 200
+            gone = await ticks.tick(client, ticks.sweeps_from)
+            assert sorted(gone) == sorted([omni.agents["Beto"]["id"], omni.agents["Caio"]["id"]])
+            assert await status_of(http, omni.agent("Ana")) == "available"
+
+
 async def test_presence_off_keeps_every_status(time_env, settings, engine):
     """`agent_presence_timeout_seconds: 0`: nobody is set offline for a screen gone."""
     off = settings.model_copy(update={"agent_presence_timeout_seconds": 0})
