@@ -25,7 +25,7 @@ from omni.wait_estimate import WaitHistory, estimate_seconds
 from store.wait_history import PROMPT_PICKUP_SECONDS, RECENT
 
 OLD_RECENT = 20
-"""The former estimator's window (store.queue.RECENT_FOR_ESTIMATE)."""
+"""The former estimator's window (store.wait_history.RECENT_FOR_FORMER)."""
 
 
 @dataclass(frozen=True)

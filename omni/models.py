@@ -381,7 +381,8 @@ class ServiceMetrics(BaseModel):
     """``GET /services/{id}/metrics``: a service's SLA figures, from its queue entries.
 
     ``service_level_percent`` is answered within ``answer_time_seconds`` over answered plus
-    abandoned (null before any); ``estimated_wait_seconds`` is for a contact queueing now.
+    abandoned (null before any); ``estimated_wait_seconds`` is what a contact queueing now would
+    be told (store/wait_history.py, the customer's own figure).
     """
 
     service: str
@@ -394,4 +395,6 @@ class ServiceMetrics(BaseModel):
     answer_time_seconds: int
     abandoned: int
     average_wait_seconds: float | None
-    estimated_wait_seconds: int
+    estimated_wait_seconds: int | None
+    """Seconds a contact queueing now (place waiting + 1) would be told to wait; null when nobody
+    of the service is online (every agent of it offline): no wait is promised then."""

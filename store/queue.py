@@ -7,7 +7,6 @@ exactly one winner, and the workflow follows the answer. Reads return :class:`Qu
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,11 +24,10 @@ from store.common import now
 from store.db import reads
 from store.hand_over import NewEntry, enqueue_on, position_on
 from store.tables import agent_services, agents, queue_entries, services
+from store.wait_history import estimated_wait
 
 rank_order = sa.func.coalesce(queue_entries.c.rank_at, queue_entries.c.enqueued_at)
 """The queue order: the virtual arrival time of priority with aging (omni/routing.rank_at)."""
-RECENT_FOR_ESTIMATE = 20
-"""Answered contacts of a service whose waits feed the estimated wait."""
 
 ClaimCode = Literal[
     "ok", "taken", "not_your_service", "not_available", "at_capacity", "service_at_capacity"
@@ -277,30 +275,6 @@ def position(engine: Engine, entry_id: str) -> int | None:
         return position_on(conn, entry_id)
 
 
-def estimated_wait_seconds(engine: Engine, service_id: str, place: int) -> int:
-    """Recent average wait of answered contacts, scaled by the place in line over the agents
-    available (at least one); the service's answer-time target when nothing was answered yet."""
-    with reads(engine) as conn:
-        recent = conn.execute(
-            sa.select(queue_entries.c.enqueued_at, queue_entries.c.picked_up_at)
-            .where(
-                queue_entries.c.service_id == service_id,
-                queue_entries.c.picked_up_at.is_not(None),
-            )
-            .order_by(queue_entries.c.picked_up_at.desc())
-            .limit(RECENT_FOR_ESTIMATE)
-        ).all()
-        target = conn.scalar(
-            sa.select(services.c.answer_time_seconds).where(services.c.id == service_id)
-        )
-    if recent:
-        average = sum((p - e).total_seconds() for e, p in recent) / len(recent)
-    else:
-        average = float(target or 60)
-    available = max(staffing(engine, service_id).available, 1)
-    return max(int(math.ceil(average * place / available)), 0)
-
-
 _SKILLS = sa.select(agents.c.skills).where(agents.c.id == _agent)
 _OFFERED_FIRST = _ENTRIES.where(
     queue_entries.c.id.in_(offers.offered_to(_agent)), queue_entries.c.status == "waiting"
@@ -363,7 +337,9 @@ def in_service_for_agent(engine: Engine, agent_id: str) -> list[QueueEntry]:
 
 
 def metrics(engine: Engine, service_id: str) -> ServiceMetrics:
-    """The service's SLA figures, from its queue entries (NotFound for an unknown service)."""
+    """The service's SLA figures, from its queue entries (NotFound for an unknown service); the
+    estimated wait is the one a customer queueing now would be told (store/wait_history.py):
+    None with nobody of the service online."""
     with reads(engine) as conn:
         service = conn.execute(sa.select(services).where(services.c.id == service_id)).one_or_none()
         if service is None:
@@ -391,7 +367,7 @@ def metrics(engine: Engine, service_id: str) -> ServiceMetrics:
         answer_time_seconds=service.answer_time_seconds,
         abandoned=abandoned,
         average_wait_seconds=round(sum(waits) / answered, 1) if answered else None,
-        estimated_wait_seconds=estimated_wait_seconds(engine, service_id, waiting + 1),
+        estimated_wait_seconds=estimated_wait(engine, service_id, waiting + 1),
     )
 
 

@@ -1,5 +1,6 @@
-"""The SQL read behind a customer's estimated wait: the service's recent history (one query
-set, read-only). The arithmetic is omni/wait_estimate.py; the position is store.queue's.
+"""The SQL read behind a customer's estimated wait (and the supervisor's, for a customer queueing
+now: store.queue.metrics): the service's recent history (one query set, read-only). The
+arithmetic is omni/wait_estimate.py; the position is store.queue's.
 
 The statements are built once, here, with bind parameters: every queued customer reads them
 (the hand-over, store/hand_over.py), and building and caching a statement per call was most of
@@ -24,8 +25,8 @@ from store.tables import agent_services, agents, queue_entries, services
 RECENT = 50
 """Finished conversations (and answered customers) of the service looked at."""
 RECENT_FOR_FORMER = 20
-"""Answered customers whose average wait makes the former estimate (store.queue's
-`RECENT_FOR_ESTIMATE`): the newest of the RECENT read."""
+"""Answered customers whose average wait makes the former estimate: the newest of the RECENT
+read."""
 PROMPT_PICKUP_SECONDS = 300
 """Waits under this count as pickup delays (the customer found a free agent)."""
 LOGGED_IN = ("available", "paused", "away")
@@ -149,8 +150,7 @@ def estimate(found: Recent, place: int) -> int | None:
     """The estimate for the customer at `place` (omni/wait_estimate.py); None with nobody of the
     service online (no wait is promised then); with agents online but none available (paused,
     away) the former figure: the newest answered customers' average wait x place (the
-    answer-time target when nobody was answered yet), as `store.queue.estimated_wait_seconds`
-    computes it."""
+    answer-time target when nobody was answered yet)."""
     if found.logged_in == 0:
         return None
     seconds = estimate_seconds(found.history, place)
@@ -175,6 +175,8 @@ def wait_history(engine: Engine, service_id: str) -> WaitHistory:
 
 
 def estimated_wait(engine: Engine, service_id: str, place: int) -> int | None:
-    """The estimate for the customer at `place` (see `estimate`)."""
+    """The estimate for the customer at `place` (see `estimate`): what the customer is told
+    (api/routes/channel.py, activities/omni_queue.py) and, for `place` = waiting + 1, what the
+    supervisor reads for a customer queueing now (store.queue.metrics)."""
     with reads(engine) as conn:
         return estimate(_read(conn, service_id), place)

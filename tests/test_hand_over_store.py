@@ -119,11 +119,11 @@ def test_nobody_available_takes_the_former_estimate(any_engine):
     for n in (1, 2):
         result = same_answers(any_engine, request(key, n))
         assert result.target.agents_available == 0 and result.target.agents_logged_in == 1
-        place = result.estimate.position
-        service = result.target.service_id
-        assert result.estimate.estimated_wait_seconds == queue.estimated_wait_seconds(
-            any_engine, service, place
-        )
+        # nobody answered yet: the 60 s answer-time target x place, over one agent (at least)
+        assert result.estimate.estimated_wait_seconds == 60 * result.estimate.position
+    # the supervisor reads the same figure, for the customer who would queue next
+    figures = queue.metrics(any_engine, result.target.service_id)
+    assert figures.estimated_wait_seconds == 60 * (figures.waiting + 1) == 180
 
 
 def test_stops_before_the_queue_as_the_steps_do(any_engine):

@@ -90,7 +90,7 @@ def test_reads_are_typed_entries_of_the_service(any_engine):
 
 
 def test_metrics_are_a_model_with_every_figure(any_engine):
-    service, (ana, _) = staffed(any_engine)
+    service, (ana, beto) = staffed(any_engine)
     empty = queue.metrics(any_engine, service)
     assert isinstance(empty, ServiceMetrics)
     assert empty.model_dump() == {
@@ -104,7 +104,7 @@ def test_metrics_are_a_model_with_every_figure(any_engine):
         "answer_time_seconds": 60,
         "abandoned": 0,
         "average_wait_seconds": None,
-        "estimated_wait_seconds": 30,  # the 60 s target over the two agents available
+        "estimated_wait_seconds": 0,  # a customer queueing now finds a free agent
     }
     for n in (1, 2, 3):
         enqueue(any_engine, service, n)
@@ -118,5 +118,8 @@ def test_metrics_are_a_model_with_every_figure(any_engine):
     counts = (figures.waiting, figures.in_service, figures.answered, figures.abandoned)
     assert counts == (1, 1, 1, 1)
     assert figures.answered_within_target == 1 and figures.service_level_percent == 50.0
+    for agent in (ana, beto):
+        set_agent_status(any_engine, agent, "offline")
+    assert queue.metrics(any_engine, service).estimated_wait_seconds is None  # nobody online
     with pytest.raises(NotFound):
         queue.metrics(any_engine, "svc_none")

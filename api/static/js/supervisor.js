@@ -29,7 +29,8 @@ function serviceRow(m, agents) {
       h("span", {}, level === null || level === undefined ? "—" : `${Math.round(level)}%`, ` / ${target}%`))),
     h("td", { class: "num" }, m.abandoned),
     h("td", { class: "num" }, duration(m.average_wait_seconds)),
-    h("td", { class: "num" }, duration(m.estimated_wait_seconds)),
+    h("td", { class: "num", title: m.estimated_wait_seconds === null ? "Ninguém do serviço online" : null },
+      duration(m.estimated_wait_seconds)),
     h("td", { class: "num" }, `${available} de ${staffed.length}`));
 }
 
