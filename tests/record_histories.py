@@ -28,7 +28,9 @@ for its webhook; recorded from an export of that commit), and as
 ``menu_press``, ``channel_backlog`` and ``webhooks_carried`` (``.runN``) by the code with the
 patches `menu-press`, `channel-backlog` and `webhooks-carried`, the smallest conversations that
 take them; ``channel_backlog``'s run is terminated once its notice is in (the entries still in
-the transcript tail would each be one more send).
+the transcript tail would each be one more send). ``channel_give_up`` by the code with the patch
+`channel-give-up-behind`, on the Temporal test server with time skipping (a stack of its own,
+on a database of its own): its send gives up after an hour (`CHANNEL_GIVE_UP`), skipped.
 Histories hold no clear secret: the bot's Omni key travels as the hash that publishing puts
 in its place (of a throwaway key).
 """
@@ -48,18 +50,26 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
 
 from encryption.codec import EncryptionCodec, clear_payloads_json
 from store.db import open_database
 from tests.channel_standin import WA_VERSION, Standin, standin
 from transbordo.settings import UNLIMITED_RATES, Settings
-from transbordo.stack import dev_server, pydantic_client, running, stack_ring
+from transbordo.stack import (
+    dev_server,
+    pydantic_client,
+    running,
+    stack_ring,
+    time_skipping_server,
+)
 from workflows.contracts import ConversationSnapshot, CustomerMessage
 from workflows.conversation import ConversationWorkflow
 
@@ -256,6 +266,8 @@ class Recorder:
         """Each agent's Authorization header, by name (set up by `setup_omni`)."""
         self.phone: Standin | None = None
         """The WhatsApp Cloud API stand-in (tests/channel_standin.py)."""
+        self.env: WorkflowEnvironment | None = None
+        """The Temporal test server with time skipping, for `TIME_SKIPPING` scenarios only."""
 
     async def call(self, method: str, url: str, headers: dict[str, str], **kw: Any) -> Any:
         response = await self.http.request(method, url, headers=headers, **kw)
@@ -1010,6 +1022,67 @@ async def channel_backlog(rec: Recorder) -> str:
     return workflow_id
 
 
+QUEDA = """
+bot: queda
+start: menu
+blocks:
+  menu:
+    type: menu
+    text: Como posso ajudar?
+    options:
+      - {label: Novidades, next: n1}
+      - {label: Sair, next: fim}
+  n1: {type: message, text: Novidade 1, next: n2}
+  n2: {type: message, text: Novidade 2, next: n3}
+  n3: {type: message, text: Novidade 3, next: menu}
+  fim: {type: end, text: Até logo!}
+"""
+"""One "Novidades" puts four entries behind the menu's send (patch `channel-give-up-behind`)."""
+
+
+async def channel_give_up(rec: Recorder) -> str:
+    """WhatsApp is down from the first send (the menu, retried) while the customer asks for the
+    "Novidades": four entries wait behind it. The hour skipped, the menu's send gives up and the
+    four are told in one notice, not sent (patch `channel-give-up-behind`). WhatsApp is back;
+    the customer answers "Sair" to the menu they saw: the goodbye goes out and the run ends."""
+    from tests import channel_payloads as p
+    from tests.live import skip_through
+
+    phone, env = rec.phone, rec.env
+    assert phone is not None and env is not None
+    phone.script = [WA_DOWN] * 1000
+    webhook = await whatsapp_bot(rec, QUEDA)
+    workflow_id = wid("queda", f"wa:{p.CUSTOMER}")
+    handle = rec.handle(workflow_id)
+    await webhook(p.wa_text("wamid.q0", "oi"))
+    await webhook(p.wa_text("wamid.q1", "1"))
+    for _ in range(200):  # oi, the menu, 1, three news and the menu again
+        if (await handle.query(ConversationWorkflow.snapshot)).last_seq >= 7:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise RuntimeError("the news never came")
+    await skip_through(env, timedelta(minutes=61))
+    conversation = (await handle.query(ConversationWorkflow.snapshot)).conversation_id
+    admin = {"Authorization": f"Bearer {rec.settings.admin_token}"}
+    for _ in range(200):
+        rows = await rec.call("GET", f"/api/conversations/{conversation}/messages", admin)
+        told = [m for m in rows if (m["data"] or {}).get("outcome") == "gave_up_behind"]
+        if told:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise RuntimeError("the entries behind the give-up were never told")
+    if not told[0]["text"].startswith("4 mensagens não foram entregues ao cliente no WhatsApp"):
+        raise RuntimeError(f"the notice: {told}")
+    phone.script = []
+    await webhook(p.wa_text("wamid.q2", "2"))
+    await rec.ended(workflow_id)
+    if [shown(body) for body in phone.sends()] != ["Até logo!"]:
+        raise RuntimeError(f"the phone got {phone.sends()}")
+    return workflow_id
+
+
 CARREGA = """
 bot: carrega
 human_service: {platform: omni_v2, omni_key: "KEY"}
@@ -1137,6 +1210,10 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "channel_backlog": channel_backlog,
     "webhooks_carried": webhooks_carried,
 }
+TIME_SKIPPING: dict[str, Callable[[Recorder], Awaitable[str]]] = {
+    "channel_give_up": channel_give_up,
+}
+"""Scenarios recorded on the Temporal test server with time skipping (an hour in them)."""
 
 
 @contextmanager
@@ -1215,28 +1292,60 @@ async def record(out: Path, only: list[str]) -> None:
         backend() as (base_url, closed_url),
         standin("record-histories-access-token") as phone,
     ):
-        data_dir = Path(tmp)
-        settings = Settings(
-            data_dir=data_dir,
-            admin_token="record-histories-admin-token-0123456789",
-            task_queue=f"record-{uuid.uuid4().hex[:8]}",
-            flows_dir=data_dir / "no-flows",
-            reply_timeout_seconds=10,
-            whatsapp_api_base=f"{phone.url}/{WA_VERSION}",
-            **UNLIMITED_RATES,  # type: ignore[arg-type]
-        )
-        engine = open_database(settings.effective_database_url)
-        flows = [LOJA, PRESSA, SUMIDO, pedidos_flow(base_url, closed_url)]
-        try:
-            async with (
-                dev_server() as env,
-                running(pydantic_client(env), settings, engine, flows=flows, leave="none") as stack,
-            ):
-                rec = Recorder(stack.http, stack.client, settings)
-                rec.phone = phone
+        if not only or set(only) & set(SCENARIOS):
+            flows = [LOJA, PRESSA, SUMIDO, pedidos_flow(base_url, closed_url)]
+            async with dev_server() as env:
+                await record_on(env, Path(tmp) / "dev", phone, flows, out, only)
+        if not only or set(only) & set(TIME_SKIPPING):
+            async with time_skipping_server() as env:
+                await record_on(env, Path(tmp) / "skipping", phone, [], out, only)
+
+
+async def record_on(
+    env: WorkflowEnvironment,
+    data_dir: Path,
+    phone: Standin,
+    flows: list[str],
+    out: Path,
+    only: list[str],
+) -> None:
+    """A stack on `env` (a database of its own under `data_dir`) records the scenarios of its
+    kind: `TIME_SKIPPING` on the test server with time skipping, `SCENARIOS` on the dev server."""
+    data_dir.mkdir()
+    settings = Settings(
+        data_dir=data_dir,
+        admin_token="record-histories-admin-token-0123456789",
+        task_queue=f"record-{uuid.uuid4().hex[:8]}",
+        flows_dir=data_dir / "no-flows",
+        reply_timeout_seconds=10,
+        whatsapp_api_base=f"{phone.url}/{WA_VERSION}",
+        **UNLIMITED_RATES,  # type: ignore[arg-type]
+    )
+    engine = open_database(settings.effective_database_url)
+    skipping = env.supports_time_skipping
+    try:
+        async with running(
+            pydantic_client(env), settings, engine, flows=flows, leave="none"
+        ) as stack:
+            rec = Recorder(stack.http, stack.client, settings)
+            rec.phone = phone
+            if skipping:
+                rec.env = env
+                for name, scenario in TIME_SKIPPING.items():
+                    if not only or name in only:
+                        await record_one(rec, out, name, scenario)
+            else:
                 await record_scenarios(rec, out, only)
-        finally:
-            engine.dispose()
+    finally:
+        engine.dispose()
+
+
+async def record_one(
+    rec: Recorder, out: Path, name: str, scenario: Callable[[Recorder], Awaitable[str]]
+) -> None:
+    workflow_id = await scenario(rec)
+    for path in write(out, name, await run_histories(rec.client, workflow_id)):
+        log.info("recorded %s", path)
 
 
 async def record_scenarios(rec: Recorder, out: Path, only: list[str]) -> None:
@@ -1249,11 +1358,8 @@ async def record_scenarios(rec: Recorder, out: Path, only: list[str]) -> None:
     )
     await rec.call("PUT", "/api/bots/direto", admin, content=DIRETO.replace("KEY", made["api_key"]))
     for name, scenario in SCENARIOS.items():
-        if only and name not in only:
-            continue
-        workflow_id = await scenario(rec)
-        for path in write(out, name, await run_histories(rec.client, workflow_id)):
-            log.info("recorded %s", path)
+        if not only or name in only:
+            await record_one(rec, out, name, scenario)
 
 
 def wid(bot: str, contact: str) -> str:
@@ -1267,7 +1373,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HISTORIES, help="default: %(default)s")
     parser.add_argument(
-        "--only", action="append", default=[], choices=sorted(SCENARIOS), help="repeatable"
+        "--only",
+        action="append",
+        default=[],
+        choices=sorted([*SCENARIOS, *TIME_SKIPPING]),
+        help="repeatable",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")

@@ -68,6 +68,7 @@ def test_the_recorded_histories_are_there() -> None:
         "menu_press",  # an older menu's button pressed on WhatsApp (patch `menu-press`)
         "channel_backlog",  # entries lost behind a failing send told (patch `channel-backlog`)
         "webhooks_carried",  # a webhook event carried into the next run (`webhooks-carried`)
+        "channel_give_up",  # the entries behind a send given up told at once (its patch)
     } <= names
     # The Humano block's histories twice: made before ConversationState and ServiceSnapshot
     # (old input and activity result shapes, no `transfer-snapshot` patch), and made after.

@@ -19,6 +19,19 @@ nor the entry being sent); the pump tells them in one `delivery_failure` notice 
 asked only when such a loss is met; before it they were skipped in silence). The loss is the
 run's own, never carried: a run closes or continues as new only with the pump idle, and a loss
 not yet told keeps it busy.
+
+A send that gives up (the platform refused or did not answer for CHANNEL_GIVE_UP) says the
+platform is down, not that one message was bad: the entries waiting behind it at that moment
+(in the tail, and any that left it meanwhile) are told undelivered in one more notice (outcome
+`gave_up_behind`: how many, from which seq to which, `after_seq` the one that gave up) and
+passed over, so a platform down costs one hour, not one hour per waiting entry, and the
+conversation can close (patch `channel-give-up-behind`, asked only when a give-up has entries
+behind it; before it each got its own hour). Entries appended after that are tried again as
+usual, each with its own hour: the platform may be back. This is what users of Twilio Flex or
+Blip expect: a message that did not go out is marked failed soon, with its reason, the ones
+after it too, and nothing is sent later on its own; the agent decides what to send again.
+`channel_acked` stays: no acknowledgement went out for the entries passed over, so the next
+send acknowledges the customer's newest message (blue ticks once the platform is back).
 """
 
 from __future__ import annotations
@@ -80,11 +93,11 @@ class Backlog:
             self.count + other.count,
         )
 
-    def data(self) -> dict[str, Any]:
+    def data(self, outcome: str = "backlog") -> dict[str, Any]:
         return {
             "from_seq": self.from_seq,
             "to_seq": self.to_seq,
-            "outcome": "backlog",
+            "outcome": outcome,
             "count": self.count,
         }
 
@@ -157,6 +170,7 @@ class ChannelOutbox(_Core):
     async def _channel_send(self, channel: ChannelRef, message: Message) -> None:
         acked, ack = self._ack_for(message)
         self._channel_sending, self._channel_in_flight = True, message.seq
+        gave_up = False
         try:
             result = await workflow.execute_activity_method(
                 ChannelSender.send,
@@ -172,7 +186,8 @@ class ChannelOutbox(_Core):
                 schedule_to_close_timeout=CHANNEL_GIVE_UP,
                 retry_policy=CHANNEL_RETRY,
             )
-        except ActivityError as exc:
+        except ActivityError as exc:  # only retryable errors: CHANNEL_GIVE_UP has passed
+            gave_up = True
             cause = getattr(exc.cause, "message", None) or str(exc)
             result = ChannelSent(outcome="failed", detail=f"gave up: {cause}")
         finally:
@@ -188,6 +203,25 @@ class ChannelOutbox(_Core):
                     text=notice,
                     data={"seq": message.seq, "outcome": result.outcome, "detail": result.detail},
                 )
+                if gave_up:
+                    self._tell_behind(channel.platform, message.seq)
+
+    def _tell_behind(self, platform: str, gave_up: int) -> None:
+        """After the send of `gave_up` gave up: the entries for the channel waiting behind it
+        now are told in one notice and passed over (patch `channel-give-up-behind`; before it
+        each was sent in turn, with its own hour). Called with the lock held, right after that
+        send's own notice: nothing else is appended meanwhile."""
+        through = self.conv.channel_through
+        behind = self._channel_lost  # those that left the tail during the hour
+        for message in self.conv.recent:
+            if message.seq > through and _for_channel(message):
+                behind = Backlog(message.seq, message.seq, 1).joined(behind)
+        if behind is None or not patches.patched(patches.CHANNEL_GIVE_UP_BEHIND):
+            return
+        self._channel_lost = None
+        self.conv.channel_through = max(through, behind.to_seq)  # before the notice's push
+        data = {**behind.data("gave_up_behind"), "after_seq": gave_up}
+        self._append("system", kind=NOT_SENT, text=_behind_notice(platform, behind), data=data)
 
     async def _tell_backlog(self, platform: str) -> None:
         """One notice for the entries that left the tail unsent; the pump goes on past them."""
@@ -233,3 +267,13 @@ def _backlog_notice(platform: str, lost: Backlog) -> str:
     if lost.count == 1:
         return f"1 mensagem não foi entregue ao cliente no {name}: ficou {why}"
     return f"{lost.count} mensagens não foram entregues ao cliente no {name}: ficaram {why}"
+
+
+def _behind_notice(platform: str, behind: Backlog) -> str:
+    """What the agent reads about the entries passed over behind a send that gave up (pt-BR)."""
+    name = PLATFORM_NAMES.get(platform, platform)
+    hours = int(CHANNEL_GIVE_UP.total_seconds() // 3600)
+    why = f"o {name} não respondeu por {hours} hora{'s' if hours != 1 else ''}."
+    if behind.count == 1:
+        return f"1 mensagem não foi entregue ao cliente no {name}: {why}"
+    return f"{behind.count} mensagens não foram entregues ao cliente no {name}: {why}"

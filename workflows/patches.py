@@ -103,6 +103,10 @@ WEBHOOKS_CARRIED = "webhooks-carried"
 """Patch id: a run due to continue as new no longer waits for its webhook deliveries: the
 events not yet delivered travel into the next run (workflows/webhook_events.py). Asked on its
 own when continue-as-new first comes due with webhook events pending."""
+CHANNEL_GIVE_UP_BEHIND = "channel-give-up-behind"
+"""Patch id: after one channel send gave up (the platform down for CHANNEL_GIVE_UP), the entries
+waiting behind it do not each get an hour of their own (workflows/channel_outbox.py). Asked on
+its own, only when a send has given up; histories before it retried each entry for the hour."""
 CODE_VERSION = 4
 """The code version new runs start at (`ConversationInput.code_version`). What a version means is
 frozen, as a bundle is: version 2 takes `CURRENT_2` without markers, and its run leaves its
