@@ -14,12 +14,13 @@ every sixth of the timeout (`Presence.run`, started by api/app.py's lifespan):
    and, as after its own "Offline", its open offers are withdrawn and go to the next agents.
 
 So an agent whose screen is gone is set offline between 5/6 of the timeout and 4/3 of it after
-the screen was last there (75–120 s at the default 90 s). A process sweeps only once it has
-been up for the timeout: after an outage longer than the timeout every agent looks unseen, and
-the screens still open need that long to come back (a background tab's retries are throttled
-to one a minute). Its conversations in service stay
+the screen was last there (75–120 s at the default 90 s). Its conversations in service stay
 with it (a supervisor may reassign them); it comes back offline and chooses its status again,
 told why (the stream's `status` event carries `reason: unseen`).
+
+A process sweeps only once it has been up for the timeout (at least one minute, at most two):
+after an outage longer than the timeout every agent looks unseen, and the screens still open
+need a while to come back (a background tab's retries are throttled to one a minute).
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ from store.common import now
 logger = logging.getLogger(__name__)
 
 TICKS_PER_TIMEOUT = 6
+RECONNECT_GRACE_SECONDS = (60.0, 120.0)
+"""The least and the most a restarted process waits before it sweeps: long enough for the
+screens still open to reconnect after an outage (a background tab's retries are throttled to
+one a minute)."""
 
 
 class Presence:
@@ -55,8 +60,11 @@ class Presence:
         self._streams: Counter[str] = Counter()
         self._heard: set[str] = set()
         """Ids of the agents authenticated here since the last tick (real agents only)."""
-        self.sweeps_from = now() + timedelta(seconds=timeout_seconds)
-        """The first instant this process sweeps: a timeout after it started."""
+        grace = min(max(timeout_seconds, RECONNECT_GRACE_SECONDS[0]), RECONNECT_GRACE_SECONDS[1])
+        self.sweeps_from = now() + timedelta(seconds=grace)
+        """The first instant this process sweeps: a timeout after it started, within
+        RECONNECT_GRACE_SECONDS (a process restarted more often than a long timeout still
+        sweeps)."""
 
     @property
     def on(self) -> bool:

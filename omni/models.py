@@ -395,6 +395,8 @@ class ServiceMetrics(BaseModel):
     answer_time_seconds: int
     abandoned: int
     average_wait_seconds: float | None
-    estimated_wait_seconds: int | None
-    """Seconds a contact queueing now (place waiting + 1) would be told to wait; null when nobody
-    of the service is online (every agent of it offline): no wait is promised then."""
+    estimated_wait_seconds: int | None = Field(
+        description="Seconds a contact queueing now (place waiting + 1) would be told to wait;"
+        " null when no wait is promised: nobody of the service online, or nobody available"
+        " where the service offers voicemail."
+    )

@@ -19,12 +19,11 @@ from sqlalchemy.engine import Connection
 from omni import routing
 from omni.errors import NotFound
 from omni.models import OPEN_QUEUE_STATUSES, QueueStatus, ServiceMetrics
-from store import capacity, next_lease, notify, offers
+from store import capacity, next_lease, notify, offers, wait_history
 from store.common import now
 from store.db import reads
 from store.hand_over import NewEntry, enqueue_on, position_on
 from store.tables import agent_services, agents, queue_entries, services
-from store.wait_history import estimated_wait
 
 rank_order = sa.func.coalesce(queue_entries.c.rank_at, queue_entries.c.enqueued_at)
 """The queue order: the virtual arrival time of priority with aging (omni/routing.rank_at)."""
@@ -338,8 +337,9 @@ def in_service_for_agent(engine: Engine, agent_id: str) -> list[QueueEntry]:
 
 def metrics(engine: Engine, service_id: str) -> ServiceMetrics:
     """The service's SLA figures, from its queue entries (NotFound for an unknown service); the
-    estimated wait is the one a customer queueing now would be told (store/wait_history.py):
-    None with nobody of the service online."""
+    estimated wait is the one a customer queueing now would be told (store/wait_history.py),
+    read at the same moment: None with nobody of the service online, or with nobody available
+    where the service offers voicemail instead (workflows/humano.py tells no wait then)."""
     with reads(engine) as conn:
         service = conn.execute(sa.select(services).where(services.c.id == service_id)).one_or_none()
         if service is None:
@@ -349,12 +349,18 @@ def metrics(engine: Engine, service_id: str) -> ServiceMetrics:
                 queue_entries.c.status, queue_entries.c.enqueued_at, queue_entries.c.picked_up_at
             ).where(queue_entries.c.service_id == service_id)
         ).all()
+        waiting = sum(1 for status, _, _ in rows if status == "waiting")
+        staff_rows = wait_history.staff(conn, service_id)
+        voicemail = service.voicemail_seconds > 0 and wait_history.available(staff_rows) == 0
+        found = wait_history.recent(
+            conn, service_id, staff_rows, service.answer_time_seconds, service.agent_capacity
+        )
+    estimated = None if voicemail else wait_history.estimate(found, waiting + 1)
     waits = [(picked - queued).total_seconds() for _, queued, picked in rows if picked is not None]
     statuses = [status for status, _, _ in rows]
     answered = len(waits)
     within = sum(1 for wait in waits if wait <= service.answer_time_seconds)
     abandoned = statuses.count("abandoned")
-    waiting = statuses.count("waiting")
     offered = answered + abandoned
     return ServiceMetrics(
         service=service.name,
@@ -367,7 +373,7 @@ def metrics(engine: Engine, service_id: str) -> ServiceMetrics:
         answer_time_seconds=service.answer_time_seconds,
         abandoned=abandoned,
         average_wait_seconds=round(sum(waits) / answered, 1) if answered else None,
-        estimated_wait_seconds=estimated_wait(engine, service_id, waiting + 1),
+        estimated_wait_seconds=estimated,
     )
 
 

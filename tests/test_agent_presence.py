@@ -102,7 +102,9 @@ async def test_the_screen_gone_goes_offline_the_open_stream_stays(time_env, sett
                 events = sse_events(live)
                 assert (await next_event(events, "status")).data == {"status": "available"}
                 ticks = presence.presence_of(app)
-                assert await ticks.tick(client) == []  # Beto's last request is seen, now
+                assert await ticks.tick(client) == []  # writes Beto's last request, seen now
+                # ...so a sweep at that instant (any process's) leaves him
+                assert await presence.sweep(any_engine, client, timeout, now()) == []
                 at = past_the_timeout(app)
                 gone = await ticks.tick(client, at)
                 assert sorted(gone) == sorted([beto, caio])  # Caio (Financeiro) is gone too

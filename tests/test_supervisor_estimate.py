@@ -1,7 +1,7 @@
 """The supervisor's estimated wait is the customer's: one function (store/wait_history.py) for the
 customer at place waiting + 1, null when nobody of the service is online (no wait is promised
 then). On the real stack with the example bot `loja` (as tests/test_wait_estimate_offline.py),
-and on the supervisor screen in a real Chromium ("—", "Ninguém do serviço online")."""
+and on the supervisor screen in a real Chromium ("—" with a title that says why)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from transbordo.stack import stack_ring
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
+NO_WAIT = "Sem espera prometida: ninguém do serviço online, ou caixa postal oferecida"
 
 
 async def suporte_figures(http: httpx.AsyncClient) -> dict:
@@ -61,6 +62,27 @@ async def test_the_supervisor_reads_what_a_customer_queueing_now_is_told(
         assert (info["position"], info["estimated_wait_seconds"]) == (2, promised)
 
 
+def test_no_wait_is_shown_where_voicemail_is_offered_instead(engine: sa.Engine) -> None:
+    """A service with voicemail whose agents are all paused: the customer queueing now is
+    offered the voicemail and told no wait (workflows/humano.py), so the supervisor reads none;
+    once an agent is available, a figure."""
+    created = ServiceCreate(name="Suporte", voicemail_seconds=120)
+    service = create_service(engine, created, stack_ring()).id
+    ana = create_agent(engine, AgentCreate(name="Ana", services=["Suporte"]))
+    set_agent_status(engine, ana.id, "paused")
+    queue.enqueue(
+        engine,
+        entry_id="q1",
+        conversation_id="c1",
+        workflow_id="w1",
+        service_id=service,
+        preview="",
+    )
+    assert queue.metrics(engine, service).estimated_wait_seconds is None
+    set_agent_status(engine, ana.id, "available")
+    assert queue.metrics(engine, service).estimated_wait_seconds is not None
+
+
 async def test_the_supervisor_screen_shows_no_wait_with_nobody_online(
     browser,  # noqa: F811
     settings,
@@ -90,10 +112,10 @@ async def test_the_supervisor_screen_shows_no_wait_with_nobody_online(
         estimated = cells.nth(6)  # "Espera estimada"
         await expect(cells.nth(0)).to_have_text("1")  # na fila
         await expect(estimated).to_have_text("—")
-        await expect(estimated).to_have_attribute("title", "Ninguém do serviço online")
+        await expect(estimated).to_have_attribute("title", NO_WAIT)
 
         set_agent_status(engine, ana.id, "available")  # the next refresh (every 3 s) shows it
         await expect(estimated).to_have_text("1 min 00 s")
-        await expect(estimated).not_to_have_attribute("title", "Ninguém do serviço online")
+        await expect(estimated).not_to_have_attribute("title", NO_WAIT)
         await page.close()
     assert console.errors == []

@@ -29,7 +29,7 @@ function serviceRow(m, agents) {
       h("span", {}, level === null || level === undefined ? "—" : `${Math.round(level)}%`, ` / ${target}%`))),
     h("td", { class: "num" }, m.abandoned),
     h("td", { class: "num" }, duration(m.average_wait_seconds)),
-    h("td", { class: "num", title: m.estimated_wait_seconds === null ? "Ninguém do serviço online" : null },
+    h("td", { class: "num", title: m.estimated_wait_seconds === null ? "Sem espera prometida: ninguém do serviço online, ou caixa postal oferecida" : null },
       duration(m.estimated_wait_seconds)),
     h("td", { class: "num" }, `${available} de ${staffed.length}`));
 }
