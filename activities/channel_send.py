@@ -78,6 +78,12 @@ class ChannelSent(BaseModel):
     detail: str | None = None
 
 
+PLATFORM_UNAVAILABLE = "platform_unavailable"
+"""The `type` of the retried errors that say the platform is unavailable (transport errors,
+429, 5xx, an attempt out of time): a send that gives up on them has the entries behind it told
+at once (workflows/channel_outbox.py); any other error fails its own entry only."""
+
+
 class _Permanent(Exception):
     """The platform refused the request for good."""
 
@@ -224,10 +230,14 @@ class _Caller:
                     f"{self._base}/{request.method}", json=request.body, headers=self._headers
                 )
         except TimeoutError:
-            raise ApplicationError("this attempt's time is up: the next one sends") from None
+            raise ApplicationError(
+                "this attempt's time is up: the next one sends", type=PLATFORM_UNAVAILABLE
+            ) from None
         except httpx.HTTPError as exc:
             # `from None`: the cause's text may hold the URL, and Telegram's holds the bot token
-            raise ApplicationError(f"transport error: {type(exc).__name__}") from None
+            raise ApplicationError(
+                f"transport error: {type(exc).__name__}", type=PLATFORM_UNAVAILABLE
+            ) from None
         body = _json(response)
         if response.is_success and body.get("ok", True) is not False:
             return _platform_id(body)
@@ -240,7 +250,9 @@ class _Caller:
             or response.status_code >= 500
             or (code in WHATSAPP_RETRYABLE_CODES)
         ):
-            raise ApplicationError(detail, next_retry_delay=_retry_after(response, body))
+            raise ApplicationError(
+                detail, type=PLATFORM_UNAVAILABLE, next_retry_delay=_retry_after(response, body)
+            )
         raise _Permanent(detail)
 
 

@@ -122,7 +122,7 @@ async def test_whatsapp_down_for_an_hour_tells_every_waiting_message_at_once(
             }
             assert behind["text"] == (
                 f"{len(waiting)} mensagens não foram entregues ao cliente no WhatsApp: o WhatsApp"
-                " não respondeu por 1 hora."
+                " ficou indisponível por 1 hora."
             )
 
             phone.script.clear()

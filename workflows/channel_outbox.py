@@ -43,10 +43,15 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.channel_send import ChannelSend, ChannelSender, ChannelSent
+    from activities.channel_send import (
+        PLATFORM_UNAVAILABLE,
+        ChannelSend,
+        ChannelSender,
+        ChannelSent,
+    )
     from omni.desk import AGENT_ONLY_KINDS
     from workflows.contracts import ChannelRef, Message
 
@@ -187,11 +192,12 @@ class ChannelOutbox(_Core):
                 retry_policy=CHANNEL_RETRY,
             )
         except ActivityError as exc:  # only retryable errors: CHANNEL_GIVE_UP has passed
-            gave_up = True
+            gave_up = _platform_unavailable(exc)  # not a bug of ours: one entry failed, not all
             cause = getattr(exc.cause, "message", None) or str(exc)
             result = ChannelSent(outcome="failed", detail=f"gave up: {cause}")
         finally:
             self._channel_sending, self._channel_in_flight = False, 0
+        cut = self.conv.seq  # behind it now: what handlers append while we wait is tried
         self.conv.channel_through = max(self.conv.channel_through, message.seq)
         self.conv.channel_acked = max(self.conv.channel_acked, acked)
         notice = _notice(channel.platform, result)
@@ -204,17 +210,17 @@ class ChannelOutbox(_Core):
                     data={"seq": message.seq, "outcome": result.outcome, "detail": result.detail},
                 )
                 if gave_up:
-                    self._tell_behind(channel.platform, message.seq)
+                    self._tell_behind(channel.platform, message.seq, cut)
 
-    def _tell_behind(self, platform: str, gave_up: int) -> None:
+    def _tell_behind(self, platform: str, gave_up: int, cut: int) -> None:
         """After the send of `gave_up` gave up: the entries for the channel waiting behind it
-        now are told in one notice and passed over (patch `channel-give-up-behind`; before it
-        each was sent in turn, with its own hour). Called with the lock held, right after that
-        send's own notice: nothing else is appended meanwhile."""
+        when it did (seqs up to `cut`) are told in one notice and passed over (patch
+        `channel-give-up-behind`; before it each was sent in turn, with its own hour). Called
+        with the lock held, right after that send's own notice."""
         through = self.conv.channel_through
         behind = self._channel_lost  # those that left the tail during the hour
         for message in self.conv.recent:
-            if message.seq > through and _for_channel(message):
+            if through < message.seq <= cut and _for_channel(message):
                 behind = Backlog(message.seq, message.seq, 1).joined(behind)
         if behind is None or not patches.patched(patches.CHANNEL_GIVE_UP_BEHIND):
             return
@@ -269,11 +275,23 @@ def _backlog_notice(platform: str, lost: Backlog) -> str:
     return f"{lost.count} mensagens não foram entregues ao cliente no {name}: ficaram {why}"
 
 
+def _platform_unavailable(error: ActivityError) -> bool:
+    """The send gave up because the platform was unavailable (transport errors, 429, 5xx,
+    attempts out of time: activities/channel_send.py `PLATFORM_UNAVAILABLE`), not because of a
+    bug or a store error of ours, which fails that entry only."""
+    cause: BaseException | None = error.cause
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.type == PLATFORM_UNAVAILABLE:
+            return True
+        cause = cause.__cause__
+    return False
+
+
 def _behind_notice(platform: str, behind: Backlog) -> str:
     """What the agent reads about the entries passed over behind a send that gave up (pt-BR)."""
     name = PLATFORM_NAMES.get(platform, platform)
     hours = int(CHANNEL_GIVE_UP.total_seconds() // 3600)
-    why = f"o {name} não respondeu por {hours} hora{'s' if hours != 1 else ''}."
+    why = f"o {name} ficou indisponível por {hours} hora{'s' if hours != 1 else ''}."
     if behind.count == 1:
         return f"1 mensagem não foi entregue ao cliente no {name}: {why}"
     return f"{behind.count} mensagens não foram entregues ao cliente no {name}: {why}"
