@@ -18,6 +18,8 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from api.stream_drain import Drain, offer
+
 HEAD = b"HTTP/1."
 """How a response's head begins (uvicorn's status lines). Only such writes are held (a body
 chunk that happens to begin so is held too: it still leaves in order, at most a round later)."""
@@ -74,7 +76,19 @@ class HeadWithBody:
 
 
 class CoalescedHttpToolsProtocol(HttpToolsProtocol):
-    """`uvicorn.Config(http=CoalescedHttpToolsProtocol)`: httptools, one write per response."""
+    """`uvicorn.Config(http=CoalescedHttpToolsProtocol)`: httptools, one write per response,
+    and a `Drain` per connection."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self.drain = Drain()
         super().connection_made(HeadWithBody(transport, self.loop))  # type: ignore[arg-type]
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        offer(self.scope, self.drain)  # type: ignore[arg-type]
+
+    def shutdown(self) -> None:
+        """The server is stopping: a stream on this connection ends (api/stream_drain.py), and
+        uvicorn closes the connection once its response is complete."""
+        self.drain.start()
+        super().shutdown()

@@ -3,6 +3,12 @@
 sse-starlette writes the frames, sends a keep-alive comment every `KEEPALIVE_SECONDS` (so
 proxies keep an idle stream open) and stops the event generator when the client disconnects;
 the streams themselves only poll SQL and say what is new.
+
+A stopping server ends a stream through its connection's drain (api/stream_drain.py): the
+stream returns and its response ends whole. sse-starlette's own shutdown detection is turned off
+here: it cancels every stream of the event loop when it sees any uvicorn server of the process
+stopping (the one whose handler SIGTERM has, polled every 0.5 s), and a cancelled stream ends
+without the chunked body's last chunk (a browser logs `net::ERR_INCOMPLETE_CHUNKED_ENCODING`).
 """
 
 from __future__ import annotations
@@ -11,11 +17,15 @@ import json
 from collections.abc import AsyncIterator
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette.sse import AppStatus
 
 KEEPALIVE_SECONDS = 15.0
 RETRY_MILLISECONDS = 1000
 """How long a browser waits before it reconnects (the first frame of every stream)."""
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+# process-wide: our streams end themselves when their connection drains (api/stream_drain.py)
+AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
 
 
 def event(name: str, data: object, *, id: int | str | None = None) -> ServerSentEvent:

@@ -30,6 +30,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
+from api.stream_drain import Drain
 from store import conversations as conversation_log
 from store.conversations import MessageRow
 from store.tables import SEQ_MAX
@@ -58,7 +59,7 @@ class Source(Protocol):
 class Watch:
     """One open stream's interests and its wake-up flag."""
 
-    def __init__(self, hub: StreamHub) -> None:
+    def __init__(self, hub: StreamHub, drain: Drain | None = None) -> None:
         self._hub = hub
         self._event = asyncio.Event()
         self._conversations: set[str] = set()
@@ -66,6 +67,13 @@ class Watch:
         self._queue = False
         self._queue_changed = False
         self._typing: set[tuple[str, str]] = set()
+        self._drain = drain
+        self._forget_drain = drain.on_drain(self._read_all) if drain is not None else None
+
+    @property
+    def draining(self) -> bool:
+        """The server is closing this stream's connection: send what is ready, then return."""
+        return self._drain is not None and self._drain.draining
 
     def conversations(self, ids: Iterable[str]) -> None:
         """Wake this stream when the log of any of `ids` changes (replaces the previous set)."""
@@ -81,6 +89,11 @@ class Watch:
         self._queue = True
         self._hub._queue.add(self)
 
+    def _read_all(self) -> None:
+        """The drain started: the stream reads all it watches once more, then returns."""
+        self._changed |= self._conversations
+        self._wake(queue=self._queue)
+
     def _wake(self, conversation_id: str | None = None, *, queue: bool = False) -> None:
         if conversation_id is not None:
             self._changed.add(conversation_id)
@@ -88,7 +101,9 @@ class Watch:
         self._event.set()
 
     async def wait(self, timeout: float | None = None) -> None:
-        """Until woken (or `timeout` seconds; None: no limit)."""
+        """Until woken (or `timeout` seconds; None: no limit); at once while draining."""
+        if self.draining:
+            return
         with suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._event.wait()
@@ -106,6 +121,8 @@ class Watch:
         return queue, changed
 
     def _close(self) -> None:
+        if self._forget_drain is not None:
+            self._forget_drain()
         for conversation_id in self._conversations:
             self._hub._forget(conversation_id, self)
         self._hub._queue.discard(self)
@@ -149,9 +166,9 @@ class StreamHub:
             self._task = None
 
     @contextmanager
-    def watch(self) -> Iterator[Watch]:
-        """A stream's registration, for as long as the stream is open."""
-        watch = Watch(self)
+    def watch(self, drain: Drain | None = None) -> Iterator[Watch]:
+        """A stream's registration while it is open; `drain` (its connection's) wakes it too."""
+        watch = Watch(self, drain)
         self._watches.add(watch)
         self.streams_opened.set()
         try:
@@ -357,13 +374,9 @@ async def read_log(
     """One read of a conversation's log for a stream at `cursor`: what to send now
     (`LogCursor.take`), and whether more may be there to read at once (a full batch, no gap)."""
     late = cursor.looking_for(time.monotonic())
+    after = cursor.after
     rows = await asyncio.to_thread(
-        conversation_log.messages_after,
-        engine,
-        conversation_id,
-        cursor.after,
-        READ_BATCH,
-        also=late,
+        conversation_log.messages_after, engine, conversation_id, after, READ_BATCH, also=late
     )
     ready = cursor.take(rows, time.monotonic())
     return ready, len(rows) >= READ_BATCH and not cursor.holding

@@ -379,11 +379,8 @@ class AgentCreated(AgentPublic):
 
 class ServiceMetrics(BaseModel):
     """``GET /services/{id}/metrics``: a service's SLA figures, from its queue entries.
-
     ``service_level_percent`` is answered within ``answer_time_seconds`` over answered plus
-    abandoned (null before any); ``estimated_wait_seconds`` is what a contact queueing now would
-    be told (store/wait_history.py, the customer's own figure).
-    """
+    abandoned (null before any); the estimate is the customer's (store/wait_history.py)."""
 
     service: str
     waiting: int

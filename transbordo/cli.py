@@ -210,6 +210,11 @@ def _rotate_keys(settings: Settings, keep: int) -> int:
     return 0
 
 
+STOP_GRACE_SECONDS = 10
+"""How long a stopping API process waits for its requests: streams end at once (their
+connection's drain, api/stream_drain.py); this bounds anything else."""
+
+
 def _run_api(settings: Settings, fd: int | None = None) -> int:
     """Serve the API on host/port, or on the listening socket inherited as `fd` (several API
     processes behind one port, transbordo/up.py)."""
@@ -232,11 +237,17 @@ def _run_api(settings: Settings, fd: int | None = None) -> int:
             access_log=False,  # the client's address and raw query: api/http_metrics.py logs
             ws="none",  # no WebSocket route; its handshake log would name address and query too
             http=CoalescedHttpToolsProtocol,  # a response's head and body in one write
+            timeout_graceful_shutdown=STOP_GRACE_SECONDS,
         )
         return 0
     sock = socket.socket(fileno=fd)  # family, type and protocol read from the socket itself
     config = uvicorn.Config(
-        app, log_level="info", access_log=False, ws="none", http=CoalescedHttpToolsProtocol
+        app,
+        log_level="info",
+        access_log=False,
+        ws="none",
+        http=CoalescedHttpToolsProtocol,
+        timeout_graceful_shutdown=STOP_GRACE_SECONDS,
     )
     server = uvicorn.Server(config)
     try:

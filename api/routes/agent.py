@@ -36,6 +36,7 @@ from api.models.agent import (
 from api.models.channel import AfterSeq, MessagePublic, PageSize, Reader, agent_reader, public_row
 from api.models.offers import public_offer
 from api.presence import Presence, presence_of, status_data
+from api.stream_drain import Drain, drain_of
 from api.stream_hub import (
     GAP_GRACE_SECONDS,
     HubDep,
@@ -135,7 +136,8 @@ async def stream(
     presence set the agent offline."""
     assert credentials is not None  # require_agent checked it
     rechecks, presence = rechecks_of(request), presence_of(request.app)
-    events = _agent_events(engine, hub, agent, (rechecks, presence), credentials.credentials)
+    followers = (rechecks, presence, drain_of(request.scope))
+    events = _agent_events(engine, hub, agent, followers, credentials.credentials)
     return sse.stream(events)
 
 
@@ -220,19 +222,20 @@ async def _agent_events(
     engine: EngineDep,
     hub: StreamHub,
     agent: AgentPublic,
-    followers: tuple[AgentRechecks, Presence],
+    followers: tuple[AgentRechecks, Presence, Drain | None],
     token: str,
 ) -> AsyncIterator[ServerSentEvent]:
     """Send what changed, reading SQL (the truth every API replica shares) only when the hub
     says the waiting list or one of the agent's conversations changed; the waiting list is read
-    at most every QUEUE_READ_SECONDS, however often it changes."""
+    at most every QUEUE_READ_SECONDS, however often it changes. Once the connection's drain
+    starts (the server is closing it), what is ready is sent and the stream returns."""
     screen = _AgentScreen(engine, agent_reader(agent.id))
-    rechecks, presence = followers
-    with rechecks.following(token), presence.following(agent.id), hub.watch() as watch:
+    rechecks, presence, drain = followers
+    with rechecks.following(token), presence.following(agent.id), hub.watch(drain) as watch:
         watch.queue()
         queue_due, changed, queue_read_at = True, set[str](), -QUEUE_READ_SECONDS
-        offers_due = False
-        while True:
+        offers_due, last_round = False, False
+        while not last_round:
             checked = await rechecks.current(token, agent)
             if checked is None:  # deleted, or the token was rotated: the stream ends
                 return
@@ -261,7 +264,8 @@ async def _agent_events(
                 timeouts.append(max(wait_queue, 0.0))
             if changed:
                 timeouts.append(GAP_GRACE_SECONDS)
-            await watch.wait(min(timeouts))
+            last_round = watch.draining  # read after the wake-up: the screen resumes from here
+            await watch.wait(min(timeouts))  # at once while draining
             for typing_event in typing.agent_events(watch):
                 yield typing_event
             queue_changed, logs = watch.take()

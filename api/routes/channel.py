@@ -32,6 +32,7 @@ from api.models.channel import (
     TurnPublic,
     public_row,
 )
+from api.stream_drain import Drain, drain_of
 from api.stream_hub import (
     GAP_GRACE_SECONDS,
     HubDep,
@@ -153,6 +154,7 @@ def _reader(caller: ChannelClient) -> Reader | None:
 
 @router.get("/conversations/{conversation_id}/stream")
 async def stream(
+    request: Request,
     conversation_id: str,
     engine: EngineDep,
     caller: ChannelClientDep,
@@ -165,14 +167,16 @@ async def stream(
     for: `7` or `7;5`; a message recorded late comes out of order), resuming at `Last-Event-ID`
     (a reconnection's, which wins over the URL's `?after=`), or after `?after=` (a transcript's
     last seq: the seqs missing below it then are sent when they come), then one `end` event once
-    the conversation has ended."""
+    the conversation has ended. A server that stops ends its streams whole (after one more
+    read), without `end` unless the conversation has ended: the client resumes elsewhere."""
     _conversation(engine, caller, conversation_id)
     if last_event_id or after is None:
         cursor = _cursor_at(last_event_id)
     else:
         cursor = await cursor_over_holes(engine, conversation_id, after)
     notes = caller.kind == "admin"
-    events = _events(engine, hub, conversation_id, cursor, notes=notes, reader=_reader(caller))
+    reader, drain = _reader(caller), drain_of(request.scope)
+    events = _events(engine, hub, conversation_id, cursor, notes=notes, reader=reader, drain=drain)
     return sse.stream(events)
 
 
@@ -209,12 +213,14 @@ async def _events(
     *,
     notes: bool,
     reader: Reader | None,
+    drain: Drain | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Every message of the log once, in seq order (one recorded after the stream gave up
     waiting for it: when it comes, api/stream_hub.py `LogCursor`), until the conversation has
     ended (agents' notes only with `notes`). The stream reads SQL only when the process's hub
-    says this conversation's log changed."""
-    with hub.watch() as watch:
+    says this conversation's log changed. Once `drain` starts (the server is closing the
+    connection), what is ready is sent and the stream returns."""
+    with hub.watch(drain) as watch:
         watch.conversations([conversation_id])
         last_read = False
         while True:
@@ -231,6 +237,8 @@ async def _events(
                     last_read = True  # a late entry may have come with the end: read once more
                     continue
                 yield sse.event("end", {})
+                return
+            if watch.draining:  # read after the wake-up: the client resumes from here
                 return
             await watch.wait(GAP_GRACE_SECONDS if cursor.holding else None)
             for typing_event in typing.customer_events(watch):
