@@ -114,7 +114,8 @@ class MenuBlock(Strict):
     text: str
     options: list[MenuOption] = Field(min_length=1)
     save_as: VariableName | None = None
-    invalid_text: str = "Opção inválida. Responda com o número de uma das opções."
+    invalid_text: str = "Opção inválida. Escolha uma das opções."
+    """Neutral on purpose: WhatsApp lists and Telegram buttons show no numbers to answer with."""
     max_retries: int = Field(default=3, ge=0)
     on_invalid: BlockName | None = None
     timeout_seconds: int | None = Field(default=None, gt=0)

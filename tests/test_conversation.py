@@ -108,7 +108,7 @@ async def test_menu_accepts_label_ignoring_case_and_accents(time_env, settings, 
         ).json()
         assert texts(turn)[0] == "Abrimos às 8h."
         turn = (await http.post("/api/bots/loja/messages", json=say("c2", "c", "9"))).json()
-        assert texts(turn)[0] == "Opção inválida. Responda com o número de uma das opções."
+        assert texts(turn)[0] == "Opção inválida. Escolha uma das opções."
 
 
 async def test_a_replayed_message_id_returns_the_same_answer_and_changes_nothing(

@@ -109,6 +109,7 @@ async def test_a_new_bot_is_tried_in_the_web_chat_from_the_bots_list(
         await expect(created).to_contain_text("Bot vendas criado")
         await expect(created).to_contain_text("Teste o bot agora: abrir o web chat de vendas")
         await expect(created).to_contain_text("Próximas etapas")
+        await expect(created).not_to_contain_text("null")  # the absent hint, printed before
         await expect(
             created.get_by_role("link", name="abrir o web chat de vendas")
         ).to_have_attribute("href", "/chat/vendas")

@@ -105,7 +105,7 @@ async function save(event) {
     const notice = $("#created");
     const page = `/bots/${encodeURIComponent(result.bot)}/atendimento-humano`;
     const web = bots.find((b) => b.bot === result.bot)?.web;
-    notice.replaceChildren(
+    notice.replaceChildren(...[ // replaceChildren prints a null as "null": the absent hints are filtered
       h("p", {}, h("strong", {}, `Bot ${result.bot} criado`), ` — versão ${result.version}, publicada em ${dateTime(result.created_at)}.`),
       ...result.warnings.map((w) => h("p", { class: "notice warn" }, `Aviso: ${warningText(w)}`)),
       web === true ? h("p", {}, "Teste o bot agora: ", h("a", { href: `/chat/${encodeURIComponent(result.bot)}` }, `abrir o web chat de ${result.bot}`),
@@ -113,7 +113,8 @@ async function save(event) {
       web === false ? h("p", {}, "Para testar o bot no web chat, inclua ", h("code", {}, "channels: {web: true}"), " no YAML.") : null,
       h("p", {}, "Próximas etapas: ", h("a", { href: "/omni/servicos" }, "criar o serviço no Omni"), ", ",
         h("a", { href: "/omni/integracoes/digital-contact-bots" }, "gerar a API Key"), " e colá-la em ",
-        h("a", { href: page }, `${result.bot} → Atendimento Humano`), "."));
+        h("a", { href: page }, `${result.bot} → Atendimento Humano`), "."),
+    ].filter((node) => node !== null));
     notice.classList.remove("hidden");
     notice.focus();
   } catch (error) {
