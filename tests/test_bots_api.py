@@ -23,7 +23,7 @@ human_service:
   omni_key: {key}
 start: humano
 blocks:
-  humano: {{type: human, service: Suporte}}
+  humano: {{type: human, service: Suporte, check_hours: false}}
 """
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from bots.limits import FlowLimits
 from bots.loader import FlowError, FlowIssue, load_flow
 from bots.models import BotFlow
+from bots.validation import flow_warnings
 from omni.keys import hash_key
 from store import bots as bot_store
 from store.integrations import key_warning, resolve_integration
@@ -70,6 +71,7 @@ def publish_source(
         )
     flow = _with_kept_key(engine, flow)
     warnings = _key_warnings(engine, flow)
+    warnings += [str(issue) for issue in flow_warnings(flow, source, f"{bot}.yaml")]
     flow, source = _without_plain_key(flow, source)
     version, created = bot_store.publish(engine, flow, source, expected=expected)
     return version, created, warnings
