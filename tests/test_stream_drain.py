@@ -152,3 +152,53 @@ def test_transbordo_up_stops_on_sigterm_with_a_chat_stream_open(tmp_path: Path) 
         assert up.process.returncode == 0
         assert [m["text"] for m in said if m["from"] != "customer"] == texts(turn)
         assert "event: end" not in rest
+
+
+async def test_a_drained_stream_reads_once_more_then_ends(engine: sa.Engine) -> None:
+    """Only the drain wakes this stream (a hub with no source: no change feed): the message
+    recorded while it waits is read after the drain starts, then the stream returns, without
+    `end` (the conversation goes on); the drain forgets the stream once it is closed."""
+    from api.routes.channel import _events
+    from api.stream_drain import Drain
+    from api.stream_hub import LogCursor, StreamHub
+
+    conversation_log.record_batch(engine, batch("parada", "bot", message(1, "customer", "m1")))
+    hub, drain = StreamHub(), Drain()
+    events = _events(engine, hub, "parada", LogCursor(0), notes=False, reader=None, drain=drain)
+    async with asyncio.timeout(DEADLINE_SECONDS):
+        assert (await anext(events)).id == "1"
+        waiting = asyncio.ensure_future(anext(events))
+        while not any(watch._event._waiters for watch in hub._watches):  # until it waits
+            await asyncio.sleep(0)  # a turn of the loop, not a time: its reads run in threads
+        conversation_log.record_turn(engine, "parada", [message(2)])  # no feed tells it
+        drain.start()
+        assert (await waiting).id == "2"
+        assert [event async for event in events] == []
+    assert drain._wakers == set() and hub.open_streams == 0
+
+
+async def test_a_stream_opened_on_a_draining_connection_does_not_wait(engine: sa.Engine) -> None:
+    """A request that reached the app just as its connection began to drain reads once and
+    ends instead of waiting for changes."""
+    from api.routes.channel import _events
+    from api.stream_drain import Drain
+    from api.stream_hub import LogCursor, StreamHub
+
+    conversation_log.record_batch(engine, batch("parada", "bot", message(1, "customer", "m1")))
+    drain = Drain()
+    drain.start()
+    events = _events(
+        engine, StreamHub(), "parada", LogCursor(0), notes=False, reader=None, drain=drain
+    )
+    async with asyncio.timeout(DEADLINE_SECONDS):
+        assert [event.id async for event in events] == ["1"]
+
+
+def test_sse_starlettes_own_shutdown_detection_stays_off() -> None:
+    """It cancelled every stream of the process when any uvicorn server in it was stopping
+    (api/sse.py): our streams end through their connection's drain instead."""
+    from sse_starlette.sse import AppStatus
+
+    import api.sse  # noqa: F401 (turns it off)
+
+    assert AppStatus.enable_automatic_graceful_drain is False
