@@ -1,9 +1,17 @@
-"""At most `max_streams_per_address` open SSE streams per client address, per API process.
+"""Open SSE streams, per API process: at most `max_streams_per_address` customer streams per
+client address, at most `STREAMS_PER_AGENT` agent streams per agent.
 
 A pure ASGI middleware around the two stream routes: an open stream costs a poll loop, so one
-address may not hold many. Counted in-process (a stream lives in one process); a 429 with
-`Retry-After` answers the one too many. The client address is `request.client.host`: behind a
-proxy, uvicorn's `--forwarded-allow-ips` makes it the customer's (docs/limits.md).
+address (or agent) may not hold many. Counted in-process (a stream lives in one process); a 429
+with `Retry-After` answers the one too many. The client address is `request.client.host`:
+behind a proxy, uvicorn's `--forwarded-allow-ips` makes it the customer's (docs/limits.md).
+
+The customers' streams are public, so they are counted per address before anything else. The
+agent stream is not counted per address: behind one office NAT (or a proxy that does not
+forward addresses) the web-chat customers there would use up the address's places and lock
+the agents out. It is counted per agent instead, once its token is checked: the route claims
+its place (`claim_agent_stream`) and the middleware gives it back when the request ends, however
+it ends.
 """
 
 from __future__ import annotations
@@ -17,8 +25,13 @@ from api.errors import rate_limited
 from api.rate_limits import RateLimited
 from transbordo.settings import Settings
 
-STREAMS = re.compile(r"^/api/(conversations/[^/]+/stream|agent/stream)$")
+CUSTOMER_STREAMS = re.compile(r"^/api/conversations/[^/]+/stream$")
+AGENT_STREAM = "/api/agent/stream"
 RETRY_AFTER_SECONDS = 5
+STREAMS_PER_AGENT = 4
+"""Open agent streams of one agent, per API process (a screen holds one; a few tabs more)."""
+CLAIM = "transbordo.agent_stream_claim"
+"""The scope key of an agent stream's `Claim` (set by `StreamCap`, taken by the route)."""
 
 
 def client_address(scope: Scope) -> str:
@@ -26,16 +39,61 @@ def client_address(scope: Scope) -> str:
     return client[0] if client else "unknown"
 
 
+class Claim:
+    """An agent stream request's place, taken by the route once the agent is known."""
+
+    def __init__(self, open_streams: Counter[str]) -> None:
+        self._open = open_streams
+        self._agent_id: str | None = None
+
+    def take(self, agent_id: str) -> None:
+        if self._agent_id is not None:
+            return
+        if self._open[agent_id] >= STREAMS_PER_AGENT:
+            raise RateLimited("open streams per agent", RETRY_AFTER_SECONDS)
+        self._open[agent_id] += 1
+        self._agent_id = agent_id
+
+    def release(self) -> None:
+        agent_id, self._agent_id = self._agent_id, None
+        if agent_id is not None:
+            self._open[agent_id] -= 1
+            if self._open[agent_id] <= 0:
+                del self._open[agent_id]
+
+
+def claim_agent_stream(scope: Scope, agent_id: str) -> None:
+    """Take the agent's place for this stream (RateLimited, a 429, past `STREAMS_PER_AGENT`);
+    given back when the request ends. Without `StreamCap` around the app, nothing is counted."""
+    claim = scope.get(CLAIM)
+    if isinstance(claim, Claim):
+        claim.take(agent_id)
+
+
 class StreamCap:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.cap = settings.max_streams_per_address
         self.open: Counter[str] = Counter()
+        """Open customer streams per client address."""
+        self.agents: Counter[str] = Counter()
+        """Open agent streams per agent id."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not STREAMS.match(scope["path"]):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
-            return
+        elif scope["path"] == AGENT_STREAM:
+            claim = scope[CLAIM] = Claim(self.agents)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                claim.release()
+        elif CUSTOMER_STREAMS.match(scope["path"]):
+            await self._customer(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _customer(self, scope: Scope, receive: Receive, send: Send) -> None:
         address = client_address(scope)
         if self.open[address] >= self.cap:
             refused = RateLimited("open streams per address", RETRY_AFTER_SECONDS)

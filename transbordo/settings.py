@@ -127,7 +127,9 @@ class Settings(BaseSettings):
     rate_limit_typing_per_conversation: str = "30/minute"
     """Typing signals of one side of a conversation (a screen sends one every few seconds)."""
     max_streams_per_address: int = Field(default=8, ge=1)
-    """Open SSE streams from one client address, per API process."""
+    """Open customer SSE streams (conversation streams) from one client address, per API
+    process. Agent streams are not counted here (customers behind an office's NAT must not lock
+    its agents out): they are capped per agent, after the token check (api/stream_cap.py)."""
     agent_stream_recheck_seconds: float = Field(default=5.0, gt=0, le=60)
     """How often an agent's open stream checks the agent still exists, with the same token."""
     offer_sweep_seconds: float = Field(default=5.0, ge=0, le=60)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Request, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api import sse, typing
 from api.agent_rechecks import AgentRechecks, rechecks_of
+from api.agent_screen import AgentScreen, queue_items
 from api.deps import (
     AgentDep,
     ClientDep,
@@ -33,25 +33,18 @@ from api.models.agent import (
     TransferBody,
     TransferTarget,
 )
-from api.models.channel import AfterSeq, MessagePublic, PageSize, Reader, agent_reader, public_row
-from api.models.offers import public_offer
-from api.presence import Presence, presence_of, status_data
+from api.models.channel import AfterSeq, MessagePublic, PageSize, agent_reader, public_row
+from api.presence import Presence, presence_of
+from api.stream_cap import claim_agent_stream
 from api.stream_drain import Drain, drain_of
-from api.stream_hub import (
-    GAP_GRACE_SECONDS,
-    HubDep,
-    LogCursor,
-    StreamHub,
-    cursor_over_holes,
-    read_log,
-)
+from api.stream_hub import GAP_GRACE_SECONDS, HubDep, StreamHub
 from api.usecases import agent_actions as actions
 from api.usecases import offers as offer_actions
 from omni.errors import NotFound
 from omni.policy import transfer_refusal
 from store import agents as agent_store
 from store import conversations as conversation_log
-from store import queue, routing
+from store import queue
 from store import services as service_store
 from workflows.contracts import FinishRequest, TransferUpdate
 
@@ -99,21 +92,7 @@ async def set_status(
 @router.get("/queue", response_model=list[QueueItem])
 def waiting(agent: AgentDep, engine: EngineDep) -> list[QueueItem]:
     """Waiting conversations of the agent's services it may take, in queue order."""
-    return _queue_items(engine, agent)
-
-
-def _queue_items(engine: EngineDep, agent: AgentPublic) -> list[QueueItem]:
-    now = datetime.now(UTC)
-    return [
-        QueueItem(
-            conversation_id=entry.conversation_id,
-            service=entry.service_name,
-            enqueued_at=entry.enqueued_at,
-            waiting_seconds=int((now - entry.enqueued_at).total_seconds()),
-            preview=entry.preview,
-        )
-        for entry in queue.waiting_for_agent(engine, agent.id)
-    ]
+    return queue_items(engine, agent)
 
 
 @router.get("/stream")
@@ -126,96 +105,23 @@ async def stream(
 ) -> EventSourceResponse:
     """Server-Sent Events for the agent screen: `queue` (the waiting list of the agent's
     services, on change), `offers` (its open offers, on change), `status` (the agent's own
-    status, on change: the server sets `away` after lapses), `conversations` (the ones the
-    agent has, on change) and `message` (each new message of those conversations; all of a
-    conversation taken while connected).
+    status, on change: the server sets `away` after lapses, an admin or presence may set
+    another), `conversations` (every one the agent has, whatever its services now, on change)
+    and `message` (each new message of those conversations; all of a conversation taken while
+    connected).
 
     The stream checks the agent again every `agent_stream_recheck_seconds`: deleted, or its
-    token rotated, and the stream ends; removed from a service, and that service's items stop.
-    While it is open the agent is seen (api/presence.py); `status` says `reason: unseen` when
-    presence set the agent offline."""
+    token rotated, and the stream ends; removed from a service, and that service's waiting
+    items stop; another status, and `status` says so. While it is open the agent is seen
+    (api/presence.py); `status` says `reason: unseen` when presence set the agent offline.
+    At most `STREAMS_PER_AGENT` open per agent and API process (api/stream_cap.py): 429 with
+    `Retry-After` past it."""
     assert credentials is not None  # require_agent checked it
+    claim_agent_stream(request.scope, agent.id)
     rechecks, presence = rechecks_of(request), presence_of(request.app)
     followers = (rechecks, presence, drain_of(request.scope))
     events = _agent_events(engine, hub, agent, followers, credentials.credentials)
     return sse.stream(events)
-
-
-class _AgentScreen:
-    """What one agent stream has sent: the queue's shape and, per conversation the agent has,
-    where it is in the log (`LogCursor`)."""
-
-    def __init__(self, engine: EngineDep, reader: Reader) -> None:
-        self.engine = engine
-        self.reader = reader  # the agent: its own replies' ids
-        self.last_queue: list[tuple[str, str]] | None = None
-        self.last_offers: list[str] | None = None
-        self.last_status: str | None = None
-        self.cursors: dict[str, LogCursor] = {}
-        self.unread: set[str] = set()
-        """Conversations with more than one read's worth of new messages: read again at once."""
-        self.first = True
-
-    async def queue_events(self, agent: AgentPublic) -> AsyncIterator[ServerSentEvent]:
-        """`queue` and `conversations` when they changed."""
-        items = await asyncio.to_thread(_queue_items, self.engine, agent)
-        shape = [(item.conversation_id, item.service) for item in items]
-        if shape != self.last_queue:
-            self.last_queue = shape
-            yield sse.event("queue", [item.model_dump(mode="json") for item in items])
-        async for item in self.offer_events(agent):
-            yield item
-        entries = await asyncio.to_thread(queue.in_service_for_agent, self.engine, agent.id)
-        services = set(agent.services)
-        mine = sorted(e.conversation_id for e in entries if e.service_name in services)
-        if self.first or mine != sorted(self.cursors):
-            for conversation_id in mine:
-                if conversation_id not in self.cursors:
-                    start = await self._start_at(conversation_id)
-                    self.cursors[conversation_id] = await cursor_over_holes(
-                        self.engine, conversation_id, start
-                    )
-            self.cursors = {c: cursor for c, cursor in self.cursors.items() if c in mine}
-            yield sse.event("conversations", mine)
-        self.first = False
-
-    async def offer_events(self, agent: AgentPublic) -> AsyncIterator[ServerSentEvent]:
-        """`offers` when the agent's open offers changed (read at every queue change, not
-        throttled like the waiting list: the screen rings at once); `status` when the server
-        changed the agent's status (e.g. `away` after lapsed offers)."""
-        offers = await asyncio.to_thread(routing.open_offers, self.engine, agent.id)
-        if [offer.id for offer in offers] != self.last_offers:  # the screen rings
-            self.last_offers = [offer.id for offer in offers]
-            yield sse.event("offers", [public_offer(o).model_dump(mode="json") for o in offers])
-        try:
-            me = await asyncio.to_thread(agent_store.get_agent, self.engine, agent.id)
-        except NotFound:
-            return  # deleted: the stream's recheck ends it
-        if me.status != self.last_status:  # e.g. `away` after lapses, set by the server
-            self.last_status = me.status
-            yield sse.event("status", await status_data(self.engine, me.id, me.status))
-
-    async def _start_at(self, conversation_id: str) -> int:
-        if not self.first:  # taken while connected: its whole transcript, so nothing is missed
-            return 0
-        # the screen loads these itself: only what is new from now on
-        conversation = await asyncio.to_thread(
-            conversation_log.get_conversation, self.engine, conversation_id
-        )
-        return conversation.last_seq if conversation is not None else 0
-
-    async def message_events(self, conversation_ids: set[str]) -> AsyncIterator[ServerSentEvent]:
-        """New messages of those of `conversation_ids` the agent has, in seq order (a late one
-        when it comes: `LogCursor`)."""
-        self.unread = set()
-        for conversation_id in sorted(conversation_ids & set(self.cursors)):
-            cursor = self.cursors[conversation_id]
-            ready, more = await read_log(self.engine, conversation_id, cursor)
-            for row, _ in ready:
-                message = public_row(row, self.reader).model_dump(mode="json", by_alias=True)
-                yield sse.event("message", {"conversation_id": conversation_id, "message": message})
-            if more:
-                self.unread.add(conversation_id)
 
 
 async def _agent_events(
@@ -229,7 +135,7 @@ async def _agent_events(
     says the waiting list or one of the agent's conversations changed; the waiting list is read
     at most every QUEUE_READ_SECONDS, however often it changes. Once the connection's drain
     starts (the server is closing it), what is ready is sent and the stream returns."""
-    screen = _AgentScreen(engine, agent_reader(agent.id))
+    screen = AgentScreen(engine, agent_reader(agent.id))
     rechecks, presence, drain = followers
     with rechecks.following(token), presence.following(agent.id), hub.watch(drain) as watch:
         watch.queue()
@@ -240,6 +146,7 @@ async def _agent_events(
             if checked is None:  # deleted, or the token was rotated: the stream ends
                 return
             queue_due = queue_due or checked.services != agent.services
+            offers_due = offers_due or checked.status != agent.status  # e.g. set by an admin
             agent = checked
             wait_queue = QUEUE_READ_SECONDS - (time.monotonic() - queue_read_at)
             if queue_due and wait_queue <= 0:
