@@ -101,6 +101,19 @@ def failed(engine: Engine, attachment_id: str) -> None:
         conn.execute(sa.update(t).where(t.c.id == attachment_id).values(status="failed"))
 
 
+def served_by(engine: Engine, conversation_id: str, agent_id: str) -> bool:
+    """Whether `agent_id` holds or held the conversation (a queue entry of it is the agent's):
+    an agent keeps its conversations, and their files, when a service is taken from it."""
+    q = tables.queue_entries
+    with reads(engine) as conn:
+        found = conn.execute(
+            sa.select(q.c.id)
+            .where(q.c.conversation_id == conversation_id, q.c.agent_id == agent_id)
+            .limit(1)
+        )
+        return found.first() is not None
+
+
 def services_of(engine: Engine, conversation_id: str) -> set[str]:
     """The names of every service the conversation was queued in (open or closed entries):
     their agents may open its attachments."""

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from api.app import create_app
+from tests.attachment_files import PDF
 from tests.conftest import admin_headers, pydantic_client, running_stack
 from tests.live import DEADLINE_SECONDS, eventually, serving, sse_events
 from tests.test_agent_stream import next_event
@@ -33,6 +34,13 @@ async def test_conversations_held_stay_on_the_screen_when_their_service_is_remov
         held = (await into_queue(http, "segura"))["conversation_id"]
         picked = await http.post(f"/api/agent/conversations/{held}/pickup", headers=headers)
         assert picked.status_code == 200, picked.text
+        sent = await http.post(
+            f"/api/agent/conversations/{held}/attachments?name=boleto.pdf",
+            content=PDF,
+            headers=headers,
+        )
+        assert sent.status_code == 200, sent.text
+        file = f"/api/agent/attachments/{sent.json()['data']['attachment']['id']}"
         waiting = (await into_queue(http, "espera"))["conversation_id"]
         app = create_app(quick, engine=engine, client=pydantic_client(time_env))
         async with (
@@ -69,6 +77,7 @@ async def test_conversations_held_stay_on_the_screen_when_their_service_is_remov
 
                 info = await http.get(f"/api/agent/conversations/{held}", headers=headers)
                 assert info.status_code == 200 and info.json()["service"] == "Suporte"
+                assert (await http.get(file, headers=headers)).content == PDF  # its files too
                 reply = await http.post(
                     f"/api/agent/conversations/{held}/messages",
                     json={"text": "Sim, já resolvo."},

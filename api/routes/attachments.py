@@ -117,7 +117,7 @@ async def agent_upload(
 async def agent_download(
     attachment_id: str, who: AgentDep, engine: EngineDep, files: FilesDep
 ) -> Response:
-    """A file of a conversation in one of the agent's services."""
+    """A file of a conversation in one of the agent's services, or that the agent holds."""
     row = await asyncio.to_thread(attachment_rows.get, engine, attachment_id)
     if row is None or not await asyncio.to_thread(_in_services, engine, who, row):
         raise not_found()
@@ -125,10 +125,13 @@ async def agent_download(
 
 
 def _in_services(engine: EngineDep, who: AgentPublic, row: Attachment) -> bool:
-    """The attachment's conversation is, or was, queued in one of the agent's services."""
+    """The attachment's conversation is, or was, queued in one of the agent's services, or
+    the agent holds it (a service taken from it leaves it its conversations)."""
     if row.conversation_id is None:
         return False
-    return bool(attachment_rows.services_of(engine, row.conversation_id) & set(who.services))
+    if attachment_rows.services_of(engine, row.conversation_id) & set(who.services):
+        return True
+    return attachment_rows.served_by(engine, row.conversation_id, who.id)
 
 
 async def _file(files: FileStore, row: Attachment) -> Response:
