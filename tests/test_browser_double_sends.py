@@ -637,7 +637,7 @@ async def test_the_supervisor_speaks_once_and_keeps_a_text_that_failed(
         )
         await supervisor.goto("/supervisor")
         await supervisor.get_by_label("Conversa", exact=True).fill(conversation)
-        await supervisor.get_by_role("button", name="Acompanhar").click()
+        await supervisor.get_by_role("button", name="Acompanhar", exact=True).click()
         live = supervisor.locator("#live-transcript")
         await expect(live).to_contain_text("Vou te transferir")
         text = supervisor.get_by_label("Mensagem do supervisor")

@@ -50,7 +50,7 @@ async def test_a_supervisor_whispers_then_barges_in(
         )
         await supervisor.goto("/supervisor")
         await supervisor.get_by_label("Conversa", exact=True).fill(conversation)
-        await supervisor.get_by_role("button", name="Acompanhar").click()
+        await supervisor.get_by_role("button", name="Acompanhar", exact=True).click()
         live = supervisor.locator("#live-transcript")
         await expect(live).to_contain_text("Vou te transferir")
         await supervisor.get_by_label("Seu nome").fill("Carla")

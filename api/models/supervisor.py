@@ -110,3 +110,20 @@ class StaffingReport(BaseModel):
     timezone: str
     history_days: int
     services: list[ServiceStaffing]
+
+
+class OpenConversation(BaseModel):
+    """A conversation open now in a human queue (`GET /api/supervisor/conversations/open`):
+    waiting, or in service with an agent (who may have gone offline since)."""
+
+    conversation_id: str
+    service: str | None
+    """None once the service was removed."""
+    status: Literal["waiting", "in_service"]
+    agent_id: str | None = None
+    agent: str | None = None
+    """The agent serving it (in service only)."""
+    agent_offline: bool = False
+    """The serving agent is offline now: a conversation to reassign."""
+    enqueued_at: datetime
+    picked_up_at: datetime | None = None

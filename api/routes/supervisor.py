@@ -1,6 +1,7 @@
 """The supervisor screen's reads: who is calling; the agents' load; the services live, in a
-period, their SLA figures and staffing advice; conversations by tag and wrap-up code. The admin
-token reads every service, a supervisor's token its own services (api/supervisor_scope.py)."""
+period, their SLA figures and staffing advice; conversations by tag and wrap-up code, and those
+open now. The admin token reads every service, a supervisor's token its own services
+(api/supervisor_scope.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from api.deps import EngineDep, SettingsDep
 from api.models.desk import ConversationSummary
 from api.models.supervisor import (
     AgentLoad,
+    OpenConversation,
     PeriodReport,
     ServiceLive,
     StaffingReport,
@@ -25,6 +27,7 @@ from omni.models import ServiceMetrics
 from store import agents as agent_store
 from store import labels, queue
 from store import services as service_store
+from store.open_conversations import open_conversations
 
 router = APIRouter(tags=["supervisor"], dependencies=[Depends(require_supervisor)])
 
@@ -118,3 +121,24 @@ def search_conversations(
         service_ids=caller.service_ids,
     )
     return summaries(engine, rows)
+
+
+@router.get("/supervisor/conversations/open", response_model=list[OpenConversation])
+def open_now(
+    engine: EngineDep, caller: SupervisorDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[OpenConversation]:
+    """The conversations waiting or in service now (of a supervisor's services), newest first:
+    the ones a supervisor can watch, whisper to, take over or reassign."""
+    return [
+        OpenConversation(
+            conversation_id=row.conversation_id,
+            service=row.service,
+            status=row.status,
+            agent_id=row.agent_id,
+            agent=row.agent,
+            agent_offline=row.agent_status == "offline",
+            enqueued_at=row.enqueued_at,
+            picked_up_at=row.picked_up_at,
+        )
+        for row in open_conversations(engine, service_ids=caller.service_ids, limit=limit)
+    ]

@@ -1,11 +1,14 @@
 // Supervisor, a live conversation: watch its transcript (notes and whispers included), whisper
 // to the agent, speak to the customer, take it over or pass it to another agent or service, and
 // see the audit of these actions (/api/supervisor/conversations/{id}/…, /api/supervisor/actions).
+// "Conversas em andamento" lists the open ones (/api/supervisor/conversations/open) to pick from.
 // With a supervisor's own token the server signs with the account's name and a take-over is by
 // that account: the name field and the agent of "Assumir" are only for the admin token.
 import { $, $$, api, codeText, h, toast, tokens } from "./common.js";
 
 const POLL_MS = 2000;
+const OPEN_MS = 3000; // supervisor.js's refresh cycle
+const OPEN_PT = { waiting: "Na fila", in_service: "Em atendimento" };
 const KIND_PT = { note: "Nota interna", whisper: "Sussurro ao atendente", supervisor_notice: "Aviso" };
 const FROM_PT = { customer: "Cliente", bot: "Bot", agent: "Atendente", system: "Sistema", supervisor: "Supervisor" };
 const ACTION_PT = { whisper: "Sussurro", barge_in: "Entrou na conversa", take_over: "Assumiu", reassign: "Reatribuiu" };
@@ -39,6 +42,11 @@ function build() {
     h("h2", { id: "live-title" }, "Conversa ao vivo"),
     h("p", { class: "muted" }, "Acompanhe uma conversa (notas e sussurros incluídos), sussurre ao atendente ",
       "(o cliente não vê), fale com o cliente, assuma ou reatribua o atendimento. Toda ação fica registrada."),
+    h("h3", { id: "open-title" }, "Conversas em andamento"),
+    h("div", { class: "table-wrap spaced-below" }, h("table", { "aria-labelledby": "open-title" },
+      h("thead", {}, h("tr", {}, h("th", {}, "Serviço"), h("th", {}, "Situação"), h("th", {}, "Atendente"),
+        h("th", {}, "Desde"), h("th", {}, h("span", { class: "sr-only" }, "Ação")))),
+      h("tbody", { id: "open-rows" }, h("tr", {}, h("td", { colspan: 5, class: "empty" }, "Carregando…"))))),
     watch, h("p", { id: "live-error", class: "error", role: "alert" }),
     h("div", { id: "live-transcript", class: "transcript", role: "log", tabindex: 0, "aria-label": "Transcrição ao vivo" }),
     say, move,
@@ -59,6 +67,25 @@ async function options() {
   } catch (error) {
     $("#live-error").textContent = codeText(error);
   }
+}
+
+function openRow(c) {
+  const since = new Date(c.picked_up_at || c.enqueued_at);
+  const at = since.toLocaleTimeString("pt-BR", { hour: "2-digit", minute: "2-digit" });
+  const agent = c.agent ? `${c.agent}${c.agent_offline ? " (offline)" : ""}` : "—";
+  return h("tr", { dataset: { conversation: c.conversation_id } },
+    h("td", {}, c.service || "—"),
+    h("td", {}, OPEN_PT[c.status] || c.status),
+    h("td", { class: c.agent_offline ? "error" : null }, agent),
+    h("td", { title: since.toLocaleString("pt-BR") }, at),
+    h("td", {}, h("button", { type: "button", class: "small", onclick: () => { $("#live-id").value = c.conversation_id; start(c.conversation_id); },
+      "aria-label": `Acompanhar: ${c.service || "sem serviço"}, ${OPEN_PT[c.status] || c.status}, desde ${at}` }, "Acompanhar")));
+}
+
+async function refreshOpen() {
+  const open = await api("/api/supervisor/conversations/open?limit=50");
+  $("#open-rows").replaceChildren(...(open.length ? open.map(openRow)
+    : [h("tr", {}, h("td", { colspan: 5, class: "empty" }, "Nenhuma conversa em andamento."))]));
 }
 
 function entry(m) {
@@ -131,4 +158,11 @@ async function moveTo(how) {
 
 $("#supervisor-live").replaceChildren(build());
 // The lists wait for the admin token (supervisor.js asks for it): no 401 that asks again.
-const waitToken = setInterval(() => { if (tokens.admin()) { clearInterval(waitToken); options(); } }, 300);
+const waitToken = setInterval(() => {
+  if (!tokens.admin()) return;
+  clearInterval(waitToken);
+  options();
+  const again = () => refreshOpen().catch(() => {}); // supervisor.js tells a failed refresh
+  again();
+  setInterval(again, OPEN_MS);
+}, 300);

@@ -1,0 +1,63 @@
+"""SQL of the conversations open now in the human queues (waiting or in service), for the
+supervisor's "Conversas em andamento": which ones there are, in which service, with which agent
+(and whether that agent is offline now), and since when."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from omni.models import OPEN_QUEUE_STATUSES
+from store.db import reads
+from store.tables import agents, queue_entries, services
+
+OpenStatus = Literal["waiting", "in_service"]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenConversation:
+    conversation_id: str
+    service: str | None
+    """None once the service was removed (only the admin sees such an entry)."""
+    status: OpenStatus
+    agent_id: str | None
+    agent: str | None
+    agent_status: str | None
+    enqueued_at: datetime
+    picked_up_at: datetime | None
+
+
+def open_conversations(
+    engine: Engine, *, service_ids: Collection[str] | None = None, limit: int = 100
+) -> list[OpenConversation]:
+    """The open queue entries (of `service_ids` when given: a supervisor's), newest first."""
+    entry = queue_entries.c
+    query = (
+        sa.select(
+            entry.conversation_id,
+            services.c.name.label("service"),
+            entry.status,
+            entry.agent_id,
+            agents.c.name.label("agent"),
+            agents.c.status.label("agent_status"),
+            entry.enqueued_at,
+            entry.picked_up_at,
+        )
+        .select_from(
+            queue_entries.outerjoin(services, services.c.id == entry.service_id).outerjoin(
+                agents, agents.c.id == entry.agent_id
+            )
+        )
+        .where(entry.status.in_(OPEN_QUEUE_STATUSES))
+        .order_by(entry.enqueued_at.desc(), entry.id.desc())
+        .limit(limit)
+    )
+    if service_ids is not None:
+        query = query.where(entry.service_id.in_(list(service_ids)))
+    with reads(engine) as conn:
+        return [OpenConversation(**row._mapping) for row in conn.execute(query)]
