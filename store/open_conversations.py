@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from omni.models import OPEN_QUEUE_STATUSES
 from store.db import reads
+from store.presence import UNSEEN
 from store.tables import agents, queue_entries, services
 
 OpenStatus = Literal["waiting", "in_service"]
@@ -28,6 +29,7 @@ class OpenConversation:
     agent_id: str | None
     agent: str | None
     agent_status: str | None
+    agent_status_reason: str | None
     enqueued_at: datetime
     picked_up_at: datetime | None
 
@@ -35,7 +37,9 @@ class OpenConversation:
 def open_conversations(
     engine: Engine, *, service_ids: Collection[str] | None = None, limit: int = 100
 ) -> list[OpenConversation]:
-    """The open queue entries (of `service_ids` when given: a supervisor's), newest first."""
+    """The open queue entries (of `service_ids` when given: a supervisor's): those whose agent's
+    screen is gone (set offline by presence) first, then in service, then waiting, each oldest
+    first, so a limit cuts the newest waiting, never the conversations to act on."""
     entry = queue_entries.c
     query = (
         sa.select(
@@ -45,6 +49,7 @@ def open_conversations(
             entry.agent_id,
             agents.c.name.label("agent"),
             agents.c.status.label("agent_status"),
+            agents.c.status_reason.label("agent_status_reason"),
             entry.enqueued_at,
             entry.picked_up_at,
         )
@@ -54,7 +59,12 @@ def open_conversations(
             )
         )
         .where(entry.status.in_(OPEN_QUEUE_STATUSES))
-        .order_by(entry.enqueued_at.desc(), entry.id.desc())
+        .order_by(
+            sa.case((agents.c.status_reason == UNSEEN, 0), else_=1),
+            sa.case((entry.status == "in_service", 0), else_=1),
+            entry.enqueued_at,
+            entry.id,
+        )
         .limit(limit)
     )
     if service_ids is not None:

@@ -1,6 +1,7 @@
 """The supervisor's "Conversas em andamento" (`GET /api/supervisor/conversations/open`): the
-conversations waiting or in service now, newest first, with their service, their agent (flagged
-when offline now: one to reassign) and since when; the admin sees every service, a supervisor
+conversations waiting or in service now (those whose agent's screen is gone first, then in
+service, then waiting, oldest first), with their service, their agent (flagged when presence set
+it offline: one to reassign) and since when; the admin sees every service, a supervisor
 only its own. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from omni.models import AgentCreate, ServiceCreate
 from store.agents import create_agent, set_agent_status
 from store.services import create_service
-from store.tables import queue_entries
+from store.tables import agents, queue_entries
 from tests.conftest import ADMIN_TOKEN, admin_headers
 from tests.test_browser import Console, browser, live_server, shot  # noqa: F401 (fixture)
 from tests.test_desk_browser import customer_into_queue, setup
@@ -21,8 +22,8 @@ from transbordo.stack import stack_ring
 
 
 def _seeded(engine: sa.Engine) -> None:
-    """Suporte: c1 waiting, c2 with Caio (offline now), c3 with Ana, c4 finished; Vendas: c5
-    with Ana; Ana available, Caio offline."""
+    """Suporte: c1 waiting, c2 with Caio (set offline by presence: his screen is gone), c3 with
+    Ana, c4 finished; Vendas: c5 with Ana; Ana available; Beto chose Offline, holding c6."""
     ids = {
         name: create_service(engine, ServiceCreate(name=name), stack_ring()).id
         for name in ("Suporte", "Vendas")
@@ -30,6 +31,7 @@ def _seeded(engine: sa.Engine) -> None:
     ana = create_agent(engine, AgentCreate(name="Ana", services=["Suporte", "Vendas"])).id
     set_agent_status(engine, ana, "available")
     caio = create_agent(engine, AgentCreate(name="Caio", services=["Suporte"])).id
+    beto = create_agent(engine, AgentCreate(name="Beto", services=["Suporte"])).id
     suporte, vendas = ids["Suporte"], ids["Vendas"]
     rows = [
         {**row(1, suporte, "waiting", 50, None, None), "agent_id": None},
@@ -37,9 +39,12 @@ def _seeded(engine: sa.Engine) -> None:
         {**row(3, suporte, "in_service", 10, 15, None), "agent_id": ana},
         {**row(4, suporte, "finished", 0, 5, 8), "agent_id": ana},
         {**row(5, vendas, "in_service", 40, 45, None), "agent_id": ana},
+        {**row(6, suporte, "in_service", 5, 6, None), "agent_id": beto},
     ]
     with engine.begin() as conn:
         conn.execute(queue_entries.insert(), rows)
+        gone = agents.update().where(agents.c.id == caio).values(status_reason="unseen")
+        conn.execute(gone)
 
 
 async def test_open_conversations_name_service_agent_and_an_offline_agent(
@@ -50,17 +55,19 @@ async def test_open_conversations_name_service_agent_and_an_offline_agent(
     answer = await any_admin_api.get("/api/supervisor/conversations/open", headers=admin)
     assert answer.status_code == 200, answer.text
     found = answer.json()
-    assert [c["conversation_id"] for c in found] == ["c1", "c5", "c2", "c3"]  # newest first
+    # the screen gone first, then in service, then waiting, each oldest first
+    assert [c["conversation_id"] for c in found] == ["c2", "c6", "c3", "c5", "c1"]
     by_id = {c["conversation_id"]: c for c in found}
     assert by_id["c1"]["status"] == "waiting" and by_id["c1"]["agent"] is None
     assert by_id["c1"]["service"] == "Suporte" and by_id["c1"]["picked_up_at"] is None
     assert by_id["c3"]["status"] == "in_service" and by_id["c3"]["agent"] == "Ana"
     assert not by_id["c3"]["agent_offline"]
     assert by_id["c2"]["agent"] == "Caio" and by_id["c2"]["agent_offline"]
+    assert by_id["c6"]["agent"] == "Beto" and not by_id["c6"]["agent_offline"]  # chose Offline
     assert by_id["c5"]["service"] == "Vendas"
     assert by_id["c3"]["enqueued_at"].startswith("2026-11-20T13:00:10")
     limited = await any_admin_api.get("/api/supervisor/conversations/open?limit=2", headers=admin)
-    assert [c["conversation_id"] for c in limited.json()] == ["c1", "c5"]
+    assert [c["conversation_id"] for c in limited.json()] == ["c2", "c6"]  # not the newest
 
 
 async def test_a_supervisor_sees_only_the_open_conversations_of_its_services(

@@ -124,6 +124,7 @@ class OpenConversation(BaseModel):
     agent: str | None = None
     """The agent serving it (in service only)."""
     agent_offline: bool = False
-    """The serving agent is offline now: a conversation to reassign."""
+    """Presence set the serving agent offline (its screen is gone, `status_reason` unseen): a
+    conversation to reassign. An agent who chose Offline to finish its chats is not flagged."""
     enqueued_at: datetime
     picked_up_at: datetime | None = None

@@ -28,6 +28,7 @@ from store import agents as agent_store
 from store import labels, queue
 from store import services as service_store
 from store.open_conversations import open_conversations
+from store.presence import UNSEEN
 
 router = APIRouter(tags=["supervisor"], dependencies=[Depends(require_supervisor)])
 
@@ -127,8 +128,10 @@ def search_conversations(
 def open_now(
     engine: EngineDep, caller: SupervisorDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[OpenConversation]:
-    """The conversations waiting or in service now (of a supervisor's services), newest first:
-    the ones a supervisor can watch, whisper to, take over or reassign."""
+    """The conversations waiting or in service now (of a supervisor's services): those whose
+    agent's screen is gone first (`agent_offline`: set offline by presence, its customers to
+    reassign), then in service, then waiting, each oldest first: the ones a supervisor can
+    watch, whisper to, take over or reassign."""
     return [
         OpenConversation(
             conversation_id=row.conversation_id,
@@ -136,7 +139,7 @@ def open_now(
             status=row.status,
             agent_id=row.agent_id,
             agent=row.agent,
-            agent_offline=row.agent_status == "offline",
+            agent_offline=row.agent_status == "offline" and row.agent_status_reason == UNSEEN,
             enqueued_at=row.enqueued_at,
             picked_up_at=row.picked_up_at,
         )

@@ -72,17 +72,18 @@ async function options() {
 function openRow(c) {
   const since = new Date(c.picked_up_at || c.enqueued_at);
   const at = since.toLocaleTimeString("pt-BR", { hour: "2-digit", minute: "2-digit" });
-  const agent = c.agent ? `${c.agent}${c.agent_offline ? " (offline)" : ""}` : "—";
+  const agent = c.agent ? `${c.agent}${c.agent_offline ? " (saiu da tela)" : ""}` : "—";
   return h("tr", { dataset: { conversation: c.conversation_id } },
     h("td", {}, c.service || "—"),
     h("td", {}, OPEN_PT[c.status] || c.status),
-    h("td", { class: c.agent_offline ? "error" : null }, agent),
+    h("td", {}, agent),
     h("td", { title: since.toLocaleString("pt-BR") }, at),
     h("td", {}, h("button", { type: "button", class: "small", onclick: () => { $("#live-id").value = c.conversation_id; start(c.conversation_id); },
-      "aria-label": `Acompanhar: ${c.service || "sem serviço"}, ${OPEN_PT[c.status] || c.status}, desde ${at}` }, "Acompanhar")));
+      "aria-label": `Acompanhar: ${c.service || "sem serviço"}, ${OPEN_PT[c.status] || c.status}${c.agent ? `, com ${agent}` : ""}, desde ${at}` }, "Acompanhar")));
 }
 
 async function refreshOpen() {
+  if ($("#open-rows").contains(document.activeElement)) return; // a rebuild would drop the focus
   const open = await api("/api/supervisor/conversations/open?limit=50");
   $("#open-rows").replaceChildren(...(open.length ? open.map(openRow)
     : [h("tr", {}, h("td", { colspan: 5, class: "empty" }, "Nenhuma conversa em andamento."))]));
