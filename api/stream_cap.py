@@ -1,5 +1,5 @@
 """Open SSE streams, per API process: at most `max_streams_per_address` customer streams per
-client address, at most `STREAMS_PER_AGENT` agent streams per agent.
+client address, at most `max_streams_per_agent` agent streams per agent.
 
 A pure ASGI middleware around the two stream routes: an open stream costs a poll loop, so one
 address (or agent) may not hold many. Counted in-process (a stream lives in one process); a 429
@@ -28,8 +28,6 @@ from transbordo.settings import Settings
 CUSTOMER_STREAMS = re.compile(r"^/api/conversations/[^/]+/stream$")
 AGENT_STREAM = "/api/agent/stream"
 RETRY_AFTER_SECONDS = 5
-STREAMS_PER_AGENT = 4
-"""Open agent streams of one agent, per API process (a screen holds one; a few tabs more)."""
 CLAIM = "transbordo.agent_stream_claim"
 """The scope key of an agent stream's `Claim` (set by `StreamCap`, taken by the route)."""
 
@@ -42,14 +40,15 @@ def client_address(scope: Scope) -> str:
 class Claim:
     """An agent stream request's place, taken by the route once the agent is known."""
 
-    def __init__(self, open_streams: Counter[str]) -> None:
+    def __init__(self, open_streams: Counter[str], cap: int) -> None:
         self._open = open_streams
+        self._cap = cap
         self._agent_id: str | None = None
 
     def take(self, agent_id: str) -> None:
         if self._agent_id is not None:
             return
-        if self._open[agent_id] >= STREAMS_PER_AGENT:
+        if self._open[agent_id] >= self._cap:
             raise RateLimited("open streams per agent", RETRY_AFTER_SECONDS)
         self._open[agent_id] += 1
         self._agent_id = agent_id
@@ -63,7 +62,7 @@ class Claim:
 
 
 def claim_agent_stream(scope: Scope, agent_id: str) -> None:
-    """Take the agent's place for this stream (RateLimited, a 429, past `STREAMS_PER_AGENT`);
+    """Take the agent's place for this stream (RateLimited, a 429, past `max_streams_per_agent`);
     given back when the request ends. Without `StreamCap` around the app, nothing is counted."""
     claim = scope.get(CLAIM)
     if isinstance(claim, Claim):
@@ -74,6 +73,7 @@ class StreamCap:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.cap = settings.max_streams_per_address
+        self.agent_cap = settings.max_streams_per_agent
         self.open: Counter[str] = Counter()
         """Open customer streams per client address."""
         self.agents: Counter[str] = Counter()
@@ -83,7 +83,7 @@ class StreamCap:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
         elif scope["path"] == AGENT_STREAM:
-            claim = scope[CLAIM] = Claim(self.agents)
+            claim = scope[CLAIM] = Claim(self.agents, self.agent_cap)
             try:
                 await self.app(scope, receive, send)
             finally:

@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     """Open customer SSE streams (conversation streams) from one client address, per API
     process. Agent streams are not counted here (customers behind an office's NAT must not lock
     its agents out): they are capped per agent, after the token check (api/stream_cap.py)."""
+    max_streams_per_agent: int = Field(default=8, ge=1)
+    """Open agent streams of one agent, per API process (a screen holds one). A stream whose
+    client vanished without closing (a laptop asleep) holds its place until the kernel gives
+    up on the connection (minutes): raise it if agents' tabs come and go often."""
     agent_stream_recheck_seconds: float = Field(default=5.0, gt=0, le=60)
     """How often an agent's open stream checks the agent still exists, with the same token."""
     offer_sweep_seconds: float = Field(default=5.0, ge=0, le=60)

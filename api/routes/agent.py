@@ -114,7 +114,7 @@ async def stream(
     token rotated, and the stream ends; removed from a service, and that service's waiting
     items stop; another status, and `status` says so. While it is open the agent is seen
     (api/presence.py); `status` says `reason: unseen` when presence set the agent offline.
-    At most `STREAMS_PER_AGENT` open per agent and API process (api/stream_cap.py): 429 with
+    At most `max_streams_per_agent` open per agent and API process (api/stream_cap.py): 429 with
     `Retry-After` past it."""
     assert credentials is not None  # require_agent checked it
     claim_agent_stream(request.scope, agent.id)
@@ -146,7 +146,7 @@ async def _agent_events(
             if checked is None:  # deleted, or the token was rotated: the stream ends
                 return
             queue_due = queue_due or checked.services != agent.services
-            offers_due = offers_due or checked.status != agent.status  # e.g. set by an admin
+            offers_due = offers_due or checked.status != screen.last_status  # e.g. by an admin
             agent = checked
             wait_queue = QUEUE_READ_SECONDS - (time.monotonic() - queue_read_at)
             if queue_due and wait_queue <= 0:
