@@ -1,7 +1,8 @@
 """Open agent streams check their agent again every `agent_stream_recheck_seconds`: a deleted
-agent or a rotated token ends the stream, a service the agent left stops being sent
-(docs/security.md). Done per stream, 200 open agent screens were 40 lookups a second on an
-idle API process; here one lookup a period serves every agent stream of the process."""
+agent or a rotated token ends the stream, the waiting list of a service the agent left stops
+being sent (the conversations it holds stay: docs/security.md). Done per stream, 200 open
+agent screens were 40 lookups a second on an idle API process; here one lookup a period serves
+every agent stream of the process."""
 
 from __future__ import annotations
 

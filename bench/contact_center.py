@@ -360,7 +360,7 @@ async def main(args: argparse.Namespace) -> None:
     settings = Settings(
         data_dir=data, task_queue=TASK_QUEUE, flows_dir=data / "none",
         admin_token="bench-admin-token-0123456789abcdefgh", reply_timeout_seconds=30,
-        max_streams_per_address=1000,  # every agent's stream comes from 127.0.0.1
+        max_streams_per_address=1000,  # every customer's stream comes from 127.0.0.1
         **UNLIMITED_RATES,  # type: ignore[arg-type]
     )  # fmt: skip
     try:

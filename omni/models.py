@@ -379,6 +379,7 @@ class AgentCreated(AgentPublic):
 
 class ServiceMetrics(BaseModel):
     """``GET /services/{id}/metrics``: a service's SLA figures, from its queue entries.
+
     ``service_level_percent`` is answered within ``answer_time_seconds`` over answered plus
     abandoned (null before any); the estimate is the customer's (store/wait_history.py)."""
 

@@ -78,7 +78,7 @@ function openRow(c) {
     h("td", {}, OPEN_PT[c.status] || c.status),
     h("td", {}, agent),
     h("td", { title: since.toLocaleString("pt-BR") }, at),
-    h("td", {}, h("button", { type: "button", class: "small", onclick: () => { $("#live-id").value = c.conversation_id; start(c.conversation_id); },
+    h("td", {}, h("button", { type: "button", class: "small", onclick: () => { $("#live-id").value = c.conversation_id; start(c.conversation_id); $("#live-transcript").focus(); },
       "aria-label": `Acompanhar: ${c.service || "sem serviço"}, ${OPEN_PT[c.status] || c.status}${c.agent ? `, com ${agent}` : ""}, desde ${at}` }, "Acompanhar")));
 }
 
