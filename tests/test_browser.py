@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -32,6 +31,7 @@ import uvicorn
 from api.coalesced_http import CoalescedHttpToolsProtocol
 from store.tables import conversations
 from tests.conftest import ADMIN_TOKEN, _end_open_conversations, admin_headers, pydantic_client
+from tests.ports import free_ports
 from workflows.conversation import ConversationWorkflow
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -76,9 +76,8 @@ blocks:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free now, outside the ephemeral range (tests/ports.py)."""
+    return free_ports(1)[0]
 
 
 @asynccontextmanager

@@ -18,13 +18,12 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from encryption.codec import KeyRing
 from tests.conftest import POSTGRES_URL
+from tests.ports import free_ports
 from transbordo.settings import UNLIMITED_RATES
 from transbordo.stack import temporal_binary
 from workflows.search_attributes import SEARCH_ATTRIBUTES
@@ -72,14 +72,6 @@ blocks:
   depois: {type: message, text: Algo mais?, next: menu}
   fim: {type: end, text: Até logo!}
 """
-
-
-def free_ports(count: int) -> list[int]:
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
 
 
 @dataclass

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import Message as MailMessage
@@ -21,6 +20,7 @@ from omni.transcript_mail import Entry, compose, contact_email
 from store.conversations import record_turn
 from store.new_conversations import NewConversation
 from tests.conftest import admin_headers, conversation_handle, conversation_wid, running_stack
+from tests.ports import free_ports
 from tests.test_desk import flow
 from tests.test_handoff import publish, setup_omni
 from workflows.contracts import Message
@@ -84,9 +84,8 @@ class Inbox:
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port free now, outside the ephemeral range (tests/ports.py)."""
+    return free_ports(1)[0]
 
 
 @pytest.fixture

@@ -10,20 +10,21 @@ from __future__ import annotations
 import os
 import queue
 import signal
-import socket
 import stat
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 import httpx
 import pytest
+
+from tests.ports import free_ports
 
 REPO = Path(__file__).resolve().parents[1]
 FLOWS = REPO / "flows"
@@ -43,15 +44,6 @@ GREETING = "Olá! Bem-vindo à Loja."
 UNAVAILABLE = "Não consegui chamar uma pessoa agora"
 
 T = TypeVar("T")
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct ports the OS had free just now (all bound at once, then released)."""
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
 
 
 def eventually(check: Callable[[], T | None], deadline_seconds: float, what: str) -> T:
