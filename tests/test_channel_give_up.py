@@ -104,7 +104,10 @@ async def test_whatsapp_down_for_an_hour_tells_every_waiting_message_at_once(
             first, behind = [m for m in rows if m["kind"] == "delivery_failure"]
             [news] = [m["seq"] for m in rows if m["text"] == "Novidade 1"]
             assert first["data"]["seq"] == news
-            assert first["text"].startswith("Mensagem não entregue ao cliente no WhatsApp: gave up")
+            assert first["text"].startswith(
+                "Mensagem não entregue ao cliente no WhatsApp: tentamos por 1 hora, sem sucesso ("
+            )  # pt-BR for the agent; the data keeps the technical detail
+            assert first["data"]["detail"].startswith("gave up: ")
             waiting = [m for m in for_the_customer(rows) if news < m["seq"] < behind["seq"]]
             assert [shown_as(m) for m in waiting][:3] == [
                 "Novidade 2",

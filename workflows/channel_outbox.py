@@ -68,6 +68,8 @@ CHANNEL_RETRY = RetryPolicy(
 )
 CHANNEL_GIVE_UP = timedelta(hours=1)
 """A platform down for longer than this: the entry is reported undelivered to the agent."""
+GAVE_UP = "gave up: "
+"""How the `detail` of a send given up after CHANNEL_GIVE_UP begins (data for operators)."""
 NOT_SENT = "delivery_failure"
 """The kind of the transcript notice about an entry the channel did not get (never sent)."""
 UNSENT_KINDS = frozenset({NOT_SENT, *AGENT_ONLY_KINDS})
@@ -194,7 +196,7 @@ class ChannelOutbox(_Core):
         except ActivityError as exc:  # only retryable errors: CHANNEL_GIVE_UP has passed
             gave_up = _platform_unavailable(exc)  # not a bug of ours: one entry failed, not all
             cause = getattr(exc.cause, "message", None) or str(exc)
-            result = ChannelSent(outcome="failed", detail=f"gave up: {cause}")
+            result = ChannelSent(outcome="failed", detail=f"{GAVE_UP}{cause}")
         finally:
             self._channel_sending, self._channel_in_flight = False, 0
         cut = self.conv.seq  # behind it now: what handlers append while we wait is tried
@@ -262,7 +264,12 @@ def _notice(platform: str, result: ChannelSent) -> str | None:
                 f' cliente o modelo aprovado "{result.detail}" convidando-o a responder.'
             )
         case "failed":
-            return f"Mensagem não entregue ao cliente no {name}: {result.detail}"
+            detail = result.detail or ""
+            if detail.startswith(GAVE_UP):  # the data keeps the technical detail as it was
+                hours = int(CHANNEL_GIVE_UP.total_seconds() // 3600)
+                tried = f"tentamos por {hours} hora{'s' if hours != 1 else ''}, sem sucesso"
+                detail = f"{tried} ({detail.removeprefix(GAVE_UP)})"
+            return f"Mensagem não entregue ao cliente no {name}: {detail}"
     return None
 
 
