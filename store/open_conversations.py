@@ -28,8 +28,8 @@ class OpenConversation:
     status: OpenStatus
     agent_id: str | None
     agent: str | None
-    agent_status: str | None
-    agent_status_reason: str | None
+    agent_gone: bool
+    """Presence set the agent offline (its screen is gone): its customers are to reassign."""
     enqueued_at: datetime
     picked_up_at: datetime | None
 
@@ -48,8 +48,7 @@ def open_conversations(
             entry.status,
             entry.agent_id,
             agents.c.name.label("agent"),
-            agents.c.status.label("agent_status"),
-            agents.c.status_reason.label("agent_status_reason"),
+            sa.func.coalesce(agents.c.status_reason == UNSEEN, False).label("agent_gone"),
             entry.enqueued_at,
             entry.picked_up_at,
         )
@@ -60,7 +59,7 @@ def open_conversations(
         )
         .where(entry.status.in_(OPEN_QUEUE_STATUSES))
         .order_by(
-            sa.case((agents.c.status_reason == UNSEEN, 0), else_=1),
+            sa.case((agents.c.status_reason == UNSEEN, 0), else_=1),  # `agent_gone` first
             sa.case((entry.status == "in_service", 0), else_=1),
             entry.enqueued_at,
             entry.id,
@@ -70,4 +69,7 @@ def open_conversations(
     if service_ids is not None:
         query = query.where(entry.service_id.in_(list(service_ids)))
     with reads(engine) as conn:
-        return [OpenConversation(**row._mapping) for row in conn.execute(query)]
+        return [
+            OpenConversation(**{**row._mapping, "agent_gone": bool(row.agent_gone)})
+            for row in conn.execute(query)
+        ]

@@ -68,6 +68,9 @@ CHANNEL_RETRY = RetryPolicy(
 )
 CHANNEL_GIVE_UP = timedelta(hours=1)
 """A platform down for longer than this: the entry is reported undelivered to the agent."""
+_HOURS = int(CHANNEL_GIVE_UP.total_seconds() // 3600)
+GIVE_UP_PT = f"{_HOURS} hora{'s' if _HOURS != 1 else ''}"
+"""CHANNEL_GIVE_UP in the agent's words ("1 hora")."""
 GAVE_UP = "gave up: "
 """How the `detail` of a send given up after CHANNEL_GIVE_UP begins (data for operators)."""
 NOT_SENT = "delivery_failure"
@@ -266,20 +269,16 @@ def _notice(platform: str, result: ChannelSent) -> str | None:
         case "failed":
             detail = result.detail or ""
             if detail.startswith(GAVE_UP):  # the data keeps the technical detail as it was
-                hours = int(CHANNEL_GIVE_UP.total_seconds() // 3600)
-                tried = f"tentamos por {hours} hora{'s' if hours != 1 else ''}, sem sucesso"
-                detail = f"{tried} ({detail.removeprefix(GAVE_UP)})"
+                detail = f"tentamos por {GIVE_UP_PT}, sem sucesso ({detail.removeprefix(GAVE_UP)})"
             return f"Mensagem não entregue ao cliente no {name}: {detail}"
     return None
 
 
 def _backlog_notice(platform: str, lost: Backlog) -> str:
     """What the agent reads about entries that left the tail unsent (pt-BR)."""
-    name = PLATFORM_NAMES.get(platform, platform)
-    why = "na fila enquanto um envio anterior falhava."
-    if lost.count == 1:
-        return f"1 mensagem não foi entregue ao cliente no {name}: ficou {why}"
-    return f"{lost.count} mensagens não foram entregues ao cliente no {name}: ficaram {why}"
+    stayed = "ficou" if lost.count == 1 else "ficaram"
+    why = f"{stayed} na fila enquanto um envio anterior falhava."
+    return _undelivered(platform, lost.count, why)
 
 
 def _platform_unavailable(error: ActivityError) -> bool:
@@ -297,8 +296,12 @@ def _platform_unavailable(error: ActivityError) -> bool:
 def _behind_notice(platform: str, behind: Backlog) -> str:
     """What the agent reads about the entries passed over behind a send that gave up (pt-BR)."""
     name = PLATFORM_NAMES.get(platform, platform)
-    hours = int(CHANNEL_GIVE_UP.total_seconds() // 3600)
-    why = f"o {name} ficou indisponível por {hours} hora{'s' if hours != 1 else ''}."
-    if behind.count == 1:
+    return _undelivered(platform, behind.count, f"o {name} ficou indisponível por {GIVE_UP_PT}.")
+
+
+def _undelivered(platform: str, count: int, why: str) -> str:
+    """ "N mensagens não foram entregues ao cliente no <platform>: <why>" (pt-BR)."""
+    name = PLATFORM_NAMES.get(platform, platform)
+    if count == 1:
         return f"1 mensagem não foi entregue ao cliente no {name}: {why}"
-    return f"{behind.count} mensagens não foram entregues ao cliente no {name}: {why}"
+    return f"{count} mensagens não foram entregues ao cliente no {name}: {why}"

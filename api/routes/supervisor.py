@@ -28,7 +28,6 @@ from store import agents as agent_store
 from store import labels, queue
 from store import services as service_store
 from store.open_conversations import open_conversations
-from store.presence import UNSEEN
 
 router = APIRouter(tags=["supervisor"], dependencies=[Depends(require_supervisor)])
 
@@ -139,7 +138,7 @@ def open_now(
             status=row.status,
             agent_id=row.agent_id,
             agent=row.agent,
-            agent_offline=row.agent_status == "offline" and row.agent_status_reason == UNSEEN,
+            agent_offline=row.agent_gone,
             enqueued_at=row.enqueued_at,
             picked_up_at=row.picked_up_at,
         )
