@@ -13,6 +13,15 @@ statement whose connection broke (or was left mid-statement: cancelled) closes i
 error goes to the caller, whose thread's write repeats the statement (it is idempotent: the
 row's raises are guarded, store/row_raises.py; the entries go in `ON CONFLICT DO NOTHING`,
 store/turn_statement.py).
+
+The connection commits without waiting for the WAL flush (`synchronous_commit` off): the
+write ahead is for reading one's own writes, not for durability, which is the workflow's
+history's (its records are the backstop: api/usecases/log_ahead.py). A PostgreSQL crash may
+take the last commits with it (at most three `wal_writer_delay`s, 0.6 s by default), as an OS
+crash may take SQLite's last commits under `synchronous=NORMAL`. So the connection remembers
+whose turns it committed in the last `LOSS_WINDOW` seconds before its newest one, and when it
+is found broken `write` raises `CommitsMayBeLost` naming them: their workflows record again.
+Half the statement's time on an idle loopback was that flush (bench/README.md).
 """
 
 from __future__ import annotations
@@ -20,7 +29,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -32,6 +42,19 @@ APPLICATION_NAME = "transbordo-api-loop"
 RETRY_SECONDS = 5.0
 """After a connection failed to open or broke, turns go to threads this long before the next
 attempt: a database that refuses connections is not asked again per message."""
+LOSS_WINDOW = 2.0
+"""Seconds before its newest commit that a broken connection's commits may have been lost in
+a crash: PostgreSQL flushes asynchronous commits within three `wal_writer_delay`s (0.2 s by
+default)."""
+
+
+class CommitsMayBeLost(Exception):
+    """The connection broke: the commits it made just before (the `keys` their writes named)
+    may be gone with a crash of the server."""
+
+    def __init__(self, keys: set[str]) -> None:
+        super().__init__(f"{len(keys)} recent commits may be lost")
+        self.keys = keys
 
 
 @dataclass
@@ -43,15 +66,19 @@ class _Loop:
     opening: asyncio.Task[None] | None = None
     busy: bool = False
     retry_at: float = 0.0
+    recent: deque[tuple[float, str]] = field(default_factory=deque)
+    """(loop time, key) of the connection's commits within LOSS_WINDOW of its newest."""
 
 
 _BY_ENGINE: weakref.WeakKeyDictionary[Engine, _Loop] = weakref.WeakKeyDictionary()
 
 
-async def write(engine: Engine, sql: str, params: Any) -> bool:
+async def write(engine: Engine, sql: str, params: Any, key: str | None = None) -> bool:
     """Run one autocommit statement on the loop's connection: True once done; False when it
     is not there or is taken (nothing sent: write from a thread). Raises what the statement
-    raised (the connection is closed if it broke)."""
+    raised (the connection is closed if it broke), or `CommitsMayBeLost` from it when the
+    server broke the connection and the writes just before, named by their `key`, may be
+    gone."""
     here = _state(engine)
     connection = here.connection
     if here.busy or connection is None or connection.closed:
@@ -62,13 +89,27 @@ async def write(engine: Engine, sql: str, params: Any) -> bool:
     except BaseException as failure:
         if _unusable(connection):  # lost, or left mid-statement (psycopg's cancel may leave it)
             log.warning("the event loop's PostgreSQL connection failed: %s", failure)
-            _detach(here, connection, retry=connection.broken)
+            broken = connection.broken
+            _detach(here, connection, retry=broken)
+            lost = {key for _, key in here.recent}
+            here.recent.clear()
+            if broken and lost and isinstance(failure, Exception):
+                raise CommitsMayBeLost(lost) from failure
         raise
     finally:
         here.busy = False
         if here.connection is not connection:  # detached meanwhile (a dispose)
             _close(here, connection)
+    if key is not None:
+        _remember(here, key)
     return True
+
+
+def _remember(here: _Loop, key: str) -> None:
+    now = here.loop.time()
+    here.recent.append((now, key))
+    while here.recent[0][0] < now - LOSS_WINDOW:
+        here.recent.popleft()
 
 
 async def ready(engine: Engine) -> bool:
@@ -100,9 +141,15 @@ async def _open(engine: Engine, here: _Loop) -> None:
         import psycopg  # the `postgres` extra: only a PostgreSQL deployment needs it
 
         url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        here.connection = await psycopg.AsyncConnection.connect(
+        connection = await psycopg.AsyncConnection.connect(
             url, autocommit=True, application_name=APPLICATION_NAME
         )
+        try:  # this connection's own setting: the pool's threads commit as configured
+            await connection.execute("SET synchronous_commit TO off")
+        except BaseException:
+            await connection.close()
+            raise
+        here.connection = connection
     except Exception as exc:  # noqa: BLE001 - the writes go on from threads
         log.warning("no PostgreSQL connection for the event loop's writes: %s", exc)
         here.retry_at = here.loop.time() + RETRY_SECONDS

@@ -65,7 +65,9 @@ async def write_ahead(
         return
     written = False
     try:
-        written = await _on_the_loop(engine, conversation_id, entries, status, new)
+        written = await _on_the_loop(
+            client, engine, workflow_id, conversation_id, entries, status, new
+        )
         if not written:
             written = await asyncio.to_thread(write)
     finally:
@@ -74,7 +76,9 @@ async def write_ahead(
 
 
 async def _on_the_loop(
+    client: Client,
     engine: Engine,
+    workflow_id: str,
     conversation_id: str,
     entries: Sequence[Message],
     status: LogStatus | None,
@@ -85,15 +89,21 @@ async def _on_the_loop(
     SQLite: when nobody else is writing (store/loop_writes.py); every `CHECKPOINT_EVERY` such
     writes a thread checkpoints the WAL. PostgreSQL: the turn's one statement on the loop's
     connection when it is free (store/loop_statements.py); after a failure there the thread's
-    write repeats it (idempotent)."""
+    write repeats it (idempotent), and when the server broke the connection, the workflows
+    whose turns it committed just before, which a crash may have taken, are told to record."""
     try:
         if engine.dialect.name != "sqlite":
             one = conversation_log.one_statement(engine, conversation_id, entries, status, new)
-            return one is not None and await loop_statements.write(engine, *one)
+            return one is not None and await loop_statements.write(engine, *one, workflow_id)
         conversation_log.record_turn(
             engine, conversation_id, entries, status, new=new, on_the_loop=True
         )
     except loop_writes.LoopBusy:
+        return False
+    except loop_statements.CommitsMayBeLost as lost:
+        log.warning("%s; their workflows record them again", lost)
+        for recent in lost.keys:
+            report_missed_write(client, recent)
         return False
     except Exception as exc:  # noqa: BLE001 - any failure: the thread's write decides
         log.debug("turn of %s not written on the loop: %s", conversation_id, exc)
@@ -131,8 +141,9 @@ _REPORTING: set[asyncio.Task[None]] = set()
 
 
 class WritesBehindCollector(Collector):
-    """`transbordo_log_writes_behind_total`: the writes ahead this process could not make,
-    each reported to its workflow (ops: a failing database, requests dying mid-Update)."""
+    """`transbordo_log_writes_behind_total`: the writes ahead this process could not make, or
+    may have lost with a PostgreSQL crash, each reported to its workflow (ops: a failing
+    database, requests dying mid-Update)."""
 
     missed = 0  # per process, as every figure of an API process's /metrics
 
