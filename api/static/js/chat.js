@@ -49,12 +49,30 @@ async function session() {
 async function openSession(askedIn) {
   const response = await fetch(`/api/bots/${encodeURIComponent(bot)}/web-sessions`, { method: "POST" });
   const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, answer.detail, answer.code);
+  if (!response.ok) throw new NoSession(sessionRefusal(response, answer.code));
   if (askedIn !== chat) return answer.token;
   localStorage.setItem(keys.session, JSON.stringify(answer));
   localStorage.removeItem(keys.conversation); // a new session is a new contact
   conversationId = null;
   return answer.token;
+}
+
+/** The server gave this browser no session: the message was not sent; `message` says why. */
+class NoSession extends Error {}
+
+/** A 429 here is the limit of new web-chat sessions per client address (docs/limits.md): shared
+ * by everyone on the same internet connection, so it is told as such, with when to try again. */
+function sessionRefusal(response, code) {
+  if (response.status !== 429) return sendRefusal(code, response.status);
+  const seconds = Number(response.headers.get("Retry-After")); // a date or none: NaN
+  const minutes = seconds > 0 ? Math.ceil(seconds / 60) : 0;
+  const when = !minutes ? "em alguns minutos" : minutes === 1 ? "em 1 minuto" : `em ${minutes} minutos`;
+  return `Muitas conversas novas foram abertas a partir da sua conexão de internet em pouco tempo. Tente novamente ${when}.`;
+}
+
+/** Why a request that never got an answer failed, for the status line. */
+function unanswered(error) {
+  return error instanceof NoSession ? error.message : "Sem conexão. Tente de novo.";
 }
 
 async function authorized(path, options = {}) {
@@ -104,7 +122,7 @@ async function send(text, group = null) {
   } catch (error) {
     if (sentIn !== chat) return false;
     pending.remove();
-    return refused(flight, error instanceof ApiError ? sendRefusal(error.code, error.status) : "Sem conexão. Tente de novo.");
+    return refused(flight, unanswered(error));
   } finally {
     sending.delete(flight);
   }
@@ -199,6 +217,7 @@ function took(answer) {
 
 const media = {
   bot, authorized, conversation: () => conversationId, chat: () => chat, onTurn: took, status: (t) => status(t),
+  unanswered,
 };
 
 function sendRefusal(code, httpStatus) {

@@ -4,7 +4,7 @@ import { $ } from "./common.js";
 import { ACCEPT, attachmentView, flash, throttled, uploadRefusal } from "./attachments.js";
 
 /** Wire the chat's file button and typing; `ctx`: {bot, authorized, conversation(), chat(), onTurn,
- * status}; `chat()` counts the "Nova conversa" clicks, so an upload's late answer stays out of a newer chat. */
+ * status, unanswered(error)}; `chat()` counts the "Nova conversa" clicks, so an upload's late answer stays out of a newer chat. */
 export function chatMedia(ctx) {
   const input = $("#file");
   input.accept = ACCEPT;
@@ -24,9 +24,9 @@ export function chatMedia(ctx) {
       if (!response.ok) { ctx.status(uploadRefusal(response.status, answer)); return; }
       ctx.status("");
       ctx.onTurn(answer);
-    } catch {
+    } catch (error) {
       if (sentIn !== ctx.chat()) return;
-      ctx.status("Sem conexão. Tente de novo.");
+      ctx.status(ctx.unanswered(error));
     }
   });
   const typing = throttled(async () => {
