@@ -1,6 +1,7 @@
 """SQL of the conversations open now in the human queues (waiting or in service), for the
-supervisor's "Conversas em andamento": which ones there are, in which service, with which agent
-(and whether that agent is offline now), and since when."""
+supervisor's "Conversas em andamento": which ones there are, which customer (its contact id
+shortened), in which service, with which agent (and whether that agent is offline now), and
+since when."""
 
 from __future__ import annotations
 
@@ -15,9 +16,13 @@ from sqlalchemy import Engine
 from omni.models import OPEN_QUEUE_STATUSES
 from store.db import reads
 from store.presence import UNSEEN
-from store.tables import agents, queue_entries, services
+from store.tables import agents, conversations, queue_entries, services
 
 OpenStatus = Literal["waiting", "in_service"]
+
+CONTACT_TAIL = 4
+"""How much of a contact id the list shows: enough to tell the customers of a queue apart (and
+to match "final 4321" a customer says), not a phone number to copy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,16 @@ class OpenConversation:
     """Presence set the agent offline (its screen is gone): its customers are to reassign."""
     enqueued_at: datetime
     picked_up_at: datetime | None
+    contact: str | None
+    """The contact's id shortened (`short_contact`); None while the log has no row of the
+    conversation. No name: SQL keeps none (it lives in the conversation's workflow)."""
+
+
+def short_contact(contact_id: str) -> str:
+    """``5511987654321`` → ``…4321``; an id no longer than the tail is shown whole."""
+    if len(contact_id) <= CONTACT_TAIL:
+        return contact_id
+    return "…" + contact_id[-CONTACT_TAIL:]
 
 
 def open_conversations(
@@ -51,11 +66,12 @@ def open_conversations(
             sa.func.coalesce(agents.c.status_reason == UNSEEN, False).label("agent_gone"),
             entry.enqueued_at,
             entry.picked_up_at,
+            conversations.c.contact_id,
         )
         .select_from(
-            queue_entries.outerjoin(services, services.c.id == entry.service_id).outerjoin(
-                agents, agents.c.id == entry.agent_id
-            )
+            queue_entries.outerjoin(services, services.c.id == entry.service_id)
+            .outerjoin(agents, agents.c.id == entry.agent_id)
+            .outerjoin(conversations, conversations.c.id == entry.conversation_id)
         )
         .where(entry.status.in_(OPEN_QUEUE_STATUSES))
         .order_by(
@@ -69,7 +85,15 @@ def open_conversations(
     if service_ids is not None:
         query = query.where(entry.service_id.in_(list(service_ids)))
     with reads(engine) as conn:
-        return [
-            OpenConversation(**{**row._mapping, "agent_gone": bool(row.agent_gone)})
-            for row in conn.execute(query)
-        ]
+        return [_open(row._mapping) for row in conn.execute(query)]
+
+
+def _open(row: sa.RowMapping) -> OpenConversation:
+    """A row as the list takes it: the contact's id shortened here, so the whole id stays in
+    the store."""
+    fields = {key: value for key, value in row.items() if key != "contact_id"}
+    contact_id = row["contact_id"]
+    return OpenConversation(
+        **{**fields, "agent_gone": bool(row["agent_gone"])},
+        contact=short_contact(contact_id) if contact_id is not None else None,
+    )

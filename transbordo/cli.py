@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         "migrate", help="bring the SQL schema up to date and exit (before starting replicas)"
     )
 
-    validate = commands.add_parser("validate", help="check bot files; errors as file:line:col")
+    validate = commands.add_parser(
+        "validate", help="check bot files; errors and warnings as file:line:col"
+    )
     validate.add_argument("paths", nargs="+", type=Path)
     validate.add_argument(
         "--check-keys", action="store_true", help="also check each bot's Omni key against the DB"
@@ -291,6 +293,7 @@ def _validate(paths: list[Path], check_keys: bool) -> int:
             if issues:
                 continue
             flow = load_flow_file(file, env, get_settings().flow_limits())
+            _flow_warnings(file, flow)
             if _unset_key_warning(file, flow):
                 continue
             if check_keys:
@@ -319,6 +322,16 @@ def _validation_env(paths: list[Path]) -> dict[str, str]:
             for name, value in publishing_environment(source).items():
                 env.setdefault(name, value)
     return env
+
+
+def _flow_warnings(file: Path, flow: BotFlow) -> None:
+    """What publishing (and the /bots editor) would warn of, said here too; a warning does not
+    fail the file: such a bot works, only not in every case."""
+    from bots.validation import flow_warnings
+
+    source = file.read_text(encoding="utf-8-sig")  # as load_flow_file read it
+    for issue in flow_warnings(flow, source, str(file)):
+        print(f"{issue.file}:{issue.line}:{issue.column}: warning: {issue.message}")
 
 
 def _unset_key_warning(file: Path, flow: BotFlow) -> bool:

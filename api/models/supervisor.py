@@ -128,3 +128,7 @@ class OpenConversation(BaseModel):
     conversation to reassign. An agent who chose Offline to finish its chats is not flagged."""
     enqueued_at: datetime
     picked_up_at: datetime | None = None
+    contact: str | None = None
+    """Which customer: the contact's id shortened to its last characters (`…4321`; the whole
+    id stays on the server); None while the log has no row of the conversation. No name: the
+    store keeps none."""

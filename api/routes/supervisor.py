@@ -141,6 +141,7 @@ def open_now(
             agent_offline=row.agent_gone,
             enqueued_at=row.enqueued_at,
             picked_up_at=row.picked_up_at,
+            contact=row.contact,
         )
         for row in open_conversations(engine, service_ids=caller.service_ids, limit=limit)
     ]

@@ -1,7 +1,9 @@
 // Supervisor, indicators: every service now (line, agents by status, offers), in a period
 // (service level, speed of answer, abandonment, handle time, satisfaction, wrap-up codes and tags)
 // and the agents its target needs now and in each half hour of the next 24 h
-// (/api/supervisor/live|period|staffing).
+// (/api/supervisor/live|period|staffing). Days and hours are the operator's zone's (the server's
+// TRANSBORDO_SUPERVISOR_TIMEZONE, which each answer names), not the browser's: the period's
+// dates are that zone's days, and the page says so.
 import { $, api, codeText, duration, h, tokens } from "./common.js";
 
 const LIVE_MS = 3000;
@@ -9,7 +11,16 @@ const SLOW_MS = 30000;
 const STATES = { available: "disponíveis", paused: "em pausa", away: "ausentes", offline: "offline" };
 
 const percent = (value) => (value === null || value === undefined ? "—" : `${value.toLocaleString("pt-BR")}%`);
-const hhmm = (iso) => new Date(iso).toLocaleTimeString("pt-BR", { hour: "2-digit", minute: "2-digit" });
+/** Intl's option for the figures' zone (the browser's own, should it not know that name). */
+function inZone(zone) {
+  try {
+    new Intl.DateTimeFormat("pt-BR", { timeZone: zone });
+    return { timeZone: zone };
+  } catch {
+    return {};
+  }
+}
+const hhmm = (iso, zone) => new Date(iso).toLocaleTimeString("pt-BR", { hour: "2-digit", minute: "2-digit", ...inZone(zone) });
 const counts = (found) => Object.entries(found || {}).map(([value, n]) => `${value} ${n}`).join(" · ") || "—";
 const empty = (cols, text) => h("tr", {}, h("td", { colspan: cols, class: "empty" }, text));
 
@@ -22,9 +33,10 @@ function table(id, heads, tbodyId) {
 
 function build() {
   const form = h("form", { id: "period-form", class: "inline-form" },
-    h("label", { for: "period-from" }, "De "), h("input", { id: "period-from", name: "from", type: "date" }),
-    h("label", { for: "period-to" }, " até "), h("input", { id: "period-to", name: "to", type: "date" }),
-    " ", h("button", { type: "submit", class: "small" }, "Ver período"));
+    h("label", { for: "period-from" }, "De "), h("input", { id: "period-from", name: "from", type: "date", "aria-describedby": "period-zone" }),
+    h("label", { for: "period-to" }, " até "), h("input", { id: "period-to", name: "to", type: "date", "aria-describedby": "period-zone" }),
+    " ", h("button", { type: "submit", class: "small" }, "Ver período"),
+    " ", h("span", { id: "period-zone", class: "muted" })); // the zone, from the first answer
   form.addEventListener("submit", (event) => { event.preventDefault(); refreshSlow(); });
   return h("section", { id: "figures", "aria-labelledby": "figures-title", class: "spaced-below" },
     h("h2", { id: "figures-title" }, "Indicadores por serviço"),
@@ -73,7 +85,7 @@ function periodRow(s) {
 const needed = (slot) => (slot.unreachable_above != null ? `acima de ${slot.unreachable_above}`
   : slot.agents_needed === null ? "sem histórico" : String(slot.agents_needed));
 
-function staffingRow(s) {
+function staffingRow(s, zone) {
   const peak = s.half_hours.reduce((top, slot) => ((slot.agents_needed ?? -1) > (top.agents_needed ?? -1) ? slot : top),
     s.half_hours[0]);
   const short = s.now.agents_needed !== null && s.now.agents_needed > s.online;
@@ -82,10 +94,10 @@ function staffingRow(s) {
     h("td", { class: "num" }, `${s.online} (${s.available} disponíveis)`),
     h("td", { class: `num now${short ? " below" : ""}` }, needed(s.now)),
     h("td", { class: "num" }, needed(s.half_hours[0])),
-    h("td", { class: "num" }, peak && peak.agents_needed !== 0 ? `${needed(peak)} às ${hhmm(peak.start)}` : "—"),
+    h("td", { class: "num" }, peak && peak.agents_needed !== 0 ? `${needed(peak)} às ${hhmm(peak.start, zone)}` : "—"),
     h("td", {}, h("details", {}, h("summary", {}, "ver"),
       h("ul", { class: "slots" }, s.half_hours.map((slot) => h("li", {},
-        `${hhmm(slot.start)}: ${needed(slot)} (${slot.arrivals.toLocaleString("pt-BR")} contatos previstos)`))))));
+        `${hhmm(slot.start, zone)}: ${needed(slot)} (${slot.arrivals.toLocaleString("pt-BR")} contatos previstos)`))))));
 }
 
 async function refreshLive() {
@@ -100,14 +112,16 @@ async function refreshSlow() {
   if (form.to.value) params.set("to", form.to.value);
   try {
     const period = await api(`/api/supervisor/period?${params}`);
-    $("#period-range").textContent = `De ${new Date(period.start).toLocaleString("pt-BR")} até ${new Date(period.end).toLocaleString("pt-BR")} (${period.timezone})`;
+    const at = (iso) => new Date(iso).toLocaleString("pt-BR", inZone(period.timezone));
+    $("#period-zone").textContent = `Fuso horário: ${period.timezone}`;
+    $("#period-range").textContent = `De ${at(period.start)} até ${at(period.end)} (${period.timezone})`;
     $("#period-rows").replaceChildren(...(period.services.length ? period.services.map(periodRow)
       : [empty(9, "Nenhum serviço cadastrado.")]));
   } catch (error) {
     $("#period-range").textContent = codeText(error);
   }
   const staffing = await api("/api/supervisor/staffing");
-  $("#staffing-rows").replaceChildren(...(staffing.services.length ? staffing.services.map(staffingRow)
+  $("#staffing-rows").replaceChildren(...(staffing.services.length ? staffing.services.map((s) => staffingRow(s, staffing.timezone))
     : [empty(6, "Nenhum serviço cadastrado.")]));
 }
 

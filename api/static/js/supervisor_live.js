@@ -44,9 +44,9 @@ function build() {
       "(o cliente não vê), fale com o cliente, assuma ou reatribua o atendimento. Toda ação fica registrada."),
     h("h3", { id: "open-title" }, "Conversas em andamento"),
     h("div", { class: "table-wrap spaced-below" }, h("table", { "aria-labelledby": "open-title" },
-      h("thead", {}, h("tr", {}, h("th", {}, "Serviço"), h("th", {}, "Situação"), h("th", {}, "Atendente"),
-        h("th", {}, "Desde"), h("th", {}, h("span", { class: "sr-only" }, "Ação")))),
-      h("tbody", { id: "open-rows" }, h("tr", {}, h("td", { colspan: 5, class: "empty" }, "Carregando…"))))),
+      h("thead", {}, h("tr", {}, h("th", {}, "Cliente"), h("th", {}, "Serviço"), h("th", {}, "Situação"),
+        h("th", {}, "Atendente"), h("th", {}, "Desde"), h("th", {}, h("span", { class: "sr-only" }, "Ação")))),
+      h("tbody", { id: "open-rows" }, h("tr", {}, h("td", { colspan: 6, class: "empty" }, "Carregando…"))))),
     watch, h("p", { id: "live-error", class: "error", role: "alert" }),
     h("div", { id: "live-transcript", class: "transcript", role: "log", tabindex: 0, "aria-label": "Transcrição ao vivo" }),
     say, move,
@@ -73,20 +73,22 @@ function openRow(c) {
   const since = new Date(c.picked_up_at || c.enqueued_at);
   const at = since.toLocaleTimeString("pt-BR", { hour: "2-digit", minute: "2-digit" });
   const agent = c.agent ? `${c.agent}${c.agent_offline ? " (saiu da tela)" : ""}` : "—";
+  // the contact's id shortened by the server ("…4321"): the store keeps no name
   return h("tr", { dataset: { conversation: c.conversation_id } },
+    h("td", {}, c.contact || "—"),
     h("td", {}, c.service || "—"),
     h("td", {}, OPEN_PT[c.status] || c.status),
     h("td", {}, agent),
     h("td", { title: since.toLocaleString("pt-BR") }, at),
     h("td", {}, h("button", { type: "button", class: "small", onclick: () => { $("#live-id").value = c.conversation_id; start(c.conversation_id); $("#live-transcript").focus(); },
-      "aria-label": `Acompanhar: ${c.service || "sem serviço"}, ${OPEN_PT[c.status] || c.status}${c.agent ? `, com ${agent}` : ""}, desde ${at}` }, "Acompanhar")));
+      "aria-label": `Acompanhar: ${c.contact ? `cliente ${c.contact}, ` : ""}${c.service || "sem serviço"}, ${OPEN_PT[c.status] || c.status}${c.agent ? `, com ${agent}` : ""}, desde ${at}` }, "Acompanhar")));
 }
 
 async function refreshOpen() {
   if ($("#open-rows").contains(document.activeElement)) return; // a rebuild would drop the focus
   const open = await api("/api/supervisor/conversations/open?limit=50");
   $("#open-rows").replaceChildren(...(open.length ? open.map(openRow)
-    : [h("tr", {}, h("td", { colspan: 5, class: "empty" }, "Nenhuma conversa em andamento."))]));
+    : [h("tr", {}, h("td", { colspan: 6, class: "empty" }, "Nenhuma conversa em andamento."))]));
 }
 
 function entry(m) {
