@@ -1,8 +1,10 @@
-"""Every service's queue figures at once, for the metrics scrape (three grouped queries).
+"""Every service's queue figures at once, for the supervisor's live view and the metrics scrape.
 
 `store/queue.py`'s `metrics` reads one service's whole history into Python; a scrape every few
 seconds asks for every service, so this module lets SQL count and group instead. The figures
-mean the same as `ServiceMetrics` (`tests/test_metrics.py` checks they agree).
+mean the same as `ServiceMetrics` (`tests/test_metrics.py` checks they agree). What is open now
+(waiting, in service, the first in line) is read from the open entries' partial index (0022),
+not from every entry ever made; only the scrape's totals since a service began read history.
 """
 
 from __future__ import annotations
@@ -16,21 +18,28 @@ from sqlalchemy import Connection, Engine
 
 from store.common import is_postgres
 from store.db import reads
-from store.tables import agent_services, agents, offers, queue_entries, services
+from store.tables import OPEN_ENTRY, agent_services, agents, offers, queue_entries, services
 
 
 @dataclass(frozen=True)
-class ServiceFigures:
-    """One service now: its queue, its people in service, its totals since it began."""
+class ServiceQueue:
+    """One service's open entries now: who waits, who is with an agent, since when the first in
+    line waits."""
 
     service_id: str
     service: str
     waiting: int
     in_service: int
+    oldest_waiting_since: datetime | None
+
+
+@dataclass(frozen=True)
+class ServiceFigures(ServiceQueue):
+    """One service now (its queue, its people in service) and its totals since it began."""
+
     abandoned: int
     answered: int
     answered_within_target: int
-    oldest_waiting_since: datetime | None
     target_service_level_percent: int
     answer_time_seconds: int
 
@@ -41,8 +50,19 @@ class ServiceFigures:
         return round(100 * self.answered_within_target / offered, 1) if offered else None
 
 
+def open_queues(engine: Engine) -> list[ServiceQueue]:
+    """Every service's open entries, by service name (the supervisor's live view: no history)."""
+    with reads(engine) as conn:
+        configured = conn.execute(sa.select(services.c.id, services.c.name)).all()
+        counts = _open_counts(conn)
+    return [
+        ServiceQueue(service_id, name, *_queue_of(counts.get(service_id, {})))
+        for service_id, name in sorted(configured, key=lambda row: row[1])
+    ]
+
+
 def service_figures(engine: Engine) -> list[ServiceFigures]:
-    """Every service's figures, by service name."""
+    """Every service's figures, by service name (the metrics scrape: its counters are totals)."""
     with reads(engine) as conn:
         configured = conn.execute(
             sa.select(
@@ -52,22 +72,20 @@ def service_figures(engine: Engine) -> list[ServiceFigures]:
                 services.c.service_level_percent,
             )
         ).all()
-        counts = _counts_by_status(conn)
+        counts = _open_counts(conn)
+        abandoned = _abandoned(conn)
         answered = _answered(conn)
     figures = []
     for service_id, name, answer_time, target in sorted(configured, key=lambda row: row[1]):
-        by_status = counts.get(service_id, {})
         total, within = answered.get(service_id, (0, 0))
         figures.append(
             ServiceFigures(
-                service_id=service_id,
-                service=name,
-                waiting=by_status.get("waiting", (0, None))[0],
-                in_service=by_status.get("in_service", (0, None))[0],
-                abandoned=by_status.get("abandoned", (0, None))[0],
+                service_id,
+                name,
+                *_queue_of(counts.get(service_id, {})),
+                abandoned=abandoned.get(service_id, 0),
                 answered=total,
                 answered_within_target=within,
-                oldest_waiting_since=by_status.get("waiting", (0, None))[1],
                 target_service_level_percent=target,
                 answer_time_seconds=answer_time,
             )
@@ -75,22 +93,47 @@ def service_figures(engine: Engine) -> list[ServiceFigures]:
     return figures
 
 
-def _counts_by_status(conn: Connection) -> dict[str, dict[str, tuple[int, datetime | None]]]:
-    """service id → status → (entries, earliest enqueued)."""
-    rows = conn.execute(
+ByStatus = dict[str, tuple[int, datetime | None]]
+"""open status → (entries, earliest enqueued), of one service."""
+
+
+def open_counts_query() -> sa.Select[str, str, int, datetime | None]:
+    """The open entries grouped by service and status. The predicate is the partial index's own
+    text: with the statuses as bound parameters SQLite does not use the index (nor could
+    PostgreSQL's generic plans)."""
+    return (
         sa.select(
             queue_entries.c.service_id,
             queue_entries.c.status,
             sa.func.count(),
             sa.func.min(queue_entries.c.enqueued_at),
         )
-        .where(queue_entries.c.service_id.is_not(None))
+        .where(queue_entries.c.service_id.is_not(None), sa.text(OPEN_ENTRY))
         .group_by(queue_entries.c.service_id, queue_entries.c.status)
-    ).all()
-    found: dict[str, dict[str, tuple[int, datetime | None]]] = {}
-    for service_id, status, count, earliest in rows:
+    )
+
+
+def _open_counts(conn: Connection) -> dict[str, ByStatus]:
+    found: dict[str, ByStatus] = {}
+    for service_id, status, count, earliest in conn.execute(open_counts_query()).all():
         found.setdefault(service_id, {})[status] = (int(count), earliest)
     return found
+
+
+def _queue_of(by_status: ByStatus) -> tuple[int, int, datetime | None]:
+    """(waiting, in service, first in line's enqueue time) of one service's open counts."""
+    waiting, oldest = by_status.get("waiting", (0, None))
+    return waiting, by_status.get("in_service", (0, None))[0], oldest
+
+
+def _abandoned(conn: Connection) -> dict[str, int]:
+    """service id → entries ever abandoned (a counter's total: it reads the history)."""
+    rows = conn.execute(
+        sa.select(queue_entries.c.service_id, sa.func.count())
+        .where(queue_entries.c.service_id.is_not(None), queue_entries.c.status == "abandoned")
+        .group_by(queue_entries.c.service_id)
+    ).all()
+    return {service_id: int(count) for service_id, count in rows}
 
 
 def _answered(conn: Connection) -> dict[str, tuple[int, int]]:

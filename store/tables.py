@@ -212,6 +212,10 @@ sa.Index(  # the queue order (store/queue.rank_order), migration 0014
     sa.func.coalesce(queue_entries.c.rank_at, queue_entries.c.enqueued_at),
     queue_entries.c.id,
 )
+OPEN_ENTRY = "status IN ('waiting', 'in_service')"  # OPEN_QUEUE_STATUSES as literals (0022)
+sa.Index("ix_queue_entries_open", queue_entries.c.service_id, queue_entries.c.status,
+         queue_entries.c.enqueued_at, sqlite_where=sa.text(OPEN_ENTRY),
+         postgresql_where=sa.text(OPEN_ENTRY))  # fmt: skip
 
 # --- routing (migration 0005): offers of waiting entries to agents --------------------------
 

@@ -1,7 +1,8 @@
 """The supervisor's figures: every service live, in a period, and its staffing advice.
 
-Live figures reuse the metrics scrape's grouped queries (`store/queue_figures.py`); the period
-and the half-hour history are `store/service_history.py`; the advice is `omni/staffing_forecast`.
+Live figures are the open entries' grouped queries (`store/queue_figures.py`: no history); the
+period and the half-hour history are `store/service_history.py`; the advice is
+`omni/staffing_forecast`.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def live(engine: Engine, now: datetime, scope: Collection[str] | None = None) ->
     states = queue_figures.agents_by_state(engine)
     offers = queue_figures.open_offers_by_service(engine)
     found = []
-    for figures in queue_figures.service_figures(engine):
+    for figures in queue_figures.open_queues(engine):
         if scope is not None and figures.service_id not in scope:
             continue
         agents = {state: 0 for state in BASE_STATES} | states.get(figures.service_id, {})

@@ -1,0 +1,137 @@
+"""The supervisor's live queue figures beside a long history: ms per call before and after
+migration 0022 (the open entries' partial index), in one run (SQLite file).
+
+    python bench/queue_figures.py [--closed 600000] [--waiting 2000] [--services 5] [--repeat 20]
+
+Fills the queue with `--closed` closed entries (nine in ten finished, one abandoned) and then
+`--waiting` waiting plus 10 in service per service, spread over `--services` services, then
+times, each `--repeat` times (median, ms per call):
+
+- before: what `GET /api/supervisor/live` ran until now, the scrape's three queries (services,
+  every entry grouped by service and status, every picked-up entry);
+- live: `store.queue_figures.open_queues` (what it runs now), and the same without 0022's index
+  (dropped at the end, to show the predicate alone does not do it);
+- scrape: `store.queue_figures.service_figures` (`/metrics`, cached `metrics_cache_seconds`),
+  whose counters are totals since each service began and so still read the history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from omni.models import ServiceCreate  # noqa: E402
+from store.db import open_database, reads  # noqa: E402
+from store.queue_figures import _answered, open_queues, service_figures  # noqa: E402
+from store.services import create_service  # noqa: E402
+from store.tables import queue_entries, services  # noqa: E402
+from transbordo.stack import stack_ring  # noqa: E402
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+CHUNK = 20_000
+
+
+def entry(n: int, service: str, status: str, queued: timedelta) -> dict[str, object]:
+    picked = None if status in ("waiting", "abandoned") else T0 + queued + timedelta(seconds=40)
+    closed = status in ("finished", "abandoned")
+    return {
+        "id": f"q{n}",
+        "conversation_id": f"c{n}",
+        "workflow_id": f"w{n}",
+        "service_id": service,
+        "status": status,
+        "enqueued_at": T0 + queued,
+        "picked_up_at": picked,
+        "ended_at": T0 + queued + timedelta(seconds=300) if closed else None,
+    }
+
+
+def fill(engine: sa.Engine, args: argparse.Namespace) -> None:
+    ids = [
+        create_service(engine, ServiceCreate(name=f"S{i}"), stack_ring()).id
+        for i in range(args.services)
+    ]
+    rows = []
+    for n in range(args.closed):
+        status = "abandoned" if n % 10 == 0 else "finished"
+        rows.append(entry(n, ids[n % len(ids)], status, timedelta(seconds=n)))
+    late = timedelta(seconds=args.closed)
+    for m in range(args.waiting):
+        rows.append(
+            entry(args.closed + m, ids[m % len(ids)], "waiting", late + timedelta(milliseconds=m))
+        )
+    for k, service in enumerate(ids * 10):
+        rows.append(entry(args.closed + args.waiting + k, service, "in_service", late))
+    with engine.begin() as conn:
+        for start in range(0, len(rows), CHUNK):
+            conn.execute(queue_entries.insert(), rows[start : start + CHUNK])
+
+
+def before(engine: sa.Engine) -> int:
+    """The live view's reads until now: every entry grouped, every picked-up entry."""
+    with reads(engine) as conn:
+        configured = conn.execute(sa.select(services.c.id, services.c.name)).all()
+        grouped = conn.execute(
+            sa.select(
+                queue_entries.c.service_id,
+                queue_entries.c.status,
+                sa.func.count(),
+                sa.func.min(queue_entries.c.enqueued_at),
+            )
+            .where(queue_entries.c.service_id.is_not(None))
+            .group_by(queue_entries.c.service_id, queue_entries.c.status)
+        ).all()
+        answered = _answered(conn)
+    return len(configured) + len(grouped) + len(answered)
+
+
+def ms_per_call(call: Callable[[], object], repeat: int) -> float:
+    call()  # warm the page cache and the statement cache
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main(args: argparse.Namespace) -> None:
+    engine = open_database(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
+    began = time.perf_counter()
+    fill(engine, args)
+    print(f"filled {args.closed:,} closed + {args.waiting:,} waiting + {10 * args.services} in "
+          f"service, {args.services} services, in {time.perf_counter() - began:.0f} s")  # fmt: skip
+    live = open_queues(engine)
+    assert sum(q.waiting for q in live) == args.waiting, live
+    assert [q.waiting for q in live] == [q.waiting for q in service_figures(engine)]
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("before: live view (scrape's queries)", lambda: before(engine)),
+        ("after:  live view (open_queues)", lambda: open_queues(engine)),
+        ("after:  scrape (service_figures)", lambda: service_figures(engine)),
+    ]
+    for name, call in steps:
+        print(f"{name:<42} {ms_per_call(call, args.repeat):8.2f} ms per call")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_queue_entries_open")
+    without = ms_per_call(lambda: open_queues(engine), args.repeat)
+    print(f"{'after:  live view, 0022 index dropped':<42} {without:8.2f} ms per call")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--closed", type=int, default=600_000)
+    parser.add_argument("--waiting", type=int, default=2_000)
+    parser.add_argument("--services", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=20)
+    main(parser.parse_args())
