@@ -8,17 +8,26 @@ write and both leave in one. A head with nothing right behind it (an SSE stream,
 event may come much later) leaves on the loop's next round of callbacks, so a client still sees
 the stream open at once. Measured on a bot turn in shape (b), within one run: 0.07-0.08 ms less
 per request (bench/README.md, fifteenth pass).
+
+Every connection it accepts also gets `TCP_USER_TIMEOUT` (`tcp_user_timeout_seconds`): a peer
+gone without closing (a laptop lid closed, Wi-Fi lost) would otherwise keep its stream, and the
+agent's presence and stream place, for the ~15 minutes Linux retransmits (`tcp_retries2`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
 from collections.abc import Iterable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from api.stream_drain import Drain, offer
+from transbordo.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 HEAD = b"HTTP/1."
 """How a response's head begins (uvicorn's status lines). Only such writes are held (a body
@@ -75,11 +84,41 @@ class HeadWithBody:
         return getattr(self._transport, name)
 
 
+DEFAULT_USER_TIMEOUT_SECONDS: float = Settings.model_fields["tcp_user_timeout_seconds"].default
+"""For an app served without our settings on its state (a bench's bare uvicorn)."""
+
+
+def user_timeout_of(app: object) -> float:
+    """The served app's `tcp_user_timeout_seconds`: api/app.py's lifespan keeps its settings on
+    `app.state`, so `transbordo api`, `up` and the tests' servers need no flag of their own."""
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    if isinstance(settings, Settings):
+        return settings.tcp_user_timeout_seconds
+    return DEFAULT_USER_TIMEOUT_SECONDS
+
+
+def give_up_unacknowledged(transport: asyncio.BaseTransport, seconds: float) -> None:
+    """Have the kernel end the connection (ETIMEDOUT; the app sees a disconnect) once data sent
+    on it stays unacknowledged for `seconds`. Nothing with 0, on a socket other than TCP, or
+    where the platform lacks the option (Linux has it)."""
+    option = getattr(socket, "TCP_USER_TIMEOUT", None)
+    sock = transport.get_extra_info("socket")
+    if option is None or sock is None or seconds <= 0:
+        return
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return  # e.g. a Unix socket behind a local proxy
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, option, max(1, round(seconds * 1000)))
+    except OSError as error:  # a kernel that names the option but refuses it
+        logger.debug("TCP_USER_TIMEOUT not set: %s", error)
+
+
 class CoalescedHttpToolsProtocol(HttpToolsProtocol):
     """`uvicorn.Config(http=CoalescedHttpToolsProtocol)`: httptools, one write per response,
-    and a `Drain` per connection."""
+    a `Drain` per connection, and a bound on how long a silent peer keeps its connection."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        give_up_unacknowledged(transport, user_timeout_of(self.config.app))
         self.drain = Drain()
         super().connection_made(HeadWithBody(transport, self.loop))  # type: ignore[arg-type]
 

@@ -18,6 +18,13 @@ the screen was last there (75–120 s at the default 90 s). Its conversations in
 with it (a supervisor may reassign them); it comes back offline and chooses its status again,
 told why (the stream's `status` event carries `reason: unseen`).
 
+A screen whose network vanished without closing (a laptop lid closed, Wi-Fi lost) counts as
+there until the server gives up on its stream: the stream's next keep-alive (within 15 s,
+api/sse.py) goes unacknowledged and the kernel drops the connection `tcp_user_timeout_seconds`
+(30 s) later (api/coalesced_http.py). So its stream ends within ~45 s, and the agent is offline
+within about 2¾ minutes of its network going (Linux alone would retransmit for ~15 minutes
+first).
+
 A process sweeps only once it has been up for the timeout (at least one minute, at most two):
 after an outage longer than the timeout every agent looks unseen, and the screens still open
 need a while to come back (a background tab's retries are throttled to one a minute).

@@ -132,8 +132,15 @@ class Settings(BaseSettings):
     its agents out): they are capped per agent, after the token check (api/stream_cap.py)."""
     max_streams_per_agent: int = Field(default=8, ge=1)
     """Open agent streams of one agent, per API process (a screen holds one). A stream whose
-    client vanished without closing (a laptop asleep) holds its place until the kernel gives
-    up on the connection (minutes): raise it if agents' tabs come and go often."""
+    client vanished without closing (a laptop asleep) holds its place until the server gives
+    up on the connection (within ~45 s: `tcp_user_timeout_seconds`)."""
+    tcp_user_timeout_seconds: float = Field(default=30.0, ge=0, le=3600)
+    """How long data the API sent may stay unacknowledged before the kernel drops the
+    connection (`TCP_USER_TIMEOUT` on every accepted connection, Linux; api/coalesced_http.py).
+    A stream's keep-alive (every 15 s) is such data, so the stream of a screen whose network
+    vanished without closing ends within ~45 s, not the ~15 minutes Linux retransmits by
+    default; its agent stops counting as seen, its place is given back. Keep it well above the
+    worst stall of a live network (a mobile handover); 0: the kernel's default."""
     agent_stream_recheck_seconds: float = Field(default=5.0, gt=0, le=60)
     """How often an agent's open stream checks the agent still exists, with the same token."""
     offer_sweep_seconds: float = Field(default=5.0, ge=0, le=60)
