@@ -14,14 +14,16 @@ error goes to the caller, whose thread's write repeats the statement (it is idem
 row's raises are guarded, store/row_raises.py; the entries go in `ON CONFLICT DO NOTHING`,
 store/turn_statement.py).
 
-The connection commits without waiting for the WAL flush (`synchronous_commit` off): the
-write ahead is for reading one's own writes, not for durability, which is the workflow's
-history's (its records are the backstop: api/usecases/log_ahead.py). A PostgreSQL crash may
-take the last commits with it (at most three `wal_writer_delay`s, 0.6 s by default), as an OS
-crash may take SQLite's last commits under `synchronous=NORMAL`. So the connection remembers
-whose turns it committed in the last `LOSS_WINDOW` seconds before its newest one, and when it
-is found broken `write` raises `CommitsMayBeLost` naming them: their workflows record again.
-Half the statement's time on an idle loopback was that flush (bench/README.md).
+The connection commits without waiting for the WAL flush (`synchronous_commit` off, asked as
+a startup option: a pooler that would share the setting with other clients refuses the
+connection instead, and the turns go to threads): the write ahead is for reading one's own
+writes; durability is the workflow history's, and its records are the backstop
+(api/usecases/log_ahead.py). A crash of the server before the flush takes such commits back.
+So the connection keeps whose turns it committed (store/unflushed.py) until a barrier, a
+synchronous commit sent on it `BARRIER_SECONDS` after them when it is free, returns: the WAL
+is then on disk up to it. When the connection breaks, or a barrier fails or hangs, every turn
+not confirmed goes to the writer's `on_lost`, which has its workflow record it again. About
+half the statement's time was that flush (bench/README.md, twenty-first pass).
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, event
+
+from store.unflushed import Unflushed
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +46,17 @@ APPLICATION_NAME = "transbordo-api-loop"
 RETRY_SECONDS = 5.0
 """After a connection failed to open or broke, turns go to threads this long before the next
 attempt: a database that refuses connections is not asked again per message."""
-LOSS_WINDOW = 2.0
-"""Seconds before its newest commit that a broken connection's commits may have been lost in
-a crash: PostgreSQL flushes asynchronous commits within three `wal_writer_delay`s (0.2 s by
-default)."""
+BARRIER_SECONDS = 1.0
+"""How long after a turn's commit its flush is confirmed (or found lost): one synchronous
+commit a second at most, whatever the traffic."""
+BARRIER_TIMEOUT = 10.0
+"""A barrier that has not returned by then counts as failed (a server gone silent)."""
+BARRIER = "SELECT set_config('synchronous_commit', 'on', true), txid_current()"
+"""A transaction with an id, committed synchronously: it returns once the WAL is flushed up to
+its commit record, so up to every commit answered before it."""
 
-
-class CommitsMayBeLost(Exception):
-    """The connection broke: the commits it made just before (the `keys` their writes named)
-    may be gone with a crash of the server."""
-
-    def __init__(self, keys: set[str]) -> None:
-        super().__init__(f"{len(keys)} recent commits may be lost")
-        self.keys = keys
+OnLost = Callable[[set[str]], None]
+"""Told the keys of commits a crash may have taken (on the loop)."""
 
 
 @dataclass
@@ -66,19 +68,21 @@ class _Loop:
     opening: asyncio.Task[None] | None = None
     busy: bool = False
     retry_at: float = 0.0
-    recent: deque[tuple[float, str]] = field(default_factory=deque)
-    """(loop time, key) of the connection's commits within LOSS_WINDOW of its newest."""
+    unflushed: Unflushed = field(default_factory=Unflushed)
+    on_lost: OnLost | None = None
+    barrier: asyncio.Task[None] | None = None
 
 
 _BY_ENGINE: weakref.WeakKeyDictionary[Engine, _Loop] = weakref.WeakKeyDictionary()
 
 
-async def write(engine: Engine, sql: str, params: Any, key: str | None = None) -> bool:
+async def write(
+    engine: Engine, sql: str, params: Any, key: str | None = None, on_lost: OnLost | None = None
+) -> bool:
     """Run one autocommit statement on the loop's connection: True once done; False when it
     is not there or is taken (nothing sent: write from a thread). Raises what the statement
-    raised (the connection is closed if it broke), or `CommitsMayBeLost` from it when the
-    server broke the connection and the writes just before, named by their `key`, may be
-    gone."""
+    raised (the connection is closed if it broke). `key` names the commit to `on_lost` until a
+    barrier confirms it flushed."""
     here = _state(engine)
     connection = here.connection
     if here.busy or connection is None or connection.closed:
@@ -89,27 +93,71 @@ async def write(engine: Engine, sql: str, params: Any, key: str | None = None) -
     except BaseException as failure:
         if _unusable(connection):  # lost, or left mid-statement (psycopg's cancel may leave it)
             log.warning("the event loop's PostgreSQL connection failed: %s", failure)
-            broken = connection.broken
-            _detach(here, connection, retry=broken)
-            lost = {key for _, key in here.recent}
-            here.recent.clear()
-            if broken and lost and isinstance(failure, Exception):
-                raise CommitsMayBeLost(lost) from failure
+            _detach(here, connection, retry=connection.broken)
+            _lose(here)
         raise
     finally:
         here.busy = False
         if here.connection is not connection:  # detached meanwhile (a dispose)
             _close(here, connection)
     if key is not None:
-        _remember(here, key)
+        here.unflushed.committed(key)
+        here.on_lost = on_lost or here.on_lost
+        if here.barrier is None:
+            here.barrier = here.loop.create_task(_barriers(here))
     return True
 
 
-def _remember(here: _Loop, key: str) -> None:
-    now = here.loop.time()
-    here.recent.append((now, key))
-    while here.recent[0][0] < now - LOSS_WINDOW:
-        here.recent.popleft()
+async def _barriers(here: _Loop) -> None:
+    """Confirm the connection's commits, a barrier each `BARRIER_SECONDS`, while some wait."""
+    try:
+        while here.unflushed:
+            await asyncio.sleep(BARRIER_SECONDS)
+            connection = here.connection
+            if connection is None or connection.closed:
+                return  # detached: lost ones were told then (a dispose loses none)
+            if not here.busy:
+                await _barrier(here, connection)
+    finally:
+        here.barrier = None
+
+
+async def barrier(engine: Engine) -> None:
+    """A barrier now, if the connection is open and free (tests, ops: `_barriers` runs them)."""
+    here = _state(engine)
+    connection = here.connection
+    if connection is not None and not connection.closed and not here.busy:
+        await _barrier(here, connection)
+
+
+async def _barrier(here: _Loop, connection: Any) -> None:
+    here.busy = True
+    mark = here.unflushed.mark()
+    try:
+        await asyncio.wait_for(connection.execute(BARRIER), BARRIER_TIMEOUT)
+    except asyncio.CancelledError:  # the loop is closing: the server stays, and flushes
+        _detach(here, connection)
+        raise
+    except Exception as failure:  # noqa: BLE001 - unknown whether the WAL is on disk
+        log.warning("the event loop's PostgreSQL connection failed a flush barrier: %r", failure)
+        _detach(here, connection, retry=True)
+        _lose(here)
+        return
+    finally:
+        here.busy = False
+        if here.connection is not connection:
+            _close(here, connection)
+    here.unflushed.flushed(mark)
+
+
+def _lose(here: _Loop) -> None:
+    """The connection failed: its commits not confirmed go to `on_lost`."""
+    keys = here.unflushed.take()
+    if not keys:
+        return
+    log.warning("%d turns committed before the connection failed may be lost", len(keys))
+    if here.on_lost is not None:
+        here.on_lost(keys)
 
 
 async def ready(engine: Engine) -> bool:
@@ -141,15 +189,11 @@ async def _open(engine: Engine, here: _Loop) -> None:
         import psycopg  # the `postgres` extra: only a PostgreSQL deployment needs it
 
         url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        connection = await psycopg.AsyncConnection.connect(
-            url, autocommit=True, application_name=APPLICATION_NAME
-        )
-        try:  # this connection's own setting: the pool's threads commit as configured
-            await connection.execute("SET synchronous_commit TO off")
-        except BaseException:
-            await connection.close()
-            raise
-        here.connection = connection
+        here.connection = await psycopg.AsyncConnection.connect(
+            url, autocommit=True, application_name=APPLICATION_NAME, connect_timeout=10,
+            keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
+            options="-c synchronous_commit=off",  # this connection's: the pool's stay as set
+        )  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - the writes go on from threads
         log.warning("no PostgreSQL connection for the event loop's writes: %s", exc)
         here.retry_at = here.loop.time() + RETRY_SECONDS

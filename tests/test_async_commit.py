@@ -1,7 +1,8 @@
 """PostgreSQL: the API's writes ahead commit without waiting for the WAL flush
-(store/loop_statements.py), so a crash of the server may take the last ones with it. Those
-turns are not lost to the transcript: when the API finds its connection broken, the workflows
-whose turns it committed just before record their outboxes again."""
+(store/loop_statements.py), so a crash of the server may take them back until a barrier has
+confirmed them flushed. Those turns are not lost to the transcript: when the API finds its
+connection broken, under a turn or under a barrier, the workflows whose turns were not yet
+confirmed record their outboxes again."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ import pytest
 import sqlalchemy as sa
 
 from store import loop_statements
+from store.unflushed import Unflushed
 from tests.conftest import running_stack
 from tests.live import eventually
 from tests.test_kept_timer import ECO
 from tests.test_log_ahead import eco_turns
-from tests.test_loop_statements import loop_backends
+from tests.test_loop_statements import loop_backends, until
 
 MENU = "Escolha uma opção\n1. De novo"
+ONLY_WHEN_OFF = """DO $$ BEGIN
+  IF current_setting('synchronous_commit') <> 'off' THEN RAISE EXCEPTION 'waits for the flush';
+  END IF; END $$"""
 
 
 def seqs(engine: sa.Engine, conversation: str) -> list[int]:
@@ -27,29 +32,67 @@ def seqs(engine: sa.Engine, conversation: str) -> list[int]:
         return list(found.scalars())
 
 
-@pytest.mark.asyncio
-async def test_turns_a_crash_may_have_taken_are_recorded_again_by_their_workflows(
-    time_env, settings, postgres_engine
-):
-    engine = postgres_engine
-    async with running_stack(time_env, settings, engine, ECO) as http:
-        assert await loop_statements.ready(engine)
-        conversation = await eco_turns(http, "pg1", 3)  # on the loop's connection
-        assert seqs(engine, conversation) == [1, 2, 3, 4, 5, 6]
-        with engine.begin() as conn:  # the crash took the last commits (never flushed)...
-            conn.execute(
-                sa.text("DELETE FROM messages WHERE conversation_id = :c AND seq > 2"),
-                {"c": conversation},
-            )
-            [backend] = loop_backends(engine)  # ... and the connection with them
-            conn.execute(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": backend})
+def crash(engine: sa.Engine, conversation: str) -> None:
+    """What a crash of the server before the flush does: the last turns' commits are gone, and
+    so is the loop's connection."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("DELETE FROM messages WHERE conversation_id = :c AND seq > 2"),
+            {"c": conversation},
+        )
+        [backend] = loop_backends(engine)
+        conn.execute(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": backend})
 
-        other = await eco_turns(http, "pg2", 1)  # finds the connection broken
+
+@pytest.fixture
+async def unconfirmed(postgres_engine, monkeypatch):  # type: ignore[no-untyped-def]
+    """No barrier comes by itself: the turns stay unconfirmed until the test says."""
+    monkeypatch.setattr(loop_statements, "BARRIER_SECONDS", 3600.0)
+    assert await loop_statements.ready(postgres_engine)
+    await until(lambda: len(loop_backends(postgres_engine)) == 1)  # an earlier test's may linger
+    return postgres_engine
+
+
+@pytest.mark.asyncio
+async def test_only_the_loops_connection_commits_without_waiting_for_the_flush(unconfirmed):
+    engine = unconfirmed
+    assert await loop_statements.write(engine, ONLY_WHEN_OFF, None)
+    with engine.connect() as pooled:
+        assert pooled.execute(sa.text("SHOW synchronous_commit")).scalar() == "on"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("found_by", ["the next turn", "the barrier"])
+async def test_turns_a_crash_may_have_taken_are_recorded_again_by_their_workflows(
+    time_env, settings, unconfirmed, found_by
+):
+    engine = unconfirmed
+    async with running_stack(time_env, settings, engine, ECO) as http:
+        contact = found_by.replace(" ", "-")  # the test server's workflows outlive the database
+        conversation = await eco_turns(http, contact, 3)  # on the loop's connection
+        assert seqs(engine, conversation) == [1, 2, 3, 4, 5, 6]
+        crash(engine, conversation)
+        if found_by == "the barrier":  # nobody writes: the barrier finds the connection gone
+            await loop_statements.barrier(engine)
+        else:
+            other = await eco_turns(http, "other", 1)  # its write finds the connection broken
+            assert seqs(engine, other) == [1, 2]
 
         async def whole() -> bool | None:
             return seqs(engine, conversation) == [1, 2, 3, 4, 5, 6] or None
 
         await eventually(whole, "the lost turns recorded again by their workflow")
         log = (await http.get(f"/api/conversations/{conversation}/messages")).json()
-        assert [m["text"] for m in log] == ["oi", MENU, "1", MENU, "1", MENU]
-        assert seqs(engine, other) == [1, 2]
+    assert [m["text"] for m in log] == ["oi", MENU, "1", MENU, "1", MENU]
+
+
+def test_a_barrier_confirms_the_commits_answered_before_it_was_sent() -> None:
+    unflushed = Unflushed()
+    unflushed.committed("a")
+    unflushed.committed("b")
+    sent = unflushed.mark()
+    unflushed.committed("b")  # committed again while the barrier runs
+    unflushed.committed("c")
+    unflushed.flushed(sent)
+    assert unflushed.take() == {"b", "c"}
+    assert not unflushed

@@ -11,6 +11,7 @@ workflow (`log_behind`), which records them at once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
@@ -89,21 +90,19 @@ async def _on_the_loop(
     SQLite: when nobody else is writing (store/loop_writes.py); every `CHECKPOINT_EVERY` such
     writes a thread checkpoints the WAL. PostgreSQL: the turn's one statement on the loop's
     connection when it is free (store/loop_statements.py); after a failure there the thread's
-    write repeats it (idempotent), and when the server broke the connection, the workflows
-    whose turns it committed just before, which a crash may have taken, are told to record."""
+    write repeats it (idempotent); the workflows of turns it committed that a crash may have
+    taken back (not yet flushed when it failed) are told to record them."""
     try:
         if engine.dialect.name != "sqlite":
             one = conversation_log.one_statement(engine, conversation_id, entries, status, new)
-            return one is not None and await loop_statements.write(engine, *one, workflow_id)
+            if one is None:
+                return False
+            lost = functools.partial(_recorded_again, client)
+            return await loop_statements.write(engine, *one, workflow_id, lost)
         conversation_log.record_turn(
             engine, conversation_id, entries, status, new=new, on_the_loop=True
         )
     except loop_writes.LoopBusy:
-        return False
-    except loop_statements.CommitsMayBeLost as lost:
-        log.warning("%s; their workflows record them again", lost)
-        for recent in lost.keys:
-            report_missed_write(client, recent)
         return False
     except Exception as exc:  # noqa: BLE001 - any failure: the thread's write decides
         log.debug("turn of %s not written on the loop: %s", conversation_id, exc)
@@ -119,6 +118,12 @@ async def _on_the_loop(
 
 
 _CHECKPOINTS: set[asyncio.Future[None]] = set()
+
+
+def _recorded_again(client: Client, workflow_ids: set[str]) -> None:
+    """Turns the database may have lost (store/loop_statements.py): their workflows record."""
+    for workflow_id in workflow_ids:
+        report_missed_write(client, workflow_id)
 
 
 def _open_for_loop(engine: Engine) -> None:
@@ -142,8 +147,8 @@ _REPORTING: set[asyncio.Task[None]] = set()
 
 class WritesBehindCollector(Collector):
     """`transbordo_log_writes_behind_total`: the writes ahead this process could not make, or
-    may have lost with a PostgreSQL crash, each reported to its workflow (ops: a failing
-    database, requests dying mid-Update)."""
+    that PostgreSQL may have lost (committed, not yet flushed, when the connection failed),
+    each reported to its workflow (ops: a failing database, requests dying mid-Update)."""
 
     missed = 0  # per process, as every figure of an API process's /metrics
 
