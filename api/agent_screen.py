@@ -1,26 +1,97 @@
-"""What one agent stream (GET /api/agent/stream, api/routes/agent.py) has sent and what it
-sends next: the waiting list, offers, status, the conversations the agent holds and their
-messages."""
+"""What the agent screen is told: what one agent stream (GET /api/agent/stream,
+api/routes/agent.py) has sent and sends next (the waiting list, offers, status, the
+conversations the agent holds and their messages), and how a waiting customer and a
+conversation are named (`MenuChoices`, `describe`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+import re
+import threading
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from sse_starlette import ServerSentEvent
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowQueryRejectedError
+from temporalio.service import RPCError
 
 from api import sse
-from api.models.agent import AgentPublic, QueueItem
+from api.models.agent import AgentConversation, AgentPublic, QueueItem
 from api.models.channel import Reader, public_row
 from api.models.offers import public_offer
 from api.presence import status_data
+from api.shedding import Overloaded
 from api.stream_hub import LogCursor, cursor_over_holes, read_log
 from omni.errors import NotFound
 from store import agents as agent_store
 from store import conversations as conversation_log
 from store import queue, routing
+from store.conversations import MessageRow
+from store.open_conversations import short_contact
+from store.queue import QueueEntry
+from workflows.conversation import ConversationWorkflow
+from workflows.interpreter import normalize
+
+OPTION_NUMBER = re.compile(r"\W*[1-9][0-9]{0,2}\W*")
+"""A customer text that is only a number (as a menu reads it: `normalize`), maybe the number
+of the menu option it chose."""
+CHOICE_WINDOW = 40
+"""Log entries read back from a conversation's newest, looking for the menu its preview chose in."""
+KNOWN_CHOICES = 4096
+"""Queue entries whose choice a process remembers (an entry's preview never changes)."""
+NAME_QUERY_TIMEOUT = timedelta(seconds=2)
+"""How long the screen's read of a conversation waits for its contact's name."""
+
+
+class MenuChoices:
+    """The label of the menu option a waiting customer chose by its number ("1" → "Falar com
+    um especialista"): the queue says what the customer wants, not a digit. Read from the log
+    once per queue entry and process (again while the log lacks the customer's message)."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, str | None] = {}
+        self._lock = threading.Lock()  # the queue is read in worker threads
+
+    def of(self, engine: Engine, entry: QueueEntry) -> str | None:
+        if entry.preview is None or not OPTION_NUMBER.fullmatch(entry.preview):
+            return None
+        with self._lock:
+            if entry.id in self._known:
+                return self._known[entry.id]
+        conversation = conversation_log.get_conversation(engine, entry.conversation_id)
+        if conversation is None:
+            return None
+        after = max(0, conversation.last_seq - CHOICE_WINDOW)
+        rows = conversation_log.messages_after(engine, entry.conversation_id, after, CHOICE_WINDOW)
+        seen, label = menu_choice(rows, normalize(entry.preview))
+        if seen or len(rows) >= CHOICE_WINDOW:  # else the log is behind: read it next time
+            with self._lock:
+                while len(self._known) >= KNOWN_CHOICES:
+                    del self._known[next(iter(self._known))]
+                self._known[entry.id] = label
+        return label
+
+
+def menu_choice(rows: Sequence[MessageRow], number: str) -> tuple[bool, str | None]:
+    """Whether `rows` (in seq order) hold the customer's `number` (normalized), and the label of
+    the option it chose: the newest customer message `number` whose nearest earlier customer or
+    menu entry is a bot menu with that many options (workflows/interpreter.py `_answer_menu`)."""
+    seen, answering = False, False
+    for row in reversed(rows):
+        if row.sender == "customer":
+            answering = normalize(row.text or "") == number
+            seen = seen or answering
+        elif answering and row.sender == "bot" and row.kind == "menu":
+            options = (row.data or {}).get("options") or []
+            chosen = int(number) if number.isdecimal() and str(int(number)) == number else 0
+            if 1 <= chosen <= len(options):
+                return True, str(options[chosen - 1])
+            answering = False
+    return seen, None
+
+
+CHOICES = MenuChoices()
 
 
 def queue_items(engine: Engine, agent: AgentPublic) -> list[QueueItem]:
@@ -33,9 +104,37 @@ def queue_items(engine: Engine, agent: AgentPublic) -> list[QueueItem]:
             enqueued_at=entry.enqueued_at,
             waiting_seconds=int((now - entry.enqueued_at).total_seconds()),
             preview=entry.preview,
+            choice=CHOICES.of(engine, entry),
         )
         for entry in queue.waiting_for_agent(engine, agent.id)
     ]
+
+
+async def describe(client: Client, engine: Engine, entry: QueueEntry) -> AgentConversation:
+    """A conversation as the screen names it: its service, and its contact by the name the
+    contact gave (the workflow keeps it; SQL has none), and by the end of its id."""
+    row = await asyncio.to_thread(conversation_log.get_conversation, engine, entry.conversation_id)
+    return AgentConversation(
+        conversation_id=entry.conversation_id,
+        service=entry.service_name,
+        status=entry.status,
+        contact_name=await _contact_name(client, entry.workflow_id),
+        contact=short_contact(row.contact_id) if row is not None else None,
+    )
+
+
+async def _contact_name(client: Client, workflow_id: str) -> str | None:
+    """None when the contact gave none, or when the workflow does not answer soon (overloaded,
+    no worker): the screen then names the conversation by the contact's id."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        context = await handle.query(
+            ConversationWorkflow.desk_context, rpc_timeout=NAME_QUERY_TIMEOUT
+        )
+    except (Overloaded, RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
+        return None
+    name = (context.get("contact") or {}).get("name")
+    return name.strip() or None if isinstance(name, str) else None
 
 
 class AgentScreen:

@@ -42,6 +42,13 @@ class AgentConversation(BaseModel):
     conversation_id: str
     service: str
     status: str
+    contact_name: str | None = Field(
+        default=None, description="The name the contact gave, when it gave one."
+    )
+    contact: str | None = Field(
+        default=None,
+        description="The end of the contact's id (\"…4321\"), as the supervisor's list shows it.",
+    )
 
 
 class QueueItem(BaseModel):
@@ -50,6 +57,10 @@ class QueueItem(BaseModel):
     enqueued_at: datetime
     waiting_seconds: int
     preview: str | None
+    choice: str | None = Field(
+        default=None,
+        description="The label of the bot's menu option `preview` chose by its number.",
+    )
 
 
 class PickupPublic(BaseModel):

@@ -11,7 +11,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api import sse, typing
 from api.agent_rechecks import AgentRechecks, rechecks_of
-from api.agent_screen import AgentScreen, queue_items
+from api.agent_screen import AgentScreen, describe, queue_items
 from api.deps import (
     AgentDep,
     ClientDep,
@@ -204,12 +204,13 @@ async def pickup(
 
 
 @router.get("/conversations/{conversation_id}", response_model=AgentConversation)
-def conversation(conversation_id: str, agent: AgentDep, engine: EngineDep) -> AgentConversation:
-    """A conversation waiting in one of the agent's services, or the agent's own."""
-    entry = _readable(engine, agent, conversation_id)
-    return AgentConversation(
-        conversation_id=conversation_id, service=entry.service_name, status=entry.status
-    )
+async def conversation(
+    conversation_id: str, agent: AgentDep, engine: EngineDep, client: ClientDep
+) -> AgentConversation:
+    """A conversation waiting in one of the agent's services, or the agent's own, with its
+    contact's name (when the contact gave one) and the end of its contact id (`describe`)."""
+    entry = await asyncio.to_thread(_readable, engine, agent, conversation_id)
+    return await describe(client, engine, entry)
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=list[MessagePublic])

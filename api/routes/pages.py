@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from api.stream_hub import LATE_MAX
+from workflows.contracts import MAX_TEXT_LENGTH
 
 HERE = Path(__file__).parent.parent
 """The `api` folder: templates/ and static/ are beside the routers' folder."""
@@ -51,7 +52,7 @@ PAGES: dict[str, tuple[str, str, dict[str, str]]] = {
     "/atendimento": (
         "atendimento.html",
         "Tela de Atendimento",
-        {"area": "atendimento", "late_window": str(LATE_MAX)},
+        {"area": "atendimento", "late_window": str(LATE_MAX), "max_text": str(MAX_TEXT_LENGTH)},
     ),
 }
 """Path → (template, title, context): shells with no data in them, so they are public."""

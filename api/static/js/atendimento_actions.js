@@ -1,6 +1,8 @@
 // Tela de Atendimento: what the agent does in the conversation on screen — reply (Enter sends,
-// Shift+Enter breaks the line), transfer, finish.
+// Shift+Enter breaks the line; not over the length limit: atendimento_composer.js), transfer,
+// finish.
 import { $, api, toast } from "./common.js";
+import { refusal, showLength } from "./atendimento_composer.js";
 import { deskFinish } from "./atendimento_desk.js";
 import { reason, sending, state } from "./atendimento_state.js";
 import { boxEdited, clearError, replyError } from "./atendimento_unsent.js";
@@ -11,7 +13,7 @@ export function wireActions() {
   $("#reply-text").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("#reply-form").requestSubmit(); }
   });
-  $("#reply-text").addEventListener("input", boxEdited);
+  $("#reply-text").addEventListener("input", () => { boxEdited(); showLength(); });
   $("#transfer-form").addEventListener("submit", transfer);
   $("#finish-bot").addEventListener("click", () => finish(true));
   $("#finish-end").addEventListener("click", () => finish(false));
@@ -29,6 +31,7 @@ async function reply(event) {
   const text = box.value.trim();
   const conversation = state.conversations.get(state.selected);
   if (!text || !conversation) return;
+  if (showLength()) { box.focus(); return; } // over the limit: said under the box, kept in it
   const id = conversation.id;
   const retried = conversation.kept.find((k) => k.text === text); // the oldest failure of this text
   const flight = { conversation: id, id: retried?.id ?? crypto.randomUUID(), text, applied: false };
@@ -40,6 +43,7 @@ async function reply(event) {
   }
   sending.add(flight);
   box.value = ""; // free for the next message while this one is in flight
+  showLength();
   clearError();
   try {
     const body = { text, message_id: flight.id };
@@ -49,17 +53,19 @@ async function reply(event) {
     if (flight.applied) return; // shown meanwhile: the server had it
     const still = state.conversations.get(id); // not transferred or finished meanwhile
     const failure = { id: flight.id, text, line: true };
+    const why = refusal(error, text); // first: a limit it tells is the box's from now on
     if (state.selected !== id) {
       still?.kept.push(failure);
-      toast(`A mensagem para a outra conversa não foi enviada: ${reason(error)}`);
+      toast(`A mensagem para a outra conversa não foi enviada: ${why}`);
       return;
     }
     if (!box.value) box.value = text; // back in the box for a retry
+    showLength();
     // the box holds the text already (typed again): it stands for this one, unless for another
     failure.line = box.value.trim() !== text || still.kept.some((k) => k.text === text && !k.line);
     still.kept.push(failure);
     if (failure.line) renderConversation();
-    replyError(still, failure, reason(error)); // stays while the failure waits for its retry
+    replyError(still, failure, why); // stays while the failure waits for its retry
   } finally {
     sending.delete(flight);
   }

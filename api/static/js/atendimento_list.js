@@ -2,7 +2,7 @@
 // the polling reads them): new ones loaded from the log page by page, gone ones closed.
 import { $, api } from "./common.js";
 import { ensure, state } from "./atendimento_state.js";
-import { addMessages, drop, renderTabs, select } from "./atendimento_view.js";
+import { addMessages, drop, renderInfo, renderTabs, select } from "./atendimento_view.js";
 
 const TRANSCRIPT_PAGE = 500; // the most a transcript read returns (PageSize)
 let listing = Promise.resolve();
@@ -28,13 +28,8 @@ async function applyConversations(ids) {
   for (const id of ids) {
     if (listed.has(id)) continue;
     const known = state.conversations.has(id);
-    const conversation = ensure(id);
-    if (!known) {
-      try {
-        const info = await api(`/api/agent/conversations/${id}`, { token: "agent" });
-        conversation.service = info.service;
-      } catch { /* shown without its service */ }
-    }
+    ensure(id);
+    if (!known) await describe(id);
     try {
       await refreshMessages(id);
     } catch (error) { // read again with the next list
@@ -47,6 +42,19 @@ async function applyConversations(ids) {
   }
   if (!state.selected && ids.length) select(ids[0]);
   renderTabs();
+}
+
+/** Who the conversation's customer is (the name the contact gave, else the end of its id) and
+ * its service, for its tab and its line; the tabs are drawn again. */
+export async function describe(id) {
+  try {
+    const info = await api(`/api/agent/conversations/${id}`, { token: "agent" });
+    const conversation = state.conversations.get(id);
+    if (!conversation) return;
+    Object.assign(conversation, { service: info.service, contactName: info.contact_name, contact: info.contact });
+    renderTabs();
+    if (state.selected === id) renderInfo();
+  } catch { /* shown without them: by its short id */ }
 }
 
 /** Read the log again from the first seq the screen lacks among the newest lateWindow() (a

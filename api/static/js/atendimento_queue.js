@@ -2,6 +2,7 @@
 // tick every second), "Atender" on one conversation, "Atender próximo", and a conversation taken.
 import { $, $$, api, duration, h, toast } from "./common.js";
 import { ensure, reason, state } from "./atendimento_state.js";
+import { describe } from "./atendimento_list.js";
 import { addMessages, select } from "./atendimento_view.js";
 
 export function setQueue(items) {
@@ -24,10 +25,21 @@ export function renderQueue() {
         : h("p", { class: "muted", style: "font-size:.85rem" }, "Ninguém aguardando."),
       items.map((q) => h("div", { class: "queue-item", dataset: { conversation: q.conversation_id } },
         h("div", {},
-          h("div", { class: "preview", title: q.preview || "" }, q.preview ? `“${q.preview}”` : "(sem mensagem)"),
+          h("div", { class: "preview", title: previewTitle(q) }, previewText(q)),
           h("div", { class: "muted wait", dataset: { since: String(q.since) } }, duration(q.waiting_seconds))),
-        h("button", { type: "button", class: "small", onclick: () => pickup(q.conversation_id), "aria-label": `Atender conversa de ${service}: ${q.preview || ""}` }, "Atender"))));
+        h("button", { type: "button", class: "small", onclick: () => pickup(q.conversation_id), "aria-label": `Atender conversa de ${service}: ${previewText(q)}` }, "Atender"))));
   }));
+}
+
+/** What the customer wants, in short: the menu option it chose by its number (`choice`), or
+ * its last text (`preview`). */
+function previewText(q) {
+  if (q.choice) return `Menu: ${q.choice}`;
+  return q.preview ? `“${q.preview}”` : "(sem mensagem)";
+}
+
+function previewTitle(q) {
+  return q.choice ? `O cliente escolheu a opção ${q.preview.match(/[0-9]+/)[0]} do menu: ${q.choice}` : q.preview || "";
 }
 
 export function renderQueueTimes() {
@@ -71,5 +83,6 @@ export function taken(pickupAnswer) {
   state.queue = state.queue.filter((q) => q.conversation_id !== id);
   renderQueue();
   select(id);
+  describe(id); // who the customer is, for its tab
   toast(`Conversa de ${service} em atendimento.`);
 }

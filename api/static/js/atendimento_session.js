@@ -24,7 +24,7 @@ export async function start() {
   $("#login").classList.add("hidden");
   $("#workspace").classList.remove("hidden");
   $("#agent-line").textContent = `${state.me.name} · serviços: ${state.me.services.join(", ") || "nenhum"} · capacidade ${state.me.capacity}`;
-  $("#session").replaceChildren(h("span", {}, state.me.name), h("button", { type: "button", class: "small", onclick: logout }, "Sair"));
+  $("#session").replaceChildren(h("span", {}, state.me.name), h("button", { type: "button", class: "small", onclick: leave }, "Sair"));
   setStatus(state.me.status);
   renderQueue();
   connect();
@@ -57,6 +57,20 @@ function showLogin(message = "") {
   $("#login").classList.remove("hidden");
   $("#login .form-error").textContent = message;
   $("#agent-token").focus();
+}
+
+/** "Sair": with conversations in service, only once the agent confirms, told what becomes of
+ * them (the server sets the agent offline and requeues nothing: docs/omni.md "Presence"). */
+function leave() {
+  const open = state.conversations.size;
+  if (!open) return logout();
+  const dialog = $("#leave-dialog");
+  $("#leave-text").textContent = open === 1
+    ? "Você tem 1 conversa em atendimento. Ao sair, você fica Offline e deixa de receber conversas novas, mas sair não devolve esta conversa à fila: ela continua atribuída a você e o cliente segue esperando sua resposta. Volte para finalizá-la ou peça a um supervisor que a reatribua."
+    : `Você tem ${open} conversas em atendimento. Ao sair, você fica Offline e deixa de receber conversas novas, mas sair não devolve estas ${open} à fila: elas continuam atribuídas a você e os clientes seguem esperando sua resposta. Volte para finalizá-las ou peça a um supervisor que as reatribua.`;
+  dialog.returnValue = "";
+  dialog.addEventListener("close", () => { if (dialog.returnValue === "leave") logout(); }, { once: true });
+  dialog.showModal();
 }
 
 async function logout() {

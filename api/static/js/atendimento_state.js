@@ -4,8 +4,8 @@ import { codeText } from "./common.js";
 
 export const state = {
   me: null,
-  queue: [],          // [{conversation_id, service, waiting_seconds, preview, since}]
-  conversations: new Map(), // id → {id, service, variables, waited, messages: Map(seq → message), targets, kept}
+  queue: [],          // [{conversation_id, service, waiting_seconds, preview, choice, since}]
+  conversations: new Map(), // id → {id, service, contactName, contact, variables, waited, messages: Map(seq → message), targets, kept}
   selected: null,
   live: false,
   listed: new Set(), // the ids of the stream's last `conversations` event
@@ -23,6 +23,7 @@ export function ensure(id) {
   if (!state.conversations.has(id)) {
     state.conversations.set(id, {
       id, service: null, variables: null, waited: null, messages: new Map(), targets: null,
+      contactName: null, contact: null, // the name the contact gave, the end of its id (atendimento_list.js)
       kept: [], // {id, text, line}: the replies that failed, oldest first (see the reply form);
       // `line`: shown as a line of the transcript (else its text went back to the box)
     });

@@ -2,6 +2,7 @@
 // variables and the services it may be transferred to — and the agent going from one
 // conversation to another.
 import { $, $$, api, duration, h, toast } from "./common.js";
+import { showLength } from "./atendimento_composer.js";
 import { deliveriesMark, deliveriesSelect } from "./atendimento_deliveries.js";
 import { deskNote, deskSelect } from "./atendimento_desk.js";
 import { deskAttachment } from "./atendimento_media.js";
@@ -85,6 +86,10 @@ function renderTargets() {
 
 // --- drawing --------------------------------------------------------------------------------
 
+/** Who the customer is, as its tab and line say it: the name the contact gave, else the end
+ * of its contact id ("…4321", as the supervisor's list says it), else of the conversation's. */
+export const customerOf = (c) => c.contactName || c.contact || `#${c.id.slice(0, 6)}`;
+
 export function renderTabs(unread = null) {
   const tabs = $("#conv-tabs");
   const previous = new Set($$("button.unread", tabs).map((b) => b.dataset.conversation));
@@ -93,7 +98,14 @@ export function renderTabs(unread = null) {
     type: "button", class: `small${previous.has(c.id) && c.id !== state.selected ? " unread" : ""}`,
     "aria-pressed": String(c.id === state.selected), dataset: { conversation: c.id },
     onclick: () => select(c.id),
-  }, `${i + 1}. ${c.service || "conversa"}${previous.has(c.id) && c.id !== state.selected ? " •" : ""}`)));
+  }, `${i + 1}. ${customerOf(c)}${c.service ? ` · ${c.service}` : ""}${previous.has(c.id) && c.id !== state.selected ? " •" : ""}`)));
+}
+
+/** The line over the transcript: customer, service, how long the customer waited. */
+export function renderInfo() {
+  const c = state.conversations.get(state.selected);
+  if (!c) return;
+  $("#conv-info").textContent = `${customerOf(c)} · Serviço ${c.service || "—"}${c.waited !== null ? ` · esperou ${duration(c.waited)}` : ""}`;
 }
 
 export function renderConversation() {
@@ -103,9 +115,10 @@ export function renderConversation() {
   $("#transfer-form").classList.toggle("hidden", !conversation);
   $("#finish").classList.toggle("hidden", !conversation);
   errorOnRender();
+  showLength(); // the box may have been emptied or filled again
   if (!conversation) { $("#variables").replaceChildren(h("dt", { class: "sr-only" }, "Variáveis"), h("dd", { class: "muted" }, "—")); return; }
   renderTargets();
-  $("#conv-info").textContent = `Serviço ${conversation.service || "—"}${conversation.waited !== null ? ` · esperou ${duration(conversation.waited)}` : ""}`;
+  renderInfo();
   const log = $("#transcript");
   const messages = [...conversation.messages.values()].sort((a, b) => a.seq - b.seq);
   log.replaceChildren(...messages.map(renderMessage), ...conversation.kept.filter((k) => k.line).map(unsentLine));

@@ -1,0 +1,180 @@
+"""What agents used to other desks take for granted, in a real Chromium on the Tela de
+Atendimento.
+
+- A reply over the length limit is said in pt-BR, with the limit and the length typed, as the
+  agent types and when it presses Enter (nothing is sent, the text stays in the box), and when
+  the server refuses it (a page whose limit is out of date): it used to say only "Há campos
+  inválidos.".
+- "Sair" with conversations in service asks first, naming how many and what becomes of them
+  (they stay with the agent: presence and "Offline" requeue nothing); "Continuar atendendo"
+  keeps the agent in; "Sair mesmo assim" sets it offline, and signed in again it finds them.
+- A waiting customer who chose a menu option by its number shows the option's label in the
+  queue, not the bare digit; a conversation's tab names the contact when the contact gave a
+  name, else the end of its contact id ("…4322", as the supervisor's open conversations say it).
+
+Each test plays in a `scene` of tests/test_browser_double_sends.py (the app served live with
+the `loja` bot, whose menu's first option is "Falar com um especialista").
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.test_browser import browser, signed_in_agent
+from tests.test_browser_double_sends import OPTION, agent_post, agent_texts, expect, scene
+
+__all__ = ["browser"]
+
+pytestmark = pytest.mark.asyncio
+
+LIMIT = 4096
+"""The longest text a message may have (workflows/contracts.py MAX_TEXT_LENGTH)."""
+
+
+def too_long(count: int) -> str:
+    return f"A mensagem passa do limite de {LIMIT} caracteres (você escreveu {count})."
+
+
+async def queued(base: str, connector: str, contact: str, name: str | None = None) -> str:
+    """The contact (named `name`, if given) says "oi", then "1" (the menu's "Falar com um
+    especialista") and waits in Suporte's queue: the conversation's id."""
+    auth = {"Authorization": f"Bearer {connector}"}
+    async with httpx.AsyncClient(base_url=base, headers=auth) as http:
+        for i, text in enumerate(["oi", "1"]):
+            body = {"contact_id": contact, "message_id": f"{contact}-{i}", "text": text}
+            if name:
+                body["contact"] = {"name": name}
+            said = await http.post("/api/bots/loja/messages", json=body)
+            assert said.status_code == 200, said.text
+        assert said.json()["status"] == "waiting", said.text
+        return str(said.json()["conversation_id"])
+
+
+async def test_a_reply_over_the_limit_is_said_in_ptbr_and_kept_in_the_box(
+    time_env, settings, engine, browser
+):
+    """Typed over the limit: the composer says so and Enter sends nothing; a page whose limit is
+    out of date sends it and the server's refusal says the same, the text still in the box;
+    cut to the limit, it reaches the customer."""
+    async with scene(time_env, settings, engine, browser) as s:
+        agent, conversation = await s.picked_up()
+        box = agent.get_by_label("Mensagem ao cliente")
+        count = agent.locator("#reply-count")
+        error = agent.locator("#conv-error")
+
+        await box.fill("😀" * LIMIT)  # one character each, as the server counts
+        await expect(count).to_have_text(f"{LIMIT} de {LIMIT} caracteres")
+        await box.fill("a" * 5012)
+        await expect(count).to_have_text(too_long(5012))
+        await expect(box).to_have_attribute("aria-invalid", "true")
+        await box.press("Enter")
+        await expect(count).to_have_text(too_long(5012))
+        await expect(box).to_have_value("a" * 5012)
+        assert s.hold.seen == []  # nothing went to the server
+
+        # a page loaded before the limit was lowered: the server refuses, said the same way
+        await agent.locator("#reply-text").evaluate("box => { box.dataset.max = '10000'; }")
+        await box.fill("b" * 5012)
+        await expect(count).to_have_text("")
+        async with agent.expect_response(agent_post) as refused:
+            await box.press("Enter")
+        assert (await refused.value).status == 422
+        await expect(error).to_have_text(too_long(5012))
+        await expect(box).to_have_value("b" * 5012)
+        await expect(count).to_have_text(too_long(5012))  # the server's limit, learned
+
+        await box.fill("b" * LIMIT)
+        await expect(count).to_have_text(f"{LIMIT} de {LIMIT} caracteres")
+        async with agent.expect_response(agent_post) as sent:
+            await box.press("Enter")
+        assert (await sent.value).ok
+        await expect(box).to_have_value("")
+        await expect(count).to_have_text("")
+        await expect(error).to_have_text("")
+        assert await agent_texts(s.base, conversation) == ["b" * LIMIT]
+
+
+async def test_sair_with_conversations_in_service_asks_first(time_env, settings, engine, browser):
+    """Two conversations in service: "Sair" names them and says they stay with the agent;
+    "Continuar atendendo" keeps the agent in and available; "Sair mesmo assim" signs out and
+    sets it offline; signed in again, both are still its own. One: said in the singular."""
+    async with scene(time_env, settings, engine, browser, provoked=False) as s:
+        agent = await s.agent()
+        for contact in ("5511", "5522"):
+            await queued(s.base, s.connector, contact)
+        tabs = agent.locator("#conv-tabs button")
+        for count in (1, 2):
+            await agent.get_by_role("button", name="Atender próximo").click()
+            await expect(tabs).to_have_count(count)
+
+        dialog = agent.get_by_role("dialog", name="Sair da Tela de Atendimento?")
+        await agent.get_by_role("button", name="Sair", exact=True).click()
+        await expect(dialog).to_be_visible()
+        await expect(dialog).to_contain_text(
+            "Você tem 2 conversas em atendimento. Ao sair, você fica Offline e deixa de receber"
+            " conversas novas, mas sair não devolve estas 2 à fila: elas continuam atribuídas a"
+            " você e os clientes seguem esperando sua resposta. Volte para finalizá-las ou peça"
+            " a um supervisor que as reatribua."
+        )
+        await dialog.get_by_role("button", name="Continuar atendendo").click()
+        await expect(dialog).to_be_hidden()
+        await expect(tabs).to_have_count(2)
+        assert await agent_status(s.base, s.token) == "available"
+
+        await agent.get_by_role("button", name="Sair", exact=True).click()
+        await dialog.get_by_role("button", name="Sair mesmo assim").click()
+        await expect(agent.get_by_label("Token do atendente")).to_be_visible()
+        assert await agent_status(s.base, s.token) == "offline"
+
+        again = await signed_in_agent(s.context, s.console, s.token, available=False)
+        tabs = again.locator("#conv-tabs button")
+        await expect(tabs).to_have_count(2)  # still hers, as the question said
+        await tabs.nth(0).click()
+        await again.get_by_role("button", name="Encerrar conversa").click()
+        await expect(tabs).to_have_count(1)
+        await again.get_by_role("button", name="Sair", exact=True).click()
+        dialog = again.get_by_role("dialog", name="Sair da Tela de Atendimento?")
+        await expect(dialog).to_contain_text(
+            "Você tem 1 conversa em atendimento. Ao sair, você fica Offline e deixa de receber"
+            " conversas novas, mas sair não devolve esta conversa à fila: ela continua atribuída"
+            " a você e o cliente segue esperando sua resposta. Volte para finalizá-la ou peça a"
+            " um supervisor que a reatribua."
+        )
+
+
+async def agent_status(base: str, token: str) -> str:
+    async with httpx.AsyncClient(base_url=base) as http:
+        me = await http.get("/api/agent/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.is_success, me.text
+    return str(me.json()["status"])
+
+
+async def test_the_queue_shows_the_menu_choice_and_tabs_name_the_contact(
+    time_env, settings, engine, browser
+):
+    """Maria (named by the channel) and an unnamed contact chose option 1 by its number: the
+    queue shows the option's label; their tabs and the conversation's line show Maria's name
+    and the end of the other's contact id."""
+    async with scene(time_env, settings, engine, browser, provoked=False) as s:
+        agent = await s.agent()
+        maria = await queued(s.base, s.connector, "5511", name="Maria Souza")
+        other = await queued(s.base, s.connector, "5511987654322")
+        items = agent.locator(".queue-item")
+        await expect(items).to_have_count(2)
+        for item in await items.all():
+            await expect(item.locator(".preview")).to_have_text(f"Menu: {OPTION}")
+            await expect(item.locator(".preview")).to_have_attribute(
+                "title", f"O cliente escolheu a opção 1 do menu: {OPTION}"
+            )
+
+        tabs = agent.locator("#conv-tabs button")
+        for count in (1, 2):
+            await agent.get_by_role("button", name="Atender próximo").click()
+            await expect(tabs).to_have_count(count)
+        names = {maria: "Maria Souza", other: "…4322"}  # as the supervisor's list says it
+        for tab in await tabs.all():
+            conversation = str(await tab.get_attribute("data-conversation"))
+            await expect(tab).to_contain_text(f"{names[conversation]} · Suporte")
+            await tab.click()
+            await expect(agent.locator("#conv-info")).to_contain_text(names[conversation])
