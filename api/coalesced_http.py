@@ -105,11 +105,17 @@ def give_up_unacknowledged(transport: asyncio.BaseTransport, seconds: float) -> 
     sock = transport.get_extra_info("socket")
     if option is None or sock is None or seconds <= 0:
         return
-    if sock.family not in (socket.AF_INET, socket.AF_INET6):
-        return  # e.g. a Unix socket behind a local proxy
-    try:
+    try:  # the kernel's own family: `socket.fromfd` (uvicorn's --fd) may have named another
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN) not in (
+            socket.AF_INET,
+            socket.AF_INET6,
+        ):
+            return  # e.g. a Unix socket behind a local proxy
         sock.setsockopt(socket.IPPROTO_TCP, option, max(1, round(seconds * 1000)))
-    except OSError as error:  # a kernel that names the option but refuses it
+    except (
+        OSError,
+        AttributeError,
+    ) as error:  # no SO_DOMAIN off Linux  # a kernel that names the option but refuses it
         logger.debug("TCP_USER_TIMEOUT not set: %s", error)
 
 

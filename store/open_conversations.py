@@ -8,15 +8,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from omni.models import OPEN_QUEUE_STATUSES
 from store.db import reads
 from store.presence import UNSEEN
-from store.tables import agents, conversations, queue_entries, services
+from store.tables import OPEN_STATUSES, agents, conversations, queue_entries, services
 
 OpenStatus = Literal["waiting", "in_service"]
 
@@ -55,8 +54,17 @@ def open_conversations(
     """The open queue entries (of `service_ids` when given: a supervisor's): those whose agent's
     screen is gone (set offline by presence) first, then in service, then waiting, each oldest
     first, so a limit cuts the newest waiting, never the conversations to act on."""
+    query = open_query(limit)
+    if service_ids is not None:
+        query = query.where(queue_entries.c.service_id.in_(list(service_ids)))
+    with reads(engine) as conn:
+        return [_open(row._mapping) for row in conn.execute(query)]
+
+
+def open_query(limit: int) -> sa.Select[Any]:
+    """The open entries in the order above, with their service, agent and contact."""
     entry = queue_entries.c
-    query = (
+    return (
         sa.select(
             entry.conversation_id,
             services.c.name.label("service"),
@@ -73,7 +81,7 @@ def open_conversations(
             .outerjoin(agents, agents.c.id == entry.agent_id)
             .outerjoin(conversations, conversations.c.id == entry.conversation_id)
         )
-        .where(entry.status.in_(OPEN_QUEUE_STATUSES))
+        .where(entry.status.in_(OPEN_STATUSES))  # literals: the partial index (0022)
         .order_by(
             sa.case((agents.c.status_reason == UNSEEN, 0), else_=1),  # `agent_gone` first
             sa.case((entry.status == "in_service", 0), else_=1),
@@ -82,10 +90,6 @@ def open_conversations(
         )
         .limit(limit)
     )
-    if service_ids is not None:
-        query = query.where(entry.service_id.in_(list(service_ids)))
-    with reads(engine) as conn:
-        return [_open(row._mapping) for row in conn.execute(query)]
 
 
 def _open(row: sa.RowMapping) -> OpenConversation:

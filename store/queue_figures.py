@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 
 from store.common import is_postgres
 from store.db import reads
-from store.tables import OPEN_ENTRY, agent_services, agents, offers, queue_entries, services
+from store.tables import OPEN_STATUSES, agent_services, agents, offers, queue_entries, services
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,9 @@ ByStatus = dict[str, tuple[int, datetime | None]]
 
 
 def open_counts_query() -> sa.Select[str, str, int, datetime | None]:
-    """The open entries grouped by service and status. The predicate is the partial index's own
-    text: with the statuses as bound parameters SQLite does not use the index (nor could
-    PostgreSQL's generic plans)."""
+    """The open entries grouped by service and status. The statuses are written into the SQL
+    (`OPEN_STATUSES`): as bound parameters SQLite does not match the partial index's predicate
+    (nor could PostgreSQL's generic plans)."""
     return (
         sa.select(
             queue_entries.c.service_id,
@@ -108,7 +108,7 @@ def open_counts_query() -> sa.Select[str, str, int, datetime | None]:
             sa.func.count(),
             sa.func.min(queue_entries.c.enqueued_at),
         )
-        .where(queue_entries.c.service_id.is_not(None), sa.text(OPEN_ENTRY))
+        .where(queue_entries.c.service_id.is_not(None), queue_entries.c.status.in_(OPEN_STATUSES))
         .group_by(queue_entries.c.service_id, queue_entries.c.status)
     )
 

@@ -205,14 +205,13 @@ queue_entries = sa.Table(
     sa.Index("ix_queue_entries_service_picked", "service_id", "picked_up_at"),  # wait history
     sa.Index("ix_queue_entries_service_status_ended", "service_id", "status", "ended_at"),
 )
-sa.Index(  # the queue order (store/queue.rank_order), migration 0014
-    "ix_queue_entries_service_status_order",
-    queue_entries.c.service_id,
-    queue_entries.c.status,
-    sa.func.coalesce(queue_entries.c.rank_at, queue_entries.c.enqueued_at),
-    queue_entries.c.id,
-)
-OPEN_ENTRY = "status IN ('waiting', 'in_service')"  # OPEN_QUEUE_STATUSES as literals (0022)
+sa.Index("ix_queue_entries_service_status_order", queue_entries.c.service_id,  # migration 0014:
+         queue_entries.c.status, sa.func.coalesce(queue_entries.c.rank_at,  # store/queue.py's
+         queue_entries.c.enqueued_at), queue_entries.c.id)  # fmt: skip  # rank_order
+OPEN_ENTRY = "status IN ('waiting', 'in_service')"  # the index's predicate (0022); queries:
+OPEN_STATUSES = sa.bindparam(
+    "open_statuses", ["waiting", "in_service"], expanding=True, literal_execute=True
+)  # the same, as literals a planner matches
 sa.Index("ix_queue_entries_open", queue_entries.c.service_id, queue_entries.c.status,
          queue_entries.c.enqueued_at, sqlite_where=sa.text(OPEN_ENTRY),
          postgresql_where=sa.text(OPEN_ENTRY))  # fmt: skip

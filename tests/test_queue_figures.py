@@ -11,9 +11,10 @@ import sqlalchemy as sa
 
 from api.usecases import supervision
 from omni.models import OPEN_QUEUE_STATUSES, ServiceCreate
+from store.open_conversations import open_query
 from store.queue_figures import open_counts_query, open_queues, service_figures
 from store.services import create_service
-from store.tables import OPEN_ENTRY, queue_entries
+from store.tables import OPEN_ENTRY, OPEN_STATUSES, queue_entries
 from transbordo.stack import stack_ring
 
 T0 = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
@@ -105,17 +106,24 @@ def test_the_scrape_still_totals_the_whole_history(any_engine: sa.Engine) -> Non
         assert figures.answered_within_target == within + in_service
 
 
-def test_the_live_view_reads_the_open_entries_index(any_engine: sa.Engine) -> None:
-    """The plan of the live view's grouped query, after `history`: the open entries' partial
-    index, so each 3-second refresh reads what is open, not every entry ever made."""
+@pytest.mark.parametrize("query", ["figures", "open conversations"])
+def test_the_live_view_reads_the_open_entries_index(any_engine: sa.Engine, query: str) -> None:
+    """The plans of the live view's queries (the grouped figures, the admin's open
+    conversations), after `history`: the open entries' partial index, so each 3-second refresh
+    reads what is open, not every entry ever made."""
     literals = ", ".join(f"'{status}'" for status in OPEN_QUEUE_STATUSES)
-    assert f"status IN ({literals})" == OPEN_ENTRY  # the index and the query: one predicate
+    assert f"status IN ({literals})" == OPEN_ENTRY  # the index and the queries: one predicate
+    assert OPEN_STATUSES.value == list(OPEN_QUEUE_STATUSES)
     history(any_engine)
-    sql = str(open_counts_query().compile(any_engine))
+    select = open_counts_query() if query == "figures" else open_query(100)
+    compiled = select.compile(any_engine, compile_kwargs={"render_postcompile": True})
+    sql, params = compiled.string, compiled.params  # as sent: bound values stay parameters
     with any_engine.begin() as conn:
         if any_engine.dialect.name == "sqlite":
-            plan = " ".join(row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+            args = tuple(params[name] for name in compiled.positiontup or ())
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", args)
+            plan = " ".join(row[3] for row in rows)
         else:
             conn.exec_driver_sql("ANALYZE queue_entries")
-            plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+            plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}", params))
     assert "ix_queue_entries_open" in plan, plan
