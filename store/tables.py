@@ -205,13 +205,12 @@ queue_entries = sa.Table(
     sa.Index("ix_queue_entries_service_picked", "service_id", "picked_up_at"),  # wait history
     sa.Index("ix_queue_entries_service_status_ended", "service_id", "status", "ended_at"),
 )
-sa.Index("ix_queue_entries_service_status_order", queue_entries.c.service_id,  # migration 0014:
+sa.Index("ix_queue_entries_service_status_order", queue_entries.c.service_id,  # 0014, for
          queue_entries.c.status, sa.func.coalesce(queue_entries.c.rank_at,  # store/queue.py's
-         queue_entries.c.enqueued_at), queue_entries.c.id)  # fmt: skip  # rank_order
+         queue_entries.c.enqueued_at), queue_entries.c.id)  # rank_order  # fmt: skip
 OPEN_ENTRY = "status IN ('waiting', 'in_service')"  # the index's predicate (0022); queries:
-OPEN_STATUSES = sa.bindparam(
-    "open_statuses", ["waiting", "in_service"], expanding=True, literal_execute=True
-)  # the same, as literals a planner matches
+OPEN_STATUSES: sa.BindParameter[list[str]] = sa.bindparam("open_statuses", ["waiting",
+    "in_service"], expanding=True, literal_execute=True)  # the same, literals  # fmt: skip
 sa.Index("ix_queue_entries_open", queue_entries.c.service_id, queue_entries.c.status,
          queue_entries.c.enqueued_at, sqlite_where=sa.text(OPEN_ENTRY),
          postgresql_where=sa.text(OPEN_ENTRY))  # fmt: skip
