@@ -1,7 +1,8 @@
 """Server-Sent Events, one way for both streams (the customer's transcript, the agent screen).
 
-sse-starlette writes the frames, sends a keep-alive comment every `KEEPALIVE_SECONDS` (so
-proxies keep an idle stream open) and stops the event generator when the client disconnects;
+sse-starlette writes the frames, sends a keep-alive comment every `stream_keepalive_seconds`
+of the served app's settings (so proxies keep an idle stream open, and a vanished client's
+connection has data to time out on) and stops the event generator when the client disconnects;
 the streams themselves only poll SQL and say what is new.
 
 A stopping server ends a stream through its connection's drain (api/stream_drain.py): the
@@ -18,8 +19,12 @@ from collections.abc import AsyncIterator
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from sse_starlette.sse import AppStatus
+from starlette.types import Receive, Scope, Send
 
-KEEPALIVE_SECONDS = 15.0
+from transbordo.settings import Settings
+
+KEEPALIVE_SECONDS: float = Settings.model_fields["stream_keepalive_seconds"].default
+"""For an app served without our settings on its state."""
 RETRY_MILLISECONDS = 1000
 """How long a browser waits before it reconnects (the first frame of every stream)."""
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -41,7 +46,7 @@ def event(name: str, data: object, *, id: int | str | None = None) -> ServerSent
 def stream(events: AsyncIterator[ServerSentEvent]) -> EventSourceResponse:
     """The response for a stream of events: the retry hint first, then `events` until they end
     or the client goes away, with keep-alive comments in between."""
-    return EventSourceResponse(
+    return _Stream(
         _with_retry_hint(events),
         ping=KEEPALIVE_SECONDS,
         ping_message_factory=lambda: ServerSentEvent(comment="keep-alive", sep="\n"),
@@ -54,3 +59,21 @@ async def _with_retry_hint(events: AsyncIterator[ServerSentEvent]) -> AsyncItera
     yield ServerSentEvent(retry=RETRY_MILLISECONDS, sep="\n")
     async for item in events:
         yield item
+
+
+class _Stream(EventSourceResponse):
+    """Its keep-alive period is the served app's, read as the response starts: the routes
+    build the response without the request (api/app.py's lifespan keeps the settings on
+    `app.state`)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.ping_interval = keepalive_of(scope.get("app"))
+        await super().__call__(scope, receive, send)
+
+
+def keepalive_of(app: object) -> float:
+    """The served app's `stream_keepalive_seconds`, else the setting's default."""
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    if isinstance(settings, Settings):
+        return settings.stream_keepalive_seconds
+    return KEEPALIVE_SECONDS

@@ -133,14 +133,22 @@ class Settings(BaseSettings):
     max_streams_per_agent: int = Field(default=8, ge=1)
     """Open agent streams of one agent, per API process (a screen holds one). A stream whose
     client vanished without closing (a laptop asleep) holds its place until the server gives
-    up on the connection (within ~45 s: `tcp_user_timeout_seconds`)."""
+    up on the connection: within ~45 s (`tcp_user_timeout_seconds`) when the API faces the
+    browsers itself or the proxy in front bounds its own side the same way (docs/limits.md
+    "Screens that vanish"); behind one that does not, until that proxy gives its side up (its
+    kernel retransmits for ~15 min)."""
     tcp_user_timeout_seconds: float = Field(default=30.0, ge=0, le=3600)
     """How long data the API sent may stay unacknowledged before the kernel drops the
     connection (`TCP_USER_TIMEOUT` on every accepted connection, Linux; api/coalesced_http.py).
-    A stream's keep-alive (every 15 s) is such data, so the stream of a screen whose network
-    vanished without closing ends within ~45 s, not the ~15 minutes Linux retransmits by
-    default; its agent stops counting as seen, its place is given back. Keep it well above the
-    worst stall of a live network (a mobile handover); 0: the kernel's default."""
+    A stream's keep-alive (`stream_keepalive_seconds`) is such data, so the stream of a screen
+    whose network vanished without closing ends within ~45 s, not the ~15 minutes Linux
+    retransmits by default; its agent stops counting as seen, its place is given back. Keep it
+    well above the worst stall of a live network (a mobile handover); 0: the kernel's default."""
+    stream_keepalive_seconds: float = Field(default=15.0, gt=0, le=300)
+    """How often an SSE stream with nothing to say sends a keep-alive comment (api/sse.py):
+    proxies keep an idle stream open, and a vanished screen's connection has unacknowledged
+    data for `tcp_user_timeout_seconds` to end. Below common proxy idle timeouts (60 s); tests
+    lower it to wait less."""
     agent_stream_recheck_seconds: float = Field(default=5.0, gt=0, le=60)
     """How often an agent's open stream checks the agent still exists, with the same token."""
     offer_sweep_seconds: float = Field(default=5.0, ge=0, le=60)
