@@ -58,6 +58,9 @@ def create_app(
             if task is not None:
                 task.cancel()
         await app.state.stream_hub.stop()
+        from store import loop_statements
+
+        await loop_statements.settle(app.state.engine)  # its writes confirmed flushed first
         if engine is None:
             app.state.engine.dispose()
 

@@ -51,9 +51,17 @@ BARRIER_SECONDS = 1.0
 commit a second at most, whatever the traffic."""
 BARRIER_TIMEOUT = 10.0
 """A barrier that has not returned by then counts as failed (a server gone silent)."""
-BARRIER = "SELECT set_config('synchronous_commit', 'on', true), txid_current()"
-"""A transaction with an id, committed synchronously: it returns once the WAL is flushed up to
-its commit record, so up to every commit answered before it."""
+BARRIER = (
+    "SELECT set_config('synchronous_commit', 'on', true),"
+    " pg_logical_emit_message(true, 'transbordo', 'flush barrier'), pg_backend_pid()"
+)
+"""A transaction that writes WAL (a logical message: no table), committed synchronously: it
+returns once the WAL is flushed up to its commit record (and on a synchronous standby, where
+one is configured), so up to every commit answered before it. One that writes no WAL would
+commit without a flush, whatever the setting. The backend's pid tells a session that is not
+the one the commits were made on (a transaction pooler's new server connection)."""
+
+SESSION = "SELECT current_setting('synchronous_commit'), pg_backend_pid()"
 
 OnLost = Callable[[set[str]], None]
 """Told the keys of commits a crash may have taken (on the loop)."""
@@ -71,6 +79,12 @@ class _Loop:
     unflushed: Unflushed = field(default_factory=Unflushed)
     on_lost: OnLost | None = None
     barrier: asyncio.Task[None] | None = None
+    free: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set while no statement is on the connection (a barrier waits for it)."""
+    backend: int | None = None
+    """The server process the connection's commits were made on."""
+    asynchronous: bool = False
+    """Its commits do not wait for the flush (the option was taken), so barriers confirm them."""
 
 
 _BY_ENGINE: weakref.WeakKeyDictionary[Engine, _Loop] = weakref.WeakKeyDictionary()
@@ -87,7 +101,7 @@ async def write(
     connection = here.connection
     if here.busy or connection is None or connection.closed:
         return False
-    here.busy = True
+    _take(here)
     try:
         await connection.execute(sql, params)
     except BaseException as failure:
@@ -97,10 +111,8 @@ async def write(
             _lose(here)
         raise
     finally:
-        here.busy = False
-        if here.connection is not connection:  # detached meanwhile (a dispose)
-            _close(here, connection)
-    if key is not None:
+        _give_back(here, connection)
+    if key is not None and here.asynchronous:
         here.unflushed.committed(key)
         here.on_lost = on_lost or here.on_lost
         if here.barrier is None:
@@ -108,16 +120,30 @@ async def write(
     return True
 
 
+def _take(here: _Loop) -> None:
+    here.busy = True
+    here.free.clear()
+
+
+def _give_back(here: _Loop, connection: Any) -> None:
+    here.busy = False
+    here.free.set()
+    if here.connection is not connection:  # detached meanwhile (a dispose)
+        _close(here, connection)
+
+
 async def _barriers(here: _Loop) -> None:
-    """Confirm the connection's commits, a barrier each `BARRIER_SECONDS`, while some wait."""
+    """Confirm the connection's commits, a barrier `BARRIER_SECONDS` after them (once the
+    connection is free), while some wait."""
     try:
         while here.unflushed:
             await asyncio.sleep(BARRIER_SECONDS)
+            while here.busy:
+                await here.free.wait()
             connection = here.connection
             if connection is None or connection.closed:
-                return  # detached: lost ones were told then (a dispose loses none)
-            if not here.busy:
-                await _barrier(here, connection)
+                return  # detached: what was not confirmed was told then
+            await _barrier(here, connection)
     finally:
         here.barrier = None
 
@@ -131,10 +157,12 @@ async def barrier(engine: Engine) -> None:
 
 
 async def _barrier(here: _Loop, connection: Any) -> None:
-    here.busy = True
+    _take(here)
     mark = here.unflushed.mark()
     try:
-        await asyncio.wait_for(connection.execute(BARRIER), BARRIER_TIMEOUT)
+        found = await asyncio.wait_for(_one_row(connection, BARRIER), BARRIER_TIMEOUT)
+        if found[2] != here.backend:
+            raise ConnectionError(f"the session is another server process's ({found[2]})")
     except asyncio.CancelledError:  # the loop is closing: the server stays, and flushes
         _detach(here, connection)
         raise
@@ -144,20 +172,41 @@ async def _barrier(here: _Loop, connection: Any) -> None:
         _lose(here)
         return
     finally:
-        here.busy = False
-        if here.connection is not connection:
-            _close(here, connection)
+        _give_back(here, connection)
     here.unflushed.flushed(mark)
 
 
+async def _one_row(connection: Any, sql: str) -> Any:
+    cursor = await connection.execute(sql)
+    return await cursor.fetchone()
+
+
+async def settle(engine: Engine) -> None:
+    """Before the app lets the engine go (its shutdown): confirm what waits, so that the
+    dispose after has nothing to report; a failed barrier reports it now."""
+    here = _BY_ENGINE.get(engine)
+    if here is None or here.loop is not asyncio.get_running_loop():
+        return
+    if here.unflushed and here.connection is not None and not here.connection.closed:
+        while here.busy:
+            await here.free.wait()
+        await _barrier(here, here.connection)
+    if here.barrier is not None:
+        here.barrier.cancel()
+
+
 def _lose(here: _Loop) -> None:
-    """The connection failed: its commits not confirmed go to `on_lost`."""
+    """The connection failed (or the pool found the server gone): its commits not confirmed go
+    to `on_lost`, on the loop."""
     keys = here.unflushed.take()
     if not keys:
         return
     log.warning("%d turns committed before the connection failed may be lost", len(keys))
-    if here.on_lost is not None:
-        here.on_lost(keys)
+    try:
+        if here.on_lost is not None:
+            here.on_lost(keys)
+    except Exception as exc:  # noqa: BLE001 - e.g. the loop is closing: their runs' next record
+        log.warning("could not report the turns that may be lost: %r", exc)
 
 
 async def ready(engine: Engine) -> bool:
@@ -189,11 +238,18 @@ async def _open(engine: Engine, here: _Loop) -> None:
         import psycopg  # the `postgres` extra: only a PostgreSQL deployment needs it
 
         url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        here.connection = await psycopg.AsyncConnection.connect(
+        connection = await psycopg.AsyncConnection.connect(
             url, autocommit=True, application_name=APPLICATION_NAME, connect_timeout=10,
             keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
             options="-c synchronous_commit=off",  # this connection's: the pool's stay as set
         )  # fmt: skip
+        try:  # a pooler may have ignored the option: then the commits wait, nothing to confirm
+            setting, here.backend = await _one_row(connection, SESSION)
+        except BaseException:
+            connection.pgconn.finish()
+            raise
+        here.asynchronous = setting == "off"
+        here.connection = connection
     except Exception as exc:  # noqa: BLE001 - the writes go on from threads
         log.warning("no PostgreSQL connection for the event loop's writes: %s", exc)
         here.retry_at = here.loop.time() + RETRY_SECONDS
@@ -204,10 +260,19 @@ async def _open(engine: Engine, here: _Loop) -> None:
 
 
 def _disposed(engine: Engine) -> None:
-    """The engine's pool was disposed (maybe from a thread): its loop connection goes too."""
+    """The engine's pool was disposed (maybe from a thread): its loop connection goes too, and
+    what it had not confirmed is reported (a pooled connection may have found the server gone:
+    store/prepared.py disposes then; the app's shutdown `settle`s first)."""
     here = _BY_ENGINE.pop(engine, None)
     if here is not None:
-        _on_its_loop(here, _detach, here, here.connection)
+        _on_its_loop(here, _retire, here)
+
+
+def _retire(here: _Loop) -> None:
+    _detach(here, here.connection)
+    _lose(here)
+    if here.barrier is not None:
+        here.barrier.cancel()
 
 
 def _detach(here: _Loop, connection: Any, *, retry: bool = False) -> None:

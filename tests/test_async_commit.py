@@ -10,12 +10,14 @@ import pytest
 import sqlalchemy as sa
 
 from store import loop_statements
+from store.prepared import raw_statement
 from store.unflushed import Unflushed
 from tests.conftest import running_stack
 from tests.live import eventually
+from tests.log_rows import opened
 from tests.test_kept_timer import ECO
 from tests.test_log_ahead import eco_turns
-from tests.test_loop_statements import loop_backends, until
+from tests.test_loop_statements import loop_backends, turn, until
 
 MENU = "Escolha uma opção\n1. De novo"
 ONLY_WHEN_OFF = """DO $$ BEGIN
@@ -34,14 +36,18 @@ def seqs(engine: sa.Engine, conversation: str) -> list[int]:
 
 def crash(engine: sa.Engine, conversation: str) -> None:
     """What a crash of the server before the flush does: the last turns' commits are gone, and
-    so is the loop's connection."""
+    so is every connection to it."""
     with engine.begin() as conn:
         conn.execute(
             sa.text("DELETE FROM messages WHERE conversation_id = :c AND seq > 2"),
             {"c": conversation},
         )
-        [backend] = loop_backends(engine)
-        conn.execute(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": backend})
+        conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
 
 
 @pytest.fixture
@@ -62,7 +68,7 @@ async def test_only_the_loops_connection_commits_without_waiting_for_the_flush(u
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("found_by", ["the next turn", "the barrier"])
+@pytest.mark.parametrize("found_by", ["the next turn", "the barrier", "the pool"])
 async def test_turns_a_crash_may_have_taken_are_recorded_again_by_their_workflows(
     time_env, settings, unconfirmed, found_by
 ):
@@ -71,10 +77,15 @@ async def test_turns_a_crash_may_have_taken_are_recorded_again_by_their_workflow
         contact = found_by.replace(" ", "-")  # the test server's workflows outlive the database
         conversation = await eco_turns(http, contact, 3)  # on the loop's connection
         assert seqs(engine, conversation) == [1, 2, 3, 4, 5, 6]
-        crash(engine, conversation)
+        if found_by == "the pool":  # a thread's statement under way finds it first
+            with pytest.raises(sa.exc.DBAPIError), raw_statement(engine) as cursor:
+                crash(engine, conversation)
+                cursor.execute("SELECT 1")  # lost: the pool is disposed, and the loop's too
+        else:
+            crash(engine, conversation)
         if found_by == "the barrier":  # nobody writes: the barrier finds the connection gone
             await loop_statements.barrier(engine)
-        else:
+        elif found_by == "the next turn":
             other = await eco_turns(http, "other", 1)  # its write finds the connection broken
             assert seqs(engine, other) == [1, 2]
 
@@ -84,6 +95,23 @@ async def test_turns_a_crash_may_have_taken_are_recorded_again_by_their_workflow
         await eventually(whole, "the lost turns recorded again by their workflow")
         log = (await http.get(f"/api/conversations/{conversation}/messages")).json()
     assert [m["text"] for m in log] == ["oi", MENU, "1", MENU, "1", MENU]
+
+
+@pytest.mark.asyncio
+async def test_a_barrier_returns_once_the_commits_before_it_are_on_disk(unconfirmed):
+    engine = unconfirmed
+    opened(engine, "c1")
+    lost: list[set[str]] = []
+    for seq in range(1, 21):  # commits answered before their WAL is flushed
+        assert await loop_statements.write(engine, *turn(engine, seq), "wid", lost.append)
+    with engine.connect() as conn:
+        written = conn.execute(sa.text("SELECT pg_current_wal_insert_lsn()")).scalar()
+    await loop_statements.barrier(engine)
+    with engine.connect() as conn:
+        on_disk = sa.text("SELECT pg_current_wal_flush_lsn() >= CAST(:lsn AS pg_lsn)")
+        assert conn.execute(on_disk, {"lsn": written}).scalar()
+    await loop_statements.settle(engine)  # the app's shutdown: nothing left, nothing reported
+    assert lost == []
 
 
 def test_a_barrier_confirms_the_commits_answered_before_it_was_sent() -> None:
