@@ -87,6 +87,8 @@ class ErrorCode(StrEnum):
     """The request body (or what it would put in a conversation) is over its limit (413)."""
     RATE_LIMITED = "rate_limited"
     """Too many requests, or too many open streams, from this address/contact/bot (429)."""
+    TOO_MANY_SESSIONS = "too_many_sessions"
+    """Too many new web-chat sessions from this client address (429; `sessions per address`)."""
     OVERLOADED = "overloaded"
     """This API process has too many Temporal calls in flight: try again after Retry-After (503)."""
     ATTACHMENT_TYPE = "attachment_type"
@@ -240,10 +242,16 @@ def too_large(detail: str) -> JSONResponse:
     return JSONResponse(error_body(detail, ErrorCode.PAYLOAD_TOO_LARGE), status_code=413)
 
 
+LIMIT_CODES: dict[str, ErrorCode] = {"sessions per address": ErrorCode.TOO_MANY_SESSIONS}
+"""Rules (api/limits.py) with a code of their own; every other limit is `rate_limited`."""
+
+
 def rate_limited(exc: RateLimited) -> JSONResponse:
-    """A 429 that says which limit and when to try again (`Retry-After`, in seconds)."""
+    """A 429 that says which limit (`limit`: the rule's name, so a page can tell the customer
+    whose pace it is, theirs or the bot's) and when to try again (`Retry-After`, in seconds)."""
+    body = error_body(str(exc), LIMIT_CODES.get(exc.scope, ErrorCode.RATE_LIMITED))
     return JSONResponse(
-        error_body(str(exc), ErrorCode.RATE_LIMITED),
+        {**body, "limit": exc.scope},
         status_code=429,
         headers={"Retry-After": str(exc.retry_after)},
     )

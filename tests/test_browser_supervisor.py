@@ -65,6 +65,11 @@ async def test_the_supervisor_sees_now_a_period_and_the_agents_needed(
         await page.get_by_label("De", exact=True).fill("2026-11-20")
         await page.get_by_label("até", exact=True).fill("2026-11-20")
         await page.get_by_role("button", name="Ver período").click()
+        # the days as chosen, in the operator's zone: not "até 21/11/2026, 00:00:00"
+        await expect(page.locator("#period-range")).to_have_text(
+            "De 20/11/2026 00:00 até o fim de 20/11/2026 (America/Sao_Paulo)"
+        )
+        await expect(page.locator("#period-zone")).to_have_text("Fuso horário: America/Sao_Paulo")
         period = page.locator("#period-rows tr[data-service='Suporte'] td")
         await expect(period.nth(0)).to_have_text("6")
         await expect(period.nth(1)).to_have_text("50% / 80% em 60 s")

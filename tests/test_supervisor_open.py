@@ -6,6 +6,9 @@ only its own. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -116,8 +119,12 @@ async def test_the_supervisor_picks_a_conversation_from_the_list_and_watches_it(
             text = {"text": "Olá, Maria, aqui é a Ana."}
             said = await http.post(f"/api/agent/conversations/{conversation}/messages", json=text)
             assert said.status_code == 200, said.text
+            open_now = await http.get("/api/supervisor/conversations/open", headers=admin_headers())
+            picked = datetime.fromisoformat(open_now.json()[0]["picked_up_at"])
+        # "Desde" in the operator's zone (the one the page names), not the browser's
+        since = picked.astimezone(ZoneInfo(settings.supervisor_timezone)).strftime("%H:%M")
 
-        page = await browser.new_page(base_url=base, locale="pt-BR")
+        page = await browser.new_page(base_url=base, locale="pt-BR", timezone_id="Asia/Tokyo")
         console.watch(page)
         await page.add_init_script(
             f"sessionStorage.setItem('transbordo.adminToken', {ADMIN_TOKEN!r});"
@@ -128,6 +135,10 @@ async def test_the_supervisor_picks_a_conversation_from_the_list_and_watches_it(
         await expect(listed.nth(1)).to_have_text("Suporte")
         await expect(listed.nth(2)).to_have_text("Em atendimento")
         await expect(listed.nth(3)).to_have_text("Ana")
+        await expect(listed.nth(4)).to_have_text(since)
+        await expect(listed.nth(5).get_by_role("button")).to_have_accessible_name(
+            f"Acompanhar: cliente 5544, Suporte, Em atendimento, com Ana, desde {since}"
+        )
         await expect(page.locator("#live-transcript")).to_be_empty()
         await listed.nth(5).get_by_role("button", name="Acompanhar").click()
         await expect(page.locator("#live-transcript")).to_contain_text("Olá, Maria, aqui é a Ana.")

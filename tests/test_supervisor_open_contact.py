@@ -4,7 +4,9 @@ shortened to its last characters ("…4321"), read from the conversation's row i
 Before, the list had service, situation, agent and time only: two customers waiting in one
 service could not be told apart. The contact's name is not shown: SQL keeps none (it lives in
 the conversation's workflow), and the list adds no personal data to what is stored; the whole
-id (a phone number, for WhatsApp) does not leave the server either.
+id (a phone number, for WhatsApp) does not leave the server either. The row's button names the
+customer "cliente final 4321" (a screen reader reads "…" as "reticências"); the cell keeps
+"…4321".
 """
 
 from __future__ import annotations
@@ -86,8 +88,9 @@ async def test_the_supervisor_page_shows_which_customer_each_open_conversation_i
         await expect(listed).to_have_count(1)
         await expect(listed.locator("td").nth(0)).to_have_text("…4321")
         await expect(listed.locator("td").nth(1)).to_have_text("Suporte")
+        # said "cliente final 4321": a screen reader would read "…" as "reticências"
         await expect(listed.get_by_role("button")).to_have_accessible_name(
-            re.compile(r"^Acompanhar: cliente …4321, Suporte, Na fila, desde \d\d:\d\d$")
+            re.compile(r"^Acompanhar: cliente final 4321, Suporte, Na fila, desde \d\d:\d\d$")
         )
         await context.close()
     assert console.errors == []

@@ -7,6 +7,7 @@ session lets one browser speak for one contact the server chose (api/channel_aut
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, Depends, Response, status
 
@@ -31,6 +32,15 @@ public = APIRouter(
     dependencies=[limit("requests per address"), limit("sessions per address")],
 )
 """Public: anyone may ask for a web session, at the `sessions per address` rate."""
+
+SESSION_LIMITS: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "Over a limit of the client address, with `Retry-After` (seconds): "
+        "code `too_many_sessions` when too many web sessions were issued to it "
+        "(`rate_limit_sessions_per_address`), `rate_limited` when it sent too many requests "
+        "of any kind (`rate_limit_per_address`); `limit` names the rule."
+    }
+}
 
 
 @admin.post(
@@ -63,7 +73,10 @@ def revoke_credential(bot: str, credential_id: str, engine: EngineDep) -> Respon
 
 
 @public.post(
-    "/bots/{bot}/web-sessions", status_code=status.HTTP_201_CREATED, response_model=WebSessionPublic
+    "/bots/{bot}/web-sessions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WebSessionPublic,
+    responses=SESSION_LIMITS,
 )
 def open_web_session(
     bot: str, ring: KeyRingDep, engine: EngineDep, settings: SettingsDep

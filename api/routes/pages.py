@@ -57,10 +57,21 @@ PAGES: dict[str, tuple[str, str, dict[str, str]]] = {
 }
 """Path → (template, title, context): shells with no data in them, so they are public."""
 
+FROM_SETTINGS: dict[str, dict[str, str]] = {"/supervisor": {"timezone": "supervisor_timezone"}}
+"""Path → context key → the setting it shows: the supervisor's dates and times are the operator's
+zone's, which the page names (and writes every time in) from the start, not only once the
+first figures arrive (and not at all when they fail)."""
 
-def _page(template: str, title: str, context: dict[str, str]) -> Callable[[Request], HTMLResponse]:
+
+def _page(
+    path: str, template: str, title: str, context: dict[str, str]
+) -> Callable[[Request], HTMLResponse]:
+    wanted = FROM_SETTINGS.get(path, {})
+
     def page(request: Request) -> HTMLResponse:
-        return _render(request, template, title=title, **context)
+        settings = request.app.state.settings
+        shown = {key: str(getattr(settings, field)) for key, field in wanted.items()}
+        return _render(request, template, title=title, **context, **shown)
 
     return page
 
@@ -93,7 +104,7 @@ def _render(request: Request, template: str, **context: Any) -> HTMLResponse:
 
 
 for _path, (_template, _title, _context) in PAGES.items():
-    router.add_api_route(_path, _page(_template, _title, _context), methods=["GET"])
+    router.add_api_route(_path, _page(_path, _template, _title, _context), methods=["GET"])
 
 
 @router.get("/bots/{bot}/atendimento-humano")

@@ -49,7 +49,7 @@ async function session() {
 async function openSession(askedIn) {
   const response = await fetch(`/api/bots/${encodeURIComponent(bot)}/web-sessions`, { method: "POST" });
   const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new NoSession(sessionRefusal(response, answer.code));
+  if (!response.ok) throw new NoSession(refusalOf(response, answer));
   if (askedIn !== chat) return answer.token;
   localStorage.setItem(keys.session, JSON.stringify(answer));
   localStorage.removeItem(keys.conversation); // a new session is a new contact
@@ -60,14 +60,31 @@ async function openSession(askedIn) {
 /** The server gave this browser no session: the message was not sent; `message` says why. */
 class NoSession extends Error {}
 
-/** A 429 here is the limit of new web-chat sessions per client address (docs/limits.md): shared
- * by everyone on the same internet connection, so it is told as such, with when to try again. */
-function sessionRefusal(response, code) {
-  if (response.status !== 429) return sendRefusal(code, response.status);
+/** Why the server refused a session or a message, for the status line. */
+function refusalOf(response, answer) {
+  return response.status === 429 ? limitRefusal(response, answer) : sendRefusal(answer.code, response.status);
+}
+
+/** A 429, told as what it is (api/errors.py: `code`, and `limit`, the rule's name): the limits
+ * per client address are shared by everyone on the same internet connection, the bot's by
+ * everyone talking to it; only the contact's is this customer's own pace (`own`: a message's
+ * or a file's words). With when to try again (`Retry-After`) where the wait may be long. */
+function limitRefusal(response, answer, own = "Muitas mensagens seguidas. Aguarde um instante.") {
   const seconds = Number(response.headers.get("Retry-After")); // a date or none: NaN
   const minutes = seconds > 0 ? Math.ceil(seconds / 60) : 0;
   const when = !minutes ? "em alguns minutos" : minutes === 1 ? "em 1 minuto" : `em ${minutes} minutos`;
-  return `Muitas conversas novas foram abertas a partir da sua conexão de internet em pouco tempo. Tente novamente ${when}.`;
+  if (answer.code === "too_many_sessions") {
+    return `Muitas conversas novas foram abertas a partir da sua conexão de internet em pouco tempo. Tente novamente ${when}.`;
+  }
+  if (answer.limit === "messages per bot") return "O atendimento está muito movimentado agora. Tente novamente em instantes.";
+  if (answer.limit === "messages per contact") return own;
+  if (answer.limit === "messages per address") {
+    return `Muitas mensagens enviadas a partir da sua conexão de internet em pouco tempo. Tente novamente ${when}.`;
+  }
+  if (answer.limit === "requests per address") {
+    return `Muitas solicitações a partir da sua conexão de internet. Tente novamente ${when}.`;
+  }
+  return `Muitas solicitações em pouco tempo. Tente novamente ${when}.`;
 }
 
 /** Why a request that never got an answer failed, for the status line. */
@@ -113,7 +130,7 @@ async function send(text, group = null) {
     if (!response.ok) {
       pending.remove();
       if (response.status === 401) localStorage.removeItem(keys.session);
-      return refused(flight, sendRefusal(answer.code, response.status));
+      return refused(flight, refusalOf(response, answer));
     }
     status(response.status === 202 ? "Mensagem recebida; a resposta chega em instantes." : "");
     if (flight.group?.isConnected) chosen(flight.group);
@@ -217,13 +234,12 @@ function took(answer) {
 
 const media = {
   bot, authorized, conversation: () => conversationId, chat: () => chat, onTurn: took, status: (t) => status(t),
-  unanswered,
+  unanswered, limitRefusal,
 };
 
 function sendRefusal(code, httpStatus) {
   if (code === "unknown_bot" || code === "no_web_chat") return "Este bot não atende pelo chat web.";
   if (code === "invalid_message" || code === "validation_error") return "Mensagem inválida (vazia ou longa demais).";
-  if (code === "rate_limited") return "Muitas mensagens seguidas. Aguarde um instante.";
   if (code === "payload_too_large") return "Mensagem grande demais.";
   if (httpStatus === 401) return "Sessão expirada. Envie de novo.";
   return `Não foi possível enviar (${httpStatus}). Tente de novo.`;

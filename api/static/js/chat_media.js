@@ -3,8 +3,11 @@
 import { $ } from "./common.js";
 import { ACCEPT, attachmentView, flash, throttled, uploadRefusal } from "./attachments.js";
 
+/** A file counts like a message (docs/limits.md): over the contact's own pace, this is said. */
+const FILES_TOO_FAST = "Muitos envios seguidos. Aguarde um instante.";
+
 /** Wire the chat's file button and typing; `ctx`: {bot, authorized, conversation(), chat(), onTurn,
- * status, unanswered(error)}; `chat()` counts the "Nova conversa" clicks, so an upload's late answer stays out of a newer chat. */
+ * status, unanswered(error), limitRefusal(response, answer, own): a 429's words}; `chat()` counts the "Nova conversa" clicks, so an upload's late answer stays out of a newer chat. */
 export function chatMedia(ctx) {
   const input = $("#file");
   input.accept = ACCEPT;
@@ -21,6 +24,7 @@ export function chatMedia(ctx) {
       });
       const answer = await response.json().catch(() => ({}));
       if (sentIn !== ctx.chat()) return; // "Nova conversa" meanwhile: not this chat's
+      if (response.status === 429) { ctx.status(ctx.limitRefusal(response, answer, FILES_TOO_FAST)); return; }
       if (!response.ok) { ctx.status(uploadRefusal(response.status, answer)); return; }
       ctx.status("");
       ctx.onTurn(answer);

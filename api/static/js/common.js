@@ -368,6 +368,7 @@ export const CODES_PT = {
   message_rejected: () => "A mensagem foi recusada. Tente de novo.",
   payload_too_large: () => "O conteúdo enviado é grande demais.",
   rate_limited: () => "Muitas solicitações em pouco tempo. Aguarde um instante e tente de novo.",
+  too_many_sessions: () => "Muitas conversas novas foram abertas a partir desta conexão de internet em pouco tempo. Aguarde alguns minutos e tente de novo.",
   attachment_type: () => "Tipo de arquivo não aceito: envie imagem (JPEG, PNG, GIF, WebP), PDF ou áudio.",
   attachment_too_large: () => "O arquivo é grande demais.",
   attachment_empty: () => "O arquivo está vazio.",

@@ -2,8 +2,8 @@
 // (service level, speed of answer, abandonment, handle time, satisfaction, wrap-up codes and tags)
 // and the agents its target needs now and in each half hour of the next 24 h
 // (/api/supervisor/live|period|staffing). Days and hours are the operator's zone's (the server's
-// TRANSBORDO_SUPERVISOR_TIMEZONE, which each answer names), not the browser's: the period's
-// dates are that zone's days, and the page says so.
+// TRANSBORDO_SUPERVISOR_TIMEZONE, which the page carries from the start and each answer names),
+// not the browser's: the period's dates are that zone's days, and the page says so.
 import { $, api, codeText, duration, h, tokens } from "./common.js";
 
 const LIVE_MS = 3000;
@@ -20,7 +20,23 @@ function inZone(zone) {
     return {};
   }
 }
-const hhmm = (iso, zone) => new Date(iso).toLocaleTimeString("pt-BR", { hour: "2-digit", minute: "2-digit", ...inZone(zone) });
+const hhmm = (iso, zone) => new Date(iso).toLocaleTimeString("pt-BR", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", ...inZone(zone) });
+const ddmmyyyy = (date, zone) => date.toLocaleDateString("pt-BR", { day: "2-digit", month: "2-digit", year: "numeric", ...inZone(zone) });
+/** The operator's zone, as the server rendered the page (supervisor.html). */
+const ZONE = $("#supervisor-head").dataset.timezone;
+const zoneLabel = (zone) => `Fuso horário: ${zone}`;
+
+/** The period as the supervisor chose it: "De 20/11/2026 00:00 até o fim de 20/11/2026 (zone)".
+ * The server's end is exclusive (the next day's midnight for a date "até"): written as the end
+ * of the day chosen, not as the midnight after it; any other end as its own date and time. */
+function periodText(period) {
+  const zone = period.timezone;
+  const at = (iso) => `${ddmmyyyy(new Date(iso), zone)} ${hhmm(iso, zone)}`;
+  const end = new Date(period.end);
+  const midnight = end.getUTCSeconds() === 0 && end.getUTCMilliseconds() === 0 && hhmm(period.end, zone) === "00:00";
+  const until = midnight ? `o fim de ${ddmmyyyy(new Date(end.getTime() - 1), zone)}` : at(period.end);
+  return `De ${at(period.start)} até ${until} (${zone})`;
+}
 const counts = (found) => Object.entries(found || {}).map(([value, n]) => `${value} ${n}`).join(" · ") || "—";
 const empty = (cols, text) => h("tr", {}, h("td", { colspan: cols, class: "empty" }, text));
 
@@ -36,7 +52,7 @@ function build() {
     h("label", { for: "period-from" }, "De "), h("input", { id: "period-from", name: "from", type: "date", "aria-describedby": "period-zone" }),
     h("label", { for: "period-to" }, " até "), h("input", { id: "period-to", name: "to", type: "date", "aria-describedby": "period-zone" }),
     " ", h("button", { type: "submit", class: "small" }, "Ver período"),
-    " ", h("span", { id: "period-zone", class: "muted" })); // the zone, from the first answer
+    " ", h("span", { id: "period-zone", class: "muted" }, zoneLabel(ZONE)));
   form.addEventListener("submit", (event) => { event.preventDefault(); refreshSlow(); });
   return h("section", { id: "figures", "aria-labelledby": "figures-title", class: "spaced-below" },
     h("h2", { id: "figures-title" }, "Indicadores por serviço"),
@@ -112,9 +128,8 @@ async function refreshSlow() {
   if (form.to.value) params.set("to", form.to.value);
   try {
     const period = await api(`/api/supervisor/period?${params}`);
-    const at = (iso) => new Date(iso).toLocaleString("pt-BR", inZone(period.timezone));
-    $("#period-zone").textContent = `Fuso horário: ${period.timezone}`;
-    $("#period-range").textContent = `De ${at(period.start)} até ${at(period.end)} (${period.timezone})`;
+    $("#period-zone").textContent = zoneLabel(period.timezone);
+    $("#period-range").textContent = periodText(period);
     $("#period-rows").replaceChildren(...(period.services.length ? period.services.map(periodRow)
       : [empty(9, "Nenhum serviço cadastrado.")]));
   } catch (error) {

@@ -15,6 +15,23 @@ const ACTION_PT = { whisper: "Sussurro", barge_in: "Entrou na conversa", take_ov
 let watching = null;
 let timer = null;
 
+/** Times in the operator's zone, the one the page names ("Fuso horário: …", as the server
+ * rendered it) and the figures' half hours use; the browser's own should it not know that name. */
+const IN_ZONE = (() => {
+  const timeZone = $("#supervisor-head").dataset.timezone;
+  try {
+    new Intl.DateTimeFormat("pt-BR", { timeZone });
+    return { timeZone };
+  } catch {
+    return {};
+  }
+})();
+const when = (iso) => new Date(iso).toLocaleString("pt-BR", IN_ZONE);
+
+/** How a screen reader says the server's shortened contact ("…4321": "cliente final 4321",
+ * not "reticências"); an id short enough to be whole is said as it is. */
+const contactSaid = (contact) => (contact.startsWith("…") ? `cliente final ${contact.slice(1)}` : `cliente ${contact}`);
+
 function field(id, label, input) {
   return h("div", { class: "field" }, h("label", { for: id }, label), input);
 }
@@ -70,8 +87,8 @@ async function options() {
 }
 
 function openRow(c) {
-  const since = new Date(c.picked_up_at || c.enqueued_at);
-  const at = since.toLocaleTimeString("pt-BR", { hour: "2-digit", minute: "2-digit" });
+  const since = c.picked_up_at || c.enqueued_at;
+  const at = new Date(since).toLocaleTimeString("pt-BR", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", ...IN_ZONE });
   const agent = c.agent ? `${c.agent}${c.agent_offline ? " (saiu da tela)" : ""}` : "—";
   // the contact's id shortened by the server ("…4321"): the store keeps no name
   return h("tr", { dataset: { conversation: c.conversation_id } },
@@ -79,9 +96,9 @@ function openRow(c) {
     h("td", {}, c.service || "—"),
     h("td", {}, OPEN_PT[c.status] || c.status),
     h("td", {}, agent),
-    h("td", { title: since.toLocaleString("pt-BR") }, at),
+    h("td", { title: when(since) }, at),
     h("td", {}, h("button", { type: "button", class: "small", onclick: () => { $("#live-id").value = c.conversation_id; start(c.conversation_id); $("#live-transcript").focus(); },
-      "aria-label": `Acompanhar: ${c.contact ? `cliente ${c.contact}, ` : ""}${c.service || "sem serviço"}, ${OPEN_PT[c.status] || c.status}${c.agent ? `, com ${agent}` : ""}, desde ${at}` }, "Acompanhar")));
+      "aria-label": `Acompanhar: ${c.contact ? `${contactSaid(c.contact)}, ` : ""}${c.service || "sem serviço"}, ${OPEN_PT[c.status] || c.status}${c.agent ? `, com ${agent}` : ""}, desde ${at}` }, "Acompanhar")));
 }
 
 async function refreshOpen() {
@@ -109,7 +126,7 @@ async function refresh() {
     if (id !== watching) return; // another conversation is watched now: not its transcript
     $("#live-transcript").replaceChildren(...log.map(entry));
     $("#live-actions").replaceChildren(...actions.map((a) => h("li", {},
-      `${new Date(a.created_at).toLocaleString("pt-BR")} — ${a.supervisor}: ${ACTION_PT[a.action] || a.action}`
+      `${when(a.created_at)} — ${a.supervisor}: ${ACTION_PT[a.action] || a.action}`
       + (a.target ? ` → ${a.target}` : ""))));
     $("#live-error").textContent = "";
   } catch (error) {
