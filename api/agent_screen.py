@@ -75,20 +75,26 @@ class MenuChoices:
 
 def menu_choice(rows: Sequence[MessageRow], number: str) -> tuple[bool, str | None]:
     """Whether `rows` (in seq order) hold the customer's `number` (normalized), and the label of
-    the option it chose: the newest customer message `number` whose nearest earlier customer or
-    menu entry is a bot menu with that many options (workflows/interpreter.py `_answer_menu`)."""
-    seen, answering = False, False
-    for row in reversed(rows):
-        if row.sender == "customer":
-            answering = normalize(row.text or "") == number
-            seen = seen or answering
-        elif answering and row.sender == "bot" and row.kind == "menu":
-            options = (row.data or {}).get("options") or []
-            chosen = int(number) if number.isdecimal() and str(int(number)) == number else 0
-            if 1 <= chosen <= len(options):
-                return True, str(options[chosen - 1])
-            answering = False
-    return seen, None
+    the option it chose: only when the nearest bot entry before the newest such message is a
+    menu with that option (workflows/interpreter.py `_answer_menu`). Any other bot entry there
+    (a question after the menu's answer or its timeout; a hand-over's text, which the log cannot
+    tell from one) means no choice: the bare digit rather than a wrong option."""
+    newest = next(
+        (
+            at
+            for at in range(len(rows) - 1, -1, -1)
+            if rows[at].sender == "customer" and normalize(rows[at].text or "") == number
+        ),
+        None,
+    )
+    if newest is None:
+        return False, None
+    asked = next((row for row in reversed(rows[:newest]) if row.sender == "bot"), None)
+    if asked is None or asked.kind != "menu":
+        return True, None
+    options = (asked.data or {}).get("options") or []
+    chosen = int(number) if number.isdecimal() and str(int(number)) == number else 0
+    return True, str(options[chosen - 1]) if 1 <= chosen <= len(options) else None
 
 
 CHOICES = MenuChoices()
@@ -110,15 +116,18 @@ def queue_items(engine: Engine, agent: AgentPublic) -> list[QueueItem]:
     ]
 
 
-async def describe(client: Client, engine: Engine, entry: QueueEntry) -> AgentConversation:
-    """A conversation as the screen names it: its service, and its contact by the name the
-    contact gave (the workflow keeps it; SQL has none), and by the end of its id."""
+async def describe(
+    client: Client, engine: Engine, entry: QueueEntry, *, name: bool = True
+) -> AgentConversation:
+    """A conversation as the screen names it: its service, and its contact by the end of its id
+    and (with `name`) by the name the contact gave: the workflow keeps it, SQL has none, so it
+    may take up to `NAME_QUERY_TIMEOUT`; without `name` the answer is SQL's alone, at once."""
     row = await asyncio.to_thread(conversation_log.get_conversation, engine, entry.conversation_id)
     return AgentConversation(
         conversation_id=entry.conversation_id,
         service=entry.service_name,
         status=entry.status,
-        contact_name=await _contact_name(client, entry.workflow_id),
+        contact_name=await _contact_name(client, entry.workflow_id) if name else None,
         contact=short_contact(row.contact_id) if row is not None else None,
     )
 

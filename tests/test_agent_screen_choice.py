@@ -2,9 +2,12 @@
 (api/agent_screen.py `menu_choice`; the whole journey: tests/test_browser_agent_polish.py).
 
 The rule follows the bot's own reading of a menu answer (workflows/interpreter.py): the number
-of an option the menu had, as `normalize` reads it ("2." is 2, "02" is no option); a number
-that answered a question, not a menu, is not a choice; a menu shown again after a wrong
-answer is the one answered; the customer repeating the number while waiting changes nothing.
+of an option the menu had, as `normalize` reads it ("2." is 2, "02" is no option); a menu
+shown again after a wrong answer is the one answered. The number chose in the menu only when
+the nearest bot entry before it is that menu: a number that answered a question is not a
+choice, even when the same number had chosen in the menu before, or the menu had timed out
+and the bot went on to the question; and as the log cannot tell a hand-over's text from a
+question, a number repeated after the bot spoke shows as it is (never a wrong option).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def said(text: str) -> tuple[str, str, str]:
 
 
 HANDED_OVER = [("bot", "text", "Vou te transferir."), ("system", "queued", "Na fila")]
+ASKED = ("bot", "text", "Quantos boletos?")
 
 
 @pytest.mark.parametrize(
@@ -53,7 +57,13 @@ HANDED_OVER = [("bot", "text", "Vou te transferir."), ("system", "queued", "Na f
         ("3", [said("oi"), MENU, said("3"), *HANDED_OVER], None),  # no such option
         ("1", [MENU, said("9"), ("bot", "text", "Não entendi."), MENU, said("1")], "Segunda via"),
         ("2", [MENU, said("boleto"), ("bot", "text", "Quantos boletos?"), said("2")], None),
-        ("2", [MENU, said("2"), *HANDED_OVER, said("2")], "Falar com um especialista"),
+        # the menu's "2" led to a question, which the second "2" answered
+        ("2", [MENU, said("2"), ASKED, said("2"), *HANDED_OVER], None),
+        # the menu timed out, the bot went on to a question
+        ("2", [MENU, ASKED, said("2"), *HANDED_OVER], None),
+        ("2", [MENU, said("2"), said("2"), *HANDED_OVER], "Falar com um especialista"),
+        ("2", [MENU, said("2"), *HANDED_OVER, said("2")], None),  # can't tell from a question
+        ("2", [MENU, said("2"), *HANDED_OVER, said("alô?")], "Falar com um especialista"),
     ],
 )
 def test_the_queue_shows_the_option_a_number_chose(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api import sse, typing
@@ -50,6 +51,10 @@ from workflows.contracts import FinishRequest, TransferUpdate
 
 QUEUE_READ_SECONDS = 0.5
 """An agent stream reads the waiting list at most this often (it may change many times a second)."""
+NAME_DESCRIPTION = (
+    "Ask the conversation's workflow for the contact's name (up to 2 s when no worker answers);"
+    " false: only what SQL knows (service, the end of the contact id), at once."
+)
 
 router = APIRouter(  # each request says the agent's screen is there (api/deps.py, presence.py)
     prefix="/agent", tags=["agent"], dependencies=[Depends(require_agent)]
@@ -205,12 +210,16 @@ async def pickup(
 
 @router.get("/conversations/{conversation_id}", response_model=AgentConversation)
 async def conversation(
-    conversation_id: str, agent: AgentDep, engine: EngineDep, client: ClientDep
+    conversation_id: str,
+    agent: AgentDep,
+    engine: EngineDep,
+    client: ClientDep,
+    name: Annotated[bool, Query(description=NAME_DESCRIPTION)] = True,
 ) -> AgentConversation:
     """A conversation waiting in one of the agent's services, or the agent's own, with its
     contact's name (when the contact gave one) and the end of its contact id (`describe`)."""
     entry = await asyncio.to_thread(_readable, engine, agent, conversation_id)
-    return await describe(client, engine, entry)
+    return await describe(client, engine, entry, name=name)
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=list[MessagePublic])

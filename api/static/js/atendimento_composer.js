@@ -1,6 +1,9 @@
-// Tela de Atendimento: the message box's length. The limit comes with the page (the server's
-// MAX_TEXT_LENGTH); near it the box counts, over it the box says so in pt-BR and the reply is
-// not sent (the text stays), and a server refusal of a text too long says the same.
+// Tela de Atendimento: the message box's length. The limit comes with the page: the server's
+// MAX_TEXT_LENGTH, written into the box's data-max when api/routes/pages.py renders it, so a
+// limit raised on the server since is learned at the next reload (a lowered one at once, from
+// the server's refusal: `refusal`). Near it the box counts, over it the box says so in pt-BR
+// and the reply is not sent (the text stays), and a server refusal of a text too long says the
+// same.
 import { $, ApiError } from "./common.js";
 import { reason } from "./atendimento_state.js";
 

@@ -29,7 +29,7 @@ async function applyConversations(ids) {
     if (listed.has(id)) continue;
     const known = state.conversations.has(id);
     ensure(id);
-    if (!known) await describe(id);
+    if (!known) describe(id); // not awaited: a slow name must not hold the transcripts back
     try {
       await refreshMessages(id);
     } catch (error) { // read again with the next list
@@ -44,17 +44,27 @@ async function applyConversations(ids) {
   renderTabs();
 }
 
-/** Who the conversation's customer is (the name the contact gave, else the end of its id) and
- * its service, for its tab and its line; the tabs are drawn again. */
-export async function describe(id) {
+/** Who the conversation's customer is and its service, for its tab and its line (drawn again
+ * as each answer comes): asked twice at once, as neither may wait for the other nor hold the
+ * transcript back. The end of the contact id and the service come from SQL at once; the name
+ * the contact gave comes from its workflow, up to 2 s when no worker answers (then none); while
+ * it waits, or when it fails, the tab is named by the end of the contact id. */
+export function describe(id) {
+  lookup(id, false);
+  lookup(id, true);
+}
+
+async function lookup(id, name) {
   try {
-    const info = await api(`/api/agent/conversations/${id}`, { token: "agent" });
+    const query = name ? "" : "?name=false";
+    const info = await api(`/api/agent/conversations/${encodeURIComponent(id)}${query}`, { token: "agent" });
     const conversation = state.conversations.get(id);
     if (!conversation) return;
-    Object.assign(conversation, { service: info.service, contactName: info.contact_name, contact: info.contact });
+    Object.assign(conversation, { service: info.service, contact: info.contact });
+    if (info.contact_name) conversation.contactName = info.contact_name; // never unnamed again
     renderTabs();
     if (state.selected === id) renderInfo();
-  } catch { /* shown without them: by its short id */ }
+  } catch { /* shown without them: by what the other lookup said, else by its short id */ }
 }
 
 /** Read the log again from the first seq the screen lacks among the newest lateWindow() (a

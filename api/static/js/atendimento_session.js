@@ -60,14 +60,17 @@ function showLogin(message = "") {
 }
 
 /** "Sair": with conversations in service, only once the agent confirms, told what becomes of
- * them (the server sets the agent offline and requeues nothing: docs/omni.md "Presence"). */
+ * them. Going offline requeues nothing (docs/omni.md "Presence"); only a service whose
+ * `agent_silence_action` is `requeue` puts back in its queue, later, a conversation left
+ * unanswered (docs/omni.md `care`), whatever the agent's status: the screen does not know the
+ * services' rules, so it says so as an exception. */
 function leave() {
   const open = state.conversations.size;
   if (!open) return logout();
   const dialog = $("#leave-dialog");
   $("#leave-text").textContent = open === 1
-    ? "Você tem 1 conversa em atendimento. Ao sair, você fica Offline e deixa de receber conversas novas, mas sair não devolve esta conversa à fila: ela continua atribuída a você e o cliente segue esperando sua resposta. Volte para finalizá-la ou peça a um supervisor que a reatribua."
-    : `Você tem ${open} conversas em atendimento. Ao sair, você fica Offline e deixa de receber conversas novas, mas sair não devolve estas ${open} à fila: elas continuam atribuídas a você e os clientes seguem esperando sua resposta. Volte para finalizá-las ou peça a um supervisor que as reatribua.`;
+    ? "Você tem 1 conversa em atendimento. Ao sair, você fica Offline e deixa de receber conversas novas. Esta conversa não volta para a fila: continua com você (a não ser que o serviço devolva à fila as conversas sem resposta) e o cliente segue esperando. Volte para finalizá-la ou peça a um supervisor que a reatribua."
+    : `Você tem ${open} conversas em atendimento. Ao sair, você fica Offline e deixa de receber conversas novas. Estas ${open} conversas não voltam para a fila: continuam com você (a não ser que o serviço devolva à fila as conversas sem resposta) e os clientes seguem esperando. Volte para finalizá-las ou peça a um supervisor que as reatribua.`;
   dialog.returnValue = "";
   dialog.addEventListener("close", () => { if (dialog.returnValue === "leave") logout(); }, { once: true });
   dialog.showModal();

@@ -90,6 +90,11 @@ function renderTargets() {
  * of its contact id ("…4321", as the supervisor's list says it), else of the conversation's. */
 export const customerOf = (c) => c.contactName || c.contact || `#${c.id.slice(0, 6)}`;
 
+/** The customer's name as a tab or a line shows it: isolated (a name written right to left,
+ * or holding bidi controls, cannot reorder what follows it) and cut short with an ellipsis by
+ * the CSS (`.customer-name`), the whole name in the title. */
+const nameOf = (c) => h("bdi", { class: "customer-name" }, customerOf(c));
+
 export function renderTabs(unread = null) {
   const tabs = $("#conv-tabs");
   const previous = new Set($$("button.unread", tabs).map((b) => b.dataset.conversation));
@@ -97,15 +102,18 @@ export function renderTabs(unread = null) {
   tabs.replaceChildren(...[...state.conversations.values()].map((c, i) => h("button", {
     type: "button", class: `small${previous.has(c.id) && c.id !== state.selected ? " unread" : ""}`,
     "aria-pressed": String(c.id === state.selected), dataset: { conversation: c.id },
+    title: `${customerOf(c)}${c.service ? ` · ${c.service}` : ""}`,
     onclick: () => select(c.id),
-  }, `${i + 1}. ${customerOf(c)}${c.service ? ` · ${c.service}` : ""}${previous.has(c.id) && c.id !== state.selected ? " •" : ""}`)));
+  }, `${i + 1}. `, nameOf(c), `${c.service ? ` · ${c.service}` : ""}${previous.has(c.id) && c.id !== state.selected ? " •" : ""}`)));
 }
 
 /** The line over the transcript: customer, service, how long the customer waited. */
 export function renderInfo() {
   const c = state.conversations.get(state.selected);
   if (!c) return;
-  $("#conv-info").textContent = `${customerOf(c)} · Serviço ${c.service || "—"}${c.waited !== null ? ` · esperou ${duration(c.waited)}` : ""}`;
+  const info = $("#conv-info");
+  info.title = customerOf(c);
+  info.replaceChildren(nameOf(c), ` · Serviço ${c.service || "—"}${c.waited !== null ? ` · esperou ${duration(c.waited)}` : ""}`);
 }
 
 export function renderConversation() {
