@@ -148,6 +148,15 @@ class ApiError(HTTPException):
         self.code = code
 
 
+def field_error(field: str, kind: str, msg: str, ctx: dict[str, Any] | None = None) -> ApiError:
+    """A 422 about one body field, shaped like FastAPI's own (`loc`, `type`, `msg`, `ctx`), so
+    the forms show it next to that field and say `type` in pt-BR with the values in `ctx`."""
+    item: dict[str, Any] = {"type": kind, "loc": ["body", field], "msg": msg}
+    if ctx is not None:
+        item["ctx"] = ctx
+    return ApiError(422, [item], ErrorCode.VALIDATION_ERROR)
+
+
 def error_body(detail: Any, code: str) -> dict[str, Any]:
     return {"detail": jsonable_encoder(detail), "code": str(code)}
 

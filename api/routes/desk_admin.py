@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response, status
 
 from api.deps import EngineDep, require_admin
-from api.errors import ApiError, ErrorCode
+from api.errors import field_error
 from api.models.desk import (
     QuickReplyCreate,
     QuickReplyPublic,
@@ -65,10 +65,12 @@ def update_quick_reply(
 
 
 def _check_template(text: str) -> None:
-    """A template error is the admin's to fix now, not each agent's at the first use."""
+    """A template error is the admin's to fix now, not each agent's at the first use: a 422 on
+    `text` (type `invalid_template`, the engine's words in `ctx.error`) for the form's Texto."""
     error = template_error(text)
     if error is not None:
-        raise ApiError(422, f"text: {error}", ErrorCode.VALIDATION_ERROR)
+        reason = error.removeprefix("template error: ")
+        raise field_error("text", "invalid_template", error, {"error": reason})
 
 
 @router.delete("/omni/quick-replies/{reply_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,5 +1,5 @@
 // Omni → Administrativo → Atendentes: who works the Tela de Atendimento, with their token.
-import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, copyText, h, ifMatch, showErrors, statusLabel, toast } from "./common.js";
+import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, copyText, h, ifMatch, statusLabel, submitForm, toast } from "./common.js";
 
 const dialog = $("#agent-dialog");
 const form = $("#agent-form");
@@ -57,17 +57,14 @@ async function save(event) {
     skills: form.skills.value.split(",").map((s) => s.trim()).filter(Boolean),
     supervisor: form.supervisor.checked,
   };
-  try {
-    const saved = editing
-      ? await api(`/api/omni/agents/${editing.id}`, { method: "PATCH", body, headers: ifMatch(editing.revision) })
-      : await api("/api/omni/agents", { method: "POST", body });
-    dialog.close();
-    if (saved.token) showToken(saved);
-    toast(`Atendente “${saved.name}” salvo.`);
-    await load();
-  } catch (error) {
-    showErrors(form, error, { name: body.name ?? editing?.name });
-  }
+  const saved = await submitForm(form, () => (editing
+    ? api(`/api/omni/agents/${editing.id}`, { method: "PATCH", body, headers: ifMatch(editing.revision) })
+    : api("/api/omni/agents", { method: "POST", body })), { ctx: { name: body.name ?? editing?.name } });
+  if (!saved) return;
+  dialog.close();
+  if (saved.token) showToken(saved);
+  toast(`Atendente “${saved.name}” salvo.`);
+  await load();
 }
 
 async function newToken(agent) {

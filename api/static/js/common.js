@@ -222,6 +222,12 @@ export const dateTime = (iso) => (iso ? new Date(iso).toLocaleString("pt-BR") : 
 
 const STATUS_PT = { available: "Disponível", paused: "Pausado", offline: "Offline", away: "Ausente" };
 export const statusLabel = (status) => STATUS_PT[status] || status;
+// A conversation's status (and, when it ended so, its queue's `abandoned`), as the screens say it.
+const CONVERSATION_STATUS_PT = {
+  bot: "Com o bot", waiting: "Aguardando", in_service: "Em atendimento", voicemail: "Caixa Postal",
+  ended: "Encerrada", abandoned: "Abandonada na fila",
+};
+export const conversationStatusLabel = (status) => CONVERSATION_STATUS_PT[status] || status;
 
 /** A short live-region message at the bottom of the page. */
 export function toast(message, ms = 3500) {
@@ -422,6 +428,36 @@ export function codeText(error, ctx = {}) {
   return String(error?.message ?? error);
 }
 
+// --- a form's save ----------------------------------------------------------------------------
+
+/**
+ * Send a form's change: the errors of its last try are cleared first (a save that succeeds, or
+ * that the admin cancels half-way, leaves no old error behind), its submit button is off while
+ * `send` runs, and a refusal goes next to its fields (showErrors; `ctx` as there). `say(item)`:
+ * this form's own pt-BR words for a 422 item (an expected format), or null for the shared ones.
+ * Resolves to what `send` returned; undefined when it was refused.
+ */
+export async function submitForm(form, send, { ctx = {}, say = null } = {}) {
+  clearErrors(form);
+  const submit = $("button[type=submit]", form);
+  if (submit) submit.disabled = true;
+  try {
+    return await send();
+  } catch (error) {
+    let shown = error;
+    if (say && error instanceof ApiError && Array.isArray(error.detail)) {
+      const detail = error.detail.map((item) => {
+        const text = say(item);
+        return text ? { ...item, type: "said_by_form", msg: text } : item;
+      });
+      shown = new ApiError(error.status, detail, error.code, error.extra);
+    }
+    showErrors(form, shown, ctx);
+    return undefined;
+  } finally {
+    if (submit) submit.disabled = false;
+  }
+}
 
 /** Put text on the clipboard; falls back to selecting `input` and execCommand("copy"). */
 export async function copyText(text, input = null) {

@@ -1,5 +1,5 @@
 // Omni → Integrações → Digital Contact Bots → Configurar: bots bound to services, their API keys.
-import { $, adminLogin, adminSession, api, clearErrors, copyText, dateTime, h, showErrors, toast } from "./common.js";
+import { $, adminLogin, adminSession, api, clearErrors, copyText, dateTime, h, submitForm, toast } from "./common.js";
 
 const form = $("#integration-form");
 const shownKeys = new Map(); // integration id → key, only for keys made in this page view
@@ -59,21 +59,18 @@ function closeEditor() {
 
 async function save(event) {
   event.preventDefault();
-  try {
-    const made = await api("/api/omni/integrations", {
-      method: "POST", body: { service: form.service.value, bot: form.bot.value.trim() },
-    });
-    shownKeys.set(made.id, made.api_key);
-    form.api_key.value = made.api_key;
-    $("#copy-new-key").classList.remove("hidden");
-    $("#copy-new-key").onclick = () => copy(made.api_key);
-    $("#save-integration").disabled = true;
-    $("#key-help").textContent = "Copie a chave agora e cole-a em “Chave Omni” na aba Atendimento Humano do bot: ela não será exibida novamente.";
-    toast(`Chatbot “${made.bot}” cadastrado.`);
-    await load();
-  } catch (error) {
-    showErrors(form, error);
-  }
+  const made = await submitForm(form, () => api("/api/omni/integrations", {
+    method: "POST", body: { service: form.service.value, bot: form.bot.value.trim() },
+  }));
+  if (!made) return;
+  shownKeys.set(made.id, made.api_key);
+  form.api_key.value = made.api_key;
+  $("#copy-new-key").classList.remove("hidden");
+  $("#copy-new-key").onclick = () => copy(made.api_key);
+  $("#save-integration").disabled = true;
+  $("#key-help").textContent = "Copie a chave agora e cole-a em “Chave Omni” na aba Atendimento Humano do bot: ela não será exibida novamente.";
+  toast(`Chatbot “${made.bot}” cadastrado.`);
+  await load();
 }
 
 async function rotate(integration) {

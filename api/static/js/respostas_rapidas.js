@@ -1,5 +1,5 @@
 // Omni → Administrativo → Respostas rápidas: texts agents expand from a shortcut (/boleto).
-import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, h, ifMatch, showErrors, toast } from "./common.js";
+import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, h, ifMatch, submitForm, toast } from "./common.js";
 
 const dialog = $("#reply-dialog");
 const form = $("#reply-form");
@@ -42,16 +42,19 @@ async function save(event) {
   event.preventDefault();
   const body = { shortcut: form.shortcut.value.trim(), title: form.title.value.trim(), text: form.text.value.trim() };
   if (!editing && form.service.value) body.service = form.service.value;
-  try {
-    const saved = editing
-      ? await api(`/api/omni/quick-replies/${editing.id}`, { method: "PATCH", body, headers: ifMatch(editing.revision) })
-      : await api("/api/omni/quick-replies", { method: "POST", body });
-    dialog.close();
-    toast(`Resposta rápida ${saved.shortcut} salva.`);
-    await load();
-  } catch (error) {
-    showErrors(form, error, { shortcut: body.shortcut });
-  }
+  const saved = await submitForm(form, () => (editing
+    ? api(`/api/omni/quick-replies/${editing.id}`, { method: "PATCH", body, headers: ifMatch(editing.revision) })
+    : api("/api/omni/quick-replies", { method: "POST", body })), { ctx: { shortcut: body.shortcut }, say: templateText });
+  if (!saved) return;
+  dialog.close();
+  toast(`Resposta rápida ${saved.shortcut} salva.`);
+  await load();
+}
+
+/** A Texto the template engine refused (api/routes/desk_admin.py `invalid_template`): in pt-BR,
+ * with the engine's own words, which say where it stopped. */
+function templateText(item) {
+  return item.type === "invalid_template" ? `Modelo inválido: ${item.ctx?.error ?? item.msg}` : null;
 }
 
 async function remove(reply) {

@@ -1,5 +1,5 @@
 // Omni → Administrativo → Serviços: list, "Novo Serviço", edit, delete.
-import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, h, ifMatch, showErrors, toast } from "./common.js";
+import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, h, ifMatch, submitForm, toast } from "./common.js";
 import { careOf, fillCare } from "./servicos_care.js";
 
 const MAX_CARDS = 10;
@@ -230,26 +230,19 @@ function payload() {
 async function save(event) {
   event.preventDefault();
   const body = payload();
-  const submit = $("button[type=submit]", form);
-  submit.disabled = true;
-  try {
-    const saved = editing ? await update(body) : await api("/api/omni/services", { method: "POST", body });
-    if (!saved) return; // a rename the admin chose not to force
-    dialog.close();
-    toast(editing ? `Serviço “${saved.name}” atualizado.` : `Serviço “${saved.name}” criado.`);
-    if (saved.bots_to_update?.length) {
-      alert(`Serviço renomeado para “${saved.name}”. Publique de novo, com o novo nome no bloco Humano, o fluxo de: ${saved.bots_to_update.join(", ")}.`);
-    }
-    if (saved.webhook?.secret) {
-      $("#secret-value").value = saved.webhook.secret;
-      $("#secret-dialog").showModal();
-    }
-    await load();
-  } catch (error) {
-    showErrors(form, error, { name: body.name ?? editing?.name, extension: body.extension });
-  } finally {
-    submit.disabled = false;
+  const saved = await submitForm(form, () => (editing ? update(body) : api("/api/omni/services", { method: "POST", body })),
+    { ctx: { name: body.name ?? editing?.name, extension: body.extension } });
+  if (!saved) return; // refused (said next to the fields), or a rename the admin chose not to force
+  dialog.close();
+  toast(editing ? `Serviço “${saved.name}” atualizado.` : `Serviço “${saved.name}” criado.`);
+  if (saved.bots_to_update?.length) {
+    alert(`Serviço renomeado para “${saved.name}”. Publique de novo, com o novo nome no bloco Humano, o fluxo de: ${saved.bots_to_update.join(", ")}.`);
   }
+  if (saved.webhook?.secret) {
+    $("#secret-value").value = saved.webhook.secret;
+    $("#secret-dialog").showModal();
+  }
+  await load();
 }
 
 /** PATCH the service as the form read it (If-Match: its revision). A rename that published bots

@@ -59,7 +59,8 @@ function build() {
     h("h3", {}, "Agora"),
     table("live-table", [["Serviço"], ["Na fila", 1], ["Maior espera", 1], ["Em atendimento", 1],
       ["Atendentes"], ["Ofertas pendentes", 1]], "live-rows"),
-    h("h3", {}, "Período"), form, h("p", { class: "muted", id: "period-range" }),
+    h("h3", {}, "Período"), form, h("p", { class: "field-error", id: "period-error", role: "alert" }),
+    h("p", { class: "muted", id: "period-range" }),
     table("period-table", [["Serviço"], ["Recebidos", 1], ["Atendimento (%) / meta", 1],
       ["Tempo médio de espera", 1], ["Abandono (%)", 1], ["Tempo médio de atendimento", 1], ["Satisfação (CSAT)", 1],
       ["Tabulações"], ["Etiquetas"]],
@@ -121,8 +122,40 @@ async function refreshLive() {
   $("#live-rows").replaceChildren(...(live.length ? live.map(liveRow) : [empty(6, "Nenhum serviço cadastrado.")]));
 }
 
-async function refreshSlow() {
+/** Today in the operator's zone, as the date fields write it ("2026-11-20"). */
+const today = () => new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", ...inZone(ZONE) }).format(new Date());
+
+/** Why the chosen days make no period (the server's rule: a blank date is today), or null. */
+function periodProblem(form) {
+  const from = form.from.value || today();
+  const to = form.to.value || today();
+  if (from <= to) return null;
+  const blank = !form.from.value || !form.to.value ? " (Data em branco vale hoje.)" : "";
+  return { text: `A data final deve ser depois da inicial.${blank}`, field: form.to.value ? form.to : form.from };
+}
+
+/** Say what is wrong with the period next to its fields (or nothing), and leave no figures of
+ * an earlier period on screen as if they were this one's. */
+function periodRefused(form, problem) {
+  const slot = $("#period-error");
+  slot.textContent = problem ? problem.text : "";
+  for (const input of [form.from, form.to]) {
+    const invalid = problem?.field === input;
+    if (invalid) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    input.setAttribute("aria-describedby", invalid ? "period-zone period-error" : "period-zone");
+  }
+  if (!problem) return;
+  $("#period-range").textContent = "";
+  $("#period-rows").replaceChildren(empty(9, problem.field ? "Sem indicadores: escolha um período válido."
+    : "Sem indicadores: o período não pôde ser carregado."));
+}
+
+async function refreshPeriod() {
   const form = $("#period-form");
+  const problem = periodProblem(form);
+  periodRefused(form, problem);
+  if (problem) return;
   const params = new URLSearchParams();
   if (form.from.value) params.set("from", form.from.value);
   if (form.to.value) params.set("to", form.to.value);
@@ -133,8 +166,12 @@ async function refreshSlow() {
     $("#period-rows").replaceChildren(...(period.services.length ? period.services.map(periodRow)
       : [empty(9, "Nenhum serviço cadastrado.")]));
   } catch (error) {
-    $("#period-range").textContent = codeText(error);
+    periodRefused(form, { text: codeText(error), field: null });
   }
+}
+
+async function refreshSlow() {
+  await refreshPeriod();
   const staffing = await api("/api/supervisor/staffing");
   $("#staffing-rows").replaceChildren(...(staffing.services.length ? staffing.services.map((s) => staffingRow(s, staffing.timezone))
     : [empty(6, "Nenhum serviço cadastrado.")]));
