@@ -73,6 +73,8 @@ def wrapup_refusal(required: bool, codes: list[str], code: str | None) -> str | 
     missing, or the code is not in the service's list."""
     if code is None:
         return f"a wrap-up code is required: {', '.join(codes)}" if required and codes else None
+    if not codes:
+        return "unknown wrap-up code: the service has no wrap-up codes now; finish without one"
     if code not in codes:
         return f"unknown wrap-up code; use one of: {', '.join(codes)}"
     return None

@@ -1,6 +1,6 @@
 """SQL of a conversation's labels (tags and wrap-up codes), the supervisor's search by them and
-counts per service in a period, and a contact's earlier conversations (the agent's "histórico do
-cliente")."""
+counts per service in a period, a contact's earlier conversations (the agent's "histórico do
+cliente"), and who served each (its queue entries: the conversation's row forgets at the finish)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from store.common import is_postgres, now
 from store.conversations import ConversationRow, _conversation
 from store.db import reads
 from store.supervision import in_services
-from store.tables import conversation_labels, conversations
+from store.tables import agents, conversation_labels, conversations, queue_entries, services
 
 LabelKind = Literal["tag", "wrapup"]
 
@@ -28,6 +28,18 @@ class Labels:
 
     tags: list[str] = field(default_factory=list)
     wrapup_codes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ServedBy:
+    """Where a conversation was last queued and who served it: its last queue entry's service
+    and status (`finished`, `abandoned`, …), the last agent who had it, and every agent who did,
+    first served first (a transfer: more than one). Names of deleted services and agents: None."""
+
+    service: str | None
+    queue_status: str
+    agent: str | None
+    agents: list[str] = field(default_factory=list)
 
 
 def record_labels(
@@ -72,6 +84,36 @@ def labels_of(engine: Engine, conversation_ids: Iterable[str]) -> dict[str, Labe
         for row in rows:
             labels = found.setdefault(row.conversation_id, Labels())
             (labels.tags if row.kind == "tag" else labels.wrapup_codes).append(row.value)
+    return found
+
+
+def served_by(engine: Engine, conversation_ids: Iterable[str]) -> dict[str, ServedBy]:
+    """Who served these conversations, from their queue entries (absent: never queued)."""
+    ids = list(conversation_ids)
+    if not ids:
+        return {}
+    entry = queue_entries.c
+    query = (
+        sa.select(
+            entry.conversation_id, entry.status, entry.picked_up_at, services.c.name, agents.c.name
+        )
+        .select_from(queue_entries)
+        .outerjoin(services, services.c.id == entry.service_id)
+        .outerjoin(agents, agents.c.id == entry.agent_id)
+        .where(entry.conversation_id.in_(ids))
+        .order_by(entry.conversation_id, entry.enqueued_at, entry.id)
+    )
+    found: dict[str, ServedBy] = {}
+    with reads(engine) as conn:
+        for conversation_id, status, picked_up_at, service, agent in conn.execute(query):
+            before = found.get(conversation_id)
+            served = list(before.agents) if before is not None else []
+            if agent is not None and agent not in served:
+                served.append(agent)
+            last = before.agent if before is not None else None
+            if picked_up_at is not None:  # served in this entry (None: its agent was deleted)
+                last = agent
+            found[conversation_id] = ServedBy(service, status, last, served)
     return found
 
 

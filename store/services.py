@@ -238,6 +238,16 @@ def webhook_target(engine: Engine, service_id: str, ring: KeyRing) -> WebhookTar
     return WebhookTarget(service_id=service_id, url=row.webhook_url, secret=secret)
 
 
+def wrapup_settings(engine: Engine, service_id: str) -> WrapUpSettings | None:
+    """The service's wrap-up settings now (None: no such service), for an agent's finish and
+    the list the agent's screen shows: one column, not the whole service."""
+    with reads(engine) as conn:
+        row = conn.execute(
+            sa.select(services.c.wrapup).where(services.c.id == service_id)
+        ).one_or_none()
+    return None if row is None else WrapUpSettings.model_validate(row.wrapup or {})
+
+
 def _sealed(ring: KeyRing, secret: str | None) -> str | None:
     """A webhook secret as SQL keeps it: encrypted with the ring's active key."""
     return None if secret is None else encrypt_text(ring, secret)

@@ -1,6 +1,6 @@
 """The desk's SQL on SQLite and PostgreSQL: labels recorded once (retries are safe), searched,
-a contact's earlier conversations and their CSAT answers, quick replies by scope; the pure
-wrap-up rule."""
+a contact's earlier conversations, their CSAT answers and who served them, quick replies by
+scope; the pure wrap-up rule."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 
 from omni.desk import QuickReplyCreate, QuickReplyUpdate, clean_tags, wrapup_refusal
 from omni.errors import Conflict, NotFound
-from omni.models import ServiceCreate, ServiceUpdate
-from store import care, labels, quick_replies
+from omni.models import AgentCreate, ServiceCreate, ServiceUpdate
+from store import care, labels, queue, quick_replies
+from store.agents import create_agent, delete_agent, set_agent_status
 from store.conversations import ensure_conversation, get_conversation
 from store.services import create_service, delete_service, update_service
 from transbordo.stack import stack_ring
@@ -31,6 +32,16 @@ from transbordo.stack import stack_ring
 )
 def test_wrapup_refusal(required, codes, code, refused):  # type: ignore[no-untyped-def]
     assert (wrapup_refusal(required, codes, code) is not None) == refused
+
+
+def test_wrapup_refusals_name_what_to_do() -> None:
+    assert wrapup_refusal(True, ["Venda", "Dúvida"], None) == (
+        "a wrap-up code is required: Venda, Dúvida"
+    )
+    assert wrapup_refusal(True, ["Venda"], "Outro") == "unknown wrap-up code; use one of: Venda"
+    assert wrapup_refusal(False, [], "Venda") == (  # never "use one of: " and nothing
+        "unknown wrap-up code: the service has no wrap-up codes now; finish without one"
+    )
 
 
 def test_clean_tags() -> None:
@@ -110,3 +121,41 @@ def test_quick_replies_by_scope(any_engine):  # type: ignore[no-untyped-def]
     quick_replies.delete_quick_reply(any_engine, made.id)
     with pytest.raises(NotFound):
         quick_replies.get_quick_reply(any_engine, made.id)
+
+
+def test_who_served_each_conversation(any_engine):  # type: ignore[no-untyped-def]
+    ring = stack_ring()
+    suporte = create_service(any_engine, ServiceCreate(name="Suporte"), ring).id
+    financeiro = create_service(any_engine, ServiceCreate(name="Financeiro"), ring).id
+    ana, caio = (
+        create_agent(any_engine, AgentCreate(name=name, services=[service])).id
+        for name, service in (("Ana", "Suporte"), ("Caio", "Financeiro"))
+    )
+    for agent in (ana, caio):
+        set_agent_status(any_engine, agent, "available")
+    for n in (1, 2, 3, 4):
+        queue.enqueue(any_engine, entry_id=f"q{n}", conversation_id=f"c{n}",
+                      workflow_id=f"w{n}", service_id=suporte, preview="")  # fmt: skip
+    # c1: Ana transfers to Financeiro, Caio finishes; c2: abandoned; c3: Ana serves it now;
+    # c4: Ana transfers to Financeiro, the customer leaves its queue
+    assert queue.claim(any_engine, "q1", ana).code == "ok"
+    queue.transfer(any_engine, "q1", financeiro, "q1b")
+    assert queue.claim(any_engine, "q1b", caio).code == "ok"
+    queue.finish(any_engine, "q1b")
+    assert queue.close_waiting(any_engine, "q2", "abandoned")
+    assert queue.claim(any_engine, "q4", ana).code == "ok"
+    queue.transfer(any_engine, "q4", financeiro, "q4b")
+    assert queue.close_waiting(any_engine, "q4b", "abandoned")
+    assert queue.claim(any_engine, "q3", ana).code == "ok"
+    found = labels.served_by(any_engine, ["c1", "c2", "c3", "c4", "c5"])
+    assert found == {
+        "c1": labels.ServedBy("Financeiro", "finished", "Caio", ["Ana", "Caio"]),
+        "c2": labels.ServedBy("Suporte", "abandoned", None, []),
+        "c3": labels.ServedBy("Suporte", "in_service", "Ana", ["Ana"]),
+        "c4": labels.ServedBy("Financeiro", "abandoned", "Ana", ["Ana"]),
+    }
+    delete_agent(any_engine, caio)  # the entries stay, detached: the name is gone, not Ana's
+    assert labels.served_by(any_engine, ["c1"])["c1"] == labels.ServedBy(
+        "Financeiro", "finished", None, ["Ana"]
+    )
+    assert labels.served_by(any_engine, []) == {}

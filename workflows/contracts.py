@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from bots.models import BotFlow
 from omni.service_care import CarriedCare, ServiceCare
+from workflows.desk_contracts import WrapUpNow
 from workflows.interpreter import FlowState
 from workflows.offer_contracts import OfferNotice as OfferNotice  # Handoff's (re-exported)
 from workflows.webhook_contracts import PendingWebhook
@@ -367,6 +368,8 @@ class FinishRequest(BaseModel):
     return_to_bot: bool = True
     wrapup_code: str | None = None
     tags: list[str] = Field(default_factory=list)
+    wrapup: WrapUpNow | None = None
+    """The service's wrap-up settings now; None (a request from before): the queue's copy."""
     log_ahead: bool = False  # the caller writes the entries (answered as a `FinishResult`)
 
 

@@ -90,9 +90,18 @@ class DeskActions(_Core):
         return self.conv.state.context()
 
     def _check_wrapup(self, handoff: Handoff, request: FinishRequest) -> None:
-        """Refuse a finish without the wrap-up code the service requires (or an unknown one)."""
-        service = handoff.service
-        reason = wrapup_refusal(service.wrapup_required, service.wrapup_codes, request.wrapup_code)
+        """Refuse a finish without the wrap-up code the service requires (or an unknown one):
+        of the settings the request carries (the service's now, read by the API, as the agent's
+        screen lists them), else of the copy taken when the customer queued. Only the
+        validator calls it, and a replay runs no validator (a refused Update leaves no event),
+        so the change needs no patch."""
+        now = request.wrapup
+        required, codes = (
+            (now.required, now.codes)
+            if now is not None
+            else (handoff.service.wrapup_required, handoff.service.wrapup_codes)
+        )
+        reason = wrapup_refusal(required, codes, request.wrapup_code)
         if reason is not None:
             raise refuse(Refusal.WRAPUP_REQUIRED, reason)
 

@@ -1,4 +1,5 @@
-"""The desk's Updates crossing the workflow boundary: an internal note, the tags."""
+"""The desk's Updates crossing the workflow boundary: an internal note, the tags; the wrap-up
+settings a finish is checked against."""
 
 from __future__ import annotations
 
@@ -17,3 +18,12 @@ class TagsRequest(BaseModel):
 
     agent_id: str
     tags: list[str] = Field(default_factory=list)
+
+
+class WrapUpNow(BaseModel):
+    """A service's wrap-up settings when the agent finishes, read by the API (FinishRequest):
+    the supervisor's change applies to the conversations already queued, and the finish checks
+    the very list the agent's screen shows (GET .../wrapup-codes)."""
+
+    required: bool = False
+    codes: list[str] = Field(default_factory=list)

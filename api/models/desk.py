@@ -49,9 +49,22 @@ class ConversationSummary(BaseModel):
 
     conversation_id: str
     bot: str
-    status: str
-    service: str | None
-    agent: str | None
+    status: str = Field(description="`bot`, `waiting`, `in_service`, `voicemail` or `ended`.")
+    queue_status: str | None = Field(
+        default=None,
+        description="How its last queue entry stands or ended (`waiting`, `in_service`,"
+        " `finished`, `abandoned`, `transferred`, `voicemail`); null: never queued.",
+    )
+    service: str | None = Field(
+        description="The service it waits or is served in; once closed, the last it was queued in."
+    )
+    agent: str | None = Field(
+        description="The agent who has it; once closed, the last agent who served it."
+    )
+    agents: list[str] = Field(
+        default_factory=list,
+        description="Every agent who served it, first served first (a transfer: more than one).",
+    )
     tags: list[str]
     wrapup_codes: list[str]
     created_at: datetime

@@ -20,13 +20,12 @@ from api.models.desk import (
     WrapUpCodes,
 )
 from api.usecases import agent_actions as actions
-from api.usecases.desk import summaries
+from api.usecases.desk import summaries, wrapup_now
 from bots.templates import render
 from omni.errors import NotFound
 from store import conversations as conversation_log
 from store import labels, supervision
 from store import quick_replies as reply_store
-from store import services as service_store
 from workflows.conversation import ConversationWorkflow
 from workflows.desk_contracts import NoteRequest, TagsRequest
 
@@ -62,13 +61,11 @@ async def set_tags(
 
 @router.get("/conversations/{conversation_id}/wrapup-codes", response_model=WrapUpCodes)
 def wrapup_codes(conversation_id: str, agent: AgentDep, engine: EngineDep) -> WrapUpCodes:
-    """The wrap-up codes of the conversation's service, and whether the finish needs one."""
+    """The wrap-up codes of the conversation's service now, and whether the finish needs one:
+    the settings the finish checks (`wrapup_now`)."""
     entry = _own(engine, agent, conversation_id)
-    try:
-        settings = service_store.get_service(engine, entry.service_id).wrapup
-    except NotFound:
-        return WrapUpCodes(required=False, codes=[])
-    return WrapUpCodes(required=settings.required, codes=settings.codes)
+    now = wrapup_now(engine, entry.service_id)
+    return WrapUpCodes(required=now.required, codes=now.codes)
 
 
 @router.get("/quick-replies", response_model=list[QuickReplyPublic])

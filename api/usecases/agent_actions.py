@@ -25,6 +25,7 @@ from api.models.agent import AgentText, PickupPublic
 from api.models.channel import MessagePublic, public_message
 from api.shedding import Overloaded
 from api.usecases import log_ahead
+from api.usecases.desk import wrapup_now
 from omni.models import AgentPublic
 from store import capacity, next_lease, queue
 from store import conversations as conversation_log
@@ -256,7 +257,11 @@ async def say(
 
 async def finish(client: Client, engine: Engine, entry: QueueEntry, request: FinishRequest) -> str:
     """Send the finish; its entries and status are in the log before the answer (a worker
-    from before `log_ahead` answers the status alone and records them itself)."""
+    from before `log_ahead` answers the status alone and records them itself). It carries the
+    service's wrap-up settings now, the ones the agent's screen lists, to be checked against."""
+    if request.wrapup is None:
+        wrapup = await asyncio.to_thread(wrapup_now, engine, entry.service_id)
+        request = request.model_copy(update={"wrapup": wrapup})
     result = await update(client, entry.workflow_id, "finish", request)
     if not isinstance(result, FinishResult):
         return str(result)

@@ -3,7 +3,7 @@
 // finish.
 import { $, api, toast } from "./common.js";
 import { refusal, showLength } from "./atendimento_composer.js";
-import { deskFinish } from "./atendimento_desk.js";
+import { deskFinish, deskFinishRefused } from "./atendimento_desk.js";
 import { reason, sending, state } from "./atendimento_state.js";
 import { boxEdited, clearError, replyError } from "./atendimento_unsent.js";
 import { addMessages, drop, loadTargets, renderConversation } from "./atendimento_view.js";
@@ -102,5 +102,6 @@ async function finish(returnToBot) {
     toast(returnToBot ? "Atendimento finalizado: o cliente voltou ao bot." : "Conversa encerrada.");
   } catch (error) {
     $("#conv-error").textContent = reason(error);
+    deskFinishRefused(id, error);
   }
 }

@@ -1,8 +1,8 @@
 // The agent's desk on the Tela de Atendimento: quick replies (a /shortcut in the message box),
 // internal notes, tags and the wrap-up code of a finish, the customer's earlier conversations.
-import { $, api, codeText, dateTime, h, statusLabel } from "./common.js";
+import { $, api, codeText, conversationStatusLabel, dateTime, h } from "./common.js";
 
-const desk = { conversation: null, service: null, replies: [], codes: { required: false, codes: [] }, onMessage: null };
+const desk = { conversation: null, service: null, replies: [], codes: { required: false, codes: [] }, codesOf: null, onMessage: null };
 
 /** Called by atendimento_view.js when the agent selects a conversation (or none). */
 export async function deskSelect(id, { onMessage, service = null } = {}) {
@@ -22,6 +22,12 @@ export function deskFinish() {
   const code = $("#wrapup-code").value;
   const tags = $("#finish-tags").value.split(",").map((t) => t.trim()).filter(Boolean);
   return { ...(code ? { wrapup_code: code } : {}), ...(tags.length ? { tags } : {}) };
+}
+
+/** A refused finish: on `wrapup_required` the service's codes are read again (the admin may have
+ * changed them since the conversation was opened), so the list is the one the finish checks. */
+export function deskFinishRefused(id, error) {
+  if (error?.code === "wrapup_required" && desk.conversation === id) loadWrapUp(id);
 }
 
 /** How a transcript entry of kind `note` looks (null: not a note). */
@@ -49,12 +55,29 @@ async function loadWrapUp(id) {
     desk.codes = { required: false, codes: [] };
   }
   if (desk.conversation !== id) return;
-  $("#wrapup-code").replaceChildren(
+  const select = $("#wrapup-code");
+  const chosen = desk.codesOf === id ? select.value : ""; // read again: kept while still listed
+  desk.codesOf = id;
+  select.replaceChildren(
     h("option", { value: "" }, desk.codes.required ? "Escolha uma tabulação…" : "Sem tabulação"),
     ...desk.codes.codes.map((c) => h("option", { value: c }, c)));
+  select.value = desk.codes.codes.includes(chosen) ? chosen : "";
   $("#wrapup-code-help").textContent = desk.codes.required
     ? "Este serviço exige uma tabulação para finalizar."
     : desk.codes.codes.length ? "Opcional." : "Este serviço não tem códigos de tabulação.";
+}
+
+/** An earlier conversation's status word: a closed one whose customer left the queue is "Abandonada na fila". */
+function historyStatus(c) {
+  const closed = c.status === "ended" || c.status === "bot";
+  return conversationStatusLabel(closed && c.queue_status === "abandoned" ? "abandoned" : c.status);
+}
+
+/** Who served it: the last agent, and those before (a transfer). */
+function servedBy(c) {
+  if (!c.agent) return "";
+  const before = (c.agents || []).filter((name) => name !== c.agent);
+  return ` · Atendente: ${c.agent}${before.length ? ` (antes: ${before.join(", ")})` : ""}`;
 }
 
 async function loadHistory(id) {
@@ -69,7 +92,7 @@ async function loadHistory(id) {
   if (desk.conversation !== id) return;
   if (!earlier.length) { box.replaceChildren(h("p", { class: "muted" }, "Nenhuma conversa anterior deste cliente.")); return; }
   box.replaceChildren(...earlier.map((c) => h("details", { class: "history-item" },
-    h("summary", {}, `${dateTime(c.created_at)} · ${statusLabel(c.status)}${c.service ? ` · ${c.service}` : ""}${c.agent ? ` · ${c.agent}` : ""}`,
+    h("summary", {}, `${dateTime(c.created_at)} · ${historyStatus(c)}${c.service ? ` · ${c.service}` : ""}${servedBy(c)}`,
       c.wrapup_codes.length ? ` · Tabulação: ${c.wrapup_codes.join(", ")}` : "",
       c.tags.length ? ` · Etiquetas: ${c.tags.join(", ")}` : "",
       c.csat_score ? ` · Satisfação: ${c.csat_score}/5${c.csat_comment ? ` (“${c.csat_comment}”)` : ""}` : ""),
