@@ -16,6 +16,9 @@ laptop is one "technologist" emoji; man + ZWJ + woman + ZWJ + girl a family), wh
 pictographs into one. It is kept in the stored name and folded away in the key like every
 format character, so the technologist and "🧑💻" are one name (the key function is the one every
 stored key was made with: no stored key changes).
+
+A customer's name (the web chat's "Seu nome", a WhatsApp profile) is not refused but cleaned
+(`contact_name`) of the same characters, since a greeting and the agent's tab show it as given.
 """
 
 from __future__ import annotations
@@ -121,3 +124,26 @@ def unusable(name: str) -> str | None:
     if not name_key(name):
         return "must contain a letter, digit or symbol (not only marks)"
     return None
+
+
+def contact_name(name: str) -> str | None:
+    """A customer's name as the flow and the agent's screen get it (None: no name). Nobody
+    chose it for us, so it is cleaned, never refused: control and format characters (a zero-width
+    space, a right-to-left override or isolate: invisible, or reordering the words around the
+    name) and blank-looking ones dropped, white space (a tab, a line break) made single spaces,
+    trimmed, NFC. A ZWJ inside an emoji ZWJ sequence stays; marks alone are no name."""
+    kept = []
+    for index, char in enumerate(name):
+        if char.isspace():
+            kept.append(" ")
+        elif char not in BLANK_LOOKING and _seen(name, index):
+            kept.append(char)
+    cleaned = canonical(" ".join("".join(kept).split()))
+    return cleaned if name_key(cleaned) else None
+
+
+def _seen(name: str, index: int) -> bool:
+    """Is `name[index]` no control or format character (or a ZWJ joining an emoji)?"""
+    char = name[index]
+    invisible = unicodedata.category(char) in INVISIBLE_CATEGORIES
+    return not invisible or (char == ZWJ and joins_emoji(name, index))

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from omni.names import contact_name
 from store.conversations import MessageRow
 from store.tables import SEQ_MAX
 from workflows.contracts import AGENT_KEY_PREFIX as AGENT_KEY_PREFIX
@@ -38,6 +39,13 @@ class ContactIn(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     name: str | None = Field(default=None, max_length=200)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _cleaned(cls, name: object) -> object:
+        """Cleaned, never refused (omni/names.py `contact_name`): the message is the customer's
+        whatever the profile holds; nothing left is no name (the flow's no-name branch)."""
+        return contact_name(name) if isinstance(name, str) else name
 
     @model_validator(mode="after")
     def _bounded_extras(self) -> ContactIn:

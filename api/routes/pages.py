@@ -130,8 +130,10 @@ def channels_page(request: Request, bot: str) -> HTMLResponse:
 
 @router.get("/chat/{bot}")
 def chat_page(request: Request, bot: str) -> HTMLResponse:
-    """The web chat: a customer talks to `bot`."""
-    return _render(request, "chat.html", title=f"Chat — {bot}", bot=bot)
+    """The web chat: a customer talks to `bot`; its box's limit is the one the API checks."""
+    return _render(
+        request, "chat.html", title=f"Chat — {bot}", bot=bot, max_text=str(MAX_TEXT_LENGTH)
+    )
 
 
 def install(app: FastAPI) -> None:

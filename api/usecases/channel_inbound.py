@@ -94,7 +94,7 @@ async def receive(
                 contact_id=contact,
                 message_id=message_id,
                 text=printable(message.text[:MAX_TEXT_LENGTH]),
-                contact=ContactIn(name=printable(message.name[:200])) if message.name else None,
+                contact=ContactIn(name=message.name[:200]) if message.name else None,  # cleaned
             )
             delivered = await delivery.send(
                 client,

@@ -4,7 +4,9 @@
 // in the conversation (bot, agent, notices, carousel cards) comes back from the conversation's
 // SSE stream, read with fetch (EventSource cannot send the token) and resumed by Last-Event-ID.
 import { $, $$, ApiError, h, readSSE } from "./common.js";
-import { agentTyping, chatAttachment, chatMedia } from "./chat_media.js";
+import { agentSpoke, agentTyping, chatAttachment, chatMedia } from "./chat_media.js";
+import { messageBox, overLimit, setBox } from "./chat_composer.js";
+import { refreshMenus, retireMenus, statusAt } from "./chat_menus.js";
 
 const bot = window.TRANSBORDO_BOT;
 const keys = {
@@ -148,6 +150,7 @@ async function send(text, group = null) {
 /** A send failed: it is kept for a retry of its text, unless the page has shown the message
  * meanwhile (the server had it: taken, not failed). */
 function refused(flight, why) {
+  refreshMenus(log); // a typed answer that failed no longer stands after the menu
   if (flight.applied) { status(""); return true; }
   failures.push({ id: flight.id, text: flight.text, group: flight.group });
   status(why);
@@ -177,7 +180,7 @@ function arrived(message) {
   const input = $("#text");
   const inBox = input.value.trim() === failed.text;
   const waits = inBox && typed(failed.text).length > 0; // the box is another failure's of the text
-  if (inBox && !waits) input.value = "";
+  if (inBox && !waits) setBox("");
   showUnsent(failed.text);
   const line = $("#status-line").textContent;
   if (!waits && refusal && line === refusal.why && (inBox || refusal.id === id)) status("");
@@ -213,7 +216,7 @@ async function choose(event, text) {
   if (!failures.some((f) => f.group === group)) return; // shown applied meanwhile: chosen
   delete group.dataset.chosen;
   for (const b of $$("button", group)) b.disabled = false;
-  refreshMenus(); // an older menu stays disabled
+  refreshMenus(log); // an older menu stays disabled
 }
 
 function chosen(group) {
@@ -230,6 +233,8 @@ function took(answer) {
   if (id && id === ended && id !== conversationId) { status(ENDED); return; } // shown already
   if (id && id !== conversationId) follow(id);
   for (const reply of answer.replies || []) show(reply);
+  statusAt(answer.status, Math.max(0, ...(answer.replies || []).map((r) => r.seq)));
+  refreshMenus(log);
 }
 
 const media = {
@@ -252,6 +257,7 @@ async function follow(id) {
   source?.abort();
   if (id !== conversationId) { // a new conversation numbers its messages from 1 again
     shown.clear();
+    retireMenus(log);
     conversationId = id;
     localStorage.setItem(keys.conversation, id);
   }
@@ -271,6 +277,8 @@ async function follow(id) {
       stopper.abort();
       if (source === stopper) source = null;
       ended = id;
+      retireMenus(log);
+      refreshMenus(log);
       if (conversationId === id) {
         status(ENDED);
         conversationId = null;
@@ -284,6 +292,7 @@ async function follow(id) {
 
 function show(message) {
   if (shown.has(message.seq)) return;
+  if (message.from === "agent") agentSpoke(); // the typing it announced is done
   if (message.from === "customer" && message.message_id) {
     $$(".msg.pending", log).find((p) => p.dataset.id === message.message_id)?.remove();
     arrived(message);
@@ -294,7 +303,7 @@ function show(message) {
   const later = [...shown.entries()].filter(([seq]) => seq > message.seq).sort((a, b) => a[0] - b[0])[0];
   if (later) log.insertBefore(node, later[1]);
   else log.insertBefore(node, $(".msg.pending", log)); // null → append
-  refreshMenus();
+  refreshMenus(log);
   scroll();
 }
 
@@ -315,15 +324,6 @@ function render(m) {
       m.options.map((option) => h("button", { type: "button", onclick: (event) => choose(event, option) }, option))));
   }
   return bubble;
-}
-
-/** Only the newest menu keeps its buttons active, until one of them is chosen. */
-function refreshMenus() {
-  const menus = $$(".msg.menu", log);
-  menus.forEach((menu, i) => {
-    const off = i !== menus.length - 1 || !!$("[data-chosen]", menu);
-    for (const b of $$("button", menu)) b.disabled = off;
-  });
 }
 
 function carousel(cards) {
@@ -347,26 +347,29 @@ async function restore() {
     return;
   }
   const info = await authorized(`/api/conversations/${conversationId}`).catch(() => null);
-  if (!info?.ok || (await info.json()).status === "ended") {
+  const known = info?.ok ? await info.json() : null;
+  if (!known || known.status === "ended") {
     localStorage.removeItem(keys.conversation);
     conversationId = null;
     status("Envie uma mensagem para começar.");
     return;
   }
+  statusAt(known.status, known.last_seq); // in human service: the bot's menus are done
   follow(conversationId);
 }
 
 $("#composer").addEventListener("submit", async (event) => {
   event.preventDefault();
   const input = event.target.text;
+  if (overLimit()) { input.focus(); return; } // said under the box; the text stays
   const text = input.value.trim();
   const sentIn = chat;
-  input.value = "";
+  setBox("");
   input.focus();
   if ((await send(text)) || !text || sentIn !== chat) return;
   // a failed text comes back to the box for a retry (under its id); if another is typed there
   // meanwhile (or the same one came back from another failed send), it stays in the log
-  if (!input.value) input.value = text;
+  if (!input.value) setBox(text);
   showUnsent(text);
 });
 $("#contact-name").addEventListener("change", (event) => localStorage.setItem(keys.name, event.target.value.trim()));
@@ -392,5 +395,6 @@ $("#new-chat").addEventListener("click", () => {
   }
 });
 chatMedia(media);
+messageBox();
 restore();
 $("#text").focus();

@@ -53,3 +53,11 @@ export function chatAttachment(message, ctx) {
 export function agentTyping() {
   flash($("#typing-line"), "Atendente digitando…");
 }
+
+/** The agent's message came: the typing that announced it is over (not shown under it for the
+ * rest of its 4 s; a new `typing` event shows it again). */
+export function agentSpoke() {
+  const line = $("#typing-line");
+  clearTimeout(line._typingTimer);
+  line.textContent = "";
+}
