@@ -1,8 +1,9 @@
 // Tela de Atendimento: the conversations in the agent's service, as the stream lists them (or
 // the polling reads them): new ones loaded from the log page by page, gone ones closed.
-import { $, api } from "./common.js";
+import { $, ApiError, api } from "./common.js";
+import { forgetDrafts } from "./atendimento_composer.js";
 import { ensure, state } from "./atendimento_state.js";
-import { addMessages, drop, renderInfo, renderTabs, select } from "./atendimento_view.js";
+import { addMessages, customerOf, leftScreen, renderInfo, renderTabs, select, toldWhy } from "./atendimento_view.js";
 
 const TRANSCRIPT_PAGE = 500; // the most a transcript read returns (PageSize)
 let listing = Promise.resolve();
@@ -28,7 +29,7 @@ async function applyConversations(ids) {
   for (const id of ids) {
     if (listed.has(id)) continue;
     const known = state.conversations.has(id);
-    ensure(id);
+    if (ensure(id).closed) reopen(id); // left, and came back (e.g. from the queue)
     if (!known) describe(id); // not awaited: a slow name must not hold the transcripts back
     try {
       await refreshMessages(id);
@@ -38,10 +39,40 @@ async function applyConversations(ids) {
     }
   }
   for (const id of held) {
-    if (!ids.includes(id) && state.conversations.has(id)) drop(id, "A conversa saiu do seu atendimento.");
+    if (!ids.includes(id) && state.conversations.has(id) && !state.conversations.get(id).closed) departed(id);
   }
+  forgetDrafts(new Set(state.conversations.keys())); // of conversations gone while the page was not looking
   if (!state.selected && ids.length) select(ids[0]);
   renderTabs();
+}
+
+/** A conversation the agent had left its service outside this screen: closed on screen at
+ * once (no box sends to it any more), then told why, as the server has it now. */
+function departed(id) {
+  leftScreen(id);
+  whyLeft(id).then((why) => toldWhy(id, why));
+}
+
+/** Why it left, from where the conversation is now: no longer with a person (409: the
+ * customer left, e.g. the web chat's "Nova conversa", or stopped answering and the service
+ * closed it; the workflow's own notice is logged after the agent's stream let it go), back in
+ * a queue the agent sees, or elsewhere (another agent, another service). */
+async function whyLeft(id) {
+  const conversation = state.conversations.get(id);
+  const who = conversation ? customerOf(conversation) : "O cliente";
+  try {
+    const now = await api(`/api/agent/conversations/${encodeURIComponent(id)}?name=false`, { token: "agent" });
+    if (now.status === "waiting") return `A conversa de ${who} voltou para a fila.`;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "not_with_human_service") return `${who} saiu da conversa.`;
+  }
+  return `A conversa de ${who} saiu do seu atendimento.`;
+}
+
+/** A closed conversation listed again: open, its transcript read on from where it stopped. */
+function reopen(id) {
+  state.conversations.get(id).closed = null;
+  if (state.selected === id) { state.selected = null; select(id); }
 }
 
 /** Who the conversation's customer is and its service, for its tab and its line (drawn again

@@ -78,7 +78,9 @@ export function wireQueue() {
 export function taken(pickupAnswer) {
   const { conversation_id: id, transcript, variables, service, waited_seconds: waited } = pickupAnswer;
   const conversation = ensure(id);
-  Object.assign(conversation, { service, variables, waited });
+  const reopened = !!conversation.closed; // left this screen before, taken again from the queue
+  Object.assign(conversation, { service, variables, waited, closed: null });
+  if (reopened && state.selected === id) state.selected = null; // select() opens it again
   addMessages(id, transcript);
   state.queue = state.queue.filter((q) => q.conversation_id !== id);
   renderQueue();

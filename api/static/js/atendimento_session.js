@@ -1,6 +1,7 @@
 // Tela de Atendimento: signing in with the agent's token, the agent's status, and the live
 // updates (GET /api/agent/stream, SSE over fetch with the bearer token; polled when missing).
 import { $, $$, ApiError, api, h, readSSE, statusLabel, toast, tokens } from "./common.js";
+import { forgetDrafts, keepDraft } from "./atendimento_composer.js";
 import { refreshMessages, setConversations } from "./atendimento_list.js";
 import { customerTyping } from "./atendimento_media.js";
 import { renderQueue, renderQueueTimes, setQueue, taken } from "./atendimento_queue.js";
@@ -65,7 +66,7 @@ function showLogin(message = "") {
  * unanswered (docs/omni.md `care`), whatever the agent's status: the screen does not know the
  * services' rules, so it says so as an exception. */
 function leave() {
-  const open = state.conversations.size;
+  const open = inService().length;
   if (!open) return logout();
   const dialog = $("#leave-dialog");
   $("#leave-text").textContent = open === 1
@@ -80,11 +81,17 @@ async function logout() {
   try { await api("/api/agent/status", { method: "POST", body: { status: "offline" }, token: "agent" }); } catch { /* leaving anyway */ }
   stopper?.abort();
   tokens.clearAgent();
+  $("#reply-text").value = ""; // (the reload's pagehide keeps what the box holds)
+  forgetDrafts(); // whoever uses this tab next does not find them
   location.reload();
 }
 
+/** The conversations the agent has (not the closed ones still on screen). */
+const inService = () => [...state.conversations.values()].filter((c) => !c.closed).map((c) => c.id);
+
 /** The login form and the status switch. */
 export function wireSession() {
+  addEventListener("pagehide", keepDraft); // a quick reply put in the box, say, and a reload
   $("#login-form").addEventListener("submit", (event) => {
     event.preventDefault();
     tokens.setAgent(event.target.token.value.trim());
@@ -145,7 +152,7 @@ function poll() {
   const tick = async () => {
     try {
       setQueue(await api("/api/agent/queue", { token: "agent" }));
-      await Promise.all([...state.conversations.keys()].map(refreshMessages));
+      await Promise.all(inService().map(refreshMessages));
     } catch { /* next tick */ }
     setTimeout(tick, POLL_MS); // after this one: a slow tick never overlaps the next
   };

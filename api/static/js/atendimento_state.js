@@ -5,7 +5,7 @@ import { codeText } from "./common.js";
 export const state = {
   me: null,
   queue: [],          // [{conversation_id, service, waiting_seconds, preview, choice, since}]
-  conversations: new Map(), // id → {id, service, contactName, contact, variables, waited, messages: Map(seq → message), targets, kept}
+  conversations: new Map(), // id → {id, service, contactName, contact, variables, waited, messages: Map(seq → message), targets, kept, closed}
   selected: null,
   live: false,
   listed: new Set(), // the ids of the stream's last `conversations` event
@@ -26,6 +26,7 @@ export function ensure(id) {
       contactName: null, contact: null, // the name the contact gave, the end of its id (atendimento_list.js)
       kept: [], // {id, text, line}: the replies that failed, oldest first (see the reply form);
       // `line`: shown as a line of the transcript (else its text went back to the box)
+      closed: null, // {why, draft}: it left the agent outside this screen (atendimento_view.js leftScreen)
     });
   }
   return state.conversations.get(id);

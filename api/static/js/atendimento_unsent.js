@@ -2,6 +2,7 @@
 // "Não enviada" line of their conversation), and the error line (#conv-error) that says why:
 // it stays while a failure it told of still waits, whatever else the screen draws meanwhile.
 import { $, h } from "./common.js";
+import { keepDraft } from "./atendimento_composer.js";
 import { sending, state } from "./atendimento_state.js";
 
 let told = null; // {conversation, ids, why}: the error line says why these replies failed
@@ -45,7 +46,8 @@ function waits() {
 }
 
 /** Leaving a conversation: a failed reply held in the box becomes a line of its transcript, and
- * the box is emptied, so Enter in the next conversation never sends it to the wrong customer. */
+ * is taken out of the box, so it is no draft either (what else the box holds is: the caller
+ * keeps it, atendimento_composer.js). */
 export function leaveBox(id) {
   const boxed = state.conversations.get(id)?.kept.find((k) => !k.line);
   if (!boxed) return;
@@ -80,5 +82,5 @@ export function arrived(conversation, message) {
   if (failed.line || state.selected !== conversation.id || box.value.trim() !== failed.text) return;
   const next = conversation.kept.find((k) => k.text === failed.text && k.line);
   if (next) next.line = false; // now the box's
-  else box.value = "";
+  else { box.value = ""; keepDraft(); }
 }

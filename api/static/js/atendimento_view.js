@@ -1,8 +1,9 @@
 // Tela de Atendimento: the conversation on screen — its tabs, its transcript, the customer's
-// variables and the services it may be transferred to — and the agent going from one
-// conversation to another.
+// variables and the services it may be transferred to — the agent going from one
+// conversation to another (each with its own draft in the box), and a conversation that left
+// the agent's service outside this screen (kept, closed, until the agent dismisses it).
 import { $, $$, api, duration, h, toast } from "./common.js";
-import { showLength } from "./atendimento_composer.js";
+import { draftOf, keepDraft, showLength, takeDraft } from "./atendimento_composer.js";
 import { deliveriesMark, deliveriesSelect } from "./atendimento_deliveries.js";
 import { deskNote, deskSelect } from "./atendimento_desk.js";
 import { deskAttachment } from "./atendimento_media.js";
@@ -26,23 +27,71 @@ export function addMessages(id, messages) {
   if (added && id !== state.selected) renderTabs(id);
 }
 
-export function drop(id, message) {
-  if (state.selected === id) leaveBox(id);
+/** The conversation goes from the screen (finished or transferred here, or dismissed once it
+ * left): its draft with it, the box emptied if it was on screen. */
+export function drop(id, message = "") {
+  takeDraft(id);
   state.conversations.delete(id);
-  if (state.selected === id) { state.selected = null; deliveriesSelect(null); renderConversation(); toast(message); }
+  if (state.selected === id) {
+    $("#reply-text").value = "";
+    state.selected = null;
+    deliveriesSelect(null);
+    deskSelect(null);
+    renderConversation();
+    if (message) toast(message);
+  }
   renderTabs();
 }
 
+/** The conversation left the agent outside this screen (the customer left, a supervisor or a
+ * rule moved it): it stays, closed, readable, with no box, until the agent dismisses it
+ * ("Fechar"); its draft, never sent, shows as text to copy. On screen it stays on screen (the
+ * next conversation is not opened under the agent's fingers). Why: `toldWhy`. */
+export function leftScreen(id) {
+  const conversation = state.conversations.get(id);
+  if (!conversation || conversation.closed) return;
+  const shown = state.selected === id;
+  if (shown) { leaveBox(id); keepDraft(); $("#reply-text").value = ""; }
+  conversation.closed = { why: "", draft: takeDraft(id) };
+  if (shown) { deliveriesSelect(null); deskSelect(null); renderConversation(); }
+  renderTabs();
+}
+
+/** Why the closed conversation left: on its notice, or in a toast when another is on screen. */
+export function toldWhy(id, why) {
+  const conversation = state.conversations.get(id);
+  if (!conversation?.closed) return; // dismissed, or back meanwhile
+  conversation.closed.why = why;
+  if (state.selected === id) renderClosed(conversation);
+  else toast(why);
+  renderTabs();
+}
+
+/** "Fechar" on a conversation that left: it goes, and the first one still open comes. */
+function dismiss(id) {
+  drop(id);
+  const next = [...state.conversations.values()].find((c) => !c.closed) || state.conversations.values().next().value;
+  if (next) select(next.id);
+}
+
+/** Go to the conversation `id`: the box keeps the text typed for the one left (its draft) and
+ * shows this one's. */
 export function select(id) {
-  if (state.selected && state.selected !== id) leaveBox(state.selected);
-  state.selected = id;
+  const box = $("#reply-text");
+  if (state.selected !== id) {
+    if (state.selected) { leaveBox(state.selected); keepDraft(); }
+    state.selected = id;
+    box.value = draftOf(id);
+  }
+  const conversation = state.conversations.get(id);
+  const open = !!conversation && !conversation.closed;
   renderTabs();
   renderConversation();
+  deliveriesSelect(open ? id : null);
+  deskSelect(open ? id : null, { service: conversation?.service || null, onMessage: (cid, message) => addMessages(cid, [message]) });
+  if (!open) return;
   loadTargets(id);
-  deliveriesSelect(id);
-  const service = state.conversations.get(id)?.service || null;
-  deskSelect(id, { service, onMessage: (cid, message) => addMessages(cid, [message]) });
-  $("#reply-text").focus();
+  box.focus();
 }
 
 // --- transfer targets -----------------------------------------------------------------------
@@ -100,11 +149,23 @@ export function renderTabs(unread = null) {
   const previous = new Set($$("button.unread", tabs).map((b) => b.dataset.conversation));
   if (unread) previous.add(unread);
   tabs.replaceChildren(...[...state.conversations.values()].map((c, i) => h("button", {
-    type: "button", class: `small${previous.has(c.id) && c.id !== state.selected ? " unread" : ""}`,
+    type: "button", class: `small${previous.has(c.id) && c.id !== state.selected ? " unread" : ""}${c.closed ? " closed" : ""}`,
     "aria-pressed": String(c.id === state.selected), dataset: { conversation: c.id },
-    title: `${customerOf(c)}${c.service ? ` · ${c.service}` : ""}`,
+    title: `${customerOf(c)}${c.service ? ` · ${c.service}` : ""}${c.closed?.why ? ` · ${c.closed.why}` : ""}`,
     onclick: () => select(c.id),
-  }, `${i + 1}. `, nameOf(c), `${c.service ? ` · ${c.service}` : ""}${previous.has(c.id) && c.id !== state.selected ? " •" : ""}`)));
+  }, `${i + 1}. `, nameOf(c), `${c.service ? ` · ${c.service}` : ""}${c.closed ? " · encerrada" : ""}${previous.has(c.id) && c.id !== state.selected ? " •" : ""}`)));
+}
+
+/** Why a conversation that left is closed, its draft as text, and "Fechar". */
+function renderClosed(conversation) {
+  const note = $("#conv-closed");
+  note.classList.toggle("hidden", !conversation?.closed);
+  if (!conversation?.closed) { note.replaceChildren(); return; }
+  const { why, draft } = conversation.closed;
+  note.replaceChildren(
+    h("p", { class: "flush" }, why || "Esta conversa saiu do seu atendimento."),
+    draft ? h("p", { class: "draft" }, "Rascunho não enviado: “", h("span", { class: "draft-text" }, draft), "”") : null,
+    h("button", { type: "button", class: "small", onclick: () => dismiss(conversation.id) }, "Fechar"));
 }
 
 /** The line over the transcript: customer, service, how long the customer waited. */
@@ -118,10 +179,13 @@ export function renderInfo() {
 
 export function renderConversation() {
   const conversation = state.conversations.get(state.selected);
+  const open = !!conversation && !conversation.closed;
   $("#conversation").classList.toggle("hidden", !conversation);
+  $("#conversation").classList.toggle("closed", !!conversation?.closed); // no box: app.css
   $("#no-conversation").classList.toggle("hidden", !!conversation);
-  $("#transfer-form").classList.toggle("hidden", !conversation);
-  $("#finish").classList.toggle("hidden", !conversation);
+  $("#transfer-form").classList.toggle("hidden", !open);
+  $("#finish").classList.toggle("hidden", !open);
+  renderClosed(conversation);
   errorOnRender();
   showLength(); // the box may have been emptied or filled again
   if (!conversation) { $("#variables").replaceChildren(h("dt", { class: "sr-only" }, "Variáveis"), h("dd", { class: "muted" }, "—")); return; }
