@@ -58,9 +58,11 @@ def create_app(
             if task is not None:
                 task.cancel()
         await app.state.stream_hub.stop()
+        from api.usecases import log_ahead
         from store import loop_statements
 
         await loop_statements.settle(app.state.engine)  # its writes confirmed flushed first
+        await log_ahead.reported(timeout=5)  # what it found lost told before the loop ends
         if engine is None:
             app.state.engine.dispose()
 

@@ -101,7 +101,13 @@ def served_by(engine: Engine, conversation_ids: Iterable[str]) -> dict[str, Serv
         .outerjoin(services, services.c.id == entry.service_id)
         .outerjoin(agents, agents.c.id == entry.agent_id)
         .where(entry.conversation_id.in_(ids))
-        .order_by(entry.conversation_id, entry.enqueued_at, entry.id)
+        .order_by(  # a conversation's entries run one after another: by when each ended, the
+            entry.conversation_id,  # open one last (a requeue keeps its old `enqueued_at`)
+            entry.ended_at.is_(None),
+            entry.ended_at,
+            entry.enqueued_at,
+            entry.id,
+        )
     )
     found: dict[str, ServedBy] = {}
     with reads(engine) as conn:

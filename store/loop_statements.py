@@ -53,15 +53,20 @@ BARRIER_TIMEOUT = 10.0
 """A barrier that has not returned by then counts as failed (a server gone silent)."""
 BARRIER = (
     "SELECT set_config('synchronous_commit', 'on', true),"
-    " pg_logical_emit_message(true, 'transbordo', 'flush barrier'), pg_backend_pid()"
+    " pg_logical_emit_message(true, 'transbordo', 'flush barrier'), pg_backend_pid(),"
+    " pg_postmaster_start_time()"
 )
 """A transaction that writes WAL (a logical message: no table), committed synchronously: it
 returns once the WAL is flushed up to its commit record (and on a synchronous standby, where
 one is configured), so up to every commit answered before it. One that writes no WAL would
-commit without a flush, whatever the setting. The backend's pid tells a session that is not
-the one the commits were made on (a transaction pooler's new server connection)."""
+commit without a flush, whatever the setting. The backend's pid and the server's start tell a
+session that is not the one the commits were made on (a transaction pooler's new server
+connection, a restarted server)."""
 
-SESSION = "SELECT current_setting('synchronous_commit'), pg_backend_pid()"
+SESSION = (
+    "SELECT current_setting('synchronous_commit'), pg_backend_pid(), pg_postmaster_start_time(),"
+    " has_function_privilege('pg_logical_emit_message(boolean, text, text)', 'EXECUTE')"
+)
 
 OnLost = Callable[[set[str]], None]
 """Told the keys of commits a crash may have taken (on the loop)."""
@@ -81,8 +86,10 @@ class _Loop:
     barrier: asyncio.Task[None] | None = None
     free: asyncio.Event = field(default_factory=asyncio.Event)
     """Set while no statement is on the connection (a barrier waits for it)."""
-    backend: int | None = None
-    """The server process the connection's commits were made on."""
+    backend: tuple[Any, ...] | None = None
+    """The server process (pid, server start) the connection's commits were made on."""
+    due: bool = False
+    """A barrier waits for the connection: writes go to threads meanwhile (never starved)."""
     asynchronous: bool = False
     """Its commits do not wait for the flush (the option was taken), so barriers confirm them."""
 
@@ -99,7 +106,7 @@ async def write(
     barrier confirms it flushed."""
     here = _state(engine)
     connection = here.connection
-    if here.busy or connection is None or connection.closed:
+    if here.busy or here.due or connection is None or connection.closed:
         return False
     _take(here)
     try:
@@ -112,7 +119,10 @@ async def write(
         raise
     finally:
         _give_back(here, connection)
-    if key is not None and here.asynchronous:
+    if key is not None and here.asynchronous and here.connection is not connection:
+        if on_lost is not None:  # retired under it (a dispose): never to be confirmed
+            on_lost({key})
+    elif key is not None and here.asynchronous:
         here.unflushed.committed(key)
         here.on_lost = on_lost or here.on_lost
         if here.barrier is None:
@@ -138,6 +148,7 @@ async def _barriers(here: _Loop) -> None:
     try:
         while here.unflushed:
             await asyncio.sleep(BARRIER_SECONDS)
+            here.due = True
             while here.busy:
                 await here.free.wait()
             connection = here.connection
@@ -146,6 +157,7 @@ async def _barriers(here: _Loop) -> None:
             await _barrier(here, connection)
     finally:
         here.barrier = None
+        here.due = False
 
 
 async def barrier(engine: Engine) -> None:
@@ -161,8 +173,8 @@ async def _barrier(here: _Loop, connection: Any) -> None:
     mark = here.unflushed.mark()
     try:
         found = await asyncio.wait_for(_one_row(connection, BARRIER), BARRIER_TIMEOUT)
-        if found[2] != here.backend:
-            raise ConnectionError(f"the session is another server process's ({found[2]})")
+        if tuple(found[2:]) != here.backend:
+            raise ConnectionError(f"the session is another server process's ({found[2:]})")
     except asyncio.CancelledError:  # the loop is closing: the server stays, and flushes
         _detach(here, connection)
         raise
@@ -172,6 +184,7 @@ async def _barrier(here: _Loop, connection: Any) -> None:
         _lose(here)
         return
     finally:
+        here.due = False
         _give_back(here, connection)
     here.unflushed.flushed(mark)
 
@@ -187,12 +200,20 @@ async def settle(engine: Engine) -> None:
     here = _BY_ENGINE.get(engine)
     if here is None or here.loop is not asyncio.get_running_loop():
         return
-    if here.unflushed and here.connection is not None and not here.connection.closed:
-        while here.busy:
-            await here.free.wait()
-        await _barrier(here, here.connection)
     if here.barrier is not None:
         here.barrier.cancel()
+    if here.unflushed:
+        try:
+            while here.busy:
+                await asyncio.wait_for(here.free.wait(), BARRIER_TIMEOUT)
+        except TimeoutError:
+            _lose(here)  # a statement hung: the server is not answering
+            return
+        connection = here.connection
+        if connection is not None and not connection.closed:
+            await _barrier(here, connection)
+        else:
+            _lose(here)
 
 
 def _lose(here: _Loop) -> None:
@@ -203,10 +224,11 @@ def _lose(here: _Loop) -> None:
         return
     log.warning("%d turns committed before the connection failed may be lost", len(keys))
     try:
-        if here.on_lost is not None:
-            here.on_lost(keys)
-    except Exception as exc:  # noqa: BLE001 - e.g. the loop is closing: their runs' next record
-        log.warning("could not report the turns that may be lost: %r", exc)
+        if here.on_lost is None:
+            raise RuntimeError("nobody to tell")
+        here.on_lost(keys)
+    except Exception as exc:  # noqa: BLE001 - e.g. the loop has stopped: their runs' next record
+        log.error("could not report the turns that may be lost (%r): %s", exc, sorted(keys)[:50])
 
 
 async def ready(engine: Engine) -> bool:
@@ -241,14 +263,18 @@ async def _open(engine: Engine, here: _Loop) -> None:
         connection = await psycopg.AsyncConnection.connect(
             url, autocommit=True, application_name=APPLICATION_NAME, connect_timeout=10,
             keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
-            options="-c synchronous_commit=off",  # this connection's: the pool's stay as set
+            tcp_user_timeout=30_000, options="-c synchronous_commit=off",  # this one's only
         )  # fmt: skip
         try:  # a pooler may have ignored the option: then the commits wait, nothing to confirm
-            setting, here.backend = await _one_row(connection, SESSION)
+            setting, *backend, may_confirm = await _one_row(connection, SESSION)
+            if setting == "off" and not may_confirm:  # no barrier possible: commits must wait
+                log.warning("no EXECUTE on pg_logical_emit_message: turns commit synchronously")
+                await connection.execute("SET synchronous_commit TO on")
         except BaseException:
             connection.pgconn.finish()
             raise
-        here.asynchronous = setting == "off"
+        here.backend = tuple(backend)
+        here.asynchronous = setting == "off" and bool(may_confirm)
         here.connection = connection
     except Exception as exc:  # noqa: BLE001 - the writes go on from threads
         log.warning("no PostgreSQL connection for the event loop's writes: %s", exc)

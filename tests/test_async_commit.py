@@ -6,6 +6,8 @@ confirmed record their outboxes again."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import sqlalchemy as sa
 
@@ -112,6 +114,34 @@ async def test_a_barrier_returns_once_the_commits_before_it_are_on_disk(unconfir
         assert conn.execute(on_disk, {"lsn": written}).scalar()
     await loop_statements.settle(engine)  # the app's shutdown: nothing left, nothing reported
     assert lost == []
+
+
+@pytest.mark.asyncio
+async def test_a_commit_whose_connection_is_retired_under_it_is_reported(unconfirmed):
+    """The pool is disposed (a thread's statement found the server gone) while a turn's
+    statement runs on the loop's connection: that turn can never be confirmed, so it is told
+    at once with the others."""
+    engine = unconfirmed
+    lost: list[set[str]] = []
+    slow = asyncio.create_task(
+        loop_statements.write(engine, "SELECT pg_sleep(0.5)", None, "under-way", lost.append)
+    )
+
+    def running() -> bool:
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"
+                    " AND query LIKE 'SELECT pg_sleep%' AND state = 'active'"
+                ),
+                {"name": loop_statements.APPLICATION_NAME},
+            )
+            return bool(found.scalar())
+
+    await until(running)
+    await asyncio.to_thread(engine.dispose)
+    assert await slow
+    assert lost == [{"under-way"}]
 
 
 def test_a_barrier_confirms_the_commits_answered_before_it_was_sent() -> None:

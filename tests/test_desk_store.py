@@ -127,11 +127,16 @@ def test_who_served_each_conversation(any_engine):  # type: ignore[no-untyped-de
     ring = stack_ring()
     suporte = create_service(any_engine, ServiceCreate(name="Suporte"), ring).id
     financeiro = create_service(any_engine, ServiceCreate(name="Financeiro"), ring).id
-    ana, caio = (
+    ana, caio, beto, dani = (
         create_agent(any_engine, AgentCreate(name=name, services=[service])).id
-        for name, service in (("Ana", "Suporte"), ("Caio", "Financeiro"))
+        for name, service in (
+            ("Ana", "Suporte"),
+            ("Caio", "Financeiro"),
+            ("Beto", "Suporte"),
+            ("Dani", "Suporte"),
+        )
     )
-    for agent in (ana, caio):
+    for agent in (ana, caio, beto, dani):
         set_agent_status(any_engine, agent, "available")
     for n in (1, 2, 3, 4):
         queue.enqueue(any_engine, entry_id=f"q{n}", conversation_id=f"c{n}",
@@ -147,12 +152,21 @@ def test_who_served_each_conversation(any_engine):  # type: ignore[no-untyped-de
     queue.transfer(any_engine, "q4", financeiro, "q4b")
     assert queue.close_waiting(any_engine, "q4b", "abandoned")
     assert queue.claim(any_engine, "q3", ana).code == "ok"
-    found = labels.served_by(any_engine, ["c1", "c2", "c3", "c4", "c5"])
+    # c5: Dani goes silent, the care rule puts it back in line (same `enqueued_at`, an id that
+    # sorts first), Beto finishes it
+    queue.enqueue(any_engine, entry_id="q5z", conversation_id="c5", workflow_id="w5",
+                  service_id=suporte, preview="")  # fmt: skip
+    assert queue.claim(any_engine, "q5z", dani).code == "ok"
+    assert care.requeue(any_engine, "q5z", "q5a")
+    assert queue.claim(any_engine, "q5a", beto).code == "ok"
+    queue.finish(any_engine, "q5a")
+    found = labels.served_by(any_engine, ["c1", "c2", "c3", "c4", "c5", "c6"])
     assert found == {
         "c1": labels.ServedBy("Financeiro", "finished", "Caio", ["Ana", "Caio"]),
         "c2": labels.ServedBy("Suporte", "abandoned", None, []),
         "c3": labels.ServedBy("Suporte", "in_service", "Ana", ["Ana"]),
         "c4": labels.ServedBy("Financeiro", "abandoned", "Ana", ["Ana"]),
+        "c5": labels.ServedBy("Suporte", "finished", "Beto", ["Dani", "Beto"]),
     }
     delete_agent(any_engine, caio)  # the entries stay, detached: the name is gone, not Ana's
     assert labels.served_by(any_engine, ["c1"])["c1"] == labels.ServedBy(

@@ -145,6 +145,13 @@ _REPORTING: set[asyncio.Task[None]] = set()
 """The `log_behind` Signals on their way (asyncio keeps only weak references to tasks)."""
 
 
+async def reported(timeout: float) -> None:
+    """Wait (at most `timeout` seconds) for the `log_behind` Signals on their way: the app's
+    shutdown, after its last flush barrier may have reported turns."""
+    if _REPORTING:
+        await asyncio.wait(set(_REPORTING), timeout=timeout)
+
+
 class WritesBehindCollector(Collector):
     """`transbordo_log_writes_behind_total`: the writes ahead this process could not make, or
     that PostgreSQL may have lost (committed, not yet flushed, when the connection failed),
