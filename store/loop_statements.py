@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,7 +66,9 @@ connection, a restarted server)."""
 
 SESSION = (
     "SELECT current_setting('synchronous_commit'), pg_backend_pid(), pg_postmaster_start_time(),"
-    " has_function_privilege('pg_logical_emit_message(boolean, text, text)', 'EXECUTE')"
+    " has_function_privilege(coalesce("  # PostgreSQL 17 added a fourth argument (`flush`)
+    "to_regprocedure('pg_logical_emit_message(boolean, text, text, boolean)'),"
+    " to_regprocedure('pg_logical_emit_message(boolean, text, text)')), 'EXECUTE')"
 )
 
 OnLost = Callable[[set[str]], None]
@@ -154,7 +157,7 @@ async def _barriers(here: _Loop) -> None:
             connection = here.connection
             if connection is None or connection.closed:
                 return  # detached: what was not confirmed was told then
-            await _barrier(here, connection)
+            await asyncio.shield(_barrier(here, connection))  # `settle` cancels the wait only
     finally:
         here.barrier = None
         here.due = False
@@ -201,13 +204,15 @@ async def settle(engine: Engine) -> None:
     if here is None or here.loop is not asyncio.get_running_loop():
         return
     if here.barrier is not None:
-        here.barrier.cancel()
+        here.barrier.cancel()  # a barrier under way finishes (shielded): waited for below
     if here.unflushed:
         try:
             while here.busy:
-                await asyncio.wait_for(here.free.wait(), BARRIER_TIMEOUT)
+                await asyncio.wait_for(here.free.wait(), BARRIER_TIMEOUT * 2)
         except TimeoutError:
             _lose(here)  # a statement hung: the server is not answering
+            return
+        if not here.unflushed:  # that barrier confirmed them
             return
         connection = here.connection
         if connection is not None and not connection.closed:
@@ -263,7 +268,7 @@ async def _open(engine: Engine, here: _Loop) -> None:
         connection = await psycopg.AsyncConnection.connect(
             url, autocommit=True, application_name=APPLICATION_NAME, connect_timeout=10,
             keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
-            tcp_user_timeout=30_000, options="-c synchronous_commit=off",  # this one's only
+            tcp_user_timeout=30_000, options=_options(engine),
         )  # fmt: skip
         try:  # a pooler may have ignored the option: then the commits wait, nothing to confirm
             setting, *backend, may_confirm = await _one_row(connection, SESSION)
@@ -283,6 +288,14 @@ async def _open(engine: Engine, here: _Loop) -> None:
         here.opening = None
     if _BY_ENGINE.get(engine) is not here:  # disposed meanwhile
         _detach(here, here.connection)
+
+
+def _options(engine: Engine) -> str:
+    """The deployment's own `options` (the URL's, else PGOPTIONS: a keyword replaces both) and
+    this connection's `synchronous_commit` off."""
+    given = engine.url.query.get("options") or os.environ.get("PGOPTIONS", "")
+    mine = "-c synchronous_commit=off"
+    return f"{given if isinstance(given, str) else ' '.join(given)} {mine}".strip()
 
 
 def _disposed(engine: Engine) -> None:

@@ -70,6 +70,21 @@ async def test_only_the_loops_connection_commits_without_waiting_for_the_flush(u
 
 
 @pytest.mark.asyncio
+async def test_the_deployments_own_options_stay_on_the_loops_connection(unconfirmed):
+    url = unconfirmed.url.update_query_dict({"options": "-c statement_timeout=12345"})
+    engine = sa.create_engine(url)
+    try:
+        assert await loop_statements.ready(engine)
+        kept = """DO $$ BEGIN
+          IF current_setting('statement_timeout') <> '12345ms' THEN RAISE EXCEPTION 'lost';
+          END IF; END $$"""
+        assert await loop_statements.write(engine, kept, None)
+        assert await loop_statements.write(engine, ONLY_WHEN_OFF, None)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("found_by", ["the next turn", "the barrier", "the pool"])
 async def test_turns_a_crash_may_have_taken_are_recorded_again_by_their_workflows(
     time_env, settings, unconfirmed, found_by
@@ -123,24 +138,18 @@ async def test_a_commit_whose_connection_is_retired_under_it_is_reported(unconfi
     at once with the others."""
     engine = unconfirmed
     lost: list[set[str]] = []
-    slow = asyncio.create_task(
-        loop_statements.write(engine, "SELECT pg_sleep(0.5)", None, "under-way", lost.append)
-    )
-
-    def running() -> bool:
-        with engine.connect() as conn:
-            found = conn.execute(
-                sa.text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"
-                    " AND query LIKE 'SELECT pg_sleep%' AND state = 'active'"
-                ),
-                {"name": loop_statements.APPLICATION_NAME},
+    with engine.connect() as holder:  # the turn's statement waits on a lock the test holds
+        holder.execute(sa.text("SELECT pg_advisory_lock(4242)"))
+        under_way = asyncio.create_task(
+            loop_statements.write(
+                engine, "SELECT pg_advisory_xact_lock(4242)", None, "under-way", lost.append
             )
-            return bool(found.scalar())
-
-    await until(running)
-    await asyncio.to_thread(engine.dispose)
-    assert await slow
+        )
+        await until(lambda: loop_backends(engine, waiting=True))
+        await asyncio.to_thread(engine.dispose)
+        holder.execute(sa.text("SELECT pg_advisory_unlock(4242)"))
+        holder.commit()
+    assert await under_way
     assert lost == [{"under-way"}]
 
 

@@ -187,10 +187,10 @@ async def test_a_period_ending_before_it_starts_is_said_next_to_the_dates(
         await start.fill("2026-11-21")
         await page.get_by_role("button", name="Ver período").click()
         said = page.locator("#period-error")
-        await expect(said).to_have_text("A data final deve ser depois da inicial.")
+        await expect(said).to_have_text("A data final não pode ser anterior à inicial.")
         await expect(end).to_have_attribute("aria-invalid", "true")
         await expect(end).to_have_accessible_description(
-            "Fuso horário: America/Sao_Paulo A data final deve ser depois da inicial."
+            "Fuso horário: America/Sao_Paulo A data final não pode ser anterior à inicial."
         )
         # the earlier period's figures are gone, not left under a range they are not of
         await expect(rows.locator("tr[data-service='Suporte']")).to_have_count(0)

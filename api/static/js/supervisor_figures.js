@@ -131,7 +131,7 @@ function periodProblem(form) {
   const to = form.to.value || today();
   if (from <= to) return null;
   const blank = !form.from.value || !form.to.value ? " (Data em branco vale hoje.)" : "";
-  return { text: `A data final deve ser depois da inicial.${blank}`, field: form.to.value ? form.to : form.from };
+  return { text: `A data final não pode ser anterior à inicial.${blank}`, field: form.to.value ? form.to : form.from };
 }
 
 /** Say what is wrong with the period next to its fields (or nothing), and leave no figures of
