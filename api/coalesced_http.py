@@ -25,7 +25,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from api.stream_drain import Drain, offer
-from transbordo.settings import Settings
+from transbordo.settings import served_settings
 
 logger = logging.getLogger(__name__)
 
@@ -84,17 +84,9 @@ class HeadWithBody:
         return getattr(self._transport, name)
 
 
-DEFAULT_USER_TIMEOUT_SECONDS: float = Settings.model_fields["tcp_user_timeout_seconds"].default
-"""For an app served without our settings on its state (a bench's bare uvicorn)."""
-
-
 def user_timeout_of(app: object) -> float:
-    """The served app's `tcp_user_timeout_seconds`: api/app.py's lifespan keeps its settings on
-    `app.state`, so `transbordo api`, `up` and the tests' servers need no flag of their own."""
-    settings = getattr(getattr(app, "state", None), "settings", None)
-    if isinstance(settings, Settings):
-        return settings.tcp_user_timeout_seconds
-    return DEFAULT_USER_TIMEOUT_SECONDS
+    """The served app's `tcp_user_timeout_seconds` (`served_settings`)."""
+    return served_settings(app).tcp_user_timeout_seconds
 
 
 def give_up_unacknowledged(transport: asyncio.BaseTransport, seconds: float) -> None:

@@ -21,10 +21,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from sse_starlette.sse import AppStatus
 from starlette.types import Receive, Scope, Send
 
-from transbordo.settings import Settings
+from transbordo.settings import served_settings
 
-KEEPALIVE_SECONDS: float = Settings.model_fields["stream_keepalive_seconds"].default
-"""For an app served without our settings on its state."""
 RETRY_MILLISECONDS = 1000
 """How long a browser waits before it reconnects (the first frame of every stream)."""
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -48,7 +46,7 @@ def stream(events: AsyncIterator[ServerSentEvent]) -> EventSourceResponse:
     or the client goes away, with keep-alive comments in between."""
     return _Stream(
         _with_retry_hint(events),
-        ping=KEEPALIVE_SECONDS,
+        ping=served_settings(None).stream_keepalive_seconds,  # the app's, once it starts
         ping_message_factory=lambda: ServerSentEvent(comment="keep-alive", sep="\n"),
         sep="\n",
         headers=HEADERS,
@@ -72,8 +70,5 @@ class _Stream(EventSourceResponse):
 
 
 def keepalive_of(app: object) -> float:
-    """The served app's `stream_keepalive_seconds`, else the setting's default."""
-    settings = getattr(getattr(app, "state", None), "settings", None)
-    if isinstance(settings, Settings):
-        return settings.stream_keepalive_seconds
-    return KEEPALIVE_SECONDS
+    """The served app's `stream_keepalive_seconds` (`served_settings`)."""
+    return served_settings(app).stream_keepalive_seconds

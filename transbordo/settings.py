@@ -317,3 +317,14 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def served_settings(app: object) -> Settings:
+    """The settings of a served app (api/app.py's lifespan keeps them on `app.state`), so the
+    HTTP protocol and the streams need no flag of their own; a bare app's: the defaults."""
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    return settings if isinstance(settings, Settings) else _DEFAULTS
+
+
+_DEFAULTS = Settings.model_construct()
+"""Every field at its default, nothing read from the environment (a bench's bare uvicorn)."""
