@@ -1,30 +1,15 @@
-"""SQLAlchemy Core tables, mirroring the migrations (which stay frozen; this module moves on)."""
+"""SQLAlchemy Core tables, mirroring the migrations (which stay frozen; this module moves on).
+The channels' tables live in store/channel_tables.py and are named here too."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import sqlalchemy as sa
 
-
-class UtcDateTime(sa.TypeDecorator[datetime]):
-    """Timestamps stored in UTC and read back time-zone aware, on SQLite too."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime; use datetime.now(UTC)")
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
-
-metadata = sa.MetaData()
+from store.channel_tables import channel_connectors as channel_connectors
+from store.channel_tables import channel_credentials as channel_credentials
+from store.channel_tables import channel_deliveries as channel_deliveries
+from store.table_types import UtcDateTime as UtcDateTime
+from store.table_types import metadata as metadata
 
 bot_versions = sa.Table(
     "bot_versions",
@@ -205,15 +190,27 @@ queue_entries = sa.Table(
     sa.Index("ix_queue_entries_service_picked", "service_id", "picked_up_at"),  # wait history
     sa.Index("ix_queue_entries_service_status_ended", "service_id", "status", "ended_at"),
 )
-sa.Index("ix_queue_entries_service_status_order", queue_entries.c.service_id,  # 0014, for
-         queue_entries.c.status, sa.func.coalesce(queue_entries.c.rank_at,  # store/queue.py's
-         queue_entries.c.enqueued_at), queue_entries.c.id)  # rank_order  # fmt: skip
-OPEN_ENTRY = "status IN ('waiting', 'in_service')"  # the index's predicate (0022); queries:
-OPEN_STATUSES: sa.BindParameter[list[str]] = sa.bindparam("open_statuses", ["waiting",
-    "in_service"], expanding=True, literal_execute=True)  # the same, literals  # fmt: skip
-sa.Index("ix_queue_entries_open", queue_entries.c.service_id, queue_entries.c.status,
-         queue_entries.c.enqueued_at, sqlite_where=sa.text(OPEN_ENTRY),
-         postgresql_where=sa.text(OPEN_ENTRY))  # fmt: skip
+sa.Index(  # the queue order (store/queue.rank_order), migration 0014
+    "ix_queue_entries_service_status_order",
+    queue_entries.c.service_id,
+    queue_entries.c.status,
+    sa.func.coalesce(queue_entries.c.rank_at, queue_entries.c.enqueued_at),
+    queue_entries.c.id,
+)
+OPEN_ENTRY = "status IN ('waiting', 'in_service')"
+"""The open entries' partial index's predicate (migration 0022)."""
+OPEN_STATUSES: sa.BindParameter[list[str]] = sa.bindparam(
+    "open_statuses", ["waiting", "in_service"], expanding=True, literal_execute=True
+)
+"""The same statuses for queries, written into their SQL as literals a planner matches."""
+sa.Index(
+    "ix_queue_entries_open",
+    queue_entries.c.service_id,
+    queue_entries.c.status,
+    queue_entries.c.enqueued_at,
+    sqlite_where=sa.text(OPEN_ENTRY),
+    postgresql_where=sa.text(OPEN_ENTRY),
+)
 
 # --- routing (migration 0005): offers of waiting entries to agents --------------------------
 
@@ -261,18 +258,6 @@ voicemails = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
 )
 
-channel_credentials = sa.Table(
-    "channel_credentials",
-    metadata,
-    sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("bot", sa.String(64), nullable=False, index=True),
-    sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("token_prefix", sa.String(16), nullable=False),
-    sa.Column("created_at", UtcDateTime(), nullable=False),
-    sa.Column("revoked_at", UtcDateTime()),
-)
-
 csat_answers = sa.Table(
     "csat_answers",
     metadata,
@@ -302,34 +287,6 @@ supervisor_alerts = sa.Table(
     sa.Column("detail", sa.Text, nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Index("ix_supervisor_alerts_time", "created_at"),
-)
-
-channel_connectors = sa.Table(
-    "channel_connectors",
-    metadata,
-    sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("bot", sa.String(64), nullable=False),
-    sa.Column("platform", sa.String(16), nullable=False),
-    sa.Column("account_id", sa.String(100)),
-    sa.Column("secrets", sa.Text, nullable=False),
-    sa.Column("template_name", sa.String(512)),
-    sa.Column("template_language", sa.String(16)),
-    sa.Column("created_at", UtcDateTime(), nullable=False),
-    sa.Column("updated_at", UtcDateTime(), nullable=False),
-    sa.UniqueConstraint("bot", "platform", name="uq_channel_connectors_bot_platform"),
-)
-
-channel_deliveries = sa.Table(
-    "channel_deliveries",
-    metadata,
-    sa.Column("conversation_id", sa.String(64), primary_key=True),
-    sa.Column("seq", sa.Integer, primary_key=True),
-    sa.Column("part", sa.Integer, primary_key=True),
-    sa.Column("platform", sa.String(16), nullable=False),
-    sa.Column("platform_message_id", sa.String(200), index=True),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("error", sa.Text),
-    sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 quick_replies = sa.Table(
