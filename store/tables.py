@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from omni.models import OPEN_QUEUE_STATUSES
 from store.channel_tables import channel_connectors as channel_connectors
 from store.channel_tables import channel_credentials as channel_credentials
 from store.channel_tables import channel_deliveries as channel_deliveries
@@ -197,10 +198,10 @@ sa.Index(  # the queue order (store/queue.rank_order), migration 0014
     sa.func.coalesce(queue_entries.c.rank_at, queue_entries.c.enqueued_at),
     queue_entries.c.id,
 )
-OPEN_ENTRY = "status IN ('waiting', 'in_service')"
+OPEN_ENTRY = f"status IN ({', '.join(repr(status) for status in OPEN_QUEUE_STATUSES)})"
 """The open entries' partial index's predicate (migration 0022)."""
 OPEN_STATUSES: sa.BindParameter[list[str]] = sa.bindparam(
-    "open_statuses", ["waiting", "in_service"], expanding=True, literal_execute=True
+    "open_statuses", list(OPEN_QUEUE_STATUSES), expanding=True, literal_execute=True
 )
 """The same statuses for queries, written into their SQL as literals a planner matches."""
 sa.Index(
