@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from tests import channel_payloads as p
-from tests.conftest import ADMIN_TOKEN, admin_headers
+from tests.conftest import admin_headers
+from tests.test_admin_form_errors import admin_page
 from tests.test_browser import TIMEOUT_MS, Console, browser, live_server  # noqa: F401 (fixture)
 from tests.test_supervision import seeded
 
@@ -37,18 +38,6 @@ NAME_PT = (
     "O nome não pode ter caracteres invisíveis (espaço de largura zero, tabulação, quebra de"
     " linha) e precisa de ao menos uma letra, número ou símbolo."
 )
-
-
-async def admin_page(browser, base: str, path: str, console: Console):  # type: ignore[no-untyped-def]  # noqa: F811
-    context = await browser.new_context(locale="pt-BR", base_url=base)
-    await context.add_init_script(
-        f"sessionStorage.setItem('transbordo.adminToken', {ADMIN_TOKEN!r})"
-    )
-    page = await context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    console.watch(page)
-    await page.goto(path)
-    return page
 
 
 async def test_a_save_that_succeeds_or_is_cancelled_leaves_no_old_error(
