@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 from bots.limits import FlowLimits
 
@@ -22,34 +23,51 @@ NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MARKED = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+class Problem(NamedTuple):
+    """A reference that cannot be read: the flow issue's message, code and values."""
+
+    message: str
+    code: str
+    ctx: dict[str, str]
+
+
 def problems(
     value: str, env: Mapping[str, str], limits: FlowLimits, *, omni_key: bool = False
-) -> list[str]:
+) -> list[Problem]:
     """What is wrong with the references of ``value`` (empty when every one may be read)."""
     return expand(value, env, limits, omni_key=omni_key)[1]
 
 
 def expand(
     value: str, env: Mapping[str, str], limits: FlowLimits, *, omni_key: bool = False
-) -> tuple[str, list[str]]:
+) -> tuple[str, list[Problem]]:
     """``value`` with its references replaced, and what went wrong."""
-    found: list[str] = []
+    found: list[Problem] = []
 
     def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
+        name, reference = match.group(1), match.group(0)
         if not NAME.fullmatch(name):
-            found.append(f"bad environment reference {match.group(0)!r} (write ${{NAME}})")
+            message = f"bad environment reference {reference!r} (write ${{NAME}})"
+            found.append(Problem(message, "env_bad_reference", {"reference": reference}))
         elif not limits.allows(name, omni_key=omni_key):
-            found.append(limits.refusal(name, omni_key=omni_key))
+            allowed = ", ".join(limits.allowed(omni_key=omni_key))
+            found.append(
+                Problem(
+                    limits.refusal(name, omni_key=omni_key),
+                    "env_not_allowed",
+                    {"name": name, "allowed": allowed},
+                )
+            )
         elif name not in env:
-            found.append(f"environment variable {name} is not set")
+            message = f"environment variable {name} is not set"
+            found.append(Problem(message, "env_not_set", {"name": name}))
         else:
             return env[name]
-        return match.group(0)
+        return reference
 
     expanded = REFERENCE.sub(replace, value)
     if "${" in REFERENCE.sub("", value):
-        found.append("unclosed ${ (write ${NAME})")
+        found.append(Problem("unclosed ${ (write ${NAME})", "env_unclosed", {}))
     return expanded, found
 
 

@@ -35,9 +35,13 @@ class FlowLimits:
         patterns = (*self.env_allow, OMNI_KEY_NAMES) if omni_key else self.env_allow
         return any(fnmatchcase(name, pattern) for pattern in patterns)
 
+    def allowed(self, *, omni_key: bool = False) -> tuple[str, ...]:
+        """The names (``*`` wildcards) a flow may read (in ``omni_key`` when told so)."""
+        return (*self.env_allow, OMNI_KEY_NAMES) if omni_key else self.env_allow
+
     def refusal(self, name: str, *, omni_key: bool = False) -> str:
         """Why ``name`` may not be read, for a flow error."""
-        allowed = ", ".join((*self.env_allow, OMNI_KEY_NAMES) if omni_key else self.env_allow)
+        allowed = ", ".join(self.allowed(omni_key=omni_key))
         return (
             f"environment variable {name} is not one a flow may read (allowed here: {allowed};"
             " the operator sets TRANSBORDO_FLOW_ENV_ALLOW)"

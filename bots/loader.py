@@ -19,13 +19,14 @@ from pydantic import ValidationError
 from yaml.nodes import MappingNode
 
 from bots import env_refs
-from bots.errors import FlowError, FlowIssue
+from bots.errors import FlowError, FlowIssue, ctx_pairs
 from bots.limits import FlowLimits
 from bots.model_errors import model_issue
 from bots.models import BotFlow
+from bots.places import located, place
 from bots.schema import flow_json_schema
-from bots.validation import check_rules, located
-from bots.yaml_nodes import Builder, Locator, PathItem, TooLarge, compose, position
+from bots.validation import check_rules
+from bots.yaml_nodes import MAX_NODES, Builder, Locator, PathItem, TooLarge, compose, position
 
 __all__ = [
     "FlowError",
@@ -105,7 +106,8 @@ def validate_path(
                 first = bots.setdefault(loaded.flow.bot, file)
                 if first != file:
                     message = f"bot: {loaded.flow.bot!r} is already the bot of {first}"
-                    issues = [*issues, loaded.locator.at(("bot",), message)]
+                    where = {"bot": loaded.flow.bot, "file": first}
+                    issues = [*issues, loaded.locator.at(("bot",), message, "duplicate_bot", where)]
         results[file] = issues
     return results
 
@@ -133,7 +135,10 @@ def _read(path: Path) -> tuple[str | None, list[FlowIssue]]:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         message = "the file is not UTF-8 text (save it as UTF-8)"
-        return None, [FlowIssue(file=str(path), line=line, column=column, message=message)]
+        issue = FlowIssue(
+            file=str(path), line=line, column=column, message=message, code="not_utf8"
+        )
+        return None, [issue]
 
 
 def _load(
@@ -146,43 +151,53 @@ def _load(
             f"the file has {size:,} bytes; a bot file holds at most {limits.max_bytes:,}"
             " (TRANSBORDO_FLOW_MAX_BYTES)"
         )
-        return _Loaded(None, [FlowIssue(file=filename, line=1, column=1, message=message)], None)
+        return _failed(filename, 1, 1, message, "file_too_large", size=size, max=limits.max_bytes)
     try:
         return _load_unguarded(source, filename, env, limits)
     except RecursionError:
-        message = "the document is nested too deeply"
-        return _Loaded(None, [FlowIssue(file=filename, line=1, column=1, message=message)], None)
+        return _failed(filename, 1, 1, "the document is nested too deeply", "too_deep")
+
+
+def _failed(
+    filename: str, line: int, column: int, message: str, code: str, **ctx: object
+) -> _Loaded:
+    """A file that cannot be read any further: its one issue."""
+    issue = FlowIssue(
+        file=filename, line=line, column=column, message=message, code=code, ctx=ctx_pairs(ctx)
+    )
+    return _Loaded(None, [issue], None)
 
 
 def _load_unguarded(
     source: str, filename: str, env: Mapping[str, str] | None, limits: FlowLimits
 ) -> _Loaded:
-    def fail(line: int, column: int, message: str) -> _Loaded:
-        issue = FlowIssue(file=filename, line=line, column=column, message=message)
-        return _Loaded(None, [issue], None)
-
     try:
         root = compose(source)
     except yaml.MarkedYAMLError as exc:
-        line, column, message = _syntax_error(exc)
-        return fail(line, column, message)
+        line, column, message, code, ctx = _syntax_error(exc)
+        return _failed(filename, line, column, message, code, **ctx)
     except yaml.reader.ReaderError as exc:
         line = source.count("\n", 0, exc.position) + 1
         column = exc.position - (source.rfind("\n", 0, exc.position) + 1) + 1
-        return fail(line, column, f"character {exc.character!r} is not allowed in YAML")
+        message = f"character {exc.character!r} is not allowed in YAML"
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        codepoint = f"U+{ord(char):04X}"
+        return _failed(filename, line, column, message, "yaml_character", codepoint=codepoint)
     except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error above carries a mark
-        return fail(1, 1, f"YAML error: {exc}")
+        return _failed(filename, 1, 1, f"YAML error: {exc}", "yaml_syntax", problem=exc)
     if root is None:
-        return fail(1, 1, "the file is empty (a bot file starts with `bot: <name>`)")
+        message = "the file is empty (a bot file starts with `bot: <name>`)"
+        return _failed(filename, 1, 1, message, "empty_file")
     if not isinstance(root, MappingNode):
         line, column = position(root)
-        return fail(line, column, "a bot file is a mapping (bot:, start:, blocks:, ...)")
+        message = "a bot file is a mapping (bot:, start:, blocks:, ...)"
+        return _failed(filename, line, column, message, "not_a_mapping")
     builder = Builder(filename)
     try:
         data = builder.build(root)
     except TooLarge as exc:
         line, column = position(exc.node)
-        return fail(line, column, str(exc))
+        return _failed(filename, line, column, str(exc), "too_many_values", max=MAX_NODES)
     locator = Locator(root, filename)
     blocks = data.get("blocks")
     if isinstance(blocks, dict) and len(blocks) > limits.max_blocks:
@@ -190,7 +205,9 @@ def _load_unguarded(
             f"blocks: {len(blocks):,} blocks; a bot holds at most {limits.max_blocks:,}"
             " (TRANSBORDO_FLOW_MAX_BLOCKS)"
         )
-        return _Loaded(None, [locator.at(("blocks",), message, key=True)], locator)
+        where = {"count": len(blocks), "max": limits.max_blocks}
+        issue = locator.at(("blocks",), message, "too_many_blocks", where, key=True)
+        return _Loaded(None, [issue], locator)
     issues = list(builder.issues)
     environment = os.environ if env is None else env
     secrets = _substitute_env(data, environment, limits, locator, issues)
@@ -208,20 +225,29 @@ def _ordered(issues: Iterable[FlowIssue]) -> list[FlowIssue]:
     return sorted(unique, key=lambda issue: (issue.line, issue.column))
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError) -> tuple[int, int, str]:
+def _syntax_error(
+    exc: yaml.MarkedYAMLError,
+) -> tuple[int, int, str, str, dict[str, object]]:
+    """(line, column, message, code, ctx) of a text that is not YAML; ctx keeps the parser's
+    own words (`problem`, `context`) apart, for a screen to quote after its sentence."""
     mark = exc.problem_mark or exc.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     problem = exc.problem or exc.context or "invalid YAML"
     if "'\\t'" in problem:
-        return line, column, "YAML syntax error: a tab character; indent with spaces"
+        message = "YAML syntax error: a tab character; indent with spaces"
+        return line, column, message, "yaml_tab", {}
     if isinstance(exc, yaml.composer.ComposerError) and "another document" in problem:
-        return line, column, "YAML syntax error: a bot file holds one document (remove '---')"
+        message = "YAML syntax error: a bot file holds one document (remove '---')"
+        return line, column, message, "yaml_two_documents", {}
     message = f"YAML syntax error: {problem}"
+    ctx: dict[str, object] = {"problem": problem}
     if exc.context and exc.problem and exc.context_mark:
         message += f" ({exc.context} started on line {exc.context_mark.line + 1})"
+        ctx |= {"context": exc.context, "context_line": exc.context_mark.line + 1}
     if exc.context and "flow" in exc.context:
         message += "; inside { } or [ ], put texts with , : # [ ] { } in quotes"
-    return line, column, message
+        ctx["quotes"] = "brackets"
+    return line, column, message, "yaml_syntax", ctx
 
 
 # ---------------------------------------------------------------- ${VAR} substitution
@@ -247,7 +273,7 @@ def _substitute_env(
         value = human_service.get("omni_key")
         if isinstance(value, str) and "$" in value:
             expanded, problems = env_refs.expand(value, env, limits, omni_key=True)
-            issues.extend(locator.at(path, located(path, problem)) for problem in problems)
+            issues.extend(_env_issue(locator, path, problem) for problem in problems)
             if not problems:
                 human_service["omni_key"] = expanded
                 substituted.add(path)
@@ -264,5 +290,12 @@ def _substitute_env(
         for path, value in targets:
             if isinstance(value, str) and "$" in value:
                 problems = env_refs.problems(value, env, limits)
-                issues.extend(locator.at(path, located(path, problem)) for problem in problems)
+                issues.extend(_env_issue(locator, path, problem) for problem in problems)
     return substituted
+
+
+def _env_issue(
+    locator: Locator, path: tuple[PathItem, ...], problem: env_refs.Problem
+) -> FlowIssue:
+    message = located(path, problem.message)
+    return locator.at(path, message, problem.code, {**place(path), **problem.ctx})

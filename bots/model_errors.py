@@ -16,8 +16,9 @@ from yaml.nodes import Node
 
 from bots.errors import FlowIssue
 from bots.models import BotFlow
+from bots.places import located, place
 from bots.schedule import ISSUE_CODES
-from bots.validation import BLOCK_TYPES, located
+from bots.validation import BLOCK_TYPES
 from bots.yaml_nodes import Locator, PathItem, child
 
 _EXPECTED = {
@@ -34,13 +35,19 @@ _EXPECTED = {
     "model_attributes_type": "a mapping (key: value)",
     "list_type": "a list",
 }
+_RULES = {
+    BotFlow.model_fields["bot"].metadata[0].pattern: "bot_name",
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "variable_name",
+}
+"""The patterns a flow's names follow, by the rule a screen names (ctx `rule`)."""
 _PATTERN_HINTS = {
-    BotFlow.model_fields["bot"].metadata[0].pattern: (
-        "is not a valid bot name (lowercase letters, digits, - and _)"
-    ),
-    r"^[A-Za-z_][A-Za-z0-9_]*$": (
-        "is not a valid variable name (letters, digits and _, not starting with a digit)"
-    ),
+    pattern: {
+        "bot_name": "is not a valid bot name (lowercase letters, digits, - and _)",
+        "variable_name": (
+            "is not a valid variable name (letters, digits and _, not starting with a digit)"
+        ),
+    }[rule]
+    for pattern, rule in _RULES.items()
 }
 
 
@@ -187,7 +194,8 @@ def _problem(error: ErrorDetails, show_input: bool) -> str:
 def model_issue(
     error: ErrorDetails, locator: Locator, secrets: set[tuple[PathItem, ...]]
 ) -> FlowIssue:
-    """The issue of one validation error; a schedule's refusal keeps its code and values."""
+    """The issue of one validation error, coded by pydantic's error `type` (a schedule's keeps
+    its values as they are: the settings forms match them)."""
     issue = _issue(error, locator, secrets)
     if error["type"] not in ISSUE_CODES:
         return issue
@@ -195,27 +203,68 @@ def model_issue(
     return issue.model_copy(update={"code": error["type"], "ctx": ctx})
 
 
+_BOUNDS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    return "list" if isinstance(value, list) else "mapping"
+
+
+def _values(error: ErrorDetails, show_input: bool) -> dict[str, Any]:
+    """An error's ``ctx``: pydantic's values, and unless it is secret the input (a text, a
+    number) and, for a wrong type, `got` its kind."""
+    kind, value = error["type"], error["input"]
+    values: dict[str, Any] = {k: v for k, v in (error.get("ctx") or {}).items() if k != "error"}
+    if kind in _BOUNDS:
+        values["limit"] = next(iter(values.values()))
+    if kind == "string_pattern_mismatch":
+        values["rule"] = _RULES.get(values["pattern"])
+    if show_input and kind in _EXPECTED:
+        values["got"] = _kind_of(value)
+    if show_input and kind != "missing" and isinstance(value, str | int | float):
+        text = _describe(value) if isinstance(value, bool) else str(value)
+        values["input"] = text if len(text) <= 40 else text[:37] + "..."
+    return values
+
+
 def _issue(error: ErrorDetails, locator: Locator, secrets: set[tuple[PathItem, ...]]) -> FlowIssue:
     spot = _spot(locator.root, error["loc"])
     kind = error["type"]
     show_input = tuple(spot.path) not in secrets
+    values = _values(error, show_input)
     if spot.on_key:
         name = spot.path[-1]
         problem = _problem(error, show_input).replace(repr(name), f"key {name!r}", 1)
-        return locator.at_node(spot.key or spot.node, located(spot.path[:-1], problem))
+        where = {**place(spot.path[:-1]), **values, "key": name, "got": None, "input": None}
+        message = located(spot.path[:-1], problem)
+        return locator.at_node(spot.key or spot.node, message, kind, where)
     if kind == "missing":
-        return locator.at_node(spot.node, located(spot.path, f"{spot.missing!r} is required"))
+        message = located(spot.path, f"{spot.missing!r} is required")
+        where = {**place(spot.path), "field": spot.missing}
+        return locator.at_node(spot.node, message, kind, where)
     if kind == "extra_forbidden" and spot.key is not None:
         allowed = ", ".join(_allowed_keys(spot.owner))
         message = f"unknown key {spot.path[-1]!r}" + (f" (allowed: {allowed})" if allowed else "")
-        return locator.at_node(spot.key, located(spot.path[:-1], message))
+        where = {**place(spot.path[:-1]), "key": spot.path[-1], "allowed": allowed or None}
+        return locator.at_node(spot.key, located(spot.path[:-1], message), kind, where)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         types_ = ", ".join(BLOCK_TYPES)
         found = child(spot.node, "type")
+        where = {**place(spot.path), "types": types_}
         if kind == "union_tag_invalid" and found is not None:
             tag = (error.get("ctx") or {}).get("tag")
             message = f"unknown block type {tag!r} (block types: {types_})"
-            return locator.at_node(found[1], located(spot.path, message))
+            where["tag"] = tag
+            return locator.at_node(found[1], located(spot.path, message), kind, where)
         message = f"'type' is required (block types: {types_})"
-        return locator.at_node(spot.node, located(spot.path, message))
-    return locator.at_node(spot.node, located(spot.path, _problem(error, show_input)))
+        return locator.at_node(spot.node, located(spot.path, message), "union_tag_not_found", where)
+    message = located(spot.path, _problem(error, show_input))
+    return locator.at_node(spot.node, message, kind, {**place(spot.path), **values})

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from bots.schedule import Schedule
 
@@ -21,6 +22,11 @@ RESERVED_VARIABLES = frozenset({"contact", "agent", "next_opening", "bot", "conv
 
 BlockName = Annotated[str, Field(min_length=1, max_length=100)]
 VariableName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
+
+
+def _timeout_pair() -> PydanticCustomError:
+    """A refusal with its own code (a flow issue's `code`), so a screen can say it in pt-BR."""
+    return PydanticCustomError("timeout_pair", "timeout_seconds and on_timeout go together")
 
 
 class Strict(BaseModel):
@@ -51,9 +57,12 @@ class EscapeRoute(Strict):
     @model_validator(mode="after")
     def _one_trigger_one_action(self) -> EscapeRoute:
         if bool(self.keywords) == (self.inactivity_seconds is not None):
-            raise ValueError("an escape route needs either keywords or inactivity_seconds")
+            message = "an escape route needs either keywords or inactivity_seconds"
+            raise PydanticCustomError("escape_route_trigger", message)
         if (self.text is None) == (self.goto is None):
-            raise ValueError("an escape route needs either text or goto")
+            raise PydanticCustomError(
+                "escape_route_action", "an escape route needs either text or goto"
+            )
         return self
 
 
@@ -97,7 +106,7 @@ class QuestionBlock(Strict):
     @model_validator(mode="after")
     def _timeout_has_branch(self) -> QuestionBlock:
         if (self.timeout_seconds is None) != (self.on_timeout is None):
-            raise ValueError("timeout_seconds and on_timeout go together")
+            raise _timeout_pair()
         return self
 
 
@@ -124,7 +133,7 @@ class MenuBlock(Strict):
     @model_validator(mode="after")
     def _timeout_has_branch(self) -> MenuBlock:
         if (self.timeout_seconds is None) != (self.on_timeout is None):
-            raise ValueError("timeout_seconds and on_timeout go together")
+            raise _timeout_pair()
         return self
 
 

@@ -25,24 +25,38 @@ def _compiled(pattern: str) -> Any:
 
 def pattern_error(pattern: str) -> str | None:
     """Why RE2 refuses ``pattern``, or None when it compiles."""
+    problem = pattern_problem(pattern)
+    return pattern_message(*problem) if problem else None
+
+
+def pattern_problem(pattern: str) -> tuple[str, str | None] | None:
+    """RE2's reason for refusing ``pattern`` and what RE2 lacks that it uses (``backreferences``,
+    ``lookaround``, else None), or None when it compiles."""
     try:
         _compiled(pattern)
     except re2.error as exc:
         reason = exc.args[0] if exc.args else exc
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
-        return f"not a valid regular expression (RE2): {reason}{_hint(str(reason))}"
+        return str(reason), _lacks(str(reason))
     return None
 
 
-def _hint(reason: str) -> str:
+def pattern_message(reason: str, lacks: str | None) -> str:
+    """The flow issue's (English) message for RE2's refusal."""
+    hint = {
+        "backreferences": " (RE2 has no backreferences)",
+        "lookaround": " (RE2 has no lookahead or lookbehind)",
+    }.get(lacks or "", "")
+    return f"not a valid regular expression (RE2): {reason}{hint}"
+
+
+def _lacks(reason: str) -> str | None:
     if "invalid escape sequence: \\" in reason and reason[-1:].isdigit():
-        return " (RE2 has no backreferences)"
-    if "invalid perl operator: (?<" in reason or "invalid perl operator: (?=" in reason:
-        return " (RE2 has no lookahead or lookbehind)"
-    if "invalid perl operator: (?!" in reason:
-        return " (RE2 has no lookahead or lookbehind)"
-    return ""
+        return "backreferences"
+    if any(f"invalid perl operator: (?{c}" in reason for c in "<=!"):
+        return "lookaround"
+    return None
 
 
 def fullmatch(pattern: str, text: str) -> bool:

@@ -307,22 +307,30 @@ def evaluate(expression: str, context: Mapping[str, Any]) -> bool:
 
 def template_error(source: str) -> str | None:
     """Why a text template cannot be used, or None when it compiles within the bounds."""
-    return _error("template", source, _template, source)
+    problem = compile_problem(source)
+    return f"template error: {problem}" if problem else None
 
 
 def expression_error(source: str) -> str | None:
     """Why a condition expression cannot be used, or None when it compiles within the bounds."""
-    return _error("expression", source, _expression, f"{{{{ {source} }}}}")
+    problem = compile_problem(source, expression=True)
+    return f"expression error: {problem}" if problem else None
 
 
-def _error(kind: str, source: str, compile_: Any, as_template: str) -> str | None:
+def compile_problem(source: str, *, expression: bool = False) -> str | None:
+    """Jinja's own words for why ``source`` does not compile within the bounds, or None (a flow
+    issue keeps them apart from its code, for a screen to put them after its own sentence)."""
     try:
-        compile_(source)
-        _constant_bounds(as_template)
+        if expression:
+            _expression(source)
+            _constant_bounds(f"{{{{ {source} }}}}")
+        else:
+            _template(source)
+            _constant_bounds(source)
     except TemplateSyntaxError as exc:
-        return f"{kind} error: {exc.message}"
+        return str(exc.message)
     except Exception as exc:  # noqa: BLE001 - any failure to compile is the designer's to fix
-        return f"{kind} error: {exc}"
+        return str(exc)
     return None
 
 

@@ -35,8 +35,9 @@ from bots.models import (
     QuestionBlock,
     SetBlock,
 )
-from bots.patterns import pattern_error
-from bots.templates import expression_error, template_error
+from bots.patterns import pattern_message, pattern_problem
+from bots.places import located, place
+from bots.templates import compile_problem
 from bots.yaml_nodes import Locator, PathItem, compose
 
 BLOCK_MODELS: tuple[type[Any], ...] = get_args(get_args(Block)[0])
@@ -49,22 +50,6 @@ WAITLESS_TYPES = (MessageBlock, ConditionBlock, SetBlock, HttpBlock)
 BLOCK_ADAPTER: TypeAdapter[Any] = TypeAdapter(Block)
 
 Path = tuple[PathItem, ...]
-
-
-def describe_path(path: Sequence[PathItem]) -> str:
-    """``("blocks", "menu", "options", 0, "next")`` → ``block 'menu', options[0].next``."""
-    head = ""
-    if len(path) >= 2 and path[0] == "blocks":
-        head, path = f"block {path[1]!r}", path[2:]
-    tail = ""
-    for item in path:
-        tail += f"[{item}]" if isinstance(item, int) else (f".{item}" if tail else str(item))
-    return ", ".join(part for part in (head, tail) if part)
-
-
-def located(path: Sequence[PathItem], message: str) -> str:
-    where = describe_path(path)
-    return f"{where}: {message}" if where else message
 
 
 @dataclass
@@ -194,8 +179,11 @@ class _Rules:
         self.known = set(parts.names)
         self.issues: list[FlowIssue] = []
 
-    def report(self, path: Sequence[PathItem], message: str, *, key: bool = False) -> None:
-        self.issues.append(self.locator.at(path, located(path, message), key=key))
+    def report(
+        self, path: Sequence[PathItem], message: str, code: str, *, key: bool = False, **ctx: object
+    ) -> None:
+        where = {**place(path), **ctx}
+        self.issues.append(self.locator.at(path, located(path, message), code, where, key=key))
 
     def run(self) -> list[FlowIssue]:
         self.references()
@@ -211,7 +199,9 @@ class _Rules:
             return
         close = difflib.get_close_matches(target, self.parts.names, n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        self.report(path, f"unknown block {target!r}{hint}")
+        suggestion = close[0] if close else None
+        message = f"unknown block {target!r}{hint}"
+        self.report(path, message, "unknown_block", target=target, suggestion=suggestion)
 
     def references(self) -> None:
         if self.parts.start is not None:
@@ -242,7 +232,9 @@ class _Rules:
                 self.report(
                     ("blocks", name),
                     f"never reached from start {self.parts.start!r} (no block leads here)",
+                    "unreachable_block",
                     key=True,
+                    start=self.parts.start,
                 )
 
     def _waitless_edges(self) -> dict[str, list[str]]:
@@ -269,26 +261,37 @@ class _Rules:
                 ("blocks", first),
                 f"the loop {cycle} never waits for the customer "
                 "(add a question, menu or human block to it, or an end)",
+                "waitless_loop",
                 key=True,
+                cycle=cycle,
             )
 
     def block_rules(self, name: str, block: Any) -> None:
         base: Path = ("blocks", name)
         save_as = getattr(block, "save_as", None)
         if save_as in RESERVED_VARIABLES:
-            self.report((*base, "save_as"), _reserved(save_as))
+            message = _reserved(save_as)
+            self.report(
+                (*base, "save_as"), message, "reserved_variable", name=save_as, reserved=_RESERVED
+            )
         if isinstance(block, SetBlock):
             for variable in block.values:
                 if variable in RESERVED_VARIABLES:
-                    self.report((*base, "values", variable), _reserved(variable), key=True)
+                    path = (*base, "values", variable)
+                    message, code = _reserved(variable), "reserved_variable"
+                    self.report(path, message, code, key=True, name=variable, reserved=_RESERVED)
         for path, source, is_expression in block_texts(block):
-            error = expression_error(source) if is_expression else template_error(source)
-            if error:
-                self.report((*base, *path), error)
+            kind = "expression" if is_expression else "template"
+            detail = compile_problem(source, expression=is_expression)
+            if detail:
+                message = f"{kind} error: {detail}"
+                self.report((*base, *path), message, f"{kind}_error", error=detail)
         if isinstance(block, QuestionBlock) and block.pattern is not None:
-            error = pattern_error(block.pattern)
-            if error:
-                self.report((*base, "pattern"), error)
+            problem = pattern_problem(block.pattern)
+            if problem:
+                reason, lacks = problem
+                message = pattern_message(reason, lacks)
+                self.report((*base, "pattern"), message, "bad_pattern", error=reason, lacks=lacks)
         if isinstance(block, MenuBlock):
             self.menu_labels(base, block)
         if isinstance(block, HumanBlock) and not self.parts.has_human_service:
@@ -296,6 +299,7 @@ class _Rules:
                 base,
                 "the bot has no human_service (Atendimento Humano) settings "
                 "(add human_service with platform and omni_key)",
+                "no_human_service",
                 key=True,
             )
 
@@ -308,6 +312,8 @@ class _Rules:
                 self.report(
                     (*base, "options", index, "label"),
                     f"the same label as options[{labels[label]}]",
+                    "duplicate_label",
+                    same_as=labels[label],
                 )
             labels.setdefault(label, index)
 
@@ -318,23 +324,30 @@ class _Rules:
         for index, route in routes.items():
             same = seen.setdefault(route.model_dump_json(), index)
             if same != index:
-                self.report(("escape_routes", index), f"the same route as escape_routes[{same}]")
+                message = f"the same route as escape_routes[{same}]"
+                self.report(("escape_routes", index), message, "duplicate_route", same_as=same)
                 continue
             for k, keyword in enumerate(route.keywords):
                 path = ("escape_routes", index, "keywords", k)
                 word = normalize(keyword)
                 if not word:
-                    self.report(path, "empty keyword (only spaces or punctuation)")
+                    message = "empty keyword (only spaces or punctuation)"
+                    self.report(path, message, "empty_keyword")
                 elif word in keywords:
                     used = f"escape_routes[{keywords[word]}]"
-                    self.report(path, f"keyword {keyword!r} is already used by {used}")
+                    message = f"keyword {keyword!r} is already used by {used}"
+                    self.report(
+                        path, message, "duplicate_keyword", keyword=keyword, same_as=keywords[word]
+                    )
                 else:
                     keywords[word] = index
 
 
+_RESERVED = ", ".join(sorted(RESERVED_VARIABLES))
+
+
 def _reserved(name: str) -> str:
-    names = ", ".join(sorted(RESERVED_VARIABLES))
-    return f"{name!r} is a name the runtime provides and cannot be saved to (reserved: {names})"
+    return f"{name!r} is a name the runtime provides and cannot be saved to (reserved: {_RESERVED})"
 
 
 def check_rules(data: dict[str, Any], locator: Locator) -> list[FlowIssue]:
@@ -360,7 +373,13 @@ def flow_warnings(flow: BotFlow, source: str, filename: str) -> list[FlowIssue]:
         return []
     locator = Locator(root, filename)
     return [
-        locator.at(("blocks", name), located(("blocks", name), UNROUTED_CLOSED), key=True)
+        locator.at(
+            ("blocks", name),
+            located(("blocks", name), UNROUTED_CLOSED),
+            "unrouted_closed",
+            {"block": name},
+            key=True,
+        )
         for name, block in flow.blocks.items()
         if isinstance(block, HumanBlock)
         and block.check_hours

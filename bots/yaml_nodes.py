@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.tokens import ScalarToken
 
-from bots.errors import FlowIssue
+from bots.errors import FlowIssue, ctx_pairs
 
 MAX_NODES = 200_000
 """Upper bound on values built from one file (aliases can multiply a small file's size)."""
@@ -170,9 +170,18 @@ class Builder:
         self._count = 0
         self._active: set[int] = set()
 
-    def issue(self, node: Node, message: str) -> None:
+    def issue(self, node: Node, message: str, code: str, **ctx: object) -> None:
         line, column = position(node)
-        self.issues.append(FlowIssue(file=self.filename, line=line, column=column, message=message))
+        self.issues.append(
+            FlowIssue(
+                file=self.filename,
+                line=line,
+                column=column,
+                message=message,
+                code=code,
+                ctx=ctx_pairs(ctx),
+            )
+        )
 
     def build(self, node: Node) -> Any:
         self._count += 1
@@ -181,7 +190,9 @@ class Builder:
         if isinstance(node, ScalarNode):
             return self._scalar(node)
         if id(node) in self._active:
-            self.issue(node, "an alias refers to itself (recursive data is not allowed)")
+            self.issue(
+                node, "an alias refers to itself (recursive data is not allowed)", "recursive_alias"
+            )
             return None
         self._active.add(id(node))
         try:
@@ -189,7 +200,7 @@ class Builder:
                 return self._mapping(node)
             if isinstance(node, SequenceNode):
                 if node.tag != SEQ:
-                    self.issue(node, f"unsupported YAML tag {node.tag!r}")
+                    self._bad_tag(node)
                 return [self.build(item) for item in node.value]
         finally:
             self._active.discard(id(node))
@@ -197,28 +208,34 @@ class Builder:
 
     def _scalar(self, node: ScalarNode) -> Any:
         if node.tag not in (NULL, BOOL, INT, FLOAT, STR):
-            self.issue(node, f"unsupported YAML tag {node.tag!r}")
+            self._bad_tag(node)
             return node.value
         try:
             return scalar_value(node)
         except ValueError:
             kind = node.tag.removeprefix(_TAG)
-            self.issue(node, f"{node.value!r} is not a valid {kind}")
+            message = f"{node.value!r} is not a valid {kind}"
+            self.issue(node, message, "invalid_scalar", value=node.value, kind=kind)
             return node.value
+
+    def _bad_tag(self, node: Node) -> None:
+        self.issue(node, f"unsupported YAML tag {node.tag!r}", "unsupported_tag", tag=node.tag)
 
     def _mapping(self, node: MappingNode) -> dict[str, Any]:
         if node.tag != MAP:
-            self.issue(node, f"unsupported YAML tag {node.tag!r}")
+            self._bad_tag(node)
         result: dict[str, Any] = {}
         first_seen: dict[str, Node] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
-                self.issue(key_node, "a key must be plain text, not a list or a mapping")
+                message = "a key must be plain text, not a list or a mapping"
+                self.issue(key_node, message, "complex_key")
                 continue
             key = key_node.value
             if key in first_seen:
                 line, _ = position(first_seen[key])
-                self.issue(key_node, f"duplicate key {key!r} (first defined on line {line})")
+                message = f"duplicate key {key!r} (first defined on line {line})"
+                self.issue(key_node, message, "duplicate_key", key=key, first_line=line)
             else:
                 first_seen[key] = key_node
             result[key] = self.build(value_node)
@@ -256,11 +273,33 @@ class Locator:
             key_node, node = found
         return key_node, node, True
 
-    def at_node(self, node: Node, message: str) -> FlowIssue:
+    def at_node(
+        self,
+        node: Node,
+        message: str,
+        code: str,
+        ctx: Mapping[str, object] | None = None,
+    ) -> FlowIssue:
+        """An issue at ``node``, with its stable ``code`` and the values it is about."""
         line, column = position(node)
-        return FlowIssue(file=self.filename, line=line, column=column, message=message)
+        return FlowIssue(
+            file=self.filename,
+            line=line,
+            column=column,
+            message=message,
+            code=code,
+            ctx=ctx_pairs(ctx or {}),
+        )
 
-    def at(self, path: Path, message: str, *, key: bool = False) -> FlowIssue:
+    def at(
+        self,
+        path: Path,
+        message: str,
+        code: str,
+        ctx: Mapping[str, object] | None = None,
+        *,
+        key: bool = False,
+    ) -> FlowIssue:
         """An issue at the value of ``path`` (or at its key with ``key=True``)."""
         key_node, node, _ = self.find(path)
-        return self.at_node(key_node if key and key_node is not None else node, message)
+        return self.at_node(key_node if key and key_node is not None else node, message, code, ctx)

@@ -96,12 +96,12 @@ async def test_the_bot_settings_api_codes_a_bad_time_zone_and_day_off(admin_api)
     )
     [issue] = day.json()["detail"]
     assert issue["code"] == "bad_holiday_date" and issue["ctx"] == {"date": "31/12"}
-    # a problem with no code of its own stays a `flow_error`
+    # any other problem has its own code too (tests/test_flow_issue_codes.py)
     broken = FLOW.replace("next: fim\n", "next: fimm\n")
     refused = await admin_api.put(
         "/api/bots/loja", content=broken, headers={**H, "Content-Type": "application/yaml"}
     )
-    assert {i["code"] for i in refused.json()["detail"]} == {"flow_error"}
+    assert {i["code"] for i in refused.json()["detail"]} == {"unknown_block", "unreachable_block"}
 
 
 async def admin_page(browser, base: str, path: str, console: Console):  # type: ignore[no-untyped-def]  # noqa: F811
@@ -217,5 +217,7 @@ async def test_the_schedule_forms_say_a_bad_value_in_ptbr_next_to_its_field(
         await yaml.get_by_role("button", name="Salvar").click()
         issue = yaml.locator(".issue-list .issue")
         await expect(issue).to_contain_text("Linha 4, coluna 13")
-        await expect(issue).to_contain_text("schedule.timezone: unknown time zone 'Marte/Olympus'")
+        await expect(issue).to_contain_text(
+            "Fuso horário desconhecido: Marte/Olympus (use um fuso como America/Sao_Paulo)."
+        )
     assert console.errors == []

@@ -32,7 +32,8 @@ def test_the_default_limits_take_2000_blocks_and_refuse_2001(engine) -> None:
             "column": 1,
             "message": "blocks: 2,001 blocks; a bot holds at most 2,000"
             " (TRANSBORDO_FLOW_MAX_BLOCKS)",
-            "code": "flow_error",
+            "code": "too_many_blocks",
+            "ctx": {"count": "2001", "max": "2000"},
         }
     ]
 

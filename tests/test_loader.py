@@ -89,7 +89,13 @@ def test_valid_flow_loads() -> None:
 def test_issue_and_error_text() -> None:
     issue = FlowIssue(file="flows/loja.yaml", line=3, column=7, message="boom")
     assert str(issue) == "flows/loja.yaml:3:7: boom"
-    assert issue.public() == {"line": 3, "column": 7, "message": "boom"}
+    assert issue.public() == {
+        "line": 3,
+        "column": 7,
+        "message": "boom",
+        "code": "flow_error",
+        "ctx": {},
+    }
     error = FlowError([issue, issue.model_copy(update={"line": 4})])
     assert str(error) == "flows/loja.yaml:3:7: boom\nflows/loja.yaml:4:7: boom"
 

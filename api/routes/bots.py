@@ -2,10 +2,11 @@
 change its "Atendimento Humano" settings (a change is a new version written into the YAML).
 
 Every route needs the admin. A flow with problems answers 422 `flow_invalid` with the list of
-`{line, column, message}`; an unknown bot 404 `unknown_bot` (api/errors.py). The reads answer
-the newest version as `ETag`; `PUT` and the settings' `PATCH` honour `If-Match` with it (412
-`changed_since_read` once someone published another version; api/preconditions.py), and
-`PUT` `If-None-Match: *` (412 when the bot is already published: create, never overwrite).
+`{line, column, message, code, ctx}` (docs/flows.md "Errors"); an unknown bot 404
+`unknown_bot` (api/errors.py). The reads answer the newest version as `ETag`; `PUT` and the
+settings' `PATCH` honour `If-Match` with it (412 `changed_since_read` once someone published
+another version; api/preconditions.py), and `PUT` `If-None-Match: *` (412 when the bot is
+already published: create, never overwrite).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ FLOW_ERRORS: dict[int | str, dict[str, Any]] = {
         " `If-None-Match` the newest (`*`: the bot is published)."
     },
     422: {
-        "description": "The flow has errors (`flow_invalid`): `[{line, column, message, code}]`."
+        "description": "The flow has errors (`flow_invalid`):"
+        " `[{line, column, message, code, ctx}]` (an empty body: `empty_file`)."
     },
 }
 
@@ -43,10 +45,10 @@ FLOW_ERRORS: dict[int | str, dict[str, Any]] = {
 @router.put("/bots/{bot}", response_model=BotPublic, responses=FLOW_ERRORS)
 def put_bot(
     bot: str,
-    source: Annotated[str, YAML_BODY],
     engine: EngineDep,
     settings: SettingsDep,
     response: Response,
+    source: Annotated[str, YAML_BODY] = "",  # empty: the loader's `empty_file`, not a 422 body
     if_match: IfMatch = None,
     if_none_match: IfNoneMatch = None,
 ) -> BotPublic:

@@ -13,8 +13,9 @@ from collections.abc import Collection
 
 from sqlalchemy import Engine
 
+from bots.errors import FLOW_ERROR
 from bots.limits import FlowLimits
-from bots.loader import FlowError, FlowIssue, load_flow
+from bots.loader import FlowError, load_flow
 from bots.models import BotFlow
 from bots.validation import flow_warnings
 from omni.keys import hash_key
@@ -29,9 +30,6 @@ UNSET_KEY_PREFIX = "unset:"
 _OMNI_KEY_VARIABLE = re.compile(r"""\bomni_key:\s*["']?\$\{([A-Za-z_][A-Za-z0-9_]*)\}""")
 
 
-FLOW_ERROR = "flow_error"
-"""The code of a problem the flow loader found (its message says what, for the YAML's author)
-when it has no code of its own (a schedule's refusals do: bots/schedule.py `ISSUE_CODES`)."""
 BOT_NAME_MISMATCH = "bot_name_mismatch"
 """The file's `bot:` is not the name it is published as."""
 YAML_NOT_EDITABLE = "yaml_not_editable"
@@ -39,11 +37,14 @@ YAML_NOT_EDITABLE = "yaml_not_editable"
 
 
 class PublishError(Exception):
-    """The flow cannot be published; `issues` are `{line, column, message, code}` dicts."""
+    """The flow cannot be published; `issues` are `{line, column, message, code, ctx}` dicts
+    (`ctx`: the values the code is about, `{}` when none)."""
 
     def __init__(self, issues: list[dict[str, object]]) -> None:
         super().__init__(f"{len(issues)} problem(s)")
-        self.issues = issues
+        self.issues = [
+            {"code": FLOW_ERROR, **issue, "ctx": issue.get("ctx") or {}} for issue in issues
+        ]
 
 
 def publish_source(
@@ -63,11 +64,12 @@ def publish_source(
             source, filename=f"{bot}.yaml", env=publishing_environment(source), limits=limits
         )
     except FlowError as exc:
-        raise PublishError([_public(issue) for issue in exc.issues]) from exc
+        raise PublishError([issue.public() for issue in exc.issues]) from exc
     if flow.bot != bot:
         message = f"the file is bot {flow.bot!r}, not {bot!r}"
+        ctx = {"file_bot": flow.bot, "bot": bot}
         raise PublishError(
-            [{"line": 1, "column": 1, "message": message, "code": BOT_NAME_MISMATCH}]
+            [{"line": 1, "column": 1, "message": message, "code": BOT_NAME_MISMATCH, "ctx": ctx}]
         )
     flow = _with_kept_key(engine, flow)
     warnings = _key_warnings(engine, flow)
@@ -75,15 +77,6 @@ def publish_source(
     flow, source = _without_plain_key(flow, source)
     version, created = bot_store.publish(engine, flow, source, expected=expected)
     return version, created, warnings
-
-
-def _public(issue: FlowIssue) -> dict[str, object]:
-    """An issue as the API says it: its own code (a schedule's, with its values in `ctx`) or
-    `flow_error`."""
-    public: dict[str, object] = {**issue.public(), "code": issue.code or FLOW_ERROR}
-    if issue.ctx:
-        public["ctx"] = dict(issue.ctx)
-    return public
 
 
 def publish_checked(

@@ -1,6 +1,7 @@
 // The YAML editor of a bot's flow (Bots → Criar novo bot, and a bot's page → YAML): line
-// numbers, the 422 problems `[{line, column, message}]` listed next to it with their lines
-// marked, and publishing with PUT /api/bots/{bot}. Warnings of publishing are said in pt-BR.
+// numbers, the 422 problems `[{line, column, message, code, ctx}]` listed next to it in pt-BR
+// (by `code`) with their lines marked, and publishing with PUT /api/bots/{bot}. Warnings of
+// publishing are said in pt-BR.
 import { $, ApiError, api, codeText, h, ifMatch } from "./common.js";
 
 /** The flow language's rule for a bot name (bots/models.py). */
@@ -39,15 +40,111 @@ export function warningText(warning) {
 /** The `bot:` line of a YAML source (the name the file gives itself). */
 export const BOT_LINE = /^(bot:[ \t]*)(["']?)([^\s#"']*)\2/m;
 
-/** A flow problem in pt-BR where it has a code the page says; else the loader's own words,
- * written for the YAML's author (they name the block and the key). */
+const num = (value) => Number(value).toLocaleString("pt-BR");
+const EXPECTED_PT = {
+  string_type: "um texto", int_type: "um número inteiro", int_parsing: "um número inteiro", int_from_float: "um número inteiro",
+  float_type: "um número", float_parsing: "um número", bool_type: "true ou false", bool_parsing: "true ou false",
+  dict_type: "um mapeamento (chave: valor)", model_type: "um mapeamento (chave: valor)",
+  model_attributes_type: "um mapeamento (chave: valor)", list_type: "uma lista",
+};
+const GOT_PT = { null: () => "nada", bool: (c) => c.input, number: (c) => `o número ${c.input}`, text: (c) => `“${c.input}”`, list: () => "uma lista", mapping: () => "um mapeamento" };
+const BOUNDS_PT = { greater_than: "maior que", greater_than_equal: "no mínimo", less_than: "menor que", less_than_equal: "no máximo" };
+const KIND_PT = { int: "um número inteiro", float: "um número", bool: "true ou false", null: "nulo" };
+const RULES_PT = {
+  bot_name: "não é um nome de bot válido (letras minúsculas, números, “-” e “_”)",
+  variable_name: "não é um nome de variável válido (letras, números e “_”, sem começar por número)",
+};
+/** What a value is, for a sentence: the key it is, its text, or "este valor" (a secret). */
+const subject = (c) => (c.key !== undefined ? `a chave “${c.key}”` : c.input !== undefined ? `“${c.input}”` : "este valor");
+const orPt = (text) => String(text).replace(/ or /g, " ou ");
+/** A library's own words (Jinja, RE2), quoted as they came, without their final period. */
+const technical = (text) => String(text).replace(/\.$/, "");
+const LACKS_PT = { backreferences: ": o RE2 não tem referências de volta", lookaround: ": o RE2 não tem lookahead nem lookbehind" };
+
+/** The flow loader's issues by code (bots/errors.py; docs/flows.md "Errors"), in pt-BR from
+ * their `ctx`; the place (`block`, `loc`) goes before each. Technical words (the YAML parser's,
+ * Jinja's, RE2's) stay as they came, in parentheses after the sentence. */
+export const ISSUES_PT = {
+  yaml_syntax: (c) => `Erro de sintaxe no YAML${c.quotes === "brackets" ? ": dentro de { } ou [ ], ponha entre aspas os textos que têm , : # [ ] { }" : ""} (${c.problem}${c.context ? `; ${c.context}, linha ${c.context_line}` : ""})`,
+  yaml_tab: () => "O YAML tem uma tabulação: indente com espaços",
+  yaml_two_documents: () => "O arquivo tem mais de um documento YAML: um bot é um documento só (remova o “---”)",
+  yaml_character: (c) => `O caractere ${c.codepoint} não é permitido no YAML: apague-o (costuma vir de um texto colado)`,
+  empty_file: () => "O arquivo está vazio: um bot precisa de “bot”, “start” e “blocks”",
+  not_a_mapping: () => "Um bot é um mapeamento de chaves (bot:, start:, blocks:, …), não uma lista nem um texto solto",
+  not_utf8: () => "O arquivo não é texto UTF-8: salve-o como UTF-8",
+  file_too_large: (c) => `O arquivo tem ${num(c.size)} bytes; um bot tem no máximo ${num(c.max)} (TRANSBORDO_FLOW_MAX_BYTES)`,
+  too_many_blocks: (c) => `O bot tem ${num(c.count)} blocos; o máximo é ${num(c.max)} (TRANSBORDO_FLOW_MAX_BLOCKS)`,
+  too_many_values: (c) => `O arquivo é grande demais: mais de ${num(c.max)} valores, contando os que os aliases repetem`,
+  too_deep: () => "O YAML tem níveis demais (listas e mapeamentos uns dentro dos outros)",
+  duplicate_bot: (c) => `O bot “${c.bot}” já é o bot de ${c.file}`,
+  recursive_alias: () => "Um alias aponta para ele mesmo (dados recursivos não são permitidos)",
+  unsupported_tag: (c) => `Tag do YAML não aceita: ${c.tag}`,
+  invalid_scalar: (c) => `“${c.value}” não é ${KIND_PT[c.kind] ?? c.kind} válido`,
+  complex_key: () => "Uma chave deve ser um texto simples, não uma lista nem um mapeamento",
+  duplicate_key: (c) => `Chave “${c.key}” repetida (já definida na linha ${c.first_line})`,
+  missing: (c) => `falta “${c.field}”, que é obrigatório`,
+  extra_forbidden: (c) => `chave desconhecida “${c.key}”${c.allowed ? ` (as permitidas: ${c.allowed})` : ""}`,
+  union_tag_invalid: (c) => `tipo de bloco desconhecido “${c.tag}” (os tipos: ${c.types})`,
+  union_tag_not_found: (c) => `falta “type”, o tipo do bloco (os tipos: ${c.types})`,
+  ...Object.fromEntries(Object.entries(EXPECTED_PT).map(([code, noun]) => [code, (c) => `era esperado ${noun}${GOT_PT[c.got] ? `, mas veio ${GOT_PT[c.got](c)}` : ""}`])),
+  literal_error: (c) => `${subject(c)} não é ${c.key !== undefined ? "permitida" : "permitido"} (o esperado: ${orPt(c.expected)})`,
+  string_pattern_mismatch: (c) => `${subject(c)} ${RULES_PT[c.rule] ?? `não segue o padrão ${c.pattern}`}`,
+  string_too_short: (c) => (Number(c.min_length) === 1 ? "não pode ficar vazio" : `precisa de ao menos ${c.min_length} caracteres`),
+  string_too_long: (c) => `é longo demais (no máximo ${c.max_length} caracteres)`,
+  too_short: (c) => `precisa de ao menos ${c.min_length} ${Number(c.min_length) === 1 ? "item" : "itens"}`,
+  too_long: (c) => `tem itens demais (no máximo ${c.max_length})`,
+  ...Object.fromEntries(Object.entries(BOUNDS_PT).map(([code, bound]) => [code, (c) => `deve ser ${bound} ${num(c.limit)}${c.input !== undefined ? ` (veio ${c.input})` : ""}`])),
+  escape_route_trigger: () => "uma rota de fuga precisa de keywords ou de inactivity_seconds (um dos dois)",
+  escape_route_action: () => "uma rota de fuga precisa de text ou de goto (um dos dois)",
+  timeout_pair: () => "timeout_seconds e on_timeout andam juntos (informe os dois ou nenhum)",
+  unknown_block: (c) => `bloco desconhecido “${c.target}”${c.suggestion ? ` (você quis dizer “${c.suggestion}”?)` : ""}`,
+  unreachable_block: (c) => `nunca é alcançado a partir do início “${c.start}” (nenhum bloco leva a ele)`,
+  waitless_loop: (c) => `o laço ${c.cycle} nunca espera o cliente; inclua nele um bloco question, menu ou human, ou um end`,
+  reserved_variable: (c) => `“${c.name}” é um nome que o sistema fornece e não pode receber valores (os reservados: ${c.reserved})`,
+  template_error: (c) => `o texto tem um erro de modelo (${technical(c.error)})`,
+  expression_error: (c) => `a condição tem um erro (${technical(c.error)})`,
+  bad_pattern: (c) => `expressão regular inválida${LACKS_PT[c.lacks] ?? ""} (${technical(c.error)})`,
+  no_human_service: () => "o bot não tem as configurações de Atendimento Humano (inclua human_service com platform e omni_key)",
+  duplicate_label: (c) => `o mesmo texto da opção options[${c.same_as}]`,
+  duplicate_route: (c) => `a mesma rota de escape_routes[${c.same_as}]`,
+  empty_keyword: () => "palavra-chave vazia (só espaços ou pontuação)",
+  duplicate_keyword: (c) => `a palavra-chave “${c.keyword}” já é usada por escape_routes[${c.same_as}]`,
+  env_bad_reference: (c) => `referência inválida ${c.reference}: escreva \${NOME}`,
+  env_not_allowed: (c) => `um fluxo não pode ler a variável de ambiente ${c.name} (as permitidas aqui: ${c.allowed}; quem define é o operador, em TRANSBORDO_FLOW_ENV_ALLOW)`,
+  env_not_set: (c) => `a variável de ambiente ${c.name} não está definida no servidor`,
+  env_unclosed: () => "“${” sem o “}”: escreva ${NOME}",
+  unknown_time_zone: (c) => `Fuso horário desconhecido: ${c.zone} (use um fuso como America/Sao_Paulo)`,
+  bad_time_window: (c) => `Intervalo inválido: ${c.window} (use HH:MM-HH:MM, como 08:00-12:00)`,
+  overlapping_windows: (c) => `Os intervalos ${c.first} e ${c.second} se sobrepõem`,
+  unknown_day: (c) => `Dia desconhecido “${c.day}” em “${c.key}” (use mon, tue, wed, thu, fri, sat, sun ou um período como mon-fri)`,
+  day_twice: (c) => `O dia ${c.day} aparece duas vezes (em “${c.key}”)`,
+  bad_holiday_date: (c) => `Data de folga inválida: ${c.date} (use AAAA-MM-DD, MM-DD para todo ano ou um período como 12-24..12-26)`,
+  holiday_range_reversed: (c) => `O período ${c.date} termina antes de começar`,
+  holiday_range_mixed: (c) => `Período de folga inválido: ${c.date} (as duas datas com o ano, AAAA-MM-DD, ou as duas sem, MM-DD)`,
+};
+
+/** "Bloco “menu”, options[0].next: " — where a coded issue is, from its `ctx`. */
+function placeText(c) {
+  const where = [c.block !== undefined ? `Bloco “${c.block}”` : "", c.loc ?? ""].filter(Boolean).join(", ");
+  return where ? `${where}: ` : "";
+}
+
+/** A flow problem in pt-BR by its code; a code this page does not know (or whose values did not
+ * come) is said in the loader's own words, written for the YAML's author. */
 function issueText(issue, ctx) {
+  const c = issue.ctx || {};
   if (issue.code === "bot_name_mismatch") {
-    const fileBot = ctx.source?.match(BOT_LINE)?.[3];
-    return `O arquivo é do bot “${fileBot ?? "?"}”, não “${ctx.bot ?? "?"}”: a linha “bot:” deve ser igual ao Nome do bot.`;
+    const fileBot = c.file_bot ?? ctx.source?.match(BOT_LINE)?.[3];
+    return `O arquivo é do bot “${fileBot ?? "?"}”, não “${c.bot ?? ctx.bot ?? "?"}”: a linha “bot:” deve ser igual ao Nome do bot.`;
   }
   if (issue.code === "yaml_not_editable") return "O YAML publicado não pode ser editado por esta tela: corrija-o na aba YAML.";
-  return String(issue.message);
+  const say = Object.hasOwn(ISSUES_PT, issue.code) ? ISSUES_PT[issue.code] : null;
+  let text = null;
+  try { text = say ? say(c) : null; } catch { text = null; }
+  // a value the code needs that did not come (an older server): the loader's own words
+  if (!text || text.includes("undefined")) return String(issue.message);
+  const place = placeText(c);
+  return place ? `${place}${text}.` : `${text[0].toUpperCase()}${text.slice(1)}.`;
 }
 
 export class YamlEditor {
