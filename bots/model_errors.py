@@ -222,7 +222,10 @@ def _values(error: ErrorDetails, show_input: bool) -> dict[str, Any]:
     """An error's ``ctx``: pydantic's values, and unless it is secret the input (a text, a
     number) and, for a wrong type, `got` its kind."""
     kind, value = error["type"], error["input"]
-    values: dict[str, Any] = {k: v for k, v in (error.get("ctx") or {}).items() if k != "error"}
+    internal = {"error", "class_name"}  # an exception object; a Python class's name
+    values: dict[str, Any] = {
+        k: v for k, v in (error.get("ctx") or {}).items() if k not in internal
+    }
     if kind in _BOUNDS:
         values["limit"] = next(iter(values.values()))
     if kind == "string_pattern_mismatch":

@@ -328,9 +328,9 @@ def compile_problem(source: str, *, expression: bool = False) -> str | None:
             _template(source)
             _constant_bounds(source)
     except TemplateSyntaxError as exc:
-        return str(exc.message)
+        return str(exc.message or type(exc).__name__)
     except Exception as exc:  # noqa: BLE001 - any failure to compile is the designer's to fix
-        return str(exc)
+        return str(exc) or type(exc).__name__  # never empty: empty would read as valid
     return None
 
 

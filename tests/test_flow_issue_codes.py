@@ -108,6 +108,11 @@ CASES: list[tuple[str, str, dict[str, str]]] = [
         {"block": "inicio", "loc": "max_retries", "got": "text", "input": "muitas"},
     ),
     (
+        flow(f"{QUESTION}, max_retries: .inf}}"),
+        "finite_number",
+        {"block": "inicio", "loc": "max_retries", "input": "inf"},
+    ),
+    (
         flow("inicio: {type: human, check_hours: talvez, next: fim}", top=HUMAN_SERVICE),
         "bool_parsing",
         {"block": "inicio", "loc": "check_hours", "got": "text", "input": "talvez"},

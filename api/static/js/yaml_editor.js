@@ -49,7 +49,7 @@ const EXPECTED_PT = {
 };
 const GOT_PT = { null: () => "nada", bool: (c) => c.input, number: (c) => `o número ${c.input}`, text: (c) => `“${c.input}”`, list: () => "uma lista", mapping: () => "um mapeamento" };
 const BOUNDS_PT = { greater_than: "maior que", greater_than_equal: "no mínimo", less_than: "menor que", less_than_equal: "no máximo" };
-const KIND_PT = { int: "um número inteiro", float: "um número", bool: "true ou false", null: "nulo" };
+const KIND_PT = { int: "um número inteiro", float: "um número", bool: "um valor true ou false", null: "um valor nulo (null)" };
 const RULES_PT = {
   bot_name: "não é um nome de bot válido (letras minúsculas, números, “-” e “_”)",
   variable_name: "não é um nome de variável válido (letras, números e “_”, sem começar por número)",
@@ -93,13 +93,14 @@ export const ISSUES_PT = {
   string_too_long: (c) => `é longo demais (no máximo ${c.max_length} caracteres)`,
   too_short: (c) => `precisa de ao menos ${c.min_length} ${Number(c.min_length) === 1 ? "item" : "itens"}`,
   too_long: (c) => `tem itens demais (no máximo ${c.max_length})`,
+  finite_number: () => "deve ser um número finito",
   ...Object.fromEntries(Object.entries(BOUNDS_PT).map(([code, bound]) => [code, (c) => `deve ser ${bound} ${num(c.limit)}${c.input !== undefined ? ` (veio ${c.input})` : ""}`])),
   escape_route_trigger: () => "uma rota de fuga precisa de keywords ou de inactivity_seconds (um dos dois)",
   escape_route_action: () => "uma rota de fuga precisa de text ou de goto (um dos dois)",
   timeout_pair: () => "timeout_seconds e on_timeout andam juntos (informe os dois ou nenhum)",
   unknown_block: (c) => `bloco desconhecido “${c.target}”${c.suggestion ? ` (você quis dizer “${c.suggestion}”?)` : ""}`,
   unreachable_block: (c) => `nunca é alcançado a partir do início “${c.start}” (nenhum bloco leva a ele)`,
-  waitless_loop: (c) => `o laço ${c.cycle} nunca espera o cliente; inclua nele um bloco question, menu ou human, ou um end`,
+  waitless_loop: (c) => `o laço ${c.cycle} nunca espera o cliente; inclua nele um bloco question, menu ou human (Humano), ou um end`,
   reserved_variable: (c) => `“${c.name}” é um nome que o sistema fornece e não pode receber valores (os reservados: ${c.reserved})`,
   template_error: (c) => `o texto tem um erro de modelo (${technical(c.error)})`,
   expression_error: (c) => `a condição tem um erro (${technical(c.error)})`,
@@ -140,9 +141,15 @@ function issueText(issue, ctx) {
   if (issue.code === "yaml_not_editable") return "O YAML publicado não pode ser editado por esta tela: corrija-o na aba YAML.";
   const say = Object.hasOwn(ISSUES_PT, issue.code) ? ISSUES_PT[issue.code] : null;
   let text = null;
-  try { text = say ? say(c) : null; } catch { text = null; }
-  // a value the code needs that did not come (an older server): the loader's own words
-  if (!text || text.includes("undefined")) return String(issue.message);
+  // a value the code needs that did not come (an older server): the loader's own words; a
+  // designer's own "undefined" (next: undefined) is no such sign
+  let lacking = false;
+  const given = new Proxy(c, { get: (values, key) => {
+    if (typeof key === "string" && !Object.hasOwn(values, key)) lacking = true;
+    return values[key];
+  } });
+  try { text = say ? say(given) : null; } catch { text = null; }
+  if (!text || (lacking && /undefined|NaN/.test(text))) return String(issue.message);
   const place = placeText(c);
   return place ? `${place}${text}.` : `${text[0].toUpperCase()}${text.slice(1)}.`;
 }
