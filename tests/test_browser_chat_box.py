@@ -128,3 +128,22 @@ async def test_the_agents_message_ends_the_typing_indicator(time_env, settings, 
         await expect(customer.locator(".msg.agent", has_text="Olá")).to_be_visible()
         await expect(typing).to_have_text("")
         await chat.close()
+
+
+async def test_two_quick_messages_reach_the_server_in_the_order_typed(
+    time_env, settings, engine, browser
+):
+    """The first message (which starts the conversation) is slow on its way; the customer types
+    the second meanwhile: it leaves only after the first, so the server reads "oi" and then the
+    menu's "1", never the other way round (the CI once saw "1" start the chat and "oi" refused
+    as an invalid option)."""
+    async with scene(time_env, settings, engine, browser) as s:
+        customer, box, _ = await s.chat("loja")
+        await s.send_held(box, "oi")
+        await box.fill("1")
+        await box.press("Enter")
+        await expect(customer.locator(".msg.customer", has_text="1")).to_have_count(1)
+        s.hold.release()
+        await expect(customer.locator(".msg.bot", has_text="Vou te transferir")).to_be_visible()
+        await expect(customer.locator(".msg.bot", has_text="Opção inválida")).to_have_count(0)
+        assert [body["text"] for body in s.hold.seen] == ["oi", "1"]

@@ -683,16 +683,21 @@ async def test_two_sends_that_fail_in_flight_keep_both_texts_and_ids(
 ):
     """A second text sent while the first is in flight, and both fail: the first comes back to
     the box, the second (the box is taken) stays in the log, quoted; each, sent again, is a
-    retry under its own id, so the first, which the server had taken, is taken once."""
+    retry under its own id, so the first, which the server had taken, is taken once. With no
+    conversation yet, the second leaves only once the first has ended
+    (tests/test_browser_chat_box.py)."""
     async with scene(time_env, settings, engine, browser) as s:
         customer, text, status = await s.chat("loja")
         unsent = customer.locator("#log .msg.unsent")
 
         await s.send_held(text, "oi", failure="after")  # the server takes it, the page gets a 503
-        await s.send_held(text, OPTION, failure="abort")
+        await text.fill(OPTION)  # sent meanwhile: it waits for the first (no conversation yet)
+        await text.press("Enter")
+        s.hold.arm("abort")
         s.hold.release()
         await expect(status).to_have_text("Não foi possível enviar (503). Tente de novo.")
         await expect(text).to_have_value("oi")  # back, to try again
+        await s.hold.held()  # the second left once the first had ended
         s.hold.release()
         await expect(status).to_have_text("Sem conexão. Tente de novo.")
         await expect(unsent).to_have_text(

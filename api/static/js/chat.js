@@ -30,6 +30,7 @@ let chat = 0; // "Nova conversa" counts up: an answer to a send of an earlier ch
 // entries carry the ids this page gave them (message_id), never guessed from their text.
 const failures = []; // {id, text, group}: `group`, the menu (or carousel) a click was in
 const sending = new Set(); // {id, text, chat, applied, group}: the sends in flight
+let previousSend = Promise.resolve(); // the last send's end: before a conversation exists, the next waits for it
 let refusal = null; // {why, id}: the status line a failed send left, and that send's id
 const ENDED = "Conversa encerrada. Envie uma mensagem para começar outra.";
 
@@ -123,7 +124,13 @@ async function send(text, group = null) {
   const body = { message_id: flight.id, text };
   if (name) body.contact = { name };
   status("enviando…");
+  const before = previousSend;
+  let done;
+  previousSend = new Promise((resolve) => { done = resolve; });
   try {
+    // two quick first messages must not race to start the conversation (the second would
+    // start it, the first then answer its menu); once one is open, its workflow keeps order
+    if (!conversationId) await before;
     const response = await authorized(`/api/bots/${encodeURIComponent(bot)}/messages`, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
@@ -144,6 +151,7 @@ async function send(text, group = null) {
     return refused(flight, unanswered(error));
   } finally {
     sending.delete(flight);
+    done();
   }
 }
 
