@@ -87,7 +87,15 @@ async def test_wrapup_codes_changed_while_queued_and_the_history_after(
         )
         await expect(wrapup).to_contain_text("Retorno")
         await expect(wrapup).not_to_contain_text("Cancelamento")
+
+        # and then drops every code: the refusal says to finish without one, which finishes
         await wrapup.select_option("Retorno")
+        await change_suporte(base, [])
+        await agent.get_by_role("button", name="Finalizar e voltar ao bot").click()
+        await expect(agent.locator("#conv-error")).to_have_text(
+            "O serviço não tem mais tabulações: finalize sem tabulação."
+        )
+        await expect(wrapup).not_to_contain_text("Retorno")
         await agent.get_by_role("button", name="Finalizar e voltar ao bot").click()
         await expect(agent.locator("#toast")).to_contain_text("Atendimento finalizado")
         await context.close()

@@ -26,8 +26,12 @@ export function deskFinish() {
 
 /** A refused finish: on `wrapup_required` the service's codes are read again (the admin may have
  * changed them since the conversation was opened), so the list is the one the finish checks. */
-export function deskFinishRefused(id, error) {
-  if (error?.code === "wrapup_required" && desk.conversation === id) loadWrapUp(id);
+export async function deskFinishRefused(id, error) {
+  if (error?.code !== "wrapup_required" || desk.conversation !== id) return;
+  await loadWrapUp(id);
+  if (desk.conversation === id && !desk.codes.codes.length) { // none left to choose
+    $("#conv-error").textContent = "O serviço não tem mais tabulações: finalize sem tabulação.";
+  }
 }
 
 /** How a transcript entry of kind `note` looks (null: not a note). */
