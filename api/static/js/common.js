@@ -224,7 +224,7 @@ const STATUS_PT = { available: "Disponível", paused: "Pausado", offline: "Offli
 export const statusLabel = (status) => STATUS_PT[status] || status;
 // A conversation's status (and, when it ended so, its queue's `abandoned`), as the screens say it.
 const CONVERSATION_STATUS_PT = {
-  bot: "Com o bot", waiting: "Aguardando", in_service: "Em atendimento", voicemail: "Caixa Postal",
+  bot: "Com o bot", waiting: "Na fila", in_service: "Em atendimento", voicemail: "Caixa Postal",
   ended: "Encerrada", abandoned: "Abandonada na fila",
 };
 export const conversationStatusLabel = (status) => CONVERSATION_STATUS_PT[status] || status;

@@ -4,11 +4,11 @@
 // "Conversas em andamento" lists the open ones (/api/supervisor/conversations/open) to pick from.
 // With a supervisor's own token the server signs with the account's name and a take-over is by
 // that account: the name field and the agent of "Assumir" are only for the admin token.
-import { $, $$, api, codeText, h, toast, tokens } from "./common.js";
+import { $, $$, api, codeText, conversationStatusLabel, h, toast, tokens } from "./common.js";
 
 const POLL_MS = 2000;
 const OPEN_MS = 3000; // supervisor.js's refresh cycle
-const OPEN_PT = { waiting: "Na fila", in_service: "Em atendimento" };
+
 const KIND_PT = { note: "Nota interna", whisper: "Sussurro ao atendente", supervisor_notice: "Aviso" };
 const FROM_PT = { customer: "Cliente", bot: "Bot", agent: "Atendente", system: "Sistema", supervisor: "Supervisor" };
 const ACTION_PT = { whisper: "Sussurro", barge_in: "Entrou na conversa", take_over: "Assumiu", reassign: "Reatribuiu" };
@@ -94,11 +94,11 @@ function openRow(c) {
   return h("tr", { dataset: { conversation: c.conversation_id } },
     h("td", {}, c.contact || "—"),
     h("td", {}, c.service || "—"),
-    h("td", {}, OPEN_PT[c.status] || c.status),
+    h("td", {}, conversationStatusLabel(c.status)),
     h("td", {}, agent),
     h("td", { title: when(since) }, at),
     h("td", {}, h("button", { type: "button", class: "small", onclick: () => { $("#live-id").value = c.conversation_id; start(c.conversation_id); $("#live-transcript").focus(); },
-      "aria-label": `Acompanhar: ${c.contact ? `${contactSaid(c.contact)}, ` : ""}${c.service || "sem serviço"}, ${OPEN_PT[c.status] || c.status}${c.agent ? `, com ${agent}` : ""}, desde ${at}` }, "Acompanhar")));
+      "aria-label": `Acompanhar: ${c.contact ? `${contactSaid(c.contact)}, ` : ""}${c.service || "sem serviço"}, ${conversationStatusLabel(c.status)}${c.agent ? `, com ${agent}` : ""}, desde ${at}` }, "Acompanhar")));
 }
 
 async function refreshOpen() {
