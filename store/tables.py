@@ -198,7 +198,7 @@ sa.Index(  # the queue order (store/queue.rank_order), migration 0014
     sa.func.coalesce(queue_entries.c.rank_at, queue_entries.c.enqueued_at),
     queue_entries.c.id,
 )
-OPEN_ENTRY = f"status IN ({', '.join(repr(status) for status in OPEN_QUEUE_STATUSES)})"
+OPEN_ENTRY = "status IN (" + ", ".join(f"'{status}'" for status in OPEN_QUEUE_STATUSES) + ")"
 """The open entries' partial index's predicate (migration 0022)."""
 OPEN_STATUSES: sa.BindParameter[list[str]] = sa.bindparam(
     "open_statuses", list(OPEN_QUEUE_STATUSES), expanding=True, literal_execute=True

@@ -147,3 +147,22 @@ async def test_two_quick_messages_reach_the_server_in_the_order_typed(
         await expect(customer.locator(".msg.bot", has_text="Vou te transferir")).to_be_visible()
         await expect(customer.locator(".msg.bot", has_text="Opção inválida")).to_have_count(0)
         assert [body["text"] for body in s.hold.seen] == ["oi", "1"]
+
+
+async def test_a_message_waiting_in_line_is_not_the_new_chats_after_nova_conversa(
+    time_env, settings, engine, browser
+):
+    """ "1" waits behind the first message; the customer starts a new chat meanwhile: "1" never
+    goes out (as the new contact's first words), and the new chat's first message waits for
+    nothing of the old one."""
+    async with scene(time_env, settings, engine, browser) as s:
+        customer, box, _ = await s.chat("loja")
+        await s.send_held(box, "oi")
+        await box.fill("1")
+        await box.press("Enter")
+        await customer.get_by_role("button", name="Nova conversa").click()
+        s.hold.release()
+        await box.fill("olá")
+        await box.press("Enter")
+        await expect(customer.locator(".msg.bot", has_text="Como posso ajudar?")).to_be_visible()
+        assert [body["text"] for body in s.hold.seen] == ["oi", "olá"]

@@ -19,7 +19,7 @@ BROKEN = """\
 bot: loja
 start: inicio
 blocks:
-  inicio: {type: message, text: "Oi, {{ nome", next: nada}
+  inicio: {type: message, text: "Oi, {{ nome", next: undefined}
   outro: {type: foo, text: Oi}
   humano: {type: human, next: fim}
   fim: {type: end, text: 1, max_retries: 2}
@@ -27,7 +27,7 @@ blocks:
 ISSUES = [
     "Linha 4, coluna 33Bloco “inicio”, text: o texto tem um erro de modelo (unexpected end of"
     " template, expected 'end of print statement').",
-    "Linha 4, coluna 54Bloco “inicio”, next: bloco desconhecido “nada”.",
+    "Linha 4, coluna 54Bloco “inicio”, next: bloco desconhecido “undefined”.",  # the designer's
     "Linha 5, coluna 17Bloco “outro”: tipo de bloco desconhecido “foo” (os tipos: message,"
     " question, menu, condition, set, http, human, end).",
     "Linha 6, coluna 3Bloco “humano”: o bot não tem as configurações de Atendimento Humano"

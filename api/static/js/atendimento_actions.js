@@ -102,6 +102,6 @@ async function finish(returnToBot) {
     toast(returnToBot ? "Atendimento finalizado: o cliente voltou ao bot." : "Conversa encerrada.");
   } catch (error) {
     $("#conv-error").textContent = reason(error);
-    deskFinishRefused(id, error);
+    await deskFinishRefused(id, error);
   }
 }

@@ -28,8 +28,8 @@ export function deskFinish() {
  * changed them since the conversation was opened), so the list is the one the finish checks. */
 export async function deskFinishRefused(id, error) {
   if (error?.code !== "wrapup_required" || desk.conversation !== id) return;
-  await loadWrapUp(id);
-  if (desk.conversation === id && !desk.codes.codes.length) { // none left to choose
+  const read = await loadWrapUp(id);
+  if (read && desk.conversation === id && !desk.codes.codes.length) { // none left to choose
     $("#conv-error").textContent = "O serviço não tem mais tabulações: finalize sem tabulação.";
   }
 }
@@ -52,13 +52,16 @@ async function loadQuickReplies() {
     : "";
 }
 
+/** Read the conversation's wrap-up codes into the list; true when the server answered. */
 async function loadWrapUp(id) {
+  let read = true;
   try {
     desk.codes = await api(`/api/agent/conversations/${encodeURIComponent(id)}/wrapup-codes`, { token: "agent" });
   } catch {
     desk.codes = { required: false, codes: [] };
+    read = false;
   }
-  if (desk.conversation !== id) return;
+  if (desk.conversation !== id) return read;
   const select = $("#wrapup-code");
   const chosen = desk.codesOf === id ? select.value : ""; // read again: kept while still listed
   desk.codesOf = id;
@@ -69,6 +72,7 @@ async function loadWrapUp(id) {
   $("#wrapup-code-help").textContent = desk.codes.required
     ? "Este serviço exige uma tabulação para finalizar."
     : desk.codes.codes.length ? "Opcional." : "Este serviço não tem códigos de tabulação.";
+  return read;
 }
 
 /** An earlier conversation's status word: a closed one whose customer left the queue is "Abandonada na fila". */

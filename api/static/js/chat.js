@@ -131,6 +131,7 @@ async function send(text, group = null) {
     // two quick first messages must not race to start the conversation (the second would
     // start it, the first then answer its menu); once one is open, its workflow keeps order
     if (!conversationId) await before;
+    if (sentIn !== chat) return false; // "Nova conversa" while it waited: never the new chat's
     const response = await authorized(`/api/bots/${encodeURIComponent(bot)}/messages`, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
@@ -390,6 +391,7 @@ $("#new-chat").addEventListener("click", () => {
   chat += 1;
   failures.length = 0;
   opening = null; // a session asked for by the old chat is not this one's
+  previousSend = Promise.resolve(); // the new chat's first message waits for none of the old
   localStorage.removeItem(keys.conversation);
   localStorage.removeItem(keys.session); // a new chat is a new contact
   conversationId = null;

@@ -41,6 +41,8 @@ export function warningText(warning) {
 export const BOT_LINE = /^(bot:[ \t]*)(["']?)([^\s#"']*)\2/m;
 
 const num = (value) => Number(value).toLocaleString("pt-BR");
+/** The values a code may come without (none close, a secret's input, no place). */
+const OPTIONAL = new Set(["key", "input", "got", "quotes", "context", "context_line", "allowed", "suggestion", "block", "loc", "lacks"]);
 const EXPECTED_PT = {
   string_type: "um texto", int_type: "um número inteiro", int_parsing: "um número inteiro", int_from_float: "um número inteiro",
   float_type: "um número", float_parsing: "um número", bool_type: "true ou false", bool_parsing: "true ou false",
@@ -145,7 +147,7 @@ function issueText(issue, ctx) {
   // designer's own "undefined" (next: undefined) is no such sign
   let lacking = false;
   const given = new Proxy(c, { get: (values, key) => {
-    if (typeof key === "string" && !Object.hasOwn(values, key)) lacking = true;
+    if (typeof key === "string" && !Object.hasOwn(values, key) && !OPTIONAL.has(key)) lacking = true;
     return values[key];
   } });
   try { text = say ? say(given) : null; } catch { text = null; }
