@@ -23,12 +23,6 @@ def _compiled(pattern: str) -> Any:
     return re2.compile(pattern, options=_OPTIONS)
 
 
-def pattern_error(pattern: str) -> str | None:
-    """Why RE2 refuses ``pattern``, or None when it compiles."""
-    problem = pattern_problem(pattern)
-    return pattern_message(*problem) if problem else None
-
-
 def pattern_problem(pattern: str) -> tuple[str, str | None] | None:
     """RE2's reason for refusing ``pattern`` and what RE2 lacks that it uses (``backreferences``,
     ``lookaround``, else None), or None when it compiles."""

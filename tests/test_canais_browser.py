@@ -9,17 +9,20 @@ import json
 import httpx
 import pytest
 
-from channels.signatures import whatsapp_signature
 from tests import channel_payloads as p
 from tests.conftest import ADMIN_TOKEN, admin_headers
 from tests.test_browser import TIMEOUT_MS, Console, browser, live_server, playwright_api
+from tests.test_canais_settings import (
+    APP_SECRET,
+    BOT_TOKEN,
+    _telegram_accepts,
+    _whatsapp_accepts,
+)
 
 __all__ = ["browser"]
 
 pytestmark = pytest.mark.asyncio
 
-APP_SECRET = "0123456789abcdef0123456789abcdef"
-BOT_TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
 FLOW = """
 bot: loja
 start: oi
@@ -29,22 +32,8 @@ blocks:
 
 
 async def _webhooks_accepted(http: httpx.AsyncClient, verify_token: str, secret: str) -> None:
-    hub = {"hub.mode": "subscribe", "hub.challenge": "42", "hub.verify_token": verify_token}
-    handshake = await http.get("/api/channels/whatsapp/loja", params=hub)
-    assert handshake.status_code == 200 and handshake.text == "42", handshake.text
-    body = json.dumps(p.whatsapp(statuses=[p.wa_status("wamid.not-ours", "read")])).encode()
-    signed = await http.post(
-        "/api/channels/whatsapp/loja",
-        content=body,
-        headers={"X-Hub-Signature-256": whatsapp_signature(APP_SECRET, body)},
-    )
-    assert signed.status_code == 200, signed.text
-    update = await http.post(
-        "/api/channels/telegram/loja",
-        json={"update_id": 1},
-        headers={"X-Telegram-Bot-Api-Secret-Token": secret},
-    )
-    assert update.status_code == 200, update.text
+    await _whatsapp_accepts(http, verify_token)
+    await _telegram_accepts(http, secret)
 
 
 async def test_saving_one_form_keeps_the_other_channel(time_env, settings, engine, browser):  # type: ignore[no-untyped-def]  # noqa: F811

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ADMIN_TOKEN
+from tests.test_admin_form_errors import admin_page
 from tests.test_browser import Console, browser, live_server  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.asyncio
@@ -46,14 +46,7 @@ async def test_the_yaml_editor_says_each_problem_in_ptbr(
     expect.set_options(timeout=TIMEOUT_MS)
     console = Console()
     async with live_server(time_env, settings, engine) as base:
-        context = await browser.new_context(locale="pt-BR", base_url=base)
-        await context.add_init_script(
-            f"sessionStorage.setItem('transbordo.adminToken', {ADMIN_TOKEN!r})"
-        )
-        page = await context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        console.watch(page)
-        await page.goto("/bots")
+        page = await admin_page(browser, base, "/bots", console)
         await page.get_by_role("button", name="Criar novo bot").click()
         form = page.locator("#bot-form")
         await form.get_by_label("Nome do bot").fill("loja")
