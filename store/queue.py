@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from omni import routing
 from omni.errors import NotFound
 from omni.models import OPEN_QUEUE_STATUSES, QueueStatus, ServiceMetrics
-from store import capacity, next_lease, notify, offers, wait_history
+from store import capacity, next_lease, notify, offers, service_totals, wait_history
 from store.common import now
 from store.db import reads
 from store.hand_over import NewEntry, enqueue_on, position_on
@@ -177,10 +177,12 @@ def claim(engine: Engine, entry_id: str, agent_id: str) -> Claim:
         full = capacity.claim_refusal(conn, agent, entry)  # the agent's, then the service's
         if full is not None:
             return Claim(*full)
-        taken = conn.execute(_TAKE, {"q_id": entry_id, "q_agent": agent_id, "q_at": now()})
+        at = now()
+        taken = conn.execute(_TAKE, {"q_id": entry_id, "q_agent": agent_id, "q_at": at})
         if taken.rowcount != 1:
             return Claim("taken", "another agent took the conversation, or it ended")
         offers.accepted(conn, entry_id, agent_id)
+        service_totals.answered(conn, entry_id, (at - entry.enqueued_at).total_seconds())
         notify.queue_changed(conn)
     return Claim("ok")
 
@@ -194,6 +196,8 @@ def close_waiting(engine: Engine, entry_id: str, status: QueueStatus) -> bool:
             row = conn.execute(_GET_ENTRY, {"q_id": entry_id}).first()
             return row is not None and row.status == status and row.picked_up_at is None
         offers.withdraw(conn, entry_id)
+        if status == "abandoned":
+            service_totals.abandoned(conn, entry_id)
         notify.queue_changed(conn)
     return True
 

@@ -1,10 +1,14 @@
 """Every service's queue figures at once, for the supervisor's live view and the metrics scrape.
 
 `store/queue.py`'s `metrics` reads one service's whole history into Python; a scrape every few
-seconds asks for every service, so this module lets SQL count and group instead. The figures
-mean the same as `ServiceMetrics` (`tests/test_metrics.py` checks they agree). What is open now
-(waiting, in service, the first in line) is read from the open entries' partial index (0022),
-not from every entry ever made; only the scrape's totals since a service began read history.
+seconds asks for every service, so this module lets SQL count and group instead. What is open
+now (waiting, in service, the first in line) is read from the open entries' partial index
+(0022), not from every entry ever made; the scrape's totals since a service began (abandoned,
+answered, answered within the answer time) are one row per service that the writers keep
+(store/service_totals.py, 0023). The figures mean the same as `ServiceMetrics`
+(`tests/test_metrics.py` checks they agree), except that a pickup counts as within the target
+by the answer time in force when it was picked up, where `ServiceMetrics` recounts every pickup
+against today's: the counters never go down when a service's answer time is edited.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from store import service_totals
 from store.common import is_postgres
 from store.db import reads
 from store.tables import OPEN_STATUSES, agent_services, agents, offers, queue_entries, services
@@ -62,7 +67,8 @@ def open_queues(engine: Engine) -> list[ServiceQueue]:
 
 
 def service_figures(engine: Engine) -> list[ServiceFigures]:
-    """Every service's figures, by service name (the metrics scrape: its counters are totals)."""
+    """Every service's figures, by service name (the metrics scrape: its counters are totals,
+    read from store/service_totals.py's rows, O(services), not from the history)."""
     with reads(engine) as conn:
         configured = conn.execute(
             sa.select(
@@ -73,18 +79,17 @@ def service_figures(engine: Engine) -> list[ServiceFigures]:
             )
         ).all()
         counts = _open_counts(conn)
-        abandoned = _abandoned(conn)
-        answered = _answered(conn)
+        counted = service_totals.totals(conn)
     figures = []
     for service_id, name, answer_time, target in sorted(configured, key=lambda row: row[1]):
-        total, within = answered.get(service_id, (0, 0))
+        abandoned, answered, within = counted.get(service_id, (0, 0, 0))
         figures.append(
             ServiceFigures(
                 service_id,
                 name,
                 *_queue_of(counts.get(service_id, {})),
-                abandoned=abandoned.get(service_id, 0),
-                answered=total,
+                abandoned=abandoned,
+                answered=answered,
                 answered_within_target=within,
                 target_service_level_percent=target,
                 answer_time_seconds=answer_time,
@@ -124,29 +129,6 @@ def _queue_of(by_status: ByStatus) -> tuple[int, int, datetime | None]:
     """(waiting, in service, first in line's enqueue time) of one service's open counts."""
     waiting, oldest = by_status.get("waiting", (0, None))
     return waiting, by_status.get("in_service", (0, None))[0], oldest
-
-
-def _abandoned(conn: Connection) -> dict[str, int]:
-    """service id → entries ever abandoned (a counter's total: it reads the history)."""
-    rows = conn.execute(
-        sa.select(queue_entries.c.service_id, sa.func.count())
-        .where(queue_entries.c.service_id.is_not(None), queue_entries.c.status == "abandoned")
-        .group_by(queue_entries.c.service_id)
-    ).all()
-    return {service_id: int(count) for service_id, count in rows}
-
-
-def _answered(conn: Connection) -> dict[str, tuple[int, int]]:
-    """service id → (entries picked up, of them picked up within the service's answer time)."""
-    waited = seconds_between(conn, queue_entries.c.picked_up_at, queue_entries.c.enqueued_at)
-    within = sa.case((waited <= services.c.answer_time_seconds, 1), else_=0)
-    rows = conn.execute(
-        sa.select(queue_entries.c.service_id, sa.func.count(), sa.func.sum(within))
-        .join(services, services.c.id == queue_entries.c.service_id)
-        .where(queue_entries.c.picked_up_at.is_not(None))
-        .group_by(queue_entries.c.service_id)
-    ).all()
-    return {service_id: (int(count), int(inside or 0)) for service_id, count, inside in rows}
 
 
 def seconds_between(

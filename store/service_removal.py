@@ -11,7 +11,13 @@ from sqlalchemy import Connection
 from omni.errors import Conflict
 from omni.models import OPEN_QUEUE_STATUSES
 from store.common import now
-from store.tables import agent_services, integrations, queue_entries, service_transfer_targets
+from store.tables import (
+    agent_services,
+    integrations,
+    queue_entries,
+    service_totals,
+    service_transfer_targets,
+)
 
 
 def refuse_open_entries(conn: Connection, service_id: str, name: str) -> None:
@@ -34,8 +40,8 @@ def refuse_open_entries(conn: Connection, service_id: str, name: str) -> None:
 
 
 def detach(conn: Connection, service_id: str) -> None:
-    """Revoke the service's integrations, let its rows outlive it without the reference, and
-    take it out of every transfer group and every agent's services."""
+    """Revoke the service's integrations, let its rows outlive it without the reference, take
+    it out of every transfer group and every agent's services, and drop its metrics totals."""
     conn.execute(
         sa.update(integrations)
         .where(integrations.c.service_id == service_id, integrations.c.revoked_at.is_(None))
@@ -60,3 +66,4 @@ def detach(conn: Connection, service_id: str) -> None:
         )
     )
     conn.execute(sa.delete(agent_services).where(agent_services.c.service_id == service_id))
+    conn.execute(sa.delete(service_totals).where(service_totals.c.service_id == service_id))

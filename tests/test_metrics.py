@@ -11,8 +11,10 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 
+from omni.models import ServiceUpdate
 from store import queue
 from store.queue_figures import service_figures
+from store.services import update_service
 from store.tables import queue_entries
 from tests.conftest import (
     admin_headers,
@@ -25,7 +27,7 @@ from tests.conftest import (
 from tests.test_handoff import Receiver, flow, into_queue, publish, setup_omni
 from tests.test_queue_store import enqueue, staffed
 from transbordo.settings import Settings
-from transbordo.stack import free_socket
+from transbordo.stack import free_socket, stack_ring
 from transbordo.telemetry import serve_worker_metrics
 from workflows.conversation import ConversationWorkflow
 
@@ -138,6 +140,38 @@ def test_queue_figures_agree_with_the_service_metrics(any_engine: sa.Engine) -> 
     assert figures.service_level_percent == expected.service_level_percent
     assert figures.answer_time_seconds == expected.answer_time_seconds
     assert figures.oldest_waiting_since is not None  # q4
+
+
+def test_editing_the_answer_time_keeps_the_counters_monotonic(any_engine: sa.Engine) -> None:
+    """A pickup counts as within the target by the answer time in force when it was picked up:
+    editing the answer time afterwards neither rewrites the counter nor makes it go down (a
+    Prometheus counter must not); `ServiceMetrics` recounts against today's answer time."""
+    service, (ana, beto) = staffed(any_engine)  # answer time 60 s
+    for n in (1, 2):
+        enqueue(any_engine, service, n)
+    waited = datetime.now(UTC) - timedelta(seconds=40)
+    with any_engine.begin() as conn:
+        conn.execute(sa.update(queue_entries).values(enqueued_at=waited))
+
+    def scraped() -> tuple[int, int]:
+        [figures] = service_figures(any_engine)
+        return figures.answered, figures.answered_within_target
+
+    def answer_time(seconds: int) -> None:
+        edit = ServiceUpdate(answer_time_seconds=seconds)
+        update_service(any_engine, service, edit, stack_ring())
+
+    assert queue.claim(any_engine, "q1", ana).code == "ok"  # 40 s, within 60 s
+    seen = [scraped()]
+    answer_time(30)
+    seen.append(scraped())
+    assert queue.claim(any_engine, "q2", beto).code == "ok"  # 40 s, past 30 s
+    seen.append(scraped())
+    answer_time(60)
+    seen.append(scraped())
+    assert seen == [(1, 1), (1, 1), (2, 1), (2, 1)]
+    now = queue.metrics(any_engine, service)  # both waits against today's 60 s
+    assert (now.answered, now.answered_within_target) == (2, 2)
 
 
 async def test_the_worker_endpoint_counts_webhook_deliveries(

@@ -1,6 +1,7 @@
 """The queue figures beside a long history, on SQLite and PostgreSQL: the supervisor's live view
 counts the open entries only (and reads them through their partial index, migration 0022, not
-every entry ever made), while the metrics scrape's totals still count the whole history."""
+every entry ever made), and the metrics scrape's totals are the history's as migration 0023
+counted it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from store.open_conversations import open_query
 from store.queue_figures import open_counts_query, open_queues, service_figures
 from store.services import create_service
 from store.tables import OPEN_ENTRY, OPEN_STATUSES, queue_entries
+from tests.test_omni_migration import alembic
 from transbordo.stack import stack_ring
 
 T0 = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
@@ -95,8 +97,12 @@ def test_the_live_view_counts_the_open_entries_beside_a_long_history(any_engine:
     ]
 
 
-def test_the_scrape_still_totals_the_whole_history(any_engine: sa.Engine) -> None:
+def test_the_upgrade_totals_the_history_for_the_scrape(any_engine: sa.Engine) -> None:
+    """Migration 0023 counts the entries made before it into each service's totals, which the
+    scrape reads from then on (store/service_totals.py) instead of the history."""
+    alembic(any_engine, "downgrade", "0022")
     history(any_engine)
+    alembic(any_engine, "upgrade", "head")
     cobranca, suporte, vendas = service_figures(any_engine)
     assert (suporte.waiting, suporte.in_service, vendas.waiting, vendas.in_service) == (3, 2, 0, 1)
     assert suporte.oldest_waiting_since == T0 + timedelta(seconds=HISTORY + 610)
