@@ -60,6 +60,8 @@ class ConversationRow:
     last_seq: int
     created_at: datetime
     updated_at: datetime
+    status_seq: int = 0
+    """The seq the status and block were taken at (store/row_raises.py); 0 when unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,7 @@ def _conversation(row: sa.Row[Any]) -> ConversationRow:
         last_seq=row.last_seq,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        status_seq=row.status_seq,
     )
 
 

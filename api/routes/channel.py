@@ -161,13 +161,17 @@ async def stream(
     hub: HubDep,
     after: Annotated[int | None, Query(ge=0, le=SEQ_MAX)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
+    with_status: Annotated[bool, Query(alias="status")] = False,
 ) -> EventSourceResponse:
     """Server-Sent Events of the transcript: `message` events whose `id:` says where the stream
     stands (the highest seq sent, and the seqs below it that were late and are still looked
     for: `7` or `7;5`; a message recorded late comes out of order), resuming at `Last-Event-ID`
     (a reconnection's, which wins over the URL's `?after=`), or after `?after=` (a transcript's
     last seq: the seqs missing below it then are sent when they come), then one `end` event once
-    the conversation has ended. A server that stops ends its streams whole (after one more
+    the conversation has ended. With `?status=true`, also `status` events (`{status, block,
+    seq}`: where the conversation stands, as of the seq it got there) when it moves to another
+    status or block, and the current one once the stream has sent what it had; a resumed stream
+    sends the current one again. A server that stops ends its streams whole (after one more
     read), without `end` unless the conversation has ended: the client resumes elsewhere."""
     _conversation(engine, caller, conversation_id)
     if last_event_id or after is None:
@@ -176,7 +180,10 @@ async def stream(
         cursor = await cursor_over_holes(engine, conversation_id, after)
     notes = caller.kind == "admin"
     reader, drain = _reader(caller), drain_of(request.scope)
-    events = _events(engine, hub, conversation_id, cursor, notes=notes, reader=reader, drain=drain)
+    events = _events(
+        engine, hub, conversation_id, cursor, notes=notes, reader=reader, drain=drain,
+        status=with_status,
+    )  # fmt: skip
     return sse.stream(events)
 
 
@@ -214,16 +221,20 @@ async def _events(
     notes: bool,
     reader: Reader | None,
     drain: Drain | None = None,
+    status: bool = False,
 ) -> AsyncIterator[ServerSentEvent]:
     """Every message of the log once, in seq order (one recorded after the stream gave up
     waiting for it: when it comes, api/stream_hub.py `LogCursor`), until the conversation has
-    ended (agents' notes only with `notes`). The stream reads SQL only when the process's hub
-    says this conversation's log changed. Once `drain` starts (the server is closing the
-    connection), what is ready is sent and the stream returns."""
+    ended (agents' notes only with `notes`); with `status`, where the conversation stands
+    (`_standing`). The stream reads SQL only when the process's hub says this conversation's
+    log changed. Once `drain` starts (the server is closing the connection), what is ready is
+    sent and the stream returns."""
     with hub.watch(drain) as watch:
         watch.conversations([conversation_id])
-        last_read = False
+        last_read, told = False, None  # told: the (status, block) sent last
         while True:
+            # the row before the log: the messages read next hold those up to its status
+            standing = await _standing(engine, conversation_id) if status else None
             ready, more = await read_log(engine, conversation_id, cursor)
             for row, resume_id in ready:
                 if row.kind in AGENT_ONLY_KINDS and not notes:
@@ -232,6 +243,10 @@ async def _events(
                 yield sse.event("message", payload, id=resume_id)
             if more:
                 continue
+            if standing is not None and standing[:2] != told and standing[0] != "ended":
+                told = standing[:2]  # no `id:`: a resumed stream tells the current one again
+                status_now, block, seq = standing
+                yield sse.event("status", {"status": status_now, "block": block, "seq": seq})
             if not cursor.holding and await _ended(engine, conversation_id, cursor.after):
                 if cursor.looking_for(time.monotonic()) and not last_read:
                     last_read = True  # a late entry may have come with the end: read once more
@@ -243,6 +258,15 @@ async def _events(
             await watch.wait(GAP_GRACE_SECONDS if cursor.holding else None)
             for typing_event in typing.customer_events(watch):
                 yield typing_event
+
+
+async def _standing(engine: EngineDep, conversation_id: str) -> tuple[str, str | None, int] | None:
+    """Where the conversation stands, a `status` event's data: its status and block, and the
+    seq it took them at (rows written before that seq was kept: its last seq)."""
+    row = await asyncio.to_thread(conversation_log.get_conversation, engine, conversation_id)
+    if row is None:
+        return None
+    return row.status, row.block, row.status_seq or row.last_seq
 
 
 async def _ended(engine: EngineDep, conversation_id: str, after: int) -> bool:

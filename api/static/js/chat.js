@@ -2,11 +2,12 @@
 // (POST /api/bots/{bot}/web-sessions: the server chooses the contact); every request then
 // carries it as a bearer token. Messages go out with POST /api/bots/{bot}/messages; everything
 // in the conversation (bot, agent, notices, carousel cards) comes back from the conversation's
-// SSE stream, read with fetch (EventSource cannot send the token) and resumed by Last-Event-ID.
+// SSE stream, read with fetch (EventSource cannot send the token) and resumed by Last-Event-ID,
+// with where the conversation stands (`status` events: a timeout's handoff makes menus inert).
 import { $, $$, ApiError, h, readSSE } from "./common.js";
 import { agentSpoke, agentTyping, chatAttachment, chatMedia } from "./chat_media.js";
 import { messageBox, overLimit, setBox } from "./chat_composer.js";
-import { refreshMenus, retireMenus, statusAt } from "./chat_menus.js";
+import { refreshMenus, retireMenus, statusAt, statusTold } from "./chat_menus.js";
 
 const bot = window.TRANSBORDO_BOT;
 const keys = {
@@ -274,7 +275,7 @@ async function follow(id) {
   // reconnections resume with Last-Event-ID
   const stopper = new AbortController();
   source = stopper;
-  readSSE(`/api/conversations/${id}/stream`, {
+  readSSE(`/api/conversations/${id}/stream?status=true`, {
     token: await session(),
     signal: stopper.signal,
     onOpen: () => status(""),
@@ -282,6 +283,7 @@ async function follow(id) {
       if (stopper.signal.aborted) return false; // events left in a stream we stopped following
       if (event === "message") { show(JSON.parse(data)); return true; }
       if (event === "typing") { agentTyping(); return true; }
+      if (event === "status") { statusTold(JSON.parse(data)); refreshMenus(log); return true; }
       if (event !== "end") return true;
       stopper.abort();
       if (source === stopper) source = null;

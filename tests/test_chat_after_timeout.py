@@ -1,0 +1,285 @@
+"""The web chat follows what the conversation did without the customer's message, in a real
+Chromium and over real HTTP (uvicorn, the time-skipping test server, SQLite).
+
+A menu whose `timeout_seconds` passed hands the customer over (or moves the flow on) by
+itself. The customer stream carried the messages only, and "Vou te transferir…" is a bot's
+text like an escape route's "Ainda está aí?", which leaves the menu asked: the old menu's
+buttons stayed clickable, and a click went to a conversation waiting for a person (or answered
+the next question with a menu's label). The stream now tells where the conversation stands
+(`event: status`, asked with `?status=true`; resumed streams tell it again) and the page makes
+the menus the conversation left inert.
+
+During the Caixa Postal (voicemail) each message is accepted at once: the POST answers 200
+with status `voicemail`, and the stream shows the customer's entry (with the page's own
+`message_id`, which is how the page marks a send as applied) and the status, long before the
+voicemail time's end says "Recebemos sua mensagem. Obrigado!".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from tests.conftest import admin_headers
+from tests.live import DEADLINE_SECONDS, Event, skip_through, sse_events
+from tests.test_browser import TIMEOUT_MS, Console, browser, live_server, playwright_api
+
+__all__ = ["browser"]
+
+pytestmark = pytest.mark.asyncio
+expect = playwright_api.expect
+
+FLOW = """\
+bot: loja
+human_service: {{platform: omni_v2, omni_key: "{key}", wait_time_notice: never}}
+channels: {{web: true}}
+escape_routes:
+  - {{inactivity_seconds: 30, text: Ainda está aí?}}
+start: inicio
+blocks:
+  inicio: {{type: message, text: "Olá! Bem-vindo à Loja.", next: menu}}
+  menu:
+    type: menu
+    text: Como posso ajudar?
+    options:
+      - {{label: Falar com um especialista, next: humano}}
+      - {{label: Segunda via de boleto, next: cpf}}
+    timeout_seconds: 60
+    on_timeout: {on_timeout}
+  cpf: {{type: question, text: Qual o seu CPF?, save_as: cpf, next: fim}}
+  humano:
+    type: human
+    service: Suporte
+    text: Vou te transferir para um especialista.
+    check_hours: false
+    on: {{finished: fim, closed: fim, unavailable: fim, voicemail: fim}}
+    next: fim
+  fim: {{type: end, text: Obrigado pelo contato!}}
+"""
+"""The menu's time out goes to `on_timeout`: `humano` (a handoff) or `cpf` (a question)."""
+OPTIONS = ["Falar com um especialista", "Segunda via de boleto"]
+HANDED_OVER = "Vou te transferir para um especialista."
+VOICEMAIL_INVITE = "Deixe sua mensagem"
+
+
+@dataclass
+class Stage:
+    base: str
+    env: object  # the time-skipping WorkflowEnvironment
+
+    async def skip(self, seconds: int) -> None:
+        """The test server's clock jumps `seconds` (the menu's and the routes' timers fire)."""
+        await skip_through(self.env, timedelta(seconds=seconds))  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def stage(  # type: ignore[no-untyped-def]
+    time_env, settings, engine, *, on_timeout: str = "humano", voicemail_seconds: int = 0
+) -> AsyncIterator[Stage]:
+    """The app served live with a worker; Suporte (nobody online), its integration and `loja`
+    (FLOW with `on_timeout`) published."""
+    async with (
+        live_server(time_env, settings, engine) as base,
+        httpx.AsyncClient(base_url=base, headers=admin_headers()) as http,
+    ):
+        service = {"name": "Suporte", "voicemail_seconds": voicemail_seconds}
+        assert (await http.post("/api/omni/services", json=service)).is_success
+        made = await http.post("/api/omni/integrations", json={"service": "Suporte", "bot": "loja"})
+        published = await http.put(
+            "/api/bots/loja",
+            content=FLOW.format(key=made.json()["api_key"], on_timeout=on_timeout),
+            headers={"Content-Type": "text/yaml"},
+        )
+        assert published.is_success, published.text
+        yield Stage(base, time_env)
+
+
+@asynccontextmanager
+async def chat_page(browser, base: str):  # type: ignore[no-untyped-def]
+    """A customer's web chat page on `loja`; no console error may be logged."""
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    context = await browser.new_context(locale="pt-BR", base_url=base)
+    try:
+        page = await context.new_page()
+        console.watch(page)
+        await page.goto("/chat/loja")
+        yield page
+    finally:
+        await context.close()
+    assert console.errors == []
+
+
+async def say(page, text: str) -> None:  # type: ignore[no-untyped-def]
+    box = page.get_by_label("Mensagem", exact=True)
+    await box.fill(text)
+    await box.press("Enter")
+    await expect(page.locator(".msg.customer[data-seq]", has_text=text)).to_have_count(1)
+
+
+async def expect_menu(page, *, enabled: bool) -> None:  # type: ignore[no-untyped-def]
+    options = page.locator(".msg.menu").last.get_by_role("button")
+    await expect(options).to_have_count(len(OPTIONS))
+    for option in await options.all():
+        if enabled:
+            await expect(option).to_be_enabled()
+        else:
+            await expect(option).to_be_disabled()
+
+
+# --- the page --------------------------------------------------------------------------------
+
+
+async def test_the_menu_is_inert_once_its_timeout_hands_the_customer_over(
+    time_env, settings, engine, browser
+):
+    async with (
+        stage(time_env, settings, engine) as s,
+        chat_page(browser, s.base) as page,
+    ):
+        await say(page, "oi")
+        await expect_menu(page, enabled=True)
+
+        await s.skip(31)  # the escape route's reminder: the menu is still the question
+        await expect(page.locator(".msg.bot", has_text="Ainda está aí?")).to_be_visible()
+        await expect_menu(page, enabled=True)
+
+        await s.skip(61)  # the menu's 60 s (from the reminder on): it hands over by itself
+        await expect(page.locator(".msg.bot", has_text=HANDED_OVER)).to_be_visible()
+        await expect_menu(page, enabled=False)
+
+        await page.reload()  # the whole transcript again: the menu is still done
+        await expect(page.locator(".msg.bot", has_text=HANDED_OVER)).to_be_visible()
+        await expect_menu(page, enabled=False)
+
+
+async def test_the_menu_is_inert_once_its_timeout_moves_the_flow_on(
+    time_env, settings, engine, browser
+):
+    async with (
+        stage(time_env, settings, engine, on_timeout="cpf") as s,
+        chat_page(browser, s.base) as page,
+    ):
+        await say(page, "oi")
+        await expect_menu(page, enabled=True)
+        await s.skip(31)
+        await expect(page.locator(".msg.bot", has_text="Ainda está aí?")).to_be_visible()
+        await expect_menu(page, enabled=True)
+        await s.skip(61)  # the flow asks the next question: a click would answer it
+        await expect(page.locator(".msg.bot", has_text="Qual o seu CPF?")).to_be_visible()
+        await expect_menu(page, enabled=False)
+
+
+# --- the stream ------------------------------------------------------------------------------
+
+
+async def web_session(http: httpx.AsyncClient) -> dict[str, str]:
+    """A web chat session's bearer header (its contact chosen by the server)."""
+    made = await http.post("/api/bots/loja/web-sessions")
+    assert made.is_success, made.text
+    return {"Authorization": f"Bearer {made.json()['token']}"}
+
+
+async def post(http: httpx.AsyncClient, auth: dict[str, str], message_id: str, text: str) -> dict:
+    said = await http.post(
+        "/api/bots/loja/messages", json={"message_id": message_id, "text": text}, headers=auth
+    )
+    assert said.status_code == 200, said.text
+    return dict(said.json())
+
+
+async def until(events: AsyncIterator[Event], name: str) -> list[Event]:
+    """The events up to and including the next `name` event."""
+    seen = []
+    async with asyncio.timeout(DEADLINE_SECONDS):
+        async for event in events:
+            seen.append(event)
+            if event.event == name:
+                return seen
+    pytest.fail(f"the stream ended before a {name!r} event: {seen}")
+
+
+def texts(events: list[Event]) -> list[str]:
+    return [e.data["text"] for e in events if e.event == "message"]
+
+
+async def test_the_stream_tells_where_the_conversation_stands_and_again_when_resumed(
+    time_env, settings, engine
+):
+    async with (
+        stage(time_env, settings, engine) as s,
+        httpx.AsyncClient(base_url=s.base, timeout=DEADLINE_SECONDS) as http,
+    ):
+        auth = await web_session(http)
+        turn = await post(http, auth, "m1", "oi")
+        path = f"/api/conversations/{turn['conversation_id']}/stream"
+        async with http.stream("GET", path + "?status=true", headers=auth) as response:
+            events = sse_events(response)
+            first = await until(events, "status")
+            assert texts(first)[:2] == ["oi", "Olá! Bem-vindo à Loja."]
+            assert first[-1].data == {"status": "bot", "block": "menu", "seq": 3}
+            await s.skip(31)  # the reminder leaves the menu asked: nothing to tell
+            assert texts(await until(events, "message")) == ["Ainda está aí?"]
+            await s.skip(61)
+            moved = await until(events, "status")
+        assert texts(moved) == [HANDED_OVER]
+        assert moved[-1].data == {"status": "waiting", "block": "humano", "seq": 5}
+        assert moved[-1].id is None  # where the stream stands is the messages' `id:`
+        last_id = moved[-2].id
+        assert last_id == "5"
+
+        # a reconnection: nothing sent twice, where it stands told again
+        headers = {**auth, "Last-Event-ID": last_id}
+        async with http.stream("GET", path + "?status=true", headers=headers) as response:
+            resumed = await until(sse_events(response), "status")
+        assert [(e.event, e.data) for e in resumed] == [
+            ("status", {"status": "waiting", "block": "humano", "seq": 5})
+        ]
+
+        # a client that did not ask gets the transcript only, as before
+        post_handoff = await post(http, auth, "m2", "alguém aí?")
+        async with http.stream("GET", path, headers=headers) as response:
+            plain = await until(sse_events(response), "message")
+        assert [(e.event, e.data["text"]) for e in plain] == [("message", "alguém aí?")]
+        assert post_handoff["status"] == "waiting"
+
+
+async def test_each_voicemail_message_is_accepted_as_it_is_sent(time_env, settings, engine):
+    async with (
+        stage(time_env, settings, engine, voicemail_seconds=60) as s,
+        httpx.AsyncClient(base_url=s.base, timeout=DEADLINE_SECONDS) as http,
+    ):
+        auth = await web_session(http)
+        turn = await post(http, auth, "m1", "oi")
+        path = f"/api/conversations/{turn['conversation_id']}/stream?status=true"
+        async with http.stream("GET", path, headers=auth) as response:
+            events = sse_events(response)
+            await until(events, "status")
+            chose = await post(http, auth, "m2", "1")  # nobody online: the Caixa Postal
+            assert chose["status"] == "voicemail"
+            assert VOICEMAIL_INVITE in chose["replies"][-1]["text"]
+            while (await until(events, "status"))[-1].data["status"] != "voicemail":
+                pass  # a read between the hand-over's steps may tell one before
+
+            for i, words in enumerate(["Meu pedido 123 não chegou.", "Me liguem."], start=3):
+                said = await post(http, auth, f"m{i}", words)
+                assert (said["status"], said["replies"]) == ("voicemail", [])
+                [entry] = [e.data for e in await until(events, "message")]
+                # the page's own id: the send is applied (no longer "enviando")
+                assert (entry["from"], entry["text"], entry["message_id"]) == (
+                    "customer",
+                    words,
+                    f"m{i}",
+                )
+
+            await s.skip(61)  # the voicemail time ends: the service has the message
+            rest = await until(events, "end")
+        assert texts(rest) == ["Recebemos sua mensagem. Obrigado!", "Obrigado pelo contato!"]
+        stored = await http.get("/api/omni/voicemails", headers=admin_headers())
+        assert [v["text"] for v in stored.json()] == ["Meu pedido 123 não chegou.\nMe liguem."]
