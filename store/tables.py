@@ -217,9 +217,9 @@ service_totals = sa.Table(  # the metrics scrape's counters (store/service_total
     "service_totals",
     metadata,
     sa.Column("service_id", sa.String(40), primary_key=True),  # no foreign key: see 0023
-    sa.Column("abandoned", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("answered", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("answered_within_target", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("abandoned", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("answered", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("answered_within_target", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 # --- routing (migration 0005): offers of waiting entries to agents --------------------------

@@ -51,9 +51,9 @@ def upgrade() -> None:
     op.create_table(
         "service_totals",
         sa.Column("service_id", sa.String(40), primary_key=True),
-        sa.Column("abandoned", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("answered", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("answered_within_target", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("abandoned", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("answered", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("answered_within_target", sa.BigInteger, nullable=False, server_default="0"),
     )
     op.execute(backfill_sql(op.get_bind().dialect.name))
 
