@@ -4,37 +4,11 @@ supervisor agent's own bearer token (the services its account belongs to).
 Every supervisor route (`api/routes/supervisor.py`, `supervision.py`, the care reads) depends on
 `require_supervisor`; a plain agent's token is refused (403 `not_a_supervisor`), a conversation
 or a target outside the supervisor's services too (403 `outside_supervisor_scope`). With an
-agent token the audit names the account, never the request body's free text.
-
-The rule for a conversation a transfer took through several services (as a Genesys or Zendesk
-supervisor expects: the queue's work is mine, the other team's internals are not):
-
-- A conversation ever queued in one of my services is mine to read: the search lists it, the
-  monitor shows its transcript and the audit its actions. One never queued in them is 403
-  `outside_supervisor_scope` on every route naming it (and absent from every list).
-- While it waits or is in service in another service, that service has it now: the monitor
-  and every action are 403 (actions need it in one of my services now).
-- What happened in a service I do not supervise stays that service's: in the transcript its
-  notes, whispers and supervisor notices are left out and its agents' and supervisors' names
-  taken out (`data.agent`, `data.supervisor`; the pickup notice reads "um de nossos
-  especialistas"); the search lists only the agents who served it in my services (`agent` only
-  when that one did), only the tags and wrap-up codes recorded in my services (labels are the
-  finishing service's) and the CSAT answer only when given to one of mine; tag and wrap-up
-  searches match only my services' labels, and `service=` naming another one is 403; the audit
-  leaves out the actions taken while another service had it. Service names stay (where it
-  went is my queue's business). What an agent typed to the customer is kept as typed.
-- Which service a transcript entry belongs to comes from the transcript itself, not from
-  clocks: the n-th pickup notice is the n-th queue entry an agent picked up
-  (`store.supervision.pickups`, `passages`). When the two counts differ (a transcript not yet
-  recorded, an old gap), every internal part of the conversation counts as another
-  service's: a scoped supervisor may see too little, never too much
-  (`api/usecases/supervisor_redaction.py`).
-"""
+agent token the audit names the account, never the request body's free text."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -71,10 +45,6 @@ class Supervisor:
 
     def sees(self, service_id: str | None) -> bool:
         return self.service_ids is None or service_id in self.service_ids
-
-    def sees_all(self, service_ids: Iterable[str | None]) -> bool:
-        """Whether every one of these services is one this caller supervises."""
-        return self.service_ids is None or all(one in self.service_ids for one in service_ids)
 
     def check(self, service_id: str | None) -> None:
         """403 `outside_supervisor_scope` unless the service is one this caller supervises."""

@@ -131,15 +131,12 @@ def search(
     service: str | None = None,
     limit: int = 100,
     service_ids: Collection[str] | None = None,
-    label_services: Collection[str] | None = None,
 ) -> list[ConversationRow]:
     """Conversations with this tag and/or wrap-up code (optionally of one service), newest
-    first; of the conversations queued in one of `service_ids` when given (a supervisor's),
-    matching only labels recorded in the services named `label_services` when given."""
+    first; of the conversations queued in one of `service_ids` when given (a supervisor's)."""
     query = sa.select(conversations).order_by(conversations.c.updated_at.desc()).limit(limit)
     if service_ids is not None:
         query = query.where(in_services(conversations.c.id, service_ids))
-    recorded_in = [] if label_services is None else [list(label_services)]
     for kind, value in (("tag", tag), ("wrapup", wrapup_code)):
         if value is None:
             continue
@@ -150,7 +147,6 @@ def search(
                 label.c.kind == kind,
                 label.c.value == value,
                 *([label.c.service == service] if service is not None else []),
-                *(label.c.service.in_(names) for names in recorded_in),
             )
         )
     if service is not None and tag is None and wrapup_code is None:

@@ -12,25 +12,12 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
-from omni.desk import SUPERVISOR_NOTICE_KIND
 from omni.models import ServicePublic
 from store import notify, queue
 from store import services as service_store
 from store.common import is_postgres
 from store.db import reads
-from store.tables import (
-    agent_services,
-    agents,
-    conversation_labels,
-    messages,
-    queue_entries,
-    supervisor_actions,
-)
-
-PICKUP_NOTICE = "Você está sendo atendido por "
-"""How the customer's notice starts when an agent has the conversation (workflows/humano.py's
-pickup; also workflows/supervision.py's take-over and reassignment, right after their
-`supervisor_notice`)."""
+from store.tables import agent_services, agents, queue_entries, supervisor_actions
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +74,9 @@ def list_actions(
     conversation_id: str | None = None,
     limit: int = 100,
     service_ids: Collection[str] | None = None,
-    offset: int = 0,
 ) -> list[SupervisorAction]:
     """The audit log, newest first (of one conversation when given; of the conversations that
-    were in one of `service_ids` when given), from the `offset`-th."""
+    were in one of `service_ids` when given)."""
     query = sa.select(supervisor_actions).order_by(
         supervisor_actions.c.created_at.desc(), supervisor_actions.c.id
     )
@@ -99,95 +85,8 @@ def list_actions(
     if service_ids is not None:
         query = query.where(in_services(supervisor_actions.c.conversation_id, service_ids))
     with reads(engine) as conn:
-        rows = conn.execute(query.limit(limit).offset(offset)).all()
+        rows = conn.execute(query.limit(limit)).all()
     return [SupervisorAction(**row._asdict()) for row in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class Passage:
-    """One queue entry of a conversation: the service it waited in, the agent who had it last
-    (None: nobody, or deleted) and whether an agent picked it up."""
-
-    service_id: str | None
-    agent: str | None
-    picked: bool
-
-
-def passages(engine: Engine, conversation_ids: Collection[str]) -> dict[str, list[Passage]]:
-    """Each conversation's queue entries in the order they ran (as `labels.served_by`: by when
-    each ended, the open one last); absent: never queued."""
-    if not conversation_ids:
-        return {}
-    entry = queue_entries.c
-    query = (
-        sa.select(entry.conversation_id, entry.service_id, agents.c.name, entry.picked_up_at)
-        .select_from(queue_entries)
-        .outerjoin(agents, agents.c.id == entry.agent_id)
-        .where(entry.conversation_id.in_(list(conversation_ids)))
-        .order_by(
-            entry.conversation_id,
-            entry.ended_at.is_(None),
-            entry.ended_at,
-            entry.enqueued_at,
-            entry.id,
-        )
-    )
-    found: dict[str, list[Passage]] = {}
-    with reads(engine) as conn:
-        for conversation_id, service_id, agent, picked_up_at in conn.execute(query):
-            passage = Passage(service_id, agent, picked_up_at is not None)
-            found.setdefault(conversation_id, []).append(passage)
-    return found
-
-
-def pickups(engine: Engine, conversation_id: str) -> list[tuple[int, datetime]]:
-    """The seq and time of each pickup in the conversation's transcript, in order: the
-    customer's "Você está sendo atendido por …" notice, except the one a take-over or a
-    reassignment leaves right after its `supervisor_notice` (the same queue entry goes on)."""
-    found = messages.c
-    query = (
-        sa.select(found.seq, found.kind, found.text, found.created_at)
-        .where(
-            found.conversation_id == conversation_id,
-            found.sender == "system",
-            found.kind.in_(["notice", SUPERVISOR_NOTICE_KIND]),
-        )
-        .order_by(found.seq)
-    )
-    with reads(engine) as conn:
-        rows = conn.execute(query).all()
-    by_supervisor = {row.seq for row in rows if row.kind == SUPERVISOR_NOTICE_KIND}
-    return [
-        (row.seq, row.created_at)
-        for row in rows
-        if row.kind == "notice"
-        and (row.text or "").startswith(PICKUP_NOTICE)
-        and row.seq - 1 not in by_supervisor
-    ]
-
-
-def labels_in(
-    engine: Engine, conversation_ids: Collection[str], service_names: Collection[str]
-) -> dict[str, tuple[list[str], list[str]]]:
-    """The tags and wrap-up codes of these conversations recorded in these services (a label
-    is recorded by the service the conversation finished in), in order; absent: none."""
-    found: dict[str, tuple[list[str], list[str]]] = {}
-    if not conversation_ids or not service_names:
-        return found
-    label = conversation_labels.c
-    query = (
-        sa.select(label.conversation_id, label.kind, label.value)
-        .where(
-            label.conversation_id.in_(list(conversation_ids)),
-            label.service.in_(list(service_names)),
-        )
-        .order_by(label.created_at, label.value)
-    )
-    with reads(engine) as conn:
-        for conversation_id, kind, value in conn.execute(query):
-            tags, codes = found.setdefault(conversation_id, ([], []))
-            (tags if kind == "tag" else codes).append(value)
-    return found
 
 
 def reassign_agent(engine: Engine, entry_id: str, agent_id: str) -> str | None:

@@ -26,7 +26,6 @@ from api.models.supervision import (
 )
 from api.supervisor_scope import Supervisor, SupervisorDep, outside, require_supervisor
 from api.usecases import agent_actions as actions
-from api.usecases import supervisor_redaction as redaction
 from omni.errors import NotFound
 from store import agents as agent_store
 from store import conversations as conversation_log
@@ -213,10 +212,9 @@ def transcript(
     limit: PageSize = 500,
 ) -> list[MessagePublic]:
     """The monitor: the transcript after `seq`, agents' notes and whispers included, of a
-    conversation that was in one of the supervisor's services (any, for the admin); what
-    another service's people wrote or were named in there, redacted (api/supervisor_scope.py)."""
+    conversation that was in one of the supervisor's services (any, for the admin)."""
     _visible(engine, caller, conversation_id)
-    rows = redaction.transcript(engine, caller, conversation_id, after, limit)
+    rows = conversation_log.messages_after(engine, conversation_id, after, limit)
     return [public_row(m) for m in rows]
 
 
@@ -228,10 +226,10 @@ def audit_log(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[SupervisorActionPublic]:
     """The audit log of supervisor actions, newest first (of one conversation when given; for
-    a supervisor, of the conversations that were in its services, taken while they were)."""
+    a supervisor, of the conversations that were in its services)."""
     if conversation_id is not None and caller.service_ids is not None:
         _visible(engine, caller, conversation_id)
-    rows = redaction.audit(engine, caller, conversation_id, limit)
+    rows = supervision.list_actions(engine, conversation_id, limit, caller.service_ids)
     return [
         SupervisorActionPublic(
             id=row.id,

@@ -20,9 +20,9 @@ from api.models.supervisor import (
     StaffingReport,
     SupervisorMe,
 )
-from api.supervisor_scope import SupervisorDep, outside, require_supervisor
+from api.supervisor_scope import SupervisorDep, require_supervisor
 from api.usecases import supervision
-from api.usecases import supervisor_redaction as redaction
+from api.usecases.desk import summaries
 from omni.models import ServiceMetrics
 from store import agents as agent_store
 from store import labels, queue
@@ -111,14 +111,7 @@ def search_conversations(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ConversationSummary]:
     """Conversations by tag and/or wrap-up code (of one service, when given), newest first;
-    for a supervisor, of the conversations that were in its services, matched and shown by
-    what its services recorded (api/supervisor_scope.py; `service` another one: 403)."""
-    names = caller.service_names
-    if service is not None and names is not None:
-        found = service_store.find_service(engine, name=service)
-        if found is None or not caller.sees(found.id):
-            raise outside()
-        service = found.name
+    for a supervisor, of the conversations that were in its services."""
     rows = labels.search(
         engine,
         tag=tag,
@@ -126,9 +119,8 @@ def search_conversations(
         service=service,
         limit=limit,
         service_ids=caller.service_ids,
-        label_services=names,
     )
-    return redaction.conversation_summaries(engine, caller, rows)
+    return summaries(engine, rows)
 
 
 @router.get("/supervisor/conversations/open", response_model=list[OpenConversation])
