@@ -4,7 +4,16 @@ supervisor agent's own bearer token (the services its account belongs to).
 Every supervisor route (`api/routes/supervisor.py`, `supervision.py`, the care reads) depends on
 `require_supervisor`; a plain agent's token is refused (403 `not_a_supervisor`), a conversation
 or a target outside the supervisor's services too (403 `outside_supervisor_scope`). With an
-agent token the audit names the account, never the request body's free text."""
+agent token the audit names the account, never the request body's free text.
+
+A conversation a transfer took through several services: the context travels with it. A
+supervisor reads it whole (other services' notes, whispers and people included) when it was
+ever queued in one of its services, as the agents who receive a transfer read it whole (what
+the last team did is what the next one needs; Zendesk and Chatwoot show private notes to
+whoever sees the conversation). While another service has it (waiting or in service), its
+monitor and actions are that service's supervisors'. One never queued in the caller's services
+is 403 `outside_supervisor_scope` on every route and in no list
+(tests/test_supervisor_transfer_scope.py)."""
 
 from __future__ import annotations
 
