@@ -167,7 +167,7 @@ queue_entries = sa.Table(
     "queue_entries",
     metadata,
     sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("conversation_id", sa.String(64), nullable=False, index=True),
+    sa.Column("conversation_id", sa.String(64), nullable=False),
     sa.Column("workflow_id", sa.String(300), nullable=False),
     sa.Column("service_id", sa.String(40), sa.ForeignKey("services.id", ondelete="SET NULL")),
     sa.Column("status", sa.String(16), nullable=False),
@@ -185,6 +185,7 @@ queue_entries = sa.Table(
         "status IN ('waiting', 'in_service', 'finished', 'abandoned', 'transferred', 'voicemail')",
         name="ck_queue_entries_status",
     ),
+    sa.Index("ix_queue_entries_conversation_service", "conversation_id", "service_id"),  # 0024
     sa.Index("ix_queue_entries_service_status", "service_id", "status", "enqueued_at"),
     sa.Index("ix_queue_entries_agent_status", "agent_id", "status"),
     sa.Index("ix_queue_entries_enqueued_at", "enqueued_at"),  # supervisor history (0009)
