@@ -71,6 +71,8 @@ def create_app(
         description="Chatbot conversations on Temporal, with handoff to human agents.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # /docs is api/routes/pages.py's: Swagger UI from our origin, no CDN
+        redoc_url=None,  # FastAPI's ReDoc loads its script and fonts from CDNs: not served
     )
     from api import errors, limits, shedding
     from api.routes import (

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     StrictBool,
     field_validator,
@@ -24,7 +22,10 @@ from pydantic import (
 
 from omni.desk import WrapUpSettings, distinct_wrapup_codes
 from omni.keys import webhook_secret_bytes
+from omni.model_fields import MAX_SECONDS, Flag, HttpUrl, Model, Seconds
 from omni.names import canonical
+from omni.queue_cards import QueueNotifications as QueueNotifications  # re-exported: its readers
+from omni.queue_cards import QueueNotificationsIn
 from omni.routing_models import (
     AgentSkills,
     AgentSkillsPublic,
@@ -35,10 +36,6 @@ from omni.routing_models import (
 )
 from omni.service_care import ServiceCare
 
-MAX_SECONDS = 7 * 24 * 3600
-"""Upper bound of every time field (a week): larger values are typos, not policies."""
-MAX_CARDS = 10
-MAX_BUTTONS = 3
 MAX_TRANSFER_GROUP = 100
 REVISION_HELP = "Counts the admin's changes: `ETag` and `If-Match` (docs/omni.md)."
 BOT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -48,13 +45,6 @@ AgentStatus = Literal["available", "paused", "offline", "away"]
 """`away` ("ausente"): set by routing after too many lapsed offers (omni/routing.py)."""
 QueueStatus = Literal["waiting", "in_service", "finished", "abandoned", "transferred", "voicemail"]
 OPEN_QUEUE_STATUSES: tuple[QueueStatus, ...] = ("waiting", "in_service")
-
-
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http:// or https:// URL with a host")
-    return value
 
 
 def _strip_name(value: str) -> str:
@@ -70,61 +60,15 @@ def _webhook_secret(value: str) -> str:
     return value
 
 
-HttpUrl = Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
 ServiceName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_strip_name)]
 AgentName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_strip_name)]
 BotName = Annotated[str, Field(pattern=BOT_NAME_PATTERN)]
 Extension = Annotated[str, Field(pattern=r"^[0-9]{3}$", description="Ramal: exactly 3 digits.")]
-Seconds = Annotated[int, Field(strict=True, gt=0, le=MAX_SECONDS)]
 Percent = Annotated[int, Field(strict=True, ge=0, le=100)]
-Flag = Annotated[bool, Field(strict=True)]
 WebhookSecret = Annotated[str, Field(max_length=500), AfterValidator(_webhook_secret)]
 
 
-class Model(BaseModel):
-    """Base of the request models: unknown keys are 422s, not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
 # --- services: nested parts -------------------------------------------------------------------
-
-
-class Button(Model):
-    """A card button: opens ``url`` or sends ``payload`` back as the customer's answer."""
-
-    label: str = Field(min_length=1, max_length=40)
-    url: HttpUrl | None = None
-    payload: str | None = Field(default=None, min_length=1, max_length=1000)
-
-    @model_validator(mode="after")
-    def _one_action(self) -> Button:
-        if (self.url is None) == (self.payload is None):
-            raise ValueError("a button has either url or payload")
-        return self
-
-
-class Card(Model):
-    """One card of the waiting-queue carousel."""
-
-    title: str = Field(min_length=1, max_length=80)
-    text: str = Field(min_length=1, max_length=1000)
-    image_url: HttpUrl | None = None
-    buttons: list[Button] = Field(default_factory=list, max_length=MAX_BUTTONS)
-
-
-class QueueNotifications(Model):
-    """The "Notificar usuário na fila de espera" carousel, sent every ``interval_seconds``."""
-
-    enabled: Flag = False
-    interval_seconds: Seconds = 60
-    cards: list[Card] = Field(default_factory=list, max_length=MAX_CARDS)
-
-    @model_validator(mode="after")
-    def _cards_when_enabled(self) -> QueueNotifications:
-        if self.enabled and not self.cards:
-            raise ValueError("cards: at least one card is needed when enabled")
-        return self
 
 
 class WebhookSettings(Model):
@@ -194,7 +138,7 @@ class ServiceCreate(RoutingSettings, Model):
     transfer_group: TransferGroup = Field(default_factory=list)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     hidden: Flag = False
-    queue_notifications: QueueNotifications = Field(default_factory=QueueNotifications)
+    queue_notifications: QueueNotificationsIn = Field(default_factory=QueueNotificationsIn)
     care: ServiceCare = Field(default_factory=ServiceCare)
     wrapup: WrapUpSettings = Field(default_factory=WrapUpSettings)
 
@@ -218,7 +162,7 @@ class ServiceUpdate(RoutingSettingsUpdate, Model):
     transfer_group: TransferGroup | None = None
     webhook: WebhookSettings | None = None
     hidden: Flag | None = None
-    queue_notifications: QueueNotifications | None = None
+    queue_notifications: QueueNotificationsIn | None = None
     care: ServiceCare | None = None
     wrapup: WrapUpSettings | None = None
 

@@ -21,9 +21,7 @@ PUBLIC_EXACT = {
     # a browser asks for a web session (the server picks its contact; rate limited)
     ("POST", "/api/bots/{bot}/web-sessions"),
     ("GET", "/openapi.json"),
-    ("GET", "/docs"),
-    ("GET", "/docs/oauth2-redirect"),
-    ("GET", "/redoc"),
+    ("GET", "/docs"),  # Swagger UI from our origin (api/routes/pages.py); no ReDoc
     # the screens: HTML shells with no data (they call the API with the user's own token)
     ("GET", "/"),
     ("GET", "/omni/servicos"),

@@ -22,7 +22,7 @@ def run_chat(
         try:
             contact, token = _identity(client, bot, contact, token)
         except httpx.TransportError as exc:
-            print(f"! a API em {api} não respondeu: {exc}", file=sys.stderr, flush=True)
+            _no_answer(api, bot, exc)
             return 1
         except ChatRefused as exc:
             print(f"! {exc}", file=sys.stderr, flush=True)
@@ -43,7 +43,7 @@ def run_chat(
             try:
                 response = client.post(f"/api/bots/{bot}/messages", json=body)
             except httpx.TransportError as exc:
-                print(f"! a API em {api} não respondeu: {exc}", file=sys.stderr, flush=True)
+                _no_answer(api, bot, exc)
                 return 1
             if response.status_code >= 400:
                 print(f"! {response.status_code}: {_detail(response)}", flush=True)
@@ -60,6 +60,18 @@ def run_chat(
             if turn["status"] == "ended":
                 print("(conversa encerrada)", flush=True)
     return 0
+
+
+def _no_answer(api: str, bot: str, exc: Exception) -> None:
+    """The API did not answer: where the chat looked, and how to point it elsewhere."""
+    print(
+        f"! a API em {api} não respondeu: {exc}\n"
+        f"  Se ela roda em outro endereço, informe-o: transbordo chat {bot} --api"
+        " http://127.0.0.1:PORTA (a porta do `transbordo up --port`; com `up --data-dir D`,"
+        f" transbordo chat {bot} --data-dir D a encontra).",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 class ChatRefused(Exception):

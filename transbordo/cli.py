@@ -60,12 +60,20 @@ def main(argv: list[str] | None = None) -> int:
     validate.add_argument(
         "--check-keys", action="store_true", help="also check each bot's Omni key against the DB"
     )
+    validate.add_argument(
+        "--data-dir", type=Path, help="data folder whose demo keys count as set (default .data)"
+    )
 
     commands.add_parser("schema", help="print the JSON Schema of a bot file (for editors)")
 
     chat = commands.add_parser("chat", help="talk to a bot from the terminal")
     chat.add_argument("bot")
-    chat.add_argument("--api", default=None, help="API address (default from settings)")
+    chat.add_argument(
+        "--api",
+        default=None,
+        help="API address (default: the one `up` runs on this data folder, else from settings)",
+    )
+    chat.add_argument("--data-dir", type=Path, help="data folder of `up` (default .data)")
     chat.add_argument(
         "--token",
         default=os.environ.get("TRANSBORDO_CHANNEL_TOKEN"),
@@ -125,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         case "migrate":
             return _migrate(Settings())
         case "validate":
-            return _validate(args.paths, args.check_keys)
+            return _validate(args.paths, args.check_keys, _settings(args))
         case "schema":
             from bots.loader import flow_json_schema
 
@@ -134,9 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         case "chat":
             from transbordo.chat import run_chat
 
-            settings = Settings()
-            api_url = args.api or f"http://{settings.api_host}:{settings.api_port}"
-            return run_chat(api_url, args.bot, args.contact, args.name, args.token)
+            return run_chat(_chat_api(args), args.bot, args.contact, args.name, args.token)
         case "test":
             from transbordo import flowtest
 
@@ -279,11 +285,29 @@ def _positive(text: str) -> int:
     return value
 
 
-def _validate(paths: list[Path], check_keys: bool) -> int:
+def _chat_api(args: argparse.Namespace) -> str:
+    """`--api`; else the address `up` runs on the data folder (its `api_url` file); else the
+    settings' (`transbordo up --port 18300` then `transbordo chat loja` finds 18300)."""
+    from transbordo.up import API_URL_FILE
+
+    if args.api:
+        return str(args.api)
+    settings = _settings(args)
+    try:
+        running = (settings.data_dir / API_URL_FILE).read_text().strip()
+    except OSError:
+        running = ""
+    return running or f"http://{settings.api_host}:{settings.api_port}"
+
+
+def _validate(paths: list[Path], check_keys: bool, settings: Settings) -> int:
     from bots.loader import load_flow_file, validate_path
+    from transbordo.demo import kept_demo
     from transbordo.settings import get_settings
 
-    env = _validation_env(paths)
+    demo = kept_demo(settings.data_dir.resolve())
+    env = _validation_env(paths, demo.keys if demo else {})
+    flows = settings.flows_dir.resolve()
     problems = 0
     for path in paths:
         for file, issues in validate_path(path, env, get_settings().flow_limits()).items():
@@ -294,7 +318,8 @@ def _validate(paths: list[Path], check_keys: bool) -> int:
                 continue
             flow = load_flow_file(file, env, get_settings().flow_limits())
             _flow_warnings(file, flow)
-            if _unset_key_warning(file, flow):
+            up_prepares = demo is None and file.resolve().is_relative_to(flows)
+            if _unset_key_warning(file, flow, up_prepares):
                 continue
             if check_keys:
                 problems += _check_key(file, flow)
@@ -305,13 +330,14 @@ def _validate(paths: list[Path], check_keys: bool) -> int:
     return 0
 
 
-def _validation_env(paths: list[Path]) -> dict[str, str]:
+def _validation_env(paths: list[Path], demo_keys: dict[str, str]) -> dict[str, str]:
     """The environment as publishing sees it: an unset Omni key variable does not stop a bot
     from being published (its Humano block answers `unavailable`), so it is a warning here too;
-    other unset variables (http urls and headers) stay errors."""
+    other unset variables (http urls and headers) stay errors. The data folder's demo keys
+    count as set: `up` gives them to the API (the README's demo: nothing to export)."""
     from api.usecases.publishing import publishing_environment
 
-    env = dict(os.environ)
+    env = {**demo_keys, **os.environ}
     for path in paths:
         files = [path] if path.is_file() else [*path.rglob("*.yaml"), *path.rglob("*.yml")]
         for file in files:
@@ -334,16 +360,18 @@ def _flow_warnings(file: Path, flow: BotFlow) -> None:
         print(f"{issue.file}:{issue.line}:{issue.column}: warning: {issue.message}")
 
 
-def _unset_key_warning(file: Path, flow: BotFlow) -> bool:
+def _unset_key_warning(file: Path, flow: BotFlow, up_prepares: bool) -> bool:
+    """`up_prepares`: a bot `up` publishes and no demo yet: `up`'s demo would set the key."""
     from api.usecases.publishing import UNSET_KEY_PREFIX
 
     key = flow.human_service.omni_key if flow.human_service else ""
     if not key.startswith(UNSET_KEY_PREFIX):
         return False
     name = key.removeprefix(UNSET_KEY_PREFIX)
+    demo = " (`transbordo up` makes one for its demo on a new data folder)" if up_prepares else ""
     print(
         f"{file}: warning: environment variable {name} is not set:"
-        " the Humano block will answer `unavailable`"
+        f" the Humano block will answer `unavailable`{demo}"
     )
     return True
 

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.stream_hub import LATE_MAX
 from workflows.contracts import MAX_TEXT_LENGTH
@@ -76,19 +78,26 @@ def _page(
     return page
 
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "img-src 'self' data: blob:",  # the empty favicon is `data:,`; attachments: blob:
-        "media-src 'self' blob:",  # audio attachments (fetched with the token, shown as blob:)
-        "frame-ancestors 'none'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-    ]
-)
+def _policy(images: str) -> str:
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"img-src {images}",
+            "media-src 'self' blob:",  # audio attachments (fetched with the token, shown as blob:)
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ]
+    )
+
+
+CONTENT_SECURITY_POLICY = _policy("'self' data: blob:")  # favicon `data:,`; attachments: blob:
 """Scripts, styles, fetches and streams only from this origin: no inline script runs (the pages
 pass values as data- attributes), no page may frame these screens."""
+CHAT_CONTENT_SECURITY_POLICY = _policy("'self' data: blob: https:")
+"""The web chat's: the same, and the images of a service's queue cards, which the admin links
+on their own https:// hosts (`image_url`, refused unless https when saved; docs/omni.md)."""
 PAGE_HEADERS = {
     "Cache-Control": "no-cache",
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -97,9 +106,11 @@ PAGE_HEADERS = {
 }
 
 
-def _render(request: Request, template: str, **context: Any) -> HTMLResponse:
+def _render(
+    request: Request, template: str, *, policy: str = CONTENT_SECURITY_POLICY, **context: Any
+) -> HTMLResponse:
     response = templates.TemplateResponse(request, template, context)
-    response.headers.update(PAGE_HEADERS)
+    response.headers.update({**PAGE_HEADERS, "Content-Security-Policy": policy})
     return response
 
 
@@ -132,11 +143,78 @@ def channels_page(request: Request, bot: str) -> HTMLResponse:
 def chat_page(request: Request, bot: str) -> HTMLResponse:
     """The web chat: a customer talks to `bot`; its box's limit is the one the API checks."""
     return _render(
-        request, "chat.html", title=f"Chat — {bot}", bot=bot, max_text=str(MAX_TEXT_LENGTH)
+        request,
+        "chat.html",
+        policy=CHAT_CONTENT_SECURITY_POLICY,
+        title=f"Chat — {bot}",
+        bot=bot,
+        max_text=str(MAX_TEXT_LENGTH),
     )
+
+
+SWAGGER_UI = Path(fastapi_offline.__file__).parent / "static"
+"""Swagger UI's files as the fastapi-offline package ships them (1.7.7: Swagger UI 5.32; MIT,
+kept current, depends on FastAPI alone): /docs loads nothing from a CDN, so the admin token
+pasted into "Authorize" meets only our origin's scripts, and the page works offline. Not
+swagger-ui-bundle (Swagger UI 4.15, which cannot read FastAPI's OpenAPI 3.1), nor swagger-ui-py
+(it installs a top-level `test` package over the standard library's)."""
+
+
+@router.get("/docs")
+def api_docs(request: Request) -> HTMLResponse:
+    """The HTTP API (Swagger UI over /openapi.json), with the screens' headers."""
+    return _render(request, "api_docs.html", title="Transbordo — HTTP API")
+
+
+class HtmlNotFound:
+    """A browser that asks for a page that does not exist (GET or HEAD, outside /api/, accepting
+    text/html) gets a small pt-BR page with the way home; API clients, and every /api/ path,
+    keep the JSON `{detail, code}` (api/errors.py)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _wants_page(scope):
+            await self.app(scope, receive, send)
+            return
+        replaced = False
+
+        async def sending(message: Message) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] == 404:
+                replaced = True
+                page = _not_found_page(scope["path"])
+                headers = {**PAGE_HEADERS, "Content-Type": "text/html; charset=utf-8"}
+                headers["Content-Length"] = str(len(page))
+                raw = [
+                    (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+                ]
+                await send({"type": "http.response.start", "status": 404, "headers": raw})
+                body = page if scope["method"] == "GET" else b""
+                await send({"type": "http.response.body", "body": body})
+            elif not replaced:  # the JSON body of a replaced answer is dropped
+                await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+def _wants_page(scope: Scope) -> bool:
+    path: str = scope["path"]
+    if scope["method"] not in ("GET", "HEAD") or path == "/api" or path.startswith("/api/"):
+        return False
+    accept = dict(scope["headers"]).get(b"accept", b"")
+    return b"text/html" in accept
+
+
+def _not_found_page(path: str) -> bytes:
+    page = templates.env.get_template("not_found.html")
+    return page.render(title="Página não encontrada", path=path).encode()
 
 
 def install(app: FastAPI) -> None:
     """Mount the static files and add the pages."""
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/docs/assets", StaticFiles(directory=SWAGGER_UI), name="docs-assets")
     app.include_router(router)
+    app.add_middleware(HtmlNotFound)

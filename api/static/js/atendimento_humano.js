@@ -3,6 +3,7 @@
 // a new version of the bot's YAML.
 import { $, $$, ApiError, adminLogin, adminSession, api, clearErrors, dateTime, h, ifMatch, showErrors } from "./common.js";
 import { YamlEditor, publishYaml, warningText } from "./yaml_editor.js";
+import { loadBotPage } from "./bot_page.js";
 
 const bot = window.TRANSBORDO_BOT;
 const base = `/api/bots/${encodeURIComponent(bot)}`;
@@ -370,4 +371,4 @@ $("#yaml-reset").addEventListener("click", resetYaml);
 editor.onSave(() => $("#yaml-form").requestSubmit());
 adminSession();
 await adminLogin();
-await load();
+await loadBotPage(bot, load, $("#version-line"));

@@ -1,6 +1,7 @@
 // Bots → (bot) → Canais: the bot's WhatsApp and Telegram connectors (PUT/GET/DELETE
 // /api/bots/{bot}/channels…). Secrets are never read back; a generated token is shown once.
 import { $, adminLogin, adminSession, api, codeText, dateTime, h, submitForm, toast } from "./common.js";
+import { loadBotPage, published } from "./bot_page.js";
 
 const bot = window.TRANSBORDO_BOT;
 const base = `/api/bots/${encodeURIComponent(bot)}/channels`;
@@ -113,4 +114,4 @@ $("#wa-delete").addEventListener("click", () => remove("whatsapp", "WhatsApp"));
 $("#tg-delete").addEventListener("click", () => remove("telegram", "Telegram"));
 adminSession();
 await adminLogin();
-await load();
+await loadBotPage(bot, () => published(bot).then(load), $("#wa-state"));

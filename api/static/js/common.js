@@ -254,8 +254,12 @@ const MESSAGES = {
   int_parsing: () => "Informe um número inteiro.",
   too_long: (c) => `No máximo ${c.max_length} itens.`,
   string_pattern_mismatch: () => "Formato inválido.",
+  // omni/models.py: a queue card's image (the web chat shows only https images)
+  url_not_https: () => "Use um endereço https:// (o chat web só mostra imagens de endereços https).",
   // omni/names.py `unusable`: a new service or agent name (an emoji ZWJ sequence is accepted)
   invalid_name: () => "O nome não pode ter caracteres invisíveis (espaço de largura zero, tabulação, quebra de linha) e precisa de ao menos uma letra, número ou símbolo.",
+  // api/edge.py: a broken character (half of an emoji) in any text of a JSON body
+  string_unicode: () => "O texto tem um caractere inválido (por exemplo, metade de um emoji): apague-o e digite de novo.",
 };
 
 /** A pydantic error in pt-BR where we know the type, else its own message. */

@@ -1,0 +1,203 @@
+"""The first-run rough edges QA found, in a real Chromium against the API served by uvicorn.
+
+A bot's admin page under a name nobody published (a typo, a bot removed) stayed "Carregando…"
+forever with editable empty forms and an uncaught English script error: it now says in pt-BR
+that the bot is not published, with the way back to Bots and no forms (Atendimento Humano and
+Canais alike). A queue card's image never showed in the web chat (the page's CSP let no other
+host's image in): an https image now loads, here from a loopback https server. /docs renders
+Swagger UI with nothing fetched from another origin and no CSP violation.
+
+Needs Debian's chromium at /usr/bin/chromium (`.ci/run` installs it); never `playwright install`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.attachment_files import png
+from tests.conftest import admin_headers
+from tests.test_admin_form_errors import admin_page
+from tests.test_browser import TIMEOUT_MS, Console, browser, live_server  # noqa: F401 (fixture)
+from tests.test_browser_double_sends import FLOW, OPTION
+
+playwright_api = pytest.importorskip("playwright.async_api")
+expect = playwright_api.expect
+pytestmark = pytest.mark.asyncio
+
+NOT_PUBLISHED = (
+    "O bot “apagado” não está publicado: o nome pode estar errado ou o bot foi removido."
+    " Voltar para Bots"
+)
+
+
+async def test_a_bots_page_under_a_name_not_published_says_so_without_forms(
+    time_env,
+    settings,
+    engine,
+    browser,  # noqa: F811
+) -> None:
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    async with live_server(time_env, settings, engine) as base:
+        for path, form in (
+            ("/bots/apagado/atendimento-humano", "#human-form"),
+            ("/bots/apagado/canais", "#wa-form"),
+        ):
+            page = await admin_page(browser, base, path, console)
+            notice = page.get_by_role("alert").filter(has_text="não está publicado")
+            await expect(notice).to_have_text(NOT_PUBLISHED)
+            back = notice.get_by_role("link", name="Voltar para Bots")
+            await expect(back).to_have_attribute("href", "/bots")
+            await expect(page.locator(form)).to_have_count(0)
+            await expect(page.locator("form")).to_have_count(0)
+            await expect(page.get_by_text("Carregando…")).to_have_count(0)
+            await back.click()
+            await expect(page).to_have_url(f"{base}/bots")
+    assert console.errors == []  # the 404s are expected; no uncaught script error
+
+
+async def test_a_queue_cards_https_image_shows_in_the_web_chat(
+    time_env,
+    settings,
+    engine,
+    browser,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    async with (
+        image_host(tmp_path) as (origin, served),
+        live_server(time_env, settings, engine) as base,
+        httpx.AsyncClient(base_url=base, headers=admin_headers()) as http,
+    ):
+        card = {
+            "title": "Enquanto espera",
+            "text": "Veja a novidade",
+            "image_url": f"{origin}/a.png",
+        }
+        notes = {"enabled": True, "interval_seconds": 1, "cards": [card]}
+        made = await http.post(
+            "/api/omni/services", json={"name": "Suporte", "queue_notifications": notes}
+        )
+        assert made.status_code == 201, made.text
+        key = await http.post("/api/omni/integrations", json={"service": "Suporte", "bot": "loja"})
+        published = await http.put(
+            "/api/bots/loja",
+            content=FLOW.format(key=key.json()["api_key"]),
+            headers={"Content-Type": "text/yaml"},
+        )
+        assert published.is_success, published.text
+
+        # a self-signed certificate stands in for the image host's real one
+        context = await browser.new_context(locale="pt-BR", base_url=base, ignore_https_errors=True)
+        customer = await context.new_page()
+        console.watch(customer)
+        await customer.goto("/chat/loja")
+        box = customer.get_by_label("Mensagem", exact=True)
+        await box.fill("oi")
+        await box.press("Enter")
+        await customer.get_by_role("button", name=OPTION).click()
+        cards = customer.get_by_role("group", name="Enquanto você espera")
+        await expect(cards.first).to_contain_text("Enquanto espera")
+        image = cards.first.locator("img")
+        await expect(image).to_have_attribute("src", f"{origin}/a.png")
+        loaded = await image.element_handle()
+        await customer.wait_for_function(
+            "img => img.complete && img.naturalWidth === 3", arg=loaded
+        )
+        assert served and served[0].startswith("GET /a.png ")
+    assert console.errors == []  # no "Refused to load the image" of the page's CSP
+
+
+async def test_the_docs_render_with_nothing_from_another_origin(
+    time_env,
+    settings,
+    engine,
+    browser,  # noqa: F811
+) -> None:
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    async with live_server(time_env, settings, engine) as base:
+        context = await browser.new_context(base_url=base)
+        outside: list[str] = []
+        context.on(
+            "request",
+            lambda r: None if r.url.startswith((base, "data:")) else outside.append(r.url),
+        )
+        page = await context.new_page()
+        console.watch(page)
+        await page.goto("/docs")
+        await expect(page.locator(".swagger-ui .info .title")).to_contain_text("Transbordo")
+        await expect(page.get_by_role("button", name="Authorize")).to_be_visible()
+        await expect(page.locator(".opblock").first).to_be_visible()  # the routes, listed
+    assert outside == []
+    assert console.errors == []  # no script, style or image refused by the CSP
+
+
+@asynccontextmanager
+async def image_host(folder: Path) -> AsyncIterator[tuple[str, list[str]]]:
+    """A loopback https server answering every GET with a 3×3 PNG: its origin, and the request
+    lines it served."""
+    served: list[str] = []
+    picture = png(3, 3)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        served.append(head.split(b"\r\n", 1)[0].decode())
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n"
+            + f"Content-Length: {len(picture)}\r\n\r\n".encode()
+            + picture
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=_self_signed(folder))
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield f"https://127.0.0.1:{port}", served
+
+
+def _self_signed(folder: Path) -> ssl.SSLContext:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert, private = folder / "cert.pem", folder / "key.pem"
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, private)
+    return context
