@@ -75,10 +75,14 @@ async def channel_client(request: Request, credentials: Credentials) -> ChannelC
 
 
 ChannelClientDep = Annotated[ChannelClient, Depends(channel_client)]
+CONTACT_ID_REQUIRED = "Field required: a connector names the contact of each message"
 
 
-def contact_for_message(client: ChannelClient, bot: str, contact_id: str | None) -> str:
-    """The contact a message to `bot` speaks for: the session's, or the one a connector names."""
+def contact_for_message(
+    client: ChannelClient, bot: str, contact_id: str | None, *, given_in: str = "body"
+) -> str:
+    """The contact a message to `bot` speaks for: the session's, or the one a connector names
+    (a connector without `contact_id`: 422 on the field, `given_in` the body or the query)."""
     if client.kind == "admin" or client.bot != bot:
         raise ApiError(
             status.HTTP_403_FORBIDDEN,
@@ -95,11 +99,8 @@ def contact_for_message(client: ChannelClient, bot: str, contact_id: str | None)
             )
         return client.contact_id
     if contact_id is None:
-        raise ApiError(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            "a connector names the contact: contact_id is required",
-            ErrorCode.VALIDATION_ERROR,
-        )
+        item = {"type": "missing", "loc": [given_in, "contact_id"], "msg": CONTACT_ID_REQUIRED}
+        raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, [item], ErrorCode.VALIDATION_ERROR)
     return contact_id
 
 

@@ -17,7 +17,6 @@ A value appears in two of them only with the same meaning (`bad_request`, `not_f
 
 from __future__ import annotations
 
-import json
 import logging
 from enum import StrEnum
 from typing import Any
@@ -31,10 +30,12 @@ from starlette.exceptions import HTTPException
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.edge import Edge, unexpected_response
 from api.preconditions import etag
 from api.rate_limits import RateLimited
 from api.usecases.delivery import MessageRejected, UnknownBot
 from api.usecases.publishing import PublishError
+from api.validation_errors import short_error
 from omni.errors import (
     Conflict,
     InvalidName,
@@ -92,11 +93,11 @@ class ErrorCode(StrEnum):
     OVERLOADED = "overloaded"
     """This API process has too many Temporal calls in flight: try again after Retry-After (503)."""
     ATTACHMENT_TYPE = "attachment_type"
-    """An attachment whose first bytes are not an accepted type (415; pt-BR detail)."""
+    """An attachment whose first bytes are not an accepted type (415)."""
     ATTACHMENT_TOO_LARGE = "attachment_too_large"
-    """An attachment over `attachment_max_bytes` (413; pt-BR detail)."""
+    """An attachment over `attachment_max_bytes` (413; `max_bytes` says the limit)."""
     ATTACHMENT_EMPTY = "attachment_empty"
-    """An attachment with no bytes (422; pt-BR detail)."""
+    """An attachment with no bytes (422)."""
     ATTACHMENT_PENDING = "attachment_pending"
     """A channel's media not fetched yet, or never (409; pt-BR detail)."""
     NOT_A_SUPERVISOR = "not_a_supervisor"
@@ -108,7 +109,7 @@ class ErrorCode(StrEnum):
     TEMPORAL_UNAVAILABLE = "temporal_unavailable"
     """Temporal did not answer (down, restarting, unreachable): retry after Retry-After (503)."""
     HTTP_ERROR = "http_error"
-    """Any other HTTP status (e.g. 405)."""
+    """Any other HTTP status (e.g. 405); 500: an error nobody planned (api/edge.py)."""
 
 
 Code = ErrorCode | Refusal | OmniCode
@@ -143,9 +144,12 @@ class ApiError(HTTPException):
         detail: Any,
         code: Code,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(status_code, detail=detail, headers=headers)
         self.code = code
+        self.extra = extra or {}
+        """Fields the body carries besides `detail` and `code` (e.g. a limit a page says)."""
 
 
 def field_error(field: str, kind: str, msg: str, ctx: dict[str, Any] | None = None) -> ApiError:
@@ -187,63 +191,20 @@ def _refusal_in(exc: BaseException) -> Refusal | None:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return JSONResponse(
-        error_body(exc.detail, code_of(exc)), status_code=exc.status_code, headers=exc.headers
-    )
+    body = {**jsonable_encoder(getattr(exc, "extra", {})), **error_body(exc.detail, code_of(exc))}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    """The list of problems, each without a long `input` (a 1 MB text is not sent back)."""
+    """The list of problems, each without a long or personal `input` (api/validation_errors.py)."""
     assert isinstance(exc, RequestValidationError)
-    errors = [_short_error(error) for error in exc.errors()]
+    errors = [short_error(error) for error in exc.errors()]
     return JSONResponse(error_body(errors, ErrorCode.VALIDATION_ERROR), status_code=422)
 
 
-MAX_ECHOED_INPUT = 200
-"""Characters of a validation error's `input` sent back; longer ones are cut."""
-
-
-def _short_error(error: Any) -> Any:
-    if not isinstance(error, dict) or "input" not in error:
-        return error
-    short = {key: value for key, value in error.items() if key not in ("input", "ctx", "url")}
-    shown = error["input"]
-    if isinstance(shown, bytes) and error.get("type") == "string_unicode":
-        short.update(_undecodable_at(shown))
-    if not isinstance(shown, str | int | float | bool | type(None)):
-        try:
-            shown = json.dumps(jsonable_encoder(shown), ensure_ascii=False)
-        except (TypeError, ValueError):
-            shown = repr(shown)
-    if isinstance(shown, str) and len(shown) > MAX_ECHOED_INPUT:
-        shown = shown[:MAX_ECHOED_INPUT] + "…"
-    short["input"] = shown
-    if isinstance(error.get("ctx"), dict):  # e.g. {"max_length": 4096}; values kept short
-        short["ctx"] = {k: _short_value(v) for k, v in error["ctx"].items()}
-    return short
-
-
-def _undecodable_at(raw: bytes) -> dict[str, Any]:
-    """Where a body stops being UTF-8, as line:column (1-based) for the editor."""
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start].decode("utf-8")
-        line = before.count("\n") + 1
-        column = len(before) - (before.rfind("\n") + 1) + 1
-        return {
-            "line": line,
-            "column": column,
-            "msg": f"the body is not UTF-8 (line {line}, column {column}); save it as UTF-8",
-        }
-    return {}
-
-
-def _short_value(value: Any) -> Any:
-    if isinstance(value, int | float | bool | type(None)):
-        return value
-    text = str(value)
-    return text if len(text) <= MAX_ECHOED_INPUT else text[:MAX_ECHOED_INPUT] + "…"
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """An error in a middleware outside api/edge.py's (whose own 500 covers the routes)."""
+    return unexpected_response()
 
 
 def too_large(detail: str) -> JSONResponse:
@@ -376,7 +337,10 @@ async def _message_rejected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers: HTTP errors, validation, and the domain errors routes let through."""
+    """Register the handlers: HTTP errors, validation, and the domain errors routes let through;
+    and the edge (api/edge.py: bodies with lone surrogates refused, a bug a JSON 500)."""
+    app.add_middleware(Edge)  # added before limits, shedding and metrics: inside them
+    app.add_exception_handler(Exception, _unexpected)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(OmniError, _omni_error)

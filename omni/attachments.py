@@ -1,8 +1,9 @@
 """Attachments (pure): what a file really is, by its first bytes, and whether it may be sent.
 
 The declared content type of an upload is never trusted: `sniff` reads the magic bytes and the
-file is stored and served as what they say. `refusal` gives the pt-BR reason a file is refused
-(type not allowed, too large, empty), or None. The limits are settings (docs/limits.md).
+file is stored and served as what they say. `refusal` gives the code and English reason a file
+is refused (type not allowed, too large, empty), or None; the screens say the code in pt-BR. The
+limits are settings (docs/limits.md).
 """
 
 from __future__ import annotations
@@ -63,16 +64,16 @@ class Limits:
 
 
 def refusal(content: bytes, limits: Limits) -> tuple[str, str] | None:
-    """(code, pt-BR reason) when the file may not be sent; None when it may."""
+    """(code, English reason) when the file may not be sent; None when it may."""
     if not content:
-        return "attachment_empty", "O arquivo está vazio."
+        return "attachment_empty", "the file is empty"
     if len(content) > limits.max_bytes:
-        return "attachment_too_large", f"O arquivo passa do limite de {_size(limits.max_bytes)}."
+        return "attachment_too_large", f"the file is over the {_size(limits.max_bytes)} limit"
     found = sniff(content[:64])
     if found is None or found not in limits.types:
         return (
             "attachment_type",
-            "Tipo de arquivo não aceito: envie imagem (JPEG, PNG, GIF, WebP), PDF ou áudio.",
+            "file type not accepted: send an image (JPEG, PNG, GIF, WebP), a PDF or an audio file",
         )
     return None
 

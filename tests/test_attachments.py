@@ -82,14 +82,15 @@ def test_only_the_upload_routes_get_the_larger_body_limit() -> None:
     )
 
 
-def test_refusals_are_in_portuguese() -> None:
+def test_refusals_have_a_code_and_an_english_reason() -> None:
+    """The screens say the code in pt-BR (api/static/js/attachments.js `uploadRefusal`)."""
     limits = Limits(max_bytes=2048, types=("image/png", "application/pdf"))
     assert refusal(png(), limits) is None
-    assert refusal(b"", limits) == ("attachment_empty", "O arquivo está vazio.")
+    assert refusal(b"", limits) == ("attachment_empty", "the file is empty")
     code, text = refusal(PDF + bytes(4096), limits) or ("", "")
-    assert code == "attachment_too_large" and text == "O arquivo passa do limite de 2 KB."
+    assert code == "attachment_too_large" and text == "the file is over the 2 KB limit"
     code, text = refusal(OGG, limits) or ("", "")
-    assert code == "attachment_type" and text.startswith("Tipo de arquivo não aceito")
+    assert code == "attachment_type" and text.startswith("file type not accepted")
 
 
 @pytest.mark.asyncio
@@ -123,17 +124,18 @@ async def test_attachments_both_ways(time_env, settings, engine):
         assert kept.read_bytes().startswith(b"TBE1") and b"IHDR" not in kept.read_bytes()
         assert oct(kept.stat().st_mode & 0o777) == "0o600"
 
-        # refusals: a type not allowed (an executable), too large, empty; in pt-BR with a code
+        # refusals: a type not allowed (an executable), too large (with the limit), empty
         exe = await http.post(
             "/api/bots/loja/attachments?name=a.pdf",
             content=b"MZ\x90\x00" * 8,
             headers={**web, "Content-Type": "application/pdf"},
         )
         assert exe.status_code == 415 and exe.json()["code"] == "attachment_type"
-        assert exe.json()["detail"].startswith("Tipo de arquivo não aceito")
+        assert exe.json()["detail"].startswith("file type not accepted")
         big = await http.post("/api/bots/loja/attachments", content=PDF + bytes(5000), headers=web)
         assert big.status_code == 413 and big.json()["code"] == "attachment_too_large"
-        assert big.json()["detail"] == "O arquivo passa do limite de 4 KB."
+        assert big.json()["detail"] == "the file is over the 4 KB limit"
+        assert big.json()["max_bytes"] == 4096
         huge = await http.post(
             "/api/bots/loja/attachments", content=bytes(4096 + 16 * 1024 + 1), headers=web
         )
@@ -201,3 +203,4 @@ async def test_attachment_of_a_connector_customer(time_env, settings, engine):
         assert sent.status_code == 200, sent.text
         nameless = await http.post("/api/bots/loja/attachments", content=PDF)
         assert nameless.status_code == 422
+        assert nameless.json()["detail"][0]["loc"] == ["query", "contact_id"]

@@ -55,7 +55,7 @@ async def customer_upload(
     ] = None,
 ) -> TurnPublic:
     """A customer's file (image, PDF, audio), said in the conversation like a message."""
-    contact = contact_for_message(caller, bot, contact_id)
+    contact = contact_for_message(caller, bot, contact_id, given_in="query")
     if caller.kind == "web" and not await asyncio.to_thread(web_chat_open, engine, bot):
         raise ApiError(
             status.HTTP_404_NOT_FOUND, f"bot {bot!r} has no public web chat", ErrorCode.NO_WEB_CHAT

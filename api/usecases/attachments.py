@@ -43,12 +43,15 @@ REFUSAL_STATUS = {
 
 
 def checked_type(settings: Settings, content: bytes) -> str:
-    """The file's real content type; a pt-BR 4xx when it may not be sent."""
-    refused = refusal(content, settings.attachment_limits())
+    """The file's real content type; a coded 4xx when it may not be sent (a 413 says the limit
+    in `max_bytes`, which the screens show in pt-BR)."""
+    limits = settings.attachment_limits()
+    refused = refusal(content, limits)
     if refused is not None:
         code, reason = refused
         http_status, error_code = REFUSAL_STATUS[code]
-        raise ApiError(http_status, reason, error_code)
+        extra = {"max_bytes": limits.max_bytes} if code == "attachment_too_large" else None
+        raise ApiError(http_status, reason, error_code, extra=extra)
     found = sniff(content[:64])
     assert found is not None
     return found

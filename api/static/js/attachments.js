@@ -2,7 +2,7 @@
 // {id, name, type, size} is shown inline — an image, an audio player, a link to the PDF. The
 // file is fetched with the page's bearer token (a plain <img src> could not send it) and shown
 // through a blob: URL. A channel's media still coming (409 attachment_pending) is tried again.
-import { h } from "./common.js";
+import { CODES_PT, h } from "./common.js";
 
 const RETRY_MS = 3000;
 const RETRIES = 20;
@@ -68,9 +68,10 @@ function shown(box, ref, kind, label, url) {
   }
 }
 
-/** Why an upload was refused, in pt-BR (the server's own detail when it sent one). */
+/** Why an upload was refused, in pt-BR, by the answer's code (its English detail is not read). */
 export function uploadRefusal(status, answer) {
-  if (answer?.code?.startsWith("attachment_") && answer.detail) return answer.detail;
+  if (answer?.code === "attachment_too_large" && answer.max_bytes) return `O arquivo passa do limite de ${sizeText(answer.max_bytes).replace(",0 ", " ")}.`;
+  if (answer?.code?.startsWith("attachment_") && CODES_PT[answer.code]) return CODES_PT[answer.code]();
   if (status === 413) return "O arquivo é grande demais.";
   if (status === 429) return "Muitos envios seguidos. Aguarde um instante.";
   if (status === 403) return "Você não pode enviar arquivos nesta conversa.";
