@@ -122,6 +122,7 @@ def build_worker(
             TranscriptMailer(engine, smtp).send_transcript,
             webhooks.deliver,
             channels.send,
+            channels.ack,
             media.fetch,
             routing.dispatch,
             routing.lapse,

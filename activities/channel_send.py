@@ -7,6 +7,10 @@ entry renders into one or more requests (channels/); a part already sent is reco
 `retry_after` or a `Retry-After` header sets the next delay); any other refusal is permanent:
 recorded as `failed` and returned for the agent to see. Outside WhatsApp's 24-hour window no
 free-form message is sent: the bot's template (once per silence of the customer) or nothing.
+
+`channel_ack` acknowledges customer messages on their own, when their turn put nothing for the
+channel in the outbox (the voicemail time, the queue, an agent yet to answer): `alone_acks`
+says what is worth a request, so the workflow schedules nothing when the answer is nothing.
 """
 
 from __future__ import annotations
@@ -73,6 +77,29 @@ class ChannelSend(BaseModel):
     """How to acknowledge the customer's latest message first (read receipt, typing)."""
 
 
+class ChannelAck(BaseModel):
+    """Customer messages to acknowledge with no entry to go with them (`alone_acks`)."""
+
+    conversation_id: str
+    bot: str
+    channel: ChannelRef
+    acks: list[dict[str, Any]]
+
+
+def alone_acks(platform: str, acks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of the acknowledgements of customer messages (oldest first) that no entry will carry,
+    those worth sending on their own. WhatsApp: the newest read receipt (the Cloud API marks
+    the earlier messages read with it). Telegram: each button press's callback answer (each
+    press has its spinner); no "typing" with no message to follow it (a bot's chat shows a
+    customer's messages read as it receives them). Pure: the workflow decides by it."""
+    if platform == "whatsapp":
+        receipts = [ack for ack in acks if ack.get("message_id")]
+        return receipts[-1:]
+    if platform == "telegram":
+        return [ack for ack in acks if ack.get("callback_query_id")]
+    return []
+
+
 class ChannelSent(BaseModel):
     outcome: Literal["sent", "template", "window_closed", "failed"]
     detail: str | None = None
@@ -105,6 +132,31 @@ class ChannelSender:
             raise
         SENDS.labels(job.channel.platform, result.outcome).inc()
         return result
+
+    @activity.defn(name="channel_ack")
+    async def ack(self, job: ChannelAck) -> int:
+        """Acknowledge customer messages with no entry to carry them: how many requests the
+        platform took. A refusal is logged and passed over (a receipt is no reason to fail);
+        429, 5xx and transport errors raise, so Temporal retries (what was taken is sent again
+        then: a read receipt or a callback answer twice is harmless)."""
+        platform = job.channel.platform
+        config = await asyncio.to_thread(
+            store.settings_of, self._engine, self._ring, job.bot, platform
+        )
+        if config is None or platform not in CONNECTORS:
+            return 0
+        connector, taken = CONNECTORS[platform], 0
+        async with httpx.AsyncClient(timeout=SEND_TIMEOUT_SECONDS) as http:
+            call = _Caller(http, self._endpoints, config, _attempt_deadline())
+            for ack in alone_acks(platform, job.acks):
+                for request in connector.ack(job.channel.recipient, ack):
+                    try:
+                        await call(request)
+                    except _Permanent as exc:
+                        log.info("ack on %s not sent: %s", platform, exc)
+                        continue
+                    taken += 1
+        return taken
 
     async def _send(self, job: ChannelSend, deadline: float | None) -> ChannelSent:
         platform = job.channel.platform

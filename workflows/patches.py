@@ -107,6 +107,11 @@ CHANNEL_GIVE_UP_BEHIND = "channel-give-up-behind"
 """Patch id: after one channel send gave up (the platform down for CHANNEL_GIVE_UP), the entries
 waiting behind it do not each get an hour of their own (workflows/channel_outbox.py). Asked on
 its own, only when a send has given up; histories before it retried each entry for the hour."""
+CHANNEL_ACK_ALONE = "channel-ack-alone"
+"""Patch id: a channel customer's message whose turn put nothing for the channel in the outbox
+(the voicemail time, the queue, an agent yet to answer) is acknowledged on its own, by the
+`channel_ack` activity (workflows/channel_outbox.py); before it, only with the next entry sent.
+Asked on its own, only when such an acknowledgement is first due in a run."""
 CODE_VERSION = 4
 """The code version new runs start at (`ConversationInput.code_version`). What a version means is
 frozen, as a bundle is: version 2 takes `CURRENT_2` without markers, and its run leaves its

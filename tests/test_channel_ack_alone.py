@@ -1,0 +1,219 @@
+"""A WhatsApp or Telegram customer's message is acknowledged soon after it is taken, whether or
+not a reply follows: a turn that puts nothing for the channel in the outbox (the voicemail
+time, the queue, an agent yet to answer) has its acknowledgement sent on its own, by the
+`channel_ack` activity (patch `channel-ack-alone`); a turn with a reply still acknowledges with
+it, once. Doc-shaped webhooks posted to the running API, the platforms stood in on loopback
+(tests/channel_standin.py, each request checked as the platform checks it), on the
+time-skipping test server."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
+
+from store.tables import conversations
+from tests import channel_payloads as p
+from tests.channel_standin import WA_VERSION, Standin, standin
+from tests.conftest import conversation_handle, running_stack
+from tests.test_channel_stale_input import connect_telegram, connect_whatsapp
+from tests.test_channel_telegram import BOT_TOKEN, CHAT
+from tests.test_channel_whatsapp import ACCESS_TOKEN, post_whatsapp, texts, wait_for
+from tests.test_handoff import Omni, flow, publish, setup_omni
+from tests.test_replay import replayer
+from workflows.conversation import ConversationWorkflow
+
+pytestmark = pytest.mark.asyncio
+
+VOICEMAIL_PROMPT = "No momento não há especialistas disponíveis."
+VOICEMAIL_DONE = "Recebemos sua mensagem. Obrigado!"
+TRANSFER = "Vou te transferir para um especialista."
+WAIT_NOTICE = "Tempo estimado de espera"
+RECEIPT_WAIT = 30.0
+"""Seconds the stand-in waits for a request the worker sends at once (time does not skip)."""
+
+
+def receipts(phone: Standin) -> list[str]:
+    """The wamids WhatsApp was asked to mark read, in order (accepted requests only)."""
+    return [
+        s.body["message_id"]
+        for s in phone.requests
+        if s.status == 200 and s.body.get("status") == "read"
+    ]
+
+
+def position(phone: Standin, predicate: Any) -> int:
+    """Where the first request matching `predicate` (its body) is among what the platform got."""
+    return next(n for n, s in enumerate(phone.requests) if s.status == 200 and predicate(s.body))
+
+
+async def arrives(phone: Standin, predicate: Any) -> None:
+    """Until the platform got an accepted request matching `predicate` (its path and body)."""
+
+    def got(state: Standin) -> bool:
+        return any(s.status == 200 and predicate(s.path, s.body) for s in state.requests)
+
+    await asyncio.to_thread(phone.wait, got, RECEIPT_WAIT)
+
+
+async def say(http: httpx.AsyncClient, wamid: str, text: str) -> None:
+    taken = await post_whatsapp(http, p.whatsapp([p.wa_text(wamid, text)]))
+    assert taken.json() == {"messages": 1, "statuses": 0}, taken.text
+
+
+async def history_of(time_env, engine: sa.Engine) -> WorkflowHistory:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        [wid] = conn.scalars(sa.select(conversations.c.workflow_id))
+    return await conversation_handle(time_env, wid).fetch_history()
+
+
+def ack_activities(history: WorkflowHistory) -> int:
+    scheduled = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    return sum(
+        1
+        for e in history.events
+        if e.event_type == scheduled
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "channel_ack"
+    )
+
+
+async def paused(http: httpx.AsyncClient, omni: Omni) -> None:
+    for name in ("Ana", "Beto"):
+        await http.post("/api/agent/status", json={"status": "paused"}, headers=omni.agent(name))
+
+
+async def test_a_message_left_in_the_voicemail_is_read_before_the_voicemail_ends(
+    time_env, settings, engine
+) -> None:  # type: ignore[no-untyped-def]
+    """Nobody can answer: the customer is told to leave a message and leaves two. Each shows
+    read (blue ticks) while the 60 s of "Caixa Postal" still run (time does not skip until the
+    test lets it), not only with "Recebemos sua mensagem" at the end; that closing message
+    acknowledges nothing again. One `channel_ack` per batch of messages waiting, at most one
+    per message; the run replays."""
+    with standin(ACCESS_TOKEN) as phone:
+        settings = settings.model_copy(update={"whatsapp_api_base": f"{phone.url}/{WA_VERSION}"})
+        async with running_stack(time_env, settings, engine) as http:
+            omni = await setup_omni(http, voicemail_seconds=60)
+            await paused(http, omni)
+            await publish(http, flow(omni.key))
+            await connect_whatsapp(http, phone)
+            await say(http, "wamid.v1", "oi")
+            assert await wait_for(phone, 2) == ["Olá!", "Como posso ajudar?"]
+            await say(http, "wamid.v2", "1")
+            shown = await wait_for(phone, 4)
+            assert shown[2] == TRANSFER and shown[3].startswith(VOICEMAIL_PROMPT), shown
+            assert receipts(phone) == ["wamid.v1", "wamid.v2"]  # each with its reply
+
+            await say(http, "wamid.v3", "Meu pedido 123 não chegou.")
+            await arrives(phone, lambda path, body: body.get("message_id") == "wamid.v3")
+            await say(http, "wamid.v4", "Me liguem, por favor.")
+            await arrives(phone, lambda path, body: body.get("message_id") == "wamid.v4")
+            assert texts(phone) == shown  # the window still runs: nothing else went out
+
+            with engine.connect() as conn:
+                [wid] = conn.scalars(sa.select(conversations.c.workflow_id))
+            async with time_env.time_skipping_unlocked():  # the 60 s of "Caixa Postal" pass
+                assert (await conversation_handle(time_env, wid).result()).status == "ended"
+            assert await wait_for(phone, 6) == [*shown, VOICEMAIL_DONE, "Até logo!"]
+            done = position(phone, lambda body: body.get("text", {}).get("body") == VOICEMAIL_DONE)
+            read = position(phone, lambda body: body.get("message_id") == "wamid.v4")
+            assert read < done
+            assert receipts(phone) == ["wamid.v1", "wamid.v2", "wamid.v3", "wamid.v4"]
+            assert phone.violations == []
+            history = await history_of(time_env, engine)
+            assert ack_activities(history) == 2  # one per batch: each came alone here
+            await replayer(ConversationWorkflow, strict=True).replay_workflow(history)
+
+
+async def test_a_turn_with_a_reply_is_acknowledged_once_by_the_reply(
+    time_env, settings, engine
+) -> None:  # type: ignore[no-untyped-def]
+    """The bot's turns are acknowledged with their replies, once each, and schedule no
+    `channel_ack`; a message while waiting in the queue is read before any agent answers; the
+    agent's answer later acknowledges nothing again."""
+    with standin(ACCESS_TOKEN) as phone:
+        settings = settings.model_copy(update={"whatsapp_api_base": f"{phone.url}/{WA_VERSION}"})
+        async with running_stack(time_env, settings, engine) as http:
+            omni = await setup_omni(http)
+            await publish(http, flow(omni.key))
+            await connect_whatsapp(http, phone)
+            await say(http, "wamid.n1", "oi")
+            assert await wait_for(phone, 2) == ["Olá!", "Como posso ajudar?"]
+            assert receipts(phone) == ["wamid.n1"]  # two entries, one receipt
+            first = position(phone, lambda body: body.get("type") is not None)
+            assert position(phone, lambda body: body.get("message_id") == "wamid.n1") < first
+            await say(http, "wamid.n2", "1")
+            shown = await wait_for(phone, 4)  # the transfer, then the estimated wait
+            assert shown[2] == TRANSFER and shown[3].startswith(WAIT_NOTICE), shown
+            history = await history_of(time_env, engine)
+            assert ack_activities(history) == 0  # every reply carried its receipt
+            assert "channel-ack-alone" not in str(history.events)  # nor was the patch asked
+
+            await say(http, "wamid.n3", "Alguém aí?")  # in the queue: no reply
+            await arrives(phone, lambda path, body: body.get("message_id") == "wamid.n3")
+            with engine.connect() as conn:
+                [conversation] = conn.scalars(sa.select(conversations.c.id))
+            picked = await http.post(
+                f"/api/agent/conversations/{conversation}/pickup", headers=omni.agent("Ana")
+            )
+            assert picked.status_code == 200, picked.text
+            sent = await http.post(
+                f"/api/agent/conversations/{conversation}/messages",
+                json={"text": "Olá, sou a Ana.", "message_id": "ana-1"},
+                headers=omni.agent("Ana"),
+            )
+            assert sent.status_code == 200, sent.text
+            await asyncio.to_thread(phone.wait, lambda s: "Olá, sou a Ana." in texts(s))
+            assert receipts(phone) == ["wamid.n1", "wamid.n2", "wamid.n3"]  # once each
+            assert phone.violations == []
+            assert ack_activities(await history_of(time_env, engine)) == 1
+
+
+async def test_telegram_answers_a_press_in_the_queue_and_sends_no_typing_alone(
+    time_env, settings, engine
+) -> None:  # type: ignore[no-untyped-def]
+    """Telegram shows a bot's received messages read by itself: a text in the queue sends
+    nothing alone (no "typing…" with nothing to follow it, no activity). A press of the old
+    menu's button there gets its callback answered at once (its spinner stops), not when an
+    agent answers."""
+    with standin(BOT_TOKEN) as telegram:
+        settings = settings.model_copy(update={"telegram_api_base": telegram.url})
+        async with running_stack(time_env, settings, engine) as http:
+            omni = await setup_omni(http)
+            await publish(http, flow(omni.key))
+            secret = await connect_telegram(http)
+
+            async def post(update: dict[str, Any]) -> None:
+                taken = await http.post("/api/channels/telegram/loja", json=update, headers=secret)
+                assert taken.status_code == 200, taken.text
+
+            await post(p.telegram_text(1, 11, CHAT, "oi"))
+            await asyncio.to_thread(telegram.wait, lambda s: len(s.sends()) >= 2)
+            menu = telegram.sends()[-1]
+            keyboard = menu["reply_markup"]["inline_keyboard"]
+            await post(
+                p.telegram_callback(2, CHAT, "q-humano", keyboard[0][0]["callback_data"], keyboard)
+            )
+            await asyncio.to_thread(
+                telegram.wait, lambda s: WAIT_NOTICE in "".join(b["text"] for b in s.sends())
+            )  # the transfer's turn, and the estimated wait told after it, are out
+            typing = sum(1 for s in telegram.requests if s.path.endswith("/sendChatAction"))
+
+            await post(p.telegram_text(3, 12, CHAT, "Alguém aí?"))  # in the queue
+            data = keyboard[1][0]["callback_data"]
+            await post(p.telegram_callback(4, CHAT, "q-velho", data, keyboard))
+            await arrives(telegram, lambda path, body: body.get("callback_query_id") == "q-velho")
+            answered = [
+                s.body["callback_query_id"]
+                for s in telegram.requests
+                if s.path.endswith("/answerCallbackQuery")
+            ]
+            assert answered == ["q-humano", "q-velho"]
+            assert sum(1 for s in telegram.requests if s.path.endswith("/sendChatAction")) == typing
+            assert telegram.violations == []
+            assert ack_activities(await history_of(time_env, engine)) == 1
