@@ -327,11 +327,28 @@ def compile_problem(source: str, *, expression: bool = False) -> str | None:
         else:
             _template(source)
             _constant_bounds(source)
+        _no_internal_names(f"{{{{ {source} }}}}" if expression else source)
     except TemplateSyntaxError as exc:
         return str(exc.message or type(exc).__name__)
     except Exception as exc:  # noqa: BLE001 - any failure to compile is the designer's to fix
         return str(exc) or type(exc).__name__  # never empty: empty would read as valid
     return None
+
+
+def _no_internal_names(source: str) -> None:
+    """Raise SecurityError for a Python internal name (``__class__``, ``x['__globals__']``):
+    the sandbox never lets a template read one, so at run time it renders as nothing and a
+    customer would get an empty text; at publish it is an error. Other ``_`` names stay: an
+    HTTP block's JSON keys (``resposta._id``, ``__v``) are read as items."""
+    tree = _env.parse(source)
+    looked_up = [node.attr for node in tree.find_all(nodes.Getattr)] + [
+        node.arg.value
+        for node in tree.find_all(nodes.Getitem)
+        if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str)
+    ]
+    for name in looked_up:
+        if len(name) > 4 and name.startswith("__") and name.endswith("__"):
+            raise SecurityError(f"'{name}' cannot be read in a template (a Python internal)")
 
 
 def _constant_bounds(source: str) -> None:

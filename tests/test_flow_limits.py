@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from api.usecases.publishing import PublishError, publish_source
-from bots.templates import MAX_OUTPUT, evaluate, render, template_error
+from bots.templates import MAX_OUTPUT, evaluate, expression_error, render, template_error
 from tests.conftest import admin_headers
 
 YAML = {**admin_headers(), "Content-Type": "application/yaml"}
@@ -122,3 +122,27 @@ def test_no_template_draws_at_random() -> None:
     """A workflow renders its templates again on replay: nothing in them may be drawn."""
     assert "random" in (template_error("{{ ['Oi', 'Olá'] | random }}") or "")
     assert render("{{ lipsum(1) }}", {}) == ""  # unknown here: renders as nothing, every time
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "__"),
+        ("{{ pedido['__globals__'] }}", "__globals__"),
+        ("Olá {{ cliente.__dict__ }}", "__dict__"),
+    ],
+)
+def test_python_internals_are_flow_errors_not_empty_texts(source: str, name: str) -> None:
+    """The sandbox renders them as nothing: the customer would get an empty message."""
+    assert render(source, {"cliente": {"nome": "Ana"}, "pedido": {}}).strip() in ("", "Olá")
+    problem = template_error(source) or ""
+    assert problem.startswith("template error: '") and name in problem
+    assert evaluate("x.__class__ == 1", {"x": 1}) is False
+    assert "__class__" in (expression_error("x.__class__ == 1") or "")
+
+
+def test_json_keys_with_underscores_still_read() -> None:
+    """An HTTP block's answer may have `_id` or `__v` keys: items, not Python internals."""
+    answer = {"_id": "a1", "__v": 0}
+    assert template_error("{{ resposta._id }} {{ resposta.__v }}") is None
+    assert render("{{ resposta._id }} {{ resposta.__v }}", {"resposta": answer}) == "a1 0"
