@@ -15,8 +15,9 @@ against the answer time at the upgrade. A deleted service's row goes with it
 (store/service_removal.py; its entries stay, detached, as history for nobody).
 
 The row is written last in its transaction (after the entry and its offers), so a writer
-holding it waits only for its own commit (and the NOTIFY's lock there); and it has no foreign key to `services` (migration 0023):
-claims lock no service row, which a dispatch may hold while it waits for their agent.
+holding it waits only for its own commit (and the NOTIFY's lock there); and it has no foreign
+key to `services` (migration 0023): claims lock no service row, which a dispatch may hold
+while it waits for their agent.
 """
 
 from __future__ import annotations
