@@ -1,15 +1,14 @@
 """A service's "Notificar usuário na fila de espera" carousel: its cards and their buttons, as
 stored and read (``QueueNotifications``) and as an admin saves them (``QueueNotificationsIn``:
-card images on https only)."""
+an enabled carousel's images on https only)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from omni.model_fields import Flag, HttpUrl, Model, Seconds
 
@@ -54,23 +53,47 @@ class QueueNotifications(Model):
         return self
 
 
-def _https_image(value: str) -> str:
-    if urlsplit(value).scheme != "https":
-        raise PydanticCustomError(
-            "url_not_https", "must be an https:// URL (the web chat shows only https images)"
-        )
-    return value
+HTTPS_IMAGE_HELP = (
+    "https:// when the carousel is enabled (422 url_not_https otherwise): the web chat shows"
+    " images from https hosts only. While it is disabled an http:// image stored earlier is"
+    " accepted as it was read, so a read-modify-write of the service still saves."
+)
 
 
 class CardIn(Card):
-    """A card as an admin saves it: its image on https://, the only images the web chat's
-    Content-Security-Policy lets in from other hosts (api/routes/pages.py). A card stored
-    before with an http:// image still reads (``Card``); it is refused at its next save."""
+    """A card as an admin saves it: its image must be https:// when its carousel is enabled
+    (``QueueNotificationsIn``), the only images the web chat's Content-Security-Policy lets in
+    from other hosts (api/routes/pages.py)."""
 
-    image_url: Annotated[HttpUrl, AfterValidator(_https_image)] | None = None
+    image_url: HttpUrl | None = Field(default=None, description=HTTPS_IMAGE_HELP)
 
 
 class QueueNotificationsIn(QueueNotifications):
-    """The carousel as an admin saves it (``CardIn``)."""
+    """The carousel as an admin saves it (``CardIn``): when enabled, every card's image is
+    https://. A disabled carousel keeps the cards stored before the rule (an http:// image)
+    as they are, so an old service stays editable; turning it on asks for https."""
 
     cards: Sequence[CardIn] = Field(default_factory=list, max_length=MAX_CARDS)
+
+    @field_validator("cards")
+    @classmethod
+    def _https_images_when_enabled(
+        cls, cards: Sequence[CardIn], info: ValidationInfo
+    ) -> Sequence[CardIn]:
+        if info.data.get("enabled") is not True:
+            return cards
+        refused: list[InitErrorDetails] = [
+            {
+                "type": PydanticCustomError(
+                    "url_not_https",
+                    "must be an https:// URL (the web chat shows only https images)",
+                ),
+                "loc": (index, "image_url"),
+                "input": card.image_url,
+            }
+            for index, card in enumerate(cards)
+            if card.image_url is not None and urlsplit(card.image_url).scheme != "https"
+        ]
+        if refused:  # each at its card's field (queue_notifications.cards.N.image_url)
+            raise ValidationError.from_exception_data("cards", refused)
+        return cards

@@ -1,11 +1,16 @@
 """The first-run rough edges QA found, in a real Chromium against the API served by uvicorn.
 
-A bot's admin page under a name nobody published (a typo, a bot removed) stayed "Carregando…"
-forever with editable empty forms and an uncaught English script error: it now says in pt-BR
-that the bot is not published, with the way back to Bots and no forms (Atendimento Humano and
-Canais alike). A queue card's image never showed in the web chat (the page's CSP let no other
-host's image in): an https image now loads, here from a loopback https server. /docs renders
-Swagger UI with nothing fetched from another origin and no CSP violation.
+A bot's admin page under a name nobody published (a typo, a bot not published yet) stayed
+"Carregando…" forever with editable empty forms and an uncaught English script error: it now
+says in pt-BR that the bot is not published, with the way back to Bots and no forms
+(Atendimento Humano and Canais alike). A queue card's image never showed in the web chat (the
+page's CSP let no other host's image in): an https image now loads, here from a loopback https
+server. /docs renders Swagger UI with nothing fetched from another origin and no CSP violation.
+
+Review of that change: a service stored with an http:// card image (before the https rule) and
+its carousel off could not be saved from Serviços any more (the form sends the kept cards; a
+422 at a field of the hidden carousel, said nowhere): the rule now holds only for an enabled
+carousel, and an error at any field the form hides is said on the form's top line too.
 
 Needs Debian's chromium at /usr/bin/chromium (`.ci/run` installs it); never `playwright install`.
 """
@@ -22,11 +27,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from store.tables import services
 from tests.attachment_files import png
 from tests.conftest import admin_headers
 from tests.test_admin_form_errors import admin_page
@@ -38,8 +45,8 @@ expect = playwright_api.expect
 pytestmark = pytest.mark.asyncio
 
 NOT_PUBLISHED = (
-    "O bot “apagado” não está publicado: o nome pode estar errado ou o bot foi removido."
-    " Voltar para Bots"
+    "O bot “apagado” não está publicado: confira o nome no endereço da página ou publique o"
+    " bot em Bots. Voltar para Bots"
 )
 
 
@@ -145,6 +152,84 @@ async def test_the_docs_render_with_nothing_from_another_origin(
         await expect(page.locator(".opblock").first).to_be_visible()  # the routes, listed
     assert outside == []
     assert console.errors == []  # no script, style or image refused by the CSP
+
+
+async def test_a_service_kept_with_an_http_card_and_the_carousel_off_saves_from_servicos(
+    time_env,
+    settings,
+    engine,
+    browser,  # noqa: F811
+) -> None:
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    old_card = {
+        "title": "Promoção",
+        "text": "Veja",
+        "image_url": "http://exemplo.com.br/a.png",
+        "buttons": [],
+    }
+    async with (
+        live_server(time_env, settings, engine) as base,
+        httpx.AsyncClient(base_url=base, headers=admin_headers()) as http,
+    ):
+        made = await http.post("/api/omni/services", json={"name": "Suporte"})
+        assert made.status_code == 201, made.text
+        kept = {"enabled": False, "interval_seconds": 60, "cards": [old_card]}
+        with engine.begin() as connection:  # as a service saved before the https rule reads
+            connection.execute(sa.update(services).values(queue_notifications=kept))
+
+        page = await admin_page(browser, base, "/omni/servicos", console)
+        await page.get_by_role("button", name="Editar Suporte").click()
+        form = page.locator("#service-form")
+        await form.get_by_label("Tempo Atendimento (s)").fill("45")
+        await form.get_by_role("button", name="Salvar").click()
+        await expect(page.locator("#service-dialog")).not_to_be_visible()
+        await expect(page.get_by_text("Serviço “Suporte” atualizado.")).to_be_visible()
+
+        [saved] = (await http.get("/api/omni/services")).json()
+        assert saved["answer_time_seconds"] == 45
+        assert saved["queue_notifications"] == kept  # the old card kept as it was
+
+        # turned on, the carousel asks for https, next to the card's field
+        await page.get_by_role("button", name="Editar Suporte").click()
+        await form.get_by_label("Notificar usuário na fila de espera").check()
+        await form.get_by_role("button", name="Salvar").click()
+        image = form.get_by_label("URL da imagem (opcional)")
+        await expect(image).to_have_attribute("aria-invalid", "true")
+        await expect(form.locator(".card-editor .field-error")).to_have_text(HTTPS_PT)
+        await expect(form.locator(".form-error")).to_have_text("")
+    assert console.errors == []
+
+
+async def test_an_error_at_a_field_the_form_hides_is_said_on_its_top_line(
+    time_env,
+    settings,
+    engine,
+    browser,  # noqa: F811
+) -> None:
+    expect.set_options(timeout=TIMEOUT_MS)
+    console = Console()
+    async with live_server(time_env, settings, engine) as base:
+        page = await admin_page(browser, base, "/omni/servicos", console)
+        await page.get_by_role("button", name="Novo Serviço").click()
+        form = page.locator("#service-form")
+        await form.get_by_label("Nome", exact=True).fill("Suporte")
+        webhook = form.get_by_label("Habilitar integração Webhook Externo")
+        await webhook.check()
+        await form.get_by_label("URL do webhook").fill("https://exemplo.com.br/" + "a" * 2000)
+        await webhook.uncheck()  # the URL is still sent, and refused, but no longer shown
+        await form.get_by_role("button", name="Salvar").click()
+        top = form.locator(".form-error")
+        await expect(top).to_have_text("URL do webhook: Use no máximo 2000 caracteres.")
+        await expect(page.locator("#service-dialog")).to_be_visible()
+
+        await webhook.check()  # shown again, the field says it too
+        said = form.locator("[data-field='webhook.url'] .field-error")
+        await expect(said).to_have_text("Use no máximo 2000 caracteres.")
+    assert console.errors == []
+
+
+HTTPS_PT = "Use um endereço https:// (o chat web só mostra imagens de endereços https)."
 
 
 @asynccontextmanager

@@ -7,16 +7,23 @@ says how to point it elsewhere (`--api`). `transbordo validate flows/` warned th
 LOJA_OMNI_KEY is not set although the README's demo needs nothing exported: the data folder's
 demo key counts as set, as `up` gives it to the API; before any demo the warning says `up`
 makes one.
+
+Review of that change: a second `up` on the same data folder that failed at its start removed
+the running one's `api_url` (it now removes only the file it wrote, still as it wrote it), and
+a stale `api_url` won over the port the environment set (TRANSBORDO_API_PORT now wins over
+the file; `--api` over both).
 """
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.live import DEADLINE_SECONDS
-from tests.test_up import ADMIN_TOKEN, GREETING, _clean_env, transbordo_up
+from tests.ports import free_ports
+from tests.test_up import ADMIN_TOKEN, FLOWS, GREETING, _clean_env, transbordo_up
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,6 +53,19 @@ def test_chat_goes_where_up_runs_and_validate_takes_the_demos_key(tmp_path: Path
 
         checked = run("validate", "flows/", "--data-dir", str(data_dir))
         assert (checked.returncode, checked.stdout) == (0, "ok\n"), checked.stderr
+
+        # a second `up` on the folder fails at its start (its Temporal port is taken, by a
+        # socket bound and not listening): the running one's address stays
+        api_port, ui_port = free_ports(2)
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            second = run(
+                "up", "--data-dir", str(data_dir), "--port", str(api_port),
+                "--temporal-port", str(taken.getsockname()[1]), "--ui-port", str(ui_port),
+                "--admin-token", ADMIN_TOKEN, "--flows", str(FLOWS),
+            )  # fmt: skip
+        assert second.returncode == 1 and "temporal exited early" in second.stderr, second
+        assert (data_dir / "api_url").read_text().strip() == up.api
         assert "stopped" in up.interrupt()
     assert not (data_dir / "api_url").exists()  # a stopped `up` is looked for no more
 
@@ -63,6 +83,13 @@ def test_a_chat_that_finds_no_api_says_where_it_looked_and_how_to_point_it(tmp_p
     env = {**_clean_env(), "TRANSBORDO_API_PORT": "9", "TRANSBORDO_DATA_DIR": str(tmp_path / "x")}
     done = run("chat", "loja", stdin="oi\n", env=env)
     assert "! a API em http://127.0.0.1:9 não respondeu" in done.stderr, done.stderr
+
+    # the port the environment sets wins over a stale file; `--api` over both
+    env = {**_clean_env(), "TRANSBORDO_API_PORT": "10", "TRANSBORDO_DATA_DIR": str(tmp_path)}
+    done = run("chat", "loja", stdin="oi\n", env=env)
+    assert "! a API em http://127.0.0.1:10 não respondeu" in done.stderr, done.stderr
+    done = run("chat", "loja", "--api", "http://127.0.0.1:11", stdin="oi\n", env=env)
+    assert "! a API em http://127.0.0.1:11 não respondeu" in done.stderr, done.stderr
 
 
 def test_validate_before_any_demo_says_that_up_makes_the_key(tmp_path: Path) -> None:

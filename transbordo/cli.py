@@ -286,18 +286,10 @@ def _positive(text: str) -> int:
 
 
 def _chat_api(args: argparse.Namespace) -> str:
-    """`--api`; else the address `up` runs on the data folder (its `api_url` file); else the
-    settings' (`transbordo up --port 18300` then `transbordo chat loja` finds 18300)."""
-    from transbordo.up import API_URL_FILE
+    """`--api`, else transbordo/api_address.py's order (the environment, `up`, the default)."""
+    from transbordo.api_address import chat_address
 
-    if args.api:
-        return str(args.api)
-    settings = _settings(args)
-    try:
-        running = (settings.data_dir / API_URL_FILE).read_text().strip()
-    except OSError:
-        running = ""
-    return running or f"http://{settings.api_host}:{settings.api_port}"
+    return str(args.api) if args.api else chat_address(_settings(args))
 
 
 def _validate(paths: list[Path], check_keys: bool, settings: Settings) -> int:

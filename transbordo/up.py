@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 
 from encryption.codec import KeyRing
 from transbordo import logs
+from transbordo.api_address import announce, forget
 from transbordo.demo import Demo, keep_secret, kept_demo, prepare_demo
 from transbordo.handoff_check import unavailable_handoffs
 from transbordo.keyring import key_ring
@@ -36,8 +37,6 @@ from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 RESTART_DELAY_SECONDS = 1.0
 STARTUP_TIMEOUT_SECONDS = 60.0
-API_URL_FILE = "api_url"
-"""In the data folder while `up` runs: its API's address (`transbordo chat` goes there)."""
 
 
 @dataclass
@@ -110,6 +109,7 @@ def run_up(settings: Settings, *, demo: bool = True, workers: int = 1, api_worke
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     children += apis
+    announced: str | None = None
     try:
         for child in children:
             child.start()
@@ -119,7 +119,7 @@ def run_up(settings: Settings, *, demo: bool = True, workers: int = 1, api_worke
             _wait_for_port(settings.api_port, apis[0])
         else:
             _wait_for_http(settings.api_port, apis)
-        (data / API_URL_FILE).write_text(f"http://{settings.api_host}:{settings.api_port}\n")
+        announced = announce(data, settings)
         _print_welcome(settings, data, token, prepared, warnings, (workers, api_workers))
         while not stopping:
             _restart_exited(children, lambda: stopping)
@@ -128,7 +128,7 @@ def run_up(settings: Settings, *, demo: bool = True, workers: int = 1, api_worke
         print(f"transbordo up: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:
-        (data / API_URL_FILE).unlink(missing_ok=True)
+        forget(data, announced)
         for child in reversed(children):
             child.stop()
         if listening is not None:

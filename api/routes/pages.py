@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.stream_hub import LATE_MAX
@@ -153,11 +154,12 @@ def chat_page(request: Request, bot: str) -> HTMLResponse:
 
 
 SWAGGER_UI = Path(fastapi_offline.__file__).parent / "static"
-"""Swagger UI's files as the fastapi-offline package ships them (1.7.7: Swagger UI 5.32; MIT,
-kept current, depends on FastAPI alone): /docs loads nothing from a CDN, so the admin token
-pasted into "Authorize" meets only our origin's scripts, and the page works offline. Not
-swagger-ui-bundle (Swagger UI 4.15, which cannot read FastAPI's OpenAPI 3.1), nor swagger-ui-py
-(it installs a top-level `test` package over the standard library's)."""
+"""Swagger UI's files as the fastapi-offline package ships them (1.7.7: Swagger UI 5.32, which
+is Apache-2.0; the package itself MIT, kept current, depends on FastAPI alone): /docs loads
+nothing from a CDN, so the admin token pasted into "Authorize" meets only our origin's scripts,
+and the page works offline. Not swagger-ui-bundle (Swagger UI 4.15, which cannot read FastAPI's
+OpenAPI 3.1), nor swagger-ui-py (it installs a top-level `test` package over the standard
+library's)."""
 
 
 @router.get("/docs")
@@ -169,24 +171,32 @@ def api_docs(request: Request) -> HTMLResponse:
 class HtmlNotFound:
     """A browser that asks for a page that does not exist (GET or HEAD, outside /api/, accepting
     text/html) gets a small pt-BR page with the way home; API clients, and every /api/ path,
-    keep the JSON `{detail, code}` (api/errors.py)."""
+    keep the JSON `{detail, code}` (api/errors.py). Outside /api/ either 404 says `Vary: Accept`
+    (a cache keeps the page and the JSON apart)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _wants_page(scope):
+        if scope["type"] != "http" or not _may_be_page(scope):
             await self.app(scope, receive, send)
             return
+        wants_page = _accepts_html(scope)
         replaced = False
 
         async def sending(message: Message) -> None:
             nonlocal replaced
             if message["type"] == "http.response.start" and message["status"] == 404:
+                if not wants_page:  # the JSON answer, as it was, and what it depends on
+                    message.setdefault("headers", [])
+                    MutableHeaders(scope=message).add_vary_header("Accept")
+                    await send(message)
+                    return
                 replaced = True
                 page = _not_found_page(scope["path"])
                 headers = {**PAGE_HEADERS, "Content-Type": "text/html; charset=utf-8"}
                 headers["Content-Length"] = str(len(page))
+                headers["Vary"] = "Accept"
                 raw = [
                     (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
                 ]
@@ -199,12 +209,13 @@ class HtmlNotFound:
         await self.app(scope, receive, sending)
 
 
-def _wants_page(scope: Scope) -> bool:
+def _may_be_page(scope: Scope) -> bool:
     path: str = scope["path"]
-    if scope["method"] not in ("GET", "HEAD") or path == "/api" or path.startswith("/api/"):
-        return False
-    accept = dict(scope["headers"]).get(b"accept", b"")
-    return b"text/html" in accept
+    return scope["method"] in ("GET", "HEAD") and path != "/api" and not path.startswith("/api/")
+
+
+def _accepts_html(scope: Scope) -> bool:
+    return b"text/html" in dict(scope["headers"]).get(b"accept", b"")
 
 
 def _not_found_page(path: str) -> bytes:

@@ -1,6 +1,7 @@
 // A bot's own admin pages (Bots → bot → Atendimento Humano, Canais) take the bot's name from the
-// address. A name nobody published (a typo, a bot removed) is said in pt-BR, with the way back
-// to Bots and none of the page's forms, instead of a page left "Carregando…" with empty forms.
+// address. A name nobody published (a typo, a bot not published yet; no route removes a bot) is
+// said in pt-BR, with the way back to Bots and none of the page's forms, instead of a page left
+// "Carregando…" with empty forms.
 import { $, ApiError, api, codeText, h } from "./common.js";
 
 /** Resolves when `bot` is published; an ApiError `unknown_bot` when it is not. */
@@ -24,7 +25,7 @@ function notPublished(bot) {
     h("div", { class: "crumbs" }, h("a", { href: "/bots" }, "Bots"), ` › ${bot}`),
     h("h1", {}, bot),
     h("div", { class: "notice warn", role: "alert", id: "not-published" },
-      `O bot “${bot}” não está publicado: o nome pode estar errado ou o bot foi removido. `,
+      `O bot “${bot}” não está publicado: confira o nome no endereço da página ou publique o bot em Bots. `,
       h("a", { href: "/bots" }, "Voltar para Bots")));
   document.title = `Bot não publicado · Transbordo`;
 }

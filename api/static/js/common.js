@@ -254,7 +254,7 @@ const MESSAGES = {
   int_parsing: () => "Informe um número inteiro.",
   too_long: (c) => `No máximo ${c.max_length} itens.`,
   string_pattern_mismatch: () => "Formato inválido.",
-  // omni/models.py: a queue card's image (the web chat shows only https images)
+  // omni/queue_cards.py: an enabled carousel's card image (the web chat shows only https images)
   url_not_https: () => "Use um endereço https:// (o chat web só mostra imagens de endereços https).",
   // omni/names.py `unusable`: a new service or agent name (an emoji ZWJ sequence is accepted)
   invalid_name: () => "O nome não pode ter caracteres invisíveis (espaço de largura zero, tabulação, quebra de linha) e precisa de ao menos uma letra, número ou símbolo.",
@@ -308,18 +308,34 @@ export function showErrors(form, error, ctx = {}) {
       for (let n = path.length; n > 0 && !target; n--) target = form.querySelector(`[data-field="${path.slice(0, n).join(".")}"]`);
       if (!target) { rest.push(item.line !== undefined ? item.msg : `${path.join(".")}: ${errorText(item)}`); continue; }
       markField(target, errorText(item));
+      if (hidden(target, form)) rest.push(`${fieldName(target, path)}: ${errorText(item)}`);
     }
   } else {
     const text = codeText(error, ctx);
     const field = error instanceof ApiError ? CODE_FIELD[error.code] : null;
     const target = field ? form.querySelector(`[data-field="${field}"]`) : null;
     if (target) markField(target, text);
-    else rest.push(text);
+    if (!target || hidden(target, form)) rest.push(text);
   }
   if (top) top.textContent = rest.join(" · ");
-  const first = form.querySelector("[aria-invalid='true']");
+  const first = $$("[aria-invalid='true']", form).find((node) => !hidden(node, form));
   first?.focus();
   if (!first && top) top.scrollIntoView({ block: "nearest" });
+}
+
+/** A field the form does not show now (inside a section switched off, such as the carousel of
+ * a service whose "Notificar usuário" is off): its error is said on top too, never silent. */
+function hidden(target, form) {
+  return form.getClientRects().length > 0 && target.getClientRects().length === 0;
+}
+
+/** The field's label as the form shows it ("Cartão 1 › URL da imagem (opcional)"), else its
+ * path. */
+function fieldName(target, path) {
+  const label = $("label", target)?.textContent || (target.labels?.[0]?.textContent ?? "");
+  const group = target.parentElement?.closest("section[aria-label]")?.getAttribute("aria-label");
+  const name = [group, label].filter(Boolean).join(" › ");
+  return name || path.join(".");
 }
 
 let errorIds = 0;
