@@ -5,7 +5,9 @@
 - SQLite: one poller, every `POLL_SECONDS` while at least one stream is open. It asks SQLite's
   change counter (`PRAGMA data_version`, which moves when another connection commits) and reads
   only when it moved: the messages whose rowid is above the last seen, the watched conversations
-  that ended, and a version of the waiting list (its newest rowid and open counts).
+  whose row's status, block or status seq changed (a handoff without a message, an end; each
+  newly watched one once), and a version of the waiting list (its newest rowid and open
+  counts). Idle (the counter still), it reads nothing more.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ QUIET_SECONDS = 15.0
 connection a failover or a network drop left silently dead is found and replaced, not waited on
 until TCP gives up (hours)."""
 
-ENDED_CHUNK = 500
-"""Conversation ids per `IN (...)` when the poller looks for ended ones."""
+ROWS_CHUNK = 500
+"""Conversation ids per `IN (...)` when the poller reads the watched conversations' rows."""
 
 
 class PostgresListener:
@@ -96,6 +98,17 @@ class Changes:
     queue: bool = False
 
 
+_ROWS = sa.text(
+    "SELECT id, status, block, status_seq FROM conversations WHERE id IN :ids"
+).bindparams(sa.bindparam("ids", expanding=True))
+_SUMMED = sa.text(
+    "SELECT group_concat(id || ':' || status || ':' || coalesce(block, '') || ':' || status_seq,"
+    " ';') FROM conversations WHERE id IN :ids"
+).bindparams(sa.bindparam("ids", expanding=True))
+"""The watched rows' `_ROWS` columns in one string (the ids' order: SQLite walks the primary
+key), so an unchanged chunk costs one string."""
+
+
 class SqlitePoller:
     def __init__(self, engine: Engine, every: float = POLL_SECONDS) -> None:
         self._engine, self._every = engine, every
@@ -137,6 +150,10 @@ class _Cursor:
         self._version: int | None = None
         self._rowid = 0
         self._queue: tuple[object, ...] | None = None
+        self._rows: dict[str, tuple[object, ...]] = {}
+        """Watched conversation → its row's (status, block, status_seq) when last read."""
+        self._summed: tuple[object, ...] | None = None
+        """Those rows summed up (`_SUMMED`, per chunk of the watched ids) when last read."""
         database = engine.url.database
         self._shared_memory = not database or database == ":memory:"
         """An in-memory database shares one connection: its counter never moves; always read."""
@@ -155,8 +172,15 @@ class _Cursor:
 
     def changes(self, watched: list[str], queue: bool) -> Changes:
         assert self._conn is not None
+        # the rows of conversations watched since the last poll, read before the counter: if it
+        # did not move, nothing changed them since the last poll, and they are known without a
+        # wake (a stream reads its row once it is watched); if it moved, they wake their streams
+        new = [id_ for id_ in watched if id_ not in self._rows]
+        fresh = self._read_rows(new) if new else {}
         version = self._data_version()
         if version == self._version and not self._shared_memory:
+            self._rows.update(fresh)
+            self._conn.rollback()
             return Changes()
         found = Changes()
         rows = self._conn.execute(
@@ -168,7 +192,7 @@ class _Cursor:
         if rows:
             self._rowid = rows[-1][0]
             found.conversations.update(row[1] for row in rows)
-        found.conversations.update(self._ended(watched))
+        found.conversations.update(self._rows_changed(watched))
         if queue:
             current = self._queue_version()
             found.queue, self._queue = current != self._queue, current
@@ -180,21 +204,30 @@ class _Cursor:
         assert self._conn is not None
         return int(self._conn.exec_driver_sql("PRAGMA data_version").scalar_one())
 
-    def _ended(self, watched: list[str]) -> set[str]:
-        """Watched conversations that ended (the last record may carry no message)."""
+    def _rows_changed(self, watched: list[str]) -> set[str]:
+        """Watched conversations whose row moved (a status written with no message: a silent
+        handoff, an end) since the last read, and those not read before (a stream may have
+        read its row before the change the counter shows). SQLite first sums the rows up in
+        one string per chunk: while none moved (another conversation's write moved the
+        counter), no row is read into Python."""
         assert self._conn is not None
-        ended: set[str] = set()
-        for start in range(0, len(watched), ENDED_CHUNK):
-            chunk = watched[start : start + ENDED_CHUNK]
-            ended.update(
-                self._conn.scalars(
-                    sa.text(
-                        "SELECT id FROM conversations WHERE status = 'ended' AND id IN :ids"
-                    ).bindparams(sa.bindparam("ids", expanding=True)),
-                    {"ids": chunk},
-                )
-            )
-        return ended
+        chunks = [watched[at : at + ROWS_CHUNK] for at in range(0, len(watched), ROWS_CHUNK)]
+        summed = tuple(self._conn.scalar(_SUMMED, {"ids": chunk}) for chunk in chunks)
+        if summed == self._summed:
+            return set()
+        rows = self._read_rows(watched)
+        changed = {id_ for id_, now in rows.items() if self._rows.get(id_) != now}
+        self._rows, self._summed = rows, summed  # conversations no longer watched are forgotten
+        return changed
+
+    def _read_rows(self, ids: list[str]) -> dict[str, tuple[object, ...]]:
+        assert self._conn is not None
+        chunks = [ids[at : at + ROWS_CHUNK] for at in range(0, len(ids), ROWS_CHUNK)]
+        return {
+            row[0]: tuple(row[1:])
+            for chunk in chunks
+            for row in self._conn.execute(_ROWS, {"ids": chunk})
+        }
 
     def _queue_version(self) -> tuple[object, ...]:
         """Changes whenever an entry is added (rowid) or leaves waiting or in service (counts):

@@ -2,7 +2,7 @@
 message reaches its stream.
 
     python bench/streams.py [--customers 2000] [--agents 200] [--idle 10] [--messages 200]
-                            [--postgres URL]
+                            [--postgres URL] [--status]
 
 One process runs the in-process stack of `transbordo.stack` (the Temporal dev server, the
 worker, the real API behind uvicorn on a free port) and the stream clients (httpx over real
@@ -13,6 +13,8 @@ each gets a customer stream; `--agents` agents of one service each open the agen
   `--idle` seconds with every stream open, minus the same with none open (the worker, the
   Temporal client and uvicorn idle too). The clients share the process: their part (parsing a
   keep-alive comment per stream every 15 s) is counted in, so the figure is an upper bound.
+- `--status`: the customer streams ask `?status=true`, as the web chat's do (each wake reads
+  where the conversation stands with the log: store/standing.py).
 - delivery: `--messages` messages written to the log of as many conversations (paced, as a
   worker's record would), each timed from the moment its write returned to its arrival on its
   stream; then real turns over HTTP, timed from the 200 to the customer's message on the stream.
@@ -168,6 +170,7 @@ async def open_streams(
     conversations: list[str],
     agent_tokens: list[str],
     arrivals: Arrivals,
+    query: str = "",
 ) -> list[asyncio.Task[None]]:
     connector = stack.http.auth.token(BOT)  # type: ignore[union-attr]
     gate = asyncio.Semaphore(OPEN_CONCURRENCY)
@@ -178,7 +181,7 @@ async def open_streams(
             if event_id:
                 arrivals.arrived(conversation_id, int(event_id))
 
-        path = f"/api/conversations/{conversation_id}/stream"
+        path = f"/api/conversations/{conversation_id}/stream{query}"
         tasks.append(asyncio.create_task(follow(http, path, connector, arrivals, gate, seen)))
     for token in agent_tokens:
         path = "/api/agent/stream"
@@ -219,7 +222,9 @@ async def log_latency(
     return latencies
 
 
-async def turn_latency(stack: Stack, http: httpx.AsyncClient, arrivals: Arrivals, count: int):  # type: ignore[no-untyped-def]
+async def turn_latency(  # type: ignore[no-untyped-def]
+    stack: Stack, http: httpx.AsyncClient, arrivals: Arrivals, count: int, query: str = ""
+):
     """Real turns over HTTP: from the 200 to the customer's message on its stream."""
     latencies = []
     connector = stack.http.auth.token(BOT)  # type: ignore[union-attr]
@@ -235,7 +240,7 @@ async def turn_latency(stack: Stack, http: httpx.AsyncClient, arrivals: Arrivals
             if event_id:
                 arrivals.arrived(conversation_id, int(event_id))
 
-        path = f"/api/conversations/{conversation_id}/stream"
+        path = f"/api/conversations/{conversation_id}/stream{query}"
         tasks.append(asyncio.create_task(follow(http, path, connector, arrivals, gate, seen)))
         await arrivals.wait_for(conversation_id, 2)  # the first turn reached the stream
         waiting = arrivals.wait_for(conversation_id, 3)  # the next customer message
@@ -262,7 +267,10 @@ async def main(args: argparse.Namespace) -> None:
         **UNLIMITED_RATES,  # type: ignore[arg-type]
     )
     engine = open_database(args.postgres or settings.effective_database_url)
-    print(f"database: {engine.dialect.name}; file limit {hard}")
+    query = "?status=true" if args.status else ""
+    print(
+        f"database: {engine.dialect.name}; file limit {hard}; customer streams {query or 'plain'}"
+    )
     try:
         async with dev_server() as env:
             client = pydantic_client(env)
@@ -279,7 +287,7 @@ async def main(args: argparse.Namespace) -> None:
                     base_url=stack.base_url, limits=limits, timeout=timeout
                 ) as http:
                     arrivals = Arrivals()
-                    tasks = await open_streams(stack, http, conversations, tokens, arrivals)
+                    tasks = await open_streams(stack, http, conversations, tokens, arrivals, query)
                     hub = stack.app.state.stream_hub
                     print(f"hub.open_streams = {hub.open_streams}")
                     await asyncio.sleep(3)  # the streams' first reads settle
@@ -292,7 +300,7 @@ async def main(args: argparse.Namespace) -> None:
                         stack, conversations, arrivals, args.messages, args.rate
                     )
                     print(f"log write -> stream ({args.rate:g}/s): {percentiles(logged)}")
-                    turns = await turn_latency(stack, http, arrivals, args.turns)
+                    turns = await turn_latency(stack, http, arrivals, args.turns, query)
                     print(f"HTTP 200 -> customer message on its stream: {percentiles(turns)}")
                     for task in tasks:
                         task.cancel()
@@ -311,6 +319,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=20.0, help="log writes per second")
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--postgres", help="a PostgreSQL URL instead of a fresh SQLite file")
+    parser.add_argument(
+        "--status", action="store_true", help="customer streams with ?status=true (the web chat's)"
+    )
     return parser.parse_args()
 
 

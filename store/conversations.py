@@ -96,6 +96,10 @@ def _conversation(row: sa.Row[Any]) -> ConversationRow:
     )
 
 
+conversation_of = _conversation
+"""A conversation's row as read by a query that selects all its columns (store/standing.py)."""
+
+
 def _message(row: sa.Row[Any]) -> MessageRow:
     return MessageRow(
         conversation_id=row.conversation_id,
@@ -155,7 +159,7 @@ def record_on(conn: sa.Connection, batch: LogBatch) -> None:
                 "contact_id": batch.contact_id,
                 "created_at": now,
                 "last_seq": top,
-                "status_seq": batch.through or 0,
+                "status_seq": top if batch.through is None else batch.through,
                 **values,
             },
         )

@@ -39,10 +39,16 @@ def _status_taken_at(seq: sa.BindParameter[int], newer: sa.ColumnElement[bool]) 
     return {**columns, "status_seq": sa.case((newer, seq), else_=c.status_seq)}
 
 
-UPDATE = conversations.update().where(_by_id).values(last_seq=_highest)
-"""The workflow's record: `last_seq` raised to `top` (every queued customer's first turn)."""
+_RAISE = conversations.update().where(_by_id).values(last_seq=_highest)
+UPDATE = _RAISE.values(
+    status_seq=sa.case((conversations.c.status_seq > _top, conversations.c.status_seq), else_=_top)
+)
+"""The workflow's record of a batch taken without `through` (a run until its first write ahead,
+a continued-as-new one included; the hand-over's first turn): `last_seq` raised to `top`, the
+status columns (bound by their names) written as they are, and `status_seq` raised to `top`
+(the status was taken after the batch's messages; a batch without messages leaves it)."""
 _through = sa.bindparam("through", type_=sa.Integer)
-UPDATE_GUARDED = UPDATE.values(_status_taken_at(_through, conversations.c.status_seq <= _through))
+UPDATE_GUARDED = _RAISE.values(_status_taken_at(_through, conversations.c.status_seq <= _through))
 """A batch taken when the run was at seq `through`: its status is written unless a
 `log_ahead` caller wrote one taken later (`record_turn`); `last_seq` as `UPDATE`."""
 

@@ -18,17 +18,24 @@ voicemail time's end says "Recebemos sua mensagem. Obrigado!".
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from api.routes.channel import _events
+from api.stream_hub import LogCursor, StreamHub
+from store import conversations as conversation_log
+from store.standing import standing
 from tests.conftest import admin_headers
 from tests.live import DEADLINE_SECONDS, Event, skip_through, sse_events
 from tests.test_browser import TIMEOUT_MS, Console, browser, live_server, playwright_api
+from workflows.contracts import Message, RecordBatch
 
 __all__ = ["browser"]
 
@@ -80,10 +87,16 @@ class Stage:
 
 @asynccontextmanager
 async def stage(  # type: ignore[no-untyped-def]
-    time_env, settings, engine, *, on_timeout: str = "humano", voicemail_seconds: int = 0
+    time_env,
+    settings,
+    engine,
+    *,
+    on_timeout: str = "humano",
+    voicemail_seconds: int = 0,
+    flow: str = FLOW,
 ) -> AsyncIterator[Stage]:
     """The app served live with a worker; Suporte (nobody online), its integration and `loja`
-    (FLOW with `on_timeout`) published."""
+    (`flow`, FLOW by default, with `on_timeout`) published."""
     async with (
         live_server(time_env, settings, engine) as base,
         httpx.AsyncClient(base_url=base, headers=admin_headers()) as http,
@@ -93,7 +106,7 @@ async def stage(  # type: ignore[no-untyped-def]
         made = await http.post("/api/omni/integrations", json={"service": "Suporte", "bot": "loja"})
         published = await http.put(
             "/api/bots/loja",
-            content=FLOW.format(key=made.json()["api_key"], on_timeout=on_timeout),
+            content=flow.format(key=made.json()["api_key"], on_timeout=on_timeout),
             headers={"Content-Type": "text/yaml"},
         )
         assert published.is_success, published.text
@@ -176,6 +189,33 @@ async def test_the_menu_is_inert_once_its_timeout_moves_the_flow_on(
         await expect_menu(page, enabled=False)
 
 
+async def test_a_re_asked_menu_is_inert_once_its_timeout_moves_the_flow_on_even_after_a_reload(
+    time_env, settings, engine, browser
+):
+    """A wrong answer asks the same menu again ("Opção inválida" and the menu): status and block
+    stay, so only the menu the flow waits on (`menu` of `event: status`) tells the re-asked one
+    live and, once the timeout moved the flow to `cpf`, inert; a reload reads it the same."""
+    async with (
+        stage(time_env, settings, engine, on_timeout="cpf") as s,
+        chat_page(browser, s.base) as page,
+    ):
+        await say(page, "oi")
+        await expect_menu(page, enabled=True)
+        await say(page, "xyz")  # not an option: the same menu again
+        await expect(page.locator(".msg.menu")).to_have_count(2)
+        await expect_menu(page, enabled=True)
+        await s.skip(31)
+        await expect(page.locator(".msg.bot", has_text="Ainda está aí?")).to_be_visible()
+        await expect_menu(page, enabled=True)
+        await s.skip(61)  # the flow asks the CPF: a click would answer it with a label
+        await expect(page.locator(".msg.bot", has_text="Qual o seu CPF?")).to_be_visible()
+        await expect_menu(page, enabled=False)
+
+        await page.reload()
+        await expect(page.locator(".msg.bot", has_text="Qual o seu CPF?")).to_be_visible()
+        await expect_menu(page, enabled=False)
+
+
 # --- the stream ------------------------------------------------------------------------------
 
 
@@ -205,6 +245,15 @@ async def until(events: AsyncIterator[Event], name: str) -> list[Event]:
     pytest.fail(f"the stream ended before a {name!r} event: {seen}")
 
 
+async def until_status(events: AsyncIterator[Event], status: str) -> list[Event]:
+    """The events up to and including the next `status` event saying `status` (each write of
+    the row may tell one: a reminder moves the seq the status was taken at)."""
+    seen = await until(events, "status")
+    while seen[-1].data["status"] != status:
+        seen += await until(events, "status")
+    return seen
+
+
 def texts(events: list[Event]) -> list[str]:
     return [e.data["text"] for e in events if e.event == "message"]
 
@@ -223,13 +272,15 @@ async def test_the_stream_tells_where_the_conversation_stands_and_again_when_res
             events = sse_events(response)
             first = await until(events, "status")
             assert texts(first)[:2] == ["oi", "Olá! Bem-vindo à Loja."]
-            assert first[-1].data == {"status": "bot", "block": "menu", "seq": 3}
-            await s.skip(31)  # the reminder leaves the menu asked: nothing to tell
-            assert texts(await until(events, "message")) == ["Ainda está aí?"]
+            assert first[-1].data == {"status": "bot", "block": "menu", "seq": 3, "menu": 3}
+            await s.skip(31)  # the reminder leaves the menu asked
+            reminded = await until(events, "status")
+            assert texts(reminded) == ["Ainda está aí?"]
+            assert reminded[-1].data == {"status": "bot", "block": "menu", "seq": 4, "menu": 3}
             await s.skip(61)
             moved = await until(events, "status")
         assert texts(moved) == [HANDED_OVER]
-        assert moved[-1].data == {"status": "waiting", "block": "humano", "seq": 5}
+        assert moved[-1].data == {"status": "waiting", "block": "humano", "seq": 5, "menu": None}
         assert moved[-1].id is None  # where the stream stands is the messages' `id:`
         last_id = moved[-2].id
         assert last_id == "5"
@@ -239,7 +290,7 @@ async def test_the_stream_tells_where_the_conversation_stands_and_again_when_res
         async with http.stream("GET", path + "?status=true", headers=headers) as response:
             resumed = await until(sse_events(response), "status")
         assert [(e.event, e.data) for e in resumed] == [
-            ("status", {"status": "waiting", "block": "humano", "seq": 5})
+            ("status", {"status": "waiting", "block": "humano", "seq": 5, "menu": None})
         ]
 
         # a client that did not ask gets the transcript only, as before
@@ -270,7 +321,7 @@ async def test_each_voicemail_message_is_accepted_as_it_is_sent(time_env, settin
             for i, words in enumerate(["Meu pedido 123 não chegou.", "Me liguem."], start=3):
                 said = await post(http, auth, f"m{i}", words)
                 assert (said["status"], said["replies"]) == ("voicemail", [])
-                [entry] = [e.data for e in await until(events, "message")]
+                [entry] = [e.data for e in await until(events, "message") if e.event == "message"]
                 # the page's own id: the send is applied (no longer "enviando")
                 assert (entry["from"], entry["text"], entry["message_id"]) == (
                     "customer",
@@ -283,3 +334,94 @@ async def test_each_voicemail_message_is_accepted_as_it_is_sent(time_env, settin
         assert texts(rest) == ["Recebemos sua mensagem. Obrigado!", "Obrigado pelo contato!"]
         stored = await http.get("/api/omni/voicemails", headers=admin_headers())
         assert [v["text"] for v in stored.json()] == ["Meu pedido 123 não chegou.\nMe liguem."]
+
+
+async def test_a_handoff_without_a_message_reaches_the_stream_on_sqlite(time_env, settings, engine):
+    """A Humano block without `text`: the timeout's handoff writes the row and no message. The
+    SQLite poller wakes the streams of a conversation whose row moved, not only new messages."""
+    silent = FLOW.replace("    text: Vou te transferir para um especialista.\n", "")
+    assert silent != FLOW and engine.dialect.name == "sqlite"
+    async with (
+        stage(time_env, settings, engine, flow=silent) as s,
+        httpx.AsyncClient(base_url=s.base, timeout=DEADLINE_SECONDS) as http,
+    ):
+        auth = await web_session(http)
+        turn = await post(http, auth, "m1", "oi")
+        path = f"/api/conversations/{turn['conversation_id']}/stream?status=true"
+        async with http.stream("GET", path, headers=auth) as response:
+            events = sse_events(response)
+            assert (await until(events, "status"))[-1].data["status"] == "bot"
+            await s.skip(31)
+            assert texts(await until(events, "message")) == ["Ainda está aí?"]
+            await s.skip(61)
+            moved = await until_status(events, "waiting")
+        assert texts(moved) == []
+        assert (moved[-1].data["status"], moved[-1].data["menu"]) == ("waiting", None)
+
+
+# --- the log's row and the stream's reads -----------------------------------------------------
+
+
+def _said(seq: int, kind: str = "text") -> Message:
+    return Message(seq=seq, sender="bot", kind=kind, text=f"m{seq}", at=datetime.now(UTC))
+
+
+def _batch(status: str, block: str, *messages: Message, through: int | None) -> RecordBatch:
+    return RecordBatch(
+        conversation_id="c", workflow_id="w", bot="loja", bot_version=1, contact_id="k",
+        status=status, block=block, messages=list(messages), through=through,
+    )  # type: ignore[arg-type]  # fmt: skip
+
+
+async def test_every_record_of_the_status_moves_its_seq(any_engine):
+    """A batch taken without `through` (a continued-as-new run before its first write ahead,
+    the hand-over's first turn) writes the status as it comes: its seq is the batch's last;
+    where it stands names the newest menu while the bot has it (SQLite and PostgreSQL)."""
+    engine = any_engine
+    said = (_said(1), _said(2, "menu"))
+    conversation_log.record_batch(engine, _batch("bot", "menu", *said, through=None))
+    assert conversation_log.get_conversation(engine, "c").status_seq == 2  # type: ignore[union-attr]
+    there = standing(engine, "c")
+    assert there is not None and (there.seq, there.menu) == (2, 2)  # no flow version: the newest
+    conversation_log.record_batch(engine, _batch("bot", "menu", _said(3), through=4))
+    conversation_log.record_batch(engine, _batch("waiting", "humano", _said(5), through=None))
+    row = conversation_log.get_conversation(engine, "c")
+    assert (row.status, row.block, row.status_seq) == ("waiting", "humano", 5)  # type: ignore[union-attr]
+    there = standing(engine, "c")
+    assert there is not None and (there.seq, there.menu) == (5, None)  # not the bot's: no menu
+    conversation_log.record_batch(engine, _batch("in_service", "humano", through=None))
+    row = conversation_log.get_conversation(engine, "c")  # no message: the seq stays
+    assert (row.status, row.status_seq) == ("in_service", 5)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("with_status", [False, True])
+async def test_a_wake_reads_the_row_once_and_a_typing_signal_nothing(engine, with_status):
+    """Per wake of a customer stream: the row (once: its status and its end) and the log."""
+    conversation_log.record_batch(engine, _batch("bot", "menu", _said(1, "menu"), through=1))
+    selects: list[str] = []
+
+    def counted(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    hub = StreamHub()
+    events = _events(
+        engine, hub, "c", LogCursor(0), notes=False, reader=None, with_status=with_status
+    )
+    assert (await anext(events)).event == "message"
+    if with_status:
+        told = json.loads((await anext(events)).data)
+        assert told == {"status": "bot", "block": "menu", "seq": 1, "menu": 1}
+    sa.event.listen(engine, "before_cursor_execute", counted)
+    try:
+        hub.typing("c", "agent")
+        assert (await anext(events)).event == "typing"
+        assert selects == []
+        conversation_log.record_turn(engine, "c", [_said(2)])
+        selects.clear()
+        hub.log_changed("c")
+        assert json.loads((await anext(events)).data)["seq"] == 2
+        assert len(selects) == 2, selects
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", counted)
+        await events.aclose()

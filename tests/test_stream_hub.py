@@ -422,19 +422,11 @@ async def test_the_customer_stream_sends_a_message_recorded_after_its_gap_was_gi
     """The API wrote a later turn (seq 3) while the workflow's record of seq 2 came only after
     the stream stopped waiting for it (a busy worker, a locked database): seq 2 still reaches
     the open stream; `id:` says 3 was sent and 2 is still looked for (`3;2`), then only 3, so
-    a stream resumed by `Last-Event-ID` does not send 3 again."""
+    a stream resumed by `Last-Event-ID` does not send 3 again. The workflow's last record (5
+    and the end, one transaction) then ends the stream only once 5 is sent: the stream reads
+    the row before the log, so a row that says ended comes with every entry up to its last."""
     monkeypatch.setattr(stream_hub, "GAP_GRACE_SECONDS", 0.2)
     monkeypatch.setattr(channel, "GAP_GRACE_SECONDS", 0.2)
-    ended = channel._ended
-
-    async def recorded_at_the_end(engine: sa.Engine, conversation_id: str, after: int) -> bool:
-        """Once the stream has sent 6, the workflow's last record lands just before the stream
-        asks whether the conversation ended: the read that came before it could not see 5."""
-        if after == 6 and conversation_log.get_conversation(engine, "late").status != "ended":
-            conversation_log.record_batch(engine, batch("late", "ended", message(5)))
-        return await ended(engine, conversation_id, after)
-
-    monkeypatch.setattr(channel, "_ended", recorded_at_the_end)
     conversation_log.record_batch(any_engine, batch("late", "bot", message(1, "customer", "m1")))
     app = create_app(settings, engine=any_engine, client=pydantic_client(time_env))
     path = "/api/conversations/late/stream"
@@ -460,8 +452,7 @@ async def test_the_customer_stream_sends_a_message_recorded_after_its_gap_was_gi
         assert await next_message() == (4, "4")
         conversation_log.record_turn(any_engine, "late", [message(6)])
         assert await next_message() == (6, "6;5")
-        # the workflow's last record, 5 and the end in one transaction, committed right
-        # between the stream's read and its check for the end (see `recorded_at_the_end`)
+        conversation_log.record_batch(any_engine, batch("late", "ended", message(5)))
         assert await next_message() == (5, "6")
         assert (await anext(events)).event == "end"
         given_up, late = (a - b for a, b in zip(await stream_gaps(http), before, strict=True))

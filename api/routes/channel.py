@@ -46,6 +46,8 @@ from omni.desk import AGENT_ONLY_KINDS
 from store import conversations as conversation_log
 from store import queue
 from store.conversations import ConversationRow
+from store.standing import Standing
+from store.standing import standing as where_it_stands
 from store.tables import SEQ_MAX
 from store.wait_history import estimated_wait
 
@@ -169,10 +171,14 @@ async def stream(
     (a reconnection's, which wins over the URL's `?after=`), or after `?after=` (a transcript's
     last seq: the seqs missing below it then are sent when they come), then one `end` event once
     the conversation has ended. With `?status=true`, also `status` events (`{status, block,
-    seq}`: where the conversation stands, as of the seq it got there) when it moves to another
-    status or block, and the current one once the stream has sent what it had; a resumed stream
-    sends the current one again. A server that stops ends its streams whole (after one more
-    read), without `end` unless the conversation has ended: the client resumes elsewhere."""
+    seq, menu}`, no `id:`): the status and block the conversation's row holds, `seq` the seq
+    they were taken at (`conversations.status_seq`), and `menu` the seq of the menu entry the
+    flow waits on as of that seq (null: none; store/standing.py). One is sent once the stream
+    has sent the messages it read with it (none held back behind a missing seq), and again
+    whenever any of the four has changed at a later read (each write of the row wakes the
+    stream); a resumed stream sends the current one again. A server that stops ends its
+    streams whole (after one more read), without `end` unless the conversation has ended: the
+    client resumes elsewhere."""
     _conversation(engine, caller, conversation_id)
     if last_event_id or after is None:
         cursor = _cursor_at(last_event_id)
@@ -182,7 +188,7 @@ async def stream(
     reader, drain = _reader(caller), drain_of(request.scope)
     events = _events(
         engine, hub, conversation_id, cursor, notes=notes, reader=reader, drain=drain,
-        status=with_status,
+        with_status=with_status,
     )  # fmt: skip
     return sse.stream(events)
 
@@ -221,33 +227,36 @@ async def _events(
     notes: bool,
     reader: Reader | None,
     drain: Drain | None = None,
-    status: bool = False,
+    with_status: bool = False,
 ) -> AsyncIterator[ServerSentEvent]:
     """Every message of the log once, in seq order (one recorded after the stream gave up
     waiting for it: when it comes, api/stream_hub.py `LogCursor`), until the conversation has
-    ended (agents' notes only with `notes`); with `status`, where the conversation stands
-    (`_standing`). The stream reads SQL only when the process's hub says this conversation's
-    log changed. Once `drain` starts (the server is closing the connection), what is ready is
-    sent and the stream returns."""
+    ended (agents' notes only with `notes`); `with_status`, where the conversation stands
+    (store/standing.py). The stream reads SQL only when the process's hub says this
+    conversation's log or row changed (a typing signal alone reads nothing): the row, then the
+    log, two reads a wake. Once `drain` starts (the server is closing the connection), what is
+    ready is sent and the stream returns."""
     with hub.watch(drain) as watch:
         watch.conversations([conversation_id])
-        last_read, told = False, None  # told: the (status, block) sent last
+        last_read = False
+        told: dict[str, object] | None = None  # the `status` event's data sent last
         while True:
-            # the row before the log: the messages read next hold those up to its status
-            standing = await _standing(engine, conversation_id) if status else None
+            # the row before the log: the messages read next hold those up to its status seq,
+            # and those up to its last seq when it says the conversation ended
+            row, standing = await _row(engine, conversation_id, with_status)
             ready, more = await read_log(engine, conversation_id, cursor)
-            for row, resume_id in ready:
-                if row.kind in AGENT_ONLY_KINDS and not notes:
+            for entry, resume_id in ready:
+                if entry.kind in AGENT_ONLY_KINDS and not notes:
                     continue
-                payload = public_row(row, reader).model_dump(mode="json", by_alias=True)
+                payload = public_row(entry, reader).model_dump(mode="json", by_alias=True)
                 yield sse.event("message", payload, id=resume_id)
             if more:
                 continue
-            if standing is not None and standing[:2] != told and standing[0] != "ended":
-                told = standing[:2]  # no `id:`: a resumed stream tells the current one again
-                status_now, block, seq = standing
-                yield sse.event("status", {"status": status_now, "block": block, "seq": seq})
-            if not cursor.holding and await _ended(engine, conversation_id, cursor.after):
+            now = None if cursor.holding else _status_data(standing)
+            if now is not None and now != told:  # no `id:`: a resumed stream tells it again
+                told = now
+                yield sse.event("status", now)
+            if not cursor.holding and _over(row, cursor.after):
                 if cursor.looking_for(time.monotonic()) and not last_read:
                     last_read = True  # a late entry may have come with the end: read once more
                     continue
@@ -255,27 +264,33 @@ async def _events(
                 return
             if watch.draining:  # read after the wake-up: the client resumes from here
                 return
-            await watch.wait(GAP_GRACE_SECONDS if cursor.holding else None)
-            for typing_event in typing.customer_events(watch):
-                yield typing_event
+            while True:  # a typing signal alone is told without reading SQL
+                await watch.wait(GAP_GRACE_SECONDS if cursor.holding else None)
+                for typing_event in typing.customer_events(watch):
+                    yield typing_event
+                if watch.take()[1] or cursor.holding or watch.draining:
+                    break
 
 
-async def _standing(engine: EngineDep, conversation_id: str) -> tuple[str, str | None, int] | None:
-    """Where the conversation stands, a `status` event's data: its status and block, and the
-    seq it took them at (rows written before that seq was kept: its last seq)."""
-    row = await asyncio.to_thread(conversation_log.get_conversation, engine, conversation_id)
-    if row is None:
+async def _row(
+    engine: EngineDep, conversation_id: str, with_status: bool
+) -> tuple[ConversationRow | None, Standing | None]:
+    """The conversation's row, read once a wake: with where it stands when asked."""
+    if not with_status:
+        row = await asyncio.to_thread(conversation_log.get_conversation, engine, conversation_id)
+        return row, None
+    standing = await asyncio.to_thread(where_it_stands, engine, conversation_id)
+    return (standing.row if standing else None), standing
+
+
+def _status_data(standing: Standing | None) -> dict[str, object] | None:
+    """A `status` event's data (None: nothing to tell, the conversation has ended)."""
+    if standing is None or standing.row.status == "ended":
         return None
-    return row.status, row.block, row.status_seq or row.last_seq
+    row = standing.row
+    return {"status": row.status, "block": row.block, "seq": standing.seq, "menu": standing.menu}
 
 
-async def _ended(engine: EngineDep, conversation_id: str, after: int) -> bool:
+def _over(row: ConversationRow | None, after: int) -> bool:
     """The conversation has ended and the stream has sent its last message."""
-    conversation = await asyncio.to_thread(
-        conversation_log.get_conversation, engine, conversation_id
-    )
-    return (
-        conversation is not None
-        and conversation.status == "ended"
-        and conversation.last_seq <= after
-    )
+    return row is not None and row.status == "ended" and row.last_seq <= after

@@ -3,7 +3,7 @@
 // carries it as a bearer token. Messages go out with POST /api/bots/{bot}/messages; everything
 // in the conversation (bot, agent, notices, carousel cards) comes back from the conversation's
 // SSE stream, read with fetch (EventSource cannot send the token) and resumed by Last-Event-ID,
-// with where the conversation stands (`status` events: a timeout's handoff makes menus inert).
+// with where the conversation stands (`status` events: the menu the flow waits on, if any).
 import { $, $$, ApiError, h, readSSE } from "./common.js";
 import { agentSpoke, agentTyping, chatAttachment, chatMedia } from "./chat_media.js";
 import { messageBox, overLimit, setBox } from "./chat_composer.js";
@@ -340,11 +340,17 @@ function render(m) {
 function carousel(cards) {
   return h("div", { class: "carousel", role: "group", "aria-label": "Enquanto você espera" },
     cards.map((card) => h("article", {},
-      card.image_url ? h("img", { src: card.image_url, alt: "" }) : null,
+      secureImage(card.image_url) ? h("img", { src: card.image_url, alt: "" }) : null,
       h("div", { class: "content" }, h("h3", {}, card.title), h("p", {}, card.text)),
       card.buttons?.length ? h("div", { class: "buttons" }, card.buttons.map((b) => (b.url
         ? h("a", { class: "button", href: b.url, target: "_blank", rel: "noopener noreferrer" }, b.label)
         : h("button", { type: "button", onclick: (event) => choose(event, b.payload) }, b.label)))) : null)));
+}
+
+/** The chat's CSP loads https: images only: a card saved before that rule (http:) shows none
+ * rather than a blocked image and a console error. */
+function secureImage(url) {
+  return typeof url === "string" && url.toLowerCase().startsWith("https://");
 }
 
 function scroll() { log.scrollTop = log.scrollHeight; }

@@ -7,17 +7,17 @@
 import { $, $$ } from "./common.js";
 
 let handedOver = 0; // the conversation was a person's (or over) as of this seq: menus up to it are inert
-const TOLD_KEPT = 50;
-let told = []; // the stream's `status` events of this conversation ({status, block, seq}), in order
+let standing = null; // the newest `status` the stream told: {status, block, seq, menu}
 
 /** Where the conversation stands, from the stream (`event: status`, asked with `?status=true`):
- * gone to a person (or the voicemail) makes the menus shown so far inert, as `statusAt`; moved
- * to another block by itself (a menu's `timeout_seconds`, an escape route's jump) makes inert
- * the menus asked in the block it left. */
+ * gone to a person (or the voicemail) makes the menus shown so far inert, as `statusAt`; and
+ * `menu` names the menu the flow waits on as of `seq` (null: none), so a menu up to that seq
+ * that is not it takes no click, whatever the flow did without the customer (a timeout to
+ * another block, a re-asked menu left for another block, a reload after either). Only the
+ * newest is kept: a reconnection tells the current one again. */
 export function statusTold(now) {
   statusAt(now.status, now.seq);
-  told.push(now);
-  if (told.length > TOLD_KEPT) told = told.slice(-TOLD_KEPT);
+  if (!standing || now.seq >= standing.seq) standing = now;
 }
 
 /** The conversation's `status` as of `seq` (a turn's answer, the conversation read at a reload):
@@ -31,7 +31,7 @@ export function statusAt(status, seq) {
 export function retireMenus(log) {
   for (const menu of $$(".msg.menu", log)) menu.dataset.inert = "true";
   handedOver = 0;
-  told = [];
+  standing = null;
 }
 
 /** Enable the newest menu's buttons while the bot waits on it; disable every other's. */
@@ -54,13 +54,10 @@ function stillAsked(menu) {
   return true;
 }
 
-/** The conversation stands in another block than when `menu` was asked: the block then is the
- * one the stream told first at or after the menu's seq (the row is read before the log, so a
- * menu's own turn is told with it; a page that opens after the move cannot tell, and keeps the
- * menu as the bot's texts alone would). */
+/** The stream told where the conversation stands as of `menu` or later, and the flow then
+ * waited on another menu or on none (a menu newer than that is judged by its texts alone until
+ * the stream tells its turn's status). */
 function movedPast(menu) {
   const seq = Number(menu.dataset.seq);
-  const then = told.filter((t) => t.seq >= seq).reduce((a, b) => (b.seq < a.seq ? b : a), { seq: Infinity });
-  const now = told[told.length - 1];
-  return Boolean(now && then.seq !== Infinity && now.block !== then.block);
+  return Boolean(standing && standing.seq >= seq && standing.menu !== seq);
 }
