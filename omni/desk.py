@@ -11,8 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import InitErrorDetails
 
+from omni.field_errors import FieldCode, first_repeated, refused
 from omni.names import name_key
 
 NOTE_KIND = "note"
@@ -32,13 +34,13 @@ SHORTCUT_PATTERN = r"^/[a-z0-9][a-z0-9_-]{0,39}$"
 def _trimmed(value: str) -> str:
     value = value.strip()
     if not value:
-        raise ValueError("may not be blank")
+        raise refused(FieldCode.BLANK, "may not be blank")
     return value
 
 
 def _unique(values: list[str]) -> list[str]:
-    if len(set(values)) != len(values):
-        raise ValueError("must not repeat a value")
+    if (twice := first_repeated(values)) is not None:
+        raise refused(FieldCode.REPEATED, "lists {value} twice", value=twice)
     return values
 
 
@@ -62,9 +64,19 @@ def distinct_wrapup_codes(cls: type, wrapup: WrapUpSettings | None) -> WrapUpSet
     differ only in case or accents ("Venda", "vénda") are one code written twice (on writes
     only: a list stored before still reads)."""
     seen: dict[str, str] = {}
-    for code in wrapup.codes if wrapup is not None else []:
+    for index, code in enumerate(wrapup.codes if wrapup is not None else []):
         if (first := seen.setdefault(name_key(code), code)) != code:
-            raise ValueError(f"codes {first!r} and {code!r} are the same code")
+            same: InitErrorDetails = {  # said at the code (wrapup.codes.N)
+                "type": refused(
+                    FieldCode.SAME_CODE,
+                    "codes '{first}' and '{code}' are the same code",
+                    first=first,
+                    code=code,
+                ),
+                "loc": ("codes", index),
+                "input": code,
+            }
+            raise ValidationError.from_exception_data("wrapup", [same])
     return wrapup
 
 

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from omni.field_errors import FieldCode, refused
+
 MAX_SECONDS = 7 * 24 * 3600
 """Upper bound of every time field (a week): larger values are typos, not policies."""
 
@@ -15,7 +17,7 @@ MAX_SECONDS = 7 * 24 * 3600
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http:// or https:// URL with a host")
+        raise refused(FieldCode.URL_INVALID, "must be an http:// or https:// URL with a host")
     return value
 
 

@@ -16,12 +16,15 @@ from pydantic import (
     BaseModel,
     Field,
     StrictBool,
+    ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails
 
 from omni.desk import WrapUpSettings, distinct_wrapup_codes
-from omni.keys import webhook_secret_bytes
+from omni.field_errors import FieldCode, first_repeated, refused
+from omni.keys import MIN_WEBHOOK_SECRET_BYTES, webhook_secret_bytes
 from omni.model_fields import MAX_SECONDS, Flag, HttpUrl, Model, Seconds
 from omni.names import canonical
 from omni.queue_cards import QueueNotifications as QueueNotifications  # re-exported: its readers
@@ -51,12 +54,17 @@ def _strip_name(value: str) -> str:
     """Trimmed and in NFC (omni/names.py): the same typed name is the same bytes."""
     value = canonical(value)
     if not value:
-        raise ValueError("may not be blank")
+        raise refused(FieldCode.BLANK, "may not be blank")
     return value
 
 
 def _webhook_secret(value: str) -> str:
-    webhook_secret_bytes(value)
+    try:
+        webhook_secret_bytes(value)
+    except ValueError as exc:
+        raise refused(
+            FieldCode.WEBHOOK_SECRET, str(exc), min_bytes=MIN_WEBHOOK_SECRET_BYTES
+        ) from None
     return value
 
 
@@ -84,8 +92,13 @@ class WebhookSettings(Model):
 
     @model_validator(mode="after")
     def _url_when_enabled(self) -> WebhookSettings:
-        if self.enabled and self.url is None:
-            raise ValueError("url: an enabled webhook needs a url")
+        if self.enabled and self.url is None:  # said at the url (webhook.url)
+            at_url: InitErrorDetails = {
+                "type": refused(FieldCode.URL_REQUIRED, "an enabled webhook needs a url"),
+                "loc": ("url",),
+                "input": None,
+            }
+            raise ValidationError.from_exception_data("webhook", [at_url])
         return self
 
 
@@ -115,8 +128,8 @@ class WebhookTarget(BaseModel):
 
 
 def _no_duplicates(names: list[str]) -> list[str]:
-    if len(set(names)) != len(names):
-        raise ValueError("lists a service twice")
+    if (twice := first_repeated(names)) is not None:
+        raise refused(FieldCode.REPEATED, "lists the service {value} twice", value=twice)
     return names
 
 
@@ -185,7 +198,7 @@ class ServiceUpdate(RoutingSettingsUpdate, Model):
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:
-            raise ValueError("may not be null")
+            raise refused(FieldCode.NOT_NULL, "may not be null")
         return value
 
 
@@ -288,7 +301,7 @@ class AgentUpdate(AgentSkillsUpdate, Model):
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:
-            raise ValueError("may not be null")
+            raise refused(FieldCode.NOT_NULL, "may not be null")
         return value
 
 

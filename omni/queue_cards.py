@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import InitErrorDetails
 
+from omni.field_errors import FieldCode, refused
 from omni.model_fields import Flag, HttpUrl, Model, Seconds
 
 MAX_CARDS = 10
@@ -26,7 +27,7 @@ class Button(Model):
     @model_validator(mode="after")
     def _one_action(self) -> Button:
         if (self.url is None) == (self.payload is None):
-            raise ValueError("a button has either url or payload")
+            raise refused(FieldCode.BUTTON_ACTION, "a button has either url or payload")
         return self
 
 
@@ -48,8 +49,15 @@ class QueueNotifications(Model):
 
     @model_validator(mode="after")
     def _cards_when_enabled(self) -> QueueNotifications:
-        if self.enabled and not self.cards:
-            raise ValueError("cards: at least one card is needed when enabled")
+        if self.enabled and not self.cards:  # said at the cards (queue_notifications.cards)
+            at_cards: InitErrorDetails = {
+                "type": refused(
+                    FieldCode.CARDS_REQUIRED, "at least one card is needed when enabled"
+                ),
+                "loc": ("cards",),
+                "input": [],
+            }
+            raise ValidationError.from_exception_data("queue_notifications", [at_cards])
         return self
 
 
@@ -82,10 +90,10 @@ class QueueNotificationsIn(QueueNotifications):
     ) -> Sequence[CardIn]:
         if info.data.get("enabled") is not True:
             return cards
-        refused: list[InitErrorDetails] = [
+        on_http: list[InitErrorDetails] = [
             {
-                "type": PydanticCustomError(
-                    "url_not_https",
+                "type": refused(
+                    FieldCode.URL_NOT_HTTPS,
                     "must be an https:// URL (the web chat shows only https images)",
                 ),
                 "loc": (index, "image_url"),
@@ -94,6 +102,6 @@ class QueueNotificationsIn(QueueNotifications):
             for index, card in enumerate(cards)
             if card.image_url is not None and urlsplit(card.image_url).scheme != "https"
         ]
-        if refused:  # each at its card's field (queue_notifications.cards.N.image_url)
-            raise ValidationError.from_exception_data("cards", refused)
+        if on_http:  # each at its card's field (queue_notifications.cards.N.image_url)
+            raise ValidationError.from_exception_data("cards", on_http)
         return cards

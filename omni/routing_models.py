@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from omni.field_errors import FieldCode, first_repeated, refused
+
 Assignment = Literal["manual", "auto"]
 OfferSeconds = Annotated[int, Field(strict=True, ge=5, le=600)]
 MaxLapses = Annotated[int, Field(strict=True, ge=1, le=100)]
@@ -23,9 +25,9 @@ ROUTING_FIELDS = ("assignment", "offer_seconds", "max_lapses", "agent_capacity")
 def _skills(value: list[str]) -> list[str]:
     cleaned = [skill.strip() for skill in value]
     if any(not skill for skill in cleaned):
-        raise ValueError("a skill may not be empty")
-    if len({skill.casefold() for skill in cleaned}) != len(cleaned):
-        raise ValueError("skills must not repeat")
+        raise refused(FieldCode.BLANK, "a skill may not be empty")
+    if (twice := first_repeated(cleaned, str.casefold)) is not None:
+        raise refused(FieldCode.REPEATED, "lists the skill {value} twice", value=twice)
     return cleaned
 
 
@@ -62,9 +64,11 @@ class RoutingSettingsUpdate(BaseModel):
 
     @field_validator("assignment", "offer_seconds", "max_lapses")
     @classmethod
-    def _not_null(cls, value: object) -> object:
+    def _routing_not_null(cls, value: object) -> object:
+        """Named apart from ServiceUpdate's `_not_null`, which would replace it (a subclass's
+        method of the same name hides the validator)."""
         if value is None:
-            raise ValueError("may not be null")
+            raise refused(FieldCode.NOT_NULL, "may not be null")
         return value
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 from encryption.codec import KeyRing
 from transbordo import logs
 from transbordo.api_address import announce, forget
+from transbordo.data_lock import hold_data_folder
 from transbordo.demo import Demo, keep_secret, kept_demo, prepare_demo
 from transbordo.handoff_check import unavailable_handoffs
 from transbordo.keyring import key_ring
@@ -82,6 +83,7 @@ def run_up(settings: Settings, *, demo: bool = True, workers: int = 1, api_worke
     data = settings.data_dir.resolve()
     fresh = not data.exists() or not any(data.iterdir())
     _private_data_folder(data)
+    lock = hold_data_folder(data)  # one `up` per data folder, until this process ends
     _log_to(data / "up.log")
     token = settings.admin_token or _kept_admin_token(data)
     ring = key_ring(settings)  # keys.json on first start, before any child reads it
@@ -133,6 +135,7 @@ def run_up(settings: Settings, *, demo: bool = True, workers: int = 1, api_worke
             child.stop()
         if listening is not None:
             listening.close()
+        lock.close()
     print("stopped", flush=True)
     return 0
 

@@ -256,6 +256,16 @@ const MESSAGES = {
   string_pattern_mismatch: () => "Formato inválido.",
   // omni/queue_cards.py: an enabled carousel's card image (the web chat shows only https images)
   url_not_https: () => "Use um endereço https:// (o chat web só mostra imagens de endereços https).",
+  // omni/field_errors.py `FieldCode`: the Omni forms' own rules (services, agents, quick replies)
+  url_invalid: () => "Use um endereço completo começando com http:// ou https:// (por exemplo, https://exemplo.com.br).",
+  url_required: () => "Informe a URL para habilitar o webhook.",
+  webhook_secret: (c) => `O segredo deve ser “whsec_” seguido de pelo menos ${c.min_bytes} bytes em base64. Deixe em branco para gerar um.`,
+  blank: () => "Campo obrigatório: não pode ficar só com espaços.",
+  not_null: () => "Campo obrigatório: informe um valor.",
+  repeated: (c) => `“${c.value}” aparece mais de uma vez.`,
+  same_code: (c) => `“${c.first}” e “${c.code}” são o mesmo código (só mudam maiúsculas ou acentos).`,
+  cards_required: () => "Adicione pelo menos um cartão para notificar o usuário na fila de espera.",
+  button_action: () => "Preencha a resposta ou o link do botão (um dos dois).",
   // omni/names.py `unusable`: a new service or agent name (an emoji ZWJ sequence is accepted)
   invalid_name: () => "O nome não pode ter caracteres invisíveis (espaço de largura zero, tabulação, quebra de linha) e precisa de ao menos uma letra, número ou símbolo.",
   // api/edge.py: a broken character (half of an emoji) in any text of a JSON body
