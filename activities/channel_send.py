@@ -11,6 +11,7 @@ free-form message is sent: the bot's template (once per silence of the customer)
 `channel_ack` acknowledges customer messages on their own, when their turn put nothing for the
 channel in the outbox (the voicemail time, the queue, an agent yet to answer): `alone_acks`
 says what is worth a request, so the workflow schedules nothing when the answer is nothing.
+One attempt: a platform that does not take it has the next entry carry the receipt.
 """
 
 from __future__ import annotations
@@ -136,16 +137,18 @@ class ChannelSender:
     @activity.defn(name="channel_ack")
     async def ack(self, job: ChannelAck) -> int:
         """Acknowledge customer messages with no entry to carry them: how many requests the
-        platform took. A refusal is logged and passed over (a receipt is no reason to fail);
-        429, 5xx and transport errors raise, so Temporal retries (what was taken is sent again
-        then: a read receipt or a callback answer twice is harmless)."""
+        platform took. A refusal (4xx) is logged and passed over (a receipt is no reason to
+        fail); when the platform did not answer or answered 429 or 5xx, the others are still
+        tried, then the attempt fails (PLATFORM_UNAVAILABLE). The workflow gives it one
+        attempt, as `_send` gives the receipt that goes with an entry: what was not taken goes
+        with the next entry (workflows/channel_acks.py)."""
         platform = job.channel.platform
         config = await asyncio.to_thread(
             store.settings_of, self._engine, self._ring, job.bot, platform
         )
         if config is None or platform not in CONNECTORS:
             return 0
-        connector, taken = CONNECTORS[platform], 0
+        connector, taken, unavailable = CONNECTORS[platform], 0, None
         async with httpx.AsyncClient(timeout=SEND_TIMEOUT_SECONDS) as http:
             call = _Caller(http, self._endpoints, config, _attempt_deadline())
             for ack in alone_acks(platform, job.acks):
@@ -155,7 +158,12 @@ class ChannelSender:
                     except _Permanent as exc:
                         log.info("ack on %s not sent: %s", platform, exc)
                         continue
+                    except ApplicationError as exc:
+                        unavailable = exc
+                        continue
                     taken += 1
+        if unavailable is not None:
+            raise unavailable
         return taken
 
     async def _send(self, job: ChannelSend, deadline: float | None) -> ChannelSent:

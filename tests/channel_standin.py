@@ -3,7 +3,10 @@
 Each request is checked the way the platform checks it (path, auth, body schema, limits such as
 3 buttons / 10 rows / 4096 characters); a bad one is answered as the platform would (400, 401)
 and kept in `violations`. `script` makes the next sends answer 429 or 5xx (retries), `refuse`
-makes a text be refused for good (a permanent failure). `media` holds the customers' files the
+makes a text be refused for good (a permanent failure). Acknowledgements (WhatsApp's read
+receipts, Telegram's typing and callback answers) are taken unless `ack_script` says otherwise
+for the next ones (429 or 5xx, as the platform answers when busy or down); `hold_acks` keeps
+them unanswered (`held` lists them) until `release_acks`. `media` holds the customers' files the
 platforms serve (WhatsApp: `GET /{media-id}` → url, `GET url` with the bearer token; Telegram:
 `getFile` → file_path, `GET /file/bot<token>/<path>`); `gets` lists the GET paths asked.
 """
@@ -39,12 +42,26 @@ class Standin:
     requests: list[Seen] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     script: list[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
+    ack_script: list[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
+    held: list[dict[str, Any]] = field(default_factory=list)
+    """Bodies of the acknowledgements waiting for `release_acks` (hold_acks)."""
     refuse: Callable[[dict[str, Any]], bool] = lambda body: False
     url: str = ""
     media: dict[str, bytes] = field(default_factory=dict)
     gets: list[str] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _changed: threading.Condition = field(default_factory=threading.Condition)
+    _acks_go: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self._acks_go.set()
+
+    def hold_acks(self) -> None:
+        """Acknowledgements from now on wait, unanswered, until `release_acks`."""
+        self._acks_go.clear()
+
+    def release_acks(self) -> None:
+        self._acks_go.set()
 
     def sends(self) -> list[dict[str, Any]]:
         """Accepted message sends (not read receipts, typing or callback answers)."""
@@ -119,6 +136,19 @@ class Standin:
     def _scripted(self) -> tuple[int, dict[str, Any], dict[str, str]] | None:
         return self.script.pop(0) if self.script else None
 
+    def _ack(self, body: dict[str, Any], taken: dict[str, Any]):  # type: ignore[no-untyped-def]
+        """An acknowledgement's answer: held while `hold_acks`, then `ack_script`'s or taken."""
+        if not self._acks_go.is_set():
+            with self._changed:
+                self.held.append(body)
+                self._changed.notify_all()
+            self._acks_go.wait()
+            with self._changed:
+                self.held.remove(body)
+        if self.ack_script:
+            return self.ack_script.pop(0)
+        return 200, taken, {}
+
     def _whatsapp(self, path: str, headers: dict[str, str], body: dict[str, Any]):  # type: ignore[no-untyped-def]
         if path != f"/{WA_VERSION}/{self.phone_number_id}/messages":
             return self._bad_wa(f"unknown path {path}", 404)
@@ -128,7 +158,7 @@ class Standin:
         if problem:
             return self._bad_wa(problem)
         if body.get("status") == "read":
-            return 200, {"success": True}, {}
+            return self._ack(body, {"success": True})
         scripted = self._scripted()
         if scripted:
             return scripted
@@ -169,7 +199,7 @@ class Standin:
                 {},
             )
         if method != "sendMessage":
-            return 200, {"ok": True, "result": True}, {}
+            return self._ack(body, {"ok": True, "result": True})
         scripted = self._scripted()
         if scripted:
             return scripted

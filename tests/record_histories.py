@@ -31,6 +31,10 @@ take them; ``channel_backlog``'s run is terminated once its notice is in (the en
 the transcript tail would each be one more send). ``channel_give_up`` by the code with the patch
 `channel-give-up-behind`, on the Temporal test server with time skipping (a stack of its own,
 on a database of its own): its send gives up after an hour (`CHANNEL_GIVE_UP`), skipped.
+``channel_ack_alone`` by the code with the patch `channel-ack-alone` (and its one attempt): a
+receipt taken on its own, one refused. ``ack_due_at_continue.runN`` by the code before that
+patch (the parent of its commit; recorded in review): a WhatsApp run that continued as new
+with a customer message not acknowledged yet, then took one more.
 Histories hold no clear secret: the bot's Omni key travels as the hash that publishing puts
 in its place (of a throwaway key).
 """
@@ -1189,6 +1193,68 @@ async def webhooks_carried(rec: Recorder) -> str:
             rec.settings.max_messages_per_run = previous
 
 
+RECIBOS = """
+bot: recibos
+human_service: {platform: omni_v2, omni_key: "KEY"}
+start: humano
+blocks:
+  humano:
+    type: human
+    service: Recibos
+    text: Vou te transferir.
+    on: {abandoned: fim, finished: fim, voicemail: fim, closed: fim, no_agents: fim,
+         unavailable: fim}
+  fim: {type: end, text: Até logo!}
+"""
+"""A WhatsApp customer in a queue nobody serves: what they write there has no reply, so it is
+acknowledged on its own (patch `channel-ack-alone`); abandoned after RECIBOS_ABANDON_SECONDS."""
+RECIBOS_ABANDON_SECONDS = 4
+
+
+async def channel_ack_alone(rec: Recorder) -> str:
+    """A WhatsApp customer waits in the queue and writes twice: the first message is marked
+    read on its own (one `channel_ack`, patch `channel-ack-alone`); WhatsApp answers the second
+    one's receipt 503 (its `channel_ack` fails, one attempt), so the goodbye at abandonment
+    carries that receipt."""
+    from tests import channel_payloads as p
+
+    phone = rec.phone
+    assert phone is not None
+    phone.script, phone.ack_script = [], []
+    admin = {"Authorization": f"Bearer {rec.settings.admin_token}"}
+    service = {"name": "Recibos", "extension": "950", "abandon_seconds": RECIBOS_ABANDON_SECONDS}
+    await rec.call("POST", "/api/omni/services", admin, json=service)
+    made = await rec.call(
+        "POST", "/api/omni/integrations", admin, json={"service": "Recibos", "bot": "recibos"}
+    )
+    webhook = await whatsapp_bot(rec, RECIBOS.replace("KEY", made["api_key"]))
+    start = len(phone.sends())
+
+    def read(wamid: str, status: int) -> None:
+        def got(state: Standin) -> bool:
+            return any(
+                s.body.get("message_id") == wamid and s.status == status for s in state.requests
+            )
+
+        phone.wait(got)
+
+    await webhook(p.wa_text("wamid.ra0", "oi"))
+    await asyncio.to_thread(phone.wait, lambda s: len(s.sends()) > start)
+    await asyncio.to_thread(read, "wamid.ra0", 200)
+    await webhook(p.wa_text("wamid.ra1", "Meu pedido 123 não chegou."))
+    await asyncio.to_thread(read, "wamid.ra1", 200)
+    phone.ack_script = [WA_DOWN]  # the next receipt only
+    await webhook(p.wa_text("wamid.ra2", "Me liguem, por favor."))
+    await asyncio.to_thread(read, "wamid.ra2", 503)
+    workflow_id = wid("recibos", f"wa:{p.CUSTOMER}")
+    await rec.ended(workflow_id)
+    said = [shown(body) for body in phone.sends()[start:]]
+    if said[0] != "Vou te transferir." or said[-1] != "Até logo!":
+        raise RuntimeError(f"the phone got {said}")
+    await asyncio.to_thread(read, "wamid.ra2", 200)  # with the goodbye
+    return workflow_id
+
+
 SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "menu_question_walk": menu_question_walk,
     "question_timeout": question_timeout,
@@ -1210,6 +1276,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "menu_press": menu_press,
     "channel_backlog": channel_backlog,
     "webhooks_carried": webhooks_carried,
+    "channel_ack_alone": channel_ack_alone,
 }
 TIME_SKIPPING: dict[str, Callable[[Recorder], Awaitable[str]]] = {
     "channel_give_up": channel_give_up,

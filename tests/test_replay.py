@@ -69,6 +69,7 @@ def test_the_recorded_histories_are_there() -> None:
         "channel_backlog",  # entries lost behind a failing send told (patch `channel-backlog`)
         "webhooks_carried",  # a webhook event carried into the next run (`webhooks-carried`)
         "channel_give_up",  # the entries behind a send given up told at once (its patch)
+        "channel_ack_alone",  # messages in the queue read on their own (`channel-ack-alone`)
     } <= names
     # The Humano block's histories twice: made before ConversationState and ServiceSnapshot
     # (old input and activity result shapes, no `transfer-snapshot` patch), and made after.
@@ -98,6 +99,9 @@ def test_the_recorded_histories_are_there() -> None:
     assert {"continue_while_delivering.run1", "continue_while_delivering.run2"} <= stems
     assert "continue_while_delivering.continue-when-idle.run1" in stems
     assert {"webhooks_carried.run1", "webhooks_carried.run2"} <= stems
+    # And a run from before `channel-ack-alone` that continued as new with a customer message
+    # not acknowledged yet (the next run asks nothing for it).
+    assert {"ack_due_at_continue.run1", "ack_due_at_continue.run2"} <= stems
 
 
 @pytest.mark.parametrize("strict", [False, True], ids=["worker-sandbox", "full-sandbox"])

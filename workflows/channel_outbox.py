@@ -33,14 +33,9 @@ after it too, and nothing is sent later on its own; the agent decides what to se
 `channel_acked` stays: no acknowledgement went out for the entries passed over, so the next
 send acknowledges the customer's newest message (blue ticks once the platform is back).
 
-An entry sent acknowledges the customer's newest message before it (`_ack_for`: WhatsApp's read
-receipt, Telegram's typing or callback answer). A customer message whose turn puts nothing for
-the channel in the outbox (the voicemail time, the queue, an agent yet to answer) is
-acknowledged on its own once its turn is over (no handler holds the lock, nothing waits to be
-sent): one `channel_ack` for every message waiting then, none when the platform needs nothing
-(`alone_acks`: Telegram without a button press), none when a reply carries it (patch
-`channel-ack-alone`, asked only when such an ack is first due; before it the customer's phone
-showed no blue ticks until the next entry).
+An entry sent acknowledges the customer's newest message before it (`_ack_for`); a customer
+message whose turn puts nothing for the channel in the outbox is acknowledged on its own
+(workflows/channel_acks.py, patch `channel-ack-alone`).
 """
 
 from __future__ import annotations
@@ -48,7 +43,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -57,31 +52,20 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.channel_send import (
         PLATFORM_UNAVAILABLE,
-        ChannelAck,
         ChannelSend,
         ChannelSender,
         ChannelSent,
-        alone_acks,
     )
     from omni.desk import AGENT_ONLY_KINDS
     from workflows.contracts import ChannelRef, Message
 
 from workflows import patches
+from workflows.channel_acks import ChannelAcks
 from workflows.transcript_tail import RECENT_MESSAGES
-
-if TYPE_CHECKING:
-    from workflows.core import ConversationCore as _Core
-else:
-    _Core = object
 
 CHANNEL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
-ACK_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
-)
-ACK_GIVE_UP = timedelta(minutes=2)
-"""An acknowledgement on its own is tried this long (entries wait behind it), then dropped."""
 CHANNEL_GIVE_UP = timedelta(hours=1)
 """A platform down for longer than this: the entry is reported undelivered to the agent."""
 _HOURS = int(CHANNEL_GIVE_UP.total_seconds() // 3600)
@@ -128,7 +112,7 @@ class Backlog:
         }
 
 
-class ChannelOutbox(_Core):
+class ChannelOutbox(ChannelAcks):
     """The pump to the customer's channel; the workflow provides `ConversationCore`."""
 
     _channel_sending: bool = False
@@ -136,15 +120,12 @@ class ChannelOutbox(_Core):
     """The seq of the entry being sent (0: none)."""
     _channel_lost: Backlog | None = None
     """Entries for the channel that left the tail unsent, not told yet (this run's)."""
-    _acks_checked: int = 0
-    """Customer entries up to this seq need no acknowledgement on their own (this run's)."""
-    _acks_alone: bool = True
-    """False once a run from before patch `channel-ack-alone` had one due: none in this run."""
 
     def _start_channel_pump(self) -> asyncio.Task[None] | None:
         if self._input.channel is None:
             return None
         self._channel_sending = False
+        self._start_acks()
         return asyncio.create_task(self._channel_pump(self._input.channel))
 
     def _channel_next(self) -> Message | None:
@@ -162,23 +143,8 @@ class ChannelOutbox(_Core):
             and not self._ack_due()
         )
 
-    def _unacked(self) -> list[Message]:
-        """The customer's entries not acknowledged (nor found to need nothing), oldest first."""
-        floor = max(self.conv.channel_acked, self._acks_checked)
-        return [m for m in self.conv.recent if m.sender == "customer" and m.seq > floor]
-
-    def _ack_due(self) -> bool:
-        """A customer entry no entry will acknowledge: its turn is over (no handler holds the
-        lock) and nothing for the channel waits to be sent after it."""
-        if self._input.channel is None or not self._acks_alone or self._lock.locked():
-            return False
-        floor = max(self.conv.channel_acked, self._acks_checked)
-        for entry in reversed(self.conv.recent):
-            if entry.sender == "customer":
-                if entry.seq <= floor:
-                    return False
-                return self._channel_next() is None and self._channel_lost is None
-        return False
+    def _channel_waiting(self) -> bool:
+        return self._channel_next() is not None or self._channel_lost is not None
 
     def _left_tail(self, dropped: list[Message]) -> None:
         """Entries the tail let go: those for the channel the pump has not reached are lost
@@ -222,39 +188,6 @@ class ChannelOutbox(_Core):
             elif self._ack_due():
                 await self._ack_alone(channel)
 
-    async def _ack_alone(self, channel: ChannelRef) -> None:
-        """Acknowledge the customer's entries that no entry will: one `channel_ack` for all
-        that wait (more arriving meanwhile wait for the next), nothing when the platform needs
-        nothing for them. Given up after ACK_GIVE_UP: logged, never told to the agent."""
-        waiting = self._unacked()
-        newest = waiting[-1].seq
-        acks = alone_acks(channel.platform, [(m.data or {}).get("ack") or {} for m in waiting])
-        if not acks:  # no command: nothing to patch
-            self._acks_checked = newest
-            return
-        if not patches.patched(patches.CHANNEL_ACK_ALONE):
-            self._acks_alone = False  # recorded before it: acks went with entries only
-            return
-        self._channel_sending = True
-        try:
-            await workflow.execute_activity_method(
-                ChannelSender.ack,
-                ChannelAck(
-                    conversation_id=self._input.conversation_id,
-                    bot=self._input.bot,
-                    channel=channel,
-                    acks=acks,
-                ),
-                start_to_close_timeout=timedelta(seconds=30),
-                schedule_to_close_timeout=ACK_GIVE_UP,
-                retry_policy=ACK_RETRY,
-            )
-        except ActivityError as exc:
-            workflow.logger.warning("acknowledgement on %s given up: %s", channel.platform, exc)
-        finally:
-            self._channel_sending = False
-        self.conv.channel_acked = max(self.conv.channel_acked, newest)
-
     async def _channel_send(self, channel: ChannelRef, message: Message) -> None:
         acked, ack = self._ack_for(message)
         self._channel_sending, self._channel_in_flight = True, message.seq
@@ -294,6 +227,7 @@ class ChannelOutbox(_Core):
                 )
                 if gave_up:
                     self._tell_behind(channel.platform, message.seq, cut)
+                    self._acks_given_up()  # the next entry sent carries the newest receipt
 
     def _tell_behind(self, platform: str, gave_up: int, cut: int) -> None:
         """After the send of `gave_up` gave up: the entries for the channel waiting behind it
