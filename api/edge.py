@@ -1,17 +1,25 @@
-"""The API's edge, around every route: a JSON body holds valid text, and an error nobody planned
-is still a JSON 500 whose log names no request value.
+"""The API's edge, around every route: a JSON body a route's model reads holds valid text, and an
+error nobody planned is still a JSON 500 whose log names no request value.
 
 **Lone surrogates.** JSON may spell a UTF-16 surrogate without its pair (`"\\ud800"`), and
 Python decodes it (also from raw bytes: `json.loads` decodes with `surrogatepass`) into a string
 that cannot be written as UTF-8: not in a response, a log, SQL or a Temporal payload. No model
-field can hold one, so every JSON body is checked here, once, as the route reads it: the first
-such string (or key) is a 422 `validation_error` whose `loc` names it, before any validation or
-credential check, like a body that is not JSON at all.
+field can hold one, so the JSON body of every route whose body FastAPI reads into a model
+(`APIRoute.body_field`) is checked here, once, as FastAPI reads it: the first such string (or
+key) is a 422 `validation_error` whose `loc` names it, before the model and before a credential
+the route checks in its body's dependencies. A route that reads its body itself (the channels'
+webhooks, attachment uploads, the codec) is not checked here: it decides, after its own checks
+(a webhook replaces lone surrogates once its signature passed, api/routes/channel_webhooks.py).
+The cost stays linear: a body is parsed only when it has the bytes a lone surrogate needs, and
+walked (each node once) only when the C encoder found one.
 
 **Unexpected errors.** An exception no handler of api/errors.py maps (a bug) answers 500
-`{"detail": "unexpected server error", "code": "http_error"}` and keeps the connection; the log
-names the request's route template and the exceptions' types and frames, never their messages
-(a pydantic error's message quotes its input, a CPF with it).
+`{"detail": "unexpected server error", "code": "http_error"}` and keeps the connection; one
+raised after the response started (a stream, a background task) is logged the same way and
+ends the response there (uvicorn closes an unfinished one). The log names the request's route
+template, the exceptions' types, a few value-free attributes (api/error_log.py) and their last
+frames, never their messages (a pydantic error's message quotes its input, a CPF with it). A
+client that went away mid-body is no error: one line at info.
 """
 
 from __future__ import annotations
@@ -19,13 +27,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-import traceback
-from collections.abc import Iterator
 from typing import Any
 
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.error_log import described
 
 log = logging.getLogger(__name__)
 
@@ -56,36 +65,62 @@ class LoneSurrogate(HTTPException):
 
 def surrogate_at(body: bytes) -> list[str | int] | None:
     """Where the first string with a lone surrogate is in the JSON `body` (keys replaced by
-    U+FFFD there, so the path can be written); None if nowhere, or if `body` is not JSON."""
+    U+FFFD there, so the path can be written); None if nowhere, or if `body` is not JSON (or
+    nested deeper than `json` goes: FastAPI's own answer says so)."""
     if not SUSPECT.search(body):
         return None
     try:
         value = json.loads(body)
-    except ValueError:  # not JSON: FastAPI's own 422 (or the route's) says so
+        if not has_lone_surrogate(value):
+            return None
+    except (ValueError, RecursionError):  # not JSON: FastAPI's own 400/422 says so
         return None
-    for path, text in _strings(value):
-        if SURROGATE.search(text):
-            return [SURROGATE.sub("\ufffd", p) if isinstance(p, str) else p for p in path]
-    return None
+    path, _ = locate(value)
+    return path
 
 
-def _strings(value: Any) -> Iterator[tuple[list[str | int], str]]:
-    """Every key and string in `value` with its path (iterative: depth is JSON's own limit)."""
-    stack: list[tuple[list[str | int], Any]] = [([], value)]
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether any key or string in the JSON `value` holds a lone surrogate, at C speed (the
+    encoder writes one as it is; may raise RecursionError as `json.loads` does)."""
+    return SURROGATE.search(json.dumps(value, ensure_ascii=False)) is not None
+
+
+Link = tuple[Any, str | int] | None
+"""A node's place: its parent's link and its key or index (None for the whole value)."""
+
+
+def locate(value: Any) -> tuple[list[str | int] | None, int]:
+    """The path (in document order) of the first key or string with a lone surrogate, and how
+    many nodes were visited: each once, each holding a link to its parent, never a copied path."""
+    stack: list[tuple[Link, Any]] = [(None, value)]
+    visited = 0
     while stack:
-        path, item = stack.pop()
+        link, item = stack.pop()
+        visited += 1
         if isinstance(item, str):
-            yield path, item
+            if SURROGATE.search(item):
+                return _path(link), visited
         elif isinstance(item, dict):
-            for key, child in item.items():
-                yield [*path, key], key
-                stack.append(([*path, key], child))
+            for key in reversed(list(item)):
+                stack.append(((link, key), item[key]))
+                stack.append(((link, key), key))  # the key, before its value
         elif isinstance(item, list):
-            stack.extend(([*path, n], child) for n, child in enumerate(item))
+            stack.extend(((link, n), item[n]) for n in range(len(item) - 1, -1, -1))
+    return None, visited
 
 
-def _is_json(scope: Scope) -> bool:
-    """A body FastAPI reads as JSON (a JSON type, or none given)."""
+def _path(link: Link) -> list[str | int]:
+    path: list[str | int] = []
+    while link is not None:
+        link, key = link
+        path.append(SURROGATE.sub("\ufffd", key) if isinstance(key, str) else key)
+    return path[::-1]
+
+
+def _checked_body(scope: Scope) -> bool:
+    """A JSON body (a JSON type, or none given) of a route whose model FastAPI fills from it."""
+    if getattr(scope.get("route"), "body_field", None) is None:
+        return False
     for name, value in scope.get("headers", []):
         if name == b"content-type":
             return bool(JSON_TYPE.match(value.decode("latin-1")))
@@ -94,7 +129,7 @@ def _is_json(scope: Scope) -> bool:
 
 class Edge:
     """ASGI middleware around the routes and their exception handlers (inside the body limit,
-    shedding and metrics middlewares: api/errors.py `install` adds it before them)."""
+    stream cap and metrics middlewares: api/errors.py `install` adds it before them)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -106,14 +141,17 @@ class Edge:
         outside: list[BaseException] = []  # raised by what is outside (e.g. the body limit)
         started = False
         chunks: list[bytes] = []
-        check = _is_json(scope)
+        check: bool | None = None  # decided at the first read: the router has matched by then
 
         async def checked() -> Message:
+            nonlocal check
             try:
                 message = await receive()
-            except BaseException as exc:
+            except Exception as exc:  # not a cancellation (a response's disconnect listener)
                 outside.append(exc)
                 raise
+            if check is None:
+                check = _checked_body(scope)
             if check and message["type"] == "http.request":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
@@ -131,10 +169,23 @@ class Edge:
         try:
             await self.app(scope, checked, watched)
         except Exception as exc:
-            if started or _caused_by(exc, outside):
+            if _caused_by(exc, outside):
                 raise
-            _log_unexpected(scope, exc)
-            await unexpected_response()(scope, receive, send)
+            await _failed(exc, started, scope, receive, send)
+
+
+async def _failed(
+    exc: Exception, started: bool, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """Log `exc` without values; answer the 500 if the response has not started."""
+    where = f"{scope.get('method')} {_template(scope)}"
+    if isinstance(exc, ClientDisconnect):
+        log.info("client went away before sending its whole body on %s", where)
+    elif started:  # no answer left to give: uvicorn closes an unfinished response
+        log.error(described(f"unexpected error after the response started on {where}", exc))
+    else:
+        log.error(described(f"unexpected error answered 500 on {where}", exc))
+        await unexpected_response()(scope, receive, send)
 
 
 def _caused_by(exc: BaseException, causes: list[BaseException]) -> bool:
@@ -147,21 +198,6 @@ def _caused_by(exc: BaseException, causes: list[BaseException]) -> bool:
         visited.add(id(seen))
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-def _log_unexpected(scope: Scope, exc: BaseException) -> None:
-    """The route template, the exceptions' types and their frames: no message, no value."""
-    lines = [f"unexpected error answered 500 on {scope.get('method')} {_template(scope)}"]
-    seen: BaseException | None = exc
-    shown: set[int] = set()
-    while seen is not None and id(seen) not in shown:
-        shown.add(id(seen))
-        lines.append(f"{type(seen).__module__}.{type(seen).__qualname__}, raised at:")
-        lines.extend(traceback.StackSummary.extract(traceback.walk_tb(seen.__traceback__)).format())
-        seen = seen.__cause__ or seen.__context__
-        if seen is not None and id(seen) not in shown:
-            lines.append("while handling (or caused by):")
-    log.error("\n".join(line.rstrip("\n") for line in lines))
 
 
 def _template(scope: Scope) -> str:

@@ -99,7 +99,9 @@ class ErrorCode(StrEnum):
     ATTACHMENT_EMPTY = "attachment_empty"
     """An attachment with no bytes (422)."""
     ATTACHMENT_PENDING = "attachment_pending"
-    """A channel's media not fetched yet, or never (409; pt-BR detail)."""
+    """A channel's media still being fetched (409: the screen tries again)."""
+    ATTACHMENT_UNAVAILABLE = "attachment_unavailable"
+    """A channel's media that could not be fetched (409: it will not come)."""
     NOT_A_SUPERVISOR = "not_a_supervisor"
     """A supervisor route called with the token of an agent who is not a supervisor (403)."""
     OUTSIDE_SUPERVISOR_SCOPE = "outside_supervisor_scope"
@@ -338,8 +340,9 @@ async def _message_rejected(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """Register the handlers: HTTP errors, validation, and the domain errors routes let through;
-    and the edge (api/edge.py: bodies with lone surrogates refused, a bug a JSON 500)."""
-    app.add_middleware(Edge)  # added before limits, shedding and metrics: inside them
+    and the edge (api/edge.py: a model's JSON body with lone surrogates refused, a bug a JSON
+    500; shedding adds its own handler, api/shedding.py)."""
+    app.add_middleware(Edge)  # added before limits' and metrics' middlewares: inside them
     app.add_exception_handler(Exception, _unexpected)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

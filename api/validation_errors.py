@@ -3,9 +3,10 @@ short, and `input` (the value refused) only when it can carry no one's personal 
 
 `input` is sent back only for a scalar (a string cut to `MAX_ECHOED_INPUT` characters, a number,
 a boolean), never a whole object or list (FastAPI gives the whole body for a missing field, a
-model validator the whole model), and never for a contact's fields (`contact_id`, `contact.*`):
-a connector fills them from its records (a phone number, a CPF) and keeps error answers in its
-logs. Nothing here is logged.
+model validator the whole model), and never anything under a contact's fields (`contact_id`,
+`contact.*`) or a message's `text`, in any location (body, query, path): a connector fills the
+contact from its records (a phone number, a CPF), a customer types a CPF in a message, and a
+connector keeps error answers in its logs. Nothing here is logged.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 
 MAX_ECHOED_INPUT = 200
 """Characters of a validation error's `input` sent back; longer ones are cut."""
-PERSONAL: frozenset[str] = frozenset({"contact", "contact_id"})
-"""Body fields whose values (and whose fields' values) are never echoed."""
+PERSONAL: frozenset[str] = frozenset({"contact", "contact_id", "text"})
+"""Fields whose values (and whose fields' values) are never echoed, wherever they are."""
 SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -39,7 +40,7 @@ def _echoed(loc: Any, shown: Any) -> bool:
     if not isinstance(shown, str | int | float | bool | type(None)):
         return False
     path = list(loc) if isinstance(loc, list | tuple) else []
-    return not (len(path) > 1 and path[0] == "body" and path[1] in PERSONAL)
+    return not any(isinstance(part, str) and part in PERSONAL for part in path)
 
 
 def _undecodable_at(raw: bytes) -> dict[str, Any]:

@@ -27,6 +27,10 @@ _TAG = "tag:yaml.org,2002:"
 NULL, BOOL, INT, FLOAT, STR = (f"{_TAG}{t}" for t in ("null", "bool", "int", "float", "str"))
 MAP, SEQ = f"{_TAG}map", f"{_TAG}seq"
 
+SURROGATE = re.compile("[\ud800-\udfff]")
+"""A lone UTF-16 surrogate: YAML's escapes (`"\\ud800"`, `"\\U0000D800"`) can spell one, and
+no text holding one can be written as UTF-8 (not in an answer, a log, SQL or a workflow)."""
+
 PathItem = str | int
 Path = Sequence[PathItem]
 
@@ -188,6 +192,7 @@ class Builder:
         if self._count > MAX_NODES:
             raise TooLarge(node)
         if isinstance(node, ScalarNode):
+            self._writable(node)
             return self._scalar(node)
         if id(node) in self._active:
             self.issue(
@@ -218,6 +223,15 @@ class Builder:
             self.issue(node, message, "invalid_scalar", value=node.value, kind=kind)
             return node.value
 
+    def _writable(self, node: ScalarNode) -> None:
+        """A lone surrogate is an issue at the scalar; it is replaced by U+FFFD in the node, so
+        building (and every later issue, quoting it) goes on with text that can be written."""
+        found = SURROGATE.search(node.value)
+        if found is not None:
+            message = "text with a lone UTF-16 surrogate (U+D800 to U+DFFF) is not valid Unicode"
+            self.issue(node, message, "invalid_text", codepoint=f"U+{ord(found.group()):04X}")
+            node.value = SURROGATE.sub("\ufffd", node.value)
+
     def _bad_tag(self, node: Node) -> None:
         self.issue(node, f"unsupported YAML tag {node.tag!r}", "unsupported_tag", tag=node.tag)
 
@@ -231,6 +245,7 @@ class Builder:
                 message = "a key must be plain text, not a list or a mapping"
                 self.issue(key_node, message, "complex_key")
                 continue
+            self._writable(key_node)
             key = key_node.value
             if key in first_seen:
                 line, _ = position(first_seen[key])

@@ -63,10 +63,10 @@ async def test_whatsapp_media_reaches_the_agent(time_env, settings, engine) -> N
             async def refused() -> dict | None:
                 got = await http.get(f"/api/agent/attachments/{image_ref['id']}", headers=ana)
                 detail = got.json()
-                return detail if detail["detail"].startswith("Não foi possível") else None
+                return detail if detail["code"] == "attachment_unavailable" else None
 
             gone = await eventually(refused, "the missing image marked failed")
-            assert gone["code"] == "attachment_pending"
+            assert gone["detail"] == "the file could not be fetched from the channel"
             assert phone.violations == []
 
 

@@ -62,6 +62,7 @@ CASES: list[tuple[str, str, dict[str, str]]] = [
     ("# só um comentário\n", "empty_file", {}),
     ("- bot: loja\n", "not_a_mapping", {}),
     ("bot: " + "[" * 5000 + "]" * 5000 + "\n", "too_deep", {}),
+    (flow('inicio: {type: end, text: "Oi \\ud800"}'), "invalid_text", {"codepoint": "U+D800"}),
     (ALIAS_BOMB, "too_many_values", {"max": "200000"}),
     (flow("inicio: &laco {type: message, text: Oi, next: fim, x: *laco}"), "recursive_alias", {}),
     (

@@ -129,7 +129,7 @@ async def test_validation_errors_do_not_echo_large_inputs(admin_api) -> None:
     assert len(answer.content) < 2_000
     [error] = body["detail"]
     assert error["loc"] == ["body", "text"]
-    assert len(error["input"]) <= 201
+    assert "input" not in error  # a message's text is never echoed (a CPF the customer typed)
     await still_answers(admin_api)
 
 

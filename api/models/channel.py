@@ -22,12 +22,26 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """C0 control characters and DEL, but tab, line feed and carriage return."""
 NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 """A query parameter's pattern: no `CONTROL` character."""
+UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+"""`CONTROL` and lone UTF-16 surrogates (in a decoded string every surrogate is a lone one)."""
+SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_CONTACT_DEPTH = 16
+"""Levels of lists and objects a contact's extra field may nest (a 422 beyond)."""
 
 
 def printable(text: str) -> str:
-    """`text` with each `CONTROL` character as U+FFFD: what a platform sent is taken, not lost
-    (a form feed pasted from a PDF), and stored as nobody's control character."""
-    return CONTROL.sub("\ufffd", text)
+    """`text` with each `CONTROL` character and lone surrogate as U+FFFD: what a platform sent is
+    taken, not lost (a form feed pasted from a PDF), and stored as nobody's control character
+    (a lone surrogate cannot be written as UTF-8 at all)."""
+    return UNPRINTABLE.sub("\ufffd", text)
+
+
+def writable(value: Any) -> Any:
+    """The JSON `value` with each lone surrogate in its keys and strings as U+FFFD (a channel's
+    webhook, once its signature passed: a platform's batch is taken, never refused for one
+    customer's text). At C speed: the encoder writes a lone surrogate as it is."""
+    text = json.dumps(value, ensure_ascii=False)
+    return json.loads(SURROGATE.sub("\ufffd", text)) if SURROGATE.search(text) else value
 
 
 class ContactIn(BaseModel):
@@ -49,6 +63,8 @@ class ContactIn(BaseModel):
 
     @model_validator(mode="after")
     def _bounded_extras(self) -> ContactIn:
+        if _too_deep(self.model_extra or {}):
+            raise ValueError(f"contact fields may nest at most {MAX_CONTACT_DEPTH} levels")
         if _has_nul(self.model_dump()):
             raise ValueError("contact fields may not contain the NUL character")
         from transbordo.settings import get_settings  # like bots/limits.py: read in one place
@@ -74,12 +90,34 @@ class ContactIn(BaseModel):
         return self
 
 
+def _too_deep(extras: dict[str, Any]) -> bool:
+    """Whether a value nests lists and objects deeper than `MAX_CONTACT_DEPTH` (iterative)."""
+    stack: list[tuple[int, Any]] = [(0, value) for value in extras.values()]
+    while stack:
+        depth, item = stack.pop()
+        children = list(item.values()) if isinstance(item, dict) else item
+        if not isinstance(children, list):
+            continue
+        if children and depth >= MAX_CONTACT_DEPTH:
+            return True
+        stack.extend((depth + 1, child) for child in children)
+    return False
+
+
 def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    return isinstance(value, list) and any(_has_nul(item) for item in value)
+    """Whether a key or string in `value` holds a NUL (iterative)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _as_json(value: Any) -> str:

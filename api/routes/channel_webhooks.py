@@ -8,6 +8,13 @@ tokens in the handshake, are counted per client address ("failed signatures per 
 docs/limits.md): past the limit that address is a 429 before any check; the platforms' own
 (valid) posts are never counted. A verified body is answered 200 once its messages are
 delivered (a platform resends on anything else).
+
+The body is the route's own to read (api/edge.py checks only bodies FastAPI reads into a
+model): nothing is refused before the signature. Once it passes, a lone UTF-16 surrogate in
+the body (text that cannot be written as UTF-8) is replaced by U+FFFD and the message taken, as
+a control character is (`printable`): a platform resends a refused batch forever, and the
+batch holds other customers' messages. A body nested deeper than `json` reads is not
+understood (200, ignored), as one not JSON at all.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from pydantic import ValidationError
 from api import limits
 from api.deps import ClientDep, EngineDep, KeyRingDep, SettingsDep, unauthorized
 from api.errors import ApiError, ErrorCode
+from api.models.channel import writable
 from api.usecases import channel_inbound
 from channels import signatures
 from channels.model import Platform
@@ -138,7 +146,7 @@ async def _take(
 ) -> dict[str, int]:
     bot = config.bot
     try:
-        payload: Any = json.loads(body)
+        payload: Any = writable(json.loads(body))
         if not isinstance(payload, dict):
             raise ValueError("not an object")
         inbound, statuses = CONNECTORS[platform].parse(payload, config.account_id)
@@ -149,7 +157,7 @@ async def _take(
             "%s webhook of %s not understood: %s", platform, bot, channel_inbound.problems(exc)
         )
         return {"messages": 0, "statuses": 0}
-    except ValueError:
+    except (ValueError, RecursionError):
         log.warning("%s webhook of %s not understood: not a JSON object", platform, bot)
         return {"messages": 0, "statuses": 0}
     taken = await channel_inbound.receive(

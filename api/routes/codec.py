@@ -118,7 +118,7 @@ async def _payloads(request: Request) -> list[Payload]:
     try:
         data = json.loads(body)
         return [json_format.ParseDict(p, Payload()) for p in data["payloads"]]
-    except (ValueError, KeyError, TypeError, json_format.ParseError):
+    except (ValueError, KeyError, TypeError, RecursionError, json_format.ParseError):
         raise ApiError(
             status.HTTP_400_BAD_REQUEST,
             'expected {"payloads": [...]} in protobuf JSON form',

@@ -162,19 +162,20 @@ async def from_agent(
 
 
 def readable(row: Attachment | None) -> Attachment:
-    """The row, when its bytes can be read (404 if none, 409 while a channel's media comes)."""
+    """The row, when its bytes can be read (404 if none; 409 `attachment_pending` while a
+    channel's media comes, `attachment_unavailable` if it could not be fetched)."""
     if row is None:
         raise ApiError(status.HTTP_404_NOT_FOUND, "no such attachment", ErrorCode.NOT_FOUND)
     if row.status == "pending":
         raise ApiError(
             status.HTTP_409_CONFLICT,
-            "O arquivo ainda está sendo baixado.",
+            "the file is still being fetched from the channel",
             ErrorCode.ATTACHMENT_PENDING,
         )
     if row.status != "ready":
         raise ApiError(
             status.HTTP_409_CONFLICT,
-            "Não foi possível baixar este arquivo do canal.",
-            ErrorCode.ATTACHMENT_PENDING,
+            "the file could not be fetched from the channel",
+            ErrorCode.ATTACHMENT_UNAVAILABLE,
         )
     return row

@@ -38,12 +38,13 @@ async function load(box, ref, kind, label, download, attempt) {
   }
   if (response.status === 409 && attempt < RETRIES) {
     const answer = await response.json().catch(() => ({}));
-    if ((answer.detail || "").startsWith("O arquivo ainda")) {
+    if (answer.code === "attachment_pending") {
       box.replaceChildren(h("span", { class: "muted" }, `Anexo ${label} — chegando…`));
       setTimeout(() => load(box, ref, kind, label, download, attempt + 1), RETRY_MS);
       return;
     }
-    box.replaceChildren(h("span", { class: "muted" }, `Anexo ${label} — ${answer.detail || "indisponível"}`));
+    const said = CODES_PT[answer.code]?.() || "indisponível";
+    box.replaceChildren(h("span", { class: "muted" }, `Anexo ${label} — ${said}`));
     return;
   }
   if (!response.ok) {

@@ -409,6 +409,7 @@ export const CODES_PT = {
   attachment_too_large: () => "O arquivo é grande demais.",
   attachment_empty: () => "O arquivo está vazio.",
   attachment_pending: () => "O arquivo ainda está sendo baixado.",
+  attachment_unavailable: () => "Não foi possível baixar este arquivo do canal.",
   overloaded: () => "O sistema está sobrecarregado no momento. Tente de novo em alguns segundos.",
   temporal_unavailable: () => "O sistema está temporariamente indisponível. Tente de novo em alguns segundos.",
   conversation_ending: () => "A conversa anterior ainda está sendo encerrada. Envie a mensagem de novo em alguns segundos.",

@@ -82,6 +82,7 @@ export const ISSUES_PT = {
   recursive_alias: () => "Um alias aponta para ele mesmo (dados recursivos não são permitidos)",
   unsupported_tag: (c) => `Tag do YAML não aceita: ${c.tag}`,
   invalid_scalar: (c) => `“${c.value}” não é ${KIND_PT[c.kind] ?? c.kind} válido`,
+  invalid_text: (c) => `O texto tem um caractere inválido (${c.codepoint}, meio par UTF-16): apague o escape que o escreve`,
   complex_key: () => "Uma chave deve ser um texto simples, não uma lista nem um mapeamento",
   duplicate_key: (c) => `Chave “${c.key}” repetida (já definida na linha ${c.first_line})`,
   missing: (c) => `falta “${c.field}”, que é obrigatório`,
