@@ -122,6 +122,19 @@ def conversation_handle(env: WorkflowEnvironment, workflow_id: str):  # type: ig
     return pydantic_client(env).get_workflow_handle_for(ConversationWorkflow.run, workflow_id)
 
 
+@pytest.fixture(autouse=True)
+def fresh_key_ring() -> Iterator[None]:
+    """Each test its own key ring, as each deployment has its own (`<data dir>/keys.json`):
+    the tests share one Temporal server, so an id built from a keyed hash (a conversation's
+    `conversation:{bot}:h…`, a media fetch's `media:att_…` from the platform's message id)
+    must not meet the previous test's workflow of the same id. With one ring per process, a
+    `wamid.in3` an earlier test sent made the same attachment id, and its closed
+    `MediaFetchWorkflow` refused the next test's start (REJECT_DUPLICATE): never fetched."""
+    stack_ring.cache_clear()
+    yield
+    stack_ring.cache_clear()
+
+
 @pytest.fixture
 def task_queue() -> str:
     return f"tq-{uuid.uuid4().hex[:12]}"
