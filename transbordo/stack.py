@@ -131,7 +131,8 @@ async def dev_server(db_file: Path | None = None) -> AsyncIterator[WorkflowEnvir
 @functools.cache
 def stack_ring() -> KeyRing:
     """One key ring per process for in-process stacks that are not given one: tests, flow
-    tests and benches encrypt like production, with keys that live as long as the process."""
+    tests and benches encrypt like production, with keys that live as long as the process
+    (the tests clear the cache around each test: tests/conftest.py `fresh_key_ring`)."""
     return KeyRing.generate()
 
 
