@@ -124,6 +124,7 @@ def build_worker(
             channels.send,
             channels.ack,
             media.fetch,
+            media.gave_up,
             routing.dispatch,
             routing.lapse,
         ],

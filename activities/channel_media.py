@@ -81,6 +81,12 @@ class ChannelMedia:
         )
         return "ready"
 
+    @activity.defn(name="channel_media_gave_up")
+    async def gave_up(self, job: MediaFetch) -> None:
+        """The fetch's retries ran out (the platform down or refusing for an hour): the
+        attachment is `failed`, so the screens stop asking for it."""
+        await self._failed(job, "the platform did not answer within the fetch's hour")
+
     async def _failed(self, job: MediaFetch, reason: str) -> str:
         log.warning("%s media for %s not fetched: %s", job.platform, job.bot, reason)
         await asyncio.to_thread(rows.failed, self._engine, job.attachment_id)

@@ -48,6 +48,8 @@ class Standin:
     refuse: Callable[[dict[str, Any]], bool] = lambda body: False
     url: str = ""
     media: dict[str, bytes] = field(default_factory=dict)
+    media_down: set[str] = field(default_factory=set)
+    """Media ids whose bytes the platform answers 503 for (down, as long as they are here)."""
     gets: list[str] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -112,6 +114,8 @@ class Standin:
                 },
             )
         if path.startswith("/wa-media/"):
+            if path.removeprefix("/wa-media/") in self.media_down:
+                return 503, b"", "text/plain"
             content = self.media.get(path.removeprefix("/wa-media/"))
             if not wa_auth or content is None:
                 return 404, b"", "text/plain"

@@ -5,13 +5,15 @@ agent downloads them; a media the platform does not have ends `failed` (409, pt-
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests import channel_payloads as p
 from tests.attachment_files import PDF
 from tests.channel_standin import WA_VERSION, standin
 from tests.conftest import admin_headers, running_stack
-from tests.live import eventually
+from tests.live import eventually, skip_through
 from tests.test_channel_whatsapp import ACCESS_TOKEN, post_whatsapp, wait_for, whatsapp_bot
 
 pytestmark = pytest.mark.asyncio
@@ -114,3 +116,44 @@ async def test_telegram_media_is_fetched_with_getfile(time_env, settings, engine
             assert await eventually(fetched, "the Telegram document fetched") == PDF
             assert f"/bot{BOT_TOKEN}/getFile?file_id=BQACAgEAAxkBAAIB" in telegram.gets
             assert telegram.violations == []
+
+
+async def test_a_media_the_platform_keeps_failing_ends_unavailable(
+    time_env, settings, engine
+) -> None:  # type: ignore[no-untyped-def]
+    """The platform answers 503 for the file for the fetch's whole hour: once its retries run
+    out the attachment is `failed` (409 attachment_unavailable), so the screens stop asking;
+    before, it stayed `pending` for good and the agent's screen asked again forever."""
+    with standin(ACCESS_TOKEN) as phone:
+        phone.media[DOCUMENT_ID] = PDF
+        phone.media_down.add(DOCUMENT_ID)
+        settings = settings.model_copy(update={"whatsapp_api_base": f"{phone.url}/{WA_VERSION}"})
+        async with running_stack(time_env, settings, engine) as http:
+            await whatsapp_bot(http, phone)
+            document = p.whatsapp([p.wa_document("wamid.down1")])
+            assert (await post_whatsapp(http, document)).status_code == 200
+            listed = await http.get("/api/supervisor/conversations", headers=admin_headers())
+            [conversation] = [c["conversation_id"] for c in listed.json()]
+            messages = await http.get(
+                f"/api/conversations/{conversation}/messages", headers=admin_headers()
+            )
+            [ref] = [m["data"]["attachment"] for m in messages.json() if m["data"]]
+            link = f"/api/conversations/{conversation}/attachments/{ref['id']}"
+
+            async def tried() -> bool:
+                return f"/wa-media/{DOCUMENT_ID}" in phone.gets
+
+            await eventually(tried, "the first try")
+            first = await http.get(link, headers=admin_headers())
+            assert first.json()["code"] == "attachment_pending"
+            await skip_through(time_env, timedelta(hours=1, minutes=5))
+
+            async def given_up() -> dict | None:
+                got = await http.get(link, headers=admin_headers())
+                return got.json() if got.json()["code"] == "attachment_unavailable" else None
+
+            gone = await eventually(given_up, "the attachment marked unavailable")
+            assert gone["detail"] == "the file could not be fetched from the channel"
+            tries = [g for g in phone.gets if g == f"/wa-media/{DOCUMENT_ID}"]
+            assert len(tries) > 1  # retried through the hour, not refused at once
+            assert phone.violations == []

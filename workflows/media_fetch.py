@@ -4,8 +4,10 @@ Started by the API when a channel message carries media (api/usecases/channel_me
 per attachment (id `media:<attachment id>`), beside the conversation: the conversation's own
 workflow is not involved, so its histories are unchanged. It runs the activity
 `channel_media_fetch` with retries (backoff up to five minutes, for an hour). The activity marks
-a permanent refusal `failed` itself; when the retries run out the attachment stays `pending`
-(the download route answers 409 `attachment_pending`).
+a permanent refusal `failed` itself; when the retries run out, `channel_media_gave_up` marks it
+`failed` too (patch `media-gave-up`: before it the attachment stayed `pending` for good, and the
+screens asked for it again forever), and the download route answers 409
+`attachment_unavailable`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ class MediaFetch(BaseModel):
     media_id: str
 
 
+MEDIA_GAVE_UP = "media-gave-up"
+"""Patch id: a fetch whose retries ran out marks its attachment `failed` (runs before it ended
+with the attachment `pending`)."""
 FETCH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     maximum_interval=timedelta(minutes=5),
@@ -48,5 +53,12 @@ class MediaFetchWorkflow:
                 retry_policy=FETCH_RETRY,
             )
         except ActivityError:
+            if workflow.patched(MEDIA_GAVE_UP):
+                await workflow.execute_activity(
+                    "channel_media_gave_up",
+                    job,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    schedule_to_close_timeout=timedelta(hours=1),
+                )
             return "failed"
         return status
