@@ -19,6 +19,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from workflows import patches
+
 
 class MediaFetch(BaseModel):
     """The input of the workflow and of its activity `channel_media_fetch`."""
@@ -41,6 +43,9 @@ FETCH_RETRY = RetryPolicy(
 
 @workflow.defn
 class MediaFetchWorkflow:
+    def __init__(self) -> None:
+        self.run_version = patches.RunVersion(1)  # patches.Versioned: its patches are asked alone
+
     @workflow.run
     async def run(self, job: MediaFetch) -> str:
         try:
@@ -53,7 +58,7 @@ class MediaFetchWorkflow:
                 retry_policy=FETCH_RETRY,
             )
         except ActivityError:
-            if workflow.patched(MEDIA_GAVE_UP):
+            if patches.patched(MEDIA_GAVE_UP):
                 await workflow.execute_activity(
                     "channel_media_gave_up",
                     job,
