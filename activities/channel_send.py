@@ -136,12 +136,14 @@ class ChannelSender:
 
     @activity.defn(name="channel_ack")
     async def ack(self, job: ChannelAck) -> int:
-        """Acknowledge customer messages with no entry to carry them: how many requests the
-        platform took. A refusal (4xx) is logged and passed over (a receipt is no reason to
-        fail); when the platform did not answer or answered 429 or 5xx, the others are still
-        tried, then the attempt fails (PLATFORM_UNAVAILABLE). The workflow gives it one
-        attempt, as `_send` gives the receipt that goes with an entry: what was not taken goes
-        with the next entry (workflows/channel_acks.py)."""
+        """Acknowledge customer messages with no entry to carry them. A refusal (4xx) is logged
+        and passed over (a receipt is no reason to fail); when the platform did not answer or
+        answered 429 or 5xx, the others are still tried, then the attempt fails
+        (PLATFORM_UNAVAILABLE). The workflow gives it one attempt, as `_send` gives the receipt
+        that goes with an entry: what was not taken goes with the next entry
+        (workflows/channel_acks.py). Returns how many requests the platform took, for whoever
+        reads the history (0: none taken); the workflow does not read it, but the type stays
+        `int`: recorded results are decoded by it on replay (None fails on them)."""
         platform = job.channel.platform
         config = await asyncio.to_thread(
             store.settings_of, self._engine, self._ring, job.bot, platform

@@ -26,7 +26,7 @@ from store.tables import conversations
 from tests import channel_payloads as p
 from tests.channel_standin import WA_VERSION, Standin, standin
 from tests.conftest import conversation_handle, running_stack
-from tests.live import skip_through
+from tests.live import eventually, skip_through
 from tests.test_channel_backlog import WA_DOWN, waiting_for
 from tests.test_channel_give_up import failure_notices
 from tests.test_channel_give_up import flow as give_up_flow
@@ -443,3 +443,105 @@ async def test_the_ack_alone_history_replays_only_along_its_new_path() -> None:
         load(HISTORY), raise_on_replay_failure=False
     )
     assert isinstance(old.replay_failure, NondeterminismError), old.replay_failure
+
+
+def straight_to_the_queue(key: str) -> str:
+    """A flow whose first turn hands the customer over (its one reply: the transfer)."""
+    return f"""
+bot: loja
+human_service: {{platform: omni_v2, omni_key: "{key}"}}
+start: humano
+blocks:
+  humano:
+    type: human
+    service: Suporte
+    text: {TRANSFER}
+    check_hours: false
+"""
+
+
+async def test_a_reply_given_up_leaves_its_receipt_to_the_next_entry(
+    time_env, settings, engine
+) -> None:  # type: ignore[no-untyped-def]
+    """WhatsApp down for an hour from the customer's first and only message: its reply (the
+    transfer) gives up, and nothing is acknowledged on its own then. WhatsApp back, the
+    agent's answer carries that message's receipt first (before: counted as acknowledged by
+    the reply that never went, so the message was never marked read)."""
+    with standin(ACCESS_TOKEN) as phone:
+        settings = settings.model_copy(update={"whatsapp_api_base": f"{phone.url}/{WA_VERSION}"})
+        async with running_stack(time_env, settings, engine) as http:
+            omni = await setup_omni(http, abandon_seconds=7200)
+            await publish(http, straight_to_the_queue(omni.key))
+            await connect_whatsapp(http, phone)
+            phone.script = [WA_DOWN] * 1000
+            phone.ack_script = [WA_DOWN] * 1000
+            await say(http, "wamid.o1", "oi")
+            conversation = await waiting_for(http, omni)
+            await skip_through(time_env, timedelta(minutes=61))
+            await failure_notices(http, conversation, omni, 1)
+            assert ack_activities(await history_of(time_env, engine)) == 0
+
+            phone.script.clear()
+            phone.ack_script.clear()
+            await answers(http, omni, conversation, "Olá, sou a Ana.")
+            await asyncio.to_thread(phone.wait, lambda s: "Olá, sou a Ana." in texts(s))
+            assert TRANSFER not in texts(phone)
+            assert [(m, status) for m, status in reads(phone) if status == 200] == [
+                ("wamid.o1", 200)
+            ]
+            picked = position(phone, lambda body: body.get("text", {}).get("body") == PICKED_UP)
+            assert position(phone, lambda body: body.get("message_id") == "wamid.o1") < picked
+            assert phone.violations == []
+            history = await history_of(time_env, engine)
+            assert ack_activities(history) == 0
+            await replayer(ConversationWorkflow, strict=True).replay_workflow(history)
+
+
+async def continued(time_env, engine: sa.Engine) -> WorkflowHistory:  # type: ignore[no-untyped-def]
+    """The history of the conversation's run once it is one continued as new."""
+
+    async def second() -> WorkflowHistory | None:
+        history = await history_of(time_env, engine)
+        started = history.events[0].workflow_execution_started_event_attributes
+        return history if started.continued_execution_run_id else None
+
+    return await eventually(second, "the run continued as new")
+
+
+async def test_a_receipt_not_taken_is_not_tried_alone_by_the_next_run(
+    time_env, settings, engine
+) -> None:  # type: ignore[no-untyped-def]
+    """Three customer messages per run: the third, in the queue, has its receipt refused (503,
+    its one attempt), and the run continues as new carrying it. The next run does not try it
+    on its own again (what was not taken waits for the next entry); a message in that run is
+    acknowledged on its own as usual, and its receipt marks both read."""
+    with standin(ACCESS_TOKEN) as phone:
+        settings = settings.model_copy(
+            update={"whatsapp_api_base": f"{phone.url}/{WA_VERSION}", "max_messages_per_run": 3}
+        )
+        async with running_stack(time_env, settings, engine) as http:
+            omni = await setup_omni(http)
+            await publish(http, flow(omni.key))
+            await connect_whatsapp(http, phone)
+            await in_the_queue(http, phone, engine)
+            phone.ack_script = [WA_DOWN]  # the next receipt only
+            await say(http, "wamid.n3", "Alguém aí?")
+            await asyncio.to_thread(
+                phone.wait, lambda s: ("wamid.n3", 503) in reads(s), RECEIPT_WAIT
+            )
+            await continued(time_env, engine)
+
+            await say(http, "wamid.n4", "Meu pedido 123 não chegou.")
+            await asyncio.to_thread(
+                phone.wait, lambda s: ("wamid.n4", 200) in reads(s), RECEIPT_WAIT
+            )
+            assert reads(phone) == [
+                ("wamid.n1", 200),
+                ("wamid.n2", 200),
+                ("wamid.n3", 503),
+                ("wamid.n4", 200),
+            ]
+            assert phone.violations == []
+            history = await continued(time_env, engine)
+            assert ack_activities(history) == 1  # n4's only
+            await replayer(ConversationWorkflow, strict=True).replay_workflow(history)

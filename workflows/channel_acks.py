@@ -11,13 +11,16 @@ it the customer's phone showed no blue ticks until the next entry).
 
 `channel_ack` has one attempt, as the receipt that goes with a send (`_send` drops a failing
 one at once): the pump is serial, so an entry that becomes due meanwhile waits for that one
-attempt only. `conv.channel_acked` moves only when the platform took it; when it did not (429,
-5xx, no answer), the messages are marked checked for this run (`_acks_checked`) and the next
-entry sent carries the receipt, once the platform is back. A send that gave up (the platform
-down for CHANNEL_GIVE_UP) marks them the same way: no acknowledgement alone goes to a platform
-just found down. Both marks are the run's own; a run continued as new starts with every
-customer message it carried marked (it continued with the pump idle: what was not
-acknowledged then waits for the next send).
+attempt only (ACK_TIMEOUT). `conv.channel_acked` moves when the activity completes: the
+platform took the receipts, or refused them for good (4xx, logged and passed over: sending
+them again would be refused again). When the activity fails (429, 5xx, no answer) it stays,
+the messages are marked checked for this run (`_acks_checked`) and the next entry sent carries
+the receipt, once the platform is back. A send that gave up (the platform down for
+CHANNEL_GIVE_UP) leaves `channel_acked` where it was (workflows/channel_outbox.py) and marks
+the messages the same way: no acknowledgement alone goes to a platform just found down, and the
+next entry sent carries the newest one's receipt. Both marks are the run's own; a run
+continued as new starts with every customer message it carried marked (it continued with the
+pump idle: what was not acknowledged then waits for the next send).
 """
 
 from __future__ import annotations
@@ -44,13 +47,18 @@ ACK_RETRY = RetryPolicy(maximum_attempts=1)
 """An acknowledgement on its own is tried once, as the one that goes with a send: entries wait
 behind it, and what the platform did not take goes with the next entry."""
 ACK_TIMEOUT = timedelta(seconds=30)
+"""The start-to-close timeout of the one attempt: an entry due meanwhile waits at most this
+long behind it, when the worker running it is lost. A live attempt stops sending 5 s before
+(activities/channel_send.py ATTEMPT_MARGIN_SECONDS: 25 s) and each request waits at most
+SEND_TIMEOUT_SECONDS (15 s) for the platform."""
 
 
 class ChannelAcks(_Core):
     """`_ack_due` and `_ack_alone` for the pump; ChannelOutbox says what waits for the channel."""
 
     _channel_sending: bool = False
-    """An activity of the pump is in flight (ChannelOutbox's)."""
+    """An activity of the pump is in flight (a send, an acknowledgement) or the pump is
+    appending a backlog notice: the run does not close nor continue as new meanwhile."""
     _acks_checked: int = 0
     """Customer entries up to this seq get no acknowledgement on their own (this run's): none
     was needed, the platform did not take it, or a send gave up after them."""
@@ -71,10 +79,8 @@ class ChannelAcks(_Core):
     def _acks_given_up(self) -> None:
         """A send gave up: the customer's entries so far get no acknowledgement alone (the
         platform was just found down); the next entry sent carries the newest one's."""
-        self._acks_checked = max(self._acks_checked, *self._customer_seqs())
-
-    def _customer_seqs(self) -> list[int]:
-        return [m.seq for m in self.conv.recent if m.sender == "customer"] or [0]
+        seqs = [m.seq for m in self.conv.recent if m.sender == "customer"]
+        self._acks_checked = max(self._acks_checked, max(seqs, default=0))
 
     def _unacked(self) -> list[Message]:
         """The customer's entries not acknowledged (nor checked), oldest first."""

@@ -30,8 +30,9 @@ behind it; before it each got its own hour). Entries appended after that are tri
 usual, each with its own hour: the platform may be back. This is what users of Twilio Flex or
 Blip expect: a message that did not go out is marked failed soon, with its reason, the ones
 after it too, and nothing is sent later on its own; the agent decides what to send again.
-`channel_acked` stays: no acknowledgement went out for the entries passed over, so the next
-send acknowledges the customer's newest message (blue ticks once the platform is back).
+`channel_acked` stays, for the entry given up too (the receipt that went with its attempts may
+not have been taken), so the next send acknowledges the customer's newest message (blue ticks
+once the platform is back).
 
 An entry sent acknowledges the customer's newest message before it (`_ack_for`); a customer
 message whose turn puts nothing for the channel in the outbox is acknowledged on its own
@@ -115,7 +116,6 @@ class Backlog:
 class ChannelOutbox(ChannelAcks):
     """The pump to the customer's channel; the workflow provides `ConversationCore`."""
 
-    _channel_sending: bool = False
     _channel_in_flight: int = 0
     """The seq of the entry being sent (0: none)."""
     _channel_lost: Backlog | None = None
@@ -215,7 +215,8 @@ class ChannelOutbox(ChannelAcks):
             self._channel_sending, self._channel_in_flight = False, 0
         cut = self.conv.seq  # behind it now: what handlers append while we wait is tried
         self.conv.channel_through = max(self.conv.channel_through, message.seq)
-        self.conv.channel_acked = max(self.conv.channel_acked, acked)
+        if not gave_up:  # the platform down: its receipt may not have gone, the next entry's
+            self.conv.channel_acked = max(self.conv.channel_acked, acked)
         notice = _notice(channel.platform, result)
         if notice is not None:
             async with self._lock:  # not in the middle of another handler's turn

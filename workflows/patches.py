@@ -110,7 +110,7 @@ its own, only when a send has given up; histories before it retried each entry f
 CHANNEL_ACK_ALONE = "channel-ack-alone"
 """Patch id: a channel customer's message whose turn put nothing for the channel in the outbox
 (the voicemail time, the queue, an agent yet to answer) is acknowledged on its own, by the
-`channel_ack` activity (workflows/channel_outbox.py); before it, only with the next entry sent.
+`channel_ack` activity (workflows/channel_acks.py); before it, only with the next entry sent.
 Asked on its own, only when such an acknowledgement is first due in a run."""
 CODE_VERSION = 4
 """The code version new runs start at (`ConversationInput.code_version`). What a version means is
