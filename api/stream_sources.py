@@ -2,19 +2,23 @@
 
 - PostgreSQL: one `LISTEN` connection (psycopg 3, async) on the channels of store/notify.py;
   writers `NOTIFY` in their own transactions, so a notice arrives once the rows are visible.
-- SQLite: one poller, every `POLL_SECONDS` while at least one stream is open. It asks SQLite's
-  change counter (`PRAGMA data_version`, which moves when another connection commits) and reads
-  only when it moved: the messages whose rowid is above the last seen, the watched conversations
-  whose row's status, block or status seq changed (a handoff without a message, an end; each
-  newly watched one once), and a version of the waiting list (its newest rowid and open
-  counts). Idle (the counter still), it reads nothing more.
+- SQLite: one poller, every `POLL_SECONDS` while at least one stream is open. It reads the rows
+  of conversations watched since its last poll (each once), then asks SQLite's change counter
+  (`PRAGMA data_version`, which moves when another connection commits) and reads on only when it
+  moved: the messages whose rowid is above the last seen, the conversation rows whose
+  `row_version` is above the highest seen (raised by triggers whenever a row's status, block or
+  status seq is written, migration 0025: a handoff without a message, an end), and a version of
+  the waiting list (its newest rowid and open counts). What changed is read, not what is
+  watched: idle (no stream newly watched, the counter still) it reads the counter only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -35,7 +39,7 @@ connection a failover or a network drop left silently dead is found and replaced
 until TCP gives up (hours)."""
 
 ROWS_CHUNK = 500
-"""Conversation ids per `IN (...)` when the poller reads the watched conversations' rows."""
+"""Conversation ids per `IN (...)` when the poller reads newly watched conversations' rows."""
 
 
 class PostgresListener:
@@ -101,12 +105,12 @@ class Changes:
 _ROWS = sa.text(
     "SELECT id, status, block, status_seq FROM conversations WHERE id IN :ids"
 ).bindparams(sa.bindparam("ids", expanding=True))
-_SUMMED = sa.text(
-    "SELECT group_concat(id || ':' || status || ':' || coalesce(block, '') || ':' || status_seq,"
-    " ';') FROM conversations WHERE id IN :ids"
-).bindparams(sa.bindparam("ids", expanding=True))
-"""The watched rows' `_ROWS` columns in one string (the ids' order: SQLite walks the primary
-key), so an unchanged chunk costs one string."""
+_MOVED = sa.text(
+    "SELECT id, status, block, status_seq, row_version FROM conversations"
+    " WHERE row_version > :after ORDER BY row_version"
+)
+"""The rows written since the poller's last read (`ix_conversations_row_version`): watched or
+not, they are the commits' own, so a tick costs what changed, not what is watched."""
 
 
 class SqlitePoller:
@@ -152,8 +156,8 @@ class _Cursor:
         self._queue: tuple[object, ...] | None = None
         self._rows: dict[str, tuple[object, ...]] = {}
         """Watched conversation → its row's (status, block, status_seq) when last read."""
-        self._summed: tuple[object, ...] | None = None
-        """Those rows summed up (`_SUMMED`, per chunk of the watched ids) when last read."""
+        self._row_version = 0
+        """The highest `conversations.row_version` read."""
         database = engine.url.database
         self._shared_memory = not database or database == ":memory:"
         """An in-memory database shares one connection: its counter never moves; always read."""
@@ -162,6 +166,9 @@ class _Cursor:
         self._conn = self._engine.connect()
         self._version = self._data_version()
         self._rowid = self._conn.scalar(sa.text("SELECT coalesce(max(rowid), 0) FROM messages"))
+        self._row_version = self._conn.scalar(
+            sa.text("SELECT coalesce(max(row_version), 0) FROM conversations")
+        )
         self._queue = self._queue_version()
         self._conn.rollback()
 
@@ -189,35 +196,41 @@ class _Cursor:
             ),
             {"last": self._rowid},
         ).all()
-        if rows:
-            self._rowid = rows[-1][0]
-            found.conversations.update(row[1] for row in rows)
-        found.conversations.update(self._rows_changed(watched))
+        moved = self._conn.execute(_MOVED, {"after": self._row_version}).all()
         if queue:
             current = self._queue_version()
             found.queue, self._queue = current != self._queue, current
         self._conn.rollback()
-        self._version = version  # only once read: a failed read is read again at the next poll
+        # only once all is read: a failed read is read again at the next poll
+        self._version = version
+        if rows:
+            self._rowid = rows[-1][0]
+            found.conversations.update(row[1] for row in rows)
+        found.conversations.update(self._rows_changed(watched, fresh, moved))
         return found
 
     def _data_version(self) -> int:
         assert self._conn is not None
         return int(self._conn.exec_driver_sql("PRAGMA data_version").scalar_one())
 
-    def _rows_changed(self, watched: list[str]) -> set[str]:
-        """Watched conversations whose row moved (a status written with no message: a silent
-        handoff, an end) since the last read, and those not read before (a stream may have
-        read its row before the change the counter shows). SQLite first sums the rows up in
-        one string per chunk: while none moved (another conversation's write moved the
-        counter), no row is read into Python."""
-        assert self._conn is not None
-        chunks = [watched[at : at + ROWS_CHUNK] for at in range(0, len(watched), ROWS_CHUNK)]
-        summed = tuple(self._conn.scalar(_SUMMED, {"ids": chunk}) for chunk in chunks)
-        if summed == self._summed:
-            return set()
-        rows = self._read_rows(watched)
-        changed = {id_ for id_, now in rows.items() if self._rows.get(id_) != now}
-        self._rows, self._summed = rows, summed  # conversations no longer watched are forgotten
+    def _rows_changed(
+        self, watched: list[str], fresh: dict[str, tuple[object, ...]], moved: Sequence[sa.Row[Any]]
+    ) -> set[str]:
+        """Watched conversations whose row moved since the last read (`moved`, the rows written
+        since: a status written with no message, a silent handoff, an end), and those newly
+        watched (`fresh`: a stream may have read its row before the change the counter shows).
+        Conversations no longer watched are forgotten."""
+        wanted = set(watched)
+        for gone in self._rows.keys() - wanted:
+            del self._rows[gone]
+        self._rows.update(fresh)
+        changed = set(fresh)
+        for row in moved:
+            self._row_version = max(self._row_version, row.row_version)
+            now = (row.status, row.block, row.status_seq)
+            if row.id in wanted and self._rows.get(row.id) != now:
+                changed.add(row.id)
+                self._rows[row.id] = now
         return changed
 
     def _read_rows(self, ids: list[str]) -> dict[str, tuple[object, ...]]:

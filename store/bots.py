@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -115,16 +117,19 @@ _ONE = sa.select(bot_versions).where(
     bot_versions.c.bot == sa.bindparam("bot"), bot_versions.c.version == sa.bindparam("version")
 )
 
-_versions: dict[tuple[str, int, datetime], BotVersion] = {}
+_Key = tuple[str, int, datetime]
+_versions: OrderedDict[_Key, BotVersion] = OrderedDict()
 """Versions read, flows parsed, by (bot, version, created_at): a published version never
 changes, so it is read and parsed once (created_at tells apart databases that reuse a bot name
-and number)."""
+and number). Least recently used first; read and written under `_versions_lock` (streams call
+`version_of` from worker threads)."""
+_versions_lock = threading.Lock()
 PARSED_CACHE_SIZE = 256
 
 
 def version_of(engine: Engine, bot: str, version: int, created_at: datetime) -> BotVersion | None:
     """The version `NEWEST` named: from the cache, else read (None: gone since)."""
-    found = _versions.get((bot, version, created_at))
+    found = _cached((bot, version, created_at))
     if found is not None:
         return found
     with reads(engine) as conn:
@@ -132,14 +137,26 @@ def version_of(engine: Engine, bot: str, version: int, created_at: datetime) -> 
     return _version(row) if row else None
 
 
+def _cached(key: _Key) -> BotVersion | None:
+    with _versions_lock:
+        found = _versions.get(key)
+        if found is not None:
+            _versions.move_to_end(key)
+        return found
+
+
 def _version(row: sa.Row[Any]) -> BotVersion:
-    key = (row.bot, row.version, row.created_at)
-    found = _versions.get(key)
-    if found is None:
-        flow = BotFlow.model_validate(row.flow)
-        if len(_versions) >= PARSED_CACHE_SIZE:
-            _versions.pop(next(iter(_versions)))
-        found = _versions[key] = BotVersion(
-            bot=row.bot, version=row.version, source=row.source, flow=flow, created_at=key[2]
-        )
+    key: _Key = (row.bot, row.version, row.created_at)
+    found = _cached(key)
+    if found is not None:
+        return found
+    flow = BotFlow.model_validate(row.flow)  # outside the lock: two threads may both parse
+    parsed = BotVersion(
+        bot=row.bot, version=row.version, source=row.source, flow=flow, created_at=key[2]
+    )
+    with _versions_lock:
+        found = _versions.setdefault(key, parsed)
+        _versions.move_to_end(key)
+        while len(_versions) > PARSED_CACHE_SIZE:
+            _versions.popitem(last=False)
     return found

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from bots.models import HumanBlock, MenuBlock
-from omni.care_words import CSAT_QUESTION
+from omni.care_words import CSAT_OPTIONS, CSAT_QUESTION
 from store import bots as bot_store
 from store.conversations import ConversationRow, conversation_of
 from store.db import reads
@@ -30,39 +30,47 @@ class Standing:
     row: ConversationRow
     seq: int
     """The seq the status and block were taken at (the last seq for a row written before
-    `status_seq` was kept)."""
+    `status_seq` was kept; 0: not known yet, a first turn written without its status)."""
     menu: int | None
     """The seq of the menu the flow waits on as of `seq` (None: no menu is asked)."""
 
 
 _c, _m = conversations.c, messages.c
 _TAKEN = sa.case((_c.status_seq > 0, _c.status_seq), else_=_c.last_seq)
-
-
-def _newest_menu(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    """`column` of the newest menu the bot said up to the status's seq, while the status is
-    `bot` (SQLite's CASE skips the scan otherwise)."""
-    newest = (
-        sa.select(column)
-        .where(_m.conversation_id == _c.id, _m.sender == "bot", _m.kind == "menu", _m.seq <= _TAKEN)
-        .order_by(_m.seq.desc())
-        .limit(1)
-        .scalar_subquery()
+_MENU_SEQ = (
+    sa.select(_m.seq)
+    .where(
+        _m.conversation_id == _c.id,
+        _m.kind == sa.literal_column("'menu'"),  # literals: the partial index (0025)
+        _m.sender == sa.literal_column("'bot'"),
+        _m.seq <= _TAKEN,
     )
-    return sa.case((_c.status == "bot", newest))
-
+    .order_by(_m.seq.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+"""The seq of the newest menu the bot said up to the status's seq: one step down
+`ix_messages_bot_menus`, however many messages came since."""
+_menu = messages.alias("menu")
 
 _STANDING = (
     sa.select(
         conversations,
         bot_versions.c.created_at.label("flow_at"),
-        _newest_menu(_m.seq).label("menu_seq"),
-        _newest_menu(_m.text).label("menu_text"),
+        _menu.c.seq.label("menu_seq"),
+        _menu.c.text.label("menu_text"),
+        _menu.c.data.label("menu_data"),
     )
     .select_from(
         conversations.outerjoin(
             bot_versions,
             sa.and_(bot_versions.c.bot == _c.bot, bot_versions.c.version == _c.bot_version),
+        ).outerjoin(  # by primary key; only while the status is `bot` (no search otherwise)
+            _menu,
+            sa.and_(
+                _menu.c.conversation_id == _c.id,
+                _menu.c.seq == sa.case((_c.status == "bot", _MENU_SEQ)),
+            ),
         )
     )
     .where(_c.id == sa.bindparam("id"))
@@ -78,15 +86,32 @@ def standing(engine: Engine, conversation_id: str) -> Standing | None:
     if found is None:
         return None
     row = conversation_of(found)
+    if row.status_seq == 0 and row.block is None:  # a first turn's row, its status not yet
+        return Standing(row, 0, None)  # written: nothing known, no menu judged inert
     return Standing(row, row.status_seq or row.last_seq, _asked(engine, row, found))
 
 
 def _asked(engine: Engine, row: ConversationRow, found: sa.Row[Any]) -> int | None:
+    """The newest menu while the flow stands at a menu block or the survey is open; kept live
+    whenever the flow is not known (its version gone, a block it lacks): a menu is never made
+    inert by lack of knowledge, as the page did before status events."""
     if found.menu_seq is None:
         return None
-    if found.flow_at is None:  # the version is gone: the newest menu, as before status events
-        return int(found.menu_seq)
-    version = bot_store.version_of(engine, row.bot, row.bot_version, found.flow_at)
-    block = version.flow.blocks.get(row.block or "") if version is not None else None
-    survey = isinstance(block, HumanBlock) and found.menu_text == CSAT_QUESTION
-    return int(found.menu_seq) if isinstance(block, MenuBlock) or survey else None
+    menu = int(found.menu_seq)
+    version = None
+    if found.flow_at is not None:
+        version = bot_store.version_of(engine, row.bot, row.bot_version, found.flow_at)
+    if version is None or row.block is None:
+        return menu if version is None else None
+    block = version.flow.blocks.get(row.block)
+    if block is None or isinstance(block, MenuBlock):
+        return menu
+    return menu if isinstance(block, HumanBlock) and _survey(found) else None
+
+
+def _survey(found: sa.Row[Any]) -> bool:
+    """The satisfaction survey's question: its text, or its options (the text may have changed
+    in a deploy since it was asked)."""
+    data = found.menu_data
+    options = data.get("options") if isinstance(data, dict) else None
+    return found.menu_text == CSAT_QUESTION or options == list(CSAT_OPTIONS)

@@ -56,6 +56,15 @@ messages = sa.Table(
     sa.Column("data", sa.JSON),
     sa.Column("created_at", UtcDateTime(), nullable=False),
 )
+BOT_MENU = "kind = 'menu' AND sender = 'bot'"
+"""The bot's menus' partial index's predicate (migration 0025): a query repeats it as literals."""
+sa.Index(  # the newest menu up to a seq (store/standing.py), migration 0025
+    "ix_messages_bot_menus",
+    messages.c.conversation_id,
+    messages.c.seq,
+    sqlite_where=sa.text(BOT_MENU),
+    postgresql_where=sa.text(BOT_MENU),
+)
 
 # --- Omni (migration 0002): services, integrations, agents, the waiting list ------------------
 

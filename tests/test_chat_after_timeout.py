@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,9 +31,13 @@ import pytest
 import sqlalchemy as sa
 
 from api.routes.channel import _events
-from api.stream_hub import LogCursor, StreamHub
+from api.stream_hub import READ_BATCH, LogCursor, StreamHub
+from bots.loader import load_flow
+from omni.care_words import CSAT_OPTIONS
+from store import bots as bot_store
 from store import conversations as conversation_log
-from store.standing import standing
+from store.new_conversations import NewConversation
+from store.standing import _STANDING, standing
 from tests.conftest import admin_headers
 from tests.live import DEADLINE_SECONDS, Event, skip_through, sse_events
 from tests.test_browser import TIMEOUT_MS, Console, browser, live_server, playwright_api
@@ -425,3 +431,133 @@ async def test_a_wake_reads_the_row_once_and_a_typing_signal_nothing(engine, wit
     finally:
         sa.event.remove(engine, "before_cursor_execute", counted)
         await events.aclose()
+
+
+# --- where it stands: unknown, the survey, the menus' index --------------------------------------
+
+
+def _published(engine: sa.Engine) -> None:
+    source = FLOW.format(key="k", on_timeout="humano")
+    bot_store.publish(engine, load_flow(source), source)
+
+
+async def test_a_first_turn_written_without_its_status_judges_no_menu(any_engine):
+    """The API wrote a first turn with no status (its row's placeholder: status seq 0, no
+    block): the stream tells no status (the page judges nothing inert) until the workflow's
+    record says where the flow stands, then names its menu (SQLite and PostgreSQL)."""
+    engine = any_engine
+    _published(engine)
+    new = NewConversation("c", "w", "loja", 1, "k", "bot")
+    customer = Message(seq=1, sender="customer", text="oi", at=datetime.now(UTC))
+    conversation_log.record_turn(engine, "c", [customer, _said(2), _said(3, "menu")], new=new)
+    there = standing(engine, "c")
+    assert there is not None and (there.seq, there.menu) == (0, None)
+    hub = StreamHub()
+    events = _events(engine, hub, "c", LogCursor(0), notes=False, reader=None, with_status=True)
+    try:
+        for seq in (1, 2, 3):
+            assert json.loads((await anext(events)).data)["seq"] == seq
+        conversation_log.record_batch(engine, _batch("bot", "menu", through=3))
+        hub.log_changed("c")
+        told = await anext(events)  # the first status the stream tells: the record's
+        assert (told.event, json.loads(told.data)) == (
+            "status",
+            {"status": "bot", "block": "menu", "seq": 3, "menu": 3},
+        )
+    finally:
+        await events.aclose()
+
+
+async def test_a_menu_is_kept_live_unless_the_flow_is_known_to_have_left_it(any_engine):
+    """The survey is known by its options as well as its text (a deploy may change the
+    question); a block the flow version lacks keeps the newest menu live, as a version gone
+    does; a block known not to wait on a menu names none."""
+    engine = any_engine
+    _published(engine)
+    survey = Message(
+        seq=1, sender="bot", kind="menu", text="Uma pergunta de outrora", options=CSAT_OPTIONS,
+        at=datetime.now(UTC),
+    )  # fmt: skip
+    conversation_log.record_batch(engine, _batch("bot", "humano", survey, through=1))
+    assert (there := standing(engine, "c")) is not None and there.menu == 1
+    conversation_log.record_batch(engine, _batch("bot", "renamed", _said(2, "menu"), through=2))
+    assert (there := standing(engine, "c")) is not None and there.menu == 2
+    conversation_log.record_batch(engine, _batch("bot", "cpf", _said(3), through=3))
+    assert (there := standing(engine, "c")) is not None and there.menu is None
+
+
+async def test_the_standing_read_takes_the_bot_menus_index(any_engine):
+    """Where a conversation stands reads its newest menu through `ix_messages_bot_menus`, not
+    by walking every message since it (SQLite and PostgreSQL plans)."""
+    engine = any_engine
+    said = [_said(1, "menu"), *(_said(seq) for seq in range(2, 2002))]
+    conversation_log.record_batch(engine, _batch("bot", "menu", *said, through=2001))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    query = _STANDING.params(id="c").compile(engine, compile_kwargs={"literal_binds": True})
+    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    with engine.connect() as conn:
+        plan = " ".join(str(row) for row in conn.exec_driver_sql(explain + str(query)))
+    assert "ix_messages_bot_menus" in plan, plan
+    assert (there := standing(engine, "c")) is not None and there.menu == 1
+
+
+async def test_a_wake_reads_the_row_once_however_many_pages_of_log(engine):
+    """A wake with more log than one read takes reads the row (where it stands) once."""
+    conversation_log.record_batch(engine, _batch("bot", "menu", _said(1, "menu"), through=1))
+    hub = StreamHub()
+    events = _events(engine, hub, "c", LogCursor(0), notes=False, reader=None, with_status=True)
+    rows_read: list[str] = []
+
+    def counted(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and "FROM conversations" in statement:
+            rows_read.append(statement)
+
+    try:
+        assert (await anext(events)).event == "message"
+        assert (await anext(events)).event == "status"
+        said = [_said(seq) for seq in range(2, READ_BATCH * 2 + 10)]
+        conversation_log.record_batch(engine, _batch("bot", "menu", *said, through=len(said) + 1))
+        sa.event.listen(engine, "before_cursor_execute", counted)
+        hub.log_changed("c")
+        for seq in range(2, READ_BATCH * 2 + 10):
+            assert json.loads((await anext(events)).data)["seq"] == seq
+        assert len(rows_read) == 1, rows_read
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", counted)
+        await events.aclose()
+
+
+async def test_the_parsed_versions_cache_takes_many_threads(engine, monkeypatch):
+    """Streams ask for flow versions from worker threads: with more versions than the cache
+    holds, none fails and each gets its own version; the most recently used stay."""
+    monkeypatch.setattr(bot_store, "PARSED_CACHE_SIZE", 3)
+    monkeypatch.setattr(bot_store, "_versions", type(bot_store._versions)())
+    published = []
+    for n in range(12):
+        source = FLOW.format(key=f"k{n}", on_timeout="humano")
+        published.append(bot_store.publish(engine, load_flow(source), source)[0])
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns as often as they can
+
+    def ask(n: int) -> int:
+        wanted = published[n % len(published)]
+        found = bot_store.version_of(engine, "loja", wanted.version, wanted.created_at)
+        assert found is not None
+        return found.version
+
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            versions = list(pool.map(ask, range(3000)))
+    finally:
+        sys.setswitchinterval(switching)
+    assert versions == [published[n % 12].version for n in range(3000)]
+    assert len(bot_store._versions) <= 3
+    first = published[0]
+    bot_store.version_of(engine, "loja", first.version, first.created_at)
+    for later in published[1:3]:
+        bot_store.version_of(engine, "loja", later.version, later.created_at)
+    bot_store.version_of(engine, "loja", first.version, first.created_at)  # used again: kept
+    newest = published[-1]
+    bot_store.version_of(engine, "loja", newest.version, newest.created_at)
+    assert ("loja", first.version, first.created_at) in bot_store._versions

@@ -36,6 +36,7 @@ from store import conversations as conversation_log
 from store import queue
 from store.conversations import MessageRow
 from store.services import create_service
+from store.tables import conversations
 from tests.conftest import admin_headers, pydantic_client
 from tests.live import serving, sse_events
 from tests.log_rows import batch, opened
@@ -528,3 +529,55 @@ async def test_a_stream_after_a_transcript_read_sends_what_was_missing_in_it(
         ("end", None, None),
     ]
     assert resumed == ["end"]
+
+
+WATCHED = 2000
+
+
+def test_the_sqlite_poller_reads_what_changed_not_what_is_watched(engine: sa.Engine) -> None:
+    """With 2,000 conversations watched (and as many not), a poll after a commit reads the rows
+    written since, not every watched one: its SQLite work (virtual machine steps, counted in
+    tens) stays that of a few rows, whether the write moved a watched row, another, or
+    nothing the streams show; it still wakes exactly the watched conversation that moved."""
+    at = datetime.now(UTC)
+    rows = [
+        {"id": f"{side}{n}", "workflow_id": "w", "bot": "loja", "bot_version": 1,
+         "contact_id": "5511", "status": "bot", "block": "menu", "last_seq": 1, "status_seq": 1,
+         "created_at": at, "updated_at": at}
+        for side in ("w", "u") for n in range(WATCHED)
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(conversations.insert(), rows)
+    watched = [f"w{n}" for n in range(WATCHED)]
+    cursor = stream_sources._Cursor(engine)
+    cursor.open()
+    try:
+        assert cursor.changes(watched, False).conversations == set()  # each row read once
+        sqlite = cursor._conn.connection.driver_connection  # type: ignore[union-attr]
+        steps = [0]
+
+        def stepped() -> int:
+            steps[0] += 1
+            return 0
+
+        def poll() -> tuple[set[str], int]:
+            steps[0] = 0
+            sqlite.set_progress_handler(stepped, 10)
+            try:
+                return cursor.changes(watched, False).conversations, steps[0]
+            finally:
+                sqlite.set_progress_handler(None, 10)
+
+        polls = []
+        conversation_log.record_batch(engine, batch("w7", "waiting", through=2))  # silent handoff
+        polls.append(poll())
+        conversation_log.record_batch(engine, batch("u7", "waiting", through=2))  # not watched
+        polls.append(poll())
+        with engine.begin() as conn:  # a write the streams do not show: wakes nothing
+            conn.execute(conversations.update().where(conversations.c.id == "w8"), {"agent": "a"})
+        polls.append(poll())
+        polls.append(poll())  # idle
+        assert [woken for woken, _ in polls] == [{"w7"}, set(), set(), set()]
+        assert all(work < 100 for _, work in polls), polls  # reading every watched row: 4,800+
+    finally:
+        cursor.close()

@@ -233,9 +233,9 @@ async def _events(
     waiting for it: when it comes, api/stream_hub.py `LogCursor`), until the conversation has
     ended (agents' notes only with `notes`); `with_status`, where the conversation stands
     (store/standing.py). The stream reads SQL only when the process's hub says this
-    conversation's log or row changed (a typing signal alone reads nothing): the row, then the
-    log, two reads a wake. Once `drain` starts (the server is closing the connection), what is
-    ready is sent and the stream returns."""
+    conversation's log or row changed (a typing signal alone reads nothing): the row once, then
+    the log (a read per page of it) a wake. Once `drain` starts (the server is closing the
+    connection), what is ready is sent and the stream returns."""
     with hub.watch(drain) as watch:
         watch.conversations([conversation_id])
         last_read = False
@@ -244,14 +244,14 @@ async def _events(
             # the row before the log: the messages read next hold those up to its status seq,
             # and those up to its last seq when it says the conversation ended
             row, standing = await _row(engine, conversation_id, with_status)
-            ready, more = await read_log(engine, conversation_id, cursor)
-            for entry, resume_id in ready:
-                if entry.kind in AGENT_ONLY_KINDS and not notes:
-                    continue
-                payload = public_row(entry, reader).model_dump(mode="json", by_alias=True)
-                yield sse.event("message", payload, id=resume_id)
-            if more:
-                continue
+            more = True
+            while more:  # the log page by page; the row stays the one read before it
+                ready, more = await read_log(engine, conversation_id, cursor)
+                for entry, resume_id in ready:
+                    if entry.kind in AGENT_ONLY_KINDS and not notes:
+                        continue
+                    payload = public_row(entry, reader).model_dump(mode="json", by_alias=True)
+                    yield sse.event("message", payload, id=resume_id)
             now = None if cursor.holding else _status_data(standing)
             if now is not None and now != told:  # no `id:`: a resumed stream tells it again
                 told = now
@@ -284,8 +284,9 @@ async def _row(
 
 
 def _status_data(standing: Standing | None) -> dict[str, object] | None:
-    """A `status` event's data (None: nothing to tell, the conversation has ended)."""
-    if standing is None or standing.row.status == "ended":
+    """A `status` event's data (None: nothing to tell, the conversation has ended or its
+    status is not known yet: the page judges no menu inert)."""
+    if standing is None or standing.row.status == "ended" or standing.seq == 0:
         return None
     row = standing.row
     return {"status": row.status, "block": row.block, "seq": standing.seq, "menu": standing.menu}
