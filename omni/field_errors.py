@@ -31,9 +31,11 @@ class FieldCode(StrEnum):
     NOT_NULL = "not_null"
     """A null sent for a field a partial change may leave out but not empty."""
     REPEATED = "repeated"
-    """A list names `value` twice (services, wrap-up codes, skills)."""
+    """A list names `value` twice: as written (services, wrap-up codes) or in any case
+    (skills, compared case-insensitively); the pt-BR text is true of both."""
     SAME_CODE = "same_code"
-    """Two wrap-up codes, `first` and `code`, that differ only in case or accents."""
+    """Two wrap-up codes, `first` and `code`, that differ only in case, accents or spaces
+    (omni/names.py `name_key`); said at the second one, `wrapup.codes.N`."""
     CARDS_REQUIRED = "cards_required"
     """An enabled waiting-queue carousel without cards."""
     BUTTON_ACTION = "button_action"

@@ -17,20 +17,37 @@ A second `up` on the data folder of a running one half-started (on the same API 
 the first one's API for its own): `up` now locks the folder (transbordo/data_lock.py) and a
 second one stops at once, naming the process that holds it. The lock dies with its holder,
 however it ends.
+
+Review of the lock: a `kill -9` of `up` left its children (the dev server, the worker, the API)
+running on the folder, and a new `up` then started a second dev server on the same
+temporal.db. The children now hold the lock too (its descriptor is theirs as well) and end with
+`up` (Linux: PR_SET_PDEATHSIG); while they run a new `up` is refused in words that do not blame
+the dead process, and once they are gone it starts. A folder that cannot be locked at all stops
+`up` with the reason.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from tests.live import DEADLINE_SECONDS
+import pytest
+
+from tests.live import DEADLINE_SECONDS, POLL_SECONDS
 from tests.ports import free_ports
 from tests.test_up import ADMIN_TOKEN, FLOWS, GREETING, _clean_env, transbordo_up
-from transbordo.data_lock import LOCK_FILE, DataFolderBusy, lock_data_folder
+from transbordo.data_lock import (
+    LOCK_FILE,
+    DataFolderBusy,
+    DataFolderUnlockable,
+    hold_data_folder,
+    lock_data_folder,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -161,3 +178,105 @@ def test_the_data_folders_lock_names_its_holder_and_dies_with_it(tmp_path: Path)
         assert (tmp_path / LOCK_FILE).read_text() == f"{os.getpid()}\n"
     finally:
         mine.close()
+
+
+def _children_of(pid: int) -> set[int]:
+    """The live processes whose parent is `pid` (from /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # ended meanwhile
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.add(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """`pid` runs (a zombie left unreaped by whoever adopted it has ended: its files are
+    closed)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _wait_until_gone(pids: set[int]) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while any(_running(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in pids if _running(pid)}
+            pytest.fail(f"still running after their parent was killed: {left}")
+        time.sleep(POLL_SECONDS)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_killed_ups_children_end_with_it_and_a_new_up_then_starts(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with transbordo_up(data_dir, ADMIN_TOKEN) as first:
+        first.wait_for_addresses()
+        children = _children_of(first.process.pid)
+        assert len(children) == 3, children  # the dev server, the worker, the API
+        os.kill(first.process.pid, signal.SIGKILL)  # `kill -9`: no clean-up runs in `up`
+        first.process.wait(timeout=DEADLINE_SECONDS)
+        _wait_until_gone(children)
+    with transbordo_up(data_dir, ADMIN_TOKEN) as second:
+        second.wait_for_addresses()  # the folder is free: it starts fully
+        assert (data_dir / LOCK_FILE).read_text() == f"{second.process.pid}\n"
+
+
+GONE_HOLDER = """\
+import os, subprocess, sys
+from pathlib import Path
+from transbordo.data_lock import lock_data_folder
+held = lock_data_folder(Path(sys.argv[1]))
+child = "import os, sys; print(os.getpid(), flush=True); sys.stdin.read()"
+subprocess.Popen([sys.executable, "-c", child], pass_fds=(held.fileno(),))
+os._exit(0)
+"""
+"""A process that takes the lock, gives its descriptor to a child (as `up` does) and dies; the
+child holds the folder until its stdin closes."""
+
+
+def test_a_folder_held_only_by_an_earlier_ups_children_does_not_blame_the_dead(
+    tmp_path: Path,
+) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", GONE_HOLDER, str(tmp_path)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    try:
+        child = int(holder.stdout.readline())
+        assert holder.wait(timeout=DEADLINE_SECONDS) == 0
+        with pytest.raises(DataFolderBusy) as busy:
+            lock_data_folder(tmp_path)
+        said = str(busy.value)
+        assert busy.value.holder == holder.pid
+        assert "is still in use by processes of an earlier `transbordo up` (its process" in said
+        assert f" {holder.pid} is gone; `fuser -v {tmp_path / LOCK_FILE}` lists them)" in said
+        assert f"in use by process {holder.pid}" not in said
+    finally:
+        holder.stdin.close()  # the child reads EOF and ends
+        holder.stdout.close()
+    _wait_until_gone({child})
+    lock_data_folder(tmp_path).close()
+
+
+def test_a_folder_that_cannot_be_locked_stops_up_with_the_reason(tmp_path: Path) -> None:
+    (tmp_path / LOCK_FILE).mkdir()  # opening it fails, as flock fails with ENOLCK on some NFS
+    with pytest.raises(DataFolderUnlockable):
+        lock_data_folder(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        hold_data_folder(tmp_path)
+    assert str(stopped.value).startswith(
+        f"transbordo up: cannot lock the data folder {tmp_path} ({tmp_path / LOCK_FILE}: "
+    )
+    assert "needs a folder on a file system with file locks (flock)" in str(stopped.value)

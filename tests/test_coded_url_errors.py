@@ -7,6 +7,10 @@ screen showed that. Every rule of omni/ an admin form reaches now raises a `Fiel
 service's PATCH with `offer_seconds`, `assignment` or `max_lapses` null is such a 422 too (it
 used to pass the model and reach a NOT NULL column).
 
+Review: a card button's errors (`button_action` at `…buttons.N`, `url_invalid` at
+`…buttons.N.url`) were said at the bottom of the card with the focus on "Rótulo do botão"; they
+are said at the button's value field (`…buttons.N.url` or `.payload`, by its kind), focused.
+
 The browser test needs Debian's chromium at /usr/bin/chromium (`.ci/run` installs it).
 """
 
@@ -170,7 +174,7 @@ async def test_partial_changes_and_the_other_forms_are_coded_too(admin_api) -> N
     _check(_only(refused), ["text"], "blank", None)
 
 
-async def test_the_services_screen_says_a_bad_webhook_url_in_ptbr(  # type: ignore[no-untyped-def]
+async def test_the_services_screen_says_a_bad_webhook_or_button_at_its_field(  # type: ignore[no-untyped-def]
     time_env,
     settings,
     engine,
@@ -198,4 +202,38 @@ async def test_the_services_screen_says_a_bad_webhook_url_in_ptbr(  # type: igno
         await form.get_by_label("URL do webhook").fill("")
         await form.get_by_role("button", name="Salvar").click()
         await expect(said).to_have_text("Informe a URL para habilitar o webhook.")
+
+        # A card button's errors are said at its value, which takes the focus (they used to
+        # go to the bottom of the card, the focus to "Rótulo do botão").
+        await form.get_by_label("Habilitar integração Webhook Externo").uncheck()
+        await form.get_by_label("Notificar usuário na fila de espera").check()
+        card = form.locator(".card-editor").first
+        await card.get_by_label("Título").fill(CARD["title"])
+        await card.get_by_label("Texto").fill(CARD["text"])
+        await card.get_by_role("button", name="Adicionar botão").click()
+        await card.get_by_label("Rótulo do botão").fill("Site")
+        value = card.get_by_label("Resposta ou link")
+        await form.get_by_role("button", name="Salvar").click()
+        path = "queue_notifications.cards.0.buttons.0"
+        at_payload = form.locator(f"[data-field='{path}.payload'] .field-error")
+        await expect(at_payload).to_have_text(
+            "Preencha a resposta ou o link do botão (um dos dois)."
+        )
+        await expect(value).to_have_attribute("aria-invalid", "true")
+        await expect(value).to_be_focused()
+        await expect(card.locator(":scope > .field-error")).to_have_count(0)
+
+        await card.get_by_label("Ação").select_option("url")
+        await value.fill("exemplo.com.br")
+        await form.get_by_role("button", name="Salvar").click()
+        at_url = form.locator(f"[data-field='{path}.url'] .field-error")
+        await expect(at_url).to_have_text(
+            "Use um endereço completo começando com http:// ou https:// (por exemplo,"
+            " https://exemplo.com.br)."
+        )
+        await expect(value).to_be_focused()
+        await expect(card.get_by_label("Rótulo do botão")).not_to_have_attribute(
+            "aria-invalid", "true"
+        )
+        await expect(card.locator(":scope > .field-error")).to_have_count(0)
     assert console.errors == []

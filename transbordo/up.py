@@ -23,13 +23,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import Engine
 
 from encryption.codec import KeyRing
 from transbordo import logs
 from transbordo.api_address import announce, forget
-from transbordo.data_lock import hold_data_folder
+from transbordo.data_lock import die_with_parent, hold_data_folder
 from transbordo.demo import Demo, keep_secret, kept_demo, prepare_demo
 from transbordo.handoff_check import unavailable_handoffs
 from transbordo.keyring import key_ring
@@ -49,7 +50,7 @@ class Child:
     env: dict[str, str]
     log_file: Path
     pass_fds: tuple[int, ...] = ()
-    """File descriptors the child inherits (the API processes' shared listening socket)."""
+    """Inherited file descriptors: the data folder's lock, the API processes' shared socket."""
     process: subprocess.Popen[bytes] | None = None
     restarts: int = field(default=0)
 
@@ -61,6 +62,7 @@ class Child:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 pass_fds=self.pass_fds,
+                preexec_fn=die_with_parent(),  # SIGTERM when `up` dies (data_lock.py)
             )
 
     def stop(self) -> None:
@@ -82,8 +84,7 @@ def run_up(settings: Settings, *, demo: bool = True, workers: int = 1, api_worke
     processes and `api_workers` API processes (one port) are started and kept running."""
     data = settings.data_dir.resolve()
     fresh = not data.exists() or not any(data.iterdir())
-    _private_data_folder(data)
-    lock = hold_data_folder(data)  # one `up` per data folder, until this process ends
+    lock = _private_data_folder(data)  # one `up` per data folder, until its processes end
     _log_to(data / "up.log")
     token = settings.admin_token or _kept_admin_token(data)
     ring = key_ring(settings)  # keys.json on first start, before any child reads it
@@ -98,8 +99,7 @@ def run_up(settings: Settings, *, demo: bool = True, workers: int = 1, api_worke
     children += _workers(settings, worker, workers, env, data)
     listening = _listening_socket(settings) if api_workers > 1 else None
     api = [sys.executable, "-m", "transbordo", "api"]
-    if listening is not None:
-        api += ["--fd", str(listening.fileno())]
+    api += ["--fd", str(listening.fileno())] if listening is not None else []
     apis = _numbered("api", api, api_workers, env, data, listening)
 
     stopping = False
@@ -111,6 +111,8 @@ def run_up(settings: Settings, *, demo: bool = True, workers: int = 1, api_worke
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     children += apis
+    for child in children:  # the folder stays locked while any of them runs (data_lock.py)
+        child.pass_fds += (lock.fileno(),)
     announced: str | None = None
     try:
         for child in children:
@@ -308,16 +310,18 @@ def _migrated(settings: Settings) -> Engine:
     return open_database(settings.effective_database_url)
 
 
-def _private_data_folder(data: Path) -> None:
+def _private_data_folder(data: Path) -> IO[str]:
     """The data folder holds keys, tokens, the SQLite and Temporal databases and logs: only
     its owner may read it. Files created from now on (here and in the children, which
-    inherit the umask) are 0600; a folder made by an older version is tightened too."""
+    inherit the umask) are 0600; an older folder is tightened once `up` holds its lock."""
     os.umask(0o077)
     data.mkdir(parents=True, exist_ok=True)
+    lock = hold_data_folder(data)
     data.chmod(0o700)
     for path in data.rglob("*"):
         if not path.is_symlink():
             path.chmod(0o700 if path.is_dir() else 0o600)
+    return lock
 
 
 def _log_to(path: Path) -> None:

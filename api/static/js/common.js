@@ -259,11 +259,11 @@ const MESSAGES = {
   // omni/field_errors.py `FieldCode`: the Omni forms' own rules (services, agents, quick replies)
   url_invalid: () => "Use um endereço completo começando com http:// ou https:// (por exemplo, https://exemplo.com.br).",
   url_required: () => "Informe a URL para habilitar o webhook.",
-  webhook_secret: (c) => `O segredo deve ser “whsec_” seguido de pelo menos ${c.min_bytes} bytes em base64. Deixe em branco para gerar um.`,
+  webhook_secret: (c) => `O segredo de assinatura deve ser “whsec_” seguido de, no mínimo, ${c.min_bytes} bytes codificados em base64. Deixe em branco para gerar um.`,
   blank: () => "Campo obrigatório: não pode ficar só com espaços.",
   not_null: () => "Campo obrigatório: informe um valor.",
-  repeated: (c) => `“${c.value}” aparece mais de uma vez.`,
-  same_code: (c) => `“${c.first}” e “${c.code}” são o mesmo código (só mudam maiúsculas ou acentos).`,
+  repeated: (c) => `“${c.value}” aparece mais de uma vez (igual ou só com maiúsculas diferentes).`,
+  same_code: (c) => `“${c.first}” e “${c.code}” são o mesmo código (só mudam maiúsculas, acentos ou espaços).`,
   cards_required: () => "Adicione pelo menos um cartão para notificar o usuário na fila de espera.",
   button_action: () => "Preencha a resposta ou o link do botão (um dos dois).",
   // omni/names.py `unusable`: a new service or agent name (an emoji ZWJ sequence is accepted)

@@ -140,7 +140,7 @@ function addButton(editor, button = { label: "", url: null, payload: null }) {
   const row = h("div", { class: "row button-row", dataset: { role: "button" } },
     h("div", { class: "field", dataset: { role: "label" } }, h("label", {}, "Rótulo do botão"), h("input", { name: "button_label", maxlength: 40, value: button.label })),
     h("div", { class: "field" }, h("label", {}, "Ação"),
-      h("select", { name: "button_kind" },
+      h("select", { name: "button_kind", onchange: () => { syncLabels(editor); } },
         h("option", { value: "payload", selected: kind === "payload" }, "Enviar resposta"),
         h("option", { value: "url", selected: kind === "url" }, "Abrir link"))),
     h("div", { class: "field", dataset: { role: "value" } }, h("label", {}, "Resposta ou link"), h("input", { name: "button_value", value: button.url || button.payload || "" })),
@@ -170,13 +170,17 @@ function syncLabels(editor) {
   }
   const rows = $$(".button-row", editor);
   rows.forEach((row, j) => {
-    row.dataset.field = `${base}.buttons.${j}`;
     for (const [index, field] of [...row.querySelectorAll(".field")].entries()) {
       const control = $("input,select", field);
       control.id = `${base}-b${j}-${index}`.replaceAll(".", "-");
       $("label", field).htmlFor = control.id;
     }
     $('[data-role="label"]', row).dataset.field = `${base}.buttons.${j}.label`;
+    // The value's path follows the kind sent (payload()); the row's own errors (button_action:
+    // neither or both) go there too, not to the bottom of the card: its input carries the row's path.
+    const value = $('[data-role="value"]', row);
+    value.dataset.field = `${base}.buttons.${j}.${$("[name=button_kind]", row).value}`;
+    $("[name=button_value]", value).dataset.field = `${base}.buttons.${j}`;
   });
   const full = rows.length >= MAX_BUTTONS;
   $(".add-button", editor).disabled = full; // and why, in visible text
