@@ -35,6 +35,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.error_log import described
+from api.surrogates import SURROGATE, mended
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,6 @@ SUSPECT = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]|\x00")
 """Bytes a body needs for `json.loads` to give a lone surrogate: an escape of one, a surrogate
 encoded as if it were UTF-8 (invalid UTF-8 that `surrogatepass` takes), or NUL bytes (a body in
 UTF-16 or UTF-32, which JSON's encoding detection accepts). Only such a body is parsed here."""
-SURROGATE = re.compile("[\ud800-\udfff]")
-"""In a decoded string every surrogate is a lone one: a pair of escapes decodes to one character."""
 JSON_TYPE = re.compile(r"^application/([\w.+-]*\+)?json\b", re.IGNORECASE)
 
 
@@ -113,7 +112,7 @@ def _path(link: Link) -> list[str | int]:
     path: list[str | int] = []
     while link is not None:
         link, key = link
-        path.append(SURROGATE.sub("\ufffd", key) if isinstance(key, str) else key)
+        path.append(mended(key) if isinstance(key, str) else key)
     return path[::-1]
 
 

@@ -11,14 +11,14 @@ connector keeps error answers in its logs. Nothing here is logged.
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from api.surrogates import mended
 
 MAX_ECHOED_INPUT = 200
 """Characters of a validation error's `input` sent back; longer ones are cut."""
 PERSONAL: frozenset[str] = frozenset({"contact", "contact_id", "text"})
 """Fields whose values (and whose fields' values) are never echoed, wherever they are."""
-SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def short_error(error: Any) -> Any:
@@ -64,5 +64,5 @@ def _short_value(value: Any) -> Any:
     surrogate, refused at the door by api/edge.py, would fail the whole answer)."""
     if isinstance(value, int | float | bool | type(None)):
         return value
-    text = SURROGATE.sub("\ufffd", str(value))
+    text = mended(str(value))
     return text if len(text) <= MAX_ECHOED_INPUT else text[:MAX_ECHOED_INPUT] + "…"

@@ -59,11 +59,14 @@ class MediaFetchWorkflow:
             )
         except ActivityError:
             if patches.patched(MEDIA_GAVE_UP):
-                await workflow.execute_activity(
-                    "channel_media_gave_up",
-                    job,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    schedule_to_close_timeout=timedelta(hours=1),
-                )
+                try:
+                    await workflow.execute_activity(
+                        "channel_media_gave_up",
+                        job,
+                        start_to_close_timeout=timedelta(seconds=30),
+                        schedule_to_close_timeout=timedelta(hours=1),
+                    )
+                except ActivityError:  # the database down for the hour too: pending, as before
+                    workflow.logger.warning("attachment %s left pending", job.attachment_id)
             return "failed"
         return status

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from api.surrogates import SURROGATE, mended
 from omni.names import contact_name
 from store.conversations import MessageRow
 from store.tables import SEQ_MAX
@@ -24,7 +25,6 @@ NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 """A query parameter's pattern: no `CONTROL` character."""
 UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 """`CONTROL` and lone UTF-16 surrogates (in a decoded string every surrogate is a lone one)."""
-SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_CONTACT_DEPTH = 16
 """Levels of lists and objects a contact's extra field may nest (a 422 beyond)."""
 
@@ -41,7 +41,7 @@ def writable(value: Any) -> Any:
     webhook, once its signature passed: a platform's batch is taken, never refused for one
     customer's text). At C speed: the encoder writes a lone surrogate as it is."""
     text = json.dumps(value, ensure_ascii=False)
-    return json.loads(SURROGATE.sub("\ufffd", text)) if SURROGATE.search(text) else value
+    return json.loads(mended(text)) if SURROGATE.search(text) else value
 
 
 class ContactIn(BaseModel):

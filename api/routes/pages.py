@@ -98,7 +98,7 @@ CONTENT_SECURITY_POLICY = _policy("'self' data: blob:")  # favicon `data:,`; att
 pass values as data- attributes), no page may frame these screens."""
 CHAT_CONTENT_SECURITY_POLICY = _policy("'self' data: blob: https:")
 """The web chat's: the same, and the images of a service's queue cards, which the admin links
-on their own https:// hosts (`image_url`, refused unless https when saved; docs/omni.md)."""
+on their own https:// hosts (`image_url`, https required while the carousel is on; docs/omni.md)."""
 PAGE_HEADERS = {
     "Cache-Control": "no-cache",
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -154,8 +154,8 @@ def chat_page(request: Request, bot: str) -> HTMLResponse:
 
 
 SWAGGER_UI = Path(fastapi_offline.__file__).parent / "static"
-"""Swagger UI's files as the fastapi-offline package ships them (1.7.7: Swagger UI 5.32, which
-is Apache-2.0; the package itself MIT, kept current, depends on FastAPI alone): /docs loads
+"""Swagger UI's files as the fastapi-offline package ships them (Swagger UI itself is
+Apache-2.0; the package itself MIT, kept current, depends on FastAPI alone): /docs loads
 nothing from a CDN, so the admin token pasted into "Authorize" meets only our origin's scripts,
 and the page works offline. Not swagger-ui-bundle (Swagger UI 4.15, which cannot read FastAPI's
 OpenAPI 3.1), nor swagger-ui-py (it installs a top-level `test` package over the standard

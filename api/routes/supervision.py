@@ -56,9 +56,9 @@ def _workflow_of(engine: EngineDep, caller: Supervisor, conversation_id: str) ->
 
 
 def _visible(engine: EngineDep, caller: Supervisor, conversation_id: str) -> None:
-    """404 for an unknown conversation; 403 for one now in another service (a transfer took it
-    out of the supervisor's reach: its notes and whispers are that service's), or, once ended,
-    never in the supervisor's services."""
+    """404 for an unknown conversation; 403 for one now in another service (a transfer gave it
+    to that service's supervisors while it is there), or, once ended, never in the supervisor's
+    services (api/supervisor_scope.py: otherwise it is read whole)."""
     if conversation_log.get_conversation(engine, conversation_id) is None:
         raise ApiError(
             status.HTTP_404_NOT_FOUND, "no such conversation", ErrorCode.UNKNOWN_CONVERSATION
