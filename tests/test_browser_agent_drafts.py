@@ -47,6 +47,8 @@ async def take_two(agent) -> None:  # type: ignore[no-untyped-def]
     for count in (1, 2):
         await agent.get_by_role("button", name="Atender próximo").click()
         await expect(tabs).to_have_count(count)
+        # the pickup's answer opens it: a tab may show (from the agent stream) before then
+        await expect(tabs.nth(count - 1)).to_have_attribute("aria-pressed", "true")
 
 
 async def test_a_draft_stays_with_the_conversation_it_was_typed_in(

@@ -111,6 +111,8 @@ async def test_the_reason_goes_when_the_agent_goes_to_another_conversation(
         for count in (1, 2):
             await agent.get_by_role("button", name="Atender próximo").click()
             await expect(tabs).to_have_count(count)
+            # the pickup's answer opens it: a tab may show (from the agent stream) before then
+            await expect(tabs.nth(count - 1)).to_have_attribute("aria-pressed", "true")
         await tabs.nth(0).click()
         await expect(tabs.nth(0)).to_have_attribute("aria-pressed", "true")
         await agent.route(AGENT_MESSAGES, s.hold)

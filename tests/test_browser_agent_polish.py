@@ -119,6 +119,8 @@ async def test_sair_with_conversations_in_service_asks_first(time_env, settings,
         for count in (1, 2):
             await agent.get_by_role("button", name="Atender próximo").click()
             await expect(tabs).to_have_count(count)
+            # the pickup's answer opens it: a tab may show (from the agent stream) before then
+            await expect(tabs.nth(count - 1)).to_have_attribute("aria-pressed", "true")
 
         dialog = agent.get_by_role("dialog", name="Sair da Tela de Atendimento?")
         await agent.get_by_role("button", name="Sair", exact=True).click()
@@ -184,6 +186,8 @@ async def test_the_queue_shows_the_menu_choice_and_tabs_name_the_contact(
         for count in (1, 2):
             await agent.get_by_role("button", name="Atender próximo").click()
             await expect(tabs).to_have_count(count)
+            # the pickup's answer opens it: a tab may show (from the agent stream) before then
+            await expect(tabs.nth(count - 1)).to_have_attribute("aria-pressed", "true")
         names = {maria: "Maria Souza", other: "…4322"}  # as the supervisor's list says it
         for tab in await tabs.all():
             conversation = str(await tab.get_attribute("data-conversation"))
@@ -306,6 +310,8 @@ async def test_a_long_or_right_to_left_name_stays_inside_its_tab(
         for count in (1, 2):
             await agent.get_by_role("button", name="Atender próximo").click()
             await expect(tabs).to_have_count(count)
+            # the pickup's answer opens it: a tab may show (from the agent stream) before then
+            await expect(tabs.nth(count - 1)).to_have_attribute("aria-pressed", "true")
         long_tab = strip.locator(f"button[data-conversation='{named}']")
         short_tab = strip.locator(f"button[data-conversation='{other}']")
         await expect(long_tab).to_contain_text(name)  # its lookup answered
