@@ -153,7 +153,7 @@ class ChannelSender:
         connector, taken, unavailable = CONNECTORS[platform], 0, None
         async with httpx.AsyncClient(timeout=SEND_TIMEOUT_SECONDS) as http:
             call = _Caller(http, self._endpoints, config, _attempt_deadline())
-            for ack in alone_acks(platform, job.acks):
+            for ack in job.acks:  # chosen by the workflow (`alone_acks`)
                 for request in connector.ack(job.channel.recipient, ack):
                     try:
                         await call(request)

@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.error_log import described
-from api.surrogates import SURROGATE, mended
+from api.surrogates import SURROGATE, has_lone_surrogate, mended
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +76,6 @@ def surrogate_at(body: bytes) -> list[str | int] | None:
         return None
     path, _ = locate(value)
     return path
-
-
-def has_lone_surrogate(value: Any) -> bool:
-    """Whether any key or string in the JSON `value` holds a lone surrogate, at C speed (the
-    encoder writes one as it is; may raise RecursionError as `json.loads` does)."""
-    return SURROGATE.search(json.dumps(value, ensure_ascii=False)) is not None
 
 
 Link = tuple[Any, str | int] | None
@@ -201,12 +195,12 @@ def _caused_by(exc: BaseException, causes: list[BaseException]) -> bool:
 
 def _template(scope: Scope) -> str:
     """The route template the router matched (as the metrics name it), never the raw path."""
-    from api.http_metrics import _templates  # only when something went wrong
+    from api.http_metrics import route_templates  # only when something went wrong
 
     route = scope.get("route")
     if route is None or "app" not in scope:
         return "(no route)"
-    return _templates(scope["app"].routes).get(id(route)) or str(getattr(route, "path", "?"))
+    return route_templates(scope["app"].routes).get(id(route)) or str(getattr(route, "path", "?"))
 
 
 def unexpected_response() -> JSONResponse:

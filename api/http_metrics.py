@@ -56,11 +56,11 @@ class HttpFigures:
         if route is None:
             return UNMATCHED
         if self._templates is None:
-            self._templates = _templates(scope["app"].routes)
+            self._templates = route_templates(scope["app"].routes)
         return self._templates.get(id(route)) or getattr(route, "path", None) or UNMATCHED
 
 
-def _templates(routes: Any) -> dict[int, str]:
+def route_templates(routes: Any) -> dict[int, str]:
     """id of each route object → its path as the app serves it. FastAPI >= 0.16x keeps an
     included router's routes with their own path; its route contexts know the full one."""
     contexts = getattr(routing, "iter_route_contexts", None)

@@ -42,6 +42,13 @@ class FieldCode(StrEnum):
     """A card button with both a URL and a reply, or neither."""
 
 
+def not_null(value: object) -> object:
+    """A field that may be left out but not sent as null (a partial update's)."""
+    if value is None:
+        raise refused(FieldCode.NOT_NULL, "may not be null")
+    return value
+
+
 def refused(code: FieldCode, message: str, /, **values: str | int) -> PydanticCustomError:
     """The error a field rule raises: `code` as the item's `type`, `values` as its `ctx`."""
     return PydanticCustomError(code.value, message, values or None)

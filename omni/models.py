@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from omni.desk import WrapUpSettings, distinct_wrapup_codes
-from omni.field_errors import FieldCode, first_repeated, refused
+from omni.field_errors import FieldCode, first_repeated, not_null, refused
 from omni.keys import MIN_WEBHOOK_SECRET_BYTES, webhook_secret_bytes
 from omni.model_fields import MAX_SECONDS, Flag, HttpUrl, Model, Seconds
 from omni.names import canonical
@@ -197,9 +197,7 @@ class ServiceUpdate(RoutingSettingsUpdate, Model):
     )
     @classmethod
     def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise refused(FieldCode.NOT_NULL, "may not be null")
-        return value
+        return not_null(value)
 
 
 class ServicePublic(RoutingPublic):
@@ -300,9 +298,7 @@ class AgentUpdate(AgentSkillsUpdate, Model):
     @field_validator("name", "services", "capacity", "status", "supervisor")
     @classmethod
     def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise refused(FieldCode.NOT_NULL, "may not be null")
-        return value
+        return not_null(value)
 
 
 class AgentStatusChange(Model):

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from omni.field_errors import FieldCode, first_repeated, refused
+from omni.field_errors import FieldCode, first_repeated, not_null, refused
 
 Assignment = Literal["manual", "auto"]
 OfferSeconds = Annotated[int, Field(strict=True, ge=5, le=600)]
@@ -67,9 +67,7 @@ class RoutingSettingsUpdate(BaseModel):
     def _routing_not_null(cls, value: object) -> object:
         """Named apart from ServiceUpdate's `_not_null`, which would replace it (a subclass's
         method of the same name hides the validator)."""
-        if value is None:
-            raise refused(FieldCode.NOT_NULL, "may not be null")
-        return value
+        return not_null(value)
 
 
 class RoutingPublic(BaseModel):

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from api.surrogates import SURROGATE, mended
 from omni.names import contact_name
 from store.conversations import MessageRow
 from store.tables import SEQ_MAX
@@ -34,14 +33,6 @@ def printable(text: str) -> str:
     taken, not lost (a form feed pasted from a PDF), and stored as nobody's control character
     (a lone surrogate cannot be written as UTF-8 at all)."""
     return UNPRINTABLE.sub("\ufffd", text)
-
-
-def writable(value: Any) -> Any:
-    """The JSON `value` with each lone surrogate in its keys and strings as U+FFFD (a channel's
-    webhook, once its signature passed: a platform's batch is taken, never refused for one
-    customer's text). At C speed: the encoder writes a lone surrogate as it is."""
-    text = json.dumps(value, ensure_ascii=False)
-    return json.loads(mended(text)) if SURROGATE.search(text) else value
 
 
 class ContactIn(BaseModel):

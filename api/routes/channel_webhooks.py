@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from api import limits
 from api.deps import ClientDep, EngineDep, KeyRingDep, SettingsDep, unauthorized
 from api.errors import ApiError, ErrorCode
-from api.models.channel import writable
+from api.surrogates import writable
 from api.usecases import channel_inbound
 from channels import signatures
 from channels.model import Platform
