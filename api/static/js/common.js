@@ -60,6 +60,8 @@ export const ifMatch = (revision) => (revision === undefined || revision === nul
 export async function api(path, { method = "GET", body, text, contentType = "text/plain", token = "admin", raw = false, headers: more = {} } = {}) {
   const headers = { Accept: raw ? "*/*" : "application/json", ...more };
   const bearer = token === "admin" ? tokens.admin() : token === "agent" ? tokens.agent() : token;
+  // signed out (e.g. "Sair" while a read was due): the server's answer, without asking it
+  if (!bearer && token === "agent") throw new ApiError(401, "not signed in", "unauthorized", {});
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (text !== undefined) headers["Content-Type"] = contentType;
