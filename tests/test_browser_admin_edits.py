@@ -204,4 +204,10 @@ async def test_creating_a_bot_someone_published_meanwhile_says_it_exists_with_a_
         assert [(v["bot"], v["version"]) for v in versions] == [("loja", 1)]  # nothing over it
         await link.click()
         await playwright_api.expect(page).to_have_url(f"{base}/bots/loja/atendimento-humano")
+        # the bot's page has read its settings before the server stops (a read in flight then
+        # is logged as a refused connection)
+        await playwright_api.expect(page.locator("#version-line")).to_have_text(
+            "Versão 1 publicada"
+        )
+        await page.context.close()
     assert not errors, errors
