@@ -31,6 +31,8 @@ from jinja2.filters import FILTERS
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
+from bots import url_parts
+
 MAX_SOURCE = 16 * 1024
 MAX_OUTPUT = 64 * 1024
 MAX_ITEMS = 10_000
@@ -255,12 +257,16 @@ _BOUNDED_FILTERS = {
 _env = BoundedEnvironment(
     autoescape=False, keep_trailing_newline=False, undefined=ChainableUndefined
 )
+_url_env = BoundedEnvironment(
+    autoescape=False, undefined=ChainableUndefined, finalize=url_parts.component
+)
+_url_env.filters["urlencode"] = url_parts.urlencode  # a text is one component: `/` encoded
 
 
 @lru_cache(maxsize=2048)
-def _template(source: str) -> Template:
+def _template(source: str, url: bool = False) -> Template:
     _check_source(source)
-    return _env.from_string(source)
+    return (_url_env if url else _env).from_string(source)
 
 
 @lru_cache(maxsize=2048)
@@ -276,13 +282,24 @@ def _check_source(source: str) -> None:
 
 def render(source: str, context: Mapping[str, Any]) -> str:
     """Render a text; plain texts (no `{{`/`{%`) are returned as they are."""
+    return _render(source, context, url=False)
+
+
+def render_url(source: str, context: Mapping[str, Any]) -> str:
+    """Render (part of) a URL: like :func:`render`, but each value the template puts in is one
+    encoded component (:func:`bots.url_parts.component`): a customer's ``1/../admin?x#`` is a
+    segment's or a query value's text. The template's own text is kept as written."""
+    return _render(source, context, url=True)
+
+
+def _render(source: str, context: Mapping[str, Any], *, url: bool) -> str:
     if "{" not in source:
         return source
     token = _budget.set(_Budget())
     try:
         out: list[str] = []
         size = 0
-        for chunk in _template(source).generate(**context):
+        for chunk in _template(source, url).generate(**context):
             size += len(chunk)
             if size > MAX_OUTPUT:
                 return ""

@@ -66,7 +66,7 @@ async def test_an_allowed_variable_reaches_the_target_and_is_kept_nowhere(
         typed = {**say, "message_id": "2", "text": "${FLOW_TEST_CRM_TOKEN}"}  # never resolved
         turn = await http.post("/api/bots/segredos/messages", json=typed)
         assert [r["text"] for r in turn.json()["replies"]] == [
-            "token-ok /pedidos/$%7BFLOW_TEST_CRM_TOKEN%7D"
+            "token-ok /pedidos/%24%7BFLOW_TEST_CRM_TOKEN%7D"
         ]
         shown = await http.get("/api/bots/segredos", headers=admin_headers())
         assert "${FLOW_TEST_CRM_TOKEN}" in shown.text and TOKEN not in shown.text

@@ -370,7 +370,7 @@ def test_http_block_keeps_environment_references_and_marks_every_other_dollar() 
     )
     turn = converse(bot, "${FLOW_TOKEN}")[-1]
     assert isinstance(turn.wait, CallHttp)
-    assert turn.wait.request.url == "${FLOW_CRM}/p/$${FLOW_TOKEN}?a=$$1"
+    assert turn.wait.request.url == "${FLOW_CRM}/p/%24%7BFLOW_TOKEN%7D?a=$$1"
     assert turn.wait.request.headers == {"Authorization": "Bearer ${FLOW_TOKEN}"}
     assert "secret" not in turn.model_dump_json()
 

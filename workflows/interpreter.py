@@ -29,7 +29,7 @@ from bots.models import (
     QuestionBlock,
     SetBlock,
 )
-from bots.templates import evaluate, render
+from bots.templates import evaluate, render, render_url
 
 MAX_STEPS_PER_TURN = 100
 """Circuit breaker: a turn that runs this many blocks without waiting is a loop."""
@@ -287,7 +287,9 @@ def _run(flow: BotFlow, state: FlowState, name: str, replies: list[Reply]) -> Tu
             case HttpBlock():
                 request = HttpRequest(
                     method=block.method,
-                    url=_render_marked(block.url, context),
+                    # Values encoded in the URL change the activity's input, not the workflow's
+                    # commands (replay checks an activity's type and id): no patch needed.
+                    url=_render_marked(block.url, context, url=True),
                     headers={k: _render_marked(v, context) for k, v in block.headers.items()},
                     body=_render_value(block.body, context),
                     timeout_seconds=block.timeout_seconds,
@@ -302,9 +304,12 @@ def _run(flow: BotFlow, state: FlowState, name: str, replies: list[Reply]) -> Tu
     raise FlowLoopError(f"more than {MAX_STEPS_PER_TURN} blocks in one turn (stopped at '{name}')")
 
 
-def _render_marked(source: str, context: dict[str, Any]) -> str:
-    """A URL or header: ``${NAME}`` kept for the activity, every other ``$`` doubled."""
-    return env_refs.render_marked(source, lambda text: render(text, context))
+def _render_marked(source: str, context: dict[str, Any], *, url: bool = False) -> str:
+    """A URL or header: ``${NAME}`` kept for the activity, every other ``$`` doubled. In a URL,
+    each value is one encoded component (:func:`bots.templates.render_url`): a customer's
+    ``1/../admin?x#`` cannot change its path or query."""
+    rendering = render_url if url else render
+    return env_refs.render_marked(source, lambda text: rendering(text, context))
 
 
 def _render_value(value: Any, context: dict[str, Any]) -> Any:

@@ -1,0 +1,38 @@
+"""Values in a flow's URL: each one is encoded as a single component, never URL syntax.
+
+An ``http`` block's ``url`` is a template (:func:`bots.templates.render_url`); what a value puts
+there (a customer's answer, an HTTP result) goes through :func:`component` as Jinja's
+``finalize``, so ``123/../../admin?x=1#`` becomes ``123%2F..%2F..%2Fadmin%3Fx%3D1%23``: a path
+segment's or a query value's text, never another path, query or fragment. The template's own
+text (scheme, host, ``/pedidos/``, ``?cpf=``) is not a value and stays as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+from jinja2.filters import FILTERS
+
+
+class Encoded(str):
+    """Text already encoded for a URL (by :func:`urlencode`): ``finalize`` leaves it alone."""
+
+
+def component(value: Any) -> str:
+    """``value`` as one URL component: ``/ ? # & = %``, spaces and non-ASCII encoded; a value
+    of dots only (``..``) is encoded too, so it never makes a segment that climbs the path."""
+    if isinstance(value, Encoded):
+        return value
+    text = quote(str(value), safe="", errors="replace")
+    return text.replace(".", "%2E") if not text.strip(".") else text
+
+
+def urlencode(value: Any) -> Encoded:
+    """The URL templates' ``urlencode``: Jinja's keeps ``/`` in a text, this one encodes it (a
+    text is one component); pairs (``{'q': x}|urlencode``) are Jinja's query string, whose
+    keys and values Jinja already encodes whole."""
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        return Encoded(component(value))
+    return Encoded(FILTERS["urlencode"](value))

@@ -1,0 +1,119 @@
+"""An `http` block's URL: each value a template puts in is one encoded component.
+
+A customer's answer (or any other value) can only be a path segment's or a query value's text:
+`123/../../admin?x=1#` must not make the activity call `/admin` on the designer's back-end with
+the flow's credentials. The template's own text and its `${NAME}` references stay as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bots import env_refs
+from bots.limits import FlowLimits
+from bots.templates import render, render_url
+from tests.conftest import running_stack
+from tests.live import json_server
+
+CONTEXT = {
+    "trilha": "123/../../admin/users?delete=all#",
+    "pontos": "..",
+    "ponto": ".",
+    "consulta": "a&b=c",
+    "fragmento": "x#y",
+    "espaco": "João da Silva",
+    "acento": "ação",
+    "numero": 42,
+    "decimal": 1.5,
+    "dolar": "${FLOW_TOKEN}",
+    "porcento": "%2F%2E%2E",
+}
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("/pedidos/{{ trilha }}", "/pedidos/123%2F..%2F..%2Fadmin%2Fusers%3Fdelete%3Dall%23"),
+        ("/pedidos/{{ pontos }}/itens", "/pedidos/%2E%2E/itens"),
+        ("/pedidos/{{ ponto }}{{ ponto }}/itens", "/pedidos/%2E%2E/itens"),
+        ("/busca?q={{ consulta }}&pag=1", "/busca?q=a%26b%3Dc&pag=1"),
+        ("/p/{{ fragmento }}", "/p/x%23y"),
+        ("/clientes?nome={{ espaco }}", "/clientes?nome=Jo%C3%A3o%20da%20Silva"),
+        ("/p/{{ acento }}", "/p/a%C3%A7%C3%A3o"),
+        ("/p/{{ numero }}/{{ decimal }}", "/p/42/1.5"),
+        ("/p/{{ porcento }}", "/p/%252F%252E%252E"),
+        ("/p/{{ trilha|urlencode }}", "/p/123%2F..%2F..%2Fadmin%2Fusers%3Fdelete%3Dall%23"),
+        ("/p/{{ acento|urlencode }}", "/p/a%C3%A7%C3%A3o"),
+        ("/p?{{ {'q': consulta, 'n': numero}|urlencode }}", "/p?q=a%26b%3Dc&n=42"),
+        ("/p/{{ trilha|safe }}", "/p/123%2F..%2F..%2Fadmin%2Fusers%3Fdelete%3Dall%23"),
+        ("/p/{{ 'a/' ~ numero }}", "/p/a%2F42"),
+        ("/p/{{ ausente }}", "/p/"),
+        ("https://crm.exemplo.com/v1/pedidos?cpf=", "https://crm.exemplo.com/v1/pedidos?cpf="),
+        ("/p/{% if numero %}a/b?c=d{% endif %}", "/p/a/b?c=d"),
+    ],
+)
+def test_a_value_is_one_component_and_the_template_text_is_kept(source, expected):
+    assert render_url(source, CONTEXT) == expected
+
+
+def test_the_rendering_budget_and_errors_are_those_of_render():
+    for source in ("/p/{{ 'a' * 10 ** 6 }}", "/p/{% for i in range(10 ** 6) %}x{% endfor %}"):
+        assert render_url(source, CONTEXT) == "" == render(source, CONTEXT)
+
+
+def test_references_are_kept_and_a_customers_reference_is_only_text():
+    limits = FlowLimits(env_allow=("FLOW_*",))
+    marked = env_refs.render_marked(
+        "${FLOW_CRM_URL}/pedidos/{{ dolar }}?t=${FLOW_TOKEN}",
+        lambda text: render_url(text, CONTEXT),
+    )
+    assert marked == "${FLOW_CRM_URL}/pedidos/%24%7BFLOW_TOKEN%7D?t=${FLOW_TOKEN}"
+    env = {"FLOW_CRM_URL": "https://crm", "FLOW_TOKEN": "segredo"}
+    sent = env_refs.resolve(marked, env, limits)
+    assert sent == "https://crm/pedidos/%24%7BFLOW_TOKEN%7D?t=segredo"
+
+
+FLOW = """
+bot: urlenc
+http: {allow_private_addresses: true}
+start: pedido
+blocks:
+  pedido: {type: question, text: Qual o pedido, save_as: pedido, next: consulta}
+  consulta:
+    type: http
+    url: "${FLOW_TEST_CRM_URL}/pedidos/{{ pedido }}"
+    save_as: resposta
+    next: ok
+  ok: {type: end, text: "{{ resposta.body.path }}"}
+"""
+
+
+@pytest.fixture
+def crm() -> Iterator[tuple[str, list[str]]]:
+    """The designer's back-end: records the raw path of every request it gets."""
+    paths: list[str] = []
+
+    def echo(path: str, headers: dict[str, str], body: bytes) -> dict[str, object]:
+        paths.append(path)
+        return {"path": path}
+
+    with json_server(echo) as url:
+        yield url, paths
+
+
+@pytest.mark.asyncio
+async def test_a_customers_answer_cannot_walk_out_of_the_path(
+    time_env, settings, engine, crm, monkeypatch
+):
+    url, paths = crm
+    monkeypatch.setenv("FLOW_TEST_CRM_URL", url)
+    async with running_stack(time_env, settings, engine, FLOW) as http:
+        say = {"contact_id": "u1", "message_id": "1", "text": "oi"}
+        await http.post("/api/bots/urlenc/messages", json=say)
+        typed = {**say, "message_id": "2", "text": "123/../../admin?x=1#"}
+        turn = await http.post("/api/bots/urlenc/messages", json=typed)
+    expected = "/pedidos/123%2F..%2F..%2Fadmin%3Fx%3D1%23"
+    assert [r["text"] for r in turn.json()["replies"]] == [expected]
+    assert paths == [expected]
