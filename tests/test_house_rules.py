@@ -141,6 +141,19 @@ def test_no_module_outside_tests_is_over_400_lines() -> None:
     assert long == [], f"split these modules (at most {MAX_LINES} lines):\n" + "\n".join(long)
 
 
+BROWSER_MODULES = ROOT / "api" / "static" / "js"
+"""The screens' JavaScript modules: held to the same MAX_LINES."""
+
+
+def test_no_browser_module_is_over_400_lines() -> None:
+    long = [
+        f"{path.relative_to(ROOT)}: {count} lines"
+        for path in sorted(BROWSER_MODULES.glob("*.js"))
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    ]
+    assert long == [], f"split these modules (at most {MAX_LINES} lines):\n" + "\n".join(long)
+
+
 def test_imports_go_one_way_between_rooms() -> None:
     found = sorted(set(_violations()))
     assert found == [], "imports against docs/architecture.md's rooms:\n" + "\n".join(found)

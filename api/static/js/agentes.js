@@ -1,5 +1,8 @@
 // Omni → Administrativo → Atendentes: who works the Tela de Atendimento, with their token.
-import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, copyText, h, ifMatch, statusLabel, submitForm, toast } from "./common.js";
+import { $, $$, copyText, h, toast } from "./dom.js";
+import { adminLogin, adminSession, api, codeText, ifMatch } from "./common.js";
+import { statusLabel } from "./format.js";
+import { clearErrors, submitForm } from "./form_errors.js";
 
 const dialog = $("#agent-dialog");
 const form = $("#agent-form");

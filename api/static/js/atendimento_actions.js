@@ -1,7 +1,8 @@
 // Tela de Atendimento: what the agent does in the conversation on screen — reply (Enter sends,
 // Shift+Enter breaks the line; not over the length limit: atendimento_composer.js), transfer,
 // finish.
-import { $, api, toast } from "./common.js";
+import { $, toast } from "./dom.js";
+import { api } from "./common.js";
 import { refusal, showLength } from "./atendimento_composer.js";
 import { deskFinish, deskFinishRefused } from "./atendimento_desk.js";
 import { reason, sending, state } from "./atendimento_state.js";

@@ -12,7 +12,8 @@
 // next reload (a lowered one at once, from the server's refusal: `refusal`). Near it the box
 // counts, over it the box says so in pt-BR and the reply is not sent (the text stays), and a
 // server refusal of a text too long says the same.
-import { $, ApiError } from "./common.js";
+import { $ } from "./dom.js";
+import { ApiError } from "./common.js";
 import { reason, state } from "./atendimento_state.js";
 
 const DRAFT = "transbordo.atendimento.draft."; // + the conversation's id

@@ -2,7 +2,8 @@
 // (GET /api/agent/conversations/{id}/deliveries): enviada, entregue, lida, falhou, under each
 // message of the Tela de Atendimento. Statuses come without a transcript change: polled while a
 // conversation is selected (and the tab is visible).
-import { api, h } from "./common.js";
+import { h } from "./dom.js";
+import { api } from "./common.js";
 
 const LABELS = { sent: "enviada", delivered: "entregue", read: "lida", failed: "falhou" };
 const RANK = { sent: 1, delivered: 2, read: 3 };

@@ -1,6 +1,8 @@
 // The agent's desk on the Tela de Atendimento: quick replies (a /shortcut in the message box),
 // internal notes, tags and the wrap-up code of a finish, the customer's earlier conversations.
-import { $, api, codeText, conversationStatusLabel, dateTime, h } from "./common.js";
+import { $, h } from "./dom.js";
+import { api, codeText } from "./common.js";
+import { conversationStatusLabel, dateTime } from "./format.js";
 
 const desk = { conversation: null, service: null, replies: [], codes: { required: false, codes: [] }, codesOf: null, onMessage: null };
 

@@ -1,7 +1,10 @@
 // Bots → (bot) → Atendimento Humano: platform, Chave Omni, wait-time notice, hours, days off,
 // a read-only view of the flow, and the YAML itself to edit or replace. Every "Salvar" publishes
 // a new version of the bot's YAML.
-import { $, $$, ApiError, adminLogin, adminSession, api, clearErrors, dateTime, h, ifMatch, showErrors } from "./common.js";
+import { $, $$, h } from "./dom.js";
+import { ApiError, adminLogin, adminSession, api, ifMatch } from "./common.js";
+import { dateTime } from "./format.js";
+import { clearErrors, showErrors } from "./form_errors.js";
 import { YamlEditor, publishYaml, warningText } from "./yaml_editor.js";
 import { loadBotPage } from "./bot_page.js";
 

@@ -1,6 +1,7 @@
 // Tela de Atendimento: the conversations in the agent's service, as the stream lists them (or
 // the polling reads them): new ones loaded from the log page by page, gone ones closed.
-import { $, ApiError, api } from "./common.js";
+import { $ } from "./dom.js";
+import { ApiError, api } from "./common.js";
 import { forgetDrafts } from "./atendimento_composer.js";
 import { ensure, state } from "./atendimento_state.js";
 import { addMessages, customerOf, leftScreen, renderInfo, renderTabs, select, toldWhy } from "./atendimento_view.js";

@@ -1,7 +1,8 @@
 // Tela de Atendimento: the agent's file button (POST /api/agent/conversations/{id}/attachments,
 // the file as the body), attachments shown inline, the agent's typing signal and the
 // customer's typing (an SSE event `typing` of the agent stream).
-import { $, tokens } from "./common.js";
+import { $ } from "./dom.js";
+import { tokens } from "./common.js";
 import { ACCEPT, attachmentView, flash, throttled, uploadRefusal } from "./attachments.js";
 import { errorOnRender } from "./atendimento_unsent.js";
 

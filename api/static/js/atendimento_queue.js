@@ -1,6 +1,8 @@
 // Tela de Atendimento: the queues of the agent's services (counts, previews, waiting times that
 // tick every second), "Atender" on one conversation, "Atender próximo", and a conversation taken.
-import { $, $$, api, duration, h, toast } from "./common.js";
+import { $, $$, h, toast } from "./dom.js";
+import { api } from "./common.js";
+import { duration } from "./format.js";
 import { ensure, reason, state } from "./atendimento_state.js";
 import { describe } from "./atendimento_list.js";
 import { addMessages, select } from "./atendimento_view.js";

@@ -1,6 +1,8 @@
 // Tela de Atendimento: signing in with the agent's token, the agent's status, and the live
 // updates (GET /api/agent/stream, SSE over fetch with the bearer token; polled when missing).
-import { $, $$, ApiError, api, h, readSSE, statusLabel, toast, tokens } from "./common.js";
+import { $, $$, h, toast } from "./dom.js";
+import { ApiError, api, readSSE, tokens } from "./common.js";
+import { statusLabel } from "./format.js";
 import { forgetDrafts, keepDraft } from "./atendimento_composer.js";
 import { refreshMessages, setConversations } from "./atendimento_list.js";
 import { customerTyping } from "./atendimento_media.js";

@@ -1,7 +1,7 @@
 // Tela de Atendimento: how a supervisor's entries look to the agent — a whisper ("Supervisor
 // (só para você)"), a barge-in (the supervisor speaking to the customer, named), a notice of a
 // take-over or reassignment. Null: not a supervisor's entry.
-import { h } from "./common.js";
+import { h } from "./dom.js";
 
 export function supervisorEntry(m) {
   const name = m.data?.supervisor || "Supervisor";

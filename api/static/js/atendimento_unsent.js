@@ -1,7 +1,7 @@
 // Tela de Atendimento: the replies that failed and wait for their retry (in the box, or as a
 // "Não enviada" line of their conversation), and the error line (#conv-error) that says why:
 // it stays while a failure it told of still waits, whatever else the screen draws meanwhile.
-import { $, h } from "./common.js";
+import { $, h } from "./dom.js";
 import { keepDraft } from "./atendimento_composer.js";
 import { sending, state } from "./atendimento_state.js";
 

@@ -2,7 +2,9 @@
 // variables and the services it may be transferred to — the agent going from one
 // conversation to another (each with its own draft in the box), and a conversation that left
 // the agent's service outside this screen (kept, closed, until the agent dismisses it).
-import { $, $$, api, duration, h, toast } from "./common.js";
+import { $, $$, h, toast } from "./dom.js";
+import { api } from "./common.js";
+import { duration } from "./format.js";
 import { draftOf, keepDraft, showLength, takeDraft } from "./atendimento_composer.js";
 import { deliveriesMark, deliveriesSelect } from "./atendimento_deliveries.js";
 import { deskNote, deskSelect } from "./atendimento_desk.js";

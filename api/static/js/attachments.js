@@ -2,7 +2,8 @@
 // {id, name, type, size} is shown inline — an image, an audio player, a link to the PDF. The
 // file is fetched with the page's bearer token (a plain <img src> could not send it) and shown
 // through a blob: URL. A channel's media still coming (409 attachment_pending) is tried again.
-import { CODES_PT, h } from "./common.js";
+import { h } from "./dom.js";
+import { CODES_PT } from "./common.js";
 
 const RETRY_MS = 3000;
 const RETRIES = 20;

@@ -2,7 +2,8 @@
 // address. A name nobody published (a typo, a bot not published yet; no route removes a bot) is
 // said in pt-BR, with the way back to Bots and none of the page's forms, instead of a page left
 // "Carregando…" with empty forms.
-import { $, ApiError, api, codeText, h } from "./common.js";
+import { $, h } from "./dom.js";
+import { ApiError, api, codeText } from "./common.js";
 
 /** Resolves when `bot` is published; an ApiError `unknown_bot` when it is not. */
 export async function published(bot) {

@@ -1,6 +1,9 @@
 // Digital Contact Bots → Bots: the published bots, and "Criar novo bot" (Nome do bot + the flow
 // in YAML, published with PUT /api/bots/{bot}; problems shown by line next to the editor).
-import { $, ApiError, adminLogin, adminSession, api, clearErrors, dateTime, h, showErrors } from "./common.js";
+import { $, h } from "./dom.js";
+import { ApiError, adminLogin, adminSession, api } from "./common.js";
+import { dateTime } from "./format.js";
+import { clearErrors, showErrors } from "./form_errors.js";
 import { BOT_LINE, BOT_NAME, BOT_NAME_HELP, YamlEditor, publishYaml, warningText } from "./yaml_editor.js";
 
 const form = $("#bot-form");

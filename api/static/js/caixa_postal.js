@@ -1,6 +1,8 @@
 // Omni → Caixa Postal: what customers left when nobody could answer (GET /api/omni/voicemails),
 // filtered by service (kept in the address as ?servico=), with the conversation it came from.
-import { $, adminLogin, adminSession, api, codeText, dateTime, h } from "./common.js";
+import { $, h } from "./dom.js";
+import { adminLogin, adminSession, api, codeText } from "./common.js";
+import { dateTime } from "./format.js";
 
 const select = $("#vm-service");
 const SENDER_PT = { customer: "Cliente", bot: "Bot", agent: "Atendente", system: "Sistema" };

@@ -1,6 +1,9 @@
 // Bots → (bot) → Canais: the bot's WhatsApp and Telegram connectors (PUT/GET/DELETE
 // /api/bots/{bot}/channels…). Secrets are never read back; a generated token is shown once.
-import { $, adminLogin, adminSession, api, codeText, dateTime, h, submitForm, toast } from "./common.js";
+import { $, h, toast } from "./dom.js";
+import { adminLogin, adminSession, api, codeText } from "./common.js";
+import { dateTime } from "./format.js";
+import { submitForm } from "./form_errors.js";
 import { loadBotPage, published } from "./bot_page.js";
 
 const bot = window.TRANSBORDO_BOT;

@@ -4,10 +4,13 @@
 // in the conversation (bot, agent, notices, carousel cards) comes back from the conversation's
 // SSE stream, read with fetch (EventSource cannot send the token) and resumed by Last-Event-ID,
 // with where the conversation stands (`status` events: the menu the flow waits on, if any).
-import { $, $$, ApiError, h, readSSE } from "./common.js";
-import { agentSpoke, agentTyping, chatAttachment, chatMedia } from "./chat_media.js";
+import { $, $$, h } from "./dom.js";
+import { ApiError, readSSE } from "./common.js";
+import { agentSpoke, agentTyping, chatMedia } from "./chat_media.js";
 import { messageBox, overLimit, setBox } from "./chat_composer.js";
 import { refreshMenus, retireMenus, statusAt, statusTold } from "./chat_menus.js";
+import { NoSession, refusalOf, unanswered } from "./chat_refusals.js";
+import { WHO_PT, render } from "./chat_render.js";
 
 const bot = window.TRANSBORDO_BOT;
 const keys = {
@@ -59,41 +62,6 @@ async function openSession(askedIn) {
   localStorage.removeItem(keys.conversation); // a new session is a new contact
   conversationId = null;
   return answer.token;
-}
-
-/** The server gave this browser no session: the message was not sent; `message` says why. */
-class NoSession extends Error {}
-
-/** Why the server refused a session or a message, for the status line. */
-function refusalOf(response, answer) {
-  return response.status === 429 ? limitRefusal(response, answer) : sendRefusal(answer.code, response.status);
-}
-
-/** A 429, told as what it is (api/errors.py: `code`, and `limit`, the rule's name): the limits
- * per client address are shared by everyone on the same internet connection, the bot's by
- * everyone talking to it; only the contact's is this customer's own pace (`own`: a message's
- * or a file's words). With when to try again (`Retry-After`) where the wait may be long. */
-function limitRefusal(response, answer, own = "Muitas mensagens seguidas. Aguarde um instante.") {
-  const seconds = Number(response.headers.get("Retry-After")); // a date or none: NaN
-  const minutes = seconds > 0 ? Math.ceil(seconds / 60) : 0;
-  const when = !minutes ? "em alguns minutos" : minutes === 1 ? "em 1 minuto" : `em ${minutes} minutos`;
-  if (answer.code === "too_many_sessions") {
-    return `Muitas conversas novas foram abertas a partir da sua conexão de internet em pouco tempo. Tente novamente ${when}.`;
-  }
-  if (answer.limit === "messages per bot") return "O atendimento está muito movimentado agora. Tente novamente em instantes.";
-  if (answer.limit === "messages per contact") return own;
-  if (answer.limit === "messages per address") {
-    return `Muitas mensagens enviadas a partir da sua conexão de internet em pouco tempo. Tente novamente ${when}.`;
-  }
-  if (answer.limit === "requests per address") {
-    return `Muitas solicitações a partir da sua conexão de internet. Tente novamente ${when}.`;
-  }
-  return `Muitas solicitações em pouco tempo. Tente novamente ${when}.`;
-}
-
-/** Why a request that never got an answer failed, for the status line. */
-function unanswered(error) {
-  return error instanceof NoSession ? error.message : "Sem conexão. Tente de novo.";
 }
 
 async function authorized(path, options = {}) {
@@ -247,18 +215,10 @@ function took(answer) {
   refreshMenus(log);
 }
 
+/** What the file button and an attachment's view need of the page (chat_media.js). */
 const media = {
   bot, authorized, conversation: () => conversationId, chat: () => chat, onTurn: took, status: (t) => status(t),
-  unanswered, limitRefusal,
 };
-
-function sendRefusal(code, httpStatus) {
-  if (code === "unknown_bot" || code === "no_web_chat") return "Este bot não atende pelo chat web.";
-  if (code === "invalid_message" || code === "validation_error") return "Mensagem inválida (vazia ou longa demais).";
-  if (code === "payload_too_large") return "Mensagem grande demais.";
-  if (httpStatus === 401) return "Sessão expirada. Envie de novo.";
-  return `Não foi possível enviar (${httpStatus}). Tente de novo.`;
-}
 
 // --- receiving ------------------------------------------------------------------------------
 
@@ -308,7 +268,7 @@ function show(message) {
     $$(".msg.pending", log).find((p) => p.dataset.id === message.message_id)?.remove();
     arrived(message);
   }
-  const node = render(message);
+  const node = render(message, { choose, media });
   node.dataset.seq = message.seq;
   shown.set(message.seq, node);
   const later = [...shown.entries()].filter(([seq]) => seq > message.seq).sort((a, b) => a[0] - b[0])[0];
@@ -316,41 +276,6 @@ function show(message) {
   else log.insertBefore(node, $(".msg.pending", log)); // null → append
   refreshMenus(log);
   scroll();
-}
-
-const WHO_PT = { customer: "Você disse", bot: "Bot", agent: "Atendente", supervisor: "Supervisor" };
-
-function render(m) {
-  if (m.kind === "card") return carousel(m.data?.cards || []);
-  if (m.kind === "wait_time_notice") return h("div", { class: "wait", role: "status" }, m.text);
-  if (m.from === "system" || m.kind === "notice") return h("div", { class: "msg system" }, m.text);
-  // who sent it, for assistive technology (CSS content: read aloud, not part of the text)
-  const bubble = h("div", { class: `msg ${m.from}`, dataset: { who: WHO_PT[m.from] || m.from } });
-  if (m.from === "agent" && m.data?.agent) bubble.append(h("span", { class: "who" }, m.data.agent));
-  if (m.from === "supervisor") bubble.append(h("span", { class: "who" }, `Supervisor ${m.data?.supervisor || ""}`.trim()));
-  bubble.append(chatAttachment(m, media) || m.text || "");
-  if (m.kind === "menu" && m.options?.length) {
-    bubble.classList.add("menu");
-    bubble.append(h("div", { class: "options", role: "group", "aria-label": "Opções" },
-      m.options.map((option) => h("button", { type: "button", onclick: (event) => choose(event, option) }, option))));
-  }
-  return bubble;
-}
-
-function carousel(cards) {
-  return h("div", { class: "carousel", role: "group", "aria-label": "Enquanto você espera" },
-    cards.map((card) => h("article", {},
-      secureImage(card.image_url) ? h("img", { src: card.image_url, alt: "" }) : null,
-      h("div", { class: "content" }, h("h3", {}, card.title), h("p", {}, card.text)),
-      card.buttons?.length ? h("div", { class: "buttons" }, card.buttons.map((b) => (b.url
-        ? h("a", { class: "button", href: b.url, target: "_blank", rel: "noopener noreferrer" }, b.label)
-        : h("button", { type: "button", onclick: (event) => choose(event, b.payload) }, b.label)))) : null)));
-}
-
-/** The chat's CSP loads https: images only: a card saved before that rule (http:) shows none
- * rather than a blocked image and a console error. */
-function secureImage(url) {
-  return typeof url === "string" && url.toLowerCase().startsWith("https://");
 }
 
 function scroll() { log.scrollTop = log.scrollHeight; }

@@ -2,7 +2,7 @@
 // sends, Shift+Enter breaks the line (as WhatsApp Web), so a pasted text keeps its line breaks.
 // Its limit is the server's (MAX_TEXT_LENGTH, the box's data-max written by api/routes/pages.py):
 // over it the page says so before sending and keeps the text, instead of cutting a paste short.
-import { $ } from "./common.js";
+import { $ } from "./dom.js";
 
 /** Characters as the server counts them: code points (an emoji is one, not two). */
 const length = (text) => [...text].length;

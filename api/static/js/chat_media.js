@@ -1,13 +1,14 @@
 // Web chat: sending a file (POST /api/bots/{bot}/attachments, the file as the body), showing
 // the attachments of the transcript, the customer's typing signal and the agent's typing.
-import { $ } from "./common.js";
+import { $ } from "./dom.js";
 import { ACCEPT, attachmentView, flash, throttled, uploadRefusal } from "./attachments.js";
+import { limitRefusal, unanswered } from "./chat_refusals.js";
 
 /** A file counts like a message (docs/limits.md): over the contact's own pace, this is said. */
 const FILES_TOO_FAST = "Muitos envios seguidos. Aguarde um instante.";
 
 /** Wire the chat's file button and typing; `ctx`: {bot, authorized, conversation(), chat(), onTurn,
- * status, unanswered(error), limitRefusal(response, answer, own): a 429's words}; `chat()` counts the "Nova conversa" clicks, so an upload's late answer stays out of a newer chat. */
+ * status}; `chat()` counts the "Nova conversa" clicks, so an upload's late answer stays out of a newer chat. */
 export function chatMedia(ctx) {
   const input = $("#file");
   input.accept = ACCEPT;
@@ -24,13 +25,13 @@ export function chatMedia(ctx) {
       });
       const answer = await response.json().catch(() => ({}));
       if (sentIn !== ctx.chat()) return; // "Nova conversa" meanwhile: not this chat's
-      if (response.status === 429) { ctx.status(ctx.limitRefusal(response, answer, FILES_TOO_FAST)); return; }
+      if (response.status === 429) { ctx.status(limitRefusal(response, answer, FILES_TOO_FAST)); return; }
       if (!response.ok) { ctx.status(uploadRefusal(response.status, answer)); return; }
       ctx.status("");
       ctx.onTurn(answer);
     } catch (error) {
       if (sentIn !== ctx.chat()) return;
-      ctx.status(ctx.unanswered(error));
+      ctx.status(unanswered(error));
     }
   });
   const typing = throttled(async () => {

@@ -4,7 +4,7 @@
 // moved to another block by itself (a timeout), its buttons are inert, as old buttons are on
 // WhatsApp and Blip. Otherwise "Encerrar" clicked during human service would reach the agent as
 // the word "Encerrar" while the customer thinks it ends the chat.
-import { $, $$ } from "./common.js";
+import { $, $$ } from "./dom.js";
 
 let handedOver = 0; // the conversation was a person's (or over) as of this seq: menus up to it are inert
 let standing = null; // the newest `status` the stream told: {status, block, seq, menu}

@@ -1,5 +1,8 @@
 // Omni → Integrações → Digital Contact Bots → Configurar: bots bound to services, their API keys.
-import { $, adminLogin, adminSession, api, clearErrors, copyText, dateTime, h, submitForm, toast } from "./common.js";
+import { $, copyText, h, toast } from "./dom.js";
+import { adminLogin, adminSession, api } from "./common.js";
+import { dateTime } from "./format.js";
+import { clearErrors, submitForm } from "./form_errors.js";
 
 const form = $("#integration-form");
 const shownKeys = new Map(); // integration id → key, only for keys made in this page view

@@ -1,6 +1,8 @@
 // Tela de Atendimento: offers of automatic assignment. The screen rings for each open offer
 // (the agent stream's `offers` event) with Aceitar (the normal pickup) and Recusar.
-import { api, codeText, duration, h } from "./common.js";
+import { h } from "./dom.js";
+import { api, codeText } from "./common.js";
+import { duration } from "./format.js";
 
 let ticker = null;
 

@@ -1,5 +1,7 @@
 // Omni → Administrativo → Respostas rápidas: texts agents expand from a shortcut (/boleto).
-import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, h, ifMatch, submitForm, toast } from "./common.js";
+import { $, $$, h, toast } from "./dom.js";
+import { adminLogin, adminSession, api, codeText, ifMatch } from "./common.js";
+import { clearErrors, submitForm } from "./form_errors.js";
 
 const dialog = $("#reply-dialog");
 const form = $("#reply-form");

@@ -1,5 +1,7 @@
 // Omni → Administrativo → Serviços: list, "Novo Serviço", edit, delete.
-import { $, $$, adminLogin, adminSession, api, clearErrors, codeText, h, ifMatch, submitForm, toast } from "./common.js";
+import { $, $$, h, toast } from "./dom.js";
+import { adminLogin, adminSession, api, codeText, ifMatch } from "./common.js";
+import { clearErrors, submitForm } from "./form_errors.js";
 import { careOf, fillCare } from "./servicos_care.js";
 
 const MAX_CARDS = 10;

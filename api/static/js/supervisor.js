@@ -1,6 +1,8 @@
 // Supervisor: per service, the queue and its service level; per agent, status and load. The admin
 // token sees every service; a supervisor's own token, the services of its account.
-import { $, adminLogin, adminSession, api, duration, h, statusLabel } from "./common.js";
+import { $, h } from "./dom.js";
+import { adminLogin, adminSession, api } from "./common.js";
+import { duration, statusLabel } from "./format.js";
 
 const REFRESH_MS = 3000;
 

@@ -1,5 +1,7 @@
 // Supervisor: alerts (customers left unanswered by an agent) and satisfaction answers (CSAT).
-import { $, api, dateTime, h, tokens } from "./common.js";
+import { $, h } from "./dom.js";
+import { api, tokens } from "./common.js";
+import { dateTime } from "./format.js";
 
 const REFRESH_MS = 5000;
 

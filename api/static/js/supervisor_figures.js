@@ -4,7 +4,9 @@
 // (/api/supervisor/live|period|staffing). Days and hours are the operator's zone's (the server's
 // TRANSBORDO_SUPERVISOR_TIMEZONE, which the page carries from the start and each answer names),
 // not the browser's: the period's dates are that zone's days, and the page says so.
-import { $, api, codeText, duration, h, tokens } from "./common.js";
+import { $, h } from "./dom.js";
+import { api, codeText, tokens } from "./common.js";
+import { duration } from "./format.js";
 
 const LIVE_MS = 3000;
 const SLOW_MS = 30000;

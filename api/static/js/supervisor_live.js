@@ -4,7 +4,9 @@
 // "Conversas em andamento" lists the open ones (/api/supervisor/conversations/open) to pick from.
 // With a supervisor's own token the server signs with the account's name and a take-over is by
 // that account: the name field and the agent of "Assumir" are only for the admin token.
-import { $, $$, api, codeText, conversationStatusLabel, h, toast, tokens } from "./common.js";
+import { $, $$, h, toast } from "./dom.js";
+import { api, codeText, tokens } from "./common.js";
+import { conversationStatusLabel } from "./format.js";
 
 const POLL_MS = 2000;
 const OPEN_MS = 3000; // supervisor.js's refresh cycle

@@ -2,7 +2,8 @@
 // numbers, the 422 problems `[{line, column, message, code, ctx}]` listed next to it in pt-BR
 // (by `code`) with their lines marked, and publishing with PUT /api/bots/{bot}. Warnings of
 // publishing are said in pt-BR.
-import { $, ApiError, api, codeText, h, ifMatch } from "./common.js";
+import { $, h } from "./dom.js";
+import { ApiError, api, codeText, ifMatch } from "./common.js";
 
 /** The flow language's rule for a bot name (bots/models.py). */
 export const BOT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
