@@ -16,6 +16,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.stream_hub import LATE_MAX
+from api.usecases.chat_images import card_image_origins
 from workflows.contracts import MAX_TEXT_LENGTH
 
 HERE = Path(__file__).parent.parent
@@ -96,9 +97,15 @@ def _policy(images: str) -> str:
 CONTENT_SECURITY_POLICY = _policy("'self' data: blob:")  # favicon `data:,`; attachments: blob:
 """Scripts, styles, fetches and streams only from this origin: no inline script runs (the pages
 pass values as data- attributes), no page may frame these screens."""
-CHAT_CONTENT_SECURITY_POLICY = _policy("'self' data: blob: https:")
-"""The web chat's: the same, and the images of a service's queue cards, which the admin links
-on their own https:// hosts (`image_url`, https required while the carousel is on; docs/omni.md)."""
+
+
+def chat_policy(card_origins: list[str]) -> str:
+    """The web chat's: the same, and the images of its queue cards from their own hosts
+    (`image_url`, https required while the carousel is on; docs/omni.md): only the origins of
+    the services' cards (api/usecases/chat_images.py), none else."""
+    return _policy(" ".join(["'self' data: blob:", *card_origins]))
+
+
 PAGE_HEADERS = {
     "Cache-Control": "no-cache",
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -142,11 +149,13 @@ def channels_page(request: Request, bot: str) -> HTMLResponse:
 
 @router.get("/chat/{bot}")
 def chat_page(request: Request, bot: str) -> HTMLResponse:
-    """The web chat: a customer talks to `bot`; its box's limit is the one the API checks."""
+    """The web chat: a customer talks to `bot`; its box's limit is the one the API checks, its
+    images from other hosts those of the services' queue cards now (read at every page served)."""
+    origins = card_image_origins(request.app.state.engine)
     return _render(
         request,
         "chat.html",
-        policy=CHAT_CONTENT_SECURITY_POLICY,
+        policy=chat_policy(origins),
         title=f"Chat — {bot}",
         bot=bot,
         max_text=str(MAX_TEXT_LENGTH),
