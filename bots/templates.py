@@ -282,17 +282,28 @@ def _check_source(source: str) -> None:
 
 def render(source: str, context: Mapping[str, Any]) -> str:
     """Render a text; plain texts (no `{{`/`{%`) are returned as they are."""
-    return _render(source, context, url=False)
+    rendered = _render(source, context, url=False)
+    return "" if rendered is None else rendered
+
+
+class UnrenderableUrl(Exception):
+    """A URL's template failed or overflowed, or a value was only dots: no URL, not a part."""
 
 
 def render_url(source: str, context: Mapping[str, Any]) -> str:
     """Render (part of) a URL: like :func:`render`, but each value the template puts in is one
     encoded component (:func:`bots.url_parts.component`): a customer's ``1/../admin?x#`` is a
-    segment's or a query value's text. The template's own text is kept as written."""
-    return _render(source, context, url=True)
+    segment's or a query value's text. The template's own text is kept as written. Where
+    :func:`render` gives "" (an error, the output bound: percent-encoding makes a value up to
+    12 times longer), this raises: a URL cut to its first part would call another address."""
+    rendered = _render(source, context, url=True)
+    if rendered is None:
+        raise UnrenderableUrl(source)
+    return rendered
 
 
-def _render(source: str, context: Mapping[str, Any], *, url: bool) -> str:
+def _render(source: str, context: Mapping[str, Any], *, url: bool) -> str | None:
+    """The rendered text, or None when the template fails or its output is over the bound."""
     if "{" not in source:
         return source
     token = _budget.set(_Budget())
@@ -302,11 +313,11 @@ def _render(source: str, context: Mapping[str, Any], *, url: bool) -> str:
         for chunk in _template(source, url).generate(**context):
             size += len(chunk)
             if size > MAX_OUTPUT:
-                return ""
+                return None
             out.append(chunk)
         return "".join(out)
     except Exception:  # noqa: BLE001 - a bad runtime value must not break the conversation
-        return ""
+        return None
     finally:
         _budget.reset(token)
 

@@ -20,13 +20,20 @@ class Encoded(str):
     """Text already encoded for a URL (by :func:`urlencode`): ``finalize`` leaves it alone."""
 
 
+class DotSegment(ValueError):
+    """A value of dots only: ``.`` and ``..`` are path steps however encoded (RFC 3986 and the
+    WHATWG URL parser read ``%2E%2E`` as ``..``), so no URL is made of it."""
+
+
 def component(value: Any) -> str:
-    """``value`` as one URL component: ``/ ? # & = %``, spaces and non-ASCII encoded; a value
-    of dots only (``..``) is encoded too, so it never makes a segment that climbs the path."""
+    """``value`` as one URL component: ``/ ? # & = %``, spaces and non-ASCII encoded. A value
+    of dots only (``.``, ``..``) raises :class:`DotSegment`: the URL is then not rendered."""
     if isinstance(value, Encoded):
         return value
     text = quote(str(value), safe="", errors="replace")
-    return text.replace(".", "%2E") if not text.strip(".") else text
+    if text in (".", ".."):
+        raise DotSegment(text)
+    return text
 
 
 def urlencode(value: Any) -> Encoded:

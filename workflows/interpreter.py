@@ -29,7 +29,7 @@ from bots.models import (
     QuestionBlock,
     SetBlock,
 )
-from bots.templates import evaluate, render, render_url
+from bots.templates import UnrenderableUrl, evaluate, render, render_url
 
 MAX_STEPS_PER_TURN = 100
 """Circuit breaker: a turn that runs this many blocks without waiting is a loop."""
@@ -309,7 +309,10 @@ def _render_marked(source: str, context: dict[str, Any], *, url: bool = False) -
     each value is one encoded component (:func:`bots.templates.render_url`): a customer's
     ``1/../admin?x#`` cannot change its path or query."""
     rendering = render_url if url else render
-    return env_refs.render_marked(source, lambda text: rendering(text, context))
+    try:
+        return env_refs.render_marked(source, lambda text: rendering(text, context))
+    except UnrenderableUrl:  # no URL at all, never its first part: the call fails (on_error)
+        return ""
 
 
 def _render_value(value: Any, context: dict[str, Any]) -> Any:
