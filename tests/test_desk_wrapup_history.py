@@ -45,6 +45,10 @@ async def test_the_finish_takes_the_wrapup_codes_the_screen_lists(time_env, sett
         assert (await http.post(f"{base}/pickup", headers=ana)).status_code == 200
         listed = (await http.get(f"{base}/wrapup-codes", headers=ana)).json()
         assert listed == {"required": True, "codes": ["Venda", "Cancelamento"]}
+        meant = {"wrapup_code": "Venda", "return_to_bot": "no"}  # a string is not a yes/no
+        coerced = await http.post(f"{base}/finish", json=meant, headers=ana)
+        assert coerced.status_code == 422, coerced.text
+        assert [e["loc"][-1] for e in coerced.json()["detail"]] == ["return_to_bot"]
         refused = await http.post(f"{base}/finish", json={}, headers=ana)
         assert refused.status_code == 422 and refused.json()["code"] == "wrapup_required"
         assert refused.json()["detail"] == "a wrap-up code is required: Venda, Cancelamento"

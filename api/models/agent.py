@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StrictBool, model_validator
 
 from api.models.channel import MessagePublic, agent_key
 from omni.desk import Label, Tags
@@ -98,7 +98,8 @@ class TransferTarget(BaseModel):
 
 
 class FinishBody(BaseModel):
-    return_to_bot: bool = True
+    # strict: "no" is not False (a 422, not a finish the agent did not mean)
+    return_to_bot: StrictBool = True
     wrapup_code: Label | None = Field(
         default=None, description='One of the service\'s wrap-up codes ("tabulação").'
     )
