@@ -18,7 +18,7 @@ nothing, and is a flow error at publish when it can be seen there):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from contextvars import ContextVar
 from functools import lru_cache
@@ -30,8 +30,6 @@ from jinja2.exceptions import SecurityError
 from jinja2.filters import FILTERS
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
-
-from bots import url_parts
 
 MAX_SOURCE = 16 * 1024
 MAX_OUTPUT = 64 * 1024
@@ -257,60 +255,43 @@ _BOUNDED_FILTERS = {
 _env = BoundedEnvironment(
     autoescape=False, keep_trailing_newline=False, undefined=ChainableUndefined
 )
-_url_env = BoundedEnvironment(
-    autoescape=False, undefined=ChainableUndefined, finalize=url_parts.component
-)
-_url_env.filters["urlencode"] = url_parts.urlencode  # a text is one component: `/` encoded
 
 
 @lru_cache(maxsize=2048)
-def _template(source: str, url: bool = False) -> Template:
-    _check_source(source)
-    return (_url_env if url else _env).from_string(source)
+def _template(source: str) -> Template:
+    check_source(source)
+    return _env.from_string(source)
 
 
 @lru_cache(maxsize=2048)
 def _expression(source: str) -> TemplateExpression:
-    _check_source(source)
+    check_source(source)
     return _env.compile_expression(source, undefined_to_none=True)
 
 
-def _check_source(source: str) -> None:
+def check_source(source: str) -> None:
     if len(source) > MAX_SOURCE:
         raise TemplateBound(f"the template has more than {MAX_SOURCE:,} characters")
 
 
 def render(source: str, context: Mapping[str, Any]) -> str:
     """Render a text; plain texts (no `{{`/`{%`) are returned as they are."""
-    rendered = _render(source, context, url=False)
+    rendered = bounded_render(_template, source, context)
     return "" if rendered is None else rendered
 
 
-class UnrenderableUrl(Exception):
-    """A URL's template failed or overflowed, or a value was only dots: no URL, not a part."""
-
-
-def render_url(source: str, context: Mapping[str, Any]) -> str:
-    """Render (part of) a URL: like :func:`render`, but each value the template puts in is one
-    encoded component (:func:`bots.url_parts.component`): a customer's ``1/../admin?x#`` is a
-    segment's or a query value's text. The template's own text is kept as written. Where
-    :func:`render` gives "" (an error, the output bound: percent-encoding makes a value up to
-    12 times longer), this raises: a URL cut to its first part would call another address."""
-    rendered = _render(source, context, url=True)
-    if rendered is None:
-        raise UnrenderableUrl(source)
-    return rendered
-
-
-def _render(source: str, context: Mapping[str, Any], *, url: bool) -> str | None:
-    """The rendered text, or None when the template fails or its output is over the bound."""
+def bounded_render(
+    compiled: Callable[[str], Template], source: str, context: Mapping[str, Any]
+) -> str | None:
+    """`source` (compiled by `compiled`) rendered within the bounds, or None when it fails to
+    compile or render, or writes too much; plain texts (no `{`) as they are."""
     if "{" not in source:
         return source
     token = _budget.set(_Budget())
     try:
         out: list[str] = []
         size = 0
-        for chunk in _template(source, url).generate(**context):
+        for chunk in compiled(source).generate(**context):
             size += len(chunk)
             if size > MAX_OUTPUT:
                 return None

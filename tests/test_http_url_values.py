@@ -14,7 +14,7 @@ import pytest
 from bots import env_refs
 from bots.limits import FlowLimits
 from bots.loader import load_flow
-from bots.templates import UnrenderableUrl, render_url
+from bots.url_templates import UnrenderableUrl, render_url
 from tests.conftest import running_stack
 from tests.live import json_server
 from workflows import interpreter

@@ -29,7 +29,8 @@ from bots.models import (
     QuestionBlock,
     SetBlock,
 )
-from bots.templates import UnrenderableUrl, evaluate, render, render_url
+from bots.templates import evaluate, render
+from bots.url_templates import UnrenderableUrl, render_url
 
 MAX_STEPS_PER_TURN = 100
 """Circuit breaker: a turn that runs this many blocks without waiting is a loop."""
@@ -306,7 +307,7 @@ def _run(flow: BotFlow, state: FlowState, name: str, replies: list[Reply]) -> Tu
 
 def _render_marked(source: str, context: dict[str, Any], *, url: bool = False) -> str:
     """A URL or header: ``${NAME}`` kept for the activity, every other ``$`` doubled. In a URL,
-    each value is one encoded component (:func:`bots.templates.render_url`): a customer's
+    each value is one encoded component (:func:`bots.url_templates.render_url`): a customer's
     ``1/../admin?x#`` cannot change its path or query."""
     rendering = render_url if url else render
     try:
