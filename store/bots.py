@@ -73,6 +73,19 @@ def _publish(
     return BotVersion(flow=flow, **{k: v for k, v in row.items() if k != "flow"}), True
 
 
+def replaced_since(engine: Engine, bot: str, source: str) -> int | None:
+    """The newest version of `bot` when an older one had `source` and the newest has not: that
+    source was published, then replaced from elsewhere (the pages, the API). None when the bot
+    has no version, its newest has `source`, or no version ever had it (the flows folder's rule,
+    api/usecases/startup.py)."""
+    with reads(engine) as conn:
+        newest = conn.execute(_NEWEST_SOURCE, {"bot": bot}).first()
+        if newest is None or newest.source == source:
+            return None
+        had = conn.execute(_HAD_SOURCE, {"bot": bot, "source": source}).first()
+    return newest.version if had is not None else None
+
+
 def latest(engine: Engine, bot: str) -> BotVersion | None:
     with reads(engine) as conn:
         row = conn.execute(_LATEST, {"bot": bot}).first()
@@ -103,6 +116,21 @@ _LATEST = (
     .order_by(bot_versions.c.version.desc())
     .limit(1)
 )  # built once: every customer message reads it (store/hand_over.py's reasoning)
+
+
+_NEWEST_SOURCE = (
+    sa.select(bot_versions.c.version, bot_versions.c.source)
+    .where(bot_versions.c.bot == sa.bindparam("bot"))
+    .order_by(bot_versions.c.version.desc())
+    .limit(1)
+)
+_HAD_SOURCE = (
+    sa.select(bot_versions.c.version)
+    .where(
+        bot_versions.c.bot == sa.bindparam("bot"), bot_versions.c.source == sa.bindparam("source")
+    )
+    .limit(1)
+)
 
 
 NEWEST = (

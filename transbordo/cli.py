@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument(
         "--no-demo",
         action="store_true",
-        help="on a new data folder, do not prepare the demo (services, integrations, agent)",
+        help="do not prepare the demo (services, integrations, agent) on a first start",
     )
     up.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
     up.add_argument(
@@ -360,7 +360,11 @@ def _unset_key_warning(file: Path, flow: BotFlow, up_prepares: bool) -> bool:
     if not key.startswith(UNSET_KEY_PREFIX):
         return False
     name = key.removeprefix(UNSET_KEY_PREFIX)
-    demo = " (`transbordo up` makes one for its demo on a new data folder)" if up_prepares else ""
+    demo = (
+        " (`transbordo up` makes one for its demo on its first start with the bot)"
+        if up_prepares
+        else ""
+    )
     print(
         f"{file}: warning: environment variable {name} is not set:"
         f" the Humano block will answer `unavailable`{demo}"

@@ -6,6 +6,10 @@ becomes the variable's value), and one demo agent serving all of them. The keys 
 token are kept in `<data>/demo/` (mode 600, one file each): later runs on the same folder give
 the keys to the worker and API in their environment and print the same token again. A user who
 exports the variable keeps their own key; `up --no-demo` prepares nothing.
+
+A start with nothing to prepare (no flows folder, every key exported) keeps nothing, so the
+first start that can prepare the demo does, on a later start too, as long as the database has
+no service and no agent of an operator's own (`demo_for`).
 """
 
 from __future__ import annotations
@@ -43,9 +47,10 @@ def keep_secret(path: Path, value: str) -> None:
 
 
 def kept_demo(data: Path) -> Demo | None:
-    """The demo of this data folder, if one was prepared."""
+    """The demo of this data folder, if one was prepared (an empty folder, left by a start
+    that had nothing to prepare before the rule above, is none)."""
     folder = data / DEMO_FOLDER
-    if not folder.is_dir():
+    if not folder.is_dir() or not any(folder.iterdir()):
         return None
     demo = Demo()
     for path in sorted(folder.iterdir()):
@@ -55,6 +60,34 @@ def kept_demo(data: Path) -> Demo | None:
         elif value:
             demo.keys[path.name] = value
     return demo
+
+
+def demo_for(
+    engine: Engine,
+    flows_dir: Path,
+    data: Path,
+    env: dict[str, str],
+    ring: KeyRing,
+    *,
+    wanted: bool,
+    fresh: bool,
+) -> Demo | None:
+    """The data folder's kept demo; else, if `wanted`, a new one: on a new (`fresh`) data folder
+    as always, on an older one only while the database has no service and no agent (nothing of
+    an operator's own for the demo to go over)."""
+    kept = kept_demo(data)
+    if kept is not None or not wanted:
+        return kept
+    if not fresh and not _untouched(engine):
+        return None
+    return prepare_demo(engine, flows_dir, data, env, ring)
+
+
+def _untouched(engine: Engine) -> bool:
+    from store import agents as agent_store
+    from store import services as service_store
+
+    return not service_store.list_services(engine) and not agent_store.list_agents(engine)
 
 
 def prepare_demo(
@@ -67,8 +100,7 @@ def prepare_demo(
     from store import integrations as integration_store
 
     demo = Demo()
-    folder = data / DEMO_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = data / DEMO_FOLDER  # made by the first secret kept: none, nothing prepared
     served: list[str] = []
     for bot_file in read_bot_files(flows_dir, env):
         variable, bot = bot_file.key_variable, bot_file.flow.bot

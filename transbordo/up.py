@@ -30,8 +30,9 @@ from sqlalchemy import Engine
 from encryption.codec import KeyRing
 from transbordo import logs
 from transbordo.api_address import announce, forget
+from transbordo.bot_files import missing_flows_folder
 from transbordo.data_lock import die_with_parent, hold_data_folder
-from transbordo.demo import Demo, keep_secret, kept_demo, prepare_demo
+from transbordo.demo import Demo, demo_for, keep_secret
 from transbordo.handoff_check import unavailable_handoffs
 from transbordo.keyring import key_ring
 from transbordo.settings import MIN_ADMIN_TOKEN_LENGTH, Settings
@@ -79,8 +80,8 @@ class Child:
 
 
 def run_up(settings: Settings, *, demo: bool = True, workers: int = 1, api_workers: int = 1) -> int:
-    """Run everything until Ctrl-C (or SIGTERM); returns the exit code. On a new data folder,
-    unless `demo` is False, first prepare the demo (transbordo/demo.py). `workers` worker
+    """Run everything until Ctrl-C (or SIGTERM); returns the exit code. Unless `demo` is False,
+    first prepare the demo if this start can (transbordo/demo.py `demo_for`). `workers` worker
     processes and `api_workers` API processes (one port) are started and kept running."""
     data = settings.data_dir.resolve()
     fresh = not data.exists() or not any(data.iterdir())
@@ -89,7 +90,7 @@ def run_up(settings: Settings, *, demo: bool = True, workers: int = 1, api_worke
     token = settings.admin_token or _kept_admin_token(data)
     ring = key_ring(settings)  # keys.json on first start, before any child reads it
     env = _child_env(settings, data, token)
-    prepared, warnings = _prepare(settings, data, env, ring, demo=demo and fresh)
+    prepared, warnings = _prepare(settings, data, env, ring, demo=demo, fresh=fresh)
     if api_workers > 1 and settings.rate_limit_storage.startswith("memory://"):
         warnings.append(SHARED_LIMITS_NOTE)
     children: list[Child] = []
@@ -212,17 +213,17 @@ def _print_welcome(
 
 
 def _prepare(
-    settings: Settings, data: Path, env: dict[str, str], ring: KeyRing, *, demo: bool
+    settings: Settings, data: Path, env: dict[str, str], ring: KeyRing, *, demo: bool, fresh: bool
 ) -> tuple[Demo | None, list[str]]:
     """Migrate, prepare the demo (or take the kept one), give its keys to the children's
-    environment, and find the bots whose Humano blocks will be unavailable."""
+    environment, and say what will not work: no flows folder, bots that cannot hand over."""
     engine = _migrated(settings)
     try:
         flows = settings.flows_dir.resolve()
-        prepared = prepare_demo(engine, flows, data, env, ring) if demo else kept_demo(data)
+        prepared = demo_for(engine, flows, data, env, ring, wanted=demo, fresh=fresh)
         for name, value in (prepared.keys if prepared else {}).items():
             env.setdefault(name, value)
-        return prepared, unavailable_handoffs(engine, flows, env)
+        return prepared, missing_flows_folder(flows) + unavailable_handoffs(engine, flows, env)
     finally:
         engine.dispose()
 

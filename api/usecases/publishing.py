@@ -154,10 +154,10 @@ def _without_plain_key(flow: BotFlow, source: str) -> tuple[BotFlow, str]:
     flow = flow.model_copy(
         update={"human_service": service.model_copy(update={"omni_key": digest})}
     )
-    return flow, _masked(source, key)
+    return flow, masked(source, key)
 
 
-def _masked(source: str, key: str) -> str:
+def masked(source: str, key: str) -> str:
     """`source` with the key masked where it is `omni_key`'s value: a key that is also other
     text of the file ("loja") must not mask that too. A key written some other way (a YAML
     block scalar) is masked wherever it is: never kept in clear."""
