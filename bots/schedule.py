@@ -13,6 +13,7 @@ Rules (see docs/schedule.md):
 - DST: a local time that does not exist (spring forward) means the first real instant after the
   gap; an ambiguous local time (fall back) means its first occurrence (``fold=0``).
 - ``emergency_closed`` closes everything at once, whatever the hours.
+- No ``hours``: open all day, every day (but holidays, emergency); ``hours: {}``: never open.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ _ONE_OFF_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _YEARLY_RE = re.compile(r"^(\d{2})-(\d{2})$")
 
 MonthDay = tuple[int, int]
+_ALL_WEEK = {"mon-sun": ["00:00-24:00"]}  # what no ``hours`` means
 
 ISSUE_CODES: tuple[str, ...] = (
     *("bad_time_window", "overlapping_windows", "unknown_day", "day_twice", "bad_holiday_date"),
@@ -202,7 +204,7 @@ class Schedule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timezone: str = "America/Sao_Paulo"
-    hours: dict[DayKey, DayWindows]
+    hours: dict[DayKey, DayWindows] | None = None  # None: all day, every day; {}: never open
     holidays: list[Holiday] = Field(default_factory=list)
     emergency_closed: bool = False
 
@@ -214,9 +216,9 @@ class Schedule(BaseModel):
 
     @field_validator("hours")
     @classmethod
-    def _each_day_once(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+    def _each_day_once(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
         seen: dict[int, str] = {}
-        for key in value:
+        for key in value or {}:
             for day in _parse_day_key(key):
                 if day in seen:
                     raise _refused(
@@ -286,7 +288,8 @@ def _compile(
 
 
 def _compiled(schedule: Schedule) -> _Compiled:
-    hours = tuple((key, tuple(windows)) for key, windows in schedule.hours.items())
+    week = _ALL_WEEK if schedule.hours is None else schedule.hours
+    hours = tuple((key, tuple(windows)) for key, windows in week.items())
     return _compile(schedule.timezone, hours, tuple(h.date for h in schedule.holidays))
 
 
@@ -328,6 +331,11 @@ def _windows_starting(c: _Compiled, day: date) -> Iterator[tuple[datetime, datet
 
 
 # --- public API -----------------------------------------------------------------------------
+
+
+def never_open(schedule: Schedule) -> bool:
+    """Hours given with no window on any day (``hours: {}``, every day ``[]``): always closed."""
+    return schedule.hours is not None and not any(schedule.hours.values())
 
 
 def is_open(schedule: Schedule, instant: datetime) -> bool:

@@ -2,8 +2,8 @@
 
 The rules run on the parts of a file that are valid on their own, so a broken block does not
 hide the problems of the others. Rules that need the whole graph (reachability) run only when
-every block is valid. `flow_warnings` says what a valid flow may do unnoticed (publishing
-returns it as warnings).
+every block is valid. What a valid flow may do unnoticed is in bots/warnings.py (publishing
+returns it as warnings; `flow_warnings` is imported from here too).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from bots.graph import shortest_cycle, strongly_connected
 from bots.models import (
     RESERVED_VARIABLES,
     Block,
-    BotFlow,
     ConditionBlock,
     EndBlock,
     EscapeRoute,
@@ -38,7 +37,8 @@ from bots.models import (
 from bots.patterns import pattern_message, pattern_problem
 from bots.places import located, place
 from bots.templates import compile_problem
-from bots.yaml_nodes import Locator, PathItem, compose
+from bots.warnings import flow_warnings as flow_warnings  # its old home: callers import it
+from bots.yaml_nodes import Locator, PathItem
 
 BLOCK_MODELS: tuple[type[Any], ...] = get_args(get_args(Block)[0])
 BLOCK_TYPES: tuple[str, ...] = tuple(
@@ -353,36 +353,3 @@ def _reserved(name: str) -> str:
 def check_rules(data: dict[str, Any], locator: Locator) -> list[FlowIssue]:
     """Every semantic problem of a flow's valid parts."""
     return _Rules(flow_parts(data), locator).run()
-
-
-UNROUTED_CLOSED = (
-    "checks hours (check_hours, the default) but has no `closed` route (on.closed or next):"
-    " out of hours, on a holiday or under emergency closure the customer would be ended without"
-    " a word; add `on: {closed: <block>}` with a message such as"
-    ' "Voltamos {{ next_opening }}.", or `check_hours: false`'
-)
-"""A publishing warning (not an error: such a bot still works while service is open)."""
-
-
-def flow_warnings(flow: BotFlow, source: str, filename: str) -> list[FlowIssue]:
-    """What a valid flow may do unnoticed: a Humano block that checks hours with nowhere for the
-    `closed` outcome to go ends the conversation in silence. Said even with no `schedule` yet:
-    hours and the emergency closure are set later, on the bot's Atendimento Humano page."""
-    root = compose(source)
-    if root is None:  # pragma: no cover - `flow` was loaded from this source
-        return []
-    locator = Locator(root, filename)
-    return [
-        locator.at(
-            ("blocks", name),
-            located(("blocks", name), UNROUTED_CLOSED),
-            "unrouted_closed",
-            {"block": name},
-            key=True,
-        )
-        for name, block in flow.blocks.items()
-        if isinstance(block, HumanBlock)
-        and block.check_hours
-        and "closed" not in block.on
-        and block.next is None
-    ]

@@ -315,6 +315,7 @@ async def test_the_seeds_seven_steps_then_a_handoff_through_the_pages(
 
         # 5. Horário de atendimento: Monday to Friday 08–18, Saturday 09–13
         hours = admin.locator("#hours-form")
+        await hours.get_by_label("Definir dias e horários").check()  # the bot had no hours
         for day in ["mon", "tue", "wed", "thu", "fri"]:
             await hours.locator(f"#open-{day}").check()
         await hours.locator("#open-sat").check()

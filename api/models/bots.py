@@ -51,7 +51,11 @@ class ScheduleChange(_Strict):
     values, so a bad window or date answers 422 with the YAML line it was written to."""
 
     timezone: str | None = Field(default=None, min_length=1, max_length=100)
-    hours: dict[str, list[str]] | None = None
+    hours: dict[str, list[str]] | None = Field(
+        default=None,
+        description="Left out: kept as they are (absent stays absent: open at any hour);"
+        " `null`: removed, so service is open at any hour (holidays still close).",
+    )
     holidays: list[HolidayIn] | None = None
     emergency_closed: bool | None = None
 

@@ -44,6 +44,7 @@ from bots.schedule import _parse_day_key
 from store import bots as bot_store
 
 _VARIABLE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+DEFAULT_ZONE = "America/Sao_Paulo"
 EDIT_ATTEMPTS = 5
 """How often a settings change without `If-Match` is applied again on a version published
 meanwhile, before its VersionMismatch reaches the caller (412)."""
@@ -197,15 +198,18 @@ def _edit_human_service(doc: CommentedMap, change: HumanServiceChange) -> None:
 
 
 def _edit_schedule(doc: CommentedMap, change: ScheduleChange) -> None:
+    """No `hours` key means open all day every day (bots/schedule.py), so a change that does not
+    name the hours leaves them absent; `hours: null` sent removes them ("Sem horário definido")."""
+    new = not isinstance(doc.get("schedule"), CommentedMap)
     node = _ensure_section(doc, "schedule", after=("bot", "human_service"))
     if change.timezone is not None:
         _set(node, "timezone", change.timezone)
     elif "timezone" not in node:
-        node.insert(0, "timezone", "America/Sao_Paulo")
+        node.insert(0, "timezone", DEFAULT_ZONE)
     if change.hours is not None:
         _edit_hours(node, change.hours)
-    elif "hours" not in node:
-        node["hours"] = CommentedMap()
+    elif "hours" in change.model_fields_set and "hours" in node:
+        del node["hours"]
     if change.holidays is not None:
         _edit_holidays(node, [(h.date.strip(), h.name.strip()) for h in change.holidays])
     if change.emergency_closed is not None:
@@ -213,6 +217,8 @@ def _edit_schedule(doc: CommentedMap, change: ScheduleChange) -> None:
             _set(node, "emergency_closed", True)
         elif "emergency_closed" in node:
             del node["emergency_closed"]
+    if new and dict(node) == {"timezone": DEFAULT_ZONE}:
+        del doc["schedule"]  # says what no schedule says: a save of an untouched form
 
 
 def _windows(values: list[str]) -> CommentedSeq:

@@ -87,11 +87,19 @@ function expandDays(key) {
   return days;
 }
 
+/** No `hours` (no schedule, or one with only holidays / a time zone): open at any hour. */
+const hoursGiven = () => settings.schedule?.hours != null;
+
 function renderHours() {
   const form = $("#hours-form");
-  const schedule = settings.schedule || { timezone: "America/Sao_Paulo", hours: {}, holidays: [], emergency_closed: false };
+  const schedule = settings.schedule || { timezone: "America/Sao_Paulo", hours: null, holidays: [], emergency_closed: false };
   form.timezone.value = schedule.timezone;
   form.emergency_closed.checked = !!schedule.emergency_closed;
+  for (const radio of $$("[name=hours_mode]", form)) {
+    radio.checked = radio.value === (hoursGiven() ? "week" : "any");
+    radio.onchange = showHoursMode;
+  }
+  showHoursMode();
   const perDay = DAYS.map(() => []);
   for (const [key, windows] of Object.entries(schedule.hours || {})) {
     for (const day of expandDays(key)) perDay[day] = windows.map((w) => w.split("-"));
@@ -108,6 +116,12 @@ function renderHours() {
       h("td", {}, open),
       h("td", { class: "field", dataset: { field: `schedule.hours.${day}` } }, windows));
   }));
+}
+
+/** The week's table only when the form sets days and hours ("Definir dias e horários"). */
+function showHoursMode() {
+  const form = $("#hours-form");
+  $(".hours-table", form).classList.toggle("hidden", $("[name=hours_mode]:checked", form)?.value !== "week");
 }
 
 function addWindow(container, day, [start, end]) {
@@ -148,10 +162,10 @@ function dayWindows(form, day) {
 async function saveHours(event) {
   event.preventDefault();
   const form = event.target;
-  const perDay = DAYS.map((day) => dayWindows(form, day));
-  await publish(form, {
-    schedule: { timezone: form.timezone.value.trim(), hours: compressHours(perDay), emergency_closed: form.emergency_closed.checked },
-  });
+  const schedule = { timezone: form.timezone.value.trim(), emergency_closed: form.emergency_closed.checked };
+  if ($("[name=hours_mode]:checked", form)?.value === "week") schedule.hours = compressHours(DAYS.map((day) => dayWindows(form, day)));
+  else if (hoursGiven()) schedule.hours = null; // back to "Sem horário definido": the hours go
+  await publish(form, { schedule }); // no hours sent: absent hours stay absent (open at any hour)
 }
 
 // --- Dias de folga --------------------------------------------------------------------------

@@ -26,6 +26,7 @@ const WARNINGS_PT = [
   [/belongs to an integration of another bot/, () => `A Chave Omni pertence à integração de outro bot; ${FIX}.`],
   [/was revoked/, () => `A Chave Omni foi revogada (ou o serviço dela foi excluído); ${FIX}.`],
   [/:(\d+):\d+: block '([^']+)': checks hours .* has no `closed` route/, (m) => `O bloco Humano “${m[2]}” (linha ${m[1]}) checa o horário, mas não tem rota “fora do horário”: fora do horário, em dias de folga ou no fechamento emergencial o cliente ficaria sem resposta. Inclua on: {closed: <bloco>} com uma mensagem como “Voltamos {{ next_opening }}.”, ou check_hours: false.`],
+  [/:(\d+):\d+: schedule\.hours: opens on no day/, (m) => `O horário de atendimento (linha ${m[1]}) não abre em nenhum dia: os blocos Humano que checam o horário seguirão o caminho “fora do horário” a qualquer hora. Defina os dias e horários, ou escolha “Sem horário definido: atende a qualquer hora” (os dias de folga e o fechamento emergencial continuam valendo).`],
   [/is masked and no earlier version has a key/, () => "A Chave Omni está mascarada e nenhuma versão anterior tem chave: cole a API Key em Atendimento Humano."],
 ];
 
