@@ -73,17 +73,23 @@ def _publish(
     return BotVersion(flow=flow, **{k: v for k, v in row.items() if k != "flow"}), True
 
 
-def replaced_since(engine: Engine, bot: str, source: str) -> int | None:
-    """The newest version of `bot` when an older one had `source` and the newest has not: that
-    source was published, then replaced from elsewhere (the pages, the API). None when the bot
-    has no version, its newest has `source`, or no version ever had it (the flows folder's rule,
+def replaced_since(engine: Engine, bot: str, source: str, key: str | None = None) -> int | None:
+    """The newest version of `bot` when an older one had `source` (and, given, the stored Omni
+    key `key`: a masked text does not say which key it had) and the newest has not: that text
+    was published, then replaced from elsewhere (the pages, the API). None when the bot has no
+    version, its newest has it, or no version ever had it (the flows folder's rule,
     api/usecases/startup.py)."""
+
+    def same(row: Any) -> bool:
+        stored_key = (row.flow.get("human_service") or {}).get("omni_key")
+        return bool(row.source == source and (key is None or stored_key == key))
+
     with reads(engine) as conn:
         newest = conn.execute(_NEWEST_SOURCE, {"bot": bot}).first()
-        if newest is None or newest.source == source:
+        if newest is None or same(newest):
             return None
-        had = conn.execute(_HAD_SOURCE, {"bot": bot, "source": source}).first()
-    return newest.version if had is not None else None
+        had = conn.execute(_HAD_SOURCE, {"bot": bot, "source": source}).all()
+    return newest.version if any(same(row) for row in had) else None
 
 
 def latest(engine: Engine, bot: str) -> BotVersion | None:
@@ -119,17 +125,13 @@ _LATEST = (
 
 
 _NEWEST_SOURCE = (
-    sa.select(bot_versions.c.version, bot_versions.c.source)
+    sa.select(bot_versions.c.version, bot_versions.c.source, bot_versions.c.flow)
     .where(bot_versions.c.bot == sa.bindparam("bot"))
     .order_by(bot_versions.c.version.desc())
     .limit(1)
 )
-_HAD_SOURCE = (
-    sa.select(bot_versions.c.version)
-    .where(
-        bot_versions.c.bot == sa.bindparam("bot"), bot_versions.c.source == sa.bindparam("source")
-    )
-    .limit(1)
+_HAD_SOURCE = sa.select(bot_versions.c.source, bot_versions.c.flow).where(
+    bot_versions.c.bot == sa.bindparam("bot"), bot_versions.c.source == sa.bindparam("source")
 )
 
 

@@ -136,3 +136,54 @@ async def test_a_file_with_a_literal_key_keeps_a_page_edit_too(settings, engine,
     async with started(settings, engine, time_env) as http:
         bot = await newest(http)
         assert bot["version"] == 2 and "wait_time_notice: never" in bot["source"]
+
+
+KEY_LINE = "omni_key: ${LOJA_OMNI_KEY}         # API key da integração (Omni → Integrações)"
+
+
+async def test_a_new_variable_value_applies_to_a_version_kept_over_the_file(
+    settings, engine, time_env, monkeypatch
+):  # type: ignore[no-untyped-def]
+    """Review: a holiday added on the page, then the key's variable rotated: the kept version's
+    own `${LOJA_OMNI_KEY}` is read again at start (the README's own path: export the key)."""
+    file_of(settings, LOJA)
+    monkeypatch.setenv("LOJA_OMNI_KEY", "tbk_first-key")
+    async with started(settings, engine, time_env) as http:
+        assert (await newest(http))["version"] == 1
+        now = (await http.get("/api/bots/loja/settings", headers=admin_headers())).json()
+        holidays = [*now["schedule"]["holidays"], HOLIDAY]
+        assert await page_edit(http, {"schedule": {"holidays": holidays}}) == 2
+    monkeypatch.setenv("LOJA_OMNI_KEY", "tbk_second-key")
+    async with started(settings, engine, time_env) as http:
+        bot = await newest(http)
+        assert "${LOJA_OMNI_KEY}" in bot["source"] and "Consciência Negra" in bot["source"]
+        assert bot["flow"]["human_service"]["omni_key"] == "sha256:" + hash_key("tbk_second-key")
+    async with started(settings, engine, time_env) as http:
+        assert (await newest(http))["version"] == 3  # nothing changed: no new version
+
+
+async def test_a_key_pasted_over_a_quoted_literal_key_survives_a_restart(
+    settings, engine, time_env
+):  # type: ignore[no-untyped-def]
+    """Review: the page writes the pasted key as the file wrote its own, so both texts mask to
+    the same stored text; the key's hash tells them apart."""
+    file_of(settings, LOJA.replace(KEY_LINE, 'omni_key: "tbk_file-key"'))
+    async with started(settings, engine, time_env) as http:
+        assert await page_edit(http, {"human_service": {"omni_key": "tbk_pasted-key"}}) == 2
+    async with started(settings, engine, time_env) as http:
+        bot = await newest(http)
+        assert bot["flow"]["human_service"]["omni_key"] == "sha256:" + hash_key("tbk_pasted-key")
+
+
+async def test_a_commented_key_line_above_a_literal_key_keeps_a_page_edit(
+    settings, engine, time_env
+):  # type: ignore[no-untyped-def]
+    """Review: the text is read as publishing reads it, not by the first `omni_key:` match."""
+    file_of(
+        settings, LOJA.replace(KEY_LINE, "# omni_key: ${LOJA_OMNI_KEY}\n  omni_key: tbk_file-key")
+    )
+    async with started(settings, engine, time_env) as http:
+        assert await page_edit(http, {"human_service": {"wait_time_notice": "never"}}) == 2
+    async with started(settings, engine, time_env) as http:
+        bot = await newest(http)
+        assert bot["version"] == 2 and "wait_time_notice: never" in bot["source"]

@@ -143,6 +143,22 @@ def _key_warnings(engine: Engine, flow: BotFlow) -> list[str]:
     return [warning] if warning else []
 
 
+def as_stored(bot: str, source: str, limits: FlowLimits) -> tuple[str, str | None] | None:
+    """What publishing `source` would store: its text (a literal Omni key masked) and, for a
+    literal key, the key's stored hash (a masked text alone does not say which key it had);
+    None when the source does not load."""
+    try:
+        flow = load_flow(
+            source, filename=f"{bot}.yaml", env=publishing_environment(source), limits=limits
+        )
+    except FlowError:
+        return None
+    stored_flow, stored = _without_plain_key(flow, source)
+    if stored == source or stored_flow.human_service is None:
+        return stored, None
+    return stored, stored_flow.human_service.omni_key
+
+
 def _without_plain_key(flow: BotFlow, source: str) -> tuple[BotFlow, str]:
     service = flow.human_service
     if service is None or service.omni_key == MASK:
@@ -154,10 +170,10 @@ def _without_plain_key(flow: BotFlow, source: str) -> tuple[BotFlow, str]:
     flow = flow.model_copy(
         update={"human_service": service.model_copy(update={"omni_key": digest})}
     )
-    return flow, masked(source, key)
+    return flow, _masked(source, key)
 
 
-def masked(source: str, key: str) -> str:
+def _masked(source: str, key: str) -> str:
     """`source` with the key masked where it is `omni_key`'s value: a key that is also other
     text of the file ("loja") must not mask that too. A key written some other way (a YAML
     block scalar) is masked wherever it is: never kept in clear."""
