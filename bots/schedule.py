@@ -23,23 +23,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 from pydantic_core import PydanticCustomError
 
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """Day keys in ``datetime.weekday()`` order."""
-WEEKDAY_NAMES_PT: tuple[str, ...] = (
-    "segunda-feira",
-    "terça-feira",
-    "quarta-feira",
-    "quinta-feira",
-    "sexta-feira",
-    "sábado",
-    "domingo",
-)
 SEARCH_DAYS = 366
 """``next_opening`` gives up (returns None) beyond this many days after the instant."""
 
@@ -214,6 +213,23 @@ class Schedule(BaseModel):
         load_zone(value)
         return value
 
+    @field_validator("hours", mode="before")
+    @classmethod
+    def _given_hours_are_a_mapping(cls, value: Any) -> Any:
+        """`hours:` with nothing under it (every day commented out) is an error, as it always
+        was: only a schedule without the key serves at any hour."""
+        if value is None:
+            raise PydanticCustomError("dict_type", "Input should be a valid dictionary")
+        return value
+
+    @model_serializer(mode="wrap")
+    def _absent_hours_left_out(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """No `hours` is written as no key (a stored flow reads back as it was published)."""
+        data = handler(self)
+        if self.hours is None and isinstance(data, dict):
+            data.pop("hours", None)
+        return data
+
     @field_validator("hours")
     @classmethod
     def _each_day_once(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
@@ -293,7 +309,7 @@ def _compiled(schedule: Schedule) -> _Compiled:
     return _compile(schedule.timezone, hours, tuple(h.date for h in schedule.holidays))
 
 
-def _utc(instant: datetime, name: str = "instant") -> datetime:
+def utc(instant: datetime, name: str = "instant") -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {instant.isoformat()}")
     return instant.astimezone(UTC)
@@ -340,7 +356,7 @@ def never_open(schedule: Schedule) -> bool:
 
 def is_open(schedule: Schedule, instant: datetime) -> bool:
     """Is there human service at ``instant`` (tz-aware)?"""
-    t = _utc(instant)
+    t = utc(instant)
     if schedule.emergency_closed:
         return False
     c = _compiled(schedule)
@@ -358,7 +374,7 @@ def next_opening(schedule: Schedule, instant: datetime) -> datetime | None:
     Returned in the schedule's time zone; None under emergency closure or when nothing opens
     within ``SEARCH_DAYS`` days. Walks day by day over windows, never minute by minute.
     """
-    t = _utc(instant)
+    t = utc(instant)
     if schedule.emergency_closed:
         return None
     c = _compiled(schedule)
@@ -372,29 +388,3 @@ def next_opening(schedule: Schedule, instant: datetime) -> datetime | None:
                 opening = max(opens, t)
                 return opening.astimezone(c.zone) if opening <= limit else None
     return None
-
-
-NO_OPENING_PT = "assim que possível"
-"""When service opens again with no opening known (emergency closure, nothing open within
-SEARCH_DAYS): "Voltamos assim que possível." reads as a sentence, "Voltamos ." did not."""
-
-
-def describe_opening(schedule: Schedule, opening: datetime | None, now: datetime) -> str:
-    """pt-BR text for customers: "hoje às 13:00", "amanhã às 08:00", "segunda-feira às 08:00"
-    (within a week), "segunda-feira, 04/01 às 08:00", or NO_OPENING_PT (`opening` None)."""
-    if opening is None:
-        return NO_OPENING_PT
-    zone = _compiled(schedule).zone
-    local = _utc(opening, "opening").astimezone(zone)
-    today = _utc(now, "now").astimezone(zone).date()
-    at = f"às {local:%H:%M}"
-    days = (local.date() - today).days
-    if days == 0:
-        return f"hoje {at}"
-    if days == 1:
-        return f"amanhã {at}"
-    weekday = WEEKDAY_NAMES_PT[local.weekday()]
-    if 1 < days < 7:
-        return f"{weekday} {at}"
-    when = f"{local:%d/%m}" if days > 0 else f"{local:%d/%m/%Y}"
-    return f"{weekday}, {when} {at}"

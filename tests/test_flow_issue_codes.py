@@ -211,6 +211,11 @@ CASES: list[tuple[str, str, dict[str, str]]] = [
         "unknown_time_zone",
         {"zone": "Marte/Olympus"},
     ),
+    (  # `hours:` with nothing under it: not the absent key that serves at any hour
+        flow(OK, top="schedule: {timezone: America/Sao_Paulo, hours: null}\n"),
+        "dict_type",
+        {"got": "null", "loc": "schedule.hours"},
+    ),
     # the rules the models cannot see
     (
         flow("inicio: {type: message, text: Oi, next: fimm}"),

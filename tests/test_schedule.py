@@ -9,11 +9,11 @@ from temporalio import workflow
 
 # bots.schedule is imported afresh inside the workflow sandbox (the point of the sandbox test);
 # the test machinery is passed through.
+from bots.opening_words import describe_opening
 from bots.schedule import (
     DAYS,
     Holiday,
     Schedule,
-    describe_opening,
     is_open,
     load_zone,
     next_opening,

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from bots.loader import FlowError, load_flow
 from bots.schedule import Schedule, is_open, load_zone, never_open, next_opening
 from tests.conftest import admin_headers, running_stack
 from tests.test_bot_settings import patch, publish, source_of
@@ -165,3 +166,17 @@ def test_no_hours_is_open_all_day_and_old_empty_hours_stay_closed() -> None:
     assert opening is not None and opening.isoformat() == "2026-12-26T00:00:00-03:00"
     assert next_opening(old, eve) is None
     assert never_open(old) and not never_open(christmas)
+
+
+def test_hours_with_nothing_under_them_is_refused_not_open() -> None:
+    """Review: every day commented out under `hours:` loaded as open at any hour."""
+    source = (
+        "bot: x\nschedule:\n  timezone: America/Sao_Paulo\n  hours:\n"
+        '    # mon-fri: ["08:00-18:00"]\nstart: a\nblocks:\n  a: {type: end, text: oi}\n'
+    )
+    with pytest.raises(FlowError) as refused:
+        load_flow(source)
+    assert "4:9: schedule.hours: expected a mapping (key: value), got nothing" in str(refused.value)
+    dumped = Schedule(holidays=[{"date": "12-25", "name": "Natal"}]).model_dump(mode="json")
+    assert "hours" not in dumped  # no hours is stored as no key, and reads back as it was
+    assert Schedule.model_validate(dumped).hours is None

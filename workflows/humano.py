@@ -28,7 +28,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.omni_queue import TransferRequest as QueueTransfer
     from activities.omni_queue import TransferResult as QueueTransferResult
     from bots.models import HumanBlock, HumanOutcome
-    from bots.schedule import describe_opening, is_open, next_opening
+    from bots.opening_words import describe_opening
+    from bots.schedule import is_open, next_opening
     from bots.templates import render
     from workflows import interpreter
     from workflows.contracts import (

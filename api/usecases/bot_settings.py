@@ -63,7 +63,8 @@ def read_settings(version: bot_store.BotVersion) -> BotSettingsPublic:
         version=version.version,
         human_service=human,
         omni_key=key_status(version),
-        schedule=flow.get("schedule"),
+        # `hours: null`: none given, open at any hour (a stored schedule leaves the key out)
+        schedule={"hours": None, **flow["schedule"]} if flow.get("schedule") else None,
         start=flow["start"],
         blocks=flow["blocks"],
     )
