@@ -97,6 +97,7 @@ def create_app(
     )
 
     for router in (  # the hot routes first: a request tries the routers in this order
+        channel.messages,
         channel.router,
         agent.router,
         attachments.channel,

@@ -14,8 +14,6 @@ The gate is a Temporal client interceptor on the API's own client (`gated`); `in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -54,15 +52,15 @@ class TemporalGate(Interceptor):
     def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
         return _GatedCalls(next, self)
 
-    @contextmanager
-    def slot(self) -> Iterator[None]:
+    def __enter__(self) -> None:
+        """`with gate:` holds a slot for the call (a plain class, not a generator's context
+        manager: it is on every message's path)."""
         if self.in_flight >= self.limit:
             raise Overloaded(self.in_flight, self.retry_after)
         self.in_flight += 1
-        try:
-            yield
-        finally:
-            self.in_flight -= 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.in_flight -= 1
 
 
 class _GatedCalls(OutboundInterceptor):
@@ -75,17 +73,17 @@ class _GatedCalls(OutboundInterceptor):
     async def start_workflow_update(
         self, input: StartWorkflowUpdateInput
     ) -> WorkflowUpdateHandle[Any]:
-        with self._gate.slot():
+        with self._gate:
             return await self.next.start_workflow_update(input)
 
     async def start_update_with_start_workflow(
         self, input: StartWorkflowUpdateWithStartInput
     ) -> WorkflowUpdateHandle[Any]:
-        with self._gate.slot():
+        with self._gate:
             return await self.next.start_update_with_start_workflow(input)
 
     async def query_workflow(self, input: QueryWorkflowInput) -> Any:
-        with self._gate.slot():
+        with self._gate:
             return await self.next.query_workflow(input)
 
 

@@ -81,6 +81,9 @@ class _Loop:
 
     loop: asyncio.AbstractEventLoop
     connection: Any = None  # psycopg.AsyncConnection, once open
+    cursor: Any = None
+    """The connection's cursor for the turns: one for its life, so its adapters' lookups (the
+    parameters' dumpers) are made once, not per turn (`connection.execute` makes a cursor)."""
     opening: asyncio.Task[None] | None = None
     busy: bool = False
     retry_at: float = 0.0
@@ -108,12 +111,12 @@ async def write(
     raised (the connection is closed if it broke). `key` names the commit to `on_lost` until a
     barrier confirms it flushed."""
     here = _state(engine)
-    connection = here.connection
+    connection, cursor = here.connection, here.cursor
     if here.busy or here.due or connection is None or connection.closed:
         return False
     _take(here)
     try:
-        await connection.execute(sql, params)
+        await cursor.execute(sql, params)
     except BaseException as failure:
         if _unusable(connection):  # lost, or left mid-statement (psycopg's cancel may leave it)
             log.warning("the event loop's PostgreSQL connection failed: %s", failure)
@@ -280,6 +283,7 @@ async def _open(engine: Engine, here: _Loop) -> None:
             raise
         here.backend = tuple(backend)
         here.asynchronous = setting == "off" and bool(may_confirm)
+        here.cursor = connection.cursor()  # before the connection: `write` takes both
         here.connection = connection
     except Exception as exc:  # noqa: BLE001 - the writes go on from threads
         log.warning("no PostgreSQL connection for the event loop's writes: %s", exc)

@@ -54,13 +54,17 @@ from store.wait_history import estimated_wait
 router = APIRouter(tags=["channel"], dependencies=[limit("requests per address")])
 """Every route needs a channel client (api/channel_auth.py): a connector credential of the bot,
 a web session of the contact, or (reads only) the admin."""
+messages = APIRouter(
+    tags=["channel"], dependencies=[limit("requests per address", "messages per address")]
+)
+"""The customer message's route: its two rules per address counted by one dependency, in that
+order (each dependency costs FastAPI's solving per request; api/deps.py)."""
 
 
-@router.post(
+@messages.post(
     "/bots/{bot}/messages",
     response_model=TurnPublic,
     responses={202: {"description": "Accepted durably; the replies arrive on the stream."}},
-    dependencies=[limit("messages per address")],
 )
 async def post_message(
     bot: str,
@@ -82,7 +86,8 @@ async def post_message(
     # spend a customer's or a bot's allowance
     await limits.hit(request, "messages per contact", f"{bot}:{contact_id}")
     await limits.hit(request, "messages per bot", bot)
-    body = body.model_copy(update={"contact_id": contact_id})
+    if body.contact_id != contact_id:  # a web session's message may name none: copied
+        body = body.model_copy(update={"contact_id": contact_id})
     delivered = await delivery.send(parts.client, engine, parts.settings, bot, body)
     if delivered.accepted_only:
         response.status_code = status.HTTP_202_ACCEPTED

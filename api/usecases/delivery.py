@@ -99,8 +99,6 @@ async def send(
         conversation, replies = known.recorded
         return Delivery(_turn(conversation.id, conversation.status, replies), accepted_only=False)
     open_wid = known.open_wid
-    ring = ring_of(client)
-    wid = workflow_id(ring, bot, contact_id)
     message = CustomerMessage(
         message_id=body.message_id,
         text=body.text,
@@ -115,9 +113,7 @@ async def send(
         if delivered is not None:
             open_conversations.remember(engine, bot, contact_id, open_wid, delivered.turn.status)
             return delivered
-        if no_worker:  # handed over by signal to the conversation that is open
-            wid = open_wid
-        elif hint is not None:  # the hint was stale: ask SQL, as without it
+        if not no_worker and hint is not None:  # the hint was stale: ask SQL, as without it
             open_conversations.forget(engine, bot, contact_id)
             return await send(
                 client,
@@ -130,6 +126,10 @@ async def send(
                 menu=menu,
                 use_hint=False,
             )
+    ring = ring_of(client)  # not before: the open path needs neither the ring nor a new id
+    wid = workflow_id(ring, bot, contact_id)
+    if no_worker and open_wid is not None:  # handed over by signal to the conversation that is open
+        wid = open_wid
     contact = message.contact
     assert contact is not None
     version = known.version or await asyncio.to_thread(bot_store.latest, engine, bot)
@@ -184,10 +184,12 @@ async def _answered(
     """The Update's answer within the reply timeout. A request that dies meanwhile tells the
     workflow that nobody writes what it may have answered (api/usecases/log_ahead.py), and stays
     cancelled: the SDK turns a cancelled Update call into WorkflowUpdateRPCTimeoutOrCancelledError,
-    which callers take for "no worker answered" (3.11's `wait_for` runs the Update in a task of
-    its own and raises CancelledError itself; from 3.12 it awaits in this task: the check)."""
+    which callers take for "no worker answered", hence the check of this task's cancellation.
+    The Update is awaited in this task (`asyncio.timeout`: 3.11's `wait_for` ran it in a task of
+    its own, one more task per message); its timeout comes back as that error, or TimeoutError."""
     try:
-        return await asyncio.wait_for(update, timeout=settings.reply_timeout_seconds)
+        async with asyncio.timeout(settings.reply_timeout_seconds):
+            return await update
     except asyncio.CancelledError:
         log_ahead.report_missed_write(client, wid)
         raise
