@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request, status
 from sqlalchemy import Engine
@@ -102,6 +103,29 @@ def contact_for_message(
         item = {"type": "missing", "loc": [given_in, "contact_id"], "msg": CONTACT_ID_REQUIRED}
         raise ApiError(status.HTTP_422_UNPROCESSABLE_CONTENT, [item], ErrorCode.VALIDATION_ERROR)
     return contact_id
+
+
+WEB_CONTACT_FIELD = "contact_field_not_allowed"
+"""The `type` of the 422 item refusing a contact field other than `name` from a web session."""
+
+
+def refuse_claimed_contact(client: ChannelClient, fields: Mapping[str, Any] | None) -> None:
+    """A web session's contact gives a name only: anyone can open one, so its other fields
+    (`cpf`, `verified`, `customer_id`) would be what a customer typed, which a flow could not
+    tell from what a connector vouches for. A 422 naming the field, never its value."""
+    if client.kind != "web" or not fields:
+        return
+    field = next(iter(fields))[:64]
+    message = (
+        f"a web session may give only the contact's name, not {field}: the other contact"
+        " fields are a connector's to give"
+    )
+    item = {"type": WEB_CONTACT_FIELD, "loc": ["body", "contact"], "msg": message}
+    raise ApiError(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        [{**item, "ctx": {"field": field}}],
+        ErrorCode.VALIDATION_ERROR,
+    )
 
 
 def may_touch(client: ChannelClient, row: ConversationRow, *, as_customer: bool) -> bool:

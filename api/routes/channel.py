@@ -16,6 +16,7 @@ from api.channel_auth import (
     ChannelClientDep,
     contact_for_message,
     may_touch,
+    refuse_claimed_contact,
     web_chat_open,
 )
 from api.deps import ClientDep, EngineDep, parts_of
@@ -78,6 +79,7 @@ async def post_message(
     parts = parts_of(request)  # not a dependency: each costs FastAPI's solving per request
     engine = parts.engine
     contact_id = contact_for_message(caller, bot, body.contact_id)
+    refuse_claimed_contact(caller, body.contact.model_extra if body.contact else None)
     if caller.kind == "web" and not await asyncio.to_thread(web_chat_open, engine, bot):
         raise ApiError(
             status.HTTP_404_NOT_FOUND, f"bot {bot!r} has no public web chat", ErrorCode.NO_WEB_CHAT
