@@ -34,7 +34,7 @@ from omni.models import (
 )
 from omni.names import canonical
 from omni.routing_models import ROUTING_FIELDS
-from omni.service_care import ServiceCare
+from omni.service_care import CarriedCare, ServiceCare
 from store.common import is_postgres, new_id, now
 from store.db import reads
 from store.name_keys import (
@@ -246,6 +246,16 @@ def wrapup_settings(engine: Engine, service_id: str) -> WrapUpSettings | None:
             sa.select(services.c.wrapup).where(services.c.id == service_id)
         ).one_or_none()
     return None if row is None else WrapUpSettings.model_validate(row.wrapup or {})
+
+
+def care_settings(engine: Engine, service_id: str) -> CarriedCare | None:
+    """The service's care settings now (None: no such service), as a pickup carries them
+    (`PickupRequest.care`): one column, not the whole service."""
+    with reads(engine) as conn:
+        row = conn.execute(
+            sa.select(services.c.care).where(services.c.id == service_id)
+        ).one_or_none()
+    return None if row is None else CarriedCare.model_validate(row.care or {})
 
 
 def _sealed(ring: KeyRing, secret: str | None) -> str | None:

@@ -316,6 +316,19 @@ class PickupRequest(BaseModel):
     agent_id: str
     agent_name: str
     log_ahead: bool = False  # the caller writes the notice (`PickupResult.logged`, `log`)
+    care: CarriedCare | None = None
+    """The service's care settings as the API read them for this pickup: they replace the
+    queueing's copy for the time in service (None: an older API, or the service is gone)."""
+    care_of: str | None = None  # the service it was read from: another's is not applied
+
+    def serving(self, service: ServiceSnapshot) -> ServiceSnapshot:
+        """The handoff's service once picked up: its care as the admin left it. No patch: only
+        the Update's input decides, and histories hold it (an older pickup has no `care` and
+        replays on the queueing's copy, as it ran); workers are deployed before the API that
+        sends it (docs/operations.md, "Upgrades"), so a worker that ignored it wrote none."""
+        if self.care is None or self.care_of != service.service_id:
+            return service
+        return service.model_copy(update={"care": self.care})
 
 
 class PickupResult(BaseModel):

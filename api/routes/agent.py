@@ -203,7 +203,9 @@ async def pickup(
 ) -> PickupPublic:
     """Take a waiting conversation: 409 if another agent has it, 403 if not your service."""
     entry = await actions.conversation_for_async(engine, agent, conversation_id)
-    taken = await actions.pickup(client, engine, agent, entry.workflow_id)
+    taken = await actions.pickup(
+        client, engine, agent, entry.workflow_id, service_id=entry.service_id
+    )
     hub.queue_changed()  # this process's streams (the agent's own) follow it now
     return taken
 

@@ -40,7 +40,9 @@ async def accept(
     decide). Only an open offer of this agent: 404 when it is not theirs, 409 when it is no
     longer open (a lapsed offer's conversation may still be taken from the queue)."""
     offer = _open_offer(engine, agent.id, offer_id)
-    return await agent_actions.pickup(client, engine, agent, offer.workflow_id, newly_taken=True)
+    return await agent_actions.pickup(
+        client, engine, agent, offer.workflow_id, service_id=offer.service_id, newly_taken=True
+    )
 
 
 @router.post("/offers/{offer_id}/decline")

@@ -29,6 +29,7 @@ from api.usecases.desk import wrapup_now
 from omni.models import AgentPublic
 from store import capacity, next_lease, queue
 from store import conversations as conversation_log
+from store import services as service_store
 from store.common import now
 from store.queue import QueueEntry
 from workflows.contracts import (
@@ -92,7 +93,14 @@ async def take_next(
             tried.add(entry.id)
             pickups += 1
             try:
-                return await pickup(client, engine, agent, entry.workflow_id, newly_taken=True)
+                return await pickup(
+                    client,
+                    engine,
+                    agent,
+                    entry.workflow_id,
+                    service_id=entry.service_id,
+                    newly_taken=True,
+                )
             except (ApiError, Overloaded) as refused:  # shed: nothing was sent
                 await _release(engine, entry.id, agent.id)
                 if not isinstance(refused, Taken):
@@ -212,13 +220,18 @@ async def pickup(
     agent: AgentPublic,
     workflow_id: str,
     *,
+    service_id: str,
     newly_taken: bool = False,
 ) -> PickupPublic:
     """Take the conversation (a pickup sent again by the agent who has it answers the same);
     `newly_taken`: one the agent already had counts as taken (two `next` racing on a stale
     waiting list must not both get it). Its notice and status are in the log before the
-    answer (api/usecases/log_ahead.py)."""
-    request = PickupRequest(agent_id=agent.id, agent_name=agent.name, log_ahead=True)
+    answer (api/usecases/log_ahead.py). It carries the care settings of the entry's service
+    now: those the admin saved apply from the pickup on (the queueing's copy otherwise)."""
+    care = await asyncio.to_thread(service_store.care_settings, engine, service_id)
+    request = PickupRequest(
+        agent_id=agent.id, agent_name=agent.name, log_ahead=True, care=care, care_of=service_id
+    )
     result: PickupResult = await update(client, workflow_id, "pickup", request)
     if newly_taken and result.repeated:
         raise Taken("you already have this conversation")
