@@ -4,7 +4,8 @@ client address, at most `max_streams_per_agent` agent streams per agent.
 A pure ASGI middleware around the two stream routes: an open stream costs a poll loop, so one
 address (or agent) may not hold many. Counted in-process (a stream lives in one process); a 429
 with `Retry-After` answers the one too many. The client address is `request.client.host`:
-behind a proxy, uvicorn's `--forwarded-allow-ips` makes it the customer's (docs/limits.md).
+behind a proxy, uvicorn's `--forwarded-allow-ips` makes it the customer's (docs/limits.md); it
+is counted by its key, an IPv6 address by its /64 (api/client_keys.py), as the rate limits are.
 
 The customers' streams are public, so they are counted per address before anything else. The
 agent stream is not counted per address: behind one office NAT (or a proxy that does not
@@ -21,6 +22,7 @@ from collections import Counter
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.client_keys import rate_limit_key
 from api.errors import rate_limited
 from api.rate_limits import RateLimited
 from transbordo.settings import Settings
@@ -32,9 +34,10 @@ CLAIM = "transbordo.agent_stream_claim"
 """The scope key of an agent stream's `Claim` (set by `StreamCap`, taken by the route)."""
 
 
-def client_address(scope: Scope) -> str:
+def client_address(scope: Scope, ipv6_prefix: int) -> str:
+    """The key the scope's client address is counted under (api/client_keys.py)."""
     client = scope.get("client")
-    return client[0] if client else "unknown"
+    return rate_limit_key(client[0] if client else "unknown", ipv6_prefix)
 
 
 class Claim:
@@ -74,8 +77,9 @@ class StreamCap:
         self.app = app
         self.cap = settings.max_streams_per_address
         self.agent_cap = settings.max_streams_per_agent
+        self.ipv6_prefix = settings.rate_limit_ipv6_prefix
         self.open: Counter[str] = Counter()
-        """Open customer streams per client address."""
+        """Open customer streams per client address key."""
         self.agents: Counter[str] = Counter()
         """Open agent streams per agent id."""
 
@@ -94,7 +98,7 @@ class StreamCap:
             await self.app(scope, receive, send)
 
     async def _customer(self, scope: Scope, receive: Receive, send: Send) -> None:
-        address = client_address(scope)
+        address = client_address(scope, self.ipv6_prefix)
         if self.open[address] >= self.cap:
             refused = RateLimited("open streams per address", RETRY_AFTER_SECONDS)
             await rate_limited(refused)(scope, receive, send)

@@ -190,7 +190,7 @@ async def test_each_limit_on_a_message_is_told_as_what_it_is(  # type: ignore[no
     strict = settings.model_copy(
         update={
             "rate_limit_messages_per_contact": "1/minute",
-            "rate_limit_messages_per_bot": "2/minute",
+            "rate_limit_web_messages_per_bot": "2/minute",
             "rate_limit_messages_per_address": "5/minute",
         }
     )

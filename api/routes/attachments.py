@@ -61,7 +61,7 @@ async def customer_upload(
             status.HTTP_404_NOT_FOUND, f"bot {bot!r} has no public web chat", ErrorCode.NO_WEB_CHAT
         )
     await limits.hit(request, "messages per contact", f"{bot}:{contact}")
-    await limits.hit(request, "messages per bot", bot)
+    await limits.hit_bot(request, bot, web=caller.kind == "web")
     content = await request.body()
     delivered = await attachments.from_customer(
         client, engine, files, settings, bot, contact, message_id, name, content

@@ -87,7 +87,7 @@ async def post_message(
     # counted once the caller is known to speak for this contact: nobody else's requests can
     # spend a customer's or a bot's allowance
     await limits.hit(request, "messages per contact", f"{bot}:{contact_id}")
-    await limits.hit(request, "messages per bot", bot)
+    await limits.hit_bot(request, bot, web=caller.kind == "web")
     if body.contact_id != contact_id:  # a web session's message may name none: copied
         body = body.model_copy(update={"contact_id": contact_id})
     delivered = await delivery.send(parts.client, engine, parts.settings, bot, body)

@@ -21,7 +21,7 @@ export function limitRefusal(response, answer, own = "Muitas mensagens seguidas.
   if (answer.code === "too_many_sessions") {
     return `Muitas conversas novas foram abertas a partir da sua conexão de internet em pouco tempo. Tente novamente ${when}.`;
   }
-  if (answer.limit === "messages per bot") return "O atendimento está muito movimentado agora. Tente novamente em instantes.";
+  if (answer.limit === "messages per bot" || answer.limit === "web messages per bot") return "O atendimento está muito movimentado agora. Tente novamente em instantes.";
   if (answer.limit === "messages per contact") return own;
   if (answer.limit === "messages per address") {
     return `Muitas mensagens enviadas a partir da sua conexão de internet em pouco tempo. Tente novamente ${when}.`;
