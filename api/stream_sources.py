@@ -48,15 +48,13 @@ class PostgresListener:
         self._listening = False
 
     async def run(self, hub: StreamHub) -> None:
-        import psycopg  # the `postgres` extra: only a PostgreSQL deployment needs it
-
         first, longest = RECONNECT_SECONDS
         delay = first
         while True:
             self._listening = False
             try:
                 await self._listen(hub)
-            except (psycopg.Error, OSError, TimeoutError) as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure: the feed is retried, never lost
                 hub.feeding.clear()
                 if self._listening:  # it worked for a while: this outage starts from the first wait
                     delay = first
@@ -102,24 +100,33 @@ async def _hear(conn: Any, hub: StreamHub, seconds: float) -> None:
         while (notice := pgconn.notifies()) is not None:
             _tell(hub, notice.relname.decode(encoding), notice.extra.decode(encoding))
 
+    registered = False
+
     def readable() -> None:
+        nonlocal registered
         try:
             pgconn.consume_input()
             parsed()
         except Exception as exc:  # noqa: BLE001 - the connection's failure, for `run`
+            # libpq has closed the socket already: its number is unregistered now, never
+            # later (the OS may hand the number to a new socket meanwhile, whose reader a
+            # later removal would take, or raise on: a transport's)
             loop.remove_reader(socket)
+            registered = False
             if not failed.done():
                 failed.set_exception(exc)
 
     parsed()  # read already with a statement's answer: the socket may not wake for them
     socket = pgconn.socket
     loop.add_reader(socket, readable)
+    registered = True
     try:
         await asyncio.wait_for(failed, seconds)
     except TimeoutError:
         return
     finally:
-        loop.remove_reader(socket)
+        if registered:
+            loop.remove_reader(socket)
 
 
 def _tell(hub: StreamHub, channel: str, payload: str) -> None:

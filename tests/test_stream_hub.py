@@ -7,6 +7,8 @@ waits a moment at a gap, and still sends an entry recorded after it gave up (`Lo
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -38,7 +40,7 @@ from store.conversations import MessageRow
 from store.services import create_service
 from store.tables import conversations
 from tests.conftest import admin_headers, pydantic_client
-from tests.live import serving, sse_events
+from tests.live import eventually, serving, sse_events
 from tests.log_rows import batch, opened
 from transbordo.settings import Settings
 from transbordo.stack import stack_ring
@@ -150,6 +152,62 @@ async def test_a_listener_whose_connection_died_listens_again(
             await woken_for(mine, "c1")  # listening again: every stream reads once more
             conversation_log.record_turn(postgres_engine, "c1", [message(2)])
             await woken_for(mine, "c1")
+
+
+async def test_a_socket_opened_as_the_listeners_connection_dies_keeps_its_reader(
+    postgres_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: libpq closes the listener's socket when its server goes, and the OS hands that
+    number to the next socket opened; the listener removed its reader from the number once
+    more, later: the newcomer's reader (on uvloop a transport's: the feed then died for good)."""
+    monkeypatch.setattr(stream_sources, "RECONNECT_SECONDS", (0.1, 0.1))
+    loop = asyncio.get_running_loop()
+    numbers: list[int] = []
+    hear = stream_sources._hear
+
+    async def watched(conn, hub, seconds):  # type: ignore[no-untyped-def]
+        numbers.append(conn.pgconn.socket)
+        await hear(conn, hub, seconds)
+
+    monkeypatch.setattr(stream_sources, "_hear", watched)
+    heard = asyncio.Event()
+    pair: list[socket.socket] = []
+
+    async def newcomer(number: int) -> None:  # any part of the app opening a socket then
+        while True:
+            try:
+                os.fstat(number)
+            except OSError:
+                pair.extend(socket.socketpair())
+                loop.add_reader(pair[0].fileno(), heard.set)
+                return
+            await asyncio.sleep(0)
+
+    async def listening(times: int) -> int | None:
+        return numbers[-1] if len(numbers) >= times else None
+
+    async with started(postgres_engine) as hub:
+        first = await eventually(lambda: listening(1), "the listener listening")
+        taking = asyncio.create_task(newcomer(first))
+        with postgres_engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = :name AND datname = current_database()"
+                ),
+                {"name": stream_sources.APPLICATION_NAME},
+            )
+        await taking
+        try:
+            assert pair[0].fileno() == first  # the very number the listener had
+            await eventually(lambda: listening(2), "listening again")  # its `finally` done
+            pair[1].send(b"x")
+            await asyncio.wait_for(heard.wait(), 10)
+        finally:
+            loop.remove_reader(pair[0].fileno())
+            for end in pair:
+                end.close()
+        assert hub.feeding.is_set()
 
 
 async def test_a_supervisors_reassign_wakes_the_agent_streams(any_engine: sa.Engine) -> None:
