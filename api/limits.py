@@ -79,7 +79,8 @@ async def hit_bot(request: Request, bot: str, *, web: bool) -> None:
     """Count one customer message (or file) to `bot`, once the caller is known to speak for it:
     a web session's (`web`) under "web messages per bot", a connector's under "messages per
     bot". Anyone can open web sessions, so their flood uses up the web chat's share only, never
-    the budget of the bot's connectors (and so of its WhatsApp and Telegram customers)."""
+    the budget of the bot's connectors (`tbc_…`; the channels' webhooks count under no rule
+    per bot)."""
     await hit(request, "web messages per bot" if web else "messages per bot", bot)
 
 

@@ -7,9 +7,9 @@ changing the low bits. Before, each address of the /64 had its own allowance (15
 one /64: 15 sessions where one address got 10).
 
 Web sessions can be opened by anyone: their messages count under "web messages per bot", so a
-flood of them exhausts the web chat's share and never the bot's connectors' (and channels')
-"messages per bot". Before, web messages spent "messages per bot", and the flood locked every
-WhatsApp/Telegram/connector customer of the bot out.
+flood of them exhausts the web chat's share and never the bot's connectors' "messages per
+bot". Before, web messages spent "messages per bot", and the flood locked every connector
+customer of the bot out.
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ async def test_web_sessions_spend_their_own_share_of_a_bot_not_the_connectors(
             "web messages per bot",
         )
         assert 1 <= int(refused.headers["Retry-After"]) <= 60
-        # the bot's connector (its channels' customers) still has its whole allowance
+        # the bot's connector still has its whole allowance
         for n in range(2):
             body = {"contact_id": f"5511{n}", "message_id": f"c{n}", "text": "oi"}
             answer = await http.post("/api/bots/loja/messages", json=body)

@@ -119,8 +119,9 @@ class Settings(BaseSettings):
     rate_limit_messages_per_contact: str = "30/minute"
     """Customer messages of one contact (a person types slower than this)."""
     rate_limit_messages_per_bot: str = "1200/minute"
-    """Customer messages to one bot from its connectors, and so its channels (protects the
-    workers and the queues). Web-chat sessions' messages count under the next one instead."""
+    """Customer messages to one bot from its connectors (`tbc_…`; protects the workers and the
+    queues). Web-chat sessions' messages count under the next one instead; the channels'
+    webhooks (WhatsApp, Telegram) under no rule per bot."""
     rate_limit_web_messages_per_bot: str = "600/minute"
     """Customer messages to one bot from web-chat sessions, which anyone can open: their flood
     uses up this share only, never the connectors' `rate_limit_messages_per_bot`."""
@@ -130,10 +131,10 @@ class Settings(BaseSettings):
     """Channel webhooks (WhatsApp, Telegram) that fail their signature check, from one client
     address; past it that address is refused before any check. Valid ones are never counted."""
     rate_limit_typing_per_conversation: str = "30/minute"
+    """Typing signals of one side of a conversation (a screen sends one every few seconds)."""
     rate_limit_ipv6_prefix: int = Field(default=64, ge=32, le=128)
     """The limits per client address count an IPv6 address by this prefix (an IPv6 host holds
     a whole /64, often a /56); IPv4 addresses one by one (api/client_keys.py)."""
-    """Typing signals of one side of a conversation (a screen sends one every few seconds)."""
     max_streams_per_address: int = Field(default=8, ge=1)
     """Open customer SSE streams (conversation streams) from one client address, per API
     process. Agent streams are not counted here (customers behind an office's NAT must not lock
