@@ -55,7 +55,7 @@ def _solved(dependant: Dependant) -> int:
 
 
 HOT_ROUTES = {
-    ("POST", "/api/bots/{bot}/messages"): 4,  # 2 rate limits, the caller and its bearer
+    ("POST", "/api/bots/{bot}/messages"): 3,  # the 2 rate limits in one, the caller, its bearer
     ("POST", "/api/agent/next"): 6,  # the agent (router's and route's) with bearers, parts, hub
     ("POST", "/api/agent/conversations/{conversation_id}/messages"): 5,
 }

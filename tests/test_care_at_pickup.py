@@ -99,7 +99,7 @@ async def test_a_rule_turned_on_while_queued_applies_after_the_pickup(
     ]
 
 
-def test_care_read_for_another_service_is_not_applied() -> None:
+async def test_care_read_for_another_service_is_not_applied() -> None:
     """The API reads the entry's service; if the customer moved on to another service before
     the pickup arrived, that service's own copy stays."""
     service = ServiceSnapshot(service_id="s2", service_name="Vendas", abandon_seconds=300)
