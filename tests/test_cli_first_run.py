@@ -129,7 +129,8 @@ def test_validate_before_any_demo_says_that_up_makes_the_key(tmp_path: Path) -> 
     [warning, ok] = done.stdout.splitlines()
     assert ok == "ok"
     assert warning.startswith("flows/loja.yaml: warning: environment variable LOJA_OMNI_KEY is")
-    assert warning.endswith("(`transbordo up` makes one for its demo on its first start with the bot)")
+    promise = "(`transbordo up` makes one for its demo on its first start with the bot)"
+    assert warning.endswith(promise)
 
     # a file `up` does not publish gets no such promise
     outside = tmp_path / "outro.yaml"
