@@ -14,7 +14,9 @@ from omni.service_care import CarriedCare
 from tests.conftest import admin_headers, conversation_handle, conversation_wid, running_stack
 from tests.test_care import agent_says, queued, transcript
 from tests.test_handoff import Omni, say
+from tests.test_replay import replayer
 from workflows.contracts import PickupRequest, ServiceSnapshot
+from workflows.conversation import ConversationWorkflow
 
 pytestmark = pytest.mark.asyncio
 
@@ -106,5 +108,25 @@ async def test_care_read_for_another_service_is_not_applied() -> None:
     off = CarriedCare(agent_reply_seconds=0)
     read_for_s1 = PickupRequest(agent_id="a", agent_name="Ana", care=off, care_of="s1")
     assert read_for_s1.serving(service) is service
-    read_for_s2 = PickupRequest(agent_id="a", agent_name="Ana", care=off, care_of="s2")
-    assert read_for_s2.serving(service).care == off
+
+
+async def test_a_pickup_an_older_worker_ran_without_its_care_replays(
+    time_env: WorkflowEnvironment, settings: Any, engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: the API may carry the care to a worker from before it (a deploy in the wrong
+    order, docs/operations.md "Upgrades"), which ignores it; a newer worker replaying that
+    history must take the queueing's copy too (patch `care-at-pickup`), and the newer code's own
+    history replays as it ran."""
+    async with running_stack(time_env, settings, engine) as http:
+        omni = await queued(http, REQUEUE)
+        with monkeypatch.context() as older:
+            older.setattr(PickupRequest, "serving", lambda self, service: service)
+            await served_after(time_env, http, omni, "antigo", OFF, "pickup")
+        await set_care(http, REQUEUE)
+        await served_after(time_env, http, omni, "novo", OFF, "pickup")
+        histories = [
+            await conversation_handle(time_env, conversation_wid("loja", contact)).fetch_history()
+            for contact in ("antigo", "novo")
+        ]
+    for history in histories:
+        await replayer(ConversationWorkflow).replay_workflow(history)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from bots.models import BotFlow
 from omni.service_care import CarriedCare, ServiceCare
+from workflows import patches
 from workflows.desk_contracts import WrapUpNow
 from workflows.interpreter import FlowState
 from workflows.offer_contracts import OfferNotice as OfferNotice  # Handoff's (re-exported)
@@ -322,11 +323,11 @@ class PickupRequest(BaseModel):
     care_of: str | None = None  # the service it was read from: another's is not applied
 
     def serving(self, service: ServiceSnapshot) -> ServiceSnapshot:
-        """The handoff's service once picked up: its care as the admin left it. No patch: only
-        the Update's input decides, and histories hold it (an older pickup has no `care` and
-        replays on the queueing's copy, as it ran); workers are deployed before the API that
-        sends it (docs/operations.md, "Upgrades"), so a worker that ignored it wrote none."""
+        """The handoff's service once picked up: its care as the admin left it (workflow code:
+        patch CARE_AT_PICKUP, as an older worker ignored a carried `care`)."""
         if self.care is None or self.care_of != service.service_id:
+            return service
+        if not patches.patched(patches.CARE_AT_PICKUP):
             return service
         return service.model_copy(update={"care": self.care})
 
