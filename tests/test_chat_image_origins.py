@@ -97,6 +97,8 @@ async def test_the_chat_page_names_exactly_the_card_images_origins(admin_api) ->
         ("https://127.0.0.1:8443/a.png", "https://127.0.0.1:8443"),
         ("https://usuario:senha@cdn.exemplo.com:8080/a", "https://cdn.exemplo.com:8080"),
         ("https://pão.exemplo.com/a.png", "https://xn--po-sia.exemplo.com"),  # IDNA, as browsers
+        ("https://straße.de/a.png", "https://xn--strae-oqa.de"),  # UTS #46, as browsers map it
+        ("https://good.com\\@evil.com/a.png", "https://good.com"),  # `\` is `/` to a browser
         ("http://img.exemplo.com.br/a.png", None),  # the chat shows no http image
         ("https://[::1]:8443/a.png", None),  # a CSP source cannot name an IPv6 literal
         ("https://ex%61mple.com/a.png", None),  # a browser reads another host

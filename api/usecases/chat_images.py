@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+import idna
 from sqlalchemy import Engine
 
 from store.card_images import card_image_urls
@@ -29,12 +30,14 @@ def card_image_origins(engine: Engine) -> list[str]:
 
 
 def https_origin(url: str) -> str | None:
-    """`https://host[:port]` of an https URL (the default port left out), else None."""
-    parts = urlsplit(url)
+    """`https://host[:port]` of an https URL (the default port left out), else None: the host
+    as a browser reads it (WHATWG: `\\` is `/` in an https URL; names mapped by UTS #46, as
+    `straße.de` → `xn--strae-oqa.de`)."""
+    parts = urlsplit(url.replace("\\", "/"))
     try:
         port = parts.port
-        host = (parts.hostname or "").encode("idna").decode("ascii")
-    except (ValueError, UnicodeError):  # a port out of range; a label IDNA refuses
+        host = idna.encode(parts.hostname or "", uts46=True).decode("ascii")
+    except (ValueError, UnicodeError):  # a port out of range; a label IDNA refuses; no host
         return None
     if parts.scheme.lower() != "https" or not _HOST.fullmatch(host):
         return None
