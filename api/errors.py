@@ -110,6 +110,9 @@ class ErrorCode(StrEnum):
     """The contact's conversation is still closing: send the same message after Retry-After."""
     TEMPORAL_UNAVAILABLE = "temporal_unavailable"
     """Temporal did not answer (down, restarting, unreachable): retry after Retry-After (503)."""
+    QUICK_REPLY_FAILED = "quick_reply_failed"
+    """A quick reply whose template fails for this conversation (an error, an over-long text):
+    the agent is told, instead of getting an empty box (422)."""
     HTTP_ERROR = "http_error"
     """Any other HTTP status (e.g. 405); 500: an error nobody planned (api/edge.py)."""
 

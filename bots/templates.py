@@ -280,6 +280,11 @@ def render(source: str, context: Mapping[str, Any]) -> str:
     return "" if rendered is None else rendered
 
 
+def render_or_none(source: str, context: Mapping[str, Any]) -> str | None:
+    """`render`, but None where it would give "" for a failure: for a caller who can say so."""
+    return bounded_render(_template, source, context)
+
+
 def bounded_render(
     compiled: Callable[[str], Template], source: str, context: Mapping[str, Any]
 ) -> str | None:

@@ -119,6 +119,12 @@ async def test_quick_replies_notes_tags_wrapup_history_and_search(time_env, sett
             assert ola.json()["text"] == "Olá, Maria! Sou Ana."
             boleto = await http.post(f"{base}/quick-replies/{by_shortcut['/boleto']}", headers=ana)
             assert boleto.json()["text"] == "CPF 123: boleto."
+            # a template that fails for this conversation says so (QA: the box came back empty)
+            conta = {"shortcut": "/conta", "title": "Conta", "text": "Total: {{ 1 / 0 }}"}
+            made = await http.post("/api/omni/quick-replies", json=conta, headers=admin_headers())
+            assert made.status_code == 201, made.text
+            failed = await http.post(f"{base}/quick-replies/{made.json()['id']}", headers=ana)
+            assert failed.status_code == 422 and failed.json()["code"] == "quick_reply_failed"
             admin_list = (await http.get("/api/omni/quick-replies", headers=admin_headers())).json()
             fin = next(r["id"] for r in admin_list if r["shortcut"] == "/fin")
             assert (await http.post(f"{base}/quick-replies/{fin}", headers=ana)).status_code == 404

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, status
 
 from api.deps import AgentDep, ClientDep, EngineDep, require_agent
+from api.errors import ApiError, ErrorCode
 from api.models.channel import MessagePublic, public_message, public_row
 from api.models.desk import (
     ConversationSummary,
@@ -21,7 +22,7 @@ from api.models.desk import (
 )
 from api.usecases import agent_actions as actions
 from api.usecases.desk import summaries, wrapup_now
-from bots.templates import render
+from bots.templates import render_or_none
 from omni.errors import NotFound
 from store import conversations as conversation_log
 from store import labels, supervision
@@ -92,9 +93,14 @@ async def render_quick_reply(
     handle = client.get_workflow_handle(entry.workflow_id)
     context: dict[str, Any] = await handle.query(ConversationWorkflow.desk_context)
     context["agent"] = {"name": agent.name}
-    return QuickReplyRendered(
-        id=reply.id, shortcut=reply.shortcut, text=render(reply.text, context)
-    )
+    text = render_or_none(reply.text, context)
+    if text is None:
+        raise ApiError(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "the quick reply's template fails for this conversation: fix it in Respostas rápidas",
+            ErrorCode.QUICK_REPLY_FAILED,
+        )
+    return QuickReplyRendered(id=reply.id, shortcut=reply.shortcut, text=text)
 
 
 @router.get("/conversations/{conversation_id}/history", response_model=list[ConversationSummary])
