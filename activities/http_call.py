@@ -76,6 +76,10 @@ async def checked_addresses(url: str, allow_private: bool, resolve: Resolver) ->
     """The addresses to connect to for `url`, in the resolver's order, once every one its host
     resolves to is public (or the bot allows private ones). A failed lookup raises OSError:
     retried as a transport error."""
+    if not url:  # the interpreter's "no URL" (workflows/interpreter.py `_render_marked`)
+        raise BlockedAddress(
+            "no URL: its template failed or grew over the bound, or a value was '.' or '..'"
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BlockedAddress("only http(s) URLs with a host are allowed")

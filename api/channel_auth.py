@@ -105,7 +105,7 @@ def contact_for_message(
     return contact_id
 
 
-WEB_CONTACT_FIELD = "contact_field_not_allowed"
+CONTACT_FIELD_NOT_ALLOWED = "contact_field_not_allowed"
 """The `type` of the 422 item refusing a contact field other than `name` from a web session."""
 
 
@@ -120,7 +120,7 @@ def refuse_claimed_contact(client: ChannelClient, fields: Mapping[str, Any] | No
         f"a web session may give only the contact's name, not {field}: the other contact"
         " fields are a connector's to give"
     )
-    item = {"type": WEB_CONTACT_FIELD, "loc": ["body", "contact"], "msg": message}
+    item = {"type": CONTACT_FIELD_NOT_ALLOWED, "loc": ["body", "contact"], "msg": message}
     raise ApiError(
         status.HTTP_422_UNPROCESSABLE_CONTENT,
         [{**item, "ctx": {"field": field}}],

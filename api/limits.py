@@ -61,8 +61,9 @@ def limit(*rules: str) -> DependsParam:
 
     async def check(request: Request) -> None:
         limiter: RateLimiter = request.app.state.rate_limiter
+        address = client_address(request)
         for rule in rules:
-            await limiter.hit(rule, client_address(request))
+            await limiter.hit(rule, address)
 
     check.__name__ = "limit_" + "_".join(r.replace(" ", "_") for r in rules)
     dependency: DependsParam = Depends(check)

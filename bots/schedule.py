@@ -203,7 +203,8 @@ class Schedule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timezone: str = "America/Sao_Paulo"
-    hours: dict[DayKey, DayWindows] | None = None  # None: all day, every day; {}: never open
+    # None (no key): all day, every day; {}: never open; `hours:` with nothing is refused
+    hours: dict[DayKey, DayWindows] | None = None
     holidays: list[Holiday] = Field(default_factory=list)
     emergency_closed: bool = False
 

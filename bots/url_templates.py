@@ -1,11 +1,11 @@
 """Values in a flow's URL: each one is encoded as a single component, never URL syntax.
 
 An ``http`` block's ``url`` is a template (:func:`render_url`, bounded as bots/templates.py's
-texts are); what a value puts
-there (a customer's answer, an HTTP result) goes through :func:`component` as Jinja's
-``finalize``, so ``123/../../admin?x=1#`` becomes ``123%2F..%2F..%2Fadmin%3Fx%3D1%23``: a path
-segment's or a query value's text, never another path, query or fragment. The template's own
-text (scheme, host, ``/pedidos/``, ``?cpf=``) is not a value and stays as written.
+texts are); what a value puts there (a customer's answer, an HTTP result) goes through
+:func:`component` as Jinja's ``finalize``, so ``123/../../admin?x=1#`` becomes
+``123%2F..%2F..%2Fadmin%3Fx%3D1%23``: a path segment's or a query value's text, never another
+path, query or fragment. The template's own text (scheme, host, ``/pedidos/``, ``?cpf=``) is not
+a value and stays as written.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The rules run on the parts of a file that are valid on their own, so a broken block does not
 hide the problems of the others. Rules that need the whole graph (reachability) run only when
 every block is valid. What a valid flow may do unnoticed is in bots/warnings.py (publishing
-returns it as warnings; `flow_warnings` is imported from here too).
+returns it as warnings).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from bots.models import (
 from bots.patterns import pattern_message, pattern_problem
 from bots.places import located, place
 from bots.templates import compile_problem
-from bots.warnings import flow_warnings as flow_warnings  # its old home: callers import it
 from bots.yaml_nodes import Locator, PathItem
 
 BLOCK_MODELS: tuple[type[Any], ...] = get_args(get_args(Block)[0])

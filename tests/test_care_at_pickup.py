@@ -107,7 +107,7 @@ async def test_care_read_for_another_service_is_not_applied() -> None:
     service = ServiceSnapshot(service_id="s2", service_name="Vendas", abandon_seconds=300)
     off = CarriedCare(agent_reply_seconds=0)
     read_for_s1 = PickupRequest(agent_id="a", agent_name="Ana", care=off, care_of="s1")
-    assert read_for_s1.serving(service) is service
+    assert read_for_s1.with_carried_care(service) is service
 
 
 async def test_a_pickup_an_older_worker_ran_without_its_care_replays(
@@ -120,7 +120,7 @@ async def test_a_pickup_an_older_worker_ran_without_its_care_replays(
     async with running_stack(time_env, settings, engine) as http:
         omni = await queued(http, REQUEUE)
         with monkeypatch.context() as older:
-            older.setattr(PickupRequest, "serving", lambda self, service: service)
+            older.setattr(PickupRequest, "with_carried_care", lambda self, service: service)
             await served_after(time_env, http, omni, "antigo", OFF, "pickup")
         await set_care(http, REQUEUE)
         await served_after(time_env, http, omni, "novo", OFF, "pickup")

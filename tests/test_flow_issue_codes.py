@@ -20,7 +20,7 @@ from bots.errors import FLOW_ERROR
 from bots.loader import load_flow, validate_path
 from bots.model_errors import _BOUNDS, _EXPECTED
 from bots.schedule import ISSUE_CODES
-from bots.validation import flow_warnings
+from bots.warnings import flow_warnings
 from tests.conftest import admin_headers, api_client, pydantic_client
 
 ROOT = Path(__file__).resolve().parents[1]

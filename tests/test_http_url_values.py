@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from activities.http_call import BlockedAddress, checked_addresses
 from bots import env_refs
 from bots.limits import FlowLimits
 from bots.loader import load_flow
@@ -161,3 +162,14 @@ async def test_a_customers_answer_cannot_walk_out_of_the_path(
     expected = "/pedidos/123%2F..%2F..%2Fadmin%3Fx%3D1%23"
     assert [r["text"] for r in turn.json()["replies"]] == [expected]
     assert paths == [expected]
+
+
+async def test_no_url_is_refused_with_its_own_reason() -> None:
+    """A designer reading `http.error` learns why the call went nowhere (review: it said "only
+    http(s) URLs with a host are allowed")."""
+
+    async def resolve(host: str, port: int) -> list[str]:
+        raise AssertionError("nothing to resolve")
+
+    with pytest.raises(BlockedAddress, match="no URL: its template failed"):
+        await checked_addresses("", False, resolve)

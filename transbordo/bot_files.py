@@ -39,7 +39,7 @@ def bot_paths(folder: Path) -> list[Path]:
     return [p for p in paths if not p.name.endswith((".test.yaml", ".test.yml"))]
 
 
-def missing_flows_folder(folder: Path) -> list[str]:
+def flows_folder_warnings(folder: Path) -> list[str]:
     """`up`'s console line when there is no flows folder (`flows` is relative to where `up`
     runs): no bot is published from it and the demo waits for a start that has one."""
     if folder.is_dir():

@@ -345,7 +345,7 @@ def _validation_env(paths: list[Path], demo_keys: dict[str, str]) -> dict[str, s
 def _flow_warnings(file: Path, flow: BotFlow) -> None:
     """What publishing (and the /bots editor) would warn of, said here too; a warning does not
     fail the file: such a bot works, only not in every case."""
-    from bots.validation import flow_warnings
+    from bots.warnings import flow_warnings
 
     source = file.read_text(encoding="utf-8-sig")  # as load_flow_file read it
     for issue in flow_warnings(flow, source, str(file)):

@@ -1,4 +1,5 @@
-"""The demo `transbordo up` prepares on a new data folder, so a newcomer sees a handoff at once.
+"""The demo `transbordo up` prepares on its first start with the bot, so a newcomer sees a
+handoff at once.
 
 For every bot file of the flows folder whose Omni key is a `${VAR}` nobody exported, it creates
 the services its Humano blocks name, an integration of the bot with each (the key of the first
@@ -47,8 +48,8 @@ def keep_secret(path: Path, value: str) -> None:
 
 
 def kept_demo(data: Path) -> Demo | None:
-    """The demo of this data folder, if one was prepared (an empty folder, left by a start
-    that had nothing to prepare before the rule above, is none)."""
+    """The demo of this data folder, if one was prepared (an empty `demo/` folder, which an
+    older `prepare_demo` made before it knew it had nothing to prepare, is none)."""
     folder = data / DEMO_FOLDER
     if not folder.is_dir() or not any(folder.iterdir()):
         return None

@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 from encryption.codec import KeyRing
 from transbordo import logs
 from transbordo.api_address import announce, forget
-from transbordo.bot_files import missing_flows_folder
+from transbordo.bot_files import flows_folder_warnings
 from transbordo.data_lock import die_with_parent, hold_data_folder
 from transbordo.demo import Demo, demo_for, keep_secret
 from transbordo.handoff_check import unavailable_handoffs
@@ -223,7 +223,7 @@ def _prepare(
         prepared = demo_for(engine, flows, data, env, ring, wanted=demo, fresh=fresh)
         for name, value in (prepared.keys if prepared else {}).items():
             env.setdefault(name, value)
-        return prepared, missing_flows_folder(flows) + unavailable_handoffs(engine, flows, env)
+        return prepared, flows_folder_warnings(flows) + unavailable_handoffs(engine, flows, env)
     finally:
         engine.dispose()
 

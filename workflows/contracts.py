@@ -322,7 +322,7 @@ class PickupRequest(BaseModel):
     queueing's copy for the time in service (None: an older API, or the service is gone)."""
     care_of: str | None = None  # the service it was read from: another's is not applied
 
-    def serving(self, service: ServiceSnapshot) -> ServiceSnapshot:
+    def with_carried_care(self, service: ServiceSnapshot) -> ServiceSnapshot:
         """The handoff's service once picked up: its care as the admin left it (workflow code:
         patch CARE_AT_PICKUP, as an older worker ignored a carried `care`)."""
         if self.care is None or self.care_of != service.service_id:

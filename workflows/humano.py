@@ -255,7 +255,7 @@ class HumanoBlock(_Core):
             if claim.code != "ok":
                 raise refuse(Refusal(claim.code), claim.reason)
             taken = {"agent_id": request.agent_id, "agent_name": request.agent_name}
-            service = request.serving(handoff.service)  # its care now (a patch: see there)
+            service = request.with_carried_care(handoff.service)  # its care now (a patch)
             self.conv.handoff = handoff.model_copy(update={**taken, "service": service})
             state = self.conv.state
             self.conv.state = state.model_copy(update={"agent": {"name": request.agent_name}})

@@ -114,9 +114,9 @@ CHANNEL_ACK_ALONE = "channel-ack-alone"
 Asked on its own, only when such an acknowledgement is first due in a run."""
 CARE_AT_PICKUP = "care-at-pickup"
 """Patch id: a pickup that carries its service's care settings (read by the API at the pickup)
-applies them (workflows/contracts.py `PickupRequest.serving`); a worker from before it ignored
-them, and its history, with no marker, replays on the queueing's copy. Asked on its own, only
-when such a pickup comes."""
+applies them (workflows/contracts.py `PickupRequest.with_carried_care`); a worker from before
+it ignored them, and its history, with no marker, replays on the queueing's copy. Asked on its
+own, only when such a pickup comes."""
 CODE_VERSION = 4
 """The code version new runs start at (`ConversationInput.code_version`). What a version means is
 frozen, as a bundle is: version 2 takes `CURRENT_2` without markers, and its run leaves its

@@ -40,11 +40,11 @@ from api.usecases.publishing import (
     PublishError,
     publish_source,
 )
-from bots.schedule import _parse_day_key
+from bots.schedule import Schedule, _parse_day_key
 from store import bots as bot_store
 
 _VARIABLE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
-DEFAULT_ZONE = "America/Sao_Paulo"
+DEFAULT_ZONE: str = Schedule.model_fields["timezone"].default  # a schedule's own default
 EDIT_ATTEMPTS = 5
 """How often a settings change without `If-Match` is applied again on a version published
 meanwhile, before its VersionMismatch reaches the caller (412)."""

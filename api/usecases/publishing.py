@@ -17,7 +17,7 @@ from bots.errors import FLOW_ERROR
 from bots.limits import FlowLimits
 from bots.loader import FlowError, load_flow
 from bots.models import BotFlow
-from bots.validation import flow_warnings
+from bots.warnings import flow_warnings
 from omni.keys import hash_key
 from store import bots as bot_store
 from store.integrations import key_warning, resolve_integration
