@@ -10,11 +10,13 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from api.usecases import delivery
 from omni.service_care import CarriedCare
 from tests.conftest import admin_headers, conversation_handle, conversation_wid, running_stack
 from tests.test_care import agent_says, queued, transcript
 from tests.test_handoff import Omni, say
 from tests.test_replay import replayer
+from workflows import patches
 from workflows.contracts import PickupRequest, ServiceSnapshot
 from workflows.conversation import ConversationWorkflow
 
@@ -114,12 +116,14 @@ async def test_a_pickup_an_older_worker_ran_without_its_care_replays(
     time_env: WorkflowEnvironment, settings: Any, engine: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Review: the API may carry the care to a worker from before it (a deploy in the wrong
-    order, docs/operations.md "Upgrades"), which ignores it; a newer worker replaying that
-    history must take the queueing's copy too (patch `care-at-pickup`), and the newer code's own
-    history replays as it ran."""
+    order, docs/operations.md "Upgrades"), which ignores it; a newer worker replaying that run
+    (started at version 4) must take the queueing's copy too (patch `care-at-pickup`), and the
+    newer code's own history (version 5: no marker) replays as it ran."""
     async with running_stack(time_env, settings, engine) as http:
         omni = await queued(http, REQUEUE)
-        with monkeypatch.context() as older:
+        with monkeypatch.context() as older:  # a run the version-4 API started, picked up
+            older.setattr(delivery, "CODE_VERSION", 4)  # through the new API by a version-4
+            older.setattr(patches, "CODE_VERSION", 4)  # worker, which ignores the care
             older.setattr(PickupRequest, "with_carried_care", lambda self, service: service)
             await served_after(time_env, http, omni, "antigo", OFF, "pickup")
         await set_care(http, REQUEUE)

@@ -69,7 +69,7 @@ async def test_a_new_run_takes_every_patch_without_a_marker(time_env, settings, 
         history = await handle.fetch_history()
         row = get_conversation(any_engine, conversation)
         logged = [m.text for m in messages_after(any_engine, conversation)]
-    assert (await started_input(time_env, history)).code_version == CODE_VERSION == 4
+    assert (await started_input(time_env, history)).code_version == CODE_VERSION == 5
     events = list(history.events)
     assert patch_events(events) == []
     # The local activities' markers are there: the hand-over's (patch `hand-over-at-once`),

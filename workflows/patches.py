@@ -115,14 +115,19 @@ Asked on its own, only when such an acknowledgement is first due in a run."""
 CARE_AT_PICKUP = "care-at-pickup"
 """Patch id: a pickup that carries its service's care settings (read by the API at the pickup)
 applies them (workflows/contracts.py `PickupRequest.with_carried_care`); a worker from before
-it ignored them, and its history, with no marker, replays on the queueing's copy. Asked on its
-own, only when such a pickup comes."""
-CODE_VERSION = 4
+it ignored them, and its history, with no marker, replays on the queueing's copy. Runs at
+version 5 take it without a marker (every handoff's pickup would record one); older runs ask it
+on its own, only when such a pickup comes."""
+CURRENT_5 = CURRENT_4 | {CARE_AT_PICKUP}
+"""What version 5 takes without markers: frozen as the bundles are."""
+CODE_VERSION = 5
 """The code version new runs start at (`ConversationInput.code_version`). What a version means is
 frozen, as a bundle is: version 2 takes `CURRENT_2` without markers, and its run leaves its
 pending timer to close with it (workflows/kept_timer.py `close`); version 3 takes `CURRENT_3`
-too, version 4 `CURRENT_4`. Patches added later are asked as before until a version 5 takes
-them (its own frozen set, its check for an older worker's marker, new recorded histories)."""
+too, version 4 `CURRENT_4`, version 5 `CURRENT_5`. Patches added later are asked as before
+until a version 6 takes them (its own frozen set, new recorded histories); a version-5 run that
+a version-4 worker started follows version 1 there (above CODE_VERSION: the bundle's marker),
+which the older-worker check reads back."""
 
 
 class RunVersion:
@@ -177,7 +182,7 @@ def patched(patch_id: str) -> bool:
     a bundle's one marker when the run has it. (`workflow.patched` is memoised per run: the
     bundle is decided at the run's first patch.)"""
     version = run_version()
-    for at_least, ids in ((4, CURRENT_4), (3, CURRENT_3), (2, CURRENT_2)):
+    for at_least, ids in ((5, CURRENT_5), (4, CURRENT_4), (3, CURRENT_3), (2, CURRENT_2)):
         if version >= at_least and patch_id in ids:
             return True
     for bundle, ids in BUNDLES:
