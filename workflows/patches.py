@@ -23,8 +23,10 @@ Temporal fails the replay of a patch marker nobody asks for; so while replaying,
 first ask looks for either bundle's marker (`workflow.patched` records nothing during a replay)
 and, when it is there, the run follows version 1, as the older worker did (a worker from before
 the first bundle asked its patches one by one, later in the run: that order cannot be mended).
-A run at a version above `CODE_VERSION` (a newer API) is run as version 1, markers recorded,
-so the newer workers can tell it from one of theirs. The other way round cannot be
+A run at a version above `CODE_VERSION` (a newer API) is run as version 1, markers recorded;
+the newer workers can read that back only from a worker of version 2 (its first ask is a
+bundle's): a worker of version 3 or later asks `log-ahead` first, before any bundle, and the
+newer worker's check, asking a bundle first, fails its replay. The other way round cannot be
 mended: an older worker replaying a version-2 run without the marker takes the old paths and
 fails its workflow task until a newer worker takes it. Deploy workers first, then the API
 (docs/operations.md, "Upgrades").
@@ -125,9 +127,9 @@ CODE_VERSION = 5
 frozen, as a bundle is: version 2 takes `CURRENT_2` without markers, and its run leaves its
 pending timer to close with it (workflows/kept_timer.py `close`); version 3 takes `CURRENT_3`
 too, version 4 `CURRENT_4`, version 5 `CURRENT_5`. Patches added later are asked as before
-until a version 6 takes them (its own frozen set, new recorded histories); a version-5 run that
-a version-4 worker started follows version 1 there (above CODE_VERSION: the bundle's marker),
-which the older-worker check reads back."""
+until a version 6 takes them (its own frozen set, new recorded histories). A version-5 run that
+a version-4 worker started cannot be replayed by a version-5 worker (see the module's
+docstring): deploy every worker before the API."""
 
 
 class RunVersion:
@@ -141,7 +143,8 @@ class RunVersion:
         """Decided at the run's first patch (in its first workflow task: `run` asks KEEP_TIMER
         before its first await, or the start's `message` asks LOG_AHEAD first; every start
         carries a message). A run at a version this code does not know (a newer API's) follows
-        version 1, recording the bundle's marker, so the newer workers can tell what ran it. A
+        version 1, recording markers (which newer workers read back only from a version-2
+        worker's run: the module's docstring). A
         version-2 run whose history has a bundle's marker was started by a worker older than
         versions, of either bundle's era: core announces a workflow task's markers before its
         workflow code runs, and the older worker asked its bundle in that same first task, so
