@@ -19,8 +19,8 @@ import pytest
 
 from tests.conftest import admin_headers
 from tests.test_browser import TIMEOUT_MS, Console, browser, live_server  # noqa: F401 (fixture)
-from tests.test_browser_double_sends import FLOW, OPTION
-from tests.test_browser_first_run import image_host
+from tests.test_browser_double_sends import OPTION
+from tests.test_browser_first_run import image_host, publish_carded_loja
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
@@ -70,18 +70,7 @@ async def test_the_chat_shows_its_cards_images_and_the_browser_blocks_another_ho
         live_server(time_env, settings, engine) as base,
         httpx.AsyncClient(base_url=base, headers=admin_headers()) as http,
     ):
-        made = await http.post(
-            "/api/omni/services",
-            json={"name": "Suporte", "queue_notifications": _card(f"{card_origin}/a.png")},
-        )
-        assert made.status_code == 201, made.text
-        key = await http.post("/api/omni/integrations", json={"service": "Suporte", "bot": "loja"})
-        published = await http.put(
-            "/api/bots/loja",
-            content=FLOW.format(key=key.json()["api_key"]),
-            headers={"Content-Type": "text/yaml"},
-        )
-        assert published.is_success, published.text
+        suporte = await publish_carded_loja(http, _card(f"{card_origin}/a.png"))
 
         # self-signed certificates stand in for the image hosts' real ones
         context = await browser.new_context(locale="pt-BR", base_url=base, ignore_https_errors=True)
@@ -102,7 +91,7 @@ async def test_the_chat_shows_its_cards_images_and_the_browser_blocks_another_ho
 
         # the admin moves the card's image to another host; this page was served before that
         patched = await http.patch(
-            f"/api/omni/services/{made.json()['id']}",
+            f"/api/omni/services/{suporte}",
             json={"queue_notifications": _card(f"{other_origin}/b.png")},
         )
         assert patched.status_code == 200, patched.text

@@ -80,6 +80,23 @@ async def test_a_bots_page_under_a_name_not_published_says_so_without_forms(
     assert console.errors == []  # the 404s are expected; no uncaught script error
 
 
+async def publish_carded_loja(http: httpx.AsyncClient, notes: dict[str, object]) -> str:
+    """Suporte with these queue cards (its id returned), and the web-chat bot `loja` handing
+    over to it."""
+    made = await http.post(
+        "/api/omni/services", json={"name": "Suporte", "queue_notifications": notes}
+    )
+    assert made.status_code == 201, made.text
+    key = await http.post("/api/omni/integrations", json={"service": "Suporte", "bot": "loja"})
+    published = await http.put(
+        "/api/bots/loja",
+        content=FLOW.format(key=key.json()["api_key"]),
+        headers={"Content-Type": "text/yaml"},
+    )
+    assert published.is_success, published.text
+    return str(made.json()["id"])
+
+
 async def test_a_queue_cards_https_image_shows_in_the_web_chat(
     time_env,
     settings,
@@ -99,18 +116,7 @@ async def test_a_queue_cards_https_image_shows_in_the_web_chat(
             "text": "Veja a novidade",
             "image_url": f"{origin}/a.png",
         }
-        notes = {"enabled": True, "interval_seconds": 1, "cards": [card]}
-        made = await http.post(
-            "/api/omni/services", json={"name": "Suporte", "queue_notifications": notes}
-        )
-        assert made.status_code == 201, made.text
-        key = await http.post("/api/omni/integrations", json={"service": "Suporte", "bot": "loja"})
-        published = await http.put(
-            "/api/bots/loja",
-            content=FLOW.format(key=key.json()["api_key"]),
-            headers={"Content-Type": "text/yaml"},
-        )
-        assert published.is_success, published.text
+        await publish_carded_loja(http, {"enabled": True, "interval_seconds": 1, "cards": [card]})
 
         # a self-signed certificate stands in for the image host's real one
         context = await browser.new_context(locale="pt-BR", base_url=base, ignore_https_errors=True)

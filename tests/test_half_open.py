@@ -44,6 +44,7 @@ from api.presence import presence_of
 from tests.conftest import api_client, pydantic_client
 from tests.live import DEADLINE_SECONDS, POLL_SECONDS, eventually
 from tests.test_handoff import setup_omni
+from transbordo.data_lock import process_alive
 from transbordo.settings import Settings
 
 USER_TIMEOUT_SECONDS = 2.0
@@ -100,18 +101,8 @@ class Link:
     screen_address: str
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def left_by_dead_runs(names: Iterator[str]) -> list[str]:
-    return [name for name in names if (m := OURS.match(name)) and not alive(int(m[1]))]
+    return [name for name in names if (m := OURS.match(name)) and not process_alive(int(m[1]))]
 
 
 def sweep_dead_runs() -> None:

@@ -25,16 +25,9 @@ from api.app import create_app
 from api.client_keys import rate_limit_key
 from tests.conftest import admin_headers, api_client, pydantic_client, running_stack
 from tests.live import DEADLINE_SECONDS, serving
+from tests.test_web_chat_sessions import FLOW
 from transbordo.settings import Settings
 
-FLOW = """
-bot: loja
-channels: {web: true}
-start: oi
-blocks:
-  oi: {type: question, text: Olá! Como posso ajudar?, save_as: pedido, next: fim}
-  fim: {type: end, text: Até logo!}
-"""
 SESSIONS = "/api/bots/loja/web-sessions"
 From = Callable[[str], httpx.AsyncClient]
 

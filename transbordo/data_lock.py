@@ -42,7 +42,7 @@ class DataFolderBusy(Exception):
 
     def __init__(self, data: Path, holder: int | None) -> None:
         lock = data / LOCK_FILE
-        if holder is not None and _running(holder):
+        if holder is not None and process_alive(holder):
             why = f"is in use by process {holder} (another `transbordo up`); stop it first"
         elif holder is not None:
             why = (
@@ -67,7 +67,8 @@ class DataFolderUnlockable(Exception):
         )
 
 
-def _running(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process numbered `pid` exists (ours or another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
