@@ -197,14 +197,22 @@ class Holiday(BaseModel):
         return value
 
 
+def _mapping_only(schema: dict[str, Any]) -> None:
+    """`hours`' JSON Schema: the mapping alone (not null, no default to write)."""
+    mapping = next(option for option in schema.pop("anyOf") if option.get("type") == "object")
+    schema.pop("default", None)
+    schema.update(mapping)
+
+
 class Schedule(BaseModel):
     """Weekly hours of human service in a time zone, with holidays and an emergency switch."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timezone: str = "America/Sao_Paulo"
-    # None (no key): all day, every day; {}: never open; `hours:` with nothing is refused
-    hours: dict[DayKey, DayWindows] | None = None
+    # None (no key): all day, every day; {}: never open; `hours:` with nothing is refused, so
+    # the JSON Schema (editors) offers a mapping only, with no default to write
+    hours: dict[DayKey, DayWindows] | None = Field(default=None, json_schema_extra=_mapping_only)
     holidays: list[Holiday] = Field(default_factory=list)
     emergency_closed: bool = False
 

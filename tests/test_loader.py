@@ -427,6 +427,9 @@ def test_flow_json_schema_describes_a_bot_file() -> None:
     condition = schema["$defs"]["ConditionBlock"]["properties"]
     assert "else" in condition and "otherwise" not in condition
     assert "if" in schema["$defs"]["ConditionBranch"]["properties"]
+    # `hours:` with nothing under it is refused, so an editor must not offer null for it
+    hours = schema["$defs"]["Schedule"]["properties"]["hours"]
+    assert hours["type"] == "object" and "anyOf" not in hours and "default" not in hours
 
 
 # ---------------------------------------------------------------- robustness
