@@ -89,6 +89,11 @@ class Watch:
         self._queue = True
         self._hub._queue.add(self)
 
+    def nudge(self) -> None:
+        """Wake this stream with nothing changed: something else it follows has (its caller is
+        no longer let in: api/channel_rechecks.py)."""
+        self._event.set()
+
     def _read_all(self) -> None:
         """The drain started: the stream reads all it watches once more, then returns."""
         self._changed |= self._conversations

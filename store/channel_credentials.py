@@ -13,6 +13,7 @@ replica takes effect here within `cache_seconds`. Unknown or revoked tokens are 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -114,6 +115,21 @@ def _bot_of_hash(engine: Engine, token_hash: str) -> str | None:
     if row is None or not secrets.compare_digest(row.token_hash.encode(), token_hash.encode()):
         return None
     return str(row.bot)
+
+
+def bots_of_tokens(engine: Engine, tokens: Iterable[str]) -> dict[str, str]:
+    """The bots of the live credentials among `tokens`, by token (absent: unknown or revoked).
+    One lookup for all of an API process's open connector streams (api/channel_rechecks.py)."""
+    by_hash = {keys.hash_key(token): token for token in tokens}
+    if not by_hash:
+        return {}
+    with reads(engine) as conn:
+        rows = conn.execute(
+            sa.select(table.c.bot, table.c.token_hash).where(
+                table.c.token_hash.in_(list(by_hash)), table.c.revoked_at.is_(None)
+            )
+        ).all()
+    return {by_hash[row.token_hash]: str(row.bot) for row in rows}
 
 
 def _public_columns() -> list[sa.Column[Any]]:

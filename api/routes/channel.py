@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
@@ -19,7 +20,8 @@ from api.channel_auth import (
     refuse_claimed_contact,
     web_chat_open,
 )
-from api.deps import ClientDep, EngineDep, parts_of
+from api.channel_rechecks import ChannelRechecks, Followed, channel_rechecks_of
+from api.deps import ClientDep, Credentials, EngineDep, parts_of
 from api.errors import ApiError, ErrorCode
 from api.limits import limit
 from api.models.channel import (
@@ -39,6 +41,7 @@ from api.stream_hub import (
     HubDep,
     LogCursor,
     StreamHub,
+    Watch,
     cursor_over_holes,
     read_log,
 )
@@ -167,6 +170,7 @@ async def stream(
     conversation_id: str,
     engine: EngineDep,
     caller: ChannelClientDep,
+    credentials: Credentials,
     hub: HubDep,
     after: Annotated[int | None, Query(ge=0, le=SEQ_MAX)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
@@ -185,17 +189,21 @@ async def stream(
     whenever any of the four has changed at a later read (each write of the row wakes the
     stream); a resumed stream sends the current one again. A server that stops ends its
     streams whole (after one more read), without `end` unless the conversation has ended: the
-    client resumes elsewhere."""
+    client resumes elsewhere. The caller is checked again every
+    `channel_credential_cache_seconds`: a revoked credential, an expired web session or a web
+    chat closed ends the stream, without `end` (api/channel_rechecks.py)."""
     _conversation(engine, caller, conversation_id)
+    assert credentials is not None  # channel_client checked it
     if last_event_id or after is None:
         cursor = _cursor_at(last_event_id)
     else:
         cursor = await cursor_over_holes(engine, conversation_id, after)
     notes = caller.kind == "admin"
     reader, drain = _reader(caller), drain_of(request.scope)
+    rechecked = (channel_rechecks_of(request), caller, credentials.credentials)
     events = _events(
         engine, hub, conversation_id, cursor, notes=notes, reader=reader, drain=drain,
-        with_status=with_status,
+        with_status=with_status, rechecked=rechecked,
     )  # fmt: skip
     return sse.stream(events)
 
@@ -235,6 +243,7 @@ async def _events(
     reader: Reader | None,
     drain: Drain | None = None,
     with_status: bool = False,
+    rechecked: tuple[ChannelRechecks, ChannelClient, str] | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Every message of the log once, in seq order (one recorded after the stream gave up
     waiting for it: when it comes, api/stream_hub.py `LogCursor`), until the conversation has
@@ -242,23 +251,18 @@ async def _events(
     (store/standing.py). The stream reads SQL only when the process's hub says this
     conversation's log or row changed (a typing signal alone reads nothing): the row once, then
     the log (a read per page of it) a wake. Once `drain` starts (the server is closing the
-    connection), what is ready is sent and the stream returns."""
-    with hub.watch(drain) as watch:
+    connection), what is ready is sent and the stream returns. With `rechecked` (the process's
+    rechecks, the caller and its token), it returns once the caller is no longer let in."""
+    with hub.watch(drain) as watch, _followed(rechecked, watch) as followed:
         watch.conversations([conversation_id])
         last_read = False
         told: dict[str, object] | None = None  # the `status` event's data sent last
-        while True:
+        while followed.let_in:
             # the row before the log: the messages read next hold those up to its status seq,
             # and those up to its last seq when it says the conversation ended
             row, standing = await _row(engine, conversation_id, with_status)
-            more = True
-            while more:  # the log page by page; the row stays the one read before it
-                ready, more = await read_log(engine, conversation_id, cursor)
-                for entry, resume_id in ready:
-                    if entry.kind in AGENT_ONLY_KINDS and not notes:
-                        continue
-                    payload = public_row(entry, reader).model_dump(mode="json", by_alias=True)
-                    yield sse.event("message", payload, id=resume_id)
+            async for event in _log_events(engine, conversation_id, cursor, notes, reader):
+                yield event
             now = None if cursor.holding else _status_data(standing)
             if now is not None and now != told:  # no `id:`: a resumed stream tells it again
                 told = now
@@ -273,10 +277,39 @@ async def _events(
                 return
             while True:  # a typing signal alone is told without reading SQL
                 await watch.wait(GAP_GRACE_SECONDS if cursor.holding else None)
+                if not followed.let_in:
+                    return
                 for typing_event in typing.customer_events(watch):
                     yield typing_event
                 if watch.take()[1] or cursor.holding or watch.draining:
                     break
+
+
+async def _log_events(
+    engine: EngineDep, conversation_id: str, cursor: LogCursor, notes: bool, reader: Reader | None
+) -> AsyncIterator[ServerSentEvent]:
+    """The `message` events of what the log holds past `cursor`, page by page."""
+    more = True
+    while more:
+        ready, more = await read_log(engine, conversation_id, cursor)
+        for entry, resume_id in ready:
+            if entry.kind in AGENT_ONLY_KINDS and not notes:
+                continue
+            payload = public_row(entry, reader).model_dump(mode="json", by_alias=True)
+            yield sse.event("message", payload, id=resume_id)
+
+
+@contextmanager
+def _followed(
+    rechecked: tuple[ChannelRechecks, ChannelClient, str] | None, watch: Watch
+) -> Iterator[Followed]:
+    """The stream's caller, followed by the process's rechecks (None: let in for good)."""
+    if rechecked is None:
+        yield Followed(ChannelClient("admin", None), "", watch.nudge)
+        return
+    rechecks, caller, token = rechecked
+    with rechecks.following(caller, token, watch.nudge) as followed:
+        yield followed
 
 
 async def _row(
