@@ -25,6 +25,7 @@ from tests.conftest import (
 )
 from tests.live import DEADLINE_SECONDS, serving
 from transbordo.settings import MIN_ADMIN_TOKEN_LENGTH, Settings, get_settings
+from workflows.contracts import MAX_TEXT_LENGTH
 
 TEMPLATES = Path(__file__).parent.parent / "api" / "templates"
 BOT = """
@@ -67,9 +68,28 @@ async def test_a_large_declared_body_is_413_before_it_is_read(admin_api) -> None
         "/api/bots/loja/messages", content=big, headers={"Content-Type": "application/json"}
     )
     body = refused(answer, 413, "payload_too_large")
-    assert "16384 bytes" in body["detail"]
+    assert f"{80 * 1024} bytes" in body["detail"]
     assert len(answer.content) < 500  # nothing of the text comes back
     await still_answers(admin_api)
+
+
+async def test_the_largest_valid_message_fits_however_json_writes_it(
+    time_env, settings, engine
+) -> None:
+    """4,096 emoji, as `json.dumps` writes them (`\\ud83d\\ude00`, 12 bytes each), with the
+    longest ids and name: 55 KiB of a valid message, which 16 KiB refused."""
+    emoji = "\U0001f600"
+    longest = message(
+        emoji * 200, emoji * 200, emoji * MAX_TEXT_LENGTH, contact={"name": emoji * 200}
+    )
+    body = json.dumps(longest)
+    assert len(body) > 55 * 1024
+    async with running_stack(time_env, settings, engine, BOT) as http:
+        answer = await http.post(
+            "/api/bots/loja/messages", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert answer.status_code == 200, answer.text[:300]
+        assert answer.json()["replies"][0]["text"] == "Olá! Qual o seu nome?"
 
 
 async def test_a_large_chunked_body_is_413_too(admin_api) -> None:

@@ -85,8 +85,9 @@ class Settings(BaseSettings):
     # --- limits of the front door (docs/limits.md) -------------------------------------------
     body_max_bytes: int = Field(default=64 * 1024, ge=1024)
     """Request bodies of any route without a limit of its own."""
-    channel_body_max_bytes: int = Field(default=16 * 1024, ge=1024)
-    """Request bodies of the public channel routes (a customer message is a few hundred bytes)."""
+    channel_body_max_bytes: int = Field(default=80 * 1024, ge=1024)
+    """Request bodies of the public channel routes: room for the largest valid message written
+    the longest way JSON allows (docs/limits.md), usually a few hundred bytes."""
     bot_body_slack_bytes: int = Field(default=16 * 1024, ge=0)
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     """An attachment's size (its upload routes' body limit is this plus `bot_body_slack_bytes`,
