@@ -89,17 +89,13 @@ class Watch:
         self._queue = True
         self._hub._queue.add(self)
 
-    def nudge(self) -> None:
-        """Wake this stream with nothing changed: something else it follows has (its caller is
-        no longer let in: api/channel_rechecks.py)."""
-        self._event.set()
-
     def _read_all(self) -> None:
         """The drain started: the stream reads all it watches once more, then returns."""
         self._changed |= self._conversations
-        self._wake(queue=self._queue)
+        self.wake(queue=self._queue)
 
-    def _wake(self, conversation_id: str | None = None, *, queue: bool = False) -> None:
+    def wake(self, conversation_id: str | None = None, *, queue: bool = False) -> None:
+        """Wake this stream (neither: something else it follows changed, api/channel_rechecks)."""
         if conversation_id is not None:
             self._changed.add(conversation_id)
         self._queue_changed = self._queue_changed or queue
@@ -188,7 +184,7 @@ class StreamHub:
 
     def log_changed(self, conversation_id: str) -> None:
         for watch in self._by_conversation.get(conversation_id, ()):
-            watch._wake(conversation_id)
+            watch.wake(conversation_id)
 
     def typing(self, conversation_id: str, side: str) -> None:
         """Someone is typing: the streams of that conversation say so (nothing is stored)."""
@@ -198,14 +194,14 @@ class StreamHub:
 
     def queue_changed(self) -> None:
         for watch in self._queue:
-            watch._wake(queue=True)
+            watch.wake(queue=True)
 
     def wake_all(self) -> None:
         """Every stream reads again (the feed (re)started: notices may have been missed)."""
         self.feeding.set()
         for conversation_id, watches in self._by_conversation.items():
             for watch in watches:
-                watch._wake(conversation_id)
+                watch.wake(conversation_id)
         self.queue_changed()
 
     def _forget(self, conversation_id: str, watch: Watch) -> None:

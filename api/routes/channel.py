@@ -305,10 +305,10 @@ def _followed(
 ) -> Iterator[Followed]:
     """The stream's caller, followed by the process's rechecks (None: let in for good)."""
     if rechecked is None:
-        yield Followed(ChannelClient("admin", None), "", watch.nudge)
+        yield Followed(ChannelClient("admin", None), "", watch.wake)
         return
     rechecks, caller, token = rechecked
-    with rechecks.following(caller, token, watch.nudge) as followed:
+    with rechecks.following(caller, token, watch.wake) as followed:
         yield followed
 
 
