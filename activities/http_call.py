@@ -54,22 +54,32 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
-NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+CARRIES_LAST_32_BITS = tuple(
+    ipaddress.ip_network(prefix)
+    for prefix in (
+        "::ffff:0:0/96",  # IPv4-mapped
+        "::/96",  # IPv4-compatible (deprecated); :: and ::1 carry 0.0.0.x: not public either
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+        "64:ff9b::/96",  # NAT64's well-known prefix
+    )
+)
 
 
 def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Globally reachable, judged by the IPv4 address an IPv6 one carries where it carries one
-    (mapped, 6to4, NAT64's well-known prefix: each reaches that IPv4 address)."""
+    """Globally reachable unicast. An IPv6 address that carries an IPv4 one (mapped, compatible,
+    translated, NAT64's well-known prefix, 6to4) reaches that IPv4 address and is judged by it;
+    Teredo is refused (it is not global, and its client's IPv4 address is a NAT's, reached over
+    UDP); any other IPv6 address must be global unicast (`2000::/3`: no site-local, multicast,
+    unique-local, NAT64 local-use `64:ff9b:1::/48`) and not in a special-purpose range."""
     if isinstance(address, ipaddress.IPv6Address):
-        if address in NAT64_LOCAL:
-            return False  # a network's own translator: where it leads is not told
-        if address in NAT64:
-            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF).is_global
-        carried = address.ipv4_mapped or address.sixtofour
-        if carried is not None:
-            return carried.is_global
-    return address.is_global
+        if any(address in prefix for prefix in CARRIES_LAST_32_BITS):
+            return is_public(ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF))
+        if address.sixtofour is not None:
+            return is_public(address.sixtofour)
+        if address.teredo is not None or address not in GLOBAL_UNICAST:
+            return False
+    return address.is_global and not address.is_multicast
 
 
 async def checked_addresses(url: str, allow_private: bool, resolve: Resolver) -> list[str]:

@@ -9,7 +9,14 @@ from urllib.parse import urlsplit
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.http_call import HttpCall, HttpCalls, is_public
+from activities.http_call import (
+    BlockedAddress,
+    HttpCall,
+    HttpCalls,
+    checked_addresses,
+    is_public,
+    system_resolver,
+)
 from bots.limits import FlowLimits
 from tests.live import json_server
 from workflows.interpreter import HttpRequest
@@ -30,10 +37,49 @@ from workflows.interpreter import HttpRequest
         ("64:ff9b::808:808", True),  # NAT64 of 8.8.8.8
         ("64:ff9b:1::808:808", False),  # a network's own translator
         ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+        ("2002:808:808::1", True),  # 6to4 of 8.8.8.8
+        ("::7f00:1", False),  # IPv4-compatible 127.0.0.1
+        ("::a9fe:a9fe", False),  # IPv4-compatible 169.254.169.254
+        ("::808:808", True),  # IPv4-compatible 8.8.8.8
+        ("::", False),
+        ("::1", False),
+        ("::ffff:0:a9fe:a9fe", False),  # IPv4-translated (SIIT) 169.254.169.254
+        ("::ffff:0:7f00:1", False),  # IPv4-translated 127.0.0.1
+        ("::ffff:0:808:808", True),  # IPv4-translated 8.8.8.8
+        ("fec0::1", False),  # site-local (deprecated)
+        ("fc00::1", False),  # unique local
+        ("ff02::1", False),  # multicast, link scope
+        ("ff0e::1", False),  # multicast, global scope
+        ("224.0.0.1", False),  # IPv4 multicast
+        ("::ffff:239.255.255.250", False),  # IPv4 multicast, mapped
+        ("100::1", False),  # discard-only
+        ("2001:db8::1", False),  # documentation
+        ("2001:0:a9fe:a9fe::", False),  # Teredo, server 169.254.169.254
+        ("2001:0:808:808:0:0:80ff:fffe", False),  # Teredo, client 127.0.0.1
+        ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", False),  # Teredo, both public: still refused
+        ("2001:4860:4860::8888", True),  # Google Public DNS
+        ("2620:fe::fe", True),  # Quad9
+        ("2a03:2880:f12f:83:face:b00c:0:25de", True),  # Facebook
     ],
 )
 def test_an_address_is_public_by_where_it_leads(address: str, public: bool) -> None:
     assert is_public(ipaddress.ip_address(address)) is public
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::7f00:1]:8500/",
+        "http://[::a9fe:a9fe]/latest/meta-data/",
+        "http://[::ffff:0:a9fe:a9fe]/",
+        "http://[fec0::1]/",
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",  # Teredo, client 127.0.0.1
+    ],
+)
+async def test_ipv6_forms_of_private_addresses_are_refused(url: str) -> None:
+    """Through the system's resolver: the host is a literal, so nothing leaves the machine."""
+    with pytest.raises(BlockedAddress, match="a non-public address"):
+        await checked_addresses(url, False, system_resolver)
 
 
 class Resolver:
