@@ -137,6 +137,15 @@ def may_touch(client: ChannelClient, row: ConversationRow, *, as_customer: bool)
     return client.kind == "connector" or client.contact_id == row.contact_id
 
 
+def refuse_closed_web_chat(engine: Engine, client: ChannelClient, bot: str) -> None:
+    """A web session speaks and reads only while `bot`'s web chat is open: turned off, its open
+    windows stop too (404 `no_web_chat`; a browser's EventSource does not retry a 404)."""
+    if client.kind == "web" and not web_chat_open(engine, bot):
+        raise ApiError(
+            status.HTTP_404_NOT_FOUND, f"bot {bot!r} has no public web chat", ErrorCode.NO_WEB_CHAT
+        )
+
+
 def web_chat_open(engine: Engine, bot: str) -> bool:
     """Whether `bot`'s newest version still enables the public web chat (a session outlives a
     change of mind: it is checked again on every message)."""

@@ -8,9 +8,12 @@ are open, the process looks their callers up again every `channel_credential_cac
 (every `UNCACHED_SECONDS` when that is 0): the bound a revocation made in another replica takes
 for requests holds for open streams too. One lookup a period serves every stream of the
 process (the live credentials among the connectors' tokens; which of the web sessions' bots
-still have their web chat), and only the streams whose caller is no longer let in are woken:
-2,000 idle customer windows cost no wake-up of their own. The admin token changes only with
-a restart, which ends every stream."""
+still have their web chat; the sessions' ends, read when each stream opened), and only the
+streams whose caller is no longer let in are woken: 2,000 idle customer windows cost no wake-up
+of their own, only a comparison each a period. A credential found revoked is forgotten by the
+process's cache, so its requests (a stream resuming) are refused at once too; a web session
+whose chat was closed is refused by every read route (api/channel_auth.py). The admin token
+changes only with a restart, which ends every stream."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from fastapi import Request
 from sqlalchemy import Engine
@@ -43,6 +47,8 @@ class Followed:
     caller: ChannelClient
     token: str
     wake: Callable[[], None]
+    expires_at: datetime | None = None
+    """A web session's end (read once, when the stream opens)."""
     let_in: bool = True
 
 
@@ -59,6 +65,9 @@ class ChannelRechecks:
         """While a stream of `caller` (its bearer token `token`) is open; `wake` wakes it once
         its caller is no longer let in (`Followed.let_in` then says so)."""
         followed = Followed(caller, token, wake)
+        if caller.kind == "web":
+            session = web_sessions.verify(self._signing_key, token)
+            followed.expires_at = session.expires_at if session else datetime.now(UTC)
         if caller.kind != "admin":
             self._followed.add(followed)
             if self._task is None or self._task.done():
@@ -78,6 +87,8 @@ class ChannelRechecks:
                 await self.check()
             except SQLAlchemyError as exc:  # the streams cannot read either: the next period
                 log.warning("channel streams' callers not checked again: %s", exc)
+            except Exception:  # noqa: BLE001 - whatever it was, the next period checks again
+                log.exception("channel streams' callers not checked again")
 
     async def check(self) -> None:
         """Look every open stream's caller up again; wake those no longer let in."""
@@ -85,16 +96,20 @@ class ChannelRechecks:
         tokens = {f.token for f in followed if f.caller.kind == "connector"}
         bots = {f.caller.bot for f in followed if f.caller.kind == "web" and f.caller.bot}
         live, open_chats = await asyncio.to_thread(_lookup, self._engine, tokens, bots)
+        now, revoked = datetime.now(UTC), False
         for stream in followed:
             caller = stream.caller
             if caller.kind == "connector":
                 let_in = live.get(stream.token) == caller.bot
+                revoked = revoked or not let_in
             else:  # a web session: not expired, its bot's web chat still open
-                session = web_sessions.verify(self._signing_key, stream.token)
-                let_in = session is not None and caller.bot in open_chats
+                expires_at = stream.expires_at
+                let_in = expires_at is not None and expires_at > now and caller.bot in open_chats
             if not let_in and stream.let_in:
                 stream.let_in = False
                 stream.wake()
+        if revoked:  # revoked through another replica: this one's requests see it at once too
+            channel_credentials.forget_cached()
 
 
 def _lookup(engine: Engine, tokens: set[str], bots: set[str]) -> tuple[dict[str, str], set[str]]:

@@ -83,6 +83,11 @@ def revoke(engine: Engine, bot: str, credential_id: str) -> None:
     CHANNEL_CREDENTIALS.forget_all()
 
 
+def forget_cached() -> None:
+    """Every credential is looked up again (one was found revoked: api/channel_rechecks.py)."""
+    CHANNEL_CREDENTIALS.forget_all()
+
+
 def cached_bot(engine: Engine, token: str, *, cache_seconds: float) -> str | None:
     """The bot of a credential this process found live within `cache_seconds`, without SQL;
     None when it must be looked up (`bot_of_token`)."""

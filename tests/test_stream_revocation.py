@@ -12,10 +12,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+
 from api import web_sessions
 from api.channel_auth import ChannelClient
 from api.channel_rechecks import ChannelRechecks
 from api.usecases.publishing import publish_source
+from store.tables import channel_credentials
 from tests.conftest import admin_headers, pydantic_client
 from tests.live import DEADLINE_SECONDS, Event, sse_events
 from tests.test_channel_identity import (
@@ -84,6 +87,40 @@ async def test_a_web_sessions_open_stream_ends_with_the_bots_web_chat(dev_env, s
             await publish(http, flow("tbk_not-a-key"))  # the designer turns the web chat off
             rest = await the_rest(events)
         assert "end" not in {event.event for event in rest}
+        # the browser's EventSource reconnects: refused, as every read of the closed chat is
+        resumed = await http.get(path, headers={**session, "Last-Event-ID": "1"}, auth=None)
+        read = await http.get(path.removesuffix("/stream") + "/messages", headers=session)
+        for refused in (resumed, read):
+            assert refused.status_code == 404 and refused.json()["code"] == "no_web_chat"
+
+
+async def test_a_credential_revoked_through_another_replica_ends_streams_and_requests(
+    dev_env, settings, engine
+):
+    """Revoked in SQL by another API process (this one's cache still holds the credential for
+    a minute): the recheck ends the stream, and the stream cannot resume from the cache."""
+    kept = settings.model_copy(update={"channel_credential_cache_seconds": 60.0})
+    async with running(pydantic_client(dev_env), kept, engine, served=True) as stack:
+        http = stack.http
+        _, conversation, _ = await a_victim_with_an_agent(http)
+        made = await http.post(
+            "/api/bots/loja/channel-credentials", json={"name": "parceiro"}, headers=admin_headers()
+        )
+        partner = {"Authorization": f"Bearer {made.json()['token']}"}
+        path = f"/api/conversations/{conversation}/stream"
+        async with http.stream("GET", path, headers=partner, auth=None) as live:
+            events = sse_events(live)
+            assert CPF in (await anext(events)).data["text"]
+            with engine.begin() as conn:  # another replica's DELETE …/channel-credentials/{id}
+                conn.execute(
+                    sa.update(channel_credentials).values(revoked_at=datetime.now(UTC))
+                    .where(channel_credentials.c.id == made.json()["id"])
+                )  # fmt: skip
+            await stack.app.state.channel_rechecks.check()  # the next period's lookup
+            rest = await the_rest(events)
+        assert "end" not in {event.event for event in rest}
+        resumed = await http.get(path, headers={**partner, "Last-Event-ID": "1"}, auth=None)
+        assert resumed.status_code == 401
 
 
 async def test_only_the_stream_of_an_expired_web_session_is_woken(engine) -> None:

@@ -10,7 +10,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from api import limits
-from api.channel_auth import ChannelClientDep, contact_for_message, may_touch, web_chat_open
+from api.channel_auth import (
+    ChannelClientDep,
+    contact_for_message,
+    may_touch,
+    refuse_closed_web_chat,
+)
 from api.deps import AgentDep, ClientDep, EngineDep, FilesDep, SettingsDep, require_agent
 from api.errors import ApiError, ErrorCode
 from api.limits import limit
@@ -56,10 +61,8 @@ async def customer_upload(
 ) -> TurnPublic:
     """A customer's file (image, PDF, audio), said in the conversation like a message."""
     contact = contact_for_message(caller, bot, contact_id, given_in="query")
-    if caller.kind == "web" and not await asyncio.to_thread(web_chat_open, engine, bot):
-        raise ApiError(
-            status.HTTP_404_NOT_FOUND, f"bot {bot!r} has no public web chat", ErrorCode.NO_WEB_CHAT
-        )
+    if caller.kind == "web":
+        await asyncio.to_thread(refuse_closed_web_chat, engine, caller, bot)
     await limits.hit(request, "messages per contact", f"{bot}:{contact}")
     await limits.hit_bot(request, bot, web=caller.kind == "web")
     content = await request.body()
@@ -91,6 +94,8 @@ async def customer_download(
         or not may_touch(caller, conversation, as_customer=False)
     ):
         raise not_found()
+    if caller.kind == "web":
+        await asyncio.to_thread(refuse_closed_web_chat, engine, caller, conversation.bot)
     return await _file(files, attachments.readable(row))
 
 

@@ -18,7 +18,7 @@ from api.channel_auth import (
     contact_for_message,
     may_touch,
     refuse_claimed_contact,
-    web_chat_open,
+    refuse_closed_web_chat,
 )
 from api.channel_rechecks import ChannelRechecks, Followed, channel_rechecks_of
 from api.deps import ClientDep, Credentials, EngineDep, parts_of
@@ -83,10 +83,8 @@ async def post_message(
     engine = parts.engine
     contact_id = contact_for_message(caller, bot, body.contact_id)
     refuse_claimed_contact(caller, body.contact.model_extra if body.contact else None)
-    if caller.kind == "web" and not await asyncio.to_thread(web_chat_open, engine, bot):
-        raise ApiError(
-            status.HTTP_404_NOT_FOUND, f"bot {bot!r} has no public web chat", ErrorCode.NO_WEB_CHAT
-        )
+    if caller.kind == "web":
+        await asyncio.to_thread(refuse_closed_web_chat, engine, caller, bot)
     # counted once the caller is known to speak for this contact: nobody else's requests can
     # spend a customer's or a bot's allowance
     await limits.hit(request, "messages per contact", f"{bot}:{contact_id}")
@@ -103,12 +101,15 @@ def _conversation(
     engine: EngineDep, caller: ChannelClient, conversation_id: str, *, as_customer: bool = False
 ) -> ConversationRow:
     """The conversation, if `caller` may see it; the same 404 whether it is missing or not
-    the caller's (existence must not leak)."""
+    the caller's (existence must not leak). A web session reads only while its bot's web chat
+    is open (leaving stays possible)."""
     row = conversation_log.get_conversation(engine, conversation_id)
     if row is None or not may_touch(caller, row, as_customer=as_customer):
         raise ApiError(
             status.HTTP_404_NOT_FOUND, "no such conversation", ErrorCode.UNKNOWN_CONVERSATION
         )
+    if not as_customer:
+        refuse_closed_web_chat(engine, caller, row.bot)
     return row
 
 
@@ -261,8 +262,12 @@ async def _events(
             # the row before the log: the messages read next hold those up to its status seq,
             # and those up to its last seq when it says the conversation ended
             row, standing = await _row(engine, conversation_id, with_status)
-            async for event in _log_events(engine, conversation_id, cursor, notes, reader):
+            async for event in _log_events(
+                engine, conversation_id, cursor, notes, reader, followed
+            ):
                 yield event
+            if not followed.let_in:  # refused while it read: nothing more, not even a page
+                return
             now = None if cursor.holding else _status_data(standing)
             if now is not None and now != told:  # no `id:`: a resumed stream tells it again
                 told = now
@@ -286,11 +291,17 @@ async def _events(
 
 
 async def _log_events(
-    engine: EngineDep, conversation_id: str, cursor: LogCursor, notes: bool, reader: Reader | None
+    engine: EngineDep,
+    conversation_id: str,
+    cursor: LogCursor,
+    notes: bool,
+    reader: Reader | None,
+    followed: Followed,
 ) -> AsyncIterator[ServerSentEvent]:
-    """The `message` events of what the log holds past `cursor`, page by page."""
+    """The `message` events of what the log holds past `cursor`, page by page, while the
+    caller is let in."""
     more = True
-    while more:
+    while more and followed.let_in:
         ready, more = await read_log(engine, conversation_id, cursor)
         for entry, resume_id in ready:
             if entry.kind in AGENT_ONLY_KINDS and not notes:
