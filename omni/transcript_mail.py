@@ -62,9 +62,22 @@ def _who(entry: Entry) -> str | None:
         case "agent":
             return str(data.get("agent") or "Atendente")
         case "supervisor":
-            return f"Supervisor {data.get('supervisor') or ''}".strip()
+            return supervisor_title(str(data.get("supervisor") or ""))
         case _:
             return None
+
+
+def supervisor_title(name: str) -> str:
+    """ "Supervisor Carla"; the title once when the name is the title or starts with it (the
+    admin's default name is "Supervisor": "Supervisor Supervisor" was said), as the screens do
+    (api/static/js/atendimento_supervisor.js `supervisorTitle`)."""
+    name = name.strip()
+    if not name or name.casefold() == "supervisor":
+        return "Supervisor"
+    return name if _TITLED.match(name) else f"Supervisor {name}"
+
+
+_TITLED = re.compile(r"supervisora?(\s|$)", re.IGNORECASE)
 
 
 def compose(entries: Iterable[Entry], *, contact_name: str | None, service: str, bot: str) -> Mail:

@@ -59,7 +59,7 @@ async def test_the_supervisor_sees_now_a_period_and_the_agents_needed(
         live = page.locator("#live-rows tr[data-service='Suporte'] td")
         await expect(live.nth(0)).to_have_text("1")  # na fila
         await expect(live.nth(2)).to_have_text("1")  # em atendimento
-        await expect(live.nth(3)).to_have_text("1 disponíveis, 1 em pausa, 1 offline")
+        await expect(live.nth(3)).to_have_text("1 disponível, 1 em pausa, 1 offline")
         await expect(live.nth(4)).to_have_text("0")  # ofertas pendentes
 
         await page.get_by_label("De", exact=True).fill("2026-11-20")
@@ -81,7 +81,7 @@ async def test_the_supervisor_sees_now_a_period_and_the_agents_needed(
         await expect(period.nth(7)).to_have_text("vip 2 · urgente 1")  # etiquetas
 
         staffing = page.locator("#staffing-rows tr[data-service='Suporte'] td")
-        await expect(staffing.nth(0)).to_have_text("2 (1 disponíveis)")
+        await expect(staffing.nth(0)).to_have_text("2 (1 disponível)")
         await expect(staffing.nth(1)).to_have_text("0")  # nobody in the last 30 minutes
         await expect(staffing.nth(2)).to_have_text("13")  # 10 Erlangs, 80% in 60 s
         await shot(page, "20-supervisor-indicadores")

@@ -67,6 +67,23 @@ def test_compose_leaves_out_notes_and_whispers_and_escapes_html() -> None:
     assert "oi &lt;b&gt;" in mail.html and "cliente VIP" not in mail.html
 
 
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("Carla", "Supervisor Carla"),
+        ("Supervisor", "Supervisor"),  # the admin's default name: the title once
+        ("supervisor", "Supervisor"),
+        ("Supervisora Carla", "Supervisora Carla"),
+        ("Supervisores", "Supervisor Supervisores"),
+        ("", "Supervisor"),
+    ],
+)
+def test_a_barge_in_names_the_supervisor_with_the_title_once(name: str, said: str) -> None:
+    entry = Entry("supervisor", "text", "Posso ajudar?", {"supervisor": name}, AT)
+    mail = compose([entry], contact_name=None, service="Suporte", bot="loja")
+    assert f"] {said}: Posso ajudar?" in mail.text
+
+
 class Inbox:
     """What the SMTP server on loopback received."""
 

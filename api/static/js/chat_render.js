@@ -2,6 +2,7 @@
 // buttons), a notice, the queue's carousel of cards. The clicks go back to the page (`choose`).
 import { h } from "./dom.js";
 import { chatAttachment } from "./chat_media.js";
+import { supervisorTitle } from "./atendimento_supervisor.js";
 
 /** Who said it, for assistive technology (CSS content: read aloud, not part of the text). */
 export const WHO_PT = { customer: "Você disse", bot: "Bot", agent: "Atendente", supervisor: "Supervisor" };
@@ -14,7 +15,7 @@ export function render(m, { choose, media }) {
   if (m.from === "system" || m.kind === "notice") return h("div", { class: "msg system" }, m.text);
   const bubble = h("div", { class: `msg ${m.from}`, dataset: { who: WHO_PT[m.from] || m.from } });
   if (m.from === "agent" && m.data?.agent) bubble.append(h("span", { class: "who" }, m.data.agent));
-  if (m.from === "supervisor") bubble.append(h("span", { class: "who" }, `Supervisor ${m.data?.supervisor || ""}`.trim()));
+  if (m.from === "supervisor") bubble.append(h("span", { class: "who" }, supervisorTitle(m.data?.supervisor)));
   bubble.append(chatAttachment(m, media) || m.text || "");
   if (m.kind === "menu" && m.options?.length) {
     bubble.classList.add("menu");

@@ -10,7 +10,10 @@ import { duration } from "./format.js";
 
 const LIVE_MS = 3000;
 const SLOW_MS = 30000;
-const STATES = { available: "disponíveis", paused: "em pausa", away: "ausentes", offline: "offline" };
+/** Agents by status, singular and plural ("em pausa" and "offline": one form for both). */
+const STATES = { available: ["disponível", "disponíveis"], paused: ["em pausa"], away: ["ausente", "ausentes"], offline: ["offline"] };
+/** "1 disponível", "2 disponíveis", "0 disponíveis": the singular for exactly one. */
+const plural = (n, [one, many = one]) => `${typeof n === "number" ? n.toLocaleString("pt-BR") : n} ${n === 1 ? one : many}`;
 
 const percent = (value) => (value === null || value === undefined ? "—" : `${value.toLocaleString("pt-BR")}%`);
 /** Intl's option for the figures' zone (the browser's own, should it not know that name). */
@@ -76,7 +79,7 @@ function build() {
 
 function liveRow(s) {
   const states = Object.entries(s.agents).filter(([, n]) => n > 0)
-    .map(([state, n]) => `${n} ${STATES[state] || state}`).join(", ");
+    .map(([state, n]) => plural(n, STATES[state] || [state])).join(", ");
   return h("tr", { dataset: { service: s.service } },
     h("th", { scope: "row" }, s.service),
     h("td", { class: "num" }, s.waiting),
@@ -110,13 +113,13 @@ function staffingRow(s, zone) {
   const short = s.now.agents_needed !== null && s.now.agents_needed > s.online;
   return h("tr", { dataset: { service: s.service } },
     h("th", { scope: "row" }, s.service),
-    h("td", { class: "num" }, `${s.online} (${s.available} disponíveis)`),
+    h("td", { class: "num" }, `${s.online} (${plural(s.available, STATES.available)})`),
     h("td", { class: `num now${short ? " below" : ""}` }, needed(s.now)),
     h("td", { class: "num" }, needed(s.half_hours[0])),
     h("td", { class: "num" }, peak && peak.agents_needed !== 0 ? `${needed(peak)} às ${hhmm(peak.start, zone)}` : "—"),
     h("td", {}, h("details", {}, h("summary", {}, "ver"),
       h("ul", { class: "slots" }, s.half_hours.map((slot) => h("li", {},
-        `${hhmm(slot.start, zone)}: ${needed(slot)} (${slot.arrivals.toLocaleString("pt-BR")} contatos previstos)`))))));
+        `${hhmm(slot.start, zone)}: ${needed(slot)} (${plural(slot.arrivals, ["contato previsto", "contatos previstos"])})`))))));
 }
 
 async function refreshLive() {

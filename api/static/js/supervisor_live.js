@@ -7,6 +7,7 @@
 import { $, $$, h, toast } from "./dom.js";
 import { api, codeText, tokens } from "./common.js";
 import { conversationStatusLabel } from "./format.js";
+import { supervisorName, supervisorNotice } from "./atendimento_supervisor.js";
 
 const POLL_MS = 2000;
 const OPEN_MS = 3000; // supervisor.js's refresh cycle
@@ -16,6 +17,13 @@ const FROM_PT = { customer: "Cliente", bot: "Bot", agent: "Atendente", system: "
 const ACTION_PT = { whisper: "Sussurro", barge_in: "Entrou na conversa", take_over: "Assumiu", reassign: "Reatribuiu" };
 let watching = null;
 let timer = null;
+let pollFailed = false; // the error line says a refresh failed: the next good one clears it
+
+/** Say a problem on the error line ("" clears it); `polled`: a refresh's, not the user's. */
+function tell(text, polled = false) {
+  $("#live-error").textContent = text;
+  pollFailed = polled && Boolean(text);
+}
 
 /** Times in the operator's zone, the one the page names ("Fuso horário: …", as the server
  * rendered it) and the figures' half hours use; the browser's own should it not know that name. */
@@ -84,7 +92,7 @@ async function options() {
       $("#live-take-over").textContent = "Assumir o atendimento (sua conta)";
     }
   } catch (error) {
-    $("#live-error").textContent = codeText(error);
+    tell(codeText(error));
   }
 }
 
@@ -112,9 +120,11 @@ async function refreshOpen() {
 
 function entry(m) {
   const who = KIND_PT[m.kind] || FROM_PT[m.from] || m.from;
-  const name = m.data?.supervisor || m.data?.agent;
+  // the bare title as a name ("Supervisor", the default) is not said again: not "Supervisor (Supervisor)"
+  const name = m.data?.supervisor !== undefined ? supervisorName(m.data.supervisor) : m.data?.agent;
+  const text = m.kind === "supervisor_notice" ? supervisorNotice(m) : m.text || "";
   return h("div", { class: `msg ${m.kind === "text" ? m.from : m.kind}`, dataset: { seq: m.seq } },
-    h("span", { class: "who" }, name ? `${who} (${name}): ` : `${who}: `), m.text || "");
+    h("span", { class: "who" }, name ? `${who} (${name}): ` : `${who}: `), text);
 }
 
 async function refresh() {
@@ -130,26 +140,31 @@ async function refresh() {
     $("#live-actions").replaceChildren(...actions.map((a) => h("li", {},
       `${when(a.created_at)} — ${a.supervisor}: ${ACTION_PT[a.action] || a.action}`
       + (a.target ? ` → ${a.target}` : ""))));
-    $("#live-error").textContent = "";
+    if (pollFailed) tell("");
   } catch (error) {
-    if (id === watching) $("#live-error").textContent = codeText(error);
+    if (id === watching) tell(codeText(error), true);
   }
 }
 
 function start(id) {
   watching = id;
+  tell("");
   clearInterval(timer);
   refresh();
   timer = setInterval(refresh, POLL_MS);
 }
 
-/** True once the server did it. */
+/** True once the server did it; else the error line says why. */
 async function act(path, body, done) {
-  if (!watching) return false;
+  if (!watching) {
+    tell("Escolha uma conversa (Acompanhar) primeiro.");
+    return false;
+  }
+  tell("");
   try {
     await api(`/api/supervisor/conversations/${encodeURIComponent(watching)}/${path}`, { method: "POST", body });
   } catch (error) {
-    $("#live-error").textContent = codeText(error);
+    tell(codeText(error));
     return false;
   }
   toast(done);
@@ -159,7 +174,12 @@ async function act(path, body, done) {
 
 async function speak(path) {
   const text = $("#live-text").value.trim();
-  if (!text) return;
+  if (!watching) return tell("Escolha uma conversa (Acompanhar) primeiro.");
+  if (!text) {
+    tell("Escreva a mensagem primeiro.");
+    $("#live-text").focus();
+    return;
+  }
   // each request is another action on the server: no second one while this one is on its way
   const buttons = $$("#live-say button");
   for (const b of buttons) b.disabled = true;
