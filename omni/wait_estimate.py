@@ -9,6 +9,13 @@ available this model has no figure (None): store/wait_history.py then gives the 
 agents are online (paused, away) and none at all when every agent of the service is offline (no
 wait is promised to the customer). With no history the service's answer-time target stands in
 for `H`. Figures: bench/wait_estimate.py (mean absolute error against simulated waits).
+
+The model looks at the queue as it is now, not at how long this customer has waited: a customer
+who waited out the figure they were told would hear it again (one free agent who does not pick
+up: "menos de 1 minuto" every few minutes; "cerca de 10 minutos" for ever while the only agent
+is paused). `honest_figure` keeps the periodic notices true: a figure read counts down while
+nothing moves, and once the customer has waited it out they read no figure again, only their
+place and that the wait is longer than foreseen.
 """
 
 from __future__ import annotations
@@ -74,3 +81,31 @@ def worth_telling(
     if new.position < last.position or abs(new.seconds - last.seconds) >= change:
         return True
     return checks >= repeat
+
+
+@dataclass(frozen=True)
+class Told:
+    """The last figure a waiting customer read (a notice that gave one)."""
+
+    seconds: int
+    ago: float
+    """Seconds since it was sent."""
+
+
+def honest_figure(
+    last: Notice | None, new: Notice, told: Told | None, *, change: int
+) -> int | None:
+    """The figure to tell a waiting customer, `new` being the model's look now and `last` its
+    look at the last notice. A figure read counts down: unless the model moved (a better place
+    in line, or an estimate grown by `change`), the customer reads what is left of the last
+    figure (or the estimate, if shorter). None once they have waited it out: the model was
+    wrong for them and nothing it says now is credible; the notice gives the place in line and
+    says the wait is longer than foreseen. Such a notice promises nothing, so the broken figure
+    stays the last one read: no figure again in this queue."""
+    if told is None:
+        return new.seconds
+    left = math.floor(told.seconds - told.ago)  # down: a countdown never moves it later
+    if left <= 0:
+        return None
+    moved = last is None or new.position < last.position or new.seconds - last.seconds >= change
+    return new.seconds if moved else min(new.seconds, left)

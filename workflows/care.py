@@ -9,6 +9,7 @@ turn it on, so recorded histories never reach this code.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,9 +29,9 @@ with workflow.unsafe.imports_passed_through():
         csat_score,
         minutes_text,
     )
-    from omni.wait_estimate import Notice, worth_telling
+    from omni.wait_estimate import Notice, Told, honest_figure, worth_telling
     from workflows.care_timers import care_timers, look_counted_from
-    from workflows.contracts import CsatPending, Handoff, HandoffCare
+    from workflows.contracts import CsatPending, Handoff, HandoffCare, Message
     from workflows.timers import Timer, TimerKind
 
 if TYPE_CHECKING:
@@ -83,9 +84,11 @@ class CareRules(_Core):
     # --- waiting: the periodic wait notice ----------------------------------------------
 
     async def _periodic_wait_notice(self, due: datetime) -> None:
-        """Look at position and estimate again; tell the customer when it changed enough. The
-        next look counts from `due` (no drift), or from now after a late timer (no burst); a
-        failing estimate skips the look."""
+        """Look at position and estimate again; tell the customer when it changed enough (the
+        decision follows the model; what the notice says is `honest_figure`'s: the last figure
+        counted down, or that the wait is longer than foreseen). The next look counts from
+        `due` (no drift), or from now after a late timer (no burst); a failing estimate skips
+        the look."""
         handoff = self.conv.handoff
         assert handoff is not None
         estimate: WaitEstimate | None = await self._care_or_skip(
@@ -112,11 +115,13 @@ class CareRules(_Core):
         if not tell:
             self._marks(handoff, last_notice_at=now, notice_checks=checks)
             return
+        told = self._told(handoff)
+        figure = honest_figure(last, new, told, change=care.wait_notice_change_seconds)
         self._append(
             "bot",
             kind="wait_time_notice",
-            text=wait_notice_text(new.position, new.seconds),
-            data={"estimated_wait_seconds": new.seconds, "position": new.position},
+            text=wait_notice_text(new.position, figure),
+            data={"estimated_wait_seconds": figure, "position": new.position},
         )
         self._marks(
             handoff,
@@ -127,15 +132,38 @@ class CareRules(_Core):
         )
 
     def _last_notice(self, handoff: Handoff) -> Notice | None:
-        """The last notice sent: the marks, or the one the queueing sent (the transcript's)."""
+        """The last notice sent: the marks (the model's figure, told or not), or the one the
+        queueing sent (the transcript's)."""
         marks = handoff.care
         if marks.notice_position is not None and marks.notice_seconds is not None:
             return Notice(marks.notice_position, marks.notice_seconds)
+        found = next(self._notices(handoff), None)
+        if found is None:
+            return None
+        message, seconds = found
+        return Notice(int((message.data or {})["position"]), seconds)
+
+    def _told(self, handoff: Handoff) -> Told | None:
+        """The last figure the customer read in this queue: the newest notice that gave one
+        (at the queueing or a periodic one). Pushed out of the transcript's tail (hundreds of
+        messages while waiting), the marks' figure, counted from the queueing (the later
+        reading: the notice came after it)."""
+        now, found = workflow.now(), next(self._notices(handoff), None)
+        if found is not None:
+            return Told(found[1], (now - found[0].at).total_seconds())
+        seconds = handoff.care.notice_seconds
+        if seconds is None:
+            return None
+        return Told(seconds, (now - handoff.enqueued_at).total_seconds())
+
+    def _notices(self, handoff: Handoff) -> Iterator[tuple[Message, int]]:
+        """The wait notices of this queue that gave a figure, newest first, with the figure."""
         for message in reversed(self.conv.recent):
-            data = message.data or {}
-            if message.kind == "wait_time_notice" and message.at >= handoff.enqueued_at:
-                return Notice(int(data["position"]), int(data["estimated_wait_seconds"]))
-        return None
+            seconds = (message.data or {}).get("estimated_wait_seconds")
+            if message.kind != "wait_time_notice" or message.at < handoff.enqueued_at:
+                continue
+            if seconds is not None:  # None: a notice that the wait is longer than foreseen
+                yield message, int(seconds)
 
     # --- in service: who spoke last -----------------------------------------------------
 
@@ -326,6 +354,15 @@ class CareRules(_Core):
             return None
 
 
-def wait_notice_text(position: int, seconds: int) -> str:
-    """The periodic notice: the place in line and the estimate, in pt-BR."""
+LONGER_THAN_FORESEEN = (
+    "A espera está maior que o previsto: um atendente vai falar com você assim que estiver livre."
+)
+
+
+def wait_notice_text(position: int, seconds: int | None) -> str:
+    """The periodic notice: the place in line and the estimate, in pt-BR; with no figure
+    (`omni.wait_estimate.honest_figure`: the customer waited out the last one), that the wait
+    is longer than foreseen."""
+    if seconds is None:
+        return f"Você é o {position}º da fila. {LONGER_THAN_FORESEEN}"
     return f"Você é o {position}º da fila. Tempo estimado de espera: {about_minutes(seconds)}."
