@@ -3,6 +3,7 @@
 import { h } from "./dom.js";
 import { chatAttachment } from "./chat_media.js";
 import { supervisorTitle } from "./atendimento_supervisor.js";
+import { linked } from "./links.js";
 
 /** Who said it, for assistive technology (CSS content: read aloud, not part of the text). */
 export const WHO_PT = { customer: "Você disse", bot: "Bot", agent: "Atendente", supervisor: "Supervisor" };
@@ -16,7 +17,9 @@ export function render(m, { choose, media }) {
   const bubble = h("div", { class: `msg ${m.from}`, dataset: { who: WHO_PT[m.from] || m.from } });
   if (m.from === "agent" && m.data?.agent) bubble.append(h("span", { class: "who" }, m.data.agent));
   if (m.from === "supervisor") bubble.append(h("span", { class: "who" }, supervisorTitle(m.data?.supervisor)));
-  bubble.append(chatAttachment(m, media) || m.text || "");
+  const attachment = chatAttachment(m, media);
+  if (attachment) bubble.append(attachment);
+  else bubble.append(...linked(m.text)); // web addresses as links (links.js)
   if (m.kind === "menu" && m.options?.length) {
     bubble.classList.add("menu");
     bubble.append(h("div", { class: "options", role: "group", "aria-label": "Opções" },
