@@ -5,9 +5,9 @@ workflow (call it with ``workflow.now()``). Only ``datetime``, ``zoneinfo`` and 
 
 Rules (see docs/schedule.md):
 
-- A window ``"HH:MM-HH:MM"`` is local wall time in ``timezone``, start inclusive, end exclusive.
-  An end ``<=`` start crosses midnight (``"22:00-02:00"`` runs into the next day); ``"24:00"``
-  is allowed as an end.
+- A window ``"HH:MM-HH:MM"`` is local wall time, start inclusive, end exclusive; ``"24:00"``
+  may end one. An end ``<=`` start crosses midnight (``"22:00-02:00"``). Publishing refuses an end
+  equal to the start and overlaps across midnight (bots/validation.py); read here as before.
 - A window belongs to the day it starts on: a holiday closes the windows that *start* on it, so
   ``"22:00-02:00"`` on the eve of a holiday still runs until 02:00 of the holiday.
 - DST: a local time that does not exist (spring forward) means the first real instant after the

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from itertools import product
 from typing import Any, get_args
 
 from pydantic import TypeAdapter, ValidationError
@@ -36,6 +37,7 @@ from bots.models import (
 )
 from bots.patterns import pattern_message, pattern_problem
 from bots.places import located, place
+from bots.schedule import DAYS, Schedule, _parse_day_key, _parse_window
 from bots.templates import compile_problem
 from bots.yaml_nodes import Locator, PathItem
 
@@ -61,6 +63,8 @@ class FlowParts:
     escape_routes: dict[int, EscapeRoute]
     has_human_service: bool
     complete: bool
+    hours: dict[str, list[str]] | None = None
+    """The schedule's hours when the whole schedule is valid."""
 
 
 def _as_text(value: Any) -> str | None:
@@ -86,6 +90,9 @@ def flow_parts(data: dict[str, Any]) -> FlowParts:
         with suppress(ValidationError):
             routes[index] = EscapeRoute.model_validate(raw)
     start = _as_text(data.get("start"))
+    schedule = None
+    with suppress(ValidationError):
+        schedule = Schedule.model_validate(data.get("schedule"))
     return FlowParts(
         start=start,
         names=list(raw_blocks),
@@ -95,6 +102,7 @@ def flow_parts(data: dict[str, Any]) -> FlowParts:
         complete=start is not None
         and len(blocks) == len(raw_blocks)
         and len(routes) == len(raw_routes),
+        hours=schedule.hours if schedule is not None else None,
     )
 
 
@@ -191,6 +199,7 @@ class _Rules:
         for name, block in self.parts.blocks.items():
             self.block_rules(name, block)
         self.escape_routes()
+        self.schedule_windows()
         return self.issues
 
     def _check_target(self, path: Path, target: str) -> None:
@@ -330,8 +339,7 @@ class _Rules:
                 path = ("escape_routes", index, "keywords", k)
                 word = normalize(keyword)
                 if not word:
-                    message = "empty keyword (only spaces or punctuation)"
-                    self.report(path, message, "empty_keyword")
+                    self.report(path, EMPTY_KEYWORD, "empty_keyword")
                 elif word in keywords:
                     used = f"escape_routes[{keywords[word]}]"
                     message = f"keyword {keyword!r} is already used by {used}"
@@ -341,7 +349,41 @@ class _Rules:
                 else:
                     keywords[word] = index
 
+    def schedule_windows(self) -> None:
+        """Windows the schedule model still reads (versions published before, and their
+        conversations' histories, load as they did) but a new version may not have: one that
+        ends where it starts, and one past midnight that runs into a window of the next day
+        (sun → mon too), said at the later one (docs/schedule.md, "Windows")."""
+        week: list[list[tuple[int, int, Path, str]]] = [[] for _ in DAYS]
+        for key, windows in (self.parts.hours or {}).items():
+            for index, text in enumerate(windows):
+                path: Path = ("schedule", "hours", key, index)
+                if text[:5] == text[6:]:
+                    self.report(path, _SAME_ENDS.format(text), "bad_time_window", window=text)
+                    continue
+                for day in _parse_day_key(key):
+                    week[day].append((*_parse_window(text), path, text))
+        said: set[tuple[Path, Path]] = set()
+        for day, spans in enumerate(week):
+            after = (day + 1) % len(DAYS)
+            for (_, spill, path, first), (opens, _, later, then) in product(spans, week[after]):
+                if opens < spill - 24 * 60 and (path, later) not in said:
+                    said.add((path, later))
+                    message = _PAST_MIDNIGHT.format(DAYS[day], first, DAYS[after], then)
+                    ctx: dict[str, Any] = {"first_day": DAYS[day], "second_day": DAYS[after]}
+                    ctx |= {"first": first, "second": then}
+                    self.report(later, message, "overlapping_windows", **ctx)
 
+
+_SAME_ENDS = (
+    "the window {0!r} ends where it starts (it would run 24 hours, into the next day);"
+    " a whole day is '00:00-24:00'"
+)
+_PAST_MIDNIGHT = "overlapping windows '{0} {1}' and '{2} {3}' (the first runs past midnight)"
+EMPTY_KEYWORD = (
+    "a keyword needs a letter or a digit: spaces, punctuation, symbols and emoji are ignored"
+    " when a message is matched, so this one would never match"
+)
 _RESERVED = ", ".join(sorted(RESERVED_VARIABLES))
 
 

@@ -49,3 +49,12 @@ def flow_warnings(flow: BotFlow, source: str, filename: str) -> list[FlowIssue]:
             message = located(path, UNROUTED_CLOSED)
             warnings.append(locator.at(path, message, "unrouted_closed", {"block": name}, key=True))
     return warnings
+
+
+def key_warning(source: str, filename: str, message: str, code: str) -> FlowIssue:
+    """A warning about the bot's Omni key (its variable not set, the key not registered) at its
+    `omni_key` (or, with none, its `human_service`), as the flow's other warnings are placed."""
+    root = compose(source)
+    if root is None:  # pragma: no cover - the flow was loaded from this source
+        return FlowIssue(file=filename, line=1, column=1, message=message, code=code)
+    return Locator(root, filename).at(("human_service", "omni_key"), message, code)

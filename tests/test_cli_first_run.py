@@ -128,7 +128,7 @@ def test_validate_before_any_demo_says_that_up_makes_the_key(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     [warning, ok] = done.stdout.splitlines()
     assert ok == "ok"
-    assert warning.startswith("flows/loja.yaml: warning: environment variable LOJA_OMNI_KEY is")
+    assert warning.startswith("flows/loja.yaml:7:13: warning: environment variable LOJA_OMNI_KEY")
     promise = "(`transbordo up` makes one for its demo on its first start with the bot)"
     assert warning.endswith(promise)
 

@@ -39,6 +39,29 @@ async def test_tabs_and_line_breaks_are_text(admin_api) -> None:  # type: ignore
     assert answered.status_code == 404 and answered.json()["code"] == "unknown_bot"
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["\u200b\u200b", "\ufeff", "\u2060", " \u200b\u00a0\u3000\u200d\n", "\u3164", "\ufe0f"],
+)
+async def test_a_text_with_nothing_visible_is_empty(admin_api, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Zero-width and other invisible characters are refused as "   " is, not delivered as a
+    message the agent sees as nothing."""
+    body = {"contact_id": "5511", "message_id": "m1", "text": text}
+    refused = await admin_api.post("/api/bots/loja/messages", json=body)
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["detail"]
+    assert error["loc"][-1] == "text" and "text is empty" in error["msg"]
+
+
+@pytest.mark.parametrize(
+    "text", ["oi\u200b", "\U0001f44d", "\u2764\ufe0f", "👨\u200d👩\u200d👧", "\u0301"]
+)
+async def test_a_text_with_something_visible_is_text(admin_api, text: str) -> None:  # type: ignore[no-untyped-def]
+    body = {"contact_id": "5511", "message_id": "m1", "text": text}
+    answered = await admin_api.post("/api/bots/loja/messages", json=body)
+    assert answered.status_code == 404 and answered.json()["code"] == "unknown_bot"
+
+
 async def test_a_nul_in_a_text_is_a_422_on_postgresql(postgres_engine, settings, time_env) -> None:  # type: ignore[no-untyped-def]
     """PostgreSQL's text cannot hold it: the client's mistake, said as such, not a 500 (a name
     is refused before, as any name with a control character: omni/names.py)."""

@@ -217,6 +217,22 @@ CASES: list[tuple[str, str, dict[str, str]]] = [
         {"got": "null", "loc": "schedule.hours"},
     ),
     # the rules the models cannot see
+    (  # the model reads it (published before): publishing refuses it
+        flow(OK, top="schedule: {hours: {tue: ['23:00-23:00']}}\n"),
+        "bad_time_window",
+        {"loc": "schedule.hours.tue[0]", "window": "23:00-23:00"},
+    ),
+    (
+        flow(OK, top="schedule: {hours: {mon: ['22:00-02:00'], tue: ['01:00-03:00']}}\n"),
+        "overlapping_windows",
+        {
+            "loc": "schedule.hours.tue[0]",
+            "first": "22:00-02:00",
+            "second": "01:00-03:00",
+            "first_day": "mon",
+            "second_day": "tue",
+        },
+    ),
     (
         flow("inicio: {type: message, text: Oi, next: fimm}"),
         "unknown_block",

@@ -82,7 +82,32 @@ async def test_the_yaml_editor_says_each_problem_in_ptbr(
             "Linha 2, coluna 3block 'x': something new",
             "Linha 3, coluna 1block 'y', next: unknown block 'z'",
         ]
+        said = await page.evaluate(NEW_RULES)
+        assert said == [
+            "Linha 4, coluna 9A palavra-chave precisa de uma letra ou um número (espaços,"
+            " pontuação, símbolos e emoji são ignorados na comparação, então ela nunca"
+            " coincidiria).",
+            "Linha 9, coluna 10Intervalo inválido: 23:00-23:00 (use HH:MM-HH:MM, como"
+            " 08:00-12:00; o dia inteiro é 00:00-24:00).",
+            "Linha 10, coluna 10Os intervalos mon 22:00-02:00 e tue 01:00-03:00 se sobrepõem"
+            " (o primeiro passa da meia-noite).",
+        ]
     assert console.errors == []
+
+
+NEW_RULES = """async () => {
+  const { YamlEditor } = await import("/static/js/yaml_editor.js");
+  const editor = new YamlEditor(document.querySelector("#bot-form .yaml-layout"));
+  editor.setIssues([
+    { line: 4, column: 9, message: "a keyword needs a letter or a digit", code: "empty_keyword",
+      ctx: {} },
+    { line: 9, column: 10, message: "ends where it starts", code: "bad_time_window",
+      ctx: { window: "23:00-23:00" } },
+    { line: 10, column: 10, message: "overlapping", code: "overlapping_windows",
+      ctx: { first: "22:00-02:00", second: "01:00-03:00", first_day: "mon", second_day: "tue" } },
+  ]);
+  return [...editor.list.children].map((item) => item.textContent);
+}"""
 
 
 UNKNOWN_CODES = """async () => {

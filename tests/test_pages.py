@@ -180,6 +180,21 @@ async def test_the_starter_flow_of_criar_novo_bot_publishes(admin_api, monkeypat
     assert stored.text == source  # comments and layout as written
 
 
+@pytest.mark.parametrize("name", ["loja", "atendimento-geral"])
+async def test_the_starter_flows_comments_stay_aligned_for_any_name(admin_api, name):
+    """The page rewrites `bot:` and the key variable as the name is typed (bots.js): no comment
+    may sit after either, or its column moves with the name's length."""
+    source = starter_flow((await admin_api.get("/bots")).text)
+    variable = name.upper().replace("-", "_")  # bots.js keyVariable
+    source = source.replace("bot: novo-bot", f"bot: {name}")
+    source = source.replace("${NOVO_BOT_OMNI_KEY}", f"${{{variable}_OMNI_KEY}}")
+    start = source.index("human_service:")
+    section = source[start : source.index("\n\n", start)]
+    lines = [line for line in section.splitlines() if not line.lstrip().startswith("#")]
+    assert len({line.index(" #") for line in lines if " #" in line}) == 1, section
+    assert f"${{{variable}_OMNI_KEY}}\n" in source and f"bot: {name}\n" in source
+
+
 async def test_a_yaml_with_errors_answers_issues_by_line(admin_api):
     """What the editor lists next to itself: `[{line, column, message}]`, 1-based."""
     source = "bot: loja\nstart: inicio\nblocks:\n  inicio: {type: message, text: Oi, next: nada}\n"

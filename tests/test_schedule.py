@@ -9,6 +9,8 @@ from temporalio import workflow
 
 # bots.schedule is imported afresh inside the workflow sandbox (the point of the sandbox test);
 # the test machinery is passed through.
+from bots.errors import FlowIssue
+from bots.loader import flow_issues
 from bots.opening_words import describe_opening
 from bots.schedule import (
     DAYS,
@@ -98,6 +100,7 @@ def test_window_crossing_midnight(instant: datetime, expected: bool) -> None:
 
 
 def test_window_with_equal_ends_lasts_a_whole_day() -> None:
+    """As a version published before publishing refused it reads (and its histories)."""
     s = Schedule(hours={"mon": ["08:00-08:00"]})
     assert is_open(s, sp(5, 8, 0))
     assert is_open(s, sp(6, 7, 59))
@@ -422,7 +425,96 @@ def test_validation_error_is_a_value_error() -> None:
     ],
 )
 def test_valid_hours(hours: dict[str, list[str]]) -> None:
+    """The model's rules; the last three publishing refuses (below), stored versions keep."""
     Schedule(hours=hours)
+
+
+# --- what publishing refuses besides the model (bots/validation.py) ---------------------------
+
+
+def _published(hours: str) -> list[FlowIssue]:
+    """The issues of a flow whose `schedule.hours` is `hours` (its first day on line 4)."""
+    source = f"bot: loja\nschedule:\n  hours:\n{hours}start: fim\nblocks:\n  fim: {{type: end}}\n"
+    return flow_issues(source, "bot.yaml", env={})
+
+
+@pytest.mark.parametrize(
+    ("hours", "where", "window"),
+    [
+        ('    tue: ["23:00-23:00"]\n', (4, 11), "23:00-23:00"),
+        ('    mon-fri: ["00:00-00:00"]\n', (4, 15), "00:00-00:00"),
+        ('    sat: ["09:00-13:00"]\n    sun: ["08:00-08:00"]\n', (5, 11), "08:00-08:00"),
+    ],
+)
+def test_a_window_that_ends_where_it_starts_is_refused(
+    hours: str, where: tuple[int, int], window: str
+) -> None:
+    [issue] = _published(hours)
+    assert ((issue.line, issue.column), issue.code) == (where, "bad_time_window")
+    assert f"the window '{window}' ends where it starts" in issue.message
+    assert "a whole day is '00:00-24:00'" in issue.message
+    assert dict(issue.ctx)["window"] == window
+    assert dict(issue.ctx)["loc"].startswith("schedule.hours.")
+
+
+@pytest.mark.parametrize(
+    ("hours", "where", "loc", "first", "second"),
+    [
+        (
+            '    mon: ["22:00-02:00"]\n    tue: ["01:00-03:00"]\n',
+            (5, 11),
+            "schedule.hours.tue[0]",
+            "mon 22:00-02:00",
+            "tue 01:00-03:00",
+        ),
+        (  # the week wraps: sunday's night runs into monday
+            '    mon: ["00:30-06:00"]\n    sun: ["23:00-01:00"]\n',
+            (4, 11),
+            "schedule.hours.mon[0]",
+            "sun 23:00-01:00",
+            "mon 00:30-06:00",
+        ),
+        (  # one key, said once (not for each of its days)
+            '    mon-sun: ["22:00-02:00", "01:00-03:00"]\n',
+            (4, 30),
+            "schedule.hours.mon-sun[1]",
+            "mon 22:00-02:00",
+            "tue 01:00-03:00",
+        ),
+        (
+            '    sun-thu: ["22:00-06:00"]\n    fri: ["00:00-03:00", "22:00-23:00"]\n',
+            (5, 11),
+            "schedule.hours.fri[0]",
+            "thu 22:00-06:00",
+            "fri 00:00-03:00",
+        ),
+    ],
+)
+def test_windows_overlapping_across_midnight_are_refused(
+    hours: str, where: tuple[int, int], loc: str, first: str, second: str
+) -> None:
+    [issue] = _published(hours)
+    assert ((issue.line, issue.column), issue.code) == (where, "overlapping_windows")
+    assert issue.message == (
+        f"{loc}: overlapping windows '{first}' and '{second}' (the first runs past midnight)"
+    )
+    ctx = dict(issue.ctx)
+    assert ctx["loc"] == loc
+    assert (ctx["first_day"], ctx["first"]) == tuple(first.split())
+    assert (ctx["second_day"], ctx["second"]) == tuple(second.split())
+
+
+@pytest.mark.parametrize(
+    "hours",
+    [
+        '    mon: ["22:00-02:00"]\n    tue: ["02:00-03:00"]\n',  # adjacent
+        '    sun: ["22:00-24:00"]\n    mon: ["00:00-08:00"]\n',  # a night in two windows
+        '    mon-sun: ["00:00-24:00"]\n',
+        '    fri: ["22:00-02:00"]\n    sun: ["01:00-03:00"]\n',  # not the next day
+    ],
+)
+def test_windows_that_only_touch_across_midnight_are_published(hours: str) -> None:
+    assert _published(hours) == []
 
 
 def test_week_wrapping_range() -> None:

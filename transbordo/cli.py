@@ -352,6 +352,14 @@ def _flow_warnings(file: Path, flow: BotFlow) -> None:
         print(f"{issue.file}:{issue.line}:{issue.column}: warning: {issue.message}")
 
 
+def _key_warning(file: Path, message: str, code: str) -> None:
+    """A warning about the Omni key, at its `omni_key` line as the others are at theirs."""
+    from bots.warnings import key_warning
+
+    issue = key_warning(file.read_text(encoding="utf-8-sig"), str(file), message, code)
+    print(f"{issue.file}:{issue.line}:{issue.column}: warning: {issue.message}")
+
+
 def _unset_key_warning(file: Path, flow: BotFlow, up_prepares: bool) -> bool:
     """`up_prepares`: a bot `up` publishes and no demo yet: `up`'s demo would set the key."""
     from api.usecases.publishing import UNSET_KEY_PREFIX
@@ -365,10 +373,8 @@ def _unset_key_warning(file: Path, flow: BotFlow, up_prepares: bool) -> bool:
         if up_prepares
         else ""
     )
-    print(
-        f"{file}: warning: environment variable {name} is not set:"
-        f" the Humano block will answer `unavailable`{demo}"
-    )
+    message = f"environment variable {name} is not set: the Humano block will answer `unavailable`"
+    _key_warning(file, message + demo, "env_not_set")
     return True
 
 
@@ -384,7 +390,7 @@ def _check_key(file: Path, flow: BotFlow) -> int:
     finally:
         engine.dispose()
     if warning:
-        print(f"{file}: warning: {warning}")
+        _key_warning(file, warning, "omni_key_not_live")
         return 1
     return 0
 

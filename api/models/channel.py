@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -24,8 +25,29 @@ NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 """A query parameter's pattern: no `CONTROL` character."""
 UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 """`CONTROL` and lone UTF-16 surrogates (in a decoded string every surrogate is a lone one)."""
+SHOWS_NOTHING = frozenset({"Cf", "Zs", "Zl", "Zp"})
+"""Unicode categories that show nothing: format characters (zero-width space and joiners,
+U+2060 word joiner, U+FEFF, soft hyphen, direction marks) and spaces (other controls than the
+blank ones are refused as such: `CONTROL`)."""
+SHOWN_FORMATS = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2")
+"""Format characters with a glyph of their own (Arabic and Syriac number signs)."""
+BLANKS = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0")
+"""Others that show as nothing: the grapheme joiner, Hangul and Khmer fillers, blank Braille."""
 MAX_CONTACT_DEPTH = 16
 """Levels of lists and objects a contact's extra field may nest (a 422 beyond)."""
+
+
+def shows_nothing(text: str) -> bool:
+    """Whether `text` has nothing to see: only white space, format characters, variation
+    selectors and `BLANKS` (two zero-width spaces are as empty as two spaces; an emoji is not)."""
+    return all(
+        char.isspace()
+        or (unicodedata.category(char) in SHOWS_NOTHING and char not in SHOWN_FORMATS)
+        or char in BLANKS
+        or "\ufe00" <= char <= "\ufe0f"
+        or "\U000e0100" <= char <= "\U000e01ef"
+        for char in text
+    )
 
 
 def printable(text: str) -> str:
@@ -127,9 +149,10 @@ class MessageIn(BaseModel):
     @field_validator("text")
     @classmethod
     def _not_blank(cls, text: str) -> str:
-        """Refused here, before any conversation is started for it."""
-        if not text.strip():
-            raise ValueError("text is empty")
+        """Refused here, before any conversation is started for it: nothing visible (spaces, a
+        zero-width space, U+FEFF) is no message."""
+        if shows_nothing(text):
+            raise ValueError("text is empty (nothing visible)")
         return text
 
     @field_validator("message_id")
