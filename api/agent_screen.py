@@ -19,7 +19,7 @@ from temporalio.service import RPCError
 from api import sse
 from api.models.agent import AgentConversation, AgentPublic, QueueItem
 from api.models.channel import Reader, public_row
-from api.models.offers import public_offer
+from api.models.offers import AgentOffer, public_offer
 from api.presence import status_data
 from api.shedding import Overloaded
 from api.stream_hub import LogCursor, cursor_over_holes, read_log
@@ -28,6 +28,7 @@ from store import agents as agent_store
 from store import conversations as conversation_log
 from store import queue, routing
 from store.conversations import MessageRow
+from store.offers import Offer
 from store.open_conversations import short_contact
 from store.queue import QueueEntry
 from workflows.conversation import ConversationWorkflow
@@ -46,30 +47,39 @@ NAME_QUERY_TIMEOUT = timedelta(seconds=2)
 
 class MenuChoices:
     """The label of the menu option a waiting customer chose by its number ("1" → "Falar com
-    um especialista"): the queue says what the customer wants, not a digit. Read from the log
-    once per queue entry and process (again while the log lacks the customer's message)."""
+    um especialista"): the queue, and an offer of the entry, say what the customer wants, not a
+    digit. Read from the log once per queue entry and process (again while the log lacks the
+    customer's message)."""
 
     def __init__(self) -> None:
         self._known: dict[str, str | None] = {}
         self._lock = threading.Lock()  # the queue is read in worker threads
 
     def of(self, engine: Engine, entry: QueueEntry) -> str | None:
-        if entry.preview is None or not OPTION_NUMBER.fullmatch(entry.preview):
+        return self.of_entry(engine, entry.id, entry.conversation_id, entry.preview)
+
+    def of_offer(self, engine: Engine, offer: Offer) -> str | None:
+        return self.of_entry(engine, offer.entry_id, offer.conversation_id, offer.preview)
+
+    def of_entry(
+        self, engine: Engine, entry_id: str, conversation_id: str, preview: str | None
+    ) -> str | None:
+        if preview is None or not OPTION_NUMBER.fullmatch(preview):
             return None
         with self._lock:
-            if entry.id in self._known:
-                return self._known[entry.id]
-        conversation = conversation_log.get_conversation(engine, entry.conversation_id)
+            if entry_id in self._known:
+                return self._known[entry_id]
+        conversation = conversation_log.get_conversation(engine, conversation_id)
         if conversation is None:
             return None
         after = max(0, conversation.last_seq - CHOICE_WINDOW)
-        rows = conversation_log.messages_after(engine, entry.conversation_id, after, CHOICE_WINDOW)
-        seen, label = menu_choice(rows, normalize(entry.preview))
+        rows = conversation_log.messages_after(engine, conversation_id, after, CHOICE_WINDOW)
+        seen, label = menu_choice(rows, normalize(preview))
         if seen or len(rows) >= CHOICE_WINDOW:  # else the log is behind: read it next time
             with self._lock:
                 while len(self._known) >= KNOWN_CHOICES:
                     del self._known[next(iter(self._known))]
-                self._known[entry.id] = label
+                self._known[entry_id] = label
         return label
 
 
@@ -98,6 +108,15 @@ def menu_choice(rows: Sequence[MessageRow], number: str) -> tuple[bool, str | No
 
 
 CHOICES = MenuChoices()
+
+
+def agent_offers(engine: Engine, agent_id: str) -> list[AgentOffer]:
+    """The agent's open offers (its screen rings for these), oldest first, each with the menu
+    option its customer chose (`choice`), as the queue items have it."""
+    return [
+        public_offer(offer, choice=CHOICES.of_offer(engine, offer))
+        for offer in routing.open_offers(engine, agent_id)
+    ]
 
 
 def queue_items(engine: Engine, agent: AgentPublic) -> list[QueueItem]:
@@ -191,10 +210,10 @@ class AgentScreen:
         """`offers` when the agent's open offers changed (read at every queue change, not
         throttled like the waiting list: the screen rings at once); `status` when the server
         changed the agent's status (e.g. `away` after lapsed offers)."""
-        offers = await asyncio.to_thread(routing.open_offers, self.engine, agent.id)
+        offers = await asyncio.to_thread(agent_offers, self.engine, agent.id)
         if [offer.id for offer in offers] != self.last_offers:  # the screen rings
             self.last_offers = [offer.id for offer in offers]
-            yield sse.event("offers", [public_offer(o).model_dump(mode="json") for o in offers])
+            yield sse.event("offers", [offer.model_dump(mode="json") for offer in offers])
         try:
             me = await asyncio.to_thread(agent_store.get_agent, self.engine, agent.id)
         except NotFound:

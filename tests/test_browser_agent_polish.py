@@ -146,6 +146,8 @@ async def test_sair_with_conversations_in_service_asks_first(time_env, settings,
         await expect(tabs).to_have_count(2)  # still hers, as the question said
         await tabs.nth(0).click()
         await again.get_by_role("button", name="Encerrar conversa").click()
+        ending = again.get_by_role("dialog", name="Encerrar a conversa?")
+        await ending.get_by_role("button", name="Sim, encerrar").click()
         await expect(tabs).to_have_count(1)
         await again.get_by_role("button", name="Sair", exact=True).click()
         dialog = again.get_by_role("dialog", name="Sair da Tela de Atendimento?")

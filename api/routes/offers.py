@@ -6,10 +6,11 @@ import asyncio
 
 from fastapi import APIRouter, Depends, status
 
+from api.agent_screen import agent_offers
 from api.deps import AgentDep, ClientDep, EngineDep, require_agent
 from api.errors import ApiError, ErrorCode
 from api.models.agent import PickupPublic
-from api.models.offers import OfferPublic, public_offer
+from api.models.offers import AgentOffer
 from api.usecases import agent_actions
 from api.usecases import offers as offer_actions
 from store import routing
@@ -17,10 +18,11 @@ from store import routing
 router = APIRouter(prefix="/agent", tags=["agent"], dependencies=[Depends(require_agent)])
 
 
-@router.get("/offers", response_model=list[OfferPublic])
-def my_offers(agent: AgentDep, engine: EngineDep) -> list[OfferPublic]:
-    """The agent's open offers (the screen rings for these), oldest first."""
-    return [public_offer(offer) for offer in routing.open_offers(engine, agent.id)]
+@router.get("/offers", response_model=list[AgentOffer])
+def my_offers(agent: AgentDep, engine: EngineDep) -> list[AgentOffer]:
+    """The agent's open offers (the screen rings for these), oldest first, each with the menu
+    option its customer chose by number (`choice`), as the queue's items."""
+    return agent_offers(engine, agent.id)
 
 
 def _open_offer(engine: EngineDep, agent_id: str, offer_id: str) -> routing.Offer:

@@ -1,6 +1,7 @@
 // Tela de Atendimento: what the agent does in the conversation on screen — reply (Enter sends,
 // Shift+Enter breaks the line; not over the length limit: atendimento_composer.js), transfer,
-// finish.
+// finish (asked first when a message was not sent, and always for "Encerrar conversa"; one at
+// a time, and only of the conversation it was clicked for).
 import { $, toast } from "./dom.js";
 import { api } from "./common.js";
 import { refusal, showLength } from "./atendimento_composer.js";
@@ -18,6 +19,7 @@ export function wireActions() {
   $("#transfer-form").addEventListener("submit", transfer);
   $("#finish-bot").addEventListener("click", () => finish(true));
   $("#finish-end").addEventListener("click", () => finish(false));
+  $("#finish-dialog").addEventListener("close", () => answered?.($("#finish-dialog").returnValue === "finish"));
 }
 
 // A reply that failed is kept, with its id, in its conversation: the failure may have come after
@@ -94,15 +96,53 @@ async function transfer(event) {
   }
 }
 
+/** "Finalizar e voltar ao bot" / "Encerrar conversa" on the conversation on screen — that one
+ * only, whatever is on screen when the answer comes: the buttons are disabled while it is in
+ * flight (a double click finishes one conversation), and after it the screen opens no other
+ * (atendimento_list.js), so a click more finds nothing to finish. */
 async function finish(returnToBot) {
   const id = state.selected;
-  if (!id) return;
+  const conversation = state.conversations.get(id);
+  if (!conversation || conversation.closed || state.finishing) return;
+  const body = { return_to_bot: returnToBot, ...deskFinish() }; // the fields as clicked
+  showFinishing(id);
   try {
-    await api(`/api/agent/conversations/${id}/finish`, { method: "POST", body: { return_to_bot: returnToBot, ...deskFinish() }, token: "agent" });
+    if (!(await confirmed(returnToBot, conversation))) return;
+    if (state.selected !== id || state.conversations.get(id)?.closed !== null) return; // gone meanwhile
+    await api(`/api/agent/conversations/${id}/finish`, { method: "POST", body, token: "agent" });
     drop(id, returnToBot ? "Atendimento finalizado: o cliente voltou ao bot." : "Conversa encerrada.");
     toast(returnToBot ? "Atendimento finalizado: o cliente voltou ao bot." : "Conversa encerrada.");
   } catch (error) {
-    $("#conv-error").textContent = reason(error);
+    if (state.selected === id) $("#conv-error").textContent = reason(error);
+    else toast(`A conversa não foi finalizada: ${reason(error)}`);
     await deskFinishRefused(id, error);
+  } finally {
+    showFinishing(null);
   }
+}
+
+function showFinishing(id) {
+  state.finishing = id;
+  $("#finish-bot").disabled = $("#finish-end").disabled = !!id;
+}
+
+let answered = null; // resolves the question of the finish dialog open
+
+/** Asked first, in the page's own dialog (as "Sair" is): a finish with a message not sent (in
+ * the box, or a failed reply waiting for its retry), and "Encerrar conversa" always (the
+ * customer does not go back to the bot). True: go on. */
+function confirmed(returnToBot, conversation) {
+  const unsent = !!$("#reply-text").value.trim() || conversation.kept.length > 0;
+  if (returnToBot && !unsent) return Promise.resolve(true);
+  const dialog = $("#finish-dialog");
+  $("#finish-title").textContent = returnToBot ? "Finalizar o atendimento?" : "Encerrar a conversa?";
+  $("#finish-text").textContent = [
+    unsent ? "Você tem uma mensagem não enviada." : "",
+    returnToBot ? "" : "A conversa termina para o cliente, que não volta ao bot.",
+    unsent ? (returnToBot ? "Finalizar mesmo assim?" : "Encerrar mesmo assim?") : "",
+  ].filter(Boolean).join(" ");
+  $("#finish-confirm").textContent = unsent ? (returnToBot ? "Finalizar mesmo assim" : "Encerrar mesmo assim") : "Sim, encerrar";
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => { answered = (yes) => { answered = null; resolve(yes); }; });
 }

@@ -3,7 +3,7 @@
 import { $ } from "./dom.js";
 import { ApiError, api } from "./common.js";
 import { forgetDrafts } from "./atendimento_composer.js";
-import { ensure, state } from "./atendimento_state.js";
+import { ensure, remembered, state } from "./atendimento_state.js";
 import { addMessages, customerOf, leftScreen, renderInfo, renderTabs, select, toldWhy } from "./atendimento_view.js";
 
 const TRANSCRIPT_PAGE = 500; // the most a transcript read returns (PageSize)
@@ -43,7 +43,12 @@ async function applyConversations(ids) {
     if (!ids.includes(id) && state.conversations.has(id) && !state.conversations.get(id).closed) departed(id);
   }
   forgetDrafts(new Set(state.conversations.keys())); // of conversations gone while the page was not looking
-  if (!state.selected && ids.length) select(ids[0]);
+  if (!ids.length) state.putDown = false; // none left: the next one to come opens
+  // none on screen: the one the agent was on before a reload, else the first; but not after
+  // the agent finished or transferred the one on screen (a double click's second click would
+  // finish a conversation the agent never saw): then the agent chooses
+  if (!state.selected && !state.putDown && ids.length) select(ids.includes(remembered()) ? remembered() : ids[0]);
+  state.restored = true;
   renderTabs();
 }
 

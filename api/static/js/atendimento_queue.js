@@ -5,11 +5,14 @@ import { api } from "./common.js";
 import { duration } from "./format.js";
 import { ensure, reason, state } from "./atendimento_state.js";
 import { describe } from "./atendimento_list.js";
+import { queueChanged } from "./atendimento_unread.js";
 import { addMessages, select } from "./atendimento_view.js";
 
 export function setQueue(items) {
   const now = Date.now();
+  const before = new Set(state.queue.map((q) => q.conversation_id));
   state.queue = items.map((item) => ({ ...item, since: now - item.waiting_seconds * 1000 }));
+  queueChanged(before, items.map((q) => q.conversation_id)); // the title, while the tab is hidden
   renderQueue();
 }
 
@@ -34,13 +37,13 @@ export function renderQueue() {
 }
 
 /** What the customer wants, in short: the menu option it chose by its number (`choice`), or
- * its last text (`preview`). */
-function previewText(q) {
+ * its last text (`preview`). A queue item's, or an offer's (ofertas.js). */
+export function previewText(q) {
   if (q.choice) return `Menu: ${q.choice}`;
   return q.preview ? `“${q.preview}”` : "(sem mensagem)";
 }
 
-function previewTitle(q) {
+export function previewTitle(q) {
   return q.choice ? `O cliente escolheu a opção ${q.preview.match(/[0-9]+/)[0]} do menu: ${q.choice}` : q.preview || "";
 }
 

@@ -7,7 +7,7 @@ import { forgetDrafts, keepDraft } from "./atendimento_composer.js";
 import { refreshMessages, setConversations } from "./atendimento_list.js";
 import { customerTyping } from "./atendimento_media.js";
 import { renderQueue, renderQueueTimes, setQueue, taken } from "./atendimento_queue.js";
-import { reason, state } from "./atendimento_state.js";
+import { reason, remember, state } from "./atendimento_state.js";
 import { addMessages } from "./atendimento_view.js";
 import { showOffers } from "./ofertas.js";
 
@@ -85,6 +85,7 @@ async function logout() {
   tokens.clearAgent();
   $("#reply-text").value = ""; // (the reload's pagehide keeps what the box holds)
   forgetDrafts(); // whoever uses this tab next does not find them
+  remember(null); // nor the conversation that was on screen
   location.reload();
 }
 
@@ -151,6 +152,7 @@ function setLive(live) {
 /** Without the agent stream: the queue and open conversations are polled. */
 function poll() {
   $("#live").textContent = "atualizando a cada 2 s";
+  state.restored = true; // no list to load: what the polling reads from now on is news
   const tick = async () => {
     try {
       setQueue(await api("/api/agent/queue", { token: "agent" }));

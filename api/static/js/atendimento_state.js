@@ -11,6 +11,9 @@ export const state = {
   listed: new Set(), // the ids of the stream's last `conversations` event
   connection: 0, // the stream's connections so far
   asking: false, // "Atender próximo" is waiting for its answer
+  finishing: null, // the id of the conversation whose finish is in flight (atendimento_actions.js)
+  restored: false, // the first list of conversations was applied: a customer message now is news
+  putDown: false, // the agent finished or transferred the one on screen: the list opens no other
 };
 export const sending = new Set(); // {conversation, id, text, applied}: the replies in flight
 
@@ -30,4 +33,23 @@ export function ensure(id) {
     });
   }
   return state.conversations.get(id);
+}
+
+const SELECTED = "transbordo.atendimento.selected";
+
+/** The conversation on screen, kept in the tab's sessionStorage so a reload opens it again
+ * (none: `null`). */
+export function remember(id) {
+  try {
+    if (id) sessionStorage.setItem(SELECTED, id);
+    else sessionStorage.removeItem(SELECTED);
+  } catch { /* not kept: a reload opens the first one */ }
+}
+
+export function remembered() {
+  try {
+    return sessionStorage.getItem(SELECTED);
+  } catch {
+    return null;
+  }
 }

@@ -2,14 +2,15 @@
 // variables and the services it may be transferred to — the agent going from one
 // conversation to another (each with its own draft in the box), and a conversation that left
 // the agent's service outside this screen (kept, closed, until the agent dismisses it).
-import { $, $$, h, toast } from "./dom.js";
+import { $, h, toast } from "./dom.js";
 import { api } from "./common.js";
 import { duration } from "./format.js";
 import { draftOf, keepDraft, showLength, takeDraft } from "./atendimento_composer.js";
 import { deliveriesMark, deliveriesSelect } from "./atendimento_deliveries.js";
 import { deskNote, deskSelect } from "./atendimento_desk.js";
 import { deskAttachment } from "./atendimento_media.js";
-import { reason, state } from "./atendimento_state.js";
+import { reason, remember, state } from "./atendimento_state.js";
+import { news, seen, unread, visible } from "./atendimento_unread.js";
 import { arrived, errorOnRender, leaveBox, unsentLine } from "./atendimento_unsent.js";
 import { supervisorEntry } from "./atendimento_supervisor.js";
 
@@ -19,14 +20,17 @@ export function addMessages(id, messages) {
   const conversation = state.conversations.get(id);
   if (!conversation) return;
   let added = false;
+  let told = false; // the customer wrote (or the conversation came) since the page loaded them
   for (const message of messages) {
     if (conversation.messages.has(message.seq)) continue;
     conversation.messages.set(message.seq, message);
     added = true;
+    told ||= message.from === "customer" && state.restored;
     if (message.from === "agent") arrived(conversation, message);
   }
+  if (told) news(id); // atendimento_unread.js: the title, and the tab's "•"
   if (added && id === state.selected) renderConversation();
-  if (added && id !== state.selected) renderTabs(id);
+  if (added && id !== state.selected) renderTabs();
 }
 
 /** The conversation goes from the screen (finished or transferred here, or dismissed once it
@@ -34,9 +38,12 @@ export function addMessages(id, messages) {
 export function drop(id, message = "") {
   takeDraft(id);
   state.conversations.delete(id);
+  seen(id);
   if (state.selected === id) {
     $("#reply-text").value = "";
     state.selected = null;
+    remember(null);
+    state.putDown = state.conversations.size > 0; // the agent chooses the next (atendimento_list.js)
     deliveriesSelect(null);
     deskSelect(null);
     renderConversation();
@@ -83,8 +90,11 @@ export function select(id) {
   if (state.selected !== id) {
     if (state.selected) { leaveBox(state.selected); keepDraft(); }
     state.selected = id;
+    remember(id); // a reload opens it again (atendimento_list.js)
     box.value = draftOf(id);
   }
+  state.putDown = false;
+  if (visible()) seen(id);
   const conversation = state.conversations.get(id);
   const open = !!conversation && !conversation.closed;
   renderTabs();
@@ -146,16 +156,15 @@ export const customerOf = (c) => c.contactName || c.contact || `#${c.id.slice(0,
  * the CSS (`.customer-name`), the whole name in the title. */
 const nameOf = (c) => h("bdi", { class: "customer-name" }, customerOf(c));
 
-export function renderTabs(unread = null) {
+export function renderTabs() {
   const tabs = $("#conv-tabs");
-  const previous = new Set($$("button.unread", tabs).map((b) => b.dataset.conversation));
-  if (unread) previous.add(unread);
+  const marked = (c) => unread.has(c.id) && c.id !== state.selected;
   tabs.replaceChildren(...[...state.conversations.values()].map((c, i) => h("button", {
-    type: "button", class: `small${previous.has(c.id) && c.id !== state.selected ? " unread" : ""}${c.closed ? " closed" : ""}`,
+    type: "button", class: `small${marked(c) ? " unread" : ""}${c.closed ? " closed" : ""}`,
     "aria-pressed": String(c.id === state.selected), dataset: { conversation: c.id },
     title: `${customerOf(c)}${c.service ? ` · ${c.service}` : ""}${c.closed?.why ? ` · ${c.closed.why}` : ""}`,
     onclick: () => select(c.id),
-  }, `${i + 1}. `, nameOf(c), `${c.service ? ` · ${c.service}` : ""}${c.closed ? " · encerrada" : ""}${previous.has(c.id) && c.id !== state.selected ? " •" : ""}`)));
+  }, `${i + 1}. `, nameOf(c), `${c.service ? ` · ${c.service}` : ""}${c.closed ? " · encerrada" : ""}${marked(c) ? " •" : ""}`)));
 }
 
 /** Why a conversation that left is closed, its draft as text, and "Fechar". */
@@ -164,9 +173,9 @@ function renderClosed(conversation) {
   note.classList.toggle("hidden", !conversation?.closed);
   if (!conversation?.closed) { note.replaceChildren(); return; }
   const { why, draft } = conversation.closed;
-  note.replaceChildren(
+  note.replaceChildren( // (replaceChildren writes a null as "null": an absent draft is no child)
     h("p", { class: "flush" }, why || "Esta conversa saiu do seu atendimento."),
-    draft ? h("p", { class: "draft" }, "Rascunho não enviado: “", h("span", { class: "draft-text" }, draft), "”") : null,
+    ...(draft ? [h("p", { class: "draft" }, "Rascunho não enviado: “", h("span", { class: "draft-text" }, draft), "”")] : []),
     h("button", { type: "button", class: "small", onclick: () => dismiss(conversation.id) }, "Fechar"));
 }
 
@@ -185,6 +194,9 @@ export function renderConversation() {
   $("#conversation").classList.toggle("hidden", !conversation);
   $("#conversation").classList.toggle("closed", !!conversation?.closed); // no box: app.css
   $("#no-conversation").classList.toggle("hidden", !!conversation);
+  $("#no-conversation").textContent = state.conversations.size // e.g. just after a finish: none opened for the agent
+    ? "Escolha uma das suas conversas acima para continuar o atendimento."
+    : "Nenhuma conversa em atendimento. Use “Atender próximo” ou escolha uma conversa da fila.";
   $("#transfer-form").classList.toggle("hidden", !open);
   $("#finish").classList.toggle("hidden", !open);
   renderClosed(conversation);

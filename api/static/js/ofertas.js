@@ -3,6 +3,8 @@
 import { h } from "./dom.js";
 import { api, codeText } from "./common.js";
 import { duration } from "./format.js";
+import { previewText, previewTitle } from "./atendimento_queue.js";
+import { offersOpen } from "./atendimento_unread.js";
 
 let ticker = null;
 
@@ -10,7 +12,7 @@ let ticker = null;
 export function showOffers(offers, { onAccepted }) {
   const box = document.querySelector("#offers");
   clearInterval(ticker);
-  document.title = offers.length ? `(${offers.length}) Nova conversa — Tela de Atendimento` : "Tela de Atendimento";
+  offersOpen(offers.length); // the title counts them (atendimento_unread.js)
   box.replaceChildren(...offers.map((offer) => {
     const error = h("div", { class: "form-error", role: "alert" });
     const left = h("span", { class: "muted offer-left", dataset: { until: offer.expires_at } });
@@ -26,7 +28,7 @@ export function showOffers(offers, { onAccepted }) {
     };
     const card = h("div", { class: "offer ringing", role: "alertdialog", "aria-label": `Nova conversa de ${offer.service}`, dataset: { offer: offer.id, conversation: offer.conversation_id } },
       h("strong", {}, `Nova conversa · ${offer.service}`),
-      h("div", { class: "preview" }, offer.preview ? `“${offer.preview}”` : "(sem mensagem)"),
+      h("div", { class: "preview", title: previewTitle(offer) }, previewText(offer)), // "Menu: …", as the queue says it
       left,
       h("div", { class: "row" },
         h("button", { type: "button", class: "primary small", onclick: () => answer("accept") }, "Aceitar"),
