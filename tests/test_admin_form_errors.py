@@ -189,10 +189,24 @@ async def test_the_schedule_forms_say_a_bad_value_in_ptbr_next_to_its_field(
         await hours.get_by_role("button", name="Salvar").click()
         monday = hours.locator("tr[data-day='mon'] .field-error")
         await expect(monday).to_have_text(
-            "Intervalo inválido: 8:00-18:00 (use HH:MM nos dois campos, como 08:00 e 12:00)."
+            "Intervalo inválido: 8:00-18:00 (use HH:MM nos dois campos, como 08:00 e 12:00; o dia"
+            " inteiro é 00:00 a 24:00)."
         )
         await expect(hours.locator("tr[data-day='tue'] .field-error")).to_have_count(0)
         await expect(hours).not_to_contain_text("YAML")
+
+        # Monday past midnight into Tuesday's window: both named, in pt-BR
+        await hours.get_by_label("Segunda-feira: início do intervalo 1").fill("22:00")
+        await hours.get_by_label("Segunda-feira: fim do intervalo 1").fill("02:00")
+        await hours.get_by_label("Terça-feira: início do intervalo 1").fill("01:00")
+        await hours.get_by_role("button", name="Salvar").click()
+        await expect(hours).to_contain_text(
+            "Os intervalos Segunda-feira 22:00-02:00 e Terça-feira 01:00-18:00 se sobrepõem"
+            " (o primeiro passa da meia-noite)."
+        )
+        await hours.get_by_label("Segunda-feira: início do intervalo 1").fill("08:00")
+        await hours.get_by_label("Segunda-feira: fim do intervalo 1").fill("18:00")
+        await hours.get_by_label("Terça-feira: início do intervalo 1").fill("08:00")
 
         # Dias de folga: the first day off rewritten as 31/12 (the YAML now lists it second)
         holidays = page.locator("#holidays-form")

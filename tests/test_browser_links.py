@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 
 from tests.test_browser import Console, browser, live_server  # noqa: F401 (fixture)
+from tests.test_browser_agent_polish import queued
+from tests.test_browser_agent_qa import say
+from tests.test_browser_double_sends import expect, scene
 
 pytestmark = pytest.mark.asyncio
 
@@ -70,3 +73,19 @@ async def test_addresses_in_a_bubble_are_links_and_nothing_else_is(
             assert shown["text"] == "Ana" + not_a_link
         await context.close()
     assert console.errors == []
+
+
+async def test_the_agent_sees_a_customers_address_as_a_link(time_env, settings, engine, browser):  # noqa: F811
+    async with scene(time_env, settings, engine, browser, provoked=False) as s:
+        agent = await s.agent()
+        await queued(s.base, s.connector, "5511987654321", name="Maria Souza")
+        await agent.get_by_role("button", name="Atender próximo").click()
+        transcript = agent.locator("#transcript")
+        await expect(transcript).to_contain_text("Vou te transferir")
+        await say(s.base, s.connector, "5511987654321", "o pedido: https://loja.example/p/1.")
+        link = transcript.get_by_role("link", name="https://loja.example/p/1")
+        await expect(link).to_have_attribute("href", "https://loja.example/p/1")
+        await expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")
+        await expect(transcript.locator(".msg.customer").last).to_have_text(
+            "Clienteo pedido: https://loja.example/p/1."
+        )

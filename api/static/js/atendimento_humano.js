@@ -241,9 +241,15 @@ const SCHEDULE_PT = {
   bad_holiday_date: (c) => `Data de folga inválida: ${c.date} (use AAAA-MM-DD, MM-DD para todo ano ou um período como 12-24..12-26).`,
   holiday_range_reversed: (c) => `O período ${c.date} termina antes de começar.`,
   holiday_range_mixed: (c) => `Período de folga inválido: ${c.date} (as duas datas com o ano, AAAA-MM-DD, ou as duas sem, MM-DD).`,
-  bad_time_window: (c) => `Intervalo inválido: ${c.window} (use HH:MM nos dois campos, como 08:00 e 12:00).`,
-  overlapping_windows: (c) => `Os intervalos ${c.first} e ${c.second} se sobrepõem.`,
+  bad_time_window: (c) => `Intervalo inválido: ${c.window} (use HH:MM nos dois campos, como 08:00 e 12:00; o dia inteiro é 00:00 a 24:00).`,
+  overlapping_windows: (c) => (c.first_day
+    ? `Os intervalos ${dayPt(c.first_day)} ${c.first} e ${dayPt(c.second_day)} ${c.second} se sobrepõem (o primeiro passa da meia-noite).`
+    : `Os intervalos ${c.first} e ${c.second} se sobrepõem.`),
 };
+
+function dayPt(day) {
+  return DAY_PT[DAYS.indexOf(day)] || day;
+}
 
 /** The fields of `form` whose value a coded issue is about (their `data-field` paths). */
 function fieldsOf(form, issue) {

@@ -9,6 +9,7 @@ import { draftOf, keepDraft, showLength, takeDraft } from "./atendimento_compose
 import { deliveriesMark, deliveriesSelect } from "./atendimento_deliveries.js";
 import { deskNote, deskSelect } from "./atendimento_desk.js";
 import { deskAttachment } from "./atendimento_media.js";
+import { linked } from "./links.js";
 import { reason, remember, state } from "./atendimento_state.js";
 import { news, seen, unread, visible } from "./atendimento_unread.js";
 import { arrived, errorOnRender, leaveBox, unsentLine } from "./atendimento_unsent.js";
@@ -227,5 +228,5 @@ function renderMessage(m) {
   if (supervised) return supervised;
   if (m.from === "system") return h("div", { class: "msg system", dataset: { seq: m.seq } }, text);
   if (m.kind === "note") return deskNote(m);
-  return h("div", { class: `msg ${m.from}`, dataset: { seq: m.seq } }, h("span", { class: "who" }, who), deskAttachment(m) || text);
+  return h("div", { class: `msg ${m.from}`, dataset: { seq: m.seq } }, h("span", { class: "who" }, who), deskAttachment(m) || linked(text));
 }
