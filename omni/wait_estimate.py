@@ -96,16 +96,17 @@ def honest_figure(
     last: Notice | None, new: Notice, told: Told | None, *, change: int
 ) -> int | None:
     """The figure to tell a waiting customer, `new` being the model's look now and `last` its
-    look at the last notice. A figure read counts down: unless the model moved (a better place
-    in line, or an estimate grown by `change`), the customer reads what is left of the last
-    figure (or the estimate, if shorter). None once they have waited it out: the model was
-    wrong for them and nothing it says now is credible; the notice gives the place in line and
-    says the wait is longer than foreseen. Such a notice promises nothing, so the broken figure
-    stays the last one read: no figure again in this queue."""
+    look at the last notice. A figure read counts down: unless the model's estimate grew by
+    `change` (the wait got longer: said), the customer reads what is left of the last figure or
+    the estimate, whichever is shorter (a better place in line never raises the figure). None
+    once they have waited it out: the model was wrong for them and nothing it says now is
+    credible; the notice gives the place in line and says the wait is longer than foreseen.
+    Such a notice promises nothing, so the broken figure stays the last one read: no figure
+    again in this queue."""
     if told is None:
         return new.seconds
     left = math.floor(told.seconds - told.ago)  # down: a countdown never moves it later
     if left <= 0:
         return None
-    moved = last is None or new.position < last.position or new.seconds - last.seconds >= change
-    return new.seconds if moved else min(new.seconds, left)
+    grew = last is not None and new.seconds - last.seconds >= change
+    return new.seconds if grew else min(new.seconds, left)

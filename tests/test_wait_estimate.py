@@ -71,7 +71,8 @@ def test_worth_telling(last: Notice | None, new: Notice, checks: int, expected: 
         (None, Notice(1, 0), None, 0),  # nothing read yet in this queue: the model's figure
         (Notice(3, 600), Notice(3, 600), Told(600, 120.0), 480),  # the same look: counts down
         (Notice(3, 600), Notice(3, 300), Told(600, 120.0), 300),  # a shorter one: as it is
-        (Notice(3, 600), Notice(2, 540), Told(600, 120.0), 540),  # a better place: afresh
+        (Notice(3, 600), Notice(2, 540), Told(600, 120.0), 480),  # a better place: no higher
+        (Notice(3, 600), Notice(2, 300), Told(600, 120.0), 300),  # … and shorter: as it is
         (Notice(3, 600), Notice(3, 660), Told(600, 120.0), 660),  # grown by `change`: afresh
         (Notice(3, 600), Notice(3, 659), Told(600, 120.0), 480),  # less: still counts down
         (Notice(1, 0), Notice(1, 0), Told(0, 120.0), None),  # "menos de 1 minuto", 2 min on

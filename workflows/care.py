@@ -137,33 +137,35 @@ class CareRules(_Core):
         marks = handoff.care
         if marks.notice_position is not None and marks.notice_seconds is not None:
             return Notice(marks.notice_position, marks.notice_seconds)
-        found = next(self._notices(handoff), None)
+        found = next(((m, s) for m, s in self._notices(handoff) if s is not None), None)
         if found is None:
             return None
         message, seconds = found
         return Notice(int((message.data or {})["position"]), seconds)
 
     def _told(self, handoff: Handoff) -> Told | None:
-        """The last figure the customer read in this queue: the newest notice that gave one
-        (at the queueing or a periodic one). Pushed out of the transcript's tail (hundreds of
-        messages while waiting), the marks' figure, counted from the queueing (the later
-        reading: the notice came after it)."""
+        """The last figure the customer read in this queue: the newest notice's (at the
+        queueing or a periodic one); none left to count down once a notice said the wait is
+        longer than foreseen (the figure before it was waited out: no figure again). Pushed
+        out of the transcript's tail (hundreds of messages while waiting), the marks' figure,
+        counted from the queueing (the later reading: the notice came after it)."""
         now, found = workflow.now(), next(self._notices(handoff), None)
         if found is not None:
-            return Told(found[1], (now - found[0].at).total_seconds())
+            message, seconds = found
+            return Told(seconds or 0, (now - message.at).total_seconds())
         seconds = handoff.care.notice_seconds
         if seconds is None:
             return None
         return Told(seconds, (now - handoff.enqueued_at).total_seconds())
 
-    def _notices(self, handoff: Handoff) -> Iterator[tuple[Message, int]]:
-        """The wait notices of this queue that gave a figure, newest first, with the figure."""
+    def _notices(self, handoff: Handoff) -> Iterator[tuple[Message, int | None]]:
+        """The wait notices of this queue, newest first, with their figure (None: a notice
+        that the wait is longer than foreseen)."""
         for message in reversed(self.conv.recent):
-            seconds = (message.data or {}).get("estimated_wait_seconds")
             if message.kind != "wait_time_notice" or message.at < handoff.enqueued_at:
                 continue
-            if seconds is not None:  # None: a notice that the wait is longer than foreseen
-                yield message, int(seconds)
+            seconds = (message.data or {}).get("estimated_wait_seconds")
+            yield message, None if seconds is None else int(seconds)
 
     # --- in service: who spoke last -----------------------------------------------------
 
