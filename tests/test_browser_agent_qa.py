@@ -257,6 +257,8 @@ async def test_finishing_with_a_message_unsent_and_ending_ask_first(
         await agent.keyboard.press("Escape")  # as "Voltar à conversa"
         await expect(ending).to_be_hidden()
         assert await status_of(s.base, s.token, joao) == "in_service"
+        # the keyboard goes on from the button, not from the top of the page
+        await expect(agent.get_by_role("button", name="Encerrar conversa")).to_be_focused()
         await agent.get_by_role("button", name="Encerrar conversa").click()
         await ending.get_by_role("button", name="Sim, encerrar").click()
         await expect(agent.locator("#toast")).to_contain_text("Conversa encerrada.")

@@ -62,6 +62,18 @@ async def test_addresses_in_a_bubble_are_links_and_nothing_else_is(
             },
         ]
 
+        # what phones type around an address is not part of it: curly quotes, «», *bold*, "…"
+        for said, address in (
+            ("Acesse “https://loja.example/pedido” agora", "https://loja.example/pedido"),
+            ("«https://loja.example/a»", "https://loja.example/a"),
+            ("*https://loja.example/b*", "https://loja.example/b"),
+            ("veja https://loja.example/c…", "https://loja.example/c"),
+            ("https://loja.example/d" + ")" * 50, "https://loja.example/d"),
+        ):
+            shown = await page.evaluate(RENDER, said)
+            assert [link["href"] for link in shown["links"]] == [address], said
+            assert shown["text"] == "Ana" + said
+
         for not_a_link in (
             "javascript:alert(1)",
             "veja <b>x</b> <img src=x onerror=alert(1)> www.loja.example",

@@ -105,6 +105,7 @@ async function finish(returnToBot) {
   const conversation = state.conversations.get(id);
   if (!conversation || conversation.closed || state.finishing) return;
   const body = { return_to_bot: returnToBot, ...deskFinish() }; // the fields as clicked
+  const opener = document.activeElement; // the button: the dialog cannot give focus back to it
   showFinishing(id);
   try {
     if (!(await confirmed(returnToBot, conversation))) return;
@@ -118,6 +119,8 @@ async function finish(returnToBot) {
     await deskFinishRefused(id, error);
   } finally {
     showFinishing(null);
+    const lost = document.activeElement === document.body || $("#finish-dialog").contains(document.activeElement);
+    if (lost && opener?.isConnected) opener.focus(); // disabled while asked: the dialog could not
   }
 }
 

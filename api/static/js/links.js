@@ -4,7 +4,8 @@
 // nor where the click came from (noreferrer).
 import { h } from "./dom.js";
 
-const ADDRESS = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+const ADDRESS = /\bhttps?:\/\/[^\s<>"'`“”‘’«»‹›]+/gi;
+const ENDING = ".,;:!?…。*";
 const CLOSING = { ")": "(", "]": "[", "}": "{" };
 
 /** `text` as strings and <a> elements, in order (what a bubble appends). */
@@ -23,21 +24,24 @@ export function linked(text) {
   return parts.filter((part) => part !== "");
 }
 
-/** The address without what ends the sentence around it ("veja https://x.com/a." → no dot; a
- * ")" only when it closes nothing inside the address, as in "(https://x.com/a)"). */
+/** The address without what ends the sentence around it ("veja https://x.com/a." → no dot, nor
+ * "…" or "*"; a ")" only when it closes nothing inside the address, as in "(https://x.com/a)").
+ * One pass over the address: its brackets counted once, then as they are trimmed. */
 function trimmed(address) {
+  const open = { "(": 0, "[": 0, "{": 0 };
+  const shut = { ")": 0, "]": 0, "}": 0 };
+  for (const char of address) {
+    if (char in open) open[char] += 1;
+    else if (char in shut) shut[char] += 1;
+  }
   let end = address.length;
   while (end > 0) {
     const last = address[end - 1];
-    if (".,;:!?".includes(last)) end -= 1;
-    else if (last in CLOSING && count(address.slice(0, end), CLOSING[last]) < count(address.slice(0, end), last)) end -= 1;
+    if (ENDING.includes(last)) end -= 1;
+    else if (last in CLOSING && open[CLOSING[last]] < shut[last]) { shut[last] -= 1; end -= 1; }
     else break;
   }
   return address.slice(0, end);
-}
-
-function count(text, char) {
-  return text.split(char).length - 1;
 }
 
 /** The address as the browser reads it, when it is an http(s) one with a host; else null. */
