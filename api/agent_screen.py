@@ -1,15 +1,18 @@
 """What the agent screen is told: what one agent stream (GET /api/agent/stream,
 api/routes/agent.py) has sent and sends next (the waiting list, offers, status, the
-conversations the agent holds and their messages), and how a waiting customer and a
-conversation are named (`MenuChoices`, `describe`)."""
+conversations the agent holds and their messages; the pickups answered meanwhile: `Pickups`),
+and how a waiting customer and a conversation are named (`MenuChoices`, `describe`)."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sse_starlette import ServerSentEvent
@@ -41,6 +44,8 @@ CHOICE_WINDOW = 40
 """Log entries read back from a conversation's newest, looking for the menu its preview chose in."""
 KNOWN_CHOICES = 4096
 """Queue entries whose choice a process remembers (an entry's preview never changes)."""
+CHOICE_TRIES = 10
+"""Reads of a log still behind before an entry's choice is given up (left unknown)."""
 NAME_QUERY_TIMEOUT = timedelta(seconds=2)
 """How long the screen's read of a conversation waits for its contact's name."""
 
@@ -53,6 +58,7 @@ class MenuChoices:
 
     def __init__(self) -> None:
         self._known: dict[str, str | None] = {}
+        self._tries: dict[str, int] = {}
         self._lock = threading.Lock()  # the queue is read in worker threads
 
     def of(self, engine: Engine, entry: QueueEntry) -> str | None:
@@ -60,6 +66,14 @@ class MenuChoices:
 
     def of_offer(self, engine: Engine, offer: Offer) -> str | None:
         return self.of_entry(engine, offer.entry_id, offer.conversation_id, offer.preview)
+
+    def pending(self, entry_id: str, preview: str | None) -> bool:
+        """The entry's choice is not known yet (its log was behind at the last read): the
+        screen reads it again shortly (api/routes/agent.py)."""
+        if preview is None or not OPTION_NUMBER.fullmatch(preview):
+            return False
+        with self._lock:
+            return entry_id not in self._known
 
     def of_entry(
         self, engine: Engine, entry_id: str, conversation_id: str, preview: str | None
@@ -70,16 +84,19 @@ class MenuChoices:
             if entry_id in self._known:
                 return self._known[entry_id]
         conversation = conversation_log.get_conversation(engine, conversation_id)
-        if conversation is None:
-            return None
-        after = max(0, conversation.last_seq - CHOICE_WINDOW)
-        rows = conversation_log.messages_after(engine, conversation_id, after, CHOICE_WINDOW)
+        rows: Sequence[MessageRow] = ()
+        if conversation is not None:
+            after = max(0, conversation.last_seq - CHOICE_WINDOW)
+            rows = conversation_log.messages_after(engine, conversation_id, after, CHOICE_WINDOW)
         seen, label = menu_choice(rows, normalize(preview))
-        if seen or len(rows) >= CHOICE_WINDOW:  # else the log is behind: read it next time
+        with self._lock:
+            self._tries[entry_id] = tries = self._tries.get(entry_id, 0) + 1
+        if seen or len(rows) >= CHOICE_WINDOW or tries >= CHOICE_TRIES:  # else: next read
             with self._lock:
                 while len(self._known) >= KNOWN_CHOICES:
                     del self._known[next(iter(self._known))]
                 self._known[entry_id] = label
+                self._tries.pop(entry_id, None)
         return label
 
 
@@ -173,16 +190,20 @@ class AgentScreen:
         self.engine = engine
         self.reader = reader  # the agent: its own replies' ids
         self.last_queue: list[tuple[str, str]] | None = None
-        self.last_offers: list[str] | None = None
+        self.last_offers: list[tuple[str, str | None]] | None = None
+        self.choices_pending = False
+        """An offer's menu choice was not in the log yet: the stream reads the offers again."""
         self.last_status: str | None = None
         self.cursors: dict[str, LogCursor] = {}
+        self.taken: set[str] = set()
+        """Conversations the agent took through this process since the last read (`Pickups`)."""
         self.unread: set[str] = set()
         """Conversations with more than one read's worth of new messages: read again at once."""
         self.first = True
 
     async def queue_events(self, agent: AgentPublic) -> AsyncIterator[ServerSentEvent]:
         """`queue` (of the agent's services) and `conversations` (every one it holds) when
-        they changed."""
+        they changed, or when a conversation the agent took left before this read (`Pickups`)."""
         items = await asyncio.to_thread(queue_items, self.engine, agent)
         shape = [(item.conversation_id, item.service) for item in items]
         if shape != self.last_queue:
@@ -193,9 +214,11 @@ class AgentScreen:
         # all it holds, whatever its services now: as in Genesys or Flex, a service taken away
         # takes away its waiting list, not the conversations the agent is working (nor its
         # capacity); the agent answers and finishes them (api/usecases/agent_actions.py)
+        taken, self.taken = self.taken, set()  # before the read, which sees their pickups
         entries = await asyncio.to_thread(queue.in_service_for_agent, self.engine, agent.id)
         mine = sorted(e.conversation_id for e in entries)
-        if self.first or mine != sorted(self.cursors):
+        gone = taken.difference(mine)  # taken and gone since the last read: the screen has it
+        if self.first or mine != sorted(self.cursors) or gone:
             for conversation_id in mine:
                 if conversation_id not in self.cursors:
                     start = await self._start_at(conversation_id)
@@ -211,9 +234,11 @@ class AgentScreen:
         throttled like the waiting list: the screen rings at once); `status` when the server
         changed the agent's status (e.g. `away` after lapsed offers)."""
         offers = await asyncio.to_thread(agent_offers, self.engine, agent.id)
-        if [offer.id for offer in offers] != self.last_offers:  # the screen rings
-            self.last_offers = [offer.id for offer in offers]
+        shown = [(offer.id, offer.choice) for offer in offers]
+        if shown != self.last_offers:  # new ones ring; a choice read late is said
+            self.last_offers = shown
             yield sse.event("offers", [offer.model_dump(mode="json") for offer in offers])
+        self.choices_pending = any(CHOICES.pending(o.entry_id, o.preview) for o in offers)
         try:
             me = await asyncio.to_thread(agent_store.get_agent, self.engine, agent.id)
         except NotFound:
@@ -243,3 +268,44 @@ class AgentScreen:
                 yield sse.event("message", {"conversation_id": conversation_id, "message": message})
             if more:
                 self.unread.add(conversation_id)
+
+
+class Pickups:
+    """This process's agent screens by agent, told of the pickups answered here (`taken`). The
+    screen opens a conversation from the pickup's answer, and closes it when the stream's
+    `conversations` no longer lists it; but one taken and gone again before the stream's next
+    read (the customer left at once, a supervisor reassigned it) is in neither of the lists the
+    stream reads, which are then the same: without being told, the stream would send nothing,
+    and the conversation would stay open on the screen. A pickup answered by another API process
+    is not told here: that stream lists it if it is still the agent's at its next read."""
+
+    def __init__(self) -> None:
+        self._screens: defaultdict[str, set[AgentScreen]] = defaultdict(set)
+
+    @contextmanager
+    def following(self, agent_id: str, screen: AgentScreen) -> Iterator[None]:
+        """While an agent stream is open: its screen is told of the agent's pickups."""
+        self._screens[agent_id].add(screen)
+        try:
+            yield
+        finally:
+            screens = self._screens[agent_id]
+            screens.discard(screen)
+            if not screens:
+                del self._screens[agent_id]
+
+    def taken(self, agent_id: str, conversation_id: str) -> None:
+        """The agent took the conversation (its pickup committed): its streams' next read of
+        the agent's conversations sends them, even when the list did not change. Wake them
+        (the hub's `queue_changed`) after this."""
+        for screen in self._screens.get(agent_id, ()):
+            screen.taken.add(conversation_id)
+
+
+def pickups_of(app: Any) -> Pickups:
+    """The process's `Pickups` (made on first use, as api/agent_rechecks.py `rechecks_of`)."""
+    state = app.state
+    if not hasattr(state, "agent_pickups"):
+        state.agent_pickups = Pickups()
+    pickups: Pickups = state.agent_pickups
+    return pickups

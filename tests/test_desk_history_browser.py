@@ -1,7 +1,8 @@
 """The agent's desk in a real Chromium after the admin changes the service: the wrap-up code the
 screen lists finishes the conversation, a list gone stale is read again at the refusal, and
 the customer's history names, in pt-BR, how an earlier conversation ended, its service and
-its agent."""
+its agent, and a supervisor's entries in it as the other screens do (not "Supervisor
+Supervisor" for the default name)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,21 @@ async def into_queue(base: str, connector: str, contact: str, prefix: str) -> No
         assert said.json()["status"] == "waiting"
 
 
+async def supervise(base: str) -> None:
+    """On the one conversation in service: a whisper and a take-over (for the same agent) under
+    the default name, and a barge-in under a name with its title."""
+    async with httpx.AsyncClient(base_url=base, headers=admin_headers()) as http:
+        (open_now,) = (await http.get("/api/supervisor/conversations/open")).json()
+        path = f"/api/supervisor/conversations/{open_now['conversation_id']}"
+        for action, body in [
+            ("whisper", {"text": "Confira o pedido."}),
+            ("barge-in", {"text": "Já vamos resolver.", "supervisor": "Supervisora Carla"}),
+            ("take-over", {"agent": open_now["agent_id"]}),
+        ]:
+            done = await http.post(f"{path}/{action}", json=body)
+            assert done.status_code == 200, done.text
+
+
 async def test_wrapup_codes_changed_while_queued_and_the_history_after(
     time_env,
     settings,
@@ -62,6 +78,8 @@ async def test_wrapup_codes_changed_while_queued_and_the_history_after(
         await agent.get_by_role("button", name="Atender próximo").click()
         wrapup = agent.get_by_label("Tabulação")
         await expect(wrapup).to_contain_text("Cancelamento")
+        await supervise(base)  # the admin, under the default name "Supervisor"
+        await expect(agent.locator("#transcript")).to_contain_text("Supervisor assumiu")
         await wrapup.select_option("Cancelamento")
         await agent.get_by_role("button", name="Finalizar e voltar ao bot").click()
         await expect(agent.locator("#toast")).to_contain_text("Atendimento finalizado")
@@ -74,6 +92,17 @@ async def test_wrapup_codes_changed_while_queued_and_the_history_after(
         await expect(earlier).to_have_count(1)
         await expect(earlier).to_contain_text(
             "Encerrada · Suporte · Atendente: Ana · Tabulação: Cancelamento"
+        )
+        await earlier.click()  # its transcript: the supervisor's entries as the screens say them
+        lines = agent.locator("#history li")
+        await expect(lines.filter(has_text="assumiu")).to_have_text(
+            "Sistema: Supervisor assumiu o atendimento."
+        )
+        await expect(lines.filter(has_text="Confira o pedido")).to_have_text(
+            "Supervisor (sussurro ao atendente): Confira o pedido."
+        )
+        await expect(lines.filter(has_text="Já vamos")).to_have_text(
+            "Supervisora Carla: Já vamos resolver."
         )
         await shot(agent, "22-desk-historico-do-cliente")
 

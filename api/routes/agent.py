@@ -12,7 +12,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api import sse, typing
 from api.agent_rechecks import AgentRechecks, rechecks_of
-from api.agent_screen import AgentScreen, describe, queue_items
+from api.agent_screen import AgentScreen, Pickups, describe, pickups_of, queue_items
 from api.deps import (
     AgentDep,
     ClientDep,
@@ -111,9 +111,10 @@ async def stream(
     """Server-Sent Events for the agent screen: `queue` (the waiting list of the agent's
     services, on change), `offers` (its open offers, on change), `status` (the agent's own
     status, on change: the server sets `away` after lapses, an admin or presence may set
-    another), `conversations` (every one the agent has, whatever its services now, on change)
-    and `message` (each new message of those conversations; all of a conversation taken while
-    connected).
+    another), `conversations` (every one the agent has, whatever its services now, on change,
+    and when one the agent took through this process left before the stream read it:
+    api/agent_screen.py `Pickups`) and `message` (each new message of those conversations; all
+    of a conversation taken while connected).
 
     The stream checks the agent again every `agent_stream_recheck_seconds`: deleted, or its
     token rotated, and the stream ends; removed from a service, and that service's waiting
@@ -124,7 +125,7 @@ async def stream(
     assert credentials is not None  # require_agent checked it
     claim_agent_stream(request.scope, agent.id)
     rechecks, presence = rechecks_of(request), presence_of(request.app)
-    followers = (rechecks, presence, drain_of(request.scope))
+    followers = (rechecks, presence, drain_of(request.scope), pickups_of(request.app))
     events = _agent_events(engine, hub, agent, followers, credentials.credentials)
     return sse.stream(events)
 
@@ -133,7 +134,7 @@ async def _agent_events(
     engine: EngineDep,
     hub: StreamHub,
     agent: AgentPublic,
-    followers: tuple[AgentRechecks, Presence, Drain | None],
+    followers: tuple[AgentRechecks, Presence, Drain | None, Pickups],
     token: str,
 ) -> AsyncIterator[ServerSentEvent]:
     """Send what changed, reading SQL (the truth every API replica shares) only when the hub
@@ -141,8 +142,13 @@ async def _agent_events(
     at most every QUEUE_READ_SECONDS, however often it changes. Once the connection's drain
     starts (the server is closing it), what is ready is sent and the stream returns."""
     screen = AgentScreen(engine, agent_reader(agent.id))
-    rechecks, presence, drain = followers
-    with rechecks.following(token), presence.following(agent.id), hub.watch(drain) as watch:
+    rechecks, presence, drain, pickups = followers
+    with (
+        rechecks.following(token),
+        presence.following(agent.id),
+        pickups.following(agent.id, screen),
+        hub.watch(drain) as watch,
+    ):
         watch.queue()
         queue_due, changed, queue_read_at = True, set[str](), -QUEUE_READ_SECONDS
         offers_due, last_round = False, False
@@ -172,7 +178,9 @@ async def _agent_events(
                 changed |= screen.unread
                 continue
             timeouts = [rechecks.due_in()]
+            queue_due = queue_due or screen.choices_pending  # a choice read late: again soon
             if queue_due:
+                wait_queue = QUEUE_READ_SECONDS - (time.monotonic() - queue_read_at)
                 timeouts.append(max(wait_queue, 0.0))
             if changed:
                 timeouts.append(GAP_GRACE_SECONDS)
@@ -186,28 +194,42 @@ async def _agent_events(
 
 
 @router.post("/next", response_model=PickupPublic)
-async def take_next(agent: AgentDep, parts: PartsDep, hub: HubDep) -> PickupPublic:
+async def take_next(
+    request: Request, agent: AgentDep, parts: PartsDep, hub: HubDep
+) -> PickupPublic:
     """Pick up the first waiting conversation the agent may take, in queue order (priority with
     aging, skills; not one offered to another agent, nor of a service whose capacity per agent
     the agent holds, nor one another agent's `next` is picking up: store/next_lease.py); 409
     when there is none (`service_at_capacity` when only such wait)."""
     lease = parts.settings.next_lease_seconds
     taken = await actions.take_next(parts.engine, parts.client, agent, lease)
-    hub.queue_changed()  # this process's streams (the agent's own) follow it now
+    _follow(request, hub, agent, taken)
     return taken
 
 
 @router.post("/conversations/{conversation_id}/pickup", response_model=PickupPublic)
 async def pickup(
-    conversation_id: str, agent: AgentDep, engine: EngineDep, client: ClientDep, hub: HubDep
+    request: Request,
+    conversation_id: str,
+    agent: AgentDep,
+    engine: EngineDep,
+    client: ClientDep,
+    hub: HubDep,
 ) -> PickupPublic:
     """Take a waiting conversation: 409 if another agent has it, 403 if not your service."""
     entry = await actions.conversation_for_async(engine, agent, conversation_id)
     taken = await actions.pickup(
         client, engine, agent, entry.workflow_id, service_id=entry.service_id
     )
-    hub.queue_changed()  # this process's streams (the agent's own) follow it now
+    _follow(request, hub, agent, taken)
     return taken
+
+
+def _follow(request: Request, hub: StreamHub, agent: AgentPublic, taken: PickupPublic) -> None:
+    """This process's streams (the agent's own) follow the pickup now, and list the conversation
+    as gone if it leaves before they read (api/agent_screen.py `Pickups`)."""
+    pickups_of(request.app).taken(agent.id, taken.conversation_id)
+    hub.queue_changed()
 
 
 @router.get("/conversations/{conversation_id}", response_model=AgentConversation)

@@ -3,6 +3,7 @@
 import { $, h } from "./dom.js";
 import { api, codeText } from "./common.js";
 import { conversationStatusLabel, dateTime } from "./format.js";
+import { supervisorNotice, supervisorTitle } from "./atendimento_supervisor.js";
 
 const desk = { conversation: null, service: null, replies: [], codes: { required: false, codes: [] }, codesOf: null, onMessage: null };
 
@@ -106,8 +107,21 @@ async function loadHistory(id) {
       c.wrapup_codes.length ? ` · Tabulação: ${c.wrapup_codes.join(", ")}` : "",
       c.tags.length ? ` · Etiquetas: ${c.tags.join(", ")}` : "",
       c.csat_score ? ` · Satisfação: ${c.csat_score}/5${c.csat_comment ? ` (“${c.csat_comment}”)` : ""}` : ""),
-    h("ul", {}, ...(c.messages || []).map((m) => h("li", {},
-      `${m.kind === "note" ? "Nota interna" : { customer: "Cliente", bot: "Bot", agent: "Atendente", system: "Sistema" }[m.from] || m.from}: ${m.text || ""}`))))));
+    h("ul", {}, ...(c.messages || []).map((m) => h("li", {}, historyLine(m)))))));
+}
+
+const FROM_PT = { customer: "Cliente", bot: "Bot", agent: "Atendente", system: "Sistema" };
+
+/** One entry of an earlier conversation; a supervisor's named as the other screens name it
+ * (atendimento_supervisor.js): "Supervisor assumiu…" for the default name, not "Supervisor
+ * Supervisor assumiu…". */
+function historyLine(m) {
+  const text = m.text || "";
+  if (m.kind === "note") return `Nota interna: ${text}`;
+  if (m.kind === "supervisor_notice") return `Sistema: ${supervisorNotice(m)}`;
+  if (m.kind === "whisper") return `${supervisorTitle(m.data?.supervisor)} (sussurro ao atendente): ${text}`;
+  if (m.from === "supervisor") return `${supervisorTitle(m.data?.supervisor)}: ${text}`;
+  return `${FROM_PT[m.from] || m.from}: ${text}`;
 }
 
 /** Expand the shortcut typed in the message box, placeholders filled by the server. */

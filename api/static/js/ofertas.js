@@ -11,6 +11,15 @@ let ticker = null;
 /** Show the open offers in #offers; `onAccepted(pickupAnswer)` opens the conversation. */
 export function showOffers(offers, { onAccepted }) {
   const box = document.querySelector("#offers");
+  const shown = [...box.querySelectorAll("[data-offer]")].map((card) => card.dataset.offer);
+  if (shown.length && shown.join() === offers.map((offer) => offer.id).join()) {
+    for (const offer of offers) { // the same offers, a choice read late: said where it rings
+      const preview = box.querySelector(`[data-offer="${CSS.escape(offer.id)}"] .preview`);
+      preview.textContent = previewText(offer);
+      preview.title = previewTitle(offer);
+    }
+    return;
+  }
   clearInterval(ticker);
   offersOpen(offers.length); // the title counts them (atendimento_unread.js)
   box.replaceChildren(...offers.map((offer) => {
