@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 
-from api.agent_screen import agent_offers
+from api.agent_screen import agent_offers, pickups_of
 from api.deps import AgentDep, ClientDep, EngineDep, require_agent
 from api.errors import ApiError, ErrorCode
 from api.models.agent import PickupPublic
 from api.models.offers import AgentOffer
+from api.stream_hub import HubDep
 from api.usecases import agent_actions
 from api.usecases import offers as offer_actions
 from store import routing
@@ -36,15 +37,23 @@ def _open_offer(engine: EngineDep, agent_id: str, offer_id: str) -> routing.Offe
 
 @router.post("/offers/{offer_id}/accept", response_model=PickupPublic)
 async def accept(
-    offer_id: str, agent: AgentDep, engine: EngineDep, client: ClientDep
+    offer_id: str,
+    request: Request,
+    agent: AgentDep,
+    engine: EngineDep,
+    client: ClientDep,
+    hub: HubDep,
 ) -> PickupPublic:
     """Aceitar: take the offered conversation through the normal pickup (the workflow and SQL
     decide). Only an open offer of this agent: 404 when it is not theirs, 409 when it is no
     longer open (a lapsed offer's conversation may still be taken from the queue)."""
     offer = _open_offer(engine, agent.id, offer_id)
-    return await agent_actions.pickup(
+    taken = await agent_actions.pickup(
         client, engine, agent, offer.workflow_id, service_id=offer.service_id, newly_taken=True
     )
+    pickups_of(request.app).taken(agent.id, taken.conversation_id)  # as `next` (routes/agent.py)
+    hub.queue_changed()
+    return taken
 
 
 @router.post("/offers/{offer_id}/decline")
