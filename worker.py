@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, get_args
 
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import (
@@ -20,7 +23,7 @@ from temporalio.worker import (
 
 from activities.care import CareActivities
 from activities.channel_media import ChannelMedia
-from activities.channel_send import ChannelEndpoints, ChannelSender
+from activities.channel_send import SENDS, ChannelEndpoints, ChannelSender, ChannelSent
 from activities.conversation_log import ConversationLog
 from activities.desk import DeskActivities
 from activities.http_call import HttpCalls
@@ -28,14 +31,22 @@ from activities.omni_queue import OmniActivities
 from activities.routing import RoutingActivities
 from activities.supervision import SupervisionActivities
 from activities.transcript_mail import SmtpConfig, TranscriptMailer
-from activities.webhooks import WebhookSender
+from activities.webhooks import DELIVERIES, WebhookSender
 from bots.limits import FlowLimits
+from channels.registry import CONNECTORS
 from encryption.codec import ring_of
 from store.db import open_database
 from transbordo import eventloop, heap, logs
-from transbordo.settings import Settings, get_settings
-from transbordo.telemetry import sdk_runtime, serve_worker_metrics
-from transbordo.temporal import connect
+from transbordo.health import (
+    Readiness,
+    WorkerProbes,
+    register_build_info,
+    serve_worker_endpoints,
+    version_text,
+)
+from transbordo.settings import Settings, get_settings, setting_problem
+from transbordo.telemetry import sdk_runtime
+from transbordo.temporal import TemporalNotReady, connect
 from workflows.conversation import ConversationWorkflow
 from workflows.media_fetch import MediaFetchWorkflow
 from workflows.sandbox import workflow_runner
@@ -49,6 +60,13 @@ WORKFLOW_TASK_SLOTS = 16
 """Workflow tasks at once. They all share one GIL (with the API, in the in-process stack), so
 more at once only makes each slower; a task waiting on the server costs nothing, one started
 and starved here times out after 10 s and is replayed elsewhere (the overload spiral)."""
+WEBHOOK_EVENTS = (
+    *("queued", "picked_up", "message", "transferred", "finished", "abandoned", "voicemail"),
+    *("agent_silence", "requeued", "csat", "reassigned"),
+)
+"""Every event a conversation emits (`_emit` in workflows/; tests/test_health.py checks)."""
+WEBHOOK_OUTCOMES = ("delivered", "failed", "skipped")
+SEND_OUTCOMES = (*get_args(ChannelSent.model_fields["outcome"].annotation), "retry")
 
 
 def tuner(threads: int) -> WorkerTuner:
@@ -163,13 +181,30 @@ def smtp_config(settings: Settings) -> SmtpConfig | None:
     )
 
 
+@functools.cache
+def register_metrics() -> None:
+    """This process's build info, and its counters at zero for every known label value, so an
+    alert on them sees 0 rather than no data before the first event (once per process)."""
+    register_build_info(REGISTRY)
+    for event in WEBHOOK_EVENTS:
+        for outcome in WEBHOOK_OUTCOMES:
+            DELIVERIES.labels(event, outcome)
+    for platform in CONNECTORS:
+        for outcome in SEND_OUTCOMES:
+            SENDS.labels(platform, outcome)
+
+
 async def run_worker(settings: Settings) -> None:
+    log.info("worker starting: %s", version_text())
     task = asyncio.current_task()
     if task is not None:
         stop_when_asked(task)
+    register_metrics()
     engine = open_database(settings.effective_database_url)
     client = await connect(settings, runtime=sdk_runtime(settings))
-    serve_worker_metrics(settings)
+    readiness = Readiness(lambda: engine, lambda: client)
+    probes = WorkerProbes(asyncio.get_running_loop(), readiness)
+    stop_endpoints = serve_worker_endpoints(settings, probes)  # /metrics, /healthz, /readyz
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         worker = build_worker(
             client,
@@ -184,22 +219,44 @@ async def run_worker(settings: Settings) -> None:
         )
         log.info("worker polling task queue %s", settings.task_queue)
         heap.settle_after_startup()
+        probes.polling = True
         try:
             await worker.run()
         finally:
+            probes.polling = False
+            if stop_endpoints is not None:
+                stop_endpoints()
             engine.dispose()
 
 
 def main() -> None:
     os.umask(0o077)  # files this process creates are private (transbordo/up.py)
     logs.setup(logging.INFO)
+    settings = settings_or_exit()
     try:
-        eventloop.run(run_worker(get_settings()))
+        eventloop.run(run_worker(settings))
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
+    except TemporalNotReady as exc:  # search attributes missing, TLS to a plaintext server...
+        log.error("worker not started: %s", exc)
+        raise SystemExit(2) from None
     for late in (signal.SIGINT, signal.SIGTERM):  # the closed loop gave them back their defaults
         signal.signal(late, signal.SIG_IGN)
     log.info("worker stopped")
+
+
+def settings_or_exit() -> Settings:
+    """The environment's settings; a bad one is one line per problem (exit 2) as `transbordo
+    api` says it (transbordo/cli.py `_settings`), never pydantic's traceback, which echoes the
+    value (a token)."""
+    from pydantic import ValidationError
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            print(f"transbordo: {setting_problem(error)}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def stop_when_asked(task: asyncio.Task[Any]) -> None:

@@ -87,6 +87,7 @@ def create_app(
         codec,
         desk,
         desk_admin,
+        health,
         metrics,
         offers,
         omni,
@@ -119,6 +120,7 @@ def create_app(
         desk_admin.router,
     ):
         app.include_router(router, prefix="/api")
+    app.include_router(health.router)  # /healthz, /readyz: no credential, no rate limit
     codec.install(app, settings)
     pages.install(app)
     errors.install(app)

@@ -110,6 +110,9 @@ class ErrorCode(StrEnum):
     """The contact's conversation is still closing: send the same message after Retry-After."""
     TEMPORAL_UNAVAILABLE = "temporal_unavailable"
     """Temporal did not answer (down, restarting, unreachable): retry after Retry-After (503)."""
+    TEMPORAL_REFUSED = "temporal_refused"
+    """Temporal refused the call for good (a deployment's problem, e.g. a search attribute
+    missing in the namespace): sending it again would not help; the log says why (500)."""
     QUICK_REPLY_FAILED = "quick_reply_failed"
     """A quick reply whose template fails for this conversation (an error, an over-long text):
     the agent is told, instead of getting an empty box (422)."""
@@ -237,14 +240,35 @@ async def _rate_limited(request: Request, exc: Exception) -> JSONResponse:
     return rate_limited(exc)
 
 
+UNAVAILABLE_STATUSES = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.ABORTED,
+        RPCStatusCode.UNKNOWN,
+        RPCStatusCode.INTERNAL,
+        RPCStatusCode.RESOURCE_EXHAUSTED,  # a rate limit (too large is a 413 before this)
+    }
+)
+"""RPC failures that a moment later may not recur: Temporal down, restarting, overloaded."""
+
+
 async def _rpc_error(request: Request, exc: Exception) -> JSONResponse:
-    """Temporal refused what the request would store: too large is the client's 413; any
-    other RPC failure stays a server error (503: Temporal is unavailable or refused)."""
+    """Temporal refused what the request would store: too large is the client's 413; Temporal
+    not answering (`UNAVAILABLE_STATUSES`) a 503 to send again; any other refusal
+    (INVALID_ARGUMENT, FAILED_PRECONDITION, PERMISSION_DENIED...: how Temporal is set up, e.g.
+    a search attribute missing) a 500 `temporal_refused`, which a retry would only repeat.
+    Logged once, with Temporal's words."""
     assert isinstance(exc, RPCError)
     if is_too_large(exc):
         return too_large("the message makes the conversation larger than Temporal accepts")
-    log.error("Temporal RPC failed: %s", exc)
-    return temporal_unavailable()
+    if exc.status in UNAVAILABLE_STATUSES:
+        log.error("Temporal RPC failed (%s): %s", exc.status.name, exc.message)
+        return temporal_unavailable()
+    log.error("Temporal refused a call (%s): %s", exc.status.name, exc.message)
+    detail = "Temporal refused the request (the API's log says why)"
+    return JSONResponse(error_body(detail, ErrorCode.TEMPORAL_REFUSED), 500)
 
 
 TEMPORAL_RETRY_SECONDS = 5

@@ -2,8 +2,9 @@
 
 Every payload a worker or client sends to Temporal (workflow inputs, Update arguments and
 results, activity inputs, queries, memo, summaries) is encrypted with the ring's *active* key
-and tagged with its key id; any key still in the ring decrypts, so keys rotate by adding a new
-active key and dropping the old one once no open history needs it. Identifiers that Temporal
+and tagged with its key id; any key still in the ring decrypts, so keys rotate in steps: a new
+key is added (not active), made active once every process has it, and the old one is retired
+only once nothing encrypted with it is needed (transbordo/keys_cli.py). Identifiers that Temporal
 indexes (workflow ids, search attributes) cannot be encrypted: they carry `keyed_hash` of the
 contact id instead, under a separate key that never rotates (rotating it would lose the way to
 each open conversation).
@@ -48,6 +49,8 @@ ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 NONCE_BYTES = 12
 KEY_FILE = "keys.json"
+BACKUP_FILE = "keys.json.bak"
+"""The ring as it was before the last `transbordo keys` change (0600)."""
 
 
 class KeyRingError(ValueError):
@@ -138,20 +141,89 @@ def ensure_key_file(data_dir: Path) -> KeyRing:
     return ring
 
 
-def rotate_key_file(data_dir: Path, keep: int = 2) -> KeyRing:
-    """Add a new active key to the data folder's ring, keeping the newest `keep` keys."""
-    ring = ensure_key_file(data_dir)
-    new = KeyRing(
-        keys=((_new_key_id(), AESGCM.generate_key(256)), *ring.keys)[: max(keep, 1)],
-        contact_hash_key=ring.contact_hash_key,
-    )
+def read_key_file(data_dir: Path) -> KeyRing:
+    """The data folder's ring as it is (never made here: a typo in a folder's name must not
+    make a new ring)."""
     path = data_dir / KEY_FILE
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as file:
-        file.write(new.to_json())
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise KeyRingError(
+            f"no key ring at {path}: `transbordo up` makes it on its first start"
+        ) from None
+    return KeyRing.from_json(text)
+
+
+def write_key_file(data_dir: Path, ring: KeyRing) -> None:
+    """Replace the data folder's ring, the one it replaces kept first as `keys.json.bak`;
+    both 0600, each written whole (a crash leaves the old file or the new one, never half)."""
+    path = data_dir / KEY_FILE
+    _write_private(data_dir / BACKUP_FILE, path.read_bytes())
+    _write_private(path, ring.to_json().encode())
+
+
+def new_key(ring: KeyRing | None = None) -> tuple[str, bytes]:
+    """A new AES-256 key with an id not in `ring`."""
+    taken = {key_id for key_id, _ in ring.keys} if ring else set()
+    key_id = _new_key_id()
+    while key_id in taken:
+        key_id = _new_key_id()
+    return key_id, AESGCM.generate_key(256)
+
+
+def key_text(key: tuple[str, bytes]) -> str:
+    """One key as `TRANSBORDO_ENCRYPTION_KEYS` lists it: `id:base64`."""
+    return f"{key[0]}:{base64.b64encode(key[1]).decode()}"
+
+
+def with_key_added(ring: KeyRing) -> tuple[KeyRing, str]:
+    """The ring with a new key *last*, not active: every process learns it at its next start
+    before any encrypts with it (`with_key_active`, once all have restarted)."""
+    key = new_key(ring)
+    return KeyRing(keys=(*ring.keys, key), contact_hash_key=ring.contact_hash_key), key[0]
+
+
+def with_key_active(ring: KeyRing, key_id: str) -> KeyRing:
+    """The ring with `key_id` first (active), the others kept in their order."""
+    key = _known(ring, key_id)
+    rest = tuple(k for k in ring.keys if k[0] != key_id)
+    return KeyRing(keys=(key, *rest), contact_hash_key=ring.contact_hash_key)
+
+
+def without_key(ring: KeyRing, key_id: str) -> KeyRing:
+    """The ring without `key_id`, which must not be the active key."""
+    _known(ring, key_id)
+    if key_id == ring.active_id:
+        raise KeyRingError(f"key {key_id!r} is the active key")
+    keys = tuple(k for k in ring.keys if k[0] != key_id)
+    return KeyRing(keys=keys, contact_hash_key=ring.contact_hash_key)
+
+
+def _known(ring: KeyRing, key_id: str) -> tuple[str, bytes]:
+    key = ring.key(key_id)
+    if key is None:
+        known = ", ".join(k for k, _ in ring.keys)
+        raise KeyRingError(f"no key {key_id!r} in the ring (its keys: {known})")
+    return key_id, key
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # a .tmp left by a crash may have had other modes
+        with os.fdopen(fd, "wb", closefd=False) as file:
+            file.write(data)
+            file.flush()
+            os.fsync(fd)
+    finally:
+        os.close(fd)
     tmp.replace(path)
-    return new
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # the rename itself survives a crash
+    finally:
+        os.close(folder)
 
 
 def encrypted_converter(ring: KeyRing) -> DataConverter:

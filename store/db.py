@@ -238,16 +238,26 @@ def is_write(statement: str) -> bool:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (idempotent; safe at every start-up)."""
+    """Bring the schema to the newest migration (idempotent; safe at every start-up, and on
+    PostgreSQL by several processes at once: `run_alembic`)."""
     run_alembic(engine, "upgrade", "head")
 
 
+MIGRATION_LOCK = 0x7472616E73626F  # "transbo": the PostgreSQL advisory lock key of migrations
+"""Every Transbordo process migrating one PostgreSQL database takes this lock first."""
+
+
 def run_alembic(engine: Engine, action: str, revision: str) -> None:
-    """`alembic upgrade|downgrade <revision>` on `engine`, in one transaction. On SQLite with
+    """`alembic upgrade|downgrade <revision>` on `engine`, in one transaction. On PostgreSQL
+    that transaction first takes an advisory lock (`MIGRATION_LOCK`, released by its commit or
+    rollback): replicas starting together on a new database (or a new version) migrate one
+    after the other, the later ones finding the schema at head, instead of two creating
+    `alembic_version` at once (one died with a UniqueViolation). On SQLite with
     foreign keys off: a batch migration rebuilds a table (create, copy, drop, rename), and the
     drop of a parent table would otherwise fire its children's ON DELETE (agent links deleted,
     queue entries orphaned). The connection is discarded afterwards, so the pool's next one
-    has them on again."""
+    has them on again. (No lock on SQLite: its processes are `up`'s, which migrates before it
+    starts them.)"""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     sqlite = engine.dialect.name == "sqlite"
@@ -257,6 +267,8 @@ def run_alembic(engine: Engine, action: str, revision: str) -> None:
             connection.commit()
         try:
             with connection.begin():
+                if engine.dialect.name == "postgresql":
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
                 config.attributes["connection"] = connection
                 getattr(command, action)(config, revision)
         finally:

@@ -21,6 +21,9 @@ PUBLIC_EXACT = {
     # a browser asks for a web session (the server picks its contact; rate limited)
     ("POST", "/api/bots/{bot}/web-sessions"),
     ("GET", "/openapi.json"),
+    # the probes (api/routes/health.py): states only, no version, no error text; no rate limit
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
     ("GET", "/docs"),  # Swagger UI from our origin (api/routes/pages.py); no ReDoc
     # the screens: HTML shells with no data (they call the API with the user's own token)
     ("GET", "/"),

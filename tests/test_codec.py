@@ -8,6 +8,7 @@ import json
 import pickle
 import stat
 import time
+from pathlib import Path
 
 import pytest
 from temporalio.api.common.v1 import Payload
@@ -22,7 +23,11 @@ from encryption.codec import (
     encrypted_converter,
     ensure_key_file,
     keyed_hash,
-    rotate_key_file,
+    read_key_file,
+    with_key_active,
+    with_key_added,
+    without_key,
+    write_key_file,
 )
 from encryption.pydantic_payloads import (
     MAX_TYPE_ADAPTERS,
@@ -46,17 +51,52 @@ async def test_payloads_are_unreadable_and_round_trip() -> None:
     assert opened.metadata["encoding"] == b"json/plain"
 
 
-async def test_a_rotated_ring_still_reads_payloads_of_the_old_key(tmp_path) -> None:
+async def test_an_added_key_encrypts_nothing_until_it_is_activated(tmp_path: Path) -> None:
     old = ensure_key_file(tmp_path)
     [sealed] = await EncryptionCodec(old).encode([_payload("antes")])
-    new = rotate_key_file(tmp_path)
-    assert new.active_id != old.active_id and new.contact_hash_key == old.contact_hash_key
+    added, key_id = with_key_added(old)
+    write_key_file(tmp_path, added)
+    # Step 1: a process that restarted with the added key still encrypts with the old one, so
+    # the processes that have not restarted yet read what it writes.
+    assert read_key_file(tmp_path) == added and added.active_id == old.active_id
+    [meanwhile] = await EncryptionCodec(added).encode([_payload("durante")])
+    assert [p.data for p in await EncryptionCodec(old).decode([meanwhile])] == [b"durante"]
+    # Step 2: active, the old key kept: both read, the hash key never changes.
+    new = with_key_active(added, key_id)
+    write_key_file(tmp_path, new)
+    assert new.active_id == key_id and new.contact_hash_key == old.contact_hash_key
     [fresh] = await EncryptionCodec(new).encode([_payload("depois")])
-    assert fresh.metadata["encryption-key-id"] == new.active_id.encode()
-    assert [p.data for p in await EncryptionCodec(new).decode([sealed, fresh])] == [
+    assert fresh.metadata["encryption-key-id"] == key_id.encode()
+    assert [p.data for p in await EncryptionCodec(new).decode([sealed, meanwhile, fresh])] == [
         b"antes",
+        b"durante",
         b"depois",
     ]
+
+
+def test_each_change_keeps_the_replaced_file_private(tmp_path: Path) -> None:
+    old = ensure_key_file(tmp_path)
+    before = (tmp_path / "keys.json").read_text()
+    added, key_id = with_key_added(old)
+    write_key_file(tmp_path, added)
+    assert (tmp_path / "keys.json.bak").read_text() == before
+    for name in ("keys.json", "keys.json.bak"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keys.json", "keys.json.bak"]
+
+
+def test_only_a_key_not_active_is_retired(tmp_path: Path) -> None:
+    ring, key_id = with_key_added(KeyRing.generate())
+    with pytest.raises(KeyRingError, match="is the active key"):
+        without_key(ring, ring.active_id)
+    with pytest.raises(KeyRingError, match="no key 'nope'"):
+        without_key(ring, "nope")
+    with pytest.raises(KeyRingError, match="no key 'nope'"):
+        with_key_active(ring, "nope")
+    assert [k for k, _ in without_key(ring, key_id).keys] == [ring.active_id]
+    with pytest.raises(KeyRingError, match="no key ring at"):
+        read_key_file(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # reading never makes a ring
 
 
 async def test_a_payload_of_a_dropped_key_or_tampered_is_refused() -> None:

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from transbordo import heap, logs
-from transbordo.settings import Settings
+from transbordo.health import VersionFlag
+from transbordo.keys_cli import add_keys_parser, run_keys
+from transbordo.settings import Settings, setting_problem
 
 if TYPE_CHECKING:  # the commands import what they use when they run
     from bots.models import BotFlow
@@ -20,6 +22,7 @@ if TYPE_CHECKING:  # the commands import what they use when they run
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="transbordo", description=__doc__)
+    parser.add_argument("--version", action=VersionFlag)
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="run Temporal (dev server), the worker and the API")
@@ -101,15 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "--hours", type=float, default=24, help="closed conversations this recent (default 24)"
     )
 
-    keys = commands.add_parser("keys", help="encryption keys of the data folder (keys.json)")
-    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
-    rotate = keys_commands.add_parser(
-        "rotate", help="add a new active key, keep the previous one to read older payloads"
-    )
-    rotate.add_argument("--data-dir", type=Path, help="data folder (default .data)")
-    rotate.add_argument(
-        "--keep", type=int, default=2, help="keys kept, the new one included (default 2)"
-    )
+    add_keys_parser(commands)
 
     args = parser.parse_args(argv)
     _log_to_console(args.command)
@@ -131,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         case "api":
             return _run_api(_settings(args), args.fd)
         case "migrate":
-            return _migrate(Settings())
+            return _migrate(_settings(args))
         case "validate":
             return _validate(args.paths, args.check_keys, _settings(args))
         case "schema":
@@ -148,17 +143,22 @@ def main(argv: list[str] | None = None) -> int:
 
             _exit(flowtest.main(args.paths, args.name))
         case "keys":
-            return _rotate_keys(_settings(args), args.keep)
+            return run_keys(args, _settings(args))
         case "replay":
             from transbordo import replay
 
-            _exit(replay.main(Settings(), args.files, args.query, args.limit, args.hours))
+            _exit(replay.main(_settings(args), args.files, args.query, args.limit, args.hours))
     return 2
 
 
-CONSOLE_LOG_LEVELS = {"up": None, "chat": logging.WARNING, "validate": logging.WARNING}
-"""Commands a person reads: `up` logs to a file in the data folder (transbordo/up.py), `chat`
-and `validate` show only problems. The others (worker, api, ...) log INFO to the console,
+CONSOLE_LOG_LEVELS = {
+    "up": None,
+    "chat": logging.WARNING,
+    "validate": logging.WARNING,
+    "keys": logging.WARNING,
+}
+"""Commands a person reads: `up` logs to a file in the data folder (transbordo/up.py), `chat`,
+`validate` and `keys` show only problems. The others (worker, api, ...) log INFO to the console,
 which `up` sends to their log files."""
 
 
@@ -201,21 +201,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         return Settings(**{k: v for k, v in flags.items() if v is not None})
     except ValidationError as exc:  # e.g. a short admin token: one clear line, no traceback
         for error in exc.errors():
-            print(f"transbordo: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+            print(f"transbordo: {setting_problem(error)}", file=sys.stderr)
         raise SystemExit(2) from None
-
-
-def _rotate_keys(settings: Settings, keep: int) -> int:
-    from encryption.codec import rotate_key_file
-
-    if settings.encryption_keys is not None:
-        print("TRANSBORDO_ENCRYPTION_KEYS is set: rotate there (docs/architecture.md)")
-        return 1
-    os.umask(0o077)
-    ring = rotate_key_file(settings.data_dir.resolve(), keep=keep)
-    kept = ", ".join(key_id for key_id, _ in ring.keys)
-    print(f"active key {ring.active_id} (kept: {kept}); restart the worker and the API")
-    return 0
 
 
 STOP_GRACE_SECONDS = 10

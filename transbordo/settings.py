@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
@@ -338,3 +339,12 @@ def served_settings(app: object) -> Settings:
 
 _DEFAULTS = Settings.model_construct()
 """Every field at its default, nothing read from the environment (a bench's bare uvicorn)."""
+
+
+def setting_problem(error: Any) -> str:
+    """A pydantic error of the settings as one line, named by its variable, without its value
+    (pydantic's own text echoes it: a token)."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    field = str(error["loc"][0]) if error["loc"] else ""
+    variable = field if field.isupper() else f"TRANSBORDO_{field.upper()}"
+    return message if variable in message else f"{variable}: {message}"

@@ -9,6 +9,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.runtime import Runtime
+from temporalio.service import RPCError, RPCStatusCode
 
 from encryption.codec import KeyRing, encrypted_converter
 from transbordo.keyring import key_ring
@@ -17,19 +18,55 @@ from transbordo.tracing import client_interceptors
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 
+class TemporalNotReady(Exception):
+    """Temporal cannot serve this process: the message is one line an operator acts on (the
+    worker's start says it and exits; the API's fails)."""
+
+
 async def connect(
-    settings: Settings, ring: KeyRing | None = None, *, runtime: Runtime | None = None
+    settings: Settings,
+    ring: KeyRing | None = None,
+    *,
+    runtime: Runtime | None = None,
+    check: bool = True,
 ) -> Client:
     """A client with the pydantic converter, so models cross the workflow boundary as models,
     and the key ring's codec, so payloads reach Temporal encrypted (encryption/codec.py); with
     the tracing interceptor when tracing is on (transbordo/tracing.py). `runtime`: the worker's
-    SDK metrics (transbordo/telemetry.py)."""
-    return await Client.connect(
-        **connect_options(settings),
-        data_converter=encrypted_converter(ring or key_ring(settings)),
-        interceptors=client_interceptors(settings),
-        runtime=runtime,
-    )
+    SDK metrics (transbordo/telemetry.py). With `check`, the namespace must have the search
+    attributes (`check_search_attributes`). TemporalNotReady when it cannot connect (with a
+    hint) or they are missing."""
+    try:
+        options = connect_options(settings)
+    except OSError as exc:  # a certificate file named by TEMPORAL_TLS_* that cannot be read
+        raise TemporalNotReady(f"cannot read a Temporal TLS file: {exc}") from exc
+    try:
+        client = await Client.connect(
+            **options,
+            data_converter=encrypted_converter(ring or key_ring(settings)),
+            interceptors=client_interceptors(settings),
+            runtime=runtime,
+        )
+    except RuntimeError as exc:  # the SDK's "Failed client connect: ..."
+        raise TemporalNotReady(connect_failure(options, exc)) from exc
+    if check:
+        await check_search_attributes(client)
+    return client
+
+
+def connect_failure(options: dict[str, Any], exc: BaseException) -> str:
+    """One line on a failed connection: where, the SDK's words, and a hint when TLS met a
+    plaintext server (rustls then reads the server's HTTP/2 bytes as a TLS record:
+    `InvalidMessage(InvalidContentType)`)."""
+    said = f"cannot connect to Temporal at {options.get('target_host')}: {exc}"
+    tls = options.get("tls")
+    if tls and ("InvalidContentType" in str(exc) or "InvalidMessage" in str(exc)):
+        why = "TEMPORAL_API_KEY turns TLS on" if options.get("api_key") else "TLS is on"
+        said += (
+            f" ({why}, and the server does not speak TLS: unset TEMPORAL_TLS"
+            " / TEMPORAL_API_KEY for a plaintext server, or check the address)"
+        )
+    return said
 
 
 def connect_options(settings: Settings) -> dict[str, Any]:
@@ -68,3 +105,63 @@ async def register_search_attributes(client: Client, namespace: str) -> None:
             namespace=namespace, search_attributes={key.name: keyword for key in SEARCH_ATTRIBUTES}
         )
     )
+
+
+LIST_REFUSED = (RPCStatusCode.PERMISSION_DENIED, RPCStatusCode.UNIMPLEMENTED)
+"""A namespace's credentials may not list search attributes (an operator call): the check
+then asks visibility itself (`_unknown_by_query`)."""
+
+
+async def check_search_attributes(client: Client) -> None:
+    """TemporalNotReady naming the fix when the client's namespace lacks one of Transbordo's
+    Keyword search attributes (or has it with another type): every conversation's start sets
+    them, and each would otherwise fail, request by request. One cheap call at start-up."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+
+    namespace = client.namespace
+    keyword = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+    except RPCError as exc:
+        if exc.status not in LIST_REFUSED:
+            message = f"cannot list the search attributes of {namespace}: {exc}"
+            raise TemporalNotReady(message) from exc
+        missing, mistyped = await _unknown_by_query(client), []
+    else:
+        known = listed.custom_attributes
+        missing = [key.name for key in SEARCH_ATTRIBUTES if key.name not in known]
+        mistyped = [name for name in known if _ours(name) and known[name] != keyword]
+    if mistyped:
+        raise TemporalNotReady(
+            f"Temporal namespace {namespace} has the search attribute(s) {', '.join(mistyped)}"
+            " with another type than Keyword: remove and create them as Keyword"
+            " (docs/operations.md)"
+        )
+    if missing:
+        names = " ".join(f"--name {name}" for name in missing)
+        raise TemporalNotReady(
+            f"Temporal namespace {namespace} lacks the search attribute(s) {', '.join(missing)}:"
+            f" create them with `temporal operator search-attribute create --namespace"
+            f" {namespace} {names} --type Keyword` (Temporal Cloud: `tcld namespace"
+            " search-attributes add`; docs/operations.md)"
+        )
+
+
+def _ours(name: str) -> bool:
+    return any(key.name == name for key in SEARCH_ATTRIBUTES)
+
+
+async def _unknown_by_query(client: Client) -> list[str]:
+    """The attributes a visibility query may not name (INVALID_ARGUMENT), one query each."""
+    unknown = []
+    for key in SEARCH_ATTRIBUTES:
+        try:
+            await client.count_workflows(f"{key.name} = 'transbordo-start-check'")
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.INVALID_ARGUMENT:
+                raise TemporalNotReady(f"cannot check the search attributes: {exc}") from exc
+            unknown.append(key.name)
+    return unknown

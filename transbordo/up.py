@@ -35,10 +35,10 @@ from transbordo.data_lock import die_with_parent, hold_data_folder
 from transbordo.demo import Demo, demo_for, keep_secret
 from transbordo.handoff_check import unavailable_handoffs
 from transbordo.keyring import key_ring
+from transbordo.restarts import Backoff
 from transbordo.settings import MIN_ADMIN_TOKEN_LENGTH, Settings
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
-RESTART_DELAY_SECONDS = 1.0
 STARTUP_TIMEOUT_SECONDS = 60.0
 
 
@@ -53,7 +53,7 @@ class Child:
     pass_fds: tuple[int, ...] = ()
     """Inherited file descriptors: the data folder's lock, the API processes' shared socket."""
     process: subprocess.Popen[bytes] | None = None
-    restarts: int = field(default=0)
+    backoff: Backoff = field(default_factory=Backoff)
 
     def start(self) -> None:
         with self.log_file.open("ab") as out:
@@ -67,11 +67,11 @@ class Child:
             )
 
     def stop(self) -> None:
-        """Ask the child to stop as Ctrl-C would (the worker then shuts down gracefully, as it
-        does on SIGTERM; a Ctrl-C in the terminal reached it already, and a second one is no
-        harm: worker.stop_when_asked), and kill it if it does not stop in time."""
+        """Ask the child to stop with SIGTERM (each shuts down gracefully on it; a Ctrl-C in the
+        terminal reached it already, and a SIGINT more would make uvicorn skip the app's
+        shutdown), and kill it if it does not stop in time."""
         if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -175,14 +175,14 @@ def _workers(
 
 
 def _restart_exited(children: list[Child], stopping: Callable[[], bool]) -> None:
-    """Start again every child that exited (unless `up` is stopping)."""
+    """Start again every child that exited (unless `up` stops) after its pause (restarts.py)."""
     for child in children:
         if child.process and child.process.poll() is not None and not stopping():
-            code = child.process.returncode
-            print(f"{child.name} exited with {code}; restarting", file=sys.stderr, flush=True)
-            time.sleep(RESTART_DELAY_SECONDS)
-            child.restarts += 1
-            child.start()
+            now, code = time.monotonic(), child.process.returncode
+            if (wait := child.backoff.exited(now)) is not None:
+                print(f"{child.name} exited with {code}; restarting in {wait:g} s", file=sys.stderr)
+            if child.backoff.restart(now):
+                child.start()
 
 
 def _print_welcome(

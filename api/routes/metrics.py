@@ -7,6 +7,7 @@ figures come from SQL and are the same in every process.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Annotated
 
@@ -19,8 +20,10 @@ from api.http_metrics import HttpFigures, HttpMetrics
 from api.stream_hub import StreamGapsCollector
 from api.usecases.log_ahead import WritesBehindCollector
 from api.usecases.queue_metrics import QueueCollector
+from transbordo.health import register_build_info, version_text
 from transbordo.settings import Settings
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 
@@ -42,11 +45,13 @@ def metrics(request: Request, _: Annotated[None, Depends(require_metrics_reader)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """The app's registry (HTTP figures, queue figures, this process's CPU and memory), the
-    middleware that records requests (outermost: call after every other middleware) and the
-    route."""
+    """The app's registry (build info, HTTP figures, queue figures, this process's CPU and
+    memory), the middleware that records requests (outermost: call after every other
+    middleware) and the route. Logs the versions: the API process's first line about itself."""
+    log.info("API starting: %s", version_text())
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
+    register_build_info(registry)
     registry.register(QueueCollector(lambda: app.state.engine, settings.metrics_cache_seconds))
     registry.register(WritesBehindCollector())
     registry.register(StreamGapsCollector())

@@ -28,14 +28,14 @@ async def by_signal(
 ) -> TurnPublic:
     """Start (or find) the conversation with the message as its first Signal; its SQL row is
     written so transcripts and streams find it before a worker runs it."""
-    log.warning("no worker answered in time; message %s accepted by signal", message.message_id)
     handle = await client.start_workflow(
         ConversationWorkflow.run,
         start_input,
         start_signal="deliver",
         start_signal_args=[message],
         **start_options,
-    )
+    )  # its failure is the request's error (api/errors.py): nothing was accepted
+    log.warning("no worker answered in time; message %s accepted by signal", message.message_id)
     running = await _input_of(client, handle)
     await asyncio.to_thread(
         conversation_log.ensure_conversation,

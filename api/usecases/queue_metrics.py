@@ -3,10 +3,19 @@
 
 Every API process answers the same figures (they are SQL's), so any replica may be scraped
 for them.
+
+SQL down never fails the scrape: the process's other series (HTTP, process, build info) still
+come out. A read that fails, or takes longer than `READ_TIMEOUT_SECONDS`, leaves the queue
+figures out of that scrape and sets `transbordo_queue_figures_error` to 1 (0 otherwise); the
+first failure of a streak is logged (its exception's type only: SQL errors can name hosts), and
+so is the read that ends it. A read that hangs is never started again beside itself (one read
+at a time, in a daemon thread: transbordo/health.py `in_daemon_thread`).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,27 +26,70 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
 from store.queue_figures import ServiceFigures, service_figures
+from transbordo.health import in_daemon_thread
+
+log = logging.getLogger(__name__)
+
+READ_TIMEOUT_SECONDS = 3.0
+"""The longest a scrape waits for the queue figures (Prometheus' scrape timeout is 10 s)."""
 
 
 class QueueCollector(Collector):
     """A prometheus_client collector over `store.queue_figures`."""
 
-    def __init__(self, engine: Callable[[], Engine], cache_seconds: float) -> None:
+    def __init__(
+        self,
+        engine: Callable[[], Engine],
+        cache_seconds: float,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
+    ) -> None:
         self._engine = engine
         self._cache_seconds = cache_seconds
+        self._read_timeout = read_timeout
         self._lock = threading.Lock()
         self._read_at = float("-inf")
         self._figures: list[ServiceFigures] = []
+        self._reading: concurrent.futures.Future[list[ServiceFigures]] | None = None
+        self._failing = False
 
-    def figures(self) -> list[ServiceFigures]:
+    def figures(self) -> list[ServiceFigures] | None:
+        """The figures, read again when older than `cache_seconds`; None when SQL did not
+        give them within `read_timeout`."""
         with self._lock:
-            if time.monotonic() - self._read_at >= self._cache_seconds:
-                self._figures = service_figures(self._engine())
-                self._read_at = time.monotonic()
-            return self._figures
+            if time.monotonic() - self._read_at < self._cache_seconds:
+                return self._figures
+            if self._reading is None or self._reading.done():
+                self._reading = in_daemon_thread(self._read, "queue-figures")
+            reading = self._reading
+        try:
+            return reading.result(self._read_timeout)
+        except Exception as exc:  # noqa: BLE001 - the scrape goes on without them
+            with self._lock:
+                if not self._failing:
+                    self._failing = True
+                    log.warning(
+                        "queue figures left out of /metrics: SQL did not answer (%s)",
+                        "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__,
+                    )
+            return None
+
+    def _read(self) -> list[ServiceFigures]:
+        figures = service_figures(self._engine())
+        with self._lock:
+            self._figures, self._read_at = figures, time.monotonic()
+            if self._failing:
+                self._failing = False
+                log.info("queue figures back in /metrics: SQL answers again")
+        return figures
 
     def collect(self) -> Iterator[Metric]:
-        return iter(families(self.figures(), datetime.now(UTC)))
+        figures = self.figures()
+        error = GaugeMetricFamily(
+            "transbordo_queue_figures_error",
+            "1 when this scrape could not read the queue figures from SQL (they are left out).",
+        )
+        error.add_metric([], 0 if figures is not None else 1)
+        return iter([*families(figures or [], datetime.now(UTC)), error])
 
 
 def families(figures: list[ServiceFigures], now: datetime) -> list[Metric]:

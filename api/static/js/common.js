@@ -270,6 +270,7 @@ export const CODES_PT = {
   attachment_unavailable: () => "Não foi possível baixar este arquivo do canal.",
   overloaded: () => "O sistema está sobrecarregado no momento. Tente de novo em alguns segundos.",
   temporal_unavailable: () => "O sistema está temporariamente indisponível. Tente de novo em alguns segundos.",
+  temporal_refused: () => "O sistema recusou a ação por um problema de configuração. Avise o suporte.",
   conversation_ending: () => "A conversa anterior ainda está sendo encerrada. Envie a mensagem de novo em alguns segundos.",
   quick_reply_failed: () => "Não foi possível montar esta resposta rápida para esta conversa: o modelo dela tem um erro (corrija em Respostas rápidas).",
   http_error: () => "Erro inesperado do servidor.",
