@@ -240,30 +240,29 @@ async def _rate_limited(request: Request, exc: Exception) -> JSONResponse:
     return rate_limited(exc)
 
 
-UNAVAILABLE_STATUSES = frozenset(
+REFUSED_STATUSES = frozenset(
     {
-        RPCStatusCode.UNAVAILABLE,
-        RPCStatusCode.DEADLINE_EXCEEDED,
-        RPCStatusCode.CANCELLED,
-        RPCStatusCode.ABORTED,
-        RPCStatusCode.UNKNOWN,
-        RPCStatusCode.INTERNAL,
-        RPCStatusCode.RESOURCE_EXHAUSTED,  # a rate limit (too large is a 413 before this)
+        RPCStatusCode.INVALID_ARGUMENT,
+        RPCStatusCode.PERMISSION_DENIED,
+        RPCStatusCode.UNAUTHENTICATED,
+        RPCStatusCode.UNIMPLEMENTED,
+        RPCStatusCode.OUT_OF_RANGE,
     }
 )
-"""RPC failures that a moment later may not recur: Temporal down, restarting, overloaded."""
+"""RPC refusals a retry would only repeat: how Temporal is set up (a search attribute missing,
+a namespace the credentials may not use). Any other failure may not recur a moment later
+(Temporal down, restarting, overloaded; a run that just closed, not yet ready): a 503."""
 
 
 async def _rpc_error(request: Request, exc: Exception) -> JSONResponse:
-    """Temporal refused what the request would store: too large is the client's 413; Temporal
-    not answering (`UNAVAILABLE_STATUSES`) a 503 to send again; any other refusal
-    (INVALID_ARGUMENT, FAILED_PRECONDITION, PERMISSION_DENIED...: how Temporal is set up, e.g.
-    a search attribute missing) a 500 `temporal_refused`, which a retry would only repeat.
-    Logged once, with Temporal's words."""
+    """Temporal refused what the request would store: too large is the client's 413; a refusal
+    of how Temporal is set up (`REFUSED_STATUSES`) a 500 `temporal_refused`, which a retry would
+    only repeat; anything else (Temporal not answering, a rate limit, a run that just closed)
+    a 503 to send again. Logged once, with Temporal's words."""
     assert isinstance(exc, RPCError)
     if is_too_large(exc):
         return too_large("the message makes the conversation larger than Temporal accepts")
-    if exc.status in UNAVAILABLE_STATUSES:
+    if exc.status not in REFUSED_STATUSES:
         log.error("Temporal RPC failed (%s): %s", exc.status.name, exc.message)
         return temporal_unavailable()
     log.error("Temporal refused a call (%s): %s", exc.status.name, exc.message)
@@ -300,13 +299,14 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def is_too_large(exc: BaseException) -> bool:
-    """gRPC RESOURCE_EXHAUSTED, "message larger than max", or the server's BlobSizeLimit."""
+    """gRPC's "message larger than max", or the server's blob size limit (its
+    RESOURCE_EXHAUSTED for a rate limit is not: Temporal overloaded, a 503)."""
     seen: BaseException | None = exc
     while seen is not None:
         text = str(seen)
-        if isinstance(seen, RPCError) and seen.status == RPCStatusCode.RESOURCE_EXHAUSTED:
-            return True
-        if "larger than max" in text or "BlobSizeLimit" in text or "blob size" in text.lower():
+        lowered = text.lower()  # RESOURCE_EXHAUSTED alone is also a rate limit: a 503
+        too_big = ("larger than max", "blobsizelimit", "blob size", "size exceeds limit")
+        if any(words in lowered for words in too_big):
             return True
         seen = seen.__cause__ or getattr(seen, "cause", None)
     return False

@@ -181,17 +181,38 @@ class Readiness:
         from temporalio.service import RPCError, RPCStatusCode
 
         seconds = timedelta(seconds=self._timeout)
+        service = self._client().service_client
         try:
             serving = await asyncio.wait_for(
-                self._client().service_client.check_health(timeout=seconds), self._timeout + 0.5
+                service.check_health(timeout=seconds), self._timeout + 0.5
             )
         except TimeoutError:
             return "timeout"
         except RPCError as exc:
+            if exc.status in (RPCStatusCode.UNIMPLEMENTED, RPCStatusCode.PERMISSION_DENIED):
+                return await self._system_info(seconds)  # a front end without gRPC health
             return "timeout" if exc.status == RPCStatusCode.DEADLINE_EXCEEDED else "unreachable"
         except Exception:  # noqa: BLE001 - as above
             return "unreachable"
         return "ok" if serving else "not_serving"
+
+    async def _system_info(self, seconds: timedelta) -> str:
+        """Temporal answers its system info (what `connect` asks): where the gRPC health check
+        is not served or not allowed (a hosted front end)."""
+        from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+
+        try:
+            await asyncio.wait_for(
+                self._client().workflow_service.get_system_info(
+                    GetSystemInfoRequest(), timeout=seconds
+                ),
+                self._timeout + 0.5,
+            )
+        except TimeoutError:
+            return "timeout"
+        except Exception:  # noqa: BLE001 - as above
+            return "unreachable"
+        return "ok"
 
 
 def ready(checks: dict[str, str]) -> bool:
@@ -234,23 +255,34 @@ class WorkerProbes:
         return checks
 
 
+PROBES_AT_ONCE = 4
+"""Probes the worker's endpoint answers at a time; more are 503 `busy` at once (each may wait
+for the event loop a few seconds, one thread each)."""
+
+
 def worker_app(probes: WorkerProbes, registry: CollectorRegistry) -> Callable[..., Iterable[bytes]]:
     """A WSGI app: `/healthz`, `/readyz`, and prometheus_client's exposition everywhere else."""
     from prometheus_client import make_wsgi_app
 
     metrics = make_wsgi_app(registry)
+    probing = threading.BoundedSemaphore(PROBES_AT_ONCE)
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
-        if path == "/healthz":
-            alive = probes.alive()
-            body: dict[str, Any] = {"status": "ok" if alive else "loop_stuck"}
-            return _json(start_response, 200 if alive else 503, body)
-        if path == "/readyz":
+        if path not in ("/healthz", "/readyz"):
+            answer: Iterable[bytes] = metrics(environ, start_response)
+            return answer
+        if not probing.acquire(blocking=False):  # a flood while the loop stalls: no pile-up
+            return _json(start_response, 503, {"status": "busy"})
+        try:
+            if path == "/healthz":
+                alive = probes.alive()
+                body: dict[str, Any] = {"status": "ok" if alive else "loop_stuck"}
+                return _json(start_response, 200 if alive else 503, body)
             checks = probes.checks()
             return _json(start_response, 200 if ready(checks) else 503, readiness_body(checks))
-        answer: Iterable[bytes] = metrics(environ, start_response)
-        return answer
+        finally:
+            probing.release()
 
     return app
 

@@ -17,6 +17,7 @@ runs, holding the folder's lock meanwhile. Each change keeps the file it replace
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import sys
 import time
@@ -91,21 +92,37 @@ def run_keys(args: argparse.Namespace, settings: Settings) -> int:
         if settings.encryption_keys is not None:
             return _environment_ring(command, settings)
         data = settings.data_dir.resolve()
-        ring = read_key_file(data)
-        match command:
-            case "list":
-                return _list(ring, str(data / KEY_FILE))
-            case "add":
-                return _add(data, ring)
-            case "activate":
-                return _activate(data, ring, args.key_id, args.yes)
-            case "retire":
-                return _retire(data, ring, args.key_id, args.yes, settings)
-            case "rotate":
-                return _rotate(data, ring, args.keep)
+        with _one_at_a_time(data):  # two commands at once: one would write over the other's
+            ring = read_key_file(data)
+            match command:
+                case "list":
+                    return _list(ring, str(data / KEY_FILE))
+                case "add":
+                    return _add(data, ring)
+                case "activate":
+                    return _activate(data, ring, args.key_id, args.yes)
+                case "retire":
+                    return _retire(data, ring, args.key_id, args.yes, settings)
+                case "rotate":
+                    return _rotate(data, ring, args.keep)
     except KeyRingError as exc:
         return _fail(str(exc))
     return 2
+
+
+@contextmanager
+def _one_at_a_time(data: Path) -> Iterator[None]:
+    """An exclusive lock on `<data>/keys.lock` while a command reads and writes the ring (no
+    folder: nothing to lock, and reading the ring says so)."""
+    if not data.is_dir():
+        yield
+        return
+    fd = os.open(data / "keys.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _environment_ring(command: str, settings: Settings) -> int:

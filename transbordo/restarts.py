@@ -1,5 +1,5 @@
-"""When `transbordo up` starts a child that exited again: at once the first time, then after a
-pause that doubles while it keeps exiting soon after each start (1 s, 2 s, 4 s ... 30 s), so a
+"""When `transbordo up` starts a child that exited again: after a pause of 1 s the first time,
+doubling while it keeps exiting soon after each start (1 s, 2 s, 4 s ... 30 s), so a
 child that cannot start (a setting, a missing search attribute) is not restarted every second
 forever; one that stayed up a while (`STAYED_UP_SECONDS`) starts over at 1 s.
 
