@@ -3,6 +3,7 @@ worker's own endpoint counting webhook deliveries. Values only: no timing assert
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -26,9 +27,9 @@ from tests.conftest import (
 )
 from tests.test_handoff import Receiver, flow, into_queue, publish, setup_omni
 from tests.test_queue_store import enqueue, staffed
+from transbordo.health import Readiness, WorkerProbes, serve_worker_endpoints
 from transbordo.settings import Settings
 from transbordo.stack import free_socket, stack_ring
-from transbordo.telemetry import serve_worker_metrics
 from workflows.conversation import ConversationWorkflow
 
 METRICS_TOKEN = "metrics-token-0123456789abcdefghijklmn"
@@ -180,7 +181,10 @@ async def test_the_worker_endpoint_counts_webhook_deliveries(
     port_holder = free_socket()
     port = port_holder.getsockname()[1]
     port_holder.close()
-    stop = serve_worker_metrics(settings.model_copy(update={"worker_metrics_port": port}))
+    probes = WorkerProbes(
+        asyncio.get_running_loop(), Readiness(lambda: engine, lambda: pydantic_client(time_env))
+    )  # the worker's endpoint (transbordo/health.py): its metrics are the process's registry
+    stop = serve_worker_endpoints(settings.model_copy(update={"worker_metrics_port": port}), probes)
     assert stop is not None
     url = f"http://127.0.0.1:{port}/metrics"
     receiver = Receiver(failures=1)

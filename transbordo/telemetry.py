@@ -1,9 +1,9 @@
-"""Metrics of the worker process: its own Prometheus endpoint and the Temporal SDK's.
+"""The Temporal SDK's metrics of a process (the worker's own endpoint, `/metrics` with its
+probes, is transbordo/health.py `serve_worker_endpoints`).
 
-Both are off unless a setting names where to serve them (docs/observability.md):
-`TRANSBORDO_WORKER_METRICS_PORT` serves this process's registry (webhook deliveries, process
-figures) with prometheus_client's own HTTP server; `TRANSBORDO_SDK_METRICS_ADDRESS` gives the
-SDK a Runtime whose core serves its worker metrics (task slots, poll and schedule latencies).
+Off unless a setting names where to serve them (docs/observability.md):
+`TRANSBORDO_SDK_METRICS_ADDRESS` gives the SDK a Runtime whose core serves its worker metrics
+(task slots, poll and schedule latencies).
 A Runtime must exist before the client that uses it connects, so `connect` takes it.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
 
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
@@ -33,27 +32,3 @@ def _runtime_at(address: str) -> Runtime:
     """One Runtime per address and process: a second one would bind the same port."""
     log.info("Temporal SDK metrics on http://%s/metrics", address)
     return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
-
-
-def serve_worker_metrics(settings: Settings) -> Callable[[], None] | None:
-    """Serve this process's Prometheus registry on `worker_metrics_port` (a daemon thread);
-    returns the function that stops it, or None when the setting is unset."""
-    if settings.worker_metrics_port is None:
-        return None
-    from prometheus_client import start_http_server
-
-    server, thread = start_http_server(
-        settings.worker_metrics_port, addr=settings.worker_metrics_host
-    )
-    log.info(
-        "worker metrics on http://%s:%s/metrics",
-        settings.worker_metrics_host,
-        server.server_port,
-    )
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-    return stop
